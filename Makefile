@@ -1,0 +1,160 @@
+# zhuqi: FastCGI backend (zhuqi-fcgi) and push daemon (zhuqi-bot).
+#
+#   make run     install missing packages, build, start the local stack
+#   make stop    stop the local stack
+#   make test    install missing packages, build with ASan+UBSan, run all tests
+#
+# BUILD=release (default) or BUILD=asan selects the flavour; objects live
+# under build/$(BUILD)/ so both can coexist.
+
+BUILD ?= release
+B := build/$(BUILD)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+PORT ?= 8080
+
+CC ?= cc
+PKGS := fcgi hiredis jansson libcurl libcrypto inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
+        -Wno-missing-field-initializers
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -pthread -fstack-protector-strong \
+        $(WARN) -Iinclude $(PKG_CFLAGS) \
+        -DZQ_VERSION='"$(VERSION)"' -DZQ_GIT_REV='"$(GIT_REV)"' -MMD -MP
+
+ifeq ($(BUILD),asan)
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS_MODE := -O1 -g -D_FORTIFY_SOURCE=2 $(SAN)
+LDFLAGS_MODE := $(SAN)
+else
+CFLAGS_MODE := -O2 -g -D_FORTIFY_SOURCE=2
+LDFLAGS_MODE :=
+endif
+
+ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS_MODE) $(CFLAGS)
+ALL_LDFLAGS := -pthread $(LDFLAGS_MODE) $(LDFLAGS)
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+FCGI_SRC := $(sort $(filter-out fcgi/main.c,$(wildcard fcgi/*.c)))
+BOT_SRC := $(sort $(filter-out bot/main.c,$(wildcard bot/*.c)))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+FCGI_OBJ := $(FCGI_SRC:%.c=$(B)/%.o)
+BOT_OBJ := $(BOT_SRC:%.c=$(B)/%.o)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
+
+LIBZQ := $(B)/libzq.a
+LIBZQFCGI := $(B)/libzqfcgi.a
+LIBZQBOT := $(B)/libzqbot.a
+
+FCGI_BIN := $(B)/zhuqi-fcgi
+BOT_BIN := $(B)/zhuqi-bot
+
+.PHONY: all deps run stop test check unit e2e bench lint format install clean
+
+all: $(FCGI_BIN) $(BOT_BIN)
+
+deps:
+	@scripts/deps.sh build
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBZQ): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@ && ar rcs $@ $^
+
+$(LIBZQFCGI): $(FCGI_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@ && ar rcs $@ $^
+
+$(LIBZQBOT): $(BOT_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@ && ar rcs $@ $^
+
+$(FCGI_BIN): $(B)/fcgi/main.o $(LIBZQFCGI) $(LIBZQ)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BOT_BIN): $(B)/bot/main.o $(LIBZQBOT) $(LIBZQ)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(LIBZQFCGI) $(LIBZQBOT) $(LIBZQ)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	@$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -o $@ $< $(LIBZQFCGI) $(LIBZQBOT) $(LIBZQ) \
+		$(ALL_LDFLAGS) $(PKG_LIBS) $(TEST_LIBS)
+
+# The local stack: private Redis, nginx, zhuqi-fcgi, zhuqi-bot, fake platform.
+run:
+	@scripts/deps.sh run
+	@$(MAKE) --no-print-directory BUILD=release all
+	@PORT=$(PORT) scripts/stack.sh start
+
+stop:
+	@scripts/stack.sh stop
+
+# Everything, under AddressSanitizer and UndefinedBehaviorSanitizer.
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory BUILD=asan all tests-bin
+	@scripts/test.sh build/asan
+
+check: test
+
+.PHONY: tests-bin
+tests-bin: $(TEST_BIN)
+
+unit:
+	@$(MAKE) --no-print-directory BUILD=asan all tests-bin
+	@ZQ_ONLY=unit scripts/test.sh build/asan
+
+e2e:
+	@$(MAKE) --no-print-directory BUILD=asan all
+	@ZQ_ONLY=e2e scripts/test.sh build/asan
+
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory BUILD=release all
+	@python3 bench/run.py build/release
+
+LINT_FILES = $(wildcard lib/*.c fcgi/*.c bot/*.c include/zhuqi/*.h tests/unit/*.c)
+
+format:
+	clang-format -i $(LINT_FILES)
+
+lint:
+	@scripts/deps.sh lint
+	clang-format --dry-run --Werror $(LINT_FILES)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--std=c11 --inline-suppr -Iinclude --suppress=missingIncludeSystem \
+		lib fcgi bot
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/zhuqi \
+		$(DESTDIR)$(PREFIX)/share/zhuqi/html $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 755 $(FCGI_BIN) $(BOT_BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 640 config/zhuqi.ini $(DESTDIR)$(SYSCONFDIR)/zhuqi/zhuqi.ini
+	install -m 644 nginx/zhuqi.conf $(DESTDIR)$(SYSCONFDIR)/zhuqi/nginx-zhuqi.conf.template
+	cp -R nginx/html/. $(DESTDIR)$(PREFIX)/share/zhuqi/html/
+	sed 's|@PREFIX@|$(PREFIX)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' config/systemd/zhuqi-fcgi.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/zhuqi-fcgi.service
+	sed 's|@PREFIX@|$(PREFIX)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' config/systemd/zhuqi-bot.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/zhuqi-bot.service
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,124 @@
+/* The core endpoints: liveness, readiness, metrics, and the debug routes
+ * the end-to-end tests use. */
+#include "zhuqi/handlers.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zhuqi/intake.h"
+#include "zhuqi/log.h"
+#include "zhuqi/metrics.h"
+
+static const zq_route routes[] = {
+    {"GET", "/api/ping", zq_h_ping, "ping"},
+    {"GET", "/api/health", zq_h_health, "health"},
+    {"GET", "/api/metrics", zq_h_metrics, "metrics"},
+    {"GET", "/api/forms", zq_h_forms, "forms"},
+    {"GET", "/api/forms/{form}", zq_h_form, "form"},
+    {"POST", "/api/intake/{form}", zq_h_intake_start, "intake_start"},
+    {"GET", "/api/intake/{form}", zq_h_intake_get, "intake_get"},
+    {"PUT", "/api/intake/{form}/steps/{step}", zq_h_intake_step, "intake_step"},
+    {"POST", "/api/intake/{form}/submit", zq_h_intake_submit, "intake_submit"},
+    {"POST", "/api/cases/{id}/lookup", zq_h_case_lookup, "case_lookup"},
+    {"GET", "/api/classes", zq_h_classes, "classes"},
+    {"POST", "/api/_debug/echo", zq_h_debug_echo, "debug_echo"},
+    {"GET", "/api/_debug/sleep", zq_h_debug_sleep, "debug_sleep"},
+};
+
+static const char *route_names[ZQ_ARRAY_LEN(routes)];
+
+const zq_route *zq_handlers_routes(size_t *n)
+{
+    *n = ZQ_ARRAY_LEN(routes);
+    return routes;
+}
+
+const char *const *zq_handlers_route_names(size_t *n)
+{
+    size_t i;
+
+    for (i = 0; i < ZQ_ARRAY_LEN(routes); i++)
+        route_names[i] = routes[i].name;
+    *n = ZQ_ARRAY_LEN(routes);
+    return route_names;
+}
+
+void zq_h_ping(zq_req *req)
+{
+    zq_resp_raw(req, 200, "application/json; charset=utf-8", "{\"ok\":true}", 11);
+}
+
+void zq_h_health(zq_req *req)
+{
+    zq_err err = {0};
+
+    if (zq_store_ping(req->store, &err) == 0) {
+        zq_resp_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "redis", "up"));
+        return;
+    }
+    zq_resp_unavailable(req);
+    /* Keep the error shape, and say what is down for monitors. */
+    zq_resp_json(req, 503,
+                 json_pack("{s:b, s:s, s:{s:s, s:s}}", "ok", 0, "redis", "down", "error", "code",
+                           "storage_unavailable", "message", "服务暂时不可用，请稍后重试。"));
+}
+
+void zq_h_metrics(zq_req *req)
+{
+    zq_buf b = {0};
+
+    zq_metrics_render(&b);
+    zq_resp_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "", b.len);
+    zq_buf_free(&b);
+}
+
+static int debug_enabled(zq_req *req)
+{
+    if (req->cfg->server.debug_routes)
+        return 1;
+    zq_resp_error(req, 404, "not_found", "您访问的内容不存在。");
+    return 0;
+}
+
+void zq_h_debug_echo(zq_req *req)
+{
+    const char *ct = zq_req_header(req, "Content-Type");
+    zq_kv *kv;
+    size_t n, i;
+    json_t *j, *form;
+
+    if (!debug_enabled(req))
+        return;
+    if (ct != NULL && strncmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
+        if (zq_req_form(req, &kv, &n) < 0)
+            return;
+        form = json_object();
+        for (i = 0; i < n; i++)
+            json_object_set_new(form, kv[i].key, json_stringn(kv[i].val, kv[i].val_len));
+        zq_resp_json(req, 200, json_pack("{s:o}", "form", form));
+        return;
+    }
+    if (zq_req_json(req, &j) < 0)
+        return;
+    zq_resp_json(req, 200, json_pack("{s:o}", "json", j));
+}
+
+void zq_h_debug_sleep(zq_req *req)
+{
+    const char *ms = zq_req_query(req, "ms");
+    long long v = 0;
+    struct timespec ts;
+
+    if (!debug_enabled(req))
+        return;
+    if (ms == NULL || zq_parse_ll(ms, strlen(ms), 0, 10000, &v) < 0) {
+        zq_resp_error(req, 400, "bad_request", "参数 ms 应为 0 到 10000 之间的整数。");
+        return;
+    }
+    ts.tv_sec = v / 1000;
+    ts.tv_nsec = (v % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+    zq_resp_json(req, 200, json_pack("{s:I}", "slept_ms", (json_int_t)v));
+}

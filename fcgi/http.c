@@ -1,0 +1,519 @@
+/* Request parsing and response building for zhuqi-fcgi. */
+#include "zhuqi/http.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "zhuqi/auth.h"
+#include "zhuqi/common.h"
+#include "zhuqi/log.h"
+
+#define MAX_QUERY_PAIRS 64
+#define MAX_FORM_PAIRS 256
+#define MAX_COOKIES 64
+
+const char *zq_req_param(const zq_req *req, const char *name)
+{
+    size_t n = strlen(name);
+    char **e;
+
+    if (req->envp == NULL)
+        return NULL;
+    for (e = req->envp; *e != NULL; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+const char *zq_req_header(zq_req *req, const char *name)
+{
+    char key[128];
+    size_t i, o = 0;
+
+    if (strcasecmp(name, "Content-Type") == 0)
+        return zq_req_param(req, "CONTENT_TYPE");
+    if (strcasecmp(name, "Content-Length") == 0)
+        return zq_req_param(req, "CONTENT_LENGTH");
+    if (strlen(name) + 6 >= sizeof(key))
+        return NULL;
+    memcpy(key, "HTTP_", 5);
+    o = 5;
+    for (i = 0; name[i] != '\0'; i++)
+        key[o++] = name[i] == '-' ? '_' : (char)toupper((unsigned char)name[i]);
+    key[o] = '\0';
+    return zq_req_param(req, key);
+}
+
+/* A request id from outside is echoed only when it is short and plain. */
+static bool request_id_ok(const char *s)
+{
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n > 64)
+        return false;
+    for (i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+            return false;
+    return true;
+}
+
+static const char *make_request_id(zq_pool *pool)
+{
+    static _Thread_local uint64_t state;
+    char *id = zq_pool_alloc(pool, 17);
+    uint64_t x;
+    int i;
+
+    if (id == NULL)
+        return "-";
+    if (state == 0)
+        state = (uint64_t)zq_mono_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)&state;
+    /* xorshift64*: ids need to be unique enough to find log lines, not
+     * unpredictable. */
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    x = state * 0x2545F4914F6CDD1DULL;
+    for (i = 15; i >= 0; i--) {
+        id[i] = "0123456789abcdef"[x & 15];
+        x >>= 4;
+    }
+    id[16] = '\0';
+    return id;
+}
+
+int zq_req_init(zq_req *req, char **envp, const zq_config *cfg, zq_store *store)
+{
+    const char *p, *uri, *q;
+
+    memset(req, 0, sizeof(*req));
+    req->envp = envp;
+    req->cfg = cfg;
+    req->store = store;
+    req->route_index = -1;
+    req->status = 200;
+
+    p = zq_req_param(req, "REQUEST_ID");
+    if (p == NULL || !request_id_ok(p))
+        p = zq_req_header(req, "X-Request-Id");
+    req->request_id = (p != NULL && request_id_ok(p)) ? p : make_request_id(&req->pool);
+
+    req->method = zq_req_param(req, "REQUEST_METHOD");
+    if (req->method == NULL)
+        req->method = "GET";
+    req->head = strcmp(req->method, "HEAD") == 0;
+    req->remote_addr = zq_req_param(req, "REMOTE_ADDR");
+    if (req->remote_addr == NULL)
+        req->remote_addr = "-";
+
+    req->query = zq_req_param(req, "QUERY_STRING");
+    if (req->query == NULL)
+        req->query = "";
+
+    /* nginx's $document_uri is decoded and normalised; fall back to the
+     * raw request URI without its query. */
+    p = zq_req_param(req, "DOCUMENT_URI");
+    if (p != NULL && *p != '\0') {
+        req->path = p;
+    } else {
+        uri = zq_req_param(req, "REQUEST_URI");
+        if (uri == NULL || *uri == '\0')
+            uri = "/";
+        q = strchr(uri, '?');
+        req->path =
+            zq_url_decode(&req->pool, uri, q ? (size_t)(q - uri) : strlen(uri), false, NULL);
+        if (req->path == NULL) {
+            req->path = "/";
+            zq_resp_error(req, 400, "bad_path", "请求地址格式不正确。");
+            return -ZQ_EINVAL;
+        }
+    }
+    if (!zq_utf8_valid(req->path, strlen(req->path))) {
+        req->path = "/";
+        zq_resp_error(req, 400, "bad_path", "请求地址格式不正确。");
+        return -ZQ_EINVAL;
+    }
+    return 0;
+}
+
+void zq_req_free(zq_req *req)
+{
+    zq_buf_free(&req->headers);
+    zq_buf_free(&req->body_out);
+    zq_pool_free(&req->pool);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+char *zq_url_decode(zq_pool *pool, const char *s, size_t len, bool plus_space, size_t *outlen)
+{
+    char *out = zq_pool_alloc(pool, len + 1);
+    size_t i, o = 0;
+
+    if (out == NULL)
+        return NULL;
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '%') {
+            int h, l;
+            if (i + 2 >= len)
+                return NULL;
+            h = hexval(s[i + 1]);
+            l = hexval(s[i + 2]);
+            if (h < 0 || l < 0 || (h == 0 && l == 0))
+                return NULL;
+            out[o++] = (char)(h * 16 + l);
+            i += 2;
+        } else if (c == '+' && plus_space) {
+            out[o++] = ' ';
+        } else if (c == '\0') {
+            return NULL;
+        } else {
+            out[o++] = c;
+        }
+    }
+    out[o] = '\0';
+    if (outlen != NULL)
+        *outlen = o;
+    return out;
+}
+
+int zq_parse_urlencoded(zq_pool *pool, const char *s, size_t len, size_t max, zq_kv **out,
+                        size_t *n)
+{
+    zq_kv *kv;
+    size_t count = 0, cap = 0, i = 0;
+
+    *out = NULL;
+    *n = 0;
+    /* Count the pairs first so the array is allocated once. */
+    for (i = 0; i < len; i++)
+        if (s[i] == '&')
+            cap++;
+    cap++;
+    if (cap > max)
+        return -ZQ_EINVAL;
+    kv = zq_pool_alloc(pool, cap * sizeof(*kv));
+    if (kv == NULL)
+        return -ZQ_ENOMEM;
+    i = 0;
+    while (i < len) {
+        size_t start = i, eq = (size_t)-1, klen, vlen;
+        char *k, *v;
+
+        while (i < len && s[i] != '&') {
+            if (s[i] == '=' && eq == (size_t)-1)
+                eq = i;
+            i++;
+        }
+        if (i > start) {
+            if (eq == (size_t)-1)
+                eq = i;
+            k = zq_url_decode(pool, s + start, eq - start, true, &klen);
+            v = zq_url_decode(pool, eq < i ? s + eq + 1 : "", eq < i ? i - eq - 1 : 0, true, &vlen);
+            if (k == NULL || v == NULL || !zq_utf8_valid(k, klen) || !zq_utf8_valid(v, vlen))
+                return -ZQ_EINVAL;
+            kv[count].key = k;
+            kv[count].val = v;
+            kv[count].val_len = vlen;
+            count++;
+        }
+        i++; /* skip '&' */
+    }
+    *out = kv;
+    *n = count;
+    return 0;
+}
+
+int zq_parse_cookies(zq_pool *pool, const char *header, size_t max, zq_kv **out, size_t *n)
+{
+    const char *p = header;
+    zq_kv *kv;
+    size_t count = 0;
+
+    *out = NULL;
+    *n = 0;
+    kv = zq_pool_alloc(pool, max * sizeof(*kv));
+    if (kv == NULL)
+        return -ZQ_ENOMEM;
+    while (*p != '\0') {
+        const char *ks, *ke, *vs, *ve;
+
+        while (*p == ' ' || *p == ';')
+            p++;
+        if (*p == '\0')
+            break;
+        ks = p;
+        while (*p != '\0' && *p != '=' && *p != ';')
+            p++;
+        ke = p;
+        while (ke > ks && ke[-1] == ' ')
+            ke--;
+        if (*p != '=') {
+            continue; /* a bare name without a value: ignore it */
+        }
+        p++;
+        vs = p;
+        while (*p != '\0' && *p != ';')
+            p++;
+        ve = p;
+        while (ve > vs && ve[-1] == ' ')
+            ve--;
+        if (ve - vs >= 2 && vs[0] == '"' && ve[-1] == '"') {
+            vs++;
+            ve--;
+        }
+        if (ke == ks)
+            continue;
+        if (count == max)
+            return -ZQ_EINVAL;
+        kv[count].key = zq_pool_strndup(pool, ks, (size_t)(ke - ks));
+        kv[count].val = zq_pool_strndup(pool, vs, (size_t)(ve - vs));
+        kv[count].val_len = (size_t)(ve - vs);
+        if (kv[count].key == NULL || kv[count].val == NULL)
+            return -ZQ_ENOMEM;
+        count++;
+    }
+    *out = kv;
+    *n = count;
+    return 0;
+}
+
+const char *zq_req_query(zq_req *req, const char *name)
+{
+    zq_kv *kv;
+    size_t n, i;
+
+    if (zq_parse_urlencoded(&req->pool, req->query, strlen(req->query), MAX_QUERY_PAIRS, &kv, &n) <
+        0)
+        return NULL;
+    for (i = 0; i < n; i++)
+        if (strcmp(kv[i].key, name) == 0)
+            return kv[i].val;
+    return NULL;
+}
+
+const char *zq_req_cookie(zq_req *req, const char *name)
+{
+    const char *h = zq_req_header(req, "Cookie");
+    zq_kv *kv;
+    size_t n, i;
+
+    if (h == NULL || zq_parse_cookies(&req->pool, h, MAX_COOKIES, &kv, &n) < 0)
+        return NULL;
+    for (i = 0; i < n; i++)
+        if (strcmp(kv[i].key, name) == 0)
+            return kv[i].val;
+    return NULL;
+}
+
+/* True when the Content-Type's media type (before any ';') is type. */
+static bool content_type_is(zq_req *req, const char *type)
+{
+    const char *ct = zq_req_header(req, "Content-Type");
+    size_t n = strlen(type);
+
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    if (strncasecmp(ct, type, n) != 0)
+        return false;
+    ct += n;
+    while (*ct == ' ')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+int zq_req_json(zq_req *req, json_t **out)
+{
+    json_error_t jerr;
+    json_t *j;
+
+    *out = NULL;
+    if (!content_type_is(req, "application/json")) {
+        zq_resp_error(req, 415, "unsupported_media_type",
+                      "请求内容类型不受支持，请使用 application/json。");
+        return -ZQ_EINVAL;
+    }
+    if (!zq_utf8_valid(req->body, req->body_len)) {
+        zq_resp_error(req, 400, "invalid_utf8", "请求内容不是有效的 UTF-8 文本。");
+        return -ZQ_EINVAL;
+    }
+    j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (j == NULL) {
+        ZQ_INFO("event=bad_json line=%d col=%d err=\"%s\"", jerr.line, jerr.column, jerr.text);
+        zq_resp_error(req, 400, "malformed_json", "请求内容不是有效的 JSON。");
+        return -ZQ_EINVAL;
+    }
+    *out = j;
+    return 0;
+}
+
+int zq_req_form(zq_req *req, zq_kv **out, size_t *n)
+{
+    int rc;
+
+    if (!content_type_is(req, "application/x-www-form-urlencoded")) {
+        zq_resp_error(req, 415, "unsupported_media_type", "请求内容类型不受支持。");
+        return -ZQ_EINVAL;
+    }
+    if (!zq_utf8_valid(req->body, req->body_len)) {
+        zq_resp_error(req, 400, "invalid_utf8", "请求内容不是有效的 UTF-8 文本。");
+        return -ZQ_EINVAL;
+    }
+    rc = zq_parse_urlencoded(&req->pool, req->body, req->body_len, MAX_FORM_PAIRS, out, n);
+    if (rc < 0) {
+        zq_resp_error(req, 400, "malformed_form", "表单内容格式不正确。");
+        return rc;
+    }
+    return 0;
+}
+
+int zq_req_require_staff(zq_req *req, zq_role need, const zq_token **who)
+{
+    const zq_token *tok = NULL;
+    int rc = zq_auth_check(req->cfg, zq_req_header(req, "Authorization"), need, &tok);
+
+    if (rc == -ZQ_EFORBIDDEN) {
+        ZQ_INFO("event=staff_forbidden staff=%s need=%s", tok ? tok->name : "-",
+                zq_role_name(need));
+        zq_resp_error(req, 403, "forbidden", "当前账号没有执行此操作的权限。");
+        return rc;
+    }
+    if (rc < 0) {
+        zq_resp_header(req, "WWW-Authenticate", "Bearer realm=\"zhuqi\"");
+        zq_resp_error(req, 401, "unauthorized", "请先使用有效的工作人员令牌登录。");
+        return rc;
+    }
+    if (who != NULL)
+        *who = tok;
+    return 0;
+}
+
+void zq_resp_header(zq_req *req, const char *name, const char *value)
+{
+    if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL) {
+        ZQ_WARN("event=header_dropped name=%.64s", name);
+        return;
+    }
+    zq_buf_puts(&req->headers, name);
+    zq_buf_append(&req->headers, ": ", 2);
+    zq_buf_puts(&req->headers, value);
+    zq_buf_append(&req->headers, "\r\n", 2);
+}
+
+void zq_resp_raw(zq_req *req, int status, const char *content_type, const void *data, size_t len)
+{
+    req->status = status;
+    req->responded = true;
+    req->content_type = content_type;
+    zq_buf_reset(&req->body_out);
+    zq_buf_append(&req->body_out, data, len);
+}
+
+void zq_resp_json(zq_req *req, int status, json_t *body)
+{
+    zq_buf *b = &req->body_out;
+    size_t n;
+
+    req->status = status;
+    req->responded = true;
+    req->content_type = "application/json; charset=utf-8";
+    zq_buf_reset(b);
+    if (body == NULL) {
+        zq_buf_puts(b, "{}");
+        return;
+    }
+    /* Measure, grow once, then let jansson write into the buffer. */
+    n = json_dumpb(body, NULL, 0, JSON_COMPACT);
+    if (n > 0 && zq_buf_reserve(b, n) == 0) {
+        json_dumpb(body, b->data + b->len, n, JSON_COMPACT);
+        b->len += n;
+        b->data[b->len] = '\0';
+    }
+    json_decref(body);
+}
+
+void zq_resp_error_fields(zq_req *req, int status, const char *code, const char *message,
+                          json_t *fields)
+{
+    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+
+    if (err != NULL && fields != NULL)
+        json_object_set_new(err, "fields", fields);
+    else if (fields != NULL)
+        json_decref(fields);
+    zq_resp_json(req, status, err ? json_pack("{s:o}", "error", err) : NULL);
+}
+
+void zq_resp_error(zq_req *req, int status, const char *code, const char *message)
+{
+    zq_resp_error_fields(req, status, code, message, NULL);
+}
+
+void zq_resp_unavailable(zq_req *req)
+{
+    char ra[16];
+
+    zq_resp_error(req, 503, "storage_unavailable",
+                  "服务暂时不可用，请稍后重试。您填写的内容不会丢失。");
+    snprintf(ra, sizeof(ra), "%d", req->cfg ? req->cfg->server.retry_after_s : 5);
+    zq_resp_header(req, "Retry-After", ra);
+}
+
+const char *zq_http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+int zq_resp_serialize(zq_req *req, zq_buf *out)
+{
+    if (!req->responded)
+        zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
+    zq_buf_printf(out, "Status: %d %s\r\n", req->status, zq_http_reason(req->status));
+    if (req->content_type != NULL)
+        zq_buf_printf(out, "Content-Type: %s\r\n", req->content_type);
+    zq_buf_append(out, req->headers.data ? req->headers.data : "", req->headers.len);
+    zq_buf_printf(out, "X-Request-Id: %s\r\n", req->request_id);
+    zq_buf_puts(out, "X-Content-Type-Options: nosniff\r\n"
+                     "X-Frame-Options: DENY\r\n"
+                     "Referrer-Policy: no-referrer\r\n"
+                     "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n");
+    zq_buf_printf(out, "Cache-Control: %s\r\n",
+                  req->cache_control ? req->cache_control : "no-store");
+    zq_buf_printf(out, "Content-Length: %zu\r\n\r\n", req->head ? (size_t)0 : req->body_out.len);
+    if (!req->head && req->body_out.len > 0)
+        zq_buf_append(out, req->body_out.data, req->body_out.len);
+    return out->oom ? -ZQ_ENOMEM : 0;
+}

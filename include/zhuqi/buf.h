@@ -1,0 +1,72 @@
+/* Growable byte buffers, a request-scoped arena, UTF-8 checks and
+ * bounded number parsing: the string tools every module uses. */
+#ifndef ZHUQI_BUF_H
+#define ZHUQI_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A length-tracked, always NUL-terminated byte buffer. Zero-initialise
+ * (`zq_buf b = {0};`) before use; free with zq_buf_free(). */
+typedef struct zq_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool oom; /* an append failed; further appends are no-ops */
+} zq_buf;
+
+/* Append bytes / a C string / formatted text. Return 0 or -ZQ_ENOMEM
+ * (after which the buffer keeps what it had and sets oom). */
+int zq_buf_append(zq_buf *b, const void *data, size_t len);
+int zq_buf_puts(zq_buf *b, const char *s);
+int zq_buf_printf(zq_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append s with JSON string escaping (no surrounding quotes). */
+int zq_buf_json_escape(zq_buf *b, const char *s, size_t len);
+/* Makes room for extra more bytes (plus the NUL) without changing len, for
+ * writers that fill b->data + b->len themselves. Returns 0 or -ZQ_ENOMEM. */
+int zq_buf_reserve(zq_buf *b, size_t extra);
+void zq_buf_reset(zq_buf *b);
+void zq_buf_free(zq_buf *b);
+/* Hand the data over: returns the malloc'ed string (caller frees) and
+ * leaves the buffer empty. Never NULL unless out of memory. */
+char *zq_buf_steal(zq_buf *b);
+
+/* An arena: many small allocations freed together by zq_pool_free().
+ * Zero-initialise before use. Not thread-safe: one per request. */
+typedef struct zq_pool_chunk zq_pool_chunk;
+typedef struct zq_pool {
+    zq_pool_chunk *head;
+} zq_pool;
+
+/* Returns memory aligned for any type, or NULL when out of memory. */
+void *zq_pool_alloc(zq_pool *p, size_t n);
+/* Copies of strings inside the pool. NULL when out of memory. */
+char *zq_pool_strdup(zq_pool *p, const char *s);
+char *zq_pool_strndup(zq_pool *p, const char *s, size_t n);
+/* Frees every allocation; the pool can be used again afterwards. */
+void zq_pool_free(zq_pool *p);
+
+/* True when [s, s+len) is well-formed UTF-8 (no overlongs, no surrogates,
+ * nothing above U+10FFFF). NUL bytes are rejected too. */
+bool zq_utf8_valid(const char *s, size_t len);
+/* The number of code points in valid UTF-8. */
+size_t zq_utf8_chars(const char *s, size_t len);
+/* The largest prefix length <= max that ends on a character boundary. */
+size_t zq_utf8_cut(const char *s, size_t len, size_t max);
+
+/* Parse a decimal integer that must fill [s, s+len) and lie in [min, max].
+ * Returns 0 or -ZQ_EINVAL. */
+int zq_parse_ll(const char *s, size_t len, long long min, long long max, long long *out);
+
+/* Constant-time equality of two byte strings (length may leak). */
+bool zq_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void zq_hex(const unsigned char *in, size_t n, char *out);
+
+/* Monotonic and wall clocks in milliseconds. */
+int64_t zq_now_ms(void);
+int64_t zq_mono_ms(void);
+
+#endif

@@ -1,0 +1,69 @@
+/* Cases in Redis: creation (numbered per day, idempotent, with history,
+ * indexes and an event for the bot, in one atomic script), loading, and
+ * the public view shown to whoever knows the number and the mobile. */
+#ifndef ZHUQI_CASES_H
+#define ZHUQI_CASES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "zhuqi/schema.h"
+#include "zhuqi/store.h"
+
+#define ZQ_CASE_ID_MAX 32
+
+/* What a new case is made of. Strings are borrowed. */
+typedef struct zq_case_new {
+    const zq_form *form;
+    json_t *answers;      /* normalised answers (borrowed) */
+    const char *idem_key; /* client's Idempotency-Key, scoped by form */
+    const char *source;   /* "web" or "chat:<channel>:<user>" */
+    int64_t now_ms;       /* creation time (ms since the epoch) */
+    int idem_ttl_s;
+    int dup_window_days; /* 0: no duplicate check */
+} zq_case_new;
+
+/* A loaded case. Clear with zq_case_clear(). */
+typedef struct zq_case {
+    char id[ZQ_CASE_ID_MAX];
+    char form[32];
+    char status[24];
+    int64_t created_ms;
+    int64_t updated_ms;
+    char mobile[16];
+    char region[8];
+    char source[128];
+    char dup_of[ZQ_CASE_ID_MAX];
+    json_t *answers; /* owned */
+    json_t *history; /* owned: [{"at_ms","from","to","by","note"}] */
+} zq_case;
+
+/* Creates a case, or finds the one this idempotency key already created.
+ * On success returns 0, copies the id into id (ZQ_CASE_ID_MAX bytes) and
+ * sets *created (false when the key had been used). dup_of (may be NULL,
+ * ZQ_CASE_ID_MAX bytes) receives the earlier case with the same
+ * complainant code, respondent and amount, or "". Returns -ZQ_EUNAVAIL
+ * when Redis is away (nothing stored), -ZQ_EREPLY on a script error. */
+int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created, char *dup_of,
+                   zq_err *err);
+
+/* Loads a case and its history. -ZQ_ENOTFOUND when there is none. */
+int zq_case_load(zq_store *st, const char *id, zq_case *out, zq_err *err);
+void zq_case_clear(zq_case *c);
+
+/* True when id has the shape of a case number (TS20261126-0001). */
+bool zq_case_id_valid(const char *id);
+
+/* The Chinese label of a status ("已提交"), or the status itself. */
+const char *zq_case_status_label(const char *status);
+
+/* The public view: status, history, deadlines, with personal data masked.
+ * Returns a new object. */
+json_t *zq_case_public_json(const zq_schema *s, const zq_case *c);
+
+/* Formats ms since the epoch as ISO 8601 in Beijing time
+ * ("2026-11-26T09:30:00+08:00") into out (32 bytes). */
+void zq_time_iso(int64_t ms, char out[32]);
+
+#endif

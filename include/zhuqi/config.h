@@ -1,0 +1,112 @@
+/* Configuration: zhuqi.ini parsed with inih, defaults for every key,
+ * ZHUQI_<SECTION>_<KEY> environment overrides, and a masked dump. */
+#ifndef ZHUQI_CONFIG_H
+#define ZHUQI_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "zhuqi/common.h"
+
+#define ZQ_MAX_TOKENS 64
+#define ZQ_MAX_SENTINELS 8
+
+typedef enum zq_role {
+    ZQ_ROLE_NONE = 0,
+    ZQ_ROLE_VIEWER = 1,
+    ZQ_ROLE_HANDLER = 2,
+    ZQ_ROLE_ADMIN = 3,
+} zq_role;
+
+/* A staff bearer token: only the SHA-256 of the token is kept. */
+typedef struct zq_token {
+    char name[64];
+    zq_role role;
+    unsigned char hash[32];
+} zq_token;
+
+typedef struct zq_redis_config {
+    /* "host:port" or "unix:/path/to/redis.sock"; ignored when
+     * nsentinels > 0. */
+    char address[256];
+    /* "host:port" of each sentinel; when any are set the master is
+     * asked for by master_name on every (re)connect. */
+    char sentinels[ZQ_MAX_SENTINELS][128];
+    int nsentinels;
+    char master_name[64];
+    char password[128]; /* secret */
+    int db;
+    int connect_timeout_ms;
+    int command_timeout_ms;
+    int backoff_min_ms; /* first wait after a failed connect */
+    int backoff_max_ms; /* the wait doubles up to this */
+    char prefix[32];    /* key namespace, default "zq:" */
+} zq_redis_config;
+
+typedef struct zq_config {
+    char path[512]; /* the file it was read from ("" for defaults) */
+    struct {
+        /* "unix:/path.sock", "host:port", or "fd:0" (socket inherited
+         * from a supervisor). */
+        char listen[256];
+        int threads;
+        int backlog;
+        size_t max_body;    /* bytes; larger bodies get 413 */
+        int retry_after_s;  /* Retry-After on 503 */
+        int shutdown_ms;    /* how long SIGTERM waits for in-flight work */
+        bool cookie_secure; /* Secure flag on cookies (behind TLS) */
+        char pid_file[256]; /* "" for none */
+        bool debug_routes;  /* /api/_debug/... for tests; never in production */
+    } server;
+    zq_redis_config redis;
+    struct {
+        char level[16]; /* debug, info, warn, error */
+    } log;
+    struct {
+        zq_token tokens[ZQ_MAX_TOKENS];
+        int ntokens;
+    } staff;
+    struct {
+        /* Relative paths are relative to the configuration file's folder. */
+        char forms_dir[256];
+        char regions[256];
+        char holidays_dir[256];
+        int session_ttl_s;         /* sliding lifetime of a draft */
+        int idempotency_ttl_s;     /* how long a submit key maps to its case */
+        int duplicate_window_days; /* same complainant+respondent+amount */
+        bool uscc_warn_only;       /* pilot codes that fail the check pass */
+        long long money_ceiling_yuan;
+        int lookup_per_minute; /* status lookups per client address */
+    } intake;
+    struct {
+        int review_workdays;   /* decide on acceptance, from submission */
+        int transfer_workdays; /* transfer after acceptance (10 by law) */
+        int answer_days;       /* written result after transfer (30 by law) */
+        int answer_max_days;   /* with an extension (90 by law) */
+    } workflow;
+    struct {
+        int poll_ms;       /* idle wait between outbox reads */
+        char consumer[64]; /* consumer name in the group; "" = host-pid */
+        char pid_file[256];
+    } bot;
+} zq_config;
+
+/* Fills cfg with the default of every key. */
+void zq_config_defaults(zq_config *cfg);
+
+/* Reads path over the defaults, then applies ZHUQI_* environment
+ * overrides, then checks cross-key rules. On error returns a negative
+ * ZQ_E* code and err->msg names the file, line and key. cfg is only
+ * written on success. */
+int zq_config_load(const char *path, zq_config *cfg, zq_err *err);
+
+/* Parses "name:role:sha256hex" (role is viewer, handler or admin). */
+int zq_config_parse_token(const char *s, zq_token *out, zq_err *err);
+
+/* Prints the effective configuration as ini text, secrets masked. */
+void zq_config_dump(const zq_config *cfg, FILE *out);
+
+const char *zq_role_name(zq_role r);
+
+#endif

@@ -1,0 +1,121 @@
+/* The request and response layer of zhuqi-fcgi: CGI parameters, headers,
+ * query strings, cookies and bodies in; status, headers and JSON out, in
+ * the error shape of specs/api.md. Independent of libfcgi so that handlers
+ * can be tested with a fabricated environment. */
+#ifndef ZHUQI_HTTP_H
+#define ZHUQI_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zhuqi/buf.h"
+#include "zhuqi/config.h"
+#include "zhuqi/store.h"
+
+struct zq_app;
+
+#define ZQ_ROUTE_MAX_PARAMS 4
+
+/* A decoded name/value pair; both strings live in the request's pool. */
+typedef struct zq_kv {
+    const char *key;
+    const char *val;
+    size_t val_len;
+} zq_kv;
+
+typedef struct zq_req {
+    zq_pool pool;             /* everything below that is allocated lives here */
+    char **envp;              /* CGI parameters, "NAME=value" (borrowed) */
+    const zq_config *cfg;     /* borrowed for the request */
+    const struct zq_app *app; /* schemas etc.; borrowed, NULL in some tests */
+    zq_store *store;          /* this worker's Redis connection */
+    const char *method;
+    const char *path;  /* decoded, normalised by nginx, no query */
+    const char *query; /* raw query string, "" when none */
+    const char *request_id;
+    const char *remote_addr;
+    const char *body; /* NUL-terminated copy, body_len bytes */
+    size_t body_len;
+    const char *params[ZQ_ROUTE_MAX_PARAMS]; /* route captures, decoded */
+    int nparams;
+    int route_index; /* for metrics; -1 when no route matched */
+
+    /* The response being built. */
+    int status;
+    const char *content_type;  /* static or in the pool */
+    const char *cache_control; /* NULL: "no-store" */
+    zq_buf headers;            /* "Name: value\r\n" lines */
+    zq_buf body_out;
+    bool responded;
+    bool head; /* HEAD: send headers only */
+} zq_req;
+
+/* Prepares req for one request: envp is borrowed, method/path/query and
+ * the request id are read from it. Returns 0, or -ZQ_EINVAL when the path
+ * is not valid UTF-8 (the response is then already set: 400). */
+int zq_req_init(zq_req *req, char **envp, const zq_config *cfg, zq_store *store);
+/* Frees everything the request allocated. */
+void zq_req_free(zq_req *req);
+
+/* A CGI parameter ("REQUEST_METHOD", "HTTP_COOKIE"), NULL when absent.
+ * Borrowed from envp. */
+const char *zq_req_param(const zq_req *req, const char *name);
+/* An HTTP request header by its usual name ("Content-Type",
+ * "X-CSRF-Token"), NULL when absent. Borrowed. */
+const char *zq_req_header(zq_req *req, const char *name);
+/* A query-string value, percent-decoded, NULL when absent or not valid
+ * UTF-8. Lives in the pool. */
+const char *zq_req_query(zq_req *req, const char *name);
+/* A cookie value, NULL when absent. Lives in the pool. */
+const char *zq_req_cookie(zq_req *req, const char *name);
+
+/* The request body as JSON. Returns 0 and a new reference in *out, or a
+ * negative code after having set the error response: 415 for another
+ * content type, 400 invalid_utf8 or malformed_json. */
+int zq_req_json(zq_req *req, json_t **out);
+/* The body as application/x-www-form-urlencoded pairs (in the pool).
+ * Returns 0, or a negative code after having set a 415 or 400 response. */
+int zq_req_form(zq_req *req, zq_kv **out, size_t *n);
+
+/* Requires a staff bearer token with at least role need. Returns 0 and
+ * sets *who (borrowed from cfg, may be NULL to ignore), or a negative code
+ * after having set a 401 or 403 response. */
+int zq_req_require_staff(zq_req *req, zq_role need, const zq_token **who);
+
+/* Adds a response header. name and value must not contain CR or LF (such
+ * a header is dropped and logged). */
+void zq_resp_header(zq_req *req, const char *name, const char *value);
+/* Sets the status and a JSON body; steals body (may be NULL: "{}"). */
+void zq_resp_json(zq_req *req, int status, json_t *body);
+/* Sets the status and a raw body with its content type. */
+void zq_resp_raw(zq_req *req, int status, const char *content_type, const void *data, size_t len);
+/* Sets an error response {"error":{"code","message"}} with a Chinese
+ * message for users. */
+void zq_resp_error(zq_req *req, int status, const char *code, const char *message);
+/* The same with a "fields" object (validation errors); steals fields. */
+void zq_resp_error_fields(zq_req *req, int status, const char *code, const char *message,
+                          json_t *fields);
+/* 503 storage_unavailable with Retry-After from the configuration. */
+void zq_resp_unavailable(zq_req *req);
+
+/* Writes the CGI response (Status line, headers, security headers,
+ * X-Request-Id, blank line, body) into out. */
+int zq_resp_serialize(zq_req *req, zq_buf *out);
+
+/* The reason phrase of a status ("Not Found"). */
+const char *zq_http_reason(int status);
+
+/* Percent-decodes [s, s+len) into the pool (plus_space: '+' means ' ').
+ * Returns NULL on a bad escape, an encoded NUL, or out of memory. */
+char *zq_url_decode(zq_pool *pool, const char *s, size_t len, bool plus_space, size_t *outlen);
+/* Parses "a=1&b=2" into pairs (in the pool), at most max pairs. Returns 0
+ * or -ZQ_EINVAL (bad escape, invalid UTF-8, too many pairs). */
+int zq_parse_urlencoded(zq_pool *pool, const char *s, size_t len, size_t max, zq_kv **out,
+                        size_t *n);
+/* Parses a Cookie header ("a=1; b=2") into pairs (in the pool). Values
+ * are not decoded. Returns 0 or -ZQ_EINVAL. */
+int zq_parse_cookies(zq_pool *pool, const char *header, size_t max, zq_kv **out, size_t *n);
+
+#endif

@@ -1,0 +1,75 @@
+/* The Redis connection both programs use: direct (TCP or unix socket) or
+ * through Sentinel, with timeouts, reconnect with back-off, and a global
+ * error counter. One zq_store per thread: it is not thread-safe. */
+#ifndef ZHUQI_STORE_H
+#define ZHUQI_STORE_H
+
+#include <hiredis/hiredis.h>
+#include <stdint.h>
+
+#include "zhuqi/common.h"
+#include "zhuqi/config.h"
+
+typedef struct zq_store zq_store;
+
+/* Creates a store for cfg (copied). Does not connect: the first command
+ * does. Returns NULL only when out of memory. */
+zq_store *zq_store_new(const zq_redis_config *cfg);
+void zq_store_free(zq_store *st);
+
+/* Replaces the configuration (SIGHUP); the next command reconnects when
+ * the address changed. */
+void zq_store_reconfigure(zq_store *st, const zq_redis_config *cfg);
+
+/* Makes sure a connection is up. While a previous attempt failed less
+ * than the back-off ago it returns -ZQ_EUNAVAIL at once without touching
+ * the network, so an outage costs callers nothing. With sentinels, the
+ * master's address is asked for on every connect and checked with ROLE. */
+int zq_store_connect(zq_store *st, zq_err *err);
+
+/* Runs one command (hiredis format). Returns a new reply (free with
+ * freeReplyObject) or NULL with err->code ZQ_EUNAVAIL when the connection
+ * failed or timed out; the connection is then dropped and the next call
+ * reconnects. A Redis error reply (REDIS_REPLY_ERROR) is returned as a
+ * reply, not NULL: the caller decides. */
+redisReply *zq_store_command(zq_store *st, zq_err *err, const char *fmt, ...);
+redisReply *zq_store_commandv(zq_store *st, zq_err *err, int argc, const char **argv,
+                              const size_t *argvlen);
+
+/* Pipelining: append n commands, then read n replies into replies[]
+ * (each new; free them). Returns 0 or -ZQ_EUNAVAIL (then no replies).
+ * Always call read_replies after appending, even when an append failed:
+ * a failed append is reported (and cleared) there. */
+int zq_store_append(zq_store *st, const char *fmt, ...);
+int zq_store_read_replies(zq_store *st, zq_err *err, int n, redisReply **replies);
+
+/* A Lua script run with EVALSHA, falling back to EVAL once when Redis does
+ * not know it yet (after a restart or fail-over). Define scripts as static
+ * `zq_script s = {.src = "..."};` the SHA-1 is computed on first use. */
+typedef struct zq_script {
+    const char *src;
+    char sha[41]; /* filled on first use; guarded by its own once-flag */
+    int ready;
+} zq_script;
+
+/* Runs sc with nkeys keys followed by the arguments in argv (argc total,
+ * lengths in argvlen; NULL lengths mean C strings). Returns a new reply or
+ * NULL like zq_store_commandv. Thread-safe as far as sc is concerned. */
+redisReply *zq_store_script(zq_store *st, zq_err *err, zq_script *sc, int nkeys, int argc,
+                            const char **argv, const size_t *argvlen);
+
+/* PING. Returns 0 or a negative code. */
+int zq_store_ping(zq_store *st, zq_err *err);
+
+/* The key namespace ("zq:"). Borrowed. */
+const char *zq_store_prefix(const zq_store *st);
+
+/* Seconds-granular description of where we are connected, for logs:
+ * "127.0.0.1:6379" or "-". Borrowed; valid until the next call. */
+const char *zq_store_peer(const zq_store *st);
+
+/* Connection-level failures (connect failed, I/O error, timeout) across
+ * every store in the process, for /api/metrics. */
+uint64_t zq_store_error_count(void);
+
+#endif

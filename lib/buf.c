@@ -1,0 +1,359 @@
+/* Growable buffers, the per-request arena, UTF-8 checks and number
+ * parsing. */
+#include "zhuqi/buf.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zhuqi/common.h"
+
+static int buf_reserve(zq_buf *b, size_t extra)
+{
+    size_t need, cap;
+    char *p;
+
+    if (b->oom)
+        return -ZQ_ENOMEM;
+    if (extra > SIZE_MAX - b->len - 1)
+        goto oom;
+    need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    p = realloc(b->data, cap);
+    if (p == NULL)
+        goto oom;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+oom:
+    b->oom = true;
+    return -ZQ_ENOMEM;
+}
+
+int zq_buf_reserve(zq_buf *b, size_t extra)
+{
+    return buf_reserve(b, extra);
+}
+
+int zq_buf_append(zq_buf *b, const void *data, size_t len)
+{
+    if (buf_reserve(b, len) < 0)
+        return -ZQ_ENOMEM;
+    if (len > 0)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int zq_buf_puts(zq_buf *b, const char *s)
+{
+    return zq_buf_append(b, s, strlen(s));
+}
+
+int zq_buf_printf(zq_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (buf_reserve(b, 0) < 0)
+        return -ZQ_ENOMEM;
+    va_start(ap, fmt);
+    n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -ZQ_EINVAL;
+    if ((size_t)n >= b->cap - b->len) {
+        if (buf_reserve(b, (size_t)n) < 0)
+            return -ZQ_ENOMEM;
+        va_start(ap, fmt);
+        n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return -ZQ_EINVAL;
+    }
+    b->len += (size_t)n;
+    return 0;
+}
+
+int zq_buf_json_escape(zq_buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[7];
+
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        case '<': esc = "\\u003c"; break; /* inert inside <script> */
+        case '>': esc = "\\u003e"; break;
+        case '&': esc = "\\u0026"; break;
+        default:
+            if (c < 0x20) {
+                u[0] = '\\';
+                u[1] = 'u';
+                u[2] = '0';
+                u[3] = '0';
+                u[4] = hex[c >> 4];
+                u[5] = hex[c & 15];
+                u[6] = '\0';
+                esc = u;
+            }
+        }
+        if (esc != NULL) {
+            if (zq_buf_append(b, s + i - run, run) < 0 || zq_buf_puts(b, esc) < 0)
+                return -ZQ_ENOMEM;
+            run = 0;
+        } else {
+            run++;
+        }
+    }
+    return zq_buf_append(b, s + len - run, run);
+}
+
+void zq_buf_reset(zq_buf *b)
+{
+    b->len = 0;
+    b->oom = false;
+    if (b->data != NULL)
+        b->data[0] = '\0';
+}
+
+void zq_buf_free(zq_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->oom = false;
+}
+
+char *zq_buf_steal(zq_buf *b)
+{
+    char *p;
+
+    if (b->data == NULL && zq_buf_append(b, "", 0) < 0)
+        return NULL;
+    p = b->data;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->oom = false;
+    return p;
+}
+
+/* The arena: a list of chunks, each at least 4 KiB; big requests get a
+ * chunk of their own. */
+struct zq_pool_chunk {
+    zq_pool_chunk *next;
+    size_t used;
+    size_t size;
+    _Alignas(max_align_t) unsigned char mem[];
+};
+
+#define POOL_CHUNK 4096
+#define POOL_ALIGN (_Alignof(max_align_t))
+
+void *zq_pool_alloc(zq_pool *p, size_t n)
+{
+    zq_pool_chunk *c = p->head;
+    size_t size;
+    void *mem;
+
+    if (n == 0)
+        n = 1;
+    if (n > SIZE_MAX - POOL_ALIGN)
+        return NULL;
+    n = (n + POOL_ALIGN - 1) & ~(POOL_ALIGN - 1);
+    if (c == NULL || c->size - c->used < n) {
+        size = n > POOL_CHUNK ? n : POOL_CHUNK;
+        c = malloc(sizeof(*c) + size);
+        if (c == NULL)
+            return NULL;
+        c->used = 0;
+        c->size = size;
+        if (p->head != NULL && n > POOL_CHUNK) {
+            /* Keep the current chunk at the head: it still has room. */
+            c->next = p->head->next;
+            p->head->next = c;
+        } else {
+            c->next = p->head;
+            p->head = c;
+        }
+    }
+    mem = c->mem + c->used;
+    c->used += n;
+    return mem;
+}
+
+char *zq_pool_strndup(zq_pool *p, const char *s, size_t n)
+{
+    char *d = zq_pool_alloc(p, n + 1);
+
+    if (d == NULL)
+        return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *zq_pool_strdup(zq_pool *p, const char *s)
+{
+    return zq_pool_strndup(p, s, strlen(s));
+}
+
+void zq_pool_free(zq_pool *p)
+{
+    zq_pool_chunk *c = p->head, *next;
+
+    while (c != NULL) {
+        next = c->next;
+        free(c);
+        c = next;
+    }
+    p->head = NULL;
+}
+
+/* Length of the UTF-8 sequence at s (<= len), or 0 when it is malformed. */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0];
+
+    if (c >= 0x01 && c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        return (len >= 2 && (s[1] & 0xC0) == 0x80) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (len < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xE0 && s[1] < 0xA0)
+            return 0; /* overlong */
+        if (c == 0xED && s[1] >= 0xA0)
+            return 0; /* surrogate */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (len < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && s[1] < 0x90)
+            return 0; /* overlong */
+        if (c == 0xF4 && s[1] >= 0x90)
+            return 0; /* above U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+bool zq_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, n;
+
+    while (i < len) {
+        if (p[i] >= 0x01 && p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        n = utf8_seq(p + i, len - i);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+size_t zq_utf8_chars(const char *s, size_t len)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+size_t zq_utf8_cut(const char *s, size_t len, size_t max)
+{
+    size_t i;
+
+    if (len <= max)
+        return len;
+    i = max;
+    while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
+        i--;
+    return i;
+}
+
+int zq_parse_ll(const char *s, size_t len, long long min, long long max, long long *out)
+{
+    char tmp[32];
+    char *end;
+    long long v;
+
+    if (s == NULL || len == 0 || len >= sizeof(tmp))
+        return -ZQ_EINVAL;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    if (!(tmp[0] == '-' || (tmp[0] >= '0' && tmp[0] <= '9')))
+        return -ZQ_EINVAL;
+    errno = 0;
+    v = strtoll(tmp, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -ZQ_EINVAL;
+    *out = v;
+    return 0;
+}
+
+bool zq_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+    const unsigned char *x = a, *y = b;
+    unsigned char d = 0;
+    size_t i;
+
+    if (alen != blen)
+        return false;
+    for (i = 0; i < alen; i++)
+        d |= (unsigned char)(x[i] ^ y[i]);
+    return d == 0;
+}
+
+void zq_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+int64_t zq_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t zq_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

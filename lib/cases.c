@@ -1,0 +1,343 @@
+/* Cases in Redis. One Lua script creates a case atomically: the
+ * idempotency check, the per-day number, the record, its history, the
+ * indexes, the duplicate mark and the event for zhuqi-bot, so a 2xx can
+ * only follow a case that is fully stored, and a retry finds it.
+ *
+ * Keys (prefix omitted):
+ *   case:{id}                hash: the record
+ *   case:{id}:log            list: status history, JSON entries
+ *   cases:all                zset by creation time (ms)
+ *   cases:type:{form}        zset
+ *   cases:status:{status}    zset
+ *   cases:region:{code}      zset
+ *   seq:{TS20261126}         counter of the day, expires after 3 days
+ *   idem:{form}:{key}        the case an Idempotency-Key created
+ *   dup:{sha1}               first case with the same complainant code,
+ *                            respondent and amount, for the window
+ *   events                   stream read by zhuqi-bot
+ * The script touches keys of several hash slots: Redis Cluster would need
+ * the case keys tagged by day; see docs/ARCHITECTURE.md. */
+#include "zhuqi/cases.h"
+
+#include <ctype.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zhuqi/buf.h"
+#include "zhuqi/log.h"
+
+static zq_script create_script = {
+    .src = "local existing = redis.call('GET', KEYS[1])\n"
+           "if existing then\n"
+           "  local d = redis.call('HGET', ARGV[1] .. 'case:' .. existing, 'dup_of') or ''\n"
+           "  return {existing, 0, d}\n"
+           "end\n"
+           "local n = redis.call('INCR', KEYS[2])\n"
+           "if n == 1 then redis.call('EXPIRE', KEYS[2], 259200) end\n"
+           "local id = ARGV[2] .. '-' .. string.format('%04d', n)\n"
+           "local ck = ARGV[1] .. 'case:' .. id\n"
+           "local dup = ''\n"
+           "if ARGV[10] ~= '0' then\n"
+           "  dup = redis.call('GET', KEYS[3]) or ''\n"
+           "  if dup == '' then redis.call('SET', KEYS[3], id, 'EX', ARGV[10]) end\n"
+           "end\n"
+           "redis.call('HSET', ck, 'id', id, 'form', ARGV[4], 'status', 'submitted',\n"
+           "  'created_ms', ARGV[3], 'updated_ms', ARGV[3], 'answers', ARGV[5],\n"
+           "  'mobile', ARGV[6], 'region', ARGV[7], 'source', ARGV[8], 'dup_of', dup)\n"
+           "redis.call('RPUSH', ck .. ':log', cjson.encode({at_ms = tonumber(ARGV[3]),\n"
+           "  from = '', to = 'submitted', by = ARGV[8], note = ''}))\n"
+           "redis.call('ZADD', KEYS[4], ARGV[3], id)\n"
+           "redis.call('ZADD', KEYS[5], ARGV[3], id)\n"
+           "redis.call('ZADD', KEYS[6], ARGV[3], id)\n"
+           "redis.call('ZADD', KEYS[7], ARGV[3], id)\n"
+           "redis.call('SET', KEYS[1], id, 'EX', ARGV[9])\n"
+           "redis.call('XADD', KEYS[8], 'MAXLEN', '~', '100000', '*', 'type', 'case_created',\n"
+           "  'id', id, 'form', ARGV[4], 'region', ARGV[7], 'source', ARGV[8], 'dup_of', dup)\n"
+           "return {id, 1, dup}\n"};
+
+void zq_time_iso(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000) + 8 * 3600; /* Beijing time, no DST */
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    if (strftime(out, 32, "%Y-%m-%dT%H:%M:%S+08:00", &tm) == 0)
+        out[0] = '\0';
+}
+
+/* "TS20261126" for a form and a time. */
+static void day_prefix(const zq_form *f, int64_t ms, char out[24])
+{
+    time_t t = (time_t)(ms / 1000) + 8 * 3600;
+    struct tm tm;
+    char day[12];
+
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof(day), "%Y%m%d", &tm);
+    snprintf(out, 24, "%.4s%s", f->case_prefix, day);
+}
+
+static const char *str_answer(json_t *answers, const char *key)
+{
+    const char *s = json_string_value(json_object_get(answers, key));
+    return s ? s : "";
+}
+
+/* The duplicate fingerprint: complainant code, respondent and amount.
+ * Returns false when the form has no such fields. */
+static bool dup_fingerprint(json_t *answers, char hex[41])
+{
+    const char *uscc = str_answer(answers, "uscc");
+    const char *resp = str_answer(answers, "respondent_name");
+    json_t *amount = json_object_get(answers, "amount_fen");
+    unsigned char md[SHA_DIGEST_LENGTH];
+    zq_buf b = {0};
+
+    if (*uscc == '\0' || *resp == '\0' || !json_is_integer(amount))
+        return false;
+    zq_buf_printf(&b, "%s|%s|%lld", uscc, resp, (long long)json_integer_value(amount));
+    if (b.oom) {
+        zq_buf_free(&b);
+        return false;
+    }
+    SHA1((const unsigned char *)b.data, b.len, md);
+    zq_hex(md, SHA_DIGEST_LENGTH, hex);
+    zq_buf_free(&b);
+    return true;
+}
+
+int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created, char *dup_of,
+                   zq_err *err)
+{
+    const char *p = zq_store_prefix(st);
+    const char *region = str_answer(in->answers, "region");
+    char k_idem[200], k_seq[64], k_dup[96], k_all[64], k_type[96], k_status[96], k_region[96],
+        k_events[64];
+    char day[24], now[24], idem_ttl[16], dup_ttl[16], fp[41];
+    char *answers = NULL;
+    const char *argv[18];
+    redisReply *r = NULL;
+    int rc = 0;
+
+    if (*region == '\0')
+        region = "none";
+    answers = json_dumps(in->answers, JSON_COMPACT);
+    if (answers == NULL)
+        return zq_err_set(err, ZQ_ENOMEM, "case: cannot encode answers");
+    day_prefix(in->form, in->now_ms, day);
+    snprintf(k_idem, sizeof(k_idem), "%sidem:%s:%s", p, in->form->id, in->idem_key);
+    snprintf(k_seq, sizeof(k_seq), "%sseq:%s", p, day);
+    snprintf(k_all, sizeof(k_all), "%scases:all", p);
+    snprintf(k_type, sizeof(k_type), "%scases:type:%s", p, in->form->id);
+    snprintf(k_status, sizeof(k_status), "%scases:status:submitted", p);
+    snprintf(k_region, sizeof(k_region), "%scases:region:%s", p, region);
+    snprintf(k_events, sizeof(k_events), "%sevents", p);
+    snprintf(now, sizeof(now), "%lld", (long long)in->now_ms);
+    snprintf(idem_ttl, sizeof(idem_ttl), "%d", in->idem_ttl_s > 0 ? in->idem_ttl_s : 604800);
+    if (in->dup_window_days > 0 && dup_fingerprint(in->answers, fp)) {
+        snprintf(k_dup, sizeof(k_dup), "%sdup:%s", p, fp);
+        snprintf(dup_ttl, sizeof(dup_ttl), "%d", in->dup_window_days * 86400);
+    } else {
+        snprintf(k_dup, sizeof(k_dup), "%sdup:none", p);
+        snprintf(dup_ttl, sizeof(dup_ttl), "0");
+    }
+
+    argv[0] = k_idem;
+    argv[1] = k_seq;
+    argv[2] = k_dup;
+    argv[3] = k_all;
+    argv[4] = k_type;
+    argv[5] = k_status;
+    argv[6] = k_region;
+    argv[7] = k_events;
+    argv[8] = p;
+    argv[9] = day;
+    argv[10] = now;
+    argv[11] = in->form->id;
+    argv[12] = answers;
+    argv[13] = str_answer(in->answers, "mobile");
+    argv[14] = region;
+    argv[15] = in->source;
+    argv[16] = idem_ttl;
+    argv[17] = dup_ttl;
+    r = zq_store_script(st, err, &create_script, 8, 18, argv, NULL);
+    if (r == NULL) {
+        rc = -ZQ_EUNAVAIL;
+        goto out;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
+        rc = zq_err_set(err, ZQ_EREPLY, "case: script failed: %s",
+                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        goto out;
+    }
+    snprintf(id, ZQ_CASE_ID_MAX, "%s", r->element[0]->str);
+    *created = r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer == 1;
+    if (dup_of != NULL)
+        snprintf(dup_of, ZQ_CASE_ID_MAX, "%s",
+                 r->element[2]->type == REDIS_REPLY_STRING ? r->element[2]->str : "");
+out:
+    if (r != NULL)
+        freeReplyObject(r);
+    free(answers);
+    return rc;
+}
+
+bool zq_case_id_valid(const char *id)
+{
+    size_t n = strlen(id), i;
+
+    /* Two capitals, eight digits, a dash, four or more digits. */
+    if (n < 15 || n >= ZQ_CASE_ID_MAX)
+        return false;
+    if (!isupper((unsigned char)id[0]) || !isupper((unsigned char)id[1]) || id[10] != '-')
+        return false;
+    for (i = 2; i < n; i++)
+        if (i != 10 && !isdigit((unsigned char)id[i]))
+            return false;
+    return true;
+}
+
+static void copy_field(char *dst, size_t dstsz, const redisReply *v)
+{
+    snprintf(dst, dstsz, "%.*s", v->type == REDIS_REPLY_STRING ? (int)v->len : 0,
+             v->type == REDIS_REPLY_STRING ? v->str : "");
+}
+
+int zq_case_load(zq_store *st, const char *id, zq_case *out, zq_err *err)
+{
+    const char *p = zq_store_prefix(st);
+    redisReply *rep[2] = {NULL, NULL};
+    redisReply *h, *l;
+    size_t i;
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (!zq_case_id_valid(id))
+        return zq_err_set(err, ZQ_ENOTFOUND, "case: bad id");
+    zq_store_append(st, "HGETALL %scase:%s", p, id);
+    zq_store_append(st, "LRANGE %scase:%s:log 0 -1", p, id);
+    if (zq_store_read_replies(st, err, 2, rep) < 0)
+        return zq_err_set(err, ZQ_EUNAVAIL, "case: storage unavailable");
+    h = rep[0];
+    l = rep[1];
+    if (h->type != REDIS_REPLY_ARRAY || l->type != REDIS_REPLY_ARRAY) {
+        rc = zq_err_set(err, ZQ_EREPLY, "case: unexpected reply");
+        goto out;
+    }
+    if (h->elements == 0) {
+        rc = zq_err_set(err, ZQ_ENOTFOUND, "case %s not found", id);
+        goto out;
+    }
+    for (i = 0; i + 1 < h->elements; i += 2) {
+        const char *k = h->element[i]->str;
+        const redisReply *v = h->element[i + 1];
+        long long n;
+
+        if (strcmp(k, "id") == 0)
+            copy_field(out->id, sizeof(out->id), v);
+        else if (strcmp(k, "form") == 0)
+            copy_field(out->form, sizeof(out->form), v);
+        else if (strcmp(k, "status") == 0)
+            copy_field(out->status, sizeof(out->status), v);
+        else if (strcmp(k, "mobile") == 0)
+            copy_field(out->mobile, sizeof(out->mobile), v);
+        else if (strcmp(k, "region") == 0)
+            copy_field(out->region, sizeof(out->region), v);
+        else if (strcmp(k, "source") == 0)
+            copy_field(out->source, sizeof(out->source), v);
+        else if (strcmp(k, "dup_of") == 0)
+            copy_field(out->dup_of, sizeof(out->dup_of), v);
+        else if (strcmp(k, "created_ms") == 0 && zq_parse_ll(v->str, v->len, 0, INT64_MAX, &n) == 0)
+            out->created_ms = n;
+        else if (strcmp(k, "updated_ms") == 0 && zq_parse_ll(v->str, v->len, 0, INT64_MAX, &n) == 0)
+            out->updated_ms = n;
+        else if (strcmp(k, "answers") == 0 && v->type == REDIS_REPLY_STRING)
+            out->answers = json_loadb(v->str, v->len, 0, NULL);
+    }
+    if (out->answers == NULL)
+        out->answers = json_object();
+    out->history = json_array();
+    for (i = 0; i < l->elements; i++) {
+        json_t *e = json_loadb(l->element[i]->str, l->element[i]->len, 0, NULL);
+        if (e != NULL)
+            json_array_append_new(out->history, e);
+    }
+out:
+    freeReplyObject(h);
+    freeReplyObject(l);
+    if (rc < 0)
+        zq_case_clear(out);
+    return rc;
+}
+
+void zq_case_clear(zq_case *c)
+{
+    json_decref(c->answers);
+    json_decref(c->history);
+    c->answers = NULL;
+    c->history = NULL;
+}
+
+static const struct {
+    const char *status;
+    const char *label;
+} labels[] = {
+    {"submitted", "已提交"},  {"needs_info", "待补充材料"}, {"accepted", "已受理"},
+    {"rejected", "不予受理"}, {"transferred", "已转办"},    {"in_progress", "办理中"},
+    {"answered", "已答复"},   {"closed", "已办结"},         {"withdrawn", "已撤回"},
+    {"assigned", "已分派"},
+};
+
+const char *zq_case_status_label(const char *status)
+{
+    size_t i;
+
+    for (i = 0; i < ZQ_ARRAY_LEN(labels); i++)
+        if (strcmp(labels[i].status, status) == 0)
+            return labels[i].label;
+    return status;
+}
+
+json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
+{
+    const zq_form *f = s ? zq_schema_form(s, c->form) : NULL;
+    char iso[32], mobile[32], name[64];
+    json_t *out, *hist = json_array(), *e;
+    size_t i;
+
+    json_array_foreach(c->history, i, e)
+    {
+        const char *to = json_string_value(json_object_get(e, "to"));
+        json_t *at = json_object_get(e, "at_ms");
+        const char *note = json_string_value(json_object_get(e, "note"));
+        json_t *item;
+
+        if (to == NULL)
+            continue;
+        zq_time_iso(json_is_integer(at) ? json_integer_value(at) : 0, iso);
+        item = json_pack("{s:s, s:s, s:s}", "status", to, "label", zq_case_status_label(to), "at",
+                         iso);
+        /* Notes written for the complainant are public; internal ones
+         * are kept in the staff view only. */
+        if (item != NULL && note != NULL && *note != '\0' &&
+            json_is_true(json_object_get(e, "public")))
+            json_object_set_new(item, "note", json_string(note));
+        if (item != NULL)
+            json_array_append_new(hist, item);
+    }
+    zq_time_iso(c->created_ms, iso);
+    zq_mask_mobile(c->mobile, mobile, sizeof(mobile));
+    zq_mask_name(str_answer(c->answers, "contact_name"), name, sizeof(name));
+    out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s}}", "id", c->id, "type",
+                    c->form, "type_label", f ? f->title : c->form, "status", c->status,
+                    "status_label", zq_case_status_label(c->status), "created_at", iso, "history",
+                    hist, "contact", "company_name", str_answer(c->answers, "company_name"),
+                    "contact_name", name, "mobile", mobile);
+    if (out != NULL && c->dup_of[0] != '\0')
+        json_object_set_new(out, "possible_duplicate", json_true());
+    return out;
+}

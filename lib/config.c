@@ -1,0 +1,906 @@
+/* Configuration: one table of keys drives defaults, zhuqi.ini parsing (via inih),
+ * ZHUQI_<SECTION>_<KEY> environment overrides and the masked dump. */
+#include "zhuqi/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "zhuqi/buf.h"
+#include "zhuqi/log.h"
+
+#define MASK "********"
+#define UNIX_PATH_MAX 107 /* sizeof(sun_path) - 1 */
+
+typedef enum opt_type {
+    OPT_STRING, /* char[]; min/max bound the length */
+    OPT_INT,    /* int in [min, max] */
+    OPT_INT64,  /* long long in [min, max] */
+    OPT_BOOL,   /* true/false, yes/no, on/off, 1/0 */
+    OPT_SIZE,   /* size_t in [min, max] bytes, "k" and "m" suffixes */
+    OPT_LIST,   /* comma-separated host:port list into char[max][size] + int count */
+    OPT_TOKEN,  /* staff tokens: repeatable in the file, a comma list in the environment */
+} opt_type;
+
+/* Extra rule for a string value: returns 0 or -1 with a reason in why. */
+typedef int (*opt_check)(const char *v, char *why, size_t whysz);
+
+typedef struct opt {
+    const char *section;
+    const char *key;
+    opt_type type;
+    size_t off;       /* of the field in zq_config */
+    size_t size;      /* of a string field, or of one list item */
+    size_t count_off; /* OPT_LIST: the int holding the number of items */
+    long long min, max;
+    bool secret;
+    opt_check check;
+    const char *def; /* the default, parsed like any other value */
+    const char *env; /* the variable name when not ZHUQI_<SECTION>_<KEY> */
+    const char *help;
+} opt;
+
+static int check_listen(const char *v, char *why, size_t whysz);
+static int check_address(const char *v, char *why, size_t whysz);
+static int check_level(const char *v, char *why, size_t whysz);
+static int check_prefix(const char *v, char *why, size_t whysz);
+static int check_name(const char *v, char *why, size_t whysz);
+
+#define FIELD(f) offsetof(zq_config, f), sizeof(((zq_config *)0)->f)
+#define STR(sec, key, f, min, secret, check, def, help)                                            \
+    {                                                                                              \
+        sec, key, OPT_STRING, FIELD(f), 0, min, sizeof(((zq_config *)0)->f) - 1, secret, check,    \
+            def, NULL, help                                                                        \
+    }
+#define NUM(sec, key, type, f, min, max, def, help)                                                \
+    {                                                                                              \
+        sec, key, type, FIELD(f), 0, min, max, false, NULL, def, NULL, help                        \
+    }
+
+static const opt opts[] = {
+    STR("server", "listen", server.listen, 1, false, check_listen, "unix:var/run/zhuqi-fcgi.sock",
+        "unix:PATH, host:port, or fd:N (a socket inherited from a supervisor)"),
+    NUM("server", "threads", OPT_INT, server.threads, 1, 1024, "16",
+        "worker threads; each holds one FastCGI connection and one Redis connection"),
+    NUM("server", "backlog", OPT_INT, server.backlog, 1, 65535, "1024", "listen(2) backlog"),
+    NUM("server", "max_body", OPT_SIZE, server.max_body, 1024, 67108864, "1048576",
+        "largest request body in bytes (k and m suffixes allowed); larger gets 413"),
+    NUM("server", "retry_after", OPT_INT, server.retry_after_s, 1, 3600, "5",
+        "seconds sent in Retry-After with 503 when Redis is unavailable"),
+    NUM("server", "shutdown_timeout_ms", OPT_INT, server.shutdown_ms, 100, 60000, "5000",
+        "how long SIGTERM waits for requests in flight"),
+    NUM("server", "cookie_secure", OPT_BOOL, server.cookie_secure, 0, 1, "false",
+        "set the Secure flag on cookies (when served over TLS)"),
+    STR("server", "pid_file", server.pid_file, 0, false, NULL, "", "pid file; empty for none"),
+    NUM("server", "debug_routes", OPT_BOOL, server.debug_routes, 0, 1, "false",
+        "enable /api/_debug/ routes for tests; never in production"),
+
+    STR("redis", "address", redis.address, 1, false, check_address, "127.0.0.1:6379",
+        "host:port or unix:PATH; ignored when sentinels are set"),
+    {.section = "redis",
+     .key = "sentinels",
+     .type = OPT_LIST,
+     .off = offsetof(zq_config, redis.sentinels),
+     .size = sizeof(((zq_config *)0)->redis.sentinels[0]),
+     .count_off = offsetof(zq_config, redis.nsentinels),
+     .max = ZQ_MAX_SENTINELS,
+     .def = "",
+     .help = "comma-separated host:port of Redis Sentinels; empty to use address"},
+    STR("redis", "master_name", redis.master_name, 1, false, check_name, "mymaster",
+        "the master's name as the sentinels know it"),
+    STR("redis", "password", redis.password, 0, true, NULL, "",
+        "AUTH password; better set with ZHUQI_REDIS_PASSWORD than in this file"),
+    NUM("redis", "db", OPT_INT, redis.db, 0, 15, "0", "database number"),
+    NUM("redis", "connect_timeout_ms", OPT_INT, redis.connect_timeout_ms, 10, 60000, "500",
+        "connect timeout"),
+    NUM("redis", "command_timeout_ms", OPT_INT, redis.command_timeout_ms, 10, 60000, "1000",
+        "timeout of each command"),
+    NUM("redis", "backoff_min_ms", OPT_INT, redis.backoff_min_ms, 10, 60000, "100",
+        "first wait after a failed connect"),
+    NUM("redis", "backoff_max_ms", OPT_INT, redis.backoff_max_ms, 10, 300000, "2000",
+        "the wait doubles up to this"),
+    STR("redis", "prefix", redis.prefix, 1, false, check_prefix,
+        "zq:", "key namespace: A-Z a-z 0-9 : _ { } -"),
+
+    STR("log", "level", log.level, 1, false, check_level, "info", "debug, info, warn or error"),
+
+    {.section = "staff",
+     .key = "token",
+     .type = OPT_TOKEN,
+     .off = offsetof(zq_config, staff),
+     .max = ZQ_MAX_TOKENS,
+     .secret = true,
+     .def = "",
+     .env = "ZHUQI_STAFF_TOKENS",
+     .help = "name:role:sha256hex, one line per token; role is viewer, handler or admin"},
+
+    STR("intake", "forms_dir", intake.forms_dir, 1, false, NULL, "forms",
+        "folder of the form schemas (*.json); relative to this file's folder"),
+    STR("intake", "regions", intake.regions, 1, false, NULL, "regions.json",
+        "the region list; relative to this file's folder"),
+    STR("intake", "holidays_dir", intake.holidays_dir, 1, false, NULL, "holidays",
+        "folder of the yearly holiday calendars (YYYY.json); relative to this file's folder"),
+    NUM("intake", "session_ttl", OPT_INT, intake.session_ttl_s, 60, 2592000, "7200",
+        "seconds a draft lives after its last change (sliding)"),
+    NUM("intake", "idempotency_ttl", OPT_INT, intake.idempotency_ttl_s, 60, 31536000, "604800",
+        "seconds an Idempotency-Key keeps returning the case it created"),
+    NUM("intake", "duplicate_window_days", OPT_INT, intake.duplicate_window_days, 0, 3650, "30",
+        "days in which the same complainant, respondent and amount mark a case possible_duplicate"),
+    NUM("intake", "uscc_warn_only", OPT_BOOL, intake.uscc_warn_only, 0, 1, "false",
+        "accept credit codes whose check character is wrong (early pilot codes)"),
+    NUM("intake", "money_ceiling_yuan", OPT_INT64, intake.money_ceiling_yuan, 1, 90000000000000LL,
+        "10000000000", "largest amount accepted in a money field, in yuan"),
+    NUM("intake", "lookup_per_minute", OPT_INT, intake.lookup_per_minute, 1, 100000, "10",
+        "case status lookups allowed per client address and minute"),
+
+    NUM("workflow", "review_workdays", OPT_INT, workflow.review_workdays, 1, 60, "10",
+        "working days from submission to the decision on acceptance (unconfirmed locally)"),
+    NUM("workflow", "transfer_workdays", OPT_INT, workflow.transfer_workdays, 1, 60, "10",
+        "working days from acceptance to transfer to the handling department"),
+    NUM("workflow", "answer_days", OPT_INT, workflow.answer_days, 1, 365, "30",
+        "days from transfer to the written result"),
+    NUM("workflow", "answer_max_days", OPT_INT, workflow.answer_max_days, 1, 365, "90",
+        "days from transfer to the written result with an extension"),
+
+    NUM("bot", "poll_ms", OPT_INT, bot.poll_ms, 10, 60000, "1000",
+        "idle wait between outbox reads"),
+    STR("bot", "consumer", bot.consumer, 0, false, check_name, "",
+        "consumer name in the stream group; empty for host-pid"),
+    STR("bot", "pid_file", bot.pid_file, 0, false, NULL, "", "pid file; empty for none"),
+};
+
+#define NOPTS ZQ_ARRAY_LEN(opts)
+
+/* Where each key got its value during one load, for error messages. */
+typedef struct load_state {
+    const char *path;
+    FILE *f;
+    char *line; /* getline buffer */
+    size_t cap;
+    int lineno;
+    zq_config *cfg;
+    int line_of[NOPTS]; /* line that set the key, 0 if not in the file */
+    bool from_env[NOPTS];
+    int err_line; /* first error found by us, 0 if none */
+    char err_msg[256];
+} load_state;
+
+static bool is_host_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_';
+}
+
+/* True for "host:port" with a DNS name, IPv4 or [IPv6] host and port 1..65535. */
+static bool valid_hostport(const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    long long port;
+    size_t hlen, i;
+
+    if (colon == NULL || colon == v)
+        return false;
+    if (zq_parse_ll(colon + 1, strlen(colon + 1), 1, 65535, &port) != 0)
+        return false;
+    hlen = (size_t)(colon - v);
+    if (v[0] == '[') {
+        if (hlen < 3 || v[hlen - 1] != ']')
+            return false;
+        for (i = 1; i < hlen - 1; i++)
+            if (!isxdigit((unsigned char)v[i]) && v[i] != ':' && v[i] != '.')
+                return false;
+        return true;
+    }
+    if (hlen > 253)
+        return false;
+    for (i = 0; i < hlen; i++)
+        if (!is_host_char(v[i]))
+            return false;
+    return true;
+}
+
+static bool valid_unix(const char *v)
+{
+    size_t n;
+
+    if (strncmp(v, "unix:", 5) != 0)
+        return false;
+    n = strlen(v + 5);
+    return n >= 1 && n <= UNIX_PATH_MAX;
+}
+
+static int check_listen(const char *v, char *why, size_t whysz)
+{
+    long long fd;
+
+    if (strncmp(v, "fd:", 3) == 0) {
+        if (zq_parse_ll(v + 3, strlen(v + 3), 0, INT32_MAX, &fd) == 0)
+            return 0;
+    } else if (strncmp(v, "unix:", 5) == 0 ? valid_unix(v) : valid_hostport(v)) {
+        return 0;
+    }
+    snprintf(why, whysz, "must be unix:PATH (PATH 1 to %d bytes), host:port or fd:N",
+             UNIX_PATH_MAX);
+    return -1;
+}
+
+static int check_address(const char *v, char *why, size_t whysz)
+{
+    if (strncmp(v, "unix:", 5) == 0 ? valid_unix(v) : valid_hostport(v))
+        return 0;
+    snprintf(why, whysz, "must be host:port or unix:PATH (PATH 1 to %d bytes)", UNIX_PATH_MAX);
+    return -1;
+}
+
+static int check_level(const char *v, char *why, size_t whysz)
+{
+    zq_log_level l;
+
+    if (zq_log_level_parse(v, &l) == 0)
+        return 0;
+    snprintf(why, whysz, "must be debug, info, warn or error");
+    return -1;
+}
+
+static int check_prefix(const char *v, char *why, size_t whysz)
+{
+    for (const char *p = v; *p != '\0'; p++) {
+        if (!isalnum((unsigned char)*p) && strchr(":_{}-", *p) == NULL) {
+            snprintf(why, whysz, "must contain only A-Z a-z 0-9 : _ { } -");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int check_name(const char *v, char *why, size_t whysz)
+{
+    for (const char *p = v; *p != '\0'; p++) {
+        if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL) {
+            snprintf(why, whysz, "must contain only A-Z a-z 0-9 . _ -");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int set_string(const opt *o, char *field, const char *v, char *why, size_t whysz)
+{
+    size_t n = strlen(v);
+
+    if ((long long)n < o->min || (long long)n > o->max) {
+        if (o->min > 0)
+            snprintf(why, whysz, "must be %lld to %lld characters long", o->min, o->max);
+        else
+            snprintf(why, whysz, "must be at most %lld characters long", o->max);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+            snprintf(why, whysz, "must not contain control characters");
+            return -1;
+        }
+    }
+    if (o->check != NULL && o->check(v, why, whysz) != 0)
+        return -1;
+    memcpy(field, v, n + 1);
+    return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+
+    for (size_t i = 0; i < ZQ_ARRAY_LEN(yes); i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Bytes with an optional k (KiB) or m (MiB) suffix, within [min, max]. */
+static int parse_size(const char *v, long long min, long long max, long long *out)
+{
+    size_t n = strlen(v);
+    long long mult = 1, num;
+
+    if (n > 0 && (v[n - 1] == 'k' || v[n - 1] == 'K')) {
+        mult = 1024;
+        n--;
+    } else if (n > 0 && (v[n - 1] == 'm' || v[n - 1] == 'M')) {
+        mult = 1024 * 1024;
+        n--;
+    }
+    if (zq_parse_ll(v, n, 0, max / mult, &num) != 0)
+        return -1;
+    num *= mult;
+    if (num < min)
+        return -1;
+    *out = num;
+    return 0;
+}
+
+/* Splits a comma list, trimming spaces around items. Calls fn for each
+ * item; stops at the first failure. An empty string has no items. */
+static int for_each_item(const char *v, int (*fn)(void *ctx, const char *item, int idx), void *ctx,
+                         char *why, size_t whysz)
+{
+    char item[512];
+    const char *p = v, *end;
+    int idx = 0;
+
+    while (*p == ' ')
+        p++;
+    if (*p == '\0')
+        return 0;
+    for (;;) {
+        size_t len;
+
+        end = strchr(p, ',');
+        len = end != NULL ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        idx++;
+        if (len == 0) {
+            snprintf(why, whysz, "item %d is empty", idx);
+            return -1;
+        }
+        if (len >= sizeof(item)) {
+            snprintf(why, whysz, "item %d is too long", idx);
+            return -1;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (fn(ctx, item, idx) != 0)
+            return -1;
+        if (end == NULL)
+            return 0;
+        p = end + 1;
+        while (*p == ' ')
+            p++;
+    }
+}
+
+typedef struct list_ctx {
+    const opt *o;
+    char *base; /* first item */
+    int *count;
+    char *why;
+    size_t whysz;
+} list_ctx;
+
+static int add_list_item(void *ctx, const char *item, int idx)
+{
+    list_ctx *c = ctx;
+
+    if (*c->count >= c->o->max) {
+        snprintf(c->why, c->whysz, "at most %lld items", c->o->max);
+        return -1;
+    }
+    if (strlen(item) >= c->o->size || !valid_hostport(item)) {
+        snprintf(c->why, c->whysz, "item %d \"%.64s\" must be host:port", idx, item);
+        return -1;
+    }
+    memcpy(c->base + (size_t)*c->count * c->o->size, item, strlen(item) + 1);
+    (*c->count)++;
+    return 0;
+}
+
+typedef struct token_ctx {
+    zq_config *cfg;
+    bool many; /* items come from a list: name them in messages */
+    char *why;
+    size_t whysz;
+} token_ctx;
+
+/* Adds one token, rejecting duplicate names and duplicate hashes (which
+ * would make the role of a token ambiguous). */
+static int add_token(void *ctx, const char *item, int idx)
+{
+    token_ctx *c = ctx;
+    zq_token t;
+    zq_err e;
+    char at[32] = "";
+
+    if (c->many)
+        snprintf(at, sizeof(at), "item %d: ", idx);
+    if (c->cfg->staff.ntokens >= ZQ_MAX_TOKENS) {
+        snprintf(c->why, c->whysz, "%sat most %d tokens", at, ZQ_MAX_TOKENS);
+        return -1;
+    }
+    if (zq_config_parse_token(item, &t, &e) != 0) {
+        snprintf(c->why, c->whysz, "%s%s", at, e.msg);
+        return -1;
+    }
+    for (int i = 0; i < c->cfg->staff.ntokens; i++) {
+        const zq_token *o = &c->cfg->staff.tokens[i];
+
+        if (strcmp(o->name, t.name) == 0) {
+            snprintf(c->why, c->whysz, "%sduplicate name \"%s\"", at, t.name);
+            return -1;
+        }
+        if (memcmp(o->hash, t.hash, sizeof(t.hash)) == 0) {
+            snprintf(c->why, c->whysz, "%s\"%s\" has the same hash as \"%s\"", at, t.name, o->name);
+            return -1;
+        }
+    }
+    c->cfg->staff.tokens[c->cfg->staff.ntokens++] = t;
+    return 0;
+}
+
+/* Stores v into the key's field. repeat: a repeatable key seen again in
+ * the file adds to the values instead of replacing them. Returns 0 or -1
+ * with a reason in why. */
+static int set_value(const opt *o, zq_config *cfg, const char *v, bool repeat, char *why,
+                     size_t whysz)
+{
+    char *field = (char *)cfg + o->off;
+    long long n;
+    bool b;
+
+    switch (o->type) {
+    case OPT_STRING: return set_string(o, field, v, why, whysz);
+    case OPT_INT:
+        if (zq_parse_ll(v, strlen(v), o->min, o->max, &n) != 0) {
+            snprintf(why, whysz, "must be an integer between %lld and %lld", o->min, o->max);
+            return -1;
+        }
+        *(int *)(void *)field = (int)n;
+        return 0;
+    case OPT_INT64:
+        if (zq_parse_ll(v, strlen(v), o->min, o->max, &n) != 0) {
+            snprintf(why, whysz, "must be an integer between %lld and %lld", o->min, o->max);
+            return -1;
+        }
+        *(long long *)(void *)field = n;
+        return 0;
+    case OPT_BOOL:
+        if (parse_bool(v, &b) != 0) {
+            snprintf(why, whysz, "must be true or false");
+            return -1;
+        }
+        *(bool *)(void *)field = b;
+        return 0;
+    case OPT_SIZE:
+        if (parse_size(v, o->min, o->max, &n) != 0) {
+            snprintf(why, whysz,
+                     "must be a size between %lld and %lld bytes (k, m suffixes allowed)", o->min,
+                     o->max);
+            return -1;
+        }
+        *(size_t *)(void *)field = (size_t)n;
+        return 0;
+    case OPT_LIST: {
+        int *count = (int *)(void *)((char *)cfg + o->count_off);
+        list_ctx c = {o, field, count, why, whysz};
+
+        *count = 0;
+        memset(field, 0, (size_t)o->max * o->size);
+        return for_each_item(v, add_list_item, &c, why, whysz);
+    }
+    case OPT_TOKEN: {
+        token_ctx c = {cfg, !repeat, why, whysz};
+
+        if (repeat)
+            return add_token(&c, v, 1);
+        cfg->staff.ntokens = 0;
+        memset(cfg->staff.tokens, 0, sizeof(cfg->staff.tokens));
+        return for_each_item(v, add_token, &c, why, whysz);
+    }
+    }
+    snprintf(why, whysz, "unsupported type");
+    return -1;
+}
+
+static const opt *find_opt(const char *section, const char *key, bool *section_known)
+{
+    *section_known = false;
+    for (size_t i = 0; i < NOPTS; i++) {
+        if (strcmp(opts[i].section, section) != 0)
+            continue;
+        *section_known = true;
+        if (strcmp(opts[i].key, key) == 0)
+            return &opts[i];
+    }
+    return NULL;
+}
+
+static bool section_known(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (strlen(opts[i].section) == len && memcmp(opts[i].section, name, len) == 0)
+            return true;
+    return false;
+}
+
+static void env_name(const opt *o, char *buf, size_t sz)
+{
+    size_t n;
+
+    if (o->env != NULL) {
+        snprintf(buf, sz, "%s", o->env);
+        return;
+    }
+    snprintf(buf, sz, "ZHUQI_%s_%s", o->section, o->key);
+    for (n = 0; buf[n] != '\0'; n++)
+        buf[n] = (char)toupper((unsigned char)buf[n]);
+}
+
+/* Catches a table entry whose type does not match its field. */
+static bool opt_sane(const opt *o)
+{
+    switch (o->type) {
+    case OPT_INT: return o->size == sizeof(int);
+    case OPT_INT64: return o->size == sizeof(long long);
+    case OPT_BOOL: return o->size == sizeof(bool);
+    case OPT_SIZE: return o->size == sizeof(size_t);
+    default: return true;
+    }
+}
+
+void zq_config_defaults(zq_config *cfg)
+{
+    char why[256];
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < NOPTS; i++) {
+        /* The table is constant and checked by the tests: this cannot fail
+         * unless someone broke the table. */
+        if (!opt_sane(&opts[i]) ||
+            set_value(&opts[i], cfg, opts[i].def, false, why, sizeof(why)) != 0)
+            abort();
+    }
+}
+
+static void fail_at(load_state *st, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records the first error of the file (later ones are ignored). */
+static void fail_at(load_state *st, int line, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (st->err_line != 0)
+        return;
+    st->err_line = line;
+    va_start(ap, fmt);
+    vsnprintf(st->err_msg, sizeof(st->err_msg), fmt, ap);
+    va_end(ap);
+}
+
+/* inih line reader: counts lines for our messages, rejects lines inih
+ * would split, and catches unknown sections even when they hold no key.
+ * Returning NULL ends the parse, which we do after the first error. */
+static char *read_line(char *dst, int num, void *user)
+{
+    load_state *st = user;
+    ssize_t n;
+    size_t len;
+    const char *p;
+
+    if (st->err_line != 0)
+        return NULL;
+    n = getline(&st->line, &st->cap, st->f);
+    if (n < 0)
+        return NULL;
+    st->lineno++;
+    len = (size_t)n;
+    while (len > 0 && (st->line[len - 1] == '\n' || st->line[len - 1] == '\r'))
+        len--;
+    if (num < 3 || len > (size_t)num - 3) {
+        fail_at(st, st->lineno, "%s:%d: line too long (at most %d characters)", st->path,
+                st->lineno, num - 3);
+        return NULL;
+    }
+    memcpy(dst, st->line, len);
+    dst[len] = '\n';
+    dst[len + 1] = '\0';
+
+    for (p = dst; *p == ' ' || *p == '\t'; p++)
+        ;
+    if (*p == '[') {
+        const char *end = strchr(p + 1, ']');
+
+        if (end != NULL && !section_known(p + 1, (size_t)(end - p - 1)))
+            fail_at(st, st->lineno, "%s:%d: [%.*s]: unknown section", st->path, st->lineno,
+                    (int)(end - p - 1 > 64 ? 64 : end - p - 1), p + 1);
+    }
+    return dst;
+}
+
+static int handle_kv(void *user, const char *section, const char *key, const char *value)
+{
+    load_state *st = user;
+    const opt *o;
+    bool sec_ok;
+    char why[200];
+    size_t i;
+
+    if (st->err_line != 0)
+        return 0;
+    if (section[0] == '\0') {
+        fail_at(st, st->lineno, "%s:%d: %s: key outside any [section]", st->path, st->lineno, key);
+        return 0;
+    }
+    o = find_opt(section, key, &sec_ok);
+    if (o == NULL) {
+        fail_at(st, st->lineno, "%s:%d: [%s] %s: unknown %s", st->path, st->lineno, section, key,
+                sec_ok ? "key" : "section");
+        return 0;
+    }
+    i = (size_t)(o - opts);
+    if (st->line_of[i] != 0 && o->type != OPT_TOKEN) {
+        fail_at(st, st->lineno, "%s:%d: [%s] %s: set twice (first on line %d)", st->path,
+                st->lineno, section, key, st->line_of[i]);
+        return 0;
+    }
+    if (set_value(o, st->cfg, value, true, why, sizeof(why)) != 0) {
+        fail_at(st, st->lineno, "%s:%d: [%s] %s: %s", st->path, st->lineno, section, key, why);
+        return 0;
+    }
+    st->line_of[i] = st->lineno;
+    return 1;
+}
+
+/* Applies ZHUQI_* variables over what the file set. */
+static int apply_env(load_state *st, zq_err *err)
+{
+    char name[80], why[200];
+
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *v;
+
+        env_name(&opts[i], name, sizeof(name));
+        v = getenv(name);
+        if (v == NULL)
+            continue;
+        if (set_value(&opts[i], st->cfg, v, false, why, sizeof(why)) != 0)
+            return zq_err_set(err, ZQ_EINVAL, "environment %s: %s", name, why);
+        st->from_env[i] = true;
+    }
+    return 0;
+}
+
+/* Names where key i got its value, for a message about it. */
+static void origin(const load_state *st, size_t i, char *buf, size_t sz)
+{
+    char name[80];
+
+    if (st->from_env[i]) {
+        env_name(&opts[i], name, sizeof(name));
+        snprintf(buf, sz, "environment %s", name);
+    } else if (st->line_of[i] != 0) {
+        snprintf(buf, sz, "%s:%d: [%s] %s", st->path, st->line_of[i], opts[i].section, opts[i].key);
+    } else {
+        snprintf(buf, sz, "%s: [%s] %s", st->path, opts[i].section, opts[i].key);
+    }
+}
+
+static size_t opt_index(const char *section, const char *key)
+{
+    bool known;
+    const opt *o = find_opt(section, key, &known);
+
+    return o != NULL ? (size_t)(o - opts) : 0;
+}
+
+/* Rules that involve more than one key. */
+static int check_rules(const load_state *st, zq_err *err)
+{
+    const zq_redis_config *r = &st->cfg->redis;
+    char where[400];
+
+    if (r->backoff_min_ms > r->backoff_max_ms) {
+        size_t imin = opt_index("redis", "backoff_min_ms");
+        size_t imax = opt_index("redis", "backoff_max_ms");
+
+        if (st->from_env[imin] || st->line_of[imin] != 0) {
+            origin(st, imin, where, sizeof(where));
+            return zq_err_set(err, ZQ_EINVAL, "%s: must not be greater than backoff_max_ms (%d)",
+                              where, r->backoff_max_ms);
+        }
+        origin(st, imax, where, sizeof(where));
+        return zq_err_set(err, ZQ_EINVAL, "%s: must not be less than backoff_min_ms (%d)", where,
+                          r->backoff_min_ms);
+    }
+    return 0;
+}
+
+int zq_config_load(const char *path, zq_config *cfg, zq_err *err)
+{
+    load_state *st = NULL;
+    zq_config *tmp = NULL;
+    char eb[128];
+    int rc, ret;
+
+    if (path == NULL || strlen(path) >= sizeof(cfg->path))
+        return zq_err_set(err, ZQ_EINVAL, "config path missing or too long");
+    st = calloc(1, sizeof(*st));
+    tmp = malloc(sizeof(*tmp));
+    if (st == NULL || tmp == NULL) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    zq_config_defaults(tmp);
+    snprintf(tmp->path, sizeof(tmp->path), "%s", path);
+    st->path = path;
+    st->cfg = tmp;
+    st->f = fopen(path, "r");
+    if (st->f == NULL) {
+        rc =
+            zq_err_set(err, ZQ_EIO, "%s: cannot open: %s", path, strerror_r(errno, eb, sizeof(eb)));
+        goto out;
+    }
+    ret = ini_parse_stream(read_line, st, handle_kv, st);
+    if (ferror(st->f)) {
+        rc =
+            zq_err_set(err, ZQ_EIO, "%s: cannot read: %s", path, strerror_r(errno, eb, sizeof(eb)));
+        goto out;
+    }
+    if (ret > 0 && (st->err_line == 0 || ret < st->err_line)) {
+        rc = zq_err_set(err, ZQ_EINVAL, "%s:%d: syntax error: expected [section] or key = value",
+                        path, ret);
+        goto out;
+    }
+    if (st->err_line != 0) {
+        rc = zq_err_set(err, ZQ_EINVAL, "%s", st->err_msg);
+        goto out;
+    }
+    if (ret < 0) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "%s: parser out of memory", path);
+        goto out;
+    }
+    rc = apply_env(st, err);
+    if (rc != 0)
+        goto out;
+    rc = check_rules(st, err);
+    if (rc != 0)
+        goto out;
+    *cfg = *tmp;
+out:
+    if (st != NULL) {
+        if (st->f != NULL)
+            fclose(st->f);
+        free(st->line);
+        free(st);
+    }
+    if (tmp != NULL) {
+        /* it may hold the Redis password */
+        memset(tmp, 0, sizeof(*tmp));
+        free(tmp);
+    }
+    return rc;
+}
+
+static bool valid_token_name(const char *s, size_t len)
+{
+    if (len < 1 || len > 63)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && strchr("_.-", s[i]) == NULL)
+            return false;
+    return true;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int zq_config_parse_token(const char *s, zq_token *out, zq_err *err)
+{
+    static const char *const roles[] = {"viewer", "handler", "admin"};
+    const char *c1, *c2, *hex;
+    zq_token t;
+    size_t rlen;
+
+    memset(&t, 0, sizeof(t));
+    if (s == NULL || (c1 = strchr(s, ':')) == NULL || (c2 = strchr(c1 + 1, ':')) == NULL)
+        return zq_err_set(err, ZQ_EINVAL, "token must be name:role:sha256hex");
+    if (!valid_token_name(s, (size_t)(c1 - s)))
+        return zq_err_set(err, ZQ_EINVAL,
+                          "token name must be 1 to 63 characters of A-Z a-z 0-9 _ . -");
+    memcpy(t.name, s, (size_t)(c1 - s));
+    rlen = (size_t)(c2 - c1 - 1);
+    for (size_t i = 0; i < ZQ_ARRAY_LEN(roles); i++)
+        if (strlen(roles[i]) == rlen && memcmp(roles[i], c1 + 1, rlen) == 0)
+            t.role = (zq_role)(ZQ_ROLE_VIEWER + (int)i);
+    if (t.role == ZQ_ROLE_NONE)
+        return zq_err_set(err, ZQ_EINVAL, "token \"%s\": role must be viewer, handler or admin",
+                          t.name);
+    hex = c2 + 1;
+    if (strlen(hex) != 2 * sizeof(t.hash))
+        return zq_err_set(err, ZQ_EINVAL, "token \"%s\": hash must be 64 hex digits (SHA-256)",
+                          t.name);
+    for (size_t i = 0; i < sizeof(t.hash); i++) {
+        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+
+        if (hi < 0 || lo < 0)
+            return zq_err_set(err, ZQ_EINVAL, "token \"%s\": hash must be 64 hex digits (SHA-256)",
+                              t.name);
+        t.hash[i] = (unsigned char)(hi << 4 | lo);
+    }
+    if (out != NULL)
+        *out = t;
+    return 0;
+}
+
+/* Prints one key's value; secrets as MASK. */
+static void dump_value(const opt *o, const zq_config *cfg, FILE *out)
+{
+    const char *field = (const char *)cfg + o->off;
+
+    switch (o->type) {
+    case OPT_STRING:
+        /* An empty secret stays empty, so that "not set" remains visible. */
+        fprintf(out, "%s = %s\n", o->key, o->secret && field[0] != '\0' ? MASK : field);
+        break;
+    case OPT_INT: fprintf(out, "%s = %d\n", o->key, *(const int *)(const void *)field); break;
+    case OPT_INT64:
+        fprintf(out, "%s = %lld\n", o->key, *(const long long *)(const void *)field);
+        break;
+    case OPT_BOOL:
+        fprintf(out, "%s = %s\n", o->key, *(const bool *)(const void *)field ? "true" : "false");
+        break;
+    case OPT_SIZE: fprintf(out, "%s = %zu\n", o->key, *(const size_t *)(const void *)field); break;
+    case OPT_LIST: {
+        int n = *(const int *)(const void *)((const char *)cfg + o->count_off);
+
+        fprintf(out, "%s = ", o->key);
+        for (int i = 0; i < n; i++)
+            fprintf(out, "%s%s", i > 0 ? "," : "", field + (size_t)i * o->size);
+        fputc('\n', out);
+        break;
+    }
+    case OPT_TOKEN:
+        if (cfg->staff.ntokens == 0)
+            fprintf(out, "# %s = (none)\n", o->key);
+        for (int i = 0; i < cfg->staff.ntokens; i++)
+            fprintf(out, "%s = %s:%s:%s\n", o->key, cfg->staff.tokens[i].name,
+                    zq_role_name(cfg->staff.tokens[i].role), MASK);
+        break;
+    }
+}
+
+void zq_config_dump(const zq_config *cfg, FILE *out)
+{
+    const char *section = NULL;
+
+    fprintf(out, "# effective configuration from %s\n",
+            cfg->path[0] != '\0' ? cfg->path : "(defaults)");
+    for (size_t i = 0; i < NOPTS; i++) {
+        if (section == NULL || strcmp(section, opts[i].section) != 0) {
+            section = opts[i].section;
+            fprintf(out, "\n[%s]\n", section);
+        }
+        fprintf(out, "# %s\n", opts[i].help);
+        dump_value(&opts[i], cfg, out);
+    }
+}
+
+const char *zq_role_name(zq_role r)
+{
+    switch (r) {
+    case ZQ_ROLE_NONE: return "none";
+    case ZQ_ROLE_VIEWER: return "viewer";
+    case ZQ_ROLE_HANDLER: return "handler";
+    case ZQ_ROLE_ADMIN: return "admin";
+    }
+    return "none";
+}

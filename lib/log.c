@@ -1,0 +1,324 @@
+/* Structured logging to stderr, one write(2) per line, and masking of
+ * mobile numbers and names before they reach a log. */
+#include "zhuqi/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zhuqi/buf.h"
+#include "zhuqi/common.h"
+
+/* A line is at most PIPE_BUF (4096 on Linux) bytes so that a single write
+ * to a pipe is atomic and lines from threads never interleave. */
+#define LINE_MAX_BYTES 4096
+#define BEIJING_OFFSET_S (8 * 3600)
+
+static atomic_int g_level = ZQ_LOG_INFO;
+
+/* The program name. The first zq_log_init() copies it into g_prog_buf and
+ * then publishes the pointer; the buffer is never written again, so
+ * threads that read it through g_prog always see a complete string. Later
+ * calls (on SIGHUP) change only the level. */
+static char g_prog_buf[64];
+static _Atomic(const char *) g_prog = "zhuqi";
+static atomic_flag g_prog_claimed = ATOMIC_FLAG_INIT;
+
+/* The request id of the request this thread is serving ("" = none). */
+static _Thread_local char t_rid[64];
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+static zq_log_level clamp_level(zq_log_level level)
+{
+    if ((int)level < ZQ_LOG_DEBUG)
+        return ZQ_LOG_DEBUG;
+    if ((int)level > ZQ_LOG_ERROR)
+        return ZQ_LOG_ERROR;
+    return level;
+}
+
+void zq_log_init(const char *prog, zq_log_level level)
+{
+    if (prog != NULL && !atomic_flag_test_and_set(&g_prog_claimed)) {
+        snprintf(g_prog_buf, sizeof(g_prog_buf), "%s", prog);
+        atomic_store_explicit(&g_prog, g_prog_buf, memory_order_release);
+    }
+    zq_log_set_level(level);
+}
+
+void zq_log_set_level(zq_log_level level)
+{
+    atomic_store(&g_level, (int)clamp_level(level));
+}
+
+zq_log_level zq_log_get_level(void)
+{
+    return (zq_log_level)atomic_load(&g_level);
+}
+
+int zq_log_level_parse(const char *s, zq_log_level *out)
+{
+    if (s == NULL)
+        return -ZQ_EINVAL;
+    for (size_t i = 0; i < ZQ_ARRAY_LEN(level_names); i++) {
+        if (strcmp(s, level_names[i]) == 0) {
+            if (out != NULL)
+                *out = (zq_log_level)i;
+            return 0;
+        }
+    }
+    return -ZQ_EINVAL;
+}
+
+/* The id usually comes from a request header: anything that could break
+ * the key=value format (spaces, quotes, '=', control bytes) becomes '_'. */
+void zq_log_set_request_id(const char *rid)
+{
+    size_t i;
+
+    if (rid == NULL) {
+        t_rid[0] = '\0';
+        return;
+    }
+    for (i = 0; i < sizeof(t_rid) - 1 && rid[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)rid[i];
+
+        t_rid[i] = (c > 0x20 && c < 0x7f && c != '=' && c != '"' && c != '\\') ? (char)c : '_';
+    }
+    t_rid[i] = '\0';
+}
+
+/* Appends s[0..len) to dst[pos..cap) with control characters escaped.
+ * Escapes are never split. Returns the new position; sets *cut when not
+ * everything fitted. */
+static size_t put_escaped(char *dst, size_t pos, size_t cap, const char *s, size_t len, bool *cut)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        size_t need = c == '\n' ? 2 : (c < 0x20 || c == 0x7f) ? 4 : 1;
+
+        if (pos + need > cap) {
+            *cut = true;
+            return pos;
+        }
+        if (c == '\n') {
+            dst[pos++] = '\\';
+            dst[pos++] = 'n';
+        } else if (need == 4) {
+            dst[pos++] = '\\';
+            dst[pos++] = 'x';
+            dst[pos++] = hex[c >> 4];
+            dst[pos++] = hex[c & 15];
+        } else {
+            dst[pos++] = (char)c;
+        }
+    }
+    return pos;
+}
+
+void zq_log(zq_log_level level, const char *fn, const char *fmt, ...)
+{
+    char msg[LINE_MAX_BYTES];
+    char line[LINE_MAX_BYTES];
+    const size_t room = sizeof(line) - 4; /* keep space for "...\n" */
+    int saved = errno;
+    struct timespec ts;
+    struct tm tm;
+    time_t bj;
+    va_list ap;
+    int n, mlen;
+    size_t pos;
+    bool cut = false;
+
+    level = clamp_level(level);
+    if ((int)level < atomic_load(&g_level))
+        return;
+
+    va_start(ap, fmt);
+    mlen = vsnprintf(msg, sizeof(msg), fmt != NULL ? fmt : "", ap);
+    va_end(ap);
+    if (mlen < 0)
+        mlen = 0;
+    if ((size_t)mlen >= sizeof(msg)) {
+        mlen = (int)sizeof(msg) - 1;
+        cut = true;
+    }
+
+    /* Beijing has no daylight saving: UTC+8 all year, so shifting the
+     * epoch and formatting as UTC avoids TZ and localtime's lock. */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    bj = ts.tv_sec + BEIJING_OFFSET_S;
+    gmtime_r(&bj, &tm);
+    n = snprintf(line, room,
+                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ld+08:00 level=%s prog=%s fn=%s rid=",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 ts.tv_nsec / 1000000, level_names[level],
+                 atomic_load_explicit(&g_prog, memory_order_acquire), fn != NULL ? fn : "-");
+    if (n < 0)
+        goto out;
+    pos = (size_t)n < room ? (size_t)n : room - 1;
+    if (t_rid[0] != '\0')
+        pos = put_escaped(line, pos, room, t_rid, strlen(t_rid), &cut);
+    else
+        pos = put_escaped(line, pos, room, "-", 1, &cut);
+    pos = put_escaped(line, pos, room, " ", 1, &cut);
+    pos = put_escaped(line, pos, room, msg, (size_t)mlen, &cut);
+    if (cut) {
+        memcpy(line + pos, "...", 3);
+        pos += 3;
+    }
+    line[pos++] = '\n';
+    while (write(STDERR_FILENO, line, pos) < 0 && errno == EINTR)
+        ;
+out:
+    errno = saved;
+}
+
+/* Copies s[0..len) into out, cut at a UTF-8 character boundary to fit. */
+static char *put(char *out, size_t outsz, const char *s, size_t len)
+{
+    if (out == NULL || outsz == 0)
+        return out;
+    if (len > outsz - 1)
+        len = zq_utf8_cut(s, len, outsz - 1);
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return out;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+char *zq_mask_mobile(const char *in, char *out, size_t outsz)
+{
+    char d[16], m[12];
+    size_t n = 0;
+    bool plus = false;
+    const char *p, *num;
+
+    if (in == NULL || in[0] == '\0')
+        return put(out, outsz, "", 0);
+    for (p = in; *p != '\0'; p++) {
+        if (*p == ' ' || *p == '-')
+            continue;
+        if (*p == '+' && n == 0 && !plus) {
+            plus = true;
+        } else if (is_digit(*p) && n < sizeof(d)) {
+            d[n++] = *p;
+        } else {
+            return put(out, outsz, "***", 3);
+        }
+    }
+    num = d;
+    if (n >= 2 && d[0] == '8' && d[1] == '6' && (plus || n == 13)) {
+        num += 2;
+        n -= 2;
+    } else if (plus) {
+        return put(out, outsz, "***", 3);
+    }
+    if (n != 11)
+        return put(out, outsz, "***", 3);
+    memcpy(m, num, 3);
+    memcpy(m + 3, "****", 4);
+    memcpy(m + 7, num + 7, 4);
+    m[11] = '\0';
+    return put(out, outsz, m, 11);
+}
+
+/* Bytes in the UTF-8 sequence that starts with lead byte c. */
+static size_t utf8_len(unsigned char c)
+{
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xF0)
+        return 4;
+    if (c >= 0xE0)
+        return 3;
+    return 2;
+}
+
+char *zq_mask_name(const char *in, char *out, size_t outsz)
+{
+    char m[8];
+    size_t len, chars, first, stars;
+
+    if (in == NULL || in[0] == '\0')
+        return put(out, outsz, "", 0);
+    len = strlen(in);
+    if (!zq_utf8_valid(in, len))
+        return put(out, outsz, "***", 3);
+    chars = zq_utf8_chars(in, len);
+    /* A one-character name would be shown whole: mask it entirely. */
+    if (chars == 1)
+        return put(out, outsz, "*", 1);
+    first = utf8_len((unsigned char)in[0]);
+    stars = chars - 1 < 3 ? chars - 1 : 3;
+    memcpy(m, in, first);
+    memset(m + first, '*', stars);
+    m[first + stars] = '\0';
+    return put(out, outsz, m, first + stars);
+}
+
+/* A bounded writer for zq_mask_text. */
+typedef struct sink {
+    char *out;
+    size_t cap; /* bytes available for text (outsz - 1) */
+    size_t pos;
+    bool full;
+} sink;
+
+static void sink_put(sink *s, const char *p, size_t n)
+{
+    if (s->full)
+        return;
+    if (n > s->cap - s->pos) {
+        /* Do not leave half a character at the cut. */
+        n = zq_utf8_cut(p, n, s->cap - s->pos);
+        s->full = true;
+    }
+    memcpy(s->out + s->pos, p, n);
+    s->pos += n;
+}
+
+char *zq_mask_text(const char *in, char *out, size_t outsz)
+{
+    sink s = {out, outsz > 0 ? outsz - 1 : 0, 0, false};
+    const char *p = in;
+
+    if (out == NULL || outsz == 0)
+        return out;
+    if (in == NULL)
+        return put(out, outsz, "", 0);
+    while (*p != '\0' && !s.full) {
+        const char *q = p;
+
+        if (!is_digit(*p)) {
+            while (*q != '\0' && !is_digit(*q))
+                q++;
+            sink_put(&s, p, (size_t)(q - p));
+        } else {
+            while (is_digit(*q))
+                q++;
+            if (q - p == 11 && p[0] == '1' && p[1] >= '3' && p[1] <= '9') {
+                sink_put(&s, p, 3);
+                sink_put(&s, "****", 4);
+                sink_put(&s, p + 7, 4);
+            } else {
+                sink_put(&s, p, (size_t)(q - p));
+            }
+        }
+        p = q;
+    }
+    out[s.pos] = '\0';
+    return out;
+}

@@ -1,0 +1,1420 @@
+/* Form schemas: loads the config/forms/ files and config/regions.json, checks
+ * them once at start, builds the JSON the pages are served, and validates
+ * answers step by step and at submit. The per-type validators and display
+ * strings are in lib/validate.c. docs/FORMS.md says the same for authors.
+ *
+ * A form file (config/forms/ID.json; ID is the file name):
+ *
+ *   {
+ *     "id": "complaint",                 [a-z][a-z0-9_]{0,39}, = file name
+ *     "title": "拖欠中小企业款项投诉",
+ *     "case_prefix": "TS",               two capital letters, unique
+ *     "description": "…",
+ *     "steps": [                         1 to 20, in order
+ *       { "id": "debt", "title": "…", "description": "…"?,
+ *         "review": false?,              the review-and-confirm step: at
+ *                                        most one, last, without fields
+ *         "fields": [                    1 to 60 (none on the review step)
+ *           { "id": "amount_fen",        unique in the form; money ids and
+ *                                        only they end in "_fen"
+ *             "label": "拖欠金额", "type": "money", "required": true,
+ *             "help": "…"?, "example": "…"?,
+ *             "min": 2?, "max": 100?,    text: characters (0..20000; max
+ *                                        defaults to 200, or 2000 when
+ *                                        multiline); money: "max" only, in
+ *                                        whole yuan, kept as fen
+ *             "multiline": false?,       text
+ *             "not_future": false?,      date
+ *             "allow_outside": false?,   region: other provinces allowed
+ *             "must_be_true": false?,    bool: a declaration to tick;
+ *                                        needs "required": true
+ *             "options": [{"value": "goods", "label": "货物"}],
+ *                                        enum only, required there; values
+ *                                        follow the id syntax, values and
+ *                                        labels unique
+ *             "when": {"field": "payment_term", "in": ["other"]}?
+ *                                        shown only when an earlier enum
+ *                                        (option values) or bool (true /
+ *                                        false) field has one of the values
+ *           } ] } ],
+ *     "rules": [                         optional, cross-field checks that
+ *                                        apply when both fields have values
+ *       {"type": "date_not_before", "field": "due_date",
+ *        "other": "signing_date", "message": "…"},
+ *       {"type": "money_not_above", "field": "undisputed_fen",
+ *        "other": "amount_fen", "message": "…"} ]
+ *   }
+ *
+ * Types: text, enum, uscc, mobile, money, date, region, bool. Any object
+ * may carry a "comment" string for maintainers; it is never served. Every
+ * other key is checked: an unknown key, or a key that does not belong to
+ * the field's type, is an error. Strings must be valid UTF-8 without
+ * control characters (help and descriptions may contain newlines).
+ *
+ * config/regions.json: {"sichuan": [{"code","name","short"}…],
+ * "outside": [{"code","name","short"}…]}: the six-digit codes are the
+ * values stored; names and short names are accepted as input too.
+ *
+ * Errors name the file, the JSON path and the problem:
+ * "config/forms/complaint.json: steps[2].fields[0].type: unknown type
+ * 'number'". */
+#include "zhuqi/schema.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zhuqi/buf.h"
+#include "zhuqi/log.h"
+
+#define MAX_STEPS 20
+#define MAX_FIELDS 60 /* per step */
+#define MAX_OPTIONS 100
+#define MAX_RULES 50
+#define MAX_FORMS 64
+#define MAX_REGIONS 200
+#define MAX_TEXT 20000                  /* characters of a text answer */
+#define MAX_MONEY_YUAN 10000000000000LL /* 10^13 yuan */
+#define LABEL_CHARS 100
+#define HELP_CHARS 2000
+
+typedef enum rule_type {
+    RULE_DATE_NOT_BEFORE,
+    RULE_MONEY_NOT_ABOVE,
+} rule_type;
+
+typedef struct rule {
+    rule_type type;
+    const zq_field *field, *other;
+    size_t field_step; /* index of field's step in the form */
+    const char *message;
+} rule;
+
+typedef struct form_entry {
+    zq_form f;
+    json_t *doc; /* the file as loaded: every string of f points into it */
+    rule *rules;
+    size_t nrules;
+} form_entry;
+
+struct zq_schema {
+    zq_pool pool; /* steps, fields, options, rules, regions */
+    json_t *regions_doc;
+    zq_region *regions;
+    size_t nregions;
+    form_entry *forms;
+    size_t nforms;
+};
+
+/* One file being checked. */
+typedef struct loader {
+    const char *file;
+    zq_err *err;
+    zq_pool *pool;
+} loader;
+
+static const char *const type_names[] = {
+    [ZQ_FIELD_TEXT] = "text",     [ZQ_FIELD_ENUM] = "enum",   [ZQ_FIELD_USCC] = "uscc",
+    [ZQ_FIELD_MOBILE] = "mobile", [ZQ_FIELD_MONEY] = "money", [ZQ_FIELD_DATE] = "date",
+    [ZQ_FIELD_REGION] = "region", [ZQ_FIELD_BOOL] = "bool",
+};
+
+static const char *const form_keys[] = {"id",    "title", "case_prefix", "description",
+                                        "steps", "rules", "comment",     NULL};
+static const char *const step_keys[] = {"id",     "title",   "description", "review",
+                                        "fields", "comment", NULL};
+static const char *const field_keys[] = {"id",        "label",      "type",          "required",
+                                         "help",      "example",    "min",           "max",
+                                         "multiline", "not_future", "allow_outside", "must_be_true",
+                                         "options",   "when",       "comment",       NULL};
+static const char *const option_keys[] = {"value", "label", "comment", NULL};
+static const char *const when_keys[] = {"field", "in", NULL};
+static const char *const rule_keys[] = {"type", "field", "other", "message", "comment", NULL};
+static const char *const regions_keys[] = {"sichuan", "outside", "comment", NULL};
+static const char *const region_keys[] = {"code", "name", "short", "comment", NULL};
+
+/* The keys that only some types take, and which. */
+static const struct {
+    const char *key;
+    unsigned types; /* bit per zq_field_type */
+} typed_keys[] = {
+    {"min", 1u << ZQ_FIELD_TEXT},
+    {"max", 1u << ZQ_FIELD_TEXT | 1u << ZQ_FIELD_MONEY},
+    {"multiline", 1u << ZQ_FIELD_TEXT},
+    {"not_future", 1u << ZQ_FIELD_DATE},
+    {"allow_outside", 1u << ZQ_FIELD_REGION},
+    {"must_be_true", 1u << ZQ_FIELD_BOOL},
+    {"options", 1u << ZQ_FIELD_ENUM},
+};
+
+static int fail(const loader *l, const char *path, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Sets "FILE: PATH.KEY: what" (parts left out when empty) and returns
+ * -ZQ_EINVAL. */
+static int fail(const loader *l, const char *path, const char *key, const char *fmt, ...)
+{
+    char what[200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (vsnprintf(what, sizeof(what), fmt, ap) < 0)
+        what[0] = '\0';
+    va_end(ap);
+    if (path[0] != '\0' && key != NULL)
+        return zq_err_set(l->err, ZQ_EINVAL, "%s: %s.%s: %s", l->file, path, key, what);
+    if (path[0] != '\0' || key != NULL)
+        return zq_err_set(l->err, ZQ_EINVAL, "%s: %s: %s", l->file, path[0] != '\0' ? path : key,
+                          what);
+    return zq_err_set(l->err, ZQ_EINVAL, "%s: %s", l->file, what);
+}
+
+static void *pool_calloc(zq_pool *p, size_t n, size_t size)
+{
+    void *m;
+
+    if (n == 0)
+        n = 1;
+    m = zq_pool_alloc(p, n * size);
+    if (m != NULL)
+        memset(m, 0, n * size);
+    return m;
+}
+
+static int nomem(zq_err *err)
+{
+    return zq_err_set(err, ZQ_ENOMEM, "schema: out of memory");
+}
+
+static bool in_list(const char *k, const char *const *list)
+{
+    for (; *list != NULL; list++)
+        if (strcmp(k, *list) == 0)
+            return true;
+    return false;
+}
+
+static int check_keys(const loader *l, json_t *obj, const char *path, const char *const *allowed)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(obj, k, v)
+    {
+        if (!in_list(k, allowed))
+            return fail(l, path, k, "unknown key");
+    }
+    return 0;
+}
+
+/* True for text without control characters (newlines when nl). */
+static bool clean_text(const char *s, size_t len, bool nl)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if ((c < 0x20 && !(nl && c == '\n')) || c == 0x7F)
+            return false;
+    }
+    return true;
+}
+
+/* Reads obj.key as a string: when missing, an error if need, else NULL.
+ * A present string must be non-empty, valid UTF-8, free of control
+ * characters (except newlines when nl) and at most maxc characters. */
+static int get_str(const loader *l, json_t *obj, const char *path, const char *key, bool need,
+                   size_t maxc, bool nl, const char **out)
+{
+    json_t *v = json_object_get(obj, key);
+    const char *s;
+    size_t len;
+
+    *out = NULL;
+    if (v == NULL)
+        return need ? fail(l, path, key, "missing") : 0;
+    if (!json_is_string(v))
+        return fail(l, path, key, "must be a string");
+    s = json_string_value(v);
+    len = json_string_length(v);
+    if (len == 0)
+        return fail(l, path, key, "must not be empty");
+    if (!zq_utf8_valid(s, len))
+        return fail(l, path, key, "invalid UTF-8");
+    if (!clean_text(s, len, nl))
+        return fail(l, path, key, "must not contain control characters");
+    if (zq_utf8_chars(s, len) > maxc)
+        return fail(l, path, key, "must be at most %zu characters", maxc);
+    *out = s;
+    return 0;
+}
+
+static int get_bool(const loader *l, json_t *obj, const char *path, const char *key, bool need,
+                    bool *out)
+{
+    json_t *v = json_object_get(obj, key);
+
+    *out = false;
+    if (v == NULL)
+        return need ? fail(l, path, key, "missing") : 0;
+    if (!json_is_boolean(v))
+        return fail(l, path, key, "must be true or false");
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* Reads an optional integer in [min, max]; *present tells if it was there. */
+static int get_int(const loader *l, json_t *obj, const char *path, const char *key, long long min,
+                   long long max, bool *present, long long *out)
+{
+    json_t *v = json_object_get(obj, key);
+
+    *present = v != NULL;
+    if (v == NULL)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+        return fail(l, path, key, "must be an integer from %lld to %lld", min, max);
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static bool valid_id(const char *s)
+{
+    size_t i, n = strlen(s);
+
+    if (n < 1 || n > 40 || !(s[0] >= 'a' && s[0] <= 'z'))
+        return false;
+    for (i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* Reads an id-shaped string (required). */
+static int get_id(const loader *l, json_t *obj, const char *path, const char *key, const char **out)
+{
+    int rc = get_str(l, obj, path, key, true, 40, false, out);
+
+    if (rc < 0)
+        return rc;
+    if (!valid_id(*out))
+        return fail(l, path, key, "'%s' must match [a-z][a-z0-9_]{0,39}", *out);
+    return 0;
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+
+    return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+/* The field with this id among those parsed so far, with its place. */
+static const zq_field *find_field(const zq_form *f, const char *id, size_t *si, size_t *fi)
+{
+    size_t i, j;
+
+    for (i = 0; i < f->nsteps; i++)
+        for (j = 0; j < f->steps[i].nfields; j++)
+            if (strcmp(f->steps[i].fields[j].id, id) == 0) {
+                if (si != NULL)
+                    *si = i;
+                if (fi != NULL)
+                    *fi = j;
+                return &f->steps[i].fields[j];
+            }
+    return NULL;
+}
+
+static int parse_options(const loader *l, zq_field *fld, json_t *obj, const char *path)
+{
+    json_t *opts = json_object_get(obj, "options");
+    char p[160];
+    size_t i, j;
+
+    if (opts == NULL)
+        return fail(l, path, "options", "missing: an enum field needs options");
+    if (!json_is_array(opts) || json_array_size(opts) == 0)
+        return fail(l, path, "options", "must be a non-empty array");
+    if (json_array_size(opts) > MAX_OPTIONS)
+        return fail(l, path, "options", "at most %d options", MAX_OPTIONS);
+    fld->options = pool_calloc(l->pool, json_array_size(opts), sizeof(zq_option));
+    if (fld->options == NULL)
+        return nomem(l->err);
+    for (i = 0; i < json_array_size(opts); i++) {
+        json_t *o = json_array_get(opts, i);
+        zq_option *op = &fld->options[i];
+        int rc;
+
+        snprintf(p, sizeof(p), "%s.options[%zu]", path, i);
+        if (!json_is_object(o))
+            return fail(l, p, NULL, "must be an object");
+        if ((rc = check_keys(l, o, p, option_keys)) < 0 ||
+            (rc = get_id(l, o, p, "value", &op->value)) < 0 ||
+            (rc = get_str(l, o, p, "label", true, LABEL_CHARS, false, &op->label)) < 0)
+            return rc;
+        for (j = 0; j < i; j++) {
+            if (strcmp(fld->options[j].value, op->value) == 0)
+                return fail(l, p, "value", "duplicate value '%s'", op->value);
+            if (strcmp(fld->options[j].label, op->label) == 0)
+                return fail(l, p, "label", "duplicate label '%s'", op->label);
+        }
+        fld->noptions = i + 1;
+    }
+    return 0;
+}
+
+/* The first pass over a field: everything but its condition, which may
+ * only be checked once every field is known. */
+static int parse_field(const loader *l, zq_form *f, size_t si, size_t fi, json_t *obj)
+{
+    zq_field *fld = &f->steps[si].fields[fi];
+    const zq_field *dup;
+    const char *type;
+    char path[96];
+    size_t i, dsi, dfi;
+    bool has_min, has_max;
+    long long v;
+    int rc;
+
+    snprintf(path, sizeof(path), "steps[%zu].fields[%zu]", si, fi);
+    if (!json_is_object(obj))
+        return fail(l, path, NULL, "must be an object");
+    if ((rc = check_keys(l, obj, path, field_keys)) < 0 ||
+        (rc = get_id(l, obj, path, "id", &fld->id)) < 0)
+        return rc;
+    /* The field is not yet counted in nfields, so it does not find itself. */
+    if ((dup = find_field(f, fld->id, &dsi, &dfi)) != NULL)
+        return fail(l, path, "id", "duplicate field id '%s' (first at steps[%zu].fields[%zu])",
+                    fld->id, dsi, dfi);
+    if ((rc = get_str(l, obj, path, "label", true, LABEL_CHARS, false, &fld->label)) < 0 ||
+        (rc = get_str(l, obj, path, "type", true, 40, false, &type)) < 0)
+        return rc;
+    for (i = 0; i < ZQ_ARRAY_LEN(type_names); i++)
+        if (strcmp(type, type_names[i]) == 0)
+            break;
+    if (i == ZQ_ARRAY_LEN(type_names))
+        return fail(l, path, "type", "unknown type '%s'", type);
+    fld->type = (zq_field_type)i;
+    for (i = 0; i < ZQ_ARRAY_LEN(typed_keys); i++)
+        if (json_object_get(obj, typed_keys[i].key) != NULL &&
+            !(typed_keys[i].types & (1u << fld->type)))
+            return fail(l, path, typed_keys[i].key, "not allowed for type '%s'",
+                        type_names[fld->type]);
+    if (fld->type == ZQ_FIELD_MONEY && !ends_with(fld->id, "_fen"))
+        return fail(l, path, "id", "'%s': a money field's id must end in '_fen'", fld->id);
+    if (fld->type != ZQ_FIELD_MONEY && ends_with(fld->id, "_fen"))
+        return fail(l, path, "id", "'%s': only money field ids end in '_fen'", fld->id);
+    if ((rc = get_bool(l, obj, path, "required", true, &fld->required)) < 0 ||
+        (rc = get_str(l, obj, path, "help", false, HELP_CHARS, true, &fld->help)) < 0 ||
+        (rc = get_str(l, obj, path, "example", false, 200, true, &fld->example)) < 0 ||
+        (rc = get_bool(l, obj, path, "multiline", false, &fld->multiline)) < 0 ||
+        (rc = get_bool(l, obj, path, "not_future", false, &fld->not_future)) < 0 ||
+        (rc = get_bool(l, obj, path, "allow_outside", false, &fld->allow_outside)) < 0 ||
+        (rc = get_bool(l, obj, path, "must_be_true", false, &fld->must_be_true)) < 0)
+        return rc;
+    switch (fld->type) {
+    case ZQ_FIELD_TEXT:
+        fld->min = 0;
+        fld->max = fld->multiline ? 2000 : 200;
+        if ((rc = get_int(l, obj, path, "min", 0, MAX_TEXT, &has_min, &fld->min)) < 0 ||
+            (rc = get_int(l, obj, path, "max", 1, MAX_TEXT, &has_max, &v)) < 0)
+            return rc;
+        if (has_max)
+            fld->max = v;
+        if (fld->min > fld->max)
+            return fail(l, path, "min", "%lld is greater than max %lld", fld->min, fld->max);
+        break;
+    case ZQ_FIELD_MONEY:
+        if ((rc = get_int(l, obj, path, "max", 1, MAX_MONEY_YUAN, &has_max, &v)) < 0)
+            return rc;
+        fld->max = has_max ? v * 100 : 0;
+        break;
+    case ZQ_FIELD_ENUM:
+        if ((rc = parse_options(l, fld, obj, path)) < 0)
+            return rc;
+        break;
+    case ZQ_FIELD_BOOL:
+        if (fld->must_be_true && !fld->required)
+            return fail(l, path, "required", "must be true when must_be_true is set");
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+/* The second pass: a condition names an earlier enum or bool field and
+ * values it can take. */
+static int parse_when(const loader *l, zq_form *f, size_t si, size_t fi, json_t *obj)
+{
+    zq_field *fld = &f->steps[si].fields[fi];
+    json_t *w = json_object_get(obj, "when"), *in;
+    const zq_field *ctl;
+    char path[128], key[32];
+    size_t csi, cfi, i, j;
+    int rc;
+
+    if (w == NULL)
+        return 0;
+    snprintf(path, sizeof(path), "steps[%zu].fields[%zu].when", si, fi);
+    if (!json_is_object(w))
+        return fail(l, path, NULL, "must be an object");
+    if ((rc = check_keys(l, w, path, when_keys)) < 0 ||
+        (rc = get_str(l, w, path, "field", true, 40, false, &fld->when.field)) < 0)
+        return rc;
+    ctl = find_field(f, fld->when.field, &csi, &cfi);
+    if (ctl == NULL)
+        return fail(l, path, "field", "unknown field '%s'", fld->when.field);
+    if (csi > si || (csi == si && cfi >= fi))
+        return fail(l, path, "field", "'%s' is not an earlier field", fld->when.field);
+    if (ctl->type != ZQ_FIELD_ENUM && ctl->type != ZQ_FIELD_BOOL)
+        return fail(l, path, "field", "'%s' is a %s field; a condition needs an enum or bool field",
+                    ctl->id, type_names[ctl->type]);
+    in = json_object_get(w, "in");
+    if (in == NULL)
+        return fail(l, path, "in", "missing");
+    if (!json_is_array(in) || json_array_size(in) == 0 || json_array_size(in) > MAX_OPTIONS)
+        return fail(l, path, "in", "must be a non-empty array");
+    fld->when.values = pool_calloc(l->pool, json_array_size(in), sizeof(char *));
+    if (fld->when.values == NULL)
+        return nomem(l->err);
+    for (i = 0; i < json_array_size(in); i++) {
+        json_t *v = json_array_get(in, i);
+
+        snprintf(key, sizeof(key), "in[%zu]", i);
+        if (ctl->type == ZQ_FIELD_BOOL) {
+            if (!json_is_boolean(v))
+                return fail(l, path, key, "must be true or false ('%s' is a bool field)", ctl->id);
+            fld->when.values[i] = json_is_true(v) ? "true" : "false";
+        } else {
+            if (!json_is_string(v))
+                return fail(l, path, key, "must be a string");
+            for (j = 0; j < ctl->noptions; j++)
+                if (strcmp(ctl->options[j].value, json_string_value(v)) == 0)
+                    break;
+            if (j == ctl->noptions)
+                return fail(l, path, key, "'%s' is not an option of '%s'", json_string_value(v),
+                            ctl->id);
+            fld->when.values[i] = ctl->options[j].value;
+        }
+        fld->when.nvalues = i + 1;
+    }
+    return 0;
+}
+
+static int parse_step(const loader *l, zq_form *f, size_t si, json_t *obj, bool *seen_review)
+{
+    zq_step *st = &f->steps[si];
+    json_t *fields;
+    char path[32];
+    size_t i, n;
+    int rc;
+
+    snprintf(path, sizeof(path), "steps[%zu]", si);
+    if (!json_is_object(obj))
+        return fail(l, path, NULL, "must be an object");
+    if ((rc = check_keys(l, obj, path, step_keys)) < 0 ||
+        (rc = get_id(l, obj, path, "id", &st->id)) < 0)
+        return rc;
+    for (i = 0; i < si; i++)
+        if (strcmp(f->steps[i].id, st->id) == 0)
+            return fail(l, path, "id", "duplicate step id '%s' (first at steps[%zu])", st->id, i);
+    if ((rc = get_str(l, obj, path, "title", true, LABEL_CHARS, false, &st->title)) < 0 ||
+        (rc = get_str(l, obj, path, "description", false, HELP_CHARS, true, &st->description)) <
+            0 ||
+        (rc = get_bool(l, obj, path, "review", false, &st->review)) < 0)
+        return rc;
+    fields = json_object_get(obj, "fields");
+    if (st->review) {
+        if (*seen_review)
+            return fail(l, path, "review", "only one review step is allowed");
+        *seen_review = true;
+        if (fields != NULL && !(json_is_array(fields) && json_array_size(fields) == 0))
+            return fail(l, path, "fields", "a review step has no fields");
+        return 0;
+    }
+    if (fields == NULL)
+        return fail(l, path, "fields", "missing");
+    n = json_array_size(fields);
+    if (!json_is_array(fields) || n == 0)
+        return fail(l, path, "fields", "must be a non-empty array");
+    if (n > MAX_FIELDS)
+        return fail(l, path, "fields", "at most %d fields", MAX_FIELDS);
+    st->fields = pool_calloc(l->pool, n, sizeof(zq_field));
+    if (st->fields == NULL)
+        return nomem(l->err);
+    for (i = 0; i < n; i++) {
+        if ((rc = parse_field(l, f, si, i, json_array_get(fields, i))) < 0)
+            return rc;
+        st->nfields = i + 1;
+    }
+    return 0;
+}
+
+static const zq_field *rule_field(const loader *l, const zq_form *f, json_t *obj, const char *path,
+                                  const char *key, zq_field_type want, const char *type, size_t *si,
+                                  int *rc)
+{
+    const char *id;
+    const zq_field *fld;
+
+    if ((*rc = get_str(l, obj, path, key, true, 40, false, &id)) < 0)
+        return NULL;
+    fld = find_field(f, id, si, NULL);
+    if (fld == NULL) {
+        *rc = fail(l, path, key, "unknown field '%s'", id);
+        return NULL;
+    }
+    if (fld->type != want) {
+        *rc = fail(l, path, key, "'%s' is a %s field; %s needs %s fields", id,
+                   type_names[fld->type], type, type_names[want]);
+        return NULL;
+    }
+    return fld;
+}
+
+static int parse_rules(const loader *l, form_entry *e)
+{
+    json_t *rules = json_object_get(e->doc, "rules");
+    char path[32];
+    size_t i, n;
+    int rc;
+
+    if (rules == NULL) {
+        /* Always an array for the callers. */
+        if (json_object_set_new(e->doc, "rules", json_array()) < 0)
+            return nomem(l->err);
+        e->f.rules = json_object_get(e->doc, "rules");
+        return 0;
+    }
+    if (!json_is_array(rules))
+        return fail(l, "rules", NULL, "must be an array");
+    n = json_array_size(rules);
+    if (n > MAX_RULES)
+        return fail(l, "rules", NULL, "at most %d rules", MAX_RULES);
+    e->f.rules = rules;
+    e->rules = pool_calloc(l->pool, n, sizeof(rule));
+    if (e->rules == NULL)
+        return nomem(l->err);
+    for (i = 0; i < n; i++) {
+        json_t *o = json_array_get(rules, i);
+        rule *r = &e->rules[i];
+        const char *type;
+        zq_field_type want;
+
+        snprintf(path, sizeof(path), "rules[%zu]", i);
+        if (!json_is_object(o))
+            return fail(l, path, NULL, "must be an object");
+        if ((rc = check_keys(l, o, path, rule_keys)) < 0 ||
+            (rc = get_str(l, o, path, "type", true, 40, false, &type)) < 0)
+            return rc;
+        if (strcmp(type, "date_not_before") == 0) {
+            r->type = RULE_DATE_NOT_BEFORE;
+            want = ZQ_FIELD_DATE;
+        } else if (strcmp(type, "money_not_above") == 0) {
+            r->type = RULE_MONEY_NOT_ABOVE;
+            want = ZQ_FIELD_MONEY;
+        } else {
+            return fail(l, path, "type", "unknown rule type '%s'", type);
+        }
+        if ((r->field = rule_field(l, &e->f, o, path, "field", want, type, &r->field_step, &rc)) ==
+                NULL ||
+            (r->other = rule_field(l, &e->f, o, path, "other", want, type, NULL, &rc)) == NULL)
+            return rc;
+        if (r->field == r->other)
+            return fail(l, path, "other", "must name a field other than '%s'", r->field->id);
+        if ((rc = get_str(l, o, path, "message", true, 200, false, &r->message)) < 0)
+            return rc;
+        e->nrules = i + 1;
+    }
+    return 0;
+}
+
+/* json_object_set_new that remembers a failure in *bad. */
+static void put(json_t *o, const char *k, json_t *v, bool *bad)
+{
+    if (v == NULL || json_object_set_new(o, k, v) < 0)
+        *bad = true;
+}
+
+static void put_str(json_t *o, const char *k, const char *v, bool *bad)
+{
+    if (v != NULL)
+        put(o, k, json_string(v), bad);
+}
+
+static void append(json_t *a, json_t *v, bool *bad)
+{
+    if (v == NULL || json_array_append_new(a, v) < 0)
+        *bad = true;
+}
+
+static json_t *public_regions(const zq_schema *s, bool *bad)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    if (a == NULL) {
+        *bad = true;
+        return NULL;
+    }
+    for (i = 0; i < s->nregions; i++) {
+        json_t *r = json_object();
+
+        if (r != NULL) {
+            put_str(r, "code", s->regions[i].code, bad);
+            put_str(r, "name", s->regions[i].name, bad);
+            put_str(r, "short", s->regions[i].short_name, bad);
+            put(r, "sichuan", json_boolean(s->regions[i].sichuan), bad);
+        }
+        append(a, r, bad);
+    }
+    return a;
+}
+
+static json_t *public_field(const zq_field *fld, bool *bad)
+{
+    json_t *o = json_object(), *a;
+    size_t i;
+
+    if (o == NULL) {
+        *bad = true;
+        return NULL;
+    }
+    put_str(o, "id", fld->id, bad);
+    put_str(o, "label", fld->label, bad);
+    put_str(o, "type", type_names[fld->type], bad);
+    put(o, "required", json_boolean(fld->required), bad);
+    put_str(o, "help", fld->help, bad);
+    put_str(o, "example", fld->example, bad);
+    switch (fld->type) {
+    case ZQ_FIELD_TEXT:
+        put(o, "min", json_integer(fld->min), bad);
+        put(o, "max", json_integer(fld->max), bad);
+        put(o, "multiline", json_boolean(fld->multiline), bad);
+        break;
+    case ZQ_FIELD_MONEY:
+        if (fld->max > 0)
+            put(o, "max_fen", json_integer(fld->max), bad);
+        break;
+    case ZQ_FIELD_DATE: put(o, "not_future", json_boolean(fld->not_future), bad); break;
+    case ZQ_FIELD_REGION: put(o, "allow_outside", json_boolean(fld->allow_outside), bad); break;
+    case ZQ_FIELD_BOOL: put(o, "must_be_true", json_boolean(fld->must_be_true), bad); break;
+    case ZQ_FIELD_ENUM:
+        a = json_array();
+        for (i = 0; a != NULL && i < fld->noptions; i++) {
+            json_t *op = json_object();
+
+            if (op != NULL) {
+                put_str(op, "value", fld->options[i].value, bad);
+                put_str(op, "label", fld->options[i].label, bad);
+            }
+            append(a, op, bad);
+        }
+        put(o, "options", a, bad);
+        break;
+    default: break;
+    }
+    if (fld->when.field != NULL) {
+        json_t *w = json_object(), *in = json_array();
+
+        for (i = 0; in != NULL && i < fld->when.nvalues; i++) {
+            const char *v = fld->when.values[i];
+
+            if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+                append(in, json_boolean(strcmp(v, "true") == 0), bad);
+            else
+                append(in, json_string(v), bad);
+        }
+        if (w != NULL) {
+            put_str(w, "field", fld->when.field, bad);
+            put(w, "in", in, bad);
+        } else {
+            json_decref(in);
+        }
+        put(o, "when", w, bad);
+    }
+    return o;
+}
+
+/* What GET /api/forms/{form} serves, and its ETag. */
+static int build_public(const zq_schema *s, form_entry *e, zq_err *err)
+{
+    const zq_form *f = &e->f;
+    json_t *o = json_object(), *steps = json_array(), *rules = json_array();
+    bool bad = o == NULL || steps == NULL || rules == NULL, regions = false;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1], *dump = NULL;
+    size_t i, j;
+
+    for (i = 0; !bad && i < f->nsteps; i++) {
+        const zq_step *st = &f->steps[i];
+        json_t *so = json_object(), *fa = json_array();
+
+        for (j = 0; fa != NULL && j < st->nfields; j++) {
+            append(fa, public_field(&st->fields[j], &bad), &bad);
+            if (st->fields[j].type == ZQ_FIELD_REGION)
+                regions = true;
+        }
+        if (so != NULL) {
+            put_str(so, "id", st->id, &bad);
+            put_str(so, "title", st->title, &bad);
+            put_str(so, "description", st->description, &bad);
+            put(so, "review", json_boolean(st->review), &bad);
+            put(so, "fields", fa, &bad);
+        } else {
+            json_decref(fa);
+        }
+        append(steps, so, &bad);
+    }
+    for (i = 0; !bad && i < e->nrules; i++) {
+        json_t *r = json_object();
+
+        if (r != NULL) {
+            put_str(r, "type",
+                    e->rules[i].type == RULE_DATE_NOT_BEFORE ? "date_not_before"
+                                                             : "money_not_above",
+                    &bad);
+            put_str(r, "field", e->rules[i].field->id, &bad);
+            put_str(r, "other", e->rules[i].other->id, &bad);
+            put_str(r, "message", e->rules[i].message, &bad);
+        }
+        append(rules, r, &bad);
+    }
+    if (o != NULL) {
+        put_str(o, "id", f->id, &bad);
+        put_str(o, "title", f->title, &bad);
+        put_str(o, "case_prefix", f->case_prefix, &bad);
+        put_str(o, "description", json_string_value(json_object_get(e->doc, "description")), &bad);
+        put(o, "steps", steps, &bad);
+        put(o, "rules", rules, &bad);
+        if (regions)
+            put(o, "regions", public_regions(s, &bad), &bad);
+    } else {
+        json_decref(steps);
+        json_decref(rules);
+    }
+    if (!bad)
+        dump = json_dumps(o, JSON_COMPACT);
+    if (bad || dump == NULL ||
+        EVP_Digest(dump, strlen(dump), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 15) {
+        free(dump);
+        json_decref(o);
+        return nomem(err);
+    }
+    free(dump);
+    /* etag[34] holds a quote, 30 hex digits (120 bits), a quote and NUL. */
+    zq_hex(md, 15, hex);
+    e->f.etag[0] = '"';
+    memcpy(e->f.etag + 1, hex, 30);
+    e->f.etag[31] = '"';
+    e->f.etag[32] = '\0';
+    e->f.public_json = o;
+    return 0;
+}
+
+/* Opens and parses one JSON file, rejecting duplicate keys. */
+static int read_json(const char *path, json_t **out, zq_err *err)
+{
+    json_error_t je;
+    FILE *fp = fopen(path, "r");
+
+    *out = NULL;
+    if (fp == NULL)
+        return zq_err_set(err, ZQ_EIO, "%s: cannot open: %s", path, strerror(errno));
+    *out = json_loadf(fp, JSON_REJECT_DUPLICATES, &je);
+    fclose(fp);
+    if (*out == NULL)
+        return zq_err_set(err, ZQ_EINVAL, "%s: line %d column %d: %s", path, je.line, je.column,
+                          je.text);
+    return 0;
+}
+
+static int load_form(zq_schema *s, form_entry *e, const char *path, const char *stem, zq_err *err)
+{
+    loader l = {path, err, &s->pool};
+    zq_form *f = &e->f;
+    json_t *steps, *st;
+    const char *desc;
+    bool seen_review = false;
+    size_t i, j, n;
+    int rc;
+
+    if ((rc = read_json(path, &e->doc, err)) < 0)
+        return rc;
+    if (!json_is_object(e->doc))
+        return fail(&l, "", NULL, "must be a JSON object");
+    if ((rc = check_keys(&l, e->doc, "", form_keys)) < 0 ||
+        (rc = get_id(&l, e->doc, "", "id", &f->id)) < 0)
+        return rc;
+    if (strcmp(f->id, stem) != 0)
+        return fail(&l, "", "id", "'%s' must match the file name '%s.json'", f->id, stem);
+    if ((rc = get_str(&l, e->doc, "", "title", true, LABEL_CHARS, false, &f->title)) < 0 ||
+        (rc = get_str(&l, e->doc, "", "case_prefix", true, 2, false, &f->case_prefix)) < 0)
+        return rc;
+    if (strlen(f->case_prefix) != 2 || f->case_prefix[0] < 'A' || f->case_prefix[0] > 'Z' ||
+        f->case_prefix[1] < 'A' || f->case_prefix[1] > 'Z')
+        return fail(&l, "", "case_prefix", "'%s' must be two capital letters", f->case_prefix);
+    if ((rc = get_str(&l, e->doc, "", "description", true, HELP_CHARS, true, &desc)) < 0)
+        return rc;
+    steps = json_object_get(e->doc, "steps");
+    if (steps == NULL)
+        return fail(&l, "", "steps", "missing");
+    n = json_array_size(steps);
+    if (!json_is_array(steps) || n == 0)
+        return fail(&l, "", "steps", "must be a non-empty array");
+    if (n > MAX_STEPS)
+        return fail(&l, "", "steps", "at most %d steps", MAX_STEPS);
+    f->steps = pool_calloc(&s->pool, n, sizeof(zq_step));
+    if (f->steps == NULL)
+        return nomem(err);
+    for (i = 0; i < n; i++) {
+        /* Counted first so that duplicate ids are found in this step too. */
+        f->nsteps = i + 1;
+        if ((rc = parse_step(&l, f, i, json_array_get(steps, i), &seen_review)) < 0)
+            return rc;
+    }
+    for (i = 0; i + 1 < n; i++)
+        if (f->steps[i].review) {
+            char p[32];
+
+            snprintf(p, sizeof(p), "steps[%zu]", i);
+            return fail(&l, p, "review", "the review step must be the last step");
+        }
+    for (i = 0; i < n; i++) {
+        st = json_array_get(steps, i);
+        for (j = 0; j < f->steps[i].nfields; j++)
+            if ((rc = parse_when(&l, f, i, j, json_array_get(json_object_get(st, "fields"), j))) <
+                0)
+                return rc;
+    }
+    if ((rc = parse_rules(&l, e)) < 0)
+        return rc;
+    return build_public(s, e, err);
+}
+
+static int load_regions(zq_schema *s, const char *path, zq_err *err)
+{
+    static const char *const lists[] = {"sichuan", "outside"};
+    loader l = {path, err, &s->pool};
+    json_t *doc;
+    size_t total = 0, k, i, j;
+    char p[32];
+    int rc;
+
+    if ((rc = read_json(path, &s->regions_doc, err)) < 0)
+        return rc;
+    doc = s->regions_doc;
+    if (!json_is_object(doc))
+        return fail(&l, "", NULL, "must be a JSON object");
+    if ((rc = check_keys(&l, doc, "", regions_keys)) < 0)
+        return rc;
+    for (k = 0; k < 2; k++) {
+        json_t *a = json_object_get(doc, lists[k]);
+
+        if (a == NULL)
+            return fail(&l, "", lists[k], "missing");
+        if (!json_is_array(a) || (k == 0 && json_array_size(a) == 0))
+            return fail(&l, "", lists[k], "must be a non-empty array");
+        total += json_array_size(a);
+    }
+    if (total > MAX_REGIONS)
+        return fail(&l, "", NULL, "at most %d regions", MAX_REGIONS);
+    s->regions = pool_calloc(&s->pool, total, sizeof(zq_region));
+    if (s->regions == NULL)
+        return nomem(err);
+    for (k = 0; k < 2; k++) {
+        json_t *a = json_object_get(doc, lists[k]);
+
+        for (i = 0; i < json_array_size(a); i++) {
+            json_t *o = json_array_get(a, i);
+            zq_region *r = &s->regions[s->nregions];
+
+            snprintf(p, sizeof(p), "%s[%zu]", lists[k], i);
+            if (!json_is_object(o))
+                return fail(&l, p, NULL, "must be an object");
+            if ((rc = check_keys(&l, o, p, region_keys)) < 0 ||
+                (rc = get_str(&l, o, p, "code", true, 6, false, &r->code)) < 0 ||
+                (rc = get_str(&l, o, p, "name", true, 40, false, &r->name)) < 0 ||
+                (rc = get_str(&l, o, p, "short", true, 40, false, &r->short_name)) < 0)
+                return rc;
+            if (strlen(r->code) != 6 || strspn(r->code, "0123456789") != 6)
+                return fail(&l, p, "code", "'%s' must be six digits", r->code);
+            r->sichuan = k == 0;
+            if (r->sichuan && (strncmp(r->code, "51", 2) != 0 || strcmp(r->code, "510000") == 0))
+                return fail(&l, p, "code", "'%s' is not a city or prefecture of Sichuan (51xx00)",
+                            r->code);
+            if (!r->sichuan && strncmp(r->code, "51", 2) == 0)
+                return fail(&l, p, "code", "'%s' is in Sichuan; list it under sichuan", r->code);
+            for (j = 0; j < s->nregions; j++) {
+                const zq_region *q = &s->regions[j];
+
+                if (strcmp(q->code, r->code) == 0)
+                    return fail(&l, p, "code", "duplicate code '%s'", r->code);
+                if (strcmp(q->name, r->name) == 0 || strcmp(q->short_name, r->name) == 0)
+                    return fail(&l, p, "name", "duplicate name '%s'", r->name);
+                if (strcmp(q->name, r->short_name) == 0 ||
+                    strcmp(q->short_name, r->short_name) == 0)
+                    return fail(&l, p, "short", "duplicate name '%s'", r->short_name);
+            }
+            s->nregions++;
+        }
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.json names in dir, sorted; a new array of new strings. */
+static int list_forms(const char *dir, char ***out, size_t *n, zq_err *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char **names = NULL;
+    size_t cap = 0;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (d == NULL)
+        return zq_err_set(err, ZQ_EIO, "%s: cannot open: %s", dir, strerror(errno));
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+
+        if (de->d_name[0] == '.' || len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
+            continue;
+        if (*n == MAX_FORMS) {
+            rc = zq_err_set(err, ZQ_EINVAL, "%s: more than %d form files", dir, MAX_FORMS);
+            goto out;
+        }
+        if (*n == cap) {
+            char **p = realloc(names, (cap + 8) * sizeof(*names));
+
+            if (p == NULL) {
+                rc = nomem(err);
+                goto out;
+            }
+            names = p;
+            cap += 8;
+        }
+        if ((names[*n] = strdup(de->d_name)) == NULL) {
+            rc = nomem(err);
+            goto out;
+        }
+        (*n)++;
+    }
+    if (*n == 0) {
+        rc = zq_err_set(err, ZQ_EINVAL, "%s: no *.json form files", dir);
+        goto out;
+    }
+    qsort(names, *n, sizeof(*names), cmp_str);
+out:
+    closedir(d);
+    if (rc < 0) {
+        while (*n > 0)
+            free(names[--*n]);
+        free(names);
+        names = NULL;
+    }
+    *out = names;
+    return rc;
+}
+
+int zq_schema_load(const char *forms_dir, const char *regions_path, zq_schema **out, zq_err *err)
+{
+    zq_schema *s = NULL;
+    char **names = NULL, path[4096], stem[256];
+    size_t n = 0, i, j;
+    int rc;
+
+    if (out != NULL)
+        *out = NULL;
+    if (forms_dir == NULL || regions_path == NULL || out == NULL)
+        return zq_err_set(err, ZQ_EINVAL, "zq_schema_load: missing argument");
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return nomem(err);
+    if ((rc = load_regions(s, regions_path, err)) < 0 ||
+        (rc = list_forms(forms_dir, &names, &n, err)) < 0)
+        goto out;
+    s->forms = pool_calloc(&s->pool, n, sizeof(form_entry));
+    if (s->forms == NULL) {
+        rc = nomem(err);
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        size_t dl = strlen(forms_dir);
+        bool slash = dl > 0 && forms_dir[dl - 1] == '/';
+        size_t sl = strlen(names[i]) - 5;
+
+        if ((size_t)snprintf(path, sizeof(path), "%s%s%s", forms_dir, slash ? "" : "/", names[i]) >=
+                sizeof(path) ||
+            sl >= sizeof(stem)) {
+            rc = zq_err_set(err, ZQ_EINVAL, "%s: path too long", forms_dir);
+            goto out;
+        }
+        memcpy(stem, names[i], sl);
+        stem[sl] = '\0';
+        s->nforms = i + 1;
+        if ((rc = load_form(s, &s->forms[i], path, stem, err)) < 0)
+            goto out;
+        for (j = 0; j < i; j++)
+            if (strcmp(s->forms[j].f.case_prefix, s->forms[i].f.case_prefix) == 0) {
+                rc =
+                    zq_err_set(err, ZQ_EINVAL, "%s: case_prefix: '%s' is already used by form '%s'",
+                               path, s->forms[i].f.case_prefix, s->forms[j].f.id);
+                goto out;
+            }
+    }
+    ZQ_DEBUG("forms=%zu regions=%zu dir=%s", s->nforms, s->nregions, forms_dir);
+    *out = s;
+    s = NULL;
+out:
+    for (i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    zq_schema_free(s);
+    return rc;
+}
+
+void zq_schema_free(zq_schema *s)
+{
+    size_t i;
+
+    if (s == NULL)
+        return;
+    for (i = 0; i < s->nforms; i++) {
+        json_decref(s->forms[i].f.public_json);
+        json_decref(s->forms[i].doc);
+    }
+    json_decref(s->regions_doc);
+    zq_pool_free(&s->pool);
+    free(s);
+}
+
+const zq_form *zq_schema_form(const zq_schema *s, const char *id)
+{
+    size_t i;
+
+    if (s == NULL || id == NULL)
+        return NULL;
+    for (i = 0; i < s->nforms; i++)
+        if (strcmp(s->forms[i].f.id, id) == 0)
+            return &s->forms[i].f;
+    return NULL;
+}
+
+size_t zq_schema_nforms(const zq_schema *s)
+{
+    return s != NULL ? s->nforms : 0;
+}
+
+const zq_form *zq_schema_form_at(const zq_schema *s, size_t i)
+{
+    return s != NULL && i < s->nforms ? &s->forms[i].f : NULL;
+}
+
+const zq_step *zq_form_step(const zq_form *f, const char *step_id)
+{
+    size_t i;
+
+    if (f == NULL || step_id == NULL)
+        return NULL;
+    for (i = 0; i < f->nsteps; i++)
+        if (strcmp(f->steps[i].id, step_id) == 0)
+            return &f->steps[i];
+    return NULL;
+}
+
+const zq_field *zq_form_field(const zq_form *f, const char *field_id, const zq_step **step)
+{
+    const zq_field *fld;
+    size_t si;
+
+    if (step != NULL)
+        *step = NULL;
+    if (f == NULL || field_id == NULL)
+        return NULL;
+    fld = find_field(f, field_id, &si, NULL);
+    if (fld != NULL && step != NULL)
+        *step = &f->steps[si];
+    return fld;
+}
+
+const zq_region *zq_schema_region(const zq_schema *s, const char *code)
+{
+    size_t i;
+
+    if (s == NULL || code == NULL)
+        return NULL;
+    for (i = 0; i < s->nregions; i++)
+        if (strcmp(s->regions[i].code, code) == 0)
+            return &s->regions[i];
+    return NULL;
+}
+
+const zq_region *zq_schema_region_find(const zq_schema *s, const char *text)
+{
+    const zq_region *r = zq_schema_region(s, text);
+    size_t i;
+
+    if (r != NULL || s == NULL || text == NULL)
+        return r;
+    for (i = 0; i < s->nregions; i++)
+        if (strcmp(s->regions[i].name, text) == 0 || strcmp(s->regions[i].short_name, text) == 0)
+            return &s->regions[i];
+    return NULL;
+}
+
+bool zq_field_visible(const zq_field *f, json_t *answers)
+{
+    json_t *v;
+    const char *s;
+    size_t i;
+
+    if (f == NULL)
+        return false;
+    if (f->when.field == NULL)
+        return true;
+    v = json_object_get(answers, f->when.field); /* NULL-safe */
+    if (json_is_boolean(v))
+        s = json_is_true(v) ? "true" : "false";
+    else if (json_is_string(v))
+        s = json_string_value(v);
+    else
+        return false;
+    for (i = 0; i < f->when.nvalues; i++)
+        if (strcmp(f->when.values[i], s) == 0)
+            return true;
+    return false;
+}
+
+json_t *zq_form_visible_answers(const zq_form *f, json_t *answers)
+{
+    json_t *out = json_object();
+    size_t i, j;
+
+    if (out == NULL || f == NULL)
+        return out;
+    for (i = 0; i < f->nsteps; i++)
+        for (j = 0; j < f->steps[i].nfields; j++) {
+            const zq_field *fld = &f->steps[i].fields[j];
+            json_t *v = json_object_get(answers, fld->id);
+
+            if (v != NULL && zq_field_visible(fld, out) && json_object_set(out, fld->id, v) < 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+    return out;
+}
+
+static const form_entry *entry_of(const zq_schema *s, const zq_form *f)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && i < s->nforms; i++)
+        if (&s->forms[i].f == f)
+            return &s->forms[i];
+    return NULL;
+}
+
+/* Whether rule r holds for the values in vals (true when one is missing). */
+static bool rule_holds(const rule *r, json_t *vals)
+{
+    json_t *a = json_object_get(vals, r->field->id), *b = json_object_get(vals, r->other->id);
+
+    if (r->type == RULE_DATE_NOT_BEFORE) {
+        if (!json_is_string(a) || !json_is_string(b))
+            return true;
+        return strcmp(json_string_value(a), json_string_value(b)) >= 0;
+    }
+    if (!json_is_integer(a) || !json_is_integer(b))
+        return true;
+    return json_integer_value(a) <= json_integer_value(b);
+}
+
+static bool step_has(const zq_step *st, const zq_field *fld)
+{
+    return st->nfields > 0 && fld >= st->fields && fld < st->fields + st->nfields;
+}
+
+static int set_msg(json_t *errors, const char *id, const char *msg)
+{
+    if (json_object_get(errors, id) != NULL)
+        return 0; /* the first message for a field wins */
+    return json_object_set_new(errors, id, json_string(msg)) < 0 ? -ZQ_ENOMEM : 0;
+}
+
+int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, json_t *input,
+                     json_t *answers, const zq_schema_opts *o, json_t **out, json_t **errors)
+{
+    const form_entry *e = entry_of(s, f);
+    json_t *res = NULL, *errs = NULL, *base = NULL, *ctx = NULL, *all = NULL;
+    const char *k;
+    json_t *v;
+    size_t i;
+    int rc = -ZQ_ENOMEM;
+
+    if (out != NULL)
+        *out = NULL;
+    if (errors != NULL)
+        *errors = NULL;
+    if (out == NULL || errors == NULL)
+        return -ZQ_EINVAL;
+    res = json_object();
+    errs = json_object();
+    base = json_object();
+    if (res == NULL || errs == NULL || base == NULL)
+        goto out;
+    if (e == NULL || st == NULL || st < f->steps || st >= f->steps + f->nsteps) {
+        if (set_msg(errs, "_", "表单中没有这一步") < 0)
+            goto out;
+        goto invalid;
+    }
+    if (input != NULL && !json_is_object(input)) {
+        if (set_msg(errs, "_", "提交的内容格式不正确") < 0)
+            goto out;
+        goto invalid;
+    }
+    json_object_foreach(input, k, v)
+    {
+        const zq_field *fld = zq_form_field(f, k, NULL);
+
+        if (fld == NULL || !step_has(st, fld))
+            if ((rc = set_msg(errs, k, "表单中没有这一项")) < 0)
+                goto out;
+    }
+    /* The other steps' answers, as they stand, without this step's. */
+    if (json_is_object(answers) && json_object_update(base, answers) < 0)
+        goto out;
+    for (i = 0; i < st->nfields; i++)
+        json_object_del(base, st->fields[i].id);
+    ctx = zq_form_visible_answers(f, base);
+    if (ctx == NULL)
+        goto out;
+    for (i = 0; i < st->nfields; i++) {
+        const zq_field *fld = &st->fields[i];
+        json_t *val = NULL;
+        const char *msg = NULL;
+
+        /* Hidden: not required, and dropped when sent. A field whose
+         * controlling answer failed is hidden until that is fixed. */
+        if (!zq_field_visible(fld, ctx))
+            continue;
+        rc = zq_field_validate(s, fld, json_object_get(input, fld->id), o, &val, &msg);
+        if (rc == -ZQ_ENOMEM)
+            goto out;
+        if (rc < 0) {
+            if ((rc = set_msg(errs, fld->id, msg)) < 0)
+                goto out;
+            continue;
+        }
+        /* res owns val from here on, even when the set fails */
+        if (json_object_set_new(res, fld->id, val) < 0 || json_object_set(ctx, fld->id, val) < 0)
+            goto out;
+    }
+    /* Rules touching this step, on every answer as it would stand. */
+    if (json_object_update(base, res) < 0 || (all = zq_form_visible_answers(f, base)) == NULL)
+        goto out;
+    for (i = 0; i < e->nrules; i++) {
+        const rule *r = &e->rules[i];
+        const zq_field *at = step_has(st, r->field)   ? r->field
+                             : step_has(st, r->other) ? r->other
+                                                      : NULL;
+
+        if (at != NULL && json_object_get(errs, at->id) == NULL && !rule_holds(r, all) &&
+            (rc = set_msg(errs, at->id, r->message)) < 0)
+            goto out;
+    }
+    if (json_object_size(errs) > 0)
+        goto invalid;
+    *out = res;
+    res = NULL;
+    rc = 0;
+    goto out;
+invalid:
+    rc = -ZQ_EINVAL;
+    *errors = errs;
+    errs = NULL;
+out:
+    json_decref(res);
+    json_decref(errs);
+    json_decref(base);
+    json_decref(ctx);
+    json_decref(all);
+    return rc;
+}
+
+int zq_form_validate_all(const zq_schema *s, const zq_form *f, json_t *answers,
+                         const zq_schema_opts *o, json_t **errors, const char **step)
+{
+    const form_entry *e = entry_of(s, f);
+    json_t *errs = NULL, *ctx = NULL;
+    size_t i, j, first = SIZE_MAX;
+    int rc = -ZQ_ENOMEM;
+
+    if (errors != NULL)
+        *errors = NULL;
+    if (step != NULL)
+        *step = NULL;
+    if (errors == NULL || e == NULL)
+        return -ZQ_EINVAL;
+    errs = json_object();
+    ctx = json_object();
+    if (errs == NULL || ctx == NULL)
+        goto out;
+    for (i = 0; i < f->nsteps; i++)
+        for (j = 0; j < f->steps[i].nfields; j++) {
+            const zq_field *fld = &f->steps[i].fields[j];
+            json_t *val = NULL;
+            const char *msg = NULL;
+
+            if (!zq_field_visible(fld, ctx))
+                continue;
+            rc = zq_field_validate(s, fld, json_object_get(answers, fld->id), o, &val, &msg);
+            if (rc == -ZQ_ENOMEM)
+                goto out;
+            if (rc < 0) {
+                if ((rc = set_msg(errs, fld->id, msg)) < 0)
+                    goto out;
+                if (i < first)
+                    first = i;
+                continue;
+            }
+            if (json_object_set_new(ctx, fld->id, val) < 0)
+                goto out;
+        }
+    for (i = 0; i < e->nrules; i++) {
+        const rule *r = &e->rules[i];
+
+        if (json_object_get(errs, r->field->id) != NULL || rule_holds(r, ctx))
+            continue;
+        if ((rc = set_msg(errs, r->field->id, r->message)) < 0)
+            goto out;
+        if (r->field_step < first)
+            first = r->field_step;
+    }
+    if (json_object_size(errs) == 0) {
+        rc = 0;
+        goto out;
+    }
+    rc = -ZQ_EINVAL;
+    *errors = errs;
+    errs = NULL;
+    if (step != NULL)
+        *step = f->steps[first].id;
+out:
+    json_decref(errs);
+    json_decref(ctx);
+    return rc;
+}

@@ -1,0 +1,870 @@
+/* Field validators and display strings: one per field type of a form
+ * schema (lib/schema.c loads the forms). Every message for users is
+ * Chinese and names the field's label, so the web pages and the chat say
+ * the same thing. No floating point: money is parsed digit by digit. */
+#include "zhuqi/schema.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "zhuqi/buf.h"
+#include "zhuqi/log.h"
+
+#define DEFAULT_CEILING_FEN 1000000000000LL /* 100 亿元 */
+#define SHORT_MAX 256                       /* longest input of a structured type we look at */
+
+static const char USCC_ALPHABET[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+/* Messages that name a label or a number are formatted here: borrowed by
+ * the caller until the next validation on the same thread. */
+static _Thread_local char msgbuf[1024];
+
+static const char *say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static const char *say(const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(msgbuf, sizeof(msgbuf), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        msgbuf[0] = '\0';
+    } else if ((size_t)n >= sizeof(msgbuf)) {
+        /* Cut back to the last whole character. */
+        size_t i = sizeof(msgbuf) - 1;
+
+        while (i > 0 && !zq_utf8_valid(msgbuf, i))
+            i--;
+        msgbuf[i] = '\0';
+    }
+    return msgbuf;
+}
+
+/* How a raw input arrived. */
+typedef enum in_kind {
+    IN_EMPTY,  /* missing, null, or a string of spaces */
+    IN_STRING, /* *s, *len: trimmed, not empty */
+    IN_INT,
+    IN_BOOL,
+    IN_OTHER, /* real, array, object */
+} in_kind;
+
+static bool is_ascii_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* U+3000 IDEOGRAPHIC SPACE */
+static bool is_fw_space(const char *s, size_t len)
+{
+    return len >= 3 && (unsigned char)s[0] == 0xE3 && (unsigned char)s[1] == 0x80 &&
+           (unsigned char)s[2] == 0x80;
+}
+
+/* Trims ASCII white space and full-width spaces from both ends. */
+static void trim(const char **s, size_t *len)
+{
+    const char *p = *s;
+    size_t n = *len;
+
+    for (;;) {
+        if (n > 0 && is_ascii_space((unsigned char)p[0])) {
+            p++;
+            n--;
+        } else if (is_fw_space(p, n)) {
+            p += 3;
+            n -= 3;
+        } else {
+            break;
+        }
+    }
+    for (;;) {
+        if (n > 0 && is_ascii_space((unsigned char)p[n - 1]))
+            n--;
+        else if (n >= 3 && is_fw_space(p + n - 3, 3))
+            n -= 3;
+        else
+            break;
+    }
+    *s = p;
+    *len = n;
+}
+
+static in_kind classify(json_t *in, const char **s, size_t *len)
+{
+    if (in == NULL || json_is_null(in))
+        return IN_EMPTY;
+    if (json_is_string(in)) {
+        *s = json_string_value(in);
+        *len = json_string_length(in);
+        trim(s, len);
+        return *len == 0 ? IN_EMPTY : IN_STRING;
+    }
+    if (json_is_integer(in))
+        return IN_INT;
+    if (json_is_boolean(in))
+        return IN_BOOL;
+    return IN_OTHER;
+}
+
+/* Copies s into out (SHORT_MAX + 1 bytes) with full-width ASCII forms
+ * (U+FF01..U+FF5E: digits, letters, "，", "．", "－", "／") folded to ASCII
+ * and U+3000 to a space. Returns the length, or -1 when too long. */
+static int fold(const char *s, size_t len, char *out)
+{
+    size_t i = 0, n = 0;
+
+    while (i < len) {
+        const unsigned char *p = (const unsigned char *)s + i;
+
+        if (n >= SHORT_MAX)
+            return -1;
+        if (len - i >= 3 && p[0] == 0xEF && (p[1] == 0xBC || p[1] == 0xBD) &&
+            (p[2] & 0xC0) == 0x80) {
+            unsigned cp = 0xF000u | ((unsigned)(p[1] & 0x3F) << 6) | (p[2] & 0x3Fu);
+
+            if (cp >= 0xFF01 && cp <= 0xFF5E) {
+                out[n++] = (char)(cp - 0xFEE0);
+                i += 3;
+                continue;
+            }
+        }
+        if (is_fw_space(s + i, len - i)) {
+            out[n++] = ' ';
+            i += 3;
+            continue;
+        }
+        out[n++] = s[i++];
+    }
+    out[n] = '\0';
+    return (int)n;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool has_suffix(const char *s, size_t len, const char *suf)
+{
+    size_t n = strlen(suf);
+
+    return len >= n && memcmp(s + len - n, suf, n) == 0;
+}
+
+static bool has_prefix(const char *s, size_t len, const char *pre)
+{
+    size_t n = strlen(pre);
+
+    return len >= n && memcmp(s, pre, n) == 0;
+}
+
+/* The result for an empty input: null when optional, else the message. */
+static int empty(const zq_field *f, bool choose, json_t **out, const char **msg)
+{
+    if (f->type == ZQ_FIELD_BOOL && f->must_be_true) {
+        *msg = "请阅读并勾选此项声明";
+        return -ZQ_EINVAL;
+    }
+    if (f->required) {
+        *msg = say(choose ? "请选择%s" : "请填写%s", f->label);
+        return -ZQ_EINVAL;
+    }
+    *out = json_null();
+    return 0;
+}
+
+static int fail_fmt(const zq_field *f, const char **msg)
+{
+    *msg = say("%s格式不正确", f->label);
+    return -ZQ_EINVAL;
+}
+
+static int v_text(const zq_field *f, json_t *in, json_t **out, const char **msg)
+{
+    const char *s = NULL;
+    size_t len = 0, i, chars;
+    zq_buf b = {0};
+    int rc = -ZQ_EINVAL;
+
+    switch (classify(in, &s, &len)) {
+    case IN_EMPTY: return empty(f, false, out, msg);
+    case IN_STRING: break;
+    default: return fail_fmt(f, msg);
+    }
+    if (!zq_utf8_valid(s, len)) {
+        *msg = say("%s含有无法识别的字符，请重新输入", f->label);
+        return -ZQ_EINVAL;
+    }
+    if (zq_buf_reserve(&b, len) < 0) {
+        *msg = "系统繁忙，请稍后再试";
+        return -ZQ_ENOMEM;
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '\n' || c == '\r') {
+            if (!f->multiline) {
+                *msg = say("%s只能填写一行", f->label);
+                goto out;
+            }
+            if (c == '\r' && i + 1 < len && s[i + 1] == '\n')
+                continue; /* CR LF -> LF */
+            b.data[b.len++] = '\n';
+            continue;
+        }
+        if (c < 0x20 || c == 0x7F ||
+            (c == 0xC2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+             (unsigned char)s[i + 1] <= 0x9F)) {
+            *msg = say("%s不能包含制表符等控制字符，请删除后再提交", f->label);
+            goto out;
+        }
+        b.data[b.len++] = (char)c;
+    }
+    b.data[b.len] = '\0';
+    chars = zq_utf8_chars(b.data, b.len);
+    if (f->min > 0 && (long long)chars < f->min) {
+        *msg = say("%s至少 %lld 个字", f->label, f->min);
+        goto out;
+    }
+    if (f->max > 0 && (long long)chars > f->max) {
+        *msg = say("%s最多 %lld 个字（现在 %zu 个字）", f->label, f->max, chars);
+        goto out;
+    }
+    *out = json_stringn(b.data, b.len);
+    rc = *out != NULL ? 0 : -ZQ_ENOMEM;
+out:
+    zq_buf_free(&b);
+    return rc;
+}
+
+static int v_enum(const zq_field *f, json_t *in, json_t **out, const char **msg)
+{
+    const char *s = NULL;
+    size_t len = 0, i;
+    long long k = 0;
+    char t[SHORT_MAX + 1];
+    int n;
+
+    switch (classify(in, &s, &len)) {
+    case IN_EMPTY: return empty(f, true, out, msg);
+    case IN_INT: k = json_integer_value(in); goto number;
+    case IN_STRING: break;
+    default: goto bad;
+    }
+    for (i = 0; i < f->noptions; i++)
+        if (strlen(f->options[i].value) == len && memcmp(f->options[i].value, s, len) == 0)
+            goto found;
+    for (i = 0; i < f->noptions; i++)
+        if (strlen(f->options[i].label) == len && memcmp(f->options[i].label, s, len) == 0)
+            goto found;
+    for (i = 0; i < f->noptions; i++)
+        if (strlen(f->options[i].value) == len && strncasecmp(f->options[i].value, s, len) == 0)
+            goto found;
+    /* The chat offers numbered choices: "2" is the second option. */
+    n = fold(s, len, t);
+    if (n <= 0 || n > 4 || zq_parse_ll(t, (size_t)n, 1, 9999, &k) < 0 || !is_digit(t[0]))
+        goto bad;
+number:
+    if (k < 1 || (unsigned long long)k > f->noptions)
+        goto bad;
+    i = (size_t)(k - 1);
+found:
+    *out = json_string(f->options[i].value);
+    return *out != NULL ? 0 : -ZQ_ENOMEM;
+bad:
+    *msg = say("请从选项中选择%s", f->label);
+    return -ZQ_EINVAL;
+}
+
+static int uscc_value(char c)
+{
+    const char *p;
+
+    if (c == '\0')
+        return -1;
+    p = strchr(USCC_ALPHABET, c);
+    return p != NULL ? (int)(p - USCC_ALPHABET) : -1;
+}
+
+char zq_uscc_check_char(const char *code17)
+{
+    int sum = 0, w = 1, i, v;
+
+    if (code17 == NULL)
+        return 0;
+    for (i = 0; i < 17; i++) {
+        v = uscc_value(code17[i]);
+        if (v < 0)
+            return 0;
+        sum += v * w;
+        w = w * 3 % 31;
+    }
+    return USCC_ALPHABET[(31 - sum % 31) % 31];
+}
+
+static int v_uscc(const zq_field *f, json_t *in, const zq_schema_opts *o, json_t **out,
+                  const char **msg)
+{
+    const char *s = NULL;
+    size_t len = 0, i, n = 0, chars;
+    char t[SHORT_MAX + 1], code[SHORT_MAX + 1];
+    int tl;
+
+    switch (classify(in, &s, &len)) {
+    case IN_EMPTY: return empty(f, false, out, msg);
+    case IN_STRING: break;
+    default: return fail_fmt(f, msg);
+    }
+    tl = fold(s, len, t);
+    if (tl < 0 || !zq_utf8_valid(t, (size_t)tl)) {
+        *msg = say("%s应为 18 位数字或大写字母", f->label);
+        return -ZQ_EINVAL;
+    }
+    for (i = 0; i < (size_t)tl; i++) {
+        char c = t[i];
+
+        if (c == ' ')
+            continue;
+        code[n++] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+    }
+    code[n] = '\0';
+    chars = zq_utf8_chars(code, n);
+    if (chars != 18) {
+        *msg = say("%s应为 18 位（现在 %zu 位）", f->label, chars);
+        return -ZQ_EINVAL;
+    }
+    for (i = 0; i < 18; i++) {
+        char c = code[i];
+
+        if (uscc_value(c) >= 0)
+            continue;
+        if (c == 'I' || c == 'O' || c == 'S' || c == 'V' || c == 'Z')
+            *msg = say("%s第 %zu 位是“%c”：代码中不使用字母 I、O、S、V、Z，请核对", f->label, i + 1,
+                       c);
+        else if ((unsigned char)c > 0x20 && (unsigned char)c < 0x7F)
+            *msg = say("%s第 %zu 位“%c”无效：只能是数字或大写字母", f->label, i + 1, c);
+        else
+            *msg = say("%s只能包含数字和大写字母", f->label);
+        return -ZQ_EINVAL;
+    }
+    if (zq_uscc_check_char(code) != code[17]) {
+        if (!o->uscc_checksum_warn_only) {
+            *msg = say("%s校验位不正确，请核对", f->label);
+            return -ZQ_EINVAL;
+        }
+        /* Early pilot codes: accepted, and the caller learns it was doubtful. */
+        *msg = say("%s校验位不正确，请核对", f->label);
+    }
+    *out = json_stringn(code, 18);
+    return *out != NULL ? 0 : -ZQ_ENOMEM;
+}
+
+static int v_mobile(const zq_field *f, json_t *in, json_t **out, const char **msg)
+{
+    const char *s = NULL;
+    size_t len = 0, i, n = 0;
+    char t[SHORT_MAX + 1], d[SHORT_MAX + 1], raw[32];
+    const char *num;
+    bool plus = false;
+    int tl;
+
+    switch (classify(in, &s, &len)) {
+    case IN_EMPTY: return empty(f, false, out, msg);
+    case IN_STRING: break;
+    case IN_INT:
+        snprintf(raw, sizeof(raw), "%lld", (long long)json_integer_value(in));
+        s = raw;
+        len = strlen(raw);
+        break;
+    default: return fail_fmt(f, msg);
+    }
+    tl = fold(s, len, t);
+    if (tl < 0)
+        goto bad_len;
+    for (i = 0; i < (size_t)tl; i++) {
+        char c = t[i];
+
+        if (c == ' ' || c == '-')
+            continue;
+        if (c == '+' && n == 0 && !plus) {
+            plus = true;
+            continue;
+        }
+        if (!is_digit(c))
+            goto bad_len;
+        d[n++] = c;
+    }
+    d[n] = '\0';
+    num = d;
+    if (plus) {
+        if (n < 2 || d[0] != '8' || d[1] != '6') {
+            *msg = say("%s请填写中国大陆的 11 位手机号码", f->label);
+            return -ZQ_EINVAL;
+        }
+        num += 2;
+        n -= 2;
+    } else if (n == 13 && d[0] == '8' && d[1] == '6') {
+        num += 2;
+        n -= 2;
+    }
+    if (n != 11)
+        goto bad_len;
+    if (num[0] != '1' || num[1] < '3') {
+        *msg = say("%s不是有效的手机号码，请核对", f->label);
+        return -ZQ_EINVAL;
+    }
+    *out = json_stringn(num, 11);
+    return *out != NULL ? 0 : -ZQ_ENOMEM;
+bad_len:
+    *msg = say("%s应为 11 位手机号码", f->label);
+    return -ZQ_EINVAL;
+}
+
+/* "1234567.8" style with thousands separators: 123456780 fen -> "1,234,567.80". */
+static void fen_str(long long fen, char *out, size_t outsz)
+{
+    char digits[32], grouped[48];
+    unsigned long long v = fen < 0 ? 0ULL - (unsigned long long)fen : (unsigned long long)fen;
+    size_t nd, i, g = 0;
+
+    snprintf(digits, sizeof(digits), "%llu", v / 100);
+    nd = strlen(digits);
+    for (i = 0; i < nd; i++) {
+        if (i > 0 && (nd - i) % 3 == 0)
+            grouped[g++] = ',';
+        grouped[g++] = digits[i];
+    }
+    grouped[g] = '\0';
+    snprintf(out, outsz, "%s%s.%02llu", fen < 0 ? "-" : "", grouped, v % 100);
+}
+
+static long long ceiling_of(const zq_field *f, const zq_schema_opts *o)
+{
+    long long c = o->money_ceiling_fen > 0 ? o->money_ceiling_fen : DEFAULT_CEILING_FEN;
+
+    if (f->max > 0 && f->max < c)
+        c = f->max;
+    return c;
+}
+
+/* Parses yuan text (folded to ASCII) into fen. Returns 0, or -1 bad format,
+ * -2 more than two decimals, -3 too large for any ceiling. */
+static int parse_yuan(const char *t, size_t n, long long *fen)
+{
+    size_t i = 0, digits = 0, group = 0;
+    long long yuan = 0, cents = 0;
+    bool commas = false, big = false;
+
+    if (n == 0 || !is_digit(t[0]))
+        return -1;
+    for (; i < n && (is_digit(t[i]) || t[i] == ','); i++) {
+        if (t[i] == ',') {
+            /* groups of three: "1,234,567" but not "12,34" */
+            if ((!commas && (group == 0 || group > 3)) || (commas && group != 3))
+                return -1;
+            commas = true;
+            group = 0;
+            continue;
+        }
+        group++;
+        digits++;
+        if (yuan > 99999999999999LL) /* 15 digits of yuan is beyond any ceiling */
+            big = true;
+        else
+            yuan = yuan * 10 + (t[i] - '0');
+    }
+    if (commas && group != 3)
+        return -1;
+    if (i < n && t[i] == '.') {
+        size_t dec = 0;
+
+        for (i++; i < n && is_digit(t[i]); i++, dec++)
+            if (dec < 2)
+                cents = cents * 10 + (t[i] - '0');
+        if (dec == 0 || i < n)
+            return -1;
+        if (dec > 2)
+            return -2;
+        if (dec == 1)
+            cents *= 10;
+    }
+    if (i < n)
+        return -1;
+    if (big)
+        return -3;
+    *fen = yuan * 100 + cents;
+    return 0;
+}
+
+static int v_money(const zq_field *f, json_t *in, const zq_schema_opts *o, json_t **out,
+                   const char **msg)
+{
+    const char *s = NULL;
+    size_t len = 0;
+    char t[SHORT_MAX + 1], c[48];
+    const char *p;
+    long long fen = 0, ceil = ceiling_of(f, o);
+    size_t n;
+    int tl, rc;
+
+    switch (classify(in, &s, &len)) {
+    case IN_EMPTY: return empty(f, false, out, msg);
+    case IN_STRING: break;
+    case IN_INT: /* a number is already fen, as the API hands it out */
+        fen = json_integer_value(in);
+        goto check;
+    default: goto bad;
+    }
+    tl = fold(s, len, t);
+    if (tl < 0)
+        goto bad;
+    p = t;
+    n = (size_t)tl;
+    if (has_prefix(p, n, "\xC2\xA5")) { /* ¥ */
+        p += 2;
+        n -= 2;
+    } else if (has_prefix(p, n, "\xEF\xBF\xA5")) { /* ￥ */
+        p += 3;
+        n -= 3;
+    }
+    if (has_suffix(p, n, "元"))
+        n -= strlen("元");
+    trim(&p, &n);
+    if (n > 0 && p[0] == '-') {
+        *msg = say("%s必须大于 0", f->label);
+        return -ZQ_EINVAL;
+    }
+    rc = parse_yuan(p, n, &fen);
+    if (rc == -2) {
+        *msg = say("%s最多精确到分（两位小数）", f->label);
+        return -ZQ_EINVAL;
+    }
+    if (rc == -3)
+        fen = ceil + 1;
+    else if (rc < 0)
+        goto bad;
+check:
+    if (fen <= 0) {
+        *msg = say("%s必须大于 0", f->label);
+        return -ZQ_EINVAL;
+    }
+    if (fen > ceil) {
+        fen_str(ceil, c, sizeof(c));
+        *msg = say("%s不能超过 %s 元，请核对", f->label, c);
+        return -ZQ_EINVAL;
+    }
+    *out = json_integer(fen);
+    return *out != NULL ? 0 : -ZQ_ENOMEM;
+bad:
+    *msg = say("%s请填写金额（元），如 12345.60", f->label);
+    return -ZQ_EINVAL;
+}
+
+static bool leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int mdays(int y, int m)
+{
+    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+    return m == 2 && leap(y) ? 29 : d[m - 1];
+}
+
+/* Reads 1..maxd digits at t[*i]. Returns the number or -1. */
+static int digits_at(const char *t, size_t n, size_t *i, size_t mind, size_t maxd)
+{
+    size_t k = 0;
+    int v = 0;
+
+    while (*i < n && is_digit(t[*i]) && k < maxd) {
+        v = v * 10 + (t[*i] - '0');
+        (*i)++;
+        k++;
+    }
+    if (k < mind || (*i < n && is_digit(t[*i])))
+        return -1;
+    return v;
+}
+
+static bool eat(const char *t, size_t n, size_t *i, const char *lit)
+{
+    size_t l = strlen(lit);
+
+    if (n - *i < l || memcmp(t + *i, lit, l) != 0)
+        return false;
+    *i += l;
+    return true;
+}
+
+/* Parses "2026-11-26", "2026/11/26", "2026.11.26" or "2026年11月26日"
+ * (month and day of one or two digits, spaces ignored). Returns 0 with the
+ * parts, -1 when not a date shape, -2 when no such calendar day. */
+static int parse_date(const char *in, size_t len, int *y, int *m, int *d)
+{
+    char t[SHORT_MAX + 1], u[SHORT_MAX + 1];
+    size_t i = 0, n = 0, k;
+    int tl;
+    char sep;
+
+    tl = fold(in, len, t);
+    if (tl < 0)
+        return -1;
+    for (k = 0; k < (size_t)tl; k++)
+        if (t[k] != ' ')
+            u[n++] = t[k];
+    u[n] = '\0';
+    if ((*y = digits_at(u, n, &i, 4, 4)) < 0)
+        return -1;
+    if (eat(u, n, &i, "年")) {
+        if ((*m = digits_at(u, n, &i, 1, 2)) < 0 || !eat(u, n, &i, "月") ||
+            (*d = digits_at(u, n, &i, 1, 2)) < 0)
+            return -1;
+        eat(u, n, &i, "日");
+    } else {
+        if (i >= n || (u[i] != '-' && u[i] != '/' && u[i] != '.'))
+            return -1;
+        sep = u[i++];
+        if ((*m = digits_at(u, n, &i, 1, 2)) < 0 || i >= n || u[i++] != sep ||
+            (*d = digits_at(u, n, &i, 1, 2)) < 0)
+            return -1;
+    }
+    if (i != n)
+        return -1;
+    if (*y < 1900 || *y > 2100 || *m < 1 || *m > 12 || *d < 1 || *d > mdays(*y, *m))
+        return -2;
+    return 0;
+}
+
+/* Today in Beijing time as "YYYY-MM-DD", or o->today when it is such a
+ * date. */
+static void today_str(const zq_schema_opts *o, char out[16])
+{
+    int y, m, d;
+    time_t t;
+    struct tm tm;
+
+    if (o->today != NULL && strlen(o->today) == 10 && o->today[4] == '-' &&
+        parse_date(o->today, 10, &y, &m, &d) == 0) {
+        memcpy(out, o->today, 11);
+        return;
+    }
+    t = time(NULL) + 8 * 3600;
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, 16, "%Y-%m-%d", &tm) != 10)
+        memcpy(out, "9999-12-31", 11);
+}
+
+static int v_date(const zq_field *f, json_t *in, const zq_schema_opts *o, json_t **out,
+                  const char **msg)
+{
+    const char *s = NULL;
+    size_t len = 0;
+    char iso[16], today[16];
+    int y, m, d, rc;
+
+    switch (classify(in, &s, &len)) {
+    case IN_EMPTY: return empty(f, false, out, msg);
+    case IN_STRING: break;
+    default: goto bad;
+    }
+    rc = parse_date(s, len, &y, &m, &d);
+    if (rc == -2) {
+        *msg = say("%s不是日历上存在的日期，请核对", f->label);
+        return -ZQ_EINVAL;
+    }
+    if (rc < 0)
+        goto bad;
+    snprintf(iso, sizeof(iso), "%04d-%02d-%02d", y, m, d);
+    if (f->not_future) {
+        today_str(o, today);
+        if (strcmp(iso, today) > 0) {
+            *msg = say("%s不能晚于今天", f->label);
+            return -ZQ_EINVAL;
+        }
+    }
+    *out = json_string(iso);
+    return *out != NULL ? 0 : -ZQ_ENOMEM;
+bad:
+    *msg = say("%s请按“2026-11-26”或“2026年11月26日”的格式填写", f->label);
+    return -ZQ_EINVAL;
+}
+
+static int v_region(const zq_schema *s, const zq_field *f, json_t *in, json_t **out,
+                    const char **msg)
+{
+    const char *str = NULL;
+    size_t len = 0;
+    char t[SHORT_MAX + 1];
+    const zq_region *r;
+    int tl;
+
+    switch (classify(in, &str, &len)) {
+    case IN_EMPTY: return empty(f, true, out, msg);
+    case IN_STRING:
+        tl = fold(str, len, t);
+        if (tl < 0)
+            goto bad;
+        break;
+    case IN_INT: snprintf(t, sizeof(t), "%lld", (long long)json_integer_value(in)); break;
+    default: goto bad;
+    }
+    r = zq_schema_region_find(s, t);
+    if (r == NULL)
+        goto bad;
+    if (!r->sichuan && !f->allow_outside) {
+        *msg = say("%s须为四川省内的市（州）", f->label);
+        return -ZQ_EINVAL;
+    }
+    *out = json_string(r->code);
+    return *out != NULL ? 0 : -ZQ_ENOMEM;
+bad:
+    if (f->allow_outside)
+        *msg = say("请选择%s：四川省内的市（州）或其他省份", f->label);
+    else
+        *msg = say("请选择%s：四川省内的市（州）", f->label);
+    return -ZQ_EINVAL;
+}
+
+static int v_bool(const zq_field *f, json_t *in, json_t **out, const char **msg)
+{
+    static const char *const yes[] = {"true", "yes", "y", "1", "是", "同意", "对"};
+    static const char *const no[] = {"false", "no", "n", "0", "否", "不同意", "不"};
+    const char *s = NULL;
+    size_t len = 0, i;
+    char t[SHORT_MAX + 1];
+    int tl;
+    bool v;
+
+    switch (classify(in, &s, &len)) {
+    case IN_EMPTY: return empty(f, true, out, msg);
+    case IN_BOOL: v = json_is_true(in); goto done;
+    case IN_INT:
+        if (json_integer_value(in) != 0 && json_integer_value(in) != 1)
+            goto bad;
+        v = json_integer_value(in) == 1;
+        goto done;
+    case IN_STRING: break;
+    default: goto bad;
+    }
+    tl = fold(s, len, t);
+    if (tl < 0)
+        goto bad;
+    for (i = 0; i < ZQ_ARRAY_LEN(yes); i++) {
+        if (strcasecmp(t, yes[i]) == 0) {
+            v = true;
+            goto done;
+        }
+        if (strcasecmp(t, no[i]) == 0) {
+            v = false;
+            goto done;
+        }
+    }
+bad:
+    if (f->must_be_true)
+        *msg = "请阅读并勾选此项声明";
+    else
+        *msg = say("%s请回答“是”或“否”", f->label);
+    return -ZQ_EINVAL;
+done:
+    if (!v && f->must_be_true) {
+        *msg = "请阅读并勾选此项声明";
+        return -ZQ_EINVAL;
+    }
+    *out = json_boolean(v);
+    return 0;
+}
+
+int zq_field_validate(const zq_schema *s, const zq_field *f, json_t *in, const zq_schema_opts *o,
+                      json_t **out, const char **msg)
+{
+    static const zq_schema_opts defaults = {0};
+    const char *dummy;
+
+    if (msg == NULL)
+        msg = &dummy;
+    *msg = NULL;
+    if (out != NULL)
+        *out = NULL;
+    if (f == NULL || out == NULL) {
+        *msg = "表单中没有这一项";
+        return -ZQ_EINVAL;
+    }
+    if (o == NULL)
+        o = &defaults;
+    switch (f->type) {
+    case ZQ_FIELD_TEXT: return v_text(f, in, out, msg);
+    case ZQ_FIELD_ENUM: return v_enum(f, in, out, msg);
+    case ZQ_FIELD_USCC: return v_uscc(f, in, o, out, msg);
+    case ZQ_FIELD_MOBILE: return v_mobile(f, in, out, msg);
+    case ZQ_FIELD_MONEY: return v_money(f, in, o, out, msg);
+    case ZQ_FIELD_DATE: return v_date(f, in, o, out, msg);
+    case ZQ_FIELD_REGION: return v_region(s, f, in, out, msg);
+    case ZQ_FIELD_BOOL: return v_bool(f, in, out, msg);
+    }
+    *msg = "表单中没有这一项";
+    return -ZQ_EINVAL;
+}
+
+char *zq_field_display(const zq_schema *s, const zq_field *f, json_t *value, bool mask)
+{
+    char buf[64];
+    const char *str;
+    size_t i;
+    int y, m, d;
+
+    if (f == NULL || value == NULL || json_is_null(value))
+        return strdup("未填写");
+    if (json_is_boolean(value))
+        return strdup(json_is_true(value) ? "是" : "否");
+    if (json_is_integer(value)) {
+        if (f->type == ZQ_FIELD_MONEY) {
+            char num[48];
+
+            fen_str(json_integer_value(value), num, sizeof(num));
+            snprintf(buf, sizeof(buf), "%s 元", num);
+        } else {
+            snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(value));
+        }
+        return strdup(buf);
+    }
+    if (!json_is_string(value))
+        return strdup("");
+    str = json_string_value(value);
+    switch (f->type) {
+    case ZQ_FIELD_ENUM:
+        for (i = 0; i < f->noptions; i++)
+            if (strcmp(f->options[i].value, str) == 0)
+                return strdup(f->options[i].label);
+        break;
+    case ZQ_FIELD_MOBILE:
+        if (mask) {
+            char m2[16];
+
+            return strdup(zq_mask_mobile(str, m2, sizeof(m2)));
+        }
+        break;
+    case ZQ_FIELD_DATE:
+        if (strlen(str) == 10 && str[4] == '-' && parse_date(str, 10, &y, &m, &d) == 0) {
+            snprintf(buf, sizeof(buf), "%d年%d月%d日", y, m, d);
+            return strdup(buf);
+        }
+        break;
+    case ZQ_FIELD_REGION: {
+        const zq_region *r = zq_schema_region(s, str);
+
+        if (r != NULL)
+            return strdup(r->name);
+        break;
+    }
+    default: break;
+    }
+    return strdup(str);
+}

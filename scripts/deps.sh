@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The one list of Debian packages zhuqi needs, and an idempotent installer.
+# Usage: scripts/deps.sh [build|test|run|bench|lint|all]
+set -euo pipefail
+
+BUILD_PKGS="make gcc pkg-config libfcgi-dev libhiredis-dev libjansson-dev libcurl4-openssl-dev libssl-dev libinih-dev"
+RUN_PKGS="redis-server nginx-light python3"
+TEST_PKGS="libcmocka-dev python3 openssl"
+BENCH_PKGS="wrk"
+LINT_PKGS="clang-format cppcheck"
+
+want=""
+case "${1:-all}" in
+    build) want="$BUILD_PKGS" ;;
+    run) want="$BUILD_PKGS $RUN_PKGS" ;;
+    test) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS" ;;
+    bench) want="$BUILD_PKGS $RUN_PKGS $BENCH_PKGS" ;;
+    lint) want="$LINT_PKGS" ;;
+    all) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $BENCH_PKGS $LINT_PKGS" ;;
+    *) echo "usage: $0 [build|test|run|bench|lint|all]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# Debian starts services on install where it can; the project runs its own
+# private instances, so keep the system ones from starting.
+made_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+fi
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+[ "$made_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d
+exit 0

@@ -1,0 +1,163 @@
+/* Unit tests for buffers, the arena, UTF-8 checks and number parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zhuqi/buf.h"
+#include "zhuqi/common.h"
+
+static void test_buf_append_printf(void **state)
+{
+    zq_buf b = {0};
+    int i;
+
+    assert_int_equal(zq_buf_puts(&b, "ab"), 0);
+    assert_int_equal(zq_buf_printf(&b, "-%d-%s", 42, "x"), 0);
+    assert_string_equal(b.data, "ab-42-x");
+    assert_int_equal(b.len, 7);
+    for (i = 0; i < 1000; i++)
+        zq_buf_printf(&b, "%04d", i);
+    assert_int_equal(b.len, 7 + 4000);
+    assert_memory_equal(b.data + b.len - 4, "0999", 4);
+    zq_buf_reset(&b);
+    assert_int_equal(b.len, 0);
+    assert_string_equal(b.data, "");
+    zq_buf_free(&b);
+}
+
+static void test_buf_steal(void **state)
+{
+    zq_buf b = {0};
+    char *s = zq_buf_steal(&b);
+
+    assert_non_null(s);
+    assert_string_equal(s, "");
+    free(s);
+    zq_buf_puts(&b, "hello");
+    s = zq_buf_steal(&b);
+    assert_string_equal(s, "hello");
+    assert_null(b.data);
+    free(s);
+}
+
+static void test_json_escape(void **state)
+{
+    zq_buf b = {0};
+    const char in[] = "a\"b\\c\n<script>&\x01中";
+
+    zq_buf_json_escape(&b, in, sizeof(in) - 1);
+    assert_string_equal(b.data, "a\\\"b\\\\c\\n\\u003cscript\\u003e\\u0026\\u0001中");
+    zq_buf_free(&b);
+}
+
+static void test_pool(void **state)
+{
+    zq_pool p = {0};
+    char *s;
+    void *big;
+    int i;
+
+    for (i = 0; i < 2000; i++) {
+        s = zq_pool_strdup(&p, "0123456789");
+        assert_non_null(s);
+        assert_string_equal(s, "0123456789");
+        assert_int_equal((uintptr_t)s % _Alignof(max_align_t), 0);
+    }
+    big = zq_pool_alloc(&p, 100000);
+    assert_non_null(big);
+    memset(big, 1, 100000);
+    s = zq_pool_strndup(&p, "abcdef", 3);
+    assert_string_equal(s, "abc");
+    zq_pool_free(&p);
+    assert_null(p.head);
+    zq_pool_free(&p); /* twice is fine */
+}
+
+static void test_utf8(void **state)
+{
+    static const struct {
+        const char *s;
+        size_t len;
+        int ok;
+    } cases[] = {
+        {"plain", 5, 1},
+        {"中文", 6, 1},
+        {"\xF0\x9F\x98\x80", 4, 1}, /* emoji */
+        {"\xC0\xAF", 2, 0},         /* overlong '/' */
+        {"\xE0\x80\xAF", 3, 0},     /* overlong */
+        {"\xED\xA0\x80", 3, 0},     /* surrogate */
+        {"\xF4\x90\x80\x80", 4, 0}, /* above U+10FFFF */
+        {"\xE4\xB8", 2, 0},         /* truncated */
+        {"a\0b", 3, 0},             /* NUL */
+        {"\xFF", 1, 0},
+        {"\x80", 1, 0}, /* lone continuation */
+    };
+    size_t i;
+
+    for (i = 0; i < ZQ_ARRAY_LEN(cases); i++)
+        assert_int_equal(zq_utf8_valid(cases[i].s, cases[i].len), cases[i].ok);
+    assert_int_equal(zq_utf8_chars("中a文", 7), 3);
+    /* Cutting never splits a character. */
+    assert_int_equal(zq_utf8_cut("中文", 6, 4), 3);
+    assert_int_equal(zq_utf8_cut("中文", 6, 3), 3);
+    assert_int_equal(zq_utf8_cut("中文", 6, 2), 0);
+    assert_int_equal(zq_utf8_cut("中文", 6, 10), 6);
+}
+
+static void test_parse_ll(void **state)
+{
+    long long v = 0;
+
+    assert_int_equal(zq_parse_ll("42", 2, 0, 100, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(zq_parse_ll("-5", 2, -10, 10, &v), 0);
+    assert_int_equal(v, -5);
+    assert_int_equal(zq_parse_ll("101", 3, 0, 100, &v), -ZQ_EINVAL);
+    assert_int_equal(zq_parse_ll("4x", 2, 0, 100, &v), -ZQ_EINVAL);
+    assert_int_equal(zq_parse_ll(" 4", 2, 0, 100, &v), -ZQ_EINVAL);
+    assert_int_equal(zq_parse_ll("", 0, 0, 100, &v), -ZQ_EINVAL);
+    assert_int_equal(zq_parse_ll("99999999999999999999999", 23, 0, 100, &v), -ZQ_EINVAL);
+    assert_int_equal(zq_parse_ll("+1", 2, 0, 100, &v), -ZQ_EINVAL);
+}
+
+static void test_ct_equal_hex(void **state)
+{
+    char hex[9];
+    const unsigned char raw[] = {0xde, 0xad, 0xbe, 0xef};
+
+    assert_true(zq_ct_equal("abc", 3, "abc", 3));
+    assert_false(zq_ct_equal("abc", 3, "abd", 3));
+    assert_false(zq_ct_equal("abc", 3, "abcd", 4));
+    zq_hex(raw, 4, hex);
+    assert_string_equal(hex, "deadbeef");
+}
+
+static void test_err(void **state)
+{
+    zq_err err = {0};
+
+    assert_int_equal(zq_err_set(&err, ZQ_EINVAL, "bad %s", "thing"), -ZQ_EINVAL);
+    assert_int_equal(err.code, ZQ_EINVAL);
+    assert_string_equal(err.msg, "bad thing");
+    assert_int_equal(zq_err_set(NULL, ZQ_EIO, "x"), -ZQ_EIO);
+    assert_string_equal(zq_strerror(-ZQ_EUNAVAIL), "storage unavailable");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_append_printf),
+        cmocka_unit_test(test_buf_steal),
+        cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_parse_ll),
+        cmocka_unit_test(test_ct_equal_hex),
+        cmocka_unit_test(test_err),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

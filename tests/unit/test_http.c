@@ -1,0 +1,402 @@
+/* Unit tests for the request/response layer and the router, driven by
+ * fabricated CGI environments. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zhuqi/auth.h"
+#include "zhuqi/http.h"
+#include "zhuqi/metrics.h"
+#include "zhuqi/router.h"
+
+static zq_config cfg;
+
+static int setup(void **state)
+{
+    zq_token t = {0};
+    zq_err err = {0};
+    char spec[200], hash[65];
+
+    zq_config_defaults(&cfg);
+    zq_auth_hash_hex("secret-token", hash);
+    snprintf(spec, sizeof(spec), "alice:handler:%s", hash);
+    assert_int_equal(zq_config_parse_token(spec, &t, &err), 0);
+    cfg.staff.tokens[0] = t;
+    cfg.staff.ntokens = 1;
+    return 0;
+}
+
+/* Builds a request from NULL-terminated "NAME=value" strings. */
+static void req_from(zq_req *req, char **envp, const char *body)
+{
+    zq_req_init(req, envp, &cfg, NULL);
+    req->body = body ? body : "";
+    req->body_len = body ? strlen(body) : 0;
+}
+
+/* The serialized response, for assertions. Caller frees. */
+static char *serialize(zq_req *req)
+{
+    zq_buf out = {0};
+
+    assert_int_equal(zq_resp_serialize(req, &out), 0);
+    return zq_buf_steal(&out);
+}
+
+static void test_params_headers(void **state)
+{
+    char *env[] = {"REQUEST_METHOD=POST",
+                   "DOCUMENT_URI=/api/x",
+                   "QUERY_STRING=a=1&b=%E4%B8%AD",
+                   "CONTENT_TYPE=application/json",
+                   "HTTP_X_CSRF_TOKEN=tok",
+                   "HTTP_COOKIE=zq_sid=abc; other=\"q\"; bare",
+                   "REQUEST_ID=rid-1",
+                   NULL};
+    zq_req req;
+
+    req_from(&req, env, NULL);
+    assert_string_equal(req.method, "POST");
+    assert_string_equal(req.path, "/api/x");
+    assert_string_equal(req.request_id, "rid-1");
+    assert_string_equal(zq_req_header(&req, "Content-Type"), "application/json");
+    assert_string_equal(zq_req_header(&req, "x-csrf-token"), "tok");
+    assert_null(zq_req_header(&req, "X-Missing"));
+    assert_string_equal(zq_req_query(&req, "a"), "1");
+    assert_string_equal(zq_req_query(&req, "b"), "中");
+    assert_null(zq_req_query(&req, "c"));
+    assert_string_equal(zq_req_cookie(&req, "zq_sid"), "abc");
+    assert_string_equal(zq_req_cookie(&req, "other"), "q");
+    assert_null(zq_req_cookie(&req, "bare"));
+    zq_req_free(&req);
+}
+
+static void test_path_fallback_and_bad_utf8(void **state)
+{
+    char *env1[] = {"REQUEST_URI=/api/a%20b?x=1", NULL};
+    char *env2[] = {"REQUEST_URI=/api/%FF", NULL};
+    char *env3[] = {"REQUEST_URI=/api/%zz", NULL};
+    char *env4[] = {"REQUEST_ID=bad id with spaces", NULL};
+    zq_req req;
+
+    assert_int_equal(zq_req_init(&req, env1, &cfg, NULL), 0);
+    assert_string_equal(req.path, "/api/a b");
+    assert_string_equal(req.method, "GET");
+    zq_req_free(&req);
+    assert_int_equal(zq_req_init(&req, env2, &cfg, NULL), -ZQ_EINVAL);
+    assert_int_equal(req.status, 400);
+    zq_req_free(&req);
+    assert_int_equal(zq_req_init(&req, env3, &cfg, NULL), -ZQ_EINVAL);
+    zq_req_free(&req);
+    /* An unsafe request id is replaced by a generated one. */
+    zq_req_init(&req, env4, &cfg, NULL);
+    assert_int_equal(strlen(req.request_id), 16);
+    zq_req_free(&req);
+}
+
+static void test_url_decode(void **state)
+{
+    zq_pool p = {0};
+    size_t n;
+
+    assert_string_equal(zq_url_decode(&p, "a+b%2B", 6, true, &n), "a b+");
+    assert_string_equal(zq_url_decode(&p, "a+b", 3, false, &n), "a+b");
+    assert_null(zq_url_decode(&p, "%", 1, true, &n));
+    assert_null(zq_url_decode(&p, "%4", 2, true, &n));
+    assert_null(zq_url_decode(&p, "%00", 3, true, &n)); /* encoded NUL */
+    assert_null(zq_url_decode(&p, "%g1", 3, true, &n));
+    zq_pool_free(&p);
+}
+
+static void test_urlencoded(void **state)
+{
+    zq_pool p = {0};
+    zq_kv *kv;
+    size_t n;
+
+    assert_int_equal(zq_parse_urlencoded(&p, "a=1&&b=&c&d=x=y", 15, 10, &kv, &n), 0);
+    assert_int_equal(n, 4);
+    assert_string_equal(kv[0].key, "a");
+    assert_string_equal(kv[0].val, "1");
+    assert_string_equal(kv[1].key, "b");
+    assert_string_equal(kv[1].val, "");
+    assert_string_equal(kv[2].key, "c");
+    assert_string_equal(kv[3].val, "x=y");
+    assert_int_equal(zq_parse_urlencoded(&p, "a=1&b=2&c=3", 11, 2, &kv, &n), -ZQ_EINVAL);
+    assert_int_equal(zq_parse_urlencoded(&p, "a=%FF", 5, 10, &kv, &n), -ZQ_EINVAL);
+    assert_int_equal(zq_parse_urlencoded(&p, "", 0, 10, &kv, &n), 0);
+    assert_int_equal(n, 0);
+    zq_pool_free(&p);
+}
+
+static void test_json_body(void **state)
+{
+    char *good[] = {"REQUEST_METHOD=POST", "CONTENT_TYPE=application/json; charset=utf-8", NULL};
+    char *form[] = {"REQUEST_METHOD=POST", "CONTENT_TYPE=application/x-www-form-urlencoded", NULL};
+    char *none[] = {"REQUEST_METHOD=POST", NULL};
+    zq_req req;
+    json_t *j = NULL;
+
+    req_from(&req, good, "{\"a\":1}");
+    assert_int_equal(zq_req_json(&req, &j), 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "a")), 1);
+    json_decref(j);
+    zq_req_free(&req);
+
+    req_from(&req, good, "{\"a\":");
+    assert_true(zq_req_json(&req, &j) < 0);
+    assert_int_equal(req.status, 400);
+    assert_non_null(strstr(req.body_out.data, "malformed_json"));
+    zq_req_free(&req);
+
+    req_from(&req, good, "{\"a\":1,\"a\":2}");
+    assert_true(zq_req_json(&req, &j) < 0); /* duplicate keys */
+    zq_req_free(&req);
+
+    req_from(&req, good, "\"\xFF\"");
+    assert_true(zq_req_json(&req, &j) < 0);
+    assert_non_null(strstr(req.body_out.data, "invalid_utf8"));
+    zq_req_free(&req);
+
+    req_from(&req, form, "{}");
+    assert_true(zq_req_json(&req, &j) < 0);
+    assert_int_equal(req.status, 415);
+    zq_req_free(&req);
+
+    req_from(&req, none, "{}");
+    assert_true(zq_req_json(&req, &j) < 0);
+    assert_int_equal(req.status, 415);
+    zq_req_free(&req);
+}
+
+static void test_response_shape(void **state)
+{
+    char *env[] = {"REQUEST_ID=r1", NULL};
+    zq_req req;
+    char *out;
+
+    req_from(&req, env, NULL);
+    zq_resp_header(&req, "Set-Cookie", "a=b");
+    zq_resp_header(&req, "X-Evil", "a\r\nInjected: 1");
+    zq_resp_error(&req, 404, "not_found", "不存在");
+    out = serialize(&req);
+    assert_non_null(strstr(out, "Status: 404 Not Found\r\n"));
+    assert_non_null(strstr(out, "Content-Type: application/json; charset=utf-8\r\n"));
+    assert_non_null(strstr(out, "Set-Cookie: a=b\r\n"));
+    assert_null(strstr(out, "Injected"));
+    assert_non_null(strstr(out, "X-Request-Id: r1\r\n"));
+    assert_non_null(strstr(out, "X-Content-Type-Options: nosniff\r\n"));
+    assert_non_null(
+        strstr(out, "\r\n\r\n{\"error\":{\"code\":\"not_found\",\"message\":\"不存在\"}}"));
+    free(out);
+    zq_req_free(&req);
+
+    /* A handler that forgot to answer yields a 500, not garbage. */
+    req_from(&req, env, NULL);
+    out = serialize(&req);
+    assert_non_null(strstr(out, "Status: 500"));
+    free(out);
+    zq_req_free(&req);
+
+    /* HEAD sends headers only. */
+    {
+        char *head[] = {"REQUEST_METHOD=HEAD", NULL};
+        req_from(&req, head, NULL);
+        zq_resp_json(&req, 200, json_pack("{s:b}", "ok", 1));
+        out = serialize(&req);
+        assert_non_null(strstr(out, "Content-Length: 0\r\n\r\n"));
+        assert_null(strstr(out, "\"ok\""));
+        free(out);
+        zq_req_free(&req);
+    }
+}
+
+static void test_error_fields_and_unavailable(void **state)
+{
+    zq_req req;
+    char *out;
+
+    req_from(&req, (char *[]){NULL}, NULL);
+    zq_resp_error_fields(&req, 422, "invalid", "请检查",
+                         json_pack("{s:s}", "mobile", "手机号不正确"));
+    out = serialize(&req);
+    assert_non_null(strstr(out, "\"fields\":{\"mobile\":\"手机号不正确\"}"));
+    free(out);
+    zq_req_free(&req);
+
+    req_from(&req, (char *[]){NULL}, NULL);
+    zq_resp_unavailable(&req);
+    out = serialize(&req);
+    assert_non_null(strstr(out, "Status: 503"));
+    assert_non_null(strstr(out, "Retry-After: 5\r\n"));
+    assert_non_null(strstr(out, "storage_unavailable"));
+    free(out);
+    zq_req_free(&req);
+}
+
+static void test_staff_auth(void **state)
+{
+    char *good[] = {"HTTP_AUTHORIZATION=Bearer secret-token", NULL};
+    char *bad[] = {"HTTP_AUTHORIZATION=Bearer wrong", NULL};
+    char *none[] = {NULL};
+    const zq_token *who = NULL;
+    zq_req req;
+    char *out;
+
+    req_from(&req, good, NULL);
+    assert_int_equal(zq_req_require_staff(&req, ZQ_ROLE_VIEWER, &who), 0);
+    assert_string_equal(who->name, "alice");
+    assert_false(req.responded);
+    zq_req_free(&req);
+
+    req_from(&req, good, NULL);
+    assert_true(zq_req_require_staff(&req, ZQ_ROLE_ADMIN, &who) < 0);
+    assert_int_equal(req.status, 403);
+    zq_req_free(&req);
+
+    req_from(&req, bad, NULL);
+    assert_true(zq_req_require_staff(&req, ZQ_ROLE_VIEWER, &who) < 0);
+    assert_int_equal(req.status, 401);
+    out = serialize(&req);
+    assert_non_null(strstr(out, "WWW-Authenticate: Bearer"));
+    free(out);
+    zq_req_free(&req);
+
+    req_from(&req, none, NULL);
+    assert_true(zq_req_require_staff(&req, ZQ_ROLE_VIEWER, &who) < 0);
+    assert_int_equal(req.status, 401);
+    zq_req_free(&req);
+}
+
+static int hits;
+static void h_count(zq_req *req)
+{
+    hits++;
+    zq_resp_json(req, 200, NULL);
+}
+
+static const zq_route routes[] = {
+    {"GET", "/api/forms", h_count, "forms"},
+    {"GET", "/api/forms/{form}", h_count, "form"},
+    {"PUT", "/api/intake/{form}/steps/{step}", h_count, "step"},
+    {"POST", "/api/intake/{form}/steps/{step}", h_count, "step_post"},
+    {"GET", "/api/cases/{id}.json", h_count, "case_json"},
+};
+
+static void dispatch(const char *method, const char *path, zq_req *req)
+{
+    char m[64], p[256];
+    char *env[] = {m, p, NULL};
+
+    snprintf(m, sizeof(m), "REQUEST_METHOD=%s", method);
+    snprintf(p, sizeof(p), "DOCUMENT_URI=%s", path);
+    zq_req_init(req, env, &cfg, NULL);
+    /* envp is borrowed: the test's buffers outlive dispatch. */
+    zq_router_dispatch(routes, ZQ_ARRAY_LEN(routes), req);
+    req->envp = NULL;
+}
+
+static void test_router(void **state)
+{
+    zq_req req;
+    char *out;
+
+    hits = 0;
+    dispatch("GET", "/api/forms", &req);
+    assert_int_equal(hits, 1);
+    assert_int_equal(req.route_index, 0);
+    zq_req_free(&req);
+
+    dispatch("GET", "/api/forms/complaint", &req);
+    assert_int_equal(req.nparams, 1);
+    assert_string_equal(req.params[0], "complaint");
+    zq_req_free(&req);
+
+    dispatch("PUT", "/api/intake/consult/steps/contact", &req);
+    assert_int_equal(req.nparams, 2);
+    assert_string_equal(req.params[1], "contact");
+    zq_req_free(&req);
+
+    dispatch("GET", "/api/cases/TS20261126-0001.json", &req);
+    assert_int_equal(req.route_index, 4);
+    assert_string_equal(req.params[0], "TS20261126-0001");
+    zq_req_free(&req);
+
+    /* HEAD is served by GET routes. */
+    dispatch("HEAD", "/api/forms", &req);
+    assert_int_equal(req.status, 200);
+    zq_req_free(&req);
+
+    /* Empty captures, trailing slashes and extra segments do not match. */
+    dispatch("GET", "/api/forms/", &req);
+    assert_int_equal(req.status, 404);
+    zq_req_free(&req);
+    dispatch("GET", "/api/forms/a/b", &req);
+    assert_int_equal(req.status, 404);
+    zq_req_free(&req);
+    dispatch("GET", "/api/cases/.json", &req);
+    assert_int_equal(req.status, 404);
+    zq_req_free(&req);
+
+    /* 405 lists every method the path allows. */
+    dispatch("DELETE", "/api/intake/consult/steps/contact", &req);
+    assert_int_equal(req.status, 405);
+    out = serialize(&req);
+    assert_non_null(strstr(out, "Allow: PUT, POST\r\n"));
+    assert_non_null(strstr(out, "method_not_allowed"));
+    free(out);
+    zq_req_free(&req);
+    assert_int_equal(hits, 5);
+}
+
+static void test_metrics(void **state)
+{
+    static const char *const names[] = {"ping", "health"};
+    zq_buf b = {0};
+
+    zq_metrics_init(names, 2);
+    zq_metrics_begin();
+    zq_metrics_end(0, 200, 0.0007);
+    zq_metrics_begin();
+    zq_metrics_end(-1, 404, 0.002);
+    zq_metrics_begin();
+    zq_metrics_end(1, 599, 10.0);
+    zq_metrics_render(&b);
+    assert_non_null(strstr(b.data, "zhuqi_http_requests_total{route=\"ping\",status=\"200\"} 1\n"));
+    assert_non_null(
+        strstr(b.data, "zhuqi_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n"));
+    assert_non_null(
+        strstr(b.data, "zhuqi_http_requests_total{route=\"health\",status=\"other\"} 1\n"));
+    assert_non_null(strstr(
+        b.data, "zhuqi_http_request_duration_seconds_bucket{route=\"ping\",le=\"0.0005\"} 0\n"));
+    assert_non_null(strstr(
+        b.data, "zhuqi_http_request_duration_seconds_bucket{route=\"ping\",le=\"0.001\"} 1\n"));
+    assert_non_null(strstr(
+        b.data, "zhuqi_http_request_duration_seconds_bucket{route=\"health\",le=\"5\"} 0\n"));
+    assert_non_null(strstr(
+        b.data, "zhuqi_http_request_duration_seconds_bucket{route=\"health\",le=\"+Inf\"} 1\n"));
+    assert_non_null(strstr(b.data, "zhuqi_http_requests_in_flight 0\n"));
+    assert_non_null(strstr(b.data, "zhuqi_build_info{version=\""));
+    zq_buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_params_headers),
+        cmocka_unit_test(test_path_fallback_and_bad_utf8),
+        cmocka_unit_test(test_url_decode),
+        cmocka_unit_test(test_urlencoded),
+        cmocka_unit_test(test_json_body),
+        cmocka_unit_test(test_response_shape),
+        cmocka_unit_test(test_error_fields_and_unavailable),
+        cmocka_unit_test(test_staff_auth),
+        cmocka_unit_test(test_router),
+        cmocka_unit_test(test_metrics),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
