@@ -147,6 +147,15 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/zhuqi/html $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 755 $(FCGI_BIN) $(BOT_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -m 640 config/zhuqi.ini $(DESTDIR)$(SYSCONFDIR)/zhuqi/zhuqi.ini
+	# Data the configuration names by relative path, next to zhuqi.ini.
+	for d in forms holidays templates; do \
+		[ -d config/$$d ] || continue; \
+		install -d $(DESTDIR)$(SYSCONFDIR)/zhuqi/$$d; \
+		install -m 644 config/$$d/* $(DESTDIR)$(SYSCONFDIR)/zhuqi/$$d/; \
+	done
+	for f in regions.json reminders.json workflow.json; do \
+		[ -f config/$$f ] && install -m 644 config/$$f $(DESTDIR)$(SYSCONFDIR)/zhuqi/$$f || true; \
+	done
 	install -m 644 nginx/zhuqi.conf $(DESTDIR)$(SYSCONFDIR)/zhuqi/nginx-zhuqi.conf.template
 	cp -R nginx/html/. $(DESTDIR)$(PREFIX)/share/zhuqi/html/
 	sed 's|@PREFIX@|$(PREFIX)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' config/systemd/zhuqi-fcgi.service \

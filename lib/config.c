@@ -62,7 +62,7 @@ static int check_name(const char *v, char *why, size_t whysz);
     }
 
 static const opt opts[] = {
-    STR("server", "listen", server.listen, 1, false, check_listen, "unix:var/run/zhuqi-fcgi.sock",
+    STR("server", "listen", server.listen, 1, false, check_listen, "unix:/run/zhuqi/zhuqi-fcgi.sock",
         "unix:PATH, host:port, or fd:N (a socket inherited from a supervisor)"),
     NUM("server", "threads", OPT_INT, server.threads, 1, 1024, "16",
         "worker threads; each holds one FastCGI connection and one Redis connection"),

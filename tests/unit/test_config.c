@@ -99,7 +99,7 @@ static void test_defaults(void **state)
     (void)state;
     zq_config_defaults(&c);
     assert_string_equal(c.path, "");
-    assert_string_equal(c.server.listen, "unix:var/run/zhuqi-fcgi.sock");
+    assert_string_equal(c.server.listen, "unix:/run/zhuqi/zhuqi-fcgi.sock");
     assert_int_equal(c.server.threads, 16);
     assert_int_equal(c.server.backlog, 1024);
     assert_int_equal(c.server.max_body, 1048576);
@@ -575,7 +575,7 @@ static void test_dump_defaults(void **state)
     assert_int_equal(strncmp(d, "# effective configuration from (defaults)\n", 42), 0);
     /* an unset secret stays visibly empty */
     assert_non_null(strstr(d, "\npassword = \n"));
-    assert_non_null(strstr(d, "\nlisten = unix:var/run/zhuqi-fcgi.sock\n"));
+    assert_non_null(strstr(d, "\nlisten = unix:/run/zhuqi/zhuqi-fcgi.sock\n"));
     free(d);
 }
 
