@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one list of Debian packages zhuqi needs, and an idempotent installer.
-# Usage: scripts/deps.sh [build|test|run|bench|lint|all]
+# Usage: scripts/deps.sh [build|test|run|bench|lint|browser|all]
 set -euo pipefail
 
 BUILD_PKGS="make gcc pkg-config libfcgi-dev libhiredis-dev libjansson-dev libcurl4-openssl-dev libssl-dev libinih-dev"
@@ -8,16 +8,23 @@ RUN_PKGS="redis-server nginx-light python3"
 TEST_PKGS="libcmocka-dev python3 openssl"
 BENCH_PKGS="wrk"
 LINT_PKGS="clang-format cppcheck"
+BROWSER_PKGS="chromium fonts-wqy-microhei"
+# Node.js: the machine's own (NodeSource 20, npm included) when present. Never
+# list Debian's npm otherwise: it pulls Debian's nodejs 18 over NodeSource's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    BROWSER_PKGS="$BROWSER_PKGS nodejs npm"
+fi
 
 want=""
 case "${1:-all}" in
     build) want="$BUILD_PKGS" ;;
     run) want="$BUILD_PKGS $RUN_PKGS" ;;
-    test) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS" ;;
+    test) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $BROWSER_PKGS" ;;
+    browser) want="$BROWSER_PKGS" ;;
     bench) want="$BUILD_PKGS $RUN_PKGS $BENCH_PKGS" ;;
     lint) want="$LINT_PKGS" ;;
-    all) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $BENCH_PKGS $LINT_PKGS" ;;
-    *) echo "usage: $0 [build|test|run|bench|lint|all]" >&2; exit 2 ;;
+    all) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $BENCH_PKGS $LINT_PKGS $BROWSER_PKGS" ;;
+    *) echo "usage: $0 [build|test|run|bench|lint|browser|all]" >&2; exit 2 ;;
 esac
 
 missing=""

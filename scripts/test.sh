@@ -61,10 +61,34 @@ run_e2e() {
     [ "$f" -ne 0 ] && failures+=("e2e")
 }
 
+run_browser() {
+    local out rc line p f
+    out=$(mktemp)
+    scripts/browser-test.sh "$B" 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    line=$(grep -E '^browser: [0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
+    rm -f "$out"
+    if [ -z "$line" ]; then
+        failed=$((failed + 1))
+        failures+=("browser (no summary, exit $rc)")
+        return
+    fi
+    p=$(sed -E 's/^browser: ([0-9]+) passed.*/\1/' <<<"$line")
+    f=$(sed -E 's/^browser: [0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        failed=$((failed + 1))
+        failures+=("browser (exit $rc)")
+    fi
+    [ "$f" -ne 0 ] && failures+=("browser")
+}
+
 case "${ZQ_ONLY:-all}" in
     unit) run_unit ;;
     e2e) run_e2e ;;
-    *) run_unit; run_e2e ;;
+    browser) run_browser ;;
+    *) run_unit; run_e2e; run_browser ;;
 esac
 
 [ "${#failures[@]}" -gt 0 ] && echo "failing: ${failures[*]}"

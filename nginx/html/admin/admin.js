@@ -1,0 +1,782 @@
+/* The staff console: a hash-routed single page over the staff API. The
+ * token lives in sessionStorage only (gone when the tab closes). Every
+ * text from the server is put in with textContent, never as HTML. */
+(function () {
+  "use strict";
+
+  var TOKEN_KEY = "zq_staff_token";
+  var NOTICES_KEY = "zq_recent_notices";
+  var app = document.getElementById("app");
+  var me = null;
+  var workflow = null;
+  var regions = null;
+
+  /* ---- small helpers -------------------------------------------------- */
+
+  function h(tag, attrs, kids) {
+    var el = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      var v = attrs[k];
+      if (v === null || v === undefined || v === false) return;
+      if (k === "text") el.textContent = v;
+      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), v);
+      else if (k === "className") el.className = v;
+      else el.setAttribute(k, v === true ? "" : v);
+    });
+    (kids || []).forEach(function (c) {
+      if (c === null || c === undefined || c === false) return;
+      el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return el;
+  }
+
+  function svg(tag, attrs, kids) {
+    var el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") el.textContent = attrs[k];
+      else el.setAttribute(k, attrs[k]);
+    });
+    (kids || []).forEach(function (c) { if (c) el.appendChild(c); });
+    return el;
+  }
+
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
+
+  function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
+
+  function flash(msg, isErr) {
+    var f = document.getElementById("flash");
+    f.textContent = msg;
+    f.className = "flash" + (isErr ? " err" : "");
+    f.hidden = !msg;
+    if (msg && !isErr) setTimeout(function () { if (f.textContent === msg) f.hidden = true; }, 4000);
+  }
+
+  function errText(body, status) {
+    if (body && body.error) {
+      var m = body.error.message || "请求失败";
+      if (body.error.fields) {
+        var parts = Object.keys(body.error.fields).map(function (k) { return body.error.fields[k]; });
+        if (parts.length && parts.indexOf(m) < 0) m += "（" + parts.join("；") + "）";
+      }
+      return m;
+    }
+    return "请求失败（" + status + "）";
+  }
+
+  /* fetch with the token; resolves {status, body} or rejects with a
+   * Chinese message. 401 sends the user back to sign-in. */
+  function api(method, path, body) {
+    var opt = { method: method, headers: { "Authorization": "Bearer " + token() } };
+    if (body !== undefined) {
+      opt.headers["Content-Type"] = "application/json";
+      opt.body = JSON.stringify(body);
+    }
+    return fetch(path, opt).then(function (r) {
+      return r.text().then(function (t) {
+        var j = null;
+        try { j = t ? JSON.parse(t) : null; } catch (e) { j = null; }
+        if (r.status === 401) {
+          sessionStorage.removeItem(TOKEN_KEY);
+          me = null;
+          location.hash = "#/login";
+          throw new Error("登录已失效，请重新输入令牌。");
+        }
+        if (r.status >= 400) {
+          var err = new Error(errText(j, r.status));
+          err.status = r.status;
+          err.body = j;
+          throw err;
+        }
+        return { status: r.status, body: j };
+      });
+    }, function () { throw new Error("网络连接失败，请稍后重试。"); });
+  }
+
+  function qs(params) {
+    var out = [];
+    Object.keys(params).forEach(function (k) {
+      if (params[k] !== "" && params[k] !== null && params[k] !== undefined)
+        out.push(encodeURIComponent(k) + "=" + encodeURIComponent(params[k]));
+    });
+    return out.join("&");
+  }
+
+  function parseHash() {
+    var hash = location.hash.replace(/^#\/?/, "");
+    var q = hash.indexOf("?");
+    var path = q < 0 ? hash : hash.slice(0, q);
+    var params = {};
+    if (q >= 0) hash.slice(q + 1).split("&").forEach(function (kv) {
+      if (!kv) return;
+      var i = kv.indexOf("=");
+      params[decodeURIComponent(i < 0 ? kv : kv.slice(0, i))] = i < 0 ? "" : decodeURIComponent(kv.slice(i + 1));
+    });
+    return { parts: path.split("/").filter(Boolean), params: params };
+  }
+
+  function fmtTime(iso) { return iso ? iso.replace("T", " ").replace(/:\d\d\+08:00$/, "") : ""; }
+
+  function yuan(fen) {
+    if (typeof fen !== "number") return "";
+    return (fen / 100).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " 元";
+  }
+
+  function deadlineBadge(dl) {
+    if (!dl) return h("span", { className: "muted", text: "—" });
+    var unit = dl.unit === "workdays" ? "个工作日" : "天";
+    var text, cls;
+    if (dl.overdue) { text = "逾期 " + (-dl.days_left) + " " + unit; cls = "late"; }
+    else if (dl.days_left === 0) { text = "今天到期"; cls = "soon"; }
+    else if (dl.days_left <= 2) { text = "剩 " + dl.days_left + " " + unit; cls = "soon"; }
+    else { text = "剩 " + dl.days_left + " " + unit; cls = "ok"; }
+    return h("span", { className: "badge " + cls, title: dl.what + " " + dl.due, "data-deadline": cls }, [text]);
+  }
+
+  function roleAtLeast(r) {
+    var order = { viewer: 1, handler: 2, admin: 3 };
+    return me && order[me.role] >= order[r];
+  }
+
+  function page(title, kids) {
+    clear(app);
+    app.appendChild(h("h1", { text: title }));
+    (kids || []).forEach(function (k) { if (k) app.appendChild(k); });
+  }
+
+  function loading() { clear(app); app.appendChild(h("p", { className: "empty", text: "正在加载…" })); }
+
+  function failed(e) {
+    clear(app);
+    app.appendChild(h("p", { className: "empty", text: e.message }));
+  }
+
+  function loadRegions() {
+    if (regions) return Promise.resolve(regions);
+    return fetch("/api/forms/complaint").then(function (r) { return r.json(); }).then(function (f) {
+      regions = f.regions || [];
+      return regions;
+    }, function () { regions = []; return regions; });
+  }
+
+  function loadWorkflow() {
+    if (workflow) return Promise.resolve(workflow);
+    return api("GET", "/api/admin/workflow").then(function (r) { workflow = r.body; return workflow; });
+  }
+
+  function statusOptions() {
+    var seen = {}, out = [h("option", { value: "", text: "全部状态" })];
+    ["complaint", "consult"].forEach(function (form) {
+      ((workflow.machines[form] || {}).statuses || []).forEach(function (s) {
+        if (seen[s.id]) return;
+        seen[s.id] = true;
+        out.push(h("option", { value: s.id, text: s.label }));
+      });
+    });
+    return out;
+  }
+
+  function regionOptions(all, sichuanOnly) {
+    var out = [h("option", { value: "", text: all })];
+    regions.forEach(function (r) {
+      if (sichuanOnly && !r.sichuan) return;
+      out.push(h("option", { value: r.code, text: r.name }));
+    });
+    return out;
+  }
+
+  function select(name, options, value) {
+    var s = h("select", { name: name }, options);
+    s.value = value || "";
+    return s;
+  }
+
+  /* ---- sign in ------------------------------------------------------- */
+
+  function showNav() {
+    var signedIn = !!me;
+    document.getElementById("nav").hidden = !signedIn;
+    document.getElementById("who").hidden = !signedIn;
+    if (signedIn) {
+      var roleName = { viewer: "查看", handler: "办理", admin: "管理员" }[me.role] || me.role;
+      document.getElementById("who-name").textContent = me.name + "（" + roleName + "）";
+      Array.prototype.forEach.call(document.querySelectorAll("[data-role]"), function (a) {
+        a.hidden = !roleAtLeast(a.getAttribute("data-role"));
+      });
+    }
+  }
+
+  function viewLogin() {
+    var input = h("input", { type: "password", name: "token", autocomplete: "off", required: true,
+      placeholder: "粘贴管理员发给您的令牌" });
+    var form = h("form", { className: "card form login", onsubmit: function (ev) {
+      ev.preventDefault();
+      sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+      api("GET", "/api/admin/me").then(function (r) {
+        me = r.body;
+        showNav();
+        flash("");
+        location.hash = "#/cases";
+      }, function (e) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        flash(e.message === "登录已失效，请重新输入令牌。" ? "令牌无效，请核对后重试。" : e.message, true);
+      });
+    } }, [
+      h("h1", { text: "工作人员登录" }),
+      h("label", {}, ["访问令牌", input]),
+      h("p", { className: "muted", text: "令牌只保存在本标签页中，关闭页面后需重新登录。" }),
+      h("button", { type: "submit", className: "primary", text: "登录" }),
+    ]);
+    clear(app);
+    app.appendChild(form);
+    input.focus();
+  }
+
+  /* ---- case list ------------------------------------------------------ */
+
+  var FILTERS = ["type", "status", "region", "from", "to", "overdue", "q", "handler"];
+
+  function viewCases(params) {
+    loading();
+    Promise.all([loadWorkflow(), loadRegions()]).then(function () {
+      var f = {};
+      FILTERS.forEach(function (k) { f[k] = params[k] || ""; });
+      var form = h("form", { className: "card filters", id: "filters", onsubmit: function (ev) {
+        ev.preventDefault();
+        var p = {};
+        FILTERS.forEach(function (k) {
+          var el = form.elements[k];
+          p[k] = el.type === "checkbox" ? (el.checked ? "1" : "") : el.value.trim();
+        });
+        location.hash = "#/cases?" + qs(p);
+      } }, [
+        h("label", {}, ["类型", select("type", [h("option", { value: "", text: "全部类型" }),
+          h("option", { value: "complaint", text: "拖欠款项投诉" }),
+          h("option", { value: "consult", text: "在线问诊" })], f.type)]),
+        h("label", {}, ["状态", select("status", statusOptions(), f.status)]),
+        h("label", {}, ["地区", select("region", regionOptions("全部地区"), f.region)]),
+        h("label", {}, ["提交日期从", h("input", { type: "date", name: "from", value: f.from })]),
+        h("label", {}, ["至", h("input", { type: "date", name: "to", value: f.to })]),
+        h("label", {}, ["承办人", h("input", { type: "text", name: "handler", value: f.handler, size: 8 })]),
+        h("label", {}, ["搜索", h("input", { type: "search", name: "q", value: f.q,
+          placeholder: "编号、企业名称、手机号" })]),
+        h("label", { className: "check" }, [h("input", { type: "checkbox", name: "overdue",
+          checked: f.overdue === "1" }), " 只看逾期"]),
+        h("button", { type: "submit", className: "primary", text: "查询" }),
+        h("a", { className: "button", href: "#/cases", text: "清除" }),
+      ]);
+      var exports = h("div", { className: "actions" }, [
+        h("button", { type: "button", id: "export-csv", onclick: function () { doExport("csv", f); },
+          text: "导出 Excel (CSV)" }),
+        h("button", { type: "button", id: "export-jsonl", onclick: function () { doExport("jsonl", f); },
+          text: "导出 JSON Lines" }),
+      ]);
+      var tbody = h("tbody", { id: "case-rows" });
+      var table = h("div", { className: "tablewrap" }, [h("table", {}, [
+        h("thead", {}, [h("tr", {}, [h("th", { text: "编号" }), h("th", { text: "类型" }),
+          h("th", { text: "企业" }), h("th", { className: "hide-narrow", text: "被投诉单位 / 类别" }),
+          h("th", { text: "状态" }), h("th", { text: "期限" }),
+          h("th", { className: "hide-narrow", text: "承办" }), h("th", { text: "提交时间" })])]),
+        tbody])]);
+      var more = h("button", { type: "button", id: "more", hidden: true, text: "加载更多" });
+      var count = h("p", { className: "muted", id: "count" });
+      page("案件", [form, exports, h("div", { className: "card" }, [table, count, more])]);
+      var cursor = null, shown = 0;
+      function load() {
+        more.disabled = true;
+        var p = {};
+        FILTERS.forEach(function (k) { p[k] = f[k]; });
+        p.limit = 50;
+        if (cursor) p.cursor = cursor;
+        api("GET", "/api/admin/cases?" + qs(p)).then(function (r) {
+          r.body.cases.forEach(function (c) { tbody.appendChild(caseRow(c)); shown++; });
+          cursor = r.body.next_cursor;
+          more.hidden = !cursor;
+          more.disabled = false;
+          count.textContent = shown ? "已显示 " + shown + " 件" + (cursor ? "" : "（全部）") : "";
+          if (!shown) tbody.appendChild(h("tr", {}, [h("td", { colspan: 8, className: "empty",
+            text: "没有符合条件的案件。" })]));
+        }, function (e) { more.disabled = false; flash(e.message, true); });
+      }
+      more.addEventListener("click", load);
+      load();
+    }, failed);
+  }
+
+  function caseRow(c) {
+    var tr = h("tr", { className: "rowlink", "data-id": c.id, onclick: function () {
+      location.hash = "#/case/" + encodeURIComponent(c.id);
+    } }, [
+      h("td", {}, [h("a", { href: "#/case/" + encodeURIComponent(c.id), text: c.id })]),
+      h("td", { text: c.type === "complaint" ? "投诉" : "咨询" }),
+      h("td", { text: c.company_name }),
+      h("td", { className: "hide-narrow", text: c.respondent_name || c.topic || "" }),
+      h("td", {}, [h("span", { className: "badge info", text: c.status_label })]),
+      h("td", {}, [deadlineBadge(c.deadline)]),
+      h("td", { className: "hide-narrow", text: (c.handler ? c.handler + " · " : "") + (c.office_name || "") }),
+      h("td", { text: fmtTime(c.created_at) }),
+    ]);
+    return tr;
+  }
+
+  /* Downloads need the Authorization header: fetch, then save the blob. */
+  function doExport(fmt, f) {
+    var btn = document.getElementById("export-" + fmt);
+    btn.disabled = true;
+    flash("正在导出，请稍候…");
+    var p = {};
+    FILTERS.forEach(function (k) { p[k] = f[k]; });
+    fetch("/api/admin/cases." + fmt + "?" + qs(p), { headers: { "Authorization": "Bearer " + token() } })
+      .then(function (r) {
+        if (!r.ok) return r.json().then(function (j) { throw new Error(errText(j, r.status)); });
+        var name = "cases." + fmt;
+        var cd = r.headers.get("Content-Disposition") || "";
+        var m = /filename="([^"]+)"/.exec(cd);
+        if (m) name = m[1];
+        return r.blob().then(function (b) {
+          var url = URL.createObjectURL(b);
+          var a = h("a", { href: url, download: name });
+          document.body.appendChild(a);
+          a.click();
+          a.remove();
+          setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+          flash("已导出 " + name);
+        });
+      })
+      .catch(function (e) { flash(e.message || "导出失败", true); })
+      .then(function () { btn.disabled = false; });
+  }
+
+  /* ---- one case -------------------------------------------------------- */
+
+  function viewCase(id) {
+    loading();
+    Promise.all([loadRegions(), api("GET", "/api/admin/cases/" + encodeURIComponent(id))]).then(function (res) {
+      renderCase(res[1].body.case);
+    }, failed);
+  }
+
+  function renderCase(c) {
+    var dl = c.deadline;
+    var summary = h("div", { className: "card" }, [
+      h("dl", { className: "kv" }, [
+        h("dt", { text: "类型" }), h("dd", { text: c.type_label }),
+        h("dt", { text: "状态" }), h("dd", {}, [h("span", { className: "badge info", id: "case-status",
+          text: c.status_label })]),
+        h("dt", { text: "当前期限" }), h("dd", { id: "case-deadline", className: "deadline" }, dl ? [
+          dl.what + "：" + dl.due + " ", deadlineBadge(dl),
+          dl.extended ? h("span", { className: "muted", text: "（已延长至 " + dl.limit + " 天）" }) : null,
+          dl.fallback_calendar ? h("span", { className: "muted", text: "（所跨年份缺少节假日安排，按周一至周五计算）" }) : null,
+        ] : [h("span", { className: "muted", text: "当前状态没有办理时限" })]),
+        h("dt", { text: "提交时间" }), h("dd", { text: fmtTime(c.created_at) }),
+        h("dt", { text: "来源" }), h("dd", { text: c.source.indexOf("chat:") === 0 ? "聊天机器人（" + c.source.slice(5) + "）" : "网页" }),
+        h("dt", { text: "企业" }), h("dd", { text: c.company_name }),
+        h("dt", { text: "联系人" }), h("dd", { text: c.contact_name + "  " + c.mobile }),
+        c.amount_fen !== undefined ? h("dt", { text: "拖欠金额" }) : null,
+        c.amount_fen !== undefined ? h("dd", { text: yuan(c.amount_fen) }) : null,
+        h("dt", { text: "承办" }), h("dd", { text: (c.handler || "未指定承办人") + " · " + c.office_name +
+          (c.office_assigned ? "" : "（默认）") }),
+        c.cross_region ? h("dt", { text: "跨区域" }) : null,
+        c.cross_region ? h("dd", {}, [h("span", { className: "badge soon",
+          text: c.cross_region.channel + " · " + c.cross_region.partner_name })]) : null,
+        c.possible_duplicate ? h("dt", { text: "疑似重复" }) : null,
+        c.possible_duplicate ? h("dd", {}, [h("a", { href: "#/case/" + c.dup_of, text: c.dup_of })]) : null,
+      ]),
+    ]);
+    var fields = h("div", { className: "card" }, c.fields.map(function (st) {
+      return h("section", {}, [h("h2", { text: st.title }), h("dl", { className: "kv" },
+        [].concat.apply([], st.fields.map(function (f) {
+          return [h("dt", { text: f.label }), h("dd", { text: f.value })];
+        })))]);
+    }));
+    var history = h("ol", { className: "timeline", id: "history" }, c.history.map(function (e) {
+      var what;
+      if (e.kind === "assign") what = "分派：承办人 " + (e.handler || "—") + "，承办单位 " + e.office;
+      else if (e.kind === "extension") what = "延长答复期限至 " + e.days + " 天";
+      else what = (e.from_label ? e.from_label + " → " : "") + e.to_label;
+      return h("li", { className: e.kind === "status" ? "" : "internal" }, [
+        h("strong", { text: what }), " ",
+        h("span", { className: "muted", text: fmtTime(e.at) + " · " + e.by +
+          (e.kind === "status" && e.note ? (e.public ? " · 对企业公开" : " · 内部") : "") }),
+        e.note ? h("div", { className: "note", text: e.note }) : null,
+      ]);
+    }));
+    var notes = h("div", {}, c.notes.length ? c.notes.map(function (n) {
+      return h("div", { className: "card" }, [h("div", { className: "muted", text: fmtTime(n.at) + " · " + n.by }),
+        h("div", { className: "note", text: n.text })]);
+    }) : [h("p", { className: "muted", text: "暂无内部备注。" })]);
+
+    var side = [h("h2", { text: "办理" })];
+    if (roleAtLeast("handler")) {
+      side.push(actionsCard(c), assignCard(c));
+      if (c.extension && c.extension.allowed) side.push(extensionCard(c));
+      side.push(noteCard(c));
+    } else {
+      side.push(h("p", { className: "muted", text: "当前账号只有查看权限。" }));
+    }
+    page("案件 " + c.id, [h("div", { className: "grid2" }, [
+      h("div", {}, [summary, h("h2", { text: "办理记录" }), h("div", { className: "card" }, [history]),
+        h("h2", { text: "填报内容" }), fields, h("h2", { text: "内部备注" }), notes]),
+      h("div", {}, side),
+    ])]);
+  }
+
+  function after(promise, msg) {
+    return promise.then(function (r) {
+      flash(msg);
+      if (r.body && r.body.case) renderCase(r.body.case);
+      else route();
+    }, function (e) {
+      flash(e.message, true);
+    });
+  }
+
+  function actionsCard(c) {
+    var note = h("textarea", { name: "note", id: "move-note", placeholder: "说明或理由（部分操作必填）" });
+    var pub = h("input", { type: "checkbox", name: "public", id: "move-public", checked: true });
+    var buttons = c.allowed_moves.map(function (m) {
+      return h("button", { type: "button", className: m.to === "rejected" || m.to === "withdrawn" ? "danger" : "primary",
+        "data-move": m.to, title: m.note_required ? "需要填写说明" : "", onclick: function () {
+          if (m.note_required && !note.value.trim()) { flash("“" + m.action + "”需要填写说明或理由。", true); note.focus(); return; }
+          after(api("POST", "/api/admin/cases/" + encodeURIComponent(c.id) + "/transitions",
+            { to: m.to, note: note.value, public: pub.checked }), "已" + m.action + "。");
+        } }, [m.action + (m.note_required ? " *" : "")]);
+    });
+    return h("div", { className: "card form" }, buttons.length ? [
+      h("div", { className: "actions", id: "moves" }, buttons), note,
+      h("label", { className: "check" }, [pub, " 说明对企业公开（企业查询进度时可见）"]),
+    ] : [h("p", { className: "muted", text: "案件已办结，没有可执行的操作。" })]);
+  }
+
+  function assignCard(c) {
+    var handler = h("input", { type: "text", name: "handler", value: c.handler, placeholder: "工作人员令牌名称" });
+    var office = select("office", [h("option", { value: "", text: "按地区默认（" + c.office_name + "）" }),
+      h("option", { value: "510000", text: "省厅（跨区域协作）" })].concat(regionOptions("", true).slice(1)),
+      c.office_assigned ? c.office : "");
+    return h("form", { className: "card form", onsubmit: function (ev) {
+      ev.preventDefault();
+      after(api("POST", "/api/admin/cases/" + encodeURIComponent(c.id) + "/assign",
+        { handler: handler.value.trim(), office: office.value }), "已分派。");
+    } }, [h("div", { className: "row" }, [h("label", {}, ["承办人", handler]), h("label", {}, ["承办单位", office])]),
+      h("button", { type: "submit", text: "保存分派" })]);
+  }
+
+  function extensionCard(c) {
+    var days = h("input", { type: "number", name: "days", min: c.extension.min_days, max: c.extension.max_days,
+      value: c.extension.max_days });
+    var reason = h("textarea", { name: "reason", placeholder: "延期理由（必填）" });
+    return h("form", { className: "card form", onsubmit: function (ev) {
+      ev.preventDefault();
+      after(api("POST", "/api/admin/cases/" + encodeURIComponent(c.id) + "/extension",
+        { days: parseInt(days.value, 10), reason: reason.value }), "已延长答复期限。");
+    } }, [h("strong", { text: "延长答复期限（当前 " + c.extension.current_days + " 天，最长 " + c.extension.max_days + " 天）" }),
+      h("label", {}, ["自转办之日起天数", days]), reason, h("button", { type: "submit", text: "延长期限" })]);
+  }
+
+  function noteCard(c) {
+    var text = h("textarea", { name: "text", placeholder: "内部备注，仅工作人员可见" });
+    return h("form", { className: "card form", onsubmit: function (ev) {
+      ev.preventDefault();
+      api("POST", "/api/admin/cases/" + encodeURIComponent(c.id) + "/notes", { text: text.value }).then(function () {
+        flash("备注已保存。");
+        viewCase(c.id);
+      }, function (e) { flash(e.message, true); });
+    } }, [text, h("button", { type: "submit", text: "添加备注" })]);
+  }
+
+  /* ---- statistics --------------------------------------------------------- */
+
+  /* Horizontal bars: one row per item, scaled to the largest count. */
+  function barChart(items, label, id) {
+    var rowH = 26, labelW = 150, width = 640, max = 1;
+    items.forEach(function (x) { if (x.count > max) max = x.count; });
+    var height = Math.max(rowH * items.length + 10, 40);
+    var root = svg("svg", { viewBox: "0 0 " + width + " " + height, role: "img",
+      "aria-label": label, id: id, "class": "bar-chart" });
+    items.forEach(function (x, i) {
+      var w = Math.max(2, Math.round((width - labelW - 60) * x.count / max));
+      var y = 5 + i * rowH;
+      root.appendChild(svg("text", { x: labelW - 8, y: y + 16, "text-anchor": "end", text: x.label }));
+      root.appendChild(svg("rect", { x: labelW, y: y + 3, width: w, height: rowH - 8, "class": "bar" },
+        [svg("title", { text: x.label + "：" + x.count })]));
+      root.appendChild(svg("text", { x: labelW + w + 6, y: y + 16, text: String(x.count) }));
+    });
+    if (!items.length) root.appendChild(svg("text", { x: 10, y: 24, text: "暂无数据" }));
+    return root;
+  }
+
+  function viewStats(params) {
+    loading();
+    api("GET", "/api/admin/stats?" + qs({ type: params.type, from: params.from, to: params.to })).then(function (r) {
+      var s = r.body.stats, a = s.answer;
+      var form = h("form", { className: "card filters", onsubmit: function (ev) {
+        ev.preventDefault();
+        location.hash = "#/stats?" + qs({ type: form.elements.type.value, from: form.elements.from.value, to: form.elements.to.value });
+      } }, [
+        h("label", {}, ["类型", select("type", [h("option", { value: "", text: "全部类型" }),
+          h("option", { value: "complaint", text: "拖欠款项投诉" }), h("option", { value: "consult", text: "在线问诊" })], params.type)]),
+        h("label", {}, ["提交日期从", h("input", { type: "date", name: "from", value: params.from || "" })]),
+        h("label", {}, ["至", h("input", { type: "date", name: "to", value: params.to || "" })]),
+        h("button", { type: "submit", className: "primary", text: "统计" }),
+      ]);
+      var share = a.on_time_share === null ? "—" : Math.round(a.on_time_share * 1000) / 10 + "%";
+      var summary = h("div", { className: "card" }, [h("dl", { className: "kv" }, [
+        h("dt", { text: "案件总数" }), h("dd", { id: "stat-total", text: String(s.total) }),
+        h("dt", { text: "在办逾期" }), h("dd", { text: String(s.overdue_open) }),
+        h("dt", { text: "已答复" }), h("dd", { text: String(a.answered) }),
+        h("dt", { text: "答复用时中位数" }), h("dd", { text: a.median_days === null ? "—" : a.median_days + " 天" }),
+        h("dt", { text: "按期答复率" }), h("dd", { text: share + "（有时限的 " + a.with_limit + " 件中 " + a.on_time + " 件按期）" }),
+      ].concat([].concat.apply([], s.by_type.map(function (t) {
+        return [h("dt", { text: t.label }), h("dd", { text: t.count + " 件" })];
+      }))))]);
+      var status = h("div", { className: "card" }, [barChart(s.by_status.map(function (x) {
+        return { label: x.label, count: x.count };
+      }), "按状态", "chart-status")]);
+      page("统计", [form, summary,
+        h("h2", { text: "按地区" }), h("div", { className: "card" }, [barChart(s.by_region.map(function (x) {
+          return { label: x.label, count: x.count };
+        }), "按地区", "chart-region")]),
+        h("h2", { text: "按月份" }), h("div", { className: "card" }, [barChart(s.by_month.map(function (x) {
+          return { label: x.month, count: x.count };
+        }), "按月份", "chart-month")]),
+        h("h2", { text: "按状态" }), status]);
+    }, failed);
+  }
+
+  /* ---- digest ------------------------------------------------------------ */
+
+  function viewDigest(params) {
+    loading();
+    api("GET", "/api/admin/digest?" + qs({ date: params.date })).then(function (r) {
+      var d = r.body.digest;
+      var kids = [h("p", { className: "muted", text: d.date + "：逾期 " + d.total_overdue + " 件，" +
+        d.within_workdays + " 个工作日内到期 " + d.total_due_soon + " 件。每个工作日早上由推送服务发给工作人员群。" })];
+      if (!d.offices.length) kids.push(h("p", { className: "empty", text: "没有逾期或即将到期的案件。" }));
+      d.offices.forEach(function (o) {
+        var rows = o.overdue.concat(o.due_soon).map(function (c) {
+          return h("tr", { className: "rowlink", onclick: function () { location.hash = "#/case/" + c.id; } }, [
+            h("td", {}, [h("a", { href: "#/case/" + c.id, text: c.id })]), h("td", { text: c.company_name }),
+            h("td", { text: c.status_label }), h("td", { text: c.what + " " + c.due }),
+            h("td", {}, [deadlineBadge({ overdue: c.days_left < 0, days_left: c.days_left, unit: c.unit, what: c.what, due: c.due })]),
+            h("td", { text: c.handler || "—" })]);
+        });
+        kids.push(h("h2", { text: o.office_name }), h("div", { className: "tablewrap" }, [h("table", {}, [
+          h("thead", {}, [h("tr", {}, ["编号", "企业", "状态", "期限", "剩余", "承办人"].map(function (t) { return h("th", { text: t }); }))]),
+          h("tbody", {}, rows)])]));
+      });
+      kids.push(h("h2", { text: "消息预览" }), h("div", { className: "card" }, [h("pre", { className: "pre", text: r.body.text })]));
+      page("期限提醒", kids);
+    }, failed);
+  }
+
+  /* ---- classes, targets, notices (issue 5's endpoints) ------------------ */
+
+  function listOf(body, key) {
+    if (Array.isArray(body)) return body;
+    return (body && body[key]) || [];
+  }
+
+  function viewClasses() {
+    loading();
+    api("GET", "/api/admin/classes").then(function (r) {
+      var list = listOf(r.body, "classes");
+      var rows = list.map(function (c) {
+        return h("tr", {}, [h("td", { text: c.date }), h("td", { text: c.time }), h("td", { text: c.title }),
+          h("td", { text: c.speaker || "" }),
+          h("td", {}, [c.live_url ? h("a", { href: c.live_url, target: "_blank", rel: "noopener noreferrer", text: "直播" }) : null, " ",
+            c.replay_url ? h("a", { href: c.replay_url, target: "_blank", rel: "noopener noreferrer", text: "回放" }) : null])]);
+      });
+      var form = h("form", { className: "card form", onsubmit: function (ev) {
+        ev.preventDefault();
+        var b = {};
+        ["date", "time", "title", "speaker", "live_url", "replay_url"].forEach(function (k) {
+          if (form.elements[k].value.trim()) b[k] = form.elements[k].value.trim();
+        });
+        api("POST", "/api/admin/classes", b).then(function () { flash("课程已保存。"); viewClasses(); },
+          function (e) { flash(e.message, true); });
+      } }, [h("strong", { text: "添加课程" }), h("div", { className: "row" }, [
+        h("label", {}, ["日期", h("input", { type: "date", name: "date", required: true })]),
+        h("label", {}, ["时间", h("input", { type: "time", name: "time", required: true, value: "14:30" })]),
+        h("label", {}, ["讲师", h("input", { type: "text", name: "speaker" })])]),
+        h("label", {}, ["课程名称", h("input", { type: "text", name: "title", required: true })]),
+        h("div", { className: "row" }, [h("label", {}, ["直播链接", h("input", { type: "url", name: "live_url" })]),
+          h("label", {}, ["回放链接", h("input", { type: "url", name: "replay_url" })])]),
+        h("button", { type: "submit", className: "primary", text: "保存课程", disabled: !roleAtLeast("admin") })]);
+      page("财税云课堂（每月 27 日税务助企宣讲日）", [
+        h("div", { className: "tablewrap" }, [h("table", {}, [h("thead", {}, [h("tr", {},
+          ["日期", "时间", "课程", "讲师", "链接"].map(function (t) { return h("th", { text: t }); }))]),
+          h("tbody", {}, rows.length ? rows : [h("tr", {}, [h("td", { colspan: 5, className: "empty", text: "暂无课程。" })])])])]),
+        roleAtLeast("admin") ? form : h("p", { className: "muted", text: "管理员可以添加课程。" })]);
+    }, failed);
+  }
+
+  function viewTargets() {
+    loading();
+    api("GET", "/api/admin/targets").then(function (r) {
+      var list = listOf(r.body, "targets");
+      var rows = list.map(function (t) {
+        return h("tr", {}, [h("td", { text: t.name || t.id }), h("td", { text: t.channel }),
+          h("td", { text: t.address || t.chat_id || "" }), h("td", { text: (t.tags || []).join("，") }),
+          h("td", {}, [roleAtLeast("admin") ? h("button", { type: "button", className: "danger", text: "删除", onclick: function () {
+            if (!window.confirm("确定删除推送对象“" + (t.name || t.id) + "”？")) return;
+            api("DELETE", "/api/admin/targets/" + encodeURIComponent(t.id)).then(function () {
+              flash("已删除。");
+              viewTargets();
+            }, function (e) { flash(e.message, true); });
+          } }) : null])]);
+      });
+      var form = h("form", { className: "card form", onsubmit: function (ev) {
+        ev.preventDefault();
+        var b = { channel: form.elements.channel.value, address: form.elements.address.value.trim(),
+          name: form.elements.name.value.trim(),
+          tags: form.elements.tags.value.split(/[,，\s]+/).filter(Boolean) };
+        if (form.elements.secret.value) b.secret = form.elements.secret.value;
+        if (form.elements.chat_id.value) b.chat_id = form.elements.chat_id.value.trim();
+        api("POST", "/api/admin/targets", b).then(function () { flash("推送对象已保存。"); viewTargets(); },
+          function (e) { flash(e.message, true); });
+      } }, [h("strong", { text: "添加推送对象" }), h("div", { className: "row" }, [
+        h("label", {}, ["名称", h("input", { type: "text", name: "name", required: true })]),
+        h("label", {}, ["平台", select("channel", [["wecom", "企业微信群机器人"], ["dingtalk", "钉钉群机器人"],
+          ["feishu", "飞书机器人"], ["telegram", "Telegram"], ["generic", "通用 Webhook"]].map(function (o) {
+            return h("option", { value: o[0], text: o[1] });
+          }), "wecom")])]),
+        h("label", {}, ["Webhook 地址或密钥", h("input", { type: "text", name: "address", required: true })]),
+        h("div", { className: "row" }, [h("label", {}, ["签名密钥（钉钉、飞书、通用）", h("input", { type: "password", name: "secret", autocomplete: "off" })]),
+          h("label", {}, ["Telegram chat_id", h("input", { type: "text", name: "chat_id" })])]),
+        h("label", {}, ["标签（逗号分隔，如 staff、510100、tax）", h("input", { type: "text", name: "tags" })]),
+        h("button", { type: "submit", className: "primary", text: "保存" })]);
+      page("推送对象", [h("div", { className: "tablewrap" }, [h("table", {}, [h("thead", {}, [h("tr", {},
+        ["名称", "平台", "地址", "标签", ""].map(function (t) { return h("th", { text: t }); }))]),
+        h("tbody", {}, rows.length ? rows : [h("tr", {}, [h("td", { colspan: 5, className: "empty", text: "暂无推送对象。" })])])])]),
+        roleAtLeast("admin") ? form : h("p", { className: "muted", text: "管理员可以管理推送对象。" })]);
+    }, failed);
+  }
+
+  function rememberNotice(id) {
+    var ids = [];
+    try { ids = JSON.parse(localStorage.getItem(NOTICES_KEY) || "[]"); } catch (e) { ids = []; }
+    ids = [id].concat(ids.filter(function (x) { return x !== id; })).slice(0, 20);
+    localStorage.setItem(NOTICES_KEY, JSON.stringify(ids));
+  }
+
+  function progress(t) {
+    var total = Math.max(t.total || 0, 1);
+    var sw = 100 * (t.sent || 0) / total, fw = 100 * (t.failed || 0) / total;
+    return h("div", { className: "progress", title: "已发送 " + (t.sent || 0) + "，失败 " + (t.failed || 0) + "，共 " + (t.total || 0) }, [
+      svg("svg", { viewBox: "0 0 100 10", preserveAspectRatio: "none" }, [
+        svg("rect", { x: 0, y: 0, width: sw, height: 10, "class": "sent" }),
+        svg("rect", { x: sw, y: 0, width: fw, height: 10, "class": "failed" })])]);
+  }
+
+  var STATE = { scheduled: "定时待发", pending: "待发送", sending: "发送中", done: "已完成" };
+
+  function viewNotices() {
+    loading();
+    api("GET", "/api/admin/notices").then(function (r) { return listOf(r.body, "notices"); }, function () {
+      /* No list endpoint: show the notices sent from this browser. */
+      var ids = [];
+      try { ids = JSON.parse(localStorage.getItem(NOTICES_KEY) || "[]"); } catch (e) { ids = []; }
+      return Promise.all(ids.map(function (id) {
+        return api("GET", "/api/admin/notices/" + encodeURIComponent(id)).then(function (x) {
+          return x.body.notice || x.body;
+        }, function () { return null; });
+      })).then(function (l) { return l.filter(Boolean); });
+    }).then(function (list) {
+      var rows = list.map(function (n) {
+        var t = n.totals || {};
+        return h("tr", { className: "rowlink", onclick: function () { location.hash = "#/notice/" + encodeURIComponent(n.id); } }, [
+          h("td", { text: n.title }), h("td", { text: STATE[n.state] || n.state || "" }), h("td", { text: fmtTime(n.send_at || n.created_at) }),
+          h("td", {}, [progress(t), h("span", { className: "muted", text: (t.sent || 0) + "/" + (t.total || 0) + (t.failed ? "，失败 " + t.failed : "") })])]);
+      });
+      var form = h("form", { className: "card form", onsubmit: function (ev) {
+        ev.preventDefault();
+        var b = { title: form.elements.title.value.trim(), body: form.elements.body.value,
+          audience: { tags: form.elements.tags.value.split(/[,，\s]+/).filter(Boolean) } };
+        if (form.elements.send_at.value) b.send_at = form.elements.send_at.value + ":00+08:00";
+        api("POST", "/api/admin/notices", b).then(function (res) {
+          var id = res.body && res.body.notice && res.body.notice.id;
+          if (id) { rememberNotice(id); location.hash = "#/notice/" + encodeURIComponent(id); }
+          flash("通知已提交发送。");
+        }, function (e) { flash(e.message, true); });
+      } }, [h("strong", { text: "发送服务通知" }),
+        h("label", {}, ["标题", h("input", { type: "text", name: "title", required: true, maxlength: 100 })]),
+        h("label", {}, ["内容", h("textarea", { name: "body", required: true })]),
+        h("div", { className: "row" }, [h("label", {}, ["发送对象标签（逗号分隔）", h("input", { type: "text", name: "tags", required: true, placeholder: "如 510100, tax" })]),
+          h("label", {}, ["定时发送（北京时间，可不填）", h("input", { type: "datetime-local", name: "send_at" })])]),
+        h("button", { type: "submit", className: "primary", text: "发送", disabled: !roleAtLeast("admin") })]);
+      page("服务通知", [roleAtLeast("admin") ? form : null, h("div", { className: "tablewrap" }, [h("table", {}, [
+        h("thead", {}, [h("tr", {}, ["标题", "状态", "发送时间", "送达进度"].map(function (t) { return h("th", { text: t }); }))]),
+        h("tbody", {}, rows.length ? rows : [h("tr", {}, [h("td", { colspan: 4, className: "empty", text: "暂无通知。" })])])])])]);
+    }, failed);
+  }
+
+  function viewNotice(id) {
+    loading();
+    api("GET", "/api/admin/notices/" + encodeURIComponent(id)).then(function (r) {
+      var n = r.body.notice || r.body, t = n.totals || {};
+      var rows = (n.targets || []).map(function (x) {
+        return h("tr", {}, [h("td", { text: x.target }), h("td", { text: x.channel || "" }), h("td", { text: x.status }),
+          h("td", { text: String(x.attempts || 0) }), h("td", { text: x.last_error || "" }), h("td", { text: fmtTime(x.sent_at || x.next_attempt_at || "") })]);
+      });
+      page("通知：" + n.title, [h("div", { className: "card" }, [progress(t), h("p", { className: "muted",
+        text: (STATE[n.state] || n.state || "") + "：共 " + (t.total || 0) + "，已发送 " + (t.sent || 0) + "，排队 " + (t.queued || 0) +
+          "，重试中 " + (t.retrying || 0) + "，失败 " + (t.failed || 0) })]),
+        h("div", { className: "tablewrap" }, [h("table", {}, [h("thead", {}, [h("tr", {},
+          ["推送对象", "平台", "状态", "尝试次数", "最近错误", "时间"].map(function (x) { return h("th", { text: x }); }))]),
+          h("tbody", {}, rows)])]),
+        h("p", {}, [h("button", { type: "button", text: "刷新", onclick: function () { viewNotice(id); } })])]);
+    }, failed);
+  }
+
+  function viewAudit(params) {
+    loading();
+    api("GET", "/api/admin/audit?" + qs({ limit: 100, before: params.before })).then(function (r) {
+      var NAMES = { sign_in: "登录", case_view: "查看案件", case_transition: "变更状态", case_note: "添加备注",
+        case_assign: "分派", case_extension: "延长期限", export: "导出" };
+      var rows = r.body.entries.map(function (e) {
+        var d = new Date(parseInt(e.at_ms, 10) + 8 * 3600 * 1000).toISOString().replace("T", " ").slice(0, 19);
+        return h("tr", {}, [h("td", { text: d }), h("td", { text: e.who + "（" + e.role + "）" }),
+          h("td", { text: NAMES[e.action] || e.action }), h("td", { text: e.target }), h("td", { text: e.addr }),
+          h("td", { className: "muted", text: e.detail })]);
+      });
+      page("操作日志", [h("div", { className: "tablewrap" }, [h("table", {}, [h("thead", {}, [h("tr", {},
+        ["时间", "工作人员", "操作", "对象", "地址", "详情"].map(function (t) { return h("th", { text: t }); }))]),
+        h("tbody", {}, rows)])]),
+        r.body.next_before ? h("p", {}, [h("a", { className: "button", href: "#/audit?before=" + r.body.next_before, text: "更早的记录" })]) : null]);
+    }, failed);
+  }
+
+  /* ---- routing ----------------------------------------------------------- */
+
+  function route() {
+    var r = parseHash();
+    var name = r.parts[0] || "cases";
+    if (!token()) { me = null; showNav(); viewLogin(); return; }
+    if (!me) {
+      api("GET", "/api/admin/me").then(function (x) { me = x.body; showNav(); route(); }, function () { viewLogin(); });
+      return;
+    }
+    Array.prototype.forEach.call(document.querySelectorAll("[data-nav]"), function (a) {
+      a.className = a.getAttribute("data-nav") === (name === "case" ? "cases" : name === "notice" ? "notices" : name) ? "on" : "";
+    });
+    if (name === "login") viewLogin();
+    else if (name === "case" && r.parts[1]) viewCase(decodeURIComponent(r.parts[1]));
+    else if (name === "stats") viewStats(r.params);
+    else if (name === "digest") viewDigest(r.params);
+    else if (name === "classes") viewClasses();
+    else if (name === "targets") viewTargets();
+    else if (name === "notices") viewNotices();
+    else if (name === "notice" && r.parts[1]) viewNotice(decodeURIComponent(r.parts[1]));
+    else if (name === "audit") viewAudit(r.params);
+    else viewCases(r.params);
+  }
+
+  document.getElementById("sign-out").addEventListener("click", function () {
+    sessionStorage.removeItem(TOKEN_KEY);
+    me = null;
+    showNav();
+    location.hash = "#/login";
+  });
+  window.addEventListener("hashchange", function () { flash(""); route(); });
+  route();
+})();

@@ -1,0 +1,1075 @@
+/* form.html?form=consult|complaint: renders the form schema one step at a
+ * time, saves each step on the server (which keeps the draft under the
+ * zq_sid cookie), shows the review step and submits with an
+ * Idempotency-Key. Typed but unsaved values are kept in sessionStorage so a
+ * reload or a failed request loses nothing. */
+(function () {
+  'use strict';
+  var ZQ = window.ZQ;
+  var el = ZQ.el;
+
+  ZQ.ready();
+
+  var formId = ZQ.param('form') || '';
+  var app = document.getElementById('app');
+  var titleEl = document.getElementById('form-title');
+
+  var TYPED_KEY = 'zq:typed:' + formId; /* sessionStorage {step: {field: raw}} */
+  var IDEM_KEY = 'zq:idem:' + formId; /* localStorage: the submission attempt's key */
+  var STARTED_KEY = 'zq:started:' + formId; /* localStorage: a draft exists (start page badge) */
+
+  var S = {
+    schema: null,
+    steps: [],
+    fields: {}, /* id -> field */
+    stepOf: {}, /* field id -> step index */
+    regions: { byCode: {}, sichuan: [], outside: [] },
+    csrf: '',
+    answers: {},
+    done: [],
+    current: -1,
+    returnToReview: false,
+    busy: false,
+    inputs: {}, /* field id -> control, for the step on screen */
+    order: [], /* field ids of the step on screen, in order */
+    banner: null
+  };
+
+  function has(o, k) {
+    return o && Object.prototype.hasOwnProperty.call(o, k);
+  }
+
+  function stepIndex(id) {
+    for (var i = 0; i < S.steps.length; i++) if (S.steps[i].id === id) return i;
+    return -1;
+  }
+
+  function reviewIndex() {
+    for (var i = 0; i < S.steps.length; i++) if (S.steps[i].review) return i;
+    return S.steps.length - 1;
+  }
+
+  /* The furthest step one may go to: the first not saved yet. */
+  function maxAllowed() {
+    for (var i = 0; i < S.steps.length; i++) {
+      if (!S.steps[i].review && S.done.indexOf(S.steps[i].id) < 0) return i;
+    }
+    return reviewIndex();
+  }
+
+  /* ---- page states ------------------------------------------------------ */
+
+  function setBusy(on, label) {
+    S.busy = on;
+    var btns = app.querySelectorAll('button');
+    Array.prototype.forEach.call(btns, function (b) {
+      if (on) {
+        b.dataset.wasDisabled = b.disabled ? '1' : '';
+        b.disabled = true;
+      } else {
+        b.disabled = b.dataset.wasDisabled === '1';
+      }
+    });
+    var p = app.querySelector('[data-primary]');
+    if (p) {
+      if (on) {
+        p.dataset.label = p.textContent;
+        p.textContent = label || '正在保存…';
+      } else if (p.dataset.label) {
+        p.textContent = p.dataset.label;
+      }
+    }
+    app.setAttribute('aria-busy', on ? 'true' : 'false');
+  }
+
+  function showLoading(text) {
+    S.current = -1;
+    S.inputs = {};
+    ZQ.clear(app).appendChild(el('p', { class: 'loading', text: text || '正在加载…' }));
+  }
+
+  /* A whole-page problem (nothing to show yet), with a way forward. */
+  function showPageProblem(r, retry) {
+    S.current = -1;
+    S.inputs = {};
+    ZQ.clear(app);
+    if (r.status === 429) {
+      app.appendChild(ZQ.notice({
+        title: '请稍候',
+        text: ZQ.problemText(r),
+        actions: [ZQ.waitButton(r.retryAfter, '重试', retry)]
+      }));
+      return;
+    }
+    app.appendChild(ZQ.notice({
+      kind: 'error',
+      title: r.unavailable ? '暂时无法连接' : '无法打开',
+      text: ZQ.problemText(r),
+      actions: [el('button', { type: 'button', class: 'btn', text: '重试', on: { click: retry } })]
+    }));
+  }
+
+  function showFatal(text) {
+    ZQ.clear(app).appendChild(ZQ.notice({
+      kind: 'error',
+      text: text,
+      actions: [el('a', { class: 'btn secondary', href: './', text: '返回首页' })]
+    }));
+  }
+
+  /* The banner above the step: messages about the last action. */
+  function banner(node) {
+    if (!S.banner) return;
+    ZQ.clear(S.banner);
+    if (node) S.banner.appendChild(node);
+  }
+
+  function bannerProblem(r, retry) {
+    if (r.status === 429) {
+      banner(ZQ.notice({
+        title: '请稍候',
+        text: ZQ.problemText(r),
+        actions: [ZQ.waitButton(r.retryAfter, '重试', retry)]
+      }));
+    } else {
+      banner(ZQ.notice({
+        kind: 'error',
+        text: ZQ.problemText(r),
+        actions: [el('button', { type: 'button', class: 'btn', text: '重试', on: { click: retry } })]
+      }));
+    }
+    if (S.banner) S.banner.scrollIntoView({ block: 'nearest' });
+  }
+
+  function showExpired(text) {
+    S.current = -1;
+    S.inputs = {};
+    ZQ.clear(app).appendChild(ZQ.notice({
+      kind: 'error',
+      title: '填写已超时',
+      text: text || '长时间没有操作，这次填写已经结束。您已填写的内容还保留在本页，点“重新开始”后会自动填入，请逐步核对并保存。',
+      actions: [el('button', { type: 'button', class: 'btn', text: '重新开始', on: { click: restart } })]
+    }));
+    var b = app.querySelector('button');
+    if (b) b.focus();
+  }
+
+  /* After a 410: a fresh draft, pre-filled with everything known here. */
+  function restart() {
+    var typed = ZQ.session.get(TYPED_KEY) || {};
+    S.steps.forEach(function (st) {
+      (st.fields || []).forEach(function (f) {
+        if (!has(S.answers, f.id) || S.answers[f.id] === null) return;
+        typed[st.id] = typed[st.id] || {};
+        if (!has(typed[st.id], f.id)) typed[st.id][f.id] = toRaw(f, S.answers[f.id]);
+      });
+    });
+    ZQ.session.set(TYPED_KEY, typed);
+    S.answers = {};
+    S.done = [];
+    S.returnToReview = false;
+    load();
+  }
+
+  /* Problems any request can meet. Returns true when handled. */
+  function common(r, retry, again) {
+    if (r.status === 410 || (r.status === 404 && r.error && r.error.code === 'no_draft')) {
+      showExpired();
+      return true;
+    }
+    if (r.status === 403 && r.error && r.error.code === 'csrf_failed' && !again) {
+      /* The token went stale (e.g. a new session in another tab): take
+       * the current one and try once more. */
+      ZQ.api('POST', '/api/intake/' + formId).then(function (s) {
+        if (s.ok && s.data && s.data.csrf) {
+          S.csrf = s.data.csrf;
+          retry(true);
+        } else if (!common(s, retry, true)) {
+          bannerProblem(s, function () {
+            retry(false);
+          });
+        }
+      });
+      return true;
+    }
+    if (r.unavailable || r.status === 429 || r.status >= 400) {
+      bannerProblem(r, function () {
+        retry(false);
+      });
+      return true;
+    }
+    return false;
+  }
+
+  /* ---- loading ---------------------------------------------------------- */
+
+  function indexFields() {
+    S.steps = S.schema.steps || [];
+    S.fields = {};
+    S.stepOf = {};
+    S.steps.forEach(function (st, i) {
+      (st.fields || []).forEach(function (f) {
+        S.fields[f.id] = f;
+        S.stepOf[f.id] = i;
+      });
+    });
+    S.regions = { byCode: {}, sichuan: [], outside: [] };
+    (S.schema.regions || []).forEach(function (r) {
+      S.regions.byCode[r.code] = r;
+      (r.sichuan ? S.regions.sichuan : S.regions.outside).push(r);
+    });
+  }
+
+  function load() {
+    if (!/^[a-z][a-z0-9_]{0,39}$/.test(formId)) {
+      showFatal('没有这个办理事项。请从首页选择“在线咨询”或“欠款投诉”。');
+      return;
+    }
+    showLoading();
+    var schemaP = S.schema
+      ? Promise.resolve({ ok: true, data: S.schema })
+      : ZQ.api('GET', '/api/forms/' + encodeURIComponent(formId));
+    schemaP.then(function (r) {
+      if (!r.ok) {
+        if (r.status === 404) showFatal('没有这个办理事项。请从首页选择“在线咨询”或“欠款投诉”。');
+        else showPageProblem(r, load);
+        return;
+      }
+      S.schema = r.data;
+      indexFields();
+      titleEl.textContent = S.schema.title;
+      document.title = S.schema.title + ' — 助企';
+      return ZQ.api('POST', '/api/intake/' + encodeURIComponent(formId)).then(function (d) {
+        if (!d.ok || !d.data) {
+          showPageProblem(d, load);
+          return;
+        }
+        takeDraft(d.data);
+        resume(d.data.step);
+      });
+    });
+  }
+
+  function takeDraft(d) {
+    if (d.csrf) S.csrf = d.csrf;
+    S.answers = d.answers && typeof d.answers === 'object' ? d.answers : {};
+    S.done = Array.isArray(d.done) ? d.done : [];
+  }
+
+  /* Continue where the server says. A key left from a submission whose
+   * answer never arrived is tried first: if that case exists, the draft is
+   * gone and the server hands the case back. */
+  function resume(stepId) {
+    var key = ZQ.local.get(IDEM_KEY);
+    if (key && S.done.length === 0) {
+      showLoading('正在确认上次的提交…');
+      ZQ.api('POST', '/api/intake/' + formId + '/submit', null, {
+        'X-CSRF-Token': S.csrf,
+        'Idempotency-Key': key
+      }).then(function (r) {
+        if (r.ok && r.data && r.data.case) {
+          finish(r.data.case);
+        } else if (r.unavailable || r.status === 429) {
+          showPageProblem(r, load);
+        } else {
+          ZQ.local.del(IDEM_KEY);
+          goTo(stepIndex(stepId), 'replace');
+        }
+      });
+      return;
+    }
+    var i = stepIndex(stepId);
+    goTo(i < 0 ? 0 : i, 'replace');
+  }
+
+  /* ---- values ----------------------------------------------------------- */
+
+  function choose(f) {
+    return f.type === 'enum' || f.type === 'region' || (f.type === 'bool' && !f.must_be_true);
+  }
+
+  /* A stored answer as the control holds it. */
+  function toRaw(f, v) {
+    if (f.type === 'bool') {
+      if (f.must_be_true) return v === true;
+      return v === true ? 'true' : v === false ? 'false' : '';
+    }
+    if (v === null || v === undefined) return '';
+    if (f.type === 'money' && typeof v === 'number') return ZQ.fenInput(v);
+    return String(v);
+  }
+
+  function isEmpty(f, raw) {
+    if (f.type === 'bool' && f.must_be_true) return raw !== true;
+    if (f.type === 'region' && raw === 'OUT') return true;
+    return raw === '' || raw === null || raw === undefined || ZQ.trim(String(raw)) === '';
+  }
+
+  /* What is sent for a control's value. */
+  function toAnswer(f, raw) {
+    if (f.type === 'bool') {
+      if (f.must_be_true) return raw === true;
+      return raw === 'true' ? true : raw === 'false' ? false : '';
+    }
+    if (isEmpty(f, raw)) return '';
+    if (f.type === 'date') {
+      var d = ZQ.dateParse(raw, '');
+      return d.value || raw;
+    }
+    if (f.type === 'uscc') return ZQ.usccNorm(raw);
+    return raw;
+  }
+
+  /* The value a condition or a rule sees: from the screen when the field
+   * is on it, else the saved answer. */
+  function valueOf(fid) {
+    var c = S.inputs[fid];
+    if (c) {
+      var a = toAnswer(c.f, c.get());
+      return a === '' ? null : a;
+    }
+    return has(S.answers, fid) ? S.answers[fid] : null;
+  }
+
+  function visible(f, depth) {
+    if (!f.when) return true;
+    if ((depth || 0) > 20) return false;
+    var ctl = S.fields[f.when.field];
+    if (!ctl || !visible(ctl, (depth || 0) + 1)) return false;
+    var v = valueOf(f.when.field);
+    return (f.when.in || []).some(function (x) {
+      return x === v;
+    });
+  }
+
+  /* ---- checks before the server ---------------------------------------- */
+
+  function checkField(f, raw, c) {
+    var L = f.label;
+    if (isEmpty(f, raw)) {
+      if (f.type === 'bool' && f.must_be_true) return '请阅读并勾选此项声明';
+      if (c && c.badInput && c.badInput()) return L + '请按“2026-11-26”或“2026年11月26日”的格式填写';
+      if (!f.required) return '';
+      if (f.type === 'region') {
+        return '请选择' + L + (f.allow_outside ? '：四川省内的市（州）或其他省份' : '：四川省内的市（州）');
+      }
+      return (choose(f) ? '请选择' : '请填写') + L;
+    }
+    var s = String(raw);
+    switch (f.type) {
+      case 'text': {
+        var t = ZQ.trim(s);
+        var n = ZQ.chars(t);
+        if (!f.multiline && /[\r\n]/.test(t)) return L + '只能填写一行';
+        if (f.min && n < f.min) return L + '至少 ' + f.min + ' 个字';
+        if (f.max && n > f.max) return L + '最多 ' + f.max + ' 个字（现在 ' + n + ' 个字）';
+        return '';
+      }
+      case 'uscc':
+        return ZQ.usccProblem(s, L);
+      case 'mobile':
+        return ZQ.mobileParse(s, L).error || '';
+      case 'money':
+        return ZQ.moneyParse(s, L, f.max_fen || 0).error || '';
+      case 'date': {
+        var d = ZQ.dateParse(s, L);
+        if (d.error) return d.error;
+        if (f.not_future && d.value > ZQ.todayBeijing()) return L + '不能晚于今天';
+        return '';
+      }
+      default:
+        return '';
+    }
+  }
+
+  /* Cross-field rules with at least one side on the screen. */
+  function checkRules(errors) {
+    (S.schema.rules || []).forEach(function (rule) {
+      var A = S.fields[rule.field];
+      var B = S.fields[rule.other];
+      if (!A || !B || !visible(A) || !visible(B)) return;
+      if (!S.inputs[A.id] && !S.inputs[B.id]) return;
+      if (errors[A.id] || errors[B.id]) return;
+      var a = valueOf(A.id);
+      var b = valueOf(B.id);
+      if (a === null || b === null) return;
+      var bad = false;
+      if (rule.type === 'date_not_before') {
+        bad = String(a) < String(b);
+      } else if (rule.type === 'money_not_above') {
+        var fa = typeof a === 'number' ? a : ZQ.moneyParse(a, '', 0).fen;
+        var fb = typeof b === 'number' ? b : ZQ.moneyParse(b, '', 0).fen;
+        bad = fa !== undefined && fb !== undefined && fa > fb;
+      }
+      if (bad) errors[S.inputs[A.id] ? A.id : B.id] = rule.message;
+    });
+  }
+
+  function setError(c, msg) {
+    c.err.textContent = msg;
+    c.err.hidden = false;
+    c.wrap.classList.add('has-error');
+    c.inputs.forEach(function (i) {
+      i.setAttribute('aria-invalid', 'true');
+    });
+  }
+
+  function clearError(c) {
+    c.err.textContent = '';
+    c.err.hidden = true;
+    c.wrap.classList.remove('has-error');
+    c.inputs.forEach(function (i) {
+      i.removeAttribute('aria-invalid');
+    });
+  }
+
+  /* Shows {field: message}; messages for fields not on screen go in the
+   * banner. Focuses the first field in error. */
+  function showErrors(map, title) {
+    var extra = [];
+    var first = null;
+    S.order.forEach(function (fid) {
+      var c = S.inputs[fid];
+      if (has(map, fid) && !c.wrap.hidden) {
+        setError(c, map[fid]);
+        if (!first) first = c;
+      } else {
+        clearError(c);
+      }
+    });
+    Object.keys(map).forEach(function (fid) {
+      var c = S.inputs[fid];
+      if (!c || c.wrap.hidden) {
+        var f = S.fields[fid];
+        extra.push(map[fid] + (f && !c ? '（在“' + S.steps[S.stepOf[fid]].title + '”一步）' : ''));
+      }
+    });
+    var n = Object.keys(map).length;
+    banner(ZQ.notice({
+      kind: 'error',
+      title: title || (n > 1 ? '有 ' + n + ' 处需要修改，请查看标出的内容。' : '有 1 处需要修改，请查看标出的内容。'),
+      items: extra
+    }));
+    if (first) first.focus();
+    else if (S.banner) S.banner.scrollIntoView({ block: 'nearest' });
+  }
+
+  /* ---- controls ---------------------------------------------------------- */
+
+  var AUTOCOMPLETE = {
+    company_name: 'organization',
+    contact_name: 'name',
+    address: 'street-address',
+    mobile: 'tel-national'
+  };
+
+  function labelParts(f) {
+    return [
+      f.label,
+      f.type === 'money' ? el('span', { class: 'visually-hidden', text: '（单位：元）' }) : null,
+      f.required
+        ? el('span', { class: 'req', 'aria-hidden': 'true', text: '*' })
+        : el('span', { class: 'opt', text: '（选填）' })
+    ];
+  }
+
+  function placeholder(f) {
+    if (!f.example) return null;
+    return '例：' + String(f.example);
+  }
+
+  /* Builds one field: {f, wrap, get, set, focus, err, inputs, badInput}. */
+  function buildControl(f) {
+    var id = 'f-' + f.id;
+    var helpId = id + '-help';
+    var errId = id + '-err';
+    var help = f.help ? el('p', { class: 'help', id: helpId, text: f.help }) : null;
+    var err = el('p', { class: 'field-error', id: errId, hidden: true });
+    var described = (help ? helpId + ' ' : '') + errId;
+    var c = { f: f, err: err, inputs: [] };
+    var input;
+
+    function simpleWrap(control, extra) {
+      c.wrap = el('div', { class: 'field', 'data-field': f.id }, [
+        el('label', { for: id }, labelParts(f)),
+        help,
+        control,
+        extra || null,
+        err
+      ]);
+    }
+
+    if ((f.type === 'enum' && (f.options || []).length <= 4) || (f.type === 'bool' && !f.must_be_true)) {
+      var opts = f.type === 'bool'
+        ? [{ value: 'true', label: '是' }, { value: 'false', label: '否' }]
+        : f.options;
+      var legendId = id + '-legend';
+      var short = opts.every(function (o) {
+        return ZQ.chars(o.label) <= 6;
+      });
+      var radios = opts.map(function (o, k) {
+        var r = el('input', {
+          type: 'radio',
+          name: f.id,
+          id: id + '-' + k,
+          value: o.value,
+          'aria-describedby': described
+        });
+        if (k === 0 && f.required) r.required = true;
+        c.inputs.push(r);
+        return el('label', { class: 'choice', for: id + '-' + k }, [r, el('span', { text: o.label })]);
+      });
+      c.wrap = el('fieldset', {
+        class: 'field',
+        'data-field': f.id,
+        role: 'radiogroup',
+        'aria-labelledby': legendId
+      }, [
+        el('legend', { id: legendId }, labelParts(f)),
+        help,
+        el('div', { class: 'choices' + (short && opts.length % 2 === 0 ? ' two' : '') }, radios),
+        err
+      ]);
+      c.get = function () {
+        for (var k = 0; k < c.inputs.length; k++) if (c.inputs[k].checked) return c.inputs[k].value;
+        return '';
+      };
+      c.set = function (v) {
+        c.inputs.forEach(function (r) {
+          r.checked = r.value === String(v);
+        });
+      };
+      c.focus = function () {
+        var sel = c.inputs.filter(function (r) {
+          return r.checked;
+        })[0] || c.inputs[0];
+        sel.focus();
+      };
+      return c;
+    }
+
+    if (f.type === 'bool') {
+      /* A declaration to tick. */
+      input = el('input', { type: 'checkbox', id: id, name: f.id, 'aria-describedby': described, required: !!f.required });
+      c.inputs.push(input);
+      c.wrap = el('div', { class: 'field', 'data-field': f.id }, [
+        el('label', { class: 'choice decl', for: id }, [
+          input,
+          el('span', { class: 'decl-text' }, labelParts(f))
+        ]),
+        help,
+        err
+      ]);
+      c.get = function () {
+        return input.checked;
+      };
+      c.set = function (v) {
+        input.checked = v === true;
+      };
+      c.focus = function () {
+        input.focus();
+      };
+      return c;
+    }
+
+    if (f.type === 'enum' || f.type === 'region') {
+      var sel = el('select', { id: id, name: f.id, 'aria-describedby': described, required: !!f.required });
+      sel.appendChild(el('option', { value: '', text: '请选择' }));
+      var prov = null;
+      var provWrap = null;
+      if (f.type === 'enum') {
+        f.options.forEach(function (o) {
+          sel.appendChild(el('option', { value: o.value, text: o.label }));
+        });
+      } else {
+        S.regions.sichuan.forEach(function (r) {
+          sel.appendChild(el('option', { value: r.code, text: r.name }));
+        });
+        if (f.allow_outside && S.regions.outside.length) {
+          sel.appendChild(el('option', { value: 'OUT', text: '四川省外' }));
+          prov = el('select', { id: id + '-prov', name: f.id + '_province', 'aria-describedby': described });
+          prov.appendChild(el('option', { value: '', text: '请选择省份' }));
+          S.regions.outside.forEach(function (r) {
+            prov.appendChild(el('option', { value: r.code, text: r.name }));
+          });
+          provWrap = el('div', { class: 'sub-select', hidden: true }, [
+            el('label', { for: id + '-prov', text: '所在省份（自治区、直辖市）' }),
+            prov
+          ]);
+          sel.addEventListener('change', function () {
+            provWrap.hidden = sel.value !== 'OUT';
+          });
+          c.inputs.push(prov);
+        }
+      }
+      c.inputs.unshift(sel);
+      simpleWrap(sel, provWrap);
+      c.get = function () {
+        if (prov && sel.value === 'OUT') return prov.value || 'OUT';
+        return sel.value;
+      };
+      c.set = function (v) {
+        v = String(v || '');
+        if (prov && v && (v === 'OUT' || (S.regions.byCode[v] && !S.regions.byCode[v].sichuan))) {
+          sel.value = 'OUT';
+          prov.value = v === 'OUT' ? '' : v;
+          provWrap.hidden = false;
+        } else {
+          sel.value = v;
+          if (sel.value !== v) sel.value = '';
+          if (provWrap) provWrap.hidden = true;
+        }
+      };
+      c.focus = function () {
+        if (prov && sel.value === 'OUT' && !prov.value) prov.focus();
+        else sel.focus();
+      };
+      return c;
+    }
+
+    if (f.type === 'text' && f.multiline) {
+      var counter = el('p', { class: 'counter', id: id + '-count' });
+      input = el('textarea', {
+        id: id,
+        name: f.id,
+        rows: 6,
+        placeholder: placeholder(f),
+        'aria-describedby': described + ' ' + id + '-count',
+        required: !!f.required
+      });
+      c.inputs.push(input);
+      simpleWrap(input, counter);
+      c.count = function () {
+        var n = ZQ.chars(ZQ.trim(input.value));
+        var max = f.max || 2000;
+        counter.textContent = '已输入 ' + n + ' 字，最多 ' + max + ' 字' + (f.min && n < f.min ? '（至少 ' + f.min + ' 字）' : '');
+        counter.classList.toggle('over', n > max);
+      };
+    } else {
+      var attrs = {
+        id: id,
+        name: f.id,
+        type: 'text',
+        placeholder: placeholder(f),
+        'aria-describedby': described,
+        required: !!f.required,
+        autocomplete: AUTOCOMPLETE[f.id] || null
+      };
+      if (f.type === 'mobile') {
+        attrs.type = 'tel';
+        attrs.inputmode = 'tel';
+        attrs.autocomplete = 'tel-national';
+      } else if (f.type === 'money') {
+        attrs.inputmode = 'decimal';
+        attrs.autocomplete = 'off';
+      } else if (f.type === 'uscc') {
+        attrs.autocapitalize = 'characters';
+        attrs.autocomplete = 'off';
+        attrs.autocorrect = 'off';
+        attrs.spellcheck = 'false';
+        attrs.class = 'upper';
+      } else if (f.type === 'date') {
+        attrs.type = 'date';
+        if (f.not_future) attrs.max = ZQ.todayBeijing();
+      }
+      input = el('input', attrs);
+      if (f.type === 'date' && input.type !== 'date') {
+        /* No date picker here: typed dates in any of the usual forms. */
+        input.placeholder = '例：' + (f.example || '2026-01-05') + ' 或 2026年1月5日';
+      }
+      c.inputs.push(input);
+      if (f.type === 'money') {
+        simpleWrap(el('div', { class: 'affix' }, [input, el('span', { class: 'unit', 'aria-hidden': 'true', text: '元' })]));
+      } else {
+        simpleWrap(input);
+      }
+      if (f.type === 'date') {
+        c.badInput = function () {
+          return !!(input.validity && input.validity.badInput);
+        };
+      }
+      if (f.type === 'uscc') {
+        input.addEventListener('blur', function () {
+          var v = ZQ.usccNorm(input.value);
+          if (v !== input.value) {
+            input.value = v;
+            input.dispatchEvent(new Event('input', { bubbles: true }));
+          }
+        });
+      }
+    }
+    c.get = function () {
+      return input.value;
+    };
+    c.set = function (v) {
+      input.value = v === null || v === undefined ? '' : String(v);
+    };
+    c.focus = function () {
+      input.focus();
+    };
+    return c;
+  }
+
+  /* ---- the screens ------------------------------------------------------ */
+
+  function frame(i) {
+    var st = S.steps[i];
+    var n = S.steps.length;
+    var h2 = el('h2', { id: 'step-title', tabindex: '-1', text: st.title });
+    ZQ.clear(app);
+    app.appendChild(el('div', { class: 'progress' }, [
+      el('div', { class: 'progress-text' }, [el('span', { id: 'step-count', text: '第 ' + (i + 1) + ' 步，共 ' + n + ' 步' })]),
+      el('progress', { max: n, value: i + 1, 'aria-labelledby': 'step-count' })
+    ]));
+    if (i === 0 && S.schema.description) app.appendChild(el('p', { class: 'lead', text: S.schema.description }));
+    app.appendChild(h2);
+    if (st.description) app.appendChild(el('p', { class: 'muted', text: st.description }));
+    S.banner = el('div', { id: 'banner' });
+    app.appendChild(S.banner);
+    document.title = st.title + ' — ' + S.schema.title + ' — 助企';
+    return h2;
+  }
+
+  function goTo(i, how) {
+    if (i < 0) i = 0;
+    if (i > maxAllowed()) i = maxAllowed();
+    S.current = i;
+    var st = S.steps[i];
+    var h2 = st.review ? renderReview(i) : renderStep(i);
+    var state = { zqStep: i };
+    try {
+      if (how === 'push') history.pushState(state, '', '#' + st.id);
+      else if (how === 'replace') history.replaceState(state, '', '#' + st.id);
+    } catch (e) {
+      /* history not available: no matter */
+    }
+    window.scrollTo(0, 0);
+    if (how !== 'replace' || st.review) h2.focus({ preventScroll: true });
+  }
+
+  window.addEventListener('popstate', function (e) {
+    var st = e.state;
+    if (!st || typeof st.zqStep !== 'number' || !S.schema || S.current < 0) return;
+    if (S.busy) return;
+    S.returnToReview = false;
+    goTo(st.zqStep, 'none');
+  });
+
+  function typedFor(stepId) {
+    var t = ZQ.session.get(TYPED_KEY) || {};
+    return t[stepId] || {};
+  }
+
+  function keepTyped() {
+    var st = S.steps[S.current];
+    if (!st || st.review) return;
+    var t = ZQ.session.get(TYPED_KEY) || {};
+    var mine = {};
+    S.order.forEach(function (fid) {
+      mine[fid] = S.inputs[fid].get();
+    });
+    t[st.id] = mine;
+    ZQ.session.set(TYPED_KEY, t);
+  }
+
+  function dropTyped(stepId) {
+    var t = ZQ.session.get(TYPED_KEY) || {};
+    delete t[stepId];
+    if (Object.keys(t).length) ZQ.session.set(TYPED_KEY, t);
+    else ZQ.session.del(TYPED_KEY);
+  }
+
+  function updateVisibility() {
+    S.order.forEach(function (fid) {
+      var c = S.inputs[fid];
+      var show = visible(c.f);
+      if (c.wrap.hidden === show) {
+        c.wrap.hidden = !show;
+        if (!show) clearError(c);
+      }
+    });
+  }
+
+  function renderStep(i) {
+    var st = S.steps[i];
+    var h2 = frame(i);
+    var typed = typedFor(st.id);
+    var form = el('form', { id: 'step-form', novalidate: true, 'aria-labelledby': 'step-title' });
+    var anyRequired = (st.fields || []).some(function (f) {
+      return f.required;
+    });
+    S.inputs = {};
+    S.order = [];
+    if (anyRequired) {
+      form.appendChild(el('p', { class: 'req-note' }, ['带 ', el('span', { class: 'req', text: '*' }), ' 号的为必填项。']));
+    }
+    (st.fields || []).forEach(function (f) {
+      var c = buildControl(f);
+      S.inputs[f.id] = c;
+      S.order.push(f.id);
+      c.set(has(typed, f.id) ? typed[f.id] : toRaw(f, S.answers[f.id]));
+      if (c.count) c.count();
+      form.appendChild(c.wrap);
+    });
+    var actions = [];
+    if (S.returnToReview) {
+      actions.push(el('button', {
+        type: 'button',
+        class: 'btn secondary',
+        text: '取消修改',
+        on: {
+          click: function () {
+            dropTyped(st.id);
+            S.returnToReview = false;
+            goTo(reviewIndex(), 'push');
+          }
+        }
+      }));
+    } else if (i > 0) {
+      actions.push(el('button', {
+        type: 'button',
+        class: 'btn secondary',
+        text: '上一步',
+        on: {
+          click: function () {
+            goTo(i - 1, 'push');
+          }
+        }
+      }));
+    }
+    actions.push(el('button', {
+      type: 'submit',
+      class: 'btn primary-wide',
+      'data-primary': '1',
+      text: S.returnToReview ? '保存并返回核对' : '保存，下一步'
+    }));
+    form.appendChild(el('div', { class: 'actions' }, actions));
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      submitStep();
+    });
+    form.addEventListener('input', onEdit);
+    form.addEventListener('change', onEdit);
+    app.appendChild(form);
+    updateVisibility();
+    return h2;
+  }
+
+  function controlOf(target) {
+    var w = target && target.closest ? target.closest('[data-field]') : null;
+    return w ? S.inputs[w.getAttribute('data-field')] : null;
+  }
+
+  function onEdit(e) {
+    keepTyped();
+    updateVisibility();
+    var c = controlOf(e.target);
+    if (!c) return;
+    if (c.count) c.count();
+    /* An error goes away as soon as the value is right. */
+    if (!c.err.hidden && !checkField(c.f, c.get(), c)) clearError(c);
+  }
+
+  function collect() {
+    var answers = {};
+    S.order.forEach(function (fid) {
+      var c = S.inputs[fid];
+      if (!visible(c.f)) return;
+      answers[fid] = toAnswer(c.f, c.get());
+    });
+    return answers;
+  }
+
+  function submitStep() {
+    if (S.busy) return;
+    var errors = {};
+    S.order.forEach(function (fid) {
+      var c = S.inputs[fid];
+      if (!visible(c.f)) return;
+      var m = checkField(c.f, c.get(), c);
+      if (m) errors[fid] = m;
+    });
+    checkRules(errors);
+    if (Object.keys(errors).length) {
+      showErrors(errors);
+      return;
+    }
+    save(false);
+  }
+
+  function save(again) {
+    var i = S.current;
+    var st = S.steps[i];
+    var answers = collect();
+    banner(null);
+    setBusy(true, '正在保存…');
+    ZQ.api('PUT', '/api/intake/' + formId + '/steps/' + encodeURIComponent(st.id), { answers: answers }, {
+      'X-CSRF-Token': S.csrf
+    }).then(function (r) {
+      setBusy(false);
+      if (S.current !== i) return;
+      if (r.ok && r.data) {
+        takeDraft(r.data);
+        dropTyped(st.id);
+        ZQ.local.set(STARTED_KEY, 1);
+        var next = stepIndex(r.data.step);
+        if (S.returnToReview) {
+          S.returnToReview = false;
+          goTo(next < 0 ? reviewIndex() : next, 'push');
+        } else {
+          goTo(Math.min(i + 1, next < 0 ? i + 1 : next), 'push');
+        }
+        return;
+      }
+      if (r.status === 422 && r.error && r.error.fields) {
+        showErrors(r.error.fields, r.error.message);
+        return;
+      }
+      if (r.status === 409 && r.error && r.error.code === 'step_out_of_order') {
+        var j = stepIndex(r.error.step);
+        S.done = S.done.filter(function (s) {
+          return stepIndex(s) < j;
+        });
+        goTo(j, 'push');
+        banner(ZQ.notice({ text: r.error.message || '请先完成前面的步骤。' }));
+        return;
+      }
+      common(r, save, again);
+    });
+  }
+
+  /* ---- review ------------------------------------------------------------ */
+
+  function display(f, v) {
+    if (v === null || v === undefined || v === '') return null;
+    switch (f.type) {
+      case 'money':
+        return typeof v === 'number' ? ZQ.fenDisplay(v) : String(v) + ' 元';
+      case 'date':
+        return ZQ.dateDisplay(v);
+      case 'bool':
+        return v === true ? '是' : v === false ? '否' : String(v);
+      case 'enum': {
+        var o = (f.options || []).filter(function (x) {
+          return x.value === v;
+        })[0];
+        return o ? o.label : String(v);
+      }
+      case 'region': {
+        var r = S.regions.byCode[v];
+        return r ? (r.sichuan ? r.name : '四川省外 · ' + r.name) : String(v);
+      }
+      default:
+        return String(v);
+    }
+  }
+
+  function renderReview(i) {
+    var h2 = frame(i);
+    S.inputs = {};
+    S.order = [];
+    S.steps.forEach(function (g, gi) {
+      if (g.review) return;
+      var rows = [];
+      (g.fields || []).forEach(function (f) {
+        if (!visible(f)) return;
+        var shown = display(f, S.answers[f.id]);
+        rows.push(el('dt', { text: f.label }));
+        rows.push(shown === null ? el('dd', { class: 'empty', text: '未填写' }) : el('dd', { text: shown }));
+      });
+      var hid = 'group-' + g.id;
+      app.appendChild(el('section', { class: 'card review', 'aria-labelledby': hid, 'data-group': g.id }, [
+        el('div', { class: 'group-head' }, [
+          el('h3', { id: hid, text: g.title }),
+          el('button', {
+            type: 'button',
+            class: 'linkbtn',
+            'aria-label': '修改“' + g.title + '”',
+            text: '修改',
+            on: {
+              click: function () {
+                S.returnToReview = true;
+                goTo(gi, 'push');
+              }
+            }
+          })
+        ]),
+        el('dl', {}, rows)
+      ]));
+    });
+    app.appendChild(el('p', { class: 'muted', text: formId === 'complaint'
+      ? '提交即表示您确认以上内容真实准确。提交后会得到投诉编号。'
+      : '提交后会得到咨询编号，工作人员会按您留下的手机号码联系您。' }));
+    app.appendChild(el('div', { class: 'actions' }, [
+      el('button', {
+        type: 'button',
+        class: 'btn secondary',
+        text: '上一步',
+        on: {
+          click: function () {
+            goTo(i - 1, 'push');
+          }
+        }
+      }),
+      el('button', {
+        type: 'button',
+        class: 'btn primary-wide',
+        id: 'submit-case',
+        'data-primary': '1',
+        text: '确认提交',
+        on: {
+          click: function () {
+            submitCase(false);
+          }
+        }
+      })
+    ]));
+    return h2;
+  }
+
+  function submitCase(again) {
+    if (S.busy) return;
+    var key = ZQ.local.get(IDEM_KEY);
+    if (typeof key !== 'string' || !/^[A-Za-z0-9_-]{8,64}$/.test(key)) {
+      key = ZQ.randomKey();
+      ZQ.local.set(IDEM_KEY, key);
+    }
+    var i = S.current;
+    banner(null);
+    setBusy(true, '正在提交…');
+    ZQ.api('POST', '/api/intake/' + formId + '/submit', null, {
+      'X-CSRF-Token': S.csrf,
+      'Idempotency-Key': key
+    }).then(function (r) {
+      setBusy(false);
+      if (S.current !== i) return;
+      if (r.ok && r.data && r.data.case) {
+        finish(r.data.case);
+        return;
+      }
+      if (r.status === 422 && r.error) {
+        var j = stepIndex(r.error.step);
+        if (j < 0) j = 0;
+        S.returnToReview = true;
+        goTo(j, 'push');
+        showErrors(r.error.fields || {}, r.error.message);
+        return;
+      }
+      if (r.status === 409 && r.error && r.error.code === 'no_draft') {
+        showExpired(r.error.message);
+        return;
+      }
+      common(r, submitCase, again);
+    });
+  }
+
+  function finish(c) {
+    ZQ.local.del(IDEM_KEY);
+    ZQ.local.del(STARTED_KEY);
+    ZQ.session.del(TYPED_KEY);
+    ZQ.session.set('zq:case', c);
+    window.location.replace('success.html?id=' + encodeURIComponent(c.id));
+  }
+
+  load();
+})();

@@ -1,0 +1,70 @@
+/* The start page: draft badges and the tax-class calendar. */
+(function () {
+  'use strict';
+  var ZQ = window.ZQ;
+  var el = ZQ.el;
+
+  ZQ.ready();
+
+  /* A flow started in this browser and not submitted yet. */
+  ['consult', 'complaint'].forEach(function (form) {
+    var a = document.getElementById('go-' + form);
+    if (a && ZQ.local.get('zq:started:' + form)) {
+      a.querySelector('b').appendChild(el('span', { class: 'badge', text: '有未提交的内容，点此继续' }));
+    }
+  });
+
+  var body = document.getElementById('classes-body');
+
+  function safeLink(u) {
+    return typeof u === 'string' && /^https?:\/\/[^\s]+$/i.test(u) ? u : '';
+  }
+
+  function whenOf(c) {
+    var day = c.starts_at || c.date || '';
+    var wd = ZQ.weekday(day);
+    if (c.starts_at) {
+      var t = ZQ.timeDisplay(c.starts_at);
+      return wd ? t.replace(/日/, '日（' + wd + '）') : t;
+    }
+    var parts = [];
+    if (c.date) parts.push(ZQ.dateDisplay(c.date) + (wd ? '（' + wd + '）' : ''));
+    if (c.time) parts.push(String(c.time));
+    return parts.join(' ');
+  }
+
+  function show(list) {
+    ZQ.clear(body);
+    if (!list.length) {
+      body.appendChild(el('p', { text: '近期没有安排税务课堂。课程安排公布后会显示在这里。' }));
+      return;
+    }
+    body.appendChild(el('ul', { class: 'classes-list' }, list.map(function (c) {
+      var link = safeLink(c.link || c.url);
+      return el('li', {}, [
+        el('span', { class: 'class-when', text: whenOf(c) }),
+        el('span', { class: 'class-title', text: c.title || '税务课堂' }),
+        c.speaker ? el('span', { class: 'muted', text: '主讲：' + c.speaker }) : null,
+        link ? el('a', { class: 'linkbtn class-link', href: link, rel: 'noopener noreferrer', target: '_blank', text: '进入课堂' }) : null
+      ]);
+    })));
+  }
+
+  function load() {
+    ZQ.clear(body).appendChild(el('p', { class: 'loading', text: '正在加载课程安排…' }));
+    ZQ.api('GET', '/api/classes').then(function (r) {
+      if (r.ok && r.data && Array.isArray(r.data.classes)) {
+        show(r.data.classes.filter(function (c) {
+          return c && typeof c === 'object';
+        }));
+        return;
+      }
+      ZQ.clear(body).appendChild(ZQ.notice({
+        text: '课程安排暂时无法加载，请稍后再试。',
+        actions: [el('button', { type: 'button', class: 'btn secondary small', text: '重新加载', on: { click: load } })]
+      }));
+    });
+  }
+
+  load();
+})();

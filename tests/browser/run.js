@@ -1,0 +1,959 @@
+#!/usr/bin/env node
+/* Browser tests of the zhuqi mobile pages: Debian's chromium driven by
+ * playwright-core (no browser download), against a private stack
+ * (tests/browser/stack.py: Redis + zhuqi-fcgi + the real nginx site).
+ *
+ *   node tests/browser/run.js           (scripts/browser-test.sh does the setup)
+ *
+ * Environment: ZQ_CHROMIUM (default /usr/bin/chromium), ZQ_BIN_DIR (passed
+ * to the stack, default build/asan), ZQ_BROWSER_ONLY=substring runs the
+ * matching tests only. Screenshots go to tests/browser/out/. Prints one line
+ * per test (ok - / not ok -) and "browser: N passed, N failed". */
+'use strict';
+
+const { chromium } = require('playwright-core');
+const { spawn } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const http = require('http');
+
+const HERE = __dirname;
+const ROOT = path.resolve(HERE, '..', '..');
+const OUT = path.join(HERE, 'out');
+const CHROMIUM = process.env.ZQ_CHROMIUM || '/usr/bin/chromium';
+const ONLY = process.env.ZQ_BROWSER_ONLY || '';
+const TEST_TIMEOUT_MS = 60000;
+const PAGE_LIMIT_GZIP = 60 * 1024;
+const NET_MSG = '网络不通或服务暂时不可用，您填写的内容已保留，请稍后重试';
+
+/* ---- data ------------------------------------------------------------ */
+
+const ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+const WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+/* A code with a correct GB 32100 check character, computed here
+ * independently of the page's and the server's code. */
+function uscc(body17) {
+  let total = 0;
+  for (let i = 0; i < 17; i++) total += ALPHABET.indexOf(body17[i]) * WEIGHTS[i];
+  return body17 + ALPHABET[(31 - (total % 31)) % 31];
+}
+
+function badCheck(code) {
+  const i = ALPHABET.indexOf(code[17]);
+  return code.slice(0, 17) + ALPHABET[(i + 1) % 31];
+}
+
+const GOOD_USCC = uscc('91510100MA61R7XQ3');
+const MOBILE = '13812345678';
+const EVIL_NAME = '<script>window.__zqXss=1</script>成都示例科技有限公司<img src=x onerror="window.__zqXss=2">';
+
+const CONSULT = {
+  topic: 'tax',
+  company_name: EVIL_NAME,
+  uscc: GOOD_USCC.toLowerCase(),
+  region: '510100',
+  contact_name: '张三',
+  mobile: '138 1234 5678',
+  question: '请问小规模纳税人增值税减免政策如何申请？需要准备哪些材料？',
+  preferred_time: 'morning'
+};
+
+const COMPLAINT = {
+  company_name: '成都示例科技有限公司',
+  uscc: GOOD_USCC,
+  size: 'small',
+  region: '510100',
+  address: '成都市高新区天府大道 100 号',
+  contact_name: '张三',
+  mobile: MOBILE,
+  respondent_name: '某市某局',
+  respondent_type: 'organ',
+  respondent_uscc: '',
+  respondent_region: '500000',
+  contract_name: '办公设备采购合同',
+  contract_no: 'HT-2025-001',
+  signing_date: '2025-01-05',
+  supply_type: 'goods',
+  delivery_date: '2025-02-01',
+  acceptance_based: true,
+  acceptance_date: '2025-02-05',
+  payment_term: 'within_30',
+  amount_fen: '123,456.78',
+  undisputed_fen: '100000',
+  due_date: '2025-03-07',
+  facts: '我公司于 2025 年 1 月签订合同并按期交付全部设备，\n对方验收合格后至今未付款，多次催款无果。',
+  demand: '请求督促对方支付欠款及逾期利息。',
+  evidence: '采购合同\n验收单\n增值税发票',
+  no_other_proceedings: true,
+  facts_true: true,
+  consent: true
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+function eq(a, b, msg) {
+  if (a !== b) throw new Error(`${msg}: got ${JSON.stringify(a)}, want ${JSON.stringify(b)}`);
+}
+
+function withTimeout(p, ms, what) {
+  let t;
+  return Promise.race([
+    p,
+    new Promise((_, reject) => {
+      t = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000}s`)), ms);
+    })
+  ]).finally(() => clearTimeout(t));
+}
+
+/* One HTTP request to the stack from node (not the browser). */
+function httpReq(base, method, p, { body, headers } = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(p, base);
+    const data = body === undefined ? null : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const h = Object.assign({}, headers || {});
+    if (data) {
+      h['Content-Type'] = h['Content-Type'] || 'application/json';
+      h['Content-Length'] = data.length;
+    }
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers: h }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.setTimeout(15000, () => req.destroy(new Error('timeout')));
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+/* ---- the stack --------------------------------------------------------- */
+
+class StackCtl {
+  start() {
+    fs.mkdirSync(OUT, { recursive: true });
+    this.errLog = fs.openSync(path.join(OUT, 'stack.log'), 'w');
+    this.proc = spawn('python3', [path.join(HERE, 'stack.py')], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', this.errLog],
+      env: process.env
+    });
+    this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => resolve(code === null ? sig : code)));
+    this.lines = [];
+    this.waiters = [];
+    let buf = '';
+    this.proc.stdout.setEncoding('utf8');
+    this.proc.stdout.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        const w = this.waiters.shift();
+        if (w) w(line);
+        else this.lines.push(line);
+      }
+    });
+    return withTimeout(this.nextLine(), 60000, 'stack start').then((line) => {
+      assert(/^http:\/\/127\.0\.0\.1:\d+$/.test(line), `stack.py said ${line}`);
+      this.base = line;
+      return line;
+    });
+  }
+
+  nextLine() {
+    if (this.lines.length) return Promise.resolve(this.lines.shift());
+    return new Promise((resolve, reject) => {
+      this.waiters.push(resolve);
+      this.exited.then((c) => reject(new Error(`stack.py exited (${c})`)));
+    });
+  }
+
+  async cmd(line) {
+    this.proc.stdin.write(line + '\n');
+    const ans = JSON.parse(await withTimeout(this.nextLine(), 30000, `stack command ${line}`));
+    if (!ans.ok) throw new Error(`stack command ${line}: ${JSON.stringify(ans)}`);
+    return ans;
+  }
+
+  async close() {
+    if (!this.proc) return 0;
+    this.proc.stdin.end();
+    const t = setTimeout(() => this.proc.kill('SIGTERM'), 30000);
+    const code = await this.exited;
+    clearTimeout(t);
+    fs.closeSync(this.errLog);
+    return code;
+  }
+}
+
+/* ---- browser ----------------------------------------------------------- */
+
+const CHROME_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+  '--lang=zh-CN'
+];
+
+let browser;
+let stack;
+let base;
+const shared = {}; /* what one test leaves for another (case numbers) */
+
+async function newPage(t, extra = {}) {
+  const ctx = await browser.newContext({
+    ...extra,
+    viewport: { width: 360, height: 640 },
+    isMobile: true,
+    hasTouch: true,
+    deviceScaleFactor: 2,
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+    serviceWorkers: 'block'
+  });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(10000);
+  t.contexts.push(ctx);
+  page.on('pageerror', (e) => t.pageErrors.push(String(e && e.message ? e.message : e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) t.pageErrors.push(m.text());
+  });
+  /* Nothing may leave the stack's host. */
+  await ctx.route(/^(?!http:\/\/127\.0\.0\.1:)/, (route) => {
+    t.pageErrors.push('request off the stack: ' + route.request().url());
+    route.abort();
+  });
+  return page;
+}
+
+async function shot(page, name, opts = {}) {
+  await page.screenshot({ path: path.join(OUT, name + '.png'), fullPage: opts.fullPage !== false, animations: 'disabled' });
+}
+
+async function stepTitle(page) {
+  return (await page.locator('#step-title').textContent()).trim();
+}
+
+async function waitStep(page, title, count) {
+  await page.waitForFunction(
+    ([t, c]) => {
+      const h = document.getElementById('step-title');
+      const n = document.getElementById('step-count');
+      return h && h.textContent.trim() === t && (!c || (n && n.textContent.trim() === c));
+    },
+    [title, count],
+    { timeout: 10000 }
+  ).catch(async () => {
+    const got = await page.locator('#step-title').textContent().catch(() => '(none)');
+    const banner = await page.locator('#app').innerText().catch(() => '');
+    throw new Error(`expected step "${title}"${count ? ' (' + count + ')' : ''}, on "${got}"; page says: ${banner.slice(0, 300)}`);
+  });
+}
+
+/* Fills the visible fields of the step on screen from values. */
+async function fillStep(page, step, values) {
+  for (const f of step.fields) {
+    if (!(f.id in values)) continue;
+    const wrap = page.locator(`[data-field="${f.id}"]`);
+    if (!(await wrap.isVisible())) continue;
+    const v = values[f.id];
+    const sel = `#f-${f.id}`;
+    if (f.type === 'enum' && f.options.length <= 4) {
+      await page.locator(`input[name="${f.id}"][value="${v}"]`).check();
+    } else if (f.type === 'bool' && !f.must_be_true) {
+      await page.locator(`input[name="${f.id}"][value="${v ? 'true' : 'false'}"]`).check();
+    } else if (f.type === 'bool') {
+      if (v) await page.locator(sel).check();
+      else await page.locator(sel).uncheck();
+    } else if (f.type === 'enum') {
+      await page.selectOption(sel, v);
+    } else if (f.type === 'region') {
+      if (/^51/.test(v)) {
+        await page.selectOption(sel, v);
+      } else {
+        await page.selectOption(sel, 'OUT');
+        await page.selectOption(sel + '-prov', v);
+      }
+    } else {
+      await page.fill(sel, String(v));
+    }
+  }
+}
+
+async function next(page) {
+  await page.locator('[data-primary]').click();
+}
+
+/* No horizontal scroll; every control labelled; tap targets and input
+ * fonts big enough. Returns a list of problems. */
+async function layoutProblems(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const de = document.documentElement;
+    if (de.scrollWidth > de.clientWidth + 1) out.push(`horizontal scroll: ${de.scrollWidth} > ${de.clientWidth}`);
+    document.querySelectorAll('body *').forEach((n) => {
+      const r = n.getBoundingClientRect();
+      if (r.width > 0 && r.right > de.clientWidth + 1 && getComputedStyle(n).position !== 'fixed' && !n.closest('.visually-hidden, .skip')) {
+        out.push(`wider than the screen: <${n.tagName.toLowerCase()} id=${n.id} class=${n.className}> right=${Math.round(r.right)}`);
+      }
+    });
+    document.querySelectorAll('input, select, textarea').forEach((n) => {
+      if (n.type === 'hidden') return;
+      const named = (n.labels && n.labels.length && Array.from(n.labels).some((l) => l.textContent.trim())) ||
+        n.getAttribute('aria-label') || n.getAttribute('aria-labelledby');
+      if (!named) out.push(`no label: ${n.tagName.toLowerCase()}#${n.id}`);
+      const visible = n.offsetParent !== null;
+      if (visible && n.type !== 'radio' && n.type !== 'checkbox' && parseFloat(getComputedStyle(n).fontSize) < 16) {
+        out.push(`font under 16px: #${n.id}`);
+      }
+    });
+    const targets = document.querySelectorAll('button, .btn, .entry, .linkbtn, label.choice, .site-nav a, .brand, input[type=text], input[type=tel], input[type=date], select, textarea');
+    targets.forEach((n) => {
+      if (n.offsetParent === null) return;
+      const r = n.getBoundingClientRect();
+      if (r.height < 44 - 0.5 || r.width < 44 - 0.5) out.push(`tap target ${Math.round(r.width)}x${Math.round(r.height)}: ${n.tagName.toLowerCase()}#${n.id} "${n.textContent.trim().slice(0, 20)}"`);
+    });
+    return out.slice(0, 10);
+  });
+}
+
+async function assertLayout(page, where) {
+  const p = await layoutProblems(page);
+  assert(p.length === 0, `${where}: ${p.join('; ')}`);
+}
+
+let schemas = {};
+async function schema(form) {
+  if (!schemas[form]) {
+    const r = await httpReq(base, 'GET', '/api/forms/' + form);
+    eq(r.status, 200, 'schema ' + form);
+    schemas[form] = JSON.parse(r.body.toString('utf8'));
+  }
+  return schemas[form];
+}
+
+function fieldSteps(s) {
+  return s.steps.filter((st) => !st.review);
+}
+
+/* ---- the tests ----------------------------------------------------------- */
+
+const tests = [];
+function test(name, fn) {
+  tests.push({ name, fn });
+}
+
+test('consultation: start page, fill, review, submit, ZX number', async (t) => {
+  const s = await schema('consult');
+  const steps = fieldSteps(s);
+  const page = await newPage(t);
+  await page.goto(base + '/');
+  await page.waitForSelector('#classes-body p:not(.loading), #classes-body ul');
+  await shot(page, 'index');
+  await page.click('#go-consult');
+  await waitStep(page, steps[0].title, `第 1 步，共 ${s.steps.length} 步`);
+  eq(await page.locator('#form-title').textContent(), s.title, 'form title');
+  for (let i = 0; i < steps.length; i++) {
+    await waitStep(page, steps[i].title, `第 ${i + 1} 步，共 ${s.steps.length} 步`);
+    await fillStep(page, steps[i], CONSULT);
+    await assertLayout(page, 'consult step ' + (i + 1));
+    await shot(page, `consult-step${i + 1}`);
+    await next(page);
+  }
+  await waitStep(page, '核对并提交');
+  const review = await page.locator('#app').innerText();
+  for (const want of [EVIL_NAME, '财税', '成都市', GOOD_USCC, '13812345678', '工作日上午', '张三']) {
+    assert(review.includes(want), `review lacks ${want}`);
+  }
+  eq(await page.evaluate(() => window.__zqXss), undefined, 'markup in a company name ran');
+  eq(await page.locator('section.review').count(), steps.length, 'review groups');
+  await assertLayout(page, 'consult review');
+  await shot(page, 'consult-review');
+  await page.click('#submit-case');
+  await page.waitForURL(/\/success\.html\?id=/);
+  const id = (await page.locator('#case-no').textContent()).trim();
+  assert(/^ZX\d{8}-\d{4,}$/.test(id), 'case number ' + id);
+  assert(await page.locator('#next-consult').isVisible(), 'consultation next steps shown');
+  eq(await page.evaluate(() => localStorage.getItem('zq:idem:consult')), null, 'idempotency key kept after success');
+  await assertLayout(page, 'success page');
+  await shot(page, 'success-consult');
+  shared.consult = { id, mobile: MOBILE };
+});
+
+test('complaint: every step, review, edit a group, submit, TS number', async (t) => {
+  const s = await schema('complaint');
+  const steps = fieldSteps(s);
+  const total = s.steps.length;
+  const page = await newPage(t);
+  await page.goto(base + '/');
+  await page.click('#go-complaint');
+  for (let i = 0; i < steps.length; i++) {
+    const st = steps[i];
+    await waitStep(page, st.title, `第 ${i + 1} 步，共 ${total} 步`);
+    eq(await page.locator('progress').getAttribute('value'), String(i + 1), 'progress value');
+    if (st.id === 'debt') {
+      /* conditions apply live */
+      assert(!(await page.locator('#f-acceptance_date').isVisible()), 'acceptance date shown before the answer');
+      await page.check('input[name="acceptance_based"][value="true"]');
+      assert(await page.locator('#f-acceptance_date').isVisible(), 'acceptance date hidden after 是');
+      await page.check('input[name="payment_term"][value="other"]');
+      assert(await page.locator('#f-payment_term_note').isVisible(), 'payment term note hidden after 其他期限');
+      await page.check('input[name="payment_term"][value="within_30"]');
+      assert(!(await page.locator('#f-payment_term_note').isVisible()), 'payment term note still shown');
+      eq(await page.locator('#f-amount_fen').getAttribute('inputmode'), 'decimal', 'money inputmode');
+      eq(await page.locator('#f-signing_date').getAttribute('type'), 'date', 'date input type');
+    }
+    if (st.id === 'complainant') {
+      eq(await page.locator('#f-mobile').getAttribute('inputmode'), 'tel', 'mobile inputmode');
+      eq(await page.locator('#f-uscc').getAttribute('autocapitalize'), 'characters', 'uscc autocapitalize');
+    }
+    if (st.id === 'claim') {
+      await page.fill('#f-facts', COMPLAINT.facts);
+      const counter = await page.locator('#f-facts-count').textContent();
+      assert(/已输入 \d+ 字，最多 5000 字/.test(counter), 'character counter: ' + counter);
+    }
+    await fillStep(page, st, COMPLAINT);
+    await assertLayout(page, `complaint step ${i + 1}`);
+    await shot(page, `complaint-step${i + 1}`);
+    if (st.id === 'respondent') {
+      /* the picture for the README: one screen of a step, as on a phone */
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await shot(page, 'complaint-form', { fullPage: false });
+    }
+    await next(page);
+  }
+  await waitStep(page, '核对并提交', `第 ${total} 步，共 ${total} 步`);
+  let review = await page.locator('#app').innerText();
+  for (const want of ['123,456.78 元', '100,000.00 元', '四川省外 · 重庆市', '成都市', '机关', '小型', '货物',
+    '2025年1月5日', '交付（验收）后 30 日内', '是', '未填写', '采购合同\n验收单']) {
+    assert(review.includes(want), `review lacks ${JSON.stringify(want)}`);
+  }
+  eq(await page.locator('section.review').count(), steps.length, 'review groups');
+  await assertLayout(page, 'complaint review');
+  await shot(page, 'complaint-review');
+  /* edit one group from the review and come back to it */
+  await page.locator('section[data-group="respondent"] button', { hasText: '修改' }).click();
+  await waitStep(page, '被投诉方', `第 2 步，共 ${total} 步`);
+  eq(await page.inputValue('#f-respondent_name'), COMPLAINT.respondent_name, 'respondent name kept');
+  eq(await page.inputValue('#f-respondent_region'), 'OUT', 'outside Sichuan kept');
+  eq(await page.inputValue('#f-respondent_region-prov'), '500000', 'province kept');
+  eq((await page.locator('[data-primary]').textContent()).trim(), '保存并返回核对', 'button while editing');
+  await page.fill('#f-respondent_name', '某市某局（已更正）');
+  await page.selectOption('#f-respondent_region', '510700');
+  await next(page);
+  await waitStep(page, '核对并提交');
+  review = await page.locator('#app').innerText();
+  assert(review.includes('某市某局（已更正）'), 'edited name not on review');
+  assert(review.includes('绵阳市') && !review.includes('重庆市'), 'edited region not on review');
+  await page.click('#submit-case');
+  await page.waitForURL(/\/success\.html\?id=/);
+  const id = (await page.locator('#case-no').textContent()).trim();
+  assert(/^TS\d{8}-\d{4,}$/.test(id), 'case number ' + id);
+  assert(await page.locator('#next-complaint').isVisible(), 'complaint next steps shown');
+  const next_ = await page.locator('#next-complaint').innerText();
+  assert(next_.includes('10 个工作日') && next_.includes('30 日') && next_.includes('90 日'), 'time limits on success page');
+  await shot(page, 'success', { fullPage: false });
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  await page.click('#copy');
+  await page.waitForFunction(() => document.getElementById('copy-out').textContent.trim() !== '');
+  eq((await page.locator('#copy-out').textContent()).trim(), '已复制编号 ' + id, 'copy message');
+  eq(await page.evaluate(() => navigator.clipboard.readText()), id, 'clipboard');
+  await shot(page, 'success-complaint');
+  shared.complaint = { id, mobile: MOBILE };
+});
+
+test('bad USCC and mobile: client-side messages, then the server 422 beside the fields', async (t) => {
+  const s = await schema('complaint');
+  const first = fieldSteps(s)[0];
+  const page = await newPage(t);
+  let puts = 0;
+  page.on('request', (r) => {
+    if (r.method() === 'PUT') puts += 1;
+  });
+  await page.goto(base + '/form.html?form=complaint');
+  await waitStep(page, first.title);
+  await fillStep(page, first, Object.assign({}, COMPLAINT, { uscc: badCheck(GOOD_USCC), mobile: '12345' }));
+  await next(page);
+  await page.locator('#f-uscc-err').waitFor({ state: 'visible' });
+  eq((await page.locator('#f-uscc-err').textContent()).trim(), '统一社会信用代码校验位不正确，请核对', 'client uscc message');
+  eq((await page.locator('#f-mobile-err').textContent()).trim(), '手机号码应为 11 位手机号码', 'client mobile message');
+  eq(await page.getAttribute('#f-uscc', 'aria-invalid'), 'true', 'uscc aria-invalid');
+  eq(await page.getAttribute('#f-mobile', 'aria-invalid'), 'true', 'mobile aria-invalid');
+  assert((await page.getAttribute('#f-uscc', 'aria-describedby')).split(' ').includes('f-uscc-err'), 'uscc error not in aria-describedby');
+  eq(await page.evaluate(() => document.activeElement && document.activeElement.id), 'f-uscc', 'focus on the first error');
+  assert(await page.locator('[data-field="uscc"] .field-error').isVisible(), 'message not beside the field');
+  eq(puts, 0, 'requests sent despite client errors');
+  await shot(page, 'errors-client');
+
+  /* Fixing the value clears its message as one types. */
+  await page.fill('#f-uscc', GOOD_USCC);
+  assert(!(await page.locator('#f-uscc-err').isVisible()), 'uscc message stays after the fix');
+  await page.fill('#f-mobile', MOBILE);
+
+  /* Bypass the page's checks: the request is rewritten on its way out. */
+  const bad = badCheck(GOOD_USCC);
+  await page.route('**/api/intake/complaint/steps/complainant', (route) => {
+    const body = JSON.parse(route.request().postData());
+    body.answers.uscc = bad;
+    body.answers.mobile = '12345678901';
+    route.continue({ postData: JSON.stringify(body) });
+  });
+  await next(page);
+  await page.waitForFunction(() => {
+    const e = document.getElementById('f-mobile-err');
+    return e && !e.hidden && e.textContent.includes('不是有效的手机号码');
+  });
+  eq((await page.locator('#f-uscc-err').textContent()).trim(), '统一社会信用代码校验位不正确，请核对', 'server uscc message');
+  eq((await page.locator('#f-mobile-err').textContent()).trim(), '手机号码不是有效的手机号码，请核对', 'server mobile message');
+  eq(await page.getAttribute('#f-mobile', 'aria-invalid'), 'true', 'mobile aria-invalid after 422');
+  assert((await page.locator('#banner').innerText()).includes('请检查标出的内容'), 'server summary message');
+  eq(await page.evaluate(() => document.activeElement && document.activeElement.id), 'f-uscc', 'focus on the first server error');
+  eq(await stepTitle(page), first.title, 'still on the first step');
+  eq(puts, 1, 'one PUT');
+  await shot(page, 'errors-server');
+
+  /* Without the rewrite the same values go through. */
+  await page.unroute('**/api/intake/complaint/steps/complainant');
+  await next(page);
+  await waitStep(page, fieldSteps(s)[1].title, `第 2 步，共 ${s.steps.length} 步`);
+});
+
+test('reload after step 2 resumes at step 3 with the answers kept', async (t) => {
+  const s = await schema('complaint');
+  const steps = fieldSteps(s);
+  const total = s.steps.length;
+  const page = await newPage(t);
+  await page.goto(base + '/form.html?form=complaint');
+  for (let i = 0; i < 2; i++) {
+    await waitStep(page, steps[i].title);
+    await fillStep(page, steps[i], COMPLAINT);
+    await next(page);
+  }
+  await waitStep(page, steps[2].title, `第 3 步，共 ${total} 步`);
+  /* typed on step 3, not saved yet */
+  await page.fill('#f-contract_name', '尚未保存的合同名称');
+  await page.fill('#f-amount_fen', '8,800.50');
+  await page.reload();
+  await waitStep(page, steps[2].title, `第 3 步，共 ${total} 步`);
+  eq(await page.inputValue('#f-contract_name'), '尚未保存的合同名称', 'unsaved text after reload');
+  eq(await page.inputValue('#f-amount_fen'), '8,800.50', 'unsaved money after reload');
+  await shot(page, 'resume-step3');
+  await page.click('text=上一步');
+  await waitStep(page, steps[1].title, `第 2 步，共 ${total} 步`);
+  eq(await page.inputValue('#f-respondent_name'), COMPLAINT.respondent_name, 'step 2 answer');
+  eq(await page.inputValue('#f-respondent_region-prov'), '500000', 'step 2 province');
+  assert(await page.locator('input[name="respondent_type"][value="organ"]').isChecked(), 'step 2 enum');
+  await page.click('text=上一步');
+  await waitStep(page, steps[0].title, `第 1 步，共 ${total} 步`);
+  eq(await page.inputValue('#f-uscc'), GOOD_USCC, 'step 1 uscc');
+  eq(await page.inputValue('#f-mobile'), MOBILE, 'step 1 mobile (normalised by the server)');
+  /* the browser's back button goes forward again through history */
+  await page.goBack();
+  await waitStep(page, steps[1].title);
+  await page.goBack();
+  await waitStep(page, steps[2].title);
+  eq(await page.inputValue('#f-contract_name'), '尚未保存的合同名称', 'typed value after navigating');
+  await shot(page, 'resume-back');
+});
+
+/* A case of this form, from an earlier test or made through the API. */
+async function ensureCase(form = 'consult') {
+  if (shared[form]) return shared[form];
+  const s = await schema(form);
+  const start = await httpReq(base, 'POST', '/api/intake/' + form);
+  const cookie = (start.headers['set-cookie'] || [''])[0].split(';')[0];
+  const csrf = JSON.parse(start.body.toString()).csrf;
+  const values = form === 'consult' ? Object.assign({}, CONSULT, { company_name: '成都示例科技有限公司' }) : COMPLAINT;
+  const headers = { Cookie: cookie, 'X-CSRF-Token': csrf };
+  for (const st of fieldSteps(s)) {
+    const answers = {};
+    st.fields.forEach((f) => {
+      if (f.id in values) answers[f.id] = values[f.id];
+    });
+    const r = await httpReq(base, 'PUT', `/api/intake/${form}/steps/${st.id}`, { body: { answers }, headers });
+    eq(r.status, 200, `save ${form}/${st.id}: ${r.body}`);
+  }
+  const r = await httpReq(base, 'POST', `/api/intake/${form}/submit`, {
+    headers: Object.assign({ 'Idempotency-Key': 'browser-' + Date.now() }, headers)
+  });
+  eq(r.status, 201, 'submit ' + form);
+  shared[form] = { id: JSON.parse(r.body.toString()).case.id, mobile: MOBILE };
+  return shared[form];
+}
+
+test('lookup: status 已提交 with the right mobile; not found with a wrong one', async (t) => {
+  const c = await ensureCase();
+  const page = await newPage(t);
+  await page.goto(base + '/lookup.html?id=' + encodeURIComponent(c.id));
+  eq(await page.inputValue('#case-id'), c.id, 'id prefilled');
+  await page.fill('#case-mobile', '+86 138-1234-5678');
+  await page.click('#lookup-btn');
+  await page.locator('#case-status').waitFor();
+  eq((await page.locator('#case-status').textContent()).trim(), '已提交', 'status');
+  const text = await page.locator('#case-result').innerText();
+  assert(text.includes(c.id) && text.includes('138****5678'), 'case facts shown masked');
+  assert(!text.includes('13812345678'), 'full mobile shown');
+  eq(await page.locator('ol.history li').count(), 1, 'history entries');
+  assert((await page.locator('ol.history li').innerText()).includes('已提交'), 'history label');
+  assert(/\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}/.test(await page.locator('ol.history time').textContent()), 'history time');
+  await assertLayout(page, 'lookup result');
+  await shot(page, 'lookup-found');
+
+  await page.fill('#case-mobile', '13900000000');
+  await page.click('#lookup-btn');
+  await page.locator('#result .notice').waitFor();
+  const wrong = (await page.locator('#result .notice').innerText()).trim();
+  eq(wrong, '未找到该案件，请核对案件编号和手机号码。', 'wrong mobile message');
+  await shot(page, 'lookup-notfound');
+  await page.fill('#case-id', 'ZX20000101-9999');
+  await page.fill('#case-mobile', MOBILE);
+  await page.click('#lookup-btn');
+  await page.locator('#result .notice').waitFor();
+  eq((await page.locator('#result .notice').innerText()).trim(), wrong, 'unknown id message equals wrong mobile message');
+  /* a complaint shows the deadline running now, when the server gives one */
+  {
+    const complaint = await ensureCase('complaint');
+    const api = await httpReq(base, 'POST', `/api/cases/${complaint.id}/lookup`, { body: { mobile: MOBILE } });
+    eq(api.status, 200, 'complaint lookup');
+    const dl = JSON.parse(api.body.toString()).case.deadline;
+    await page.fill('#case-id', complaint.id);
+    await page.fill('#case-mobile', MOBILE);
+    await page.click('#lookup-btn');
+    await page.locator('#case-status').waitFor();
+    if (dl && dl.due) {
+      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(dl.due);
+      const shown = await page.locator('#case-result .notice').innerText();
+      assert(shown.includes(`${m[1]}年${+m[2]}月${+m[3]}日`) && shown.includes(dl.what), 'deadline not shown: ' + shown);
+      t.notes.push(`deadline shown: ${shown.replace(/\s+/g, ' ')}`);
+    }
+    await shot(page, 'lookup-complaint');
+  }
+  /* client-side format check, no request */
+  await page.fill('#case-id', 'abc');
+  await page.click('#lookup-btn');
+  assert((await page.locator('#case-id-err').textContent()).includes('格式不正确'), 'id format message');
+});
+
+test('server down: plain message, typed values kept, retry succeeds', async (t) => {
+  const s = await schema('consult');
+  const steps = fieldSteps(s);
+  const page = await newPage(t);
+  const values = Object.assign({}, CONSULT, { company_name: '成都断网测试有限公司' });
+  await page.goto(base + '/form.html?form=consult');
+  await waitStep(page, steps[0].title);
+  await fillStep(page, steps[0], values);
+  await stack.cmd('stop fcgi');
+  let restarted = false;
+  try {
+    await next(page);
+    await page.locator('#banner .notice').waitFor();
+    assert((await page.locator('#banner').innerText()).includes(NET_MSG), 'network message');
+    eq(await page.inputValue('#f-company_name'), values.company_name, 'typed value after the failure');
+    eq(await page.inputValue('#f-mobile'), values.mobile, 'typed mobile after the failure');
+    await shot(page, 'offline-save');
+    /* a reload while it is down: the page says so, and nothing is lost */
+    await page.reload();
+    await page.locator('#app .notice').waitFor();
+    assert((await page.locator('#app').innerText()).includes(NET_MSG), 'network message after reload');
+    await shot(page, 'offline-reload');
+    await stack.cmd('start fcgi');
+    restarted = true;
+  } finally {
+    if (!restarted) await stack.cmd('start fcgi').catch(() => {});
+  }
+  await page.locator('#app button', { hasText: '重试' }).click();
+  await waitStep(page, steps[0].title);
+  eq(await page.inputValue('#f-company_name'), values.company_name, 'typed value after the retry');
+  eq(await page.inputValue('#f-uscc'), values.uscc.toUpperCase(), 'typed uscc after the retry');
+  eq(await page.inputValue('#f-topic'), values.topic, 'typed select after the retry');
+  await next(page);
+  await waitStep(page, steps[1].title, `第 2 步，共 ${s.steps.length} 步`);
+  await shot(page, 'offline-recovered');
+});
+
+test('a submission whose answer was lost: retry and reload reuse the Idempotency-Key, one case', async (t) => {
+  const s = await schema('consult');
+  const steps = fieldSteps(s);
+  const page = await newPage(t);
+  const values = Object.assign({}, CONSULT, { company_name: '成都重试测试有限公司' });
+  const keys = [];
+  page.on('request', (r) => {
+    if (/\/submit$/.test(r.url())) keys.push(r.headers()['idempotency-key']);
+  });
+  async function fillAll() {
+    for (let i = 0; i < steps.length; i++) {
+      await waitStep(page, steps[i].title);
+      await fillStep(page, steps[i], values);
+      await next(page);
+    }
+    await waitStep(page, '核对并提交');
+  }
+  await page.goto(base + '/form.html?form=consult');
+  await fillAll();
+  /* The server makes the case; its answer never reaches the page. */
+  let made = null;
+  await page.route('**/api/intake/consult/submit', async (route) => {
+    const res = await route.fetch();
+    made = (await res.json()).case;
+    await route.abort('connectionreset');
+  });
+  await page.click('#submit-case');
+  await page.locator('#banner .notice').waitFor();
+  assert((await page.locator('#banner').innerText()).includes(NET_MSG), 'network message after the lost answer');
+  assert(made && /^ZX/.test(made.id), 'the server made no case');
+  await page.unroute('**/api/intake/consult/submit');
+  await shot(page, 'submit-lost');
+  await page.locator('#banner button', { hasText: '重试' }).click();
+  await page.waitForURL(/\/success\.html\?id=/);
+  eq((await page.locator('#case-no').textContent()).trim(), made.id, 'the retry got the same case');
+  eq(keys.length, 2, 'submit requests');
+  eq(keys[0], keys[1], 'the retry reused the Idempotency-Key');
+
+  /* Again, but the page is reloaded instead of retried. */
+  keys.length = 0;
+  await page.goto(base + '/form.html?form=consult');
+  await fillAll();
+  await page.route('**/api/intake/consult/submit', async (route) => {
+    const res = await route.fetch();
+    made = (await res.json()).case;
+    await route.abort('connectionreset');
+  });
+  await page.click('#submit-case');
+  await page.locator('#banner .notice').waitFor();
+  await page.unroute('**/api/intake/consult/submit');
+  await page.reload();
+  await page.waitForURL(/\/success\.html\?id=/);
+  eq((await page.locator('#case-no').textContent()).trim(), made.id, 'the reload found the same case');
+  eq(keys.length, 2, 'submit requests');
+  eq(keys[0], keys[1], 'the reload reused the Idempotency-Key');
+  eq(await page.evaluate(() => localStorage.getItem('zq:idem:consult')), null, 'key dropped after success');
+});
+
+test('expired draft says 填写已超时 and starts again with the answers; 429 says wait', async (t) => {
+  const s = await schema('complaint');
+  const steps = fieldSteps(s);
+  const page = await newPage(t);
+  await page.goto(base + '/form.html?form=complaint');
+  await waitStep(page, steps[0].title);
+  await fillStep(page, steps[0], COMPLAINT);
+  await next(page);
+  await waitStep(page, steps[1].title);
+  await fillStep(page, steps[1], COMPLAINT);
+  /* rate limited: a wait message with a countdown, then it goes on */
+  await page.route('**/api/intake/complaint/steps/*', (route) => route.fulfill({
+    status: 429,
+    headers: { 'Retry-After': '2', 'Content-Type': 'application/json; charset=utf-8' },
+    body: JSON.stringify({ error: { code: 'rate_limited', message: '请求过于频繁，请稍后再试' } })
+  }));
+  await next(page);
+  await page.locator('#banner .notice').waitFor();
+  assert((await page.locator('#banner').innerText()).includes('请求过于频繁，请 2 秒后再试'), 'wait message');
+  assert(await page.locator('#banner button').isDisabled(), 'retry is not held back');
+  await shot(page, 'rate-limited');
+  await page.unroute('**/api/intake/complaint/steps/*');
+  /* the session goes away on the server */
+  const sid = (await page.context().cookies()).find((c) => c.name === 'zq_sid');
+  assert(sid, 'no zq_sid cookie');
+  const prefix = (await stack.cmd('prefix')).result;
+  await stack.cmd('redis ' + JSON.stringify(['DEL', prefix + 'sess:' + sid.value]));
+  await page.locator('#banner button:enabled', { hasText: '重试' }).click({ timeout: 5000 });
+  await page.locator('#app .notice', { hasText: '填写已超时' }).waitFor();
+  await shot(page, 'expired');
+  await page.locator('#app button', { hasText: '重新开始' }).click();
+  await waitStep(page, steps[0].title, `第 1 步，共 ${s.steps.length} 步`);
+  eq(await page.inputValue('#f-company_name'), COMPLAINT.company_name, 'saved answer offered again');
+  eq(await page.inputValue('#f-uscc'), GOOD_USCC, 'saved code offered again');
+  await next(page);
+  await waitStep(page, steps[1].title, `第 2 步，共 ${s.steps.length} 步`);
+  eq(await page.inputValue('#f-respondent_name'), COMPLAINT.respondent_name, 'typed value kept across the restart');
+  await next(page);
+  await waitStep(page, steps[2].title, `第 3 步，共 ${s.steps.length} 步`);
+});
+
+async function pageWeight(p) {
+  const gz = { 'Accept-Encoding': 'gzip' };
+  const html = await httpReq(base, 'GET', p, { headers: gz });
+  eq(html.status, 200, 'GET ' + p);
+  const text = require('zlib').gunzipSync(html.body).toString('utf8');
+  assert(html.headers['content-encoding'] === 'gzip', p + ' not gzipped');
+  const refs = new Set();
+  const rx = /(?:src|href)="([^"#]+)"/g;
+  let m;
+  while ((m = rx.exec(text))) {
+    const u = m[1];
+    if (/^(https?:)?\/\//.test(u)) throw new Error(`${p} refers to another host: ${u}`);
+    if (/\.(js|css|svg)(\?|$)/.test(u)) refs.add(new URL(u, base + p).pathname + new URL(u, base + p).search);
+  }
+  /* images the stylesheet pulls in */
+  let total = html.body.length;
+  const parts = [`html ${html.body.length}`];
+  for (const r of refs) {
+    const a = await httpReq(base, 'GET', r, { headers: gz });
+    eq(a.status, 200, 'GET ' + r);
+    total += a.body.length;
+    parts.push(`${path.basename(r.split('?')[0])} ${a.body.length}`);
+    if (/\.css/.test(r)) {
+      const css = (a.headers['content-encoding'] === 'gzip' ? require('zlib').gunzipSync(a.body) : a.body).toString();
+      const urx = /url\("?([^")]+)"?\)/g;
+      let u;
+      while ((u = urx.exec(css))) {
+        const ip = new URL(u[1], base + r).pathname;
+        const img = await httpReq(base, 'GET', ip, { headers: gz });
+        total += img.body.length;
+        parts.push(`${path.basename(ip)} ${img.body.length}`);
+      }
+    }
+  }
+  /* the form page renders the schema it fetches: count it too */
+  const form = /[?&]form=([a-z_]+)/.exec(p);
+  if (form) {
+    const sch = await httpReq(base, 'GET', '/api/forms/' + form[1], { headers: gz });
+    eq(sch.status, 200, 'schema ' + form[1]);
+    total += sch.body.length;
+    parts.push(`schema ${sch.body.length}${sch.headers['content-encoding'] === 'gzip' ? '' : ' (not gzipped)'}`);
+  }
+  return { total, parts };
+}
+
+test('every page: no horizontal scroll at 360px, labelled inputs, tap targets, under 60 KB gzip', async (t) => {
+  const c = await ensureCase();
+  const pages = [
+    '/',
+    '/form.html?form=consult',
+    '/form.html?form=complaint',
+    '/success.html?id=' + c.id,
+    '/lookup.html?id=' + c.id
+  ];
+  const page = await newPage(t);
+  for (const p of pages) {
+    await page.goto(base + p);
+    await page.waitForLoadState('networkidle');
+    await assertLayout(page, p);
+  }
+  /* without JavaScript the pages say what is needed */
+  const nojs = await newPage(t, { javaScriptEnabled: false });
+  for (const p of ['/form.html?form=complaint', '/lookup.html']) {
+    await nojs.goto(base + p);
+    assert(/JavaScript/.test(await nojs.locator('main').innerText()), `${p} without JavaScript says nothing`);
+  }
+  await shot(nojs, 'nojs-form', { fullPage: false });
+  /* an upcoming class shows on the start page; none scheduled says so */
+  const empty = await newPage(t);
+  await empty.goto(base + '/');
+  await empty.waitForSelector('#classes-body p:not(.loading)');
+  assert((await empty.locator('#classes-body').innerText()).includes('近期没有安排税务课堂'), 'no-class message');
+  const prefix = (await stack.cmd('prefix')).result;
+  const soon = Date.now() + 86400000;
+  const cls = { date: new Date(soon + 8 * 3600e3).toISOString().slice(0, 10), time: '14:30', title: '小规模纳税人增值税优惠政策解读<b>直播</b>', link: 'https://example.invalid/live' };
+  await stack.cmd('redis ' + JSON.stringify(['ZADD', prefix + 'classes', String(soon), JSON.stringify(cls)]));
+  try {
+    await empty.reload();
+    await empty.waitForSelector('#classes-body ul li');
+    const li = await empty.locator('#classes-body li').innerText();
+    assert(li.includes('小规模纳税人增值税优惠政策解读<b>直播</b>'), 'class title rendered as text');
+    assert(li.includes('14:30'), 'class time');
+    await assertLayout(empty, 'start page with a class');
+    await shot(empty, 'index-class');
+  } finally {
+    await stack.cmd('redis ' + JSON.stringify(['DEL', prefix + 'classes']));
+  }
+  const sizes = [];
+  for (const p of pages) {
+    const w = await pageWeight(p);
+    sizes.push(`${p}: ${w.total} bytes gzip (${w.parts.join(', ')})`);
+    assert(w.total < PAGE_LIMIT_GZIP, `${p} is ${w.total} bytes gzip`);
+  }
+  t.notes.push(...sizes);
+});
+
+/* ---- runner -------------------------------------------------------------- */
+
+async function main() {
+  fs.mkdirSync(OUT, { recursive: true });
+  for (const f of fs.readdirSync(OUT)) if (f.endsWith('.png')) fs.unlinkSync(path.join(OUT, f));
+  const t0 = Date.now();
+  let passed = 0;
+  let failed = 0;
+  stack = new StackCtl();
+  try {
+    base = await stack.start();
+  } catch (e) {
+    console.log(`not ok - stack: ${e.message} (see ${path.relative(ROOT, path.join(OUT, 'stack.log'))})`);
+    await stack.close().catch(() => {});
+    console.log('browser: 0 passed, 1 failed');
+    process.exit(1);
+  }
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'zq-chromium-'));
+  try {
+    /* launch() gives chromium a fresh temporary --user-data-dir of its own
+     * (it refuses one in args); the run's own temp dir holds its downloads
+     * and traces. */
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROME_ARGS,
+      downloadsPath: profile,
+      tracesDir: profile,
+      timeout: 30000
+    });
+  } catch (e) {
+    console.log(`not ok - chromium: ${e.message.split('\n')[0]}`);
+    await stack.close().catch(() => {});
+    console.log('browser: 0 passed, 1 failed');
+    process.exit(1);
+  }
+  console.log(`# chromium ${browser.version()}, stack ${base}`);
+  const chosen = tests.filter((x) => !ONLY || x.name.includes(ONLY));
+  for (let i = 0; i < chosen.length; i++) {
+    const tc = chosen[i];
+    const t = { contexts: [], pageErrors: [], notes: [] };
+    const started = Date.now();
+    try {
+      await withTimeout(tc.fn(t), TEST_TIMEOUT_MS, 'test');
+      if (t.pageErrors.length) throw new Error('page errors: ' + t.pageErrors.slice(0, 3).join(' | '));
+      passed += 1;
+      console.log(`ok - ${tc.name} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+    } catch (e) {
+      failed += 1;
+      const msg = String(e && e.message ? e.message : e).split('\n')[0];
+      console.log(`not ok - ${tc.name}: ${msg}`);
+      for (const ctx of t.contexts) {
+        for (const pg of ctx.pages()) {
+          await pg.screenshot({ path: path.join(OUT, `fail-${i + 1}.png`), fullPage: true }).catch(() => {});
+        }
+      }
+    }
+    t.notes.forEach((n) => console.log('# ' + n));
+    for (const ctx of t.contexts) await ctx.close().catch(() => {});
+  }
+  await browser.close().catch(() => {});
+  fs.rmSync(profile, { recursive: true, force: true });
+  const code = await stack.close();
+  if (code !== 0) {
+    failed += 1;
+    console.log(`not ok - stack teardown: stack.py exited ${code} (see ${path.relative(ROOT, path.join(OUT, 'stack.log'))})`);
+  }
+  console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)}s, screenshots in ${path.relative(ROOT, OUT)}/`);
+  console.log(`browser: ${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.log('not ok - runner: ' + (e && e.stack ? e.stack : e));
+  console.log('browser: 0 passed, 1 failed');
+  if (stack) stack.close().catch(() => {});
+  process.exit(1);
+});
