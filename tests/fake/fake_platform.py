@@ -1,214 +1,1372 @@
 #!/usr/bin/env python3
-"""A fake messaging platform for the local stack and the e2e tests: it
-receives what zhuqi-bot sends, keeps it in memory and shows it.
+"""A fake of the messaging platforms zhuqi talks to, for the local stack
+(`make run`) and the tests. It checks what the real platform checks
+(target known, signature and timestamp window, body shape, msgtype, size
+in UTF-8 bytes, rate per robot over a sliding window) and answers what the
+real platform answers, error codes included (HTTP 200 with an error body
+where the platform does that). It records everything it receives.
 
   fake_platform.py [--host 127.0.0.1] [--port 8090] [--log FILE]
+                   [--keep N] [--rate-window S] [--targets FILE] [--open]
 
-  POST /<platform>/<target>   a platform's delivery endpoint (see PLATFORMS)
-  GET  /                      the messages received, newest first (HTML)
-  GET  /_messages             the same as JSON; ?platform=&target=&since=ID
-  POST /_reset                forget every message
+Base URLs for zhuqi (zq_channel_config / [channels] *_base_url):
+  http://HOST:PORT/wecom  /dingtalk  /feishu  /telegram ; generic targets
+  use the full URL http://HOST:PORT/generic/<name>.
 
-Each platform is a class with a name and a handle() method; add one to
-PLATFORMS to fake another API (WeCom, DingTalk, Feishu, Telegram...).
+Platform endpoints (all POST, JSON):
+  /wecom/cgi-bin/webhook/send?key=K                  WeCom group robot
+  /dingtalk/robot/send?access_token=T[&timestamp=&sign=]  DingTalk robot
+  /dingtalk/session/<id>                             DingTalk sessionWebhook
+  /feishu/open-apis/bot/v2/hook/<T>                  Feishu custom bot
+  /feishu/open-apis/auth/v3/tenant_access_token/internal   tenant token
+  /feishu/open-apis/im/v1/messages/<message_id>/reply      IM reply (Bearer)
+  /telegram/bot<TOKEN>/sendMessage                   Telegram Bot API
+  /generic/<name>                                    zhuqi's generic webhook
+
+Control API (JSON):
+  POST   /_targets   register targets: an object, a list, or {"targets":[...]}
+                     {"platform": wecom|dingtalk|feishu|telegram|generic|
+                      dingtalk-session|feishu-app (or zhuqi's channel names),
+                      "key"|"token"|"target"|"app_id": identifier,
+                      "secret"?, "app_secret"? (feishu-app),
+                      "rate_per_min"?, "rate_per_sec"?, "window_s"?,
+                      "max_bytes"?, "keywords"?: [..], "chats"?: [..],
+                      "blocked"?: [..] (telegram), "expires_ms"? (session),
+                      "throttle_style"?: "11232"|"9499" (feishu),
+                      "skew_s"? (generic, default 300)}
+                     Registering again replaces the target and its window.
+  GET    /_targets   the registered targets;  DELETE /_targets forgets them
+  POST   /_faults    {"target": name or "*", "platform"?, "mode":
+                      "down" (close without answer) | "slow" ("ms", then
+                      normal) | "throttle" (the platform's throttle answer;
+                      "retry_after" for telegram/generic) | "fail" (a
+                      permanent error; "code" to choose it) | "garbage"
+                      (HTTP 200, not JSON) | "5xx" ("status", default 502),
+                      "count"?: N (else until cleared)}
+  GET    /_faults    active faults;  DELETE /_faults clears them
+  GET    /_messages  everything received, oldest first, as JSON;
+                     ?platform=&target=&since=ID&accepted=1|0
+  GET    /_stats     counts: total, accepted, rejected, by "platform/target"
+                     (not limited by --keep: use it to count duplicates)
+  POST   /_reset     forget messages, counts, rate windows, faults, tokens
+                     (targets stay; ?all=1 forgets them too)
+  GET    /_health    {"ok":true}
+  GET    /           the accepted messages, newest first (Chinese page,
+                     refreshes every 3 s)
+
+Rate limits count accepted messages only, per robot (Telegram: per bot
+and chat) over a sliding window (--rate-window, or the target's window_s).
+
+Unknown targets get the platform's own error (WeCom 93000, DingTalk
+300005, Feishu 19001 / tenant token 10003, Telegram 401). Generic targets,
+DingTalk session webhooks and Feishu replies need no registration (generic
+ones are then unsigned and unlimited); --open registers unknown targets on
+first use (no secret, so signatures are recorded but not checked).
+Records have "platform" wecom, dingtalk, dingtalk-session, feishu,
+feishu-app (tenant tokens), feishu-reply, telegram or generic, "target"
+(the key / token / session id / message id / generic name), "verdict"
+("accepted" or the reason), "accepted", "status", "reply", "content" (the
+text a reader would see), "warnings" and the request's headers and JSON.
+
 Python 3 standard library only. Listens on loopback only.
 """
 
 import argparse
+import base64
+import collections
 import datetime
+import hashlib
+import hmac
 import html
 import json
+import math
+import re
+import secrets
 import signal
+import socket
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY = 4 * 1024 * 1024
-MAX_KEPT = 1000
+DEFAULT_KEEP = 20000
+PAGE_SHOWN = 200
+HOUR_S = 3600
 
+# platform -> (messages per window, per second) unless the target says.
+DEFAULT_RATE = {
+    "wecom": (20, 0),
+    "dingtalk": (20, 0),
+    "dingtalk-session": (0, 0),
+    "feishu": (100, 5),
+    "feishu-app": (0, 0),
+    "feishu-reply": (0, 0),
+    "telegram": (20, 0),  # per chat
+    "generic": (0, 0),
+}
 
-class Store:
-    """The messages received, oldest first; safe across handler threads."""
+# Size limits in UTF-8 bytes (Telegram: UTF-16 units of visible text).
+DEFAULT_MAX = {
+    "wecom": 4096,  # markdown.content; text.content is 2048
+    "dingtalk": 20000,
+    "dingtalk-session": 20000,
+    "feishu": 20 * 1024,  # the whole request body
+    "feishu-app": 150 * 1024,
+    "feishu-reply": 150 * 1024,  # the content string
+    "telegram": 4096,
+    "generic": 65536,  # "markdown"
+}
 
-    def __init__(self):
-        self._lock = threading.Lock()  # protects _items and _next_id
-        self._items = []
-        self._next_id = 1
+KINDS = {
+    "wecom": "wecom", "wecom-robot": "wecom",
+    "dingtalk": "dingtalk", "dingtalk-robot": "dingtalk",
+    "dingtalk-session": "dingtalk-session",
+    "feishu": "feishu", "feishu-bot": "feishu", "feishu-app": "feishu-app",
+    "feishu-reply": "feishu-reply",
+    "telegram": "telegram",
+    "generic": "generic",
+}
 
-    def add(self, record):
-        with self._lock:
-            record["id"] = self._next_id
-            self._next_id += 1
-            self._items.append(record)
-            del self._items[:-MAX_KEPT]
-            return record["id"]
+CHINESE = {
+    "wecom": "企业微信群机器人",
+    "dingtalk": "钉钉群机器人",
+    "dingtalk-session": "钉钉会话回复",
+    "feishu": "飞书群机器人",
+    "feishu-app": "飞书应用令牌",
+    "feishu-reply": "飞书消息回复",
+    "telegram": "Telegram",
+    "generic": "通用 Webhook",
+}
 
-    def list(self, platform=None, target=None, since=0):
-        with self._lock:
-            items = list(self._items)
-        return [
-            m
-            for m in items
-            if (platform is None or m["platform"] == platform)
-            and (target is None or m["target"] == target)
-            and m["id"] > since
-        ]
-
-    def reset(self):
-        with self._lock:
-            self._items = []
-
-
-class Reply:
-    """What a platform answers: status, JSON body, extra headers."""
-
-    def __init__(self, status=200, body=None, headers=None):
-        self.status = status
-        self.body = {"ok": True} if body is None else body
-        self.headers = headers or {}
-
-
-class Platform:
-    """Base of a fake platform. Subclasses set name and override handle();
-    the request arrives parsed: target (the path after /<name>/), query,
-    headers (a dict, lower-case names), raw body and, when it is JSON, the
-    decoded body (else None)."""
-
-    name = ""
-
-    def handle(self, req):
-        raise NotImplementedError
-
-    def record(self, req, **extra):
-        """What gets stored for the message page and /_messages."""
-        rec = {
-            "platform": self.name,
-            "target": req["target"],
-            "time": req["time"],
-            "method": req["method"],
-            "path": req["path"],
-            "headers": req["headers"],
-            "json": req["json"],
-        }
-        if req["json"] is None:
-            rec["body"] = req["raw"].decode("utf-8", "replace")
-        rec.update(extra)
-        return rec
-
-
-class Generic(Platform):
-    """zhuqi's own generic webhook: JSON in, {"ok":true} out."""
-
-    name = "generic"
-
-    def handle(self, req):
-        if req["json"] is None:
-            return self.record(req, error="body is not JSON"), Reply(
-                400, {"ok": False, "error": "body is not JSON"}
-            )
-        return self.record(req), Reply(200, {"ok": True})
-
-
-PLATFORMS = {p.name: p for p in (Generic(),)}
+IDENT_KEYS = ("key", "token", "access_token", "target", "session", "app_id", "id")
 
 
 def now_iso():
     return datetime.datetime.now().astimezone().isoformat(timespec="milliseconds")
 
 
-class Handler(BaseHTTPRequestHandler):
-    server_version = "fake-platform/1"
-    protocol_version = "HTTP/1.1"
+def utf8_len(s):
+    return len(s.encode("utf-8"))
 
-    # --- plumbing -----------------------------------------------------
+
+def utf16_len(s):
+    return len(s.encode("utf-16-le")) // 2
+
+
+class Reply:
+    """What the fake answers, and how the message is recorded.
+
+    verdict is "accepted" or a short reason; down closes the connection
+    without any answer."""
+
+    def __init__(self, status=200, body=None, headers=None, verdict="accepted",
+                 raw=None, ctype="application/json; charset=utf-8", down=False):
+        self.status = status
+        self.body = body if body is not None else {}
+        self.headers = headers or {}
+        self.verdict = verdict
+        self.raw = raw  # bytes sent as is instead of JSON
+        self.ctype = ctype
+        self.down = down
+
+    @property
+    def accepted(self):
+        return self.verdict == "accepted"
+
+
+GARBAGE = b"<html><body><h1>\xe7\xbd\x91\xe5\x85\xb3\xe7\xbb\xb4\xe6\x8a\xa4\xe4\xb8\xad</h1>gateway says hi</body></html>"
+
+
+def html_error(status):
+    text = "%d %s" % (status, {500: "Internal Server Error", 502: "Bad Gateway",
+                               503: "Service Temporarily Unavailable",
+                               504: "Gateway Time-out"}.get(status, "Error"))
+    return ("<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>"
+            "\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n" % (text, text)).encode()
+
+
+# ---- shared state -----------------------------------------------------------
+
+
+class State:
+    """Targets, rate windows, faults, tokens and the messages received.
+    One lock protects all of it: handlers run on many threads."""
+
+    def __init__(self, keep=DEFAULT_KEEP, window_s=60.0, open_mode=False, log_file=None):
+        self.lock = threading.Lock()
+        self.keep = keep
+        self.window_s = window_s
+        self.open_mode = open_mode
+        self.log_file = log_file
+        self.targets = {}  # (kind, ident) -> dict
+        self.windows = {}  # key -> deque of monotonic times of accepted sends
+        self.faults = []
+        self.tokens = {}  # feishu tenant token -> (app_id, expires at, time.time())
+        self.messages = collections.deque(maxlen=keep)
+        self.next_id = 1
+        self.fault_id = 1
+        self.stats = {}  # "platform/target" -> {"accepted": n, "rejected": n}
+        self.total = self.accepted = 0
+
+    # -- targets --
+
+    def add_targets(self, items):
+        parsed = [parse_target(t) for t in items]  # raises ValueError
+        with self.lock:
+            for t in parsed:
+                key = (t["platform"], t["ident"])
+                self.targets[key] = t
+                for k in [k for k in self.windows if k[:2] == key]:
+                    del self.windows[k]
+        return len(parsed)
+
+    def target(self, kind, ident):
+        with self.lock:
+            t = self.targets.get((kind, ident))
+            if t is None and self.open_mode and ident:
+                t = parse_target({"platform": kind, "key": ident})
+                t["auto"] = True
+                self.targets[(kind, ident)] = t
+            return t
+
+    def list_targets(self):
+        with self.lock:
+            return list(self.targets.values())
+
+    def clear_targets(self):
+        with self.lock:
+            self.targets.clear()
+            self.windows.clear()
+
+    # -- rate limits --
+
+    def rate_take(self, key, per_window, per_sec, window_s):
+        """Counts one send for key when the limits allow it: at most
+        per_window in any window_s seconds and per_sec in any second (0:
+        no limit). Returns 0 when taken, else the seconds until a send
+        would be allowed."""
+        if per_window <= 0 and per_sec <= 0:
+            return 0
+        now = time.monotonic()
+        with self.lock:
+            q = self.windows.setdefault(key, collections.deque())
+            horizon = max(window_s if per_window > 0 else 0.0, 1.0 if per_sec > 0 else 0.0)
+            while q and q[0] <= now - horizon:
+                q.popleft()
+            for limit, span in ((per_window, window_s), (per_sec, 1.0)):
+                if limit <= 0:
+                    continue
+                inside = [t for t in q if t > now - span]
+                if len(inside) >= limit:
+                    # Allowed again when the oldest of the last `limit` leaves.
+                    return max(inside[len(inside) - limit] + span - now, 0.001)
+            q.append(now)
+            return 0
+
+    # -- faults --
+
+    def add_fault(self, f):
+        with self.lock:
+            f["id"] = self.fault_id
+            self.fault_id += 1
+            self.faults.append(f)
+            return dict(f)
+
+    def take_fault(self, kind, ident):
+        """The first fault for (kind, ident), counted down; or None. A
+        fault for "feishu" also covers "feishu-app" and "feishu-reply"."""
+        with self.lock:
+            for f in self.faults:
+                p = f["platform"]
+                if p is not None and p != kind and not kind.startswith(p + "-"):
+                    continue
+                if f["target"] not in ("*", ident):
+                    continue
+                if f["count"] is not None:
+                    f["count"] -= 1
+                    if f["count"] <= 0:
+                        self.faults.remove(f)
+                return dict(f)
+        return None
+
+    def list_faults(self):
+        with self.lock:
+            return [dict(f) for f in self.faults]
+
+    def clear_faults(self):
+        with self.lock:
+            self.faults.clear()
+
+    # -- feishu tenant tokens --
+
+    def new_token(self, app_id, ttl):
+        tok = "t-" + secrets.token_hex(16)
+        with self.lock:
+            self.tokens[tok] = (app_id, time.time() + ttl)
+        return tok
+
+    def token_app(self, tok):
+        with self.lock:
+            v = self.tokens.get(tok)
+        if v is None or v[1] < time.time():
+            return None
+        return v[0]
+
+    # -- messages --
+
+    def record(self, rec):
+        with self.lock:
+            rec["id"] = self.next_id
+            self.next_id += 1
+            self.messages.append(rec)
+            self.total += 1
+            s = self.stats.setdefault(rec["platform"] + "/" + rec["target"],
+                                      {"accepted": 0, "rejected": 0})
+            if rec["accepted"]:
+                self.accepted += 1
+                s["accepted"] += 1
+            else:
+                s["rejected"] += 1
+            if self.log_file is not None:
+                self.log_file.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                self.log_file.flush()
+            return rec["id"]
+
+    def list(self, platform=None, target=None, since=0, accepted=None):
+        with self.lock:
+            items = list(self.messages)
+        return [
+            m for m in items
+            if (platform is None or m["platform"] == platform)
+            and (target is None or m["target"] == target)
+            and m["id"] > since
+            and (accepted is None or m["accepted"] == accepted)
+        ]
+
+    def get_stats(self):
+        with self.lock:
+            return {
+                "total": self.total,
+                "accepted": self.accepted,
+                "rejected": self.total - self.accepted,
+                "by_target": {k: dict(v) for k, v in self.stats.items()},
+            }
+
+    def reset(self, everything=False):
+        with self.lock:
+            self.messages.clear()
+            self.stats.clear()
+            self.total = self.accepted = 0
+            self.windows.clear()
+            self.faults.clear()
+            self.tokens.clear()
+            if everything:
+                self.targets.clear()
+
+
+def _int_field(t, name, default, lo=0, hi=10 ** 9):
+    v = t.get(name, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+        raise ValueError("%s must be a number in [%d, %d]" % (name, lo, hi))
+    return v
+
+
+def _str_list(t, name):
+    v = t.get(name, [])
+    if not isinstance(v, list) or not all(isinstance(x, (str, int)) and not isinstance(x, bool)
+                                          for x in v):
+        raise ValueError("%s must be a list of strings" % name)
+    return [str(x) for x in v]
+
+
+def parse_target(t):
+    """A checked copy of a target registration (raises ValueError)."""
+    if not isinstance(t, dict):
+        raise ValueError("a target is a JSON object")
+    kind = KINDS.get(t.get("platform"))
+    if kind is None:
+        raise ValueError("platform must be one of " + ", ".join(sorted(KINDS)))
+    ident = None
+    for k in IDENT_KEYS:
+        if isinstance(t.get(k), str) and t[k]:
+            ident = t[k]
+            break
+    if ident is None:
+        raise ValueError("a target needs its key / token / target / app_id")
+    secret = t.get("secret", "")
+    if not isinstance(secret, str):
+        raise ValueError("secret must be a string")
+    app_secret = t.get("app_secret", "")
+    if not isinstance(app_secret, str):
+        raise ValueError("app_secret must be a string")
+    per_min, per_sec = DEFAULT_RATE[kind]
+    style = str(t.get("throttle_style", "11232"))
+    if style not in ("11232", "9499"):
+        raise ValueError("throttle_style must be 11232 or 9499")
+    return {
+        "platform": kind,
+        "ident": ident,
+        "secret": secret,
+        "app_secret": app_secret,
+        "rate_per_min": int(_int_field(t, "rate_per_min", per_min)),
+        "rate_per_sec": int(_int_field(t, "rate_per_sec", per_sec)),
+        "window_s": _int_field(t, "window_s", 0, 0, 86400),  # 0: the server's
+        "max_bytes": int(_int_field(t, "max_bytes", DEFAULT_MAX[kind], 1)),
+        "keywords": _str_list(t, "keywords"),
+        "chats": _str_list(t, "chats"),
+        "blocked": _str_list(t, "blocked"),
+        "expires_ms": _int_field(t, "expires_ms", 0, 0, 10 ** 15),
+        "throttle_style": style,
+        "skew_s": _int_field(t, "skew_s", 300, 0, 10 ** 6),
+        "token_ttl_s": _int_field(t, "token_ttl_s", 7200, 1, 10 ** 6),
+    }
+
+
+def parse_fault(f):
+    if not isinstance(f, dict):
+        raise ValueError("a fault is a JSON object")
+    mode = f.get("mode")
+    if mode not in ("down", "slow", "throttle", "fail", "garbage", "5xx"):
+        raise ValueError("mode must be down, slow, throttle, fail, garbage or 5xx")
+    target = f.get("target", "*")
+    if not isinstance(target, str) or not target:
+        raise ValueError("target must be a name or \"*\"")
+    platform = f.get("platform")
+    if platform is not None:
+        platform = KINDS.get(platform)
+        if platform is None:
+            raise ValueError("unknown platform")
+    count = f.get("count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise ValueError("count must be a positive integer")
+    out = {"target": target, "platform": platform, "mode": mode, "count": count,
+           "ms": _int_field(f, "ms", 2000, 0, 600000),
+           "status": _int_field(f, "status", 502, 500, 599),
+           "retry_after": _int_field(f, "retry_after", 1, 0, 86400)}
+    if "code" in f:
+        out["code"] = _int_field(f, "code", 0, -(10 ** 9), 10 ** 9)
+    return out
+
+
+# ---- what each platform checks ----------------------------------------------
+
+
+class Request:
+    """One platform request, parsed."""
+
+    def __init__(self, method, path, query, headers, raw):
+        self.method = method
+        self.path = path
+        self.query = query  # dict of lists, decoded once
+        self.headers = headers  # lower-case names
+        self.raw = raw
+        self.json = None
+        self.json_error = None
+        if raw:
+            try:
+                self.json = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as e:
+                self.json_error = str(e)
+        else:
+            self.json_error = "empty body"
+        self.kind = None
+        self.ident = ""
+        self.content = ""  # human-readable text for the page
+        self.warnings = []
+        self.extra = {}
+
+    def q(self, name):
+        v = self.query.get(name)
+        return v[0] if v else None
+
+
+class Platform:
+    """Base of a fake platform: route() maps a path to (kind, endpoint,
+    ident), handle() checks and answers; throttle()/fail() are its
+    throttle and permanent-error answers (used by faults too)."""
+
+    name = ""
+
+    def route(self, rest, req):
+        raise NotImplementedError
+
+    def handle(self, state, target, endpoint, req):
+        raise NotImplementedError
+
+    def throttle(self, target, endpoint, req, fault=None, wait=1.0):
+        raise NotImplementedError
+
+    def fail(self, target, endpoint, req, code=None):
+        raise NotImplementedError
+
+    def unknown(self, endpoint, req):
+        raise NotImplementedError
+
+    @staticmethod
+    def window(state, target):
+        return target["window_s"] or state.window_s
+
+
+def errcode(code, msg, verdict=None):
+    return Reply(200, {"errcode": code, "errmsg": msg},
+                 verdict=verdict or "errcode %d: %s" % (code, msg))
+
+
+def keywords_ok(target, text):
+    kws = target["keywords"]
+    return not kws or any(k in text for k in kws)
+
+
+class WeCom(Platform):
+    name = "wecom"
+
+    def route(self, rest, req):
+        if rest != "cgi-bin/webhook/send":
+            return None
+        return "wecom", "send", req.q("key") or ""
+
+    def unknown(self, endpoint, req):
+        return errcode(93000, "invalid webhook url, hint: [fake] key not found")
+
+    def throttle(self, target, endpoint, req, fault=None, wait=1.0):
+        return errcode(45009, "api freq out of limit")
+
+    def fail(self, target, endpoint, req, code=None):
+        return errcode(code if code is not None else 93000, "invalid webhook url")
+
+    def handle(self, state, target, endpoint, req):
+        j = req.json
+        if not isinstance(j, dict):
+            return errcode(40035, "invalid json request: %s" % (req.json_error or "not an object"))
+        mt = j.get("msgtype")
+        if mt == "markdown":
+            md = j.get("markdown")
+            content = md.get("content") if isinstance(md, dict) else None
+            limit = target["max_bytes"]
+            if isinstance(md, dict) and "mentioned_mobile_list" in md:
+                req.warnings.append("mentioned_mobile_list is ignored in markdown")
+        elif mt == "text":
+            tx = j.get("text")
+            content = tx.get("content") if isinstance(tx, dict) else None
+            limit = 2048
+            if isinstance(tx, dict):
+                for k in ("mentioned_list", "mentioned_mobile_list"):
+                    if k in tx and (not isinstance(tx[k], list)
+                                    or not all(isinstance(x, str) for x in tx[k])):
+                        return errcode(40035, "invalid %s" % k)
+                req.extra["mentions"] = tx.get("mentioned_mobile_list", [])
+        elif mt in ("image", "news", "file", "voice", "template_card"):
+            return errcode(40008, "fake platform: msgtype %s not simulated" % mt)
+        else:
+            return errcode(40008, "invalid message type")
+        if not isinstance(content, str) or not content:
+            return errcode(44004, "empty content")
+        if utf8_len(content) > limit:
+            return errcode(40058, "content exceed max length %d" % limit)
+        req.content = content
+        wait = state.rate_take(("wecom", target["ident"]), target["rate_per_min"],
+                               target["rate_per_sec"], self.window(state, target))
+        if wait:
+            return self.throttle(target, endpoint, req)
+        return Reply(200, {"errcode": 0, "errmsg": "ok"})
+
+
+def dingtalk_body(j, req, target):
+    """Checks a DingTalk robot body; returns None or the error Reply."""
+    if not isinstance(j, dict):
+        return errcode(40035, "缺少参数 json")
+    mt = j.get("msgtype")
+    if mt == "text":
+        tx = j.get("text")
+        content = tx.get("content") if isinstance(tx, dict) else None
+        if not isinstance(content, str) or not content:
+            return errcode(40035, "缺少参数 text.content")
+        title = ""
+    elif mt == "markdown":
+        md = j.get("markdown")
+        if not isinstance(md, dict):
+            return errcode(40035, "缺少参数 markdown")
+        content, title = md.get("text"), md.get("title")
+        if not isinstance(content, str) or not content:
+            return errcode(40035, "缺少参数 markdown.text")
+        if not isinstance(title, str) or not title:
+            return errcode(40035, "缺少参数 markdown.title")
+    elif mt in ("link", "actionCard", "feedCard"):
+        return errcode(40035, "fake platform: msgtype %s not simulated" % mt)
+    else:
+        return errcode(40035, "不支持的 msgtype")
+    if utf8_len(content) > target["max_bytes"]:
+        return errcode(460101, "message too long, exceed %d bytes" % target["max_bytes"])
+    if not keywords_ok(target, title + content):
+        return errcode(310000, "keywords not in content")
+    at = j.get("at", {})
+    if not isinstance(at, dict):
+        return errcode(40035, "at must be an object")
+    mobiles = at.get("atMobiles", [])
+    if not isinstance(mobiles, list) or not all(isinstance(m, str) for m in mobiles):
+        return errcode(40035, "atMobiles must be a list of strings")
+    if "isAtAll" in at and not isinstance(at["isAtAll"], bool):
+        return errcode(40035, "isAtAll must be a boolean")
+    for m in mobiles:
+        if "@" + m not in content:
+            req.warnings.append("@%s is not written in the text: DingTalk shows no mention" % m)
+    req.extra["mentions"] = mobiles
+    req.extra["at_all"] = bool(at.get("isAtAll", False))
+    req.content = (("【%s】\n" % title) if title else "") + content
+    return None
+
+
+class DingTalk(Platform):
+    name = "dingtalk"
+
+    def route(self, rest, req):
+        if rest == "robot/send":
+            return "dingtalk", "send", req.q("access_token") or ""
+        if rest.startswith("session/") and len(rest) > len("session/"):
+            return "dingtalk-session", "session", urllib.parse.unquote(rest[len("session/"):])
+        return None
+
+    def unknown(self, endpoint, req):
+        return errcode(300005, "token is not exist")
+
+    def throttle(self, target, endpoint, req, fault=None, wait=1.0):
+        return errcode(130101, "send too fast, exceed 20 times per minute")
+
+    def fail(self, target, endpoint, req, code=None):
+        return errcode(code if code is not None else 310000, "sign not match")
+
+    def check_sign(self, target, req):
+        ts, sign = req.q("timestamp"), req.q("sign")
+        if ts is None or sign is None:
+            return errcode(310000, "sign not match, more: [timestamp or sign missing]")
+        try:
+            ts_ms = int(ts)
+        except ValueError:
+            return errcode(310000, "invalid timestamp")
+        if abs(time.time() * 1000 - ts_ms) > HOUR_S * 1000:
+            return errcode(310000, "invalid timestamp", "errcode 310000: timestamp outside 1 h")
+        secret = target["secret"].encode("utf-8")
+        want = base64.b64encode(hmac.new(secret, ts.encode() + b"\n" + secret,
+                                         hashlib.sha256).digest()).decode()
+        # parse_qs decoded the query once: a sign encoded twice is still
+        # "%2B..." here, and one not encoded at all has ' ' for '+'.
+        if not hmac.compare_digest(want.encode(), sign.encode("utf-8", "replace")):
+            return errcode(310000, "sign not match, more: [sign=%s]" % sign[:60])
+        return None
+
+    def handle(self, state, target, endpoint, req):
+        if endpoint == "session":
+            if target.get("expires_ms") and time.time() * 1000 > target["expires_ms"]:
+                return errcode(300005, "session webhook expired")
+        elif target["secret"] and not target.get("auto"):
+            bad = self.check_sign(target, req)
+            if bad is not None:
+                return bad
+        bad = dingtalk_body(req.json, req, target)
+        if bad is not None:
+            return bad
+        wait = state.rate_take((target["platform"], target["ident"]), target["rate_per_min"],
+                               target["rate_per_sec"], self.window(state, target))
+        if wait:
+            return self.throttle(target, endpoint, req)
+        return Reply(200, {"errcode": 0, "errmsg": "ok"})
+
+
+def feishu_reply(code, msg, status=200, verdict=None):
+    return Reply(status, {"code": code, "msg": msg, "data": {}},
+                 verdict=verdict or "code %d: %s" % (code, msg))
+
+
+def card_texts(card):
+    """The texts of a Feishu card; raises ValueError when malformed."""
+    if not isinstance(card, dict):
+        raise ValueError("card must be an object")
+    out = []
+    header = card.get("header")
+    if header is not None:
+        title = header.get("title") if isinstance(header, dict) else None
+        if not isinstance(title, dict) or not isinstance(title.get("content"), str):
+            raise ValueError("card.header.title.content missing")
+        out.append("【%s】" % title["content"])
+    els = card.get("elements")
+    if els is None and isinstance(card.get("body"), dict):
+        els = card["body"].get("elements")
+    if els is None and isinstance(card.get("i18n_elements"), dict):
+        els = next(iter(card["i18n_elements"].values()), None)
+    if not isinstance(els, list) or not els:
+        raise ValueError("card.elements must be a non-empty list")
+    for el in els:
+        if not isinstance(el, dict) or not isinstance(el.get("tag"), str):
+            raise ValueError("every card element needs a tag")
+        if el["tag"] == "markdown":
+            if not isinstance(el.get("content"), str):
+                raise ValueError("markdown element needs content")
+            out.append(el["content"])
+        elif el["tag"] == "div":
+            t = el.get("text")
+            if not isinstance(t, dict) or t.get("tag") not in ("plain_text", "lark_md") \
+                    or not isinstance(t.get("content"), str):
+                raise ValueError("div element needs text {tag, content}")
+            out.append(t["content"])
+    return "\n".join(out)
+
+
+def feishu_content(msg_type, content):
+    """The text of a Feishu message body of msg_type; raises ValueError."""
+    if msg_type == "text":
+        if not isinstance(content, dict) or not isinstance(content.get("text"), str) \
+                or not content["text"]:
+            raise ValueError("content.text missing")
+        return content["text"]
+    if msg_type == "post":
+        post = content.get("post") if isinstance(content, dict) else None
+        if not isinstance(post, dict) or not post:
+            raise ValueError("content.post missing")
+        return json.dumps(post, ensure_ascii=False)
+    if msg_type == "interactive":
+        return card_texts(content)
+    if msg_type in ("image", "share_chat"):
+        raise ValueError("fake platform: msg_type %s not simulated" % msg_type)
+    raise ValueError("unknown msg_type")
+
+
+class Feishu(Platform):
+    name = "feishu"
+
+    def route(self, rest, req):
+        if rest.startswith("open-apis/bot/v2/hook/") and len(rest) > 22:
+            return "feishu", "hook", urllib.parse.unquote(rest[22:])
+        if rest == "open-apis/auth/v3/tenant_access_token/internal":
+            app = req.json.get("app_id") if isinstance(req.json, dict) else None
+            return "feishu-app", "token", app if isinstance(app, str) else ""
+        m = re.fullmatch(r"open-apis/im/v1/messages/([^/]+)/reply", rest)
+        if m:
+            return "feishu-reply", "reply", urllib.parse.unquote(m.group(1))
+        return None
+
+    def unknown(self, endpoint, req):
+        if endpoint == "token":
+            return feishu_reply(10003, "invalid param: app_id not found")
+        return feishu_reply(19001, "param invalid: incoming webhook access token invalid")
+
+    def throttle(self, target, endpoint, req, fault=None, wait=1.0):
+        if endpoint != "hook":
+            return feishu_reply(99991400, "request trigger frequency limit", 400)
+        style = (fault or {}).get("style") or (target or {}).get("throttle_style", "11232")
+        if str(style) == "9499":
+            return feishu_reply(9499, "too many request", 400)
+        return feishu_reply(11232, "frequency limited psm[lark.oapi.app_platform_runtime]")
+
+    def fail(self, target, endpoint, req, code=None):
+        if endpoint != "hook":
+            return feishu_reply(code if code is not None else 230002,
+                                "The bot can not be outside the group.", 400)
+        return feishu_reply(code if code is not None else 19021,
+                            "sign match fail or timestamp is not within one hour from current time")
+
+    def handle(self, state, target, endpoint, req):
+        if endpoint == "token":
+            return self.token(state, target, req)
+        if endpoint == "reply":
+            return self.reply(state, req)
+        j = req.json
+        if len(req.raw) > target["max_bytes"]:
+            return feishu_reply(9499, "Bad Request: request body exceeds %d bytes"
+                                % target["max_bytes"], 400)
+        if not isinstance(j, dict):
+            return feishu_reply(9499, "Bad Request: body is not a JSON object", 400)
+        if target["secret"] and not target.get("auto"):
+            ts, sign = j.get("timestamp"), j.get("sign")
+            bad = feishu_reply(19021, "sign match fail or timestamp is not within one hour "
+                                      "from current time")
+            if isinstance(ts, int) and not isinstance(ts, bool):
+                ts = str(ts)
+            if not isinstance(ts, str) or not isinstance(sign, str) or not ts.isdigit():
+                return bad
+            if abs(time.time() - int(ts)) > HOUR_S:
+                bad.verdict = "code 19021: timestamp outside 1 h"
+                return bad
+            key = (ts + "\n" + target["secret"]).encode("utf-8")
+            want = base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+            if not hmac.compare_digest(want.encode(), sign.encode("utf-8", "replace")):
+                return bad
+        mt = j.get("msg_type")
+        body = j.get("card") if mt == "interactive" else j.get("content")
+        if mt == "interactive" and isinstance(body, str):
+            try:
+                body = json.loads(body)
+            except ValueError:
+                body = None
+        try:
+            text = feishu_content(mt, body)
+        except ValueError as e:
+            return feishu_reply(9499, "Bad Request: %s" % e, 400)
+        if not keywords_ok(target, text):
+            return feishu_reply(19024, "Key Words Not Found")
+        req.content = text
+        wait = state.rate_take(("feishu", target["ident"]), target["rate_per_min"],
+                               target["rate_per_sec"], self.window(state, target))
+        if wait:
+            return self.throttle(target, endpoint, req)
+        return Reply(200, {"StatusCode": 0, "StatusMessage": "success", "code": 0,
+                           "data": {}, "msg": "success"})
+
+    def token(self, state, target, req):
+        j = req.json if isinstance(req.json, dict) else {}
+        if not target.get("auto") and not hmac.compare_digest(str(j.get("app_secret", "")).encode(),
+                                   target["app_secret"].encode()):
+            return feishu_reply(10014, "app secret invalid")
+        tok = state.new_token(target["ident"], target["token_ttl_s"])
+        req.content = "tenant_access_token for %s" % target["ident"]
+        return Reply(200, {"code": 0, "msg": "ok", "tenant_access_token": tok,
+                           "expire": int(target["token_ttl_s"])})
+
+    def reply(self, state, req):
+        auth = req.headers.get("authorization", "")
+        app = state.token_app(auth[7:]) if auth.startswith("Bearer ") else None
+        if app is None:
+            return feishu_reply(99991663, "Invalid access token for authorization. Please make a "
+                                          "request with token attached.", 400)
+        req.extra["app_id"] = app
+        j = req.json
+        if not isinstance(j, dict):
+            return feishu_reply(9499, "Bad Request: body is not a JSON object", 400)
+        mt, content = j.get("msg_type"), j.get("content")
+        if not isinstance(content, str):
+            return feishu_reply(230001, "Your request contains an invalid request parameter: "
+                                        "content must be a JSON string", 400)
+        if utf8_len(content) > DEFAULT_MAX["feishu-reply"]:
+            return feishu_reply(230025, "The length of the message content reaches its limit.",
+                                400)
+        try:
+            text = feishu_content(mt, json.loads(content))
+        except ValueError as e:
+            return feishu_reply(230001, "Your request contains an invalid request parameter: %s"
+                                % e, 400)
+        req.content = text
+        return Reply(200, {"code": 0, "msg": "success", "data": {
+            "message_id": "om_" + secrets.token_hex(12), "root_id": req.ident,
+            "parent_id": req.ident, "msg_type": mt, "body": {"content": content}}})
+
+
+TG_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+           "span", "tg-spoiler", "tg-emoji", "blockquote"}
+TG_ENTITY = re.compile(r"&(lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});")
+TG_ENTITY_VALUES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+def telegram_html(text):
+    """The visible text of Telegram HTML; raises ValueError with Telegram's
+    words when it cannot be parsed."""
+    out, stack, i = [], [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "<":
+            j = text.find(">", i)
+            if j < 0:
+                raise ValueError("can't parse entities: Unclosed start tag at byte offset %d"
+                                 % utf8_len(text[:i]))
+            tag = text[i + 1:j]
+            if tag.startswith("/"):
+                name = tag[1:].strip().lower()
+                if not stack or stack[-1] != name:
+                    raise ValueError("can't parse entities: Unmatched end tag at byte offset %d, "
+                                     "expected \"</%s>\", found \"</%s>\""
+                                     % (utf8_len(text[:i]), stack[-1] if stack else "", name))
+                stack.pop()
+            else:
+                m = re.match(r"([a-zA-Z][a-zA-Z-]*)", tag)
+                name = m.group(1).lower() if m else ""
+                if name not in TG_TAGS:
+                    raise ValueError("can't parse entities: Unsupported start tag \"%s\" at byte "
+                                     "offset %d" % (name or tag[:10], utf8_len(text[:i])))
+                if name == "a" and not re.search(r"\bhref\s*=\s*\"[^\"]*\"", tag):
+                    raise ValueError("can't parse entities: <a> needs href")
+                stack.append(name)
+            i = j + 1
+        elif c == "&":
+            m = TG_ENTITY.match(text, i)
+            if not m:
+                raise ValueError("can't parse entities: Unsupported HTML entity at byte offset %d"
+                                 % utf8_len(text[:i]))
+            e = m.group(1)
+            if e.startswith("#x"):
+                out.append(chr(int(e[2:], 16)))
+            elif e.startswith("#"):
+                out.append(chr(int(e[1:])))
+            else:
+                out.append(TG_ENTITY_VALUES[e])
+            i = m.end()
+        else:
+            out.append(c)
+            i += 1
+    if stack:
+        raise ValueError("can't parse entities: Can't find end tag corresponding to start tag "
+                         "\"%s\"" % stack[-1])
+    return "".join(out)
+
+
+def tg_error(status, description, extra=None):
+    body = {"ok": False, "error_code": status, "description": description}
+    if extra:
+        body.update(extra)
+    return Reply(status, body, verdict="%d: %s" % (status, description))
+
+
+class Telegram(Platform):
+    name = "telegram"
+
+    def route(self, rest, req):
+        m = re.fullmatch(r"bot([^/]+)/([A-Za-z]+)", rest)
+        if not m:
+            return None
+        req.extra["method"] = m.group(2)
+        return "telegram", m.group(2), urllib.parse.unquote(m.group(1))
+
+    def unknown(self, endpoint, req):
+        return tg_error(401, "Unauthorized")
+
+    def throttle(self, target, endpoint, req, fault=None, wait=1.0):
+        n = (fault or {}).get("retry_after") or max(1, int(math.ceil(wait)))
+        return tg_error(429, "Too Many Requests: retry after %d" % n,
+                        {"parameters": {"retry_after": n}})
+
+    def fail(self, target, endpoint, req, code=None):
+        if code == 400:
+            return tg_error(400, "Bad Request: chat not found")
+        return tg_error(403, "Forbidden: bot was blocked by the user")
+
+    def handle(self, state, target, endpoint, req):
+        if endpoint != "sendMessage":
+            return tg_error(404, "Not Found")
+        j = req.json if isinstance(req.json, dict) else {}
+        chat = j.get("chat_id")
+        if chat is None or chat == "" or isinstance(chat, (bool, float, list, dict)):
+            return tg_error(400, "Bad Request: chat_id is empty")
+        chat = str(chat)
+        req.extra["chat_id"] = chat
+        if target["chats"] and chat not in target["chats"]:
+            return tg_error(400, "Bad Request: chat not found")
+        if chat in target["blocked"]:
+            return tg_error(403, "Forbidden: bot was blocked by the user")
+        text = j.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return tg_error(400, "Bad Request: message text is empty")
+        mode = j.get("parse_mode")
+        if mode == "HTML":
+            try:
+                visible = telegram_html(text)
+            except ValueError as e:
+                return tg_error(400, "Bad Request: %s" % e)
+        else:
+            if mode not in (None, ""):
+                req.warnings.append("parse_mode %s is not checked by the fake" % mode)
+            visible = text
+        if not visible.strip():
+            return tg_error(400, "Bad Request: message text is empty")
+        if utf16_len(visible) > target["max_bytes"]:
+            return tg_error(400, "Bad Request: message is too long")
+        req.content = visible
+        wait = state.rate_take(("telegram", target["ident"], chat), target["rate_per_min"],
+                               target["rate_per_sec"], self.window(state, target))
+        if wait:
+            return self.throttle(target, endpoint, req, wait=wait)
+        return Reply(200, {"ok": True, "result": {
+            "message_id": int(time.time() * 1000) % 2 ** 31, "date": int(time.time()),
+            "chat": {"id": int(chat) if re.fullmatch(r"-?\d+", chat) else chat},
+            "text": visible}})
+
+
+class Generic(Platform):
+    """zhuqi's own generic webhook: {"title","text","markdown","mentions"},
+    signed with X-Zhuqi-Timestamp / X-Zhuqi-Signature when registered with a
+    secret."""
+
+    name = "generic"
+
+    def route(self, rest, req):
+        if not rest:
+            return None
+        return "generic", "hook", urllib.parse.unquote(rest)
+
+    def unknown(self, endpoint, req):
+        return Reply(404, {"ok": False, "error": "no such target"}, verdict="404: no such target")
+
+    def throttle(self, target, endpoint, req, fault=None, wait=1.0):
+        n = (fault or {}).get("retry_after") or max(1, int(math.ceil(wait)))
+        return Reply(429, {"ok": False, "error": "too many requests"}, {"Retry-After": str(n)},
+                     "429: too many requests")
+
+    def fail(self, target, endpoint, req, code=None):
+        status = code if code is not None and 400 <= code < 500 else 400
+        return Reply(status, {"ok": False, "error": "rejected"}, verdict="%d: rejected" % status)
+
+    def handle(self, state, target, endpoint, req):
+        if target["secret"] and not target.get("auto"):
+            ts = req.headers.get("x-zhuqi-timestamp")
+            sig = req.headers.get("x-zhuqi-signature")
+            if ts is None or sig is None or not ts.isdigit():
+                return Reply(401, {"ok": False, "error": "missing signature"},
+                             verdict="401: missing signature")
+            if abs(time.time() - int(ts)) > target["skew_s"]:
+                return Reply(401, {"ok": False, "error": "stale timestamp"},
+                             verdict="401: stale timestamp")
+            want = "sha256=" + hmac.new(target["secret"].encode("utf-8"),
+                                        ts.encode() + b"." + req.raw, hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(want.encode(), sig.encode("utf-8", "replace")):
+                return Reply(401, {"ok": False, "error": "bad signature"},
+                             verdict="401: bad signature")
+        j = req.json
+        if not isinstance(j, dict):
+            return Reply(400, {"ok": False, "error": "body is not a JSON object"},
+                         verdict="400: body is not a JSON object")
+        for k in ("title", "text", "markdown"):
+            if not isinstance(j.get(k), str):
+                return Reply(400, {"ok": False, "error": "%s must be a string" % k},
+                             verdict="400: %s must be a string" % k)
+        ments = j.get("mentions", [])
+        if not isinstance(ments, list) or not all(isinstance(m, str) for m in ments):
+            return Reply(400, {"ok": False, "error": "mentions must be a list of strings"},
+                         verdict="400: bad mentions")
+        if utf8_len(j["markdown"]) > target["max_bytes"]:
+            return Reply(413, {"ok": False, "error": "markdown too long"},
+                         verdict="413: markdown too long")
+        if "json" not in req.headers.get("content-type", ""):
+            req.warnings.append("Content-Type is not JSON")
+        req.content = (("【%s】\n" % j["title"]) if j["title"] else "") + j["markdown"]
+        wait = state.rate_take(("generic", target["ident"]), target["rate_per_min"],
+                               target["rate_per_sec"], self.window(state, target))
+        if wait:
+            return self.throttle(target, endpoint, req, wait=wait)
+        return Reply(200, {"ok": True})
+
+
+PLATFORMS = {p.name: p for p in (WeCom(), DingTalk(), Feishu(), Telegram(), Generic())}
+
+
+# Kinds whose targets need no registration: generic webhooks, DingTalk
+# session webhooks and Feishu replies (authorised by the tenant token).
+IMPLICIT = ("generic", "dingtalk-session", "feishu-reply")
+
+
+_IMPLICIT_TEMPLATES = {}
+
+
+def open_generic(kind, ident):
+    """The implicit registration of an unregistered target of IMPLICIT."""
+    tpl = _IMPLICIT_TEMPLATES.get(kind)
+    if tpl is None:
+        tpl = _IMPLICIT_TEMPLATES[kind] = parse_target({"platform": kind, "target": "-"})
+    t = dict(tpl, ident=ident)
+    t["implicit"] = True
+    return t
+
+
+# ---- HTTP ---------------------------------------------------------------------
+
+
+class BadRequest(Exception):
+    pass
+
+
+class Headers:
+    """Request headers: case-insensitive get(), items() in arrival order.
+    (http.server's own parsing goes through the email package, which costs
+    more than everything else a request does here.)"""
+
+    def __init__(self):
+        self._items = []
+        self._map = {}
+
+    def add(self, name, value):
+        self._items.append((name, value))
+        self._map[name.lower()] = value
+
+    def get(self, name, default=None):
+        return self._map.get(name.lower(), default)
+
+    def __getitem__(self, name):
+        return self._map.get(name.lower())
+
+    def __contains__(self, name):
+        return name.lower() in self._map
+
+    def items(self):
+        return list(self._items)
+
+    def lower_dict(self):
+        return dict(self._map)
+
+
+MAX_HEADERS = 100
+MAX_LINE = 65536
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "fake-platform/2"
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    timeout = 120  # idle keep-alive connections end
 
     def log_message(self, fmt, *args):
-        self.server.log("%s %s" % (self.address_string(), fmt % args))
+        pass  # nothing per request: /_messages and --log have it all
+
+    def parse_request(self):
+        """A lean version of BaseHTTPRequestHandler.parse_request: request
+        line, headers into Headers, keep-alive and Expect: 100-continue."""
+        self.command = None
+        self.request_version = version = self.default_request_version
+        self.close_connection = True
+        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.requestline = line
+        words = line.split()
+        if len(words) != 3 or not words[2].startswith("HTTP/1."):
+            self.send_error(400, "Bad request line")
+            return False
+        self.command, self.path, version = words
+        self.request_version = version
+        headers = Headers()
+        for _ in range(MAX_HEADERS + 1):
+            raw = self.rfile.readline(MAX_LINE + 1)
+            if len(raw) > MAX_LINE:
+                self.send_error(431, "Header line too long")
+                return False
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            name, sep, value = raw.decode("iso-8859-1").partition(":")
+            if not sep or not name.strip() or name != name.strip():
+                self.send_error(400, "Bad header line")
+                return False
+            headers.add(name, value.strip())
+        else:
+            self.send_error(431, "Too many headers")
+            return False
+        self.headers = headers
+        conn = headers.get("Connection", "").lower()
+        self.close_connection = conn == "close" or (version == "HTTP/1.0" and
+                                                    conn != "keep-alive")
+        if headers.get("Expect", "").lower() == "100-continue" and version != "HTTP/1.0":
+            if not self.handle_expect_100():
+                return False
+        return True
+
+    # -- plumbing --
 
     def _send(self, status, body, ctype, headers=None):
         if isinstance(body, str):
             body = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        lines = ["%s %d %s" % (self.protocol_version, status,
+                               self.responses.get(status, ("Status",))[0]),
+                 "Server: " + self.server_version,
+                 "Date: " + self.date_time_string(),
+                 "Content-Type: " + ctype,
+                 "Content-Length: %d" % len(body),
+                 "Cache-Control: no-store"]
         for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+            lines.append("%s: %s" % (k, v))
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        try:
+            self.wfile.write(head + (body if self.command != "HEAD" else b""))
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
     def _json(self, status, obj, headers=None):
-        body = json.dumps(obj, ensure_ascii=False, indent=None)
-        self._send(status, body, "application/json; charset=utf-8", headers)
+        self._send(status, json.dumps(obj, ensure_ascii=False),
+                   "application/json; charset=utf-8", headers)
 
     def _read_body(self):
+        te = self.headers.get("Transfer-Encoding", "").lower()
+        if "chunked" in te:
+            return self._read_chunked()
         n = self.headers.get("Content-Length")
         if n is None:
             return b""
         try:
             n = int(n)
         except ValueError:
-            return None
+            raise BadRequest("bad Content-Length")
         if n < 0 or n > MAX_BODY:
-            return None
-        return self.rfile.read(n)
+            raise BadRequest("bad or too large Content-Length")
+        data = self.rfile.read(n)
+        if len(data) != n:
+            raise BadRequest("body shorter than Content-Length")
+        return data
 
-    # --- routes -------------------------------------------------------
+    def _read_chunked(self):
+        parts, total = [], 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise BadRequest("bad chunk size")
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(parts)
+            total += size
+            if total > MAX_BODY:
+                raise BadRequest("body too large")
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(16)
+
+    def _control_body(self, body):
+        try:
+            return json.loads(body.decode("utf-8")) if body else None
+        except (UnicodeDecodeError, ValueError):
+            raise BadRequest("body is not JSON")
+
+    # -- routes --
 
     def do_GET(self):
+        st = self.server.state
         url = urllib.parse.urlsplit(self.path)
+        q = urllib.parse.parse_qs(url.query)
         if url.path == "/":
-            return self._send(200, render_page(self.server.store.list()), "text/html; charset=utf-8")
+            return self._send(200, render_page(st), "text/html; charset=utf-8")
         if url.path == "/_messages":
-            q = urllib.parse.parse_qs(url.query)
             try:
                 since = int(q.get("since", ["0"])[0])
             except ValueError:
                 return self._json(400, {"ok": False, "error": "since must be a number"})
-            msgs = self.server.store.list(
-                q.get("platform", [None])[0], q.get("target", [None])[0], since
-            )
+            acc = q.get("accepted", [None])[0]
+            acc = None if acc is None else acc in ("1", "true", "yes")
+            platform = q.get("platform", [None])[0]
+            platform = KINDS.get(platform, platform)
+            msgs = st.list(platform, q.get("target", [None])[0], since, acc)
             return self._json(200, {"messages": msgs})
+        if url.path == "/_stats":
+            return self._json(200, st.get_stats())
+        if url.path == "/_targets":
+            return self._json(200, {"targets": st.list_targets()})
+        if url.path == "/_faults":
+            return self._json(200, {"faults": st.list_faults()})
         if url.path == "/_health":
             return self._json(200, {"ok": True})
         return self._json(404, {"ok": False, "error": "not found"})
 
     do_HEAD = do_GET
 
+    def do_DELETE(self):
+        url = urllib.parse.urlsplit(self.path)
+        try:
+            self._read_body()
+        except BadRequest as e:
+            self.close_connection = True
+            return self._json(400, {"ok": False, "error": str(e)})
+        if url.path == "/_faults":
+            self.server.state.clear_faults()
+            return self._json(200, {"ok": True})
+        if url.path == "/_targets":
+            self.server.state.clear_targets()
+            return self._json(200, {"ok": True})
+        return self._json(404, {"ok": False, "error": "not found"})
+
     def do_POST(self):
         url = urllib.parse.urlsplit(self.path)
-        body = self._read_body()
-        if body is None:
+        try:
+            body = self._read_body()
+        except BadRequest as e:
             self.close_connection = True
-            return self._json(413, {"ok": False, "error": "bad or too large Content-Length"})
-        if url.path == "/_reset":
-            self.server.store.reset()
-            return self._json(200, {"ok": True})
+            return self._json(413 if "large" in str(e) else 400, {"ok": False, "error": str(e)})
+        st = self.server.state
+        try:
+            if url.path == "/_reset":
+                q = urllib.parse.parse_qs(url.query)
+                st.reset(q.get("all", ["0"])[0] in ("1", "true", "yes"))
+                return self._json(200, {"ok": True})
+            if url.path == "/_targets":
+                j = self._control_body(body)
+                if isinstance(j, dict) and isinstance(j.get("targets"), list):
+                    j = j["targets"]
+                n = st.add_targets(j if isinstance(j, list) else [j])
+                return self._json(200, {"ok": True, "count": n})
+            if url.path == "/_faults":
+                f = st.add_fault(parse_fault(self._control_body(body)))
+                return self._json(200, {"ok": True, "fault": f})
+        except (BadRequest, ValueError) as e:
+            return self._json(400, {"ok": False, "error": str(e)})
         parts = url.path.strip("/").split("/", 1)
         platform = PLATFORMS.get(parts[0])
         if platform is None:
             return self._json(404, {"ok": False, "error": "no such platform"})
-        try:
-            parsed = json.loads(body.decode("utf-8")) if body else None
-        except (UnicodeDecodeError, ValueError):
-            parsed = None
-        req = {
-            "target": urllib.parse.unquote(parts[1]) if len(parts) > 1 else "",
-            "time": now_iso(),
-            "method": self.command,
-            "path": self.path,
-            "query": urllib.parse.parse_qs(url.query),
-            "headers": {k.lower(): v for k, v in self.headers.items()},
-            "raw": body,
-            "json": parsed,
-        }
-        record, reply = platform.handle(req)
-        if record is not None:
-            mid = self.server.store.add(record)
-            self.server.log("received platform=%s target=%s id=%d" % (platform.name, req["target"], mid))
+        req = Request("POST", self.path, urllib.parse.parse_qs(url.query, keep_blank_values=True),
+                      self.headers.lower_dict(), body)
+        routed = platform.route(parts[1] if len(parts) > 1 else "", req)
+        if routed is None:
+            return self._json(404, {"ok": False, "error": "no such endpoint"})
+        req.kind, endpoint, req.ident = routed
+        reply = self._platform(st, platform, endpoint, req)
+        st.record(make_record(req, reply))
+        if reply.down:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return None
+        if reply.raw is not None:
+            return self._send(reply.status, reply.raw, reply.ctype, reply.headers)
         return self._json(reply.status, reply.body, reply.headers)
+
+    def _platform(self, st, platform, endpoint, req):
+        target = st.target(req.kind, req.ident)
+        if target is None and req.kind in IMPLICIT and req.ident:
+            target = open_generic(req.kind, req.ident)
+        fault = st.take_fault(req.kind, req.ident)
+        if fault is not None:
+            mode = fault["mode"]
+            req.extra["fault"] = mode
+            if mode == "slow":
+                time.sleep(fault["ms"] / 1000.0)
+            elif mode == "down":
+                return Reply(verdict="fault: down (no answer)", down=True)
+            elif mode == "garbage":
+                return Reply(200, raw=GARBAGE, ctype="text/html; charset=utf-8",
+                             verdict="fault: garbage")
+            elif mode == "5xx":
+                return Reply(fault["status"], raw=html_error(fault["status"]),
+                             ctype="text/html", verdict="fault: HTTP %d" % fault["status"])
+            elif mode == "throttle":
+                r = platform.throttle(target, endpoint, req, fault)
+                r.verdict = "fault: throttle (%s)" % r.verdict
+                return r
+            elif mode == "fail":
+                r = platform.fail(target, endpoint, req, fault.get("code"))
+                r.verdict = "fault: fail (%s)" % r.verdict
+                return r
+        if target is None:
+            return platform.unknown(endpoint, req)
+        return platform.handle(st, target, endpoint, req)
+
+
+def make_record(req, reply):
+    rec = {
+        "time": now_iso(),
+        "ts": time.time(),
+        "platform": req.kind,
+        "target": req.ident,
+        "method": req.method,
+        "path": req.path,
+        "headers": req.headers,
+        "json": req.json,
+        "verdict": reply.verdict,
+        "accepted": reply.accepted,
+        "status": None if reply.down else reply.status,
+        "reply": None if reply.down else (
+            reply.raw.decode("utf-8", "replace") if reply.raw is not None else reply.body),
+        "content": req.content,
+    }
+    if req.json is None:
+        rec["body"] = req.raw.decode("utf-8", "replace")
+    if req.warnings:
+        rec["warnings"] = req.warnings
+    rec.update(req.extra)
+    return rec
 
 
 PAGE = """<!doctype html>
@@ -219,71 +1377,81 @@ PAGE = """<!doctype html>
 <meta http-equiv="refresh" content="3">
 <title>模拟消息平台</title>
 <style>
-body {{ font-family: sans-serif; margin: 1em; }}
+body {{ font-family: sans-serif; margin: 1em; max-width: 60em; }}
 .m {{ border: 1px solid #ccc; border-radius: 6px; padding: .5em; margin: .5em 0; }}
 .h {{ color: #555; font-size: .9em; }}
+.w {{ color: #a60; font-size: .9em; }}
 pre {{ white-space: pre-wrap; word-break: break-all; margin: .3em 0 0; }}
+details {{ font-size: .85em; color: #444; }}
 </style>
 </head>
 <body>
 <h1>模拟消息平台</h1>
-<p>共收到 {count} 条消息（最新的在前，每 3 秒刷新）。</p>
+<p>这里显示 zhuqi-bot 发到模拟平台（企业微信、钉钉、飞书、Telegram、通用 Webhook）并被接受的消息，
+最新的在前，每 3 秒自动刷新。共收到 {total} 条请求，接受 {accepted} 条，拒绝 {rejected} 条
+（拒绝的原因见 <a href="/_messages?accepted=0">/_messages?accepted=0</a>）。</p>
 {items}
 </body>
 </html>
 """
 
 
-def render_page(msgs):
+def render_page(st):
+    stats = st.get_stats()
+    msgs = [m for m in st.list(accepted=True) if m["platform"] != "feishu-app"][-PAGE_SHOWN:]
     items = []
     for m in reversed(msgs):
-        content = m["json"] if m.get("json") is not None else m.get("body", "")
-        if not isinstance(content, str):
-            content = json.dumps(content, ensure_ascii=False, indent=2)
+        raw = m["json"] if m.get("json") is not None else m.get("body", "")
+        if not isinstance(raw, str):
+            raw = json.dumps(raw, ensure_ascii=False, indent=2)
+        warn = "".join('<div class="w">提示：%s</div>' % html.escape(w)
+                       for w in m.get("warnings", []))
         items.append(
-            '<div class="m"><div class="h">#%d · %s · %s / %s%s</div><pre>%s</pre></div>'
-            % (
-                m["id"],
-                html.escape(m["time"]),
-                html.escape(m["platform"]),
-                html.escape(m["target"]),
-                (" · 错误：" + html.escape(m["error"])) if m.get("error") else "",
-                html.escape(content),
-            )
-        )
-    return PAGE.format(count=len(msgs), items="\n".join(items) or "<p>暂无消息。</p>")
+            '<div class="m"><div class="h">#%d · %s · %s · %s</div>%s<pre>%s</pre>'
+            "<details><summary>原始请求</summary><pre>%s</pre></details></div>"
+            % (m["id"], html.escape(m["time"]), html.escape(CHINESE.get(m["platform"],
+                                                                        m["platform"])),
+               html.escape(m["target"]), warn, html.escape(m.get("content") or ""),
+               html.escape(raw)))
+    return PAGE.format(total=stats["total"], accepted=stats["accepted"],
+                       rejected=stats["rejected"],
+                       items="\n".join(items) or "<p>暂无消息。</p>")
 
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 512
 
-    def __init__(self, addr, log_file=None):
+    def __init__(self, addr, state):
         super().__init__(addr, Handler)
-        self.store = Store()
-        self._log_lock = threading.Lock()  # one line at a time in the log
-        self._log_file = log_file
-
-    def log(self, line):
-        text = "%s %s\n" % (now_iso(), line)
-        with self._log_lock:
-            if self._log_file:
-                self._log_file.write(text)
-                self._log_file.flush()
-            else:
-                sys.stderr.write(text)
+        self.state = state
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="fake messaging platform for zhuqi")
+    ap = argparse.ArgumentParser(description="fake messaging platforms for zhuqi")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8090)
-    ap.add_argument("--log", help="append the log here instead of stderr")
+    ap.add_argument("--log", help="append one JSON line per message received to this file")
+    ap.add_argument("--keep", type=int, default=DEFAULT_KEEP,
+                    help="messages kept in memory (default %(default)s)")
+    ap.add_argument("--rate-window", type=float, default=60.0, metavar="S",
+                    help="the rate-limit window in seconds (default 60)")
+    ap.add_argument("--targets", help="a JSON file with targets to register at start")
+    ap.add_argument("--open", action="store_true",
+                    help="register unknown targets on first use (no signature checks)")
     a = ap.parse_args(argv)
     if not a.host.startswith("127."):
         ap.error("--host must be a loopback address (127.0.0.0/8)")
+    if a.keep < 1 or a.rate_window <= 0:
+        ap.error("--keep and --rate-window must be positive")
     log_file = open(a.log, "a", encoding="utf-8") if a.log else None
-    srv = Server((a.host, a.port), log_file)
+    state = State(a.keep, a.rate_window, a.open, log_file)
+    if a.targets:
+        with open(a.targets, encoding="utf-8") as f:
+            j = json.load(f)
+        state.add_targets(j.get("targets", []) if isinstance(j, dict) else j)
+    srv = Server((a.host, a.port), state)
 
     def stop(signum, frame):
         # shutdown() waits for serve_forever, so run it off this thread.
@@ -291,11 +1459,19 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    srv.log("listening on http://%s:%d/ platforms=%s"
-            % (a.host, srv.server_address[1], ",".join(sorted(PLATFORMS))))
+    hello = {"event": "listening", "time": now_iso(),
+             "url": "http://%s:%d/" % (a.host, srv.server_address[1]),
+             "platforms": sorted(PLATFORMS), "open": a.open}
+    if log_file is not None:
+        log_file.write(json.dumps(hello) + "\n")
+        log_file.flush()
+    sys.stderr.write("fake platform listening on %s\n" % hello["url"])
+    sys.stderr.flush()
     srv.serve_forever()
     srv.server_close()
-    srv.log("stopped")
+    if log_file is not None:
+        log_file.write(json.dumps({"event": "stopped", "time": now_iso()}) + "\n")
+        log_file.close()
     return 0
 
 

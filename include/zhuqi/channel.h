@@ -1,0 +1,162 @@
+/* Outbound messaging platforms: one message model rendered into each
+ * platform's native request (WeCom, DingTalk, Feishu, Telegram, generic
+ * webhook), signed, split on character boundaries at the platform's byte
+ * limit, and the platform's answer classified into done / retry / fail.
+ * Pure functions: no I/O, so the bot and the tests share them. */
+#ifndef ZHUQI_CHANNEL_H
+#define ZHUQI_CHANNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zhuqi/buf.h"
+#include "zhuqi/common.h"
+
+typedef enum zq_channel_kind {
+    ZQ_CH_WECOM = 0, /* "wecom-robot" */
+    ZQ_CH_DINGTALK,  /* "dingtalk-robot" */
+    ZQ_CH_FEISHU,    /* "feishu-bot" */
+    ZQ_CH_TELEGRAM,  /* "telegram" */
+    ZQ_CH_GENERIC,   /* "generic" */
+    ZQ_CH__COUNT,
+} zq_channel_kind;
+
+/* The wire name ("wecom-robot"), and back. parse returns 0 or -ZQ_EINVAL. */
+const char *zq_channel_name(zq_channel_kind k);
+int zq_channel_parse(const char *name, zq_channel_kind *out);
+
+/* Per-platform limits (defaults from specs/channels.md; see
+ * zq_channel_config for overrides). What max_bytes measures:
+ *   wecom-robot     UTF-8 bytes of markdown.content (default 4096)
+ *   dingtalk-robot  UTF-8 bytes of markdown.text (default 20000)
+ *   feishu-bot      bytes of the whole JSON request body (default 20000)
+ *   telegram        characters (UTF-16 code units, as Telegram counts them)
+ *                   of the visible text after entity parsing (default 4096)
+ *   generic         UTF-8 bytes of "markdown" (default 65536)
+ * 0 means the documented default. */
+typedef struct zq_channel_limits {
+    size_t max_bytes;
+    int per_minute; /* 0: none */
+    int per_second; /* 0: none */
+} zq_channel_limits;
+
+/* A message longer than this many parts is cut: its last part ends with
+ * "……（内容过长，已截断）". */
+#define ZQ_CHANNEL_MAX_PARTS 20
+
+/* Where each platform lives (base URLs, so tests point them at the local
+ * fake) and limit overrides. */
+typedef struct zq_channel_config {
+    char base_url[ZQ_CH__COUNT][256]; /* "https://qyapi.weixin.qq.com" ... */
+    zq_channel_limits limits[ZQ_CH__COUNT];
+} zq_channel_config;
+
+/* Fills the defaults of specs/channels.md. */
+void zq_channel_config_defaults(zq_channel_config *cc);
+
+/* A push target. */
+typedef struct zq_target {
+    char id[48];
+    zq_channel_kind kind;
+    /* wecom: robot key; dingtalk: access_token; feishu: hook token;
+     * telegram: bot token; generic: full URL. */
+    char address[512];
+    char secret[256]; /* dingtalk / feishu / generic signing secret; "" none */
+    char chat_id[64]; /* telegram chat id */
+} zq_target;
+
+/* A message: title, body in a small markdown subset (**bold**, [text](url),
+ * "- " list items, line breaks), and mentions. Strings borrowed. */
+typedef struct zq_message {
+    const char *title;
+    const char *body;
+    const char *const *mention_mobiles;
+    size_t nmentions;
+    bool mention_all;
+} zq_message;
+
+/* One HTTP request to send (always a POST). Free arrays of them with
+ * zq_outreq_free_all(). */
+typedef struct zq_outreq {
+    char url[1024];
+    zq_buf body;
+    const char *content_type; /* static */
+    char headers[4][320];     /* "Name: value" lines beyond Content-Type */
+    int nheaders;
+} zq_outreq;
+
+/* Renders m for target t: native format (WeCom markdown, DingTalk markdown
+ * with title and at, Feishu interactive card, Telegram HTML with escaping,
+ * generic JSON), signed as the platform wants at now_ms, and split into
+ * parts at the byte limit on character boundaries (each part says
+ * "(1/3)"; a single message cut short says so). Returns 0 and a new array
+ * of *n requests in *out (free with zq_outreq_free_all), or a negative
+ * code (-ZQ_EINVAL: bad target or message, err says which).
+ *
+ * Send the requests in order. Per platform:
+ *   wecom-robot     {"msgtype":"markdown"}; the title is a **bold** first
+ *                   line. Markdown cannot mention by mobile, so with
+ *                   mentions one more request follows: {"msgtype":"text"}
+ *                   with text.mentioned_mobile_list (+ "@all").
+ *   dingtalk-robot  {"msgtype":"markdown","markdown":{title,text}}; the
+ *                   last part carries "at" and "@mobile ..." in its text.
+ *                   URL has timestamp and sign (encoded once) with a secret.
+ *   feishu-bot      {"msg_type":"interactive"} card: header = title, one
+ *                   "markdown" element; "timestamp"/"sign" in the body
+ *                   with a secret. mention_all adds <at id=all></at>;
+ *                   mobiles cannot be mentioned by a custom bot (ignored).
+ *   telegram        {chat_id,text,parse_mode:"HTML",
+ *                   disable_web_page_preview:true}; mentions ignored.
+ *   generic         {"title","text" (plain),"markdown","mentions",
+ *                   "mention_all","part","parts"}; with a secret the
+ *                   headers X-Zhuqi-Timestamp (Unix seconds) and
+ *                   X-Zhuqi-Signature.
+ * Split parts start with a line "（i/n）" (Feishu: in the card header;
+ * DingTalk: in markdown.title too); lines are kept whole when possible,
+ * never a UTF-8 character, an HTML entity or a tag is cut, and Telegram
+ * tags open at a cut are closed and reopened in the next part. */
+int zq_channel_render(const zq_channel_config *cc, const zq_target *t, const zq_message *m,
+                      int64_t now_ms, zq_outreq **out, size_t *n, zq_err *err);
+void zq_outreq_free_all(zq_outreq *reqs, size_t n);
+
+typedef enum zq_delivery {
+    ZQ_DELIVERY_DONE = 0,
+    ZQ_DELIVERY_RETRY, /* network error, 5xx, 429, throttling codes */
+    ZQ_DELIVERY_FAIL,  /* bad key, bad signature, too long, ... */
+} zq_delivery;
+
+/* Classifies the platform's answer: http_status 0 means no answer
+ * (network error or timeout); body may be NULL; retry_after is the
+ * Retry-After header or NULL. Reads the error code in the body, not only
+ * the status. Sets *retry_after_ms (0 when the platform did not say) and a
+ * short English reason ("dingtalk errcode 310000: sign not match").
+ * Any platform: no answer, 5xx and 429 retry; 3xx fails (redirects are
+ * not followed). WeCom/DingTalk errcode and Feishu code: 0 done; -1
+ * (busy), 45009, 130101, 11232 and 9499 "too many request" retry; any
+ * other code fails. HTTP 2xx without a readable code (garbage, HTML,
+ * empty) retries: the platform may or may not have sent it. Telegram:
+ * ok:true done, 429 retries with parameters.retry_after, other errors
+ * fail. Generic: 2xx done, 429 retries with Retry-After, other 4xx fail.
+ * retry_after_ms is capped at one day. */
+zq_delivery zq_channel_classify(zq_channel_kind k, long http_status, const char *body, size_t len,
+                                const char *retry_after, int64_t *retry_after_ms, char *reason,
+                                size_t reasonsz);
+
+/* Signatures, exposed for inbound verification and tests. Each writes a
+ * NUL-terminated string into out and returns 0, or -ZQ_ETOOBIG (out
+ * too small: 45 bytes for Base64, 72 for generic), -ZQ_ENOMEM. */
+/* Base64(HMAC-SHA256(key=secret, msg=timestamp_ms + "\n" + secret)),
+ * not URL-encoded (DingTalk robot send and inbound). */
+int zq_sign_dingtalk(const char *secret, int64_t timestamp_ms, char *out, size_t outsz);
+/* Base64(HMAC-SHA256(key=timestamp_s + "\n" + secret, msg="")) (Feishu). */
+int zq_sign_feishu(const char *secret, int64_t timestamp_s, char *out, size_t outsz);
+/* "sha256=" + hex(HMAC-SHA256(secret, timestamp + "." + body)) (generic). */
+int zq_sign_generic(const char *secret, const char *timestamp, const char *body, size_t len,
+                    char *out, size_t outsz);
+
+/* Appends s percent-encoded to b (RFC 3986 unreserved kept, "%2B" upper
+ * case). Returns 0 or -ZQ_ENOMEM. */
+int zq_url_encode(zq_buf *b, const char *s);
+
+#endif
