@@ -43,7 +43,7 @@ ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS_MODE) $(CFLAGS)
 ALL_LDFLAGS := -pthread $(LDFLAGS_MODE) $(LDFLAGS)
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
-FCGI_SRC := $(sort $(filter-out fcgi/main.c,$(wildcard fcgi/*.c)))
+FCGI_SRC := $(sort $(filter-out fcgi/main.c fcgi/admin_cli.c,$(wildcard fcgi/*.c)))
 BOT_SRC := $(sort $(filter-out bot/main.c,$(wildcard bot/*.c)))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -58,10 +58,11 @@ LIBZQBOT := $(B)/libzqbot.a
 
 FCGI_BIN := $(B)/zhuqi-fcgi
 BOT_BIN := $(B)/zhuqi-bot
+ADMIN_BIN := $(B)/zhuqi-admin
 
-.PHONY: all deps run stop test check unit e2e bench lint format install clean
+.PHONY: all deps run stop test check unit e2e browser bench lint format install clean
 
-all: $(FCGI_BIN) $(BOT_BIN)
+all: $(FCGI_BIN) $(BOT_BIN) $(ADMIN_BIN)
 
 deps:
 	@scripts/deps.sh build
@@ -88,6 +89,11 @@ $(FCGI_BIN): $(B)/fcgi/main.o $(LIBZQFCGI) $(LIBZQ)
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BOT_BIN): $(B)/bot/main.o $(LIBZQBOT) $(LIBZQ)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The operators' tool (staff tokens, exports, statistics, calendar check).
+$(ADMIN_BIN): $(B)/fcgi/admin_cli.o $(LIBZQFCGI) $(LIBZQ)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -125,6 +131,10 @@ e2e:
 	@$(MAKE) --no-print-directory BUILD=asan all
 	@ZQ_ONLY=e2e scripts/test.sh build/asan
 
+browser:
+	@$(MAKE) --no-print-directory BUILD=asan all
+	@ZQ_ONLY=browser scripts/test.sh build/asan
+
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory BUILD=release all
@@ -145,7 +155,7 @@ lint:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/zhuqi \
 		$(DESTDIR)$(PREFIX)/share/zhuqi/html $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 755 $(FCGI_BIN) $(BOT_BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(FCGI_BIN) $(BOT_BIN) $(ADMIN_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -m 640 config/zhuqi.ini $(DESTDIR)$(SYSCONFDIR)/zhuqi/zhuqi.ini
 	# Data the configuration names by relative path, next to zhuqi.ini.
 	for d in forms holidays templates; do \

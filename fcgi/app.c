@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zhuqi/log.h"
+
 int zq_app_path(const char *config_path, const char *path, char *out, size_t outsz)
 {
     const char *slash = config_path ? strrchr(config_path, '/') : NULL;
@@ -38,6 +40,17 @@ int zq_app_load(const char *config_path, const zq_config *cfg, zq_app **out, zq_
     if (rc < 0) {
         zq_app_free(app);
         return rc;
+    }
+    /* Deadlines need this year's holiday notice, and next year's towards
+     * the end of this one: say so at start rather than at first use. */
+    {
+        zq_date today = zq_date_today();
+        if (!zq_cal_year_known(app->calendar, today.y))
+            ZQ_WARN("event=calendar_year_missing year=%d fallback=mon-fri dir=%s", today.y,
+                    holidays);
+        if (today.m >= 11 && !zq_cal_year_known(app->calendar, today.y + 1))
+            ZQ_WARN("event=calendar_year_missing year=%d fallback=mon-fri dir=%s", today.y + 1,
+                    holidays);
     }
     *out = app;
     return 0;

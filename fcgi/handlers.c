@@ -6,9 +6,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "zhuqi/admin_push.h"
+#include "zhuqi/hooks.h"
+#include "zhuqi/app.h"
 #include "zhuqi/intake.h"
 #include "zhuqi/log.h"
 #include "zhuqi/metrics.h"
+#include "zhuqi/staff.h"
 
 static const zq_route routes[] = {
     {"GET", "/api/ping", zq_h_ping, "ping"},
@@ -22,6 +26,38 @@ static const zq_route routes[] = {
     {"POST", "/api/intake/{form}/submit", zq_h_intake_submit, "intake_submit"},
     {"POST", "/api/cases/{id}/lookup", zq_h_case_lookup, "case_lookup"},
     {"GET", "/api/classes", zq_h_classes, "classes"},
+    /* Chat webhooks and the chat-to-web hand-over (fcgi/hooks.c, fcgi/handoff.c). */
+    {"GET", "/hook/wecom", zq_h_hook_wecom, "hook_wecom_verify"},
+    {"POST", "/hook/wecom", zq_h_hook_wecom, "hook_wecom"},
+    {"POST", "/hook/dingtalk", zq_h_hook_dingtalk, "hook_dingtalk"},
+    {"POST", "/hook/feishu", zq_h_hook_feishu, "hook_feishu"},
+    {"POST", "/hook/telegram", zq_h_hook_telegram, "hook_telegram"},
+    {"POST", "/hook/generic", zq_h_hook_generic, "hook_generic"},
+    {"POST", "/api/intake/{form}/handoff", zq_h_intake_handoff, "intake_handoff"},
+    /* Staff: cases (fcgi/admin_cases.c). */
+    {"GET", "/api/admin/me", zq_h_admin_me, "admin_me"},
+    {"GET", "/api/admin/workflow", zq_h_admin_workflow, "admin_workflow"},
+    {"GET", "/api/admin/cases", zq_h_admin_cases, "admin_cases"},
+    {"GET", "/api/admin/cases.csv", zq_h_admin_cases_csv, "admin_cases_csv"},
+    {"GET", "/api/admin/cases.jsonl", zq_h_admin_cases_jsonl, "admin_cases_jsonl"},
+    {"GET", "/api/admin/cases/{id}", zq_h_admin_case, "admin_case"},
+    {"POST", "/api/admin/cases/{id}/transitions", zq_h_admin_case_transition,
+     "admin_case_transition"},
+    {"POST", "/api/admin/cases/{id}/notes", zq_h_admin_case_note, "admin_case_note"},
+    {"POST", "/api/admin/cases/{id}/assign", zq_h_admin_case_assign, "admin_case_assign"},
+    {"POST", "/api/admin/cases/{id}/extension", zq_h_admin_case_extension, "admin_case_extension"},
+    {"GET", "/api/admin/stats", zq_h_admin_stats, "admin_stats"},
+    {"GET", "/api/admin/digest", zq_h_admin_digest, "admin_digest"},
+    {"GET", "/api/admin/audit", zq_h_admin_audit, "admin_audit"},
+    /* Staff: push targets, classes, notices (fcgi/admin_push.c). */
+    {"GET", "/api/admin/targets", zq_h_admin_targets, "admin_targets"},
+    {"POST", "/api/admin/targets", zq_h_admin_target_save, "admin_target_save"},
+    {"DELETE", "/api/admin/targets/{id}", zq_h_admin_target_delete, "admin_target_delete"},
+    {"GET", "/api/admin/classes", zq_h_admin_classes, "admin_classes"},
+    {"POST", "/api/admin/classes", zq_h_admin_class_save, "admin_class_save"},
+    {"GET", "/api/admin/notices", zq_h_admin_notices, "admin_notices"},
+    {"POST", "/api/admin/notices", zq_h_admin_notice_create, "admin_notice_create"},
+    {"GET", "/api/admin/notices/{id}", zq_h_admin_notice, "admin_notice"},
     {"POST", "/api/_debug/echo", zq_h_debug_echo, "debug_echo"},
     {"GET", "/api/_debug/sleep", zq_h_debug_sleep, "debug_sleep"},
 };
@@ -54,7 +90,15 @@ void zq_h_health(zq_req *req)
     zq_err err = {0};
 
     if (zq_store_ping(req->store, &err) == 0) {
-        zq_resp_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "redis", "up"));
+        json_t *body = json_pack("{s:b, s:s}", "ok", 1, "redis", "up");
+        zq_date today = zq_date_today();
+        /* Deadlines this year fall back to Monday-Friday without its
+         * holiday file: tell monitors (still 200: the service works). */
+        if (body != NULL && req->app != NULL && !zq_cal_year_known(req->app->calendar, today.y))
+            json_object_set_new(
+                body, "calendar",
+                json_pack("{s:[i], s:s}", "missing_years", today.y, "fallback", "mon-fri"));
+        zq_resp_json(req, 200, body);
         return;
     }
     zq_resp_unavailable(req);

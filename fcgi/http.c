@@ -497,10 +497,10 @@ const char *zq_http_reason(int status)
     }
 }
 
-int zq_resp_serialize(zq_req *req, zq_buf *out)
+/* The head of the response: everything before the body except the
+ * Content-Length line and the blank line. */
+static void serialize_head(zq_req *req, zq_buf *out)
 {
-    if (!req->responded)
-        zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
     zq_buf_printf(out, "Status: %d %s\r\n", req->status, zq_http_reason(req->status));
     if (req->content_type != NULL)
         zq_buf_printf(out, "Content-Type: %s\r\n", req->content_type);
@@ -512,8 +512,54 @@ int zq_resp_serialize(zq_req *req, zq_buf *out)
                      "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n");
     zq_buf_printf(out, "Cache-Control: %s\r\n",
                   req->cache_control ? req->cache_control : "no-store");
+}
+
+int zq_resp_serialize(zq_req *req, zq_buf *out)
+{
+    if (req->streaming)
+        return 0; /* the head and the body went out already */
+    if (!req->responded)
+        zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
+    serialize_head(req, out);
     zq_buf_printf(out, "Content-Length: %zu\r\n\r\n", req->head ? (size_t)0 : req->body_out.len);
     if (!req->head && req->body_out.len > 0)
         zq_buf_append(out, req->body_out.data, req->body_out.len);
     return out->oom ? -ZQ_ENOMEM : 0;
+}
+
+int zq_resp_stream_begin(zq_req *req, int status, const char *content_type)
+{
+    zq_buf head = {0};
+    int rc = 0;
+
+    req->status = status;
+    req->responded = true;
+    req->content_type = content_type;
+    zq_buf_reset(&req->body_out);
+    if (req->stream_fn == NULL)
+        return 0; /* collected in body_out, sent by zq_resp_serialize */
+    serialize_head(req, &head);
+    zq_buf_puts(&head, "\r\n");
+    if (head.oom)
+        rc = -ZQ_ENOMEM;
+    else if (req->stream_fn(req->stream_ctx, head.data, head.len) < 0)
+        rc = -ZQ_EIO;
+    req->streaming = true; /* even on failure: nothing else may be sent */
+    zq_buf_free(&head);
+    return rc;
+}
+
+int zq_resp_stream_write(zq_req *req, const void *data, size_t len)
+{
+    if (len == 0 || req->head)
+        return 0;
+    if (!req->streaming) {
+        if (zq_buf_append(&req->body_out, data, len) < 0)
+            return -ZQ_ENOMEM;
+        return 0;
+    }
+    if (req->stream_fn(req->stream_ctx, data, len) < 0)
+        return -ZQ_EIO;
+    req->stream_bytes += len;
+    return 0;
 }

@@ -18,6 +18,7 @@
 #include "zhuqi/app.h"
 #include "zhuqi/cases.h"
 #include "zhuqi/log.h"
+#include "zhuqi/workflow.h"
 
 #define SID_HEX 64
 #define CSRF_HEX 64
@@ -419,6 +420,16 @@ static bool idem_key_ok(const char *k)
     return true;
 }
 
+/* The public view with the deadline running now. */
+static json_t *public_view(zq_req *req, const zq_case *c)
+{
+    zq_wf_limits lim;
+
+    zq_wf_limits_from_config(req->cfg, &lim);
+    return zq_case_public_json_at(schema_of(req), req->app ? req->app->calendar : NULL, &lim, c,
+                                  zq_date_today());
+}
+
 /* Answers with the case's public view. */
 static void respond_case(zq_req *req, const char *id, int status)
 {
@@ -435,7 +446,7 @@ static void respond_case(zq_req *req, const char *id, int status)
         zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
         return;
     }
-    zq_resp_json(req, status, json_pack("{s:o}", "case", zq_case_public_json(schema_of(req), &c)));
+    zq_resp_json(req, status, json_pack("{s:o}", "case", public_view(req, &c)));
     zq_case_clear(&c);
 }
 
@@ -603,7 +614,7 @@ void zq_h_case_lookup(zq_req *req)
         zq_resp_error(req, 404, "not_found", "未找到该案件，请核对案件编号和手机号码。");
         goto out;
     }
-    zq_resp_json(req, 200, json_pack("{s:o}", "case", zq_case_public_json(schema_of(req), &c)));
+    zq_resp_json(req, 200, json_pack("{s:o}", "case", public_view(req, &c)));
     zq_case_clear(&c);
 out:
     json_decref(body);

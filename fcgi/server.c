@@ -214,7 +214,10 @@ int zq_server_listen(const char *spec, int backlog, zq_err *err)
 }
 
 /* Reads the whole body (up to max) into the request's pool. Returns 0,
- * -ZQ_ETOOBIG (body not read: the connection must close) or -ZQ_EIO. */
+ * -ZQ_ETOOBIG, -ZQ_EINVAL (bad Content-Length) or -ZQ_EIO (short body).
+ * A body over max is read and thrown away, up to a bound, so that nginx
+ * can finish sending it: closing on a half-sent body makes nginx count
+ * the upstream as failed. */
 static int read_body(zq_req *req, FCGX_Request *fr, size_t max)
 {
     const char *cl = zq_req_param(req, "CONTENT_LENGTH");
@@ -228,8 +231,20 @@ static int read_body(zq_req *req, FCGX_Request *fr, size_t max)
         return 0;
     if (zq_parse_ll(cl, strlen(cl), 0, (long long)1 << 40, &len) < 0)
         return -ZQ_EINVAL;
-    if ((unsigned long long)len > max)
+    if ((unsigned long long)len > max) {
+        char sink[16384];
+        long long left = len;
+        int n;
+
+        while (left > 0 && len <= 64LL * 1024 * 1024 &&
+               (n = FCGX_GetStr(
+                    sink, (int)(left < (long long)sizeof(sink) ? left : (long long)sizeof(sink)),
+                    fr->in)) > 0)
+            left -= n;
+        if (left > 0)
+            fr->keepConnection = 0; /* records left unread must not be parsed */
         return -ZQ_ETOOBIG;
+    }
     body = zq_pool_alloc(&req->pool, (size_t)len + 1);
     if (body == NULL)
         return -ZQ_ENOMEM;
@@ -255,6 +270,22 @@ static double elapsed_s(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* zq_req's stream_fn: writes straight to the FastCGI output stream. */
+static int stream_out(void *ctx, const void *data, size_t len)
+{
+    FCGX_Stream *out = ctx;
+    const char *p = data;
+
+    while (len > 0) {
+        int n = len > (1u << 20) ? 1 << 20 : (int)len;
+        if (FCGX_PutStr(p, n, out) != n)
+            return -ZQ_EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 static void handle(server *srv, FCGX_Request *fr, zq_store **store, unsigned *gen)
 {
     struct timespec t0;
@@ -272,12 +303,13 @@ static void handle(server *srv, FCGX_Request *fr, zq_store **store, unsigned *ge
     }
     rc = zq_req_init(&req, fr->envp, &cr->app->cfg, *store);
     req.app = cr->app;
+    req.stream_fn = stream_out;
+    req.stream_ctx = fr->out;
     zq_log_set_request_id(req.request_id);
     if (rc == 0) {
         rc = read_body(&req, fr, cr->app->cfg.server.max_body);
         if (rc == -ZQ_ETOOBIG) {
             zq_resp_error(&req, 413, "too_large", "提交的内容过大。");
-            fr->keepConnection = 0; /* the unread body must not be parsed as a record */
         } else if (rc == -ZQ_EINVAL) {
             zq_resp_error(&req, 400, "bad_request", "请求格式不正确。");
             fr->keepConnection = 0;
@@ -288,12 +320,13 @@ static void handle(server *srv, FCGX_Request *fr, zq_store **store, unsigned *ge
             zq_router_dispatch(srv->routes, srv->nroutes, &req);
         }
     }
-    if (zq_resp_serialize(&req, &out) == 0)
+    if (zq_resp_serialize(&req, &out) == 0 && out.len > 0)
         FCGX_PutStr(out.data, (int)out.len, fr->out);
     secs = elapsed_s(&t0);
     zq_metrics_end(req.route_index, req.status, secs);
     ZQ_INFO("event=request method=%s path=\"%.200s\" status=%d ms=%.2f in=%zu out=%zu", req.method,
-            req.path, req.status, secs * 1000.0, req.body_len, req.body_out.len);
+            req.path, req.status, secs * 1000.0, req.body_len,
+            req.streaming ? req.stream_bytes : req.body_out.len);
     zq_log_set_request_id(NULL);
     zq_buf_free(&out);
     zq_req_free(&req);

@@ -28,6 +28,7 @@
 
 #include "zhuqi/buf.h"
 #include "zhuqi/log.h"
+#include "zhuqi/workflow.h"
 
 static zq_script create_script = {
     .src = "local existing = redis.call('GET', KEYS[1])\n"
@@ -312,11 +313,12 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
     json_array_foreach(c->history, i, e)
     {
         const char *to = json_string_value(json_object_get(e, "to"));
+        const char *kind = json_string_value(json_object_get(e, "kind"));
         json_t *at = json_object_get(e, "at_ms");
         const char *note = json_string_value(json_object_get(e, "note"));
         json_t *item;
 
-        if (to == NULL)
+        if (to == NULL || (kind != NULL && strcmp(kind, "status") != 0))
             continue;
         zq_time_iso(json_is_integer(at) ? json_integer_value(at) : 0, iso);
         item = json_pack("{s:s, s:s, s:s}", "status", to, "label", zq_case_status_label(to), "at",
@@ -339,5 +341,18 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
                     "contact_name", name, "mobile", mobile);
     if (out != NULL && c->dup_of[0] != '\0')
         json_object_set_new(out, "possible_duplicate", json_true());
+    return out;
+}
+
+json_t *zq_case_public_json_at(const zq_schema *s, const zq_calendar *cal,
+                               const struct zq_wf_limits *lim, const zq_case *c, zq_date today)
+{
+    json_t *out = zq_case_public_json(s, c);
+    zq_deadline d;
+
+    if (out == NULL || lim == NULL)
+        return out;
+    zq_wf_deadline(cal, lim, c->form, c->status, c->history, c->created_ms, &d);
+    json_object_set_new(out, "deadline", zq_wf_deadline_json(cal, &d, c->status, today));
     return out;
 }

@@ -49,6 +49,10 @@ static int check_address(const char *v, char *why, size_t whysz);
 static int check_level(const char *v, char *why, size_t whysz);
 static int check_prefix(const char *v, char *why, size_t whysz);
 static int check_name(const char *v, char *why, size_t whysz);
+static int check_base_url(const char *v, char *why, size_t whysz);
+static int check_aes_key(const char *v, char *why, size_t whysz);
+static int check_tg_secret(const char *v, char *why, size_t whysz);
+static int check_opt_url(const char *v, char *why, size_t whysz);
 
 #define FIELD(f) offsetof(zq_config, f), sizeof(((zq_config *)0)->f)
 #define STR(sec, key, f, min, secret, check, def, help)                                            \
@@ -62,7 +66,8 @@ static int check_name(const char *v, char *why, size_t whysz);
     }
 
 static const opt opts[] = {
-    STR("server", "listen", server.listen, 1, false, check_listen, "unix:/run/zhuqi/zhuqi-fcgi.sock",
+    STR("server", "listen", server.listen, 1, false, check_listen,
+        "unix:/run/zhuqi/zhuqi-fcgi.sock",
         "unix:PATH, host:port, or fd:N (a socket inherited from a supervisor)"),
     NUM("server", "threads", OPT_INT, server.threads, 1, 1024, "16",
         "worker threads; each holds one FastCGI connection and one Redis connection"),
@@ -151,6 +156,104 @@ static const opt opts[] = {
     STR("bot", "consumer", bot.consumer, 0, false, check_name, "",
         "consumer name in the stream group; empty for host-pid"),
     STR("bot", "pid_file", bot.pid_file, 0, false, NULL, "", "pid file; empty for none"),
+    NUM("bot", "max_transfers", OPT_INT, bot.max_transfers, 1, 1024, "64",
+        "HTTP transfers to the platforms in flight at once"),
+    NUM("bot", "connect_timeout_ms", OPT_INT, bot.connect_timeout_ms, 100, 60000, "3000",
+        "connect timeout of one transfer"),
+    NUM("bot", "timeout_ms", OPT_INT, bot.timeout_ms, 500, 120000, "10000",
+        "total timeout of one transfer"),
+    NUM("bot", "max_attempts", OPT_INT, bot.max_attempts, 1, 100, "12",
+        "attempts per message and target before it is dead-lettered"),
+    NUM("bot", "max_age_s", OPT_INT, bot.max_age_s, 10, 2592000, "86400",
+        "seconds after which an undelivered message is dead-lettered"),
+    NUM("bot", "retry_base_ms", OPT_INT, bot.retry_base_ms, 10, 600000, "2000",
+        "first retry back-off; doubles per attempt, with jitter"),
+    NUM("bot", "retry_max_ms", OPT_INT, bot.retry_max_ms, 10, 86400000, "600000",
+        "longest retry back-off"),
+    NUM("bot", "claim_idle_ms", OPT_INT, bot.claim_idle_ms, 1000, 3600000, "60000",
+        "outbox entries a crashed instance held this long are taken over"),
+    NUM("bot", "lease_ms", OPT_INT, bot.lease_ms, 1000, 600000, "15000",
+        "the scheduler lease; one instance schedules at a time"),
+    NUM("bot", "catch_up_grace_s", OPT_INT, bot.catch_up_grace_s, 0, 2592000, "21600",
+        "a reminder missed during downtime is still sent this long after its time"),
+    NUM("bot", "clock_offset_s", OPT_INT64, bot.clock_offset_s, -315360000, 315360000, "0",
+        "test only: seconds added to the scheduler's clock; never in production"),
+    STR("bot", "reminders", bot.reminders, 1, false, NULL, "reminders.json",
+        "the reminder rules; relative to this file's folder"),
+    STR("bot", "templates_dir", bot.templates_dir, 1, false, NULL, "templates",
+        "folder of the message templates (*.md); relative to this file's folder"),
+
+    STR("channels", "wecom_base_url", channels.wecom_base_url, 1, false, check_base_url,
+        "https://qyapi.weixin.qq.com", "WeCom API base URL"),
+    STR("channels", "dingtalk_base_url", channels.dingtalk_base_url, 1, false, check_base_url,
+        "https://oapi.dingtalk.com", "DingTalk API base URL"),
+    STR("channels", "feishu_base_url", channels.feishu_base_url, 1, false, check_base_url,
+        "https://open.feishu.cn", "Feishu API base URL (Lark: https://open.larksuite.com)"),
+    STR("channels", "telegram_base_url", channels.telegram_base_url, 1, false, check_base_url,
+        "https://api.telegram.org", "Telegram Bot API base URL"),
+    NUM("channels", "wecom_per_minute", OPT_INT, channels.wecom_per_minute, 0, 100000, "20",
+        "messages per minute per WeCom robot; 0 for no limit"),
+    NUM("channels", "dingtalk_per_minute", OPT_INT, channels.dingtalk_per_minute, 0, 100000, "20",
+        "messages per minute per DingTalk robot; 0 for no limit"),
+    NUM("channels", "feishu_per_minute", OPT_INT, channels.feishu_per_minute, 0, 100000, "100",
+        "messages per minute per Feishu bot; 0 for no limit"),
+    NUM("channels", "feishu_per_second", OPT_INT, channels.feishu_per_second, 0, 100000, "5",
+        "messages per second per Feishu bot; 0 for no limit"),
+    NUM("channels", "telegram_per_minute", OPT_INT, channels.telegram_per_minute, 0, 100000, "20",
+        "messages per minute per Telegram chat; 0 for no limit"),
+    NUM("channels", "telegram_per_second", OPT_INT, channels.telegram_per_second, 0, 100000, "1",
+        "messages per second per Telegram chat; 0 for no limit"),
+    NUM("channels", "generic_per_minute", OPT_INT, channels.generic_per_minute, 0, 10000000, "0",
+        "messages per minute per generic webhook; 0 for no limit"),
+    NUM("channels", "generic_per_second", OPT_INT, channels.generic_per_second, 0, 10000000, "0",
+        "messages per second per generic webhook; 0 for no limit"),
+    NUM("channels", "wecom_max_bytes", OPT_SIZE, channels.wecom_max_bytes, 0, 1048576, "0",
+        "content bytes per WeCom message; 0 for the platform's limit"),
+    NUM("channels", "dingtalk_max_bytes", OPT_SIZE, channels.dingtalk_max_bytes, 0, 1048576, "0",
+        "content bytes per DingTalk message; 0 for the platform's limit"),
+    NUM("channels", "feishu_max_bytes", OPT_SIZE, channels.feishu_max_bytes, 0, 1048576, "0",
+        "content bytes per Feishu message; 0 for the platform's limit"),
+    NUM("channels", "telegram_max_bytes", OPT_SIZE, channels.telegram_max_bytes, 0, 1048576, "0",
+        "content bytes per Telegram message; 0 for the platform's limit"),
+    NUM("channels", "generic_max_bytes", OPT_SIZE, channels.generic_max_bytes, 0, 1048576, "0",
+        "content bytes per generic webhook message; 0 for the default"),
+    NUM("channels", "rate_window_ms", OPT_INT, channels.rate_window_ms, 600, 3600000, "60000",
+        "the length of the per-minute window (the per-second window is 1/60 of it)"),
+    NUM("channels", "rate_slack_ms", OPT_INT, channels.rate_slack_ms, 0, 60000, "1000",
+        "margin added to every rate window for clock and network jitter"),
+
+    STR("wecom", "token", wecom.token, 0, false, NULL, "",
+        "the Token of the app's callback (接收消息) settings; empty: /hook/wecom is off"),
+    STR("wecom", "encoding_aes_key", wecom.encoding_aes_key, 0, true, check_aes_key, "",
+        "the EncodingAESKey (43 characters)"),
+    STR("wecom", "corp_id", wecom.corp_id, 0, false, NULL, "",
+        "the CorpID: the receiver id every decrypted message must carry"),
+    STR("dingtalk", "app_secret", dingtalk.app_secret, 0, true, NULL, "",
+        "the robot app's AppSecret, for the sign header; empty: /hook/dingtalk is off"),
+    STR("feishu", "verification_token", feishu.verification_token, 0, false, NULL, "",
+        "the event subscription's Verification Token; empty: /hook/feishu is off"),
+    STR("feishu", "encrypt_key", feishu.encrypt_key, 0, true, NULL, "",
+        "the Encrypt Key; when set, events must be encrypted and signed"),
+    STR("feishu", "app_id", feishu.app_id, 0, false, NULL, "",
+        "the app's App ID, for the tenant access token of replies"),
+    STR("feishu", "app_secret", feishu.app_secret, 0, true, NULL, "",
+        "the app's App Secret, for the tenant access token of replies"),
+    STR("telegram", "secret_token", telegram.secret_token, 0, true, check_tg_secret, "",
+        "the secret_token given to setWebhook; empty: /hook/telegram is off"),
+    STR("telegram", "bot_token", telegram.bot_token, 0, true, NULL, "",
+        "the bot's token, for long replies and subscriptions"),
+    STR("generic", "secret", generic.secret, 0, true, NULL, "",
+        "HMAC secret of the generic chat webhook; empty: /hook/generic is off"),
+    NUM("chat", "session_ttl", OPT_INT, chat.session_ttl_s, 60, 2592000, "7200",
+        "seconds a chat session lives after its last message (sliding)"),
+    NUM("chat", "dedup_ttl", OPT_INT, chat.dedup_ttl_s, 60, 2592000, "86400",
+        "seconds a platform message id is remembered, so retries are dropped"),
+    NUM("chat", "max_text", OPT_SIZE, chat.max_text, 64, 1048576, "16384",
+        "longest text message accepted, in bytes; longer ones are refused politely"),
+    NUM("chat", "max_body", OPT_SIZE, chat.max_body, 1024, 16777216, "65536",
+        "longest webhook request body accepted, in bytes; larger gets 413"),
+    STR("chat", "web_base_url", chat.web_base_url, 0, false, check_opt_url, "",
+        "public address of the site for 网页填写 links; empty turns the links off"),
 };
 
 #define NOPTS ZQ_ARRAY_LEN(opts)
@@ -265,6 +368,50 @@ static int check_name(const char *v, char *why, size_t whysz)
         }
     }
     return 0;
+}
+
+/* http(s)://host[:port][/path], no query, no trailing slash, no spaces. */
+static int check_base_url(const char *v, char *why, size_t whysz)
+{
+    const char *rest = strncmp(v, "https://", 8) == 0  ? v + 8
+                       : strncmp(v, "http://", 7) == 0 ? v + 7
+                                                       : NULL;
+    size_t n = strlen(v);
+
+    if (rest != NULL && *rest != '\0' && *rest != '/' && v[n - 1] != '/' &&
+        strpbrk(v, " ?#\"'<>\\") == NULL)
+        return 0;
+    snprintf(why, whysz, "must be http(s)://host[:port][/path] without a trailing slash");
+    return -1;
+}
+
+/* Empty, or the 43 Base64 characters of a WeCom EncodingAESKey. */
+static int check_aes_key(const char *v, char *why, size_t whysz)
+{
+    size_t n = strlen(v);
+
+    if (n == 0 || (n == 43 && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                        "0123456789+/") == 43))
+        return 0;
+    snprintf(why, whysz, "must be the 43 characters (A-Z a-z 0-9 + /) the WeCom console shows");
+    return -1;
+}
+
+/* Empty, or what Telegram accepts as a webhook secret_token. */
+static int check_tg_secret(const char *v, char *why, size_t whysz)
+{
+    size_t n = strlen(v);
+
+    if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n)
+        return 0;
+    snprintf(why, whysz, "must contain only A-Z a-z 0-9 _ -");
+    return -1;
+}
+
+/* Empty, or a base URL. */
+static int check_opt_url(const char *v, char *why, size_t whysz)
+{
+    return v[0] == '\0' ? 0 : check_base_url(v, why, whysz);
 }
 
 static int set_string(const opt *o, char *field, const char *v, char *why, size_t whysz)
@@ -700,6 +847,18 @@ static int check_rules(const load_state *st, zq_err *err)
     const zq_redis_config *r = &st->cfg->redis;
     char where[400];
 
+    if (st->cfg->bot.retry_base_ms > st->cfg->bot.retry_max_ms) {
+        origin(st, opt_index("bot", "retry_base_ms"), where, sizeof(where));
+        return zq_err_set(err, ZQ_EINVAL, "%s: must not be greater than retry_max_ms (%d)", where,
+                          st->cfg->bot.retry_max_ms);
+    }
+    if (st->cfg->bot.claim_idle_ms <= st->cfg->bot.timeout_ms) {
+        origin(st, opt_index("bot", "claim_idle_ms"), where, sizeof(where));
+        return zq_err_set(err, ZQ_EINVAL,
+                          "%s: must be greater than timeout_ms (%d), or live transfers are "
+                          "taken over",
+                          where, st->cfg->bot.timeout_ms);
+    }
     if (r->backoff_min_ms > r->backoff_max_ms) {
         size_t imin = opt_index("redis", "backoff_min_ms");
         size_t imax = opt_index("redis", "backoff_max_ms");

@@ -1,13 +1,100 @@
-/* zhuqi-bot's main loop: keeps a Redis connection (reconnecting), and
- * will consume the outbox and run the scheduler. */
+/* zhuqi-bot: the outbox consumer (delivery through libcurl's multi
+ * interface), the scheduler (reminders under a lease, notice fan-out), the
+ * case-event consumer and the dry run. One thread: Redis calls are short
+ * and pipelined, HTTP transfers run concurrently in the multi handle, and
+ * signals arrive on a signalfd that wakes the same poll. */
 #ifndef ZHUQI_BOT_H
 #define ZHUQI_BOT_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "zhuqi/calendar.h"
+#include "zhuqi/channel.h"
 #include "zhuqi/config.h"
+#include "zhuqi/outbox.h"
+#include "zhuqi/ratelimit.h"
+#include "zhuqi/reminders.h"
+#include "zhuqi/schema.h"
+#include "zhuqi/store.h"
+#include "zhuqi/template.h"
 
 /* Runs until SIGTERM or SIGINT (which the caller must have blocked, so
  * they are taken synchronously here). SIGHUP reloads config_path.
  * Returns a process exit code. */
 int zq_bot_run(const char *config_path, const zq_config *cfg);
+
+/* `zhuqi-bot --dry-run [--at TIME]`: prints which reminder occurrences
+ * would go out at TIME (default now), to which targets and with what text
+ * per channel, without sending or writing anything. Returns an exit code. */
+int zq_bot_dry_run(const char *config_path, const zq_config *cfg, const char *at, FILE *out);
+
+/* What the bot loads from its configuration, swapped as a whole on
+ * SIGHUP. */
+typedef struct zq_bot_res {
+    zq_calendar *cal;          /* owned */
+    zq_reminders *rem;         /* owned */
+    zq_schema *schema;         /* owned; form titles and region names */
+    zq_template *case_created; /* owned: templates/case_created.md */
+    zq_template *case_status;  /* owned: templates/case_status.md */
+} zq_bot_res;
+
+/* Loads the calendar, reminder rules, templates and schemas, relative
+ * paths from the folder of config_path. Returns 0 or a negative code with
+ * err naming the file. */
+int zq_bot_res_load(const char *config_path, const zq_config *cfg, zq_bot_res *out, zq_err *err);
+void zq_bot_res_free(zq_bot_res *r);
+
+/* The channel settings from [channels]. */
+void zq_bot_channel_config(const zq_config *cfg, zq_channel_config *cc);
+
+/* The rate-limit windows of a channel (at most 2): the per-minute limit
+ * over rate_window_ms + rate_slack_ms and the per-second limit over a
+ * 60th of the window plus a tenth of the slack. Returns how many. */
+int zq_bot_rate_windows(const zq_config *cfg, zq_channel_kind k, zq_rate_window *w);
+
+/* ---- the HTTP side: a libcurl multi handle with a fixed pool ---- */
+
+typedef struct zq_sender zq_sender;
+
+/* The outcome of one transfer. */
+typedef struct zq_sent {
+    void *ctx;        /* as given to zq_sender_start */
+    long status;      /* HTTP status; 0 when no answer */
+    const char *body; /* the response (borrowed until the next call), NUL-terminated */
+    size_t len;
+    const char *retry_after; /* the Retry-After header or NULL */
+    char error[160];         /* transport error ("" when there was an answer) */
+} zq_sent;
+
+/* A sender with room for max transfers at once. NULL when out of memory. */
+zq_sender *zq_sender_new(int max, int connect_timeout_ms, int timeout_ms);
+void zq_sender_free(zq_sender *s);
+/* Applies new timeouts to transfers started from now on. */
+void zq_sender_set_timeouts(zq_sender *s, int connect_timeout_ms, int timeout_ms);
+
+/* Transfers in flight, and free slots. */
+int zq_sender_busy(const zq_sender *s);
+int zq_sender_free_slots(const zq_sender *s);
+
+/* Starts POSTing body (borrowed: must live until the transfer ends) to
+ * url with content_type and extra "Name: value" headers. Returns 0, or
+ * -ZQ_EBUSY when no slot is free, -ZQ_ENOMEM. */
+int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
+                    const char *const *headers, int nheaders, const char *body, size_t len,
+                    void *ctx);
+
+/* Waits up to timeout_ms for network activity or extra_fd (-1: none) to be
+ * readable, then drives the transfers. Sets *fd_ready. Returns 0 or -1. */
+int zq_sender_poll(zq_sender *s, int timeout_ms, int extra_fd, bool *fd_ready);
+
+/* The next finished transfer: returns true and fills out (its slot is free
+ * again), or false when none is finished. */
+bool zq_sender_next(zq_sender *s, zq_sent *out);
+
+/* Aborts every transfer in flight, handing each back through
+ * zq_sender_next with error "aborted". */
+void zq_sender_abort_all(zq_sender *s);
 
 #endif

@@ -8,8 +8,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "zhuqi/calendar.h"
 #include "zhuqi/schema.h"
 #include "zhuqi/store.h"
+
+struct zq_wf_limits;
 
 #define ZQ_CASE_ID_MAX 32
 
@@ -59,8 +62,17 @@ bool zq_case_id_valid(const char *id);
 const char *zq_case_status_label(const char *status);
 
 /* The public view: status, history, deadlines, with personal data masked.
- * Returns a new object. */
+ * Returns a new object. Only status changes appear in the history
+ * (assignments and extensions are internal). */
 json_t *zq_case_public_json(const zq_schema *s, const zq_case *c);
+
+/* The public view with "deadline": the time limit running now (see
+ * zq_wf_deadline_json in workflow.h: status, what, due date, days left,
+ * overdue), or null when none runs; computed from the history with the
+ * calendar cal (may be NULL: Monday-Friday) and the limits lim, as of
+ * today (Beijing). Returns a new object. */
+json_t *zq_case_public_json_at(const zq_schema *s, const zq_calendar *cal,
+                               const struct zq_wf_limits *lim, const zq_case *c, zq_date today);
 
 /* Formats ms since the epoch as ISO 8601 in Beijing time
  * ("2026-11-26T09:30:00+08:00") into out (32 bytes). */

@@ -89,7 +89,75 @@ typedef struct zq_config {
         int poll_ms;       /* idle wait between outbox reads */
         char consumer[64]; /* consumer name in the group; "" = host-pid */
         char pid_file[256];
+        int max_transfers;        /* HTTP transfers in flight at once */
+        int connect_timeout_ms;   /* per transfer */
+        int timeout_ms;           /* per transfer, total */
+        int max_attempts;         /* then dead-lettered */
+        int max_age_s;            /* since first enqueued; then dead-lettered */
+        int retry_base_ms;        /* first back-off; doubles per attempt */
+        int retry_max_ms;         /* back-off ceiling */
+        int claim_idle_ms;        /* entries idle this long are taken over */
+        int lease_ms;             /* scheduler lease */
+        int catch_up_grace_s;     /* late reminders still sent within this */
+        long long clock_offset_s; /* test only: shifts the scheduler's clock */
+        /* Relative paths are relative to the configuration file's folder. */
+        char reminders[256];
+        char templates_dir[256];
     } bot;
+    struct {
+        /* Base URLs of the platforms (tests point them at the fake). */
+        char wecom_base_url[256];
+        char dingtalk_base_url[256];
+        char feishu_base_url[256];
+        char telegram_base_url[256];
+        /* Rate limits per target; 0 = none. */
+        int wecom_per_minute;
+        int dingtalk_per_minute;
+        int feishu_per_minute;
+        int feishu_per_second;
+        int telegram_per_minute;
+        int telegram_per_second;
+        int generic_per_minute;
+        int generic_per_second;
+        /* Content byte limits; 0 = the platform's documented limit. */
+        size_t wecom_max_bytes;
+        size_t dingtalk_max_bytes;
+        size_t feishu_max_bytes;
+        size_t telegram_max_bytes;
+        size_t generic_max_bytes;
+        int rate_window_ms; /* what "a minute" is (tests shorten it) */
+        int rate_slack_ms;  /* safety margin added to each window */
+    } channels;
+    /* Inbound chat webhooks (fcgi/hooks.c, lib/inbound_*.c). A platform
+     * whose keys are empty is not configured: its hook answers 404. */
+    struct {
+        char token[128];
+        char encoding_aes_key[64]; /* secret; 43 characters */
+        char corp_id[64];
+    } wecom;
+    struct {
+        char app_secret[256]; /* secret */
+    } dingtalk;
+    struct {
+        char verification_token[128];
+        char encrypt_key[128]; /* secret; "" when events come unencrypted */
+        char app_id[64];
+        char app_secret[128]; /* secret */
+    } feishu;
+    struct {
+        char secret_token[257]; /* secret; 1..256 of A-Z a-z 0-9 _ - */
+        char bot_token[128];    /* secret */
+    } telegram;
+    struct {
+        char secret[256]; /* secret */
+    } generic;
+    struct {
+        int session_ttl_s;      /* sliding lifetime of a chat session */
+        int dedup_ttl_s;        /* how long a platform message id is remembered */
+        size_t max_text;        /* longest text message accepted, bytes */
+        size_t max_body;        /* longest webhook body accepted, bytes */
+        char web_base_url[256]; /* public site for 网页填写 links; "" = off */
+    } chat;
 } zq_config;
 
 /* Fills cfg with the default of every key. */

@@ -50,6 +50,13 @@ typedef struct zq_req {
     zq_buf body_out;
     bool responded;
     bool head; /* HEAD: send headers only */
+
+    /* Streaming (large exports): the server sets stream_fn to write bytes
+     * straight to the client; NULL (tests) buffers into body_out. */
+    int (*stream_fn)(void *ctx, const void *data, size_t len);
+    void *stream_ctx;
+    bool streaming;      /* the head went out; the body goes through stream_fn */
+    size_t stream_bytes; /* body bytes written so far */
 } zq_req;
 
 /* Prepares req for one request: envp is borrowed, method/path/query and
@@ -101,8 +108,19 @@ void zq_resp_error_fields(zq_req *req, int status, const char *code, const char 
 void zq_resp_unavailable(zq_req *req);
 
 /* Writes the CGI response (Status line, headers, security headers,
- * X-Request-Id, blank line, body) into out. */
+ * X-Request-Id, blank line, body) into out. Writes nothing once the
+ * response is streaming. */
 int zq_resp_serialize(zq_req *req, zq_buf *out);
+
+/* Starts a streamed response: status, content type and the headers added
+ * so far (no Content-Length) go out at once through req->stream_fn; the
+ * body follows with zq_resp_stream_write(). Without stream_fn the body is
+ * collected in body_out and sent as usual. Returns 0 or -ZQ_EIO when the
+ * client has gone. */
+int zq_resp_stream_begin(zq_req *req, int status, const char *content_type);
+/* Writes part of a streamed body (dropped for HEAD). Returns 0 or -ZQ_EIO
+ * when the client has gone (stop producing). */
+int zq_resp_stream_write(zq_req *req, const void *data, size_t len);
 
 /* The reason phrase of a status ("Not Found"). */
 const char *zq_http_reason(int status);

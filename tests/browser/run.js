@@ -879,6 +879,165 @@ test('every page: no horizontal scroll at 360px, labelled inputs, tap targets, u
   t.notes.push(...sizes);
 });
 
+/* ---- staff console (nginx/html/admin/) ------------------------------------ */
+
+/* A desktop context, with the same guards as newPage(): page errors, CSP
+ * reports and any request off the stack fail the test. */
+async function newDesktopPage(t) {
+  const ctx = await browser.newContext({
+    viewport: { width: 1366, height: 900 },
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+    serviceWorkers: 'block',
+    acceptDownloads: true
+  });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(10000);
+  t.contexts.push(ctx);
+  page.on('pageerror', (e) => t.pageErrors.push(String(e && e.message ? e.message : e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) t.pageErrors.push(m.text());
+  });
+  await ctx.route(/^(?!http:\/\/127\.0\.0\.1:)/, (route) => {
+    t.pageErrors.push('request off the stack: ' + route.request().url());
+    route.abort();
+  });
+  return page;
+}
+
+/* Stores a case as lib/cases.c does (hash, history, indexes). */
+async function seedCase(prefix, id, form, createdMs, answers, region) {
+  const ck = prefix + 'case:' + id;
+  const cmds = [
+    ['HSET', ck, 'id', id, 'form', form, 'status', 'submitted', 'created_ms', String(createdMs), 'updated_ms',
+      String(createdMs), 'answers', JSON.stringify(answers), 'mobile', answers.mobile, 'region', region,
+      'source', 'web', 'dup_of', ''],
+    ['RPUSH', ck + ':log', JSON.stringify({ at_ms: createdMs, from: '', to: 'submitted', by: 'web', note: '' })]
+  ];
+  for (const idx of ['cases:all', 'cases:type:' + form, 'cases:status:submitted', 'cases:region:' + region]) {
+    cmds.push(['ZADD', prefix + idx, String(createdMs), id]);
+  }
+  for (const c of cmds) await stack.cmd('redis ' + JSON.stringify(c));
+}
+
+test('staff console: sign in, filter, open a case, accept it, history and deadline, export, charts', async (t) => {
+  const prefix = (await stack.cmd('prefix')).result;
+  const token = (await stack.cmd('staff_token')).result;
+  const created = Date.now() - 2 * 86400e3;
+  const day = new Date(created + 8 * 3600e3).toISOString().slice(0, 10).replace(/-/g, '');
+  const ts = `TS${day}-8801`;
+  await seedCase(prefix, ts, 'complaint', created, Object.assign({}, COMPLAINT, {
+    company_name: '<img src=x onerror="window.__zqXss=3">成都控制台测试有限公司', amount_fen: 12345678,
+    respondent_region: '500000', mobile: MOBILE }), '510100');
+  await seedCase(prefix, `TS${day}-8802`, 'complaint', created + 1000, Object.assign({}, COMPLAINT, {
+    company_name: '绵阳控制台测试有限公司', amount_fen: 100, respondent_region: '510700', mobile: MOBILE }), '510700');
+  await seedCase(prefix, `ZX${day}-8801`, 'consult', created + 2000, Object.assign({}, CONSULT, {
+    company_name: '德阳咨询企业', mobile: MOBILE }), '510600');
+
+  const page = await newDesktopPage(t);
+  await page.goto(base + '/admin/');
+  await page.waitForSelector('input[name=token]');
+  await shot(page, 'admin-login');
+  await page.fill('input[name=token]', 'wrong-token');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#flash.err:not([hidden])');
+  await page.fill('input[name=token]', token);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#case-rows tr[data-id]');
+  eq((await page.locator('#who-name').textContent()).trim(), 'tester（管理员）', 'signed-in name');
+  const all = await page.locator('#case-rows tr[data-id]').count();
+  assert(all >= 3, `case rows: ${all}`);
+
+  /* Filter: complaints in 成都 whose text has 控制台测试 (other tests leave
+   * cases of their own in the same stack). */
+  await page.selectOption('#filters select[name=type]', 'complaint');
+  await page.selectOption('#filters select[name=region]', '510100');
+  await page.fill('#filters input[name=q]', '控制台测试');
+  await page.click('#filters button[type=submit]');
+  await page.waitForFunction(() => location.hash.includes('type=complaint') &&
+    document.getElementById('count') && /全部/.test(document.getElementById('count').textContent) &&
+    document.querySelectorAll('#case-rows tr[data-id]').length === 1);
+  const row = page.locator(`#case-rows tr[data-id="${ts}"]`);
+  assert(await row.count() === 1, 'the filtered row');
+  assert((await row.innerText()).includes('<img src=x'), 'company name shown as text');
+  eq(await row.locator('[data-deadline]').getAttribute('data-deadline'), 'ok', 'deadline badge');
+  await shot(page, 'admin-list');
+
+  /* Open it, accept it. */
+  await row.click();
+  await page.waitForSelector('#case-status');
+  eq((await page.locator('#case-status').textContent()).trim(), '已提交', 'status before');
+  assert((await page.locator('#case-deadline').innerText()).includes('受理审查期限'), 'review deadline');
+  assert((await page.locator('#app').innerText()).includes('川渝跨区域协作'), 'cross-region flag');
+  eq(await page.locator('#history li').count(), 1, 'history before');
+  await page.fill('#move-note', '材料齐全，予以受理');
+  await page.click('#moves [data-move=accepted]');
+  await page.waitForFunction(() => document.getElementById('case-status') &&
+    document.getElementById('case-status').textContent.trim() === '已受理');
+  eq(await page.locator('#history li').count(), 2, 'history after');
+  const hist = await page.locator('#history').innerText();
+  assert(hist.includes('已提交 → 已受理') && hist.includes('材料齐全，予以受理') && hist.includes('tester'), 'history entry');
+  const dl = await page.locator('#case-deadline').innerText();
+  assert(dl.includes('转办期限'), 'transfer deadline: ' + dl);
+  const stored = (await stack.cmd('redis ' + JSON.stringify(['HGET', prefix + 'case:' + ts, 'status']))).result;
+  eq(stored, 'accepted', 'stored status');
+  assert(await page.evaluate(() => window.__zqXss === undefined), 'no script ran');
+  await shot(page, 'admin-case');
+
+  /* Export what the filter shows. */
+  await page.goto(base + '/admin/#/cases?type=complaint');
+  await page.waitForSelector('#case-rows tr[data-id]');
+  const [dlEvent] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  const file = await dlEvent.path();
+  const csv = fs.readFileSync(file);
+  eq(csv.slice(0, 3).toString('hex'), 'efbbbf', 'CSV byte order mark');
+  const text = csv.slice(3).toString('utf8');
+  const lines = text.split('\r\n').filter(Boolean);
+  assert(lines[0].startsWith('案件编号,'), 'CSV header');
+  assert(lines.length >= 3 && lines.every((l, i) => i === 0 || l.startsWith('TS')), 'complaints only');
+  assert(text.includes(ts) && text.includes('已受理'), 'the accepted case in the export');
+  assert(/^cases-\d{4}-\d{2}-\d{2}\.csv$/.test(dlEvent.suggestedFilename()), 'file name');
+
+  /* The pages over issue 5's endpoints: a class, a push target, a notice
+   * and its delivery report. */
+  await page.goto(base + '/admin/#/classes');
+  await page.waitForSelector('form input[name=title]');
+  const classDay = new Date(Date.now() + 20 * 86400e3 + 8 * 3600e3).toISOString().slice(0, 10);
+  await page.fill('form input[name=date]', classDay);
+  await page.fill('form input[name=time]', '14:30');
+  await page.fill('form input[name=title]', '控制台测试课程');
+  await page.click('form button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('table') &&
+    document.querySelector('table').innerText.includes('控制台测试课程'));
+  await page.goto(base + '/admin/#/targets');
+  await page.waitForSelector('form select[name=channel]');
+  await page.selectOption('form select[name=channel]', 'generic');
+  await page.fill('form input[name=name]', '控制台测试群');
+  await page.fill('form input[name=address]', 'http://127.0.0.1:9/console-test');
+  await page.fill('form input[name=secret]', 'console-test-secret');
+  await page.fill('form input[name=tags]', 'staff, 510100');
+  await page.click('form button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('table') &&
+    document.querySelector('table').innerText.includes('控制台测试群'));
+  await page.goto(base + '/admin/#/notices');
+  await page.waitForSelector('form input[name=title]');
+  await page.fill('form input[name=title]', '控制台测试通知');
+  await page.fill('form textarea[name=body]', '本月 27 日财税云课堂。');
+  await page.fill('form input[name=tags]', 'staff');
+  await page.click('form button[type=submit]');
+  await page.waitForFunction(() => location.hash.startsWith('#/notice/') &&
+    document.querySelector('h1') && document.querySelector('h1').textContent.includes('控制台测试通知'));
+  assert(await page.locator('.progress svg').count() === 1, 'delivery progress bar');
+  await shot(page, 'admin-notice');
+
+  /* Statistics drawn in SVG. */
+  await page.goto(base + '/admin/#/stats');
+  await page.waitForSelector('#chart-region rect');
+  assert(await page.locator('#chart-region rect').count() >= 3, 'bars by region');
+  assert(await page.locator('#chart-month rect').count() >= 1, 'bars by month');
+  await shot(page, 'admin-stats');
+});
+
 /* ---- runner -------------------------------------------------------------- */
 
 async function main() {

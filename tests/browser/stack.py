@@ -13,6 +13,7 @@ stdout:
     stop redis | start redis     the same for Redis
     redis ["ZADD","k","1","m"]   one Redis command (key prefix: stack prefix)
     prefix                       the Redis key prefix of this stack
+    staff_token                  the admin staff token of this stack
     ping                         {"ok": true}
 
 It tears everything down on stdin EOF, SIGTERM or SIGINT, and exits 1 when
@@ -54,6 +55,8 @@ def run_command(stack, line):
         return {"ok": True}
     if cmd == "prefix":
         return {"ok": True, "result": stack.ini["redis"]["prefix"]}
+    if cmd == "staff_token":  # the admin bearer token (the staff console test)
+        return {"ok": True, "result": stack.staff_token}
     if cmd in ("stop", "start") and arg in ("fcgi", "redis"):
         if cmd == "stop":
             if arg == "redis":

@@ -293,6 +293,10 @@ class Stack:
       rates          {"intake": ("1r/m", 1), "cases": ..., "hook": ...}
       debug_routes   [server] debug_routes
       ini            extra {section: {key: value}} merged into the ini
+      fake           start the fake messaging platform (stack.fake) and point
+                     the bot's [channels] base URLs at it; without it they
+                     point at a closed local port, never the real platforms
+      fake_args      extra command-line options of the fake
     """
 
     DEFAULT_RATE = ("1000r/s", 1000)
@@ -301,9 +305,14 @@ class Stack:
     NGINX_RETRY_AFTER = 3
 
     def __init__(self, bot=False, redis=True, fcgi_listen="unix", app_max_body="64k",
-                 nginx_max_body="1m", rates=None, debug_routes=True, ini=None, name="stack"):
+                 nginx_max_body="1m", rates=None, debug_routes=True, ini=None, name="stack",
+                 fake=False, fake_args=()):
         self.dir = tempfile.mkdtemp(prefix="zq-e2e-%s-" % name)
         self.closed = False
+        # fake=True: the fake messaging platform (tests/fake/fake_platform.py)
+        # on a free port, with the bot's [channels] base URLs pointing at it
+        # (stack.fake: a fakeclient.FakePlatform; fake_args: its options).
+        self.fake = None
         self.problems = []
         self.procs = {}  # name -> live or last Proc
         self.retired = []  # Procs replaced by a restart
@@ -346,8 +355,22 @@ class Stack:
                 "regions": os.path.join(ROOT, "config", "regions.json"),
                 "holidays_dir": os.path.join(ROOT, "config", "holidays"),
             },
-            "bot": {"poll_ms": 200},
+            "bot": {"poll_ms": 200,
+                    "reminders": os.path.join(ROOT, "config", "reminders.json"),
+                    "templates_dir": os.path.join(ROOT, "config", "templates")},
         }
+        if fake:
+            sys.path.insert(0, os.path.join(ROOT, "tests", "fake"))
+            import fakeclient  # noqa: E402  (tests/fake, stdlib only)
+
+            self.fake = fakeclient.FakePlatform(log=os.path.join(self.dir, "log", "fake.log"),
+                                                args=list(fake_args))
+            self.ini["channels"] = {"%s_base_url" % p: u
+                                    for p, u in self.fake.base_urls().items()}
+        else:
+            # Never the real platforms from a test: a closed local port.
+            self.ini["channels"] = {"%s_base_url" % p: "http://127.0.0.1:9/%s" % p
+                                    for p in ("wecom", "dingtalk", "feishu", "telegram")}
         for sec, kv in (ini or {}).items():
             self.ini.setdefault(sec, {}).update(kv)
         write_ini(self.ini_path, self.ini)
@@ -513,14 +536,15 @@ class Stack:
         self._wait_ready("fcgi", self._fcgi_probe)
         return self.procs["fcgi"]
 
-    def start_bot(self):
-        self._spawn("bot", [BOT_BIN, "-c", self.ini_path])
+    def start_bot(self, name="bot"):
+        """Starts zhuqi-bot; another name ("bot2") runs a second instance."""
+        self._spawn(name, [BOT_BIN, "-c", self.ini_path])
         # No port to probe: give it a moment to fail fast on a bad start.
-        p = self.procs["bot"]
+        p = self.procs[name]
         time.sleep(0.3)
         if not p.alive():
-            raise StackError("bot exited with %s while starting:\n%s"
-                             % (p.wait(1), self._tail("bot")))
+            raise StackError("%s exited with %s while starting:\n%s"
+                             % (name, p.wait(1), self._tail(name)))
         return p
 
     def start_nginx(self):
@@ -584,7 +608,7 @@ class Stack:
 
     def _check_proc(self, p):
         out = []
-        if p.name in ("fcgi", "bot"):
+        if p.name == "fcgi" or p.name.startswith("bot"):
             if p.returncode is None and p.alive():
                 pass
             elif p.expect_exit is not None and p.returncode != p.expect_exit:
@@ -605,7 +629,8 @@ class Stack:
         self.closed = True
         with _live_lock:
             _live_stacks.discard(self)
-        for name in ("nginx", "bot", "fcgi", "redis"):
+        bots = sorted(n for n in self.procs if n.startswith("bot"))
+        for name in ["nginx"] + bots + ["fcgi", "redis"]:
             p = self.procs.get(name)
             if p is None or not p.alive():
                 continue
@@ -613,6 +638,8 @@ class Stack:
             if rc is None:
                 self.problems.append("%s (pid %d) still running %.1fs after SIGTERM: killed"
                                      % (name, p.pid, took))
+        if self.fake is not None:
+            self.fake.close()
         for p in self.retired + list(self.procs.values()):
             if p.alive():
                 p.kill()

@@ -8,6 +8,7 @@
   var NOTICES_KEY = "zq_recent_notices";
   var app = document.getElementById("app");
   var me = null;
+  var signingIn = false; /* a 401 then means a wrong token, not an expired one */
   var workflow = null;
   var regions = null;
 
@@ -79,8 +80,12 @@
         if (r.status === 401) {
           sessionStorage.removeItem(TOKEN_KEY);
           me = null;
-          location.hash = "#/login";
-          throw new Error("登录已失效，请重新输入令牌。");
+          if (!signingIn) {
+            showNav();
+            viewLogin();
+            flash("登录已失效，请重新输入令牌。", true);
+          }
+          throw new Error(signingIn ? "令牌无效，请核对后重试。" : "登录已失效，请重新输入令牌。");
         }
         if (r.status >= 400) {
           var err = new Error(errText(j, r.status));
@@ -212,14 +217,19 @@
     var form = h("form", { className: "card form login", onsubmit: function (ev) {
       ev.preventDefault();
       sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+      signingIn = true;
       api("GET", "/api/admin/me").then(function (r) {
+        signingIn = false;
         me = r.body;
         showNav();
         flash("");
-        location.hash = "#/cases";
+        if (location.hash === "#/cases") route();
+        else location.hash = "#/cases";
       }, function (e) {
+        signingIn = false;
         sessionStorage.removeItem(TOKEN_KEY);
-        flash(e.message === "登录已失效，请重新输入令牌。" ? "令牌无效，请核对后重试。" : e.message, true);
+        flash(e.message, true);
+        input.select();
       });
     } }, [
       h("h1", { text: "工作人员登录" }),
@@ -636,10 +646,10 @@
           function (e) { flash(e.message, true); });
       } }, [h("strong", { text: "添加推送对象" }), h("div", { className: "row" }, [
         h("label", {}, ["名称", h("input", { type: "text", name: "name", required: true })]),
-        h("label", {}, ["平台", select("channel", [["wecom", "企业微信群机器人"], ["dingtalk", "钉钉群机器人"],
-          ["feishu", "飞书机器人"], ["telegram", "Telegram"], ["generic", "通用 Webhook"]].map(function (o) {
+        h("label", {}, ["平台", select("channel", [["wecom-robot", "企业微信群机器人"], ["dingtalk-robot", "钉钉群机器人"],
+          ["feishu-bot", "飞书机器人"], ["telegram", "Telegram"], ["generic", "通用 Webhook"]].map(function (o) {
             return h("option", { value: o[0], text: o[1] });
-          }), "wecom")])]),
+          }), "wecom-robot")])]),
         h("label", {}, ["Webhook 地址或密钥", h("input", { type: "text", name: "address", required: true })]),
         h("div", { className: "row" }, [h("label", {}, ["签名密钥（钉钉、飞书、通用）", h("input", { type: "password", name: "secret", autocomplete: "off" })]),
           h("label", {}, ["Telegram chat_id", h("input", { type: "text", name: "chat_id" })])]),
@@ -753,7 +763,7 @@
     var name = r.parts[0] || "cases";
     if (!token()) { me = null; showNav(); viewLogin(); return; }
     if (!me) {
-      api("GET", "/api/admin/me").then(function (x) { me = x.body; showNav(); route(); }, function () { viewLogin(); });
+      api("GET", "/api/admin/me").then(function (x) { me = x.body; showNav(); route(); }, function () {});
       return;
     }
     Array.prototype.forEach.call(document.querySelectorAll("[data-nav]"), function (a) {

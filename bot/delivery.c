@@ -1,0 +1,814 @@
+/* Delivery: outbox entries become HTTP transfers and their outcomes go
+ * back to Redis. An entry is held as a job: NEW (read, to resolve), READY
+ * (target, message and rendered requests in hand), SENDING (a part in
+ * libcurl), SETTLE (outcome known, to be written). Resolving is one
+ * pipelined round trip per batch (completion marks, targets, message
+ * content not in the cache); outcomes are written in one pipelined round
+ * trip per loop turn. See lib/outbox.c for the guarantees. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "zhuqi/feishu_token.h"
+#include "zhuqi/log.h"
+#include "zhuqi/ratelimit.h"
+
+typedef enum jstate { J_FREE = 0, J_NEW, J_READY, J_SENDING, J_SETTLE } jstate;
+
+/* A notice's content, shared by the jobs that send it. */
+struct content {
+    char id[ZQ_NOTICE_ID_MAX];
+    zq_notice_content c;
+    int refs;
+    uint64_t used;
+    bool valid;
+};
+
+typedef struct job {
+    jstate state;
+    zq_entry e;
+    zq_target target;
+    zq_channel_kind kind;
+    struct content *content;
+    zq_outreq *reqs;
+    size_t nreqs;
+    size_t part;
+    char **reply_hdrs; /* reply entries: parsed "Name: value" lines */
+    int nreply_hdrs;
+    zq_settle op;
+    char reason[300];
+} job;
+
+#define SETTLE_BATCH 256
+#define MOVE_BATCH 1000
+
+int zq_delivery_init(zq_bot *b)
+{
+    b->njobs = 2 * b->cfg->bot.max_transfers;
+    b->ncache = b->njobs + 16;
+    b->jobs = calloc((size_t)b->njobs, sizeof(*b->jobs));
+    b->cache = calloc((size_t)b->ncache, sizeof(*b->cache));
+    snprintf(b->claim_cursor[0], sizeof(b->claim_cursor[0]), "0-0");
+    snprintf(b->claim_cursor[1], sizeof(b->claim_cursor[1]), "0-0");
+    return b->jobs != NULL && b->cache != NULL ? 0 : -ZQ_ENOMEM;
+}
+
+static void content_unref(struct content *c)
+{
+    if (c != NULL && c->refs > 0)
+        c->refs--;
+}
+
+static void job_release(job *j)
+{
+    zq_entry_clear(&j->e);
+    zq_outreq_free_all(j->reqs, j->nreqs);
+    content_unref(j->content);
+    for (int i = 0; i < j->nreply_hdrs; i++)
+        free(j->reply_hdrs[i]);
+    free(j->reply_hdrs);
+    memset(j, 0, sizeof(*j));
+}
+
+void zq_delivery_free(zq_bot *b)
+{
+    for (int i = 0; b->jobs != NULL && i < b->njobs; i++)
+        if (b->jobs[i].state != J_FREE)
+            job_release(&b->jobs[i]);
+    for (int i = 0; b->cache != NULL && i < b->ncache; i++)
+        zq_notice_content_clear(&b->cache[i].c);
+    free(b->jobs);
+    free(b->cache);
+    b->jobs = NULL;
+    b->cache = NULL;
+}
+
+static int count_state(const zq_bot *b, jstate s)
+{
+    int n = 0;
+
+    for (int i = 0; i < b->njobs; i++)
+        n += b->jobs[i].state == s;
+    return n;
+}
+
+int zq_delivery_held(const zq_bot *b)
+{
+    return b->njobs - count_state(b, J_FREE);
+}
+
+int zq_delivery_unsettled(const zq_bot *b)
+{
+    return count_state(b, J_SETTLE);
+}
+
+static const char *channel_of(const job *j)
+{
+    return zq_channel_name(j->kind);
+}
+
+/* Records the outcome of j; the job waits for zq_delivery_flush. */
+static void settle(zq_bot *b, job *j, zq_settle_kind k, int attempts, int64_t due_ms,
+                   const char *reason)
+{
+    snprintf(j->reason, sizeof(j->reason), "%s", reason ? reason : "");
+    j->op.kind = k;
+    j->op.e = &j->e;
+    j->op.now_ms = zq_now_ms();
+    j->op.due_ms = due_ms;
+    j->op.attempts = attempts;
+    j->op.parts_done = (int)j->part;
+    j->op.reason = j->reason;
+    j->op.channel = j->e.reply ? j->e.reply_channel : channel_of(j);
+    j->state = J_SETTLE;
+    zq_outreq_free_all(j->reqs, j->nreqs);
+    j->reqs = NULL;
+    j->nreqs = 0;
+    content_unref(j->content);
+    j->content = NULL;
+    switch (k) {
+    case ZQ_SETTLE_DEAD:
+        b->n_dead++;
+        ZQ_WARN("event=dead_letter notice=%s target=%s channel=%s attempts=%d reason=\"%s\"",
+                j->e.notice, j->e.target, j->op.channel, attempts, j->reason);
+        break;
+    case ZQ_SETTLE_RETRY:
+        b->n_retry++;
+        ZQ_WARN("event=delivery_retry notice=%s target=%s channel=%s attempts=%d in_ms=%lld "
+                "reason=\"%s\"",
+                j->e.notice, j->e.target, j->op.channel, attempts,
+                (long long)(due_ms - j->op.now_ms), j->reason);
+        break;
+    case ZQ_SETTLE_DEFER:
+        b->n_deferred++;
+        ZQ_DEBUG("event=rate_limited notice=%s target=%s wait_ms=%lld part=%d", j->e.notice,
+                 j->e.target, (long long)(due_ms - j->op.now_ms), j->op.parts_done);
+        break;
+    case ZQ_SETTLE_SKIP:
+        b->n_skipped++;
+        ZQ_INFO("event=already_delivered notice=%s target=%s", j->e.notice, j->e.target);
+        break;
+    case ZQ_SETTLE_DONE: break;
+    }
+}
+
+/* A cached notice content, or NULL. Takes a reference. */
+static struct content *cache_get(zq_bot *b, const char *id)
+{
+    for (int i = 0; i < b->ncache; i++) {
+        struct content *c = &b->cache[i];
+        if (c->valid && strcmp(c->id, id) == 0) {
+            c->refs++;
+            c->used = ++b->tick;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* Stores content (taken over) in the least recently used free slot.
+ * Returns it with a reference, or NULL when every slot is in use. */
+static struct content *cache_put(zq_bot *b, const char *id, zq_notice_content *c)
+{
+    struct content *best = NULL;
+
+    for (int i = 0; i < b->ncache; i++) {
+        struct content *s = &b->cache[i];
+        if (s->refs == 0 && (best == NULL || !s->valid || (best->valid && s->used < best->used)))
+            best = s;
+    }
+    if (best == NULL) {
+        zq_notice_content_clear(c);
+        return NULL;
+    }
+    zq_notice_content_clear(&best->c);
+    snprintf(best->id, sizeof(best->id), "%s", id);
+    best->c = *c;
+    memset(c, 0, sizeof(*c));
+    best->valid = true;
+    best->refs = 1;
+    best->used = ++b->tick;
+    return best;
+}
+
+static zq_channel_kind reply_kind(const char *ch)
+{
+    zq_channel_kind k;
+
+    if (strncmp(ch, "wecom", 5) == 0)
+        return ZQ_CH_WECOM;
+    if (strncmp(ch, "dingtalk", 8) == 0)
+        return ZQ_CH_DINGTALK;
+    if (strncmp(ch, "feishu", 6) == 0 || strncmp(ch, "lark", 4) == 0)
+        return ZQ_CH_FEISHU;
+    if (strncmp(ch, "telegram", 8) == 0)
+        return ZQ_CH_TELEGRAM;
+    return zq_channel_parse(ch, &k) == 0 ? k : ZQ_CH_GENERIC;
+}
+
+/* A retry that is not a platform's answer (a token we could not get). */
+static void retry_later(zq_bot *b, job *j, const char *reason)
+{
+    int attempts = j->e.attempts + 1;
+    int64_t delay;
+
+    if (attempts >= b->cfg->bot.max_attempts) {
+        char why[300];
+
+        snprintf(why, sizeof(why), "gave up after %d attempts: %.200s", attempts, reason);
+        settle(b, j, ZQ_SETTLE_DEAD, attempts, 0, why);
+        return;
+    }
+    delay = zq_outbox_backoff_ms(attempts, b->cfg->bot.retry_base_ms, b->cfg->bot.retry_max_ms, 0,
+                                 zq_bot_random(b));
+    settle(b, j, ZQ_SETTLE_RETRY, attempts, zq_now_ms() + delay, reason);
+}
+
+/* Adds "Authorization: Bearer <tenant access token>" to a Feishu IM
+ * reply (feishu_token.h). Returns 0, or -1 after settling the job. */
+static int add_tenant_token(zq_bot *b, job *j)
+{
+    char tok[ZQ_FEISHU_TOKEN_MAX], line[320], why[300];
+    zq_err err = {0};
+    char **h;
+    int rc;
+
+    rc =
+        zq_feishu_tenant_token(b->st, b->cfg->channels.feishu_base_url, b->cfg->feishu.app_id,
+                               b->cfg->feishu.app_secret, false, b->cfg->bot.timeout_ms, tok, &err);
+    if (rc == -ZQ_EUNAVAIL)
+        zq_bot_redis(b, rc, "feishu_token", &err);
+    if (rc < 0) {
+        snprintf(why, sizeof(why), "feishu tenant token: %s", err.msg);
+        if (rc == -ZQ_EAUTH)
+            settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, why);
+        else
+            retry_later(b, j, why);
+        return -1;
+    }
+    snprintf(line, sizeof(line), "Authorization: Bearer %.280s", tok);
+    h = realloc(j->reply_hdrs, (size_t)(j->nreply_hdrs + 1) * sizeof(*h));
+    if (h == NULL || (h[j->nreply_hdrs] = strdup(line)) == NULL) {
+        if (h != NULL)
+            j->reply_hdrs = h;
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "out of memory");
+        return -1;
+    }
+    j->reply_hdrs = h;
+    j->nreply_hdrs++;
+    return 0;
+}
+
+/* Prepares a chat reply entry. Returns 0, or -1 after settling it. */
+static int prepare_reply(zq_bot *b, job *j, int64_t now_ms)
+{
+    json_t *h = json_loads(j->e.reply_headers ? j->e.reply_headers : "[]", 0, NULL), *v;
+    size_t i;
+
+    j->kind = reply_kind(j->e.reply_channel);
+    if (j->e.reply_expires_ms > 0 && now_ms > j->e.reply_expires_ms) {
+        json_decref(h);
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0,
+               "reply expired before it could be sent (session webhook gone)");
+        return -1;
+    }
+    if (j->e.reply_auth[0] != '\0' && strcmp(j->e.reply_auth, "feishu_tenant_token") != 0) {
+        json_decref(h);
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "reply needs an unknown kind of auth");
+        return -1;
+    }
+    if (!json_is_array(h) || json_array_size(h) > 4) {
+        json_decref(h);
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "reply has malformed headers");
+        return -1;
+    }
+    j->reply_hdrs = calloc(json_array_size(h) + 1, sizeof(*j->reply_hdrs));
+    json_array_foreach(h, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (j->reply_hdrs != NULL && s != NULL && strlen(s) < 320 && strpbrk(s, "\r\n") == NULL &&
+            strncasecmp(s, "Content-Type:", 13) != 0)
+            j->reply_hdrs[j->nreply_hdrs++] = strdup(s);
+    }
+    json_decref(h);
+    if (j->reply_hdrs == NULL) {
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "out of memory");
+        return -1;
+    }
+    if (j->e.reply_auth[0] != '\0' && add_tenant_token(b, j) < 0)
+        return -1;
+    j->nreqs = 1;
+    j->part = 0;
+    return 0;
+}
+
+/* Renders a notice entry for its target. Returns 0, or -1 after settling. */
+static int prepare_notice(zq_bot *b, job *j)
+{
+    zq_message m;
+    zq_err err = {0};
+
+    memset(&m, 0, sizeof(m));
+    m.title = j->content->c.title;
+    m.body = j->content->c.body;
+    m.mention_mobiles = (const char *const *)j->content->c.mobiles;
+    m.nmentions = j->content->c.nmobiles;
+    m.mention_all = j->content->c.mention_all;
+    if (zq_channel_render(&b->cc, &j->target, &m, zq_now_ms(), &j->reqs, &j->nreqs, &err) < 0) {
+        char why[300];
+
+        snprintf(why, sizeof(why), "cannot render: %s", err.msg);
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, why);
+        return -1;
+    }
+    j->part = (size_t)j->e.parts_done;
+    if (j->part >= j->nreqs) {
+        settle(b, j, ZQ_SETTLE_DONE, j->e.attempts, 0, "");
+        return -1;
+    }
+    return 0;
+}
+
+/* Resolves every NEW job in one pipelined round trip. */
+static void resolve_new(zq_bot *b)
+{
+    const char *p = zq_store_prefix(b->st);
+    int64_t now_ms = zq_now_ms();
+    int64_t max_age_ms = (int64_t)b->cfg->bot.max_age_s * 1000;
+    job **list = NULL;
+    int *i_done = NULL, *i_target = NULL, *i_content = NULL, n = 0, nrep = 0;
+    redisReply **reps = NULL;
+    zq_err err = {0};
+
+    list = calloc((size_t)b->njobs, sizeof(*list));
+    i_done = calloc((size_t)b->njobs, sizeof(int));
+    i_target = calloc((size_t)b->njobs, sizeof(int));
+    i_content = calloc((size_t)b->njobs, sizeof(int));
+    if (list == NULL || i_done == NULL || i_target == NULL || i_content == NULL)
+        goto out;
+    for (int k = 0; k < b->njobs; k++) {
+        job *j = &b->jobs[k];
+
+        if (j->state != J_NEW)
+            continue;
+        if (j->e.malformed) {
+            settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "malformed outbox entry");
+            continue;
+        }
+        if (j->e.first_ms > 0 && now_ms - j->e.first_ms > max_age_ms) {
+            settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "gave up: older than [bot] max_age_s");
+            continue;
+        }
+        list[n++] = j;
+    }
+    if (n == 0)
+        goto out;
+    /* At most 3 commands per job. */
+    reps = calloc((size_t)n * 3, sizeof(*reps));
+    if (reps == NULL)
+        goto out;
+    for (int k = 0; k < n; k++) {
+        job *j = list[k];
+
+        i_target[k] = i_content[k] = -1;
+        zq_store_append(b->st, "EXISTS %sdone:%s:%s", p, j->e.notice, j->e.target);
+        i_done[k] = nrep++;
+        if (j->e.reply)
+            continue;
+        if (j->e.inline_target == NULL) {
+            zq_store_append(b->st, "HGETALL %starget:%s", p, j->e.target);
+            i_target[k] = nrep++;
+        }
+        j->content = cache_get(b, j->e.notice);
+        if (j->content == NULL) {
+            /* Fetched once per batch: later jobs of the same notice
+             * share the reply. */
+            for (int q = 0; q < k; q++)
+                if (i_content[q] >= 0 && strcmp(list[q]->e.notice, j->e.notice) == 0) {
+                    i_content[k] = i_content[q];
+                    break;
+                }
+            if (i_content[k] < 0) {
+                zq_store_append(b->st, "HMGET %snotice:%s title body mentions", p, j->e.notice);
+                i_content[k] = nrep++;
+            }
+        }
+    }
+    if (zq_store_read_replies(b->st, &err, nrep, reps) < 0) {
+        zq_bot_redis(b, -ZQ_EUNAVAIL, "resolve", &err);
+        for (int k = 0; k < n; k++) {
+            content_unref(list[k]->content);
+            list[k]->content = NULL;
+        }
+        goto out;
+    }
+    zq_bot_redis(b, 0, "resolve", NULL);
+    for (int k = 0; k < n; k++) {
+        job *j = list[k];
+        const redisReply *d = reps[i_done[k]];
+
+        if (d->type == REDIS_REPLY_INTEGER && d->integer == 1) {
+            settle(b, j, ZQ_SETTLE_SKIP, j->e.attempts, 0, "");
+            continue;
+        }
+        if (j->e.reply) {
+            if (prepare_reply(b, j, now_ms) == 0)
+                j->state = J_READY;
+            continue;
+        }
+        if (j->e.inline_target != NULL) {
+            if (zq_target_inline_decode(j->e.inline_target, strlen(j->e.inline_target),
+                                        &j->target) < 0) {
+                settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "malformed inline target");
+                continue;
+            }
+        } else {
+            zq_target_rec rec;
+            int rc = zq_target_from_reply(reps[i_target[k]], &rec);
+
+            if (rc == -ZQ_ENOTFOUND) {
+                settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "target deleted");
+                continue;
+            }
+            if (rc < 0) {
+                settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0,
+                       "target record unusable (unknown channel or no address)");
+                continue;
+            }
+            j->target = rec.t;
+        }
+        j->kind = j->target.kind;
+        if (j->content == NULL) {
+            zq_notice_content c;
+            struct content *have = cache_get(b, j->e.notice);
+
+            if (have != NULL) {
+                j->content = have;
+            } else if (zq_notice_content_from_reply(reps[i_content[k]], &c) == 0) {
+                j->content = cache_put(b, j->e.notice, &c);
+            }
+            if (j->content == NULL) {
+                settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "message no longer exists");
+                continue;
+            }
+        }
+        if (prepare_notice(b, j) == 0)
+            j->state = J_READY;
+    }
+out:
+    if (reps != NULL)
+        for (int k = 0; k < nrep; k++)
+            if (reps[k] != NULL)
+                freeReplyObject(reps[k]);
+    free(reps);
+    free(list);
+    free(i_done);
+    free(i_target);
+    free(i_content);
+}
+
+/* Starts the next part of j. Returns 0, 1 when j had to wait (settled as
+ * DEFER), or -1 when Redis or the sender could not take it now. */
+static int start_job(zq_bot *b, job *j)
+{
+    const zq_outreq *r;
+    const char *hdrs[8];
+    int nh = 0;
+
+    if (!j->e.reply) {
+        zq_rate_window w[2];
+        int nw = zq_bot_rate_windows(b->cfg, j->kind, w);
+
+        if (nw > 0) {
+            char key[128];
+            int64_t wait = 0;
+            zq_err err = {0};
+            int rc;
+
+            snprintf(key, sizeof(key), "%srl:%s", zq_store_prefix(b->st), j->e.target);
+            rc = zq_rate_take(b->st, key, w, nw, -1, &wait, &err);
+            zq_bot_redis(b, rc, "ratelimit", &err);
+            if (rc < 0)
+                return -1;
+            if (wait > 0) {
+                settle(b, j, ZQ_SETTLE_DEFER, j->e.attempts, zq_now_ms() + wait, "");
+                return 1;
+            }
+        }
+        r = &j->reqs[j->part];
+        for (int i = 0; i < r->nheaders && nh < 8; i++)
+            hdrs[nh++] = r->headers[i];
+        if (zq_sender_start(b->snd, r->url, r->content_type, hdrs, nh,
+                            r->body.data ? r->body.data : "", r->body.len, j) < 0)
+            return -1;
+    } else {
+        for (int i = 0; i < j->nreply_hdrs && nh < 8; i++)
+            hdrs[nh++] = j->reply_hdrs[i];
+        if (zq_sender_start(b->snd, j->e.reply_url, "application/json; charset=utf-8", hdrs, nh,
+                            j->e.reply_body, strlen(j->e.reply_body), j) < 0)
+            return -1;
+    }
+    j->state = J_SENDING;
+    return 0;
+}
+
+static void start_ready(zq_bot *b)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < b->njobs && zq_sender_free_slots(b->snd) > 0; k++) {
+            job *j = &b->jobs[k];
+
+            if (j->state != J_READY || j->e.prio != (pass == 0))
+                continue;
+            if (start_job(b, j) < 0)
+                return;
+        }
+    }
+}
+
+void zq_delivery_done(zq_bot *b, const zq_sent *r)
+{
+    job *j = r->ctx;
+    int64_t ra = 0, now_ms = zq_now_ms();
+    char reason[256];
+    zq_delivery d;
+    int attempts;
+
+    if (j == NULL || j->state != J_SENDING)
+        return;
+    if (b->stopping && strcmp(r->error, "aborted") == 0) {
+        /* Left pending in Redis: another instance (or our next life)
+         * claims it after claim_idle_ms. */
+        ZQ_INFO("event=transfer_abandoned notice=%s target=%s", j->e.notice, j->e.target);
+        job_release(j);
+        return;
+    }
+    d = zq_channel_classify(j->kind, r->status, r->body, r->len, r->retry_after, &ra, reason,
+                            sizeof(reason));
+    if (r->error[0] != '\0') {
+        snprintf(reason, sizeof(reason), "no answer: %s", r->error);
+        d = ZQ_DELIVERY_RETRY;
+    }
+    if (d == ZQ_DELIVERY_DONE) {
+        j->part++;
+        if (j->part < j->nreqs) {
+            j->state = J_READY;
+            return;
+        }
+        settle(b, j, ZQ_SETTLE_DONE, j->e.attempts + 1, 0, "");
+        return;
+    }
+    attempts = j->e.attempts + 1;
+    if (j->e.reply && strcmp(j->e.reply_auth, "feishu_tenant_token") == 0 &&
+        zq_feishu_token_rejected(r->body, r->len) && attempts < b->cfg->bot.max_attempts) {
+        /* An expired token: fetch a fresh one and try again soon. */
+        zq_err err = {0};
+
+        zq_feishu_token_forget(b->st, b->cfg->feishu.app_id, &err);
+        settle(b, j, ZQ_SETTLE_RETRY, attempts, now_ms + b->cfg->bot.retry_base_ms,
+               "feishu tenant token rejected");
+        return;
+    }
+    if (d == ZQ_DELIVERY_FAIL) {
+        settle(b, j, ZQ_SETTLE_DEAD, attempts, 0, reason);
+        return;
+    }
+    if (attempts >= b->cfg->bot.max_attempts) {
+        char why[300];
+
+        snprintf(why, sizeof(why), "gave up after %d attempts: %s", attempts, reason);
+        settle(b, j, ZQ_SETTLE_DEAD, attempts, 0, why);
+        return;
+    }
+    {
+        int64_t delay = zq_outbox_backoff_ms(attempts, b->cfg->bot.retry_base_ms,
+                                             b->cfg->bot.retry_max_ms, ra, zq_bot_random(b));
+
+        if (j->e.first_ms > 0 &&
+            now_ms + delay - j->e.first_ms > (int64_t)b->cfg->bot.max_age_s * 1000) {
+            char why[300];
+
+            snprintf(why, sizeof(why), "gave up: next attempt would pass max_age_s: %s", reason);
+            settle(b, j, ZQ_SETTLE_DEAD, attempts, 0, why);
+            return;
+        }
+        settle(b, j, ZQ_SETTLE_RETRY, attempts, now_ms + delay, reason);
+    }
+}
+
+void zq_delivery_flush(zq_bot *b)
+{
+    zq_settle ops[SETTLE_BATCH];
+    job *owners[SETTLE_BATCH];
+    int results[SETTLE_BATCH];
+    int n = 0, rc;
+    zq_err err = {0};
+
+    for (int k = 0; k < b->njobs && n < SETTLE_BATCH; k++) {
+        if (b->jobs[k].state == J_SETTLE) {
+            owners[n] = &b->jobs[k];
+            ops[n++] = b->jobs[k].op;
+        }
+    }
+    if (n == 0)
+        return;
+    rc = zq_outbox_settle(b->st, ops, n, results, &err);
+    if (rc == -ZQ_EUNAVAIL) {
+        zq_bot_redis(b, rc, "settle", &err);
+        return; /* kept: written when Redis is back */
+    }
+    zq_bot_redis(b, 0, "settle", NULL);
+    if (rc < 0)
+        ZQ_ERROR("event=settle_failed err=\"%s\"", err.msg);
+    for (int i = 0; i < n; i++) {
+        job *j = owners[i];
+
+        if (ops[i].kind == ZQ_SETTLE_DONE) {
+            if (results[i] == 1) {
+                b->n_sent++;
+                ZQ_INFO("event=delivered notice=%s target=%s channel=%s parts=%d attempts=%d",
+                        j->e.notice, j->e.target, ops[i].channel, ops[i].parts_done,
+                        ops[i].attempts);
+            } else if (rc == 0) {
+                /* Someone confirmed it before us: it went out twice. */
+                b->n_dup++;
+                ZQ_WARN("event=duplicate_delivery notice=%s target=%s", j->e.notice, j->e.target);
+            }
+        }
+        job_release(j);
+    }
+}
+
+/* Puts entries into free job slots. */
+static void adopt(zq_bot *b, zq_entry *es, int n)
+{
+    int k = 0;
+
+    for (int i = 0; i < n; i++) {
+        while (k < b->njobs && b->jobs[k].state != J_FREE)
+            k++;
+        if (k == b->njobs) {
+            /* Cannot happen (we read at most the free slots); the entry
+             * stays pending and is claimed again later. */
+            zq_entry_clear(&es[i]);
+            continue;
+        }
+        b->jobs[k].e = es[i];
+        b->jobs[k].state = J_NEW;
+        memset(&es[i], 0, sizeof(es[i]));
+    }
+}
+
+static bool ensure_group(zq_bot *b)
+{
+    zq_err err = {0};
+    int rc;
+
+    if (b->outbox_group_ok)
+        return true;
+    rc = zq_outbox_init(b->st, &err);
+    zq_bot_redis(b, rc, "outbox_init", &err);
+    if (rc == -ZQ_EREPLY)
+        ZQ_ERROR("event=outbox_init_failed err=\"%s\"", err.msg);
+    b->outbox_group_ok = rc == 0;
+    return b->outbox_group_ok;
+}
+
+static void read_more(zq_bot *b, int64_t now)
+{
+    int free_jobs = count_state(b, J_FREE);
+    int waiting = count_state(b, J_NEW) + count_state(b, J_READY);
+    int want = free_jobs < b->cfg->bot.max_transfers ? free_jobs : b->cfg->bot.max_transfers;
+    zq_entry *es;
+    zq_err err = {0};
+    int n = 0, rc;
+
+    if (b->stopping || want <= 0 || waiting >= b->cfg->bot.max_transfers ||
+        now < b->next_read_mono || !ensure_group(b))
+        return;
+    es = calloc((size_t)want, sizeof(*es));
+    if (es == NULL)
+        return;
+    rc = zq_outbox_read(b->st, b->consumer, want, es, &n, &err);
+    zq_bot_redis(b, rc, "outbox_read", &err);
+    if (rc == -ZQ_EREPLY) {
+        ZQ_ERROR("event=outbox_read_failed err=\"%s\"", err.msg);
+        b->outbox_group_ok = strstr(err.msg, "NOGROUP") == NULL;
+    }
+    adopt(b, es, n);
+    free(es);
+    b->next_read_mono = n > 0 ? now : now + b->cfg->bot.poll_ms;
+}
+
+static void claim_stale(zq_bot *b, int64_t now)
+{
+    int free_jobs = count_state(b, J_FREE);
+    int64_t every = b->cfg->bot.claim_idle_ms / 2;
+
+    if (b->stopping || now < b->next_claim_mono || free_jobs == 0 || !ensure_group(b))
+        return;
+    b->next_claim_mono = now + (every < 250 ? 250 : every);
+    for (int lane = 0; lane < 2 && free_jobs > 0; lane++) {
+        zq_entry *es = calloc((size_t)free_jobs, sizeof(*es));
+        zq_err err = {0};
+        int n = 0, rc;
+
+        if (es == NULL)
+            return;
+        rc = zq_outbox_claim(b->st, b->consumer, lane == 1, b->cfg->bot.claim_idle_ms,
+                             b->claim_cursor[lane], free_jobs, es, &n, &err);
+        zq_bot_redis(b, rc, "outbox_claim", &err);
+        if (n > 0)
+            ZQ_INFO("event=claimed lane=%s entries=%d idle_ms=%d", lane ? "prio" : "main", n,
+                    b->cfg->bot.claim_idle_ms);
+        adopt(b, es, n);
+        free(es);
+        free_jobs -= n;
+        /* More to take over: come back soon rather than in a while. */
+        if (strcmp(b->claim_cursor[lane], "0-0") != 0)
+            b->next_claim_mono = now;
+    }
+}
+
+static void touch_held(zq_bot *b, int64_t now)
+{
+    const zq_entry **list;
+    zq_err err = {0};
+    int n = 0, rc;
+
+    if (now < b->next_touch_mono)
+        return;
+    b->next_touch_mono = now + b->cfg->bot.claim_idle_ms / 3;
+    list = calloc((size_t)b->njobs, sizeof(*list));
+    if (list == NULL)
+        return;
+    for (int k = 0; k < b->njobs; k++)
+        if (b->jobs[k].state != J_FREE && b->jobs[k].e.sid[0] != '\0')
+            list[n++] = &b->jobs[k].e;
+    if (n > 0) {
+        rc = zq_outbox_touch(b->st, b->consumer, list, n, &err);
+        zq_bot_redis(b, rc, "outbox_touch", &err);
+    }
+    free(list);
+}
+
+static void move_due(zq_bot *b, int64_t now)
+{
+    zq_err err = {0};
+    int moved = 0, rc;
+
+    if (b->stopping || now < b->next_move_mono)
+        return;
+    rc = zq_outbox_move_due(b->st, zq_now_ms(), MOVE_BATCH, &moved, &err);
+    zq_bot_redis(b, rc, "mover", &err);
+    if (rc == -ZQ_EREPLY)
+        ZQ_ERROR("event=mover_failed err=\"%s\"", err.msg);
+    if (moved > 0) {
+        ZQ_DEBUG("event=moved_due entries=%d", moved);
+        b->next_read_mono = now;
+    }
+    b->next_move_mono = moved == MOVE_BATCH ? now : now + 200;
+}
+
+void zq_delivery_step(zq_bot *b, int64_t now)
+{
+    if (b->stopping) {
+        /* Nothing new is started: what was read and not sent stays
+         * pending and is claimed again later. */
+        for (int k = 0; k < b->njobs; k++)
+            if (b->jobs[k].state == J_NEW || b->jobs[k].state == J_READY)
+                job_release(&b->jobs[k]);
+        return;
+    }
+    move_due(b, now);
+    touch_held(b, now);
+    claim_stale(b, now);
+    read_more(b, now);
+    resolve_new(b);
+    start_ready(b);
+}
+
+int zq_delivery_wait_ms(const zq_bot *b, int64_t now)
+{
+    int64_t next = now + b->cfg->bot.poll_ms;
+    int ready = 0, settle_n = 0;
+
+    for (int k = 0; k < b->njobs; k++) {
+        ready += b->jobs[k].state == J_NEW || b->jobs[k].state == J_READY;
+        settle_n += b->jobs[k].state == J_SETTLE;
+    }
+    if (settle_n > 0)
+        return b->redis_ok ? 0 : 100;
+    if (ready > 0 && zq_sender_free_slots(b->snd) > 0)
+        return b->redis_ok ? 0 : 100;
+    if (b->next_move_mono < next)
+        next = b->next_move_mono;
+    if (b->next_touch_mono < next)
+        next = b->next_touch_mono;
+    if (b->next_claim_mono < next)
+        next = b->next_claim_mono;
+    if (b->next_read_mono < next && count_state(b, J_FREE) > 0)
+        next = b->next_read_mono;
+    return next <= now ? 0 : (int)(next - now);
+}

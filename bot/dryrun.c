@@ -1,0 +1,276 @@
+/* `zhuqi-bot --dry-run [--at TIME]`: what the scheduler would send at TIME,
+ * to whom and how each platform would receive it, computed exactly as the
+ * scheduler does, reading Redis (targets, classes, marks) and writing
+ * nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "zhuqi/cases.h"
+#include "zhuqi/daemon.h"
+#include "zhuqi/log.h"
+
+#define MAX_OCC 256
+#define SHOW_TARGETS 50
+
+static const char *const weekdays[] = {"",       "星期一", "星期二", "星期三",
+                                       "星期四", "星期五", "星期六", "星期日"};
+
+/* A stand-in target for showing a channel's wire format. */
+static void sample_target(zq_channel_kind k, zq_target *t)
+{
+    memset(t, 0, sizeof(*t));
+    snprintf(t->id, sizeof(t->id), "dry-run");
+    t->kind = k;
+    switch (k) {
+    case ZQ_CH_WECOM: snprintf(t->address, sizeof(t->address), "ROBOT-KEY"); break;
+    case ZQ_CH_DINGTALK:
+        snprintf(t->address, sizeof(t->address), "ACCESS-TOKEN");
+        snprintf(t->secret, sizeof(t->secret), "SECRET");
+        break;
+    case ZQ_CH_FEISHU:
+        snprintf(t->address, sizeof(t->address), "HOOK-TOKEN");
+        snprintf(t->secret, sizeof(t->secret), "SECRET");
+        break;
+    case ZQ_CH_TELEGRAM:
+        snprintf(t->address, sizeof(t->address), "123456:BOT-TOKEN");
+        snprintf(t->chat_id, sizeof(t->chat_id), "-1001234567890");
+        break;
+    default:
+        snprintf(t->address, sizeof(t->address), "https://example.invalid/webhook");
+        snprintf(t->secret, sizeof(t->secret), "SECRET");
+        break;
+    }
+}
+
+/* Prints text indented, one "    | " per line. */
+static void indent(FILE *out, const char *s)
+{
+    fputs("    | ", out);
+    for (; *s != '\0'; s++) {
+        fputc(*s, out);
+        if (*s == '\n')
+            fputs("    | ", out);
+    }
+    fputc('\n', out);
+}
+
+/* The ids of the audience's targets (read-only set commands). Returns the
+ * reply of SUNION/SINTER (free it) or NULL. */
+static redisReply *audience_ids(zq_store *st, const char *audience, zq_err *err)
+{
+    const char *p = zq_store_prefix(st);
+    json_t *a = json_loads(audience, 0, NULL), *tags, *v;
+    const char **argv = NULL;
+    char **keys = NULL;
+    size_t i, n = 0;
+    redisReply *r = NULL;
+    bool all_match;
+
+    if (a == NULL)
+        return NULL;
+    tags = json_object_get(a, "tags");
+    all_match = json_is_string(json_object_get(a, "match")) &&
+                strcmp(json_string_value(json_object_get(a, "match")), "all") == 0;
+    argv = calloc(json_array_size(tags) + json_array_size(json_object_get(a, "targets")) + 4,
+                  sizeof(*argv));
+    keys = calloc(json_array_size(tags) + 2, sizeof(*keys));
+    if (argv == NULL || keys == NULL)
+        goto out;
+    if (json_is_true(json_object_get(a, "all"))) {
+        keys[0] = malloc(128);
+        if (keys[0] == NULL)
+            goto out;
+        snprintf(keys[0], 128, "%stargets", p);
+        argv[n++] = "SUNION";
+        argv[n++] = keys[0];
+    } else {
+        argv[n++] = all_match ? "SINTER" : "SUNION";
+        json_array_foreach(tags, i, v)
+        {
+            keys[i] = malloc(160);
+            if (keys[i] == NULL)
+                goto out;
+            snprintf(keys[i], 160, "%stargets:tag:%s", p, json_string_value(v));
+            argv[n++] = keys[i];
+        }
+    }
+    if (n > 1)
+        r = zq_store_commandv(st, err, (int)n, argv, NULL);
+out:
+    for (i = 0; keys != NULL && i < json_array_size(tags) + 2; i++)
+        free(keys[i]);
+    free(keys);
+    free(argv);
+    json_decref(a);
+    return r;
+}
+
+static void show_occurrence(zq_bot *b, const zq_occurrence *o, int64_t at_ms, bool *redis_bad,
+                            FILE *out)
+{
+    const char *p = zq_store_prefix(b->st);
+    char iso[32], ev[ZQ_DATE_STRLEN];
+    zq_class cls;
+    zq_err err = {0};
+    bool have_class = false, kinds[ZQ_CH__COUNT] = {false};
+    zq_buf title = {0}, body = {0};
+    redisReply *r, *ids;
+    int rc, nk = 0;
+
+    zq_time_iso(o->fire_ms, iso);
+    zq_date_format(o->event, ev, sizeof(ev));
+    fprintf(out, "\noccurrence %s  (rule \"%s\", lead %s: %+dd %02d:%02d)\n", o->id, o->rule->title,
+            o->lead->id, o->lead->offset_days, o->lead->hour, o->lead->minute);
+    fprintf(out, "  due at     %s (%lld s %s)\n", iso,
+            (long long)((at_ms >= o->fire_ms ? at_ms - o->fire_ms : o->fire_ms - at_ms) / 1000),
+            at_ms >= o->fire_ms ? "ago" : "from now");
+    fprintf(out, "  event day  %s %s (when a day off: %s)\n", ev,
+            weekdays[zq_date_weekday(o->event)], zq_cal_shift_name(o->rule->shift));
+    if (!*redis_bad) {
+        r = zq_store_command(b->st, &err, "GET %ssched:%s", p, o->id);
+        if (r == NULL) {
+            *redis_bad = true;
+        } else {
+            if (r->type == REDIS_REPLY_STRING)
+                fprintf(out, "  NOTE       already created by the scheduler: %s\n", r->str);
+            freeReplyObject(r);
+        }
+    }
+    if (!*redis_bad) {
+        rc = zq_class_for_month(b->st, o->event, &cls, &err);
+        if (rc == -ZQ_EUNAVAIL)
+            *redis_bad = true;
+        have_class = rc == 0;
+    }
+    if (have_class)
+        fprintf(out, "  class      %s %s 《%s》 (%s)\n", cls.date, cls.time, cls.title, cls.id);
+    else
+        fprintf(out, "  class      %s\n",
+                *redis_bad ? "(unknown: Redis unavailable)" : "none scheduled for that month");
+    fprintf(out, "  audience   %s\n", o->rule->audience);
+    ids = *redis_bad ? NULL : audience_ids(b->st, o->rule->audience, &err);
+    if (ids == NULL && !*redis_bad && err.code == ZQ_EUNAVAIL)
+        *redis_bad = true;
+    if (ids != NULL && ids->type == REDIS_REPLY_ARRAY) {
+        fprintf(out, "  targets    %zu\n", ids->elements);
+        for (size_t i = 0; i < ids->elements && i < 1000; i++) {
+            zq_target_rec t;
+
+            if (zq_target_load(b->st, ids->element[i]->str, &t, &err) < 0)
+                continue;
+            kinds[t.t.kind] = true;
+            if (i < SHOW_TARGETS)
+                fprintf(out, "    - %-28s %-15s %s\n", t.t.id, zq_channel_name(t.t.kind), t.name);
+        }
+        if (ids->elements > SHOW_TARGETS)
+            fprintf(out, "    ... and %zu more\n", ids->elements - SHOW_TARGETS);
+    } else {
+        fprintf(out, "  targets    %s\n", *redis_bad ? "(unknown: Redis unavailable)" : "0");
+    }
+    if (ids != NULL)
+        freeReplyObject(ids);
+    if (zq_reminder_render(o, have_class ? &cls : NULL, &title, &body) < 0) {
+        fprintf(out, "  (out of memory)\n");
+        goto out;
+    }
+    fprintf(out, "  title      %s\n  text\n", title.data ? title.data : "");
+    indent(out, body.data ? body.data : "");
+    for (int k = 0; k < ZQ_CH__COUNT; k++)
+        nk += kinds[k];
+    for (int k = 0; k < ZQ_CH__COUNT; k++) {
+        zq_message m = {.title = title.data ? title.data : "", .body = body.data ? body.data : ""};
+        zq_outreq *reqs = NULL;
+        size_t n = 0;
+        zq_target t;
+
+        if (nk > 0 && !kinds[k])
+            continue;
+        sample_target((zq_channel_kind)k, &t);
+        if (zq_channel_render(&b->cc, &t, &m, o->fire_ms, &reqs, &n, &err) < 0) {
+            fprintf(out, "  %s: cannot render: %s\n", zq_channel_name((zq_channel_kind)k), err.msg);
+            continue;
+        }
+        fprintf(out, "  %s: %zu request%s (sample target)\n", zq_channel_name((zq_channel_kind)k),
+                n, n == 1 ? "" : "s");
+        for (size_t i = 0; i < n; i++) {
+            fprintf(out, "    POST %s\n", reqs[i].url);
+            for (int h = 0; h < reqs[i].nheaders; h++)
+                fprintf(out, "    %s\n", reqs[i].headers[h]);
+            fprintf(out, "    %s\n", reqs[i].body.data ? reqs[i].body.data : "");
+        }
+        zq_outreq_free_all(reqs, n);
+    }
+out:
+    zq_buf_free(&title);
+    zq_buf_free(&body);
+}
+
+int zq_bot_dry_run(const char *config_path, const zq_config *cfg, const char *at, FILE *out)
+{
+    zq_bot b;
+    zq_err err = {0};
+    zq_occurrence *occ = NULL;
+    int64_t at_ms;
+    char iso[32];
+    bool redis_bad = false;
+    int n, shown = 0, code = 0;
+
+    memset(&b, 0, sizeof(b));
+    if (at != NULL) {
+        if (zq_time_parse(at, &at_ms) < 0) {
+            fprintf(stderr,
+                    "zhuqi-bot: --at %s: expected YYYY-MM-DDTHH:MM[:SS] (Beijing time) or with "
+                    "an offset (+08:00, Z)\n",
+                    at);
+            return ZQ_EXIT_CONFIG;
+        }
+    } else {
+        at_ms = zq_now_ms();
+    }
+    b.config_path = config_path;
+    b.cfg = (zq_config *)cfg;
+    if (zq_bot_res_load(config_path, cfg, &b.res, &err) < 0) {
+        fprintf(stderr, "zhuqi-bot: %s\n", err.msg);
+        return ZQ_EXIT_CONFIG;
+    }
+    zq_bot_channel_config(cfg, &b.cc);
+    b.st = zq_store_new(&cfg->redis);
+    occ = calloc(MAX_OCC, sizeof(*occ));
+    if (b.st == NULL || occ == NULL) {
+        code = 1;
+        goto out;
+    }
+    zq_time_iso(at_ms, iso);
+    fprintf(out, "zhuqi-bot dry run at %s: nothing is sent or written.\n", iso);
+    fprintf(out, "rules: %zu; catch-up grace: %d s\n", b.res.rem->n, cfg->bot.catch_up_grace_s);
+    n = zq_reminder_occurrences(b.res.rem, b.res.cal,
+                                at_ms - (int64_t)cfg->bot.catch_up_grace_s * 1000 - 1, at_ms, occ,
+                                MAX_OCC);
+    for (int i = 0; i < n; i++) {
+        if (zq_occurrence_state(&occ[i], at_ms, cfg->bot.catch_up_grace_s) != ZQ_OCC_DUE)
+            continue;
+        show_occurrence(&b, &occ[i], at_ms, &redis_bad, out);
+        shown++;
+    }
+    if (shown == 0) {
+        fprintf(out, "\nno reminder is due at %s.\n", iso);
+        n = zq_reminder_occurrences(b.res.rem, b.res.cal, at_ms, at_ms + 400LL * 86400 * 1000, occ,
+                                    MAX_OCC);
+        if (n > 0) {
+            zq_time_iso(occ[0].fire_ms, iso);
+            fprintf(out, "next: %s at %s (try --at %.16s)\n", occ[0].id, iso, iso);
+        }
+    }
+    if (redis_bad) {
+        fprintf(out, "\nwarning: Redis was unavailable: targets, classes and marks are not "
+                     "shown.\n");
+        code = 1;
+    }
+out:
+    free(occ);
+    zq_store_free(b.st);
+    zq_bot_res_free(&b.res);
+    return code;
+}

@@ -1,0 +1,269 @@
+/* The scheduler: one instance at a time (a lease in Redis, renewed by a
+ * compare-and-expire script) turns reminder rules into notices, each
+ * occurrence once (a mark per rule and occurrence, set in the same script
+ * that creates the notice); and every instance fans due notices out into
+ * the outbox, in atomic chunks, pausing while the outbox is long. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "zhuqi/cases.h"
+#include "zhuqi/log.h"
+#include "zhuqi/notices.h"
+
+#define FANOUT_CHUNK 1000
+#define FANOUT_CHUNKS_PER_TURN 8
+#define OUTBOX_HIGH_WATER 50000
+#define SCHED_EVERY_MS 1000
+/* How far back the scheduler looks for occurrences to log as skipped. */
+#define SKIP_LOOKBACK_MS (7LL * 86400 * 1000)
+#define MARK_TTL_S (400 * 86400)
+#define MAX_OCC 256
+
+/* KEYS[1] the lease. ARGV: 1 holder, 2 ms. 1 renewed, 2 acquired, 0 held
+ * by another. */
+static zq_script lease_script = {
+    .src = "local v = redis.call('GET', KEYS[1])\n"
+           "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]); return 1 end\n"
+           "if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); return 2 end\n"
+           "return 0\n"};
+
+static zq_script release_script = {
+    .src = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
+           "return 0\n"};
+
+static void lease_key(zq_bot *b, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%ssched:lease", zq_store_prefix(b->st));
+}
+
+static void renew_lease(zq_bot *b, int64_t now)
+{
+    char key[96], ms[16];
+    const char *argv[3];
+    redisReply *r;
+    zq_err err = {0};
+    bool was = b->leader;
+
+    if (now < b->next_lease_mono)
+        return;
+    b->next_lease_mono = now + b->cfg->bot.lease_ms / 3;
+    lease_key(b, key, sizeof(key));
+    snprintf(ms, sizeof(ms), "%d", b->cfg->bot.lease_ms);
+    argv[0] = key;
+    argv[1] = b->consumer;
+    argv[2] = ms;
+    r = zq_store_script(b->st, &err, &lease_script, 1, 3, argv, NULL);
+    zq_bot_redis(b, r == NULL ? -ZQ_EUNAVAIL : 0, "lease", &err);
+    if (r == NULL) {
+        /* Without Redis we cannot know: stop scheduling until we can. */
+        b->leader = false;
+    } else {
+        b->leader = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+        freeReplyObject(r);
+    }
+    if (b->leader != was)
+        ZQ_INFO("event=%s consumer=%s",
+                b->leader ? "scheduler_lease_acquired" : "scheduler_lease_lost", b->consumer);
+}
+
+void zq_sched_release(zq_bot *b)
+{
+    char key[96];
+    const char *argv[2];
+    redisReply *r;
+    zq_err err = {0};
+
+    if (!b->leader)
+        return;
+    lease_key(b, key, sizeof(key));
+    argv[0] = key;
+    argv[1] = b->consumer;
+    r = zq_store_script(b->st, &err, &release_script, 1, 2, argv, NULL);
+    if (r != NULL)
+        freeReplyObject(r);
+    b->leader = false;
+}
+
+/* The scheduler's clock: the wall clock, shifted in tests. */
+static int64_t sched_now(const zq_bot *b)
+{
+    return zq_now_ms() + b->cfg->bot.clock_offset_s * 1000;
+}
+
+/* Creates the notice of a due occurrence once. */
+static void create_occurrence(zq_bot *b, const zq_occurrence *o, int64_t now_ms)
+{
+    const char *p = zq_store_prefix(b->st);
+    zq_class cls;
+    zq_buf title = {0}, body = {0};
+    zq_notice_new in;
+    zq_err err = {0};
+    char mark[256], id[ZQ_NOTICE_ID_MAX], ev[ZQ_DATE_STRLEN], fire[32];
+    json_t *meta;
+    char *meta_s = NULL;
+    bool created = false, have_class;
+    int rc;
+
+    rc = zq_class_for_month(b->st, o->event, &cls, &err);
+    if (rc == -ZQ_EUNAVAIL) {
+        zq_bot_redis(b, rc, "classes", &err);
+        return;
+    }
+    have_class = rc == 0;
+    if (zq_reminder_render(o, have_class ? &cls : NULL, &title, &body) < 0)
+        goto out;
+    zq_date_format(o->event, ev, sizeof(ev));
+    zq_time_iso(o->fire_ms, fire);
+    meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "rule", o->rule->id, "occurrence", o->id,
+                     "event_date", ev, "due_at", fire, "shift", zq_cal_shift_name(o->rule->shift),
+                     "class", have_class ? cls.id : "");
+    meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+    json_decref(meta);
+    snprintf(mark, sizeof(mark), "%ssched:%s", p, o->id);
+    memset(&in, 0, sizeof(in));
+    in.kind = ZQ_NOTICE_REMINDER;
+    in.title = title.data ? title.data : "";
+    in.body = body.data ? body.data : "";
+    in.audience = o->rule->audience;
+    in.meta = meta_s;
+    in.created_by = "scheduler";
+    in.now_ms = zq_now_ms();
+    in.mark = mark;
+    in.mark_ttl_s = MARK_TTL_S;
+    rc = zq_notice_create(b->st, &in, id, &created, &err);
+    zq_bot_redis(b, rc == -ZQ_EUNAVAIL ? rc : 0, "reminder", &err);
+    if (rc < 0 && rc != -ZQ_EUNAVAIL)
+        ZQ_ERROR("event=reminder_failed occurrence=%s err=\"%s\"", o->id, err.msg);
+    else if (rc == 0 && created)
+        ZQ_INFO("event=reminder_created occurrence=%s notice=%s late_s=%lld class=%s", o->id, id,
+                (long long)((now_ms - o->fire_ms) / 1000), have_class ? cls.id : "none");
+out:
+    free(meta_s);
+    zq_buf_free(&title);
+    zq_buf_free(&body);
+}
+
+static void run_reminders(zq_bot *b)
+{
+    const char *p = zq_store_prefix(b->st);
+    int64_t now_ms = sched_now(b);
+    int64_t grace_ms = (int64_t)b->cfg->bot.catch_up_grace_s * 1000;
+    zq_occurrence *occ;
+    redisReply **reps = NULL;
+    zq_err err = {0};
+    int n;
+
+    if (b->res.rem == NULL || b->res.rem->n == 0)
+        return;
+    occ = calloc(MAX_OCC, sizeof(*occ));
+    if (occ == NULL)
+        return;
+    n = zq_reminder_occurrences(b->res.rem, b->res.cal, now_ms - grace_ms - SKIP_LOOKBACK_MS,
+                                now_ms, occ, MAX_OCC);
+    if (n == 0)
+        goto out;
+    reps = calloc((size_t)n, sizeof(*reps));
+    if (reps == NULL)
+        goto out;
+    for (int i = 0; i < n; i++)
+        zq_store_append(b->st, "EXISTS %ssched:%s", p, occ[i].id);
+    if (zq_store_read_replies(b->st, &err, n, reps) < 0) {
+        zq_bot_redis(b, -ZQ_EUNAVAIL, "schedule", &err);
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        bool marked = reps[i]->type == REDIS_REPLY_INTEGER && reps[i]->integer == 1;
+        zq_occ_state s = zq_occurrence_state(&occ[i], now_ms, b->cfg->bot.catch_up_grace_s);
+
+        if (marked || s == ZQ_OCC_FUTURE)
+            continue;
+        if (s == ZQ_OCC_DUE) {
+            create_occurrence(b, &occ[i], now_ms);
+        } else {
+            /* Too late to be useful: never sent, logged once. */
+            redisReply *r = zq_store_command(b->st, &err, "SET %ssched:%s skipped NX EX %d", p,
+                                             occ[i].id, MARK_TTL_S);
+            if (r != NULL && r->type == REDIS_REPLY_STATUS) {
+                char fire[32];
+
+                zq_time_iso(occ[i].fire_ms, fire);
+                ZQ_WARN("event=reminder_skipped occurrence=%s due_at=%s late_s=%lld grace_s=%d",
+                        occ[i].id, fire, (long long)((now_ms - occ[i].fire_ms) / 1000),
+                        b->cfg->bot.catch_up_grace_s);
+            }
+            if (r != NULL)
+                freeReplyObject(r);
+        }
+    }
+out:
+    if (reps != NULL)
+        for (int i = 0; i < n; i++)
+            if (reps[i] != NULL)
+                freeReplyObject(reps[i]);
+    free(reps);
+    free(occ);
+}
+
+/* Fans due notices out. Returns true when there is more to do at once. */
+static bool run_fanout(zq_bot *b)
+{
+    char ids[8][ZQ_NOTICE_ID_MAX];
+    zq_outbox_stats stats;
+    zq_err err = {0};
+    int n = 0, rc, chunks = 0;
+    bool more = false;
+
+    rc = zq_notice_due(b->st, zq_now_ms(), ids, 8, &n, &err);
+    zq_bot_redis(b, rc, "notices_due", &err);
+    if (rc < 0 || n == 0)
+        return false;
+    rc = zq_outbox_stats_get(b->st, &stats, &err);
+    if (rc == 0 && stats.main + stats.prio > OUTBOX_HIGH_WATER) {
+        ZQ_DEBUG("event=fanout_paused outbox=%lld", stats.main + stats.prio);
+        return false;
+    }
+    for (int i = 0; i < n && chunks < FANOUT_CHUNKS_PER_TURN; i++) {
+        int added = 0, left = 1;
+
+        while (left > 0 && chunks < FANOUT_CHUNKS_PER_TURN) {
+            rc = zq_notice_fanout(b->st, ids[i], FANOUT_CHUNK, zq_now_ms(), &added, &left, &err);
+            chunks++;
+            if (rc == -ZQ_ENOTFOUND)
+                break;
+            zq_bot_redis(b, rc, "fanout", &err);
+            if (rc < 0) {
+                if (rc == -ZQ_EREPLY)
+                    ZQ_ERROR("event=fanout_failed notice=%s err=\"%s\"", ids[i], err.msg);
+                return false;
+            }
+            if (added > 0)
+                ZQ_INFO("event=fanout notice=%s queued=%d left=%d", ids[i], added, left);
+            b->next_read_mono = 0;
+        }
+        if (left > 0)
+            more = true;
+    }
+    return more || n == 8;
+}
+
+void zq_sched_step(zq_bot *b, int64_t now)
+{
+    if (b->stopping)
+        return;
+    renew_lease(b, now);
+    if (b->leader && now >= b->next_sched_mono) {
+        b->next_sched_mono = now + SCHED_EVERY_MS;
+        run_reminders(b);
+    }
+    if (now >= b->next_fanout_mono) {
+        bool more = run_fanout(b);
+        b->next_fanout_mono = more ? now : now + b->cfg->bot.poll_ms;
+    }
+}
+
+bool zq_sched_busy(const zq_bot *b, int64_t now)
+{
+    return b->next_fanout_mono <= now;
+}

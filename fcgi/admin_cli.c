@@ -1,0 +1,430 @@
+/* zhuqi-admin: the operators' command-line tool. Creates staff tokens,
+ * exports cases, prints statistics and the deadline digest, and checks
+ * the holiday calendars, with the same code as the staff API. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "zhuqi/app.h"
+#include "zhuqi/auth.h"
+#include "zhuqi/buf.h"
+#include "zhuqi/daemon.h"
+#include "zhuqi/log.h"
+#include "zhuqi/staff.h"
+#include "zhuqi/workflow.h"
+
+#define PROG "zhuqi-admin"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: " PROG " [-c FILE] COMMAND [ARGS]\n"
+            "\n"
+            "  token create NAME ROLE    make a staff token (ROLE: viewer, handler, admin);\n"
+            "                            prints the token once and the [staff] line to add\n"
+            "  export --format csv|jsonl [-o FILE] [--type T] [--status S] [--region R]\n"
+            "         [--handler H] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--overdue] [--q TEXT]\n"
+            "                            write cases (newest first) to FILE or stdout\n"
+            "  stats [--type T] [--from D] [--to D] [--region R]\n"
+            "                            counts, median days to answer, on-time share (JSON)\n"
+            "  digest [--date YYYY-MM-DD] [--within N] [--json]\n"
+            "                            the staff digest: cases overdue or due within N\n"
+            "                            working days (default 2), per office\n"
+            "  calendar check            check the holiday files of [intake] holidays_dir\n"
+            "\n"
+            "  -c, --config FILE         configuration (default /etc/zhuqi/zhuqi.ini)\n"
+            "\n"
+            "Exit status: 0 done, 1 failed (or, for calendar check, this year's file is\n"
+            "missing), 2 bad usage or configuration.\n");
+}
+
+/* Options after the command: --name value pairs and flags. */
+typedef struct opts {
+    const char *names[16];
+    const char *vals[16];
+    int n;
+} opts;
+
+static const char *opt_get(void *ctx, const char *name)
+{
+    opts *o = ctx;
+
+    for (int i = 0; i < o->n; i++)
+        if (strcmp(o->names[i], name) == 0)
+            return o->vals[i];
+    return NULL;
+}
+
+/* Parses argv[from..] into o; flags (no value) get "1". Returns 0 or -1
+ * after a message. allowed lists the names, flags end with '!'. */
+static int parse_opts(int argc, char **argv, int from, const char *const *allowed, opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    for (int i = from; i < argc; i++) {
+        const char *a = argv[i];
+        const char *name = NULL;
+        bool flag = false;
+
+        if (strcmp(a, "-o") == 0)
+            a = "--output";
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[i]);
+            return -1;
+        }
+        for (int k = 0; allowed[k] != NULL; k++) {
+            size_t n = strcspn(allowed[k], "!");
+            if (strlen(a + 2) == n && strncmp(a + 2, allowed[k], n) == 0) {
+                name = a + 2;
+                flag = allowed[k][n] == '!';
+            }
+        }
+        if (name == NULL || o->n >= 16) {
+            fprintf(stderr, PROG ": unknown option '%s'\n", argv[i]);
+            return -1;
+        }
+        if (!flag && i + 1 >= argc) {
+            fprintf(stderr, PROG ": option '%s' needs a value\n", argv[i]);
+            return -1;
+        }
+        o->names[o->n] = name;
+        o->vals[o->n++] = flag ? "1" : argv[++i];
+    }
+    return 0;
+}
+
+static int token_create(const zq_config *cfg, int argc, char **argv, int i)
+{
+    unsigned char raw[32];
+    char token[65], hash[65], line[256];
+    zq_token parsed;
+    zq_err err = {0};
+    size_t got = 0;
+
+    if (argc - i != 2) {
+        usage(stderr);
+        return ZQ_EXIT_CONFIG;
+    }
+    while (got < sizeof(raw)) {
+        ssize_t r = getrandom(raw + got, sizeof(raw) - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            fprintf(stderr, PROG ": getrandom: %s\n", strerror(errno));
+            return ZQ_EXIT_FAIL;
+        }
+        got += (size_t)r;
+    }
+    zq_hex(raw, sizeof(raw), token);
+    zq_auth_hash_hex(token, hash);
+    snprintf(line, sizeof(line), "%s:%s:%s", argv[i], argv[i + 1], hash);
+    /* The same check the configuration loader makes. */
+    if (zq_config_parse_token(line, &parsed, &err) < 0) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        return ZQ_EXIT_CONFIG;
+    }
+    for (int k = 0; cfg != NULL && k < cfg->staff.ntokens; k++)
+        if (strcmp(cfg->staff.tokens[k].name, argv[i]) == 0) {
+            fprintf(stderr, PROG ": a token named '%s' is configured already; pick another name\n",
+                    argv[i]);
+            return ZQ_EXIT_CONFIG;
+        }
+    printf("Token for %s (%s), shown only this once; hand it over safely:\n\n    %s\n\n", argv[i],
+           argv[i + 1], token);
+    printf("Add this line to [staff] in zhuqi.ini (or the entry to ZHUQI_STAFF_TOKENS),\n"
+           "then reload zhuqi-fcgi (systemctl reload zhuqi-fcgi):\n\n    token = %s\n",
+           line);
+    memset(raw, 0, sizeof(raw));
+    memset(token, 0, sizeof(token));
+    return ZQ_EXIT_OK;
+}
+
+/* Loads the forms, regions and calendars named by the configuration. */
+static int load_app(const char *path, const zq_config *cfg, zq_app **app)
+{
+    zq_err err = {0};
+
+    if (zq_app_load(path, cfg, app, &err) < 0) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        return ZQ_EXIT_CONFIG;
+    }
+    return 0;
+}
+
+static void ctx_from(const zq_app *app, zq_staff_ctx *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->schema = app->schema;
+    ctx->cal = app->calendar;
+    zq_wf_limits_from_config(&app->cfg, &ctx->lim);
+    ctx->today = zq_date_today();
+}
+
+static int parse_filter(const zq_app *app, opts *o, zq_case_filter *f)
+{
+    const char *param, *msg;
+
+    if (zq_case_filter_parse(f, opt_get, o, app->schema, &param, &msg) < 0) {
+        fprintf(stderr, PROG ": --%s: %s\n", param, msg);
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct file_sink {
+    FILE *f;
+} file_sink;
+
+static int file_write(void *ctx, const void *data, size_t len)
+{
+    file_sink *s = ctx;
+    return fwrite(data, 1, len, s->f) == len ? 0 : -ZQ_EIO;
+}
+
+static int cmd_export(const char *path, const zq_config *cfg, int argc, char **argv, int i)
+{
+    static const char *const allowed[] = {"format",   "output",  "type", "status",
+                                          "region",   "handler", "from", "to",
+                                          "overdue!", "q",       NULL};
+    const char *fmt, *outp;
+    zq_app *app = NULL;
+    zq_store *st = NULL;
+    zq_case_filter f;
+    zq_staff_ctx ctx;
+    file_sink fs = {stdout};
+    zq_export_sink sink = {NULL, file_write, &fs};
+    zq_err err = {0};
+    long long rows = 0;
+    opts o;
+    int rc;
+
+    if (parse_opts(argc, argv, i, allowed, &o) < 0)
+        return ZQ_EXIT_CONFIG;
+    fmt = opt_get(&o, "format");
+    if (fmt == NULL || (strcmp(fmt, "csv") != 0 && strcmp(fmt, "jsonl") != 0)) {
+        fprintf(stderr, PROG ": export needs --format csv or --format jsonl\n");
+        return ZQ_EXIT_CONFIG;
+    }
+    if ((rc = load_app(path, cfg, &app)) != 0)
+        return rc;
+    rc = ZQ_EXIT_CONFIG;
+    if (parse_filter(app, &o, &f) < 0)
+        goto out;
+    outp = opt_get(&o, "output");
+    if (outp != NULL && strcmp(outp, "-") != 0) {
+        fs.f = fopen(outp, "wb");
+        if (fs.f == NULL) {
+            fprintf(stderr, PROG ": %s: %s\n", outp, strerror(errno));
+            rc = ZQ_EXIT_FAIL;
+            goto out;
+        }
+    }
+    ctx_from(app, &ctx);
+    st = zq_store_new(&cfg->redis);
+    rc = st ? zq_staff_export(st, &ctx, &f,
+                              strcmp(fmt, "csv") == 0 ? ZQ_EXPORT_CSV : ZQ_EXPORT_JSONL, &sink,
+                              &rows, &err)
+            : -ZQ_ENOMEM;
+    if (fs.f != stdout && fclose(fs.f) != 0 && rc == 0)
+        rc = -ZQ_EIO;
+    else if (fs.f == stdout && fflush(stdout) != 0 && rc == 0)
+        rc = -ZQ_EIO;
+    if (rc < 0) {
+        fprintf(stderr, PROG ": export failed after %lld rows: %s\n", rows,
+                err.msg[0] ? err.msg : zq_strerror(-rc));
+        rc = ZQ_EXIT_FAIL;
+    } else {
+        fprintf(stderr, PROG ": exported %lld cases\n", rows);
+        rc = ZQ_EXIT_OK;
+    }
+out:
+    zq_store_free(st);
+    zq_app_free(app);
+    return rc;
+}
+
+static int cmd_stats(const char *path, const zq_config *cfg, int argc, char **argv, int i)
+{
+    static const char *const allowed[] = {"type", "from", "to", "region", "status", NULL};
+    zq_app *app = NULL;
+    zq_store *st = NULL;
+    zq_case_filter f;
+    zq_staff_ctx ctx;
+    zq_err err = {0};
+    json_t *stats = NULL;
+    opts o;
+    int rc;
+
+    if (parse_opts(argc, argv, i, allowed, &o) < 0)
+        return ZQ_EXIT_CONFIG;
+    if ((rc = load_app(path, cfg, &app)) != 0)
+        return rc;
+    rc = ZQ_EXIT_CONFIG;
+    if (parse_filter(app, &o, &f) < 0)
+        goto out;
+    ctx_from(app, &ctx);
+    st = zq_store_new(&cfg->redis);
+    if (st == NULL || zq_staff_stats(st, &ctx, &f, &stats, &err) < 0) {
+        fprintf(stderr, PROG ": stats failed: %s\n", err.msg);
+        rc = ZQ_EXIT_FAIL;
+        goto out;
+    }
+    json_dumpf(stats, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+    rc = ZQ_EXIT_OK;
+out:
+    json_decref(stats);
+    zq_store_free(st);
+    zq_app_free(app);
+    return rc;
+}
+
+static int cmd_digest(const char *path, const zq_config *cfg, int argc, char **argv, int i)
+{
+    static const char *const allowed[] = {"date", "within", "json!", NULL};
+    const char *ds, *ws;
+    zq_app *app = NULL;
+    zq_store *st = NULL;
+    zq_staff_ctx ctx;
+    zq_err err = {0};
+    json_t *digest = NULL;
+    long long within = 2;
+    char *text = NULL;
+    opts o;
+    int rc;
+
+    if (parse_opts(argc, argv, i, allowed, &o) < 0)
+        return ZQ_EXIT_CONFIG;
+    if ((rc = load_app(path, cfg, &app)) != 0)
+        return rc;
+    ctx_from(app, &ctx);
+    rc = ZQ_EXIT_CONFIG;
+    ds = opt_get(&o, "date");
+    ws = opt_get(&o, "within");
+    if (ds != NULL && zq_date_parse(ds, strlen(ds), &ctx.today) < 0) {
+        fprintf(stderr, PROG ": --date: expected YYYY-MM-DD\n");
+        goto out;
+    }
+    if (ws != NULL && zq_parse_ll(ws, strlen(ws), 0, 30, &within) < 0) {
+        fprintf(stderr, PROG ": --within: expected 0..30\n");
+        goto out;
+    }
+    st = zq_store_new(&cfg->redis);
+    if (st == NULL || zq_staff_digest(st, &ctx, (int)within, &digest, &err) < 0) {
+        fprintf(stderr, PROG ": digest failed: %s\n", err.msg);
+        rc = ZQ_EXIT_FAIL;
+        goto out;
+    }
+    if (opt_get(&o, "json") != NULL) {
+        json_dumpf(digest, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+    } else {
+        text = zq_staff_digest_text(digest);
+        fputs(text ? text : "", stdout);
+    }
+    rc = ZQ_EXIT_OK;
+out:
+    free(text);
+    json_decref(digest);
+    zq_store_free(st);
+    zq_app_free(app);
+    return rc;
+}
+
+/* Prints what each year's file holds; a missing current year fails. */
+static int cmd_calendar_check(const char *path, const zq_config *cfg)
+{
+    char dir[512];
+    zq_calendar *cal = NULL;
+    zq_err err = {0};
+    zq_date today = zq_date_today();
+    int y, rc = ZQ_EXIT_OK;
+
+    if (zq_app_path(path, cfg->intake.holidays_dir, dir, sizeof(dir)) < 0) {
+        fprintf(stderr, PROG ": [intake] holidays_dir: path too long\n");
+        return ZQ_EXIT_CONFIG;
+    }
+    if (zq_cal_load(dir, &cal, &err) < 0) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        printf("invalid: %s\n", err.msg);
+        return ZQ_EXIT_CONFIG;
+    }
+    printf("holidays_dir %s\n", dir);
+    for (y = today.y - 1; y <= today.y + 1; y++) {
+        int work = 0, off_weekday = 0, weekend_work = 0;
+        zq_date d;
+
+        if (!zq_cal_year_known(cal, y)) {
+            printf("%d: missing: deadlines fall back to Monday-Friday%s\n", y,
+                   y == today.y ? " (FAIL: this year)" : "");
+            if (y == today.y)
+                rc = ZQ_EXIT_FAIL;
+            continue;
+        }
+        for (d = (zq_date){y, 1, 1}; d.y == y; d = zq_date_add_days(d, 1)) {
+            bool w = zq_cal_is_workday(cal, d), weekend = zq_date_weekday(d) >= 6;
+            work += w;
+            off_weekday += !w && !weekend;
+            weekend_work += w && weekend;
+        }
+        printf("%d: ok: %s; %d working days, %d weekdays off, %d weekend working days\n", y,
+               zq_cal_source(cal, y), work, off_weekday, weekend_work);
+    }
+    zq_cal_free(cal);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static zq_config cfg; /* large: keep it off the stack */
+    const char *path = "/etc/zhuqi/zhuqi.ini";
+    zq_err err = {0};
+    int i = 1;
+
+    json_object_seed(0);
+    zq_log_init(PROG, ZQ_LOG_WARN);
+    while (i < argc && argv[i][0] == '-') {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            path = argv[i + 1];
+            i += 2;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return ZQ_EXIT_OK;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf(PROG " %s (%s)\n", ZQ_VERSION, ZQ_GIT_REV);
+            return ZQ_EXIT_OK;
+        } else {
+            fprintf(stderr, PROG ": unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return ZQ_EXIT_CONFIG;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return ZQ_EXIT_CONFIG;
+    }
+    /* Creating a token needs no configuration, but checks names against
+     * it when there is one. */
+    if (strcmp(argv[i], "token") == 0 && i + 1 < argc && strcmp(argv[i + 1], "create") == 0) {
+        bool have = zq_config_load(path, &cfg, &err) == 0;
+        return token_create(have ? &cfg : NULL, argc, argv, i + 2);
+    }
+    if (zq_config_load(path, &cfg, &err) < 0) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        return ZQ_EXIT_CONFIG;
+    }
+    if (strcmp(argv[i], "export") == 0)
+        return cmd_export(path, &cfg, argc, argv, i + 1);
+    if (strcmp(argv[i], "stats") == 0)
+        return cmd_stats(path, &cfg, argc, argv, i + 1);
+    if (strcmp(argv[i], "digest") == 0)
+        return cmd_digest(path, &cfg, argc, argv, i + 1);
+    if (strcmp(argv[i], "calendar") == 0 && i + 1 < argc && strcmp(argv[i + 1], "check") == 0 &&
+        i + 2 == argc)
+        return cmd_calendar_check(path, &cfg);
+    fprintf(stderr, PROG ": unknown command '%s'\n", argv[i]);
+    usage(stderr);
+    return ZQ_EXIT_CONFIG;
+}

@@ -1,0 +1,18 @@
+/* The staff API of push targets, the tax-assistance class calendar and
+ * service notices (fcgi/admin_push.c). Reads need the viewer role, writes
+ * the admin role. */
+#ifndef ZHUQI_ADMIN_PUSH_H
+#define ZHUQI_ADMIN_PUSH_H
+
+#include "zhuqi/http.h"
+
+void zq_h_admin_targets(zq_req *req);       /* GET /api/admin/targets */
+void zq_h_admin_target_save(zq_req *req);   /* POST /api/admin/targets */
+void zq_h_admin_target_delete(zq_req *req); /* DELETE /api/admin/targets/{id} */
+void zq_h_admin_classes(zq_req *req);       /* GET /api/admin/classes */
+void zq_h_admin_class_save(zq_req *req);    /* POST /api/admin/classes */
+void zq_h_admin_notices(zq_req *req);       /* GET /api/admin/notices */
+void zq_h_admin_notice_create(zq_req *req); /* POST /api/admin/notices */
+void zq_h_admin_notice(zq_req *req);        /* GET /api/admin/notices/{id} */
+
+#endif

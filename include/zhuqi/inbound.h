@@ -1,0 +1,138 @@
+/* Inbound chat webhooks: one adapter per platform (WeCom, DingTalk,
+ * Feishu, Telegram, generic) behind one small interface: verify the
+ * request by the platform's own scheme, parse it into {channel, user,
+ * chat, message id, text, kind}, and render the dialogue's replies the
+ * way the platform takes them (in the HTTP answer, or as entries for the
+ * bot's priority lane). Adapters do no I/O: fcgi/hooks.c runs them, the
+ * de-duplication and the dialogue, and the tests feed them vectors. */
+#ifndef ZHUQI_INBOUND_H
+#define ZHUQI_INBOUND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zhuqi/buf.h"
+#include "zhuqi/channel.h"
+#include "zhuqi/chat_outbox.h"
+#include "zhuqi/common.h"
+#include "zhuqi/config.h"
+#include "zhuqi/dialogue.h"
+
+/* Clock skew accepted on signed requests (WeCom, DingTalk and Feishu one
+ * hour as DingTalk documents; the generic channel five minutes). */
+#define ZQ_INBOUND_WINDOW_MS (3600 * 1000LL)
+#define ZQ_INBOUND_GENERIC_WINDOW_MS (300 * 1000LL)
+
+/* Reply size limits in bytes of UTF-8 text per message (a Chinese
+ * character is 3 bytes), when [channels] *_max_bytes is 0. */
+#define ZQ_INBOUND_WECOM_MAX 2048
+#define ZQ_INBOUND_DINGTALK_MAX 20000
+#define ZQ_INBOUND_FEISHU_MAX 16000
+#define ZQ_INBOUND_TELEGRAM_MAX 4096
+#define ZQ_INBOUND_GENERIC_MAX 4096
+
+typedef enum zq_inbound_kind {
+    ZQ_INBOUND_TEXT,   /* a text message: text is set */
+    ZQ_INBOUND_OTHER,  /* a message that is not text (image, voice, file, sticker...) */
+    ZQ_INBOUND_IGNORE, /* an event that needs no answer (edits, bots, unknown events) */
+    ZQ_INBOUND_DONE,   /* answered by the adapter itself (URL check, challenge) */
+} zq_inbound_kind;
+
+/* What an adapter sees of an HTTP request. header() and query() return
+ * borrowed strings or NULL. */
+typedef struct zq_inbound_http {
+    const char *method;
+    const char *body;
+    size_t body_len;
+    const char *(*header)(void *ctx, const char *name);
+    const char *(*query)(void *ctx, const char *name);
+    void *ctx;
+    int64_t now_ms;
+} zq_inbound_http;
+
+/* A parsed message. Clear with zq_inbound_msg_clear(). */
+typedef struct zq_inbound_msg {
+    zq_inbound_kind kind;
+    const char *channel; /* static: "wecom", ... */
+    char user[256];
+    char chat[256];
+    char msg_id[256]; /* the platform's message, event or update id */
+    char *text;       /* owned; NULL unless kind is TEXT */
+    size_t text_len;
+    bool group;
+    /* How to reply. */
+    char reply_url[1024]; /* DingTalk: the session webhook */
+    int64_t reply_expires_ms;
+    char reply_to[256]; /* Feishu: message id; Telegram: chat id */
+    /* Where 订阅 sends reminders (see zq_dialogue_in). */
+    bool can_push;
+    zq_channel_kind target_kind;
+    char target_address[512];
+    char target_chat_id[256];
+} zq_inbound_msg;
+
+void zq_inbound_msg_clear(zq_inbound_msg *m);
+
+/* The HTTP answer. Clear with zq_inbound_resp_clear(). */
+typedef struct zq_inbound_resp {
+    int status;
+    const char *content_type; /* static */
+    zq_buf body;
+} zq_inbound_resp;
+
+void zq_inbound_resp_clear(zq_inbound_resp *r);
+/* Sets r to status with the API's JSON error shape. Returns -code, so
+ * adapters can `return zq_inbound_reject(...)`. */
+int zq_inbound_reject(zq_inbound_resp *r, int status, int code, const char *ecode,
+                      const char *message);
+
+typedef struct zq_inbound_adapter {
+    const char *name; /* "wecom", ... (also the path: /hook/<name>) */
+    /* True when the platform's keys are set. */
+    bool (*configured)(const zq_config *cfg);
+    /* Verifies and parses. Returns 0 with msg filled (and resp too when
+     * msg->kind is ZQ_INBOUND_DONE), or a negative code with resp set to
+     * the rejection (401 bad signature, stale timestamp or token; 400
+     * malformed; 413 too large) and err saying why, for the log. */
+    int (*parse)(const zq_config *cfg, const zq_inbound_http *h, zq_inbound_msg *msg,
+                 zq_inbound_resp *resp, zq_err *err);
+    /* Renders replies (r may hold none: the answer to a duplicate or an
+     * ignored event) into the HTTP answer resp (reset first) and the
+     * outbox entries out. Returns 0 or a negative code. */
+    int (*render)(const zq_config *cfg, const zq_inbound_msg *msg, const zq_dialogue_replies *r,
+                  int64_t now_ms, zq_inbound_resp *resp, zq_chat_outbox *out, zq_err *err);
+} zq_inbound_adapter;
+
+/* The adapter for a channel name, or NULL. */
+const zq_inbound_adapter *zq_inbound_find(const char *name);
+
+extern const zq_inbound_adapter zq_inbound_wecom;
+extern const zq_inbound_adapter zq_inbound_dingtalk;
+extern const zq_inbound_adapter zq_inbound_feishu;
+extern const zq_inbound_adapter zq_inbound_telegram;
+extern const zq_inbound_adapter zq_inbound_generic;
+
+/* The length of the next part of [s, s+len) that fits max bytes: all of
+ * it when it fits, else cut at the last line break in the second half of
+ * the allowance, else at the last character boundary. Never 0 when len
+ * and max are not (a character longer than max is taken whole). */
+size_t zq_inbound_part(const char *s, size_t len, size_t max);
+
+/* The replies joined by blank lines into b (for platforms that take one
+ * message per answer). Returns 0 or -ZQ_ENOMEM. */
+int zq_inbound_join(zq_buf *b, const zq_dialogue_replies *r);
+
+/* A message id in a form safe for a Redis key: itself when it is 1..100
+ * characters of A-Z a-z 0-9 _ . - : @, else 40 hex digits of its SHA-1.
+ * out has 128 bytes. */
+void zq_inbound_safe_id(const char *id, char out[128]);
+
+/* Copies a string of at most outsz - 1 bytes; false when it is longer or
+ * NULL (out is then ""). */
+bool zq_inbound_copy(char *out, size_t outsz, const char *s);
+
+/* The effective byte limit: the configured one when not 0, else def. */
+size_t zq_inbound_limit(size_t configured, size_t def);
+
+#endif

@@ -1,0 +1,33 @@
+/* Per-target rate limits shared by every zhuqi-bot instance: a sliding
+ * log of send times in Redis (one sorted set per target), checked and
+ * recorded atomically by a Lua script, so that no target ever gets more
+ * than `limit` messages in any `window` milliseconds, however many
+ * instances send. A message over the limit is not refused for good: the
+ * caller learns how long to wait. */
+#ifndef ZHUQI_RATELIMIT_H
+#define ZHUQI_RATELIMIT_H
+
+#include <stdint.h>
+
+#include "zhuqi/store.h"
+
+#define ZQ_RATE_MAX_WINDOWS 4
+
+/* One limit: at most limit sends in any window_ms. */
+typedef struct zq_rate_window {
+    int limit;
+    int64_t window_ms;
+} zq_rate_window;
+
+/* Takes one slot under every window in w for key (a full Redis key, e.g.
+ * "zq:rl:{target}") at time now_ms (the Redis server's clock when
+ * now_ms < 0, so that instances with skewed clocks agree). Returns 0 and
+ * records the send when every window has room; otherwise records nothing
+ * and sets *wait_ms to the time until a slot frees up under every window
+ * (> 0). Windows with limit <= 0 are ignored; with none left it returns 0
+ * without touching Redis. Returns -ZQ_EUNAVAIL or -ZQ_EREPLY on storage
+ * trouble. */
+int zq_rate_take(zq_store *st, const char *key, const zq_rate_window *w, int nw, int64_t now_ms,
+                 int64_t *wait_ms, zq_err *err);
+
+#endif

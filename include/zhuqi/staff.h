@@ -1,0 +1,300 @@
+/* The staff side of cases: list filters and their cursor scan, rows,
+ * atomic updates with history, deadline index and events, notes, exports
+ * (CSV and JSON Lines, written in chunks), statistics, the audit log and
+ * the morning digest. lib/staff.c is shared by zhuqi-fcgi's staff API
+ * (fcgi/admin_cases.c, whose handlers are declared at the end) and the
+ * zhuqi-admin tool.
+ *
+ * Keys beyond those of cases.h (prefix omitted):
+ *   case:{id}        also: handler, office, cross_region, due_kind,
+ *                    due_start, due_date, due_limit, due_ext, answered_ms,
+ *                    answered_on_time ("1", "0" or "" without a limit)
+ *   case:{id}:notes  list: internal notes, JSON {at_ms, by, text}
+ *   cases:due        zset: open cases with a deadline, scored YYYYMMDD
+ *   audit            stream: every staff action (never trimmed)
+ * A case still in its first status has no due_kind field: its review
+ * deadline follows from created_ms alone. */
+#ifndef ZHUQI_STAFF_H
+#define ZHUQI_STAFF_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "zhuqi/buf.h"
+#include "zhuqi/calendar.h"
+#include "zhuqi/cases.h"
+#include "zhuqi/schema.h"
+#include "zhuqi/store.h"
+#include "zhuqi/workflow.h"
+
+#define ZQ_STAFF_PAGE_MAX 200    /* rows per list page */
+#define ZQ_STAFF_NOTE_MAX 2000   /* characters in a note */
+#define ZQ_STAFF_NOTES_MAX 500   /* notes per case */
+#define ZQ_STAFF_Q_MAX 50        /* characters in a search */
+#define ZQ_STAFF_HISTORY_MAX 500 /* history entries per case */
+
+/* What a list, an export or the statistics are restricted to. Empty
+ * strings and zero times mean "any". */
+typedef struct zq_case_filter {
+    char type[32];
+    char status[24];
+    char region[8];
+    char handler[64];
+    int64_t from_ms; /* created at or after */
+    int64_t to_ms;   /* created before */
+    bool overdue;
+    char q[160]; /* a substring of the number, the mobile or the answers */
+} zq_case_filter;
+
+/* Where a listing goes on: the (creation ms, id) of the last row seen.
+ * Rows come newest first, ties by id descending, so rows created after
+ * the first page never shift the later pages. */
+typedef struct zq_cursor {
+    bool set;
+    int64_t score;
+    char id[ZQ_CASE_ID_MAX];
+} zq_cursor;
+
+/* Remembers deadline arithmetic within one request or export: rows
+ * created on the same day share a review deadline, rows due on the same
+ * day share the days left. Zero-initialise; never shared by threads. */
+#define ZQ_STAFF_MEMO 16
+typedef struct zq_staff_memo {
+    struct {
+        int64_t key; /* created day (review) or due day + unit (left); 0 empty */
+        zq_deadline d;
+        int left;
+    } review[ZQ_STAFF_MEMO], left[ZQ_STAFF_MEMO];
+} zq_staff_memo;
+
+/* Everything the deadline-dependent parts need. Borrowed pointers. */
+typedef struct zq_staff_ctx {
+    const zq_schema *schema; /* may be NULL (no labels) */
+    const zq_calendar *cal;  /* may be NULL (Monday-Friday) */
+    zq_wf_limits lim;
+    zq_date today;       /* Beijing date used for "overdue" */
+    zq_staff_memo *memo; /* may be NULL; written through a const ctx */
+} zq_staff_ctx;
+
+/* Days left until d->due (zq_wf_days_left), through ctx's memo. */
+int zq_staff_days_left(const zq_staff_ctx *ctx, const zq_deadline *d);
+
+/* Reads a request parameter by name; NULL when absent. */
+typedef const char *(*zq_param_fn)(void *ctx, const char *name);
+
+/* Parses the filters type, status, region, handler, from, to (dates,
+ * inclusive, Beijing time), overdue (1/0/true/false) and q through get.
+ * Returns 0, or -ZQ_EINVAL with the parameter's name in *param and a
+ * Chinese message in *msg (both static). */
+int zq_case_filter_parse(zq_case_filter *f, zq_param_fn get, void *ctx, const zq_schema *s,
+                         const char **param, const char **msg);
+
+/* Cursor text: "<ms>_<id>". Parse returns 0 or -ZQ_EINVAL. */
+int zq_cursor_parse(const char *s, zq_cursor *out);
+void zq_cursor_format(const zq_cursor *c, char out[64]);
+
+/* Beijing midnight of d in ms since the epoch. */
+int64_t zq_staff_day_start_ms(zq_date d);
+
+struct zq_case_row;
+
+/* What a scan step returns besides the ids. */
+enum {
+    ZQ_SCAN_IDS = 0,     /* ids only */
+    ZQ_SCAN_ROWS = 1,    /* and each row's fields (rows[]), without the answers */
+    ZQ_SCAN_ANSWERS = 2, /* and the answers' JSON text (not parsed) */
+};
+
+/* One step of a listing: finds up to limit case ids matching f after
+ * *cur (newest first), looking at no more than budget candidates; *cur is
+ * moved to the last candidate looked at. ids must hold limit entries, and
+ * rows too unless want is ZQ_SCAN_IDS (then rows may be NULL; else clear
+ * each with zq_case_row_clear()). *done is true when nothing can follow.
+ * A step may return fewer than limit ids without being done (the budget
+ * ran out): call again. Returns 0, -ZQ_EUNAVAIL, or -ZQ_EREPLY. */
+int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f, zq_cursor *cur,
+                  int limit, int budget, int want, char (*ids)[ZQ_CASE_ID_MAX],
+                  struct zq_case_row *rows, int *n, bool *done, zq_err *err);
+
+/* A case as the staff views need it. Clear with zq_case_row_clear(). */
+typedef struct zq_case_row {
+    bool found;
+    char id[ZQ_CASE_ID_MAX];
+    char form[32];
+    char status[24];
+    int64_t created_ms, updated_ms, answered_ms;
+    char mobile[16];
+    char region[8];
+    char source[128];
+    char dup_of[ZQ_CASE_ID_MAX];
+    char handler[64];
+    char office[8];
+    char cross_region[8]; /* the partner region, "" when none */
+    bool has_due;         /* due_* fields written by a move */
+    char due_kind[16];
+    char due_start[ZQ_DATE_STRLEN];
+    char due_date[ZQ_DATE_STRLEN];
+    int due_limit;
+    bool due_ext;
+    char answered_on_time[2];
+    char *answers_text; /* owned; the stored JSON, NULL when not asked for */
+    size_t answers_len;
+    json_t *answers; /* owned; parsed, NULL until zq_case_row_parse() */
+} zq_case_row;
+
+/* Parses answers_text into answers (an empty object when there is none
+ * or it is not JSON). Returns r->answers (borrowed). */
+json_t *zq_case_row_parse(zq_case_row *r);
+
+/* Loads rows for n ids in one pipeline (answers too, parsed, when
+ * with_answers).
+ * rows[i].found is false for an id that has no case. Returns 0 or
+ * -ZQ_EUNAVAIL. */
+int zq_staff_fetch_rows(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], int n, bool with_answers,
+                        zq_case_row *rows, zq_err *err);
+void zq_case_row_clear(zq_case_row *r);
+
+/* The deadline of a row, from its index fields (or, for a case that
+ * never moved, from its creation). */
+void zq_staff_row_deadline(const zq_staff_ctx *ctx, const zq_case_row *r, zq_deadline *out);
+
+/* The office that handles a case by default and the partner region when
+ * the respondent (complaints) or the enterprise (consultations) is outside
+ * Sichuan: Sichuan codes are 51xxxx; others go to the provincial
+ * department's cross-region desk "510000" (Chongqing, 500000, through the
+ * Sichuan-Chongqing channel). office and partner get 7 bytes each. */
+void zq_staff_default_office(const char *form, json_t *answers, char office[8], char partner[8]);
+/* "成都市经济和信息化局" for "510100"; a static or borrowed string. */
+const char *zq_staff_office_name(const zq_schema *s, const char *office, char *buf, size_t bufsz);
+
+/* Appends a row as a JSON object to b, written directly (the list and
+ * the JSON Lines export are hot paths): mobile and contact masked when
+ * mask; the stored answers as they are, plus "created_ms", when
+ * with_answers. Reads the answers text, not the parsed answers. Returns 0
+ * or -ZQ_ENOMEM. */
+int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, bool mask,
+                       bool with_answers);
+
+/* The same row (without the answers) as a new JSON object, for the
+ * detail view. */
+json_t *zq_staff_row_json(const zq_staff_ctx *ctx, const zq_case_row *r, bool mask);
+
+/* A staff action for the audit stream. */
+typedef struct zq_audit {
+    const char *who;    /* token name */
+    const char *role;   /* viewer, handler, admin */
+    const char *action; /* "case_transition", "export", ... */
+    const char *target; /* case id or "" */
+    const char *addr;   /* client address */
+    const char *detail; /* free text or JSON, may be NULL */
+    const char *rid;    /* request id */
+    int64_t at_ms;
+} zq_audit;
+
+/* Appends an entry to the audit stream. Returns 0 or a negative code. */
+int zq_audit_write(zq_store *st, const zq_audit *a, zq_err *err);
+
+/* A change to a case, applied atomically by one script: it checks that
+ * the case is still in expect_status (and that its history has
+ * expect_loglen entries unless that is negative), then sets the status
+ * and its indexes, the deadline fields and cases:due, extra fields,
+ * appends the history entry, XADDs case_status to events when event is
+ * set, and writes the audit entry. */
+typedef struct zq_case_update {
+    const char *id;
+    const char *expect_status;
+    long long expect_loglen;
+    const char *new_status;    /* NULL: unchanged */
+    json_t *log_entry;         /* borrowed; NULL: none */
+    const zq_deadline *due;    /* NULL: unchanged; clock NONE: cleared */
+    const char *const *fields; /* extra name/value pairs, NULL-terminated; may be NULL */
+    bool event;
+    const char *public_note; /* for the event; NULL: none */
+    const zq_audit *audit;   /* required */
+    int64_t now_ms;
+} zq_case_update;
+
+/* Returns 0; -ZQ_ENOTFOUND; -ZQ_ECONFLICT with the current status in
+ * cur (24 bytes, may be NULL) when the case moved meanwhile;
+ * -ZQ_EUNAVAIL; -ZQ_EREPLY. */
+int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *err);
+
+/* Appends a note (JSON text) to case id, with its audit entry. Returns 0,
+ * -ZQ_ENOTFOUND, -ZQ_ETOOBIG (ZQ_STAFF_NOTES_MAX reached), -ZQ_EUNAVAIL. */
+int zq_staff_add_note(zq_store *st, const char *id, const char *note_json, const zq_audit *a,
+                      zq_err *err);
+
+/* Loads a list key (history or notes) of case id as a new JSON array of
+ * at most max entries. which is "log" or "notes". */
+int zq_staff_load_list(zq_store *st, const char *id, const char *which, long max, json_t **out,
+                       zq_err *err);
+
+/* Export. */
+typedef enum zq_export_format {
+    ZQ_EXPORT_CSV = 0,
+    ZQ_EXPORT_JSONL = 1,
+} zq_export_format;
+
+/* Where an export goes. begin is called once, right before the first
+ * byte, after the first rows were read (so a failure to read can still be
+ * answered properly); write may be called many times with chunks of about
+ * 64 KiB. Both return 0 or a negative code (stop). */
+typedef struct zq_export_sink {
+    int (*begin)(void *ctx);
+    int (*write)(void *ctx, const void *data, size_t len);
+    void *ctx;
+} zq_export_sink;
+
+/* Streams every case matching f, newest first: CSV (UTF-8 with BOM, CRLF,
+ * RFC 4180, formula-neutralised, a header row of Chinese column names) or
+ * JSON Lines (one object per case). Memory stays bounded whatever the
+ * number of rows. When reading fails after the first byte, a last line
+ * says that the export is incomplete. Returns 0 and the number of rows in
+ * *rows, -ZQ_EUNAVAIL (before begin when the first read fails), or the
+ * sink's code. */
+int zq_staff_export(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f,
+                    zq_export_format fmt, const zq_export_sink *sink, long long *rows, zq_err *err);
+
+/* Counts by type, status, region and month (of submission), the median
+ * days from submission to the written answer, and the share of answers
+ * given within their time limit, over the cases matching f. Returns 0
+ * and a new object in *out, or -ZQ_EUNAVAIL. */
+int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f, json_t **out,
+                   zq_err *err);
+
+/* The morning digest for the staff targets: every open case whose
+ * deadline is past (overdue) or within `within` working days of
+ * ctx->today (due_soon), grouped by office:
+ *   {"date":"2026-11-26", "within_workdays":2, "total_overdue":n,
+ *    "total_due_soon":n, "offices":[{"office":"510100",
+ *    "office_name":"成都市经济和信息化局", "overdue":[case…],
+ *    "due_soon":[case…]}…]}
+ * with case = {"id","type","status","status_label","what","due",
+ * "days_left","handler","company_name","cross_region"}. Offices are in
+ * code order, the cross-region desk last; cases by due date. At most 2000
+ * cases are read. Returns 0 and a new object, or -ZQ_EUNAVAIL. */
+int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx, int within, json_t **out, zq_err *err);
+
+/* The digest as a Chinese plain-text message (markdown-free, short lines)
+ * for a group robot; "" cases give a one-line "no case due" message.
+ * Returns a new string (free()), NULL when out of memory. */
+char *zq_staff_digest_text(const json_t *digest);
+
+/* Handlers of the staff API (fcgi/admin_cases.c). */
+struct zq_req;
+void zq_h_admin_me(struct zq_req *req);
+void zq_h_admin_workflow(struct zq_req *req);
+void zq_h_admin_cases(struct zq_req *req);
+void zq_h_admin_cases_csv(struct zq_req *req);
+void zq_h_admin_cases_jsonl(struct zq_req *req);
+void zq_h_admin_case(struct zq_req *req);
+void zq_h_admin_case_transition(struct zq_req *req);
+void zq_h_admin_case_note(struct zq_req *req);
+void zq_h_admin_case_assign(struct zq_req *req);
+void zq_h_admin_case_extension(struct zq_req *req);
+void zq_h_admin_stats(struct zq_req *req);
+void zq_h_admin_digest(struct zq_req *req);
+void zq_h_admin_audit(struct zq_req *req);
+
+#endif

@@ -1,0 +1,96 @@
+/* Push targets: where messages go (a WeCom or DingTalk robot, a Feishu
+ * bot, a Telegram chat, a generic webhook), with their secrets and tags,
+ * kept in Redis and managed through /api/admin/targets (and created by
+ * chat subscriptions).
+ *
+ * Keys (prefix omitted):
+ *   target:{id}         hash: id channel address secret chat_id name tags
+ *                       ("a,b,c") source created_ms updated_ms
+ *   targets             set of every id
+ *   targets:tag:{tag}   set of the ids carrying tag */
+#ifndef ZHUQI_TARGETS_H
+#define ZHUQI_TARGETS_H
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "zhuqi/channel.h"
+#include "zhuqi/store.h"
+
+#define ZQ_TARGET_MAX_TAGS 32
+#define ZQ_TAG_MAX 64       /* bytes, NUL included */
+#define ZQ_TARGET_ID_MAX 41 /* 40 characters and the NUL */
+
+/* A stored target: the channel library's zq_target plus bookkeeping. */
+typedef struct zq_target_rec {
+    zq_target t;
+    char name[128];   /* shown to staff; may be "" */
+    char source[128]; /* "admin", or "chat:<channel>:<user>" */
+    char tags[ZQ_TARGET_MAX_TAGS][ZQ_TAG_MAX];
+    int ntags;
+    int64_t created_ms;
+    int64_t updated_ms;
+} zq_target_rec;
+
+/* True when s can be a target id: 1..40 of A-Z a-z 0-9 _ -. */
+bool zq_target_id_valid(const char *s);
+
+/* True when s can be a tag: 1..63 bytes of valid UTF-8 without spaces,
+ * control characters, commas or braces (region codes, "staff", topics). */
+bool zq_tag_valid(const char *s);
+
+/* Reads a target from the JSON the staff API (or a chat subscription)
+ * sends: {"id"?, "channel", "address", "secret"?, "chat_id"?, "name"?,
+ * "tags"?: [..]}. The address may be the platform's whole webhook URL
+ * (the key or token is taken out of it). On success returns 0 and fills
+ * out (source "admin", times 0). On error returns -ZQ_EINVAL and sets
+ * *field (the JSON key) and *msg (a Chinese message; both static). */
+int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, const char **msg);
+
+/* The staff view of a target: a new object. The secret is never shown:
+ * "has_secret" says whether there is one, and the address is masked for
+ * the channels where it is the secret itself. */
+json_t *zq_target_to_json(const zq_target_rec *r);
+
+/* Fills out from an HGETALL reply of target:{id}. Returns 0, or
+ * -ZQ_ENOTFOUND for an empty reply, -ZQ_EREPLY for a malformed record. */
+int zq_target_from_reply(const redisReply *r, zq_target_rec *out);
+
+/* Stores r (creating an id "tg-<hex>" when r->t.id is empty), moving it
+ * between tag sets atomically. Sets created_ms/updated_ms (now_ms) and
+ * *created (false when the id existed and was replaced; created_ms is then
+ * kept). Returns 0, -ZQ_EUNAVAIL or -ZQ_EREPLY. */
+int zq_target_save(zq_store *st, zq_target_rec *r, int64_t now_ms, bool *created, zq_err *err);
+
+/* Deletes a target and its tag memberships. -ZQ_ENOTFOUND when none. */
+int zq_target_delete(zq_store *st, const char *id, zq_err *err);
+
+/* Loads one target. -ZQ_ENOTFOUND when none. */
+int zq_target_load(zq_store *st, const char *id, zq_target_rec *out, zq_err *err);
+
+/* A page of targets (all, or those with tag when not NULL) by SSCAN:
+ * appends the staff view of each to list and writes the next cursor
+ * ("0" at the end) into next (32 bytes). cursor is "0" to start; limit is
+ * a hint (1..1000). Returns 0, -ZQ_EUNAVAIL or -ZQ_EREPLY. */
+int zq_target_page(zq_store *st, const char *tag, const char *cursor, int limit, json_t *list,
+                   char next[32], zq_err *err);
+
+/* The target id of the chat a case came from, from the case's source
+ * ("chat:<channel>:<user>"): "chat-<channel>-" and 16 hex digits of the
+ * SHA-1 of "<channel>:<user>" -- the id lib/dialogue.c gives the target a
+ * subscription in that chat creates, so that status changes of the case
+ * can reach it. Returns 0, or -ZQ_EINVAL when source is not a chat. out
+ * must hold ZQ_TARGET_ID_MAX bytes. */
+int zq_target_chat_id(const char *source, char out[ZQ_TARGET_ID_MAX]);
+
+/* Encodes the channel part of a target (kind, address, secret, chat_id,
+ * id) as compact JSON for an outbox entry that carries its target inline
+ * (a chat reply to a session webhook that is not stored). Returns a new
+ * string (free()) or NULL. */
+char *zq_target_inline_encode(const zq_target *t);
+/* The reverse. Returns 0 or -ZQ_EINVAL. */
+int zq_target_inline_decode(const char *s, size_t len, zq_target *out);
+
+#endif

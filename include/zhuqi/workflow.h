@@ -1,0 +1,153 @@
+/* Case workflow: the state machine of each case type written once as a
+ * table (statuses, allowed moves, who may make them, whether a note is
+ * required, which time limit each status starts), and the legal time
+ * limits computed on working days from a case's history. Pure functions:
+ * no Redis here (see staff.h for the stored side). */
+#ifndef ZHUQI_WORKFLOW_H
+#define ZHUQI_WORKFLOW_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zhuqi/calendar.h"
+#include "zhuqi/config.h"
+
+/* The time limits of [workflow] in zhuqi.ini. */
+typedef struct zq_wf_limits {
+    int review_workdays;   /* submission -> decision on acceptance (working days) */
+    int transfer_workdays; /* acceptance -> transfer (working days; 10 by law) */
+    int answer_days;       /* transfer -> written result (days; 30 by law) */
+    int answer_max_days;   /* with an extension (days; 90 by law) */
+} zq_wf_limits;
+
+/* Copies the limits out of a configuration. */
+void zq_wf_limits_from_config(const zq_config *cfg, zq_wf_limits *out);
+
+/* The clock a status starts. */
+typedef enum zq_wf_clock {
+    ZQ_WF_CLOCK_NONE = 0,
+    ZQ_WF_CLOCK_REVIEW = 1,   /* decide on acceptance, from (re)submission */
+    ZQ_WF_CLOCK_TRANSFER = 2, /* transfer, from acceptance */
+    ZQ_WF_CLOCK_ANSWER = 3,   /* written result, from transfer */
+} zq_wf_clock;
+
+typedef struct zq_wf_status {
+    const char *id;    /* "submitted" */
+    const char *label; /* "已提交" */
+    zq_wf_clock clock; /* the limit that runs while a case is here */
+    bool final;        /* no move leaves it */
+} zq_wf_status;
+
+typedef struct zq_wf_move {
+    const char *from;
+    const char *to;
+    const char *action; /* the button: "受理" */
+    zq_role role;       /* the least role allowed to make it */
+    bool note_required; /* a reason must be given */
+    bool public_note;   /* the note is meant for the complainant (default of "public") */
+} zq_wf_move;
+
+typedef struct zq_wf_machine {
+    const char *form;    /* the form id it governs: "complaint", "consult" */
+    const char *initial; /* the status a new case has */
+    const zq_wf_status *statuses;
+    size_t nstatuses;
+    const zq_wf_move *moves;
+    size_t nmoves;
+} zq_wf_machine;
+
+/* The machine of a form; NULL for an unknown form. Static, borrowed. */
+const zq_wf_machine *zq_wf_machine_for(const char *form);
+/* Every machine, for listing. */
+const zq_wf_machine *zq_wf_machine_at(size_t i);
+size_t zq_wf_nmachines(void);
+
+/* A status of m, or NULL. */
+const zq_wf_status *zq_wf_status_find(const zq_wf_machine *m, const char *status);
+/* The move from -> to of m, or NULL when the table has none. */
+const zq_wf_move *zq_wf_move_find(const zq_wf_machine *m, const char *from, const char *to);
+/* True when some machine knows status. */
+bool zq_wf_status_known(const char *status);
+
+/* Checks one move for a role and a note. Returns 0 when allowed,
+ * -ZQ_ECONFLICT when the table has no such move, -ZQ_EFORBIDDEN when the
+ * role is too low, -ZQ_EINVAL when the move needs a note and note is NULL
+ * or blank. */
+int zq_wf_check(const zq_wf_machine *m, const char *from, const char *to, zq_role role,
+                const char *note);
+
+/* The moves out of from that role may make, as a new array of
+ * {"to","to_label","action","note_required","public_note"}. */
+json_t *zq_wf_moves_json(const zq_wf_machine *m, const char *from, zq_role role);
+
+/* Every machine as a new object {form: {"initial","statuses":[…],"moves":[…]}}
+ * for the console. */
+json_t *zq_wf_machines_json(void);
+
+/* The deadline running on a case. */
+typedef struct zq_deadline {
+    zq_wf_clock clock; /* ZQ_WF_CLOCK_NONE: none runs */
+    zq_date start;     /* the day the clock started (not counted) */
+    zq_date due;       /* the last day on time */
+    bool workdays;     /* the limit counts working days, else calendar days */
+    int limit;         /* its length in those units */
+    bool extended;     /* an extension of the answer limit applies */
+    bool fallback;     /* a year between start and due has no holiday file */
+} zq_deadline;
+
+/* The Beijing date of a time in ms since the epoch. */
+zq_date zq_wf_date_of_ms(int64_t ms);
+
+/* Computes the deadline of a case of form in status from its history
+ * (the case:{id}:log entries {at_ms, from, to, kind?, days?}, oldest
+ * first; borrowed, may be NULL) and its creation time:
+ *   review    review_workdays working days from the last entry into
+ *             "submitted" (the submission, or the return from needs_info)
+ *   transfer  transfer_workdays working days from the entry into "accepted"
+ *   answer    answer_days days from the entry into "transferred", or the
+ *             days of the latest extension entry ({"kind":"extension",
+ *             "days":N}) after it; a last day that is not a working day
+ *             moves to the next working day (a legal period ends on a
+ *             working day).
+ * Statuses without a clock give clock == ZQ_WF_CLOCK_NONE. cal may be NULL
+ * (Monday-Friday). Always returns 0. */
+int zq_wf_deadline(const zq_calendar *cal, const zq_wf_limits *lim, const char *form,
+                   const char *status, json_t *history, int64_t created_ms, zq_deadline *out);
+
+/* The review deadline of a case created on day created and never moved. */
+zq_date zq_wf_review_due(const zq_calendar *cal, const zq_wf_limits *lim, zq_date created);
+
+/* The latest creation day whose untouched review deadline (see above) is
+ * on or before limit: a case created on that day or earlier and still in
+ * "submitted" without a move is due by limit. */
+zq_date zq_wf_review_cutoff(const zq_calendar *cal, const zq_wf_limits *lim, zq_date limit);
+
+/* Days left until d->due seen from today, in d's units: 0 when due
+ * today, negative when overdue (minus the working days, or days, past
+ * it). */
+int zq_wf_days_left(const zq_calendar *cal, const zq_deadline *d, zq_date today);
+
+/* The clock's name ("review") and its Chinese label ("受理审查期限"). */
+const char *zq_wf_clock_name(zq_wf_clock c);
+const char *zq_wf_clock_label(zq_wf_clock c);
+/* Parses a clock name; ZQ_WF_CLOCK_NONE for anything else. */
+zq_wf_clock zq_wf_clock_parse(const char *s);
+
+/* The deadline as a new JSON object for the APIs:
+ *   {"status", "status_label", "clock", "what", "start", "due",
+ *    "unit": "workdays"|"days", "limit", "days_left", "overdue",
+ *    "extended", "fallback_calendar"}
+ * or json_null() when no clock runs. */
+json_t *zq_wf_deadline_json(const zq_calendar *cal, const zq_deadline *d, const char *status,
+                            zq_date today);
+
+/* The same with days_left computed already (see zq_wf_days_left). */
+json_t *zq_wf_deadline_json_left(const zq_deadline *d, const char *status, zq_date today,
+                                 int days_left);
+
+/* The deadline as YYYYMMDD, the score of the cases:due index; 0 for none. */
+int64_t zq_wf_date_score(zq_date d);
+
+#endif

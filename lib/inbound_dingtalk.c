@@ -1,0 +1,158 @@
+/* DingTalk (钉钉) enterprise robot in HTTP mode: timestamp and sign
+ * headers, JSON messages, replies posted to the message's session webhook
+ * by zhuqi-bot (priority lane) before the webhook expires. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zhuqi/channel.h"
+#include "zhuqi/inbound.h"
+#include "zhuqi/log.h"
+
+static bool dingtalk_configured(const zq_config *cfg)
+{
+    return cfg->dingtalk.app_secret[0] != '\0';
+}
+
+static const char *hdr(const zq_inbound_http *h, const char *name)
+{
+    return h->header ? h->header(h->ctx, name) : NULL;
+}
+
+/* A JSON string or integer member as text. */
+static bool member(json_t *o, const char *key, char *out, size_t outsz)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (json_is_integer(v)) {
+        snprintf(out, outsz, "%lld", (long long)json_integer_value(v));
+        return true;
+    }
+    return zq_inbound_copy(out, outsz, json_string_value(v));
+}
+
+static int dingtalk_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbound_msg *msg,
+                          zq_inbound_resp *resp, zq_err *err)
+{
+    const char *ts = hdr(h, "timestamp"), *sign = hdr(h, "sign"), *type, *hook, *content;
+    char want[64], base[300];
+    json_t *j = NULL, *exp;
+    long long t;
+    int rc = 0;
+
+    msg->channel = "dingtalk";
+    if (ts == NULL || sign == NULL) {
+        zq_err_set(err, ZQ_EAUTH, "dingtalk: timestamp or sign header missing");
+        return zq_inbound_reject(resp, 401, ZQ_EAUTH, "bad_signature", "签名参数缺失。");
+    }
+    if (zq_parse_ll(ts, strlen(ts), 0, 99999999999999LL, &t) < 0 ||
+        llabs(t - h->now_ms) > ZQ_INBOUND_WINDOW_MS) {
+        zq_err_set(err, ZQ_EAUTH, "dingtalk: timestamp %.20s outside the window", ts);
+        return zq_inbound_reject(resp, 401, ZQ_EAUTH, "stale_timestamp",
+                                 "请求时间戳无效或已过期。");
+    }
+    if (zq_sign_dingtalk(cfg->dingtalk.app_secret, t, want, sizeof(want)) < 0 ||
+        !zq_ct_equal(sign, strlen(sign), want, strlen(want))) {
+        zq_err_set(err, ZQ_EAUTH, "dingtalk: sign does not match");
+        return zq_inbound_reject(resp, 401, ZQ_EAUTH, "bad_signature", "签名校验失败。");
+    }
+    j = json_loadb(h->body, h->body_len, 0, NULL);
+    type = json_string_value(json_object_get(j, "msgtype"));
+    hook = json_string_value(json_object_get(j, "sessionWebhook"));
+    if (!json_is_object(j) || type == NULL ||
+        !member(j, "msgId", msg->msg_id, sizeof(msg->msg_id)) || msg->msg_id[0] == '\0') {
+        zq_err_set(err, ZQ_EINVAL, "dingtalk: not a message (msgtype, msgId)");
+        rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_message", "消息格式不正确。");
+        goto out;
+    }
+    if (!member(j, "senderStaffId", msg->user, sizeof(msg->user)) || msg->user[0] == '\0')
+        member(j, "senderId", msg->user, sizeof(msg->user));
+    member(j, "conversationId", msg->chat, sizeof(msg->chat));
+    if (msg->user[0] == '\0') {
+        zq_err_set(err, ZQ_EINVAL, "dingtalk: no sender");
+        rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_message", "消息缺少发送人。");
+        goto out;
+    }
+    if (msg->chat[0] == '\0')
+        memcpy(msg->chat, msg->user, sizeof(msg->chat));
+    /* Replies go only where DingTalk lives (or the configured fake). */
+    snprintf(base, sizeof(base), "%s/", cfg->channels.dingtalk_base_url);
+    if (hook == NULL || strncmp(hook, base, strlen(base)) != 0 ||
+        !zq_inbound_copy(msg->reply_url, sizeof(msg->reply_url), hook) ||
+        strpbrk(hook, " \r\n\"'<>\\") != NULL) {
+        zq_err_set(err, ZQ_EINVAL, "dingtalk: sessionWebhook missing or not under %s", base);
+        rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_message", "消息缺少有效的回复地址。");
+        goto out;
+    }
+    exp = json_object_get(j, "sessionWebhookExpiredTime");
+    msg->reply_expires_ms = json_is_integer(exp) ? json_integer_value(exp) : 0;
+    {
+        const char *ct = json_string_value(json_object_get(j, "conversationType"));
+
+        msg->group = ct != NULL && strcmp(ct, "2") == 0;
+    }
+    if (strcmp(type, "text") == 0) {
+        content = json_string_value(json_object_get(json_object_get(j, "text"), "content"));
+        msg->kind = ZQ_INBOUND_TEXT;
+        msg->text = strdup(content ? content : "");
+        msg->text_len = msg->text ? strlen(msg->text) : 0;
+        if (msg->text == NULL)
+            rc = zq_inbound_reject(resp, 500, ZQ_ENOMEM, "internal_error", "服务器内部错误。");
+    } else {
+        msg->kind = ZQ_INBOUND_OTHER;
+    }
+out:
+    json_decref(j);
+    return rc;
+}
+
+static int dingtalk_render(const zq_config *cfg, const zq_inbound_msg *msg,
+                           const zq_dialogue_replies *r, int64_t now_ms, zq_inbound_resp *resp,
+                           zq_chat_outbox *out, zq_err *err)
+{
+    static const char *const headers[] = {"Content-Type: application/json; charset=utf-8"};
+    size_t max = zq_inbound_limit(cfg->channels.dingtalk_max_bytes, ZQ_INBOUND_DINGTALK_MAX);
+    size_t i;
+    int rc = 0;
+
+    zq_buf_reset(&resp->body);
+    resp->status = 200;
+    resp->content_type = "application/json; charset=utf-8";
+    zq_buf_puts(&resp->body, "{}");
+    if (r->n > 0 && msg->reply_expires_ms > 0 && now_ms >= msg->reply_expires_ms) {
+        ZQ_WARN("event=reply_dropped channel=dingtalk reason=\"session webhook expired\"");
+        return 0;
+    }
+    for (i = 0; i < r->n && rc == 0; i++) {
+        const char *s = r->text[i];
+        size_t len = strlen(s);
+
+        while (len > 0 && rc == 0) {
+            size_t n = zq_inbound_part(s, len, max);
+            json_t *b = json_pack("{s:s, s:{s:s%}}", "msgtype", "text", "text", "content", s, n);
+            char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+
+            json_decref(b);
+            if (body == NULL)
+                return zq_err_set(err, ZQ_ENOMEM, "dingtalk: out of memory");
+            rc = zq_chat_outbox_push(out, "dingtalk", msg->reply_url, body, headers, 1, NULL,
+                                     msg->reply_expires_ms);
+            free(body);
+            s += n;
+            len -= n;
+        }
+    }
+    if (rc == -ZQ_ETOOBIG) {
+        ZQ_WARN("event=reply_truncated channel=dingtalk parts=%d", ZQ_CHAT_OUTBOX_MAX);
+        rc = 0;
+    }
+    return rc;
+}
+
+const zq_inbound_adapter zq_inbound_dingtalk = {
+    .name = "dingtalk",
+    .configured = dingtalk_configured,
+    .parse = dingtalk_parse,
+    .render = dingtalk_render,
+};

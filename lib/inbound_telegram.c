@@ -1,0 +1,170 @@
+/* Telegram bot webhook: the secret-token header, updates as JSON, and the
+ * reply carried in the webhook answer as a sendMessage call. What does
+ * not fit in one message goes through the bot's priority lane. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zhuqi/inbound.h"
+#include "zhuqi/log.h"
+
+static bool telegram_configured(const zq_config *cfg)
+{
+    return cfg->telegram.secret_token[0] != '\0';
+}
+
+/* Update kinds that are messages from people but not text. */
+static const char *const non_text[] = {"photo", "sticker",  "voice",     "video",    "video_note",
+                                       "audio", "document", "animation", "location", "contact",
+                                       "venue", "poll",     "dice",      NULL};
+
+static int telegram_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbound_msg *msg,
+                          zq_inbound_resp *resp, zq_err *err)
+{
+    const char *got = h->header ? h->header(h->ctx, "X-Telegram-Bot-Api-Secret-Token") : NULL;
+    const char *want = cfg->telegram.secret_token;
+    json_t *j, *m, *from, *chat, *uid, *text;
+    int rc = 0;
+    size_t i;
+
+    msg->channel = "telegram";
+    if (got == NULL || !zq_ct_equal(got, strlen(got), want, strlen(want))) {
+        zq_err_set(err, ZQ_EAUTH, "telegram: secret token %s", got ? "does not match" : "missing");
+        return zq_inbound_reject(resp, 401, ZQ_EAUTH, "bad_token", "密钥令牌不正确。");
+    }
+    j = json_loadb(h->body, h->body_len, 0, NULL);
+    uid = json_object_get(j, "update_id");
+    if (!json_is_object(j) || !json_is_integer(uid)) {
+        zq_err_set(err, ZQ_EINVAL, "telegram: not an update");
+        rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_update", "更新内容格式不正确。");
+        goto out;
+    }
+    snprintf(msg->msg_id, sizeof(msg->msg_id), "%lld", (long long)json_integer_value(uid));
+    m = json_object_get(j, "message");
+    from = json_object_get(m, "from");
+    chat = json_object_get(m, "chat");
+    if (!json_is_object(m) || !json_is_integer(json_object_get(chat, "id")) ||
+        !json_is_integer(json_object_get(from, "id")) ||
+        json_is_true(json_object_get(from, "is_bot"))) {
+        /* Edits, channel posts, callbacks, bots: nothing to answer. */
+        msg->kind = ZQ_INBOUND_IGNORE;
+        goto out;
+    }
+    snprintf(msg->user, sizeof(msg->user), "%lld",
+             (long long)json_integer_value(json_object_get(from, "id")));
+    snprintf(msg->chat, sizeof(msg->chat), "%lld",
+             (long long)json_integer_value(json_object_get(chat, "id")));
+    memcpy(msg->reply_to, msg->chat, sizeof(msg->reply_to));
+    {
+        const char *ct = json_string_value(json_object_get(chat, "type"));
+
+        msg->group = ct != NULL && strcmp(ct, "private") != 0;
+    }
+    if (cfg->telegram.bot_token[0] != '\0') {
+        msg->can_push = true;
+        msg->target_kind = ZQ_CH_TELEGRAM;
+        zq_inbound_copy(msg->target_address, sizeof(msg->target_address), cfg->telegram.bot_token);
+        memcpy(msg->target_chat_id, msg->chat, strlen(msg->chat) + 1);
+    }
+    text = json_object_get(m, "text");
+    if (json_is_string(text)) {
+        /* Copied whole: a \u0000 inside is refused later as not text. */
+        msg->text_len = json_string_length(text);
+        msg->text = malloc(msg->text_len + 1);
+        if (msg->text != NULL) {
+            memcpy(msg->text, json_string_value(text), msg->text_len);
+            msg->text[msg->text_len] = '\0';
+        }
+        msg->kind = ZQ_INBOUND_TEXT;
+        if (msg->text == NULL)
+            rc = zq_inbound_reject(resp, 500, ZQ_ENOMEM, "internal_error", "服务器内部错误。");
+        goto out;
+    }
+    msg->kind = ZQ_INBOUND_IGNORE;
+    for (i = 0; non_text[i] != NULL; i++)
+        if (json_object_get(m, non_text[i]) != NULL)
+            msg->kind = ZQ_INBOUND_OTHER;
+out:
+    json_decref(j);
+    return rc;
+}
+
+static int telegram_render(const zq_config *cfg, const zq_inbound_msg *msg,
+                           const zq_dialogue_replies *r, int64_t now_ms, zq_inbound_resp *resp,
+                           zq_chat_outbox *out, zq_err *err)
+{
+    static const char *const headers[] = {"Content-Type: application/json; charset=utf-8"};
+    size_t max = zq_inbound_limit(cfg->channels.telegram_max_bytes, ZQ_INBOUND_TELEGRAM_MAX);
+    zq_buf all = {0};
+    char url[1024];
+    const char *s;
+    size_t len, n;
+    long long chat = 0;
+    json_t *b;
+    char *body;
+    int rc = 0;
+
+    (void)now_ms;
+    zq_buf_reset(&resp->body);
+    resp->status = 200;
+    resp->content_type = "application/json; charset=utf-8";
+    if (r->n == 0) {
+        zq_buf_puts(&resp->body, "{}");
+        return 0;
+    }
+    zq_parse_ll(msg->reply_to, strlen(msg->reply_to), -9223372036854775807LL, 9223372036854775807LL,
+                &chat);
+    if (zq_inbound_join(&all, r) < 0)
+        return zq_err_set(err, ZQ_ENOMEM, "telegram: out of memory");
+    /* Plain text (no parse_mode), so nothing needs escaping. */
+    s = all.data;
+    len = all.len;
+    n = zq_inbound_part(s, len, max);
+    b = json_pack("{s:s, s:I, s:s%}", "method", "sendMessage", "chat_id", (json_int_t)chat, "text",
+                  s, n);
+    body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+    json_decref(b);
+    if (body == NULL) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "telegram: out of memory");
+        goto out;
+    }
+    zq_buf_puts(&resp->body, body);
+    free(body);
+    s += n;
+    len -= n;
+    if (len > 0 && cfg->telegram.bot_token[0] == '\0') {
+        ZQ_WARN("event=reply_truncated channel=telegram reason=\"no bot_token for the rest\"");
+        goto out;
+    }
+    snprintf(url, sizeof(url), "%s/bot%s/sendMessage", cfg->channels.telegram_base_url,
+             cfg->telegram.bot_token);
+    while (len > 0 && rc == 0) {
+        n = zq_inbound_part(s, len, max);
+        b = json_pack("{s:I, s:s%}", "chat_id", (json_int_t)chat, "text", s, n);
+        body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+        json_decref(b);
+        if (body == NULL) {
+            rc = zq_err_set(err, ZQ_ENOMEM, "telegram: out of memory");
+            goto out;
+        }
+        rc = zq_chat_outbox_push(out, "telegram", url, body, headers, 1, NULL, 0);
+        free(body);
+        s += n;
+        len -= n;
+    }
+    if (rc == -ZQ_ETOOBIG) {
+        ZQ_WARN("event=reply_truncated channel=telegram parts=%d", ZQ_CHAT_OUTBOX_MAX);
+        rc = 0;
+    }
+out:
+    zq_buf_free(&all);
+    return rc;
+}
+
+const zq_inbound_adapter zq_inbound_telegram = {
+    .name = "telegram",
+    .configured = telegram_configured,
+    .parse = telegram_parse,
+    .render = telegram_render,
+};

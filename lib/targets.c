@@ -1,0 +1,756 @@
+/* Push targets in Redis: validation of what staff (or a chat subscription)
+ * send, storage with tag indexes kept in step by one Lua script, and the
+ * staff view with credentials masked. */
+#include "zhuqi/targets.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "zhuqi/buf.h"
+#include "zhuqi/cases.h"
+#include "zhuqi/log.h"
+
+/* Replaces the record and moves the id between tag sets. Tags are kept as
+ * one comma-separated field (a tag never holds a comma), the layout the
+ * chat subscriptions (lib/dialogue.c) write too. KEYS: target hash, the set
+ * of all ids. ARGV: prefix, id, tags, now, then field value pairs. Returns
+ * {created (1/0), created_ms}. */
+static zq_script save_script = {
+    .src = "local old = redis.call('HGET', KEYS[1], 'tags')\n"
+           "local created = redis.call('HGET', KEYS[1], 'created_ms')\n"
+           "if old then\n"
+           "  for tag in string.gmatch(old, '[^,]+') do\n"
+           "    redis.call('SREM', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
+           "  end\n"
+           "end\n"
+           "redis.call('DEL', KEYS[1])\n"
+           "redis.call('HSET', KEYS[1], 'tags', ARGV[3], 'created_ms', created or ARGV[4],\n"
+           "  'updated_ms', ARGV[4], unpack(ARGV, 5))\n"
+           "for tag in string.gmatch(ARGV[3], '[^,]+') do\n"
+           "  redis.call('SADD', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
+           "end\n"
+           "redis.call('SADD', KEYS[2], ARGV[2])\n"
+           "if created then return {0, created} end\n"
+           "return {1, ARGV[4]}\n"};
+
+/* KEYS: target hash, set of all. ARGV: prefix, id. Returns 1 or 0. */
+static zq_script delete_script = {
+    .src = "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+           "local old = redis.call('HGET', KEYS[1], 'tags')\n"
+           "if old then\n"
+           "  for tag in string.gmatch(old, '[^,]+') do\n"
+           "    redis.call('SREM', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
+           "  end\n"
+           "end\n"
+           "redis.call('DEL', KEYS[1])\n"
+           "redis.call('SREM', KEYS[2], ARGV[2])\n"
+           "return 1\n"};
+
+bool zq_target_id_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n < 1 || n >= ZQ_TARGET_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+            return false;
+    return true;
+}
+
+bool zq_tag_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n < 1 || n >= ZQ_TAG_MAX || !zq_utf8_valid(s, n))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c == 0x7f || c == ',' || c == '{' || c == '}' || c == '*' || c == '?' ||
+            c == '[' || c == ']')
+            return false;
+    }
+    return true;
+}
+
+/* Printable ASCII without spaces: keys, tokens, secrets, URLs. */
+static bool printable(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+/* Secrets: UTF-8 text without spaces or control characters. */
+static bool secret_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (!zq_utf8_valid(s, n))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+static bool token_chars(const char *s, size_t n, const char *extra)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && strchr(extra, s[i]) == NULL)
+            return false;
+    return true;
+}
+
+/* When in is a URL holding "name=VALUE", copies VALUE; else copies in. */
+static int take_query(const char *in, const char *name, char *out, size_t outsz)
+{
+    const char *p = in, *v = NULL, *end;
+    size_t nlen = strlen(name);
+
+    if (strncmp(in, "http://", 7) == 0 || strncmp(in, "https://", 8) == 0) {
+        while ((p = strstr(p, name)) != NULL) {
+            if ((p[-1] == '?' || p[-1] == '&') && p[nlen] == '=') {
+                v = p + nlen + 1;
+                break;
+            }
+            p += nlen;
+        }
+        if (v == NULL)
+            return -1;
+        end = v + strcspn(v, "&#");
+    } else {
+        v = in;
+        end = in + strlen(in);
+    }
+    if ((size_t)(end - v) >= outsz)
+        return -1;
+    memcpy(out, v, (size_t)(end - v));
+    out[end - v] = '\0';
+    return 0;
+}
+
+/* When in is a URL, copies the path segment after marker (up to the next
+ * '/', '?' or '#'); else copies in. */
+static int take_segment(const char *in, const char *marker, char *out, size_t outsz)
+{
+    const char *v = in, *end;
+
+    if (strncmp(in, "http://", 7) == 0 || strncmp(in, "https://", 8) == 0) {
+        v = strstr(in, marker);
+        if (v == NULL)
+            return -1;
+        v += strlen(marker);
+        end = v + strcspn(v, "/?#");
+    } else {
+        end = in + strlen(in);
+    }
+    if ((size_t)(end - v) >= outsz)
+        return -1;
+    memcpy(out, v, (size_t)(end - v));
+    out[end - v] = '\0';
+    return 0;
+}
+
+static bool http_url(const char *s)
+{
+    size_t n = strlen(s);
+    const char *rest = strncmp(s, "https://", 8) == 0  ? s + 8
+                       : strncmp(s, "http://", 7) == 0 ? s + 7
+                                                       : NULL;
+
+    return rest != NULL && *rest != '\0' && *rest != '/' && printable(s, n);
+}
+
+/* Checks and normalises the address of t for its channel. Returns 0 or
+ * -1 with a Chinese message. */
+static int check_address(zq_target *t, const char *in, const char **msg)
+{
+    char v[sizeof(t->address)];
+    size_t n;
+
+    if (strlen(in) >= sizeof(v) || !printable(in, strlen(in))) {
+        *msg = "地址过长或含有空格等不可见字符。";
+        return -1;
+    }
+    switch (t->kind) {
+    case ZQ_CH_WECOM:
+        if (take_query(in, "key", v, sizeof(v)) < 0 || (n = strlen(v)) < 8 || n > 128 ||
+            !token_chars(v, n, "-_")) {
+            *msg = "企业微信群机器人地址应为机器人的 key，或包含 key= 的完整 Webhook 地址。";
+            return -1;
+        }
+        break;
+    case ZQ_CH_DINGTALK:
+        if (take_query(in, "access_token", v, sizeof(v)) < 0 || (n = strlen(v)) < 8 || n > 128 ||
+            !token_chars(v, n, "-_")) {
+            *msg = "钉钉机器人地址应为 access_token，或包含 access_token= 的完整 Webhook 地址。";
+            return -1;
+        }
+        break;
+    case ZQ_CH_FEISHU:
+        if (take_segment(in, "/hook/", v, sizeof(v)) < 0 || (n = strlen(v)) < 8 || n > 128 ||
+            !token_chars(v, n, "-_")) {
+            *msg = "飞书机器人地址应为 Webhook 地址最后一段，或完整的 .../bot/v2/hook/... 地址。";
+            return -1;
+        }
+        break;
+    case ZQ_CH_TELEGRAM: {
+        const char *colon;
+
+        if (take_segment(in, "/bot", v, sizeof(v)) < 0 || (n = strlen(v)) < 10 || n > 128 ||
+            (colon = strchr(v, ':')) == NULL || colon == v ||
+            !token_chars(v, (size_t)(colon - v), "") ||
+            !token_chars(colon + 1, strlen(colon + 1), "-_") || colon[1] == '\0') {
+            *msg = "Telegram 地址应为 BotFather 给出的机器人 token（形如 123456:ABC-def）。";
+            return -1;
+        }
+        for (const char *p = v; p < colon; p++)
+            if (!isdigit((unsigned char)*p)) {
+                *msg = "Telegram 地址应为 BotFather 给出的机器人 token（形如 123456:ABC-def）。";
+                return -1;
+            }
+        break;
+    }
+    case ZQ_CH_GENERIC:
+        if (!http_url(in)) {
+            *msg = "通用 Webhook 地址应为以 http:// 或 https:// 开头的完整地址。";
+            return -1;
+        }
+        snprintf(v, sizeof(v), "%s", in);
+        break;
+    default: *msg = "不支持的渠道。"; return -1;
+    }
+    snprintf(t->address, sizeof(t->address), "%s", v);
+    return 0;
+}
+
+static bool chat_id_valid(const char *s)
+{
+    size_t n = strlen(s), i = 0;
+
+    if (n == 0 || n >= 64)
+        return false;
+    if (s[0] == '@')
+        return n >= 6 && n <= 33 && token_chars(s + 1, n - 1, "_");
+    if (s[0] == '-')
+        i = 1;
+    if (i == n || n - i > 20)
+        return false;
+    for (; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+/* A string member of in, or NULL; *bad when present but not a string. */
+static const char *get_str(json_t *in, const char *key, bool *bad)
+{
+    json_t *v = json_object_get(in, key);
+
+    *bad = false;
+    if (v == NULL || json_is_null(v))
+        return NULL;
+    if (!json_is_string(v)) {
+        *bad = true;
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+static bool has_control(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, const char **msg)
+{
+    static const char *const known[] = {"id",      "channel", "address", "secret",
+                                        "chat_id", "name",    "tags"};
+    const char *s, *key;
+    json_t *tags, *v;
+    bool bad;
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    *field = NULL;
+    *msg = NULL;
+    if (!json_is_object(in)) {
+        *field = "_";
+        *msg = "请求内容应为 JSON 对象。";
+        return -ZQ_EINVAL;
+    }
+    json_object_foreach(in, key, v)
+    {
+        bool ok = false;
+        for (i = 0; i < ZQ_ARRAY_LEN(known); i++)
+            ok = ok || strcmp(known[i], key) == 0;
+        if (!ok) {
+            *field = "_";
+            *msg = "请求中含有不认识的字段。";
+            return -ZQ_EINVAL;
+        }
+    }
+    s = get_str(in, "id", &bad);
+    if (bad || (s != NULL && !zq_target_id_valid(s))) {
+        *field = "id";
+        *msg = "编号应为 1 到 40 位字母、数字、- 或 _。";
+        return -ZQ_EINVAL;
+    }
+    if (s != NULL)
+        snprintf(out->t.id, sizeof(out->t.id), "%s", s);
+    s = get_str(in, "channel", &bad);
+    if (s == NULL || zq_channel_parse(s, &out->t.kind) < 0) {
+        *field = "channel";
+        *msg = "渠道应为 wecom-robot、dingtalk-robot、feishu-bot、telegram 或 generic。";
+        return -ZQ_EINVAL;
+    }
+    s = get_str(in, "address", &bad);
+    if (s == NULL || *s == '\0') {
+        *field = "address";
+        *msg = "请填写机器人地址。";
+        return -ZQ_EINVAL;
+    }
+    if (check_address(&out->t, s, msg) < 0) {
+        *field = "address";
+        return -ZQ_EINVAL;
+    }
+    s = get_str(in, "secret", &bad);
+    if (bad || (s != NULL && (strlen(s) >= sizeof(out->t.secret) || !secret_ok(s)))) {
+        *field = "secret";
+        *msg = "签名密钥最长 255 个字符，不能含空格。";
+        return -ZQ_EINVAL;
+    }
+    if (s != NULL && (out->t.kind == ZQ_CH_WECOM || out->t.kind == ZQ_CH_TELEGRAM) && *s != '\0') {
+        *field = "secret";
+        *msg = "该渠道不使用签名密钥。";
+        return -ZQ_EINVAL;
+    }
+    if (s != NULL)
+        snprintf(out->t.secret, sizeof(out->t.secret), "%s", s);
+    s = get_str(in, "chat_id", &bad);
+    if (out->t.kind == ZQ_CH_TELEGRAM) {
+        if (s == NULL || !chat_id_valid(s)) {
+            *field = "chat_id";
+            *msg = "请填写 Telegram 聊天编号（数字，群组为负数）或 @频道名。";
+            return -ZQ_EINVAL;
+        }
+        snprintf(out->t.chat_id, sizeof(out->t.chat_id), "%s", s);
+    } else if (bad || (s != NULL && *s != '\0')) {
+        *field = "chat_id";
+        *msg = "只有 Telegram 渠道需要聊天编号。";
+        return -ZQ_EINVAL;
+    }
+    s = get_str(in, "name", &bad);
+    if (bad || (s != NULL && (strlen(s) >= sizeof(out->name) || !zq_utf8_valid(s, strlen(s)) ||
+                              has_control(s)))) {
+        *field = "name";
+        *msg = "名称最长 40 个汉字，不能含控制字符。";
+        return -ZQ_EINVAL;
+    }
+    if (s != NULL)
+        snprintf(out->name, sizeof(out->name), "%s", s);
+    tags = json_object_get(in, "tags");
+    if (tags != NULL && !json_is_array(tags)) {
+        *field = "tags";
+        *msg = "标签应为字符串数组。";
+        return -ZQ_EINVAL;
+    }
+    if (json_array_size(tags) > ZQ_TARGET_MAX_TAGS) {
+        *field = "tags";
+        *msg = "标签最多 32 个。";
+        return -ZQ_EINVAL;
+    }
+    json_array_foreach(tags, i, v)
+    {
+        const char *tag = json_string_value(v);
+        bool dup = false;
+
+        if (tag == NULL || !zq_tag_valid(tag)) {
+            *field = "tags";
+            *msg = "标签应为 1 到 63 字节的文字，不能含空格、逗号或括号。";
+            return -ZQ_EINVAL;
+        }
+        for (int j = 0; j < out->ntags; j++)
+            dup = dup || strcmp(out->tags[j], tag) == 0;
+        if (!dup)
+            snprintf(out->tags[out->ntags++], ZQ_TAG_MAX, "%s", tag);
+    }
+    snprintf(out->source, sizeof(out->source), "admin");
+    return 0;
+}
+
+/* "abcd…wxyz" for a credential: enough to recognise it, not to use it. */
+static void mask_secretish(const char *s, char *out, size_t outsz)
+{
+    size_t n = strlen(s);
+
+    if (n <= 8)
+        snprintf(out, outsz, "****");
+    else
+        snprintf(out, outsz, "%.4s****%s", s, s + n - 4);
+}
+
+json_t *zq_target_to_json(const zq_target_rec *r)
+{
+    char addr[600], created[32], updated[32];
+    json_t *tags = json_array(), *o;
+
+    if (r->t.kind == ZQ_CH_GENERIC)
+        snprintf(addr, sizeof(addr), "%.*s", (int)strcspn(r->t.address, "?#"), r->t.address);
+    else
+        mask_secretish(r->t.address, addr, sizeof(addr));
+    for (int i = 0; i < r->ntags; i++)
+        json_array_append_new(tags, json_string(r->tags[i]));
+    zq_time_iso(r->created_ms, created);
+    zq_time_iso(r->updated_ms, updated);
+    o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:s, s:s, s:s}", "id", r->t.id, "channel",
+                  zq_channel_name(r->t.kind), "address", addr, "has_secret", r->t.secret[0] != '\0',
+                  "name", r->name, "tags", tags, "source", r->source, "created_at", created,
+                  "updated_at", updated);
+    if (o != NULL && r->t.kind == ZQ_CH_TELEGRAM)
+        json_object_set_new(o, "chat_id", json_string(r->t.chat_id));
+    return o;
+}
+
+static void copy_str(char *dst, size_t dstsz, const redisReply *v)
+{
+    snprintf(dst, dstsz, "%.*s", v->type == REDIS_REPLY_STRING ? (int)v->len : 0,
+             v->type == REDIS_REPLY_STRING ? v->str : "");
+}
+
+/* Tags as stored: "a,b,c" (or a JSON array, as early records had). */
+static void parse_tags(const char *s, size_t len, zq_target_rec *out)
+{
+    if (len > 0 && s[0] == '[') {
+        json_t *a = json_loadb(s, len, 0, NULL), *e;
+        size_t j;
+
+        json_array_foreach(a, j, e)
+        {
+            if (out->ntags < ZQ_TARGET_MAX_TAGS && json_is_string(e) &&
+                zq_tag_valid(json_string_value(e)))
+                snprintf(out->tags[out->ntags++], ZQ_TAG_MAX, "%s", json_string_value(e));
+        }
+        json_decref(a);
+        return;
+    }
+    for (size_t i = 0; i < len && out->ntags < ZQ_TARGET_MAX_TAGS;) {
+        size_t j = i;
+
+        while (j < len && s[j] != ',')
+            j++;
+        if (j > i && j - i < ZQ_TAG_MAX) {
+            memcpy(out->tags[out->ntags], s + i, j - i);
+            out->tags[out->ntags][j - i] = '\0';
+            out->ntags++;
+        }
+        i = j + 1;
+    }
+}
+
+int zq_target_from_reply(const redisReply *r, zq_target_rec *out)
+{
+    bool have_channel = false;
+    long long n;
+
+    memset(out, 0, sizeof(*out));
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+        return -ZQ_EREPLY;
+    if (r->elements == 0)
+        return -ZQ_ENOTFOUND;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        if (strcmp(k->str, "id") == 0) {
+            copy_str(out->t.id, sizeof(out->t.id), v);
+        } else if (strcmp(k->str, "channel") == 0) {
+            have_channel = zq_channel_parse(v->str, &out->t.kind) == 0;
+        } else if (strcmp(k->str, "address") == 0) {
+            copy_str(out->t.address, sizeof(out->t.address), v);
+        } else if (strcmp(k->str, "secret") == 0) {
+            copy_str(out->t.secret, sizeof(out->t.secret), v);
+        } else if (strcmp(k->str, "chat_id") == 0) {
+            copy_str(out->t.chat_id, sizeof(out->t.chat_id), v);
+        } else if (strcmp(k->str, "name") == 0) {
+            copy_str(out->name, sizeof(out->name), v);
+        } else if (strcmp(k->str, "source") == 0) {
+            copy_str(out->source, sizeof(out->source), v);
+        } else if (strcmp(k->str, "created_ms") == 0 &&
+                   zq_parse_ll(v->str, v->len, 0, INT64_MAX, &n) == 0) {
+            out->created_ms = n;
+        } else if (strcmp(k->str, "updated_ms") == 0 &&
+                   zq_parse_ll(v->str, v->len, 0, INT64_MAX, &n) == 0) {
+            out->updated_ms = n;
+        } else if (strcmp(k->str, "tags") == 0) {
+            parse_tags(v->str, v->len, out);
+        }
+    }
+    if (!have_channel || out->t.id[0] == '\0' || out->t.address[0] == '\0')
+        return -ZQ_EREPLY;
+    return 0;
+}
+
+static int random_hex(char *out, size_t hexlen)
+{
+    unsigned char raw[32];
+    size_t n = hexlen / 2, got = 0;
+
+    if (n > sizeof(raw))
+        return -ZQ_EINVAL;
+    while (got < n) {
+        ssize_t r = getrandom(raw + got, n - got, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -ZQ_EIO;
+        }
+        got += (size_t)r;
+    }
+    zq_hex(raw, n, out);
+    return 0;
+}
+
+int zq_target_save(zq_store *st, zq_target_rec *r, int64_t now_ms, bool *created, zq_err *err)
+{
+    const char *p = zq_store_prefix(st);
+    char k_target[128], k_all[64], now[24], hex[17];
+    zq_buf tags = {0};
+    const char *argv[20];
+    redisReply *rep = NULL;
+    long long cms;
+    int rc = 0, argc = 0;
+
+    if (r->t.id[0] == '\0') {
+        if (random_hex(hex, 16) < 0)
+            return zq_err_set(err, ZQ_EIO, "target: no randomness");
+        snprintf(r->t.id, sizeof(r->t.id), "tg-%s", hex);
+    }
+    for (int i = 0; i < r->ntags; i++)
+        zq_buf_printf(&tags, "%s%s", i > 0 ? "," : "", r->tags[i]);
+    if (tags.oom)
+        return zq_err_set(err, ZQ_ENOMEM, "target: out of memory");
+    snprintf(k_target, sizeof(k_target), "%starget:%s", p, r->t.id);
+    snprintf(k_all, sizeof(k_all), "%stargets", p);
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+    argv[argc++] = k_target;
+    argv[argc++] = k_all;
+    argv[argc++] = p;
+    argv[argc++] = r->t.id;
+    argv[argc++] = tags.data ? tags.data : "";
+    argv[argc++] = now;
+    argv[argc++] = "id";
+    argv[argc++] = r->t.id;
+    argv[argc++] = "channel";
+    argv[argc++] = zq_channel_name(r->t.kind);
+    argv[argc++] = "address";
+    argv[argc++] = r->t.address;
+    argv[argc++] = "secret";
+    argv[argc++] = r->t.secret;
+    argv[argc++] = "chat_id";
+    argv[argc++] = r->t.chat_id;
+    argv[argc++] = "name";
+    argv[argc++] = r->name;
+    argv[argc++] = "source";
+    argv[argc++] = r->source[0] ? r->source : "admin";
+    rep = zq_store_script(st, err, &save_script, 2, argc, argv, NULL);
+    if (rep == NULL) {
+        rc = -ZQ_EUNAVAIL;
+        goto out;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+        rep->element[0]->type != REDIS_REPLY_INTEGER) {
+        rc = zq_err_set(err, ZQ_EREPLY, "target: save failed: %s",
+                        rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+        goto out;
+    }
+    *created = rep->element[0]->integer == 1;
+    r->updated_ms = now_ms;
+    r->created_ms = now_ms;
+    if (rep->element[1]->type == REDIS_REPLY_STRING &&
+        zq_parse_ll(rep->element[1]->str, rep->element[1]->len, 0, INT64_MAX, &cms) == 0)
+        r->created_ms = cms;
+out:
+    if (rep != NULL)
+        freeReplyObject(rep);
+    zq_buf_free(&tags);
+    return rc;
+}
+
+int zq_target_delete(zq_store *st, const char *id, zq_err *err)
+{
+    const char *p = zq_store_prefix(st);
+    char k_target[128], k_all[64];
+    const char *argv[4];
+    redisReply *rep;
+    int rc = 0;
+
+    if (!zq_target_id_valid(id))
+        return zq_err_set(err, ZQ_ENOTFOUND, "target: bad id");
+    snprintf(k_target, sizeof(k_target), "%starget:%s", p, id);
+    snprintf(k_all, sizeof(k_all), "%stargets", p);
+    argv[0] = k_target;
+    argv[1] = k_all;
+    argv[2] = p;
+    argv[3] = id;
+    rep = zq_store_script(st, err, &delete_script, 2, 4, argv, NULL);
+    if (rep == NULL)
+        return -ZQ_EUNAVAIL;
+    if (rep->type != REDIS_REPLY_INTEGER)
+        rc = zq_err_set(err, ZQ_EREPLY, "target: delete failed: %s",
+                        rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+    else if (rep->integer == 0)
+        rc = zq_err_set(err, ZQ_ENOTFOUND, "target %s not found", id);
+    freeReplyObject(rep);
+    return rc;
+}
+
+int zq_target_load(zq_store *st, const char *id, zq_target_rec *out, zq_err *err)
+{
+    redisReply *rep;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!zq_target_id_valid(id))
+        return zq_err_set(err, ZQ_ENOTFOUND, "target: bad id");
+    rep = zq_store_command(st, err, "HGETALL %starget:%s", zq_store_prefix(st), id);
+    if (rep == NULL)
+        return -ZQ_EUNAVAIL;
+    rc = zq_target_from_reply(rep, out);
+    freeReplyObject(rep);
+    if (rc == -ZQ_ENOTFOUND)
+        return zq_err_set(err, ZQ_ENOTFOUND, "target %s not found", id);
+    if (rc < 0)
+        return zq_err_set(err, ZQ_EREPLY, "target %s: malformed record", id);
+    return 0;
+}
+
+int zq_target_page(zq_store *st, const char *tag, const char *cursor, int limit, json_t *list,
+                   char next[32], zq_err *err)
+{
+    const char *p = zq_store_prefix(st);
+    redisReply *scan, **reps = NULL;
+    const redisReply *ids;
+    char key[128];
+    int rc = 0, n;
+
+    if (tag != NULL)
+        snprintf(key, sizeof(key), "%stargets:tag:%s", p, tag);
+    else
+        snprintf(key, sizeof(key), "%stargets", p);
+    scan = zq_store_command(st, err, "SSCAN %s %s COUNT %d", key, cursor, limit);
+    if (scan == NULL)
+        return -ZQ_EUNAVAIL;
+    if (scan->type != REDIS_REPLY_ARRAY || scan->elements != 2 ||
+        scan->element[0]->type != REDIS_REPLY_STRING ||
+        scan->element[1]->type != REDIS_REPLY_ARRAY) {
+        rc = zq_err_set(err, ZQ_EREPLY, "target: SSCAN failed: %s",
+                        scan->type == REDIS_REPLY_ERROR ? scan->str : "unexpected reply");
+        goto out;
+    }
+    snprintf(next, 32, "%s", scan->element[0]->str);
+    ids = scan->element[1];
+    n = (int)ids->elements;
+    if (n == 0)
+        goto out;
+    reps = calloc((size_t)n, sizeof(*reps));
+    if (reps == NULL) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "target: out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        zq_store_append(st, "HGETALL %starget:%s", p, ids->element[i]->str);
+    if (zq_store_read_replies(st, err, n, reps) < 0) {
+        rc = -ZQ_EUNAVAIL;
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        zq_target_rec r;
+
+        if (zq_target_from_reply(reps[i], &r) == 0)
+            json_array_append_new(list, zq_target_to_json(&r));
+        freeReplyObject(reps[i]);
+    }
+out:
+    free(reps);
+    freeReplyObject(scan);
+    return rc;
+}
+
+int zq_target_chat_id(const char *source, char out[ZQ_TARGET_ID_MAX])
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+    char hex[2 * SHA_DIGEST_LENGTH + 1];
+    const char *ch, *user;
+    size_t chlen;
+
+    out[0] = '\0';
+    if (source == NULL || strncmp(source, "chat:", 5) != 0)
+        return -ZQ_EINVAL;
+    ch = source + 5;
+    user = strchr(ch, ':');
+    if (user == NULL || user == ch || user[1] == '\0')
+        return -ZQ_EINVAL;
+    chlen = (size_t)(user - ch);
+    if (chlen > 16 || !token_chars(ch, chlen, "_-"))
+        return -ZQ_EINVAL;
+    /* SHA-1 of "<channel>:<user>", as lib/dialogue.c names the target a
+     * subscription creates. */
+    SHA1((const unsigned char *)ch, strlen(ch), md);
+    zq_hex(md, 8, hex);
+    snprintf(out, ZQ_TARGET_ID_MAX, "chat-%.*s-%.16s", (int)chlen, ch, hex);
+    return 0;
+}
+
+char *zq_target_inline_encode(const zq_target *t)
+{
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", t->id, "channel", zq_channel_name(t->kind),
+                  "address", t->address, "secret", t->secret, "chat_id", t->chat_id);
+    char *s;
+
+    if (o == NULL)
+        return NULL;
+    s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+int zq_target_inline_decode(const char *s, size_t len, zq_target *out)
+{
+    json_t *o = json_loadb(s, len, 0, NULL);
+    const char *id, *ch, *addr, *secret, *chat;
+    int rc = -ZQ_EINVAL;
+
+    memset(out, 0, sizeof(*out));
+    if (o == NULL)
+        return -ZQ_EINVAL;
+    id = json_string_value(json_object_get(o, "id"));
+    ch = json_string_value(json_object_get(o, "channel"));
+    addr = json_string_value(json_object_get(o, "address"));
+    secret = json_string_value(json_object_get(o, "secret"));
+    chat = json_string_value(json_object_get(o, "chat_id"));
+    if (id != NULL && ch != NULL && addr != NULL && zq_channel_parse(ch, &out->kind) == 0 &&
+        strlen(id) < sizeof(out->id) && strlen(addr) < sizeof(out->address) &&
+        (secret == NULL || strlen(secret) < sizeof(out->secret)) &&
+        (chat == NULL || strlen(chat) < sizeof(out->chat_id))) {
+        snprintf(out->id, sizeof(out->id), "%s", id);
+        snprintf(out->address, sizeof(out->address), "%s", addr);
+        snprintf(out->secret, sizeof(out->secret), "%s", secret ? secret : "");
+        snprintf(out->chat_id, sizeof(out->chat_id), "%s", chat ? chat : "");
+        rc = 0;
+    }
+    json_decref(o);
+    return rc;
+}

@@ -1,0 +1,390 @@
+/* The case state machines as data, and the legal time limits computed on
+ * working days from a case's history. */
+#include "zhuqi/workflow.h"
+
+#include <string.h>
+
+#include "zhuqi/common.h"
+
+/* The complaint (保障中小企业款项支付条例): review, acceptance, transfer to
+ * the handling department, written result; a request for more material
+ * stops the review clock, which restarts when the material arrives. */
+static const zq_wf_status complaint_statuses[] = {
+    {"submitted", "已提交", ZQ_WF_CLOCK_REVIEW, false},
+    {"needs_info", "待补充材料", ZQ_WF_CLOCK_NONE, false},
+    {"accepted", "已受理", ZQ_WF_CLOCK_TRANSFER, false},
+    {"rejected", "不予受理", ZQ_WF_CLOCK_NONE, false},
+    {"transferred", "已转办", ZQ_WF_CLOCK_ANSWER, false},
+    {"in_progress", "办理中", ZQ_WF_CLOCK_ANSWER, false},
+    {"answered", "已答复", ZQ_WF_CLOCK_NONE, false},
+    {"closed", "已办结", ZQ_WF_CLOCK_NONE, true},
+    {"withdrawn", "已撤回", ZQ_WF_CLOCK_NONE, true},
+};
+
+static const zq_wf_move complaint_moves[] = {
+    {"submitted", "needs_info", "要求补充材料", ZQ_ROLE_HANDLER, true, true},
+    {"submitted", "accepted", "受理", ZQ_ROLE_HANDLER, false, true},
+    {"submitted", "rejected", "不予受理", ZQ_ROLE_HANDLER, true, true},
+    {"submitted", "withdrawn", "撤回", ZQ_ROLE_HANDLER, true, true},
+    {"needs_info", "submitted", "材料已补充", ZQ_ROLE_HANDLER, false, true},
+    {"needs_info", "rejected", "不予受理", ZQ_ROLE_HANDLER, true, true},
+    {"needs_info", "withdrawn", "撤回", ZQ_ROLE_HANDLER, true, true},
+    {"accepted", "transferred", "转办", ZQ_ROLE_HANDLER, true, true},
+    {"accepted", "withdrawn", "撤回", ZQ_ROLE_HANDLER, true, true},
+    {"transferred", "in_progress", "开始办理", ZQ_ROLE_HANDLER, false, true},
+    {"transferred", "answered", "书面答复", ZQ_ROLE_HANDLER, true, true},
+    {"transferred", "withdrawn", "撤回", ZQ_ROLE_HANDLER, true, true},
+    {"in_progress", "answered", "书面答复", ZQ_ROLE_HANDLER, true, true},
+    {"in_progress", "withdrawn", "撤回", ZQ_ROLE_HANDLER, true, true},
+    {"answered", "closed", "办结", ZQ_ROLE_HANDLER, false, true},
+    {"answered", "in_progress", "重新办理", ZQ_ROLE_ADMIN, true, true},
+    {"rejected", "submitted", "撤销不予受理", ZQ_ROLE_ADMIN, true, true},
+};
+
+/* The consultation: no legal time limit. */
+static const zq_wf_status consult_statuses[] = {
+    {"submitted", "已提交", ZQ_WF_CLOCK_NONE, false},
+    {"assigned", "已分派", ZQ_WF_CLOCK_NONE, false},
+    {"answered", "已答复", ZQ_WF_CLOCK_NONE, false},
+    {"closed", "已办结", ZQ_WF_CLOCK_NONE, true},
+};
+
+static const zq_wf_move consult_moves[] = {
+    {"submitted", "assigned", "分派", ZQ_ROLE_HANDLER, false, false},
+    {"submitted", "closed", "关闭（无效或重复）", ZQ_ROLE_HANDLER, true, true},
+    {"assigned", "answered", "答复", ZQ_ROLE_HANDLER, true, true},
+    {"assigned", "submitted", "退回待分派", ZQ_ROLE_HANDLER, true, false},
+    {"answered", "closed", "办结", ZQ_ROLE_HANDLER, false, true},
+    {"answered", "assigned", "重新答复", ZQ_ROLE_ADMIN, true, false},
+};
+
+static const zq_wf_machine machines[] = {
+    {"complaint", "submitted", complaint_statuses, ZQ_ARRAY_LEN(complaint_statuses),
+     complaint_moves, ZQ_ARRAY_LEN(complaint_moves)},
+    {"consult", "submitted", consult_statuses, ZQ_ARRAY_LEN(consult_statuses), consult_moves,
+     ZQ_ARRAY_LEN(consult_moves)},
+};
+
+void zq_wf_limits_from_config(const zq_config *cfg, zq_wf_limits *out)
+{
+    out->review_workdays = cfg->workflow.review_workdays;
+    out->transfer_workdays = cfg->workflow.transfer_workdays;
+    out->answer_days = cfg->workflow.answer_days;
+    out->answer_max_days = cfg->workflow.answer_max_days;
+}
+
+const zq_wf_machine *zq_wf_machine_for(const char *form)
+{
+    size_t i;
+
+    if (form == NULL)
+        return NULL;
+    for (i = 0; i < ZQ_ARRAY_LEN(machines); i++)
+        if (strcmp(machines[i].form, form) == 0)
+            return &machines[i];
+    return NULL;
+}
+
+const zq_wf_machine *zq_wf_machine_at(size_t i)
+{
+    return i < ZQ_ARRAY_LEN(machines) ? &machines[i] : NULL;
+}
+
+size_t zq_wf_nmachines(void)
+{
+    return ZQ_ARRAY_LEN(machines);
+}
+
+const zq_wf_status *zq_wf_status_find(const zq_wf_machine *m, const char *status)
+{
+    size_t i;
+
+    if (m == NULL || status == NULL)
+        return NULL;
+    for (i = 0; i < m->nstatuses; i++)
+        if (strcmp(m->statuses[i].id, status) == 0)
+            return &m->statuses[i];
+    return NULL;
+}
+
+bool zq_wf_status_known(const char *status)
+{
+    size_t i;
+
+    for (i = 0; i < ZQ_ARRAY_LEN(machines); i++)
+        if (zq_wf_status_find(&machines[i], status) != NULL)
+            return true;
+    return false;
+}
+
+const zq_wf_move *zq_wf_move_find(const zq_wf_machine *m, const char *from, const char *to)
+{
+    size_t i;
+
+    if (m == NULL || from == NULL || to == NULL)
+        return NULL;
+    for (i = 0; i < m->nmoves; i++)
+        if (strcmp(m->moves[i].from, from) == 0 && strcmp(m->moves[i].to, to) == 0)
+            return &m->moves[i];
+    return NULL;
+}
+
+/* True when s has a character other than ASCII or full-width spaces. */
+static bool has_text(const char *s)
+{
+    while (s != NULL && *s != '\0') {
+        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+            s++;
+        } else if (strncmp(s, "\xe3\x80\x80", 3) == 0) { /* U+3000 */
+            s += 3;
+        } else {
+            return true;
+        }
+    }
+    return false;
+}
+
+int zq_wf_check(const zq_wf_machine *m, const char *from, const char *to, zq_role role,
+                const char *note)
+{
+    const zq_wf_move *mv = zq_wf_move_find(m, from, to);
+
+    if (mv == NULL)
+        return -ZQ_ECONFLICT;
+    if (role < mv->role)
+        return -ZQ_EFORBIDDEN;
+    if (mv->note_required && !has_text(note))
+        return -ZQ_EINVAL;
+    return 0;
+}
+
+static const char *status_label(const zq_wf_machine *m, const char *status)
+{
+    const zq_wf_status *s = zq_wf_status_find(m, status);
+
+    return s ? s->label : status;
+}
+
+json_t *zq_wf_moves_json(const zq_wf_machine *m, const char *from, zq_role role)
+{
+    json_t *out = json_array();
+    size_t i;
+
+    if (m == NULL || from == NULL)
+        return out;
+    for (i = 0; i < m->nmoves; i++) {
+        const zq_wf_move *mv = &m->moves[i];
+        if (strcmp(mv->from, from) != 0 || role < mv->role)
+            continue;
+        json_array_append_new(out,
+                              json_pack("{s:s, s:s, s:s, s:b, s:b, s:s}", "to", mv->to, "to_label",
+                                        status_label(m, mv->to), "action", mv->action,
+                                        "note_required", mv->note_required, "public_note",
+                                        mv->public_note, "role", zq_role_name(mv->role)));
+    }
+    return out;
+}
+
+json_t *zq_wf_machines_json(void)
+{
+    json_t *out = json_object();
+    size_t i, j;
+
+    for (i = 0; i < ZQ_ARRAY_LEN(machines); i++) {
+        const zq_wf_machine *m = &machines[i];
+        json_t *st = json_array(), *mv = json_array();
+
+        for (j = 0; j < m->nstatuses; j++)
+            json_array_append_new(st, json_pack("{s:s, s:s, s:s, s:b}", "id", m->statuses[j].id,
+                                                "label", m->statuses[j].label, "clock",
+                                                zq_wf_clock_name(m->statuses[j].clock), "final",
+                                                m->statuses[j].final));
+        for (j = 0; j < m->nmoves; j++)
+            json_array_append_new(
+                mv, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "from", m->moves[j].from, "to",
+                              m->moves[j].to, "action", m->moves[j].action, "role",
+                              zq_role_name(m->moves[j].role), "note_required",
+                              m->moves[j].note_required, "public_note", m->moves[j].public_note));
+        json_object_set_new(
+            out, m->form,
+            json_pack("{s:s, s:o, s:o}", "initial", m->initial, "statuses", st, "moves", mv));
+    }
+    return out;
+}
+
+zq_date zq_wf_date_of_ms(int64_t ms)
+{
+    return zq_date_from_unix((time_t)(ms / 1000));
+}
+
+static int64_t entry_ms(json_t *e)
+{
+    json_t *at = json_object_get(e, "at_ms");
+
+    if (json_is_integer(at))
+        return (int64_t)json_integer_value(at);
+    if (json_is_real(at))
+        return (int64_t)json_real_value(at);
+    return -1;
+}
+
+zq_date zq_wf_review_due(const zq_calendar *cal, const zq_wf_limits *lim, zq_date created)
+{
+    return zq_cal_add_workdays(cal, created, lim->review_workdays);
+}
+
+zq_date zq_wf_review_cutoff(const zq_calendar *cal, const zq_wf_limits *lim, zq_date limit)
+{
+    zq_date d = limit;
+    int i;
+
+    /* The review due date never decreases with the creation day, and it
+     * lies at most a few weeks after it: walk back from limit. */
+    for (i = 0; i < 4000; i++) {
+        zq_date due = zq_wf_review_due(cal, lim, d);
+        if (zq_date_valid(due) && zq_date_cmp(due, limit) <= 0)
+            return d;
+        d = zq_date_add_days(d, -1);
+        if (!zq_date_valid(d))
+            break;
+    }
+    return (zq_date){0, 0, 0};
+}
+
+int zq_wf_deadline(const zq_calendar *cal, const zq_wf_limits *lim, const char *form,
+                   const char *status, json_t *history, int64_t created_ms, zq_deadline *out)
+{
+    const zq_wf_machine *m = zq_wf_machine_for(form);
+    const zq_wf_status *st = zq_wf_status_find(m, status);
+    int64_t submitted_ms = created_ms, accepted_ms = -1, transferred_ms = -1;
+    int ext_days = 0;
+    json_t *e;
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    if (st == NULL || st->clock == ZQ_WF_CLOCK_NONE)
+        return 0;
+    json_array_foreach(history, i, e)
+    {
+        const char *kind = json_string_value(json_object_get(e, "kind"));
+        const char *to = json_string_value(json_object_get(e, "to"));
+        int64_t at = entry_ms(e);
+
+        if (at < 0)
+            continue;
+        if (kind != NULL && strcmp(kind, "extension") == 0) {
+            json_t *days = json_object_get(e, "days");
+            if (transferred_ms >= 0 && json_is_integer(days))
+                ext_days = (int)json_integer_value(days);
+            continue;
+        }
+        if ((kind != NULL && strcmp(kind, "status") != 0) || to == NULL)
+            continue;
+        if (strcmp(to, "submitted") == 0) {
+            submitted_ms = at;
+        } else if (strcmp(to, "accepted") == 0) {
+            accepted_ms = at;
+        } else if (strcmp(to, "transferred") == 0) {
+            transferred_ms = at;
+            ext_days = 0; /* a new transfer starts a new answer period */
+        }
+    }
+
+    out->clock = st->clock;
+    switch (st->clock) {
+    case ZQ_WF_CLOCK_REVIEW:
+        out->start = zq_wf_date_of_ms(submitted_ms);
+        out->workdays = true;
+        out->limit = lim->review_workdays;
+        out->due = zq_cal_add_workdays(cal, out->start, out->limit);
+        break;
+    case ZQ_WF_CLOCK_TRANSFER:
+        out->start = zq_wf_date_of_ms(accepted_ms >= 0 ? accepted_ms : created_ms);
+        out->workdays = true;
+        out->limit = lim->transfer_workdays;
+        out->due = zq_cal_add_workdays(cal, out->start, out->limit);
+        break;
+    case ZQ_WF_CLOCK_ANSWER:
+        out->start = zq_wf_date_of_ms(transferred_ms >= 0 ? transferred_ms : created_ms);
+        out->workdays = false;
+        out->limit = lim->answer_days;
+        if (ext_days > out->limit) {
+            out->limit = ext_days > lim->answer_max_days ? lim->answer_max_days : ext_days;
+            out->extended = true;
+        }
+        out->due = zq_cal_next_workday(cal, zq_date_add_days(out->start, out->limit));
+        break;
+    default: break;
+    }
+    out->fallback = cal != NULL && !zq_cal_range_known(cal, out->start, out->due);
+    return 0;
+}
+
+int zq_wf_days_left(const zq_calendar *cal, const zq_deadline *d, zq_date today)
+{
+    if (d->clock == ZQ_WF_CLOCK_NONE)
+        return 0;
+    if (d->workdays)
+        return zq_cal_workdays_between(cal, today, d->due);
+    return zq_date_days_between(today, d->due);
+}
+
+static const char *const clock_names[] = {"", "review", "transfer", "answer"};
+static const char *const clock_labels[] = {"", "受理审查期限", "转办期限", "书面答复期限"};
+
+const char *zq_wf_clock_name(zq_wf_clock c)
+{
+    return (unsigned)c < ZQ_ARRAY_LEN(clock_names) ? clock_names[c] : "";
+}
+
+const char *zq_wf_clock_label(zq_wf_clock c)
+{
+    return (unsigned)c < ZQ_ARRAY_LEN(clock_labels) ? clock_labels[c] : "";
+}
+
+zq_wf_clock zq_wf_clock_parse(const char *s)
+{
+    size_t i;
+
+    for (i = 1; s != NULL && i < ZQ_ARRAY_LEN(clock_names); i++)
+        if (strcmp(clock_names[i], s) == 0)
+            return (zq_wf_clock)i;
+    return ZQ_WF_CLOCK_NONE;
+}
+
+int64_t zq_wf_date_score(zq_date d)
+{
+    if (!zq_date_valid(d))
+        return 0;
+    return (int64_t)d.y * 10000 + d.m * 100 + d.d;
+}
+
+json_t *zq_wf_deadline_json(const zq_calendar *cal, const zq_deadline *d, const char *status,
+                            zq_date today)
+{
+    if (d->clock == ZQ_WF_CLOCK_NONE || !zq_date_valid(d->due))
+        return json_null();
+    return zq_wf_deadline_json_left(d, status, today, zq_wf_days_left(cal, d, today));
+}
+
+json_t *zq_wf_deadline_json_left(const zq_deadline *d, const char *status, zq_date today, int left)
+{
+    char start[ZQ_DATE_STRLEN], due[ZQ_DATE_STRLEN];
+    const zq_wf_machine *m = NULL;
+    size_t i;
+
+    if (d->clock == ZQ_WF_CLOCK_NONE || !zq_date_valid(d->due))
+        return json_null();
+    /* The status label is the same in every machine that has it. */
+    for (i = 0; i < ZQ_ARRAY_LEN(machines) && m == NULL; i++)
+        if (zq_wf_status_find(&machines[i], status) != NULL)
+            m = &machines[i];
+    zq_date_format(d->start, start, sizeof(start));
+    zq_date_format(d->due, due, sizeof(due));
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:b}", "status",
+                     status, "status_label", m ? status_label(m, status) : status, "clock",
+                     zq_wf_clock_name(d->clock), "what", zq_wf_clock_label(d->clock), "start",
+                     start, "due", due, "unit", d->workdays ? "workdays" : "days", "limit",
+                     d->limit, "days_left", left, "overdue", zq_date_cmp(today, d->due) > 0,
+                     "extended", d->extended, "fallback_calendar", d->fallback);
+}

@@ -1,0 +1,189 @@
+"""The generic chat webhook through nginx: signed conversations that file a
+complaint and a consultation, every rejection (bad signature, stale
+timestamp, wrong secret, oversized body, malformed body) with nothing
+stored, a replayed message ignored, the hand-over of a chat draft to the
+web form, and every hook answering 404 when its platform is not
+configured."""
+
+import json
+import time
+import unittest
+import uuid
+
+from chatsign import (PREFIX, assert_nothing_stored, case_source, dedup_keys, file_case,
+                      generic_sign)
+from harness import StackCase
+
+SECRET = "e2e-generic-secret"
+
+
+class GenericHook(StackCase, unittest.TestCase):
+    STACK_ARGS = {
+        "app_max_body": "256k",
+        "ini": {"generic": {"secret": SECRET},
+                "chat": {"max_body": "8k", "max_text": "4096", "web_base_url": "https://zhuqi.example.gov.cn"}},
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.schemas = {f: cls.stack.get("/api/forms/" + f).json() for f in ("consult", "complaint")}
+
+    def post(self, payload, secret=SECRET, ts=None, raw=None, sig=None):
+        body = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode()
+        ts = ts or str(int(time.time()))
+        headers = {"Content-Type": "application/json", "X-Zhuqi-Timestamp": ts,
+                   "X-Zhuqi-Signature": sig or generic_sign(secret, ts, body)}
+        return self.stack.request("POST", "/hook/generic", body=body, headers=headers)
+
+    def sender(self, user):
+        def send(text):
+            r = self.post({"user": user, "text": text, "id": uuid.uuid4().hex})
+            self.assertEqual(r.status, 200, r)
+            replies = r.json()["replies"]
+            self.assertTrue(replies, r)
+            for x in replies:
+                self.assertLessEqual(len(x.encode()), 4096)
+            return "\n\n".join(replies)
+        return send
+
+    def test_files_a_complaint(self):
+        user = "g-" + uuid.uuid4().hex[:8]
+        case = file_case(self, self.sender(user), self.schemas["complaint"], start="投诉")
+        self.assertRegex(case, r"^TS\d{8}-\d{4,}$")
+        self.assertEqual(case_source(self.stack, case), "chat:generic:" + user)
+        answers = json.loads(self.stack.redis_command("HGET", PREFIX + "case:" + case, "answers"))
+        self.assertEqual(answers["amount_fen"], 12345678)
+        self.assertEqual(answers["mobile"], "13812345678")
+        # The public lookup on the web finds it with the mobile.
+        r = self.stack.request("POST", "/api/cases/%s/lookup" % case,
+                               body=json.dumps({"mobile": "13812345678"}),
+                               headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 200, r)
+        # And so does the chat.
+        send = self.sender(user)
+        self.assertIn("请回复提交时填写的手机号码", send("查询 " + case))
+        out = send("13812345678")
+        self.assertIn("当前状态：已提交", out)
+        self.assertIn("138****5678", out)
+
+    def test_files_a_consultation(self):
+        user = "g-" + uuid.uuid4().hex[:8]
+        case = file_case(self, self.sender(user), self.schemas["consult"], start="1")
+        self.assertRegex(case, r"^ZX\d{8}-\d{4,}$")
+        self.assertEqual(case_source(self.stack, case), "chat:generic:" + user)
+
+    def test_rejections_store_nothing(self):
+        user = "g-bad-" + uuid.uuid4().hex[:8]
+        payload = {"user": user, "text": "投诉", "id": uuid.uuid4().hex}
+        body = json.dumps(payload).encode()
+        dedup_before = len(dedup_keys(self.stack, "generic"))
+        # Bad signature.
+        r = self.post(payload, sig="sha256=" + "0" * 64)
+        self.assertErrorShape(r, 401, "bad_signature")
+        # Signed with another secret (a wrong token).
+        self.assertErrorShape(self.post(payload, secret="not-the-secret"), 401, "bad_signature")
+        # Stale and future timestamps (window five minutes).
+        self.assertErrorShape(self.post(payload, ts=str(int(time.time()) - 301)), 401,
+                              "stale_timestamp")
+        self.assertErrorShape(self.post(payload, ts=str(int(time.time()) + 400)), 401,
+                              "stale_timestamp")
+        # Missing signature headers.
+        r = self.stack.request("POST", "/hook/generic", body=body,
+                               headers={"Content-Type": "application/json"})
+        self.assertErrorShape(r, 401, "bad_signature")
+        # Oversized (over [chat] max_body = 8k) even when signed.
+        big = {"user": user, "text": "长" * 4000, "id": "big"}
+        self.assertErrorShape(self.post(big), 413, "too_large")
+        # Signed but malformed.
+        self.assertErrorShape(self.post(None, raw=b"{not json"), 400, "bad_request")
+        self.assertErrorShape(self.post({"text": "no user"}), 400, "bad_request")
+        assert_nothing_stored(self, self.stack, "generic", user)
+        self.assertEqual(len(dedup_keys(self.stack, "generic")), dedup_before)
+
+    def test_replayed_message_is_ignored(self):
+        user = "g-replay-" + uuid.uuid4().hex[:8]
+        payload = {"user": user, "text": "2", "id": "msg-replay-1"}
+        ts = str(int(time.time()))
+        first = self.post(payload, ts=ts)
+        self.assertEqual(first.status, 200, first)
+        self.assertIn("企业名称", first.json()["replies"][0])
+        v = self.stack.redis_command("HGET", PREFIX + "chat:generic:" + user, "v")
+        # The same message again (a retry), and the very same request.
+        again = self.post(payload)
+        self.assertEqual(again.status, 200, again)
+        self.assertEqual(again.json(), {"replies": []})
+        same = self.post(payload, ts=ts)
+        self.assertEqual(same.json(), {"replies": []})
+        self.assertEqual(self.stack.redis_command("HGET", PREFIX + "chat:generic:" + user, "v"), v)
+        # Without an id, the signature identifies a replayed request.
+        p2 = {"user": user, "text": "成都示例科技有限公司"}
+        r1 = self.post(p2, ts=ts)
+        self.assertIn("统一社会信用代码", r1.json()["replies"][0])
+        self.assertEqual(self.post(p2, ts=ts).json(), {"replies": []})
+        self.assertEqual(dedup_keys(self.stack, "generic") != [], True)
+        ttl = self.stack.redis_command("TTL", PREFIX + "dedup:generic:msg-replay-1")
+        self.assertGreater(ttl, 86000)
+
+    def test_media_and_long_text(self):
+        user = "g-media-" + uuid.uuid4().hex[:8]
+        r = self.post({"user": user, "type": "image", "id": uuid.uuid4().hex})
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("只能处理文字消息", r.json()["replies"][0])
+        r = self.post({"user": user, "text": "字" * 2500, "id": uuid.uuid4().hex})
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("每条消息最多 4096 字节", r.json()["replies"][0])
+        # A NUL inside the JSON is refused by the parser: a malformed body.
+        r = self.post({"user": user, "text": "a\u0000b", "id": uuid.uuid4().hex})
+        self.assertErrorShape(r, 400, "bad_request")
+
+    def test_handoff_to_the_web_form(self):
+        user = "g-web-" + uuid.uuid4().hex[:8]
+        send = self.sender(user)
+        send("投诉")
+        send("成都示例科技有限公司")
+        out = send("网页填写")
+        self.assertIn("https://zhuqi.example.gov.cn/form.html?form=complaint#handoff=", out)
+        token = out.split("#handoff=")[1].split()[0].strip()
+        self.assertRegex(token, r"^[0-9a-f]{64}$")
+        h = {"Content-Type": "application/json"}
+        r = self.stack.request("POST", "/api/intake/complaint/handoff",
+                               body=json.dumps({"token": token}), headers=h)
+        self.assertEqual(r.status, 201, r)
+        draft = r.json()
+        self.assertEqual(draft["answers"]["company_name"], "成都示例科技有限公司")
+        self.assertEqual(draft["step"], "complainant")
+        self.assertEqual(draft["done"], [])
+        cookie = r.header("Set-Cookie").split(";", 1)[0]
+        self.assertTrue(cookie.startswith("zq_sid="))
+        # The web session now holds the draft.
+        r2 = self.stack.request("GET", "/api/intake/complaint", headers={"Cookie": cookie})
+        self.assertEqual(r2.status, 200, r2)
+        self.assertEqual(r2.json()["answers"]["company_name"], "成都示例科技有限公司")
+        self.assertEqual(r2.json()["csrf"], draft["csrf"])
+        # Single use; another form; no token.
+        self.assertErrorShape(self.stack.request("POST", "/api/intake/complaint/handoff",
+                                                 body=json.dumps({"token": token}), headers=h),
+                              410, "handoff_expired")
+        self.assertErrorShape(self.stack.request("POST", "/api/intake/nope/handoff",
+                                                 body=json.dumps({"token": token}), headers=h),
+                              404, "unknown_form")
+        self.assertErrorShape(self.stack.request("POST", "/api/intake/complaint/handoff",
+                                                 body="{}", headers=h), 400, "bad_request")
+
+
+class HooksNotConfigured(StackCase, unittest.TestCase):
+    STACK_ARGS = {}
+
+    def test_every_hook_is_404(self):
+        for path in ("/hook/wecom", "/hook/dingtalk", "/hook/feishu", "/hook/telegram",
+                     "/hook/generic"):
+            r = self.stack.request("POST", path, body=b"{}",
+                                   headers={"Content-Type": "application/json"})
+            self.assertErrorShape(r, 404, "not_found")
+        self.assertErrorShape(self.stack.get("/hook/wecom?echostr=x"), 404, "not_found")
+        self.assertEqual(self.stack.redis_command("DBSIZE"), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

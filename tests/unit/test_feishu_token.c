@@ -1,0 +1,241 @@
+/* Unit tests of the Feishu tenant access token cache against a private
+ * redis-server and a tiny HTTP server on loopback that plays Feishu's
+ * token endpoint: fetch, cache, refresh, forget, and Feishu's errors. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+
+#include "redis_helper.h"
+#include "zhuqi/feishu_token.h"
+#include "zhuqi/log.h"
+#include "zhuqi/store.h"
+
+static char g_dir[256];
+static zqt_redis g_redis;
+static zq_store *g_store;
+
+/* The fake endpoint: answers every request with status/body, counts them
+ * and keeps the last request's path and body. */
+static struct {
+    int fd;
+    int port;
+    pthread_t th;
+    pthread_mutex_t lock; /* protects everything below */
+    int status;
+    char body[1024];
+    int hits;
+    char last_path[256];
+    char last_body[1024];
+} srv = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void *serve(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        char req[8192], resp[2048];
+        size_t got = 0;
+        char *end, *cl;
+        long want = 0;
+        int c = accept(srv.fd, NULL, NULL);
+
+        if (c < 0)
+            return NULL;
+        while (got < sizeof(req) - 1) {
+            ssize_t n = read(c, req + got, sizeof(req) - 1 - got);
+
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+            req[got] = '\0';
+            end = strstr(req, "\r\n\r\n");
+            if (end != NULL) {
+                cl = strcasestr(req, "Content-Length:");
+                want = cl ? strtol(cl + 15, NULL, 10) : 0;
+                if ((long)(got - (size_t)(end + 4 - req)) >= want)
+                    break;
+            }
+        }
+        req[got] = '\0';
+        pthread_mutex_lock(&srv.lock);
+        srv.hits++;
+        sscanf(req, "POST %255s", srv.last_path);
+        end = strstr(req, "\r\n\r\n");
+        snprintf(srv.last_body, sizeof(srv.last_body), "%s", end ? end + 4 : "");
+        snprintf(resp, sizeof(resp),
+                 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                 "Connection: close\r\n\r\n%s",
+                 srv.status, strlen(srv.body), srv.body);
+        pthread_mutex_unlock(&srv.lock);
+        if (write(c, resp, strlen(resp)) < 0) {
+            /* the client gave up: nothing to do */
+        }
+        close(c);
+    }
+}
+
+static void answer(int status, const char *body)
+{
+    pthread_mutex_lock(&srv.lock);
+    srv.status = status;
+    snprintf(srv.body, sizeof(srv.body), "%s", body);
+    pthread_mutex_unlock(&srv.lock);
+}
+
+static int hits(void)
+{
+    int h;
+
+    pthread_mutex_lock(&srv.lock);
+    h = srv.hits;
+    pthread_mutex_unlock(&srv.lock);
+    return h;
+}
+
+static const char *base(void)
+{
+    static char b[64];
+
+    snprintf(b, sizeof(b), "http://127.0.0.1:%d/feishu", srv.port);
+    return b;
+}
+
+static void test_fetch_cache_refresh(void **state)
+{
+    char tok[ZQ_FEISHU_TOKEN_MAX];
+    zq_err err = {0};
+    redisReply *r;
+    json_t *j;
+
+    (void)state;
+    answer(200, "{\"code\":0,\"msg\":\"ok\",\"tenant_access_token\":\"t-first\",\"expire\":7200}");
+    assert_int_equal(
+        zq_feishu_tenant_token(g_store, base(), "cli_app1", "s3cret", false, 2000, tok, &err), 0);
+    assert_string_equal(tok, "t-first");
+    assert_int_equal(hits(), 1);
+    pthread_mutex_lock(&srv.lock);
+    assert_string_equal(srv.last_path, "/feishu/open-apis/auth/v3/tenant_access_token/internal");
+    j = json_loads(srv.last_body, 0, NULL);
+    pthread_mutex_unlock(&srv.lock);
+    assert_string_equal(json_string_value(json_object_get(j, "app_id")), "cli_app1");
+    assert_string_equal(json_string_value(json_object_get(j, "app_secret")), "s3cret");
+    json_decref(j);
+    r = zqt_cmd(&g_redis, "TTL zqt:feishu:tenant_token:cli_app1");
+    assert_true(r->integer > 6800 && r->integer <= 6900);
+    freeReplyObject(r);
+    /* Cached: Feishu is not asked again. */
+    answer(200, "{\"code\":0,\"tenant_access_token\":\"t-second\",\"expire\":7200}");
+    assert_int_equal(
+        zq_feishu_tenant_token(g_store, base(), "cli_app1", "s3cret", false, 2000, tok, &err), 0);
+    assert_string_equal(tok, "t-first");
+    assert_int_equal(hits(), 1);
+    /* Refresh on demand, and after forgetting. */
+    assert_int_equal(
+        zq_feishu_tenant_token(g_store, base(), "cli_app1", "s3cret", true, 2000, tok, &err), 0);
+    assert_string_equal(tok, "t-second");
+    assert_int_equal(hits(), 2);
+    answer(200, "{\"code\":0,\"tenant_access_token\":\"t-third\",\"expire\":7200}");
+    assert_int_equal(zq_feishu_token_forget(g_store, "cli_app1", &err), 0);
+    assert_int_equal(
+        zq_feishu_tenant_token(g_store, base(), "cli_app1", "s3cret", false, 2000, tok, &err), 0);
+    assert_string_equal(tok, "t-third");
+    assert_int_equal(hits(), 3);
+}
+
+static void test_errors(void **state)
+{
+    char tok[ZQ_FEISHU_TOKEN_MAX];
+    zq_err err = {0};
+    redisReply *r;
+
+    (void)state;
+    answer(200, "{\"code\":10014,\"msg\":\"app secret invalid\"}");
+    assert_int_equal(
+        zq_feishu_tenant_token(g_store, base(), "cli_app2", "bad", false, 2000, tok, &err),
+        -ZQ_EAUTH);
+    assert_non_null(strstr(err.msg, "10014"));
+    r = zqt_cmd(&g_redis, "EXISTS zqt:feishu:tenant_token:cli_app2");
+    assert_int_equal(r->integer, 0);
+    freeReplyObject(r);
+    answer(503, "busy");
+    assert_int_equal(
+        zq_feishu_tenant_token(g_store, base(), "cli_app2", "bad", false, 2000, tok, &err),
+        -ZQ_EIO);
+    assert_int_equal(zq_feishu_tenant_token(g_store, "http://127.0.0.1:1", "cli_app2", "bad", false,
+                                            1000, tok, &err),
+                     -ZQ_EIO);
+    assert_int_equal(zq_feishu_tenant_token(g_store, base(), "", "x", false, 1000, tok, &err),
+                     -ZQ_EAUTH);
+    assert_int_equal(zq_feishu_tenant_token(g_store, base(), "a b", "x", false, 1000, tok, &err),
+                     -ZQ_EAUTH);
+    {
+        const char *bad = "{\"code\":99991663,\"msg\":\"invalid token\"}";
+        const char *bad2 = "{\"code\":99991661}", *ok = "{\"code\":0}";
+
+        assert_true(zq_feishu_token_rejected(bad, strlen(bad)));
+        assert_true(zq_feishu_token_rejected(bad2, strlen(bad2)));
+        assert_false(zq_feishu_token_rejected(ok, strlen(ok)));
+        assert_false(zq_feishu_token_rejected("not json", 8));
+    }
+}
+
+static int group_setup(void **state)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    zq_redis_config rc;
+
+    (void)state;
+    zq_log_init("test_feishu_token", ZQ_LOG_ERROR);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (zqt_tmpdir(g_dir, sizeof(g_dir)) != 0 ||
+        zqt_redis_start(&g_redis, g_dir, 0, false, NULL) != 0)
+        return -1;
+    memset(&rc, 0, sizeof(rc));
+    snprintf(rc.address, sizeof(rc.address), "127.0.0.1:%d", g_redis.port);
+    snprintf(rc.prefix, sizeof(rc.prefix), "zqt:");
+    rc.connect_timeout_ms = 1000;
+    rc.command_timeout_ms = 2000;
+    rc.backoff_min_ms = 10;
+    rc.backoff_max_ms = 100;
+    g_store = zq_store_new(&rc);
+    srv.fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (srv.fd < 0 || bind(srv.fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        listen(srv.fd, 8) != 0 || getsockname(srv.fd, (struct sockaddr *)&sa, &len) != 0)
+        return -1;
+    srv.port = ntohs(sa.sin_port);
+    return pthread_create(&srv.th, NULL, serve, NULL) == 0 && g_store != NULL ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    shutdown(srv.fd, SHUT_RDWR);
+    close(srv.fd);
+    pthread_join(srv.th, NULL);
+    zq_store_free(g_store);
+    zqt_redis_stop(&g_redis);
+    zqt_kill_all();
+    zqt_rmtree(g_dir);
+    curl_global_cleanup();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fetch_cache_refresh),
+        cmocka_unit_test(test_errors),
+    };
+
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
