@@ -647,6 +647,33 @@ test('lookup: status 已提交 with the right mobile; not found with a wrong one
   assert((await page.locator('#case-id-err').textContent()).includes('格式不正确'), 'id format message');
 });
 
+test('chat hand-over: a 网页填写 link opens the chat draft once', async (t) => {
+  const sc = await schema('consult');
+  const steps = sc.steps.filter((s) => !s.review);
+  const prefix = (await stack.cmd('prefix')).result;
+  const token = require('crypto').randomBytes(32).toString('hex');
+  const answers = {
+    topic: 'financing', company_name: '成都聊天转网页有限公司', uscc: GOOD_USCC, region: '510100',
+    contact_name: '李四', mobile: '13812345678'
+  };
+  /* what lib/dialogue.c stores for the link: the web draft layout */
+  const draft = { form: 'consult', step: steps[1].id, answers, done: [steps[0].id] };
+  await stack.cmd('redis ' + JSON.stringify(['SET', prefix + 'handoff:' + token, JSON.stringify(draft), 'EX', '900']));
+  const page = await newPage(t);
+  await page.goto(base + '/form.html?form=consult#handoff=' + token);
+  await waitStep(page, steps[1].title);
+  assert((await page.locator('#app').innerText()).includes('已载入您在聊天中填写的内容'), 'hand-over notice');
+  assert(!(await page.evaluate(() => location.hash)).includes('handoff'), 'token left in the address');
+  await fillStep(page, steps[1], CONSULT);
+  await next(page);
+  await page.locator('text=成都聊天转网页有限公司').first().waitFor({ timeout: 10000 });
+  await shot(page, 'handoff-review');
+  /* the link works once */
+  const again = await newPage(t);
+  await again.goto(base + '/form.html?form=consult#handoff=' + token);
+  await again.locator('text=聊天中的填写链接已失效或已使用').first().waitFor({ timeout: 10000 });
+});
+
 test('server down: plain message, typed values kept, retry succeeds', async (t) => {
   const s = await schema('consult');
   const steps = fieldSteps(s);

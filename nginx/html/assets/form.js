@@ -239,7 +239,7 @@
       indexFields();
       titleEl.textContent = S.schema.title;
       document.title = S.schema.title + ' — 助企';
-      return ZQ.api('POST', '/api/intake/' + encodeURIComponent(formId)).then(function (d) {
+      return startOrHandoff().then(function (d) {
         if (!d.ok || !d.data) {
           showPageProblem(d, load);
           return;
@@ -247,6 +247,31 @@
         takeDraft(d.data);
         resume(d.data.step);
       });
+    });
+  }
+
+  /* A link sent by the chat-bot (网页填写) carries a one-time token in the
+   * fragment: take over the chat's draft with it. The fragment is dropped
+   * from the address either way, so a reload resumes the web draft. A used
+   * or expired link falls back to the draft this browser already has. */
+  function startOrHandoff() {
+    var start = function () {
+      return ZQ.api('POST', '/api/intake/' + encodeURIComponent(formId));
+    };
+    var m = /(?:^#|&)handoff=([0-9a-f]{64})(?:&|$)/.exec(location.hash || '');
+    if (!m) return start();
+    if (history.replaceState) history.replaceState(null, '', location.pathname + location.search);
+    return ZQ.api('POST', '/api/intake/' + encodeURIComponent(formId) + '/handoff',
+      { token: m[1] }).then(function (d) {
+      if (d.ok && d.data) {
+        S.handoffNote = '已载入您在聊天中填写的内容，请核对后继续。';
+        return d;
+      }
+      if (d.status === 410 || d.status === 404) {
+        S.handoffNote = '聊天中的填写链接已失效或已使用，已为您打开本机保存的填写内容。';
+        return start();
+      }
+      return d;
     });
   }
 
@@ -745,6 +770,10 @@
     }
     window.scrollTo(0, 0);
     if (how !== 'replace' || st.review) h2.focus({ preventScroll: true });
+    if (S.handoffNote) {
+      banner(ZQ.notice({ text: S.handoffNote }));
+      S.handoffNote = null;
+    }
   }
 
   window.addEventListener('popstate', function (e) {
