@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "zhuqi/cases.h"
 #include "zhuqi/log.h"
 #include "zhuqi/notices.h"
+#include "zhuqi/staff.h"
+#include "zhuqi/workflow.h"
 
 #define FANOUT_CHUNK 1000
 #define FANOUT_CHUNKS_PER_TURN 8
@@ -206,6 +209,89 @@ out:
     free(occ);
 }
 
+/* The staff digest: on a working day, from digest_time until noon (Beijing
+ * time), one notice per day to the targets tagged digest_tag listing the
+ * cases overdue or due within two working days, per office. A mark per
+ * date makes it once across restarts and instances; a bot that was down
+ * all morning skips the day rather than sending a stale digest late. */
+static void run_digest(zq_bot *b)
+{
+    const zq_config *cfg = b->cfg;
+    const char *p = zq_store_prefix(b->st);
+    int64_t now_ms = sched_now(b);
+    int64_t local_s = now_ms / 1000 + 8 * 3600;
+    int minute = (int)((local_s % 86400) / 60), at;
+    zq_staff_ctx ctx;
+    zq_notice_new in;
+    zq_err err = {0};
+    json_t *digest = NULL, *aud = NULL;
+    char *text = NULL, *aud_s = NULL;
+    char day[ZQ_DATE_STRLEN], mark[160], id[ZQ_NOTICE_ID_MAX], title[96];
+    bool created = false;
+    redisReply *r;
+    int rc;
+
+    if (cfg->bot.digest_time[0] == '\0')
+        return;
+    at = ((cfg->bot.digest_time[0] - '0') * 10 + (cfg->bot.digest_time[1] - '0')) * 60 +
+         (cfg->bot.digest_time[3] - '0') * 10 + (cfg->bot.digest_time[4] - '0');
+    if (minute < at || minute >= 12 * 60)
+        return;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.today = zq_date_from_unix((time_t)(now_ms / 1000));
+    if (!zq_cal_is_workday(b->res.cal, ctx.today))
+        return;
+    zq_date_format(ctx.today, day, sizeof(day));
+    snprintf(mark, sizeof(mark), "%ssched:digest:%s", p, day);
+    r = zq_store_command(b->st, &err, "EXISTS %s", mark);
+    if (r == NULL) {
+        zq_bot_redis(b, -ZQ_EUNAVAIL, "digest", &err);
+        return;
+    }
+    rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    if (rc)
+        return;
+    ctx.schema = b->res.schema;
+    ctx.cal = b->res.cal;
+    zq_wf_limits_from_config(cfg, &ctx.lim);
+    rc = zq_staff_digest(b->st, &ctx, 2, &digest, &err);
+    if (rc < 0) {
+        zq_bot_redis(b, rc == -ZQ_EUNAVAIL ? rc : 0, "digest", &err);
+        if (rc != -ZQ_EUNAVAIL)
+            ZQ_ERROR("event=digest_failed date=%s err=\"%s\"", day, err.msg);
+        return;
+    }
+    text = zq_staff_digest_text(digest);
+    aud = json_pack("{s:[s]}", "tags", cfg->bot.digest_tag);
+    aud_s = aud ? json_dumps(aud, JSON_COMPACT) : NULL;
+    if (text == NULL || aud_s == NULL)
+        goto out;
+    snprintf(title, sizeof(title), "办件期限提醒 %s", day);
+    memset(&in, 0, sizeof(in));
+    in.kind = ZQ_NOTICE_REMINDER;
+    in.title = title;
+    in.body = text;
+    in.audience = aud_s;
+    in.created_by = "scheduler";
+    in.now_ms = zq_now_ms();
+    in.mark = mark;
+    in.mark_ttl_s = 40 * 86400;
+    rc = zq_notice_create(b->st, &in, id, &created, &err);
+    zq_bot_redis(b, rc == -ZQ_EUNAVAIL ? rc : 0, "digest", &err);
+    if (rc == 0 && created)
+        ZQ_INFO("event=digest_created date=%s notice=%s overdue=%lld due_soon=%lld", day, id,
+                (long long)json_integer_value(json_object_get(digest, "total_overdue")),
+                (long long)json_integer_value(json_object_get(digest, "total_due_soon")));
+    else if (rc < 0 && rc != -ZQ_EUNAVAIL)
+        ZQ_ERROR("event=digest_failed date=%s err=\"%s\"", day, err.msg);
+out:
+    json_decref(digest);
+    json_decref(aud);
+    free(text);
+    free(aud_s);
+}
+
 /* Fans due notices out. Returns true when there is more to do at once. */
 static bool run_fanout(zq_bot *b)
 {
@@ -256,6 +342,7 @@ void zq_sched_step(zq_bot *b, int64_t now)
     if (b->leader && now >= b->next_sched_mono) {
         b->next_sched_mono = now + SCHED_EVERY_MS;
         run_reminders(b);
+        run_digest(b);
     }
     if (now >= b->next_fanout_mono) {
         bool more = run_fanout(b);

@@ -49,6 +49,7 @@ static int check_address(const char *v, char *why, size_t whysz);
 static int check_level(const char *v, char *why, size_t whysz);
 static int check_prefix(const char *v, char *why, size_t whysz);
 static int check_name(const char *v, char *why, size_t whysz);
+static int check_hhmm(const char *v, char *why, size_t whysz);
 static int check_base_url(const char *v, char *why, size_t whysz);
 static int check_aes_key(const char *v, char *why, size_t whysz);
 static int check_tg_secret(const char *v, char *why, size_t whysz);
@@ -110,6 +111,10 @@ static const opt opts[] = {
         "the wait doubles up to this"),
     STR("redis", "prefix", redis.prefix, 1, false, check_prefix,
         "zq:", "key namespace: A-Z a-z 0-9 : _ { } -"),
+    NUM("redis", "wait_replicas", OPT_INT, redis.wait_replicas, -1, 16, "-1",
+        "replicas a case write waits for (WAIT) before answering; -1: 1 when any, 0: none"),
+    NUM("redis", "wait_timeout_ms", OPT_INT, redis.wait_timeout_ms, 1, 60000, "500",
+        "how long a write waits for its replicas; then 503"),
 
     STR("log", "level", log.level, 1, false, check_level, "info", "debug, info, warn or error"),
 
@@ -178,6 +183,11 @@ static const opt opts[] = {
         "a reminder missed during downtime is still sent this long after its time"),
     NUM("bot", "clock_offset_s", OPT_INT64, bot.clock_offset_s, -315360000, 315360000, "0",
         "test only: seconds added to the scheduler's clock; never in production"),
+    STR("bot", "digest_time", bot.digest_time, 0, false, check_hhmm, "08:30",
+        "working mornings at this Beijing time, send the staff digest (cases overdue or due "
+        "within two working days, per office); empty turns it off"),
+    STR("bot", "digest_tag", bot.digest_tag, 1, false, check_name, "staff",
+        "the push targets tagged so receive the staff digest"),
     STR("bot", "reminders", bot.reminders, 1, false, NULL, "reminders.json",
         "the reminder rules; relative to this file's folder"),
     STR("bot", "templates_dir", bot.templates_dir, 1, false, NULL, "templates",
@@ -368,6 +378,17 @@ static int check_name(const char *v, char *why, size_t whysz)
         }
     }
     return 0;
+}
+
+/* "" or "HH:MM" (24-hour). */
+static int check_hhmm(const char *v, char *why, size_t whysz)
+{
+    if (v[0] == '\0' || (strlen(v) == 5 && v[2] == ':' && v[0] >= '0' && v[0] <= '2' &&
+                         v[1] >= '0' && v[1] <= '9' && v[3] >= '0' && v[3] <= '5' && v[4] >= '0' &&
+                         v[4] <= '9' && (v[0] - '0') * 10 + (v[1] - '0') < 24))
+        return 0;
+    snprintf(why, whysz, "must be HH:MM (24-hour) or empty");
+    return -1;
 }
 
 /* http(s)://host[:port][/path], no query, no trailing slash, no spaces. */

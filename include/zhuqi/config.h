@@ -42,6 +42,11 @@ typedef struct zq_redis_config {
     int backoff_min_ms; /* first wait after a failed connect */
     int backoff_max_ms; /* the wait doubles up to this */
     char prefix[32];    /* key namespace, default "zq:" */
+    /* Replicas a case write waits for (WAIT) before its 2xx: -1 (auto) is
+     * 1 when the master has any connected replica, else 0; 0 never waits.
+     * See zq_store_wait(). */
+    int wait_replicas;
+    int wait_timeout_ms; /* how long WAIT may block; 0 or less: 500 */
 } zq_redis_config;
 
 typedef struct zq_config {
@@ -100,6 +105,8 @@ typedef struct zq_config {
         int lease_ms;             /* scheduler lease */
         int catch_up_grace_s;     /* late reminders still sent within this */
         long long clock_offset_s; /* test only: shifts the scheduler's clock */
+        char digest_time[8];      /* "HH:MM" Beijing time on working days; "" off */
+        char digest_tag[64];      /* targets that receive the staff digest */
         /* Relative paths are relative to the configuration file's folder. */
         char reminders[256];
         char templates_dir[256];
