@@ -135,6 +135,13 @@ browser:
 	@$(MAKE) --no-print-directory BUILD=asan all
 	@ZQ_ONLY=browser scripts/test.sh build/asan
 
+# Faults injected under traffic (tests/faults): Redis fail-over with
+# Sentinel, rolling restarts, nginx reloads, platform faults, a full disk.
+.PHONY: faults
+faults:
+	@$(MAKE) --no-print-directory BUILD=asan all
+	@ZQ_BIN_DIR=build/asan python3 tests/faults/run.py
+
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory BUILD=release all

@@ -491,6 +491,14 @@ void zq_h_intake_submit(zq_req *req)
     if (r->type == REDIS_REPLY_STRING) {
         snprintf(id, sizeof(id), "%s", r->str);
         freeReplyObject(r);
+        /* The first attempt may have got 503 because no replica confirmed
+         * the case in time. session_load's EXPIRE was a write on this
+         * connection after that case, so WAIT covers the case as well. */
+        if (zq_store_wait(req->store, &err) < 0) {
+            ZQ_WARN("event=case_not_replicated id=%s err=\"%s\"", id, err.msg);
+            zq_resp_unavailable(req);
+            goto out;
+        }
         respond_case(req, id, 200);
         goto out;
     }
@@ -524,6 +532,9 @@ void zq_h_intake_submit(zq_req *req)
     in.dup_window_days = req->cfg->intake.duplicate_window_days;
     rc = zq_case_create(req->store, &in, id, &created, dup, &err);
     if (rc == -ZQ_EUNAVAIL) {
+        /* Redis away, refusing writes, or no replica in time: the case
+         * may exist, and a retry with the same key returns it. */
+        ZQ_WARN("event=case_create_unavailable form=%s err=\"%s\"", f->id, err.msg);
         zq_resp_unavailable(req);
         goto out;
     }

@@ -1,7 +1,10 @@
 /* Cases in Redis. One Lua script creates a case atomically: the
  * idempotency check, the per-day number, the record, its history, the
  * indexes, the duplicate mark and the event for zhuqi-bot, so a 2xx can
- * only follow a case that is fully stored, and a retry finds it.
+ * only follow a case that is fully stored, and a retry finds it. With
+ * replicas, the 2xx also waits until one has the case (zq_store_wait); a
+ * retry that finds the case rewrites its idempotency key unchanged, so
+ * that its own WAIT covers the case too.
  *
  * Keys (prefix omitted):
  *   case:{id}                hash: the record
@@ -33,6 +36,7 @@
 static zq_script create_script = {
     .src = "local existing = redis.call('GET', KEYS[1])\n"
            "if existing then\n"
+           "  redis.call('SET', KEYS[1], existing, 'KEEPTTL')\n"
            "  local d = redis.call('HGET', ARGV[1] .. 'case:' .. existing, 'dup_of') or ''\n"
            "  return {existing, 0, d}\n"
            "end\n"
@@ -169,6 +173,11 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
         rc = -ZQ_EUNAVAIL;
         goto out;
     }
+    if (zq_store_reply_unavailable(r)) {
+        /* MISCONF (disk full), OOM, READONLY...: nothing was written. */
+        rc = zq_err_set(err, ZQ_EUNAVAIL, "case: redis refuses writes: %s", r->str);
+        goto out;
+    }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         r->element[0]->type != REDIS_REPLY_STRING) {
         rc = zq_err_set(err, ZQ_EREPLY, "case: script failed: %s",
@@ -180,6 +189,8 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
     if (dup_of != NULL)
         snprintf(dup_of, ZQ_CASE_ID_MAX, "%s",
                  r->element[2]->type == REDIS_REPLY_STRING ? r->element[2]->str : "");
+    /* Stored on the master; not acknowledged before a replica has it. */
+    rc = zq_store_wait(st, err);
 out:
     if (r != NULL)
         freeReplyObject(r);

@@ -1104,6 +1104,10 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
         rc = -ZQ_EUNAVAIL;
         goto out;
     }
+    if (zq_store_reply_unavailable(r)) {
+        rc = zq_err_set(err, ZQ_EUNAVAIL, "staff: redis refuses writes: %s", r->str);
+        goto out;
+    }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_STRING) {
         rc = zq_err_set(err, ZQ_EREPLY, "staff: update failed: %s",
@@ -1116,6 +1120,8 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
         rc = zq_err_set(err, ZQ_ENOTFOUND, "case %s not found", u->id);
     else if (strcmp(r->element[0]->str, "conflict") == 0)
         rc = zq_err_set(err, ZQ_ECONFLICT, "case %s changed meanwhile", u->id);
+    else
+        rc = zq_store_wait(st, err); /* acknowledged once a replica has it */
 out:
     if (r != NULL)
         freeReplyObject(r);
@@ -1147,7 +1153,9 @@ int zq_staff_add_note(zq_store *st, const char *id, const char *note_json, const
     r = zq_store_script(st, err, &note_script, 0, 11, argv, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
-    if (r->type != REDIS_REPLY_INTEGER)
+    if (zq_store_reply_unavailable(r))
+        rc = zq_err_set(err, ZQ_EUNAVAIL, "staff: redis refuses writes: %s", r->str);
+    else if (r->type != REDIS_REPLY_INTEGER)
         rc = zq_err_set(err, ZQ_EREPLY, "staff: note failed: %s",
                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     else if (r->integer == -1)
@@ -1155,6 +1163,8 @@ int zq_staff_add_note(zq_store *st, const char *id, const char *note_json, const
     else if (r->integer == -2)
         rc = zq_err_set(err, ZQ_ETOOBIG, "case %s has too many notes", id);
     freeReplyObject(r);
+    if (rc == 0)
+        rc = zq_store_wait(st, err);
     return rc;
 }
 

@@ -23,6 +23,9 @@
 #define DEFAULT_COMMAND_TIMEOUT_MS 2000
 #define DEFAULT_BACKOFF_MIN_MS 100
 #define DEFAULT_BACKOFF_MAX_MS 5000
+#define DEFAULT_WAIT_TIMEOUT_MS 500
+/* How long an automatic replica count (wait_replicas = -1) is trusted. */
+#define REPL_RECHECK_MS 10000
 
 #define ADDR_MAX 300
 
@@ -41,6 +44,8 @@ struct zq_store {
     int pending;              /* commands appended, replies not yet read */
     bool pipe_failed;         /* an append failed: read_replies must fail */
     char pipe_err[256];
+    int repl_auto;        /* replicas WAIT asks for when automatic; -1: look up */
+    int64_t repl_checked; /* mono ms of that look-up */
 };
 
 /* Connection-level failures of every store in the process. The only state
@@ -109,6 +114,10 @@ static void sanitise(zq_redis_config *c)
         c->backoff_max_ms = 24 * 3600 * 1000;
     if (c->backoff_min_ms > c->backoff_max_ms)
         c->backoff_min_ms = c->backoff_max_ms;
+    if (c->wait_replicas < -1)
+        c->wait_replicas = -1;
+    if (c->wait_timeout_ms <= 0)
+        c->wait_timeout_ms = DEFAULT_WAIT_TIMEOUT_MS;
 }
 
 /* True when the two configurations lead to a different node or session. */
@@ -179,6 +188,7 @@ static void drop(zq_store *st)
         set_msg(st->pipe_err, sizeof(st->pipe_err), "connection to %s dropped", st->peer);
     }
     st->pending = 0;
+    st->repl_auto = -1;
     snprintf(st->peer, sizeof(st->peer), "-");
 }
 
@@ -632,6 +642,117 @@ int zq_store_read_replies(zq_store *st, zq_err *err, int n, redisReply **replies
     return 0;
 }
 
+/* connected_slaves from an INFO replication reply; 0 when absent. */
+static int parse_connected_replicas(const redisReply *r)
+{
+    const char *p;
+    long long n;
+    size_t len = 0;
+
+    if (r->type != REDIS_REPLY_STRING)
+        return 0;
+    p = strstr(r->str, "connected_slaves:");
+    if (p == NULL)
+        return 0;
+    p += strlen("connected_slaves:");
+    while (len < 8 && p[len] >= '0' && p[len] <= '9')
+        len++;
+    if (zq_parse_ll(p, len, 0, 1000000, &n) < 0)
+        return 0;
+    return (int)n;
+}
+
+int zq_store_wait(zq_store *st, zq_err *err)
+{
+    int want = st->cfg.wait_replicas;
+    redisReply *r;
+    int ret = 0;
+
+    if (want == 0)
+        return 0;
+    /* WAIT counts this connection's writes only: on a new connection it
+     * would succeed at once and prove nothing. */
+    if (st->ctx == NULL)
+        return zq_err_set(err, ZQ_EUNAVAIL, "redis: connection lost before WAIT");
+    if (want < 0) {
+        int64_t now = zq_mono_ms();
+
+        if (st->repl_auto < 0 || now - st->repl_checked >= REPL_RECHECK_MS) {
+            r = zq_store_command(st, err, "INFO replication");
+            if (r == NULL)
+                return -ZQ_EUNAVAIL;
+            if (r->type == REDIS_REPLY_ERROR)
+                ZQ_WARN("event=redis_info_failed peer=%s err=\"%s\" action=no_wait", st->peer,
+                        r->str);
+            st->repl_auto = parse_connected_replicas(r) > 0 ? 1 : 0;
+            st->repl_checked = now;
+            freeReplyObject(r);
+            if (st->ctx == NULL)
+                return zq_err_set(err, ZQ_EUNAVAIL, "redis: connection lost before WAIT");
+        }
+        want = st->repl_auto;
+        if (want == 0)
+            return 0;
+    }
+    /* WAIT blocks on the server for up to wait_timeout_ms before it
+     * answers: the socket must wait that long plus the usual time. */
+    if (redisSetTimeout(st->ctx, ms_to_tv(st->cfg.wait_timeout_ms + st->cfg.command_timeout_ms)) !=
+        REDIS_OK) {
+        drop(st);
+        return zq_err_set(err, ZQ_EUNAVAIL, "redis: cannot set the WAIT timeout");
+    }
+    r = zq_store_command(st, err, "WAIT %d %d", want, st->cfg.wait_timeout_ms);
+    if (st->ctx != NULL &&
+        redisSetTimeout(st->ctx, ms_to_tv(st->cfg.command_timeout_ms)) != REDIS_OK)
+        drop(st);
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    if (r->type == REDIS_REPLY_INTEGER && r->integer >= want) {
+        ret = 0;
+    } else if (r->type == REDIS_REPLY_INTEGER) {
+        ZQ_WARN("event=redis_wait_short peer=%s acked=%lld wanted=%d timeout_ms=%d", st->peer,
+                (long long)r->integer, want, st->cfg.wait_timeout_ms);
+        ret = zq_err_set(err, ZQ_EUNAVAIL, "WAIT: %lld of %d replica(s) confirmed within %d ms",
+                         (long long)r->integer, want, st->cfg.wait_timeout_ms);
+        /* The replica may be gone for good: count again next time. */
+        st->repl_auto = -1;
+    } else {
+        ret = zq_err_set(err, ZQ_EUNAVAIL, "WAIT: %s",
+                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    }
+    freeReplyObject(r);
+    return ret;
+}
+
+bool zq_store_reply_unavailable(const redisReply *r)
+{
+    static const char *const codes[] = {"MISCONF",    "OOM",      "READONLY",
+                                        "LOADING",    "BUSY",     "MASTERDOWN",
+                                        "NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN"};
+    const char *s;
+
+    if (r == NULL || r->type != REDIS_REPLY_ERROR || r->str == NULL)
+        return false;
+    for (size_t i = 0; i < ZQ_ARRAY_LEN(codes); i++)
+        if (is_error(r, codes[i]))
+            return true;
+    /* Before Redis 7 an error inside a script came wrapped: "ERR Error
+     * running script (...): @user_script:1: MISCONF ...". */
+    if (strncmp(r->str, "ERR Error running script", 24) != 0)
+        return false;
+    s = strstr(r->str, "@user_script:");
+    if (s == NULL || (s = strstr(s, ": ")) == NULL)
+        return false;
+    s += 2;
+    for (size_t i = 0; i < ZQ_ARRAY_LEN(codes); i++) {
+        size_t n = strlen(codes[i]);
+
+        if (strncmp(s, codes[i], n) == 0 && (s[n] == ' ' || s[n] == '\0'))
+            return true;
+    }
+    return false;
+}
+
 int zq_store_ping(zq_store *st, zq_err *err)
 {
     redisReply *r = zq_store_command(st, err, "PING");
@@ -657,6 +778,7 @@ zq_store *zq_store_new(const zq_redis_config *cfg)
     sanitise(&st->cfg);
     reset_sentinel_order(st);
     snprintf(st->peer, sizeof(st->peer), "-");
+    st->repl_auto = -1;
     st->rng = (uint64_t)zq_mono_ms() ^ ((uint64_t)(uintptr_t)st * 0x9E3779B97F4A7C15ULL) ^
               ((uint64_t)getpid() << 32);
     if (st->rng == 0)

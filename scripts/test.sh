@@ -36,59 +36,47 @@ run_unit() {
     done
 }
 
-run_e2e() {
-    local out rc line p f s
+# Runs one suite whose output ends with "LABEL: N passed, N failed[, N
+# skipped]" and adds its counts. A suite that crashes without its summary,
+# or exits non-zero with no failure counted, counts as one failure.
+run_suite() {
+    local label=$1 out rc line p f s
+    shift
     out=$(mktemp)
-    ZQ_BIN_DIR="$B" python3 tests/e2e/run.py 2>&1 | tee "$out"
+    "$@" 2>&1 | tee "$out"
     rc=${PIPESTATUS[0]}
-    line=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
+    line=$(grep -E "^$label: [0-9]+ passed, [0-9]+ failed" "$out" | tail -1)
     rm -f "$out"
     if [ -z "$line" ]; then
         failed=$((failed + 1))
-        failures+=("e2e (no summary, exit $rc)")
+        failures+=("$label (no summary, exit $rc)")
         return
     fi
-    p=$(sed -E 's/^e2e: ([0-9]+) passed.*/\1/' <<<"$line")
-    f=$(sed -E 's/^e2e: [0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")
+    p=$(sed -E "s/^$label: ([0-9]+) passed.*/\\1/" <<<"$line")
+    f=$(sed -E "s/^$label: [0-9]+ passed, ([0-9]+) failed.*/\\1/" <<<"$line")
     s=$(sed -nE 's/.*, ([0-9]+) skipped.*/\1/p' <<<"$line")
     passed=$((passed + p))
     failed=$((failed + f))
     skipped=$((skipped + ${s:-0}))
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         failed=$((failed + 1))
-        failures+=("e2e (exit $rc)")
+        failures+=("$label (exit $rc)")
     fi
-    [ "$f" -ne 0 ] && failures+=("e2e")
+    [ "$f" -ne 0 ] && failures+=("$label")
 }
 
-run_browser() {
-    local out rc line p f
-    out=$(mktemp)
-    scripts/browser-test.sh "$B" 2>&1 | tee "$out"
-    rc=${PIPESTATUS[0]}
-    line=$(grep -E '^browser: [0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
-    rm -f "$out"
-    if [ -z "$line" ]; then
-        failed=$((failed + 1))
-        failures+=("browser (no summary, exit $rc)")
-        return
-    fi
-    p=$(sed -E 's/^browser: ([0-9]+) passed.*/\1/' <<<"$line")
-    f=$(sed -E 's/^browser: [0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")
-    passed=$((passed + p))
-    failed=$((failed + f))
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-        failed=$((failed + 1))
-        failures+=("browser (exit $rc)")
-    fi
-    [ "$f" -ne 0 ] && failures+=("browser")
-}
+run_e2e() { run_suite e2e env ZQ_BIN_DIR="$B" python3 tests/e2e/run.py; }
+run_browser() { run_suite browser scripts/browser-test.sh "$B"; }
+# The fault suite (tests/faults): Sentinel fail-over, rolling restarts,
+# nginx reloads, platform faults and a full disk, under traffic.
+run_faults() { run_suite faults env ZQ_BIN_DIR="$B" python3 tests/faults/run.py; }
 
 case "${ZQ_ONLY:-all}" in
     unit) run_unit ;;
     e2e) run_e2e ;;
     browser) run_browser ;;
-    *) run_unit; run_e2e; run_browser ;;
+    faults) run_faults ;;
+    *) run_unit; run_e2e; run_browser; run_faults ;;
 esac
 
 [ "${#failures[@]}" -gt 0 ] && echo "failing: ${failures[*]}"

@@ -47,7 +47,10 @@ typedef struct zq_case {
  * sets *created (false when the key had been used). dup_of (may be NULL,
  * ZQ_CASE_ID_MAX bytes) receives the earlier case with the same
  * complainant code, respondent and amount, or "". Returns -ZQ_EUNAVAIL
- * when Redis is away (nothing stored), -ZQ_EREPLY on a script error. */
+ * when Redis is away or refuses writes (MISCONF, OOM...: nothing stored),
+ * or when the case was stored but fewer replicas than wanted confirmed it
+ * in time (zq_store_wait; id is set): a retry with the same idem_key then
+ * returns that case. -ZQ_EREPLY on a script error. */
 int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created, char *dup_of,
                    zq_err *err);
 

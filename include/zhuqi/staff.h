@@ -217,11 +217,13 @@ typedef struct zq_case_update {
 
 /* Returns 0; -ZQ_ENOTFOUND; -ZQ_ECONFLICT with the current status in
  * cur (24 bytes, may be NULL) when the case moved meanwhile;
- * -ZQ_EUNAVAIL; -ZQ_EREPLY. */
+ * -ZQ_EUNAVAIL (Redis away or refusing writes, or the change made but not
+ * confirmed by a replica in time: see zq_store_wait); -ZQ_EREPLY. */
 int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *err);
 
 /* Appends a note (JSON text) to case id, with its audit entry. Returns 0,
- * -ZQ_ENOTFOUND, -ZQ_ETOOBIG (ZQ_STAFF_NOTES_MAX reached), -ZQ_EUNAVAIL. */
+ * -ZQ_ENOTFOUND, -ZQ_ETOOBIG (ZQ_STAFF_NOTES_MAX reached), -ZQ_EUNAVAIL
+ * (as for zq_staff_update). */
 int zq_staff_add_note(zq_store *st, const char *id, const char *note_json, const zq_audit *a,
                       zq_err *err);
 

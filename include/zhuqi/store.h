@@ -5,6 +5,7 @@
 #define ZHUQI_STORE_H
 
 #include <hiredis/hiredis.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "zhuqi/common.h"
@@ -57,6 +58,25 @@ typedef struct zq_script {
  * NULL like zq_store_commandv. Thread-safe as far as sc is concerned. */
 redisReply *zq_store_script(zq_store *st, zq_err *err, zq_script *sc, int nkeys, int argc,
                             const char **argv, const size_t *argvlen);
+
+/* Waits until the writes made so far on this connection are on as many
+ * replicas as [redis] wait_replicas asks for (-1, auto: 1 when the master
+ * reports a connected replica in INFO replication, looked up after each
+ * connect and again every 10 s; 0: never), with WAIT and wait_timeout_ms.
+ * Call it after a write that a 2xx will acknowledge: replication is
+ * asynchronous, and a fail-over loses what no replica had. Returns 0 (at
+ * once when no replica is wanted), or -ZQ_EUNAVAIL when the connection
+ * failed or fewer replicas confirmed in time. The write may then be on
+ * the master all the same: answer 503 and let an idempotent retry find
+ * it. */
+int zq_store_wait(zq_store *st, zq_err *err);
+
+/* True when r is an error reply that means "not now" rather than "wrong":
+ * the node cannot take the command at the moment (MISCONF: persistence
+ * failing, e.g. a full disk; OOM; READONLY; LOADING; BUSY; MASTERDOWN;
+ * NOREPLICAS; TRYAGAIN; CLUSTERDOWN), also when raised inside a script.
+ * Callers answer these with 503, not 500. */
+bool zq_store_reply_unavailable(const redisReply *r);
 
 /* PING. Returns 0 or a negative code. */
 int zq_store_ping(zq_store *st, zq_err *err);

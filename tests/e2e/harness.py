@@ -297,7 +297,16 @@ class Stack:
                      the bot's [channels] base URLs at it; without it they
                      point at a closed local port, never the real platforms
       fake_args      extra command-line options of the fake
+      sentinel       Redis with a replica and three Sentinels (quorum 2,
+                     down-after 1000 ms, failover-timeout 5000 ms) on
+                     loopback; [redis] sentinels and master_name point the
+                     programs at them. "redis" is the first master,
+                     "redis-replica" its replica, "sentinel1".."sentinel3";
+                     stack.master_port() asks the Sentinels who is master
+                     now, stack.redis_command_at(port, ...) talks to a node
     """
+
+    MASTER_NAME = "zqmaster"
 
     DEFAULT_RATE = ("1000r/s", 1000)
     # Different on purpose, so a test can tell who answered a 503.
@@ -306,7 +315,7 @@ class Stack:
 
     def __init__(self, bot=False, redis=True, fcgi_listen="unix", app_max_body="64k",
                  nginx_max_body="1m", rates=None, debug_routes=True, ini=None, name="stack",
-                 fake=False, fake_args=()):
+                 fake=False, fake_args=(), sentinel=False):
         self.dir = tempfile.mkdtemp(prefix="zq-e2e-%s-" % name)
         self.closed = False
         # fake=True: the fake messaging platform (tests/fake/fake_platform.py)
@@ -323,6 +332,10 @@ class Stack:
             _live_stacks.add(self)
 
         self.redis_port = free_port()
+        self.sentinel = sentinel
+        if sentinel:
+            self.replica_port = free_port()
+            self.sentinel_ports = [free_port() for _ in range(3)]
         self.port = free_port()
         self.fcgi_sock = os.path.join(self.dir, "run", "fcgi.sock")
         if fcgi_listen == "unix":
@@ -359,6 +372,10 @@ class Stack:
                     "reminders": os.path.join(ROOT, "config", "reminders.json"),
                     "templates_dir": os.path.join(ROOT, "config", "templates")},
         }
+        if sentinel:
+            self.ini["redis"]["sentinels"] = ",".join("%s:%d" % (HOST, p)
+                                                      for p in self.sentinel_ports)
+            self.ini["redis"]["master_name"] = self.MASTER_NAME
         if fake:
             sys.path.insert(0, os.path.join(ROOT, "tests", "fake"))
             import fakeclient  # noqa: E402  (tests/fake, stdlib only)
@@ -393,6 +410,8 @@ class Stack:
         try:
             if redis:
                 self.start_redis()
+                if sentinel:
+                    self.start_sentinels()
             self.start_fcgi()
             self.start_nginx()
             self.wait_http_ready()
@@ -479,33 +498,106 @@ class Stack:
                 raise StackError("%s not ready after %.0fs:\n%s" % (name, timeout, self._tail(name)))
             time.sleep(0.05)
 
-    def start_redis(self):
+    def _redis_argv(self, port, data_dir):
         argv = [find_exe("redis-server", "ZQ_REDIS_SERVER"),
-                "--port", str(self.redis_port), "--bind", HOST, "--protected-mode", "yes",
-                "--dir", os.path.join(self.dir, "redis"), "--appendonly", "yes",
+                "--port", str(port), "--bind", HOST, "--protected-mode", "yes",
+                "--dir", data_dir, "--appendonly", "yes",
                 "--appendfsync", "everysec", "--save", "", "--daemonize", "no",
                 "--logfile", "", "--databases", "16"]
+        if self.sentinel:
+            # Replicas sync at once instead of after the 5 s default.
+            argv += ["--repl-diskless-sync-delay", "0"]
+        return argv
+
+    def start_redis(self):
+        argv = self._redis_argv(self.redis_port, os.path.join(self.dir, "redis"))
         self._spawn("redis", argv, expect_exit=None, env=os.environ.copy())
         self._wait_ready("redis", self.redis_ping)
 
-    def redis_ping(self):
+    def redis_ping(self, port=None):
         try:
-            with socket.create_connection((HOST, self.redis_port), timeout=1) as s:
+            with socket.create_connection((HOST, port or self.redis_port), timeout=1) as s:
                 s.sendall(b"PING\r\n")
                 return s.recv(64).startswith(b"+PONG")
         except OSError:
             return False
+
+    def start_sentinels(self, timeout=READY_TIMEOUT_S):
+        """sentinel=True: the replica of "redis" and three Sentinels that
+        watch it; returns once the replica is in sync and every Sentinel
+        knows the replica and the two other Sentinels (so that a fail-over
+        can be agreed and has a node to promote)."""
+        rdir = os.path.join(self.dir, "redis-replica")
+        os.makedirs(rdir, exist_ok=True)
+        argv = self._redis_argv(self.replica_port, rdir) + [
+            "--replicaof", HOST, str(self.redis_port)]
+        self._spawn("redis-replica", argv, expect_exit=None, env=os.environ.copy())
+        self._wait_ready("redis-replica", lambda: self.redis_ping(self.replica_port))
+        self.wait_for(lambda: "master_link_status:up" in self.redis_command_at(
+            self.replica_port, "INFO", "replication"), timeout, "the replica to sync")
+        for i, port in enumerate(self.sentinel_ports, 1):
+            sdir = os.path.join(self.dir, "sentinel%d" % i)
+            os.makedirs(sdir, exist_ok=True)
+            conf = os.path.join(sdir, "sentinel.conf")
+            with open(conf, "w", encoding="utf-8") as f:
+                f.write("port %d\nbind %s\ndir %s\nlogfile \"\"\n"
+                        "sentinel monitor %s %s %d 2\n"
+                        "sentinel down-after-milliseconds %s 1000\n"
+                        "sentinel failover-timeout %s 5000\n"
+                        "sentinel parallel-syncs %s 1\n"
+                        % (port, HOST, sdir, self.MASTER_NAME, HOST, self.redis_port,
+                           self.MASTER_NAME, self.MASTER_NAME, self.MASTER_NAME))
+            name = "sentinel%d" % i
+            self._spawn(name, [find_exe("redis-server", "ZQ_REDIS_SERVER"), conf, "--sentinel"],
+                        expect_exit=None, env=os.environ.copy())
+            self._wait_ready(name, lambda p=port: self.redis_ping(p))
+
+        def agreed():
+            for port in self.sentinel_ports:
+                try:
+                    reps = self.redis_command_at(port, "SENTINEL", "REPLICAS", self.MASTER_NAME)
+                    others = self.redis_command_at(port, "SENTINEL", "SENTINELS",
+                                                   self.MASTER_NAME)
+                except (OSError, RedisReplyError, ConnectionError):
+                    return False
+                if len(others) != 2 or not any(
+                        dict(zip(r[::2], r[1::2])).get("port") == str(self.replica_port)
+                        for r in reps):
+                    return False
+            return True
+
+        self.wait_for(agreed, timeout, "the Sentinels to know the replica and each other",
+                      interval=0.2)
+
+    def master_port(self):
+        """sentinel=True: the port of the master as most Sentinels name it
+        now, or None when no majority answers."""
+        votes = {}
+        for port in self.sentinel_ports:
+            try:
+                addr = self.redis_command_at(port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME",
+                                             self.MASTER_NAME)
+            except (OSError, RedisReplyError, ConnectionError):
+                continue
+            if addr:
+                votes[int(addr[1])] = votes.get(int(addr[1]), 0) + 1
+        best = max(votes.items(), key=lambda kv: kv[1], default=(None, 0))
+        return best[0] if best[1] >= 2 else None
 
     def redis_command(self, *args):
         """Runs one Redis command on a fresh connection and returns the
         decoded reply: str for simple and bulk strings (None for nil), int,
         list for arrays. A Redis error reply raises RedisReplyError. For
         checks only: the programs under test keep their own connections."""
+        return self.redis_command_at(self.redis_port, *args)
+
+    def redis_command_at(self, port, *args):
+        """redis_command on the node (or Sentinel) listening on port."""
         req = [b"*%d\r\n" % len(args)]
         for a in args:
             a = a if isinstance(a, bytes) else str(a).encode()
             req.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        with socket.create_connection((HOST, self.redis_port), timeout=10) as s:
+        with socket.create_connection((HOST, port), timeout=10) as s:
             s.sendall(b"".join(req))
             with s.makefile("rb") as f:
                 return _read_resp(f)
@@ -608,7 +700,7 @@ class Stack:
 
     def _check_proc(self, p):
         out = []
-        if p.name == "fcgi" or p.name.startswith("bot"):
+        if p.name.startswith("fcgi") or p.name.startswith("bot"):
             if p.returncode is None and p.alive():
                 pass
             elif p.expect_exit is not None and p.returncode != p.expect_exit:
@@ -630,7 +722,9 @@ class Stack:
         with _live_lock:
             _live_stacks.discard(self)
         bots = sorted(n for n in self.procs if n.startswith("bot"))
-        for name in ["nginx"] + bots + ["fcgi", "redis"]:
+        # "fcgi" and any further instance ("fcgi2") started by a test.
+        fcgis = sorted(n for n in self.procs if n.startswith("fcgi"))
+        for name in ["nginx"] + bots + fcgis + ["redis"]:
             p = self.procs.get(name)
             if p is None or not p.alive():
                 continue

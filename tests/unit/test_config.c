@@ -118,6 +118,8 @@ static void test_defaults(void **state)
     assert_int_equal(c.redis.backoff_min_ms, 100);
     assert_int_equal(c.redis.backoff_max_ms, 2000);
     assert_string_equal(c.redis.prefix, "zq:");
+    assert_int_equal(c.redis.wait_replicas, -1);
+    assert_int_equal(c.redis.wait_timeout_ms, 500);
     assert_string_equal(c.log.level, "info");
     assert_int_equal(c.staff.ntokens, 0);
     assert_int_equal(c.bot.poll_ms, 1000);
@@ -362,6 +364,8 @@ static const env_case env_good[] = {
     {"ZHUQI_REDIS_BACKOFF_MIN_MS", "13", "backoff_min_ms = 13\n"},
     {"ZHUQI_REDIS_BACKOFF_MAX_MS", "14000", "backoff_max_ms = 14000\n"},
     {"ZHUQI_REDIS_PREFIX", "{x}:", "prefix = {x}:\n"},
+    {"ZHUQI_REDIS_WAIT_REPLICAS", "2", "wait_replicas = 2\n"},
+    {"ZHUQI_REDIS_WAIT_TIMEOUT_MS", "250", "wait_timeout_ms = 250\n"},
     {"ZHUQI_LOG_LEVEL", "error", "level = error\n"},
     {"ZHUQI_STAFF_TOKENS", "eve:viewer:" H_ALICE, "token = eve:viewer:********\n"},
     {"ZHUQI_BOT_POLL_MS", "10", "poll_ms = 10\n"},

@@ -788,6 +788,174 @@ static void test_sentinel_none_reachable(void **state)
     assert_non_null(strstr(err.msg, "sentinel"));
 }
 
+/* zq_store_wait without replicas: auto mode does not wait; asking for one
+ * explicitly fails after wait_timeout_ms and keeps the connection. */
+static void test_wait_without_replica(void **state)
+{
+    zq_redis_config cfg = cfg_tcp(&g_main);
+    zq_store *st;
+    zq_err err = {0};
+    uint64_t errors;
+    int64_t t0, took;
+    char peer[64];
+
+    cfg.wait_replicas = -1;
+    cfg.wait_timeout_ms = 150;
+    st = fx_store(&cfg);
+    /* Not connected yet: nothing was written here, so nothing to wait for
+     * and nothing to prove; that is an error, not a silent success. */
+    assert_int_equal(zq_store_wait(st, &err), -ZQ_EUNAVAIL);
+    assert_status(zq_store_command(st, &err, "SET %s %s", "zq:test:w0", "x"), "OK");
+    t0 = zqt_now_ms();
+    assert_int_equal(zq_store_wait(st, &err), 0);
+    assert_true(zqt_now_ms() - t0 < 100);
+
+    cfg.wait_replicas = 1;
+    zq_store_reconfigure(st, &cfg);
+    assert_status(zq_store_command(st, &err, "SET %s %s", "zq:test:w0", "y"), "OK");
+    errors = zq_store_error_count();
+    t0 = zqt_now_ms();
+    assert_int_equal(zq_store_wait(st, &err), -ZQ_EUNAVAIL);
+    took = zqt_now_ms() - t0;
+    assert_non_null(strstr(err.msg, "0 of 1"));
+    assert_true(took >= 120);
+    assert_true(took < 2000);
+    /* A short WAIT is an answer, not a broken connection. */
+    snprintf(peer, sizeof(peer), "127.0.0.1:%d", g_main.port);
+    assert_string_equal(zq_store_peer(st), peer);
+    assert_int_equal(zq_store_error_count(), errors);
+
+    cfg.wait_replicas = 0;
+    zq_store_reconfigure(st, &cfg);
+    assert_int_equal(zq_store_wait(st, &err), 0);
+}
+
+/* With a replica: auto mode waits for it, so an acknowledged write is on
+ * the replica at once; a replica that stops answering turns the write
+ * into -ZQ_EUNAVAIL after wait_timeout_ms, even when that is longer than
+ * the command timeout; and it is counted again once it is back. */
+static void test_wait_with_replica(void **state)
+{
+    static const char *const mextra[] = {"--repl-diskless-sync-delay", "0", NULL};
+    zqt_redis *m = fx_redis(0, false, mextra);
+    const char *rextra[] = {"--replicaof", "127.0.0.1", NULL, NULL};
+    char mport[16], peer[64];
+    zqt_redis *rep;
+    zq_redis_config cfg;
+    zq_store *st;
+    zq_err err = {0};
+    uint64_t errors;
+    int64_t t0, took;
+    char *v;
+
+    snprintf(mport, sizeof(mport), "%d", m->port);
+    rextra[2] = mport;
+    rep = fx_redis(0, false, rextra);
+    wait_replica_synced(rep);
+
+    cfg = cfg_tcp(m);
+    cfg.wait_replicas = -1;
+    cfg.wait_timeout_ms = 1000;
+    cfg.command_timeout_ms = 200; /* shorter than WAIT may block */
+    st = fx_store(&cfg);
+    for (int i = 0; i < 20; i++) {
+        char val[16];
+
+        snprintf(val, sizeof(val), "v%d", i);
+        assert_status(zq_store_command(st, &err, "SET %s %s", "zq:test:w1", val), "OK");
+        assert_int_equal(zq_store_wait(st, &err), 0);
+        v = direct_get(rep, 0, "zq:test:w1");
+        assert_non_null(v);
+        assert_string_equal(v, val);
+        free(v);
+    }
+
+    /* The replica freezes: still connected as far as the master knows,
+     * but it acknowledges nothing. */
+    assert_int_equal(kill(rep->pid, SIGSTOP), 0);
+    assert_status(zq_store_command(st, &err, "SET %s %s", "zq:test:w1", "frozen"), "OK");
+    errors = zq_store_error_count();
+    t0 = zqt_now_ms();
+    assert_int_equal(zq_store_wait(st, &err), -ZQ_EUNAVAIL);
+    took = zqt_now_ms() - t0;
+    kill(rep->pid, SIGCONT);
+    print_message("# WAIT with a frozen replica: -ZQ_EUNAVAIL after %lld ms (%s)\n",
+                  (long long)took, err.msg);
+    assert_non_null(strstr(err.msg, "0 of 1"));
+    assert_true(took >= 900);
+    assert_true(took < 4000);
+    snprintf(peer, sizeof(peer), "127.0.0.1:%d", m->port);
+    assert_string_equal(zq_store_peer(st), peer);
+    assert_int_equal(zq_store_error_count(), errors);
+    /* The command timeout is back to normal after WAIT. */
+    t0 = zqt_now_ms();
+    assert_null(zq_store_command(st, &err, "BLPOP %s %d", "zq:test:nolist", 2));
+    assert_true(zqt_now_ms() - t0 < 1500);
+
+    /* Thawed, it catches up and writes are confirmed again. */
+    assert_status(zq_store_command(st, &err, "SET %s %s", "zq:test:w1", "thawed"), "OK");
+    assert_int_equal(zq_store_wait(st, &err), 0);
+    v = direct_get(rep, 0, "zq:test:w1");
+    assert_non_null(v);
+    assert_string_equal(v, "thawed");
+    free(v);
+}
+
+static void test_reply_unavailable(void **state)
+{
+    static const struct {
+        int type;
+        const char *str;
+        bool want;
+    } cases[] = {
+        {REDIS_REPLY_ERROR, "MISCONF Errors writing to the AOF file: No space left on device",
+         true},
+        {REDIS_REPLY_ERROR,
+         "MISCONF Errors writing to the AOF file: No space left on device script: 64ac20e8, on "
+         "@user_script:1.",
+         true},
+        {REDIS_REPLY_ERROR, "OOM command not allowed when used memory > 'maxmemory'.", true},
+        {REDIS_REPLY_ERROR, "READONLY You can't write against a read only replica.", true},
+        {REDIS_REPLY_ERROR, "LOADING Redis is loading the dataset in memory", true},
+        {REDIS_REPLY_ERROR, "BUSY Redis is busy running a script.", true},
+        {REDIS_REPLY_ERROR, "NOREPLICAS Not enough good replicas to write.", true},
+        {REDIS_REPLY_ERROR, "MASTERDOWN Link with MASTER is down", true},
+        {REDIS_REPLY_ERROR,
+         "ERR Error running script (call to f_1234): @user_script:7: MISCONF Errors writing", true},
+        {REDIS_REPLY_ERROR,
+         "ERR Error running script (call to f_1234): @user_script:7: "
+         "WRONGTYPE Operation against a key",
+         false},
+        {REDIS_REPLY_ERROR, "BUSYKEY Target key name already exists.", false},
+        {REDIS_REPLY_ERROR, "ERR value is not an integer or out of range", false},
+        {REDIS_REPLY_ERROR, "WRONGTYPE Operation against a key holding the wrong kind", false},
+        {REDIS_REPLY_ERROR, "MISCONFIGURED", false},
+        {REDIS_REPLY_STATUS, "MISCONF but a status", false},
+    };
+    zq_redis_config cfg = cfg_tcp(&g_main);
+    zq_store *st = fx_store(&cfg);
+    zq_err err = {0};
+    redisReply *r;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        redisReply fake;
+
+        memset(&fake, 0, sizeof(fake));
+        fake.type = cases[i].type;
+        fake.str = (char *)cases[i].str;
+        fake.len = strlen(cases[i].str);
+        if (zq_store_reply_unavailable(&fake) != cases[i].want)
+            fail_msg("case %zu: \"%s\" should be %s", i, cases[i].str,
+                     cases[i].want ? "unavailable" : "an ordinary error");
+    }
+    assert_false(zq_store_reply_unavailable(NULL));
+    /* A real one from the server. */
+    r = zq_store_command(st, &err, "INCR %s", "zq:test:nolist-str");
+    assert_non_null(r);
+    assert_false(zq_store_reply_unavailable(r));
+    freeReplyObject(r);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -823,6 +991,9 @@ int main(void)
         cmocka_unit_test_teardown(test_readonly_replica, fx_teardown),
         cmocka_unit_test_teardown(test_sentinel_failover, fx_teardown),
         cmocka_unit_test_teardown(test_sentinel_none_reachable, fx_teardown),
+        cmocka_unit_test_teardown(test_wait_without_replica, fx_teardown),
+        cmocka_unit_test_teardown(test_wait_with_replica, fx_teardown),
+        cmocka_unit_test_teardown(test_reply_unavailable, fx_teardown),
     };
 
     /* Writing to a socket Redis closed must be an error, not a signal. */
