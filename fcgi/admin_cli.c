@@ -101,21 +101,14 @@ static int token_create(const zq_config *cfg, int argc, char **argv, int i)
     char token[65], hash[65], line[256];
     zq_token parsed;
     zq_err err = {0};
-    size_t got = 0;
 
     if (argc - i != 2) {
         usage(stderr);
         return ZQ_EXIT_CONFIG;
     }
-    while (got < sizeof(raw)) {
-        ssize_t r = getrandom(raw + got, sizeof(raw) - got, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            fprintf(stderr, PROG ": getrandom: %s\n", strerror(errno));
-            return ZQ_EXIT_FAIL;
-        }
-        got += (size_t)r;
+    if (zq_random_bytes(raw, sizeof(raw)) < 0) {
+        fprintf(stderr, PROG ": getrandom: %s\n", strerror(errno));
+        return ZQ_EXIT_FAIL;
     }
     zq_hex(raw, sizeof(raw), token);
     zq_auth_hash_hex(token, hash);

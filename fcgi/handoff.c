@@ -31,16 +31,6 @@ static bool hex64(const char *s)
     return true;
 }
 
-static int new_hex(char out[SID_HEX + 1])
-{
-    unsigned char raw[SID_HEX / 2];
-
-    if (zq_chatcrypt_random(raw, sizeof(raw)) < 0)
-        return -ZQ_EIO;
-    zq_hex(raw, sizeof(raw), out);
-    return 0;
-}
-
 /* Reuses the caller's session when the cookie and the CSRF token both
  * match it. Returns 1 (reused), 0 (none) or -ZQ_EUNAVAIL. */
 static int own_session(zq_req *req, char sid[SID_HEX + 1], char csrf[SID_HEX + 1])
@@ -105,7 +95,7 @@ void zq_h_intake_handoff(zq_req *req)
         zq_resp_unavailable(req);
         goto out;
     }
-    if (own == 0 && (new_hex(sid) < 0 || new_hex(csrf) < 0)) {
+    if (own == 0 && (zq_random_hex(sid, SID_HEX / 2) < 0 || zq_random_hex(csrf, SID_HEX / 2) < 0)) {
         zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
         goto out;
     }

@@ -48,26 +48,6 @@ static const zq_form *form_param(zq_req *req)
     return f;
 }
 
-static int random_hex(char *out, size_t hexlen)
-{
-    unsigned char raw[64];
-    size_t n = hexlen / 2, got = 0;
-
-    if (n > sizeof(raw))
-        return -ZQ_EINVAL;
-    while (got < n) {
-        ssize_t r = getrandom(raw + got, n - got, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -ZQ_EIO;
-        }
-        got += (size_t)r;
-    }
-    zq_hex(raw, n, out);
-    return 0;
-}
-
 static bool hex_ok(const char *s, size_t n)
 {
     size_t i;
@@ -287,7 +267,7 @@ void zq_h_intake_start(zq_req *req)
     if (f == NULL || session_load(req, f, &s) < 0)
         return;
     if (!s.exists) {
-        if (random_hex(s.sid, SID_HEX) < 0 || random_hex(s.csrf, CSRF_HEX) < 0) {
+        if (zq_random_hex(s.sid, SID_HEX / 2) < 0 || zq_random_hex(s.csrf, CSRF_HEX / 2) < 0) {
             zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
             goto out;
         }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "zhuqi/common.h"
@@ -340,6 +341,35 @@ void zq_hex(const unsigned char *in, size_t n, char *out)
         out[2 * i + 1] = hex[in[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+int zq_random_bytes(void *buf, size_t n)
+{
+    size_t got = 0;
+
+    while (got < n) {
+        ssize_t r = getrandom((char *)buf + got, n - got, 0);
+
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -ZQ_EIO;
+        }
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+int zq_random_hex(char *out, size_t nbytes)
+{
+    unsigned char raw[64];
+
+    if (nbytes > sizeof(raw))
+        return -ZQ_EINVAL;
+    if (zq_random_bytes(raw, nbytes) < 0)
+        return -ZQ_EIO;
+    zq_hex(raw, nbytes, out);
+    return 0;
 }
 
 int64_t zq_now_ms(void)

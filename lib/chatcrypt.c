@@ -82,23 +82,6 @@ int zq_chatcrypt_b64_decode(zq_buf *out, const char *in, size_t n)
     return 0;
 }
 
-int zq_chatcrypt_random(void *buf, size_t n)
-{
-    size_t got = 0;
-
-    while (got < n) {
-        ssize_t r = getrandom((char *)buf + got, n - got, 0);
-
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -ZQ_EIO;
-        }
-        got += (size_t)r;
-    }
-    return 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -270,7 +253,7 @@ int zq_chatcrypt_wecom_encrypt(const char *aes_key43, const char *msg, size_t le
     }
     if (random16 != NULL) {
         memcpy(buf, random16, 16);
-    } else if (zq_chatcrypt_random(buf, 16) < 0) {
+    } else if (zq_random_bytes(buf, 16) < 0) {
         rc = zq_err_set(err, ZQ_EIO, "wecom: no random bytes");
         goto out;
     }

@@ -168,16 +168,6 @@ void zq_dialogue_user_key(const char *user, char out[ZQ_DIALOGUE_USER_MAX + 1])
     snprintf(out, ZQ_DIALOGUE_USER_MAX + 1, "h%s", hex);
 }
 
-static int random_hex(char *out, size_t nbytes)
-{
-    unsigned char raw[32];
-
-    if (nbytes > sizeof(raw) || zq_chatcrypt_random(raw, nbytes) < 0)
-        return -ZQ_EIO;
-    zq_hex(raw, nbytes, out);
-    return 0;
-}
-
 static bool is_space_at(const char *s, size_t len, size_t *w)
 {
     if (len >= 1 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' || s[0] == '\n')) {
@@ -717,7 +707,7 @@ static void start_flow(turn *t, const char *form_id)
         say(t, "已放弃未完成的“%s”。\n", old->title);
     clear_draft(t);
     snprintf(t->st.form, sizeof(t->st.form), "%s", f->id);
-    if (random_hex(t->st.draft, 16) < 0)
+    if (zq_random_hex(t->st.draft, 16) < 0)
         snprintf(t->st.draft, sizeof(t->st.draft), "%016llx", (unsigned long long)t->now_ms);
     t->st.mode = M_FORM;
     say(t,
@@ -781,7 +771,7 @@ static int handoff(turn *t)
             "请先回复 1 咨询 或 2 投诉 开始填写，之后可以随时回复“网页填写”转到网页上接着填。\n");
         return 0;
     }
-    if (random_hex(token, 32) < 0)
+    if (zq_random_hex(token, 32) < 0)
         return zq_err_set(t->err, ZQ_EIO, "dialogue: no random bytes");
     d = web_draft(f, t->st.answers);
     js = d ? json_dumps(d, JSON_COMPACT) : NULL;
@@ -1765,7 +1755,7 @@ static void pause_a_little(int attempt)
 
     if (attempt < 3)
         return;
-    zq_chatcrypt_random(&r, 1);
+    zq_random_bytes(&r, 1);
     ts.tv_sec = 0;
     ts.tv_nsec = (long)(r % 4 + 1) * 500000L; /* 0.5 to 2 ms: let the winner finish */
     nanosleep(&ts, NULL);

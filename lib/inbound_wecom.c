@@ -202,7 +202,7 @@ static int wecom_render(const zq_config *cfg, const zq_inbound_msg *msg,
         zq_buf_puts(&text, TRUNCATED);
     }
     snprintf(ts, sizeof(ts), "%lld", (long long)(now_ms / 1000));
-    if (zq_chatcrypt_random(rnd, sizeof(rnd)) < 0)
+    if (zq_random_bytes(rnd, sizeof(rnd)) < 0)
         memset(rnd, 7, sizeof(rnd));
     snprintf(nonce, sizeof(nonce), "%u%u", (unsigned)rnd[0] << 16 | rnd[1] << 8 | rnd[2],
              (unsigned)rnd[3] << 16 | rnd[4] << 8 | rnd[5]);

@@ -502,26 +502,6 @@ int zq_target_from_reply(const redisReply *r, zq_target_rec *out)
     return 0;
 }
 
-static int random_hex(char *out, size_t hexlen)
-{
-    unsigned char raw[32];
-    size_t n = hexlen / 2, got = 0;
-
-    if (n > sizeof(raw))
-        return -ZQ_EINVAL;
-    while (got < n) {
-        ssize_t r = getrandom(raw + got, n - got, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -ZQ_EIO;
-        }
-        got += (size_t)r;
-    }
-    zq_hex(raw, n, out);
-    return 0;
-}
-
 int zq_target_save(zq_store *st, zq_target_rec *r, int64_t now_ms, bool *created, zq_err *err)
 {
     const char *p = zq_store_prefix(st);
@@ -533,7 +513,7 @@ int zq_target_save(zq_store *st, zq_target_rec *r, int64_t now_ms, bool *created
     int rc = 0, argc = 0;
 
     if (r->t.id[0] == '\0') {
-        if (random_hex(hex, 16) < 0)
+        if (zq_random_hex(hex, 8) < 0)
             return zq_err_set(err, ZQ_EIO, "target: no randomness");
         snprintf(r->t.id, sizeof(r->t.id), "tg-%s", hex);
     }

@@ -65,6 +65,13 @@ bool zq_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void zq_hex(const unsigned char *in, size_t n, char *out);
 
+/* n random bytes from the kernel (getrandom), retrying on EINTR. Returns
+ * 0 or -ZQ_EIO. */
+int zq_random_bytes(void *buf, size_t n);
+/* nbytes random bytes as lower-case hex into out (2 * nbytes + 1 bytes;
+ * nbytes at most 64): session ids, tokens. Returns 0 or a negative code. */
+int zq_random_hex(char *out, size_t nbytes);
+
 /* Monotonic and wall clocks in milliseconds. */
 int64_t zq_now_ms(void);
 int64_t zq_mono_ms(void);

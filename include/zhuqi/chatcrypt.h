@@ -59,7 +59,4 @@ void zq_chatcrypt_feishu_signature(const char *timestamp, const char *nonce,
                                    const char *encrypt_key, const char *body, size_t len,
                                    char out[65]);
 
-/* Fills n bytes from the kernel's generator. Returns 0 or -ZQ_EIO. */
-int zq_chatcrypt_random(void *buf, size_t n);
-
 #endif

@@ -136,6 +136,20 @@ static void test_ct_equal_hex(void **state)
     assert_string_equal(hex, "deadbeef");
 }
 
+static void test_random_hex(void **state)
+{
+    char a[65], b[65];
+    size_t i;
+
+    assert_int_equal(zq_random_hex(a, 32), 0);
+    assert_int_equal(zq_random_hex(b, 32), 0);
+    assert_int_equal(strlen(a), 64);
+    for (i = 0; i < 64; i++)
+        assert_non_null(strchr("0123456789abcdef", a[i]));
+    assert_string_not_equal(a, b);
+    assert_int_equal(zq_random_hex(a, 65), -ZQ_EINVAL);
+}
+
 static void test_err(void **state)
 {
     zq_err err = {0};
@@ -158,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_parse_ll),
         cmocka_unit_test(test_ct_equal_hex),
         cmocka_unit_test(test_err),
+        cmocka_unit_test(test_random_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
