@@ -70,7 +70,7 @@ static const opt opts[] = {
     STR("server", "listen", server.listen, 1, false, check_listen,
         "unix:/run/zhuqi/zhuqi-fcgi.sock",
         "unix:PATH, host:port, or fd:N (a socket inherited from a supervisor)"),
-    NUM("server", "threads", OPT_INT, server.threads, 1, 1024, "16",
+    NUM("server", "threads", OPT_INT, server.threads, 1, 1024, "64",
         "worker threads; each holds one FastCGI connection and one Redis connection"),
     NUM("server", "backlog", OPT_INT, server.backlog, 1, 65535, "1024", "listen(2) backlog"),
     NUM("server", "max_body", OPT_SIZE, server.max_body, 1024, 67108864, "1048576",

@@ -141,7 +141,7 @@ EOF
 # the annotated reference.
 [server]
 listen = unix:$RUN/zhuqi-fcgi.sock
-threads = 16
+threads = 64
 max_body = 1m
 debug_routes = false
 

@@ -347,7 +347,7 @@ class Stack:
         self.ini = {
             "server": {
                 "listen": self.fcgi_listen,
-                "threads": 16,
+                "threads": 48,
                 "max_body": app_max_body,
                 "retry_after": self.APP_RETRY_AFTER,
                 "debug_routes": debug_routes,

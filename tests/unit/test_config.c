@@ -100,7 +100,7 @@ static void test_defaults(void **state)
     zq_config_defaults(&c);
     assert_string_equal(c.path, "");
     assert_string_equal(c.server.listen, "unix:/run/zhuqi/zhuqi-fcgi.sock");
-    assert_int_equal(c.server.threads, 16);
+    assert_int_equal(c.server.threads, 64);
     assert_int_equal(c.server.backlog, 1024);
     assert_int_equal(c.server.max_body, 1048576);
     assert_int_equal(c.server.retry_after_s, 5);
