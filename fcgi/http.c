@@ -422,10 +422,15 @@ void zq_resp_raw(zq_req *req, int status, const char *content_type, const void *
     zq_buf_append(&req->body_out, data, len);
 }
 
+/* jansson's dump callback: appends to a zq_buf. */
+static int dump_to_buf(const char *data, size_t len, void *arg)
+{
+    return zq_buf_append(arg, data, len) == 0 ? 0 : -1;
+}
+
 void zq_resp_json(zq_req *req, int status, json_t *body)
 {
     zq_buf *b = &req->body_out;
-    size_t n;
 
     req->status = status;
     req->responded = true;
@@ -435,13 +440,11 @@ void zq_resp_json(zq_req *req, int status, json_t *body)
         zq_buf_puts(b, "{}");
         return;
     }
-    /* Measure, grow once, then let jansson write into the buffer. */
-    n = json_dumpb(body, NULL, 0, JSON_COMPACT);
-    if (n > 0 && zq_buf_reserve(b, n) == 0) {
-        json_dumpb(body, b->data + b->len, n, JSON_COMPACT);
-        b->len += n;
-        b->data[b->len] = '\0';
-    }
+    /* One pass straight into the buffer (measuring first with
+     * json_dumpb would serialise everything twice). */
+    zq_buf_reserve(b, 256);
+    if (json_dump_callback(body, dump_to_buf, b, JSON_COMPACT) != 0)
+        b->oom = true;
     json_decref(body);
 }
 
@@ -501,6 +504,8 @@ const char *zq_http_reason(int status)
  * Content-Length line and the blank line. */
 static void serialize_head(zq_req *req, zq_buf *out)
 {
+    /* Room for the whole head at once, so it is not regrown line by line. */
+    zq_buf_reserve(out, 512 + req->headers.len);
     zq_buf_printf(out, "Status: %d %s\r\n", req->status, zq_http_reason(req->status));
     if (req->content_type != NULL)
         zq_buf_printf(out, "Content-Type: %s\r\n", req->content_type);
@@ -518,8 +523,12 @@ int zq_resp_serialize(zq_req *req, zq_buf *out)
 {
     if (req->streaming)
         return 0; /* the head and the body went out already */
-    if (!req->responded)
+    if (!req->responded || req->body_out.oom) {
+        /* Nothing answered, or the body could not be built whole. */
+        zq_buf_free(&req->body_out);
         zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
+    }
+    zq_buf_reserve(out, 512 + req->headers.len + req->body_out.len);
     serialize_head(req, out);
     zq_buf_printf(out, "Content-Length: %zu\r\n\r\n", req->head ? (size_t)0 : req->body_out.len);
     if (!req->head && req->body_out.len > 0)

@@ -84,7 +84,6 @@ static int session_load(zq_req *req, const zq_form *f, session *s)
     redisReply *rep[2] = {NULL, NULL};
     zq_err err = {0};
     char field[64];
-    size_t i;
 
     memset(s, 0, sizeof(*s));
     if (sid == NULL)
@@ -93,24 +92,24 @@ static int session_load(zq_req *req, const zq_form *f, session *s)
     if (!hex_ok(sid, SID_HEX))
         return 0;
     memcpy(s->sid, sid, SID_HEX + 1);
-    /* Append failures show up in read_replies, which must always follow. */
-    zq_store_append(req->store, "HGETALL %ssess:%s", p, sid);
+    /* Only the two fields this request needs, not every form's draft.
+     * Append failures show up in read_replies, which must always follow. */
+    snprintf(field, sizeof(field), "f:%s", f ? f->id : "");
+    zq_store_append(req->store, "HMGET %ssess:%s csrf %s", p, sid, field);
     zq_store_append(req->store, "EXPIRE %ssess:%s %d", p, sid, req->cfg->intake.session_ttl_s);
     if (zq_store_read_replies(req->store, &err, 2, rep) < 0) {
         zq_resp_unavailable(req);
         return -ZQ_EUNAVAIL;
     }
-    snprintf(field, sizeof(field), "f:%s", f ? f->id : "");
-    if (rep[0]->type == REDIS_REPLY_ARRAY && rep[0]->elements > 0) {
-        for (i = 0; i + 1 < rep[0]->elements; i += 2) {
-            const redisReply *k = rep[0]->element[i], *v = rep[0]->element[i + 1];
-            if (strcmp(k->str, "csrf") == 0 && v->len == CSRF_HEX) {
-                memcpy(s->csrf, v->str, CSRF_HEX + 1);
-                s->exists = true;
-            } else if (f != NULL && strcmp(k->str, field) == 0) {
-                s->draft = json_loadb(v->str, v->len, 0, NULL);
-            }
+    if (rep[0]->type == REDIS_REPLY_ARRAY && rep[0]->elements == 2) {
+        const redisReply *csrf = rep[0]->element[0], *draft = rep[0]->element[1];
+
+        if (csrf->type == REDIS_REPLY_STRING && csrf->len == CSRF_HEX) {
+            memcpy(s->csrf, csrf->str, CSRF_HEX + 1);
+            s->exists = true;
         }
+        if (f != NULL && draft->type == REDIS_REPLY_STRING)
+            s->draft = json_loadb(draft->str, draft->len, 0, NULL);
     }
     freeReplyObject(rep[0]);
     freeReplyObject(rep[1]);
@@ -537,35 +536,16 @@ out:
     session_clear(&s);
 }
 
-/* Counts one lookup for this client in this minute. Returns 0 when
- * allowed, 1 after a 429, or -1 after a 503. */
-static int lookup_rate(zq_req *req)
+/* Appends the rate limiter's two commands: count one lookup for this
+ * client in this minute. */
+static void lookup_rate_append(zq_req *req, int64_t now_s)
 {
     const char *p = zq_store_prefix(req->store);
-    int64_t now = zq_now_ms() / 1000;
-    redisReply *rep[2] = {NULL, NULL};
-    zq_err err = {0};
-    char ra[16];
-    int over;
 
     zq_store_append(req->store, "INCR %srl:lookup:%s:%lld", p, req->remote_addr,
-                    (long long)(now / 60));
+                    (long long)(now_s / 60));
     zq_store_append(req->store, "EXPIRE %srl:lookup:%s:%lld 120", p, req->remote_addr,
-                    (long long)(now / 60));
-    if (zq_store_read_replies(req->store, &err, 2, rep) < 0) {
-        zq_resp_unavailable(req);
-        return -1;
-    }
-    over =
-        rep[0]->type == REDIS_REPLY_INTEGER && rep[0]->integer > req->cfg->intake.lookup_per_minute;
-    freeReplyObject(rep[0]);
-    freeReplyObject(rep[1]);
-    if (!over)
-        return 0;
-    zq_resp_error(req, 429, "rate_limited", "查询过于频繁，请稍后再试。");
-    snprintf(ra, sizeof(ra), "%d", (int)(60 - now % 60));
-    zq_resp_header(req, "Retry-After", ra);
-    return 1;
+                    (long long)(now_s / 60));
 }
 
 void zq_h_case_lookup(zq_req *req)
@@ -576,10 +556,13 @@ void zq_h_case_lookup(zq_req *req)
     const char *msg = NULL;
     zq_schema_opts o = schema_opts(req);
     json_t *body = NULL, *norm = NULL;
+    redisReply *rep[4] = {NULL, NULL, NULL, NULL};
+    int64_t now_s = zq_now_ms() / 1000;
     const char *mobile;
     zq_case c;
     zq_err err = {0};
-    int rc;
+    char ra[16];
+    int rc = -ZQ_ENOTFOUND, n = 2, i;
 
     if (zq_req_json(req, &body) < 0)
         return;
@@ -590,14 +573,30 @@ void zq_h_case_lookup(zq_req *req)
                              json_pack("{s:s}", "mobile", msg ? msg : "请填写手机号码"));
         goto out;
     }
-    if (lookup_rate(req) != 0)
-        goto out;
-    mobile = json_string_value(norm);
-    rc = zq_case_load(req->store, id, &c, &err);
-    if (rc == -ZQ_EUNAVAIL) {
+    /* One round trip: the limiter's count and the case together; the
+     * case is only looked at when the count allows it. */
+    lookup_rate_append(req, now_s);
+    if (zq_case_load_append(req->store, id) == 0)
+        n = 4;
+    if (zq_store_read_replies(req->store, &err, n, rep) < 0) {
         zq_resp_unavailable(req);
         goto out;
     }
+    for (i = 0; i < n; i++)
+        if (zq_store_reply_unavailable(rep[i])) {
+            zq_resp_unavailable(req); /* LOADING, MISCONF...: try again later */
+            goto out;
+        }
+    if (rep[0]->type == REDIS_REPLY_INTEGER &&
+        rep[0]->integer > req->cfg->intake.lookup_per_minute) {
+        zq_resp_error(req, 429, "rate_limited", "查询过于频繁，请稍后再试。");
+        snprintf(ra, sizeof(ra), "%d", (int)(60 - now_s % 60));
+        zq_resp_header(req, "Retry-After", ra);
+        goto out;
+    }
+    if (n == 4)
+        rc = zq_case_from_replies(rep[2], rep[3], id, &c, &err);
+    mobile = json_string_value(norm);
     /* A wrong mobile and an unknown number look the same from outside. */
     if (rc < 0 || !zq_ct_equal(c.mobile, strlen(c.mobile), mobile, strlen(mobile))) {
         if (rc == 0)
@@ -608,6 +607,9 @@ void zq_h_case_lookup(zq_req *req)
     zq_resp_json(req, 200, json_pack("{s:o}", "case", public_view(req, &c)));
     zq_case_clear(&c);
 out:
+    for (i = 0; i < 4; i++)
+        if (rep[i] != NULL)
+            freeReplyObject(rep[i]);
     json_decref(body);
     json_decref(norm);
 }

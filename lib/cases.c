@@ -221,21 +221,38 @@ static void copy_field(char *dst, size_t dstsz, const redisReply *v)
 
 int zq_case_load(zq_store *st, const char *id, zq_case *out, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
     redisReply *rep[2] = {NULL, NULL};
-    redisReply *h, *l;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (zq_case_load_append(st, id) < 0)
+        return zq_err_set(err, ZQ_ENOTFOUND, "case: bad id");
+    if (zq_store_read_replies(st, err, 2, rep) < 0)
+        return zq_err_set(err, ZQ_EUNAVAIL, "case: storage unavailable");
+    rc = zq_case_from_replies(rep[0], rep[1], id, out, err);
+    freeReplyObject(rep[0]);
+    freeReplyObject(rep[1]);
+    return rc;
+}
+
+int zq_case_load_append(zq_store *st, const char *id)
+{
+    const char *p = zq_store_prefix(st);
+
+    if (!zq_case_id_valid(id))
+        return -ZQ_ENOTFOUND;
+    zq_store_append(st, "HGETALL %scase:%s", p, id);
+    zq_store_append(st, "LRANGE %scase:%s:log 0 -1", p, id);
+    return 0;
+}
+
+int zq_case_from_replies(const redisReply *h, const redisReply *l, const char *id, zq_case *out,
+                         zq_err *err)
+{
     size_t i;
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
-    if (!zq_case_id_valid(id))
-        return zq_err_set(err, ZQ_ENOTFOUND, "case: bad id");
-    zq_store_append(st, "HGETALL %scase:%s", p, id);
-    zq_store_append(st, "LRANGE %scase:%s:log 0 -1", p, id);
-    if (zq_store_read_replies(st, err, 2, rep) < 0)
-        return zq_err_set(err, ZQ_EUNAVAIL, "case: storage unavailable");
-    h = rep[0];
-    l = rep[1];
     if (h->type != REDIS_REPLY_ARRAY || l->type != REDIS_REPLY_ARRAY) {
         rc = zq_err_set(err, ZQ_EREPLY, "case: unexpected reply");
         goto out;
@@ -279,8 +296,6 @@ int zq_case_load(zq_store *st, const char *id, zq_case *out, zq_err *err)
             json_array_append_new(out->history, e);
     }
 out:
-    freeReplyObject(h);
-    freeReplyObject(l);
     if (rc < 0)
         zq_case_clear(out);
     return rc;

@@ -56,6 +56,13 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
 
 /* Loads a case and its history. -ZQ_ENOTFOUND when there is none. */
 int zq_case_load(zq_store *st, const char *id, zq_case *out, zq_err *err);
+/* The same in two halves, so a caller can pipeline it with its own
+ * commands: append appends two commands (HGETALL, LRANGE) and returns 0, or
+ * -ZQ_ENOTFOUND for an id of the wrong shape (nothing appended); the two
+ * replies, in that order, go to from_replies (borrowed). */
+int zq_case_load_append(zq_store *st, const char *id);
+int zq_case_from_replies(const redisReply *h, const redisReply *l, const char *id, zq_case *out,
+                         zq_err *err);
 void zq_case_clear(zq_case *c);
 
 /* True when id has the shape of a case number (TS20261126-0001). */

@@ -386,6 +386,31 @@ class TestBadInput(IntakeCase):
         self.assertNotIn(b"<script>", r.body.split(b'"company_name"')[0])
 
 
+class TestLookupRateLimit(IntakeCase):
+    """The app's own limit on status lookups per client and minute, behind
+    nginx's: the same answer for a known and an unknown case, then 429."""
+
+    STACK_ARGS = {"ini": {"intake": {"lookup_per_minute": 3}}}
+
+    def test_fourth_lookup_in_a_minute_is_refused(self):
+        for _ in range(2):  # a minute boundary in the middle resets the count
+            start = int(time.time()) // 60
+            got = [self.stack.request("POST", "/api/cases/ZX20000101-%04d/lookup" % i,
+                                      json.dumps({"mobile": "13812345678"}).encode(),
+                                      {"Content-Type": "application/json"})
+                   for i in range(4)]
+            if int(time.time()) // 60 == start:
+                break
+        self.assertEqual([r.status for r in got[:3]], [404, 404, 404])
+        self.assertErrorShape(got[3], 429, "rate_limited")
+        self.assertRetryAfter(got[3])
+        # A bad mobile is refused before it costs a lookup.
+        r = self.stack.request("POST", "/api/cases/ZX20000101-0001/lookup",
+                               json.dumps({"mobile": "12"}).encode(),
+                               {"Content-Type": "application/json"})
+        self.assertErrorShape(r, 422, "validation_failed")
+
+
 class TestRedisKilledDuringSubmissions(IntakeCase):
     """Every case answered 2xx is still there, with its history, after Redis
     is killed with kill -9 in the middle of a burst and restarted."""
