@@ -147,7 +147,15 @@ bench:
 	@$(MAKE) --no-print-directory BUILD=release all
 	@python3 bench/run.py build/release
 
-LINT_FILES = $(wildcard lib/*.c fcgi/*.c bot/*.c include/zhuqi/*.h tests/unit/*.c)
+# libFuzzer targets (tests/fuzz) with ASan and UBSan: each runs FUZZ_SECONDS
+# from a scratch copy of its seed corpus; FUZZ_TARGETS="xml wecom" picks some.
+FUZZ_SECONDS ?= 30
+.PHONY: fuzz
+fuzz:
+	@scripts/deps.sh fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
+
+LINT_FILES = $(wildcard lib/*.c fcgi/*.c bot/*.c include/zhuqi/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h)
 
 format:
 	clang-format -i $(LINT_FILES)

@@ -304,7 +304,8 @@ int zq_parse_ll(const char *s, size_t len, long long min, long long max, long lo
     char *end;
     long long v;
 
-    if (s == NULL || len == 0 || len >= sizeof(tmp))
+    /* A NUL inside would end the number early: the digits must fill it. */
+    if (s == NULL || len == 0 || len >= sizeof(tmp) || memchr(s, '\0', len) != NULL)
         return -ZQ_EINVAL;
     memcpy(tmp, s, len);
     tmp[len] = '\0';

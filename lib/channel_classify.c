@@ -282,8 +282,11 @@ zq_delivery zq_channel_classify(zq_channel_kind k, long http_status, const char 
         d = ZQ_DELIVERY_FAIL;
         break;
     }
-    /* Whatever the body says, an HTTP 429 is a throttle. */
-    if (http_status == 429 && d != ZQ_DELIVERY_DONE) {
+    /* Whatever the body says, an HTTP 429 is a throttle: the request was
+     * not sent, even when the body claims success. */
+    if (http_status == 429) {
+        if (d == ZQ_DELIVERY_DONE && reason != NULL && reasonsz > 0)
+            reason[0] = '\0'; /* not "ok" */
         d = ZQ_DELIVERY_RETRY;
         if (*retry_after_ms == 0)
             *retry_after_ms = parse_retry_after(retry_after);

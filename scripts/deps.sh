@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one list of Debian packages zhuqi needs, and an idempotent installer.
-# Usage: scripts/deps.sh [build|test|run|bench|lint|browser|all]
+# Usage: scripts/deps.sh [build|test|run|bench|lint|browser|fuzz|all]
 set -euo pipefail
 
 BUILD_PKGS="make gcc pkg-config libfcgi-dev libhiredis-dev libjansson-dev libcurl4-openssl-dev libssl-dev libinih-dev"
@@ -8,6 +8,9 @@ RUN_PKGS="redis-server nginx-light python3"
 TEST_PKGS="libcmocka-dev python3 openssl"
 BENCH_PKGS="wrk"
 LINT_PKGS="clang-format cppcheck"
+# libFuzzer: Debian 12's clang only recommends its runtime (libclang_rt.fuzzer,
+# in libclang-rt-14-dev), and recommends are not installed here.
+FUZZ_PKGS="clang libclang-rt-14-dev"
 BROWSER_PKGS="chromium fonts-wqy-microhei"
 # Node.js: the machine's own (NodeSource 20, npm included) when present. Never
 # list Debian's npm otherwise: it pulls Debian's nodejs 18 over NodeSource's.
@@ -23,8 +26,9 @@ case "${1:-all}" in
     browser) want="$BROWSER_PKGS" ;;
     bench) want="$BUILD_PKGS $RUN_PKGS $BENCH_PKGS" ;;
     lint) want="$LINT_PKGS" ;;
-    all) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $BENCH_PKGS $LINT_PKGS $BROWSER_PKGS" ;;
-    *) echo "usage: $0 [build|test|run|bench|lint|browser|all]" >&2; exit 2 ;;
+    fuzz) want="$BUILD_PKGS $FUZZ_PKGS" ;;
+    all) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $BENCH_PKGS $LINT_PKGS $FUZZ_PKGS $BROWSER_PKGS" ;;
+    *) echo "usage: $0 [build|test|run|bench|lint|browser|fuzz|all]" >&2; exit 2 ;;
 esac
 
 missing=""

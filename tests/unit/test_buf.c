@@ -124,6 +124,22 @@ static void test_parse_ll(void **state)
     assert_int_equal(zq_parse_ll("+1", 2, 0, 100, &v), -ZQ_EINVAL);
 }
 
+/* Found by tests/fuzz/fuzz_buf.c: a NUL inside the span ended the number
+ * early, so "10\0junk" parsed as 10 although the digits must fill it. */
+static void test_parse_ll_embedded_nul(void **state)
+{
+    long long v = 7;
+
+    (void)state;
+    assert_int_equal(zq_parse_ll("10\0\x06\xf0", 5, 0, 100, &v), -ZQ_EINVAL);
+    assert_int_equal(zq_parse_ll("1\0", 2, 0, 100, &v), -ZQ_EINVAL);
+    assert_int_equal(zq_parse_ll("-\0001", 3, -10, 10, &v), -ZQ_EINVAL); /* "-", NUL, "1" */
+    assert_int_equal(zq_parse_ll("\0", 1, 0, 100, &v), -ZQ_EINVAL);
+    assert_int_equal(v, 7);
+    assert_int_equal(zq_parse_ll("10", 2, 0, 100, &v), 0);
+    assert_int_equal(v, 10);
+}
+
 static void test_ct_equal_hex(void **state)
 {
     char hex[9];
@@ -170,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_parse_ll),
+        cmocka_unit_test(test_parse_ll_embedded_nul),
         cmocka_unit_test(test_ct_equal_hex),
         cmocka_unit_test(test_err),
         cmocka_unit_test(test_random_hex),

@@ -1092,6 +1092,35 @@ static void test_classify_edges(void **state)
     assert_int_equal(ra, 2000);
 }
 
+/* Found by tests/fuzz/fuzz_classify.c: an HTTP 429 whose body claims
+ * success was taken as delivered. A throttled request was not sent, so it
+ * is retried whatever the body says (with the Retry-After it gave). */
+static void test_classify_429_success_body(void **state)
+{
+    static const struct {
+        zq_channel_kind k;
+        const char *body;
+    } cases[] = {
+        {ZQ_CH_WECOM, "{\"errcode\":0,\"errmsg\":\"ok\"}"},
+        {ZQ_CH_DINGTALK, "{\"errcode\":0,\"errmsg\":\"ok\"}"},
+        {ZQ_CH_FEISHU, "{\"code\":0,\"msa\":{}}"},
+        {ZQ_CH_FEISHU, "{\"StatusCode\":0,\"StatusMessage\":\"success\"}"},
+        {ZQ_CH_TELEGRAM, "{\"ok\":true,\"result\":{}}"},
+    };
+    char reason[128];
+    int64_t ra = -1;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < ZQ_ARRAY_LEN(cases); i++) {
+        assert_int_equal(zq_channel_classify(cases[i].k, 429, cases[i].body, strlen(cases[i].body),
+                                             "9", &ra, reason, sizeof(reason)),
+                         ZQ_DELIVERY_RETRY);
+        assert_int_equal(ra, 9000);
+        assert_non_null(strstr(reason, "429"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1105,7 +1134,7 @@ int main(void)
         cmocka_unit_test(test_split_lines),     cmocka_unit_test(test_split_telegram),
         cmocka_unit_test(test_split_feishu),    cmocka_unit_test(test_split_dingtalk_mentions),
         cmocka_unit_test(test_split_truncated), cmocka_unit_test(test_classify),
-        cmocka_unit_test(test_classify_edges),
+        cmocka_unit_test(test_classify_edges),  cmocka_unit_test(test_classify_429_success_body),
     };
 
     json_object_seed(1);
