@@ -177,6 +177,26 @@ static int id_reply(redisReply *r, char *id, bool *created, zq_err *err)
     return 0;
 }
 
+/* Appends the notice hash's content fields (name, value pairs, 12 slots)
+ * that both creation scripts HSET through unpack(). Returns the new argc. */
+static int content_args(const char **argv, int argc, zq_notice_kind kind, const char *title,
+                        const char *body, const char *mentions, const char *meta, bool prio)
+{
+    argv[argc++] = "kind";
+    argv[argc++] = zq_notice_kind_name(kind);
+    argv[argc++] = "title";
+    argv[argc++] = title ? title : "";
+    argv[argc++] = "body";
+    argv[argc++] = body ? body : "";
+    argv[argc++] = "mentions";
+    argv[argc++] = mentions ? mentions : "{}";
+    argv[argc++] = "meta";
+    argv[argc++] = meta ? meta : "{}";
+    argv[argc++] = "lane";
+    argv[argc++] = prio ? "prio" : "main";
+    return argc;
+}
+
 int zq_notice_create(zq_store *st, const zq_notice_new *in, char *id, bool *created, zq_err *err)
 {
     const char *p = zq_store_prefix(st);
@@ -208,20 +228,10 @@ int zq_notice_create(zq_store *st, const zq_notice_new *in, char *id, bool *crea
     argv[argc++] = send_at;
     argv[argc++] = mark_ttl;
     argv[argc++] = in->mark ? "1" : "0";
-    argv[argc++] = "kind";
-    argv[argc++] = zq_notice_kind_name(in->kind);
-    argv[argc++] = "title";
-    argv[argc++] = in->title ? in->title : "";
-    argv[argc++] = "body";
-    argv[argc++] = in->body ? in->body : "";
-    argv[argc++] = "mentions";
-    argv[argc++] = in->mentions ? in->mentions : "{}";
+    argc =
+        content_args(argv, argc, in->kind, in->title, in->body, in->mentions, in->meta, in->prio);
     argv[argc++] = "audience";
     argv[argc++] = in->audience ? in->audience : "{}";
-    argv[argc++] = "meta";
-    argv[argc++] = in->meta ? in->meta : "{}";
-    argv[argc++] = "lane";
-    argv[argc++] = in->prio ? "prio" : "main";
     argv[argc++] = "created_by";
     argv[argc++] = in->created_by ? in->created_by : "";
     r = zq_store_script(st, err, &create_script, 4, argc, argv, NULL);
@@ -279,18 +289,8 @@ int zq_notice_send_direct(zq_store *st, const zq_direct_new *in, char *id, bool 
     argv[argc++] = channel;
     argv[argc++] = tj ? tj : "";
     argv[argc++] = in->kind == ZQ_NOTICE_REPLY ? "0" : "1";
-    argv[argc++] = "kind";
-    argv[argc++] = zq_notice_kind_name(in->kind);
-    argv[argc++] = "title";
-    argv[argc++] = in->title ? in->title : "";
-    argv[argc++] = "body";
-    argv[argc++] = in->body ? in->body : "";
-    argv[argc++] = "mentions";
-    argv[argc++] = in->mentions ? in->mentions : "{}";
-    argv[argc++] = "meta";
-    argv[argc++] = in->meta ? in->meta : "{}";
-    argv[argc++] = "lane";
-    argv[argc++] = in->prio ? "prio" : "main";
+    argc =
+        content_args(argv, argc, in->kind, in->title, in->body, in->mentions, in->meta, in->prio);
     argv[argc++] = "audience";
     argv[argc++] = "{}";
     r = zq_store_script(st, err, &direct_script, 4, argc, argv, NULL);
