@@ -94,83 +94,149 @@ void zq_log_set_request_id(const char *rid)
     t_rid[i] = '\0';
 }
 
+static bool needs_escape(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
 /* Appends s[0..len) to dst[pos..cap) with control characters escaped.
- * Escapes are never split. Returns the new position; sets *cut when not
- * everything fitted. */
+ * Runs of plain bytes are copied whole; escapes are never split. Returns
+ * the new position; sets *cut when not everything fitted. */
 static size_t put_escaped(char *dst, size_t pos, size_t cap, const char *s, size_t len, bool *cut)
 {
     static const char hex[] = "0123456789abcdef";
+    size_t i = 0;
 
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        size_t need = c == '\n' ? 2 : (c < 0x20 || c == 0x7f) ? 4 : 1;
+    while (i < len) {
+        size_t run = i;
+        unsigned char c;
 
-        if (pos + need > cap) {
+        while (run < len && !needs_escape((unsigned char)s[run]))
+            run++;
+        if (run > i) {
+            size_t n = run - i;
+
+            if (n > cap - pos) {
+                memcpy(dst + pos, s + i, cap - pos);
+                *cut = true;
+                return cap;
+            }
+            memcpy(dst + pos, s + i, n);
+            pos += n;
+            i = run;
+            continue;
+        }
+        c = (unsigned char)s[i++];
+        if (pos + (c == '\n' ? 2 : 4) > cap) {
             *cut = true;
             return pos;
         }
+        dst[pos++] = '\\';
         if (c == '\n') {
-            dst[pos++] = '\\';
             dst[pos++] = 'n';
-        } else if (need == 4) {
-            dst[pos++] = '\\';
+        } else {
             dst[pos++] = 'x';
             dst[pos++] = hex[c >> 4];
             dst[pos++] = hex[c & 15];
-        } else {
-            dst[pos++] = (char)c;
         }
     }
     return pos;
 }
 
+/* The "YYYY-MM-DDTHH:MM:SS" text of the second this thread logged last:
+ * formatting a date costs more than the rest of a line, and a busy
+ * thread logs many lines per second. */
+static _Thread_local time_t t_stamp_sec = -1;
+static _Thread_local char t_stamp[64];
+
+static size_t put_timestamp(char *dst)
+{
+    struct timespec ts;
+    long ms;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (ts.tv_sec != t_stamp_sec) {
+        /* Beijing has no daylight saving: UTC+8 all year, so shifting the
+         * epoch and formatting as UTC avoids TZ and localtime's lock. */
+        time_t bj = ts.tv_sec + BEIJING_OFFSET_S;
+        struct tm tm;
+
+        gmtime_r(&bj, &tm);
+        snprintf(t_stamp, sizeof(t_stamp), "%04d-%02d-%02dT%02d:%02d:%02d",
+                 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
+                 tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100);
+        t_stamp_sec = ts.tv_sec;
+    }
+    memcpy(dst, t_stamp, 19);
+    ms = ts.tv_nsec / 1000000;
+    dst[19] = '.';
+    dst[20] = (char)('0' + ms / 100);
+    dst[21] = (char)('0' + ms / 10 % 10);
+    dst[22] = (char)('0' + ms % 10);
+    memcpy(dst + 23, "+08:00 level=", 13);
+    return 36;
+}
+
+static size_t put_str(char *dst, size_t pos, size_t cap, const char *s, bool *cut)
+{
+    size_t n = strlen(s);
+
+    if (n > cap - pos) {
+        n = cap - pos;
+        *cut = true;
+    }
+    memcpy(dst + pos, s, n);
+    return pos + n;
+}
+
 void zq_log(zq_log_level level, const char *fn, const char *fmt, ...)
 {
-    char msg[LINE_MAX_BYTES];
     char line[LINE_MAX_BYTES];
     const size_t room = sizeof(line) - 4; /* keep space for "...\n" */
     int saved = errno;
-    struct timespec ts;
-    struct tm tm;
-    time_t bj;
     va_list ap;
-    int n, mlen;
-    size_t pos;
+    int mlen;
+    size_t pos, i, avail;
     bool cut = false;
 
     level = clamp_level(level);
     if ((int)level < atomic_load(&g_level))
         return;
 
+    /* The head: timestamp and fixed fields, well under room. */
+    pos = put_timestamp(line);
+    pos = put_str(line, pos, room, level_names[level], &cut);
+    pos = put_str(line, pos, room, " prog=", &cut);
+    pos = put_str(line, pos, room, atomic_load_explicit(&g_prog, memory_order_acquire), &cut);
+    pos = put_str(line, pos, room, " fn=", &cut);
+    pos = put_escaped(line, pos, room, fn != NULL ? fn : "-", fn != NULL ? strlen(fn) : 1, &cut);
+    pos = put_str(line, pos, room, " rid=", &cut);
+    pos = put_str(line, pos, room, t_rid[0] != '\0' ? t_rid : "-", &cut);
+    pos = put_str(line, pos, room, " ", &cut);
+
+    /* The message is formatted straight into the line; it is copied
+     * aside only when it holds a byte that must be escaped. */
+    avail = room - pos;
     va_start(ap, fmt);
-    mlen = vsnprintf(msg, sizeof(msg), fmt != NULL ? fmt : "", ap);
+    mlen = vsnprintf(line + pos, avail + 1, fmt != NULL ? fmt : "", ap);
     va_end(ap);
     if (mlen < 0)
         mlen = 0;
-    if ((size_t)mlen >= sizeof(msg)) {
-        mlen = (int)sizeof(msg) - 1;
+    if ((size_t)mlen > avail) {
+        mlen = (int)avail;
         cut = true;
     }
+    for (i = 0; i < (size_t)mlen && !needs_escape((unsigned char)line[pos + i]); i++)
+        ;
+    if (i < (size_t)mlen) {
+        char msg[LINE_MAX_BYTES];
+        size_t rest = (size_t)mlen - i;
 
-    /* Beijing has no daylight saving: UTC+8 all year, so shifting the
-     * epoch and formatting as UTC avoids TZ and localtime's lock. */
-    clock_gettime(CLOCK_REALTIME, &ts);
-    bj = ts.tv_sec + BEIJING_OFFSET_S;
-    gmtime_r(&bj, &tm);
-    n = snprintf(line, room,
-                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ld+08:00 level=%s prog=%s fn=%s rid=",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 ts.tv_nsec / 1000000, level_names[level],
-                 atomic_load_explicit(&g_prog, memory_order_acquire), fn != NULL ? fn : "-");
-    if (n < 0)
-        goto out;
-    pos = (size_t)n < room ? (size_t)n : room - 1;
-    if (t_rid[0] != '\0')
-        pos = put_escaped(line, pos, room, t_rid, strlen(t_rid), &cut);
-    else
-        pos = put_escaped(line, pos, room, "-", 1, &cut);
-    pos = put_escaped(line, pos, room, " ", 1, &cut);
-    pos = put_escaped(line, pos, room, msg, (size_t)mlen, &cut);
+        memcpy(msg, line + pos + i, rest);
+        pos = put_escaped(line, pos + i, room, msg, rest, &cut);
+    } else {
+        pos += (size_t)mlen;
+    }
     if (cut) {
         memcpy(line + pos, "...", 3);
         pos += 3;
@@ -178,7 +244,6 @@ void zq_log(zq_log_level level, const char *fn, const char *fmt, ...)
     line[pos++] = '\n';
     while (write(STDERR_FILENO, line, pos) < 0 && errno == EINTR)
         ;
-out:
     errno = saved;
 }
 
