@@ -83,7 +83,7 @@ static int session_load(zq_req *req, const zq_form *f, session *s)
     const char *p = zq_store_prefix(req->store);
     redisReply *rep[2] = {NULL, NULL};
     zq_err err = {0};
-    char field[64];
+    char field[64], key[160], ttl[16];
 
     memset(s, 0, sizeof(*s));
     if (sid == NULL)
@@ -95,8 +95,10 @@ static int session_load(zq_req *req, const zq_form *f, session *s)
     /* Only the two fields this request needs, not every form's draft.
      * Append failures show up in read_replies, which must always follow. */
     snprintf(field, sizeof(field), "f:%s", f ? f->id : "");
-    zq_store_append(req->store, "HMGET %ssess:%s csrf %s", p, sid, field);
-    zq_store_append(req->store, "EXPIRE %ssess:%s %d", p, sid, req->cfg->intake.session_ttl_s);
+    snprintf(key, sizeof(key), "%ssess:%s", p, sid);
+    snprintf(ttl, sizeof(ttl), "%d", req->cfg->intake.session_ttl_s);
+    zq_store_appendv(req->store, 4, (const char *[]){"HMGET", key, "csrf", field}, NULL);
+    zq_store_appendv(req->store, 3, (const char *[]){"EXPIRE", key, ttl}, NULL);
     if (zq_store_read_replies(req->store, &err, 2, rep) < 0) {
         zq_resp_unavailable(req);
         return -ZQ_EUNAVAIL;
@@ -133,7 +135,7 @@ static int session_save(zq_req *req, const zq_form *f, session *s, bool create)
     redisReply *rep[2] = {NULL, NULL};
     char *draft = json_dumps(s->draft, JSON_COMPACT);
     zq_err err = {0};
-    char field[64];
+    char field[64], key[160], ttl[16];
     int rc = 0;
 
     if (draft == NULL) {
@@ -141,12 +143,16 @@ static int session_save(zq_req *req, const zq_form *f, session *s, bool create)
         return -ZQ_ENOMEM;
     }
     snprintf(field, sizeof(field), "f:%s", f->id);
+    snprintf(key, sizeof(key), "%ssess:%s", p, s->sid);
+    snprintf(ttl, sizeof(ttl), "%d", req->cfg->intake.session_ttl_s);
     if (create)
-        zq_store_append(req->store, "HSET %ssess:%s csrf %s %s %s", p, s->sid, s->csrf, field,
-                        draft);
+        zq_store_appendv(req->store, 6,
+                         (const char *[]){"HSET", key, "csrf", s->csrf, field, draft}, NULL);
     else
-        zq_store_append(req->store, "HSET %ssess:%s %s %s", p, s->sid, field, draft);
-    zq_store_append(req->store, "EXPIRE %ssess:%s %d", p, s->sid, req->cfg->intake.session_ttl_s);
+        zq_store_appendv(req->store, 4, (const char *[]){"HSET", key, field, draft}, NULL);
+    /* Again after the write: a session that expired between the read and
+     * the write would otherwise come back without a TTL. */
+    zq_store_appendv(req->store, 3, (const char *[]){"EXPIRE", key, ttl}, NULL);
     if (zq_store_read_replies(req->store, &err, 2, rep) < 0) {
         zq_resp_unavailable(req);
         rc = -ZQ_EUNAVAIL;
@@ -299,10 +305,11 @@ void zq_h_intake_get(zq_req *req)
     session_clear(&s);
 }
 
-/* The answers of every step but st, for conditions and cross-field rules. */
+/* The answers of every step but st, for conditions and cross-field rules.
+ * A shallow copy: the values are shared, and never changed in place. */
 static json_t *other_answers(const zq_step *st, json_t *answers)
 {
-    json_t *copy = json_deep_copy(answers);
+    json_t *copy = json_copy(answers);
     size_t i;
 
     for (i = 0; copy != NULL && i < st->nfields; i++)

@@ -558,11 +558,12 @@ redisReply *zq_store_commandv(zq_store *st, zq_err *err, int argc, const char **
     return finish(st, r, saved_errno, err);
 }
 
-int zq_store_append(zq_store *st, const char *fmt, ...)
+/* Shared by both appends: connects first, and on a formatting or memory
+ * failure drops the connection (the buffered commands would go out with a
+ * hole) and remembers why for read_replies. */
+static int append_begin(zq_store *st)
 {
     zq_err e = {0};
-    va_list ap;
-    int rc;
 
     if (st->pipe_failed)
         return -ZQ_EUNAVAIL;
@@ -571,12 +572,12 @@ int zq_store_append(zq_store *st, const char *fmt, ...)
         set_msg(st->pipe_err, sizeof(st->pipe_err), "%s", e.msg);
         return -ZQ_EUNAVAIL;
     }
-    va_start(ap, fmt);
-    rc = redisvAppendCommand(st->ctx, fmt, ap);
-    va_end(ap);
+    return 0;
+}
+
+static int append_end(zq_store *st, int rc)
+{
     if (rc != REDIS_OK) {
-        /* Only formatting or memory can fail here; the buffered commands
-         * would go out with a hole, so the connection goes. */
         char msg[200];
 
         set_msg(msg, sizeof(msg), "%s", st->ctx->errstr);
@@ -587,6 +588,26 @@ int zq_store_append(zq_store *st, const char *fmt, ...)
     }
     st->pending++;
     return 0;
+}
+
+int zq_store_append(zq_store *st, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    if (append_begin(st) < 0)
+        return -ZQ_EUNAVAIL;
+    va_start(ap, fmt);
+    rc = redisvAppendCommand(st->ctx, fmt, ap);
+    va_end(ap);
+    return append_end(st, rc);
+}
+
+int zq_store_appendv(zq_store *st, int argc, const char **argv, const size_t *argvlen)
+{
+    if (append_begin(st) < 0)
+        return -ZQ_EUNAVAIL;
+    return append_end(st, redisAppendCommandArgv(st->ctx, argc, argv, argvlen));
 }
 
 int zq_store_read_replies(zq_store *st, zq_err *err, int n, redisReply **replies)

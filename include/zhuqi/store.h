@@ -42,6 +42,9 @@ redisReply *zq_store_commandv(zq_store *st, zq_err *err, int argc, const char **
  * Always call read_replies after appending, even when an append failed:
  * a failed append is reported (and cleared) there. */
 int zq_store_append(zq_store *st, const char *fmt, ...);
+/* The same with the arguments given as they are (argvlen NULL: each is a
+ * C string): no format string to parse, so hot paths use it. */
+int zq_store_appendv(zq_store *st, int argc, const char **argv, const size_t *argvlen);
 int zq_store_read_replies(zq_store *st, zq_err *err, int n, redisReply **replies);
 
 /* A Lua script run with EVALSHA, falling back to EVAL once when Redis does
