@@ -88,9 +88,11 @@ void zq_h_ping(zq_req *req)
 void zq_h_health(zq_req *req)
 {
     zq_err err = {0};
+    int rc = zq_store_probe_write(req->store, &err);
+    json_t *body;
 
-    if (zq_store_ping(req->store, &err) == 0) {
-        json_t *body = json_pack("{s:b, s:s}", "ok", 1, "redis", "up");
+    if (rc == 0) {
+        body = json_pack("{s:b, s:s}", "ok", 1, "redis", "up");
         zq_date today = zq_date_today();
         /* Deadlines this year fall back to Monday-Friday without its
          * holiday file: tell monitors (still 200: the service works). */
@@ -102,10 +104,18 @@ void zq_h_health(zq_req *req)
         return;
     }
     zq_resp_unavailable(req);
-    /* Keep the error shape, and say what is down for monitors. */
-    zq_resp_json(req, 503,
-                 json_pack("{s:b, s:s, s:{s:s, s:s}}", "ok", 0, "redis", "down", "error", "code",
-                           "storage_unavailable", "message", "服务暂时不可用，请稍后重试。"));
+    /* Keep the error shape, and say what is down for monitors: Redis
+     * away, or there but refusing writes (a full disk: MISCONF; a replica:
+     * READONLY), when every submission would fail too. */
+    body = json_pack("{s:b, s:s, s:{s:s, s:s}}", "ok", 0, "redis",
+                     rc == -ZQ_EUNAVAIL ? "down" : "read-only", "error", "code",
+                     "storage_unavailable", "message", "服务暂时不可用，请稍后重试。");
+    if (rc != -ZQ_EUNAVAIL) {
+        ZQ_WARN("event=health_redis_refuses_writes err=\"%s\"", err.msg);
+        if (body != NULL)
+            json_object_set_new(body, "redis_error", json_string(err.msg));
+    }
+    zq_resp_json(req, 503, body);
 }
 
 void zq_h_metrics(zq_req *req)

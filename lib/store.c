@@ -789,6 +789,24 @@ int zq_store_ping(zq_store *st, zq_err *err)
     return ret;
 }
 
+int zq_store_probe_write(zq_store *st, zq_err *err)
+{
+    char key[160];
+    redisReply *r;
+    int ret = 0;
+
+    snprintf(key, sizeof(key), "%shealth:probe", zq_store_prefix(st));
+    r = zq_store_commandv(st, err, 2, (const char *[]){"DEL", key}, NULL);
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    if (r->type == REDIS_REPLY_ERROR)
+        ret = zq_err_set(err, ZQ_EREPLY, "%.200s", r->str);
+    else if (r->type != REDIS_REPLY_INTEGER)
+        ret = zq_err_set(err, ZQ_EREPLY, "DEL: unexpected reply");
+    freeReplyObject(r);
+    return ret;
+}
+
 zq_store *zq_store_new(const zq_redis_config *cfg)
 {
     zq_store *st = calloc(1, sizeof(*st));

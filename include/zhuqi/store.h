@@ -83,6 +83,12 @@ bool zq_store_reply_unavailable(const redisReply *r);
 
 /* PING. Returns 0 or a negative code. */
 int zq_store_ping(zq_store *st, zq_err *err);
+/* Whether Redis takes writes: DEL of a probe key that never exists (a
+ * write command, so refused like any other under MISCONF, READONLY or
+ * NOREPLICAS, yet it changes nothing and is not written to the AOF).
+ * Returns 0, -ZQ_EUNAVAIL when Redis cannot be reached, or -ZQ_EREPLY
+ * (err says why) when it refuses writes. */
+int zq_store_probe_write(zq_store *st, zq_err *err);
 
 /* The key namespace ("zq:"). Borrowed. */
 const char *zq_store_prefix(const zq_store *st);

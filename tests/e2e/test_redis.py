@@ -41,6 +41,29 @@ class TestRedisOutage(StackCase, unittest.TestCase):
         self.assertEqual(st.redis_command("GET", "e2e:aof"), "kept", "Redis keeps data (AOF)")
         self.assertTrue(st.procs["fcgi"].alive())
 
+    def test_health_503_when_redis_refuses_writes(self):
+        """Redis up but refusing writes (as under MISCONF on a full disk):
+        PING would say OK, yet every submission would fail, so health says
+        503 too. NOREPLICAS stands in for MISCONF here: the same refusal of
+        every write command, and easy to switch off again."""
+        st = self.stack
+        self.assertEqual(st.get("/api/health").status, 200)
+        st.redis_command("CONFIG", "SET", "min-replicas-to-write", "1")
+        try:
+            r = st.get("/api/health")
+            body = self.assertErrorShape(r, 503, "storage_unavailable")
+            self.assertEqual(body.get("redis"), "read-only", r)
+            self.assertIn("NOREPLICAS", body.get("redis_error", ""), r)
+            self.assertRetryAfter(r)
+            r = st.request("POST", "/api/intake/consult", b"{}",
+                           {"Content-Type": "application/json"})
+            self.assertErrorShape(r, 503, "storage_unavailable")
+        finally:
+            st.redis_command("CONFIG", "SET", "min-replicas-to-write", "0")
+        r = st.get("/api/health")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"ok": True, "redis": "up"})
+
 
 class TestStartWithoutRedis(Checks, unittest.TestCase):
     def test_fcgi_starts_and_recovers(self):
