@@ -155,6 +155,21 @@ out:
     return rc == -ZQ_EUNAVAIL ? rc : 0;
 }
 
+/* An event whose stream id (milliseconds of its XADD) is older than this
+ * is acknowledged without being announced: news of a day-old case is no
+ * news, and a first start on an old stream must not flood the targets. */
+#define EVENT_MAX_AGE_MS (24LL * 3600 * 1000)
+
+static bool event_too_old(const char *sid, int64_t now_ms)
+{
+    long long ms = 0;
+    const char *dash = strchr(sid, '-');
+
+    if (dash == NULL || zq_parse_ll(sid, (size_t)(dash - sid), 0, INT64_MAX, &ms) < 0)
+        return false;
+    return ms < now_ms - EVENT_MAX_AGE_MS;
+}
+
 /* Handles the entries of one XREADGROUP/XAUTOCLAIM array. */
 static void handle_entries(zq_bot *b, const redisReply *arr)
 {
@@ -173,7 +188,9 @@ static void handle_entries(zq_bot *b, const redisReply *arr)
             continue;
         ev.sid = e->element[0]->str;
         fv = e->element[1];
-        if (fv->type == REDIS_REPLY_ARRAY) {
+        if (event_too_old(ev.sid, zq_now_ms())) {
+            ZQ_WARN("event=event_skipped_too_old stream_id=%s", ev.sid);
+        } else if (fv->type == REDIS_REPLY_ARRAY) {
             ev.type = field(fv, "type");
             ev.id = field(fv, "id");
             ev.form = field(fv, "form");
@@ -205,9 +222,11 @@ static bool ensure_group(zq_bot *b)
 
     if (b->ev_group_ok)
         return true;
-    /* "$": events from now on. Cases created before the bot ever ran are
-     * not announced after the fact. */
-    r = zq_store_command(b->st, &err, "XGROUP CREATE %sevents %s $ MKSTREAM",
+    /* "0": the whole stream, so cases filed before the bot first ran
+     * (zhuqi-fcgi started first, or the bot was down when the group did
+     * not exist yet) are announced too; handle_entries skips events older
+     * than EVENT_MAX_AGE_MS so a long history is not sent all at once. */
+    r = zq_store_command(b->st, &err, "XGROUP CREATE %sevents %s 0 MKSTREAM",
                          zq_store_prefix(b->st), ZQ_OUTBOX_GROUP);
     if (r == NULL) {
         zq_bot_redis(b, -ZQ_EUNAVAIL, "events_init", &err);
