@@ -461,6 +461,17 @@ def setup_step(sc):
             "note": "step %r, %d fields" % (first["id"], len(first.get("fields", [])))}
 
 
+def setup_step_floor(sc):
+    """/api/health (one Redis PING, no JSON) sent the complaint step's body
+    and headers: what nginx, wrk and one Redis round trip cost for a request
+    of the step's size. No step that touches Redis can do better, so its
+    ratio to ping bounds the step's on this machine."""
+    row = setup_step(sc)
+    row["path"] = "/api/health"
+    row["note"] = "the step's %d-byte body and headers, to /api/health" % len(row["body"])
+    return row
+
+
 def setup_lookup(sc):
     case = sc.fill_and_submit("complaint")
     seed_lookup_counters(sc.stack)
@@ -577,6 +588,8 @@ def endpoint_specs():
          "expect": 200, "route": "health"},
         {"id": "step", "label": "PUT complaint step", "method": "PUT", "expect": 200,
          "route": "intake_step", "setup": setup_step},
+        {"id": "step_floor", "label": "GET health + step body (floor)", "method": "GET",
+         "expect": 200, "route": "health", "setup": setup_step_floor},
         {"id": "lookup", "label": "POST case lookup", "method": "POST", "expect": 200,
          "route": "case_lookup", "setup": setup_lookup},
         {"id": "chat_generic", "label": "POST generic chat message", "method": "POST",

@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PKGS="make gcc pkg-config libfcgi-dev libhiredis-dev libjansson-dev libcurl4-openssl-dev libssl-dev libinih-dev"
 RUN_PKGS="redis-server nginx-light python3"
 TEST_PKGS="libcmocka-dev python3 openssl"
-BENCH_PKGS="wrk"
+BENCH_PKGS="wrk valgrind"
 LINT_PKGS="clang-format cppcheck"
 # libFuzzer: Debian 12's clang only recommends its runtime (libclang_rt.fuzzer,
 # in libclang-rt-14-dev), and recommends are not installed here.
