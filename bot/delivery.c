@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "zhuqi/apptoken.h"
 #include "zhuqi/feishu_token.h"
 #include "zhuqi/log.h"
 #include "zhuqi/ratelimit.h"
@@ -36,6 +37,12 @@ typedef struct job {
     size_t part;
     char **reply_hdrs; /* reply entries: parsed "Name: value" lines */
     int nreply_hdrs;
+    /* App kinds (apptoken.h): the part's URL with the access token
+     * (WeCom) or the token's header line (DingTalk, Feishu). */
+    char send_url[1700];
+    char auth_hdr[ZQ_APPTOKEN_MAX + 48];
+    bool token_refresh; /* fetch a new token before the next send */
+    bool token_retried; /* the platform refused the token once already */
     zq_settle op;
     char reason[300];
 } job;
@@ -468,15 +475,93 @@ out:
     free(i_content);
 }
 
-/* Starts the next part of j. Returns 0, 1 when j had to wait (settled as
- * DEFER), or -1 when Redis or the sender could not take it now. */
+/* Puts the access token the request r of an app kind needs into j
+ * (send_url, auth_hdr): the cached one, or a fresh one when j was told
+ * to refresh. Returns 0; 1 after settling j (credentials missing or
+ * refused: a dead letter with the platform's reason; the token endpoint
+ * unreachable: retry later, and for a moment after that every message of
+ * the app waits without asking it again); -1 when Redis is away (j stays
+ * ready). */
+static int add_app_token(zq_bot *b, job *j, const zq_outreq *r)
+{
+    char tok[ZQ_APPTOKEN_MAX], why[300];
+    zq_apptoken_app app;
+    zq_err err = {0};
+    int rc;
+    struct zq_token_failure *failed;
+    int64_t now;
+
+    if (zq_apptoken_for(b->cfg, r->auth, &app) < 0 ||
+        (unsigned)app.kind >= ZQ_ARRAY_LEN(b->token_failed)) {
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "request needs an unknown kind of auth");
+        return 1;
+    }
+    failed = &b->token_failed[app.kind];
+    now = zq_mono_ms();
+    if (now < failed->until_mono) {
+        /* The token endpoint failed a moment ago: refused credentials are
+         * refused again; an outage is waited out without counting an
+         * attempt, and without asking again for every message. */
+        if (failed->rc == -ZQ_EAUTH) {
+            snprintf(why, sizeof(why), "%s access token: %.240s", channel_of(j), failed->msg);
+            settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, why);
+        } else {
+            settle(b, j, ZQ_SETTLE_DEFER, j->e.attempts, zq_now_ms() + (failed->until_mono - now),
+                   "");
+        }
+        return 1;
+    }
+    rc = zq_apptoken_get(b->st, &app, j->token_refresh, b->cfg->bot.timeout_ms, tok, &err);
+    if (rc == -ZQ_EIO || rc == -ZQ_EAUTH) {
+        int64_t hold = b->cfg->bot.retry_base_ms > 1000 ? b->cfg->bot.retry_base_ms : 1000;
+
+        failed->until_mono = zq_mono_ms() + hold;
+        failed->rc = rc;
+        snprintf(failed->msg, sizeof(failed->msg), "%.199s", err.msg);
+    }
+    if (rc == -ZQ_EUNAVAIL) {
+        zq_bot_redis(b, rc, "app_token", &err);
+        return -1;
+    }
+    if (rc < 0) {
+        snprintf(why, sizeof(why), "%s access token: %.240s", channel_of(j), err.msg);
+        if (rc == -ZQ_EAUTH)
+            settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, why);
+        else
+            retry_later(b, j, why);
+        return 1;
+    }
+    j->token_refresh = false;
+    snprintf(j->send_url, sizeof(j->send_url), "%s", r->url);
+    if (zq_apptoken_apply(r->auth, tok, j->send_url, sizeof(j->send_url), j->auth_hdr,
+                          sizeof(j->auth_hdr)) < 0) {
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "access token too long for the request");
+        return 1;
+    }
+    return 0;
+}
+
+/* Starts the next part of j. Returns 0, 1 when j had to wait or was
+ * settled (DEFER, or a token it could not get), or -1 when Redis or the
+ * sender could not take it now. */
 static int start_job(zq_bot *b, job *j)
 {
     const zq_outreq *r;
-    const char *hdrs[8];
+    const char *hdrs[8], *url;
     int nh = 0;
 
     if (!j->e.reply) {
+        r = &j->reqs[j->part];
+        url = r->url;
+        j->auth_hdr[0] = '\0';
+        /* The token first: a send that cannot go out takes no rate slot. */
+        if (r->auth != ZQ_AUTH_NONE) {
+            int rc = add_app_token(b, j, r);
+
+            if (rc != 0)
+                return rc;
+            url = j->send_url;
+        }
         zq_rate_window w[2];
         int nw = zq_bot_rate_windows(b->cfg, j->kind, w);
 
@@ -496,10 +581,11 @@ static int start_job(zq_bot *b, job *j)
                 return 1;
             }
         }
-        r = &j->reqs[j->part];
         for (int i = 0; i < r->nheaders && nh < 8; i++)
             hdrs[nh++] = r->headers[i];
-        if (zq_sender_start(b->snd, r->url, r->content_type, hdrs, nh,
+        if (j->auth_hdr[0] != '\0' && nh < 8)
+            hdrs[nh++] = j->auth_hdr;
+        if (zq_sender_start(b->snd, url, r->content_type, hdrs, nh,
                             r->body.data ? r->body.data : "", r->body.len, j) < 0)
             return -1;
     } else {
@@ -549,6 +635,24 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
     if (r->error[0] != '\0') {
         snprintf(reason, sizeof(reason), "no answer: %s", r->error);
         d = ZQ_DELIVERY_RETRY;
+    }
+    if (!j->e.reply && j->reqs != NULL && j->part < j->nreqs &&
+        j->reqs[j->part].auth != ZQ_AUTH_NONE && !j->token_retried &&
+        zq_channel_token_rejected(j->kind, r->status, r->body, r->len)) {
+        /* The token expired or was revoked before our cached copy: fetch
+         * a fresh one and send the same part again at once, once. */
+        zq_apptoken_app app;
+        zq_err err = {0};
+
+        if (zq_apptoken_for(b->cfg, j->reqs[j->part].auth, &app) == 0)
+            zq_apptoken_forget(b->st, &app, &err);
+        ZQ_INFO("event=app_token_rejected notice=%s target=%s channel=%s reason=\"%s\" "
+                "action=refresh",
+                j->e.notice, j->e.target, channel_of(j), reason);
+        j->token_retried = true;
+        j->token_refresh = true;
+        j->state = J_READY;
+        return;
     }
     if (d == ZQ_DELIVERY_DONE) {
         j->part++;

@@ -37,6 +37,11 @@ static void sample_target(zq_channel_kind k, zq_target *t)
         snprintf(t->address, sizeof(t->address), "123456:BOT-TOKEN");
         snprintf(t->chat_id, sizeof(t->chat_id), "-1001234567890");
         break;
+    case ZQ_CH_WECOM_APP: snprintf(t->address, sizeof(t->address), "USERID"); break;
+    case ZQ_CH_DINGTALK_APP:
+        snprintf(t->address, sizeof(t->address), "group:OPEN-CONVERSATION-ID");
+        break;
+    case ZQ_CH_FEISHU_CHAT: snprintf(t->address, sizeof(t->address), "oc_CHAT_ID"); break;
     default:
         snprintf(t->address, sizeof(t->address), "https://example.invalid/webhook");
         snprintf(t->secret, sizeof(t->secret), "SECRET");
@@ -187,6 +192,9 @@ static void show_occurrence(zq_bot *b, const zq_occurrence *o, int64_t at_ms, bo
 
         if (nk > 0 && !kinds[k])
             continue;
+        /* With no targets, show the app kinds only when their app is set. */
+        if (nk == 0 && zq_channel_is_app((zq_channel_kind)k) && !zq_bot_app_configured(b->cfg, k))
+            continue;
         sample_target((zq_channel_kind)k, &t);
         if (zq_channel_render(&b->cc, &t, &m, o->fire_ms, &reqs, &n, &err) < 0) {
             fprintf(out, "  %s: cannot render: %s\n", zq_channel_name((zq_channel_kind)k), err.msg);
@@ -198,6 +206,11 @@ static void show_occurrence(zq_bot *b, const zq_occurrence *o, int64_t at_ms, bo
             fprintf(out, "    POST %s\n", reqs[i].url);
             for (int h = 0; h < reqs[i].nheaders; h++)
                 fprintf(out, "    %s\n", reqs[i].headers[h]);
+            if (reqs[i].auth != ZQ_AUTH_NONE)
+                fprintf(out, "    (+ the app's access token, %s)\n",
+                        reqs[i].auth == ZQ_AUTH_WECOM      ? "access_token= in the query"
+                        : reqs[i].auth == ZQ_AUTH_DINGTALK ? "header x-acs-dingtalk-access-token"
+                                                           : "header Authorization: Bearer");
             fprintf(out, "    %s\n", reqs[i].body.data ? reqs[i].body.data : "");
         }
         zq_outreq_free_all(reqs, n);

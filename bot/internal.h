@@ -32,6 +32,16 @@ typedef struct zq_bot {
     uint64_t tick; /* LRU clock of the cache */
     int64_t next_read_mono, next_claim_mono, next_touch_mono, next_move_mono;
     char claim_cursor[2][48];
+    /* After a failed access-token fetch (apptoken.h), per platform: until
+     * when (monotonic ms) the app's messages wait (or, credentials refused,
+     * fail with the same reason) instead of asking the token endpoint
+     * again, so that its outage does not stall the loop once per message.
+     * Indexed by zq_apptoken_kind. */
+    struct zq_token_failure {
+        int64_t until_mono;
+        int rc;
+        char msg[200];
+    } token_failed[3];
 
     /* scheduler.c */
     bool leader;
@@ -49,6 +59,11 @@ typedef struct zq_bot {
 
 /* Notes whether a Redis call worked, logging the transitions. */
 void zq_bot_redis(zq_bot *b, int rc, const char *what, const zq_err *err);
+
+/* True when the app of an app kind (channel.h) has its credentials in
+ * cfg: wecom-app corp_secret and agent_id, dingtalk-app app_key,
+ * feishu-chat app_id and app_secret. */
+bool zq_bot_app_configured(const zq_config *cfg, int kind);
 
 /* A random number (xorshift), for jitter. */
 uint64_t zq_bot_random(zq_bot *b);

@@ -1,7 +1,14 @@
 /* Renders one message into each platform's native request: the markdown
  * subset converted, mentions placed, the text split on line or character
  * boundaries at the platform's limit, the JSON built with jansson and the
- * request signed. specs/channels.md has the wire formats. */
+ * request signed. specs/channels.md has the wire formats of the robots.
+ *
+ * The app message APIs (wecom-app, dingtalk-app, feishu-chat) are NOT in
+ * specs/channels.md: their URLs, bodies and limits below come from the
+ * vendors' public documentation (WeCom 发送应用消息, DingTalk 机器人发送群聊
+ * 消息 / 批量发送人与机器人会话中机器人消息, Feishu 发送消息) and are kept
+ * behind configuration (base URLs, [wecom] agent_id, [dingtalk]
+ * robot_code) so that a change on their side is a setting. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +30,10 @@
 #define LABEL_FMT "（%zu/%zu）"
 
 static const char *const channel_names[ZQ_CH__COUNT] = {
-    [ZQ_CH_WECOM] = "wecom-robot", [ZQ_CH_DINGTALK] = "dingtalk-robot",
-    [ZQ_CH_FEISHU] = "feishu-bot", [ZQ_CH_TELEGRAM] = "telegram",
-    [ZQ_CH_GENERIC] = "generic",
+    [ZQ_CH_WECOM] = "wecom-robot",         [ZQ_CH_DINGTALK] = "dingtalk-robot",
+    [ZQ_CH_FEISHU] = "feishu-bot",         [ZQ_CH_TELEGRAM] = "telegram",
+    [ZQ_CH_GENERIC] = "generic",           [ZQ_CH_WECOM_APP] = "wecom-app",
+    [ZQ_CH_DINGTALK_APP] = "dingtalk-app", [ZQ_CH_FEISHU_CHAT] = "feishu-chat",
 };
 
 static const char *const default_base[ZQ_CH__COUNT] = {
@@ -34,12 +42,24 @@ static const char *const default_base[ZQ_CH__COUNT] = {
     [ZQ_CH_FEISHU] = "https://open.feishu.cn",
     [ZQ_CH_TELEGRAM] = "https://api.telegram.org",
     [ZQ_CH_GENERIC] = "",
+    [ZQ_CH_WECOM_APP] = "https://qyapi.weixin.qq.com",
+    /* The new-style DingTalk API lives on another host than the robots. */
+    [ZQ_CH_DINGTALK_APP] = "https://api.dingtalk.com",
+    [ZQ_CH_FEISHU_CHAT] = "https://open.feishu.cn",
 };
 
 static const zq_channel_limits default_limits[ZQ_CH__COUNT] = {
-    [ZQ_CH_WECOM] = {4096, 20, 0},    [ZQ_CH_DINGTALK] = {20000, 20, 0},
-    [ZQ_CH_FEISHU] = {20000, 100, 5}, [ZQ_CH_TELEGRAM] = {4096, 20, 0},
+    [ZQ_CH_WECOM] = {4096, 20, 0},
+    [ZQ_CH_DINGTALK] = {20000, 20, 0},
+    [ZQ_CH_FEISHU] = {20000, 100, 5},
+    [ZQ_CH_TELEGRAM] = {4096, 20, 0},
     [ZQ_CH_GENERIC] = {65536, 0, 0},
+    /* Vendor documentation, not specs/channels.md: WeCom app markdown
+     * 2048 bytes; DingTalk's app API states no limit (the robot's 20000
+     * is used); Feishu cards 30 KB of request body. */
+    [ZQ_CH_WECOM_APP] = {2048, 20, 0},
+    [ZQ_CH_DINGTALK_APP] = {20000, 20, 0},
+    [ZQ_CH_FEISHU_CHAT] = {30000, 100, 5},
 };
 
 const char *zq_channel_name(zq_channel_kind k)
@@ -63,6 +83,11 @@ int zq_channel_parse(const char *name, zq_channel_kind *out)
         }
     }
     return -ZQ_EINVAL;
+}
+
+bool zq_channel_is_app(zq_channel_kind k)
+{
+    return k == ZQ_CH_WECOM_APP || k == ZQ_CH_DINGTALK_APP || k == ZQ_CH_FEISHU_CHAT;
 }
 
 void zq_channel_config_defaults(zq_channel_config *cc)
@@ -255,6 +280,7 @@ static int md_convert(zq_buf *b, md_mode mode, const char *s, size_t n)
 typedef enum weigh_mode {
     W_BYTES,    /* UTF-8 bytes (WeCom, DingTalk, generic) */
     W_JSON,     /* bytes once JSON-escaped (Feishu: the limit is on the body) */
+    W_JSON2,    /* bytes once JSON-escaped twice (a Feishu card inside "content") */
     W_TELEGRAM, /* UTF-16 units of the visible text: tags 0, an entity 1 */
 } weigh_mode;
 
@@ -298,6 +324,18 @@ static size_t atom(weigh_mode m, const char *s, size_t len, size_t *w, int *tag)
             *w = 2;
         else if (c < 0x20)
             *w = 6;
+        else
+            *w = n;
+        break;
+    case W_JSON2:
+        /* '"' becomes \" then \\\" (4 bytes), a newline \n then \\n (3),
+         * 0x1f \u001f then \\u001f (7). */
+        if (c == '"' || c == '\\')
+            *w = 4;
+        else if (c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+            *w = 3;
+        else if (c < 0x20)
+            *w = 7;
         else
             *w = n;
         break;
@@ -479,9 +517,57 @@ static bool token_ok(const char *s, bool url)
     return i > 0;
 }
 
-static int check_input(const zq_target *t, const zq_message *m, zq_err *err)
+/* 1..max bytes of A-Z a-z 0-9 and the characters of extra. */
+static bool id_chars(const char *s, size_t max, const char *extra)
 {
     size_t i;
+
+    for (i = 0; s[i] != '\0'; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= 'A' && s[i] <= 'Z') || strchr(extra, s[i]) != NULL))
+            return false;
+    return i > 0 && i <= max;
+}
+
+/* The app kinds: the address names a chat or a person of the app, and the
+ * app's identity comes from the configuration. */
+static int check_app(const zq_channel_config *cc, const zq_target *t, zq_err *err)
+{
+    switch (t->kind) {
+    case ZQ_CH_WECOM_APP:
+        /* WeCom userids: letters, digits, "_-.@", at most 64 bytes. */
+        if (!id_chars(t->address, 64, "_-.@"))
+            return zq_err_set(err, ZQ_EINVAL, "target %.48s: bad wecom userid", t->id);
+        if (cc->wecom_agent_id <= 0)
+            return zq_err_set(err, ZQ_EINVAL, "wecom-app: [wecom] agent_id is not configured");
+        break;
+    case ZQ_CH_DINGTALK_APP:
+        /* Printable ASCII ids: they only ever go into the JSON body. */
+        if (!((strncmp(t->address, "group:", 6) == 0 && token_ok(t->address + 6, true) &&
+               strpbrk(t->address + 6, "\"\\") == NULL && strlen(t->address + 6) <= 256) ||
+              (strncmp(t->address, "user:", 5) == 0 && token_ok(t->address + 5, true) &&
+               strpbrk(t->address + 5, "\"\\") == NULL && strlen(t->address + 5) <= 64)))
+            return zq_err_set(err, ZQ_EINVAL,
+                              "target %.48s: dingtalk-app address is not group:<id> or user:<id>",
+                              t->id);
+        if (cc->dingtalk_robot_code[0] == '\0')
+            return zq_err_set(err, ZQ_EINVAL,
+                              "dingtalk-app: [dingtalk] robot code is not configured");
+        break;
+    case ZQ_CH_FEISHU_CHAT:
+        if (!id_chars(t->address, 128, "_-"))
+            return zq_err_set(err, ZQ_EINVAL, "target %.48s: bad feishu chat_id", t->id);
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+static int check_input(const zq_channel_config *cc, const zq_target *t, const zq_message *m,
+                       zq_err *err)
+{
+    size_t i;
+    int rc;
 
     if ((int)t->kind < 0 || t->kind >= ZQ_CH__COUNT)
         return zq_err_set(err, ZQ_EINVAL, "unknown channel %d", (int)t->kind);
@@ -506,6 +592,12 @@ static int check_input(const zq_target *t, const zq_message *m, zq_err *err)
                                             strncasecmp(t->address, "https://", 8) != 0))
             return zq_err_set(err, ZQ_EINVAL, "target %.48s: generic address is not an http(s) URL",
                               t->id);
+        break;
+    case ZQ_CH_WECOM_APP:
+    case ZQ_CH_DINGTALK_APP:
+    case ZQ_CH_FEISHU_CHAT:
+        if ((rc = check_app(cc, t, err)) < 0)
+            return rc;
         break;
     default:
         if (!zq_utf8_valid(t->address, strlen(t->address)))
@@ -751,20 +843,16 @@ out:
 /* Feishu's mention of everyone, for card markdown. */
 #define FEISHU_AT_ALL "\n<at id=all></at>"
 
-/* The Feishu interactive card with one markdown element; signed into the
- * body when the target has a secret. Returns a new reference or NULL. */
-static json_t *feishu_card(const render *rd, const char *header, size_t hlen, const char *content,
-                           size_t clen)
+/* A Feishu card: header = title, one "markdown" element. Returns a new
+ * reference or NULL. */
+static json_t *card_new(const char *header, size_t hlen, const char *content, size_t clen)
 {
-    json_t *root = json_object(), *card = json_object(), *cfg = json_object();
+    json_t *card = json_object(), *cfg = json_object();
     json_t *hdr = json_object(), *title = json_object(), *els = json_array();
     json_t *el = json_object();
-    char sign[64], ts[32];
-    int bad = root == NULL || card == NULL || cfg == NULL || hdr == NULL || title == NULL ||
-              els == NULL || el == NULL;
-    int64_t now_s = rd->now_ms / 1000;
+    int bad =
+        card == NULL || cfg == NULL || hdr == NULL || title == NULL || els == NULL || el == NULL;
 
-    bad |= json_object_set_new(root, "msg_type", json_string("interactive"));
     bad |= json_object_set_new(cfg, "wide_screen_mode", json_true());
     bad |= json_object_set_new(title, "tag", json_string("plain_text"));
     bad |= json_object_set_new(title, "content", jstr(header, hlen));
@@ -776,7 +864,25 @@ static json_t *feishu_card(const render *rd, const char *header, size_t hlen, co
     bad |= json_object_set_new(card, "config", cfg);
     bad |= json_object_set_new(card, "header", hdr);
     bad |= json_object_set_new(card, "elements", els);
-    bad |= json_object_set_new(root, "card", card);
+    if (bad) {
+        json_decref(card);
+        return NULL;
+    }
+    return card;
+}
+
+/* The Feishu custom bot's interactive card message; signed into the body
+ * when the target has a secret. Returns a new reference or NULL. */
+static json_t *feishu_card(const render *rd, const char *header, size_t hlen, const char *content,
+                           size_t clen)
+{
+    json_t *root = json_object();
+    char sign[64], ts[32];
+    int bad = root == NULL;
+    int64_t now_s = rd->now_ms / 1000;
+
+    bad |= json_object_set_new(root, "msg_type", json_string("interactive"));
+    bad |= json_object_set_new(root, "card", card_new(header, hlen, content, clen));
     if (rd->t->secret[0] != '\0') {
         snprintf(ts, sizeof(ts), "%lld", (long long)now_s);
         bad |= zq_sign_feishu(rd->t->secret, now_s, sign, sizeof(sign)) < 0;
@@ -788,6 +894,33 @@ static json_t *feishu_card(const render *rd, const char *header, size_t hlen, co
         return NULL;
     }
     return root;
+}
+
+/* The IM API's send-message body for a chat of the Feishu app: the same
+ * card, serialised into the "content" string (Feishu wants JSON inside
+ * JSON there). Returns a new reference or NULL. */
+static json_t *feishu_chat_body(const render *rd, const char *header, size_t hlen,
+                                const char *content, size_t clen)
+{
+    json_t *card = card_new(header, hlen, content, clen), *root;
+    char *c = card != NULL ? json_dumps(card, JSON_COMPACT) : NULL;
+
+    json_decref(card);
+    if (c == NULL)
+        return NULL;
+    root = json_pack("{s:s, s:s, s:s}", "receive_id", rd->t->address, "msg_type", "interactive",
+                     "content", c);
+    free(c);
+    return root;
+}
+
+/* The request body of a Feishu kind (custom bot or app chat). */
+static json_t *feishu_body(const render *rd, const char *header, size_t hlen, const char *content,
+                           size_t clen)
+{
+    if (rd->t->kind == ZQ_CH_FEISHU_CHAT)
+        return feishu_chat_body(rd, header, hlen, content, clen);
+    return feishu_card(rd, header, hlen, content, clen);
 }
 
 /* The bytes of a Feishu body without content, with the widest label:
@@ -803,7 +936,7 @@ static size_t feishu_envelope(const render *rd)
              (size_t)ZQ_CHANNEL_MAX_PARTS);
     zq_buf_puts(&h, rd->title[0] != '\0' ? rd->title : DEFAULT_TITLE);
     zq_buf_puts(&h, lab);
-    root = h.oom ? NULL : feishu_card(rd, h.data, h.len, "", 0);
+    root = h.oom ? NULL : feishu_body(rd, h.data, h.len, "", 0);
     s = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
     if (s != NULL)
         n = strlen(s);
@@ -820,30 +953,139 @@ static int render_feishu(render *rd)
     size_t i;
     int rc = 0;
 
-    zq_buf_puts(&url, rd->cc->base_url[ZQ_CH_FEISHU]);
-    zq_buf_puts(&url, "/open-apis/bot/v2/hook/");
-    zq_url_encode(&url, rd->t->address);
+    bool chat = rd->t->kind == ZQ_CH_FEISHU_CHAT;
+
+    if (chat) {
+        /* The IM API (vendor docs, not specs/channels.md); the chat id goes
+         * in the body. */
+        zq_buf_puts(&url, rd->cc->base_url[ZQ_CH_FEISHU_CHAT]);
+        zq_buf_puts(&url, "/open-apis/im/v1/messages?receive_id_type=chat_id");
+    } else {
+        zq_buf_puts(&url, rd->cc->base_url[ZQ_CH_FEISHU]);
+        zq_buf_puts(&url, "/open-apis/bot/v2/hook/");
+        zq_url_encode(&url, rd->t->address);
+    }
     for (i = 0; i < rd->nparts && rc == 0; i++) {
         rc = set_url(rd, &rd->reqs[i], &url);
         if (rc < 0)
             break;
+        if (chat)
+            rd->reqs[i].auth = ZQ_AUTH_FEISHU;
         zq_buf_reset(&c);
         zq_buf_reset(&h);
         label(lab, sizeof(lab), i, rd->nparts);
         zq_buf_puts(&h, rd->title[0] != '\0' ? rd->title : DEFAULT_TITLE);
         zq_buf_puts(&h, lab);
         zq_buf_append(&c, rd->parts[i].data ? rd->parts[i].data : "", rd->parts[i].len);
-        if (i + 1 == rd->nparts && rd->m->mention_all)
+        if (i + 1 == rd->nparts && rd->m->mention_all && !chat)
             zq_buf_puts(&c, FEISHU_AT_ALL);
         if (c.oom || h.oom) {
             rc = -ZQ_ENOMEM;
             break;
         }
-        rc = set_body(&rd->reqs[i], feishu_card(rd, h.data, h.len, c.data, c.len));
+        rc = set_body(&rd->reqs[i], feishu_body(rd, h.data, h.len, c.data, c.len));
     }
     zq_buf_free(&url);
     zq_buf_free(&c);
     zq_buf_free(&h);
+    return rc;
+}
+
+/* WeCom app message to one member (vendor docs: 发送应用消息): markdown
+ * with the app's agentid; the access token goes into the URL later. */
+static int render_wecom_app(render *rd)
+{
+    zq_buf url = {0}, c = {0};
+    json_t *root, *md;
+    size_t i;
+    int rc = 0, bad;
+
+    zq_buf_puts(&url, rd->cc->base_url[ZQ_CH_WECOM_APP]);
+    zq_buf_puts(&url, "/cgi-bin/message/send");
+    for (i = 0; i < rd->nparts && rc == 0; i++) {
+        rc = set_url(rd, &rd->reqs[i], &url);
+        if (rc < 0)
+            break;
+        rd->reqs[i].auth = ZQ_AUTH_WECOM;
+        zq_buf_reset(&c);
+        if (labelled(&c, rd, i) < 0) {
+            rc = -ZQ_ENOMEM;
+            break;
+        }
+        root = json_object();
+        md = json_object();
+        bad = root == NULL || md == NULL;
+        bad |= json_object_set_new(root, "touser", json_string(rd->t->address));
+        bad |= json_object_set_new(root, "msgtype", json_string("markdown"));
+        bad |= json_object_set_new(root, "agentid", json_integer(rd->cc->wecom_agent_id));
+        bad |= json_object_set_new(md, "content", jstr(c.data, c.len));
+        bad |= json_object_set_new(root, "markdown", md);
+        rc = bad ? -ZQ_ENOMEM : set_body(&rd->reqs[i], root);
+        if (bad)
+            json_decref(root);
+    }
+    zq_buf_free(&url);
+    zq_buf_free(&c);
+    return rc;
+}
+
+/* DingTalk app robot (vendor docs: 机器人发送群聊消息 and 批量发送人与机器人
+ * 会话中机器人消息): "sampleMarkdown" with its parameters as a JSON string
+ * in msgParam; the access token goes into a header later. */
+static int render_dingtalk_app(render *rd)
+{
+    zq_buf url = {0}, c = {0}, title = {0};
+    bool group = strncmp(rd->t->address, "group:", 6) == 0;
+    const char *who = rd->t->address + (group ? 6 : 5);
+    json_t *root, *param;
+    char lab[48], *ps;
+    size_t i;
+    int rc = 0, bad;
+
+    zq_buf_puts(&url, rd->cc->base_url[ZQ_CH_DINGTALK_APP]);
+    zq_buf_puts(&url,
+                group ? "/v1.0/robot/groupMessages/send" : "/v1.0/robot/oToMessages/batchSend");
+    for (i = 0; i < rd->nparts && rc == 0; i++) {
+        rc = set_url(rd, &rd->reqs[i], &url);
+        if (rc < 0)
+            break;
+        rd->reqs[i].auth = ZQ_AUTH_DINGTALK;
+        zq_buf_reset(&c);
+        zq_buf_reset(&title);
+        label(lab, sizeof(lab), i, rd->nparts);
+        zq_buf_puts(&title, rd->title[0] != '\0' ? rd->title : DEFAULT_TITLE);
+        zq_buf_puts(&title, lab);
+        if (labelled(&c, rd, i) < 0 || title.oom) {
+            rc = -ZQ_ENOMEM;
+            break;
+        }
+        param = json_object();
+        bad = param == NULL;
+        bad |= json_object_set_new(param, "title", jstr(title.data, title.len));
+        bad |= json_object_set_new(param, "text", jstr(c.data, c.len));
+        ps = bad ? NULL : json_dumps(param, JSON_COMPACT);
+        json_decref(param);
+        if (ps == NULL) {
+            rc = -ZQ_ENOMEM;
+            break;
+        }
+        root = json_object();
+        bad = root == NULL;
+        bad |= json_object_set_new(root, "robotCode", json_string(rd->cc->dingtalk_robot_code));
+        if (group)
+            bad |= json_object_set_new(root, "openConversationId", json_string(who));
+        else
+            bad |= json_object_set_new(root, "userIds", json_pack("[s]", who));
+        bad |= json_object_set_new(root, "msgKey", json_string("sampleMarkdown"));
+        bad |= json_object_set_new(root, "msgParam", json_string(ps));
+        free(ps);
+        rc = bad ? -ZQ_ENOMEM : set_body(&rd->reqs[i], root);
+        if (bad)
+            json_decref(root);
+    }
+    zq_buf_free(&url);
+    zq_buf_free(&c);
+    zq_buf_free(&title);
     return rc;
 }
 
@@ -968,7 +1210,7 @@ int zq_channel_render(const zq_channel_config *cc, const zq_target *t, const zq_
         *n = 0;
     if (cc == NULL || t == NULL || m == NULL || out == NULL || n == NULL)
         return zq_err_set(err, ZQ_EINVAL, "missing argument");
-    rc = check_input(t, m, err);
+    rc = check_input(cc, t, m, err);
     if (rc < 0)
         return rc;
 
@@ -988,6 +1230,8 @@ int zq_channel_render(const zq_channel_config *cc, const zq_target *t, const zq_
     switch (t->kind) {
     case ZQ_CH_WECOM:
     case ZQ_CH_DINGTALK:
+    case ZQ_CH_WECOM_APP:
+    case ZQ_CH_DINGTALK_APP:
         if (title.len > 0)
             zq_buf_printf(&full, "**%s**\n\n", title.data);
         zq_buf_append(&full, body.data ? body.data : "", body.len);
@@ -995,14 +1239,15 @@ int zq_channel_render(const zq_channel_config *cc, const zq_target *t, const zq_
             goto oom;
         break;
     case ZQ_CH_FEISHU:
+    case ZQ_CH_FEISHU_CHAT:
         /* The title is the card's header; the label goes there too. */
         if (body.len > 0)
             md_convert(&full, MD_LARK, body.data, body.len);
         else
             md_escape(&full, MD_LARK, title.data, title.len, false);
-        if (m->mention_all)
+        if (m->mention_all && t->kind == ZQ_CH_FEISHU)
             zq_buf_puts(&suffix, FEISHU_AT_ALL);
-        wm = W_JSON;
+        wm = t->kind == ZQ_CH_FEISHU_CHAT ? W_JSON2 : W_JSON;
         label_in_text = false;
         rd.cc = cc;
         rd.t = t;
@@ -1078,6 +1323,9 @@ int zq_channel_render(const zq_channel_config *cc, const zq_target *t, const zq_
     case ZQ_CH_FEISHU: rc = render_feishu(&rd); break;
     case ZQ_CH_TELEGRAM: rc = render_telegram(&rd); break;
     case ZQ_CH_GENERIC: rc = render_generic(&rd); break;
+    case ZQ_CH_WECOM_APP: rc = render_wecom_app(&rd); break;
+    case ZQ_CH_DINGTALK_APP: rc = render_dingtalk_app(&rd); break;
+    case ZQ_CH_FEISHU_CHAT: rc = render_feishu(&rd); break;
     default: rc = -ZQ_EINVAL; break;
     }
     if (rc == -ZQ_ENOMEM)
@@ -1091,9 +1339,9 @@ int zq_channel_render(const zq_channel_config *cc, const zq_target *t, const zq_
         if (reqs[i].body.oom || reqs[i].body.data == NULL)
             goto oom;
         /* The Feishu limit is on the whole body: check what was built. */
-        if (t->kind == ZQ_CH_FEISHU && reqs[i].body.len > limit) {
-            rc = zq_err_set(err, ZQ_ETOOBIG, "feishu body of %zu bytes over %zu", reqs[i].body.len,
-                            limit);
+        if ((t->kind == ZQ_CH_FEISHU || t->kind == ZQ_CH_FEISHU_CHAT) && reqs[i].body.len > limit) {
+            rc = zq_err_set(err, ZQ_ETOOBIG, "%s body of %zu bytes over %zu",
+                            zq_channel_name(t->kind), reqs[i].body.len, limit);
             goto out;
         }
     }

@@ -1,6 +1,19 @@
 /* Reads a platform's answer to a send: the HTTP status and the error code
  * in the body decide between done, retry later and failed for good
- * (specs/channels.md, "success / throttled / permanent errors"). */
+ * (specs/channels.md, "success / throttled / permanent errors").
+ *
+ * The app message APIs (wecom-app, dingtalk-app, feishu-chat) are not in
+ * specs/channels.md; what is read here comes from the vendors' public
+ * documentation and community reports: WeCom's app send answers errcode
+ * like its robots plus "invaliduser"/"unlicenseduser" lists, 42001
+ * (token expired), 40014 (token invalid), 40001 (credential invalid),
+ * 45033 (too many concurrent calls); DingTalk's api.dingtalk.com answers
+ * HTTP 4xx with {"code":"...","message":"..."} (InvalidAuthentication for
+ * a bad token, Forbidden.AccessDenied.QpsLimitForApi and the like, with
+ * HTTP 403 or 429, for throttling) and 200 with a processQueryKey, plus
+ * invalidStaffIdList / flowControlledStaffIdList for one-to-one sends;
+ * Feishu's IM API answers like its bots, 99991400 and 230020 being
+ * frequency limits and 9999166x/99991677 token problems. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,11 +141,25 @@ static const char *get_str(json_t *o, const char *key)
     return s != NULL ? s : "";
 }
 
+/* A string or a non-empty array member: the ids it names ("" when none). */
+static void id_list(json_t *o, const char *key, char *out, size_t outsz)
+{
+    json_t *v = json_object_get(o, key);
+
+    out[0] = '\0';
+    if (json_is_string(v))
+        snprintf(out, outsz, "%s", json_string_value(v));
+    else if (json_is_array(v) && json_array_size(v) > 0)
+        snprintf(out, outsz, "%s",
+                 json_is_string(json_array_get(v, 0)) ? json_string_value(json_array_get(v, 0))
+                                                      : "?");
+}
+
 /* WeCom and DingTalk: {"errcode":N,"errmsg":"..."} */
 static zq_delivery classify_errcode(zq_channel_kind k, long status, json_t *o, char *reason,
                                     size_t reasonsz)
 {
-    const char *who = k == ZQ_CH_WECOM ? "wecom" : "dingtalk";
+    const char *who = k == ZQ_CH_WECOM ? "wecom" : k == ZQ_CH_DINGTALK ? "dingtalk" : "wecom-app";
     long long code;
 
     if (o == NULL || !get_int(o, "errcode", &code)) {
@@ -143,6 +170,19 @@ static zq_delivery classify_errcode(zq_channel_kind k, long status, json_t *o, c
         say(reason, reasonsz, "%s: HTTP %ld", who, status);
         return ZQ_DELIVERY_FAIL;
     }
+    if (code == 0 && k == ZQ_CH_WECOM_APP) {
+        char bad[80];
+
+        /* An app message to a member who left (or has no licence) is
+         * answered 0 with the member listed: nothing was delivered. */
+        id_list(o, "invaliduser", bad, sizeof(bad));
+        if (bad[0] == '\0')
+            id_list(o, "unlicenseduser", bad, sizeof(bad));
+        if (bad[0] != '\0') {
+            say(reason, reasonsz, "wecom-app: user %.60s is invalid or unlicensed", bad);
+            return ZQ_DELIVERY_FAIL;
+        }
+    }
     if (code == 0) {
         say(reason, reasonsz, "ok");
         return ZQ_DELIVERY_DONE;
@@ -150,6 +190,11 @@ static zq_delivery classify_errcode(zq_channel_kind k, long status, json_t *o, c
     say(reason, reasonsz, "%s errcode %lld: %.120s", who, code, get_str(o, "errmsg"));
     /* -1: "system busy, try again later" on both platforms. */
     if (code == -1)
+        return ZQ_DELIVERY_RETRY;
+    /* An expired or refused access token, or too many calls at once: the
+     * message itself is fine (the sender fetches a new token first). */
+    if (k == ZQ_CH_WECOM_APP &&
+        (code == 42001 || code == 40014 || code == 40001 || code == 45033 || code == 45009))
         return ZQ_DELIVERY_RETRY;
     if (k == ZQ_CH_WECOM && code == 45009)
         return ZQ_DELIVERY_RETRY;
@@ -161,7 +206,8 @@ static zq_delivery classify_errcode(zq_channel_kind k, long status, json_t *o, c
 }
 
 /* Feishu: {"code":N,"msg":"..."} or the older {"StatusCode":N}. */
-static zq_delivery classify_feishu(long status, json_t *o, char *reason, size_t reasonsz)
+static zq_delivery classify_feishu(zq_channel_kind k, long status, json_t *o, char *reason,
+                                   size_t reasonsz)
 {
     long long code;
     const char *msg;
@@ -186,7 +232,85 @@ static zq_delivery classify_feishu(long status, json_t *o, char *reason, size_t 
         return ZQ_DELIVERY_RETRY;
     if (code == 9499 && strcasestr(msg, "too many request") != NULL)
         return ZQ_DELIVERY_RETRY;
+    if (k == ZQ_CH_FEISHU_CHAT && (code == 99991400 || code == 230020 || code == 99991661 ||
+                                   code == 99991663 || code == 99991668 || code == 99991677))
+        return ZQ_DELIVERY_RETRY;
     return ZQ_DELIVERY_FAIL;
+}
+
+/* A DingTalk api.dingtalk.com error code that means "later", not "never". */
+static bool dingtalk_app_throttled(const char *code)
+{
+    return strstr(code, "QpsLimit") != NULL || strstr(code, "Throttling") != NULL ||
+           strstr(code, "FlowControl") != NULL || strstr(code, "flowControl") != NULL ||
+           strcmp(code, "InvalidAuthentication") == 0;
+}
+
+/* DingTalk app API: 2xx {"processQueryKey",...}; errors 4xx {"code",
+ * "message"}. */
+static zq_delivery classify_dingtalk_app(long status, json_t *o, char *reason, size_t reasonsz)
+{
+    const char *code = get_str(o, "code");
+    char ids[80];
+
+    if (status >= 200 && status < 300) {
+        if (o == NULL) {
+            say(reason, reasonsz, "dingtalk-app: unknown answer (HTTP %ld, not JSON)", status);
+            return ZQ_DELIVERY_RETRY;
+        }
+        if (*code != '\0') {
+            /* Not seen in practice: an error inside a 2xx. */
+            say(reason, reasonsz, "dingtalk-app %.60s: %.120s", code, get_str(o, "message"));
+            return dingtalk_app_throttled(code) ? ZQ_DELIVERY_RETRY : ZQ_DELIVERY_FAIL;
+        }
+        id_list(o, "invalidStaffIdList", ids, sizeof(ids));
+        if (ids[0] != '\0') {
+            say(reason, reasonsz, "dingtalk-app: user %.60s is invalid", ids);
+            return ZQ_DELIVERY_FAIL;
+        }
+        id_list(o, "flowControlledStaffIdList", ids, sizeof(ids));
+        if (ids[0] != '\0') {
+            say(reason, reasonsz, "dingtalk-app: flow control for user %.60s", ids);
+            return ZQ_DELIVERY_RETRY;
+        }
+        say(reason, reasonsz, "ok");
+        return ZQ_DELIVERY_DONE;
+    }
+    if (*code == '\0') {
+        say(reason, reasonsz, "dingtalk-app: HTTP %ld", status);
+        return status == 401 ? ZQ_DELIVERY_RETRY : ZQ_DELIVERY_FAIL;
+    }
+    say(reason, reasonsz, "dingtalk-app HTTP %ld %.60s: %.120s", status, code,
+        get_str(o, "message"));
+    return dingtalk_app_throttled(code) ? ZQ_DELIVERY_RETRY : ZQ_DELIVERY_FAIL;
+}
+
+bool zq_channel_token_rejected(zq_channel_kind k, long http_status, const char *body, size_t len)
+{
+    json_t *o;
+    long long code;
+    bool yes = false;
+
+    if (!zq_channel_is_app(k))
+        return false;
+    if (k == ZQ_CH_DINGTALK_APP && http_status == 401)
+        return true;
+    o = parse_object(body, len);
+    if (o == NULL)
+        return false;
+    switch (k) {
+    case ZQ_CH_WECOM_APP:
+        yes = get_int(o, "errcode", &code) && (code == 42001 || code == 40014 || code == 40001);
+        break;
+    case ZQ_CH_DINGTALK_APP: yes = strcmp(get_str(o, "code"), "InvalidAuthentication") == 0; break;
+    case ZQ_CH_FEISHU_CHAT:
+        yes = get_int(o, "code", &code) &&
+              (code == 99991661 || code == 99991663 || code == 99991668 || code == 99991677);
+        break;
+    default: break;
+    }
+    json_decref(o);
+    return yes;
 }
 
 /* Telegram: {"ok":true,...} or {"ok":false,"error_code":N,"description":
@@ -272,8 +396,11 @@ zq_delivery zq_channel_classify(zq_channel_kind k, long http_status, const char 
     o = parse_object(body, len);
     switch (k) {
     case ZQ_CH_WECOM:
-    case ZQ_CH_DINGTALK: d = classify_errcode(k, http_status, o, reason, reasonsz); break;
-    case ZQ_CH_FEISHU: d = classify_feishu(http_status, o, reason, reasonsz); break;
+    case ZQ_CH_DINGTALK:
+    case ZQ_CH_WECOM_APP: d = classify_errcode(k, http_status, o, reason, reasonsz); break;
+    case ZQ_CH_FEISHU:
+    case ZQ_CH_FEISHU_CHAT: d = classify_feishu(k, http_status, o, reason, reasonsz); break;
+    case ZQ_CH_DINGTALK_APP: d = classify_dingtalk_app(http_status, o, reason, reasonsz); break;
     case ZQ_CH_TELEGRAM:
         d = classify_telegram(http_status, o, retry_after_ms, reason, reasonsz);
         break;

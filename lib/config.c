@@ -197,6 +197,9 @@ static const opt opts[] = {
         "https://qyapi.weixin.qq.com", "WeCom API base URL"),
     STR("channels", "dingtalk_base_url", channels.dingtalk_base_url, 1, false, check_base_url,
         "https://oapi.dingtalk.com", "DingTalk API base URL"),
+    STR("channels", "dingtalk_api_base_url", channels.dingtalk_api_base_url, 1, false,
+        check_base_url, "https://api.dingtalk.com",
+        "DingTalk new-style API base URL (app tokens, app robot messages)"),
     STR("channels", "feishu_base_url", channels.feishu_base_url, 1, false, check_base_url,
         "https://open.feishu.cn", "Feishu API base URL (Lark: https://open.larksuite.com)"),
     STR("channels", "telegram_base_url", channels.telegram_base_url, 1, false, check_base_url,
@@ -238,8 +241,16 @@ static const opt opts[] = {
         "the EncodingAESKey (43 characters)"),
     STR("wecom", "corp_id", wecom.corp_id, 0, false, NULL, "",
         "the CorpID: the receiver id every decrypted message must carry"),
+    STR("wecom", "corp_secret", wecom.corp_secret, 0, true, NULL, "",
+        "the app's Secret, for the access token of app messages; empty: no subscriptions"),
+    NUM("wecom", "agent_id", OPT_INT, wecom.agent_id, 0, 2147483647, "0",
+        "the app's AgentId, sent with every app message; 0: chat subscriptions are off"),
     STR("dingtalk", "app_secret", dingtalk.app_secret, 0, true, NULL, "",
         "the robot app's AppSecret, for the sign header; empty: /hook/dingtalk is off"),
+    STR("dingtalk", "app_key", dingtalk.app_key, 0, false, NULL, "",
+        "the app's AppKey (Client ID), for the access token; empty: chat subscriptions are off"),
+    STR("dingtalk", "robot_code", dingtalk.robot_code, 0, false, NULL, "",
+        "the robot's RobotCode for app robot messages; empty: the AppKey"),
     STR("feishu", "verification_token", feishu.verification_token, 0, false, NULL, "",
         "the event subscription's Verification Token; empty: /hook/feishu is off"),
     STR("feishu", "encrypt_key", feishu.encrypt_key, 0, true, NULL, "",
@@ -879,6 +890,15 @@ static int check_rules(const load_state *st, zq_err *err)
                           "%s: must be greater than timeout_ms (%d), or live transfers are "
                           "taken over",
                           where, st->cfg->bot.timeout_ms);
+    }
+    if (st->cfg->wecom.corp_secret[0] != '\0' &&
+        (st->cfg->wecom.agent_id <= 0 || st->cfg->wecom.corp_id[0] == '\0')) {
+        origin(st, opt_index("wecom", "corp_secret"), where, sizeof(where));
+        return zq_err_set(err, ZQ_EINVAL, "%s: needs [wecom] agent_id and corp_id too", where);
+    }
+    if (st->cfg->dingtalk.app_key[0] != '\0' && st->cfg->dingtalk.app_secret[0] == '\0') {
+        origin(st, opt_index("dingtalk", "app_key"), where, sizeof(where));
+        return zq_err_set(err, ZQ_EINVAL, "%s: needs [dingtalk] app_secret too", where);
     }
     if (r->backoff_min_ms > r->backoff_max_ms) {
         size_t imin = opt_index("redis", "backoff_min_ms");

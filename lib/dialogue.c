@@ -14,7 +14,11 @@
  *   target:{id}, targets, targets:tag:{tag}    the push target of 订阅
  *                                (include/zhuqi/targets.h), id from
  *                                zq_target_chat_id("chat:{channel}:{user}"),
- *                                tags "tax" and the region code if given
+ *                                tags "tax" and "tax_day" (the audience
+ *                                of the monthly reminders in
+ *                                config/reminders.json), and when a region
+ *                                is given its code and "region:<code>"
+ *                                (the staff notices' convention)
  *
  * The state JSON: {mode, form, answers, cur, edit_step, draft, draft_v,
  * lookup, last_case, keep_field, keep_value, seq}. mode is one of menu,
@@ -1280,8 +1284,13 @@ static int subscribe(turn *t, const zq_region *region)
     snprintf(rec.name, sizeof(rec.name), "聊天订阅（%s）", t->in->channel);
     snprintf(rec.source, sizeof(rec.source), "chat:%s:%s", t->in->channel, t->user);
     snprintf(rec.tags[rec.ntags++], ZQ_TAG_MAX, "tax");
-    if (region != NULL)
+    /* What the shipped reminder rule addresses: without it the monthly
+     * reminders would not reach the chat. */
+    snprintf(rec.tags[rec.ntags++], ZQ_TAG_MAX, "tax_day");
+    if (region != NULL) {
         snprintf(rec.tags[rec.ntags++], ZQ_TAG_MAX, "%s", region->code);
+        snprintf(rec.tags[rec.ntags++], ZQ_TAG_MAX, "region:%s", region->code);
+    }
     rc = zq_target_save(t->env->store, &rec, t->now_ms, &created, t->err);
     if (rc < 0)
         return rc;

@@ -32,6 +32,47 @@ static bool member(json_t *o, const char *key, char *out, size_t outsz)
     return zq_inbound_copy(out, outsz, json_string_value(v));
 }
 
+/* True when s is 1..max bytes of printable ASCII without spaces, quotes
+ * or backslashes (what an id may hold in a target address). */
+static bool plain_id(const char *s, size_t max)
+{
+    size_t i;
+
+    for (i = 0; s[i] != '\0'; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '"' ||
+            s[i] == '\\')
+            return false;
+    return i > 0 && i <= max;
+}
+
+/* 订阅 here creates a dingtalk-app target when the app's AppKey is set:
+ * the group (conversationId, which DingTalk's group-send API takes as
+ * openConversationId) or, in a one-to-one chat, the sender's staff id
+ * (senderStaffId: only members of the organisation have one). A message
+ * for another robot (robotCode, when present) is not offered 订阅. */
+static void set_push(const zq_config *cfg, json_t *j, zq_inbound_msg *msg)
+{
+    const char *code = json_string_value(json_object_get(j, "robotCode"));
+    const char *staff = json_string_value(json_object_get(j, "senderStaffId"));
+    const char *want =
+        cfg->dingtalk.robot_code[0] ? cfg->dingtalk.robot_code : cfg->dingtalk.app_key;
+
+    if (cfg->dingtalk.app_key[0] == '\0' ||
+        (code != NULL && code[0] != '\0' && strcmp(code, want) != 0))
+        return;
+    if (msg->group) {
+        if (!plain_id(msg->chat, 256))
+            return;
+        snprintf(msg->target_address, sizeof(msg->target_address), "group:%s", msg->chat);
+    } else {
+        if (staff == NULL || !plain_id(staff, 64))
+            return;
+        snprintf(msg->target_address, sizeof(msg->target_address), "user:%s", staff);
+    }
+    msg->can_push = true;
+    msg->target_kind = ZQ_CH_DINGTALK_APP;
+}
+
 static int dingtalk_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbound_msg *msg,
                           zq_inbound_resp *resp, zq_err *err)
 {
@@ -92,6 +133,7 @@ static int dingtalk_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inb
 
         msg->group = ct != NULL && strcmp(ct, "2") == 0;
     }
+    set_push(cfg, j, msg);
     if (strcmp(type, "text") == 0) {
         content = json_string_value(json_object_get(json_object_get(j, "text"), "content"));
         msg->kind = ZQ_INBOUND_TEXT;

@@ -140,6 +140,13 @@ static int event(const zq_config *cfg, json_t *ev, zq_inbound_msg *msg, zq_inbou
 
         msg->group = ct != NULL && strcmp(ct, "group") == 0;
     }
+    /* 订阅 here creates a feishu-chat target: the app's IM API sends to
+     * this chat (group or p2p) with the tenant access token. */
+    if (cfg->feishu.app_id[0] != '\0' && cfg->feishu.app_secret[0] != '\0') {
+        msg->can_push = true;
+        msg->target_kind = ZQ_CH_FEISHU_CHAT;
+        memcpy(msg->target_address, msg->chat, strlen(msg->chat) + 1);
+    }
     mtype = json_string_value(json_object_get(m, "message_type"));
     content = json_string_value(json_object_get(m, "content"));
     if (mtype != NULL && strcmp(mtype, "text") == 0 && content != NULL) {

@@ -100,6 +100,34 @@ static bool field(const zq_xml_doc *d, const char *name, char *out, size_t outsz
     return zq_inbound_copy(out, outsz, zq_xml_get(d, name, NULL));
 }
 
+/* 订阅 here creates a wecom-app target: app messages to this member
+ * through the app's message API (corp_secret and agent_id set), when the
+ * message came to that very app (its AgentID, when it names one). A
+ * userid the message API cannot take (WeCom's are 1..64 of letters,
+ * digits and _-.@) is not offered 订阅. */
+static void set_push(const zq_config *cfg, const zq_xml_doc *inner, zq_inbound_msg *msg)
+{
+    const char *agent = zq_xml_get(inner, "AgentID", NULL);
+    char want[24];
+    size_t i, n = strlen(msg->user);
+
+    if (cfg->wecom.corp_secret[0] == '\0' || cfg->wecom.agent_id <= 0 || n == 0 || n > 64)
+        return;
+    snprintf(want, sizeof(want), "%d", cfg->wecom.agent_id);
+    if (agent != NULL && agent[0] != '\0' && strcmp(agent, want) != 0)
+        return;
+    for (i = 0; i < n; i++) {
+        char c = msg->user[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '_' || c == '-' || c == '.' || c == '@'))
+            return;
+    }
+    msg->can_push = true;
+    msg->target_kind = ZQ_CH_WECOM_APP;
+    memcpy(msg->target_address, msg->user, n + 1);
+}
+
 static int wecom_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbound_msg *msg,
                        zq_inbound_resp *resp, zq_err *err)
 {
@@ -143,6 +171,7 @@ static int wecom_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inboun
         goto out;
     }
     memcpy(msg->chat, msg->user, sizeof(msg->chat));
+    set_push(cfg, &inner, msg);
     if (!field(&inner, "MsgId", msg->msg_id, sizeof(msg->msg_id)) || msg->msg_id[0] == '\0') {
         /* Events carry no MsgId: the sender, time and event name are one. */
         field(&inner, "CreateTime", created, sizeof(created));

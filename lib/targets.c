@@ -225,6 +225,32 @@ static int check_address(zq_target *t, const char *in, const char **msg)
         }
         snprintf(v, sizeof(v), "%s", in);
         break;
+    /* The app kinds name a member or a chat of the configured app. */
+    case ZQ_CH_WECOM_APP:
+        if ((n = strlen(in)) > 64 || !token_chars(in, n, "_-.@")) {
+            *msg = "企业微信应用的地址应为成员的 UserID（最长 64 位字母、数字、_-.@）。";
+            return -1;
+        }
+        snprintf(v, sizeof(v), "%s", in);
+        break;
+    case ZQ_CH_DINGTALK_APP:
+        if (!((strncmp(in, "group:", 6) == 0 && (n = strlen(in + 6)) > 0 && n <= 256 &&
+               strpbrk(in + 6, "\"\\") == NULL) ||
+              (strncmp(in, "user:", 5) == 0 && (n = strlen(in + 5)) > 0 && n <= 64 &&
+               strpbrk(in + 5, "\"\\") == NULL))) {
+            *msg =
+                "钉钉应用机器人的地址应为 group:群会话 openConversationId，或 user:成员 userId。";
+            return -1;
+        }
+        snprintf(v, sizeof(v), "%s", in);
+        break;
+    case ZQ_CH_FEISHU_CHAT:
+        if ((n = strlen(in)) > 128 || !token_chars(in, n, "_-")) {
+            *msg = "飞书应用群聊的地址应为会话的 chat_id（形如 oc_…）。";
+            return -1;
+        }
+        snprintf(v, sizeof(v), "%s", in);
+        break;
     default: *msg = "不支持的渠道。"; return -1;
     }
     snprintf(t->address, sizeof(t->address), "%s", v);
@@ -311,7 +337,8 @@ int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, cons
     s = get_str(in, "channel", &bad);
     if (s == NULL || zq_channel_parse(s, &out->t.kind) < 0) {
         *field = "channel";
-        *msg = "渠道应为 wecom-robot、dingtalk-robot、feishu-bot、telegram 或 generic。";
+        *msg = "渠道应为 wecom-robot、dingtalk-robot、feishu-bot、telegram、generic、wecom-app、"
+               "dingtalk-app 或 feishu-chat。";
         return -ZQ_EINVAL;
     }
     s = get_str(in, "address", &bad);
@@ -330,7 +357,10 @@ int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, cons
         *msg = "签名密钥最长 255 个字符，不能含空格。";
         return -ZQ_EINVAL;
     }
-    if (s != NULL && (out->t.kind == ZQ_CH_WECOM || out->t.kind == ZQ_CH_TELEGRAM) && *s != '\0') {
+    if (s != NULL &&
+        (out->t.kind == ZQ_CH_WECOM || out->t.kind == ZQ_CH_TELEGRAM ||
+         zq_channel_is_app(out->t.kind)) &&
+        *s != '\0') {
         *field = "secret";
         *msg = "该渠道不使用签名密钥。";
         return -ZQ_EINVAL;

@@ -172,6 +172,22 @@ wecom_base_url = http://127.0.0.1:$FAKE_PORT/wecom
 dingtalk_base_url = http://127.0.0.1:$FAKE_PORT/dingtalk
 feishu_base_url = http://127.0.0.1:$FAKE_PORT/feishu
 telegram_base_url = http://127.0.0.1:$FAKE_PORT/telegram
+dingtalk_api_base_url = http://127.0.0.1:$FAKE_PORT/dingtalk
+
+# The demo apps whose chats get reminders through the app message APIs
+# (scripts/stack_demo.py registers them on the fake).
+[wecom]
+corp_id = wwdemo0000000001
+corp_secret = demo-wecom-app-secret
+agent_id = 1000002
+
+[dingtalk]
+app_key = dingdemoappkey01
+app_secret = demo-dingtalk-app-secret
+
+[feishu]
+app_id = cli_demo_app
+app_secret = demo-feishu-app-secret
 EOF
     )
 

@@ -47,6 +47,20 @@ TARGETS = [
     ({"platform": "generic", "key": "demo-generic", "secret": GENERIC_SECRET},
      {"id": "demo-generic", "channel": "generic", "address": FAKE + "/generic/demo-generic",
       "secret": GENERIC_SECRET, "name": "演示：通用 Webhook"}),
+    # Chats of the apps (what 订阅 in an app chat creates), reached through
+    # the app message APIs with the access tokens the bot fetches; the apps'
+    # credentials are in the [wecom], [dingtalk] and [feishu] sections that
+    # scripts/stack.sh writes.
+    ({"platform": "wecom-app", "key": "wwdemo0000000001", "app_secret": "demo-wecom-app-secret",
+      "agent_id": 1000002},
+     {"id": "demo-wecom-app", "channel": "wecom-app", "address": "demo.zhangsan",
+      "name": "演示：企业微信应用（成员）"}),
+    ({"platform": "dingtalk-app", "key": "dingdemoappkey01", "app_secret": "demo-dingtalk-app-secret"},
+     {"id": "demo-dingtalk-app", "channel": "dingtalk-app", "address": "group:cidDEMO000001==",
+      "name": "演示：钉钉应用机器人（群）"}),
+    ({"platform": "feishu-app", "key": "cli_demo_app", "app_secret": "demo-feishu-app-secret"},
+     {"id": "demo-feishu-chat", "channel": "feishu-chat", "address": "oc_demo000000000001",
+      "name": "演示：飞书应用（群聊）"}),
 ]
 
 

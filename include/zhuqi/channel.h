@@ -1,8 +1,12 @@
 /* Outbound messaging platforms: one message model rendered into each
  * platform's native request (WeCom, DingTalk, Feishu, Telegram, generic
- * webhook), signed, split on character boundaries at the platform's byte
- * limit, and the platform's answer classified into done / retry / fail.
- * Pure functions: no I/O, so the bot and the tests share them. */
+ * webhook, and the app message APIs that reach the chats of a WeCom app,
+ * a DingTalk app robot and a Feishu app), signed, split on character
+ * boundaries at the platform's byte limit, and the platform's answer
+ * classified into done / retry / fail. Pure functions: no I/O, so the bot
+ * and the tests share them. (The app kinds need an access token: the
+ * requests say which, and zhuqi-bot adds it when it sends, see
+ * apptoken.h.) */
 #ifndef ZHUQI_CHANNEL_H
 #define ZHUQI_CHANNEL_H
 
@@ -19,12 +23,21 @@ typedef enum zq_channel_kind {
     ZQ_CH_FEISHU,    /* "feishu-bot" */
     ZQ_CH_TELEGRAM,  /* "telegram" */
     ZQ_CH_GENERIC,   /* "generic" */
+    /* Chats reached through an app's message API with an access token
+     * (what 订阅 in an app chat creates; apptoken.h). */
+    ZQ_CH_WECOM_APP,    /* "wecom-app": a member of a WeCom self-built app */
+    ZQ_CH_DINGTALK_APP, /* "dingtalk-app": a group or a user of a DingTalk app robot */
+    ZQ_CH_FEISHU_CHAT,  /* "feishu-chat": a chat (group or p2p) of a Feishu app bot */
     ZQ_CH__COUNT,
 } zq_channel_kind;
 
 /* The wire name ("wecom-robot"), and back. parse returns 0 or -ZQ_EINVAL. */
 const char *zq_channel_name(zq_channel_kind k);
 int zq_channel_parse(const char *name, zq_channel_kind *out);
+
+/* True for the kinds sent through an app's message API with an access
+ * token (wecom-app, dingtalk-app, feishu-chat). */
+bool zq_channel_is_app(zq_channel_kind k);
 
 /* Per-platform limits (defaults from specs/channels.md; see
  * zq_channel_config for overrides). What max_bytes measures:
@@ -34,6 +47,12 @@ int zq_channel_parse(const char *name, zq_channel_kind *out);
  *   telegram        characters (UTF-16 code units, as Telegram counts them)
  *                   of the visible text after entity parsing (default 4096)
  *   generic         UTF-8 bytes of "markdown" (default 65536)
+ *   wecom-app       UTF-8 bytes of markdown.content (default 2048)
+ *   dingtalk-app    UTF-8 bytes of the markdown text in msgParam (default
+ *                   20000; the app API's own limit is not documented, so
+ *                   the custom robot's is used)
+ *   feishu-chat     bytes of the whole JSON request body (default 30000:
+ *                   Feishu's 30 KB for cards)
  * 0 means the documented default. */
 typedef struct zq_channel_limits {
     size_t max_bytes;
@@ -50,6 +69,11 @@ typedef struct zq_channel_limits {
 typedef struct zq_channel_config {
     char base_url[ZQ_CH__COUNT][256]; /* "https://qyapi.weixin.qq.com" ... */
     zq_channel_limits limits[ZQ_CH__COUNT];
+    /* The apps' identities that go into the body: the WeCom app's AgentId
+     * (0: not configured) and the DingTalk robot's robotCode ("": not
+     * configured). Without them the app kinds cannot be rendered. */
+    long long wecom_agent_id;
+    char dingtalk_robot_code[128];
 } zq_channel_config;
 
 /* Fills the defaults of specs/channels.md. */
@@ -60,7 +84,9 @@ typedef struct zq_target {
     char id[48];
     zq_channel_kind kind;
     /* wecom: robot key; dingtalk: access_token; feishu: hook token;
-     * telegram: bot token; generic: full URL. */
+     * telegram: bot token; generic: full URL; wecom-app: the member's
+     * userid (touser); dingtalk-app: "group:<openConversationId>" or
+     * "user:<userId>"; feishu-chat: the chat_id ("oc_..."). */
     char address[512];
     char secret[256]; /* dingtalk / feishu / generic signing secret; "" none */
     char chat_id[64]; /* telegram chat id */
@@ -76,6 +102,16 @@ typedef struct zq_message {
     bool mention_all;
 } zq_message;
 
+/* The access token a request needs, added by the sender (the token is
+ * not the renderer's business: it changes, and is shared by every
+ * instance through Redis, see apptoken.h). */
+typedef enum zq_outreq_auth {
+    ZQ_AUTH_NONE = 0,
+    ZQ_AUTH_WECOM,    /* "access_token=T" appended to the URL's query */
+    ZQ_AUTH_DINGTALK, /* header "x-acs-dingtalk-access-token: T" */
+    ZQ_AUTH_FEISHU,   /* header "Authorization: Bearer T" (tenant token) */
+} zq_outreq_auth;
+
 /* One HTTP request to send (always a POST). Free arrays of them with
  * zq_outreq_free_all(). */
 typedef struct zq_outreq {
@@ -84,6 +120,7 @@ typedef struct zq_outreq {
     const char *content_type; /* static */
     char headers[4][320];     /* "Name: value" lines beyond Content-Type */
     int nheaders;
+    zq_outreq_auth auth; /* the token to add before sending */
 } zq_outreq;
 
 /* Renders m for target t: native format (WeCom markdown, DingTalk markdown
@@ -112,6 +149,20 @@ typedef struct zq_outreq {
  *                   "mention_all","part","parts"}; with a secret the
  *                   headers X-Zhuqi-Timestamp (Unix seconds) and
  *                   X-Zhuqi-Signature.
+ *   wecom-app       POST {wecom}/cgi-bin/message/send (auth ZQ_AUTH_WECOM)
+ *                   {"touser","msgtype":"markdown","agentid",
+ *                   "markdown":{"content"}}; the title is a **bold** first
+ *                   line; mentions ignored (a message to one member).
+ *   dingtalk-app    POST {dingtalk api}/v1.0/robot/groupMessages/send with
+ *                   {"robotCode","openConversationId","msgKey":
+ *                   "sampleMarkdown","msgParam":"{\"title\",\"text\"}"},
+ *                   or .../v1.0/robot/oToMessages/batchSend with "userIds":
+ *                   [id] for a user (auth ZQ_AUTH_DINGTALK); mentions
+ *                   ignored (the app API has no @mobile).
+ *   feishu-chat     POST {feishu}/open-apis/im/v1/messages?receive_id_type=
+ *                   chat_id (auth ZQ_AUTH_FEISHU) {"receive_id","msg_type":
+ *                   "interactive","content":"<the card of feishu-bot as a
+ *                   JSON string>"}; no signature (the token is the proof).
  * Split parts start with a line "（i/n）" (Feishu: in the card header;
  * DingTalk: in markdown.title too); lines are kept whole when possible,
  * never a UTF-8 character, an HTML entity or a tag is cut, and Telegram
@@ -138,10 +189,27 @@ typedef enum zq_delivery {
  * empty) retries: the platform may or may not have sent it. Telegram:
  * ok:true done, 429 retries with parameters.retry_after, other errors
  * fail. Generic: 2xx done, 429 retries with Retry-After, other 4xx fail.
- * retry_after_ms is capped at one day. */
+ * retry_after_ms is capped at one day.
+ * The app kinds: wecom-app like WeCom, and also done only when the answer
+ * names no "invaliduser"/"unlicenseduser" (then it fails); 42001, 40014,
+ * 40001 (token expired or invalid) and 45033 retry. dingtalk-app: 2xx
+ * with a JSON object is done unless "invalidStaffIdList" is not empty
+ * (fails) or "flowControlledStaffIdList" is not empty (retries); a 4xx
+ * body {"code","message"} fails, except throttling (a code with
+ * "QpsLimit", "Throttling" or "FlowControl") and "InvalidAuthentication"
+ * (the token), which retry. feishu-chat like Feishu, plus 99991400 and
+ * 230020 (frequency limits) and the token codes (zq_channel_token_rejected)
+ * retrying. */
 zq_delivery zq_channel_classify(zq_channel_kind k, long http_status, const char *body, size_t len,
                                 const char *retry_after, int64_t *retry_after_ms, char *reason,
                                 size_t reasonsz);
+
+/* True when the answer to a request with an access token says the token
+ * is expired or invalid, so it must be fetched again before a retry:
+ * wecom-app errcode 42001, 40014 or 40001; dingtalk-app code
+ * "InvalidAuthentication" (or HTTP 401); feishu-chat code 99991661,
+ * 99991663, 99991668 or 99991677. False for every other kind. */
+bool zq_channel_token_rejected(zq_channel_kind k, long http_status, const char *body, size_t len);
 
 /* Signatures, exposed for inbound verification and tests. Each writes a
  * NUL-terminated string into out and returns 0, or -ZQ_ETOOBIG (out

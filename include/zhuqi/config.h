@@ -115,6 +115,9 @@ typedef struct zq_config {
         /* Base URLs of the platforms (tests point them at the fake). */
         char wecom_base_url[256];
         char dingtalk_base_url[256];
+        /* The DingTalk app API (tokens, app robot messages): another host
+         * than the robots' oapi.dingtalk.com. */
+        char dingtalk_api_base_url[256];
         char feishu_base_url[256];
         char telegram_base_url[256];
         /* Rate limits per target; 0 = none. */
@@ -141,9 +144,19 @@ typedef struct zq_config {
         char token[128];
         char encoding_aes_key[64]; /* secret; 43 characters */
         char corp_id[64];
+        /* The app's Secret and AgentId, for the access token and the app
+         * messages that reach subscribed members (wecom-app targets);
+         * empty / 0: 订阅 is off on WeCom. */
+        char corp_secret[256]; /* secret */
+        int agent_id;
     } wecom;
     struct {
         char app_secret[256]; /* secret */
+        /* The app's AppKey (Client ID) for the access token, and the
+         * robot's robotCode ("" = app_key) for app robot messages
+         * (dingtalk-app targets); empty app_key: 订阅 is off on DingTalk. */
+        char app_key[128];
+        char robot_code[128];
     } dingtalk;
     struct {
         char verification_token[128];

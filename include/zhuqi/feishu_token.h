@@ -1,9 +1,10 @@
 /* The Feishu / Lark tenant access token that the IM API (chat replies,
  * messages to app chats) needs: fetched with the app's App ID and App
  * Secret from {feishu_base_url}/open-apis/auth/v3/tenant_access_token/internal
- * and cached in Redis, {prefix}feishu:tenant_token:{app_id}, until five
- * minutes before it expires, so every zhuqi-bot instance shares one token
- * and Feishu is asked about once every two hours.
+ * (lib/apptoken.c does the work for every platform) and cached in
+ * Redis, {prefix}feishu:tenant_token:{app_id}, until five minutes before
+ * it expires, so every zhuqi-bot instance shares one token and Feishu is
+ * asked about once every two hours.
  *
  * For zhuqi-bot (it does HTTP with libcurl; call curl_global_init before
  * starting threads); zhuqi-fcgi never calls it. A chat reply entry with
@@ -35,8 +36,8 @@ int zq_feishu_tenant_token(zq_store *st, const char *base_url, const char *app_i
 int zq_feishu_token_forget(zq_store *st, const char *app_id, zq_err *err);
 
 /* True when a Feishu API answer says the tenant access token is invalid
- * or expired (codes 99991661, 99991663, 99991668), so it must be fetched
- * again. */
+ * or expired (codes 99991661, 99991663, 99991668, 99991677), so it must
+ * be fetched again. */
 bool zq_feishu_token_rejected(const char *body, size_t len);
 
 #endif

@@ -387,7 +387,8 @@ class Stack:
         else:
             # Never the real platforms from a test: a closed local port.
             self.ini["channels"] = {"%s_base_url" % p: "http://127.0.0.1:9/%s" % p
-                                    for p in ("wecom", "dingtalk", "feishu", "telegram")}
+                                    for p in ("wecom", "dingtalk", "feishu", "telegram",
+                                              "dingtalk_api")}
         for sec, kv in (ini or {}).items():
             self.ini.setdefault(sec, {}).update(kv)
         write_ini(self.ini_path, self.ini)

@@ -370,12 +370,16 @@ class TestFeishu(FakeCase):
         self.assertJson(self.post(reply, body, {"Authorization": "Bearer " + tok}), 200, code=0)
         self.assertJson(self.post(reply, body, {"Authorization": "Bearer t-bad"}), 400,
                         code=99991663)
-        self.assertJson(self.post(reply, body), 400, code=99991663)
+        self.assertJson(self.post(reply, body), 400, code=99991661)
         self.assertJson(self.post(reply, {"msg_type": "text", "content": {"text": "x"}},
                                   {"Authorization": "Bearer " + tok}), 400, code=230001)
         m = self.only_message(platform="feishu-reply", target="om_123", accepted=True)
         self.assertEqual(m["content"], "您好，已收到")
         self.assertEqual(m["app_id"], "cli_app")
+        # An expired token says so (and stays expired).
+        self.fake.expire_tokens()
+        self.assertJson(self.post(reply, body, {"Authorization": "Bearer " + tok}), 400,
+                        code=99991677)
 
 
 class TestTelegram(FakeCase):
@@ -734,6 +738,125 @@ class TestPreloadedTargets(FakeCase):
         r = self.post("/feishu/open-apis/auth/v3/tenant_access_token/internal",
                       {"app_id": "cli_1", "app_secret": "s"})
         self.assertJson(r, 200, code=0)
+
+
+
+class TestAppMessages(FakeCase):
+    """The app message APIs: WeCom app messages, the DingTalk app robot and
+    the Feishu IM API, each behind its access token."""
+
+    CORP, AGENT = "wwcorp01", 1000002
+
+    def setUp(self):
+        super().setUp()
+        self.fake.add_target("wecom-app", self.CORP, app_secret="ws", agent_id=self.AGENT,
+                             chats=["zhangsan", "lisi"])
+        self.fake.add_target("dingtalk-app", "dingkey", app_secret="ds", chats=["cid1", "u1"])
+        self.fake.add_target("feishu-app", "cli_a", app_secret="fs", chats=["oc_1"])
+
+    def wecom_token(self):
+        r = self.fake.request("GET", "/wecom/cgi-bin/gettoken?corpid=%s&corpsecret=ws" % self.CORP)
+        return self.assertJson(r, 200, errcode=0, expires_in=7200)["access_token"]
+
+    def test_wecom_token(self):
+        r = self.fake.request("GET", "/wecom/cgi-bin/gettoken?corpid=%s&corpsecret=no" % self.CORP)
+        self.assertJson(r, 200, errcode=40001)
+        r = self.fake.request("GET", "/wecom/cgi-bin/gettoken?corpid=wwnope&corpsecret=ws")
+        self.assertJson(r, 200, errcode=40013)
+        self.assertTrue(self.wecom_token())
+        self.assertEqual(len(self.fake.messages(platform="wecom-app", accepted=True)), 1)
+        # Not a message: the page leaves token requests out.
+        page = self.fake.request("GET", "/").body.decode()
+        self.assertNotIn("access_token for", page)
+
+    def test_wecom_app_message(self):
+        tok = self.wecom_token()
+        url = "/wecom/cgi-bin/message/send?access_token="
+        body = {"touser": "zhangsan", "msgtype": "markdown", "agentid": self.AGENT,
+                "markdown": {"content": "**税务助企宣讲日**\n明天开课"}}
+        self.assertJson(self.post(url + tok, body), 200, errcode=0)
+        self.assertJson(self.post(url + "t-nope", body), 200, errcode=40014)
+        self.assertJson(self.post("/wecom/cgi-bin/message/send", body), 200, errcode=41001)
+        self.assertJson(self.post(url + tok, dict(body, agentid=1000003)), 200, errcode=40056)
+        self.assertJson(self.post(url + tok, dict(body, touser="")), 200, errcode=40035)
+        j = self.assertJson(self.post(url + tok, dict(body, touser="wangwu")), 200,
+                            errcode=81013)
+        self.assertEqual(j["invaliduser"], "wangwu")
+        long_md = {"content": "税" * 683}  # 2049 bytes
+        self.assertJson(self.post(url + tok, dict(body, markdown=long_md)), 200, errcode=40058)
+        self.assertJson(self.post(url + tok, dict(body, markdown={"content": "税" * 682})), 200,
+                        errcode=0)
+        self.fake.expire_tokens()
+        self.assertJson(self.post(url + tok, body), 200, errcode=42001)
+        ok = self.fake.messages(platform="wecom-appmsg", target="zhangsan", accepted=True)
+        self.assertEqual(len(ok), 2, ok)
+        self.assertIn("税务助企宣讲日", ok[0]["content"])
+        # The page shows app messages.
+        self.assertIn("企业微信应用消息", self.fake.request("GET", "/").body.decode())
+
+    def test_wecom_app_rate_per_member(self):
+        tok = self.wecom_token()
+        url = "/wecom/cgi-bin/message/send?access_token=" + tok
+        body = {"touser": "lisi", "msgtype": "text", "agentid": self.AGENT,
+                "text": {"content": "x"}}
+        codes = [self.post(url, body).json()["errcode"] for _ in range(31)]
+        self.assertEqual(codes, [0] * 30 + [45009])
+
+    def test_dingtalk_app_robot(self):
+        r = self.post("/dingtalk/v1.0/oauth2/accessToken", {"appKey": "dingkey", "appSecret": "x"})
+        self.assertJson(r, 400, code="invalidClientIdOrSecret")
+        j = self.assertJson(self.post("/dingtalk/v1.0/oauth2/accessToken",
+                                      {"appKey": "dingkey", "appSecret": "ds"}), 200,
+                            expireIn=7200)
+        h = {"x-acs-dingtalk-access-token": j["accessToken"]}
+        param = json.dumps({"title": "提醒", "text": "**明天** 开课"}, ensure_ascii=False)
+        grp = {"robotCode": "dingkey", "openConversationId": "cid1", "msgKey": "sampleMarkdown",
+               "msgParam": param}
+        send = "/dingtalk/v1.0/robot/groupMessages/send"
+        self.assertTrue(self.assertJson(self.post(send, grp, h), 200)["processQueryKey"])
+        self.assertJson(self.post(send, grp), 400, code="InvalidAuthentication")
+        self.assertJson(self.post(send, dict(grp, robotCode="other"), h), 400,
+                        code="robot.not.exist")
+        self.assertJson(self.post(send, dict(grp, openConversationId="cid9"), h), 400,
+                        code="resource.not.found")
+        self.assertJson(self.post(send, dict(grp, msgParam={"title": "x"}), h), 400,
+                        code="invalidParameter.msgParam")
+        self.assertJson(self.post(send, dict(grp, msgParam=json.dumps({"title": "t"})), h), 400,
+                        code="invalidParameter.msgParam")
+        oto = {"robotCode": "dingkey", "userIds": ["u1", "u2"], "msgKey": "sampleMarkdown",
+               "msgParam": param}
+        j = self.assertJson(self.post("/dingtalk/v1.0/robot/oToMessages/batchSend", oto, h), 200)
+        self.assertEqual(j["invalidStaffIdList"], ["u2"])
+        self.assertEqual(j["flowControlledStaffIdList"], [])
+        self.fake.expire_tokens()
+        self.assertJson(self.post(send, grp, h), 400, code="InvalidAuthentication")
+        m = self.only_message(platform="dingtalk-appmsg", target="cid1", accepted=True)
+        self.assertEqual(m["content"], "【提醒】\n**明天** 开课")
+        self.fake.add_fault("cid1", "throttle", platform="dingtalk-appmsg", count=1)
+        r = self.post(send, grp, h)
+        self.assertJson(r, 403, code="Forbidden.AccessDenied.QpsLimitForApi")
+
+    def test_feishu_im_send(self):
+        j = self.assertJson(self.post("/feishu/open-apis/auth/v3/tenant_access_token/internal",
+                                      {"app_id": "cli_a", "app_secret": "fs"}), 200, code=0)
+        h = {"Authorization": "Bearer " + j["tenant_access_token"]}
+        url = "/feishu/open-apis/im/v1/messages?receive_id_type=chat_id"
+        c = card("**明天** 开课", "税务助企宣讲日")["card"]
+        body = {"receive_id": "oc_1", "msg_type": "interactive",
+                "content": json.dumps(c, ensure_ascii=False)}
+        self.assertJson(self.post(url, body, h), 200, code=0)
+        self.assertJson(self.post(url, body), 400, code=99991661)
+        self.assertJson(self.post(url.replace("chat_id", "nope"), body, h), 400, code=99992402)
+        self.assertJson(self.post(url, dict(body, receive_id="oc_9"), h), 400, code=230002)
+        self.assertJson(self.post(url, dict(body, content=c), h), 400, code=230001)
+        big = dict(body, content=json.dumps(card("长" * 11000)["card"], ensure_ascii=False))
+        self.assertJson(self.post(url, big, h), 400, code=230025)
+        # Five a second to one chat.
+        codes = [self.post(url, body, h).json()["code"] for _ in range(6)]
+        self.assertIn(230020, codes)
+        m = self.fake.messages(platform="feishu-chat", target="oc_1", accepted=True)[0]
+        self.assertEqual(m["content"], "【税务助企宣讲日】\n**明天** 开课")
+        self.assertEqual(m["app_id"], "cli_a")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ where the platform does that). It records everything it receives.
 
 Base URLs for zhuqi (zq_channel_config / [channels] *_base_url):
   http://HOST:PORT/wecom  /dingtalk  /feishu  /telegram ; generic targets
-  use the full URL http://HOST:PORT/generic/<name>.
+  use the full URL http://HOST:PORT/generic/<name>. DingTalk's new-style
+  API ([channels] dingtalk_api_base_url) is served under /dingtalk too.
 
 Platform endpoints (all POST, JSON):
   /wecom/cgi-bin/webhook/send?key=K                  WeCom group robot
@@ -20,17 +21,34 @@ Platform endpoints (all POST, JSON):
   /feishu/open-apis/bot/v2/hook/<T>                  Feishu custom bot
   /feishu/open-apis/auth/v3/tenant_access_token/internal   tenant token
   /feishu/open-apis/im/v1/messages/<message_id>/reply      IM reply (Bearer)
+  /feishu/open-apis/im/v1/messages?receive_id_type=chat_id IM send (Bearer)
   /telegram/bot<TOKEN>/sendMessage                   Telegram Bot API
   /generic/<name>                                    zhuqi's generic webhook
+ The app message APIs (not in specs/channels.md; modelled on the vendors'
+ public documentation):
+  GET /wecom/cgi-bin/gettoken?corpid=&corpsecret=    WeCom app access token
+  /wecom/cgi-bin/message/send?access_token=T         WeCom app message
+  /dingtalk/v1.0/oauth2/accessToken                  DingTalk app access token
+  /dingtalk/v1.0/robot/groupMessages/send            DingTalk app robot, group
+  /dingtalk/v1.0/robot/oToMessages/batchSend         DingTalk app robot, users
+                                                     (header x-acs-dingtalk-
+                                                     access-token)
 
 Control API (JSON):
   POST   /_targets   register targets: an object, a list, or {"targets":[...]}
                      {"platform": wecom|dingtalk|feishu|telegram|generic|
-                      dingtalk-session|feishu-app (or zhuqi's channel names),
-                      "key"|"token"|"target"|"app_id": identifier,
-                      "secret"?, "app_secret"? (feishu-app),
+                      dingtalk-session|feishu-app|wecom-app|dingtalk-app
+                      (or zhuqi's robot channel names),
+                      "key"|"token"|"target"|"app_id": identifier (the
+                      apps: Feishu app_id, WeCom corp id, DingTalk appKey),
+                      "secret"?, "app_secret"? (the apps' secret),
+                      "agent_id"? (wecom-app, required), "robot_code"?
+                      (dingtalk-app; default: the appKey), "token_ttl_s"?
+                      (the apps; default 7200),
                       "rate_per_min"?, "rate_per_sec"?, "window_s"?,
-                      "max_bytes"?, "keywords"?: [..], "chats"?: [..],
+                      "max_bytes"?, "keywords"?: [..], "chats"?: [..]
+                      (telegram chats; for the apps the chats, groups and
+                      users their messages may go to; empty: any),
                       "blocked"?: [..] (telegram), "expires_ms"? (session),
                       "throttle_style"?: "11232"|"9499" (feishu),
                       "skew_s"? (generic, default 300)}
@@ -48,6 +66,8 @@ Control API (JSON):
                      ?platform=&target=&since=ID&accepted=1|0
   GET    /_stats     counts: total, accepted, rejected, by "platform/target"
                      (not limited by --keep: use it to count duplicates)
+  POST   /_tokens/expire   every access token handed out so far expires now
+                     (the next use gets the platform's "expired" answer)
   POST   /_reset     forget messages, counts, rate windows, faults, tokens
                      (targets stay; ?all=1 forgets them too)
   GET    /_health    {"ok":true}
@@ -58,13 +78,19 @@ Rate limits count accepted messages only, per robot (Telegram: per bot
 and chat) over a sliding window (--rate-window, or the target's window_s).
 
 Unknown targets get the platform's own error (WeCom 93000, DingTalk
-300005, Feishu 19001 / tenant token 10003, Telegram 401). Generic targets,
-DingTalk session webhooks and Feishu replies need no registration (generic
-ones are then unsigned and unlimited); --open registers unknown targets on
-first use (no secret, so signatures are recorded but not checked).
+300005, Feishu 19001 / tenant token 10003, Telegram 401; WeCom gettoken
+40013, DingTalk accessToken HTTP 400). Generic targets, DingTalk session
+webhooks, Feishu replies and the app messages need no registration (the
+app messages are authorised by their access token, checked against the
+app that got it: unknown 40014 / InvalidAuthentication / 99991663,
+expired 42001 / InvalidAuthentication / 99991677); --open registers
+unknown targets on first use (no secret, so signatures are recorded but
+not checked).
 Records have "platform" wecom, dingtalk, dingtalk-session, feishu,
-feishu-app (tenant tokens), feishu-reply, telegram or generic, "target"
-(the key / token / session id / message id / generic name), "verdict"
+feishu-app (tenant tokens), feishu-reply, telegram, generic, wecom-app and
+dingtalk-app (access tokens), wecom-appmsg, dingtalk-appmsg and
+feishu-chat (app messages), "target" (the key / token / session id /
+message id / generic name / app id / userid / chat id), "verdict"
 ("accepted" or the reason), "accepted", "status", "reply", "content" (the
 text a reader would see), "warnings" and the request's headers and JSON.
 
@@ -105,6 +131,14 @@ DEFAULT_RATE = {
     "feishu-reply": (0, 0),
     "telegram": (20, 0),  # per chat
     "generic": (0, 0),
+    # The app message APIs (vendor docs): WeCom 30 a minute to one member;
+    # Feishu 5 a second to one chat; DingTalk states none per chat (the
+    # custom robots' 20 a minute is used).
+    "wecom-app": (0, 0),
+    "dingtalk-app": (0, 0),
+    "wecom-appmsg": (30, 0),
+    "dingtalk-appmsg": (20, 0),
+    "feishu-chat": (0, 5),
 }
 
 # Size limits in UTF-8 bytes (Telegram: UTF-16 units of visible text).
@@ -117,6 +151,11 @@ DEFAULT_MAX = {
     "feishu-reply": 150 * 1024,  # the content string
     "telegram": 4096,
     "generic": 65536,  # "markdown"
+    "wecom-app": 2048,
+    "dingtalk-app": 20000,
+    "wecom-appmsg": 2048,  # markdown.content (text.content too)
+    "dingtalk-appmsg": 20000,  # the markdown text in msgParam
+    "feishu-chat": 30 * 1024,  # the request body of a card; text: 150 KB
 }
 
 KINDS = {
@@ -127,6 +166,9 @@ KINDS = {
     "feishu-reply": "feishu-reply",
     "telegram": "telegram",
     "generic": "generic",
+    "wecom-app": "wecom-app", "dingtalk-app": "dingtalk-app",
+    "wecom-appmsg": "wecom-appmsg", "dingtalk-appmsg": "dingtalk-appmsg",
+    "feishu-chat": "feishu-chat",
 }
 
 CHINESE = {
@@ -138,7 +180,15 @@ CHINESE = {
     "feishu-reply": "飞书消息回复",
     "telegram": "Telegram",
     "generic": "通用 Webhook",
+    "wecom-app": "企业微信应用令牌",
+    "dingtalk-app": "钉钉应用令牌",
+    "wecom-appmsg": "企业微信应用消息",
+    "dingtalk-appmsg": "钉钉应用机器人消息",
+    "feishu-chat": "飞书应用消息",
 }
+
+# Records of access-token requests: not messages, so not on the page.
+TOKEN_KINDS = ("feishu-app", "wecom-app", "dingtalk-app")
 
 IDENT_KEYS = ("key", "token", "access_token", "target", "session", "app_id", "id")
 
@@ -203,7 +253,7 @@ class State:
         self.targets = {}  # (kind, ident) -> dict
         self.windows = {}  # key -> deque of monotonic times of accepted sends
         self.faults = []
-        self.tokens = {}  # feishu tenant token -> (app_id, expires at, time.time())
+        self.tokens = {}  # access token -> (kind of app, app id, expires at time.time())
         self.messages = collections.deque(maxlen=keep)
         self.next_id = 1
         self.fault_id = 1
@@ -299,20 +349,32 @@ class State:
         with self.lock:
             self.faults.clear()
 
-    # -- feishu tenant tokens --
+    # -- access tokens (Feishu tenant tokens, WeCom and DingTalk app tokens) --
 
-    def new_token(self, app_id, ttl):
+    def new_token(self, app_id, ttl, kind="feishu-app"):
         tok = "t-" + secrets.token_hex(16)
         with self.lock:
-            self.tokens[tok] = (app_id, time.time() + ttl)
+            self.tokens[tok] = (kind, app_id, time.time() + ttl)
         return tok
 
-    def token_app(self, tok):
+    def token_state(self, tok, kind="feishu-app"):
+        """("ok", app id), ("expired", app id) or ("unknown", None)."""
         with self.lock:
-            v = self.tokens.get(tok)
-        if v is None or v[1] < time.time():
-            return None
-        return v[0]
+            v = self.tokens.get(tok) if tok else None
+        if v is None or v[0] != kind:
+            return "unknown", None
+        return ("expired" if v[2] < time.time() else "ok"), v[1]
+
+    def token_app(self, tok, kind="feishu-app"):
+        st, app = self.token_state(tok, kind)
+        return app if st == "ok" else None
+
+    def expire_tokens(self):
+        with self.lock:
+            past = time.time() - 1
+            for tok, v in self.tokens.items():
+                self.tokens[tok] = (v[0], v[1], past)
+            return len(self.tokens)
 
     # -- messages --
 
@@ -401,6 +463,11 @@ def parse_target(t):
     app_secret = t.get("app_secret", "")
     if not isinstance(app_secret, str):
         raise ValueError("app_secret must be a string")
+    robot_code = t.get("robot_code", "")
+    if not isinstance(robot_code, str):
+        raise ValueError("robot_code must be a string")
+    if kind == "wecom-app" and not t.get("agent_id"):
+        raise ValueError("a wecom-app needs its agent_id")
     per_min, per_sec = DEFAULT_RATE[kind]
     style = str(t.get("throttle_style", "11232"))
     if style not in ("11232", "9499"):
@@ -421,6 +488,8 @@ def parse_target(t):
         "throttle_style": style,
         "skew_s": _int_field(t, "skew_s", 300, 0, 10 ** 6),
         "token_ttl_s": _int_field(t, "token_ttl_s", 7200, 1, 10 ** 6),
+        "agent_id": int(_int_field(t, "agent_id", 0, 0, 2 ** 31 - 1)),
+        "robot_code": robot_code or ident,
     }
 
 
@@ -519,24 +588,108 @@ def keywords_ok(target, text):
     return not kws or any(k in text for k in kws)
 
 
+def app_of(state, kind, ident):
+    """The registration of an app (wecom-app, dingtalk-app, feishu-app)."""
+    with state.lock:
+        return state.targets.get((kind, ident))
+
+
+def chat_allowed(app, ident):
+    return not app["chats"] or ident in app["chats"]
+
+
 class WeCom(Platform):
     name = "wecom"
 
     def route(self, rest, req):
+        if rest == "cgi-bin/gettoken" and req.method == "GET":
+            return "wecom-app", "token", req.q("corpid") or ""
+        if req.method != "POST":
+            return None
+        if rest == "cgi-bin/message/send":
+            j = req.json if isinstance(req.json, dict) else {}
+            user = j.get("touser")
+            return "wecom-appmsg", "appmsg", user if isinstance(user, str) else ""
         if rest != "cgi-bin/webhook/send":
             return None
         return "wecom", "send", req.q("key") or ""
 
     def unknown(self, endpoint, req):
+        if endpoint == "token":
+            return errcode(40013, "invalid corpid")
         return errcode(93000, "invalid webhook url, hint: [fake] key not found")
 
     def throttle(self, target, endpoint, req, fault=None, wait=1.0):
         return errcode(45009, "api freq out of limit")
 
     def fail(self, target, endpoint, req, code=None):
+        if endpoint == "appmsg":
+            r = errcode(code if code is not None else 81013, "user & party & tag all invalid")
+            r.body["invaliduser"] = req.ident
+            return r
         return errcode(code if code is not None else 93000, "invalid webhook url")
 
+    def token(self, state, target, req):
+        """GET cgi-bin/gettoken?corpid=&corpsecret= (WeCom's own check:
+        the secret of one of the company's apps)."""
+        if not hmac.compare_digest((req.q("corpsecret") or "").encode(),
+                                   target["app_secret"].encode()):
+            return errcode(40001, "invalid credential")
+        tok = state.new_token(target["ident"], target["token_ttl_s"], "wecom-app")
+        req.content = "access_token for %s (agent %d)" % (target["ident"], target["agent_id"])
+        return Reply(200, {"errcode": 0, "errmsg": "ok", "access_token": tok,
+                           "expires_in": int(target["token_ttl_s"])})
+
+    def appmsg(self, state, target, req):
+        """POST cgi-bin/message/send?access_token=T: an app message."""
+        tok = req.q("access_token")
+        if not tok:
+            return errcode(41001, "access_token missing")
+        st, corp = state.token_state(tok, "wecom-app")
+        if st == "unknown":
+            return errcode(40014, "invalid access_token")
+        if st == "expired":
+            return errcode(42001, "access_token expired")
+        app = app_of(state, "wecom-app", corp)
+        if app is None:
+            return errcode(40014, "invalid access_token")
+        req.extra["app_id"] = corp
+        j = req.json
+        if not isinstance(j, dict):
+            return errcode(40035, "invalid json request: %s" % (req.json_error or "not an object"))
+        if j.get("agentid") != app["agent_id"] or isinstance(j.get("agentid"), bool):
+            return errcode(40056, "invalid agentid")
+        user = j.get("touser")
+        if not isinstance(user, str) or not user:
+            return errcode(40035, "invalid touser")
+        mt = j.get("msgtype")
+        if mt not in ("markdown", "text"):
+            return errcode(40008, "invalid message type" if mt not in (
+                "image", "voice", "video", "file", "textcard", "news", "mpnews",
+                "miniprogram_notice", "template_card") else
+                "fake platform: msgtype %s not simulated" % mt)
+        body = j.get(mt)
+        content = body.get("content") if isinstance(body, dict) else None
+        if not isinstance(content, str) or not content:
+            return errcode(44004, "empty content")
+        if utf8_len(content) > target["max_bytes"]:
+            return errcode(40058, "content exceed max length %d" % target["max_bytes"])
+        if not chat_allowed(app, user):
+            r = errcode(81013, "user & party & tag all invalid")
+            r.body["invaliduser"] = user
+            return r
+        req.content = content
+        wait = state.rate_take(("wecom-appmsg", corp, user), target["rate_per_min"],
+                               target["rate_per_sec"], self.window(state, target))
+        if wait:
+            return self.throttle(target, "appmsg", req)
+        return Reply(200, {"errcode": 0, "errmsg": "ok", "msgid": secrets.token_hex(12)})
+
     def handle(self, state, target, endpoint, req):
+        if endpoint == "token":
+            return self.token(state, target, req)
+        if endpoint == "appmsg":
+            return self.appmsg(state, target, req)
         j = req.json
         if not isinstance(j, dict):
             return errcode(40035, "invalid json request: %s" % (req.json_error or "not an object"))
@@ -618,24 +771,141 @@ def dingtalk_body(j, req, target):
     return None
 
 
+def acs_error(status, code, message, verdict=None):
+    """An api.dingtalk.com error: HTTP 4xx with {code, message, requestid}."""
+    return Reply(status, {"code": code, "message": message,
+                          "requestid": secrets.token_hex(8).upper()},
+                 verdict=verdict or "HTTP %d %s: %s" % (status, code, message))
+
+
+DINGTALK_MSG_KEYS = ("sampleText", "sampleMarkdown", "sampleImageMsg", "sampleLink",
+                     "sampleActionCard", "sampleActionCard2", "sampleActionCard3",
+                     "sampleActionCard4", "sampleActionCard5", "sampleActionCard6",
+                     "sampleAudio", "sampleFile", "sampleVideo")
+
+
 class DingTalk(Platform):
     name = "dingtalk"
 
     def route(self, rest, req):
+        if req.method != "POST":
+            return None
         if rest == "robot/send":
             return "dingtalk", "send", req.q("access_token") or ""
         if rest.startswith("session/") and len(rest) > len("session/"):
             return "dingtalk-session", "session", urllib.parse.unquote(rest[len("session/"):])
+        j = req.json if isinstance(req.json, dict) else {}
+        if rest == "v1.0/oauth2/accessToken":
+            app = j.get("appKey")
+            return "dingtalk-app", "token", app if isinstance(app, str) else ""
+        if rest == "v1.0/robot/groupMessages/send":
+            cid = j.get("openConversationId")
+            return "dingtalk-appmsg", "group", cid if isinstance(cid, str) else ""
+        if rest == "v1.0/robot/oToMessages/batchSend":
+            ids = j.get("userIds")
+            ids = [u for u in ids if isinstance(u, str)] if isinstance(ids, list) else []
+            return "dingtalk-appmsg", "oto", ",".join(ids)
         return None
 
     def unknown(self, endpoint, req):
+        if endpoint == "token":
+            return acs_error(400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret")
         return errcode(300005, "token is not exist")
 
     def throttle(self, target, endpoint, req, fault=None, wait=1.0):
+        if endpoint in ("token", "group", "oto"):
+            return acs_error(403, "Forbidden.AccessDenied.QpsLimitForApi",
+                             "请求被流控，超过了接口的QPS限制")
         return errcode(130101, "send too fast, exceed 20 times per minute")
 
     def fail(self, target, endpoint, req, code=None):
+        if endpoint in ("group", "oto"):
+            return acs_error(400, "resource.not.found", "机器人不在群内或会话不存在")
         return errcode(code if code is not None else 310000, "sign not match")
+
+    def token(self, state, target, req):
+        """POST v1.0/oauth2/accessToken {appKey, appSecret}."""
+        j = req.json if isinstance(req.json, dict) else {}
+        if not hmac.compare_digest(str(j.get("appSecret", "")).encode(),
+                                   target["app_secret"].encode()):
+            return acs_error(400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret")
+        tok = state.new_token(target["ident"], target["token_ttl_s"], "dingtalk-app")
+        req.content = "accessToken for %s" % target["ident"]
+        return Reply(200, {"accessToken": tok, "expireIn": int(target["token_ttl_s"])})
+
+    def appmsg(self, state, target, endpoint, req):
+        """The app robot's group and one-to-one sends."""
+        st, key = state.token_state(req.headers.get("x-acs-dingtalk-access-token"),
+                                    "dingtalk-app")
+        if st != "ok":
+            return acs_error(400, "InvalidAuthentication", "不合法的access_token",
+                             "HTTP 400 InvalidAuthentication: %s token" % st)
+        app = app_of(state, "dingtalk-app", key)
+        if app is None:
+            return acs_error(400, "InvalidAuthentication", "不合法的access_token")
+        req.extra["app_id"] = key
+        j = req.json
+        if not isinstance(j, dict):
+            return acs_error(400, "MissingBody", "body is mandatory for this action.")
+        if not isinstance(j.get("robotCode"), str) or not j["robotCode"]:
+            return acs_error(400, "MissingrobotCode", "robotCode is mandatory for this action.")
+        if j["robotCode"] != app["robot_code"]:
+            return acs_error(400, "robot.not.exist", "机器人不存在")
+        if endpoint == "group":
+            if not req.ident:
+                return acs_error(400, "MissingopenConversationId",
+                                 "openConversationId is mandatory for this action.")
+        else:
+            ids = j.get("userIds")
+            if not isinstance(ids, list) or not ids or len(ids) > 20 or \
+                    not all(isinstance(u, str) and u for u in ids):
+                return acs_error(400, "invalidParameter.userIds",
+                                 "userIds 应为 1 到 20 个 userId")
+        key_ = j.get("msgKey")
+        if key_ not in DINGTALK_MSG_KEYS:
+            return acs_error(400, "invalidParameter.msgKey", "msgKey 不合法")
+        if key_ not in ("sampleText", "sampleMarkdown"):
+            return acs_error(400, "invalidParameter.msgKey",
+                             "fake platform: msgKey %s not simulated" % key_)
+        try:
+            param = json.loads(j.get("msgParam")) if isinstance(j.get("msgParam"), str) else None
+        except ValueError:
+            param = None
+        if not isinstance(param, dict):
+            return acs_error(400, "invalidParameter.msgParam", "msgParam 应为 JSON 字符串")
+        if key_ == "sampleMarkdown":
+            title, text = param.get("title"), param.get("text")
+            if not isinstance(title, str) or not title or not isinstance(text, str) or not text:
+                return acs_error(400, "invalidParameter.msgParam",
+                                 "sampleMarkdown 需要 title 和 text")
+        else:
+            title, text = "", param.get("content")
+            if not isinstance(text, str) or not text:
+                return acs_error(400, "invalidParameter.msgParam", "sampleText 需要 content")
+        if utf8_len(text) > target["max_bytes"]:
+            return acs_error(400, "invalidParameter.msgParam",
+                             "消息内容超过 %d 字节" % target["max_bytes"])
+        req.content = (("【%s】\n" % title) if title else "") + text
+        if endpoint == "group":
+            if not chat_allowed(app, req.ident):
+                return acs_error(400, "resource.not.found", "机器人不在群内或会话不存在")
+            wait = state.rate_take(("dingtalk-appmsg", key, req.ident), target["rate_per_min"],
+                                   target["rate_per_sec"], self.window(state, target))
+            if wait:
+                return self.throttle(target, endpoint, req)
+            return Reply(200, {"processQueryKey": secrets.token_hex(16)})
+        bad = [u for u in j["userIds"] if not chat_allowed(app, u)]
+        limited = []
+        for u in j["userIds"]:
+            if u not in bad and state.rate_take(("dingtalk-appmsg", key, u),
+                                                target["rate_per_min"], target["rate_per_sec"],
+                                                self.window(state, target)):
+                limited.append(u)
+        r = Reply(200, {"processQueryKey": secrets.token_hex(16), "invalidStaffIdList": bad,
+                        "flowControlledStaffIdList": limited})
+        if bad or limited:
+            r.verdict = "invalid users %s, flow-controlled users %s" % (bad, limited)
+        return r
 
     def check_sign(self, target, req):
         ts, sign = req.q("timestamp"), req.q("sign")
@@ -657,6 +927,10 @@ class DingTalk(Platform):
         return None
 
     def handle(self, state, target, endpoint, req):
+        if endpoint == "token":
+            return self.token(state, target, req)
+        if endpoint in ("group", "oto"):
+            return self.appmsg(state, target, endpoint, req)
         if endpoint == "session":
             if target.get("expires_ms") and time.time() * 1000 > target["expires_ms"]:
                 return errcode(300005, "session webhook expired")
@@ -744,6 +1018,9 @@ class Feishu(Platform):
         m = re.fullmatch(r"open-apis/im/v1/messages/([^/]+)/reply", rest)
         if m:
             return "feishu-reply", "reply", urllib.parse.unquote(m.group(1))
+        if rest == "open-apis/im/v1/messages":
+            rid = req.json.get("receive_id") if isinstance(req.json, dict) else None
+            return "feishu-chat", "send", rid if isinstance(rid, str) else ""
         return None
 
     def unknown(self, endpoint, req):
@@ -771,6 +1048,8 @@ class Feishu(Platform):
             return self.token(state, target, req)
         if endpoint == "reply":
             return self.reply(state, req)
+        if endpoint == "send":
+            return self.send(state, target, req)
         j = req.json
         if len(req.raw) > target["max_bytes"]:
             return feishu_reply(9499, "Bad Request: request body exceeds %d bytes"
@@ -823,12 +1102,66 @@ class Feishu(Platform):
         return Reply(200, {"code": 0, "msg": "ok", "tenant_access_token": tok,
                            "expire": int(target["token_ttl_s"])})
 
-    def reply(self, state, req):
+    @staticmethod
+    def bearer(state, req):
+        """The app of the request's tenant token, or (None, the error)."""
         auth = req.headers.get("authorization", "")
-        app = state.token_app(auth[7:]) if auth.startswith("Bearer ") else None
-        if app is None:
-            return feishu_reply(99991663, "Invalid access token for authorization. Please make a "
-                                          "request with token attached.", 400)
+        if not auth.startswith("Bearer "):
+            return None, feishu_reply(99991661, "Missing access token for authorization. Please "
+                                                "make a request with token attached.", 400)
+        st, app = state.token_state(auth[7:], "feishu-app")
+        if st == "expired":
+            return None, feishu_reply(99991677, "Authentication token expired.", 400)
+        if st != "ok":
+            return None, feishu_reply(99991663, "Invalid access token for authorization. Please "
+                                                "make a request with token attached.", 400)
+        return app, None
+
+    def send(self, state, target, req):
+        """POST open-apis/im/v1/messages?receive_id_type=...: a message to a
+        chat (or a person) of the app."""
+        app_id, bad = self.bearer(state, req)
+        if bad is not None:
+            return bad
+        req.extra["app_id"] = app_id
+        app = app_of(state, "feishu-app", app_id)
+        rtype = req.q("receive_id_type")
+        if rtype not in ("chat_id", "open_id", "user_id", "union_id", "email"):
+            return feishu_reply(99992402, "field validation failed: receive_id_type", 400)
+        j = req.json
+        if not isinstance(j, dict):
+            return feishu_reply(9499, "Bad Request: body is not a JSON object", 400)
+        if not req.ident:
+            return feishu_reply(230001, "Your request contains an invalid request parameter: "
+                                        "receive_id is empty", 400)
+        mt, content = j.get("msg_type"), j.get("content")
+        if not isinstance(content, str):
+            return feishu_reply(230001, "Your request contains an invalid request parameter: "
+                                        "content must be a JSON string", 400)
+        limit = target["max_bytes"] if mt in ("interactive", "post") else 150 * 1024
+        if len(req.raw) > limit:
+            return feishu_reply(230025, "The length of the message content reaches its limit.",
+                                400)
+        try:
+            text = feishu_content(mt, json.loads(content))
+        except ValueError as e:
+            return feishu_reply(230001, "Your request contains an invalid request parameter: %s"
+                                % e, 400)
+        if app is not None and not chat_allowed(app, req.ident):
+            return feishu_reply(230002, "Bot/User can NOT be out of the chat.", 400)
+        req.content = text
+        wait = state.rate_take(("feishu-chat", app_id, req.ident), target["rate_per_min"],
+                               target["rate_per_sec"], self.window(state, target))
+        if wait:
+            return feishu_reply(230020, "This operation triggers the frequency limit.", 400)
+        return Reply(200, {"code": 0, "msg": "success", "data": {
+            "message_id": "om_" + secrets.token_hex(12), "chat_id": req.ident,
+            "msg_type": mt, "body": {"content": content}}})
+
+    def reply(self, state, req):
+        app, bad = self.bearer(state, req)
+        if bad is not None:
+            return bad
         req.extra["app_id"] = app
         j = req.json
         if not isinstance(j, dict):
@@ -1047,9 +1380,13 @@ PLATFORMS = {p.name: p for p in (WeCom(), DingTalk(), Feishu(), Telegram(), Gene
 
 
 # Kinds whose targets need no registration: generic webhooks, DingTalk
-# session webhooks and Feishu replies (authorised by the tenant token).
-IMPLICIT = ("generic", "dingtalk-session", "feishu-reply")
+# session webhooks, Feishu replies and the app messages (authorised by
+# their access token).
+IMPLICIT = ("generic", "dingtalk-session", "feishu-reply", "wecom-appmsg", "dingtalk-appmsg",
+            "feishu-chat")
 
+
+APP_MESSAGES = ("wecom-appmsg", "dingtalk-appmsg", "feishu-chat")
 
 _IMPLICIT_TEMPLATES = {}
 
@@ -1247,6 +1584,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(200, {"faults": st.list_faults()})
         if url.path == "/_health":
             return self._json(200, {"ok": True})
+        if self.command == "GET" and url.path.strip("/").split("/", 1)[0] in PLATFORMS:
+            return self._dispatch(st, url, b"")
         return self._json(404, {"ok": False, "error": "not found"})
 
     do_HEAD = do_GET
@@ -1288,13 +1627,20 @@ class Handler(BaseHTTPRequestHandler):
             if url.path == "/_faults":
                 f = st.add_fault(parse_fault(self._control_body(body)))
                 return self._json(200, {"ok": True, "fault": f})
+            if url.path == "/_tokens/expire":
+                return self._json(200, {"ok": True, "expired": st.expire_tokens()})
         except (BadRequest, ValueError) as e:
             return self._json(400, {"ok": False, "error": str(e)})
+        return self._dispatch(st, url, body)
+
+    def _dispatch(self, st, url, body):
+        """A request to a platform endpoint: checked, answered, recorded."""
         parts = url.path.strip("/").split("/", 1)
         platform = PLATFORMS.get(parts[0])
         if platform is None:
             return self._json(404, {"ok": False, "error": "no such platform"})
-        req = Request("POST", self.path, urllib.parse.parse_qs(url.query, keep_blank_values=True),
+        req = Request(self.command, self.path,
+                      urllib.parse.parse_qs(url.query, keep_blank_values=True),
                       self.headers.lower_dict(), body)
         routed = platform.route(parts[1] if len(parts) > 1 else "", req)
         if routed is None:
@@ -1315,7 +1661,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _platform(self, st, platform, endpoint, req):
         target = st.target(req.kind, req.ident)
-        if target is None and req.kind in IMPLICIT and req.ident:
+        # An app message without its recipient is the platform's own
+        # "missing field" error, checked behind the token.
+        if target is None and req.kind in IMPLICIT and (req.ident or req.kind in APP_MESSAGES):
             target = open_generic(req.kind, req.ident)
         fault = st.take_fault(req.kind, req.ident)
         if fault is not None:
@@ -1387,7 +1735,7 @@ details {{ font-size: .85em; color: #444; }}
 </head>
 <body>
 <h1>模拟消息平台</h1>
-<p>这里显示 zhuqi-bot 发到模拟平台（企业微信、钉钉、飞书、Telegram、通用 Webhook）并被接受的消息，
+<p>这里显示 zhuqi-bot 发到模拟平台（企业微信、钉钉、飞书的群机器人和应用消息、Telegram、通用 Webhook）并被接受的消息，
 最新的在前，每 3 秒自动刷新。共收到 {total} 条请求，接受 {accepted} 条，拒绝 {rejected} 条
 （拒绝的原因见 <a href="/_messages?accepted=0">/_messages?accepted=0</a>）。</p>
 {items}
@@ -1398,7 +1746,7 @@ details {{ font-size: .85em; color: #444; }}
 
 def render_page(st):
     stats = st.get_stats()
-    msgs = [m for m in st.list(accepted=True) if m["platform"] != "feishu-app"][-PAGE_SHOWN:]
+    msgs = [m for m in st.list(accepted=True) if m["platform"] not in TOKEN_KINDS][-PAGE_SHOWN:]
     items = []
     for m in reversed(msgs):
         raw = m["json"] if m.get("json") is not None else m.get("body", "")

@@ -4,6 +4,7 @@ control API, for the e2e tests and benchmarks (Python 3 stdlib only).
     fake = FakePlatform(log="/tmp/x/fake.jsonl")      # started and ready
     fake.base_urls()   # {"wecom": "http://127.0.0.1:P/wecom", ...}
     fake.add_target("dingtalk", "T1", secret="SEC...")
+    fake.add_target("wecom-app", "wwCORP", app_secret="S", agent_id=1000002)
     fake.add_fault("T1", "throttle", count=2)
     fake.messages(platform="dingtalk", target="T1", accepted=True)
     fake.stats()["by_target"]["dingtalk/T1"]["accepted"]
@@ -74,8 +75,11 @@ class FakePlatform:
         return "http://%s:%d" % (HOST, self.port)
 
     def base_urls(self):
-        """The base URLs for zq_channel_config / [channels] *_base_url."""
-        return {p: "%s/%s" % (self.url, p) for p in ("wecom", "dingtalk", "feishu", "telegram")}
+        """The base URLs for zq_channel_config / [channels] *_base_url
+        ("dingtalk_api": DingTalk's new-style API, served under /dingtalk)."""
+        urls = {p: "%s/%s" % (self.url, p) for p in ("wecom", "dingtalk", "feishu", "telegram")}
+        urls["dingtalk_api"] = "%s/dingtalk" % self.url
+        return urls
 
     def generic_url(self, name):
         return "%s/generic/%s" % (self.url, urllib.parse.quote(name, safe=""))
@@ -116,6 +120,10 @@ class FakePlatform:
 
     def clear_faults(self):
         return self._ok("DELETE", "/_faults")
+
+    def expire_tokens(self):
+        """Every access token handed out so far expires now."""
+        return self._ok("POST", "/_tokens/expire")["expired"]
 
     def messages(self, platform=None, target=None, since=0, accepted=None):
         q = {"since": since}

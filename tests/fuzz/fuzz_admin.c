@@ -94,8 +94,11 @@ static void target(json_t *j)
     FUZZ_CHECK(enc != NULL);
     FUZZ_CHECK(zq_target_inline_decode(enc, strlen(enc), &back) == 0 && same_target(&r.t, &back));
     free(enc);
-    /* A target the API stores can be sent to. */
+    /* A target the API stores can be sent to (the app kinds once their
+     * app is configured). */
     zq_channel_config_defaults(&cc);
+    cc.wecom_agent_id = 1000002;
+    snprintf(cc.dingtalk_robot_code, sizeof(cc.dingtalk_robot_code), "%s", "dingfuzz");
     rc = zq_channel_render(&cc, &r.t, &m, FUZZ_NOW_MS, &reqs, &n, &err);
     if (rc != 0) {
         fprintf(stderr, "fuzz: stored target %s/%s cannot be rendered: %s\n",

@@ -6,7 +6,8 @@
  * balanced in every part, and there are at most ZQ_CHANNEL_MAX_PARTS
  * parts.
  * Input: a mode byte (bits 0-2: platform; bit 3: a signing secret; bit 4:
- * mentions; bit 5: mention all), a limit byte (0: the default, else
+ * mentions; bit 5: mention all; bit 6: a DingTalk app target is a group,
+ * not a user), a limit byte (0: the default, else
  * 64 + 24 * n bytes), a line with the title, then the body. */
 #include <string.h>
 
@@ -100,6 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     body = fuzz_rest(&in, &blen);
     zq_channel_config_defaults(&cc);
+    cc.wecom_agent_id = 1000002;
+    snprintf(cc.dingtalk_robot_code, sizeof(cc.dingtalk_robot_code), "%s", "dingfuzz");
     if (lim != 0)
         cc.limits[kind].max_bytes = 64 + 24 * (size_t)lim;
     limit = cc.limits[kind].max_bytes;
@@ -113,6 +116,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case ZQ_CH_GENERIC:
         snprintf(t.address, sizeof(t.address), "%s", "http://127.0.0.1:9/hook");
+        break;
+    case ZQ_CH_DINGTALK_APP:
+        snprintf(t.address, sizeof(t.address), "%s", mode & 64 ? "group:cid+/=" : "user:u1");
         break;
     default: snprintf(t.address, sizeof(t.address), "%s", "fuzz-key"); break;
     }
@@ -150,7 +156,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK((s = sget(j, "markdown", "text", &len)) != NULL);
             FUZZ_CHECK(len <= limit);
             break;
-        case ZQ_CH_FEISHU: FUZZ_CHECK(reqs[i].body.len <= limit); break;
+        case ZQ_CH_FEISHU:
+        case ZQ_CH_FEISHU_CHAT: FUZZ_CHECK(reqs[i].body.len <= limit); break;
+        case ZQ_CH_WECOM_APP:
+            FUZZ_CHECK((s = sget(j, "markdown", "content", &len)) != NULL);
+            FUZZ_CHECK(len <= limit);
+            FUZZ_CHECK(reqs[i].auth == ZQ_AUTH_WECOM);
+            break;
+        case ZQ_CH_DINGTALK_APP: {
+            /* The markdown text is inside the msgParam JSON string. */
+            json_t *p = (s = sget(j, "msgParam", NULL, &len)) ? json_loadb(s, len, 0, NULL) : NULL;
+
+            FUZZ_CHECK(p != NULL);
+            FUZZ_CHECK(sget(p, "text", NULL, &len) != NULL && len <= limit);
+            json_decref(p);
+            break;
+        }
         case ZQ_CH_TELEGRAM:
             FUZZ_CHECK((s = sget(j, "text", NULL, &len)) != NULL);
             FUZZ_CHECK(telegram_weight(s, len, &balanced) <= limit);

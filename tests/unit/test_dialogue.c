@@ -853,9 +853,12 @@ static void test_subscribe(void **state)
     assert_string_equal(s, "4242");
     free(s);
     s = cmd_str("HGET zqt:target:%s tags", id);
-    assert_string_equal(s, "tax,510100");
+    assert_string_equal(s, "tax,tax_day,510100,region:510100");
     free(s);
     assert_int_equal(cmd_int("SISMEMBER zqt:targets:tag:tax %s", id), 1);
+    /* The audience of the shipped monthly reminder (config/reminders.json). */
+    assert_int_equal(cmd_int("SISMEMBER zqt:targets:tag:tax_day %s", id), 1);
+    assert_int_equal(cmd_int("SISMEMBER zqt:targets:tag:region:510100 %s", id), 1);
     assert_int_equal(cmd_int("SISMEMBER zqt:targets:tag:510100 %s", id), 1);
     assert_int_equal(cmd_int("SISMEMBER zqt:targets %s", id), 1);
     /* Again without a region: one target, the region tag gone. */

@@ -1115,6 +1115,84 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* Where 订阅 in a chat sends the reminders: the app kinds, once the app's
+ * message API credentials are configured; never for another app. */
+static void test_push_targets(void **state)
+{
+    json_t *wv = json_array_get(json_object_get(json_object_get(g_vec, "wecom"), "messages"), 0);
+    const char *dt_body = vs("dingtalk", "body", NULL);
+    zq_config saved = g_cfg;
+    fake f = {0};
+    zq_inbound_msg m;
+    zq_inbound_resp r;
+    zq_inbound_http h;
+    char body[2048];
+
+    (void)state;
+    /* WeCom: the app's Secret and AgentId (the vector's AgentID is 1000002). */
+    wecom_query(&f, json_string_value(json_object_get(wv, "msg_signature")));
+    h = http_of(&f, "POST", json_string_value(json_object_get(wv, "body")), ts_ms("wecom"));
+    snprintf(g_cfg.wecom.corp_secret, sizeof(g_cfg.wecom.corp_secret), "wecom-app-secret");
+    g_cfg.wecom.agent_id = 1000002;
+    assert_int_equal(parse(&zq_inbound_wecom, &h, &m, &r), 0);
+    assert_true(m.can_push);
+    assert_int_equal(m.target_kind, ZQ_CH_WECOM_APP);
+    assert_string_equal(m.target_address, "zhangsan");
+    zq_inbound_msg_clear(&m);
+    zq_inbound_resp_clear(&r);
+    g_cfg.wecom.agent_id = 1000003; /* a message to another app of the company */
+    assert_int_equal(parse(&zq_inbound_wecom, &h, &m, &r), 0);
+    assert_false(m.can_push);
+    zq_inbound_msg_clear(&m);
+    zq_inbound_resp_clear(&r);
+    g_cfg = saved;
+
+    /* DingTalk: the app's AppKey; a person in a one-to-one chat by staff
+     * id, a group by its conversation id. */
+    memset(&f, 0, sizeof(f));
+    hdr(&f, "timestamp", vs("dingtalk", "timestamp", NULL));
+    hdr(&f, "sign", vs("dingtalk", "sign", NULL));
+    h = http_of(&f, "POST", dt_body, ts_ms("dingtalk"));
+    assert_int_equal(parse(&zq_inbound_dingtalk, &h, &m, &r), 0);
+    assert_false(m.can_push); /* no app_key */
+    zq_inbound_msg_clear(&m);
+    zq_inbound_resp_clear(&r);
+    snprintf(g_cfg.dingtalk.app_key, sizeof(g_cfg.dingtalk.app_key), "dingabc");
+    assert_int_equal(parse(&zq_inbound_dingtalk, &h, &m, &r), 0);
+    assert_true(m.can_push);
+    assert_int_equal(m.target_kind, ZQ_CH_DINGTALK_APP);
+    assert_string_equal(m.target_address, "user:manager4321");
+    zq_inbound_msg_clear(&m);
+    zq_inbound_resp_clear(&r);
+    snprintf(body, sizeof(body), "%s", dt_body);
+    memcpy(strstr(body, "\"conversationType\": \"1\""), "\"conversationType\": \"2\"", 23);
+    h = http_of(&f, "POST", body, ts_ms("dingtalk"));
+    assert_int_equal(parse(&zq_inbound_dingtalk, &h, &m, &r), 0);
+    assert_true(m.can_push);
+    assert_string_equal(m.target_address, "group:cidAbCdEf123==");
+    zq_inbound_msg_clear(&m);
+    zq_inbound_resp_clear(&r);
+    /* The message was for another robot. */
+    snprintf(g_cfg.dingtalk.robot_code, sizeof(g_cfg.dingtalk.robot_code), "dingother");
+    assert_int_equal(parse(&zq_inbound_dingtalk, &h, &m, &r), 0);
+    assert_false(m.can_push);
+    zq_inbound_msg_clear(&m);
+    zq_inbound_resp_clear(&r);
+    g_cfg = saved;
+
+    /* Feishu: the chat of the message, through the app's IM API. */
+    memset(&f, 0, sizeof(f));
+    feishu_headers(&f, vs("feishu", "event", "signature"));
+    h = http_of(&f, "POST", vs("feishu", "event", "body"), ts_ms("feishu"));
+    assert_int_equal(parse(&zq_inbound_feishu, &h, &m, &r), 0);
+    assert_true(m.can_push);
+    assert_int_equal(m.target_kind, ZQ_CH_FEISHU_CHAT);
+    assert_string_equal(m.target_address, m.chat);
+    assert_true(strncmp(m.target_address, "oc_", 3) == 0);
+    zq_inbound_msg_clear(&m);
+    zq_inbound_resp_clear(&r);
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
@@ -1147,6 +1225,7 @@ int main(void)
         cmocka_unit_test(test_generic_render),
         cmocka_unit_test(test_part_never_cuts_a_character),
         cmocka_unit_test(test_safe_id_and_registry),
+        cmocka_unit_test(test_push_targets),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -647,7 +647,9 @@
       } }, [h("strong", { text: "添加推送对象" }), h("div", { className: "row" }, [
         h("label", {}, ["名称", h("input", { type: "text", name: "name", required: true })]),
         h("label", {}, ["平台", select("channel", [["wecom-robot", "企业微信群机器人"], ["dingtalk-robot", "钉钉群机器人"],
-          ["feishu-bot", "飞书机器人"], ["telegram", "Telegram"], ["generic", "通用 Webhook"]].map(function (o) {
+          ["feishu-bot", "飞书机器人"], ["telegram", "Telegram"], ["generic", "通用 Webhook"],
+          ["wecom-app", "企业微信应用（成员 UserID）"], ["dingtalk-app", "钉钉应用机器人（group:/user:）"],
+          ["feishu-chat", "飞书应用会话（chat_id）"]].map(function (o) {
             return h("option", { value: o[0], text: o[1] });
           }), "wecom-robot")])]),
         h("label", {}, ["Webhook 地址或密钥", h("input", { type: "text", name: "address", required: true })]),
