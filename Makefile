@@ -3,6 +3,7 @@
 #   make run     install missing packages, build, start the local stack
 #   make stop    stop the local stack
 #   make test    install missing packages, build with ASan+UBSan, run all tests
+#   make soak    10 minutes of mixed traffic: zero errors, flat memory (pass/fail)
 #
 # BUILD=release (default) or BUILD=asan selects the flavour; objects live
 # under build/$(BUILD)/ so both can coexist.
@@ -146,6 +147,23 @@ bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory BUILD=release all
 	@python3 bench/run.py build/release
+
+# Instructions per request in zhuqi-fcgi under callgrind (bench/callgrind.py):
+# exact, so it compares two builds on a busy machine. PROFILE_ROWS=ping,step
+.PHONY: profile
+profile:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory BUILD=release all
+	@python3 bench/callgrind.py build/release $(if $(PROFILE_ROWS),--only $(PROFILE_ROWS)) --top $(or $(PROFILE_TOP),25)
+
+# Ten minutes of mixed traffic at half the measured capacity (bench/soak.py):
+# zero errors and flat memory, or a non-zero exit. SOAK_SECONDS=30 for a
+# quick check; SOAK_RATE fixes the rate instead of measuring the capacity.
+.PHONY: soak
+soak:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory BUILD=release all
+	@python3 bench/soak.py build/release
 
 # libFuzzer targets (tests/fuzz) with ASan and UBSan: each runs FUZZ_SECONDS
 # from a scratch copy of its seed corpus; FUZZ_TARGETS="xml wecom" picks some.
