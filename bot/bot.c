@@ -7,6 +7,7 @@
  * and exits 0. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,26 @@ int zq_bot_rate_windows(const zq_config *cfg, zq_channel_kind k, zq_rate_window 
     if (per_second > 0)
         w[n++] = (zq_rate_window){per_second, minute / 60 + slack / 10};
     return n;
+}
+
+int zq_bot_telegram_bot_window(const zq_config *cfg, zq_rate_window *w)
+{
+    if (cfg->channels.telegram_bot_per_second <= 0)
+        return 0;
+    *w = (zq_rate_window){cfg->channels.telegram_bot_per_second,
+                          cfg->channels.rate_window_ms / 60 + cfg->channels.rate_slack_ms / 10};
+    return 1;
+}
+
+void zq_bot_telegram_bot_id(const char *token, char *out)
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+
+    if (EVP_Digest(token, strlen(token), md, &mdlen, EVP_sha256(), NULL) != 1)
+        memset(md, 0, sizeof(md));
+    memcpy(out, "tgbot:", 6);
+    zq_hex(md, 8, out + 6); /* 16 hex digits and the NUL */
 }
 
 void zq_bot_redis(zq_bot *b, int rc, const char *what, const zq_err *err)

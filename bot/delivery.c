@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "zhuqi/apptoken.h"
+#include "zhuqi/chat_outbox.h"
 #include "zhuqi/feishu_token.h"
 #include "zhuqi/log.h"
 #include "zhuqi/ratelimit.h"
@@ -37,6 +38,8 @@ typedef struct job {
     size_t part;
     char **reply_hdrs; /* reply entries: parsed "Name: value" lines */
     int nreply_hdrs;
+    char **reply_bodies; /* reply entries with parts: each request's body (owned) */
+    size_t nreply_bodies;
     /* App kinds (apptoken.h): the part's URL with the access token
      * (WeCom) or the token's header line (DingTalk, Feishu). */
     char send_url[1700];
@@ -75,6 +78,9 @@ static void job_release(job *j)
     for (int i = 0; i < j->nreply_hdrs; i++)
         free(j->reply_hdrs[i]);
     free(j->reply_hdrs);
+    for (size_t i = 0; j->reply_bodies != NULL && i < j->nreply_bodies; i++)
+        free(j->reply_bodies[i]);
+    free(j->reply_bodies);
     memset(j, 0, sizeof(*j));
 }
 
@@ -203,6 +209,8 @@ static zq_channel_kind reply_kind(const char *ch)
 {
     zq_channel_kind k;
 
+    if (zq_channel_parse(ch, &k) == 0)
+        return k; /* "wecom-app", "telegram" */
     if (strncmp(ch, "wecom", 5) == 0)
         return ZQ_CH_WECOM;
     if (strncmp(ch, "dingtalk", 8) == 0)
@@ -211,7 +219,42 @@ static zq_channel_kind reply_kind(const char *ch)
         return ZQ_CH_FEISHU;
     if (strncmp(ch, "telegram", 8) == 0)
         return ZQ_CH_TELEGRAM;
-    return zq_channel_parse(ch, &k) == 0 ? k : ZQ_CH_GENERIC;
+    return ZQ_CH_GENERIC;
+}
+
+/* The access token the current part of j needs (apptoken.h). */
+static zq_outreq_auth job_auth(const job *j)
+{
+    if (j->e.reply)
+        return strcmp(j->e.reply_auth, ZQ_CHAT_AUTH_WECOM) == 0 ? ZQ_AUTH_WECOM : ZQ_AUTH_NONE;
+    return j->reqs != NULL && j->part < j->nreqs ? j->reqs[j->part].auth : ZQ_AUTH_NONE;
+}
+
+/* Splits a reply series' body (a JSON array of e.reply_parts request
+ * bodies) into j->reply_bodies. Returns 0 or -1 (malformed, or out of
+ * memory). */
+static int split_reply_parts(job *j)
+{
+    json_t *a = json_loads(j->e.reply_body, 0, NULL), *v;
+    size_t i, n = (size_t)j->e.reply_parts;
+    int rc = -1;
+
+    if (!json_is_array(a) || json_array_size(a) != n || n > ZQ_CHAT_OUTBOX_MAX_PARTS)
+        goto out;
+    j->reply_bodies = calloc(n, sizeof(*j->reply_bodies));
+    if (j->reply_bodies == NULL)
+        goto out;
+    j->nreply_bodies = n;
+    j->nreqs = n;
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_object(v) || (j->reply_bodies[i] = json_dumps(v, JSON_COMPACT)) == NULL)
+            goto out;
+    }
+    rc = 0;
+out:
+    json_decref(a);
+    return rc;
 }
 
 /* A retry that is not a platform's answer (a token we could not get). */
@@ -280,7 +323,8 @@ static int prepare_reply(zq_bot *b, job *j, int64_t now_ms)
                "reply expired before it could be sent (session webhook gone)");
         return -1;
     }
-    if (j->e.reply_auth[0] != '\0' && strcmp(j->e.reply_auth, "feishu_tenant_token") != 0) {
+    if (j->e.reply_auth[0] != '\0' && strcmp(j->e.reply_auth, ZQ_CHAT_AUTH_FEISHU) != 0 &&
+        strcmp(j->e.reply_auth, ZQ_CHAT_AUTH_WECOM) != 0) {
         json_decref(h);
         settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "reply needs an unknown kind of auth");
         return -1;
@@ -303,10 +347,22 @@ static int prepare_reply(zq_bot *b, job *j, int64_t now_ms)
         settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "out of memory");
         return -1;
     }
-    if (j->e.reply_auth[0] != '\0' && add_tenant_token(b, j) < 0)
+    if (strcmp(j->e.reply_auth, ZQ_CHAT_AUTH_FEISHU) == 0 && add_tenant_token(b, j) < 0)
         return -1;
-    j->nreqs = 1;
-    j->part = 0;
+    if (j->e.reply_parts > 0) {
+        if (split_reply_parts(j) < 0) {
+            settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "reply has malformed parts");
+            return -1;
+        }
+    } else {
+        j->nreqs = 1;
+    }
+    /* A series resumes after the parts the platform already took. */
+    j->part = j->e.parts_done > 0 ? (size_t)j->e.parts_done : 0;
+    if (j->part >= j->nreqs) {
+        settle(b, j, ZQ_SETTLE_DONE, j->e.attempts, 0, "");
+        return -1;
+    }
     return 0;
 }
 
@@ -482,7 +538,7 @@ out:
  * unreachable: retry later, and for a moment after that every message of
  * the app waits without asking it again); -1 when Redis is away (j stays
  * ready). */
-static int add_app_token(zq_bot *b, job *j, const zq_outreq *r)
+static int add_app_token(zq_bot *b, job *j, zq_outreq_auth auth, const char *url)
 {
     char tok[ZQ_APPTOKEN_MAX], why[300];
     zq_apptoken_app app;
@@ -491,7 +547,7 @@ static int add_app_token(zq_bot *b, job *j, const zq_outreq *r)
     struct zq_token_failure *failed;
     int64_t now;
 
-    if (zq_apptoken_for(b->cfg, r->auth, &app) < 0 ||
+    if (zq_apptoken_for(b->cfg, auth, &app) < 0 ||
         (unsigned)app.kind >= ZQ_ARRAY_LEN(b->token_failed)) {
         settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "request needs an unknown kind of auth");
         return 1;
@@ -532,10 +588,80 @@ static int add_app_token(zq_bot *b, job *j, const zq_outreq *r)
         return 1;
     }
     j->token_refresh = false;
-    snprintf(j->send_url, sizeof(j->send_url), "%s", r->url);
-    if (zq_apptoken_apply(r->auth, tok, j->send_url, sizeof(j->send_url), j->auth_hdr,
-                          sizeof(j->auth_hdr)) < 0) {
+    if (strlen(url) >= sizeof(j->send_url) ||
+        zq_apptoken_apply(auth, tok, memcpy(j->send_url, url, strlen(url) + 1), sizeof(j->send_url),
+                          j->auth_hdr, sizeof(j->auth_hdr)) < 0) {
         settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "access token too long for the request");
+        return 1;
+    }
+    return 0;
+}
+
+/* The Telegram bot token j sends with: the target's address, or for a
+ * reply the <token> of ".../bot<token>/sendMessage". Writes "" when there
+ * is none. */
+static void telegram_token(const job *j, char *out, size_t outsz)
+{
+    const char *u, *end, *start;
+
+    out[0] = '\0';
+    if (!j->e.reply) {
+        snprintf(out, outsz, "%s", j->target.address);
+        return;
+    }
+    u = j->e.reply_url;
+    end = u ? strrchr(u, '/') : NULL;
+    if (end == NULL)
+        return;
+    for (start = end; start > u && start[-1] != '/'; start--)
+        ;
+    if (end - start > 3 && strncmp(start, "bot", 3) == 0 && (size_t)(end - start - 3) < outsz) {
+        memcpy(out, start + 3, (size_t)(end - start - 3));
+        out[end - start - 3] = '\0';
+    }
+}
+
+/* Takes j's rate-limit slots, all or none (ratelimit.h): its target's (a
+ * notice's target; a reply only when it names its chat's log, "rl") and,
+ * for Telegram, its bot's over all chats. Returns 0 (go), 1 after
+ * deferring j, or -1 when Redis is away. */
+static int take_rate(zq_bot *b, job *j)
+{
+    const char *p = zq_store_prefix(b->st);
+    zq_rate_window w[2], wb;
+    zq_rate_key keys[2];
+    char key[2][160], tok[sizeof(j->target.address)], bot_id[ZQ_BOT_TGBOT_ID_MAX];
+    const char *tid = j->e.reply ? j->e.reply_rl : j->e.target;
+    int nk = 0, rc;
+    int64_t wait = 0;
+    zq_err err = {0};
+
+    if (tid[0] != '\0') {
+        int nw = zq_bot_rate_windows(b->cfg, j->kind, w);
+
+        if (nw > 0) {
+            snprintf(key[nk], sizeof(key[nk]), "%srl:%s", p, tid);
+            keys[nk] = (zq_rate_key){key[nk], w, nw};
+            nk++;
+        }
+    }
+    if (j->kind == ZQ_CH_TELEGRAM && zq_bot_telegram_bot_window(b->cfg, &wb) > 0) {
+        telegram_token(j, tok, sizeof(tok));
+        if (tok[0] != '\0') {
+            zq_bot_telegram_bot_id(tok, bot_id);
+            snprintf(key[nk], sizeof(key[nk]), "%srl:%s", p, bot_id);
+            keys[nk] = (zq_rate_key){key[nk], &wb, 1};
+            nk++;
+        }
+    }
+    if (nk == 0)
+        return 0;
+    rc = zq_rate_take_all(b->st, keys, nk, -1, &wait, &err);
+    zq_bot_redis(b, rc, "ratelimit", &err);
+    if (rc < 0)
+        return -1;
+    if (wait > 0) {
+        settle(b, j, ZQ_SETTLE_DEFER, j->e.attempts, zq_now_ms() + wait, "");
         return 1;
     }
     return 0;
@@ -546,55 +672,43 @@ static int add_app_token(zq_bot *b, job *j, const zq_outreq *r)
  * sender could not take it now. */
 static int start_job(zq_bot *b, job *j)
 {
-    const zq_outreq *r;
-    const char *hdrs[8], *url;
-    int nh = 0;
+    const char *hdrs[8], *url, *ctype, *body;
+    zq_outreq_auth auth = job_auth(j);
+    size_t blen;
+    int nh = 0, rc;
 
-    if (!j->e.reply) {
-        r = &j->reqs[j->part];
-        url = r->url;
-        j->auth_hdr[0] = '\0';
-        /* The token first: a send that cannot go out takes no rate slot. */
-        if (r->auth != ZQ_AUTH_NONE) {
-            int rc = add_app_token(b, j, r);
-
-            if (rc != 0)
-                return rc;
-            url = j->send_url;
-        }
-        zq_rate_window w[2];
-        int nw = zq_bot_rate_windows(b->cfg, j->kind, w);
-
-        if (nw > 0) {
-            char key[128];
-            int64_t wait = 0;
-            zq_err err = {0};
-            int rc;
-
-            snprintf(key, sizeof(key), "%srl:%s", zq_store_prefix(b->st), j->e.target);
-            rc = zq_rate_take(b->st, key, w, nw, -1, &wait, &err);
-            zq_bot_redis(b, rc, "ratelimit", &err);
-            if (rc < 0)
-                return -1;
-            if (wait > 0) {
-                settle(b, j, ZQ_SETTLE_DEFER, j->e.attempts, zq_now_ms() + wait, "");
-                return 1;
-            }
-        }
-        for (int i = 0; i < r->nheaders && nh < 8; i++)
-            hdrs[nh++] = r->headers[i];
-        if (j->auth_hdr[0] != '\0' && nh < 8)
-            hdrs[nh++] = j->auth_hdr;
-        if (zq_sender_start(b->snd, url, r->content_type, hdrs, nh,
-                            r->body.data ? r->body.data : "", r->body.len, j) < 0)
-            return -1;
-    } else {
+    if (j->e.reply) {
+        url = j->e.reply_url;
+        ctype = "application/json; charset=utf-8";
+        body = j->reply_bodies != NULL ? j->reply_bodies[j->part] : j->e.reply_body;
+        blen = strlen(body);
         for (int i = 0; i < j->nreply_hdrs && nh < 8; i++)
             hdrs[nh++] = j->reply_hdrs[i];
-        if (zq_sender_start(b->snd, j->e.reply_url, "application/json; charset=utf-8", hdrs, nh,
-                            j->e.reply_body, strlen(j->e.reply_body), j) < 0)
-            return -1;
+    } else {
+        const zq_outreq *r = &j->reqs[j->part];
+
+        url = r->url;
+        ctype = r->content_type;
+        body = r->body.data ? r->body.data : "";
+        blen = r->body.len;
+        for (int i = 0; i < r->nheaders && nh < 8; i++)
+            hdrs[nh++] = r->headers[i];
     }
+    j->auth_hdr[0] = '\0';
+    /* The token first: a send that cannot go out takes no rate slot. */
+    if (auth != ZQ_AUTH_NONE) {
+        rc = add_app_token(b, j, auth, url);
+        if (rc != 0)
+            return rc;
+        url = j->send_url;
+    }
+    rc = take_rate(b, j);
+    if (rc != 0)
+        return rc;
+    if (j->auth_hdr[0] != '\0' && nh < 8)
+        hdrs[nh++] = j->auth_hdr;
+    if (zq_sender_start(b->snd, url, ctype, hdrs, nh, body, blen, j) < 0)
+        return -1;
     j->state = J_SENDING;
     return 0;
 }
@@ -636,15 +750,14 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
         snprintf(reason, sizeof(reason), "no answer: %s", r->error);
         d = ZQ_DELIVERY_RETRY;
     }
-    if (!j->e.reply && j->reqs != NULL && j->part < j->nreqs &&
-        j->reqs[j->part].auth != ZQ_AUTH_NONE && !j->token_retried &&
+    if (job_auth(j) != ZQ_AUTH_NONE && !j->token_retried &&
         zq_channel_token_rejected(j->kind, r->status, r->body, r->len)) {
         /* The token expired or was revoked before our cached copy: fetch
          * a fresh one and send the same part again at once, once. */
         zq_apptoken_app app;
         zq_err err = {0};
 
-        if (zq_apptoken_for(b->cfg, j->reqs[j->part].auth, &app) == 0)
+        if (zq_apptoken_for(b->cfg, job_auth(j), &app) == 0)
             zq_apptoken_forget(b->st, &app, &err);
         ZQ_INFO("event=app_token_rejected notice=%s target=%s channel=%s reason=\"%s\" "
                 "action=refresh",

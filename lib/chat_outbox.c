@@ -54,6 +54,20 @@ void zq_chat_outbox_clear(zq_chat_outbox *o)
     memset(o, 0, sizeof(*o));
 }
 
+int zq_chat_outbox_series(zq_chat_outbox_entry *e, int parts, const char *rl)
+{
+    if (parts < 0 || parts > ZQ_CHAT_OUTBOX_MAX_PARTS ||
+        (rl != NULL && strlen(rl) >= sizeof(e->rl)))
+        return -ZQ_EINVAL;
+    e->parts = parts;
+    if (parts > 0)
+        snprintf(e->parts_s, sizeof(e->parts_s), "%d", e->parts);
+    else
+        e->parts_s[0] = '\0';
+    snprintf(e->rl, sizeof(e->rl), "%s", rl ? rl : "");
+    return 0;
+}
+
 size_t zq_chat_outbox_fields(const zq_chat_outbox_entry *e, int64_t now_ms, char created[24],
                              char expires[24], const char **argv)
 {
@@ -77,6 +91,14 @@ size_t zq_chat_outbox_fields(const zq_chat_outbox_entry *e, int64_t now_ms, char
     argv[n++] = created;
     argv[n++] = "expires_ms";
     argv[n++] = expires;
+    if (e->parts_s[0] != '\0') {
+        argv[n++] = "parts";
+        argv[n++] = e->parts_s;
+    }
+    if (e->rl[0] != '\0') {
+        argv[n++] = "rl";
+        argv[n++] = e->rl;
+    }
     return n;
 }
 

@@ -216,6 +216,8 @@ static const opt opts[] = {
         "messages per minute per Telegram chat; 0 for no limit"),
     NUM("channels", "telegram_per_second", OPT_INT, channels.telegram_per_second, 0, 100000, "1",
         "messages per second per Telegram chat; 0 for no limit"),
+    NUM("channels", "telegram_bot_per_second", OPT_INT, channels.telegram_bot_per_second, 0, 100000,
+        "30", "messages per second per Telegram bot, all its chats; 0 for no limit"),
     NUM("channels", "generic_per_minute", OPT_INT, channels.generic_per_minute, 0, 10000000, "0",
         "messages per minute per generic webhook; 0 for no limit"),
     NUM("channels", "generic_per_second", OPT_INT, channels.generic_per_second, 0, 10000000, "0",

@@ -1,5 +1,7 @@
 /* WeCom (企业微信) self-built app callback: URL verification with echostr,
- * encrypted XML messages, and the encrypted passive reply. */
+ * encrypted XML messages, and the encrypted passive reply, or, for replies
+ * longer than one passive reply can hold, app messages sent by zhuqi-bot. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,7 @@
 #include "zhuqi/chatcrypt.h"
 #include "zhuqi/inbound.h"
 #include "zhuqi/log.h"
+#include "zhuqi/targets.h"
 #include "zhuqi/xml.h"
 
 #define TRUNCATED "\n……（内容较长，未能全部显示）"
@@ -206,6 +209,76 @@ out:
     return rc;
 }
 
+int zq_inbound_wecom_app_parts(const zq_config *cfg, const char *user, const char *s, size_t len,
+                               zq_chat_outbox *out, zq_err *err)
+{
+    char url[400], source[16 + ZQ_DIALOGUE_USER_MAX], ukey[ZQ_DIALOGUE_USER_MAX + 1];
+    char rl[ZQ_TARGET_ID_MAX];
+    size_t max = ZQ_INBOUND_WECOM_MAX, cut;
+    json_t *arr = json_array(), *one;
+    zq_buf last = {0};
+    char *body = NULL;
+    int n, rc = 0;
+
+    if (len == 0) {
+        json_decref(arr);
+        return zq_err_set(err, ZQ_EINVAL, "wecom: no text for app messages");
+    }
+    if (arr == NULL)
+        return zq_err_set(err, ZQ_ENOMEM, "wecom: out of memory");
+    for (n = 0; len > 0 && n < ZQ_CHAT_OUTBOX_MAX_PARTS; n++) {
+        const char *part = s;
+        size_t plen;
+
+        cut = zq_inbound_part(s, len, max);
+        plen = cut;
+        if (n == ZQ_CHAT_OUTBOX_MAX_PARTS - 1 && cut < len) {
+            /* The last part the series may hold: cut short, and say so. */
+            cut = zq_inbound_part(s, len, max - strlen(TRUNCATED));
+            ZQ_WARN("event=reply_truncated channel=wecom parts=%d bytes_left=%zu",
+                    ZQ_CHAT_OUTBOX_MAX_PARTS, len - cut);
+            zq_buf_append(&last, s, cut);
+            zq_buf_puts(&last, TRUNCATED);
+            part = last.data;
+            plen = last.len;
+            cut = len; /* nothing is left after this part */
+        }
+        one = last.oom ? NULL
+                       : json_pack("{s:s, s:s, s:I, s:{s:s%}, s:i}", "touser", user, "msgtype",
+                                   "text", "agentid", (json_int_t)cfg->wecom.agent_id, "text",
+                                   "content", part, plen, "safe", 0);
+        if (one == NULL || json_array_append_new(arr, one) < 0) {
+            rc = zq_err_set(err, ZQ_ENOMEM, "wecom: cannot build app message %d", n + 1);
+            goto out;
+        }
+        s += cut;
+        len -= cut;
+    }
+    body = json_dumps(arr, JSON_COMPACT);
+    snprintf(url, sizeof(url), "%s/cgi-bin/message/send", cfg->channels.wecom_base_url);
+    /* The chat's subscription target id: replies and reminders to this
+     * member share one rate-limit log (WeCom counts both). */
+    zq_dialogue_user_key(user, ukey);
+    snprintf(source, sizeof(source), "chat:wecom:%s", ukey);
+    if (zq_target_chat_id(source, rl) < 0)
+        rl[0] = '\0';
+    if (body == NULL) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "wecom: out of memory");
+        goto out;
+    }
+    rc = zq_chat_outbox_push(out, "wecom-app", url, body, NULL, 0, ZQ_CHAT_AUTH_WECOM, 0);
+    if (rc < 0) {
+        zq_err_set(err, -rc, "wecom: cannot queue the app messages");
+        goto out;
+    }
+    rc = zq_chat_outbox_series(&out->e[out->n - 1], n, rl);
+out:
+    free(body);
+    json_decref(arr);
+    zq_buf_free(&last);
+    return rc;
+}
+
 static int wecom_render(const zq_config *cfg, const zq_inbound_msg *msg,
                         const zq_dialogue_replies *r, int64_t now_ms, zq_inbound_resp *resp,
                         zq_chat_outbox *out, zq_err *err)
@@ -216,15 +289,29 @@ static int wecom_render(const zq_config *cfg, const zq_inbound_msg *msg,
     size_t n;
     int rc = 0;
 
-    (void)out;
     zq_buf_reset(&resp->body);
     resp->status = 200;
     resp->content_type = "text/plain; charset=utf-8";
     if (r->n == 0 || msg->kind == ZQ_INBOUND_DONE)
         return 0; /* an empty answer: WeCom takes it as "received" */
     zq_inbound_join(&text, r);
-    /* One passive reply per callback, so a long answer is cut (on a
-     * character boundary) and says so. */
+    if (text.oom) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "wecom: out of memory");
+        goto out;
+    }
+    /* One passive reply per callback. A longer answer goes whole through
+     * the app message API when it is configured for the app this message
+     * came to (what makes 订阅 available): the callback is answered empty
+     * and zhuqi-bot sends every part in order. Not the first part
+     * passively and the rest later: the bot could deliver part 2 before
+     * WeCom has handed part 1 over, and a passive reply WeCom did not
+     * receive (a timeout: its retry gets the empty answer of a duplicate)
+     * would be lost. */
+    if (text.len > ZQ_INBOUND_WECOM_MAX && msg->can_push && msg->target_kind == ZQ_CH_WECOM_APP) {
+        rc = zq_inbound_wecom_app_parts(cfg, msg->user, text.data, text.len, out, err);
+        goto out;
+    }
+    /* Without the app API: cut (on a character boundary), saying so. */
     if (text.len > ZQ_INBOUND_WECOM_MAX) {
         n = zq_inbound_part(text.data, text.len, ZQ_INBOUND_WECOM_MAX - strlen(TRUNCATED));
         text.len = n;

@@ -28,13 +28,15 @@
  *                                    also ready requests queued by the inbound
  *                                    adapters: kind=reply channel url body
  *                                    headers auth created_ms expires_ms
- *                                    (chat_outbox.h)
+ *                                    [parts rl] (chat_outbox.h)
  *   outbox:delayed            zset   JSON entries by due time (retry
  *                                    back-off, rate-limit waits)
  *   outbox:dead               stream dead letters: n t reason attempts lane at
  *   done:{notice}:{target}    string completion mark (sent_at), 30 days
  *   rl:{target}               zset   send times for the rate limit (a sliding
  *                                    log, see ratelimit.c)
+ *   rl:tgbot:{16 hex}         zset   the same per Telegram bot, all its chats
+ *                                    (hex of SHA-256 of the token)
  *   sched:lease               string the scheduler lease: holder, PX lease_ms
  *   sched:{rule}:{occurrence} string the notice an occurrence created, or
  *                                    "skipped" (400 days)
@@ -162,10 +164,14 @@ static zq_script move_script = {
            "for _, m in ipairs(due) do\n"
            "  local ok, e = pcall(cjson.decode, m)\n"
            "  if ok and type(e) == 'table' and e.k == 'reply' then\n"
-           "    redis.call('XADD', KEYS[3], '*', 'kind', 'reply', 'channel', e.ch or '',\n"
+           "    local args = {'kind', 'reply', 'channel', e.ch or '',\n"
            "      'url', e.u or '', 'body', e.b or '', 'headers', e.h or '[]',\n"
            "      'auth', e.au or '', 'created_ms', tostring(e.f or 0),\n"
-           "      'expires_ms', tostring(e.x or 0), 'a', tostring(e.a or 0), 'rid', e.t)\n"
+           "      'expires_ms', tostring(e.x or 0), 'a', tostring(e.a or 0), 'rid', e.t,\n"
+           "      'p', tostring(e.p or 0)}\n"
+           "    if e.pn then args[#args + 1] = 'parts'; args[#args + 1] = tostring(e.pn) end\n"
+           "    if e.rl then args[#args + 1] = 'rl'; args[#args + 1] = e.rl end\n"
+           "    redis.call('XADD', KEYS[3], '*', unpack(args))\n"
            "  elseif ok and type(e) == 'table' and e.n and e.t then\n"
            "    local key = KEYS[2]\n"
            "    if e.l == 'prio' then key = KEYS[3] end\n"
@@ -229,6 +235,7 @@ static void parse_entry(const redisReply *item, bool prio, zq_entry *e)
     char rid[ZQ_TARGET_ID_MAX] = "";
     long long v;
     int have = 0;
+    bool bad_parts = false;
 
     memset(e, 0, sizeof(*e));
     e->prio = prio;
@@ -278,6 +285,13 @@ static void parse_entry(const redisReply *item, bool prio, zq_entry *e)
         } else if (strcmp(f, "expires_ms") == 0 &&
                    zq_parse_ll(val->str, val->len, 0, INT64_MAX, &v) == 0) {
             e->reply_expires_ms = v;
+        } else if (strcmp(f, "parts") == 0) {
+            if (zq_parse_ll(val->str, val->len, 1, 64, &v) == 0)
+                e->reply_parts = (int)v;
+            else
+                bad_parts = true;
+        } else if (strcmp(f, "rl") == 0 && val->len > 0 && val->len < sizeof(e->reply_rl)) {
+            memcpy(e->reply_rl, val->str, val->len + 1);
         } else if (strcmp(f, "rid") == 0 && val->len < sizeof(rid)) {
             memcpy(rid, val->str, val->len + 1);
         }
@@ -288,7 +302,7 @@ static void parse_entry(const redisReply *item, bool prio, zq_entry *e)
             snprintf(e->target, sizeof(e->target), "%s", rid);
         else
             snprintf(e->target, sizeof(e->target), "r%.38s", e->sid);
-        e->malformed = e->reply_url == NULL || e->reply_body == NULL;
+        e->malformed = e->reply_url == NULL || e->reply_body == NULL || bad_parts;
         return;
     }
     e->malformed = have != 3;
@@ -467,6 +481,10 @@ static char *delayed_member(const zq_settle *s)
         json_object_set_new(o, "b", json_string(e->reply_body ? e->reply_body : ""));
         json_object_set_new(o, "h", json_string(e->reply_headers ? e->reply_headers : "[]"));
         json_object_set_new(o, "x", json_integer((json_int_t)e->reply_expires_ms));
+        if (e->reply_parts > 0)
+            json_object_set_new(o, "pn", json_integer(e->reply_parts));
+        if (e->reply_rl[0] != '\0')
+            json_object_set_new(o, "rl", json_string(e->reply_rl));
     }
     m = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);

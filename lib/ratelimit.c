@@ -12,70 +12,100 @@
 #include <stdio.h>
 #include <string.h>
 
-/* KEYS[1] the log. ARGV[1] now (ms; "" = server time), then limit, window
- * pairs. Returns 0 after recording a send, or the wait in ms. Members are
- * "now:n" with n the log size after trimming, unique within one ms
- * because trimming at a given now removes the same members every time. */
+/* KEYS[1..n] the logs. ARGV[1] now (ms; "" = server time), then for each
+ * key the number of its windows and its limit, window pairs. Returns 0
+ * after recording a send in every log, or the longest wait in ms (and
+ * records nothing anywhere: a send refused by one log takes no slot in
+ * the others). Members are "now:n" with n the log size after trimming,
+ * unique within one ms because trimming at a given now removes the same
+ * members every time. */
 static zq_script take_script = {
     .src = "local now = tonumber(ARGV[1])\n"
            "if not now then\n"
            "  local t = redis.call('TIME')\n"
            "  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
            "end\n"
-           "local maxw = 0\n"
-           "for i = 2, #ARGV, 2 do\n"
-           "  local w = tonumber(ARGV[i + 1])\n"
-           "  if w > maxw then maxw = w end\n"
-           "end\n"
-           "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - maxw)\n"
-           "local wait = 0\n"
-           "for i = 2, #ARGV, 2 do\n"
-           "  local limit = tonumber(ARGV[i])\n"
-           "  local w = tonumber(ARGV[i + 1])\n"
-           "  local c = redis.call('ZCOUNT', KEYS[1], '(' .. (now - w), '+inf')\n"
-           "  if c >= limit then\n"
-           "    local e = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - w), '+inf',\n"
-           "      'WITHSCORES', 'LIMIT', c - limit, 1)\n"
-           "    local t = tonumber(e[2]) + w - now\n"
-           "    if t < 1 then t = 1 end\n"
-           "    if t > wait then wait = t end\n"
+           "local i, wait, maxws = 2, 0, {}\n"
+           "for k = 1, #KEYS do\n"
+           "  local nw = tonumber(ARGV[i])\n"
+           "  local maxw = 0\n"
+           "  for x = 0, nw - 1 do\n"
+           "    local w = tonumber(ARGV[i + 2 + 2 * x])\n"
+           "    if w > maxw then maxw = w end\n"
            "  end\n"
+           "  maxws[k] = maxw\n"
+           "  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', now - maxw)\n"
+           "  for x = 0, nw - 1 do\n"
+           "    local limit = tonumber(ARGV[i + 1 + 2 * x])\n"
+           "    local w = tonumber(ARGV[i + 2 + 2 * x])\n"
+           "    local c = redis.call('ZCOUNT', KEYS[k], '(' .. (now - w), '+inf')\n"
+           "    if c >= limit then\n"
+           "      local e = redis.call('ZRANGEBYSCORE', KEYS[k], '(' .. (now - w), '+inf',\n"
+           "        'WITHSCORES', 'LIMIT', c - limit, 1)\n"
+           "      local t = tonumber(e[2]) + w - now\n"
+           "      if t < 1 then t = 1 end\n"
+           "      if t > wait then wait = t end\n"
+           "    end\n"
+           "  end\n"
+           "  i = i + 1 + 2 * nw\n"
            "end\n"
            "if wait > 0 then return wait end\n"
-           "local n = redis.call('ZCARD', KEYS[1])\n"
-           "redis.call('ZADD', KEYS[1], now, now .. ':' .. n)\n"
-           "redis.call('PEXPIRE', KEYS[1], maxw + 1000)\n"
+           "for k = 1, #KEYS do\n"
+           "  local n = redis.call('ZCARD', KEYS[k])\n"
+           "  redis.call('ZADD', KEYS[k], now, now .. ':' .. n)\n"
+           "  redis.call('PEXPIRE', KEYS[k], maxws[k] + 1000)\n"
+           "end\n"
            "return 0\n"};
 
-int zq_rate_take(zq_store *st, const char *key, const zq_rate_window *w, int nw, int64_t now_ms,
-                 int64_t *wait_ms, zq_err *err)
+int zq_rate_take_all(zq_store *st, const zq_rate_key *keys, int nkeys, int64_t now_ms,
+                     int64_t *wait_ms, zq_err *err)
 {
-    char nums[1 + 2 * ZQ_RATE_MAX_WINDOWS][24];
-    const char *argv[2 + 2 * ZQ_RATE_MAX_WINDOWS];
+    enum { MAXW = ZQ_RATE_MAX_WINDOWS, MAXK = ZQ_RATE_MAX_KEYS };
+    char nums[1 + MAXK * (1 + 2 * MAXW)][24];
+    const char *argv[MAXK + 1 + MAXK * (1 + 2 * MAXW)];
+    const char *use[MAXK];
+    const char *vals[1 + MAXK * (1 + 2 * MAXW)];
     redisReply *r;
-    int argc = 0, used = 0, rc = 0;
+    int nk = 0, nv = 0, argc = 0, rc = 0;
 
     *wait_ms = 0;
-    if (nw > ZQ_RATE_MAX_WINDOWS)
-        nw = ZQ_RATE_MAX_WINDOWS;
-    argv[argc++] = key;
+    if (nkeys > MAXK)
+        nkeys = MAXK;
     if (now_ms >= 0)
-        snprintf(nums[0], sizeof(nums[0]), "%lld", (long long)now_ms);
+        snprintf(nums[nv], sizeof(nums[0]), "%lld", (long long)now_ms);
     else
-        nums[0][0] = '\0';
-    argv[argc++] = nums[0];
-    for (int i = 0; i < nw; i++) {
-        if (w[i].limit <= 0 || w[i].window_ms <= 0)
+        nums[nv][0] = '\0';
+    vals[nv] = nums[nv];
+    nv++;
+    for (int k = 0; k < nkeys; k++) {
+        int nw = keys[k].nw < MAXW ? keys[k].nw : MAXW, used = 0, at = nv++;
+
+        for (int i = 0; i < nw; i++) {
+            if (keys[k].w[i].limit <= 0 || keys[k].w[i].window_ms <= 0)
+                continue;
+            snprintf(nums[nv], sizeof(nums[0]), "%d", keys[k].w[i].limit);
+            vals[nv] = nums[nv];
+            nv++;
+            snprintf(nums[nv], sizeof(nums[0]), "%lld", (long long)keys[k].w[i].window_ms);
+            vals[nv] = nums[nv];
+            nv++;
+            used++;
+        }
+        if (used == 0) {
+            nv = at; /* no limit on this key: not touched */
             continue;
-        snprintf(nums[1 + 2 * used], sizeof(nums[0]), "%d", w[i].limit);
-        snprintf(nums[2 + 2 * used], sizeof(nums[0]), "%lld", (long long)w[i].window_ms);
-        argv[argc++] = nums[1 + 2 * used];
-        argv[argc++] = nums[2 + 2 * used];
-        used++;
+        }
+        snprintf(nums[at], sizeof(nums[0]), "%d", used);
+        vals[at] = nums[at];
+        use[nk++] = keys[k].key;
     }
-    if (used == 0)
+    if (nk == 0)
         return 0;
-    r = zq_store_script(st, err, &take_script, 1, argc, argv, NULL);
+    for (int k = 0; k < nk; k++)
+        argv[argc++] = use[k];
+    for (int i = 0; i < nv; i++)
+        argv[argc++] = vals[i];
+    r = zq_store_script(st, err, &take_script, nk, argc, argv, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type != REDIS_REPLY_INTEGER)
@@ -85,4 +115,12 @@ int zq_rate_take(zq_store *st, const char *key, const zq_rate_window *w, int nw,
         *wait_ms = r->integer;
     freeReplyObject(r);
     return rc;
+}
+
+int zq_rate_take(zq_store *st, const char *key, const zq_rate_window *w, int nw, int64_t now_ms,
+                 int64_t *wait_ms, zq_err *err)
+{
+    zq_rate_key k = {key, w, nw};
+
+    return zq_rate_take_all(st, &k, 1, now_ms, wait_ms, err);
 }

@@ -54,6 +54,17 @@ void zq_bot_channel_config(const zq_config *cfg, zq_channel_config *cc);
  * 60th of the window plus a tenth of the slack. Returns how many. */
 int zq_bot_rate_windows(const zq_config *cfg, zq_channel_kind k, zq_rate_window *w);
 
+/* Telegram's limit per bot, over all its chats ([channels]
+ * telegram_bot_per_second, over the same second as the per-chat limit):
+ * the window into w; returns 1, or 0 when the limit is off. */
+int zq_bot_telegram_bot_window(const zq_config *cfg, zq_rate_window *w);
+
+/* The name of a Telegram bot's rate-limit log: "tgbot:" and 16 hex
+ * digits of SHA-256 of its token (the token itself never goes into a
+ * Redis key). out has at least ZQ_BOT_TGBOT_ID_MAX bytes. */
+#define ZQ_BOT_TGBOT_ID_MAX 23
+void zq_bot_telegram_bot_id(const char *token, char *out);
+
 /* ---- the HTTP side: a libcurl multi handle with a fixed pool ---- */
 
 typedef struct zq_sender zq_sender;

@@ -127,6 +127,7 @@ typedef struct zq_config {
         int feishu_per_second;
         int telegram_per_minute;
         int telegram_per_second;
+        int telegram_bot_per_second; /* per bot token, over all its chats */
         int generic_per_minute;
         int generic_per_second;
         /* Content byte limits; 0 = the platform's documented limit. */

@@ -132,6 +132,19 @@ void zq_inbound_safe_id(const char *id, char out[128]);
  * NULL (out is then ""). */
 bool zq_inbound_copy(char *out, size_t outsz, const char *s);
 
+/* WeCom: queues text (UTF-8, any length) on out as app messages to the
+ * member user through the app's message API ([wecom] agent_id, the
+ * wecom_base_url; zhuqi-bot adds the access token): one priority-lane
+ * entry, channel "wecom-app", a series (chat_outbox.h "parts") of text
+ * messages of at most ZQ_INBOUND_WECOM_MAX bytes cut on character
+ * boundaries (at a line break when one is near), in order; beyond
+ * ZQ_CHAT_OUTBOX_MAX_PARTS parts the last is cut short and says so. Its
+ * sends share the rate-limit log of the member's subscription target.
+ * Returns 0, -ZQ_EINVAL for empty text, or another negative code (out
+ * then unchanged or holding the entry). */
+int zq_inbound_wecom_app_parts(const zq_config *cfg, const char *user, const char *s, size_t len,
+                               zq_chat_outbox *out, zq_err *err);
+
 /* The effective byte limit: the configured one when not 0, else def. */
 size_t zq_inbound_limit(size_t configured, size_t def);
 

@@ -30,16 +30,18 @@ typedef struct zq_entry {
     bool malformed;      /* fields missing or bad: dead-letter it */
     /* A chat reply queued by the inbound adapters (chat_outbox.h: fields
      * kind=reply channel url body headers auth created_ms expires_ms): a
-     * ready request instead of a notice and a target. Its notice is
-     * "reply" and its target "r<id of the first entry>", which names its
-     * completion mark. */
+     * ready request (or an ordered series of them: parts) instead of a
+     * notice and a target. Its notice is "reply" and its target "r<id of
+     * the first entry>", which names its completion mark. */
     bool reply;
     char reply_channel[16];
     char reply_auth[32];
-    char *reply_url;          /* owned */
-    char *reply_body;         /* owned */
-    char *reply_headers;      /* owned: JSON array of "Name: value" */
-    int64_t reply_expires_ms; /* 0: none */
+    char *reply_url;                 /* owned */
+    char *reply_body;                /* owned */
+    char *reply_headers;             /* owned: JSON array of "Name: value" */
+    int64_t reply_expires_ms;        /* 0: none */
+    int reply_parts;                 /* 0: reply_body is one request; else an array of this many */
+    char reply_rl[ZQ_TARGET_ID_MAX]; /* "" or the rate-limit log the sends take a slot in */
 } zq_entry;
 
 void zq_entry_clear(zq_entry *e);

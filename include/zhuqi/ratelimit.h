@@ -1,8 +1,10 @@
-/* Per-target rate limits shared by every zhuqi-bot instance: a sliding
- * log of send times in Redis (one sorted set per target), checked and
- * recorded atomically by a Lua script, so that no target ever gets more
- * than `limit` messages in any `window` milliseconds, however many
- * instances send. A message over the limit is not refused for good: the
+/* Rate limits shared by every zhuqi-bot instance: a sliding log of send
+ * times in Redis (one sorted set per limited thing: a target, a Telegram
+ * bot), checked and recorded atomically by a Lua script, so that no
+ * target ever gets more than `limit` messages in any `window`
+ * milliseconds, however many instances send. A send may have to pass
+ * several logs at once (its chat and its bot); it takes a slot in all of
+ * them or in none. A message over the limit is not refused for good: the
  * caller learns how long to wait. */
 #ifndef ZHUQI_RATELIMIT_H
 #define ZHUQI_RATELIMIT_H
@@ -12,6 +14,7 @@
 #include "zhuqi/store.h"
 
 #define ZQ_RATE_MAX_WINDOWS 4
+#define ZQ_RATE_MAX_KEYS 4
 
 /* One limit: at most limit sends in any window_ms. */
 typedef struct zq_rate_window {
@@ -29,5 +32,20 @@ typedef struct zq_rate_window {
  * trouble. */
 int zq_rate_take(zq_store *st, const char *key, const zq_rate_window *w, int nw, int64_t now_ms,
                  int64_t *wait_ms, zq_err *err);
+
+/* One log and its windows (borrowed). */
+typedef struct zq_rate_key {
+    const char *key;
+    const zq_rate_window *w;
+    int nw;
+} zq_rate_key;
+
+/* zq_rate_take over several logs at once (at most ZQ_RATE_MAX_KEYS):
+ * records the send in every log when each has room under all its
+ * windows; otherwise records nothing in any of them and sets *wait_ms to
+ * the longest wait. So a send that one log defers takes no slot in the
+ * others. Keys whose windows are all off are left alone. */
+int zq_rate_take_all(zq_store *st, const zq_rate_key *keys, int nkeys, int64_t now_ms,
+                     int64_t *wait_ms, zq_err *err);
 
 #endif

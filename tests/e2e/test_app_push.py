@@ -7,9 +7,12 @@ the fake platform, which checks the access token the bot fetched (valid,
 not expired, of the right app), the agentid / robotCode, the required
 fields and the sizes. Expired tokens are refreshed once and the message
 sent again; throttling is retried, a member the app cannot reach is a dead
-letter; 退订 stops the delivery."""
+letter; 退订 stops the delivery. A WeCom reply too long for one passive
+reply (the complaint's review) arrives whole and in order as app
+messages, once even when WeCom retries the callback."""
 
 import calendar
+import hashlib
 import json
 import time
 import unittest
@@ -17,7 +20,8 @@ import urllib.parse
 import uuid
 
 from bot_util import all_final, notice, post, wait_report
-from chatsign import PREFIX, Feishu, WeCom, dingtalk_sign
+from chatsign import (PREFIX, SAMPLES, Feishu, WeCom, dingtalk_sign, generic_sign, uscc,
+                      question_of)
 from harness import Checks, Stack, StackCase, write_ini
 
 WECOM_TOKEN = "e2eWeComToken"
@@ -295,6 +299,134 @@ class AppPush(StackCase, unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         self.assertIn("暂时不能推送提醒", w.reply_text(r.body.decode()))
         self.assertEqual(self.c.target("wecom", user), {})
+
+
+GEN_SECRET = "e2e-generic-secret-long"
+# Answers long enough that the review (40 characters of each shown) is
+# well over the 2048 bytes of one passive reply.
+LONG = dict(SAMPLES,
+            company_name="成都示例科技有限公司（四川省成都市高新技术产业开发区天府软件园分公司）",
+            address="四川省成都市高新区天府大道北段一千七百号环球中心东区十八楼一千八百零一号至一千八百零九号",
+            respondent_name="某市某区某街道办事处下属某某国有资产经营管理有限责任公司第三分公司",
+            contract_name="二〇二六年度办公设备及配套软件采购安装调试与三年运维服务合同（第一标段）",
+            facts="我公司于二〇二六年一月签订合同并按期交付全部设备，经对方验收合格后至今未付款，" * 3,
+            demand="请求督促对方依照合同约定立即支付全部欠款，并按照约定利率支付逾期付款利息。" * 2,
+            evidence="合同原件复印件、送货单、验收单、增值税专用发票、多次书面催款函及邮寄凭证。" * 2,
+            respondent_uscc=uscc("11510100MB0123456"), acceptance_based="是",
+            acceptance_date="2026-02-10", payment_term="3",
+            payment_term_note="验收合格后九十日内支付合同价款的百分之九十五，其余百分之五作为质量保证金一年后付清",
+            undisputed_fen="100,000.00")
+REVIEW_END = "回复“取消”放弃填写。"
+
+
+class WeComLongReply(StackCase, unittest.TestCase):
+    """The complaint's review does not fit one passive reply: with the app
+    message API configured, the callback is answered empty and the whole
+    review comes through WeCom's app message API, in order, cut on
+    characters at 2048 bytes; a retried MsgId sends nothing more. The
+    review is compared with the one the generic channel shows for the
+    same answers."""
+
+    STACK_ARGS = {"bot": True, "fake": True, "app_max_body": "256k",
+                  "ini": dict(INI, generic={"secret": GEN_SECRET},
+                              channels={"generic_max_bytes": 65536})}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        register_apps(cls.stack.fake)
+        cls.schema = cls.stack.get("/api/forms/complaint").json()
+
+    def generic(self, user):
+        def send(text):
+            body = json.dumps({"user": user, "text": text, "id": uuid.uuid4().hex},
+                              ensure_ascii=False).encode()
+            ts = str(int(time.time()))
+            r = self.stack.request("POST", "/hook/generic", body=body,
+                                   headers={"Content-Type": "application/json",
+                                            "X-Zhuqi-Timestamp": ts,
+                                            "X-Zhuqi-Signature": generic_sign(GEN_SECRET, ts,
+                                                                              body)})
+            self.assertEqual(r.status, 200, r)
+            return "\n\n".join(r.json()["replies"])
+        return send
+
+    def drive_to_review(self, send):
+        """Answers every question with LONG; returns the review."""
+        reply = send("投诉")
+        for _ in range(60):
+            if "请核对" in reply:
+                return reply
+            f = question_of(self.schema, reply)
+            self.assertIsNotNone(f, "no question found in reply:\n" + reply)
+            reply = send(LONG[f["id"]])
+        self.fail("no review")
+
+    def test_long_review_arrives_whole_and_in_order(self):
+        st, fake = self.stack, self.stack.fake
+        w = WeCom(WECOM_TOKEN, WECOM_AES, CORP)
+        user = "wx.long." + uuid.uuid4().hex[:8]
+        want = self.drive_to_review(self.generic("g-" + user))
+        self.assertTrue(want.endswith(REVIEW_END), want)
+        self.assertGreater(len(want.encode()), 2048)  # 2270 bytes when written
+        state = {"last": None}
+
+        def post(body, enc):
+            r = st.request("POST", "/hook/wecom?" + w.query(enc), body=body.encode(),
+                           headers={"Content-Type": "text/xml"})
+            self.assertEqual(r.status, 200, r)
+            return r
+
+        def send(text):
+            enc, body = w.message(user, text)
+            state["last"] = (enc, body)
+            since = fake.messages()[-1]["id"] if fake.messages() else 0
+            r = post(body, enc)
+            out = w.reply_text(r.body.decode())
+            if out:
+                self.assertLessEqual(len(out.encode()), 2048)
+                self.assertNotIn("未能全部显示", out)
+                return out
+            # Answered empty: the reply follows as app messages. WeCom
+            # retries the callback at once (as if our answer was late): the
+            # same empty answer, nothing queued twice.
+            self.assertEqual(post(body, enc).body, b"")
+            state["since"] = since
+            st.wait_for(lambda: "".join(m["content"] for m in fake.messages(
+                platform="wecom-appmsg", target=user, since=since,
+                accepted=True)).endswith(REVIEW_END), 20, "the app messages")
+            return "".join(m["content"] for m in fake.messages(
+                platform="wecom-appmsg", target=user, since=since, accepted=True))
+
+        got = self.drive_to_review(send)
+        self.assertEqual(got, want)  # complete, in order, not a character lost
+        # WeCom retries the callback with the same MsgId: an empty answer,
+        # the dialogue does not move, nothing is queued or sent again.
+        v = st.redis_command("HGET", PREFIX + "chat:wecom:" + user, "v")
+        enc, body = state["last"]
+        again = post(body, enc)
+        self.assertEqual(again.body, b"")
+        self.assertEqual(st.redis_command("HGET", PREFIX + "chat:wecom:" + user, "v"), v)
+        # Let the bot finish whatever it would do, then look at everything
+        # the member received since the review began.
+        st.wait_for(lambda: st.redis_command("XLEN", PREFIX + "outbox:prio") == 0, 10,
+                    "the priority lane to drain")
+        time.sleep(1.0)
+        msgs = fake.messages(platform="wecom-appmsg", target=user, since=state["since"])
+        self.assertGreaterEqual(len(msgs), 2, msgs)
+        self.assertTrue(all(m["accepted"] for m in msgs), msgs)
+        self.assertEqual("".join(m["content"] for m in msgs), want)  # no part twice
+        for m in msgs:
+            self.assertEqual(m["json"]["msgtype"], "text")
+            self.assertEqual(m["json"]["agentid"], AGENT)
+            self.assertLessEqual(len(m["content"].encode()), 2048)
+            self.assertIn("access_token=", m["path"])
+        # The sends took slots in the member's rate-limit log (the one its
+        # subscription would use: [channels] wecom_per_minute holds for both).
+        tid = "chat-wecom-" + hashlib.sha1(("wecom:" + user).encode()).hexdigest()[:16]
+        self.assertGreaterEqual(st.redis_command("ZCARD", PREFIX + "rl:" + tid), len(msgs))
+        # And the dialogue goes on: 确认 files the case, answered passively.
+        self.assertRegex(send("确认"), r"编号是：TS\d{8}-\d{4,}")
 
 
 def query_token(msg):

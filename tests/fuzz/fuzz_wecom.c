@@ -8,7 +8,10 @@
  *   1  the inner (decrypted) XML, encrypted and wrapped here
  *   2  GET: the echostr of the URL check, signed here
  *   3  unsigned: lines msg_signature, timestamp, nonce, then the body
- * bit 2: the timestamp is an hour and a bit off (refused). */
+ * bit 2: the timestamp is an hour and a bit off (refused).
+ * Mode 1 also renders the body as a reply, passively and as the app
+ * messages of a long reply (zq_inbound_wecom_app_parts). */
+#include <jansson.h>
 #include <string.h>
 
 #include "fuzz_common.h"
@@ -47,6 +50,37 @@ static void check_reply(const char *body, size_t len)
     FUZZ_CHECK(zq_xml_get(&inner, "Content", &elen) != NULL && elen <= ZQ_INBOUND_WECOM_MAX);
     zq_buf_free(&plain);
     zq_pool_free(&pool);
+}
+
+/* The app messages of text: one series entry whose parts are each within
+ * the limit and valid UTF-8, and join to text (unless the series was full
+ * and the last part says it was cut). */
+static void check_app_parts(const char *text, size_t len)
+{
+    zq_chat_outbox ob = {0};
+    zq_buf all = {0};
+    zq_err err = {0};
+    json_t *a, *v;
+    size_t i;
+
+    FUZZ_CHECK(zq_inbound_wecom_app_parts(&g_cfg, "zhangsan", text, len, &ob, &err) == 0);
+    FUZZ_CHECK(ob.n == 1);
+    a = json_loads(ob.e[0].body, 0, NULL);
+    FUZZ_CHECK(json_is_array(a) && (int)json_array_size(a) == ob.e[0].parts);
+    json_array_foreach(a, i, v)
+    {
+        json_t *c = json_object_get(json_object_get(v, "text"), "content");
+        size_t n = json_string_length(c);
+
+        FUZZ_CHECK(json_is_string(c) && n <= ZQ_INBOUND_WECOM_MAX);
+        FUZZ_CHECK(zq_utf8_valid(json_string_value(c), n));
+        zq_buf_append(&all, json_string_value(c), n);
+    }
+    if (ob.e[0].parts < ZQ_CHAT_OUTBOX_MAX_PARTS)
+        FUZZ_CHECK(all.len == len && memcmp(all.data, text, len) == 0);
+    json_decref(a);
+    zq_buf_free(&all);
+    zq_chat_outbox_clear(&ob);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -152,6 +186,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 free(r.text[r.n]);
             FUZZ_CHECK(zq_inbound_wecom.render(&g_cfg, &msg, &r, now, &resp, &ob, &err) == 0);
             check_reply(resp.body.data, resp.body.len);
+            if (r.n > 0 && r.text[0][0] != '\0')
+                check_app_parts(r.text[0], strlen(r.text[0]));
             zq_dialogue_replies_clear(&r);
             zq_inbound_resp_clear(&resp);
             zq_chat_outbox_clear(&ob);

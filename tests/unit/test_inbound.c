@@ -21,6 +21,7 @@
 #include "zhuqi/config.h"
 #include "zhuqi/inbound.h"
 #include "zhuqi/log.h"
+#include "zhuqi/targets.h"
 #include "zhuqi/xml.h"
 
 static json_t *g_vec;
@@ -592,6 +593,135 @@ static void test_wecom_reply(void **state)
     zq_inbound_resp_clear(&r);
     zq_buf_free(&plain);
     zq_pool_free(&pool);
+}
+
+/* The parts of a wecom-app series entry: checks each request and returns
+ * their contents joined, into all. */
+static size_t wecom_app_parts(const zq_chat_outbox_entry *e, zq_buf *all)
+{
+    json_t *a = json_loads(e->body, 0, NULL), *v;
+    size_t i, n;
+
+    assert_true(json_is_array(a));
+    n = json_array_size(a);
+    assert_int_equal((int)n, e->parts);
+    json_array_foreach(a, i, v)
+    {
+        const char *c = json_string_value(json_object_get(json_object_get(v, "text"), "content"));
+        size_t len = json_string_length(json_object_get(json_object_get(v, "text"), "content"));
+
+        assert_string_equal(json_string_value(json_object_get(v, "touser")), "zhangsan");
+        assert_string_equal(json_string_value(json_object_get(v, "msgtype")), "text");
+        assert_int_equal(json_integer_value(json_object_get(v, "agentid")), 1000002);
+        assert_non_null(c);
+        assert_true(len > 0 && len <= ZQ_INBOUND_WECOM_MAX);
+        assert_true(zq_utf8_valid(c, len));
+        /* Cut late: at a line break in the second half, else at the limit. */
+        if (i + 1 < n)
+            assert_true(len > ZQ_INBOUND_WECOM_MAX / 2);
+        zq_buf_append(all, c, len);
+    }
+    json_decref(a);
+    return n;
+}
+
+/* A reply that does not fit one passive reply, with the app message API
+ * configured for this app: the callback is answered empty and one
+ * priority-lane entry carries all of it, in order, as text app messages
+ * to the sender; without the API it is cut, saying so; a short reply is
+ * still passive. */
+static void test_wecom_long_reply(void **state)
+{
+    zq_config cfg = g_cfg;
+    zq_inbound_msg m = {0};
+    zq_inbound_resp r = {0};
+    zq_chat_outbox ob = {0};
+    zq_dialogue_replies rep;
+    zq_buf a = {0}, b = {0}, all = {0}, want = {0};
+    zq_err err = {0};
+    char url[400], rl[ZQ_TARGET_ID_MAX], created[24], expires[24];
+    const char *argv[ZQ_CHAT_OUTBOX_FIELDS];
+    size_t n, k;
+
+    (void)state;
+    snprintf(cfg.wecom.corp_secret, sizeof(cfg.wecom.corp_secret), "wecom-app-secret");
+    cfg.wecom.agent_id = 1000002;
+    m.channel = "wecom";
+    m.kind = ZQ_INBOUND_TEXT;
+    snprintf(m.user, sizeof(m.user), "zhangsan");
+    m.can_push = true;
+    m.target_kind = ZQ_CH_WECOM_APP;
+    /* Lines of 1-, 3- and 4-byte characters; one line longer than a part. */
+    for (int i = 0; i < 120; i++)
+        zq_buf_printf(&a, "第%d项：成都示例科技有限公司 abc 😀\n", i);
+    for (int i = 0; i < 800; i++)
+        zq_buf_puts(&b, i % 7 ? "长" : "x");
+    rep = replies_of(a.data, b.data);
+    zq_buf_printf(&want, "%s\n\n%s", a.data, b.data);
+    assert_true(want.len > 3 * ZQ_INBOUND_WECOM_MAX);
+    assert_int_equal(zq_inbound_wecom.render(&cfg, &m, &rep, 1764115200123LL, &r, &ob, &err), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, 0); /* answered empty: everything follows in order */
+    assert_int_equal(ob.n, 1);
+    assert_string_equal(ob.e[0].channel, "wecom-app");
+    assert_string_equal(ob.e[0].auth, ZQ_CHAT_AUTH_WECOM);
+    snprintf(url, sizeof(url), "%s/cgi-bin/message/send", cfg.channels.wecom_base_url);
+    assert_string_equal(ob.e[0].url, url);
+    assert_int_equal(ob.e[0].expires_ms, 0);
+    assert_int_equal(zq_target_chat_id("chat:wecom:zhangsan", rl), 0);
+    assert_string_equal(ob.e[0].rl, rl);
+    n = wecom_app_parts(&ob.e[0], &all);
+    assert_true(n >= 4);
+    assert_int_equal(all.len, want.len);
+    assert_memory_equal(all.data, want.data, want.len);
+    /* The stream fields carry the series and its rate-limit log. */
+    k = zq_chat_outbox_fields(&ob.e[0], 5, created, expires, argv);
+    assert_int_equal(k, 20);
+    assert_string_equal(argv[16], "parts");
+    assert_int_equal(atoi(argv[17]), (int)n);
+    assert_string_equal(argv[18], "rl");
+    assert_string_equal(argv[19], rl);
+    zq_chat_outbox_clear(&ob);
+    zq_inbound_resp_clear(&r);
+
+    /* The message came to another app, or the API is not configured: the
+     * passive reply, cut on a character with a note, nothing queued. */
+    m.can_push = false;
+    assert_int_equal(zq_inbound_wecom.render(&cfg, &m, &rep, 1764115200123LL, &r, &ob, &err), 0);
+    assert_true(r.body.len > 0);
+    assert_int_equal(ob.n, 0);
+    zq_inbound_resp_clear(&r);
+    zq_dialogue_replies_clear(&rep);
+
+    /* A reply that fits stays a passive reply. */
+    m.can_push = true;
+    rep = replies_of("您好", NULL);
+    assert_int_equal(zq_inbound_wecom.render(&cfg, &m, &rep, 1764115200123LL, &r, &ob, &err), 0);
+    assert_true(r.body.len > 0);
+    assert_int_equal(ob.n, 0);
+    zq_inbound_resp_clear(&r);
+    zq_dialogue_replies_clear(&rep);
+
+    /* More than a series holds: the last part is cut short and says so. */
+    zq_buf_reset(&a);
+    for (int i = 0; i < 12000; i++)
+        zq_buf_puts(&a, "长");
+    zq_buf_reset(&all);
+    assert_int_equal(zq_inbound_wecom_app_parts(&cfg, "zhangsan", a.data, a.len, &ob, &err), 0);
+    assert_int_equal(ob.n, 1);
+    n = wecom_app_parts(&ob.e[0], &all);
+    assert_int_equal(n, ZQ_CHAT_OUTBOX_MAX_PARTS);
+    assert_true(all.len < a.len);
+    assert_non_null(strstr(all.data, "未能全部显示"));
+    assert_memory_equal(all.data, a.data, all.len - strlen("\n……（内容较长，未能全部显示）"));
+    zq_chat_outbox_clear(&ob);
+    assert_int_equal(zq_inbound_wecom_app_parts(&cfg, "zhangsan", "", 0, &ob, &err), -ZQ_EINVAL);
+    assert_int_equal(ob.n, 0);
+
+    zq_buf_free(&a);
+    zq_buf_free(&b);
+    zq_buf_free(&all);
+    zq_buf_free(&want);
 }
 
 /* ---- DingTalk -------------------------------------------------------- */
@@ -1215,6 +1345,7 @@ int main(void)
         cmocka_unit_test(test_wecom_refuses_doctype),
         cmocka_unit_test(test_wecom_reply),
         cmocka_unit_test(test_dingtalk),
+        cmocka_unit_test(test_wecom_long_reply),
         cmocka_unit_test(test_dingtalk_render),
         cmocka_unit_test(test_feishu_event),
         cmocka_unit_test(test_feishu_challenge),

@@ -594,6 +594,59 @@ static void test_chat_reply_entry(void **state)
     clear_entries(es, n);
 }
 
+/* A series of requests (chat_outbox.h "parts", the WeCom app messages of
+ * a long reply) keeps its parts, its rate-limit log and how far it got
+ * through a rate-limit wait in outbox:delayed; a bad parts count is
+ * malformed. */
+static void test_chat_reply_series(void **state)
+{
+    zq_entry es[2], again[2];
+    zq_settle s;
+    zq_err err = {0};
+    int n, m, moved;
+    redisReply *r;
+
+    (void)state;
+    assert_int_equal(zq_outbox_init(g_st, &err), 0);
+    r = zqt_cmd(&g_redis,
+                "XADD zqt:outbox:prio * kind reply channel wecom-app url %s body %s headers [] "
+                "auth wecom_access_token created_ms 1764000000000 expires_ms 0 parts 3 rl %s",
+                "http://127.0.0.1:9/cgi-bin/message/send", "[{\"a\":1},{\"a\":2},{\"a\":3}]",
+                "chat-wecom-0123456789abcdef");
+    freeReplyObject(r);
+    n = read_all("c", es, 2);
+    assert_int_equal(n, 1);
+    assert_false(es[0].malformed);
+    assert_int_equal(es[0].reply_parts, 3);
+    assert_string_equal(es[0].reply_rl, "chat-wecom-0123456789abcdef");
+    assert_string_equal(es[0].reply_auth, "wecom_access_token");
+    assert_int_equal(es[0].parts_done, 0);
+    s = op(ZQ_SETTLE_DEFER, &es[0], 0, 1764000002000LL, "");
+    s.parts_done = 2;
+    assert_int_equal(zq_outbox_settle(g_st, &s, 1, NULL, &err), 0);
+    assert_int_equal(zq_outbox_move_due(g_st, 1764000002000LL, 10, &moved, &err), 0);
+    assert_int_equal(moved, 1);
+    m = read_all("c", again, 2);
+    assert_int_equal(m, 1);
+    assert_true(again[0].reply && again[0].prio);
+    assert_string_equal(again[0].target, es[0].target);
+    assert_int_equal(again[0].reply_parts, 3);
+    assert_int_equal(again[0].parts_done, 2);
+    assert_string_equal(again[0].reply_rl, "chat-wecom-0123456789abcdef");
+    assert_string_equal(again[0].reply_body, "[{\"a\":1},{\"a\":2},{\"a\":3}]");
+    assert_string_equal(again[0].reply_channel, "wecom-app");
+    clear_entries(again, m);
+    clear_entries(es, n);
+    r = zqt_cmd(&g_redis,
+                "XADD zqt:outbox:prio * kind reply channel wecom-app url u body [] headers [] "
+                "auth x created_ms 1 expires_ms 0 parts 0");
+    freeReplyObject(r);
+    n = read_all("c", es, 2);
+    assert_int_equal(n, 1);
+    assert_true(es[0].malformed);
+    clear_entries(es, n);
+}
+
 static void test_backoff(void **state)
 {
     (void)state;
@@ -695,10 +748,18 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_targets),         T(test_chat_id),         T(test_notice_once_per_mark),
-        T(test_fanout),          T(test_settle),          T(test_report_json),
-        T(test_claim_and_touch), T(test_direct_and_prio), T(test_chat_reply_entry),
-        T(test_backoff),         T(test_parsers),
+        T(test_targets),
+        T(test_chat_id),
+        T(test_notice_once_per_mark),
+        T(test_fanout),
+        T(test_settle),
+        T(test_report_json),
+        T(test_claim_and_touch),
+        T(test_direct_and_prio),
+        T(test_chat_reply_entry),
+        T(test_chat_reply_series),
+        T(test_backoff),
+        T(test_parsers),
     };
 
     signal(SIGPIPE, SIG_IGN);

@@ -1,7 +1,8 @@
 /* Tests of the rate-limit script (lib/ratelimit.c) against a real Redis:
- * the exact wait it answers, sliding windows, several windows at once, and
- * a long random run checked against an independent model of "at most N in
- * any window of W ms". */
+ * the exact wait it answers, sliding windows, several windows at once,
+ * several logs at once (all or nothing), a long random run checked against
+ * an independent model of "at most N in any window of W ms", and the
+ * Telegram per-bot log's name and window (bot/bot.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +10,8 @@
 #include <cmocka.h>
 
 #include "redis_helper.h"
+#include "zhuqi/bot.h"
+#include "zhuqi/config.h"
 #include "zhuqi/log.h"
 #include "zhuqi/ratelimit.h"
 #include "zhuqi/store.h"
@@ -88,6 +91,109 @@ static void test_no_limit(void **state)
     assert_non_null(r);
     assert_int_equal(r->integer, 0);
     freeReplyObject(r);
+}
+
+static long long zcard(const char *k)
+{
+    redisReply *r = zqt_cmd(&g_redis, "ZCARD %s", k);
+    long long n;
+
+    assert_non_null(r);
+    n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+static int64_t take_all(const zq_rate_key *keys, int n, int64_t now)
+{
+    int64_t wait = -1;
+    zq_err err = {0};
+
+    if (zq_rate_take_all(g_st, keys, n, now, &wait, &err) != 0)
+        fail_msg("zq_rate_take_all: %s", err.msg);
+    return wait;
+}
+
+/* A chat's log and its bot's log: a send takes a slot in both or in
+ * neither, and waits for the one that is full. */
+static void test_several_keys(void **state)
+{
+    char chat[64], bot[64], other[64];
+    zq_rate_window wc = {3, 1000}, wb = {2, 1000}, off = {0, 1000};
+    zq_rate_key both[2], third[2];
+
+    (void)state;
+    snprintf(chat, sizeof(chat), "%s", new_key());
+    snprintf(bot, sizeof(bot), "%s", new_key());
+    snprintf(other, sizeof(other), "%s", new_key());
+    both[0] = (zq_rate_key){chat, &wc, 1};
+    both[1] = (zq_rate_key){bot, &wb, 1};
+    assert_int_equal(take_all(both, 2, 20000), 0);
+    assert_int_equal(take_all(both, 2, 20100), 0);
+    assert_int_equal(zcard(chat), 2);
+    assert_int_equal(zcard(bot), 2);
+    /* The bot's log is full until 21000: deferred, and the chat's log
+     * (which had room) took no slot. */
+    assert_int_equal(take_all(both, 2, 20500), 500);
+    assert_int_equal(zcard(chat), 2);
+    assert_int_equal(zcard(bot), 2);
+    /* Another chat of the same bot waits as long, the chat alone does not. */
+    third[0] = (zq_rate_key){other, &wc, 1};
+    third[1] = (zq_rate_key){bot, &wb, 1};
+    assert_int_equal(take_all(third, 2, 20600), 400);
+    assert_int_equal(zcard(other), 0);
+    assert_int_equal(take_all(both, 1, 20600), 0);
+    assert_int_equal(zcard(chat), 3);
+    /* Once 20000 left the window, both have room again. */
+    assert_int_equal(take_all(both, 2, 21000), 0);
+    assert_int_equal(zcard(chat), 3);
+    assert_int_equal(zcard(bot), 2);
+    /* Two full logs: the longer wait is answered, nothing is recorded. */
+    {
+        char a[64], c[64];
+        zq_rate_window one = {1, 1000};
+        zq_rate_key ka[2];
+
+        snprintf(a, sizeof(a), "%s", new_key());
+        snprintf(c, sizeof(c), "%s", new_key());
+        ka[0] = (zq_rate_key){a, &one, 1};
+        ka[1] = (zq_rate_key){c, &one, 1};
+        assert_int_equal(take_all(&ka[0], 1, 40000), 0);
+        assert_int_equal(take_all(&ka[1], 1, 40300), 0);
+        assert_int_equal(take_all(ka, 2, 40500), 800);
+        assert_int_equal(take_all(ka, 2, 41000), 300);
+        assert_int_equal(take_all(ka, 2, 41300), 0);
+        assert_int_equal(zcard(a), 1); /* 40000 trimmed, 41300 added */
+        assert_int_equal(zcard(c), 1);
+    }
+    /* A log whose windows are all off is not touched. */
+    third[0] = (zq_rate_key){other, &off, 1};
+    third[1] = (zq_rate_key){bot, &wb, 1};
+    assert_int_equal(take_all(third, 2, 30000), 0);
+    assert_int_equal(zcard(other), 0);
+    assert_int_equal(zcard(bot), 1);
+}
+
+/* The per-bot log's name is a hash of the token, never the token. */
+static void test_telegram_bot_log(void **state)
+{
+    char id[ZQ_BOT_TGBOT_ID_MAX], id2[ZQ_BOT_TGBOT_ID_MAX];
+    zq_config cfg;
+    zq_rate_window w;
+
+    (void)state;
+    zq_bot_telegram_bot_id("123456:ABC-DEF", id);
+    /* hashlib.sha256(b"123456:ABC-DEF").hexdigest()[:16] */
+    assert_string_equal(id, "tgbot:21d03f238667b46b");
+    assert_null(strstr(id, "123456"));
+    zq_bot_telegram_bot_id("123456:ABC-DEG", id2);
+    assert_string_not_equal(id, id2);
+    zq_config_defaults(&cfg);
+    assert_int_equal(zq_bot_telegram_bot_window(&cfg, &w), 1);
+    assert_int_equal(w.limit, 30);
+    assert_int_equal(w.window_ms, 60000 / 60 + 1000 / 10);
+    cfg.channels.telegram_bot_per_second = 0;
+    assert_int_equal(zq_bot_telegram_bot_window(&cfg, &w), 0);
 }
 
 /* With the server's clock: works, and the log expires by itself. */
@@ -176,9 +282,13 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exact_wait), cmocka_unit_test(test_two_windows),
-        cmocka_unit_test(test_no_limit),   cmocka_unit_test(test_server_time_and_expiry),
+        cmocka_unit_test(test_exact_wait),
+        cmocka_unit_test(test_two_windows),
+        cmocka_unit_test(test_no_limit),
+        cmocka_unit_test(test_server_time_and_expiry),
         cmocka_unit_test(test_model),
+        cmocka_unit_test(test_several_keys),
+        cmocka_unit_test(test_telegram_bot_log),
     };
 
     signal(SIGPIPE, SIG_IGN);
