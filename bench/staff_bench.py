@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Staff benchmark: 100,000 cases stored straight into Redis (pipelined,
-in the layout of lib/cases.c), then
+in the layout of lib/cases.c, with the list packs of include/zhuqi/summary.h:
+tests/e2e/staff_util.py's case_commands), then
 
   1. the staff list, first page of 50 (GET /api/admin/cases?limit=50, with
-     the Authorization header), driven by wrk: requests/s, p50, p99;
+     the Authorization header), driven by wrk with 32 connections as in
+     make bench (--connections): requests/s, p50, p99, and the CPU that
+     zhuqi-fcgi and Redis used per request (from /proc/PID/stat: steadier
+     than latency on a shared machine);
   2. a full CSV export (GET /api/admin/cases.csv) read as a stream: rows,
      seconds, rows/s, and zhuqi-fcgi's resident memory before, during
      (sampled every 20 ms) and after.
 
-    python3 bench/staff_bench.py [BIN_DIR] [--cases N] [--seconds S] [--json FILE]
+    python3 bench/staff_bench.py [BIN_DIR] [--cases N] [--seconds S] [--connections C]
+                                 [--json FILE]
 
 BIN_DIR defaults to build/release. Goals (printed as PASS/MISS, never a
 failure exit): list p99 < 20 ms; export >= 50,000 rows/s; memory flat
@@ -92,25 +97,34 @@ def store_cases(stack, util, n):
     return time.monotonic() - t0
 
 
-def run_list(stack, token, seconds):
+def run_list(stack, token, seconds, connections):
     if not shutil.which("wrk"):
         raise RuntimeError("wrk not found (apt-get install wrk)")
     url = "http://127.0.0.1:%d/api/admin/cases?limit=50" % stack.port
     r = stack.get("/api/admin/cases?limit=50", headers={"Authorization": "Bearer " + token})
     if r.status != 200 or len(r.json()["cases"]) != 50:
         raise RuntimeError("the list does not answer as expected: %r" % (r,))
-    argv = ["wrk", "-t2", "-c16", "-d%ds" % seconds, "--latency", "-H",
+    argv = ["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--latency", "-H",
             "Authorization: Bearer " + token, url]
-    subprocess.run(argv[:4] + ["-d1s"] + argv[5:], stdout=subprocess.DEVNULL, timeout=60)
+    subprocess.run(argv[:3] + ["-d1s"] + argv[4:], stdout=subprocess.DEVNULL, timeout=60)
+    pids = {"fcgi": stack.fcgi_pid(), "redis": stack.procs["redis"].pid}
+    cpu0 = {k: cpu_s(v) for k, v in pids.items()}
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=seconds + 60,
                        text=True)
+    cpu = {k: cpu_s(v) - cpu0[k] for k, v in pids.items()}
     lat = wrk_latency(p.stdout)
+    done = re.search(r"(\d+) requests in", p.stdout)
+    nreq = int(done.group(1)) if done else 0
     rps = re.search(r"Requests/sec:\s+([\d.]+)", p.stdout)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", p.stdout)
     errors = re.search(r"Socket errors:.*", p.stdout)
     return {"requests_per_s": float(rps.group(1)) if rps else None, "p50_ms": lat.get("50"),
             "p99_ms": lat.get("99"), "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-            "socket_errors": errors.group(0) if errors else "", "wrk": p.stdout}
+            "socket_errors": errors.group(0) if errors else "", "connections": connections,
+            "requests": nreq, "load_avg": os.getloadavg()[0],
+            "fcgi_cpu_us_per_req": round(cpu["fcgi"] * 1e6 / nreq, 1) if nreq else None,
+            "redis_cpu_us_per_req": round(cpu["redis"] * 1e6 / nreq, 1) if nreq else None,
+            "wrk": p.stdout}
 
 
 def run_export(stack, token, pid, expect_rows):
@@ -166,6 +180,8 @@ def main():
     ap.add_argument("bin_dir", nargs="?", default="build/release")
     ap.add_argument("--cases", type=int, default=100000)
     ap.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "10")))
+    ap.add_argument("--connections", type=int, default=32,
+                    help="wrk connections for the list (make bench uses 32)")
     ap.add_argument("--json", help="also write the results here")
     a = ap.parse_args()
 
@@ -184,7 +200,7 @@ def main():
     try:
         result["store_seconds"] = round(store_cases(stack, util, a.cases), 1)
         print("stored %d cases in %.1fs" % (a.cases, result["store_seconds"]), flush=True)
-        result["list"] = run_list(stack, tokens.viewer, a.seconds)
+        result["list"] = run_list(stack, tokens.viewer, a.seconds, a.connections)
         result["export"] = run_export(stack, tokens.viewer, stack.fcgi_pid(), a.cases)
     finally:
         problems = stack.close(raise_on_problems=False)
@@ -200,9 +216,12 @@ def main():
          ex["rss_kb_growth"] <= GOAL_RSS_GROWTH_KB),
     ]
     result["goals"] = {g: ok for g, ok in goals}
-    print("staff list, first page of 50, %d cases: %.0f req/s, p50 %.2f ms, p99 %.2f ms, "
-          "non-2xx %d %s" % (a.cases, li["requests_per_s"] or 0, li["p50_ms"] or -1,
-                             li["p99_ms"] or -1, li["non_2xx"], li["socket_errors"]))
+    print("staff list, first page of 50, %d cases, %d connections: %.0f req/s, p50 %.2f ms, "
+          "p99 %.2f ms, non-2xx %d %s; CPU per request: zhuqi-fcgi %.0f us, Redis %.0f us "
+          "(load average %.1f)"
+          % (a.cases, li["connections"], li["requests_per_s"] or 0, li["p50_ms"] or -1,
+             li["p99_ms"] or -1, li["non_2xx"], li["socket_errors"],
+             li["fcgi_cpu_us_per_req"] or 0, li["redis_cpu_us_per_req"] or 0, li["load_avg"]))
     print("CSV export: %d rows, %.1f MB in %.2fs = %.0f rows/s (zhuqi-fcgi used %.2f CPU s: "
           "%.0f rows per CPU second; load average %.1f); zhuqi-fcgi RSS %d KiB before, %d peak, "
           "%d after" % (ex["rows"], ex["bytes"] / 1e6, ex["seconds"], ex["rows_per_s"],

@@ -7,7 +7,8 @@
  * that its own WAIT covers the case too.
  *
  * Keys (prefix omitted):
- *   case:{id}                hash: the record
+ *   case:{id}                hash: the record, with the staff list's
+ *                            packs list_sum and list_row (summary.h)
  *   case:{id}:log            list: status history, JSON entries
  *   cases:all                zset by creation time (ms)
  *   cases:type:{form}        zset
@@ -31,6 +32,7 @@
 
 #include "zhuqi/buf.h"
 #include "zhuqi/log.h"
+#include "zhuqi/summary.h"
 #include "zhuqi/workflow.h"
 
 static zq_script create_script = {
@@ -43,8 +45,7 @@ static zq_script create_script = {
            "local n = redis.call('INCR', KEYS[2])\n"
            "if n == 1 then redis.call('EXPIRE', KEYS[2], 259200) end\n"
            "local id = ARGV[2] .. '-' .. string.format('%04d', n)\n"
-           "local ck = ARGV[1] .. 'case:' .. id\n"
-           "local dup = ''\n"
+           "local ck = ARGV[1] .. 'case:' .. id\n" ZQ_SUMMARY_LUA_PACK_ROW "local dup = ''\n"
            "if ARGV[10] ~= '0' then\n"
            "  dup = redis.call('GET', KEYS[3]) or ''\n"
            "  if dup == '' then redis.call('SET', KEYS[3], id, 'EX', ARGV[10]) end\n"
@@ -52,6 +53,8 @@ static zq_script create_script = {
            "redis.call('HSET', ck, 'id', id, 'form', ARGV[4], 'status', 'submitted',\n"
            "  'created_ms', ARGV[3], 'updated_ms', ARGV[3], 'answers', ARGV[5],\n"
            "  'mobile', ARGV[6], 'region', ARGV[7], 'source', ARGV[8], 'dup_of', dup)\n"
+           "if ARGV[11] ~= '' then redis.call('HSET', ck, 'list_sum', ARGV[11]) end\n"
+           "zq_pack_row(ck)\n"
            "redis.call('RPUSH', ck .. ':log', cjson.encode({at_ms = tonumber(ARGV[3]),\n"
            "  from = '', to = 'submitted', by = ARGV[8], note = ''}))\n"
            "redis.call('ZADD', KEYS[4], ARGV[3], id)\n"
@@ -123,7 +126,9 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
         k_events[64];
     char day[24], now[24], idem_ttl[16], dup_ttl[16], fp[41];
     char *answers = NULL;
-    const char *argv[18];
+    const char *argv[19];
+    zq_summary sum;
+    zq_buf packed = {0};
     redisReply *r = NULL;
     int rc = 0;
 
@@ -168,7 +173,11 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
     argv[15] = in->source;
     argv[16] = idem_ttl;
     argv[17] = dup_ttl;
-    r = zq_store_script(st, err, &create_script, 8, 18, argv, NULL);
+    /* The staff list's columns from the answers (summary.h); without
+     * them the case is listed from its answers. */
+    zq_summary_from_answers(in->form->id, in->answers, &sum);
+    argv[18] = zq_summary_pack(&sum, &packed) == 0 ? packed.data : "";
+    r = zq_store_script(st, err, &create_script, 8, 19, argv, NULL);
     if (r == NULL) {
         rc = -ZQ_EUNAVAIL;
         goto out;
@@ -194,6 +203,7 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
 out:
     if (r != NULL)
         freeReplyObject(r);
+    zq_buf_free(&packed);
     free(answers);
     return rc;
 }

@@ -22,25 +22,25 @@
 
 /* ---- the list scan ---------------------------------------------------- */
 
-/* The hash fields a row reads, in the order fill_row() expects; the
- * answers come last, only when asked for. */
-#define ROW_FIELDS                                                                                 \
-    "id form status created_ms updated_ms mobile region source dup_of handler office "             \
-    "cross_region due_kind due_start due_date due_limit due_ext answered_ms answered_on_time"
-#define ROW_FIELDS_LUA                                                                             \
-    "'id', 'form', 'status', 'created_ms', 'updated_ms', 'mobile', 'region', 'source', "           \
-    "'dup_of', 'handler', 'office', 'cross_region', 'due_kind', 'due_start', 'due_date', "         \
-    "'due_limit', 'due_ext', 'answered_ms', 'answered_on_time'"
-#define NROW_FIELDS 20 /* with the answers */
+/* The hash fields a row reads, in the order fill_fields() expects; the
+ * answers come after them, when needed. */
+#define ROW_FIELDS ZQ_SUMMARY_ROW_FIELDS
+#define ROW_FIELDS_LUA ZQ_SUMMARY_ROW_FIELDS_LUA
+#define NROW_FIELDS ZQ_SUMMARY_NROW
 
 /* ARGV: 1 prefix, 2 cursor score, 3 cursor id, 4 limit, 5 budget, 6 from,
  * 7 to, 8 overdue, 9 today (YYYYMMDD), 10 implicit cutoff (ms), 11 q,
  * 12 handler, 13 forms whose first status has a review clock
- * (",complaint,"), 14 want (0 ids, 1 rows, 2 rows with answers), 15..
- * index keys that must all hold the case. The smallest of those is
- * walked; with none, cases:all. Ties in score are ordered by member
- * bytes, as Redis orders them. Returns {ids, scores, last score, last id,
- * done, scanned, rows}. */
+ * (",complaint,"), 14 want (ZQ_SCAN_*), 15.. index keys that must all
+ * hold the case. The smallest of those is walked; with none, cases:all.
+ * Ties in score are ordered by member bytes, as Redis orders them.
+ * Candidates are read by rank without their scores (formatting a score
+ * costs more than reading a row): the creation bound `from` becomes a
+ * last rank, and only the last candidate's score is read, for the
+ * cursor. Without a check per candidate, exactly the ids still wanted are
+ * read. Returns {ids, last score, last id, done, scanned, rows}; a row is
+ * the HMGET of the row fields (ZQ_SCAN_ROWS) or of those and the answers
+ * (_ANSWERS). */
 static zq_script scan_script = {
     .src = "local p = ARGV[1]\n"
            "local cs, cid = ARGV[2], ARGV[3]\n"
@@ -84,9 +84,11 @@ static zq_script scan_script = {
            "  end\n"
            "  if st > start then start = st end\n"
            "end\n"
-           "local fromn = nil\n"
-           "if from ~= '' then fromn = tonumber(from) end\n"
+           "local stop = redis.call('ZCARD', key)\n"
+           "if from ~= '' then stop = redis.call('ZCOUNT', key, from, '+inf') end\n"
+           "local plain = #sets == 0 and not overdue and q == '' and handler == ''\n"
            "local function match(id)\n"
+           "  if plain then return true end\n"
            "  for _, k in ipairs(sets) do\n"
            "    if not redis.call('ZSCORE', k, id) then return false end\n"
            "  end\n"
@@ -116,37 +118,35 @@ static zq_script scan_script = {
            "  end\n"
            "  return true\n"
            "end\n"
-           "local ids, scores, rows = {}, {}, {}\n"
+           "local ids, rows = {}, {}\n"
            "local fields = {" ROW_FIELDS_LUA "}\n"
            "if want == 2 then fields[#fields + 1] = 'answers' end\n"
-           "local scanned, done, pos = 0, 0, start - 1\n"
-           "local ls, lid = cs, cid\n"
+           "local scanned, done, lid = 0, 0, nil\n"
            "while done == 0 and scanned < budget and #ids < limit do\n"
-           "  local batch = redis.call('ZREVRANGE', key, start, start + 255, 'WITHSCORES')\n"
+           "  local n = plain and limit - #ids or 256\n"
+           "  if n > budget - scanned then n = budget - scanned end\n"
+           "  if n > stop - start then n = stop - start end\n"
+           "  if n <= 0 then done = 1 break end\n"
+           "  local batch = redis.call('ZREVRANGE', key, start, start + n - 1)\n"
            "  if #batch == 0 then done = 1 break end\n"
-           "  for j = 1, #batch, 2 do\n"
-           "    local id, s = batch[j], batch[j + 1]\n"
-           "    if fromn and tonumber(s) < fromn then done = 1 break end\n"
+           "  for j = 1, #batch do\n"
+           "    local id = batch[j]\n"
            "    scanned = scanned + 1\n"
-           "    pos = start + (j - 1) / 2\n"
-           "    ls, lid = s, id\n"
+           "    start = start + 1\n"
+           "    lid = id\n"
            "    if match(id) then\n"
            "      ids[#ids + 1] = id\n"
-           "      scores[#scores + 1] = s\n"
            "      if want > 0 then\n"
            "        rows[#rows + 1] = redis.call('HMGET', p .. 'case:' .. id, unpack(fields))\n"
            "      end\n"
            "      if #ids >= limit then break end\n"
            "    end\n"
-           "    if scanned >= budget then break end\n"
            "  end\n"
-           "  start = start + #batch / 2\n"
            "end\n"
-           "if done == 0 then\n"
-           "  local nx = redis.call('ZREVRANGE', key, pos + 1, pos + 1, 'WITHSCORES')\n"
-           "  if #nx == 0 or (fromn and tonumber(nx[2]) < fromn) then done = 1 end\n"
-           "end\n"
-           "return {ids, scores, ls, lid, done, scanned, rows}\n"};
+           "if start >= stop then done = 1 end\n"
+           "local ls = cs\n"
+           "if lid then ls = redis.call('ZSCORE', key, lid) else lid = cid end\n"
+           "return {ids, ls, lid, done, scanned, rows}\n"};
 
 int64_t zq_staff_day_start_ms(zq_date d)
 {
@@ -179,7 +179,16 @@ static void implicit_forms(char *out, size_t outsz)
     }
 }
 
-static void fill_row(zq_case_row *row, const redisReply *r, bool with_answers);
+/* What an HMGET of a row holds after the row fields (fill_row). */
+#define LAYOUT_SUM 1     /* list_sum */
+#define LAYOUT_ANSWERS 2 /* then the answers */
+
+static void copy_str(char *dst, size_t dstsz, const redisReply *v);
+static void fill_row(zq_case_row *row, const redisReply *r, int layout);
+static int fetch_list(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, int n,
+                      int *slow, zq_err *err);
+static int fetch_rows(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, const int *idx,
+                      int n, bool with_answers, bool parse, zq_err *err);
 
 int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f, zq_cursor *cur,
                   int limit, int budget, int want, char (*ids)[ZQ_CASE_ID_MAX],
@@ -190,11 +199,16 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
     const char *argv[20];
     redisReply *r;
     zq_date cut;
-    int argc = 0, rc = 0;
+    int argc = 0, rc = 0, *slow = NULL;
     size_t i;
 
     *n = 0;
     *done = false;
+    if (rows == NULL)
+        want = ZQ_SCAN_IDS;
+    if (want == ZQ_SCAN_LIST &&
+        (slow = malloc((size_t)(limit > 0 ? limit : 1) * sizeof(*slow))) == NULL)
+        return zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
     if (cur->set)
         snprintf(cs, sizeof(cs), "%lld", (long long)cur->score);
     snprintf(lim, sizeof(lim), "%d", limit);
@@ -224,9 +238,9 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
     argv[argc++] = f->q;
     argv[argc++] = f->handler;
     argv[argc++] = implicit;
-    if (rows == NULL)
-        want = ZQ_SCAN_IDS;
-    snprintf(wants, sizeof(wants), "%d", want);
+    /* A list reads its rows by HMGET outside the script: a Lua string is
+     * hashed byte by byte when made, and a row pack is long. */
+    snprintf(wants, sizeof(wants), "%d", want == ZQ_SCAN_LIST ? ZQ_SCAN_IDS : want);
     argv[argc++] = wants;
     if (f->type[0] != '\0') {
         snprintf(k_type, sizeof(k_type), "cases:type:%s", f->type);
@@ -241,33 +255,42 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
         argv[argc++] = k_region;
     }
     r = zq_store_script(st, err, &scan_script, 0, argc, argv, NULL);
-    if (r == NULL)
+    if (r == NULL) {
+        free(slow);
         return -ZQ_EUNAVAIL;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7 ||
-        r->element[0]->type != REDIS_REPLY_ARRAY || r->element[6]->type != REDIS_REPLY_ARRAY ||
-        (want != ZQ_SCAN_IDS && r->element[6]->elements != r->element[0]->elements)) {
+    }
+    /* {ids, last score, last id, done, scanned, rows} */
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 6 ||
+        r->element[0]->type != REDIS_REPLY_ARRAY || r->element[5]->type != REDIS_REPLY_ARRAY ||
+        (want != ZQ_SCAN_IDS && want != ZQ_SCAN_LIST &&
+         r->element[5]->elements != r->element[0]->elements)) {
         rc = zq_err_set(err, ZQ_EREPLY, "staff: scan failed: %s",
                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         goto out;
     }
     for (i = 0; i < r->element[0]->elements && (int)i < limit; i++) {
-        const redisReply *e = r->element[0]->element[i];
-        snprintf(ids[i], ZQ_CASE_ID_MAX, "%.*s", (int)e->len, e->str);
-        if (want != ZQ_SCAN_IDS)
-            fill_row(&rows[i], r->element[6]->element[i], want == ZQ_SCAN_ANSWERS);
+        copy_str(ids[i], ZQ_CASE_ID_MAX, r->element[0]->element[i]);
+        if (want == ZQ_SCAN_ROWS || want == ZQ_SCAN_ANSWERS)
+            fill_row(&rows[i], r->element[5]->element[i],
+                     want == ZQ_SCAN_ANSWERS ? LAYOUT_ANSWERS : 0);
     }
     *n = (int)i;
-    if (r->element[2]->type == REDIS_REPLY_STRING && r->element[3]->type == REDIS_REPLY_STRING) {
+    if (want == ZQ_SCAN_LIST && (rc = fetch_list(st, ids, rows, *n, slow, err)) < 0) {
+        *n = 0;
+        goto out;
+    }
+    if (r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_STRING) {
         long long sc;
-        if (zq_parse_ll(r->element[2]->str, r->element[2]->len, 0, INT64_MAX, &sc) == 0) {
+        if (zq_parse_ll(r->element[1]->str, r->element[1]->len, 0, INT64_MAX, &sc) == 0) {
             cur->set = true;
             cur->score = sc;
-            snprintf(cur->id, sizeof(cur->id), "%.*s", (int)r->element[3]->len, r->element[3]->str);
+            copy_str(cur->id, sizeof(cur->id), r->element[2]);
         }
     }
-    *done = r->element[4]->type == REDIS_REPLY_INTEGER && r->element[4]->integer == 1;
+    *done = r->element[3]->type == REDIS_REPLY_INTEGER && r->element[3]->integer == 1;
 out:
     freeReplyObject(r);
+    free(slow);
     return rc;
 }
 
@@ -387,60 +410,216 @@ void zq_cursor_format(const zq_cursor *c, char out[64])
 
 /* ---- rows --------------------------------------------------------------- */
 
+/* A string reply into dst, cut at dstsz - 1 bytes; "" for anything else.
+ * (A plain copy: rows have many short fields, and snprintf costs.) */
 static void copy_str(char *dst, size_t dstsz, const redisReply *v)
 {
-    if (v->type == REDIS_REPLY_STRING)
-        snprintf(dst, dstsz, "%.*s", (int)v->len, v->str);
-    else
-        dst[0] = '\0';
+    size_t n = 0;
+
+    if (v->type == REDIS_REPLY_STRING) {
+        n = v->len < dstsz - 1 ? v->len : dstsz - 1;
+        memcpy(dst, v->str, n);
+    }
+    dst[n] = '\0';
 }
 
-static int64_t reply_ll(const redisReply *v)
+/* One field's value: from a reply or from inside a pack. */
+typedef struct fval {
+    const char *s;
+    size_t len;
+    bool set; /* false: the hash has no such field */
+} fval;
+
+static void copy_val(char *dst, size_t dstsz, const fval *v)
+{
+    size_t n = v->len < dstsz - 1 ? v->len : dstsz - 1;
+
+    if (n > 0)
+        memcpy(dst, v->s, n);
+    dst[n] = '\0';
+}
+
+static int64_t val_ll(const fval *v)
 {
     long long n;
 
-    if (v->type == REDIS_REPLY_STRING &&
-        zq_parse_ll(v->str, v->len, -INT64_MAX, INT64_MAX, &n) == 0)
+    if (v->set && zq_parse_ll(v->s, v->len, -INT64_MAX, INT64_MAX, &n) == 0)
         return n;
     return 0;
 }
 
-static void fill_row(zq_case_row *row, const redisReply *r, bool with_answers)
+static fval reply_val(const redisReply *r)
 {
-    memset(row, 0, sizeof(*row));
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < NROW_FIELDS - 1 ||
-        r->element[0]->type != REDIS_REPLY_STRING)
+    fval v = {"", 0, false};
+
+    if (r->type == REDIS_REPLY_STRING) {
+        v.s = r->str;
+        v.len = r->len;
+        v.set = true;
+    }
+    return v;
+}
+
+/* The row fields (ROW_FIELDS order) into row, which must be zeroed. */
+static void fill_fields(zq_case_row *row, const fval *v)
+{
+    if (!v[0].set)
         return;
     row->found = true;
-    copy_str(row->id, sizeof(row->id), r->element[0]);
-    copy_str(row->form, sizeof(row->form), r->element[1]);
-    copy_str(row->status, sizeof(row->status), r->element[2]);
-    row->created_ms = reply_ll(r->element[3]);
-    row->updated_ms = reply_ll(r->element[4]);
-    copy_str(row->mobile, sizeof(row->mobile), r->element[5]);
-    copy_str(row->region, sizeof(row->region), r->element[6]);
-    copy_str(row->source, sizeof(row->source), r->element[7]);
-    copy_str(row->dup_of, sizeof(row->dup_of), r->element[8]);
-    copy_str(row->handler, sizeof(row->handler), r->element[9]);
-    copy_str(row->office, sizeof(row->office), r->element[10]);
-    copy_str(row->cross_region, sizeof(row->cross_region), r->element[11]);
-    row->has_due = r->element[12]->type == REDIS_REPLY_STRING;
-    copy_str(row->due_kind, sizeof(row->due_kind), r->element[12]);
-    copy_str(row->due_start, sizeof(row->due_start), r->element[13]);
-    copy_str(row->due_date, sizeof(row->due_date), r->element[14]);
-    row->due_limit = (int)reply_ll(r->element[15]);
-    row->due_ext = r->element[16]->type == REDIS_REPLY_STRING && r->element[16]->len == 1 &&
-                   r->element[16]->str[0] == '1';
-    row->answered_ms = reply_ll(r->element[17]);
-    copy_str(row->answered_on_time, sizeof(row->answered_on_time), r->element[18]);
-    if (with_answers && r->elements == NROW_FIELDS && r->element[19]->type == REDIS_REPLY_STRING) {
-        row->answers_text = malloc(r->element[19]->len + 1);
+    copy_val(row->id, sizeof(row->id), &v[0]);
+    copy_val(row->form, sizeof(row->form), &v[1]);
+    copy_val(row->status, sizeof(row->status), &v[2]);
+    row->created_ms = val_ll(&v[3]);
+    row->updated_ms = val_ll(&v[4]);
+    copy_val(row->mobile, sizeof(row->mobile), &v[5]);
+    copy_val(row->region, sizeof(row->region), &v[6]);
+    copy_val(row->source, sizeof(row->source), &v[7]);
+    copy_val(row->dup_of, sizeof(row->dup_of), &v[8]);
+    copy_val(row->handler, sizeof(row->handler), &v[9]);
+    copy_val(row->office, sizeof(row->office), &v[10]);
+    copy_val(row->cross_region, sizeof(row->cross_region), &v[11]);
+    row->has_due = v[12].set;
+    copy_val(row->due_kind, sizeof(row->due_kind), &v[12]);
+    copy_val(row->due_start, sizeof(row->due_start), &v[13]);
+    copy_val(row->due_date, sizeof(row->due_date), &v[14]);
+    row->due_limit = (int)val_ll(&v[15]);
+    row->due_ext = v[16].len == 1 && v[16].s[0] == '1';
+    row->answered_ms = val_ll(&v[17]);
+    copy_val(row->answered_on_time, sizeof(row->answered_on_time), &v[18]);
+}
+
+/* Splits a list_row pack into the row fields; false unless it is of the
+ * current version with exactly the fields expected. */
+static bool unpack_row(const char *s, size_t len, fval *v)
+{
+    const char *end = s + len, *p;
+    size_t vl = sizeof(ZQ_SUMMARY_VERSION) - 1;
+    int k = 0;
+
+    if (len <= vl || memcmp(s, ZQ_SUMMARY_VERSION, vl) != 0 || s[vl] != ZQ_SUMMARY_SEP)
+        return false;
+    for (p = s + vl + 1;; p++) {
+        const char *e = memchr(p, ZQ_SUMMARY_SEP, (size_t)(end - p));
+        if (e == NULL)
+            e = end;
+        if (k == NROW_FIELDS)
+            return false;
+        v[k].set = e > p; /* "" is a missing field, "=" an empty one */
+        v[k].s = v[k].set ? p + 1 : "";
+        v[k].len = v[k].set ? (size_t)(e - p - 1) : 0;
+        if (v[k].set && *p != '=')
+            return false;
+        k++;
+        if (e == end)
+            break;
+        p = e;
+    }
+    return k == NROW_FIELDS;
+}
+
+/* A list_sum pack into row (an owned copy that the row's strings point
+ * into); false unless it is of the current version and complete. */
+static bool fill_summary(zq_case_row *row, const char *s, size_t len)
+{
+    size_t vl = sizeof(ZQ_SUMMARY_VERSION) - 1, i;
+    char *part[ZQ_SUMMARY_NSUM], *t;
+    int k = 0;
+
+    if (len <= vl || memcmp(s, ZQ_SUMMARY_VERSION, vl) != 0 || s[vl] != ZQ_SUMMARY_SEP)
+        return false;
+    t = malloc(len + 1);
+    if (t == NULL)
+        return false;
+    memcpy(t, s, len);
+    t[len] = '\0';
+    for (i = vl; i < len; i++) {
+        if (t[i] != ZQ_SUMMARY_SEP)
+            continue;
+        t[i] = '\0';
+        if (k == ZQ_SUMMARY_NSUM) {
+            free(t);
+            return false;
+        }
+        part[k++] = t + i + 1;
+    }
+    if (k != ZQ_SUMMARY_NSUM) {
+        free(t);
+        return false;
+    }
+    free(row->summary_text);
+    row->summary_text = t;
+    row->company_name = part[0];
+    row->contact_name = part[1];
+    row->respondent_name = part[2];
+    /* Written raw into JSON: digits only, as from the answers. */
+    i = strlen(part[3]);
+    if (i < 20 && strspn(part[3], "0123456789") == i)
+        memcpy(row->amount_fen, part[3], i + 1);
+    row->topic = part[4];
+    i = strlen(part[5]);
+    if (i < sizeof(row->default_office))
+        memcpy(row->default_office, part[5], i + 1);
+    i = strlen(part[6]);
+    if (i < sizeof(row->default_partner))
+        memcpy(row->default_partner, part[6], i + 1);
+    row->has_summary = true;
+    return true;
+}
+
+/* A row from an HMGET reply of the row fields, then list_sum and the
+ * answers as layout says. */
+static void fill_row(zq_case_row *row, const redisReply *r, int layout)
+{
+    size_t want = NROW_FIELDS + ((layout & LAYOUT_SUM) != 0) + ((layout & LAYOUT_ANSWERS) != 0);
+    fval v[NROW_FIELDS];
+    const redisReply *ans;
+    size_t i;
+
+    memset(row, 0, sizeof(*row));
+    row->company_name = row->contact_name = row->respondent_name = row->topic = "";
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != want)
+        return;
+    for (i = 0; i < NROW_FIELDS; i++)
+        v[i] = reply_val(r->element[i]);
+    fill_fields(row, v);
+    if (!row->found)
+        return;
+    if ((layout & LAYOUT_SUM) && r->element[NROW_FIELDS]->type == REDIS_REPLY_STRING)
+        fill_summary(row, r->element[NROW_FIELDS]->str, r->element[NROW_FIELDS]->len);
+    ans = (layout & LAYOUT_ANSWERS) ? r->element[want - 1] : NULL;
+    if (ans != NULL && ans->type == REDIS_REPLY_STRING) {
+        row->answers_text = malloc(ans->len + 1);
         if (row->answers_text != NULL) {
-            memcpy(row->answers_text, r->element[19]->str, r->element[19]->len);
-            row->answers_text[r->element[19]->len] = '\0';
-            row->answers_len = r->element[19]->len;
+            memcpy(row->answers_text, ans->str, ans->len);
+            row->answers_text[ans->len] = '\0';
+            row->answers_len = ans->len;
         }
     }
+}
+
+/* A row from the reply {list_row, list_sum, updated_ms} of a list scan.
+ * Returns false (row cleared) when the packs are missing, of another
+ * version, malformed or behind the hash (updated_ms differs): the row is
+ * then to be read the slow way. */
+static bool fill_list(zq_case_row *row, const redisReply *r)
+{
+    fval v[NROW_FIELDS];
+
+    memset(row, 0, sizeof(*row));
+    row->company_name = row->contact_name = row->respondent_name = row->topic = "";
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
+        r->element[2]->type != REDIS_REPLY_STRING ||
+        !unpack_row(r->element[0]->str, r->element[0]->len, v) || !v[4].set ||
+        v[4].len != r->element[2]->len || memcmp(v[4].s, r->element[2]->str, v[4].len) != 0)
+        return false;
+    fill_fields(row, v);
+    if (row->found && fill_summary(row, r->element[1]->str, r->element[1]->len))
+        return true;
+    zq_case_row_clear(row);
+    memset(row, 0, sizeof(*row));
+    row->company_name = row->contact_name = row->respondent_name = row->topic = "";
+    return false;
 }
 
 json_t *zq_case_row_parse(zq_case_row *r)
@@ -456,40 +635,101 @@ json_t *zq_case_row_parse(zq_case_row *r)
     return r->answers;
 }
 
-int zq_staff_fetch_rows(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], int n, bool with_answers,
-                        zq_case_row *rows, zq_err *err)
+/* Loads the rows of a list page, ids[0..n), from their packs in one
+ * pipeline, and the rows without usable packs the slow way (slow holds n
+ * indexes). On failure every row is cleared. */
+static int fetch_list(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, int n,
+                      int *slow, zq_err *err)
 {
     const char *p = zq_store_prefix(st);
-    char key[96];
+    const char *argv[5] = {"HMGET", NULL, "list_row", "list_sum", "updated_ms"};
+    size_t argvlen[5] = {5, 0, 8, 8, 10};
+    char key[128];
+    size_t pl;
     redisReply **rep;
-    int i, rc = 0;
+    int i, nslow = 0, rc = 0;
 
     if (n <= 0)
         return 0;
     rep = calloc((size_t)n, sizeof(*rep));
     if (rep == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
-    /* The field list is row_fields[] in order (answers last). */
+    /* By argv: parsing a format costs more than Redis spends on the
+     * command. */
+    argv[1] = key;
+    pl = strlen(p);
+    if (pl + 5 + ZQ_CASE_ID_MAX > sizeof(key)) {
+        free(rep);
+        return zq_err_set(err, ZQ_EINVAL, "staff: key prefix too long");
+    }
+    memcpy(key, p, pl);
+    memcpy(key + pl, "case:", 5);
     for (i = 0; i < n; i++) {
-        snprintf(key, sizeof(key), "%scase:%s", p, ids[i]);
-        /* A %s value never splits into arguments: two formats. */
-        if (with_answers)
-            zq_store_append(st, "HMGET %s " ROW_FIELDS " answers", key);
-        else
-            zq_store_append(st, "HMGET %s " ROW_FIELDS, key);
+        size_t il = strnlen(ids[i], ZQ_CASE_ID_MAX - 1);
+        memcpy(key + pl + 5, ids[i], il);
+        argvlen[1] = pl + 5 + il;
+        zq_store_appendv(st, 5, argv, argvlen);
     }
     if (zq_store_read_replies(st, err, n, rep) < 0) {
         free(rep);
         return -ZQ_EUNAVAIL;
     }
     for (i = 0; i < n; i++) {
-        fill_row(&rows[i], rep[i], with_answers);
-        if (with_answers)
-            zq_case_row_parse(&rows[i]);
+        if (!fill_list(&rows[i], rep[i]))
+            slow[nslow++] = i;
         freeReplyObject(rep[i]);
     }
     free(rep);
+    /* Rows without usable packs (stored before them): the slow way. */
+    if (nslow > 0 && (rc = fetch_rows(st, ids, rows, slow, nslow, true, false, err)) < 0)
+        for (i = 0; i < n; i++)
+            zq_case_row_clear(&rows[i]);
     return rc;
+}
+
+/* Loads the rows idx[0..n) (0..n when idx is NULL) of ids into rows in
+ * one pipeline, with list_sum and, when with_answers, the answers text
+ * (parsed when parse). */
+static int fetch_rows(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, const int *idx,
+                      int n, bool with_answers, bool parse, zq_err *err)
+{
+    const char *p = zq_store_prefix(st);
+    char key[96];
+    redisReply **rep;
+    int i;
+
+    if (n <= 0)
+        return 0;
+    rep = calloc((size_t)n, sizeof(*rep));
+    if (rep == NULL)
+        return zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
+    for (i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "%scase:%s", p, ids[idx ? idx[i] : i]);
+        /* A %s value never splits into arguments: two formats. */
+        if (with_answers)
+            zq_store_append(st, "HMGET %s " ROW_FIELDS " list_sum answers", key);
+        else
+            zq_store_append(st, "HMGET %s " ROW_FIELDS " list_sum", key);
+    }
+    if (zq_store_read_replies(st, err, n, rep) < 0) {
+        free(rep);
+        return -ZQ_EUNAVAIL;
+    }
+    for (i = 0; i < n; i++) {
+        zq_case_row *row = &rows[idx ? idx[i] : i];
+        fill_row(row, rep[i], LAYOUT_SUM | (with_answers ? LAYOUT_ANSWERS : 0));
+        if (with_answers && parse)
+            zq_case_row_parse(row);
+        freeReplyObject(rep[i]);
+    }
+    free(rep);
+    return 0;
+}
+
+int zq_staff_fetch_rows(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], int n, bool with_answers,
+                        zq_case_row *rows, zq_err *err)
+{
+    return fetch_rows(st, ids, rows, NULL, n, with_answers, true, err);
 }
 
 void zq_case_row_clear(zq_case_row *r)
@@ -499,6 +739,10 @@ void zq_case_row_clear(zq_case_row *r)
     free(r->answers_text);
     r->answers_text = NULL;
     r->answers_len = 0;
+    free(r->summary_text);
+    r->summary_text = NULL;
+    r->has_summary = false;
+    r->company_name = r->contact_name = r->respondent_name = r->topic = "";
 }
 
 int zq_staff_days_left(const zq_staff_ctx *ctx, const zq_deadline *d)
@@ -782,65 +1026,18 @@ static const char *row_answer(const zq_case_row *r, const char *key, char *buf, 
     return buf;
 }
 
-/* JSON writers: ,"key":"escaped value" */
-static void w_key(zq_buf *b, bool *first, const char *key)
-{
-    if (!*first)
-        zq_buf_append(b, ",", 1);
-    *first = false;
-    zq_buf_append(b, "\"", 1);
-    zq_buf_puts(b, key);
-    zq_buf_append(b, "\":", 2);
-}
-
-static void w_str(zq_buf *b, bool *first, const char *key, const char *val)
-{
-    w_key(b, first, key);
-    zq_buf_append(b, "\"", 1);
-    zq_buf_json_escape(b, val, strlen(val));
-    zq_buf_append(b, "\"", 1);
-}
-
-static void w_raw(zq_buf *b, bool *first, const char *key, const char *val)
-{
-    w_key(b, first, key);
-    zq_buf_puts(b, val);
-}
-
-static void w_deadline(zq_buf *b, const zq_deadline *d, const char *form, const char *status,
-                       zq_date today, int left)
-{
-    char start[ZQ_DATE_STRLEN], due[ZQ_DATE_STRLEN], num[24];
-    bool first = true;
-
-    if (d->clock == ZQ_WF_CLOCK_NONE || !zq_date_valid(d->due)) {
-        zq_buf_puts(b, "null");
-        return;
-    }
-    zq_buf_append(b, "{", 1);
-    w_str(b, &first, "status", status);
-    w_str(b, &first, "status_label", status_label(form, status));
-    w_str(b, &first, "clock", zq_wf_clock_name(d->clock));
-    w_str(b, &first, "what", zq_wf_clock_label(d->clock));
-    w_str(b, &first, "start", zq_date_format(d->start, start, sizeof(start)));
-    w_str(b, &first, "due", zq_date_format(d->due, due, sizeof(due)));
-    w_str(b, &first, "unit", d->workdays ? "workdays" : "days");
-    snprintf(num, sizeof(num), "%d", d->limit);
-    w_raw(b, &first, "limit", num);
-    snprintf(num, sizeof(num), "%d", left);
-    w_raw(b, &first, "days_left", num);
-    w_raw(b, &first, "overdue", zq_date_cmp(today, d->due) > 0 ? "true" : "false");
-    w_raw(b, &first, "extended", d->extended ? "true" : "false");
-    w_raw(b, &first, "fallback_calendar", d->fallback ? "true" : "false");
-    zq_buf_append(b, "}", 1);
-}
-
-/* The default office from the answers text (no parse). */
+/* The default office: the summary's, or from the answers text (no
+ * parse). */
 static void row_default_office(const zq_case_row *r, char office[8], char partner[8])
 {
     char rr[16] = "", reg[16] = "";
     json_t *a;
 
+    if (r->has_summary) {
+        memcpy(office, r->default_office, 8);
+        memcpy(partner, r->default_partner, 8);
+        return;
+    }
     if (strcmp(r->form, "complaint") == 0)
         row_answer(r, "respondent_region", rr, sizeof(rr));
     row_answer(r, "region", reg, sizeof(reg));
@@ -853,80 +1050,314 @@ static void row_default_office(const zq_case_row *r, char office[8], char partne
     json_decref(a);
 }
 
+/* ---- the fast row writer -------------------------------------------------
+ * The list writes some 40 members per row: each append here reserves
+ * once and copies, without the terminator that zq_buf_append writes every
+ * time (row_write ends the text), and the member names come with their
+ * punctuation as one literal. */
+
+static void put(zq_buf *b, const char *s, size_t n)
+{
+    if (b->len + n >= b->cap && zq_buf_reserve(b, n) < 0)
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+#define PUTL(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+/* The bytes that zq_buf_json_escape rewrites; most bytes of a row (CJK,
+ * letters, digits) are above '>' and cost one comparison. */
+static bool esc_byte(unsigned char c)
+{
+    if (c > '>')
+        return c == '\\';
+    return c < 0x20 || c == '"' || c == '<' || c == '>' || c == '&';
+}
+
+static bool needs_escape(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (esc_byte((unsigned char)s[i]))
+            return true;
+    return false;
+}
+
+/* A JSON string value (with quotes), escaped as zq_buf_json_escape does;
+ * one pass finds both the length and whether anything needs escaping. */
+static void put_jstr(zq_buf *b, const char *s)
+{
+    const char *p = s;
+
+    while (*p != '\0' && !esc_byte((unsigned char)*p))
+        p++;
+    PUTL(b, "\"");
+    if (*p == '\0')
+        put(b, s, (size_t)(p - s));
+    else
+        zq_buf_json_escape(b, s, (size_t)(p - s) + strlen(p));
+    PUTL(b, "\"");
+}
+
+static void put_int(zq_buf *b, long long v)
+{
+    char t[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        t[sizeof(t) - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        t[sizeof(t) - 1 - n++] = '-';
+    put(b, t + sizeof(t) - n, n);
+}
+
+static void put_2d(char *o, unsigned v)
+{
+    o[0] = (char)('0' + v / 10 % 10);
+    o[1] = (char)('0' + v % 10);
+}
+
+/* "YYYY-MM-DD" as zq_date_format writes it (quoted). */
+static void put_date(zq_buf *b, zq_date d)
+{
+    char t[12];
+
+    if (!zq_date_valid(d)) {
+        put_jstr(b, "invalid");
+        return;
+    }
+    t[0] = '"';
+    put_2d(t + 1, (unsigned)d.y / 100);
+    put_2d(t + 3, (unsigned)d.y % 100);
+    t[5] = '-';
+    put_2d(t + 6, (unsigned)d.m);
+    t[8] = '-';
+    put_2d(t + 9, (unsigned)d.d);
+    t[11] = '"';
+    put(b, t, sizeof(t));
+}
+
+/* zq_time_iso (Beijing time, "+08:00") without gmtime_r and strftime,
+ * whose time zone lock the worker threads would share; quoted. */
+static void put_time(zq_buf *b, int64_t ms)
+{
+    int64_t t = ms / 1000 + 8 * 3600, z, era, days = t / 86400, sod = t % 86400;
+    unsigned doe, yoe, doy, mp, m, d;
+    long long y;
+    char o[28];
+
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    /* H. Hinnant's civil_from_days */
+    z = days + 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y = (long long)yoe + era * 400 + (m <= 2);
+    if (y < 1000 || y > 9999) {
+        char iso[32];
+        zq_time_iso(ms, iso);
+        put_jstr(b, iso);
+        return;
+    }
+    o[0] = '"';
+    put_2d(o + 1, (unsigned)(y / 100));
+    put_2d(o + 3, (unsigned)(y % 100));
+    o[5] = '-';
+    put_2d(o + 6, m);
+    o[8] = '-';
+    put_2d(o + 9, d);
+    o[11] = 'T';
+    put_2d(o + 12, (unsigned)(sod / 3600));
+    o[14] = ':';
+    put_2d(o + 15, (unsigned)(sod / 60 % 60));
+    o[17] = ':';
+    put_2d(o + 18, (unsigned)(sod % 60));
+    memcpy(o + 20, "+08:00\"", 7);
+    put(b, o, 27);
+}
+
+/* The name of an office as zq_staff_office_name gives it (quoted). */
+static void put_office_name(zq_buf *b, const zq_schema *s, const char *office)
+{
+    const zq_region *r;
+
+    if (office[0] == '\0' || strcmp(office, "510000") == 0) {
+        put_jstr(b, office[0] == '\0' ? "" : "四川省经济和信息化厅（跨区域协作）");
+        return;
+    }
+    r = s ? zq_schema_region(s, office) : NULL;
+    if (r == NULL) {
+        put_jstr(b, office);
+        return;
+    }
+    if (needs_escape(r->name, strlen(r->name))) {
+        char buf[160];
+        put_jstr(b, zq_staff_office_name(s, office, buf, sizeof(buf)));
+        return;
+    }
+    PUTL(b, "\"");
+    put(b, r->name, strlen(r->name));
+    PUTL(b, "经济和信息化局\"");
+}
+
+static void put_deadline(zq_buf *b, const zq_deadline *d, const char *status, const char *label,
+                         zq_date today, int left)
+{
+    if (d->clock == ZQ_WF_CLOCK_NONE || !zq_date_valid(d->due)) {
+        PUTL(b, "null");
+        return;
+    }
+    PUTL(b, "{\"status\":");
+    put_jstr(b, status);
+    PUTL(b, ",\"status_label\":");
+    put_jstr(b, label);
+    PUTL(b, ",\"clock\":");
+    put_jstr(b, zq_wf_clock_name(d->clock));
+    PUTL(b, ",\"what\":");
+    put_jstr(b, zq_wf_clock_label(d->clock));
+    PUTL(b, ",\"start\":");
+    put_date(b, d->start);
+    PUTL(b, ",\"due\":");
+    put_date(b, d->due);
+    if (d->workdays)
+        PUTL(b, ",\"unit\":\"workdays\",\"limit\":");
+    else
+        PUTL(b, ",\"unit\":\"days\",\"limit\":");
+    put_int(b, d->limit);
+    PUTL(b, ",\"days_left\":");
+    put_int(b, left);
+    if (zq_date_cmp(today, d->due) > 0)
+        PUTL(b, ",\"overdue\":true");
+    else
+        PUTL(b, ",\"overdue\":false");
+    if (d->extended)
+        PUTL(b, ",\"extended\":true");
+    else
+        PUTL(b, ",\"extended\":false");
+    if (d->fallback)
+        PUTL(b, ",\"fallback_calendar\":true}");
+    else
+        PUTL(b, ",\"fallback_calendar\":false}");
+}
+
 int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, bool mask,
                        bool with_answers)
 {
     const zq_schema *s = ctx->schema;
-    char created[32], updated[32], mobile[32], contact[640], office[8], partner[8], obuf[160],
-        text[640], num[32];
+    const char *label = status_label(r->form, r->status);
+    char mobile[32], contact[640], office[8], partner[8], text[640];
+    bool complaint = strcmp(r->form, "complaint") == 0;
     const char *v;
     size_t vlen;
     zq_deadline d;
-    bool first = true;
 
-    zq_time_iso(r->created_ms, created);
-    zq_time_iso(r->updated_ms ? r->updated_ms : r->created_ms, updated);
     if (r->office[0] != '\0') {
         snprintf(office, sizeof(office), "%s", r->office);
         snprintf(partner, sizeof(partner), "%s", r->cross_region);
     } else {
         row_default_office(r, office, partner);
     }
-    row_answer(r, "contact_name", text, sizeof(text));
+    v = r->has_summary ? r->contact_name : row_answer(r, "contact_name", text, sizeof(text));
     if (mask) {
         zq_mask_mobile(r->mobile, mobile, sizeof(mobile));
-        zq_mask_name(text, contact, sizeof(contact));
+        zq_mask_name(v, contact, sizeof(contact));
     } else {
         snprintf(mobile, sizeof(mobile), "%s", r->mobile);
-        snprintf(contact, sizeof(contact), "%s", text);
+        snprintf(contact, sizeof(contact), "%s", v);
     }
     zq_staff_row_deadline(ctx, r, &d);
-    zq_buf_append(b, "{", 1);
-    w_str(b, &first, "id", r->id);
-    w_str(b, &first, "type", r->form);
-    w_str(b, &first, "type_label", form_title(s, r->form));
-    w_str(b, &first, "status", r->status);
-    w_str(b, &first, "status_label", status_label(r->form, r->status));
-    w_str(b, &first, "created_at", created);
-    w_str(b, &first, "updated_at", updated);
-    w_str(b, &first, "region", r->region);
-    w_str(b, &first, "region_name", region_name(s, r->region));
-    w_str(b, &first, "company_name", row_answer(r, "company_name", text, sizeof(text)));
-    w_str(b, &first, "contact_name", contact);
-    w_str(b, &first, "mobile", mobile);
-    w_str(b, &first, "source", r->source);
-    w_str(b, &first, "handler", r->handler);
-    w_str(b, &first, "office", office);
-    w_str(b, &first, "office_name", zq_staff_office_name(s, office, obuf, sizeof(obuf)));
-    w_raw(b, &first, "office_assigned", r->office[0] != '\0' ? "true" : "false");
+    /* About what a row takes, so that it is reserved once. */
+    zq_buf_reserve(b, 1024 + (with_answers ? r->answers_len : 0));
+    PUTL(b, "{\"id\":");
+    put_jstr(b, r->id);
+    PUTL(b, ",\"type\":");
+    put_jstr(b, r->form);
+    PUTL(b, ",\"type_label\":");
+    put_jstr(b, form_title(s, r->form));
+    PUTL(b, ",\"status\":");
+    put_jstr(b, r->status);
+    PUTL(b, ",\"status_label\":");
+    put_jstr(b, label);
+    PUTL(b, ",\"created_at\":");
+    put_time(b, r->created_ms);
+    PUTL(b, ",\"updated_at\":");
+    put_time(b, r->updated_ms ? r->updated_ms : r->created_ms);
+    PUTL(b, ",\"region\":");
+    put_jstr(b, r->region);
+    PUTL(b, ",\"region_name\":");
+    put_jstr(b, region_name(s, r->region));
+    PUTL(b, ",\"company_name\":");
+    put_jstr(b,
+             r->has_summary ? r->company_name : row_answer(r, "company_name", text, sizeof(text)));
+    PUTL(b, ",\"contact_name\":");
+    put_jstr(b, contact);
+    PUTL(b, ",\"mobile\":");
+    put_jstr(b, mobile);
+    PUTL(b, ",\"source\":");
+    put_jstr(b, r->source);
+    PUTL(b, ",\"handler\":");
+    put_jstr(b, r->handler);
+    PUTL(b, ",\"office\":");
+    put_jstr(b, office);
+    PUTL(b, ",\"office_name\":");
+    put_office_name(b, s, office);
+    if (r->office[0] != '\0')
+        PUTL(b, ",\"office_assigned\":true");
+    else
+        PUTL(b, ",\"office_assigned\":false");
     if (partner[0] != '\0') {
-        bool f2 = true;
-        w_key(b, &first, "cross_region");
-        zq_buf_append(b, "{", 1);
-        w_str(b, &f2, "partner", partner);
-        w_str(b, &f2, "partner_name", region_name(s, partner));
-        w_str(b, &f2, "channel", strcmp(partner, "500000") == 0 ? "川渝跨区域协作" : "跨省协作");
-        zq_buf_append(b, "}", 1);
+        PUTL(b, ",\"cross_region\":{\"partner\":");
+        put_jstr(b, partner);
+        PUTL(b, ",\"partner_name\":");
+        put_jstr(b, region_name(s, partner));
+        PUTL(b, ",\"channel\":");
+        put_jstr(b, strcmp(partner, "500000") == 0 ? "川渝跨区域协作" : "跨省协作");
+        PUTL(b, "}");
     } else {
-        w_raw(b, &first, "cross_region", "null");
+        PUTL(b, ",\"cross_region\":null");
     }
-    w_key(b, &first, "deadline");
-    w_deadline(b, &d, r->form, r->status, ctx->today,
-               d.clock != ZQ_WF_CLOCK_NONE ? zq_staff_days_left(ctx, &d) : 0);
-    w_raw(b, &first, "possible_duplicate", r->dup_of[0] != '\0' ? "true" : "false");
-    if (r->dup_of[0] != '\0')
-        w_str(b, &first, "dup_of", r->dup_of);
-    if (strcmp(r->form, "complaint") == 0) {
-        w_str(b, &first, "respondent_name", row_answer(r, "respondent_name", text, sizeof(text)));
+    PUTL(b, ",\"deadline\":");
+    put_deadline(b, &d, r->status, label, ctx->today,
+                 d.clock != ZQ_WF_CLOCK_NONE ? zq_staff_days_left(ctx, &d) : 0);
+    if (r->dup_of[0] != '\0') {
+        PUTL(b, ",\"possible_duplicate\":true,\"dup_of\":");
+        put_jstr(b, r->dup_of);
+    } else {
+        PUTL(b, ",\"possible_duplicate\":false");
+    }
+    if (complaint && r->has_summary) {
+        PUTL(b, ",\"respondent_name\":");
+        put_jstr(b, r->respondent_name);
+        if (r->amount_fen[0] != '\0') {
+            PUTL(b, ",\"amount_fen\":");
+            put(b, r->amount_fen, strlen(r->amount_fen));
+        }
+    } else if (complaint) {
+        PUTL(b, ",\"respondent_name\":");
+        put_jstr(b, row_answer(r, "respondent_name", text, sizeof(text)));
         v = jmember(r->answers_text, r->answers_len, "amount_fen", &vlen);
         if (v != NULL && vlen > 0 && vlen < 20 && strspn(v, "0123456789") == vlen) {
-            snprintf(num, sizeof(num), "%.*s", (int)vlen, v);
-            w_raw(b, &first, "amount_fen", num);
+            PUTL(b, ",\"amount_fen\":");
+            put(b, v, vlen);
         }
     } else {
-        row_answer(r, "topic", text, sizeof(text));
-        if (text[0] != '\0')
-            w_str(b, &first, "topic", text);
+        v = r->has_summary ? r->topic : row_answer(r, "topic", text, sizeof(text));
+        if (v[0] != '\0') {
+            PUTL(b, ",\"topic\":");
+            put_jstr(b, v);
+        }
     }
     if (with_answers) {
         size_t i = jws(r->answers_text, r->answers_len, 0), e = r->answers_len;
@@ -934,18 +1365,21 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
          * else, so that one bad record cannot break the line. */
         while (e > i && (r->answers_text[e - 1] == ' ' || r->answers_text[e - 1] == '\n'))
             e--;
-        w_key(b, &first, "answers");
+        PUTL(b, ",\"answers\":");
         if (r->answers_text != NULL && e > i && r->answers_text[i] == '{' &&
             r->answers_text[e - 1] == '}' && jskip(r->answers_text, e, i) == e &&
             memchr(r->answers_text, '\n', r->answers_len) == NULL)
-            zq_buf_append(b, r->answers_text + i, e - i);
+            put(b, r->answers_text + i, e - i);
         else
-            zq_buf_puts(b, "{}");
-        snprintf(num, sizeof(num), "%lld", (long long)r->created_ms);
-        w_raw(b, &first, "created_ms", num);
+            PUTL(b, "{}");
+        PUTL(b, ",\"created_ms\":");
+        put_int(b, r->created_ms);
     }
-    zq_buf_append(b, "}", 1);
-    return b->oom ? -ZQ_ENOMEM : 0;
+    PUTL(b, "}");
+    if (b->oom)
+        return -ZQ_ENOMEM;
+    b->data[b->len] = '\0';
+    return 0;
 }
 
 json_t *zq_staff_row_json(const zq_staff_ctx *ctx, const zq_case_row *r, bool mask)
@@ -995,7 +1429,7 @@ static zq_script update_script = {
         "  fields[#fields + 1] = ARGV[14 + 2 * i]\n"
         "end\n"
         "local a = 15 + 2 * nx\n"
-        "redis.call('HSET', ck, unpack(fields))\n"
+        "redis.call('HSET', ck, unpack(fields))\n" ZQ_SUMMARY_LUA_PACK_ROW "zq_pack_row(ck)\n"
         "if ARGV[6] ~= '' then redis.call('RPUSH', ck .. ':log', ARGV[6]) end\n"
         "if ARGV[a] == '1' then\n"
         "  redis.call('XADD', p .. 'events', 'MAXLEN', '~', '100000', '*', 'type', 'case_status',\n"
@@ -1049,7 +1483,9 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
          limit[16] = "", score[16] = "", nx[16];
     char *entry = NULL;
     redisReply *r = NULL;
+    zq_buf sum = {0};
     int argc = 0, nfields = 0, rc = 0;
+    bool with_sum = false;
 
     if (u->expect_loglen >= 0)
         snprintf(loglen, sizeof(loglen), "%lld", u->expect_loglen);
@@ -1087,10 +1523,20 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
     }
     while (u->fields != NULL && u->fields[2 * nfields] != NULL && nfields < 16)
         nfields++;
-    snprintf(nx, sizeof(nx), "%d", nfields);
+    /* A case stored without a list summary gets one (summary.h). */
+    if (u->row != NULL && u->row->found && !u->row->has_summary && u->row->answers != NULL) {
+        zq_summary s;
+        zq_summary_from_answers(u->row->form, u->row->answers, &s);
+        with_sum = zq_summary_pack(&s, &sum) == 0;
+    }
+    snprintf(nx, sizeof(nx), "%d", nfields + with_sum);
     argv[argc++] = nx;
     for (int i = 0; i < 2 * nfields; i++)
         argv[argc++] = u->fields[i] ? u->fields[i] : "";
+    if (with_sum) {
+        argv[argc++] = "list_sum";
+        argv[argc++] = sum.data;
+    }
     argv[argc++] = u->event ? "1" : "0";
     argv[argc++] = nz(u->public_note);
     argv[argc++] = nz(u->audit->who);
@@ -1125,6 +1571,7 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
 out:
     if (r != NULL)
         freeReplyObject(r);
+    zq_buf_free(&sum);
     free(entry);
     return rc;
 }
@@ -1803,6 +2250,7 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
         it->row = rowv[i];
         rowv[i].answers = NULL; /* moved into the item */
         rowv[i].answers_text = NULL;
+        rowv[i].summary_text = NULL;
         it->left = zq_staff_days_left(ctx, &it->d);
         if (it->row.office[0] != '\0') {
             snprintf(it->office, sizeof(it->office), "%s", it->row.office);

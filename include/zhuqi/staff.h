@@ -8,7 +8,8 @@
  * Keys beyond those of cases.h (prefix omitted):
  *   case:{id}        also: handler, office, cross_region, due_kind,
  *                    due_start, due_date, due_limit, due_ext, answered_ms,
- *                    answered_on_time ("1", "0" or "" without a limit)
+ *                    answered_on_time ("1", "0" or "" without a limit),
+ *                    and the list packs list_sum, list_row (summary.h)
  *   case:{id}:notes  list: internal notes, JSON {at_ms, by, text}
  *   cases:due        zset: open cases with a deadline, scored YYYYMMDD
  *   audit            stream: every staff action (never trimmed)
@@ -26,6 +27,7 @@
 #include "zhuqi/cases.h"
 #include "zhuqi/schema.h"
 #include "zhuqi/store.h"
+#include "zhuqi/summary.h"
 #include "zhuqi/workflow.h"
 
 #define ZQ_STAFF_PAGE_MAX 200    /* rows per list page */
@@ -104,6 +106,8 @@ enum {
     ZQ_SCAN_IDS = 0,     /* ids only */
     ZQ_SCAN_ROWS = 1,    /* and each row's fields (rows[]), without the answers */
     ZQ_SCAN_ANSWERS = 2, /* and the answers' JSON text (not parsed) */
+    ZQ_SCAN_LIST = 3,    /* rows from their packs (summary.h), with the summary; the
+                            answers text only for a row without usable packs */
 };
 
 /* One step of a listing: finds up to limit case ids matching f after
@@ -138,6 +142,14 @@ typedef struct zq_case_row {
     int due_limit;
     bool due_ext;
     char answered_on_time[2];
+    /* The list summary (list_sum, summary.h), when has_summary: the
+     * strings point into summary_text (owned), "" for an empty field. */
+    bool has_summary;
+    char *summary_text;
+    const char *company_name, *contact_name, *respondent_name, *topic;
+    char amount_fen[24]; /* digits or "" */
+    char default_office[8];
+    char default_partner[8];
     char *answers_text; /* owned; the stored JSON, NULL when not asked for */
     size_t answers_len;
     json_t *answers; /* owned; parsed, NULL until zq_case_row_parse() */
@@ -147,8 +159,8 @@ typedef struct zq_case_row {
  * or it is not JSON). Returns r->answers (borrowed). */
 json_t *zq_case_row_parse(zq_case_row *r);
 
-/* Loads rows for n ids in one pipeline (answers too, parsed, when
- * with_answers).
+/* Loads rows for n ids in one pipeline, with their summaries (answers
+ * too, parsed, when with_answers).
  * rows[i].found is false for an id that has no case. Returns 0 or
  * -ZQ_EUNAVAIL. */
 int zq_staff_fetch_rows(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], int n, bool with_answers,
@@ -171,8 +183,9 @@ const char *zq_staff_office_name(const zq_schema *s, const char *office, char *b
 /* Appends a row as a JSON object to b, written directly (the list and
  * the JSON Lines export are hot paths): mobile and contact masked when
  * mask; the stored answers as they are, plus "created_ms", when
- * with_answers. Reads the answers text, not the parsed answers. Returns 0
- * or -ZQ_ENOMEM. */
+ * with_answers. The columns from the answers come from the row's summary,
+ * or for a row without one from the answers text (never the parsed
+ * answers). Returns 0 or -ZQ_ENOMEM. */
 int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, bool mask,
                        bool with_answers);
 
@@ -198,9 +211,10 @@ int zq_audit_write(zq_store *st, const zq_audit *a, zq_err *err);
 /* A change to a case, applied atomically by one script: it checks that
  * the case is still in expect_status (and that its history has
  * expect_loglen entries unless that is negative), then sets the status
- * and its indexes, the deadline fields and cases:due, extra fields,
- * appends the history entry, XADDs case_status to events when event is
- * set, and writes the audit entry. */
+ * and its indexes, the deadline fields and cases:due, extra fields (and
+ * the list summary when row has none), rebuilds the list row pack
+ * (summary.h), appends the history entry, XADDs case_status to events
+ * when event is set, and writes the audit entry. */
 typedef struct zq_case_update {
     const char *id;
     const char *expect_status;
@@ -213,6 +227,9 @@ typedef struct zq_case_update {
     const char *public_note; /* for the event; NULL: none */
     const zq_audit *audit;   /* required */
     int64_t now_ms;
+    /* The case as loaded with parsed answers, or NULL: when it has no
+     * list summary, its summary is written too. */
+    const struct zq_case_row *row;
 } zq_case_update;
 
 /* Returns 0; -ZQ_ENOTFOUND; -ZQ_ECONFLICT with the current status in

@@ -1,7 +1,8 @@
 """Helpers for the staff tests: tokens of each role, cases written straight
-into Redis in the layout of lib/cases.c (fast, pipelined: thousands in a
-second), an independent working-day calculator over config/holidays, and
-Beijing-time helpers. Python 3 standard library only."""
+into Redis in the layout of lib/cases.c with the list summary of
+lib/summary.c (fast, pipelined: thousands in a second), an independent
+working-day calculator over config/holidays, and Beijing-time helpers.
+Python 3 standard library only."""
 
 import datetime as dt
 import json
@@ -76,16 +77,66 @@ def redis_pipeline(stack, commands, chunk=2000):
                     raise AssertionError("unexpected array reply")
 
 
+SUMMARY_VERSION = "1"  # include/zhuqi/summary.h
+SEP = "\x1f"
+ROW_FIELDS = ("id form status created_ms updated_ms mobile region source dup_of handler office "
+              "cross_region due_kind due_start due_date due_limit due_ext answered_ms "
+              "answered_on_time").split()
+
+
+def summary_values(form, answers):
+    """The list summary lib/summary.c derives from the answers: company,
+    contact, respondent, amount, topic, default office, partner."""
+    complaint = form == "complaint"
+
+    def text(k):
+        v = answers.get(k)
+        return v if isinstance(v, str) else ""
+
+    amount = answers.get("amount_fen")
+    r = text("respondent_region") if complaint else ""
+    if not r:
+        r = text("region")
+    office, partner = "510000", ""
+    if len(r.encode()) == 6:
+        if r.startswith("51"):
+            office = r
+        else:
+            partner = r
+    return [text("company_name"), text("contact_name"),
+            text("respondent_name") if complaint else "",
+            str(amount) if complaint and type(amount) is int and amount >= 0 else "",
+            "" if complaint else text("topic"), office, partner]
+
+
+def list_packs(form, answers, fields):
+    """list_sum and list_row (include/zhuqi/summary.h) of a case whose hash
+    fields are the dict fields; None for a pack that cannot be written."""
+    vals = summary_values(form, answers)
+    list_sum = None if any(SEP in v for v in vals) else SEP.join([SUMMARY_VERSION] + vals)
+    row = [fields.get(k) for k in ROW_FIELDS]
+    row = ["" if v is None else "=" + str(v) for v in row]
+    list_row = None if any(SEP in v for v in row) else SEP.join([SUMMARY_VERSION] + row)
+    return list_sum, list_row
+
+
 def case_commands(case_id, form, created_ms, answers, status="submitted", mobile="13812345678",
-                  region="510100", source="web", log=None, extra=None):
+                  region="510100", source="web", log=None, extra=None, summary=True):
     """The commands that store one case as lib/cases.c does (plus the
-    status index of a later status and extra hash fields)."""
+    status index of a later status and extra hash fields); summary=False
+    leaves out the staff list's packs, as for cases stored before them."""
     ck = PREFIX + "case:" + case_id
     fields = ["id", case_id, "form", form, "status", status, "created_ms", created_ms,
               "updated_ms", created_ms, "answers", json.dumps(answers, ensure_ascii=False),
               "mobile", mobile, "region", region, "source", source, "dup_of", ""]
     for k, v in (extra or {}).items():
         fields += [k, v]
+    if summary:
+        list_sum, list_row = list_packs(form, answers, dict(zip(fields[::2], fields[1::2])))
+        if list_sum is not None:
+            fields += ["list_sum", list_sum]
+        if list_row is not None:
+            fields += ["list_row", list_row]
     if log is None:
         log = [{"at_ms": created_ms, "from": "", "to": "submitted", "by": source, "note": ""}]
     cmds = [["HSET", ck] + fields]

@@ -1,0 +1,54 @@
+/* The list summary of a case, derived from its answers (see summary.h):
+ * one place that decides what the staff list shows of the answers for
+ * each form, used by case creation and by the staff actions that fill in
+ * the summary of a case stored before it existed. */
+#include "zhuqi/summary.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "zhuqi/staff.h"
+
+static const char *str_of(json_t *answers, const char *key)
+{
+    const char *v = json_string_value(json_object_get(answers, key));
+    return v ? v : "";
+}
+
+void zq_summary_from_answers(const char *form, json_t *answers, zq_summary *out)
+{
+    bool complaint = form != NULL && strcmp(form, "complaint") == 0;
+    json_t *amount = json_object_get(answers, "amount_fen");
+
+    memset(out, 0, sizeof(*out));
+    if (!json_is_object(answers))
+        answers = NULL;
+    out->company_name = str_of(answers, "company_name");
+    out->contact_name = str_of(answers, "contact_name");
+    out->respondent_name = complaint ? str_of(answers, "respondent_name") : "";
+    out->topic = complaint ? "" : str_of(answers, "topic");
+    /* As the list showed it from the JSON text: digits only. */
+    if (complaint && json_is_integer(amount) && json_integer_value(amount) >= 0)
+        snprintf(out->amount_fen, sizeof(out->amount_fen), "%lld",
+                 (long long)json_integer_value(amount));
+    zq_staff_default_office(form, answers, out->office, out->partner);
+}
+
+int zq_summary_pack(const zq_summary *s, zq_buf *b)
+{
+    const char *v[ZQ_SUMMARY_NSUM] = {s->company_name, s->contact_name, s->respondent_name,
+                                      s->amount_fen,   s->topic,        s->office,
+                                      s->partner};
+    char sep = ZQ_SUMMARY_SEP;
+    int i;
+
+    for (i = 0; i < ZQ_SUMMARY_NSUM; i++)
+        if (strchr(v[i], sep) != NULL)
+            return -ZQ_EINVAL;
+    zq_buf_puts(b, ZQ_SUMMARY_VERSION);
+    for (i = 0; i < ZQ_SUMMARY_NSUM; i++) {
+        zq_buf_append(b, &sep, 1);
+        zq_buf_puts(b, v[i]);
+    }
+    return b->oom ? -ZQ_ENOMEM : 0;
+}
