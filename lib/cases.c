@@ -247,18 +247,39 @@ int zq_case_load(zq_store *st, const char *id, zq_case *out, zq_err *err)
 
 int zq_case_load_append(zq_store *st, const char *id)
 {
-    const char *p = zq_store_prefix(st);
+    char key[128], log[132];
 
     if (!zq_case_id_valid(id))
         return -ZQ_ENOTFOUND;
-    zq_store_append(st, "HGETALL %scase:%s", p, id);
-    zq_store_append(st, "LRANGE %scase:%s:log 0 -1", p, id);
+    snprintf(key, sizeof(key), "%scase:%s", zq_store_prefix(st), id);
+    snprintf(log, sizeof(log), "%s:log", key);
+    zq_store_appendv(st, 2, (const char *[]){"HGETALL", key}, NULL);
+    zq_store_appendv(st, 4, (const char *[]){"LRANGE", log, "0", "-1"}, NULL);
     return 0;
 }
 
-int zq_case_from_replies(const redisReply *h, const redisReply *l, const char *id, zq_case *out,
-                         zq_err *err)
+/* The two answers of the public view from a list_sum pack; NULL when the
+ * pack cannot be used. */
+static json_t *public_answers(const redisReply *sum)
 {
+    const char *part[ZQ_SUMMARY_NSUM];
+    char *t;
+    json_t *out;
+
+    if (sum == NULL || sum->type != REDIS_REPLY_STRING)
+        return NULL;
+    t = zq_summary_split(sum->str, sum->len, part);
+    if (t == NULL)
+        return NULL;
+    out = json_pack("{s:s, s:s}", "company_name", part[0], "contact_name", part[1]);
+    free(t);
+    return out;
+}
+
+static int from_replies(const redisReply *h, const redisReply *l, const char *id, zq_case *out,
+                        zq_err *err, bool public_only)
+{
+    const redisReply *answers = NULL, *sum = NULL;
     size_t i;
     int rc = 0;
 
@@ -295,8 +316,14 @@ int zq_case_from_replies(const redisReply *h, const redisReply *l, const char *i
         else if (strcmp(k, "updated_ms") == 0 && zq_parse_ll(v->str, v->len, 0, INT64_MAX, &n) == 0)
             out->updated_ms = n;
         else if (strcmp(k, "answers") == 0 && v->type == REDIS_REPLY_STRING)
-            out->answers = json_loadb(v->str, v->len, 0, NULL);
+            answers = v;
+        else if (strcmp(k, "list_sum") == 0)
+            sum = v;
     }
+    if (public_only)
+        out->answers = public_answers(sum);
+    if (out->answers == NULL && answers != NULL)
+        out->answers = json_loadb(answers->str, answers->len, 0, NULL);
     if (out->answers == NULL)
         out->answers = json_object();
     out->history = json_array();
@@ -309,6 +336,18 @@ out:
     if (rc < 0)
         zq_case_clear(out);
     return rc;
+}
+
+int zq_case_from_replies(const redisReply *h, const redisReply *l, const char *id, zq_case *out,
+                         zq_err *err)
+{
+    return from_replies(h, l, id, out, err, false);
+}
+
+int zq_case_from_replies_public(const redisReply *h, const redisReply *l, const char *id,
+                                zq_case *out, zq_err *err)
+{
+    return from_replies(h, l, id, out, err, true);
 }
 
 void zq_case_clear(zq_case *c)

@@ -521,31 +521,12 @@ static bool unpack_row(const char *s, size_t len, fval *v)
  * into); false unless it is of the current version and complete. */
 static bool fill_summary(zq_case_row *row, const char *s, size_t len)
 {
-    size_t vl = sizeof(ZQ_SUMMARY_VERSION) - 1, i;
-    char *part[ZQ_SUMMARY_NSUM], *t;
-    int k = 0;
+    const char *part[ZQ_SUMMARY_NSUM];
+    char *t = zq_summary_split(s, len, part);
+    size_t i;
 
-    if (len <= vl || memcmp(s, ZQ_SUMMARY_VERSION, vl) != 0 || s[vl] != ZQ_SUMMARY_SEP)
-        return false;
-    t = malloc(len + 1);
     if (t == NULL)
         return false;
-    memcpy(t, s, len);
-    t[len] = '\0';
-    for (i = vl; i < len; i++) {
-        if (t[i] != ZQ_SUMMARY_SEP)
-            continue;
-        t[i] = '\0';
-        if (k == ZQ_SUMMARY_NSUM) {
-            free(t);
-            return false;
-        }
-        part[k++] = t + i + 1;
-    }
-    if (k != ZQ_SUMMARY_NSUM) {
-        free(t);
-        return false;
-    }
     free(row->summary_text);
     row->summary_text = t;
     row->company_name = part[0];

@@ -5,6 +5,7 @@
 #include "zhuqi/summary.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "zhuqi/staff.h"
@@ -51,4 +52,35 @@ int zq_summary_pack(const zq_summary *s, zq_buf *b)
         zq_buf_puts(b, v[i]);
     }
     return b->oom ? -ZQ_ENOMEM : 0;
+}
+
+char *zq_summary_split(const char *s, size_t len, const char *part[ZQ_SUMMARY_NSUM])
+{
+    size_t vl = sizeof(ZQ_SUMMARY_VERSION) - 1, i;
+    char *t;
+    int k = 0;
+
+    if (s == NULL || len <= vl || memcmp(s, ZQ_SUMMARY_VERSION, vl) != 0 ||
+        s[vl] != ZQ_SUMMARY_SEP)
+        return NULL;
+    t = malloc(len + 1);
+    if (t == NULL)
+        return NULL;
+    memcpy(t, s, len);
+    t[len] = '\0';
+    for (i = vl; i < len; i++) {
+        if (t[i] != ZQ_SUMMARY_SEP)
+            continue;
+        t[i] = '\0';
+        if (k == ZQ_SUMMARY_NSUM) {
+            free(t);
+            return NULL;
+        }
+        part[k++] = t + i + 1;
+    }
+    if (k != ZQ_SUMMARY_NSUM) {
+        free(t);
+        return NULL;
+    }
+    return t;
 }

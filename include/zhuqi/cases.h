@@ -63,6 +63,12 @@ int zq_case_load(zq_store *st, const char *id, zq_case *out, zq_err *err);
 int zq_case_load_append(zq_store *st, const char *id);
 int zq_case_from_replies(const redisReply *h, const redisReply *l, const char *id, zq_case *out,
                          zq_err *err);
+/* As zq_case_from_replies, for the public view, which shows two answers:
+ * when the case has a usable list_sum (include/zhuqi/summary.h),
+ * out->answers holds only company_name and contact_name, taken from it,
+ * and the answers JSON is not parsed. Older cases are read whole. */
+int zq_case_from_replies_public(const redisReply *h, const redisReply *l, const char *id,
+                                zq_case *out, zq_err *err);
 void zq_case_clear(zq_case *c);
 
 /* True when id has the shape of a case number (TS20261126-0001). */

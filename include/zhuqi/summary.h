@@ -93,4 +93,11 @@ void zq_summary_from_answers(const char *form, json_t *answers, zq_summary *out)
  * answers), or -ZQ_ENOMEM. */
 int zq_summary_pack(const zq_summary *s, zq_buf *b);
 
+/* Splits a list_sum pack (s, len bytes) into its ZQ_SUMMARY_NSUM values,
+ * in zq_summary_pack's order (company, contact, respondent, amount,
+ * topic, office, partner). Returns an owned NUL-separated copy that
+ * part[] points into (free with free()), or NULL when the pack is of
+ * another version, incomplete, or memory ran out. */
+char *zq_summary_split(const char *s, size_t len, const char *part[ZQ_SUMMARY_NSUM]);
+
 #endif

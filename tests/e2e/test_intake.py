@@ -257,6 +257,34 @@ class TestFlows(IntakeCase):
         self.assertErrorShape(anon.call("POST", path, {"mobile": "123"}), 422,
                               "validation_failed")
 
+    def test_lookup_reads_the_summary_not_the_answers(self):
+        """The public view takes the two answers it shows from list_sum
+        (no answers JSON parsed); a case without a usable list_sum (stored
+        before it existed) is read whole, with the same result."""
+        c = self.fill("consult")
+        case = self.submit(c, "consult").json()["case"]
+        key = "zqe2e:case:" + case["id"]
+        path = "/api/cases/%s/lookup" % case["id"]
+        anon = Client(self.stack)
+        whole = anon.call("POST", path, {"mobile": "13812345678"}).json()["case"]
+        self.assertEqual(whole["contact"]["company_name"], "成都示例科技有限公司")
+        answers = self.stack.redis_command("HGET", key, "answers")
+        # Answers gone, summary there: the view is the same.
+        self.stack.redis_command("HDEL", key, "answers")
+        r = anon.call("POST", path, {"mobile": "13812345678"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["case"]["contact"], whole["contact"])
+        # An old case: answers, no summary (or one of another version).
+        self.stack.redis_command("HSET", key, "answers", answers)
+        for sums in (None, "0\x1fx\x1fy\x1f\x1f\x1f\x1f\x1f", "1\x1ftoo-short"):
+            if sums is None:
+                self.stack.redis_command("HDEL", key, "list_sum")
+            else:
+                self.stack.redis_command("HSET", key, "list_sum", sums)
+            r = anon.call("POST", path, {"mobile": "13812345678"})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["case"]["contact"], whole["contact"], sums)
+
     def test_resume_keeps_answers(self):
         c = Client(self.stack)
         c.start("complaint")

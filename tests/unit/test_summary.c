@@ -92,6 +92,35 @@ static char *hget(const char *id, const char *field)
     return out;
 }
 
+#define US "\x1f" /* the separator, kept out of hex escapes' reach */
+
+static void test_split(void **state)
+{
+    const char *part[ZQ_SUMMARY_NSUM];
+    static const char ok[] = "1" US "成都示例" US "张三" US "" US "12345" US "" US "510100" US "";
+    static const char v2[] = "2" US "a" US "b" US "c" US "d" US "e" US "f" US "g";
+    static const char few[] = "1" US "a" US "b";
+    static const char many[] = "1" US "a" US "b" US "c" US "d" US "e" US "f" US "g" US "h";
+    char *t;
+
+    (void)state;
+    t = zq_summary_split(ok, sizeof(ok) - 1, part);
+    assert_non_null(t);
+    assert_string_equal(part[0], "成都示例");
+    assert_string_equal(part[1], "张三");
+    assert_string_equal(part[2], "");
+    assert_string_equal(part[3], "12345");
+    assert_string_equal(part[5], "510100");
+    assert_string_equal(part[6], "");
+    free(t);
+    /* another version, too few or too many values, nothing */
+    assert_null(zq_summary_split(v2, sizeof(v2) - 1, part));
+    assert_null(zq_summary_split(few, sizeof(few) - 1, part));
+    assert_null(zq_summary_split(many, sizeof(many) - 1, part));
+    assert_null(zq_summary_split("1", 1, part));
+    assert_null(zq_summary_split(NULL, 0, part));
+}
+
 static void test_derive(void **state)
 {
     zq_summary s;
@@ -353,6 +382,7 @@ static void test_create_and_update(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_split),
         cmocka_unit_test(test_derive),
         cmocka_unit_test(test_create_and_update),
     };
