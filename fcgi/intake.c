@@ -549,8 +549,8 @@ static void lookup_rate_append(zq_req *req, int64_t now_s)
 {
     char key[200];
 
-    snprintf(key, sizeof(key), "%srl:lookup:%s:%lld", zq_store_prefix(req->store),
-             req->remote_addr, (long long)(now_s / 60));
+    snprintf(key, sizeof(key), "%srl:lookup:%s:%lld", zq_store_prefix(req->store), req->remote_addr,
+             (long long)(now_s / 60));
     zq_store_appendv(req->store, 2, (const char *[]){"INCR", key}, NULL);
     zq_store_appendv(req->store, 3, (const char *[]){"EXPIRE", key, "120"}, NULL);
 }

@@ -60,8 +60,7 @@ char *zq_summary_split(const char *s, size_t len, const char *part[ZQ_SUMMARY_NS
     char *t;
     int k = 0;
 
-    if (s == NULL || len <= vl || memcmp(s, ZQ_SUMMARY_VERSION, vl) != 0 ||
-        s[vl] != ZQ_SUMMARY_SEP)
+    if (s == NULL || len <= vl || memcmp(s, ZQ_SUMMARY_VERSION, vl) != 0 || s[vl] != ZQ_SUMMARY_SEP)
         return NULL;
     t = malloc(len + 1);
     if (t == NULL)
