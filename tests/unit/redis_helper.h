@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "zhuqi/store.h"
+
 #define ZQT_MAX_CHILDREN 64
 #define ZQT_MAX_ARGS 48
 
@@ -387,6 +389,24 @@ static inline void zqt_redis_stop(zqt_redis *r)
 static inline void zqt_redis_kill(zqt_redis *r)
 {
     zqt_redis_signal(r, SIGKILL);
+}
+
+/* A zq_store on r over TCP with the given key prefix and command timeout
+ * (short back-off, so tests that stop Redis recover quickly). NULL when
+ * out of memory. */
+static inline zq_store *zqt_store_new(const zqt_redis *r, const char *prefix,
+                                      int command_timeout_ms)
+{
+    zq_redis_config rc;
+
+    memset(&rc, 0, sizeof(rc));
+    snprintf(rc.address, sizeof(rc.address), "127.0.0.1:%d", r->port);
+    snprintf(rc.prefix, sizeof(rc.prefix), "%s", prefix);
+    rc.connect_timeout_ms = 1000;
+    rc.command_timeout_ms = command_timeout_ms;
+    rc.backoff_min_ms = 10;
+    rc.backoff_max_ms = 100;
+    return zq_store_new(&rc);
 }
 
 #endif

@@ -293,7 +293,6 @@ static int group_setup(void **state)
 {
     struct sockaddr_in sa;
     socklen_t len = sizeof(sa);
-    zq_redis_config rc;
 
     (void)state;
     zq_log_init("test_apptoken", ZQ_LOG_ERROR);
@@ -301,14 +300,7 @@ static int group_setup(void **state)
     if (zqt_tmpdir(g_dir, sizeof(g_dir)) != 0 ||
         zqt_redis_start(&g_redis, g_dir, 0, false, NULL) != 0)
         return -1;
-    memset(&rc, 0, sizeof(rc));
-    snprintf(rc.address, sizeof(rc.address), "127.0.0.1:%d", g_redis.port);
-    snprintf(rc.prefix, sizeof(rc.prefix), "zqt:");
-    rc.connect_timeout_ms = 1000;
-    rc.command_timeout_ms = 2000;
-    rc.backoff_min_ms = 10;
-    rc.backoff_max_ms = 100;
-    g_store = zq_store_new(&rc);
+    g_store = zqt_store_new(&g_redis, "zqt:", 2000);
     srv.fd = socket(AF_INET, SOCK_STREAM, 0);
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;

@@ -24,7 +24,6 @@ static zq_calendar *g_cal;
 
 static int setup(void **state)
 {
-    zq_redis_config rc = {0};
     zq_err err = {0};
     const char *root = getenv("ZQ_TEST_ROOT");
     char hol[512];
@@ -33,13 +32,7 @@ static int setup(void **state)
     zq_log_init("test_summary", ZQ_LOG_ERROR);
     if (zqt_tmpdir(g_dir, sizeof(g_dir)) != 0 || zqt_redis_start(&g_redis, g_dir, 0, false, NULL))
         return -1;
-    snprintf(rc.address, sizeof(rc.address), "127.0.0.1:%d", g_redis.port);
-    snprintf(rc.prefix, sizeof(rc.prefix), "t:");
-    rc.connect_timeout_ms = 1000;
-    rc.command_timeout_ms = 5000;
-    rc.backoff_min_ms = 10;
-    rc.backoff_max_ms = 100;
-    g_st = zq_store_new(&rc);
+    g_st = zqt_store_new(&g_redis, "t:", 5000);
     snprintf(hol, sizeof(hol), "%s/config/holidays", root ? root : ".");
     if (g_st == NULL || zq_cal_load(hol, &g_cal, &err) != 0)
         return -1;
