@@ -3,7 +3,9 @@
 #   make run     install missing packages, build, start the local stack
 #   make stop    stop the local stack
 #   make test    install missing packages, build with ASan+UBSan, run all tests
+#   make bench   every endpoint against /api/ping (figures, never fails)
 #   make soak    10 minutes of mixed traffic: zero errors, flat memory (pass/fail)
+#   make profile instructions per request under callgrind
 #
 # BUILD=release (default) or BUILD=asan selects the flavour; objects live
 # under build/$(BUILD)/ so both can coexist.
