@@ -575,6 +575,55 @@ static void update_failed(zq_req *req, int rc, const zq_err *err, const loaded *
     }
 }
 
+/* The request's Idempotency-Key for who's action on the case of the
+ * route (docs/STAFF.md). Returns 0 with *key the key (NULL when none) when
+ * the change is to be made, 1 when it was already made with this key
+ * (*val, when not NULL, gets the recorded value: free()), or -1 after
+ * having answered 400 or 503. */
+static int idem_check(zq_req *req, const zq_token *who, const char *action, const char **key,
+                      char **val)
+{
+    const char *k = zq_req_header(req, "Idempotency-Key");
+    const char *id = req->params[0];
+    zq_err err = {0};
+    int rc;
+
+    *key = NULL;
+    if (val != NULL)
+        *val = NULL;
+    if (k == NULL)
+        return 0;
+    if (!zq_idem_key_valid(k)) {
+        zq_resp_error(req, 400, "bad_idempotency_key",
+                      "Idempotency-Key 应为 8 到 64 位字母、数字、- 或 _。");
+        return -1;
+    }
+    /* An unknown case id is answered 404 by the handler itself. */
+    if (id == NULL || strlen(id) >= ZQ_CASE_ID_MAX || !zq_case_id_valid(id))
+        return 0;
+    rc = zq_staff_idem_find(req->store, who->name, action, id, k, val, &err);
+    if (rc == -ZQ_EINVAL) {
+        zq_resp_error(req, 400, "bad_idempotency_key", "Idempotency-Key 无法使用。");
+        return -1;
+    }
+    if (rc < 0) {
+        zq_resp_unavailable(req);
+        return -1;
+    }
+    *key = k;
+    if (rc == 1)
+        ZQ_INFO("event=idempotent_replay action=%s id=%s staff=%s", action, id, who->name);
+    return rc;
+}
+
+/* Answers a repeated change (same Idempotency-Key) as its first success. */
+static void respond_replayed(zq_req *req, const zq_staff_ctx *ctx, const zq_token *who)
+{
+    respond_fresh(req, ctx, who, 200);
+    if (req->status == 200)
+        zq_resp_header(req, "Idempotent-Replayed", "true");
+}
+
 void zq_h_admin_case_transition(zq_req *req)
 {
     const zq_token *who;
@@ -590,6 +639,7 @@ void zq_h_admin_case_transition(zq_req *req)
     char detail[256], answered_ms[24], msg[200];
     const char *fields[8];
     int64_t now;
+    const char *idem;
     bool public_note;
     loaded l;
     int rc, nf = 0;
@@ -597,6 +647,12 @@ void zq_h_admin_case_transition(zq_req *req)
     if (zq_req_require_staff(req, ZQ_ROLE_HANDLER, &who) < 0)
         return;
     staff_ctx(req, &ctx);
+    rc = idem_check(req, who, "case_transition", &idem, NULL);
+    if (rc != 0) {
+        if (rc == 1)
+            respond_replayed(req, &ctx, who);
+        return;
+    }
     now = now_ms(req);
     if (body_object(req, &body) < 0)
         return;
@@ -669,6 +725,7 @@ void zq_h_admin_case_transition(zq_req *req)
     u.audit = &a;
     u.now_ms = now;
     u.row = &l.row;
+    u.idem_key = idem;
     rc = zq_staff_update(req->store, &u, NULL, &err);
     if (rc < 0) {
         update_failed(req, rc, &err, &l, who);
@@ -693,11 +750,27 @@ void zq_h_admin_case_note(zq_req *req)
     char *dump = NULL;
     zq_audit a;
     zq_err err = {0};
+    const char *idem;
+    char *done = NULL;
     int64_t now;
     int rc;
 
     if (zq_req_require_staff(req, ZQ_ROLE_HANDLER, &who) < 0)
         return;
+    rc = idem_check(req, who, "case_note", &idem, &done);
+    if (rc != 0) {
+        /* The note this key added, as its first answer gave it. */
+        json_t *was = done ? json_loads(done, 0, NULL) : NULL;
+        free(done);
+        if (rc == 1 && json_is_object(was)) {
+            zq_resp_json(req, 201, json_pack("{s:o}", "note", was));
+            zq_resp_header(req, "Idempotent-Replayed", "true");
+        } else if (rc == 1) {
+            json_decref(was);
+            zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
+        }
+        return;
+    }
     now = now_ms(req);
     if (body_object(req, &body) < 0)
         return;
@@ -720,7 +793,7 @@ void zq_h_admin_case_note(zq_req *req)
         goto out;
     }
     audit_init(req, who, "case_note", req->params[0], &a);
-    rc = zq_staff_add_note(req->store, req->params[0], dump, &a, &err);
+    rc = zq_staff_add_note(req->store, req->params[0], dump, &a, idem, &err);
     if (rc == -ZQ_EUNAVAIL)
         zq_resp_unavailable(req);
     else if (rc == -ZQ_ENOTFOUND)
@@ -773,6 +846,7 @@ void zq_h_admin_case_assign(zq_req *req)
     zq_case_update u;
     zq_audit a;
     zq_err err = {0};
+    const char *idem;
     int64_t now;
     loaded l;
     int rc, nf = 0;
@@ -780,6 +854,12 @@ void zq_h_admin_case_assign(zq_req *req)
     if (zq_req_require_staff(req, ZQ_ROLE_HANDLER, &who) < 0)
         return;
     staff_ctx(req, &ctx);
+    rc = idem_check(req, who, "case_assign", &idem, NULL);
+    if (rc != 0) {
+        if (rc == 1)
+            respond_replayed(req, &ctx, who);
+        return;
+    }
     now = now_ms(req);
     if (body_object(req, &body) < 0)
         return;
@@ -844,6 +924,7 @@ void zq_h_admin_case_assign(zq_req *req)
     u.audit = &a;
     u.now_ms = now;
     u.row = &l.row;
+    u.idem_key = idem;
     rc = zq_staff_update(req->store, &u, NULL, &err);
     if (rc < 0)
         update_failed(req, rc, &err, &l, who);
@@ -869,6 +950,7 @@ void zq_h_admin_case_extension(zq_req *req)
     zq_audit a;
     zq_err err = {0};
     int64_t now;
+    const char *idem;
     long long n;
     loaded l;
     int rc;
@@ -876,6 +958,12 @@ void zq_h_admin_case_extension(zq_req *req)
     if (zq_req_require_staff(req, ZQ_ROLE_HANDLER, &who) < 0)
         return;
     staff_ctx(req, &ctx);
+    rc = idem_check(req, who, "case_extension", &idem, NULL);
+    if (rc != 0) {
+        if (rc == 1)
+            respond_replayed(req, &ctx, who);
+        return;
+    }
     now = now_ms(req);
     if (body_object(req, &body) < 0)
         return;
@@ -919,6 +1007,7 @@ void zq_h_admin_case_extension(zq_req *req)
     u.audit = &a;
     u.now_ms = now;
     u.row = &l.row;
+    u.idem_key = idem;
     rc = zq_staff_update(req->store, &u, NULL, &err);
     if (rc < 0)
         update_failed(req, rc, &err, &l, who);

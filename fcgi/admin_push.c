@@ -253,19 +253,6 @@ static bool body_ok(const char *s, size_t n)
     return true;
 }
 
-static bool idem_key_ok(const char *k)
-{
-    size_t n = k ? strlen(k) : 0;
-
-    if (n < 8 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
-              (k[i] >= '0' && k[i] <= '9') || k[i] == '-' || k[i] == '_'))
-            return false;
-    return true;
-}
-
 void zq_h_admin_notice_create(zq_req *req)
 {
     static const char *const known[] = {"title", "body", "audience", "send_at", "mentions"};
@@ -283,7 +270,7 @@ void zq_h_admin_notice_create(zq_req *req)
 
     if (zq_req_require_staff(req, ZQ_ROLE_ADMIN, &who) < 0)
         return;
-    if (idem != NULL && !idem_key_ok(idem)) {
+    if (idem != NULL && !zq_idem_key_valid(idem)) {
         zq_resp_error(req, 400, "bad_idempotency_key",
                       "Idempotency-Key 应为 8 到 64 位字母、数字、- 或 _。");
         return;

@@ -393,19 +393,6 @@ out:
     session_clear(&s);
 }
 
-static bool idem_key_ok(const char *k)
-{
-    size_t i, n = k ? strlen(k) : 0;
-
-    if (n < 8 || n > 64)
-        return false;
-    for (i = 0; i < n; i++)
-        if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
-              (k[i] >= '0' && k[i] <= '9') || k[i] == '-' || k[i] == '_'))
-            return false;
-    return true;
-}
-
 /* The public view with the deadline running now. */
 static json_t *public_view(zq_req *req, const zq_case *c)
 {
@@ -453,7 +440,7 @@ void zq_h_intake_submit(zq_req *req)
 
     if (f == NULL)
         return;
-    if (!idem_key_ok(key)) {
+    if (!zq_idem_key_valid(key)) {
         zq_resp_error(req, 400, "missing_idempotency_key",
                       "缺少或无效的 Idempotency-Key 请求头（8 到 64 位字母、数字、- 或 _）。");
         return;

@@ -1420,6 +1420,9 @@ static zq_script update_script = {
         "redis.call('XADD', p .. 'audit', '*', 'at_ms', now, 'who', ARGV[a + 2], 'role',\n"
         "  ARGV[a + 3], 'action', ARGV[a + 4], 'target', id, 'addr', ARGV[a + 5],\n"
         "  'detail', ARGV[a + 6], 'rid', ARGV[a + 7])\n"
+        "if ARGV[a + 8] ~= '' then\n"
+        "  redis.call('SET', ARGV[a + 8], '1', 'EX', tonumber(ARGV[a + 9]))\n"
+        "end\n"
         "return {'ok', cur}\n"};
 
 static zq_script note_script = {
@@ -1430,7 +1433,30 @@ static zq_script note_script = {
            "redis.call('XADD', ARGV[1] .. 'audit', '*', 'at_ms', ARGV[5], 'who', ARGV[6],\n"
            "  'role', ARGV[7], 'action', ARGV[8], 'target', ARGV[2], 'addr', ARGV[9],\n"
            "  'detail', ARGV[10], 'rid', ARGV[11])\n"
+           "if ARGV[12] ~= '' then\n"
+           "  redis.call('SET', ARGV[12], ARGV[3], 'EX', tonumber(ARGV[13]))\n"
+           "end\n"
            "return 1\n"};
+
+/* The Redis key of an Idempotency-Key (staff.h), into out[IDEM_RKEY_MAX];
+ * "" for no key. Returns 0 or -ZQ_EINVAL when it does not fit. */
+#define IDEM_RKEY_MAX 320
+static int idem_rkey(zq_store *st, const char *who, const char *action, const char *id,
+                     const char *key, char *out)
+{
+    int n;
+
+    out[0] = '\0';
+    if (key == NULL)
+        return 0;
+    n = snprintf(out, IDEM_RKEY_MAX, "%sidem:staff:%s:%s:%s:%s", zq_store_prefix(st),
+                 who ? who : "", action ? action : "", id, key);
+    if (n < 0 || n >= IDEM_RKEY_MAX) {
+        out[0] = '\0';
+        return -ZQ_EINVAL;
+    }
+    return 0;
+}
 
 static const char *nz(const char *s)
 {
@@ -1461,7 +1487,7 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
 {
     const char *argv[64];
     char loglen[24] = "", now[24], start[ZQ_DATE_STRLEN] = "", due[ZQ_DATE_STRLEN] = "",
-         limit[16] = "", score[16] = "", nx[16];
+         limit[16] = "", score[16] = "", nx[16], ttl[16], rkey[IDEM_RKEY_MAX];
     char *entry = NULL;
     redisReply *r = NULL;
     zq_buf sum = {0};
@@ -1526,6 +1552,13 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
     argv[argc++] = nz(u->audit->addr);
     argv[argc++] = nz(u->audit->detail);
     argv[argc++] = nz(u->audit->rid);
+    if (idem_rkey(st, u->audit->who, u->audit->action, u->id, u->idem_key, rkey) < 0) {
+        rc = zq_err_set(err, ZQ_EINVAL, "staff: idempotency key too long");
+        goto out;
+    }
+    snprintf(ttl, sizeof(ttl), "%d", ZQ_STAFF_IDEM_TTL_S);
+    argv[argc++] = rkey;
+    argv[argc++] = ttl;
     r = zq_store_script(st, err, &update_script, 0, argc, argv, NULL);
     if (r == NULL) {
         rc = -ZQ_EUNAVAIL;
@@ -1558,12 +1591,16 @@ out:
 }
 
 int zq_staff_add_note(zq_store *st, const char *id, const char *note_json, const zq_audit *a,
-                      zq_err *err)
+                      const char *idem_key, zq_err *err)
 {
-    char max[16], at[24];
-    const char *argv[11];
+    char max[16], at[24], ttl[16], rkey[IDEM_RKEY_MAX];
+    const char *argv[13];
     redisReply *r;
     int rc = 0;
+
+    if (idem_rkey(st, a->who, a->action, id, idem_key, rkey) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "staff: idempotency key too long");
+    snprintf(ttl, sizeof(ttl), "%d", ZQ_STAFF_IDEM_TTL_S);
 
     snprintf(max, sizeof(max), "%d", ZQ_STAFF_NOTES_MAX);
     snprintf(at, sizeof(at), "%lld", (long long)(a->at_ms ? a->at_ms : zq_now_ms()));
@@ -1578,7 +1615,9 @@ int zq_staff_add_note(zq_store *st, const char *id, const char *note_json, const
     argv[8] = nz(a->addr);
     argv[9] = nz(a->detail);
     argv[10] = nz(a->rid);
-    r = zq_store_script(st, err, &note_script, 0, 11, argv, NULL);
+    argv[11] = rkey;
+    argv[12] = ttl;
+    r = zq_store_script(st, err, &note_script, 0, 13, argv, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (zq_store_reply_unavailable(r))
@@ -1593,6 +1632,34 @@ int zq_staff_add_note(zq_store *st, const char *id, const char *note_json, const
     freeReplyObject(r);
     if (rc == 0)
         rc = zq_store_wait(st, err);
+    return rc;
+}
+
+int zq_staff_idem_find(zq_store *st, const char *who, const char *action, const char *id,
+                       const char *key, char **val, zq_err *err)
+{
+    char rkey[IDEM_RKEY_MAX];
+    redisReply *r;
+    int rc = 0;
+
+    if (val != NULL)
+        *val = NULL;
+    if (key == NULL || idem_rkey(st, who, action, id, key, rkey) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "staff: bad idempotency key");
+    r = zq_store_command(st, err, "GET %s", rkey);
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    if (r->type == REDIS_REPLY_STRING) {
+        rc = 1;
+        if (val != NULL) {
+            *val = strndup(r->str, r->len);
+            if (*val == NULL)
+                rc = zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
+        }
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        rc = zq_err_set(err, ZQ_EUNAVAIL, "staff: idempotency lookup: %s", r->str);
+    }
+    freeReplyObject(r);
     return rc;
 }
 

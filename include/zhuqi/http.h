@@ -136,4 +136,8 @@ int zq_parse_urlencoded(zq_pool *pool, const char *s, size_t len, size_t max, zq
  * are not decoded. Returns 0 or -ZQ_EINVAL. */
 int zq_parse_cookies(zq_pool *pool, const char *header, size_t max, zq_kv **out, size_t *n);
 
+/* True when k is a usable Idempotency-Key: 8 to 64 characters of
+ * A-Z a-z 0-9 - _ (NULL is not). */
+bool zq_idem_key_valid(const char *k);
+
 #endif

@@ -13,6 +13,10 @@
  *   case:{id}:notes  list: internal notes, JSON {at_ms, by, text}
  *   cases:due        zset: open cases with a deadline, scored YYYYMMDD
  *   audit            stream: every staff action (never trimmed)
+ *   idem:staff:{who}:{action}:{id}:{key}
+ *                    string: an Idempotency-Key a change was made with
+ *                    ("1", or the note's JSON), written by the change's own
+ *                    script, expiring after ZQ_STAFF_IDEM_TTL_S
  * A case still in its first status has no due_kind field: its review
  * deadline follows from created_ms alone. */
 #ifndef ZHUQI_STAFF_H
@@ -35,6 +39,9 @@
 #define ZQ_STAFF_NOTES_MAX 500   /* notes per case */
 #define ZQ_STAFF_Q_MAX 50        /* characters in a search */
 #define ZQ_STAFF_HISTORY_MAX 500 /* history entries per case */
+
+/* How long a staff Idempotency-Key is kept (seconds). */
+#define ZQ_STAFF_IDEM_TTL_S 86400
 
 /* What a list, an export or the statistics are restricted to. Empty
  * strings and zero times mean "any". */
@@ -230,6 +237,9 @@ typedef struct zq_case_update {
     /* The case as loaded with parsed answers, or NULL: when it has no
      * list summary, its summary is written too. */
     const struct zq_case_row *row;
+    /* The client's Idempotency-Key (zq_idem_key_valid), or NULL: recorded
+     * by the same script, for audit->who, audit->action and id. */
+    const char *idem_key;
 } zq_case_update;
 
 /* Returns 0; -ZQ_ENOTFOUND; -ZQ_ECONFLICT with the current status in
@@ -238,11 +248,19 @@ typedef struct zq_case_update {
  * confirmed by a replica in time: see zq_store_wait); -ZQ_EREPLY. */
 int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *err);
 
-/* Appends a note (JSON text) to case id, with its audit entry. Returns 0,
- * -ZQ_ENOTFOUND, -ZQ_ETOOBIG (ZQ_STAFF_NOTES_MAX reached), -ZQ_EUNAVAIL
- * (as for zq_staff_update). */
+/* Appends a note (JSON text) to case id, with its audit entry, and
+ * records idem_key (NULL: none) with the note as its value, as
+ * zq_staff_update does. Returns 0, -ZQ_ENOTFOUND, -ZQ_ETOOBIG
+ * (ZQ_STAFF_NOTES_MAX reached), -ZQ_EUNAVAIL (as for zq_staff_update). */
 int zq_staff_add_note(zq_store *st, const char *id, const char *note_json, const zq_audit *a,
-                      zq_err *err);
+                      const char *idem_key, zq_err *err);
+
+/* Looks up the Idempotency-Key key of who's action (the audit action,
+ * "case_transition") on case id. Returns 1 when a change was made with it
+ * (*val, when not NULL, gets the recorded value: free()), 0 when not,
+ * -ZQ_EINVAL when the names are too long for a key, -ZQ_EUNAVAIL. */
+int zq_staff_idem_find(zq_store *st, const char *who, const char *action, const char *id,
+                       const char *key, char **val, zq_err *err);
 
 /* Loads a list key (history or notes) of case id as a new JSON array of
  * at most max entries. which is "log" or "notes". */

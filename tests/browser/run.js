@@ -997,10 +997,25 @@ test('staff console: sign in, filter, open a case, accept it, history and deadli
   assert((await page.locator('#case-deadline').innerText()).includes('受理审查期限'), 'review deadline');
   assert((await page.locator('#app').innerText()).includes('川渝跨区域协作'), 'cross-region flag');
   eq(await page.locator('#history li').count(), 1, 'history before');
+  /* The server makes the move but its answer is lost: the console retries
+   * once with the same Idempotency-Key and gets the move back (not 409). */
+  const moveKeys = [];
+  let lost = 0;
+  await page.route('**/api/admin/cases/*/transitions', async (route) => {
+    moveKeys.push(route.request().headers()['idempotency-key']);
+    if (lost++ > 0) return route.continue();
+    await route.fetch();
+    await route.abort('connectionreset');
+  });
   await page.fill('#move-note', '材料齐全，予以受理');
   await page.click('#moves [data-move=accepted]');
   await page.waitForFunction(() => document.getElementById('case-status') &&
     document.getElementById('case-status').textContent.trim() === '已受理');
+  await page.unroute('**/api/admin/cases/*/transitions');
+  eq(moveKeys.length, 2, 'transition requests');
+  assert(/^[A-Za-z0-9_-]{8,64}$/.test(moveKeys[0] || ''), 'Idempotency-Key ' + moveKeys[0]);
+  eq(moveKeys[1], moveKeys[0], 'the retry reused the Idempotency-Key');
+  eq(await page.locator('#flash.err').count(), 0, 'no error shown after the retried move');
   eq(await page.locator('#history li').count(), 2, 'history after');
   const hist = await page.locator('#history').innerText();
   assert(hist.includes('已提交 → 已受理') && hist.includes('材料齐全，予以受理') && hist.includes('tester'), 'history entry');

@@ -492,6 +492,142 @@ class TestOverdueDigestAudit(StaffBase, unittest.TestCase):
             self.assertEqual(self.call(method, "/api/admin/audit", TOKENS.admin).status, 405)
 
 
+class TestIdempotencyKey(StaffBase, unittest.TestCase):
+    """An Idempotency-Key on a staff change: recorded by the change itself,
+    so a retry of a change whose answer was lost (e.g. 503 after the write,
+    no replica in time) gets the first success back instead of 409, and a
+    repeated note is added once."""
+
+    def new_case(self, n):
+        cid = "TS20261105-%04d" % n
+        self.insert(case_commands(cid, "complaint", ms_at(2026, 11, 5), complaint_answers(n)))
+        return cid
+
+    def keyed(self, cid, what, body, key, token=None):
+        return self.call("POST", "/api/admin/cases/%s/%s" % (cid, what), token or TOKENS.handler,
+                         body, headers={"Idempotency-Key": key})
+
+    def statuses(self, cid):
+        return [h["to"] for h in self.detail(cid)["history"] if h["kind"] == "status"]
+
+    def counts(self):
+        """(audit entries, events); reading a case adds an audit entry."""
+        return (self.stack.redis_command("XLEN", PREFIX + "audit"),
+                self.stack.redis_command("XLEN", PREFIX + "events"))
+
+    def test_transition_retried_is_replayed(self):
+        cid = self.new_case(1)
+        key = uuid.uuid4().hex
+        r = self.keyed(cid, "transitions", {"to": "accepted", "note": "予以受理"}, key)
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNone(r.header("Idempotent-Replayed"))
+        first = r.json()["case"]
+        before = self.counts()
+        # The client never saw that answer and retries: the same success,
+        # marked, and nothing written (no 409, no second history entry).
+        r = self.keyed(cid, "transitions", {"to": "accepted", "note": "予以受理"}, key)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header("Idempotent-Replayed"), "true")
+        self.assertEqual(r.json()["case"]["status"], "accepted")
+        self.assertEqual(self.counts(), before)  # no audit entry, no event
+        self.assertEqual(r.json()["case"]["history"], first["history"])
+        self.assertEqual(self.statuses(cid), ["submitted", "accepted"])
+        # Recorded under the staff member, the action and the case, for a day.
+        rkey = "%sidem:staff:hd1:case_transition:%s:%s" % (PREFIX, cid, key)
+        self.assertEqual(self.stack.redis_command("GET", rkey), "1")
+        ttl = self.stack.redis_command("TTL", rkey)
+        self.assertTrue(86000 < ttl <= 86400, ttl)
+        # Without the header the same move is illegal, as before.
+        self.assertErrorShape(self.move(cid, "accepted"), 409, "illegal_transition")
+
+    def test_key_scoped_by_case_and_staff(self):
+        a, b = self.new_case(2), self.new_case(3)
+        key = "shared-key-0001"
+        self.assertEqual(self.keyed(a, "transitions", {"to": "accepted"}, key).status, 200)
+        # The same key on another case is another change.
+        r = self.keyed(b, "transitions", {"to": "accepted"}, key)
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNone(r.header("Idempotent-Replayed"))
+        self.assertEqual(self.statuses(b), ["submitted", "accepted"])
+        # By another staff member on the same case: not a replay of hd1's
+        # move, so the workflow answers (the move is done already).
+        r = self.keyed(a, "transitions", {"to": "accepted"}, key, TOKENS.handler2)
+        self.assertErrorShape(r, 409, "illegal_transition")
+        self.assertIsNone(r.header("Idempotent-Replayed"))
+        r = self.keyed(a, "transitions", {"to": "transferred", "note": "转办"}, key,
+                       TOKENS.handler2)
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNone(r.header("Idempotent-Replayed"))
+        self.assertEqual(self.statuses(a), ["submitted", "accepted", "transferred"])
+
+    def test_failed_change_records_no_key(self):
+        cid = self.new_case(4)
+        key = uuid.uuid4().hex
+        # Illegal (409) and invalid (422) attempts make no change: the key
+        # stays unused and a later good request with it goes through.
+        self.assertEqual(self.keyed(cid, "transitions", {"to": "closed"}, key).status, 409)
+        self.assertEqual(self.keyed(cid, "transitions", {"to": "rejected"}, key).status, 422)
+        self.assertEqual(self.stack.redis_command(
+            "KEYS", PREFIX + "idem:staff:*%s*" % key), [])
+        r = self.keyed(cid, "transitions", {"to": "accepted"}, key)
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNone(r.header("Idempotent-Replayed"))
+
+    def test_note_twice_is_one_note(self):
+        cid = self.new_case(5)
+        key = uuid.uuid4().hex
+        r = self.keyed(cid, "notes", {"text": "已电话联系企业"}, key)
+        self.assertEqual(r.status, 201, r)
+        note = r.json()["note"]
+        before = self.counts()
+        r = self.keyed(cid, "notes", {"text": "已电话联系企业"}, key)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.header("Idempotent-Replayed"), "true")
+        self.assertEqual(self.counts(), before)  # no audit entry
+        self.assertEqual(r.json()["note"], note)
+        self.assertEqual([n["text"] for n in self.detail(cid)["notes"]], ["已电话联系企业"])
+        # A new key is a new note; no key at all too.
+        self.assertEqual(self.keyed(cid, "notes", {"text": "再次联系"}, key + "x").status, 201)
+        self.assertEqual(self.call("POST", "/api/admin/cases/%s/notes" % cid, TOKENS.handler,
+                                   {"text": "再次联系"}).status, 201)
+        self.assertEqual(len(self.detail(cid)["notes"]), 3)
+
+    def test_assign_and_extension_replayed(self):
+        cid = self.new_case(6)
+        self.assertEqual(self.move(cid, "accepted").status, 200)
+        self.assertEqual(self.move(cid, "transferred", "转办").status, 200)
+        for what, body in (("assign", {"handler": "hd2"}),
+                           ("extension", {"days": 60, "reason": "情况复杂"})):
+            key = uuid.uuid4().hex
+            r = self.keyed(cid, what, body, key)
+            self.assertEqual(r.status, 200, r)
+            n = len(r.json()["case"]["history"])
+            r = self.keyed(cid, what, body, key)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.header("Idempotent-Replayed"), "true")
+            self.assertEqual(len(r.json()["case"]["history"]), n)
+        kinds = [h["kind"] for h in self.detail(cid)["history"]]
+        self.assertEqual(kinds.count("assign"), 1)
+        self.assertEqual(kinds.count("extension"), 1)
+
+    def test_bad_key_400(self):
+        cid = self.new_case(7)
+        for bad in ("short", "x" * 65, "has space", "colon:key1", "键键键键键键键键"):
+            for what, body in (("transitions", {"to": "accepted"}), ("notes", {"text": "备注"}),
+                               ("assign", {"handler": "hd2"}),
+                               ("extension", {"days": 60, "reason": "情况复杂"})):
+                r = self.call("POST", "/api/admin/cases/%s/%s" % (cid, what), TOKENS.handler,
+                              body, headers={"Idempotency-Key": bad.encode().decode("latin-1")})
+                body_ = self.assertErrorShape(r, 400, "bad_idempotency_key")
+                self.assertIn("Idempotency-Key", body_["error"]["message"])
+        self.assertEqual(self.detail(cid)["status"], "submitted")
+        self.assertEqual(self.detail(cid)["notes"], [])
+        # Authentication still comes first.
+        r = self.stack.request("POST", "/api/admin/cases/%s/notes" % cid,
+                               headers={"Idempotency-Key": "short"})
+        self.assertEqual(r.status, 401, r)
+
+
 class TestIntakeCaseInConsole(StaffBase, unittest.TestCase):
     """A case made through the real intake API is listed, handled, and its
     public lookup shows the running deadline."""

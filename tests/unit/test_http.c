@@ -384,9 +384,34 @@ static void test_metrics(void **state)
     zq_buf_free(&b);
 }
 
+/* The Idempotency-Key shape shared by intake, notices and staff writes. */
+static void test_idem_key_valid(void **state)
+{
+    char k[80];
+
+    (void)state;
+    assert_true(zq_idem_key_valid("abcdEFGH"));
+    assert_true(zq_idem_key_valid("0123456789_-abcXYZ"));
+    assert_true(zq_idem_key_valid("3f2b8a9c-1d4e-4f6a-9b7c-0e1d2c3b4a59"));
+    assert_false(zq_idem_key_valid(NULL));
+    assert_false(zq_idem_key_valid(""));
+    assert_false(zq_idem_key_valid("abcdEFG"));   /* 7 */
+    assert_false(zq_idem_key_valid("abcd EFGH")); /* space */
+    assert_false(zq_idem_key_valid("abcd:EFGH")); /* would split the Redis key */
+    assert_false(zq_idem_key_valid("abcd\xe4\xb8\xad"
+                                   "EFGH"));
+    memset(k, 'a', 64);
+    k[64] = '\0';
+    assert_true(zq_idem_key_valid(k));
+    k[64] = 'a';
+    k[65] = '\0';
+    assert_false(zq_idem_key_valid(k)); /* 65 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idem_key_valid),
         cmocka_unit_test(test_params_headers),
         cmocka_unit_test(test_path_fallback_and_bad_utf8),
         cmocka_unit_test(test_url_decode),

@@ -65,10 +65,12 @@
     return "请求失败（" + status + "）";
   }
 
-  /* fetch with the token; resolves {status, body} or rejects with a
-   * Chinese message. 401 sends the user back to sign-in. */
-  function api(method, path, body) {
+  /* fetch with the token (and extra request headers); resolves {status,
+   * body} or rejects with a Chinese message (err.status, err.retryAfter;
+   * err.network when no answer came). 401 sends the user back to sign-in. */
+  function api(method, path, body, headers) {
     var opt = { method: method, headers: { "Authorization": "Bearer " + token() } };
+    Object.keys(headers || {}).forEach(function (k) { opt.headers[k] = headers[k]; });
     if (body !== undefined) {
       opt.headers["Content-Type"] = "application/json";
       opt.body = JSON.stringify(body);
@@ -91,11 +93,42 @@
           var err = new Error(errText(j, r.status));
           err.status = r.status;
           err.body = j;
+          err.retryAfter = r.headers.get("Retry-After");
           throw err;
         }
         return { status: r.status, body: j };
       });
-    }, function () { throw new Error("网络连接失败，请稍后重试。"); });
+    }, function () {
+      var err = new Error("网络连接失败，请稍后重试。");
+      err.network = true;
+      throw err;
+    });
+  }
+
+  /* A fresh Idempotency-Key for one user action. */
+  function idemKey() {
+    var c = window.crypto, a = new Uint8Array(16), s = "", i;
+    if (c && typeof c.randomUUID === "function") return c.randomUUID();
+    if (c && c.getRandomValues) c.getRandomValues(a);
+    else for (i = 0; i < a.length; i++) a[i] = Math.floor(Math.random() * 256);
+    for (i = 0; i < a.length; i++) s += (a[i] < 16 ? "0" : "") + a[i].toString(16);
+    return s;
+  }
+
+  /* A change to a case (POST): one Idempotency-Key per user action, reused
+   * by a single retry after a network error or a 503 (after Retry-After,
+   * at most 3 s), so a change that was made but whose answer was lost is
+   * answered again instead of being refused or made twice. */
+  function change(path, body) {
+    var hdr = { "Idempotency-Key": idemKey() };
+    return api("POST", path, body, hdr).catch(function (e) {
+      if (!e.network && e.status !== 503) throw e;
+      var secs = e.network ? 1 : parseInt(e.retryAfter, 10);
+      var wait = Math.min(3000, Math.max(0, isNaN(secs) ? 1000 : secs * 1000));
+      return new Promise(function (res) { setTimeout(res, wait); }).then(function () {
+        return api("POST", path, body, hdr);
+      });
+    });
   }
 
   function qs(params) {
@@ -448,7 +481,7 @@
       return h("button", { type: "button", className: m.to === "rejected" || m.to === "withdrawn" ? "danger" : "primary",
         "data-move": m.to, title: m.note_required ? "需要填写说明" : "", onclick: function () {
           if (m.note_required && !note.value.trim()) { flash("“" + m.action + "”需要填写说明或理由。", true); note.focus(); return; }
-          after(api("POST", "/api/admin/cases/" + encodeURIComponent(c.id) + "/transitions",
+          after(change("/api/admin/cases/" + encodeURIComponent(c.id) + "/transitions",
             { to: m.to, note: note.value, public: pub.checked }), "已" + m.action + "。");
         } }, [m.action + (m.note_required ? " *" : "")]);
     });
@@ -465,7 +498,7 @@
       c.office_assigned ? c.office : "");
     return h("form", { className: "card form", onsubmit: function (ev) {
       ev.preventDefault();
-      after(api("POST", "/api/admin/cases/" + encodeURIComponent(c.id) + "/assign",
+      after(change("/api/admin/cases/" + encodeURIComponent(c.id) + "/assign",
         { handler: handler.value.trim(), office: office.value }), "已分派。");
     } }, [h("div", { className: "row" }, [h("label", {}, ["承办人", handler]), h("label", {}, ["承办单位", office])]),
       h("button", { type: "submit", text: "保存分派" })]);
@@ -477,7 +510,7 @@
     var reason = h("textarea", { name: "reason", placeholder: "延期理由（必填）" });
     return h("form", { className: "card form", onsubmit: function (ev) {
       ev.preventDefault();
-      after(api("POST", "/api/admin/cases/" + encodeURIComponent(c.id) + "/extension",
+      after(change("/api/admin/cases/" + encodeURIComponent(c.id) + "/extension",
         { days: parseInt(days.value, 10), reason: reason.value }), "已延长答复期限。");
     } }, [h("strong", { text: "延长答复期限（当前 " + c.extension.current_days + " 天，最长 " + c.extension.max_days + " 天）" }),
       h("label", {}, ["自转办之日起天数", days]), reason, h("button", { type: "submit", text: "延长期限" })]);
@@ -487,7 +520,7 @@
     var text = h("textarea", { name: "text", placeholder: "内部备注，仅工作人员可见" });
     return h("form", { className: "card form", onsubmit: function (ev) {
       ev.preventDefault();
-      api("POST", "/api/admin/cases/" + encodeURIComponent(c.id) + "/notes", { text: text.value }).then(function () {
+      change("/api/admin/cases/" + encodeURIComponent(c.id) + "/notes", { text: text.value }).then(function () {
         flash("备注已保存。");
         viewCase(c.id);
       }, function (e) { flash(e.message, true); });
