@@ -132,6 +132,7 @@ static void hook(zq_req *req, const char *name)
     in.target_kind = msg.target_kind;
     in.target_address = msg.target_address;
     in.target_chat_id = msg.target_chat_id;
+    in.target_secret = msg.target_secret;
     rc_ctx.a = a;
     rc_ctx.cfg = cfg;
     rc_ctx.msg = &msg;

@@ -592,6 +592,8 @@ static int check_input(const zq_channel_config *cc, const zq_target *t, const zq
                                             strncasecmp(t->address, "https://", 8) != 0))
             return zq_err_set(err, ZQ_EINVAL, "target %.48s: generic address is not an http(s) URL",
                               t->id);
+        if (!zq_utf8_valid(t->chat_id, strlen(t->chat_id)))
+            return zq_err_set(err, ZQ_EINVAL, "target %.48s: generic chat is not UTF-8", t->id);
         break;
     case ZQ_CH_WECOM_APP:
     case ZQ_CH_DINGTALK_APP:
@@ -1165,6 +1167,9 @@ static int render_generic(render *rd)
         bad |= json_object_set_new(root, "mention_all", json_boolean(rd->m->mention_all));
         bad |= json_object_set_new(root, "part", json_integer((json_int_t)i + 1));
         bad |= json_object_set_new(root, "parts", json_integer((json_int_t)rd->nparts));
+        /* A chat subscription (订阅 on /hook/generic): which chat. */
+        if (rd->t->chat_id[0] != '\0')
+            bad |= json_object_set_new(root, "chat", json_string(rd->t->chat_id));
         rc = bad ? -ZQ_ENOMEM : set_body(r, root);
         if (bad)
             json_decref(root);

@@ -54,6 +54,7 @@ static int check_base_url(const char *v, char *why, size_t whysz);
 static int check_aes_key(const char *v, char *why, size_t whysz);
 static int check_tg_secret(const char *v, char *why, size_t whysz);
 static int check_opt_url(const char *v, char *why, size_t whysz);
+static int check_push_url(const char *v, char *why, size_t whysz);
 
 #define FIELD(f) offsetof(zq_config, f), sizeof(((zq_config *)0)->f)
 #define STR(sec, key, f, min, secret, check, def, help)                                            \
@@ -267,6 +268,8 @@ static const opt opts[] = {
         "the bot's token, for long replies and subscriptions"),
     STR("generic", "secret", generic.secret, 0, true, NULL, "",
         "HMAC secret of the generic chat webhook; empty: /hook/generic is off"),
+    STR("generic", "push_url", generic.push_url, 0, false, check_push_url, "",
+        "where 订阅 from a generic chat pushes (signed with secret); empty: 订阅 is off"),
     NUM("chat", "session_ttl", OPT_INT, chat.session_ttl_s, 60, 2592000, "7200",
         "seconds a chat session lives after its last message (sliding)"),
     NUM("chat", "dedup_ttl", OPT_INT, chat.dedup_ttl_s, 60, 2592000, "86400",
@@ -446,6 +449,26 @@ static int check_tg_secret(const char *v, char *why, size_t whysz)
 static int check_opt_url(const char *v, char *why, size_t whysz)
 {
     return v[0] == '\0' ? 0 : check_base_url(v, why, whysz);
+}
+
+/* Empty, or a whole http(s) URL (a query allowed, no fragment, no spaces
+ * or quotes): the generic channel's push address. */
+static int check_push_url(const char *v, char *why, size_t whysz)
+{
+    const char *rest = strncmp(v, "https://", 8) == 0  ? v + 8
+                       : strncmp(v, "http://", 7) == 0 ? v + 7
+                                                       : NULL;
+    const char *p;
+
+    if (v[0] == '\0')
+        return 0;
+    for (p = v; rest != NULL && *p != '\0'; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || strchr("#\"'<>\\", *p))
+            rest = NULL;
+    if (rest != NULL && *rest != '\0' && *rest != '/' && *rest != '?')
+        return 0;
+    snprintf(why, whysz, "must be empty or a whole http(s)://host[:port][/path][?query] URL");
+    return -1;
 }
 
 static int set_string(const opt *o, char *field, const char *v, char *why, size_t whysz)
@@ -897,6 +920,10 @@ static int check_rules(const load_state *st, zq_err *err)
         (st->cfg->wecom.agent_id <= 0 || st->cfg->wecom.corp_id[0] == '\0')) {
         origin(st, opt_index("wecom", "corp_secret"), where, sizeof(where));
         return zq_err_set(err, ZQ_EINVAL, "%s: needs [wecom] agent_id and corp_id too", where);
+    }
+    if (st->cfg->generic.push_url[0] != '\0' && st->cfg->generic.secret[0] == '\0') {
+        origin(st, opt_index("generic", "push_url"), where, sizeof(where));
+        return zq_err_set(err, ZQ_EINVAL, "%s: needs [generic] secret too", where);
     }
     if (st->cfg->dingtalk.app_key[0] != '\0' && st->cfg->dingtalk.app_secret[0] == '\0') {
         origin(st, opt_index("dingtalk", "app_key"), where, sizeof(where));

@@ -1279,7 +1279,8 @@ static int subscribe(turn *t, const zq_region *region)
         return zq_err_set(t->err, ZQ_EINVAL, "dialogue: no target id for this chat");
     rec.t.kind = t->in->target_kind;
     if (!copy_fit(rec.t.address, sizeof(rec.t.address), t->in->target_address) ||
-        !copy_fit(rec.t.chat_id, sizeof(rec.t.chat_id), t->in->target_chat_id))
+        !copy_fit(rec.t.chat_id, sizeof(rec.t.chat_id), t->in->target_chat_id) ||
+        !copy_fit(rec.t.secret, sizeof(rec.t.secret), t->in->target_secret))
         return zq_err_set(t->err, ZQ_EINVAL, "dialogue: target address too long");
     snprintf(rec.name, sizeof(rec.name), "聊天订阅（%s）", t->in->channel);
     snprintf(rec.source, sizeof(rec.source), "chat:%s:%s", t->in->channel, t->user);

@@ -54,6 +54,15 @@ static int generic_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbo
     if (!zq_inbound_copy(msg->chat, 129, json_string_value(json_object_get(j, "chat"))) ||
         msg->chat[0] == '\0')
         memcpy(msg->chat, msg->user, sizeof(msg->chat));
+    /* 订阅 pushes to [generic] push_url, signed like every generic push,
+     * with the chat in the body. */
+    if (cfg->generic.push_url[0] != '\0' &&
+        zq_inbound_copy(msg->target_address, sizeof(msg->target_address), cfg->generic.push_url) &&
+        zq_inbound_copy(msg->target_chat_id, sizeof(msg->target_chat_id), msg->chat) &&
+        zq_inbound_copy(msg->target_secret, sizeof(msg->target_secret), cfg->generic.secret)) {
+        msg->can_push = true;
+        msg->target_kind = ZQ_CH_GENERIC;
+    }
     /* Without an id, a replay of the very same signed request is caught
      * by its signature. */
     id = json_object_get(j, "id");

@@ -88,8 +88,8 @@ typedef struct zq_target {
      * userid (touser); dingtalk-app: "group:<openConversationId>" or
      * "user:<userId>"; feishu-chat: the chat_id ("oc_..."). */
     char address[512];
-    char secret[256]; /* dingtalk / feishu / generic signing secret; "" none */
-    char chat_id[64]; /* telegram chat id */
+    char secret[256];  /* dingtalk / feishu / generic signing secret; "" none */
+    char chat_id[129]; /* telegram chat id; generic: the subscribed chat ("" none) */
 } zq_target;
 
 /* A message: title, body in a small markdown subset (**bold**, [text](url),
@@ -146,7 +146,8 @@ typedef struct zq_outreq {
  *   telegram        {chat_id,text,parse_mode:"HTML",
  *                   disable_web_page_preview:true}; mentions ignored.
  *   generic         {"title","text" (plain),"markdown","mentions",
- *                   "mention_all","part","parts"}; with a secret the
+ *                   "mention_all","part","parts"[,"chat" when chat_id is
+ *                   set: a chat subscription]}; with a secret the
  *                   headers X-Zhuqi-Timestamp (Unix seconds) and
  *                   X-Zhuqi-Signature.
  *   wecom-app       POST {wecom}/cgi-bin/message/send (auth ZQ_AUTH_WECOM)

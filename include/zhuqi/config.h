@@ -171,6 +171,9 @@ typedef struct zq_config {
     } telegram;
     struct {
         char secret[256]; /* secret */
+        /* Where 订阅 from a generic chat pushes (signed with secret);
+         * "" = 订阅 is off on the generic channel. */
+        char push_url[512];
     } generic;
     struct {
         int session_ttl_s;      /* sliding lifetime of a chat session */

@@ -65,6 +65,7 @@ typedef struct zq_dialogue_in {
     zq_channel_kind target_kind;
     const char *target_address;
     const char *target_chat_id;
+    const char *target_secret; /* signs the pushes (generic); NULL: none; never logged */
 } zq_dialogue_in;
 
 /* Called once the replies are known and before the state is saved, to

@@ -70,6 +70,9 @@ typedef struct zq_inbound_msg {
     zq_channel_kind target_kind;
     char target_address[512];
     char target_chat_id[256];
+    /* The target's signing secret (generic: [generic] secret); "" none.
+     * A secret: never logged. */
+    char target_secret[256];
 } zq_inbound_msg;
 
 void zq_inbound_msg_clear(zq_inbound_msg *m);

@@ -5,14 +5,17 @@ stored, a replayed message ignored, the hand-over of a chat draft to the
 web form, and every hook answering 404 when its platform is not
 configured."""
 
+import hashlib
 import json
+import signal
 import time
 import unittest
 import uuid
 
+from bot_util import add_target, all_final, notice, wait_report
 from chatsign import (PREFIX, assert_nothing_stored, case_source, dedup_keys, file_case,
                       generic_sign)
-from harness import StackCase
+from harness import StackCase, write_ini
 
 SECRET = "e2e-generic-secret"
 
@@ -183,6 +186,112 @@ class HooksNotConfigured(StackCase, unittest.TestCase):
             self.assertErrorShape(r, 404, "not_found")
         self.assertErrorShape(self.stack.get("/hook/wecom?echostr=x"), 404, "not_found")
         self.assertEqual(self.stack.redis_command("DBSIZE"), 0)
+
+
+def chat_target(stack, user):
+    """The subscription target of a generic chat user: its hash, or {}."""
+    tid = "chat-generic-" + hashlib.sha1(("generic:" + user).encode()).hexdigest()[:16]
+    rows = stack.redis_command("HGETALL", PREFIX + "target:" + tid) or []
+    return dict(rows) if isinstance(rows, dict) else dict(zip(rows[0::2], rows[1::2]))
+
+
+class GenericSubscribeRefused(StackCase, unittest.TestCase):
+    """Without [generic] push_url, 订阅 is refused politely and stores no
+    target."""
+
+    STACK_ARGS = {"ini": {"generic": {"secret": SECRET}}}
+
+    def test_subscribe_is_refused(self):
+        user = "g-nosub-" + uuid.uuid4().hex[:8]
+        body = json.dumps({"user": user, "text": "订阅 成都", "id": uuid.uuid4().hex},
+                          ensure_ascii=False).encode()
+        ts = str(int(time.time()))
+        r = self.stack.request("POST", "/hook/generic", body=body,
+                               headers={"Content-Type": "application/json",
+                                        "X-Zhuqi-Timestamp": ts,
+                                        "X-Zhuqi-Signature": generic_sign(SECRET, ts, body)})
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("暂时不能推送提醒", "".join(r.json()["replies"]))
+        self.assertEqual(chat_target(self.stack, user), {})
+
+
+PUSH_NAME = "generic-subscribers"
+
+
+class GenericSubscribe(StackCase, unittest.TestCase):
+    """With [generic] push_url, 订阅 成都 on the generic channel creates a
+    generic push target at that URL for the chat, signed with [generic]
+    secret: a notice to 成都 reaches the fake platform (which checks
+    X-Zhuqi-Signature with Python's hmac) with the chat's id in "chat";
+    after 退订 the next notice does not."""
+
+    STACK_ARGS = {"bot": True, "fake": True, "app_max_body": "256k",
+                  "ini": {"generic": {"secret": SECRET},
+                          "bot": {"retry_base_ms": 200, "retry_max_ms": 1000}}}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        st = cls.stack
+        # The fake's port is known only now: point push_url at it and reload.
+        st.fake.add_target("generic", PUSH_NAME, secret=SECRET)
+        mark = len(st.fcgi_log())
+        st.ini["generic"]["push_url"] = st.fake.generic_url(PUSH_NAME) + "?from=zhuqi"
+        write_ini(st.ini_path, st.ini)
+        st.signal_fcgi(signal.SIGHUP)
+        st.wait_for_log("fcgi", r"event=reload ok=1", timeout=15, since=mark)
+
+    def say(self, user, chat, text):
+        body = json.dumps({"user": user, "chat": chat, "text": text, "id": uuid.uuid4().hex},
+                          ensure_ascii=False).encode()
+        ts = str(int(time.time()))
+        r = self.stack.request("POST", "/hook/generic", body=body,
+                               headers={"Content-Type": "application/json",
+                                        "X-Zhuqi-Timestamp": ts,
+                                        "X-Zhuqi-Signature": generic_sign(SECRET, ts, body)})
+        self.assertEqual(r.status, 200, r)
+        return "\n\n".join(r.json()["replies"])
+
+    def test_subscribe_notice_unsubscribe(self):
+        st, fake = self.stack, self.stack.fake
+        user, chat = "g-sub-" + uuid.uuid4().hex[:8], "room-" + uuid.uuid4().hex[:8]
+        self.assertIn("订阅成功", self.say(user, chat, "订阅 成都"))
+        t = chat_target(st, user)
+        self.assertEqual(t.get("channel"), "generic", t)
+        self.assertEqual(t["address"], fake.generic_url(PUSH_NAME) + "?from=zhuqi")
+        self.assertEqual(t["chat_id"], chat)
+        self.assertEqual(t["secret"], SECRET)
+        for tag in ("tax", "tax_day", "510100", "region:510100"):
+            self.assertIn(tag, t["tags"].split(","))
+        # A target staff added, so that every notice has one line to wait for.
+        control = "ctl-" + uuid.uuid4().hex[:8]
+        add_target(st, id=control, channel="generic", address=fake.generic_url(control),
+                   tags=["510100"])
+
+        since = (fake.messages() or [{"id": 0}])[-1]["id"]
+        nid = notice(st, "成都市服务通知", "**创客中国**报名开始", {"tags": ["510100"]})
+        rep = wait_report(st, nid, all_final(2))
+        self.assertEqual(rep["totals"]["sent"], 2, rep)
+        (m,) = fake.messages(platform="generic", target=PUSH_NAME, since=since)
+        self.assertTrue(m["accepted"], m)  # the fake checked the signature
+        self.assertEqual(m["json"]["chat"], chat)
+        self.assertEqual(m["json"]["title"], "成都市服务通知")
+        self.assertIn("创客中国", m["json"]["markdown"])
+        self.assertTrue(m["headers"].get("x-zhuqi-signature", "").startswith("sha256="), m)
+        # The staff's own generic target has no chat.
+        (c,) = fake.messages(platform="generic", target=control, since=since)
+        self.assertNotIn("chat", c["json"])
+        # The secret never reaches a log.
+        self.assertNotIn(SECRET, st.fcgi_log())
+        self.assertNotIn(SECRET, st.bot_log())
+
+        self.assertIn("已退订", self.say(user, chat, "退订"))
+        self.assertEqual(chat_target(st, user), {})
+        since = fake.messages()[-1]["id"]
+        nid = notice(st, "第二条通知", "退订之后", {"tags": ["510100"]})
+        rep = wait_report(st, nid, all_final(1))
+        self.assertEqual([line["target"] for line in rep["targets"]], [control], rep)
+        self.assertEqual(fake.messages(platform="generic", target=PUSH_NAME, since=since), [])
 
 
 if __name__ == "__main__":

@@ -274,6 +274,7 @@ static inline int fuzz_inbound_run(const zq_inbound_adapter *a, const zq_config 
     FUZZ_CHECK_STR(msg.reply_to);
     FUZZ_CHECK_STR(msg.target_address);
     FUZZ_CHECK_STR(msg.target_chat_id);
+    FUZZ_CHECK_STR(msg.target_secret);
     if (rc < 0) {
         FUZZ_CHECK(resp.status == 400 || resp.status == 401 || resp.status == 413 ||
                    resp.status == 500);

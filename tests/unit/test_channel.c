@@ -483,6 +483,7 @@ static void test_generic(void **state)
     zq_outreq *r = render_ok(&cc, &t, &m, 1700000000999, &n);
     json_t *j;
     char sig[80], hdr[120];
+    zq_err err = {0};
 
     assert_int_equal(n, 1);
     assert_string_equal(r[0].url, "http://127.0.0.1:9/generic/t1");
@@ -497,6 +498,7 @@ static void test_generic(void **state)
     assert_true(json_is_false(json_object_get(j, "mention_all")));
     assert_int_equal(json_integer_value(json_object_get(j, "part")), 1);
     assert_int_equal(json_integer_value(json_object_get(j, "parts")), 1);
+    assert_null(json_object_get(j, "chat")); /* not a chat subscription */
     json_decref(j);
     /* The raw body has the escapes a JSON parser needs. */
     assert_non_null(strstr(r[0].body.data, "\\\"one\\\"\\\\\\n"));
@@ -513,6 +515,22 @@ static void test_generic(void **state)
     r = render_ok(&cc, &t, &m, 1700000000999, &n);
     assert_int_equal(r[0].nheaders, 0);
     zq_outreq_free_all(r, n);
+
+    /* A chat subscription (订阅 on /hook/generic) names its chat; signed
+     * over the body that carries it. */
+    t = target(ZQ_CH_GENERIC, "http://127.0.0.1:9/g?x=1", "generic-secret", "群-42");
+    r = render_ok(&cc, &t, &m, 1700000000999, &n);
+    j = body_json(&r[0]);
+    assert_string_equal(jpath(j, "chat", NULL), "群-42");
+    json_decref(j);
+    assert_int_equal(zq_sign_generic("generic-secret", "1700000000", r[0].body.data, r[0].body.len,
+                                     sig, sizeof(sig)),
+                     0);
+    snprintf(hdr, sizeof(hdr), "X-Zhuqi-Signature: %s", sig);
+    assert_string_equal(r[0].headers[1], hdr);
+    zq_outreq_free_all(r, n);
+    snprintf(t.chat_id, sizeof(t.chat_id), "bad \xC3\x28");
+    assert_int_equal(zq_channel_render(&cc, &t, &m, 0, &r, &n, &err), -ZQ_EINVAL);
 }
 
 static void test_bad_input(void **state)

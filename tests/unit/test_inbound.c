@@ -1152,6 +1152,56 @@ static void test_generic_render(void **state)
     zq_inbound_resp_clear(&r);
 }
 
+/* 订阅 on the generic channel: only with [generic] push_url, then a
+ * generic target at that URL, for the message's chat (or user), signed
+ * with [generic] secret. */
+static void test_generic_can_push(void **state)
+{
+    zq_config saved = g_cfg;
+    fake f = {0};
+    zq_inbound_msg m;
+    zq_inbound_resp r;
+    zq_inbound_http h;
+    const char *body = vs("generic", "body", NULL);
+    const char *b2 = "{\"user\":\"u-7\",\"chat\":\"room-42\",\"text\":\"订阅\"}";
+    char sig[80];
+
+    (void)state;
+    hdr(&f, "X-Zhuqi-Timestamp", vs("generic", "timestamp", NULL));
+    hdr(&f, "X-Zhuqi-Signature", vs("generic", "signature", NULL));
+    h = http_of(&f, "POST", body, ts_ms("generic"));
+    assert_int_equal(parse(&zq_inbound_generic, &h, &m, &r), 0);
+    assert_false(m.can_push); /* no push_url */
+    assert_string_equal(m.target_address, "");
+    assert_string_equal(m.target_secret, "");
+    zq_inbound_msg_clear(&m);
+    zq_inbound_resp_clear(&r);
+
+    snprintf(g_cfg.generic.push_url, sizeof(g_cfg.generic.push_url),
+             "https://integration.example.com/push?k=1");
+    assert_int_equal(parse(&zq_inbound_generic, &h, &m, &r), 0);
+    assert_true(m.can_push);
+    assert_int_equal(m.target_kind, ZQ_CH_GENERIC);
+    assert_string_equal(m.target_address, "https://integration.example.com/push?k=1");
+    assert_string_equal(m.target_chat_id, "u-1"); /* no chat: the user */
+    assert_string_equal(m.target_secret, g_cfg.generic.secret);
+    zq_inbound_msg_clear(&m);
+    zq_inbound_resp_clear(&r);
+
+    assert_int_equal(zq_sign_generic(g_cfg.generic.secret, vs("generic", "timestamp", NULL), b2,
+                                     strlen(b2), sig, sizeof(sig)),
+                     0);
+    f.values[1] = sig;
+    h = http_of(&f, "POST", b2, ts_ms("generic"));
+    assert_int_equal(parse(&zq_inbound_generic, &h, &m, &r), 0);
+    assert_true(m.can_push);
+    assert_string_equal(m.user, "u-7");
+    assert_string_equal(m.target_chat_id, "room-42");
+    zq_inbound_msg_clear(&m);
+    zq_inbound_resp_clear(&r);
+    g_cfg = saved;
+}
+
 /* ---- helpers ---------------------------------------------------------- */
 
 static void test_part_never_cuts_a_character(void **state)
@@ -1354,6 +1404,7 @@ int main(void)
         cmocka_unit_test(test_telegram_render),
         cmocka_unit_test(test_generic),
         cmocka_unit_test(test_generic_render),
+        cmocka_unit_test(test_generic_can_push),
         cmocka_unit_test(test_part_never_cuts_a_character),
         cmocka_unit_test(test_safe_id_and_registry),
         cmocka_unit_test(test_push_targets),
