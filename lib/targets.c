@@ -375,9 +375,20 @@ int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, cons
             return -ZQ_EINVAL;
         }
         snprintf(out->t.chat_id, sizeof(out->t.chat_id), "%s", s);
+    } else if (out->t.kind == ZQ_CH_GENERIC && !bad) {
+        /* Optional: the chat a generic push names ("chat" in its body),
+         * as a subscription through [generic] push_url stores it. */
+        if (s != NULL && (strlen(s) >= sizeof(out->t.chat_id) || !zq_utf8_valid(s, strlen(s)) ||
+                          has_control(s))) {
+            *field = "chat_id";
+            *msg = "聊天编号过长或含有无效字符。";
+            return -ZQ_EINVAL;
+        }
+        if (s != NULL)
+            snprintf(out->t.chat_id, sizeof(out->t.chat_id), "%s", s);
     } else if (bad || (s != NULL && *s != '\0')) {
         *field = "chat_id";
-        *msg = "只有 Telegram 渠道需要聊天编号。";
+        *msg = "只有 Telegram 和通用 Webhook 渠道使用聊天编号。";
         return -ZQ_EINVAL;
     }
     s = get_str(in, "name", &bad);
@@ -447,7 +458,8 @@ json_t *zq_target_to_json(const zq_target_rec *r)
                   zq_channel_name(r->t.kind), "address", addr, "has_secret", r->t.secret[0] != '\0',
                   "name", r->name, "tags", tags, "source", r->source, "created_at", created,
                   "updated_at", updated);
-    if (o != NULL && r->t.kind == ZQ_CH_TELEGRAM)
+    if (o != NULL &&
+        (r->t.kind == ZQ_CH_TELEGRAM || (r->t.kind == ZQ_CH_GENERIC && r->t.chat_id[0] != '\0')))
         json_object_set_new(o, "chat_id", json_string(r->t.chat_id));
     return o;
 }

@@ -159,6 +159,26 @@ static void test_targets(void **state)
     assert_int_equal(zq_target_from_json(in, &r, &field, &msg), -ZQ_EINVAL);
     assert_string_equal(field, "address");
     json_decref(in);
+    /* A generic target may name a chat (a subscription through push_url
+     * stores one); the staff view shows it, and it stays on a save. */
+    in = json_pack("{s:s, s:s, s:s}", "channel", "generic", "address", "http://127.0.0.1:1/x",
+                   "chat_id", "群聊-42");
+    assert_int_equal(zq_target_from_json(in, &r, &field, &msg), 0);
+    assert_string_equal(r.t.chat_id, "群聊-42");
+    {
+        json_t *view = zq_target_to_json(&r);
+        assert_string_equal(json_string_value(json_object_get(view, "chat_id")), "群聊-42");
+        json_decref(view);
+    }
+    json_object_set_new(in, "chat_id", json_string("a\x01b"));
+    assert_int_equal(zq_target_from_json(in, &r, &field, &msg), -ZQ_EINVAL);
+    assert_string_equal(field, "chat_id");
+    json_decref(in);
+    in = json_pack("{s:s, s:s, s:s}", "channel", "wecom-robot", "address", "k-1234567890",
+                   "chat_id", "x");
+    assert_int_equal(zq_target_from_json(in, &r, &field, &msg), -ZQ_EINVAL);
+    assert_string_equal(field, "chat_id");
+    json_decref(in);
     in = json_pack("{s:s, s:s}", "channel", "dingtalk-robot", "address",
                    "https://oapi.dingtalk.com/robot/send?access_token=abcdef0123456789&x=1");
     assert_int_equal(zq_target_from_json(in, &r, &field, &msg), 0);
