@@ -575,7 +575,7 @@ static int append_begin(zq_store *st)
     return 0;
 }
 
-static int append_end(zq_store *st, int rc)
+static int append_end_n(zq_store *st, int rc, int n)
 {
     if (rc != REDIS_OK) {
         char msg[200];
@@ -586,8 +586,13 @@ static int append_end(zq_store *st, int rc)
         set_msg(st->pipe_err, sizeof(st->pipe_err), "append: %s", msg);
         return -ZQ_EUNAVAIL;
     }
-    st->pending++;
+    st->pending += n;
     return 0;
+}
+
+static int append_end(zq_store *st, int rc)
+{
+    return append_end_n(st, rc, 1);
 }
 
 int zq_store_append(zq_store *st, const char *fmt, ...)
@@ -608,6 +613,31 @@ int zq_store_appendv(zq_store *st, int argc, const char **argv, const size_t *ar
     if (append_begin(st) < 0)
         return -ZQ_EUNAVAIL;
     return append_end(st, redisAppendCommandArgv(st->ctx, argc, argv, argvlen));
+}
+
+int zq_store_append_resp(zq_store *st, const char *cmds, size_t len, int n)
+{
+    if (n <= 0 || len == 0)
+        return 0;
+    if (append_begin(st) < 0)
+        return -ZQ_EUNAVAIL;
+    return append_end_n(st, redisAppendFormattedCommand(st->ctx, cmds, len), n);
+}
+
+void zq_store_resp_arg(zq_buf *b, const char *s, size_t len)
+{
+    char t[24];
+    size_t n = 0, v = len;
+
+    do {
+        t[sizeof(t) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    zq_buf_append(b, "$", 1);
+    zq_buf_append(b, t + sizeof(t) - n, n);
+    zq_buf_append(b, "\r\n", 2);
+    zq_buf_append(b, s, len);
+    zq_buf_append(b, "\r\n", 2);
 }
 
 int zq_store_read_replies(zq_store *st, zq_err *err, int n, redisReply **replies)

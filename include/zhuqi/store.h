@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "zhuqi/buf.h"
 #include "zhuqi/common.h"
 #include "zhuqi/config.h"
 
@@ -45,6 +46,14 @@ int zq_store_append(zq_store *st, const char *fmt, ...);
 /* The same with the arguments given as they are (argvlen NULL: each is a
  * C string): no format string to parse, so hot paths use it. */
 int zq_store_appendv(zq_store *st, int argc, const char **argv, const size_t *argvlen);
+/* Appends n commands already written in the Redis protocol (RESP), as one
+ * block: for loops that send many similar commands, where hiredis' argv
+ * formatting costs several times what Redis spends on each. Build them
+ * with "*ARGC\r\n" and zq_store_resp_arg per argument; exactly n
+ * commands, or the replies read back will not match. */
+int zq_store_append_resp(zq_store *st, const char *cmds, size_t len, int n);
+/* Appends one RESP bulk string argument ("$LEN\r\nBYTES\r\n") to b. */
+void zq_store_resp_arg(zq_buf *b, const char *s, size_t len);
 int zq_store_read_replies(zq_store *st, zq_err *err, int n, redisReply **replies);
 
 /* A Lua script run with EVALSHA, falling back to EVAL once when Redis does

@@ -533,6 +533,34 @@ static void test_pipeline(void **state)
     for (int i = 0; i < 3; i++)
         freeReplyObject(rep[i]);
 
+    /* Commands by argv and written in the protocol, mixed in one pipeline;
+     * values with spaces, CR LF and NUL go through whole. */
+    {
+        static const char val[] = "a b\r\n\0c";
+        zq_buf cmds = {0};
+
+        assert_int_equal(
+            zq_store_appendv(st, 3, (const char *[]){"SET", "zq:test:argv", "x y"}, NULL), 0);
+        zq_buf_puts(&cmds, "*3\r\n");
+        zq_store_resp_arg(&cmds, "SET", 3);
+        zq_store_resp_arg(&cmds, "zq:test:resp", 12);
+        zq_store_resp_arg(&cmds, val, sizeof(val) - 1);
+        zq_buf_puts(&cmds, "*2\r\n");
+        zq_store_resp_arg(&cmds, "GET", 3);
+        zq_store_resp_arg(&cmds, "zq:test:resp", 12);
+        assert_false(cmds.oom);
+        assert_int_equal(zq_store_append_resp(st, cmds.data, cmds.len, 2), 0);
+        zq_buf_free(&cmds);
+        assert_int_equal(zq_store_read_replies(st, &err, 3, rep), 0);
+        assert_string_equal(rep[0]->str, "OK");
+        assert_string_equal(rep[1]->str, "OK");
+        assert_int_equal(rep[2]->type, REDIS_REPLY_STRING);
+        assert_int_equal(rep[2]->len, sizeof(val) - 1);
+        assert_memory_equal(rep[2]->str, val, sizeof(val) - 1);
+        for (int i = 0; i < 3; i++)
+            freeReplyObject(rep[i]);
+    }
+
     /* Asking for fewer replies than appended would desynchronise. */
     assert_int_equal(zq_store_append(st, "PING"), 0);
     assert_int_equal(zq_store_append(st, "PING"), 0);
