@@ -545,6 +545,16 @@ class Sampler:
             v = bench.vm_status(p.pid)
             if "VmRSS" in v:
                 s[name] = v["VmRSS"]
+        # zhuqi-fcgi's allocator, from /api/metrics: bytes in use against
+        # bytes held, to tell something kept from fragmentation.
+        try:
+            for mname, _, value in self.stack.metrics():
+                if mname == "zhuqi_malloc_in_use_bytes":
+                    s["fcgi_malloc_in_use"] = int(value) // 1024
+                elif mname == "zhuqi_malloc_held_bytes":
+                    s["fcgi_malloc_held"] = int(value) // 1024
+        except Exception:  # noqa: BLE001  (a sample without them is still a sample)
+            pass
         self.samples.append(s)
         return s
 
@@ -718,6 +728,14 @@ def print_report(rep):
                 r["end_kib"] / 1024.0, r["change"] * 100, r["max_kib"] / 1024.0))
         else:
             print("  %-11s not measured" % r["program"])
+    mem = [x for x in rep.get("rss_samples", []) if "fcgi_malloc_in_use" in x
+           and not x.get("after_load")]
+    ref = next((x for x in mem if x["t"] >= c["reference_s"]), None)
+    if ref is not None and mem[-1] is not ref:
+        print("  zhuqi-fcgi malloc (KiB, for the record): in use %d -> %d, held %d -> %d "
+              "(after %d s -> end)" % (ref["fcgi_malloc_in_use"], mem[-1]["fcgi_malloc_in_use"],
+                                       ref["fcgi_malloc_held"], mem[-1]["fcgi_malloc_held"],
+                                       c["reference_s"]))
     print()
     e = rep["errors"]
     print("errors: %s" % (", ".join("%s %d" % kv for kv in sorted(e["counts"].items()))

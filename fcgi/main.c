@@ -14,6 +14,29 @@
 #include "zhuqi/metrics.h"
 #include "zhuqi/server.h"
 
+/* glibc's per-thread malloc caches (tcache) can only be turned off before
+ * malloc starts, through GLIBC_TUNABLES. With 64 worker threads they kept
+ * filling for many minutes under a steady load (make soak: memory in use
+ * 5.2 -> 5.8 MiB and rising after five minutes; with them off 1.2 MiB,
+ * flat, and no loss of throughput). So zhuqi-fcgi executes itself again,
+ * once, with the tunable added, unless the environment already sets it or
+ * ZQ_MALLOC_AS_IS is set. If the exec fails it runs as it is. */
+static void tune_malloc(char **argv)
+{
+    const char *cur = getenv("GLIBC_TUNABLES");
+    char buf[1024];
+    int n;
+
+    if (getenv("ZQ_MALLOC_AS_IS") != NULL ||
+        (cur != NULL && strstr(cur, "glibc.malloc.tcache_count") != NULL))
+        return;
+    n = snprintf(buf, sizeof(buf), "%s%sglibc.malloc.tcache_count=0", cur ? cur : "",
+                 cur != NULL && *cur != '\0' ? ":" : "");
+    if (n < 0 || (size_t)n >= sizeof(buf) || setenv("GLIBC_TUNABLES", buf, 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+}
+
 int main(int argc, char **argv)
 {
     static zq_config cfg; /* large: keep it off the stack */
@@ -26,6 +49,7 @@ int main(int argc, char **argv)
     size_t nroutes, nnames;
     int rc, fd;
 
+    tune_malloc(argv);
     /* glibc gives threads that allocate their own arenas (up to 8 per
      * core): with 64 workers, memory kept growing for minutes as requests
      * reached one idle thread's arena after another (make soak). A few

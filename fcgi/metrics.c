@@ -2,6 +2,7 @@
  * totals matter, ordering between counters does not. */
 #include "zhuqi/metrics.h"
 
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -75,6 +76,19 @@ int zq_metrics_render(zq_buf *out)
                      "# TYPE zhuqi_http_requests_in_flight gauge\n");
     zq_buf_printf(out, "zhuqi_http_requests_in_flight %lld\n",
                   (long long)atomic_load_explicit(&in_flight, memory_order_relaxed));
+    {
+        /* Memory the allocator holds against memory in use: a gap that
+         * grows is fragmentation, in-use that grows is something kept. */
+        struct mallinfo2 mi = mallinfo2();
+
+        zq_buf_puts(out, "# HELP zhuqi_malloc_in_use_bytes Bytes allocated and not freed.\n"
+                         "# TYPE zhuqi_malloc_in_use_bytes gauge\n");
+        zq_buf_printf(out, "zhuqi_malloc_in_use_bytes %zu\n", mi.uordblks + mi.hblkhd);
+        zq_buf_puts(out, "# HELP zhuqi_malloc_held_bytes Bytes the allocator holds from the "
+                         "system (arenas and large blocks).\n"
+                         "# TYPE zhuqi_malloc_held_bytes gauge\n");
+        zq_buf_printf(out, "zhuqi_malloc_held_bytes %zu\n", mi.arena + mi.hblkhd);
+    }
     zq_buf_puts(out, "# HELP zhuqi_redis_errors_total Redis connection failures.\n"
                      "# TYPE zhuqi_redis_errors_total counter\n");
     zq_buf_printf(out, "zhuqi_redis_errors_total %llu\n",
