@@ -196,6 +196,9 @@ static inline void fuzz_clear_dir(const char *dir)
 
 /* ---- the inbound adapters ---- */
 
+/* The time of the vectors' requests (2025-11-26T00:00:00Z), in ms. */
+#define FUZZ_NOW_MS 1764115200000LL
+
 /* A fabricated request for an adapter: headers and query parameters. */
 typedef struct fuzz_http {
     const char *hn[8], *hv[8];
@@ -237,6 +240,29 @@ static inline void fuzz_http_add_query(fuzz_http *f, const char *name, const cha
     f->qn[f->nq] = name;
     f->qv[f->nq++] = value;
 }
+
+/* A POST to an adapter, its headers and query taken from f, at FUZZ_NOW_MS. */
+static inline void fuzz_http_post(zq_inbound_http *h, fuzz_http *f)
+{
+    memset(h, 0, sizeof(*h));
+    h->method = "POST";
+    h->header = fuzz_http_header;
+    h->query = fuzz_http_query;
+    h->ctx = f;
+    h->now_ms = FUZZ_NOW_MS;
+}
+
+/* The LLVMFuzzerInitialize of an adapter target that needs only cfg, the
+ * configuration every adapter is fuzzed with. */
+#define FUZZ_INBOUND_INITIALIZE(cfg)                                                               \
+    int LLVMFuzzerInitialize(int *argc, char ***argv)                                              \
+    {                                                                                              \
+        (void)argc;                                                                                \
+        (void)argv;                                                                                \
+        fuzz_quiet();                                                                              \
+        fuzz_inbound_config(&(cfg));                                                               \
+        return 0;                                                                                  \
+    }
 
 /* A character array of a message is a terminated string. */
 #define FUZZ_CHECK_STR(a) FUZZ_CHECK(memchr((a), '\0', sizeof(a)) != NULL)
@@ -370,8 +396,5 @@ static inline void fuzz_inbound_config(zq_config *cfg)
     snprintf(cfg->telegram.bot_token, sizeof(cfg->telegram.bot_token), "%s", "123456:ABC-fuzz");
     snprintf(cfg->generic.secret, sizeof(cfg->generic.secret), "%s", "generic-secret-ABC");
 }
-
-/* The time of the vectors' requests (2025-11-26T00:00:00Z), in ms. */
-#define FUZZ_NOW_MS 1764115200000LL
 
 #endif

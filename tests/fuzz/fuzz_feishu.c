@@ -72,12 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_http f = {0};
     size_t len;
 
-    memset(&h, 0, sizeof(h));
+    fuzz_http_post(&h, &f);
     snprintf(ts, sizeof(ts), "%lld", FUZZ_NOW_MS / 1000);
-    h.method = "POST";
-    h.header = fuzz_http_header;
-    h.ctx = &f;
-    h.now_ms = FUZZ_NOW_MS;
     if ((mode & 3) == 3) {
         l1 = fuzz_line(&in, 32);
         l2 = fuzz_line(&in, 64);

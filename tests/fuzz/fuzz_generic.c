@@ -11,14 +11,7 @@
 
 static zq_config g_cfg;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_quiet();
-    fuzz_inbound_config(&g_cfg);
-    return 0;
-}
+FUZZ_INBOUND_INITIALIZE(g_cfg)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,11 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_http f = {0};
     size_t len;
 
-    memset(&h, 0, sizeof(h));
-    h.method = "POST";
-    h.header = fuzz_http_header;
-    h.ctx = &f;
-    h.now_ms = FUZZ_NOW_MS;
+    fuzz_http_post(&h, &f);
     if (mode & 1) {
         l1 = fuzz_line(&in, 32);
         l2 = fuzz_line(&in, 128);

@@ -29,11 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_http f = {0};
     size_t len;
 
-    memset(&h, 0, sizeof(h));
-    h.method = "POST";
-    h.header = fuzz_http_header;
-    h.ctx = &f;
-    h.now_ms = FUZZ_NOW_MS;
+    fuzz_http_post(&h, &f);
     if (mode & 1) {
         l1 = fuzz_line(&in, 300);
         fuzz_http_add_header(&f, "X-Telegram-Bot-Api-Secret-Token", l1);

@@ -20,14 +20,7 @@
 
 static zq_config g_cfg;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_quiet();
-    fuzz_inbound_config(&g_cfg);
-    return 0;
-}
+FUZZ_INBOUND_INITIALIZE(g_cfg)
 
 /* Decrypts the passive reply in body and checks it is well formed. */
 static void check_reply(const char *body, size_t len)
@@ -98,13 +91,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     zq_err err = {0};
     size_t len;
 
-    memset(&h, 0, sizeof(h));
-    snprintf(ts, sizeof(ts), "%lld", now / 1000 + ((mode & 4) ? 3700 : 0));
-    h.method = "POST";
-    h.header = fuzz_http_header;
-    h.query = fuzz_http_query;
-    h.ctx = &f;
+    fuzz_http_post(&h, &f);
     h.now_ms = now;
+    snprintf(ts, sizeof(ts), "%lld", now / 1000 + ((mode & 4) ? 3700 : 0));
     if ((mode & 3) == 3) {
         l1 = fuzz_line(&in, 128);
         l2 = fuzz_line(&in, 32);
