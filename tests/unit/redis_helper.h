@@ -391,6 +391,28 @@ static inline void zqt_redis_kill(zqt_redis *r)
     zqt_redis_signal(r, SIGKILL);
 }
 
+/* A listening TCP socket on 127.0.0.1 with a port the kernel picks (for
+ * tests that play a platform's HTTP server). Returns the fd and sets
+ * *port, or -1. */
+static inline int zqt_listen_loopback(int *port)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 8) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
 /* A zq_store on r over TCP with the given key prefix and command timeout
  * (short back-off, so tests that stop Redis recover quickly). NULL when
  * out of memory. */

@@ -186,9 +186,6 @@ static void test_errors(void **state)
 
 static int group_setup(void **state)
 {
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-
     (void)state;
     zq_log_init("test_feishu_token", ZQ_LOG_ERROR);
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -196,14 +193,9 @@ static int group_setup(void **state)
         zqt_redis_start(&g_redis, g_dir, 0, false, NULL) != 0)
         return -1;
     g_store = zqt_store_new(&g_redis, "zqt:", 2000);
-    srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (srv.fd < 0 || bind(srv.fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-        listen(srv.fd, 8) != 0 || getsockname(srv.fd, (struct sockaddr *)&sa, &len) != 0)
+    srv.fd = zqt_listen_loopback(&srv.port);
+    if (srv.fd < 0)
         return -1;
-    srv.port = ntohs(sa.sin_port);
     return pthread_create(&srv.th, NULL, serve, NULL) == 0 && g_store != NULL ? 0 : -1;
 }
 
