@@ -17,7 +17,6 @@ must have accepted N messages. Prints one line for people and, with
 import argparse
 import json
 import os
-import socket
 import sys
 import time
 
@@ -25,30 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 
 
-def resp_command(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-def pipeline(port, commands, batch=2000):
-    """Sends commands (lists of args) pipelined; checks no reply is an
-    error."""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        f = s.makefile("rb")
-        for i in range(0, len(commands), batch):
-            chunk = commands[i:i + batch]
-            s.sendall(b"".join(resp_command(*c) for c in chunk))
-            for _ in chunk:
-                line = f.readline()
-                if line.startswith(b"-"):
-                    raise RuntimeError("redis: %r" % line)
-                if line.startswith(b"$"):
-                    n = int(line[1:])
-                    if n >= 0:
-                        f.read(n + 2)
+from bot_util import redis_pipeline  # noqa: E402  (tests/e2e, on sys.path above)
 
 
 def vm_hwm_kb(pid):
@@ -78,7 +54,7 @@ def run_fanout(harness, targets=10000, transfers=64, timeout=120.0):
                          "updated_ms", now])
             cmds.append(["SADD", prefix + "targets", tid])
             cmds.append(["SADD", prefix + "targets:tag:bench", tid])
-        pipeline(st.redis_port, cmds)
+        redis_pipeline(st, cmds)
         headers = {"Authorization": "Bearer " + st.staff_token,
                    "Content-Type": "application/json"}
         body = json.dumps({"title": "压力测试通知", "body": "**税务助企宣讲日**：本月 27 日。\n- 一\n- 二",
