@@ -45,8 +45,8 @@ endif
 ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS_MODE) $(CFLAGS)
 ALL_LDFLAGS := -pthread $(LDFLAGS_MODE) $(LDFLAGS)
 
-LIB_SRC := $(sort $(wildcard lib/*.c))
-FCGI_SRC := $(sort $(filter-out fcgi/main.c fcgi/admin_cli.c,$(wildcard fcgi/*.c)))
+LIB_SRC := $(sort $(wildcard lib/*/*.c))
+FCGI_SRC := $(sort $(filter-out fcgi/main.c,$(wildcard fcgi/*.c)))
 BOT_SRC := $(sort $(filter-out bot/main.c,$(wildcard bot/*.c)))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -96,14 +96,14 @@ $(BOT_BIN): $(B)/bot/main.o $(LIBZQBOT) $(LIBZQ)
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The operators' tool (staff tokens, exports, statistics, calendar check).
-$(ADMIN_BIN): $(B)/fcgi/admin_cli.o $(LIBZQFCGI) $(LIBZQ)
+$(ADMIN_BIN): $(B)/admin/main.o $(LIBZQ)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(LIBZQFCGI) $(LIBZQBOT) $(LIBZQ)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -o $@ $< $(LIBZQFCGI) $(LIBZQBOT) $(LIBZQ) \
+	@$(CC) $(ALL_CFLAGS) -I. -Wno-unused-parameter -o $@ $< $(LIBZQFCGI) $(LIBZQBOT) $(LIBZQ) \
 		$(ALL_LDFLAGS) $(PKG_LIBS) $(TEST_LIBS)
 
 # The local stack: private Redis, nginx, zhuqi-fcgi, zhuqi-bot, fake platform.
@@ -175,17 +175,21 @@ fuzz:
 	@scripts/deps.sh fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
 
-LINT_FILES = $(wildcard lib/*.c fcgi/*.c bot/*.c include/zhuqi/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h)
+LINT_FILES = $(wildcard lib/*/*.c lib/*/*.h fcgi/*.c fcgi/*.h bot/*.c bot/*.h admin/*.c include/zhuqi/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h)
 
 format:
 	clang-format -i $(LINT_FILES)
 
+# The layering rule (scripts/layers.py): no include from a layer above,
+# no include or call cycle; it reads the release objects' symbols.
 lint:
 	@scripts/deps.sh lint
 	clang-format --dry-run --Werror $(LINT_FILES)
+	@$(MAKE) --no-print-directory BUILD=release all
+	python3 scripts/layers.py --objects build/release
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--std=c11 --inline-suppr -Iinclude --suppress=missingIncludeSystem \
-		lib fcgi bot
+		lib fcgi bot admin
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/zhuqi \

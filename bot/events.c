@@ -19,10 +19,6 @@
 #define EVENTS_BATCH 32
 #define EVENT_MARK_TTL_S (30 * 86400)
 
-const char *const zq_case_vars[] = {"case.id",     "case.type",         "case.region",
-                                    "case.status", "case.status_label", "case.duplicate"};
-const size_t zq_case_nvars = ZQ_ARRAY_LEN(zq_case_vars);
-
 typedef struct event {
     const char *sid;
     const char *type, *id, *form, *region, *source, *dup_of, *to;

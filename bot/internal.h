@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "zhuqi/bot.h"
+#include "bot.h"
 
 struct job;
 struct content;
@@ -93,8 +93,5 @@ bool zq_sched_busy(const zq_bot *b, int64_t now_mono);
 
 /* events.c */
 void zq_events_step(zq_bot *b, int64_t now_mono);
-/* The variables the case templates may use. */
-extern const char *const zq_case_vars[];
-extern const size_t zq_case_nvars;
 
 #endif

@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "zhuqi/bot.h"
+#include "bot.h"
 #include "zhuqi/daemon.h"
 #include "zhuqi/log.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zhuqi/bot.h"
+#include "bot.h"
 #include "zhuqi/log.h"
 
 #define RESP_MAX 65536

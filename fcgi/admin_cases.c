@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "zhuqi/app.h"
-#include "zhuqi/http.h"
+#include "http.h"
 #include "zhuqi/log.h"
 #include "zhuqi/staff.h"
 #include "zhuqi/workflow.h"
@@ -881,7 +881,7 @@ void zq_h_admin_case_assign(zq_req *req)
     if (load_case(req, &l, false) < 0)
         goto out;
     m = zq_wf_machine_for(l.row.form);
-    zq_staff_default_office(l.row.form, l.row.answers, def_office, partner);
+    zq_wf_default_office(l.row.form, l.row.answers, def_office, partner);
     if (office == NULL || *office == '\0')
         office = l.row.office[0] ? l.row.office : def_office;
     if (handler == NULL)

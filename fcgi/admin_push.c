@@ -2,7 +2,7 @@
  * webhooks), the class calendar that reminders name, and service notices
  * with their delivery report. zhuqi-fcgi only stores; zhuqi-bot fans out
  * and delivers (see lib/outbox.c). */
-#include "zhuqi/admin_push.h"
+#include "admin_push.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,17 +1,17 @@
 /* The core endpoints: liveness, readiness, metrics, and the debug routes
  * the end-to-end tests use. */
-#include "zhuqi/handlers.h"
+#include "handlers.h"
 
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "zhuqi/admin_push.h"
-#include "zhuqi/hooks.h"
+#include "admin_push.h"
+#include "hooks.h"
 #include "zhuqi/app.h"
-#include "zhuqi/intake.h"
+#include "intake.h"
 #include "zhuqi/log.h"
-#include "zhuqi/metrics.h"
+#include "metrics.h"
 #include "zhuqi/staff.h"
 
 static const zq_route routes[] = {

@@ -5,7 +5,7 @@
  * answers, done}); an existing session is reused only when the request
  * proves it holds it (X-CSRF-Token), otherwise a new one is made, so a
  * link cannot be used to overwrite someone else's draft. */
-#include "zhuqi/hooks.h"
+#include "hooks.h"
 
 #include <ctype.h>
 #include <stdio.h>

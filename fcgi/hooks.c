@@ -9,7 +9,7 @@
  * dialogue's own load and save (lib/dialogue.c): a retry of a message that
  * was applied gets the platform's empty answer; a message that failed
  * (Redis away) left no mark, so the platform's retry goes through. */
-#include "zhuqi/hooks.h"
+#include "hooks.h"
 
 #include <stdio.h>
 #include <string.h>

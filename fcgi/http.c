@@ -1,5 +1,5 @@
 /* Request parsing and response building for zhuqi-fcgi. */
-#include "zhuqi/http.h"
+#include "http.h"
 
 #include <ctype.h>
 #include <string.h>

@@ -6,7 +6,7 @@
  *   f:{form}    the draft of that flow as JSON:
  *               {"step": next step id, "answers": {...}, "done": [step ids]}
  * Reading a session refreshes its TTL in the same round trip. */
-#include "zhuqi/intake.h"
+#include "intake.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -9,10 +9,10 @@
 
 #include "zhuqi/app.h"
 #include "zhuqi/daemon.h"
-#include "zhuqi/handlers.h"
+#include "handlers.h"
 #include "zhuqi/log.h"
-#include "zhuqi/metrics.h"
-#include "zhuqi/server.h"
+#include "metrics.h"
+#include "server.h"
 
 /* glibc's per-thread malloc caches (tcache) can only be turned off before
  * malloc starts, through GLIBC_TUNABLES. With 64 worker threads they kept

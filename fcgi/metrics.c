@@ -1,6 +1,6 @@
 /* Counters behind /api/metrics. Every counter is a relaxed atomic: exact
  * totals matter, ordering between counters does not. */
-#include "zhuqi/metrics.h"
+#include "metrics.h"
 
 #include <malloc.h>
 #include <stdatomic.h>

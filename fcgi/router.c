@@ -1,5 +1,5 @@
 /* Matching method + path against the route table. */
-#include "zhuqi/router.h"
+#include "router.h"
 
 #include <string.h>
 

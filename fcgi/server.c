@@ -7,7 +7,7 @@
  * interrupts idle workers with SIGUSR2 (installed without SA_RESTART, and
  * requests are initialised with FCGI_FAIL_ACCEPT_ON_INTR) so that reads on
  * kept connections return. Busy workers finish their request first. */
-#include "zhuqi/server.h"
+#include "server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,9 +28,9 @@
 
 #include "zhuqi/app.h"
 #include "zhuqi/buf.h"
-#include "zhuqi/http.h"
+#include "http.h"
 #include "zhuqi/log.h"
-#include "zhuqi/metrics.h"
+#include "metrics.h"
 #include "zhuqi/store.h"
 
 /* A configuration shared by reference: the server holds one reference to

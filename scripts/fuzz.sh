@@ -35,7 +35,7 @@ PKG_LIBS=$(pkg-config --libs $PKGS)
 VERSION=$(cat VERSION 2>/dev/null || echo 0.0.0)
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-BASE="-std=c11 -D_GNU_SOURCE -pthread -g -O1 $SAN -Iinclude $PKG_CFLAGS \
+BASE="-std=c11 -D_GNU_SOURCE -pthread -g -O1 $SAN -Iinclude -I. $PKG_CFLAGS \
 -DZQ_VERSION=\"$VERSION\" -DZQ_GIT_REV=\"fuzz\""
 WARN="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-missing-field-initializers"
 # Library code gets the coverage instrumentation without libFuzzer's main;
@@ -44,12 +44,13 @@ LIB_CFLAGS="$BASE $WARN -Wno-format-zero-length -fsanitize=fuzzer-no-link"
 FUZZ_CFLAGS="$BASE $WARN -Werror -Wno-unused-parameter -fsanitize=fuzzer -DZQ_FUZZ_ROOT=\"$ROOT\""
 
 # Every library source but the programs' main files.
-SRC=$(ls lib/*.c fcgi/*.c | grep -v -e '^fcgi/main\.c$' -e '^fcgi/admin_cli\.c$')
+SRC=$(ls lib/*/*.c fcgi/*.c | grep -v -e '^fcgi/main\.c$')
 
 mkdir -p "$OUT/obj" "$OUT/bin" "$OUT/artifacts" "$OUT/run"
 
 # An object is rebuilt when its source, any header or this script is newer.
-newest_dep=$(stat -c %Y include/zhuqi/*.h "$SELF" | sort -n | tail -1)
+newest_dep=$({ find include lib fcgi bot -name '*.h' -printf '%T@\n'; stat -c %Y "$SELF"; } |
+    cut -d. -f1 | sort -n | tail -1)
 stale=""
 for s in $SRC; do
     o="$OUT/obj/${s%.c}.o"

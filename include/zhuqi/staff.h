@@ -178,12 +178,6 @@ void zq_case_row_clear(zq_case_row *r);
  * never moved, from its creation). */
 void zq_staff_row_deadline(const zq_staff_ctx *ctx, const zq_case_row *r, zq_deadline *out);
 
-/* The office that handles a case by default and the partner region when
- * the respondent (complaints) or the enterprise (consultations) is outside
- * Sichuan: Sichuan codes are 51xxxx; others go to the provincial
- * department's cross-region desk "510000" (Chongqing, 500000, through the
- * Sichuan-Chongqing channel). office and partner get 7 bytes each. */
-void zq_staff_default_office(const char *form, json_t *answers, char office[8], char partner[8]);
 /* "成都市经济和信息化局" for "510100"; a static or borrowed string. */
 const char *zq_staff_office_name(const zq_schema *s, const char *office, char *buf, size_t bufsz);
 

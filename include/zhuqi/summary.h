@@ -8,7 +8,7 @@
  *             contact (unmasked), respondent (complaints), amount in fen
  *             as digits (complaints; "" unless a non-negative integer),
  *             topic (other forms), default office and partner region
- *             (zq_staff_default_office), joined by ZQ_SUMMARY_SEP.
+ *             (zq_wf_default_office), joined by ZQ_SUMMARY_SEP.
  *   list_row  the row fields (ZQ_SUMMARY_ROW_FIELDS: status, handler,
  *             deadline fields...) as they are in the hash, rebuilt by
  *             ZQ_SUMMARY_LUA_PACK_ROW at the end of every script that

@@ -48,4 +48,10 @@ const char *zq_template_name(const zq_template *t);
 int zq_template_render(const zq_template *t, const zq_tvar *vars, size_t nvars, zq_buf *title,
                        zq_buf *body);
 
+/* The variables the case announcement templates (templates/case_*.md)
+ * may use: case.id, case.type, case.region, case.status,
+ * case.status_label, case.duplicate. */
+extern const char *const zq_template_case_vars[];
+extern const size_t zq_template_case_nvars;
+
 #endif

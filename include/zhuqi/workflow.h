@@ -150,4 +150,11 @@ json_t *zq_wf_deadline_json_left(const zq_deadline *d, const char *status, zq_da
 /* The deadline as YYYYMMDD, the score of the cases:due index; 0 for none. */
 int64_t zq_wf_date_score(zq_date d);
 
+/* The office that handles a case by default and the partner region when
+ * the respondent (complaints) or the enterprise (consultations) is outside
+ * Sichuan: Sichuan codes are 51xxxx; others go to the provincial
+ * department's cross-region desk "510000" (Chongqing, 500000, through the
+ * Sichuan-Chongqing channel). office and partner get 7 bytes each. */
+void zq_wf_default_office(const char *form, json_t *answers, char office[8], char partner[8]);
+
 #endif

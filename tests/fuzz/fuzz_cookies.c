@@ -9,7 +9,7 @@
 #include "fuzz_common.h"
 #include "zhuqi/auth.h"
 #include "zhuqi/buf.h"
-#include "zhuqi/http.h"
+#include "fcgi/http.h"
 
 static zq_config g_cfg;
 

@@ -9,9 +9,9 @@
 
 #include "fuzz_common.h"
 #include "zhuqi/buf.h"
-#include "zhuqi/handlers.h"
-#include "zhuqi/http.h"
-#include "zhuqi/router.h"
+#include "fcgi/handlers.h"
+#include "fcgi/http.h"
+#include "fcgi/router.h"
 
 static zq_route g_routes[128];
 static size_t g_nroutes;

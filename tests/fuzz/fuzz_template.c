@@ -9,10 +9,6 @@
 #include "zhuqi/reminders.h"
 #include "zhuqi/template.h"
 
-/* The names of bot/events.c (zq_case_vars), not linked here. */
-static const char *const case_vars[] = {"case.id",     "case.type",         "case.region",
-                                        "case.status", "case.status_label", "case.duplicate"};
-
 static const char *const values[] = {
     "TS20260315000001",          "投诉",        "成都市", "accepted", "已受理", "",
     "<b>&amp;</b> **x** [a](b)", "{{case.id}}", "}}",     "\n",       "…",
@@ -30,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_in in = {data, size};
     uint8_t mode = fuzz_u8(&in);
-    const char *const *names = (mode & 1) ? case_vars : zq_reminder_vars;
-    size_t nnames = (mode & 1) ? ZQ_ARRAY_LEN(case_vars) : zq_reminder_nvars;
+    const char *const *names = (mode & 1) ? zq_template_case_vars : zq_reminder_vars;
+    size_t nnames = (mode & 1) ? zq_template_case_nvars : zq_reminder_nvars;
     zq_tvar vars[32];
     zq_template *t = NULL;
     zq_buf title = {0}, body = {0};

@@ -7,7 +7,7 @@
 
 #include "fuzz_common.h"
 #include "zhuqi/buf.h"
-#include "zhuqi/http.h"
+#include "fcgi/http.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "zhuqi/auth.h"
-#include "zhuqi/http.h"
-#include "zhuqi/metrics.h"
-#include "zhuqi/router.h"
+#include "fcgi/http.h"
+#include "fcgi/metrics.h"
+#include "fcgi/router.h"
 
 static zq_config cfg;
 

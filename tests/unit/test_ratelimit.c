@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "redis_helper.h"
-#include "zhuqi/bot.h"
+#include "bot/bot.h"
 #include "zhuqi/config.h"
 #include "zhuqi/log.h"
 #include "zhuqi/ratelimit.h"

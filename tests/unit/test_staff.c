@@ -342,18 +342,18 @@ static void test_default_office(void **state)
 
     (void)state;
     a = json_pack("{s:s, s:s}", "region", "510100", "respondent_region", "500000");
-    zq_staff_default_office("complaint", a, office, partner);
+    zq_wf_default_office("complaint", a, office, partner);
     assert_string_equal(office, "510000");
     assert_string_equal(partner, "500000");
-    zq_staff_default_office("consult", a, office, partner);
+    zq_wf_default_office("consult", a, office, partner);
     assert_string_equal(office, "510100");
     assert_string_equal(partner, "");
     json_decref(a);
     a = json_pack("{s:s}", "region", "511300");
-    zq_staff_default_office("complaint", a, office, partner);
+    zq_wf_default_office("complaint", a, office, partner);
     assert_string_equal(office, "511300");
     json_decref(a);
-    zq_staff_default_office("complaint", NULL, office, partner);
+    zq_wf_default_office("complaint", NULL, office, partner);
     assert_string_equal(office, "510000");
 }
 

@@ -5,7 +5,7 @@
 
 #include "zhuqi/common.h"
 #include "zhuqi/config.h"
-#include "zhuqi/router.h"
+#include "router.h"
 
 struct zq_app;
 

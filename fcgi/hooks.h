@@ -3,7 +3,7 @@
 #ifndef ZHUQI_HOOKS_H
 #define ZHUQI_HOOKS_H
 
-#include "zhuqi/http.h"
+#include "http.h"
 
 void zq_h_hook_wecom(zq_req *req);     /* GET,POST /hook/wecom */
 void zq_h_hook_dingtalk(zq_req *req);  /* POST /hook/dingtalk */

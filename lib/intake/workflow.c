@@ -2,6 +2,7 @@
  * working days from a case's history. */
 #include "zhuqi/workflow.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "zhuqi/common.h"
@@ -387,4 +388,25 @@ json_t *zq_wf_deadline_json_left(const zq_deadline *d, const char *status, zq_da
                      start, "due", due, "unit", d->workdays ? "workdays" : "days", "limit",
                      d->limit, "days_left", left, "overdue", zq_date_cmp(today, d->due) > 0,
                      "extended", d->extended, "fallback_calendar", d->fallback);
+}
+
+void zq_wf_default_office(const char *form, json_t *answers, char office[8], char partner[8])
+{
+    const char *r = NULL;
+
+    if (form != NULL && strcmp(form, "complaint") == 0)
+        r = json_string_value(json_object_get(answers, "respondent_region"));
+    if (r == NULL || *r == '\0')
+        r = json_string_value(json_object_get(answers, "region"));
+    office[0] = partner[0] = '\0';
+    if (r == NULL || strlen(r) != 6) {
+        snprintf(office, 8, "510000");
+        return;
+    }
+    if (strncmp(r, "51", 2) == 0) {
+        snprintf(office, 8, "%s", r);
+        return;
+    }
+    snprintf(office, 8, "510000");
+    snprintf(partner, 8, "%s", r);
 }

@@ -2,7 +2,7 @@
 #ifndef ZHUQI_HANDLERS_H
 #define ZHUQI_HANDLERS_H
 
-#include "zhuqi/router.h"
+#include "router.h"
 
 /* The route table (borrowed, static) and its length. */
 const zq_route *zq_handlers_routes(size_t *n);

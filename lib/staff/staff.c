@@ -788,27 +788,6 @@ void zq_staff_row_deadline(const zq_staff_ctx *ctx, const zq_case_row *r, zq_dea
     out->fallback = ctx->cal != NULL && !zq_cal_range_known(ctx->cal, out->start, out->due);
 }
 
-void zq_staff_default_office(const char *form, json_t *answers, char office[8], char partner[8])
-{
-    const char *r = NULL;
-
-    if (form != NULL && strcmp(form, "complaint") == 0)
-        r = json_string_value(json_object_get(answers, "respondent_region"));
-    if (r == NULL || *r == '\0')
-        r = json_string_value(json_object_get(answers, "region"));
-    office[0] = partner[0] = '\0';
-    if (r == NULL || strlen(r) != 6) {
-        snprintf(office, 8, "510000");
-        return;
-    }
-    if (strncmp(r, "51", 2) == 0) {
-        snprintf(office, 8, "%s", r);
-        return;
-    }
-    snprintf(office, 8, "510000");
-    snprintf(partner, 8, "%s", r);
-}
-
 const char *zq_staff_office_name(const zq_schema *s, const char *office, char *buf, size_t bufsz)
 {
     const zq_region *r;
@@ -1032,7 +1011,7 @@ static void row_default_office(const zq_case_row *r, char office[8], char partne
         json_object_set_new(a, "respondent_region", json_string(rr));
     if (reg[0] != '\0')
         json_object_set_new(a, "region", json_string(reg));
-    zq_staff_default_office(r->form, a, office, partner);
+    zq_wf_default_office(r->form, a, office, partner);
     json_decref(a);
 }
 
@@ -2309,7 +2288,7 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
             snprintf(it->office, sizeof(it->office), "%s", it->row.office);
             snprintf(it->partner, sizeof(it->partner), "%s", it->row.cross_region);
         } else {
-            zq_staff_default_office(it->row.form, it->row.answers, it->office, it->partner);
+            zq_wf_default_office(it->row.form, it->row.answers, it->office, it->partner);
         }
         ni++;
     }

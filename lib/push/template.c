@@ -400,3 +400,7 @@ int zq_template_render(const zq_template *t, const zq_tvar *vars, size_t nvars, 
         body->data[--body->len] = '\0';
     return title->oom || body->oom ? -ZQ_ENOMEM : 0;
 }
+
+const char *const zq_template_case_vars[] = {"case.id",     "case.type",         "case.region",
+                                             "case.status", "case.status_label", "case.duplicate"};
+const size_t zq_template_case_nvars = ZQ_ARRAY_LEN(zq_template_case_vars);

@@ -2,7 +2,7 @@
 #ifndef ZHUQI_INTAKE_H
 #define ZHUQI_INTAKE_H
 
-#include "zhuqi/http.h"
+#include "http.h"
 
 void zq_h_forms(zq_req *req);         /* GET /api/forms */
 void zq_h_form(zq_req *req);          /* GET /api/forms/{form} */

@@ -68,6 +68,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema_int.h"
 #include "zhuqi/buf.h"
 #include "zhuqi/log.h"
 
@@ -81,34 +82,6 @@
 #define MAX_MONEY_YUAN 10000000000000LL /* 10^13 yuan */
 #define LABEL_CHARS 100
 #define HELP_CHARS 2000
-
-typedef enum rule_type {
-    RULE_DATE_NOT_BEFORE,
-    RULE_MONEY_NOT_ABOVE,
-} rule_type;
-
-typedef struct rule {
-    rule_type type;
-    const zq_field *field, *other;
-    size_t field_step; /* index of field's step in the form */
-    const char *message;
-} rule;
-
-typedef struct form_entry {
-    zq_form f;
-    json_t *doc; /* the file as loaded: every string of f points into it */
-    rule *rules;
-    size_t nrules;
-} form_entry;
-
-struct zq_schema {
-    zq_pool pool; /* steps, fields, options, rules, regions */
-    json_t *regions_doc;
-    zq_region *regions;
-    size_t nregions;
-    form_entry *forms;
-    size_t nforms;
-};
 
 /* One file being checked. */
 typedef struct loader {
@@ -1148,31 +1121,6 @@ const zq_field *zq_form_field(const zq_form *f, const char *field_id, const zq_s
     if (fld != NULL && step != NULL)
         *step = &f->steps[si];
     return fld;
-}
-
-const zq_region *zq_schema_region(const zq_schema *s, const char *code)
-{
-    size_t i;
-
-    if (s == NULL || code == NULL)
-        return NULL;
-    for (i = 0; i < s->nregions; i++)
-        if (strcmp(s->regions[i].code, code) == 0)
-            return &s->regions[i];
-    return NULL;
-}
-
-const zq_region *zq_schema_region_find(const zq_schema *s, const char *text)
-{
-    const zq_region *r = zq_schema_region(s, text);
-    size_t i;
-
-    if (r != NULL || s == NULL || text == NULL)
-        return r;
-    for (i = 0; i < s->nregions; i++)
-        if (strcmp(s->regions[i].name, text) == 0 || strcmp(s->regions[i].short_name, text) == 0)
-            return &s->regions[i];
-    return NULL;
 }
 
 bool zq_field_visible(const zq_field *f, json_t *answers)

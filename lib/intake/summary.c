@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zhuqi/staff.h"
+#include "zhuqi/workflow.h"
 
 static const char *str_of(json_t *answers, const char *key)
 {
@@ -32,7 +32,7 @@ void zq_summary_from_answers(const char *form, json_t *answers, zq_summary *out)
     if (complaint && json_is_integer(amount) && json_integer_value(amount) >= 0)
         snprintf(out->amount_fen, sizeof(out->amount_fen), "%lld",
                  (long long)json_integer_value(amount));
-    zq_staff_default_office(form, answers, out->office, out->partner);
+    zq_wf_default_office(form, answers, out->office, out->partner);
 }
 
 int zq_summary_pack(const zq_summary *s, zq_buf *b)

@@ -4,7 +4,7 @@
 #ifndef ZHUQI_ADMIN_PUSH_H
 #define ZHUQI_ADMIN_PUSH_H
 
-#include "zhuqi/http.h"
+#include "http.h"
 
 void zq_h_admin_targets(zq_req *req);       /* GET /api/admin/targets */
 void zq_h_admin_target_save(zq_req *req);   /* POST /api/admin/targets */

@@ -1,4 +1,4 @@
-/* What the inbound adapters share: the registry, rejections in the API's
+/* What the inbound adapters share: rejections in the API's
  * error shape, byte-aware splitting and safe ids. */
 #include "zhuqi/inbound.h"
 
@@ -33,19 +33,6 @@ int zq_inbound_reject(zq_inbound_resp *r, int status, int code, const char *ecod
     zq_buf_json_escape(&r->body, message, strlen(message));
     zq_buf_puts(&r->body, "\"}}");
     return -code;
-}
-
-const zq_inbound_adapter *zq_inbound_find(const char *name)
-{
-    static const zq_inbound_adapter *const all[] = {&zq_inbound_wecom, &zq_inbound_dingtalk,
-                                                    &zq_inbound_feishu, &zq_inbound_telegram,
-                                                    &zq_inbound_generic};
-    size_t i;
-
-    for (i = 0; name != NULL && i < ZQ_ARRAY_LEN(all); i++)
-        if (strcmp(all[i]->name, name) == 0)
-            return all[i];
-    return NULL;
 }
 
 size_t zq_inbound_part(const char *s, size_t len, size_t max)

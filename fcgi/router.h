@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "zhuqi/http.h"
+#include "http.h"
 
 typedef void (*zq_handler)(zq_req *req);
 
