@@ -10,6 +10,7 @@
 #include "zhuqi/app.h"
 #include "http.h"
 #include "zhuqi/log.h"
+#include "admin_cases.h"
 #include "zhuqi/staff.h"
 #include "zhuqi/workflow.h"
 
@@ -121,32 +122,34 @@ static char *filter_text(const zq_case_filter *f, char *buf, size_t bufsz)
     return buf;
 }
 
-void zq_h_admin_me(zq_req *req)
+int zq_h_admin_me(zq_req *req)
 {
     const zq_token *who;
 
     if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, &who) < 0)
-        return;
+        return 0;
     audit(req, who, "sign_in", "", NULL);
     zq_resp_json(req, 200,
                  json_pack("{s:s, s:s}", "name", who->name, "role", zq_role_name(who->role)));
+    return 0;
 }
 
-void zq_h_admin_workflow(zq_req *req)
+int zq_h_admin_workflow(zq_req *req)
 {
     zq_staff_ctx ctx;
 
     if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, NULL) < 0)
-        return;
+        return 0;
     staff_ctx(req, &ctx);
     zq_resp_json(req, 200,
                  json_pack("{s:o, s:{s:i, s:i, s:i, s:i}}", "machines", zq_wf_machines_json(),
                            "limits", "review_workdays", ctx.lim.review_workdays,
                            "transfer_workdays", ctx.lim.transfer_workdays, "answer_days",
                            ctx.lim.answer_days, "answer_max_days", ctx.lim.answer_max_days));
+    return 0;
 }
 
-void zq_h_admin_cases(zq_req *req)
+int zq_h_admin_cases(zq_req *req)
 {
     char(*ids)[ZQ_CASE_ID_MAX] = NULL;
     const char *cs = zq_req_query(req, "cursor"), *ls = zq_req_query(req, "limit");
@@ -163,20 +166,20 @@ void zq_h_admin_cases(zq_req *req)
     char next[64];
 
     if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, NULL) < 0)
-        return;
+        return 0;
     staff_ctx(req, &ctx);
     ctx.memo = &memo;
     if (parse_filter(req, &ctx, &f) < 0)
-        return;
+        return 0;
     if (ls != NULL && zq_parse_ll(ls, strlen(ls), 1, ZQ_STAFF_PAGE_MAX, &limit) < 0) {
         zq_resp_error_fields(req, 400, "bad_filter", "每页条数应为 1 到 200 之间的整数。",
                              json_pack("{s:s}", "limit", "每页条数应为 1 到 200 之间的整数。"));
-        return;
+        return 0;
     }
     if (cs != NULL && *cs != '\0' && zq_cursor_parse(cs, &cur) < 0) {
         zq_resp_error_fields(req, 400, "bad_cursor", "翻页参数无效，请从第一页重新查询。",
                              json_pack("{s:s}", "cursor", "翻页参数无效"));
-        return;
+        return 0;
     }
     ids = malloc((size_t)limit * sizeof(*ids));
     rows = calloc((size_t)limit, sizeof(*rows));
@@ -230,6 +233,7 @@ out:
     zq_buf_free(&body);
     free(rows);
     free(ids);
+    return 0;
 }
 
 /* ---- export ---------------------------------------------------------------- */
@@ -292,14 +296,16 @@ static void export(zq_req *req, zq_export_format fmt)
             fmt == ZQ_EXPORT_CSV ? "csv" : "jsonl", rows, rc);
 }
 
-void zq_h_admin_cases_csv(zq_req *req)
+int zq_h_admin_cases_csv(zq_req *req)
 {
     export(req, ZQ_EXPORT_CSV);
+    return 0;
 }
 
-void zq_h_admin_cases_jsonl(zq_req *req)
+int zq_h_admin_cases_jsonl(zq_req *req)
 {
     export(req, ZQ_EXPORT_JSONL);
+    return 0;
 }
 
 /* ---- one case ------------------------------------------------------------- */
@@ -474,20 +480,21 @@ static json_t *detail_json(const zq_staff_ctx *ctx, const loaded *l, const zq_to
     return o;
 }
 
-void zq_h_admin_case(zq_req *req)
+int zq_h_admin_case(zq_req *req)
 {
     const zq_token *who;
     zq_staff_ctx ctx;
     loaded l;
 
     if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, &who) < 0)
-        return;
+        return 0;
     staff_ctx(req, &ctx);
     if (load_case(req, &l, true) < 0)
-        return;
+        return 0;
     audit(req, who, "case_view", l.row.id, NULL);
     zq_resp_json(req, 200, json_pack("{s:o}", "case", detail_json(&ctx, &l, who)));
     loaded_clear(&l);
+    return 0;
 }
 
 /* Answers with the case as it is now (after a change). */
@@ -624,7 +631,7 @@ static void respond_replayed(zq_req *req, const zq_staff_ctx *ctx, const zq_toke
         zq_resp_header(req, "Idempotent-Replayed", "true");
 }
 
-void zq_h_admin_case_transition(zq_req *req)
+int zq_h_admin_case_transition(zq_req *req)
 {
     const zq_token *who;
     const zq_wf_machine *m;
@@ -645,17 +652,17 @@ void zq_h_admin_case_transition(zq_req *req)
     int rc, nf = 0;
 
     if (zq_req_require_staff(req, ZQ_ROLE_HANDLER, &who) < 0)
-        return;
+        return 0;
     staff_ctx(req, &ctx);
     rc = idem_check(req, who, "case_transition", &idem, NULL);
     if (rc != 0) {
         if (rc == 1)
             respond_replayed(req, &ctx, who);
-        return;
+        return 0;
     }
     now = now_ms(req);
     if (body_object(req, &body) < 0)
-        return;
+        return 0;
     to = json_string_value(json_object_get(body, "to"));
     if (to == NULL || !zq_wf_status_known(to)) {
         zq_resp_error_fields(req, 422, "validation_failed", "请选择要变更到的状态。",
@@ -740,9 +747,10 @@ out:
     json_decref(body);
     json_decref(entry);
     json_decref(hist);
+    return 0;
 }
 
-void zq_h_admin_case_note(zq_req *req)
+int zq_h_admin_case_note(zq_req *req)
 {
     const zq_token *who;
     const char *text = NULL;
@@ -756,7 +764,7 @@ void zq_h_admin_case_note(zq_req *req)
     int rc;
 
     if (zq_req_require_staff(req, ZQ_ROLE_HANDLER, &who) < 0)
-        return;
+        return 0;
     rc = idem_check(req, who, "case_note", &idem, &done);
     if (rc != 0) {
         /* The note this key added, as its first answer gave it. */
@@ -769,11 +777,11 @@ void zq_h_admin_case_note(zq_req *req)
             json_decref(was);
             zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
         }
-        return;
+        return 0;
     }
     now = now_ms(req);
     if (body_object(req, &body) < 0)
-        return;
+        return 0;
     if (body_text(req, body, "text", ZQ_STAFF_NOTE_MAX, "备注", &text) < 0)
         goto out;
     if (text == NULL || zq_utf8_chars(text, strlen(text)) < 1 ||
@@ -808,6 +816,7 @@ out:
     free(dump);
     json_decref(note);
     json_decref(body);
+    return 0;
 }
 
 /* True when name is a configured staff token allowed to handle cases. */
@@ -833,7 +842,7 @@ static bool office_ok(const zq_schema *s, const char *code)
     return r != NULL && r->sichuan;
 }
 
-void zq_h_admin_case_assign(zq_req *req)
+int zq_h_admin_case_assign(zq_req *req)
 {
     const zq_token *who;
     const zq_wf_machine *m;
@@ -852,17 +861,17 @@ void zq_h_admin_case_assign(zq_req *req)
     int rc, nf = 0;
 
     if (zq_req_require_staff(req, ZQ_ROLE_HANDLER, &who) < 0)
-        return;
+        return 0;
     staff_ctx(req, &ctx);
     rc = idem_check(req, who, "case_assign", &idem, NULL);
     if (rc != 0) {
         if (rc == 1)
             respond_replayed(req, &ctx, who);
-        return;
+        return 0;
     }
     now = now_ms(req);
     if (body_object(req, &body) < 0)
-        return;
+        return 0;
     if (body_text(req, body, "handler", 63, "承办人", &handler) < 0 ||
         body_text(req, body, "office", 6, "承办单位", &office) < 0 ||
         body_text(req, body, "note", ZQ_STAFF_NOTE_MAX, "说明", &note) < 0)
@@ -935,9 +944,10 @@ out:
     json_decref(body);
     json_decref(entry);
     json_decref(hist);
+    return 0;
 }
 
-void zq_h_admin_case_extension(zq_req *req)
+int zq_h_admin_case_extension(zq_req *req)
 {
     const zq_token *who;
     const zq_wf_status *st;
@@ -956,17 +966,17 @@ void zq_h_admin_case_extension(zq_req *req)
     int rc;
 
     if (zq_req_require_staff(req, ZQ_ROLE_HANDLER, &who) < 0)
-        return;
+        return 0;
     staff_ctx(req, &ctx);
     rc = idem_check(req, who, "case_extension", &idem, NULL);
     if (rc != 0) {
         if (rc == 1)
             respond_replayed(req, &ctx, who);
-        return;
+        return 0;
     }
     now = now_ms(req);
     if (body_object(req, &body) < 0)
-        return;
+        return 0;
     days = json_object_get(body, "days");
     n = json_is_integer(days) ? (long long)json_integer_value(days) : -1;
     if (n <= ctx.lim.answer_days || n > ctx.lim.answer_max_days) {
@@ -1019,9 +1029,10 @@ out:
     json_decref(body);
     json_decref(entry);
     json_decref(hist);
+    return 0;
 }
 
-void zq_h_admin_stats(zq_req *req)
+int zq_h_admin_stats(zq_req *req)
 {
     zq_case_filter f;
     zq_staff_ctx ctx;
@@ -1030,24 +1041,25 @@ void zq_h_admin_stats(zq_req *req)
     int rc;
 
     if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, NULL) < 0)
-        return;
+        return 0;
     staff_ctx(req, &ctx);
     if (parse_filter(req, &ctx, &f) < 0)
-        return;
+        return 0;
     rc = zq_staff_stats(req->store, &ctx, &f, &stats, &err);
     if (rc == -ZQ_EUNAVAIL) {
         zq_resp_unavailable(req);
-        return;
+        return 0;
     }
     if (rc < 0) {
         ZQ_ERROR("event=stats_failed err=\"%s\"", err.msg);
         zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
-        return;
+        return 0;
     }
     zq_resp_json(req, 200, json_pack("{s:o}", "stats", stats));
+    return 0;
 }
 
-void zq_h_admin_digest(zq_req *req)
+int zq_h_admin_digest(zq_req *req)
 {
     const char *ds = zq_req_query(req, "date"), *ws = zq_req_query(req, "within");
     zq_staff_ctx ctx;
@@ -1058,30 +1070,31 @@ void zq_h_admin_digest(zq_req *req)
     int rc;
 
     if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, NULL) < 0)
-        return;
+        return 0;
     staff_ctx(req, &ctx);
     if (ds != NULL && *ds != '\0' && zq_date_parse(ds, strlen(ds), &ctx.today) < 0) {
         zq_resp_error_fields(req, 400, "bad_request", "日期格式应为 YYYY-MM-DD。",
                              json_pack("{s:s}", "date", "日期格式应为 YYYY-MM-DD"));
-        return;
+        return 0;
     }
     if (ws != NULL && zq_parse_ll(ws, strlen(ws), 0, 30, &within) < 0) {
         zq_resp_error_fields(req, 400, "bad_request", "within 应为 0 到 30 之间的整数。",
                              json_pack("{s:s}", "within", "应为 0 到 30 之间的整数"));
-        return;
+        return 0;
     }
     rc = zq_staff_digest(req->store, &ctx, (int)within, &digest, &err);
     if (rc == -ZQ_EUNAVAIL) {
         zq_resp_unavailable(req);
-        return;
+        return 0;
     }
     if (rc < 0) {
         zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
-        return;
+        return 0;
     }
     text = zq_staff_digest_text(digest);
     zq_resp_json(req, 200, json_pack("{s:o, s:s}", "digest", digest, "text", text ? text : ""));
     free(text);
+    return 0;
 }
 
 static bool stream_id_ok(const char *s)
@@ -1091,7 +1104,7 @@ static bool stream_id_ok(const char *s)
     return n > 0 && n < 48 && strspn(s, "0123456789-") == n;
 }
 
-void zq_h_admin_audit(zq_req *req)
+int zq_h_admin_audit(zq_req *req)
 {
     const char *before = zq_req_query(req, "before"), *ls = zq_req_query(req, "limit");
     zq_err err = {0};
@@ -1103,13 +1116,13 @@ void zq_h_admin_audit(zq_req *req)
 
     if (zq_req_require_staff(req, ZQ_ROLE_ADMIN, NULL) < 0) {
         json_decref(list);
-        return;
+        return 0;
     }
     if ((ls != NULL && zq_parse_ll(ls, strlen(ls), 1, 500, &limit) < 0) ||
         (before != NULL && *before != '\0' && !stream_id_ok(before))) {
         json_decref(list);
         zq_resp_error(req, 400, "bad_request", "参数不正确。");
-        return;
+        return 0;
     }
     if (before != NULL && *before != '\0')
         r = zq_store_command(req->store, &err, "XREVRANGE %saudit (%s - COUNT %lld",
@@ -1120,7 +1133,7 @@ void zq_h_admin_audit(zq_req *req)
     if (r == NULL) {
         json_decref(list);
         zq_resp_unavailable(req);
-        return;
+        return 0;
     }
     if (r->type == REDIS_REPLY_ARRAY)
         for (i = 0; i < r->elements; i++) {
@@ -1142,4 +1155,5 @@ void zq_h_admin_audit(zq_req *req)
                  json_pack("{s:o, s:o}", "entries", list, "next_before",
                            (long long)json_array_size(list) == limit && last[0] ? json_string(last)
                                                                                 : json_null()));
+    return 0;
 }

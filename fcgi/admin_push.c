@@ -84,7 +84,7 @@ static bool cursor_ok(const char *c)
     return n >= 1 && n <= 20 && strspn(c, "0123456789") == n;
 }
 
-void zq_h_admin_targets(zq_req *req)
+int zq_h_admin_targets(zq_req *req)
 {
     const char *tag = zq_req_query(req, "tag");
     const char *cursor = zq_req_query(req, "cursor");
@@ -95,30 +95,31 @@ void zq_h_admin_targets(zq_req *req)
     int rc;
 
     if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, NULL) < 0)
-        return;
+        return 0;
     if (tag != NULL && !zq_tag_valid(tag)) {
         zq_resp_error(req, 400, "bad_request", "参数 tag 不是有效的标签。");
-        return;
+        return 0;
     }
     if (cursor != NULL && !cursor_ok(cursor)) {
         zq_resp_error(req, 400, "bad_request", "参数 cursor 无效。");
-        return;
+        return 0;
     }
     if (query_int(req, "limit", 1, 500, 100, &limit) < 0)
-        return;
+        return 0;
     list = json_array();
     rc = zq_target_page(req->store, tag, cursor ? cursor : "0", (int)limit, list, next, &err);
     if (rc < 0) {
         json_decref(list);
         storage_error(req, rc, &err, "targets_list");
-        return;
+        return 0;
     }
     zq_resp_json(req, 200,
                  json_pack("{s:o, s:o}", "targets", list, "next_cursor",
                            strcmp(next, "0") != 0 ? json_string(next) : json_null()));
+    return 0;
 }
 
-void zq_h_admin_target_save(zq_req *req)
+int zq_h_admin_target_save(zq_req *req)
 {
     const zq_token *who = NULL;
     json_t *body = NULL;
@@ -130,7 +131,7 @@ void zq_h_admin_target_save(zq_req *req)
     int rc;
 
     if (zq_req_require_staff(req, ZQ_ROLE_ADMIN, &who) < 0 || zq_req_json(req, &body) < 0)
-        return;
+        return 0;
     if (zq_target_from_json(body, &r, &field, &msg) < 0) {
         invalid(req, field, msg);
         goto out;
@@ -148,9 +149,10 @@ void zq_h_admin_target_save(zq_req *req)
     zq_resp_json(req, created ? 201 : 200, json_pack("{s:o}", "target", zq_target_to_json(&r)));
 out:
     json_decref(body);
+    return 0;
 }
 
-void zq_h_admin_target_delete(zq_req *req)
+int zq_h_admin_target_delete(zq_req *req)
 {
     const zq_token *who = NULL;
     const char *id = req->params[0];
@@ -158,33 +160,34 @@ void zq_h_admin_target_delete(zq_req *req)
     int rc;
 
     if (zq_req_require_staff(req, ZQ_ROLE_ADMIN, &who) < 0)
-        return;
+        return 0;
     rc = zq_target_delete(req->store, id, &err);
     if (rc == -ZQ_ENOTFOUND) {
         zq_resp_error(req, 404, "not_found", "没有这个推送对象。");
-        return;
+        return 0;
     }
     if (rc < 0) {
         storage_error(req, rc, &err, "target_delete");
-        return;
+        return 0;
     }
     audit(req, who, "target_delete", id, NULL);
     ZQ_INFO("event=target_deleted id=%s", id);
     zq_resp_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "deleted", id));
+    return 0;
 }
 
-void zq_h_admin_classes(zq_req *req)
+int zq_h_admin_classes(zq_req *req)
 {
     zq_err err = {0};
     redisReply *r;
     json_t *list;
 
     if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, NULL) < 0)
-        return;
+        return 0;
     r = zq_store_command(req->store, &err, "ZRANGE %sclasses 0 1999", zq_store_prefix(req->store));
     if (r == NULL) {
         zq_resp_unavailable(req);
-        return;
+        return 0;
     }
     list = json_array();
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
@@ -194,9 +197,10 @@ void zq_h_admin_classes(zq_req *req)
     }
     freeReplyObject(r);
     zq_resp_json(req, 200, json_pack("{s:o}", "classes", list));
+    return 0;
 }
 
-void zq_h_admin_class_save(zq_req *req)
+int zq_h_admin_class_save(zq_req *req)
 {
     const zq_token *who = NULL;
     json_t *body = NULL;
@@ -207,7 +211,7 @@ void zq_h_admin_class_save(zq_req *req)
     int rc;
 
     if (zq_req_require_staff(req, ZQ_ROLE_ADMIN, &who) < 0 || zq_req_json(req, &body) < 0)
-        return;
+        return 0;
     if (zq_class_from_json(body, &c, &field, &msg) < 0) {
         invalid(req, field, msg);
         goto out;
@@ -226,6 +230,7 @@ void zq_h_admin_class_save(zq_req *req)
     zq_resp_json(req, created ? 201 : 200, json_pack("{s:o}", "class", zq_class_to_json(&c)));
 out:
     json_decref(body);
+    return 0;
 }
 
 /* Title: one line of 1..100 characters. */
@@ -253,7 +258,7 @@ static bool body_ok(const char *s, size_t n)
     return true;
 }
 
-void zq_h_admin_notice_create(zq_req *req)
+int zq_h_admin_notice_create(zq_req *req)
 {
     static const char *const known[] = {"title", "body", "audience", "send_at", "mentions"};
     const zq_token *who = NULL;
@@ -269,14 +274,14 @@ void zq_h_admin_notice_create(zq_req *req)
     int rc;
 
     if (zq_req_require_staff(req, ZQ_ROLE_ADMIN, &who) < 0)
-        return;
+        return 0;
     if (idem != NULL && !zq_idem_key_valid(idem)) {
         zq_resp_error(req, 400, "bad_idempotency_key",
                       "Idempotency-Key 应为 8 到 64 位字母、数字、- 或 _。");
-        return;
+        return 0;
     }
     if (zq_req_json(req, &body) < 0)
-        return;
+        return 0;
     if (!json_is_object(body)) {
         zq_resp_error(req, 400, "bad_request", "请求内容应为 JSON 对象。");
         goto out;
@@ -363,9 +368,10 @@ out:
     json_decref(fields);
     free(aud_s);
     free(mentions_s);
+    return 0;
 }
 
-void zq_h_admin_notices(zq_req *req)
+int zq_h_admin_notices(zq_req *req)
 {
     json_t *list = NULL;
     zq_err err = {0};
@@ -374,16 +380,17 @@ void zq_h_admin_notices(zq_req *req)
 
     if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, NULL) < 0 ||
         query_int(req, "limit", 1, 100, 20, &limit) < 0)
-        return;
+        return 0;
     rc = zq_notice_recent(req->store, (int)limit, zq_now_ms(), &list, &err);
     if (rc < 0) {
         storage_error(req, rc, &err, "notices_list");
-        return;
+        return 0;
     }
     zq_resp_json(req, 200, json_pack("{s:o}", "notices", list));
+    return 0;
 }
 
-void zq_h_admin_notice(zq_req *req)
+int zq_h_admin_notice(zq_req *req)
 {
     const char *id = req->params[0];
     const char *cursor = zq_req_query(req, "cursor");
@@ -394,24 +401,25 @@ void zq_h_admin_notice(zq_req *req)
 
     if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, NULL) < 0 ||
         query_int(req, "limit", 1, 1000, 200, &limit) < 0)
-        return;
+        return 0;
     if (cursor != NULL && !cursor_ok(cursor)) {
         zq_resp_error(req, 400, "bad_request", "参数 cursor 无效。");
-        return;
+        return 0;
     }
     if (!zq_notice_id_valid(id)) {
         zq_resp_error(req, 404, "not_found", "没有这条通知。");
-        return;
+        return 0;
     }
     rc = zq_notice_report(req->store, id, cursor ? cursor : "0", (int)limit, zq_now_ms(), &view,
                           &err);
     if (rc == -ZQ_ENOTFOUND) {
         zq_resp_error(req, 404, "not_found", "没有这条通知。");
-        return;
+        return 0;
     }
     if (rc < 0) {
         storage_error(req, rc, &err, "notice_report");
-        return;
+        return 0;
     }
     zq_resp_json(req, 200, json_pack("{s:o}", "notice", view));
+    return 0;
 }

@@ -6,13 +6,13 @@
 
 #include "http.h"
 
-void zq_h_admin_targets(zq_req *req);       /* GET /api/admin/targets */
-void zq_h_admin_target_save(zq_req *req);   /* POST /api/admin/targets */
-void zq_h_admin_target_delete(zq_req *req); /* DELETE /api/admin/targets/{id} */
-void zq_h_admin_classes(zq_req *req);       /* GET /api/admin/classes */
-void zq_h_admin_class_save(zq_req *req);    /* POST /api/admin/classes */
-void zq_h_admin_notices(zq_req *req);       /* GET /api/admin/notices */
-void zq_h_admin_notice_create(zq_req *req); /* POST /api/admin/notices */
-void zq_h_admin_notice(zq_req *req);        /* GET /api/admin/notices/{id} */
+int zq_h_admin_targets(zq_req *req);       /* GET /api/admin/targets */
+int zq_h_admin_target_save(zq_req *req);   /* POST /api/admin/targets */
+int zq_h_admin_target_delete(zq_req *req); /* DELETE /api/admin/targets/{id} */
+int zq_h_admin_classes(zq_req *req);       /* GET /api/admin/classes */
+int zq_h_admin_class_save(zq_req *req);    /* POST /api/admin/classes */
+int zq_h_admin_notices(zq_req *req);       /* GET /api/admin/notices */
+int zq_h_admin_notice_create(zq_req *req); /* POST /api/admin/notices */
+int zq_h_admin_notice(zq_req *req);        /* GET /api/admin/notices/{id} */
 
 #endif

@@ -12,7 +12,7 @@
 #include "intake.h"
 #include "zhuqi/log.h"
 #include "metrics.h"
-#include "zhuqi/staff.h"
+#include "admin_cases.h"
 
 static const zq_route routes[] = {
     {"GET", "/api/ping", zq_h_ping, "ping"},
@@ -80,12 +80,13 @@ const char *const *zq_handlers_route_names(size_t *n)
     return route_names;
 }
 
-void zq_h_ping(zq_req *req)
+int zq_h_ping(zq_req *req)
 {
     zq_resp_raw(req, 200, "application/json; charset=utf-8", "{\"ok\":true}", 11);
+    return 0;
 }
 
-void zq_h_health(zq_req *req)
+int zq_h_health(zq_req *req)
 {
     zq_err err = {0};
     int rc = zq_store_probe_write(req->store, &err);
@@ -101,7 +102,7 @@ void zq_h_health(zq_req *req)
                 body, "calendar",
                 json_pack("{s:[i], s:s}", "missing_years", today.y, "fallback", "mon-fri"));
         zq_resp_json(req, 200, body);
-        return;
+        return 0;
     }
     zq_resp_unavailable(req);
     /* Keep the error shape, and say what is down for monitors: Redis
@@ -116,15 +117,17 @@ void zq_h_health(zq_req *req)
             json_object_set_new(body, "redis_error", json_string(err.msg));
     }
     zq_resp_json(req, 503, body);
+    return 0;
 }
 
-void zq_h_metrics(zq_req *req)
+int zq_h_metrics(zq_req *req)
 {
     zq_buf b = {0};
 
     zq_metrics_render(&b);
     zq_resp_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "", b.len);
     zq_buf_free(&b);
+    return 0;
 }
 
 static int debug_enabled(zq_req *req)
@@ -135,7 +138,7 @@ static int debug_enabled(zq_req *req)
     return 0;
 }
 
-void zq_h_debug_echo(zq_req *req)
+int zq_h_debug_echo(zq_req *req)
 {
     const char *ct = zq_req_header(req, "Content-Type");
     zq_kv *kv;
@@ -143,36 +146,38 @@ void zq_h_debug_echo(zq_req *req)
     json_t *j, *form;
 
     if (!debug_enabled(req))
-        return;
+        return 0;
     if (ct != NULL && strncmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
         if (zq_req_form(req, &kv, &n) < 0)
-            return;
+            return 0;
         form = json_object();
         for (i = 0; i < n; i++)
             json_object_set_new(form, kv[i].key, json_stringn(kv[i].val, kv[i].val_len));
         zq_resp_json(req, 200, json_pack("{s:o}", "form", form));
-        return;
+        return 0;
     }
     if (zq_req_json(req, &j) < 0)
-        return;
+        return 0;
     zq_resp_json(req, 200, json_pack("{s:o}", "json", j));
+    return 0;
 }
 
-void zq_h_debug_sleep(zq_req *req)
+int zq_h_debug_sleep(zq_req *req)
 {
     const char *ms = zq_req_query(req, "ms");
     long long v = 0;
     struct timespec ts;
 
     if (!debug_enabled(req))
-        return;
+        return 0;
     if (ms == NULL || zq_parse_ll(ms, strlen(ms), 0, 10000, &v) < 0) {
         zq_resp_error(req, 400, "bad_request", "参数 ms 应为 0 到 10000 之间的整数。");
-        return;
+        return 0;
     }
     ts.tv_sec = v / 1000;
     ts.tv_nsec = (v % 1000) * 1000000L;
     while (nanosleep(&ts, &ts) != 0)
         ;
     zq_resp_json(req, 200, json_pack("{s:I}", "slept_ms", (json_int_t)v));
+    return 0;
 }

@@ -10,10 +10,10 @@ const zq_route *zq_handlers_routes(size_t *n);
 /* The route names in table order, for zq_metrics_init. */
 const char *const *zq_handlers_route_names(size_t *n);
 
-void zq_h_ping(zq_req *req);
-void zq_h_health(zq_req *req);
-void zq_h_metrics(zq_req *req);
-void zq_h_debug_echo(zq_req *req);
-void zq_h_debug_sleep(zq_req *req);
+int zq_h_ping(zq_req *req);
+int zq_h_health(zq_req *req);
+int zq_h_metrics(zq_req *req);
+int zq_h_debug_echo(zq_req *req);
+int zq_h_debug_sleep(zq_req *req);
 
 #endif

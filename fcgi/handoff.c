@@ -56,7 +56,7 @@ static int own_session(zq_req *req, char sid[SID_HEX + 1], char csrf[SID_HEX + 1
     return rc;
 }
 
-void zq_h_intake_handoff(zq_req *req)
+int zq_h_intake_handoff(zq_req *req)
 {
     const zq_schema *s = req->app ? req->app->schema : NULL;
     const zq_form *f = s && req->nparams > 0 ? zq_schema_form(s, req->params[0]) : NULL;
@@ -70,10 +70,10 @@ void zq_h_intake_handoff(zq_req *req)
 
     if (f == NULL) {
         zq_resp_error(req, 404, "unknown_form", "没有这个办理事项。");
-        return;
+        return 0;
     }
     if (zq_req_json(req, &body) < 0)
-        return;
+        return 0;
     token = json_string_value(json_object_get(body, "token"));
     if (token == NULL) {
         zq_resp_error(req, 400, "bad_request", "请求内容应包含 token。");
@@ -137,4 +137,5 @@ out:
     json_decref(web);
     json_decref(draft);
     json_decref(body);
+    return 0;
 }

@@ -171,27 +171,32 @@ out:
     zq_inbound_msg_clear(&msg);
 }
 
-void zq_h_hook_wecom(zq_req *req)
+int zq_h_hook_wecom(zq_req *req)
 {
     hook(req, "wecom");
+    return 0;
 }
 
-void zq_h_hook_dingtalk(zq_req *req)
+int zq_h_hook_dingtalk(zq_req *req)
 {
     hook(req, "dingtalk");
+    return 0;
 }
 
-void zq_h_hook_feishu(zq_req *req)
+int zq_h_hook_feishu(zq_req *req)
 {
     hook(req, "feishu");
+    return 0;
 }
 
-void zq_h_hook_telegram(zq_req *req)
+int zq_h_hook_telegram(zq_req *req)
 {
     hook(req, "telegram");
+    return 0;
 }
 
-void zq_h_hook_generic(zq_req *req)
+int zq_h_hook_generic(zq_req *req)
 {
     hook(req, "generic");
+    return 0;
 }

@@ -5,11 +5,11 @@
 
 #include "http.h"
 
-void zq_h_hook_wecom(zq_req *req);     /* GET,POST /hook/wecom */
-void zq_h_hook_dingtalk(zq_req *req);  /* POST /hook/dingtalk */
-void zq_h_hook_feishu(zq_req *req);    /* POST /hook/feishu */
-void zq_h_hook_telegram(zq_req *req);  /* POST /hook/telegram */
-void zq_h_hook_generic(zq_req *req);   /* POST /hook/generic */
-void zq_h_intake_handoff(zq_req *req); /* POST /api/intake/{form}/handoff */
+int zq_h_hook_wecom(zq_req *req);     /* GET,POST /hook/wecom */
+int zq_h_hook_dingtalk(zq_req *req);  /* POST /hook/dingtalk */
+int zq_h_hook_feishu(zq_req *req);    /* POST /hook/feishu */
+int zq_h_hook_telegram(zq_req *req);  /* POST /hook/telegram */
+int zq_h_hook_generic(zq_req *req);   /* POST /hook/generic */
+int zq_h_intake_handoff(zq_req *req); /* POST /api/intake/{form}/handoff */
 
 #endif

@@ -233,7 +233,7 @@ static int check_csrf(zq_req *req, const session *s)
     return 0;
 }
 
-void zq_h_forms(zq_req *req)
+int zq_h_forms(zq_req *req)
 {
     const zq_schema *s = schema_of(req);
     json_t *list = json_array();
@@ -244,33 +244,35 @@ void zq_h_forms(zq_req *req)
         json_array_append_new(list, json_pack("{s:s, s:s}", "id", f->id, "title", f->title));
     }
     zq_resp_json(req, 200, list);
+    return 0;
 }
 
-void zq_h_form(zq_req *req)
+int zq_h_form(zq_req *req)
 {
     const zq_form *f = form_param(req);
     const char *inm;
 
     if (f == NULL)
-        return;
+        return 0;
     req->cache_control = "no-cache";
     zq_resp_header(req, "ETag", f->etag);
     inm = zq_req_header(req, "If-None-Match");
     if (inm != NULL && strstr(inm, f->etag) != NULL) {
         zq_resp_raw(req, 304, "application/json; charset=utf-8", "", 0);
-        return;
+        return 0;
     }
     zq_resp_json(req, 200, json_incref(f->public_json));
+    return 0;
 }
 
-void zq_h_intake_start(zq_req *req)
+int zq_h_intake_start(zq_req *req)
 {
     const zq_form *f = form_param(req);
     session s;
     int status = 200;
 
     if (f == NULL || session_load(req, f, &s) < 0)
-        return;
+        return 0;
     if (!s.exists) {
         if (zq_random_hex(s.sid, SID_HEX / 2) < 0 || zq_random_hex(s.csrf, CSRF_HEX / 2) < 0) {
             zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
@@ -289,20 +291,22 @@ void zq_h_intake_start(zq_req *req)
     zq_resp_json(req, status, draft_view(f, &s));
 out:
     session_clear(&s);
+    return 0;
 }
 
-void zq_h_intake_get(zq_req *req)
+int zq_h_intake_get(zq_req *req)
 {
     const zq_form *f = form_param(req);
     session s;
 
     if (f == NULL || session_load(req, f, &s) < 0)
-        return;
+        return 0;
     if (!s.exists || s.draft == NULL)
         no_session(req, &s);
     else
         zq_resp_json(req, 200, draft_view(f, &s));
     session_clear(&s);
+    return 0;
 }
 
 /* The answers of every step but st, for conditions and cross-field rules.
@@ -317,7 +321,7 @@ static json_t *other_answers(const zq_step *st, json_t *answers)
     return copy;
 }
 
-void zq_h_intake_step(zq_req *req)
+int zq_h_intake_step(zq_req *req)
 {
     const zq_form *f = form_param(req);
     const zq_step *st;
@@ -327,14 +331,14 @@ void zq_h_intake_step(zq_req *req)
     size_t i;
 
     if (f == NULL)
-        return;
+        return 0;
     st = zq_form_step(f, req->params[1]);
     if (st == NULL) {
         zq_resp_error(req, 404, "unknown_step", "没有这个填写步骤。");
-        return;
+        return 0;
     }
     if (session_load(req, f, &s) < 0)
-        return;
+        return 0;
     if (!s.exists || s.draft == NULL) {
         no_session(req, &s);
         goto out;
@@ -391,6 +395,7 @@ out:
     json_decref(norm);
     json_decref(errors);
     session_clear(&s);
+    return 0;
 }
 
 /* The public view with the deadline running now. */
@@ -423,7 +428,7 @@ static void respond_case(zq_req *req, const char *id, int status)
     zq_case_clear(&c);
 }
 
-void zq_h_intake_submit(zq_req *req)
+int zq_h_intake_submit(zq_req *req)
 {
     const zq_form *f = form_param(req);
     const char *key = zq_req_header(req, "Idempotency-Key");
@@ -439,14 +444,14 @@ void zq_h_intake_submit(zq_req *req)
     int rc;
 
     if (f == NULL)
-        return;
+        return 0;
     if (!zq_idem_key_valid(key)) {
         zq_resp_error(req, 400, "missing_idempotency_key",
                       "缺少或无效的 Idempotency-Key 请求头（8 到 64 位字母、数字、- 或 _）。");
-        return;
+        return 0;
     }
     if (session_load(req, f, &s) < 0)
-        return;
+        return 0;
     if (!s.exists) {
         no_session(req, &s);
         goto out;
@@ -528,6 +533,7 @@ out:
     json_decref(errors);
     json_decref(visible);
     session_clear(&s);
+    return 0;
 }
 
 /* Appends the rate limiter's two commands: count one lookup for this
@@ -542,7 +548,7 @@ static void lookup_rate_append(zq_req *req, int64_t now_s)
     zq_store_appendv(req->store, 3, (const char *[]){"EXPIRE", key, "120"}, NULL);
 }
 
-void zq_h_case_lookup(zq_req *req)
+int zq_h_case_lookup(zq_req *req)
 {
     static const zq_field mobile_field = {
         .id = "mobile", .label = "手机号码", .type = ZQ_FIELD_MOBILE, .required = true};
@@ -559,7 +565,7 @@ void zq_h_case_lookup(zq_req *req)
     int rc = -ZQ_ENOTFOUND, n = 2, i;
 
     if (zq_req_json(req, &body) < 0)
-        return;
+        return 0;
     if (zq_field_validate(schema_of(req), &mobile_field, json_object_get(body, "mobile"), &o, &norm,
                           &msg) < 0 ||
         !json_is_string(norm)) {
@@ -606,9 +612,10 @@ out:
             freeReplyObject(rep[i]);
     json_decref(body);
     json_decref(norm);
+    return 0;
 }
 
-void zq_h_classes(zq_req *req)
+int zq_h_classes(zq_req *req)
 {
     const char *p = zq_store_prefix(req->store);
     zq_err err = {0};
@@ -623,7 +630,7 @@ void zq_h_classes(zq_req *req)
     if (r == NULL) {
         json_decref(list);
         zq_resp_unavailable(req);
-        return;
+        return 0;
     }
     if (r->type == REDIS_REPLY_ARRAY)
         for (i = 0; i < r->elements; i++) {
@@ -633,4 +640,5 @@ void zq_h_classes(zq_req *req)
         }
     freeReplyObject(r);
     zq_resp_json(req, 200, json_pack("{s:o}", "classes", list));
+    return 0;
 }

@@ -52,6 +52,17 @@ int zq_router_match(const char *pattern, const char *path, zq_req *req)
     return 1;
 }
 
+void zq_router_fail(zq_req *req, int rc)
+{
+    if (rc >= 0 || req->responded)
+        return;
+    switch (-rc) {
+    case ZQ_EUNAVAIL: zq_resp_unavailable(req); break;
+    case ZQ_ENOTFOUND: zq_resp_error(req, 404, "not_found", "您访问的内容不存在。"); break;
+    default: zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。"); break;
+    }
+}
+
 static int method_matches(const char *route, const char *method)
 {
     return strcmp(route, method) == 0 || (strcmp(method, "HEAD") == 0 && strcmp(route, "GET") == 0);
@@ -70,7 +81,7 @@ int zq_router_dispatch(const zq_route *routes, size_t n, zq_req *req)
         if (method_matches(routes[i].method, req->method)) {
             req->route_index = (int)i;
             zq_router_match(routes[i].pattern, req->path, req);
-            routes[i].handler(req);
+            zq_router_fail(req, routes[i].handler(req));
             return (int)i;
         }
         if (path_match < 0)

@@ -312,20 +312,4 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx, int within, json_t **
  * Returns a new string (free()), NULL when out of memory. */
 char *zq_staff_digest_text(const json_t *digest);
 
-/* Handlers of the staff API (fcgi/admin_cases.c). */
-struct zq_req;
-void zq_h_admin_me(struct zq_req *req);
-void zq_h_admin_workflow(struct zq_req *req);
-void zq_h_admin_cases(struct zq_req *req);
-void zq_h_admin_cases_csv(struct zq_req *req);
-void zq_h_admin_cases_jsonl(struct zq_req *req);
-void zq_h_admin_case(struct zq_req *req);
-void zq_h_admin_case_transition(struct zq_req *req);
-void zq_h_admin_case_note(struct zq_req *req);
-void zq_h_admin_case_assign(struct zq_req *req);
-void zq_h_admin_case_extension(struct zq_req *req);
-void zq_h_admin_stats(struct zq_req *req);
-void zq_h_admin_digest(struct zq_req *req);
-void zq_h_admin_audit(struct zq_req *req);
-
 #endif

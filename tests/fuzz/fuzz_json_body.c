@@ -16,9 +16,10 @@
 static zq_route g_routes[128];
 static size_t g_nroutes;
 
-static void noop(zq_req *req)
+static int noop(zq_req *req)
 {
     zq_resp_json(req, 204, NULL);
+    return 0;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -273,14 +273,38 @@ static void test_staff_auth(void **state)
 }
 
 static int hits;
-static void h_count(zq_req *req)
+static int h_count(zq_req *req)
 {
     hits++;
     zq_resp_json(req, 200, NULL);
+    return 0;
+}
+
+/* Handlers that fail with a code, one of them after answering itself. */
+static int h_unavail(zq_req *req)
+{
+    return -ZQ_EUNAVAIL;
+}
+static int h_missing(zq_req *req)
+{
+    return -ZQ_ENOTFOUND;
+}
+static int h_nomem(zq_req *req)
+{
+    return -ZQ_ENOMEM;
+}
+static int h_own(zq_req *req)
+{
+    zq_resp_error(req, 409, "conflict", "x");
+    return -ZQ_ECONFLICT;
 }
 
 static const zq_route routes[] = {
     {"GET", "/api/forms", h_count, "forms"},
+    {"GET", "/fail/unavail", h_unavail, "unavail"},
+    {"GET", "/fail/missing", h_missing, "missing"},
+    {"GET", "/fail/nomem", h_nomem, "nomem"},
+    {"GET", "/fail/own", h_own, "own"},
     {"GET", "/api/forms/{form}", h_count, "form"},
     {"PUT", "/api/intake/{form}/steps/{step}", h_count, "step"},
     {"POST", "/api/intake/{form}/steps/{step}", h_count, "step_post"},
@@ -298,6 +322,36 @@ static void dispatch(const char *method, const char *path, zq_req *req)
     /* envp is borrowed: the test's buffers outlive dispatch. */
     zq_router_dispatch(routes, ZQ_ARRAY_LEN(routes), req);
     req->envp = NULL;
+}
+
+/* A handler's failure code becomes the answer in one place. */
+static void test_router_fail(void **state)
+{
+    zq_req req;
+    char *out;
+
+    dispatch("GET", "/fail/unavail", &req);
+    assert_int_equal(req.status, 503);
+    out = serialize(&req);
+    assert_non_null(strstr(out, "Retry-After: "));
+    assert_non_null(strstr(out, "storage_unavailable"));
+    free(out);
+    zq_req_free(&req);
+
+    dispatch("GET", "/fail/missing", &req);
+    assert_int_equal(req.status, 404);
+    zq_req_free(&req);
+
+    dispatch("GET", "/fail/nomem", &req);
+    assert_int_equal(req.status, 500);
+    out = serialize(&req);
+    assert_non_null(strstr(out, "internal_error"));
+    free(out);
+    zq_req_free(&req);
+
+    dispatch("GET", "/fail/own", &req);
+    assert_int_equal(req.status, 409);
+    zq_req_free(&req);
 }
 
 static void test_router(void **state)
@@ -322,7 +376,7 @@ static void test_router(void **state)
     zq_req_free(&req);
 
     dispatch("GET", "/api/cases/TS20261126-0001.json", &req);
-    assert_int_equal(req.route_index, 4);
+    assert_int_equal(req.route_index, 8);
     assert_string_equal(req.params[0], "TS20261126-0001");
     zq_req_free(&req);
 
@@ -421,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_error_fields_and_unavailable),
         cmocka_unit_test(test_staff_auth),
         cmocka_unit_test(test_router),
+        cmocka_unit_test(test_router_fail),
         cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
