@@ -47,7 +47,10 @@ def wrapper_dir(bin_dir, out_dir):
             os.symlink(src, os.path.join(d, name))
     os.unlink(os.path.join(d, "zhuqi-fcgi"))
     with open(os.path.join(d, "zhuqi-fcgi"), "w") as f:
-        f.write("#!/bin/sh\nexec valgrind --tool=callgrind "
+        # The tunable zhuqi-fcgi would otherwise add by executing itself
+        # again (fcgi/main.c), which fails under valgrind: /proc/self/exe
+        # is valgrind's own tool then.
+        f.write("#!/bin/sh\nGLIBC_TUNABLES=glibc.malloc.tcache_count=0 exec valgrind --tool=callgrind "
                 "--callgrind-out-file=%s/callgrind.out.%%p -q %s \"$@\"\n"
                 % (out_dir, os.path.join(bin_dir, "zhuqi-fcgi")))
     os.chmod(os.path.join(d, "zhuqi-fcgi"), 0o755)
