@@ -102,6 +102,17 @@ int zq_store_probe_write(zq_store *st, zq_err *err);
 /* The key namespace ("zq:"). Borrowed. */
 const char *zq_store_prefix(const zq_store *st);
 
+/* Longest key zq_store_key writes, with its NUL. */
+#define ZQ_STORE_KEY_MAX 256
+
+/* Writes the namespace followed by the printf-formatted rest into out
+ * (outsz bytes): zq_store_key(st, k, sizeof(k), "case:%s", id) gives
+ * "zq:case:<id>". The one way keys are formatted, so that a key that
+ * does not fit is refused, never cut. Returns 0, or -ZQ_ETOOBIG (out
+ * then holds "") when it does not fit. */
+int zq_store_key(const zq_store *st, char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Seconds-granular description of where we are connected, for logs:
  * "127.0.0.1:6379" or "-". Borrowed; valid until the next call. */
 const char *zq_store_peer(const zq_store *st);

@@ -825,7 +825,8 @@ int zq_store_probe_write(zq_store *st, zq_err *err)
     redisReply *r;
     int ret = 0;
 
-    snprintf(key, sizeof(key), "%shealth:probe", zq_store_prefix(st));
+    if (zq_store_key(st, key, sizeof(key), "health:probe") < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "health probe key too long");
     r = zq_store_commandv(st, err, 2, (const char *[]){"DEL", key}, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
@@ -894,6 +895,28 @@ void zq_store_reconfigure(zq_store *st, const zq_redis_config *cfg)
 const char *zq_store_prefix(const zq_store *st)
 {
     return st->cfg.prefix;
+}
+
+int zq_store_key(const zq_store *st, char *out, size_t outsz, const char *fmt, ...)
+{
+    size_t plen = strlen(st->cfg.prefix);
+    va_list ap;
+    int n;
+
+    if (outsz == 0)
+        return -ZQ_ETOOBIG;
+    out[0] = '\0';
+    if (plen >= outsz)
+        return -ZQ_ETOOBIG;
+    memcpy(out, st->cfg.prefix, plen);
+    va_start(ap, fmt);
+    n = vsnprintf(out + plen, outsz - plen, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= outsz - plen) {
+        out[0] = '\0';
+        return -ZQ_ETOOBIG;
+    }
+    return 0;
 }
 
 const char *zq_store_peer(const zq_store *st)

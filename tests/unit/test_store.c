@@ -929,6 +929,26 @@ static void test_wait_with_replica(void **state)
     free(v);
 }
 
+/* Keys are the namespace plus the rest, refused whole when too long. */
+static void test_key(void **state)
+{
+    zq_redis_config c = cfg_addr("127.0.0.1:1");
+    zq_store *st = zq_store_new(&c);
+    char k[16];
+
+    assert_non_null(st);
+    assert_int_equal(zq_store_key(st, k, sizeof(k), "case:%s", "TS1"), 0);
+    assert_string_equal(k, "zq:case:TS1");
+    /* 15 characters fit in 16 bytes; 16 do not, and nothing is cut. */
+    assert_int_equal(zq_store_key(st, k, sizeof(k), "case:%s", "TS12345"), 0);
+    assert_string_equal(k, "zq:case:TS12345");
+    assert_int_equal(zq_store_key(st, k, sizeof(k), "case:%s", "TS123456"), -ZQ_ETOOBIG);
+    assert_string_equal(k, "");
+    assert_int_equal(zq_store_key(st, k, 3, "x"), -ZQ_ETOOBIG);
+    assert_int_equal(zq_store_key(st, k, 0, "x"), -ZQ_ETOOBIG);
+    zq_store_free(st);
+}
+
 static void test_reply_unavailable(void **state)
 {
     static const struct {
@@ -1022,6 +1042,7 @@ int main(void)
         cmocka_unit_test_teardown(test_wait_without_replica, fx_teardown),
         cmocka_unit_test_teardown(test_wait_with_replica, fx_teardown),
         cmocka_unit_test_teardown(test_reply_unavailable, fx_teardown),
+        cmocka_unit_test(test_key),
     };
 
     /* Writing to a socket Redis closed must be an error, not a signal. */
