@@ -169,10 +169,13 @@ soak:
 
 # libFuzzer targets (tests/fuzz) with ASan and UBSan: each runs FUZZ_SECONDS
 # from a scratch copy of its seed corpus; FUZZ_TARGETS="xml wecom" picks some.
+# It first checks that the committed corpus is what tests/fuzz/make_corpus.py
+# makes now (run that script and commit tests/fuzz/corpus when it is not).
 FUZZ_SECONDS ?= 30
 .PHONY: fuzz
 fuzz:
 	@scripts/deps.sh fuzz
+	@python3 tests/fuzz/make_corpus.py --check
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
 
 LINT_FILES = $(wildcard lib/*/*.c lib/*/*.h fcgi/*.c fcgi/*.h bot/*.c bot/*.h admin/*.c include/zhuqi/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h)

@@ -5,12 +5,18 @@ few edge cases. Each seed starts with the bytes the target reads first (a mode
 byte, lines), as described at the top of tests/fuzz/fuzz_<target>.c.
 
 Run from anywhere: python3 tests/fuzz/make_corpus.py. It rewrites every seed
-it makes (deterministic names) and leaves other files alone."""
+it makes (deterministic names) and leaves other files alone.
+
+  --check   write nothing; exit 1 naming every seed that is missing from
+            tests/fuzz/corpus or differs from what the generator makes now
+            (make fuzz runs it first, so a stale corpus fails CI)."""
 
 import glob
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -451,7 +457,7 @@ def generic():
     seed("generic", "stale", b"\xfe" + b(g["body"]))
 
 
-def main():
+def generate():
     http()
     admin()
     buf()
@@ -469,6 +475,43 @@ def main():
     dingtalk()
     telegram()
     generic()
+
+
+def check():
+    """Generates into a scratch folder and compares with the committed
+    corpus. Returns the number of stale or missing seeds."""
+    global OUT
+    committed, OUT = OUT, tempfile.mkdtemp(prefix="zq-corpus-")
+    bad = 0
+    try:
+        generate()
+        for t in sorted(os.listdir(OUT)):
+            for name in sorted(os.listdir(os.path.join(OUT, t))):
+                want = open(os.path.join(OUT, t, name), "rb").read()
+                path = os.path.join(committed, t, name)
+                if not os.path.exists(path):
+                    print("corpus: missing %s/%s" % (t, name))
+                    bad += 1
+                elif open(path, "rb").read() != want:
+                    print("corpus: stale %s/%s" % (t, name))
+                    bad += 1
+    finally:
+        shutil.rmtree(OUT)
+        OUT = committed
+    if bad:
+        print("corpus: %d seed(s) differ from tests/fuzz/make_corpus.py; "
+              "run it and commit tests/fuzz/corpus" % bad)
+    else:
+        print("corpus: fresh")
+    return bad
+
+
+def main():
+    if sys.argv[1:] == ["--check"]:
+        sys.exit(1 if check() else 0)
+    if sys.argv[1:]:
+        sys.exit(__doc__)
+    generate()
     for t in sorted(os.listdir(OUT)):
         print("%-12s %3d seeds" % (t, len(os.listdir(os.path.join(OUT, t)))))
 
