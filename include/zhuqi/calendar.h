@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "zhuqi/common.h"
@@ -60,6 +61,24 @@ zq_date zq_date_from_unix(time_t t);
 
 /* Today's date in Beijing, from time(NULL). */
 zq_date zq_date_today(void);
+
+/* Beijing time is UTC+8 all year: China has no daylight saving. Every
+ * conversion between instants and Beijing dates or clock times goes
+ * through the functions below, none through TZ or localtime. */
+#define ZQ_BEIJING_OFFSET_S (8 * 3600)
+
+/* The Beijing date of a time in ms since the epoch. */
+zq_date zq_date_from_ms(int64_t ms);
+
+/* The instant of hour:minute Beijing time on d, in ms since the epoch
+ * (hour 0, minute 0: the day's Beijing midnight). */
+int64_t zq_date_to_ms(zq_date d, int hour, int minute);
+
+/* Formats ms since the epoch as ISO 8601 in Beijing time,
+ * "2026-11-26T09:30:00+08:00" (25 characters), into out. Without
+ * gmtime_r or strftime: the staff list formats several per row. */
+#define ZQ_TIME_ISO_LEN 25
+void zq_time_iso(int64_t ms, char out[32]);
 
 /* The working-day calendar: holiday notices by year. Read-only after
  * zq_cal_load() except for the "missing year already logged" flags, which

@@ -90,8 +90,4 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c);
 json_t *zq_case_public_json_at(const zq_schema *s, const zq_calendar *cal,
                                const struct zq_wf_limits *lim, const zq_case *c, zq_date today);
 
-/* Formats ms since the epoch as ISO 8601 in Beijing time
- * ("2026-11-26T09:30:00+08:00") into out (32 bytes). */
-void zq_time_iso(int64_t ms, char out[32]);
-
 #endif

@@ -16,7 +16,6 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/log.h"
 
-#define BEIJING_OFFSET_S (8 * 3600)
 #define SECONDS_PER_DAY 86400
 #define MAX_FILE_BYTES (1024 * 1024)
 #define MAX_SOURCE_BYTES 512
@@ -209,7 +208,7 @@ zq_date zq_date_from_unix(time_t t)
      * conversion can overflow for any time_t. */
     if (s < (min_day() - 1) * SECONDS_PER_DAY || s > (max_day() + 1) * SECONDS_PER_DAY)
         return NO_DATE;
-    s += BEIJING_OFFSET_S;
+    s += ZQ_BEIJING_OFFSET_S;
     z = s / SECONDS_PER_DAY - (s % SECONDS_PER_DAY < 0);
     return date_of_day(z);
 }
@@ -217,6 +216,52 @@ zq_date zq_date_from_unix(time_t t)
 zq_date zq_date_today(void)
 {
     return zq_date_from_unix(time(NULL));
+}
+
+zq_date zq_date_from_ms(int64_t ms)
+{
+    /* Floor division, so that instants before 1970 fall on their day. */
+    return zq_date_from_unix((time_t)(ms / 1000 - (ms % 1000 < 0)));
+}
+
+int64_t zq_date_to_ms(zq_date d, int hour, int minute)
+{
+    return (day_number(d) * SECONDS_PER_DAY + (int64_t)hour * 3600 + (int64_t)minute * 60 -
+            ZQ_BEIJING_OFFSET_S) *
+           1000;
+}
+
+/* Two digits of v (0..99) at o. */
+static void put2(char *o, int64_t v)
+{
+    o[0] = (char)('0' + v / 10);
+    o[1] = (char)('0' + v % 10);
+}
+
+void zq_time_iso(int64_t ms, char out[32])
+{
+    int64_t s = ms / 1000 - (ms % 1000 < 0) + ZQ_BEIJING_OFFSET_S;
+    int64_t z = s / SECONDS_PER_DAY - (s % SECONDS_PER_DAY < 0);
+    int64_t sod = s - z * SECONDS_PER_DAY;
+    zq_date d = civil_from_days(z);
+
+    if (d.y < 1 || d.y > 9999) {
+        out[0] = '\0';
+        return;
+    }
+    put2(out, d.y / 100);
+    put2(out + 2, d.y % 100);
+    out[4] = '-';
+    put2(out + 5, d.m);
+    out[7] = '-';
+    put2(out + 8, d.d);
+    out[10] = 'T';
+    put2(out + 11, sod / 3600);
+    out[13] = ':';
+    put2(out + 14, sod / 60 % 60);
+    out[16] = ':';
+    put2(out + 17, sod % 60);
+    memcpy(out + 19, "+08:00", 7);
 }
 
 /* ---- lookups ---- */

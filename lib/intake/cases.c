@@ -66,26 +66,13 @@ static zq_script create_script = {
            "  'id', id, 'form', ARGV[4], 'region', ARGV[7], 'source', ARGV[8], 'dup_of', dup)\n"
            "return {id, 1, dup}\n"};
 
-void zq_time_iso(int64_t ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000) + 8 * 3600; /* Beijing time, no DST */
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    if (strftime(out, 32, "%Y-%m-%dT%H:%M:%S+08:00", &tm) == 0)
-        out[0] = '\0';
-}
-
 /* "TS20261126" for a form and a time. */
 static void day_prefix(const zq_form *f, int64_t ms, char out[24])
 {
-    time_t t = (time_t)(ms / 1000) + 8 * 3600;
-    struct tm tm;
-    char day[12];
+    zq_date d = zq_date_from_ms(ms);
 
-    gmtime_r(&t, &tm);
-    strftime(day, sizeof(day), "%Y%m%d", &tm);
-    snprintf(out, 24, "%.4s%s", f->case_prefix, day);
+    if (snprintf(out, 24, "%.4s%04d%02d%02d", f->case_prefix, d.y, d.m, d.d) >= 24)
+        out[0] = '\0'; /* cannot happen: 4 + 8 characters */
 }
 
 static const char *str_answer(json_t *answers, const char *key)

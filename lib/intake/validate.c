@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "zhuqi/buf.h"
+#include "zhuqi/calendar.h"
 #include "zhuqi/log.h"
 
 #define DEFAULT_CEILING_FEN 1000000000000LL /* 100 亿元 */
@@ -649,16 +650,15 @@ static int parse_date(const char *in, size_t len, int *y, int *m, int *d)
 static void today_str(const zq_schema_opts *o, char out[16])
 {
     int y, m, d;
-    time_t t;
-    struct tm tm;
+    zq_date t;
 
     if (o->today != NULL && strlen(o->today) == 10 && o->today[4] == '-' &&
         parse_date(o->today, 10, &y, &m, &d) == 0) {
         memcpy(out, o->today, 11);
         return;
     }
-    t = time(NULL) + 8 * 3600;
-    if (gmtime_r(&t, &tm) == NULL || strftime(out, 16, "%Y-%m-%d", &tm) != 10)
+    t = zq_date_today();
+    if (t.y < 1 || snprintf(out, 16, "%04d-%02d-%02d", t.y, t.m, t.d) != 10)
         memcpy(out, "9999-12-31", 11);
 }
 

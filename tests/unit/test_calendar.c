@@ -985,6 +985,54 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* Beijing time: instants to dates and clock times and back, against
+ * gmtime_r on the instant plus eight hours (an independent path). */
+static void test_beijing_time(void **state)
+{
+    static const struct {
+        int64_t ms;
+        const char *iso;
+    } v[] = {
+        {0, "1970-01-01T08:00:00+08:00"},
+        {1764120600000LL, "2025-11-26T09:30:00+08:00"},
+        {1798732799999LL, "2026-12-31T23:59:59+08:00"},
+        {1798732800000LL, "2027-01-01T00:00:00+08:00"},
+        {1709136000000LL, "2024-02-29T00:00:00+08:00"},
+    };
+    char out[32], want[32];
+    struct tm tm;
+    int64_t ms;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        zq_time_iso(v[i].ms, out);
+        assert_string_equal(out, v[i].iso);
+        assert_int_equal(strlen(out), ZQ_TIME_ISO_LEN);
+    }
+    /* Every 7,919 seconds (a prime: every clock time comes up) over 80
+     * years. */
+    for (ms = 0; ms < 80LL * 366 * 86400000; ms += 7919000LL + 123) {
+        time_t t = (time_t)(ms / 1000) + 8 * 3600;
+        zq_date d = zq_date_from_ms(ms);
+
+        assert_non_null(gmtime_r(&t, &tm));
+        assert_int_equal(strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S+08:00", &tm), 25);
+        zq_time_iso(ms, out);
+        assert_string_equal(out, want);
+        assert_int_equal(d.y, tm.tm_year + 1900);
+        assert_int_equal(d.m, tm.tm_mon + 1);
+        assert_int_equal(d.d, tm.tm_mday);
+        /* The day's Beijing midnight and the clock time on it. */
+        assert_int_equal(zq_date_to_ms(d, tm.tm_hour, tm.tm_min) + tm.tm_sec * 1000LL,
+                         ms - ms % 1000);
+        assert_true(zq_date_to_ms(d, 0, 0) <= ms && ms < zq_date_to_ms(d, 24, 0));
+    }
+    /* The day changes at 16:00 UTC. */
+    check_date("before 16:00 UTC", zq_date_from_ms(1764172799999LL), (zq_date){2025, 11, 26});
+    check_date("at 16:00 UTC", zq_date_from_ms(1764172800000LL), (zq_date){2025, 11, 27});
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1018,6 +1066,7 @@ int main(void)
         cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_not_a_directory),
         cmocka_unit_test(test_null_args),
+        cmocka_unit_test(test_beijing_time),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
