@@ -23,7 +23,7 @@ static int buf_reserve(zq_buf *b, size_t extra)
     if (extra > SIZE_MAX - b->len - 1)
         goto oom;
     need = b->len + extra + 1;
-    if (need <= b->cap)
+    if (need <= b->cap && b->data != NULL)
         return 0;
     cap = b->cap ? b->cap : 64;
     while (cap < need)

@@ -17,7 +17,7 @@
 #include "zhuqi/log.h"
 
 #define SECONDS_PER_DAY 86400
-#define MAX_FILE_BYTES (1024 * 1024)
+#define MAX_FILE_BYTES 1048576 /* 1 MiB */
 #define MAX_SOURCE_BYTES 512
 #define QUOTE_MAX 40 /* bytes of a bad value repeated in a message */
 #define WARN_WORDS (ZQ_DATE_MAX_YEAR / 64 + 1)
@@ -542,6 +542,8 @@ static int load_item(file_state *st, const char *key, size_t idx, json_t *v, boo
         return zq_err_set(err, ZQ_EINVAL, "%s: %s[%zu]: %s/%s ends before it starts", st->path, key,
                           idx, fs, ts);
     wd = zq_date_weekday(from);
+    if (wd < 1 || wd > 7)
+        return zq_err_set(err, ZQ_EINVAL, "%s: %s[%zu]: %s is not a date", st->path, key, idx, fs);
     if (!is_off && wd <= 5)
         return zq_err_set(err, ZQ_EINVAL,
                           "%s: %s[%zu]: %s is a %s; make-up working days are Saturdays or Sundays",

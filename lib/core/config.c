@@ -522,7 +522,7 @@ static int parse_size(const char *v, long long min, long long max, long long *ou
         mult = 1024;
         n--;
     } else if (n > 0 && (v[n - 1] == 'm' || v[n - 1] == 'M')) {
-        mult = 1024 * 1024;
+        mult = 1024LL * 1024;
         n--;
     }
     if (zq_parse_ll(v, n, 0, max / mult, &num) != 0)

@@ -357,7 +357,7 @@ int64_t zq_wf_date_score(zq_date d)
 {
     if (!zq_date_valid(d))
         return 0;
-    return (int64_t)d.y * 10000 + d.m * 100 + d.d;
+    return (int64_t)d.y * 10000 + (int64_t)d.m * 100 + d.d;
 }
 
 json_t *zq_wf_deadline_json(const zq_calendar *cal, const zq_deadline *d, const char *status,
