@@ -17,6 +17,7 @@
 
 #include "zhuqi/app.h"
 #include "zhuqi/cases.h"
+#include "zhuqi/classes.h"
 #include "zhuqi/log.h"
 #include "zhuqi/workflow.h"
 
@@ -617,28 +618,12 @@ out:
 
 int zq_h_classes(zq_req *req)
 {
-    const char *p = zq_store_prefix(req->store);
     zq_err err = {0};
-    redisReply *r;
-    json_t *list = json_array();
-    size_t i;
+    json_t *list;
+    int rc = zq_classes_upcoming(req->store, zq_now_ms(), 24, &list, &err);
 
-    /* Classes are JSON members of a zset scored by start time (ms);
-     * those that started more than two hours ago are past. */
-    r = zq_store_command(req->store, &err, "ZRANGEBYSCORE %sclasses %lld +inf LIMIT 0 24", p,
-                         (long long)(zq_now_ms() - 2 * 3600 * 1000));
-    if (r == NULL) {
-        json_decref(list);
-        zq_resp_unavailable(req);
-        return 0;
-    }
-    if (r->type == REDIS_REPLY_ARRAY)
-        for (i = 0; i < r->elements; i++) {
-            json_t *c = json_loadb(r->element[i]->str, r->element[i]->len, 0, NULL);
-            if (c != NULL)
-                json_array_append_new(list, c);
-        }
-    freeReplyObject(r);
+    if (rc < 0)
+        return rc;
     zq_resp_json(req, 200, json_pack("{s:o}", "classes", list));
     return 0;
 }

@@ -40,6 +40,7 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/cases.h"
 #include "zhuqi/chatcrypt.h"
+#include "zhuqi/classes.h"
 #include "zhuqi/log.h"
 #include "zhuqi/targets.h"
 
@@ -1368,16 +1369,15 @@ static int sub_start(turn *t, const char *arg)
 
 static int classes(turn *t)
 {
-    redisReply *r;
+    json_t *list, *c;
     size_t i, shown = 0;
+    int rc = zq_classes_upcoming(t->env->store, t->now_ms, 5, &list, t->err);
 
-    r = zq_store_command(t->env->store, t->err, "ZRANGEBYSCORE %sclasses %lld +inf LIMIT 0 5",
-                         zq_store_prefix(t->env->store), (long long)(t->now_ms - 2 * 3600 * 1000));
-    if (r == NULL)
-        return -ZQ_EUNAVAIL;
+    if (rc < 0)
+        return rc;
     t->st.mode = M_MENU;
-    for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        json_t *c = json_loadb(r->element[i]->str, r->element[i]->len, 0, NULL);
+    json_array_foreach(list, i, c)
+    {
         const char *title = json_string_value(json_object_get(c, "title"));
         const char *date = json_string_value(json_object_get(c, "date"));
         const char *time_ = json_string_value(json_object_get(c, "time"));
@@ -1397,9 +1397,8 @@ static int classes(turn *t)
             if (link != NULL)
                 say(t, "  链接：%s\n", link);
         }
-        json_decref(c);
     }
-    freeReplyObject(r);
+    json_decref(list);
     if (shown == 0)
         say(t,
             "近期还没有发布课程安排。每月 27 "
