@@ -143,6 +143,7 @@ static void hook(zq_req *req, const char *name)
     env.store = req->store;
     env.cfg = cfg;
     env.schema = req->app ? req->app->schema : NULL;
+    env.calendar = req->app ? req->app->calendar : NULL;
     env.now_ms = now;
     env.outbox = render_cb;
     env.outbox_ctx = &rc_ctx;

@@ -42,6 +42,7 @@
 #include "zhuqi/chatcrypt.h"
 #include "zhuqi/classes.h"
 #include "zhuqi/log.h"
+#include "zhuqi/lookup.h"
 #include "zhuqi/targets.h"
 
 #define MAX_ATTEMPTS 64
@@ -1141,24 +1142,31 @@ static void lookup_take_id(turn *t, const char *arg)
     say(t, "请回复提交时填写的手机号码，用于核实身份。");
 }
 
-/* Counts one lookup for this chat user in this minute: true when allowed. */
-static int lookup_allowed(turn *t, bool *ok)
+/* The time limit running now, worded as the web's lookup page words it
+ * (nginx/html/assets/lookup.js): "受理审查期限：2026年12月9日前（还有 3
+ * 个工作日）". Nothing when no clock runs. */
+static void say_deadline(turn *t, json_t *d)
 {
-    const char *p = zq_store_prefix(t->env->store);
-    long long minute = (long long)(t->now_ms / 60000);
-    redisReply *rep[2] = {NULL, NULL};
+    const char *what = json_string_value(json_object_get(d, "what"));
+    const char *due = json_string_value(json_object_get(d, "due"));
+    const char *unit = json_string_value(json_object_get(d, "unit"));
+    json_t *left = json_object_get(d, "days_left");
+    zq_date day;
 
-    zq_store_append(t->env->store, "INCR %srl:lookup:chat:%s:%s:%lld", p, t->in->channel, t->user,
-                    minute);
-    zq_store_append(t->env->store, "EXPIRE %srl:lookup:chat:%s:%s:%lld 120", p, t->in->channel,
-                    t->user, minute);
-    if (zq_store_read_replies(t->env->store, t->err, 2, rep) < 0)
-        return -ZQ_EUNAVAIL;
-    *ok =
-        rep[0]->type == REDIS_REPLY_INTEGER && rep[0]->integer <= t->cfg->intake.lookup_per_minute;
-    freeReplyObject(rep[0]);
-    freeReplyObject(rep[1]);
-    return 0;
+    if (due == NULL || zq_date_parse(due, strlen(due), &day) < 0)
+        return;
+    say(t, "下一个办理时限：\n· %s：%d年%d月%d日前", what && *what ? what : "办理期限", day.y,
+        day.m, day.d);
+    if (json_is_true(json_object_get(d, "overdue")))
+        say(t, "（已超过期限）");
+    else if (json_is_integer(left) && json_integer_value(left) > 0)
+        say(t, "（还有 %lld%s）", (long long)json_integer_value(left),
+            unit != NULL && strcmp(unit, "workdays") == 0 ? " 个工作日" : " 天");
+    else if (json_is_integer(left))
+        say(t, "（今天到期）");
+    if (json_is_true(json_object_get(d, "extended")))
+        say(t, "，期限已延长");
+    say(t, "\n");
 }
 
 static void say_public_case(turn *t, json_t *pub)
@@ -1179,6 +1187,7 @@ static void say_public_case(turn *t, json_t *pub)
         json_string_value(json_object_get(contact, "mobile")));
     if (json_is_true(json_object_get(pub, "possible_duplicate")))
         say(t, "提示：该案件与之前提交的案件内容相近，工作人员会一并核实。\n");
+    say_deadline(t, json_object_get(pub, "deadline"));
     say(t, "办理记录：\n");
     json_array_foreach(hist, i, e)
     {
@@ -1192,54 +1201,47 @@ static void say_public_case(turn *t, json_t *pub)
 
 static int lookup_mobile(turn *t, const char *text, size_t len)
 {
-    /* The same field the web lookup validates with. */
-    static const zq_field mobile_field = {
-        .id = "mobile", .label = "手机号码", .type = ZQ_FIELD_MOBILE, .required = true};
-    json_t *raw = json_stringn_nocheck(text, len), *norm = NULL;
-    const char *msg = NULL, *mobile;
-    zq_case c;
-    bool ok = false;
+    json_t *raw = json_stringn_nocheck(text, len), *norm = NULL, *pub = NULL;
+    const char *msg;
+    char who[160];
+    zq_wf_limits lim;
+    zq_lookup_in in;
     int rc;
 
-    rc = zq_field_validate(t->schema, &mobile_field, raw, &t->opts, &norm, &msg);
+    rc = zq_lookup_mobile(t->schema, &t->opts, raw, &norm, &msg);
     json_decref(raw);
-    if (rc < 0 || !json_is_string(norm)) {
-        json_decref(norm);
-        say(t, "%s。请重新回复手机号码（回复“菜单”返回）。", msg ? msg : "请填写手机号码");
+    if (rc < 0) {
+        say(t, "%s。请重新回复手机号码（回复“菜单”返回）。", msg);
         return 0;
     }
-    if ((rc = lookup_allowed(t, &ok)) < 0) {
-        json_decref(norm);
+    snprintf(who, sizeof(who), "chat:%s:%s", t->in->channel, t->user);
+    zq_wf_limits_from_config(t->cfg, &lim);
+    memset(&in, 0, sizeof(in));
+    in.id = t->st.lookup;
+    in.mobile = json_string_value(norm);
+    in.who = who;
+    in.per_minute = t->cfg->intake.lookup_per_minute;
+    in.now_ms = t->now_ms;
+    in.schema = t->schema;
+    in.cal = t->env->calendar;
+    in.lim = &lim;
+    rc = zq_lookup_case(t->env->store, &in, &pub, t->err);
+    json_decref(norm);
+    if (rc == -ZQ_EUNAVAIL || rc == -ZQ_ENOMEM || rc == -ZQ_EINVAL)
         return rc;
-    }
     t->st.mode = M_MENU;
-    if (!ok) {
-        json_decref(norm);
+    if (rc == -ZQ_EBUSY) {
         say(t, "查询过于频繁，请稍后再试。");
         return 0;
     }
-    mobile = json_string_value(norm);
-    rc = zq_case_load(t->env->store, t->st.lookup, &c, t->err);
-    if (rc == -ZQ_EUNAVAIL) {
-        json_decref(norm);
-        return rc;
-    }
-    /* A wrong mobile and an unknown number look the same, as on the web. */
-    if (rc < 0 || !zq_ct_equal(c.mobile, strlen(c.mobile), mobile, strlen(mobile))) {
-        if (rc == 0)
-            zq_case_clear(&c);
+    if (rc < 0) {
         say(t, "未找到该案件，请核对案件编号和手机号码。\n回复“查询 "
                "编号”可以重新查询，回复“菜单”返回主菜单。");
     } else {
-        json_t *pub = zq_case_public_json(t->schema, &c);
-
-        if (pub != NULL)
-            say_public_case(t, pub);
+        say_public_case(t, pub);
         json_decref(pub);
-        zq_case_clear(&c);
         say(t, "\n回复“菜单”返回主菜单。");
     }
-    json_decref(norm);
     t->st.lookup[0] = '\0';
     return 0;
 }
