@@ -84,8 +84,8 @@ int zq_h_intake_handoff(zq_req *req)
     ZQ_INFO("event=handoff form=%s session=%s", f->id, own ? "reused" : "new");
     zq_resp_json(req, own ? 200 : 201,
                  json_pack("{s:s, s:s, s:s, s:O, s:O, s:s}", "csrf", s.csrf, "form", f->id, "step",
-                           step ? step : "", "answers", json_object_get(s.draft, "answers"),
-                           "done", json_object_get(s.draft, "done"), "from", "chat"));
+                           step ? step : "", "answers", json_object_get(s.draft, "answers"), "done",
+                           json_object_get(s.draft, "done"), "from", "chat"));
 out:
     zq_session_clear(&s);
     json_decref(draft);

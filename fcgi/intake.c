@@ -42,9 +42,9 @@ const zq_form *zq_intake_form_param(zq_req *req)
 void zq_intake_set_cookie(zq_req *req, const char *sid)
 {
     char v[256];
-    int n = snprintf(v, sizeof(v), "zq_sid=%s; Path=/api/; Max-Age=%d; HttpOnly; SameSite=Lax%s",
-                     sid, req->cfg->intake.session_ttl_s,
-                     req->cfg->server.cookie_secure ? "; Secure" : "");
+    int n =
+        snprintf(v, sizeof(v), "zq_sid=%s; Path=/api/; Max-Age=%d; HttpOnly; SameSite=Lax%s", sid,
+                 req->cfg->intake.session_ttl_s, req->cfg->server.cookie_secure ? "; Secure" : "");
 
     if (n > 0 && (size_t)n < sizeof(v))
         zq_resp_header(req, "Set-Cookie", v);

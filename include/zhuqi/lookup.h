@@ -24,7 +24,7 @@ typedef struct zq_lookup_in {
     int per_minute;     /* lookups allowed per who and minute */
     int64_t now_ms;
     const zq_schema *schema;
-    const zq_calendar *cal;   /* may be NULL: Monday-Friday */
+    const zq_calendar *cal; /* may be NULL: Monday-Friday */
     const zq_wf_limits *lim;
 } zq_lookup_in;
 

@@ -38,8 +38,8 @@ int zq_session_new_ids(zq_session *s);
 /* Writes s->draft (borrowed) as the draft of form, and s->csrf too when
  * with_csrf (a new session), then sets the TTL. Returns 0, -ZQ_ENOMEM, or
  * -ZQ_EUNAVAIL when Redis is away or refuses the write (logged). */
-int zq_session_save(zq_store *st, const zq_session *s, const char *form, bool with_csrf,
-                    int ttl_s, zq_err *err);
+int zq_session_save(zq_store *st, const zq_session *s, const char *form, bool with_csrf, int ttl_s,
+                    zq_err *err);
 
 /* Deletes the draft of form from session sid. Returns 0 or -ZQ_EUNAVAIL. */
 int zq_session_drop_draft(zq_store *st, const char *sid, const char *form, zq_err *err);

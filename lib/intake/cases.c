@@ -245,8 +245,8 @@ int zq_case_load(zq_store *st, const char *id, zq_case *out, zq_err *err)
     return rc;
 }
 
-int zq_case_find_idem(zq_store *st, const char *form, const char *key,
-                      char id[ZQ_CASE_ID_MAX], zq_err *err)
+int zq_case_find_idem(zq_store *st, const char *form, const char *key, char id[ZQ_CASE_ID_MAX],
+                      zq_err *err)
 {
     char k[200];
     redisReply *r;

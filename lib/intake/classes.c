@@ -32,9 +32,8 @@ static int range(zq_store *st, const char *min, const char *max, size_t n, json_
     if (snprintf(key, sizeof(key), "%sclasses", zq_store_prefix(st)) >= (int)sizeof(key) ||
         snprintf(limit, sizeof(limit), "%zu", n) >= (int)sizeof(limit))
         return zq_err_set(err, ZQ_EINVAL, "classes: key too long");
-    r = zq_store_commandv(st, err, 7,
-                          (const char *[]){"ZRANGEBYSCORE", key, min, max, "LIMIT", "0", limit},
-                          NULL);
+    r = zq_store_commandv(
+        st, err, 7, (const char *[]){"ZRANGEBYSCORE", key, min, max, "LIMIT", "0", limit}, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type != REDIS_REPLY_ARRAY) {

@@ -71,8 +71,8 @@ int zq_session_new_ids(zq_session *s)
     return 0;
 }
 
-int zq_session_save(zq_store *st, const zq_session *s, const char *form, bool with_csrf,
-                    int ttl_s, zq_err *err)
+int zq_session_save(zq_store *st, const zq_session *s, const char *form, bool with_csrf, int ttl_s,
+                    zq_err *err)
 {
     redisReply *rep[2] = {NULL, NULL};
     char *draft = json_dumps(s->draft, JSON_COMPACT);
@@ -86,8 +86,7 @@ int zq_session_save(zq_store *st, const zq_session *s, const char *form, bool wi
         goto out;
     }
     if (with_csrf)
-        zq_store_appendv(st, 6, (const char *[]){"HSET", key, "csrf", s->csrf, field, draft},
-                         NULL);
+        zq_store_appendv(st, 6, (const char *[]){"HSET", key, "csrf", s->csrf, field, draft}, NULL);
     else
         zq_store_appendv(st, 4, (const char *[]){"HSET", key, field, draft}, NULL);
     /* Again after the write: a session that expired between the read and
