@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "zhuqi/cases.h"
+#include "zhuqi/classes.h"
 #include "zhuqi/log.h"
 #include "zhuqi/notices.h"
 #include "zhuqi/reminders.h"
@@ -179,23 +180,14 @@ int zq_h_admin_target_delete(zq_req *req)
 int zq_h_admin_classes(zq_req *req)
 {
     zq_err err = {0};
-    redisReply *r;
     json_t *list;
+    int rc;
 
     if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, NULL) < 0)
         return 0;
-    r = zq_store_command(req->store, &err, "ZRANGE %sclasses 0 1999", zq_store_prefix(req->store));
-    if (r == NULL) {
-        zq_resp_unavailable(req);
-        return 0;
-    }
-    list = json_array();
-    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        json_t *c = json_loadb(r->element[i]->str, r->element[i]->len, 0, NULL);
-        if (c != NULL)
-            json_array_append_new(list, c);
-    }
-    freeReplyObject(r);
+    rc = zq_classes_all(req->store, &list, &err);
+    if (rc < 0)
+        return rc;
     zq_resp_json(req, 200, json_pack("{s:o}", "classes", list));
     return 0;
 }

@@ -130,12 +130,10 @@ int zq_h_metrics(zq_req *req)
     return 0;
 }
 
-static int debug_enabled(zq_req *req)
+/* The debug routes exist only with [server] debug_routes. */
+static bool debug_enabled(const zq_req *req)
 {
-    if (req->cfg->server.debug_routes)
-        return 1;
-    zq_resp_error(req, 404, "not_found", "您访问的内容不存在。");
-    return 0;
+    return req->cfg->server.debug_routes;
 }
 
 int zq_h_debug_echo(zq_req *req)
@@ -146,7 +144,7 @@ int zq_h_debug_echo(zq_req *req)
     json_t *j, *form;
 
     if (!debug_enabled(req))
-        return 0;
+        return -ZQ_ENOTFOUND;
     if (ct != NULL && strncmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
         if (zq_req_form(req, &kv, &n) < 0)
             return 0;
@@ -169,7 +167,7 @@ int zq_h_debug_sleep(zq_req *req)
     struct timespec ts;
 
     if (!debug_enabled(req))
-        return 0;
+        return -ZQ_ENOTFOUND;
     if (ms == NULL || zq_parse_ll(ms, strlen(ms), 0, 10000, &v) < 0) {
         zq_resp_error(req, 400, "bad_request", "参数 ms 应为 0 到 10000 之间的整数。");
         return 0;

@@ -1,12 +1,12 @@
 /* The inbound chat webhooks: for each platform, verify and parse the
- * callback (lib/inbound_*.c), drop platform retries by message id, run
+ * callback (lib/chat/inbound_*.c), drop platform retries by message id, run
  * the dialogue, and answer the way the platform wants, all without any
  * outbound HTTP (replies through a platform API are queued for zhuqi-bot
  * in the same script that saves the dialogue state), so every callback
  * is answered in a few Redis round trips.
  *
  * De-duplication: by the platform's message (event, update) id, in the
- * dialogue's own load and save (lib/dialogue.c): a retry of a message that
+ * dialogue's own load and save (lib/chat/dialogue.c): a retry of a message that
  * was applied gets the platform's empty answer; a message that failed
  * (Redis away) left no mark, so the platform's retry goes through. */
 #include "hooks.h"
@@ -69,7 +69,8 @@ static void send_empty(zq_req *req, const zq_inbound_adapter *a, const zq_inboun
     send_resp(req, resp);
 }
 
-static void hook(zq_req *req, const char *name)
+/* Returns 0 once answered, or a negative code for the router to answer. */
+static int hook(zq_req *req, const char *name)
 {
     const zq_inbound_adapter *a = zq_inbound_find(name);
     const zq_config *cfg = req->cfg;
@@ -83,18 +84,16 @@ static void hook(zq_req *req, const char *name)
     zq_err err = {0};
     char dedup_id[128];
     int64_t now = zq_now_ms();
-    int rc;
+    int rc, ret = 0;
 
     memset(&msg, 0, sizeof(msg));
     memset(&resp, 0, sizeof(resp));
-    if (a == NULL || !a->configured(cfg)) {
-        zq_resp_error(req, 404, "not_found", "您访问的内容不存在。");
-        return;
-    }
+    if (a == NULL || !a->configured(cfg))
+        return -ZQ_ENOTFOUND;
     if (req->body_len > cfg->chat.max_body) {
         ZQ_WARN("event=hook_rejected channel=%s status=413 bytes=%zu", name, req->body_len);
         zq_resp_error(req, 413, "too_large", "消息内容过大。");
-        return;
+        return 0;
     }
     memset(&h, 0, sizeof(h));
     h.method = req->method;
@@ -143,6 +142,7 @@ static void hook(zq_req *req, const char *name)
     env.store = req->store;
     env.cfg = cfg;
     env.schema = req->app ? req->app->schema : NULL;
+    env.calendar = req->app ? req->app->calendar : NULL;
     env.now_ms = now;
     env.outbox = render_cb;
     env.outbox_ctx = &rc_ctx;
@@ -151,10 +151,8 @@ static void hook(zq_req *req, const char *name)
         /* Nothing advanced and no mark was left: the platform's retry
          * will go through. */
         ZQ_ERROR("event=hook_failed channel=%s err=\"%s\"", name, err.msg);
-        if (rc == -ZQ_EUNAVAIL || rc == -ZQ_EBUSY)
-            zq_resp_unavailable(req);
-        else
-            zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
+        /* A state that kept changing is worth a retry, like an outage. */
+        ret = rc == -ZQ_EBUSY ? -ZQ_EUNAVAIL : rc;
         goto out;
     }
     if (replies.duplicate) {
@@ -169,34 +167,30 @@ out:
     zq_dialogue_replies_clear(&replies);
     zq_inbound_resp_clear(&resp);
     zq_inbound_msg_clear(&msg);
+    return ret;
 }
 
 int zq_h_hook_wecom(zq_req *req)
 {
-    hook(req, "wecom");
-    return 0;
+    return hook(req, "wecom");
 }
 
 int zq_h_hook_dingtalk(zq_req *req)
 {
-    hook(req, "dingtalk");
-    return 0;
+    return hook(req, "dingtalk");
 }
 
 int zq_h_hook_feishu(zq_req *req)
 {
-    hook(req, "feishu");
-    return 0;
+    return hook(req, "feishu");
 }
 
 int zq_h_hook_telegram(zq_req *req)
 {
-    hook(req, "telegram");
-    return 0;
+    return hook(req, "telegram");
 }
 
 int zq_h_hook_generic(zq_req *req)
 {
-    hook(req, "generic");
-    return 0;
+    return hook(req, "generic");
 }

@@ -3,6 +3,14 @@
 #define ZHUQI_INTAKE_H
 
 #include "http.h"
+#include "zhuqi/schema.h"
+
+/* The form named by the first route parameter, or NULL after a 404
+ * unknown_form (borrowed from the app's schema). */
+const zq_form *zq_intake_form_param(zq_req *req);
+
+/* Sets the session cookie zq_sid=sid on the response. */
+void zq_intake_set_cookie(zq_req *req, const char *sid);
 
 int zq_h_forms(zq_req *req);         /* GET /api/forms */
 int zq_h_form(zq_req *req);          /* GET /api/forms/{form} */

@@ -54,6 +54,12 @@ typedef struct zq_case {
 int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created, char *dup_of,
                    zq_err *err);
 
+/* The case that form's Idempotency-Key key created: returns 0 with its
+ * number in id, -ZQ_ENOTFOUND when the key made none (or has expired), or
+ * -ZQ_EUNAVAIL. */
+int zq_case_find_idem(zq_store *st, const char *form, const char *key, char id[ZQ_CASE_ID_MAX],
+                      zq_err *err);
+
 /* Loads a case and its history. -ZQ_ENOTFOUND when there is none. */
 int zq_case_load(zq_store *st, const char *id, zq_case *out, zq_err *err);
 /* The same in two halves, so a caller can pipeline it with its own

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "zhuqi/calendar.h"
 #include "zhuqi/channel.h"
 #include "zhuqi/chat_outbox.h"
 #include "zhuqi/common.h"
@@ -78,6 +79,7 @@ typedef struct zq_dialogue_env {
     zq_store *store;
     const zq_config *cfg;
     const zq_schema *schema;
+    const zq_calendar *calendar;  /* the deadlines lookups show; NULL: Monday-Friday */
     int64_t now_ms;               /* 0: the clock */
     const char *today;            /* "YYYY-MM-DD" for not_future dates; NULL: today */
     zq_dialogue_outbox_fn outbox; /* may be NULL */

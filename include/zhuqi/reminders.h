@@ -109,10 +109,10 @@ int zq_class_from_json(json_t *in, zq_class *out, const char **field, const char
 /* The stored JSON member of a class (a new object). */
 json_t *zq_class_to_json(const zq_class *c);
 
-/* Stores c in the zset, replacing the class with the same id; creates an
- * id ("cls-YYYYMMDD-xxxx") when c->id is empty. *created is false when an
- * existing class was replaced. Returns 0, -ZQ_ETOOBIG (more than 2000
- * classes), -ZQ_EUNAVAIL, -ZQ_EREPLY. */
+/* Stores c in the zset (zq_classes_save), replacing the class with the
+ * same id; creates an id ("cls-YYYYMMDD-xxxx") when c->id is empty.
+ * *created is false when an existing class was replaced. Returns 0,
+ * -ZQ_ETOOBIG (more than ZQ_CLASSES_MAX classes), -ZQ_EUNAVAIL, -ZQ_EREPLY. */
 int zq_class_save(zq_store *st, zq_class *c, bool *created, zq_err *err);
 
 /* The class for an event on d: the one on d when there is one, else the

@@ -232,6 +232,26 @@ int zq_case_load(zq_store *st, const char *id, zq_case *out, zq_err *err)
     return rc;
 }
 
+int zq_case_find_idem(zq_store *st, const char *form, const char *key, char id[ZQ_CASE_ID_MAX],
+                      zq_err *err)
+{
+    char k[200];
+    redisReply *r;
+    int rc = -ZQ_ENOTFOUND;
+
+    if (snprintf(k, sizeof(k), "%sidem:%s:%s", zq_store_prefix(st), form, key) >= (int)sizeof(k))
+        return -ZQ_ENOTFOUND;
+    r = zq_store_commandv(st, err, 2, (const char *[]){"GET", k}, NULL);
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    if (r->type == REDIS_REPLY_STRING) {
+        snprintf(id, ZQ_CASE_ID_MAX, "%s", r->str);
+        rc = 0;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 int zq_case_load_append(zq_store *st, const char *id)
 {
     char key[128], log[132];

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "zhuqi/classes.h"
 #include "zhuqi/log.h"
 #include "zhuqi/notices.h"
 
@@ -18,23 +19,6 @@ const char *const zq_reminder_vars[] = {
     "class.time", "class.link", "class.replay", "class.speaker",
 };
 const size_t zq_reminder_nvars = ZQ_ARRAY_LEN(zq_reminder_vars);
-
-/* The stored classes at most; the admin API refuses more. */
-#define MAX_CLASSES 2000
-
-static zq_script class_save_script = {
-    .src = "local all = redis.call('ZRANGE', KEYS[1], 0, -1)\n"
-           "local replaced = 0\n"
-           "for _, m in ipairs(all) do\n"
-           "  local ok, c = pcall(cjson.decode, m)\n"
-           "  if ok and type(c) == 'table' and c.id == ARGV[1] then\n"
-           "    redis.call('ZREM', KEYS[1], m)\n"
-           "    replaced = 1\n"
-           "  end\n"
-           "end\n"
-           "if replaced == 0 and #all >= tonumber(ARGV[4]) then return -1 end\n"
-           "redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])\n"
-           "return replaced\n"};
 
 static bool id_ok(const char *s)
 {
@@ -461,16 +445,14 @@ json_t *zq_class_to_json(const zq_class *c)
                      c->live_url, "replay_url", c->replay_url, "start_ms", (json_int_t)c->start_ms);
 }
 
-static int class_from_member(const char *s, size_t len, zq_class *out)
+/* A class from its stored object (borrowed). */
+static int class_from_member(json_t *o, zq_class *out)
 {
-    json_t *o = json_loadb(s, len, 0, NULL);
     const char *v;
 
     memset(out, 0, sizeof(*out));
-    if (!json_is_object(o)) {
-        json_decref(o);
+    if (!json_is_object(o))
         return -ZQ_EINVAL;
-    }
 #define COPY(f)                                                                                    \
     if ((v = json_string_value(json_object_get(o, #f))) != NULL)                                   \
     snprintf(out->f, sizeof(out->f), "%s", v)
@@ -483,18 +465,14 @@ static int class_from_member(const char *s, size_t len, zq_class *out)
     COPY(replay_url);
 #undef COPY
     out->start_ms = json_integer_value(json_object_get(o, "start_ms"));
-    json_decref(o);
     return out->title[0] != '\0' ? 0 : -ZQ_EINVAL;
 }
 
 int zq_class_save(zq_store *st, zq_class *c, bool *created, zq_err *err)
 {
-    char key[96], score[24], mx[16];
-    const char *argv[5];
     json_t *j;
     char *member;
-    redisReply *r;
-    int rc = 0;
+    int rc;
 
     if (c->id[0] == '\0') {
         unsigned char raw[2];
@@ -513,26 +491,8 @@ int zq_class_save(zq_store *st, zq_class *c, bool *created, zq_err *err)
     json_decref(j);
     if (member == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "class: out of memory");
-    snprintf(key, sizeof(key), "%sclasses", zq_store_prefix(st));
-    snprintf(score, sizeof(score), "%lld", (long long)c->start_ms);
-    snprintf(mx, sizeof(mx), "%d", MAX_CLASSES);
-    argv[0] = key;
-    argv[1] = c->id;
-    argv[2] = member;
-    argv[3] = score;
-    argv[4] = mx;
-    r = zq_store_script(st, err, &class_save_script, 1, 5, argv, NULL);
+    rc = zq_classes_save(st, c->id, member, c->start_ms, created, err);
     free(member);
-    if (r == NULL)
-        return -ZQ_EUNAVAIL;
-    if (r->type != REDIS_REPLY_INTEGER)
-        rc = zq_err_set(err, ZQ_EREPLY, "class: save failed: %s",
-                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-    else if (r->integer < 0)
-        rc = zq_err_set(err, ZQ_ETOOBIG, "class: more than %d classes", MAX_CLASSES);
-    else
-        *created = r->integer == 0;
-    freeReplyObject(r);
     return rc;
 }
 
@@ -541,36 +501,32 @@ int zq_class_for_month(zq_store *st, zq_date d, zq_class *out, zq_err *err)
     zq_date first = {d.y, d.m, 1};
     zq_date next = d.m == 12 ? (zq_date){d.y + 1, 1, 1} : (zq_date){d.y, d.m + 1, 1};
     char want[ZQ_DATE_STRLEN];
-    redisReply *r;
-    int rc = -ZQ_ENOTFOUND;
+    json_t *list = NULL, *m;
+    size_t i;
+    int rc;
 
     memset(out, 0, sizeof(*out));
     zq_date_format(d, want, sizeof(want));
-    r = zq_store_command(st, err, "ZRANGEBYSCORE %sclasses %lld (%lld LIMIT 0 50",
-                         zq_store_prefix(st), (long long)zq_beijing_ms(first, 0, 0),
-                         (long long)zq_beijing_ms(next, 0, 0));
-    if (r == NULL)
-        return -ZQ_EUNAVAIL;
-    if (r->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < r->elements; i++) {
-            zq_class c;
+    rc = zq_classes_between(st, zq_beijing_ms(first, 0, 0), zq_beijing_ms(next, 0, 0), 50, &list,
+                            err);
+    if (rc < 0)
+        return rc == -ZQ_EUNAVAIL ? rc : -ZQ_EREPLY;
+    rc = -ZQ_ENOTFOUND;
+    json_array_foreach(list, i, m)
+    {
+        zq_class c;
 
-            if (r->element[i]->type != REDIS_REPLY_STRING ||
-                class_from_member(r->element[i]->str, r->element[i]->len, &c) < 0)
-                continue;
-            if (rc < 0 || strcmp(c.date, want) == 0) {
-                bool exact = strcmp(c.date, want) == 0;
-                *out = c;
-                rc = 0;
-                if (exact)
-                    break;
-            }
+        if (class_from_member(m, &c) < 0)
+            continue;
+        if (rc < 0 || strcmp(c.date, want) == 0) {
+            bool exact = strcmp(c.date, want) == 0;
+            *out = c;
+            rc = 0;
+            if (exact)
+                break;
         }
-    } else {
-        rc = zq_err_set(err, ZQ_EREPLY, "classes: %s",
-                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     }
-    freeReplyObject(r);
+    json_decref(list);
     return rc;
 }
 

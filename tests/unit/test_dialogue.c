@@ -813,6 +813,8 @@ static void test_lookup(void **state)
     assert_has(r, "张*");
     assert_lacks(r, "13812345678");
     assert_has(r, "办理记录");
+    /* A consultation runs no time limit. */
+    assert_lacks(r, "办理时限");
     say(&other, cmdbuf);
     r = say(&other, "13812345678");
     assert_has(r, "查询过于频繁，请稍后再试。");
@@ -823,6 +825,26 @@ static void test_lookup(void **state)
     assert_has(r, "案件编号格式不正确");
     r = say(&other, "返回");
     assert_has(r, "1 咨询");
+}
+
+/* The chat's lookup shows the time limit running now, as the web's
+ * lookup page does: a new complaint is in its review period. */
+static void test_lookup_shows_deadline(void **state)
+{
+    chat c = chat_of("lookup-deadline");
+    const char *r;
+    char id[ZQ_CASE_ID_MAX], cmdbuf[96];
+
+    (void)state;
+    fill(&c, "complaint", "2");
+    case_id_in(say(&c, "确认"), id);
+    snprintf(cmdbuf, sizeof(cmdbuf), "查询 %s", id);
+    say(&c, cmdbuf);
+    r = say(&c, "13812345678");
+    assert_has(r, "当前状态：已提交");
+    assert_has(r, "下一个办理时限：\n· 受理审查期限：");
+    assert_has(r, "日前（还有 ");
+    assert_has(r, " 个工作日）");
 }
 
 static void test_subscribe(void **state)
@@ -1273,6 +1295,7 @@ int main(void)
         cmocka_unit_test_setup(test_commands, reset),
         cmocka_unit_test_setup(test_review_edit_group, reset),
         cmocka_unit_test_setup(test_lookup, reset),
+        cmocka_unit_test_setup(test_lookup_shows_deadline, reset),
         cmocka_unit_test_setup(test_subscribe, reset),
         cmocka_unit_test_setup(test_classes, reset),
         cmocka_unit_test_setup(test_handoff, reset),

@@ -1,0 +1,42 @@
+/* The tax-assistance classes in Redis: the zset {prefix}classes, JSON
+ * members scored by their start time (ms since the epoch). Every read and
+ * the write go through here; what a class is made of (zq_class, its
+ * checks and its JSON) is in include/zhuqi/reminders.h. */
+#ifndef ZHUQI_CLASSES_H
+#define ZHUQI_CLASSES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zhuqi/store.h"
+
+/* The stored classes at most; a save beyond it is refused. */
+#define ZQ_CLASSES_MAX 2000
+
+/* A class counts as upcoming until this long after it started. */
+#define ZQ_CLASSES_PAST_MS (2 * 3600 * 1000)
+
+/* The classes not past at now_ms (started at most ZQ_CLASSES_PAST_MS
+ * ago), earliest first, at most max. Returns 0 with a new array of the
+ * stored objects in *list (members that are not JSON are left out), or
+ * -ZQ_EUNAVAIL, or -ZQ_EREPLY (*list NULL). */
+int zq_classes_upcoming(zq_store *st, int64_t now_ms, size_t max, json_t **list, zq_err *err);
+
+/* Every stored class, earliest first; as zq_classes_upcoming. */
+int zq_classes_all(zq_store *st, json_t **list, zq_err *err);
+
+/* The classes starting in [from_ms, to_ms), earliest first, at most max;
+ * as zq_classes_upcoming. */
+int zq_classes_between(zq_store *st, int64_t from_ms, int64_t to_ms, size_t max, json_t **list,
+                       zq_err *err);
+
+/* Stores member (a class's JSON object as text, with its "id") scored by
+ * start_ms, replacing the class with the same id. *created is false when
+ * one was replaced. Returns 0, -ZQ_ETOOBIG (ZQ_CLASSES_MAX stored and id
+ * new), -ZQ_EUNAVAIL or -ZQ_EREPLY. */
+int zq_classes_save(zq_store *st, const char *id, const char *member, int64_t start_ms,
+                    bool *created, zq_err *err);
+
+#endif

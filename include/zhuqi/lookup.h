@@ -1,0 +1,45 @@
+/* The public status lookup: a case number and the mobile given with it
+ * give the case's public view, with the deadline running now. The web
+ * (POST /api/cases/{id}/lookup) and the chat (查询) answer from here.
+ *
+ * Lookups are counted per asker and minute in
+ * {prefix}rl:lookup:{who}:{minute} (2 minutes), in the same round trip
+ * that loads the case. */
+#ifndef ZHUQI_LOOKUP_H
+#define ZHUQI_LOOKUP_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "zhuqi/calendar.h"
+#include "zhuqi/schema.h"
+#include "zhuqi/store.h"
+#include "zhuqi/workflow.h"
+
+/* One lookup. Strings are borrowed. */
+typedef struct zq_lookup_in {
+    const char *id;     /* the case number as given */
+    const char *mobile; /* the mobile as zq_lookup_mobile normalised it */
+    const char *who;    /* whom the limit counts: a client address, "chat:{channel}:{user}" */
+    int per_minute;     /* lookups allowed per who and minute */
+    int64_t now_ms;
+    const zq_schema *schema;
+    const zq_calendar *cal; /* may be NULL: Monday-Friday */
+    const zq_wf_limits *lim;
+} zq_lookup_in;
+
+/* Checks a mobile the way the lookup wants it (raw borrowed). Returns 0
+ * with the normalised string in *norm (new), or -ZQ_EINVAL with a Chinese
+ * message in *msg (static) and *norm NULL. */
+int zq_lookup_mobile(const zq_schema *s, const zq_schema_opts *o, json_t *raw, json_t **norm,
+                     const char **msg);
+
+/* Counts this lookup and, within the limit, finds the case. Returns 0
+ * with the public view (zq_case_public_json_at, as of the Beijing day of
+ * now_ms) in *pub (new); -ZQ_EBUSY when who is over the limit this
+ * minute; -ZQ_ENOTFOUND when there is no such case or the mobile is not
+ * its own (the same answer, so that numbers cannot be probed);
+ * -ZQ_EUNAVAIL when Redis is away or cannot answer now. */
+int zq_lookup_case(zq_store *st, const zq_lookup_in *in, json_t **pub, zq_err *err);
+
+#endif

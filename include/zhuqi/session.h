@@ -1,0 +1,50 @@
+/* The web session in Redis: one hash {prefix}sess:{sid} with a sliding
+ * TTL, holding
+ *   csrf        the token writes must echo in X-CSRF-Token
+ *   f:{form}    the draft of that flow as JSON:
+ *               {"step": next step id, "answers": {...}, "done": [step ids]}
+ * The intake API and the chat-to-web hand-over both keep drafts here.
+ * Reading a session refreshes its TTL in the same round trip. */
+#ifndef ZHUQI_SESSION_H
+#define ZHUQI_SESSION_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "zhuqi/store.h"
+
+#define ZQ_SESSION_HEX 64 /* sid and csrf: 64 lowercase hex digits */
+
+typedef struct zq_session {
+    char sid[ZQ_SESSION_HEX + 1];
+    char csrf[ZQ_SESSION_HEX + 1];
+    json_t *draft; /* the draft of the form asked for: new reference or NULL */
+    bool exists;   /* the session was found (it has a csrf) */
+} zq_session;
+
+/* True when sid has the shape of a session id. */
+bool zq_session_sid_valid(const char *sid);
+
+/* Reads session sid (the cookie's value; any value that is not a session
+ * id gives no session) with the draft of form (NULL: none), and refreshes
+ * its TTL to ttl_s. s is filled in (sid copied when valid, exists, draft)
+ * and must be cleared with zq_session_clear. Returns 0 or -ZQ_EUNAVAIL. */
+int zq_session_load(zq_store *st, const char *sid, const char *form, int ttl_s, zq_session *s,
+                    zq_err *err);
+
+/* Fills s->sid and s->csrf with new random values. Returns 0 or -ZQ_EIO. */
+int zq_session_new_ids(zq_session *s);
+
+/* Writes s->draft (borrowed) as the draft of form, and s->csrf too when
+ * with_csrf (a new session), then sets the TTL. Returns 0, -ZQ_ENOMEM, or
+ * -ZQ_EUNAVAIL when Redis is away or refuses the write (logged). */
+int zq_session_save(zq_store *st, const zq_session *s, const char *form, bool with_csrf, int ttl_s,
+                    zq_err *err);
+
+/* Deletes the draft of form from session sid. Returns 0 or -ZQ_EUNAVAIL. */
+int zq_session_drop_draft(zq_store *st, const char *sid, const char *form, zq_err *err);
+
+/* Drops s->draft. */
+void zq_session_clear(zq_session *s);
+
+#endif

@@ -1,0 +1,68 @@
+/* Writing a chat's replies, and the helpers that match what was typed
+ * against the command words: the bottom of the dialogue's parts. */
+#include "dialogue_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void dlg_say(turn *t, const char *fmt, ...)
+{
+    va_list ap;
+    char small[512];
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(small)) {
+        zq_buf_append(&t->out, small, (size_t)n);
+        return;
+    }
+    if (zq_buf_reserve(&t->out, (size_t)n) < 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(t->out.data + t->out.len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->out.len += (size_t)n;
+}
+
+bool dlg_is_any(const char *cmd, const char *const *words)
+{
+    for (; *words != NULL; words++)
+        if (strcmp(cmd, *words) == 0)
+            return true;
+    return false;
+}
+
+/* When cmd is word followed by an argument, returns the argument (spaces
+ * skipped), else NULL. */
+const char *dlg_arg_of(const char *cmd, const char *word)
+{
+    size_t n = strlen(word);
+
+    if (strncmp(cmd, word, n) != 0)
+        return NULL;
+    cmd += n;
+    while (*cmd == ' ' || *cmd == ':' || strncmp(cmd, "：", 3) == 0)
+        cmd += *cmd == ' ' || *cmd == ':' ? 1 : 3;
+    return *cmd != '\0' ? cmd : NULL;
+}
+
+const zq_form *dlg_form_of(const turn *t)
+{
+    return t->st.form[0] ? zq_schema_form(t->schema, t->st.form) : NULL;
+}
+
+void dlg_say_menu(turn *t)
+{
+    dlg_say(t, "请回复序号或文字选择：\n"
+               "1 咨询（在线问诊）\n"
+               "2 投诉（拖欠中小企业款项）\n"
+               "3 查询进度\n"
+               "4 订阅税务助企提醒\n"
+               "5 近期课程\n"
+               "随时回复“菜单”回到这里，回复“帮助”查看使用说明。");
+}
