@@ -62,10 +62,9 @@ zq_date zq_date_from_unix(time_t t);
 /* Today's date in Beijing, from time(NULL). */
 zq_date zq_date_today(void);
 
-/* Beijing time is UTC+8 all year: China has no daylight saving. Every
- * conversion between instants and Beijing dates or clock times goes
- * through the functions below, none through TZ or localtime. */
-#define ZQ_BEIJING_OFFSET_S 28800 /* 8 hours */
+/* Every conversion between instants and Beijing dates or clock times goes
+ * through the functions below (ZQ_BEIJING_OFFSET_S, common.h), none
+ * through TZ or localtime. */
 
 /* The Beijing date of a time in ms since the epoch. */
 zq_date zq_date_from_ms(int64_t ms);

@@ -36,6 +36,10 @@ int zq_err_set(zq_err *err, int code, const char *fmt, ...) __attribute__((forma
 /* A short English name for a code ("invalid", "unavailable", ...). */
 const char *zq_strerror(int code);
 
+/* Beijing time is UTC+8 all year: China has no daylight saving. Here
+ * rather than in calendar.h so that the log's timestamps use it too. */
+#define ZQ_BEIJING_OFFSET_S 28800 /* 8 hours */
+
 #define ZQ_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "zhuqi/buf.h"
-#include "zhuqi/calendar.h"
 #include "zhuqi/common.h"
 
 /* A line is at most PIPE_BUF (4096 on Linux) bytes so that a single write
