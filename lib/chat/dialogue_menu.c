@@ -318,10 +318,11 @@ static int classes(turn *t)
         const char *date = json_string_value(json_object_get(c, "date"));
         const char *time_ = json_string_value(json_object_get(c, "time"));
         const char *starts = json_string_value(json_object_get(c, "starts_at"));
-        const char *link = json_string_value(json_object_get(c, "link"));
+        /* As the staff API stores it (zq_class_to_json). */
+        const char *link = json_string_value(json_object_get(c, "live_url"));
 
-        if (link == NULL)
-            link = json_string_value(json_object_get(c, "url"));
+        if (link != NULL && *link == '\0')
+            link = NULL;
         if (title != NULL) {
             if (shown++ == 0)
                 dlg_say(t, "近期的财税云课堂：\n");

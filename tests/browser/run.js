@@ -884,7 +884,7 @@ test('every page: no horizontal scroll at 360px, labelled inputs, tap targets, u
   assert((await empty.locator('#classes-body').innerText()).includes('近期没有安排税务课堂'), 'no-class message');
   const prefix = (await stack.cmd('prefix')).result;
   const soon = Date.now() + 86400000;
-  const cls = { date: new Date(soon + 8 * 3600e3).toISOString().slice(0, 10), time: '14:30', title: '小规模纳税人增值税优惠政策解读<b>直播</b>', link: 'https://example.invalid/live' };
+  const cls = { date: new Date(soon + 8 * 3600e3).toISOString().slice(0, 10), time: '14:30', title: '小规模纳税人增值税优惠政策解读<b>直播</b>', live_url: 'https://example.invalid/live' };
   await stack.cmd('redis ' + JSON.stringify(['ZADD', prefix + 'classes', String(soon), JSON.stringify(cls)]));
   try {
     await empty.reload();
@@ -892,6 +892,9 @@ test('every page: no horizontal scroll at 360px, labelled inputs, tap targets, u
     const li = await empty.locator('#classes-body li').innerText();
     assert(li.includes('小规模纳税人增值税优惠政策解读<b>直播</b>'), 'class title rendered as text');
     assert(li.includes('14:30'), 'class time');
+    /* the live link as the staff console stores it (live_url) */
+    assert((await empty.locator('#classes-body a.class-link').getAttribute('href')) ===
+      'https://example.invalid/live', 'class live link');
     await assertLayout(empty, 'start page with a class');
     await shot(empty, 'index-class');
   } finally {

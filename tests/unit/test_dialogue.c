@@ -912,7 +912,7 @@ static void test_classes(void **state)
     assert_has(r, "近期还没有发布课程安排");
     rr = cmd("ZADD zqt:classes %lld %s", soon,
              "{\"title\":\"小规模纳税人增值税优惠解读\",\"date\":\"2026-11-27\","
-             "\"time\":\"14:30\",\"link\":\"https://live.example.cn/27\"}");
+             "\"time\":\"14:30\",\"live_url\":\"https://live.example.cn/27\"}");
     freeReplyObject(rr);
     r = say(&c, "近期课程");
     assert_has(r, "小规模纳税人增值税优惠解读");

@@ -40,7 +40,7 @@
       return;
     }
     body.appendChild(el('ul', { class: 'classes-list' }, list.map(function (c) {
-      var link = safeLink(c.link || c.url);
+      var link = safeLink(c.live_url);
       return el('li', {}, [
         el('span', { class: 'class-when', text: whenOf(c) }),
         el('span', { class: 'class-title', text: c.title || '税务课堂' }),
