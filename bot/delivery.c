@@ -12,7 +12,6 @@
 #include "internal.h"
 #include "zhuqi/apptoken.h"
 #include "zhuqi/chat_outbox.h"
-#include "zhuqi/feishu_token.h"
 #include "zhuqi/log.h"
 #include "zhuqi/ratelimit.h"
 
@@ -276,17 +275,17 @@ static void retry_later(zq_bot *b, job *j, const char *reason)
 }
 
 /* Adds "Authorization: Bearer <tenant access token>" to a Feishu IM
- * reply (feishu_token.h). Returns 0, or -1 after settling the job. */
+ * reply (apptoken.h). Returns 0, or -1 after settling the job. */
 static int add_tenant_token(zq_bot *b, job *j)
 {
-    char tok[ZQ_FEISHU_TOKEN_MAX], line[320], why[300];
+    char tok[ZQ_APPTOKEN_MAX], line[ZQ_APPTOKEN_MAX + 48], why[300], nourl[1] = "";
+    zq_apptoken_app app;
     zq_err err = {0};
     char **h;
     int rc;
 
-    rc =
-        zq_feishu_tenant_token(b->st, b->cfg->channels.feishu_base_url, b->cfg->feishu.app_id,
-                               b->cfg->feishu.app_secret, false, b->cfg->bot.timeout_ms, tok, &err);
+    zq_apptoken_for(b->cfg, ZQ_AUTH_FEISHU, &app);
+    rc = zq_apptoken_get(b->st, &app, false, b->cfg->bot.timeout_ms, tok, &err);
     if (rc == -ZQ_EUNAVAIL)
         zq_bot_redis(b, rc, "feishu_token", &err);
     if (rc < 0) {
@@ -297,7 +296,10 @@ static int add_tenant_token(zq_bot *b, job *j)
             retry_later(b, j, why);
         return -1;
     }
-    snprintf(line, sizeof(line), "Authorization: Bearer %.280s", tok);
+    if (zq_apptoken_apply(ZQ_AUTH_FEISHU, tok, nourl, sizeof(nourl), line, sizeof(line)) < 0) {
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "access token too long for the request");
+        return -1;
+    }
     h = realloc(j->reply_hdrs, (size_t)(j->nreply_hdrs + 1) * sizeof(*h));
     if (h == NULL || (h[j->nreply_hdrs] = strdup(line)) == NULL) {
         if (h != NULL)
@@ -777,12 +779,15 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
         return;
     }
     attempts = j->e.attempts + 1;
-    if (j->e.reply && strcmp(j->e.reply_auth, "feishu_tenant_token") == 0 &&
-        zq_feishu_token_rejected(r->body, r->len) && attempts < b->cfg->bot.max_attempts) {
+    if (j->e.reply && strcmp(j->e.reply_auth, ZQ_CHAT_AUTH_FEISHU) == 0 &&
+        zq_channel_token_rejected(ZQ_CH_FEISHU_CHAT, r->status, r->body, r->len) &&
+        attempts < b->cfg->bot.max_attempts) {
         /* An expired token: fetch a fresh one and try again soon. */
+        zq_apptoken_app app;
         zq_err err = {0};
 
-        zq_feishu_token_forget(b->st, b->cfg->feishu.app_id, &err);
+        zq_apptoken_for(b->cfg, ZQ_AUTH_FEISHU, &app);
+        zq_apptoken_forget(b->st, &app, &err);
         settle(b, j, ZQ_SETTLE_RETRY, attempts, now_ms + b->cfg->bot.retry_base_ms,
                "feishu tenant token rejected");
         return;

@@ -205,6 +205,13 @@ static zq_delivery classify_errcode(zq_channel_kind k, long status, json_t *o, c
     return ZQ_DELIVERY_FAIL;
 }
 
+/* Feishu's answers when the tenant access token is missing, invalid or
+ * expired: fetch it again (the one place these codes are listed). */
+static bool feishu_token_code(long long code)
+{
+    return code == 99991661 || code == 99991663 || code == 99991668 || code == 99991677;
+}
+
 /* Feishu: {"code":N,"msg":"..."} or the older {"StatusCode":N}. */
 static zq_delivery classify_feishu(zq_channel_kind k, long status, json_t *o, char *reason,
                                    size_t reasonsz)
@@ -232,8 +239,7 @@ static zq_delivery classify_feishu(zq_channel_kind k, long status, json_t *o, ch
         return ZQ_DELIVERY_RETRY;
     if (code == 9499 && strcasestr(msg, "too many request") != NULL)
         return ZQ_DELIVERY_RETRY;
-    if (k == ZQ_CH_FEISHU_CHAT && (code == 99991400 || code == 230020 || code == 99991661 ||
-                                   code == 99991663 || code == 99991668 || code == 99991677))
+    if (k == ZQ_CH_FEISHU_CHAT && (code == 99991400 || code == 230020 || feishu_token_code(code)))
         return ZQ_DELIVERY_RETRY;
     return ZQ_DELIVERY_FAIL;
 }
@@ -303,10 +309,7 @@ bool zq_channel_token_rejected(zq_channel_kind k, long http_status, const char *
         yes = get_int(o, "errcode", &code) && (code == 42001 || code == 40014 || code == 40001);
         break;
     case ZQ_CH_DINGTALK_APP: yes = strcmp(get_str(o, "code"), "InvalidAuthentication") == 0; break;
-    case ZQ_CH_FEISHU_CHAT:
-        yes = get_int(o, "code", &code) &&
-              (code == 99991661 || code == 99991663 || code == 99991668 || code == 99991677);
-        break;
+    case ZQ_CH_FEISHU_CHAT: yes = get_int(o, "code", &code) && feishu_token_code(code); break;
     default: break;
     }
     json_decref(o);

@@ -46,7 +46,7 @@
  *                                    live_url,replay_url,start_ms} by start_ms
  *   events                    stream case events from the intake and the
  *                                    staff workflow; consumer group "bot"
- *   feishu:tenant_token:{app} string Feishu IM token (feishu_token.c)
+ *   feishu:tenant_token:{app} string Feishu IM token (apptoken.c)
  *
  * Life of a message. POST /api/admin/notices (or the scheduler, or a case
  * event) stores notice:{id} and puts it in notices:pending at send_at.
