@@ -17,38 +17,6 @@
 static const char *const weekdays[] = {"",       "星期一", "星期二", "星期三",
                                        "星期四", "星期五", "星期六", "星期日"};
 
-/* A stand-in target for showing a channel's wire format. */
-static void sample_target(zq_channel_kind k, zq_target *t)
-{
-    memset(t, 0, sizeof(*t));
-    snprintf(t->id, sizeof(t->id), "dry-run");
-    t->kind = k;
-    switch (k) {
-    case ZQ_CH_WECOM: snprintf(t->address, sizeof(t->address), "ROBOT-KEY"); break;
-    case ZQ_CH_DINGTALK:
-        snprintf(t->address, sizeof(t->address), "ACCESS-TOKEN");
-        snprintf(t->secret, sizeof(t->secret), "SECRET");
-        break;
-    case ZQ_CH_FEISHU:
-        snprintf(t->address, sizeof(t->address), "HOOK-TOKEN");
-        snprintf(t->secret, sizeof(t->secret), "SECRET");
-        break;
-    case ZQ_CH_TELEGRAM:
-        snprintf(t->address, sizeof(t->address), "123456:BOT-TOKEN");
-        snprintf(t->chat_id, sizeof(t->chat_id), "-1001234567890");
-        break;
-    case ZQ_CH_WECOM_APP: snprintf(t->address, sizeof(t->address), "USERID"); break;
-    case ZQ_CH_DINGTALK_APP:
-        snprintf(t->address, sizeof(t->address), "group:OPEN-CONVERSATION-ID");
-        break;
-    case ZQ_CH_FEISHU_CHAT: snprintf(t->address, sizeof(t->address), "oc_CHAT_ID"); break;
-    default:
-        snprintf(t->address, sizeof(t->address), "https://example.invalid/webhook");
-        snprintf(t->secret, sizeof(t->secret), "SECRET");
-        break;
-    }
-}
-
 /* Prints text indented, one "    | " per line. */
 static void indent(FILE *out, const char *s)
 {
@@ -193,9 +161,10 @@ static void show_occurrence(zq_bot *b, const zq_occurrence *o, int64_t at_ms, bo
         if (nk > 0 && !kinds[k])
             continue;
         /* With no targets, show the app kinds only when their app is set. */
-        if (nk == 0 && zq_channel_is_app((zq_channel_kind)k) && !zq_bot_app_configured(b->cfg, k))
+        if (nk == 0 && zq_channel_is_app((zq_channel_kind)k) &&
+            !zq_channel_app_configured(b->cfg, (zq_channel_kind)k))
             continue;
-        sample_target((zq_channel_kind)k, &t);
+        zq_channel_sample_target((zq_channel_kind)k, &t);
         if (zq_channel_render(&b->cc, &t, &m, o->fire_ms, &reqs, &n, &err) < 0) {
             fprintf(out, "  %s: cannot render: %s\n", zq_channel_name((zq_channel_kind)k), err.msg);
             continue;
@@ -248,7 +217,7 @@ int zq_bot_dry_run(const char *config_path, const zq_config *cfg, const char *at
         fprintf(stderr, "zhuqi-bot: %s\n", err.msg);
         return ZQ_EXIT_CONFIG;
     }
-    zq_bot_channel_config(cfg, &b.cc);
+    zq_channel_config_from(cfg, &b.cc);
     b.st = zq_store_new(&cfg->redis);
     occ = calloc(MAX_OCC, sizeof(*occ));
     if (b.st == NULL || occ == NULL) {
