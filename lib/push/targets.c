@@ -593,3 +593,109 @@ int zq_target_inline_decode(const char *s, size_t len, zq_target *out)
     json_decref(o);
     return rc;
 }
+
+int zq_target_exists(zq_store *st, const char *id, bool *exists, zq_err *err)
+{
+    redisReply *r = zq_store_command(st, err, "EXISTS %starget:%s", zq_store_prefix(st), id);
+
+    *exists = false;
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    *exists = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return 0;
+}
+
+void zq_target_ids_clear(zq_target_ids *ids)
+{
+    for (size_t i = 0; ids->id != NULL && i < ids->n; i++)
+        free(ids->id[i]);
+    free(ids->id);
+    memset(ids, 0, sizeof(*ids));
+}
+
+/* Takes the strings of an array reply into out. Returns 0 or -ZQ_ENOMEM. */
+static int take_ids(const redisReply *r, zq_target_ids *out)
+{
+    out->id = calloc(r->elements + 1, sizeof(*out->id));
+    if (out->id == NULL)
+        return -ZQ_ENOMEM;
+    for (size_t i = 0; i < r->elements; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        out->id[out->n] = strdup(r->element[i]->str);
+        if (out->id[out->n++] == NULL)
+            return -ZQ_ENOMEM;
+    }
+    return 0;
+}
+
+/* prefix + what + id as a new string, or NULL. */
+static char *key_of(const char *prefix, const char *what, const char *id)
+{
+    zq_buf b = {0};
+
+    if (zq_buf_printf(&b, "%s%s%s", prefix, what, id != NULL ? id : "") < 0) {
+        zq_buf_free(&b);
+        return NULL;
+    }
+    return zq_buf_steal(&b);
+}
+
+int zq_target_audience(zq_store *st, const char *audience, zq_target_ids *out, zq_err *err)
+{
+    const char *p = zq_store_prefix(st);
+    json_t *a = json_loads(audience, 0, NULL), *tags, *v;
+    const char **argv = NULL;
+    char **keys = NULL;
+    size_t i, n = 0, nkeys;
+    redisReply *r = NULL;
+    bool all_match;
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (a == NULL)
+        return 0;
+    tags = json_object_get(a, "tags");
+    nkeys = json_array_size(tags) + 2;
+    all_match = json_is_string(json_object_get(a, "match")) &&
+                strcmp(json_string_value(json_object_get(a, "match")), "all") == 0;
+    argv = calloc(nkeys + 2, sizeof(*argv));
+    keys = calloc(nkeys, sizeof(*keys));
+    if (argv == NULL || keys == NULL)
+        goto oom;
+    if (json_is_true(json_object_get(a, "all"))) {
+        if ((keys[0] = key_of(p, "targets", "")) == NULL)
+            goto oom;
+        argv[n++] = "SUNION";
+        argv[n++] = keys[0];
+    } else {
+        argv[n++] = all_match ? "SINTER" : "SUNION";
+        json_array_foreach(tags, i, v)
+        {
+            if ((keys[i] = key_of(p, "targets:tag:", json_string_value(v))) == NULL)
+                goto oom;
+            argv[n++] = keys[i];
+        }
+    }
+    if (n > 1) {
+        r = zq_store_commandv(st, err, (int)n, argv, NULL);
+        if (r == NULL)
+            rc = -ZQ_EUNAVAIL;
+        else if (r->type == REDIS_REPLY_ARRAY && take_ids(r, out) < 0)
+            goto oom;
+    }
+    goto out;
+oom:
+    rc = zq_err_set(err, ZQ_ENOMEM, "out of memory");
+    zq_target_ids_clear(out);
+out:
+    if (r != NULL)
+        freeReplyObject(r);
+    for (i = 0; keys != NULL && i < nkeys; i++)
+        free(keys[i]);
+    free(keys);
+    free(argv);
+    json_decref(a);
+    return rc;
+}
