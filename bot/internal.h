@@ -29,6 +29,9 @@ typedef struct zq_bot {
     int njobs; /* capacity: 2 * max_transfers */
     struct content *cache;
     int ncache;
+    /* resolve_new's batch: njobs lookups and the jobs they are for. */
+    struct zq_outbox_lookup *lookups;
+    struct job **resolving;
     uint64_t tick; /* LRU clock of the cache */
     int64_t next_read_mono, next_claim_mono, next_touch_mono, next_move_mono;
     char claim_cursor[2][48];
