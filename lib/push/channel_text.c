@@ -533,6 +533,16 @@ bool zq_ch_has_control(const char *s)
     return false;
 }
 
+/* Copies [v, end) into out. Returns 0, or -1 when it does not fit. */
+static int copy_span(const char *v, const char *end, char *out, size_t outsz)
+{
+    if ((size_t)(end - v) >= outsz)
+        return -1;
+    memcpy(out, v, (size_t)(end - v));
+    out[end - v] = '\0';
+    return 0;
+}
+
 /* When in is a URL holding "name=VALUE", copies VALUE; else copies in. */
 static int take_query(const char *in, const char *name, char *out, size_t outsz)
 {
@@ -554,11 +564,7 @@ static int take_query(const char *in, const char *name, char *out, size_t outsz)
         v = in;
         end = in + strlen(in);
     }
-    if ((size_t)(end - v) >= outsz)
-        return -1;
-    memcpy(out, v, (size_t)(end - v));
-    out[end - v] = '\0';
-    return 0;
+    return copy_span(v, end, out, outsz);
 }
 
 /* When in is a URL, copies the path segment after marker (up to the next
@@ -576,11 +582,7 @@ int zq_ch_take_segment(const char *in, const char *marker, char *out, size_t out
     } else {
         end = in + strlen(in);
     }
-    if ((size_t)(end - v) >= outsz)
-        return -1;
-    memcpy(out, v, (size_t)(end - v));
-    out[end - v] = '\0';
-    return 0;
+    return copy_span(v, end, out, outsz);
 }
 
 bool zq_ch_http_url(const char *s)
