@@ -212,23 +212,6 @@ static struct content *cache_put(zq_bot *b, const char *id, zq_notice_content *c
     return best;
 }
 
-static zq_channel_kind reply_kind(const char *ch)
-{
-    zq_channel_kind k;
-
-    if (zq_channel_parse(ch, &k) == 0)
-        return k; /* "wecom-app", "telegram" */
-    if (strncmp(ch, "wecom", 5) == 0)
-        return ZQ_CH_WECOM;
-    if (strncmp(ch, "dingtalk", 8) == 0)
-        return ZQ_CH_DINGTALK;
-    if (strncmp(ch, "feishu", 6) == 0 || strncmp(ch, "lark", 4) == 0)
-        return ZQ_CH_FEISHU;
-    if (strncmp(ch, "telegram", 8) == 0)
-        return ZQ_CH_TELEGRAM;
-    return ZQ_CH_GENERIC;
-}
-
 /* The access token the current part of j needs (apptoken.h). */
 static zq_outreq_auth job_auth(const job *j)
 {
@@ -326,7 +309,7 @@ static int prepare_reply(zq_bot *b, job *j, int64_t now_ms)
     json_t *h = json_loads(j->e.reply_headers ? j->e.reply_headers : "[]", 0, NULL), *v;
     size_t i;
 
-    j->kind = reply_kind(j->e.reply_channel);
+    j->kind = zq_channel_of_reply(j->e.reply_channel);
     if (j->e.reply_expires_ms > 0 && now_ms > j->e.reply_expires_ms) {
         json_decref(h);
         settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0,

@@ -36,6 +36,12 @@ typedef enum zq_channel_kind {
 const char *zq_channel_name(zq_channel_kind k);
 int zq_channel_parse(const char *name, zq_channel_kind *out);
 
+/* The kind whose answers a chat reply of channel (chat_outbox.h: an
+ * inbound adapter's name, "dingtalk-session", "wecom-app", ...) gets:
+ * the kind of that wire name, else the robot of the platform it names
+ * ("lark" is Feishu), else generic. */
+zq_channel_kind zq_channel_of_reply(const char *channel);
+
 /* True for the kinds sent through an app's message API with an access
  * token (wecom-app, dingtalk-app, feishu-chat). */
 bool zq_channel_is_app(zq_channel_kind k);

@@ -137,6 +137,7 @@ const zq_channel_ops zq_ch_dingtalk = {
     .default_base = "https://oapi.dingtalk.com",
     .limits = {20000, 20, 0},
     .json_answer = true,
+    .reply_prefix = {"dingtalk"},
     .takes_secret = true,
     .address = dingtalk_address,
     .sample_address = "ACCESS-TOKEN",

@@ -258,6 +258,7 @@ const zq_channel_ops zq_ch_feishu = {
     .limits = {20000, 100, 5},
     .limit_on_body = true,
     .json_answer = true,
+    .reply_prefix = {"feishu", "lark"},
     .takes_secret = true,
     .address = feishu_address,
     .sample_address = "HOOK-TOKEN",

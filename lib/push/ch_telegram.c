@@ -182,6 +182,7 @@ const zq_channel_ops zq_ch_telegram = {
     .default_base = "https://api.telegram.org",
     .limits = {4096, 20, 0},
     .json_answer = true,
+    .reply_prefix = {"telegram"},
     .address = telegram_address,
     .chat_id = telegram_chat_id,
     .chat_id_required = true,

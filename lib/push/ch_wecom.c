@@ -109,6 +109,7 @@ const zq_channel_ops zq_ch_wecom = {
     .default_base = "https://qyapi.weixin.qq.com",
     .limits = {4096, 20, 0},
     .json_answer = true,
+    .reply_prefix = {"wecom"},
     .address = wecom_address,
     .sample_address = "ROBOT-KEY",
     .settings = wecom_settings,

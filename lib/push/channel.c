@@ -67,6 +67,23 @@ int zq_channel_parse(const char *name, zq_channel_kind *out)
     return -ZQ_EINVAL;
 }
 
+zq_channel_kind zq_channel_of_reply(const char *channel)
+{
+    zq_channel_kind k;
+    size_t j;
+    int i;
+
+    if (zq_channel_parse(channel, &k) == 0)
+        return k; /* "wecom-app", "telegram" */
+    for (i = 0; i < ZQ_CH__COUNT; i++)
+        for (j = 0; j < ZQ_ARRAY_LEN(registry[i]->reply_prefix); j++)
+            if (registry[i]->reply_prefix[j] != NULL &&
+                strncmp(channel, registry[i]->reply_prefix[j],
+                        strlen(registry[i]->reply_prefix[j])) == 0)
+                return (zq_channel_kind)i;
+    return ZQ_CH_GENERIC;
+}
+
 bool zq_channel_is_app(zq_channel_kind k)
 {
     const zq_channel_ops *ops = zq_channel_ops_of(k);

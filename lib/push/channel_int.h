@@ -72,6 +72,9 @@ typedef struct zq_channel_ops {
     bool app;                 /* sent through an app's message API with a token */
     bool limit_on_body;       /* max_bytes counts the whole request body */
     bool json_answer;         /* the platform answers with a JSON code to read */
+    /* The chat replies (chat_outbox.h) whose channel starts with one of
+     * these are answered like this kind (zq_channel_of_reply). */
+    const char *reply_prefix[2];
 
     /* Targets (targets.c). takes_secret: a signing secret may be set.
      * address: checks and normalises what staff typed (a key, a token, a

@@ -518,6 +518,12 @@ static void test_channel_config_from(void **state)
     snprintf(cfg.feishu.app_id, sizeof(cfg.feishu.app_id), "cli_1");
     snprintf(cfg.feishu.app_secret, sizeof(cfg.feishu.app_secret), "s");
     assert_true(zq_channel_app_configured(&cfg, ZQ_CH_FEISHU_CHAT));
+    assert_int_equal(zq_channel_of_reply("wecom"), ZQ_CH_WECOM);
+    assert_int_equal(zq_channel_of_reply("wecom-app"), ZQ_CH_WECOM_APP);
+    assert_int_equal(zq_channel_of_reply("dingtalk-session"), ZQ_CH_DINGTALK);
+    assert_int_equal(zq_channel_of_reply("lark"), ZQ_CH_FEISHU);
+    assert_int_equal(zq_channel_of_reply("telegram"), ZQ_CH_TELEGRAM);
+    assert_int_equal(zq_channel_of_reply("webchat"), ZQ_CH_GENERIC);
     /* Every kind's stand-in target renders (the app kinds with their
      * apps' identities). */
     cc.wecom_agent_id = 1000002;
