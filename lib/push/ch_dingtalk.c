@@ -36,62 +36,46 @@ static int dingtalk_mentions(zq_buf *b, const zq_message *m)
     return b->oom ? -ZQ_ENOMEM : 0;
 }
 
+/* A part as markdown; the last carries the mentions. */
+static json_t *dingtalk_part(const zq_ch_render *rd, size_t i, zq_buf *c, zq_buf *title)
+{
+    bool last = i + 1 == rd->nparts;
+    json_t *root = json_object(), *md = json_object(), *at;
+    int bad = root == NULL || md == NULL || zq_ch_titled(title, rd, i) < 0 ||
+              zq_ch_labelled(c, rd, i) < 0 || (last && dingtalk_mentions(c, rd->m) < 0);
+
+    bad |= json_object_set_new(md, "title", zq_ch_jstr(title->data, title->len));
+    bad |= json_object_set_new(md, "text", zq_ch_jstr(c->data, c->len));
+    bad |= json_object_set_new(root, "msgtype", json_string("markdown"));
+    bad |= json_object_set_new(root, "markdown", md);
+    if (last && (rd->m->nmentions > 0 || rd->m->mention_all)) {
+        at = json_object();
+        bad |= at == NULL;
+        bad |= json_object_set_new(at, "atMobiles", zq_ch_mobiles_json(rd->m, false));
+        bad |= json_object_set_new(at, "isAtAll", json_boolean(rd->m->mention_all));
+        bad |= json_object_set_new(root, "at", at);
+    }
+    return zq_ch_built(root, bad);
+}
+
 static int render_dingtalk(zq_ch_render *rd)
 {
-    zq_buf url = {0}, c = {0}, title = {0};
-    json_t *root, *md, *at;
-    char sign[64], lab[48];
-    size_t i;
-    int rc = 0, bad;
+    zq_buf url = {0};
+    char sign[64];
+    int rc = 0;
 
     zq_buf_puts(&url, rd->cc->base_url[ZQ_CH_DINGTALK]);
     zq_buf_puts(&url, "/robot/send?access_token=");
     zq_url_encode(&url, rd->t->address);
     if (rd->t->secret[0] != '\0') {
         rc = zq_sign_dingtalk(rd->t->secret, rd->now_ms, sign, sizeof(sign));
-        if (rc < 0)
-            goto out;
         zq_buf_printf(&url, "&timestamp=%lld&sign=", (long long)rd->now_ms);
         /* Base64 has '+', '/' and '=': encoded here, once. */
         zq_url_encode(&url, sign);
     }
-    for (i = 0; i < rd->nreqs && rc == 0; i++)
-        rc = zq_ch_set_url(rd, &rd->reqs[i], &url);
-    for (i = 0; i < rd->nparts && rc == 0; i++) {
-        bool last = i + 1 == rd->nparts;
-
-        zq_buf_reset(&c);
-        zq_buf_reset(&title);
-        zq_ch_label(lab, sizeof(lab), i, rd->nparts);
-        zq_buf_puts(&title, rd->title[0] != '\0' ? rd->title : ZQ_CHANNEL_DEFAULT_TITLE);
-        zq_buf_puts(&title, lab);
-        if (zq_ch_labelled(&c, rd, i) < 0 || (last && dingtalk_mentions(&c, rd->m) < 0) ||
-            title.oom) {
-            rc = -ZQ_ENOMEM;
-            break;
-        }
-        root = json_object();
-        md = json_object();
-        bad = root == NULL || md == NULL;
-        bad |= json_object_set_new(md, "title", zq_ch_jstr(title.data, title.len));
-        bad |= json_object_set_new(md, "text", zq_ch_jstr(c.data, c.len));
-        bad |= json_object_set_new(root, "msgtype", json_string("markdown"));
-        bad |= json_object_set_new(root, "markdown", md);
-        if (last && (rd->m->nmentions > 0 || rd->m->mention_all)) {
-            at = json_object();
-            bad |= at == NULL;
-            bad |= json_object_set_new(at, "atMobiles", zq_ch_mobiles_json(rd->m, false));
-            bad |= json_object_set_new(at, "isAtAll", json_boolean(rd->m->mention_all));
-            bad |= json_object_set_new(root, "at", at);
-        }
-        rc = bad ? -ZQ_ENOMEM : zq_ch_set_body(&rd->reqs[i], root);
-        if (bad)
-            json_decref(root);
-    }
-out:
+    if (rc == 0)
+        rc = zq_ch_render_parts(rd, &url, ZQ_AUTH_NONE, dingtalk_part);
     zq_buf_free(&url);
-    zq_buf_free(&c);
-    zq_buf_free(&title);
     return rc;
 }
 
@@ -151,60 +135,45 @@ const zq_channel_ops zq_ch_dingtalk = {
 /* DingTalk app robot (vendor docs: 机器人发送群聊消息 and 批量发送人与机器人
  * 会话中机器人消息): "sampleMarkdown" with its parameters as a JSON string
  * in msgParam; the access token goes into a header later. */
-static int render_dingtalk_app(zq_ch_render *rd)
+/* "sampleMarkdown" with its title and text as a JSON string. */
+static json_t *dingtalk_app_part(const zq_ch_render *rd, size_t i, zq_buf *c, zq_buf *title)
 {
-    zq_buf url = {0}, c = {0}, title = {0};
     bool group = strncmp(rd->t->address, "group:", 6) == 0;
     const char *who = rd->t->address + (group ? 6 : 5);
-    json_t *root, *param;
-    char lab[48], *ps;
-    size_t i;
-    int rc = 0, bad;
+    json_t *root, *param = json_object();
+    int bad = param == NULL || zq_ch_titled(title, rd, i) < 0 || zq_ch_labelled(c, rd, i) < 0;
+    char *ps;
+
+    bad |= json_object_set_new(param, "title", zq_ch_jstr(title->data, title->len));
+    bad |= json_object_set_new(param, "text", zq_ch_jstr(c->data, c->len));
+    ps = bad ? NULL : json_dumps(param, JSON_COMPACT);
+    json_decref(param);
+    if (ps == NULL)
+        return NULL;
+    root = json_object();
+    bad = root == NULL;
+    bad |= json_object_set_new(root, "robotCode", json_string(rd->cc->dingtalk_robot_code));
+    if (group)
+        bad |= json_object_set_new(root, "openConversationId", json_string(who));
+    else
+        bad |= json_object_set_new(root, "userIds", json_pack("[s]", who));
+    bad |= json_object_set_new(root, "msgKey", json_string("sampleMarkdown"));
+    bad |= json_object_set_new(root, "msgParam", json_string(ps));
+    free(ps);
+    return zq_ch_built(root, bad);
+}
+
+static int render_dingtalk_app(zq_ch_render *rd)
+{
+    zq_buf url = {0};
+    int rc;
 
     zq_buf_puts(&url, rd->cc->base_url[ZQ_CH_DINGTALK_APP]);
-    zq_buf_puts(&url,
-                group ? "/v1.0/robot/groupMessages/send" : "/v1.0/robot/oToMessages/batchSend");
-    for (i = 0; i < rd->nparts && rc == 0; i++) {
-        rc = zq_ch_set_url(rd, &rd->reqs[i], &url);
-        if (rc < 0)
-            break;
-        rd->reqs[i].auth = ZQ_AUTH_DINGTALK;
-        zq_buf_reset(&c);
-        zq_buf_reset(&title);
-        zq_ch_label(lab, sizeof(lab), i, rd->nparts);
-        zq_buf_puts(&title, rd->title[0] != '\0' ? rd->title : ZQ_CHANNEL_DEFAULT_TITLE);
-        zq_buf_puts(&title, lab);
-        if (zq_ch_labelled(&c, rd, i) < 0 || title.oom) {
-            rc = -ZQ_ENOMEM;
-            break;
-        }
-        param = json_object();
-        bad = param == NULL;
-        bad |= json_object_set_new(param, "title", zq_ch_jstr(title.data, title.len));
-        bad |= json_object_set_new(param, "text", zq_ch_jstr(c.data, c.len));
-        ps = bad ? NULL : json_dumps(param, JSON_COMPACT);
-        json_decref(param);
-        if (ps == NULL) {
-            rc = -ZQ_ENOMEM;
-            break;
-        }
-        root = json_object();
-        bad = root == NULL;
-        bad |= json_object_set_new(root, "robotCode", json_string(rd->cc->dingtalk_robot_code));
-        if (group)
-            bad |= json_object_set_new(root, "openConversationId", json_string(who));
-        else
-            bad |= json_object_set_new(root, "userIds", json_pack("[s]", who));
-        bad |= json_object_set_new(root, "msgKey", json_string("sampleMarkdown"));
-        bad |= json_object_set_new(root, "msgParam", json_string(ps));
-        free(ps);
-        rc = bad ? -ZQ_ENOMEM : zq_ch_set_body(&rd->reqs[i], root);
-        if (bad)
-            json_decref(root);
-    }
+    zq_buf_puts(&url, strncmp(rd->t->address, "group:", 6) == 0
+                          ? "/v1.0/robot/groupMessages/send"
+                          : "/v1.0/robot/oToMessages/batchSend");
+    rc = zq_ch_render_parts(rd, &url, ZQ_AUTH_DINGTALK, dingtalk_app_part);
     zq_buf_free(&url);
-    zq_buf_free(&c);
-    zq_buf_free(&title);
     return rc;
 }
 

@@ -123,14 +123,25 @@ static size_t feishu_envelope(const zq_ch_render *rd)
     return n;
 }
 
+/* A part as a card: the label in its header; the last part of a custom
+ * bot's message mentions everyone when asked. */
+static json_t *feishu_part(const zq_ch_render *rd, size_t i, zq_buf *c, zq_buf *h)
+{
+    bool chat = rd->t->kind == ZQ_CH_FEISHU_CHAT;
+
+    zq_buf_append(c, rd->parts[i].data ? rd->parts[i].data : "", rd->parts[i].len);
+    if (i + 1 == rd->nparts && rd->m->mention_all && !chat)
+        zq_buf_puts(c, FEISHU_AT_ALL);
+    if (zq_ch_titled(h, rd, i) < 0 || c->oom)
+        return NULL;
+    return feishu_body(rd, h->data, h->len, c->data, c->len);
+}
+
 static int render_feishu(zq_ch_render *rd)
 {
-    zq_buf url = {0}, c = {0}, h = {0};
-    char lab[48];
-    size_t i;
-    int rc = 0;
-
     bool chat = rd->t->kind == ZQ_CH_FEISHU_CHAT;
+    zq_buf url = {0};
+    int rc;
 
     if (chat) {
         /* The IM API (vendor docs, not specs/channels.md); the chat id goes
@@ -142,29 +153,8 @@ static int render_feishu(zq_ch_render *rd)
         zq_buf_puts(&url, "/open-apis/bot/v2/hook/");
         zq_url_encode(&url, rd->t->address);
     }
-    for (i = 0; i < rd->nparts && rc == 0; i++) {
-        rc = zq_ch_set_url(rd, &rd->reqs[i], &url);
-        if (rc < 0)
-            break;
-        if (chat)
-            rd->reqs[i].auth = ZQ_AUTH_FEISHU;
-        zq_buf_reset(&c);
-        zq_buf_reset(&h);
-        zq_ch_label(lab, sizeof(lab), i, rd->nparts);
-        zq_buf_puts(&h, rd->title[0] != '\0' ? rd->title : ZQ_CHANNEL_DEFAULT_TITLE);
-        zq_buf_puts(&h, lab);
-        zq_buf_append(&c, rd->parts[i].data ? rd->parts[i].data : "", rd->parts[i].len);
-        if (i + 1 == rd->nparts && rd->m->mention_all && !chat)
-            zq_buf_puts(&c, FEISHU_AT_ALL);
-        if (c.oom || h.oom) {
-            rc = -ZQ_ENOMEM;
-            break;
-        }
-        rc = zq_ch_set_body(&rd->reqs[i], feishu_body(rd, h.data, h.len, c.data, c.len));
-    }
+    rc = zq_ch_render_parts(rd, &url, chat ? ZQ_AUTH_FEISHU : ZQ_AUTH_NONE, feishu_part);
     zq_buf_free(&url);
-    zq_buf_free(&c);
-    zq_buf_free(&h);
     return rc;
 }
 

@@ -12,57 +12,57 @@
 #include "zhuqi/channel.h"
 #include "zhuqi/common.h"
 
+/* Our JSON: the text as markdown and plain, the mentions, which part. */
+static json_t *generic_part(const zq_ch_render *rd, size_t i, zq_buf *md, zq_buf *plain)
+{
+    json_t *root = json_object();
+    int bad = root == NULL || zq_ch_labelled(md, rd, i) < 0 ||
+              zq_ch_md_convert(plain, MD_PLAIN, md->data, md->len) < 0;
+
+    bad |= json_object_set_new(root, "title", json_string(rd->title));
+    bad |=
+        json_object_set_new(root, "text", zq_ch_jstr(plain->data ? plain->data : "", plain->len));
+    bad |= json_object_set_new(root, "markdown", zq_ch_jstr(md->data, md->len));
+    bad |= json_object_set_new(root, "mentions", zq_ch_mobiles_json(rd->m, false));
+    bad |= json_object_set_new(root, "mention_all", json_boolean(rd->m->mention_all));
+    bad |= json_object_set_new(root, "part", json_integer((json_int_t)i + 1));
+    bad |= json_object_set_new(root, "parts", json_integer((json_int_t)rd->nparts));
+    /* A chat subscription (订阅 on /hook/generic): which chat. */
+    if (rd->t->chat_id[0] != '\0')
+        bad |= json_object_set_new(root, "chat", json_string(rd->t->chat_id));
+    return zq_ch_built(root, bad);
+}
+
+/* Signs r's body with secret at ts (Unix seconds) into its headers. */
+static int generic_sign(zq_outreq *r, const char *secret, const char *ts)
+{
+    char sig[96];
+    int rc = zq_sign_generic(secret, ts, r->body.data, r->body.len, sig, sizeof(sig));
+
+    if (rc < 0)
+        return rc;
+    if (snprintf(r->headers[0], sizeof(r->headers[0]), "X-Zhuqi-Timestamp: %s", ts) >=
+            (int)sizeof(r->headers[0]) ||
+        snprintf(r->headers[1], sizeof(r->headers[1]), "X-Zhuqi-Signature: %s", sig) >=
+            (int)sizeof(r->headers[1]))
+        return -ZQ_ETOOBIG;
+    r->nheaders = 2;
+    return 0;
+}
+
 static int render_generic(zq_ch_render *rd)
 {
-    zq_buf url = {0}, md = {0}, plain = {0};
-    json_t *root;
-    char ts[32], sig[96];
+    zq_buf url = {0};
+    char ts[32];
     size_t i;
-    int rc = 0, bad;
-    zq_outreq *r;
+    int rc;
 
     zq_buf_puts(&url, rd->t->address);
     snprintf(ts, sizeof(ts), "%lld", (long long)(rd->now_ms / 1000));
-    for (i = 0; i < rd->nparts && rc == 0; i++) {
-        r = &rd->reqs[i];
-        rc = zq_ch_set_url(rd, r, &url);
-        if (rc < 0)
-            break;
-        zq_buf_reset(&md);
-        zq_buf_reset(&plain);
-        if (zq_ch_labelled(&md, rd, i) < 0 ||
-            zq_ch_md_convert(&plain, MD_PLAIN, md.data, md.len) < 0) {
-            rc = -ZQ_ENOMEM;
-            break;
-        }
-        root = json_object();
-        bad = root == NULL;
-        bad |= json_object_set_new(root, "title", json_string(rd->title));
-        bad |=
-            json_object_set_new(root, "text", zq_ch_jstr(plain.data ? plain.data : "", plain.len));
-        bad |= json_object_set_new(root, "markdown", zq_ch_jstr(md.data, md.len));
-        bad |= json_object_set_new(root, "mentions", zq_ch_mobiles_json(rd->m, false));
-        bad |= json_object_set_new(root, "mention_all", json_boolean(rd->m->mention_all));
-        bad |= json_object_set_new(root, "part", json_integer((json_int_t)i + 1));
-        bad |= json_object_set_new(root, "parts", json_integer((json_int_t)rd->nparts));
-        /* A chat subscription (订阅 on /hook/generic): which chat. */
-        if (rd->t->chat_id[0] != '\0')
-            bad |= json_object_set_new(root, "chat", json_string(rd->t->chat_id));
-        rc = bad ? -ZQ_ENOMEM : zq_ch_set_body(r, root);
-        if (bad)
-            json_decref(root);
-        if (rc == 0 && rd->t->secret[0] != '\0') {
-            rc = zq_sign_generic(rd->t->secret, ts, r->body.data, r->body.len, sig, sizeof(sig));
-            if (rc < 0)
-                break;
-            snprintf(r->headers[0], sizeof(r->headers[0]), "X-Zhuqi-Timestamp: %s", ts);
-            snprintf(r->headers[1], sizeof(r->headers[1]), "X-Zhuqi-Signature: %s", sig);
-            r->nheaders = 2;
-        }
-    }
+    rc = zq_ch_render_parts(rd, &url, ZQ_AUTH_NONE, generic_part);
+    for (i = 0; rc == 0 && rd->t->secret[0] != '\0' && i < rd->nparts; i++)
+        rc = generic_sign(&rd->reqs[i], rd->t->secret, ts);
     zq_buf_free(&url);
-    zq_buf_free(&md);
-    zq_buf_free(&plain);
     return rc;
 }
 

@@ -23,38 +23,30 @@ static json_t *telegram_chat(const char *id)
     return json_string(id);
 }
 
+static json_t *telegram_part(const zq_ch_render *rd, size_t i, zq_buf *c, zq_buf *unused)
+{
+    json_t *root = json_object();
+    int bad = root == NULL || zq_ch_labelled(c, rd, i) < 0;
+
+    (void)unused;
+    bad |= json_object_set_new(root, "chat_id", telegram_chat(rd->t->chat_id));
+    bad |= json_object_set_new(root, "text", zq_ch_jstr(c->data, c->len));
+    bad |= json_object_set_new(root, "parse_mode", json_string("HTML"));
+    bad |= json_object_set_new(root, "disable_web_page_preview", json_true());
+    return zq_ch_built(root, bad);
+}
+
 static int render_telegram(zq_ch_render *rd)
 {
-    zq_buf url = {0}, c = {0};
-    json_t *root;
-    size_t i;
-    int rc = 0, bad;
+    zq_buf url = {0};
+    int rc;
 
     zq_buf_puts(&url, rd->cc->base_url[ZQ_CH_TELEGRAM]);
     zq_buf_puts(&url, "/bot");
     zq_buf_puts(&url, rd->t->address); /* checked: [A-Za-z0-9:_-] */
     zq_buf_puts(&url, "/sendMessage");
-    for (i = 0; i < rd->nparts && rc == 0; i++) {
-        rc = zq_ch_set_url(rd, &rd->reqs[i], &url);
-        if (rc < 0)
-            break;
-        zq_buf_reset(&c);
-        if (zq_ch_labelled(&c, rd, i) < 0) {
-            rc = -ZQ_ENOMEM;
-            break;
-        }
-        root = json_object();
-        bad = root == NULL;
-        bad |= json_object_set_new(root, "chat_id", telegram_chat(rd->t->chat_id));
-        bad |= json_object_set_new(root, "text", zq_ch_jstr(c.data, c.len));
-        bad |= json_object_set_new(root, "parse_mode", json_string("HTML"));
-        bad |= json_object_set_new(root, "disable_web_page_preview", json_true());
-        rc = bad ? -ZQ_ENOMEM : zq_ch_set_body(&rd->reqs[i], root);
-        if (bad)
-            json_decref(root);
-    }
+    rc = zq_ch_render_parts(rd, &url, ZQ_AUTH_NONE, telegram_part);
     zq_buf_free(&url);
-    zq_buf_free(&c);
     return rc;
 }
 

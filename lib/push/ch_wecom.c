@@ -15,58 +15,53 @@
 #include "zhuqi/channel.h"
 #include "zhuqi/common.h"
 
+/* A part as markdown. */
+static json_t *wecom_part(const zq_ch_render *rd, size_t i, zq_buf *c, zq_buf *unused)
+{
+    json_t *root = json_object(), *md = json_object();
+    int bad = root == NULL || md == NULL || zq_ch_labelled(c, rd, i) < 0;
+
+    (void)unused;
+    bad |= json_object_set_new(md, "content", zq_ch_jstr(c->data, c->len));
+    bad |= json_object_set_new(root, "msgtype", json_string("markdown"));
+    bad |= json_object_set_new(root, "markdown", md);
+    return zq_ch_built(root, bad);
+}
+
+/* WeCom markdown cannot mention by mobile: a short text message after
+ * the content carries the mentions. */
+static json_t *wecom_mentions(const zq_ch_render *rd)
+{
+    zq_buf c = {0};
+    json_t *root = json_object(), *text = json_object();
+    int bad;
+
+    zq_buf_puts(&c, "请留意以上消息");
+    if (rd->title[0] != '\0') {
+        zq_buf_puts(&c, "：");
+        zq_buf_puts(&c, rd->title);
+    }
+    bad = root == NULL || text == NULL || c.oom;
+    bad |= json_object_set_new(text, "content", zq_ch_jstr(c.data, c.len));
+    bad |= json_object_set_new(text, "mentioned_mobile_list", zq_ch_mobiles_json(rd->m, true));
+    bad |= json_object_set_new(root, "msgtype", json_string("text"));
+    bad |= json_object_set_new(root, "text", text);
+    zq_buf_free(&c);
+    return zq_ch_built(root, bad);
+}
+
 static int render_wecom(zq_ch_render *rd)
 {
-    zq_buf url = {0}, c = {0};
-    json_t *root, *md;
-    size_t i;
-    int rc = 0, bad;
+    zq_buf url = {0};
+    int rc;
 
     zq_buf_puts(&url, rd->cc->base_url[ZQ_CH_WECOM]);
     zq_buf_puts(&url, "/cgi-bin/webhook/send?key=");
     zq_url_encode(&url, rd->t->address);
-    for (i = 0; i < rd->nreqs && rc == 0; i++)
-        rc = zq_ch_set_url(rd, &rd->reqs[i], &url);
-    for (i = 0; i < rd->nparts && rc == 0; i++) {
-        zq_buf_reset(&c);
-        if (zq_ch_labelled(&c, rd, i) < 0) {
-            rc = -ZQ_ENOMEM;
-            break;
-        }
-        root = json_object();
-        md = json_object();
-        bad = root == NULL || md == NULL;
-        bad |= json_object_set_new(md, "content", zq_ch_jstr(c.data, c.len));
-        bad |= json_object_set_new(root, "msgtype", json_string("markdown"));
-        bad |= json_object_set_new(root, "markdown", md);
-        rc = bad ? -ZQ_ENOMEM : zq_ch_set_body(&rd->reqs[i], root);
-        if (bad)
-            json_decref(root);
-    }
-    if (rc == 0 && rd->nreqs > rd->nparts) {
-        /* WeCom markdown cannot mention by mobile: a short text message
-         * after the content carries the mentions. */
-        json_t *text;
-
-        zq_buf_reset(&c);
-        zq_buf_puts(&c, "请留意以上消息");
-        if (rd->title[0] != '\0') {
-            zq_buf_puts(&c, "：");
-            zq_buf_puts(&c, rd->title);
-        }
-        root = json_object();
-        text = json_object();
-        bad = root == NULL || text == NULL || c.oom;
-        bad |= json_object_set_new(text, "content", zq_ch_jstr(c.data, c.len));
-        bad |= json_object_set_new(text, "mentioned_mobile_list", zq_ch_mobiles_json(rd->m, true));
-        bad |= json_object_set_new(root, "msgtype", json_string("text"));
-        bad |= json_object_set_new(root, "text", text);
-        rc = bad ? -ZQ_ENOMEM : zq_ch_set_body(&rd->reqs[rd->nparts], root);
-        if (bad)
-            json_decref(root);
-    }
+    rc = zq_ch_render_parts(rd, &url, ZQ_AUTH_NONE, wecom_part);
+    if (rc == 0 && rd->nreqs > rd->nparts)
+        rc = zq_ch_set_body(&rd->reqs[rd->nparts], wecom_mentions(rd));
     zq_buf_free(&url);
-    zq_buf_free(&c);
     return rc;
 }
 
@@ -121,39 +116,29 @@ const zq_channel_ops zq_ch_wecom = {
 
 /* WeCom app message to one member (vendor docs: 发送应用消息): markdown
  * with the app's agentid; the access token goes into the URL later. */
+static json_t *wecom_app_part(const zq_ch_render *rd, size_t i, zq_buf *c, zq_buf *unused)
+{
+    json_t *root = json_object(), *md = json_object();
+    int bad = root == NULL || md == NULL || zq_ch_labelled(c, rd, i) < 0;
+
+    (void)unused;
+    bad |= json_object_set_new(root, "touser", json_string(rd->t->address));
+    bad |= json_object_set_new(root, "msgtype", json_string("markdown"));
+    bad |= json_object_set_new(root, "agentid", json_integer(rd->cc->wecom_agent_id));
+    bad |= json_object_set_new(md, "content", zq_ch_jstr(c->data, c->len));
+    bad |= json_object_set_new(root, "markdown", md);
+    return zq_ch_built(root, bad);
+}
+
 static int render_wecom_app(zq_ch_render *rd)
 {
-    zq_buf url = {0}, c = {0};
-    json_t *root, *md;
-    size_t i;
-    int rc = 0, bad;
+    zq_buf url = {0};
+    int rc;
 
     zq_buf_puts(&url, rd->cc->base_url[ZQ_CH_WECOM_APP]);
     zq_buf_puts(&url, "/cgi-bin/message/send");
-    for (i = 0; i < rd->nparts && rc == 0; i++) {
-        rc = zq_ch_set_url(rd, &rd->reqs[i], &url);
-        if (rc < 0)
-            break;
-        rd->reqs[i].auth = ZQ_AUTH_WECOM;
-        zq_buf_reset(&c);
-        if (zq_ch_labelled(&c, rd, i) < 0) {
-            rc = -ZQ_ENOMEM;
-            break;
-        }
-        root = json_object();
-        md = json_object();
-        bad = root == NULL || md == NULL;
-        bad |= json_object_set_new(root, "touser", json_string(rd->t->address));
-        bad |= json_object_set_new(root, "msgtype", json_string("markdown"));
-        bad |= json_object_set_new(root, "agentid", json_integer(rd->cc->wecom_agent_id));
-        bad |= json_object_set_new(md, "content", zq_ch_jstr(c.data, c.len));
-        bad |= json_object_set_new(root, "markdown", md);
-        rc = bad ? -ZQ_ENOMEM : zq_ch_set_body(&rd->reqs[i], root);
-        if (bad)
-            json_decref(root);
-    }
+    rc = zq_ch_render_parts(rd, &url, ZQ_AUTH_WECOM, wecom_app_part);
     zq_buf_free(&url);
-    zq_buf_free(&c);
     return rc;
 }
 

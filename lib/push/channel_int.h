@@ -160,6 +160,18 @@ int zq_ch_set_url(zq_ch_render *rd, zq_outreq *r, const zq_buf *u);
 void zq_ch_label(char *out, size_t outsz, size_t i, size_t n);
 int zq_ch_labelled(zq_buf *b, const zq_ch_render *rd, size_t i);
 json_t *zq_ch_mobiles_json(const zq_message *m, bool with_all);
+/* root, or NULL after dropping it when bad (a failed jansson call). */
+json_t *zq_ch_built(json_t *root, int bad);
+/* The title (or the default one) and part i's label, appended to b. */
+int zq_ch_titled(zq_buf *b, const zq_ch_render *rd, size_t i);
+
+/* The body of part i's request, built with the scratch buffers a and b
+ * (empty): a new reference, or NULL when out of memory. */
+typedef json_t *(*zq_ch_part_fn)(const zq_ch_render *rd, size_t i, zq_buf *a, zq_buf *b);
+/* Points every request of rd at url with auth and gives each part the
+ * body part builds. Returns 0 or a negative code. */
+int zq_ch_render_parts(zq_ch_render *rd, const zq_buf *url, zq_outreq_auth auth,
+                       zq_ch_part_fn part);
 
 /* Target addresses as staff type them (targets.c). */
 /* Printable ASCII without spaces. */

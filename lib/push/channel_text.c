@@ -604,3 +604,42 @@ int zq_ch_robot_key(const char *in, const char *name, bool query, char *out, siz
     n = strlen(out);
     return n >= 8 && n <= 128 && zq_ch_token_chars(out, n, "-_") ? 0 : -1;
 }
+
+json_t *zq_ch_built(json_t *root, int bad)
+{
+    if (bad) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+int zq_ch_titled(zq_buf *b, const zq_ch_render *rd, size_t i)
+{
+    char lab[48];
+
+    zq_ch_label(lab, sizeof(lab), i, rd->nparts);
+    zq_buf_puts(b, rd->title[0] != '\0' ? rd->title : ZQ_CHANNEL_DEFAULT_TITLE);
+    zq_buf_puts(b, lab);
+    return b->oom ? -ZQ_ENOMEM : 0;
+}
+
+int zq_ch_render_parts(zq_ch_render *rd, const zq_buf *url, zq_outreq_auth auth, zq_ch_part_fn part)
+{
+    zq_buf a = {0}, b = {0};
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < rd->nreqs && rc == 0; i++) {
+        rc = zq_ch_set_url(rd, &rd->reqs[i], url);
+        rd->reqs[i].auth = auth;
+    }
+    for (i = 0; i < rd->nparts && rc == 0; i++) {
+        zq_buf_reset(&a);
+        zq_buf_reset(&b);
+        rc = zq_ch_set_body(&rd->reqs[i], part(rd, i, &a, &b));
+    }
+    zq_buf_free(&a);
+    zq_buf_free(&b);
+    return rc;
+}
