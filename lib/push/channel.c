@@ -6,8 +6,9 @@
  * (channel_int.h); specs/channels.md has the wire formats of the robots.
  *
  * The app message APIs (wecom-app, dingtalk-app, feishu-chat) are NOT in
- * specs/channels.md: their URLs, bodies and limits below come from the
- * vendors' public documentation (WeCom 发送应用消息, DingTalk 机器人发送群聊
+ * specs/channels.md: their URLs, bodies and limits (in ch_wecom.c,
+ * ch_dingtalk.c and ch_feishu.c) come from the vendors' public
+ * documentation (WeCom 发送应用消息, DingTalk 机器人发送群聊
  * 消息 / 批量发送人与机器人会话中机器人消息, Feishu 发送消息) and are kept
  * behind configuration (base URLs, [wecom] agent_id, [dingtalk]
  * robot_code) so that a change on their side is a setting. */

@@ -38,10 +38,12 @@
  *   rl:tgbot:{16 hex}         zset   the same per Telegram bot, all its chats
  *                                    (hex of SHA-256 of the token)
  *   sched:lease               string the scheduler lease: holder, PX lease_ms
+ *                                    (schedule.c)
  *   sched:{rule}:{occurrence} string the notice an occurrence created, or
  *                                    "skipped" (400 days)
+ *   sched:digest:{date}       string the staff digest of a day (40 days)
  *   evdone:{event id}         string a case event already turned into a
- *                                    notice (30 days)
+ *                                    notice (30 days; events.c)
  *   classes                   zset   JSON {id,date,time,title,speaker,
  *                                    live_url,replay_url,start_ms} by start_ms
  *   events                    stream case events from the intake and the
