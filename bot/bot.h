@@ -46,9 +46,6 @@ typedef struct zq_bot_res {
 int zq_bot_res_load(const char *config_path, const zq_config *cfg, zq_bot_res *out, zq_err *err);
 void zq_bot_res_free(zq_bot_res *r);
 
-/* The channel settings from [channels]. */
-void zq_bot_channel_config(const zq_config *cfg, zq_channel_config *cc);
-
 /* The rate-limit windows of a channel (at most 2): the per-minute limit
  * over rate_window_ms + rate_slack_ms and the per-second limit over a
  * 60th of the window plus a tenth of the slack. Returns how many. */

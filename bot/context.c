@@ -56,95 +56,21 @@ int zq_bot_res_load(const char *config_path, const zq_config *cfg, zq_bot_res *o
     return 0;
 }
 
-void zq_bot_channel_config(const zq_config *cfg, zq_channel_config *cc)
-{
-    zq_channel_config_defaults(cc);
-    snprintf(cc->base_url[ZQ_CH_WECOM], sizeof(cc->base_url[0]), "%s",
-             cfg->channels.wecom_base_url);
-    snprintf(cc->base_url[ZQ_CH_DINGTALK], sizeof(cc->base_url[0]), "%s",
-             cfg->channels.dingtalk_base_url);
-    snprintf(cc->base_url[ZQ_CH_FEISHU], sizeof(cc->base_url[0]), "%s",
-             cfg->channels.feishu_base_url);
-    snprintf(cc->base_url[ZQ_CH_TELEGRAM], sizeof(cc->base_url[0]), "%s",
-             cfg->channels.telegram_base_url);
-    cc->limits[ZQ_CH_WECOM].max_bytes = cfg->channels.wecom_max_bytes;
-    cc->limits[ZQ_CH_DINGTALK].max_bytes = cfg->channels.dingtalk_max_bytes;
-    cc->limits[ZQ_CH_FEISHU].max_bytes = cfg->channels.feishu_max_bytes;
-    cc->limits[ZQ_CH_TELEGRAM].max_bytes = cfg->channels.telegram_max_bytes;
-    cc->limits[ZQ_CH_GENERIC].max_bytes = cfg->channels.generic_max_bytes;
-    cc->limits[ZQ_CH_WECOM].per_minute = cfg->channels.wecom_per_minute;
-    cc->limits[ZQ_CH_DINGTALK].per_minute = cfg->channels.dingtalk_per_minute;
-    cc->limits[ZQ_CH_FEISHU].per_minute = cfg->channels.feishu_per_minute;
-    cc->limits[ZQ_CH_FEISHU].per_second = cfg->channels.feishu_per_second;
-    cc->limits[ZQ_CH_TELEGRAM].per_minute = cfg->channels.telegram_per_minute;
-    cc->limits[ZQ_CH_TELEGRAM].per_second = cfg->channels.telegram_per_second;
-    cc->limits[ZQ_CH_GENERIC].per_minute = cfg->channels.generic_per_minute;
-    cc->limits[ZQ_CH_GENERIC].per_second = cfg->channels.generic_per_second;
-    cc->limits[ZQ_CH_WECOM].per_second = 0;
-    cc->limits[ZQ_CH_DINGTALK].per_second = 0;
-    /* The app kinds: the platform's base URL, the app's identity; their
-     * byte limits are the documented ones (channel.h). */
-    snprintf(cc->base_url[ZQ_CH_WECOM_APP], sizeof(cc->base_url[0]), "%s",
-             cfg->channels.wecom_base_url);
-    snprintf(cc->base_url[ZQ_CH_DINGTALK_APP], sizeof(cc->base_url[0]), "%s",
-             cfg->channels.dingtalk_api_base_url);
-    snprintf(cc->base_url[ZQ_CH_FEISHU_CHAT], sizeof(cc->base_url[0]), "%s",
-             cfg->channels.feishu_base_url);
-    cc->wecom_agent_id = cfg->wecom.corp_secret[0] != '\0' ? cfg->wecom.agent_id : 0;
-    if (cfg->dingtalk.app_key[0] != '\0')
-        snprintf(cc->dingtalk_robot_code, sizeof(cc->dingtalk_robot_code), "%s",
-                 cfg->dingtalk.robot_code[0] != '\0' ? cfg->dingtalk.robot_code
-                                                     : cfg->dingtalk.app_key);
-}
-
-bool zq_bot_app_configured(const zq_config *cfg, int kind)
-{
-    switch (kind) {
-    case ZQ_CH_WECOM_APP:
-        return cfg->wecom.corp_secret[0] != '\0' && cfg->wecom.agent_id > 0 &&
-               cfg->wecom.corp_id[0] != '\0';
-    case ZQ_CH_DINGTALK_APP:
-        return cfg->dingtalk.app_key[0] != '\0' && cfg->dingtalk.app_secret[0] != '\0';
-    case ZQ_CH_FEISHU_CHAT:
-        return cfg->feishu.app_id[0] != '\0' && cfg->feishu.app_secret[0] != '\0';
-    default: return false;
-    }
-}
-
 int zq_bot_rate_windows(const zq_config *cfg, zq_channel_kind k, zq_rate_window *w)
 {
-    int per_minute = 0, per_second = 0, n = 0;
-    int64_t minute = cfg->channels.rate_window_ms;
-    int64_t slack = cfg->channels.rate_slack_ms;
-
     /* An app chat takes its platform's limits: WeCom documents 30 app
      * messages a minute to one member, DingTalk's app robot is taken to
      * allow what its custom robots do, Feishu 5/s per chat (vendor docs;
      * the shipped 20/min, 20/min, 100/min + 5/s stay under them). */
-    switch (k) {
-    case ZQ_CH_WECOM:
-    case ZQ_CH_WECOM_APP: per_minute = cfg->channels.wecom_per_minute; break;
-    case ZQ_CH_DINGTALK:
-    case ZQ_CH_DINGTALK_APP: per_minute = cfg->channels.dingtalk_per_minute; break;
-    case ZQ_CH_FEISHU:
-    case ZQ_CH_FEISHU_CHAT:
-        per_minute = cfg->channels.feishu_per_minute;
-        per_second = cfg->channels.feishu_per_second;
-        break;
-    case ZQ_CH_TELEGRAM:
-        per_minute = cfg->channels.telegram_per_minute;
-        per_second = cfg->channels.telegram_per_second;
-        break;
-    case ZQ_CH_GENERIC:
-        per_minute = cfg->channels.generic_per_minute;
-        per_second = cfg->channels.generic_per_second;
-        break;
-    default: break;
-    }
-    if (per_minute > 0)
-        w[n++] = (zq_rate_window){per_minute, minute + slack};
-    if (per_second > 0)
-        w[n++] = (zq_rate_window){per_second, minute / 60 + slack / 10};
+    zq_channel_limits lim = zq_channel_limits_from(cfg, k);
+    int64_t minute = cfg->channels.rate_window_ms;
+    int64_t slack = cfg->channels.rate_slack_ms;
+    int n = 0;
+
+    if (lim.per_minute > 0)
+        w[n++] = (zq_rate_window){lim.per_minute, minute + slack};
+    if (lim.per_second > 0)
+        w[n++] = (zq_rate_window){lim.per_second, minute / 60 + slack / 10};
     return n;
 }
 

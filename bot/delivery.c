@@ -12,7 +12,6 @@
 #include "internal.h"
 #include "zhuqi/apptoken.h"
 #include "zhuqi/chat_outbox.h"
-#include "zhuqi/feishu_token.h"
 #include "zhuqi/log.h"
 #include "zhuqi/ratelimit.h"
 
@@ -59,9 +58,13 @@ int zq_delivery_init(zq_bot *b)
     b->ncache = b->njobs + 16;
     b->jobs = calloc((size_t)b->njobs, sizeof(*b->jobs));
     b->cache = calloc((size_t)b->ncache, sizeof(*b->cache));
+    b->lookups = calloc((size_t)b->njobs, sizeof(*b->lookups));
+    b->resolving = calloc((size_t)b->njobs, sizeof(*b->resolving));
     snprintf(b->claim_cursor[0], sizeof(b->claim_cursor[0]), "0-0");
     snprintf(b->claim_cursor[1], sizeof(b->claim_cursor[1]), "0-0");
-    return b->jobs != NULL && b->cache != NULL ? 0 : -ZQ_ENOMEM;
+    return b->jobs != NULL && b->cache != NULL && b->lookups != NULL && b->resolving != NULL
+               ? 0
+               : -ZQ_ENOMEM;
 }
 
 static void content_unref(struct content *c)
@@ -93,8 +96,12 @@ void zq_delivery_free(zq_bot *b)
         zq_notice_content_clear(&b->cache[i].c);
     free(b->jobs);
     free(b->cache);
+    free(b->lookups);
+    free(b->resolving);
     b->jobs = NULL;
     b->cache = NULL;
+    b->lookups = NULL;
+    b->resolving = NULL;
 }
 
 static int count_state(const zq_bot *b, jstate s)
@@ -205,23 +212,6 @@ static struct content *cache_put(zq_bot *b, const char *id, zq_notice_content *c
     return best;
 }
 
-static zq_channel_kind reply_kind(const char *ch)
-{
-    zq_channel_kind k;
-
-    if (zq_channel_parse(ch, &k) == 0)
-        return k; /* "wecom-app", "telegram" */
-    if (strncmp(ch, "wecom", 5) == 0)
-        return ZQ_CH_WECOM;
-    if (strncmp(ch, "dingtalk", 8) == 0)
-        return ZQ_CH_DINGTALK;
-    if (strncmp(ch, "feishu", 6) == 0 || strncmp(ch, "lark", 4) == 0)
-        return ZQ_CH_FEISHU;
-    if (strncmp(ch, "telegram", 8) == 0)
-        return ZQ_CH_TELEGRAM;
-    return ZQ_CH_GENERIC;
-}
-
 /* The access token the current part of j needs (apptoken.h). */
 static zq_outreq_auth job_auth(const job *j)
 {
@@ -276,17 +266,17 @@ static void retry_later(zq_bot *b, job *j, const char *reason)
 }
 
 /* Adds "Authorization: Bearer <tenant access token>" to a Feishu IM
- * reply (feishu_token.h). Returns 0, or -1 after settling the job. */
+ * reply (apptoken.h). Returns 0, or -1 after settling the job. */
 static int add_tenant_token(zq_bot *b, job *j)
 {
-    char tok[ZQ_FEISHU_TOKEN_MAX], line[320], why[300];
+    char tok[ZQ_APPTOKEN_MAX], line[ZQ_APPTOKEN_MAX + 48], why[300], nourl[1] = "";
+    zq_apptoken_app app;
     zq_err err = {0};
     char **h;
     int rc;
 
-    rc =
-        zq_feishu_tenant_token(b->st, b->cfg->channels.feishu_base_url, b->cfg->feishu.app_id,
-                               b->cfg->feishu.app_secret, false, b->cfg->bot.timeout_ms, tok, &err);
+    zq_apptoken_for(b->cfg, ZQ_AUTH_FEISHU, &app);
+    rc = zq_apptoken_get(b->st, &app, false, b->cfg->bot.timeout_ms, tok, &err);
     if (rc == -ZQ_EUNAVAIL)
         zq_bot_redis(b, rc, "feishu_token", &err);
     if (rc < 0) {
@@ -297,7 +287,10 @@ static int add_tenant_token(zq_bot *b, job *j)
             retry_later(b, j, why);
         return -1;
     }
-    snprintf(line, sizeof(line), "Authorization: Bearer %.280s", tok);
+    if (zq_apptoken_apply(ZQ_AUTH_FEISHU, tok, nourl, sizeof(nourl), line, sizeof(line)) < 0) {
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "access token too long for the request");
+        return -1;
+    }
     h = realloc(j->reply_hdrs, (size_t)(j->nreply_hdrs + 1) * sizeof(*h));
     if (h == NULL || (h[j->nreply_hdrs] = strdup(line)) == NULL) {
         if (h != NULL)
@@ -316,7 +309,7 @@ static int prepare_reply(zq_bot *b, job *j, int64_t now_ms)
     json_t *h = json_loads(j->e.reply_headers ? j->e.reply_headers : "[]", 0, NULL), *v;
     size_t i;
 
-    j->kind = reply_kind(j->e.reply_channel);
+    j->kind = zq_channel_of_reply(j->e.reply_channel);
     if (j->e.reply_expires_ms > 0 && now_ms > j->e.reply_expires_ms) {
         json_decref(h);
         settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0,
@@ -393,23 +386,61 @@ static int prepare_notice(zq_bot *b, job *j)
     return 0;
 }
 
+/* Moves j on with what the lookup found: settled, or READY. */
+static void resolve_one(zq_bot *b, job *j, zq_outbox_lookup *l, int64_t now_ms)
+{
+    if (l->done) {
+        settle(b, j, ZQ_SETTLE_SKIP, j->e.attempts, 0, "");
+        return;
+    }
+    if (j->e.reply) {
+        if (prepare_reply(b, j, now_ms) == 0)
+            j->state = J_READY;
+        return;
+    }
+    if (j->e.inline_target != NULL) {
+        if (zq_target_inline_decode(j->e.inline_target, strlen(j->e.inline_target), &j->target) <
+            0) {
+            settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "malformed inline target");
+            return;
+        }
+    } else if (l->target_rc == -ZQ_ENOTFOUND) {
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "target deleted");
+        return;
+    } else if (l->target_rc < 0) {
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0,
+               "target record unusable (unknown channel or no address)");
+        return;
+    } else {
+        j->target = l->target;
+    }
+    j->kind = j->target.kind;
+    if (j->content == NULL) {
+        struct content *have = cache_get(b, j->e.notice);
+
+        if (have != NULL)
+            j->content = have;
+        else if (l->want_content && l->content_rc == 0)
+            j->content = cache_put(b, j->e.notice, &l->content);
+        if (j->content == NULL) {
+            settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "message no longer exists");
+            return;
+        }
+    }
+    if (prepare_notice(b, j) == 0)
+        j->state = J_READY;
+}
+
 /* Resolves every NEW job in one pipelined round trip. */
 static void resolve_new(zq_bot *b)
 {
-    const char *p = zq_store_prefix(b->st);
     int64_t now_ms = zq_now_ms();
     int64_t max_age_ms = (int64_t)b->cfg->bot.max_age_s * 1000;
-    job **list = NULL;
-    int *i_done = NULL, *i_target = NULL, *i_content = NULL, n = 0, nrep = 0;
-    redisReply **reps = NULL;
+    zq_outbox_lookup *l = b->lookups;
+    job **list = b->resolving;
+    int n = 0, rc;
     zq_err err = {0};
 
-    list = calloc((size_t)b->njobs, sizeof(*list));
-    i_done = calloc((size_t)b->njobs, sizeof(int));
-    i_target = calloc((size_t)b->njobs, sizeof(int));
-    i_content = calloc((size_t)b->njobs, sizeof(int));
-    if (list == NULL || i_done == NULL || i_target == NULL || i_content == NULL)
-        goto out;
     for (int k = 0; k < b->njobs; k++) {
         job *j = &b->jobs[k];
 
@@ -426,109 +457,36 @@ static void resolve_new(zq_bot *b)
         list[n++] = j;
     }
     if (n == 0)
-        goto out;
-    /* At most 3 commands per job. */
-    reps = calloc((size_t)n * 3, sizeof(*reps));
-    if (reps == NULL)
-        goto out;
+        return;
     for (int k = 0; k < n; k++) {
         job *j = list[k];
 
-        i_target[k] = i_content[k] = -1;
-        zq_store_append(b->st, "EXISTS %sdone:%s:%s", p, j->e.notice, j->e.target);
-        i_done[k] = nrep++;
+        l[k].e = &j->e;
+        l[k].want_target = !j->e.reply && j->e.inline_target == NULL;
+        l[k].want_content = false;
         if (j->e.reply)
             continue;
-        if (j->e.inline_target == NULL) {
-            zq_store_append(b->st, "HGETALL %starget:%s", p, j->e.target);
-            i_target[k] = nrep++;
-        }
         j->content = cache_get(b, j->e.notice);
-        if (j->content == NULL) {
-            /* Fetched once per batch: later jobs of the same notice
-             * share the reply. */
-            for (int q = 0; q < k; q++)
-                if (i_content[q] >= 0 && strcmp(list[q]->e.notice, j->e.notice) == 0) {
-                    i_content[k] = i_content[q];
-                    break;
-                }
-            if (i_content[k] < 0) {
-                zq_store_append(b->st, "HMGET %snotice:%s title body mentions", p, j->e.notice);
-                i_content[k] = nrep++;
-            }
-        }
+        /* Fetched once per batch: later jobs of the same notice find it
+         * in the cache. */
+        l[k].want_content = j->content == NULL;
+        for (int q = 0; q < k && l[k].want_content; q++)
+            if (l[q].want_content && strcmp(list[q]->e.notice, j->e.notice) == 0)
+                l[k].want_content = false;
     }
-    if (zq_store_read_replies(b->st, &err, nrep, reps) < 0) {
-        zq_bot_redis(b, -ZQ_EUNAVAIL, "resolve", &err);
+    rc = zq_outbox_lookup_all(b->st, l, n, &err);
+    zq_bot_redis(b, rc, "resolve", &err);
+    if (rc < 0) {
         for (int k = 0; k < n; k++) {
             content_unref(list[k]->content);
             list[k]->content = NULL;
         }
-        goto out;
+        return;
     }
-    zq_bot_redis(b, 0, "resolve", NULL);
-    for (int k = 0; k < n; k++) {
-        job *j = list[k];
-        const redisReply *d = reps[i_done[k]];
-
-        if (d->type == REDIS_REPLY_INTEGER && d->integer == 1) {
-            settle(b, j, ZQ_SETTLE_SKIP, j->e.attempts, 0, "");
-            continue;
-        }
-        if (j->e.reply) {
-            if (prepare_reply(b, j, now_ms) == 0)
-                j->state = J_READY;
-            continue;
-        }
-        if (j->e.inline_target != NULL) {
-            if (zq_target_inline_decode(j->e.inline_target, strlen(j->e.inline_target),
-                                        &j->target) < 0) {
-                settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "malformed inline target");
-                continue;
-            }
-        } else {
-            zq_target_rec rec;
-            int rc = zq_target_from_reply(reps[i_target[k]], &rec);
-
-            if (rc == -ZQ_ENOTFOUND) {
-                settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "target deleted");
-                continue;
-            }
-            if (rc < 0) {
-                settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0,
-                       "target record unusable (unknown channel or no address)");
-                continue;
-            }
-            j->target = rec.t;
-        }
-        j->kind = j->target.kind;
-        if (j->content == NULL) {
-            zq_notice_content c;
-            struct content *have = cache_get(b, j->e.notice);
-
-            if (have != NULL) {
-                j->content = have;
-            } else if (zq_notice_content_from_reply(reps[i_content[k]], &c) == 0) {
-                j->content = cache_put(b, j->e.notice, &c);
-            }
-            if (j->content == NULL) {
-                settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "message no longer exists");
-                continue;
-            }
-        }
-        if (prepare_notice(b, j) == 0)
-            j->state = J_READY;
-    }
-out:
-    if (reps != NULL)
-        for (int k = 0; k < nrep; k++)
-            if (reps[k] != NULL)
-                freeReplyObject(reps[k]);
-    free(reps);
-    free(list);
-    free(i_done);
-    free(i_target);
-    free(i_content);
+    for (int k = 0; k < n; k++)
+        resolve_one(b, list[k], &l[k], now_ms);
+    for (int k = 0; k < n; k++)
+        zq_notice_content_clear(&l[k].content);
 }
 
 /* Puts the access token the request r of an app kind needs into j
@@ -627,10 +585,9 @@ static void telegram_token(const job *j, char *out, size_t outsz)
  * deferring j, or -1 when Redis is away. */
 static int take_rate(zq_bot *b, job *j)
 {
-    const char *p = zq_store_prefix(b->st);
     zq_rate_window w[2], wb;
     zq_rate_key keys[2];
-    char key[2][160], tok[sizeof(j->target.address)], bot_id[ZQ_BOT_TGBOT_ID_MAX];
+    char key[2][ZQ_RATE_KEY_MAX], tok[sizeof(j->target.address)], bot_id[ZQ_BOT_TGBOT_ID_MAX];
     const char *tid = j->e.reply ? j->e.reply_rl : j->e.target;
     int nk = 0, rc;
     int64_t wait = 0;
@@ -640,7 +597,7 @@ static int take_rate(zq_bot *b, job *j)
         int nw = zq_bot_rate_windows(b->cfg, j->kind, w);
 
         if (nw > 0) {
-            snprintf(key[nk], sizeof(key[nk]), "%srl:%s", p, tid);
+            zq_rate_log_key(b->st, tid, key[nk]);
             keys[nk] = (zq_rate_key){key[nk], w, nw};
             nk++;
         }
@@ -649,7 +606,7 @@ static int take_rate(zq_bot *b, job *j)
         telegram_token(j, tok, sizeof(tok));
         if (tok[0] != '\0') {
             zq_bot_telegram_bot_id(tok, bot_id);
-            snprintf(key[nk], sizeof(key[nk]), "%srl:%s", p, bot_id);
+            zq_rate_log_key(b->st, bot_id, key[nk]);
             keys[nk] = (zq_rate_key){key[nk], &wb, 1};
             nk++;
         }
@@ -777,12 +734,15 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
         return;
     }
     attempts = j->e.attempts + 1;
-    if (j->e.reply && strcmp(j->e.reply_auth, "feishu_tenant_token") == 0 &&
-        zq_feishu_token_rejected(r->body, r->len) && attempts < b->cfg->bot.max_attempts) {
+    if (j->e.reply && strcmp(j->e.reply_auth, ZQ_CHAT_AUTH_FEISHU) == 0 &&
+        zq_channel_token_rejected(ZQ_CH_FEISHU_CHAT, r->status, r->body, r->len) &&
+        attempts < b->cfg->bot.max_attempts) {
         /* An expired token: fetch a fresh one and try again soon. */
+        zq_apptoken_app app;
         zq_err err = {0};
 
-        zq_feishu_token_forget(b->st, b->cfg->feishu.app_id, &err);
+        zq_apptoken_for(b->cfg, ZQ_AUTH_FEISHU, &app);
+        zq_apptoken_forget(b->st, &app, &err);
         settle(b, j, ZQ_SETTLE_RETRY, attempts, now_ms + b->cfg->bot.retry_base_ms,
                "feishu tenant token rejected");
         return;

@@ -10,44 +10,13 @@
 #include "zhuqi/cases.h"
 #include "zhuqi/daemon.h"
 #include "zhuqi/log.h"
+#include "zhuqi/schedule.h"
 
 #define MAX_OCC 256
 #define SHOW_TARGETS 50
 
 static const char *const weekdays[] = {"",       "星期一", "星期二", "星期三",
                                        "星期四", "星期五", "星期六", "星期日"};
-
-/* A stand-in target for showing a channel's wire format. */
-static void sample_target(zq_channel_kind k, zq_target *t)
-{
-    memset(t, 0, sizeof(*t));
-    snprintf(t->id, sizeof(t->id), "dry-run");
-    t->kind = k;
-    switch (k) {
-    case ZQ_CH_WECOM: snprintf(t->address, sizeof(t->address), "ROBOT-KEY"); break;
-    case ZQ_CH_DINGTALK:
-        snprintf(t->address, sizeof(t->address), "ACCESS-TOKEN");
-        snprintf(t->secret, sizeof(t->secret), "SECRET");
-        break;
-    case ZQ_CH_FEISHU:
-        snprintf(t->address, sizeof(t->address), "HOOK-TOKEN");
-        snprintf(t->secret, sizeof(t->secret), "SECRET");
-        break;
-    case ZQ_CH_TELEGRAM:
-        snprintf(t->address, sizeof(t->address), "123456:BOT-TOKEN");
-        snprintf(t->chat_id, sizeof(t->chat_id), "-1001234567890");
-        break;
-    case ZQ_CH_WECOM_APP: snprintf(t->address, sizeof(t->address), "USERID"); break;
-    case ZQ_CH_DINGTALK_APP:
-        snprintf(t->address, sizeof(t->address), "group:OPEN-CONVERSATION-ID");
-        break;
-    case ZQ_CH_FEISHU_CHAT: snprintf(t->address, sizeof(t->address), "oc_CHAT_ID"); break;
-    default:
-        snprintf(t->address, sizeof(t->address), "https://example.invalid/webhook");
-        snprintf(t->secret, sizeof(t->secret), "SECRET");
-        break;
-    }
-}
 
 /* Prints text indented, one "    | " per line. */
 static void indent(FILE *out, const char *s)
@@ -61,67 +30,15 @@ static void indent(FILE *out, const char *s)
     fputc('\n', out);
 }
 
-/* The ids of the audience's targets (read-only set commands). Returns the
- * reply of SUNION/SINTER (free it) or NULL. */
-static redisReply *audience_ids(zq_store *st, const char *audience, zq_err *err)
-{
-    const char *p = zq_store_prefix(st);
-    json_t *a = json_loads(audience, 0, NULL), *tags, *v;
-    const char **argv = NULL;
-    char **keys = NULL;
-    size_t i, n = 0;
-    redisReply *r = NULL;
-    bool all_match;
-
-    if (a == NULL)
-        return NULL;
-    tags = json_object_get(a, "tags");
-    all_match = json_is_string(json_object_get(a, "match")) &&
-                strcmp(json_string_value(json_object_get(a, "match")), "all") == 0;
-    argv = calloc(json_array_size(tags) + json_array_size(json_object_get(a, "targets")) + 4,
-                  sizeof(*argv));
-    keys = calloc(json_array_size(tags) + 2, sizeof(*keys));
-    if (argv == NULL || keys == NULL)
-        goto out;
-    if (json_is_true(json_object_get(a, "all"))) {
-        keys[0] = malloc(128);
-        if (keys[0] == NULL)
-            goto out;
-        snprintf(keys[0], 128, "%stargets", p);
-        argv[n++] = "SUNION";
-        argv[n++] = keys[0];
-    } else {
-        argv[n++] = all_match ? "SINTER" : "SUNION";
-        json_array_foreach(tags, i, v)
-        {
-            keys[i] = malloc(160);
-            if (keys[i] == NULL)
-                goto out;
-            snprintf(keys[i], 160, "%stargets:tag:%s", p, json_string_value(v));
-            argv[n++] = keys[i];
-        }
-    }
-    if (n > 1)
-        r = zq_store_commandv(st, err, (int)n, argv, NULL);
-out:
-    for (i = 0; keys != NULL && i < json_array_size(tags) + 2; i++)
-        free(keys[i]);
-    free(keys);
-    free(argv);
-    json_decref(a);
-    return r;
-}
-
 static void show_occurrence(zq_bot *b, const zq_occurrence *o, int64_t at_ms, bool *redis_bad,
                             FILE *out)
 {
-    const char *p = zq_store_prefix(b->st);
-    char iso[32], ev[ZQ_DATE_STRLEN];
+    char iso[32], ev[ZQ_DATE_STRLEN], mark[256];
     zq_class cls;
     zq_err err = {0};
     bool have_class = false, kinds[ZQ_CH__COUNT] = {false};
     zq_buf title = {0}, body = {0};
-    redisReply *r, *ids;
+    zq_target_ids ids = {0};
     int rc, nk = 0;
 
     zq_time_iso(o->fire_ms, iso);
@@ -134,14 +51,11 @@ static void show_occurrence(zq_bot *b, const zq_occurrence *o, int64_t at_ms, bo
     fprintf(out, "  event day  %s %s (when a day off: %s)\n", ev,
             weekdays[zq_date_weekday(o->event)], zq_cal_shift_name(o->rule->shift));
     if (!*redis_bad) {
-        r = zq_store_command(b->st, &err, "GET %ssched:%s", p, o->id);
-        if (r == NULL) {
+        rc = zq_schedule_mark_get(b->st, o->id, mark, sizeof(mark), &err);
+        if (rc == -ZQ_EUNAVAIL)
             *redis_bad = true;
-        } else {
-            if (r->type == REDIS_REPLY_STRING)
-                fprintf(out, "  NOTE       already created by the scheduler: %s\n", r->str);
-            freeReplyObject(r);
-        }
+        else if (rc == 0 && mark[0] != '\0')
+            fprintf(out, "  NOTE       already created by the scheduler: %s\n", mark);
     }
     if (!*redis_bad) {
         rc = zq_class_for_month(b->st, o->event, &cls, &err);
@@ -155,27 +69,25 @@ static void show_occurrence(zq_bot *b, const zq_occurrence *o, int64_t at_ms, bo
         fprintf(out, "  class      %s\n",
                 *redis_bad ? "(unknown: Redis unavailable)" : "none scheduled for that month");
     fprintf(out, "  audience   %s\n", o->rule->audience);
-    ids = *redis_bad ? NULL : audience_ids(b->st, o->rule->audience, &err);
-    if (ids == NULL && !*redis_bad && err.code == ZQ_EUNAVAIL)
+    if (!*redis_bad && zq_target_audience(b->st, o->rule->audience, &ids, &err) == -ZQ_EUNAVAIL)
         *redis_bad = true;
-    if (ids != NULL && ids->type == REDIS_REPLY_ARRAY) {
-        fprintf(out, "  targets    %zu\n", ids->elements);
-        for (size_t i = 0; i < ids->elements && i < 1000; i++) {
+    if (ids.n > 0) {
+        fprintf(out, "  targets    %zu\n", ids.n);
+        for (size_t i = 0; i < ids.n && i < 1000; i++) {
             zq_target_rec t;
 
-            if (zq_target_load(b->st, ids->element[i]->str, &t, &err) < 0)
+            if (zq_target_load(b->st, ids.id[i], &t, &err) < 0)
                 continue;
             kinds[t.t.kind] = true;
             if (i < SHOW_TARGETS)
                 fprintf(out, "    - %-28s %-15s %s\n", t.t.id, zq_channel_name(t.t.kind), t.name);
         }
-        if (ids->elements > SHOW_TARGETS)
-            fprintf(out, "    ... and %zu more\n", ids->elements - SHOW_TARGETS);
+        if (ids.n > SHOW_TARGETS)
+            fprintf(out, "    ... and %zu more\n", ids.n - SHOW_TARGETS);
     } else {
         fprintf(out, "  targets    %s\n", *redis_bad ? "(unknown: Redis unavailable)" : "0");
     }
-    if (ids != NULL)
-        freeReplyObject(ids);
+    zq_target_ids_clear(&ids);
     if (zq_reminder_render(o, have_class ? &cls : NULL, &title, &body) < 0) {
         fprintf(out, "  (out of memory)\n");
         goto out;
@@ -193,9 +105,10 @@ static void show_occurrence(zq_bot *b, const zq_occurrence *o, int64_t at_ms, bo
         if (nk > 0 && !kinds[k])
             continue;
         /* With no targets, show the app kinds only when their app is set. */
-        if (nk == 0 && zq_channel_is_app((zq_channel_kind)k) && !zq_bot_app_configured(b->cfg, k))
+        if (nk == 0 && zq_channel_is_app((zq_channel_kind)k) &&
+            !zq_channel_app_configured(b->cfg, (zq_channel_kind)k))
             continue;
-        sample_target((zq_channel_kind)k, &t);
+        zq_channel_sample_target((zq_channel_kind)k, &t);
         if (zq_channel_render(&b->cc, &t, &m, o->fire_ms, &reqs, &n, &err) < 0) {
             fprintf(out, "  %s: cannot render: %s\n", zq_channel_name((zq_channel_kind)k), err.msg);
             continue;
@@ -248,7 +161,7 @@ int zq_bot_dry_run(const char *config_path, const zq_config *cfg, const char *at
         fprintf(stderr, "zhuqi-bot: %s\n", err.msg);
         return ZQ_EXIT_CONFIG;
     }
-    zq_bot_channel_config(cfg, &b.cc);
+    zq_channel_config_from(cfg, &b.cc);
     b.st = zq_store_new(&cfg->redis);
     occ = calloc(MAX_OCC, sizeof(*occ));
     if (b.st == NULL || occ == NULL) {

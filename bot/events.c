@@ -12,26 +12,14 @@
 
 #include "internal.h"
 #include "zhuqi/cases.h"
+#include "zhuqi/events.h"
 #include "zhuqi/log.h"
 #include "zhuqi/notices.h"
 #include "zhuqi/targets.h"
 
-#define EVENTS_BATCH 32
 #define EVENT_MARK_TTL_S (30 * 86400)
 
-typedef struct event {
-    const char *sid;
-    const char *type, *id, *form, *region, *source, *dup_of, *to;
-} event;
-
-static const char *field(const redisReply *fv, const char *name)
-{
-    for (size_t i = 0; i + 1 < fv->elements; i += 2)
-        if (fv->element[i]->type == REDIS_REPLY_STRING && strcmp(fv->element[i]->str, name) == 0 &&
-            fv->element[i + 1]->type == REDIS_REPLY_STRING)
-            return fv->element[i + 1]->str;
-    return "";
-}
+typedef zq_event event;
 
 static int render_case(zq_bot *b, const zq_template *t, const event *ev, zq_buf *title,
                        zq_buf *body)
@@ -53,11 +41,10 @@ static int render_case(zq_bot *b, const zq_template *t, const event *ev, zq_buf 
  * code to leave it pending (Redis trouble). */
 static int case_created(zq_bot *b, const event *ev)
 {
-    const char *p = zq_store_prefix(b->st);
     zq_buf title = {0}, body = {0};
     zq_notice_new in;
     zq_err err = {0};
-    char mark[160], id[ZQ_NOTICE_ID_MAX], region_tag[ZQ_TAG_MAX];
+    char mark[ZQ_EVENTS_KEY_MAX], id[ZQ_NOTICE_ID_MAX], region_tag[ZQ_TAG_MAX];
     json_t *aud, *meta;
     char *aud_s = NULL, *meta_s = NULL;
     bool created = false;
@@ -75,7 +62,7 @@ static int case_created(zq_bot *b, const event *ev)
     if (aud_s == NULL || meta_s == NULL ||
         render_case(b, b->res.case_created, ev, &title, &body) < 0)
         goto out;
-    snprintf(mark, sizeof(mark), "%sevdone:%s", p, ev->sid);
+    zq_events_mark_key(b->st, ev->sid, mark);
     memset(&in, 0, sizeof(in));
     in.kind = ZQ_NOTICE_CASE;
     in.title = title.data ? title.data : "";
@@ -101,34 +88,29 @@ out:
 
 static int case_status(zq_bot *b, const event *ev)
 {
-    const char *p = zq_store_prefix(b->st);
-    char tid[ZQ_TARGET_ID_MAX], mark[160], id[ZQ_NOTICE_ID_MAX];
+    char tid[ZQ_TARGET_ID_MAX], mark[ZQ_EVENTS_KEY_MAX], id[ZQ_NOTICE_ID_MAX];
     zq_buf title = {0}, body = {0};
     zq_direct_new in;
     zq_err err = {0};
-    redisReply *r;
     json_t *meta;
     char *meta_s = NULL;
-    bool created = false;
+    bool created = false, exists;
     int rc = 0;
 
     if (b->res.case_status == NULL || zq_target_chat_id(ev->source, tid) < 0)
         return 0; /* not from a chat: the complainant looks it up on the web */
-    r = zq_store_command(b->st, &err, "EXISTS %starget:%s", p, tid);
-    if (r == NULL)
+    if (zq_target_exists(b->st, tid, &exists, &err) < 0)
         return -ZQ_EUNAVAIL;
-    if (r->type != REDIS_REPLY_INTEGER || r->integer != 1) {
-        freeReplyObject(r);
+    if (!exists) {
         ZQ_INFO("event=case_status_no_chat_target case=%s to=%s target=%s", ev->id, ev->to, tid);
         return 0;
     }
-    freeReplyObject(r);
     meta = json_pack("{s:s, s:s, s:s}", "case", ev->id, "event", ev->sid, "type", "case_status");
     meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
     json_decref(meta);
     if (meta_s == NULL || render_case(b, b->res.case_status, ev, &title, &body) < 0)
         goto out;
-    snprintf(mark, sizeof(mark), "%sevdone:%s", p, ev->sid);
+    zq_events_mark_key(b->st, ev->sid, mark);
     memset(&in, 0, sizeof(in));
     in.kind = ZQ_NOTICE_CASE;
     in.title = title.data ? title.data : "";
@@ -166,115 +148,85 @@ static bool event_too_old(const char *sid, int64_t now_ms)
     return ms < now_ms - EVENT_MAX_AGE_MS;
 }
 
-/* Handles the entries of one XREADGROUP/XAUTOCLAIM array. */
-static void handle_entries(zq_bot *b, const redisReply *arr)
+/* Handles the events of one read or claim; acknowledges each that is
+ * dealt with, and stops at the first that must wait for Redis. */
+static void handle_entries(zq_bot *b, const zq_events *evs)
 {
-    const char *p = zq_store_prefix(b->st);
-
-    for (size_t i = 0; arr != NULL && arr->type == REDIS_REPLY_ARRAY && i < arr->elements; i++) {
-        const redisReply *e = arr->element[i];
-        const redisReply *fv;
-        event ev;
-        redisReply *r;
+    for (int i = 0; i < evs->n; i++) {
+        const event *ev = &evs->ev[i];
         zq_err err = {0};
         int rc = 0;
 
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-            e->element[0]->type != REDIS_REPLY_STRING)
-            continue;
-        ev.sid = e->element[0]->str;
-        fv = e->element[1];
-        if (event_too_old(ev.sid, zq_now_ms())) {
-            ZQ_WARN("event=event_skipped_too_old stream_id=%s", ev.sid);
-        } else if (fv->type == REDIS_REPLY_ARRAY) {
-            ev.type = field(fv, "type");
-            ev.id = field(fv, "id");
-            ev.form = field(fv, "form");
-            ev.region = field(fv, "region");
-            ev.source = field(fv, "source");
-            ev.dup_of = field(fv, "dup_of");
-            ev.to = field(fv, "to");
-            if (!zq_case_id_valid(ev.id))
+        if (event_too_old(ev->sid, zq_now_ms())) {
+            ZQ_WARN("event=event_skipped_too_old stream_id=%s", ev->sid);
+        } else if (ev->fields) {
+            if (!zq_case_id_valid(ev->id))
                 rc = 0;
-            else if (strcmp(ev.type, "case_created") == 0)
-                rc = case_created(b, &ev);
-            else if (strcmp(ev.type, "case_status") == 0)
-                rc = case_status(b, &ev);
+            else if (strcmp(ev->type, "case_created") == 0)
+                rc = case_created(b, ev);
+            else if (strcmp(ev->type, "case_status") == 0)
+                rc = case_status(b, ev);
         }
         if (rc < 0) {
             zq_bot_redis(b, rc, "events", NULL);
             return; /* stays pending; claimed again later */
         }
-        r = zq_store_command(b->st, &err, "XACK %sevents %s %s", p, ZQ_OUTBOX_GROUP, ev.sid);
-        if (r != NULL)
-            freeReplyObject(r);
+        zq_events_ack(b->st, ev->sid, &err);
     }
 }
 
 static bool ensure_group(zq_bot *b)
 {
-    redisReply *r;
     zq_err err = {0};
+    int rc;
 
     if (b->ev_group_ok)
         return true;
-    /* "0": the whole stream, so cases filed before the bot first ran
-     * (zhuqi-fcgi started first, or the bot was down when the group did
-     * not exist yet) are announced too; handle_entries skips events older
+    /* From the start of the stream; handle_entries skips events older
      * than EVENT_MAX_AGE_MS so a long history is not sent all at once. */
-    r = zq_store_command(b->st, &err, "XGROUP CREATE %sevents %s 0 MKSTREAM",
-                         zq_store_prefix(b->st), ZQ_OUTBOX_GROUP);
-    if (r == NULL) {
-        zq_bot_redis(b, -ZQ_EUNAVAIL, "events_init", &err);
+    rc = zq_events_init(b->st, &err);
+    if (rc == -ZQ_EUNAVAIL) {
+        zq_bot_redis(b, rc, "events_init", &err);
         return false;
     }
-    b->ev_group_ok = r->type != REDIS_REPLY_ERROR || strncmp(r->str, "BUSYGROUP", 9) == 0;
+    b->ev_group_ok = rc == 0;
     if (!b->ev_group_ok)
-        ZQ_ERROR("event=events_init_failed err=\"%s\"", r->str);
-    freeReplyObject(r);
+        ZQ_ERROR("event=events_init_failed err=\"%s\"", err.msg);
     return b->ev_group_ok;
 }
 
 void zq_events_step(zq_bot *b, int64_t now)
 {
-    const char *p = zq_store_prefix(b->st);
-    redisReply *r;
+    zq_events evs;
     zq_err err = {0};
+    int rc;
 
     if (b->stopping || now < b->next_events_mono || !ensure_group(b))
         return;
     b->next_events_mono = now + b->cfg->bot.poll_ms;
     if (now >= b->next_ev_claim_mono) {
         b->next_ev_claim_mono = now + b->cfg->bot.claim_idle_ms / 2;
-        r = zq_store_command(b->st, &err, "XAUTOCLAIM %sevents %s %s %d %s COUNT %d", p,
-                             ZQ_OUTBOX_GROUP, b->consumer, b->cfg->bot.claim_idle_ms,
-                             b->ev_cursor[0] ? b->ev_cursor : "0-0", EVENTS_BATCH);
-        if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
-            r->element[0]->type == REDIS_REPLY_STRING) {
-            snprintf(b->ev_cursor, sizeof(b->ev_cursor), "%s", r->element[0]->str);
-            handle_entries(b, r->element[1]);
-        } else if (r != NULL && r->type == REDIS_REPLY_ERROR && strstr(r->str, "NOGROUP")) {
+        rc = zq_events_claim(b->st, b->consumer, b->cfg->bot.claim_idle_ms, b->ev_cursor, &evs,
+                             &err);
+        if (rc == 0)
+            handle_entries(b, &evs);
+        else if (rc == -ZQ_ENOTFOUND)
             b->ev_group_ok = false;
-        }
-        if (r != NULL)
-            freeReplyObject(r);
+        zq_events_clear(&evs);
     }
-    r = zq_store_command(b->st, &err, "XREADGROUP GROUP %s %s COUNT %d STREAMS %sevents >",
-                         ZQ_OUTBOX_GROUP, b->consumer, EVENTS_BATCH, p);
-    if (r == NULL) {
-        zq_bot_redis(b, -ZQ_EUNAVAIL, "events", &err);
+    rc = zq_events_read(b->st, b->consumer, &evs, &err);
+    if (rc == -ZQ_EUNAVAIL) {
+        zq_bot_redis(b, rc, "events", &err);
         return;
     }
-    if (r->type == REDIS_REPLY_ERROR) {
-        if (strstr(r->str, "NOGROUP") != NULL)
-            b->ev_group_ok = false;
-        else
-            ZQ_ERROR("event=events_read_failed err=\"%s\"", r->str);
-    } else if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-               r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2) {
-        handle_entries(b, r->element[0]->element[1]);
-        if (r->element[0]->element[1]->elements == EVENTS_BATCH)
+    if (rc == -ZQ_ENOTFOUND) {
+        b->ev_group_ok = false;
+    } else if (rc < 0) {
+        ZQ_ERROR("event=events_read_failed err=\"%s\"", err.msg);
+    } else {
+        handle_entries(b, &evs);
+        if (evs.full)
             b->next_events_mono = now;
     }
-    freeReplyObject(r);
+    zq_events_clear(&evs);
 }

@@ -29,6 +29,9 @@ typedef struct zq_bot {
     int njobs; /* capacity: 2 * max_transfers */
     struct content *cache;
     int ncache;
+    /* resolve_new's batch: njobs lookups and the jobs they are for. */
+    struct zq_outbox_lookup *lookups;
+    struct job **resolving;
     uint64_t tick; /* LRU clock of the cache */
     int64_t next_read_mono, next_claim_mono, next_touch_mono, next_move_mono;
     char claim_cursor[2][48];
@@ -59,11 +62,6 @@ typedef struct zq_bot {
 
 /* Notes whether a Redis call worked, logging the transitions. */
 void zq_bot_redis(zq_bot *b, int rc, const char *what, const zq_err *err);
-
-/* True when the app of an app kind (channel.h) has its credentials in
- * cfg: wecom-app corp_secret and agent_id, dingtalk-app app_key,
- * feishu-chat app_id and app_secret. */
-bool zq_bot_app_configured(const zq_config *cfg, int kind);
 
 /* A random number (xorshift), for jitter. */
 uint64_t zq_bot_random(zq_bot *b);

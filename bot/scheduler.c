@@ -12,6 +12,7 @@
 #include "zhuqi/cases.h"
 #include "zhuqi/log.h"
 #include "zhuqi/notices.h"
+#include "zhuqi/schedule.h"
 #include "zhuqi/staff.h"
 #include "zhuqi/workflow.h"
 
@@ -24,48 +25,19 @@
 #define MARK_TTL_S (400 * 86400)
 #define MAX_OCC 256
 
-/* KEYS[1] the lease. ARGV: 1 holder, 2 ms. 1 renewed, 2 acquired, 0 held
- * by another. */
-static zq_script lease_script = {
-    .src = "local v = redis.call('GET', KEYS[1])\n"
-           "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]); return 1 end\n"
-           "if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); return 2 end\n"
-           "return 0\n"};
-
-static zq_script release_script = {
-    .src = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
-           "return 0\n"};
-
-static void lease_key(zq_bot *b, char *out, size_t outsz)
-{
-    snprintf(out, outsz, "%ssched:lease", zq_store_prefix(b->st));
-}
-
 static void renew_lease(zq_bot *b, int64_t now)
 {
-    char key[96], ms[16];
-    const char *argv[3];
-    redisReply *r;
     zq_err err = {0};
     bool was = b->leader;
+    int rc;
 
     if (now < b->next_lease_mono)
         return;
     b->next_lease_mono = now + b->cfg->bot.lease_ms / 3;
-    lease_key(b, key, sizeof(key));
-    snprintf(ms, sizeof(ms), "%d", b->cfg->bot.lease_ms);
-    argv[0] = key;
-    argv[1] = b->consumer;
-    argv[2] = ms;
-    r = zq_store_script(b->st, &err, &lease_script, 1, 3, argv, NULL);
-    zq_bot_redis(b, r == NULL ? -ZQ_EUNAVAIL : 0, "lease", &err);
-    if (r == NULL) {
-        /* Without Redis we cannot know: stop scheduling until we can. */
-        b->leader = false;
-    } else {
-        b->leader = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
-        freeReplyObject(r);
-    }
+    /* Without Redis we cannot know: b->leader is false, and we stop
+     * scheduling until we can. */
+    rc = zq_schedule_lease(b->st, b->consumer, b->cfg->bot.lease_ms, &b->leader, &err);
+    zq_bot_redis(b, rc, "lease", &err);
     if (b->leader != was)
         ZQ_INFO("event=%s consumer=%s",
                 b->leader ? "scheduler_lease_acquired" : "scheduler_lease_lost", b->consumer);
@@ -73,19 +45,11 @@ static void renew_lease(zq_bot *b, int64_t now)
 
 void zq_sched_release(zq_bot *b)
 {
-    char key[96];
-    const char *argv[2];
-    redisReply *r;
     zq_err err = {0};
 
     if (!b->leader)
         return;
-    lease_key(b, key, sizeof(key));
-    argv[0] = key;
-    argv[1] = b->consumer;
-    r = zq_store_script(b->st, &err, &release_script, 1, 2, argv, NULL);
-    if (r != NULL)
-        freeReplyObject(r);
+    zq_schedule_release(b->st, b->consumer, &err);
     b->leader = false;
 }
 
@@ -98,12 +62,11 @@ static int64_t sched_now(const zq_bot *b)
 /* Creates the notice of a due occurrence once. */
 static void create_occurrence(zq_bot *b, const zq_occurrence *o, int64_t now_ms)
 {
-    const char *p = zq_store_prefix(b->st);
     zq_class cls;
     zq_buf title = {0}, body = {0};
     zq_notice_new in;
     zq_err err = {0};
-    char mark[256], id[ZQ_NOTICE_ID_MAX], ev[ZQ_DATE_STRLEN], fire[32];
+    char mark[ZQ_SCHEDULE_KEY_MAX], id[ZQ_NOTICE_ID_MAX], ev[ZQ_DATE_STRLEN], fire[32];
     json_t *meta;
     char *meta_s = NULL;
     bool created = false, have_class;
@@ -124,7 +87,7 @@ static void create_occurrence(zq_bot *b, const zq_occurrence *o, int64_t now_ms)
                      "class", have_class ? cls.id : "");
     meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
     json_decref(meta);
-    snprintf(mark, sizeof(mark), "%ssched:%s", p, o->id);
+    zq_schedule_mark_key(b->st, o->id, mark);
     memset(&in, 0, sizeof(in));
     in.kind = ZQ_NOTICE_REMINDER;
     in.title = title.data ? title.data : "";
@@ -150,13 +113,12 @@ out:
 
 static void run_reminders(zq_bot *b)
 {
-    const char *p = zq_store_prefix(b->st);
     int64_t now_ms = sched_now(b);
     int64_t grace_ms = (int64_t)b->cfg->bot.catch_up_grace_s * 1000;
     zq_occurrence *occ;
-    redisReply **reps = NULL;
+    bool *marked = NULL, first;
     zq_err err = {0};
-    int n;
+    int n, rc;
 
     if (b->res.rem == NULL || b->res.rem->n == 0)
         return;
@@ -167,45 +129,33 @@ static void run_reminders(zq_bot *b)
                                 now_ms, occ, MAX_OCC);
     if (n == 0)
         goto out;
-    reps = calloc((size_t)n, sizeof(*reps));
-    if (reps == NULL)
+    marked = calloc((size_t)n, sizeof(*marked));
+    if (marked == NULL)
         goto out;
-    for (int i = 0; i < n; i++)
-        zq_store_append(b->st, "EXISTS %ssched:%s", p, occ[i].id);
-    if (zq_store_read_replies(b->st, &err, n, reps) < 0) {
-        zq_bot_redis(b, -ZQ_EUNAVAIL, "schedule", &err);
+    rc = zq_schedule_marked(b->st, occ, n, marked, &err);
+    if (rc < 0) {
+        zq_bot_redis(b, rc, "schedule", &err);
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        bool marked = reps[i]->type == REDIS_REPLY_INTEGER && reps[i]->integer == 1;
         zq_occ_state s = zq_occurrence_state(&occ[i], now_ms, b->cfg->bot.catch_up_grace_s);
 
-        if (marked || s == ZQ_OCC_FUTURE)
+        if (marked[i] || s == ZQ_OCC_FUTURE)
             continue;
         if (s == ZQ_OCC_DUE) {
             create_occurrence(b, &occ[i], now_ms);
-        } else {
+        } else if (zq_schedule_skip(b->st, occ[i].id, MARK_TTL_S, &first, &err) == 0 && first) {
             /* Too late to be useful: never sent, logged once. */
-            redisReply *r = zq_store_command(b->st, &err, "SET %ssched:%s skipped NX EX %d", p,
-                                             occ[i].id, MARK_TTL_S);
-            if (r != NULL && r->type == REDIS_REPLY_STATUS) {
-                char fire[32];
+            char fire[32];
 
-                zq_time_iso(occ[i].fire_ms, fire);
-                ZQ_WARN("event=reminder_skipped occurrence=%s due_at=%s late_s=%lld grace_s=%d",
-                        occ[i].id, fire, (long long)((now_ms - occ[i].fire_ms) / 1000),
-                        b->cfg->bot.catch_up_grace_s);
-            }
-            if (r != NULL)
-                freeReplyObject(r);
+            zq_time_iso(occ[i].fire_ms, fire);
+            ZQ_WARN("event=reminder_skipped occurrence=%s due_at=%s late_s=%lld grace_s=%d",
+                    occ[i].id, fire, (long long)((now_ms - occ[i].fire_ms) / 1000),
+                    b->cfg->bot.catch_up_grace_s);
         }
     }
 out:
-    if (reps != NULL)
-        for (int i = 0; i < n; i++)
-            if (reps[i] != NULL)
-                freeReplyObject(reps[i]);
-    free(reps);
+    free(marked);
     free(occ);
 }
 
@@ -217,7 +167,6 @@ out:
 static void run_digest(zq_bot *b)
 {
     const zq_config *cfg = b->cfg;
-    const char *p = zq_store_prefix(b->st);
     int64_t now_ms = sched_now(b);
     int64_t local_s = now_ms / 1000 + 8 * 3600;
     int minute = (int)((local_s % 86400) / 60), at;
@@ -226,9 +175,8 @@ static void run_digest(zq_bot *b)
     zq_err err = {0};
     json_t *digest = NULL, *aud = NULL;
     char *text = NULL, *aud_s = NULL;
-    char day[ZQ_DATE_STRLEN], mark[160], id[ZQ_NOTICE_ID_MAX], title[96];
-    bool created = false;
-    redisReply *r;
+    char day[ZQ_DATE_STRLEN], mark[ZQ_SCHEDULE_KEY_MAX], id[ZQ_NOTICE_ID_MAX], title[96];
+    bool created = false, done;
     int rc;
 
     if (cfg->bot.digest_time[0] == '\0')
@@ -242,15 +190,13 @@ static void run_digest(zq_bot *b)
     if (!zq_cal_is_workday(b->res.cal, ctx.today))
         return;
     zq_date_format(ctx.today, day, sizeof(day));
-    snprintf(mark, sizeof(mark), "%ssched:digest:%s", p, day);
-    r = zq_store_command(b->st, &err, "EXISTS %s", mark);
-    if (r == NULL) {
-        zq_bot_redis(b, -ZQ_EUNAVAIL, "digest", &err);
+    zq_schedule_digest_key(b->st, day, mark);
+    rc = zq_schedule_mark_exists(b->st, mark, &done, &err);
+    if (rc < 0) {
+        zq_bot_redis(b, rc, "digest", &err);
         return;
     }
-    rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
-    if (rc)
+    if (done)
         return;
     ctx.schema = b->res.schema;
     ctx.cal = b->res.cal;

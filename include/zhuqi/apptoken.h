@@ -20,6 +20,11 @@
  * Each platform hands out the same token again while it is valid, so two
  * instances refreshing at once do no harm.
  *
+ * The Feishu tenant token is also what the IM API's chat replies need
+ * (chat_outbox.h auth "feishu_tenant_token": zhuqi-bot sends them with
+ * "Authorization: Bearer <token>"). When a platform answers that a token
+ * is invalid (zq_channel_token_rejected), forget it and fetch it again.
+ *
  * For zhuqi-bot (libcurl, synchronous: call curl_global_init before
  * threads start); zhuqi-fcgi never calls it. */
 #ifndef ZHUQI_APPTOKEN_H

@@ -16,6 +16,7 @@
 
 #include "zhuqi/buf.h"
 #include "zhuqi/common.h"
+#include "zhuqi/config.h"
 
 typedef enum zq_channel_kind {
     ZQ_CH_WECOM = 0, /* "wecom-robot" */
@@ -34,6 +35,12 @@ typedef enum zq_channel_kind {
 /* The wire name ("wecom-robot"), and back. parse returns 0 or -ZQ_EINVAL. */
 const char *zq_channel_name(zq_channel_kind k);
 int zq_channel_parse(const char *name, zq_channel_kind *out);
+
+/* The kind whose answers a chat reply of channel (chat_outbox.h: an
+ * inbound adapter's name, "dingtalk-session", "wecom-app", ...) gets:
+ * the kind of that wire name, else the robot of the platform it names
+ * ("lark" is Feishu), else generic. */
+zq_channel_kind zq_channel_of_reply(const char *channel);
 
 /* True for the kinds sent through an app's message API with an access
  * token (wecom-app, dingtalk-app, feishu-chat). */
@@ -78,6 +85,22 @@ typedef struct zq_channel_config {
 
 /* Fills the defaults of specs/channels.md. */
 void zq_channel_config_defaults(zq_channel_config *cc);
+
+/* The channel settings of cfg ([channels] base URLs and limits, the apps'
+ * identities of [wecom] and [dingtalk]) over the defaults. */
+void zq_channel_config_from(const zq_config *cfg, zq_channel_config *cc);
+
+/* The [channels] limits of kind k in cfg: max_bytes as configured (0: the
+ * documented default; always 0 for the app kinds, whose limits are the
+ * documented ones) and the rates per minute and per second (0: none). An
+ * app kind takes its platform's rates. All 0 for an unknown kind. */
+zq_channel_limits zq_channel_limits_from(const zq_config *cfg, zq_channel_kind k);
+
+/* True when k is an app kind whose app has its credentials in cfg:
+ * wecom-app [wecom] corp_id, corp_secret and agent_id; dingtalk-app
+ * [dingtalk] app_key and app_secret; feishu-chat [feishu] app_id and
+ * app_secret. False for the other kinds. */
+bool zq_channel_app_configured(const zq_config *cfg, zq_channel_kind k);
 
 /* A push target. */
 typedef struct zq_target {
@@ -171,6 +194,10 @@ typedef struct zq_outreq {
 int zq_channel_render(const zq_channel_config *cc, const zq_target *t, const zq_message *m,
                       int64_t now_ms, zq_outreq **out, size_t *n, zq_err *err);
 void zq_outreq_free_all(zq_outreq *reqs, size_t n);
+
+/* Fills t with a stand-in target of kind k (placeholder address, secret
+ * and chat id), to show a platform's wire format (zhuqi-bot --dry-run). */
+void zq_channel_sample_target(zq_channel_kind k, zq_target *t);
 
 typedef enum zq_delivery {
     ZQ_DELIVERY_DONE = 0,

@@ -46,6 +46,23 @@ typedef struct zq_entry {
 
 void zq_entry_clear(zq_entry *e);
 
+/* What zhuqi-bot must know of an entry before it can send it, looked up
+ * for a batch of entries in one pipelined round trip. */
+typedef struct zq_outbox_lookup {
+    const zq_entry *e;         /* in, borrowed */
+    bool want_target;          /* in: load the record of target:{e->target} */
+    bool want_content;         /* in: load the title, body and mentions of notice:{e->notice} */
+    bool done;                 /* out: its completion mark done:{notice}:{target} is set */
+    int target_rc;             /* out: 0, -ZQ_ENOTFOUND (deleted) or -ZQ_EREPLY (unusable record) */
+    zq_target target;          /* out: the channel part of the record */
+    int content_rc;            /* out: 0, -ZQ_ENOTFOUND (no such notice) or -ZQ_ENOMEM */
+    zq_notice_content content; /* out, owned: take it or zq_notice_content_clear it */
+} zq_outbox_lookup;
+
+/* Fills the out fields of l[0..n) (zeroed first). Returns 0, or
+ * -ZQ_EUNAVAIL or -ZQ_ENOMEM with nothing filled. */
+int zq_outbox_lookup_all(zq_store *st, zq_outbox_lookup *l, int n, zq_err *err);
+
 /* Creates the consumer group on outbox and outbox:prio (and the streams)
  * when missing. Returns 0, -ZQ_EUNAVAIL or -ZQ_EREPLY. */
 int zq_outbox_init(zq_store *st, zq_err *err);

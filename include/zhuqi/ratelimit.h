@@ -16,6 +16,14 @@
 #define ZQ_RATE_MAX_WINDOWS 4
 #define ZQ_RATE_MAX_KEYS 4
 
+/* Room for a log's key. */
+#define ZQ_RATE_KEY_MAX 160
+
+/* The key of the send log of one limited thing (a target id, a chat
+ * reply's log, a Telegram bot's "tgbot:..." name): {prefix}rl:{log}.
+ * Writes it into out; returns 0, or -ZQ_ETOOBIG (out is then ""). */
+int zq_rate_log_key(zq_store *st, const char *log, char out[ZQ_RATE_KEY_MAX]);
+
 /* One limit: at most limit sends in any window_ms. */
 typedef struct zq_rate_window {
     int limit;

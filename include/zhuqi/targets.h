@@ -70,6 +70,24 @@ int zq_target_delete(zq_store *st, const char *id, zq_err *err);
 /* Loads one target. -ZQ_ENOTFOUND when none. */
 int zq_target_load(zq_store *st, const char *id, zq_target_rec *out, zq_err *err);
 
+/* Whether target id exists. Returns 0 (*exists set) or -ZQ_EUNAVAIL. */
+int zq_target_exists(zq_store *st, const char *id, bool *exists, zq_err *err);
+
+/* A list of target ids: n new strings in id. */
+typedef struct zq_target_ids {
+    char **id;
+    size_t n;
+} zq_target_ids;
+
+void zq_target_ids_clear(zq_target_ids *ids);
+
+/* The ids of the targets an audience names (notices.h's JSON text:
+ * {"all":true}, or {"tags":[...],"match":"any"|"all"}), read with set
+ * commands that write nothing (zhuqi-bot --dry-run shows them). Returns 0
+ * with out filled (empty for an audience that is not JSON or names no
+ * tag; clear it with zq_target_ids_clear), -ZQ_EUNAVAIL or -ZQ_ENOMEM. */
+int zq_target_audience(zq_store *st, const char *audience, zq_target_ids *out, zq_err *err);
+
 /* A page of targets (all, or those with tag when not NULL) by SSCAN:
  * appends the staff view of each to list and writes the next cursor
  * ("0" at the end) into next (32 bytes). cursor is "0" to start; limit is

@@ -38,15 +38,17 @@
  *   rl:tgbot:{16 hex}         zset   the same per Telegram bot, all its chats
  *                                    (hex of SHA-256 of the token)
  *   sched:lease               string the scheduler lease: holder, PX lease_ms
+ *                                    (schedule.c)
  *   sched:{rule}:{occurrence} string the notice an occurrence created, or
  *                                    "skipped" (400 days)
+ *   sched:digest:{date}       string the staff digest of a day (40 days)
  *   evdone:{event id}         string a case event already turned into a
- *                                    notice (30 days)
+ *                                    notice (30 days; events.c)
  *   classes                   zset   JSON {id,date,time,title,speaker,
  *                                    live_url,replay_url,start_ms} by start_ms
  *   events                    stream case events from the intake and the
  *                                    staff workflow; consumer group "bot"
- *   feishu:tenant_token:{app} string Feishu IM token (feishu_token.c)
+ *   feishu:tenant_token:{app} string Feishu IM token (apptoken.c)
  *
  * Life of a message. POST /api/admin/notices (or the scheduler, or a case
  * event) stores notice:{id} and puts it in notices:pending at send_at.
@@ -699,5 +701,62 @@ int zq_outbox_stats_get(zq_store *st, zq_outbox_stats *out, zq_err *err)
         out->pending = r[4]->element[0]->integer;
     for (int i = 0; i < 5; i++)
         freeReplyObject(r[i]);
+    return rc;
+}
+
+int zq_outbox_lookup_all(zq_store *st, zq_outbox_lookup *l, int n, zq_err *err)
+{
+    const char *p = zq_store_prefix(st);
+    redisReply **reps;
+    int k, nrep = 0, rc = 0;
+
+    for (k = 0; k < n; k++) {
+        l[k].done = false;
+        l[k].target_rc = l[k].content_rc = 0;
+        memset(&l[k].target, 0, sizeof(l[k].target));
+        memset(&l[k].content, 0, sizeof(l[k].content));
+    }
+    if (n <= 0)
+        return 0;
+    /* At most 3 commands per entry. */
+    reps = calloc((size_t)n * 3, sizeof(*reps));
+    if (reps == NULL)
+        return zq_err_set(err, ZQ_ENOMEM, "out of memory");
+    for (k = 0; k < n; k++) {
+        zq_store_append(st, "EXISTS %sdone:%s:%s", p, l[k].e->notice, l[k].e->target);
+        nrep++;
+        if (l[k].want_target) {
+            zq_store_append(st, "HGETALL %starget:%s", p, l[k].e->target);
+            nrep++;
+        }
+        if (l[k].want_content) {
+            zq_store_append(st, "HMGET %snotice:%s title body mentions", p, l[k].e->notice);
+            nrep++;
+        }
+    }
+    if (zq_store_read_replies(st, err, nrep, reps) < 0) {
+        rc = -ZQ_EUNAVAIL;
+        goto out;
+    }
+    nrep = 0;
+    for (k = 0; k < n; k++) {
+        const redisReply *d = reps[nrep++];
+
+        l[k].done = d->type == REDIS_REPLY_INTEGER && d->integer == 1;
+        if (l[k].want_target) {
+            zq_target_rec rec;
+
+            l[k].target_rc = zq_target_from_reply(reps[nrep++], &rec);
+            if (l[k].target_rc == 0)
+                l[k].target = rec.t;
+        }
+        if (l[k].want_content)
+            l[k].content_rc = zq_notice_content_from_reply(reps[nrep++], &l[k].content);
+    }
+out:
+    for (k = 0; k < n * 3; k++)
+        if (reps[k] != NULL)
+            freeReplyObject(reps[k]);
+    free(reps);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "channel_int.h"
 #include "zhuqi/buf.h"
 #include "zhuqi/cases.h"
 #include "zhuqi/log.h"
@@ -78,15 +79,6 @@ bool zq_tag_valid(const char *s)
     return true;
 }
 
-/* Printable ASCII without spaces: keys, tokens, secrets, URLs. */
-static bool printable(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-            return false;
-    return true;
-}
-
 /* Secrets: UTF-8 text without spaces or control characters. */
 static bool secret_ok(const char *s)
 {
@@ -100,179 +92,25 @@ static bool secret_ok(const char *s)
     return true;
 }
 
-static bool token_chars(const char *s, size_t n, const char *extra)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && strchr(extra, s[i]) == NULL)
-            return false;
-    return true;
-}
-
-/* When in is a URL holding "name=VALUE", copies VALUE; else copies in. */
-static int take_query(const char *in, const char *name, char *out, size_t outsz)
-{
-    const char *p = in, *v = NULL, *end;
-    size_t nlen = strlen(name);
-
-    if (strncmp(in, "http://", 7) == 0 || strncmp(in, "https://", 8) == 0) {
-        while ((p = strstr(p, name)) != NULL) {
-            if ((p[-1] == '?' || p[-1] == '&') && p[nlen] == '=') {
-                v = p + nlen + 1;
-                break;
-            }
-            p += nlen;
-        }
-        if (v == NULL)
-            return -1;
-        end = v + strcspn(v, "&#");
-    } else {
-        v = in;
-        end = in + strlen(in);
-    }
-    if ((size_t)(end - v) >= outsz)
-        return -1;
-    memcpy(out, v, (size_t)(end - v));
-    out[end - v] = '\0';
-    return 0;
-}
-
-/* When in is a URL, copies the path segment after marker (up to the next
- * '/', '?' or '#'); else copies in. */
-static int take_segment(const char *in, const char *marker, char *out, size_t outsz)
-{
-    const char *v = in, *end;
-
-    if (strncmp(in, "http://", 7) == 0 || strncmp(in, "https://", 8) == 0) {
-        v = strstr(in, marker);
-        if (v == NULL)
-            return -1;
-        v += strlen(marker);
-        end = v + strcspn(v, "/?#");
-    } else {
-        end = in + strlen(in);
-    }
-    if ((size_t)(end - v) >= outsz)
-        return -1;
-    memcpy(out, v, (size_t)(end - v));
-    out[end - v] = '\0';
-    return 0;
-}
-
-static bool http_url(const char *s)
-{
-    size_t n = strlen(s);
-    const char *rest = strncmp(s, "https://", 8) == 0  ? s + 8
-                       : strncmp(s, "http://", 7) == 0 ? s + 7
-                                                       : NULL;
-
-    return rest != NULL && *rest != '\0' && *rest != '/' && printable(s, n);
-}
-
 /* Checks and normalises the address of t for its channel. Returns 0 or
  * -1 with a Chinese message. */
 static int check_address(zq_target *t, const char *in, const char **msg)
 {
+    const zq_channel_ops *ops = zq_channel_ops_of(t->kind);
     char v[sizeof(t->address)];
-    size_t n;
 
-    if (strlen(in) >= sizeof(v) || !printable(in, strlen(in))) {
+    if (strlen(in) >= sizeof(v) || !zq_ch_printable(in, strlen(in))) {
         *msg = "地址过长或含有空格等不可见字符。";
         return -1;
     }
-    switch (t->kind) {
-    case ZQ_CH_WECOM:
-        if (take_query(in, "key", v, sizeof(v)) < 0 || (n = strlen(v)) < 8 || n > 128 ||
-            !token_chars(v, n, "-_")) {
-            *msg = "企业微信群机器人地址应为机器人的 key，或包含 key= 的完整 Webhook 地址。";
-            return -1;
-        }
-        break;
-    case ZQ_CH_DINGTALK:
-        if (take_query(in, "access_token", v, sizeof(v)) < 0 || (n = strlen(v)) < 8 || n > 128 ||
-            !token_chars(v, n, "-_")) {
-            *msg = "钉钉机器人地址应为 access_token，或包含 access_token= 的完整 Webhook 地址。";
-            return -1;
-        }
-        break;
-    case ZQ_CH_FEISHU:
-        if (take_segment(in, "/hook/", v, sizeof(v)) < 0 || (n = strlen(v)) < 8 || n > 128 ||
-            !token_chars(v, n, "-_")) {
-            *msg = "飞书机器人地址应为 Webhook 地址最后一段，或完整的 .../bot/v2/hook/... 地址。";
-            return -1;
-        }
-        break;
-    case ZQ_CH_TELEGRAM: {
-        const char *colon;
-
-        if (take_segment(in, "/bot", v, sizeof(v)) < 0 || (n = strlen(v)) < 10 || n > 128 ||
-            (colon = strchr(v, ':')) == NULL || colon == v ||
-            !token_chars(v, (size_t)(colon - v), "") ||
-            !token_chars(colon + 1, strlen(colon + 1), "-_") || colon[1] == '\0') {
-            *msg = "Telegram 地址应为 BotFather 给出的机器人 token（形如 123456:ABC-def）。";
-            return -1;
-        }
-        for (const char *p = v; p < colon; p++)
-            if (!isdigit((unsigned char)*p)) {
-                *msg = "Telegram 地址应为 BotFather 给出的机器人 token（形如 123456:ABC-def）。";
-                return -1;
-            }
-        break;
+    if (ops == NULL) {
+        *msg = "不支持的渠道。";
+        return -1;
     }
-    case ZQ_CH_GENERIC:
-        if (!http_url(in)) {
-            *msg = "通用 Webhook 地址应为以 http:// 或 https:// 开头的完整地址。";
-            return -1;
-        }
-        snprintf(v, sizeof(v), "%s", in);
-        break;
-    /* The app kinds name a member or a chat of the configured app. */
-    case ZQ_CH_WECOM_APP:
-        if ((n = strlen(in)) > 64 || !token_chars(in, n, "_-.@")) {
-            *msg = "企业微信应用的地址应为成员的 UserID（最长 64 位字母、数字、_-.@）。";
-            return -1;
-        }
-        snprintf(v, sizeof(v), "%s", in);
-        break;
-    case ZQ_CH_DINGTALK_APP:
-        if (!((strncmp(in, "group:", 6) == 0 && (n = strlen(in + 6)) > 0 && n <= 256 &&
-               strpbrk(in + 6, "\"\\") == NULL) ||
-              (strncmp(in, "user:", 5) == 0 && (n = strlen(in + 5)) > 0 && n <= 64 &&
-               strpbrk(in + 5, "\"\\") == NULL))) {
-            *msg =
-                "钉钉应用机器人的地址应为 group:群会话 openConversationId，或 user:成员 userId。";
-            return -1;
-        }
-        snprintf(v, sizeof(v), "%s", in);
-        break;
-    case ZQ_CH_FEISHU_CHAT:
-        if ((n = strlen(in)) > 128 || !token_chars(in, n, "_-")) {
-            *msg = "飞书应用群聊的地址应为会话的 chat_id（形如 oc_…）。";
-            return -1;
-        }
-        snprintf(v, sizeof(v), "%s", in);
-        break;
-    default: *msg = "不支持的渠道。"; return -1;
-    }
+    if (ops->address(in, v, sizeof(v), msg) < 0)
+        return -1;
     snprintf(t->address, sizeof(t->address), "%s", v);
     return 0;
-}
-
-static bool chat_id_valid(const char *s)
-{
-    size_t n = strlen(s), i = 0;
-
-    if (n == 0 || n >= 64)
-        return false;
-    if (s[0] == '@')
-        return n >= 6 && n <= 33 && token_chars(s + 1, n - 1, "_");
-    if (s[0] == '-')
-        i = 1;
-    if (i == n || n - i > 20)
-        return false;
-    for (; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return false;
-    return true;
 }
 
 /* A string member of in, or NULL; *bad when present but not a string. */
@@ -290,18 +128,11 @@ static const char *get_str(json_t *in, const char *key, bool *bad)
     return json_string_value(v);
 }
 
-static bool has_control(const char *s)
-{
-    for (; *s != '\0'; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    return false;
-}
-
 int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, const char **msg)
 {
     static const char *const known[] = {"id",      "channel", "address", "secret",
                                         "chat_id", "name",    "tags"};
+    const zq_channel_ops *ops;
     const char *s, *key;
     json_t *tags, *v;
     bool bad;
@@ -357,10 +188,7 @@ int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, cons
         *msg = "签名密钥最长 255 个字符，不能含空格。";
         return -ZQ_EINVAL;
     }
-    if (s != NULL &&
-        (out->t.kind == ZQ_CH_WECOM || out->t.kind == ZQ_CH_TELEGRAM ||
-         zq_channel_is_app(out->t.kind)) &&
-        *s != '\0') {
+    if (s != NULL && !zq_channel_ops_of(out->t.kind)->takes_secret && *s != '\0') {
         *field = "secret";
         *msg = "该渠道不使用签名密钥。";
         return -ZQ_EINVAL;
@@ -368,24 +196,12 @@ int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, cons
     if (s != NULL)
         snprintf(out->t.secret, sizeof(out->t.secret), "%s", s);
     s = get_str(in, "chat_id", &bad);
-    if (out->t.kind == ZQ_CH_TELEGRAM) {
-        if (s == NULL || !chat_id_valid(s)) {
+    ops = zq_channel_ops_of(out->t.kind);
+    if (ops->chat_id != NULL && (!bad || ops->chat_id_required)) {
+        if (ops->chat_id(s, &out->t, msg) < 0) {
             *field = "chat_id";
-            *msg = "请填写 Telegram 聊天编号（数字，群组为负数）或 @频道名。";
             return -ZQ_EINVAL;
         }
-        snprintf(out->t.chat_id, sizeof(out->t.chat_id), "%s", s);
-    } else if (out->t.kind == ZQ_CH_GENERIC && !bad) {
-        /* Optional: the chat a generic push names ("chat" in its body),
-         * as a subscription through [generic] push_url stores it. */
-        if (s != NULL && (strlen(s) >= sizeof(out->t.chat_id) || !zq_utf8_valid(s, strlen(s)) ||
-                          has_control(s))) {
-            *field = "chat_id";
-            *msg = "聊天编号过长或含有无效字符。";
-            return -ZQ_EINVAL;
-        }
-        if (s != NULL)
-            snprintf(out->t.chat_id, sizeof(out->t.chat_id), "%s", s);
     } else if (bad || (s != NULL && *s != '\0')) {
         *field = "chat_id";
         *msg = "只有 Telegram 和通用 Webhook 渠道使用聊天编号。";
@@ -393,7 +209,7 @@ int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, cons
     }
     s = get_str(in, "name", &bad);
     if (bad || (s != NULL && (strlen(s) >= sizeof(out->name) || !zq_utf8_valid(s, strlen(s)) ||
-                              has_control(s)))) {
+                              zq_ch_has_control(s)))) {
         *field = "name";
         *msg = "名称最长 40 个汉字，不能含控制字符。";
         return -ZQ_EINVAL;
@@ -443,10 +259,11 @@ static void mask_secretish(const char *s, char *out, size_t outsz)
 
 json_t *zq_target_to_json(const zq_target_rec *r)
 {
+    const zq_channel_ops *ops = zq_channel_ops_of(r->t.kind);
     char addr[600], created[32], updated[32];
     json_t *tags = json_array(), *o;
 
-    if (r->t.kind == ZQ_CH_GENERIC)
+    if (ops != NULL && ops->address_public)
         snprintf(addr, sizeof(addr), "%.*s", (int)strcspn(r->t.address, "?#"), r->t.address);
     else
         mask_secretish(r->t.address, addr, sizeof(addr));
@@ -458,8 +275,8 @@ json_t *zq_target_to_json(const zq_target_rec *r)
                   zq_channel_name(r->t.kind), "address", addr, "has_secret", r->t.secret[0] != '\0',
                   "name", r->name, "tags", tags, "source", r->source, "created_at", created,
                   "updated_at", updated);
-    if (o != NULL &&
-        (r->t.kind == ZQ_CH_TELEGRAM || (r->t.kind == ZQ_CH_GENERIC && r->t.chat_id[0] != '\0')))
+    if (o != NULL && ops != NULL &&
+        (ops->chat_id_required || (ops->chat_id != NULL && r->t.chat_id[0] != '\0')))
         json_object_set_new(o, "chat_id", json_string(r->t.chat_id));
     return o;
 }
@@ -725,7 +542,7 @@ int zq_target_chat_id(const char *source, char out[ZQ_TARGET_ID_MAX])
     if (user == NULL || user == ch || user[1] == '\0')
         return -ZQ_EINVAL;
     chlen = (size_t)(user - ch);
-    if (chlen > 16 || !token_chars(ch, chlen, "_-"))
+    if (chlen > 16 || !zq_ch_token_chars(ch, chlen, "_-"))
         return -ZQ_EINVAL;
     /* SHA-1 of "<channel>:<user>", as lib/dialogue.c names the target a
      * subscription creates. */
@@ -774,5 +591,111 @@ int zq_target_inline_decode(const char *s, size_t len, zq_target *out)
         rc = 0;
     }
     json_decref(o);
+    return rc;
+}
+
+int zq_target_exists(zq_store *st, const char *id, bool *exists, zq_err *err)
+{
+    redisReply *r = zq_store_command(st, err, "EXISTS %starget:%s", zq_store_prefix(st), id);
+
+    *exists = false;
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    *exists = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return 0;
+}
+
+void zq_target_ids_clear(zq_target_ids *ids)
+{
+    for (size_t i = 0; ids->id != NULL && i < ids->n; i++)
+        free(ids->id[i]);
+    free(ids->id);
+    memset(ids, 0, sizeof(*ids));
+}
+
+/* Takes the strings of an array reply into out. Returns 0 or -ZQ_ENOMEM. */
+static int take_ids(const redisReply *r, zq_target_ids *out)
+{
+    out->id = calloc(r->elements + 1, sizeof(*out->id));
+    if (out->id == NULL)
+        return -ZQ_ENOMEM;
+    for (size_t i = 0; i < r->elements; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        out->id[out->n] = strdup(r->element[i]->str);
+        if (out->id[out->n++] == NULL)
+            return -ZQ_ENOMEM;
+    }
+    return 0;
+}
+
+/* prefix + what + id as a new string, or NULL. */
+static char *key_of(const char *prefix, const char *what, const char *id)
+{
+    zq_buf b = {0};
+
+    if (zq_buf_printf(&b, "%s%s%s", prefix, what, id != NULL ? id : "") < 0) {
+        zq_buf_free(&b);
+        return NULL;
+    }
+    return zq_buf_steal(&b);
+}
+
+int zq_target_audience(zq_store *st, const char *audience, zq_target_ids *out, zq_err *err)
+{
+    const char *p = zq_store_prefix(st);
+    json_t *a = json_loads(audience, 0, NULL), *tags, *v;
+    const char **argv = NULL;
+    char **keys = NULL;
+    size_t i, n = 0, nkeys;
+    redisReply *r = NULL;
+    bool all_match;
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (a == NULL)
+        return 0;
+    tags = json_object_get(a, "tags");
+    nkeys = json_array_size(tags) + 2;
+    all_match = json_is_string(json_object_get(a, "match")) &&
+                strcmp(json_string_value(json_object_get(a, "match")), "all") == 0;
+    argv = calloc(nkeys + 2, sizeof(*argv));
+    keys = calloc(nkeys, sizeof(*keys));
+    if (argv == NULL || keys == NULL)
+        goto oom;
+    if (json_is_true(json_object_get(a, "all"))) {
+        if ((keys[0] = key_of(p, "targets", "")) == NULL)
+            goto oom;
+        argv[n++] = "SUNION";
+        argv[n++] = keys[0];
+    } else {
+        argv[n++] = all_match ? "SINTER" : "SUNION";
+        json_array_foreach(tags, i, v)
+        {
+            if ((keys[i] = key_of(p, "targets:tag:", json_string_value(v))) == NULL)
+                goto oom;
+            argv[n++] = keys[i];
+        }
+    }
+    if (n > 1) {
+        r = zq_store_commandv(st, err, (int)n, argv, NULL);
+        if (r == NULL)
+            rc = -ZQ_EUNAVAIL;
+        else if (r->type == REDIS_REPLY_ARRAY && take_ids(r, out) < 0)
+            goto oom;
+    }
+    goto out;
+oom:
+    rc = zq_err_set(err, ZQ_ENOMEM, "out of memory");
+    zq_target_ids_clear(out);
+out:
+    if (r != NULL)
+        freeReplyObject(r);
+    for (i = 0; keys != NULL && i < nkeys; i++)
+        free(keys[i]);
+    free(keys);
+    free(argv);
+    json_decref(a);
     return rc;
 }

@@ -482,6 +482,60 @@ static void test_apptoken_for(void **state)
     assert_int_equal(zq_apptoken_for(&cfg, ZQ_AUTH_NONE, &app), -ZQ_EINVAL);
 }
 
+/* The channel settings taken from the configuration, per kind. */
+static void test_channel_config_from(void **state)
+{
+    zq_config cfg;
+    zq_channel_config cc;
+    zq_channel_limits lim;
+    zq_target t;
+    zq_message m = {.title = "T", .body = "B"};
+    zq_outreq *reqs = NULL;
+    size_t n = 0;
+    zq_err err = {0};
+
+    (void)state;
+    zq_config_defaults(&cfg);
+    snprintf(cfg.channels.wecom_base_url, sizeof(cfg.channels.wecom_base_url), "http://w");
+    cfg.channels.wecom_max_bytes = 1000;
+    cfg.channels.telegram_per_second = 3;
+    zq_channel_config_from(&cfg, &cc);
+    assert_string_equal(cc.base_url[ZQ_CH_WECOM], "http://w");
+    assert_string_equal(cc.base_url[ZQ_CH_WECOM_APP], "http://w");
+    assert_string_equal(cc.base_url[ZQ_CH_GENERIC], "");
+    assert_int_equal(cc.limits[ZQ_CH_WECOM].max_bytes, 1000);
+    /* The app kinds keep their documented limits. */
+    assert_int_equal(cc.limits[ZQ_CH_WECOM_APP].max_bytes, 2048);
+    assert_int_equal(cc.wecom_agent_id, 0);
+    assert_string_equal(cc.dingtalk_robot_code, "");
+    lim = zq_channel_limits_from(&cfg, ZQ_CH_TELEGRAM);
+    assert_int_equal(lim.per_second, 3);
+    lim = zq_channel_limits_from(&cfg, ZQ_CH_FEISHU_CHAT);
+    assert_int_equal(lim.per_minute, cfg.channels.feishu_per_minute);
+    assert_int_equal(lim.max_bytes, 0);
+    assert_false(zq_channel_app_configured(&cfg, ZQ_CH_FEISHU_CHAT));
+    assert_false(zq_channel_app_configured(&cfg, ZQ_CH_FEISHU));
+    snprintf(cfg.feishu.app_id, sizeof(cfg.feishu.app_id), "cli_1");
+    snprintf(cfg.feishu.app_secret, sizeof(cfg.feishu.app_secret), "s");
+    assert_true(zq_channel_app_configured(&cfg, ZQ_CH_FEISHU_CHAT));
+    assert_int_equal(zq_channel_of_reply("wecom"), ZQ_CH_WECOM);
+    assert_int_equal(zq_channel_of_reply("wecom-app"), ZQ_CH_WECOM_APP);
+    assert_int_equal(zq_channel_of_reply("dingtalk-session"), ZQ_CH_DINGTALK);
+    assert_int_equal(zq_channel_of_reply("lark"), ZQ_CH_FEISHU);
+    assert_int_equal(zq_channel_of_reply("telegram"), ZQ_CH_TELEGRAM);
+    assert_int_equal(zq_channel_of_reply("webchat"), ZQ_CH_GENERIC);
+    /* Every kind's stand-in target renders (the app kinds with their
+     * apps' identities). */
+    cc.wecom_agent_id = 1000002;
+    snprintf(cc.dingtalk_robot_code, sizeof(cc.dingtalk_robot_code), "dingcode");
+    for (int k = 0; k < ZQ_CH__COUNT; k++) {
+        zq_channel_sample_target((zq_channel_kind)k, &t);
+        assert_int_equal(zq_channel_render(&cc, &t, &m, 1764000000000LL, &reqs, &n, &err), 0);
+        assert_true(n >= 1);
+        zq_outreq_free_all(reqs, n);
+    }
+}
+
 /* What the staff API (and a chat subscription stored and read back)
  * accepts for the app kinds. */
 static void test_targets_from_json(void **state)
@@ -537,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_apply_token),
         cmocka_unit_test(test_apptoken_for),
+        cmocka_unit_test(test_channel_config_from),
         cmocka_unit_test(test_targets_from_json),
     };
 

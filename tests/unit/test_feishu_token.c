@@ -1,4 +1,4 @@
-/* Unit tests of the Feishu tenant access token cache against a private
+/* Unit tests of the Feishu tenant access token (apptoken.h) cache against a private
  * redis-server and a tiny HTTP server on loopback that plays Feishu's
  * token endpoint: fetch, cache, refresh, forget, and Feishu's errors. */
 #include <stdarg.h>
@@ -12,7 +12,8 @@
 #include <pthread.h>
 
 #include "redis_helper.h"
-#include "zhuqi/feishu_token.h"
+#include "zhuqi/apptoken.h"
+#include "zhuqi/channel.h"
 #include "zhuqi/log.h"
 #include "zhuqi/store.h"
 
@@ -105,17 +106,35 @@ static const char *base(void)
     return b;
 }
 
+/* The Feishu app of base_url (the token is one more app token). */
+static int feishu_token(zq_store *st, const char *base_url, const char *app_id,
+                        const char *app_secret, bool refresh, int timeout_ms,
+                        char out[ZQ_APPTOKEN_MAX], zq_err *err)
+{
+    zq_apptoken_app app = {.kind = ZQ_APPTOKEN_FEISHU};
+
+    app.base_url = base_url;
+    app.id = app_id;
+    app.secret = app_secret;
+    return zq_apptoken_get(st, &app, refresh, timeout_ms, out, err);
+}
+
+static bool feishu_rejected(const char *body, size_t len)
+{
+    return zq_channel_token_rejected(ZQ_CH_FEISHU_CHAT, 400, body, len);
+}
+
 static void test_fetch_cache_refresh(void **state)
 {
-    char tok[ZQ_FEISHU_TOKEN_MAX];
+    char tok[ZQ_APPTOKEN_MAX];
     zq_err err = {0};
     redisReply *r;
     json_t *j;
 
     (void)state;
     answer(200, "{\"code\":0,\"msg\":\"ok\",\"tenant_access_token\":\"t-first\",\"expire\":7200}");
-    assert_int_equal(
-        zq_feishu_tenant_token(g_store, base(), "cli_app1", "s3cret", false, 2000, tok, &err), 0);
+    assert_int_equal(feishu_token(g_store, base(), "cli_app1", "s3cret", false, 2000, tok, &err),
+                     0);
     assert_string_equal(tok, "t-first");
     assert_int_equal(hits(), 1);
     pthread_mutex_lock(&srv.lock);
@@ -130,57 +149,55 @@ static void test_fetch_cache_refresh(void **state)
     freeReplyObject(r);
     /* Cached: Feishu is not asked again. */
     answer(200, "{\"code\":0,\"tenant_access_token\":\"t-second\",\"expire\":7200}");
-    assert_int_equal(
-        zq_feishu_tenant_token(g_store, base(), "cli_app1", "s3cret", false, 2000, tok, &err), 0);
+    assert_int_equal(feishu_token(g_store, base(), "cli_app1", "s3cret", false, 2000, tok, &err),
+                     0);
     assert_string_equal(tok, "t-first");
     assert_int_equal(hits(), 1);
     /* Refresh on demand, and after forgetting. */
-    assert_int_equal(
-        zq_feishu_tenant_token(g_store, base(), "cli_app1", "s3cret", true, 2000, tok, &err), 0);
+    assert_int_equal(feishu_token(g_store, base(), "cli_app1", "s3cret", true, 2000, tok, &err), 0);
     assert_string_equal(tok, "t-second");
     assert_int_equal(hits(), 2);
     answer(200, "{\"code\":0,\"tenant_access_token\":\"t-third\",\"expire\":7200}");
-    assert_int_equal(zq_feishu_token_forget(g_store, "cli_app1", &err), 0);
     assert_int_equal(
-        zq_feishu_tenant_token(g_store, base(), "cli_app1", "s3cret", false, 2000, tok, &err), 0);
+        zq_apptoken_forget(g_store,
+                           &(zq_apptoken_app){.kind = ZQ_APPTOKEN_FEISHU, .id = "cli_app1"}, &err),
+        0);
+    assert_int_equal(feishu_token(g_store, base(), "cli_app1", "s3cret", false, 2000, tok, &err),
+                     0);
     assert_string_equal(tok, "t-third");
     assert_int_equal(hits(), 3);
 }
 
 static void test_errors(void **state)
 {
-    char tok[ZQ_FEISHU_TOKEN_MAX];
+    char tok[ZQ_APPTOKEN_MAX];
     zq_err err = {0};
     redisReply *r;
 
     (void)state;
     answer(200, "{\"code\":10014,\"msg\":\"app secret invalid\"}");
-    assert_int_equal(
-        zq_feishu_tenant_token(g_store, base(), "cli_app2", "bad", false, 2000, tok, &err),
-        -ZQ_EAUTH);
+    assert_int_equal(feishu_token(g_store, base(), "cli_app2", "bad", false, 2000, tok, &err),
+                     -ZQ_EAUTH);
     assert_non_null(strstr(err.msg, "10014"));
     r = zqt_cmd(&g_redis, "EXISTS zqt:feishu:tenant_token:cli_app2");
     assert_int_equal(r->integer, 0);
     freeReplyObject(r);
     answer(503, "busy");
-    assert_int_equal(
-        zq_feishu_tenant_token(g_store, base(), "cli_app2", "bad", false, 2000, tok, &err),
-        -ZQ_EIO);
-    assert_int_equal(zq_feishu_tenant_token(g_store, "http://127.0.0.1:1", "cli_app2", "bad", false,
-                                            1000, tok, &err),
+    assert_int_equal(feishu_token(g_store, base(), "cli_app2", "bad", false, 2000, tok, &err),
                      -ZQ_EIO);
-    assert_int_equal(zq_feishu_tenant_token(g_store, base(), "", "x", false, 1000, tok, &err),
-                     -ZQ_EAUTH);
-    assert_int_equal(zq_feishu_tenant_token(g_store, base(), "a b", "x", false, 1000, tok, &err),
-                     -ZQ_EAUTH);
+    assert_int_equal(
+        feishu_token(g_store, "http://127.0.0.1:1", "cli_app2", "bad", false, 1000, tok, &err),
+        -ZQ_EIO);
+    assert_int_equal(feishu_token(g_store, base(), "", "x", false, 1000, tok, &err), -ZQ_EAUTH);
+    assert_int_equal(feishu_token(g_store, base(), "a b", "x", false, 1000, tok, &err), -ZQ_EAUTH);
     {
         const char *bad = "{\"code\":99991663,\"msg\":\"invalid token\"}";
         const char *bad2 = "{\"code\":99991661}", *ok = "{\"code\":0}";
 
-        assert_true(zq_feishu_token_rejected(bad, strlen(bad)));
-        assert_true(zq_feishu_token_rejected(bad2, strlen(bad2)));
-        assert_false(zq_feishu_token_rejected(ok, strlen(ok)));
-        assert_false(zq_feishu_token_rejected("not json", 8));
+        assert_true(feishu_rejected(bad, strlen(bad)));
+        assert_true(feishu_rejected(bad2, strlen(bad2)));
+        assert_false(feishu_rejected(ok, strlen(ok)));
+        assert_false(feishu_rejected("not json", 8));
     }
 }
 

@@ -1,5 +1,8 @@
-/* Tests of the outbox bookkeeping against a real Redis (lib/outbox.c,
- * lib/notices.c, lib/targets.c): targets and their tag sets, notices
+/* Tests of the outbox bookkeeping against a real Redis (lib/push's
+ * outbox.c, notices.c, targets.c, events.c, schedule.c): targets and
+ * their tag sets and audiences, the bot's lookups before a send, the
+ * case events read through the group, the scheduler's lease and marks,
+ * notices
  * created once per mark, the fan-out in atomic chunks, every settlement
  * (done, retry, defer, dead, skip) with the report and its counters, the
  * mover, claiming and touching, direct and chat-reply entries, the
@@ -12,7 +15,10 @@
 
 #include "redis_helper.h"
 #include "zhuqi/log.h"
+#include "zhuqi/events.h"
 #include "zhuqi/outbox.h"
+#include "zhuqi/ratelimit.h"
+#include "zhuqi/schedule.h"
 
 static char g_dir[256];
 static zqt_redis g_redis;
@@ -738,6 +744,156 @@ static void test_parsers(void **state)
     json_decref(in);
 }
 
+static void test_audience(void **state)
+{
+    zq_target_ids ids = {0};
+    zq_err err = {0};
+    bool exists = true;
+
+    (void)state;
+    add_target("a1", "staff,region:110101");
+    add_target("a2", "staff");
+    add_target("a3", "region:110101");
+    assert_int_equal(zq_target_audience(g_st, "{\"all\":true}", &ids, &err), 0);
+    assert_int_equal(ids.n, 3);
+    zq_target_ids_clear(&ids);
+    assert_int_equal(
+        zq_target_audience(g_st, "{\"tags\":[\"staff\",\"region:110101\"],\"match\":\"all\"}", &ids,
+                           &err),
+        0);
+    assert_int_equal(ids.n, 1);
+    assert_string_equal(ids.id[0], "a1");
+    zq_target_ids_clear(&ids);
+    assert_int_equal(
+        zq_target_audience(g_st, "{\"tags\":[\"staff\",\"region:110101\"]}", &ids, &err), 0);
+    assert_int_equal(ids.n, 3);
+    zq_target_ids_clear(&ids);
+    /* Not JSON, or no tags: nobody, and no error. */
+    assert_int_equal(zq_target_audience(g_st, "nope", &ids, &err), 0);
+    assert_int_equal(ids.n, 0);
+    assert_int_equal(zq_target_audience(g_st, "{\"tags\":[]}", &ids, &err), 0);
+    assert_int_equal(ids.n, 0);
+    assert_int_equal(zq_target_exists(g_st, "a2", &exists, &err), 0);
+    assert_true(exists);
+    assert_int_equal(zq_target_exists(g_st, "zz", &exists, &err), 0);
+    assert_false(exists);
+}
+
+static void test_lookup(void **state)
+{
+    char id[ZQ_NOTICE_ID_MAX], key[ZQ_RATE_KEY_MAX];
+    zq_outbox_lookup l[3];
+    zq_entry e[3];
+    zq_err err = {0};
+
+    (void)state;
+    add_target("l1", "x");
+    create_notice("{\"tags\":[\"x\"]}", NULL, 0, id);
+    memset(e, 0, sizeof(e));
+    memset(l, 0, sizeof(l));
+    for (int i = 0; i < 3; i++) {
+        snprintf(e[i].notice, sizeof(e[i].notice), "%s", i == 2 ? "n-gone" : id);
+        snprintf(e[i].target, sizeof(e[i].target), "%s", i == 1 ? "l-gone" : "l1");
+        l[i].e = &e[i];
+        l[i].want_target = l[i].want_content = true;
+    }
+    l[1].want_content = false;
+    str_cmd("SET zqt:done:%s:l1 1", id);
+    assert_int_equal(zq_outbox_lookup_all(g_st, l, 3, &err), 0);
+    assert_true(l[0].done);
+    assert_int_equal(l[0].target_rc, 0);
+    assert_string_equal(l[0].target.id, "l1");
+    assert_int_equal(l[0].target.kind, ZQ_CH_GENERIC);
+    assert_int_equal(l[0].content_rc, 0);
+    assert_string_equal(l[0].content.title, "标题");
+    assert_false(l[1].done);
+    assert_int_equal(l[1].target_rc, -ZQ_ENOTFOUND);
+    assert_null(l[1].content.title);
+    assert_int_equal(l[2].content_rc, -ZQ_ENOTFOUND);
+    for (int i = 0; i < 3; i++)
+        zq_notice_content_clear(&l[i].content);
+    assert_int_equal(zq_rate_log_key(g_st, "l1", key), 0);
+    assert_string_equal(key, "zqt:rl:l1");
+}
+
+static void test_events(void **state)
+{
+    char cursor[ZQ_EVENTS_SID_MAX] = "", key[ZQ_EVENTS_KEY_MAX];
+    zq_events evs;
+    zq_err err = {0};
+
+    (void)state;
+    assert_int_equal(zq_events_read(g_st, "c1", &evs, &err), -ZQ_ENOTFOUND);
+    zq_events_clear(&evs);
+    str_cmd("XADD zqt:events * type case_created id C1 form f region r source web");
+    assert_int_equal(zq_events_init(g_st, &err), 0);
+    assert_int_equal(zq_events_init(g_st, &err), 0); /* already there */
+    str_cmd("XADD zqt:events * type case_status id C1 to accepted");
+    assert_int_equal(zq_events_read(g_st, "c1", &evs, &err), 0);
+    assert_int_equal(evs.n, 2);
+    assert_false(evs.full);
+    assert_true(evs.ev[0].fields);
+    assert_string_equal(evs.ev[0].type, "case_created");
+    assert_string_equal(evs.ev[0].region, "r");
+    assert_string_equal(evs.ev[0].to, "");
+    assert_string_equal(evs.ev[1].to, "accepted");
+    assert_int_equal(zq_events_ack(g_st, evs.ev[0].sid, &err), 0);
+    zq_events_mark_key(g_st, evs.ev[0].sid, key);
+    assert_int_equal(strncmp(key, "zqt:evdone:", 11), 0);
+    zq_events_clear(&evs);
+    /* The second, read and not acknowledged, is taken over when idle. */
+    assert_int_equal(zq_events_claim(g_st, "c2", 0, cursor, &evs, &err), 0);
+    assert_int_equal(evs.n, 1);
+    assert_string_equal(evs.ev[0].type, "case_status");
+    assert_string_equal(cursor, "0-0");
+    zq_events_clear(&evs);
+    assert_int_equal(zq_events_read(g_st, "c1", &evs, &err), 0);
+    assert_int_equal(evs.n, 0);
+    zq_events_clear(&evs);
+}
+
+static void test_schedule(void **state)
+{
+    zq_occurrence occ[2];
+    char key[ZQ_SCHEDULE_KEY_MAX], v[64];
+    bool held = false, marked[2] = {true, true}, first = false, exists = true;
+    zq_err err = {0};
+
+    (void)state;
+    assert_int_equal(zq_schedule_lease(g_st, "one", 5000, &held, &err), 0);
+    assert_true(held);
+    assert_int_equal(zq_schedule_lease(g_st, "two", 5000, &held, &err), 0);
+    assert_false(held);
+    assert_int_equal(zq_schedule_lease(g_st, "one", 5000, &held, &err), 0);
+    assert_true(held);
+    assert_int_equal(zq_schedule_release(g_st, "two", &err), 0); /* not his */
+    assert_string_equal(str_cmd("GET zqt:sched:lease"), "one");
+    assert_int_equal(zq_schedule_release(g_st, "one", &err), 0);
+    assert_int_equal(int_cmd("EXISTS zqt:sched:lease"), 0);
+
+    memset(occ, 0, sizeof(occ));
+    snprintf(occ[0].id, sizeof(occ[0].id), "rule:2026-12:eve");
+    snprintf(occ[1].id, sizeof(occ[1].id), "rule:2026-12:day");
+    zq_schedule_mark_key(g_st, occ[0].id, key);
+    assert_string_equal(key, "zqt:sched:rule:2026-12:eve");
+    str_cmd("SET %s n-1", key);
+    assert_int_equal(zq_schedule_marked(g_st, occ, 2, marked, &err), 0);
+    assert_true(marked[0]);
+    assert_false(marked[1]);
+    assert_int_equal(zq_schedule_skip(g_st, occ[1].id, 60, &first, &err), 0);
+    assert_true(first);
+    assert_int_equal(zq_schedule_skip(g_st, occ[1].id, 60, &first, &err), 0);
+    assert_false(first);
+    assert_int_equal(zq_schedule_mark_get(g_st, occ[1].id, v, sizeof(v), &err), 0);
+    assert_string_equal(v, "skipped");
+    assert_int_equal(zq_schedule_mark_get(g_st, "none", v, sizeof(v), &err), 0);
+    assert_string_equal(v, "");
+    zq_schedule_digest_key(g_st, "2026-12-01", key);
+    assert_string_equal(key, "zqt:sched:digest:2026-12-01");
+    assert_int_equal(zq_schedule_mark_exists(g_st, key, &exists, &err), 0);
+    assert_false(exists);
+}
+
 static int group_setup(void **state)
 {
     zq_redis_config rc;
@@ -780,6 +936,10 @@ int main(void)
         T(test_chat_reply_series),
         T(test_backoff),
         T(test_parsers),
+        T(test_audience),
+        T(test_lookup),
+        T(test_events),
+        T(test_schedule),
     };
 
     signal(SIGPIPE, SIG_IGN);
