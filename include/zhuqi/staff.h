@@ -1,9 +1,8 @@
 /* The staff side of cases: list filters and their cursor scan, rows,
  * atomic updates with history, deadline index and events, notes, exports
  * (CSV and JSON Lines, written in chunks), statistics, the audit log and
- * the morning digest. lib/staff.c is shared by zhuqi-fcgi's staff API
- * (fcgi/admin_cases.c, whose handlers are declared at the end) and the
- * zhuqi-admin tool.
+ * the morning digest. lib/staff/ is shared by zhuqi-fcgi's staff API
+ * (fcgi/admin_cases.c), zhuqi-bot's digest and the zhuqi-admin tool.
  *
  * Keys beyond those of cases.h (prefix omitted):
  *   case:{id}        also: handler, office, cross_region, due_kind,
@@ -12,7 +11,7 @@
  *                    and the list packs list_sum, list_row (summary.h)
  *   case:{id}:notes  list: internal notes, JSON {at_ms, by, text}
  *   cases:due        zset: open cases with a deadline, scored YYYYMMDD
- *   audit            stream: every staff action (never trimmed)
+ *   audit            stream: every staff action (audit.h)
  *   idem:staff:{who}:{action}:{id}:{key}
  *                    string: an Idempotency-Key a change was made with
  *                    ("1", or the note's JSON), written by the change's own
@@ -26,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "zhuqi/audit.h"
 #include "zhuqi/buf.h"
 #include "zhuqi/calendar.h"
 #include "zhuqi/cases.h"
@@ -193,21 +193,6 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
 /* The same row (without the answers) as a new JSON object, for the
  * detail view. */
 json_t *zq_staff_row_json(const zq_staff_ctx *ctx, const zq_case_row *r, bool mask);
-
-/* A staff action for the audit stream. */
-typedef struct zq_audit {
-    const char *who;    /* token name */
-    const char *role;   /* viewer, handler, admin */
-    const char *action; /* "case_transition", "export", ... */
-    const char *target; /* case id or "" */
-    const char *addr;   /* client address */
-    const char *detail; /* free text or JSON, may be NULL */
-    const char *rid;    /* request id */
-    int64_t at_ms;
-} zq_audit;
-
-/* Appends an entry to the audit stream. Returns 0 or a negative code. */
-int zq_audit_write(zq_store *st, const zq_audit *a, zq_err *err);
 
 /* A change to a case, applied atomically by one script: it checks that
  * the case is still in expect_status (and that its history has
