@@ -264,8 +264,11 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
         zq_mask_mobile(r->mobile, mobile, sizeof(mobile));
         zq_mask_name(v, contact, sizeof(contact));
     } else {
-        snprintf(mobile, sizeof(mobile), "%s", r->mobile);
-        snprintf(contact, sizeof(contact), "%s", v);
+        /* Cut on a character boundary: half a character is not JSON. */
+        size_t n = zq_utf8_cut(v, strlen(v), sizeof(contact) - 1);
+        memcpy(contact, v, n);
+        contact[n] = '\0';
+        memcpy(mobile, r->mobile, sizeof(r->mobile)); /* 16 bytes, terminated */
     }
     zq_staff_row_deadline(ctx, r, &d);
     /* About what a row takes, so that it is reserved once. */
