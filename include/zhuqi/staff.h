@@ -28,6 +28,7 @@
 #include "zhuqi/audit.h"
 #include "zhuqi/buf.h"
 #include "zhuqi/calendar.h"
+#include "zhuqi/config.h"
 #include "zhuqi/cases.h"
 #include "zhuqi/schema.h"
 #include "zhuqi/store.h"
@@ -178,6 +179,10 @@ void zq_case_row_clear(zq_case_row *r);
  * never moved, from its creation). */
 void zq_staff_row_deadline(const zq_staff_ctx *ctx, const zq_case_row *r, zq_deadline *out);
 
+/* The label of status in form's machine, or the generic one
+ * (zq_case_status_label). A static string. */
+const char *zq_staff_status_label(const char *form, const char *status);
+
 /* "成都市经济和信息化局" for "510100"; a static or borrowed string. */
 const char *zq_staff_office_name(const zq_schema *s, const char *office, char *buf, size_t bufsz);
 
@@ -245,6 +250,74 @@ int zq_staff_idem_find(zq_store *st, const char *who, const char *action, const 
  * at most max entries. which is "log" or "notes". */
 int zq_staff_load_list(zq_store *st, const char *id, const char *which, long max, json_t **out,
                        zq_err *err);
+
+/* A case loaded for the detail view and the staff actions. Clear with
+ * zq_staff_case_clear(). */
+typedef struct zq_staff_case {
+    zq_case_row row; /* with its answers, parsed */
+    json_t *log;     /* the history: owned array */
+    json_t *notes;   /* owned array; empty unless loaded with the notes */
+} zq_staff_case;
+
+/* Loads case id with its history (and its notes when notes). Returns 0;
+ * -ZQ_ENOTFOUND when id is not a case id or there is no such case;
+ * -ZQ_EUNAVAIL; -ZQ_ENOMEM. On failure c is cleared. */
+int zq_staff_case_load(zq_store *st, const char *id, bool notes, zq_staff_case *c, zq_err *err);
+void zq_staff_case_clear(zq_staff_case *c);
+
+/* The deadline of c from its history: the authoritative computation (the
+ * row's index fields are a copy for the list). */
+void zq_staff_case_deadline(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_deadline *d);
+
+/* The detail view of c for a member of staff with role: the row, the
+ * deadline, the answers as stored and by step with labels, the history,
+ * the notes, the moves allowed and the extension limits. A new object, or
+ * NULL when out of memory. */
+json_t *zq_staff_case_json(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_role role);
+
+/* How a staff action is recorded: the audit entry as the caller fills it
+ * (who, role, action, target, addr, rid, at_ms; the action writes its own
+ * detail), the actor's role, the client's Idempotency-Key (or NULL) and
+ * the time of the change. */
+typedef struct zq_staff_act {
+    zq_audit audit;
+    zq_role role;
+    const char *idem_key;
+    int64_t now_ms;
+} zq_staff_act;
+
+/* Moves c to status to, which zq_wf_check allowed for the actor, with
+ * note (may be NULL) shown to the submitter when pub is 1, not when 0,
+ * as the move says when -1; writes the history entry, the deadline, the
+ * answer fields (to "answered"), the event and the audit entry. Returns
+ * what zq_staff_update returns (-ZQ_ECONFLICT: c changed meanwhile). */
+int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *c,
+                        const char *to, const char *note, int pub, const zq_staff_act *act,
+                        zq_err *err);
+
+/* Assigns c to handler (NULL: unchanged) and office (NULL or "": the
+ * current one, else the default for its answers), with note (the history
+ * keeps 299 bytes of it); a consultation waiting for assignment moves to
+ * "assigned". Returns what zq_staff_update returns. */
+int zq_staff_assign(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *c,
+                    const char *handler, const char *office, const char *note,
+                    const zq_staff_act *act, zq_err *err);
+
+/* True when c is in a status whose clock is the answer time limit, the
+ * only one zq_staff_extend can lengthen. */
+bool zq_staff_case_extendable(const zq_staff_case *c);
+
+/* Sets the answer time limit of c to days (checked by the caller against
+ * ctx->lim), for reason. Returns -ZQ_ECONFLICT when c is not
+ * extendable, else what zq_staff_update returns. */
+int zq_staff_extend(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *c, int days,
+                    const char *reason, const zq_staff_act *act, zq_err *err);
+
+/* Adds a note with text by act->audit.who to case id (zq_staff_add_note).
+ * Returns 0 and the note {at_ms, by, text} as a new object in *out, or
+ * what zq_staff_add_note returns. */
+int zq_staff_note(zq_store *st, const char *id, const char *text, const zq_staff_act *act,
+                  json_t **out, zq_err *err);
 
 /* Export. */
 typedef enum zq_export_format {

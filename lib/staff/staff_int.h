@@ -44,8 +44,6 @@ int zq_staff_fetch_list(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *
 const char *zq_staff_region_name(const zq_schema *s, const char *code);
 /* A form's title, or its id. Borrowed. */
 const char *zq_staff_form_title(const zq_schema *s, const char *form);
-/* A status's label in form's machine, or the generic one. Static. */
-const char *zq_staff_status_label(const char *form, const char *status);
 /* ctx with a memo: the caller's, or own (zeroed) when it has none. */
 zq_staff_ctx zq_staff_with_memo(const zq_staff_ctx *in, zq_staff_memo *own);
 
