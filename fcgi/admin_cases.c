@@ -418,6 +418,16 @@ static int update_failed(zq_req *req, int rc, const zq_err *err, const zq_staff_
     return rc;
 }
 
+/* Answers a change made (with the case as it is now) or failed
+ * (update_failed), and clears c. Returns 0 or a negative code. */
+static int change_done(zq_req *req, const zq_staff_ctx *ctx, const zq_token *who, zq_staff_case *c,
+                       int rc, const zq_err *err)
+{
+    rc = rc < 0 ? update_failed(req, rc, err, c, who) : respond_fresh(req, ctx, who);
+    zq_staff_case_clear(c);
+    return rc;
+}
+
 /* The request's Idempotency-Key for who's action on the case of the
  * route (docs/STAFF.md). Returns 0 with *key the key (NULL when none) when
  * the change is to be made, 1 when it was already made with this key
@@ -544,13 +554,11 @@ int zq_h_admin_case_transition(zq_req *req)
     }
     rc = zq_staff_transition(req->store, &ctx, &c, to, note,
                              json_is_boolean(pub) ? json_is_true(pub) : -1, &act, &err);
-    if (rc < 0) {
-        rc = update_failed(req, rc, &err, &c, who);
-        goto done;
-    }
-    ZQ_INFO("event=case_transition id=%s from=%s to=%s staff=%s", c.row.id, c.row.status, to,
-            who->name);
-    rc = respond_fresh(req, &ctx, who);
+    if (rc == 0)
+        ZQ_INFO("event=case_transition id=%s from=%s to=%s staff=%s", c.row.id, c.row.status, to,
+                who->name);
+    rc = change_done(req, &ctx, who, &c, rc, &err);
+    goto out;
 done:
     zq_staff_case_clear(&c);
 out:
@@ -674,11 +682,7 @@ int zq_h_admin_case_assign(zq_req *req)
     if ((rc = load_case(req, &c, false)) < 0)
         goto out;
     rc = zq_staff_assign(req->store, &ctx, &c, handler, office, note, &act, &err);
-    if (rc < 0)
-        rc = update_failed(req, rc, &err, &c, who);
-    else
-        rc = respond_fresh(req, &ctx, who);
-    zq_staff_case_clear(&c);
+    rc = change_done(req, &ctx, who, &c, rc, &err);
 out:
     json_decref(body);
     return rc;
@@ -719,13 +723,13 @@ int zq_h_admin_case_extension(zq_req *req)
     }
     if ((rc = load_case(req, &c, false)) < 0)
         goto out;
-    if (!zq_staff_case_extendable(&c))
+    if (!zq_staff_case_extendable(&c)) {
         conflict(req, c.row.form, c.row.status, who, "只有已转办或办理中的案件可以延长答复期限。");
-    else if ((rc = zq_staff_extend(req->store, &ctx, &c, (int)n, reason, &act, &err)) < 0)
-        rc = update_failed(req, rc, &err, &c, who);
-    else
-        rc = respond_fresh(req, &ctx, who);
-    zq_staff_case_clear(&c);
+        zq_staff_case_clear(&c);
+        goto out;
+    }
+    rc = zq_staff_extend(req->store, &ctx, &c, (int)n, reason, &act, &err);
+    rc = change_done(req, &ctx, who, &c, rc, &err);
 out:
     json_decref(body);
     return rc;

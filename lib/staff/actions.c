@@ -2,17 +2,21 @@
  * answer time limit and a note. Each builds its history entry, deadline
  * and audit detail from the loaded case and applies them with one
  * zq_staff_update (or zq_staff_add_note). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "staff_int.h"
 
-/* The update every action starts from: expecting the case as loaded. */
+/* The update every action starts from: expecting the case as loaded,
+ * adding entry to its history, with the deadline due. */
 static void update_init(zq_case_update *u, const zq_staff_case *c, const zq_audit *a,
-                        const zq_staff_act *act)
+                        const zq_staff_act *act, json_t *entry, const zq_deadline *due)
 {
     memset(u, 0, sizeof(*u));
+    u->log_entry = entry;
+    u->due = due;
     u->id = c->row.id;
     u->expect_status = c->row.status;
     u->expect_loglen = (long long)json_array_size(c->log);
@@ -20,6 +24,25 @@ static void update_init(zq_case_update *u, const zq_staff_case *c, const zq_audi
     u->now_ms = act->now_ms;
     u->row = &c->row;
     u->idem_key = act->idem_key;
+}
+
+/* The audit detail of an action, formatted into buf. Returns 0, or
+ * -ZQ_EINVAL when it does not fit (the names in it are bounded). */
+static int set_detail(zq_audit *a, char *buf, size_t bufsz, zq_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int set_detail(zq_audit *a, char *buf, size_t bufsz, zq_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, bufsz, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= bufsz)
+        return zq_err_set(err, ZQ_EINVAL, "staff: audit detail too long");
+    a->detail = buf;
+    return 0;
 }
 
 /* The deadline after entry is added to the history of c, in status. */
@@ -69,17 +92,12 @@ int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_ca
                            : "";
     }
     fields[nf] = NULL;
-    rc =
-        snprintf(detail, sizeof(detail), "from=%s to=%s public=%d", c->row.status, to, public_note);
-    if (rc < 0 || (size_t)rc >= sizeof(detail)) {
-        rc = zq_err_set(err, ZQ_EINVAL, "staff: status names too long");
+    rc = set_detail(&a, detail, sizeof(detail), err, "from=%s to=%s public=%d", c->row.status, to,
+                    public_note);
+    if (rc < 0)
         goto out;
-    }
-    a.detail = detail;
-    update_init(&u, c, &a, act);
+    update_init(&u, c, &a, act, entry, &after);
     u.new_status = to;
-    u.log_entry = entry;
-    u.due = &after;
     u.fields = fields;
     u.event = true;
     u.public_note = public_note && note ? note : "";
@@ -118,10 +136,10 @@ int zq_staff_assign(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *
     if (n > 0)
         memcpy(notebuf, note, n);
     notebuf[n] = '\0';
-    rc = snprintf(detail, sizeof(detail), "handler=%s office=%s cross_region=%s", handler, office,
-                  partner);
-    if (rc < 0 || (size_t)rc >= sizeof(detail))
-        return zq_err_set(err, ZQ_EINVAL, "staff: handler name too long");
+    rc = set_detail(&a, detail, sizeof(detail), err, "handler=%s office=%s cross_region=%s",
+                    handler, office, partner);
+    if (rc < 0)
+        return rc;
     entry = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "kind",
                       new_status ? "status" : "assign", "at_ms", (json_int_t)act->now_ms, "from",
                       c->row.status, "to", new_status ? new_status : c->row.status, "by", a.who,
@@ -138,11 +156,8 @@ int zq_staff_assign(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *
     fields[nf++] = "cross_region";
     fields[nf++] = partner;
     fields[nf] = NULL;
-    a.detail = detail;
-    update_init(&u, c, &a, act);
+    update_init(&u, c, &a, act, entry, &after);
     u.new_status = new_status;
-    u.log_entry = entry;
-    u.due = &after;
     u.fields = fields;
     u.event = new_status != NULL;
     rc = zq_staff_update(st, &u, NULL, err);
@@ -175,17 +190,11 @@ int zq_staff_extend(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *
     if (entry == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
     deadline_after(ctx, c, c->row.status, entry, &after);
-    rc = snprintf(detail, sizeof(detail), "days=%d", days);
-    if (rc < 0 || (size_t)rc >= sizeof(detail)) {
-        rc = zq_err_set(err, ZQ_EINVAL, "staff: bad days");
-        goto out;
+    rc = set_detail(&a, detail, sizeof(detail), err, "days=%d", days);
+    if (rc == 0) {
+        update_init(&u, c, &a, act, entry, &after);
+        rc = zq_staff_update(st, &u, NULL, err);
     }
-    a.detail = detail;
-    update_init(&u, c, &a, act);
-    u.log_entry = entry;
-    u.due = &after;
-    rc = zq_staff_update(st, &u, NULL, err);
-out:
     json_decref(entry);
     return rc;
 }

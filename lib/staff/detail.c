@@ -44,56 +44,33 @@ void zq_staff_case_deadline(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_
     zq_wf_deadline(ctx->cal, &ctx->lim, c->row.form, c->row.status, c->log, c->row.created_ms, d);
 }
 
-/* A copy of a stored entry (history or note) with its time as text. */
-static json_t *entry_with_time(json_t *e)
-{
-    json_t *c = json_deep_copy(e);
-    json_t *at = json_object_get(e, "at_ms");
-    char iso[32];
-
-    if (c == NULL)
-        return NULL;
-    zq_time_iso(json_is_integer(at) ? json_integer_value(at) : 0, iso);
-    json_object_set_new(c, "at", json_string(iso));
-    return c;
-}
-
-/* The history for staff: every entry with its time and labels. */
-static json_t *history_json(const zq_staff_case *c)
+/* The history or the notes of c for staff: every entry with its time as
+ * text and, with labels (the history), its kind and status labels. */
+static json_t *entries_json(const zq_staff_case *c, json_t *list, bool labels)
 {
     json_t *out = json_array(), *e;
     size_t i;
 
-    json_array_foreach(c->log, i, e)
+    json_array_foreach(list, i, e)
     {
-        json_t *h = entry_with_time(e);
+        json_t *h = json_deep_copy(e);
+        json_t *at = json_object_get(e, "at_ms");
         const char *from = json_string_value(json_object_get(e, "from"));
         const char *to = json_string_value(json_object_get(e, "to"));
+        char iso[32];
 
         if (h == NULL)
             continue;
-        if (json_object_get(h, "kind") == NULL)
+        zq_time_iso(json_is_integer(at) ? json_integer_value(at) : 0, iso);
+        json_object_set_new(h, "at", json_string(iso));
+        if (labels && json_object_get(h, "kind") == NULL)
             json_object_set_new(h, "kind", json_string("status"));
-        if (from != NULL && *from != '\0')
+        if (labels && from != NULL && *from != '\0')
             json_object_set_new(h, "from_label",
                                 json_string(zq_staff_status_label(c->row.form, from)));
-        if (to != NULL)
+        if (labels && to != NULL)
             json_object_set_new(h, "to_label", json_string(zq_staff_status_label(c->row.form, to)));
         json_array_append_new(out, h);
-    }
-    return out;
-}
-
-static json_t *notes_json(const zq_staff_case *c)
-{
-    json_t *out = json_array(), *e;
-    size_t i;
-
-    json_array_foreach(c->notes, i, e)
-    {
-        json_t *n = entry_with_time(e);
-        if (n != NULL)
-            json_array_append_new(out, n);
     }
     return out;
 }
@@ -145,8 +122,8 @@ json_t *zq_staff_case_json(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_r
                         zq_wf_deadline_json(ctx->cal, &d, c->row.status, ctx->today));
     json_object_set(o, "answers", c->row.answers);
     json_object_set_new(o, "fields", fields_json(ctx->schema, &c->row));
-    json_object_set_new(o, "history", history_json(c));
-    json_object_set_new(o, "notes", notes_json(c));
+    json_object_set_new(o, "history", entries_json(c, c->log, true));
+    json_object_set_new(o, "notes", entries_json(c, c->notes, false));
     json_object_set_new(o, "allowed_moves", zq_wf_moves_json(m, c->row.status, role));
     json_object_set_new(
         o, "extension",
