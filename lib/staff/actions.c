@@ -34,12 +34,12 @@ static int set_detail(zq_audit *a, char *buf, size_t bufsz, zq_err *err, const c
 static int set_detail(zq_audit *a, char *buf, size_t bufsz, zq_err *err, const char *fmt, ...)
 {
     va_list ap;
-    int n;
+    int rc;
 
     va_start(ap, fmt);
-    n = vsnprintf(buf, bufsz, fmt, ap);
+    rc = zq_staff_vfmt(buf, bufsz, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= bufsz)
+    if (rc < 0)
         return zq_err_set(err, ZQ_EINVAL, "staff: audit detail too long");
     a->detail = buf;
     return 0;
@@ -79,8 +79,7 @@ int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_ca
     deadline_after(ctx, c, to, entry, &after);
     if (strcmp(to, "answered") == 0) {
         zq_date answered = zq_wf_date_of_ms(act->now_ms);
-        rc = snprintf(answered_ms, sizeof(answered_ms), "%lld", (long long)act->now_ms);
-        if (rc < 0 || (size_t)rc >= sizeof(answered_ms)) {
+        if (zq_staff_fmt(answered_ms, sizeof(answered_ms), "%lld", (long long)act->now_ms) < 0) {
             rc = zq_err_set(err, ZQ_EINVAL, "staff: bad time");
             goto out;
         }

@@ -62,7 +62,7 @@ static void add_ids(const redisReply *r, char (*ids)[ZQ_CASE_ID_MAX], int *n, in
         for (j = 0; j < *n && !seen; j++)
             seen = strncmp(ids[j], e->str, ZQ_CASE_ID_MAX) == 0;
         if (!seen)
-            snprintf(ids[(*n)++], ZQ_CASE_ID_MAX, "%.*s", (int)e->len, e->str);
+            zq_staff_copy_str(ids[(*n)++], ZQ_CASE_ID_MAX, e);
     }
 }
 
@@ -117,8 +117,9 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
         rowv[i].summary_text = NULL;
         it->left = zq_staff_days_left(ctx, &it->d);
         if (it->row.office[0] != '\0') {
-            snprintf(it->office, sizeof(it->office), "%s", it->row.office);
-            snprintf(it->partner, sizeof(it->partner), "%s", it->row.cross_region);
+            /* The same sizes: char[8] each. */
+            memcpy(it->office, it->row.office, sizeof(it->office));
+            memcpy(it->partner, it->row.cross_region, sizeof(it->partner));
         } else {
             zq_wf_default_office(it->row.form, it->row.answers, it->office, it->partner);
         }
@@ -137,7 +138,7 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
                           zq_staff_office_name(ctx->schema, it->office, obuf, sizeof(obuf)),
                           "overdue", "due_soon");
             json_array_append_new(offices, cur_office);
-            snprintf(prev, sizeof(prev), "%s", it->office);
+            memcpy(prev, it->office, sizeof(prev));
         }
         c = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:o}", "id", it->row.id,
                       "type", it->row.form, "status", it->row.status, "status_label",

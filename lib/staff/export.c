@@ -147,9 +147,10 @@ static void csv_answer(zq_buf *b, const zq_schema *s, const zq_field *fd, const 
     if (fd != NULL && fd->type == ZQ_FIELD_MONEY && vlen < 20 && strspn(v, "0123456789") == vlen) {
         long long fen = 0;
         if (zq_parse_ll(v, vlen, 0, INT64_MAX, &fen) == 0) {
-            snprintf(num, sizeof(num), "%lld.%02lld", fen / 100, fen % 100);
-            zq_csv_str(b, false, num);
-            return;
+            if (zq_staff_fmt(num, sizeof(num), "%lld.%02lld", fen / 100, fen % 100) == 0) {
+                zq_csv_str(b, false, num);
+                return;
+            }
         }
     }
     zq_csv_field(b, false, v, vlen);
@@ -210,10 +211,10 @@ static void csv_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, co
         zq_csv_str(b, false, zq_wf_clock_label(d.clock));
         zq_csv_str(b, false, zq_date_format(d.due, due, sizeof(due)));
         /* Words, not a signed number: a leading '-' would be neutralised. */
-        if (l >= 0)
-            snprintf(left, sizeof(left), "剩余 %d %s", l, d.workdays ? "个工作日" : "天");
-        else
-            snprintf(left, sizeof(left), "逾期 %d %s", -l, d.workdays ? "个工作日" : "天");
+        /* At most 28 bytes: it always fits. */
+        if (zq_staff_fmt(left, sizeof(left), "%s %d %s", l >= 0 ? "剩余" : "逾期", l >= 0 ? l : -l,
+                         d.workdays ? "个工作日" : "天") < 0)
+            left[0] = '\0';
         zq_csv_str(b, false, left);
         zq_csv_str(b, false, l < 0 ? "是" : "否");
     } else {

@@ -46,29 +46,29 @@ int zq_case_filter_parse(zq_case_filter *f, zq_param_fn get, void *ctx, const zq
         if (zq_wf_machine_for(v) == NULL || strlen(v) >= sizeof(f->type) ||
             (s != NULL && zq_schema_form(s, v) == NULL))
             FAIL("type", "案件类型不正确，应为 complaint（投诉）或 consult（咨询）。");
-        snprintf(f->type, sizeof(f->type), "%s", v);
+        memcpy(f->type, v, strlen(v) + 1); /* shorter, checked above */
     }
     v = get(ctx, "status");
     if (v != NULL && *v != '\0') {
         if (!zq_wf_status_known(v) || strlen(v) >= sizeof(f->status))
             FAIL("status", "案件状态不正确。");
-        snprintf(f->status, sizeof(f->status), "%s", v);
+        memcpy(f->status, v, strlen(v) + 1);
     }
     v = get(ctx, "region");
     if (v != NULL && *v != '\0') {
         const zq_region *r = s ? zq_schema_region_find(s, v) : NULL;
         if (r != NULL)
-            snprintf(f->region, sizeof(f->region), "%s", r->code);
-        else if (s == NULL && strlen(v) == 6 && strspn(v, "0123456789") == 6)
-            snprintf(f->region, sizeof(f->region), "%s", v);
-        else
+            v = r->code;
+        else if (s != NULL || strlen(v) != 6 || strspn(v, "0123456789") != 6)
+            FAIL("region", "地区不正确，请使用六位行政区划代码或地区名称。");
+        if (zq_staff_fmt(f->region, sizeof(f->region), "%s", v) < 0)
             FAIL("region", "地区不正确，请使用六位行政区划代码或地区名称。");
     }
     v = get(ctx, "handler");
     if (v != NULL && *v != '\0') {
         if (!name_ok(v))
             FAIL("handler", "承办人名称不正确。");
-        snprintf(f->handler, sizeof(f->handler), "%s", v);
+        memcpy(f->handler, v, strlen(v) + 1); /* at most 63 bytes (name_ok) */
     }
     v = get(ctx, "from");
     if (v != NULL && *v != '\0') {
@@ -119,11 +119,13 @@ int zq_cursor_parse(const char *s, zq_cursor *out)
         return -ZQ_EINVAL;
     out->set = true;
     out->score = sc;
-    snprintf(out->id, sizeof(out->id), "%s", us + 1);
+    memcpy(out->id, us + 1, strlen(us + 1) + 1);
     return 0;
 }
 
 void zq_cursor_format(const zq_cursor *c, char out[64])
 {
-    snprintf(out, 64, "%lld_%s", (long long)c->score, c->id);
+    /* 19 digits, '_' and an id of under 32 bytes always fit. */
+    if (zq_staff_fmt(out, 64, "%lld_%s", (long long)c->score, c->id) < 0)
+        out[0] = '\0';
 }

@@ -278,17 +278,27 @@ static int fetch_rows(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *ro
                       int n, bool with_answers, bool parse, zq_err *err)
 {
     const char *p = zq_store_prefix(st);
-    char key[96];
+    size_t pl = strlen(p);
+    char key[128];
     redisReply **rep;
     int i;
 
     if (n <= 0)
         return 0;
+    /* Checked before anything is queued: a pipeline is all or nothing. */
+    if (pl + 5 + ZQ_CASE_ID_MAX > sizeof(key))
+        return zq_err_set(err, ZQ_EINVAL, "staff: key prefix too long");
     rep = calloc((size_t)n, sizeof(*rep));
     if (rep == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
+    memcpy(key, p, pl);
+    memcpy(key + pl, "case:", 5);
     for (i = 0; i < n; i++) {
-        snprintf(key, sizeof(key), "%scase:%s", p, ids[idx ? idx[i] : i]);
+        const char *id = ids[idx ? idx[i] : i];
+        size_t il = strnlen(id, ZQ_CASE_ID_MAX - 1);
+
+        memcpy(key + pl + 5, id, il);
+        key[pl + 5 + il] = '\0';
         /* A %s value never splits into arguments: two formats. */
         if (with_answers)
             zq_store_append(st, "HMGET %s " ROW_FIELDS " list_sum answers", key);

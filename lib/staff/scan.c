@@ -156,7 +156,7 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
     const char *argv[20];
     redisReply *r;
     zq_date cut;
-    int argc = 0, rc = 0, *slow = NULL;
+    int argc = 0, rc = 0, bad = 0, *slow = NULL;
     size_t i;
 
     *n = 0;
@@ -167,19 +167,20 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
         (slow = malloc((size_t)(limit > 0 ? limit : 1) * sizeof(*slow))) == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
     if (cur->set)
-        snprintf(cs, sizeof(cs), "%lld", (long long)cur->score);
-    snprintf(lim, sizeof(lim), "%d", limit);
-    snprintf(bud, sizeof(bud), "%d", budget);
+        bad |= zq_staff_fmt(cs, sizeof(cs), "%lld", (long long)cur->score);
+    bad |= zq_staff_fmt(lim, sizeof(lim), "%d", limit);
+    bad |= zq_staff_fmt(bud, sizeof(bud), "%d", budget);
     if (f->from_ms > 0)
-        snprintf(from, sizeof(from), "%lld", (long long)f->from_ms);
+        bad |= zq_staff_fmt(from, sizeof(from), "%lld", (long long)f->from_ms);
     if (f->to_ms > 0)
-        snprintf(to, sizeof(to), "(%lld", (long long)f->to_ms);
-    snprintf(today, sizeof(today), "%lld", (long long)zq_wf_date_score(ctx->today));
+        bad |= zq_staff_fmt(to, sizeof(to), "(%lld", (long long)f->to_ms);
+    bad |= zq_staff_fmt(today, sizeof(today), "%lld", (long long)zq_wf_date_score(ctx->today));
     /* Untouched cases are overdue when created on or before the last day
      * whose review deadline was yesterday or earlier. */
     cut = zq_wf_review_cutoff(ctx->cal, &ctx->lim, zq_date_add_days(ctx->today, -1));
-    snprintf(cutoff, sizeof(cutoff), "%lld",
-             zq_date_valid(cut) ? (long long)zq_staff_day_start_ms(zq_date_add_days(cut, 1)) : 0LL);
+    bad |= zq_staff_fmt(
+        cutoff, sizeof(cutoff), "%lld",
+        zq_date_valid(cut) ? (long long)zq_staff_day_start_ms(zq_date_add_days(cut, 1)) : 0LL);
     implicit_forms(implicit, sizeof(implicit));
 
     argv[argc++] = zq_store_prefix(st);
@@ -197,19 +198,23 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
     argv[argc++] = implicit;
     /* A list reads its rows by HMGET outside the script: a Lua string is
      * hashed byte by byte when made, and a row pack is long. */
-    snprintf(wants, sizeof(wants), "%d", want == ZQ_SCAN_LIST ? ZQ_SCAN_IDS : want);
+    bad |= zq_staff_fmt(wants, sizeof(wants), "%d", want == ZQ_SCAN_LIST ? ZQ_SCAN_IDS : want);
     argv[argc++] = wants;
     if (f->type[0] != '\0') {
-        snprintf(k_type, sizeof(k_type), "cases:type:%s", f->type);
+        bad |= zq_staff_fmt(k_type, sizeof(k_type), "cases:type:%s", f->type);
         argv[argc++] = k_type;
     }
     if (f->status[0] != '\0') {
-        snprintf(k_status, sizeof(k_status), "cases:status:%s", f->status);
+        bad |= zq_staff_fmt(k_status, sizeof(k_status), "cases:status:%s", f->status);
         argv[argc++] = k_status;
     }
     if (f->region[0] != '\0') {
-        snprintf(k_region, sizeof(k_region), "cases:region:%s", f->region);
+        bad |= zq_staff_fmt(k_region, sizeof(k_region), "cases:region:%s", f->region);
         argv[argc++] = k_region;
+    }
+    if (bad != 0) {
+        free(slow);
+        return zq_err_set(err, ZQ_EINVAL, "staff: scan arguments too long");
     }
     r = zq_store_script(st, err, &scan_script, 0, argc, argv, NULL);
     if (r == NULL) {

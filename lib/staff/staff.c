@@ -1,5 +1,6 @@
 /* What the staff views share: deadlines through the request's memo, and
  * the labels of forms, statuses, regions and offices. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,7 +74,9 @@ const char *zq_staff_office_name(const zq_schema *s, const char *office, char *b
     r = s ? zq_schema_region(s, office) : NULL;
     if (r == NULL)
         return office;
-    snprintf(buf, bufsz, "%s经济和信息化局", r->name);
+    /* A name too long for buf: the code, rather than half a character. */
+    if (zq_staff_fmt(buf, bufsz, "%s经济和信息化局", r->name) < 0)
+        return office;
     return buf;
 }
 
@@ -103,4 +106,22 @@ zq_staff_ctx zq_staff_with_memo(const zq_staff_ctx *in, zq_staff_memo *own)
     if (c.memo == NULL)
         c.memo = own;
     return c;
+}
+
+int zq_staff_vfmt(char *out, size_t outsz, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(out, outsz, fmt, ap);
+
+    return n < 0 || (size_t)n >= outsz ? -ZQ_EINVAL : 0;
+}
+
+int zq_staff_fmt(char *out, size_t outsz, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = zq_staff_vfmt(out, outsz, fmt, ap);
+    va_end(ap);
+    return rc;
 }

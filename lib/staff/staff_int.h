@@ -4,6 +4,7 @@
 #define ZHUQI_STAFF_INT_H
 
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -11,6 +12,10 @@
 
 #define SCAN_BATCH 1000   /* ids per export/stats step */
 #define SCAN_BUDGET 20000 /* candidates per script call */
+
+/* A numeric macro as a string literal: ZQ_STAFF_STR(ZQ_STAFF_NOTES_MAX). */
+#define ZQ_STAFF_STR_(x) #x
+#define ZQ_STAFF_STR(x) ZQ_STAFF_STR_(x)
 
 /* The hash fields a row reads, in the order rows.c's fill_fields()
  * expects; the answers come after them, when needed. */
@@ -44,6 +49,14 @@ int zq_staff_fetch_list(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *
 const char *zq_staff_region_name(const zq_schema *s, const char *code);
 /* A form's title, or its id. Borrowed. */
 const char *zq_staff_form_title(const zq_schema *s, const char *form);
+/* snprintf that says whether all of it fitted: 0, or -ZQ_EINVAL (out
+ * then holds a cut copy). For the Redis arguments of the scripts, which
+ * must be whole or not sent. */
+int zq_staff_vfmt(char *out, size_t outsz, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+int zq_staff_fmt(char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ctx with a memo: the caller's, or own (zeroed) when it has none. */
 zq_staff_ctx zq_staff_with_memo(const zq_staff_ctx *in, zq_staff_memo *own);
 

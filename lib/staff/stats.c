@@ -137,7 +137,8 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filte
             bump(statuses, r->status);
             bump(regions, r->region[0] ? r->region : "none");
             zq_time_iso(r->created_ms, iso);
-            snprintf(month, sizeof(month), "%.7s", iso);
+            memcpy(month, iso, 7); /* "YYYY-MM" */
+            month[7] = '\0';
             bump(months, month);
             zq_staff_row_deadline(ctx, r, &d);
             if (d.clock != ZQ_WF_CLOCK_NONE && zq_date_cmp(ctx->today, d.due) > 0)

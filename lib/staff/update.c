@@ -98,16 +98,16 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
 {
     const char *argv[64];
     char loglen[24] = "", now[24], start[ZQ_DATE_STRLEN] = "", due[ZQ_DATE_STRLEN] = "",
-         limit[16] = "", score[16] = "", nx[16], ttl[16], rkey[IDEM_RKEY_MAX];
+         limit[16] = "", score[16] = "", nx[16], rkey[IDEM_RKEY_MAX];
     char *entry = NULL;
     redisReply *r = NULL;
     zq_buf sum = {0};
-    int argc = 0, nfields = 0, rc = 0;
+    int argc = 0, nfields = 0, rc = 0, bad = 0;
     bool with_sum = false;
 
     if (u->expect_loglen >= 0)
-        snprintf(loglen, sizeof(loglen), "%lld", u->expect_loglen);
-    snprintf(now, sizeof(now), "%lld", (long long)u->now_ms);
+        bad |= zq_staff_fmt(loglen, sizeof(loglen), "%lld", u->expect_loglen);
+    bad |= zq_staff_fmt(now, sizeof(now), "%lld", (long long)u->now_ms);
     if (u->log_entry != NULL) {
         entry = json_dumps(u->log_entry, JSON_COMPACT);
         if (entry == NULL)
@@ -129,8 +129,9 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
         if (on) {
             zq_date_format(u->due->start, start, sizeof(start));
             zq_date_format(u->due->due, due, sizeof(due));
-            snprintf(limit, sizeof(limit), "%d", u->due->limit);
-            snprintf(score, sizeof(score), "%lld", (long long)zq_wf_date_score(u->due->due));
+            bad |= zq_staff_fmt(limit, sizeof(limit), "%d", u->due->limit);
+            bad |= zq_staff_fmt(score, sizeof(score), "%lld",
+                                (long long)zq_wf_date_score(u->due->due));
         }
         argv[argc++] = zq_wf_clock_name(u->due->clock);
         argv[argc++] = start;
@@ -147,7 +148,7 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
         zq_summary_from_answers(u->row->form, u->row->answers, &s);
         with_sum = zq_summary_pack(&s, &sum) == 0;
     }
-    snprintf(nx, sizeof(nx), "%d", nfields + with_sum);
+    bad |= zq_staff_fmt(nx, sizeof(nx), "%d", nfields + with_sum);
     argv[argc++] = nx;
     for (int i = 0; i < 2 * nfields; i++)
         argv[argc++] = u->fields[i] ? u->fields[i] : "";
@@ -167,9 +168,12 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
         rc = zq_err_set(err, ZQ_EINVAL, "staff: idempotency key too long");
         goto out;
     }
-    snprintf(ttl, sizeof(ttl), "%d", ZQ_STAFF_IDEM_TTL_S);
+    if (bad != 0) {
+        rc = zq_err_set(err, ZQ_EINVAL, "staff: update arguments too long");
+        goto out;
+    }
     argv[argc++] = rkey;
-    argv[argc++] = ttl;
+    argv[argc++] = ZQ_STAFF_STR(ZQ_STAFF_IDEM_TTL_S);
     r = zq_store_script(st, err, &update_script, 0, argc, argv, NULL);
     if (r == NULL) {
         rc = -ZQ_EUNAVAIL;
@@ -204,21 +208,19 @@ out:
 int zq_staff_add_note(zq_store *st, const char *id, const char *note_json, const zq_audit *a,
                       const char *idem_key, zq_err *err)
 {
-    char max[16], at[24], ttl[16], rkey[IDEM_RKEY_MAX];
+    char at[24], rkey[IDEM_RKEY_MAX];
     const char *argv[13];
     redisReply *r;
     int rc = 0;
 
     if (idem_rkey(st, a->who, a->action, id, idem_key, rkey) < 0)
         return zq_err_set(err, ZQ_EINVAL, "staff: idempotency key too long");
-    snprintf(ttl, sizeof(ttl), "%d", ZQ_STAFF_IDEM_TTL_S);
-
-    snprintf(max, sizeof(max), "%d", ZQ_STAFF_NOTES_MAX);
-    snprintf(at, sizeof(at), "%lld", (long long)(a->at_ms ? a->at_ms : zq_now_ms()));
+    if (zq_staff_fmt(at, sizeof(at), "%lld", (long long)(a->at_ms ? a->at_ms : zq_now_ms())) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "staff: bad time");
     argv[0] = zq_store_prefix(st);
     argv[1] = id;
     argv[2] = note_json;
-    argv[3] = max;
+    argv[3] = ZQ_STAFF_STR(ZQ_STAFF_NOTES_MAX);
     argv[4] = at;
     argv[5] = nz(a->who);
     argv[6] = nz(a->role);
@@ -227,7 +229,7 @@ int zq_staff_add_note(zq_store *st, const char *id, const char *note_json, const
     argv[9] = nz(a->detail);
     argv[10] = nz(a->rid);
     argv[11] = rkey;
-    argv[12] = ttl;
+    argv[12] = ZQ_STAFF_STR(ZQ_STAFF_IDEM_TTL_S);
     r = zq_store_script(st, err, &note_script, 0, 13, argv, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
