@@ -110,17 +110,6 @@ static int parse_filter(zq_req *req, const zq_staff_ctx *ctx, zq_case_filter *f)
     return 0;
 }
 
-/* A filter as text for the audit log. */
-static char *filter_text(const zq_case_filter *f, char *buf, size_t bufsz)
-{
-    snprintf(buf, bufsz,
-             "type=%s status=%s region=%s handler=%s from_ms=%lld to_ms=%lld "
-             "overdue=%d q=%s",
-             f->type, f->status, f->region, f->handler, (long long)f->from_ms, (long long)f->to_ms,
-             f->overdue, f->q);
-    return buf;
-}
-
 int zq_h_admin_me(zq_req *req)
 {
     const zq_token *who;
@@ -284,7 +273,7 @@ static int export(zq_req *req, zq_export_format fmt)
     rc = zq_staff_export(req->store, &ctx, &f, fmt, &sink, &rows, &err);
     snprintf(detail, sizeof(detail), "format=%s rows=%lld ok=%d %s",
              fmt == ZQ_EXPORT_CSV ? "csv" : "jsonl", rows, rc == 0,
-             filter_text(&f, ftxt, sizeof(ftxt)));
+             zq_case_filter_text(&f, ftxt, sizeof(ftxt)));
     audit(req, who, "export", "", detail);
     ZQ_INFO("event=export staff=%s format=%s rows=%lld rc=%d", who->name,
             fmt == ZQ_EXPORT_CSV ? "csv" : "jsonl", rows, rc);
@@ -637,17 +626,6 @@ static bool handler_known(const zq_config *cfg, const char *name)
     return false;
 }
 
-/* An office code: a Sichuan division of the schema, or "510000". */
-static bool office_ok(const zq_schema *s, const char *code)
-{
-    const zq_region *r;
-
-    if (strcmp(code, "510000") == 0)
-        return true;
-    r = s ? zq_schema_region(s, code) : NULL;
-    return r != NULL && r->sichuan;
-}
-
 int zq_h_admin_case_assign(zq_req *req)
 {
     const zq_token *who;
@@ -673,7 +651,7 @@ int zq_h_admin_case_assign(zq_req *req)
                              json_pack("{s:s}", "handler", "承办人须为有办理权限的工作人员"));
         goto out;
     }
-    if (office != NULL && *office != '\0' && !office_ok(ctx.schema, office)) {
+    if (office != NULL && *office != '\0' && !zq_staff_office_valid(ctx.schema, office)) {
         zq_resp_error_fields(
             req, 422, "validation_failed", "承办单位不正确。",
             json_pack("{s:s}", "office", "承办单位应为四川省内市（州）代码或 510000"));

@@ -100,6 +100,10 @@ typedef const char *(*zq_param_fn)(void *ctx, const char *name);
 int zq_case_filter_parse(zq_case_filter *f, zq_param_fn get, void *ctx, const zq_schema *s,
                          const char **param, const char **msg);
 
+/* f as text for the audit log ("type=... status=... q=..."), into buf
+ * (400 bytes are enough; "" when buf is too small). Returns buf. */
+char *zq_case_filter_text(const zq_case_filter *f, char *buf, size_t bufsz);
+
 /* Cursor text: "<ms>_<id>". Parse returns 0 or -ZQ_EINVAL. */
 int zq_cursor_parse(const char *s, zq_cursor *out);
 void zq_cursor_format(const zq_cursor *c, char out[64]);
@@ -178,6 +182,11 @@ void zq_case_row_clear(zq_case_row *r);
 /* The deadline of a row, from its index fields (or, for a case that
  * never moved, from its creation). */
 void zq_staff_row_deadline(const zq_staff_ctx *ctx, const zq_case_row *r, zq_deadline *out);
+
+/* True when code can be the office a case is assigned to: a Sichuan
+ * division of the schema s (none when s is NULL), or "510000", the
+ * provincial cross-region desk. */
+bool zq_staff_office_valid(const zq_schema *s, const char *code);
 
 /* The label of status in form's machine, or the generic one
  * (zq_case_status_label). A static string. */

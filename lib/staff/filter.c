@@ -108,6 +108,20 @@ int zq_case_filter_parse(zq_case_filter *f, zq_param_fn get, void *ctx, const zq
     return 0;
 }
 
+char *zq_case_filter_text(const zq_case_filter *f, char *buf, size_t bufsz)
+{
+    /* The fields are bounded (some 340 bytes in all); a smaller buf gets
+     * "" rather than half a character. */
+    if (zq_staff_fmt(buf, bufsz,
+                     "type=%s status=%s region=%s handler=%s from_ms=%lld to_ms=%lld overdue=%d "
+                     "q=%s",
+                     f->type, f->status, f->region, f->handler, (long long)f->from_ms,
+                     (long long)f->to_ms, f->overdue, f->q) < 0 &&
+        bufsz > 0)
+        buf[0] = '\0';
+    return buf;
+}
+
 int zq_cursor_parse(const char *s, zq_cursor *out)
 {
     const char *us = s ? strchr(s, '_') : NULL;

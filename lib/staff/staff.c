@@ -80,6 +80,16 @@ const char *zq_staff_office_name(const zq_schema *s, const char *office, char *b
     return buf;
 }
 
+bool zq_staff_office_valid(const zq_schema *s, const char *code)
+{
+    const zq_region *r;
+
+    if (strcmp(code, "510000") == 0)
+        return true;
+    r = s ? zq_schema_region(s, code) : NULL;
+    return r != NULL && r->sichuan;
+}
+
 const char *zq_staff_region_name(const zq_schema *s, const char *code)
 {
     const zq_region *r = s && code && *code ? zq_schema_region(s, code) : NULL;
