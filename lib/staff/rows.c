@@ -214,37 +214,65 @@ json_t *zq_case_row_parse(zq_case_row *r)
     return r->answers;
 }
 
+/* The keys {prefix}case:{id} of a pipeline, built in place: the prefix
+ * once, then each id over the last (a plain copy: formatting costs more
+ * than Redis spends on these commands). */
+typedef struct case_key {
+    char s[128];
+    size_t base; /* bytes of "{prefix}case:" */
+} case_key;
+
+/* Starts a pipeline of n reads of case hashes: the key prefix in k and
+ * room for the n replies in *rep (free()). Checked before anything is
+ * queued: a pipeline is all or nothing. Returns 0 or a negative code. */
+static int pipeline_begin(zq_store *st, int n, case_key *k, redisReply ***rep, zq_err *err)
+{
+    const char *p = zq_store_prefix(st);
+    size_t pl = strlen(p);
+
+    if (pl + 5 + ZQ_CASE_ID_MAX > sizeof(k->s))
+        return zq_err_set(err, ZQ_EINVAL, "staff: key prefix too long");
+    memcpy(k->s, p, pl);
+    memcpy(k->s + pl, "case:", 5);
+    k->base = pl + 5;
+    *rep = calloc((size_t)n, sizeof(**rep));
+    if (*rep == NULL)
+        return zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
+    return 0;
+}
+
+/* The key of case id; returns its length. */
+static size_t case_key_set(case_key *k, const char *id)
+{
+    size_t il = strnlen(id, ZQ_CASE_ID_MAX - 1);
+
+    memcpy(k->s + k->base, id, il);
+    k->s[k->base + il] = '\0';
+    return k->base + il;
+}
+
 /* Loads the rows of a list page, ids[0..n), from their packs in one
  * pipeline, and the rows without usable packs the slow way (slow holds n
  * indexes). On failure every row is cleared. */
 int zq_staff_fetch_list(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, int n,
                         int *slow, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
     zq_buf cmds = {0};
-    char key[128];
-    size_t pl;
+    case_key key;
     redisReply **rep;
     int i, nslow = 0, rc = 0;
 
     if (n <= 0)
         return 0;
-    pl = strlen(p);
-    if (pl + 5 + ZQ_CASE_ID_MAX > sizeof(key))
-        return zq_err_set(err, ZQ_EINVAL, "staff: key prefix too long");
-    rep = calloc((size_t)n, sizeof(*rep));
-    if (rep == NULL)
-        return zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
+    if ((rc = pipeline_begin(st, n, &key, &rep, err)) < 0)
+        return rc;
     /* Written in the protocol directly: even argv formatting cost hiredis
      * more than Redis spends on these commands. */
-    memcpy(key, p, pl);
-    memcpy(key + pl, "case:", 5);
     for (i = 0; i < n; i++) {
-        size_t il = strnlen(ids[i], ZQ_CASE_ID_MAX - 1);
+        size_t kl = case_key_set(&key, ids[i]);
 
-        memcpy(key + pl + 5, ids[i], il);
         zq_buf_puts(&cmds, "*5\r\n$5\r\nHMGET\r\n");
-        zq_store_resp_arg(&cmds, key, pl + 5 + il);
+        zq_store_resp_arg(&cmds, key.s, kl);
         zq_buf_puts(&cmds, "$8\r\nlist_row\r\n$8\r\nlist_sum\r\n$10\r\nupdated_ms\r\n");
     }
     if (cmds.oom) {
@@ -277,33 +305,21 @@ int zq_staff_fetch_list(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *
 static int fetch_rows(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, const int *idx,
                       int n, bool with_answers, bool parse, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
-    size_t pl = strlen(p);
-    char key[128];
+    case_key key;
     redisReply **rep;
-    int i;
+    int i, rc;
 
     if (n <= 0)
         return 0;
-    /* Checked before anything is queued: a pipeline is all or nothing. */
-    if (pl + 5 + ZQ_CASE_ID_MAX > sizeof(key))
-        return zq_err_set(err, ZQ_EINVAL, "staff: key prefix too long");
-    rep = calloc((size_t)n, sizeof(*rep));
-    if (rep == NULL)
-        return zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
-    memcpy(key, p, pl);
-    memcpy(key + pl, "case:", 5);
+    if ((rc = pipeline_begin(st, n, &key, &rep, err)) < 0)
+        return rc;
     for (i = 0; i < n; i++) {
-        const char *id = ids[idx ? idx[i] : i];
-        size_t il = strnlen(id, ZQ_CASE_ID_MAX - 1);
-
-        memcpy(key + pl + 5, id, il);
-        key[pl + 5 + il] = '\0';
+        case_key_set(&key, ids[idx ? idx[i] : i]);
         /* A %s value never splits into arguments: two formats. */
         if (with_answers)
-            zq_store_append(st, "HMGET %s " ROW_FIELDS " list_sum answers", key);
+            zq_store_append(st, "HMGET %s " ROW_FIELDS " list_sum answers", key.s);
         else
-            zq_store_append(st, "HMGET %s " ROW_FIELDS " list_sum", key);
+            zq_store_append(st, "HMGET %s " ROW_FIELDS " list_sum", key.s);
     }
     if (zq_store_read_replies(st, err, n, rep) < 0) {
         free(rep);
