@@ -13,7 +13,7 @@
 #include "zhuqi/log.h"
 #include "zhuqi/notices.h"
 #include "zhuqi/reminders.h"
-#include "zhuqi/staff.h"
+#include "zhuqi/audit.h"
 #include "zhuqi/targets.h"
 
 #define SEND_AT_MAX_MS (366LL * 86400 * 1000)
@@ -56,6 +56,15 @@ static void storage_error(zq_req *req, int rc, const zq_err *err, const char *wh
     }
     ZQ_ERROR("event=%s_failed err=\"%s\"", what, err->msg);
     zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
+}
+
+/* A storage failure for the router to answer: logged unless Redis is
+ * merely away (the router's 503 says so). Returns rc. */
+static int storage_failed(int rc, const zq_err *err, const char *what)
+{
+    if (rc != -ZQ_EUNAVAIL)
+        ZQ_ERROR("event=%s_failed err=\"%s\"", what, err->msg);
+    return rc;
 }
 
 /* An integer query parameter in [min, max], def when absent. Returns 0,
@@ -111,8 +120,7 @@ int zq_h_admin_targets(zq_req *req)
     rc = zq_target_page(req->store, tag, cursor ? cursor : "0", (int)limit, list, next, &err);
     if (rc < 0) {
         json_decref(list);
-        storage_error(req, rc, &err, "targets_list");
-        return 0;
+        return storage_failed(rc, &err, "targets_list");
     }
     zq_resp_json(req, 200,
                  json_pack("{s:o, s:o}", "targets", list, "next_cursor",
@@ -129,7 +137,7 @@ int zq_h_admin_target_save(zq_req *req)
     zq_err err = {0};
     bool created = false;
     char detail[200];
-    int rc;
+    int rc = 0;
 
     if (zq_req_require_staff(req, ZQ_ROLE_ADMIN, &who) < 0 || zq_req_json(req, &body) < 0)
         return 0;
@@ -139,7 +147,7 @@ int zq_h_admin_target_save(zq_req *req)
     }
     rc = zq_target_save(req->store, &r, zq_now_ms(), &created, &err);
     if (rc < 0) {
-        storage_error(req, rc, &err, "target_save");
+        rc = storage_failed(rc, &err, "target_save");
         goto out;
     }
     snprintf(detail, sizeof(detail), "{\"channel\":\"%s\",\"created\":%s}",
@@ -150,7 +158,7 @@ int zq_h_admin_target_save(zq_req *req)
     zq_resp_json(req, created ? 201 : 200, json_pack("{s:o}", "target", zq_target_to_json(&r)));
 out:
     json_decref(body);
-    return 0;
+    return rc;
 }
 
 int zq_h_admin_target_delete(zq_req *req)
@@ -167,10 +175,8 @@ int zq_h_admin_target_delete(zq_req *req)
         zq_resp_error(req, 404, "not_found", "没有这个推送对象。");
         return 0;
     }
-    if (rc < 0) {
-        storage_error(req, rc, &err, "target_delete");
-        return 0;
-    }
+    if (rc < 0)
+        return storage_failed(rc, &err, "target_delete");
     audit(req, who, "target_delete", id, NULL);
     ZQ_INFO("event=target_deleted id=%s", id);
     zq_resp_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "deleted", id));
@@ -263,7 +269,7 @@ int zq_h_admin_notice_create(zq_req *req)
     zq_notice_new in;
     zq_err err = {0};
     bool created = false;
-    int rc;
+    int rc = 0;
 
     if (zq_req_require_staff(req, ZQ_ROLE_ADMIN, &who) < 0)
         return 0;
@@ -319,7 +325,7 @@ int zq_h_admin_notice_create(zq_req *req)
     aud_s = json_dumps(aud, JSON_COMPACT);
     mentions_s = mentions ? json_dumps(mentions, JSON_COMPACT) : NULL;
     if (aud_s == NULL) {
-        zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
+        rc = -ZQ_ENOMEM;
         goto out;
     }
     memset(&in, 0, sizeof(in));
@@ -332,13 +338,14 @@ int zq_h_admin_notice_create(zq_req *req)
     in.now_ms = now;
     in.send_at_ms = send_at;
     if (idem != NULL) {
-        snprintf(mark, sizeof(mark), "%snotice:idem:%s", zq_store_prefix(req->store), idem);
+        if ((rc = zq_notice_idem_mark(req->store, idem, mark, sizeof(mark))) < 0)
+            goto out;
         in.mark = mark;
         in.mark_ttl_s = IDEM_TTL_S;
     }
     rc = zq_notice_create(req->store, &in, id, &created, &err);
     if (rc < 0) {
-        storage_error(req, rc, &err, "notice_create");
+        rc = storage_failed(rc, &err, "notice_create");
         goto out;
     }
     if (created) {
@@ -360,7 +367,7 @@ out:
     json_decref(fields);
     free(aud_s);
     free(mentions_s);
-    return 0;
+    return rc;
 }
 
 int zq_h_admin_notices(zq_req *req)
@@ -374,10 +381,8 @@ int zq_h_admin_notices(zq_req *req)
         query_int(req, "limit", 1, 100, 20, &limit) < 0)
         return 0;
     rc = zq_notice_recent(req->store, (int)limit, zq_now_ms(), &list, &err);
-    if (rc < 0) {
-        storage_error(req, rc, &err, "notices_list");
-        return 0;
-    }
+    if (rc < 0)
+        return storage_failed(rc, &err, "notices_list");
     zq_resp_json(req, 200, json_pack("{s:o}", "notices", list));
     return 0;
 }
@@ -408,10 +413,8 @@ int zq_h_admin_notice(zq_req *req)
         zq_resp_error(req, 404, "not_found", "没有这条通知。");
         return 0;
     }
-    if (rc < 0) {
-        storage_error(req, rc, &err, "notice_report");
-        return 0;
-    }
+    if (rc < 0)
+        return storage_failed(rc, &err, "notice_report");
     zq_resp_json(req, 200, json_pack("{s:o}", "notice", view));
     return 0;
 }

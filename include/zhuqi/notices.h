@@ -52,6 +52,11 @@ typedef struct zq_notice_new {
  * id (ZQ_NOTICE_ID_MAX bytes), or -ZQ_EUNAVAIL / -ZQ_EREPLY. */
 int zq_notice_create(zq_store *st, const zq_notice_new *in, char *id, bool *created, zq_err *err);
 
+/* The mark (zq_notice_new.mark) of a staff notice sent with the client's
+ * Idempotency-Key key (zq_idem_key_valid), into out[outsz]. Returns 0, or
+ * -ZQ_EINVAL when it does not fit. */
+int zq_notice_idem_mark(zq_store *st, const char *key, char *out, size_t outsz);
+
 /* A message to exactly one target, queued at once (no fan-out step): a
  * chat reply, a case status change to the complainant's chat. Either
  * target_id names a stored target, or target (inline) is carried in the

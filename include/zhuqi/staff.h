@@ -1,9 +1,8 @@
 /* The staff side of cases: list filters and their cursor scan, rows,
  * atomic updates with history, deadline index and events, notes, exports
  * (CSV and JSON Lines, written in chunks), statistics, the audit log and
- * the morning digest. lib/staff.c is shared by zhuqi-fcgi's staff API
- * (fcgi/admin_cases.c, whose handlers are declared at the end) and the
- * zhuqi-admin tool.
+ * the morning digest. lib/staff/ is shared by zhuqi-fcgi's staff API
+ * (fcgi/admin_cases.c), zhuqi-bot's digest and the zhuqi-admin tool.
  *
  * Keys beyond those of cases.h (prefix omitted):
  *   case:{id}        also: handler, office, cross_region, due_kind,
@@ -12,7 +11,7 @@
  *                    and the list packs list_sum, list_row (summary.h)
  *   case:{id}:notes  list: internal notes, JSON {at_ms, by, text}
  *   cases:due        zset: open cases with a deadline, scored YYYYMMDD
- *   audit            stream: every staff action (never trimmed)
+ *   audit            stream: every staff action (audit.h)
  *   idem:staff:{who}:{action}:{id}:{key}
  *                    string: an Idempotency-Key a change was made with
  *                    ("1", or the note's JSON), written by the change's own
@@ -26,8 +25,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "zhuqi/audit.h"
 #include "zhuqi/buf.h"
 #include "zhuqi/calendar.h"
+#include "zhuqi/config.h"
 #include "zhuqi/cases.h"
 #include "zhuqi/schema.h"
 #include "zhuqi/store.h"
@@ -98,6 +99,10 @@ typedef const char *(*zq_param_fn)(void *ctx, const char *name);
  * Chinese message in *msg (both static). */
 int zq_case_filter_parse(zq_case_filter *f, zq_param_fn get, void *ctx, const zq_schema *s,
                          const char **param, const char **msg);
+
+/* f as text for the audit log ("type=... status=... q=..."), into buf
+ * (400 bytes are enough; "" when buf is too small). Returns buf. */
+char *zq_case_filter_text(const zq_case_filter *f, char *buf, size_t bufsz);
 
 /* Cursor text: "<ms>_<id>". Parse returns 0 or -ZQ_EINVAL. */
 int zq_cursor_parse(const char *s, zq_cursor *out);
@@ -178,6 +183,15 @@ void zq_case_row_clear(zq_case_row *r);
  * never moved, from its creation). */
 void zq_staff_row_deadline(const zq_staff_ctx *ctx, const zq_case_row *r, zq_deadline *out);
 
+/* True when code can be the office a case is assigned to: a Sichuan
+ * division of the schema s (none when s is NULL), or "510000", the
+ * provincial cross-region desk. */
+bool zq_staff_office_valid(const zq_schema *s, const char *code);
+
+/* The label of status in form's machine, or the generic one
+ * (zq_case_status_label). A static string. */
+const char *zq_staff_status_label(const char *form, const char *status);
+
 /* "成都市经济和信息化局" for "510100"; a static or borrowed string. */
 const char *zq_staff_office_name(const zq_schema *s, const char *office, char *buf, size_t bufsz);
 
@@ -193,21 +207,6 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
 /* The same row (without the answers) as a new JSON object, for the
  * detail view. */
 json_t *zq_staff_row_json(const zq_staff_ctx *ctx, const zq_case_row *r, bool mask);
-
-/* A staff action for the audit stream. */
-typedef struct zq_audit {
-    const char *who;    /* token name */
-    const char *role;   /* viewer, handler, admin */
-    const char *action; /* "case_transition", "export", ... */
-    const char *target; /* case id or "" */
-    const char *addr;   /* client address */
-    const char *detail; /* free text or JSON, may be NULL */
-    const char *rid;    /* request id */
-    int64_t at_ms;
-} zq_audit;
-
-/* Appends an entry to the audit stream. Returns 0 or a negative code. */
-int zq_audit_write(zq_store *st, const zq_audit *a, zq_err *err);
 
 /* A change to a case, applied atomically by one script: it checks that
  * the case is still in expect_status (and that its history has
@@ -260,6 +259,74 @@ int zq_staff_idem_find(zq_store *st, const char *who, const char *action, const 
  * at most max entries. which is "log" or "notes". */
 int zq_staff_load_list(zq_store *st, const char *id, const char *which, long max, json_t **out,
                        zq_err *err);
+
+/* A case loaded for the detail view and the staff actions. Clear with
+ * zq_staff_case_clear(). */
+typedef struct zq_staff_case {
+    zq_case_row row; /* with its answers, parsed */
+    json_t *log;     /* the history: owned array */
+    json_t *notes;   /* owned array; empty unless loaded with the notes */
+} zq_staff_case;
+
+/* Loads case id with its history (and its notes when notes). Returns 0;
+ * -ZQ_ENOTFOUND when id is not a case id or there is no such case;
+ * -ZQ_EUNAVAIL; -ZQ_ENOMEM. On failure c is cleared. */
+int zq_staff_case_load(zq_store *st, const char *id, bool notes, zq_staff_case *c, zq_err *err);
+void zq_staff_case_clear(zq_staff_case *c);
+
+/* The deadline of c from its history: the authoritative computation (the
+ * row's index fields are a copy for the list). */
+void zq_staff_case_deadline(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_deadline *d);
+
+/* The detail view of c for a member of staff with role: the row, the
+ * deadline, the answers as stored and by step with labels, the history,
+ * the notes, the moves allowed and the extension limits. A new object, or
+ * NULL when out of memory. */
+json_t *zq_staff_case_json(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_role role);
+
+/* How a staff action is recorded: the audit entry as the caller fills it
+ * (who, role, action, target, addr, rid, at_ms; the action writes its own
+ * detail), the actor's role, the client's Idempotency-Key (or NULL) and
+ * the time of the change. */
+typedef struct zq_staff_act {
+    zq_audit audit;
+    zq_role role;
+    const char *idem_key;
+    int64_t now_ms;
+} zq_staff_act;
+
+/* Moves c to status to, which zq_wf_check allowed for the actor, with
+ * note (may be NULL) shown to the submitter when pub is 1, not when 0,
+ * as the move says when -1; writes the history entry, the deadline, the
+ * answer fields (to "answered"), the event and the audit entry. Returns
+ * what zq_staff_update returns (-ZQ_ECONFLICT: c changed meanwhile). */
+int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *c,
+                        const char *to, const char *note, int pub, const zq_staff_act *act,
+                        zq_err *err);
+
+/* Assigns c to handler (NULL: unchanged) and office (NULL or "": the
+ * current one, else the default for its answers), with note (the history
+ * keeps 299 bytes of it); a consultation waiting for assignment moves to
+ * "assigned". Returns what zq_staff_update returns. */
+int zq_staff_assign(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *c,
+                    const char *handler, const char *office, const char *note,
+                    const zq_staff_act *act, zq_err *err);
+
+/* True when c is in a status whose clock is the answer time limit, the
+ * only one zq_staff_extend can lengthen. */
+bool zq_staff_case_extendable(const zq_staff_case *c);
+
+/* Sets the answer time limit of c to days (checked by the caller against
+ * ctx->lim), for reason. Returns -ZQ_ECONFLICT when c is not
+ * extendable, else what zq_staff_update returns. */
+int zq_staff_extend(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *c, int days,
+                    const char *reason, const zq_staff_act *act, zq_err *err);
+
+/* Adds a note with text by act->audit.who to case id (zq_staff_add_note).
+ * Returns 0 and the note {at_ms, by, text} as a new object in *out, or
+ * what zq_staff_add_note returns. */
+int zq_staff_note(zq_store *st, const char *id, const char *text, const zq_staff_act *act,
+                  json_t **out, zq_err *err);
 
 /* Export. */
 typedef enum zq_export_format {

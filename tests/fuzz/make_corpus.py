@@ -457,6 +457,45 @@ def generic():
     seed("generic", "stale", b"\xfe" + b(g["body"]))
 
 
+# ---- the staff list's row JSON ----
+
+def rowjson():
+    awk = "引号\"反斜杠\\ 控制\x01\x1f 制表\t <b>&amp;</b> 😀𠀀"
+    rows = [
+        # mode, time, due limit, lines (fuzz_rowjson.c), answers
+        (0x1f, 0x9a00, 30, ["TS20260313-0001", "complaint", "transferred", "13812345678",
+                            "510100", "chat:wecom", "TS20260301-0009", "hd1", "510000", "500000",
+                            "answer", "2026-03-02", "2026-04-01", "公司" + awk, "联系人😀",
+                            "被投诉方", "", "12345678", "510000", "500000"], {}),
+        (0x2a, 0x9a00, 0, ["TS20260313-0002", "complaint", "submitted", "+8613912345678",
+                           "510300", "web", "", "", "", "", "", "", "", "", "", "", "", "", "",
+                           ""],
+         {"company_name": awk, "contact_name": "王\"五", "respondent_name": "𠀀欠款方\\",
+          "region": "510300", "respondent_region": "500000", "amount_fen": 99, "flag": True,
+          "nothing": None}),
+        (0x0a, 0x9a00, 0, ["TS20260313-0003", "consult", "assigned", "", "511300", "", "", "",
+                           "", "", "", "", "", "", "", "", "", "", "", ""],
+         {"topic": "\u2028线\"\\", "region": "511300"}),
+        (0xcd, 0x0000, 255, ["x", "complaint", "accepted", "abc", "999999", "", "", "", "",
+                             "", "transfer", "bad", "2026-02-30", "", "名" * 300, "", "话" * 300,
+                             "1" * 23, "5", "x"], None),
+        (0x02, 0xffff, 7, ["TS1", "consult", "submitted"] + [""] * 17, "[1,2]"),
+        # a contact name longer than the writer keeps, cut inside no character
+        (0x04, 0x9a00, 0, ["TS2", "complaint", "submitted"] + [""] * 11 + ["a" + "名" * 300]
+         + [""] * 5, None),
+    ]
+    for i, (mode, tm, lim, lines, ans) in enumerate(rows):
+        head = bytes([mode, tm >> 8, tm & 0xff, lim]) + b("\n".join(lines) + "\n")
+        if isinstance(ans, str):
+            rest = b(ans)
+        elif ans is None:
+            rest = b""
+        else:
+            rest = json.dumps(ans, ensure_ascii=(i % 2 == 1), separators=(",", ":")).encode()
+        seed("rowjson", "row%02d" % i, head + rest)
+        seed("rowjson", "raw%02d" % i, bytes([head[0] | 0x20]) + head[1:] + rest)
+
+
 def generate():
     http()
     admin()
@@ -475,6 +514,7 @@ def generate():
     dingtalk()
     telegram()
     generic()
+    rowjson()
 
 
 def check():

@@ -239,6 +239,49 @@ static void test_scan_ties(void **state)
     assert_int_equal(total, 1);
 }
 
+/* An assignment note longer than the history keeps is cut between
+ * characters: cut inside one, json_pack refused the entry and the
+ * assignment went into no history. */
+static void test_assign_long_note(void **state)
+{
+    zq_staff_act act = {.audit = {.who = "hd1", .role = "handler", .action = "case_assign"},
+                        .role = ZQ_ROLE_HANDLER};
+    zq_staff_ctx ctx;
+    zq_staff_case c;
+    zq_err err = {0};
+    char note[400];
+    const char *got;
+    json_t *e;
+    size_t i;
+
+    (void)state;
+    cmd("FLUSHALL");
+    put_case("TS20260301-0002", "consult", at(2026, 3, 1), "submitted", "{\"region\":\"510100\"}");
+    ctx_on(&ctx, (zq_date){2026, 3, 2});
+    act.now_ms = at(2026, 3, 2);
+    note[0] = 'x';
+    for (i = 0; i < 120; i++)
+        memcpy(note + 1 + 3 * i, "办", 3);
+    note[361] = '\0';
+    assert_int_equal(zq_staff_case_load(g_st, "TS20260301-0002", false, &c, &err), 0);
+    assert_int_equal(zq_staff_assign(g_st, &ctx, &c, "hd1", NULL, note, &act, &err), 0);
+    zq_staff_case_clear(&c);
+    assert_int_equal(zq_staff_case_load(g_st, "TS20260301-0002", true, &c, &err), 0);
+    assert_string_equal(c.row.status, "assigned");
+    assert_string_equal(c.row.handler, "hd1");
+    assert_string_equal(c.row.office, "510100");
+    assert_int_equal(json_array_size(c.log), 1);
+    e = json_array_get(c.log, 0);
+    got = json_string_value(json_object_get(e, "note"));
+    assert_non_null(got);
+    assert_int_equal(strlen(got), 298); /* 'x' and 99 characters of 3 bytes */
+    assert_memory_equal(got, note, 298);
+    assert_string_equal(json_string_value(json_object_get(e, "handler")), "hd1");
+    zq_staff_case_clear(&c);
+    assert_int_equal(zq_staff_case_load(g_st, "TS20990101-0001", false, &c, &err), -ZQ_ENOTFOUND);
+    assert_int_equal(zq_staff_case_load(g_st, "../x", false, &c, &err), -ZQ_ENOTFOUND);
+}
+
 static void test_update_conflict(void **state)
 {
     zq_audit a = {.who = "hd1", .role = "handler", .action = "case_transition", .addr = "::1"};
@@ -360,9 +403,9 @@ static void test_default_office(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_digest),          cmocka_unit_test(test_scan_ties),
-        cmocka_unit_test(test_update_conflict), cmocka_unit_test(test_parsers),
-        cmocka_unit_test(test_default_office),
+        cmocka_unit_test(test_digest),           cmocka_unit_test(test_scan_ties),
+        cmocka_unit_test(test_update_conflict),  cmocka_unit_test(test_parsers),
+        cmocka_unit_test(test_assign_long_note), cmocka_unit_test(test_default_office),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

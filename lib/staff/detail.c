@@ -1,0 +1,135 @@
+/* One case as the staff detail view shows it: the row with its answers,
+ * history and notes, loaded together, and its JSON (labels, answers by
+ * step, the deadline from the history, the moves allowed). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "staff_int.h"
+
+int zq_staff_case_load(zq_store *st, const char *id, bool notes, zq_staff_case *c, zq_err *err)
+{
+    char ids[1][ZQ_CASE_ID_MAX];
+    size_t n = id ? strlen(id) : 0;
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    if (id == NULL || n >= ZQ_CASE_ID_MAX || !zq_case_id_valid(id))
+        return zq_err_set(err, ZQ_ENOTFOUND, "case: bad id");
+    memcpy(ids[0], id, n + 1);
+    rc = zq_staff_fetch_rows(st, ids, 1, true, &c->row, err);
+    if (rc == 0 && c->row.found)
+        rc = zq_staff_load_list(st, id, "log", ZQ_STAFF_HISTORY_MAX, &c->log, err);
+    if (rc == 0 && c->row.found && notes)
+        rc = zq_staff_load_list(st, id, "notes", ZQ_STAFF_NOTES_MAX, &c->notes, err);
+    if (rc == 0 && !c->row.found)
+        rc = zq_err_set(err, ZQ_ENOTFOUND, "case %s not found", id);
+    if (rc == 0 && c->notes == NULL && (c->notes = json_array()) == NULL)
+        rc = zq_err_set(err, ZQ_ENOMEM, "case: out of memory");
+    if (rc < 0)
+        zq_staff_case_clear(c);
+    return rc;
+}
+
+void zq_staff_case_clear(zq_staff_case *c)
+{
+    zq_case_row_clear(&c->row);
+    json_decref(c->log);
+    json_decref(c->notes);
+    c->log = c->notes = NULL;
+}
+
+void zq_staff_case_deadline(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_deadline *d)
+{
+    zq_wf_deadline(ctx->cal, &ctx->lim, c->row.form, c->row.status, c->log, c->row.created_ms, d);
+}
+
+/* The history or the notes of c for staff: every entry with its time as
+ * text and, with labels (the history), its kind and status labels. */
+static json_t *entries_json(const zq_staff_case *c, json_t *list, bool labels)
+{
+    json_t *out = json_array(), *e;
+    size_t i;
+
+    json_array_foreach(list, i, e)
+    {
+        json_t *h = json_deep_copy(e);
+        json_t *at = json_object_get(e, "at_ms");
+        const char *from = json_string_value(json_object_get(e, "from"));
+        const char *to = json_string_value(json_object_get(e, "to"));
+        char iso[32];
+
+        if (h == NULL)
+            continue;
+        zq_time_iso(json_is_integer(at) ? json_integer_value(at) : 0, iso);
+        json_object_set_new(h, "at", json_string(iso));
+        if (labels && json_object_get(h, "kind") == NULL)
+            json_object_set_new(h, "kind", json_string("status"));
+        if (labels && from != NULL && *from != '\0')
+            json_object_set_new(h, "from_label",
+                                json_string(zq_staff_status_label(c->row.form, from)));
+        if (labels && to != NULL)
+            json_object_set_new(h, "to_label", json_string(zq_staff_status_label(c->row.form, to)));
+        json_array_append_new(out, h);
+    }
+    return out;
+}
+
+/* The answers grouped by step with labels and display values. */
+static json_t *fields_json(const zq_schema *s, const zq_case_row *r)
+{
+    const zq_form *f = s ? zq_schema_form(s, r->form) : NULL;
+    json_t *out = json_array();
+    size_t i, j;
+
+    if (f == NULL)
+        return out;
+    for (i = 0; i < f->nsteps; i++) {
+        const zq_step *st = &f->steps[i];
+        json_t *items = json_array();
+
+        for (j = 0; j < st->nfields; j++) {
+            json_t *v = json_object_get(r->answers, st->fields[j].id);
+            char *disp;
+            if (v == NULL)
+                continue;
+            disp = json_is_null(v) ? NULL : zq_field_display(s, &st->fields[j], v, false);
+            json_array_append_new(items,
+                                  json_pack("{s:s, s:s, s:s}", "id", st->fields[j].id, "label",
+                                            st->fields[j].label, "value", disp ? disp : ""));
+            free(disp);
+        }
+        if (json_array_size(items) > 0)
+            json_array_append_new(out, json_pack("{s:s, s:s, s:o}", "step", st->id, "title",
+                                                 st->title, "fields", items));
+        else
+            json_decref(items);
+    }
+    return out;
+}
+
+json_t *zq_staff_case_json(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_role role)
+{
+    const zq_wf_machine *m = zq_wf_machine_for(c->row.form);
+    const zq_wf_status *st = zq_wf_status_find(m, c->row.status);
+    json_t *o = zq_staff_row_json(ctx, &c->row, false);
+    zq_deadline d;
+
+    if (o == NULL)
+        return NULL;
+    zq_staff_case_deadline(ctx, c, &d);
+    json_object_set_new(o, "deadline",
+                        zq_wf_deadline_json(ctx->cal, &d, c->row.status, ctx->today));
+    json_object_set(o, "answers", c->row.answers);
+    json_object_set_new(o, "fields", fields_json(ctx->schema, &c->row));
+    json_object_set_new(o, "history", entries_json(c, c->log, true));
+    json_object_set_new(o, "notes", entries_json(c, c->notes, false));
+    json_object_set_new(o, "allowed_moves", zq_wf_moves_json(m, c->row.status, role));
+    json_object_set_new(
+        o, "extension",
+        json_pack("{s:b, s:i, s:i, s:i}", "allowed",
+                  st != NULL && st->clock == ZQ_WF_CLOCK_ANSWER && role >= ZQ_ROLE_HANDLER,
+                  "current_days", d.clock == ZQ_WF_CLOCK_ANSWER ? d.limit : 0, "min_days",
+                  ctx->lim.answer_days + 1, "max_days", ctx->lim.answer_max_days));
+    return o;
+}

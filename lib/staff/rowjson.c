@@ -1,0 +1,387 @@
+/* A case row as JSON, written directly into a buffer: the list page and
+ * the JSON Lines export are hot paths, and a jansson object per row would
+ * cost an allocation per member. */
+#include <stdio.h>
+#include <string.h>
+
+#include "staff_int.h"
+#include "zhuqi/log.h"
+
+/* A string member of the row's answers, decoded into buf. */
+static const char *row_answer(const zq_case_row *r, const char *key, char *buf, size_t bufsz)
+{
+    size_t vlen = 0;
+    const char *v = zq_json_member(r->answers_text, r->answers_len, key, &vlen);
+
+    zq_json_decode(v, vlen, buf, bufsz);
+    return buf;
+}
+
+void zq_staff_row_office(const zq_case_row *r, char office[8], char partner[8])
+{
+    char rr[16] = "", reg[16] = "";
+    json_t *a;
+
+    /* Both fields are char[8] like office and partner. */
+    if (r->office[0] != '\0') {
+        memcpy(office, r->office, 8);
+        memcpy(partner, r->cross_region, 8);
+        return;
+    }
+    if (r->has_summary) {
+        memcpy(office, r->default_office, 8);
+        memcpy(partner, r->default_partner, 8);
+        return;
+    }
+    if (strcmp(r->form, "complaint") == 0)
+        row_answer(r, "respondent_region", rr, sizeof(rr));
+    row_answer(r, "region", reg, sizeof(reg));
+    a = json_object();
+    if (rr[0] != '\0')
+        json_object_set_new(a, "respondent_region", json_string(rr));
+    if (reg[0] != '\0')
+        json_object_set_new(a, "region", json_string(reg));
+    zq_wf_default_office(r->form, a, office, partner);
+    json_decref(a);
+}
+
+/* ---- the fast row writer -------------------------------------------------
+ * The list writes some 40 members per row: each append here reserves
+ * once and copies, without the terminator that zq_buf_append writes every
+ * time (row_write ends the text), and the member names come with their
+ * punctuation as one literal. */
+
+static void put(zq_buf *b, const char *s, size_t n)
+{
+    if (b->len + n >= b->cap && zq_buf_reserve(b, n) < 0)
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+#define PUTL(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+/* The bytes that zq_buf_json_escape rewrites; most bytes of a row (CJK,
+ * letters, digits) are above '>' and cost one comparison. */
+static bool esc_byte(unsigned char c)
+{
+    if (c > '>')
+        return c == '\\';
+    return c < 0x20 || c == '"' || c == '<' || c == '>' || c == '&';
+}
+
+static bool needs_escape(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (esc_byte((unsigned char)s[i]))
+            return true;
+    return false;
+}
+
+/* A JSON string value (with quotes), escaped as zq_buf_json_escape does;
+ * one pass finds both the length and whether anything needs escaping. */
+static void put_jstr(zq_buf *b, const char *s)
+{
+    const char *p = s;
+
+    while (*p != '\0' && !esc_byte((unsigned char)*p))
+        p++;
+    PUTL(b, "\"");
+    if (*p == '\0')
+        put(b, s, (size_t)(p - s));
+    else
+        zq_buf_json_escape(b, s, (size_t)(p - s) + strlen(p));
+    PUTL(b, "\"");
+}
+
+static void put_int(zq_buf *b, long long v)
+{
+    char t[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        t[sizeof(t) - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        t[sizeof(t) - 1 - n++] = '-';
+    put(b, t + sizeof(t) - n, n);
+}
+
+static void put_2d(char *o, unsigned v)
+{
+    o[0] = (char)('0' + v / 10 % 10);
+    o[1] = (char)('0' + v % 10);
+}
+
+/* "YYYY-MM-DD" as zq_date_format writes it (quoted). */
+static void put_date(zq_buf *b, zq_date d)
+{
+    char t[12];
+
+    if (!zq_date_valid(d)) {
+        put_jstr(b, "invalid");
+        return;
+    }
+    t[0] = '"';
+    put_2d(t + 1, (unsigned)d.y / 100);
+    put_2d(t + 3, (unsigned)d.y % 100);
+    t[5] = '-';
+    put_2d(t + 6, (unsigned)d.m);
+    t[8] = '-';
+    put_2d(t + 9, (unsigned)d.d);
+    t[11] = '"';
+    put(b, t, sizeof(t));
+}
+
+/* zq_time_iso (Beijing time, "+08:00") without gmtime_r and strftime,
+ * whose time zone lock the worker threads would share; quoted. */
+static void put_time(zq_buf *b, int64_t ms)
+{
+    int64_t t = ms / 1000 + 8 * 3600, z, era, days = t / 86400, sod = t % 86400;
+    unsigned doe, yoe, doy, mp, m, d;
+    long long y;
+    char o[28];
+
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    /* H. Hinnant's civil_from_days */
+    z = days + 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y = (long long)yoe + era * 400 + (m <= 2);
+    if (y < 1000 || y > 9999) {
+        char iso[32];
+        zq_time_iso(ms, iso);
+        put_jstr(b, iso);
+        return;
+    }
+    o[0] = '"';
+    put_2d(o + 1, (unsigned)(y / 100));
+    put_2d(o + 3, (unsigned)(y % 100));
+    o[5] = '-';
+    put_2d(o + 6, m);
+    o[8] = '-';
+    put_2d(o + 9, d);
+    o[11] = 'T';
+    put_2d(o + 12, (unsigned)(sod / 3600));
+    o[14] = ':';
+    put_2d(o + 15, (unsigned)(sod / 60 % 60));
+    o[17] = ':';
+    put_2d(o + 18, (unsigned)(sod % 60));
+    memcpy(o + 20, "+08:00\"", 7);
+    put(b, o, 27);
+}
+
+/* The name of an office as zq_staff_office_name gives it (quoted). */
+static void put_office_name(zq_buf *b, const zq_schema *s, const char *office)
+{
+    const zq_region *r;
+
+    if (office[0] == '\0' || strcmp(office, "510000") == 0) {
+        put_jstr(b, office[0] == '\0' ? "" : "四川省经济和信息化厅（跨区域协作）");
+        return;
+    }
+    r = s ? zq_schema_region(s, office) : NULL;
+    if (r == NULL) {
+        put_jstr(b, office);
+        return;
+    }
+    if (needs_escape(r->name, strlen(r->name))) {
+        char buf[160];
+        put_jstr(b, zq_staff_office_name(s, office, buf, sizeof(buf)));
+        return;
+    }
+    PUTL(b, "\"");
+    put(b, r->name, strlen(r->name));
+    PUTL(b, "经济和信息化局\"");
+}
+
+static void put_deadline(zq_buf *b, const zq_deadline *d, const char *status, const char *label,
+                         zq_date today, int left)
+{
+    if (d->clock == ZQ_WF_CLOCK_NONE || !zq_date_valid(d->due)) {
+        PUTL(b, "null");
+        return;
+    }
+    PUTL(b, "{\"status\":");
+    put_jstr(b, status);
+    PUTL(b, ",\"status_label\":");
+    put_jstr(b, label);
+    PUTL(b, ",\"clock\":");
+    put_jstr(b, zq_wf_clock_name(d->clock));
+    PUTL(b, ",\"what\":");
+    put_jstr(b, zq_wf_clock_label(d->clock));
+    PUTL(b, ",\"start\":");
+    put_date(b, d->start);
+    PUTL(b, ",\"due\":");
+    put_date(b, d->due);
+    if (d->workdays)
+        PUTL(b, ",\"unit\":\"workdays\",\"limit\":");
+    else
+        PUTL(b, ",\"unit\":\"days\",\"limit\":");
+    put_int(b, d->limit);
+    PUTL(b, ",\"days_left\":");
+    put_int(b, left);
+    if (zq_date_cmp(today, d->due) > 0)
+        PUTL(b, ",\"overdue\":true");
+    else
+        PUTL(b, ",\"overdue\":false");
+    if (d->extended)
+        PUTL(b, ",\"extended\":true");
+    else
+        PUTL(b, ",\"extended\":false");
+    if (d->fallback)
+        PUTL(b, ",\"fallback_calendar\":true}");
+    else
+        PUTL(b, ",\"fallback_calendar\":false}");
+}
+
+int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, bool mask,
+                       bool with_answers)
+{
+    const zq_schema *s = ctx->schema;
+    const char *label = zq_staff_status_label(r->form, r->status);
+    char mobile[32], contact[640], office[8], partner[8], text[640];
+    bool complaint = strcmp(r->form, "complaint") == 0;
+    const char *v;
+    size_t vlen;
+    zq_deadline d;
+
+    zq_staff_row_office(r, office, partner);
+    v = r->has_summary ? r->contact_name : row_answer(r, "contact_name", text, sizeof(text));
+    if (mask) {
+        zq_mask_mobile(r->mobile, mobile, sizeof(mobile));
+        zq_mask_name(v, contact, sizeof(contact));
+    } else {
+        /* Cut on a character boundary: half a character is not JSON. */
+        size_t n = zq_utf8_cut(v, strlen(v), sizeof(contact) - 1);
+        memcpy(contact, v, n);
+        contact[n] = '\0';
+        memcpy(mobile, r->mobile, sizeof(r->mobile)); /* 16 bytes, terminated */
+    }
+    zq_staff_row_deadline(ctx, r, &d);
+    /* About what a row takes, so that it is reserved once. */
+    zq_buf_reserve(b, 1024 + (with_answers ? r->answers_len : 0));
+    PUTL(b, "{\"id\":");
+    put_jstr(b, r->id);
+    PUTL(b, ",\"type\":");
+    put_jstr(b, r->form);
+    PUTL(b, ",\"type_label\":");
+    put_jstr(b, zq_staff_form_title(s, r->form));
+    PUTL(b, ",\"status\":");
+    put_jstr(b, r->status);
+    PUTL(b, ",\"status_label\":");
+    put_jstr(b, label);
+    PUTL(b, ",\"created_at\":");
+    put_time(b, r->created_ms);
+    PUTL(b, ",\"updated_at\":");
+    put_time(b, r->updated_ms ? r->updated_ms : r->created_ms);
+    PUTL(b, ",\"region\":");
+    put_jstr(b, r->region);
+    PUTL(b, ",\"region_name\":");
+    put_jstr(b, zq_staff_region_name(s, r->region));
+    PUTL(b, ",\"company_name\":");
+    put_jstr(b,
+             r->has_summary ? r->company_name : row_answer(r, "company_name", text, sizeof(text)));
+    PUTL(b, ",\"contact_name\":");
+    put_jstr(b, contact);
+    PUTL(b, ",\"mobile\":");
+    put_jstr(b, mobile);
+    PUTL(b, ",\"source\":");
+    put_jstr(b, r->source);
+    PUTL(b, ",\"handler\":");
+    put_jstr(b, r->handler);
+    PUTL(b, ",\"office\":");
+    put_jstr(b, office);
+    PUTL(b, ",\"office_name\":");
+    put_office_name(b, s, office);
+    if (r->office[0] != '\0')
+        PUTL(b, ",\"office_assigned\":true");
+    else
+        PUTL(b, ",\"office_assigned\":false");
+    if (partner[0] != '\0') {
+        PUTL(b, ",\"cross_region\":{\"partner\":");
+        put_jstr(b, partner);
+        PUTL(b, ",\"partner_name\":");
+        put_jstr(b, zq_staff_region_name(s, partner));
+        PUTL(b, ",\"channel\":");
+        put_jstr(b, strcmp(partner, "500000") == 0 ? "川渝跨区域协作" : "跨省协作");
+        PUTL(b, "}");
+    } else {
+        PUTL(b, ",\"cross_region\":null");
+    }
+    PUTL(b, ",\"deadline\":");
+    put_deadline(b, &d, r->status, label, ctx->today,
+                 d.clock != ZQ_WF_CLOCK_NONE ? zq_staff_days_left(ctx, &d) : 0);
+    if (r->dup_of[0] != '\0') {
+        PUTL(b, ",\"possible_duplicate\":true,\"dup_of\":");
+        put_jstr(b, r->dup_of);
+    } else {
+        PUTL(b, ",\"possible_duplicate\":false");
+    }
+    if (complaint && r->has_summary) {
+        PUTL(b, ",\"respondent_name\":");
+        put_jstr(b, r->respondent_name);
+        if (r->amount_fen[0] != '\0') {
+            PUTL(b, ",\"amount_fen\":");
+            put(b, r->amount_fen, strlen(r->amount_fen));
+        }
+    } else if (complaint) {
+        PUTL(b, ",\"respondent_name\":");
+        put_jstr(b, row_answer(r, "respondent_name", text, sizeof(text)));
+        v = zq_json_member(r->answers_text, r->answers_len, "amount_fen", &vlen);
+        if (v != NULL && vlen > 0 && vlen < 20 && strspn(v, "0123456789") == vlen) {
+            PUTL(b, ",\"amount_fen\":");
+            put(b, v, vlen);
+        }
+    } else {
+        v = r->has_summary ? r->topic : row_answer(r, "topic", text, sizeof(text));
+        if (v[0] != '\0') {
+            PUTL(b, ",\"topic\":");
+            put_jstr(b, v);
+        }
+    }
+    if (with_answers) {
+        size_t i = zq_json_ws(r->answers_text, r->answers_len, 0), e = r->answers_len;
+        /* The stored answers as they are: an object, or {} for anything
+         * else, so that one bad record cannot break the line. */
+        while (e > i && (r->answers_text[e - 1] == ' ' || r->answers_text[e - 1] == '\n'))
+            e--;
+        PUTL(b, ",\"answers\":");
+        if (r->answers_text != NULL && e > i && r->answers_text[i] == '{' &&
+            r->answers_text[e - 1] == '}' && zq_json_skip(r->answers_text, e, i) == e &&
+            memchr(r->answers_text, '\n', r->answers_len) == NULL)
+            put(b, r->answers_text + i, e - i);
+        else
+            PUTL(b, "{}");
+        PUTL(b, ",\"created_ms\":");
+        put_int(b, r->created_ms);
+    }
+    PUTL(b, "}");
+    if (b->oom)
+        return -ZQ_ENOMEM;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+json_t *zq_staff_row_json(const zq_staff_ctx *ctx, const zq_case_row *r, bool mask)
+{
+    zq_buf b = {0};
+    json_t *o = NULL;
+
+    if (zq_staff_row_write(&b, ctx, r, mask, false) == 0)
+        o = json_loadb(b.data, b.len, 0, NULL);
+    zq_buf_free(&b);
+    return o;
+}

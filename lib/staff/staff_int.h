@@ -1,0 +1,85 @@
+/* What the files of lib/staff share and nobody else uses: the row fields,
+ * the readers of reply and JSON text, labels and the memo. */
+#ifndef ZHUQI_STAFF_INT_H
+#define ZHUQI_STAFF_INT_H
+
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "zhuqi/staff.h"
+
+#define SCAN_BATCH 1000   /* ids per export/stats step */
+#define SCAN_BUDGET 20000 /* candidates per script call */
+
+/* A numeric macro as a string literal: ZQ_STAFF_STR(ZQ_STAFF_NOTES_MAX). */
+#define ZQ_STAFF_STR_(x) #x
+#define ZQ_STAFF_STR(x) ZQ_STAFF_STR_(x)
+
+/* The hash fields a row reads, in the order rows.c's fill_fields()
+ * expects; the answers come after them, when needed. */
+#define ROW_FIELDS ZQ_SUMMARY_ROW_FIELDS
+#define ROW_FIELDS_LUA ZQ_SUMMARY_ROW_FIELDS_LUA
+#define NROW_FIELDS ZQ_SUMMARY_NROW
+
+/* What an HMGET of a row holds after the row fields (zq_staff_fill_row). */
+#define LAYOUT_SUM 1     /* list_sum */
+#define LAYOUT_ANSWERS 2 /* then the answers */
+
+/* ---- rows.c ---- */
+
+/* A string reply into dst, cut at dstsz - 1 bytes; "" for anything else. */
+void zq_staff_copy_str(char *dst, size_t dstsz, const redisReply *v);
+
+/* A row (cleared first) from an HMGET reply of the row fields, then
+ * list_sum and the answers as layout (LAYOUT_*) says. */
+void zq_staff_fill_row(zq_case_row *row, const redisReply *r, int layout);
+
+/* Loads the rows of a list page, ids[0..n), from their packs in one
+ * pipeline, and the rows without usable packs the slow way (slow holds n
+ * indexes). On failure every row is cleared. Returns 0 or a negative
+ * code. */
+int zq_staff_fetch_list(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, int n,
+                        int *slow, zq_err *err);
+
+/* ---- staff.c ---- */
+
+/* A region's name, or the code itself when the schema has none. Borrowed. */
+const char *zq_staff_region_name(const zq_schema *s, const char *code);
+/* A form's title, or its id. Borrowed. */
+const char *zq_staff_form_title(const zq_schema *s, const char *form);
+/* snprintf that says whether all of it fitted: 0, or -ZQ_EINVAL (out
+ * then holds a cut copy). For the Redis arguments of the scripts, which
+ * must be whole or not sent. */
+int zq_staff_vfmt(char *out, size_t outsz, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+int zq_staff_fmt(char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ctx with a memo: the caller's, or own (zeroed) when it has none. */
+zq_staff_ctx zq_staff_with_memo(const zq_staff_ctx *in, zq_staff_memo *own);
+
+/* ---- jsontext.c: stored JSON text, read without a parse ---- */
+
+/* The index just after the JSON value starting at s[i] (objects, arrays,
+ * strings, literals), or n + 1 when it is malformed. */
+size_t zq_json_skip(const char *s, size_t n, size_t i);
+/* The index of the first non-space byte at or after i. */
+size_t zq_json_ws(const char *s, size_t n, size_t i);
+/* The text of the top-level member key of the JSON object s (a string
+ * token with its quotes, a number, a literal...), or NULL. Borrowed from
+ * s. Keys are compared as written (ours never need escapes). */
+const char *zq_json_member(const char *s, size_t n, const char *key, size_t *vlen);
+/* Decodes a JSON string token (with quotes) into out as UTF-8; "" when it
+ * is not a string. Cuts at outsz on a character boundary. */
+void zq_json_decode(const char *v, size_t vlen, char *out, size_t outsz);
+
+/* ---- rowjson.c ---- */
+
+/* The office a row goes to and its cross-region partner: the assigned
+ * ones, else the default from the summary, else from the answers text (no
+ * parse). */
+void zq_staff_row_office(const zq_case_row *r, char office[8], char partner[8]);
+
+#endif

@@ -1,0 +1,196 @@
+/* Statistics over the cases matching a filter: counts, and how fast and
+ * how often on time the written answers came. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "staff_int.h"
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Counter maps as JSON objects of integers. */
+static void bump(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (v == NULL)
+        json_object_set_new(obj, key, json_integer(1));
+    else
+        json_integer_set(v, json_integer_value(v) + 1);
+}
+
+typedef struct answer_acc {
+    long long *ms; /* submission-to-answer durations */
+    size_t n, cap;
+    long long with_limit, on_time;
+} answer_acc;
+
+static void acc_add(answer_acc *a, long long ms)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 256;
+        long long *p = realloc(a->ms, cap * sizeof(*p));
+        if (p == NULL)
+            return;
+        a->ms = p;
+        a->cap = cap;
+    }
+    a->ms[a->n++] = ms;
+}
+
+static json_t *acc_json(answer_acc *a)
+{
+    json_t *median = json_null(), *share = json_null();
+
+    if (a->n > 0) {
+        double m;
+        qsort(a->ms, a->n, sizeof(*a->ms), cmp_ll);
+        m = a->n % 2 ? (double)a->ms[a->n / 2]
+                     : ((double)a->ms[a->n / 2 - 1] + (double)a->ms[a->n / 2]) / 2.0;
+        median = json_real((double)(long long)(m / 86400000.0 * 10.0 + 0.5) / 10.0);
+    }
+    if (a->with_limit > 0)
+        share = json_real(
+            (double)(long long)((double)a->on_time / (double)a->with_limit * 1000.0 + 0.5) /
+            1000.0);
+    return json_pack("{s:I, s:o, s:I, s:I, s:o}", "answered", (json_int_t)a->n, "median_days",
+                     median, "with_limit", (json_int_t)a->with_limit, "on_time",
+                     (json_int_t)a->on_time, "on_time_share", share);
+}
+
+/* {"key": n} -> [{"<kname>": key, "label": ..., "count": n}] in key order. */
+static json_t *count_list(json_t *obj, const char *kname, const zq_staff_ctx *ctx, int kind)
+{
+    const char *keys[512];
+    const char *k;
+    json_t *v, *out = json_array();
+    size_t n = 0, i, j;
+
+    json_object_foreach(obj, k, v)
+    {
+        if (n < ZQ_ARRAY_LEN(keys))
+            keys[n++] = k;
+    }
+    for (i = 1; i < n; i++) /* insertion sort: a few dozen keys */
+        for (j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
+            const char *t = keys[j];
+            keys[j] = keys[j - 1];
+            keys[j - 1] = t;
+        }
+    for (i = 0; i < n; i++) {
+        json_t *e = json_pack("{s:s, s:I}", kname, keys[i], "count",
+                              (json_int_t)json_integer_value(json_object_get(obj, keys[i])));
+        if (kind == 1)
+            json_object_set_new(e, "label", json_string(zq_staff_form_title(ctx->schema, keys[i])));
+        else if (kind == 2)
+            json_object_set_new(e, "label", json_string(zq_case_status_label(keys[i])));
+        else if (kind == 3)
+            json_object_set_new(e, "label",
+                                json_string(zq_staff_region_name(ctx->schema, keys[i])));
+        json_array_append_new(out, e);
+    }
+    return out;
+}
+
+int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filter *f, json_t **out,
+                   zq_err *err)
+{
+    zq_staff_memo memo_own = {{{0}}};
+    zq_staff_ctx ctx_own = zq_staff_with_memo(ctx_in, &memo_own);
+    const zq_staff_ctx *ctx = &ctx_own;
+    char(*ids)[ZQ_CASE_ID_MAX] = malloc(SCAN_BATCH * sizeof(*ids));
+    zq_case_row *rowv = calloc(SCAN_BATCH, sizeof(*rowv));
+    json_t *types = json_object(), *statuses = json_object(), *regions = json_object(),
+           *months = json_object(), *by_type_answer = json_object();
+    answer_acc all = {0}, per[8];
+    const char *per_name[8];
+    size_t nper = 0, k;
+    zq_cursor cur = {0};
+    bool done = false;
+    long long total = 0, overdue = 0;
+    int n, i, rc = 0;
+
+    *out = NULL;
+    memset(per, 0, sizeof(per));
+    if (ids == NULL || rowv == NULL) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "stats: out of memory");
+        goto out;
+    }
+    while (!done && rc == 0) {
+        rc = zq_staff_scan(st, ctx, f, &cur, SCAN_BATCH, SCAN_BUDGET * 5, ZQ_SCAN_ROWS, ids, rowv,
+                           &n, &done, err);
+        if (rc < 0)
+            break;
+        for (i = 0; i < n; i++) {
+            zq_case_row *r = &rowv[i];
+            char month[8], iso[32];
+            zq_deadline d;
+
+            if (!r->found)
+                continue;
+            total++;
+            bump(types, r->form);
+            bump(statuses, r->status);
+            bump(regions, r->region[0] ? r->region : "none");
+            zq_time_iso(r->created_ms, iso);
+            memcpy(month, iso, 7); /* "YYYY-MM" */
+            month[7] = '\0';
+            bump(months, month);
+            zq_staff_row_deadline(ctx, r, &d);
+            if (d.clock != ZQ_WF_CLOCK_NONE && zq_date_cmp(ctx->today, d.due) > 0)
+                overdue++;
+            if (r->answered_ms > 0) {
+                answer_acc *a = NULL;
+                for (k = 0; k < nper && a == NULL; k++)
+                    if (strcmp(per_name[k], r->form) == 0)
+                        a = &per[k];
+                if (a == NULL && nper < ZQ_ARRAY_LEN(per)) {
+                    const zq_wf_machine *m = zq_wf_machine_for(r->form);
+                    per_name[nper] = m ? m->form : "other";
+                    a = &per[nper++];
+                }
+                acc_add(&all, r->answered_ms - r->created_ms);
+                if (a != NULL)
+                    acc_add(a, r->answered_ms - r->created_ms);
+                if (r->answered_on_time[0] != '\0') {
+                    bool ok = r->answered_on_time[0] == '1';
+                    all.with_limit++;
+                    all.on_time += ok;
+                    if (a != NULL) {
+                        a->with_limit++;
+                        a->on_time += ok;
+                    }
+                }
+            }
+        }
+    }
+    if (rc < 0)
+        goto out;
+    for (k = 0; k < nper; k++)
+        json_object_set_new(by_type_answer, per_name[k], acc_json(&per[k]));
+    *out = json_pack(
+        "{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "total", (json_int_t)total, "overdue_open",
+        (json_int_t)overdue, "by_type", count_list(types, "type", ctx, 1), "by_status",
+        count_list(statuses, "status", ctx, 2), "by_region", count_list(regions, "region", ctx, 3),
+        "by_month", count_list(months, "month", ctx, 0), "answer", acc_json(&all), "answer_by_type",
+        by_type_answer);
+    by_type_answer = NULL;
+    if (*out == NULL)
+        rc = zq_err_set(err, ZQ_ENOMEM, "stats: out of memory");
+out:
+    json_decref(types);
+    json_decref(statuses);
+    json_decref(regions);
+    json_decref(months);
+    json_decref(by_type_answer);
+    free(all.ms);
+    for (k = 0; k < ZQ_ARRAY_LEN(per); k++)
+        free(per[k].ms);
+    free(ids);
+    free(rowv);
+    return rc;
+}
