@@ -37,4 +37,9 @@ struct zq_schema {
     size_t nforms;
 };
 
+/* The field with this id among the form's (those parsed so far while
+ * loading), with the index of its step and its index in that step (each
+ * may be NULL); NULL when there is none. */
+const zq_field *zq_form_find_field(const zq_form *f, const char *id, size_t *si, size_t *fi);
+
 #endif

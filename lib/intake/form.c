@@ -1,0 +1,318 @@
+/* Reading a loaded schema: forms, steps and fields by id, which fields a
+ * set of answers makes visible, and the validation of one step and of a
+ * whole form (the field validators are in validate.c). Apart from the
+ * loader (schema.c), which builds what these read. */
+#include <string.h>
+
+#include "schema_int.h"
+#include "zhuqi/schema.h"
+
+/* The field with this id among those parsed so far, with its place. */
+const zq_field *zq_form_find_field(const zq_form *f, const char *id, size_t *si, size_t *fi)
+{
+    size_t i, j;
+
+    for (i = 0; i < f->nsteps; i++)
+        for (j = 0; j < f->steps[i].nfields; j++)
+            if (strcmp(f->steps[i].fields[j].id, id) == 0) {
+                if (si != NULL)
+                    *si = i;
+                if (fi != NULL)
+                    *fi = j;
+                return &f->steps[i].fields[j];
+            }
+    return NULL;
+}
+
+const zq_form *zq_schema_form(const zq_schema *s, const char *id)
+{
+    size_t i;
+
+    if (s == NULL || id == NULL)
+        return NULL;
+    for (i = 0; i < s->nforms; i++)
+        if (strcmp(s->forms[i].f.id, id) == 0)
+            return &s->forms[i].f;
+    return NULL;
+}
+
+size_t zq_schema_nforms(const zq_schema *s)
+{
+    return s != NULL ? s->nforms : 0;
+}
+
+const zq_form *zq_schema_form_at(const zq_schema *s, size_t i)
+{
+    return s != NULL && i < s->nforms ? &s->forms[i].f : NULL;
+}
+
+const zq_step *zq_form_step(const zq_form *f, const char *step_id)
+{
+    size_t i;
+
+    if (f == NULL || step_id == NULL)
+        return NULL;
+    for (i = 0; i < f->nsteps; i++)
+        if (strcmp(f->steps[i].id, step_id) == 0)
+            return &f->steps[i];
+    return NULL;
+}
+
+const zq_field *zq_form_field(const zq_form *f, const char *field_id, const zq_step **step)
+{
+    const zq_field *fld;
+    size_t si;
+
+    if (step != NULL)
+        *step = NULL;
+    if (f == NULL || field_id == NULL)
+        return NULL;
+    fld = zq_form_find_field(f, field_id, &si, NULL);
+    if (fld != NULL && step != NULL)
+        *step = &f->steps[si];
+    return fld;
+}
+
+bool zq_field_visible(const zq_field *f, json_t *answers)
+{
+    json_t *v;
+    const char *s;
+    size_t i;
+
+    if (f == NULL)
+        return false;
+    if (f->when.field == NULL)
+        return true;
+    v = json_object_get(answers, f->when.field); /* NULL-safe */
+    if (json_is_boolean(v))
+        s = json_is_true(v) ? "true" : "false";
+    else if (json_is_string(v))
+        s = json_string_value(v);
+    else
+        return false;
+    for (i = 0; i < f->when.nvalues; i++)
+        if (strcmp(f->when.values[i], s) == 0)
+            return true;
+    return false;
+}
+
+json_t *zq_form_visible_answers(const zq_form *f, json_t *answers)
+{
+    json_t *out = json_object();
+    size_t i, j;
+
+    if (out == NULL || f == NULL)
+        return out;
+    for (i = 0; i < f->nsteps; i++)
+        for (j = 0; j < f->steps[i].nfields; j++) {
+            const zq_field *fld = &f->steps[i].fields[j];
+            json_t *v = json_object_get(answers, fld->id);
+
+            if (v != NULL && zq_field_visible(fld, out) && json_object_set(out, fld->id, v) < 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+    return out;
+}
+
+static const form_entry *entry_of(const zq_schema *s, const zq_form *f)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && i < s->nforms; i++)
+        if (&s->forms[i].f == f)
+            return &s->forms[i];
+    return NULL;
+}
+
+/* Whether rule r holds for the values in vals (true when one is missing). */
+static bool rule_holds(const rule *r, json_t *vals)
+{
+    json_t *a = json_object_get(vals, r->field->id), *b = json_object_get(vals, r->other->id);
+
+    if (r->type == RULE_DATE_NOT_BEFORE) {
+        if (!json_is_string(a) || !json_is_string(b))
+            return true;
+        return strcmp(json_string_value(a), json_string_value(b)) >= 0;
+    }
+    if (!json_is_integer(a) || !json_is_integer(b))
+        return true;
+    return json_integer_value(a) <= json_integer_value(b);
+}
+
+static bool step_has(const zq_step *st, const zq_field *fld)
+{
+    return st->nfields > 0 && fld >= st->fields && fld < st->fields + st->nfields;
+}
+
+static int set_msg(json_t *errors, const char *id, const char *msg)
+{
+    if (json_object_get(errors, id) != NULL)
+        return 0; /* the first message for a field wins */
+    return json_object_set_new(errors, id, json_string(msg)) < 0 ? -ZQ_ENOMEM : 0;
+}
+
+int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, json_t *input,
+                     json_t *answers, const zq_schema_opts *o, json_t **out, json_t **errors)
+{
+    const form_entry *e = entry_of(s, f);
+    json_t *res = NULL, *errs = NULL, *base = NULL, *ctx = NULL, *all = NULL;
+    const char *k;
+    json_t *v;
+    size_t i;
+    int rc = -ZQ_ENOMEM;
+
+    if (out != NULL)
+        *out = NULL;
+    if (errors != NULL)
+        *errors = NULL;
+    if (out == NULL || errors == NULL)
+        return -ZQ_EINVAL;
+    res = json_object();
+    errs = json_object();
+    base = json_object();
+    if (res == NULL || errs == NULL || base == NULL)
+        goto out;
+    if (e == NULL || st == NULL || st < f->steps || st >= f->steps + f->nsteps) {
+        if (set_msg(errs, "_", "表单中没有这一步") < 0)
+            goto out;
+        goto invalid;
+    }
+    if (input != NULL && !json_is_object(input)) {
+        if (set_msg(errs, "_", "提交的内容格式不正确") < 0)
+            goto out;
+        goto invalid;
+    }
+    json_object_foreach(input, k, v)
+    {
+        const zq_field *fld = zq_form_field(f, k, NULL);
+
+        if (fld == NULL || !step_has(st, fld))
+            if ((rc = set_msg(errs, k, "表单中没有这一项")) < 0)
+                goto out;
+    }
+    /* The other steps' answers, as they stand, without this step's. */
+    if (json_is_object(answers) && json_object_update(base, answers) < 0)
+        goto out;
+    for (i = 0; i < st->nfields; i++)
+        json_object_del(base, st->fields[i].id);
+    ctx = zq_form_visible_answers(f, base);
+    if (ctx == NULL)
+        goto out;
+    for (i = 0; i < st->nfields; i++) {
+        const zq_field *fld = &st->fields[i];
+        json_t *val = NULL;
+        const char *msg = NULL;
+
+        /* Hidden: not required, and dropped when sent. A field whose
+         * controlling answer failed is hidden until that is fixed. */
+        if (!zq_field_visible(fld, ctx))
+            continue;
+        rc = zq_field_validate(s, fld, json_object_get(input, fld->id), o, &val, &msg);
+        if (rc == -ZQ_ENOMEM)
+            goto out;
+        if (rc < 0) {
+            if ((rc = set_msg(errs, fld->id, msg)) < 0)
+                goto out;
+            continue;
+        }
+        /* res owns val from here on, even when the set fails */
+        if (json_object_set_new(res, fld->id, val) < 0 || json_object_set(ctx, fld->id, val) < 0)
+            goto out;
+    }
+    /* Rules touching this step, on every answer as it would stand. */
+    if (json_object_update(base, res) < 0 || (all = zq_form_visible_answers(f, base)) == NULL)
+        goto out;
+    for (i = 0; i < e->nrules; i++) {
+        const rule *r = &e->rules[i];
+        const zq_field *at = step_has(st, r->field)   ? r->field
+                             : step_has(st, r->other) ? r->other
+                                                      : NULL;
+
+        if (at != NULL && json_object_get(errs, at->id) == NULL && !rule_holds(r, all) &&
+            (rc = set_msg(errs, at->id, r->message)) < 0)
+            goto out;
+    }
+    if (json_object_size(errs) > 0)
+        goto invalid;
+    *out = res;
+    res = NULL;
+    rc = 0;
+    goto out;
+invalid:
+    rc = -ZQ_EINVAL;
+    *errors = errs;
+    errs = NULL;
+out:
+    json_decref(res);
+    json_decref(errs);
+    json_decref(base);
+    json_decref(ctx);
+    json_decref(all);
+    return rc;
+}
+
+int zq_form_validate_all(const zq_schema *s, const zq_form *f, json_t *answers,
+                         const zq_schema_opts *o, json_t **errors, const char **step)
+{
+    const form_entry *e = entry_of(s, f);
+    json_t *errs = NULL, *ctx = NULL;
+    size_t i, j, first = SIZE_MAX;
+    int rc = -ZQ_ENOMEM;
+
+    if (errors != NULL)
+        *errors = NULL;
+    if (step != NULL)
+        *step = NULL;
+    if (errors == NULL || e == NULL)
+        return -ZQ_EINVAL;
+    errs = json_object();
+    ctx = json_object();
+    if (errs == NULL || ctx == NULL)
+        goto out;
+    for (i = 0; i < f->nsteps; i++)
+        for (j = 0; j < f->steps[i].nfields; j++) {
+            const zq_field *fld = &f->steps[i].fields[j];
+            json_t *val = NULL;
+            const char *msg = NULL;
+
+            if (!zq_field_visible(fld, ctx))
+                continue;
+            rc = zq_field_validate(s, fld, json_object_get(answers, fld->id), o, &val, &msg);
+            if (rc == -ZQ_ENOMEM)
+                goto out;
+            if (rc < 0) {
+                if ((rc = set_msg(errs, fld->id, msg)) < 0)
+                    goto out;
+                if (i < first)
+                    first = i;
+                continue;
+            }
+            if (json_object_set_new(ctx, fld->id, val) < 0)
+                goto out;
+        }
+    for (i = 0; i < e->nrules; i++) {
+        const rule *r = &e->rules[i];
+
+        if (json_object_get(errs, r->field->id) != NULL || rule_holds(r, ctx))
+            continue;
+        if ((rc = set_msg(errs, r->field->id, r->message)) < 0)
+            goto out;
+        if (r->field_step < first)
+            first = r->field_step;
+    }
+    if (json_object_size(errs) == 0) {
+        rc = 0;
+        goto out;
+    }
+    rc = -ZQ_EINVAL;
+    *errors = errs;
+    errs = NULL;
+    if (step != NULL)
+        *step = f->steps[first].id;
+out:
+    json_decref(errs);
+    json_decref(ctx);
+    return rc;
+}
