@@ -168,7 +168,7 @@ static void run_digest(zq_bot *b)
 {
     const zq_config *cfg = b->cfg;
     int64_t now_ms = sched_now(b);
-    int64_t local_s = now_ms / 1000 + 8 * 3600;
+    int64_t local_s = now_ms / 1000 + ZQ_BEIJING_OFFSET_S;
     int minute = (int)((local_s % 86400) / 60), at;
     zq_staff_ctx ctx;
     zq_notice_new in;

@@ -35,7 +35,7 @@ static void staff_ctx(zq_req *req, zq_staff_ctx *ctx)
     ctx->schema = req->app ? req->app->schema : NULL;
     ctx->cal = req->app ? req->app->calendar : NULL;
     zq_wf_limits_from_config(req->cfg, &ctx->lim);
-    ctx->today = zq_wf_date_of_ms(now_ms(req));
+    ctx->today = zq_date_from_ms(now_ms(req));
 }
 
 static bool is_loopback(const char *a)
@@ -231,7 +231,7 @@ static int export_begin(void *p)
 {
     export_ctx *e = p;
     char disp[128], day[ZQ_DATE_STRLEN];
-    zq_date today = zq_wf_date_of_ms(now_ms(e->req));
+    zq_date today = zq_date_from_ms(now_ms(e->req));
     int n;
 
     zq_date_format(today, day, sizeof(day));

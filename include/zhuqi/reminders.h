@@ -76,9 +76,6 @@ typedef struct zq_occurrence {
 int zq_reminder_occurrences(const zq_reminders *r, const zq_calendar *cal, int64_t from_ms,
                             int64_t to_ms, zq_occurrence *out, int max);
 
-/* Beijing midnight of d plus hour:minute, in ms since the epoch. */
-int64_t zq_beijing_ms(zq_date d, int hour, int minute);
-
 /* What the scheduler does with an occurrence at now_ms. */
 typedef enum zq_occ_state {
     ZQ_OCC_FUTURE = 0, /* not yet */

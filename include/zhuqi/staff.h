@@ -108,9 +108,6 @@ char *zq_case_filter_text(const zq_case_filter *f, char *buf, size_t bufsz);
 int zq_cursor_parse(const char *s, zq_cursor *out);
 void zq_cursor_format(const zq_cursor *c, char out[64]);
 
-/* Beijing midnight of d in ms since the epoch. */
-int64_t zq_staff_day_start_ms(zq_date d);
-
 struct zq_case_row;
 
 /* What a scan step returns besides the ids. */

@@ -97,9 +97,6 @@ typedef struct zq_deadline {
     bool fallback;     /* a year between start and due has no holiday file */
 } zq_deadline;
 
-/* The Beijing date of a time in ms since the epoch. */
-zq_date zq_wf_date_of_ms(int64_t ms);
-
 /* Computes the deadline of a case of form in status from its history
  * (the case:{id}:log entries {at_ms, from, to, kind?, days?}, oldest
  * first; borrowed, may be NULL) and its creation time:

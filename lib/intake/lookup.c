@@ -63,7 +63,7 @@ int zq_lookup_case(zq_store *st, const zq_lookup_in *in, json_t **pub, zq_err *e
     if (!zq_ct_equal(c.mobile, strlen(c.mobile), in->mobile, strlen(in->mobile)))
         rc = -ZQ_ENOTFOUND;
     else if ((*pub = zq_case_public_json_at(in->schema, in->cal, in->lim, &c,
-                                            zq_wf_date_of_ms(in->now_ms))) == NULL)
+                                            zq_date_from_ms(in->now_ms))) == NULL)
         rc = zq_err_set(err, ZQ_ENOMEM, "lookup: out of memory");
     zq_case_clear(&c);
 out:

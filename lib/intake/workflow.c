@@ -213,11 +213,6 @@ json_t *zq_wf_machines_json(void)
     return out;
 }
 
-zq_date zq_wf_date_of_ms(int64_t ms)
-{
-    return zq_date_from_unix((time_t)(ms / 1000));
-}
-
 static int64_t entry_ms(json_t *e)
 {
     json_t *at = json_object_get(e, "at_ms");
@@ -294,19 +289,19 @@ int zq_wf_deadline(const zq_calendar *cal, const zq_wf_limits *lim, const char *
     out->clock = st->clock;
     switch (st->clock) {
     case ZQ_WF_CLOCK_REVIEW:
-        out->start = zq_wf_date_of_ms(submitted_ms);
+        out->start = zq_date_from_ms(submitted_ms);
         out->workdays = true;
         out->limit = lim->review_workdays;
         out->due = zq_cal_add_workdays(cal, out->start, out->limit);
         break;
     case ZQ_WF_CLOCK_TRANSFER:
-        out->start = zq_wf_date_of_ms(accepted_ms >= 0 ? accepted_ms : created_ms);
+        out->start = zq_date_from_ms(accepted_ms >= 0 ? accepted_ms : created_ms);
         out->workdays = true;
         out->limit = lim->transfer_workdays;
         out->due = zq_cal_add_workdays(cal, out->start, out->limit);
         break;
     case ZQ_WF_CLOCK_ANSWER:
-        out->start = zq_wf_date_of_ms(transferred_ms >= 0 ? transferred_ms : created_ms);
+        out->start = zq_date_from_ms(transferred_ms >= 0 ? transferred_ms : created_ms);
         out->workdays = false;
         out->limit = lim->answer_days;
         if (ext_days > out->limit) {

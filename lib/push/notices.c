@@ -155,14 +155,11 @@ bool zq_notice_id_valid(const char *s)
 /* "NT20261126" for a kind and a time (Beijing date). */
 static void id_prefix(zq_notice_kind k, int64_t ms, char out[24])
 {
-    time_t t = (time_t)(ms / 1000) + 8 * 3600;
-    struct tm tm;
-    char day[12];
+    zq_date d = zq_date_from_ms(ms);
 
-    gmtime_r(&t, &tm);
-    if (strftime(day, sizeof(day), "%Y%m%d", &tm) == 0)
-        snprintf(day, sizeof(day), "00000000");
-    snprintf(out, 24, "%s%s", kind_prefix[(unsigned)k < ZQ_ARRAY_LEN(kind_prefix) ? k : 0], day);
+    if (snprintf(out, 24, "%s%04d%02d%02d",
+                 kind_prefix[(unsigned)k < ZQ_ARRAY_LEN(kind_prefix) ? k : 0], d.y, d.m, d.d) >= 24)
+        out[0] = '\0'; /* cannot happen: a short prefix and 8 digits */
 }
 
 /* Reads {id, created} from a create/direct script reply. */

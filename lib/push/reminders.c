@@ -256,17 +256,6 @@ int zq_reminders_load(const char *path, const char *templates_dir, zq_reminders 
     return 0;
 }
 
-/* Days from 1970-01-01 to d. */
-static int64_t epoch_days(zq_date d)
-{
-    return (int64_t)zq_date_days_between((zq_date){1970, 1, 1}, d);
-}
-
-int64_t zq_beijing_ms(zq_date d, int hour, int minute)
-{
-    return (epoch_days(d) * 86400 + (int64_t)hour * 3600 + (int64_t)minute * 60 - 8 * 3600) * 1000;
-}
-
 static int occ_cmp(const void *a, const void *b)
 {
     const zq_occurrence *x = a, *y = b;
@@ -301,7 +290,7 @@ int zq_reminder_occurrences(const zq_reminders *r, const zq_calendar *cal, int64
 
                 if (!zq_date_valid(fd))
                     continue;
-                fire = zq_beijing_ms(fd, l->hour, l->minute);
+                fire = zq_date_to_ms(fd, l->hour, l->minute);
                 if (fire <= from_ms || fire > to_ms || n >= max)
                     continue;
                 out[n].rule = rule;
@@ -434,7 +423,7 @@ int zq_class_from_json(json_t *in, zq_class *out, const char **field, const char
         }
         snprintf(out->replay_url, sizeof(out->replay_url), "%s", s);
     }
-    out->start_ms = zq_beijing_ms(d, (int)h, (int)m);
+    out->start_ms = zq_date_to_ms(d, (int)h, (int)m);
     return 0;
 }
 
@@ -507,7 +496,7 @@ int zq_class_for_month(zq_store *st, zq_date d, zq_class *out, zq_err *err)
 
     memset(out, 0, sizeof(*out));
     zq_date_format(d, want, sizeof(want));
-    rc = zq_classes_between(st, zq_beijing_ms(first, 0, 0), zq_beijing_ms(next, 0, 0), 50, &list,
+    rc = zq_classes_between(st, zq_date_to_ms(first, 0, 0), zq_date_to_ms(next, 0, 0), 50, &list,
                             err);
     if (rc < 0)
         return rc == -ZQ_EUNAVAIL ? rc : -ZQ_EREPLY;

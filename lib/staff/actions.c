@@ -78,7 +78,7 @@ int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_ca
     zq_staff_case_deadline(ctx, c, &before);
     deadline_after(ctx, c, to, entry, &after);
     if (strcmp(to, "answered") == 0) {
-        zq_date answered = zq_wf_date_of_ms(act->now_ms);
+        zq_date answered = zq_date_from_ms(act->now_ms);
         if (zq_staff_fmt(answered_ms, sizeof(answered_ms), "%lld", (long long)act->now_ms) < 0) {
             rc = zq_err_set(err, ZQ_EINVAL, "staff: bad time");
             goto out;

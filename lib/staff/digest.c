@@ -91,7 +91,7 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
     zq_store_append(st, "ZRANGEBYSCORE %scases:due -inf %lld LIMIT 0 %d", p,
                     (long long)zq_wf_date_score(limit), DIGEST_MAX);
     zq_store_append(st, "ZRANGEBYSCORE %scases:status:submitted -inf (%lld LIMIT 0 %d", p,
-                    zq_date_valid(cut) ? (long long)zq_staff_day_start_ms(zq_date_add_days(cut, 1))
+                    zq_date_valid(cut) ? (long long)zq_date_to_ms(zq_date_add_days(cut, 1), 0, 0)
                                        : 0LL,
                     DIGEST_MAX);
     if (zq_store_read_replies(st, err, 2, rep) < 0) {

@@ -6,16 +6,6 @@
 
 #include "staff_int.h"
 
-int64_t zq_staff_day_start_ms(zq_date d)
-{
-    struct tm tm;
-
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = d.y - 1900;
-    tm.tm_mon = d.m - 1;
-    tm.tm_mday = d.d;
-    return ((int64_t)timegm(&tm) - 8 * 3600) * 1000;
-}
 static bool name_ok(const char *s)
 {
     size_t i, n = strlen(s);
@@ -74,13 +64,13 @@ int zq_case_filter_parse(zq_case_filter *f, zq_param_fn get, void *ctx, const zq
     if (v != NULL && *v != '\0') {
         if (zq_date_parse(v, strlen(v), &d) < 0 || d.y < 2000 || d.y > 2100)
             FAIL("from", "开始日期格式应为 YYYY-MM-DD。");
-        f->from_ms = zq_staff_day_start_ms(d);
+        f->from_ms = zq_date_to_ms(d, 0, 0);
     }
     v = get(ctx, "to");
     if (v != NULL && *v != '\0') {
         if (zq_date_parse(v, strlen(v), &d) < 0 || d.y < 2000 || d.y > 2100)
             FAIL("to", "结束日期格式应为 YYYY-MM-DD。");
-        f->to_ms = zq_staff_day_start_ms(zq_date_add_days(d, 1));
+        f->to_ms = zq_date_to_ms(zq_date_add_days(d, 1), 0, 0);
     }
     if (f->from_ms > 0 && f->to_ms > 0 && f->to_ms <= f->from_ms)
         FAIL("to", "结束日期不能早于开始日期。");

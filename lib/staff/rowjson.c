@@ -137,50 +137,19 @@ static void put_date(zq_buf *b, zq_date d)
     put(b, t, sizeof(t));
 }
 
-/* zq_time_iso (Beijing time, "+08:00") without gmtime_r and strftime,
- * whose time zone lock the worker threads would share; quoted. */
+/* zq_time_iso, quoted. */
 static void put_time(zq_buf *b, int64_t ms)
 {
-    int64_t t = ms / 1000 + 8 * 3600, z, era, days = t / 86400, sod = t % 86400;
-    unsigned doe, yoe, doy, mp, m, d;
-    long long y;
-    char o[28];
+    char o[34];
 
-    if (sod < 0) {
-        sod += 86400;
-        days--;
-    }
-    /* H. Hinnant's civil_from_days */
-    z = days + 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = (unsigned)(z - era * 146097);
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y = (long long)yoe + era * 400 + (m <= 2);
-    if (y < 1000 || y > 9999) {
-        char iso[32];
-        zq_time_iso(ms, iso);
-        put_jstr(b, iso);
+    o[0] = '"';
+    zq_time_iso(ms, o + 1);
+    if (o[1] == '\0') {
+        put_jstr(b, ""); /* a year outside 1..9999 */
         return;
     }
-    o[0] = '"';
-    put_2d(o + 1, (unsigned)(y / 100));
-    put_2d(o + 3, (unsigned)(y % 100));
-    o[5] = '-';
-    put_2d(o + 6, m);
-    o[8] = '-';
-    put_2d(o + 9, d);
-    o[11] = 'T';
-    put_2d(o + 12, (unsigned)(sod / 3600));
-    o[14] = ':';
-    put_2d(o + 15, (unsigned)(sod / 60 % 60));
-    o[17] = ':';
-    put_2d(o + 18, (unsigned)(sod % 60));
-    memcpy(o + 20, "+08:00\"", 7);
-    put(b, o, 27);
+    o[1 + ZQ_TIME_ISO_LEN] = '"';
+    put(b, o, ZQ_TIME_ISO_LEN + 2);
 }
 
 /* The name of an office as zq_staff_office_name gives it (quoted). */

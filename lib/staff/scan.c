@@ -180,7 +180,7 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
     cut = zq_wf_review_cutoff(ctx->cal, &ctx->lim, zq_date_add_days(ctx->today, -1));
     bad |= zq_staff_fmt(
         cutoff, sizeof(cutoff), "%lld",
-        zq_date_valid(cut) ? (long long)zq_staff_day_start_ms(zq_date_add_days(cut, 1)) : 0LL);
+        zq_date_valid(cut) ? (long long)zq_date_to_ms(zq_date_add_days(cut, 1), 0, 0) : 0LL);
     implicit_forms(implicit, sizeof(implicit));
 
     argv[argc++] = zq_store_prefix(st);

@@ -30,7 +30,7 @@ void zq_staff_row_deadline(const zq_staff_ctx *ctx, const zq_case_row *r, zq_dea
          * the initial status of a machine can be in this state, so the
          * creation day (and the form) decide the deadline. */
         const zq_wf_machine *m = zq_wf_machine_for(r->form);
-        int64_t key = zq_wf_date_score(zq_wf_date_of_ms(r->created_ms)) * 64 +
+        int64_t key = zq_wf_date_score(zq_date_from_ms(r->created_ms)) * 64 +
                       (m != NULL ? (int64_t)(m - zq_wf_machine_at(0)) + 1 : 0);
         unsigned slot = (unsigned)(key % ZQ_STAFF_MEMO);
 

@@ -75,8 +75,8 @@ static zq_reminders *rules(int dom, const char *shift)
 /* The occurrences in one month's window: [first - 40 d, last + 40 d]. */
 static int month(const zq_reminders *r, int y, int m, zq_occurrence *out, int max)
 {
-    int64_t from = zq_beijing_ms((zq_date){y, m, 1}, 0, 0) - 1;
-    int64_t to = zq_beijing_ms((zq_date){y, m, zq_date_days_in_month(y, m)}, 23, 59);
+    int64_t from = zq_date_to_ms((zq_date){y, m, 1}, 0, 0) - 1;
+    int64_t to = zq_date_to_ms((zq_date){y, m, zq_date_days_in_month(y, m)}, 23, 59);
 
     return zq_reminder_occurrences(r, g_cal, from, to, out, max);
 }
@@ -114,8 +114,8 @@ static void test_lead_parse(void **state)
 static void test_beijing_ms(void **state)
 {
     (void)state;
-    assert_int_equal(zq_beijing_ms((zq_date){2026, 12, 26}, 16, 0), 1798272000000LL);
-    assert_int_equal(zq_beijing_ms((zq_date){2026, 2, 27}, 16, 0), 1772179200000LL);
+    assert_int_equal(zq_date_to_ms((zq_date){2026, 12, 26}, 16, 0), 1798272000000LL);
+    assert_int_equal(zq_date_to_ms((zq_date){2026, 2, 27}, 16, 0), 1772179200000LL);
 }
 
 /* 2026-12-27 is a Sunday: keep sends on the 26th and 27th, next_workday
@@ -235,13 +235,13 @@ static void test_window(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(o[0].id, "tax-day:2026-12:eve");
     assert_int_equal(zq_reminder_occurrences(r, g_cal, eve, eve + 1000, o, 64), 0);
-    n = zq_reminder_occurrences(r, g_cal, zq_beijing_ms((zq_date){2026, 1, 1}, 0, 0),
-                                zq_beijing_ms((zq_date){2026, 12, 31}, 0, 0), o, 64);
+    n = zq_reminder_occurrences(r, g_cal, zq_date_to_ms((zq_date){2026, 1, 1}, 0, 0),
+                                zq_date_to_ms((zq_date){2026, 12, 31}, 0, 0), o, 64);
     assert_int_equal(n, 24);
     for (int i = 1; i < n; i++)
         assert_true(o[i - 1].fire_ms <= o[i].fire_ms);
-    assert_int_equal(zq_reminder_occurrences(r, g_cal, zq_beijing_ms((zq_date){2026, 1, 1}, 0, 0),
-                                             zq_beijing_ms((zq_date){2026, 12, 31}, 0, 0), o, 5),
+    assert_int_equal(zq_reminder_occurrences(r, g_cal, zq_date_to_ms((zq_date){2026, 1, 1}, 0, 0),
+                                             zq_date_to_ms((zq_date){2026, 12, 31}, 0, 0), o, 5),
                      5);
     zq_reminders_free(r);
 }
@@ -378,7 +378,7 @@ static void test_class_json(void **state)
 
     (void)state;
     assert_int_equal(zq_class_from_json(in, &c, &field, &msg), 0);
-    assert_int_equal(c.start_ms, zq_beijing_ms((zq_date){2026, 12, 27}, 14, 30));
+    assert_int_equal(c.start_ms, zq_date_to_ms((zq_date){2026, 12, 27}, 14, 30));
     json_object_set_new(in, "time", json_string("25:00"));
     assert_int_equal(zq_class_from_json(in, &c, &field, &msg), -ZQ_EINVAL);
     assert_string_equal(field, "time");
