@@ -3,6 +3,7 @@
 #ifndef ZHUQI_BUF_H
 #define ZHUQI_BUF_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,5 +76,13 @@ int zq_random_hex(char *out, size_t nbytes);
 /* Monotonic and wall clocks in milliseconds. */
 int64_t zq_now_ms(void);
 int64_t zq_mono_ms(void);
+
+/* snprintf that says whether all of it fitted: 0, or -ZQ_ETOOBIG (out
+ * then holds a cut copy, NUL-terminated when outsz > 0) or -ZQ_EINVAL
+ * (an encoding error). For text that must be whole or not used: Redis
+ * arguments, keys, numbers. */
+int zq_fmt(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int zq_vfmt(char *out, size_t outsz, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

@@ -388,3 +388,23 @@ int64_t zq_mono_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int zq_vfmt(char *out, size_t outsz, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(out, outsz, fmt, ap);
+
+    if (n < 0)
+        return -ZQ_EINVAL;
+    return (size_t)n >= outsz ? -ZQ_ETOOBIG : 0;
+}
+
+int zq_fmt(char *out, size_t outsz, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = zq_vfmt(out, outsz, fmt, ap);
+    va_end(ap);
+    return rc;
+}

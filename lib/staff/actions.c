@@ -37,7 +37,7 @@ static int set_detail(zq_audit *a, char *buf, size_t bufsz, zq_err *err, const c
     int rc;
 
     va_start(ap, fmt);
-    rc = zq_staff_vfmt(buf, bufsz, fmt, ap);
+    rc = zq_vfmt(buf, bufsz, fmt, ap);
     va_end(ap);
     if (rc < 0)
         return zq_err_set(err, ZQ_EINVAL, "staff: audit detail too long");
@@ -79,7 +79,7 @@ int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_ca
     deadline_after(ctx, c, to, entry, &after);
     if (strcmp(to, "answered") == 0) {
         zq_date answered = zq_date_from_ms(act->now_ms);
-        if (zq_staff_fmt(answered_ms, sizeof(answered_ms), "%lld", (long long)act->now_ms) < 0) {
+        if (zq_fmt(answered_ms, sizeof(answered_ms), "%lld", (long long)act->now_ms) < 0) {
             rc = zq_err_set(err, ZQ_EINVAL, "staff: bad time");
             goto out;
         }

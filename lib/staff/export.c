@@ -147,7 +147,7 @@ static void csv_answer(zq_buf *b, const zq_schema *s, const zq_field *fd, const 
     if (fd != NULL && fd->type == ZQ_FIELD_MONEY && vlen < 20 && strspn(v, "0123456789") == vlen) {
         long long fen = 0;
         if (zq_parse_ll(v, vlen, 0, INT64_MAX, &fen) == 0) {
-            if (zq_staff_fmt(num, sizeof(num), "%lld.%02lld", fen / 100, fen % 100) == 0) {
+            if (zq_fmt(num, sizeof(num), "%lld.%02lld", fen / 100, fen % 100) == 0) {
                 zq_csv_str(b, false, num);
                 return;
             }
@@ -212,8 +212,8 @@ static void csv_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, co
         zq_csv_str(b, false, zq_date_format(d.due, due, sizeof(due)));
         /* Words, not a signed number: a leading '-' would be neutralised. */
         /* At most 28 bytes: it always fits. */
-        if (zq_staff_fmt(left, sizeof(left), "%s %d %s", l >= 0 ? "剩余" : "逾期", l >= 0 ? l : -l,
-                         d.workdays ? "个工作日" : "天") < 0)
+        if (zq_fmt(left, sizeof(left), "%s %d %s", l >= 0 ? "剩余" : "逾期", l >= 0 ? l : -l,
+                   d.workdays ? "个工作日" : "天") < 0)
             left[0] = '\0';
         zq_csv_str(b, false, left);
         zq_csv_str(b, false, l < 0 ? "是" : "否");

@@ -51,7 +51,7 @@ int zq_case_filter_parse(zq_case_filter *f, zq_param_fn get, void *ctx, const zq
             v = r->code;
         else if (s != NULL || strlen(v) != 6 || strspn(v, "0123456789") != 6)
             FAIL("region", "地区不正确，请使用六位行政区划代码或地区名称。");
-        if (zq_staff_fmt(f->region, sizeof(f->region), "%s", v) < 0)
+        if (zq_fmt(f->region, sizeof(f->region), "%s", v) < 0)
             FAIL("region", "地区不正确，请使用六位行政区划代码或地区名称。");
     }
     v = get(ctx, "handler");
@@ -102,11 +102,11 @@ char *zq_case_filter_text(const zq_case_filter *f, char *buf, size_t bufsz)
 {
     /* The fields are bounded (some 340 bytes in all); a smaller buf gets
      * "" rather than half a character. */
-    if (zq_staff_fmt(buf, bufsz,
-                     "type=%s status=%s region=%s handler=%s from_ms=%lld to_ms=%lld overdue=%d "
-                     "q=%s",
-                     f->type, f->status, f->region, f->handler, (long long)f->from_ms,
-                     (long long)f->to_ms, f->overdue, f->q) < 0 &&
+    if (zq_fmt(buf, bufsz,
+               "type=%s status=%s region=%s handler=%s from_ms=%lld to_ms=%lld overdue=%d "
+               "q=%s",
+               f->type, f->status, f->region, f->handler, (long long)f->from_ms,
+               (long long)f->to_ms, f->overdue, f->q) < 0 &&
         bufsz > 0)
         buf[0] = '\0';
     return buf;
@@ -130,6 +130,6 @@ int zq_cursor_parse(const char *s, zq_cursor *out)
 void zq_cursor_format(const zq_cursor *c, char out[64])
 {
     /* 19 digits, '_' and an id of under 32 bytes always fit. */
-    if (zq_staff_fmt(out, 64, "%lld_%s", (long long)c->score, c->id) < 0)
+    if (zq_fmt(out, 64, "%lld_%s", (long long)c->score, c->id) < 0)
         out[0] = '\0';
 }

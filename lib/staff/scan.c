@@ -167,20 +167,20 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
         (slow = malloc((size_t)(limit > 0 ? limit : 1) * sizeof(*slow))) == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
     if (cur->set)
-        bad |= zq_staff_fmt(cs, sizeof(cs), "%lld", (long long)cur->score);
-    bad |= zq_staff_fmt(lim, sizeof(lim), "%d", limit);
-    bad |= zq_staff_fmt(bud, sizeof(bud), "%d", budget);
+        bad |= zq_fmt(cs, sizeof(cs), "%lld", (long long)cur->score);
+    bad |= zq_fmt(lim, sizeof(lim), "%d", limit);
+    bad |= zq_fmt(bud, sizeof(bud), "%d", budget);
     if (f->from_ms > 0)
-        bad |= zq_staff_fmt(from, sizeof(from), "%lld", (long long)f->from_ms);
+        bad |= zq_fmt(from, sizeof(from), "%lld", (long long)f->from_ms);
     if (f->to_ms > 0)
-        bad |= zq_staff_fmt(to, sizeof(to), "(%lld", (long long)f->to_ms);
-    bad |= zq_staff_fmt(today, sizeof(today), "%lld", (long long)zq_wf_date_score(ctx->today));
+        bad |= zq_fmt(to, sizeof(to), "(%lld", (long long)f->to_ms);
+    bad |= zq_fmt(today, sizeof(today), "%lld", (long long)zq_wf_date_score(ctx->today));
     /* Untouched cases are overdue when created on or before the last day
      * whose review deadline was yesterday or earlier. */
     cut = zq_wf_review_cutoff(ctx->cal, &ctx->lim, zq_date_add_days(ctx->today, -1));
-    bad |= zq_staff_fmt(
-        cutoff, sizeof(cutoff), "%lld",
-        zq_date_valid(cut) ? (long long)zq_date_to_ms(zq_date_add_days(cut, 1), 0, 0) : 0LL);
+    bad |=
+        zq_fmt(cutoff, sizeof(cutoff), "%lld",
+               zq_date_valid(cut) ? (long long)zq_date_to_ms(zq_date_add_days(cut, 1), 0, 0) : 0LL);
     implicit_forms(implicit, sizeof(implicit));
 
     argv[argc++] = zq_store_prefix(st);
@@ -198,18 +198,18 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
     argv[argc++] = implicit;
     /* A list reads its rows by HMGET outside the script: a Lua string is
      * hashed byte by byte when made, and a row pack is long. */
-    bad |= zq_staff_fmt(wants, sizeof(wants), "%d", want == ZQ_SCAN_LIST ? ZQ_SCAN_IDS : want);
+    bad |= zq_fmt(wants, sizeof(wants), "%d", want == ZQ_SCAN_LIST ? ZQ_SCAN_IDS : want);
     argv[argc++] = wants;
     if (f->type[0] != '\0') {
-        bad |= zq_staff_fmt(k_type, sizeof(k_type), "cases:type:%s", f->type);
+        bad |= zq_fmt(k_type, sizeof(k_type), "cases:type:%s", f->type);
         argv[argc++] = k_type;
     }
     if (f->status[0] != '\0') {
-        bad |= zq_staff_fmt(k_status, sizeof(k_status), "cases:status:%s", f->status);
+        bad |= zq_fmt(k_status, sizeof(k_status), "cases:status:%s", f->status);
         argv[argc++] = k_status;
     }
     if (f->region[0] != '\0') {
-        bad |= zq_staff_fmt(k_region, sizeof(k_region), "cases:region:%s", f->region);
+        bad |= zq_fmt(k_region, sizeof(k_region), "cases:region:%s", f->region);
         argv[argc++] = k_region;
     }
     if (bad != 0) {

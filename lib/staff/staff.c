@@ -75,7 +75,7 @@ const char *zq_staff_office_name(const zq_schema *s, const char *office, char *b
     if (r == NULL)
         return office;
     /* A name too long for buf: the code, rather than half a character. */
-    if (zq_staff_fmt(buf, bufsz, "%s经济和信息化局", r->name) < 0)
+    if (zq_fmt(buf, bufsz, "%s经济和信息化局", r->name) < 0)
         return office;
     return buf;
 }
@@ -116,22 +116,4 @@ zq_staff_ctx zq_staff_with_memo(const zq_staff_ctx *in, zq_staff_memo *own)
     if (c.memo == NULL)
         c.memo = own;
     return c;
-}
-
-int zq_staff_vfmt(char *out, size_t outsz, const char *fmt, va_list ap)
-{
-    int n = vsnprintf(out, outsz, fmt, ap);
-
-    return n < 0 || (size_t)n >= outsz ? -ZQ_EINVAL : 0;
-}
-
-int zq_staff_fmt(char *out, size_t outsz, const char *fmt, ...)
-{
-    va_list ap;
-    int rc;
-
-    va_start(ap, fmt);
-    rc = zq_staff_vfmt(out, outsz, fmt, ap);
-    va_end(ap);
-    return rc;
 }

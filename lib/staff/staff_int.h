@@ -49,13 +49,6 @@ int zq_staff_fetch_list(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *
 const char *zq_staff_region_name(const zq_schema *s, const char *code);
 /* A form's title, or its id. Borrowed. */
 const char *zq_staff_form_title(const zq_schema *s, const char *form);
-/* snprintf that says whether all of it fitted: 0, or -ZQ_EINVAL (out
- * then holds a cut copy). For the Redis arguments of the scripts, which
- * must be whole or not sent. */
-int zq_staff_vfmt(char *out, size_t outsz, const char *fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
-int zq_staff_fmt(char *out, size_t outsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* ctx with a memo: the caller's, or own (zeroed) when it has none. */
 zq_staff_ctx zq_staff_with_memo(const zq_staff_ctx *in, zq_staff_memo *own);

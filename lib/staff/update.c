@@ -106,8 +106,8 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
     bool with_sum = false;
 
     if (u->expect_loglen >= 0)
-        bad |= zq_staff_fmt(loglen, sizeof(loglen), "%lld", u->expect_loglen);
-    bad |= zq_staff_fmt(now, sizeof(now), "%lld", (long long)u->now_ms);
+        bad |= zq_fmt(loglen, sizeof(loglen), "%lld", u->expect_loglen);
+    bad |= zq_fmt(now, sizeof(now), "%lld", (long long)u->now_ms);
     if (u->log_entry != NULL) {
         entry = json_dumps(u->log_entry, JSON_COMPACT);
         if (entry == NULL)
@@ -129,9 +129,8 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
         if (on) {
             zq_date_format(u->due->start, start, sizeof(start));
             zq_date_format(u->due->due, due, sizeof(due));
-            bad |= zq_staff_fmt(limit, sizeof(limit), "%d", u->due->limit);
-            bad |= zq_staff_fmt(score, sizeof(score), "%lld",
-                                (long long)zq_wf_date_score(u->due->due));
+            bad |= zq_fmt(limit, sizeof(limit), "%d", u->due->limit);
+            bad |= zq_fmt(score, sizeof(score), "%lld", (long long)zq_wf_date_score(u->due->due));
         }
         argv[argc++] = zq_wf_clock_name(u->due->clock);
         argv[argc++] = start;
@@ -148,7 +147,7 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
         zq_summary_from_answers(u->row->form, u->row->answers, &s);
         with_sum = zq_summary_pack(&s, &sum) == 0;
     }
-    bad |= zq_staff_fmt(nx, sizeof(nx), "%d", nfields + with_sum);
+    bad |= zq_fmt(nx, sizeof(nx), "%d", nfields + with_sum);
     argv[argc++] = nx;
     for (int i = 0; i < 2 * nfields; i++)
         argv[argc++] = u->fields[i] ? u->fields[i] : "";
@@ -215,7 +214,7 @@ int zq_staff_add_note(zq_store *st, const char *id, const char *note_json, const
 
     if (idem_rkey(st, a->who, a->action, id, idem_key, rkey) < 0)
         return zq_err_set(err, ZQ_EINVAL, "staff: idempotency key too long");
-    if (zq_staff_fmt(at, sizeof(at), "%lld", (long long)(a->at_ms ? a->at_ms : zq_now_ms())) < 0)
+    if (zq_fmt(at, sizeof(at), "%lld", (long long)(a->at_ms ? a->at_ms : zq_now_ms())) < 0)
         return zq_err_set(err, ZQ_EINVAL, "staff: bad time");
     argv[0] = zq_store_prefix(st);
     argv[1] = id;

@@ -177,6 +177,19 @@ static void test_err(void **state)
     assert_string_equal(zq_strerror(-ZQ_EUNAVAIL), "storage unavailable");
 }
 
+/* zq_fmt: whole or refused. */
+static void test_fmt(void **state)
+{
+    char b[6];
+
+    (void)state;
+    assert_int_equal(zq_fmt(b, sizeof(b), "%d", 12345), 0);
+    assert_string_equal(b, "12345");
+    assert_int_equal(zq_fmt(b, sizeof(b), "%d", 123456), -ZQ_ETOOBIG);
+    assert_string_equal(b, "12345"); /* cut, but terminated */
+    assert_int_equal(zq_fmt(b, 0, "x"), -ZQ_ETOOBIG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +203,7 @@ int main(void)
         cmocka_unit_test(test_ct_equal_hex),
         cmocka_unit_test(test_err),
         cmocka_unit_test(test_random_hex),
+        cmocka_unit_test(test_fmt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
