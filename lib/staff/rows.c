@@ -227,17 +227,18 @@ typedef struct case_key {
  * queued: a pipeline is all or nothing. Returns 0 or a negative code. */
 static int pipeline_begin(zq_store *st, int n, case_key *k, redisReply ***rep, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
-    size_t pl = strlen(p);
-
-    if (pl + 5 + ZQ_CASE_ID_MAX > sizeof(k->s))
-        return zq_err_set(err, ZQ_EINVAL, "staff: key prefix too long");
-    memcpy(k->s, p, pl);
-    memcpy(k->s + pl, "case:", 5);
-    k->base = pl + 5;
-    *rep = calloc((size_t)n, sizeof(**rep));
-    if (*rep == NULL)
-        return zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
+    k->base = 0;
+    if (zq_store_key(st, k->s, sizeof(k->s), "case:") < 0 ||
+        strlen(k->s) + ZQ_CASE_ID_MAX > sizeof(k->s)) {
+        zq_err_set(err, ZQ_EINVAL, "staff: key prefix too long");
+        return -ZQ_EINVAL;
+    }
+    k->base = strlen(k->s);
+    *rep = calloc((size_t)n, sizeof(redisReply *));
+    if (*rep == NULL) {
+        zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
+        return -ZQ_ENOMEM;
+    }
     return 0;
 }
 

@@ -47,10 +47,11 @@ static json_t *acc_json(answer_acc *a)
     json_t *median = json_null(), *share = json_null();
 
     if (a->n > 0) {
+        size_t mid = a->n / 2;
         double m;
+
         qsort(a->ms, a->n, sizeof(*a->ms), cmp_ll);
-        m = a->n % 2 ? (double)a->ms[a->n / 2]
-                     : ((double)a->ms[a->n / 2 - 1] + (double)a->ms[a->n / 2]) / 2.0;
+        m = a->n % 2 ? (double)a->ms[mid] : ((double)a->ms[mid - 1] + (double)a->ms[mid]) / 2.0;
         median = json_real((double)(long long)(m / 86400000.0 * 10.0 + 0.5) / 10.0);
     }
     if (a->with_limit > 0)

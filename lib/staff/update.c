@@ -139,7 +139,7 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
         argv[argc++] = on && u->due->extended ? "1" : "";
         argv[argc++] = score;
     }
-    while (u->fields != NULL && u->fields[2 * nfields] != NULL && nfields < 16)
+    while (u->fields != NULL && u->fields[2 * (size_t)nfields] != NULL && nfields < 16)
         nfields++;
     /* A case stored without a list summary gets one (summary.h). */
     if (u->row != NULL && u->row->found && !u->row->has_summary && u->row->answers != NULL) {
