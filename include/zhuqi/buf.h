@@ -85,4 +85,12 @@ int zq_fmt(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(
 int zq_vfmt(char *out, size_t outsz, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/* For a message (an error for operators or users, a log detail) where a
+ * cut is better than nothing: formats into out, and when the text does
+ * not fit, cuts it on a UTF-8 character boundary and ends it with "...",
+ * so that a cut message says so. Returns 0, or -ZQ_ETOOBIG when it cut. */
+int zq_fmt_msg(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int zq_vfmt_msg(char *out, size_t outsz, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 #endif

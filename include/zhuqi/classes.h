@@ -16,7 +16,7 @@
 #define ZQ_CLASSES_MAX 2000
 
 /* A class counts as upcoming until this long after it started. */
-#define ZQ_CLASSES_PAST_MS (2 * 3600 * 1000)
+#define ZQ_CLASSES_PAST_MS 7200000LL /* two hours */
 
 /* The classes not past at now_ms (started at most ZQ_CLASSES_PAST_MS
  * ago), earliest first, at most max. Returns 0 with a new array of the

@@ -408,3 +408,28 @@ int zq_fmt(char *out, size_t outsz, const char *fmt, ...)
     va_end(ap);
     return rc;
 }
+
+int zq_vfmt_msg(char *out, size_t outsz, const char *fmt, va_list ap)
+{
+    int rc = zq_vfmt(out, outsz, fmt, ap);
+    size_t keep;
+
+    if (rc == -ZQ_EINVAL && outsz > 0)
+        out[0] = '\0';
+    if (rc != -ZQ_ETOOBIG || outsz < 4)
+        return rc;
+    keep = zq_utf8_cut(out, outsz - 4, outsz - 4);
+    memcpy(out + keep, "...", 4);
+    return rc;
+}
+
+int zq_fmt_msg(char *out, size_t outsz, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = zq_vfmt_msg(out, outsz, fmt, ap);
+    va_end(ap);
+    return rc;
+}

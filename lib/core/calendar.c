@@ -159,10 +159,12 @@ char *zq_date_format(zq_date d, char *out, size_t outsz)
 {
     if (out == NULL || outsz == 0)
         return out;
+    /* A smaller out gets the start of the text, as calendar.h says:
+     * -ZQ_ETOOBIG is the documented outcome then, not an error. */
     if (zq_date_valid(d))
-        snprintf(out, outsz, "%04d-%02d-%02d", d.y, d.m, d.d);
+        (void)zq_fmt(out, outsz, "%04d-%02d-%02d", d.y, d.m, d.d);
     else
-        snprintf(out, outsz, "invalid");
+        (void)zq_fmt(out, outsz, "invalid");
     return out;
 }
 
@@ -464,7 +466,7 @@ static const char *shorten(const char *s, bool quoted, char *buf, size_t bufsz)
     size_t len = strlen(s), n = zq_utf8_cut(s, len, QUOTE_MAX);
     const char *q = quoted ? "\"" : "";
 
-    snprintf(buf, bufsz, "%s%.*s%s%s", q, (int)n, s, n < len ? "..." : "", q);
+    zq_fmt_msg(buf, bufsz, "%s%.*s%s%s", q, (int)n, s, n < len ? "..." : "", q);
     return buf;
 }
 

@@ -351,8 +351,8 @@ static int check_listen(const char *v, char *why, size_t whysz)
     } else if (strncmp(v, "unix:", 5) == 0 ? valid_unix(v) : valid_hostport(v)) {
         return 0;
     }
-    snprintf(why, whysz, "must be unix:PATH (PATH 1 to %d bytes), host:port or fd:N",
-             UNIX_PATH_MAX);
+    zq_fmt_msg(why, whysz, "must be unix:PATH (PATH 1 to %d bytes), host:port or fd:N",
+               UNIX_PATH_MAX);
     return -1;
 }
 
@@ -360,7 +360,7 @@ static int check_address(const char *v, char *why, size_t whysz)
 {
     if (strncmp(v, "unix:", 5) == 0 ? valid_unix(v) : valid_hostport(v))
         return 0;
-    snprintf(why, whysz, "must be host:port or unix:PATH (PATH 1 to %d bytes)", UNIX_PATH_MAX);
+    zq_fmt_msg(why, whysz, "must be host:port or unix:PATH (PATH 1 to %d bytes)", UNIX_PATH_MAX);
     return -1;
 }
 
@@ -370,7 +370,7 @@ static int check_level(const char *v, char *why, size_t whysz)
 
     if (zq_log_level_parse(v, &l) == 0)
         return 0;
-    snprintf(why, whysz, "must be debug, info, warn or error");
+    zq_fmt_msg(why, whysz, "must be debug, info, warn or error");
     return -1;
 }
 
@@ -378,7 +378,7 @@ static int check_prefix(const char *v, char *why, size_t whysz)
 {
     for (const char *p = v; *p != '\0'; p++) {
         if (!isalnum((unsigned char)*p) && strchr(":_{}-", *p) == NULL) {
-            snprintf(why, whysz, "must contain only A-Z a-z 0-9 : _ { } -");
+            zq_fmt_msg(why, whysz, "must contain only A-Z a-z 0-9 : _ { } -");
             return -1;
         }
     }
@@ -389,7 +389,7 @@ static int check_name(const char *v, char *why, size_t whysz)
 {
     for (const char *p = v; *p != '\0'; p++) {
         if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL) {
-            snprintf(why, whysz, "must contain only A-Z a-z 0-9 . _ -");
+            zq_fmt_msg(why, whysz, "must contain only A-Z a-z 0-9 . _ -");
             return -1;
         }
     }
@@ -403,7 +403,7 @@ static int check_hhmm(const char *v, char *why, size_t whysz)
                          v[1] >= '0' && v[1] <= '9' && v[3] >= '0' && v[3] <= '5' && v[4] >= '0' &&
                          v[4] <= '9' && (v[0] - '0') * 10 + (v[1] - '0') < 24))
         return 0;
-    snprintf(why, whysz, "must be HH:MM (24-hour) or empty");
+    zq_fmt_msg(why, whysz, "must be HH:MM (24-hour) or empty");
     return -1;
 }
 
@@ -418,7 +418,7 @@ static int check_base_url(const char *v, char *why, size_t whysz)
     if (rest != NULL && *rest != '\0' && *rest != '/' && v[n - 1] != '/' &&
         strpbrk(v, " ?#\"'<>\\") == NULL)
         return 0;
-    snprintf(why, whysz, "must be http(s)://host[:port][/path] without a trailing slash");
+    zq_fmt_msg(why, whysz, "must be http(s)://host[:port][/path] without a trailing slash");
     return -1;
 }
 
@@ -430,7 +430,7 @@ static int check_aes_key(const char *v, char *why, size_t whysz)
     if (n == 0 || (n == 43 && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                         "0123456789+/") == 43))
         return 0;
-    snprintf(why, whysz, "must be the 43 characters (A-Z a-z 0-9 + /) the WeCom console shows");
+    zq_fmt_msg(why, whysz, "must be the 43 characters (A-Z a-z 0-9 + /) the WeCom console shows");
     return -1;
 }
 
@@ -441,7 +441,7 @@ static int check_tg_secret(const char *v, char *why, size_t whysz)
 
     if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n)
         return 0;
-    snprintf(why, whysz, "must contain only A-Z a-z 0-9 _ -");
+    zq_fmt_msg(why, whysz, "must contain only A-Z a-z 0-9 _ -");
     return -1;
 }
 
@@ -467,7 +467,7 @@ static int check_push_url(const char *v, char *why, size_t whysz)
             rest = NULL;
     if (rest != NULL && *rest != '\0' && *rest != '/' && *rest != '?')
         return 0;
-    snprintf(why, whysz, "must be empty or a whole http(s)://host[:port][/path][?query] URL");
+    zq_fmt_msg(why, whysz, "must be empty or a whole http(s)://host[:port][/path][?query] URL");
     return -1;
 }
 
@@ -477,14 +477,14 @@ static int set_string(const opt *o, char *field, const char *v, char *why, size_
 
     if ((long long)n < o->min || (long long)n > o->max) {
         if (o->min > 0)
-            snprintf(why, whysz, "must be %lld to %lld characters long", o->min, o->max);
+            zq_fmt_msg(why, whysz, "must be %lld to %lld characters long", o->min, o->max);
         else
-            snprintf(why, whysz, "must be at most %lld characters long", o->max);
+            zq_fmt_msg(why, whysz, "must be at most %lld characters long", o->max);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
         if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
-            snprintf(why, whysz, "must not contain control characters");
+            zq_fmt_msg(why, whysz, "must not contain control characters");
             return -1;
         }
     }
@@ -556,11 +556,11 @@ static int for_each_item(const char *v, int (*fn)(void *ctx, const char *item, i
             len--;
         idx++;
         if (len == 0) {
-            snprintf(why, whysz, "item %d is empty", idx);
+            zq_fmt_msg(why, whysz, "item %d is empty", idx);
             return -1;
         }
         if (len >= sizeof(item)) {
-            snprintf(why, whysz, "item %d is too long", idx);
+            zq_fmt_msg(why, whysz, "item %d is too long", idx);
             return -1;
         }
         memcpy(item, p, len);
@@ -588,11 +588,11 @@ static int add_list_item(void *ctx, const char *item, int idx)
     list_ctx *c = ctx;
 
     if (*c->count >= c->o->max) {
-        snprintf(c->why, c->whysz, "at most %lld items", c->o->max);
+        zq_fmt_msg(c->why, c->whysz, "at most %lld items", c->o->max);
         return -1;
     }
     if (strlen(item) >= c->o->size || !valid_hostport(item)) {
-        snprintf(c->why, c->whysz, "item %d \"%.64s\" must be host:port", idx, item);
+        zq_fmt_msg(c->why, c->whysz, "item %d \"%.64s\" must be host:port", idx, item);
         return -1;
     }
     memcpy(c->base + (size_t)*c->count * c->o->size, item, strlen(item) + 1);
@@ -617,24 +617,26 @@ static int add_token(void *ctx, const char *item, int idx)
     char at[32] = "";
 
     if (c->many)
-        snprintf(at, sizeof(at), "item %d: ", idx);
+        if (zq_fmt(at, sizeof(at), "item %d: ", idx) < 0)
+            at[0] = '\0';
     if (c->cfg->staff.ntokens >= ZQ_MAX_TOKENS) {
-        snprintf(c->why, c->whysz, "%sat most %d tokens", at, ZQ_MAX_TOKENS);
+        zq_fmt_msg(c->why, c->whysz, "%sat most %d tokens", at, ZQ_MAX_TOKENS);
         return -1;
     }
     if (zq_config_parse_token(item, &t, &e) != 0) {
-        snprintf(c->why, c->whysz, "%s%s", at, e.msg);
+        zq_fmt_msg(c->why, c->whysz, "%s%s", at, e.msg);
         return -1;
     }
     for (int i = 0; i < c->cfg->staff.ntokens; i++) {
         const zq_token *o = &c->cfg->staff.tokens[i];
 
         if (strcmp(o->name, t.name) == 0) {
-            snprintf(c->why, c->whysz, "%sduplicate name \"%s\"", at, t.name);
+            zq_fmt_msg(c->why, c->whysz, "%sduplicate name \"%s\"", at, t.name);
             return -1;
         }
         if (memcmp(o->hash, t.hash, sizeof(t.hash)) == 0) {
-            snprintf(c->why, c->whysz, "%s\"%s\" has the same hash as \"%s\"", at, t.name, o->name);
+            zq_fmt_msg(c->why, c->whysz, "%s\"%s\" has the same hash as \"%s\"", at, t.name,
+                       o->name);
             return -1;
         }
     }
@@ -656,30 +658,30 @@ static int set_value(const opt *o, zq_config *cfg, const char *v, bool repeat, c
     case OPT_STRING: return set_string(o, field, v, why, whysz);
     case OPT_INT:
         if (zq_parse_ll(v, strlen(v), o->min, o->max, &n) != 0) {
-            snprintf(why, whysz, "must be an integer between %lld and %lld", o->min, o->max);
+            zq_fmt_msg(why, whysz, "must be an integer between %lld and %lld", o->min, o->max);
             return -1;
         }
         *(int *)(void *)field = (int)n;
         return 0;
     case OPT_INT64:
         if (zq_parse_ll(v, strlen(v), o->min, o->max, &n) != 0) {
-            snprintf(why, whysz, "must be an integer between %lld and %lld", o->min, o->max);
+            zq_fmt_msg(why, whysz, "must be an integer between %lld and %lld", o->min, o->max);
             return -1;
         }
         *(long long *)(void *)field = n;
         return 0;
     case OPT_BOOL:
         if (parse_bool(v, &b) != 0) {
-            snprintf(why, whysz, "must be true or false");
+            zq_fmt_msg(why, whysz, "must be true or false");
             return -1;
         }
         *(bool *)(void *)field = b;
         return 0;
     case OPT_SIZE:
         if (parse_size(v, o->min, o->max, &n) != 0) {
-            snprintf(why, whysz,
-                     "must be a size between %lld and %lld bytes (k, m suffixes allowed)", o->min,
-                     o->max);
+            zq_fmt_msg(why, whysz,
+                       "must be a size between %lld and %lld bytes (k, m suffixes allowed)", o->min,
+                       o->max);
             return -1;
         }
         *(size_t *)(void *)field = (size_t)n;
@@ -702,7 +704,7 @@ static int set_value(const opt *o, zq_config *cfg, const char *v, bool repeat, c
         return for_each_item(v, add_token, &c, why, whysz);
     }
     }
-    snprintf(why, whysz, "unsupported type");
+    zq_fmt_msg(why, whysz, "unsupported type");
     return -1;
 }
 
@@ -731,11 +733,14 @@ static void env_name(const opt *o, char *buf, size_t sz)
 {
     size_t n;
 
+    /* A name that does not fit is no name: "" (getenv("") finds nothing). */
     if (o->env != NULL) {
-        snprintf(buf, sz, "%s", o->env);
+        if (zq_fmt(buf, sz, "%s", o->env) < 0)
+            buf[0] = '\0';
         return;
     }
-    snprintf(buf, sz, "ZHUQI_%s_%s", o->section, o->key);
+    if (zq_fmt(buf, sz, "ZHUQI_%s_%s", o->section, o->key) < 0)
+        buf[0] = '\0';
     for (n = 0; buf[n] != '\0'; n++)
         buf[n] = (char)toupper((unsigned char)buf[n]);
 }
@@ -778,7 +783,7 @@ static void fail_at(load_state *st, int line, const char *fmt, ...)
         return;
     st->err_line = line;
     va_start(ap, fmt);
-    vsnprintf(st->err_msg, sizeof(st->err_msg), fmt, ap);
+    zq_vfmt_msg(st->err_msg, sizeof(st->err_msg), fmt, ap);
     va_end(ap);
 }
 
@@ -882,11 +887,12 @@ static void origin(const load_state *st, size_t i, char *buf, size_t sz)
 
     if (st->from_env[i]) {
         env_name(&opts[i], name, sizeof(name));
-        snprintf(buf, sz, "environment %s", name);
+        zq_fmt_msg(buf, sz, "environment %s", name);
     } else if (st->line_of[i] != 0) {
-        snprintf(buf, sz, "%s:%d: [%s] %s", st->path, st->line_of[i], opts[i].section, opts[i].key);
+        zq_fmt_msg(buf, sz, "%s:%d: [%s] %s", st->path, st->line_of[i], opts[i].section,
+                   opts[i].key);
     } else {
-        snprintf(buf, sz, "%s: [%s] %s", st->path, opts[i].section, opts[i].key);
+        zq_fmt_msg(buf, sz, "%s: [%s] %s", st->path, opts[i].section, opts[i].key);
     }
 }
 
@@ -961,7 +967,7 @@ int zq_config_load(const char *path, zq_config *cfg, zq_err *err)
         goto out;
     }
     zq_config_defaults(tmp);
-    snprintf(tmp->path, sizeof(tmp->path), "%s", path);
+    memcpy(tmp->path, path, strlen(path) + 1); /* its length was checked above */
     st->path = path;
     st->cfg = tmp;
     st->f = fopen(path, "r");

@@ -45,7 +45,7 @@ static zq_log_level clamp_level(zq_log_level level)
 void zq_log_init(const char *prog, zq_log_level level)
 {
     if (prog != NULL && !atomic_flag_test_and_set(&g_prog_claimed)) {
-        snprintf(g_prog_buf, sizeof(g_prog_buf), "%s", prog);
+        zq_fmt_msg(g_prog_buf, sizeof(g_prog_buf), "%s", prog);
         atomic_store_explicit(&g_prog, g_prog_buf, memory_order_release);
     }
     zq_log_set_level(level);
@@ -161,9 +161,11 @@ static size_t put_timestamp(char *dst)
         struct tm tm;
 
         gmtime_r(&bj, &tm);
-        snprintf(t_stamp, sizeof(t_stamp), "%04d-%02d-%02dT%02d:%02d:%02d",
-                 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
-                 tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100);
+        /* Each field is cut to its width: 19 characters always fit. */
+        if (zq_fmt(t_stamp, sizeof(t_stamp), "%04d-%02d-%02dT%02d:%02d:%02d",
+                   (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
+                   tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100) < 0)
+            memcpy(t_stamp, "0000-00-00T00:00:00", 20);
         t_stamp_sec = ts.tv_sec;
     }
     memcpy(dst, t_stamp, 19);

@@ -189,7 +189,7 @@ static void drop(zq_store *st)
     }
     st->pending = 0;
     st->repl_auto = -1;
-    snprintf(st->peer, sizeof(st->peer), "-");
+    memcpy(st->peer, "-", 2);
 }
 
 /* Splits "host:port" or "[v6addr]:port". Returns 0 or -ZQ_EINVAL. */
@@ -417,7 +417,7 @@ int zq_store_connect(zq_store *st, zq_err *err)
     if (st->cfg.nsentinels > 0) {
         c = connect_via_sentinels(st, peer, sizeof(peer), &e);
     } else {
-        snprintf(peer, sizeof(peer), "%s", st->cfg.address);
+        zq_fmt_msg(peer, sizeof(peer), "%s", st->cfg.address); /* the same size */
         c = open_data_node(st, peer, false, &e);
     }
 
@@ -449,7 +449,7 @@ int zq_store_connect(zq_store *st, zq_err *err)
     }
 
     st->ctx = c;
-    snprintf(st->peer, sizeof(st->peer), "%s", peer);
+    memcpy(st->peer, peer, strlen(peer) + 1); /* both ADDR_MAX */
     st->backoff_ms = 0;
     st->retry_at = 0;
     if (st->down_since != 0) {
@@ -461,7 +461,7 @@ int zq_store_connect(zq_store *st, zq_err *err)
     } else {
         ZQ_DEBUG("event=redis_connected peer=%s", st->peer);
     }
-    snprintf(st->last_peer, sizeof(st->last_peer), "%s", st->peer);
+    memcpy(st->last_peer, st->peer, strlen(st->peer) + 1); /* both ADDR_MAX */
     return 0;
 }
 
@@ -477,7 +477,7 @@ static int connection_failed(zq_store *st, zq_err *err, int saved_errno)
         set_msg(msg, sizeof(msg), "timed out after %d ms", st->cfg.command_timeout_ms);
     else
         set_msg(msg, sizeof(msg), "%s", st->ctx->err != 0 ? st->ctx->errstr : "no reply");
-    snprintf(peer, sizeof(peer), "%s", st->peer);
+    memcpy(peer, st->peer, strlen(st->peer) + 1); /* both ADDR_MAX */
     ZQ_WARN("event=redis_connection_lost peer=%s err=\"%s\"", peer, msg);
     drop(st);
     ret = zq_err_set(err, ZQ_EUNAVAIL, "redis %s: %s", peer, msg);
@@ -847,7 +847,7 @@ zq_store *zq_store_new(const zq_redis_config *cfg)
     st->cfg = *cfg;
     sanitise(&st->cfg);
     reset_sentinel_order(st);
-    snprintf(st->peer, sizeof(st->peer), "-");
+    memcpy(st->peer, "-", 2);
     st->repl_auto = -1;
     st->rng = (uint64_t)zq_mono_ms() ^ ((uint64_t)(uintptr_t)st * 0x9E3779B97F4A7C15ULL) ^
               ((uint64_t)getpid() << 32);
@@ -957,7 +957,10 @@ redisReply *zq_store_script(zq_store *st, zq_err *err, zq_script *sc, int nkeys,
         return NULL;
     }
     script_prepare(sc);
-    snprintf(nk, sizeof(nk), "%d", nkeys);
+    if (zq_fmt(nk, sizeof(nk), "%d", nkeys) < 0) {
+        zq_err_set(err, ZQ_EINVAL, "script: bad key count");
+        return NULL;
+    }
     av[0] = "EVALSHA";
     lens[0] = 7;
     av[1] = sc->sha;

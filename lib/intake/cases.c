@@ -107,12 +107,12 @@ static bool dup_fingerprint(json_t *answers, char hex[41])
 int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created, char *dup_of,
                    zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
     const char *region = str_answer(in->answers, "region");
     char k_idem[200], k_seq[64], k_dup[96], k_all[64], k_type[96], k_status[96], k_region[96],
         k_events[64];
     char day[24], now[24], idem_ttl[16], dup_ttl[16], fp[41];
     char *answers = NULL;
+    int bad = 0;
     const char *argv[19];
     zq_summary sum;
     zq_buf packed = {0};
@@ -125,21 +125,26 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
     if (answers == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "case: cannot encode answers");
     day_prefix(in->form, in->now_ms, day);
-    snprintf(k_idem, sizeof(k_idem), "%sidem:%s:%s", p, in->form->id, in->idem_key);
-    snprintf(k_seq, sizeof(k_seq), "%sseq:%s", p, day);
-    snprintf(k_all, sizeof(k_all), "%scases:all", p);
-    snprintf(k_type, sizeof(k_type), "%scases:type:%s", p, in->form->id);
-    snprintf(k_status, sizeof(k_status), "%scases:status:submitted", p);
-    snprintf(k_region, sizeof(k_region), "%scases:region:%s", p, region);
-    snprintf(k_events, sizeof(k_events), "%sevents", p);
-    snprintf(now, sizeof(now), "%lld", (long long)in->now_ms);
-    snprintf(idem_ttl, sizeof(idem_ttl), "%d", in->idem_ttl_s > 0 ? in->idem_ttl_s : 604800);
+    /* Every key and argument whole, or nothing is sent. */
+    bad |= zq_store_key(st, k_idem, sizeof(k_idem), "idem:%s:%s", in->form->id, in->idem_key);
+    bad |= zq_store_key(st, k_seq, sizeof(k_seq), "seq:%s", day);
+    bad |= zq_store_key(st, k_all, sizeof(k_all), "cases:all");
+    bad |= zq_store_key(st, k_type, sizeof(k_type), "cases:type:%s", in->form->id);
+    bad |= zq_store_key(st, k_status, sizeof(k_status), "cases:status:submitted");
+    bad |= zq_store_key(st, k_region, sizeof(k_region), "cases:region:%s", region);
+    bad |= zq_store_key(st, k_events, sizeof(k_events), "events");
+    bad |= zq_fmt(now, sizeof(now), "%lld", (long long)in->now_ms);
+    bad |= zq_fmt(idem_ttl, sizeof(idem_ttl), "%d", in->idem_ttl_s > 0 ? in->idem_ttl_s : 604800);
     if (in->dup_window_days > 0 && dup_fingerprint(in->answers, fp)) {
-        snprintf(k_dup, sizeof(k_dup), "%sdup:%s", p, fp);
-        snprintf(dup_ttl, sizeof(dup_ttl), "%d", in->dup_window_days * 86400);
+        bad |= zq_store_key(st, k_dup, sizeof(k_dup), "dup:%s", fp);
+        bad |= zq_fmt(dup_ttl, sizeof(dup_ttl), "%d", in->dup_window_days * 86400);
     } else {
-        snprintf(k_dup, sizeof(k_dup), "%sdup:none", p);
-        snprintf(dup_ttl, sizeof(dup_ttl), "0");
+        bad |= zq_store_key(st, k_dup, sizeof(k_dup), "dup:none");
+        bad |= zq_fmt(dup_ttl, sizeof(dup_ttl), "0");
+    }
+    if (bad != 0) {
+        rc = zq_err_set(err, ZQ_ETOOBIG, "case: a key or argument is too long");
+        goto out;
     }
 
     argv[0] = k_idem;
@@ -150,7 +155,7 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
     argv[5] = k_status;
     argv[6] = k_region;
     argv[7] = k_events;
-    argv[8] = p;
+    argv[8] = zq_store_prefix(st);
     argv[9] = day;
     argv[10] = now;
     argv[11] = in->form->id;
@@ -180,11 +185,16 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         goto out;
     }
-    snprintf(id, ZQ_CASE_ID_MAX, "%s", r->element[0]->str);
+    if (zq_fmt(id, ZQ_CASE_ID_MAX, "%s", r->element[0]->str) < 0) {
+        rc = zq_err_set(err, ZQ_EREPLY, "case: script answered an id too long");
+        goto out;
+    }
     *created = r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer == 1;
-    if (dup_of != NULL)
-        snprintf(dup_of, ZQ_CASE_ID_MAX, "%s",
-                 r->element[2]->type == REDIS_REPLY_STRING ? r->element[2]->str : "");
+    /* Only a hint for staff: a duplicate that does not fit is left out. */
+    if (dup_of != NULL &&
+        zq_fmt(dup_of, ZQ_CASE_ID_MAX, "%s",
+               r->element[2]->type == REDIS_REPLY_STRING ? r->element[2]->str : "") < 0)
+        dup_of[0] = '\0';
     /* Stored on the master; not acknowledged before a replica has it. */
     rc = zq_store_wait(st, err);
 out:
@@ -210,10 +220,16 @@ bool zq_case_id_valid(const char *id)
     return true;
 }
 
+/* A field of a case hash into dst, whole or "" (fields are bounded when
+ * written; a longer one is not ours). */
 static void copy_field(char *dst, size_t dstsz, const redisReply *v)
 {
-    snprintf(dst, dstsz, "%.*s", v->type == REDIS_REPLY_STRING ? (int)v->len : 0,
-             v->type == REDIS_REPLY_STRING ? v->str : "");
+    if (v->type != REDIS_REPLY_STRING || v->len >= dstsz) {
+        dst[0] = '\0';
+        return;
+    }
+    memcpy(dst, v->str, v->len);
+    dst[v->len] = '\0';
 }
 
 int zq_case_load(zq_store *st, const char *id, zq_case *out, zq_err *err)
@@ -239,13 +255,13 @@ int zq_case_find_idem(zq_store *st, const char *form, const char *key, char id[Z
     redisReply *r;
     int rc = -ZQ_ENOTFOUND;
 
-    if (snprintf(k, sizeof(k), "%sidem:%s:%s", zq_store_prefix(st), form, key) >= (int)sizeof(k))
+    if (zq_store_key(st, k, sizeof(k), "idem:%s:%s", form, key) < 0)
         return -ZQ_ENOTFOUND;
     r = zq_store_commandv(st, err, 2, (const char *[]){"GET", k}, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
-    if (r->type == REDIS_REPLY_STRING) {
-        snprintf(id, ZQ_CASE_ID_MAX, "%s", r->str);
+    if (r->type == REDIS_REPLY_STRING && r->len < ZQ_CASE_ID_MAX) {
+        memcpy(id, r->str, r->len + 1);
         rc = 0;
     }
     freeReplyObject(r);
@@ -258,8 +274,9 @@ int zq_case_load_append(zq_store *st, const char *id)
 
     if (!zq_case_id_valid(id))
         return -ZQ_ENOTFOUND;
-    snprintf(key, sizeof(key), "%scase:%s", zq_store_prefix(st), id);
-    snprintf(log, sizeof(log), "%s:log", key);
+    if (zq_store_key(st, key, sizeof(key), "case:%s", id) < 0 ||
+        zq_fmt(log, sizeof(log), "%s:log", key) < 0)
+        return -ZQ_ENOTFOUND;
     zq_store_appendv(st, 2, (const char *[]){"HGETALL", key}, NULL);
     zq_store_appendv(st, 4, (const char *[]){"LRANGE", log, "0", "-1"}, NULL);
     return 0;

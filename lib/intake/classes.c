@@ -29,8 +29,8 @@ static int range(zq_store *st, const char *min, const char *max, size_t n, json_
     int rc = 0;
 
     *list = NULL;
-    if (snprintf(key, sizeof(key), "%sclasses", zq_store_prefix(st)) >= (int)sizeof(key) ||
-        snprintf(limit, sizeof(limit), "%zu", n) >= (int)sizeof(limit))
+    if (zq_store_key(st, key, sizeof(key), "classes") < 0 ||
+        zq_fmt(limit, sizeof(limit), "%zu", n) < 0)
         return zq_err_set(err, ZQ_EINVAL, "classes: key too long");
     r = zq_store_commandv(
         st, err, 7, (const char *[]){"ZRANGEBYSCORE", key, min, max, "LIMIT", "0", limit}, NULL);
@@ -65,7 +65,9 @@ int zq_classes_upcoming(zq_store *st, int64_t now_ms, size_t max, json_t **list,
 {
     char min[24];
 
-    snprintf(min, sizeof(min), "%lld", (long long)(now_ms - ZQ_CLASSES_PAST_MS));
+    *list = NULL;
+    if (zq_fmt(min, sizeof(min), "%lld", (long long)(now_ms - ZQ_CLASSES_PAST_MS)) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "classes: bad time");
     return range(st, min, "+inf", max, list, err);
 }
 
@@ -79,8 +81,10 @@ int zq_classes_between(zq_store *st, int64_t from_ms, int64_t to_ms, size_t max,
 {
     char min[24], lim[24];
 
-    snprintf(min, sizeof(min), "%lld", (long long)from_ms);
-    snprintf(lim, sizeof(lim), "(%lld", (long long)to_ms);
+    *list = NULL;
+    if (zq_fmt(min, sizeof(min), "%lld", (long long)from_ms) < 0 ||
+        zq_fmt(lim, sizeof(lim), "(%lld", (long long)to_ms) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "classes: bad time");
     return range(st, min, lim, max, list, err);
 }
 
@@ -91,10 +95,10 @@ int zq_classes_save(zq_store *st, const char *id, const char *member, int64_t st
     redisReply *r;
     int rc = 0;
 
-    if (snprintf(key, sizeof(key), "%sclasses", zq_store_prefix(st)) >= (int)sizeof(key))
+    if (zq_store_key(st, key, sizeof(key), "classes") < 0 ||
+        zq_fmt(score, sizeof(score), "%lld", (long long)start_ms) < 0 ||
+        zq_fmt(mx, sizeof(mx), "%d", ZQ_CLASSES_MAX) < 0)
         return zq_err_set(err, ZQ_EINVAL, "classes: key too long");
-    snprintf(score, sizeof(score), "%lld", (long long)start_ms);
-    snprintf(mx, sizeof(mx), "%d", ZQ_CLASSES_MAX);
     r = zq_store_script(st, err, &save_script, 1, 5, (const char *[]){key, id, member, score, mx},
                         NULL);
     if (r == NULL)

@@ -32,8 +32,8 @@ int zq_lookup_case(zq_store *st, const zq_lookup_in *in, json_t **pub, zq_err *e
     int rc = -ZQ_ENOTFOUND, n = 2, i;
 
     *pub = NULL;
-    if (snprintf(key, sizeof(key), "%srl:lookup:%s:%lld", zq_store_prefix(st), in->who,
-                 (long long)(in->now_ms / 60000)) >= (int)sizeof(key))
+    if (zq_store_key(st, key, sizeof(key), "rl:lookup:%s:%lld", in->who,
+                     (long long)(in->now_ms / 60000)) < 0)
         return zq_err_set(err, ZQ_EINVAL, "lookup: asker too long");
     /* One round trip: the limiter's count and the case together; the
      * case is only looked at when the count allows it. */

@@ -311,7 +311,7 @@ static int parse_options(const loader *l, zq_field *fld, json_t *obj, const char
         zq_option *op = &fld->options[i];
         int rc;
 
-        snprintf(p, sizeof(p), "%s.options[%zu]", path, i);
+        zq_fmt_msg(p, sizeof(p), "%s.options[%zu]", path, i);
         if (!json_is_object(o))
             return fail(l, p, NULL, "must be an object");
         if ((rc = check_keys(l, o, p, option_keys)) < 0 ||
@@ -341,7 +341,7 @@ static int parse_field(const loader *l, zq_form *f, size_t si, size_t fi, json_t
     long long v;
     int rc;
 
-    snprintf(path, sizeof(path), "steps[%zu].fields[%zu]", si, fi);
+    zq_fmt_msg(path, sizeof(path), "steps[%zu].fields[%zu]", si, fi);
     if (!json_is_object(obj))
         return fail(l, path, NULL, "must be an object");
     if ((rc = check_keys(l, obj, path, field_keys)) < 0 ||
@@ -420,7 +420,7 @@ static int parse_when(const loader *l, zq_form *f, size_t si, size_t fi, json_t 
 
     if (w == NULL)
         return 0;
-    snprintf(path, sizeof(path), "steps[%zu].fields[%zu].when", si, fi);
+    zq_fmt_msg(path, sizeof(path), "steps[%zu].fields[%zu].when", si, fi);
     if (!json_is_object(w))
         return fail(l, path, NULL, "must be an object");
     if ((rc = check_keys(l, w, path, when_keys)) < 0 ||
@@ -445,7 +445,7 @@ static int parse_when(const loader *l, zq_form *f, size_t si, size_t fi, json_t 
     for (i = 0; i < json_array_size(in); i++) {
         json_t *v = json_array_get(in, i);
 
-        snprintf(key, sizeof(key), "in[%zu]", i);
+        zq_fmt_msg(key, sizeof(key), "in[%zu]", i);
         if (ctl->type == ZQ_FIELD_BOOL) {
             if (!json_is_boolean(v))
                 return fail(l, path, key, "must be true or false ('%s' is a bool field)", ctl->id);
@@ -474,7 +474,7 @@ static int parse_step(const loader *l, zq_form *f, size_t si, json_t *obj, bool 
     size_t i, n;
     int rc;
 
-    snprintf(path, sizeof(path), "steps[%zu]", si);
+    zq_fmt_msg(path, sizeof(path), "steps[%zu]", si);
     if (!json_is_object(obj))
         return fail(l, path, NULL, "must be an object");
     if ((rc = check_keys(l, obj, path, step_keys)) < 0 ||
@@ -566,7 +566,7 @@ static int parse_rules(const loader *l, form_entry *e)
         const char *type;
         zq_field_type want;
 
-        snprintf(path, sizeof(path), "rules[%zu]", i);
+        zq_fmt_msg(path, sizeof(path), "rules[%zu]", i);
         if (!json_is_object(o))
             return fail(l, path, NULL, "must be an object");
         if ((rc = check_keys(l, o, path, rule_keys)) < 0 ||
@@ -849,7 +849,7 @@ static int load_form(zq_schema *s, form_entry *e, const char *path, const char *
         if (f->steps[i].review) {
             char p[32];
 
-            snprintf(p, sizeof(p), "steps[%zu]", i);
+            zq_fmt_msg(p, sizeof(p), "steps[%zu]", i);
             return fail(&l, p, "review", "the review step must be the last step");
         }
     for (i = 0; i < n; i++) {
@@ -901,7 +901,7 @@ static int load_regions(zq_schema *s, const char *path, zq_err *err)
             json_t *o = json_array_get(a, i);
             zq_region *r = &s->regions[s->nregions];
 
-            snprintf(p, sizeof(p), "%s[%zu]", lists[k], i);
+            zq_fmt_msg(p, sizeof(p), "%s[%zu]", lists[k], i);
             if (!json_is_object(o))
                 return fail(&l, p, NULL, "must be an object");
             if ((rc = check_keys(&l, o, p, region_keys)) < 0 ||

@@ -23,11 +23,10 @@ bool zq_session_sid_valid(const char *s)
 static int names(zq_store *st, const char *sid, const char *form, int ttl_s, char key[160],
                  char field[64], char ttl[16])
 {
-    int k = snprintf(key, 160, "%ssess:%s", zq_store_prefix(st), sid);
-    int f = snprintf(field, 64, "f:%s", form ? form : "");
-    int t = snprintf(ttl, 16, "%d", ttl_s);
-
-    return k > 0 && k < 160 && f > 0 && f < 64 && t > 0 && t < 16 ? 0 : -ZQ_EINVAL;
+    if (zq_store_key(st, key, 160, "sess:%s", sid) < 0 ||
+        zq_fmt(field, 64, "f:%s", form ? form : "") < 0 || zq_fmt(ttl, 16, "%d", ttl_s) < 0)
+        return -ZQ_EINVAL;
+    return 0;
 }
 
 int zq_session_load(zq_store *st, const char *sid, const char *form, int ttl_s, zq_session *s,

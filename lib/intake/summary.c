@@ -29,9 +29,10 @@ void zq_summary_from_answers(const char *form, json_t *answers, zq_summary *out)
     out->respondent_name = complaint ? str_of(answers, "respondent_name") : "";
     out->topic = complaint ? "" : str_of(answers, "topic");
     /* As the list showed it from the JSON text: digits only. */
-    if (complaint && json_is_integer(amount) && json_integer_value(amount) >= 0)
-        snprintf(out->amount_fen, sizeof(out->amount_fen), "%lld",
-                 (long long)json_integer_value(amount));
+    if (complaint && json_is_integer(amount) && json_integer_value(amount) >= 0 &&
+        zq_fmt(out->amount_fen, sizeof(out->amount_fen), "%lld",
+               (long long)json_integer_value(amount)) < 0)
+        out->amount_fen[0] = '\0'; /* cannot happen: 19 digits fit in 24 */
     zq_wf_default_office(form, answers, out->office, out->partner);
 }
 

@@ -380,7 +380,8 @@ static int v_mobile(const zq_field *f, json_t *in, json_t **out, const char **ms
     case IN_EMPTY: return empty(f, false, out, msg);
     case IN_STRING: break;
     case IN_INT:
-        snprintf(raw, sizeof(raw), "%lld", (long long)json_integer_value(in));
+        if (zq_fmt(raw, sizeof(raw), "%lld", (long long)json_integer_value(in)) < 0)
+            return fail_fmt(f, msg);
         s = raw;
         len = strlen(raw);
         break;
@@ -435,7 +436,9 @@ static void fen_str(long long fen, char *out, size_t outsz)
     unsigned long long v = fen < 0 ? 0ULL - (unsigned long long)fen : (unsigned long long)fen;
     size_t nd, i, g = 0;
 
-    snprintf(digits, sizeof(digits), "%llu", v / 100);
+    /* 20 digits at most, 26 with the commas: out is 48 bytes by callers. */
+    if (zq_fmt(digits, sizeof(digits), "%llu", v / 100) < 0)
+        digits[0] = '\0';
     nd = strlen(digits);
     for (i = 0; i < nd; i++) {
         if (i > 0 && (nd - i) % 3 == 0)
@@ -443,7 +446,8 @@ static void fen_str(long long fen, char *out, size_t outsz)
         grouped[g++] = digits[i];
     }
     grouped[g] = '\0';
-    snprintf(out, outsz, "%s%s.%02llu", fen < 0 ? "-" : "", grouped, v % 100);
+    if (zq_fmt(out, outsz, "%s%s.%02llu", fen < 0 ? "-" : "", grouped, v % 100) < 0 && outsz > 0)
+        out[0] = '\0'; /* a cut amount would be another amount */
 }
 
 static long long ceiling_of(const zq_field *f, const zq_schema_opts *o)
@@ -658,7 +662,7 @@ static void today_str(const zq_schema_opts *o, char out[16])
         return;
     }
     t = zq_date_today();
-    if (t.y < 1 || snprintf(out, 16, "%04d-%02d-%02d", t.y, t.m, t.d) != 10)
+    if (t.y < 1 || zq_fmt(out, 16, "%04d-%02d-%02d", t.y, t.m, t.d) < 0)
         memcpy(out, "9999-12-31", 11);
 }
 
@@ -682,7 +686,8 @@ static int v_date(const zq_field *f, json_t *in, const zq_schema_opts *o, json_t
     }
     if (rc < 0)
         goto bad;
-    snprintf(iso, sizeof(iso), "%04d-%02d-%02d", y, m, d);
+    if (zq_fmt(iso, sizeof(iso), "%04d-%02d-%02d", y, m, d) < 0)
+        goto bad;
     if (f->not_future) {
         today_str(o, today);
         if (strcmp(iso, today) > 0) {
@@ -713,7 +718,10 @@ static int v_region(const zq_schema *s, const zq_field *f, json_t *in, json_t **
         if (tl < 0)
             goto bad;
         break;
-    case IN_INT: snprintf(t, sizeof(t), "%lld", (long long)json_integer_value(in)); break;
+    case IN_INT:
+        if (zq_fmt(t, sizeof(t), "%lld", (long long)json_integer_value(in)) < 0)
+            goto bad;
+        break;
     default: goto bad;
     }
     r = zq_schema_region_find(s, t);
@@ -829,9 +837,10 @@ char *zq_field_display(const zq_schema *s, const zq_field *f, json_t *value, boo
             char num[48];
 
             fen_str(json_integer_value(value), num, sizeof(num));
-            snprintf(buf, sizeof(buf), "%s 元", num);
-        } else {
-            snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(value));
+            if (zq_fmt(buf, sizeof(buf), "%s 元", num) < 0)
+                return strdup("");
+        } else if (zq_fmt(buf, sizeof(buf), "%lld", (long long)json_integer_value(value)) < 0) {
+            return strdup("");
         }
         return strdup(buf);
     }
@@ -852,10 +861,9 @@ char *zq_field_display(const zq_schema *s, const zq_field *f, json_t *value, boo
         }
         break;
     case ZQ_FIELD_DATE:
-        if (strlen(str) == 10 && str[4] == '-' && parse_date(str, 10, &y, &m, &d) == 0) {
-            snprintf(buf, sizeof(buf), "%d年%d月%d日", y, m, d);
+        if (strlen(str) == 10 && str[4] == '-' && parse_date(str, 10, &y, &m, &d) == 0 &&
+            zq_fmt(buf, sizeof(buf), "%d年%d月%d日", y, m, d) == 0)
             return strdup(buf);
-        }
         break;
     case ZQ_FIELD_REGION: {
         const zq_region *r = zq_schema_region(s, str);

@@ -393,15 +393,16 @@ void zq_wf_default_office(const char *form, json_t *answers, char office[8], cha
         r = json_string_value(json_object_get(answers, "respondent_region"));
     if (r == NULL || *r == '\0')
         r = json_string_value(json_object_get(answers, "region"));
+    /* Region codes are six characters: each copy is 7 bytes of 8. */
     office[0] = partner[0] = '\0';
     if (r == NULL || strlen(r) != 6) {
-        snprintf(office, 8, "510000");
+        memcpy(office, "510000", 7);
         return;
     }
     if (strncmp(r, "51", 2) == 0) {
-        snprintf(office, 8, "%s", r);
+        memcpy(office, r, 7);
         return;
     }
-    snprintf(office, 8, "510000");
-    snprintf(partner, 8, "%s", r);
+    memcpy(office, "510000", 7);
+    memcpy(partner, r, 7);
 }

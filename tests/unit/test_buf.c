@@ -190,6 +190,22 @@ static void test_fmt(void **state)
     assert_int_equal(zq_fmt(b, 0, "x"), -ZQ_ETOOBIG);
 }
 
+/* zq_fmt_msg: a cut message says so, and never splits a character. */
+static void test_fmt_msg(void **state)
+{
+    char b[10];
+
+    (void)state;
+    assert_int_equal(zq_fmt_msg(b, sizeof(b), "%s", "短信息"), 0); /* 9 bytes */
+    assert_string_equal(b, "短信息");
+    assert_int_equal(zq_fmt_msg(b, sizeof(b), "%s", "abcdefghijk"), -ZQ_ETOOBIG);
+    assert_string_equal(b, "abcdef...");
+    assert_int_equal(zq_fmt_msg(b, sizeof(b), "%s", "验证码错误"), -ZQ_ETOOBIG);
+    assert_string_equal(b, "验证...");
+    assert_int_equal(zq_fmt_msg(b, 3, "%s", "abc"), -ZQ_ETOOBIG);
+    assert_string_equal(b, "ab");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_err),
         cmocka_unit_test(test_random_hex),
         cmocka_unit_test(test_fmt),
+        cmocka_unit_test(test_fmt_msg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
