@@ -86,7 +86,7 @@ STAFF_CASES = 100000
 FANOUT_TARGETS = 10000
 # Far above anything a loopback run reaches, so nginx never answers 429.
 NO_LIMIT = ("1000000r/s", 1000000)
-# [intake] lookup_per_minute is bounded to 100000 by lib/config.c; a 10 s
+# [intake] lookup_per_minute is bounded to 100000 by lib/core/config.c; a 10 s
 # run at full speed makes more lookups than that from one address, so the
 # run also starts the per-minute counters far below zero (see
 # seed_lookup_counters). The limiter still runs its Redis round trip.
@@ -556,7 +556,7 @@ def setup_chat(mode):
 
 def setup_staff_list(sc):
     """Stores STAFF_CASES cases by pipeline (bench/staff_bench.py's
-    store_cases, the layout of lib/cases.c); runs after the other rows so
+    store_cases, the layout of lib/intake/cases.c); runs after the other rows so
     their figures are measured on a small database."""
     import staff_bench  # noqa: E402  (bench/, on sys.path)
     import staff_util  # noqa: E402  (tests/e2e)

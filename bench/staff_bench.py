@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Staff benchmark: 100,000 cases stored straight into Redis (pipelined,
-in the layout of lib/cases.c, with the list packs of include/zhuqi/summary.h:
+in the layout of lib/intake/cases.c, with the list packs of include/zhuqi/summary.h:
 tests/e2e/staff_util.py's case_commands), then
 
   1. the staff list, first page of 50 (GET /api/admin/cases?limit=50, with

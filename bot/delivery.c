@@ -4,7 +4,7 @@
  * libcurl), SETTLE (outcome known, to be written). Resolving is one
  * pipelined round trip per batch (completion marks, targets, message
  * content not in the cache); outcomes are written in one pipelined round
- * trip per loop turn. See lib/outbox.c for the guarantees. */
+ * trip per loop turn. See lib/push/outbox.c for the guarantees. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-/* Case events: the `events` stream the intake (lib/cases.c) and the staff
- * workflow (lib/staff.c) write, read through the consumer group "bot".
+/* Case events: the `events` stream the intake (lib/intake/cases.c) and the staff
+ * workflow (lib/staff/) write, read through the consumer group "bot".
  * A new case is announced to the targets tagged both "staff" and the
  * case's region ("region:<code>"), without personal data; a status change
  * of a case that came from a chat goes to that chat when a target exists

@@ -1,7 +1,7 @@
 /* Staff endpoints for pushing messages: targets (robots, bots, chats,
  * webhooks), the class calendar that reminders name, and service notices
  * with their delivery report. zhuqi-fcgi only stores; zhuqi-bot fans out
- * and delivers (see lib/outbox.c). */
+ * and delivers (see lib/push/outbox.c). */
 #include "admin_push.h"
 
 #include <stdio.h>

@@ -7,7 +7,7 @@ BUILD_PKGS="make gcc pkg-config libfcgi-dev libhiredis-dev libjansson-dev libcur
 RUN_PKGS="redis-server nginx-light python3"
 TEST_PKGS="libcmocka-dev python3 openssl"
 BENCH_PKGS="wrk valgrind"
-LINT_PKGS="clang-format cppcheck"
+LINT_PKGS="clang-format clang-tidy cppcheck"
 # libFuzzer: Debian 12's clang only recommends its runtime (libclang_rt.fuzzer,
 # in libclang-rt-14-dev), and recommends are not installed here.
 FUZZ_PKGS="clang libclang-rt-14-dev"
@@ -25,7 +25,7 @@ case "${1:-all}" in
     test) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $BROWSER_PKGS" ;;
     browser) want="$BROWSER_PKGS" ;;
     bench) want="$BUILD_PKGS $RUN_PKGS $BENCH_PKGS" ;;
-    lint) want="$LINT_PKGS" ;;
+    lint) want="$BUILD_PKGS $LINT_PKGS" ;;
     fuzz) want="$BUILD_PKGS $FUZZ_PKGS" ;;
     all) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $BENCH_PKGS $LINT_PKGS $FUZZ_PKGS $BROWSER_PKGS" ;;
     *) echo "usage: $0 [build|test|run|bench|lint|browser|fuzz|all]" >&2; exit 2 ;;

@@ -12,7 +12,7 @@
  *               that many request bodies
  *   headers     JSON array of "Name: value" strings
  *   auth        "" or "feishu_tenant_token": add "Authorization: Bearer
- *               <tenant access token>" (lib/feishu_token.c) before sending;
+ *               <tenant access token>" (lib/push/apptoken.c) before sending;
  *               "wecom_access_token": add the WeCom app's access_token to
  *               the URL's query (apptoken.h), refreshed once when WeCom
  *               says it expired

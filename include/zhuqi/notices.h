@@ -1,7 +1,7 @@
 /* Messages to an audience: service notices from staff, monthly reminders,
  * case announcements and chat replies. A notice is stored once with its
  * audience; zhuqi-bot fans it out into one outbox entry per target when it
- * is due, and keeps a per-target delivery report. See lib/outbox.c for the
+ * is due, and keeps a per-target delivery report. See lib/push/outbox.c for the
  * Redis layout. */
 #ifndef ZHUQI_NOTICES_H
 #define ZHUQI_NOTICES_H

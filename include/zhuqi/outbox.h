@@ -3,7 +3,7 @@
  * for retries and rate-limit waits, a dead-letter stream, completion marks
  * and the delivery report kept in step by Lua scripts. The producer side
  * (notices, direct messages) is in notices.h; this is what a consumer
- * does with entries. Layout and guarantees: the comment atop lib/outbox.c. */
+ * does with entries. Layout and guarantees: the comment atop lib/push/outbox.c. */
 #ifndef ZHUQI_OUTBOX_H
 #define ZHUQI_OUTBOX_H
 

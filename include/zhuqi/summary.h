@@ -3,7 +3,7 @@
  * fields, and never the answers JSON.
  *
  *   list_sum  the columns that come from the answers, derived once when
- *             the case is created (lib/cases.c) and never changed, since
+ *             the case is created (lib/intake/cases.c) and never changed, since
  *             answers are never edited: ZQ_SUMMARY_VERSION, company,
  *             contact (unmasked), respondent (complaints), amount in fen
  *             as digits (complaints; "" unless a non-negative integer),

@@ -97,7 +97,7 @@ int zq_target_page(zq_store *st, const char *tag, const char *cursor, int limit,
 
 /* The target id of the chat a case came from, from the case's source
  * ("chat:<channel>:<user>"): "chat-<channel>-" and 16 hex digits of the
- * SHA-1 of "<channel>:<user>" -- the id lib/dialogue.c gives the target a
+ * SHA-1 of "<channel>:<user>" -- the id lib/chat/dialogue*.c gives the target a
  * subscription in that chat creates, so that status changes of the case
  * can reach it. Returns 0, or -ZQ_EINVAL when source is not a chat. out
  * must hold ZQ_TARGET_ID_MAX bytes. */

@@ -1,5 +1,5 @@
 /* Field validators and display strings: one per field type of a form
- * schema (lib/schema.c loads the forms). Every message for users is
+ * schema (lib/intake/schema.c loads the forms). Every message for users is
  * Chinese and names the field's label, so the web pages and the chat say
  * the same thing. No floating point: money is parsed digit by digit. */
 #include "zhuqi/schema.h"

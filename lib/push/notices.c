@@ -1,7 +1,7 @@
 /* Notices in Redis: creation (numbered per day, optionally once per mark),
  * direct one-target messages, the fan-out into the outbox, and the staff
  * view with the delivery report. The layout is described atop
- * lib/outbox.c. */
+ * lib/push/outbox.c. */
 #include "zhuqi/notices.h"
 
 #include <ctype.h>

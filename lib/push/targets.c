@@ -18,7 +18,7 @@
 
 /* Replaces the record and moves the id between tag sets. Tags are kept as
  * one comma-separated field (a tag never holds a comma), the layout the
- * chat subscriptions (lib/dialogue.c) write too. KEYS: target hash, the set
+ * chat subscriptions (lib/chat/dialogue*.c) write too. KEYS: target hash, the set
  * of all ids. ARGV: prefix, id, tags, now, then field value pairs. Returns
  * {created (1/0), created_ms}. */
 static zq_script save_script = {
@@ -544,7 +544,7 @@ int zq_target_chat_id(const char *source, char out[ZQ_TARGET_ID_MAX])
     chlen = (size_t)(user - ch);
     if (chlen > 16 || !zq_ch_token_chars(ch, chlen, "_-"))
         return -ZQ_EINVAL;
-    /* SHA-1 of "<channel>:<user>", as lib/dialogue.c names the target a
+    /* SHA-1 of "<channel>:<user>", as lib/chat/dialogue*.c names the target a
      * subscription creates. */
     SHA1((const unsigned char *)ch, strlen(ch), md);
     zq_hex(md, 8, hex);

@@ -1,6 +1,6 @@
 """Helpers for the staff tests: tokens of each role, cases written straight
-into Redis in the layout of lib/cases.c with the list summary of
-lib/summary.c (fast, pipelined: thousands in a second), an independent
+into Redis in the layout of lib/intake/cases.c with the list summary of
+lib/intake/summary.c (fast, pipelined: thousands in a second), an independent
 working-day calculator over config/holidays, and Beijing-time helpers.
 Python 3 standard library only."""
 
@@ -85,7 +85,7 @@ ROW_FIELDS = ("id form status created_ms updated_ms mobile region source dup_of 
 
 
 def summary_values(form, answers):
-    """The list summary lib/summary.c derives from the answers: company,
+    """The list summary lib/intake/summary.c derives from the answers: company,
     contact, respondent, amount, topic, default office, partner."""
     complaint = form == "complaint"
 
@@ -122,7 +122,7 @@ def list_packs(form, answers, fields):
 
 def case_commands(case_id, form, created_ms, answers, status="submitted", mobile="13812345678",
                   region="510100", source="web", log=None, extra=None, summary=True):
-    """The commands that store one case as lib/cases.c does (plus the
+    """The commands that store one case as lib/intake/cases.c does (plus the
     status index of a later status and extra hash fields); summary=False
     leaves out the staff list's packs, as for cases stored before them."""
     ck = PREFIX + "case:" + case_id
@@ -203,7 +203,7 @@ def case_id(prefix, day, seq):
 
 class WorkCal:
     """Working days from config/holidays, computed here independently of
-    lib/calendar.c and lib/workflow.c."""
+    lib/core/calendar.c and lib/intake/workflow.c."""
 
     def __init__(self):
         self.years = {}

@@ -1,7 +1,7 @@
 /* Fuzzes the parsers of the staff API's JSON (behind a token, but still
- * input from outside): push targets (lib/targets.c), classes
- * (lib/reminders.c), notice audiences, mentions and times
- * (lib/notices.c), the reminder lead times, the inline target of an
+ * input from outside): push targets (lib/push/targets.c), classes
+ * (lib/push/reminders.c), notice audiences, mentions and times
+ * (lib/push/notices.c), the reminder lead times, the inline target of an
  * outbox entry, and the chat id of a case source. What one of them accepts
  * must come out of it again unchanged (normalised values are fixed
  * points), and a target the API accepts must be one a message can be

@@ -1,5 +1,5 @@
-/* Fuzzes the small parsers every input goes through (lib/buf.c, lib/log.c,
- * lib/calendar.c, lib/inbound.c) against independent reference
+/* Fuzzes the small parsers every input goes through (lib/core/buf.c, lib/core/log.c,
+ * lib/core/calendar.c, lib/inbound.c) against independent reference
  * implementations written here: UTF-8 validation, counting and cutting,
  * decimal numbers (zq_parse_ll), strict dates, JSON string escaping, the
  * byte-aware reply splitter zq_inbound_part, and the masks applied to
@@ -21,7 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* RFC 3629, written from the table, not from lib/buf.c. The length of the
+/* RFC 3629, written from the table, not from lib/core/buf.c. The length of the
  * character at s, or 0 when it is not well formed (NUL is refused too). */
 static size_t ref_char(const unsigned char *s, size_t len)
 {

@@ -1,4 +1,4 @@
-/* Fuzzes the holiday calendar loader (lib/calendar.c zq_cal_load): a
+/* Fuzzes the holiday calendar loader (lib/core/calendar.c zq_cal_load): a
  * YYYY.json written to a scratch folder (named after its "year" when that
  * is a number of 1..9999, so that the name check does not stop every
  * input), next to the real 2025.json when asked; a calendar that loads is

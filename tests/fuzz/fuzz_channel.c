@@ -1,4 +1,4 @@
-/* Fuzzes the outbound renderer and its byte-aware splitter (lib/channel.c
+/* Fuzzes the outbound renderer and its byte-aware splitter (lib/push/channel.c
  * zq_channel_render) with fuzzed titles and bodies, for every platform,
  * at the default limits and at small ones that force splitting. Checks
  * what the platforms need: every request is JSON, every part is within

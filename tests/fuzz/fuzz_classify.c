@@ -1,5 +1,5 @@
 /* Fuzzes the reading of the platforms' answers to a send
- * (lib/channel_classify.c zq_channel_classify): the body, the HTTP status
+ * (lib/push/channel_classify.c zq_channel_classify): the body, the HTTP status
  * and Retry-After come from outside.
  * Input: a mode byte (bits 0-2: platform), a status byte (mapped onto
  * 0, 2xx, 3xx, 4xx, 429, 5xx), a line with Retry-After, then the body. */

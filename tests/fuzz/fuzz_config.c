@@ -1,4 +1,4 @@
-/* Fuzzes the configuration parser (lib/config.c zq_config_load over inih):
+/* Fuzzes the configuration parser (lib/core/config.c zq_config_load over inih):
  * the input is written to a scratch zhuqi.ini and loaded; a file that
  * loads is dumped (secrets masked), and a file that does not gets a
  * message naming it. */

@@ -1,4 +1,4 @@
-/* Fuzzes the form schema loader (lib/schema.c): a form file, or the
+/* Fuzzes the form schema loader (lib/intake/schema.c): a form file, or the
  * region list, written to a scratch folder and loaded with
  * zq_schema_load next to the real other half; a schema that loads is then
  * used (validation, visibility, the public JSON).

@@ -1,4 +1,4 @@
-/* Fuzzes the message template parser and renderer (lib/template.c) with
+/* Fuzzes the message template parser and renderer (lib/push/template.c) with
  * the variable names the reminders and the case events allow.
  * Input: a mode byte (bit 0: the case event names rather than the
  * reminder names; bits 1-7: which variables are set, the others empty),

@@ -1,6 +1,6 @@
-/* Fuzzes every field validator (lib/validate.c through zq_field_validate)
+/* Fuzzes every field validator (lib/intake/validate.c through zq_field_validate)
  * over the real forms of config/forms, the step validation and the
- * submit-time check of lib/schema.c, and the display strings.
+ * submit-time check of lib/intake/schema.c, and the display strings.
  * Input: a byte choosing the field (over all fields of all forms), a mode
  * byte, then the value:
  *   mode bits 0-2: 0 the value is a JSON string of the bytes, 1 the bytes

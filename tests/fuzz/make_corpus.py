@@ -91,7 +91,7 @@ def http():
         seed("json_body", "bad%02d" % k, bytes([k % 4 | 8]) + b"/api/_debug/echo\n" + raw)
 
 
-# ---- the small parsers of lib/buf.c and the log masks ----
+# ---- the small parsers of lib/core/buf.c and the log masks ----
 
 def buf():
     for name, data in [

@@ -1,4 +1,4 @@
-/* Unit tests of lib/apptoken.c (the access tokens of the DingTalk and
+/* Unit tests of lib/push/apptoken.c (the access tokens of the DingTalk and
  * WeCom app APIs; Feishu's is test_feishu_token.c) against a private
  * redis-server and a tiny HTTP server on loopback that plays the token
  * endpoints: the request each platform wants, the cache and its TTL, one

@@ -1,4 +1,4 @@
-/* Tests of lib/calendar.c: date parsing and arithmetic, the shipped holiday
+/* Tests of lib/core/calendar.c: date parsing and arithmetic, the shipped holiday
  * files in config/holidays/, deadlines over working days, the 27th of each
  * month, the Monday-Friday fallback and its warning, and the broken files
  * under tests/data/holidays/. */

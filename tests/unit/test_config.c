@@ -1,4 +1,4 @@
-/* Tests of lib/config.c: defaults, the example files under
+/* Tests of lib/core/config.c: defaults, the example files under
  * tests/data/config/, environment overrides, tokens and the masked dump. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Tests of the legal time limits (lib/workflow.c) on the shipped holiday
+/* Tests of the legal time limits (lib/intake/workflow.c) on the shipped holiday
  * calendars: the review, transfer and answer clocks across the 2026
  * holidays and make-up working days, a year boundary, a year without a
  * file, the pause while material is awaited, extensions, days left and

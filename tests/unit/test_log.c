@@ -1,4 +1,4 @@
-/* Tests of lib/log.c: the line format on stderr (captured with dup2), levels,
+/* Tests of lib/core/log.c: the line format on stderr (captured with dup2), levels,
  * escaping, request ids, and the masking helpers. */
 #include <stdarg.h>
 #include <stddef.h>

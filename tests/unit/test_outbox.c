@@ -566,7 +566,7 @@ static void test_direct_and_prio(void **state)
     clear_entries(es, n);
 }
 
-/* A chat reply queued by lib/chat_outbox.c's layout survives a retry
+/* A chat reply queued by lib/chat/chat_outbox.c's layout survives a retry
  * through outbox:delayed with every field. */
 static void test_chat_reply_entry(void **state)
 {

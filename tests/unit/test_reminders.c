@@ -1,4 +1,4 @@
-/* Tests of lib/reminders.c: lead times, occurrences on the holiday
+/* Tests of lib/push/reminders.c: lead times, occurrences on the holiday
  * calendar (month ends, days off, a 27th on a weekend, keep against
  * next_workday, make-up working days, a year without a calendar file),
  * the catch-up grace, rendering with and without the month's class, and

@@ -1,4 +1,4 @@
-/* Tests of lib/schema.c: the shipped forms and region list, the broken
+/* Tests of lib/intake/schema.c: the shipped forms and region list, the broken
  * schemas under tests/data/forms/bad_*, the served JSON and its ETag, and
  * step and whole-form validation with conditions and cross-field rules. */
 #include <stdarg.h>

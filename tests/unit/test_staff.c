@@ -1,4 +1,4 @@
-/* Tests of lib/staff.c against a private redis-server: the morning digest
+/* Tests of lib/staff/ against a private redis-server: the morning digest
  * (overdue and due within two working days, per office, the cross-region
  * desk last, the text for the robot), the cursor scan over ties in
  * creation time, filters, the atomic update with its conflict check, and
@@ -45,7 +45,7 @@ static void cmd(const char *fmt, ...)
     redisFree(c);
 }
 
-/* A case in the layout of lib/cases.c (prefix "t:"). */
+/* A case in the layout of lib/intake/cases.c (prefix "t:"). */
 static void put_case(const char *id, const char *form, int64_t created, const char *status,
                      const char *answers)
 {

@@ -1,5 +1,5 @@
-/* Tests of the staff list's packed fields (lib/summary.c, and their use by
- * lib/cases.c and lib/staff.c) against a private redis-server: the summary
+/* Tests of the staff list's packed fields (lib/intake/summary.c, and their use by
+ * lib/intake/cases.c and lib/staff/) against a private redis-server: the summary
  * derived from the answers, the separator never packed, both packs
  * written when a case is created, the row pack rebuilt and a missing
  * summary filled in by a staff update, and a list page read from the
@@ -173,7 +173,7 @@ static void test_derive(void **state)
 
 static const zq_form complaint_form = {.id = "complaint", .title = "投诉", .case_prefix = "TS"};
 
-/* Creates a complaint through lib/cases.c; returns its id in id. */
+/* Creates a complaint through lib/intake/cases.c; returns its id in id. */
 static void create(json_t *answers, int64_t now, char id[ZQ_CASE_ID_MAX])
 {
     zq_case_new in = {0};

@@ -1,4 +1,4 @@
-/* Tests of lib/template.c: placeholders, sections (and the lines their
+/* Tests of lib/push/template.c: placeholders, sections (and the lines their
  * tags stand on), the title line, and every load-time error with its
  * FILE:LINE; the shipped templates load with the variables they are
  * rendered with. */

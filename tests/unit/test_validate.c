@@ -1,4 +1,4 @@
-/* Tests of lib/validate.c: every field type's validator on valid, invalid
+/* Tests of lib/intake/validate.c: every field type's validator on valid, invalid
  * and edge inputs (data-driven tables), the GB 32100 check character
  * against an independent reference, and the display strings. */
 #include <stdarg.h>

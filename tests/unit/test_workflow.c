@@ -1,4 +1,4 @@
-/* Tests of the case state machines in lib/workflow.c: every allowed move
+/* Tests of the case state machines in lib/intake/workflow.c: every allowed move
  * (written out again here, independently of the table), every move not
  * in the list refused, roles, required notes, reachability, and the JSON
  * the console reads. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates sign_vectors.txt, the expected signatures test_channel.c
 # checks zq_sign_* against, with the openssl command line (an
-# implementation independent of lib/channel_sign.c):
+# implementation independent of lib/push/channel_sign.c):
 #
 #   tests/data/channel/make_vectors.sh > tests/data/channel/sign_vectors.txt
 #
