@@ -378,8 +378,7 @@ static int body_object(zq_req *req, json_t **body)
     if (zq_req_json(req, body) < 0)
         return -1;
     if (!json_is_object(*body)) {
-        json_decref(*body);
-        *body = NULL;
+        *body = NULL; /* the request keeps it */
         zq_resp_error(req, 400, "malformed_json", "请求内容应为 JSON 对象。");
         return -1;
     }
@@ -551,7 +550,6 @@ int zq_h_admin_case_transition(zq_req *req)
 done:
     zq_staff_case_clear(&c);
 out:
-    json_decref(body);
     return rc;
 }
 
@@ -610,7 +608,6 @@ int zq_h_admin_case_note(zq_req *req)
     else if (rc == 0)
         zq_resp_json(req, 201, json_pack("{s:o}", "note", note));
 out:
-    json_decref(body);
     return rc;
 }
 
@@ -662,7 +659,6 @@ int zq_h_admin_case_assign(zq_req *req)
     rc = zq_staff_assign(req->store, &ctx, &c, handler, office, note, &act, &err);
     rc = change_done(req, &ctx, who, &c, rc, &err);
 out:
-    json_decref(body);
     return rc;
 }
 
@@ -709,7 +705,6 @@ int zq_h_admin_case_extension(zq_req *req)
     rc = zq_staff_extend(req->store, &ctx, &c, (int)n, reason, &act, &err);
     rc = change_done(req, &ctx, who, &c, rc, &err);
 out:
-    json_decref(body);
     return rc;
 }
 

@@ -157,7 +157,6 @@ int zq_h_admin_target_save(zq_req *req)
             zq_channel_name(r.t.kind), created, r.ntags);
     zq_resp_json(req, created ? 201 : 200, json_pack("{s:o}", "target", zq_target_to_json(&r)));
 out:
-    json_decref(body);
     return rc;
 }
 
@@ -227,7 +226,6 @@ int zq_h_admin_class_save(zq_req *req)
     ZQ_INFO("event=class_saved id=%s date=%s created=%d", c.id, c.date, created);
     zq_resp_json(req, created ? 201 : 200, json_pack("{s:o}", "class", zq_class_to_json(&c)));
 out:
-    json_decref(body);
     return 0;
 }
 
@@ -361,7 +359,6 @@ int zq_h_admin_notice_create(zq_req *req)
                            send_at > now ? "scheduled" : "pending", "send_at", iso, "report", loc,
                            "created", created));
 out:
-    json_decref(body);
     json_decref(aud);
     json_decref(mentions);
     json_decref(fields);

@@ -156,7 +156,7 @@ int zq_h_debug_echo(zq_req *req)
     }
     if (zq_req_json(req, &j) < 0)
         return 0;
-    zq_resp_json(req, 200, json_pack("{s:o}", "json", j));
+    zq_resp_json(req, 200, json_pack("{s:O}", "json", j)); /* j is the request's */
     return 0;
 }
 

@@ -89,6 +89,5 @@ int zq_h_intake_handoff(zq_req *req)
 out:
     zq_session_clear(&s);
     json_decref(draft);
-    json_decref(body);
     return rc;
 }

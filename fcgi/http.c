@@ -137,8 +137,36 @@ int zq_req_init(zq_req *req, char **envp, const zq_config *cfg, zq_store *store)
     return 0;
 }
 
+/* One value zq_req_keep holds; the nodes live in the request's pool. */
+struct zq_req_kept {
+    json_t *j;
+    struct zq_req_kept *next;
+};
+
+json_t *zq_req_keep(zq_req *req, json_t *j)
+{
+    struct zq_req_kept *k;
+
+    if (j == NULL)
+        return NULL;
+    k = zq_pool_alloc(&req->pool, sizeof(*k));
+    if (k == NULL) {
+        json_decref(j);
+        return NULL;
+    }
+    k->j = j;
+    k->next = req->kept;
+    req->kept = k;
+    return j;
+}
+
 void zq_req_free(zq_req *req)
 {
+    struct zq_req_kept *k;
+
+    for (k = req->kept; k != NULL; k = k->next)
+        json_decref(k->j);
+    req->kept = NULL;
     zq_buf_free(&req->headers);
     zq_buf_free(&req->body_out);
     zq_pool_free(&req->pool);
@@ -356,7 +384,8 @@ int zq_req_json(zq_req *req, json_t **out)
         zq_resp_error(req, 400, "malformed_json", "请求内容不是有效的 JSON。");
         return -ZQ_EINVAL;
     }
-    *out = j;
+    if ((*out = zq_req_keep(req, j)) == NULL)
+        return -ZQ_ENOMEM;
     return 0;
 }
 

@@ -27,6 +27,7 @@ typedef struct zq_kv {
 
 typedef struct zq_req {
     zq_pool pool;             /* everything below that is allocated lives here */
+    struct zq_req_kept *kept; /* JSON values released with the request */
     char **envp;              /* CGI parameters, "NAME=value" (borrowed) */
     const zq_config *cfg;     /* borrowed for the request */
     const struct zq_app *app; /* schemas etc.; borrowed, NULL in some tests */
@@ -78,9 +79,16 @@ const char *zq_req_query(zq_req *req, const char *name);
 /* A cookie value, NULL when absent. Lives in the pool. */
 const char *zq_req_cookie(zq_req *req, const char *name);
 
-/* The request body as JSON. Returns 0 and a new reference in *out, or a
- * negative code after having set the error response: 415 for another
- * content type, 400 invalid_utf8 or malformed_json. */
+/* Hands j to the request (steals the reference): it is released by
+ * zq_req_free, so a handler's paths need not. Returns j, borrowed until
+ * then, or NULL when j is NULL or the request is out of memory (j is then
+ * released at once). */
+json_t *zq_req_keep(zq_req *req, json_t *j);
+
+/* The request body as JSON. Returns 0 and the body in *out, borrowed:
+ * the request keeps it (zq_req_keep). Or a negative code after having set
+ * the error response: 415 for another content type, 400 invalid_utf8 or
+ * malformed_json. */
 int zq_req_json(zq_req *req, json_t **out);
 /* The body as application/x-www-form-urlencoded pairs (in the pool).
  * Returns 0, or a negative code after having set a 415 or 400 response. */

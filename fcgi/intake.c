@@ -291,7 +291,6 @@ int zq_h_intake_step(zq_req *req)
         goto out;
     zq_resp_json(req, 200, draft_view(f, &s));
 out:
-    json_decref(body);
     json_decref(others);
     json_decref(norm);
     json_decref(errors);
@@ -466,7 +465,6 @@ int zq_h_case_lookup(zq_req *req)
         zq_resp_json(req, 200, json_pack("{s:o}", "case", pub));
     }
 out:
-    json_decref(body);
     json_decref(norm);
     return rc;
 }

@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             dump = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
             FUZZ_CHECK(dump != NULL);
             free(dump);
-            zq_resp_json(&req, 200, j);
+            zq_resp_json(&req, 200, json_incref(j)); /* j is the request's */
         } else {
             FUZZ_CHECK(j == NULL);
             FUZZ_CHECK(req.status == 400 || req.status == 415);
