@@ -112,7 +112,11 @@ static int token_create(const zq_config *cfg, int argc, char **argv, int i)
     }
     zq_hex(raw, sizeof(raw), token);
     zq_auth_hash_hex(token, hash);
-    snprintf(line, sizeof(line), "%s:%s:%s", argv[i], argv[i + 1], hash);
+    /* Cut, the line would carry another name or a broken hash. */
+    if (zq_fmt(line, sizeof(line), "%s:%s:%s", argv[i], argv[i + 1], hash) < 0) {
+        fprintf(stderr, PROG ": token name or role too long\n");
+        return ZQ_EXIT_CONFIG;
+    }
     /* The same check the configuration loader makes. */
     if (zq_config_parse_token(line, &parsed, &err) < 0) {
         fprintf(stderr, PROG ": %s\n", err.msg);
