@@ -195,6 +195,7 @@ static int cmd_export(const char *path, const zq_config *cfg, int argc, char **a
     zq_err err = {0};
     long long rows = 0;
     opts o;
+    bool closed;
     int rc;
 
     if (parse_opts(argc, argv, i, allowed, &o) < 0)
@@ -224,9 +225,8 @@ static int cmd_export(const char *path, const zq_config *cfg, int argc, char **a
                               strcmp(fmt, "csv") == 0 ? ZQ_EXPORT_CSV : ZQ_EXPORT_JSONL, &sink,
                               &rows, &err)
             : -ZQ_ENOMEM;
-    if (fs.f != stdout && fclose(fs.f) != 0 && rc == 0)
-        rc = -ZQ_EIO;
-    else if (fs.f == stdout && fflush(stdout) != 0 && rc == 0)
+    closed = fs.f != stdout ? fclose(fs.f) == 0 : fflush(stdout) == 0;
+    if (!closed && rc == 0)
         rc = -ZQ_EIO;
     if (rc < 0) {
         fprintf(stderr, PROG ": export failed after %lld rows: %s\n", rows,
