@@ -428,8 +428,8 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
 {
     enum { FIXED = 11, PER = 2 + ZQ_CHAT_OUTBOX_FIELDS };
     const char *argv[FIXED + ZQ_CHAT_OUTBOX_MAX * PER];
-    char seen[ZQ_STORE_KEY_MAX], outkey[ZQ_STORE_KEY_MAX], ttl[16], dttl[16], nent[8], seen_ttl[16],
-        counts[ZQ_CHAT_OUTBOX_MAX][8], created[ZQ_CHAT_OUTBOX_MAX][24],
+    char seen[ZQ_STORE_KEY_MAX + 8], outkey[ZQ_STORE_KEY_MAX], ttl[16], dttl[16], nent[8],
+        seen_ttl[16], counts[ZQ_CHAT_OUTBOX_MAX][8], created[ZQ_CHAT_OUTBOX_MAX][24],
         expires[ZQ_CHAT_OUTBOX_MAX][24];
     json_t *j = state_to_json(&t->st);
     char *js = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -441,7 +441,7 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     json_decref(j);
     if (js == NULL)
         return zq_err_set(t->err, ZQ_ENOMEM, "dialogue: cannot encode state");
-    /* key already holds the prefix. */
+    /* key already holds the prefix; seen has room for any key's ":seen". */
     if (zq_fmt(seen, sizeof(seen), "%s:seen", key) < 0 ||
         zq_store_key(t->env->store, outkey, sizeof(outkey), "%s", ZQ_CHAT_OUTBOX_STREAM) < 0 ||
         zq_fmt(ttl, sizeof(ttl), "%d", t->cfg->chat.session_ttl_s) < 0 ||
