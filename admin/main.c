@@ -112,7 +112,11 @@ static int token_create(const zq_config *cfg, int argc, char **argv, int i)
     }
     zq_hex(raw, sizeof(raw), token);
     zq_auth_hash_hex(token, hash);
-    snprintf(line, sizeof(line), "%s:%s:%s", argv[i], argv[i + 1], hash);
+    /* Cut, the line would carry another name or a broken hash. */
+    if (zq_fmt(line, sizeof(line), "%s:%s:%s", argv[i], argv[i + 1], hash) < 0) {
+        fprintf(stderr, PROG ": token name or role too long\n");
+        return ZQ_EXIT_CONFIG;
+    }
     /* The same check the configuration loader makes. */
     if (zq_config_parse_token(line, &parsed, &err) < 0) {
         fprintf(stderr, PROG ": %s\n", err.msg);
@@ -191,6 +195,7 @@ static int cmd_export(const char *path, const zq_config *cfg, int argc, char **a
     zq_err err = {0};
     long long rows = 0;
     opts o;
+    bool closed;
     int rc;
 
     if (parse_opts(argc, argv, i, allowed, &o) < 0)
@@ -220,9 +225,8 @@ static int cmd_export(const char *path, const zq_config *cfg, int argc, char **a
                               strcmp(fmt, "csv") == 0 ? ZQ_EXPORT_CSV : ZQ_EXPORT_JSONL, &sink,
                               &rows, &err)
             : -ZQ_ENOMEM;
-    if (fs.f != stdout && fclose(fs.f) != 0 && rc == 0)
-        rc = -ZQ_EIO;
-    else if (fs.f == stdout && fflush(stdout) != 0 && rc == 0)
+    closed = fs.f != stdout ? fclose(fs.f) == 0 : fflush(stdout) == 0;
+    if (!closed && rc == 0)
         rc = -ZQ_EIO;
     if (rc < 0) {
         fprintf(stderr, PROG ": export failed after %lld rows: %s\n", rows,

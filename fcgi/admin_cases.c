@@ -14,6 +14,8 @@
 #include "zhuqi/workflow.h"
 
 #define REASON_MAX 500
+/* What a 422 says should its own message not fit its buffer. */
+#define BAD_INPUT "提交的内容不符合要求。"
 
 /* "Now" for the workflow: the clock, or in test setups (debug_routes)
  * the X-Debug-Now-Ms header, so that deadlines across holidays can be
@@ -271,9 +273,14 @@ static int export(zq_req *req, zq_export_format fmt)
     if (parse_filter(req, &ctx, &f) < 0)
         return 0;
     rc = zq_staff_export(req->store, &ctx, &f, fmt, &sink, &rows, &err);
-    snprintf(detail, sizeof(detail), "format=%s rows=%lld ok=%d %s",
-             fmt == ZQ_EXPORT_CSV ? "csv" : "jsonl", rows, rc == 0,
-             zq_case_filter_text(&f, ftxt, sizeof(ftxt)));
+    /* ftxt's 400 bytes fit in detail; should they ever not, the audit
+     * keeps the counts without the filter rather than a cut one. */
+    if (zq_fmt(detail, sizeof(detail), "format=%s rows=%lld ok=%d %s",
+               fmt == ZQ_EXPORT_CSV ? "csv" : "jsonl", rows, rc == 0,
+               zq_case_filter_text(&f, ftxt, sizeof(ftxt))) < 0 &&
+        zq_fmt(detail, sizeof(detail), "format=%s rows=%lld ok=%d",
+               fmt == ZQ_EXPORT_CSV ? "csv" : "jsonl", rows, rc == 0) < 0)
+        detail[0] = '\0';
     audit(req, who, "export", "", detail);
     ZQ_INFO("event=export staff=%s format=%s rows=%lld rc=%d", who->name,
             fmt == ZQ_EXPORT_CSV ? "csv" : "jsonl", rows, rc);
@@ -359,12 +366,12 @@ static int body_text(zq_req *req, json_t *body, const char *key, size_t max_char
     if (v == NULL || json_is_null(v))
         return 0;
     if (!json_is_string(v)) {
-        snprintf(msg, sizeof(msg), "%s应为文字。", label);
+        zq_resp_msgf(msg, sizeof(msg), BAD_INPUT, "%s应为文字。", label);
         zq_resp_error_fields(req, 422, "validation_failed", msg, json_pack("{s:s}", key, msg));
         return -1;
     }
     if (zq_utf8_chars(json_string_value(v), json_string_length(v)) > max_chars) {
-        snprintf(msg, sizeof(msg), "%s最多 %zu 个字。", label, max_chars);
+        zq_resp_msgf(msg, sizeof(msg), BAD_INPUT, "%s最多 %zu 个字。", label, max_chars);
         zq_resp_error_fields(req, 422, "validation_failed", msg, json_pack("{s:s}", key, msg));
         return -1;
     }
@@ -527,9 +534,10 @@ int zq_h_admin_case_transition(zq_req *req)
     switch (zq_wf_check(zq_wf_machine_for(c.row.form), c.row.status, to, who->role, note)) {
     case 0: break;
     case -ZQ_ECONFLICT:
-        snprintf(msg, sizeof(msg), "案件当前状态为“%s”，不能变更为“%s”。",
-                 zq_staff_status_label(c.row.form, c.row.status),
-                 zq_staff_status_label(c.row.form, to));
+        zq_resp_msgf(msg, sizeof(msg), "案件当前状态不能变更为所选状态。",
+                     "案件当前状态为“%s”，不能变更为“%s”。",
+                     zq_staff_status_label(c.row.form, c.row.status),
+                     zq_staff_status_label(c.row.form, to));
         conflict(req, c.row.form, c.row.status, who, msg);
         goto done;
     case -ZQ_EFORBIDDEN:
@@ -683,8 +691,8 @@ int zq_h_admin_case_extension(zq_req *req)
     days = json_object_get(body, "days");
     n = json_is_integer(days) ? (long long)json_integer_value(days) : -1;
     if (n <= ctx.lim.answer_days || n > ctx.lim.answer_max_days) {
-        snprintf(msg, sizeof(msg), "延长后的答复期限应为 %d 到 %d 天。", ctx.lim.answer_days + 1,
-                 ctx.lim.answer_max_days);
+        zq_resp_msgf(msg, sizeof(msg), BAD_INPUT, "延长后的答复期限应为 %d 到 %d 天。",
+                     ctx.lim.answer_days + 1, ctx.lim.answer_max_days);
         zq_resp_error_fields(req, 422, "validation_failed", msg, json_pack("{s:s}", "days", msg));
         goto out;
     }

@@ -79,7 +79,8 @@ static int query_int(zq_req *req, const char *name, long long min, long long max
     if (v == NULL)
         return 0;
     if (zq_parse_ll(v, strlen(v), min, max, out) < 0) {
-        snprintf(msg, sizeof(msg), "参数 %s 应为 %lld 到 %lld 之间的整数。", name, min, max);
+        zq_resp_msgf(msg, sizeof(msg), "查询参数不正确。", "参数 %s 应为 %lld 到 %lld 之间的整数。",
+                     name, min, max);
         zq_resp_error(req, 400, "bad_request", msg);
         return -1;
     }
@@ -150,8 +151,11 @@ int zq_h_admin_target_save(zq_req *req)
         rc = storage_failed(rc, &err, "target_save");
         goto out;
     }
-    snprintf(detail, sizeof(detail), "{\"channel\":\"%s\",\"created\":%s}",
-             zq_channel_name(r.t.kind), created ? "true" : "false");
+    /* A channel name always fits; were it cut, the audit would hold
+     * broken JSON: then it holds none of the detail. */
+    if (zq_fmt(detail, sizeof(detail), "{\"channel\":\"%s\",\"created\":%s}",
+               zq_channel_name(r.t.kind), created ? "true" : "false") < 0)
+        memcpy(detail, "{}", 3);
     audit(req, who, "target_save", r.t.id, detail);
     ZQ_INFO("event=target_saved id=%s channel=%s created=%d tags=%d", r.t.id,
             zq_channel_name(r.t.kind), created, r.ntags);
@@ -352,7 +356,10 @@ int zq_h_admin_notice_create(zq_req *req)
                 (long long)(send_at > now ? send_at : now), aud_s);
     }
     zq_time_iso(send_at > now ? send_at : now, iso);
-    snprintf(loc, sizeof(loc), "/api/admin/notices/%s", id);
+    if (zq_fmt(loc, sizeof(loc), "/api/admin/notices/%s", id) < 0) {
+        rc = -ZQ_ETOOBIG; /* not expected: notice ids are short */
+        goto out;
+    }
     zq_resp_header(req, "Location", loc);
     zq_resp_json(req, 202,
                  json_pack("{s:{s:s, s:s, s:s, s:s, s:b}}", "notice", "id", id, "state",

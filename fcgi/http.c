@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 
@@ -494,14 +495,28 @@ void zq_resp_error(zq_req *req, int status, const char *code, const char *messag
     zq_resp_error_fields(req, status, code, message, NULL);
 }
 
+const char *zq_resp_msgf(char *out, size_t outsz, const char *fallback, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = zq_vfmt(out, outsz, fmt, ap);
+    va_end(ap);
+    if (rc < 0 && zq_fmt(out, outsz, "%s", fallback) < 0)
+        out[0] = '\0';
+    return out;
+}
+
 void zq_resp_unavailable(zq_req *req)
 {
     char ra[16];
 
     zq_resp_error(req, 503, "storage_unavailable",
                   "服务暂时不可用，请稍后重试。您填写的内容不会丢失。");
-    snprintf(ra, sizeof(ra), "%d", req->cfg ? req->cfg->server.retry_after_s : 5);
-    zq_resp_header(req, "Retry-After", ra);
+    /* A number always fits; were it cut, no Retry-After beats a wrong one. */
+    if (zq_fmt(ra, sizeof(ra), "%d", req->cfg ? req->cfg->server.retry_after_s : 5) == 0)
+        zq_resp_header(req, "Retry-After", ra);
 }
 
 const char *zq_http_reason(int status)

@@ -112,6 +112,13 @@ void zq_resp_error(zq_req *req, int status, const char *code, const char *messag
 /* The same with a "fields" object (validation errors); steals fields. */
 void zq_resp_error_fields(zq_req *req, int status, const char *code, const char *message,
                           json_t *fields);
+
+/* Formats a message for the user (printf-like) into out (outsz bytes),
+ * or copies fallback there when it does not fit: a general message
+ * rather than one cut in the middle of a character. fallback must fit.
+ * Returns out. */
+const char *zq_resp_msgf(char *out, size_t outsz, const char *fallback, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* 503 storage_unavailable with Retry-After from the configuration. */
 void zq_resp_unavailable(zq_req *req);
 

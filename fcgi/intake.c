@@ -42,11 +42,10 @@ const zq_form *zq_intake_form_param(zq_req *req)
 void zq_intake_set_cookie(zq_req *req, const char *sid)
 {
     char v[256];
-    int n =
-        snprintf(v, sizeof(v), "zq_sid=%s; Path=/api/; Max-Age=%d; HttpOnly; SameSite=Lax%s", sid,
-                 req->cfg->intake.session_ttl_s, req->cfg->server.cookie_secure ? "; Secure" : "");
 
-    if (n > 0 && (size_t)n < sizeof(v))
+    if (zq_fmt(v, sizeof(v), "zq_sid=%s; Path=/api/; Max-Age=%d; HttpOnly; SameSite=Lax%s", sid,
+               req->cfg->intake.session_ttl_s,
+               req->cfg->server.cookie_secure ? "; Secure" : "") == 0)
         zq_resp_header(req, "Set-Cookie", v);
 }
 
@@ -455,8 +454,9 @@ int zq_h_case_lookup(zq_req *req)
     rc = zq_lookup_case(req->store, &in, &pub, &err);
     if (rc == -ZQ_EBUSY) {
         zq_resp_error(req, 429, "rate_limited", "查询过于频繁，请稍后再试。");
-        snprintf(ra, sizeof(ra), "%d", (int)(60 - (in.now_ms / 1000) % 60));
-        zq_resp_header(req, "Retry-After", ra);
+        /* 1..60 always fits; were it cut, no Retry-After beats a wrong one. */
+        if (zq_fmt(ra, sizeof(ra), "%d", (int)(60 - (in.now_ms / 1000) % 60)) == 0)
+            zq_resp_header(req, "Retry-After", ra);
         rc = 0;
     } else if (rc == -ZQ_ENOTFOUND) {
         zq_resp_error(req, 404, "not_found", "未找到该案件，请核对案件编号和手机号码。");

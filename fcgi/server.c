@@ -510,8 +510,11 @@ int zq_server_run(const char *config_path, zq_app *app, int listen_fd, const zq_
             pthread_join(srv.workers[i].tid, NULL);
 out:
     close(listen_fd);
-    if (exit_code == 0) {
+    /* Workers still running after a shutdown timeout use srv.workers and
+     * the configuration: those are left to the process's exit. */
+    if (exit_code == 0 || started == 0)
         free(srv.workers);
+    if (exit_code == 0) {
         pthread_mutex_lock(&cfg_lock);
         cfg_ref *last = cfg_current;
         cfg_current = NULL;

@@ -67,7 +67,8 @@ typedef struct zq_chat_outbox {
 } zq_chat_outbox;
 
 /* Adds an entry (strings are copied; auth may be NULL). Returns 0,
- * -ZQ_ETOOBIG when the list is full, or -ZQ_ENOMEM. The new entry is
+ * -ZQ_ETOOBIG when the list is full, -ZQ_EINVAL when channel or auth is
+ * longer than its field, or -ZQ_ENOMEM. The new entry is
  * o->e[o->n - 1] (see zq_chat_outbox_series). */
 int zq_chat_outbox_push(zq_chat_outbox *o, const char *channel, const char *url, const char *body,
                         const char *const *headers, size_t nheaders, const char *auth,
@@ -82,12 +83,14 @@ int zq_chat_outbox_series(zq_chat_outbox_entry *e, int parts, const char *rl);
 
 /* The field/value strings of entry e for XADD, into argv (at least
  * ZQ_CHAT_OUTBOX_FIELDS slots); created and expires are the caller's
- * buffers for the numbers. Returns the number of strings. */
+ * buffers for the numbers. Returns the number of strings, or 0 when a
+ * number cannot be formatted (not expected: 24 bytes hold any int64). */
 size_t zq_chat_outbox_fields(const zq_chat_outbox_entry *e, int64_t now_ms, char created[24],
                              char expires[24], const char **argv);
 
 /* Queues every entry of o (XADD, pipelined). Returns 0 or -ZQ_EUNAVAIL /
- * -ZQ_EREPLY. Used where no state is saved with the entries; the
+ * -ZQ_EREPLY, or -ZQ_ETOOBIG / -ZQ_EINVAL when the stream key or an
+ * entry cannot be formatted. Used where no state is saved with the entries; the
  * dialogue queues its replies in the same script that saves its state. */
 int zq_chat_outbox_send(zq_store *st, const zq_chat_outbox *o, int64_t now_ms, zq_err *err);
 

@@ -12,10 +12,10 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/common.h"
 
-#define ZQ_XML_MAX_INPUT (256 * 1024) /* bytes */
-#define ZQ_XML_MAX_DEPTH 4            /* the root is depth 1 */
-#define ZQ_XML_MAX_FIELDS 64          /* leaf elements kept */
-#define ZQ_XML_MAX_NAME 64            /* bytes of an element name */
+#define ZQ_XML_MAX_INPUT 262144 /* bytes (256 KiB) */
+#define ZQ_XML_MAX_DEPTH 4      /* the root is depth 1 */
+#define ZQ_XML_MAX_FIELDS 64    /* leaf elements kept */
+#define ZQ_XML_MAX_NAME 64      /* bytes of an element name */
 
 /* A leaf element (one without child elements) and its decoded text. */
 typedef struct zq_xml_field {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zhuqi/buf.h"
 #include "zhuqi/log.h"
 
 int zq_chat_outbox_push(zq_chat_outbox *o, const char *channel, const char *url, const char *body,
@@ -21,8 +22,12 @@ int zq_chat_outbox_push(zq_chat_outbox *o, const char *channel, const char *url,
         return -ZQ_ETOOBIG;
     e = &o->e[o->n];
     memset(e, 0, sizeof(*e));
-    snprintf(e->channel, sizeof(e->channel), "%s", channel);
-    snprintf(e->auth, sizeof(e->auth), "%s", auth ? auth : "");
+    /* A cut channel or token name would send to the wrong place. */
+    if (zq_fmt(e->channel, sizeof(e->channel), "%s", channel) < 0 ||
+        zq_fmt(e->auth, sizeof(e->auth), "%s", auth ? auth : "") < 0) {
+        memset(e, 0, sizeof(*e));
+        return -ZQ_EINVAL;
+    }
     e->expires_ms = expires_ms;
     h = json_array();
     for (i = 0; h != NULL && i < nheaders; i++)
@@ -56,15 +61,18 @@ void zq_chat_outbox_clear(zq_chat_outbox *o)
 
 int zq_chat_outbox_series(zq_chat_outbox_entry *e, int parts, const char *rl)
 {
+    size_t n;
+
     if (parts < 0 || parts > ZQ_CHAT_OUTBOX_MAX_PARTS ||
         (rl != NULL && strlen(rl) >= sizeof(e->rl)))
         return -ZQ_EINVAL;
+    e->parts_s[0] = '\0';
+    if (parts > 0 && zq_fmt(e->parts_s, sizeof(e->parts_s), "%d", parts) < 0)
+        return -ZQ_EINVAL;
     e->parts = parts;
-    if (parts > 0)
-        snprintf(e->parts_s, sizeof(e->parts_s), "%d", e->parts);
-    else
-        e->parts_s[0] = '\0';
-    snprintf(e->rl, sizeof(e->rl), "%s", rl ? rl : "");
+    n = rl ? strlen(rl) : 0;
+    memcpy(e->rl, rl ? rl : "", n);
+    e->rl[n] = '\0';
     return 0;
 }
 
@@ -73,8 +81,10 @@ size_t zq_chat_outbox_fields(const zq_chat_outbox_entry *e, int64_t now_ms, char
 {
     size_t n = 0;
 
-    snprintf(created, 24, "%lld", (long long)now_ms);
-    snprintf(expires, 24, "%lld", (long long)e->expires_ms);
+    /* 24 bytes hold any int64, so this fails only if that stops being so. */
+    if (zq_fmt(created, 24, "%lld", (long long)now_ms) < 0 ||
+        zq_fmt(expires, 24, "%lld", (long long)e->expires_ms) < 0)
+        return 0;
     argv[n++] = "kind";
     argv[n++] = "reply";
     argv[n++] = "channel";
@@ -104,13 +114,13 @@ size_t zq_chat_outbox_fields(const zq_chat_outbox_entry *e, int64_t now_ms, char
 
 int zq_chat_outbox_send(zq_store *st, const zq_chat_outbox *o, int64_t now_ms, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
-    char key[96], created[24], expires[24];
+    char key[ZQ_STORE_KEY_MAX], created[24], expires[24];
     const char *argv[6 + ZQ_CHAT_OUTBOX_FIELDS];
     size_t i;
     int rc = 0;
 
-    snprintf(key, sizeof(key), "%s%s", p, ZQ_CHAT_OUTBOX_STREAM);
+    if (zq_store_key(st, key, sizeof(key), "%s", ZQ_CHAT_OUTBOX_STREAM) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "outbox: key prefix too long");
     for (i = 0; i < o->n; i++) {
         redisReply *r;
         size_t n;
@@ -121,6 +131,8 @@ int zq_chat_outbox_send(zq_store *st, const zq_chat_outbox *o, int64_t now_ms, z
         argv[3] = "~";
         argv[4] = ZQ_CHAT_OUTBOX_MAXLEN;
         n = zq_chat_outbox_fields(&o->e[i], now_ms, created, expires, argv + 6);
+        if (n == 0)
+            return zq_err_set(err, ZQ_EINVAL, "outbox: cannot format an entry");
         argv[5] = "*";
         r = zq_store_commandv(st, err, (int)(6 + n), argv, NULL);
         if (r == NULL)

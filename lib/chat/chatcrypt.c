@@ -131,7 +131,7 @@ static int aes_cbc(bool enc, const unsigned char key[32], const unsigned char iv
          EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), NULL, key, iv, enc ? 1 : 0) == 1 &&
          EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
          EVP_CipherUpdate(ctx, out, &l1, in, (int)n) == 1 &&
-         EVP_CipherFinal_ex(ctx, out + l1, &l2) == 1 && (size_t)(l1 + l2) == n;
+         EVP_CipherFinal_ex(ctx, out + l1, &l2) == 1 && (size_t)l1 + (size_t)l2 == n;
     EVP_CIPHER_CTX_free(ctx);
     return ok ? 0 : -ZQ_EINVAL;
 }

@@ -77,7 +77,9 @@ void zq_dialogue_user_key(const char *user, char out[ZQ_DIALOGUE_USER_MAX + 1])
     if (EVP_Digest(user, n, md, &mdlen, EVP_sha256(), NULL) != 1)
         memset(md, 0, sizeof(md));
     zq_hex(md, 16, hex);
-    snprintf(out, ZQ_DIALOGUE_USER_MAX + 1, "h%s", hex);
+    _Static_assert(sizeof(hex) + 1 <= ZQ_DIALOGUE_USER_MAX + 1, "hashed user id fits");
+    out[0] = 'h';
+    memcpy(out + 1, hex, sizeof(hex));
 }
 
 static bool is_space_at(const char *s, size_t len, size_t *w)
@@ -310,7 +312,9 @@ static void copy_str(char *dst, size_t sz, json_t *o, const char *key)
 {
     const char *v = json_string_value(json_object_get(o, key));
 
-    snprintf(dst, sz, "%s", v ? v : "");
+    /* Too long for its field only when the stored state is not ours:
+     * then the field reads as unset. */
+    dlg_set_id(dst, sz, v);
 }
 
 static void state_from_json(dstate *s, json_t *j)
@@ -360,7 +364,7 @@ static int load(turn *t, const char *key, const char *dkey, char ver[24], bool *
 
     *expired = false;
     *dup = false;
-    snprintf(ver, 24, "0");
+    memcpy(ver, "0", 2);
     zq_store_append(t->env->store, "HMGET %s v s", key);
     zq_store_append(t->env->store, "GET %s:seen", key);
     zq_store_append(t->env->store, "EXISTS %s", dkey);
@@ -372,11 +376,17 @@ static int load(turn *t, const char *key, const char *dkey, char ver[24], bool *
         rc = zq_err_set(t->err, ZQ_EREPLY, "dialogue: unexpected reply to HMGET");
         goto out;
     }
-    if (h->element[0]->type == REDIS_REPLY_STRING && h->element[1]->type == REDIS_REPLY_STRING) {
-        snprintf(ver, 24, "%.*s", (int)h->element[0]->len, h->element[0]->str);
-        j = json_loadb(h->element[1]->str, h->element[1]->len, 0, NULL);
-    } else if (h->element[0]->type == REDIS_REPLY_STRING) {
-        snprintf(ver, 24, "%.*s", (int)h->element[0]->len, h->element[0]->str);
+    if (h->element[0]->type == REDIS_REPLY_STRING) {
+        /* The version goes back to the saving script, which compares it
+         * whole: a cut one could never match. */
+        if (h->element[0]->len >= 24) {
+            rc = zq_err_set(t->err, ZQ_EREPLY, "dialogue: version too long");
+            goto out;
+        }
+        memcpy(ver, h->element[0]->str, h->element[0]->len);
+        ver[h->element[0]->len] = '\0';
+        if (h->element[1]->type == REDIS_REPLY_STRING)
+            j = json_loadb(h->element[1]->str, h->element[1]->len, 0, NULL);
     } else if (rep[1]->type == REDIS_REPLY_STRING && rep[1]->len == 1 && rep[1]->str[0] == '1') {
         *expired = true;
     }
@@ -418,8 +428,9 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
 {
     enum { FIXED = 11, PER = 2 + ZQ_CHAT_OUTBOX_FIELDS };
     const char *argv[FIXED + ZQ_CHAT_OUTBOX_MAX * PER];
-    char seen[256], outkey[96], ttl[16], dttl[16], nent[8], counts[ZQ_CHAT_OUTBOX_MAX][8],
-        created[ZQ_CHAT_OUTBOX_MAX][24], expires[ZQ_CHAT_OUTBOX_MAX][24];
+    char seen[ZQ_STORE_KEY_MAX + 8], outkey[ZQ_STORE_KEY_MAX], ttl[16], dttl[16], nent[8],
+        seen_ttl[16], counts[ZQ_CHAT_OUTBOX_MAX][8], created[ZQ_CHAT_OUTBOX_MAX][24],
+        expires[ZQ_CHAT_OUTBOX_MAX][24];
     json_t *j = state_to_json(&t->st);
     char *js = j ? json_dumps(j, JSON_COMPACT) : NULL;
     const char *seenval;
@@ -430,11 +441,16 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     json_decref(j);
     if (js == NULL)
         return zq_err_set(t->err, ZQ_ENOMEM, "dialogue: cannot encode state");
-    snprintf(seen, sizeof(seen), "%s:seen", key);
-    snprintf(outkey, sizeof(outkey), "%s%s", zq_store_prefix(t->env->store), ZQ_CHAT_OUTBOX_STREAM);
-    snprintf(ttl, sizeof(ttl), "%d", t->cfg->chat.session_ttl_s);
-    snprintf(nent, sizeof(nent), "%zu", ob->n);
-    snprintf(dttl, sizeof(dttl), "%d", t->in->dedup_id ? t->cfg->chat.dedup_ttl_s : 0);
+    /* key already holds the prefix; seen has room for any key's ":seen". */
+    if (zq_fmt(seen, sizeof(seen), "%s:seen", key) < 0 ||
+        zq_store_key(t->env->store, outkey, sizeof(outkey), "%s", ZQ_CHAT_OUTBOX_STREAM) < 0 ||
+        zq_fmt(ttl, sizeof(ttl), "%d", t->cfg->chat.session_ttl_s) < 0 ||
+        zq_fmt(nent, sizeof(nent), "%zu", ob->n) < 0 ||
+        zq_fmt(dttl, sizeof(dttl), "%d", t->in->dedup_id ? t->cfg->chat.dedup_ttl_s : 0) < 0 ||
+        zq_fmt(seen_ttl, sizeof(seen_ttl), "%d", SEEN_TTL_S) < 0) {
+        rc = zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: cannot format the save's arguments");
+        goto out;
+    }
     argv[0] = key;
     argv[1] = seen;
     argv[2] = outkey;
@@ -448,28 +464,34 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     if (t->seen == seenval[0] && strcmp(ver, "0") != 0)
         seenval = "";
     argv[7] = seenval;
-    argv[8] = "2592000"; /* SEEN_TTL_S */
+    argv[8] = seen_ttl;
     argv[9] = dttl;
     argv[10] = nent;
     for (i = 0; i < ob->n; i++) {
         size_t n =
             zq_chat_outbox_fields(&ob->e[i], t->now_ms, created[i], expires[i], argv + argc + 2);
 
-        snprintf(counts[i], sizeof(counts[i]), "%zu", n);
+        if (n == 0 || zq_fmt(counts[i], sizeof(counts[i]), "%zu", n) < 0) {
+            rc = zq_err_set(t->err, ZQ_EINVAL, "dialogue: cannot format an outbox entry");
+            goto out;
+        }
         argv[argc] = counts[i];
         argv[argc + 1] = ZQ_CHAT_OUTBOX_MAXLEN;
         argc += 2 + n;
     }
     r = zq_store_script(t->env->store, t->err, &save_script, 4, (int)argc, argv, NULL);
-    free(js);
-    if (r == NULL)
-        return -ZQ_EUNAVAIL;
+    if (r == NULL) {
+        rc = -ZQ_EUNAVAIL;
+        goto out;
+    }
     if (r->type == REDIS_REPLY_INTEGER)
         rc = r->integer > 0 ? 1 : r->integer == -2 ? 2 : 0;
     else
         rc = zq_err_set(t->err, ZQ_EREPLY, "dialogue: save failed: %s",
                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     freeReplyObject(r);
+out:
+    free(js);
     return rc;
 }
 
@@ -501,15 +523,16 @@ static void pause_a_little(int attempt)
 int zq_dialogue_handle(const zq_dialogue_env *env, const zq_dialogue_in *in,
                        zq_dialogue_replies *out, zq_err *err)
 {
-    char key[200], dkey[300], ver[24];
+    char key[ZQ_STORE_KEY_MAX], dkey[ZQ_STORE_KEY_MAX], ver[24];
     int attempt, rc = 0;
 
     memset(out, 0, sizeof(*out));
     if (!channel_ok(in->channel) || in->user == NULL || in->user[0] == '\0' ||
         strlen(in->user) > 1024 || (in->dedup_id != NULL && strlen(in->dedup_id) > 128))
         return zq_err_set(err, ZQ_EINVAL, "dialogue: bad channel, user or message id");
-    snprintf(dkey, sizeof(dkey), "%sdedup:%s:%s", zq_store_prefix(env->store), in->channel,
-             in->dedup_id ? in->dedup_id : "-");
+    if (zq_store_key(env->store, dkey, sizeof(dkey), "dedup:%s:%s", in->channel,
+                     in->dedup_id ? in->dedup_id : "-") < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "dialogue: message id key too long");
     if (env->schema == NULL)
         return zq_err_set(err, ZQ_EINVAL, "dialogue: no schema");
     for (attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -529,8 +552,8 @@ int zq_dialogue_handle(const zq_dialogue_env *env, const zq_dialogue_in *in,
         t.opts.money_ceiling_fen = env->cfg->intake.money_ceiling_yuan * 100;
         t.opts.today = env->today;
         zq_dialogue_user_key(in->user, t.user);
-        snprintf(key, sizeof(key), "%schat:%s:%s", zq_store_prefix(env->store), in->channel,
-                 t.user);
+        if (zq_store_key(env->store, key, sizeof(key), "chat:%s:%s", in->channel, t.user) < 0)
+            return zq_err_set(err, ZQ_ETOOBIG, "dialogue: chat key too long");
         rc = load(&t, key, dkey, ver, &expired, &dup);
         t.fresh = strcmp(ver, "0") == 0 && !expired;
         if (rc == 0 && dup) {

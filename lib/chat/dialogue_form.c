@@ -227,7 +227,7 @@ static void set_keep(turn *t, const zq_field *fld, json_t *v)
 {
     json_decref(t->st.keep_value);
     t->st.keep_value = v ? json_incref(v) : NULL;
-    snprintf(t->st.keep_field, sizeof(t->st.keep_field), "%s", v && fld ? fld->id : "");
+    dlg_set_id(t->st.keep_field, sizeof(t->st.keep_field), v && fld ? fld->id : "");
 }
 
 void dlg_clear_draft(turn *t)
@@ -256,7 +256,7 @@ static void advance(turn *t, const zq_field *done)
 
         next = st ? next_in_step(f, st, t->st.answers, done) : NULL;
         if (next != NULL) {
-            snprintf(t->st.cur, sizeof(t->st.cur), "%s", next->id);
+            dlg_set_id(t->st.cur, sizeof(t->st.cur), next->id);
             set_keep(t, next, json_object_get(t->st.answers, next->id));
             dlg_ask(t, next, false);
             return;
@@ -308,8 +308,10 @@ static int check_answer(turn *t, const zq_field *fld, const char *text, size_t l
         dlg_say(t, "%s。\n", msg ? msg : "输入的内容不正确");
         return -ZQ_EINVAL;
     }
-    if (msg != NULL)
-        snprintf(warnbuf, warnsz, "%s", msg);
+    /* validate's warnings are short constants; one that did not fit is
+     * left unsaid rather than cut in the middle of a character. */
+    if (msg != NULL && zq_fmt(warnbuf, warnsz, "%s", msg) < 0)
+        warnbuf[0] = '\0';
     /* The step as it would stand, for the rules (missing fields of the
      * step give errors of their own, which are not this answer's). */
     input = json_object();
@@ -382,9 +384,12 @@ void dlg_start_flow(turn *t, const char *form_id)
     if (old != NULL)
         dlg_say(t, "已放弃未完成的“%s”。\n", old->title);
     dlg_clear_draft(t);
-    snprintf(t->st.form, sizeof(t->st.form), "%s", f->id);
-    if (zq_random_hex(t->st.draft, 16) < 0)
-        snprintf(t->st.draft, sizeof(t->st.draft), "%016llx", (unsigned long long)t->now_ms);
+    dlg_set_id(t->st.form, sizeof(t->st.form), f->id);
+    /* 16 hex digits always fit draft's 33 bytes; "" would only make the
+     * web hand-over and the confirmation's key less unique. */
+    if (zq_random_hex(t->st.draft, 16) < 0 &&
+        zq_fmt(t->st.draft, sizeof(t->st.draft), "%016llx", (unsigned long long)t->now_ms) < 0)
+        t->st.draft[0] = '\0';
     t->st.mode = M_FORM;
     dlg_say(
         t,
@@ -595,15 +600,20 @@ static int confirm(turn *t)
         return zq_err_set(t->err, ZQ_ENOMEM, "dialogue: out of memory");
     /* The same draft at the same version always gives the same key, so a
      * repeated 确认 (or a retry of this message) finds the same case. */
-    snprintf(seed, sizeof(seed), "%s:%s:%s:%lld", t->in->channel, t->user, t->st.draft,
-             t->st.draft_v);
+    if (zq_fmt(seed, sizeof(seed), "%s:%s:%s:%lld", t->in->channel, t->user, t->st.draft,
+               t->st.draft_v) < 0) {
+        json_decref(vis);
+        return zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: draft seed too long");
+    }
     if (EVP_Digest(seed, strlen(seed), md, &mdlen, EVP_sha256(), NULL) != 1) {
         json_decref(vis);
         return zq_err_set(t->err, ZQ_EIO, "dialogue: digest failed");
     }
     zq_hex(md, 16, hex);
-    snprintf(key, sizeof(key), "chat-%s", hex);
-    snprintf(source, sizeof(source), "chat:%s:%s", t->in->channel, t->user);
+    if (zq_fmt(key, sizeof(key), "chat-%s", hex) < 0 || dlg_source(t, source, sizeof(source)) < 0) {
+        json_decref(vis);
+        return zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: case key or source too long");
+    }
     memset(&in, 0, sizeof(in));
     in.form = f;
     in.answers = vis;
@@ -625,7 +635,7 @@ static int confirm(turn *t)
             "%s”查看办理进度。\n\n回复“菜单”返回主菜单。",
             id);
     dlg_clear_draft(t);
-    snprintf(t->st.last_case, sizeof(t->st.last_case), "%s", id);
+    dlg_set_id(t->st.last_case, sizeof(t->st.last_case), id);
     t->st.mode = M_MENU;
     return 0;
 }
@@ -661,8 +671,8 @@ static void edit_group(turn *t, const char *which)
         return;
     }
     t->st.mode = M_FORM;
-    snprintf(t->st.edit_step, sizeof(t->st.edit_step), "%s", st->id);
-    snprintf(t->st.cur, sizeof(t->st.cur), "%s", first->id);
+    dlg_set_id(t->st.edit_step, sizeof(t->st.edit_step), st->id);
+    dlg_set_id(t->st.cur, sizeof(t->st.cur), first->id);
     set_keep(t, first, json_object_get(t->st.answers, first->id));
     dlg_say(t, "修改“%s”：逐项回答，不修改的项回复“保留”。\n\n", st->title);
     dlg_ask(t, first, true);
@@ -692,7 +702,7 @@ int dlg_form_input(turn *t, const char *cmd, const char *text, size_t len)
                 say_review(t);
                 return 0;
             }
-            snprintf(t->st.cur, sizeof(t->st.cur), "%s", prev->id);
+            dlg_set_id(t->st.cur, sizeof(t->st.cur), prev->id);
             set_keep(t, prev, json_object_get(t->st.answers, prev->id));
             dlg_ask(t, prev, false);
             return 0;

@@ -40,7 +40,7 @@ typedef enum mode {
 
 typedef struct dstate {
     mode mode;
-    char form[32];
+    char form[48];
     json_t *answers; /* owned, an object */
     char cur[48];    /* the field asked while editing a group */
     char edit_step[48];
@@ -92,6 +92,17 @@ static const char *const W_CLASSES[] = {"5",          "课程",     "近期课�
 
 /* Appends to the reply being written (a format, like printf). */
 void dlg_say(turn *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Copies a schema id (NULL: "") into one of the state's id fields, or
+ * makes it "" when it does not fit: "" is the state's "none", which every
+ * reader handles, while a cut id could name another field. Schema ids
+ * ([a-z][a-z0-9_]{0,39}) always fit the 48 bytes of dstate's fields. */
+void dlg_set_id(char *dst, size_t dstsz, const char *id);
+
+/* Writes "chat:<channel>:<user>", this chat as a case's source and a
+ * lookup's requester, into out (outsz bytes; 128 always suffice). Returns
+ * 0, or -ZQ_ETOOBIG when it does not fit. */
+int dlg_source(const turn *t, char *out, size_t outsz);
 
 /* True when cmd is one of words (NULL-terminated). */
 bool dlg_is_any(const char *cmd, const char *const *words);

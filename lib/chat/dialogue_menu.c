@@ -148,7 +148,10 @@ int dlg_lookup_mobile(turn *t, const char *text, size_t len)
         dlg_say(t, "%s。请重新回复手机号码（回复“菜单”返回）。", msg);
         return 0;
     }
-    snprintf(who, sizeof(who), "chat:%s:%s", t->in->channel, t->user);
+    if (dlg_source(t, who, sizeof(who)) < 0) {
+        json_decref(norm);
+        return zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: chat source too long");
+    }
     zq_wf_limits_from_config(t->cfg, &lim);
     memset(&in, 0, sizeof(in));
     in.id = t->st.lookup;
@@ -198,7 +201,8 @@ static int target_id(turn *t, char out[ZQ_TARGET_ID_MAX])
 {
     char source[160];
 
-    snprintf(source, sizeof(source), "chat:%s:%s", t->in->channel, t->user);
+    if (dlg_source(t, source, sizeof(source)) < 0)
+        return -ZQ_ETOOBIG;
     return zq_target_chat_id(source, out);
 }
 
@@ -217,16 +221,18 @@ static int subscribe(turn *t, const zq_region *region)
         !copy_fit(rec.t.chat_id, sizeof(rec.t.chat_id), t->in->target_chat_id) ||
         !copy_fit(rec.t.secret, sizeof(rec.t.secret), t->in->target_secret))
         return zq_err_set(t->err, ZQ_EINVAL, "dialogue: target address too long");
-    snprintf(rec.name, sizeof(rec.name), "聊天订阅（%s）", t->in->channel);
-    snprintf(rec.source, sizeof(rec.source), "chat:%s:%s", t->in->channel, t->user);
-    snprintf(rec.tags[rec.ntags++], ZQ_TAG_MAX, "tax");
-    /* What the shipped reminder rule addresses: without it the monthly
-     * reminders would not reach the chat. */
-    snprintf(rec.tags[rec.ntags++], ZQ_TAG_MAX, "tax_day");
-    if (region != NULL) {
-        snprintf(rec.tags[rec.ntags++], ZQ_TAG_MAX, "%s", region->code);
-        snprintf(rec.tags[rec.ntags++], ZQ_TAG_MAX, "region:%s", region->code);
-    }
+    /* The tags: "tax_day" is what the shipped reminder rule addresses:
+     * without it the monthly reminders would not reach the chat. A region
+     * code is six digits, so every part fits; a target that cannot be
+     * written whole is not saved. */
+    if (zq_fmt(rec.name, sizeof(rec.name), "聊天订阅（%s）", t->in->channel) < 0 ||
+        dlg_source(t, rec.source, sizeof(rec.source)) < 0 ||
+        zq_fmt(rec.tags[rec.ntags++], ZQ_TAG_MAX, "tax") < 0 ||
+        zq_fmt(rec.tags[rec.ntags++], ZQ_TAG_MAX, "tax_day") < 0 ||
+        (region != NULL &&
+         (zq_fmt(rec.tags[rec.ntags++], ZQ_TAG_MAX, "%s", region->code) < 0 ||
+          zq_fmt(rec.tags[rec.ntags++], ZQ_TAG_MAX, "region:%s", region->code) < 0)))
+        return zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: subscription too long");
     rc = zq_target_save(t->env->store, &rec, t->now_ms, &created, t->err);
     if (rc < 0)
         return rc;

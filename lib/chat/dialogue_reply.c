@@ -10,7 +10,7 @@ void dlg_say(turn *t, const char *fmt, ...)
 {
     va_list ap;
     char small[512];
-    int n;
+    int n, rc;
 
     va_start(ap, fmt);
     n = vsnprintf(small, sizeof(small), fmt, ap);
@@ -24,9 +24,25 @@ void dlg_say(turn *t, const char *fmt, ...)
     if (zq_buf_reserve(&t->out, (size_t)n) < 0)
         return;
     va_start(ap, fmt);
-    vsnprintf(t->out.data + t->out.len, (size_t)n + 1, fmt, ap);
+    rc = zq_vfmt(t->out.data + t->out.len, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    t->out.len += (size_t)n;
+    if (rc == 0)
+        t->out.len += (size_t)n;
+}
+
+int dlg_source(const turn *t, char *out, size_t outsz)
+{
+    return zq_fmt(out, outsz, "chat:%s:%s", t->in->channel, t->user) < 0 ? -ZQ_ETOOBIG : 0;
+}
+
+void dlg_set_id(char *dst, size_t dstsz, const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+
+    if (n >= dstsz)
+        n = 0;
+    memcpy(dst, id ? id : "", n);
+    dst[n] = '\0';
 }
 
 bool dlg_is_any(const char *cmd, const char *const *words)

@@ -25,10 +25,8 @@ static bool member(json_t *o, const char *key, char *out, size_t outsz)
 {
     json_t *v = json_object_get(o, key);
 
-    if (json_is_integer(v)) {
-        snprintf(out, outsz, "%lld", (long long)json_integer_value(v));
-        return true;
-    }
+    if (json_is_integer(v))
+        return zq_fmt(out, outsz, "%lld", (long long)json_integer_value(v)) == 0;
     return zq_inbound_copy(out, outsz, json_string_value(v));
 }
 
@@ -61,13 +59,13 @@ static void set_push(const zq_config *cfg, json_t *j, zq_inbound_msg *msg)
         (code != NULL && code[0] != '\0' && strcmp(code, want) != 0))
         return;
     if (msg->group) {
-        if (!plain_id(msg->chat, 256))
+        if (!plain_id(msg->chat, 256) ||
+            zq_fmt(msg->target_address, sizeof(msg->target_address), "group:%s", msg->chat) < 0)
             return;
-        snprintf(msg->target_address, sizeof(msg->target_address), "group:%s", msg->chat);
     } else {
-        if (staff == NULL || !plain_id(staff, 64))
+        if (staff == NULL || !plain_id(staff, 64) ||
+            zq_fmt(msg->target_address, sizeof(msg->target_address), "user:%s", staff) < 0)
             return;
-        snprintf(msg->target_address, sizeof(msg->target_address), "user:%s", staff);
     }
     msg->can_push = true;
     msg->target_kind = ZQ_CH_DINGTALK_APP;
@@ -118,8 +116,10 @@ static int dingtalk_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inb
     if (msg->chat[0] == '\0')
         memcpy(msg->chat, msg->user, sizeof(msg->chat));
     /* Replies go only where DingTalk lives (or the configured fake). */
-    snprintf(base, sizeof(base), "%s/", cfg->channels.dingtalk_base_url);
-    if (hook == NULL || strncmp(hook, base, strlen(base)) != 0 ||
+    /* A cut base would let replies go elsewhere: one that does not fit
+     * (it always does: the setting has 255 bytes) refuses every hook. */
+    if (zq_fmt(base, sizeof(base), "%s/", cfg->channels.dingtalk_base_url) < 0 || hook == NULL ||
+        strncmp(hook, base, strlen(base)) != 0 ||
         !zq_inbound_copy(msg->reply_url, sizeof(msg->reply_url), hook) ||
         strpbrk(hook, " \r\n\"'<>\\") != NULL) {
         zq_err_set(err, ZQ_EINVAL, "dingtalk: sessionWebhook missing or not under %s", base);

@@ -264,8 +264,8 @@ static int feishu_render(const zq_config *cfg, const zq_inbound_msg *msg,
     zq_buf_puts(&resp->body, "{}");
     if (r->n == 0)
         return 0;
-    if (snprintf(url, sizeof(url), "%s/open-apis/im/v1/messages/%s/reply",
-                 cfg->channels.feishu_base_url, msg->reply_to) >= (int)sizeof(url))
+    if (zq_fmt(url, sizeof(url), "%s/open-apis/im/v1/messages/%s/reply",
+               cfg->channels.feishu_base_url, msg->reply_to) < 0)
         return zq_err_set(err, ZQ_ETOOBIG, "feishu: reply URL too long");
     for (i = 0; i < r->n && rc == 0; i++) {
         const char *s = r->text[i];

@@ -67,9 +67,16 @@ static int generic_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbo
      * by its signature. */
     id = json_object_get(j, "id");
     if (json_is_integer(id))
-        snprintf(msg->msg_id, sizeof(msg->msg_id), "%lld", (long long)json_integer_value(id));
+        rc = zq_fmt(msg->msg_id, sizeof(msg->msg_id), "%lld", (long long)json_integer_value(id));
     else if (!zq_inbound_copy(msg->msg_id, 129, json_string_value(id)) || msg->msg_id[0] == '\0')
-        snprintf(msg->msg_id, sizeof(msg->msg_id), "sig:%s", want + 7);
+        rc = zq_fmt(msg->msg_id, sizeof(msg->msg_id), "sig:%s", want + 7);
+    if (rc < 0) {
+        /* Not expected: both fit msg_id's 256 bytes. A cut id could
+         * drop another message as its duplicate. */
+        zq_err_set(err, ZQ_ETOOBIG, "generic: message id too long");
+        rc = zq_inbound_reject(resp, 500, ZQ_ETOOBIG, "internal_error", "服务器内部错误。");
+        goto out;
+    }
     type = json_string_value(json_object_get(j, "type"));
     text = json_object_get(j, "text");
     if (type != NULL && strcmp(type, "text") != 0) {

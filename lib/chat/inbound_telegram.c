@@ -40,7 +40,13 @@ static int telegram_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inb
         rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_update", "更新内容格式不正确。");
         goto out;
     }
-    snprintf(msg->msg_id, sizeof(msg->msg_id), "%lld", (long long)json_integer_value(uid));
+    /* Numbers always fit the 256-byte fields; a cut id could pass for
+     * another message's (or below, another user's). */
+    if (zq_fmt(msg->msg_id, sizeof(msg->msg_id), "%lld", (long long)json_integer_value(uid)) < 0) {
+        zq_err_set(err, ZQ_ETOOBIG, "telegram: update id too long");
+        rc = zq_inbound_reject(resp, 500, ZQ_ETOOBIG, "internal_error", "服务器内部错误。");
+        goto out;
+    }
     m = json_object_get(j, "message");
     from = json_object_get(m, "from");
     chat = json_object_get(m, "chat");
@@ -51,10 +57,14 @@ static int telegram_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inb
         msg->kind = ZQ_INBOUND_IGNORE;
         goto out;
     }
-    snprintf(msg->user, sizeof(msg->user), "%lld",
-             (long long)json_integer_value(json_object_get(from, "id")));
-    snprintf(msg->chat, sizeof(msg->chat), "%lld",
-             (long long)json_integer_value(json_object_get(chat, "id")));
+    if (zq_fmt(msg->user, sizeof(msg->user), "%lld",
+               (long long)json_integer_value(json_object_get(from, "id"))) < 0 ||
+        zq_fmt(msg->chat, sizeof(msg->chat), "%lld",
+               (long long)json_integer_value(json_object_get(chat, "id"))) < 0) {
+        zq_err_set(err, ZQ_ETOOBIG, "telegram: user or chat id too long");
+        rc = zq_inbound_reject(resp, 500, ZQ_ETOOBIG, "internal_error", "服务器内部错误。");
+        goto out;
+    }
     memcpy(msg->reply_to, msg->chat, sizeof(msg->reply_to));
     {
         const char *ct = json_string_value(json_object_get(chat, "type"));
@@ -137,8 +147,11 @@ static int telegram_render(const zq_config *cfg, const zq_inbound_msg *msg,
         ZQ_WARN("event=reply_truncated channel=telegram reason=\"no bot_token for the rest\"");
         goto out;
     }
-    snprintf(url, sizeof(url), "%s/bot%s/sendMessage", cfg->channels.telegram_base_url,
-             cfg->telegram.bot_token);
+    if (zq_fmt(url, sizeof(url), "%s/bot%s/sendMessage", cfg->channels.telegram_base_url,
+               cfg->telegram.bot_token) < 0) {
+        ZQ_WARN("event=reply_truncated channel=telegram reason=\"send URL too long\"");
+        goto out;
+    }
     while (len > 0 && rc == 0) {
         n = zq_inbound_part(s, len, max);
         b = json_pack("{s:I, s:s%}", "chat_id", (json_int_t)chat, "text", s, n);

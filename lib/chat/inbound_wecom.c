@@ -114,9 +114,9 @@ static void set_push(const zq_config *cfg, const zq_xml_doc *inner, zq_inbound_m
     char want[24];
     size_t i, n = strlen(msg->user);
 
-    if (cfg->wecom.corp_secret[0] == '\0' || cfg->wecom.agent_id <= 0 || n == 0 || n > 64)
+    if (cfg->wecom.corp_secret[0] == '\0' || cfg->wecom.agent_id <= 0 || n == 0 || n > 64 ||
+        zq_fmt(want, sizeof(want), "%d", cfg->wecom.agent_id) < 0)
         return;
-    snprintf(want, sizeof(want), "%d", cfg->wecom.agent_id);
     if (agent != NULL && agent[0] != '\0' && strcmp(agent, want) != 0)
         return;
     for (i = 0; i < n; i++) {
@@ -179,8 +179,13 @@ static int wecom_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inboun
         /* Events carry no MsgId: the sender, time and event name are one. */
         field(&inner, "CreateTime", created, sizeof(created));
         field(&inner, "Event", event, sizeof(event));
-        snprintf(msg->msg_id, sizeof(msg->msg_id), "ev:%.100s:%.31s:%.63s", msg->user, created,
-                 event);
+        if (zq_fmt(msg->msg_id, sizeof(msg->msg_id), "ev:%.100s:%.31s:%.63s", msg->user, created,
+                   event) < 0) {
+            /* Not expected: the precisions keep it under 200 bytes. */
+            zq_err_set(err, ZQ_ETOOBIG, "wecom: event id too long");
+            rc = zq_inbound_reject(resp, 500, ZQ_ETOOBIG, "internal_error", "服务器内部错误。");
+            goto out;
+        }
     }
     if (strcmp(type, "text") == 0) {
         content = zq_xml_get(&inner, "Content", &clen);
@@ -255,12 +260,16 @@ int zq_inbound_wecom_app_parts(const zq_config *cfg, const char *user, const cha
         len -= cut;
     }
     body = json_dumps(arr, JSON_COMPACT);
-    snprintf(url, sizeof(url), "%s/cgi-bin/message/send", cfg->channels.wecom_base_url);
+    if (zq_fmt(url, sizeof(url), "%s/cgi-bin/message/send", cfg->channels.wecom_base_url) < 0) {
+        rc = zq_err_set(err, ZQ_ETOOBIG, "wecom: message API URL too long");
+        goto out;
+    }
     /* The chat's subscription target id: replies and reminders to this
-     * member share one rate-limit log (WeCom counts both). */
+     * member share one rate-limit log (WeCom counts both); without one
+     * the messages are sent unlogged, as before a subscription. */
     zq_dialogue_user_key(user, ukey);
-    snprintf(source, sizeof(source), "chat:wecom:%s", ukey);
-    if (zq_target_chat_id(source, rl) < 0)
+    if (zq_fmt(source, sizeof(source), "chat:wecom:%s", ukey) < 0 ||
+        zq_target_chat_id(source, rl) < 0)
         rl[0] = '\0';
     if (body == NULL) {
         rc = zq_err_set(err, ZQ_ENOMEM, "wecom: out of memory");
@@ -317,11 +326,15 @@ static int wecom_render(const zq_config *cfg, const zq_inbound_msg *msg,
         text.len = n;
         zq_buf_puts(&text, TRUNCATED);
     }
-    snprintf(ts, sizeof(ts), "%lld", (long long)(now_ms / 1000));
     if (zq_random_bytes(rnd, sizeof(rnd)) < 0)
         memset(rnd, 7, sizeof(rnd));
-    snprintf(nonce, sizeof(nonce), "%u%u", (unsigned)rnd[0] << 16 | rnd[1] << 8 | rnd[2],
-             (unsigned)rnd[3] << 16 | rnd[4] << 8 | rnd[5]);
+    /* Both are signed: cut, they would not verify. */
+    if (zq_fmt(ts, sizeof(ts), "%lld", (long long)(now_ms / 1000)) < 0 ||
+        zq_fmt(nonce, sizeof(nonce), "%u%u", (unsigned)rnd[0] << 16 | rnd[1] << 8 | rnd[2],
+               (unsigned)rnd[3] << 16 | rnd[4] << 8 | rnd[5]) < 0) {
+        rc = zq_err_set(err, ZQ_ETOOBIG, "wecom: timestamp or nonce too long");
+        goto out;
+    }
     zq_buf_puts(&xml, "<xml><ToUserName>");
     zq_xml_cdata(&xml, msg->user, strlen(msg->user));
     zq_buf_puts(&xml, "</ToUserName><FromUserName>");
