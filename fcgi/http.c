@@ -173,17 +173,6 @@ void zq_req_free(zq_req *req)
     zq_pool_free(&req->pool);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *zq_url_decode(zq_pool *pool, const char *s, size_t len, bool plus_space, size_t *outlen)
 {
     char *out = zq_pool_alloc(pool, len + 1);
@@ -197,8 +186,8 @@ char *zq_url_decode(zq_pool *pool, const char *s, size_t len, bool plus_space, s
             int h, l;
             if (i + 2 >= len)
                 return NULL;
-            h = hexval(s[i + 1]);
-            l = hexval(s[i + 2]);
+            h = zq_hexval(s[i + 1]);
+            l = zq_hexval(s[i + 2]);
             if (h < 0 || l < 0 || (h == 0 && l == 0))
                 return NULL;
             out[o++] = (char)(h * 16 + l);

@@ -77,6 +77,9 @@ int zq_random_hex(char *out, size_t nbytes);
 int64_t zq_now_ms(void);
 int64_t zq_mono_ms(void);
 
+/* The value of a hex digit (either case), or -1. */
+int zq_hexval(char c);
+
 /* snprintf that says whether all of it fitted: 0, or -ZQ_ETOOBIG (out
  * then holds a cut copy, NUL-terminated when outsz > 0) or -ZQ_EINVAL
  * (an encoding error). For text that must be whole or not used: Redis

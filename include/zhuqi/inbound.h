@@ -131,6 +131,11 @@ int zq_inbound_join(zq_buf *b, const zq_dialogue_replies *r);
  * out has 128 bytes. */
 void zq_inbound_safe_id(const char *id, char out[128]);
 
+/* Makes msg a text message holding a copy of the JSON string text, whole
+ * (a \u0000 inside is refused later as not text). Returns 0, or after a
+ * 500 in resp -ZQ_ENOMEM. */
+int zq_inbound_take_text(zq_inbound_msg *msg, json_t *text, zq_inbound_resp *resp);
+
 /* Copies a string of at most outsz - 1 bytes; false when it is longer or
  * NULL (out is then ""). */
 bool zq_inbound_copy(char *out, size_t outsz, const char *s);

@@ -103,3 +103,15 @@ size_t zq_inbound_limit(size_t configured, size_t def)
 {
     return configured > 0 ? configured : def;
 }
+
+int zq_inbound_take_text(zq_inbound_msg *msg, json_t *text, zq_inbound_resp *resp)
+{
+    msg->kind = ZQ_INBOUND_TEXT;
+    msg->text_len = json_string_length(text);
+    msg->text = malloc(msg->text_len + 1);
+    if (msg->text == NULL)
+        return zq_inbound_reject(resp, 500, ZQ_ENOMEM, "internal_error", "服务器内部错误。");
+    memcpy(msg->text, json_string_value(text), msg->text_len);
+    msg->text[msg->text_len] = '\0';
+    return 0;
+}

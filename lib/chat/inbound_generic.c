@@ -82,16 +82,7 @@ static int generic_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbo
     if (type != NULL && strcmp(type, "text") != 0) {
         msg->kind = ZQ_INBOUND_OTHER;
     } else if (json_is_string(text)) {
-        /* Copied whole: a \u0000 inside is refused later as not text. */
-        msg->text_len = json_string_length(text);
-        msg->text = malloc(msg->text_len + 1);
-        if (msg->text != NULL) {
-            memcpy(msg->text, json_string_value(text), msg->text_len);
-            msg->text[msg->text_len] = '\0';
-        }
-        msg->kind = ZQ_INBOUND_TEXT;
-        if (msg->text == NULL)
-            rc = zq_inbound_reject(resp, 500, ZQ_ENOMEM, "internal_error", "服务器内部错误。");
+        rc = zq_inbound_take_text(msg, text, resp);
     } else {
         zq_err_set(err, ZQ_EINVAL, "generic: text missing");
         rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_request", "请求内容缺少 text。");

@@ -433,3 +433,14 @@ int zq_fmt_msg(char *out, size_t outsz, const char *fmt, ...)
     va_end(ap);
     return rc;
 }
+
+int zq_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

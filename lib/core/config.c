@@ -1027,17 +1027,6 @@ static bool valid_token_name(const char *s, size_t len)
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int zq_config_parse_token(const char *s, zq_token *out, zq_err *err)
 {
     static const char *const roles[] = {"viewer", "handler", "admin"};
@@ -1064,7 +1053,7 @@ int zq_config_parse_token(const char *s, zq_token *out, zq_err *err)
         return zq_err_set(err, ZQ_EINVAL, "token \"%s\": hash must be 64 hex digits (SHA-256)",
                           t.name);
     for (size_t i = 0; i < sizeof(t.hash); i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        int hi = zq_hexval(hex[2 * i]), lo = zq_hexval(hex[2 * i + 1]);
 
         if (hi < 0 || lo < 0)
             return zq_err_set(err, ZQ_EINVAL, "token \"%s\": hash must be 64 hex digits (SHA-256)",
