@@ -143,7 +143,7 @@ static int load_app(const char *path, const zq_config *cfg, zq_app **app)
 {
     zq_err err = {0};
 
-    if (zq_app_load(path, cfg, app, &err) < 0) {
+    if (zq_app_load(path, cfg, 0, app, &err) < 0) {
         fprintf(stderr, PROG ": %s\n", err.msg);
         return ZQ_EXIT_CONFIG;
     }

@@ -1,23 +1,38 @@
-/* Everything zhuqi-fcgi loads from its configuration and swaps as a whole
- * on SIGHUP: the settings, the form schemas and the holiday calendar. */
+/* What a program loads from its configuration and swaps as a whole on
+ * SIGHUP: the settings, the form schemas and the holiday calendar, and for
+ * zhuqi-bot the reminder rules and the case announcement templates. One
+ * loader for the three programs (lib/app/app.c). */
 #ifndef ZHUQI_APP_H
 #define ZHUQI_APP_H
 
 #include "zhuqi/calendar.h"
 #include "zhuqi/config.h"
+#include "zhuqi/reminders.h"
 #include "zhuqi/schema.h"
+#include "zhuqi/template.h"
+
+/* What zq_app_load loads beyond the settings, schemas and calendar. */
+enum {
+    ZQ_APP_PUSH = 1, /* [bot] reminders and templates/case_{created,status}.md */
+};
 
 typedef struct zq_app {
     zq_config cfg;
-    zq_schema *schema;     /* owned */
-    zq_calendar *calendar; /* owned */
+    zq_schema *schema;         /* owned */
+    zq_calendar *calendar;     /* owned */
+    zq_reminders *reminders;   /* owned; ZQ_APP_PUSH only, else NULL */
+    zq_template *case_created; /* owned; ZQ_APP_PUSH only, else NULL */
+    zq_template *case_status;  /* owned; ZQ_APP_PUSH only, else NULL */
 } zq_app;
 
 /* Builds an app from an already loaded configuration (copied): loads the
- * schemas and calendars it names, relative paths taken from the folder of
- * config_path. Returns 0 and a new app, or a negative code with err naming
- * the file and what is wrong. */
-int zq_app_load(const char *config_path, const zq_config *cfg, zq_app **out, zq_err *err);
+ * calendar, with ZQ_APP_PUSH in flags the reminder rules and the case
+ * templates, and the schemas, in that order; relative paths are taken
+ * from the folder of config_path. Returns 0 and a new app (free with
+ * zq_app_free), or a negative code with err naming the file and what is
+ * wrong. */
+int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, zq_app **out,
+                zq_err *err);
 void zq_app_free(zq_app *app);
 
 /* Resolves path against the folder of config_path unless it is absolute.

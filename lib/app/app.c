@@ -1,4 +1,8 @@
-/* Loading the application state that requests read. */
+/* Loading what a program runs on: the settings, the form schemas and the
+ * holiday calendar (every program), and with ZQ_APP_PUSH the reminder
+ * rules and the case templates (zhuqi-bot). One loader for zhuqi-fcgi,
+ * zhuqi-bot and zhuqi-admin, so that they read the same files the same
+ * way. */
 #include "zhuqi/app.h"
 
 #include <stdio.h>
@@ -10,16 +14,39 @@
 int zq_app_path(const char *config_path, const char *path, char *out, size_t outsz)
 {
     const char *slash = config_path ? strrchr(config_path, '/') : NULL;
-    int n;
+    int rc;
 
     if (path[0] == '/' || slash == NULL)
-        n = snprintf(out, outsz, "%s", path);
+        rc = zq_fmt(out, outsz, "%s", path);
     else
-        n = snprintf(out, outsz, "%.*s/%s", (int)(slash - config_path), config_path, path);
-    return (n < 0 || (size_t)n >= outsz) ? -ZQ_ETOOBIG : 0;
+        rc = zq_fmt(out, outsz, "%.*s/%s", (int)(slash - config_path), config_path, path);
+    return rc < 0 ? -ZQ_ETOOBIG : 0;
 }
 
-int zq_app_load(const char *config_path, const zq_config *cfg, zq_app **out, zq_err *err)
+/* The reminder rules and the two case templates of [bot]. */
+static int load_push(zq_app *app, const char *config_path, zq_err *err)
+{
+    const zq_config *cfg = &app->cfg;
+    char rem[512], tdir[512], t1[600], t2[600];
+    int rc;
+
+    if (zq_app_path(config_path, cfg->bot.reminders, rem, sizeof(rem)) < 0 ||
+        zq_app_path(config_path, cfg->bot.templates_dir, tdir, sizeof(tdir)) < 0 ||
+        zq_fmt(t1, sizeof(t1), "%s/case_created.md", tdir) < 0 ||
+        zq_fmt(t2, sizeof(t2), "%s/case_status.md", tdir) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "[bot] path too long");
+    rc = zq_reminders_load(rem, tdir, &app->reminders, err);
+    if (rc == 0)
+        rc = zq_template_load(t1, zq_template_case_vars, zq_template_case_nvars,
+                              &app->case_created, err);
+    if (rc == 0)
+        rc = zq_template_load(t2, zq_template_case_vars, zq_template_case_nvars,
+                              &app->case_status, err);
+    return rc;
+}
+
+int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, zq_app **out,
+                zq_err *err)
 {
     char forms[512], regions[512], holidays[512];
     zq_app *app;
@@ -34,9 +61,11 @@ int zq_app_load(const char *config_path, const zq_config *cfg, zq_app **out, zq_
     if (app == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "out of memory");
     app->cfg = *cfg;
-    rc = zq_schema_load(forms, regions, &app->schema, err);
+    rc = zq_cal_load(holidays, &app->calendar, err);
+    if (rc == 0 && (flags & ZQ_APP_PUSH))
+        rc = load_push(app, config_path, err);
     if (rc == 0)
-        rc = zq_cal_load(holidays, &app->calendar, err);
+        rc = zq_schema_load(forms, regions, &app->schema, err);
     if (rc < 0) {
         zq_app_free(app);
         return rc;
@@ -62,5 +91,8 @@ void zq_app_free(zq_app *app)
         return;
     zq_schema_free(app->schema);
     zq_cal_free(app->calendar);
+    zq_reminders_free(app->reminders);
+    zq_template_free(app->case_created);
+    zq_template_free(app->case_status);
     free(app);
 }
