@@ -35,8 +35,10 @@ int zq_bot_res_load(const char *config_path, const zq_config *cfg, zq_bot_res *o
         zq_app_path(config_path, cfg->intake.forms_dir, forms, sizeof(forms)) < 0 ||
         zq_app_path(config_path, cfg->intake.regions, regions, sizeof(regions)) < 0)
         return zq_err_set(err, ZQ_ETOOBIG, "a configured path is too long");
-    snprintf(t1, sizeof(t1), "%s/case_created.md", tdir);
-    snprintf(t2, sizeof(t2), "%s/case_status.md", tdir);
+    if (zq_fmt(t1, sizeof(t1), "%s/case_created.md", tdir) < 0 ||
+        zq_fmt(t2, sizeof(t2), "%s/case_status.md", tdir) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "a configured path is too long");
+
     rc = zq_cal_load(hol, &r.cal, err);
     if (rc == 0)
         rc = zq_reminders_load(rem, tdir, &r.rem, err);
