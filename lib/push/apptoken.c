@@ -12,7 +12,7 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/log.h"
 
-#define MAX_ANSWER (64 * 1024)
+#define MAX_ANSWER ((size_t)64 * 1024)
 #define EARLY_S 300 /* refresh this long before the platform's expiry */
 #define MIN_TTL_S 60
 

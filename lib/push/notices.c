@@ -732,7 +732,7 @@ int zq_notice_recent(zq_store *st, int limit, int64_t now_ms, json_t **out, zq_e
     }
     n = (int)ids->elements;
     if (n > 0) {
-        reps = calloc((size_t)n, sizeof(*reps));
+        reps = calloc((size_t)n, sizeof(redisReply *));
         if (reps == NULL) {
             rc = zq_err_set(err, ZQ_ENOMEM, "notices: out of memory");
             goto out;
@@ -844,8 +844,8 @@ int zq_time_parse(const char *s, int64_t *ms)
         if (d > dim)
             return -ZQ_EINVAL;
     }
-    t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-    t -= sign * (oh * 3600 + om * 60);
+    t = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec;
+    t -= sign * ((int64_t)oh * 3600 + (int64_t)om * 60);
     *ms = t * 1000 + frac;
     return 0;
 }

@@ -597,7 +597,7 @@ int zq_outbox_settle(zq_store *st, const zq_settle *ops, int n, int *results, zq
 
     if (n <= 0)
         return 0;
-    reps = calloc((size_t)n, sizeof(*reps));
+    reps = calloc((size_t)n, sizeof(redisReply *));
     members = calloc((size_t)n, sizeof(*members));
     if (reps == NULL || members == NULL) {
         rc = zq_err_set(err, ZQ_ENOMEM, "settle: out of memory");
@@ -734,7 +734,7 @@ int zq_outbox_lookup_all(zq_store *st, zq_outbox_lookup *l, int n, zq_err *err)
     if (n <= 0)
         return 0;
     /* At most 3 commands per entry. */
-    reps = calloc((size_t)n * 3, sizeof(*reps));
+    reps = calloc((size_t)n * 3, sizeof(redisReply *));
     if (reps == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "out of memory");
     for (k = 0; k < n; k++) {

@@ -213,7 +213,7 @@ int zq_reminders_load(const char *path, const char *templates_dir, zq_reminders 
     zq_reminders *r;
     const char *bad;
     static const char *const keys[] = {"rules"};
-    size_t i;
+    size_t i, nrules;
     int rc = 0;
 
     *out = NULL;
@@ -229,16 +229,19 @@ int zq_reminders_load(const char *path, const char *templates_dir, zq_reminders 
         json_decref(root);
         return zq_err_set(err, ZQ_EINVAL, "%s: rules: must be an array of at most 64", path);
     }
+    /* Counted once, so that the analyzer sees the loop below runs only
+     * when r->rules was allocated. */
+    nrules = json_array_size(rules);
     r = calloc(1, sizeof(*r));
-    if (r != NULL && json_array_size(rules) > 0)
-        r->rules = calloc(json_array_size(rules), sizeof(*r->rules));
-    if (r == NULL || (json_array_size(rules) > 0 && r->rules == NULL)) {
+    if (r != NULL && nrules > 0)
+        r->rules = calloc(nrules, sizeof(*r->rules));
+    if (r == NULL || (nrules > 0 && r->rules == NULL)) {
         free(r);
         json_decref(root);
         return zq_err_set(err, ZQ_ENOMEM, "%s: out of memory", path);
     }
-    json_array_foreach(rules, i, j)
-    {
+    for (i = 0; i < nrules; i++) {
+        j = json_array_get(rules, i);
         rc = load_rule(path, templates_dir, j, i, &r->rules[i], err);
         r->n = i + 1; /* freed with the others even when half loaded */
         if (rc < 0)
@@ -275,8 +278,8 @@ int zq_reminder_occurrences(const zq_reminders *r, const zq_calendar *cal, int64
 {
     /* A lead moves a reminder at most 27 days from its event, and a shift
      * at most a few weeks (the Spring Festival): look a little wider. */
-    zq_date a = zq_date_from_unix((time_t)(from_ms / 1000 - 70 * 86400));
-    zq_date b = zq_date_from_unix((time_t)(to_ms / 1000 + 70 * 86400));
+    zq_date a = zq_date_from_unix((time_t)(from_ms / 1000 - 70 * 86400LL));
+    zq_date b = zq_date_from_unix((time_t)(to_ms / 1000 + 70 * 86400LL));
     int n = 0;
 
     if (r == NULL || !zq_date_valid(a) || !zq_date_valid(b))

@@ -85,7 +85,7 @@ int zq_schedule_marked(zq_store *st, const zq_occurrence *occ, int n, bool *mark
 
     if (n <= 0)
         return 0;
-    reps = calloc((size_t)n, sizeof(*reps));
+    reps = calloc((size_t)n, sizeof(redisReply *));
     if (reps == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "out of memory");
     for (i = 0; i < n; i++)

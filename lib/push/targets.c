@@ -263,13 +263,9 @@ static void mask_secretish(const char *s, char out[static 13])
 {
     size_t n = strlen(s);
 
-    if (n <= 8) {
+    /* 12 bytes at most: it fits. */
+    if (n <= 8 || zq_fmt(out, 13, "%.4s****%s", s, s + n - 4) < 0)
         memcpy(out, "****", sizeof("****"));
-    } else {
-        memcpy(out, s, 4);
-        memcpy(out + 4, "****", 4);
-        memcpy(out + 8, s + n - 4, 5);
-    }
 }
 
 json_t *zq_target_to_json(const zq_target_rec *r)
@@ -541,7 +537,7 @@ int zq_target_page(zq_store *st, const char *tag, const char *cursor, int limit,
     n = (int)ids->elements;
     if (n == 0)
         goto out;
-    reps = calloc((size_t)n, sizeof(*reps));
+    reps = calloc((size_t)n, sizeof(redisReply *));
     if (reps == NULL) {
         rc = zq_err_set(err, ZQ_ENOMEM, "target: out of memory");
         goto out;
