@@ -92,8 +92,8 @@ void zq_bot_telegram_bot_id(const char *token, char *out)
 
     if (EVP_Digest(token, strlen(token), md, &mdlen, EVP_sha256(), NULL) != 1)
         memset(md, 0, sizeof(md));
-    memcpy(out, "tgbot:", 6);
-    zq_hex(md, 8, out + 6); /* 16 hex digits and the NUL */
+    memcpy(out, "tgbot:", sizeof("tgbot:")); /* zq_hex writes over the NUL */
+    zq_hex(md, 8, out + 6);                  /* 16 hex digits and the NUL */
 }
 
 void zq_bot_redis(zq_bot *b, int rc, const char *what, const zq_err *err)

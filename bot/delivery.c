@@ -60,7 +60,7 @@ int zq_delivery_init(zq_bot *b)
     b->jobs = calloc((size_t)b->njobs, sizeof(*b->jobs));
     b->cache = calloc((size_t)b->ncache, sizeof(*b->cache));
     b->lookups = calloc((size_t)b->njobs, sizeof(*b->lookups));
-    b->resolving = calloc((size_t)b->njobs, sizeof(*b->resolving));
+    b->resolving = calloc((size_t)b->njobs, sizeof(struct job *));
     memcpy(b->claim_cursor[0], "0-0", sizeof("0-0"));
     memcpy(b->claim_cursor[1], "0-0", sizeof("0-0"));
     return b->jobs != NULL && b->cache != NULL && b->lookups != NULL && b->resolving != NULL
@@ -947,7 +947,7 @@ static void touch_held(zq_bot *b, int64_t now)
     if (now < b->next_touch_mono)
         return;
     b->next_touch_mono = now + b->cfg->bot.claim_idle_ms / 3;
-    list = calloc((size_t)b->njobs, sizeof(*list));
+    list = calloc((size_t)b->njobs, sizeof(const zq_entry *));
     if (list == NULL)
         return;
     for (int k = 0; k < b->njobs; k++)
