@@ -145,7 +145,7 @@ int zq_events_ack(zq_store *st, const char *sid, zq_err *err)
 
 void zq_events_mark_key(zq_store *st, const char *sid, char out[ZQ_EVENTS_KEY_MAX])
 {
-    if (snprintf(out, ZQ_EVENTS_KEY_MAX, "%sevdone:%s", zq_store_prefix(st), sid) >=
-        ZQ_EVENTS_KEY_MAX)
+    /* "" when it does not fit (zq_store_key's answer too): no mark. */
+    if (zq_store_key(st, out, ZQ_EVENTS_KEY_MAX, "evdone:%s", sid) < 0)
         out[0] = '\0';
 }

@@ -852,12 +852,8 @@ int zq_time_parse(const char *s, int64_t *ms)
 
 int zq_notice_idem_mark(zq_store *st, const char *key, char *out, size_t outsz)
 {
-    int n = snprintf(out, outsz, "%snotice:idem:%s", zq_store_prefix(st), key);
-
-    if (n < 0 || (size_t)n >= outsz) {
-        if (outsz > 0)
-            out[0] = '\0';
+    /* zq_store_key leaves "" when the key does not fit. */
+    if (zq_store_key(st, out, outsz, "notice:idem:%s", key) < 0)
         return -ZQ_EINVAL;
-    }
     return 0;
 }

@@ -132,9 +132,5 @@ int zq_rate_take(zq_store *st, const char *key, const zq_rate_window *w, int nw,
 
 int zq_rate_log_key(zq_store *st, const char *log, char out[ZQ_RATE_KEY_MAX])
 {
-    if (snprintf(out, ZQ_RATE_KEY_MAX, "%srl:%s", zq_store_prefix(st), log) >= ZQ_RATE_KEY_MAX) {
-        out[0] = '\0';
-        return -ZQ_ETOOBIG;
-    }
-    return 0;
+    return zq_store_key(st, out, ZQ_RATE_KEY_MAX, "rl:%s", log);
 }
