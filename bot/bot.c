@@ -119,13 +119,17 @@ static void default_consumer(char *out, size_t outsz)
     char host[64];
 
     if (gethostname(host, sizeof(host)) != 0)
-        snprintf(host, sizeof(host), "host");
+        memcpy(host, "host", sizeof("host"));
     host[sizeof(host) - 1] = '\0';
     for (char *p = host; *p != '\0'; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '-' || *p == '.' || *p == '_'))
             *p = '_';
-    snprintf(out, outsz, "%s-%ld", host, (long)getpid());
+    /* 63 bytes of host and a pid fit the 96 of b->consumer; should they
+     * not, the pid alone still tells the instances apart. */
+    if (zq_fmt(out, outsz, "%s-%ld", host, (long)getpid()) < 0 &&
+        zq_fmt(out, outsz, "bot-%ld", (long)getpid()) < 0)
+        out[0] = '\0';
 }
 
 int zq_bot_run(const char *config_path, const zq_config *initial)
@@ -156,10 +160,11 @@ int zq_bot_run(const char *config_path, const zq_config *initial)
                            b->cfg->bot.timeout_ms);
     if (b->st == NULL || b->snd == NULL || zq_delivery_init(b) < 0)
         goto out_curl;
-    if (b->cfg->bot.consumer[0] != '\0')
-        snprintf(b->consumer, sizeof(b->consumer), "%s", b->cfg->bot.consumer);
-    else
+    /* The configured name (63 bytes at most) fits; else the default. */
+    if (b->cfg->bot.consumer[0] == '\0' ||
+        zq_fmt(b->consumer, sizeof(b->consumer), "%s", b->cfg->bot.consumer) < 0)
         default_consumer(b->consumer, sizeof(b->consumer));
+
     b->rng = (uint64_t)zq_now_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
     if (b->rng == 0)
         b->rng = 1;

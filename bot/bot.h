@@ -88,7 +88,8 @@ int zq_sender_free_slots(const zq_sender *s);
 
 /* Starts POSTing body (borrowed: must live until the transfer ends) to
  * url with content_type and extra "Name: value" headers. Returns 0, or
- * -ZQ_EBUSY when no slot is free, -ZQ_ENOMEM. */
+ * -ZQ_EBUSY when no slot is free, -ZQ_ENOMEM, or -ZQ_ETOOBIG when the
+ * Content-Type header would not fit (a constant of ours: it does). */
 int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
                     const char *const *headers, int nheaders, const char *body, size_t len,
                     void *ctx);

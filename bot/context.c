@@ -35,8 +35,10 @@ int zq_bot_res_load(const char *config_path, const zq_config *cfg, zq_bot_res *o
         zq_app_path(config_path, cfg->intake.forms_dir, forms, sizeof(forms)) < 0 ||
         zq_app_path(config_path, cfg->intake.regions, regions, sizeof(regions)) < 0)
         return zq_err_set(err, ZQ_ETOOBIG, "a configured path is too long");
-    snprintf(t1, sizeof(t1), "%s/case_created.md", tdir);
-    snprintf(t2, sizeof(t2), "%s/case_status.md", tdir);
+    if (zq_fmt(t1, sizeof(t1), "%s/case_created.md", tdir) < 0 ||
+        zq_fmt(t2, sizeof(t2), "%s/case_status.md", tdir) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "a configured path is too long");
+
     rc = zq_cal_load(hol, &r.cal, err);
     if (rc == 0)
         rc = zq_reminders_load(rem, tdir, &r.rem, err);
@@ -90,8 +92,8 @@ void zq_bot_telegram_bot_id(const char *token, char *out)
 
     if (EVP_Digest(token, strlen(token), md, &mdlen, EVP_sha256(), NULL) != 1)
         memset(md, 0, sizeof(md));
-    memcpy(out, "tgbot:", 6);
-    zq_hex(md, 8, out + 6); /* 16 hex digits and the NUL */
+    memcpy(out, "tgbot:", sizeof("tgbot:")); /* zq_hex writes over the NUL */
+    zq_hex(md, 8, out + 6);                  /* 16 hex digits and the NUL */
 }
 
 void zq_bot_redis(zq_bot *b, int rc, const char *what, const zq_err *err)

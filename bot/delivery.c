@@ -5,6 +5,7 @@
  * pipelined round trip per batch (completion marks, targets, message
  * content not in the cache); outcomes are written in one pipelined round
  * trip per loop turn. See lib/push/outbox.c for the guarantees. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,9 +60,9 @@ int zq_delivery_init(zq_bot *b)
     b->jobs = calloc((size_t)b->njobs, sizeof(*b->jobs));
     b->cache = calloc((size_t)b->ncache, sizeof(*b->cache));
     b->lookups = calloc((size_t)b->njobs, sizeof(*b->lookups));
-    b->resolving = calloc((size_t)b->njobs, sizeof(*b->resolving));
-    snprintf(b->claim_cursor[0], sizeof(b->claim_cursor[0]), "0-0");
-    snprintf(b->claim_cursor[1], sizeof(b->claim_cursor[1]), "0-0");
+    b->resolving = calloc((size_t)b->njobs, sizeof(struct job *));
+    memcpy(b->claim_cursor[0], "0-0", sizeof("0-0"));
+    memcpy(b->claim_cursor[1], "0-0", sizeof("0-0"));
     return b->jobs != NULL && b->cache != NULL && b->lookups != NULL && b->resolving != NULL
                ? 0
                : -ZQ_ENOMEM;
@@ -128,11 +129,30 @@ static const char *channel_of(const job *j)
     return zq_channel_name(j->kind);
 }
 
+/* Writes a failure reason printf-style into out (outsz > 0 bytes). A
+ * reason is read by people in the delivery report: one that does not
+ * fit is cut, on a character boundary so that it stays UTF-8. */
+static void why_fmt(char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void why_fmt(char *out, size_t outsz, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = zq_vfmt(out, outsz, fmt, ap);
+    va_end(ap);
+    if (rc == -ZQ_ETOOBIG)
+        out[zq_utf8_cut(out, strlen(out), outsz - 1)] = '\0';
+    else if (rc < 0)
+        out[0] = '\0';
+}
+
 /* Records the outcome of j; the job waits for zq_delivery_flush. */
 static void settle(zq_bot *b, job *j, zq_settle_kind k, int attempts, int64_t due_ms,
                    const char *reason)
 {
-    snprintf(j->reason, sizeof(j->reason), "%s", reason ? reason : "");
+    why_fmt(j->reason, sizeof(j->reason), "%s", reason ? reason : "");
     j->op.kind = k;
     j->op.e = &j->e;
     j->op.now_ms = zq_now_ms();
@@ -198,12 +218,14 @@ static struct content *cache_put(zq_bot *b, const char *id, zq_notice_content *c
         if (s->refs == 0 && (best == NULL || !s->valid || (best->valid && s->used < best->used)))
             best = s;
     }
-    if (best == NULL) {
+    /* Notice ids are ZQ_NOTICE_ID_MAX bytes at most; a longer one is not
+     * cached, since a cut one could name another notice. */
+    if (best == NULL || strlen(id) >= sizeof(best->id)) {
         zq_notice_content_clear(c);
         return NULL;
     }
     zq_notice_content_clear(&best->c);
-    snprintf(best->id, sizeof(best->id), "%s", id);
+    memcpy(best->id, id, strlen(id) + 1);
     best->c = *c;
     memset(c, 0, sizeof(*c));
     best->valid = true;
@@ -256,7 +278,7 @@ static void retry_later(zq_bot *b, job *j, const char *reason)
     if (attempts >= b->cfg->bot.max_attempts) {
         char why[300];
 
-        snprintf(why, sizeof(why), "gave up after %d attempts: %.200s", attempts, reason);
+        why_fmt(why, sizeof(why), "gave up after %d attempts: %.200s", attempts, reason);
         settle(b, j, ZQ_SETTLE_DEAD, attempts, 0, why);
         return;
     }
@@ -280,7 +302,7 @@ static int add_tenant_token(zq_bot *b, job *j)
     if (rc == -ZQ_EUNAVAIL)
         zq_bot_redis(b, rc, "feishu_token", &err);
     if (rc < 0) {
-        snprintf(why, sizeof(why), "feishu tenant token: %s", err.msg);
+        why_fmt(why, sizeof(why), "feishu tenant token: %s", err.msg);
         if (rc == -ZQ_EAUTH)
             settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, why);
         else
@@ -374,7 +396,7 @@ static int prepare_notice(zq_bot *b, job *j)
     if (zq_channel_render(&b->cc, &j->target, &m, zq_now_ms(), &j->reqs, &j->nreqs, &err) < 0) {
         char why[300];
 
-        snprintf(why, sizeof(why), "cannot render: %s", err.msg);
+        why_fmt(why, sizeof(why), "cannot render: %s", err.msg);
         settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, why);
         return -1;
     }
@@ -517,7 +539,7 @@ static int add_app_token(zq_bot *b, job *j, zq_outreq_auth auth, const char *url
          * refused again; an outage is waited out without counting an
          * attempt, and without asking again for every message. */
         if (failed->rc == -ZQ_EAUTH) {
-            snprintf(why, sizeof(why), "%s access token: %.240s", channel_of(j), failed->msg);
+            why_fmt(why, sizeof(why), "%s access token: %.240s", channel_of(j), failed->msg);
             settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, why);
         } else {
             settle(b, j, ZQ_SETTLE_DEFER, j->e.attempts, zq_now_ms() + (failed->until_mono - now),
@@ -531,14 +553,14 @@ static int add_app_token(zq_bot *b, job *j, zq_outreq_auth auth, const char *url
 
         failed->until_mono = zq_mono_ms() + hold;
         failed->rc = rc;
-        snprintf(failed->msg, sizeof(failed->msg), "%.199s", err.msg);
+        why_fmt(failed->msg, sizeof(failed->msg), "%s", err.msg);
     }
     if (rc == -ZQ_EUNAVAIL) {
         zq_bot_redis(b, rc, "app_token", &err);
         return -1;
     }
     if (rc < 0) {
-        snprintf(why, sizeof(why), "%s access token: %.240s", channel_of(j), err.msg);
+        why_fmt(why, sizeof(why), "%s access token: %.240s", channel_of(j), err.msg);
         if (rc == -ZQ_EAUTH)
             settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, why);
         else
@@ -564,9 +586,12 @@ static void telegram_token(const job *j, char *out, size_t outsz)
 
     out[0] = '\0';
     if (!j->e.reply) {
-        snprintf(out, outsz, "%s", j->target.address);
+        /* A cut token is no token: leave "" (none) when it does not fit. */
+        if (zq_fmt(out, outsz, "%s", j->target.address) < 0)
+            out[0] = '\0';
         return;
     }
+
     u = j->e.reply_url;
     end = u ? strrchr(u, '/') : NULL;
     if (end == NULL)
@@ -664,7 +689,12 @@ static int start_job(zq_bot *b, job *j)
         return rc;
     if (j->auth_hdr[0] != '\0' && nh < 8)
         hdrs[nh++] = j->auth_hdr;
-    if (zq_sender_start(b->snd, url, ctype, hdrs, nh, body, blen, j) < 0)
+    rc = zq_sender_start(b->snd, url, ctype, hdrs, nh, body, blen, j);
+    if (rc == -ZQ_ETOOBIG) {
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "content type too long");
+        return 1;
+    }
+    if (rc < 0)
         return -1;
     j->state = J_SENDING;
     return 0;
@@ -704,7 +734,7 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
     d = zq_channel_classify(j->kind, r->status, r->body, r->len, r->retry_after, &ra, reason,
                             sizeof(reason));
     if (r->error[0] != '\0') {
-        snprintf(reason, sizeof(reason), "no answer: %s", r->error);
+        why_fmt(reason, sizeof(reason), "no answer: %s", r->error);
         d = ZQ_DELIVERY_RETRY;
     }
     if (job_auth(j) != ZQ_AUTH_NONE && !j->token_retried &&
@@ -754,7 +784,7 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
     if (attempts >= b->cfg->bot.max_attempts) {
         char why[300];
 
-        snprintf(why, sizeof(why), "gave up after %d attempts: %s", attempts, reason);
+        why_fmt(why, sizeof(why), "gave up after %d attempts: %s", attempts, reason);
         settle(b, j, ZQ_SETTLE_DEAD, attempts, 0, why);
         return;
     }
@@ -766,7 +796,7 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
             now_ms + delay - j->e.first_ms > (int64_t)b->cfg->bot.max_age_s * 1000) {
             char why[300];
 
-            snprintf(why, sizeof(why), "gave up: next attempt would pass max_age_s: %s", reason);
+            why_fmt(why, sizeof(why), "gave up: next attempt would pass max_age_s: %s", reason);
             settle(b, j, ZQ_SETTLE_DEAD, attempts, 0, why);
             return;
         }
@@ -917,7 +947,7 @@ static void touch_held(zq_bot *b, int64_t now)
     if (now < b->next_touch_mono)
         return;
     b->next_touch_mono = now + b->cfg->bot.claim_idle_ms / 3;
-    list = calloc((size_t)b->njobs, sizeof(*list));
+    list = calloc((size_t)b->njobs, sizeof(const zq_entry *));
     if (list == NULL)
         return;
     for (int k = 0; k < b->njobs; k++)

@@ -52,7 +52,13 @@ static int case_created(zq_bot *b, const event *ev)
 
     if (b->res.case_created == NULL)
         return 0;
-    snprintf(region_tag, sizeof(region_tag), "region:%s", *ev->region ? ev->region : "none");
+    /* A cut tag would reach another region's staff: tell no one instead. */
+    if (zq_fmt(region_tag, sizeof(region_tag), "region:%s", *ev->region ? ev->region : "none") <
+        0) {
+        ZQ_ERROR("event=case_created_skipped case=%s reason=region_too_long", ev->id);
+        return 0;
+    }
+
     aud = json_pack("{s:[s,s], s:s, s:[]}", "tags", "staff", region_tag, "match", "all", "targets");
     meta = json_pack("{s:s, s:s, s:s}", "case", ev->id, "event", ev->sid, "type", "case_created");
     aud_s = aud ? json_dumps(aud, JSON_COMPACT) : NULL;

@@ -211,9 +211,10 @@ static void run_digest(zq_bot *b)
     text = zq_staff_digest_text(digest);
     aud = json_pack("{s:[s]}", "tags", cfg->bot.digest_tag);
     aud_s = aud ? json_dumps(aud, JSON_COMPACT) : NULL;
-    if (text == NULL || aud_s == NULL)
+    /* A date in 96 bytes: it fits. */
+    if (text == NULL || aud_s == NULL || zq_fmt(title, sizeof(title), "办件期限提醒 %s", day) < 0)
         goto out;
-    snprintf(title, sizeof(title), "办件期限提醒 %s", day);
+
     memset(&in, 0, sizeof(in));
     in.kind = ZQ_NOTICE_REMINDER;
     in.title = title;

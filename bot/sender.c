@@ -135,6 +135,20 @@ int zq_sender_free_slots(const zq_sender *s)
     return s->n - s->busy;
 }
 
+/* curl's message for a report, at most 150 bytes of it (and outsz - 1):
+ * the message is ASCII, so the cut is harmless. */
+static void transport_error(char *out, size_t outsz, const char *msg)
+{
+    size_t n = strlen(msg);
+
+    if (n > 150)
+        n = 150;
+    if (n > outsz - 1)
+        n = outsz - 1;
+    memcpy(out, msg, n);
+    out[n] = '\0';
+}
+
 int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
                     const char *const *headers, int nheaders, const char *body, size_t len,
                     void *ctx)
@@ -150,7 +164,9 @@ int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
         }
     if (x == NULL)
         return -ZQ_EBUSY;
-    snprintf(ct, sizeof(ct), "Content-Type: %s", content_type ? content_type : "application/json");
+    if (zq_fmt(ct, sizeof(ct), "Content-Type: %s",
+               content_type ? content_type : "application/json") < 0)
+        return -ZQ_ETOOBIG;
     h = curl_slist_append(NULL, ct);
     /* No "Expect: 100-continue" round trip for bigger bodies. */
     if (h != NULL && (t = curl_slist_append(h, "Expect:")) != NULL)
@@ -266,10 +282,14 @@ bool zq_sender_next(zq_sender *s, zq_sent *out)
         out->len = x->len;
         out->retry_after = x->have_retry_after ? x->retry_after : NULL;
         if (x->too_big) {
-            snprintf(out->error, sizeof(out->error), "response larger than %d bytes", RESP_MAX);
+            int rc =
+                zq_fmt(out->error, sizeof(out->error), "response larger than %d bytes", RESP_MAX);
+
+            if (rc < 0)
+                memcpy(out->error, "response too large", sizeof("response too large"));
         } else if (x->code != CURLE_OK) {
-            snprintf(out->error, sizeof(out->error), "%.150s",
-                     x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->code));
+            transport_error(out->error, sizeof(out->error),
+                            x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->code));
         } else {
             out->status = x->status;
         }
@@ -293,7 +313,8 @@ void zq_sender_abort_all(zq_sender *s)
             continue;
         curl_multi_remove_handle(s->multi, x->easy);
         x->code = CURLE_ABORTED_BY_CALLBACK;
-        snprintf(x->errbuf, sizeof(x->errbuf), "aborted");
+        memcpy(x->errbuf, "aborted", sizeof("aborted"));
+
         x->done = true;
     }
 }

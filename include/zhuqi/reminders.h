@@ -117,7 +117,8 @@ int zq_class_save(zq_store *st, zq_class *c, bool *created, zq_err *err);
 int zq_class_for_month(zq_store *st, zq_date d, zq_class *out, zq_err *err);
 
 /* Renders the occurrence's template with the class (NULL: none
- * scheduled). Appends to title and body. */
+ * scheduled). Appends to title and body. Returns 0 or a negative ZQ_E*
+ * code (-ZQ_EINVAL for a date that cannot be written). */
 int zq_reminder_render(const zq_occurrence *o, const zq_class *c, zq_buf *title, zq_buf *body);
 
 #endif

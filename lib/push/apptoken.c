@@ -12,7 +12,7 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/log.h"
 
-#define MAX_ANSWER (64 * 1024)
+#define MAX_ANSWER ((size_t)64 * 1024)
 #define EARLY_S 300 /* refresh this long before the platform's expiry */
 #define MIN_TTL_S 60
 
@@ -88,22 +88,27 @@ int zq_apptoken_for(const zq_config *cfg, zq_outreq_auth auth, zq_apptoken_app *
         out->base_url = cfg->channels.wecom_base_url;
         out->id = cfg->wecom.corp_id;
         out->secret = cfg->wecom.corp_secret;
-        snprintf(out->scope, sizeof(out->scope), "%d", cfg->wecom.agent_id);
+        /* An int always fits the 24 bytes of scope. */
+        if (zq_fmt(out->scope, sizeof(out->scope), "%d", cfg->wecom.agent_id) < 0)
+            return -ZQ_EINVAL;
         return 0;
     default: return -ZQ_EINVAL;
     }
 }
 
-/* The Redis key of the app's token (without the prefix). */
-static void cache_key(const zq_apptoken_app *app, char *out, size_t outsz)
+/* The Redis key of the app's token. Returns 0 or -ZQ_ETOOBIG. */
+static int cache_key(const zq_store *st, const zq_apptoken_app *app, char out[ZQ_STORE_KEY_MAX])
 {
     switch (app->kind) {
-    case ZQ_APPTOKEN_FEISHU: snprintf(out, outsz, "feishu:tenant_token:%s", app->id); break;
-    case ZQ_APPTOKEN_DINGTALK: snprintf(out, outsz, "dingtalk:access_token:%s", app->id); break;
+    case ZQ_APPTOKEN_FEISHU:
+        return zq_store_key(st, out, ZQ_STORE_KEY_MAX, "feishu:tenant_token:%s", app->id);
+    case ZQ_APPTOKEN_DINGTALK:
+        return zq_store_key(st, out, ZQ_STORE_KEY_MAX, "dingtalk:access_token:%s", app->id);
     case ZQ_APPTOKEN_WECOM:
-        snprintf(out, outsz, "wecom:access_token:%s:%s", app->id, app->scope);
-        break;
+        return zq_store_key(st, out, ZQ_STORE_KEY_MAX, "wecom:access_token:%s:%s", app->id,
+                            app->scope);
     }
+    return -ZQ_EINVAL;
 }
 
 /* The request for the token: URL (WeCom: with the credentials in the
@@ -258,8 +263,8 @@ out:
 int zq_apptoken_get(zq_store *st, const zq_apptoken_app *app, bool refresh, int timeout_ms,
                     char out[ZQ_APPTOKEN_MAX], zq_err *err)
 {
-    const char *p = zq_store_prefix(st), *who;
-    char key[160];
+    const char *who;
+    char key[ZQ_STORE_KEY_MAX];
     long long expire = 0;
     redisReply *r;
     int rc;
@@ -271,9 +276,10 @@ int zq_apptoken_get(zq_store *st, const zq_apptoken_app *app, bool refresh, int 
     if (!id_ok(app->id) || app->secret == NULL || app->secret[0] == '\0' ||
         (app->kind == ZQ_APPTOKEN_WECOM && !id_ok(app->scope)))
         return zq_err_set(err, ZQ_EAUTH, "%s token: app id or secret not configured", who);
-    cache_key(app, key, sizeof(key));
+    if (cache_key(st, app, key) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "%s token: key too long", who);
     if (!refresh) {
-        r = zq_store_command(st, err, "GET %s%s", p, key);
+        r = zq_store_command(st, err, "GET %s", key);
         if (r == NULL)
             return -ZQ_EUNAVAIL;
         if (r->type == REDIS_REPLY_STRING && token_ok(r->str, r->len)) {
@@ -291,7 +297,7 @@ int zq_apptoken_get(zq_store *st, const zq_apptoken_app *app, bool refresh, int 
     }
     /* Two hours is usual; keep it until five minutes before. */
     expire = expire > EARLY_S + MIN_TTL_S ? expire - EARLY_S : MIN_TTL_S;
-    r = zq_store_command(st, err, "SET %s%s %s EX %lld", p, key, out, expire);
+    r = zq_store_command(st, err, "SET %s %s EX %lld", key, out, expire);
     if (r == NULL)
         return 0; /* the token is good even when it could not be cached */
     freeReplyObject(r);
@@ -301,13 +307,15 @@ int zq_apptoken_get(zq_store *st, const zq_apptoken_app *app, bool refresh, int 
 
 int zq_apptoken_forget(zq_store *st, const zq_apptoken_app *app, zq_err *err)
 {
-    char key[160];
+    char key[ZQ_STORE_KEY_MAX];
     redisReply *r;
 
     if ((unsigned)app->kind >= ZQ_ARRAY_LEN(kind_names) || !id_ok(app->id))
         return 0;
-    cache_key(app, key, sizeof(key));
-    r = zq_store_command(st, err, "DEL %s%s", zq_store_prefix(st), key);
+    if (cache_key(st, app, key) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "app token: key too long");
+    r = zq_store_command(st, err, "DEL %s", key);
+
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     freeReplyObject(r);

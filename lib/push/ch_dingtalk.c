@@ -263,7 +263,10 @@ static int dingtalk_app_address(const char *in, char *out, size_t outsz, const c
         *msg = "钉钉应用机器人的地址应为 group:群会话 openConversationId，或 user:成员 userId。";
         return -1;
     }
-    snprintf(out, outsz, "%s", in);
+    if (zq_fmt(out, outsz, "%s", in) < 0) {
+        *msg = "地址过长。";
+        return -1;
+    }
     return 0;
 }
 

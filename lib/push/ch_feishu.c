@@ -61,7 +61,7 @@ static json_t *feishu_card(const zq_ch_render *rd, const char *header, size_t hl
     bad |= json_object_set_new(root, "msg_type", json_string("interactive"));
     bad |= json_object_set_new(root, "card", card_new(header, hlen, content, clen));
     if (rd->t->secret[0] != '\0') {
-        snprintf(ts, sizeof(ts), "%lld", (long long)now_s);
+        bad |= zq_fmt(ts, sizeof(ts), "%lld", (long long)now_s) < 0;
         bad |= zq_sign_feishu(rd->t->secret, now_s, sign, sizeof(sign)) < 0;
         bad |= json_object_set_new(root, "timestamp", json_string(ts));
         bad |= json_object_set_new(root, "sign", json_string(sign));
@@ -109,8 +109,9 @@ static size_t feishu_envelope(const zq_ch_render *rd)
     json_t *root;
     size_t n = (size_t)-1;
 
-    snprintf(lab, sizeof(lab), ZQ_CHANNEL_LABEL_FMT, (size_t)ZQ_CHANNEL_MAX_PARTS,
-             (size_t)ZQ_CHANNEL_MAX_PARTS);
+    if (zq_fmt(lab, sizeof(lab), ZQ_CHANNEL_LABEL_FMT, (size_t)ZQ_CHANNEL_MAX_PARTS,
+               (size_t)ZQ_CHANNEL_MAX_PARTS) < 0)
+        return n;
     zq_buf_puts(&h, rd->title[0] != '\0' ? rd->title : ZQ_CHANNEL_DEFAULT_TITLE);
     zq_buf_puts(&h, lab);
     root = h.oom ? NULL : feishu_body(rd, h.data, h.len, "", 0);
@@ -291,7 +292,10 @@ static int feishu_chat_address(const char *in, char *out, size_t outsz, const ch
         *msg = "飞书应用群聊的地址应为会话的 chat_id（形如 oc_…）。";
         return -1;
     }
-    snprintf(out, outsz, "%s", in);
+    if (zq_fmt(out, outsz, "%s", in) < 0) {
+        *msg = "地址过长。";
+        return -1;
+    }
     return 0;
 }
 

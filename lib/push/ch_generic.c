@@ -41,10 +41,8 @@ static int generic_sign(zq_outreq *r, const char *secret, const char *ts)
 
     if (rc < 0)
         return rc;
-    if (snprintf(r->headers[0], sizeof(r->headers[0]), "X-Zhuqi-Timestamp: %s", ts) >=
-            (int)sizeof(r->headers[0]) ||
-        snprintf(r->headers[1], sizeof(r->headers[1]), "X-Zhuqi-Signature: %s", sig) >=
-            (int)sizeof(r->headers[1]))
+    if (zq_fmt(r->headers[0], sizeof(r->headers[0]), "X-Zhuqi-Timestamp: %s", ts) < 0 ||
+        zq_fmt(r->headers[1], sizeof(r->headers[1]), "X-Zhuqi-Signature: %s", sig) < 0)
         return -ZQ_ETOOBIG;
     r->nheaders = 2;
     return 0;
@@ -58,8 +56,9 @@ static int render_generic(zq_ch_render *rd)
     int rc;
 
     zq_buf_puts(&url, rd->t->address);
-    snprintf(ts, sizeof(ts), "%lld", (long long)(rd->now_ms / 1000));
-    rc = zq_ch_render_parts(rd, &url, ZQ_AUTH_NONE, generic_part);
+    rc = zq_fmt(ts, sizeof(ts), "%lld", (long long)(rd->now_ms / 1000));
+    if (rc == 0)
+        rc = zq_ch_render_parts(rd, &url, ZQ_AUTH_NONE, generic_part);
     for (i = 0; rc == 0 && rd->t->secret[0] != '\0' && i < rd->nparts; i++)
         rc = generic_sign(&rd->reqs[i], rd->t->secret, ts);
     zq_buf_free(&url);
@@ -121,7 +120,10 @@ static int generic_address(const char *in, char *out, size_t outsz, const char *
         *msg = "通用 Webhook 地址应为以 http:// 或 https:// 开头的完整地址。";
         return -1;
     }
-    snprintf(out, outsz, "%s", in);
+    if (zq_fmt(out, outsz, "%s", in) < 0) {
+        *msg = "地址过长。";
+        return -1;
+    }
     return 0;
 }
 
@@ -135,7 +137,7 @@ static int generic_chat_id(const char *s, zq_target *t, const char **msg)
         return -1;
     }
     if (s != NULL)
-        snprintf(t->chat_id, sizeof(t->chat_id), "%s", s);
+        memcpy(t->chat_id, s, strlen(s) + 1); /* length checked above */
     return 0;
 }
 

@@ -200,7 +200,10 @@ static int wecom_app_address(const char *in, char *out, size_t outsz, const char
         *msg = "企业微信应用的地址应为成员的 UserID（最长 64 位字母、数字、_-.@）。";
         return -1;
     }
-    snprintf(out, outsz, "%s", in);
+    if (zq_fmt(out, outsz, "%s", in) < 0) {
+        *msg = "地址过长。";
+        return -1;
+    }
     return 0;
 }
 

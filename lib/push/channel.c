@@ -92,13 +92,22 @@ bool zq_channel_is_app(zq_channel_kind k)
     return ops != NULL && ops->app;
 }
 
+/* Copies s into dst (dstsz bytes) when it fits whole, else leaves dst
+ * "": a cut URL or code would send somewhere else, an empty one fails
+ * loudly. The sources are constants or config fields no longer than dst. */
+static void copy_whole(char *dst, size_t dstsz, const char *s)
+{
+    if (zq_fmt(dst, dstsz, "%s", s) < 0)
+        dst[0] = '\0';
+}
+
 void zq_channel_config_defaults(zq_channel_config *cc)
 {
     int i;
 
     memset(cc, 0, sizeof(*cc));
     for (i = 0; i < ZQ_CH__COUNT; i++) {
-        snprintf(cc->base_url[i], sizeof(cc->base_url[i]), "%s", registry[i]->default_base);
+        copy_whole(cc->base_url[i], sizeof(cc->base_url[i]), registry[i]->default_base);
         cc->limits[i] = registry[i]->limits;
     }
 }
@@ -136,7 +145,7 @@ void zq_channel_config_from(const zq_config *cfg, zq_channel_config *cc)
     for (i = 0; i < ZQ_CH__COUNT; i++) {
         base = settings_of(cfg, (zq_channel_kind)i, &lim);
         if (base != NULL)
-            snprintf(cc->base_url[i], sizeof(cc->base_url[i]), "%s", base);
+            copy_whole(cc->base_url[i], sizeof(cc->base_url[i]), base);
         /* The app kinds keep their documented limits (channel.h). */
         if (!registry[i]->app)
             cc->limits[i] = lim;
@@ -144,9 +153,9 @@ void zq_channel_config_from(const zq_config *cfg, zq_channel_config *cc)
     /* The apps' identities: only with the credentials that go with them. */
     cc->wecom_agent_id = cfg->wecom.corp_secret[0] != '\0' ? cfg->wecom.agent_id : 0;
     if (cfg->dingtalk.app_key[0] != '\0')
-        snprintf(cc->dingtalk_robot_code, sizeof(cc->dingtalk_robot_code), "%s",
-                 cfg->dingtalk.robot_code[0] != '\0' ? cfg->dingtalk.robot_code
-                                                     : cfg->dingtalk.app_key);
+        copy_whole(cc->dingtalk_robot_code, sizeof(cc->dingtalk_robot_code),
+                   cfg->dingtalk.robot_code[0] != '\0' ? cfg->dingtalk.robot_code
+                                                       : cfg->dingtalk.app_key);
 }
 
 bool zq_channel_app_configured(const zq_config *cfg, zq_channel_kind k)
@@ -161,13 +170,13 @@ void zq_channel_sample_target(zq_channel_kind k, zq_target *t)
     const zq_channel_ops *ops = zq_channel_ops_of(k);
 
     memset(t, 0, sizeof(*t));
-    snprintf(t->id, sizeof(t->id), "dry-run");
+    copy_whole(t->id, sizeof(t->id), "dry-run");
     t->kind = k;
     if (ops == NULL)
         ops = &zq_ch_generic;
-    snprintf(t->address, sizeof(t->address), "%s", ops->sample_address ? ops->sample_address : "");
-    snprintf(t->secret, sizeof(t->secret), "%s", ops->sample_secret ? ops->sample_secret : "");
-    snprintf(t->chat_id, sizeof(t->chat_id), "%s", ops->sample_chat_id ? ops->sample_chat_id : "");
+    copy_whole(t->address, sizeof(t->address), ops->sample_address ? ops->sample_address : "");
+    copy_whole(t->secret, sizeof(t->secret), ops->sample_secret ? ops->sample_secret : "");
+    copy_whole(t->chat_id, sizeof(t->chat_id), ops->sample_chat_id ? ops->sample_chat_id : "");
 }
 
 void zq_outreq_free_all(zq_outreq *reqs, size_t n)
@@ -270,10 +279,12 @@ static int split_parts(const zq_ch_text *tx, const char *name, size_t limit, zq_
         return zq_buf_append(&parts[0], tx->full.data, tx->full.len) < 0 ? -ZQ_ENOMEM : 0;
     }
     if (tx->label_in_text) {
-        snprintf(lab, sizeof(lab), ZQ_CHANNEL_LABEL_FMT "\n", (size_t)ZQ_CHANNEL_MAX_PARTS,
-                 (size_t)ZQ_CHANNEL_MAX_PARTS);
+        if (zq_fmt(lab, sizeof(lab), ZQ_CHANNEL_LABEL_FMT "\n", (size_t)ZQ_CHANNEL_MAX_PARTS,
+                   (size_t)ZQ_CHANNEL_MAX_PARTS) < 0)
+            return zq_err_set(err, ZQ_ETOOBIG, "%s: part label too long", name);
         overhead += zq_ch_weigh(tx->wm, lab, strlen(lab));
     }
+
     if (limit < overhead + MIN_BUDGET)
         return zq_err_set(err, ZQ_ETOOBIG, "%s limit %zu leaves no room for the text", name, limit);
     if (zq_ch_split(tx->wm, tx->full.data, tx->full.len, limit - overhead, parts, nparts,

@@ -127,18 +127,27 @@ const char *zq_ch_get_str(json_t *o, const char *key)
     return s != NULL ? s : "";
 }
 
-/* A string or a non-empty array member: the ids it names ("" when none). */
+/* A string or a non-empty array member: the ids it names ("" when none).
+ * Cut to outsz - 1 bytes on purpose: it only names the user in a reason,
+ * which shows 60 bytes of it anyway. */
 void zq_ch_id_list(json_t *o, const char *key, char *out, size_t outsz)
 {
     json_t *v = json_object_get(o, key);
+    const char *s = NULL;
+    size_t n;
 
     out[0] = '\0';
     if (json_is_string(v))
-        snprintf(out, outsz, "%s", json_string_value(v));
+        s = json_string_value(v);
     else if (json_is_array(v) && json_array_size(v) > 0)
-        snprintf(out, outsz, "%s",
-                 json_is_string(json_array_get(v, 0)) ? json_string_value(json_array_get(v, 0))
-                                                      : "?");
+        s = json_is_string(json_array_get(v, 0)) ? json_string_value(json_array_get(v, 0)) : "?";
+    if (s == NULL || outsz == 0)
+        return;
+    n = strlen(s);
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
 }
 
 zq_delivery zq_ch_errcode(const char *who, long status, json_t *o, const long long *retry,

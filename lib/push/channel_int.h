@@ -152,12 +152,13 @@ bool zq_ch_token_ok(const char *s, bool url);
 bool zq_ch_id_chars(const char *s, size_t max, const char *extra);
 
 /* Requests: a new JSON string; the body from root (taken); the URL of r
- * from u; the "（i/n）" label of part i of n ("" for one part); part i
- * with its label line in front; the mention array (new, or NULL). */
+ * from u; the "（i/n）" label of part i of n ("" for one part; 0 or
+ * -ZQ_ETOOBIG when outsz cannot hold it); part i with its label line in
+ * front; the mention array (new, or NULL). */
 json_t *zq_ch_jstr(const char *s, size_t n);
 int zq_ch_set_body(zq_outreq *r, json_t *root);
 int zq_ch_set_url(zq_ch_render *rd, zq_outreq *r, const zq_buf *u);
-void zq_ch_label(char *out, size_t outsz, size_t i, size_t n);
+int zq_ch_label(char *out, size_t outsz, size_t i, size_t n);
 int zq_ch_labelled(zq_buf *b, const zq_ch_render *rd, size_t i);
 json_t *zq_ch_mobiles_json(const zq_message *m, bool with_all);
 /* root, or NULL after dropping it when bad (a failed jansson call). */

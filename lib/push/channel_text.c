@@ -458,12 +458,12 @@ int zq_ch_set_url(zq_ch_render *rd, zq_outreq *r, const zq_buf *u)
 }
 
 /* "（i/n）" when the message was split, else "". */
-void zq_ch_label(char *out, size_t outsz, size_t i, size_t n)
+int zq_ch_label(char *out, size_t outsz, size_t i, size_t n)
 {
+    out[0] = '\0';
     if (n > 1)
-        snprintf(out, outsz, ZQ_CHANNEL_LABEL_FMT, i + 1, n);
-    else
-        out[0] = '\0';
+        return zq_fmt(out, outsz, ZQ_CHANNEL_LABEL_FMT, i + 1, n);
+    return 0;
 }
 
 /* part i with its label line in front. */
@@ -471,7 +471,8 @@ int zq_ch_labelled(zq_buf *b, const zq_ch_render *rd, size_t i)
 {
     char lab[48];
 
-    zq_ch_label(lab, sizeof(lab), i, rd->nparts);
+    if (zq_ch_label(lab, sizeof(lab), i, rd->nparts) < 0)
+        return -ZQ_ETOOBIG;
     if (lab[0] != '\0' && (zq_buf_puts(b, lab) < 0 || zq_buf_append(b, "\n", 1) < 0))
         return -ZQ_ENOMEM;
     return zq_buf_append(b, rd->parts[i].data ? rd->parts[i].data : "", rd->parts[i].len);
@@ -618,8 +619,10 @@ int zq_ch_titled(zq_buf *b, const zq_ch_render *rd, size_t i)
 {
     char lab[48];
 
-    zq_ch_label(lab, sizeof(lab), i, rd->nparts);
+    if (zq_ch_label(lab, sizeof(lab), i, rd->nparts) < 0)
+        return -ZQ_ETOOBIG;
     zq_buf_puts(b, rd->title[0] != '\0' ? rd->title : ZQ_CHANNEL_DEFAULT_TITLE);
+
     zq_buf_puts(b, lab);
     return b->oom ? -ZQ_ENOMEM : 0;
 }

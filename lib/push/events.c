@@ -120,8 +120,9 @@ int zq_events_claim(zq_store *st, const char *consumer, int min_idle_ms, char *c
         return -ZQ_EUNAVAIL;
     if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
         r->element[0]->type == REDIS_REPLY_STRING) {
-        if (snprintf(cursor, ZQ_EVENTS_SID_MAX, "%s", r->element[0]->str) >= ZQ_EVENTS_SID_MAX)
-            snprintf(cursor, ZQ_EVENTS_SID_MAX, "0-0"); /* not a stream id: start over */
+        if (zq_fmt(cursor, ZQ_EVENTS_SID_MAX, "%s", r->element[0]->str) < 0)
+            memcpy(cursor, "0-0", sizeof("0-0")); /* not a stream id: start over */
+
         take_entries(out, r, r->element[1]);
         return 0;
     }
@@ -144,7 +145,7 @@ int zq_events_ack(zq_store *st, const char *sid, zq_err *err)
 
 void zq_events_mark_key(zq_store *st, const char *sid, char out[ZQ_EVENTS_KEY_MAX])
 {
-    if (snprintf(out, ZQ_EVENTS_KEY_MAX, "%sevdone:%s", zq_store_prefix(st), sid) >=
-        ZQ_EVENTS_KEY_MAX)
+    /* "" when it does not fit (zq_store_key's answer too): no mark. */
+    if (zq_store_key(st, out, ZQ_EVENTS_KEY_MAX, "evdone:%s", sid) < 0)
         out[0] = '\0';
 }

@@ -162,6 +162,16 @@ static void id_prefix(zq_notice_kind k, int64_t ms, char out[24])
         out[0] = '\0'; /* cannot happen: a short prefix and 8 digits */
 }
 
+/* The idempotency mark's key: the caller's full key, or a placeholder
+ * the scripts ignore when there is none. out holds ZQ_STORE_KEY_MAX
+ * bytes. Returns 0 or -ZQ_ETOOBIG. */
+static int mark_key(const zq_store *st, const char *mark, char out[ZQ_STORE_KEY_MAX])
+{
+    if (mark != NULL)
+        return zq_fmt(out, ZQ_STORE_KEY_MAX, "%s", mark) < 0 ? -ZQ_ETOOBIG : 0;
+    return zq_store_key(st, out, ZQ_STORE_KEY_MAX, "notice:nomark");
+}
+
 /* Reads {id, created} from a create/direct script reply. */
 static int id_reply(redisReply *r, char *id, bool *created, zq_err *err)
 {
@@ -197,24 +207,22 @@ static int content_args(const char **argv, int argc, zq_notice_kind kind, const 
 int zq_notice_create(zq_store *st, const zq_notice_new *in, char *id, bool *created, zq_err *err)
 {
     const char *p = zq_store_prefix(st);
-    char k_mark[256], k_seq[64], k_pending[64], k_all[64], pre[24], now[24], send_at[24],
-        mark_ttl[16];
+    char k_mark[ZQ_STORE_KEY_MAX], k_seq[ZQ_STORE_KEY_MAX], k_pending[ZQ_STORE_KEY_MAX],
+        k_all[ZQ_STORE_KEY_MAX], pre[24], now[24], send_at[24], mark_ttl[16];
     const char *argv[32];
     int argc = 0, rc = 0;
     redisReply *r;
     int64_t at = in->send_at_ms > in->now_ms ? in->send_at_ms : in->now_ms;
 
     id_prefix(in->kind, in->now_ms, pre);
-    if (in->mark != NULL)
-        snprintf(k_mark, sizeof(k_mark), "%s", in->mark);
-    else
-        snprintf(k_mark, sizeof(k_mark), "%snotice:nomark", p);
-    snprintf(k_seq, sizeof(k_seq), "%sseq:notice:%s", p, pre);
-    snprintf(k_pending, sizeof(k_pending), "%snotices:pending", p);
-    snprintf(k_all, sizeof(k_all), "%snotices", p);
-    snprintf(now, sizeof(now), "%lld", (long long)in->now_ms);
-    snprintf(send_at, sizeof(send_at), "%lld", (long long)at);
-    snprintf(mark_ttl, sizeof(mark_ttl), "%d", in->mark_ttl_s);
+    if (mark_key(st, in->mark, k_mark) < 0 ||
+        zq_store_key(st, k_seq, sizeof(k_seq), "seq:notice:%s", pre) < 0 ||
+        zq_store_key(st, k_pending, sizeof(k_pending), "notices:pending") < 0 ||
+        zq_store_key(st, k_all, sizeof(k_all), "notices") < 0 ||
+        zq_fmt(now, sizeof(now), "%lld", (long long)in->now_ms) < 0 ||
+        zq_fmt(send_at, sizeof(send_at), "%lld", (long long)at) < 0 ||
+        zq_fmt(mark_ttl, sizeof(mark_ttl), "%d", in->mark_ttl_s) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "notice: key or argument too long");
     argv[argc++] = k_mark;
     argv[argc++] = k_seq;
     argv[argc++] = k_pending;
@@ -243,7 +251,8 @@ int zq_notice_send_direct(zq_store *st, const zq_direct_new *in, char *id, bool 
                           zq_err *err)
 {
     const char *p = zq_store_prefix(st);
-    char k_mark[256], k_seq[64], k_all[64], k_stream[64], pre[24], now[24], ttl[16], mark_ttl[16];
+    char k_mark[ZQ_STORE_KEY_MAX], k_seq[ZQ_STORE_KEY_MAX], k_all[ZQ_STORE_KEY_MAX],
+        k_stream[ZQ_STORE_KEY_MAX], pre[24], now[24], ttl[16], mark_ttl[16];
     const char *argv[32], *tid, *channel;
     char *tj = NULL;
     int argc = 0, rc = 0;
@@ -262,16 +271,16 @@ int zq_notice_send_direct(zq_store *st, const zq_direct_new *in, char *id, bool 
         return zq_err_set(err, ZQ_EINVAL, "notice: no target");
     }
     id_prefix(in->kind, in->now_ms, pre);
-    if (in->mark != NULL)
-        snprintf(k_mark, sizeof(k_mark), "%s", in->mark);
-    else
-        snprintf(k_mark, sizeof(k_mark), "%snotice:nomark", p);
-    snprintf(k_seq, sizeof(k_seq), "%sseq:notice:%s", p, pre);
-    snprintf(k_all, sizeof(k_all), "%snotices", p);
-    snprintf(k_stream, sizeof(k_stream), "%s%s", p, in->prio ? "outbox:prio" : "outbox");
-    snprintf(now, sizeof(now), "%lld", (long long)in->now_ms);
-    snprintf(ttl, sizeof(ttl), "%d", in->ttl_s);
-    snprintf(mark_ttl, sizeof(mark_ttl), "%d", in->mark_ttl_s);
+    if (mark_key(st, in->mark, k_mark) < 0 ||
+        zq_store_key(st, k_seq, sizeof(k_seq), "seq:notice:%s", pre) < 0 ||
+        zq_store_key(st, k_all, sizeof(k_all), "notices") < 0 ||
+        zq_store_key(st, k_stream, sizeof(k_stream), in->prio ? "outbox:prio" : "outbox") < 0 ||
+        zq_fmt(now, sizeof(now), "%lld", (long long)in->now_ms) < 0 ||
+        zq_fmt(ttl, sizeof(ttl), "%d", in->ttl_s) < 0 ||
+        zq_fmt(mark_ttl, sizeof(mark_ttl), "%d", in->mark_ttl_s) < 0) {
+        free(tj);
+        return zq_err_set(err, ZQ_ETOOBIG, "notice: key or argument too long");
+    }
     argv[argc++] = k_mark;
     argv[argc++] = k_seq;
     argv[argc++] = k_all;
@@ -485,21 +494,23 @@ int zq_notice_fanout(zq_store *st, const char *id, int chunk, int64_t now_ms, in
                      zq_err *err)
 {
     const char *p = zq_store_prefix(st);
-    char k[6][128], cs[16], now[24];
+    char k[6][ZQ_STORE_KEY_MAX], cs[16], now[24];
     const char *argv[10];
     redisReply *r;
     int rc = 0;
 
     *added = 0;
     *left = 0;
-    snprintf(k[0], sizeof(k[0]), "%snotice:%s", p, id);
-    snprintf(k[1], sizeof(k[1]), "%snotice:%s:aud", p, id);
-    snprintf(k[2], sizeof(k[2]), "%snotice:%s:report", p, id);
-    snprintf(k[3], sizeof(k[3]), "%soutbox", p);
-    snprintf(k[4], sizeof(k[4]), "%soutbox:prio", p);
-    snprintf(k[5], sizeof(k[5]), "%snotices:pending", p);
-    snprintf(cs, sizeof(cs), "%d", chunk);
-    snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+    if (zq_store_key(st, k[0], sizeof(k[0]), "notice:%s", id) < 0 ||
+        zq_store_key(st, k[1], sizeof(k[1]), "notice:%s:aud", id) < 0 ||
+        zq_store_key(st, k[2], sizeof(k[2]), "notice:%s:report", id) < 0 ||
+        zq_store_key(st, k[3], sizeof(k[3]), "outbox") < 0 ||
+        zq_store_key(st, k[4], sizeof(k[4]), "outbox:prio") < 0 ||
+        zq_store_key(st, k[5], sizeof(k[5]), "notices:pending") < 0 ||
+        zq_fmt(cs, sizeof(cs), "%d", chunk) < 0 ||
+        zq_fmt(now, sizeof(now), "%lld", (long long)now_ms) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "notice: key too long");
+
     for (int i = 0; i < 6; i++)
         argv[i] = k[i];
     argv[6] = p;
@@ -721,7 +732,7 @@ int zq_notice_recent(zq_store *st, int limit, int64_t now_ms, json_t **out, zq_e
     }
     n = (int)ids->elements;
     if (n > 0) {
-        reps = calloc((size_t)n, sizeof(*reps));
+        reps = calloc((size_t)n, sizeof(redisReply *));
         if (reps == NULL) {
             rc = zq_err_set(err, ZQ_ENOMEM, "notices: out of memory");
             goto out;
@@ -833,20 +844,16 @@ int zq_time_parse(const char *s, int64_t *ms)
         if (d > dim)
             return -ZQ_EINVAL;
     }
-    t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-    t -= sign * (oh * 3600 + om * 60);
+    t = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec;
+    t -= sign * ((int64_t)oh * 3600 + (int64_t)om * 60);
     *ms = t * 1000 + frac;
     return 0;
 }
 
 int zq_notice_idem_mark(zq_store *st, const char *key, char *out, size_t outsz)
 {
-    int n = snprintf(out, outsz, "%snotice:idem:%s", zq_store_prefix(st), key);
-
-    if (n < 0 || (size_t)n >= outsz) {
-        if (outsz > 0)
-            out[0] = '\0';
+    /* zq_store_key leaves "" when the key does not fit. */
+    if (zq_store_key(st, out, outsz, "notice:idem:%s", key) < 0)
         return -ZQ_EINVAL;
-    }
     return 0;
 }

@@ -198,11 +198,6 @@ void zq_entry_clear(zq_entry *e)
     e->reply_headers = NULL;
 }
 
-static void keyf(char *out, size_t outsz, const char *p, const char *name)
-{
-    snprintf(out, outsz, "%s%s", p, name);
-}
-
 int zq_outbox_init(zq_store *st, zq_err *err)
 {
     static const char *const streams[] = {"outbox", "outbox:prio"};
@@ -245,7 +240,12 @@ static void parse_entry(const redisReply *item, bool prio, zq_entry *e)
     if (item == NULL || item->type != REDIS_REPLY_ARRAY || item->elements != 2 ||
         item->element[0]->type != REDIS_REPLY_STRING)
         return;
-    snprintf(e->sid, sizeof(e->sid), "%s", item->element[0]->str);
+    /* A stream id is "<ms>-<seq>", 41 bytes at most; a longer one is no
+     * entry of ours, and stays malformed without an id. */
+    if (zq_fmt(e->sid, sizeof(e->sid), "%s", item->element[0]->str) < 0) {
+        e->sid[0] = '\0';
+        return;
+    }
     fv = item->element[1];
     if (fv->type != REDIS_REPLY_ARRAY)
         return;
@@ -299,11 +299,12 @@ static void parse_entry(const redisReply *item, bool prio, zq_entry *e)
         }
     }
     if (e->reply) {
-        snprintf(e->notice, sizeof(e->notice), "reply");
+        memcpy(e->notice, "reply", sizeof("reply"));
+        /* rid has e->target's size, and "r" + 38 bytes fits in it too. */
         if (rid[0] != '\0')
-            snprintf(e->target, sizeof(e->target), "%s", rid);
+            bad_parts |= zq_fmt(e->target, sizeof(e->target), "%s", rid) < 0;
         else
-            snprintf(e->target, sizeof(e->target), "r%.38s", e->sid);
+            bad_parts |= zq_fmt(e->target, sizeof(e->target), "r%.38s", e->sid) < 0;
         e->malformed = e->reply_url == NULL || e->reply_body == NULL || bad_parts;
         return;
     }
@@ -380,10 +381,15 @@ int zq_outbox_claim(zq_store *st, const char *consumer, bool prio, int64_t min_i
         rc = zq_err_set(err, ZQ_EREPLY, "XAUTOCLAIM: %s",
                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         /* NOGROUP after a Redis restart without data: start over. */
-        snprintf(cursor, 48, "0-0");
+        memcpy(cursor, "0-0", sizeof("0-0"));
         goto out;
     }
-    snprintf(cursor, 48, "%s", r->element[0]->str);
+    /* A stream id: 41 bytes at most, so a longer one is a bad reply. */
+    if (zq_fmt(cursor, 48, "%s", r->element[0]->str) < 0) {
+        rc = zq_err_set(err, ZQ_EREPLY, "XAUTOCLAIM: cursor too long");
+        memcpy(cursor, "0-0", sizeof("0-0"));
+        goto out;
+    }
     take_entries(r->element[1], prio, out, max, n);
 out:
     freeReplyObject(r);
@@ -393,12 +399,12 @@ out:
 int zq_outbox_touch(zq_store *st, const char *consumer, const zq_entry *const *e, int n,
                     zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
-    char key[2][96];
+    char key[2][ZQ_STORE_KEY_MAX];
     int rc = 0;
 
-    keyf(key[0], sizeof(key[0]), p, "outbox");
-    keyf(key[1], sizeof(key[1]), p, "outbox:prio");
+    if (zq_store_key(st, key[0], sizeof(key[0]), "outbox") < 0 ||
+        zq_store_key(st, key[1], sizeof(key[1]), "outbox:prio") < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "touch: key too long");
     for (int lane = 0; lane < 2; lane++) {
         const char **argv;
         int argc = 0;
@@ -433,18 +439,19 @@ int zq_outbox_touch(zq_store *st, const char *consumer, const zq_entry *const *e
 
 int zq_outbox_move_due(zq_store *st, int64_t now_ms, int max, int *moved, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
-    char k_delayed[96], k_main[96], k_prio[96], now[24], mx[16];
+    char k_delayed[ZQ_STORE_KEY_MAX], k_main[ZQ_STORE_KEY_MAX], k_prio[ZQ_STORE_KEY_MAX], now[24],
+        mx[16];
     const char *argv[5];
     redisReply *r;
     int rc = 0;
 
     *moved = 0;
-    keyf(k_delayed, sizeof(k_delayed), p, "outbox:delayed");
-    keyf(k_main, sizeof(k_main), p, "outbox");
-    keyf(k_prio, sizeof(k_prio), p, "outbox:prio");
-    snprintf(now, sizeof(now), "%lld", (long long)now_ms);
-    snprintf(mx, sizeof(mx), "%d", max);
+    if (zq_store_key(st, k_delayed, sizeof(k_delayed), "outbox:delayed") < 0 ||
+        zq_store_key(st, k_main, sizeof(k_main), "outbox") < 0 ||
+        zq_store_key(st, k_prio, sizeof(k_prio), "outbox:prio") < 0 ||
+        zq_fmt(now, sizeof(now), "%lld", (long long)now_ms) < 0 ||
+        zq_fmt(mx, sizeof(mx), "%d", max) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "mover: key too long");
     argv[0] = k_delayed;
     argv[1] = k_main;
     argv[2] = k_prio;
@@ -505,6 +512,19 @@ static const char *mode_name(zq_settle_kind k)
     return "skip";
 }
 
+/* The settle script's numeric arguments, into buffers of 24, 16, 24 and
+ * 16 bytes (every int and int64 fits). Returns 0 or -ZQ_ETOOBIG. */
+static int fmt_settle_nums(const zq_settle *s, char now[24], char att[16], char due[24],
+                           char ttl[16])
+{
+    if (zq_fmt(now, 24, "%lld", (long long)s->now_ms) < 0 ||
+        zq_fmt(att, 16, "%d", s->attempts) < 0 ||
+        zq_fmt(due, 24, "%lld", (long long)s->due_ms) < 0 ||
+        zq_fmt(ttl, 16, "%d", ZQ_OUTBOX_DONE_TTL_S) < 0)
+        return -ZQ_ETOOBIG;
+    return 0;
+}
+
 /* Appends EVALSHA of the settle script for one op. */
 static int append_settle(zq_store *st, const zq_settle *s, const char *member)
 {
@@ -512,10 +532,8 @@ static int append_settle(zq_store *st, const zq_settle *s, const char *member)
     const zq_entry *e = s->e;
     char now[24], att[16], due[24], ttl[16];
 
-    snprintf(now, sizeof(now), "%lld", (long long)s->now_ms);
-    snprintf(att, sizeof(att), "%d", s->attempts);
-    snprintf(due, sizeof(due), "%lld", (long long)s->due_ms);
-    snprintf(ttl, sizeof(ttl), "%d", ZQ_OUTBOX_DONE_TTL_S);
+    if (fmt_settle_nums(s, now, att, due, ttl) < 0)
+        return -ZQ_ETOOBIG;
     return zq_store_append(st,
                            "EVALSHA %s 6 %s%s %soutbox:delayed %soutbox:dead %snotice:%s "
                            "%snotice:%s:report %sdone:%s:%s %s %s %s %s %s %s %s %s %s %s %s %s %s",
@@ -530,23 +548,20 @@ static int append_settle(zq_store *st, const zq_settle *s, const char *member)
 static int settle_one(zq_store *st, const zq_settle *s, const char *member, int *result,
                       zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
     const zq_entry *e = s->e;
-    char k[6][160], now[24], att[16], due[24], ttl[16];
+    char k[6][ZQ_STORE_KEY_MAX], now[24], att[16], due[24], ttl[16];
     const char *argv[19];
     redisReply *r;
     int rc = 0;
 
-    snprintf(k[0], sizeof(k[0]), "%s%s", p, e->prio ? "outbox:prio" : "outbox");
-    snprintf(k[1], sizeof(k[1]), "%soutbox:delayed", p);
-    snprintf(k[2], sizeof(k[2]), "%soutbox:dead", p);
-    snprintf(k[3], sizeof(k[3]), "%snotice:%s", p, e->notice);
-    snprintf(k[4], sizeof(k[4]), "%snotice:%s:report", p, e->notice);
-    snprintf(k[5], sizeof(k[5]), "%sdone:%s:%s", p, e->notice, e->target);
-    snprintf(now, sizeof(now), "%lld", (long long)s->now_ms);
-    snprintf(att, sizeof(att), "%d", s->attempts);
-    snprintf(due, sizeof(due), "%lld", (long long)s->due_ms);
-    snprintf(ttl, sizeof(ttl), "%d", ZQ_OUTBOX_DONE_TTL_S);
+    if (zq_store_key(st, k[0], sizeof(k[0]), "%s", e->prio ? "outbox:prio" : "outbox") < 0 ||
+        zq_store_key(st, k[1], sizeof(k[1]), "outbox:delayed") < 0 ||
+        zq_store_key(st, k[2], sizeof(k[2]), "outbox:dead") < 0 ||
+        zq_store_key(st, k[3], sizeof(k[3]), "notice:%s", e->notice) < 0 ||
+        zq_store_key(st, k[4], sizeof(k[4]), "notice:%s:report", e->notice) < 0 ||
+        zq_store_key(st, k[5], sizeof(k[5]), "done:%s:%s", e->notice, e->target) < 0 ||
+        fmt_settle_nums(s, now, att, due, ttl) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "settle: key too long");
     for (int i = 0; i < 6; i++)
         argv[i] = k[i];
     argv[6] = ZQ_OUTBOX_GROUP;
@@ -582,7 +597,7 @@ int zq_outbox_settle(zq_store *st, const zq_settle *ops, int n, int *results, zq
 
     if (n <= 0)
         return 0;
-    reps = calloc((size_t)n, sizeof(*reps));
+    reps = calloc((size_t)n, sizeof(redisReply *));
     members = calloc((size_t)n, sizeof(*members));
     if (reps == NULL || members == NULL) {
         rc = zq_err_set(err, ZQ_ENOMEM, "settle: out of memory");
@@ -719,7 +734,7 @@ int zq_outbox_lookup_all(zq_store *st, zq_outbox_lookup *l, int n, zq_err *err)
     if (n <= 0)
         return 0;
     /* At most 3 commands per entry. */
-    reps = calloc((size_t)n * 3, sizeof(*reps));
+    reps = calloc((size_t)n * 3, sizeof(redisReply *));
     if (reps == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "out of memory");
     for (k = 0; k < n; k++) {

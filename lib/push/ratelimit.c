@@ -66,13 +66,15 @@ int zq_rate_take_all(zq_store *st, const zq_rate_key *keys, int nkeys, int64_t n
     const char *use[MAXK];
     const char *vals[1 + MAXK * (1 + 2 * MAXW)];
     redisReply *r;
-    int nk = 0, nv = 0, argc = 0, rc = 0;
+    int nk = 0, nv = 0, argc = 0, rc = 0, bad = 0;
 
+    /* Every number below is an int or int64: 24 bytes hold it, so bad
+     * only guards against the impossible. */
     *wait_ms = 0;
     if (nkeys > MAXK)
         nkeys = MAXK;
     if (now_ms >= 0)
-        snprintf(nums[nv], sizeof(nums[0]), "%lld", (long long)now_ms);
+        bad |= zq_fmt(nums[nv], sizeof(nums[0]), "%lld", (long long)now_ms);
     else
         nums[nv][0] = '\0';
     vals[nv] = nums[nv];
@@ -83,10 +85,10 @@ int zq_rate_take_all(zq_store *st, const zq_rate_key *keys, int nkeys, int64_t n
         for (int i = 0; i < nw; i++) {
             if (keys[k].w[i].limit <= 0 || keys[k].w[i].window_ms <= 0)
                 continue;
-            snprintf(nums[nv], sizeof(nums[0]), "%d", keys[k].w[i].limit);
+            bad |= zq_fmt(nums[nv], sizeof(nums[0]), "%d", keys[k].w[i].limit);
             vals[nv] = nums[nv];
             nv++;
-            snprintf(nums[nv], sizeof(nums[0]), "%lld", (long long)keys[k].w[i].window_ms);
+            bad |= zq_fmt(nums[nv], sizeof(nums[0]), "%lld", (long long)keys[k].w[i].window_ms);
             vals[nv] = nums[nv];
             nv++;
             used++;
@@ -95,12 +97,15 @@ int zq_rate_take_all(zq_store *st, const zq_rate_key *keys, int nkeys, int64_t n
             nv = at; /* no limit on this key: not touched */
             continue;
         }
-        snprintf(nums[at], sizeof(nums[0]), "%d", used);
+        bad |= zq_fmt(nums[at], sizeof(nums[0]), "%d", used);
         vals[at] = nums[at];
         use[nk++] = keys[k].key;
     }
+    if (bad < 0)
+        return zq_err_set(err, ZQ_EINVAL, "rate: cannot write a number");
     if (nk == 0)
         return 0;
+
     for (int k = 0; k < nk; k++)
         argv[argc++] = use[k];
     for (int i = 0; i < nv; i++)
@@ -127,9 +132,5 @@ int zq_rate_take(zq_store *st, const char *key, const zq_rate_window *w, int nw,
 
 int zq_rate_log_key(zq_store *st, const char *log, char out[ZQ_RATE_KEY_MAX])
 {
-    if (snprintf(out, ZQ_RATE_KEY_MAX, "%srl:%s", zq_store_prefix(st), log) >= ZQ_RATE_KEY_MAX) {
-        out[0] = '\0';
-        return -ZQ_ETOOBIG;
-    }
-    return 0;
+    return zq_store_key(st, out, ZQ_RATE_KEY_MAX, "rl:%s", log);
 }

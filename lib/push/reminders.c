@@ -118,12 +118,15 @@ static int load_rule(const char *path, const char *tdir, json_t *j, size_t ri, z
     if (s == NULL || !id_ok(s))
         return zq_err_set(err, ZQ_EINVAL, "%s: rules[%zu].id: must be 1 to 31 of a-z 0-9 - _", path,
                           ri);
-    snprintf(r->id, sizeof(r->id), "%s", s);
+    /* id_ok bounds s to 31 bytes: it fits. */
+    if (zq_fmt(r->id, sizeof(r->id), "%s", s) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "%s: rules[%zu].id: too long", path, ri);
     s = json_string_value(json_object_get(j, "title"));
     if (s == NULL || *s == '\0' || strlen(s) >= sizeof(r->title) || !zq_utf8_valid(s, strlen(s)))
         return zq_err_set(err, ZQ_EINVAL, "%s: rules[%zu].title: must be a non-empty string", path,
                           ri);
-    snprintf(r->title, sizeof(r->title), "%s", s);
+    if (zq_fmt(r->title, sizeof(r->title), "%s", s) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "%s: rules[%zu].title: too long", path, ri);
     v = json_object_get(j, "day_of_month");
     if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 31)
         return zq_err_set(err, ZQ_EINVAL, "%s: rules[%zu].day_of_month: must be 1 to 31", path, ri);
@@ -171,7 +174,9 @@ static int load_rule(const char *path, const char *tdir, json_t *j, size_t ri, z
             if (strcmp(r->leads[k].id, s) == 0)
                 return zq_err_set(err, ZQ_EINVAL, "%s: rules[%zu].leads[%zu].id: duplicate \"%s\"",
                                   path, ri, li, s);
-        snprintf(l->id, sizeof(l->id), "%s", s);
+        if (zq_fmt(l->id, sizeof(l->id), "%s", s) < 0)
+            return zq_err_set(err, ZQ_EINVAL, "%s: rules[%zu].leads[%zu].id: too long", path, ri,
+                              li);
         if (zq_lead_parse(json_string_value(json_object_get(v, "at")), &l->offset_days, &l->hour,
                           &l->minute) < 0)
             return zq_err_set(err, ZQ_EINVAL,
@@ -208,7 +213,7 @@ int zq_reminders_load(const char *path, const char *templates_dir, zq_reminders 
     zq_reminders *r;
     const char *bad;
     static const char *const keys[] = {"rules"};
-    size_t i;
+    size_t i, nrules;
     int rc = 0;
 
     *out = NULL;
@@ -224,16 +229,19 @@ int zq_reminders_load(const char *path, const char *templates_dir, zq_reminders 
         json_decref(root);
         return zq_err_set(err, ZQ_EINVAL, "%s: rules: must be an array of at most 64", path);
     }
+    /* Counted once, so that the analyzer sees the loop below runs only
+     * when r->rules was allocated. */
+    nrules = json_array_size(rules);
     r = calloc(1, sizeof(*r));
-    if (r != NULL && json_array_size(rules) > 0)
-        r->rules = calloc(json_array_size(rules), sizeof(*r->rules));
-    if (r == NULL || (json_array_size(rules) > 0 && r->rules == NULL)) {
+    if (r != NULL && nrules > 0)
+        r->rules = calloc(nrules, sizeof(*r->rules));
+    if (r == NULL || (nrules > 0 && r->rules == NULL)) {
         free(r);
         json_decref(root);
         return zq_err_set(err, ZQ_ENOMEM, "%s: out of memory", path);
     }
-    json_array_foreach(rules, i, j)
-    {
+    for (i = 0; i < nrules; i++) {
+        j = json_array_get(rules, i);
         rc = load_rule(path, templates_dir, j, i, &r->rules[i], err);
         r->n = i + 1; /* freed with the others even when half loaded */
         if (rc < 0)
@@ -270,8 +278,8 @@ int zq_reminder_occurrences(const zq_reminders *r, const zq_calendar *cal, int64
 {
     /* A lead moves a reminder at most 27 days from its event, and a shift
      * at most a few weeks (the Spring Festival): look a little wider. */
-    zq_date a = zq_date_from_unix((time_t)(from_ms / 1000 - 70 * 86400));
-    zq_date b = zq_date_from_unix((time_t)(to_ms / 1000 + 70 * 86400));
+    zq_date a = zq_date_from_unix((time_t)(from_ms / 1000 - 70 * 86400LL));
+    zq_date b = zq_date_from_unix((time_t)(to_ms / 1000 + 70 * 86400LL));
     int n = 0;
 
     if (r == NULL || !zq_date_valid(a) || !zq_date_valid(b))
@@ -291,7 +299,10 @@ int zq_reminder_occurrences(const zq_reminders *r, const zq_calendar *cal, int64
                 if (!zq_date_valid(fd))
                     continue;
                 fire = zq_date_to_ms(fd, l->hour, l->minute);
-                if (fire <= from_ms || fire > to_ms || n >= max)
+                /* Two ids of 31 bytes and a date: always fits. */
+                if (fire <= from_ms || fire > to_ms || n >= max ||
+                    zq_fmt(out[n].id, sizeof(out[n].id), "%s:%04d-%02d:%s", rule->id, y, m, l->id) <
+                        0)
                     continue;
                 out[n].rule = rule;
                 out[n].lead = l;
@@ -299,7 +310,6 @@ int zq_reminder_occurrences(const zq_reminders *r, const zq_calendar *cal, int64
                 out[n].month = m;
                 out[n].event = ev;
                 out[n].fire_ms = fire;
-                snprintf(out[n].id, sizeof(out[n].id), "%s:%04d-%02d:%s", rule->id, y, m, l->id);
                 n++;
             }
         }
@@ -372,7 +382,7 @@ int zq_class_from_json(json_t *in, zq_class *out, const char **field, const char
             *msg = "编号应为 1 到 31 位小写字母、数字、- 或 _。";
             return -ZQ_EINVAL;
         }
-        snprintf(out->id, sizeof(out->id), "%s", s);
+        memcpy(out->id, s, strlen(s) + 1); /* length checked above */
     }
     s = json_string_value(json_object_get(in, "date"));
     if (s == NULL || zq_date_parse(s, strlen(s), &d) < 0 || d.y < 2000 || d.y > 2100) {
@@ -388,14 +398,14 @@ int zq_class_from_json(json_t *in, zq_class *out, const char **field, const char
         *msg = "请填写开始时间，格式为 HH:MM（北京时间）。";
         return -ZQ_EINVAL;
     }
-    snprintf(out->time, sizeof(out->time), "%s", s);
+    memcpy(out->time, s, 6); /* "HH:MM" and its NUL, checked above */
     s = json_string_value(json_object_get(in, "title"));
     if (s == NULL || *s == '\0' || strlen(s) >= sizeof(out->title) || !text_ok(s, 80)) {
         *field = "title";
         *msg = "请填写课程标题（最长 80 个字）。";
         return -ZQ_EINVAL;
     }
-    snprintf(out->title, sizeof(out->title), "%s", s);
+    memcpy(out->title, s, strlen(s) + 1); /* length checked above */
     if (json_object_get(in, "speaker") != NULL) {
         s = json_string_value(json_object_get(in, "speaker"));
         if (s == NULL || strlen(s) >= sizeof(out->speaker) || !text_ok(s, 40)) {
@@ -403,7 +413,7 @@ int zq_class_from_json(json_t *in, zq_class *out, const char **field, const char
             *msg = "主讲人最长 40 个字。";
             return -ZQ_EINVAL;
         }
-        snprintf(out->speaker, sizeof(out->speaker), "%s", s);
+        memcpy(out->speaker, s, strlen(s) + 1); /* length checked above */
     }
     if (json_object_get(in, "live_url") != NULL) {
         s = json_string_value(json_object_get(in, "live_url"));
@@ -412,7 +422,12 @@ int zq_class_from_json(json_t *in, zq_class *out, const char **field, const char
             *msg = "直播链接应为以 http:// 或 https:// 开头的网址。";
             return -ZQ_EINVAL;
         }
-        snprintf(out->live_url, sizeof(out->live_url), "%s", s);
+        /* url_ok allows 500 bytes: it fits. */
+        if (zq_fmt(out->live_url, sizeof(out->live_url), "%s", s) < 0) {
+            *field = "live_url";
+            *msg = "直播链接应为以 http:// 或 https:// 开头的网址。";
+            return -ZQ_EINVAL;
+        }
     }
     if (json_object_get(in, "replay_url") != NULL) {
         s = json_string_value(json_object_get(in, "replay_url"));
@@ -421,7 +436,11 @@ int zq_class_from_json(json_t *in, zq_class *out, const char **field, const char
             *msg = "回放链接应为以 http:// 或 https:// 开头的网址。";
             return -ZQ_EINVAL;
         }
-        snprintf(out->replay_url, sizeof(out->replay_url), "%s", s);
+        if (zq_fmt(out->replay_url, sizeof(out->replay_url), "%s", s) < 0) {
+            *field = "replay_url";
+            *msg = "回放链接应为以 http:// 或 https:// 开头的网址。";
+            return -ZQ_EINVAL;
+        }
     }
     out->start_ms = zq_date_to_ms(d, (int)h, (int)m);
     return 0;
@@ -438,13 +457,15 @@ json_t *zq_class_to_json(const zq_class *c)
 static int class_from_member(json_t *o, zq_class *out)
 {
     const char *v;
+    int bad = 0;
 
     memset(out, 0, sizeof(*out));
     if (!json_is_object(o))
         return -ZQ_EINVAL;
+        /* Saved classes were checked; a longer field is a damaged record. */
 #define COPY(f)                                                                                    \
     if ((v = json_string_value(json_object_get(o, #f))) != NULL)                                   \
-    snprintf(out->f, sizeof(out->f), "%s", v)
+    bad |= zq_fmt(out->f, sizeof(out->f), "%s", v)
     COPY(id);
     COPY(date);
     COPY(time);
@@ -454,7 +475,7 @@ static int class_from_member(json_t *o, zq_class *out)
     COPY(replay_url);
 #undef COPY
     out->start_ms = json_integer_value(json_object_get(o, "start_ms"));
-    return out->title[0] != '\0' ? 0 : -ZQ_EINVAL;
+    return bad == 0 && out->title[0] != '\0' ? 0 : -ZQ_EINVAL;
 }
 
 int zq_class_save(zq_store *st, zq_class *c, bool *created, zq_err *err)
@@ -473,7 +494,8 @@ int zq_class_save(zq_store *st, zq_class *c, bool *created, zq_err *err)
         zq_hex(raw, sizeof(raw), hex);
         if (zq_date_parse(c->date, strlen(c->date), &d) < 0)
             return zq_err_set(err, ZQ_EINVAL, "class: bad date");
-        snprintf(c->id, sizeof(c->id), "cls-%04d%02d%02d-%s", d.y, d.m, d.d, hex);
+        if (zq_fmt(c->id, sizeof(c->id), "cls-%04d%02d%02d-%s", d.y, d.m, d.d, hex) < 0)
+            return zq_err_set(err, ZQ_EINVAL, "class: bad date");
     }
     j = zq_class_to_json(c);
     member = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -524,26 +546,29 @@ static const char *const weekdays[] = {"",       "星期一", "星期二", "星�
 
 int zq_reminder_render(const zq_occurrence *o, const zq_class *c, zq_buf *title, zq_buf *body)
 {
-    char year[8], month[8], day[8], date[32], when[32], cdate[32] = "";
+    char year[16], month[16], day[16], date[48], cdate[48] = "";
+    const char *when = date; /* further off: the date itself */
     zq_tvar vars[14];
     size_t n = 0;
     int off = o->lead->offset_days;
     zq_date cd;
 
-    snprintf(year, sizeof(year), "%d", o->event.y);
-    snprintf(month, sizeof(month), "%d", o->event.m);
-    snprintf(day, sizeof(day), "%d", o->event.d);
-    snprintf(date, sizeof(date), "%d月%d日", o->event.m, o->event.d);
+    /* Ints, in buffers that hold any int: these do not fail. */
+    if (zq_fmt(year, sizeof(year), "%d", o->event.y) < 0 ||
+        zq_fmt(month, sizeof(month), "%d", o->event.m) < 0 ||
+        zq_fmt(day, sizeof(day), "%d", o->event.d) < 0 ||
+        zq_fmt(date, sizeof(date), "%d月%d日", o->event.m, o->event.d) < 0)
+        return -ZQ_EINVAL;
     if (off == 0)
-        snprintf(when, sizeof(when), "今天");
+        when = "今天";
     else if (off == -1)
-        snprintf(when, sizeof(when), "明天");
+        when = "明天";
     else if (off == -2)
-        snprintf(when, sizeof(when), "后天");
-    else
-        snprintf(when, sizeof(when), "%d月%d日", o->event.m, o->event.d);
-    if (c != NULL && zq_date_parse(c->date, strlen(c->date), &cd) == 0)
-        snprintf(cdate, sizeof(cdate), "%d月%d日", cd.m, cd.d);
+        when = "后天";
+    if (c != NULL && zq_date_parse(c->date, strlen(c->date), &cd) == 0 &&
+        zq_fmt(cdate, sizeof(cdate), "%d月%d日", cd.m, cd.d) < 0)
+        return -ZQ_EINVAL;
+
     vars[n++] = (zq_tvar){"rule.title", o->rule->title};
     vars[n++] = (zq_tvar){"year", year};
     vars[n++] = (zq_tvar){"month", month};

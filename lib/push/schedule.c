@@ -26,7 +26,7 @@ static redisReply *on_lease(zq_store *st, zq_script *script, const char *holder,
     char key[ZQ_SCHEDULE_KEY_MAX];
     const char *argv[3];
 
-    if (snprintf(key, sizeof(key), "%ssched:lease", zq_store_prefix(st)) >= (int)sizeof(key)) {
+    if (zq_store_key(st, key, sizeof(key), "sched:lease") < 0) {
         zq_err_set(err, ZQ_ETOOBIG, "key prefix too long");
         return NULL;
     }
@@ -64,16 +64,14 @@ int zq_schedule_release(zq_store *st, const char *holder, zq_err *err)
 
 void zq_schedule_mark_key(zq_store *st, const char *occurrence, char out[ZQ_SCHEDULE_KEY_MAX])
 {
-    /* Occurrence ids are short (ZQ_OCCURRENCE_ID_MAX): never cut. */
-    if (snprintf(out, ZQ_SCHEDULE_KEY_MAX, "%ssched:%s", zq_store_prefix(st), occurrence) >=
-        ZQ_SCHEDULE_KEY_MAX)
+    /* Occurrence ids are short (ZQ_OCCURRENCE_ID_MAX): it fits; else "". */
+    if (zq_store_key(st, out, ZQ_SCHEDULE_KEY_MAX, "sched:%s", occurrence) < 0)
         out[0] = '\0';
 }
 
 void zq_schedule_digest_key(zq_store *st, const char *date, char out[ZQ_SCHEDULE_KEY_MAX])
 {
-    if (snprintf(out, ZQ_SCHEDULE_KEY_MAX, "%ssched:digest:%s", zq_store_prefix(st), date) >=
-        ZQ_SCHEDULE_KEY_MAX)
+    if (zq_store_key(st, out, ZQ_SCHEDULE_KEY_MAX, "sched:digest:%s", date) < 0)
         out[0] = '\0';
 }
 
@@ -85,7 +83,7 @@ int zq_schedule_marked(zq_store *st, const zq_occurrence *occ, int n, bool *mark
 
     if (n <= 0)
         return 0;
-    reps = calloc((size_t)n, sizeof(*reps));
+    reps = calloc((size_t)n, sizeof(redisReply *));
     if (reps == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "out of memory");
     for (i = 0; i < n; i++)

@@ -109,7 +109,8 @@ static int check_address(zq_target *t, const char *in, const char **msg)
     }
     if (ops->address(in, v, sizeof(v), msg) < 0)
         return -1;
-    snprintf(t->address, sizeof(t->address), "%s", v);
+    /* v has t->address's size, so it always fits. */
+    memcpy(t->address, v, strlen(v) + 1);
     return 0;
 }
 
@@ -163,8 +164,11 @@ int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, cons
         *msg = "编号应为 1 到 40 位字母、数字、- 或 _。";
         return -ZQ_EINVAL;
     }
-    if (s != NULL)
-        snprintf(out->t.id, sizeof(out->t.id), "%s", s);
+    if (s != NULL && zq_fmt(out->t.id, sizeof(out->t.id), "%s", s) < 0) {
+        *field = "id";
+        *msg = "编号应为 1 到 40 位字母、数字、- 或 _。";
+        return -ZQ_EINVAL;
+    }
     s = get_str(in, "channel", &bad);
     if (s == NULL || zq_channel_parse(s, &out->t.kind) < 0) {
         *field = "channel";
@@ -193,8 +197,11 @@ int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, cons
         *msg = "该渠道不使用签名密钥。";
         return -ZQ_EINVAL;
     }
-    if (s != NULL)
-        snprintf(out->t.secret, sizeof(out->t.secret), "%s", s);
+    if (s != NULL && zq_fmt(out->t.secret, sizeof(out->t.secret), "%s", s) < 0) {
+        *field = "secret";
+        *msg = "签名密钥最长 255 个字符，不能含空格。";
+        return -ZQ_EINVAL;
+    }
     s = get_str(in, "chat_id", &bad);
     ops = zq_channel_ops_of(out->t.kind);
     if (ops->chat_id != NULL && (!bad || ops->chat_id_required)) {
@@ -214,8 +221,11 @@ int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, cons
         *msg = "名称最长 40 个汉字，不能含控制字符。";
         return -ZQ_EINVAL;
     }
-    if (s != NULL)
-        snprintf(out->name, sizeof(out->name), "%s", s);
+    if (s != NULL && zq_fmt(out->name, sizeof(out->name), "%s", s) < 0) {
+        *field = "name";
+        *msg = "名称最长 40 个汉字，不能含控制字符。";
+        return -ZQ_EINVAL;
+    }
     tags = json_object_get(in, "tags");
     if (tags != NULL && !json_is_array(tags)) {
         *field = "tags";
@@ -239,22 +249,23 @@ int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, cons
         }
         for (int j = 0; j < out->ntags; j++)
             dup = dup || strcmp(out->tags[j], tag) == 0;
-        if (!dup)
-            snprintf(out->tags[out->ntags++], ZQ_TAG_MAX, "%s", tag);
+        /* zq_tag_valid bounds tag below ZQ_TAG_MAX: it fits. */
+        if (!dup && zq_fmt(out->tags[out->ntags], ZQ_TAG_MAX, "%s", tag) == 0)
+            out->ntags++;
     }
-    snprintf(out->source, sizeof(out->source), "admin");
+    memcpy(out->source, "admin", sizeof("admin"));
     return 0;
 }
 
-/* "abcd…wxyz" for a credential: enough to recognise it, not to use it. */
-static void mask_secretish(const char *s, char *out, size_t outsz)
+/* "abcd…wxyz" for a credential: enough to recognise it, not to use it.
+ * out must hold at least 13 bytes. */
+static void mask_secretish(const char *s, char out[static 13])
 {
     size_t n = strlen(s);
 
-    if (n <= 8)
-        snprintf(out, outsz, "****");
-    else
-        snprintf(out, outsz, "%.4s****%s", s, s + n - 4);
+    /* 12 bytes at most: it fits. */
+    if (n <= 8 || zq_fmt(out, 13, "%.4s****%s", s, s + n - 4) < 0)
+        memcpy(out, "****", sizeof("****"));
 }
 
 json_t *zq_target_to_json(const zq_target_rec *r)
@@ -263,10 +274,15 @@ json_t *zq_target_to_json(const zq_target_rec *r)
     char addr[600], created[32], updated[32];
     json_t *tags = json_array(), *o;
 
-    if (ops != NULL && ops->address_public)
-        snprintf(addr, sizeof(addr), "%.*s", (int)strcspn(r->t.address, "?#"), r->t.address);
-    else
-        mask_secretish(r->t.address, addr, sizeof(addr));
+    if (ops != NULL && ops->address_public) {
+        /* addr is larger than r->t.address: the part before ? or # fits. */
+        size_t n = strcspn(r->t.address, "?#");
+
+        memcpy(addr, r->t.address, n);
+        addr[n] = '\0';
+    } else {
+        mask_secretish(r->t.address, addr);
+    }
     for (int i = 0; i < r->ntags; i++)
         json_array_append_new(tags, json_string(r->tags[i]));
     zq_time_iso(r->created_ms, created);
@@ -281,10 +297,18 @@ json_t *zq_target_to_json(const zq_target_rec *r)
     return o;
 }
 
+/* A stored field into dst, cut to dstsz - 1 bytes: the record was
+ * checked on save, so only a hand-edited one is longer, and a cut field
+ * then shows as such rather than hiding the record. */
 static void copy_str(char *dst, size_t dstsz, const redisReply *v)
 {
-    snprintf(dst, dstsz, "%.*s", v->type == REDIS_REPLY_STRING ? (int)v->len : 0,
-             v->type == REDIS_REPLY_STRING ? v->str : "");
+    size_t n = v->type == REDIS_REPLY_STRING ? v->len : 0;
+
+    if (n > dstsz - 1)
+        n = dstsz - 1;
+    if (n > 0)
+        memcpy(dst, v->str, n);
+    dst[n] = '\0';
 }
 
 /* Tags as stored: "a,b,c" (or a JSON array, as early records had). */
@@ -297,8 +321,9 @@ static void parse_tags(const char *s, size_t len, zq_target_rec *out)
         json_array_foreach(a, j, e)
         {
             if (out->ntags < ZQ_TARGET_MAX_TAGS && json_is_string(e) &&
-                zq_tag_valid(json_string_value(e)))
-                snprintf(out->tags[out->ntags++], ZQ_TAG_MAX, "%s", json_string_value(e));
+                zq_tag_valid(json_string_value(e)) &&
+                zq_fmt(out->tags[out->ntags], ZQ_TAG_MAX, "%s", json_string_value(e)) == 0)
+                out->ntags++;
         }
         json_decref(a);
         return;
@@ -364,7 +389,7 @@ int zq_target_from_reply(const redisReply *r, zq_target_rec *out)
 int zq_target_save(zq_store *st, zq_target_rec *r, int64_t now_ms, bool *created, zq_err *err)
 {
     const char *p = zq_store_prefix(st);
-    char k_target[128], k_all[64], now[24], hex[17];
+    char k_target[ZQ_STORE_KEY_MAX], k_all[ZQ_STORE_KEY_MAX], now[24], hex[17];
     zq_buf tags = {0};
     const char *argv[20];
     redisReply *rep = NULL;
@@ -374,15 +399,19 @@ int zq_target_save(zq_store *st, zq_target_rec *r, int64_t now_ms, bool *created
     if (r->t.id[0] == '\0') {
         if (zq_random_hex(hex, 8) < 0)
             return zq_err_set(err, ZQ_EIO, "target: no randomness");
-        snprintf(r->t.id, sizeof(r->t.id), "tg-%s", hex);
+        if (zq_fmt(r->t.id, sizeof(r->t.id), "tg-%s", hex) < 0)
+            return zq_err_set(err, ZQ_ETOOBIG, "target: id too long");
     }
     for (int i = 0; i < r->ntags; i++)
         zq_buf_printf(&tags, "%s%s", i > 0 ? "," : "", r->tags[i]);
     if (tags.oom)
         return zq_err_set(err, ZQ_ENOMEM, "target: out of memory");
-    snprintf(k_target, sizeof(k_target), "%starget:%s", p, r->t.id);
-    snprintf(k_all, sizeof(k_all), "%stargets", p);
-    snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+    if (zq_store_key(st, k_target, sizeof(k_target), "target:%s", r->t.id) < 0 ||
+        zq_store_key(st, k_all, sizeof(k_all), "targets") < 0 ||
+        zq_fmt(now, sizeof(now), "%lld", (long long)now_ms) < 0) {
+        rc = zq_err_set(err, ZQ_ETOOBIG, "target: key too long");
+        goto out;
+    }
     argv[argc++] = k_target;
     argv[argc++] = k_all;
     argv[argc++] = p;
@@ -430,15 +459,16 @@ out:
 int zq_target_delete(zq_store *st, const char *id, zq_err *err)
 {
     const char *p = zq_store_prefix(st);
-    char k_target[128], k_all[64];
+    char k_target[ZQ_STORE_KEY_MAX], k_all[ZQ_STORE_KEY_MAX];
     const char *argv[4];
     redisReply *rep;
     int rc = 0;
 
     if (!zq_target_id_valid(id))
         return zq_err_set(err, ZQ_ENOTFOUND, "target: bad id");
-    snprintf(k_target, sizeof(k_target), "%starget:%s", p, id);
-    snprintf(k_all, sizeof(k_all), "%stargets", p);
+    if (zq_store_key(st, k_target, sizeof(k_target), "target:%s", id) < 0 ||
+        zq_store_key(st, k_all, sizeof(k_all), "targets") < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "target: key too long");
     argv[0] = k_target;
     argv[1] = k_all;
     argv[2] = p;
@@ -481,13 +511,13 @@ int zq_target_page(zq_store *st, const char *tag, const char *cursor, int limit,
     const char *p = zq_store_prefix(st);
     redisReply *scan, **reps = NULL;
     const redisReply *ids;
-    char key[128];
+    char key[ZQ_STORE_KEY_MAX];
     int rc = 0, n;
 
-    if (tag != NULL)
-        snprintf(key, sizeof(key), "%stargets:tag:%s", p, tag);
-    else
-        snprintf(key, sizeof(key), "%stargets", p);
+    rc = tag != NULL ? zq_store_key(st, key, sizeof(key), "targets:tag:%s", tag)
+                     : zq_store_key(st, key, sizeof(key), "targets");
+    if (rc < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "target: key too long");
     scan = zq_store_command(st, err, "SSCAN %s %s COUNT %d", key, cursor, limit);
     if (scan == NULL)
         return -ZQ_EUNAVAIL;
@@ -498,12 +528,16 @@ int zq_target_page(zq_store *st, const char *tag, const char *cursor, int limit,
                         scan->type == REDIS_REPLY_ERROR ? scan->str : "unexpected reply");
         goto out;
     }
-    snprintf(next, 32, "%s", scan->element[0]->str);
+    /* Redis cursors are 64-bit numbers: 20 digits at most. */
+    if (zq_fmt(next, 32, "%s", scan->element[0]->str) < 0) {
+        rc = zq_err_set(err, ZQ_EREPLY, "target: SSCAN cursor too long");
+        goto out;
+    }
     ids = scan->element[1];
     n = (int)ids->elements;
     if (n == 0)
         goto out;
-    reps = calloc((size_t)n, sizeof(*reps));
+    reps = calloc((size_t)n, sizeof(redisReply *));
     if (reps == NULL) {
         rc = zq_err_set(err, ZQ_ENOMEM, "target: out of memory");
         goto out;
@@ -548,8 +582,8 @@ int zq_target_chat_id(const char *source, char out[ZQ_TARGET_ID_MAX])
      * subscription creates. */
     SHA1((const unsigned char *)ch, strlen(ch), md);
     zq_hex(md, 8, hex);
-    snprintf(out, ZQ_TARGET_ID_MAX, "chat-%.*s-%.16s", (int)chlen, ch, hex);
-    return 0;
+    /* 5 + 16 + 1 + 16 bytes: always fits in ZQ_TARGET_ID_MAX. */
+    return zq_fmt(out, ZQ_TARGET_ID_MAX, "chat-%.*s-%.16s", (int)chlen, ch, hex);
 }
 
 char *zq_target_inline_encode(const zq_target *t)
@@ -584,12 +618,16 @@ int zq_target_inline_decode(const char *s, size_t len, zq_target *out)
         strlen(id) < sizeof(out->id) && strlen(addr) < sizeof(out->address) &&
         (secret == NULL || strlen(secret) < sizeof(out->secret)) &&
         (chat == NULL || strlen(chat) < sizeof(out->chat_id))) {
-        snprintf(out->id, sizeof(out->id), "%s", id);
-        snprintf(out->address, sizeof(out->address), "%s", addr);
-        snprintf(out->secret, sizeof(out->secret), "%s", secret ? secret : "");
-        snprintf(out->chat_id, sizeof(out->chat_id), "%s", chat ? chat : "");
-        rc = 0;
+        int bad = 0;
+
+        /* Every length was checked above: these do not fail. */
+        bad |= zq_fmt(out->id, sizeof(out->id), "%s", id);
+        bad |= zq_fmt(out->address, sizeof(out->address), "%s", addr);
+        bad |= zq_fmt(out->secret, sizeof(out->secret), "%s", secret ? secret : "");
+        bad |= zq_fmt(out->chat_id, sizeof(out->chat_id), "%s", chat ? chat : "");
+        rc = bad < 0 ? -ZQ_EINVAL : 0;
     }
+
     json_decref(o);
     return rc;
 }

@@ -177,8 +177,11 @@ static int parse_segment(parser *ps, size_t start, size_t end, oplist *l, bool s
                 a++;
         }
         if (!name_chars(src + a, b - a)) {
-            snprintf(name, sizeof(name), "%.*s",
-                     (int)(close - open - 2 < 40 ? close - open - 2 : 40), src + open + 2);
+            /* The error shows at most 40 bytes of what was written. */
+            size_t nl = close - open - 2 < 40 ? close - open - 2 : 40;
+
+            memcpy(name, src + open + 2, nl);
+            name[nl] = '\0';
             return fail(ps, open, "bad placeholder", name);
         }
         memcpy(name, src + a, b - a);

@@ -328,6 +328,9 @@ typedef struct answer {
     const char *in; /* in the reason */
 } answer;
 
+#define U10 "uuuuuuuuuu"
+#define U60 U10 U10 U10 U10 U10 U10
+
 static void test_classify(void **state)
 {
     static const answer cases[] = {
@@ -340,6 +343,10 @@ static void test_classify(void **state)
          ZQ_DELIVERY_FAIL, false, "zhangsan"},
         {ZQ_CH_WECOM_APP, 200, "{\"errcode\":0,\"errmsg\":\"ok\",\"unlicenseduser\":\"lisi\"}",
          ZQ_DELIVERY_FAIL, false, "lisi"},
+        /* A user id longer than the reason shows: cut, still a failure. */
+        {ZQ_CH_WECOM_APP, 200,
+         "{\"errcode\":0,\"errmsg\":\"ok\",\"invaliduser\":\"" U60 U60 U60 "\"}", ZQ_DELIVERY_FAIL,
+         false, "user " U60 " is invalid"},
         {ZQ_CH_WECOM_APP, 200, "{\"errcode\":42001,\"errmsg\":\"access_token expired\"}",
          ZQ_DELIVERY_RETRY, true, "42001"},
         {ZQ_CH_WECOM_APP, 200, "{\"errcode\":40014,\"errmsg\":\"invalid access_token\"}",

@@ -17,6 +17,7 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/channel.h"
 #include "zhuqi/common.h"
+#include "zhuqi/targets.h"
 
 static const char *path_of(const char *rel)
 {
@@ -1139,20 +1140,62 @@ static void test_classify_429_success_body(void **state)
     }
 }
 
+/* The staff view shows a generic address up to its query, and only the
+ * ends of an address that is a credential. */
+static void test_target_json(void **state)
+{
+    static const struct {
+        zq_channel_kind k;
+        const char *address, *shown;
+    } cases[] = {
+        {ZQ_CH_GENERIC, "https://hook.example/push?token=secret#x", "https://hook.example/push"},
+        {ZQ_CH_GENERIC, "https://hook.example/push", "https://hook.example/push"},
+        {ZQ_CH_TELEGRAM, "123456:ABCDEFGHIJKLMNOP", "1234****MNOP"},
+        {ZQ_CH_TELEGRAM, "12345678", "****"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        zq_target_rec r;
+        json_t *o;
+
+        memset(&r, 0, sizeof(r));
+        r.t.kind = cases[i].k;
+        assert_int_equal(zq_fmt(r.t.id, sizeof(r.t.id), "t%zu", i), 0);
+        assert_int_equal(zq_fmt(r.t.address, sizeof(r.t.address), "%s", cases[i].address), 0);
+        o = zq_target_to_json(&r);
+        assert_non_null(o);
+        assert_string_equal(json_string_value(json_object_get(o, "address")), cases[i].shown);
+        json_decref(o);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),           cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_sign_vectors),    cmocka_unit_test(test_sign_sizes),
-        cmocka_unit_test(test_url_encode),      cmocka_unit_test(test_wecom),
-        cmocka_unit_test(test_wecom_mentions),  cmocka_unit_test(test_dingtalk),
-        cmocka_unit_test(test_feishu),          cmocka_unit_test(test_telegram),
-        cmocka_unit_test(test_generic),         cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_split_bytes),     cmocka_unit_test(test_split_many_limits),
-        cmocka_unit_test(test_split_lines),     cmocka_unit_test(test_split_telegram),
-        cmocka_unit_test(test_split_feishu),    cmocka_unit_test(test_split_dingtalk_mentions),
-        cmocka_unit_test(test_split_truncated), cmocka_unit_test(test_classify),
-        cmocka_unit_test(test_classify_edges),  cmocka_unit_test(test_classify_429_success_body),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_target_json),
+        cmocka_unit_test(test_sign_vectors),
+        cmocka_unit_test(test_sign_sizes),
+        cmocka_unit_test(test_url_encode),
+        cmocka_unit_test(test_wecom),
+        cmocka_unit_test(test_wecom_mentions),
+        cmocka_unit_test(test_dingtalk),
+        cmocka_unit_test(test_feishu),
+        cmocka_unit_test(test_telegram),
+        cmocka_unit_test(test_generic),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_split_bytes),
+        cmocka_unit_test(test_split_many_limits),
+        cmocka_unit_test(test_split_lines),
+        cmocka_unit_test(test_split_telegram),
+        cmocka_unit_test(test_split_feishu),
+        cmocka_unit_test(test_split_dingtalk_mentions),
+        cmocka_unit_test(test_split_truncated),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_classify_edges),
+        cmocka_unit_test(test_classify_429_success_body),
     };
 
     json_object_seed(1);
