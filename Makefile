@@ -184,12 +184,14 @@ format:
 	clang-format -i $(LINT_FILES)
 
 # The layering rule (scripts/layers.py): no include from a layer above,
-# no include or call cycle; it reads the release objects' symbols.
+# no include or call cycle; it reads the release objects' symbols. Then
+# clang-tidy (.clang-tidy: the analyzer and bugprone checks) and cppcheck.
 lint:
 	@scripts/deps.sh lint
 	clang-format --dry-run --Werror $(LINT_FILES)
 	@$(MAKE) --no-print-directory BUILD=release all
 	python3 scripts/layers.py --objects build/release
+	scripts/tidy.sh
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--std=c11 --inline-suppr -Iinclude --suppress=missingIncludeSystem \
 		lib fcgi bot admin
