@@ -24,12 +24,12 @@
 static void reload(zq_bot *b)
 {
     zq_config *next = malloc(sizeof(*next));
-    zq_bot_res res;
+    zq_app *app = NULL;
     zq_err err = {0};
     zq_log_level level;
 
     if (next == NULL || zq_config_load(b->config_path, next, &err) < 0 ||
-        zq_bot_res_load(b->config_path, next, &res, &err) < 0) {
+        zq_app_load(b->config_path, next, ZQ_APP_PUSH, &app, &err) < 0) {
         free(next);
         ZQ_ERROR("event=reload ok=0 err=\"%s\"", err.msg);
         return;
@@ -37,8 +37,8 @@ static void reload(zq_bot *b)
     if (next->bot.max_transfers != b->cfg->bot.max_transfers)
         ZQ_WARN("event=reload_partial key=max_transfers msg=\"applies after a restart\"");
     next->bot.max_transfers = b->cfg->bot.max_transfers;
-    zq_bot_res_free(&b->res);
-    b->res = res;
+    zq_app_free(b->app);
+    b->app = app;
     free(b->cfg);
     b->cfg = next;
     zq_store_reconfigure(b->st, &b->cfg->redis);
@@ -47,7 +47,7 @@ static void reload(zq_bot *b)
     if (zq_log_level_parse(b->cfg->log.level, &level) == 0)
         zq_log_set_level(level);
     ZQ_INFO("event=reload ok=1 path=%s rules=%zu", b->config_path,
-            b->res.rem ? b->res.rem->n : (size_t)0);
+            b->app->reminders ? b->app->reminders->n : (size_t)0);
 }
 
 /* Takes pending signals: 1 when asked to stop. */
@@ -146,7 +146,7 @@ int zq_bot_run(const char *config_path, const zq_config *initial)
     if (b->cfg == NULL)
         goto out;
     *b->cfg = *initial;
-    if (zq_bot_res_load(config_path, b->cfg, &b->res, &err) < 0) {
+    if (zq_app_load(config_path, b->cfg, ZQ_APP_PUSH, &b->app, &err) < 0) {
         ZQ_ERROR("event=start_failed err=\"%s\"", err.msg);
         fprintf(stderr, "zhuqi-bot: %s\n", err.msg);
         code = 2;
@@ -179,7 +179,8 @@ int zq_bot_run(const char *config_path, const zq_config *initial)
         goto out_curl;
     }
     ZQ_INFO("event=started pid=%ld consumer=%s max_transfers=%d rules=%zu", (long)getpid(),
-            b->consumer, b->cfg->bot.max_transfers, b->res.rem ? b->res.rem->n : (size_t)0);
+            b->consumer, b->cfg->bot.max_transfers,
+            b->app->reminders ? b->app->reminders->n : (size_t)0);
     run(b, sfd);
     zq_sched_release(b);
     ZQ_INFO("event=stopped code=0 sent=%llu retried=%llu dead=%llu deferred=%llu "
@@ -196,7 +197,7 @@ out_curl:
     zq_store_free(b->st);
     curl_global_cleanup();
 out:
-    zq_bot_res_free(&b->res);
+    zq_app_free(b->app);
     free(b->cfg);
     free(b);
     return code;

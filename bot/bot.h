@@ -30,22 +30,6 @@ int zq_bot_run(const char *config_path, const zq_config *cfg);
  * per channel, without sending or writing anything. Returns an exit code. */
 int zq_bot_dry_run(const char *config_path, const zq_config *cfg, const char *at, FILE *out);
 
-/* What the bot loads from its configuration, swapped as a whole on
- * SIGHUP. */
-typedef struct zq_bot_res {
-    zq_calendar *cal;          /* owned */
-    zq_reminders *rem;         /* owned */
-    zq_schema *schema;         /* owned; form titles and region names */
-    zq_template *case_created; /* owned: templates/case_created.md */
-    zq_template *case_status;  /* owned: templates/case_status.md */
-} zq_bot_res;
-
-/* Loads the calendar, reminder rules, templates and schemas, relative
- * paths from the folder of config_path. Returns 0 or a negative code with
- * err naming the file. */
-int zq_bot_res_load(const char *config_path, const zq_config *cfg, zq_bot_res *out, zq_err *err);
-void zq_bot_res_free(zq_bot_res *r);
-
 /* The rate-limit windows of a channel (at most 2): the per-minute limit
  * over rate_window_ms + rate_slack_ms and the per-second limit over a
  * 60th of the window plus a tenth of the slack. Returns how many. */

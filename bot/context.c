@@ -1,6 +1,6 @@
-/* What every part of zhuqi-bot shares: the resources loaded from the
- * configuration, the channel settings and rate windows taken from it, and
- * the loop's Redis and random helpers. Apart from the loop (bot.c) so
+/* What every part of zhuqi-bot shares: the rate windows taken from the
+ * configuration, and the loop's Redis and random helpers (what it loads
+ * is lib/app's zq_app). Apart from the loop (bot.c) so
  * that the parts it drives do not call back into it. */
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -10,53 +10,6 @@
 #include "internal.h"
 #include "zhuqi/app.h"
 #include "zhuqi/log.h"
-
-void zq_bot_res_free(zq_bot_res *r)
-{
-    zq_cal_free(r->cal);
-    zq_reminders_free(r->rem);
-    zq_schema_free(r->schema);
-    zq_template_free(r->case_created);
-    zq_template_free(r->case_status);
-    memset(r, 0, sizeof(*r));
-}
-
-int zq_bot_res_load(const char *config_path, const zq_config *cfg, zq_bot_res *out, zq_err *err)
-{
-    char hol[512], rem[512], tdir[512], forms[512], regions[512], t1[600], t2[600];
-    zq_bot_res r;
-    int rc;
-
-    memset(&r, 0, sizeof(r));
-    memset(out, 0, sizeof(*out));
-    if (zq_app_path(config_path, cfg->intake.holidays_dir, hol, sizeof(hol)) < 0 ||
-        zq_app_path(config_path, cfg->bot.reminders, rem, sizeof(rem)) < 0 ||
-        zq_app_path(config_path, cfg->bot.templates_dir, tdir, sizeof(tdir)) < 0 ||
-        zq_app_path(config_path, cfg->intake.forms_dir, forms, sizeof(forms)) < 0 ||
-        zq_app_path(config_path, cfg->intake.regions, regions, sizeof(regions)) < 0)
-        return zq_err_set(err, ZQ_ETOOBIG, "a configured path is too long");
-    if (zq_fmt(t1, sizeof(t1), "%s/case_created.md", tdir) < 0 ||
-        zq_fmt(t2, sizeof(t2), "%s/case_status.md", tdir) < 0)
-        return zq_err_set(err, ZQ_ETOOBIG, "a configured path is too long");
-
-    rc = zq_cal_load(hol, &r.cal, err);
-    if (rc == 0)
-        rc = zq_reminders_load(rem, tdir, &r.rem, err);
-    if (rc == 0)
-        rc = zq_template_load(t1, zq_template_case_vars, zq_template_case_nvars, &r.case_created,
-                              err);
-    if (rc == 0)
-        rc = zq_template_load(t2, zq_template_case_vars, zq_template_case_nvars, &r.case_status,
-                              err);
-    if (rc == 0)
-        rc = zq_schema_load(forms, regions, &r.schema, err);
-    if (rc < 0) {
-        zq_bot_res_free(&r);
-        return rc;
-    }
-    *out = r;
-    return 0;
-}
 
 int zq_bot_rate_windows(const zq_config *cfg, zq_channel_kind k, zq_rate_window *w)
 {

@@ -157,7 +157,7 @@ int zq_bot_dry_run(const char *config_path, const zq_config *cfg, const char *at
     }
     b.config_path = config_path;
     b.cfg = (zq_config *)cfg;
-    if (zq_bot_res_load(config_path, cfg, &b.res, &err) < 0) {
+    if (zq_app_load(config_path, cfg, ZQ_APP_PUSH, &b.app, &err) < 0) {
         fprintf(stderr, "zhuqi-bot: %s\n", err.msg);
         return ZQ_EXIT_CONFIG;
     }
@@ -170,8 +170,9 @@ int zq_bot_dry_run(const char *config_path, const zq_config *cfg, const char *at
     }
     zq_time_iso(at_ms, iso);
     fprintf(out, "zhuqi-bot dry run at %s: nothing is sent or written.\n", iso);
-    fprintf(out, "rules: %zu; catch-up grace: %d s\n", b.res.rem->n, cfg->bot.catch_up_grace_s);
-    n = zq_reminder_occurrences(b.res.rem, b.res.cal,
+    fprintf(out, "rules: %zu; catch-up grace: %d s\n", b.app->reminders->n,
+            cfg->bot.catch_up_grace_s);
+    n = zq_reminder_occurrences(b.app->reminders, b.app->calendar,
                                 at_ms - (int64_t)cfg->bot.catch_up_grace_s * 1000 - 1, at_ms, occ,
                                 MAX_OCC);
     for (int i = 0; i < n; i++) {
@@ -182,8 +183,8 @@ int zq_bot_dry_run(const char *config_path, const zq_config *cfg, const char *at
     }
     if (shown == 0) {
         fprintf(out, "\nno reminder is due at %s.\n", iso);
-        n = zq_reminder_occurrences(b.res.rem, b.res.cal, at_ms, at_ms + 400LL * 86400 * 1000, occ,
-                                    MAX_OCC);
+        n = zq_reminder_occurrences(b.app->reminders, b.app->calendar, at_ms,
+                                    at_ms + 400LL * 86400 * 1000, occ, MAX_OCC);
         if (n > 0) {
             zq_time_iso(occ[0].fire_ms, iso);
             fprintf(out, "next: %s at %s (try --at %.16s)\n", occ[0].id, iso, iso);
@@ -197,6 +198,6 @@ int zq_bot_dry_run(const char *config_path, const zq_config *cfg, const char *at
 out:
     free(occ);
     zq_store_free(b.st);
-    zq_bot_res_free(&b.res);
+    zq_app_free(b.app);
     return code;
 }

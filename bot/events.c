@@ -24,8 +24,8 @@ typedef zq_event event;
 static int render_case(zq_bot *b, const zq_template *t, const event *ev, zq_buf *title,
                        zq_buf *body)
 {
-    const zq_form *f = b->res.schema ? zq_schema_form(b->res.schema, ev->form) : NULL;
-    const zq_region *r = b->res.schema ? zq_schema_region(b->res.schema, ev->region) : NULL;
+    const zq_form *f = b->app->schema ? zq_schema_form(b->app->schema, ev->form) : NULL;
+    const zq_region *r = b->app->schema ? zq_schema_region(b->app->schema, ev->region) : NULL;
     zq_tvar vars[6];
 
     vars[0] = (zq_tvar){"case.id", ev->id};
@@ -50,7 +50,7 @@ static int case_created(zq_bot *b, const event *ev)
     bool created = false;
     int rc = 0;
 
-    if (b->res.case_created == NULL)
+    if (b->app->case_created == NULL)
         return 0;
     /* A cut tag would reach another region's staff: tell no one instead. */
     if (zq_fmt(region_tag, sizeof(region_tag), "region:%s", *ev->region ? ev->region : "none") <
@@ -66,7 +66,7 @@ static int case_created(zq_bot *b, const event *ev)
     json_decref(aud);
     json_decref(meta);
     if (aud_s == NULL || meta_s == NULL ||
-        render_case(b, b->res.case_created, ev, &title, &body) < 0)
+        render_case(b, b->app->case_created, ev, &title, &body) < 0)
         goto out;
     zq_events_mark_key(b->st, ev->sid, mark);
     memset(&in, 0, sizeof(in));
@@ -103,7 +103,7 @@ static int case_status(zq_bot *b, const event *ev)
     bool created = false, exists;
     int rc = 0;
 
-    if (b->res.case_status == NULL || zq_target_chat_id(ev->source, tid) < 0)
+    if (b->app->case_status == NULL || zq_target_chat_id(ev->source, tid) < 0)
         return 0; /* not from a chat: the complainant looks it up on the web */
     if (zq_target_exists(b->st, tid, &exists, &err) < 0)
         return -ZQ_EUNAVAIL;
@@ -114,7 +114,7 @@ static int case_status(zq_bot *b, const event *ev)
     meta = json_pack("{s:s, s:s, s:s}", "case", ev->id, "event", ev->sid, "type", "case_status");
     meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
     json_decref(meta);
-    if (meta_s == NULL || render_case(b, b->res.case_status, ev, &title, &body) < 0)
+    if (meta_s == NULL || render_case(b, b->app->case_status, ev, &title, &body) < 0)
         goto out;
     zq_events_mark_key(b->st, ev->sid, mark);
     memset(&in, 0, sizeof(in));

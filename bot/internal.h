@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "bot.h"
+#include "zhuqi/app.h"
 
 struct job;
 struct content;
@@ -16,7 +17,7 @@ typedef struct zq_bot {
     const char *config_path;
     zq_config *cfg; /* owned; replaced on SIGHUP */
     zq_channel_config cc;
-    zq_bot_res res;
+    zq_app *app; /* owned: calendar, schemas, reminder rules, case templates */
     zq_store *st;
     zq_sender *snd;
     char consumer[96];

@@ -120,13 +120,13 @@ static void run_reminders(zq_bot *b)
     zq_err err = {0};
     int n, rc;
 
-    if (b->res.rem == NULL || b->res.rem->n == 0)
+    if (b->app->reminders == NULL || b->app->reminders->n == 0)
         return;
     occ = calloc(MAX_OCC, sizeof(*occ));
     if (occ == NULL)
         return;
-    n = zq_reminder_occurrences(b->res.rem, b->res.cal, now_ms - grace_ms - SKIP_LOOKBACK_MS,
-                                now_ms, occ, MAX_OCC);
+    n = zq_reminder_occurrences(b->app->reminders, b->app->calendar,
+                                now_ms - grace_ms - SKIP_LOOKBACK_MS, now_ms, occ, MAX_OCC);
     if (n == 0)
         goto out;
     marked = calloc((size_t)n, sizeof(*marked));
@@ -187,7 +187,7 @@ static void run_digest(zq_bot *b)
         return;
     memset(&ctx, 0, sizeof(ctx));
     ctx.today = zq_date_from_unix((time_t)(now_ms / 1000));
-    if (!zq_cal_is_workday(b->res.cal, ctx.today))
+    if (!zq_cal_is_workday(b->app->calendar, ctx.today))
         return;
     zq_date_format(ctx.today, day, sizeof(day));
     zq_schedule_digest_key(b->st, day, mark);
@@ -198,8 +198,8 @@ static void run_digest(zq_bot *b)
     }
     if (done)
         return;
-    ctx.schema = b->res.schema;
-    ctx.cal = b->res.cal;
+    ctx.schema = b->app->schema;
+    ctx.cal = b->app->calendar;
     zq_wf_limits_from_config(cfg, &ctx.lim);
     rc = zq_staff_digest(b->st, &ctx, 2, &digest, &err);
     if (rc < 0) {
