@@ -253,7 +253,8 @@ int zq_staff_idem_find(zq_store *st, const char *who, const char *action, const 
                        const char *key, char **val, zq_err *err);
 
 /* Loads a list key (history or notes) of case id as a new JSON array of
- * at most max entries. which is "log" or "notes". */
+ * at most max entries. which is "log" or "notes". Returns 0, -ZQ_EINVAL
+ * when id is too long for a key, or -ZQ_EUNAVAIL. */
 int zq_staff_load_list(zq_store *st, const char *id, const char *which, long max, json_t **out,
                        zq_err *err);
 

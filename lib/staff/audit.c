@@ -11,18 +11,21 @@ static const char *nz(const char *s)
 
 int zq_audit_write(zq_store *st, const zq_audit *a, zq_err *err)
 {
-    char at[24];
+    char at[24], key[ZQ_STORE_KEY_MAX];
     redisReply *r;
     int n, rc = 0;
 
     n = snprintf(at, sizeof(at), "%lld", (long long)(a->at_ms ? a->at_ms : zq_now_ms()));
     if (n < 0 || (size_t)n >= sizeof(at))
         return zq_err_set(err, ZQ_EINVAL, "audit: bad time");
-    r = zq_store_command(st, err,
-                         "XADD %saudit * at_ms %s who %s role %s action %s target %s addr %s "
-                         "detail %s rid %s",
-                         zq_store_prefix(st), at, nz(a->who), nz(a->role), nz(a->action),
-                         nz(a->target), nz(a->addr), nz(a->detail), nz(a->rid));
+    if (zq_store_key(st, key, sizeof(key), "audit") < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "audit: key prefix too long");
+    r = zq_store_commandv(st, err, 19,
+                          (const char *[]){"XADD", key, "*", "at_ms", at, "who", nz(a->who), "role",
+                                           nz(a->role), "action", nz(a->action), "target",
+                                           nz(a->target), "addr", nz(a->addr), "detail",
+                                           nz(a->detail), "rid", nz(a->rid)},
+                          NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type == REDIS_REPLY_ERROR)
@@ -41,19 +44,20 @@ bool zq_audit_id_valid(const char *s)
 int zq_audit_list(zq_store *st, const char *before, long long limit, json_t *list,
                   char last[ZQ_AUDIT_ID_MAX], zq_err *err)
 {
+    char key[ZQ_STORE_KEY_MAX];
     redisReply *r;
     size_t i, j;
     int n;
 
     last[0] = '\0';
+    if (zq_store_key(st, key, sizeof(key), "audit") < 0)
+        return zq_err_set(err, ZQ_EINVAL, "audit: key prefix too long");
     if (before != NULL && *before != '\0') {
         if (!zq_audit_id_valid(before))
             return zq_err_set(err, ZQ_EINVAL, "audit: bad entry id");
-        r = zq_store_command(st, err, "XREVRANGE %saudit (%s - COUNT %lld", zq_store_prefix(st),
-                             before, limit);
+        r = zq_store_command(st, err, "XREVRANGE %s (%s - COUNT %lld", key, before, limit);
     } else {
-        r = zq_store_command(st, err, "XREVRANGE %saudit + - COUNT %lld", zq_store_prefix(st),
-                             limit);
+        r = zq_store_command(st, err, "XREVRANGE %s + - COUNT %lld", key, limit);
     }
     if (r == NULL)
         return -ZQ_EUNAVAIL;

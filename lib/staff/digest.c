@@ -71,7 +71,6 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
     zq_staff_memo memo_own = {{{0}}};
     zq_staff_ctx ctx_own = zq_staff_with_memo(ctx_in, &memo_own);
     const zq_staff_ctx *ctx = &ctx_own;
-    const char *p = zq_store_prefix(st);
     zq_date limit = zq_cal_add_workdays(ctx->cal, ctx->today, within);
     zq_date cut = zq_wf_review_cutoff(ctx->cal, &ctx->lim, limit);
     char(*ids)[ZQ_CASE_ID_MAX] = malloc(DIGEST_MAX * sizeof(*ids));
@@ -79,7 +78,7 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
     zq_case_row *rowv = calloc(DIGEST_MAX, sizeof(*rowv));
     redisReply *rep[2] = {NULL, NULL};
     json_t *offices = json_array(), *cur_office = NULL;
-    char date[ZQ_DATE_STRLEN], prev[8] = "";
+    char date[ZQ_DATE_STRLEN], prev[8] = "", due_key[ZQ_STORE_KEY_MAX], sub_key[ZQ_STORE_KEY_MAX];
     int n = 0, ni = 0, i, rc = 0;
     long long nover = 0, nsoon = 0;
 
@@ -88,9 +87,14 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
         rc = zq_err_set(err, ZQ_ENOMEM, "digest: out of memory");
         goto out;
     }
-    zq_store_append(st, "ZRANGEBYSCORE %scases:due -inf %lld LIMIT 0 %d", p,
+    if (zq_store_key(st, due_key, sizeof(due_key), "cases:due") < 0 ||
+        zq_store_key(st, sub_key, sizeof(sub_key), "cases:status:submitted") < 0) {
+        rc = zq_err_set(err, ZQ_ETOOBIG, "digest: key prefix too long");
+        goto out;
+    }
+    zq_store_append(st, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d", due_key,
                     (long long)zq_wf_date_score(limit), DIGEST_MAX);
-    zq_store_append(st, "ZRANGEBYSCORE %scases:status:submitted -inf (%lld LIMIT 0 %d", p,
+    zq_store_append(st, "ZRANGEBYSCORE %s -inf (%lld LIMIT 0 %d", sub_key,
                     zq_date_valid(cut) ? (long long)zq_date_to_ms(zq_date_add_days(cut, 1), 0, 0)
                                        : 0LL,
                     DIGEST_MAX);

@@ -75,17 +75,13 @@ static zq_script note_script = {
 static int idem_rkey(zq_store *st, const char *who, const char *action, const char *id,
                      const char *key, char *out)
 {
-    int n;
-
     out[0] = '\0';
     if (key == NULL)
         return 0;
-    n = snprintf(out, IDEM_RKEY_MAX, "%sidem:staff:%s:%s:%s:%s", zq_store_prefix(st),
-                 who ? who : "", action ? action : "", id, key);
-    if (n < 0 || n >= IDEM_RKEY_MAX) {
-        out[0] = '\0';
+    /* zq_store_key leaves "" when the key does not fit. */
+    if (zq_store_key(st, out, IDEM_RKEY_MAX, "idem:staff:%s:%s:%s:%s", who ? who : "",
+                     action ? action : "", id, key) < 0)
         return -ZQ_EINVAL;
-    }
     return 0;
 }
 
@@ -278,12 +274,14 @@ int zq_staff_idem_find(zq_store *st, const char *who, const char *action, const 
 int zq_staff_load_list(zq_store *st, const char *id, const char *which, long max, json_t **out,
                        zq_err *err)
 {
+    char key[ZQ_STORE_KEY_MAX];
     redisReply *r;
     size_t i;
 
     *out = NULL;
-    r = zq_store_command(st, err, "LRANGE %scase:%s:%s 0 %ld", zq_store_prefix(st), id, which,
-                         max - 1);
+    if (zq_store_key(st, key, sizeof(key), "case:%s:%s", id, which) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "staff: case id too long for a key");
+    r = zq_store_command(st, err, "LRANGE %s 0 %ld", key, max - 1);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     *out = json_array();
