@@ -360,14 +360,18 @@ static int load(turn *t, const char *key, const char *dkey, char ver[24], bool *
     redisReply *rep[3] = {NULL, NULL, NULL};
     redisReply *h;
     json_t *j = NULL;
+    char seen[ZQ_STORE_KEY_MAX + 8];
     int rc = 0;
 
     *expired = false;
     *dup = false;
     memcpy(ver, "0", 2);
-    zq_store_append(t->env->store, "HMGET %s v s", key);
-    zq_store_append(t->env->store, "GET %s:seen", key);
-    zq_store_append(t->env->store, "EXISTS %s", dkey);
+    /* key already holds the prefix; seen has room for any key's ":seen". */
+    if (zq_fmt(seen, sizeof(seen), "%s:seen", key) < 0)
+        return zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: chat key too long");
+    zq_store_appendv(t->env->store, 4, (const char *[]){"HMGET", key, "v", "s"}, NULL);
+    zq_store_appendv(t->env->store, 2, (const char *[]){"GET", seen}, NULL);
+    zq_store_appendv(t->env->store, 2, (const char *[]){"EXISTS", dkey}, NULL);
     if (zq_store_read_replies(t->env->store, t->err, 3, rep) < 0)
         return -ZQ_EUNAVAIL;
     *dup = t->in->dedup_id != NULL && rep[2]->type == REDIS_REPLY_INTEGER && rep[2]->integer == 1;

@@ -438,7 +438,7 @@ int dlg_handoff(turn *t)
 {
     const zq_form *f = dlg_form_of(t);
     const char *base = t->cfg->chat.web_base_url;
-    char token[65];
+    char token[65], key[ZQ_STORE_KEY_MAX];
     json_t *d;
     char *js;
     redisReply *r;
@@ -461,8 +461,12 @@ int dlg_handoff(turn *t)
     json_decref(d);
     if (js == NULL)
         return zq_err_set(t->err, ZQ_ENOMEM, "dialogue: out of memory");
-    r = zq_store_command(t->env->store, t->err, "SET %shandoff:%s %s EX %d",
-                         zq_store_prefix(t->env->store), token, js, ZQ_DIALOGUE_HANDOFF_TTL_S);
+    if (zq_store_key(t->env->store, key, sizeof(key), "handoff:%s", token) < 0) {
+        free(js);
+        return zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: handoff key too long");
+    }
+    r = zq_store_command(t->env->store, t->err, "SET %s %s EX %d", key, js,
+                         ZQ_DIALOGUE_HANDOFF_TTL_S);
     free(js);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
@@ -490,6 +494,7 @@ reask:
 
 int zq_dialogue_take_handoff(zq_store *st, const char *token, json_t **draft, zq_err *err)
 {
+    char key[ZQ_STORE_KEY_MAX];
     redisReply *r;
     size_t i, n = token ? strlen(token) : 0;
 
@@ -499,7 +504,10 @@ int zq_dialogue_take_handoff(zq_store *st, const char *token, json_t **draft, zq
     for (i = 0; i < n; i++)
         if (!isxdigit((unsigned char)token[i]) || isupper((unsigned char)token[i]))
             return -ZQ_ENOTFOUND;
-    r = zq_store_command(st, err, "GETDEL %shandoff:%s", zq_store_prefix(st), token);
+    /* Unreachable with a 64-digit token unless the namespace is absurd. */
+    if (zq_store_key(st, key, sizeof(key), "handoff:%s", token) < 0)
+        return zq_err_set(err, ZQ_ENOTFOUND, "handoff: key too long");
+    r = zq_store_commandv(st, err, 2, (const char *[]){"GETDEL", key}, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type == REDIS_REPLY_STRING)
