@@ -60,7 +60,8 @@ typedef struct zq_outbox_lookup {
 } zq_outbox_lookup;
 
 /* Fills the out fields of l[0..n) (zeroed first). Returns 0, or
- * -ZQ_EUNAVAIL or -ZQ_ENOMEM with nothing filled. */
+ * -ZQ_EUNAVAIL, -ZQ_ENOMEM or -ZQ_ETOOBIG (a notice or target id too long
+ * for a key) with nothing filled. */
 int zq_outbox_lookup_all(zq_store *st, zq_outbox_lookup *l, int n, zq_err *err);
 
 /* Creates the consumer group on outbox and outbox:prio (and the streams)

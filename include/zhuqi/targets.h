@@ -85,7 +85,9 @@ void zq_target_ids_clear(zq_target_ids *ids);
  * {"all":true}, or {"tags":[...],"match":"any"|"all"}), read with set
  * commands that write nothing (zhuqi-bot --dry-run shows them). Returns 0
  * with out filled (empty for an audience that is not JSON or names no
- * tag; clear it with zq_target_ids_clear), -ZQ_EUNAVAIL or -ZQ_ENOMEM. */
+ * tag; clear it with zq_target_ids_clear), -ZQ_EUNAVAIL, -ZQ_ENOMEM, or
+ * -ZQ_ETOOBIG (a tag too long for a key; zq_audience_parse never lets
+ * one through). */
 int zq_target_audience(zq_store *st, const char *audience, zq_target_ids *out, zq_err *err);
 
 /* A page of targets (all, or those with tag when not NULL) by SSCAN:

@@ -67,16 +67,27 @@ static int reply_error(const redisReply *r, zq_err *err)
     return zq_err_set(err, ZQ_EREPLY, "%s", r->str);
 }
 
+/* The stream's key into key[ZQ_STORE_KEY_MAX]. Returns 0 or -ZQ_ETOOBIG
+ * (the namespace is too long for a key). */
+static int events_key(zq_store *st, char *key, zq_err *err)
+{
+    if (zq_store_key(st, key, ZQ_STORE_KEY_MAX, "events") < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "events: key prefix too long");
+    return 0;
+}
+
 int zq_events_init(zq_store *st, zq_err *err)
 {
+    char key[ZQ_STORE_KEY_MAX];
     redisReply *r;
     int rc = 0;
 
+    if (events_key(st, key, err) < 0)
+        return -ZQ_ETOOBIG;
     /* "0": the whole stream, so cases filed before the bot first ran
      * (zhuqi-fcgi started first, or the bot was down when the group did
      * not exist yet) are seen too. */
-    r = zq_store_command(st, err, "XGROUP CREATE %sevents %s 0 MKSTREAM", zq_store_prefix(st),
-                         ZQ_OUTBOX_GROUP);
+    r = zq_store_command(st, err, "XGROUP CREATE %s %s 0 MKSTREAM", key, ZQ_OUTBOX_GROUP);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0)
@@ -87,12 +98,15 @@ int zq_events_init(zq_store *st, zq_err *err)
 
 int zq_events_read(zq_store *st, const char *consumer, zq_events *out, zq_err *err)
 {
+    char key[ZQ_STORE_KEY_MAX];
     redisReply *r;
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
-    r = zq_store_command(st, err, "XREADGROUP GROUP %s %s COUNT %d STREAMS %sevents >",
-                         ZQ_OUTBOX_GROUP, consumer, ZQ_EVENTS_BATCH, zq_store_prefix(st));
+    if (events_key(st, key, err) < 0)
+        return -ZQ_ETOOBIG;
+    r = zq_store_command(st, err, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >", ZQ_OUTBOX_GROUP,
+                         consumer, ZQ_EVENTS_BATCH, key);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type == REDIS_REPLY_ERROR) {
@@ -109,12 +123,15 @@ int zq_events_read(zq_store *st, const char *consumer, zq_events *out, zq_err *e
 int zq_events_claim(zq_store *st, const char *consumer, int min_idle_ms, char *cursor,
                     zq_events *out, zq_err *err)
 {
+    char key[ZQ_STORE_KEY_MAX];
     redisReply *r;
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
-    r = zq_store_command(st, err, "XAUTOCLAIM %sevents %s %s %d %s COUNT %d", zq_store_prefix(st),
-                         ZQ_OUTBOX_GROUP, consumer, min_idle_ms, cursor[0] != '\0' ? cursor : "0-0",
+    if (events_key(st, key, err) < 0)
+        return -ZQ_ETOOBIG;
+    r = zq_store_command(st, err, "XAUTOCLAIM %s %s %s %d %s COUNT %d", key, ZQ_OUTBOX_GROUP,
+                         consumer, min_idle_ms, cursor[0] != '\0' ? cursor : "0-0",
                          ZQ_EVENTS_BATCH);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
@@ -134,9 +151,12 @@ int zq_events_claim(zq_store *st, const char *consumer, int min_idle_ms, char *c
 
 int zq_events_ack(zq_store *st, const char *sid, zq_err *err)
 {
-    redisReply *r =
-        zq_store_command(st, err, "XACK %sevents %s %s", zq_store_prefix(st), ZQ_OUTBOX_GROUP, sid);
+    char key[ZQ_STORE_KEY_MAX];
+    redisReply *r;
 
+    if (events_key(st, key, err) < 0)
+        return -ZQ_ETOOBIG;
+    r = zq_store_commandv(st, err, 4, (const char *[]){"XACK", key, ZQ_OUTBOX_GROUP, sid}, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     freeReplyObject(r);

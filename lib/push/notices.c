@@ -468,12 +468,15 @@ int zq_mentions_parse(json_t *in, json_t **out, const char **msg)
 int zq_notice_due(zq_store *st, int64_t now_ms, char (*ids)[ZQ_NOTICE_ID_MAX], int max, int *n,
                   zq_err *err)
 {
+    char key[ZQ_STORE_KEY_MAX];
     redisReply *r;
     int rc = 0;
 
     *n = 0;
-    r = zq_store_command(st, err, "ZRANGEBYSCORE %snotices:pending -inf %lld LIMIT 0 %d",
-                         zq_store_prefix(st), (long long)now_ms, max);
+    if (zq_store_key(st, key, sizeof(key), "notices:pending") < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "notices:pending: key prefix too long");
+    r = zq_store_command(st, err, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d", key, (long long)now_ms,
+                         max);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type != REDIS_REPLY_ARRAY) {
@@ -641,15 +644,19 @@ static json_t *notice_view(const redisReply *h, int64_t now_ms)
 int zq_notice_report(zq_store *st, const char *id, const char *cursor, int limit, int64_t now_ms,
                      json_t **out, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
+    char k_notice[ZQ_STORE_KEY_MAX], k_report[ZQ_STORE_KEY_MAX];
     redisReply *rep[2] = {NULL, NULL};
     json_t *view = NULL, *lines;
     const redisReply *kv;
     int rc = 0;
 
     *out = NULL;
-    zq_store_append(st, "HGETALL %snotice:%s", p, id);
-    zq_store_append(st, "HSCAN %snotice:%s:report %s COUNT %d", p, id, cursor, limit);
+    /* No notice has an id that long: not found. */
+    if (zq_store_key(st, k_notice, sizeof(k_notice), "notice:%s", id) < 0 ||
+        zq_store_key(st, k_report, sizeof(k_report), "notice:%s:report", id) < 0)
+        return zq_err_set(err, ZQ_ENOTFOUND, "notice %.64s: key too long", id);
+    zq_store_appendv(st, 2, (const char *[]){"HGETALL", k_notice}, NULL);
+    zq_store_append(st, "HSCAN %s %s COUNT %d", k_report, cursor, limit);
     if (zq_store_read_replies(st, err, 2, rep) < 0)
         return -ZQ_EUNAVAIL;
     if (rep[0]->type != REDIS_REPLY_ARRAY || rep[1]->type != REDIS_REPLY_ARRAY ||
@@ -715,13 +722,17 @@ out:
 
 int zq_notice_recent(zq_store *st, int limit, int64_t now_ms, json_t **out, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
+    char key[ZQ_STORE_KEY_MAX];
     redisReply *ids, **reps = NULL;
     json_t *list = json_array();
     int rc = 0, n;
 
     *out = NULL;
-    ids = zq_store_command(st, err, "ZREVRANGE %snotices 0 %d", p, limit - 1);
+    if (zq_store_key(st, key, sizeof(key), "notices") < 0) {
+        json_decref(list);
+        return zq_err_set(err, ZQ_ETOOBIG, "notices: key prefix too long");
+    }
+    ids = zq_store_command(st, err, "ZREVRANGE %s 0 %d", key, limit - 1);
     if (ids == NULL) {
         json_decref(list);
         return -ZQ_EUNAVAIL;
@@ -737,8 +748,17 @@ int zq_notice_recent(zq_store *st, int limit, int64_t now_ms, json_t **out, zq_e
             rc = zq_err_set(err, ZQ_ENOMEM, "notices: out of memory");
             goto out;
         }
+        /* Every key is checked before the first append: the pipeline is
+         * sent whole or not at all, so the replies read match. */
         for (int i = 0; i < n; i++)
-            zq_store_append(st, "HGETALL %snotice:%s", p, ids->element[i]->str);
+            if (zq_store_key(st, key, sizeof(key), "notice:%s", ids->element[i]->str) < 0) {
+                rc = zq_err_set(err, ZQ_ETOOBIG, "notices: a notice key is too long");
+                goto out;
+            }
+        for (int i = 0; i < n; i++) {
+            (void)zq_store_key(st, key, sizeof(key), "notice:%s", ids->element[i]->str);
+            zq_store_appendv(st, 2, (const char *[]){"HGETALL", key}, NULL);
+        }
         if (zq_store_read_replies(st, err, n, reps) < 0) {
             rc = -ZQ_EUNAVAIL;
             goto out;

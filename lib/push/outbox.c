@@ -201,13 +201,15 @@ void zq_entry_clear(zq_entry *e)
 int zq_outbox_init(zq_store *st, zq_err *err)
 {
     static const char *const streams[] = {"outbox", "outbox:prio"};
-    const char *p = zq_store_prefix(st);
 
     for (size_t i = 0; i < ZQ_ARRAY_LEN(streams); i++) {
-        redisReply *r = zq_store_command(st, err, "XGROUP CREATE %s%s %s 0 MKSTREAM", p, streams[i],
-                                         ZQ_OUTBOX_GROUP);
+        char key[ZQ_STORE_KEY_MAX];
+        redisReply *r;
         int bad;
 
+        if (zq_store_key(st, key, sizeof(key), "%s", streams[i]) < 0)
+            return zq_err_set(err, ZQ_ETOOBIG, "outbox: key prefix too long");
+        r = zq_store_command(st, err, "XGROUP CREATE %s %s 0 MKSTREAM", key, ZQ_OUTBOX_GROUP);
         if (r == NULL)
             return -ZQ_EUNAVAIL;
         bad = r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0;
@@ -330,12 +332,14 @@ static void take_entries(const redisReply *arr, bool prio, zq_entry *out, int ma
 static int read_stream(zq_store *st, const char *consumer, bool prio, int max, zq_entry *out,
                        int *n, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
+    char key[ZQ_STORE_KEY_MAX];
     redisReply *r;
     int rc = 0;
 
-    r = zq_store_command(st, err, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s%s >", ZQ_OUTBOX_GROUP,
-                         consumer, max, p, prio ? "outbox:prio" : "outbox");
+    if (zq_store_key(st, key, sizeof(key), "%s", prio ? "outbox:prio" : "outbox") < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "outbox: key prefix too long");
+    r = zq_store_command(st, err, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >", ZQ_OUTBOX_GROUP,
+                         consumer, max, key);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type == REDIS_REPLY_ERROR)
@@ -366,14 +370,15 @@ int zq_outbox_read(zq_store *st, const char *consumer, int max, zq_entry *out, i
 int zq_outbox_claim(zq_store *st, const char *consumer, bool prio, int64_t min_idle_ms,
                     char *cursor, int max, zq_entry *out, int *n, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
+    char key[ZQ_STORE_KEY_MAX];
     redisReply *r;
     int rc = 0;
 
     *n = 0;
-    r = zq_store_command(st, err, "XAUTOCLAIM %s%s %s %s %lld %s COUNT %d", p,
-                         prio ? "outbox:prio" : "outbox", ZQ_OUTBOX_GROUP, consumer,
-                         (long long)min_idle_ms, cursor, max);
+    if (zq_store_key(st, key, sizeof(key), "%s", prio ? "outbox:prio" : "outbox") < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "outbox: key prefix too long");
+    r = zq_store_command(st, err, "XAUTOCLAIM %s %s %s %lld %s COUNT %d", key, ZQ_OUTBOX_GROUP,
+                         consumer, (long long)min_idle_ms, cursor, max);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
@@ -525,59 +530,72 @@ static int fmt_settle_nums(const zq_settle *s, char now[24], char att[16], char 
     return 0;
 }
 
-/* Appends EVALSHA of the settle script for one op. */
+/* The settle script's 6 keys and 13 arguments for one op, in argv[3..22)
+ * (argv[0..3) is left for "EVALSHA", the SHA-1 and "6"), pointing into
+ * the buffers here and into s. */
+typedef struct settle_args {
+    char k[6][ZQ_STORE_KEY_MAX], now[24], att[16], due[24], ttl[16];
+    const char *argv[3 + 19];
+} settle_args;
+
+/* Fills a for op s. Returns 0 or -ZQ_ETOOBIG (a key does not fit). */
+static int settle_args_fill(zq_store *st, const zq_settle *s, const char *member, settle_args *a)
+{
+    const zq_entry *e = s->e;
+    const char **argv = a->argv + 3;
+
+    if (zq_store_key(st, a->k[0], sizeof(a->k[0]), "%s", e->prio ? "outbox:prio" : "outbox") < 0 ||
+        zq_store_key(st, a->k[1], sizeof(a->k[1]), "outbox:delayed") < 0 ||
+        zq_store_key(st, a->k[2], sizeof(a->k[2]), "outbox:dead") < 0 ||
+        zq_store_key(st, a->k[3], sizeof(a->k[3]), "notice:%s", e->notice) < 0 ||
+        zq_store_key(st, a->k[4], sizeof(a->k[4]), "notice:%s:report", e->notice) < 0 ||
+        zq_store_key(st, a->k[5], sizeof(a->k[5]), "done:%s:%s", e->notice, e->target) < 0 ||
+        fmt_settle_nums(s, a->now, a->att, a->due, a->ttl) < 0)
+        return -ZQ_ETOOBIG;
+    for (int i = 0; i < 6; i++)
+        argv[i] = a->k[i];
+    argv[6] = ZQ_OUTBOX_GROUP;
+    argv[7] = e->sid;
+    argv[8] = mode_name(s->kind);
+    argv[9] = e->target;
+    argv[10] = a->now;
+    argv[11] = a->att;
+    argv[12] = s->reason ? s->reason : "";
+    argv[13] = member ? member : "";
+    argv[14] = a->due;
+    argv[15] = a->ttl;
+    argv[16] = s->channel ? s->channel : "";
+    argv[17] = e->notice;
+    argv[18] = e->prio ? "prio" : "main";
+    return 0;
+}
+
+/* Appends EVALSHA of the settle script for one op. The caller has checked
+ * with settle_args_fill that every key fits, so exactly one command is
+ * appended. */
 static int append_settle(zq_store *st, const zq_settle *s, const char *member)
 {
-    const char *p = zq_store_prefix(st);
-    const zq_entry *e = s->e;
-    char now[24], att[16], due[24], ttl[16];
+    settle_args a;
 
-    if (fmt_settle_nums(s, now, att, due, ttl) < 0)
+    if (settle_args_fill(st, s, member, &a) < 0)
         return -ZQ_ETOOBIG;
-    return zq_store_append(st,
-                           "EVALSHA %s 6 %s%s %soutbox:delayed %soutbox:dead %snotice:%s "
-                           "%snotice:%s:report %sdone:%s:%s %s %s %s %s %s %s %s %s %s %s %s %s %s",
-                           settle_script.sha, p, e->prio ? "outbox:prio" : "outbox", p, p, p,
-                           e->notice, p, e->notice, p, e->notice, e->target, ZQ_OUTBOX_GROUP,
-                           e->sid, mode_name(s->kind), e->target, now, att,
-                           s->reason ? s->reason : "", member ? member : "", due, ttl,
-                           s->channel ? s->channel : "", e->notice, e->prio ? "prio" : "main");
+    a.argv[0] = "EVALSHA";
+    a.argv[1] = settle_script.sha;
+    a.argv[2] = "6";
+    return zq_store_appendv(st, (int)ZQ_ARRAY_LEN(a.argv), a.argv, NULL);
 }
 
 /* Runs one settlement through zq_store_script (EVAL fallback). */
 static int settle_one(zq_store *st, const zq_settle *s, const char *member, int *result,
                       zq_err *err)
 {
-    const zq_entry *e = s->e;
-    char k[6][ZQ_STORE_KEY_MAX], now[24], att[16], due[24], ttl[16];
-    const char *argv[19];
+    settle_args a;
     redisReply *r;
     int rc = 0;
 
-    if (zq_store_key(st, k[0], sizeof(k[0]), "%s", e->prio ? "outbox:prio" : "outbox") < 0 ||
-        zq_store_key(st, k[1], sizeof(k[1]), "outbox:delayed") < 0 ||
-        zq_store_key(st, k[2], sizeof(k[2]), "outbox:dead") < 0 ||
-        zq_store_key(st, k[3], sizeof(k[3]), "notice:%s", e->notice) < 0 ||
-        zq_store_key(st, k[4], sizeof(k[4]), "notice:%s:report", e->notice) < 0 ||
-        zq_store_key(st, k[5], sizeof(k[5]), "done:%s:%s", e->notice, e->target) < 0 ||
-        fmt_settle_nums(s, now, att, due, ttl) < 0)
+    if (settle_args_fill(st, s, member, &a) < 0)
         return zq_err_set(err, ZQ_ETOOBIG, "settle: key too long");
-    for (int i = 0; i < 6; i++)
-        argv[i] = k[i];
-    argv[6] = ZQ_OUTBOX_GROUP;
-    argv[7] = e->sid;
-    argv[8] = mode_name(s->kind);
-    argv[9] = e->target;
-    argv[10] = now;
-    argv[11] = att;
-    argv[12] = s->reason ? s->reason : "";
-    argv[13] = member ? member : "";
-    argv[14] = due;
-    argv[15] = ttl;
-    argv[16] = s->channel ? s->channel : "";
-    argv[17] = e->notice;
-    argv[18] = e->prio ? "prio" : "main";
-    r = zq_store_script(st, err, &settle_script, 6, 19, argv, NULL);
+    r = zq_store_script(st, err, &settle_script, 6, 19, a.argv + 3, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type == REDIS_REPLY_INTEGER)
@@ -612,6 +630,16 @@ int zq_outbox_settle(zq_store *st, const zq_settle *ops, int n, int *results, zq
                 rc = zq_err_set(err, ZQ_ENOMEM, "settle: out of memory");
                 goto out;
             }
+        }
+    }
+    /* Every op's keys are checked before anything is sent: the pipeline
+     * below then appends exactly one command per op. */
+    for (int i = 0; i < n; i++) {
+        settle_args a;
+
+        if (settle_args_fill(st, &ops[i], members[i], &a) < 0) {
+            rc = zq_err_set(err, ZQ_ETOOBIG, "settle: key too long");
+            goto out;
         }
     }
     /* The script's SHA is known once it ran through zq_store_script. */
@@ -695,16 +723,22 @@ int64_t zq_outbox_backoff_ms(int attempt, int64_t base_ms, int64_t max_ms, int64
 
 int zq_outbox_stats_get(zq_store *st, zq_outbox_stats *out, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
+    char k_main[ZQ_STORE_KEY_MAX], k_prio[ZQ_STORE_KEY_MAX], k_delayed[ZQ_STORE_KEY_MAX],
+        k_dead[ZQ_STORE_KEY_MAX];
     redisReply *r[5] = {NULL};
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
-    zq_store_append(st, "XLEN %soutbox", p);
-    zq_store_append(st, "XLEN %soutbox:prio", p);
-    zq_store_append(st, "ZCARD %soutbox:delayed", p);
-    zq_store_append(st, "XLEN %soutbox:dead", p);
-    zq_store_append(st, "XPENDING %soutbox %s", p, ZQ_OUTBOX_GROUP);
+    if (zq_store_key(st, k_main, sizeof(k_main), "outbox") < 0 ||
+        zq_store_key(st, k_prio, sizeof(k_prio), "outbox:prio") < 0 ||
+        zq_store_key(st, k_delayed, sizeof(k_delayed), "outbox:delayed") < 0 ||
+        zq_store_key(st, k_dead, sizeof(k_dead), "outbox:dead") < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "outbox: key prefix too long");
+    zq_store_appendv(st, 2, (const char *[]){"XLEN", k_main}, NULL);
+    zq_store_appendv(st, 2, (const char *[]){"XLEN", k_prio}, NULL);
+    zq_store_appendv(st, 2, (const char *[]){"ZCARD", k_delayed}, NULL);
+    zq_store_appendv(st, 2, (const char *[]){"XLEN", k_dead}, NULL);
+    zq_store_appendv(st, 3, (const char *[]){"XPENDING", k_main, ZQ_OUTBOX_GROUP}, NULL);
     if (zq_store_read_replies(st, err, 5, r) < 0)
         return -ZQ_EUNAVAIL;
     out->main = r[0]->type == REDIS_REPLY_INTEGER ? r[0]->integer : 0;
@@ -719,9 +753,21 @@ int zq_outbox_stats_get(zq_store *st, zq_outbox_stats *out, zq_err *err)
     return rc;
 }
 
+/* The keys one lookup reads, each ZQ_STORE_KEY_MAX bytes. Returns 0 or
+ * -ZQ_ETOOBIG. */
+static int lookup_keys(zq_store *st, const zq_outbox_lookup *l, char *k_done, char *k_target,
+                       char *k_notice)
+{
+    if (zq_store_key(st, k_done, ZQ_STORE_KEY_MAX, "done:%s:%s", l->e->notice, l->e->target) < 0 ||
+        zq_store_key(st, k_target, ZQ_STORE_KEY_MAX, "target:%s", l->e->target) < 0 ||
+        zq_store_key(st, k_notice, ZQ_STORE_KEY_MAX, "notice:%s", l->e->notice) < 0)
+        return -ZQ_ETOOBIG;
+    return 0;
+}
+
 int zq_outbox_lookup_all(zq_store *st, zq_outbox_lookup *l, int n, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
+    char k_done[ZQ_STORE_KEY_MAX], k_target[ZQ_STORE_KEY_MAX], k_notice[ZQ_STORE_KEY_MAX];
     redisReply **reps;
     int k, nrep = 0, rc = 0;
 
@@ -733,19 +779,26 @@ int zq_outbox_lookup_all(zq_store *st, zq_outbox_lookup *l, int n, zq_err *err)
     }
     if (n <= 0)
         return 0;
+    /* Every key is checked before the first append: the pipeline is sent
+     * whole or not at all, so the replies read match the commands. */
+    for (k = 0; k < n; k++)
+        if (lookup_keys(st, &l[k], k_done, k_target, k_notice) < 0)
+            return zq_err_set(err, ZQ_ETOOBIG, "outbox: key too long");
     /* At most 3 commands per entry. */
     reps = calloc((size_t)n * 3, sizeof(redisReply *));
     if (reps == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "out of memory");
     for (k = 0; k < n; k++) {
-        zq_store_append(st, "EXISTS %sdone:%s:%s", p, l[k].e->notice, l[k].e->target);
+        (void)lookup_keys(st, &l[k], k_done, k_target, k_notice); /* checked above */
+        zq_store_appendv(st, 2, (const char *[]){"EXISTS", k_done}, NULL);
         nrep++;
         if (l[k].want_target) {
-            zq_store_append(st, "HGETALL %starget:%s", p, l[k].e->target);
+            zq_store_appendv(st, 2, (const char *[]){"HGETALL", k_target}, NULL);
             nrep++;
         }
         if (l[k].want_content) {
-            zq_store_append(st, "HMGET %snotice:%s title body mentions", p, l[k].e->notice);
+            zq_store_appendv(
+                st, 5, (const char *[]){"HMGET", k_notice, "title", "body", "mentions"}, NULL);
             nrep++;
         }
     }

@@ -77,17 +77,24 @@ void zq_schedule_digest_key(zq_store *st, const char *date, char out[ZQ_SCHEDULE
 
 int zq_schedule_marked(zq_store *st, const zq_occurrence *occ, int n, bool *marked, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
+    char key[ZQ_SCHEDULE_KEY_MAX];
     redisReply **reps;
     int i, rc = 0;
 
     if (n <= 0)
         return 0;
+    /* Every key is checked before the first append: the pipeline is sent
+     * whole or not at all, so the replies read match the commands. */
+    for (i = 0; i < n; i++)
+        if (zq_store_key(st, key, sizeof(key), "sched:%s", occ[i].id) < 0)
+            return zq_err_set(err, ZQ_ETOOBIG, "mark key of %.64s too long", occ[i].id);
     reps = calloc((size_t)n, sizeof(redisReply *));
     if (reps == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "out of memory");
-    for (i = 0; i < n; i++)
-        zq_store_append(st, "EXISTS %ssched:%s", p, occ[i].id);
+    for (i = 0; i < n; i++) {
+        (void)zq_store_key(st, key, sizeof(key), "sched:%s", occ[i].id); /* checked above */
+        zq_store_appendv(st, 2, (const char *[]){"EXISTS", key}, NULL);
+    }
     if (zq_store_read_replies(st, err, n, reps) < 0) {
         rc = -ZQ_EUNAVAIL;
         goto out;
@@ -116,10 +123,13 @@ int zq_schedule_mark_exists(zq_store *st, const char *key, bool *exists, zq_err 
 
 int zq_schedule_skip(zq_store *st, const char *occurrence, int ttl_s, bool *first, zq_err *err)
 {
-    redisReply *r = zq_store_command(st, err, "SET %ssched:%s skipped NX EX %d",
-                                     zq_store_prefix(st), occurrence, ttl_s);
+    char key[ZQ_SCHEDULE_KEY_MAX];
+    redisReply *r;
 
     *first = false;
+    if (zq_store_key(st, key, sizeof(key), "sched:%s", occurrence) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "mark key of %.64s too long", occurrence);
+    r = zq_store_command(st, err, "SET %s skipped NX EX %d", key, ttl_s);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     *first = r->type == REDIS_REPLY_STATUS;
@@ -129,10 +139,14 @@ int zq_schedule_skip(zq_store *st, const char *occurrence, int ttl_s, bool *firs
 
 int zq_schedule_mark_get(zq_store *st, const char *occurrence, char *out, size_t outsz, zq_err *err)
 {
-    redisReply *r = zq_store_command(st, err, "GET %ssched:%s", zq_store_prefix(st), occurrence);
+    char key[ZQ_SCHEDULE_KEY_MAX];
+    redisReply *r;
     int rc = 0;
 
     out[0] = '\0';
+    if (zq_store_key(st, key, sizeof(key), "sched:%s", occurrence) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "mark key of %.64s too long", occurrence);
+    r = zq_store_commandv(st, err, 2, (const char *[]){"GET", key}, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type == REDIS_REPLY_STRING && snprintf(out, outsz, "%s", r->str) >= (int)outsz)

@@ -487,13 +487,16 @@ int zq_target_delete(zq_store *st, const char *id, zq_err *err)
 
 int zq_target_load(zq_store *st, const char *id, zq_target_rec *out, zq_err *err)
 {
+    char key[ZQ_STORE_KEY_MAX];
     redisReply *rep;
     int rc;
 
     memset(out, 0, sizeof(*out));
     if (!zq_target_id_valid(id))
         return zq_err_set(err, ZQ_ENOTFOUND, "target: bad id");
-    rep = zq_store_command(st, err, "HGETALL %starget:%s", zq_store_prefix(st), id);
+    if (zq_store_key(st, key, sizeof(key), "target:%s", id) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "target: key too long");
+    rep = zq_store_commandv(st, err, 2, (const char *[]){"HGETALL", key}, NULL);
     if (rep == NULL)
         return -ZQ_EUNAVAIL;
     rc = zq_target_from_reply(rep, out);
@@ -508,7 +511,6 @@ int zq_target_load(zq_store *st, const char *id, zq_target_rec *out, zq_err *err
 int zq_target_page(zq_store *st, const char *tag, const char *cursor, int limit, json_t *list,
                    char next[32], zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
     redisReply *scan, **reps = NULL;
     const redisReply *ids;
     char key[ZQ_STORE_KEY_MAX];
@@ -537,13 +539,22 @@ int zq_target_page(zq_store *st, const char *tag, const char *cursor, int limit,
     n = (int)ids->elements;
     if (n == 0)
         goto out;
+    /* Every key is checked before the first append: the pipeline is sent
+     * whole or not at all, so the replies read match the commands. */
+    for (int i = 0; i < n; i++)
+        if (zq_store_key(st, key, sizeof(key), "target:%s", ids->element[i]->str) < 0) {
+            rc = zq_err_set(err, ZQ_ETOOBIG, "target: a target key is too long");
+            goto out;
+        }
     reps = calloc((size_t)n, sizeof(redisReply *));
     if (reps == NULL) {
         rc = zq_err_set(err, ZQ_ENOMEM, "target: out of memory");
         goto out;
     }
-    for (int i = 0; i < n; i++)
-        zq_store_append(st, "HGETALL %starget:%s", p, ids->element[i]->str);
+    for (int i = 0; i < n; i++) {
+        (void)zq_store_key(st, key, sizeof(key), "target:%s", ids->element[i]->str);
+        zq_store_appendv(st, 2, (const char *[]){"HGETALL", key}, NULL);
+    }
     if (zq_store_read_replies(st, err, n, reps) < 0) {
         rc = -ZQ_EUNAVAIL;
         goto out;
@@ -634,9 +645,14 @@ int zq_target_inline_decode(const char *s, size_t len, zq_target *out)
 
 int zq_target_exists(zq_store *st, const char *id, bool *exists, zq_err *err)
 {
-    redisReply *r = zq_store_command(st, err, "EXISTS %starget:%s", zq_store_prefix(st), id);
+    char key[ZQ_STORE_KEY_MAX];
+    redisReply *r;
 
     *exists = false;
+    /* No target has an id that long: it does not exist. */
+    if (zq_store_key(st, key, sizeof(key), "target:%s", id) < 0)
+        return 0;
+    r = zq_store_commandv(st, err, 2, (const char *[]){"EXISTS", key}, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     *exists = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
@@ -668,21 +684,20 @@ static int take_ids(const redisReply *r, zq_target_ids *out)
     return 0;
 }
 
-/* prefix + what + id as a new string, or NULL. */
-static char *key_of(const char *prefix, const char *what, const char *id)
+/* The key of what + id (NULL: "") into *out, a new string (free()).
+ * Returns 0, -ZQ_ENOMEM, or -ZQ_ETOOBIG when it does not fit a key. */
+static int key_of(zq_store *st, const char *what, const char *id, char **out)
 {
-    zq_buf b = {0};
-
-    if (zq_buf_printf(&b, "%s%s%s", prefix, what, id != NULL ? id : "") < 0) {
-        zq_buf_free(&b);
-        return NULL;
-    }
-    return zq_buf_steal(&b);
+    *out = malloc(ZQ_STORE_KEY_MAX);
+    if (*out == NULL)
+        return -ZQ_ENOMEM;
+    if (zq_store_key(st, *out, ZQ_STORE_KEY_MAX, "%s%s", what, id != NULL ? id : "") < 0)
+        return -ZQ_ETOOBIG;
+    return 0;
 }
 
 int zq_target_audience(zq_store *st, const char *audience, zq_target_ids *out, zq_err *err)
 {
-    const char *p = zq_store_prefix(st);
     json_t *a = json_loads(audience, 0, NULL), *tags, *v;
     const char **argv = NULL;
     char **keys = NULL;
@@ -703,16 +718,16 @@ int zq_target_audience(zq_store *st, const char *audience, zq_target_ids *out, z
     if (argv == NULL || keys == NULL)
         goto oom;
     if (json_is_true(json_object_get(a, "all"))) {
-        if ((keys[0] = key_of(p, "targets", "")) == NULL)
-            goto oom;
+        if ((rc = key_of(st, "targets", "", &keys[0])) < 0)
+            goto fail;
         argv[n++] = "SUNION";
         argv[n++] = keys[0];
     } else {
         argv[n++] = all_match ? "SINTER" : "SUNION";
         json_array_foreach(tags, i, v)
         {
-            if ((keys[i] = key_of(p, "targets:tag:", json_string_value(v))) == NULL)
-                goto oom;
+            if ((rc = key_of(st, "targets:tag:", json_string_value(v), &keys[i])) < 0)
+                goto fail;
             argv[n++] = keys[i];
         }
     }
@@ -725,7 +740,10 @@ int zq_target_audience(zq_store *st, const char *audience, zq_target_ids *out, z
     }
     goto out;
 oom:
-    rc = zq_err_set(err, ZQ_ENOMEM, "out of memory");
+    rc = -ZQ_ENOMEM;
+fail:
+    rc = rc == -ZQ_ETOOBIG ? zq_err_set(err, ZQ_ETOOBIG, "audience: tag key too long")
+                           : zq_err_set(err, ZQ_ENOMEM, "out of memory");
     zq_target_ids_clear(out);
 out:
     if (r != NULL)
