@@ -537,7 +537,7 @@ int zq_target_page(zq_store *st, const char *tag, const char *cursor, int limit,
     }
     ids = scan->element[1];
     n = (int)ids->elements;
-    if (n == 0)
+    if (n <= 0)
         goto out;
     /* Every key is checked before the first append: the pipeline is sent
      * whole or not at all, so the replies read match the commands. */
