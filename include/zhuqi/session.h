@@ -28,7 +28,9 @@ bool zq_session_sid_valid(const char *sid);
 /* Reads session sid (the cookie's value; any value that is not a session
  * id gives no session) with the draft of form (NULL: none), and refreshes
  * its TTL to ttl_s. s is filled in (sid copied when valid, exists, draft)
- * and must be cleared with zq_session_clear. Returns 0 or -ZQ_EUNAVAIL. */
+ * and must be cleared with zq_session_clear. Returns 0, -ZQ_EUNAVAIL when
+ * Redis is away or answers "not now" (LOADING, MASTERDOWN...: never taken
+ * for a missing session), or -ZQ_EREPLY for another error reply. */
 int zq_session_load(zq_store *st, const char *sid, const char *form, int ttl_s, zq_session *s,
                     zq_err *err);
 

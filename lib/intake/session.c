@@ -34,6 +34,7 @@ int zq_session_load(zq_store *st, const char *sid, const char *form, int ttl_s, 
 {
     redisReply *rep[2] = {NULL, NULL};
     char key[160], field[64], ttl[16];
+    int rc = 0;
 
     memset(s, 0, sizeof(*s));
     if (!zq_session_sid_valid(sid))
@@ -47,7 +48,14 @@ int zq_session_load(zq_store *st, const char *sid, const char *form, int ttl_s, 
     zq_store_appendv(st, 3, (const char *[]){"EXPIRE", key, ttl}, NULL);
     if (zq_store_read_replies(st, err, 2, rep) < 0)
         return -ZQ_EUNAVAIL;
-    if (rep[0]->type == REDIS_REPLY_ARRAY && rep[0]->elements == 2) {
+    /* An error is never "no session": Redis loading its data after a
+     * restart, a replica cut off from its master, would otherwise tell
+     * the enterprise that its form expired. */
+    if (rep[0]->type == REDIS_REPLY_ERROR) {
+        rc = zq_store_reply_unavailable(rep[0])
+                 ? zq_err_set(err, ZQ_EUNAVAIL, "session: %s", rep[0]->str)
+                 : zq_err_set(err, ZQ_EREPLY, "session: %s", rep[0]->str);
+    } else if (rep[0]->type == REDIS_REPLY_ARRAY && rep[0]->elements == 2) {
         const redisReply *csrf = rep[0]->element[0], *draft = rep[0]->element[1];
 
         if (csrf->type == REDIS_REPLY_STRING && csrf->len == ZQ_SESSION_HEX) {
@@ -59,7 +67,7 @@ int zq_session_load(zq_store *st, const char *sid, const char *form, int ttl_s, 
     }
     freeReplyObject(rep[0]);
     freeReplyObject(rep[1]);
-    return 0;
+    return rc;
 }
 
 int zq_session_new_ids(zq_session *s)

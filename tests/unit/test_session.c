@@ -1,0 +1,113 @@
+/* Tests of the web session in Redis (lib/intake/session.c): a session
+ * that Redis cannot show now is "unavailable", never "expired". */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "redis_helper.h"
+#include "zhuqi/log.h"
+#include "zhuqi/session.h"
+
+static char g_dir[256];
+static zqt_redis g_redis, g_stale;
+static zq_store *g_st, *g_stale_st;
+
+static int setup(void **state)
+{
+    /* A replica of a master that is not there, told not to answer from
+     * stale data: every read gets MASTERDOWN, as during a fail-over. */
+    static const char *const stale[] = {
+        "--replicaof", "127.0.0.1", "1", "--replica-serve-stale-data", "no", NULL};
+
+    (void)state;
+    zq_log_init("test_session", ZQ_LOG_ERROR);
+    if (zqt_tmpdir(g_dir, sizeof(g_dir)) != 0 ||
+        zqt_redis_start(&g_redis, g_dir, 0, false, NULL) != 0 ||
+        zqt_redis_start(&g_stale, g_dir, 0, false, stale) != 0)
+        return -1;
+    g_st = zqt_store_new(&g_redis, "t:", 5000);
+    g_stale_st = zqt_store_new(&g_stale, "t:", 5000);
+    return g_st != NULL && g_stale_st != NULL ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    zq_store_free(g_st);
+    zq_store_free(g_stale_st);
+    zqt_redis_kill(&g_redis);
+    zqt_redis_kill(&g_stale);
+    zqt_rmtree(g_dir);
+    return 0;
+}
+
+/* A saved session loads with its draft; an unknown one does not exist. */
+static void test_round_trip(void **state)
+{
+    zq_session s = {0}, got = {0};
+    zq_err err = {0};
+
+    (void)state;
+    assert_int_equal(zq_session_new_ids(&s), 0);
+    s.draft = json_pack("{s:s}", "step", "contact");
+    assert_int_equal(zq_session_save(g_st, &s, "consult", true, 600, &err), 0);
+    assert_int_equal(zq_session_load(g_st, s.sid, "consult", 600, &got, &err), 0);
+    assert_true(got.exists);
+    assert_string_equal(got.csrf, s.csrf);
+    assert_string_equal(json_string_value(json_object_get(got.draft, "step")), "contact");
+    zq_session_clear(&got);
+    s.sid[0] = s.sid[0] == 'a' ? 'b' : 'a';
+    assert_int_equal(zq_session_load(g_st, s.sid, "consult", 600, &got, &err), 0);
+    assert_false(got.exists);
+    zq_session_clear(&got);
+    zq_session_clear(&s);
+}
+
+/* Redis answering "not now" (MASTERDOWN, LOADING after a restart...) is
+ * unavailable: the form answers 503 and the enterprise retries, instead
+ * of 410 "填写已超时" for a session that is still there. */
+static void test_unavailable_is_not_expired(void **state)
+{
+    zq_session s = {0}, got = {0};
+    zq_err err = {0};
+
+    (void)state;
+    assert_int_equal(zq_session_new_ids(&s), 0);
+    assert_int_equal(zq_session_load(g_stale_st, s.sid, "consult", 600, &got, &err), -ZQ_EUNAVAIL);
+    assert_false(got.exists);
+    zq_session_clear(&got);
+}
+
+/* Another error (a key of the wrong type) is an error, not a missing
+ * session either. */
+static void test_error_is_not_expired(void **state)
+{
+    zq_session s = {0}, got = {0};
+    zq_err err = {0};
+    redisContext *c = zqt_connect(&g_redis, 2000);
+    redisReply *r;
+
+    (void)state;
+    assert_non_null(c);
+    assert_int_equal(zq_session_new_ids(&s), 0);
+    r = redisCommand(c, "SET t:sess:%s notahash", s.sid);
+    assert_non_null(r);
+    freeReplyObject(r);
+    redisFree(c);
+    assert_int_equal(zq_session_load(g_st, s.sid, "consult", 600, &got, &err), -ZQ_EREPLY);
+    assert_false(got.exists);
+    zq_session_clear(&got);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_unavailable_is_not_expired),
+        cmocka_unit_test(test_error_is_not_expired),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
