@@ -137,6 +137,16 @@ static void put_date(zq_buf *b, zq_date d)
     put(b, t, sizeof(t));
 }
 
+/* True when s holds a byte below 0x20 (a newline would also break a
+ * JSON Lines export). */
+static bool has_control(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20)
+            return true;
+    return false;
+}
+
 /* zq_time_iso, quoted. */
 static void put_time(zq_buf *b, int64_t ms)
 {
@@ -324,13 +334,16 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
     if (with_answers) {
         size_t i = zq_json_ws(r->answers_text, r->answers_len, 0), e = r->answers_len;
         /* The stored answers as they are: an object, or {} for anything
-         * else, so that one bad record cannot break the line. */
+         * else, so that one bad record cannot break the line. jansson
+         * writes no raw control character (it escapes them in strings),
+         * yet its parser lets a NUL pass after a literal: a record
+         * holding one is not copied. */
         while (e > i && (r->answers_text[e - 1] == ' ' || r->answers_text[e - 1] == '\n'))
             e--;
         PUTL(b, ",\"answers\":");
         if (r->answers_text != NULL && e > i && r->answers_text[i] == '{' &&
             r->answers_text[e - 1] == '}' && zq_json_skip(r->answers_text, e, i) == e &&
-            memchr(r->answers_text, '\n', r->answers_len) == NULL)
+            !has_control(r->answers_text, r->answers_len))
             put(b, r->answers_text + i, e - i);
         else
             PUTL(b, "{}");

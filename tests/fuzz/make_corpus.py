@@ -480,6 +480,9 @@ def rowjson():
                              "", "transfer", "bad", "2026-02-30", "", "名" * 300, "", "话" * 300,
                              "1" * 23, "5", "x"], None),
         (0x02, 0xffff, 7, ["TS1", "consult", "submitted"] + [""] * 17, "[1,2]"),
+        # stored answers with a NUL after a literal (jansson's parser lets it pass)
+        (0x22, 0x9a00, 0, ["TS3", "consult", "submitted"] + [""] * 17,
+         '{"flag":true\x00,"x":null}'),
         # a contact name longer than the writer keeps, cut inside no character
         (0x04, 0x9a00, 0, ["TS2", "complaint", "submitted"] + [""] * 11 + ["a" + "名" * 300]
          + [""] * 5, None),

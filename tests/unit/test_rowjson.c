@@ -272,6 +272,37 @@ static void test_answers_text(void **state)
         }
 }
 
+/* Stored answers holding a raw control character are not copied: a NUL
+ * after a literal passes jansson's parser (fuzz_rowjson found it) but is
+ * no JSON for anyone else, and a newline would break a JSON Lines line. */
+static void test_answers_control(void **state)
+{
+    static const char nul[] = "{\"flag\":true\0,\"x\":null}";
+    static const char *const bad[] = {"{\"a\":1,\n\"b\":2}", "{\"a\":\t1}", "{\"a\":\r1}"};
+    zq_staff_ctx ctx;
+    zq_case_row r;
+    json_t *o;
+    size_t i;
+
+    (void)state;
+    ctx_on(&ctx, g_schema);
+    for (i = 0; i <= ZQ_ARRAY_LEN(bad); i++) {
+        row_init(&r, "TS20260313-0009", "consult", "submitted");
+        if (i < ZQ_ARRAY_LEN(bad)) {
+            r.answers_text = strdup(bad[i]);
+            r.answers_len = strlen(bad[i]);
+        } else {
+            r.answers_text = malloc(sizeof(nul));
+            memcpy(r.answers_text, nul, sizeof(nul));
+            r.answers_len = sizeof(nul) - 1;
+        }
+        o = written(&ctx, &r, false, true);
+        assert_int_equal(json_object_size(json_object_get(o, "answers")), 0);
+        json_decref(o);
+        zq_case_row_clear(&r);
+    }
+}
+
 /* Empty and missing fields: no answers, no summary, no schema (labels
  * fall back to the codes), a consultation without a deadline; answers
  * that are not an object become {}. */
@@ -406,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_summary_awkward), cmocka_unit_test(test_answers_text),
         cmocka_unit_test(test_empty),           cmocka_unit_test(test_consult_topic),
         cmocka_unit_test(test_long_contact),    cmocka_unit_test(test_row_json),
+        cmocka_unit_test(test_answers_control),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
