@@ -40,34 +40,6 @@ static void staff_ctx(zq_req *req, zq_staff_ctx *ctx)
     ctx->today = zq_date_from_ms(now_ms(req));
 }
 
-static bool is_loopback(const char *a)
-{
-    return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 || strcmp(a, "unix:") == 0;
-}
-
-/* The client's address: REMOTE_ADDR, or the last X-Forwarded-For hop
- * when REMOTE_ADDR is a proxy on this host (nginx passes the real client
- * as REMOTE_ADDR; a header from anyone else is not believed). */
-static const char *client_addr(zq_req *req)
-{
-    const char *xff = zq_req_header(req, "X-Forwarded-For");
-    const char *last;
-    size_t n;
-    char *out;
-
-    if (xff == NULL || !is_loopback(req->remote_addr))
-        return req->remote_addr;
-    last = strrchr(xff, ',');
-    last = last ? last + 1 : xff;
-    while (*last == ' ')
-        last++;
-    n = strcspn(last, " ");
-    if (n == 0 || n > 45 || strspn(last, "0123456789abcdefABCDEF:.") < n)
-        return req->remote_addr;
-    out = zq_pool_strndup(&req->pool, last, n);
-    return out ? out : req->remote_addr;
-}
-
 static void audit_init(zq_req *req, const zq_token *who, const char *action, const char *target,
                        zq_audit *a)
 {
@@ -76,7 +48,7 @@ static void audit_init(zq_req *req, const zq_token *who, const char *action, con
     a->role = who ? zq_role_name(who->role) : "-";
     a->action = action;
     a->target = target ? target : "";
-    a->addr = client_addr(req);
+    a->addr = req->remote_addr;
     a->rid = req->request_id;
     a->at_ms = now_ms(req);
 }

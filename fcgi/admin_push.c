@@ -30,7 +30,7 @@ static void audit(zq_req *req, const zq_token *who, const char *action, const ch
     a.role = who ? zq_role_name(who->role) : "-";
     a.action = action;
     a.target = target ? target : "";
-    a.addr = req->remote_addr ? req->remote_addr : "";
+    a.addr = req->remote_addr;
     a.detail = detail;
     a.rid = req->request_id ? req->request_id : "";
     a.at_ms = zq_now_ms();

@@ -113,8 +113,12 @@ int zq_h_health(zq_req *req)
                      "storage_unavailable", "message", "服务暂时不可用，请稍后重试。");
     if (rc != -ZQ_EUNAVAIL) {
         ZQ_WARN("event=health_redis_refuses_writes err=\"%s\"", err.msg);
+        /* Redis's own words name its setup (MISCONF paths, replica
+         * counts): for monitors on this host only. */
         if (body != NULL)
-            json_object_set_new(body, "redis_error", json_string(err.msg));
+            json_object_set_new(
+                body, "redis_error",
+                json_string(zq_req_from_loopback(req) ? err.msg : "存储暂时无法写入"));
     }
     zq_resp_json(req, 503, body);
     return 0;

@@ -27,6 +27,11 @@ const char *zq_req_param(const zq_req *req, const char *name)
     return NULL;
 }
 
+bool zq_req_from_loopback(const zq_req *req)
+{
+    return strcmp(req->remote_addr, "127.0.0.1") == 0 || strcmp(req->remote_addr, "::1") == 0;
+}
+
 const char *zq_req_header(zq_req *req, const char *name)
 {
     char key[128];

@@ -36,6 +36,9 @@ typedef struct zq_req {
     const char *path;  /* decoded, normalised by nginx, no query */
     const char *query; /* raw query string, "" when none */
     const char *request_id;
+    /* REMOTE_ADDR as nginx passes it ("-" when absent): the one client
+     * address the app believes (audit log, limits). A front proxy's
+     * X-Forwarded-For counts only through nginx's real_ip settings. */
     const char *remote_addr;
     const char *body; /* NUL-terminated copy, body_len bytes */
     size_t body_len;
@@ -67,6 +70,9 @@ int zq_req_init(zq_req *req, char **envp, const zq_config *cfg, zq_store *store)
 /* Frees everything the request allocated. */
 void zq_req_free(zq_req *req);
 
+/* True when the client is this host (REMOTE_ADDR exactly 127.0.0.1 or
+ * ::1): monitors on the machine, which may see internal detail. */
+bool zq_req_from_loopback(const zq_req *req);
 /* A CGI parameter ("REQUEST_METHOD", "HTTP_COOKIE"), NULL when absent.
  * Borrowed from envp. */
 const char *zq_req_param(const zq_req *req, const char *name);

@@ -464,9 +464,8 @@ class TestOverdueDigestAudit(StaffBase, unittest.TestCase):
         marker = uuid.uuid4().hex[:8]
         self.call("POST", "/api/admin/cases/TS20260302-0001/notes", TOKENS.handler,
                   {"text": "审计 " + marker})
-        # The test client is on loopback, like a proxy in front of nginx
-        # would be: its X-Forwarded-For (last hop) is believed; a malformed
-        # one is not.
+        # The address is REMOTE_ADDR, whatever X-Forwarded-For says (a
+        # front proxy is trusted through nginx's real_ip only).
         self.call("GET", "/api/admin/cases/TS20260302-0001", TOKENS.viewer,
                   headers={"X-Forwarded-For": "<script>"})
         self.call("GET", "/api/admin/cases/TS20260302-0001", TOKENS.viewer,
@@ -477,7 +476,7 @@ class TestOverdueDigestAudit(StaffBase, unittest.TestCase):
         self.assertEqual(entries[0]["action"], "case_view")
         self.assertEqual(entries[0]["who"], "look")
         self.assertEqual(entries[0]["role"], "viewer")
-        self.assertEqual(entries[0]["addr"], "203.0.113.9")
+        self.assertEqual(entries[0]["addr"], "127.0.0.1")
         self.assertEqual(entries[1]["addr"], "127.0.0.1")
         entries = entries[1:]
         self.assertEqual(entries[1]["action"], "case_note")
