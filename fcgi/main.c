@@ -37,6 +37,16 @@ static void tune_malloc(char **argv)
     execv("/proc/self/exe", argv);
 }
 
+/* Cookies without Secure would cross plain HTTP if a page is ever reached
+ * that way; only the local stack (loopback-only plain HTTP) may want it. */
+static void warn_insecure(const zq_config *cfg)
+{
+    if (!cfg->server.cookie_secure && !cfg->server.local_http)
+        ZQ_WARN("event=cookie_secure_off msg=\"[server] cookie_secure = false outside the "
+                "local stack ([server] local_http = false): session cookies lose their Secure "
+                "flag; set cookie_secure = true behind HTTPS\"");
+}
+
 int main(int argc, char **argv)
 {
     static zq_config cfg; /* large: keep it off the stack */
@@ -83,7 +93,8 @@ int main(int argc, char **argv)
         ZQ_ERROR("event=fcgx_init_failed");
         return ZQ_EXIT_FAIL;
     }
-    fd = zq_server_listen(cfg.server.listen, cfg.server.backlog, &err);
+    warn_insecure(&cfg);
+    fd = zq_server_listen(cfg.server.listen, cfg.server.backlog, cfg.server.socket_group, &err);
     if (fd < 0) {
         zq_app_free(app);
         ZQ_ERROR("event=listen_failed listen=%s err=\"%s\"", cfg.server.listen, err.msg);

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcgiapp.h>
+#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -107,10 +108,33 @@ static int cfg_install(zq_app *app)
     return 0;
 }
 
-static int listen_unix(const char *path, int backlog, zq_err *err)
+/* Mode 0660 and, when group is set, that group: only us and nginx (its
+ * group) may connect, whatever the directory's permissions. Returns 0 or
+ * a negative code with err. */
+static int socket_access(const char *path, const char *group, zq_err *err)
+{
+    struct group gr, *found = NULL;
+    char buf[4096];
+    int rc;
+
+    if (group != NULL && group[0] != '\0') {
+        rc = getgrnam_r(group, &gr, buf, sizeof(buf), &found);
+        if (found == NULL)
+            return zq_err_set(err, ZQ_EINVAL, "[server] socket_group %s: %s", group,
+                              rc != 0 ? strerror(rc) : "no such group");
+        if (chown(path, (uid_t)-1, gr.gr_gid) < 0)
+            return zq_err_set(err, ZQ_EIO, "unix:%s: chown to group %s: %s", path, group,
+                              strerror(errno));
+    }
+    if (chmod(path, 0660) < 0)
+        return zq_err_set(err, ZQ_EIO, "unix:%s: chmod: %s", path, strerror(errno));
+    return 0;
+}
+
+static int listen_unix(const char *path, int backlog, const char *group, zq_err *err)
 {
     struct sockaddr_un sa;
-    int fd, probe;
+    int fd, probe, rc;
 
     if (strlen(path) >= sizeof(sa.sun_path))
         return zq_err_set(err, ZQ_EINVAL, "unix socket path too long: %s", path);
@@ -148,9 +172,12 @@ static int listen_unix(const char *path, int backlog, zq_err *err)
         return zq_err_set(err, e == EADDRINUSE ? ZQ_EBUSY : ZQ_EIO, "unix:%s: bind: %s", path,
                           strerror(e));
     }
-    /* Access is governed by the directory's permissions (see the systemd
-     * unit's RuntimeDirectoryMode), so the socket itself is open. */
-    chmod(path, 0666);
+    rc = socket_access(path, group, err);
+    if (rc < 0) {
+        close(fd);
+        unlink(path);
+        return rc;
+    }
     if (listen(fd, backlog) < 0) {
         int e = errno;
         close(fd);
@@ -196,10 +223,10 @@ static int listen_tcp(const char *spec, int backlog, zq_err *err)
     return fd;
 }
 
-int zq_server_listen(const char *spec, int backlog, zq_err *err)
+int zq_server_listen(const char *spec, int backlog, const char *group, zq_err *err)
 {
     if (strncmp(spec, "unix:", 5) == 0)
-        return listen_unix(spec + 5, backlog, err);
+        return listen_unix(spec + 5, backlog, group, err);
     if (strncmp(spec, "fd:", 3) == 0) {
         long long fd;
         int acc = 0;

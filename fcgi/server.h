@@ -11,9 +11,11 @@ struct zq_app;
 
 /* Opens the listen socket for spec ("unix:/path", "host:port", "fd:N").
  * A unix socket whose path answers a connect() belongs to a live
- * instance: -ZQ_EBUSY. A stale socket file is removed. A TCP address in
- * use: -ZQ_EBUSY. Returns the descriptor or a negative code with err. */
-int zq_server_listen(const char *spec, int backlog, zq_err *err);
+ * instance: -ZQ_EBUSY. A stale socket file is removed. A new unix socket
+ * gets mode 0660 and, when group is neither NULL nor "", that group
+ * (unknown group: -ZQ_EINVAL). A TCP address in use: -ZQ_EBUSY. Returns
+ * the descriptor or a negative code with err. */
+int zq_server_listen(const char *spec, int backlog, const char *group, zq_err *err);
 
 /* Runs the server until SIGTERM or SIGINT. Takes ownership of app;
  * routes are borrowed. Reloads config_path (settings, schemas) on SIGHUP,

@@ -63,6 +63,11 @@ typedef struct zq_config {
         bool cookie_secure; /* Secure flag on cookies (behind TLS) */
         char pid_file[256]; /* "" for none */
         bool debug_routes;  /* /api/_debug/... for tests; never in production */
+        /* The local stack (make run, tests): nginx serves it over plain
+         * HTTP on loopback, so cookie_secure may be false without a
+         * warning. */
+        bool local_http;
+        char socket_group[64]; /* group of the unix socket; "" for the process's */
     } server;
     zq_redis_config redis;
     struct {

@@ -105,10 +105,14 @@ static void test_defaults(void **state)
     assert_int_equal(c.server.max_body, 1048576);
     assert_int_equal(c.server.retry_after_s, 5);
     assert_int_equal(c.server.shutdown_ms, 5000);
-    assert_false(c.server.cookie_secure);
+    /* Secure by default: TLS is the template's default, and a Redis
+     * without a password is never reached over TCP. */
+    assert_true(c.server.cookie_secure);
     assert_string_equal(c.server.pid_file, "");
     assert_false(c.server.debug_routes);
-    assert_string_equal(c.redis.address, "127.0.0.1:6379");
+    assert_false(c.server.local_http);
+    assert_string_equal(c.server.socket_group, "");
+    assert_string_equal(c.redis.address, "unix:/run/redis/redis-server.sock");
     assert_int_equal(c.redis.nsentinels, 0);
     assert_string_equal(c.redis.master_name, "mymaster");
     assert_string_equal(c.redis.password, "");
