@@ -395,7 +395,7 @@ def start_stack(harness, cfg, keepalive, bot, name, chat=False):
         ini["dingtalk"] = {"app_secret": CHAT_SECRETS["dingtalk"]}
     return cls(nginx_workers=cfg["nginx_workers"], keepalive=keepalive, bot=bot,
                debug_routes=False, name=name, fake=chat,
-               rates={"intake": NO_LIMIT, "cases": NO_LIMIT, "hook": NO_LIMIT},
+               rates={z: NO_LIMIT for z in ("api", "intake", "cases", "hook")},
                ini=ini)
 
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 BUILD_PKGS="make gcc pkg-config libfcgi-dev libhiredis-dev libjansson-dev libcurl4-openssl-dev libssl-dev libinih-dev"
-RUN_PKGS="redis-server nginx-light python3"
+RUN_PKGS="redis-server nginx-light python3 openssl"
 TEST_PKGS="libcmocka-dev python3 openssl"
 BENCH_PKGS="wrk valgrind"
 LINT_PKGS="clang-format clang-tidy cppcheck"

@@ -8,7 +8,13 @@ local stack and the tests run the very same site config.
   render_nginx.py defaults [--template FILE]
 
 Values come from the "default:" lines in the template's comment block, then
-ZQ_* environment variables, then --set. Python 3 standard library only.
+ZQ_* environment variables, then --set. Lines between "#@if ZQ_NAME" and
+"#@endif" are kept only when ZQ_NAME is not "off" (blocks may nest).
+Python 3 standard library only.
+
+The local switch (plain HTTP on loopback, no TLS) for `make run` and the
+tests: --local-http 127.0.0.1:PORT, i.e. ZQ_TLS=off ZQ_HTTP_LISTEN=off
+ZQ_LOCAL_HTTP=127.0.0.1:PORT.
 """
 
 import argparse
@@ -21,11 +27,15 @@ TEMPLATE = os.path.join(ROOT, "nginx", "zhuqi.conf")
 
 # Placeholders whose value may list several items: the line holding one is
 # repeated for each item (e.g. one `server` line per FastCGI instance).
-LIST_PLACEHOLDERS = {"ZQ_FCGI_ADDR"}
+LIST_PLACEHOLDERS = {"ZQ_FCGI_ADDR", "ZQ_ADMIN_ALLOW", "ZQ_REAL_IP_FROM"}
 # Placeholders whose value may hold several words ("80 default_server").
 MULTIWORD_PLACEHOLDERS = {"ZQ_LISTEN", "ZQ_SERVER_NAME"}
 
 _PLACEHOLDER = re.compile(r"\$\{(ZQ_[A-Z0-9_]+)\}")
+_IF_LINE = re.compile(r"^\s*#@if\s+(ZQ_[A-Z0-9_]+)\s*$")
+_ENDIF_LINE = re.compile(r"^\s*#@endif\s*$")
+# What the local switch may listen on: loopback only.
+_LOOPBACK_LISTEN = re.compile(r"^(127\.0\.0\.1|\[::1\]):[0-9]{1,5}$")
 _DEFAULT_LINE = re.compile(r"^#\s+\$\{(ZQ_[A-Z0-9_]+)\}\s+default:\s*(\S.*?)\s*$")
 # Characters that would let a value escape its directive.
 _UNSAFE = re.compile(r"[;{}\"'`\n\r\\#$]")
@@ -115,13 +125,53 @@ def resolve_values(text, overrides=None, environ=None):
         values[name] = str(value)
     for name, value in values.items():
         _check_value(name, value)
+    _check_tls(values)
     return values
 
 
+def local_http_values(addr):
+    """The placeholder values of the local switch: the site over plain
+    HTTP on the loopback address addr, no TLS, no redirect server."""
+    return {"ZQ_TLS": "off", "ZQ_HTTP_LISTEN": "off", "ZQ_LOCAL_HTTP": addr}
+
+
+def _check_tls(values):
+    """TLS on unless switched off for a local, loopback-only site."""
+    tls = values.get("ZQ_TLS")
+    local = values.get("ZQ_LOCAL_HTTP", "off")
+    if tls is None:
+        return
+    if tls not in ("on", "off"):
+        raise RenderError("ZQ_TLS: on or off, got %r" % tls)
+    if local != "off" and not _LOOPBACK_LISTEN.match(local):
+        raise RenderError("ZQ_LOCAL_HTTP: plain HTTP serves the site on loopback only "
+                          "(127.0.0.1:PORT or [::1]:PORT), got %r" % local)
+    if tls == "off" and local == "off":
+        raise RenderError("ZQ_TLS=off needs ZQ_LOCAL_HTTP (a loopback address): "
+                          "the site is never served over plain HTTP elsewhere")
+    if tls == "on" and re.search(r"\bssl\b", values.get("ZQ_LISTEN", "")):
+        raise RenderError("ZQ_LISTEN: give the address only; the template adds ssl")
+
+
 def render_site(text, values):
-    """Substitutes ${ZQ_*}; list placeholders repeat their line."""
+    """Substitutes ${ZQ_*}; list placeholders repeat their line; drops the
+    "#@if ZQ_NAME" blocks whose placeholder is "off"."""
     out = []
-    for line in text.splitlines(keepends=True):
+    keep = []  # one bool per open #@if
+    for n, line in enumerate(text.splitlines(keepends=True), 1):
+        m = _IF_LINE.match(line)
+        if m:
+            if m.group(1) not in values:
+                raise RenderError("line %d: #@if on unknown placeholder %s" % (n, m.group(1)))
+            keep.append(values[m.group(1)] != "off")
+            continue
+        if _ENDIF_LINE.match(line):
+            if not keep:
+                raise RenderError("line %d: #@endif without #@if" % n)
+            keep.pop()
+            continue
+        if not all(keep):
+            continue
         lists = [n for n in _PLACEHOLDER.findall(line) if n in LIST_PLACEHOLDERS]
         if lists and not line.lstrip().startswith("#"):
             name = lists[0]
@@ -131,6 +181,8 @@ def render_site(text, values):
                 out.append(_PLACEHOLDER.sub(lambda m: one[m.group(1)], line))
             continue
         out.append(_PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), line))
+    if keep:
+        raise RenderError("#@if without #@endif")
     return "".join(out)
 
 
@@ -224,6 +276,8 @@ def main(argv=None):
     s = sub.add_parser("site", help="render the site template")
     s.add_argument("--template", default=TEMPLATE)
     s.add_argument("--set", action="append", metavar="NAME=VALUE")
+    s.add_argument("--local-http", metavar="ADDR",
+                   help="the local switch: plain HTTP on this loopback address, no TLS")
     s.add_argument("-o", "--out")
     m = sub.add_parser("main", help="a main nginx.conf for a private instance")
     m.add_argument("--site", required=True)
@@ -237,7 +291,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     try:
         if a.cmd == "site":
-            text = render(_parse_sets(a.set), a.template)
+            sets = local_http_values(a.local_http) if a.local_http else {}
+            sets.update(_parse_sets(a.set))
+            text = render(sets, a.template)
         elif a.cmd == "main":
             text = render_main(os.path.abspath(a.site), os.path.abspath(a.prefix),
                                os.path.abspath(a.pid), os.path.abspath(a.error_log), a.workers)

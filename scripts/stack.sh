@@ -5,8 +5,13 @@
 #
 #   scripts/stack.sh start|stop|status
 #
-# Environment: PORT (nginx, default 8080), FAKE_PORT (default 8090),
-# ZQ_BIN_DIR (default build/release). Touches only the processes whose pid
+# nginx serves the site twice on loopback: plain HTTP on PORT (the nginx
+# template's local switch, ZQ_LOCAL_HTTP) and HTTPS on TLS_PORT with a
+# self-signed certificate made once with openssl in var/tls.
+#
+# Environment: PORT (nginx, plain HTTP, default 8080), TLS_PORT (nginx,
+# HTTPS, default 8443), FAKE_PORT (default 8090), ZQ_BIN_DIR (default
+# build/release). Touches only the processes whose pid
 # files it wrote in var/run.
 set -euo pipefail
 
@@ -15,6 +20,7 @@ VAR=$ROOT/var
 RUN=$VAR/run
 LOG=$VAR/log
 PORT=${PORT:-8080}
+TLS_PORT=${TLS_PORT:-8443}
 FAKE_PORT=${FAKE_PORT:-8090}
 BIN_DIR=${ZQ_BIN_DIR:-$ROOT/build/release}
 case $BIN_DIR in /*) ;; *) BIN_DIR=$ROOT/$BIN_DIR ;; esac
@@ -114,6 +120,17 @@ demo() {
         "$PYTHON" "$ROOT/scripts/stack_demo.py" "$@"
 }
 
+# A self-signed certificate for 127.0.0.1 and localhost, made once.
+make_cert() {
+    local dir=$VAR/tls
+    [ -s "$dir/cert.pem" ] && [ -s "$dir/key.pem" ] && return 0
+    mkdir -p "$dir"
+    (umask 077 && openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj /CN=localhost \
+        -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+        -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1) ||
+        die "openssl could not make $dir/cert.pem"
+}
+
 write_configs() {
     # A staff token for the local console, made once and kept.
     if [ ! -s "$VAR/staff-token" ]; then
@@ -144,6 +161,10 @@ listen = unix:$RUN/zhuqi-fcgi.sock
 threads = 64
 max_body = 1m
 debug_routes = false
+# The local stack: plain HTTP on 127.0.0.1 (nginx's ZQ_LOCAL_HTTP), so no
+# Secure flag on the session cookie.
+local_http = true
+cookie_secure = false
 
 [redis]
 address = unix:$RUN/redis.sock
@@ -191,7 +212,14 @@ app_secret = demo-feishu-app-secret
 EOF
     )
 
-    ZQ_LISTEN="127.0.0.1:$PORT" \
+    make_cert
+    # TLS as shipped on TLS_PORT, plus the local switch on PORT instead of
+    # the redirect server.
+    ZQ_LISTEN="127.0.0.1:$TLS_PORT" \
+        ZQ_TLS_CERT="$VAR/tls/cert.pem" \
+        ZQ_TLS_KEY="$VAR/tls/key.pem" \
+        ZQ_HTTP_LISTEN=off \
+        ZQ_LOCAL_HTTP="127.0.0.1:$PORT" \
         ZQ_SERVER_NAME="localhost" \
         ZQ_HTML_ROOT="$ROOT/nginx/html" \
         ZQ_FCGI_ADDR="unix:$RUN/zhuqi-fcgi.sock" \
@@ -215,7 +243,7 @@ do_start() {
     done
     if [ -n "$running" ] && [ -z "$down" ]; then
         say "zhuqi: already running:$running"
-        say "  http://127.0.0.1:$PORT/   (make stop to stop)"
+        say "  http://127.0.0.1:$PORT/  https://127.0.0.1:$TLS_PORT/   (make stop to stop)"
         return 0
     fi
     if [ -n "$running" ]; then
@@ -226,10 +254,11 @@ do_start() {
     for n in "$BIN_DIR/zhuqi-fcgi" "$BIN_DIR/zhuqi-bot"; do
         [ -x "$n" ] || die "$n not built (make BUILD=release all)"
     done
-    for n in redis-server redis-cli nginx setsid "$PYTHON"; do
+    for n in redis-server redis-cli nginx setsid openssl "$PYTHON"; do
         command -v "$n" >/dev/null || die "$n not found (scripts/deps.sh run installs it)"
     done
     port_busy "$PORT" && die "port $PORT on 127.0.0.1 is in use (set PORT=...)"
+    port_busy "$TLS_PORT" && die "port $TLS_PORT on 127.0.0.1 is in use (set TLS_PORT=...)"
     port_busy "$FAKE_PORT" && die "port $FAKE_PORT on 127.0.0.1 is in use (set FAKE_PORT=...)"
 
     mkdir -p "$RUN" "$LOG" "$VAR/redis" "$VAR/nginx"
@@ -272,6 +301,7 @@ do_start() {
 
     say "zhuqi is running:"
     say "  site            http://127.0.0.1:$PORT/"
+    say "  site over TLS   https://127.0.0.1:$TLS_PORT/   (self-signed: $VAR/tls/cert.pem)"
     say "  health          http://127.0.0.1:$PORT/api/health"
     say "  fake platform   http://127.0.0.1:$FAKE_PORT/   (messages the bot sent: a demo reminder"
     say "                  and notice $notice for each channel arrive within seconds)"

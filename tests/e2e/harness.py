@@ -24,6 +24,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -132,15 +133,19 @@ class Response:
 
 
 def http_request(port, method, path, body=None, headers=None, timeout=30.0, source=None,
-                 host=HOST):
-    """One request on a fresh connection. A body the server refuses early
-    (413) may meet a reset while we still send it: the answer is read
-    anyway."""
+                 host=HOST, tls=None):
+    """One request on a fresh connection (HTTPS with the ssl.SSLContext
+    tls). A body the server refuses early (413) may meet a reset while we
+    still send it: the answer is read anyway."""
     headers = dict(headers or {})
     if isinstance(body, str):
         body = body.encode("utf-8")
-    conn = http.client.HTTPConnection(host, port, timeout=timeout,
-                                      source_address=(source, 0) if source else None)
+    src = (source, 0) if source else None
+    if tls is not None:
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout, source_address=src,
+                                           context=tls)
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout, source_address=src)
     try:
         lower = {k.lower() for k in headers}
         conn.putrequest(method, path, skip_accept_encoding="accept-encoding" in lower)
@@ -170,6 +175,20 @@ def _die_with_parent():
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except Exception:
         pass
+
+
+def make_self_signed(folder):
+    """A self-signed certificate for 127.0.0.1 and localhost, made with
+    openssl in folder; returns (cert path, key path)."""
+    cert = os.path.join(folder, "tls-cert.pem")
+    key = os.path.join(folder, "tls-key.pem")
+    subprocess.run([find_exe("openssl", "ZQ_OPENSSL"), "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", key, "-out", cert],
+                   check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE, timeout=60)
+    return cert, key
 
 
 class RedisReplyError(Exception):
@@ -290,13 +309,21 @@ class Stack:
       fcgi_listen    "unix" or "tcp"
       app_max_body   [server] max_body of the app
       nginx_max_body client_max_body_size
-      rates          {"intake": ("1r/m", 1), "cases": ..., "hook": ...}
+      rates          {"api": ("1r/m", 1), "intake": ..., "cases": ..., "hook": ...}
       debug_routes   [server] debug_routes
       ini            extra {section: {key: value}} merged into the ini
       fake           start the fake messaging platform (stack.fake) and point
                      the bot's [channels] base URLs at it; without it they
                      point at a closed local port, never the real platforms
       fake_args      extra command-line options of the fake
+      tls            nginx as shipped: HTTPS (a self-signed certificate made
+                     with openssl, stack.tls_port) and plain HTTP only
+                     redirecting (stack.port); stack.request() goes over
+                     HTTPS, and the app runs with [server] cookie_secure
+                     and local_http at their defaults. Without it: the
+                     local switch (plain HTTP on stack.port, no TLS,
+                     cookie_secure = false, local_http = true)
+      nginx          extra {ZQ_NAME: value} for the nginx site template
       sentinel       Redis with a replica and three Sentinels (quorum 2,
                      down-after 1000 ms, failover-timeout 5000 ms) on
                      loopback; [redis] sentinels and master_name point the
@@ -315,7 +342,7 @@ class Stack:
 
     def __init__(self, bot=False, redis=True, fcgi_listen="unix", app_max_body="64k",
                  nginx_max_body="1m", rates=None, debug_routes=True, ini=None, name="stack",
-                 fake=False, fake_args=(), sentinel=False):
+                 fake=False, fake_args=(), sentinel=False, tls=False, nginx=None):
         self.dir = tempfile.mkdtemp(prefix="zq-e2e-%s-" % name)
         self.closed = False
         # fake=True: the fake messaging platform (tests/fake/fake_platform.py)
@@ -337,6 +364,9 @@ class Stack:
             self.replica_port = free_port()
             self.sentinel_ports = [free_port() for _ in range(3)]
         self.port = free_port()
+        self.tls = tls
+        self.tls_port = free_port() if tls else None
+        self.tls_context = None
         self.fcgi_sock = os.path.join(self.dir, "run", "fcgi.sock")
         if fcgi_listen == "unix":
             self.fcgi_listen = "unix:" + self.fcgi_sock
@@ -372,6 +402,10 @@ class Stack:
                     "reminders": os.path.join(ROOT, "config", "reminders.json"),
                     "templates_dir": os.path.join(ROOT, "config", "templates")},
         }
+        if not tls:
+            # The local switch: plain HTTP on loopback, so no Secure cookie.
+            self.ini["server"]["cookie_secure"] = False
+            self.ini["server"]["local_http"] = True
         if sentinel:
             self.ini["redis"]["sentinels"] = ",".join("%s:%d" % (HOST, p)
                                                       for p in self.sentinel_ports)
@@ -394,19 +428,31 @@ class Stack:
         write_ini(self.ini_path, self.ini)
 
         rates = dict(rates or {})
-        self.nginx_values = {
-            "ZQ_LISTEN": "%s:%d" % (HOST, self.port),
+        if tls:
+            cert, key = make_self_signed(os.path.join(self.dir, "nginx"))
+            self.tls_cert = cert
+            self.tls_context = ssl.create_default_context(cafile=cert)
+            self.nginx_values = {
+                "ZQ_LISTEN": "%s:%d" % (HOST, self.tls_port),
+                "ZQ_HTTP_LISTEN": "%s:%d" % (HOST, self.port),
+                "ZQ_TLS_CERT": cert,
+                "ZQ_TLS_KEY": key,
+            }
+        else:
+            self.nginx_values = render_nginx.local_http_values("%s:%d" % (HOST, self.port))
+        self.nginx_values.update({
             "ZQ_SERVER_NAME": "localhost",
             "ZQ_HTML_ROOT": HTML_ROOT,
             "ZQ_FCGI_ADDR": self.fcgi_listen,
             "ZQ_CLIENT_MAX_BODY": nginx_max_body,
             "ZQ_RETRY_AFTER": str(self.NGINX_RETRY_AFTER),
             "ZQ_ACCESS_LOG": os.path.join(self.dir, "log", "nginx-access.log"),
-        }
-        for zone in ("intake", "cases", "hook"):
+        })
+        for zone in ("api", "intake", "cases", "hook"):
             rate, burst = rates.get(zone, self.DEFAULT_RATE)
             self.nginx_values["ZQ_RATE_" + zone.upper()] = rate
             self.nginx_values["ZQ_BURST_" + zone.upper()] = str(burst)
+        self.nginx_values.update(nginx or {})
 
         try:
             if redis:
@@ -685,6 +731,10 @@ class Stack:
     # --- HTTP ---------------------------------------------------------
 
     def request(self, method, path, body=None, headers=None, timeout=30.0, source=None):
+        """Over HTTPS on tls_port with tls=True, else plain HTTP on port."""
+        if self.tls:
+            return http_request(self.tls_port, method, path, body, headers, timeout, source,
+                                tls=self.tls_context)
         return http_request(self.port, method, path, body, headers, timeout, source)
 
     def get(self, path, **kw):

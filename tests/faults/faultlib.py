@@ -24,7 +24,7 @@ from test_intake import Client, sample_for  # noqa: E402  (the e2e intake helper
 PREFIX = "zqe2e:"  # the harness's [redis] prefix
 # nginx's per-address limits, out of the way: all traffic comes from
 # 127.0.0.1, and a 429 would hide the errors we look for.
-RATES = {z: ("100000r/s", 100000) for z in ("intake", "cases", "hook")}
+RATES = {z: ("100000r/s", 100000) for z in ("api", "intake", "cases", "hook")}
 
 
 class FaultFailed(AssertionError):
