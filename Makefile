@@ -16,6 +16,11 @@ B := build/$(BUILD)
 PREFIX ?= /usr/local
 DESTDIR ?=
 SYSCONFDIR ?= /etc
+# Group that may read the installed zhuqi.ini (root:CONFIG_GROUP 0640); the
+# units run with it. A plain `make install` creates the zhuqi system user
+# and group when missing; with DESTDIR (packaging) the host's users are
+# left alone and the group is used only if it exists.
+CONFIG_GROUP ?= zhuqi
 PORT ?= 8080
 
 CC ?= cc
@@ -200,7 +205,23 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/zhuqi \
 		$(DESTDIR)$(PREFIX)/share/zhuqi/html $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 755 $(FCGI_BIN) $(BOT_BIN) $(ADMIN_BIN) $(DESTDIR)$(PREFIX)/bin/
+	@if [ -z "$(DESTDIR)" ] && [ "$(CONFIG_GROUP)" = zhuqi ] && ! getent group zhuqi >/dev/null; then \
+		echo "  creating system user and group zhuqi"; \
+		useradd --system --user-group --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin zhuqi; \
+	fi
+	# The config holds tokens' hashes and maybe the Redis password: root
+	# writes it, the group reads it, nobody else.
 	install -m 640 config/zhuqi.ini $(DESTDIR)$(SYSCONFDIR)/zhuqi/zhuqi.ini
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "  note: not root: $(SYSCONFDIR)/zhuqi/zhuqi.ini left to $$(id -un)"; \
+	elif getent group $(CONFIG_GROUP) >/dev/null; then \
+		chown root:$(CONFIG_GROUP) $(DESTDIR)$(SYSCONFDIR)/zhuqi/zhuqi.ini; \
+	else \
+		chown root:root $(DESTDIR)$(SYSCONFDIR)/zhuqi/zhuqi.ini; \
+		echo "  note: no group $(CONFIG_GROUP): zhuqi.ini is root:root 0640;" \
+			"chgrp $(CONFIG_GROUP) it once the group exists"; \
+	fi
 	# Data the configuration names by relative path, next to zhuqi.ini.
 	for d in forms holidays templates; do \
 		[ -d config/$$d ] || continue; \

@@ -2,7 +2,8 @@
 its defaults) is HTTPS with HSTS and plain HTTP only redirects; the local
 plain-HTTP switch is explicit; audit addresses are REMOTE_ADDR; the access
 log keeps staff searches out; the local surfaces (socket, rate limits,
-dotfiles, admin allow-list, health detail) are closed."""
+dotfiles, admin allow-list, health detail) are closed; `make install`
+installs a config only zhuqi can read that reaches Redis over a socket."""
 
 import grp
 import json
@@ -317,6 +318,59 @@ class TestDeployApiRate(StackCase, unittest.TestCase):
                 self.assertErrorShape(limited[0], 429, "rate_limited")
         # Static pages are not in the zone.
         self.assertEqual(self.stack.get("/form.html").status, 200)
+
+
+def _build_flavour():
+    """BUILD=... matching ZQ_BIN_DIR (build/asan -> asan), or None."""
+    d = os.path.normpath(os.environ.get("ZQ_BIN_DIR", "build/asan"))
+    parts = d.split(os.sep)
+    if len(parts) >= 2 and parts[-2] == "build":
+        return parts[-1]
+    return None
+
+
+class TestDeployInstall(unittest.TestCase):
+    """`make install DESTDIR=...` (no systemd needed)."""
+
+    def test_install_config_modes_and_redis(self):
+        build = _build_flavour()
+        if build is None:
+            self.skipTest("ZQ_BIN_DIR is not build/<flavour>")
+        dest = tempfile.mkdtemp(prefix="zq-e2e-install-")
+        group = GROUP.gr_name if GROUP is not None else "root"
+        try:
+            r = subprocess.run(["make", "-C", ROOT, "install", "BUILD=" + build,
+                                "DESTDIR=" + dest, "CONFIG_GROUP=" + group],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=600)
+            self.assertEqual(r.returncode, 0, r.stdout[-3000:])
+            ini = os.path.join(dest, "etc", "zhuqi", "zhuqi.ini")
+            st = os.stat(ini)
+            self.assertEqual(stat.S_IMODE(st.st_mode), 0o640)
+            if os.geteuid() == 0:
+                self.assertEqual(st.st_uid, 0)
+                self.assertEqual(st.st_gid, grp.getgrnam(group).gr_gid)
+            with open(ini, encoding="utf-8") as f:
+                text = f.read()
+            address = re.search(r"^address\s*=\s*(\S+)\s*$", text, re.M).group(1)
+            password = re.search(r"^password\s*=\s*(.*?)\s*$", text, re.M).group(1)
+            self.assertTrue(address.startswith("unix:") or password,
+                            "Redis over TCP without a password: %s" % address)
+            self.assertRegex(text, r"(?m)^cookie_secure\s*=\s*true\s*$")
+            self.assertRegex(text, r"(?m)^local_http\s*=\s*false\s*$")
+            units = os.path.join(dest, "usr", "local", "lib", "systemd", "system")
+            for unit in ("zhuqi-fcgi.service", "zhuqi-bot.service"):
+                with open(os.path.join(units, unit), encoding="utf-8") as f:
+                    u = f.read()
+                with self.subTest(unit=unit):
+                    self.assertRegex(u, r"(?m)^User=zhuqi$")
+                    self.assertRegex(u, r"(?m)^Group=zhuqi$")
+                    self.assertRegex(u, r"(?m)^SupplementaryGroups=.*\bredis\b")
+                    self.assertNotIn("@PREFIX@", u)
+            with open(os.path.join(units, "zhuqi-fcgi.service"), encoding="utf-8") as f:
+                self.assertRegex(f.read(), r"(?m)^Environment=ZHUQI_SERVER_SOCKET_GROUP=www-data$")
+        finally:
+            shutil.rmtree(dest, ignore_errors=True)
 
 
 if __name__ == "__main__":
