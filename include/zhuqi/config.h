@@ -158,6 +158,8 @@ typedef struct zq_config {
          * (dingtalk-app targets); empty app_key: 订阅 is off on DingTalk. */
         char app_key[128];
         char robot_code[128];
+        /* Seconds a sign header stays valid around its timestamp. */
+        int sign_window_s;
     } dingtalk;
     struct {
         char verification_token[128];

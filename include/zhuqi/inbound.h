@@ -58,7 +58,12 @@ typedef struct zq_inbound_msg {
     char user[256];
     char chat[256];
     char msg_id[256]; /* the platform's message, event or update id */
-    char *text;       /* owned; NULL unless kind is TEXT */
+    /* A signature that covers no message id (DingTalk's), key-safe, and
+     * the seconds it still verifies; "" when the platform signs the body
+     * or nothing (see zq_dialogue_in.sig_id). */
+    char sig_id[128];
+    int sig_ttl_s;
+    char *text; /* owned; NULL unless kind is TEXT */
     size_t text_len;
     bool group;
     /* How to reply. */

@@ -254,6 +254,8 @@ static const opt opts[] = {
         "the app's AppKey (Client ID), for the access token; empty: chat subscriptions are off"),
     STR("dingtalk", "robot_code", dingtalk.robot_code, 0, false, NULL, "",
         "the robot's RobotCode for app robot messages; empty: the AppKey"),
+    NUM("dingtalk", "sign_window", OPT_INT, dingtalk.sign_window_s, 30, 3600, "3600",
+        "seconds a request's timestamp/sign pair is accepted around now (DingTalk: one hour)"),
     STR("feishu", "verification_token", feishu.verification_token, 0, false, NULL, "",
         "the event subscription's Verification Token; empty: /hook/feishu is off"),
     STR("feishu", "encrypt_key", feishu.encrypt_key, 0, true, NULL, "",
