@@ -92,8 +92,27 @@ static bool id_ok(const char *s)
     return true;
 }
 
-static int event(const zq_config *cfg, json_t *ev, zq_inbound_msg *msg, zq_inbound_resp *resp,
-                 zq_err *err)
+/* When the event was made, in ms since the epoch: v2 header.create_time
+ * (ms, a string), v1 ts (seconds, a string with a fraction); -1 when
+ * missing or unreadable. */
+static long long created_ms(json_t *ev, json_t *header)
+{
+    json_t *v = header ? json_object_get(header, "create_time") : json_object_get(ev, "ts");
+    const char *s = json_string_value(v), *dot;
+    long long t;
+
+    if (json_is_integer(v))
+        return header ? (long long)json_integer_value(v) : (long long)json_integer_value(v) * 1000;
+    if (s == NULL)
+        return -1;
+    dot = header ? NULL : strchr(s, '.');
+    if (zq_parse_ll(s, dot ? (size_t)(dot - s) : strlen(s), 0, 99999999999999LL, &t) < 0)
+        return -1;
+    return header ? t : t * 1000;
+}
+
+static int event(const zq_config *cfg, json_t *ev, int64_t now_ms, zq_inbound_msg *msg,
+                 zq_inbound_resp *resp, zq_err *err)
 {
     json_t *header = json_object_get(ev, "header"), *e = json_object_get(ev, "event");
     json_t *m = json_object_get(e, "message"), *sender = json_object_get(e, "sender");
@@ -118,6 +137,21 @@ static int event(const zq_config *cfg, json_t *ev, zq_inbound_msg *msg, zq_inbou
     if (type == NULL || strcmp(type, "im.message.receive_v1") != 0) {
         msg->kind = ZQ_INBOUND_IGNORE;
         return 0;
+    }
+    /* Event ids are forgotten after [chat] dedup_ttl, and a plain event
+     * is not signed: a replay older than that would be taken again.
+     * Answered like an ignored event (200): an error would only make
+     * Feishu retry an event that can only get older. */
+    {
+        long long made = created_ms(ev, header);
+
+        if (made < 0 || now_ms - made > (long long)cfg->chat.dedup_ttl_s * 1000) {
+            ZQ_WARN("event=hook_stale channel=feishu event_id=\"%.100s\" reason=\"older than "
+                    "dedup_ttl\"",
+                    msg->msg_id);
+            msg->kind = ZQ_INBOUND_IGNORE;
+            return 0;
+        }
     }
     stype = json_string_value(json_object_get(sender, "sender_type"));
     if (stype != NULL && strcmp(stype, "user") != 0) {
@@ -240,7 +274,7 @@ static int feishu_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbou
         if ((rc = check_signature(cfg, h, resp, err)) < 0)
             goto out;
     }
-    rc = event(cfg, ev, msg, resp, err);
+    rc = event(cfg, ev, h->now_ms, msg, resp, err);
 out:
     json_decref(outer);
     json_decref(ev);
