@@ -206,6 +206,56 @@ static int event(const zq_config *cfg, json_t *ev, int64_t now_ms, zq_inbound_ms
     return 0;
 }
 
+/* The one answer to a body that cannot be decrypted or read, whatever
+ * went wrong: an endpoint that told bad padding from bad JSON would be a
+ * decryption oracle. err (for the log only) keeps the detail. */
+static int undecryptable(zq_inbound_resp *resp, zq_err *err, const char *why)
+{
+    if (err != NULL && err->code == 0)
+        zq_err_set(err, ZQ_EINVAL, "feishu: %s", why);
+    return zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_ciphertext", "消息解密失败。");
+}
+
+/* Decrypts an encrypted body into a new JSON object in *ev. With the
+ * signature headers, the signature over the raw body is checked first:
+ * nothing unsigned reaches the cipher then. Without them only Feishu's URL
+ * check may come (unsigned, as the SDKs take it): anything else, like any
+ * decrypt or parse failure, gets the one undecryptable() answer. */
+static int open_envelope(const zq_config *cfg, const zq_inbound_http *h, const char *enc,
+                         json_t **ev, zq_inbound_resp *resp, zq_err *err)
+{
+    bool signed_ = hdr(h, "X-Lark-Signature") != NULL ||
+                   hdr(h, "X-Lark-Request-Timestamp") != NULL ||
+                   hdr(h, "X-Lark-Request-Nonce") != NULL;
+    const char *type, *tok;
+    zq_buf plain = {0};
+    int rc;
+
+    *ev = NULL;
+    if (cfg->feishu.encrypt_key[0] == '\0')
+        return undecryptable(resp, err, "encrypted event but no encrypt_key configured");
+    if (signed_ && (rc = check_signature(cfg, h, resp, err)) < 0)
+        return rc;
+    if (zq_chatcrypt_feishu_decrypt(cfg->feishu.encrypt_key, enc, strlen(enc), &plain, err) == 0)
+        *ev = json_loadb(plain.data ? plain.data : "", plain.len, 0, NULL);
+    zq_buf_free(&plain);
+    if (!json_is_object(*ev)) {
+        json_decref(*ev);
+        *ev = NULL;
+        return undecryptable(resp, err, "encrypted event does not decrypt to a JSON object");
+    }
+    if (signed_)
+        return 0;
+    type = json_string_value(json_object_get(*ev, "type"));
+    tok = json_string_value(json_object_get(*ev, "token"));
+    if (type == NULL || strcmp(type, "url_verification") != 0 || !token_ok(cfg, tok)) {
+        json_decref(*ev);
+        *ev = NULL;
+        return undecryptable(resp, err, "encrypted event without signature headers");
+    }
+    return 0;
+}
+
 static int feishu_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbound_msg *msg,
                         zq_inbound_resp *resp, zq_err *err)
 {
@@ -222,23 +272,8 @@ static int feishu_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbou
         goto out;
     }
     if (encrypted) {
-        zq_buf plain = {0};
-
-        if (cfg->feishu.encrypt_key[0] == '\0') {
-            zq_err_set(err, ZQ_EINVAL, "feishu: encrypted event but no encrypt_key configured");
-            rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_ciphertext", "消息解密失败。");
+        if ((rc = open_envelope(cfg, h, enc, &ev, resp, err)) < 0)
             goto out;
-        }
-        if (zq_chatcrypt_feishu_decrypt(cfg->feishu.encrypt_key, enc, strlen(enc), &plain, err) ==
-            0)
-            ev = json_loadb(plain.data ? plain.data : "", plain.len, 0, NULL);
-        zq_buf_free(&plain);
-        if (!json_is_object(ev)) {
-            if (err != NULL && err->code == 0)
-                zq_err_set(err, ZQ_EINVAL, "feishu: decrypted event is not JSON");
-            rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_ciphertext", "消息解密失败。");
-            goto out;
-        }
     } else {
         ev = json_incref(outer);
     }
@@ -264,15 +299,12 @@ static int feishu_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbou
         msg->kind = ZQ_INBOUND_DONE;
         goto out;
     }
-    /* With an Encrypt Key every event is encrypted and signed. */
-    if (cfg->feishu.encrypt_key[0] != '\0') {
-        if (!encrypted) {
-            zq_err_set(err, ZQ_EAUTH, "feishu: plain event while encrypt_key is set");
-            rc = zq_inbound_reject(resp, 401, ZQ_EAUTH, "bad_signature", "事件必须加密并签名。");
-            goto out;
-        }
-        if ((rc = check_signature(cfg, h, resp, err)) < 0)
-            goto out;
+    /* With an Encrypt Key every event is encrypted and signed (an
+     * encrypted one was checked by open_envelope). */
+    if (cfg->feishu.encrypt_key[0] != '\0' && !encrypted) {
+        zq_err_set(err, ZQ_EAUTH, "feishu: plain event while encrypt_key is set");
+        rc = zq_inbound_reject(resp, 401, ZQ_EAUTH, "bad_signature", "事件必须加密并签名。");
+        goto out;
     }
     rc = event(cfg, ev, h->now_ms, msg, resp, err);
 out:

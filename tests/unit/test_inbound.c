@@ -946,6 +946,43 @@ static void test_feishu_stale(void **state)
     zq_inbound_resp_clear(&r);
 }
 
+/* With an Encrypt Key: the signature is checked before decrypting, and
+ * every body that cannot be decrypted or read gets one answer. */
+static void test_feishu_no_oracle(void **state)
+{
+    const char *bodies[] = {
+        "{\"encrypt\":\"***not base64***\"}",
+        "{\"encrypt\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+        "{\"encrypt\":\"\"}",
+        /* decrypts fine, but came unsigned */
+        vs("feishu", "event", "body"),
+    };
+    char first[512] = "";
+    fake f = {0};
+    zq_inbound_msg m;
+    zq_inbound_resp r;
+    zq_inbound_http h;
+
+    (void)state;
+    for (size_t i = 0; i < ZQ_ARRAY_LEN(bodies); i++) {
+        h = http_of(&f, "POST", bodies[i], ts_ms("feishu"));
+        assert_int_equal(parse(&zq_inbound_feishu, &h, &m, &r), -ZQ_EINVAL);
+        assert_rejected(&r, 400, "bad_ciphertext");
+        if (i == 0)
+            snprintf(first, sizeof(first), "%.*s", (int)r.body.len, r.body.data);
+        else
+            assert_memory_equal(r.body.data, first, r.body.len);
+        zq_inbound_msg_clear(&m);
+        zq_inbound_resp_clear(&r);
+    }
+    /* Signed, but not by the key: refused before the cipher sees it. */
+    feishu_headers(&f, "00");
+    h = http_of(&f, "POST", bodies[1], ts_ms("feishu"));
+    assert_int_equal(parse(&zq_inbound_feishu, &h, &m, &r), -ZQ_EAUTH);
+    assert_rejected(&r, 401, "bad_signature");
+    zq_inbound_resp_clear(&r);
+}
+
 static void test_feishu_challenge(void **state)
 {
     const char *which[] = {"challenge_plain", "challenge_encrypted"};
@@ -1457,6 +1494,7 @@ int main(void)
         cmocka_unit_test(test_feishu_event),
         cmocka_unit_test(test_feishu_challenge),
         cmocka_unit_test(test_feishu_stale),
+        cmocka_unit_test(test_feishu_no_oracle),
         cmocka_unit_test(test_feishu_render),
         cmocka_unit_test(test_telegram),
         cmocka_unit_test(test_telegram_render),
