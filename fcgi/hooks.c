@@ -122,6 +122,8 @@ static int hook(zq_req *req, const char *name)
     zq_inbound_safe_id(msg.msg_id, dedup_id);
     memset(&in, 0, sizeof(in));
     in.dedup_id = dedup_id;
+    in.sig_id = msg.sig_id[0] != '\0' ? msg.sig_id : NULL;
+    in.sig_ttl_s = msg.sig_ttl_s;
     in.channel = msg.channel;
     in.user = msg.user;
     in.chat = msg.chat;
@@ -153,6 +155,15 @@ static int hook(zq_req *req, const char *name)
         ZQ_ERROR("event=hook_failed channel=%s err=\"%s\"", name, err.msg);
         /* A state that kept changing is worth a retry, like an outage. */
         ret = rc == -ZQ_EBUSY ? -ZQ_EUNAVAIL : rc;
+        goto out;
+    }
+    if (replies.replayed) {
+        /* Answered like a bad signature: to the sender it is one. */
+        ZQ_WARN("event=hook_rejected channel=%s status=401 reason=\"signature already used by "
+                "another message\" msg_id=\"%.100s\"",
+                name, msg.msg_id);
+        zq_inbound_reject(&resp, 401, ZQ_EAUTH, "bad_signature", "签名校验失败。");
+        send_resp(req, &resp);
         goto out;
     }
     if (replies.duplicate) {

@@ -12,6 +12,14 @@
 #define ZQ_MAX_TOKENS 64
 #define ZQ_MAX_SENTINELS 8
 
+/* Clock skew accepted on signed webhook requests: WeCom and Feishu (with
+ * an Encrypt Key) one hour, as the platforms document; the generic
+ * channel five minutes. DingTalk's is [dingtalk] sign_window. [chat]
+ * dedup_ttl may not be shorter than the longest window in use, or a
+ * request replayed after its id was forgotten would still verify. */
+#define ZQ_CONFIG_SIGN_WINDOW_S 3600
+#define ZQ_CONFIG_GENERIC_WINDOW_S 300
+
 typedef enum zq_role {
     ZQ_ROLE_NONE = 0,
     ZQ_ROLE_VIEWER = 1,
@@ -163,6 +171,8 @@ typedef struct zq_config {
          * (dingtalk-app targets); empty app_key: 订阅 is off on DingTalk. */
         char app_key[128];
         char robot_code[128];
+        /* Seconds a sign header stays valid around its timestamp. */
+        int sign_window_s;
     } dingtalk;
     struct {
         char verification_token[128];

@@ -41,6 +41,7 @@ typedef struct zq_dialogue_replies {
     char *text[ZQ_DIALOGUE_MAX_REPLIES]; /* owned */
     size_t n;
     bool duplicate; /* the message id was seen before: nothing done, n is 0 */
+    bool replayed;  /* the signature came with another message id: nothing done, n is 0 */
 } zq_dialogue_replies;
 
 void zq_dialogue_replies_clear(zq_dialogue_replies *r);
@@ -59,6 +60,14 @@ typedef struct zq_dialogue_in {
      * never advances the dialogue twice, and a message that failed can be
      * retried. */
     const char *dedup_id;
+    /* A signature that may carry one message only (DingTalk signs only
+     * its timestamp, so a captured pair could carry any body), key-safe,
+     * or NULL. {prefix}sig:{channel}:{sig_id} remembers the dedup_id first
+     * seen with it for sig_ttl_s seconds (SET NX in the load's round
+     * trip); the same signature with another id sets replayed. Needs
+     * dedup_id. */
+    const char *sig_id;
+    int sig_ttl_s;
     /* Where reminders for this chat go when the user subscribes (a push
      * target of include/zhuqi/targets.h). can_push false: the channel
      * library cannot push to this platform's chats, 订阅 says so. */

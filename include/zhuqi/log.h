@@ -27,9 +27,16 @@ void zq_log_set_request_id(const char *rid);
 
 /* Writes one line:
  *   2026-11-26T09:30:00.123+08:00 level=info prog=zhuqi-fcgi fn=main rid=- <fmt...>
- * fmt should produce `key=value` fields; the line is written with a single
- * write() so lines from threads never interleave. Newlines and control
- * characters in the formatted text are escaped. */
+ * fmt should produce `key=value` fields, a value that may hold spaces
+ * quoted in the format (`reason=\"%s\"`); the line is written with a
+ * single write() so lines from threads never interleave. Each argument is
+ * escaped for where it stands, so outside text cannot end its field and
+ * forge another: inside a quoted value '"' and '\' as \" and \\, in a
+ * bare value also the space as \x20; everywhere a newline as \n and
+ * other control bytes as \xNN. Conversions: those of printf with the
+ * flags, width, precision ('*' too) and length modifiers hh h l ll z j t
+ * L, and %m; no %n. No allocation; a line longer than 4096 bytes is cut
+ * and ends with "...". */
 void zq_log(zq_log_level level, const char *fn, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

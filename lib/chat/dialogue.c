@@ -9,7 +9,10 @@
  *                                "0" otherwise; 30 days; tells a returning
  *                                user that an unfinished flow expired
  *   dedup:{channel}:{message id} "1", [chat] dedup_ttl: the message was
- *                                applied (set by the saving script) */
+ *                                applied (set by the saving script)
+ *   sig:{channel}:{signature id} the message id first seen with a signature
+ *                                that covers no message id (DingTalk's);
+ *                                lives while the signature verifies */
 #include "dialogue_int.h"
 
 #include <ctype.h>
@@ -354,27 +357,44 @@ static json_t *state_to_json(const dstate *s)
 }
 
 /* Loads the state and its version ("0" when there is none). *expired is
- * set when the session is gone but the marker says a flow was open. */
-static int load(turn *t, const char *key, const char *dkey, char ver[24], bool *expired, bool *dup)
+ * set when the session is gone but the marker says a flow was open; *dup
+ * when the message id was applied; *replayed when the message's signature
+ * (skey, "" none) came first with another message id. The signature's mark
+ * is set in the same round trip: a message that then fails keeps it, and
+ * its retry (same id) still passes. */
+static int load(turn *t, const char *key, const char *dkey, const char *skey, char ver[24],
+                bool *expired, bool *dup, bool *replayed)
 {
-    redisReply *rep[3] = {NULL, NULL, NULL};
+    redisReply *rep[5] = {NULL, NULL, NULL, NULL, NULL};
     redisReply *h;
     json_t *j = NULL;
-    char seen[ZQ_STORE_KEY_MAX + 8];
-    int rc = 0;
+    char seen[ZQ_STORE_KEY_MAX + 8], sttl[16];
+    int rc = 0, n = 3;
 
     *expired = false;
     *dup = false;
+    *replayed = false;
     memcpy(ver, "0", 2);
     /* key already holds the prefix; seen has room for any key's ":seen". */
-    if (zq_fmt(seen, sizeof(seen), "%s:seen", key) < 0)
+    if (zq_fmt(seen, sizeof(seen), "%s:seen", key) < 0 ||
+        zq_fmt(sttl, sizeof(sttl), "%d", t->in->sig_ttl_s > 0 ? t->in->sig_ttl_s : 1) < 0)
         return zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: chat key too long");
     zq_store_appendv(t->env->store, 4, (const char *[]){"HMGET", key, "v", "s"}, NULL);
     zq_store_appendv(t->env->store, 2, (const char *[]){"GET", seen}, NULL);
     zq_store_appendv(t->env->store, 2, (const char *[]){"EXISTS", dkey}, NULL);
-    if (zq_store_read_replies(t->env->store, t->err, 3, rep) < 0)
+    if (skey[0] != '\0') {
+        zq_store_appendv(t->env->store, 6,
+                         (const char *[]){"SET", skey, t->in->dedup_id, "NX", "EX", sttl}, NULL);
+        zq_store_appendv(t->env->store, 2, (const char *[]){"GET", skey}, NULL);
+        n = 5;
+    }
+    if (zq_store_read_replies(t->env->store, t->err, n, rep) < 0)
         return -ZQ_EUNAVAIL;
     *dup = t->in->dedup_id != NULL && rep[2]->type == REDIS_REPLY_INTEGER && rep[2]->integer == 1;
+    /* Gone between the two commands (it expired) means nobody else has it. */
+    *replayed = n == 5 && rep[4]->type == REDIS_REPLY_STRING &&
+                (rep[4]->len != strlen(t->in->dedup_id) ||
+                 memcmp(rep[4]->str, t->in->dedup_id, rep[4]->len) != 0);
     h = rep[0];
     if (h->type != REDIS_REPLY_ARRAY || h->elements != 2) {
         rc = zq_err_set(t->err, ZQ_EREPLY, "dialogue: unexpected reply to HMGET");
@@ -398,9 +418,8 @@ static int load(turn *t, const char *key, const char *dkey, char ver[24], bool *
     state_from_json(&t->st, j);
 out:
     json_decref(j);
-    freeReplyObject(rep[0]);
-    freeReplyObject(rep[1]);
-    freeReplyObject(rep[2]);
+    for (n = 0; n < 5; n++)
+        freeReplyObject(rep[n]);
     return rc;
 }
 
@@ -527,22 +546,26 @@ static void pause_a_little(int attempt)
 int zq_dialogue_handle(const zq_dialogue_env *env, const zq_dialogue_in *in,
                        zq_dialogue_replies *out, zq_err *err)
 {
-    char key[ZQ_STORE_KEY_MAX], dkey[ZQ_STORE_KEY_MAX], ver[24];
+    char key[ZQ_STORE_KEY_MAX], dkey[ZQ_STORE_KEY_MAX], skey[ZQ_STORE_KEY_MAX], ver[24];
     int attempt, rc = 0;
 
     memset(out, 0, sizeof(*out));
+    skey[0] = '\0';
     if (!channel_ok(in->channel) || in->user == NULL || in->user[0] == '\0' ||
-        strlen(in->user) > 1024 || (in->dedup_id != NULL && strlen(in->dedup_id) > 128))
+        strlen(in->user) > 1024 || (in->dedup_id != NULL && strlen(in->dedup_id) > 128) ||
+        (in->sig_id != NULL && (in->dedup_id == NULL || strlen(in->sig_id) > 128)))
         return zq_err_set(err, ZQ_EINVAL, "dialogue: bad channel, user or message id");
     if (zq_store_key(env->store, dkey, sizeof(dkey), "dedup:%s:%s", in->channel,
-                     in->dedup_id ? in->dedup_id : "-") < 0)
+                     in->dedup_id ? in->dedup_id : "-") < 0 ||
+        (in->sig_id != NULL &&
+         zq_store_key(env->store, skey, sizeof(skey), "sig:%s:%s", in->channel, in->sig_id) < 0))
         return zq_err_set(err, ZQ_ETOOBIG, "dialogue: message id key too long");
     if (env->schema == NULL)
         return zq_err_set(err, ZQ_EINVAL, "dialogue: no schema");
     for (attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         zq_chat_outbox ob = {0};
         turn t;
-        bool expired = false, dup = false;
+        bool expired = false, dup = false, replayed = false;
 
         memset(&t, 0, sizeof(t));
         t.env = env;
@@ -558,11 +581,12 @@ int zq_dialogue_handle(const zq_dialogue_env *env, const zq_dialogue_in *in,
         zq_dialogue_user_key(in->user, t.user);
         if (zq_store_key(env->store, key, sizeof(key), "chat:%s:%s", in->channel, t.user) < 0)
             return zq_err_set(err, ZQ_ETOOBIG, "dialogue: chat key too long");
-        rc = load(&t, key, dkey, ver, &expired, &dup);
+        rc = load(&t, key, dkey, skey, ver, &expired, &dup, &replayed);
         t.fresh = strcmp(ver, "0") == 0 && !expired;
-        if (rc == 0 && dup) {
+        if (rc == 0 && (dup || replayed)) {
             state_free(&t.st);
-            out->duplicate = true;
+            out->replayed = replayed;
+            out->duplicate = !replayed;
             return 0;
         }
         if (rc == 0)

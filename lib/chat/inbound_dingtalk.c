@@ -75,9 +75,9 @@ static int dingtalk_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inb
                           zq_inbound_resp *resp, zq_err *err)
 {
     const char *ts = hdr(h, "timestamp"), *sign = hdr(h, "sign"), *type, *hook, *content;
-    char want[64], base[300];
+    char want[64], base[300], pair[128];
     json_t *j = NULL, *exp;
-    long long t;
+    long long t, window = cfg->dingtalk.sign_window_s * 1000LL;
     int rc = 0;
 
     msg->channel = "dingtalk";
@@ -85,8 +85,7 @@ static int dingtalk_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inb
         zq_err_set(err, ZQ_EAUTH, "dingtalk: timestamp or sign header missing");
         return zq_inbound_reject(resp, 401, ZQ_EAUTH, "bad_signature", "签名参数缺失。");
     }
-    if (zq_parse_ll(ts, strlen(ts), 0, 99999999999999LL, &t) < 0 ||
-        llabs(t - h->now_ms) > ZQ_INBOUND_WINDOW_MS) {
+    if (zq_parse_ll(ts, strlen(ts), 0, 99999999999999LL, &t) < 0 || llabs(t - h->now_ms) > window) {
         zq_err_set(err, ZQ_EAUTH, "dingtalk: timestamp %.20s outside the window", ts);
         return zq_inbound_reject(resp, 401, ZQ_EAUTH, "stale_timestamp",
                                  "请求时间戳无效或已过期。");
@@ -96,6 +95,13 @@ static int dingtalk_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inb
         zq_err_set(err, ZQ_EAUTH, "dingtalk: sign does not match");
         return zq_inbound_reject(resp, 401, ZQ_EAUTH, "bad_signature", "签名校验失败。");
     }
+    /* The sign covers only the timestamp: within the window a captured
+     * pair could carry any body. The dialogue remembers the message id
+     * first seen with it for as long as it verifies, and refuses another. */
+    if (zq_fmt(pair, sizeof(pair), "%lld:%.100s", t, sign) < 0)
+        pair[0] = '\0';
+    zq_inbound_safe_id(pair, msg->sig_id);
+    msg->sig_ttl_s = (int)((t + window - h->now_ms) / 1000 + 1);
     j = json_loadb(h->body, h->body_len, 0, NULL);
     type = json_string_value(json_object_get(j, "msgtype"));
     hook = json_string_value(json_object_get(j, "sessionWebhook"));

@@ -92,8 +92,27 @@ static bool id_ok(const char *s)
     return true;
 }
 
-static int event(const zq_config *cfg, json_t *ev, zq_inbound_msg *msg, zq_inbound_resp *resp,
-                 zq_err *err)
+/* When the event was made, in ms since the epoch: v2 header.create_time
+ * (ms, a string), v1 ts (seconds, a string with a fraction); -1 when
+ * missing or unreadable. */
+static long long created_ms(json_t *ev, json_t *header)
+{
+    json_t *v = header ? json_object_get(header, "create_time") : json_object_get(ev, "ts");
+    const char *s = json_string_value(v), *dot;
+    long long t;
+
+    if (json_is_integer(v))
+        return header ? (long long)json_integer_value(v) : (long long)json_integer_value(v) * 1000;
+    if (s == NULL)
+        return -1;
+    dot = header ? NULL : strchr(s, '.');
+    if (zq_parse_ll(s, dot ? (size_t)(dot - s) : strlen(s), 0, 99999999999999LL, &t) < 0)
+        return -1;
+    return header ? t : t * 1000;
+}
+
+static int event(const zq_config *cfg, json_t *ev, int64_t now_ms, zq_inbound_msg *msg,
+                 zq_inbound_resp *resp, zq_err *err)
 {
     json_t *header = json_object_get(ev, "header"), *e = json_object_get(ev, "event");
     json_t *m = json_object_get(e, "message"), *sender = json_object_get(e, "sender");
@@ -118,6 +137,21 @@ static int event(const zq_config *cfg, json_t *ev, zq_inbound_msg *msg, zq_inbou
     if (type == NULL || strcmp(type, "im.message.receive_v1") != 0) {
         msg->kind = ZQ_INBOUND_IGNORE;
         return 0;
+    }
+    /* Event ids are forgotten after [chat] dedup_ttl, and a plain event
+     * is not signed: a replay older than that would be taken again.
+     * Answered like an ignored event (200): an error would only make
+     * Feishu retry an event that can only get older. */
+    {
+        long long made = created_ms(ev, header);
+
+        if (made < 0 || now_ms - made > (long long)cfg->chat.dedup_ttl_s * 1000) {
+            ZQ_WARN("event=hook_stale channel=feishu event_id=\"%.100s\" reason=\"older than "
+                    "dedup_ttl\"",
+                    msg->msg_id);
+            msg->kind = ZQ_INBOUND_IGNORE;
+            return 0;
+        }
     }
     stype = json_string_value(json_object_get(sender, "sender_type"));
     if (stype != NULL && strcmp(stype, "user") != 0) {
@@ -172,6 +206,56 @@ static int event(const zq_config *cfg, json_t *ev, zq_inbound_msg *msg, zq_inbou
     return 0;
 }
 
+/* The one answer to a body that cannot be decrypted or read, whatever
+ * went wrong: an endpoint that told bad padding from bad JSON would be a
+ * decryption oracle. err (for the log only) keeps the detail. */
+static int undecryptable(zq_inbound_resp *resp, zq_err *err, const char *why)
+{
+    if (err != NULL && err->code == 0)
+        zq_err_set(err, ZQ_EINVAL, "feishu: %s", why);
+    return zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_ciphertext", "消息解密失败。");
+}
+
+/* Decrypts an encrypted body into a new JSON object in *ev. With the
+ * signature headers, the signature over the raw body is checked first:
+ * nothing unsigned reaches the cipher then. Without them only Feishu's URL
+ * check may come (unsigned, as the SDKs take it): anything else, like any
+ * decrypt or parse failure, gets the one undecryptable() answer. */
+static int open_envelope(const zq_config *cfg, const zq_inbound_http *h, const char *enc,
+                         json_t **ev, zq_inbound_resp *resp, zq_err *err)
+{
+    bool signed_ = hdr(h, "X-Lark-Signature") != NULL ||
+                   hdr(h, "X-Lark-Request-Timestamp") != NULL ||
+                   hdr(h, "X-Lark-Request-Nonce") != NULL;
+    const char *type, *tok;
+    zq_buf plain = {0};
+    int rc;
+
+    *ev = NULL;
+    if (cfg->feishu.encrypt_key[0] == '\0')
+        return undecryptable(resp, err, "encrypted event but no encrypt_key configured");
+    if (signed_ && (rc = check_signature(cfg, h, resp, err)) < 0)
+        return rc;
+    if (zq_chatcrypt_feishu_decrypt(cfg->feishu.encrypt_key, enc, strlen(enc), &plain, err) == 0)
+        *ev = json_loadb(plain.data ? plain.data : "", plain.len, 0, NULL);
+    zq_buf_free(&plain);
+    if (!json_is_object(*ev)) {
+        json_decref(*ev);
+        *ev = NULL;
+        return undecryptable(resp, err, "encrypted event does not decrypt to a JSON object");
+    }
+    if (signed_)
+        return 0;
+    type = json_string_value(json_object_get(*ev, "type"));
+    tok = json_string_value(json_object_get(*ev, "token"));
+    if (type == NULL || strcmp(type, "url_verification") != 0 || !token_ok(cfg, tok)) {
+        json_decref(*ev);
+        *ev = NULL;
+        return undecryptable(resp, err, "encrypted event without signature headers");
+    }
+    return 0;
+}
+
 static int feishu_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbound_msg *msg,
                         zq_inbound_resp *resp, zq_err *err)
 {
@@ -188,23 +272,8 @@ static int feishu_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbou
         goto out;
     }
     if (encrypted) {
-        zq_buf plain = {0};
-
-        if (cfg->feishu.encrypt_key[0] == '\0') {
-            zq_err_set(err, ZQ_EINVAL, "feishu: encrypted event but no encrypt_key configured");
-            rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_ciphertext", "消息解密失败。");
+        if ((rc = open_envelope(cfg, h, enc, &ev, resp, err)) < 0)
             goto out;
-        }
-        if (zq_chatcrypt_feishu_decrypt(cfg->feishu.encrypt_key, enc, strlen(enc), &plain, err) ==
-            0)
-            ev = json_loadb(plain.data ? plain.data : "", plain.len, 0, NULL);
-        zq_buf_free(&plain);
-        if (!json_is_object(ev)) {
-            if (err != NULL && err->code == 0)
-                zq_err_set(err, ZQ_EINVAL, "feishu: decrypted event is not JSON");
-            rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_ciphertext", "消息解密失败。");
-            goto out;
-        }
     } else {
         ev = json_incref(outer);
     }
@@ -230,17 +299,14 @@ static int feishu_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbou
         msg->kind = ZQ_INBOUND_DONE;
         goto out;
     }
-    /* With an Encrypt Key every event is encrypted and signed. */
-    if (cfg->feishu.encrypt_key[0] != '\0') {
-        if (!encrypted) {
-            zq_err_set(err, ZQ_EAUTH, "feishu: plain event while encrypt_key is set");
-            rc = zq_inbound_reject(resp, 401, ZQ_EAUTH, "bad_signature", "事件必须加密并签名。");
-            goto out;
-        }
-        if ((rc = check_signature(cfg, h, resp, err)) < 0)
-            goto out;
+    /* With an Encrypt Key every event is encrypted and signed (an
+     * encrypted one was checked by open_envelope). */
+    if (cfg->feishu.encrypt_key[0] != '\0' && !encrypted) {
+        zq_err_set(err, ZQ_EAUTH, "feishu: plain event while encrypt_key is set");
+        rc = zq_inbound_reject(resp, 401, ZQ_EAUTH, "bad_signature", "事件必须加密并签名。");
+        goto out;
     }
-    rc = event(cfg, ev, msg, resp, err);
+    rc = event(cfg, ev, h->now_ms, msg, resp, err);
 out:
     json_decref(outer);
     json_decref(ev);

@@ -19,6 +19,14 @@ static const char *const non_text[] = {"photo", "sticker",  "voice",     "video"
                                        "audio", "document", "animation", "location", "contact",
                                        "venue", "poll",     "dice",      NULL};
 
+/* True when a message's date (seconds) is missing or older than the
+ * de-duplication memory. */
+static bool stale(const zq_config *cfg, json_t *date, int64_t now_ms)
+{
+    return !json_is_integer(date) ||
+           now_ms / 1000 - (int64_t)json_integer_value(date) > cfg->chat.dedup_ttl_s;
+}
+
 static int telegram_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbound_msg *msg,
                           zq_inbound_resp *resp, zq_err *err)
 {
@@ -54,6 +62,16 @@ static int telegram_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inb
         !json_is_integer(json_object_get(from, "id")) ||
         json_is_true(json_object_get(from, "is_bot"))) {
         /* Edits, channel posts, callbacks, bots: nothing to answer. */
+        msg->kind = ZQ_INBOUND_IGNORE;
+        goto out;
+    }
+    /* Remembered update ids are forgotten after [chat] dedup_ttl: a
+     * replay older than that would be taken again. Answered like an
+     * ignored update (200): an error would only make Telegram retry a
+     * message that can only get older. */
+    if (stale(cfg, json_object_get(m, "date"), h->now_ms)) {
+        ZQ_WARN("event=hook_stale channel=telegram update_id=%s reason=\"older than dedup_ttl\"",
+                msg->msg_id);
         msg->kind = ZQ_INBOUND_IGNORE;
         goto out;
     }

@@ -259,6 +259,8 @@ static const opt opts[] = {
         "the app's AppKey (Client ID), for the access token; empty: chat subscriptions are off"),
     STR("dingtalk", "robot_code", dingtalk.robot_code, 0, false, NULL, "",
         "the robot's RobotCode for app robot messages; empty: the AppKey"),
+    NUM("dingtalk", "sign_window", OPT_INT, dingtalk.sign_window_s, 30, 3600, "3600",
+        "seconds a request's timestamp/sign pair is accepted around now (DingTalk: one hour)"),
     STR("feishu", "verification_token", feishu.verification_token, 0, false, NULL, "",
         "the event subscription's Verification Token; empty: /hook/feishu is off"),
     STR("feishu", "encrypt_key", feishu.encrypt_key, 0, true, NULL, "",
@@ -909,11 +911,39 @@ static size_t opt_index(const char *section, const char *key)
     return o != NULL ? (size_t)(o - opts) : 0;
 }
 
+/* The longest signature window of the chat webhooks that are on, in
+ * seconds, and the platform it belongs to (0 and "" when none signs). */
+static int longest_sign_window(const zq_config *c, const char **who)
+{
+    int w = 0;
+
+    *who = "";
+    if (c->generic.secret[0] != '\0' && ZQ_CONFIG_GENERIC_WINDOW_S > w) {
+        w = ZQ_CONFIG_GENERIC_WINDOW_S;
+        *who = "generic";
+    }
+    if (c->dingtalk.app_secret[0] != '\0' && c->dingtalk.sign_window_s > w) {
+        w = c->dingtalk.sign_window_s;
+        *who = "dingtalk";
+    }
+    if (c->feishu.encrypt_key[0] != '\0' && ZQ_CONFIG_SIGN_WINDOW_S > w) {
+        w = ZQ_CONFIG_SIGN_WINDOW_S;
+        *who = "feishu";
+    }
+    if (c->wecom.token[0] != '\0' && ZQ_CONFIG_SIGN_WINDOW_S > w) {
+        w = ZQ_CONFIG_SIGN_WINDOW_S;
+        *who = "wecom";
+    }
+    return w;
+}
+
 /* Rules that involve more than one key. */
 static int check_rules(const load_state *st, zq_err *err)
 {
     const zq_redis_config *r = &st->cfg->redis;
+    const char *who;
     char where[400];
+    int win;
 
     if (st->cfg->bot.retry_base_ms > st->cfg->bot.retry_max_ms) {
         origin(st, opt_index("bot", "retry_base_ms"), where, sizeof(where));
@@ -939,6 +969,14 @@ static int check_rules(const load_state *st, zq_err *err)
     if (st->cfg->dingtalk.app_key[0] != '\0' && st->cfg->dingtalk.app_secret[0] == '\0') {
         origin(st, opt_index("dingtalk", "app_key"), where, sizeof(where));
         return zq_err_set(err, ZQ_EINVAL, "%s: needs [dingtalk] app_secret too", where);
+    }
+    win = longest_sign_window(st->cfg, &who);
+    if (st->cfg->chat.dedup_ttl_s < win) {
+        origin(st, opt_index("chat", "dedup_ttl"), where, sizeof(where));
+        return zq_err_set(err, ZQ_EINVAL,
+                          "%s: must be at least %d, the %s webhook's signature window (a request "
+                          "replayed after its message id is forgotten would be taken again)",
+                          where, win, who);
     }
     if (r->backoff_min_ms > r->backoff_max_ms) {
         size_t imin = opt_index("redis", "backoff_min_ms");

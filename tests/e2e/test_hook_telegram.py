@@ -6,6 +6,7 @@ missing secret token, oversized body, malformed update) and a repeated
 update_id, with nothing stored."""
 
 import json
+import time
 import unittest
 import uuid
 
@@ -34,7 +35,7 @@ class TelegramHook(StackCase, unittest.TestCase):
             TelegramHook.next_update += 1
             update_id = TelegramHook.next_update
         msg = {"message_id": update_id, "from": {"id": chat_id, "is_bot": False, "first_name": "Li"},
-               "chat": {"id": chat_id, "type": "private"}, "date": 1764115200}
+               "chat": {"id": chat_id, "type": "private"}, "date": int(time.time())}
         if text is not None:
             msg["text"] = text
         msg.update(extra or {})

@@ -226,6 +226,8 @@ static void test_good_variants(void **state)
     assert_false(c.server.debug_routes);
     assert_string_equal(c.redis.address, "[::1]:6380");
     assert_int_equal(c.redis.nsentinels, 0);
+    assert_int_equal(c.dingtalk.sign_window_s, 300);
+    assert_int_equal(c.chat.dedup_ttl_s, 300);
 }
 
 /* Every tests/data/config/bad_*.ini starts with "# expect: FILE:LINE: ...",

@@ -1148,6 +1148,63 @@ static void test_concurrent_answers_serialised(void **state)
     json_decref(st);
 }
 
+/* A signature that covers no message id carries one message: the same
+ * signature with another id is refused (replayed) with nothing changed;
+ * a retry of the first (same id) is a duplicate as usual. */
+static void test_signature_used_once(void **state)
+{
+    zq_dialogue_env env = {0};
+    zq_dialogue_in in = {0};
+    zq_dialogue_replies r = {0};
+    zq_err err = {0};
+    char *v1, *v2;
+
+    (void)state;
+    env.store = g_store;
+    env.cfg = &g_cfg;
+    env.schema = g_schema;
+    env.today = TODAY;
+    in.channel = "dingtalk";
+    in.user = "sig";
+    in.text = "2";
+    in.text_len = 1;
+    in.dedup_id = "m-1";
+    in.sig_id = "s-1";
+    in.sig_ttl_s = 600;
+    assert_int_equal(zq_dialogue_handle(&env, &in, &r, &err), 0);
+    assert_false(r.duplicate);
+    assert_false(r.replayed);
+    assert_true(r.n > 0);
+    zq_dialogue_replies_clear(&r);
+    v1 = cmd_str("GET zqt:sig:dingtalk:s-1");
+    assert_string_equal(v1, "m-1");
+    free(v1);
+    assert_true(cmd_int("TTL zqt:sig:dingtalk:s-1") > 590);
+    v1 = cmd_str("HGET zqt:chat:dingtalk:sig v");
+    in.dedup_id = "m-2";
+    assert_int_equal(zq_dialogue_handle(&env, &in, &r, &err), 0);
+    assert_true(r.replayed);
+    assert_false(r.duplicate);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(cmd_int("EXISTS zqt:dedup:dingtalk:m-2"), 0);
+    in.dedup_id = "m-1";
+    assert_int_equal(zq_dialogue_handle(&env, &in, &r, &err), 0);
+    assert_true(r.duplicate);
+    assert_false(r.replayed);
+    v2 = cmd_str("HGET zqt:chat:dingtalk:sig v");
+    assert_string_equal(v1, v2);
+    free(v1);
+    free(v2);
+    /* Another signature carries another message. */
+    in.dedup_id = "m-3";
+    in.sig_id = "s-2";
+    in.text = "1";
+    assert_int_equal(zq_dialogue_handle(&env, &in, &r, &err), 0);
+    assert_false(r.duplicate);
+    assert_false(r.replayed);
+    zq_dialogue_replies_clear(&r);
+}
+
 /* A message id is applied once: a retry is a duplicate with no reply and
  * no change, even when both arrive at the same moment. */
 static void test_message_ids_applied_once(void **state)
@@ -1304,6 +1361,7 @@ int main(void)
         cmocka_unit_test_setup(test_concurrent_messages_counted_once, reset),
         cmocka_unit_test_setup(test_concurrent_answers_serialised, reset),
         cmocka_unit_test_setup(test_message_ids_applied_once, reset),
+        cmocka_unit_test_setup(test_signature_used_once, reset),
         cmocka_unit_test_setup(test_redis_down, reset),
         cmocka_unit_test_setup(test_bad_input_and_user_keys, reset),
     };

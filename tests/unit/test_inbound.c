@@ -909,6 +909,80 @@ static void test_feishu_event(void **state)
     zq_inbound_resp_clear(&r);
 }
 
+/* Plain mode (no Encrypt Key): an event older than the de-dup memory is
+ * ignored, since nothing but its id stops a replay; v2 create_time is in
+ * ms, v1 ts in seconds with a fraction. */
+static void test_feishu_stale(void **state)
+{
+    static const char *v1 = "{\"uuid\":\"u-1\",\"token\":\"v3rif1cat10nT0ken\","
+                            "\"ts\":\"1764115200.7171419\",\"type\":\"event_callback\","
+                            "\"event\":{\"type\":\"im.message.receive_v1\"}}";
+    zq_config cfg = g_cfg;
+    long long edge = (1764115200LL + g_cfg.chat.dedup_ttl_s) * 1000;
+    fake f = {0};
+    zq_inbound_msg m;
+    zq_inbound_resp r;
+    zq_inbound_http h;
+    zq_err err = {0};
+
+    (void)state;
+    cfg.feishu.encrypt_key[0] = '\0';
+    memset(&m, 0, sizeof(m));
+    memset(&r, 0, sizeof(r));
+    h = http_of(&f, "POST", vs("feishu", "decrypt", "plaintext"), edge);
+    assert_int_equal(zq_inbound_feishu.parse(&cfg, &h, &m, &r, &err), 0);
+    assert_int_equal(m.kind, ZQ_INBOUND_TEXT);
+    zq_inbound_msg_clear(&m);
+    h.now_ms = edge + 1;
+    assert_int_equal(zq_inbound_feishu.parse(&cfg, &h, &m, &r, &err), 0);
+    assert_int_equal(m.kind, ZQ_INBOUND_IGNORE);
+    assert_null(m.text);
+    zq_inbound_msg_clear(&m);
+    /* v1: the decision comes before the message is read. */
+    h = http_of(&f, "POST", v1, edge + 1000);
+    assert_int_equal(zq_inbound_feishu.parse(&cfg, &h, &m, &r, &err), 0);
+    assert_int_equal(m.kind, ZQ_INBOUND_IGNORE);
+    zq_inbound_msg_clear(&m);
+    zq_inbound_resp_clear(&r);
+}
+
+/* With an Encrypt Key: the signature is checked before decrypting, and
+ * every body that cannot be decrypted or read gets one answer. */
+static void test_feishu_no_oracle(void **state)
+{
+    const char *bodies[] = {
+        "{\"encrypt\":\"***not base64***\"}",
+        "{\"encrypt\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+        "{\"encrypt\":\"\"}",
+        /* decrypts fine, but came unsigned */
+        vs("feishu", "event", "body"),
+    };
+    char first[512] = "";
+    fake f = {0};
+    zq_inbound_msg m;
+    zq_inbound_resp r;
+    zq_inbound_http h;
+
+    (void)state;
+    for (size_t i = 0; i < ZQ_ARRAY_LEN(bodies); i++) {
+        h = http_of(&f, "POST", bodies[i], ts_ms("feishu"));
+        assert_int_equal(parse(&zq_inbound_feishu, &h, &m, &r), -ZQ_EINVAL);
+        assert_rejected(&r, 400, "bad_ciphertext");
+        if (i == 0)
+            snprintf(first, sizeof(first), "%.*s", (int)r.body.len, r.body.data);
+        else
+            assert_memory_equal(r.body.data, first, r.body.len);
+        zq_inbound_msg_clear(&m);
+        zq_inbound_resp_clear(&r);
+    }
+    /* Signed, but not by the key: refused before the cipher sees it. */
+    feishu_headers(&f, "00");
+    h = http_of(&f, "POST", bodies[1], ts_ms("feishu"));
+    assert_int_equal(parse(&zq_inbound_feishu, &h, &m, &r), -ZQ_EAUTH);
+    assert_rejected(&r, 401, "bad_signature");
+    zq_inbound_resp_clear(&r);
+}
+
 static void test_feishu_challenge(void **state)
 {
     const char *which[] = {"challenge_plain", "challenge_encrypted"};
@@ -979,7 +1053,8 @@ static void test_telegram(void **state)
         "\"date\":1764115200,\"text\":\"/start\"}}";
     static const char *sticker =
         "{\"update_id\":900002,\"message\":{\"message_id\":8,\"from\":{\"id\":5551234,"
-        "\"is_bot\":false},\"chat\":{\"id\":-100200,\"type\":\"group\"},\"sticker\":{}}}";
+        "\"is_bot\":false},\"chat\":{\"id\":-100200,\"type\":\"group\"},"
+        "\"date\":1764115200,\"sticker\":{}}}";
     static const char *edit =
         "{\"update_id\":900003,\"edited_message\":{\"message_id\":7,\"from\":{\"id\":1},"
         "\"chat\":{\"id\":1},\"text\":\"x\"}}";
@@ -1016,6 +1091,25 @@ static void test_telegram(void **state)
     assert_int_equal(m.kind, ZQ_INBOUND_IGNORE);
     zq_inbound_msg_clear(&m);
     h = http_of(&f, "POST", bot, 0);
+    assert_int_equal(parse(&zq_inbound_telegram, &h, &m, &r), 0);
+    assert_int_equal(m.kind, ZQ_INBOUND_IGNORE);
+    zq_inbound_msg_clear(&m);
+    /* A message older than the de-dup memory is ignored (a replay of it
+     * would be taken again), and so is one without a date; one exactly
+     * dedup_ttl old is still taken. */
+    h = http_of(&f, "POST", update, (1764115200LL + g_cfg.chat.dedup_ttl_s) * 1000);
+    assert_int_equal(parse(&zq_inbound_telegram, &h, &m, &r), 0);
+    assert_int_equal(m.kind, ZQ_INBOUND_TEXT);
+    zq_inbound_msg_clear(&m);
+    h = http_of(&f, "POST", update, (1764115200LL + g_cfg.chat.dedup_ttl_s + 1) * 1000);
+    assert_int_equal(parse(&zq_inbound_telegram, &h, &m, &r), 0);
+    assert_int_equal(m.kind, ZQ_INBOUND_IGNORE);
+    assert_null(m.text);
+    zq_inbound_msg_clear(&m);
+    h = http_of(&f, "POST",
+                "{\"update_id\":900005,\"message\":{\"message_id\":7,\"from\":{\"id\":5},"
+                "\"chat\":{\"id\":5,\"type\":\"private\"},\"text\":\"/start\"}}",
+                0);
     assert_int_equal(parse(&zq_inbound_telegram, &h, &m, &r), 0);
     assert_int_equal(m.kind, ZQ_INBOUND_IGNORE);
     zq_inbound_msg_clear(&m);
@@ -1399,6 +1493,8 @@ int main(void)
         cmocka_unit_test(test_dingtalk_render),
         cmocka_unit_test(test_feishu_event),
         cmocka_unit_test(test_feishu_challenge),
+        cmocka_unit_test(test_feishu_stale),
+        cmocka_unit_test(test_feishu_no_oracle),
         cmocka_unit_test(test_feishu_render),
         cmocka_unit_test(test_telegram),
         cmocka_unit_test(test_telegram_render),

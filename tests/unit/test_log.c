@@ -180,13 +180,62 @@ static void test_escapes(void **state)
     ZQ_INFO("msg=%s", "a\nb\tc\r\001d\177e\\n");
     zq_log(ZQ_LOG_INFO, NULL, "%s", "");
     out = capture_end();
-    assert_non_null(strstr(out, " rid=- msg=a\\nb\\x09c\\x0d\\x01d\\x7fe\\n\n"));
+    /* A backslash of the text is escaped too: "\\n" can only be a newline. */
+    assert_non_null(strstr(out, " rid=- msg=a\\nb\\x09c\\x0d\\x01d\\x7fe\\x5cn\n"));
     assert_non_null(strstr(out, " fn=- rid=- \n"));
     /* exactly two lines */
     assert_non_null(strchr(out, '\n'));
     assert_non_null(strchr(strchr(out, '\n') + 1, '\n'));
     assert_string_equal(strchr(strchr(out, '\n') + 1, '\n'), "\n");
     free(out);
+}
+
+/* Outside text cannot forge a field: inside a quoted value '"' and '\\'
+ * are escaped as \\" and \\\\; in a bare value also the space. */
+static void test_values_cannot_forge_fields(void **state)
+{
+    const char *evil = "/a\" admin=1 x=\\\" y=\"2";
+    char *out;
+
+    (void)state;
+    capture_begin();
+    ZQ_INFO("event=t path=\"%s\" n=%d", evil, 7);
+    ZQ_INFO("event=t bare=%s n=%d", evil, 8);
+    ZQ_INFO("event=t cut=\"%.4s\" star=\"%.*s\" pad=[%5s] left=[%-3s] c=%c%c", "ab\"cdef", 3,
+            "\\\\x", "\"", "a", '"', 'z');
+    ZQ_INFO("event=t pct=100%% num=%05.1f u=%llu z=%zu x=%x neg=%d", 2.25, 18446744073709551615ULL,
+            (size_t)42, 255u, -3);
+    out = capture_end();
+    assert_non_null(strstr(out, " event=t path=\"/a\\\" admin=1 x=\\\\\\\" y=\\\"2\" n=7\n"));
+    assert_non_null(
+        strstr(out, " event=t bare=/a\\x22\\x20admin=1\\x20x=\\x5c\\x22\\x20y=\\x222 n=8\n"));
+    /* The precision cuts the text before it is escaped; widths pad it. */
+    assert_non_null(strstr(out, " event=t cut=\"ab\\\"c\" star=\"\\\\\\\\x\" pad=[    \\x22] "
+                                "left=[a  ] c=\\x22z\n"));
+    assert_non_null(strstr(out, " event=t pct=100% num=002.2 u=18446744073709551615 z=42 x=ff "
+                                "neg=-3\n"));
+    free(out);
+}
+
+/* A line with many escapes still fits one write and ends with "...". */
+static void test_escaped_line_cut(void **state)
+{
+    char *big = malloc(5001), *out;
+    size_t n;
+
+    (void)state;
+    assert_non_null(big);
+    memset(big, '"', 5000);
+    big[5000] = '\0';
+    capture_begin();
+    ZQ_INFO("q=\"%s\"", big);
+    out = capture_end();
+    n = strlen(out);
+    assert_true(n <= 4096);
+    assert_string_equal(out + n - 6, "\\\"...\n");
+    assert_ptr_equal(strchr(out, '\n'), out + n - 1);
+    free(out);
+    free(big);
 }
 
 static void test_request_id(void **state)
@@ -441,6 +490,8 @@ int main(void)
         T(test_beijing_time),
         T(test_levels),
         T(test_escapes),
+        T(test_values_cannot_forge_fields),
+        T(test_escaped_line_cut),
         T(test_request_id),
         T(test_request_id_per_thread),
         T(test_long_line_truncated),
