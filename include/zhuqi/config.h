@@ -138,6 +138,9 @@ typedef struct zq_config {
         size_t generic_max_bytes;
         int rate_window_ms; /* what "a minute" is (tests shorten it) */
         int rate_slack_ms;  /* safety margin added to each window */
+        /* zq_netguard_parse() list of the addresses generic targets may
+         * reach although not public, and over plain http. */
+        char generic_allow[512];
     } channels;
     /* Inbound chat webhooks (fcgi/hooks.c, lib/inbound_*.c). A platform
      * whose keys are empty is not configured: its hook answers 404. */
