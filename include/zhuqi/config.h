@@ -185,6 +185,11 @@ typedef struct zq_config {
         size_t max_body;        /* longest webhook body accepted, bytes */
         char web_base_url[256]; /* public site for 网页填写 links; "" = off */
     } chat;
+    /* Case events in zhuqi-bot (announce.h). */
+    struct {
+        int announce_per_minute; /* per target and window; 0: no batching */
+        int announce_window_ms;
+    } events;
 } zq_config;
 
 /* Fills cfg with the default of every key. */

@@ -285,6 +285,12 @@ static const opt opts[] = {
         "longest webhook request body accepted, in bytes; larger gets 413"),
     STR("chat", "web_base_url", chat.web_base_url, 0, false, check_opt_url, "",
         "public address of the site for 网页填写 links; empty turns the links off"),
+
+    NUM("events", "announce_per_minute", OPT_INT, events.announce_per_minute, 0, 10000, "5",
+        "new cases announced one by one per staff robot and window; the rest go out as one "
+        "summary when the window closes; 0: every case alone"),
+    NUM("events", "announce_window_ms", OPT_INT, events.announce_window_ms, 1000, 3600000, "60000",
+        "the window of announce_per_minute in milliseconds (only tests shorten it)"),
 };
 
 #define NOPTS ZQ_ARRAY_LEN(opts)

@@ -5,6 +5,7 @@ never gets in nor out, and a flood of new cases reaches each staff robot as
 at most N single announcements plus one summary per window."""
 
 import json
+import re
 import select
 import socket
 import time
@@ -175,6 +176,148 @@ class TestPushSSRF(StackCase, unittest.TestCase):
         rep = wait_report(st, nid, all_final(1))
         self.assertEqual(rep["targets"][0]["status"], "sent", rep)
         self.assertEqual(len(fake.messages(platform="generic", target="ssrf-ok")), 1)
+
+
+PER_WINDOW = 3
+WINDOW_MS = 3000
+SUMMARY = re.compile(r"过去 (\d+) 秒内另有 (\d+) 件新案件，请登录工作台查看。")
+
+
+def xadd_cases(stack, n, start=1, region="510100"):
+    """Appends n case_created events as the intake does; returns
+    [(stream id, case id)]."""
+    out = []
+    for i in range(start, start + n):
+        cid = "TS20261206-%04d" % i
+        sid = stack.redis_command("XADD", stack.ini["redis"]["prefix"] + "events", "*",
+                                  "type", "case_created", "id", cid, "form", "complaint",
+                                  "region", region, "source", "web", "dup_of", "")
+        out.append((sid, cid))
+    return out
+
+
+class AnnounceChecks:
+    """What a staff robot received for a flood of cases, against the
+    decisions the bot stored per event (announce:ev:{sid}: the window and
+    the targets that got the case alone)."""
+
+    def robot_messages(self, robot):
+        alone, summaries = [], []
+        for m in self.stack.fake.messages(platform="generic", target=robot):
+            j = m["json"]
+            mo = SUMMARY.search(j["markdown"])
+            if mo:
+                summaries.append((int(mo.group(2)), re.findall(r"TS\d{8}-\d{4}", j["markdown"])))
+            else:
+                (cid,) = set(re.findall(r"TS\d{8}-\d{4}", j["title"] + j["markdown"]))
+                alone.append(cid)
+        return alone, summaries
+
+    def covered(self, robot):
+        alone, summaries = self.robot_messages(robot)
+        return len(alone) + sum(k for k, _ in summaries)
+
+    def wait_covered(self, robots, total):
+        self.stack.wait_for(lambda: all(self.covered(r) >= total for r in robots), 60,
+                            "every case announced alone or in a summary")
+
+    def decisions(self, events):
+        p = self.stack.ini["redis"]["prefix"]
+        out = {}
+        for sid, cid in events:
+            d = self.stack.redis_command("GET", p + "announce:ev:" + sid)
+            self.assertIsNotNone(d, sid)
+            w, _, rest = d.partition("|")
+            _, _, ids = rest.partition("|")
+            out[cid] = (int(w), set(ids.split(",")) - {""})
+        return out
+
+    def check_robot(self, robot, events, dec):
+        alone, summaries = self.robot_messages(robot)
+        cases = [cid for _, cid in events]
+        # Nothing twice, nothing lost.
+        self.assertEqual(len(alone), len(set(alone)), alone)
+        want_alone = {cid for cid in cases if robot in dec[cid][1]}
+        self.assertEqual(set(alone), want_alone)
+        rest = set(cases) - want_alone
+        self.assertEqual(sum(k for k, _ in summaries), len(rest), summaries)
+        for _, named in summaries:
+            self.assertLessEqual(len(named), 5)
+            self.assertTrue(set(named) <= rest, (named, rest))
+        # Per window: at most N alone, and one summary when it overflowed.
+        windows = {}
+        for cid in cases:
+            windows.setdefault(dec[cid][0], []).append(cid)
+        overflowed = 0
+        for w, ws in windows.items():
+            n_alone = len([c for c in ws if c in want_alone])
+            self.assertLessEqual(n_alone, PER_WINDOW, (w, ws))
+            overflowed += n_alone < len(ws)
+        self.assertEqual(len(summaries), overflowed, summaries)
+        self.assertLessEqual(len(alone) + len(summaries), (PER_WINDOW + 1) * len(windows))
+        return len(windows)
+
+
+class TestAnnounceBatching(StackCase, AnnounceChecks, unittest.TestCase):
+    STACK_ARGS = {
+        "bot": True,
+        "fake": True,
+        "ini": {"events": {"announce_per_minute": PER_WINDOW,
+                           "announce_window_ms": WINDOW_MS}},
+    }
+
+    def test_flood_of_50_cases_is_batched_per_robot(self):
+        st = self.stack
+        for robot, region in (("flood-a", "510100"), ("flood-b", "510100"),
+                              ("flood-other", "510700")):
+            add_target(st, id=robot, channel="generic", address=st.fake.generic_url(robot),
+                       tags=["staff", "region:" + region])
+        events = xadd_cases(st, 50)
+        self.wait_covered(["flood-a", "flood-b"], 50)
+        dec = self.decisions(events)
+        for robot in ("flood-a", "flood-b"):
+            self.check_robot(robot, events, dec)
+        _, summaries = self.robot_messages("flood-a")
+        self.assertTrue(summaries)
+        self.assertEqual(st.fake.messages(platform="generic", target="flood-other"), [])
+        # Nothing more comes (a summary sent twice would, within a window).
+        time.sleep(WINDOW_MS / 1000 + 1)
+        for robot in ("flood-a", "flood-b"):
+            self.check_robot(robot, events, dec)
+
+
+class TestAnnounceBatchingCrash(StackCase, AnnounceChecks, unittest.TestCase):
+    STACK_ARGS = {
+        "bot": False,
+        "fake": True,
+        "ini": {"events": {"announce_per_minute": PER_WINDOW,
+                           "announce_window_ms": WINDOW_MS},
+                "bot": {"claim_idle_ms": 3000, "timeout_ms": 2000}},
+    }
+
+    def test_killed_bot_neither_loses_nor_repeats_a_summary(self):
+        """zhuqi-bot is killed after it has split the events (and maybe
+        before it acknowledged them or sent the summaries), then a new
+        one, and a second instance, finish the work: every case is covered
+        once and each window has one summary per robot."""
+        st = self.stack
+        add_target(st, id="crash-a", channel="generic", address=st.fake.generic_url("crash-a"),
+                   tags=["staff", "region:510100"])
+        events = xadd_cases(st, 20, start=101)
+        p = st.ini["redis"]["prefix"]
+        st.start_bot()
+        st.wait_for(lambda: all(st.redis_command("EXISTS", p + "announce:ev:" + sid)
+                                for sid, _ in events), 20, "every event split")
+        st.kill9("bot")
+        st.start_bot("bot2")
+        st.start_bot("bot3")
+        self.wait_covered(["crash-a"], 20)
+        dec = self.decisions(events)
+        self.check_robot("crash-a", events, dec)
+        time.sleep(WINDOW_MS / 1000 + 1)
+        self.check_robot("crash-a", events, dec)
+        st.wait_for(lambda: not st.redis_command("XPENDING", p + "events", "bot")[0], 15,
+                    "every event acknowledged")
 
 
 if __name__ == "__main__":
