@@ -13,6 +13,7 @@
 #include "zhuqi/calendar.h"
 #include "zhuqi/channel.h"
 #include "zhuqi/config.h"
+#include "zhuqi/netguard.h"
 #include "zhuqi/outbox.h"
 #include "zhuqi/ratelimit.h"
 #include "zhuqi/reminders.h"
@@ -58,6 +59,7 @@ typedef struct zq_sent {
     size_t len;
     const char *retry_after; /* the Retry-After header or NULL */
     char error[160];         /* transport error ("" when there was an answer) */
+    bool refused;            /* the address guard refused the peer: error says why */
 } zq_sent;
 
 /* A sender with room for max transfers at once. NULL when out of memory. */
@@ -71,12 +73,15 @@ int zq_sender_busy(const zq_sender *s);
 int zq_sender_free_slots(const zq_sender *s);
 
 /* Starts POSTing body (borrowed: must live until the transfer ends) to
- * url with content_type and extra "Name: value" headers. Returns 0, or
+ * url with content_type and extra "Name: value" headers. With a guard
+ * (borrowed, must live until the transfer ends; NULL: none) every peer
+ * address is checked by zq_netguard_check() when the socket is opened,
+ * on a fresh connection, without a proxy. Returns 0, or
  * -ZQ_EBUSY when no slot is free, -ZQ_ENOMEM, or -ZQ_ETOOBIG when the
  * Content-Type header would not fit (a constant of ours: it does). */
 int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
                     const char *const *headers, int nheaders, const char *body, size_t len,
-                    void *ctx);
+                    const zq_netguard *guard, void *ctx);
 
 /* Waits up to timeout_ms for network activity or extra_fd (-1: none) to be
  * readable, then drives the transfers. Sets *fd_ready. Returns 0 or -1. */

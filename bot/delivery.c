@@ -689,7 +689,11 @@ static int start_job(zq_bot *b, job *j)
         return rc;
     if (j->auth_hdr[0] != '\0' && nh < 8)
         hdrs[nh++] = j->auth_hdr;
-    rc = zq_sender_start(b->snd, url, ctype, hdrs, nh, body, blen, j);
+    /* Generic targets are URLs staff typed in: guarded. Every other URL
+     * is the operators' ([channels] base URLs, [generic] push_url) or a
+     * platform's (a DingTalk session webhook from a signed callback). */
+    rc = zq_sender_start(b->snd, url, ctype, hdrs, nh, body, blen,
+                         j->kind == ZQ_CH_GENERIC && !j->e.reply ? &b->cc.generic_guard : NULL, j);
     if (rc == -ZQ_ETOOBIG) {
         settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "content type too long");
         return 1;
@@ -733,6 +737,14 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
     }
     d = zq_channel_classify(j->kind, r->status, r->body, r->len, r->retry_after, &ra, reason,
                             sizeof(reason));
+    if (r->refused) {
+        /* Our own policy said no: trying again cannot help. */
+        why_fmt(reason, sizeof(reason), "refused by the address guard: %s", r->error);
+        ZQ_WARN("event=delivery_refused notice=%s target=%s reason=\"%s\"", j->e.notice,
+                j->e.target, r->error);
+        settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts + 1, 0, reason);
+        return;
+    }
     if (r->error[0] != '\0') {
         why_fmt(reason, sizeof(reason), "no answer: %s", r->error);
         d = ZQ_DELIVERY_RETRY;

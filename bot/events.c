@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "zhuqi/announce.h"
 #include "zhuqi/cases.h"
 #include "zhuqi/events.h"
 #include "zhuqi/log.h"
@@ -37,6 +38,52 @@ static int render_case(zq_bot *b, const zq_template *t, const event *ev, zq_buf 
     return zq_template_render(t, vars, 6, title, body);
 }
 
+/* The targets of ev's announcement: everyone tagged "staff" and the
+ * case's region when batching is off, else (zq_announce_split) those
+ * still within [events] announce_per_minute in this window; *skip when
+ * no one gets it alone. Returns 0, -ZQ_EUNAVAIL, or another code (logged,
+ * the event is dropped). */
+static int case_audience(zq_bot *b, const event *ev, const char *region_tag, char **aud_s,
+                         bool *skip)
+{
+    const char *tags[2] = {"staff", region_tag};
+    json_t *aud, *alone = NULL;
+    int64_t window = 0;
+    zq_err err = {0};
+    int rc, ntargets = 0;
+
+    *aud_s = NULL;
+    *skip = false;
+    if (b->cfg->events.announce_per_minute <= 0) {
+        aud = json_pack("{s:[s,s], s:s, s:[]}", "tags", "staff", region_tag, "match", "all",
+                        "targets");
+    } else {
+        rc = zq_announce_split(b->st, ev->sid, ev->id, tags, 2, b->cfg->events.announce_per_minute,
+                               b->cfg->events.announce_window_ms, zq_now_ms(), &alone, &window,
+                               &ntargets, &err);
+        if (rc < 0) {
+            if (rc != -ZQ_EUNAVAIL)
+                ZQ_ERROR("event=case_announce_failed case=%s err=\"%s\"", ev->id, err.msg);
+            return rc;
+        }
+        if (json_array_size(alone) == 0) {
+            if (ntargets > 0)
+                ZQ_INFO("event=case_batched case=%s region=%s window=%lld targets=%d", ev->id,
+                        ev->region, (long long)window, ntargets);
+            else
+                ZQ_INFO("event=case_not_announced case=%s region=%s reason=no_staff_target", ev->id,
+                        ev->region);
+            json_decref(alone);
+            *skip = true;
+            return 0;
+        }
+        aud = json_pack("{s:[], s:s, s:o}", "tags", "match", "any", "targets", alone);
+    }
+    *aud_s = aud ? json_dumps(aud, JSON_COMPACT) : NULL;
+    json_decref(aud);
+    return *aud_s != NULL ? 0 : -ZQ_ENOMEM;
+}
+
 /* Returns 0 when the event is dealt with (acknowledge it), or a negative
  * code to leave it pending (Redis trouble). */
 static int case_created(zq_bot *b, const event *ev)
@@ -45,9 +92,9 @@ static int case_created(zq_bot *b, const event *ev)
     zq_notice_new in;
     zq_err err = {0};
     char mark[ZQ_EVENTS_KEY_MAX], id[ZQ_NOTICE_ID_MAX], region_tag[ZQ_TAG_MAX];
-    json_t *aud, *meta;
+    json_t *meta;
     char *aud_s = NULL, *meta_s = NULL;
-    bool created = false;
+    bool created = false, skip = false;
     int rc = 0;
 
     if (b->app->case_created == NULL)
@@ -58,15 +105,16 @@ static int case_created(zq_bot *b, const event *ev)
         ZQ_ERROR("event=case_created_skipped case=%s reason=region_too_long", ev->id);
         return 0;
     }
-
-    aud = json_pack("{s:[s,s], s:s, s:[]}", "tags", "staff", region_tag, "match", "all", "targets");
+    /* The split is stored under the event's id before the notice is made:
+     * handled again after a crash, the event gets the same split, and the
+     * notice's mark makes it once. */
+    rc = case_audience(b, ev, region_tag, &aud_s, &skip);
+    if (rc < 0 || skip)
+        goto out;
     meta = json_pack("{s:s, s:s, s:s}", "case", ev->id, "event", ev->sid, "type", "case_created");
-    aud_s = aud ? json_dumps(aud, JSON_COMPACT) : NULL;
     meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
-    json_decref(aud);
     json_decref(meta);
-    if (aud_s == NULL || meta_s == NULL ||
-        render_case(b, b->app->case_created, ev, &title, &body) < 0)
+    if (meta_s == NULL || render_case(b, b->app->case_created, ev, &title, &body) < 0)
         goto out;
     zq_events_mark_key(b->st, ev->sid, mark);
     memset(&in, 0, sizeof(in));
@@ -90,6 +138,73 @@ out:
     zq_buf_free(&title);
     zq_buf_free(&body);
     return rc == -ZQ_EUNAVAIL ? rc : 0;
+}
+
+/* Sends the summaries of the windows that have closed (announce.h): each
+ * sealed batch becomes one direct notice to its target, whose mark names
+ * the batch, so a batch sent twice (a crash before zq_announce_done, or
+ * two instances) makes one notice. Returns 0 or -ZQ_EUNAVAIL. */
+static int send_summaries(zq_bot *b)
+{
+    zq_announce_batch batch[ZQ_ANNOUNCE_TAKE_MAX];
+    zq_err err = {0};
+    int n = 0, rc;
+
+    if (b->cfg->events.announce_per_minute <= 0)
+        return 0;
+    rc = zq_announce_take(b->st, zq_now_ms(), batch, ZQ_ANNOUNCE_TAKE_MAX, &n, &err);
+    if (rc < 0) {
+        if (rc != -ZQ_EUNAVAIL)
+            ZQ_ERROR("event=case_summary_take_failed err=\"%s\"", err.msg);
+        return rc == -ZQ_EUNAVAIL ? rc : 0;
+    }
+    for (int i = 0; i < n; i++) {
+        const zq_announce_batch *s = &batch[i];
+        zq_buf title = {0}, body = {0};
+        zq_direct_new in;
+        char id[ZQ_NOTICE_ID_MAX], *meta_s = NULL;
+        json_t *meta;
+        bool created = false;
+
+        meta = json_pack("{s:s, s:i, s:I, s:s}", "type", "case_summary", "count", s->count,
+                         "window_start_ms", (json_int_t)s->window, "cases", s->ids);
+        meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+        json_decref(meta);
+        rc = meta_s == NULL ? -ZQ_ENOMEM
+                            : zq_announce_text(s, b->cfg->events.announce_window_ms, &title, &body);
+        if (rc == 0) {
+            memset(&in, 0, sizeof(in));
+            in.kind = ZQ_NOTICE_CASE;
+            in.title = title.data;
+            in.body = body.data;
+            in.meta = meta_s;
+            in.target_id = s->target;
+            in.now_ms = zq_now_ms();
+            in.ttl_s = EVENT_MARK_TTL_S;
+            in.mark = s->mark;
+            in.mark_ttl_s = EVENT_MARK_TTL_S;
+            rc = zq_notice_send_direct(b->st, &in, id, &created, &err);
+        }
+        free(meta_s);
+        zq_buf_free(&title);
+        zq_buf_free(&body);
+        if (rc == -ZQ_EUNAVAIL)
+            return rc;
+        if (rc < 0) {
+            /* Kept sealed: tried again next time. */
+            ZQ_ERROR("event=case_summary_failed target=%s err=\"%s\"", s->target, err.msg);
+            continue;
+        }
+        if (created)
+            ZQ_INFO("event=case_summary_sent target=%s notice=%s count=%d window=%lld", s->target,
+                    id, s->count, (long long)s->window);
+        rc = zq_announce_done(b->st, s, &err);
+        if (rc == -ZQ_EUNAVAIL)
+            return rc;
+        if (rc < 0)
+            ZQ_ERROR("event=case_summary_done_failed target=%s err=\"%s\"", s->target, err.msg);
+    }
+    return 0;
 }
 
 static int case_status(zq_bot *b, const event *ev)
@@ -235,4 +350,6 @@ void zq_events_step(zq_bot *b, int64_t now)
             b->next_events_mono = now;
     }
     zq_events_clear(&evs);
+    if (send_summaries(b) == -ZQ_EUNAVAIL)
+        zq_bot_redis(b, -ZQ_EUNAVAIL, "case_summaries", NULL);
 }

@@ -6,6 +6,8 @@
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 #include "bot.h"
 #include "zhuqi/log.h"
@@ -27,6 +29,11 @@ typedef struct xfer {
     CURLcode code;
     long status;
     char errbuf[CURL_ERROR_SIZE];
+    /* The address guard of this transfer (NULL: none) and what it said. */
+    const zq_netguard *guard;
+    bool plain;
+    bool refused;
+    char refused_why[160];
 } xfer;
 
 struct zq_sender {
@@ -72,6 +79,24 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
         }
     }
     return n;
+}
+
+/* curl asks us for each socket it connects: the peer's address is known
+ * here, after DNS, so a name that resolves to a refused address is
+ * stopped before any packet leaves (curl tries the next address, then
+ * fails the transfer with "couldn't connect"). */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    xfer *x = clientp;
+
+    (void)purpose;
+    if (x->guard != NULL && zq_netguard_check(x->guard, &a->addr, x->plain, x->refused_why,
+                                              sizeof(x->refused_why)) < 0) {
+        x->refused = true;
+        ZQ_WARN("event=outbound_refused reason=\"%s\"", x->refused_why);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
 zq_sender *zq_sender_new(int max, int connect_timeout_ms, int timeout_ms)
@@ -151,7 +176,7 @@ static void transport_error(char *out, size_t outsz, const char *msg)
 
 int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
                     const char *const *headers, int nheaders, const char *body, size_t len,
-                    void *ctx)
+                    const zq_netguard *guard, void *ctx)
 {
     xfer *x = NULL;
     struct curl_slist *h = NULL, *t;
@@ -194,6 +219,10 @@ int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
     x->done = false;
     x->status = 0;
     x->code = CURLE_OK;
+    x->guard = guard;
+    x->plain = strncasecmp(url, "http://", 7) == 0;
+    x->refused = false;
+    x->refused_why[0] = '\0';
 
     curl_easy_reset(x->easy);
     curl_easy_setopt(x->easy, CURLOPT_URL, url);
@@ -216,6 +245,15 @@ int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
     curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)RESP_MAX);
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETDATA, x);
+    if (guard != NULL) {
+        /* A pooled connection was checked (or not) for whoever opened it:
+         * a guarded transfer opens its own, and no proxy from the
+         * environment stands between the check and the peer. */
+        curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(x->easy, CURLOPT_PROXY, "");
+    }
     if (curl_multi_add_handle(s->multi, x->easy) != CURLM_OK)
         return -ZQ_ENOMEM;
     x->busy = true;
@@ -281,7 +319,11 @@ bool zq_sender_next(zq_sender *s, zq_sent *out)
         out->body = s->body_out;
         out->len = x->len;
         out->retry_after = x->have_retry_after ? x->retry_after : NULL;
-        if (x->too_big) {
+        if (x->refused && x->code != CURLE_OK) {
+            /* Refused every address (one allowed would have answered). */
+            out->refused = true;
+            transport_error(out->error, sizeof(out->error), x->refused_why);
+        } else if (x->too_big) {
             int rc =
                 zq_fmt(out->error, sizeof(out->error), "response larger than %d bytes", RESP_MAX);
 

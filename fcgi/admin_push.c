@@ -146,6 +146,10 @@ int zq_h_admin_target_save(zq_req *req)
         invalid(req, field, msg);
         goto out;
     }
+    if (zq_target_check_outbound(&r.t, req->cfg, &msg) < 0) {
+        invalid(req, "address", msg);
+        goto out;
+    }
     rc = zq_target_save(req->store, &r, zq_now_ms(), &created, &err);
     if (rc < 0) {
         rc = storage_failed(rc, &err, "target_save");

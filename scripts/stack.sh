@@ -194,6 +194,9 @@ dingtalk_base_url = http://127.0.0.1:$FAKE_PORT/dingtalk
 feishu_base_url = http://127.0.0.1:$FAKE_PORT/feishu
 telegram_base_url = http://127.0.0.1:$FAKE_PORT/telegram
 dingtalk_api_base_url = http://127.0.0.1:$FAKE_PORT/dingtalk
+# Generic targets may reach the fake (loopback, plain http) only because
+# it is listed here; production lists only an internal gateway, if any.
+generic_allow = 127.0.0.1:$FAKE_PORT
 
 # The demo apps whose chats get reminders through the app message APIs
 # (scripts/stack_demo.py registers them on the fake).

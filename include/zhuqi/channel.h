@@ -17,6 +17,7 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/common.h"
 #include "zhuqi/config.h"
+#include "zhuqi/netguard.h"
 
 typedef enum zq_channel_kind {
     ZQ_CH_WECOM = 0, /* "wecom-robot" */
@@ -81,6 +82,9 @@ typedef struct zq_channel_config {
      * configured). Without them the app kinds cannot be rendered. */
     long long wecom_agent_id;
     char dingtalk_robot_code[128];
+    /* [channels] generic_allow: where generic targets may connect besides
+     * public addresses over https (netguard.h). */
+    zq_netguard generic_guard;
 } zq_channel_config;
 
 /* Fills the defaults of specs/channels.md. */

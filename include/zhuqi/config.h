@@ -151,6 +151,9 @@ typedef struct zq_config {
         size_t generic_max_bytes;
         int rate_window_ms; /* what "a minute" is (tests shorten it) */
         int rate_slack_ms;  /* safety margin added to each window */
+        /* zq_netguard_parse() list of the addresses generic targets may
+         * reach although not public, and over plain http. */
+        char generic_allow[512];
     } channels;
     /* Inbound chat webhooks (fcgi/hooks.c, lib/inbound_*.c). A platform
      * whose keys are empty is not configured: its hook answers 404. */
@@ -197,6 +200,11 @@ typedef struct zq_config {
         size_t max_body;        /* longest webhook body accepted, bytes */
         char web_base_url[256]; /* public site for 网页填写 links; "" = off */
     } chat;
+    /* Case events in zhuqi-bot (announce.h). */
+    struct {
+        int announce_per_minute; /* per target and window; 0: no batching */
+        int announce_window_ms;
+    } events;
 } zq_config;
 
 /* Fills cfg with the default of every key. */

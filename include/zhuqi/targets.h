@@ -49,9 +49,18 @@ bool zq_tag_valid(const char *s);
  * *field (the JSON key) and *msg (a Chinese message; both static). */
 int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, const char **msg);
 
+/* The outbound rules cfg sets for what a target may reach (netguard.h;
+ * [channels] generic_allow): a generic target's URL must be https without
+ * user:pass@, and an address written in it must be public, unless the
+ * allow-list names it (which also allows http). Other kinds send to the
+ * operators' base URLs: always 0. Returns 0 or -ZQ_EINVAL with a Chinese
+ * *msg (static). */
+int zq_target_check_outbound(const zq_target *t, const zq_config *cfg, const char **msg);
+
 /* The staff view of a target: a new object. The secret is never shown:
  * "has_secret" says whether there is one, and the address is masked for
- * the channels where it is the secret itself. */
+ * the channels where it is the secret itself (a URL's user:pass@ and
+ * query are never shown). */
 json_t *zq_target_to_json(const zq_target_rec *r);
 
 /* Fills out from an HGETALL reply of target:{id}. Returns 0, or

@@ -12,6 +12,7 @@
 
 #include "zhuqi/buf.h"
 #include "zhuqi/log.h"
+#include "zhuqi/netguard.h"
 
 #define MASK "********"
 #define UNIX_PATH_MAX 107 /* sizeof(sun_path) - 1 */
@@ -55,6 +56,7 @@ static int check_aes_key(const char *v, char *why, size_t whysz);
 static int check_tg_secret(const char *v, char *why, size_t whysz);
 static int check_opt_url(const char *v, char *why, size_t whysz);
 static int check_push_url(const char *v, char *why, size_t whysz);
+static int check_generic_allow(const char *v, char *why, size_t whysz);
 
 #define FIELD(f) offsetof(zq_config, f), sizeof(((zq_config *)0)->f)
 #define STR(sec, key, f, min, secret, check, def, help)                                            \
@@ -242,6 +244,9 @@ static const opt opts[] = {
         "the length of the per-minute window (the per-second window is 1/60 of it)"),
     NUM("channels", "rate_slack_ms", OPT_INT, channels.rate_slack_ms, 0, 60000, "1000",
         "margin added to every rate window for clock and network jitter"),
+    STR("channels", "generic_allow", channels.generic_allow, 0, false, check_generic_allow, "",
+        "addresses generic targets may reach although not public, also over http: "
+        "address[/prefix][:port], comma-separated; empty: https to public ones only"),
 
     STR("wecom", "token", wecom.token, 0, false, NULL, "",
         "the Token of the app's callback (接收消息) settings; empty: /hook/wecom is off"),
@@ -287,6 +292,12 @@ static const opt opts[] = {
         "longest webhook request body accepted, in bytes; larger gets 413"),
     STR("chat", "web_base_url", chat.web_base_url, 0, false, check_opt_url, "",
         "public address of the site for 网页填写 links; empty turns the links off"),
+
+    NUM("events", "announce_per_minute", OPT_INT, events.announce_per_minute, 0, 10000, "5",
+        "new cases announced one by one per staff robot and window; the rest go out as one "
+        "summary when the window closes; 0: every case alone"),
+    NUM("events", "announce_window_ms", OPT_INT, events.announce_window_ms, 1000, 3600000, "60000",
+        "the window of announce_per_minute in milliseconds (only tests shorten it)"),
 };
 
 #define NOPTS ZQ_ARRAY_LEN(opts)
@@ -460,6 +471,13 @@ static int check_opt_url(const char *v, char *why, size_t whysz)
 
 /* Empty, or a whole http(s) URL (a query allowed, no fragment, no spaces
  * or quotes): the generic channel's push address. */
+static int check_generic_allow(const char *v, char *why, size_t whysz)
+{
+    zq_netguard g;
+
+    return zq_netguard_parse(v, &g, why, whysz) < 0 ? -1 : 0;
+}
+
 static int check_push_url(const char *v, char *why, size_t whysz)
 {
     const char *rest = strncmp(v, "https://", 8) == 0  ? v + 8

@@ -11,6 +11,7 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/channel.h"
 #include "zhuqi/common.h"
+#include "zhuqi/netguard.h"
 
 /* Our JSON: the text as markdown and plain, the mentions, which part. */
 static json_t *generic_part(const zq_ch_render *rd, size_t i, zq_buf *md, zq_buf *plain)
@@ -78,10 +79,20 @@ static int generic_compose(const zq_ch_render *rd, const zq_buf *title, const zq
 
 static int generic_check(const zq_channel_config *cc, const zq_target *t, zq_err *err)
 {
-    (void)cc;
+    const char *msg;
+
     if (!zq_ch_token_ok(t->address, true) ||
         (strncasecmp(t->address, "http://", 7) != 0 && strncasecmp(t->address, "https://", 8) != 0))
         return zq_err_set(err, ZQ_EINVAL, "target %.48s: generic address is not an http(s) URL",
+                          t->id);
+    /* Stored before the rules of zq_netguard_url() (or straight into
+     * Redis): refused here too, for good, before anything is sent. */
+    if (zq_url_has_userinfo(t->address))
+        return zq_err_set(err, ZQ_EINVAL, "target %.48s: generic address has user:pass@", t->id);
+    if (zq_netguard_url(&cc->generic_guard, t->address, &msg) < 0)
+        return zq_err_set(err, ZQ_EINVAL,
+                          "target %.48s: generic address refused: plain http or a "
+                          "loopback/private address not in [channels] generic_allow",
                           t->id);
     if (!zq_utf8_valid(t->chat_id, strlen(t->chat_id)))
         return zq_err_set(err, ZQ_EINVAL, "target %.48s: generic chat is not UTF-8", t->id);
@@ -117,7 +128,11 @@ static zq_delivery generic_classify(long status, json_t *o, const char *retry_af
 static int generic_address(const char *in, char *out, size_t outsz, const char **msg)
 {
     if (!zq_ch_http_url(in)) {
-        *msg = "通用 Webhook 地址应为以 http:// 或 https:// 开头的完整地址。";
+        *msg = "通用 Webhook 地址应为以 https:// 开头的完整地址。";
+        return -1;
+    }
+    if (zq_url_has_userinfo(in)) {
+        *msg = "地址中不能包含用户名或密码（user:pass@）；请改用签名密钥。";
         return -1;
     }
     if (zq_fmt(out, outsz, "%s", in) < 0) {

@@ -22,6 +22,7 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/channel.h"
 #include "zhuqi/common.h"
+#include "zhuqi/log.h"
 
 #define TITLE_MAX 200   /* bytes of the title kept; longer ones end in "…" */
 #define MENTIONS_MAX 50 /* mobiles per message */
@@ -139,6 +140,7 @@ void zq_channel_config_from(const zq_config *cfg, zq_channel_config *cc)
 {
     zq_channel_limits lim;
     const char *base;
+    char why[200];
     int i;
 
     zq_channel_config_defaults(cc);
@@ -156,6 +158,10 @@ void zq_channel_config_from(const zq_config *cfg, zq_channel_config *cc)
         copy_whole(cc->dingtalk_robot_code, sizeof(cc->dingtalk_robot_code),
                    cfg->dingtalk.robot_code[0] != '\0' ? cfg->dingtalk.robot_code
                                                        : cfg->dingtalk.app_key);
+    /* The loader checked the list: an error cannot happen here, and would
+     * leave an empty list (the strict default). */
+    if (zq_netguard_parse(cfg->channels.generic_allow, &cc->generic_guard, why, sizeof(why)) < 0)
+        ZQ_ERROR("event=generic_allow_invalid err=\"%s\"", why);
 }
 
 bool zq_channel_app_configured(const zq_config *cfg, zq_channel_kind k)

@@ -15,6 +15,7 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/cases.h"
 #include "zhuqi/log.h"
+#include "zhuqi/netguard.h"
 
 /* Replaces the record and moves the id between tag sets. Tags are kept as
  * one comma-separated field (a tag never holds a comma), the layout the
@@ -112,6 +113,20 @@ static int check_address(zq_target *t, const char *in, const char **msg)
     /* v has t->address's size, so it always fits. */
     memcpy(t->address, v, strlen(v) + 1);
     return 0;
+}
+
+int zq_target_check_outbound(const zq_target *t, const zq_config *cfg, const char **msg)
+{
+    zq_netguard g;
+    char why[200];
+
+    if (t->kind != ZQ_CH_GENERIC)
+        return 0;
+    if (zq_netguard_parse(cfg->channels.generic_allow, &g, why, sizeof(why)) < 0) {
+        /* The loader checked it; were it wrong, nothing is allowed. */
+        memset(&g, 0, sizeof(g));
+    }
+    return zq_netguard_url(&g, t->address, msg) < 0 ? -ZQ_EINVAL : 0;
 }
 
 /* A string member of in, or NULL; *bad when present but not a string. */
@@ -276,10 +291,12 @@ json_t *zq_target_to_json(const zq_target_rec *r)
 
     if (ops != NULL && ops->address_public) {
         /* addr is larger than r->t.address: the part before ? or # fits. */
+        char path[sizeof(addr)];
         size_t n = strcspn(r->t.address, "?#");
 
-        memcpy(addr, r->t.address, n);
-        addr[n] = '\0';
+        memcpy(path, r->t.address, n);
+        path[n] = '\0';
+        zq_url_mask_userinfo(path, addr, sizeof(addr));
     } else {
         mask_secretish(r->t.address, addr);
     }

@@ -418,11 +418,16 @@ class Stack:
                                                 args=list(fake_args))
             self.ini["channels"] = {"%s_base_url" % p: u
                                     for p, u in self.fake.base_urls().items()}
+            # Generic targets point at the fake: loopback over plain http,
+            # which the address guard refuses unless it is listed.
+            self.ini["channels"]["generic_allow"] = "%s:%d" % (HOST, self.fake.port)
         else:
             # Never the real platforms from a test: a closed local port.
             self.ini["channels"] = {"%s_base_url" % p: "http://127.0.0.1:9/%s" % p
                                     for p in ("wecom", "dingtalk", "feishu", "telegram",
                                               "dingtalk_api")}
+            # And generic targets too (the browser tests save one there).
+            self.ini["channels"]["generic_allow"] = "127.0.0.1:9"
         for sec, kv in (ini or {}).items():
             self.ini.setdefault(sec, {}).update(kv)
         write_ini(self.ini_path, self.ini)
