@@ -10,6 +10,7 @@
 #include "zhuqi/app.h"
 #include "zhuqi/cases.h"
 #include "zhuqi/classes.h"
+#include "zhuqi/client.h"
 #include "zhuqi/log.h"
 #include "zhuqi/lookup.h"
 #include "zhuqi/session.h"
@@ -430,8 +431,8 @@ int zq_h_case_lookup(zq_req *req)
     zq_wf_limits lim;
     zq_err err = {0};
     const char *msg;
-    char ra[16];
-    int rc;
+    char ra[16], who[80];
+    int rc, retry_s = 0;
 
     if (zq_req_json(req, &body) < 0)
         return 0;
@@ -445,17 +446,32 @@ int zq_h_case_lookup(zq_req *req)
     memset(&in, 0, sizeof(in));
     in.id = req->params[0];
     in.mobile = json_string_value(norm);
-    in.who = req->remote_addr;
+    /* An IPv6 client is counted by its /64; an address that does not fit
+     * is counted as one unknown asker with all the others. */
+    if (zq_client_key(req->remote_addr, who, sizeof(who)) < 0)
+        memcpy(who, "-", 2);
+    in.who = who;
     in.per_minute = req->cfg->intake.lookup_per_minute;
+    in.fail_max = req->cfg->intake.lookup_fail_max;
+    in.lockout_s = req->cfg->intake.lookup_lockout_s;
     in.now_ms = zq_now_ms();
     in.schema = schema_of(req);
     in.cal = calendar_of(req);
     in.lim = &lim;
-    rc = zq_lookup_case(req->store, &in, &pub, &err);
-    if (rc == -ZQ_EBUSY) {
-        zq_resp_error(req, 429, "rate_limited", "查询过于频繁，请稍后再试。");
-        /* 1..60 always fits; were it cut, no Retry-After beats a wrong one. */
-        if (zq_fmt(ra, sizeof(ra), "%d", (int)(60 - (in.now_ms / 1000) % 60)) == 0)
+    rc = zq_lookup_case(req->store, &in, &pub, &retry_s, &err);
+    if (rc == -ZQ_EBUSY || rc == -ZQ_ECONFLICT) {
+        char m[256];
+        if (rc == -ZQ_EBUSY)
+            zq_resp_error(req, 429, "rate_limited", "查询过于频繁，请稍后再试。");
+        else
+            zq_resp_error(req, 429, "lookup_locked",
+                          zq_resp_msgf(m, sizeof(m),
+                                       "该案件的查询因多次手机号码不符已暂时锁定，请稍后再试。",
+                                       "该案件的查询因多次手机号码不符已暂时锁定，请在约 %d "
+                                       "分钟后再试。",
+                                       (retry_s + 59) / 60));
+        /* A number always fits; were it cut, no Retry-After beats a wrong one. */
+        if (zq_fmt(ra, sizeof(ra), "%d", retry_s > 0 ? retry_s : 1) == 0)
             zq_resp_header(req, "Retry-After", ra);
         rc = 0;
     } else if (rc == -ZQ_ENOTFOUND) {

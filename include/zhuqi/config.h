@@ -83,6 +83,8 @@ typedef struct zq_config {
         bool uscc_warn_only;       /* pilot codes that fail the check pass */
         long long money_ceiling_yuan;
         int lookup_per_minute; /* status lookups per client address */
+        int lookup_fail_max;   /* wrong mobiles that lock a case's lookup; 0: off */
+        int lookup_lockout_s;  /* the failure window and the lockout */
     } intake;
     struct {
         int review_workdays;   /* decide on acceptance, from submission */

@@ -138,7 +138,7 @@ int dlg_lookup_mobile(turn *t, const char *text, size_t len)
     char who[160];
     zq_wf_limits lim;
     zq_lookup_in in;
-    int rc;
+    int rc, retry_s = 0;
 
     rc = zq_lookup_mobile(t->schema, &t->opts, raw, &norm, &msg);
     json_decref(raw);
@@ -156,17 +156,24 @@ int dlg_lookup_mobile(turn *t, const char *text, size_t len)
     in.mobile = json_string_value(norm);
     in.who = who;
     in.per_minute = t->cfg->intake.lookup_per_minute;
+    in.fail_max = t->cfg->intake.lookup_fail_max;
+    in.lockout_s = t->cfg->intake.lookup_lockout_s;
     in.now_ms = t->now_ms;
     in.schema = t->schema;
     in.cal = t->env->calendar;
     in.lim = &lim;
-    rc = zq_lookup_case(t->env->store, &in, &pub, t->err);
+    rc = zq_lookup_case(t->env->store, &in, &pub, &retry_s, t->err);
     json_decref(norm);
-    if (rc == -ZQ_EUNAVAIL || rc == -ZQ_ENOMEM || rc == -ZQ_EINVAL)
+    if (rc == -ZQ_EUNAVAIL || rc == -ZQ_ENOMEM || rc == -ZQ_EINVAL || rc == -ZQ_EREPLY)
         return rc;
     t->st.mode = M_MENU;
     if (rc == -ZQ_EBUSY) {
         dlg_say(t, "查询过于频繁，请稍后再试。");
+        return 0;
+    }
+    if (rc == -ZQ_ECONFLICT) {
+        dlg_say(t, "该案件的查询因多次手机号码不符已暂时锁定，请在约 %d 分钟后再试。",
+                (retry_s + 59) / 60);
         return 0;
     }
     if (rc < 0) {

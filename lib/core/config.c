@@ -147,6 +147,10 @@ static const opt opts[] = {
         "10000000000", "largest amount accepted in a money field, in yuan"),
     NUM("intake", "lookup_per_minute", OPT_INT, intake.lookup_per_minute, 1, 100000, "10",
         "case status lookups allowed per client address and minute"),
+    NUM("intake", "lookup_fail_max", OPT_INT, intake.lookup_fail_max, 0, 1000, "5",
+        "wrong mobiles for one case (within lookup_lockout) that lock its lookup; 0: off"),
+    NUM("intake", "lookup_lockout", OPT_INT, intake.lookup_lockout_s, 1, 86400, "900",
+        "seconds: the window failures are counted in, and how long a locked lookup stays locked"),
 
     NUM("workflow", "review_workdays", OPT_INT, workflow.review_workdays, 1, 60, "10",
         "working days from submission to the decision on acceptance (unconfirmed locally)"),

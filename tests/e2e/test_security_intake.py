@@ -92,6 +92,59 @@ class IntakeBase(StackCase):
 
 
 
+class TestLookupLock(IntakeBase, unittest.TestCase):
+    """Item 7: wrong mobiles lock one case's lookup, from any address."""
+
+    INTAKE = {"lookup_per_minute": 1000, "lookup_fail_max": 3, "lookup_lockout": 600}
+
+    def lookup(self, cid, mobile, source="127.0.0.1"):
+        return self.stack.request("POST", "/api/cases/%s/lookup" % cid,
+                                  body=json.dumps({"mobile": mobile}).encode(),
+                                  headers={"Content-Type": "application/json"}, source=source)
+
+    def new_case(self, mobile):
+        r = self.submit(self.fill("consult", mobile=mobile))
+        self.assertEqual(r.status, 201, r)
+        return r.json()["case"]["id"]
+
+    def test_lock_after_failures(self):
+        cid = self.new_case("13600000001")
+        other = self.new_case("13600000002")
+        self.assertEqual(self.lookup(cid, "13600000001").status, 200)
+        # Three wrong mobiles, each from another address: the same 404.
+        for i in range(3):
+            r = self.lookup(cid, "1360000010%d" % i, "127.0.3.%d" % (i + 1))
+            self.assertErrorShape(r, 404, "not_found")
+        # Locked now, even with the right mobile, from anywhere.
+        for src in ("127.0.0.1", "127.0.3.9"):
+            r = self.lookup(cid, "13600000001", src)
+            body = self.assertErrorShape(r, 429, "lookup_locked")
+            self.assertIn("锁定", body["error"]["message"])
+            self.assertRetryAfter(r)
+            self.assertLessEqual(int(r.header("Retry-After")), 600)
+            self.assertNotIn(b"1360000", r.body)
+        # Another case is not concerned.
+        self.assertEqual(self.lookup(other, "13600000002").status, 200)
+        # The lock ends with its key (shortened here instead of waiting).
+        self.stack.redis_command("DEL", "zqe2e:lookupfail:" + cid)
+        self.assertEqual(self.lookup(cid, "13600000001").status, 200)
+
+    def test_unknown_numbers_make_no_keys(self):
+        for i in range(5):
+            r = self.lookup("ZX20260101-%04d" % (9000 + i), "13600000001")
+            self.assertErrorShape(r, 404, "not_found")
+            r = self.lookup("nonsense-%d" % i, "13600000001")
+            self.assertEqual(r.status, 404, r)
+        self.assertEqual(self.stack.redis_command("KEYS", "zqe2e:lookupfail:ZX20260101-9*"), [])
+
+    def test_per_address_limit_still_holds(self):
+        self.stack.redis_command("SET", "zqe2e:rl:lookup:127.0.4.1:%d" % (time.time() // 60),
+                                 "1000", "EX", "120")
+        r = self.lookup("ZX20260101-0001", "13600000001", "127.0.4.1")
+        self.assertErrorShape(r, 429, "rate_limited")
+        self.assertRetryAfter(r)
+
+
 class TestStaffOnlyViews(IntakeBase, unittest.TestCase):
     """Item 9: the duplicate mark and unmasked exports stay with staff."""
 
