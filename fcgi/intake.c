@@ -304,8 +304,10 @@ static const zq_calendar *calendar_of(zq_req *req)
     return req->app ? req->app->calendar : NULL;
 }
 
-/* Answers with the case's public view, the deadline running now. */
-static int respond_case(zq_req *req, const char *id, int status)
+/* Answers with the case's public view, the deadline running now; 409
+ * instead when the case was submitted by another than owner (a key
+ * replayed from another session must not show someone else's case). */
+static int respond_case(zq_req *req, const char *id, int status, const char *owner)
 {
     zq_wf_limits lim;
     zq_case c;
@@ -316,6 +318,13 @@ static int respond_case(zq_req *req, const char *id, int status)
         if (rc != -ZQ_EUNAVAIL)
             ZQ_ERROR("event=case_reload_failed id=%s err=\"%s\"", id, err.msg);
         return rc == -ZQ_EUNAVAIL ? rc : -ZQ_EREPLY;
+    }
+    if (!zq_case_owner_matches(&c, owner)) {
+        ZQ_WARN("event=idempotency_key_other_session id=%s", id);
+        zq_resp_error(req, 409, "idempotency_key_conflict",
+                      "该提交标识（Idempotency-Key）已在另一次填写中使用，请刷新页面后重新提交。");
+        zq_case_clear(&c);
+        return 0;
     }
     zq_wf_limits_from_config(req->cfg, &lim);
     zq_resp_json(req, status,
@@ -335,16 +344,16 @@ int zq_h_intake_submit(zq_req *req)
     json_t *errors = NULL, *answers, *visible = NULL;
     zq_case_new in;
     zq_err err = {0};
-    char id[ZQ_CASE_ID_MAX], dup[ZQ_CASE_ID_MAX];
+    char id[ZQ_CASE_ID_MAX], dup[ZQ_CASE_ID_MAX], owner[ZQ_CASE_OWNER_LEN + 1];
     bool created = false;
     zq_session s = {0};
     int rc;
 
     if (f == NULL)
         return 0;
-    if (!zq_idem_key_valid(key)) {
+    if (!zq_idem_key_valid_min(key, ZQ_IDEM_KEY_MIN_PUBLIC)) {
         zq_resp_error(req, 400, "missing_idempotency_key",
-                      "缺少或无效的 Idempotency-Key 请求头（8 到 64 位字母、数字、- 或 _）。");
+                      "缺少或无效的 Idempotency-Key 请求头（16 到 64 位字母、数字、- 或 _）。");
         return 0;
     }
     if ((rc = session_load(req, f, &s)) < 0)
@@ -355,6 +364,7 @@ int zq_h_intake_submit(zq_req *req)
     }
     if (check_csrf(req, &s) < 0)
         goto out;
+    zq_case_owner(s.sid, owner);
     /* A retry of a submission that already made a case gets that case,
      * even though its draft is gone. */
     rc = zq_case_find_idem(req->store, f->id, key, id, &err);
@@ -368,7 +378,7 @@ int zq_h_intake_submit(zq_req *req)
             ZQ_WARN("event=case_not_replicated id=%s err=\"%s\"", id, err.msg);
             goto out;
         }
-        rc = respond_case(req, id, 200);
+        rc = respond_case(req, id, 200, owner);
         goto out;
     }
     rc = 0;
@@ -395,6 +405,7 @@ int zq_h_intake_submit(zq_req *req)
     in.form = f;
     in.answers = answers;
     in.idem_key = key;
+    in.owner = owner;
     in.source = "web";
     in.now_ms = zq_now_ms();
     in.idem_ttl_s = req->cfg->intake.idempotency_ttl_s;
@@ -413,9 +424,12 @@ int zq_h_intake_submit(zq_req *req)
     }
     ZQ_INFO("event=case_created id=%s form=%s created=%d dup_of=%s", id, f->id, created,
             dup[0] ? dup : "-");
-    /* The draft has become the case; losing this delete is harmless. */
-    zq_session_drop_draft(req->store, s.sid, f->id, &err);
-    rc = respond_case(req, id, created ? 201 : 200);
+    /* The draft has become the case; losing this delete is harmless. A
+     * key that had made a case already leaves the draft alone: it may be
+     * another session's key (respond_case refuses it then). */
+    if (created)
+        zq_session_drop_draft(req->store, s.sid, f->id, &err);
+    rc = respond_case(req, id, created ? 201 : 200, owner);
 out:
     json_decref(errors);
     json_decref(visible);

@@ -15,12 +15,14 @@
 struct zq_wf_limits;
 
 #define ZQ_CASE_ID_MAX 32
+#define ZQ_CASE_OWNER_LEN 32 /* hex characters of zq_case_owner */
 
 /* What a new case is made of. Strings are borrowed. */
 typedef struct zq_case_new {
     const zq_form *form;
     json_t *answers;      /* normalised answers (borrowed) */
     const char *idem_key; /* client's Idempotency-Key, scoped by form */
+    const char *owner;    /* zq_case_owner of who submits; NULL or "": nobody */
     const char *source;   /* "web" or "chat:<channel>:<user>" */
     int64_t now_ms;       /* creation time (ms since the epoch) */
     int idem_ttl_s;
@@ -38,8 +40,9 @@ typedef struct zq_case {
     char region[8];
     char source[128];
     char dup_of[ZQ_CASE_ID_MAX];
-    json_t *answers; /* owned */
-    json_t *history; /* owned: [{"at_ms","from","to","by","note"}] */
+    char owner[ZQ_CASE_OWNER_LEN + 1]; /* who submitted it (zq_case_owner); "" for older cases */
+    json_t *answers;                   /* owned */
+    json_t *history;                   /* owned: [{"at_ms","from","to","by","note"}] */
 } zq_case;
 
 /* Creates a case, or finds the one this idempotency key already created.
@@ -76,6 +79,16 @@ int zq_case_from_replies(const redisReply *h, const redisReply *l, const char *i
 int zq_case_from_replies_public(const redisReply *h, const redisReply *l, const char *id,
                                 zq_case *out, zq_err *err);
 void zq_case_clear(zq_case *c);
+
+/* The owner mark of a submission made by who (the web session id, or
+ * the chat source): the first 16 bytes of SHA-256("owner:" who) in hex,
+ * so that the record binds its Idempotency-Key to the submitter without
+ * holding a session id. Writes ZQ_CASE_OWNER_LEN + 1 bytes into out. */
+void zq_case_owner(const char *who, char out[ZQ_CASE_OWNER_LEN + 1]);
+
+/* True when a replay of c's Idempotency-Key by owner may see c: the
+ * owners agree, or c has no owner (a case from before owners were kept). */
+bool zq_case_owner_matches(const zq_case *c, const char *owner);
 
 /* True when id has the shape of a case number (TS20261126-0001). */
 bool zq_case_id_valid(const char *id);

@@ -597,7 +597,8 @@ static int confirm(turn *t)
     zq_case_new in;
     unsigned char md[32];
     unsigned int mdlen = 0;
-    char seed[256], hex[33], key[48], source[128], id[ZQ_CASE_ID_MAX], dup[ZQ_CASE_ID_MAX];
+    char seed[256], hex[33], key[48], source[128], id[ZQ_CASE_ID_MAX], dup[ZQ_CASE_ID_MAX],
+        owner[ZQ_CASE_OWNER_LEN + 1];
     bool created = false;
     int rc;
 
@@ -626,6 +627,8 @@ static int confirm(turn *t)
     in.form = f;
     in.answers = vis;
     in.idem_key = key;
+    zq_case_owner(source, owner);
+    in.owner = owner;
     in.source = source;
     in.now_ms = t->now_ms;
     in.idem_ttl_s = t->cfg->intake.idempotency_ttl_s;

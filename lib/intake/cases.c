@@ -15,7 +15,9 @@
  *   cases:status:{status}    zset
  *   cases:region:{code}      zset
  *   seq:{TS20261126}         counter of the day, expires after 3 days
- *   idem:{form}:{key}        the case an Idempotency-Key created
+ *   idem:{form}:{key}        the case an Idempotency-Key created; the case
+ *                            keeps the submitter's mark (idem_owner) so a
+ *                            replay from elsewhere is refused
  *   dup:{sha1}               first case with the same complainant code,
  *                            respondent and amount, for the window
  *   events                   stream read by zhuqi-bot
@@ -52,7 +54,8 @@ static zq_script create_script = {
            "end\n"
            "redis.call('HSET', ck, 'id', id, 'form', ARGV[4], 'status', 'submitted',\n"
            "  'created_ms', ARGV[3], 'updated_ms', ARGV[3], 'answers', ARGV[5],\n"
-           "  'mobile', ARGV[6], 'region', ARGV[7], 'source', ARGV[8], 'dup_of', dup)\n"
+           "  'mobile', ARGV[6], 'region', ARGV[7], 'source', ARGV[8], 'dup_of', dup,\n"
+           "  'idem_owner', ARGV[12])\n"
            "if ARGV[11] ~= '' then redis.call('HSET', ck, 'list_sum', ARGV[11]) end\n"
            "zq_pack_row(ck)\n"
            "redis.call('RPUSH', ck .. ':log', cjson.encode({at_ms = tonumber(ARGV[3]),\n"
@@ -113,7 +116,7 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
     char day[24], now[24], idem_ttl[16], dup_ttl[16], fp[41];
     char *answers = NULL;
     int bad = 0;
-    const char *argv[19];
+    const char *argv[20];
     zq_summary sum;
     zq_buf packed = {0};
     redisReply *r = NULL;
@@ -169,7 +172,8 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
      * them the case is listed from its answers. */
     zq_summary_from_answers(in->form->id, in->answers, &sum);
     argv[18] = zq_summary_pack(&sum, &packed) == 0 ? packed.data : "";
-    r = zq_store_script(st, err, &create_script, 8, 19, argv, NULL);
+    argv[19] = in->owner ? in->owner : "";
+    r = zq_store_script(st, err, &create_script, 8, 20, argv, NULL);
     if (r == NULL) {
         rc = -ZQ_EUNAVAIL;
         goto out;
@@ -203,6 +207,31 @@ out:
     zq_buf_free(&packed);
     free(answers);
     return rc;
+}
+
+void zq_case_owner(const char *who, char out[ZQ_CASE_OWNER_LEN + 1])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    zq_buf b = {0};
+
+    zq_buf_printf(&b, "owner:%s", who);
+    /* Out of memory: a mark no submitter has, so the replay is refused
+     * rather than shown to anyone. */
+    if (b.oom)
+        memset(md, 0xff, sizeof(md));
+    else
+        SHA256((const unsigned char *)b.data, b.len, md);
+    zq_buf_free(&b);
+    zq_hex(md, ZQ_CASE_OWNER_LEN / 2, out);
+}
+
+bool zq_case_owner_matches(const zq_case *c, const char *owner)
+{
+    size_t n = strlen(c->owner);
+
+    if (n == 0)
+        return true;
+    return owner != NULL && zq_ct_equal(c->owner, n, owner, strlen(owner));
 }
 
 bool zq_case_id_valid(const char *id)
@@ -335,6 +364,8 @@ static int from_replies(const redisReply *h, const redisReply *l, const char *id
             copy_field(out->source, sizeof(out->source), v);
         else if (strcmp(k, "dup_of") == 0)
             copy_field(out->dup_of, sizeof(out->dup_of), v);
+        else if (strcmp(k, "idem_owner") == 0)
+            copy_field(out->owner, sizeof(out->owner), v);
         else if (strcmp(k, "created_ms") == 0 && zq_parse_ll(v->str, v->len, 0, INT64_MAX, &n) == 0)
             out->created_ms = n;
         else if (strcmp(k, "updated_ms") == 0 && zq_parse_ll(v->str, v->len, 0, INT64_MAX, &n) == 0)

@@ -92,6 +92,43 @@ class IntakeBase(StackCase):
 
 
 
+class TestIdempotencyKeySession(IntakeBase, unittest.TestCase):
+    """Item 3: a submission key belongs to the session that used it."""
+
+    INTAKE = {}
+
+    def test_key_from_another_session_is_409(self):
+        key = uuid.uuid4().hex
+        a = self.fill("consult")
+        r = self.submit(a, key=key)
+        self.assertEqual(r.status, 201, r)
+        cid = r.json()["case"]["id"]
+        b = self.fill("consult", mobile="13900000009")
+        r = self.submit(b, key=key)
+        body = self.assertErrorShape(r, 409, "idempotency_key_conflict")
+        self.assertNotIn("case", body)
+        self.assertNotIn(cid.encode(), r.body)
+        # B's draft is still there to be submitted with its own key.
+        r = b.call("GET", "/api/intake/consult")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["answers"]["mobile"], "13900000009")
+        r = self.submit(b)
+        self.assertEqual(r.status, 201, r)
+        self.assertNotEqual(r.json()["case"]["id"], cid)
+        # A's own retry still gets A's case.
+        r = self.submit(a, key=key)
+        self.assertEqual((r.status, r.json()["case"]["id"]), (200, cid))
+
+    def test_key_needs_sixteen_characters(self):
+        c = self.fill("consult")
+        for bad in ("abcdefgh", "0123456789abcde"):
+            r = self.submit(c, key=bad)
+            body = self.assertErrorShape(r, 400, "missing_idempotency_key")
+            self.assertIn("16", body["error"]["message"])
+        r = self.submit(c, key="0123456789abcdef")
+        self.assertEqual(r.status, 201, r)
+
+
 class TestLookupLock(IntakeBase, unittest.TestCase):
     """Item 7: wrong mobiles lock one case's lookup, from any address."""
 

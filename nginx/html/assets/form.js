@@ -1059,7 +1059,7 @@
   function submitCase(again) {
     if (S.busy) return;
     var key = ZQ.local.get(IDEM_KEY);
-    if (typeof key !== 'string' || !/^[A-Za-z0-9_-]{8,64}$/.test(key)) {
+    if (typeof key !== 'string' || !/^[A-Za-z0-9_-]{16,64}$/.test(key)) {
       key = ZQ.randomKey();
       ZQ.local.set(IDEM_KEY, key);
     }
