@@ -344,7 +344,7 @@ int zq_h_intake_submit(zq_req *req)
     json_t *errors = NULL, *answers, *visible = NULL;
     zq_case_new in;
     zq_err err = {0};
-    char id[ZQ_CASE_ID_MAX], dup[ZQ_CASE_ID_MAX], owner[ZQ_CASE_OWNER_LEN + 1];
+    char id[ZQ_CASE_ID_MAX], dup[ZQ_CASE_ID_MAX], owner[ZQ_CASE_OWNER_LEN + 1], client[80];
     bool created = false;
     zq_session s = {0};
     int rc;
@@ -410,7 +410,24 @@ int zq_h_intake_submit(zq_req *req)
     in.now_ms = zq_now_ms();
     in.idem_ttl_s = req->cfg->intake.idempotency_ttl_s;
     in.dup_window_days = req->cfg->intake.duplicate_window_days;
+    /* An address that does not fit a key is not counted per client: the
+     * mobile and code quotas still hold. */
+    if (zq_client_key(req->remote_addr, client, sizeof(client)) == 0)
+        in.client = client;
+    in.quota_ip = req->cfg->intake.quota_ip;
+    in.quota_mobile = req->cfg->intake.quota_mobile;
+    in.quota_uscc = req->cfg->intake.quota_uscc;
     rc = zq_case_create(req->store, &in, id, &created, dup, &err);
+    if (rc == -ZQ_EBUSY) {
+        char ra[16];
+        ZQ_INFO("event=case_quota_full form=%s quota=%s", f->id, id);
+        zq_resp_error(req, 429, "quota_exceeded", zq_case_quota_message(id));
+        /* 1..86400 always fits. */
+        if (zq_fmt(ra, sizeof(ra), "%d", zq_case_quota_retry_s(in.now_ms)) == 0)
+            zq_resp_header(req, "Retry-After", ra);
+        rc = 0;
+        goto out;
+    }
     if (rc < 0) {
         /* Redis away, refusing writes, or no replica in time: the case
          * may exist, and a retry with the same key returns it. Anything

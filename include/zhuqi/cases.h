@@ -27,6 +27,11 @@ typedef struct zq_case_new {
     int64_t now_ms;       /* creation time (ms since the epoch) */
     int idem_ttl_s;
     int dup_window_days; /* 0: no duplicate check */
+    /* Daily quotas (Beijing day) of stored cases, 0: off: per client
+     * (zq_client_key; NULL: none, e.g. chat), per mobile and per credit
+     * code of the answers (a missing answer: not counted). */
+    const char *client;
+    int quota_ip, quota_mobile, quota_uscc;
 } zq_case_new;
 
 /* A loaded case. Clear with zq_case_clear(). */
@@ -49,13 +54,23 @@ typedef struct zq_case {
  * On success returns 0, copies the id into id (ZQ_CASE_ID_MAX bytes) and
  * sets *created (false when the key had been used). dup_of (may be NULL,
  * ZQ_CASE_ID_MAX bytes) receives the earlier case with the same
- * complainant code, respondent and amount, or "". Returns -ZQ_EUNAVAIL
+ * complainant code, respondent and amount, or "". Returns
+ * -ZQ_EBUSY when a daily quota is full (nothing stored; an Idempotency-Key
+ * that made a case already returns it whatever the quotas): id then holds
+ * the quota's name, "ip", "mobile" or "uscc". Returns -ZQ_EUNAVAIL
  * when Redis is away or refuses writes (MISCONF, OOM...: nothing stored),
  * or when the case was stored but fewer replicas than wanted confirmed it
  * in time (zq_store_wait; id is set): a retry with the same idem_key then
  * returns that case. -ZQ_EREPLY on a script error. */
 int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created, char *dup_of,
                    zq_err *err);
+
+/* The Chinese message for a full quota (the name zq_case_create gave);
+ * static. */
+const char *zq_case_quota_message(const char *quota);
+/* Seconds from now_ms to the end of the quotas' day: the next midnight,
+ * Beijing time (1..86400). */
+int zq_case_quota_retry_s(int64_t now_ms);
 
 /* The case that form's Idempotency-Key key created: returns 0 with its
  * number in id, -ZQ_ENOTFOUND when the key made none (or has expired), or

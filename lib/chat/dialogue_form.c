@@ -633,8 +633,18 @@ static int confirm(turn *t)
     in.now_ms = t->now_ms;
     in.idem_ttl_s = t->cfg->intake.idempotency_ttl_s;
     in.dup_window_days = t->cfg->intake.duplicate_window_days;
+    /* A chat has no client address: the mobile and code quotas hold. */
+    in.quota_mobile = t->cfg->intake.quota_mobile;
+    in.quota_uscc = t->cfg->intake.quota_uscc;
     rc = zq_case_create(t->env->store, &in, id, &created, dup, t->err);
     json_decref(vis);
+    if (rc == -ZQ_EBUSY) {
+        /* The draft is kept: 确认 tomorrow submits it. */
+        ZQ_INFO("event=case_quota_full form=%s quota=%s source=chat:%s", f->id, id, t->in->channel);
+        dlg_say(t, "%s\n\n回复“确认”可以稍后再次提交，回复“菜单”返回主菜单。",
+                zq_case_quota_message(id));
+        return 0;
+    }
     if (rc < 0)
         return rc;
     ZQ_INFO("event=case_created id=%s form=%s created=%d source=chat:%s dup_of=%s", id, f->id,

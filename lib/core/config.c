@@ -151,6 +151,12 @@ static const opt opts[] = {
         "wrong mobiles for one case (within lookup_lockout) that lock its lookup; 0: off"),
     NUM("intake", "lookup_lockout", OPT_INT, intake.lookup_lockout_s, 1, 86400, "900",
         "seconds: the window failures are counted in, and how long a locked lookup stays locked"),
+    NUM("intake", "quota_ip_per_day", OPT_INT, intake.quota_ip, 0, 1000000, "10",
+        "cases stored per client address (IPv6: per /64) and Beijing day; 0: off"),
+    NUM("intake", "quota_mobile_per_day", OPT_INT, intake.quota_mobile, 0, 1000000, "5",
+        "cases stored per mobile number and Beijing day (web and chat); 0: off"),
+    NUM("intake", "quota_uscc_per_day", OPT_INT, intake.quota_uscc, 0, 1000000, "5",
+        "cases stored per unified social credit code and Beijing day (web and chat); 0: off"),
 
     NUM("workflow", "review_workdays", OPT_INT, workflow.review_workdays, 1, 60, "10",
         "working days from submission to the decision on acceptance (unconfirmed locally)"),

@@ -371,6 +371,9 @@ class Stack:
                 # and probe lookups with wrong mobiles: the daily quotas and
                 # the lookup lock are off here; tests of them (e.g.
                 # test_security_intake.py) turn them on through ini.
+                "quota_ip_per_day": 0,
+                "quota_mobile_per_day": 0,
+                "quota_uscc_per_day": 0,
                 "lookup_fail_max": 0,
             },
             "bot": {"poll_ms": 200,

@@ -18,6 +18,12 @@ from test_intake import SAMPLE, sample_for, uscc
 TOKENS = Tokens()
 
 
+def beijing_midnight_in(now=None):
+    """Seconds from now to the next midnight, Beijing time."""
+    t = int(now if now is not None else time.time()) + 8 * 3600
+    return 86400 - t % 86400
+
+
 def mobile_no(i):
     return "139%08d" % i
 
@@ -90,12 +96,99 @@ class IntakeBase(StackCase):
     def stored(self):
         return self.stack.redis_command("ZCARD", "zqe2e:cases:all")
 
+    def assertQuota(self, r, words):
+        body = self.assertErrorShape(r, 429, "quota_exceeded")
+        self.assertIn(words, body["error"]["message"])
+        self.assertIn("明天", body["error"]["message"])
+        self.assertRetryAfter(r)
+        # The end of the Beijing day (a second either side for the clock).
+        self.assertLessEqual(abs(int(r.header("Retry-After")) - beijing_midnight_in()), 2)
+        self.assertNotIn("case", r.json())
+
+
+class TestIntakeQuotaIP(IntakeBase, unittest.TestCase):
+    """Item 2: a per-client quota of stored submissions per day."""
+
+    INTAKE = {"quota_ip_per_day": 5, "quota_mobile_per_day": 0, "quota_uscc_per_day": 0}
+
+    def test_fifty_from_one_address(self):
+        src = "127.0.0.10"
+        before = self.stored()
+        statuses = []
+        # Each attempt its own session and answers: only the address is shared.
+        for i in range(50):
+            c = self.fill("consult", src, mobile=mobile_no(i), uscc=uscc_no(i))
+            r = self.submit(c, key=uuid.uuid4().hex)
+            statuses.append(r.status)
+            if r.status == 429:
+                self.assertQuota(r, "网络")
+            elif r.status != 201:
+                self.fail("submission %d answered %r" % (i, r))
+        # Inside the quota nothing is refused: the first five are stored.
+        self.assertEqual(statuses[:5], [201] * 5)
+        self.assertEqual(statuses[5:], [429] * 45)
+        self.assertEqual(self.stored() - before, 5)
+        # Another address is another client.
+        r = self.submit(self.fill("consult", "127.0.0.11", mobile=mobile_no(99)))
+        self.assertEqual(r.status, 201, r)
+
+    def test_replay_is_not_counted_nor_refused(self):
+        src = "127.0.0.20"
+        c = self.fill("consult", src, mobile=mobile_no(200))
+        key = uuid.uuid4().hex
+        r = self.submit(c, key=key)
+        self.assertEqual(r.status, 201, r)
+        cid = r.json()["case"]["id"]
+        # The same key again, many times: one case, the quota untouched.
+        for _ in range(6):
+            r = self.submit(c, key=key)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["case"]["id"], cid)
+        for i in range(4):
+            r = self.submit(self.fill("consult", src, mobile=mobile_no(201 + i)))
+            self.assertEqual(r.status, 201, r)
+        r = self.submit(self.fill("consult", src, mobile=mobile_no(210)))
+        self.assertQuota(r, "网络")
+        # Once full, the stored case's own retry still gets it back.
+        r = self.submit(c, key=key)
+        self.assertEqual((r.status, r.json()["case"]["id"]), (200, cid))
+
+
+class TestIntakeQuotaMobileUscc(IntakeBase, unittest.TestCase):
+    """Item 2: per mobile and per credit code, whatever the address."""
+
+    INTAKE = {"quota_ip_per_day": 0, "quota_mobile_per_day": 3, "quota_uscc_per_day": 4}
+
+    def test_per_mobile(self):
+        got = []
+        for i in range(6):
+            c = self.fill("consult", "127.0.1.%d" % (i + 1), mobile="13700000001",
+                          uscc=uscc_no(1000 + i))
+            got.append(self.submit(c))
+        self.assertEqual([r.status for r in got], [201, 201, 201, 429, 429, 429])
+        self.assertQuota(got[3], "手机号码")
+        r = self.submit(self.fill("consult", "127.0.1.9", mobile="13700000002",
+                                  uscc=uscc_no(1010)))
+        self.assertEqual(r.status, 201, r)
+
+    def test_per_uscc(self):
+        code = uscc_no(2000)
+        got = []
+        for i in range(6):
+            c = self.fill("consult", "127.0.2.%d" % (i + 1), mobile=mobile_no(2000 + i),
+                          uscc=code)
+            got.append(self.submit(c))
+        self.assertEqual([r.status for r in got], [201, 201, 201, 201, 429, 429])
+        self.assertQuota(got[4], "统一社会信用代码")
+        r = self.submit(self.fill("consult", "127.0.2.9", mobile=mobile_no(2010),
+                                  uscc=uscc_no(2001)))
+        self.assertEqual(r.status, 201, r)
 
 
 class TestIdempotencyKeySession(IntakeBase, unittest.TestCase):
     """Item 3: a submission key belongs to the session that used it."""
 
-    INTAKE = {}
+    INTAKE = {"quota_ip_per_day": 0, "quota_mobile_per_day": 0, "quota_uscc_per_day": 0}
 
     def test_key_from_another_session_is_409(self):
         key = uuid.uuid4().hex
@@ -132,7 +225,8 @@ class TestIdempotencyKeySession(IntakeBase, unittest.TestCase):
 class TestLookupLock(IntakeBase, unittest.TestCase):
     """Item 7: wrong mobiles lock one case's lookup, from any address."""
 
-    INTAKE = {"lookup_per_minute": 1000, "lookup_fail_max": 3, "lookup_lockout": 600}
+    INTAKE = {"quota_ip_per_day": 0, "quota_mobile_per_day": 0, "quota_uscc_per_day": 0,
+              "lookup_per_minute": 1000, "lookup_fail_max": 3, "lookup_lockout": 600}
 
     def lookup(self, cid, mobile, source="127.0.0.1"):
         return self.stack.request("POST", "/api/cases/%s/lookup" % cid,
@@ -185,7 +279,7 @@ class TestLookupLock(IntakeBase, unittest.TestCase):
 class TestStaffOnlyViews(IntakeBase, unittest.TestCase):
     """Item 9: the duplicate mark and unmasked exports stay with staff."""
 
-    INTAKE = {}
+    INTAKE = {"quota_ip_per_day": 0, "quota_mobile_per_day": 0, "quota_uscc_per_day": 0}
 
     def test_public_answers_have_no_duplicate_mark(self):
         r = self.submit(self.fill("complaint"), "complaint")
