@@ -1088,6 +1088,18 @@
         showExpired(r.error.message);
         return;
       }
+      if (r.status === 409 && r.error && r.error.code === 'idempotency_key_conflict' && !again) {
+        /* The kept key was used in another (older) session: this draft
+         * gets a key of its own. */
+        ZQ.local.del(IDEM_KEY);
+        submitCase(true);
+        return;
+      }
+      if (r.status === 429 && r.error && r.error.code === 'quota_exceeded') {
+        /* Not a matter of seconds: no countdown, the server says when. */
+        banner(ZQ.notice({ kind: 'error', title: '今天已无法再提交', text: r.error.message }));
+        return;
+      }
       common(r, submitCase, again);
     });
   }
