@@ -222,8 +222,8 @@ static int cmd_export(const char *path, const zq_config *cfg, int argc, char **a
     ctx_from(app, &ctx);
     st = zq_store_new(&cfg->redis);
     rc = st ? zq_staff_export(st, &ctx, &f,
-                              strcmp(fmt, "csv") == 0 ? ZQ_EXPORT_CSV : ZQ_EXPORT_JSONL, &sink,
-                              &rows, &err)
+                              strcmp(fmt, "csv") == 0 ? ZQ_EXPORT_CSV : ZQ_EXPORT_JSONL, false,
+                              &sink, &rows, &err)
             : -ZQ_ENOMEM;
     closed = fs.f != stdout ? fclose(fs.f) == 0 : fflush(stdout) == 0;
     if (!closed && rc == 0)

@@ -611,15 +611,20 @@ int zq_resp_stream_write(zq_req *req, const void *data, size_t len)
     return 0;
 }
 
-bool zq_idem_key_valid(const char *k)
+bool zq_idem_key_valid_min(const char *k, size_t min)
 {
     size_t n = k ? strnlen(k, 65) : 0;
 
-    if (n < 8 || n > 64)
+    if (n < min || n < 1 || n > 64)
         return false;
     for (size_t i = 0; i < n; i++)
         if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
               (k[i] >= '0' && k[i] <= '9') || k[i] == '-' || k[i] == '_'))
             return false;
     return true;
+}
+
+bool zq_idem_key_valid(const char *k)
+{
+    return zq_idem_key_valid_min(k, 8);
 }

@@ -158,7 +158,15 @@ int zq_parse_urlencoded(zq_pool *pool, const char *s, size_t len, size_t max, zq
 int zq_parse_cookies(zq_pool *pool, const char *header, size_t max, zq_kv **out, size_t *n);
 
 /* True when k is a usable Idempotency-Key: 8 to 64 characters of
- * A-Z a-z 0-9 - _ (NULL is not). */
+ * A-Z a-z 0-9 - _ (NULL is not). Staff writes take these: a staff key is
+ * scoped by the staff member, the action and the case, so a short one
+ * cannot reach anyone else's result. */
 bool zq_idem_key_valid(const char *k);
+/* The same with at least min characters (and still at most 64). */
+bool zq_idem_key_valid_min(const char *k, size_t min);
+
+/* The shortest public (submission) Idempotency-Key: long enough that a
+ * key cannot be guessed from another client's. */
+#define ZQ_IDEM_KEY_MIN_PUBLIC 16
 
 #endif

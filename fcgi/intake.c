@@ -10,6 +10,7 @@
 #include "zhuqi/app.h"
 #include "zhuqi/cases.h"
 #include "zhuqi/classes.h"
+#include "zhuqi/client.h"
 #include "zhuqi/log.h"
 #include "zhuqi/lookup.h"
 #include "zhuqi/session.h"
@@ -303,8 +304,10 @@ static const zq_calendar *calendar_of(zq_req *req)
     return req->app ? req->app->calendar : NULL;
 }
 
-/* Answers with the case's public view, the deadline running now. */
-static int respond_case(zq_req *req, const char *id, int status)
+/* Answers with the case's public view, the deadline running now; 409
+ * instead when the case was submitted by another than owner (a key
+ * replayed from another session must not show someone else's case). */
+static int respond_case(zq_req *req, const char *id, int status, const char *owner)
 {
     zq_wf_limits lim;
     zq_case c;
@@ -315,6 +318,13 @@ static int respond_case(zq_req *req, const char *id, int status)
         if (rc != -ZQ_EUNAVAIL)
             ZQ_ERROR("event=case_reload_failed id=%s err=\"%s\"", id, err.msg);
         return rc == -ZQ_EUNAVAIL ? rc : -ZQ_EREPLY;
+    }
+    if (!zq_case_owner_matches(&c, owner)) {
+        ZQ_WARN("event=idempotency_key_other_session id=%s", id);
+        zq_resp_error(req, 409, "idempotency_key_conflict",
+                      "该提交标识（Idempotency-Key）已在另一次填写中使用，请刷新页面后重新提交。");
+        zq_case_clear(&c);
+        return 0;
     }
     zq_wf_limits_from_config(req->cfg, &lim);
     zq_resp_json(req, status,
@@ -334,16 +344,16 @@ int zq_h_intake_submit(zq_req *req)
     json_t *errors = NULL, *answers, *visible = NULL;
     zq_case_new in;
     zq_err err = {0};
-    char id[ZQ_CASE_ID_MAX], dup[ZQ_CASE_ID_MAX];
+    char id[ZQ_CASE_ID_MAX], dup[ZQ_CASE_ID_MAX], owner[ZQ_CASE_OWNER_LEN + 1], client[80];
     bool created = false;
     zq_session s = {0};
     int rc;
 
     if (f == NULL)
         return 0;
-    if (!zq_idem_key_valid(key)) {
+    if (!zq_idem_key_valid_min(key, ZQ_IDEM_KEY_MIN_PUBLIC)) {
         zq_resp_error(req, 400, "missing_idempotency_key",
-                      "缺少或无效的 Idempotency-Key 请求头（8 到 64 位字母、数字、- 或 _）。");
+                      "缺少或无效的 Idempotency-Key 请求头（16 到 64 位字母、数字、- 或 _）。");
         return 0;
     }
     if ((rc = session_load(req, f, &s)) < 0)
@@ -354,6 +364,7 @@ int zq_h_intake_submit(zq_req *req)
     }
     if (check_csrf(req, &s) < 0)
         goto out;
+    zq_case_owner(s.sid, owner);
     /* A retry of a submission that already made a case gets that case,
      * even though its draft is gone. */
     rc = zq_case_find_idem(req->store, f->id, key, id, &err);
@@ -367,7 +378,7 @@ int zq_h_intake_submit(zq_req *req)
             ZQ_WARN("event=case_not_replicated id=%s err=\"%s\"", id, err.msg);
             goto out;
         }
-        rc = respond_case(req, id, 200);
+        rc = respond_case(req, id, 200, owner);
         goto out;
     }
     rc = 0;
@@ -394,11 +405,29 @@ int zq_h_intake_submit(zq_req *req)
     in.form = f;
     in.answers = answers;
     in.idem_key = key;
+    in.owner = owner;
     in.source = "web";
     in.now_ms = zq_now_ms();
     in.idem_ttl_s = req->cfg->intake.idempotency_ttl_s;
     in.dup_window_days = req->cfg->intake.duplicate_window_days;
+    /* An address that does not fit a key is not counted per client: the
+     * mobile and code quotas still hold. */
+    if (zq_client_key(req->remote_addr, client, sizeof(client)) == 0)
+        in.client = client;
+    in.quota_ip = req->cfg->intake.quota_ip;
+    in.quota_mobile = req->cfg->intake.quota_mobile;
+    in.quota_uscc = req->cfg->intake.quota_uscc;
     rc = zq_case_create(req->store, &in, id, &created, dup, &err);
+    if (rc == -ZQ_EBUSY) {
+        char ra[16];
+        ZQ_INFO("event=case_quota_full form=%s quota=%s", f->id, id);
+        zq_resp_error(req, 429, "quota_exceeded", zq_case_quota_message(id));
+        /* 1..86400 always fits. */
+        if (zq_fmt(ra, sizeof(ra), "%d", zq_case_quota_retry_s(in.now_ms)) == 0)
+            zq_resp_header(req, "Retry-After", ra);
+        rc = 0;
+        goto out;
+    }
     if (rc < 0) {
         /* Redis away, refusing writes, or no replica in time: the case
          * may exist, and a retry with the same key returns it. Anything
@@ -412,9 +441,12 @@ int zq_h_intake_submit(zq_req *req)
     }
     ZQ_INFO("event=case_created id=%s form=%s created=%d dup_of=%s", id, f->id, created,
             dup[0] ? dup : "-");
-    /* The draft has become the case; losing this delete is harmless. */
-    zq_session_drop_draft(req->store, s.sid, f->id, &err);
-    rc = respond_case(req, id, created ? 201 : 200);
+    /* The draft has become the case; losing this delete is harmless. A
+     * key that had made a case already leaves the draft alone: it may be
+     * another session's key (respond_case refuses it then). */
+    if (created)
+        zq_session_drop_draft(req->store, s.sid, f->id, &err);
+    rc = respond_case(req, id, created ? 201 : 200, owner);
 out:
     json_decref(errors);
     json_decref(visible);
@@ -430,8 +462,8 @@ int zq_h_case_lookup(zq_req *req)
     zq_wf_limits lim;
     zq_err err = {0};
     const char *msg;
-    char ra[16];
-    int rc;
+    char ra[16], who[80];
+    int rc, retry_s = 0;
 
     if (zq_req_json(req, &body) < 0)
         return 0;
@@ -445,17 +477,32 @@ int zq_h_case_lookup(zq_req *req)
     memset(&in, 0, sizeof(in));
     in.id = req->params[0];
     in.mobile = json_string_value(norm);
-    in.who = req->remote_addr;
+    /* An IPv6 client is counted by its /64; an address that does not fit
+     * is counted as one unknown asker with all the others. */
+    if (zq_client_key(req->remote_addr, who, sizeof(who)) < 0)
+        memcpy(who, "-", 2);
+    in.who = who;
     in.per_minute = req->cfg->intake.lookup_per_minute;
+    in.fail_max = req->cfg->intake.lookup_fail_max;
+    in.lockout_s = req->cfg->intake.lookup_lockout_s;
     in.now_ms = zq_now_ms();
     in.schema = schema_of(req);
     in.cal = calendar_of(req);
     in.lim = &lim;
-    rc = zq_lookup_case(req->store, &in, &pub, &err);
-    if (rc == -ZQ_EBUSY) {
-        zq_resp_error(req, 429, "rate_limited", "查询过于频繁，请稍后再试。");
-        /* 1..60 always fits; were it cut, no Retry-After beats a wrong one. */
-        if (zq_fmt(ra, sizeof(ra), "%d", (int)(60 - (in.now_ms / 1000) % 60)) == 0)
+    rc = zq_lookup_case(req->store, &in, &pub, &retry_s, &err);
+    if (rc == -ZQ_EBUSY || rc == -ZQ_ECONFLICT) {
+        char m[256];
+        if (rc == -ZQ_EBUSY)
+            zq_resp_error(req, 429, "rate_limited", "查询过于频繁，请稍后再试。");
+        else
+            zq_resp_error(req, 429, "lookup_locked",
+                          zq_resp_msgf(m, sizeof(m),
+                                       "该案件的查询因多次手机号码不符已暂时锁定，请稍后再试。",
+                                       "该案件的查询因多次手机号码不符已暂时锁定，请在约 %d "
+                                       "分钟后再试。",
+                                       (retry_s + 59) / 60));
+        /* A number always fits; were it cut, no Retry-After beats a wrong one. */
+        if (zq_fmt(ra, sizeof(ra), "%d", retry_s > 0 ? retry_s : 1) == 0)
             zq_resp_header(req, "Retry-After", ra);
         rc = 0;
     } else if (rc == -ZQ_ENOTFOUND) {

@@ -15,16 +15,23 @@
 struct zq_wf_limits;
 
 #define ZQ_CASE_ID_MAX 32
+#define ZQ_CASE_OWNER_LEN 32 /* hex characters of zq_case_owner */
 
 /* What a new case is made of. Strings are borrowed. */
 typedef struct zq_case_new {
     const zq_form *form;
     json_t *answers;      /* normalised answers (borrowed) */
     const char *idem_key; /* client's Idempotency-Key, scoped by form */
+    const char *owner;    /* zq_case_owner of who submits; NULL or "": nobody */
     const char *source;   /* "web" or "chat:<channel>:<user>" */
     int64_t now_ms;       /* creation time (ms since the epoch) */
     int idem_ttl_s;
     int dup_window_days; /* 0: no duplicate check */
+    /* Daily quotas (Beijing day) of stored cases, 0: off: per client
+     * (zq_client_key; NULL: none, e.g. chat), per mobile and per credit
+     * code of the answers (a missing answer: not counted). */
+    const char *client;
+    int quota_ip, quota_mobile, quota_uscc;
 } zq_case_new;
 
 /* A loaded case. Clear with zq_case_clear(). */
@@ -38,21 +45,32 @@ typedef struct zq_case {
     char region[8];
     char source[128];
     char dup_of[ZQ_CASE_ID_MAX];
-    json_t *answers; /* owned */
-    json_t *history; /* owned: [{"at_ms","from","to","by","note"}] */
+    char owner[ZQ_CASE_OWNER_LEN + 1]; /* who submitted it (zq_case_owner); "" for older cases */
+    json_t *answers;                   /* owned */
+    json_t *history;                   /* owned: [{"at_ms","from","to","by","note"}] */
 } zq_case;
 
 /* Creates a case, or finds the one this idempotency key already created.
  * On success returns 0, copies the id into id (ZQ_CASE_ID_MAX bytes) and
  * sets *created (false when the key had been used). dup_of (may be NULL,
  * ZQ_CASE_ID_MAX bytes) receives the earlier case with the same
- * complainant code, respondent and amount, or "". Returns -ZQ_EUNAVAIL
+ * complainant code, respondent and amount, or "". Returns
+ * -ZQ_EBUSY when a daily quota is full (nothing stored; an Idempotency-Key
+ * that made a case already returns it whatever the quotas): id then holds
+ * the quota's name, "ip", "mobile" or "uscc". Returns -ZQ_EUNAVAIL
  * when Redis is away or refuses writes (MISCONF, OOM...: nothing stored),
  * or when the case was stored but fewer replicas than wanted confirmed it
  * in time (zq_store_wait; id is set): a retry with the same idem_key then
  * returns that case. -ZQ_EREPLY on a script error. */
 int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created, char *dup_of,
                    zq_err *err);
+
+/* The Chinese message for a full quota (the name zq_case_create gave);
+ * static. */
+const char *zq_case_quota_message(const char *quota);
+/* Seconds from now_ms to the end of the quotas' day: the next midnight,
+ * Beijing time (1..86400). */
+int zq_case_quota_retry_s(int64_t now_ms);
 
 /* The case that form's Idempotency-Key key created: returns 0 with its
  * number in id, -ZQ_ENOTFOUND when the key made none (or has expired), or
@@ -77,6 +95,16 @@ int zq_case_from_replies_public(const redisReply *h, const redisReply *l, const 
                                 zq_case *out, zq_err *err);
 void zq_case_clear(zq_case *c);
 
+/* The owner mark of a submission made by who (the web session id, or
+ * the chat source): the first 16 bytes of SHA-256("owner:" who) in hex,
+ * so that the record binds its Idempotency-Key to the submitter without
+ * holding a session id. Writes ZQ_CASE_OWNER_LEN + 1 bytes into out. */
+void zq_case_owner(const char *who, char out[ZQ_CASE_OWNER_LEN + 1]);
+
+/* True when a replay of c's Idempotency-Key by owner may see c: the
+ * owners agree, or c has no owner (a case from before owners were kept). */
+bool zq_case_owner_matches(const zq_case *c, const char *owner);
+
 /* True when id has the shape of a case number (TS20261126-0001). */
 bool zq_case_id_valid(const char *id);
 
@@ -85,7 +113,8 @@ const char *zq_case_status_label(const char *status);
 
 /* The public view: status, history, deadlines, with personal data masked.
  * Returns a new object. Only status changes appear in the history
- * (assignments and extensions are internal). */
+ * (assignments and extensions are internal); the duplicate mark
+ * (dup_of) is internal too and never appears. */
 json_t *zq_case_public_json(const zq_schema *s, const zq_case *c);
 
 /* The public view with "deadline": the time limit running now (see

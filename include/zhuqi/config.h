@@ -96,6 +96,11 @@ typedef struct zq_config {
         bool uscc_warn_only;       /* pilot codes that fail the check pass */
         long long money_ceiling_yuan;
         int lookup_per_minute; /* status lookups per client address */
+        int lookup_fail_max;   /* wrong mobiles that lock a case's lookup; 0: off */
+        int lookup_lockout_s;  /* the failure window and the lockout */
+        int quota_ip;          /* stored submissions per client (IPv6: /64) and day; 0: off */
+        int quota_mobile;      /* per mobile and day; 0: off */
+        int quota_uscc;        /* per credit code and day; 0: off */
     } intake;
     struct {
         int review_workdays;   /* decide on acceptance, from submission */

@@ -3,8 +3,12 @@
  * (POST /api/cases/{id}/lookup) and the chat (查询) answer from here.
  *
  * Lookups are counted per asker and minute in
- * {prefix}rl:lookup:{who}:{minute} (2 minutes), in the same round trip
- * that loads the case. */
+ * {prefix}rl:lookup:{who}:{minute} (2 minutes), and wrong mobiles per
+ * case in {prefix}lookupfail:{id} (lockout seconds): fail_max of them
+ * lock that case's lookup for the lockout, for every asker and even with
+ * the right mobile, so that a case number cannot be brute-forced from
+ * many addresses. One script does all of it and loads the case in the
+ * same round trip. */
 #ifndef ZHUQI_LOOKUP_H
 #define ZHUQI_LOOKUP_H
 
@@ -20,8 +24,10 @@
 typedef struct zq_lookup_in {
     const char *id;     /* the case number as given */
     const char *mobile; /* the mobile as zq_lookup_mobile normalised it */
-    const char *who;    /* whom the limit counts: a client address, "chat:{channel}:{user}" */
+    const char *who;    /* whom the limit counts: zq_client_key, "chat:{channel}:{user}" */
     int per_minute;     /* lookups allowed per who and minute */
+    int fail_max;       /* wrong mobiles that lock the case's lookup; 0: no lock */
+    int lockout_s;      /* the window they are counted in, and the lock's length */
     int64_t now_ms;
     const zq_schema *schema;
     const zq_calendar *cal; /* may be NULL: Monday-Friday */
@@ -37,9 +43,12 @@ int zq_lookup_mobile(const zq_schema *s, const zq_schema_opts *o, json_t *raw, j
 /* Counts this lookup and, within the limit, finds the case. Returns 0
  * with the public view (zq_case_public_json_at, as of the Beijing day of
  * now_ms) in *pub (new); -ZQ_EBUSY when who is over the limit this
- * minute; -ZQ_ENOTFOUND when there is no such case or the mobile is not
- * its own (the same answer, so that numbers cannot be probed);
- * -ZQ_EUNAVAIL when Redis is away or cannot answer now. */
-int zq_lookup_case(zq_store *st, const zq_lookup_in *in, json_t **pub, zq_err *err);
+ * minute, -ZQ_ECONFLICT when the case's lookup is locked after too many
+ * wrong mobiles, both with the seconds to wait in *retry_s (0 otherwise);
+ * -ZQ_ENOTFOUND when there is no such case or the mobile is not its own
+ * (the same answer, so that numbers cannot be probed; a wrong mobile is
+ * counted against the case); -ZQ_EUNAVAIL when Redis is away or cannot
+ * answer now; -ZQ_EREPLY when the script fails. */
+int zq_lookup_case(zq_store *st, const zq_lookup_in *in, json_t **pub, int *retry_s, zq_err *err);
 
 #endif

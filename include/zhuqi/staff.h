@@ -348,9 +348,13 @@ typedef struct zq_export_sink {
  * number of rows. When reading fails after the first byte, a last line
  * says that the export is incomplete. Returns 0 and the number of rows in
  * *rows, -ZQ_EUNAVAIL (before begin when the first read fails), or the
- * sink's code. */
+ * sink's code. masked: mobiles and the contact's name as the staff list
+ * shows them (zq_mask_mobile, zq_mask_name), in the row and in the
+ * answers, and mobile numbers inside free-text answers masked
+ * (zq_mask_text); for roles that may not take personal data away. */
 int zq_staff_export(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f,
-                    zq_export_format fmt, const zq_export_sink *sink, long long *rows, zq_err *err);
+                    zq_export_format fmt, bool masked, const zq_export_sink *sink, long long *rows,
+                    zq_err *err);
 
 /* Counts by type, status, region and month (of submission), the median
  * days from submission to the written answer, and the share of answers

@@ -597,7 +597,8 @@ static int confirm(turn *t)
     zq_case_new in;
     unsigned char md[32];
     unsigned int mdlen = 0;
-    char seed[256], hex[33], key[48], source[128], id[ZQ_CASE_ID_MAX], dup[ZQ_CASE_ID_MAX];
+    char seed[256], hex[33], key[48], source[128], id[ZQ_CASE_ID_MAX], dup[ZQ_CASE_ID_MAX],
+        owner[ZQ_CASE_OWNER_LEN + 1];
     bool created = false;
     int rc;
 
@@ -626,12 +627,24 @@ static int confirm(turn *t)
     in.form = f;
     in.answers = vis;
     in.idem_key = key;
+    zq_case_owner(source, owner);
+    in.owner = owner;
     in.source = source;
     in.now_ms = t->now_ms;
     in.idem_ttl_s = t->cfg->intake.idempotency_ttl_s;
     in.dup_window_days = t->cfg->intake.duplicate_window_days;
+    /* A chat has no client address: the mobile and code quotas hold. */
+    in.quota_mobile = t->cfg->intake.quota_mobile;
+    in.quota_uscc = t->cfg->intake.quota_uscc;
     rc = zq_case_create(t->env->store, &in, id, &created, dup, t->err);
     json_decref(vis);
+    if (rc == -ZQ_EBUSY) {
+        /* The draft is kept: 确认 tomorrow submits it. */
+        ZQ_INFO("event=case_quota_full form=%s quota=%s source=chat:%s", f->id, id, t->in->channel);
+        dlg_say(t, "%s\n\n回复“确认”可以稍后再次提交，回复“菜单”返回主菜单。",
+                zq_case_quota_message(id));
+        return 0;
+    }
     if (rc < 0)
         return rc;
     ZQ_INFO("event=case_created id=%s form=%s created=%d source=chat:%s dup_of=%s", id, f->id,

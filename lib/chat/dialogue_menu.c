@@ -119,8 +119,6 @@ static void say_public_case(turn *t, json_t *pub)
         dlg_say(t, "企业：%s\n", json_string_value(json_object_get(contact, "company_name")));
     dlg_say(t, "联系人：%s（%s）\n", json_string_value(json_object_get(contact, "contact_name")),
             json_string_value(json_object_get(contact, "mobile")));
-    if (json_is_true(json_object_get(pub, "possible_duplicate")))
-        dlg_say(t, "提示：该案件与之前提交的案件内容相近，工作人员会一并核实。\n");
     say_deadline(t, json_object_get(pub, "deadline"));
     dlg_say(t, "办理记录：\n");
     json_array_foreach(hist, i, e)
@@ -140,7 +138,7 @@ int dlg_lookup_mobile(turn *t, const char *text, size_t len)
     char who[160];
     zq_wf_limits lim;
     zq_lookup_in in;
-    int rc;
+    int rc, retry_s = 0;
 
     rc = zq_lookup_mobile(t->schema, &t->opts, raw, &norm, &msg);
     json_decref(raw);
@@ -158,17 +156,24 @@ int dlg_lookup_mobile(turn *t, const char *text, size_t len)
     in.mobile = json_string_value(norm);
     in.who = who;
     in.per_minute = t->cfg->intake.lookup_per_minute;
+    in.fail_max = t->cfg->intake.lookup_fail_max;
+    in.lockout_s = t->cfg->intake.lookup_lockout_s;
     in.now_ms = t->now_ms;
     in.schema = t->schema;
     in.cal = t->env->calendar;
     in.lim = &lim;
-    rc = zq_lookup_case(t->env->store, &in, &pub, t->err);
+    rc = zq_lookup_case(t->env->store, &in, &pub, &retry_s, t->err);
     json_decref(norm);
-    if (rc == -ZQ_EUNAVAIL || rc == -ZQ_ENOMEM || rc == -ZQ_EINVAL)
+    if (rc == -ZQ_EUNAVAIL || rc == -ZQ_ENOMEM || rc == -ZQ_EINVAL || rc == -ZQ_EREPLY)
         return rc;
     t->st.mode = M_MENU;
     if (rc == -ZQ_EBUSY) {
         dlg_say(t, "查询过于频繁，请稍后再试。");
+        return 0;
+    }
+    if (rc == -ZQ_ECONFLICT) {
+        dlg_say(t, "该案件的查询因多次手机号码不符已暂时锁定，请在约 %d 分钟后再试。",
+                (retry_s + 59) / 60);
         return 0;
     }
     if (rc < 0) {

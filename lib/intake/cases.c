@@ -15,10 +15,15 @@
  *   cases:status:{status}    zset
  *   cases:region:{code}      zset
  *   seq:{TS20261126}         counter of the day, expires after 3 days
- *   idem:{form}:{key}        the case an Idempotency-Key created
+ *   idem:{form}:{key}        the case an Idempotency-Key created; the case
+ *                            keeps the submitter's mark (idem_owner) so a
+ *                            replay from elsewhere is refused
  *   dup:{sha1}               first case with the same complainant code,
  *                            respondent and amount, for the window
  *   events                   stream read by zhuqi-bot
+ *   quota:{kind}:{who}:{day} cases stored today (Beijing) per client
+ *                            (ip, by zq_client_key), mobile and uscc;
+ *                            2 days
  * The script touches keys of several hash slots: Redis Cluster would need
  * the case keys tagged by day; see docs/ARCHITECTURE.md. */
 #include "zhuqi/cases.h"
@@ -42,6 +47,14 @@ static zq_script create_script = {
            "  local d = redis.call('HGET', ARGV[1] .. 'case:' .. existing, 'dup_of') or ''\n"
            "  return {existing, 0, d}\n"
            "end\n"
+           /* The quotas count stored cases only: checked before anything
+            * is written (no number used up), counted after. */
+           "for i = 0, 2 do\n"
+           "  local lim = tonumber(ARGV[13 + i]) or 0\n"
+           "  if lim > 0 and (tonumber(redis.call('GET', KEYS[9 + i]) or '0') or 0) >= lim then\n"
+           "    return {'', 2, '', i}\n"
+           "  end\n"
+           "end\n"
            "local n = redis.call('INCR', KEYS[2])\n"
            "if n == 1 then redis.call('EXPIRE', KEYS[2], 259200) end\n"
            "local id = ARGV[2] .. '-' .. string.format('%04d', n)\n"
@@ -52,7 +65,8 @@ static zq_script create_script = {
            "end\n"
            "redis.call('HSET', ck, 'id', id, 'form', ARGV[4], 'status', 'submitted',\n"
            "  'created_ms', ARGV[3], 'updated_ms', ARGV[3], 'answers', ARGV[5],\n"
-           "  'mobile', ARGV[6], 'region', ARGV[7], 'source', ARGV[8], 'dup_of', dup)\n"
+           "  'mobile', ARGV[6], 'region', ARGV[7], 'source', ARGV[8], 'dup_of', dup,\n"
+           "  'idem_owner', ARGV[12])\n"
            "if ARGV[11] ~= '' then redis.call('HSET', ck, 'list_sum', ARGV[11]) end\n"
            "zq_pack_row(ck)\n"
            "redis.call('RPUSH', ck .. ':log', cjson.encode({at_ms = tonumber(ARGV[3]),\n"
@@ -64,7 +78,14 @@ static zq_script create_script = {
            "redis.call('SET', KEYS[1], id, 'EX', ARGV[9])\n"
            "redis.call('XADD', KEYS[8], 'MAXLEN', '~', '100000', '*', 'type', 'case_created',\n"
            "  'id', id, 'form', ARGV[4], 'region', ARGV[7], 'source', ARGV[8], 'dup_of', dup)\n"
+           "for i = 0, 2 do\n"
+           "  if (tonumber(ARGV[13 + i]) or 0) > 0 and redis.call('INCR', KEYS[9 + i]) == 1 then\n"
+           "    redis.call('EXPIRE', KEYS[9 + i], 172800)\n"
+           "  end\n"
+           "end\n"
            "return {id, 1, dup}\n"};
+
+static const char *const quota_names[] = {"ip", "mobile", "uscc"};
 
 /* "TS20261126" for a form and a time. */
 static void day_prefix(const zq_form *f, int64_t ms, char out[24])
@@ -108,12 +129,16 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
                    zq_err *err)
 {
     const char *region = str_answer(in->answers, "region");
+    const char *qwho[3] = {in->client, str_answer(in->answers, "mobile"),
+                           str_answer(in->answers, "uscc")};
+    int qlim[3] = {in->quota_ip, in->quota_mobile, in->quota_uscc};
     char k_idem[200], k_seq[64], k_dup[96], k_all[64], k_type[96], k_status[96], k_region[96],
-        k_events[64];
+        k_events[64], k_quota[3][160], qarg[3][16];
     char day[24], now[24], idem_ttl[16], dup_ttl[16], fp[41];
     char *answers = NULL;
-    int bad = 0;
-    const char *argv[19];
+    zq_date today = zq_date_from_ms(in->now_ms);
+    int bad = 0, i;
+    const char *argv[26];
     zq_summary sum;
     zq_buf packed = {0};
     redisReply *r = NULL;
@@ -142,6 +167,14 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
         bad |= zq_store_key(st, k_dup, sizeof(k_dup), "dup:none");
         bad |= zq_fmt(dup_ttl, sizeof(dup_ttl), "0");
     }
+    /* A quota without a subject (no client address, no code given) is
+     * off for this case; its key is then a placeholder never written. */
+    for (i = 0; i < 3; i++) {
+        bool on = qlim[i] > 0 && qwho[i] != NULL && qwho[i][0] != '\0';
+        bad |= zq_store_key(st, k_quota[i], sizeof(k_quota[i]), "quota:%s:%s:%04d%02d%02d",
+                            quota_names[i], on ? qwho[i] : "-", today.y, today.m, today.d);
+        bad |= zq_fmt(qarg[i], sizeof(qarg[i]), "%d", on ? qlim[i] : 0);
+    }
     if (bad != 0) {
         rc = zq_err_set(err, ZQ_ETOOBIG, "case: a key or argument is too long");
         goto out;
@@ -155,21 +188,28 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
     argv[5] = k_status;
     argv[6] = k_region;
     argv[7] = k_events;
-    argv[8] = zq_store_prefix(st);
-    argv[9] = day;
-    argv[10] = now;
-    argv[11] = in->form->id;
-    argv[12] = answers;
-    argv[13] = str_answer(in->answers, "mobile");
-    argv[14] = region;
-    argv[15] = in->source;
-    argv[16] = idem_ttl;
-    argv[17] = dup_ttl;
+    argv[8] = k_quota[0];
+    argv[9] = k_quota[1];
+    argv[10] = k_quota[2];
+    argv[11] = zq_store_prefix(st);
+    argv[12] = day;
+    argv[13] = now;
+    argv[14] = in->form->id;
+    argv[15] = answers;
+    argv[16] = str_answer(in->answers, "mobile");
+    argv[17] = region;
+    argv[18] = in->source;
+    argv[19] = idem_ttl;
+    argv[20] = dup_ttl;
     /* The staff list's columns from the answers (summary.h); without
      * them the case is listed from its answers. */
     zq_summary_from_answers(in->form->id, in->answers, &sum);
-    argv[18] = zq_summary_pack(&sum, &packed) == 0 ? packed.data : "";
-    r = zq_store_script(st, err, &create_script, 8, 19, argv, NULL);
+    argv[21] = zq_summary_pack(&sum, &packed) == 0 ? packed.data : "";
+    argv[22] = in->owner ? in->owner : "";
+    argv[23] = qarg[0];
+    argv[24] = qarg[1];
+    argv[25] = qarg[2];
+    r = zq_store_script(st, err, &create_script, 11, 26, argv, NULL);
     if (r == NULL) {
         rc = -ZQ_EUNAVAIL;
         goto out;
@@ -177,6 +217,19 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
     if (zq_store_reply_unavailable(r)) {
         /* MISCONF (disk full), OOM, READONLY...: nothing was written. */
         rc = zq_err_set(err, ZQ_EUNAVAIL, "case: redis refuses writes: %s", r->str);
+        goto out;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
+        r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer == 2 &&
+        r->element[3]->type == REDIS_REPLY_INTEGER && r->element[3]->integer >= 0 &&
+        r->element[3]->integer < 3) {
+        /* A quota is full: nothing was written. */
+        memcpy(id, quota_names[r->element[3]->integer],
+               strlen(quota_names[r->element[3]->integer]) + 1);
+        *created = false;
+        if (dup_of != NULL)
+            dup_of[0] = '\0';
+        rc = -ZQ_EBUSY;
         goto out;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
@@ -203,6 +256,49 @@ out:
     zq_buf_free(&packed);
     free(answers);
     return rc;
+}
+
+void zq_case_owner(const char *who, char out[ZQ_CASE_OWNER_LEN + 1])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    zq_buf b = {0};
+
+    zq_buf_printf(&b, "owner:%s", who);
+    /* Out of memory: a mark no submitter has, so the replay is refused
+     * rather than shown to anyone. */
+    if (b.oom)
+        memset(md, 0xff, sizeof(md));
+    else
+        SHA256((const unsigned char *)b.data, b.len, md);
+    zq_buf_free(&b);
+    zq_hex(md, ZQ_CASE_OWNER_LEN / 2, out);
+}
+
+bool zq_case_owner_matches(const zq_case *c, const char *owner)
+{
+    size_t n = strlen(c->owner);
+
+    if (n == 0)
+        return true;
+    return owner != NULL && zq_ct_equal(c->owner, n, owner, strlen(owner));
+}
+
+const char *zq_case_quota_message(const char *quota)
+{
+    if (strcmp(quota, "ip") == 0)
+        return "今天从您所在网络提交的案件已达上限，请于明天（北京时间 0 点以后）再提交。";
+    if (strcmp(quota, "mobile") == 0)
+        return "今天使用该手机号码提交的案件已达上限，请于明天（北京时间 0 点以后）再提交。";
+    if (strcmp(quota, "uscc") == 0)
+        return "今天该统一社会信用代码提交的案件已达上限，请于明天（北京时间 0 点以后）再提交。";
+    return "今天提交的案件已达上限，请于明天（北京时间 0 点以后）再提交。";
+}
+
+int zq_case_quota_retry_s(int64_t now_ms)
+{
+    int64_t s = now_ms / 1000 + ZQ_BEIJING_OFFSET_S;
+
+    return (int)(86400 - s % 86400);
 }
 
 bool zq_case_id_valid(const char *id)
@@ -335,6 +431,8 @@ static int from_replies(const redisReply *h, const redisReply *l, const char *id
             copy_field(out->source, sizeof(out->source), v);
         else if (strcmp(k, "dup_of") == 0)
             copy_field(out->dup_of, sizeof(out->dup_of), v);
+        else if (strcmp(k, "idem_owner") == 0)
+            copy_field(out->owner, sizeof(out->owner), v);
         else if (strcmp(k, "created_ms") == 0 && zq_parse_ll(v->str, v->len, 0, INT64_MAX, &n) == 0)
             out->created_ms = n;
         else if (strcmp(k, "updated_ms") == 0 && zq_parse_ll(v->str, v->len, 0, INT64_MAX, &n) == 0)
@@ -438,8 +536,9 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
                     "status_label", zq_case_status_label(c->status), "created_at", iso, "history",
                     hist, "contact", "company_name", str_answer(c->answers, "company_name"),
                     "contact_name", name, "mobile", mobile);
-    if (out != NULL && c->dup_of[0] != '\0')
-        json_object_set_new(out, "possible_duplicate", json_true());
+    /* No possible_duplicate here: the mark is a staff hint, and telling
+     * a stranger that a number's case resembles an earlier one leaks
+     * that the earlier one exists (staff views carry it, rowjson.c). */
     return out;
 }
 

@@ -6,6 +6,36 @@
 
 #include "zhuqi/cases.h"
 
+/* One round trip for the whole lookup: the asker's count, the case's
+ * failure lock, the mobile check and, only when it matches, the case.
+ * A wrong mobile counts against the case (only for a case that exists:
+ * probing random numbers creates no keys); the N-th failure restarts the
+ * key's clock so the lock lasts the whole lockout from then on.
+ * KEYS: rate, case, case log, failures. ARGV: per_minute, mobile,
+ * fail_max (0: off), lockout seconds, id valid ('1' / '0').
+ * Reply: {0, hash, log} found; {1} over the rate; {2, pttl} locked;
+ * {3} not found or wrong mobile. */
+static zq_script lookup_script = {
+    .src = "local n = redis.call('INCR', KEYS[1])\n"
+           "if n == 1 then redis.call('EXPIRE', KEYS[1], 120) end\n"
+           "if n > tonumber(ARGV[1]) then return {1} end\n"
+           "if ARGV[5] ~= '1' then return {3} end\n"
+           "local max = tonumber(ARGV[3])\n"
+           "if max > 0 then\n"
+           "  local f = tonumber(redis.call('GET', KEYS[4]) or '0') or 0\n"
+           "  if f >= max then return {2, redis.call('PTTL', KEYS[4])} end\n"
+           "end\n"
+           "local m = redis.call('HGET', KEYS[2], 'mobile')\n"
+           "if not m then return {3} end\n"
+           "if m ~= ARGV[2] then\n"
+           "  if max > 0 then\n"
+           "    local f = redis.call('INCR', KEYS[4])\n"
+           "    if f == 1 or f >= max then redis.call('EXPIRE', KEYS[4], ARGV[4]) end\n"
+           "  end\n"
+           "  return {3}\n"
+           "end\n"
+           "return {0, redis.call('HGETALL', KEYS[2]), redis.call('LRANGE', KEYS[3], 0, -1)}\n"};
+
 int zq_lookup_mobile(const zq_schema *s, const zq_schema_opts *o, json_t *raw, json_t **norm,
                      const char **msg)
 {
@@ -24,51 +54,78 @@ int zq_lookup_mobile(const zq_schema *s, const zq_schema_opts *o, json_t *raw, j
     return 0;
 }
 
-int zq_lookup_case(zq_store *st, const zq_lookup_in *in, json_t **pub, zq_err *err)
+int zq_lookup_case(zq_store *st, const zq_lookup_in *in, json_t **pub, int *retry_s, zq_err *err)
 {
-    redisReply *rep[4] = {NULL, NULL, NULL, NULL};
+    bool valid = zq_case_id_valid(in->id);
+    char k_rate[200], k_case[128], k_log[132], k_fail[160], per[16], max[16], lockout[16];
+    const char *argv[9];
+    redisReply *r = NULL;
+    long long kind;
     zq_case c;
-    char key[200];
-    int rc = -ZQ_ENOTFOUND, n = 2, i;
+    int rc = -ZQ_ENOTFOUND, bad = 0;
 
     *pub = NULL;
-    if (zq_store_key(st, key, sizeof(key), "rl:lookup:%s:%lld", in->who,
+    *retry_s = 0;
+    if (zq_store_key(st, k_rate, sizeof(k_rate), "rl:lookup:%s:%lld", in->who,
                      (long long)(in->now_ms / 60000)) < 0)
         return zq_err_set(err, ZQ_EINVAL, "lookup: asker too long");
-    /* One round trip: the limiter's count and the case together; the
-     * case is only looked at when the count allows it. */
-    zq_store_appendv(st, 2, (const char *[]){"INCR", key}, NULL);
-    zq_store_appendv(st, 3, (const char *[]){"EXPIRE", key, "120"}, NULL);
-    if (zq_case_load_append(st, in->id) == 0)
-        n = 4;
-    if (zq_store_read_replies(st, err, n, rep) < 0)
+    /* A number of the wrong shape names no key of ours: the script
+     * counts the asker and answers "not found". */
+    bad |= zq_store_key(st, k_case, sizeof(k_case), "case:%s", valid ? in->id : "-");
+    bad |= zq_fmt(k_log, sizeof(k_log), "%s:log", k_case);
+    bad |= zq_store_key(st, k_fail, sizeof(k_fail), "lookupfail:%s", valid ? in->id : "-");
+    bad |= zq_fmt(per, sizeof(per), "%d", in->per_minute);
+    bad |= zq_fmt(max, sizeof(max), "%d", in->fail_max > 0 ? in->fail_max : 0);
+    bad |= zq_fmt(lockout, sizeof(lockout), "%d", in->lockout_s > 0 ? in->lockout_s : 900);
+    if (bad != 0)
+        return zq_err_set(err, ZQ_EINVAL, "lookup: a key or argument is too long");
+    argv[0] = k_rate;
+    argv[1] = k_case;
+    argv[2] = k_log;
+    argv[3] = k_fail;
+    argv[4] = per;
+    argv[5] = in->mobile;
+    argv[6] = max;
+    argv[7] = lockout;
+    argv[8] = valid ? "1" : "0";
+    r = zq_store_script(st, err, &lookup_script, 4, 9, argv, NULL);
+    if (r == NULL)
         return -ZQ_EUNAVAIL;
-    for (i = 0; i < n; i++)
-        if (zq_store_reply_unavailable(rep[i])) {
-            /* LOADING, MISCONF...: try again later */
-            rc = zq_err_set(err, ZQ_EUNAVAIL, "lookup: %s", rep[i]->str);
+    if (zq_store_reply_unavailable(r)) {
+        /* LOADING, MISCONF...: try again later */
+        rc = zq_err_set(err, ZQ_EUNAVAIL, "lookup: %s", r->str);
+        goto out;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER) {
+        rc = zq_err_set(err, ZQ_EREPLY, "lookup: script failed: %s",
+                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        goto out;
+    }
+    kind = r->element[0]->integer;
+    if (kind == 1) {
+        *retry_s = (int)(60 - (in->now_ms / 1000) % 60); /* the next minute */
+        rc = -ZQ_EBUSY;
+    } else if (kind == 2) {
+        long long ms = r->elements > 1 && r->element[1]->type == REDIS_REPLY_INTEGER
+                           ? r->element[1]->integer
+                           : 0;
+        /* No TTL (-1) cannot happen; should it, the whole lockout is said. */
+        *retry_s = ms > 0 ? (int)((ms + 999) / 1000) : (in->lockout_s > 0 ? in->lockout_s : 900);
+        rc = -ZQ_ECONFLICT;
+    } else if (kind == 0 && r->elements == 3) {
+        rc = zq_case_from_replies_public(r->element[1], r->element[2], in->id, &c, err);
+        if (rc < 0) {
+            rc = -ZQ_ENOTFOUND;
             goto out;
         }
-    if (rep[0]->type == REDIS_REPLY_INTEGER && rep[0]->integer > in->per_minute) {
-        rc = -ZQ_EBUSY;
-        goto out;
+        /* Matched in the script; the view is built from what it read. */
+        if ((*pub = zq_case_public_json_at(in->schema, in->cal, in->lim, &c,
+                                           zq_date_from_ms(in->now_ms))) == NULL)
+            rc = zq_err_set(err, ZQ_ENOMEM, "lookup: out of memory");
+        zq_case_clear(&c);
     }
-    if (n == 4)
-        rc = zq_case_from_replies_public(rep[2], rep[3], in->id, &c, err);
-    if (rc < 0) {
-        rc = -ZQ_ENOTFOUND;
-        goto out;
-    }
-    /* A wrong mobile and an unknown number look the same from outside. */
-    if (!zq_ct_equal(c.mobile, strlen(c.mobile), in->mobile, strlen(in->mobile)))
-        rc = -ZQ_ENOTFOUND;
-    else if ((*pub = zq_case_public_json_at(in->schema, in->cal, in->lim, &c,
-                                            zq_date_from_ms(in->now_ms))) == NULL)
-        rc = zq_err_set(err, ZQ_ENOMEM, "lookup: out of memory");
-    zq_case_clear(&c);
 out:
-    for (i = 0; i < 4; i++)
-        if (rep[i] != NULL)
-            freeReplyObject(rep[i]);
+    freeReplyObject(r);
     return rc;
 }

@@ -232,16 +232,99 @@ static void csv_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, co
     zq_csv_end_row(b);
 }
 
-static int jsonl_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r)
+/* One answer masked in place: a mobile field and the contact's name by
+ * their masks, and mobile numbers inside free text. Other types hold no
+ * personal data of the complainant's own (codes, amounts, dates). */
+static int mask_answer(const zq_field *fd, const char *key, json_t *v)
 {
-    int rc = zq_staff_row_write(b, ctx, r, false, true);
+    const char *in = json_string_value(v);
+    size_t n = in ? strlen(in) + 1 : 0;
+    char *out;
+    int rc;
+
+    if (in == NULL || fd == NULL)
+        return 0;
+    if (fd->type != ZQ_FIELD_MOBILE && fd->type != ZQ_FIELD_TEXT)
+        return 0;
+    out = malloc(n < 32 ? 32 : n); /* a mask is never longer than its text */
+    if (out == NULL)
+        return -ZQ_ENOMEM;
+    if (fd->type == ZQ_FIELD_MOBILE)
+        zq_mask_mobile(in, out, 32);
+    else if (strcmp(key, "contact_name") == 0)
+        zq_mask_name(in, out, n < 32 ? 32 : n);
+    else
+        zq_mask_text(in, out, n);
+    rc = json_string_set(v, out) == 0 ? 0 : -ZQ_ENOMEM;
+    free(out);
+    return rc;
+}
+
+/* The answers of r for a masked export (mask_answer on each), as a new
+ * JSON text in *text (free()); "{}" when the stored text is not an
+ * object. Returns 0 or -ZQ_ENOMEM. */
+static int masked_answers(const zq_staff_ctx *ctx, const zq_case_row *r, char **text)
+{
+    const zq_form *f = ctx->schema ? zq_schema_form(ctx->schema, r->form) : NULL;
+    json_t *a = r->answers_text ? json_loadb(r->answers_text, r->answers_len, 0, NULL) : NULL;
+    const char *key;
+    json_t *v;
+    int rc = 0;
+
+    *text = NULL;
+    if (!json_is_object(a)) {
+        json_decref(a);
+        a = json_object();
+    }
+    json_object_foreach(a, key, v)
+    {
+        if (rc == 0 && f != NULL)
+            rc = mask_answer(zq_form_field(f, key, NULL), key, v);
+    }
+    if (rc == 0 && (*text = json_dumps(a, JSON_COMPACT)) == NULL)
+        rc = -ZQ_ENOMEM;
+    json_decref(a);
+    return rc;
+}
+
+static int jsonl_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, bool masked)
+{
+    int rc = zq_staff_row_write(b, ctx, r, masked, true);
 
     zq_buf_append(b, "\n", 1);
     return rc < 0 || b->oom ? -ZQ_ENOMEM : 0;
 }
 
+/* Writes one row; a masked one through a copy of r that borrows all but
+ * its masked answers. Returns 0 or -ZQ_ENOMEM. */
+static int export_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, bool masked,
+                      zq_export_format fmt, const column *cols, size_t ncols, members *m,
+                      char *scratch)
+{
+    zq_case_row copy;
+    char *text = NULL;
+    int rc = 0;
+
+    if (masked) {
+        if ((rc = masked_answers(ctx, r, &text)) < 0)
+            return rc;
+        copy = *r;
+        copy.answers_text = text;
+        copy.answers_len = strlen(text);
+        copy.answers = NULL;
+        r = &copy;
+    }
+    if (fmt == ZQ_EXPORT_CSV)
+        csv_row(b, ctx, r, cols, ncols, m, scratch, SCRATCH);
+    else
+        rc = jsonl_row(b, ctx, r, masked);
+    free(text);
+    return rc;
+}
+
 int zq_staff_export(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filter *f,
-                    zq_export_format fmt, const zq_export_sink *sink, long long *rows, zq_err *err)
+                    zq_export_format fmt, bool masked, const zq_export_sink *sink, long long *rows,
+                    zq_err *err)
 {
     zq_staff_memo memo_own = {{{0}}};
     zq_staff_ctx ctx_own = zq_staff_with_memo(ctx_in, &memo_own);
@@ -278,10 +361,10 @@ int zq_staff_export(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filt
         for (i = 0; i < n; i++) {
             if (!rowv[i].found)
                 continue; /* deleted between the scan and the read */
-            if (fmt == ZQ_EXPORT_CSV)
-                csv_row(&b, ctx, &rowv[i], cols, ncols, mem, scratch, SCRATCH);
-            else
-                jsonl_row(&b, ctx, &rowv[i]);
+            if (export_row(&b, ctx, &rowv[i], masked, fmt, cols, ncols, mem, scratch) < 0) {
+                rc = zq_err_set(err, ZQ_ENOMEM, "export: out of memory");
+                goto clear;
+            }
             (*rows)++;
             if (b.len >= CHUNK) {
                 if (b.oom || (rc = sink->write(sink->ctx, b.data, b.len)) < 0)

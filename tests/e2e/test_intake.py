@@ -230,7 +230,9 @@ class TestFlows(IntakeCase):
         self.assertEqual(r.status, 201, r)
         second = r.json()["case"]
         self.assertNotEqual(second["id"], first["id"])
-        self.assertTrue(second.get("possible_duplicate"))
+        # The mark is for staff only (issue 12 item 9): never in the public answer.
+        self.assertNotIn("possible_duplicate", second)
+        self.assertNotIn("dup_of", second)
         self.assertEqual(self.stack.redis_command(
             "HGET", "zqe2e:case:" + second["id"], "dup_of"), first["id"])
         # Another amount is no duplicate.

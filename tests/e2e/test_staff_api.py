@@ -25,8 +25,11 @@ ENDPOINTS = [
     ("GET", "/api/admin/me", "viewer", None),
     ("GET", "/api/admin/workflow", "viewer", None),
     ("GET", "/api/admin/cases", "viewer", None),
-    ("GET", "/api/admin/cases.csv", "viewer", None),
-    ("GET", "/api/admin/cases.jsonl", "viewer", None),
+    # Unmasked exports need a handler; a viewer may export masked (issue 12 item 9).
+    ("GET", "/api/admin/cases.csv", "handler", None),
+    ("GET", "/api/admin/cases.jsonl", "handler", None),
+    ("GET", "/api/admin/cases.csv?masked=1", "viewer", None),
+    ("GET", "/api/admin/cases.jsonl?masked=1", "viewer", None),
     ("GET", "/api/admin/cases/" + CASE, "viewer", None),
     ("GET", "/api/admin/stats", "viewer", None),
     ("GET", "/api/admin/digest", "viewer", None),

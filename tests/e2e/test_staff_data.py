@@ -169,7 +169,7 @@ class TestExport(DataBase, unittest.TestCase):
         redis_pipeline(cls.stack, cmds)
 
     def test_csv_10000(self):
-        r = self.get("/api/admin/cases.csv")
+        r = self.get("/api/admin/cases.csv", TOKENS.handler)
         self.assertEqual(r.status, 200, r)
         self.assertTrue(r.header("Content-Type").startswith("text/csv"))
         self.assertIn("attachment", r.header("Content-Disposition"))
@@ -213,7 +213,7 @@ class TestExport(DataBase, unittest.TestCase):
                 self.assertFalse(cell[:1] in ("=", "+", "-", "@", "\t", "\r"), (row[0], cell))
 
     def test_jsonl_10000_and_filters(self):
-        r = self.get("/api/admin/cases.jsonl")
+        r = self.get("/api/admin/cases.jsonl", TOKENS.handler)
         self.assertEqual(r.status, 200, r)
         self.assertIsNone(r.header("Content-Length"))
         lines = r.body.decode("utf-8").split("\n")
@@ -226,20 +226,20 @@ class TestExport(DataBase, unittest.TestCase):
             self.assertEqual(o["type"], form)
             self.assertEqual(o["created_ms"], created)
         # The same filters as the list.
-        r = self.get("/api/admin/cases.jsonl?type=consult")
+        r = self.get("/api/admin/cases.jsonl?type=consult", TOKENS.handler)
         n = len(r.body.decode().splitlines())
         self.assertEqual(n, sum(1 for v in self.stored.values() if v[0] == "consult"))
-        r = self.get("/api/admin/cases.csv?q=" + "TS20261102-0003")
+        r = self.get("/api/admin/cases.csv?q=" + "TS20261102-0003", TOKENS.handler)
         rows = list(csv.reader(io.StringIO(r.body[3:].decode(), newline="")))[1:]
         self.assertEqual(sorted(x[0] for x in rows),
                          sorted(i for i in self.stored if i.startswith("TS20261102-0003")))
         # An empty export still has the header.
-        r = self.get("/api/admin/cases.csv?status=closed")
+        r = self.get("/api/admin/cases.csv?status=closed", TOKENS.handler)
         rows = list(csv.reader(io.StringIO(r.body[3:].decode(), newline="")))
         self.assertEqual(len(rows), 1)
-        self.assertEqual(self.get("/api/admin/cases.jsonl?status=closed").body, b"")
+        self.assertEqual(self.get("/api/admin/cases.jsonl?status=closed", TOKENS.handler).body, b"")
         # HEAD: the head only.
-        r = self.stack.request("HEAD", "/api/admin/cases.csv", headers=auth(TOKENS.viewer))
+        r = self.stack.request("HEAD", "/api/admin/cases.csv", headers=auth(TOKENS.handler))
         self.assertEqual((r.status, r.body), (200, b""))
 
     def test_cli_export_matches(self):
@@ -247,7 +247,7 @@ class TestExport(DataBase, unittest.TestCase):
         lines = p.stdout.decode().splitlines()
         self.assertEqual(len(lines), sum(1 for v in self.stored.values() if v[0] == "complaint"))
         self.assertIn("exported", p.stderr.decode())
-        http = self.get("/api/admin/cases.jsonl?type=complaint").body.decode().splitlines()
+        http = self.get("/api/admin/cases.jsonl?type=complaint", TOKENS.handler).body.decode().splitlines()
         self.assertEqual([json.loads(x)["id"] for x in lines],
                          [json.loads(x)["id"] for x in http])
         p = self.admin_cli("export", "--format", "csv", "--status", "submitted", "--from",

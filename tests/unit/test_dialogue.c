@@ -827,6 +827,69 @@ static void test_lookup(void **state)
     assert_has(r, "1 咨询");
 }
 
+/* The daily quota per mobile holds in the chat as on the web (issue 12,
+ * item 2): the refused 确认 stores nothing and keeps the draft. */
+static void test_quota_in_chat(void **state)
+{
+    chat a = chat_of("quota-a"), b = chat_of("quota-b");
+    const char *r;
+    char id[ZQ_CASE_ID_MAX];
+
+    (void)state;
+    g_cfg.intake.quota_mobile = 1;
+    fill(&a, "consult", "1");
+    case_id_in(say(&a, "确认"), id);
+    fill(&b, "consult", "1"); /* the same sample mobile */
+    r = say(&b, "确认");
+    assert_has(r, "今天使用该手机号码提交的案件已达上限");
+    assert_lacks(r, "提交成功");
+    assert_int_equal(cmd_int("ZCARD zqt:cases:all"), 1);
+    assert_string_equal(state_str(&b, "mode"), "review");
+    /* A repeated 确认 of the stored case is no new case and no refusal. */
+    assert_has(say(&a, "确认"), id);
+    g_cfg.intake.quota_mobile = 0;
+    assert_has(say(&b, "确认"), "提交成功");
+    g_cfg.intake.quota_mobile = 5;
+}
+
+/* Wrong mobiles lock the case's lookup, the chat's 查询 too (issue 12,
+ * item 7), and the chat never mentions a possible duplicate (item 9). */
+static void test_lookup_lock_in_chat(void **state)
+{
+    chat c = chat_of("lock-owner"), other = chat_of("lock-other");
+    const char *r;
+    char id[ZQ_CASE_ID_MAX], cmdbuf[96];
+
+    char *dup;
+
+    (void)state;
+    g_cfg.intake.lookup_fail_max = 2;
+    g_cfg.intake.lookup_per_minute = 100;
+    fill(&c, "complaint", "投诉");
+    say(&c, "确认");
+    fill(&c, "complaint", "投诉"); /* the same complaint again: a duplicate for staff */
+    case_id_in(say(&c, "确认"), id);
+    dup = cmd_str("HGET zqt:case:%s dup_of", id);
+    assert_true(dup != NULL && dup[0] != '\0');
+    free(dup);
+    snprintf(cmdbuf, sizeof(cmdbuf), "查询 %s", id);
+    say(&other, cmdbuf);
+    r = say(&other, "13812345678");
+    assert_has(r, "当前状态");
+    assert_lacks(r, "相近");
+    assert_lacks(r, "重复");
+    say(&other, cmdbuf);
+    assert_has(say(&other, "13900000001"), "未找到该案件");
+    say(&other, cmdbuf);
+    assert_has(say(&other, "13900000002"), "未找到该案件");
+    say(&other, cmdbuf);
+    r = say(&other, "13812345678");
+    assert_has(r, "已暂时锁定");
+    assert_lacks(r, "当前状态");
+    g_cfg.intake.lookup_fail_max = 5;
+    g_cfg.intake.lookup_per_minute = 3;
+}
+
 /* The chat's lookup shows the time limit running now, as the web's
  * lookup page does: a new complaint is in its review period. */
 static void test_lookup_shows_deadline(void **state)
@@ -1353,6 +1416,8 @@ int main(void)
         cmocka_unit_test_setup(test_review_edit_group, reset),
         cmocka_unit_test_setup(test_lookup, reset),
         cmocka_unit_test_setup(test_lookup_shows_deadline, reset),
+        cmocka_unit_test_setup(test_quota_in_chat, reset),
+        cmocka_unit_test_setup(test_lookup_lock_in_chat, reset),
         cmocka_unit_test_setup(test_subscribe, reset),
         cmocka_unit_test_setup(test_classes, reset),
         cmocka_unit_test_setup(test_handoff, reset),

@@ -463,6 +463,17 @@ static void test_idem_key_valid(void **state)
     k[64] = 'a';
     k[65] = '\0';
     assert_false(zq_idem_key_valid(k)); /* 65 */
+    /* Submission keys: at least 16 (issue 12 item 3). */
+    assert_false(zq_idem_key_valid_min("abcdEFGH", ZQ_IDEM_KEY_MIN_PUBLIC));
+    assert_false(zq_idem_key_valid_min("0123456789abcde", ZQ_IDEM_KEY_MIN_PUBLIC)); /* 15 */
+    assert_true(zq_idem_key_valid_min("0123456789abcdef", ZQ_IDEM_KEY_MIN_PUBLIC));
+    assert_false(zq_idem_key_valid_min("0123456789abcde:", ZQ_IDEM_KEY_MIN_PUBLIC));
+    memset(k, 'a', 64);
+    k[64] = '\0';
+    assert_true(zq_idem_key_valid_min(k, ZQ_IDEM_KEY_MIN_PUBLIC));
+    k[64] = 'a';
+    k[65] = '\0';
+    assert_false(zq_idem_key_valid_min(k, ZQ_IDEM_KEY_MIN_PUBLIC));
 }
 
 int main(void)

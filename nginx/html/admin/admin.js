@@ -369,6 +369,8 @@
     flash("正在导出，请稍候…");
     var p = {};
     FILTERS.forEach(function (k) { p[k] = f[k]; });
+    /* Unmasked exports need the handler role: a viewer exports masked. */
+    if (!roleAtLeast("handler")) p.masked = "1";
     fetch("/api/admin/cases." + fmt + "?" + qs(p), { headers: { "Authorization": "Bearer " + token() } })
       .then(function (r) {
         if (!r.ok) return r.json().then(function (j) { throw new Error(errText(j, r.status)); });

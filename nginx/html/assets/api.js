@@ -357,7 +357,9 @@
   /* The problem text of an API answer, for a banner. */
   ZQ.problemText = function (r, fallback) {
     if (r.unavailable) return ZQ.NET_MSG;
-    if (r.status === 429) {
+    /* The server's own 429s (quota_exceeded, lookup_locked) say why and
+     * when; a plain rate limit gets the countdown text. */
+    if (r.status === 429 && !(r.error && r.error.message && r.error.code !== 'rate_limited')) {
       return '请求过于频繁，请' + (r.retryAfter ? ' ' + r.retryAfter + ' 秒后' : '稍后') + '再试。';
     }
     if (r.error && r.error.message) return r.error.message;

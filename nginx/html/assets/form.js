@@ -1059,7 +1059,7 @@
   function submitCase(again) {
     if (S.busy) return;
     var key = ZQ.local.get(IDEM_KEY);
-    if (typeof key !== 'string' || !/^[A-Za-z0-9_-]{8,64}$/.test(key)) {
+    if (typeof key !== 'string' || !/^[A-Za-z0-9_-]{16,64}$/.test(key)) {
       key = ZQ.randomKey();
       ZQ.local.set(IDEM_KEY, key);
     }
@@ -1086,6 +1086,18 @@
       }
       if (r.status === 409 && r.error && r.error.code === 'no_draft') {
         showExpired(r.error.message);
+        return;
+      }
+      if (r.status === 409 && r.error && r.error.code === 'idempotency_key_conflict' && !again) {
+        /* The kept key was used in another (older) session: this draft
+         * gets a key of its own. */
+        ZQ.local.del(IDEM_KEY);
+        submitCase(true);
+        return;
+      }
+      if (r.status === 429 && r.error && r.error.code === 'quota_exceeded') {
+        /* Not a matter of seconds: no countdown, the server says when. */
+        banner(ZQ.notice({ kind: 'error', title: '今天已无法再提交', text: r.error.message }));
         return;
       }
       common(r, submitCase, again);
