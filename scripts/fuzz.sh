@@ -100,7 +100,7 @@ done
 # little, so that the size bounds are crossed but time is not wasted.
 max_len_of() {
     case "$1" in
-        urlencoded | cookies | buf) echo 4096 ;;
+        urlencoded | cookies | buf | netguard) echo 4096 ;;
         json_body | validate | dingtalk | telegram | generic | classify | admin) echo 8192 ;;
         xml | wecom | chatcrypt | feishu) echo 16384 ;;
         schema | calendar | config | template) echo 16384 ;;

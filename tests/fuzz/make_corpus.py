@@ -499,6 +499,20 @@ def rowjson():
         seed("rowjson", "raw%02d" % i, bytes([head[0] | 0x20]) + head[1:] + rest)
 
 
+def netguard():
+    lists = ["", "127.0.0.1:8090", "10.1.2.0/24, [::1]:8443", "fd00::/8, [fd00::/8]:443",
+             "192.168.0.1/33", "[::1", "1.2.3.4:99999"]
+    urls = ["https://example.gov.cn/hook", "http://127.0.0.1:8090/x", "https://u:p@host/",
+            "https://[::ffff:127.0.0.1]/", "https://10.0.0.1:443/a?b#c", "ftp://x/",
+            "https://@/", "https://[fe80::1%25eth0]/"]
+    addrs = [bytes([127, 0, 0, 1]), bytes([100, 64, 1, 1]), bytes([8, 8, 8, 8]),
+             bytes(10) + b"\xff\xff" + bytes([127, 0, 0, 1]) + b"\x01\xbb",
+             b"\xfd" + bytes(15) + b"\x20\xfb", b"\x20\x02\x0a" + bytes(13) + b"\x00\x50"]
+    for i, u in enumerate(urls):
+        seed("netguard", "u%02d" % i,
+             b(lists[i % len(lists)]) + b"\n" + b(u) + b"\n" + addrs[i % len(addrs)])
+
+
 def generate():
     http()
     admin()
@@ -518,6 +532,7 @@ def generate():
     telegram()
     generic()
     rowjson()
+    netguard()
 
 
 def check():
