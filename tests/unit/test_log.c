@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <regex.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +188,28 @@ static void test_escapes(void **state)
     assert_non_null(strchr(out, '\n'));
     assert_non_null(strchr(strchr(out, '\n') + 1, '\n'));
     assert_string_equal(strchr(strchr(out, '\n') + 1, '\n'), "\n");
+    free(out);
+}
+
+/* Numbers come out as printf writes them, whether they take the plain
+ * path (our own digits) or a spec with flags, width or precision. */
+static void test_numbers_as_printf(void **state)
+{
+    char want[512], *out;
+
+    (void)state;
+    capture_begin();
+    ZQ_INFO("a=%d b=%d c=%u d=%ld e=%lld f=%zu g=%lu h=%i i=%05d j=%-3d| k=%.2f l=%x m=%*d n=%hd "
+            "o=%llu p=%zd",
+            0, INT_MIN, UINT_MAX, LONG_MIN, LLONG_MIN, SIZE_MAX, ULONG_MAX, -7, 42, 5, 3.14159,
+            255u, 4, 9, (short)-3, ULLONG_MAX, (ssize_t)-12);
+    out = capture_end();
+    snprintf(want, sizeof(want),
+             "a=%d b=%d c=%u d=%ld e=%lld f=%zu g=%lu h=%i i=%05d j=%-3d| k=%.2f l=%x m=%*d n=%hd "
+             "o=%llu p=%zd\n",
+             0, INT_MIN, UINT_MAX, LONG_MIN, LLONG_MIN, SIZE_MAX, ULONG_MAX, -7, 42, 5, 3.14159,
+             255u, 4, 9, (short)-3, ULLONG_MAX, (ssize_t)-12);
+    assert_non_null(strstr(out, want));
     free(out);
 }
 
@@ -490,6 +513,7 @@ int main(void)
         T(test_beijing_time),
         T(test_levels),
         T(test_escapes),
+        T(test_numbers_as_printf),
         T(test_values_cannot_forge_fields),
         T(test_escaped_line_cut),
         T(test_request_id),
