@@ -40,7 +40,8 @@ int zq_channel_parse(const char *name, zq_channel_kind *out);
 /* The kind whose answers a chat reply of channel (chat_outbox.h: an
  * inbound adapter's name, "dingtalk-session", "wecom-app", ...) gets:
  * the kind of that wire name, else the robot of the platform it names
- * ("lark" is Feishu), else generic. */
+ * (Feishu and "lark" replies are feishu-chat: they go through the IM API
+ * with the tenant token), else generic. */
 zq_channel_kind zq_channel_of_reply(const char *channel);
 
 /* True for the kinds sent through an app's message API with an access

@@ -528,7 +528,9 @@ static void test_channel_config_from(void **state)
     assert_int_equal(zq_channel_of_reply("wecom"), ZQ_CH_WECOM);
     assert_int_equal(zq_channel_of_reply("wecom-app"), ZQ_CH_WECOM_APP);
     assert_int_equal(zq_channel_of_reply("dingtalk-session"), ZQ_CH_DINGTALK);
-    assert_int_equal(zq_channel_of_reply("lark"), ZQ_CH_FEISHU);
+    /* Feishu replies are IM API messages, not custom-bot ones. */
+    assert_int_equal(zq_channel_of_reply("feishu"), ZQ_CH_FEISHU_CHAT);
+    assert_int_equal(zq_channel_of_reply("lark"), ZQ_CH_FEISHU_CHAT);
     assert_int_equal(zq_channel_of_reply("telegram"), ZQ_CH_TELEGRAM);
     assert_int_equal(zq_channel_of_reply("webchat"), ZQ_CH_GENERIC);
     /* Every kind's stand-in target renders (the app kinds with their
