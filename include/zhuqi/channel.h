@@ -57,9 +57,9 @@ bool zq_channel_is_app(zq_channel_kind k);
  *                   of the visible text after entity parsing (default 4096)
  *   generic         UTF-8 bytes of "markdown" (default 65536)
  *   wecom-app       UTF-8 bytes of markdown.content (default 2048)
- *   dingtalk-app    UTF-8 bytes of the markdown text in msgParam (default
- *                   20000; the app API's own limit is not documented, so
- *                   the custom robot's is used)
+ *   dingtalk-app    bytes of the msgParam JSON string as sent (title, text
+ *                   and their JSON escapes; default 15000, the documented
+ *                   limit of groupMessages/send)
  *   feishu-chat     bytes of the whole JSON request body (default 30000:
  *                   Feishu's 30 KB for cards)
  * 0 means the documented default. */
