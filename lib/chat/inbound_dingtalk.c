@@ -155,14 +155,31 @@ out:
     return rc;
 }
 
+/* A session-webhook text message. */
+static json_t *dingtalk_reply_part(const void *ctx, const char *s, size_t n, size_t i)
+{
+    (void)ctx;
+    (void)i;
+    return json_pack("{s:s, s:{s:s%}}", "msgtype", "text", "text", "content", s, n);
+}
+
 static int dingtalk_render(const zq_config *cfg, const zq_inbound_msg *msg,
                            const zq_dialogue_replies *r, int64_t now_ms, zq_inbound_resp *resp,
                            zq_chat_outbox *out, zq_err *err)
 {
     static const char *const headers[] = {"Content-Type: application/json; charset=utf-8"};
     size_t max = zq_inbound_limit(cfg->channels.dingtalk_max_bytes, ZQ_INBOUND_DINGTALK_MAX);
-    size_t i;
-    int rc = 0;
+    zq_inbound_series_req q = {
+        .channel = "dingtalk",
+        .url = msg->reply_url,
+        .headers = headers,
+        .nheaders = 1,
+        .expires_ms = msg->reply_expires_ms,
+        .texts = (const char *const *)r->text,
+        .ntexts = r->n,
+        .max = max,
+        .part = dingtalk_reply_part,
+    };
 
     zq_buf_reset(&resp->body);
     resp->status = 200;
@@ -172,30 +189,7 @@ static int dingtalk_render(const zq_config *cfg, const zq_inbound_msg *msg,
         ZQ_WARN("event=reply_dropped channel=dingtalk reason=\"session webhook expired\"");
         return 0;
     }
-    for (i = 0; i < r->n && rc == 0; i++) {
-        const char *s = r->text[i];
-        size_t len = strlen(s);
-
-        while (len > 0 && rc == 0) {
-            size_t n = zq_inbound_part(s, len, max);
-            json_t *b = json_pack("{s:s, s:{s:s%}}", "msgtype", "text", "text", "content", s, n);
-            char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
-
-            json_decref(b);
-            if (body == NULL)
-                return zq_err_set(err, ZQ_ENOMEM, "dingtalk: out of memory");
-            rc = zq_chat_outbox_push(out, "dingtalk", msg->reply_url, body, headers, 1, NULL,
-                                     msg->reply_expires_ms);
-            free(body);
-            s += n;
-            len -= n;
-        }
-    }
-    if (rc == -ZQ_ETOOBIG) {
-        ZQ_WARN("event=reply_truncated channel=dingtalk parts=%d", ZQ_CHAT_OUTBOX_MAX);
-        rc = 0;
-    }
-    return rc;
+    return zq_inbound_series(out, &q, err);
 }
 
 const zq_inbound_adapter zq_inbound_dingtalk = {
