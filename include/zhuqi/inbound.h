@@ -71,6 +71,9 @@ typedef struct zq_inbound_msg {
     char reply_url[1024]; /* DingTalk: the session webhook */
     int64_t reply_expires_ms;
     char reply_to[256]; /* Feishu: message id; Telegram: chat id */
+    /* DingTalk groups: the asker's senderStaffId, @-mentioned in the
+     * reply; "" in a 1:1 chat or without a staff id. */
+    char reply_at[65];
     /* Where 订阅 sends reminders (see zq_dialogue_in). */
     bool can_push;
     zq_channel_kind target_kind;

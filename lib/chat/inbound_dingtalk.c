@@ -140,6 +140,10 @@ static int dingtalk_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inb
         msg->group = ct != NULL && strcmp(ct, "2") == 0;
     }
     set_push(cfg, j, msg);
+    /* The staff id (not the encrypted senderId): what at.atUserIds takes. */
+    if (!msg->group || !member(j, "senderStaffId", msg->reply_at, sizeof(msg->reply_at)) ||
+        !plain_id(msg->reply_at, 64))
+        msg->reply_at[0] = '\0';
     if (strcmp(type, "text") == 0) {
         content = json_string_value(json_object_get(json_object_get(j, "text"), "content"));
         msg->kind = ZQ_INBOUND_TEXT;
@@ -155,12 +159,25 @@ out:
     return rc;
 }
 
-/* A session-webhook text message. */
+/* A session-webhook text message; in a group the first part @-mentions
+ * the asker (DingTalk shows the mention only when "@<staff id>" is also
+ * in the text). */
 static json_t *dingtalk_reply_part(const void *ctx, const char *s, size_t n, size_t i)
 {
-    (void)ctx;
-    (void)i;
-    return json_pack("{s:s, s:{s:s%}}", "msgtype", "text", "text", "content", s, n);
+    const zq_inbound_msg *msg = ctx;
+    zq_buf t = {0};
+    json_t *b;
+
+    if (i > 0 || msg->reply_at[0] == '\0')
+        return json_pack("{s:s, s:{s:s%}}", "msgtype", "text", "text", "content", s, n);
+    zq_buf_printf(&t, "@%s\n", msg->reply_at);
+    zq_buf_append(&t, s, n);
+    b = t.oom ? NULL
+              : json_pack("{s:s, s:{s:s%}, s:{s:[s], s:b}}", "msgtype", "text", "text",
+                          "content", t.data, t.len, "at", "atUserIds", msg->reply_at,
+                          "isAtAll", 0);
+    zq_buf_free(&t);
+    return b;
 }
 
 static int dingtalk_render(const zq_config *cfg, const zq_inbound_msg *msg,
@@ -169,6 +186,8 @@ static int dingtalk_render(const zq_config *cfg, const zq_inbound_msg *msg,
 {
     static const char *const headers[] = {"Content-Type: application/json; charset=utf-8"};
     size_t max = zq_inbound_limit(cfg->channels.dingtalk_max_bytes, ZQ_INBOUND_DINGTALK_MAX);
+    /* Room for the "@<staff id>" line of the first part. */
+    size_t at = msg->reply_at[0] != '\0' ? strlen(msg->reply_at) + 2 : 0;
     zq_inbound_series_req q = {
         .channel = "dingtalk",
         .url = msg->reply_url,
@@ -177,8 +196,9 @@ static int dingtalk_render(const zq_config *cfg, const zq_inbound_msg *msg,
         .expires_ms = msg->reply_expires_ms,
         .texts = (const char *const *)r->text,
         .ntexts = r->n,
-        .max = max,
+        .max = max > 2 * at ? max - at : max,
         .part = dingtalk_reply_part,
+        .ctx = msg,
     };
 
     zq_buf_reset(&resp->body);

@@ -839,6 +839,22 @@ static void test_dingtalk_render(void **state)
     assert_null(json_object_get(json_array_get(b, 0), "at"));
     json_decref(b);
     zq_chat_outbox_clear(&ob);
+    /* In a group the first part @-mentions the asker, in at.atUserIds and
+     * in the text (DingTalk shows the mention only with both). */
+    memcpy(m.reply_at, "staff01", sizeof("staff01"));
+    assert_int_equal(zq_inbound_dingtalk.render(&cfg, &m, &rep, 1000, &r, &ob, &err), 0);
+    b = entry_bodies(&ob.e[0]);
+    assert_string_equal(text_content(json_array_get(b, 0)), "@staff01\n你好");
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(json_object_get(json_array_get(b, 0), "at"),
+                                            "atUserIds"),
+                            0)),
+                        "staff01");
+    assert_null(json_object_get(json_array_get(b, 1), "at"));
+    assert_string_equal(text_content(json_array_get(b, 1)), "第二条");
+    json_decref(b);
+    zq_chat_outbox_clear(&ob);
+    m.reply_at[0] = '\0';
     /* Expired session webhook: nothing queued. */
     assert_int_equal(zq_inbound_dingtalk.render(&cfg, &m, &rep, 2000, &r, &ob, &err), 0);
     assert_int_equal(ob.n, 0);
