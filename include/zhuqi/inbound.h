@@ -176,7 +176,7 @@ typedef struct zq_inbound_series_req {
     int64_t expires_ms;
     const char *const *texts; /* UTF-8, in the order they are to arrive */
     size_t ntexts;
-    size_t max;           /* bytes of text per part */
+    size_t max;              /* bytes of text per part */
     zq_inbound_part_fn part; /* renders each part */
     const void *ctx;         /* for part */
 } zq_inbound_series_req;

@@ -173,9 +173,8 @@ static json_t *dingtalk_reply_part(const void *ctx, const char *s, size_t n, siz
     zq_buf_printf(&t, "@%s\n", msg->reply_at);
     zq_buf_append(&t, s, n);
     b = t.oom ? NULL
-              : json_pack("{s:s, s:{s:s%}, s:{s:[s], s:b}}", "msgtype", "text", "text",
-                          "content", t.data, t.len, "at", "atUserIds", msg->reply_at,
-                          "isAtAll", 0);
+              : json_pack("{s:s, s:{s:s%}, s:{s:[s], s:b}}", "msgtype", "text", "text", "content",
+                          t.data, t.len, "at", "atUserIds", msg->reply_at, "isAtAll", 0);
     zq_buf_free(&t);
     return b;
 }

@@ -171,8 +171,8 @@ static int telegram_render(const zq_config *cfg, const zq_inbound_msg *msg,
         zq_buf_puts(&resp->body, "{}");
         goto out;
     }
-    b = json_pack("{s:s, s:I, s:s%}", "method", "sendMessage", "chat_id", chat_j, "text",
-                  all.data, n);
+    b = json_pack("{s:s, s:I, s:s%}", "method", "sendMessage", "chat_id", chat_j, "text", all.data,
+                  n);
     body = b ? json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(b);
     if (body == NULL) {

@@ -845,11 +845,10 @@ static void test_dingtalk_render(void **state)
     assert_int_equal(zq_inbound_dingtalk.render(&cfg, &m, &rep, 1000, &r, &ob, &err), 0);
     b = entry_bodies(&ob.e[0]);
     assert_string_equal(text_content(json_array_get(b, 0)), "@staff01\n你好");
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(json_object_get(json_array_get(b, 0), "at"),
-                                            "atUserIds"),
-                            0)),
-                        "staff01");
+    assert_string_equal(
+        json_string_value(json_array_get(
+            json_object_get(json_object_get(json_array_get(b, 0), "at"), "atUserIds"), 0)),
+        "staff01");
     assert_null(json_object_get(json_array_get(b, 1), "at"));
     assert_string_equal(text_content(json_array_get(b, 1)), "第二条");
     json_decref(b);
