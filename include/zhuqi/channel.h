@@ -40,7 +40,8 @@ int zq_channel_parse(const char *name, zq_channel_kind *out);
 /* The kind whose answers a chat reply of channel (chat_outbox.h: an
  * inbound adapter's name, "dingtalk-session", "wecom-app", ...) gets:
  * the kind of that wire name, else the robot of the platform it names
- * ("lark" is Feishu), else generic. */
+ * (Feishu and "lark" replies are feishu-chat: they go through the IM API
+ * with the tenant token), else generic. */
 zq_channel_kind zq_channel_of_reply(const char *channel);
 
 /* True for the kinds sent through an app's message API with an access
@@ -56,9 +57,9 @@ bool zq_channel_is_app(zq_channel_kind k);
  *                   of the visible text after entity parsing (default 4096)
  *   generic         UTF-8 bytes of "markdown" (default 65536)
  *   wecom-app       UTF-8 bytes of markdown.content (default 2048)
- *   dingtalk-app    UTF-8 bytes of the markdown text in msgParam (default
- *                   20000; the app API's own limit is not documented, so
- *                   the custom robot's is used)
+ *   dingtalk-app    bytes of the msgParam JSON string as sent (title, text
+ *                   and their JSON escapes; default 15000, the documented
+ *                   limit of groupMessages/send)
  *   feishu-chat     bytes of the whole JSON request body (default 30000:
  *                   Feishu's 30 KB for cards)
  * 0 means the documented default. */

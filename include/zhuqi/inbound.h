@@ -71,6 +71,9 @@ typedef struct zq_inbound_msg {
     char reply_url[1024]; /* DingTalk: the session webhook */
     int64_t reply_expires_ms;
     char reply_to[256]; /* Feishu: message id; Telegram: chat id */
+    /* DingTalk groups: the asker's senderStaffId, @-mentioned in the
+     * reply; "" in a 1:1 chat or without a staff id. */
+    char reply_at[65];
     /* Where 订阅 sends reminders (see zq_dialogue_in). */
     bool can_push;
     zq_channel_kind target_kind;
@@ -158,6 +161,36 @@ bool zq_inbound_copy(char *out, size_t outsz, const char *s);
  * then unchanged or holding the entry). */
 int zq_inbound_wecom_app_parts(const zq_config *cfg, const char *user, const char *s, size_t len,
                                zq_chat_outbox *out, zq_err *err);
+
+/* The body of part i of a reply series: the text [s, s+n) as the
+ * platform's request. Returns a new JSON object, or NULL (out of memory). */
+typedef json_t *(*zq_inbound_part_fn)(const void *ctx, const char *s, size_t n, size_t i);
+
+/* A reply of several texts to one URL (strings borrowed). */
+typedef struct zq_inbound_series_req {
+    const char *channel; /* the entry's channel ("dingtalk", ...) */
+    const char *url;
+    const char *const *headers;
+    size_t nheaders;
+    const char *auth; /* NULL or a ZQ_CHAT_AUTH_* */
+    int64_t expires_ms;
+    const char *const *texts; /* UTF-8, in the order they are to arrive */
+    size_t ntexts;
+    size_t max;              /* bytes of text per part */
+    zq_inbound_part_fn part; /* renders each part */
+    const void *ctx;         /* for part */
+} zq_inbound_series_req;
+
+/* Queues the texts of q on out as one priority-lane entry: each text cut
+ * into parts of at most q->max bytes on character boundaries (at a line
+ * break when one is near), every part rendered by q->part. One part is an
+ * ordinary entry; more are one series (chat_outbox.h "parts"), so the bot
+ * sends them in order, each only after the platform took the one before,
+ * and a retry resumes at the first part not taken. Beyond
+ * ZQ_CHAT_OUTBOX_MAX_PARTS parts the last is cut short and says so.
+ * Nothing is queued when the texts are empty. Returns 0, -ZQ_ETOOBIG when
+ * out is full, or another negative code (err says why). */
+int zq_inbound_series(zq_chat_outbox *out, const zq_inbound_series_req *q, zq_err *err);
 
 /* The effective byte limit: the configured one when not 0, else def. */
 size_t zq_inbound_limit(size_t configured, size_t def);

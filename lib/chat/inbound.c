@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zhuqi/log.h"
+
 void zq_inbound_msg_clear(zq_inbound_msg *m)
 {
     free(m->text);
@@ -114,4 +116,72 @@ int zq_inbound_take_text(zq_inbound_msg *msg, json_t *text, zq_inbound_resp *res
     memcpy(msg->text, json_string_value(text), msg->text_len);
     msg->text[msg->text_len] = '\0';
     return 0;
+}
+
+/* What the last part of a series that had to be cut ends with. */
+#define SERIES_CUT "\n……（内容较长，未能全部显示）"
+
+int zq_inbound_series(zq_chat_outbox *out, const zq_inbound_series_req *q, zq_err *err)
+{
+    json_t *arr = json_array(), *one;
+    zq_buf last = {0};
+    char *body = NULL;
+    size_t t, n = 0, notice = strlen(SERIES_CUT);
+    bool cut = false;
+    int rc = 0;
+
+    if (arr == NULL)
+        return zq_err_set(err, ZQ_ENOMEM, "%s: out of memory", q->channel);
+    for (t = 0; t < q->ntexts && !cut; t++) {
+        const char *s = q->texts[t];
+        size_t len = s != NULL ? strlen(s) : 0;
+
+        while (len > 0 && !cut) {
+            const char *part = s;
+            size_t take = zq_inbound_part(s, len, q->max), plen = take;
+
+            if (n == ZQ_CHAT_OUTBOX_MAX_PARTS - 1 && (take < len || t + 1 < q->ntexts)) {
+                /* The last part the series may hold: cut short, and say so. */
+                plen = q->max > notice ? zq_inbound_part(s, len, q->max - notice) : 0;
+                ZQ_WARN("event=reply_truncated channel=%s parts=%d", q->channel,
+                        ZQ_CHAT_OUTBOX_MAX_PARTS);
+                zq_buf_append(&last, s, plen);
+                zq_buf_puts(&last, SERIES_CUT);
+                part = last.data;
+                plen = last.len;
+                cut = true;
+            }
+            one = last.oom ? NULL : q->part(q->ctx, part, plen, n);
+            if (one == NULL || json_array_append_new(arr, one) < 0) {
+                rc = zq_err_set(err, ZQ_ENOMEM, "%s: cannot build reply part %zu", q->channel,
+                                n + 1);
+                goto out;
+            }
+            n++;
+            s += take;
+            len -= take;
+        }
+    }
+    if (n == 0)
+        goto out;
+    /* One part is an ordinary entry; more ride as one series, so that a
+     * part never overtakes the one before it. */
+    body = json_dumps(n == 1 ? json_array_get(arr, 0) : arr, JSON_COMPACT);
+    if (body == NULL) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "%s: out of memory", q->channel);
+        goto out;
+    }
+    rc = zq_chat_outbox_push(out, q->channel, q->url, body, q->headers, q->nheaders, q->auth,
+                             q->expires_ms);
+    if (rc < 0) {
+        zq_err_set(err, -rc, "%s: cannot queue the reply", q->channel);
+        goto out;
+    }
+    if (n > 1)
+        rc = zq_chat_outbox_series(&out->e[out->n - 1], (int)n, NULL);
+out:
+    free(body);
+    json_decref(arr);
+    zq_buf_free(&last);
+    return rc;
 }

@@ -140,6 +140,10 @@ static int dingtalk_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inb
         msg->group = ct != NULL && strcmp(ct, "2") == 0;
     }
     set_push(cfg, j, msg);
+    /* The staff id (not the encrypted senderId): what at.atUserIds takes. */
+    if (!msg->group || !member(j, "senderStaffId", msg->reply_at, sizeof(msg->reply_at)) ||
+        !plain_id(msg->reply_at, 64))
+        msg->reply_at[0] = '\0';
     if (strcmp(type, "text") == 0) {
         content = json_string_value(json_object_get(json_object_get(j, "text"), "content"));
         msg->kind = ZQ_INBOUND_TEXT;
@@ -155,14 +159,46 @@ out:
     return rc;
 }
 
+/* A session-webhook text message; in a group the first part @-mentions
+ * the asker (DingTalk shows the mention only when "@<staff id>" is also
+ * in the text). */
+static json_t *dingtalk_reply_part(const void *ctx, const char *s, size_t n, size_t i)
+{
+    const zq_inbound_msg *msg = ctx;
+    zq_buf t = {0};
+    json_t *b;
+
+    if (i > 0 || msg->reply_at[0] == '\0')
+        return json_pack("{s:s, s:{s:s%}}", "msgtype", "text", "text", "content", s, n);
+    zq_buf_printf(&t, "@%s\n", msg->reply_at);
+    zq_buf_append(&t, s, n);
+    b = t.oom ? NULL
+              : json_pack("{s:s, s:{s:s%}, s:{s:[s], s:b}}", "msgtype", "text", "text", "content",
+                          t.data, t.len, "at", "atUserIds", msg->reply_at, "isAtAll", 0);
+    zq_buf_free(&t);
+    return b;
+}
+
 static int dingtalk_render(const zq_config *cfg, const zq_inbound_msg *msg,
                            const zq_dialogue_replies *r, int64_t now_ms, zq_inbound_resp *resp,
                            zq_chat_outbox *out, zq_err *err)
 {
     static const char *const headers[] = {"Content-Type: application/json; charset=utf-8"};
     size_t max = zq_inbound_limit(cfg->channels.dingtalk_max_bytes, ZQ_INBOUND_DINGTALK_MAX);
-    size_t i;
-    int rc = 0;
+    /* Room for the "@<staff id>" line of the first part. */
+    size_t at = msg->reply_at[0] != '\0' ? strlen(msg->reply_at) + 2 : 0;
+    zq_inbound_series_req q = {
+        .channel = "dingtalk",
+        .url = msg->reply_url,
+        .headers = headers,
+        .nheaders = 1,
+        .expires_ms = msg->reply_expires_ms,
+        .texts = (const char *const *)r->text,
+        .ntexts = r->n,
+        .max = max > 2 * at ? max - at : max,
+        .part = dingtalk_reply_part,
+        .ctx = msg,
+    };
 
     zq_buf_reset(&resp->body);
     resp->status = 200;
@@ -172,30 +208,7 @@ static int dingtalk_render(const zq_config *cfg, const zq_inbound_msg *msg,
         ZQ_WARN("event=reply_dropped channel=dingtalk reason=\"session webhook expired\"");
         return 0;
     }
-    for (i = 0; i < r->n && rc == 0; i++) {
-        const char *s = r->text[i];
-        size_t len = strlen(s);
-
-        while (len > 0 && rc == 0) {
-            size_t n = zq_inbound_part(s, len, max);
-            json_t *b = json_pack("{s:s, s:{s:s%}}", "msgtype", "text", "text", "content", s, n);
-            char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
-
-            json_decref(b);
-            if (body == NULL)
-                return zq_err_set(err, ZQ_ENOMEM, "dingtalk: out of memory");
-            rc = zq_chat_outbox_push(out, "dingtalk", msg->reply_url, body, headers, 1, NULL,
-                                     msg->reply_expires_ms);
-            free(body);
-            s += n;
-            len -= n;
-        }
-    }
-    if (rc == -ZQ_ETOOBIG) {
-        ZQ_WARN("event=reply_truncated channel=dingtalk parts=%d", ZQ_CHAT_OUTBOX_MAX);
-        rc = 0;
-    }
-    return rc;
+    return zq_inbound_series(out, &q, err);
 }
 
 const zq_inbound_adapter zq_inbound_dingtalk = {

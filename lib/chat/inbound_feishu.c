@@ -313,15 +313,37 @@ out:
     return rc;
 }
 
+/* An IM reply: a text message whose content is itself a JSON string. */
+static json_t *feishu_reply_part(const void *ctx, const char *s, size_t n, size_t i)
+{
+    json_t *c = json_pack("{s:s%}", "text", s, n), *b;
+    char *content = c ? json_dumps(c, JSON_COMPACT) : NULL;
+
+    (void)ctx;
+    (void)i;
+    b = content ? json_pack("{s:s, s:s}", "msg_type", "text", "content", content) : NULL;
+    json_decref(c);
+    free(content);
+    return b;
+}
+
 static int feishu_render(const zq_config *cfg, const zq_inbound_msg *msg,
                          const zq_dialogue_replies *r, int64_t now_ms, zq_inbound_resp *resp,
                          zq_chat_outbox *out, zq_err *err)
 {
     static const char *const headers[] = {"Content-Type: application/json; charset=utf-8"};
-    size_t max = zq_inbound_limit(cfg->channels.feishu_max_bytes, ZQ_INBOUND_FEISHU_MAX);
     char url[1024];
-    size_t i;
-    int rc = 0;
+    zq_inbound_series_req q = {
+        .channel = "feishu",
+        .url = url,
+        .headers = headers,
+        .nheaders = 1,
+        .auth = ZQ_CHAT_AUTH_FEISHU,
+        .texts = (const char *const *)r->text,
+        .ntexts = r->n,
+        .max = zq_inbound_limit(cfg->channels.feishu_max_bytes, ZQ_INBOUND_FEISHU_MAX),
+        .part = feishu_reply_part,
+    };
 
     (void)now_ms;
     zq_buf_reset(&resp->body);
@@ -333,35 +355,7 @@ static int feishu_render(const zq_config *cfg, const zq_inbound_msg *msg,
     if (zq_fmt(url, sizeof(url), "%s/open-apis/im/v1/messages/%s/reply",
                cfg->channels.feishu_base_url, msg->reply_to) < 0)
         return zq_err_set(err, ZQ_ETOOBIG, "feishu: reply URL too long");
-    for (i = 0; i < r->n && rc == 0; i++) {
-        const char *s = r->text[i];
-        size_t len = strlen(s);
-
-        while (len > 0 && rc == 0) {
-            size_t n = zq_inbound_part(s, len, max);
-            json_t *c = json_pack("{s:s%}", "text", s, n);
-            char *content = c ? json_dumps(c, JSON_COMPACT) : NULL;
-            json_t *b =
-                content ? json_pack("{s:s, s:s}", "msg_type", "text", "content", content) : NULL;
-            char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
-
-            json_decref(c);
-            json_decref(b);
-            free(content);
-            if (body == NULL)
-                return zq_err_set(err, ZQ_ENOMEM, "feishu: out of memory");
-            rc =
-                zq_chat_outbox_push(out, "feishu", url, body, headers, 1, "feishu_tenant_token", 0);
-            free(body);
-            s += n;
-            len -= n;
-        }
-    }
-    if (rc == -ZQ_ETOOBIG) {
-        ZQ_WARN("event=reply_truncated channel=feishu parts=%d", ZQ_CHAT_OUTBOX_MAX);
-        rc = 0;
-    }
-    return rc;
+    return zq_inbound_series(out, &q, err);
 }
 
 const zq_inbound_adapter zq_inbound_feishu = {

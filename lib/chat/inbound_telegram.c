@@ -109,6 +109,13 @@ out:
     return rc;
 }
 
+/* A sendMessage in plain text (no parse_mode: nothing to escape). */
+static json_t *telegram_reply_part(const void *ctx, const char *s, size_t n, size_t i)
+{
+    (void)i;
+    return json_pack("{s:I, s:s%}", "chat_id", *(const json_int_t *)ctx, "text", s, n);
+}
+
 static int telegram_render(const zq_config *cfg, const zq_inbound_msg *msg,
                            const zq_dialogue_replies *r, int64_t now_ms, zq_inbound_resp *resp,
                            zq_chat_outbox *out, zq_err *err)
@@ -117,31 +124,55 @@ static int telegram_render(const zq_config *cfg, const zq_inbound_msg *msg,
     size_t max = zq_inbound_limit(cfg->channels.telegram_max_bytes, ZQ_INBOUND_TELEGRAM_MAX);
     zq_buf all = {0};
     char url[1024];
-    const char *s;
-    size_t len, n;
+    const char *text;
+    size_t n;
     long long chat = 0;
+    json_int_t chat_j;
     json_t *b;
     char *body;
     int rc = 0;
+    zq_inbound_series_req q = {
+        .channel = "telegram",
+        .url = url,
+        .headers = headers,
+        .nheaders = 1,
+        .texts = &text,
+        .ntexts = 1,
+        .max = max,
+        .part = telegram_reply_part,
+        .ctx = &chat_j,
+    };
 
     (void)now_ms;
     zq_buf_reset(&resp->body);
     resp->status = 200;
     resp->content_type = "application/json; charset=utf-8";
-    if (r->n == 0) {
-        zq_buf_puts(&resp->body, "{}");
-        return 0;
-    }
     zq_parse_ll(msg->reply_to, strlen(msg->reply_to), -9223372036854775807LL, 9223372036854775807LL,
                 &chat);
-    if (zq_inbound_join(&all, r) < 0)
+    chat_j = (json_int_t)chat;
+    if (r->n > 0 && zq_inbound_join(&all, r) < 0)
         return zq_err_set(err, ZQ_ENOMEM, "telegram: out of memory");
-    /* Plain text (no parse_mode), so nothing needs escaping. */
-    s = all.data;
-    len = all.len;
-    n = zq_inbound_part(s, len, max);
-    b = json_pack("{s:s, s:I, s:s%}", "method", "sendMessage", "chat_id", (json_int_t)chat, "text",
-                  s, n);
+    text = all.data;
+    n = r->n > 0 ? zq_inbound_part(all.data, all.len, max) : 0;
+    /* A reply in several parts goes out as one series through the Bot
+     * API, all of it: a first part in this answer would race the rest. */
+    if (n > 0 && n < all.len && cfg->telegram.bot_token[0] != '\0') {
+        if (zq_fmt(url, sizeof(url), "%s/bot%s/sendMessage", cfg->channels.telegram_base_url,
+                   cfg->telegram.bot_token) == 0) {
+            zq_buf_puts(&resp->body, "{}");
+            rc = zq_inbound_series(out, &q, err);
+            goto out;
+        }
+        ZQ_WARN("event=reply_truncated channel=telegram reason=\"send URL too long\"");
+    } else if (n > 0 && n < all.len) {
+        ZQ_WARN("event=reply_truncated channel=telegram reason=\"no bot_token for the rest\"");
+    }
+    if (n == 0) {
+        zq_buf_puts(&resp->body, "{}");
+        goto out;
+    }
+    b = json_pack("{s:s, s:I, s:s%}", "method", "sendMessage", "chat_id", chat_j, "text", all.data,
+                  n);
     body = b ? json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(b);
     if (body == NULL) {
@@ -150,35 +181,6 @@ static int telegram_render(const zq_config *cfg, const zq_inbound_msg *msg,
     }
     zq_buf_puts(&resp->body, body);
     free(body);
-    s += n;
-    len -= n;
-    if (len > 0 && cfg->telegram.bot_token[0] == '\0') {
-        ZQ_WARN("event=reply_truncated channel=telegram reason=\"no bot_token for the rest\"");
-        goto out;
-    }
-    if (zq_fmt(url, sizeof(url), "%s/bot%s/sendMessage", cfg->channels.telegram_base_url,
-               cfg->telegram.bot_token) < 0) {
-        ZQ_WARN("event=reply_truncated channel=telegram reason=\"send URL too long\"");
-        goto out;
-    }
-    while (len > 0 && rc == 0) {
-        n = zq_inbound_part(s, len, max);
-        b = json_pack("{s:I, s:s%}", "chat_id", (json_int_t)chat, "text", s, n);
-        body = b ? json_dumps(b, JSON_COMPACT) : NULL;
-        json_decref(b);
-        if (body == NULL) {
-            rc = zq_err_set(err, ZQ_ENOMEM, "telegram: out of memory");
-            goto out;
-        }
-        rc = zq_chat_outbox_push(out, "telegram", url, body, headers, 1, NULL, 0);
-        free(body);
-        s += n;
-        len -= n;
-    }
-    if (rc == -ZQ_ETOOBIG) {
-        ZQ_WARN("event=reply_truncated channel=telegram parts=%d", ZQ_CHAT_OUTBOX_MAX);
-        rc = 0;
-    }
 out:
     zq_buf_free(&all);
     return rc;

@@ -249,7 +249,6 @@ const zq_channel_ops zq_ch_feishu = {
     .limits = {20000, 100, 5},
     .limit_on_body = true,
     .json_answer = true,
-    .reply_prefix = {"feishu", "lark"},
     .takes_secret = true,
     .address = feishu_address,
     .sample_address = "HOOK-TOKEN",
@@ -314,6 +313,9 @@ const zq_channel_ops zq_ch_feishu_chat = {
     .app = true,
     .limit_on_body = true,
     .json_answer = true,
+    /* Chat replies go through the IM API with the tenant token, like
+     * these messages: their frequency limits (230020, 99991400) retry. */
+    .reply_prefix = {"feishu", "lark"},
     .address = feishu_chat_address,
     .sample_address = "oc_CHAT_ID",
     .settings = feishu_settings,

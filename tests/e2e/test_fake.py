@@ -201,6 +201,22 @@ class TestDingTalk(FakeCase):
         self.assertJson(self.post("/dingtalk/session/abc123", {"msgtype": "text"}), 200,
                         errcode=40035)
 
+    def test_session_reply_mentions_by_user_id(self):
+        """at.atUserIds: a list of staff ids, each also written "@id" in
+        the text for DingTalk to show the mention."""
+        at = {"msgtype": "text", "text": {"content": "@staff01\n已收到"},
+              "at": {"atUserIds": ["staff01"], "isAtAll": False}}
+        self.assertJson(self.post("/dingtalk/session/s2", at), 200, errcode=0)
+        m = self.only_message(platform="dingtalk-session", target="s2")
+        self.assertEqual(m["at_user_ids"], ["staff01"])
+        self.assertNotIn("warnings", m)
+        for bad in ("staff01", [1], [""]):
+            self.assertJson(self.post("/dingtalk/session/s2",
+                                      dict(at, at={"atUserIds": bad})), 200, errcode=40035)
+        self.post("/dingtalk/session/s3", dict(at, text={"content": "已收到"}))
+        (m,) = self.fake.messages(platform="dingtalk-session", target="s3")
+        self.assertIn("@staff01 is not written", m["warnings"][0])
+
 
 class TestWeCom(FakeCase):
     URL = "/wecom/cgi-bin/webhook/send?key=K1"
@@ -614,6 +630,25 @@ class TestFaults(FakeCase):
         dt = {"msgtype": "text", "text": {"content": "x"}}
         self.assertJson(self.post("/dingtalk/robot/send?access_token=D1", dt), 200, errcode=0)
 
+    def test_fault_after_and_feishu_im_throttle_style(self):
+        """"after" lets N requests through first (a middle part of a
+        series); the IM API's two throttle answers (99991400, 230020)."""
+        self.fake.add_fault("K1", "throttle", after=2, count=1)
+        codes = [self.post(self.WECOM, self.md()).json()["errcode"] for _ in range(4)]
+        self.assertEqual(codes, [0, 0, 45009, 0])
+        self.fake.add_target("feishu-app", "cli_f", app_secret="x")
+        tok = self.post("/feishu/open-apis/auth/v3/tenant_access_token/internal",
+                        {"app_id": "cli_f", "app_secret": "x"}).json()["tenant_access_token"]
+        h = {"Authorization": "Bearer " + tok}
+        url = "/feishu/open-apis/im/v1/messages/om_1/reply"
+        body = {"msg_type": "text", "content": json.dumps({"text": "x"})}
+        self.fake.add_fault("om_1", "throttle", style="230020", count=1)
+        self.fake.add_fault("om_1", "throttle", count=1)
+        self.assertJson(self.post(url, body, h), 400, code=230020)
+        self.assertJson(self.post(url, body, h), 400, code=99991400)
+        self.assertJson(self.post(url, body, h), 200, code=0)
+        self.assertEqual(self.post("/_faults", {"mode": "throttle", "style": "1"}).status, 400)
+
     def test_bad_fault_requests(self):
         for body in ({"mode": "explode"}, {"mode": "down", "count": 0},
                      {"mode": "slow", "ms": -1}, {"mode": "down", "platform": "icq"}, [1]):
@@ -832,6 +867,19 @@ class TestAppMessages(FakeCase):
         self.assertJson(self.post(send, grp, h), 400, code="InvalidAuthentication")
         m = self.only_message(platform="dingtalk-appmsg", target="cid1", accepted=True)
         self.assertEqual(m["content"], "【提醒】\n**明天** 开课")
+        # msgParam, the JSON string as sent (escapes included), at most
+        # 15,000 bytes: 4,990 Chinese characters and 1 line break fit ...
+        h = {"x-acs-dingtalk-access-token": self.post(
+            "/dingtalk/v1.0/oauth2/accessToken",
+            {"appKey": "dingkey", "appSecret": "ds"}).json()["accessToken"]}
+        fits = json.dumps({"title": "t", "text": "中" * 4990 + "\n" + "a" * 1},
+                          ensure_ascii=False)
+        fits = fits + " " * (15000 - len(fits.encode()))
+        self.assertEqual(len(fits.encode()), 15000)
+        self.assertJson(self.post(send, dict(grp, msgParam=fits), h), 200)
+        # ... one more byte does not.
+        self.assertJson(self.post(send, dict(grp, msgParam=fits + " "), h), 400,
+                        code="invalidParameter.msgParam.tooLong")
         self.fake.add_fault("cid1", "throttle", platform="dingtalk-appmsg", count=1)
         r = self.post(send, grp, h)
         self.assertJson(r, 403, code="Forbidden.AccessDenied.QpsLimitForApi")

@@ -60,7 +60,10 @@ Control API (JSON):
                       "retry_after" for telegram/generic) | "fail" (a
                       permanent error; "code" to choose it) | "garbage"
                       (HTTP 200, not JSON) | "5xx" ("status", default 502),
-                      "count"?: N (else until cleared)}
+                      "count"?: N (else until cleared), "after"?: N (let
+                      N matching requests through first), "style"?: the
+                      Feishu throttle code (11232 | 9499 for the custom
+                      bot; 99991400 | 230020 for the IM API)}
   GET    /_faults    active faults;  DELETE /_faults clears them
   GET    /_messages  everything received, oldest first, as JSON;
                      ?platform=&target=&since=ID&accepted=1|0
@@ -154,7 +157,9 @@ DEFAULT_MAX = {
     "wecom-app": 2048,
     "dingtalk-app": 20000,
     "wecom-appmsg": 2048,  # markdown.content (text.content too)
-    "dingtalk-appmsg": 20000,  # the markdown text in msgParam
+    # groupMessages/send: msgParam, the JSON string as sent, at most 15,000
+    # bytes (https://open.dingtalk.com/document/orgapp/the-robot-sends-a-group-message)
+    "dingtalk-appmsg": 15000,
     "feishu-chat": 30 * 1024,  # the request body of a card; text: 150 KB
 }
 
@@ -333,6 +338,11 @@ class State:
                 if p is not None and p != kind and not kind.startswith(p + "-"):
                     continue
                 if f["target"] not in ("*", ident):
+                    continue
+                if f.get("after"):
+                    # Let this many matching requests through first (a
+                    # fault on a middle part of a series).
+                    f["after"] -= 1
                     continue
                 if f["count"] is not None:
                     f["count"] -= 1
@@ -516,6 +526,12 @@ def parse_fault(f):
            "retry_after": _int_field(f, "retry_after", 1, 0, 86400)}
     if "code" in f:
         out["code"] = _int_field(f, "code", 0, -(10 ** 9), 10 ** 9)
+    if "after" in f:
+        out["after"] = _int_field(f, "after", 0, 0, 10 ** 6)
+    if "style" in f:
+        if str(f["style"]) not in ("11232", "9499", "99991400", "230020"):
+            raise ValueError("style must be 11232, 9499, 99991400 or 230020")
+        out["style"] = str(f["style"])
     return out
 
 
@@ -762,6 +778,13 @@ def dingtalk_body(j, req, target):
         return errcode(40035, "atMobiles must be a list of strings")
     if "isAtAll" in at and not isinstance(at["isAtAll"], bool):
         return errcode(40035, "isAtAll must be a boolean")
+    ids = at.get("atUserIds", [])
+    if not isinstance(ids, list) or not all(isinstance(u, str) and u for u in ids):
+        return errcode(40035, "atUserIds must be a list of user ids")
+    for u in ids:
+        if "@" + u not in content:
+            req.warnings.append("@%s is not written in the text: DingTalk shows no mention" % u)
+    req.extra["at_user_ids"] = ids
     for m in mobiles:
         if "@" + m not in content:
             req.warnings.append("@%s is not written in the text: DingTalk shows no mention" % m)
@@ -867,6 +890,9 @@ class DingTalk(Platform):
         if key_ not in ("sampleText", "sampleMarkdown"):
             return acs_error(400, "invalidParameter.msgKey",
                              "fake platform: msgKey %s not simulated" % key_)
+        if isinstance(j.get("msgParam"), str) and utf8_len(j["msgParam"]) > target["max_bytes"]:
+            return acs_error(400, "invalidParameter.msgParam.tooLong",
+                             "msgParam 长度超过 %d 字节" % target["max_bytes"])
         try:
             param = json.loads(j.get("msgParam")) if isinstance(j.get("msgParam"), str) else None
         except ValueError:
@@ -882,9 +908,6 @@ class DingTalk(Platform):
             title, text = "", param.get("content")
             if not isinstance(text, str) or not text:
                 return acs_error(400, "invalidParameter.msgParam", "sampleText 需要 content")
-        if utf8_len(text) > target["max_bytes"]:
-            return acs_error(400, "invalidParameter.msgParam",
-                             "消息内容超过 %d 字节" % target["max_bytes"])
         req.content = (("【%s】\n" % title) if title else "") + text
         if endpoint == "group":
             if not chat_allowed(app, req.ident):
@@ -1030,6 +1053,8 @@ class Feishu(Platform):
 
     def throttle(self, target, endpoint, req, fault=None, wait=1.0):
         if endpoint != "hook":
+            if (fault or {}).get("style") == "230020":
+                return feishu_reply(230020, "This operation triggers the frequency limit.", 400)
             return feishu_reply(99991400, "request trigger frequency limit", 400)
         style = (fault or {}).get("style") or (target or {}).get("throttle_style", "11232")
         if str(style) == "9499":

@@ -215,6 +215,46 @@ static void test_dingtalk_app(void **state)
     zq_outreq_free_all(reqs, n);
 }
 
+/* groupMessages/send takes at most 15,000 bytes of msgParam, the JSON
+ * string as sent: text full of quotes and line breaks (each escaped to two
+ * bytes) and Chinese (three bytes each) must split under it, on character
+ * boundaries, and lose nothing. */
+static void test_dingtalk_app_msgparam_limit(void **state)
+{
+    zq_channel_config cc = app_config();
+    zq_target g = target(ZQ_CH_DINGTALK_APP, "group:cid1");
+    zq_buf body = {0};
+    zq_message m = {.title = "投诉 \"复核\" 结果"};
+    zq_outreq *reqs;
+    size_t n, i, lines = 0;
+
+    (void)state;
+    for (i = 0; i < 1500; i++)
+        zq_buf_printf(&body, "第%zu行 \"引号\" \\ 反斜杠\n", i);
+    m.body = body.data;
+    reqs = render(&cc, &g, &m, &n);
+    assert_true(n > 1);
+    for (i = 0; i < n; i++) {
+        json_t *j = body_of(&reqs[i]), *p = inner(j, "msgParam");
+        const char *ps = str(j, "msgParam"), *text = str(p, "text");
+
+        if (strlen(ps) > 15000)
+            fail_msg("part %zu: msgParam of %zu bytes", i + 1, strlen(ps));
+        if (i + 1 < n && strlen(ps) < 12000)
+            fail_msg("part %zu: msgParam of %zu bytes, split far below the limit", i + 1,
+                     strlen(ps));
+        for (const char *c = strstr(text, "行 \"引号\" \\ 反斜杠"); c != NULL;
+             c = strstr(c + 1, "行 \"引号\" \\ 反斜杠"))
+            lines++;
+        json_decref(p);
+        json_decref(j);
+    }
+    /* Cut at line breaks: every line arrives whole. */
+    assert_int_equal(lines, 1500);
+    zq_outreq_free_all(reqs, n);
+    zq_buf_free(&body);
+}
+
 static void test_feishu_chat(void **state)
 {
     zq_channel_config cc = app_config();
@@ -528,7 +568,9 @@ static void test_channel_config_from(void **state)
     assert_int_equal(zq_channel_of_reply("wecom"), ZQ_CH_WECOM);
     assert_int_equal(zq_channel_of_reply("wecom-app"), ZQ_CH_WECOM_APP);
     assert_int_equal(zq_channel_of_reply("dingtalk-session"), ZQ_CH_DINGTALK);
-    assert_int_equal(zq_channel_of_reply("lark"), ZQ_CH_FEISHU);
+    /* Feishu replies are IM API messages, not custom-bot ones. */
+    assert_int_equal(zq_channel_of_reply("feishu"), ZQ_CH_FEISHU_CHAT);
+    assert_int_equal(zq_channel_of_reply("lark"), ZQ_CH_FEISHU_CHAT);
     assert_int_equal(zq_channel_of_reply("telegram"), ZQ_CH_TELEGRAM);
     assert_int_equal(zq_channel_of_reply("webchat"), ZQ_CH_GENERIC);
     /* Every kind's stand-in target renders (the app kinds with their
@@ -592,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_wecom_app),
         cmocka_unit_test(test_wecom_app_splits_at_2048_bytes),
         cmocka_unit_test(test_dingtalk_app),
+        cmocka_unit_test(test_dingtalk_app_msgparam_limit),
         cmocka_unit_test(test_feishu_chat),
         cmocka_unit_test(test_feishu_chat_double_escaping),
         cmocka_unit_test(test_refused_input),

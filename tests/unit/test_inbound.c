@@ -787,6 +787,24 @@ static void test_dingtalk(void **state)
     zq_inbound_resp_clear(&r);
 }
 
+/* The request bodies of an outbox entry: its series' array, or its one
+ * body in an array of one. New reference. */
+static json_t *entry_bodies(const zq_chat_outbox_entry *e)
+{
+    json_t *b = json_loads(e->body, 0, NULL);
+
+    if (e->parts == 0)
+        return json_pack("[o]", b);
+    assert_true(json_is_array(b));
+    assert_int_equal(json_array_size(b), (size_t)e->parts);
+    return b;
+}
+
+static const char *text_content(json_t *b)
+{
+    return json_string_value(json_object_get(json_object_get(b, "text"), "content"));
+}
+
 static void test_dingtalk_render(void **state)
 {
     zq_inbound_msg m = {0};
@@ -806,16 +824,36 @@ static void test_dingtalk_render(void **state)
     rep = replies_of("你好", "第二条");
     assert_int_equal(zq_inbound_dingtalk.render(&cfg, &m, &rep, 1000, &r, &ob, &err), 0);
     assert_int_equal(r.status, 200);
-    assert_int_equal(ob.n, 2);
+    /* Two replies: one series, so the second cannot overtake the first. */
+    assert_int_equal(ob.n, 1);
+    assert_int_equal(ob.e[0].parts, 2);
     assert_string_equal(ob.e[0].url, m.reply_url);
     assert_string_equal(ob.e[0].channel, "dingtalk");
     assert_int_equal(ob.e[0].expires_ms, 2000);
-    b = json_loads(ob.e[1].body, 0, NULL);
-    assert_string_equal(json_string_value(json_object_get(b, "msgtype")), "text");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(b, "text"), "content")),
-                        "第二条");
+    b = entry_bodies(&ob.e[0]);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(b, 1), "msgtype")),
+                        "text");
+    assert_string_equal(text_content(json_array_get(b, 0)), "你好");
+    assert_string_equal(text_content(json_array_get(b, 1)), "第二条");
+    /* One to one: nobody to @. */
+    assert_null(json_object_get(json_array_get(b, 0), "at"));
     json_decref(b);
     zq_chat_outbox_clear(&ob);
+    /* In a group the first part @-mentions the asker, in at.atUserIds and
+     * in the text (DingTalk shows the mention only with both). */
+    memcpy(m.reply_at, "staff01", sizeof("staff01"));
+    assert_int_equal(zq_inbound_dingtalk.render(&cfg, &m, &rep, 1000, &r, &ob, &err), 0);
+    b = entry_bodies(&ob.e[0]);
+    assert_string_equal(text_content(json_array_get(b, 0)), "@staff01\n你好");
+    assert_string_equal(
+        json_string_value(json_array_get(
+            json_object_get(json_object_get(json_array_get(b, 0), "at"), "atUserIds"), 0)),
+        "staff01");
+    assert_null(json_object_get(json_array_get(b, 1), "at"));
+    assert_string_equal(text_content(json_array_get(b, 1)), "第二条");
+    json_decref(b);
+    zq_chat_outbox_clear(&ob);
+    m.reply_at[0] = '\0';
     /* Expired session webhook: nothing queued. */
     assert_int_equal(zq_inbound_dingtalk.render(&cfg, &m, &rep, 2000, &r, &ob, &err), 0);
     assert_int_equal(ob.n, 0);
@@ -827,17 +865,17 @@ static void test_dingtalk_render(void **state)
     big[300] = '\0';
     rep = replies_of(big, NULL);
     assert_int_equal(zq_inbound_dingtalk.render(&cfg, &m, &rep, 1000, &r, &ob, &err), 0);
-    assert_int_equal(ob.n, 4);
-    for (i = 0; i < ob.n; i++) {
-        const char *c;
+    assert_int_equal(ob.n, 1);
+    assert_int_equal(ob.e[0].parts, 4);
+    b = entry_bodies(&ob.e[0]);
+    for (i = 0; i < json_array_size(b); i++) {
+        const char *c = text_content(json_array_get(b, i));
 
-        b = json_loads(ob.e[i].body, 0, NULL);
-        c = json_string_value(json_object_get(json_object_get(b, "text"), "content"));
         assert_true(strlen(c) <= 100);
         assert_int_equal(strlen(c) % 3, 0);
         total += strlen(c);
-        json_decref(b);
     }
+    json_decref(b);
     assert_int_equal(total, 300);
     zq_chat_outbox_clear(&ob);
     zq_dialogue_replies_clear(&rep);
@@ -1148,7 +1186,8 @@ static void test_telegram_render(void **state)
     json_decref(b);
     assert_int_equal(ob.n, 0);
     zq_dialogue_replies_clear(&rep);
-    /* Longer than one message: the rest goes through the outbox. */
+    /* Longer than one message: all of it goes through the outbox as one
+     * series (a first part in the answer would race the rest). */
     big = malloc(5000 * 3 + 1);
     for (int i = 0; i < 5000; i++)
         memcpy(big + 3 * i, "长", 3);
@@ -1157,18 +1196,30 @@ static void test_telegram_render(void **state)
     free(big);
     zq_inbound_resp_clear(&r);
     assert_int_equal(zq_inbound_telegram.render(&cfg, &m, &rep, 0, &r, &ob, &err), 0);
-    b = json_loadb(r.body.data, r.body.len, 0, NULL);
-    assert_true(strlen(json_string_value(json_object_get(b, "text"))) <= 4096);
-    json_decref(b);
-    assert_int_equal(ob.n, 3);
+    assert_int_equal(r.body.len, 2);
+    assert_memory_equal(r.body.data, "{}", 2);
+    assert_int_equal(ob.n, 1);
+    assert_int_equal(ob.e[0].parts, 4);
     snprintf(url, sizeof(url), "%s/bot%s/sendMessage", cfg.channels.telegram_base_url,
              cfg.telegram.bot_token);
     assert_string_equal(ob.e[0].url, url);
+    b = entry_bodies(&ob.e[0]);
+    for (size_t i = 0; i < json_array_size(b); i++) {
+        json_t *one = json_array_get(b, i);
+
+        assert_int_equal(json_integer_value(json_object_get(one, "chat_id")), -100200);
+        assert_true(strlen(json_string_value(json_object_get(one, "text"))) <= 4096);
+    }
+    json_decref(b);
     zq_chat_outbox_clear(&ob);
     zq_inbound_resp_clear(&r);
-    /* Without a bot token the rest is dropped (and logged). */
+    /* Without a bot token the first part is answered, the rest dropped
+     * (and logged). */
     cfg.telegram.bot_token[0] = '\0';
     assert_int_equal(zq_inbound_telegram.render(&cfg, &m, &rep, 0, &r, &ob, &err), 0);
+    b = json_loadb(r.body.data, r.body.len, 0, NULL);
+    assert_true(strlen(json_string_value(json_object_get(b, "text"))) <= 4096);
+    json_decref(b);
     assert_int_equal(ob.n, 0);
     zq_dialogue_replies_clear(&rep);
     zq_inbound_resp_clear(&r);
