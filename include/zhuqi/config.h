@@ -125,6 +125,7 @@ typedef struct zq_config {
         long long clock_offset_s; /* test only: shifts the scheduler's clock */
         char digest_time[8];      /* "HH:MM" Beijing time on working days; "" off */
         char digest_tag[64];      /* targets that receive the staff digest */
+        int reminder_shift_min;   /* :00 / :30 sends leave this much later */
         /* Relative paths are relative to the configuration file's folder. */
         char reminders[256];
         char templates_dir[256];

@@ -206,6 +206,9 @@ static const opt opts[] = {
         "within two working days, per office); empty turns it off"),
     STR("bot", "digest_tag", bot.digest_tag, 1, false, check_name, "staff",
         "the push targets tagged so receive the staff digest"),
+    NUM("bot", "reminder_shift_min", OPT_INT, bot.reminder_shift_min, 1, 29, "7",
+        "reminders and the digest set for :00 or :30 (Beijing time) leave this many minutes "
+        "later, away from the platforms' busiest minutes"),
     STR("bot", "reminders", bot.reminders, 1, false, NULL, "reminders.json",
         "the reminder rules; relative to this file's folder"),
     STR("bot", "templates_dir", bot.templates_dir, 1, false, NULL, "templates",
