@@ -160,6 +160,11 @@ typedef struct zq_config {
         /* zq_netguard_parse() list of the addresses generic targets may
          * reach although not public, and over plain http. */
         char generic_allow[512];
+        /* WeCom app messages to one member (wecom-app targets): at most
+         * the platform's 30 a minute and 1000 an hour, which it drops
+         * silently beyond; a larger value is clamped (channel.h). */
+        int wecom_app_per_minute;
+        int wecom_app_per_hour;
     } channels;
     /* Inbound chat webhooks (fcgi/hooks.c, lib/inbound_*.c). A platform
      * whose keys are empty is not configured: its hook answers 404. */

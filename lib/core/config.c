@@ -260,6 +260,12 @@ static const opt opts[] = {
     STR("channels", "generic_allow", channels.generic_allow, 0, false, check_generic_allow, "",
         "addresses generic targets may reach although not public, also over http: "
         "address[/prefix][:port], comma-separated; empty: https to public ones only"),
+    NUM("channels", "wecom_app_per_minute", OPT_INT, channels.wecom_app_per_minute, 1, 100000, "30",
+        "WeCom app messages per minute to one member; at most 30 (WeCom drops the rest "
+        "silently): a larger value is clamped"),
+    NUM("channels", "wecom_app_per_hour", OPT_INT, channels.wecom_app_per_hour, 1, 100000, "1000",
+        "WeCom app messages per hour to one member; at most 1000 (WeCom drops the rest "
+        "silently): a larger value is clamped"),
 
     STR("wecom", "token", wecom.token, 0, false, NULL, "",
         "the Token of the app's callback (接收消息) settings; empty: /hook/wecom is off"),

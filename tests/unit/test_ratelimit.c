@@ -341,6 +341,36 @@ static void test_in_flight_holds_slot(void **state)
     }
 }
 
+/* WeCom app messages to a member: never more than WeCom's 30 a minute and
+ * 1000 an hour, whatever the configuration asks; less is kept. */
+static void test_wecom_app_limits_clamped(void **state)
+{
+    zq_config cfg;
+    zq_rate_window w[3];
+
+    (void)state;
+    zq_config_defaults(&cfg);
+    assert_int_equal(zq_channel_warn_limits(&cfg), 0);
+    assert_int_equal(zq_bot_rate_windows(&cfg, ZQ_CH_WECOM_APP, w), 2);
+    assert_int_equal(w[0].limit, 30);
+    assert_int_equal(w[0].window_ms, 60000 + 1000);
+    assert_int_equal(w[1].limit, 1000);
+    assert_int_equal(w[1].window_ms, 3600000 + 1000);
+    cfg.channels.wecom_app_per_minute = 60;
+    cfg.channels.wecom_app_per_hour = 5000;
+    cfg.channels.wecom_per_minute = 100; /* the robots' limit is not the app's */
+    assert_int_equal(zq_channel_warn_limits(&cfg), 2);
+    assert_int_equal(zq_bot_rate_windows(&cfg, ZQ_CH_WECOM_APP, w), 2);
+    assert_int_equal(w[0].limit, 30);
+    assert_int_equal(w[1].limit, 1000);
+    cfg.channels.wecom_app_per_minute = 10;
+    cfg.channels.wecom_app_per_hour = 200;
+    assert_int_equal(zq_channel_warn_limits(&cfg), 0);
+    assert_int_equal(zq_bot_rate_windows(&cfg, ZQ_CH_WECOM_APP, w), 2);
+    assert_int_equal(w[0].limit, 10);
+    assert_int_equal(w[1].limit, 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_several_keys),
         cmocka_unit_test(test_telegram_bot_log),
         cmocka_unit_test(test_in_flight_holds_slot),
+        cmocka_unit_test(test_wecom_app_limits_clamped),
     };
 
     signal(SIGPIPE, SIG_IGN);
