@@ -69,8 +69,8 @@ typedef struct zq_channel_limits {
     int per_hour;   /* 0: none; a window of 60 "minutes" ([channels] rate_window_ms) */
 } zq_channel_limits;
 
-/* WeCom's limits on app messages to one member (vendor docs, 频率限制,
- * developer.work.weixin.qq.com/document/path/90312): beyond them the
+/* WeCom's limits on app messages to one member (vendor docs, 访问频率限制,
+ * developer.work.weixin.qq.com/document/path/90454): beyond them the
  * platform answers errcode 0 and drops the message, so no configuration
  * may raise them. */
 #define ZQ_WECOM_APP_PER_MINUTE_MAX 30

@@ -705,9 +705,9 @@ class WeCom(Platform):
         if not state.rate_take_spans(("wecom-appmsg", corp, user), (
                 (target["rate_per_min"], window),
                 (target["rate_per_hour"], 60 * window))):
-            # WeCom (频率限制, developer.work.weixin.qq.com/document/path/
-            # 90312): over 30 a minute or 1000 an hour to one member, the
-            # excess is dropped: answered as sent, never delivered.
+            # WeCom (访问频率限制, developer.work.weixin.qq.com/document/
+            # path/90454): over 30 a minute or 1000 an hour to one member,
+            # the excess is dropped: answered as sent, never delivered.
             return Reply(200, {"errcode": 0, "errmsg": "ok", "msgid": secrets.token_hex(12)},
                          verdict="dropped: over the member limit (WeCom drops silently)")
         return Reply(200, {"errcode": 0, "errmsg": "ok", "msgid": secrets.token_hex(12)})
