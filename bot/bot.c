@@ -44,6 +44,7 @@ static void reload(zq_bot *b)
     zq_store_reconfigure(b->st, &b->cfg->redis);
     zq_sender_set_timeouts(b->snd, b->cfg->bot.connect_timeout_ms, b->cfg->bot.timeout_ms);
     zq_channel_config_from(b->cfg, &b->cc);
+    zq_channel_warn_limits(b->cfg);
     if (zq_log_level_parse(b->cfg->log.level, &level) == 0)
         zq_log_set_level(level);
     ZQ_INFO("event=reload ok=1 path=%s rules=%zu", b->config_path,
@@ -155,6 +156,7 @@ int zq_bot_run(const char *config_path, const zq_config *initial)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         goto out;
     zq_channel_config_from(b->cfg, &b->cc);
+    zq_channel_warn_limits(b->cfg);
     b->st = zq_store_new(&b->cfg->redis);
     b->snd = zq_sender_new(b->cfg->bot.max_transfers, b->cfg->bot.connect_timeout_ms,
                            b->cfg->bot.timeout_ms);

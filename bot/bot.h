@@ -31,9 +31,10 @@ int zq_bot_run(const char *config_path, const zq_config *cfg);
  * per channel, without sending or writing anything. Returns an exit code. */
 int zq_bot_dry_run(const char *config_path, const zq_config *cfg, const char *at, FILE *out);
 
-/* The rate-limit windows of a channel (at most 2): the per-minute limit
- * over rate_window_ms + rate_slack_ms and the per-second limit over a
- * 60th of the window plus a tenth of the slack. Returns how many. */
+/* The rate-limit windows of a channel (at most 3): the per-minute limit
+ * over rate_window_ms + rate_slack_ms, the per-second limit over a 60th
+ * of the window plus a tenth of the slack and the per-hour limit over 60
+ * windows plus the slack. Returns how many. */
 int zq_bot_rate_windows(const zq_config *cfg, zq_channel_kind k, zq_rate_window *w);
 
 /* Telegram's limit per bot, over all its chats ([channels]

@@ -14,9 +14,10 @@
 int zq_bot_rate_windows(const zq_config *cfg, zq_channel_kind k, zq_rate_window *w)
 {
     /* An app chat takes its platform's limits: WeCom documents 30 app
-     * messages a minute to one member, DingTalk's app robot is taken to
-     * allow what its custom robots do, Feishu 5/s per chat (vendor docs;
-     * the shipped 20/min, 20/min, 100/min + 5/s stay under them). */
+     * messages a minute and 1000 an hour to one member (clamped there,
+     * ch_wecom.c), DingTalk's app robot is taken to allow what its
+     * custom robots do, Feishu 5/s per chat (vendor docs; the shipped
+     * 20/min, 100/min + 5/s stay under them). */
     zq_channel_limits lim = zq_channel_limits_from(cfg, k);
     int64_t minute = cfg->channels.rate_window_ms;
     int64_t slack = cfg->channels.rate_slack_ms;
@@ -26,6 +27,8 @@ int zq_bot_rate_windows(const zq_config *cfg, zq_channel_kind k, zq_rate_window 
         w[n++] = (zq_rate_window){lim.per_minute, minute + slack};
     if (lim.per_second > 0)
         w[n++] = (zq_rate_window){lim.per_second, minute / 60 + slack / 10};
+    if (lim.per_hour > 0)
+        w[n++] = (zq_rate_window){lim.per_hour, 60 * minute + slack};
     return n;
 }
 

@@ -46,6 +46,11 @@ typedef struct job {
     char auth_hdr[ZQ_APPTOKEN_MAX + 48];
     bool token_refresh; /* fetch a new token before the next send */
     bool token_retried; /* the platform refused the token once already */
+    /* The rate-limit slots the part in flight holds (ratelimit.h): its
+     * logs and its member, released when the transfer ends. */
+    char rl_keys[2][ZQ_RATE_KEY_MAX];
+    int nrl_keys;
+    char rl_member[128];
     zq_settle op;
     char reason[300];
 } job;
@@ -610,7 +615,7 @@ static void telegram_token(const job *j, char *out, size_t outsz)
  * deferring j, or -1 when Redis is away. */
 static int take_rate(zq_bot *b, job *j)
 {
-    zq_rate_window w[2], wb;
+    zq_rate_window w[3], wb;
     zq_rate_key keys[2];
     char key[2][ZQ_RATE_KEY_MAX], tok[sizeof(j->target.address)], bot_id[ZQ_BOT_TGBOT_ID_MAX];
     const char *tid = j->e.reply ? j->e.reply_rl : j->e.target;
@@ -638,7 +643,14 @@ static int take_rate(zq_bot *b, job *j)
     }
     if (nk == 0)
         return 0;
-    rc = zq_rate_take_all(b->st, keys, nk, -1, &wait, &err);
+    /* The slot is held while the request is in flight: up to the
+     * transfer's whole timeout, and a second more for our own delays. */
+    if (zq_fmt(j->rl_member, sizeof(j->rl_member), "%s:%016llx", b->consumer,
+               (unsigned long long)zq_bot_random(b)) < 0)
+        return -1; /* cannot happen: the consumer name has 95 bytes at most */
+    rc = zq_rate_reserve_all(
+        b->st, keys, nk, j->rl_member,
+        (int64_t)b->cfg->bot.timeout_ms + b->cfg->bot.connect_timeout_ms + 1000, &wait, &err);
     zq_bot_redis(b, rc, "ratelimit", &err);
     if (rc < 0)
         return -1;
@@ -646,7 +658,26 @@ static int take_rate(zq_bot *b, job *j)
         settle(b, j, ZQ_SETTLE_DEFER, j->e.attempts, zq_now_ms() + wait, "");
         return 1;
     }
+    for (int k = 0; k < nk; k++)
+        memcpy(j->rl_keys[k], key[k], sizeof(j->rl_keys[k]));
+    j->nrl_keys = nk;
     return 0;
+}
+
+/* Ends j's hold on its rate-limit slots: its request is over. */
+static void release_rate(zq_bot *b, job *j)
+{
+    const char *keys[2];
+    zq_err err = {0};
+    int rc;
+
+    if (j->nrl_keys == 0)
+        return;
+    for (int k = 0; k < j->nrl_keys; k++)
+        keys[k] = j->rl_keys[k];
+    rc = zq_rate_release(b->st, keys, j->nrl_keys, j->rl_member, &err);
+    zq_bot_redis(b, rc, "ratelimit", &err);
+    j->nrl_keys = 0;
 }
 
 /* Starts the next part of j. Returns 0, 1 when j had to wait or was
@@ -728,6 +759,7 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
 
     if (j == NULL || j->state != J_SENDING)
         return;
+    release_rate(b, j);
     if (b->stopping && strcmp(r->error, "aborted") == 0) {
         /* Left pending in Redis: another instance (or our next life)
          * claims it after claim_idle_ms. */

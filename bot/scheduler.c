@@ -183,6 +183,7 @@ static void run_digest(zq_bot *b)
         return;
     at = ((cfg->bot.digest_time[0] - '0') * 10 + (cfg->bot.digest_time[1] - '0')) * 60 +
          (cfg->bot.digest_time[3] - '0') * 10 + (cfg->bot.digest_time[4] - '0');
+    at = zq_reminder_off_peak(at, cfg->bot.reminder_shift_min);
     if (minute < at || minute >= 12 * 60)
         return;
     memset(&ctx, 0, sizeof(ctx));

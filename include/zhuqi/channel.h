@@ -67,7 +67,15 @@ typedef struct zq_channel_limits {
     size_t max_bytes;
     int per_minute; /* 0: none */
     int per_second; /* 0: none */
+    int per_hour;   /* 0: none; a window of 60 "minutes" ([channels] rate_window_ms) */
 } zq_channel_limits;
+
+/* WeCom's limits on app messages to one member (vendor docs, 访问频率限制,
+ * developer.work.weixin.qq.com/document/path/90454): beyond them the
+ * platform answers errcode 0 and drops the message, so no configuration
+ * may raise them. */
+#define ZQ_WECOM_APP_PER_MINUTE_MAX 30
+#define ZQ_WECOM_APP_PER_HOUR_MAX 1000
 
 /* A message longer than this many parts is cut: its last part ends with
  * "……（内容过长，已截断）". */
@@ -100,6 +108,11 @@ void zq_channel_config_from(const zq_config *cfg, zq_channel_config *cc);
  * documented ones) and the rates per minute and per second (0: none). An
  * app kind takes its platform's rates. All 0 for an unknown kind. */
 zq_channel_limits zq_channel_limits_from(const zq_config *cfg, zq_channel_kind k);
+
+/* Logs a warning for each limit in cfg that asks for more than its
+ * platform allows and is clamped (the WeCom app's per member). Returns
+ * how many. */
+int zq_channel_warn_limits(const zq_config *cfg);
 
 /* True when k is an app kind whose app has its credentials in cfg:
  * wecom-app [wecom] corp_id, corp_secret and agent_id; dingtalk-app

@@ -125,6 +125,7 @@ typedef struct zq_config {
         long long clock_offset_s; /* test only: shifts the scheduler's clock */
         char digest_time[8];      /* "HH:MM" Beijing time on working days; "" off */
         char digest_tag[64];      /* targets that receive the staff digest */
+        int reminder_shift_min;   /* :00 / :30 sends leave this much later */
         /* Relative paths are relative to the configuration file's folder. */
         char reminders[256];
         char templates_dir[256];
@@ -159,6 +160,11 @@ typedef struct zq_config {
         /* zq_netguard_parse() list of the addresses generic targets may
          * reach although not public, and over plain http. */
         char generic_allow[512];
+        /* WeCom app messages to one member (wecom-app targets): at most
+         * the platform's 30 a minute and 1000 an hour, which it drops
+         * silently beyond; a larger value is clamped (channel.h). */
+        int wecom_app_per_minute;
+        int wecom_app_per_hour;
     } channels;
     /* Inbound chat webhooks (fcgi/hooks.c, lib/inbound_*.c). A platform
      * whose keys are empty is not configured: its hook answers 404. */

@@ -5,7 +5,9 @@
  * milliseconds, however many instances send. A send may have to pass
  * several logs at once (its chat and its bot); it takes a slot in all of
  * them or in none. A message over the limit is not refused for good: the
- * caller learns how long to wait. */
+ * caller learns how long to wait. A request counts from the moment its
+ * slot is reserved until it has ended (in flight included), so the limit
+ * holds at the moment it reaches the platform, whatever the latency. */
 #ifndef ZHUQI_RATELIMIT_H
 #define ZHUQI_RATELIMIT_H
 
@@ -55,5 +57,24 @@ typedef struct zq_rate_key {
  * others. Keys whose windows are all off are left alone. */
 int zq_rate_take_all(zq_store *st, const zq_rate_key *keys, int nkeys, int64_t now_ms,
                      int64_t *wait_ms, zq_err *err);
+
+/* Reserves a slot for a request about to leave, as zq_rate_take_all at
+ * the Redis server's time, under member (borrowed; unique among the
+ * sends of these logs, e.g. instance name and a random number). Until
+ * zq_rate_release the send counts as in flight: it holds its slot in
+ * every window up to now + hold_ms (the longest the request can take),
+ * so the limit holds wherever in its flight the platform receives it,
+ * and a crashed instance's slot frees up by itself. While the sends in
+ * the way are in flight, *wait_ms is the shortest possible wait: ask
+ * again then. Returns as zq_rate_take_all. */
+int zq_rate_reserve_all(zq_store *st, const zq_rate_key *keys, int nkeys, const char *member,
+                        int64_t hold_ms, int64_t *wait_ms, zq_err *err);
+
+/* Marks member's send (zq_rate_reserve_all) as ended, at the Redis
+ * server's time, in the logs keys (full keys, as reserved). Returns 0,
+ * or -ZQ_EUNAVAIL / -ZQ_EREPLY on storage trouble (the slot then frees up
+ * at the end of its hold). */
+int zq_rate_release(zq_store *st, const char *const *keys, int nkeys, const char *member,
+                    zq_err *err);
 
 #endif

@@ -40,7 +40,22 @@ typedef struct zq_reminder_rule {
 typedef struct zq_reminders {
     zq_reminder_rule *rules;
     size_t n;
+    /* Minutes a reminder due at :00 or :30 leaves later ([bot]
+     * reminder_shift_min; 0: ZQ_REMINDER_SHIFT_MIN). */
+    int shift_min;
 } zq_reminders;
+
+/* The platforms ask senders to avoid the whole and half hours (Feishu's
+ * custom bot guide answers 11232 under the load then; WeCom asks the
+ * same): a reminder or digest set for HH:00 or HH:30 (Beijing time)
+ * leaves this many minutes later by default. */
+#define ZQ_REMINDER_SHIFT_MIN 7
+
+/* The minute of the day (0..1439, Beijing time) a send planned for
+ * minute_of_day leaves at: the same, or shift_min (1..29; else
+ * ZQ_REMINDER_SHIFT_MIN) later when it falls on :00 or :30. Never :00 or
+ * :30, and never past the day's end. */
+int zq_reminder_off_peak(int minute_of_day, int shift_min);
 
 /* The variables a reminder template may use. */
 extern const char *const zq_reminder_vars[];

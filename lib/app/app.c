@@ -37,6 +37,8 @@ static int load_push(zq_app *app, const char *config_path, zq_err *err)
         return zq_err_set(err, ZQ_ETOOBIG, "[bot] path too long");
     rc = zq_reminders_load(rem, tdir, &app->reminders, err);
     if (rc == 0)
+        app->reminders->shift_min = cfg->bot.reminder_shift_min;
+    if (rc == 0)
         rc = zq_template_load(t1, zq_template_case_vars, zq_template_case_nvars, &app->case_created,
                               err);
     if (rc == 0)

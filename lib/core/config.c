@@ -206,6 +206,9 @@ static const opt opts[] = {
         "within two working days, per office); empty turns it off"),
     STR("bot", "digest_tag", bot.digest_tag, 1, false, check_name, "staff",
         "the push targets tagged so receive the staff digest"),
+    NUM("bot", "reminder_shift_min", OPT_INT, bot.reminder_shift_min, 1, 29, "7",
+        "reminders and the digest set for :00 or :30 (Beijing time) leave this many minutes "
+        "later, away from the platforms' busiest minutes"),
     STR("bot", "reminders", bot.reminders, 1, false, NULL, "reminders.json",
         "the reminder rules; relative to this file's folder"),
     STR("bot", "templates_dir", bot.templates_dir, 1, false, NULL, "templates",
@@ -257,6 +260,12 @@ static const opt opts[] = {
     STR("channels", "generic_allow", channels.generic_allow, 0, false, check_generic_allow, "",
         "addresses generic targets may reach although not public, also over http: "
         "address[/prefix][:port], comma-separated; empty: https to public ones only"),
+    NUM("channels", "wecom_app_per_minute", OPT_INT, channels.wecom_app_per_minute, 1, 100000, "30",
+        "WeCom app messages per minute to one member; at most 30 (WeCom drops the rest "
+        "silently): a larger value is clamped"),
+    NUM("channels", "wecom_app_per_hour", OPT_INT, channels.wecom_app_per_hour, 1, 100000, "1000",
+        "WeCom app messages per hour to one member; at most 1000 (WeCom drops the rest "
+        "silently): a larger value is clamped"),
 
     STR("wecom", "token", wecom.token, 0, false, NULL, "",
         "the Token of the app's callback (接收消息) settings; empty: /hook/wecom is off"),

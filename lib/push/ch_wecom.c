@@ -207,6 +207,18 @@ static int wecom_app_address(const char *in, char *out, size_t outsz, const char
     return 0;
 }
 
+/* The member limits: the configured ones, never above WeCom's (which
+ * drops the excess silently; zq_channel_warn_limits says so at start). */
+static void wecom_app_settings(const zq_config *cfg, zq_channel_limits *lim, const char **base_url)
+{
+    int m = cfg->channels.wecom_app_per_minute, h = cfg->channels.wecom_app_per_hour;
+
+    *base_url = cfg->channels.wecom_base_url;
+    lim->per_minute = m > 0 && m < ZQ_WECOM_APP_PER_MINUTE_MAX ? m : ZQ_WECOM_APP_PER_MINUTE_MAX;
+    lim->per_hour = h > 0 && h < ZQ_WECOM_APP_PER_HOUR_MAX ? h : ZQ_WECOM_APP_PER_HOUR_MAX;
+    lim->per_second = 0;
+}
+
 static bool wecom_app_configured(const zq_config *cfg)
 {
     return cfg->wecom.corp_secret[0] != '\0' && cfg->wecom.agent_id > 0 &&
@@ -218,12 +230,12 @@ const zq_channel_ops zq_ch_wecom_app = {
     .name = "wecom-app",
     .default_base = "https://qyapi.weixin.qq.com",
     /* Vendor documentation: app markdown takes 2048 bytes. */
-    .limits = {2048, 20, 0},
+    .limits = {2048, ZQ_WECOM_APP_PER_MINUTE_MAX, 0, ZQ_WECOM_APP_PER_HOUR_MAX},
     .app = true,
     .json_answer = true,
     .address = wecom_app_address,
     .sample_address = "USERID",
-    .settings = wecom_settings,
+    .settings = wecom_app_settings,
     .configured = wecom_app_configured,
     .check = wecom_app_check,
     .compose = zq_ch_compose_md,

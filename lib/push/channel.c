@@ -136,6 +136,25 @@ zq_channel_limits zq_channel_limits_from(const zq_config *cfg, zq_channel_kind k
     return lim;
 }
 
+int zq_channel_warn_limits(const zq_config *cfg)
+{
+    int n = 0;
+
+    if (cfg->channels.wecom_app_per_minute > ZQ_WECOM_APP_PER_MINUTE_MAX) {
+        ZQ_WARN("event=limit_clamped key=channels.wecom_app_per_minute asked=%d used=%d "
+                "msg=\"WeCom drops app messages over its limit silently\"",
+                cfg->channels.wecom_app_per_minute, ZQ_WECOM_APP_PER_MINUTE_MAX);
+        n++;
+    }
+    if (cfg->channels.wecom_app_per_hour > ZQ_WECOM_APP_PER_HOUR_MAX) {
+        ZQ_WARN("event=limit_clamped key=channels.wecom_app_per_hour asked=%d used=%d "
+                "msg=\"WeCom drops app messages over its limit silently\"",
+                cfg->channels.wecom_app_per_hour, ZQ_WECOM_APP_PER_HOUR_MAX);
+        n++;
+    }
+    return n;
+}
+
 void zq_channel_config_from(const zq_config *cfg, zq_channel_config *cc)
 {
     zq_channel_limits lim;

@@ -12,20 +12,29 @@
 #include <stdio.h>
 #include <string.h>
 
-/* KEYS[1..n] the logs. ARGV[1] now (ms; "" = server time), then for each
- * key the number of its windows and its limit, window pairs. Returns 0
- * after recording a send in every log, or the longest wait in ms (and
- * records nothing anywhere: a send refused by one log takes no slot in
- * the others). Members are "now:n" with n the log size after trimming,
- * unique within one ms because trimming at a given now removes the same
- * members every time. */
+/* KEYS[1..n] the logs. ARGV[1] now (ms; "" = server time), ARGV[2] how
+ * long a new send may stay in flight (ms), ARGV[3] its member ("" = one
+ * made here), then for each key the number of its windows and its limit,
+ * window pairs. Returns 0 after recording a send in every log, or the
+ * longest wait in ms (and records nothing anywhere: a send refused by one
+ * log takes no slot in the others).
+ *
+ * A member's score is the time its request ended, or for one still in
+ * flight the latest it can end (now + hold): a send counts in every
+ * window that overlaps [start, end], so wherever in that span the
+ * platform saw it, no window of the platform's holds more than the
+ * limit. Waiting on a send in flight, the wait is the shortest it can be
+ * (as if it ended now); the caller asks again then. Generated members are
+ * "now:n" with n the log size after trimming, unique within one ms
+ * because trimming at a given now removes the same members every time. */
 static zq_script take_script = {
     .src = "local now = tonumber(ARGV[1])\n"
            "if not now then\n"
            "  local t = redis.call('TIME')\n"
            "  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
            "end\n"
-           "local i, wait, maxws = 2, 0, {}\n"
+           "local hold = tonumber(ARGV[2])\n"
+           "local i, wait, maxws = 4, 0, {}\n"
            "for k = 1, #KEYS do\n"
            "  local nw = tonumber(ARGV[i])\n"
            "  local maxw = 0\n"
@@ -42,7 +51,7 @@ static zq_script take_script = {
            "    if c >= limit then\n"
            "      local e = redis.call('ZRANGEBYSCORE', KEYS[k], '(' .. (now - w), '+inf',\n"
            "        'WITHSCORES', 'LIMIT', c - limit, 1)\n"
-           "      local t = tonumber(e[2]) + w - now\n"
+           "      local t = math.min(tonumber(e[2]), now) + w - now\n"
            "      if t < 1 then t = 1 end\n"
            "      if t > wait then wait = t end\n"
            "    end\n"
@@ -51,20 +60,36 @@ static zq_script take_script = {
            "end\n"
            "if wait > 0 then return wait end\n"
            "for k = 1, #KEYS do\n"
-           "  local n = redis.call('ZCARD', KEYS[k])\n"
-           "  redis.call('ZADD', KEYS[k], now, now .. ':' .. n)\n"
-           "  redis.call('PEXPIRE', KEYS[k], maxws[k] + 1000)\n"
+           "  local m = ARGV[3]\n"
+           "  if m == '' then m = now .. ':' .. redis.call('ZCARD', KEYS[k]) end\n"
+           "  redis.call('ZADD', KEYS[k], now + hold, m)\n"
+           "  redis.call('PEXPIRE', KEYS[k], maxws[k] + hold + 1000)\n"
            "end\n"
            "return 0\n"};
 
-int zq_rate_take_all(zq_store *st, const zq_rate_key *keys, int nkeys, int64_t now_ms,
-                     int64_t *wait_ms, zq_err *err)
+/* KEYS the logs, ARGV[1] the member: its score becomes the server's now
+ * unless it is already earlier (a send is never made to end later). */
+static zq_script release_script = {
+    .src = "local t = redis.call('TIME')\n"
+           "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+           "for k = 1, #KEYS do\n"
+           "  local s = redis.call('ZSCORE', KEYS[k], ARGV[1])\n"
+           "  if s and tonumber(s) > now then\n"
+           "    redis.call('ZADD', KEYS[k], 'XX', now, ARGV[1])\n"
+           "  end\n"
+           "end\n"
+           "return 0\n"};
+
+/* zq_rate_take_all and zq_rate_reserve_all: hold_ms 0 records a send
+ * that has ended already. */
+static int take(zq_store *st, const zq_rate_key *keys, int nkeys, int64_t now_ms,
+                const char *member, int64_t hold_ms, int64_t *wait_ms, zq_err *err)
 {
-    enum { MAXW = ZQ_RATE_MAX_WINDOWS, MAXK = ZQ_RATE_MAX_KEYS };
-    char nums[1 + MAXK * (1 + 2 * MAXW)][24];
-    const char *argv[MAXK + 1 + MAXK * (1 + 2 * MAXW)];
+    enum { MAXW = ZQ_RATE_MAX_WINDOWS, MAXK = ZQ_RATE_MAX_KEYS, NV = 3 + MAXK * (1 + 2 * MAXW) };
+    char nums[NV][24];
+    const char *argv[MAXK + 1 + NV];
     const char *use[MAXK];
-    const char *vals[1 + MAXK * (1 + 2 * MAXW)];
+    const char *vals[1 + NV];
     redisReply *r;
     int nk = 0, nv = 0, argc = 0, rc = 0, bad = 0;
 
@@ -79,6 +104,10 @@ int zq_rate_take_all(zq_store *st, const zq_rate_key *keys, int nkeys, int64_t n
         nums[nv][0] = '\0';
     vals[nv] = nums[nv];
     nv++;
+    bad |= zq_fmt(nums[nv], sizeof(nums[0]), "%lld", (long long)(hold_ms > 0 ? hold_ms : 0));
+    vals[nv] = nums[nv];
+    nv++;
+    vals[nv++] = member != NULL ? member : "";
     for (int k = 0; k < nkeys; k++) {
         int nw = keys[k].nw < MAXW ? keys[k].nw : MAXW, used = 0, at = nv++;
 
@@ -118,6 +147,41 @@ int zq_rate_take_all(zq_store *st, const zq_rate_key *keys, int nkeys, int64_t n
                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     else
         *wait_ms = r->integer;
+    freeReplyObject(r);
+    return rc;
+}
+
+int zq_rate_take_all(zq_store *st, const zq_rate_key *keys, int nkeys, int64_t now_ms,
+                     int64_t *wait_ms, zq_err *err)
+{
+    return take(st, keys, nkeys, now_ms, NULL, 0, wait_ms, err);
+}
+
+int zq_rate_reserve_all(zq_store *st, const zq_rate_key *keys, int nkeys, const char *member,
+                        int64_t hold_ms, int64_t *wait_ms, zq_err *err)
+{
+    return take(st, keys, nkeys, -1, member, hold_ms, wait_ms, err);
+}
+
+int zq_rate_release(zq_store *st, const char *const *keys, int nkeys, const char *member,
+                    zq_err *err)
+{
+    const char *argv[ZQ_RATE_MAX_KEYS + 1];
+    redisReply *r;
+    int rc = 0;
+
+    if (nkeys <= 0 || member == NULL || member[0] == '\0')
+        return 0;
+    if (nkeys > ZQ_RATE_MAX_KEYS)
+        nkeys = ZQ_RATE_MAX_KEYS;
+    for (int k = 0; k < nkeys; k++)
+        argv[k] = keys[k];
+    argv[nkeys] = member;
+    r = zq_store_script(st, err, &release_script, nkeys, nkeys + 1, argv, NULL);
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    if (r->type == REDIS_REPLY_ERROR)
+        rc = zq_err_set(err, ZQ_EREPLY, "ratelimit: %s", r->str);
     freeReplyObject(r);
     return rc;
 }

@@ -55,6 +55,15 @@ int zq_lead_parse(const char *s, int *offset_days, int *hour, int *minute)
     return 0;
 }
 
+int zq_reminder_off_peak(int minute_of_day, int shift_min)
+{
+    if (shift_min < 1 || shift_min > 29)
+        shift_min = ZQ_REMINDER_SHIFT_MIN;
+    /* From :00 or :30, 1..29 minutes later is neither, and 23:30 + 29
+     * is still today. */
+    return minute_of_day % 30 == 0 ? minute_of_day + shift_min : minute_of_day;
+}
+
 static void free_rule(zq_reminder_rule *r)
 {
     for (int i = 0; i < r->nleads; i++)
@@ -294,11 +303,12 @@ int zq_reminder_occurrences(const zq_reminders *r, const zq_calendar *cal, int64
             for (int k = 0; k < rule->nleads; k++) {
                 const zq_reminder_lead *l = &rule->leads[k];
                 zq_date fd = zq_date_add_days(ev, l->offset_days);
+                int at = zq_reminder_off_peak(l->hour * 60 + l->minute, r->shift_min);
                 int64_t fire;
 
                 if (!zq_date_valid(fd))
                     continue;
-                fire = zq_date_to_ms(fd, l->hour, l->minute);
+                fire = zq_date_to_ms(fd, at / 60, at % 60);
                 /* Two ids of 31 bytes and a date: always fits. */
                 if (fire <= from_ms || fire > to_ms || n >= max ||
                     zq_fmt(out[n].id, sizeof(out[n].id), "%s:%04d-%02d:%s", rule->id, y, m, l->id) <

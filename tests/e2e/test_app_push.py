@@ -455,7 +455,7 @@ class MonthlyReminderToAppChats(Checks, unittest.TestCase):
         # A member who subscribed and left again gets nothing.
         c.wecom("wxgone" + u, "订阅 成都")
         c.wecom("wxgone" + u, "退订")
-        st.ini["bot"]["clock_offset_s"] = offset_to("2026-12-26T16:00:02")
+        st.ini["bot"]["clock_offset_s"] = offset_to("2026-12-26T16:07:02")
         write_ini(st.ini_path, st.ini)
         st.start_bot()
         fake = st.fake

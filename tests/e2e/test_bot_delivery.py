@@ -286,7 +286,7 @@ class TestBotDelivery(StackCase, unittest.TestCase):
         self.assertIn("cls-e2e-1", [c["id"] for c in public])
         before = st.redis_command("ZCARD", "zqe2e:notices")
 
-        p = run_program([BOT_BIN, "-c", st.ini_path, "--dry-run", "--at", "2026-12-26T16:00"])
+        p = run_program([BOT_BIN, "-c", st.ini_path, "--dry-run", "--at", "2026-12-26T16:07"])
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         out = p.stdout
         self.assertIn("tax-day:2026-12:eve", out)
@@ -304,7 +304,7 @@ class TestBotDelivery(StackCase, unittest.TestCase):
         self.assertIn("no reminder is due", p.stdout)
         self.assertIn("next: tax-day:2026-12:eve", p.stdout)
         # January 2027 has no class: the text says so plainly.
-        p = run_program([BOT_BIN, "-c", st.ini_path, "--dry-run", "--at", "2027-01-27T09:00"])
+        p = run_program([BOT_BIN, "-c", st.ini_path, "--dry-run", "--at", "2027-01-27T09:07"])
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("暂未排期", p.stdout)
 

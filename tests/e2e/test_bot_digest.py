@@ -37,8 +37,9 @@ class TestStaffDigest(Checks, unittest.TestCase):
                    address=st.fake.generic_url("staff-desk"), tags=["staff"])
         add_target(st, id="not-staff", channel="generic",
                    address=st.fake.generic_url("not-staff"), tags=["tax_day"])
-        # Thursday 2026-12-03, 08:31 Beijing time: a working morning.
-        st.ini["bot"].update(clock_offset_s=offset_to("2026-12-03T08:31:00"),
+        # Thursday 2026-12-03, 08:38 Beijing time: a working morning, after
+        # the digest of 08:30 left at 08:37 (off the half hour).
+        st.ini["bot"].update(clock_offset_s=offset_to("2026-12-03T08:38:00"),
                              digest_time="08:30", poll_ms=100)
         write_ini(st.ini_path, st.ini)
         st.start_bot("bot")

@@ -36,7 +36,7 @@ def tax_rule(tag):
 
 def offset_to(beijing):
     """Seconds to add to now so that the scheduler's clock reads beijing
-    ("2026-12-26T16:00:02", Beijing time)."""
+    ("2026-12-26T16:07:02", Beijing time)."""
     t = calendar.timegm(time.strptime(beijing, "%Y-%m-%dT%H:%M:%S")) - 8 * 3600
     return int(round(t - time.time()))
 
@@ -138,7 +138,7 @@ class TestBotReliability(Checks, unittest.TestCase):
         st = self.stack(bot=False)
         rules = write_rules(st, [tax_rule("rm2")])
         st.ini["bot"].update(dict(FAST_RETRY, reminders=rules,
-                                  clock_offset_s=offset_to("2026-12-26T16:00:02")))
+                                  clock_offset_s=offset_to("2026-12-26T16:07:02")))
         from harness import write_ini
         write_ini(st.ini_path, st.ini)
         add_target(st, id="rm2-t", channel="generic", address=st.fake.generic_url("rm2-t"),
@@ -165,7 +165,7 @@ class TestBotReliability(Checks, unittest.TestCase):
         st = self.stack(bot=False)
         rules = write_rules(st, [tax_rule("late")])
         st.ini["bot"].update(dict(FAST_RETRY, reminders=rules, catch_up_grace_s=300,
-                                  clock_offset_s=offset_to("2026-12-27T09:02:00")))
+                                  clock_offset_s=offset_to("2026-12-27T09:09:00")))
         from harness import write_ini
         write_ini(st.ini_path, st.ini)
         add_target(st, id="late-t", channel="generic", address=st.fake.generic_url("late-t"),

@@ -279,6 +279,98 @@ static int group_teardown(void **state)
     return 0;
 }
 
+static double zscore(const char *key, const char *member)
+{
+    redisReply *r = zqt_cmd(&g_redis, "ZSCORE %s %s", key, member);
+    double v = -1;
+
+    assert_non_null(r);
+    if (r->type == REDIS_REPLY_STRING)
+        v = strtod(r->str, NULL);
+    freeReplyObject(r);
+    return v;
+}
+
+static int64_t reserve(const char *key, const zq_rate_window *w, const char *member)
+{
+    zq_rate_key k = {key, w, 1};
+    int64_t wait = -1;
+    zq_err err = {0};
+
+    if (zq_rate_reserve_all(g_st, &k, 1, member, 60000, &wait, &err) != 0)
+        fail_msg("zq_rate_reserve_all: %s", err.msg);
+    return wait;
+}
+
+/* A send holds its slot while in flight, and from its end on for a whole
+ * window: the platform may receive it anywhere in between. */
+static void test_in_flight_holds_slot(void **state)
+{
+    const char *k = new_key();
+    const char *keys[1] = {k};
+    zq_rate_window w = {2, 1000};
+    zq_err err = {0};
+    double held, ended;
+    int64_t wait;
+
+    (void)state;
+    assert_int_equal(reserve(k, &w, "i1:a"), 0);
+    assert_int_equal(reserve(k, &w, "i1:b"), 0);
+    held = zscore(k, "i1:a");
+    /* Both in flight: the shortest possible wait is a whole window. */
+    assert_int_equal(reserve(k, &w, "i1:c"), 1000);
+    assert_true(zscore(k, "i1:c") < 0);
+    /* Long after their window, sends still in flight count. */
+    assert_int_equal(zq_rate_release(g_st, keys, 1, "i1:a", &err), 0);
+    ended = zscore(k, "i1:a");
+    assert_true(ended > 0 && ended < held - 50000);
+    wait = reserve(k, &w, "i1:c");
+    assert_true(wait > 0 && wait <= 1000);
+    /* Releasing twice or a member never reserved changes nothing. */
+    assert_int_equal(zq_rate_release(g_st, keys, 1, "i1:a", &err), 0);
+    assert_true(zscore(k, "i1:a") <= ended);
+    assert_int_equal(zq_rate_release(g_st, keys, 1, "i1:zz", &err), 0);
+    assert_true(zscore(k, "i1:zz") < 0);
+    /* The log outlives the longest hold. */
+    {
+        redisReply *r = zqt_cmd(&g_redis, "PTTL %s", k);
+
+        assert_non_null(r);
+        assert_true(r->integer > 60000);
+        freeReplyObject(r);
+    }
+}
+
+/* WeCom app messages to a member: never more than WeCom's 30 a minute and
+ * 1000 an hour, whatever the configuration asks; less is kept. */
+static void test_wecom_app_limits_clamped(void **state)
+{
+    zq_config cfg;
+    zq_rate_window w[3];
+
+    (void)state;
+    zq_config_defaults(&cfg);
+    assert_int_equal(zq_channel_warn_limits(&cfg), 0);
+    assert_int_equal(zq_bot_rate_windows(&cfg, ZQ_CH_WECOM_APP, w), 2);
+    assert_int_equal(w[0].limit, 30);
+    assert_int_equal(w[0].window_ms, 60000 + 1000);
+    assert_int_equal(w[1].limit, 1000);
+    assert_int_equal(w[1].window_ms, 3600000 + 1000);
+    cfg.channels.wecom_app_per_minute = 60;
+    cfg.channels.wecom_app_per_hour = 5000;
+    cfg.channels.wecom_per_minute = 100; /* the robots' limit is not the app's */
+    assert_int_equal(zq_channel_warn_limits(&cfg), 2);
+    assert_int_equal(zq_bot_rate_windows(&cfg, ZQ_CH_WECOM_APP, w), 2);
+    assert_int_equal(w[0].limit, 30);
+    assert_int_equal(w[1].limit, 1000);
+    cfg.channels.wecom_app_per_minute = 10;
+    cfg.channels.wecom_app_per_hour = 200;
+    assert_int_equal(zq_channel_warn_limits(&cfg), 0);
+    assert_int_equal(zq_bot_rate_windows(&cfg, ZQ_CH_WECOM_APP, w), 2);
+    assert_int_equal(w[0].limit, 10);
+    assert_int_equal(w[1].limit, 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +381,8 @@ int main(void)
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_several_keys),
         cmocka_unit_test(test_telegram_bot_log),
+        cmocka_unit_test(test_in_flight_holds_slot),
+        cmocka_unit_test(test_wecom_app_limits_clamped),
     };
 
     signal(SIGPIPE, SIG_IGN);

@@ -55,6 +55,9 @@ static int load_rules(const char *text, zq_reminders **out, zq_err *err)
     return zq_reminders_load(path, g_dir, out, err);
 }
 
+/* A lead at :00 leaves ZQ_REMINDER_SHIFT_MIN minutes later. */
+#define SHIFT_MS (ZQ_REMINDER_SHIFT_MIN * 60000LL)
+
 static zq_reminders *rules(int dom, const char *shift)
 {
     char text[1024];
@@ -130,13 +133,13 @@ static void test_weekend_27th(void **state)
     (void)state;
     n = month(keep, 2026, 12, o, 16);
     x = find(o, n, "tax-day:2026-12:eve");
-    assert_int_equal(x->fire_ms, 1798272000000LL); /* 2026-12-26 16:00 */
+    assert_int_equal(x->fire_ms, (1798272000000LL + SHIFT_MS)); /* 2026-12-26 16:00, left at :07 */
     assert_int_equal(zq_date_cmp(x->event, (zq_date){2026, 12, 27}), 0);
     x = find(o, n, "tax-day:2026-12:day");
-    assert_int_equal(x->fire_ms, 1798333200000LL); /* 2026-12-27 09:00 */
+    assert_int_equal(x->fire_ms, (1798333200000LL + SHIFT_MS)); /* 2026-12-27 09:00, left at :07 */
     n = month(next, 2026, 12, o, 16);
     x = find(o, n, "tax-day:2026-12:eve");
-    assert_int_equal(x->fire_ms, 1798358400000LL); /* 2026-12-27 16:00 */
+    assert_int_equal(x->fire_ms, (1798358400000LL + SHIFT_MS)); /* 2026-12-27 16:00, left at :07 */
     assert_int_equal(zq_date_cmp(x->event, (zq_date){2026, 12, 28}), 0);
     zq_reminders_free(keep);
     zq_reminders_free(next);
@@ -154,10 +157,11 @@ static void test_day_off(void **state)
     n = month(next, 2026, 9, o, 16);
     x = find(o, n, "tax-day:2026-09:day");
     assert_int_equal(zq_date_cmp(x->event, (zq_date){2026, 9, 28}), 0);
-    assert_int_equal(x->fire_ms, 1790557200000LL); /* 2026-09-28 09:00 */
+    assert_int_equal(x->fire_ms, (1790557200000LL + SHIFT_MS)); /* 2026-09-28 09:00, left at :07 */
     n = month(keep, 2026, 9, o, 16);
     x = find(o, n, "tax-day:2026-09:eve");
-    assert_int_equal(x->fire_ms, 1790496000000LL - 86400000LL); /* 2026-09-26 16:00 */
+    assert_int_equal(x->fire_ms,
+                     (1790496000000LL - 86400000LL + SHIFT_MS)); /* 2026-09-26 16:00, left at :07 */
     zq_reminders_free(next);
     zq_reminders_free(keep);
 }
@@ -195,10 +199,10 @@ static void test_shift_across_month(void **state)
     (void)state;
     n = month(next, 2026, 10, o, 16);
     x = find(o, n, "tax-day:2026-10:day");
-    assert_int_equal(x->fire_ms, 1791421200000LL); /* 2026-10-08 09:00 */
+    assert_int_equal(x->fire_ms, (1791421200000LL + SHIFT_MS)); /* 2026-10-08 09:00, left at :07 */
     n = month(keep, 2026, 9, o, 16);
     x = find(o, n, "tax-day:2026-10:eve");
-    assert_int_equal(x->fire_ms, 1790755200000LL); /* 2026-09-30 16:00 */
+    assert_int_equal(x->fire_ms, (1790755200000LL + SHIFT_MS)); /* 2026-09-30 16:00, left at :07 */
     assert_int_equal(x->month, 10);
     zq_reminders_free(next);
     zq_reminders_free(keep);
@@ -217,7 +221,7 @@ static void test_year_without_calendar(void **state)
     x = find(o, n, "tax-day:2027-03:day");
     assert_int_equal(zq_date_cmp(x->event, (zq_date){2027, 3, 29}), 0);
     x = find(o, n, "tax-day:2027-03:eve");
-    assert_int_equal(x->fire_ms, 1806220800000LL); /* 2027-03-28 16:00 */
+    assert_int_equal(x->fire_ms, (1806220800000LL + SHIFT_MS)); /* 2027-03-28 16:00, left at :07 */
     zq_reminders_free(r);
 }
 
@@ -227,7 +231,7 @@ static void test_window(void **state)
 {
     zq_reminders *r = rules(27, "keep");
     zq_occurrence o[64];
-    int64_t eve = 1798272000000LL;
+    int64_t eve = 1798272000000LL + SHIFT_MS;
     int n;
 
     (void)state;
@@ -243,6 +247,49 @@ static void test_window(void **state)
     assert_int_equal(zq_reminder_occurrences(r, g_cal, zq_date_to_ms((zq_date){2026, 1, 1}, 0, 0),
                                              zq_date_to_ms((zq_date){2026, 12, 31}, 0, 0), o, 5),
                      5);
+    zq_reminders_free(r);
+}
+
+/* No reminder leaves at :00 or :30 Beijing time: those minutes move by the
+ * configured shift (1..29; else the default), every other stays. */
+static void test_off_peak(void **state)
+{
+    zq_reminders *r = NULL;
+    zq_occurrence o[64];
+    zq_err err = {0};
+    int n;
+
+    (void)state;
+    assert_int_equal(zq_reminder_off_peak(16 * 60, 0), 16 * 60 + ZQ_REMINDER_SHIFT_MIN);
+    assert_int_equal(zq_reminder_off_peak(9 * 60 + 30, 3), 9 * 60 + 33);
+    assert_int_equal(zq_reminder_off_peak(0, 29), 29);
+    assert_int_equal(zq_reminder_off_peak(23 * 60 + 30, 29), 23 * 60 + 59);
+    assert_int_equal(zq_reminder_off_peak(9 * 60 + 31, 3), 9 * 60 + 31);
+    assert_int_equal(zq_reminder_off_peak(8 * 60 + 59, 3), 8 * 60 + 59);
+    assert_int_equal(zq_reminder_off_peak(12 * 60, 30), 12 * 60 + ZQ_REMINDER_SHIFT_MIN);
+    for (int m = 0; m < 24 * 60; m++)
+        for (int s = 0; s <= 30; s++) {
+            int at = zq_reminder_off_peak(m, s);
+            assert_true(at % 30 != 0 && at >= m && at < 24 * 60);
+        }
+
+    /* Through the rules: 16:00 and 09:30 move, 14:17 stays. */
+    if (load_rules("{\"rules\":[{\"id\":\"tax-day\",\"title\":\"t\",\"day_of_month\":27,"
+                   "\"shift\":\"keep\",\"audience\":{\"tags\":[\"t\"]},\"template\":\"t.md\","
+                   "\"leads\":[{\"id\":\"eve\",\"at\":\"-1d 16:00\"},"
+                   "{\"id\":\"day\",\"at\":\"0d 09:30\"},{\"id\":\"odd\",\"at\":\"0d 14:17\"}]}]}",
+                   &r, &err) != 0)
+        fail_msg("%s", err.msg);
+    r->shift_min = 3;
+    n = month(r, 2026, 12, o, 64);
+    assert_int_equal(find(o, n, "tax-day:2026-12:eve")->fire_ms,
+                     zq_date_to_ms((zq_date){2026, 12, 26}, 16, 3));
+    assert_int_equal(find(o, n, "tax-day:2026-12:day")->fire_ms,
+                     zq_date_to_ms((zq_date){2026, 12, 27}, 9, 33));
+    assert_int_equal(find(o, n, "tax-day:2026-12:odd")->fire_ms,
+                     zq_date_to_ms((zq_date){2026, 12, 27}, 14, 17));
+    for (int i = 0; i < n; i++)
+        assert_int_not_equal((o[i].fire_ms / 60000) % 30, 0);
     zq_reminders_free(r);
 }
 
@@ -443,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_catch_up_grace),
         cmocka_unit_test(test_render),
         cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_off_peak),
         cmocka_unit_test(test_shipped),
         cmocka_unit_test(test_class_json),
     };
