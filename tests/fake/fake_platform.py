@@ -55,12 +55,22 @@ Control API (JSON):
                      Registering again replaces the target and its window.
   GET    /_targets   the registered targets;  DELETE /_targets forgets them
   POST   /_faults    {"target": name or "*", "platform"?, "mode":
-                      "down" (close without answer) | "slow" ("ms", then
+                      "down" (close without answer) | "lost" (handled as
+                      usual, delivered if accepted, then the connection
+                      closes without the answer) | "slow" ("ms", then
                       normal) | "throttle" (the platform's throttle answer;
                       "retry_after" for telegram/generic) | "fail" (a
                       permanent error; "code" to choose it) | "garbage"
                       (HTTP 200, not JSON) | "5xx" ("status", default 502),
-                      "count"?: N (else until cleared)}
+                      "count"?: N (else until cleared), "style"?: the
+                      platform's variant of the answer (a DingTalk error
+                      code string, Feishu "9499")}
+                     "fail" on the token endpoints answers the platform's
+                     refusal of the credentials (Feishu 10014 or "code"
+                     10003; WeCom 40001 or 40013/40091/60020; DingTalk
+                     invalidClientIdOrSecret, or "code" 40089); "throttle"
+                     there its throttling (Feishu 99991400 in an HTTP 400,
+                     WeCom 45009, DingTalk 403 QpsLimitForApi or "style").
   GET    /_faults    active faults;  DELETE /_faults clears them
   GET    /_messages  everything received, oldest first, as JSON;
                      ?platform=&target=&since=ID&accepted=1|0
@@ -497,8 +507,8 @@ def parse_fault(f):
     if not isinstance(f, dict):
         raise ValueError("a fault is a JSON object")
     mode = f.get("mode")
-    if mode not in ("down", "slow", "throttle", "fail", "garbage", "5xx"):
-        raise ValueError("mode must be down, slow, throttle, fail, garbage or 5xx")
+    if mode not in ("down", "slow", "throttle", "fail", "garbage", "5xx", "lost"):
+        raise ValueError("mode must be down, slow, throttle, fail, garbage, 5xx or lost")
     target = f.get("target", "*")
     if not isinstance(target, str) or not target:
         raise ValueError("target must be a name or \"*\"")
@@ -516,6 +526,11 @@ def parse_fault(f):
            "retry_after": _int_field(f, "retry_after", 1, 0, 86400)}
     if "code" in f:
         out["code"] = _int_field(f, "code", 0, -(10 ** 9), 10 ** 9)
+    # The platform's own variant of the answer: Feishu "9499" throttling,
+    # a DingTalk error code string ("Forbidden.AccessDenied.QpmLimit...",
+    # "invalidClientIdOrSecret"), a Telegram description.
+    if isinstance(f.get("style"), str) and f["style"]:
+        out["style"] = f["style"][:200]
     return out
 
 
@@ -623,6 +638,13 @@ class WeCom(Platform):
         return errcode(45009, "api freq out of limit")
 
     def fail(self, target, endpoint, req, code=None):
+        if endpoint == "token":
+            # gettoken's refusals: 40001 invalid secret, 40013 invalid
+            # corpid, 40091 secret format, 60020 caller IP not trusted.
+            words = {40013: "invalid corpid", 40091: "secret is invalid",
+                     60020: "not allow to access from your ip", 42001: "access_token expired"}
+            c = code if code is not None else 40001
+            return errcode(c, words.get(c, "invalid credential"))
         if endpoint == "appmsg":
             r = errcode(code if code is not None else 81013, "user & party & tag all invalid")
             r.body["invaliduser"] = req.ident
@@ -814,11 +836,20 @@ class DingTalk(Platform):
 
     def throttle(self, target, endpoint, req, fault=None, wait=1.0):
         if endpoint in ("token", "group", "oto"):
-            return acs_error(403, "Forbidden.AccessDenied.QpsLimitForApi",
+            # The gateway's quota codes vary (QpsLimitForApi,
+            # QpmLimitForAppkeyAndApi, ...): "style" picks one.
+            return acs_error(403, (fault or {}).get("style")
+                             or "Forbidden.AccessDenied.QpsLimitForApi",
                              "请求被流控，超过了接口的QPS限制")
         return errcode(130101, "send too fast, exceed 20 times per minute")
 
     def fail(self, target, endpoint, req, code=None):
+        if endpoint == "token":
+            # The old-style gettoken answers errcode 40089 in a 200; the
+            # v1.0 endpoint a 400 with a code string.
+            if code == 40089:
+                return errcode(40089, "不合法的appkey或appsecret")
+            return acs_error(400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret")
         if endpoint in ("group", "oto"):
             return acs_error(400, "resource.not.found", "机器人不在群内或会话不存在")
         return errcode(code if code is not None else 310000, "sign not match")
@@ -1037,6 +1068,11 @@ class Feishu(Platform):
         return feishu_reply(11232, "frequency limited psm[lark.oapi.app_platform_runtime]")
 
     def fail(self, target, endpoint, req, code=None):
+        if endpoint == "token":
+            # auth/v3 refusals: 10003 invalid app_id, 10014 app secret invalid.
+            c = code if code is not None else 10014
+            return feishu_reply(c, "invalid param: app_id not found" if c == 10003
+                                else "app secret invalid")
         if endpoint != "hook":
             return feishu_reply(code if code is not None else 230002,
                                 "The bot can not be outside the group.", 400)
@@ -1673,6 +1709,16 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(fault["ms"] / 1000.0)
             elif mode == "down":
                 return Reply(verdict="fault: down (no answer)", down=True)
+            elif mode == "lost":
+                # The platform does the work, then the answer is lost on
+                # the way back (a timeout for the sender): the message is
+                # delivered (and recorded as such) but nobody hears it.
+                if target is None:
+                    r = platform.unknown(endpoint, req)
+                else:
+                    r = platform.handle(st, target, endpoint, req)
+                r.down = True
+                return r
             elif mode == "garbage":
                 return Reply(200, raw=GARBAGE, ctype="text/html; charset=utf-8",
                              verdict="fault: garbage")
