@@ -386,8 +386,13 @@ static int prepare_notice(zq_bot *b, job *j)
 {
     zq_message m;
     zq_err err = {0};
+    char idem[ZQ_NOTICE_ID_MAX + sizeof(j->target.id) + 2];
 
     memset(&m, 0, sizeof(m));
+    /* The same for every retry of this entry: the platforms' duplicate
+     * suppression (channel.h) then drops a resend whose answer was lost. */
+    if (zq_fmt(idem, sizeof(idem), "%s:%s", j->e.notice, j->target.id) == 0)
+        m.idem = idem;
     m.title = j->content->c.title;
     m.body = j->content->c.body;
     m.mention_mobiles = (const char *const *)j->content->c.mobiles;

@@ -127,7 +127,16 @@ typedef struct zq_message {
     const char *const *mention_mobiles;
     size_t nmentions;
     bool mention_all;
+    /* A key stable across the retries of one outbox entry ("<notice>:
+     * <target>"), or NULL. The app kinds hand it to the platform's own
+     * duplicate suppression: feishu-chat sends a "uuid" per part derived
+     * from it, wecom-app asks for the duplicate check
+     * (ZQ_WECOM_DUP_INTERVAL_S). */
+    const char *idem;
 } zq_message;
+
+/* WeCom app messages' duplicate_check_interval: its maximum, 4 hours. */
+#define ZQ_WECOM_DUP_INTERVAL_S 14400
 
 /* The access token a request needs, added by the sender (the token is
  * not the renderer's business: it changes, and is shared by every
@@ -180,7 +189,9 @@ typedef struct zq_outreq {
  *   wecom-app       POST {wecom}/cgi-bin/message/send (auth ZQ_AUTH_WECOM)
  *                   {"touser","msgtype":"markdown","agentid",
  *                   "markdown":{"content"}}; the title is a **bold** first
- *                   line; mentions ignored (a message to one member).
+ *                   line; mentions ignored (a message to one member); with
+ *                   m->idem also "enable_duplicate_check":1 and
+ *                   "duplicate_check_interval".
  *   dingtalk-app    POST {dingtalk api}/v1.0/robot/groupMessages/send with
  *                   {"robotCode","openConversationId","msgKey":
  *                   "sampleMarkdown","msgParam":"{\"title\",\"text\"}"},
@@ -190,7 +201,8 @@ typedef struct zq_outreq {
  *   feishu-chat     POST {feishu}/open-apis/im/v1/messages?receive_id_type=
  *                   chat_id (auth ZQ_AUTH_FEISHU) {"receive_id","msg_type":
  *                   "interactive","content":"<the card of feishu-bot as a
- *                   JSON string>"}; no signature (the token is the proof).
+ *                   JSON string>"[,"uuid": 32 hex digits from m->idem and
+ *                   the part]}; no signature (the token is the proof).
  * Split parts start with a line "（i/n）" (Feishu: in the card header;
  * DingTalk: in markdown.title too); lines are kept whole when possible,
  * never a UTF-8 character, an HTML entity or a tag is cut, and Telegram

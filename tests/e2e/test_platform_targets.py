@@ -173,11 +173,9 @@ class PlatformTargets(StackCase, unittest.TestCase):
         fake = self.stack.fake
         # The replies go out through the bot (the Feishu one with a tenant
         # token): let them finish before the test plays with the tokens.
-        self.stack.wait_for(lambda: fake.messages(platform="feishu-reply", accepted=True,
-                                                  target=None) and
-                            [m for m in fake.messages(platform="feishu-reply", accepted=True)
-                             if "订阅成功" in m["content"] and m["id"] > self.mark], 15,
-                            "the Feishu reply")
+        self.stack.wait_for(lambda: [m for m in fake.messages(platform="feishu-reply",
+                                                              accepted=True, since=self.mark)
+                                     if "订阅成功" in m["content"]], 15, "the Feishu reply")
         self.stack.wait_for(lambda: fake.messages(platform="dingtalk-session",
                                                   target=ids["dt_user"], accepted=True), 15,
                             "the DingTalk reply")
@@ -237,6 +235,44 @@ class PlatformTargets(StackCase, unittest.TestCase):
         # The next fetch works again (after the moment the bot holds a
         # refusal, so that the app's other messages do not ask again).
         del ids
+
+    # -- item 10: the platforms' duplicate suppression --------------------------
+
+    def test_lost_answer_retry_is_delivered_once(self):
+        """The platform delivers the message but its answer is lost: the bot
+        sends again with the same uuid (Feishu) / the same JSON under the
+        duplicate check (WeCom), and the chat sees the message once."""
+        st, fake = self.stack, self.stack.fake
+        ids = self.subscribe_apps("宜宾")
+        since = last_id(fake)
+        fake.add_fault(ids["fs_chat"], "lost", platform="feishu-chat", count=1)
+        fake.add_fault(ids["wecom"], "lost", platform="wecom-appmsg", count=1)
+        nid = notice(st, "宜宾市服务通知", "应答丢失之后重发", {"tags": ["511500"]})
+        rep = wait_report(st, nid, all_final(3), timeout=40)
+        self.assertEqual(rep["totals"]["sent"], 3, rep)
+        # (The resend is the bot's retry, or libcurl's own when the lost
+        # answer was on a reused connection: both send the same body.)
+
+        f = fake.messages(platform="feishu-chat", target=ids["fs_chat"], since=since)
+        self.assertEqual(len(f), 2, f)
+        self.assertEqual([m["accepted"] for m in f], [True, False], f)
+        self.assertTrue(f[1]["verdict"].startswith("duplicate"), f[1])
+        u = f[0]["json"].get("uuid")
+        self.assertTrue(u and len(u) <= 50, f[0]["json"])
+        self.assertEqual(f[1]["json"]["uuid"], u)
+        w = fake.messages(platform="wecom-appmsg", target=ids["wecom"], since=since)
+        self.assertEqual([m["accepted"] for m in w], [True, False], w)
+        self.assertTrue(w[1]["verdict"].startswith("duplicate"), w[1])
+        self.assertEqual(w[0]["json"]["enable_duplicate_check"], 1)
+        self.assertEqual(w[0]["json"], w[1]["json"])
+
+        # Another notice to the same chat has another uuid: it is delivered.
+        since = last_id(fake)
+        nid = notice(st, "宜宾市服务通知", "第二条", {"tags": ["511500"]})
+        wait_report(st, nid, all_final(3), timeout=30)
+        f2 = fake.messages(platform="feishu-chat", target=ids["fs_chat"], since=since)
+        self.assertEqual([m["accepted"] for m in f2], [True], f2)
+        self.assertNotEqual(f2[0]["json"]["uuid"], u)
 
 
 if __name__ == "__main__":

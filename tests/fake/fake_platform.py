@@ -264,6 +264,7 @@ class State:
         self.windows = {}  # key -> deque of monotonic times of accepted sends
         self.faults = []
         self.tokens = {}  # access token -> (kind of app, app id, expires at time.time())
+        self.seen = {}  # duplicate suppression: key -> (time.time(), the answer's body)
         self.messages = collections.deque(maxlen=keep)
         self.next_id = 1
         self.fault_id = 1
@@ -359,6 +360,21 @@ class State:
         with self.lock:
             self.faults.clear()
 
+    # -- the platforms' own duplicate suppression --
+
+    def seen_before(self, key, interval_s):
+        """The body answered to key within interval_s seconds, or None."""
+        now = time.time()
+        with self.lock:
+            v = self.seen.get(key)
+            return v[1] if v is not None and now - v[0] < interval_s else None
+
+    def remember(self, key, body):
+        with self.lock:
+            self.seen[key] = (time.time(), body)
+            if len(self.seen) > 100000:
+                self.seen.clear()
+
     # -- access tokens (Feishu tenant tokens, WeCom and DingTalk app tokens) --
 
     def new_token(self, app_id, ttl, kind="feishu-app"):
@@ -434,6 +450,7 @@ class State:
             self.windows.clear()
             self.faults.clear()
             self.tokens.clear()
+            self.seen.clear()
             if everything:
                 self.targets.clear()
 
@@ -701,11 +718,26 @@ class WeCom(Platform):
             r.body["invaliduser"] = user
             return r
         req.content = content
+        # enable_duplicate_check: the same request JSON within
+        # duplicate_check_interval seconds (default 1800, at most 4 hours)
+        # is answered but not delivered again (vendor docs, 发送应用消息).
+        dup_key = None
+        if j.get("enable_duplicate_check") == 1:
+            iv = j.get("duplicate_check_interval", 1800)
+            if not isinstance(iv, int) or isinstance(iv, bool) or iv < 1 or iv > 4 * HOUR_S:
+                return errcode(40035, "invalid duplicate_check_interval")
+            dup_key = ("wecom-appmsg", corp, json.dumps(j, sort_keys=True, ensure_ascii=False))
+            prev = state.seen_before(dup_key, iv)
+            if prev is not None:
+                return Reply(200, prev, verdict="duplicate: the same message within %d s" % iv)
         wait = state.rate_take(("wecom-appmsg", corp, user), target["rate_per_min"],
                                target["rate_per_sec"], self.window(state, target))
         if wait:
             return self.throttle(target, "appmsg", req)
-        return Reply(200, {"errcode": 0, "errmsg": "ok", "msgid": secrets.token_hex(12)})
+        body = {"errcode": 0, "errmsg": "ok", "msgid": secrets.token_hex(12)}
+        if dup_key is not None:
+            state.remember(dup_key, body)
+        return Reply(200, body)
 
     def handle(self, state, target, endpoint, req):
         if endpoint == "token":
@@ -1186,13 +1218,26 @@ class Feishu(Platform):
         if app is not None and not chat_allowed(app, req.ident):
             return feishu_reply(230002, "Bot/User can NOT be out of the chat.", 400)
         req.content = text
+        # uuid: requests with the same uuid succeed at most once within an
+        # hour (vendor docs, im/v1/messages create: 最大长度 50 字符).
+        u = j.get("uuid")
+        if u is not None and (not isinstance(u, str) or not u or len(u) > 50):
+            return feishu_reply(99992402, "field validation failed: uuid", 400)
+        dup_key = ("feishu-chat", app_id, u) if u else None
+        if dup_key is not None:
+            prev = state.seen_before(dup_key, HOUR_S)
+            if prev is not None:
+                return Reply(200, prev, verdict="duplicate: uuid %s seen within an hour" % u)
         wait = state.rate_take(("feishu-chat", app_id, req.ident), target["rate_per_min"],
                                target["rate_per_sec"], self.window(state, target))
         if wait:
             return feishu_reply(230020, "This operation triggers the frequency limit.", 400)
-        return Reply(200, {"code": 0, "msg": "success", "data": {
+        body = {"code": 0, "msg": "success", "data": {
             "message_id": "om_" + secrets.token_hex(12), "chat_id": req.ident,
-            "msg_type": mt, "body": {"content": content}}})
+            "msg_type": mt, "body": {"content": content}}}
+        if dup_key is not None:
+            state.remember(dup_key, body)
+        return Reply(200, body)
 
     def reply(self, state, req):
         app, bad = self.bearer(state, req)
