@@ -248,6 +248,17 @@ zq_delivery zq_channel_classify(zq_channel_kind k, long http_status, const char 
                                 const char *retry_after, int64_t *retry_after_ms, char *reason,
                                 size_t reasonsz);
 
+/* True when the platform's answer to a failed send says the destination
+ * itself is gone, so every later message to it would fail the same way:
+ * telegram HTTP 403 (bot blocked by the user, kicked from the group, user
+ * deactivated, not a member) or 400 "chat not found" / group upgraded to
+ * a supergroup; feishu-chat code 230002 (bot not in the chat); wecom-app
+ * errcode 81013 (user, department and tag all invalid) or an errcode 0
+ * naming the member in invaliduser/unlicenseduser. False for every other
+ * answer and kind. When true, writes a short English reason. */
+bool zq_channel_target_gone(zq_channel_kind k, long http_status, const char *body, size_t len,
+                            char *reason, size_t reasonsz);
+
 /* True when the answer to a request with an access token says the token
  * is expired or invalid, so it must be fetched again before a retry:
  * wecom-app errcode 42001, 40014 or 40001; dingtalk-app code

@@ -5,7 +5,9 @@
  *
  * Keys (prefix omitted):
  *   target:{id}         hash: id channel address secret chat_id name tags
- *                       ("a,b,c") source created_ms updated_ms
+ *                       ("a,b,c") source created_ms updated_ms, and when
+ *                       disabled: disabled ("1") disabled_reason
+ *                       disabled_at_ms
  *   targets             set of every id
  *   targets:tag:{tag}   set of the ids carrying tag */
 #ifndef ZHUQI_TARGETS_H
@@ -22,6 +24,7 @@
 #define ZQ_TARGET_MAX_TAGS 32
 #define ZQ_TAG_MAX 64       /* bytes, NUL included */
 #define ZQ_TARGET_ID_MAX 41 /* 40 characters and the NUL */
+#define ZQ_TARGET_REASON_MAX 256 /* a disabled target's reason, NUL included */
 
 /* A stored target: the channel library's zq_target plus bookkeeping. */
 typedef struct zq_target_rec {
@@ -32,6 +35,12 @@ typedef struct zq_target_rec {
     int ntags;
     int64_t created_ms;
     int64_t updated_ms;
+    /* Set by zhuqi-bot when the platform said the destination is gone
+     * (zq_channel_target_gone): audiences skip the target until staff
+     * enable it again or the chat subscribes again (a save clears it). */
+    bool disabled;
+    char disabled_reason[ZQ_TARGET_REASON_MAX];
+    int64_t disabled_at_ms;
 } zq_target_rec;
 
 /* True when s can be a target id: 1..40 of A-Z a-z 0-9 _ -. */
@@ -75,6 +84,14 @@ int zq_target_save(zq_store *st, zq_target_rec *r, int64_t now_ms, bool *created
 
 /* Deletes a target and its tag memberships. -ZQ_ENOTFOUND when none. */
 int zq_target_delete(zq_store *st, const char *id, zq_err *err);
+
+/* Disables target id with reason (English, shown to staff; cut to
+ * ZQ_TARGET_REASON_MAX - 1 bytes), or enables it again when reason is
+ * NULL. Fields disabled ("1"), disabled_reason and disabled_at_ms
+ * (now_ms); the record and its tags stay. Returns 0, -ZQ_ENOTFOUND,
+ * -ZQ_EUNAVAIL or -ZQ_EREPLY. */
+int zq_target_set_disabled(zq_store *st, const char *id, const char *reason, int64_t now_ms,
+                           zq_err *err);
 
 /* Loads one target. -ZQ_ENOTFOUND when none. */
 int zq_target_load(zq_store *st, const char *id, zq_target_rec *out, zq_err *err);

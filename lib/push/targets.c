@@ -53,6 +53,18 @@ static zq_script delete_script = {
            "redis.call('SREM', KEYS[2], ARGV[2])\n"
            "return 1\n"};
 
+/* Disables (ARGV[1] a reason) or enables (ARGV[1] "") a target. KEYS:
+ * target hash. ARGV: reason, now. Returns 1, or 0 when there is none. */
+static zq_script disable_script = {
+    .src = "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+           "if ARGV[1] == '' then\n"
+           "  redis.call('HDEL', KEYS[1], 'disabled', 'disabled_reason', 'disabled_at_ms')\n"
+           "else\n"
+           "  redis.call('HSET', KEYS[1], 'disabled', '1', 'disabled_reason', ARGV[1],\n"
+           "    'disabled_at_ms', ARGV[2])\n"
+           "end\n"
+           "return 1\n"};
+
 bool zq_target_id_valid(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -311,6 +323,15 @@ json_t *zq_target_to_json(const zq_target_rec *r)
     if (o != NULL && ops != NULL &&
         (ops->chat_id_required || (ops->chat_id != NULL && r->t.chat_id[0] != '\0')))
         json_object_set_new(o, "chat_id", json_string(r->t.chat_id));
+    if (o != NULL)
+        json_object_set_new(o, "disabled", json_boolean(r->disabled));
+    if (o != NULL && r->disabled) {
+        char at[32];
+
+        zq_time_iso(r->disabled_at_ms, at);
+        json_object_set_new(o, "disabled_reason", json_string(r->disabled_reason));
+        json_object_set_new(o, "disabled_at", json_string(at));
+    }
     return o;
 }
 
@@ -396,6 +417,13 @@ int zq_target_from_reply(const redisReply *r, zq_target_rec *out)
             out->updated_ms = n;
         } else if (strcmp(k->str, "tags") == 0) {
             parse_tags(v->str, v->len, out);
+        } else if (strcmp(k->str, "disabled") == 0) {
+            out->disabled = strcmp(v->str, "1") == 0;
+        } else if (strcmp(k->str, "disabled_reason") == 0) {
+            copy_str(out->disabled_reason, sizeof(out->disabled_reason), v);
+        } else if (strcmp(k->str, "disabled_at_ms") == 0 &&
+                   zq_parse_ll(v->str, v->len, 0, INT64_MAX, &n) == 0) {
+            out->disabled_at_ms = n;
         }
     }
     if (!have_channel || out->t.id[0] == '\0' || out->t.address[0] == '\0')
@@ -495,6 +523,44 @@ int zq_target_delete(zq_store *st, const char *id, zq_err *err)
         return -ZQ_EUNAVAIL;
     if (rep->type != REDIS_REPLY_INTEGER)
         rc = zq_err_set(err, ZQ_EREPLY, "target: delete failed: %s",
+                        rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+    else if (rep->integer == 0)
+        rc = zq_err_set(err, ZQ_ENOTFOUND, "target %s not found", id);
+    freeReplyObject(rep);
+    return rc;
+}
+
+int zq_target_set_disabled(zq_store *st, const char *id, const char *reason, int64_t now_ms,
+                           zq_err *err)
+{
+    char key[ZQ_STORE_KEY_MAX], now[24], why[ZQ_TARGET_REASON_MAX];
+    const char *argv[3];
+    redisReply *rep;
+    int rc = 0;
+
+    if (!zq_target_id_valid(id))
+        return zq_err_set(err, ZQ_ENOTFOUND, "target: bad id");
+    if (zq_store_key(st, key, sizeof(key), "target:%s", id) < 0 ||
+        zq_fmt(now, sizeof(now), "%lld", (long long)now_ms) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "target: key too long");
+    /* A reason is shown, not parsed: cut it on a character boundary. */
+    if (reason != NULL) {
+        const char *r = reason[0] != '\0' ? reason : "disabled";
+        size_t n = zq_utf8_cut(r, strlen(r), sizeof(why) - 1);
+
+        memcpy(why, r, n);
+        why[n] = '\0';
+    } else {
+        why[0] = '\0';
+    }
+    argv[0] = key;
+    argv[1] = why;
+    argv[2] = now;
+    rep = zq_store_script(st, err, &disable_script, 1, 3, argv, NULL);
+    if (rep == NULL)
+        return -ZQ_EUNAVAIL;
+    if (rep->type != REDIS_REPLY_INTEGER)
+        rc = zq_err_set(err, ZQ_EREPLY, "target: disable failed: %s",
                         rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
     else if (rep->integer == 0)
         rc = zq_err_set(err, ZQ_ENOTFOUND, "target %s not found", id);

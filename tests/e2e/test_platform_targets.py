@@ -274,6 +274,69 @@ class PlatformTargets(StackCase, unittest.TestCase):
         self.assertEqual([m["accepted"] for m in f2], [True], f2)
         self.assertNotEqual(f2[0]["json"]["uuid"], u)
 
+    # -- item 12: permanent failures disable the target -------------------------
+
+    def test_gone_targets_are_disabled_skipped_and_enabled_again(self):
+        st, fake = self.stack, self.stack.fake
+        u = uuid.uuid4().hex[:8]
+        tg_user = int(uuid.uuid4().int % 10 ** 9) + 10 ** 9
+        fs_chat, wx = "oc_gone" + u, "wx.gone" + u
+        fake.add_target("telegram", TG_TOKEN)
+        self.c.telegram(tg_user, "订阅 乐山")
+        self.c.feishu("ou_g" + u, "订阅 乐山", fs_chat, group=True)
+        self.assertIn("订阅成功", self.c.wecom(wx, "订阅 乐山"))
+        st.wait_for(lambda: len(self.region_targets("511100")) == 3, 10, "three subscriptions")
+
+        # The bot was blocked in Telegram, taken out of the Feishu group,
+        # and the WeCom member left the company.
+        fake.add_fault(TG_TOKEN, "fail", platform="telegram")
+        fake.add_fault(fs_chat, "fail", platform="feishu-chat")
+        fake.add_fault(wx, "fail", platform="wecom-appmsg")
+        nid = notice(st, "乐山市服务通知", "第一条", {"tags": ["511100"]})
+        rep = wait_report(st, nid, all_final(3), timeout=30)
+        self.assertEqual(rep["totals"]["failed"], 3, rep)
+        fake.clear_faults()
+        lst = {t["channel"]: t for t in self.region_targets("511100")}
+        self.assertEqual(sorted(lst), ["feishu-chat", "telegram", "wecom-app"])
+        for ch, word in (("telegram", "blocked"), ("feishu-chat", "230002"),
+                         ("wecom-app", "81013")):
+            t = lst[ch]
+            self.assertIs(t["disabled"], True, t)
+            self.assertIn(word, t["disabled_reason"], t)
+            self.assertTrue(t["disabled_at"].startswith("20"), t)
+        self.assertIn("event=target_disabled", st.bot_log())
+
+        # Audiences skip them: no send, no dead letter, nothing counted.
+        since = last_id(fake)
+        nid = notice(st, "乐山市服务通知", "第二条", {"tags": ["511100"]})
+        rep = wait_report(st, nid, lambda r: r["state"] == "done", timeout=30)
+        self.assertEqual(rep["totals"]["total"], 0, rep)
+        self.assertEqual([m for m in fake.messages(since=since)
+                          if m["platform"] in ("telegram", "feishu-chat", "wecom-appmsg")], [])
+        self.assertEqual(dead_of(st, nid), [])
+
+        # Staff enable the Telegram chat again; the Feishu group says 订阅
+        # again; the WeCom member stays disabled.
+        r = post(st, "/api/admin/targets/%s/enable" % lst["telegram"]["id"], {})
+        self.assertEqual(r.status, 200, r)
+        self.assertIs(r.json()["target"]["disabled"], False)
+        self.assertNotIn("disabled_reason", r.json()["target"])
+        self.assertEqual(post(st, "/api/admin/targets/no-such-target/enable", {}).status, 404)
+        self.c.feishu("ou_g" + u, "订阅 乐山", fs_chat, group=True)
+        st.wait_for(lambda: not {t["channel"]: t for t in self.region_targets("511100")}
+                    ["feishu-chat"]["disabled"], 10, "the Feishu group enabled again")
+        since = last_id(fake)
+        nid = notice(st, "乐山市服务通知", "第三条", {"tags": ["511100"]})
+        rep = wait_report(st, nid, all_final(2), timeout=30)
+        self.assertEqual(sorted(l["channel"] for l in rep["targets"]), ["feishu-chat", "telegram"])
+        self.assertEqual(rep["totals"]["sent"], 2, rep)
+        self.assertEqual(fake.messages(platform="wecom-appmsg", target=wx, since=since), [])
+
+    def region_targets(self, code):
+        r = get(self.stack, "/api/admin/targets?tag=" + code)
+        self.assertEqual(r.status, 200, r)
+        return r.json()["targets"]
+
 
 if __name__ == "__main__":
     unittest.main()
