@@ -9,6 +9,10 @@
  *                       disabled: disabled ("1") disabled_reason
  *                       disabled_at_ms
  *   targets             set of every id
+ *   targets:dest:{sha}  set of the chat subscriptions (source "chat:...") to
+ *                       one destination: sha = SHA-1 hex of
+ *                       "channel\naddress\nchat_id" (kept by save and
+ *                       delete; the fan-out adds records older than it)
  *   targets:tag:{tag}   set of the ids carrying tag */
 #ifndef ZHUQI_TARGETS_H
 #define ZHUQI_TARGETS_H
@@ -130,6 +134,22 @@ int zq_target_page(zq_store *st, const char *tag, const char *cursor, int limit,
  * can reach it. Returns 0, or -ZQ_EINVAL when source is not a chat. out
  * must hold ZQ_TARGET_ID_MAX bytes. */
 int zq_target_chat_id(const char *source, char out[ZQ_TARGET_ID_MAX]);
+
+/* The target id of a group chat's subscription: like zq_target_chat_id
+ * for the source "chat:<channel>:group:<kind>:<chat>", where <chat> is
+ * t's chat_id, or its address when it has none. A subscription belongs to
+ * the chat it was made in: every member of a group saying 订阅 saves this
+ * one record (a one-to-one chat keeps the person's id, which a case's
+ * status notice looks up). Returns 0 or -ZQ_EINVAL. */
+int zq_target_group_id(const char *channel, const zq_target *t, char out[ZQ_TARGET_ID_MAX]);
+
+/* Deletes every chat subscription whose destination (channel, address,
+ * chat_id) is t's: the records of targets:dest:{sha}, and the id also
+ * (may be NULL) when it has that destination -- a group's record and
+ * those its members saved one per person before subscriptions belonged
+ * to the chat. Sets *deleted. Returns 0, -ZQ_EUNAVAIL or -ZQ_EREPLY. */
+int zq_target_delete_chat(zq_store *st, const zq_target *t, const char *also, int *deleted,
+                          zq_err *err);
 
 /* Encodes the channel part of a target (kind, address, secret, chat_id,
  * id) as compact JSON for an outbox entry that carries its target inline

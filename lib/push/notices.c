@@ -126,6 +126,9 @@ static zq_script fanout_script = {
         "  if not skip and f[3] and string.sub(f[3], 1, 5) == 'chat:' then\n"
         "    local d = redis.sha1hex(ch .. '\\n' .. (f[4] or '') .. '\\n' .. (f[5] or ''))\n"
         "    skip = redis.call('SADD', KEYS[7], d) == 0\n"
+        /* Records older than the destination index join it here, so
+         * that a 退订 in their chat finds them (targets.h). */
+        "    redis.call('SADD', p .. 'targets:dest:' .. d, t)\n"
         "  end\n"
         "  local line = cjson.encode({status = 'queued', attempts = 0, channel = ch})\n"
         "  if skip then\n"

@@ -22,9 +22,22 @@
  * chat subscriptions (lib/chat/dialogue*.c) write too. KEYS: target hash, the set
  * of all ids. ARGV: prefix, id, tags, now, then field value pairs. Returns
  * {created (1/0), created_ms}. */
+/* The destination index of a chat subscription (targets:dest:{sha}, see
+ * targets.h): the SHA-1 of "channel\naddress\nchat_id", the same the
+ * fan-out (notices.c) computes. Lua, shared by the scripts below. */
+#define DEST_LUA                                                                                   \
+    "local function dest(k)\n"                                                                     \
+    "  local f = redis.call('HMGET', k, 'channel', 'address', 'chat_id', 'source')\n"             \
+    "  if not f[4] or string.sub(f[4], 1, 5) ~= 'chat:' then return nil end\n"                    \
+    "  return ARGV[1] .. 'targets:dest:' .. redis.sha1hex((f[1] or '') .. '\\n' ..\n"           \
+    "    (f[2] or '') .. '\\n' .. (f[3] or ''))\n"                                               \
+    "end\n"
+
 static zq_script save_script = {
-    .src = "local old = redis.call('HGET', KEYS[1], 'tags')\n"
+    .src = DEST_LUA "local old = redis.call('HGET', KEYS[1], 'tags')\n"
            "local created = redis.call('HGET', KEYS[1], 'created_ms')\n"
+           "local od = dest(KEYS[1])\n"
+           "if od then redis.call('SREM', od, ARGV[2]) end\n"
            "if old then\n"
            "  for tag in string.gmatch(old, '[^,]+') do\n"
            "    redis.call('SREM', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
@@ -36,13 +49,17 @@ static zq_script save_script = {
            "for tag in string.gmatch(ARGV[3], '[^,]+') do\n"
            "  redis.call('SADD', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
            "end\n"
+           "local nd = dest(KEYS[1])\n"
+           "if nd then redis.call('SADD', nd, ARGV[2]) end\n"
            "redis.call('SADD', KEYS[2], ARGV[2])\n"
            "if created then return {0, created} end\n"
            "return {1, ARGV[4]}\n"};
 
 /* KEYS: target hash, set of all. ARGV: prefix, id. Returns 1 or 0. */
 static zq_script delete_script = {
-    .src = "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    .src = DEST_LUA "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+           "local od = dest(KEYS[1])\n"
+           "if od then redis.call('SREM', od, ARGV[2]) end\n"
            "local old = redis.call('HGET', KEYS[1], 'tags')\n"
            "if old then\n"
            "  for tag in string.gmatch(old, '[^,]+') do\n"
@@ -52,6 +69,32 @@ static zq_script delete_script = {
            "redis.call('DEL', KEYS[1])\n"
            "redis.call('SREM', KEYS[2], ARGV[2])\n"
            "return 1\n"};
+
+/* Deletes every chat subscription to one destination. KEYS: the set of
+ * all ids. ARGV: prefix, channel, address, chat_id, then ids to check too
+ * (records older than the index). Returns the number deleted. */
+static zq_script delete_dest_script = {
+    .src = "local p = ARGV[1]\n"
+           "local ix = p .. 'targets:dest:' .. redis.sha1hex(ARGV[2] .. '\\n' .. ARGV[3] .. "
+           "'\\n' .. ARGV[4])\n"
+           "local ids = redis.call('SMEMBERS', ix)\n"
+           "for i = 5, #ARGV do ids[#ids + 1] = ARGV[i] end\n"
+           "local n = 0\n"
+           "for _, t in ipairs(ids) do\n"
+           "  local k = p .. 'target:' .. t\n"
+           "  local f = redis.call('HMGET', k, 'channel', 'address', 'chat_id', 'source', 'tags')\n"
+           "  if f[1] == ARGV[2] and f[2] == ARGV[3] and (f[3] or '') == ARGV[4] and f[4] and\n"
+           "      string.sub(f[4], 1, 5) == 'chat:' then\n"
+           "    for tag in string.gmatch(f[5] or '', '[^,]+') do\n"
+           "      redis.call('SREM', p .. 'targets:tag:' .. tag, t)\n"
+           "    end\n"
+           "    redis.call('DEL', k)\n"
+           "    redis.call('SREM', KEYS[1], t)\n"
+           "    n = n + 1\n"
+           "  end\n"
+           "end\n"
+           "redis.call('DEL', ix)\n"
+           "return n\n"};
 
 /* Disables (ARGV[1] a reason) or enables (ARGV[1] "") a target. KEYS:
  * target hash. ARGV: reason, now. Returns 1, or 0 when there is none. */
@@ -566,6 +609,50 @@ int zq_target_set_disabled(zq_store *st, const char *id, const char *reason, int
         rc = zq_err_set(err, ZQ_ENOTFOUND, "target %s not found", id);
     freeReplyObject(rep);
     return rc;
+}
+
+int zq_target_delete_chat(zq_store *st, const zq_target *t, const char *also, int *deleted,
+                          zq_err *err)
+{
+    char k_all[ZQ_STORE_KEY_MAX];
+    const char *argv[6];
+    redisReply *rep;
+    int rc = 0, argc = 0;
+
+    *deleted = 0;
+    if (zq_store_key(st, k_all, sizeof(k_all), "targets") < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "target: key too long");
+    argv[argc++] = k_all;
+    argv[argc++] = zq_store_prefix(st);
+    argv[argc++] = zq_channel_name(t->kind);
+    argv[argc++] = t->address;
+    argv[argc++] = t->chat_id;
+    if (also != NULL && zq_target_id_valid(also))
+        argv[argc++] = also;
+    rep = zq_store_script(st, err, &delete_dest_script, 1, argc, argv, NULL);
+    if (rep == NULL)
+        return -ZQ_EUNAVAIL;
+    if (rep->type != REDIS_REPLY_INTEGER)
+        rc = zq_err_set(err, ZQ_EREPLY, "target: delete failed: %s",
+                        rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+    else
+        *deleted = (int)rep->integer;
+    freeReplyObject(rep);
+    return rc;
+}
+
+int zq_target_group_id(const char *channel, const zq_target *t, char out[ZQ_TARGET_ID_MAX])
+{
+    char source[ZQ_TARGET_ID_MAX + 700];
+
+    /* "group:" holds a colon, which no user key has (dialogue.h): this id
+     * never meets a person's. The chat_id (Telegram, generic) or else the
+     * address (DingTalk "group:<cid>", Feishu "oc_...") names the chat;
+     * neither is a secret. */
+    if (zq_fmt(source, sizeof(source), "chat:%s:group:%s:%s", channel, zq_channel_name(t->kind),
+               t->chat_id[0] != '\0' ? t->chat_id : t->address) < 0)
+        return -ZQ_EINVAL;
+    return zq_target_chat_id(source, out);
 }
 
 int zq_target_load(zq_store *st, const char *id, zq_target_rec *out, zq_err *err)

@@ -14,6 +14,7 @@ end to end through nginx, zhuqi-fcgi, zhuqi-bot and the fake platform:
   the reason, shown to staff), audiences skip it, staff or a new 订阅
   enable it again."""
 
+import hashlib
 import json
 import os
 import time
@@ -336,6 +337,77 @@ class PlatformTargets(StackCase, unittest.TestCase):
         r = get(self.stack, "/api/admin/targets?tag=" + code)
         self.assertEqual(r.status, 200, r)
         return r.json()["targets"]
+
+    # -- item 11: subscriptions belong to the chat ------------------------------
+
+    def test_group_subscription_belongs_to_the_group(self):
+        st, fake = self.stack, self.stack.fake
+        u = uuid.uuid4().hex[:8]
+        cid, fs_chat = "cidGrp%s+/=" % u, "oc_grp" + u
+        members = ["m1" + u, "m2" + u, "m3" + u]
+        # Two members of a DingTalk group and two of a Feishu group say 订阅.
+        self.c.dingtalk(members[0], "订阅 自贡", group=cid)
+        self.c.dingtalk(members[1], "订阅 自贡", group=cid)
+        self.c.feishu("ou_a" + u, "订阅 自贡", fs_chat, group=True)
+        self.c.feishu("ou_b" + u, "订阅 自贡", fs_chat, group=True)
+        st.wait_for(lambda: targets_to(st, "feishu-chat", fs_chat), 10, "the Feishu group")
+        dt = targets_to(st, "dingtalk-app", "group:" + cid)
+        fs = targets_to(st, "feishu-chat", fs_chat)
+        self.assertEqual(list(dt), [group_tid("dingtalk", "dingtalk-app", "group:" + cid)], dt)
+        self.assertEqual(list(fs), [group_tid("feishu", "feishu-chat", fs_chat)], fs)
+        # A third member's subscription saved before subscriptions belonged
+        # to the chat (a per-person record to the same group).
+        legacy = person_tid("dingtalk", members[2])
+        st.redis_command("HSET", PREFIX + "target:" + legacy, "id", legacy,
+                         "channel", "dingtalk-app", "address", "group:" + cid, "secret", "",
+                         "chat_id", "", "name", "聊天订阅（dingtalk）", "tags",
+                         "tax,tax_day,510300,region:510300",
+                         "source", "chat:dingtalk:" + members[2], "created_ms", "1",
+                         "updated_ms", "1")
+        for k in ("targets", "targets:tag:tax", "targets:tag:tax_day", "targets:tag:510300",
+                  "targets:tag:region:510300"):
+            st.redis_command("SADD", PREFIX + k, legacy)
+
+        since = last_id(fake)
+        nid = notice(st, "自贡市服务通知", "每个群只收一次", {"tags": ["510300"]})
+        rep = wait_report(st, nid, all_final(2), timeout=30)
+        self.assertEqual(rep["totals"]["sent"], 2, rep)
+        got = fake.messages(platform="dingtalk-appmsg", target=cid, since=since)
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(len(fake.messages(platform="feishu-chat", target=fs_chat, since=since)),
+                         1)
+
+        # One member's 退订 ends the group's subscription, the old
+        # per-person record included; the Feishu group keeps its own.
+        self.c.dingtalk(members[1], "退订", group=cid)
+        self.assertEqual(targets_to(st, "dingtalk-app", "group:" + cid), {})
+        st.wait_for(lambda: [m for m in fake.messages(platform="dingtalk-session",
+                                                      target=members[1], accepted=True)
+                             if "已退订" in m["content"]], 15, "the 退订 reply")
+        since = last_id(fake)
+        nid = notice(st, "自贡市服务通知", "退订之后", {"tags": ["510300"]})
+        rep = wait_report(st, nid, all_final(1), timeout=30)
+        self.assertEqual([l["channel"] for l in rep["targets"]], ["feishu-chat"], rep)
+        self.assertEqual(fake.messages(platform="dingtalk-appmsg", target=cid, since=since), [])
+
+    def test_one_to_one_subscription_stays_the_persons(self):
+        """Outside groups nothing changes: the id is the person's (a case's
+        status notice finds it)."""
+        u = uuid.uuid4().hex[:8]
+        self.c.dingtalk("solo" + u, "订阅 自贡")
+        t = self.stack.redis_command("HGET", PREFIX + "target:" + person_tid("dingtalk",
+                                                                             "solo" + u),
+                                     "address")
+        self.assertEqual(t, "user:solo" + u)
+
+
+def person_tid(channel, user):
+    return "chat-%s-%s" % (channel, hashlib.sha1(("%s:%s" % (channel, user)).encode())
+                           .hexdigest()[:16])
+
+
+def group_tid(channel, kind, chat):
+    return person_tid(channel, "group:%s:%s" % (kind, chat))
 
 
 if __name__ == "__main__":
