@@ -26,8 +26,8 @@
 #include "zhuqi/store.h"
 
 #define ZQ_TARGET_MAX_TAGS 32
-#define ZQ_TAG_MAX 64       /* bytes, NUL included */
-#define ZQ_TARGET_ID_MAX 41 /* 40 characters and the NUL */
+#define ZQ_TAG_MAX 64            /* bytes, NUL included */
+#define ZQ_TARGET_ID_MAX 41      /* 40 characters and the NUL */
 #define ZQ_TARGET_REASON_MAX 256 /* a disabled target's reason, NUL included */
 
 /* A stored target: the channel library's zq_target plus bookkeeping. */

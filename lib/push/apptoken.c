@@ -179,8 +179,9 @@ static bool has_any(const char *s, const char *const *words)
  *           4xx codes are refusals. */
 static const long long wecom_refused[] = {40001, 40013, 40091, 41002, 41004, 42001, 60020};
 static const char *const dingtalk_transient[] = {
-    "Limit", "Throttl", "FlowControl", "Quota", "systemError", "SystemError",
-    "ServiceUnavailable", "InternalError", "Timeout", NULL};
+    "Limit",       "Throttl",     "FlowControl",        "Quota",
+    "systemError", "SystemError", "ServiceUnavailable", "InternalError",
+    "Timeout",     NULL};
 
 static bool feishu_refused(long long code)
 {
@@ -205,8 +206,8 @@ static int read_answer(const zq_apptoken_app *app, long status, json_t *ans,
                    : -99;
         msg = json_string_value(json_object_get(ans, "msg"));
         if (code != 0 && !feishu_refused(code))
-            return zq_err_set(err, ZQ_EIO, "feishu token: HTTP %ld code %lld: %.120s", status,
-                              code, msg ? msg : "");
+            return zq_err_set(err, ZQ_EIO, "feishu token: HTTP %ld code %lld: %.120s", status, code,
+                              msg ? msg : "");
         tok = code == 0 ? json_string_value(json_object_get(ans, "tenant_access_token")) : NULL;
         life = json_object_get(ans, "expire");
         break;
@@ -218,14 +219,11 @@ static int read_answer(const zq_apptoken_app *app, long status, json_t *ans,
             return zq_err_set(err, ZQ_EIO, "dingtalk token: HTTP %ld %.60s: throttled or busy",
                               status, c ? c : "");
         }
+        if (msg == NULL) /* the old-style answer: {"errcode", "errmsg"} */
+            msg = json_string_value(json_object_get(ans, "errmsg"));
         if (status != 200 || c != NULL || json_object_get(ans, "errcode") != NULL)
-            return zq_err_set(
-                err, ZQ_EAUTH, "dingtalk token: HTTP %ld %.60s: %.120s", status,
-                c ? c : "-",
-                msg ? msg
-                    : (json_string_value(json_object_get(ans, "errmsg"))
-                           ? json_string_value(json_object_get(ans, "errmsg"))
-                           : "no token in the answer"));
+            return zq_err_set(err, ZQ_EAUTH, "dingtalk token: HTTP %ld %.60s: %.120s", status,
+                              c ? c : "-", msg ? msg : "no token in the answer");
         tok = json_string_value(json_object_get(ans, "accessToken"));
         life = json_object_get(ans, "expireIn");
         break;

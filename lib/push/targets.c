@@ -27,48 +27,49 @@
  * fan-out (notices.c) computes. Lua, shared by the scripts below. */
 #define DEST_LUA                                                                                   \
     "local function dest(k)\n"                                                                     \
-    "  local f = redis.call('HMGET', k, 'channel', 'address', 'chat_id', 'source')\n"             \
-    "  if not f[4] or string.sub(f[4], 1, 5) ~= 'chat:' then return nil end\n"                    \
-    "  return ARGV[1] .. 'targets:dest:' .. redis.sha1hex((f[1] or '') .. '\\n' ..\n"           \
-    "    (f[2] or '') .. '\\n' .. (f[3] or ''))\n"                                               \
+    "  local f = redis.call('HMGET', k, 'channel', 'address', 'chat_id', 'source')\n"              \
+    "  if not f[4] or string.sub(f[4], 1, 5) ~= 'chat:' then return nil end\n"                     \
+    "  return ARGV[1] .. 'targets:dest:' .. redis.sha1hex((f[1] or '') .. '\\n' ..\n"              \
+    "    (f[2] or '') .. '\\n' .. (f[3] or ''))\n"                                                 \
     "end\n"
 
 static zq_script save_script = {
-    .src = DEST_LUA "local old = redis.call('HGET', KEYS[1], 'tags')\n"
-           "local created = redis.call('HGET', KEYS[1], 'created_ms')\n"
-           "local od = dest(KEYS[1])\n"
-           "if od then redis.call('SREM', od, ARGV[2]) end\n"
-           "if old then\n"
-           "  for tag in string.gmatch(old, '[^,]+') do\n"
-           "    redis.call('SREM', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
-           "  end\n"
-           "end\n"
-           "redis.call('DEL', KEYS[1])\n"
-           "redis.call('HSET', KEYS[1], 'tags', ARGV[3], 'created_ms', created or ARGV[4],\n"
-           "  'updated_ms', ARGV[4], unpack(ARGV, 5))\n"
-           "for tag in string.gmatch(ARGV[3], '[^,]+') do\n"
-           "  redis.call('SADD', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
-           "end\n"
-           "local nd = dest(KEYS[1])\n"
-           "if nd then redis.call('SADD', nd, ARGV[2]) end\n"
-           "redis.call('SADD', KEYS[2], ARGV[2])\n"
-           "if created then return {0, created} end\n"
-           "return {1, ARGV[4]}\n"};
+    .src =
+        DEST_LUA "local old = redis.call('HGET', KEYS[1], 'tags')\n"
+                 "local created = redis.call('HGET', KEYS[1], 'created_ms')\n"
+                 "local od = dest(KEYS[1])\n"
+                 "if od then redis.call('SREM', od, ARGV[2]) end\n"
+                 "if old then\n"
+                 "  for tag in string.gmatch(old, '[^,]+') do\n"
+                 "    redis.call('SREM', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
+                 "  end\n"
+                 "end\n"
+                 "redis.call('DEL', KEYS[1])\n"
+                 "redis.call('HSET', KEYS[1], 'tags', ARGV[3], 'created_ms', created or ARGV[4],\n"
+                 "  'updated_ms', ARGV[4], unpack(ARGV, 5))\n"
+                 "for tag in string.gmatch(ARGV[3], '[^,]+') do\n"
+                 "  redis.call('SADD', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
+                 "end\n"
+                 "local nd = dest(KEYS[1])\n"
+                 "if nd then redis.call('SADD', nd, ARGV[2]) end\n"
+                 "redis.call('SADD', KEYS[2], ARGV[2])\n"
+                 "if created then return {0, created} end\n"
+                 "return {1, ARGV[4]}\n"};
 
 /* KEYS: target hash, set of all. ARGV: prefix, id. Returns 1 or 0. */
 static zq_script delete_script = {
     .src = DEST_LUA "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
-           "local od = dest(KEYS[1])\n"
-           "if od then redis.call('SREM', od, ARGV[2]) end\n"
-           "local old = redis.call('HGET', KEYS[1], 'tags')\n"
-           "if old then\n"
-           "  for tag in string.gmatch(old, '[^,]+') do\n"
-           "    redis.call('SREM', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
-           "  end\n"
-           "end\n"
-           "redis.call('DEL', KEYS[1])\n"
-           "redis.call('SREM', KEYS[2], ARGV[2])\n"
-           "return 1\n"};
+                    "local od = dest(KEYS[1])\n"
+                    "if od then redis.call('SREM', od, ARGV[2]) end\n"
+                    "local old = redis.call('HGET', KEYS[1], 'tags')\n"
+                    "if old then\n"
+                    "  for tag in string.gmatch(old, '[^,]+') do\n"
+                    "    redis.call('SREM', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
+                    "  end\n"
+                    "end\n"
+                    "redis.call('DEL', KEYS[1])\n"
+                    "redis.call('SREM', KEYS[2], ARGV[2])\n"
+                    "return 1\n"};
 
 /* Deletes every chat subscription to one destination. KEYS: the set of
  * all ids. ARGV: prefix, channel, address, chat_id, then ids to check too
