@@ -15,6 +15,7 @@
 #include "zhuqi/chat_outbox.h"
 #include "zhuqi/log.h"
 #include "zhuqi/ratelimit.h"
+#include "zhuqi/targets.h"
 
 typedef enum jstate { J_FREE = 0, J_NEW, J_READY, J_SENDING, J_SETTLE } jstate;
 
@@ -391,8 +392,13 @@ static int prepare_notice(zq_bot *b, job *j)
 {
     zq_message m;
     zq_err err = {0};
+    char idem[ZQ_NOTICE_ID_MAX + sizeof(j->target.id) + 2];
 
     memset(&m, 0, sizeof(m));
+    /* The same for every retry of this entry: the platforms' duplicate
+     * suppression (channel.h) then drops a resend whose answer was lost. */
+    if (zq_fmt(idem, sizeof(idem), "%s:%s", j->e.notice, j->target.id) == 0)
+        m.idem = idem;
     m.title = j->content->c.title;
     m.body = j->content->c.body;
     m.mention_mobiles = (const char *const *)j->content->c.mobiles;
@@ -749,6 +755,26 @@ static void start_ready(zq_bot *b)
     }
 }
 
+/* When the platform said the stored target of j is gone (the bot was
+ * blocked or removed, the member left), disables it (targets.h) so that
+ * the next audiences skip it instead of earning the same dead letter. */
+static void disable_if_gone(zq_bot *b, job *j, const zq_sent *r)
+{
+    char why[200];
+    zq_err err = {0};
+    int rc;
+
+    if (j->e.reply || j->e.inline_target != NULL || j->target.id[0] == '\0' ||
+        !zq_channel_target_gone(j->kind, r->status, r->body, r->len, why, sizeof(why)))
+        return;
+    rc = zq_target_set_disabled(b->st, j->target.id, why, zq_now_ms(), &err);
+    if (rc == 0)
+        ZQ_WARN("event=target_disabled target=%s channel=%s reason=\"%s\"", j->target.id,
+                channel_of(j), why);
+    else if (rc != -ZQ_ENOTFOUND)
+        ZQ_ERROR("event=target_disable_failed target=%s err=\"%s\"", j->target.id, err.msg);
+}
+
 void zq_delivery_done(zq_bot *b, const zq_sent *r)
 {
     job *j = r->ctx;
@@ -822,6 +848,7 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
         return;
     }
     if (d == ZQ_DELIVERY_FAIL) {
+        disable_if_gone(b, j, r);
         settle(b, j, ZQ_SETTLE_DEAD, attempts, 0, reason);
         return;
     }

@@ -190,6 +190,31 @@ int zq_h_admin_target_delete(zq_req *req)
     return 0;
 }
 
+int zq_h_admin_target_enable(zq_req *req)
+{
+    const zq_token *who = NULL;
+    const char *id = req->params[0];
+    zq_target_rec r;
+    zq_err err = {0};
+    int rc;
+
+    if (zq_req_require_staff(req, ZQ_ROLE_ADMIN, &who) < 0)
+        return 0;
+    rc = zq_target_set_disabled(req->store, id, NULL, zq_now_ms(), &err);
+    if (rc == 0)
+        rc = zq_target_load(req->store, id, &r, &err);
+    if (rc == -ZQ_ENOTFOUND) {
+        zq_resp_error(req, 404, "not_found", "没有这个推送对象。");
+        return 0;
+    }
+    if (rc < 0)
+        return storage_failed(rc, &err, "target_enable");
+    audit(req, who, "target_enable", id, NULL);
+    ZQ_INFO("event=target_enabled id=%s", id);
+    zq_resp_json(req, 200, json_pack("{s:o}", "target", zq_target_to_json(&r)));
+    return 0;
+}
+
 int zq_h_admin_classes(zq_req *req)
 {
     zq_err err = {0};

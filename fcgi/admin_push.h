@@ -9,6 +9,9 @@
 int zq_h_admin_targets(zq_req *req);       /* GET /api/admin/targets */
 int zq_h_admin_target_save(zq_req *req);   /* POST /api/admin/targets */
 int zq_h_admin_target_delete(zq_req *req); /* DELETE /api/admin/targets/{id} */
+/* POST /api/admin/targets/{id}/enable: clears what zhuqi-bot set when the
+ * platform said the target is gone (targets.h); 200 {"target"} or 404. */
+int zq_h_admin_target_enable(zq_req *req);
 int zq_h_admin_classes(zq_req *req);       /* GET /api/admin/classes */
 int zq_h_admin_class_save(zq_req *req);    /* POST /api/admin/classes */
 int zq_h_admin_notices(zq_req *req);       /* GET /api/admin/notices */

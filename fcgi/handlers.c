@@ -53,6 +53,7 @@ static const zq_route routes[] = {
     {"GET", "/api/admin/targets", zq_h_admin_targets, "admin_targets"},
     {"POST", "/api/admin/targets", zq_h_admin_target_save, "admin_target_save"},
     {"DELETE", "/api/admin/targets/{id}", zq_h_admin_target_delete, "admin_target_delete"},
+    {"POST", "/api/admin/targets/{id}/enable", zq_h_admin_target_enable, "admin_target_enable"},
     {"GET", "/api/admin/classes", zq_h_admin_classes, "admin_classes"},
     {"POST", "/api/admin/classes", zq_h_admin_class_save, "admin_class_save"},
     {"GET", "/api/admin/notices", zq_h_admin_notices, "admin_notices"},

@@ -127,6 +127,7 @@ static int hook(zq_req *req, const char *name)
     in.channel = msg.channel;
     in.user = msg.user;
     in.chat = msg.chat;
+    in.group = msg.group;
     in.text = msg.kind == ZQ_INBOUND_TEXT ? msg.text : NULL;
     in.text_len = msg.kind == ZQ_INBOUND_TEXT ? msg.text_len : 0;
     in.can_push = msg.can_push;

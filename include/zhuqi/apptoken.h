@@ -65,8 +65,13 @@ int zq_apptoken_for(const zq_config *cfg, zq_outreq_auth auth, zq_apptoken_app *
  * refresh is set or there is none; otherwise fetches it (timeout_ms for
  * the whole request) and caches it until five minutes before it expires.
  * Returns 0; -ZQ_EUNAVAIL (Redis away), -ZQ_EIO (the platform unreachable,
- * 5xx, 429 or busy: retry later), -ZQ_EAUTH (credentials missing or
- * refused: the platform's code and message in err). */
+ * 5xx, 429, an answer that is not JSON, throttled (Feishu 99991400,
+ * WeCom 45009, DingTalk's QpsLimit/quota 403s), busy or any error code
+ * that does not name the credentials: retry later), -ZQ_EAUTH
+ * (credentials missing or refused: Feishu 10xxx such as 10003/10014,
+ * WeCom 40001/40013/40091/41002/41004/42001/60020, DingTalk
+ * invalidClientIdOrSecret, 40089 and other 4xx codes; the platform's code
+ * and message in err). */
 int zq_apptoken_get(zq_store *st, const zq_apptoken_app *app, bool refresh, int timeout_ms,
                     char out[ZQ_APPTOKEN_MAX], zq_err *err);
 

@@ -141,7 +141,16 @@ typedef struct zq_message {
     const char *const *mention_mobiles;
     size_t nmentions;
     bool mention_all;
+    /* A key stable across the retries of one outbox entry ("<notice>:
+     * <target>"), or NULL. The app kinds hand it to the platform's own
+     * duplicate suppression: feishu-chat sends a "uuid" per part derived
+     * from it, wecom-app asks for the duplicate check
+     * (ZQ_WECOM_DUP_INTERVAL_S). */
+    const char *idem;
 } zq_message;
+
+/* WeCom app messages' duplicate_check_interval: its maximum, 4 hours. */
+#define ZQ_WECOM_DUP_INTERVAL_S 14400
 
 /* The access token a request needs, added by the sender (the token is
  * not the renderer's business: it changes, and is shared by every
@@ -194,7 +203,9 @@ typedef struct zq_outreq {
  *   wecom-app       POST {wecom}/cgi-bin/message/send (auth ZQ_AUTH_WECOM)
  *                   {"touser","msgtype":"markdown","agentid",
  *                   "markdown":{"content"}}; the title is a **bold** first
- *                   line; mentions ignored (a message to one member).
+ *                   line; mentions ignored (a message to one member); with
+ *                   m->idem also "enable_duplicate_check":1 and
+ *                   "duplicate_check_interval".
  *   dingtalk-app    POST {dingtalk api}/v1.0/robot/groupMessages/send with
  *                   {"robotCode","openConversationId","msgKey":
  *                   "sampleMarkdown","msgParam":"{\"title\",\"text\"}"},
@@ -204,7 +215,8 @@ typedef struct zq_outreq {
  *   feishu-chat     POST {feishu}/open-apis/im/v1/messages?receive_id_type=
  *                   chat_id (auth ZQ_AUTH_FEISHU) {"receive_id","msg_type":
  *                   "interactive","content":"<the card of feishu-bot as a
- *                   JSON string>"}; no signature (the token is the proof).
+ *                   JSON string>"[,"uuid": 32 hex digits from m->idem and
+ *                   the part]}; no signature (the token is the proof).
  * Split parts start with a line "（i/n）" (Feishu: in the card header;
  * DingTalk: in markdown.title too); lines are kept whole when possible,
  * never a UTF-8 character, an HTML entity or a tag is cut, and Telegram
@@ -249,6 +261,17 @@ typedef enum zq_delivery {
 zq_delivery zq_channel_classify(zq_channel_kind k, long http_status, const char *body, size_t len,
                                 const char *retry_after, int64_t *retry_after_ms, char *reason,
                                 size_t reasonsz);
+
+/* True when the platform's answer to a failed send says the destination
+ * itself is gone, so every later message to it would fail the same way:
+ * telegram HTTP 403 (bot blocked by the user, kicked from the group, user
+ * deactivated, not a member) or 400 "chat not found" / group upgraded to
+ * a supergroup; feishu-chat code 230002 (bot not in the chat); wecom-app
+ * errcode 81013 (user, department and tag all invalid) or an errcode 0
+ * naming the member in invaliduser/unlicenseduser. False for every other
+ * answer and kind. When true, writes a short English reason. */
+bool zq_channel_target_gone(zq_channel_kind k, long http_status, const char *body, size_t len,
+                            char *reason, size_t reasonsz);
 
 /* True when the answer to a request with an access token says the token
  * is expired or invalid, so it must be fetched again before a retry:

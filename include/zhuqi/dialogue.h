@@ -51,7 +51,11 @@ typedef struct zq_dialogue_in {
     const char *channel; /* "wecom", "dingtalk", "feishu", "telegram", "generic" */
     const char *user;    /* the platform's id of the sender */
     const char *chat;    /* the conversation; NULL: user (informational) */
-    const char *text;    /* the text; NULL when the message is not text */
+    /* A group chat (DingTalk conversationType 2, Feishu chat_type group,
+     * Telegram group/supergroup): 订阅 and 退订 act on the group's one
+     * subscription (zq_target_group_id), not the sender's. */
+    bool group;
+    const char *text; /* the text; NULL when the message is not text */
     size_t text_len;
     /* The platform's message id in key-safe form (zq_inbound_safe_id), or
      * NULL. The message is applied at most once per id within [chat]

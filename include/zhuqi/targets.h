@@ -5,8 +5,14 @@
  *
  * Keys (prefix omitted):
  *   target:{id}         hash: id channel address secret chat_id name tags
- *                       ("a,b,c") source created_ms updated_ms
+ *                       ("a,b,c") source created_ms updated_ms, and when
+ *                       disabled: disabled ("1") disabled_reason
+ *                       disabled_at_ms
  *   targets             set of every id
+ *   targets:dest:{sha}  set of the chat subscriptions (source "chat:...") to
+ *                       one destination: sha = SHA-1 hex of
+ *                       "channel\naddress\nchat_id" (kept by save and
+ *                       delete; the fan-out adds records older than it)
  *   targets:tag:{tag}   set of the ids carrying tag */
 #ifndef ZHUQI_TARGETS_H
 #define ZHUQI_TARGETS_H
@@ -20,8 +26,9 @@
 #include "zhuqi/store.h"
 
 #define ZQ_TARGET_MAX_TAGS 32
-#define ZQ_TAG_MAX 64       /* bytes, NUL included */
-#define ZQ_TARGET_ID_MAX 41 /* 40 characters and the NUL */
+#define ZQ_TAG_MAX 64            /* bytes, NUL included */
+#define ZQ_TARGET_ID_MAX 41      /* 40 characters and the NUL */
+#define ZQ_TARGET_REASON_MAX 256 /* a disabled target's reason, NUL included */
 
 /* A stored target: the channel library's zq_target plus bookkeeping. */
 typedef struct zq_target_rec {
@@ -32,6 +39,12 @@ typedef struct zq_target_rec {
     int ntags;
     int64_t created_ms;
     int64_t updated_ms;
+    /* Set by zhuqi-bot when the platform said the destination is gone
+     * (zq_channel_target_gone): audiences skip the target until staff
+     * enable it again or the chat subscribes again (a save clears it). */
+    bool disabled;
+    char disabled_reason[ZQ_TARGET_REASON_MAX];
+    int64_t disabled_at_ms;
 } zq_target_rec;
 
 /* True when s can be a target id: 1..40 of A-Z a-z 0-9 _ -. */
@@ -76,6 +89,14 @@ int zq_target_save(zq_store *st, zq_target_rec *r, int64_t now_ms, bool *created
 /* Deletes a target and its tag memberships. -ZQ_ENOTFOUND when none. */
 int zq_target_delete(zq_store *st, const char *id, zq_err *err);
 
+/* Disables target id with reason (English, shown to staff; cut to
+ * ZQ_TARGET_REASON_MAX - 1 bytes), or enables it again when reason is
+ * NULL. Fields disabled ("1"), disabled_reason and disabled_at_ms
+ * (now_ms); the record and its tags stay. Returns 0, -ZQ_ENOTFOUND,
+ * -ZQ_EUNAVAIL or -ZQ_EREPLY. */
+int zq_target_set_disabled(zq_store *st, const char *id, const char *reason, int64_t now_ms,
+                           zq_err *err);
+
 /* Loads one target. -ZQ_ENOTFOUND when none. */
 int zq_target_load(zq_store *st, const char *id, zq_target_rec *out, zq_err *err);
 
@@ -113,6 +134,22 @@ int zq_target_page(zq_store *st, const char *tag, const char *cursor, int limit,
  * can reach it. Returns 0, or -ZQ_EINVAL when source is not a chat. out
  * must hold ZQ_TARGET_ID_MAX bytes. */
 int zq_target_chat_id(const char *source, char out[ZQ_TARGET_ID_MAX]);
+
+/* The target id of a group chat's subscription: like zq_target_chat_id
+ * for the source "chat:<channel>:group:<kind>:<chat>", where <chat> is
+ * t's chat_id, or its address when it has none. A subscription belongs to
+ * the chat it was made in: every member of a group saying 订阅 saves this
+ * one record (a one-to-one chat keeps the person's id, which a case's
+ * status notice looks up). Returns 0 or -ZQ_EINVAL. */
+int zq_target_group_id(const char *channel, const zq_target *t, char out[ZQ_TARGET_ID_MAX]);
+
+/* Deletes every chat subscription whose destination (channel, address,
+ * chat_id) is t's: the records of targets:dest:{sha}, and the id also
+ * (may be NULL) when it has that destination -- a group's record and
+ * those its members saved one per person before subscriptions belonged
+ * to the chat. Sets *deleted. Returns 0, -ZQ_EUNAVAIL or -ZQ_EREPLY. */
+int zq_target_delete_chat(zq_store *st, const zq_target *t, const char *also, int *deleted,
+                          zq_err *err);
 
 /* Encodes the channel part of a target (kind, address, secret, chat_id,
  * id) as compact JSON for an outbox entry that carries its target inline

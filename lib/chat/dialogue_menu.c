@@ -2,7 +2,8 @@
  * lookup), reminder subscriptions, the upcoming classes and the help.
  *
  * 订阅 saves a push target (include/zhuqi/targets.h) with the id
- * zq_target_chat_id("chat:{channel}:{user}") and the tags "tax" and
+ * zq_target_chat_id("chat:{channel}:{user}") -- in a group chat the
+ * group's zq_target_group_id, whoever says it -- and the tags "tax" and
  * "tax_day" (the audience of the monthly reminders in
  * config/reminders.json), and when a region is given its code and
  * "region:<code>" (the staff notices' convention). */
@@ -199,16 +200,44 @@ static bool copy_fit(char *out, size_t outsz, const char *s)
     return true;
 }
 
-/* The id of this chat's subscription: the one zq_target_chat_id derives
- * from a case's source, so that the staff side can reach the chat a case
- * came from. */
-static int target_id(turn *t, char out[ZQ_TARGET_ID_MAX])
+/* Where this chat's reminders go (the inbound adapter said). Returns 0 or
+ * -ZQ_EINVAL when an address does not fit. */
+static int chat_target(const turn *t, zq_target *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->kind = t->in->target_kind;
+    if (!copy_fit(out->address, sizeof(out->address), t->in->target_address) ||
+        !copy_fit(out->chat_id, sizeof(out->chat_id), t->in->target_chat_id) ||
+        !copy_fit(out->secret, sizeof(out->secret), t->in->target_secret))
+        return -ZQ_EINVAL;
+    return 0;
+}
+
+/* The id of the sender's own subscription: the one zq_target_chat_id
+ * derives from a case's source, so that the staff side can reach the
+ * one-to-one chat a case came from. */
+static int person_id(turn *t, char out[ZQ_TARGET_ID_MAX])
 {
     char source[160];
 
     if (dlg_source(t, source, sizeof(source)) < 0)
         return -ZQ_ETOOBIG;
     return zq_target_chat_id(source, out);
+}
+
+/* The id of this chat's subscription. A subscription belongs to the chat:
+ * in a group every member's 订阅 saves the group's one record
+ * (zq_target_group_id), so the group gets each reminder once however
+ * many members subscribed; one to one it is the person's. */
+static int target_id(turn *t, char out[ZQ_TARGET_ID_MAX])
+{
+    zq_target dst;
+
+    if (!t->in->group)
+        return person_id(t, out);
+    if (chat_target(t, &dst) < 0)
+        return -ZQ_EINVAL;
+    return zq_target_group_id(t->in->channel, &dst, out);
 }
 
 static int subscribe(turn *t, const zq_region *region)
@@ -221,11 +250,14 @@ static int subscribe(turn *t, const zq_region *region)
     memset(&rec, 0, sizeof(rec));
     if (target_id(t, rec.t.id) < 0)
         return zq_err_set(t->err, ZQ_EINVAL, "dialogue: no target id for this chat");
-    rec.t.kind = t->in->target_kind;
-    if (!copy_fit(rec.t.address, sizeof(rec.t.address), t->in->target_address) ||
-        !copy_fit(rec.t.chat_id, sizeof(rec.t.chat_id), t->in->target_chat_id) ||
-        !copy_fit(rec.t.secret, sizeof(rec.t.secret), t->in->target_secret))
-        return zq_err_set(t->err, ZQ_EINVAL, "dialogue: target address too long");
+    {
+        char id[ZQ_TARGET_ID_MAX];
+
+        memcpy(id, rec.t.id, sizeof(id));
+        if (chat_target(t, &rec.t) < 0)
+            return zq_err_set(t->err, ZQ_EINVAL, "dialogue: target address too long");
+        memcpy(rec.t.id, id, sizeof(id));
+    }
     /* The tags: "tax_day" is what the shipped reminder rule addresses:
      * without it the monthly reminders would not reach the chat. A region
      * code is six digits, so every part fits; a target that cannot be
@@ -254,11 +286,26 @@ static int subscribe(turn *t, const zq_region *region)
 int dlg_unsubscribe(turn *t)
 {
     char id[ZQ_TARGET_ID_MAX];
-    int rc;
+    zq_target dst;
+    int rc, n = 0;
 
     if (target_id(t, id) < 0)
         return zq_err_set(t->err, ZQ_EINVAL, "dialogue: no target id for this chat");
-    rc = zq_target_delete(t->env->store, id, t->err);
+    if (t->in->group) {
+        /* Any member's 退订 ends the group's subscription: its record and
+         * those members saved one per person before (the sender's own is
+         * checked too: it may predate the destination index). */
+        char mine[ZQ_TARGET_ID_MAX];
+
+        if (chat_target(t, &dst) < 0 || person_id(t, mine) < 0)
+            return zq_err_set(t->err, ZQ_EINVAL, "dialogue: no target for this chat");
+        rc = zq_target_delete_chat(t->env->store, &dst, mine, &n, t->err);
+        if (rc < 0)
+            return rc;
+        rc = n > 0 ? 0 : -ZQ_ENOTFOUND;
+    } else {
+        rc = zq_target_delete(t->env->store, id, t->err);
+    }
     if (rc < 0 && rc != -ZQ_ENOTFOUND)
         return rc;
     if (t->st.mode != M_FORM && t->st.mode != M_REVIEW)

@@ -140,6 +140,54 @@ static int build_request(const zq_apptoken_app *app, zq_buf *url, char **body)
     return url->oom || *body == NULL ? -ZQ_ENOMEM : 0;
 }
 
+/* True when code is one of the n codes in list. */
+static bool code_in(long long code, const long long *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (code == list[i])
+            return true;
+    return false;
+}
+
+/* True when s contains one of the words (NULL-terminated list). */
+static bool has_any(const char *s, const char *const *words)
+{
+    for (; s != NULL && *words != NULL; words++)
+        if (strstr(s, *words) != NULL)
+            return true;
+    return false;
+}
+
+/* The codes that say the credentials themselves are wrong: asking again
+ * gets the same answer, so the messages fail now with the platform's
+ * words. Every other error of a token endpoint (throttling, "system
+ * busy", internal errors, codes we do not know) is retried later: a
+ * throttled or ailing token endpoint must never read as "credentials
+ * refused" (issue 13 item 9).
+ *   Feishu  10003 invalid app_id, 10014 app secret invalid, and the rest
+ *           of the 10xxx family of auth/v3 (app ticket, app status);
+ *           99991400 is its frequency limit (HTTP 400), 1500-ish codes
+ *           are internal errors.
+ *   WeCom   40001 invalid secret, 40013 invalid corpid, 40091 secret
+ *           format, 41002/41004 corpid/secret missing, 42001 (as the
+ *           brief of the fake asks), 60020 caller IP not trusted;
+ *           -1 busy, 45009/45011/45033 frequency limits retry.
+ *   DingTalk a 4xx {"code"} names the error: quota and throttle codes
+ *           ("Forbidden.AccessDenied.QpsLimitForApi", "...QpmLimit...",
+ *           "Throttling", "FlowControl", "Quota") and server errors
+ *           retry; "invalidClientIdOrSecret", old-style 40089 and other
+ *           4xx codes are refusals. */
+static const long long wecom_refused[] = {40001, 40013, 40091, 41002, 41004, 42001, 60020};
+static const char *const dingtalk_transient[] = {
+    "Limit",       "Throttl",     "FlowControl",        "Quota",
+    "systemError", "SystemError", "ServiceUnavailable", "InternalError",
+    "Timeout",     NULL};
+
+static bool feishu_refused(long long code)
+{
+    return code >= 10000 && code <= 10999;
+}
+
 /* Reads the platform's answer: 0 with the token and its lifetime in
  * seconds, -ZQ_EIO (try later) or -ZQ_EAUTH (refused). */
 static int read_answer(const zq_apptoken_app *app, long status, json_t *ans,
@@ -149,12 +197,17 @@ static int read_answer(const zq_apptoken_app *app, long status, json_t *ans,
     long long code = 0;
     json_t *life = NULL;
 
+    if (!json_is_object(ans))
+        return zq_err_set(err, ZQ_EIO, "%s token: HTTP %ld: the answer is not JSON", who, status);
     switch (app->kind) {
     case ZQ_APPTOKEN_FEISHU:
         code = json_is_integer(json_object_get(ans, "code"))
                    ? (long long)json_integer_value(json_object_get(ans, "code"))
                    : -99;
         msg = json_string_value(json_object_get(ans, "msg"));
+        if (code != 0 && !feishu_refused(code))
+            return zq_err_set(err, ZQ_EIO, "feishu token: HTTP %ld code %lld: %.120s", status, code,
+                              msg ? msg : "");
         tok = code == 0 ? json_string_value(json_object_get(ans, "tenant_access_token")) : NULL;
         life = json_object_get(ans, "expire");
         break;
@@ -162,12 +215,13 @@ static int read_answer(const zq_apptoken_app *app, long status, json_t *ans,
         const char *c = json_string_value(json_object_get(ans, "code"));
 
         msg = json_string_value(json_object_get(ans, "message"));
-        if (status == 429 ||
-            (c != NULL && (strstr(c, "QpsLimit") != NULL || strstr(c, "Throttling") != NULL))) {
-            return zq_err_set(err, ZQ_EIO, "dingtalk token: HTTP %ld %.60s: throttled", status,
-                              c ? c : "");
+        if (status == 429 || has_any(c, dingtalk_transient)) {
+            return zq_err_set(err, ZQ_EIO, "dingtalk token: HTTP %ld %.60s: throttled or busy",
+                              status, c ? c : "");
         }
-        if (status != 200 || c != NULL)
+        if (msg == NULL) /* the old-style answer: {"errcode", "errmsg"} */
+            msg = json_string_value(json_object_get(ans, "errmsg"));
+        if (status != 200 || c != NULL || json_object_get(ans, "errcode") != NULL)
             return zq_err_set(err, ZQ_EAUTH, "dingtalk token: HTTP %ld %.60s: %.120s", status,
                               c ? c : "-", msg ? msg : "no token in the answer");
         tok = json_string_value(json_object_get(ans, "accessToken"));
@@ -179,9 +233,7 @@ static int read_answer(const zq_apptoken_app *app, long status, json_t *ans,
                    ? (long long)json_integer_value(json_object_get(ans, "errcode"))
                    : -99;
         msg = json_string_value(json_object_get(ans, "errmsg"));
-        /* -1: system busy; 45009 / 45011: the token endpoint's own
-         * frequency limits. */
-        if (code == -1 || code == 45009 || code == 45011)
+        if (code != 0 && !code_in(code, wecom_refused, ZQ_ARRAY_LEN(wecom_refused)))
             return zq_err_set(err, ZQ_EIO, "wecom token: errcode %lld: %.120s", code,
                               msg ? msg : "");
         tok = code == 0 ? json_string_value(json_object_get(ans, "access_token")) : NULL;
@@ -244,7 +296,7 @@ static int fetch(const zq_apptoken_app *app, int timeout_ms, char out[ZQ_APPTOKE
     }
     ans = json_loadb(s.b.data ? s.b.data : "", s.b.len, 0, NULL);
     if (status >= 500 || (status == 429 && app->kind != ZQ_APPTOKEN_DINGTALK) ||
-        (status != 200 && !json_is_object(ans))) {
+        !json_is_object(ans)) {
         rc = zq_err_set(err, ZQ_EIO, "%s token: HTTP %ld", who, status);
         goto out;
     }

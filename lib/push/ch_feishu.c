@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "channel_int.h"
 #include "zhuqi/buf.h"
@@ -73,14 +74,35 @@ static json_t *feishu_card(const zq_ch_render *rd, const char *header, size_t hl
     return root;
 }
 
+/* The IM API's "uuid" of part i: requests with the same uuid succeed at
+ * most once an hour (vendor docs, im/v1/messages create; at most 50
+ * characters), so a retry of a send whose answer was lost is not shown
+ * twice. 32 hex digits of SHA-256("<idem>#<i>"): the same for every retry
+ * of one outbox entry, a fixed width for the size budget. Returns 0, or -1
+ * when the message has no idem key or the digest failed. */
+static int chat_uuid(const zq_ch_render *rd, size_t i, char out[33])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char seed[256];
+
+    if (rd->m->idem == NULL || rd->m->idem[0] == '\0' ||
+        zq_fmt(seed, sizeof(seed), "%s#%zu", rd->m->idem, i) < 0 ||
+        EVP_Digest(seed, strlen(seed), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
+        return -1;
+    zq_hex(md, 16, out);
+    return 0;
+}
+
 /* The IM API's send-message body for a chat of the Feishu app: the same
  * card, serialised into the "content" string (Feishu wants JSON inside
- * JSON there). Returns a new reference or NULL. */
-static json_t *feishu_chat_body(const zq_ch_render *rd, const char *header, size_t hlen,
+ * JSON there), with the uuid of part i. Returns a new reference or NULL. */
+static json_t *feishu_chat_body(const zq_ch_render *rd, size_t i, const char *header, size_t hlen,
                                 const char *content, size_t clen)
 {
     json_t *card = card_new(header, hlen, content, clen), *root;
     char *c = card != NULL ? json_dumps(card, JSON_COMPACT) : NULL;
+    char uuid[33];
 
     json_decref(card);
     if (c == NULL)
@@ -88,15 +110,20 @@ static json_t *feishu_chat_body(const zq_ch_render *rd, const char *header, size
     root = json_pack("{s:s, s:s, s:s}", "receive_id", rd->t->address, "msg_type", "interactive",
                      "content", c);
     free(c);
+    if (root != NULL && chat_uuid(rd, i, uuid) == 0 &&
+        json_object_set_new(root, "uuid", json_string(uuid)) < 0) {
+        json_decref(root);
+        return NULL;
+    }
     return root;
 }
 
-/* The request body of a Feishu kind (custom bot or app chat). */
-static json_t *feishu_body(const zq_ch_render *rd, const char *header, size_t hlen,
+/* The request body of part i of a Feishu kind (custom bot or app chat). */
+static json_t *feishu_body(const zq_ch_render *rd, size_t i, const char *header, size_t hlen,
                            const char *content, size_t clen)
 {
     if (rd->t->kind == ZQ_CH_FEISHU_CHAT)
-        return feishu_chat_body(rd, header, hlen, content, clen);
+        return feishu_chat_body(rd, i, header, hlen, content, clen);
     return feishu_card(rd, header, hlen, content, clen);
 }
 
@@ -114,7 +141,7 @@ static size_t feishu_envelope(const zq_ch_render *rd)
         return n;
     zq_buf_puts(&h, rd->title[0] != '\0' ? rd->title : ZQ_CHANNEL_DEFAULT_TITLE);
     zq_buf_puts(&h, lab);
-    root = h.oom ? NULL : feishu_body(rd, h.data, h.len, "", 0);
+    root = h.oom ? NULL : feishu_body(rd, 0, h.data, h.len, "", 0);
     s = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
     if (s != NULL)
         n = strlen(s);
@@ -135,7 +162,7 @@ static json_t *feishu_part(const zq_ch_render *rd, size_t i, zq_buf *c, zq_buf *
         zq_buf_puts(c, FEISHU_AT_ALL);
     if (zq_ch_titled(h, rd, i) < 0 || c->oom)
         return NULL;
-    return feishu_body(rd, h->data, h->len, c->data, c->len);
+    return feishu_body(rd, i, h->data, h->len, c->data, c->len);
 }
 
 static int render_feishu(zq_ch_render *rd)

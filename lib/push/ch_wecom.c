@@ -127,6 +127,16 @@ static json_t *wecom_app_part(const zq_ch_render *rd, size_t i, zq_buf *c, zq_bu
     bad |= json_object_set_new(root, "agentid", json_integer(rd->cc->wecom_agent_id));
     bad |= json_object_set_new(md, "content", zq_ch_jstr(c->data, c->len));
     bad |= json_object_set_new(root, "markdown", md);
+    /* The platform's duplicate check (vendor docs, 发送应用消息): the same
+     * request JSON within the interval is not delivered again. An outbox
+     * entry renders the same JSON on every retry, so a retry whose first
+     * answer was lost shows once; the interval is WeCom's maximum, to
+     * cover the retries of [bot] max_attempts. */
+    if (rd->m->idem != NULL && rd->m->idem[0] != '\0') {
+        bad |= json_object_set_new(root, "enable_duplicate_check", json_integer(1));
+        bad |= json_object_set_new(root, "duplicate_check_interval",
+                                   json_integer(ZQ_WECOM_DUP_INTERVAL_S));
+    }
     return zq_ch_built(root, bad);
 }
 

@@ -178,3 +178,53 @@ zq_delivery zq_ch_errcode(const char *who, long status, json_t *o, const long lo
      * the same request again would get the same answer. */
     return ZQ_DELIVERY_FAIL;
 }
+
+bool zq_channel_target_gone(zq_channel_kind k, long http_status, const char *body, size_t len,
+                            char *reason, size_t reasonsz)
+{
+    json_t *o = zq_ch_parse_object(body, len);
+    const char *desc;
+    long long code = 0;
+    char bad[80];
+    bool gone = false;
+
+    switch (k) {
+    case ZQ_CH_TELEGRAM:
+        /* 403: "bot was blocked by the user", "bot was kicked from the
+         * group chat", "user is deactivated", "bot is not a member of the
+         * channel chat"; 400 "chat not found" (and a group that became a
+         * supergroup has a new id). A 401 is the bot's own token: every
+         * chat of the bot would fail, so it is not this chat's fault. */
+        desc = zq_ch_get_str(o, "description");
+        gone = http_status == 403 ||
+               (http_status == 400 && (strstr(desc, "chat not found") != NULL ||
+                                       strstr(desc, "upgraded to a supergroup") != NULL));
+        if (gone)
+            zq_ch_say(reason, reasonsz, "telegram %ld: %.160s", http_status, desc);
+        break;
+    case ZQ_CH_FEISHU_CHAT:
+        /* 230002: the bot is not in the chat (removed, or the chat was
+         * dissolved). */
+        gone = zq_ch_get_int(o, "code", &code) && code == 230002;
+        if (gone)
+            zq_ch_say(reason, reasonsz, "feishu code %lld: %.160s", code, zq_ch_get_str(o, "msg"));
+        break;
+    case ZQ_CH_WECOM_APP:
+        /* 81013: user, department and tag all invalid (the member left or
+         * is outside the app's visible range); an errcode 0 naming the
+         * member in invaliduser / unlicenseduser delivered nothing. */
+        if (!zq_ch_get_int(o, "errcode", &code))
+            break;
+        zq_ch_id_list(o, "invaliduser", bad, sizeof(bad));
+        if (bad[0] == '\0')
+            zq_ch_id_list(o, "unlicenseduser", bad, sizeof(bad));
+        gone = code == 81013 || (code == 0 && bad[0] != '\0');
+        if (gone)
+            zq_ch_say(reason, reasonsz, "wecom errcode %lld: %.120s%s%.60s", code,
+                      zq_ch_get_str(o, "errmsg"), bad[0] ? " user " : "", bad);
+        break;
+    default: break;
+    }
+    json_decref(o);
+    return gone;
+}

@@ -75,8 +75,14 @@ static zq_script direct_script = {
            "return {id, 1}\n"};
 
 /* KEYS: 1 notice, 2 audience snapshot, 3 report, 4 outbox, 5 outbox:prio,
- * 6 pending. ARGV: 1 prefix, 2 id, 3 chunk, 4 now. Returns {added, left},
- * added -1 when the notice is gone. */
+ * 6 pending, 7 the destinations of chat subscriptions queued so far.
+ * ARGV: 1 prefix, 2 id, 3 chunk, 4 now. Returns {added, left}, added -1
+ * when the notice is gone.
+ * Skipped, and taken off the total: a disabled target (the platform said
+ * it is gone, targets.h), and a chat subscription whose destination
+ * (channel, address, chat_id) another one of this notice has: records
+ * made per person before subscriptions belonged to the chat would
+ * otherwise make a group receive the notice once per member. */
 static zq_script fanout_script = {
     .src =
         "local st = redis.call('HGET', KEYS[1], 'state')\n"
@@ -111,19 +117,34 @@ static zq_script fanout_script = {
         "local stream = KEYS[4]\n"
         "if redis.call('HGET', KEYS[1], 'lane') == 'prio' then stream = KEYS[5] end\n"
         "local ids = redis.call('SPOP', KEYS[2], tonumber(ARGV[3]))\n"
-        "local added = 0\n"
+        "local added, skipped = 0, 0\n"
         "for _, t in ipairs(ids) do\n"
-        "  local ch = redis.call('HGET', p .. 'target:' .. t, 'channel') or ''\n"
+        "  local f = redis.call('HMGET', p .. 'target:' .. t, 'channel', 'disabled', 'source',\n"
+        "    'address', 'chat_id')\n"
+        "  local ch = f[1] or ''\n"
+        "  local skip = f[2] == '1'\n"
+        "  if not skip and f[3] and string.sub(f[3], 1, 5) == 'chat:' then\n"
+        "    local d = redis.sha1hex(ch .. '\\n' .. (f[4] or '') .. '\\n' .. (f[5] or ''))\n"
+        "    skip = redis.call('SADD', KEYS[7], d) == 0\n"
+        /* Records older than the destination index join it here, so
+         * that a 退订 in their chat finds them (targets.h). */
+        "    redis.call('SADD', p .. 'targets:dest:' .. d, t)\n"
+        "  end\n"
         "  local line = cjson.encode({status = 'queued', attempts = 0, channel = ch})\n"
-        "  if redis.call('HSETNX', KEYS[3], t, line) == 1 then\n"
+        "  if skip then\n"
+        "    skipped = skipped + 1\n"
+        "  elseif redis.call('HSETNX', KEYS[3], t, line) == 1 then\n"
         "    redis.call('XADD', stream, '*', 'n', ARGV[2], 't', t, 'a', '0', 'f', ARGV[4],\n"
         "      'p', '0')\n"
         "    added = added + 1\n"
         "  end\n"
         "end\n"
         "if added > 0 then redis.call('HINCRBY', KEYS[1], 'n_queued', added) end\n"
+        "if skipped > 0 then redis.call('HINCRBY', KEYS[1], 'total', -skipped) end\n"
+        "redis.call('EXPIRE', KEYS[7], 86400)\n"
         "local left = redis.call('SCARD', KEYS[2])\n"
         "if left == 0 then\n"
+        "  redis.call('DEL', KEYS[7])\n"
         "  redis.call('HSET', KEYS[1], 'state', 'sending')\n"
         "  redis.call('ZREM', KEYS[6], ARGV[2])\n"
         "end\n"
@@ -497,8 +518,8 @@ int zq_notice_fanout(zq_store *st, const char *id, int chunk, int64_t now_ms, in
                      zq_err *err)
 {
     const char *p = zq_store_prefix(st);
-    char k[6][ZQ_STORE_KEY_MAX], cs[16], now[24];
-    const char *argv[10];
+    char k[7][ZQ_STORE_KEY_MAX], cs[16], now[24];
+    const char *argv[11];
     redisReply *r;
     int rc = 0;
 
@@ -510,17 +531,18 @@ int zq_notice_fanout(zq_store *st, const char *id, int chunk, int64_t now_ms, in
         zq_store_key(st, k[3], sizeof(k[3]), "outbox") < 0 ||
         zq_store_key(st, k[4], sizeof(k[4]), "outbox:prio") < 0 ||
         zq_store_key(st, k[5], sizeof(k[5]), "notices:pending") < 0 ||
+        zq_store_key(st, k[6], sizeof(k[6]), "notice:%s:dests", id) < 0 ||
         zq_fmt(cs, sizeof(cs), "%d", chunk) < 0 ||
         zq_fmt(now, sizeof(now), "%lld", (long long)now_ms) < 0)
         return zq_err_set(err, ZQ_ETOOBIG, "notice: key too long");
 
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         argv[i] = k[i];
-    argv[6] = p;
-    argv[7] = id;
-    argv[8] = cs;
-    argv[9] = now;
-    r = zq_store_script(st, err, &fanout_script, 6, 10, argv, NULL);
+    argv[7] = p;
+    argv[8] = id;
+    argv[9] = cs;
+    argv[10] = now;
+    r = zq_store_script(st, err, &fanout_script, 7, 11, argv, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||

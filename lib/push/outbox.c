@@ -4,8 +4,11 @@
  *
  *   target:{id}               hash   id channel address secret chat_id name
  *                                    tags ("a,b,c") source created_ms
- *                                    updated_ms
+ *                                    updated_ms [disabled disabled_reason
+ *                                    disabled_at_ms]
  *   targets                   set    every target id
+ *   targets:dest:{sha}        set    chat subscriptions to one destination
+ *                                    (targets.h)
  *   targets:tag:{tag}         set    ids carrying tag: "staff", "tax_day",
  *                                    "region:510100", topics...
  *   notice:{id}               hash   id kind (notice|reminder|case|reply)
@@ -18,6 +21,8 @@
  *                                    sent_at, next_at, channel, updated_at}
  *   notice:{id}:aud           set    fan-out snapshot of the audience
  *                                    (transient)
+ *   notice:{id}:dests         set    destinations of the chat subscriptions
+ *                                    queued so far (transient, 1 day)
  *   notices                   zset   notice ids by creation time (staff list)
  *   notices:pending           zset   ids by send_at, until fully fanned out
  *   notice:idem:{key}         string the notice an Idempotency-Key made (1 day)

@@ -22,35 +22,91 @@
  * chat subscriptions (lib/chat/dialogue*.c) write too. KEYS: target hash, the set
  * of all ids. ARGV: prefix, id, tags, now, then field value pairs. Returns
  * {created (1/0), created_ms}. */
+/* The destination index of a chat subscription (targets:dest:{sha}, see
+ * targets.h): the SHA-1 of "channel\naddress\nchat_id", the same the
+ * fan-out (notices.c) computes. Lua, shared by the scripts below. */
+#define DEST_LUA                                                                                   \
+    "local function dest(k)\n"                                                                     \
+    "  local f = redis.call('HMGET', k, 'channel', 'address', 'chat_id', 'source')\n"              \
+    "  if not f[4] or string.sub(f[4], 1, 5) ~= 'chat:' then return nil end\n"                     \
+    "  return ARGV[1] .. 'targets:dest:' .. redis.sha1hex((f[1] or '') .. '\\n' ..\n"              \
+    "    (f[2] or '') .. '\\n' .. (f[3] or ''))\n"                                                 \
+    "end\n"
+
 static zq_script save_script = {
-    .src = "local old = redis.call('HGET', KEYS[1], 'tags')\n"
-           "local created = redis.call('HGET', KEYS[1], 'created_ms')\n"
-           "if old then\n"
-           "  for tag in string.gmatch(old, '[^,]+') do\n"
-           "    redis.call('SREM', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
-           "  end\n"
-           "end\n"
-           "redis.call('DEL', KEYS[1])\n"
-           "redis.call('HSET', KEYS[1], 'tags', ARGV[3], 'created_ms', created or ARGV[4],\n"
-           "  'updated_ms', ARGV[4], unpack(ARGV, 5))\n"
-           "for tag in string.gmatch(ARGV[3], '[^,]+') do\n"
-           "  redis.call('SADD', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
-           "end\n"
-           "redis.call('SADD', KEYS[2], ARGV[2])\n"
-           "if created then return {0, created} end\n"
-           "return {1, ARGV[4]}\n"};
+    .src =
+        DEST_LUA "local old = redis.call('HGET', KEYS[1], 'tags')\n"
+                 "local created = redis.call('HGET', KEYS[1], 'created_ms')\n"
+                 "local od = dest(KEYS[1])\n"
+                 "if od then redis.call('SREM', od, ARGV[2]) end\n"
+                 "if old then\n"
+                 "  for tag in string.gmatch(old, '[^,]+') do\n"
+                 "    redis.call('SREM', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
+                 "  end\n"
+                 "end\n"
+                 "redis.call('DEL', KEYS[1])\n"
+                 "redis.call('HSET', KEYS[1], 'tags', ARGV[3], 'created_ms', created or ARGV[4],\n"
+                 "  'updated_ms', ARGV[4], unpack(ARGV, 5))\n"
+                 "for tag in string.gmatch(ARGV[3], '[^,]+') do\n"
+                 "  redis.call('SADD', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
+                 "end\n"
+                 "local nd = dest(KEYS[1])\n"
+                 "if nd then redis.call('SADD', nd, ARGV[2]) end\n"
+                 "redis.call('SADD', KEYS[2], ARGV[2])\n"
+                 "if created then return {0, created} end\n"
+                 "return {1, ARGV[4]}\n"};
 
 /* KEYS: target hash, set of all. ARGV: prefix, id. Returns 1 or 0. */
 static zq_script delete_script = {
-    .src = "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
-           "local old = redis.call('HGET', KEYS[1], 'tags')\n"
-           "if old then\n"
-           "  for tag in string.gmatch(old, '[^,]+') do\n"
-           "    redis.call('SREM', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
+    .src = DEST_LUA "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+                    "local od = dest(KEYS[1])\n"
+                    "if od then redis.call('SREM', od, ARGV[2]) end\n"
+                    "local old = redis.call('HGET', KEYS[1], 'tags')\n"
+                    "if old then\n"
+                    "  for tag in string.gmatch(old, '[^,]+') do\n"
+                    "    redis.call('SREM', ARGV[1] .. 'targets:tag:' .. tag, ARGV[2])\n"
+                    "  end\n"
+                    "end\n"
+                    "redis.call('DEL', KEYS[1])\n"
+                    "redis.call('SREM', KEYS[2], ARGV[2])\n"
+                    "return 1\n"};
+
+/* Deletes every chat subscription to one destination. KEYS: the set of
+ * all ids. ARGV: prefix, channel, address, chat_id, then ids to check too
+ * (records older than the index). Returns the number deleted. */
+static zq_script delete_dest_script = {
+    .src = "local p = ARGV[1]\n"
+           "local ix = p .. 'targets:dest:' .. redis.sha1hex(ARGV[2] .. '\\n' .. ARGV[3] .. "
+           "'\\n' .. ARGV[4])\n"
+           "local ids = redis.call('SMEMBERS', ix)\n"
+           "for i = 5, #ARGV do ids[#ids + 1] = ARGV[i] end\n"
+           "local n = 0\n"
+           "for _, t in ipairs(ids) do\n"
+           "  local k = p .. 'target:' .. t\n"
+           "  local f = redis.call('HMGET', k, 'channel', 'address', 'chat_id', 'source', 'tags')\n"
+           "  if f[1] == ARGV[2] and f[2] == ARGV[3] and (f[3] or '') == ARGV[4] and f[4] and\n"
+           "      string.sub(f[4], 1, 5) == 'chat:' then\n"
+           "    for tag in string.gmatch(f[5] or '', '[^,]+') do\n"
+           "      redis.call('SREM', p .. 'targets:tag:' .. tag, t)\n"
+           "    end\n"
+           "    redis.call('DEL', k)\n"
+           "    redis.call('SREM', KEYS[1], t)\n"
+           "    n = n + 1\n"
            "  end\n"
            "end\n"
-           "redis.call('DEL', KEYS[1])\n"
-           "redis.call('SREM', KEYS[2], ARGV[2])\n"
+           "redis.call('DEL', ix)\n"
+           "return n\n"};
+
+/* Disables (ARGV[1] a reason) or enables (ARGV[1] "") a target. KEYS:
+ * target hash. ARGV: reason, now. Returns 1, or 0 when there is none. */
+static zq_script disable_script = {
+    .src = "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+           "if ARGV[1] == '' then\n"
+           "  redis.call('HDEL', KEYS[1], 'disabled', 'disabled_reason', 'disabled_at_ms')\n"
+           "else\n"
+           "  redis.call('HSET', KEYS[1], 'disabled', '1', 'disabled_reason', ARGV[1],\n"
+           "    'disabled_at_ms', ARGV[2])\n"
+           "end\n"
            "return 1\n"};
 
 bool zq_target_id_valid(const char *s)
@@ -311,6 +367,15 @@ json_t *zq_target_to_json(const zq_target_rec *r)
     if (o != NULL && ops != NULL &&
         (ops->chat_id_required || (ops->chat_id != NULL && r->t.chat_id[0] != '\0')))
         json_object_set_new(o, "chat_id", json_string(r->t.chat_id));
+    if (o != NULL)
+        json_object_set_new(o, "disabled", json_boolean(r->disabled));
+    if (o != NULL && r->disabled) {
+        char at[32];
+
+        zq_time_iso(r->disabled_at_ms, at);
+        json_object_set_new(o, "disabled_reason", json_string(r->disabled_reason));
+        json_object_set_new(o, "disabled_at", json_string(at));
+    }
     return o;
 }
 
@@ -396,6 +461,13 @@ int zq_target_from_reply(const redisReply *r, zq_target_rec *out)
             out->updated_ms = n;
         } else if (strcmp(k->str, "tags") == 0) {
             parse_tags(v->str, v->len, out);
+        } else if (strcmp(k->str, "disabled") == 0) {
+            out->disabled = strcmp(v->str, "1") == 0;
+        } else if (strcmp(k->str, "disabled_reason") == 0) {
+            copy_str(out->disabled_reason, sizeof(out->disabled_reason), v);
+        } else if (strcmp(k->str, "disabled_at_ms") == 0 &&
+                   zq_parse_ll(v->str, v->len, 0, INT64_MAX, &n) == 0) {
+            out->disabled_at_ms = n;
         }
     }
     if (!have_channel || out->t.id[0] == '\0' || out->t.address[0] == '\0')
@@ -500,6 +572,88 @@ int zq_target_delete(zq_store *st, const char *id, zq_err *err)
         rc = zq_err_set(err, ZQ_ENOTFOUND, "target %s not found", id);
     freeReplyObject(rep);
     return rc;
+}
+
+int zq_target_set_disabled(zq_store *st, const char *id, const char *reason, int64_t now_ms,
+                           zq_err *err)
+{
+    char key[ZQ_STORE_KEY_MAX], now[24], why[ZQ_TARGET_REASON_MAX];
+    const char *argv[3];
+    redisReply *rep;
+    int rc = 0;
+
+    if (!zq_target_id_valid(id))
+        return zq_err_set(err, ZQ_ENOTFOUND, "target: bad id");
+    if (zq_store_key(st, key, sizeof(key), "target:%s", id) < 0 ||
+        zq_fmt(now, sizeof(now), "%lld", (long long)now_ms) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "target: key too long");
+    /* A reason is shown, not parsed: cut it on a character boundary. */
+    if (reason != NULL) {
+        const char *r = reason[0] != '\0' ? reason : "disabled";
+        size_t n = zq_utf8_cut(r, strlen(r), sizeof(why) - 1);
+
+        memcpy(why, r, n);
+        why[n] = '\0';
+    } else {
+        why[0] = '\0';
+    }
+    argv[0] = key;
+    argv[1] = why;
+    argv[2] = now;
+    rep = zq_store_script(st, err, &disable_script, 1, 3, argv, NULL);
+    if (rep == NULL)
+        return -ZQ_EUNAVAIL;
+    if (rep->type != REDIS_REPLY_INTEGER)
+        rc = zq_err_set(err, ZQ_EREPLY, "target: disable failed: %s",
+                        rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+    else if (rep->integer == 0)
+        rc = zq_err_set(err, ZQ_ENOTFOUND, "target %s not found", id);
+    freeReplyObject(rep);
+    return rc;
+}
+
+int zq_target_delete_chat(zq_store *st, const zq_target *t, const char *also, int *deleted,
+                          zq_err *err)
+{
+    char k_all[ZQ_STORE_KEY_MAX];
+    const char *argv[6];
+    redisReply *rep;
+    int rc = 0, argc = 0;
+
+    *deleted = 0;
+    if (zq_store_key(st, k_all, sizeof(k_all), "targets") < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "target: key too long");
+    argv[argc++] = k_all;
+    argv[argc++] = zq_store_prefix(st);
+    argv[argc++] = zq_channel_name(t->kind);
+    argv[argc++] = t->address;
+    argv[argc++] = t->chat_id;
+    if (also != NULL && zq_target_id_valid(also))
+        argv[argc++] = also;
+    rep = zq_store_script(st, err, &delete_dest_script, 1, argc, argv, NULL);
+    if (rep == NULL)
+        return -ZQ_EUNAVAIL;
+    if (rep->type != REDIS_REPLY_INTEGER)
+        rc = zq_err_set(err, ZQ_EREPLY, "target: delete failed: %s",
+                        rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+    else
+        *deleted = (int)rep->integer;
+    freeReplyObject(rep);
+    return rc;
+}
+
+int zq_target_group_id(const char *channel, const zq_target *t, char out[ZQ_TARGET_ID_MAX])
+{
+    char source[ZQ_TARGET_ID_MAX + 700];
+
+    /* "group:" holds a colon, which no user key has (dialogue.h): this id
+     * never meets a person's. The chat_id (Telegram, generic) or else the
+     * address (DingTalk "group:<cid>", Feishu "oc_...") names the chat;
+     * neither is a secret. */
+    if (zq_fmt(source, sizeof(source), "chat:%s:group:%s:%s", channel, zq_channel_name(t->kind),
+               t->chat_id[0] != '\0' ? t->chat_id : t->address) < 0)
+        return -ZQ_EINVAL;
+    return zq_target_chat_id(source, out);
 }
 
 int zq_target_load(zq_store *st, const char *id, zq_target_rec *out, zq_err *err)

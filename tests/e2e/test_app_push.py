@@ -92,9 +92,8 @@ class Chats:
         self.t.assertEqual(r.status, 200, r)
 
     def target(self, channel, user):
-        """The subscription of a chat user: the target hash, or {}."""
-        import hashlib
-
+        """The subscription of a chat user (user: "group:<kind>:<chat>" for
+        a group's, zq_target_group_id): the target hash, or {}."""
         tid = "chat-%s-%s" % (channel,
                               hashlib.sha1(("%s:%s" % (channel, user)).encode()).hexdigest()[:16])
         rows = self.st.redis_command("HGETALL", PREFIX + "target:" + tid) or []
@@ -130,7 +129,9 @@ class AppPush(StackCase, unittest.TestCase):
         self.c.feishu(ids["fs_user"], "订阅 " + region_word, ids["fs_chat"])
         want = {("wecom", ids["wecom"]): ("wecom-app", ids["wecom"]),
                 ("dingtalk", ids["dt_user"]): ("dingtalk-app", "user:" + ids["dt_user"]),
-                ("dingtalk", ids["dt_group_user"]): ("dingtalk-app", "group:" + ids["dt_group"]),
+                # A group's subscription belongs to the group (issue 13).
+                ("dingtalk", "group:dingtalk-app:group:" + ids["dt_group"]):
+                    ("dingtalk-app", "group:" + ids["dt_group"]),
                 ("feishu", ids["fs_user"]): ("feishu-chat", ids["fs_chat"])}
         ids["targets"] = []
         for (ch, user), (kind, addr) in want.items():
@@ -217,7 +218,8 @@ class AppPush(StackCase, unittest.TestCase):
         self.assertIn("已退订", self.c.wecom(ids["wecom"], "退订"))
         self.c.dingtalk(ids["dt_group_user"], "退订", group=ids["dt_group"])
         self.assertEqual(self.c.target("wecom", ids["wecom"]), {})
-        self.assertEqual(self.c.target("dingtalk", ids["dt_group_user"]), {})
+        self.assertEqual(self.c.target("dingtalk", "group:dingtalk-app:group:" + ids["dt_group"]),
+                         {})
         self.assertEqual(st.redis_command("SISMEMBER", PREFIX + "targets:tag:510100",
                                           ids["targets"][0]), 0)
         since = fake.messages()[-1]["id"]

@@ -911,5 +911,99 @@ class TestAppMessages(FakeCase):
         self.assertEqual(m["app_id"], "cli_a")
 
 
+class TestTokenFaultsAndDuplicates(FakeCase):
+    """Issue 13 items 9 and 10: the token endpoints' throttling and
+    refusals on demand, Feishu's uuid and WeCom's duplicate check, and a
+    lost answer."""
+
+    CORP, AGENT = "wwcorp13", 1000002
+
+    def setUp(self):
+        super().setUp()
+        self.fake.add_target("wecom-app", self.CORP, app_secret="ws", agent_id=self.AGENT)
+        self.fake.add_target("dingtalk-app", "dingkey13", app_secret="ds")
+        self.fake.add_target("feishu-app", "cli_13", app_secret="fs")
+
+    FS_TOK = "/feishu/open-apis/auth/v3/tenant_access_token/internal"
+    DT_TOK = "/dingtalk/v1.0/oauth2/accessToken"
+
+    def wecom_tok(self):
+        return self.fake.request("GET", "/wecom/cgi-bin/gettoken?corpid=%s&corpsecret=ws"
+                                 % self.CORP)
+
+    def test_token_faults(self):
+        fs = {"app_id": "cli_13", "app_secret": "fs"}
+        dt = {"appKey": "dingkey13", "appSecret": "ds"}
+        self.fake.add_fault("cli_13", "throttle", platform="feishu-app", count=1)
+        self.assertJson(self.post(self.FS_TOK, fs), 400, code=99991400)
+        self.fake.add_fault("cli_13", "fail", platform="feishu-app", count=1)
+        self.assertJson(self.post(self.FS_TOK, fs), 200, code=10014)
+        self.fake.add_fault("cli_13", "fail", platform="feishu-app", count=1, code=10003)
+        self.assertJson(self.post(self.FS_TOK, fs), 200, code=10003)
+        self.assertJson(self.post(self.FS_TOK, fs), 200, code=0)
+        self.fake.add_fault(self.CORP, "throttle", platform="wecom-app", count=1)
+        self.assertJson(self.wecom_tok(), 200, errcode=45009)
+        self.fake.add_fault(self.CORP, "fail", platform="wecom-app", count=1)
+        self.assertJson(self.wecom_tok(), 200, errcode=40001)
+        self.fake.add_fault(self.CORP, "fail", platform="wecom-app", count=1, code=40013)
+        self.assertJson(self.wecom_tok(), 200, errcode=40013)
+        self.assertJson(self.wecom_tok(), 200, errcode=0)
+        self.fake.add_fault("dingkey13", "throttle", platform="dingtalk-app", count=1,
+                            style="Forbidden.AccessDenied.QpmLimitForAppkeyAndApi")
+        self.assertJson(self.post(self.DT_TOK, dt), 403,
+                        code="Forbidden.AccessDenied.QpmLimitForAppkeyAndApi")
+        self.fake.add_fault("dingkey13", "fail", platform="dingtalk-app", count=1)
+        self.assertJson(self.post(self.DT_TOK, dt), 400, code="invalidClientIdOrSecret")
+        self.fake.add_fault("dingkey13", "fail", platform="dingtalk-app", count=1, code=40089)
+        self.assertJson(self.post(self.DT_TOK, dt), 200, errcode=40089)
+        self.assertTrue(self.post(self.DT_TOK, dt).json()["accessToken"])
+
+    def test_feishu_uuid(self):
+        tok = self.post(self.FS_TOK, {"app_id": "cli_13", "app_secret": "fs"}).json()[
+            "tenant_access_token"]
+        h = {"Authorization": "Bearer " + tok}
+        url = "/feishu/open-apis/im/v1/messages?receive_id_type=chat_id"
+        body = {"receive_id": "oc_13", "msg_type": "text",
+                "content": json.dumps({"text": "一次"}), "uuid": "u-13-a"}
+        a = self.assertJson(self.post(url, body, h), 200, code=0)
+        b = self.assertJson(self.post(url, body, h), 200, code=0)
+        self.assertEqual(a["data"]["message_id"], b["data"]["message_id"])
+        self.assertJson(self.post(url, dict(body, uuid="x" * 51), h), 400, code=99992402)
+        nouuid = dict(body)
+        del nouuid["uuid"]
+        self.post(url, nouuid, h)
+        self.post(url, nouuid, h)
+        ok = self.fake.messages(platform="feishu-chat", target="oc_13", accepted=True)
+        self.assertEqual(len(ok), 3, ok)  # u-13-a once, and the two without uuid
+
+    def test_wecom_duplicate_check(self):
+        tok = self.wecom_tok().json()["access_token"]
+        url = "/wecom/cgi-bin/message/send?access_token=" + tok
+        body = {"touser": "zhaoliu", "msgtype": "markdown", "agentid": self.AGENT,
+                "markdown": {"content": "同一条"}, "enable_duplicate_check": 1,
+                "duplicate_check_interval": 600}
+        self.assertJson(self.post(url, body), 200, errcode=0)
+        self.assertJson(self.post(url, body), 200, errcode=0)
+        self.assertJson(self.post(url, dict(body, markdown={"content": "另一条"})), 200,
+                        errcode=0)
+        self.assertJson(self.post(url, dict(body, duplicate_check_interval=4 * 3600 + 1)), 200,
+                        errcode=40035)
+        off = dict(body, enable_duplicate_check=0)
+        self.post(url, off)
+        self.post(url, off)
+        ms = self.fake.messages(platform="wecom-appmsg", target="zhaoliu")
+        self.assertEqual([m["accepted"] for m in ms], [True, False, True, False, True, True], ms)
+        self.assertTrue(ms[1]["verdict"].startswith("duplicate"))
+
+    def test_lost_answer(self):
+        self.fake.add_target("wecom", "K13")
+        self.fake.add_fault("K13", "lost", count=1)
+        body = {"msgtype": "markdown", "markdown": {"content": "x"}}
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionResetError)):
+            self.post("/wecom/cgi-bin/webhook/send?key=K13", body)
+        m = self.only_message(platform="wecom")
+        self.assertTrue(m["accepted"], m)  # delivered, though nobody heard it
+
+
 if __name__ == "__main__":
     unittest.main()

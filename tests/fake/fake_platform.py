@@ -55,15 +55,24 @@ Control API (JSON):
                      Registering again replaces the target and its window.
   GET    /_targets   the registered targets;  DELETE /_targets forgets them
   POST   /_faults    {"target": name or "*", "platform"?, "mode":
-                      "down" (close without answer) | "slow" ("ms", then
+                      "down" (close without answer) | "lost" (handled as
+                      usual, delivered if accepted, then the connection
+                      closes without the answer) | "slow" ("ms", then
                       normal) | "throttle" (the platform's throttle answer;
                       "retry_after" for telegram/generic) | "fail" (a
                       permanent error; "code" to choose it) | "garbage"
                       (HTTP 200, not JSON) | "5xx" ("status", default 502),
                       "count"?: N (else until cleared), "after"?: N (let
                       N matching requests through first), "style"?: the
-                      Feishu throttle code (11232 | 9499 for the custom
-                      bot; 99991400 | 230020 for the IM API)}
+                      platform's variant of the answer (the Feishu throttle
+                      code: 11232 | 9499 for the custom bot, 99991400 |
+                      230020 for the IM API; a DingTalk error code string)}
+                     "fail" on the token endpoints answers the platform's
+                     refusal of the credentials (Feishu 10014 or "code"
+                     10003; WeCom 40001 or 40013/40091/60020; DingTalk
+                     invalidClientIdOrSecret, or "code" 40089); "throttle"
+                     there its throttling (Feishu 99991400 in an HTTP 400,
+                     WeCom 45009, DingTalk 403 QpsLimitForApi or "style").
   GET    /_faults    active faults;  DELETE /_faults clears them
   GET    /_messages  everything received, oldest first, as JSON;
                      ?platform=&target=&since=ID&accepted=1|0
@@ -259,6 +268,7 @@ class State:
         self.windows = {}  # key -> deque of monotonic times of accepted sends
         self.faults = []
         self.tokens = {}  # access token -> (kind of app, app id, expires at time.time())
+        self.seen = {}  # duplicate suppression: key -> (time.time(), the answer's body)
         self.messages = collections.deque(maxlen=keep)
         self.next_id = 1
         self.fault_id = 1
@@ -378,6 +388,21 @@ class State:
         with self.lock:
             self.faults.clear()
 
+    # -- the platforms' own duplicate suppression --
+
+    def seen_before(self, key, interval_s):
+        """The body answered to key within interval_s seconds, or None."""
+        now = time.time()
+        with self.lock:
+            v = self.seen.get(key)
+            return v[1] if v is not None and now - v[0] < interval_s else None
+
+    def remember(self, key, body):
+        with self.lock:
+            self.seen[key] = (time.time(), body)
+            if len(self.seen) > 100000:
+                self.seen.clear()
+
     # -- access tokens (Feishu tenant tokens, WeCom and DingTalk app tokens) --
 
     def new_token(self, app_id, ttl, kind="feishu-app"):
@@ -453,6 +478,7 @@ class State:
             self.windows.clear()
             self.faults.clear()
             self.tokens.clear()
+            self.seen.clear()
             if everything:
                 self.targets.clear()
 
@@ -529,8 +555,8 @@ def parse_fault(f):
     if not isinstance(f, dict):
         raise ValueError("a fault is a JSON object")
     mode = f.get("mode")
-    if mode not in ("down", "slow", "throttle", "fail", "garbage", "5xx"):
-        raise ValueError("mode must be down, slow, throttle, fail, garbage or 5xx")
+    if mode not in ("down", "slow", "throttle", "fail", "garbage", "5xx", "lost"):
+        raise ValueError("mode must be down, slow, throttle, fail, garbage, 5xx or lost")
     target = f.get("target", "*")
     if not isinstance(target, str) or not target:
         raise ValueError("target must be a name or \"*\"")
@@ -550,10 +576,18 @@ def parse_fault(f):
         out["code"] = _int_field(f, "code", 0, -(10 ** 9), 10 ** 9)
     if "after" in f:
         out["after"] = _int_field(f, "after", 0, 0, 10 ** 6)
+    # The platform's own variant of the answer: a Feishu throttle code
+    # ("11232", "9499", "99991400", "230020"), a DingTalk error code string
+    # ("Forbidden.AccessDenied.QpmLimit...", "invalidClientIdOrSecret"), a
+    # Telegram description.
     if "style" in f:
-        if str(f["style"]) not in ("11232", "9499", "99991400", "230020"):
-            raise ValueError("style must be 11232, 9499, 99991400 or 230020")
-        out["style"] = str(f["style"])
+        st = f["style"]
+        if not isinstance(st, (str, int)) or isinstance(st, bool) or str(st) == "":
+            raise ValueError("style must be a non-empty string")
+        # A number is a Feishu code: only the ones Feishu answers.
+        if str(st).isdigit() and str(st) not in ("11232", "9499", "99991400", "230020"):
+            raise ValueError("a numeric style must be 11232, 9499, 99991400 or 230020")
+        out["style"] = str(f["style"])[:200]
     return out
 
 
@@ -661,6 +695,13 @@ class WeCom(Platform):
         return errcode(45009, "api freq out of limit")
 
     def fail(self, target, endpoint, req, code=None):
+        if endpoint == "token":
+            # gettoken's refusals: 40001 invalid secret, 40013 invalid
+            # corpid, 40091 secret format, 60020 caller IP not trusted.
+            words = {40013: "invalid corpid", 40091: "secret is invalid",
+                     60020: "not allow to access from your ip", 42001: "access_token expired"}
+            c = code if code is not None else 40001
+            return errcode(c, words.get(c, "invalid credential"))
         if endpoint == "appmsg":
             r = errcode(code if code is not None else 81013, "user & party & tag all invalid")
             r.body["invaliduser"] = req.ident
@@ -717,6 +758,18 @@ class WeCom(Platform):
             r.body["invaliduser"] = user
             return r
         req.content = content
+        # enable_duplicate_check: the same request JSON within
+        # duplicate_check_interval seconds (default 1800, at most 4 hours)
+        # is answered but not delivered again (vendor docs, 发送应用消息).
+        dup_key = None
+        if j.get("enable_duplicate_check") == 1:
+            iv = j.get("duplicate_check_interval", 1800)
+            if not isinstance(iv, int) or isinstance(iv, bool) or iv < 1 or iv > 4 * HOUR_S:
+                return errcode(40035, "invalid duplicate_check_interval")
+            dup_key = ("wecom-appmsg", corp, json.dumps(j, sort_keys=True, ensure_ascii=False))
+            prev = state.seen_before(dup_key, iv)
+            if prev is not None:
+                return Reply(200, prev, verdict="duplicate: the same message within %d s" % iv)
         window = self.window(state, target)
         if not state.rate_take_spans(("wecom-appmsg", corp, user), (
                 (target["rate_per_min"], window),
@@ -726,7 +779,10 @@ class WeCom(Platform):
             # the excess is dropped: answered as sent, never delivered.
             return Reply(200, {"errcode": 0, "errmsg": "ok", "msgid": secrets.token_hex(12)},
                          verdict="dropped: over the member limit (WeCom drops silently)")
-        return Reply(200, {"errcode": 0, "errmsg": "ok", "msgid": secrets.token_hex(12)})
+        body = {"errcode": 0, "errmsg": "ok", "msgid": secrets.token_hex(12)}
+        if dup_key is not None:
+            state.remember(dup_key, body)
+        return Reply(200, body)
 
     def handle(self, state, target, endpoint, req):
         if endpoint == "token":
@@ -864,11 +920,20 @@ class DingTalk(Platform):
 
     def throttle(self, target, endpoint, req, fault=None, wait=1.0):
         if endpoint in ("token", "group", "oto"):
-            return acs_error(403, "Forbidden.AccessDenied.QpsLimitForApi",
+            # The gateway's quota codes vary (QpsLimitForApi,
+            # QpmLimitForAppkeyAndApi, ...): "style" picks one.
+            return acs_error(403, (fault or {}).get("style")
+                             or "Forbidden.AccessDenied.QpsLimitForApi",
                              "请求被流控，超过了接口的QPS限制")
         return errcode(130101, "send too fast, exceed 20 times per minute")
 
     def fail(self, target, endpoint, req, code=None):
+        if endpoint == "token":
+            # The old-style gettoken answers errcode 40089 in a 200; the
+            # v1.0 endpoint a 400 with a code string.
+            if code == 40089:
+                return errcode(40089, "不合法的appkey或appsecret")
+            return acs_error(400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret")
         if endpoint in ("group", "oto"):
             return acs_error(400, "resource.not.found", "机器人不在群内或会话不存在")
         return errcode(code if code is not None else 310000, "sign not match")
@@ -1089,6 +1154,11 @@ class Feishu(Platform):
         return feishu_reply(11232, "frequency limited psm[lark.oapi.app_platform_runtime]")
 
     def fail(self, target, endpoint, req, code=None):
+        if endpoint == "token":
+            # auth/v3 refusals: 10003 invalid app_id, 10014 app secret invalid.
+            c = code if code is not None else 10014
+            return feishu_reply(c, "invalid param: app_id not found" if c == 10003
+                                else "app secret invalid")
         if endpoint != "hook":
             return feishu_reply(code if code is not None else 230002,
                                 "The bot can not be outside the group.", 400)
@@ -1202,13 +1272,26 @@ class Feishu(Platform):
         if app is not None and not chat_allowed(app, req.ident):
             return feishu_reply(230002, "Bot/User can NOT be out of the chat.", 400)
         req.content = text
+        # uuid: requests with the same uuid succeed at most once within an
+        # hour (vendor docs, im/v1/messages create: 最大长度 50 字符).
+        u = j.get("uuid")
+        if u is not None and (not isinstance(u, str) or not u or len(u) > 50):
+            return feishu_reply(99992402, "field validation failed: uuid", 400)
+        dup_key = ("feishu-chat", app_id, u) if u else None
+        if dup_key is not None:
+            prev = state.seen_before(dup_key, HOUR_S)
+            if prev is not None:
+                return Reply(200, prev, verdict="duplicate: uuid %s seen within an hour" % u)
         wait = state.rate_take(("feishu-chat", app_id, req.ident), target["rate_per_min"],
                                target["rate_per_sec"], self.window(state, target))
         if wait:
             return feishu_reply(230020, "This operation triggers the frequency limit.", 400)
-        return Reply(200, {"code": 0, "msg": "success", "data": {
+        body = {"code": 0, "msg": "success", "data": {
             "message_id": "om_" + secrets.token_hex(12), "chat_id": req.ident,
-            "msg_type": mt, "body": {"content": content}}})
+            "msg_type": mt, "body": {"content": content}}}
+        if dup_key is not None:
+            state.remember(dup_key, body)
+        return Reply(200, body)
 
     def reply(self, state, req):
         app, bad = self.bearer(state, req)
@@ -1725,6 +1808,16 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(fault["ms"] / 1000.0)
             elif mode == "down":
                 return Reply(verdict="fault: down (no answer)", down=True)
+            elif mode == "lost":
+                # The platform does the work, then the answer is lost on
+                # the way back (a timeout for the sender): the message is
+                # delivered (and recorded as such) but nobody hears it.
+                if target is None:
+                    r = platform.unknown(endpoint, req)
+                else:
+                    r = platform.handle(st, target, endpoint, req)
+                r.down = True
+                return r
             elif mode == "garbage":
                 return Reply(200, raw=GARBAGE, ctype="text/html; charset=utf-8",
                              verdict="fault: garbage")

@@ -200,6 +200,13 @@ static void test_dingtalk_errors(void **state)
     assert_int_equal(ttl("zqt:dingtalk:access_token:dingkey02"), -2);
     answer(403, "{\"code\":\"Forbidden.AccessDenied.QpsLimitForApi\",\"message\":\"流控\"}");
     assert_int_equal(zq_apptoken_get(g_store, &app, false, 2000, tok, &err), -ZQ_EIO);
+    answer(403, "{\"code\":\"Forbidden.AccessDenied.QpmLimitForAppkeyAndApi\",\"message\":\"x\"}");
+    assert_int_equal(zq_apptoken_get(g_store, &app, false, 2000, tok, &err), -ZQ_EIO);
+    answer(403, "{\"code\":\"Forbidden.AccessDenied.QuotaExceeded\",\"message\":\"x\"}");
+    assert_int_equal(zq_apptoken_get(g_store, &app, false, 2000, tok, &err), -ZQ_EIO);
+    answer(200, "{\"errcode\":40089,\"errmsg\":\"invalid appkey or appsecret\"}");
+    assert_int_equal(zq_apptoken_get(g_store, &app, false, 2000, tok, &err), -ZQ_EAUTH);
+    assert_non_null(strstr(err.msg, "invalid appkey"));
     answer(429, "{}");
     assert_int_equal(zq_apptoken_get(g_store, &app, false, 2000, tok, &err), -ZQ_EIO);
     answer(502, "<html>bad gateway</html>");
@@ -281,8 +288,13 @@ static void test_wecom_errors(void **state)
     /* A token that could not go into a URL is not taken. */
     answer(200, "{\"errcode\":0,\"access_token\":\"a b&c\",\"expires_in\":7200}");
     assert_int_equal(zq_apptoken_get(g_store, &app, false, 2000, tok, &err), -ZQ_EAUTH);
+    /* An answer that is not JSON (a proxy's page) is an outage. */
     answer(200, "not json");
+    assert_int_equal(zq_apptoken_get(g_store, &app, false, 2000, tok, &err), -ZQ_EIO);
+    answer(200, "{\"errcode\":60020,\"errmsg\":\"not allow to access from your ip\"}");
     assert_int_equal(zq_apptoken_get(g_store, &app, false, 2000, tok, &err), -ZQ_EAUTH);
+    answer(200, "{\"errcode\":45033,\"errmsg\":\"api concurrent out of limit\"}");
+    assert_int_equal(zq_apptoken_get(g_store, &app, false, 2000, tok, &err), -ZQ_EIO);
     app = wecom("wwcorp02", "the-secret", "");
     assert_int_equal(zq_apptoken_get(g_store, &app, false, 2000, tok, &err), -ZQ_EAUTH);
     app = wecom("ww corp", "the-secret", "1");

@@ -1165,6 +1165,64 @@ static void test_classify_429_success_body(void **state)
 
 /* The staff view shows a generic address up to its query, and only the
  * ends of an address that is a credential. */
+/* The answers that mean the destination itself is gone (issue 13 item 12),
+ * and look-alikes that do not. */
+static void test_target_gone(void **state)
+{
+    static const struct {
+        zq_channel_kind k;
+        long status;
+        const char *body;
+        bool gone;
+    } cases[] = {
+        {ZQ_CH_TELEGRAM, 403,
+         "{\"ok\":false,\"error_code\":403,\"description\":\"Forbidden: bot was blocked by "
+         "the user\"}",
+         true},
+        {ZQ_CH_TELEGRAM, 403,
+         "{\"ok\":false,\"error_code\":403,\"description\":\"Forbidden: bot was kicked from "
+         "the group chat\"}",
+         true},
+        {ZQ_CH_TELEGRAM, 400, "{\"ok\":false,\"description\":\"Bad Request: chat not found\"}",
+         true},
+        {ZQ_CH_TELEGRAM, 400,
+         "{\"ok\":false,\"description\":\"Bad Request: message is too "
+         "long\"}",
+         false},
+        {ZQ_CH_TELEGRAM, 401, "{\"ok\":false,\"description\":\"Unauthorized\"}", false},
+        {ZQ_CH_TELEGRAM, 429, "{\"ok\":false,\"parameters\":{\"retry_after\":3}}", false},
+        {ZQ_CH_FEISHU_CHAT, 400,
+         "{\"code\":230002,\"msg\":\"Bot/User can NOT be out of the "
+         "chat.\"}",
+         true},
+        {ZQ_CH_FEISHU_CHAT, 400, "{\"code\":230020,\"msg\":\"frequency limit\"}", false},
+        {ZQ_CH_FEISHU, 200, "{\"code\":230002,\"msg\":\"x\"}", false},
+        {ZQ_CH_WECOM_APP, 200,
+         "{\"errcode\":81013,\"errmsg\":\"user & party & tag all "
+         "invalid\"}",
+         true},
+        {ZQ_CH_WECOM_APP, 200, "{\"errcode\":0,\"errmsg\":\"ok\",\"invaliduser\":\"zhangsan\"}",
+         true},
+        {ZQ_CH_WECOM_APP, 200, "{\"errcode\":0,\"errmsg\":\"ok\",\"invaliduser\":\"\"}", false},
+        {ZQ_CH_WECOM_APP, 200, "{\"errcode\":40058,\"errmsg\":\"too long\"}", false},
+        {ZQ_CH_WECOM, 200, "{\"errcode\":81013,\"errmsg\":\"x\"}", false},
+        {ZQ_CH_TELEGRAM, 0, NULL, false},
+    };
+    char why[200];
+
+    (void)state;
+    for (size_t i = 0; i < ZQ_ARRAY_LEN(cases); i++) {
+        const char *b = cases[i].body;
+
+        why[0] = '\0';
+        assert_int_equal(zq_channel_target_gone(cases[i].k, cases[i].status, b, b ? strlen(b) : 0,
+                                                why, sizeof(why)),
+                         cases[i].gone);
+        if (cases[i].gone)
+            assert_true(why[0] != '\0');
+    }
+}
+
 static void test_target_json(void **state)
 {
     static const struct {
@@ -1220,6 +1278,7 @@ int main(void)
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_classify_edges),
         cmocka_unit_test(test_classify_429_success_body),
+        cmocka_unit_test(test_target_gone),
     };
 
     json_object_seed(1);

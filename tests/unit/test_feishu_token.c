@@ -182,6 +182,21 @@ static void test_errors(void **state)
     r = zqt_cmd(&g_redis, "EXISTS zqt:feishu:tenant_token:cli_app2");
     assert_int_equal(r->integer, 0);
     freeReplyObject(r);
+    answer(200, "{\"code\":10003,\"msg\":\"invalid param\"}");
+    assert_int_equal(feishu_token(g_store, base(), "cli_app2", "bad", false, 2000, tok, &err),
+                     -ZQ_EAUTH);
+    /* The token endpoint's frequency limit (HTTP 400) and its internal
+     * errors are not refusals of the credentials: retry later. */
+    answer(400, "{\"code\":99991400,\"msg\":\"request trigger frequency limit\"}");
+    assert_int_equal(feishu_token(g_store, base(), "cli_app2", "bad", false, 2000, tok, &err),
+                     -ZQ_EIO);
+    assert_non_null(strstr(err.msg, "99991400"));
+    answer(200, "{\"code\":1500,\"msg\":\"internal error\"}");
+    assert_int_equal(feishu_token(g_store, base(), "cli_app2", "bad", false, 2000, tok, &err),
+                     -ZQ_EIO);
+    answer(429, "{\"code\":99991400}");
+    assert_int_equal(feishu_token(g_store, base(), "cli_app2", "bad", false, 2000, tok, &err),
+                     -ZQ_EIO);
     answer(503, "busy");
     assert_int_equal(feishu_token(g_store, base(), "cli_app2", "bad", false, 2000, tok, &err),
                      -ZQ_EIO);

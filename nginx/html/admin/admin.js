@@ -655,6 +655,25 @@
     }, failed);
   }
 
+  // Why zhuqi-bot disabled a target (the platform's words are English
+  // technical detail: they stay in the tooltip).
+  function disabledWhy(reason) {
+    var r = reason || "";
+    if (/blocked/i.test(r)) return "用户已屏蔽机器人";
+    if (/kicked|not a member|230002/i.test(r)) return "机器人已被移出群聊";
+    if (/chat not found|upgraded/i.test(r)) return "找不到该会话";
+    if (/deactivated/i.test(r)) return "用户账号已停用";
+    if (/81013|invalid|unlicensed/i.test(r)) return "成员已离开或不在应用可见范围内";
+    return "平台拒绝投递";
+  }
+
+  function targetState(t) {
+    if (!t.disabled) return h("td", { text: "正常" });
+    var at = (t.disabled_at || "").replace("T", " ").slice(0, 16);
+    return h("td", { className: "warn", title: t.disabled_reason || "",
+      text: "已停用：" + disabledWhy(t.disabled_reason) + (at ? "（" + at + "）" : "") });
+  }
+
   function viewTargets() {
     loading();
     api("GET", "/api/admin/targets").then(function (r) {
@@ -662,7 +681,14 @@
       var rows = list.map(function (t) {
         return h("tr", {}, [h("td", { text: t.name || t.id }), h("td", { text: t.channel }),
           h("td", { text: t.address || t.chat_id || "" }), h("td", { text: (t.tags || []).join("，") }),
-          h("td", {}, [roleAtLeast("admin") ? h("button", { type: "button", className: "danger", text: "删除", onclick: function () {
+          targetState(t),
+          h("td", {}, [roleAtLeast("admin") && t.disabled ? h("button", { type: "button", text: "重新启用", onclick: function () {
+            api("POST", "/api/admin/targets/" + encodeURIComponent(t.id) + "/enable").then(function () {
+              flash("已重新启用。");
+              viewTargets();
+            }, function (e) { flash(e.message, true); });
+          } }) : null, " ",
+          roleAtLeast("admin") ? h("button", { type: "button", className: "danger", text: "删除", onclick: function () {
             if (!window.confirm("确定删除推送对象“" + (t.name || t.id) + "”？")) return;
             api("DELETE", "/api/admin/targets/" + encodeURIComponent(t.id)).then(function () {
               flash("已删除。");
@@ -693,8 +719,8 @@
         h("label", {}, ["标签（逗号分隔，如 staff、510100、tax）", h("input", { type: "text", name: "tags" })]),
         h("button", { type: "submit", className: "primary", text: "保存" })]);
       page("推送对象", [h("div", { className: "tablewrap" }, [h("table", {}, [h("thead", {}, [h("tr", {},
-        ["名称", "平台", "地址", "标签", ""].map(function (t) { return h("th", { text: t }); }))]),
-        h("tbody", {}, rows.length ? rows : [h("tr", {}, [h("td", { colspan: 5, className: "empty", text: "暂无推送对象。" })])])])]),
+        ["名称", "平台", "地址", "标签", "状态", ""].map(function (t) { return h("th", { text: t }); }))]),
+        h("tbody", {}, rows.length ? rows : [h("tr", {}, [h("td", { colspan: 6, className: "empty", text: "暂无推送对象。" })])])])]),
         roleAtLeast("admin") ? form : h("p", { className: "muted", text: "管理员可以管理推送对象。" })]);
     }, failed);
   }
