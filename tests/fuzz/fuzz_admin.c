@@ -94,6 +94,23 @@ static void target(json_t *j)
     FUZZ_CHECK(enc != NULL);
     FUZZ_CHECK(zq_target_inline_decode(enc, strlen(enc), &back) == 0 && same_target(&r.t, &back));
     free(enc);
+    /* The API stores a target only when it also passes the outbound
+     * rules (https, no userinfo, public literal addresses): what it refuses
+     * need not render. */
+    {
+        static zq_config cfg;
+        static bool cfg_ready;
+
+        if (!cfg_ready) {
+            zq_config_defaults(&cfg);
+            cfg_ready = true;
+        }
+        msg = NULL;
+        if (zq_target_check_outbound(&r.t, &cfg, &msg) != 0) {
+            FUZZ_CHECK(msg != NULL && msg[0] != '\0');
+            return;
+        }
+    }
     /* A target the API stores can be sent to (the app kinds once their
      * app is configured). */
     zq_channel_config_defaults(&cc);
