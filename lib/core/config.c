@@ -954,8 +954,8 @@ static int longest_sign_window(const zq_config *c, const char **who)
         w = c->dingtalk.sign_window_s;
         *who = "dingtalk";
     }
-    if (c->feishu.encrypt_key[0] != '\0' && ZQ_CONFIG_SIGN_WINDOW_S > w) {
-        w = ZQ_CONFIG_SIGN_WINDOW_S;
+    if (c->feishu.encrypt_key[0] != '\0' && ZQ_CONFIG_FEISHU_WINDOW_S > w) {
+        w = ZQ_CONFIG_FEISHU_WINDOW_S;
         *who = "feishu";
     }
     if (c->wecom.token[0] != '\0' && ZQ_CONFIG_SIGN_WINDOW_S > w) {

