@@ -161,16 +161,24 @@ static int wecom_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inboun
         goto out;
     if ((rc = decrypt(cfg, enc, enclen, &plain, resp, err)) < 0)
         goto out;
-    rc = zq_xml_parse(&pool, plain.data ? plain.data : "", plain.len, &inner, err);
-    if (rc < 0) {
-        rc = zq_inbound_reject(resp, 400, -rc, "bad_xml", "消息格式不正确。");
+    /* From here on the message is WeCom's own (signed, decrypted for our
+     * CorpID): what the flat parser cannot read (approval, card and
+     * contact events nest deeper than it goes) or what lacks the fields
+     * of a message is nothing for the chat, and gets the empty 200 of an
+     * ignored event. A 4xx would only make WeCom send it again. */
+    if (zq_xml_parse(&pool, plain.data ? plain.data : "", plain.len, &inner, err) < 0) {
+        ZQ_INFO("event=hook_ignored channel=wecom reason=\"unreadable XML: %s\"", err->msg);
+        msg->kind = ZQ_INBOUND_IGNORE;
+        rc = 0;
         goto out;
     }
     type = zq_xml_get(&inner, "MsgType", NULL);
     if (type == NULL || !field(&inner, "FromUserName", msg->user, sizeof(msg->user)) ||
         msg->user[0] == '\0') {
-        rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_message", "消息缺少必要字段。");
-        zq_err_set(err, ZQ_EINVAL, "wecom: MsgType or FromUserName missing");
+        ZQ_INFO("event=hook_ignored channel=wecom reason=\"MsgType or FromUserName missing\"");
+        msg->user[0] = '\0';
+        msg->kind = ZQ_INBOUND_IGNORE;
+        rc = 0;
         goto out;
     }
     memcpy(msg->chat, msg->user, sizeof(msg->chat));

@@ -142,6 +142,48 @@ class PlatformInbound(StackCase, unittest.TestCase):
         cls.w = WeCom(WECOM_TOKEN, WECOM_AES, CORP)
         cls.f = Feishu(FEISHU_TOKEN, FEISHU_KEY)
 
+    # ---- WeCom --------------------------------------------------------
+
+    def wecom(self, body, query):
+        return self.stack.request("POST", "/hook/wecom?" + query, body=body.encode(),
+                                  headers={"Content-Type": "text/xml"})
+
+    def wecom_version(self, user):
+        return self.stack.redis_command("HGET", PREFIX + "chat:wecom:" + user, "v")
+
+    def wecom_event(self, template, user):
+        inner = template % {"corp": CORP, "user": user, "now": int(time.time())}
+        enc = self.w.encrypt(inner.encode())
+        body = ("<xml><ToUserName><![CDATA[%s]]></ToUserName><AgentID><![CDATA[1000002]]>"
+                "</AgentID><Encrypt><![CDATA[%s]]></Encrypt></xml>" % (CORP, enc))
+        return enc, body
+
+    def test_wecom_nested_events_get_an_empty_200(self):
+        user = "wxev" + uuid.uuid4().hex[:10]
+        dedup_before = len(dedup_keys(self.stack, "wecom"))
+        outbox_before = last_outbox_id(self.stack)
+        for name, template in (("approval", APPROVAL), ("card", CARD), ("contact", CONTACT)):
+            enc, body = self.wecom_event(template, user)
+            r = self.wecom(body, self.w.query(enc))
+            self.assertEqual((r.status, r.body), (200, b""), "%s: %r" % (name, r))
+            # WeCom's retry of it: the same empty 200.
+            r = self.wecom(body, self.w.query(enc))
+            self.assertEqual((r.status, r.body), (200, b""), "%s: %r" % (name, r))
+        # Still 4xx when the signature or the encryption is wrong.
+        enc, body = self.wecom_event(APPROVAL, user)
+        self.assertErrorShape(self.wecom(body, self.w.query(enc, token="wrong")), 401,
+                              "bad_signature")
+        enc2 = self.w.encrypt((APPROVAL % {"corp": CORP, "user": user, "now": 1}).encode(),
+                              receiver="wwother")
+        body2 = "<xml><Encrypt><![CDATA[%s]]></Encrypt></xml>" % enc2
+        self.assertErrorShape(self.wecom(body2, self.w.query(enc2)), 401, "bad_receiver")
+        bad = "A" * 64
+        self.assertErrorShape(self.wecom("<xml><Encrypt><![CDATA[%s]]></Encrypt></xml>" % bad,
+                                         self.w.query(bad)), 400, "bad_ciphertext")
+        for who in (user, "sys"):
+            assert_nothing_stored(self, self.stack, "wecom", who, outbox_before)
+        self.assertEqual(len(dedup_keys(self.stack, "wecom")), dedup_before)
+
     # ---- Feishu -------------------------------------------------------
 
     def feishu_event(self, user, text, event_id, made_s):
