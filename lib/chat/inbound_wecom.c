@@ -139,7 +139,7 @@ static int wecom_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inboun
     zq_buf plain = {0};
     const char *enc, *type, *content;
     size_t enclen, clen;
-    char created[32], event[64];
+    char created[32], event[64], id[128];
     int rc;
 
     msg->channel = "wecom";
@@ -183,18 +183,24 @@ static int wecom_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inboun
     }
     memcpy(msg->chat, msg->user, sizeof(msg->chat));
     set_push(cfg, &inner, msg);
-    if (!field(&inner, "MsgId", msg->msg_id, sizeof(msg->msg_id)) || msg->msg_id[0] == '\0') {
-        /* Events carry no MsgId: the sender, time and event name are one. */
+    /* MsgIds are unique per sender only (two members' messages can carry
+     * the same one): the sender is part of the de-duplication id. Events
+     * carry no MsgId: the sender, time and event name are one. */
+    if (field(&inner, "MsgId", id, sizeof(id)) && id[0] != '\0')
+        rc = zq_fmt(msg->msg_id, sizeof(msg->msg_id), "m:%.100s:%s", msg->user, id);
+    else {
         field(&inner, "CreateTime", created, sizeof(created));
         field(&inner, "Event", event, sizeof(event));
-        if (zq_fmt(msg->msg_id, sizeof(msg->msg_id), "ev:%.100s:%.31s:%.63s", msg->user, created,
-                   event) < 0) {
-            /* Not expected: the precisions keep it under 200 bytes. */
-            zq_err_set(err, ZQ_ETOOBIG, "wecom: event id too long");
-            rc = zq_inbound_reject(resp, 500, ZQ_ETOOBIG, "internal_error", "服务器内部错误。");
-            goto out;
-        }
+        rc = zq_fmt(msg->msg_id, sizeof(msg->msg_id), "ev:%.100s:%.31s:%.63s", msg->user, created,
+                    event);
     }
+    if (rc < 0) {
+        /* Not expected: the precisions keep it under 256 bytes. */
+        zq_err_set(err, ZQ_ETOOBIG, "wecom: message id too long");
+        rc = zq_inbound_reject(resp, 500, ZQ_ETOOBIG, "internal_error", "服务器内部错误。");
+        goto out;
+    }
+    rc = 0;
     if (strcmp(type, "text") == 0) {
         content = zq_xml_get(&inner, "Content", &clen);
         msg->kind = ZQ_INBOUND_TEXT;

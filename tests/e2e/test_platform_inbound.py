@@ -151,6 +151,29 @@ class PlatformInbound(StackCase, unittest.TestCase):
     def wecom_version(self, user):
         return self.stack.redis_command("HGET", PREFIX + "chat:wecom:" + user, "v")
 
+    def test_wecom_msgid_is_per_sender(self):
+        """Two members' messages with one MsgId are both answered; a
+        member's own repeat is a duplicate."""
+        msgid = str(7000000000000000000 + uuid.uuid4().int % 10**17)
+        a = "wxa" + uuid.uuid4().hex[:10]
+        b = "wxb" + uuid.uuid4().hex[:10]
+        enc, body = self.w.message(a, "投诉", msgid=msgid)
+        r = self.wecom(body, self.w.query(enc))
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("企业名称", self.w.reply_text(r.body.decode()))
+        va = self.wecom_version(a)
+        enc, body = self.w.message(b, "投诉", msgid=msgid)
+        r = self.wecom(body, self.w.query(enc))
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("企业名称", self.w.reply_text(r.body.decode()))
+        self.assertIsNotNone(self.wecom_version(b))
+        # a's retry of the same MsgId: an empty 200, nothing advanced.
+        enc, body = self.w.message(a, "投诉", msgid=msgid)
+        r = self.wecom(body, self.w.query(enc))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.body, b"")
+        self.assertEqual(self.wecom_version(a), va)
+
     def wecom_event(self, template, user):
         inner = template % {"corp": CORP, "user": user, "now": int(time.time())}
         enc = self.w.encrypt(inner.encode())
