@@ -249,6 +249,57 @@ class PlatformInbound(StackCase, unittest.TestCase):
         body = self.feishu_event(user, "菜单", uuid.uuid4().hex, old)
         self.assertErrorShape(self.feishu(body, old), 401, "stale_timestamp")
 
+    # ---- Telegram -----------------------------------------------------
+
+    def tg_update(self, chat_id, user_id, text):
+        PlatformInbound.next_update += 1
+        u = PlatformInbound.next_update
+        msg = {"message_id": u, "date": int(time.time()), "text": text,
+               "from": {"id": user_id, "is_bot": False, "first_name": "Li"},
+               "chat": {"id": chat_id, "type": "supergroup", "title": "助企群"}}
+        return json.dumps({"update_id": u, "message": msg}, ensure_ascii=False).encode()
+
+    def tg_sender(self):
+        chat = -(10**12 + uuid.uuid4().int % 10**9)
+        user = 10**9 + uuid.uuid4().int % 10**9
+
+        def send(text):
+            r = self.stack.request("POST", "/hook/telegram", body=self.tg_update(chat, user, text),
+                                   headers={"Content-Type": "application/json",
+                                            "X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+            self.assertEqual(r.status, 200, r)
+            b = r.json()
+            self.assertEqual((b["method"], b["chat_id"]), ("sendMessage", chat))
+            return b["text"]
+        return chat, send
+
+    def test_telegram_slash_commands_in_a_group(self):
+        chat, send = self.tg_sender()
+        self.assertIn("您好", send("/start@zhuqi_bot"))
+        self.assertIn("您好", send("/start deep-link-payload"))
+        self.assertIn("请回复序号或文字选择", send("/menu@zhuqi_bot"))
+        help_text = send("/help")
+        self.assertIn("使用说明", help_text)
+        self.assertIn("/subscribe", help_text)  # the group's way in, told in the help
+        self.assertIn("请选择：咨询类别", send("/consult@zhuqi_bot"))
+        self.assertIn("已取消", send("/cancel"))
+        self.assertIn("企业名称", send("/complaint"))
+        self.assertIn("请回复序号或文字选择", send("/Menu@Zhuqi_Bot."))
+        self.assertIn("案件编号", send("/status@zhuqi_bot"))
+        self.assertIn("请回复序号或文字选择", send("/back"))
+        self.assertIn("手机号码", send("/status TS20990101-0001"))
+        send("/menu")
+        self.assertIn("请回复企业所在的市（州）", send("/subscribe@zhuqi_bot"))
+        self.assertIn("订阅成功", send("/skip"))
+        self.assertIn("已退订", send("/unsubscribe@zhuqi_bot"))
+        self.assertIn("订阅成功", send("/subscribe 成都"))
+        ids = self.stack.redis_command("SMEMBERS", PREFIX + "targets:tag:510100") or []
+        mine = [i for i in ids if self.stack.redis_command(
+            "HGET", PREFIX + "target:" + i, "chat_id") == str(chat)]
+        self.assertEqual(len(mine), 1)
+        self.assertIn("已退订", send("/unsubscribe"))
+        self.assertIn("近期", send("/classes"))
+
 
 if __name__ == "__main__":
     unittest.main()
