@@ -194,6 +194,7 @@ typedef struct zq_config {
     struct {
         char secret_token[257]; /* secret; 1..256 of A-Z a-z 0-9 _ - */
         char bot_token[128];    /* secret */
+        char username[33];      /* "" or the bot's username, without "@" */
     } telegram;
     struct {
         char secret[256]; /* secret */

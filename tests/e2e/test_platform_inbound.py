@@ -11,7 +11,8 @@
   retry signed six hours ago is taken once, its repeat is a duplicate;
   past the eight-hour window it is refused.
 - Telegram groups in privacy mode show the bot only commands: /menu,
-  /subscribe, /status ... (also /cmd@BotName) stand for the menu words.
+  /subscribe, /status ... (also /cmd@BotName) stand for the menu words;
+  with [telegram] username set, /cmd@OtherBot is left to that bot.
 """
 
 import json
@@ -130,7 +131,8 @@ class PlatformInbound(StackCase, unittest.TestCase):
         "ini": {"wecom": {"token": WECOM_TOKEN, "encoding_aes_key": WECOM_AES, "corp_id": CORP},
                 "feishu": {"verification_token": FEISHU_TOKEN, "encrypt_key": FEISHU_KEY,
                            "app_id": "cli_e2e", "app_secret": "e2e-app-secret"},
-                "telegram": {"secret_token": TG_SECRET, "bot_token": TG_BOT},
+                "telegram": {"secret_token": TG_SECRET, "bot_token": TG_BOT,
+                             "username": "zhuqi_bot"},
                 "chat": {"max_body": "16k"},
                 "channels": {"feishu_base_url": "http://127.0.0.1:9/feishu"}},
     }
@@ -263,12 +265,15 @@ class PlatformInbound(StackCase, unittest.TestCase):
         chat = -(10**12 + uuid.uuid4().int % 10**9)
         user = 10**9 + uuid.uuid4().int % 10**9
 
-        def send(text):
+        def send(text, answered=True):
             r = self.stack.request("POST", "/hook/telegram", body=self.tg_update(chat, user, text),
                                    headers={"Content-Type": "application/json",
                                             "X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
             self.assertEqual(r.status, 200, r)
             b = r.json()
+            if not answered:
+                self.assertEqual(b, {})
+                return None
             self.assertEqual((b["method"], b["chat_id"]), ("sendMessage", chat))
             return b["text"]
         return chat, send
@@ -299,6 +304,19 @@ class PlatformInbound(StackCase, unittest.TestCase):
         self.assertEqual(len(mine), 1)
         self.assertIn("已退订", send("/unsubscribe"))
         self.assertIn("近期", send("/classes"))
+
+    def test_telegram_command_for_another_bot_is_left_alone(self):
+        """With privacy mode off (or the bot an admin) a group shows the bot
+        every command, also those addressed to other bots."""
+        chat, send = self.tg_sender()
+        send("/menu")
+        v = self.stack.redis_command("HGET", PREFIX + "chat:telegram:%s" % chat, "v")
+        send("/help@OtherBot", answered=False)
+        send("/subscribe@other_bot 成都", answered=False)
+        if v is not None:
+            self.assertEqual(self.stack.redis_command(
+                "HGET", PREFIX + "chat:telegram:%s" % chat, "v"), v)
+        self.assertIn("使用说明", send("/help@ZHUQI_BOT"))
 
 
 if __name__ == "__main__":
