@@ -19,10 +19,11 @@
 #include "zhuqi/config.h"
 #include "zhuqi/dialogue.h"
 
-/* Clock skew accepted on signed requests (WeCom and Feishu one hour; the
- * generic channel five minutes; DingTalk [dingtalk] sign_window): see
- * config.h. */
+/* Clock skew accepted on signed requests (WeCom one hour, Feishu eight
+ * hours for its retries, the generic channel five minutes; DingTalk
+ * [dingtalk] sign_window): see config.h. */
 #define ZQ_INBOUND_WINDOW_MS (ZQ_CONFIG_SIGN_WINDOW_S * 1000LL)
+#define ZQ_INBOUND_FEISHU_WINDOW_MS (ZQ_CONFIG_FEISHU_WINDOW_S * 1000LL)
 #define ZQ_INBOUND_GENERIC_WINDOW_MS (ZQ_CONFIG_GENERIC_WINDOW_S * 1000LL)
 
 /* Reply size limits in bytes of UTF-8 text per message (a Chinese

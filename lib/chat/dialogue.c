@@ -119,10 +119,53 @@ static void trim(const char **s, size_t *len)
     }
 }
 
+/* Telegram's slash commands and the words they stand for. In a group
+ * with privacy mode on (BotFather's default) the bot gets only commands
+ * and replies to its own messages, so every menu word has one; commands
+ * are [a-z0-9_], which rules out the Chinese words themselves. "arg":
+ * the command may carry an argument, which follows the word. */
+static const struct {
+    const char *cmd, *word;
+    bool arg;
+} slash_words[] = {
+    {"/menu", "菜单", false},        {"/help", "帮助", false},    {"/cancel", "取消", false},
+    {"/back", "返回", false},        {"/skip", "跳过", false},    {"/keep", "保留", false},
+    {"/confirm", "确认", false},     {"/web", "网页填写", false}, {"/consult", "咨询", false},
+    {"/complaint", "投诉", false},   {"/status", "查询", true},   {"/subscribe", "订阅", true},
+    {"/unsubscribe", "退订", false}, {"/classes", "课程", false}, {"/edit", "修改", true},
+};
+
+/* Rewrites a slash command in out (lower-cased, "@botname" gone) to the
+ * word it stands for; "/start" drops the payload of a deep link. Other
+ * text, and a command that would not fit, is left alone. */
+static void slash_to_word(char out[CMD_MAX])
+{
+    char *sp = strchr(out, ' ');
+    size_t n = sp ? (size_t)(sp - out) : strlen(out), i;
+    char tmp[CMD_MAX];
+
+    if (out[0] != '/')
+        return;
+    if (n == 6 && strncmp(out, "/start", 6) == 0) {
+        out[6] = '\0';
+        return;
+    }
+    for (i = 0; i < sizeof(slash_words) / sizeof(slash_words[0]); i++) {
+        if (strlen(slash_words[i].cmd) != n || strncmp(out, slash_words[i].cmd, n) != 0)
+            continue;
+        if (sp != NULL && !slash_words[i].arg)
+            return;
+        if (zq_fmt(tmp, sizeof(tmp), "%s%s", slash_words[i].word, sp ? sp : "") == 0)
+            memcpy(out, tmp, strlen(tmp) + 1);
+        return;
+    }
+}
+
 /* A command as typed, normalised for matching: trimmed, full-width ASCII
  * folded, ASCII lower-cased, a Telegram "@botname" after a leading slash
- * command dropped, and trailing punctuation (。！!.) removed. Returns
- * false when it is too long to be a command. */
+ * command dropped, the slash command turned into its word, and trailing
+ * punctuation (。！!.) removed. Returns false when it is too long to be a
+ * command. */
 static bool norm_cmd(const char *s, size_t len, char out[CMD_MAX])
 {
     size_t i = 0, n = 0;
@@ -169,6 +212,7 @@ static bool norm_cmd(const char *s, size_t len, char out[CMD_MAX])
         else
             break;
     }
+    slash_to_word(out);
     return true;
 }
 

@@ -69,24 +69,23 @@ typedef struct turn {
     char seen;  /* the marker as loaded: '0', '1', or 0 when missing */
 } turn;
 
-/* The words commands are matched with (after dlg_norm_cmd's folding). */
-static const char *const W_MENU[] = {"菜单", "主菜单", "menu", "/menu", "/start", "开始", NULL};
-static const char *const W_HELP[] = {"帮助", "help", "/help", "?", "？", "使用说明", NULL};
-static const char *const W_CANCEL[] = {"取消", "/cancel", "cancel", "放弃", NULL};
-static const char *const W_BACK[] = {"返回", "上一题", "上一步", "/back", NULL};
-static const char *const W_SKIP[] = {"跳过", "/skip", "不填", NULL};
+/* The words commands are matched with (after norm_cmd's folding, which
+ * also turns Telegram's slash commands into these words). */
+static const char *const W_MENU[] = {"菜单", "主菜单", "menu", "/start", "开始", NULL};
+static const char *const W_HELP[] = {"帮助", "help", "?", "？", "使用说明", NULL};
+static const char *const W_CANCEL[] = {"取消", "cancel", "放弃", NULL};
+static const char *const W_BACK[] = {"返回", "上一题", "上一步", NULL};
+static const char *const W_SKIP[] = {"跳过", "不填", NULL};
 static const char *const W_KEEP[] = {"保留", "不修改", "不变", NULL};
-static const char *const W_CONFIRM[] = {"确认", "确认提交", "提交", "/confirm", NULL};
-static const char *const W_WEB[] = {"网页填写", "网页", "/web", NULL};
-static const char *const W_UNSUB[] = {"退订", "取消订阅", "/unsubscribe", NULL};
+static const char *const W_CONFIRM[] = {"确认", "确认提交", "提交", NULL};
+static const char *const W_WEB[] = {"网页填写", "网页", NULL};
+static const char *const W_UNSUB[] = {"退订", "取消订阅", NULL};
 static const char *const W_CONSULT[] = {"1", "咨询", "在线咨询", "在线问诊", "问诊", NULL};
 static const char *const W_COMPLAINT[] = {"2",        "投诉",         "欠款投诉",
                                           "拖欠投诉", "拖欠款项投诉", NULL};
-static const char *const W_LOOKUP[] = {"3", "查询", "查询进度", "进度", "/status", NULL};
-static const char *const W_SUB[] = {"4",          "订阅", "订阅税务助企提醒", "订阅提醒", "提醒",
-                                    "/subscribe", NULL};
-static const char *const W_CLASSES[] = {"5",          "课程",     "近期课程", "课堂",
-                                        "财税云课堂", "/classes", NULL};
+static const char *const W_LOOKUP[] = {"3", "查询", "查询进度", "进度", NULL};
+static const char *const W_SUB[] = {"4", "订阅", "订阅税务助企提醒", "订阅提醒", "提醒", NULL};
+static const char *const W_CLASSES[] = {"5", "课程", "近期课程", "课堂", "财税云课堂", NULL};
 
 /* ---- dialogue_reply.c ------------------------------------------------ */
 

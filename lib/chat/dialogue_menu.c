@@ -44,6 +44,12 @@ void dlg_say_help(turn *t)
                "· 核对时回复“确认”提交，或回复“修改”加部分名称或序号修改某一部分；\n"
                "· 查询 编号 — 查询办理进度，例如“查询 TS20261126-0001”；\n"
                "· 订阅 / 退订 — 税务助企提醒（每月 27 日税务助企宣讲日）。");
+    /* A Telegram group shows the bot only commands and replies to it. */
+    if (strcmp(t->in->channel, "telegram") == 0)
+        dlg_say(t,
+                "\n· 在 Telegram 群组中请使用命令：/menu 菜单、/consult 咨询、/complaint "
+                "投诉、/status 查询、/subscribe 订阅、/unsubscribe 退订、/classes 课程、/cancel "
+                "取消、/back 返回、/skip 跳过、/confirm 确认；回答问题时请直接回复机器人的消息。");
 }
 
 void dlg_upper_id(const char *in, char *out, size_t outsz)

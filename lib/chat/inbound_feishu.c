@@ -31,7 +31,8 @@ static bool token_ok(const zq_config *cfg, const char *tok)
     return tok != NULL && zq_ct_equal(tok, strlen(tok), want, strlen(want));
 }
 
-/* X-Lark-Signature over the raw body, and the timestamp window. */
+/* X-Lark-Signature over the raw body, and the timestamp window, which
+ * covers Feishu's retries (ZQ_CONFIG_FEISHU_WINDOW_S). */
 static int check_signature(const zq_config *cfg, const zq_inbound_http *h, zq_inbound_resp *resp,
                            zq_err *err)
 {
@@ -45,7 +46,7 @@ static int check_signature(const zq_config *cfg, const zq_inbound_http *h, zq_in
         return zq_inbound_reject(resp, 401, ZQ_EAUTH, "bad_signature", "签名参数缺失。");
     }
     if (zq_parse_ll(ts, strlen(ts), 0, 99999999999LL, &t) < 0 ||
-        llabs(t * 1000 - h->now_ms) > ZQ_INBOUND_WINDOW_MS) {
+        llabs(t * 1000 - h->now_ms) > ZQ_INBOUND_FEISHU_WINDOW_MS) {
         zq_err_set(err, ZQ_EAUTH, "feishu: timestamp %.20s outside the window", ts);
         return zq_inbound_reject(resp, 401, ZQ_EAUTH, "stale_timestamp",
                                  "请求时间戳无效或已过期。");

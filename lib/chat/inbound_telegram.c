@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "zhuqi/inbound.h"
 #include "zhuqi/log.h"
@@ -25,6 +26,26 @@ static bool stale(const zq_config *cfg, json_t *date, int64_t now_ms)
 {
     return !json_is_integer(date) ||
            now_ms / 1000 - (int64_t)json_integer_value(date) > cfg->chat.dedup_ttl_s;
+}
+
+/* True for "/command@name" where name is not [telegram] username: a
+ * group's command for another bot (seen when privacy mode is off or the
+ * bot is an admin). Unknown without a configured username: taken. */
+static bool for_another_bot(const zq_config *cfg, const char *text)
+{
+    const char *at, *end;
+    size_t n;
+
+    if (cfg->telegram.username[0] == '\0' || text[0] != '/')
+        return false;
+    end = text + strcspn(text, " \t\r\n");
+    at = memchr(text, '@', (size_t)(end - text));
+    if (at == NULL)
+        return false;
+    /* The name ends where username characters do ("/help@x_bot." too). */
+    n = strspn(at + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+    return n != strlen(cfg->telegram.username) ||
+           strncasecmp(at + 1, cfg->telegram.username, n) != 0;
 }
 
 static int telegram_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbound_msg *msg,
@@ -96,6 +117,10 @@ static int telegram_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inb
         memcpy(msg->target_chat_id, msg->chat, strlen(msg->chat) + 1);
     }
     text = json_object_get(m, "text");
+    if (json_is_string(text) && for_another_bot(cfg, json_string_value(text))) {
+        msg->kind = ZQ_INBOUND_IGNORE;
+        goto out;
+    }
     if (json_is_string(text)) {
         rc = zq_inbound_take_text(msg, text, resp);
         goto out;

@@ -139,7 +139,7 @@ static int wecom_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inboun
     zq_buf plain = {0};
     const char *enc, *type, *content;
     size_t enclen, clen;
-    char created[32], event[64];
+    char created[32], event[64], id[128];
     int rc;
 
     msg->channel = "wecom";
@@ -161,32 +161,46 @@ static int wecom_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inboun
         goto out;
     if ((rc = decrypt(cfg, enc, enclen, &plain, resp, err)) < 0)
         goto out;
-    rc = zq_xml_parse(&pool, plain.data ? plain.data : "", plain.len, &inner, err);
-    if (rc < 0) {
-        rc = zq_inbound_reject(resp, 400, -rc, "bad_xml", "消息格式不正确。");
+    /* From here on the message is WeCom's own (signed, decrypted for our
+     * CorpID): what the flat parser cannot read (approval, card and
+     * contact events nest deeper than it goes) or what lacks the fields
+     * of a message is nothing for the chat, and gets the empty 200 of an
+     * ignored event. A 4xx would only make WeCom send it again. */
+    if (zq_xml_parse(&pool, plain.data ? plain.data : "", plain.len, &inner, err) < 0) {
+        ZQ_INFO("event=hook_ignored channel=wecom reason=\"unreadable XML: %s\"", err->msg);
+        msg->kind = ZQ_INBOUND_IGNORE;
+        rc = 0;
         goto out;
     }
     type = zq_xml_get(&inner, "MsgType", NULL);
     if (type == NULL || !field(&inner, "FromUserName", msg->user, sizeof(msg->user)) ||
         msg->user[0] == '\0') {
-        rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_message", "消息缺少必要字段。");
-        zq_err_set(err, ZQ_EINVAL, "wecom: MsgType or FromUserName missing");
+        ZQ_INFO("event=hook_ignored channel=wecom reason=\"MsgType or FromUserName missing\"");
+        msg->user[0] = '\0';
+        msg->kind = ZQ_INBOUND_IGNORE;
+        rc = 0;
         goto out;
     }
     memcpy(msg->chat, msg->user, sizeof(msg->chat));
     set_push(cfg, &inner, msg);
-    if (!field(&inner, "MsgId", msg->msg_id, sizeof(msg->msg_id)) || msg->msg_id[0] == '\0') {
-        /* Events carry no MsgId: the sender, time and event name are one. */
+    /* MsgIds are unique per sender only (two members' messages can carry
+     * the same one): the sender is part of the de-duplication id. Events
+     * carry no MsgId: the sender, time and event name are one. */
+    if (field(&inner, "MsgId", id, sizeof(id)) && id[0] != '\0')
+        rc = zq_fmt(msg->msg_id, sizeof(msg->msg_id), "m:%.100s:%s", msg->user, id);
+    else {
         field(&inner, "CreateTime", created, sizeof(created));
         field(&inner, "Event", event, sizeof(event));
-        if (zq_fmt(msg->msg_id, sizeof(msg->msg_id), "ev:%.100s:%.31s:%.63s", msg->user, created,
-                   event) < 0) {
-            /* Not expected: the precisions keep it under 200 bytes. */
-            zq_err_set(err, ZQ_ETOOBIG, "wecom: event id too long");
-            rc = zq_inbound_reject(resp, 500, ZQ_ETOOBIG, "internal_error", "服务器内部错误。");
-            goto out;
-        }
+        rc = zq_fmt(msg->msg_id, sizeof(msg->msg_id), "ev:%.100s:%.31s:%.63s", msg->user, created,
+                    event);
     }
+    if (rc < 0) {
+        /* Not expected: the precisions keep it under 256 bytes. */
+        zq_err_set(err, ZQ_ETOOBIG, "wecom: message id too long");
+        rc = zq_inbound_reject(resp, 500, ZQ_ETOOBIG, "internal_error", "服务器内部错误。");
+        goto out;
+    }
+    rc = 0;
     if (strcmp(type, "text") == 0) {
         content = zq_xml_get(&inner, "Content", &clen);
         msg->kind = ZQ_INBOUND_TEXT;

@@ -54,6 +54,7 @@ static int check_hhmm(const char *v, char *why, size_t whysz);
 static int check_base_url(const char *v, char *why, size_t whysz);
 static int check_aes_key(const char *v, char *why, size_t whysz);
 static int check_tg_secret(const char *v, char *why, size_t whysz);
+static int check_tg_username(const char *v, char *why, size_t whysz);
 static int check_opt_url(const char *v, char *why, size_t whysz);
 static int check_push_url(const char *v, char *why, size_t whysz);
 static int check_generic_allow(const char *v, char *why, size_t whysz);
@@ -297,6 +298,9 @@ static const opt opts[] = {
         "the secret_token given to setWebhook; empty: /hook/telegram is off"),
     STR("telegram", "bot_token", telegram.bot_token, 0, true, NULL, "",
         "the bot's token, for long replies and subscriptions"),
+    STR("telegram", "username", telegram.username, 0, false, check_tg_username, "",
+        "the bot's username (without @); when set, /command@OtherBot in a group is left to "
+        "that bot"),
     STR("generic", "secret", generic.secret, 0, true, NULL, "",
         "HMAC secret of the generic chat webhook; empty: /hook/generic is off"),
     STR("generic", "push_url", generic.push_url, 0, false, check_push_url, "",
@@ -479,6 +483,19 @@ static int check_tg_secret(const char *v, char *why, size_t whysz)
     if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n)
         return 0;
     zq_fmt_msg(why, whysz, "must contain only A-Z a-z 0-9 _ -");
+    return -1;
+}
+
+/* Empty, or a Telegram username: 5..32 of A-Z a-z 0-9 _ (no "@"). */
+static int check_tg_username(const char *v, char *why, size_t whysz)
+{
+    size_t n = strlen(v);
+
+    if (n == 0 ||
+        (n >= 5 && n <= 32 &&
+         strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == n))
+        return 0;
+    zq_fmt_msg(why, whysz, "must be 5 to 32 of A-Z a-z 0-9 _, without the @");
     return -1;
 }
 
@@ -963,8 +980,8 @@ static int longest_sign_window(const zq_config *c, const char **who)
         w = c->dingtalk.sign_window_s;
         *who = "dingtalk";
     }
-    if (c->feishu.encrypt_key[0] != '\0' && ZQ_CONFIG_SIGN_WINDOW_S > w) {
-        w = ZQ_CONFIG_SIGN_WINDOW_S;
+    if (c->feishu.encrypt_key[0] != '\0' && ZQ_CONFIG_FEISHU_WINDOW_S > w) {
+        w = ZQ_CONFIG_FEISHU_WINDOW_S;
         *who = "feishu";
     }
     if (c->wecom.token[0] != '\0' && ZQ_CONFIG_SIGN_WINDOW_S > w) {
