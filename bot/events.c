@@ -215,14 +215,15 @@ static int case_status(zq_bot *b, const event *ev)
     zq_err err = {0};
     json_t *meta;
     char *meta_s = NULL;
-    bool created = false, exists;
+    bool created = false, active;
     int rc = 0;
 
     if (b->app->case_status == NULL || zq_target_chat_id(ev->source, tid) < 0)
         return 0; /* not from a chat: the complainant looks it up on the web */
-    if (zq_target_exists(b->st, tid, &exists, &err) < 0)
+    if (zq_target_active(b->st, tid, &active, &err) < 0)
         return -ZQ_EUNAVAIL;
-    if (!exists) {
+    if (!active) {
+        /* None, or disabled because the platform said the chat is gone. */
         ZQ_INFO("event=case_status_no_chat_target case=%s to=%s target=%s", ev->id, ev->to, tid);
         return 0;
     }

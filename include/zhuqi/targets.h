@@ -100,8 +100,10 @@ int zq_target_set_disabled(zq_store *st, const char *id, const char *reason, int
 /* Loads one target. -ZQ_ENOTFOUND when none. */
 int zq_target_load(zq_store *st, const char *id, zq_target_rec *out, zq_err *err);
 
-/* Whether target id exists. Returns 0 (*exists set) or -ZQ_EUNAVAIL. */
-int zq_target_exists(zq_store *st, const char *id, bool *exists, zq_err *err);
+/* Whether target id exists and is not disabled (zq_target_set_disabled):
+ * a direct notice to it would be delivered. Returns 0 (*active set) or
+ * -ZQ_EUNAVAIL. */
+int zq_target_active(zq_store *st, const char *id, bool *active, zq_err *err);
 
 /* A list of target ids: n new strings in id. */
 typedef struct zq_target_ids {

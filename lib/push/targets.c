@@ -814,19 +814,22 @@ int zq_target_inline_decode(const char *s, size_t len, zq_target *out)
     return rc;
 }
 
-int zq_target_exists(zq_store *st, const char *id, bool *exists, zq_err *err)
+int zq_target_active(zq_store *st, const char *id, bool *active, zq_err *err)
 {
     char key[ZQ_STORE_KEY_MAX];
     redisReply *r;
 
-    *exists = false;
+    *active = false;
     /* No target has an id that long: it does not exist. */
     if (zq_store_key(st, key, sizeof(key), "target:%s", id) < 0)
         return 0;
-    r = zq_store_commandv(st, err, 2, (const char *[]){"EXISTS", key}, NULL);
+    /* Every stored target has a channel; a disabled one also "disabled". */
+    r = zq_store_commandv(st, err, 4, (const char *[]){"HMGET", key, "channel", "disabled"}, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
-    *exists = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    *active = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+              r->element[0]->type == REDIS_REPLY_STRING &&
+              !(r->element[1]->type == REDIS_REPLY_STRING && strcmp(r->element[1]->str, "1") == 0);
     freeReplyObject(r);
     return 0;
 }

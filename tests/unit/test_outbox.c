@@ -773,10 +773,18 @@ static void test_audience(void **state)
     assert_int_equal(ids.n, 0);
     assert_int_equal(zq_target_audience(g_st, "{\"tags\":[]}", &ids, &err), 0);
     assert_int_equal(ids.n, 0);
-    assert_int_equal(zq_target_exists(g_st, "a2", &exists, &err), 0);
+    assert_int_equal(zq_target_active(g_st, "a2", &exists, &err), 0);
     assert_true(exists);
-    assert_int_equal(zq_target_exists(g_st, "zz", &exists, &err), 0);
+    assert_int_equal(zq_target_active(g_st, "zz", &exists, &err), 0);
     assert_false(exists);
+    /* A target the platform said is gone takes no direct notice; enabled
+     * again, it does. */
+    assert_int_equal(zq_target_set_disabled(g_st, "a2", "chat not found", 1000, &err), 0);
+    assert_int_equal(zq_target_active(g_st, "a2", &exists, &err), 0);
+    assert_false(exists);
+    assert_int_equal(zq_target_set_disabled(g_st, "a2", NULL, 0, &err), 0);
+    assert_int_equal(zq_target_active(g_st, "a2", &exists, &err), 0);
+    assert_true(exists);
 }
 
 static void test_lookup(void **state)
