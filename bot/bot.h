@@ -48,6 +48,12 @@ int zq_bot_telegram_bot_window(const zq_config *cfg, zq_rate_window *w);
 #define ZQ_BOT_TGBOT_ID_MAX 23
 void zq_bot_telegram_bot_id(const char *token, char *out);
 
+/* The name of a robot webhook's rate-limit log: "hook:" and 16 hex digits
+ * of SHA-256 of its address (which holds the robot's key). A robot's limit
+ * is the webhook's, so every target saved with the same address shares
+ * it. out has at least ZQ_BOT_TGBOT_ID_MAX bytes. */
+void zq_bot_hook_id(const char *address, char *out);
+
 /* ---- the HTTP side: a libcurl multi handle with a fixed pool ---- */
 
 typedef struct zq_sender zq_sender;

@@ -52,6 +52,17 @@ void zq_bot_telegram_bot_id(const char *token, char *out)
     zq_hex(md, 8, out + 6);                  /* 16 hex digits and the NUL */
 }
 
+void zq_bot_hook_id(const char *address, char *out)
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+
+    if (EVP_Digest(address, strlen(address), md, &mdlen, EVP_sha256(), NULL) != 1)
+        memset(md, 0, sizeof(md));
+    memcpy(out, "hook:", sizeof("hook:")); /* zq_hex writes over the NUL */
+    zq_hex(md, 8, out + 5);                /* 16 hex digits and the NUL */
+}
+
 void zq_bot_redis(zq_bot *b, int rc, const char *what, const zq_err *err)
 {
     bool ok = rc != -ZQ_EUNAVAIL;

@@ -624,11 +624,19 @@ static int take_rate(zq_bot *b, job *j)
     zq_rate_window w[3], wb;
     zq_rate_key keys[2];
     char key[2][ZQ_RATE_KEY_MAX], tok[sizeof(j->target.address)], bot_id[ZQ_BOT_TGBOT_ID_MAX];
+    char hook_id[ZQ_BOT_TGBOT_ID_MAX];
     const char *tid = j->e.reply ? j->e.reply_rl : j->e.target;
     int nk = 0, rc;
     int64_t wait = 0;
     zq_err err = {0};
 
+    /* A robot's limit is the webhook's, whichever targets share it: two
+     * targets saved with one Feishu or WeCom hook fill one log. */
+    if (!j->e.reply &&
+        (j->kind == ZQ_CH_WECOM || j->kind == ZQ_CH_DINGTALK || j->kind == ZQ_CH_FEISHU)) {
+        zq_bot_hook_id(j->target.address, hook_id);
+        tid = hook_id;
+    }
     if (tid[0] != '\0') {
         int nw = zq_bot_rate_windows(b->cfg, j->kind, w);
 

@@ -42,6 +42,9 @@
  *                                    log, see ratelimit.c)
  *   rl:tgbot:{16 hex}         zset   the same per Telegram bot, all its chats
  *                                    (hex of SHA-256 of the token)
+ *   rl:hook:{16 hex}          zset   the same per robot webhook (WeCom,
+ *                                    DingTalk, Feishu robots: every target
+ *                                    with that address; SHA-256 of it)
  *   sched:lease               string the scheduler lease: holder, PX lease_ms
  *                                    (schedule.c)
  *   sched:{rule}:{occurrence} string the notice an occurrence created, or

@@ -71,6 +71,28 @@ class TestPlatformLimits(Checks, unittest.TestCase):
             self.assertRegex(st.log(name), r"event=(delivered|rate_limited) .*target=fs-burst",
                              name)
 
+    def test_two_targets_on_one_feishu_hook_share_its_limit(self):
+        """Feishu's limit is the bot's: two targets saved with the same
+        webhook (two offices' lists naming one group's bot) must not each
+        send 5 a second to it."""
+        n = 40
+        st = self.stack(bot=True, ini={"bot": {"retry_base_ms": 200, "retry_max_ms": 1000,
+                                               "max_attempts": 30, "max_transfers": 16}})
+        st.fake.add_target("feishu", "fs-shared-0001", secret=FS_SECRET)
+        for t in ("a", "b"):
+            add_target(st, id="fs-shared-" + t, channel="feishu-bot", address="fs-shared-0001",
+                       secret=FS_SECRET, tags=["shared-" + t])
+        ids = [notice(st, "共用 %d" % i, "第 %d 条" % i, {"tags": ["shared-" + "ab"[i % 2]]})
+               for i in range(n)]
+        for nid in ids:
+            rep = wait_report(st, nid, all_final(1), timeout=90)
+            self.assertEqual(rep["totals"]["sent"], 1, rep)
+        msgs = st.fake.messages(platform="feishu", target="fs-shared-0001")
+        self.assertEqual([m["reply"] for m in msgs if not m["accepted"]], [])
+        ts = [m["ts"] for m in msgs]
+        self.assertEqual(len(ts), n)
+        self.assertLessEqual(most_in_window(ts, 1.0), 5, sorted(ts))
+
     def test_wecom_app_member_limit_is_clamped_and_nothing_dropped(self):
         window_s, n, user = 4, 40, "wx.limits"
         st = self.stack(bot=True, fake_args=["--rate-window", str(window_s)], ini={
