@@ -1,5 +1,6 @@
 /* Fuzzes the reading of the platforms' answers to a send
- * (lib/push/channel_classify.c zq_channel_classify): the body, the HTTP status
+ * (lib/push/channel_classify.c zq_channel_classify, and whether it says the
+ * destination is gone, zq_channel_target_gone): the body, the HTTP status
  * and Retry-After come from outside.
  * Input: a mode byte (bits 0-2: platform), a status byte (mapped onto
  * 0, 2xx, 3xx, 4xx, 429, 5xx), a line with Retry-After, then the body. */
@@ -42,6 +43,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(d == ZQ_DELIVERY_RETRY);
     if (status >= 300 && status < 400)
         FUZZ_CHECK(d == ZQ_DELIVERY_FAIL);
+    {
+        char why[160];
+
+        memset(why, 'x', sizeof(why));
+        if (zq_channel_target_gone(kind, status, (mode & 8) ? NULL : body, (mode & 8) ? 0 : len,
+                                   why, sizeof(why))) {
+            FUZZ_CHECK(memchr(why, '\0', sizeof(why)) != NULL && why[0] != '\0');
+            FUZZ_CHECK(zq_utf8_valid(why, strlen(why)));
+        }
+    }
     free(ra);
     free(body);
     return 0;

@@ -306,6 +306,11 @@ def classify():
         (4, 9, "120", ""), (4, 9, "Wed, 21 Oct 2015 07:28:00 GMT", ""), (4, 10, "99999999999", "<html>oops</html>"),
         (0, 1, "", "<html><body>502 Bad Gateway</body></html>"), (0, 0, "", ""), (1, 4, "", "moved"),
         (2, 1, "", '{"code":"0"}'), (0, 1, "", '{"errcode":-1,"errmsg":"system busy \xff"}'),
+        # Answers that say the destination is gone (zq_channel_target_gone).
+        (3, 6, "", '{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}'),
+        (7, 5, "", '{"code":230002,"msg":"Bot/User can NOT be out of the chat."}'),
+        (5, 1, "", '{"errcode":81013,"errmsg":"user & party & tag all invalid"}'),
+        (5, 1, "", '{"errcode":0,"errmsg":"ok","invaliduser":"zhangsan"}'),
     ]
     for i, (kind, st, ra, body) in enumerate(answers):
         seed("classify", "a%02d" % i, bytes([kind | (16 if ra else 0), st]) + b(ra) + b"\n" + b(body))
