@@ -5,10 +5,12 @@
  * zhuqi-bot, which adds the tenant access token). */
 #include <ctype.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "zhuqi/buf.h"
 #include "zhuqi/chatcrypt.h"
 #include "zhuqi/inbound.h"
 #include "zhuqi/log.h"
@@ -314,15 +316,24 @@ out:
     return rc;
 }
 
-/* An IM reply: a text message whose content is itself a JSON string. */
+/* An IM reply: a text message whose content is itself a JSON string, with
+ * a uuid made of the message it answers and the part's place: Feishu
+ * delivers one request per uuid within an hour, so a part sent again
+ * after its answer was lost (by the bot's retry, or libcurl's on a
+ * reused connection) reaches the chat once. ctx: the message id. */
 static json_t *feishu_reply_part(const void *ctx, const char *s, size_t n, size_t i)
 {
     json_t *c = json_pack("{s:s%}", "text", s, n), *b;
-    char *content = c ? json_dumps(c, JSON_COMPACT) : NULL;
+    char *content = c ? json_dumps(c, JSON_COMPACT) : NULL, seed[300], uuid[33];
+    unsigned char md[32];
+    unsigned int mdlen = 0;
 
-    (void)ctx;
-    (void)i;
     b = content ? json_pack("{s:s, s:s}", "msg_type", "text", "content", content) : NULL;
+    if (b != NULL && zq_fmt(seed, sizeof(seed), "reply:%s:%zu", (const char *)ctx, i) == 0 &&
+        EVP_Digest(seed, strlen(seed), md, &mdlen, EVP_sha256(), NULL) == 1) {
+        zq_hex(md, 16, uuid); /* 32 hex digits: Feishu takes at most 50 */
+        json_object_set_new(b, "uuid", json_string(uuid));
+    }
     json_decref(c);
     free(content);
     return b;
@@ -344,6 +355,7 @@ static int feishu_render(const zq_config *cfg, const zq_inbound_msg *msg,
         .ntexts = r->n,
         .max = zq_inbound_limit(cfg->channels.feishu_max_bytes, ZQ_INBOUND_FEISHU_MAX),
         .part = feishu_reply_part,
+        .ctx = msg->reply_to,
     };
 
     (void)now_ms;

@@ -229,6 +229,29 @@ class PlatformReplies(StackCase, unittest.TestCase):
         self.assertEqual([line for line in self.stack.bot_log().splitlines()
                           if "event=dead_letter" in line and "channel=feishu" in line], [])
 
+    def test_feishu_reply_answer_lost_arrives_once(self):
+        """Feishu delivers a reply but its answer is lost: the part is sent
+        again with the same uuid, which Feishu (and the fake) does not
+        deliver twice; another message's reply has another uuid."""
+        fake = self.stack.fake
+        uuids = []
+        for _ in range(2):
+            since = self.mark()
+            mid = "om_" + uuid.uuid4().hex
+            fake.add_fault(mid, "lost", platform="feishu-reply", count=1)
+            self.feishu_post("ou_" + uuid.uuid4().hex[:8], "你好", mid)
+            self.stack.wait_for(lambda: len(fake.messages(platform="feishu-reply", target=mid,
+                                                          since=since)) >= 2 and self.drained(),
+                                30, "the reply sent again")
+            msgs = fake.messages(platform="feishu-reply", target=mid, since=since)
+            self.assertEqual([m["accepted"] for m in msgs], [True, False], msgs)
+            self.assertTrue(msgs[1]["verdict"].startswith("duplicate"), msgs[1])
+            u = msgs[0]["json"].get("uuid")
+            self.assertTrue(u and len(u) <= 50, msgs[0]["json"])
+            self.assertEqual(msgs[1]["json"]["uuid"], u)
+            uuids.append(u)
+        self.assertNotEqual(uuids[0], uuids[1])
+
     # -- issue 13 item 14: DingTalk group replies @ the asker -----------------------
 
     def test_dingtalk_group_reply_mentions_the_asker(self):

@@ -1314,9 +1314,22 @@ class Feishu(Platform):
             return feishu_reply(230001, "Your request contains an invalid request parameter: %s"
                                 % e, 400)
         req.content = text
-        return Reply(200, {"code": 0, "msg": "success", "data": {
+        # uuid: as on create, one delivery per uuid within an hour (vendor
+        # docs, im/v1/messages/:message_id/reply: 最大长度 50 字符).
+        u = j.get("uuid")
+        if u is not None and (not isinstance(u, str) or not u or len(u) > 50):
+            return feishu_reply(99992402, "field validation failed: uuid", 400)
+        dup_key = ("feishu-reply", app, u) if u else None
+        if dup_key is not None:
+            prev = state.seen_before(dup_key, HOUR_S)
+            if prev is not None:
+                return Reply(200, prev, verdict="duplicate: uuid %s seen within an hour" % u)
+        body = {"code": 0, "msg": "success", "data": {
             "message_id": "om_" + secrets.token_hex(12), "root_id": req.ident,
-            "parent_id": req.ident, "msg_type": mt, "body": {"content": content}}})
+            "parent_id": req.ident, "msg_type": mt, "body": {"content": content}}}
+        if dup_key is not None:
+            state.remember(dup_key, body)
+        return Reply(200, body)
 
 
 TG_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
