@@ -143,7 +143,7 @@ typedef struct zq_sms_send {
 
 /* One HTTP POST to make. body: the exact signed bytes. */
 typedef struct zq_sms_req {
-    char url[1024];
+    char url[4096]; /* Alibaba: the signed query is in it */
     zq_buf body;
     char headers[ZQ_SMS_MAX_HEADERS][720]; /* "Name: value" lines, Host first */
     int nheaders;

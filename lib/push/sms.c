@@ -113,15 +113,14 @@ static int tencent_request(const zq_sms_send *s, const char *base_url, zq_sms_re
     }
     for (size_t i = 0; !bad && i < s->nparams; i++)
         bad |= json_array_append_new(params, json_string(s->params[i])) < 0;
-    bad = bad || json_object_set_new(root, "PhoneNumberSet", phones) < 0;
-    phones = NULL;
-    bad = bad || json_object_set_new(root, "SmsSdkAppId", json_string(s->app_id)) < 0 ||
+    /* Members in the order of sms.md §1.2 (what T2 signs). */
+    bad = bad || json_object_set(root, "PhoneNumberSet", phones) < 0 ||
+          json_object_set_new(root, "SmsSdkAppId", json_string(s->app_id)) < 0 ||
           json_object_set_new(root, "SignName", json_string(s->sign_name)) < 0 ||
-          json_object_set_new(root, "TemplateId", json_string(s->template_id)) < 0;
-    bad = bad || json_object_set_new(root, "TemplateParamSet", params) < 0;
-    params = NULL;
-    if (!bad && s->session != NULL)
-        bad = json_object_set_new(root, "SessionContext", json_string(s->session)) < 0;
+          json_object_set_new(root, "TemplateId", json_string(s->template_id)) < 0 ||
+          json_object_set(root, "TemplateParamSet", params) < 0 ||
+          (s->session != NULL &&
+           json_object_set_new(root, "SessionContext", json_string(s->session)) < 0);
     json_decref(phones);
     json_decref(params);
     if (bad) {

@@ -315,8 +315,8 @@ int zq_sms_acs3_sign(const zq_sms_acs3_in *in, zq_sms_acs3_sig *out)
 
     memset(out, 0, sizeof(*out));
     if (!header_ok(in->key_id) || in->secret == NULL || !header_ok(in->method) ||
-        !header_ok(in->payload_sha256) || in->nheaders > ZQ_SMS_MAX_HEADERS ||
-        (in->nheaders > 0 && in->headers == NULL))
+        !header_ok(in->payload_sha256) || (in->uri != NULL && !header_ok(in->uri)) ||
+        in->nheaders > ZQ_SMS_MAX_HEADERS || (in->nheaders > 0 && in->headers == NULL))
         return -ZQ_EINVAL;
     h = calloc(in->nheaders + 1, sizeof(*h));
     if (h == NULL)

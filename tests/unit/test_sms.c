@@ -383,6 +383,11 @@ static void test_request_bad_input(void **state)
     s.nphones = ZQ_SMS_MAX_PHONES;
     assert_int_equal(zq_sms_request(ZQ_SMS_TENCENT, &s, "https://h", &r, &err), 0);
     zq_sms_req_free(&r);
+    /* The most numbers fit Alibaba's URL too. */
+    s.param_names = (const char *const[]){"code"};
+    s.nonce = "n";
+    assert_int_equal(zq_sms_request(ZQ_SMS_ALIBABA, &s, "https://h", &r, &err), 0);
+    zq_sms_req_free(&r);
     s.nphones = ZQ_SMS_MAX_PHONES + 1;
     assert_int_equal(zq_sms_request(ZQ_SMS_TENCENT, &s, "https://h", &r, &err), -ZQ_EINVAL);
     s.nphones = 0;
