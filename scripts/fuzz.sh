@@ -102,6 +102,7 @@ max_len_of() {
     case "$1" in
         urlencoded | cookies | buf | netguard) echo 4096 ;;
         json_body | validate | dingtalk | telegram | generic | classify | admin) echo 8192 ;;
+        sms) echo 8192 ;;
         xml | wecom | chatcrypt | feishu) echo 16384 ;;
         schema | calendar | config | template) echo 16384 ;;
         channel) echo 32768 ;;

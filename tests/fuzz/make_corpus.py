@@ -316,6 +316,39 @@ def classify():
         seed("classify", "a%02d" % i, bytes([kind | (16 if ra else 0), st]) + b(ra) + b"\n" + b(body))
 
 
+
+def sms():
+    """Answers to SendSms (specs/sms.md §1.4, §2.4): mode bit 0 is Alibaba,
+    bit 1 also builds a request from the body's lines."""
+    ok_tc = ('{"Response":{"SendStatusSet":[{"SerialNo":"5000:1045710669157053657849499619",'
+             '"PhoneNumber":"+8613800138000","Fee":1,"SessionContext":"case-42","Code":"Ok",'
+             '"Message":"send success","IsoCode":"CN"}],"RequestId":"a0aabda6-cf91-4f3e-a81f-9198114a2279"}}')
+    answers = [
+        (0, 1, 0, ok_tc),
+        (0, 1, 0, '{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"签名错误"},'
+                  '"RequestId":"r"}}'),
+        (0, 1, 1, '{"Response":{"SendStatusSet":[{"Code":"Ok","SerialNo":"1"},{"Code":'
+                  '"LimitExceeded.PhoneNumberDailyLimit","Message":"单个手机号日下发短信条数超过设定的上限"}]}}'),
+        (0, 1, 0, '{"Response":{"Error":{"Code":"LimitExceeded.PhoneNumberThirtySecondLimit"}}}'),
+        (0, 1, 0, '{"Response":{"Error":{"Code":"InternalError.Timeout","Message":"timeout"}}}'),
+        (0, 1, 0, '{"Response":{"Error":{"Code":"InvalidParameterValue.IncorrectPhoneNumber"}}}'),
+        (0, 10, 0, "<html><body>502 Bad Gateway</body></html>"),
+        (0, 1, 0, '{"Response":{}}'), (0, 0, 0, ""), (0, 4, 0, "moved"),
+        (1, 1, 0, '{"Code":"OK","Message":"OK","BizId":"9006197469364984^0","RequestId":"F655A8D5-B967-440B-8683-DAD6FF8DE990"}'),
+        (1, 1, 2, '{"Code":"isv.MONTH_LIMIT_CONTROL","Message":"触发月发送上限","RequestId":"x"}'),
+        (1, 1, 0, '{"Code":"isv.BUSINESS_LIMIT_CONTROL","Message":"触发分钟级流控Permits:1","RequestId":"x"}'),
+        (1, 8, 0, '{"Code":"Throttling.User","Message":"Request was denied due to user flow control."}'),
+        (1, 6, 0, '{"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched"}'),
+        (1, 11, 0, '{"Code":"ServiceUnavailable","Message":"busy"}'),
+        (1, 1, 0, '{"Code":"isv.MOBILE_NUMBER_ILLEGAL","Message":"非法手机号 \xff"}'),
+        (2, 1, 0, "secret\n腾讯云\n1110\n123456\n+8613800138000\ncase-42"),
+        (3, 1, 0, 'secret\n阿里云短信测试\nSMS_154950909\n{"x":"y"}\n13800138000\nTS20261206-0001'),
+        (3, 1, 0, "s\n\x01bad\nT\n1\n12800138000\n"),
+    ]
+    for i, (mode, st, ck, body) in enumerate(answers):
+        seed("sms", "a%02d" % i, bytes([mode, st, ck]) + b(body))
+
+
 # ---- chat platforms ----
 
 def xml():
@@ -529,6 +562,7 @@ def generate():
     template()
     channel()
     classify()
+    sms()
     xml()
     wecom()
     chatcrypt()
