@@ -295,5 +295,7 @@ int zq_sign_generic(const char *secret, const char *timestamp, const char *body,
 /* Appends s percent-encoded to b (RFC 3986 unreserved kept, "%2B" upper
  * case). Returns 0 or -ZQ_ENOMEM. */
 int zq_url_encode(zq_buf *b, const char *s);
+/* The same for len bytes of s (which may hold NULs). */
+int zq_url_encode_n(zq_buf *b, const char *s, size_t len);
 
 #endif

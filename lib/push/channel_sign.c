@@ -108,18 +108,17 @@ out:
     return rc;
 }
 
-int zq_url_encode(zq_buf *b, const char *s)
+int zq_url_encode_n(zq_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *p;
     char esc[3];
 
-    for (p = (const unsigned char *)s; *p != '\0'; p++) {
-        unsigned char c = *p;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
 
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '.' || c == '_' || c == '~') {
-            if (zq_buf_append(b, p, 1) < 0)
+            if (zq_buf_append(b, &s[i], 1) < 0)
                 return -ZQ_ENOMEM;
             continue;
         }
@@ -130,4 +129,9 @@ int zq_url_encode(zq_buf *b, const char *s)
             return -ZQ_ENOMEM;
     }
     return 0;
+}
+
+int zq_url_encode(zq_buf *b, const char *s)
+{
+    return zq_url_encode_n(b, s, strlen(s));
 }

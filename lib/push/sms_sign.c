@@ -13,6 +13,7 @@
 
 #include "zhuqi/buf.h"
 #include "zhuqi/common.h"
+#include "zhuqi/channel.h"
 #include "zhuqi/sms.h"
 
 #define MAX_PARAMS 64
@@ -164,26 +165,9 @@ out:
 
 int zq_sms_acs_encode(zq_buf *b, const char *s, size_t len)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    char esc[3];
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            if (zq_buf_append(b, &s[i], 1) < 0)
-                return -ZQ_ENOMEM;
-            continue;
-        }
-        esc[0] = '%';
-        esc[1] = hex[c >> 4];
-        esc[2] = hex[c & 15];
-        if (zq_buf_append(b, esc, 3) < 0)
-            return -ZQ_ENOMEM;
-    }
-    return 0;
+    /* Alibaba's rule (sms.md §2.2) is RFC 3986's unreserved set with
+     * upper-case hex: the same as the chat platforms' encoder. */
+    return zq_url_encode_n(b, s, len);
 }
 
 static int kv_cmp(const void *a, const void *b)
