@@ -651,6 +651,15 @@ class Stack:
         checks only: the programs under test keep their own connections."""
         return self.redis_command_at(self.redis_port, *args)
 
+    def outbox_drained(self, prefix):
+        """True when the bot has nothing queued in the priority lane and
+        nothing waiting to retry. Read in one atomic step: two separate
+        reads can both miss an entry that the bot's mover takes from
+        outbox:delayed to outbox:prio between them."""
+        return self.redis_command(
+            "EVAL", "return redis.call('XLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2])", 2,
+            prefix + "outbox:prio", prefix + "outbox:delayed") == 0
+
     def redis_command_at(self, port, *args):
         """redis_command on the node (or Sentinel) listening on port."""
         req = [b"*%d\r\n" % len(args)]

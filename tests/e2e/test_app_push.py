@@ -411,8 +411,7 @@ class WeComLongReply(StackCase, unittest.TestCase):
         self.assertEqual(st.redis_command("HGET", PREFIX + "chat:wecom:" + user, "v"), v)
         # Let the bot finish whatever it would do, then look at everything
         # the member received since the review began.
-        st.wait_for(lambda: st.redis_command("XLEN", PREFIX + "outbox:prio") == 0, 10,
-                    "the priority lane to drain")
+        st.wait_for(lambda: st.outbox_drained(PREFIX), 10, "the priority lane to drain")
         time.sleep(1.0)
         msgs = fake.messages(platform="wecom-appmsg", target=user, since=state["since"])
         self.assertGreaterEqual(len(msgs), 2, msgs)

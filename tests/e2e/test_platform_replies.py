@@ -71,8 +71,7 @@ class PlatformReplies(StackCase, unittest.TestCase):
                                                     since=since) if m["accepted"]]
 
     def drained(self):
-        return (self.stack.redis_command("XLEN", PREFIX + "outbox:prio") == 0 and
-                self.stack.redis_command("ZCARD", PREFIX + "outbox:delayed") == 0)
+        return self.stack.outbox_drained(PREFIX)
 
     def received(self, platform, target, since):
         """What the fake accepted for target since the mark, once the bot
