@@ -219,6 +219,9 @@ typedef struct zq_config {
     struct {
         int announce_per_minute; /* per target and window; 0: no batching */
         int announce_window_ms;
+        /* Progress SMS to the complainant's mobile ([sms] must be set up). */
+        bool sms_progress;
+        char sms_quiet_hours[12]; /* "HH:MM-HH:MM" Beijing time, or "" */
     } events;
 } zq_config;
 
