@@ -60,6 +60,11 @@ typedef struct zq_redis_config {
     int wait_timeout_ms; /* how long WAIT may block; 0 or less: 500 */
 } zq_redis_config;
 
+/* [sms] (smsq.h, specs/sms.md): who sends SMS and how. */
+typedef struct zq_sms_config {
+    char provider[16]; /* "none", "tencent", "alibaba" or "gateway" */
+} zq_sms_config;
+
 typedef struct zq_config {
     char path[512]; /* the file it was read from ("" for defaults) */
     struct {
@@ -223,6 +228,7 @@ typedef struct zq_config {
         bool sms_progress;
         char sms_quiet_hours[12]; /* "HH:MM-HH:MM" Beijing time, or "" */
     } events;
+    zq_sms_config sms;
 } zq_config;
 
 /* Fills cfg with the default of every key. */

@@ -60,6 +60,7 @@ static int check_opt_url(const char *v, char *why, size_t whysz);
 static int check_push_url(const char *v, char *why, size_t whysz);
 static int check_generic_allow(const char *v, char *why, size_t whysz);
 static int check_quiet_hours(const char *v, char *why, size_t whysz);
+static int check_sms_provider(const char *v, char *why, size_t whysz);
 
 #define FIELD(f) offsetof(zq_config, f), sizeof(((zq_config *)0)->f)
 #define STR(sec, key, f, min, secret, check, def, help)                                            \
@@ -329,9 +330,22 @@ static const opt opts[] = {
         "21:00-08:00",
         "Beijing clock times between which progress SMS wait for the morning, HH:MM-HH:MM; "
         "empty: none (verification codes are never held)"),
+
+    STR("sms", "provider", sms.provider, 1, false, check_sms_provider, "none",
+        "who sends SMS (verification codes, progress messages): none, tencent, alibaba or "
+        "gateway (a 政务 SMS platform's HTTP interface)"),
 };
 
 #define NOPTS ZQ_ARRAY_LEN(opts)
+
+static int check_sms_provider(const char *v, char *why, size_t whysz)
+{
+    if (strcmp(v, "none") == 0 || strcmp(v, "tencent") == 0 || strcmp(v, "alibaba") == 0 ||
+        strcmp(v, "gateway") == 0)
+        return 0;
+    zq_fmt_msg(why, whysz, "must be none, tencent, alibaba or gateway");
+    return -1;
+}
 
 /* Where each key got its value during one load, for error messages. */
 typedef struct load_state {
