@@ -12,9 +12,11 @@
 
 #include "internal.h"
 #include "zhuqi/apptoken.h"
+#include "zhuqi/calendar.h"
 #include "zhuqi/chat_outbox.h"
 #include "zhuqi/log.h"
 #include "zhuqi/ratelimit.h"
+#include "zhuqi/smsreport.h"
 #include "zhuqi/targets.h"
 
 typedef enum jstate { J_FREE = 0, J_NEW, J_READY, J_SENDING, J_SETTLE } jstate;
@@ -419,6 +421,30 @@ static int prepare_notice(zq_bot *b, job *j)
     return 0;
 }
 
+/* Holds a progress SMS in [events] sms_quiet_hours until the window
+ * ends (a verification code is never held: someone is waiting for it).
+ * Returns true when j was deferred. */
+static bool sms_quiet(zq_bot *b, job *j, int64_t now_ms)
+{
+    json_t *body;
+    const char *use;
+    int64_t until;
+    int start, end;
+    bool code;
+
+    if (zq_quiet_parse(b->cfg->events.sms_quiet_hours, &start, &end) < 0 ||
+        (until = zq_quiet_until(now_ms, start, end)) == 0)
+        return false;
+    body = json_loads(j->content->c.body ? j->content->c.body : "", 0, NULL);
+    use = json_string_value(json_object_get(body, "use"));
+    code = use == NULL || strcmp(use, "code") == 0;
+    json_decref(body);
+    if (code)
+        return false;
+    settle(b, j, ZQ_SETTLE_DEFER, j->e.attempts, until, "");
+    return true;
+}
+
 /* Moves j on with what the lookup found: settled, or READY. */
 static void resolve_one(zq_bot *b, job *j, zq_outbox_lookup *l, int64_t now_ms)
 {
@@ -460,6 +486,8 @@ static void resolve_one(zq_bot *b, job *j, zq_outbox_lookup *l, int64_t now_ms)
             return;
         }
     }
+    if (j->kind == ZQ_CH_SMS && sms_quiet(b, j, now_ms))
+        return;
     if (prepare_notice(b, j) == 0)
         j->state = J_READY;
 }
@@ -883,6 +911,17 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
     }
 }
 
+/* The case history line of an SMS that was sent or given up
+ * (smsreport.h); lost when Redis is away at this moment (the SMS itself
+ * is not). */
+static void sms_report(zq_bot *b, const job *j, bool ok)
+{
+    zq_err err = {0};
+
+    if (zq_smsreport_write(b->st, j->e.notice, ok, ok ? "" : j->reason, zq_now_ms(), &err) < 0)
+        ZQ_WARN("event=sms_report_failed notice=%s err=\"%s\"", j->e.notice, err.msg);
+}
+
 void zq_delivery_flush(zq_bot *b)
 {
     zq_settle ops[SETTLE_BATCH];
@@ -922,6 +961,9 @@ void zq_delivery_flush(zq_bot *b)
                 ZQ_WARN("event=duplicate_delivery notice=%s target=%s", j->e.notice, j->e.target);
             }
         }
+        if (rc == 0 && j->kind == ZQ_CH_SMS &&
+            ((ops[i].kind == ZQ_SETTLE_DONE && results[i] == 1) || ops[i].kind == ZQ_SETTLE_DEAD))
+            sms_report(b, j, ops[i].kind == ZQ_SETTLE_DONE);
         job_release(j);
     }
 }

@@ -16,7 +16,9 @@
 #include "zhuqi/events.h"
 #include "zhuqi/log.h"
 #include "zhuqi/notices.h"
+#include "zhuqi/smsq.h"
 #include "zhuqi/targets.h"
+#include "zhuqi/workflow.h"
 
 #define EVENT_MARK_TTL_S (30 * 86400)
 
@@ -36,6 +38,19 @@ static int render_case(zq_bot *b, const zq_template *t, const event *ev, zq_buf 
     vars[4] = (zq_tvar){"case.status_label", zq_case_status_label(ev->to)};
     vars[5] = (zq_tvar){"case.duplicate", ev->dup_of};
     return zq_template_render(t, vars, 6, title, body);
+}
+
+/* The meta ({"case","event","type"}, a new string into *meta) and the
+ * text of ev's notice from template t. Returns 0, or -1 (out of memory,
+ * or the template failed: the caller drops the notice). */
+static int event_text(zq_bot *b, const zq_template *t, const event *ev, const char *type,
+                      char **meta, zq_buf *title, zq_buf *body)
+{
+    json_t *m = json_pack("{s:s, s:s, s:s}", "case", ev->id, "event", ev->sid, "type", type);
+
+    *meta = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    json_decref(m);
+    return *meta != NULL && render_case(b, t, ev, title, body) == 0 ? 0 : -1;
 }
 
 /* The targets of ev's announcement: everyone tagged "staff" and the
@@ -92,7 +107,6 @@ static int case_created(zq_bot *b, const event *ev)
     zq_notice_new in;
     zq_err err = {0};
     char mark[ZQ_EVENTS_KEY_MAX], id[ZQ_NOTICE_ID_MAX], region_tag[ZQ_TAG_MAX];
-    json_t *meta;
     char *aud_s = NULL, *meta_s = NULL;
     bool created = false, skip = false;
     int rc = 0;
@@ -111,10 +125,7 @@ static int case_created(zq_bot *b, const event *ev)
     rc = case_audience(b, ev, region_tag, &aud_s, &skip);
     if (rc < 0 || skip)
         goto out;
-    meta = json_pack("{s:s, s:s, s:s}", "case", ev->id, "event", ev->sid, "type", "case_created");
-    meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
-    json_decref(meta);
-    if (meta_s == NULL || render_case(b, b->app->case_created, ev, &title, &body) < 0)
+    if (event_text(b, b->app->case_created, ev, "case_created", &meta_s, &title, &body) < 0)
         goto out;
     zq_events_mark_key(b->st, ev->sid, mark);
     memset(&in, 0, sizeof(in));
@@ -213,7 +224,6 @@ static int case_status(zq_bot *b, const event *ev)
     zq_buf title = {0}, body = {0};
     zq_direct_new in;
     zq_err err = {0};
-    json_t *meta;
     char *meta_s = NULL;
     bool created = false, active;
     int rc = 0;
@@ -227,10 +237,7 @@ static int case_status(zq_bot *b, const event *ev)
         ZQ_INFO("event=case_status_no_chat_target case=%s to=%s target=%s", ev->id, ev->to, tid);
         return 0;
     }
-    meta = json_pack("{s:s, s:s, s:s}", "case", ev->id, "event", ev->sid, "type", "case_status");
-    meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
-    json_decref(meta);
-    if (meta_s == NULL || render_case(b, b->app->case_status, ev, &title, &body) < 0)
+    if (event_text(b, b->app->case_status, ev, "case_status", &meta_s, &title, &body) < 0)
         goto out;
     zq_events_mark_key(b->st, ev->sid, mark);
     memset(&in, 0, sizeof(in));
@@ -252,6 +259,76 @@ out:
     free(meta_s);
     zq_buf_free(&title);
     zq_buf_free(&body);
+    return rc == -ZQ_EUNAVAIL ? rc : 0;
+}
+
+/* The statuses whose change the complainant is told of by SMS (issue 14:
+ * 受理, 不予受理, 转办, 需补充材料, 书面答复, 办结); each is an SMS use
+ * (smsq.h) with its own template. */
+static bool sms_status(const char *to)
+{
+    static const char *const told[] = {"accepted",   "rejected", "transferred",
+                                       "needs_info", "answered", "closed"};
+
+    for (size_t i = 0; i < ZQ_ARRAY_LEN(told); i++)
+        if (strcmp(to, told[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A progress SMS to the complainant's mobile for a status change ev, once
+ * per event (its own mark beside the chat notice's): the case number, the
+ * status and the deadline now running, nothing more personal. Cases
+ * filed in a chat get both. Returns 0 or -ZQ_EUNAVAIL. */
+static int case_sms(zq_bot *b, const event *ev)
+{
+    char mark[ZQ_EVENTS_KEY_MAX + 8], id[ZQ_NOTICE_ID_MAX], due[16] = "";
+    const char *names[3] = {"case", "status", "deadline"}, *values[3];
+    zq_wf_limits lim;
+    zq_deadline d;
+    zq_sms_msg m;
+    zq_case c;
+    zq_err err = {0};
+    bool created = false;
+    int rc;
+
+    if (!b->cfg->events.sms_progress || !zq_sms_enabled(b->cfg) || !sms_status(ev->to))
+        return 0;
+    memset(&c, 0, sizeof(c));
+    rc = zq_case_load(b->st, ev->id, &c, &err);
+    if (rc == -ZQ_EUNAVAIL)
+        return rc;
+    if (rc < 0 || c.mobile[0] == '\0') {
+        ZQ_INFO("event=case_sms_skipped case=%s reason=%s", ev->id,
+                rc < 0 ? "case_not_found" : "no_mobile");
+        zq_case_clear(&c);
+        return 0;
+    }
+    zq_wf_limits_from_config(b->cfg, &lim);
+    zq_wf_deadline(b->app->calendar, &lim, c.form, ev->to, c.history, c.created_ms, &d);
+    if (d.clock != ZQ_WF_CLOCK_NONE)
+        zq_date_format(d.due, due, sizeof(due));
+    values[0] = ev->id;
+    values[1] = zq_case_status_label(ev->to);
+    values[2] = due;
+    zq_events_mark_key(b->st, ev->sid, mark);
+    memcpy(mark + strlen(mark), ":sms", sizeof(":sms"));
+    memset(&m, 0, sizeof(m));
+    m.mobile = c.mobile;
+    m.use = ev->to;
+    m.names = names;
+    m.values = values;
+    m.nparams = 3;
+    m.case_id = ev->id;
+    m.mark = mark;
+    m.mark_ttl_s = EVENT_MARK_TTL_S;
+    m.now_ms = zq_now_ms();
+    rc = zq_sms_queue(b->st, b->cfg, &m, id, &created, &err);
+    if (rc == 0 && created)
+        ZQ_INFO("event=case_sms_queued case=%s to=%s notice=%s", ev->id, ev->to, id);
+    else if (rc < 0 && rc != -ZQ_EUNAVAIL)
+        ZQ_ERROR("event=case_sms_failed case=%s err=\"%s\"", ev->id, err.msg);
+    zq_case_clear(&c);
     return rc == -ZQ_EUNAVAIL ? rc : 0;
 }
 
@@ -286,8 +363,8 @@ static void handle_entries(zq_bot *b, const zq_events *evs)
                 rc = 0;
             else if (strcmp(ev->type, "case_created") == 0)
                 rc = case_created(b, ev);
-            else if (strcmp(ev->type, "case_status") == 0)
-                rc = case_status(b, ev);
+            else if (strcmp(ev->type, "case_status") == 0 && (rc = case_status(b, ev)) == 0)
+                rc = case_sms(b, ev);
         }
         if (rc < 0) {
             zq_bot_redis(b, rc, "events", NULL);
