@@ -5,10 +5,12 @@ that know it, not to the schema. No stack needed."""
 
 import json
 import os
+import re
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FORMS = os.path.join(ROOT, "config", "forms")
+HTML = os.path.join(ROOT, "nginx", "html")
 
 
 def texts(node):
@@ -33,6 +35,18 @@ class TestSmsCopy(unittest.TestCase):
             for s in texts(form):
                 for word in ("进度通知", "短信通知", "通知您", "接收受理"):
                     self.assertNotIn(word, s, "%s promises a notice: %s" % (name, s))
+
+    def test_pages_promise_sms_only_when_hidden(self):
+        """A page may say SMS will come only in an element that starts
+        hidden; its script shows it when the server says SMS is on."""
+        hidden = re.compile(r"<(\w+)[^>]*\bhidden\b[^>]*>[^<]*</\1>")
+        for name in sorted(os.listdir(HTML)):
+            if not name.endswith(".html"):
+                continue
+            with open(os.path.join(HTML, name), encoding="utf-8") as f:
+                page = hidden.sub("", f.read())
+            for word in ("短信", "告知您", "通知您"):
+                self.assertNotIn(word, page, "%s promises a message" % name)
 
 
 if __name__ == "__main__":
