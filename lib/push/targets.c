@@ -552,13 +552,29 @@ out:
     return rc;
 }
 
+/* The answer of a script that changes one target and returns 1, or 0
+ * when there is no such target (rep taken, may be NULL: Redis away).
+ * Returns 0, -ZQ_ENOTFOUND, -ZQ_EUNAVAIL or -ZQ_EREPLY. */
+static int one_target_reply(redisReply *rep, const char *id, const char *what, zq_err *err)
+{
+    int rc = 0;
+
+    if (rep == NULL)
+        return -ZQ_EUNAVAIL;
+    if (rep->type != REDIS_REPLY_INTEGER)
+        rc = zq_err_set(err, ZQ_EREPLY, "target: %s failed: %s", what,
+                        rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+    else if (rep->integer == 0)
+        rc = zq_err_set(err, ZQ_ENOTFOUND, "target %s not found", id);
+    freeReplyObject(rep);
+    return rc;
+}
+
 int zq_target_delete(zq_store *st, const char *id, zq_err *err)
 {
     const char *p = zq_store_prefix(st);
     char k_target[ZQ_STORE_KEY_MAX], k_all[ZQ_STORE_KEY_MAX];
     const char *argv[4];
-    redisReply *rep;
-    int rc = 0;
 
     if (!zq_target_id_valid(id))
         return zq_err_set(err, ZQ_ENOTFOUND, "target: bad id");
@@ -569,16 +585,8 @@ int zq_target_delete(zq_store *st, const char *id, zq_err *err)
     argv[1] = k_all;
     argv[2] = p;
     argv[3] = id;
-    rep = zq_store_script(st, err, &delete_script, 2, 4, argv, NULL);
-    if (rep == NULL)
-        return -ZQ_EUNAVAIL;
-    if (rep->type != REDIS_REPLY_INTEGER)
-        rc = zq_err_set(err, ZQ_EREPLY, "target: delete failed: %s",
-                        rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
-    else if (rep->integer == 0)
-        rc = zq_err_set(err, ZQ_ENOTFOUND, "target %s not found", id);
-    freeReplyObject(rep);
-    return rc;
+    return one_target_reply(zq_store_script(st, err, &delete_script, 2, 4, argv, NULL), id,
+                            "delete", err);
 }
 
 int zq_target_set_disabled(zq_store *st, const char *id, const char *reason, int64_t now_ms,
@@ -586,8 +594,6 @@ int zq_target_set_disabled(zq_store *st, const char *id, const char *reason, int
 {
     char key[ZQ_STORE_KEY_MAX], now[24], why[ZQ_TARGET_REASON_MAX];
     const char *argv[3];
-    redisReply *rep;
-    int rc = 0;
 
     if (!zq_target_id_valid(id))
         return zq_err_set(err, ZQ_ENOTFOUND, "target: bad id");
@@ -607,16 +613,8 @@ int zq_target_set_disabled(zq_store *st, const char *id, const char *reason, int
     argv[0] = key;
     argv[1] = why;
     argv[2] = now;
-    rep = zq_store_script(st, err, &disable_script, 1, 3, argv, NULL);
-    if (rep == NULL)
-        return -ZQ_EUNAVAIL;
-    if (rep->type != REDIS_REPLY_INTEGER)
-        rc = zq_err_set(err, ZQ_EREPLY, "target: disable failed: %s",
-                        rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
-    else if (rep->integer == 0)
-        rc = zq_err_set(err, ZQ_ENOTFOUND, "target %s not found", id);
-    freeReplyObject(rep);
-    return rc;
+    return one_target_reply(zq_store_script(st, err, &disable_script, 1, 3, argv, NULL), id,
+                            "disable", err);
 }
 
 int zq_target_delete_chat(zq_store *st, const zq_target *t, const char *also, int *deleted,
