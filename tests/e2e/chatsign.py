@@ -109,15 +109,15 @@ class Feishu:
                 "X-Lark-Signature": sig}
 
     def event(self, user, text=None, event_id=None, token=None, chat="oc_e2echat0001",
-              mtype="text"):
+              mtype="text", chat_type="p2p", app_id="cli_e2e"):
         ev = {"schema": "2.0",
               "header": {"event_id": event_id or os.urandom(16).hex(),
                          "token": token or self.token, "create_time": str(int(time.time() * 1000)),
                          "event_type": "im.message.receive_v1", "tenant_key": "t1",
-                         "app_id": "cli_e2e"},
+                         "app_id": app_id},
               "event": {"sender": {"sender_id": {"open_id": user}, "sender_type": "user"},
                         "message": {"message_id": "om_" + os.urandom(8).hex(), "chat_id": chat,
-                                    "chat_type": "p2p", "message_type": mtype,
+                                    "chat_type": chat_type, "message_type": mtype,
                                     "content": json.dumps({"text": text}, ensure_ascii=False)
                                     if mtype == "text" else json.dumps({"image_key": "img"})}}}
         plain = json.dumps(ev, ensure_ascii=False).encode()

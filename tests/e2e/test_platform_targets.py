@@ -15,104 +15,23 @@ end to end through nginx, zhuqi-fcgi, zhuqi-bot and the fake platform:
   enable it again."""
 
 import hashlib
-import json
-import os
-import time
 import unittest
 import uuid
 
 from bot_util import all_final, get, notice, post, wait_report
-from chatsign import PREFIX, Feishu, WeCom, dingtalk_sign
+from chatsign import PREFIX
+from chats import (AGENT, APPS_INI, CORP, Chats, DT_KEY, DT_SECRET, FS_APP, FS_SECRET, TG_SECRET,
+                   TG_TOKEN, WECOM_SECRET)
 from harness import StackCase
 
-WECOM_TOKEN = "e2eWeComToken"
-WECOM_AES = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-CORP = "wwe2e0123456789ab"
-AGENT = 1000002
-WECOM_SECRET = "e2e-wecom-app-secret"
-DT_KEY = "dinge2eappkey0001"
-DT_SECRET = "e2eDingTalkAppSecret"
-FS_TOKEN = "e2eVerificationToken"
-FS_KEY = "e2eEncryptKey"
-FS_APP = "cli_e2e_push"
-FS_SECRET = "e2e-feishu-app-secret"
-TG_TOKEN = "123456:e2eTelegramBotToken"
-TG_SECRET = "e2eTelegramSecret_1"
-
-INI = {
-    "wecom": {"token": WECOM_TOKEN, "encoding_aes_key": WECOM_AES, "corp_id": CORP,
-              "corp_secret": WECOM_SECRET, "agent_id": AGENT},
-    "dingtalk": {"app_secret": DT_SECRET, "app_key": DT_KEY},
-    "feishu": {"verification_token": FS_TOKEN, "encrypt_key": FS_KEY, "app_id": FS_APP,
-               "app_secret": FS_SECRET},
+INI = dict(APPS_INI, **{
     "telegram": {"bot_token": TG_TOKEN, "secret_token": TG_SECRET},
     "bot": {"retry_base_ms": 200, "retry_max_ms": 1000, "max_attempts": 6, "timeout_ms": 1500,
             "claim_idle_ms": 5000},
-}
+})
 
 TOKEN_KEYS = ("wecom:access_token:%s:%d" % (CORP, AGENT), "dingtalk:access_token:" + DT_KEY,
               "feishu:tenant_token:" + FS_APP)
-
-
-class Chats:
-    """The platforms' side of the conversations with the stack."""
-
-    def __init__(self, test, stack):
-        self.t, self.st = test, stack
-        self.w = WeCom(WECOM_TOKEN, WECOM_AES, CORP)
-        self.f = Feishu(FS_TOKEN, FS_KEY)
-
-    def wecom(self, user, text):
-        enc, body = self.w.message(user, text)
-        r = self.st.request("POST", "/hook/wecom?" + self.w.query(enc), body=body.encode(),
-                            headers={"Content-Type": "text/xml"})
-        self.t.assertEqual(r.status, 200, r)
-        return self.w.reply_text(r.body.decode())
-
-    def dingtalk(self, user, text, group=None):
-        base = self.st.ini["channels"]["dingtalk_base_url"]
-        b = {"msgtype": "text", "text": {"content": text}, "msgId": "msg" + uuid.uuid4().hex,
-             "createAt": int(time.time() * 1000), "conversationType": "2" if group else "1",
-             "conversationId": group or "cid-single-" + user, "senderStaffId": user,
-             "senderNick": "张三", "robotCode": DT_KEY,
-             "sessionWebhook": base + "/session/" + user,
-             "sessionWebhookExpiredTime": int(time.time() * 1000) + 5400000}
-        ts = str(int(time.time() * 1000))
-        r = self.st.request("POST", "/hook/dingtalk",
-                            body=json.dumps(b, ensure_ascii=False).encode(),
-                            headers={"Content-Type": "application/json; charset=utf-8",
-                                     "timestamp": ts, "sign": dingtalk_sign(DT_SECRET, ts)})
-        self.t.assertEqual(r.status, 200, r)
-
-    def feishu(self, user, text, chat, group=False):
-        ev = {"schema": "2.0",
-              "header": {"event_id": os.urandom(16).hex(), "token": FS_TOKEN,
-                         "create_time": str(int(time.time() * 1000)),
-                         "event_type": "im.message.receive_v1", "tenant_key": "t1",
-                         "app_id": FS_APP},
-              "event": {"sender": {"sender_id": {"open_id": user}, "sender_type": "user"},
-                        "message": {"message_id": "om_" + os.urandom(8).hex(), "chat_id": chat,
-                                    "chat_type": "group" if group else "p2p",
-                                    "message_type": "text",
-                                    "content": json.dumps({"text": text}, ensure_ascii=False)}}}
-        body = json.dumps({"encrypt": self.f.encrypt(json.dumps(ev, ensure_ascii=False)
-                                                     .encode())}).encode()
-        r = self.st.request("POST", "/hook/feishu", body=body, headers=self.f.headers(body))
-        self.t.assertEqual(r.status, 200, r)
-
-    def telegram(self, user, text, chat=None):
-        chat = chat if chat is not None else user
-        upd = {"update_id": int(time.time() * 1000) % 2 ** 31 + os.getpid(),
-               "message": {"message_id": 1, "date": int(time.time()), "text": text,
-                           "from": {"id": user, "is_bot": False, "first_name": "张"},
-                           "chat": {"id": chat, "type": "private" if chat == user
-                                    else "supergroup"}}}
-        r = self.st.request("POST", "/hook/telegram",
-                            body=json.dumps(upd, ensure_ascii=False).encode(),
-                            headers={"Content-Type": "application/json",
-                                     "X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
-        self.t.assertEqual(r.status, 200, r)
-        return r
 
 
 def chat_targets(stack):
