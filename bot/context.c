@@ -51,7 +51,7 @@ static void secret_id(const char *prefix, const char *secret, char *out)
 
     if (EVP_Digest(secret, strlen(secret), md, &mdlen, EVP_sha256(), NULL) != 1)
         memset(md, 0, sizeof(md));
-    memcpy(out, prefix, n);
+    memcpy(out, prefix, n + 1); /* zq_hex writes over the NUL */
     zq_hex(md, 8, out + n);
 }
 

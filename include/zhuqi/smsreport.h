@@ -23,8 +23,7 @@
 
 /* The note of a history line into out[outsz]: "短信已发送（<label>）", or
  * "短信发送失败：<reason>" cut on a character boundary. Returns out. */
-char *zq_smsreport_note(bool ok, const char *status, const char *reason, char *out,
-                        size_t outsz);
+char *zq_smsreport_note(bool ok, const char *status, const char *reason, char *out, size_t outsz);
 
 /* Reports how the SMS of notice ended (ok: the provider took it; else
  * reason, English, from the dead letter) in its case's history. Returns

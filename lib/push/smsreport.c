@@ -16,8 +16,7 @@ static zq_script report_script = {
            "redis.call('RPUSH', KEYS[3], ARGV[1])\n"
            "return 1\n"};
 
-char *zq_smsreport_note(bool ok, const char *status, const char *reason, char *out,
-                        size_t outsz)
+char *zq_smsreport_note(bool ok, const char *status, const char *reason, char *out, size_t outsz)
 {
     int rc;
 
@@ -40,8 +39,7 @@ static bool meta_case(const char *meta, size_t len, char id[ZQ_CASE_ID_MAX], cha
     const char *c = json_string_value(json_object_get(m, "case"));
     const char *u = json_string_value(json_object_get(m, "use"));
     bool ok = type != NULL && strcmp(type, "sms") == 0 && c != NULL && zq_case_id_valid(c) &&
-              zq_fmt(id, ZQ_CASE_ID_MAX, "%s", c) == 0 &&
-              zq_fmt(use, 32, "%s", u ? u : "") == 0;
+              zq_fmt(id, ZQ_CASE_ID_MAX, "%s", c) == 0 && zq_fmt(use, 32, "%s", u ? u : "") == 0;
 
     json_decref(m);
     return ok;
@@ -64,8 +62,7 @@ int zq_smsreport_write(zq_store *st, const char *notice, bool ok, const char *re
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type != REDIS_REPLY_STRING || !meta_case(r->str, r->len, id, use)) {
-        rc = r->type == REDIS_REPLY_ERROR ? zq_err_set(err, ZQ_EREPLY, "smsreport: %s", r->str)
-                                          : 0;
+        rc = r->type == REDIS_REPLY_ERROR ? zq_err_set(err, ZQ_EREPLY, "smsreport: %s", r->str) : 0;
         freeReplyObject(r);
         return rc;
     }

@@ -1019,8 +1019,8 @@ static void test_quiet_hours(void **state)
     assert_int_equal(zq_quiet_parse("08:00-08:00", &a, &z), 0);
     assert_int_equal(a, -1);
     /* Not a window. */
-    const char *bad[] = {"21:00", "24:00-08:00", "21:60-08:00", "21:00~08:00", "9:00-08:00",
-                         "21:00-08:00 ", "aa:bb-cc:dd", "21:00-08:0"};
+    const char *bad[] = {"21:00",      "24:00-08:00",  "21:60-08:00", "21:00~08:00",
+                         "9:00-08:00", "21:00-08:00 ", "aa:bb-cc:dd", "21:00-08:0"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(zq_quiet_parse(bad[i], &a, &z), -ZQ_EINVAL);
 }

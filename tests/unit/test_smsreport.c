@@ -73,9 +73,8 @@ static void test_line_once(void **state)
     assert_int_equal(zq_smsreport_write(g_st, "NC1", true, "", 1000, &err), 1);
     /* Reported again (a retry after a crash): nothing more. */
     assert_int_equal(zq_smsreport_write(g_st, "NC1", false, "late", 2000, &err), 0);
-    assert_int_equal(zq_smsreport_write(g_st, "NC2", false, "vendor code isv.X: refused", 3000,
-                                        &err),
-                     1);
+    assert_int_equal(
+        zq_smsreport_write(g_st, "NC2", false, "vendor code isv.X: refused", 3000, &err), 1);
     h = history("TS20261206-0001");
     assert_int_equal(json_array_size(h), 2);
     e = json_array_get(h, 0);
