@@ -78,7 +78,7 @@ int main(int argc, char **argv)
     zq_log_init("zhuqi-fcgi", level);
     /* The schemas are part of the configuration: a broken one stops
      * start-up, and --check-config reports it too. */
-    if (zq_app_load(o.config_path, &cfg, 0, &app, &err) < 0) {
+    if (zq_app_load(o.config_path, &cfg, ZQ_APP_VERIFY, &app, &err) < 0) {
         fprintf(stderr, "zhuqi-fcgi: %s\n", err.msg);
         return ZQ_EXIT_CONFIG;
     }
