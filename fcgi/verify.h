@@ -1,0 +1,40 @@
+/* SMS verification codes over HTTP (specs/api.md, "The enterprise loop,
+ * files and SMS"): a session for pages without a form, asking for a code,
+ * checking it, and what a verified session may do: list every case of
+ * its mobile. The code store is lib/intake/otp.c. */
+#ifndef ZHUQI_VERIFY_H
+#define ZHUQI_VERIFY_H
+
+#include <stdbool.h>
+
+#include "http.h"
+#include "zhuqi/schema.h"
+#include "zhuqi/session.h"
+
+/* True when codes can be sent at all: SMS is configured and a pepper is
+ * set. Nothing asks for a code otherwise. */
+bool zq_verify_available(const zq_req *req);
+
+/* True when [verify] switches purpose on (and codes are available). For
+ * "submit", form says which flow (NULL: either). */
+bool zq_verify_purpose_on(const zq_req *req, const char *purpose, const zq_form *form);
+
+/* Loads the session of the cookie (no draft) and checks X-CSRF-Token.
+ * Returns 0 with s filled in (clear it), 1 after having answered (no
+ * session: 410 or 403; bad token: 403), or a negative code (503). */
+int zq_verify_session(zq_req *req, zq_session *s);
+
+/* The mobile of a request body as 11 digits (in the request's pool), or
+ * NULL after a 422 naming the field. */
+const char *zq_verify_mobile_param(zq_req *req, json_t *body);
+
+/* Answers 409 when codes are off or purpose is switched off, and returns
+ * false then. */
+bool zq_verify_require_on(zq_req *req, const char *purpose, const zq_form *form);
+
+int zq_h_session(zq_req *req);             /* POST /api/session */
+int zq_h_sms_code(zq_req *req);            /* POST /api/sms/code */
+int zq_h_sms_verify(zq_req *req);          /* POST /api/sms/verify */
+int zq_h_cases_lookup_mobile(zq_req *req); /* POST /api/cases/lookup */
+
+#endif
