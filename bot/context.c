@@ -41,26 +41,28 @@ int zq_bot_telegram_bot_window(const zq_config *cfg, zq_rate_window *w)
     return 1;
 }
 
-void zq_bot_telegram_bot_id(const char *token, char *out)
+/* prefix followed by 16 hex digits of SHA-256(secret) and the NUL: a
+ * name for logs and rate-limit keys that does not give the secret away. */
+static void secret_id(const char *prefix, const char *secret, char *out)
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
+    size_t n = strlen(prefix);
 
-    if (EVP_Digest(token, strlen(token), md, &mdlen, EVP_sha256(), NULL) != 1)
+    if (EVP_Digest(secret, strlen(secret), md, &mdlen, EVP_sha256(), NULL) != 1)
         memset(md, 0, sizeof(md));
-    memcpy(out, "tgbot:", sizeof("tgbot:")); /* zq_hex writes over the NUL */
-    zq_hex(md, 8, out + 6);                  /* 16 hex digits and the NUL */
+    memcpy(out, prefix, n);
+    zq_hex(md, 8, out + n);
+}
+
+void zq_bot_telegram_bot_id(const char *token, char *out)
+{
+    secret_id("tgbot:", token, out);
 }
 
 void zq_bot_hook_id(const char *address, char *out)
 {
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-
-    if (EVP_Digest(address, strlen(address), md, &mdlen, EVP_sha256(), NULL) != 1)
-        memset(md, 0, sizeof(md));
-    memcpy(out, "hook:", sizeof("hook:")); /* zq_hex writes over the NUL */
-    zq_hex(md, 8, out + 5);                /* 16 hex digits and the NUL */
+    secret_id("hook:", address, out);
 }
 
 void zq_bot_redis(zq_bot *b, int rc, const char *what, const zq_err *err)

@@ -104,6 +104,9 @@ static void show_occurrence(zq_bot *b, const zq_occurrence *o, int64_t at_ms, bo
 
         if (nk > 0 && !kinds[k])
             continue;
+        /* Reminders go to stored targets: never to an SMS one. */
+        if (k == ZQ_CH_SMS)
+            continue;
         /* With no targets, show the app kinds only when their app is set. */
         if (nk == 0 && zq_channel_is_app((zq_channel_kind)k) &&
             !zq_channel_app_configured(b->cfg, (zq_channel_kind)k))

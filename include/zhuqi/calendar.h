@@ -79,6 +79,17 @@ int64_t zq_date_to_ms(zq_date d, int hour, int minute);
 #define ZQ_TIME_ISO_LEN 25
 void zq_time_iso(int64_t ms, char out[32]);
 
+/* Quiet hours: a daily window of Beijing clock time in which messages to
+ * people wait, "HH:MM-HH:MM" (start inclusive, end exclusive; a start
+ * after the end wraps past midnight, "21:00-08:00"). "" or equal ends:
+ * none. Minutes after midnight into *start, *end (both -1 for none).
+ * Returns 0, or -ZQ_EINVAL when s is not such a window. */
+int zq_quiet_parse(const char *s, int *start, int *end);
+
+/* The instant (ms since the epoch) the quiet window that holds now_ms
+ * ends, or 0 when now_ms is outside it (or there is none). */
+int64_t zq_quiet_until(int64_t now_ms, int start, int end);
+
 /* The working-day calendar: holiday notices by year. Read-only after
  * zq_cal_load() except for the "missing year already logged" flags, which
  * are atomic; every function below may be called from any number of

@@ -30,6 +30,10 @@ typedef enum zq_channel_kind {
     ZQ_CH_WECOM_APP,    /* "wecom-app": a member of a WeCom self-built app */
     ZQ_CH_DINGTALK_APP, /* "dingtalk-app": a group or a user of a DingTalk app robot */
     ZQ_CH_FEISHU_CHAT,  /* "feishu-chat": a chat (group or p2p) of a Feishu app bot */
+    /* A mainland mobile reached through the [sms] provider (smsq.h):
+     * address = the 11 bare digits. Only the system creates these (inline
+     * in an outbox entry); the staff API refuses them. */
+    ZQ_CH_SMS, /* "sms" */
     ZQ_CH__COUNT,
 } zq_channel_kind;
 
@@ -94,6 +98,8 @@ typedef struct zq_channel_config {
     /* [channels] generic_allow: where generic targets may connect besides
      * public addresses over https (netguard.h). */
     zq_netguard generic_guard;
+    /* [sms]: the provider, its credentials and templates (a copy). */
+    zq_sms_config sms;
 } zq_channel_config;
 
 /* Fills the defaults of specs/channels.md. */

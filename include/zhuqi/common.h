@@ -19,6 +19,7 @@ enum {
     ZQ_ECONFLICT = 9,  /* state does not allow it */
     ZQ_EREPLY = 10,    /* storage answered with an error */
     ZQ_EBUSY = 11,     /* already running / held by someone else */
+    ZQ_ENOTSUP = 12,   /* not configured or not supported here */
 };
 
 /* Detail for a failure: a code (one of the ZQ_E* above, positive) and an

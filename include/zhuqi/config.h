@@ -60,6 +60,11 @@ typedef struct zq_redis_config {
     int wait_timeout_ms; /* how long WAIT may block; 0 or less: 500 */
 } zq_redis_config;
 
+/* [sms] (smsq.h, specs/sms.md): who sends SMS and how. */
+typedef struct zq_sms_config {
+    char provider[16]; /* "none", "tencent", "alibaba" or "gateway" */
+} zq_sms_config;
+
 typedef struct zq_config {
     char path[512]; /* the file it was read from ("" for defaults) */
     struct {
@@ -219,7 +224,11 @@ typedef struct zq_config {
     struct {
         int announce_per_minute; /* per target and window; 0: no batching */
         int announce_window_ms;
+        /* Progress SMS to the complainant's mobile ([sms] must be set up). */
+        bool sms_progress;
+        char sms_quiet_hours[12]; /* "HH:MM-HH:MM" Beijing time, or "" */
     } events;
+    zq_sms_config sms;
     /* SMS verification codes (otp.h) and where they are asked for. */
     struct {
         char pepper[257];      /* secret; the HMAC key of stored codes, >= 32 bytes */

@@ -233,6 +233,53 @@ int64_t zq_date_to_ms(zq_date d, int hour, int minute)
            1000;
 }
 
+/* "HH:MM" of 00:00..23:59 at s (exactly 5 bytes) as minutes, or -1. */
+static int hhmm(const char *s)
+{
+    int h, m;
+
+    if (!(s[0] >= '0' && s[0] <= '2' && s[1] >= '0' && s[1] <= '9' && s[2] == ':' &&
+          s[3] >= '0' && s[3] <= '5' && s[4] >= '0' && s[4] <= '9'))
+        return -1;
+    h = (s[0] - '0') * 10 + (s[1] - '0');
+    m = (s[3] - '0') * 10 + (s[4] - '0');
+    return h < 24 ? h * 60 + m : -1;
+}
+
+int zq_quiet_parse(const char *s, int *start, int *end)
+{
+    int a, z;
+
+    *start = *end = -1;
+    if (s == NULL || *s == '\0')
+        return 0;
+    if (strlen(s) != 11 || s[5] != '-' || (a = hhmm(s)) < 0 || (z = hhmm(s + 6)) < 0)
+        return -ZQ_EINVAL;
+    if (a != z) {
+        *start = a;
+        *end = z;
+    }
+    return 0;
+}
+
+int64_t zq_quiet_until(int64_t now_ms, int start, int end)
+{
+    zq_date today;
+    int64_t midnight;
+    int minute;
+
+    if (start < 0 || end < 0 || start == end)
+        return 0;
+    today = zq_date_from_ms(now_ms);
+    midnight = zq_date_to_ms(today, 0, 0);
+    minute = (int)((now_ms - midnight) / 60000);
+    if (start < end) /* within one day */
+        return minute >= start && minute < end ? midnight + (int64_t)end * 60000 : 0;
+    if (minute >= start) /* the evening part: ends tomorrow */
+        return zq_date_to_ms(zq_date_add_days(today, 1), 0, 0) + (int64_t)end * 60000;
+    return minute < end ? midnight + (int64_t)end * 60000 : 0;
+}
+
 /* Two digits of v (0..99) at o. */
 static void put2(char *o, int64_t v)
 {

@@ -33,6 +33,7 @@ const char *zq_strerror(int code)
     case ZQ_ECONFLICT: return "conflict";
     case ZQ_EREPLY: return "storage error reply";
     case ZQ_EBUSY: return "busy";
+    case ZQ_ENOTSUP: return "not supported";
     default: return "unknown error";
     }
 }

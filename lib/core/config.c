@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "zhuqi/buf.h"
+#include "zhuqi/calendar.h"
 #include "zhuqi/log.h"
 #include "zhuqi/netguard.h"
 
@@ -58,6 +59,8 @@ static int check_tg_username(const char *v, char *why, size_t whysz);
 static int check_opt_url(const char *v, char *why, size_t whysz);
 static int check_push_url(const char *v, char *why, size_t whysz);
 static int check_generic_allow(const char *v, char *why, size_t whysz);
+static int check_quiet_hours(const char *v, char *why, size_t whysz);
+static int check_sms_provider(const char *v, char *why, size_t whysz);
 
 #define FIELD(f) offsetof(zq_config, f), sizeof(((zq_config *)0)->f)
 #define STR(sec, key, f, min, secret, check, def, help)                                            \
@@ -321,6 +324,16 @@ static const opt opts[] = {
         "summary when the window closes; 0: every case alone"),
     NUM("events", "announce_window_ms", OPT_INT, events.announce_window_ms, 1000, 3600000, "60000",
         "the window of announce_per_minute in milliseconds (only tests shorten it)"),
+    NUM("events", "sms_progress", OPT_BOOL, events.sms_progress, 0, 1, "true",
+        "send the complainant an SMS at each status change it may see (needs [sms])"),
+    STR("events", "sms_quiet_hours", events.sms_quiet_hours, 0, false, check_quiet_hours,
+        "21:00-08:00",
+        "Beijing clock times between which progress SMS wait for the morning, HH:MM-HH:MM; "
+        "empty: none (verification codes are never held)"),
+
+    STR("sms", "provider", sms.provider, 1, false, check_sms_provider, "none",
+        "who sends SMS (verification codes, progress messages): none, tencent, alibaba or "
+        "gateway (a 政务 SMS platform's HTTP interface)"),
 
     STR("verify", "pepper", verify.pepper, 0, true, NULL, "",
         "HMAC key of stored SMS codes (>= 32 bytes); set ZHUQI_VERIFY_PEPPER or pepper_file"),
@@ -357,6 +370,15 @@ static const opt opts[] = {
 };
 
 #define NOPTS ZQ_ARRAY_LEN(opts)
+
+static int check_sms_provider(const char *v, char *why, size_t whysz)
+{
+    if (strcmp(v, "none") == 0 || strcmp(v, "tencent") == 0 || strcmp(v, "alibaba") == 0 ||
+        strcmp(v, "gateway") == 0)
+        return 0;
+    zq_fmt_msg(why, whysz, "must be none, tencent, alibaba or gateway");
+    return -1;
+}
 
 /* Where each key got its value during one load, for error messages. */
 typedef struct load_state {
@@ -529,6 +551,16 @@ static int check_tg_username(const char *v, char *why, size_t whysz)
          strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == n))
         return 0;
     zq_fmt_msg(why, whysz, "must be 5 to 32 of A-Z a-z 0-9 _, without the @");
+    return -1;
+}
+
+static int check_quiet_hours(const char *v, char *why, size_t whysz)
+{
+    int a, z;
+
+    if (zq_quiet_parse(v, &a, &z) == 0)
+        return 0;
+    zq_fmt_msg(why, whysz, "must be HH:MM-HH:MM (Beijing time, e.g. 21:00-08:00) or empty");
     return -1;
 }
 

@@ -37,6 +37,7 @@ static const zq_channel_ops *const registry[ZQ_CH__COUNT] = {
     [ZQ_CH_WECOM_APP] = &zq_ch_wecom_app,
     [ZQ_CH_DINGTALK_APP] = &zq_ch_dingtalk_app,
     [ZQ_CH_FEISHU_CHAT] = &zq_ch_feishu_chat,
+    [ZQ_CH_SMS] = &zq_ch_sms,
 };
 
 const zq_channel_ops *zq_channel_ops_of(zq_channel_kind k)
@@ -181,6 +182,7 @@ void zq_channel_config_from(const zq_config *cfg, zq_channel_config *cc)
      * leave an empty list (the strict default). */
     if (zq_netguard_parse(cfg->channels.generic_allow, &cc->generic_guard, why, sizeof(why)) < 0)
         ZQ_ERROR("event=generic_allow_invalid err=\"%s\"", why);
+    cc->sms = cfg->sms;
 }
 
 bool zq_channel_app_configured(const zq_config *cfg, zq_channel_kind k)

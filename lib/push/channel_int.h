@@ -124,6 +124,7 @@ extern const zq_channel_ops zq_ch_dingtalk, zq_ch_dingtalk_app;
 extern const zq_channel_ops zq_ch_feishu, zq_ch_feishu_chat;
 extern const zq_channel_ops zq_ch_telegram;
 extern const zq_channel_ops zq_ch_generic;
+extern const zq_channel_ops zq_ch_sms;
 
 /* ---- text (channel_text.c) ---- */
 

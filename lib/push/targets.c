@@ -241,6 +241,13 @@ int zq_target_from_json(json_t *in, zq_target_rec *out, const char **field, cons
         return -ZQ_EINVAL;
     }
     s = get_str(in, "channel", &bad);
+    if (s != NULL && zq_channel_parse(s, &out->t.kind) == 0 && out->t.kind == ZQ_CH_SMS) {
+        /* SMS recipients are the complainants' verified mobiles: only the
+         * system queues to them (smsq.h), never a stored target. */
+        *field = "channel";
+        *msg = "短信接收方由系统按投诉人的手机号码自动生成，不能手动添加。";
+        return -ZQ_EINVAL;
+    }
     if (s == NULL || zq_channel_parse(s, &out->t.kind) < 0) {
         *field = "channel";
         *msg = "渠道应为 wecom-robot、dingtalk-robot、feishu-bot、telegram、generic、wecom-app、"

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "zhuqi/log.h"
 #include "zhuqi/store.h"
 
 #define ZQT_MAX_CHILDREN 64
@@ -429,6 +430,28 @@ static inline zq_store *zqt_store_new(const zqt_redis *r, const char *prefix,
     rc.backoff_min_ms = 10;
     rc.backoff_max_ms = 100;
     return zq_store_new(&rc);
+}
+
+/* A test group's fixture: errors-only logging as name, a Redis server in
+ * a new temporary directory (dir, 256 bytes) and a store on it with the
+ * prefix "zqt:". Returns 0, or -1 (cmocka's group setup failure). */
+static inline int zqt_group_start(const char *name, char dir[256], zqt_redis *r, zq_store **st)
+{
+    zq_log_init(name, ZQ_LOG_ERROR);
+    if (zqt_tmpdir(dir, 256) != 0 || zqt_redis_start(r, dir, 0, false, NULL))
+        return -1;
+    *st = zqt_store_new(r, "zqt:", 0);
+    return *st != NULL ? 0 : -1;
+}
+
+/* Undoes zqt_group_start. Returns 0. */
+static inline int zqt_group_stop(char dir[256], zqt_redis *r, zq_store *st)
+{
+    zq_store_free(st);
+    zqt_redis_stop(r);
+    zqt_kill_all();
+    zqt_rmtree(dir);
+    return 0;
 }
 
 #endif

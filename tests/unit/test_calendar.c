@@ -987,6 +987,44 @@ static int group_teardown(void **state)
 
 /* Beijing time: instants to dates and clock times and back, against
  * gmtime_r on the instant plus eight hours (an independent path). */
+/* Quiet hours: the window's end, in Beijing time, across midnight. */
+static void test_quiet_hours(void **state)
+{
+    zq_date d = {2026, 12, 6};
+    int a, z;
+
+    (void)state;
+    assert_int_equal(zq_quiet_parse("21:00-08:00", &a, &z), 0);
+    assert_int_equal(a, 21 * 60);
+    assert_int_equal(z, 8 * 60);
+    /* 20:59 is outside; 21:00 waits until 08:00 the next day. */
+    assert_true(zq_quiet_until(zq_date_to_ms(d, 20, 59), a, z) == 0);
+    assert_true(zq_quiet_until(zq_date_to_ms(d, 21, 0), a, z) ==
+                zq_date_to_ms(zq_date_add_days(d, 1), 8, 0));
+    assert_true(zq_quiet_until(zq_date_to_ms(d, 23, 59) + 59999, a, z) ==
+                zq_date_to_ms(zq_date_add_days(d, 1), 8, 0));
+    /* After midnight it ends the same day; 08:00 itself is outside. */
+    assert_true(zq_quiet_until(zq_date_to_ms(d, 0, 0), a, z) == zq_date_to_ms(d, 8, 0));
+    assert_true(zq_quiet_until(zq_date_to_ms(d, 7, 59), a, z) == zq_date_to_ms(d, 8, 0));
+    assert_true(zq_quiet_until(zq_date_to_ms(d, 8, 0), a, z) == 0);
+    /* A window within one day. */
+    assert_int_equal(zq_quiet_parse("12:00-13:30", &a, &z), 0);
+    assert_true(zq_quiet_until(zq_date_to_ms(d, 12, 30), a, z) == zq_date_to_ms(d, 13, 30));
+    assert_true(zq_quiet_until(zq_date_to_ms(d, 13, 30), a, z) == 0);
+    assert_true(zq_quiet_until(zq_date_to_ms(d, 11, 59), a, z) == 0);
+    /* None. */
+    assert_int_equal(zq_quiet_parse("", &a, &z), 0);
+    assert_int_equal(a, -1);
+    assert_true(zq_quiet_until(zq_date_to_ms(d, 22, 0), a, z) == 0);
+    assert_int_equal(zq_quiet_parse("08:00-08:00", &a, &z), 0);
+    assert_int_equal(a, -1);
+    /* Not a window. */
+    const char *bad[] = {"21:00", "24:00-08:00", "21:60-08:00", "21:00~08:00", "9:00-08:00",
+                         "21:00-08:00 ", "aa:bb-cc:dd", "21:00-08:0"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(zq_quiet_parse(bad[i], &a, &z), -ZQ_EINVAL);
+}
+
 static void test_beijing_time(void **state)
 {
     static const struct {
@@ -1067,6 +1105,7 @@ int main(void)
         cmocka_unit_test(test_not_a_directory),
         cmocka_unit_test(test_null_args),
         cmocka_unit_test(test_beijing_time),
+        cmocka_unit_test(test_quiet_hours),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

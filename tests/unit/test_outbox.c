@@ -904,27 +904,14 @@ static void test_schedule(void **state)
 
 static int group_setup(void **state)
 {
-    zq_redis_config rc;
-
     (void)state;
-    zq_log_init("test_outbox", ZQ_LOG_ERROR);
-    if (zqt_tmpdir(g_dir, sizeof(g_dir)) != 0 || zqt_redis_start(&g_redis, g_dir, 0, false, NULL))
-        return -1;
-    memset(&rc, 0, sizeof(rc));
-    snprintf(rc.address, sizeof(rc.address), "127.0.0.1:%d", g_redis.port);
-    snprintf(rc.prefix, sizeof(rc.prefix), "zqt:");
-    g_st = zq_store_new(&rc);
-    return g_st != NULL ? 0 : -1;
+    return zqt_group_start("test_outbox", g_dir, &g_redis, &g_st);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    zq_store_free(g_st);
-    zqt_redis_stop(&g_redis);
-    zqt_kill_all();
-    zqt_rmtree(g_dir);
-    return 0;
+    return zqt_group_stop(g_dir, &g_redis, g_st);
 }
 
 #define T(f) cmocka_unit_test_setup(f, setup_flush)

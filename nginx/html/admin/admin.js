@@ -438,12 +438,13 @@
       var what;
       if (e.kind === "assign") what = "分派：承办人 " + (e.handler || "—") + "，承办单位 " + e.office;
       else if (e.kind === "extension") what = "延长答复期限至 " + e.days + " 天";
+      else if (e.kind === "sms") what = e.note || "短信通知";
       else what = (e.from_label ? e.from_label + " → " : "") + e.to_label;
       return h("li", { className: e.kind === "status" ? "" : "internal" }, [
         h("strong", { text: what }), " ",
         h("span", { className: "muted", text: fmtTime(e.at) + " · " + e.by +
           (e.kind === "status" && e.note ? (e.public ? " · 对企业公开" : " · 内部") : "") }),
-        e.note ? h("div", { className: "note", text: e.note }) : null,
+        e.note && e.kind !== "sms" ? h("div", { className: "note", text: e.note }) : null,
       ]);
     }));
     var notes = h("div", {}, c.notes.length ? c.notes.map(function (n) {
