@@ -11,30 +11,55 @@
 #include "zhuqi/log.h"
 #include "zhuqi/lookup.h"
 #include "zhuqi/otp.h"
+#include "zhuqi/smsq.h"
 #include "zhuqi/workflow.h"
 
 /* The most cases the lookup by mobile lists (newest first). */
 #define LOOKUP_MAX 50
 
-/* Whether an SMS provider is configured. */
-static bool sms_enabled(const zq_req *req)
-{
-    (void)req;
-    return false;
-}
-
-/* Queues the code's SMS. Returns 0 or a negative code. */
+/* Queues the code's SMS (template use "code": the code and its lifetime
+ * in minutes) on the outbox's priority lane. Returns 0 or a negative
+ * code. */
 static int send_code(zq_req *req, const char *mobile, const char *code, zq_err *err)
 {
-    (void)req;
-    (void)mobile;
-    (void)code;
-    return zq_err_set(err, ZQ_EINVAL, "sms: not configured");
+    static const char *const names[] = {"code", "minutes"};
+    const char *values[2];
+    char minutes[16], id[ZQ_NOTICE_ID_MAX];
+    zq_sms_msg m;
+    bool created = false;
+
+    if (zq_fmt(minutes, sizeof(minutes), "%d", (req->cfg->verify.code_ttl_s + 59) / 60) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "sms: minutes do not fit");
+    values[0] = code;
+    values[1] = minutes;
+    memset(&m, 0, sizeof(m));
+    m.mobile = mobile;
+    m.use = "code";
+    m.names = names;
+    m.values = values;
+    m.nparams = 2;
+    m.now_ms = zq_now_ms();
+    return zq_sms_queue(req->store, req->cfg, &m, id, &created, err);
+}
+
+int zq_verify_check_config(const zq_app *app, zq_err *err)
+{
+    const zq_config *c = &app->cfg;
+    bool uses = c->verify.submit_complaint || c->verify.submit_consult || c->verify.resume ||
+                c->verify.lookup || c->verify.supplement;
+
+    if (zq_sms_enabled(c) && uses && app->pepper_len == 0)
+        return zq_err_set(err, ZQ_EINVAL,
+                          "[sms] provider is set but [verify] has no pepper: set "
+                          "ZHUQI_VERIFY_PEPPER or [verify] pepper_file (openssl rand -hex 32), or "
+                          "turn the [verify] uses off");
+    return 0;
 }
 
 bool zq_verify_available(const zq_req *req)
 {
-    return req->app != NULL && req->app->pepper_len >= ZQ_OTP_PEPPER_MIN && sms_enabled(req);
+    return req->app != NULL && req->app->pepper_len >= ZQ_OTP_PEPPER_MIN &&
+           zq_sms_enabled(req->cfg);
 }
 
 bool zq_verify_purpose_on(const zq_req *req, const char *purpose, const zq_form *form)
@@ -228,8 +253,9 @@ int zq_h_sms_code(zq_req *req)
     if (rc < 0) {
         ZQ_WARN("event=sms_code_not_queued mobile=%s purpose=%s err=\"%s\"", masked, purpose,
                 err.msg);
-        /* The outbox is Redis: away, or refusing writes. */
-        return -ZQ_EUNAVAIL;
+        /* The outbox is Redis: away, or refusing writes. Anything else is
+         * a fault of ours, not of the request. */
+        return rc == -ZQ_EUNAVAIL ? rc : -ZQ_EREPLY;
     }
     ZQ_INFO("event=sms_code_sent mobile=%s purpose=%s", masked, purpose);
     /* The same answer for every number: whether it has cases is not

@@ -11,8 +11,16 @@
 #include "zhuqi/schema.h"
 #include "zhuqi/session.h"
 
-/* True when codes can be sent at all: SMS is configured and a pepper is
- * set. Nothing asks for a code otherwise. */
+struct zq_app;
+
+/* Refuses a configuration that sends SMS and wants codes somewhere but
+ * has no pepper (the codes would silently be off). Returns 0 or
+ * -ZQ_EINVAL with err saying what to set. */
+int zq_verify_check_config(const struct zq_app *app, zq_err *err);
+
+/* True when codes can be sent at all: SMS is configured ([sms] provider,
+ * zq_sms_enabled) and a pepper is set. Nothing asks for a code otherwise:
+ * no check applies, and the code endpoints answer 409. */
 bool zq_verify_available(const zq_req *req);
 
 /* True when [verify] switches purpose on (and codes are available). For

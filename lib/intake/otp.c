@@ -285,12 +285,12 @@ void zq_otp_limits_from_config(const zq_config *cfg, zq_otp_limits *out)
     out->daily_budget = cfg->verify.daily_budget;
 }
 
-/* "3 分钟", "2 小时 5 分钟", "45 秒" for a wait. */
+/* "45 秒", "3 分钟", "2 小时 5 分钟" for a wait of s seconds (rounded up). */
 static void say_wait(int s, char *out, size_t outsz)
 {
     int rc;
 
-    if (s < 60)
+    if (s < 120)
         rc = zq_fmt(out, outsz, "%d 秒", s < 1 ? 1 : s);
     else if (s < 3600)
         rc = zq_fmt(out, outsz, "%d 分钟", (s + 59) / 60);
@@ -309,7 +309,7 @@ const char *zq_otp_limit_message(zq_otp_limit which, int retry_s, char *out, siz
     char wait[48];
 
     switch (which) {
-    case ZQ_OTP_LIMIT_RESEND: what = "验证码已发送，请查收短信"; break;
+    case ZQ_OTP_LIMIT_RESEND: what = "验证码已发送，请查收短信。如未收到"; break;
     case ZQ_OTP_LIMIT_MOBILE_HOUR: what = "该手机号码一小时内获取验证码的次数已达上限"; break;
     case ZQ_OTP_LIMIT_MOBILE_DAY: what = "该手机号码今天获取验证码的次数已达上限"; break;
     case ZQ_OTP_LIMIT_CLIENT_HOUR: what = "您所在网络一小时内获取验证码的次数已达上限"; break;
