@@ -502,6 +502,28 @@ out:
     return rc;
 }
 
+int zq_h_session(zq_req *req)
+{
+    zq_session s;
+    zq_err err = {0};
+    int rc = zq_session_load(req->store, zq_req_cookie(req, "zq_sid"), NULL,
+                             req->cfg->intake.session_ttl_s, &s, &err);
+
+    if (rc < 0)
+        return rc;
+    if (s.exists) {
+        zq_resp_json(req, 200,
+                     json_pack("{s:s, s:o}", "csrf", s.csrf, "verify", zq_verify_view(req)));
+        return 0;
+    }
+    if ((rc = zq_session_new_ids(&s)) < 0 ||
+        (rc = zq_session_create(req->store, &s, req->cfg->intake.session_ttl_s, &err)) < 0)
+        return rc;
+    zq_intake_set_cookie(req, s.sid);
+    zq_resp_json(req, 201, json_pack("{s:s, s:o}", "csrf", s.csrf, "verify", zq_verify_view(req)));
+    return 0;
+}
+
 int zq_h_intake_resume(zq_req *req)
 {
     const zq_form *f = zq_intake_form_param(req);
@@ -525,8 +547,7 @@ int zq_h_intake_resume(zq_req *req)
         (mobile = zq_verify_mobile_param(req, body)) == NULL ||
         !zq_verify_require_on(req, "resume", f))
         goto out;
-    if ((rc = zq_session_verified(req->store, s.sid, "resume", mobile, zq_now_ms(), &ok, &err)) <
-        0)
+    if ((rc = zq_session_verified(req->store, s.sid, "resume", mobile, zq_now_ms(), &ok, &err)) < 0)
         goto fail;
     if (!ok) {
         zq_resp_error(req, 403, "mobile_unverified",
@@ -550,10 +571,9 @@ int zq_h_intake_resume(zq_req *req)
     if ((rc = session_save(req, f, &s, false)) < 0)
         goto fail;
     /* The code just proved the number: submitting it needs no second SMS. */
-    if ((rc = zq_session_mark_verified(req->store, s.sid, "submit", mobile,
-                                       zq_now_ms() +
-                                           (int64_t)req->cfg->verify.verified_ttl_s * 1000,
-                                       &err)) < 0 &&
+    if ((rc = zq_session_mark_verified(
+             req->store, s.sid, "submit", mobile,
+             zq_now_ms() + (int64_t)req->cfg->verify.verified_ttl_s * 1000, &err)) < 0 &&
         rc != -ZQ_ENOTFOUND)
         goto fail;
     rc = 0;

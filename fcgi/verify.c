@@ -5,7 +5,6 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
-#include "intake.h"
 #include "zhuqi/app.h"
 #include "zhuqi/client.h"
 #include "zhuqi/log.h"
@@ -170,8 +169,7 @@ static const char *purpose_param(zq_req *req, json_t *body)
     return p;
 }
 
-/* What pages need to know: whether codes can be asked for, and where. */
-static json_t *verify_view(const zq_req *req)
+json_t *zq_verify_view(const zq_req *req)
 {
     return json_pack("{s:b, s:i, s:{s:b, s:b, s:b, s:b}}", "available", zq_verify_available(req),
                      "resend_after", req->cfg->verify.resend_s, "purposes", "submit",
@@ -179,27 +177,6 @@ static json_t *verify_view(const zq_req *req)
                      zq_verify_purpose_on(req, "resume", NULL), "lookup",
                      zq_verify_purpose_on(req, "lookup", NULL), "supplement",
                      zq_verify_purpose_on(req, "supplement", NULL));
-}
-
-int zq_h_session(zq_req *req)
-{
-    zq_session s;
-    zq_err err = {0};
-    int rc = zq_session_load(req->store, zq_req_cookie(req, "zq_sid"), NULL,
-                             req->cfg->intake.session_ttl_s, &s, &err);
-
-    if (rc < 0)
-        return rc;
-    if (s.exists) {
-        zq_resp_json(req, 200, json_pack("{s:s, s:o}", "csrf", s.csrf, "verify", verify_view(req)));
-        return 0;
-    }
-    if ((rc = zq_session_new_ids(&s)) < 0 ||
-        (rc = zq_session_create(req->store, &s, req->cfg->intake.session_ttl_s, &err)) < 0)
-        return rc;
-    zq_intake_set_cookie(req, s.sid);
-    zq_resp_json(req, 201, json_pack("{s:s, s:o}", "csrf", s.csrf, "verify", verify_view(req)));
-    return 0;
 }
 
 int zq_h_sms_code(zq_req *req)
@@ -217,8 +194,7 @@ int zq_h_sms_code(zq_req *req)
     if ((rc = zq_verify_session(req, &s)) != 0)
         return rc < 0 ? rc : 0;
     if (zq_req_json(req, &body) < 0 || (mobile = zq_verify_mobile_param(req, body)) == NULL ||
-        (purpose = purpose_param(req, body)) == NULL ||
-        !zq_verify_require_on(req, purpose, NULL))
+        (purpose = purpose_param(req, body)) == NULL || !zq_verify_require_on(req, purpose, NULL))
         return 0;
     zq_otp_limits_from_config(req->cfg, &lim);
     memset(&in, 0, sizeof(in));
@@ -337,9 +313,9 @@ int zq_h_sms_verify(zq_req *req)
         return 0;
     case ZQ_OTP_OK: break;
     }
-    rc = zq_session_mark_verified(req->store, s.sid, purpose, mobile,
-                                  in.now_ms + (int64_t)req->cfg->verify.verified_ttl_s * 1000,
-                                  &err);
+    rc =
+        zq_session_mark_verified(req->store, s.sid, purpose, mobile,
+                                 in.now_ms + (int64_t)req->cfg->verify.verified_ttl_s * 1000, &err);
     if (rc == -ZQ_ENOTFOUND) {
         zq_resp_error(req, 410, "session_expired", "页面已超时，请刷新页面后重新获取验证码。");
         return 0;
@@ -368,8 +344,7 @@ int zq_h_cases_lookup_mobile(zq_req *req)
     if (zq_req_json(req, &body) < 0 || (mobile = zq_verify_mobile_param(req, body)) == NULL ||
         !zq_verify_require_on(req, "lookup", NULL))
         return 0;
-    if ((rc = zq_session_verified(req->store, s.sid, "lookup", mobile, zq_now_ms(), &ok, &err)) <
-        0)
+    if ((rc = zq_session_verified(req->store, s.sid, "lookup", mobile, zq_now_ms(), &ok, &err)) < 0)
         return rc == -ZQ_EUNAVAIL ? rc : -ZQ_EREPLY;
     if (!ok) {
         zq_resp_error(req, 403, "mobile_unverified",

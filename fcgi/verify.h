@@ -1,5 +1,5 @@
 /* SMS verification codes over HTTP (specs/api.md, "The enterprise loop,
- * files and SMS"): a session for pages without a form, asking for a code,
+ * files and SMS"): asking for a code,
  * checking it, and what a verified session may do: list every case of
  * its mobile. The code store is lib/intake/otp.c. */
 #ifndef ZHUQI_VERIFY_H
@@ -36,11 +36,14 @@ int zq_verify_session(zq_req *req, zq_session *s);
  * NULL after a 422 naming the field. */
 const char *zq_verify_mobile_param(zq_req *req, json_t *body);
 
+/* What pages need to know: {"available", "resend_after", "purposes":
+ * {"submit", "resume", "lookup", "supplement"}}. Returns a new object. */
+json_t *zq_verify_view(const zq_req *req);
+
 /* Answers 409 when codes are off or purpose is switched off, and returns
  * false then. */
 bool zq_verify_require_on(zq_req *req, const char *purpose, const zq_form *form);
 
-int zq_h_session(zq_req *req);             /* POST /api/session */
 int zq_h_sms_code(zq_req *req);            /* POST /api/sms/code */
 int zq_h_sms_verify(zq_req *req);          /* POST /api/sms/verify */
 int zq_h_cases_lookup_mobile(zq_req *req); /* POST /api/cases/lookup */

@@ -33,10 +33,9 @@ typedef struct zq_app {
 
 /* Builds an app from an already loaded configuration (copied): loads the
  * calendar, with ZQ_APP_PUSH in flags the reminder rules and the case
- * templates, with ZQ_APP_VERIFY the pepper, and the schemas, in that order; relative paths are taken
- * from the folder of config_path. Returns 0 and a new app (free with
- * zq_app_free), or a negative code with err naming the file and what is
- * wrong. */
+ * templates, with ZQ_APP_VERIFY the pepper, and the schemas, in that order; relative paths are
+ * taken from the folder of config_path. Returns 0 and a new app (free with zq_app_free), or a
+ * negative code with err naming the file and what is wrong. */
 int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, zq_app **out,
                 zq_err *err);
 void zq_app_free(zq_app *app);

@@ -159,7 +159,7 @@ int zq_lookup_by_mobile(zq_store *st, const zq_lookup_in *in, int max, json_t **
         goto out;
     }
     n = ids->elements;
-    rep = calloc(n * 2 + 1, sizeof(*rep));
+    rep = calloc(n * 2 + 1, sizeof(redisReply *));
     if (rep == NULL) {
         rc = zq_err_set(err, ZQ_ENOMEM, "lookup: out of memory");
         goto out;

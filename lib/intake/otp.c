@@ -72,26 +72,24 @@ static zq_script issue_script = {
 /* A try: KEYS[1] the code; ARGV now (ms), the try budget. Returns {0}
  * when there is no code (expired, used, never sent), {3, created} when
  * it is burnt, or {1, digest, tries left, created} with the try counted. */
-static zq_script try_script = {
-    .src = "local h = redis.call('HMGET', KEYS[1], 'd', 'e', 't', 'c')\n"
-           "if not h[1] then return {0} end\n"
-           "if (tonumber(h[2]) or 0) <= tonumber(ARGV[1]) then\n"
-           "  redis.call('DEL', KEYS[1])\n"
-           "  return {0}\n"
-           "end\n"
-           "local max = tonumber(ARGV[2])\n"
-           "if (tonumber(h[3]) or 0) >= max then return {3, h[4]} end\n"
-           "local t = redis.call('HINCRBY', KEYS[1], 't', 1)\n"
-           "return {1, h[1], max - t, h[4]}\n"};
+static zq_script try_script = {.src = "local h = redis.call('HMGET', KEYS[1], 'd', 'e', 't', 'c')\n"
+                                      "if not h[1] then return {0} end\n"
+                                      "if (tonumber(h[2]) or 0) <= tonumber(ARGV[1]) then\n"
+                                      "  redis.call('DEL', KEYS[1])\n"
+                                      "  return {0}\n"
+                                      "end\n"
+                                      "local max = tonumber(ARGV[2])\n"
+                                      "if (tonumber(h[3]) or 0) >= max then return {3, h[4]} end\n"
+                                      "local t = redis.call('HINCRBY', KEYS[1], 't', 1)\n"
+                                      "return {1, h[1], max - t, h[4]}\n"};
 
 /* Consumes the code KEYS[1] if it is still the one with digest ARGV[1]
  * (not replaced, not consumed by a concurrent request). Returns 1 or 0. */
-static zq_script consume_script = {
-    .src = "if redis.call('HGET', KEYS[1], 'd') == ARGV[1] then\n"
-           "  redis.call('DEL', KEYS[1])\n"
-           "  return 1\n"
-           "end\n"
-           "return 0\n"};
+static zq_script consume_script = {.src = "if redis.call('HGET', KEYS[1], 'd') == ARGV[1] then\n"
+                                          "  redis.call('DEL', KEYS[1])\n"
+                                          "  return 1\n"
+                                          "end\n"
+                                          "return 0\n"};
 
 static const char *const purposes[] = {"submit", "resume", "lookup", "supplement"};
 
@@ -506,12 +504,14 @@ int zq_otp_check(zq_store *st, const zq_otp_check_in *in, zq_otp_result *res, in
         goto out;
     }
     if (r->elements != 4 || r->element[1]->type != REDIS_REPLY_STRING ||
-        r->element[1]->len != ZQ_OTP_DIGEST_LEN * 2 || r->element[2]->type != REDIS_REPLY_INTEGER) {
+        r->element[1]->len != (size_t)ZQ_OTP_DIGEST_LEN * 2 ||
+        r->element[2]->type != REDIS_REPLY_INTEGER) {
         rc = zq_err_set(err, ZQ_EREPLY, "otp: try script answered an unexpected reply");
         goto out;
     }
     for (i = 0; i < ZQ_OTP_DIGEST_LEN; i++) {
-        int hi = zq_hexval(r->element[1]->str[2 * i]), lo = zq_hexval(r->element[1]->str[2 * i + 1]);
+        int hi = zq_hexval(r->element[1]->str[2 * i]),
+            lo = zq_hexval(r->element[1]->str[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             rc = zq_err_set(err, ZQ_EREPLY, "otp: stored digest is not hex");
             goto out;

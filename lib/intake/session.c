@@ -261,8 +261,7 @@ int zq_session_find_draft(zq_store *st, const char *form, const char *mobile, js
                                            : zq_err_set(err, ZQ_EREPLY, "session: %s", r->str);
     } else if (r->type == REDIS_REPLY_STRING) {
         json_t *d = json_loadb(r->str, r->len, 0, NULL);
-        const char *m =
-            json_string_value(json_object_get(json_object_get(d, "answers"), "mobile"));
+        const char *m = json_string_value(json_object_get(json_object_get(d, "answers"), "mobile"));
         /* The index outlives a change of number in the draft: only a
          * draft that still carries this number is handed out. */
         if (m != NULL && strcmp(m, mobile) == 0)

@@ -273,8 +273,7 @@ static void test_limits(void **state)
     assert_int_equal(which, ZQ_OTP_LIMIT_MOBILE_HOUR);
     assert_int_equal(retry, 3595);
     /* Another number is not held back. */
-    assert_int_equal(issue("submit", "13900139000", NULL, now + 5000, &l, code, &which, &retry),
-                     0);
+    assert_int_equal(issue("submit", "13900139000", NULL, now + 5000, &l, code, &which, &retry), 0);
 
     flush();
     l = roomy();
@@ -334,8 +333,7 @@ static void test_bad_input(void **state)
 
     (void)state;
     assert_int_equal(issue("login", "13800138000", NULL, 1, &l, code, &which, &retry), -ZQ_EINVAL);
-    assert_int_equal(issue("submit", "12800138000", NULL, 1, &l, code, &which, &retry),
-                     -ZQ_EINVAL);
+    assert_int_equal(issue("submit", "12800138000", NULL, 1, &l, code, &which, &retry), -ZQ_EINVAL);
     assert_int_equal(zq_otp_check(g_st, &in, &res, &left, &retry, NULL), -ZQ_EINVAL);
     in.code = "12345a";
     assert_int_equal(zq_otp_check(g_st, &in, &res, &left, &retry, NULL), -ZQ_EINVAL);
@@ -374,14 +372,10 @@ static void test_pepper(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_o1_vector),
-        cmocka_unit_test(test_bias_rejection),
-        cmocka_unit_test(test_mobile_tag),
-        cmocka_unit_test(test_single_use),
-        cmocka_unit_test(test_tries),
-        cmocka_unit_test(test_expiry_and_replace),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_o1_vector),  cmocka_unit_test(test_bias_rejection),
+        cmocka_unit_test(test_mobile_tag), cmocka_unit_test(test_single_use),
+        cmocka_unit_test(test_tries),      cmocka_unit_test(test_expiry_and_replace),
+        cmocka_unit_test(test_limits),     cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_pepper),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

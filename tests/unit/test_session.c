@@ -161,9 +161,9 @@ static void test_find_draft_by_mobile(void **state)
     assert_int_equal(zq_session_save(g_st, &a, "consult", true, 600, &err), 0);
     assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139000", &found, &err), 0);
     assert_non_null(found);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(found, "answers"),
-                                                          "company_name")),
-                        "甲公司");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(found, "answers"), "company_name")),
+        "甲公司");
     json_decref(found);
     /* Another flow, another number: nothing. */
     assert_int_equal(zq_session_find_draft(g_st, "complaint", "13900139000", &found, &err), 0);
@@ -171,8 +171,7 @@ static void test_find_draft_by_mobile(void **state)
     assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139001", &found, &err), 0);
     assert_null(found);
     /* The draft's number changed: the old index no longer hands it out. */
-    json_object_set_new(json_object_get(a.draft, "answers"), "mobile",
-                        json_string("13900139001"));
+    json_object_set_new(json_object_get(a.draft, "answers"), "mobile", json_string("13900139001"));
     assert_int_equal(zq_session_save(g_st, &a, "consult", false, 600, &err), 0);
     assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139000", &found, &err), 0);
     assert_null(found);
