@@ -744,6 +744,48 @@ test('SMS code: 获取验证码 with a countdown, a wrong code, the right one, s
   }
 });
 
+test('在其他设备继续填写: mobile + code on a second phone picks up the draft', async (t) => {
+  await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'tencent' }, verify: { submit_complaint: true } }));
+  try {
+    const mobile = '13712345671';
+    const s = await schema('complaint');
+    const first = fieldSteps(s)[0];
+    /* The first phone saves step 1 with the number. */
+    const a = await newPage(t);
+    await a.goto(base + '/form.html?form=complaint');
+    await waitStep(a, first.title);
+    await fillStep(a, first, Object.assign({}, COMPLAINT, { mobile }));
+    await next(a);
+    await waitStep(a, fieldSteps(s)[1].title);
+    /* The second phone: another browser, another session. */
+    const b = await newPage(t);
+    await b.goto(base + '/form.html?form=complaint');
+    await waitStep(b, first.title);
+    await b.click('#resume-open');
+    await b.locator('#resume-mobile').waitFor();
+    await assertLayout(b, 'resume');
+    await b.click('#app .sms-send');
+    const err = b.locator('#resume-mobile-err');
+    await err.waitFor();
+    eq((await err.textContent()).trim(), '请先填写手机号码', 'empty mobile message');
+    await b.fill('#resume-mobile', mobile);
+    await b.click('#app .sms-send');
+    await b.locator('#app .sms-input').waitFor();
+    await b.fill('#app .sms-input', await smsCodeSent(mobile));
+    await waitStep(b, fieldSteps(s)[1].title);
+    assert((await b.locator('#banner').innerText()).includes('已载入您在其他设备上填写的内容'), 'resume note');
+    await b.click('text=上一步');
+    await waitStep(b, first.title);
+    eq(await b.inputValue('#f-company_name'), COMPLAINT.company_name, 'company name carried over');
+    eq(await b.inputValue('#f-mobile'), mobile, 'mobile carried over');
+    /* The code proved the number: the mobile shows as verified here too. */
+    assert((await b.locator('[data-field="mobile"] .sms-status').textContent()).includes('已验证'), 'mobile not shown verified');
+    await shot(b, 'resume-done');
+  } finally {
+    await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'none' }, verify: { submit_complaint: false } }));
+  }
+});
+
 test('chat hand-over: a 网页填写 link opens the chat draft once', async (t) => {
   const sc = await schema('consult');
   const steps = sc.steps.filter((s) => !s.review);
