@@ -13,6 +13,7 @@
 #include "zhuqi/log.h"
 #include "metrics.h"
 #include "admin_cases.h"
+#include "verify.h"
 
 static const zq_route routes[] = {
     {"GET", "/api/ping", zq_h_ping, "ping"},
@@ -26,6 +27,12 @@ static const zq_route routes[] = {
     {"POST", "/api/intake/{form}/submit", zq_h_intake_submit, "intake_submit"},
     {"POST", "/api/cases/{id}/lookup", zq_h_case_lookup, "case_lookup"},
     {"GET", "/api/classes", zq_h_classes, "classes"},
+    /* SMS verification codes (fcgi/verify.c). */
+    {"POST", "/api/session", zq_h_session, "session"},
+    {"POST", "/api/sms/code", zq_h_sms_code, "sms_code"},
+    {"POST", "/api/sms/verify", zq_h_sms_verify, "sms_verify"},
+    {"POST", "/api/cases/lookup", zq_h_cases_lookup_mobile, "cases_lookup_mobile"},
+    {"POST", "/api/intake/{form}/resume", zq_h_intake_resume, "intake_resume"},
     /* Chat webhooks and the chat-to-web hand-over (fcgi/hooks.c, fcgi/handoff.c). */
     {"GET", "/hook/wecom", zq_h_hook_wecom, "hook_wecom_verify"},
     {"POST", "/hook/wecom", zq_h_hook_wecom, "hook_wecom"},

@@ -15,6 +15,7 @@
 #include "zhuqi/lookup.h"
 #include "zhuqi/session.h"
 #include "zhuqi/workflow.h"
+#include "verify.h"
 
 static const zq_schema *schema_of(zq_req *req)
 {
@@ -108,6 +109,32 @@ static json_t *draft_view(const zq_form *f, const zq_session *s)
                      next_step(f, s->draft), "answers", answers, "done", done);
 }
 
+/* Adds "verify" to a draft view: whether the flow asks for the mobile to
+ * be verified by SMS code before submission, and whether a draft may be
+ * resumed elsewhere with one. Takes v, returns it. */
+static json_t *with_verify(zq_req *req, const zq_form *f, json_t *v)
+{
+    if (v != NULL)
+        json_object_set_new(v, "verify",
+                            json_pack("{s:b, s:b, s:i}", "mobile_required",
+                                      zq_verify_purpose_on(req, "submit", f), "resume",
+                                      zq_verify_purpose_on(req, "resume", f), "resend_after",
+                                      req->cfg->verify.resend_s));
+    return v;
+}
+
+/* The step that asks for field id, or "". */
+static const char *step_of_field(const zq_form *f, const char *id)
+{
+    size_t i, k;
+
+    for (i = 0; i < f->nsteps; i++)
+        for (k = 0; k < f->steps[i].nfields; k++)
+            if (strcmp(f->steps[i].fields[k].id, id) == 0)
+                return f->steps[i].id;
+    return "";
+}
+
 /* 410 when the cookie names a session that has gone, 404 when there was
  * never one. */
 static void no_session(zq_req *req)
@@ -185,7 +212,7 @@ int zq_h_intake_start(zq_req *req)
     }
     if (status == 201)
         zq_intake_set_cookie(req, s.sid);
-    zq_resp_json(req, status, draft_view(f, &s));
+    zq_resp_json(req, status, with_verify(req, f, draft_view(f, &s)));
 out:
     zq_session_clear(&s);
     return rc;
@@ -204,7 +231,7 @@ int zq_h_intake_get(zq_req *req)
     if (!s.exists || s.draft == NULL)
         no_session(req);
     else
-        zq_resp_json(req, 200, draft_view(f, &s));
+        zq_resp_json(req, 200, with_verify(req, f, draft_view(f, &s)));
     zq_session_clear(&s);
     return 0;
 }
@@ -401,6 +428,27 @@ int zq_h_intake_submit(zq_req *req)
         zq_resp_json(req, 422, e);
         goto out;
     }
+    /* Where the flow wants it, the mobile given must be the one this
+     * session proved by SMS code: nobody files in another's number. */
+    if (zq_verify_purpose_on(req, "submit", f)) {
+        const char *m = json_string_value(json_object_get(answers, "mobile"));
+        bool ok = false;
+
+        if ((rc = zq_session_verified(req->store, s.sid, "submit", m, zq_now_ms(), &ok, &err)) <
+            0) {
+            rc = rc == -ZQ_EUNAVAIL ? rc : -ZQ_EREPLY;
+            goto out;
+        }
+        if (!ok) {
+            zq_resp_json(req, 422,
+                         json_pack("{s:{s:s, s:s, s:s, s:{s:s}}}", "error", "code",
+                                   "mobile_unverified", "message",
+                                   "请先验证手机号码：获取短信验证码并填写后再提交。", "step",
+                                   step_of_field(f, "mobile"), "fields", "mobile",
+                                   "手机号码尚未验证，请点击“获取验证码”并填写短信验证码"));
+            goto out;
+        }
+    }
     memset(&in, 0, sizeof(in));
     in.form = f;
     in.answers = answers;
@@ -450,6 +498,92 @@ int zq_h_intake_submit(zq_req *req)
 out:
     json_decref(errors);
     json_decref(visible);
+    zq_session_clear(&s);
+    return rc;
+}
+
+int zq_h_session(zq_req *req)
+{
+    zq_session s;
+    zq_err err = {0};
+    int rc = zq_session_load(req->store, zq_req_cookie(req, "zq_sid"), NULL,
+                             req->cfg->intake.session_ttl_s, &s, &err);
+
+    if (rc < 0)
+        return rc;
+    if (s.exists) {
+        zq_resp_json(req, 200,
+                     json_pack("{s:s, s:o}", "csrf", s.csrf, "verify", zq_verify_view(req)));
+        return 0;
+    }
+    if ((rc = zq_session_new_ids(&s)) < 0 ||
+        (rc = zq_session_create(req->store, &s, req->cfg->intake.session_ttl_s, &err)) < 0)
+        return rc;
+    zq_intake_set_cookie(req, s.sid);
+    zq_resp_json(req, 201, json_pack("{s:s, s:o}", "csrf", s.csrf, "verify", zq_verify_view(req)));
+    return 0;
+}
+
+int zq_h_intake_resume(zq_req *req)
+{
+    const zq_form *f = zq_intake_form_param(req);
+    zq_session s = {0};
+    zq_err err = {0};
+    json_t *body, *draft = NULL;
+    const char *mobile;
+    char masked[32];
+    bool ok = false;
+    int rc;
+
+    if (f == NULL)
+        return 0;
+    if ((rc = session_load(req, f, &s)) < 0)
+        return rc;
+    if (!s.exists) {
+        no_session(req);
+        goto out;
+    }
+    if (check_csrf(req, &s) < 0 || zq_req_json(req, &body) < 0 ||
+        (mobile = zq_verify_mobile_param(req, body)) == NULL ||
+        !zq_verify_require_on(req, "resume", f))
+        goto out;
+    if ((rc = zq_session_verified(req->store, s.sid, "resume", mobile, zq_now_ms(), &ok, &err)) < 0)
+        goto fail;
+    if (!ok) {
+        zq_resp_error(req, 403, "mobile_unverified",
+                      "请先获取短信验证码，验证该手机号码后再继续填写。");
+        goto out;
+    }
+    if ((rc = zq_session_find_draft(req->store, f->id, mobile, &draft, &err)) < 0)
+        goto fail;
+    zq_mask_mobile(mobile, masked, sizeof(masked));
+    if (draft == NULL || !json_is_object(draft)) {
+        ZQ_INFO("event=draft_resume_none form=%s mobile=%s", f->id, masked);
+        zq_resp_error(req, 404, "no_draft",
+                      "没有找到使用该手机号码填写中的内容，可能已提交或已超时，请重新填写。");
+        goto out;
+    }
+    /* A copy: the other device keeps its draft too. This session now
+     * holds the draft, and the number's index points here. */
+    json_decref(s.draft);
+    s.draft = draft;
+    draft = NULL;
+    if ((rc = session_save(req, f, &s, false)) < 0)
+        goto fail;
+    /* The code just proved the number: submitting it needs no second SMS. */
+    if ((rc = zq_session_mark_verified(
+             req->store, s.sid, "submit", mobile,
+             zq_now_ms() + (int64_t)req->cfg->verify.verified_ttl_s * 1000, &err)) < 0 &&
+        rc != -ZQ_ENOTFOUND)
+        goto fail;
+    rc = 0;
+    ZQ_INFO("event=draft_resumed form=%s mobile=%s", f->id, masked);
+    zq_resp_json(req, 200, with_verify(req, f, draft_view(f, &s)));
+    goto out;
+fail:
+    rc = rc == -ZQ_EUNAVAIL ? rc : -ZQ_EREPLY;
+out:
+    json_decref(draft);
     zq_session_clear(&s);
     return rc;
 }

@@ -18,6 +18,8 @@ int zq_h_intake_start(zq_req *req);  /* POST /api/intake/{form} */
 int zq_h_intake_get(zq_req *req);    /* GET /api/intake/{form} */
 int zq_h_intake_step(zq_req *req);   /* PUT /api/intake/{form}/steps/{step} */
 int zq_h_intake_submit(zq_req *req); /* POST /api/intake/{form}/submit */
+int zq_h_intake_resume(zq_req *req); /* POST /api/intake/{form}/resume */
+int zq_h_session(zq_req *req);       /* POST /api/session: a session without a draft */
 int zq_h_case_lookup(zq_req *req);   /* POST /api/cases/{id}/lookup */
 int zq_h_classes(zq_req *req);       /* GET /api/classes */
 

@@ -13,6 +13,7 @@
 #include "zhuqi/log.h"
 #include "metrics.h"
 #include "server.h"
+#include "verify.h"
 
 /* glibc's per-thread malloc caches (tcache) can only be turned off before
  * malloc starts, through GLIBC_TUNABLES. With 64 worker threads they kept
@@ -78,8 +79,10 @@ int main(int argc, char **argv)
     zq_log_init("zhuqi-fcgi", level);
     /* The schemas are part of the configuration: a broken one stops
      * start-up, and --check-config reports it too. */
-    if (zq_app_load(o.config_path, &cfg, 0, &app, &err) < 0) {
+    if (zq_app_load(o.config_path, &cfg, ZQ_APP_VERIFY, &app, &err) < 0 ||
+        zq_verify_check_config(app, &err) < 0) {
         fprintf(stderr, "zhuqi-fcgi: %s\n", err.msg);
+        zq_app_free(app);
         return ZQ_EXIT_CONFIG;
     }
     if (rc == ZQ_EXIT_OK) {

@@ -427,7 +427,8 @@ static void reload(const char *path)
 
     if (cfg == NULL)
         return;
-    if (zq_config_load(path, cfg, &err) < 0 || zq_app_load(path, cfg, 0, &app, &err) < 0) {
+    if (zq_config_load(path, cfg, &err) < 0 ||
+        zq_app_load(path, cfg, ZQ_APP_VERIFY, &app, &err) < 0) {
         ZQ_ERROR("event=reload ok=0 err=\"%s\"", err.msg);
     } else {
         cfg_ref *cr = cfg_acquire();

@@ -136,6 +136,10 @@ write_configs() {
     if [ ! -s "$VAR/staff-token" ]; then
         (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$VAR/staff-token")
     fi
+    # The SMS code pepper ([verify] pepper_file), made once and kept.
+    if [ ! -s "$VAR/pepper" ]; then
+        (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$VAR/pepper")
+    fi
     local hash
     hash=$(tr -d '\n' <"$VAR/staff-token" | sha256sum | awk '{print $1}')
     demo rules "$VAR/reminders.json" "$ROOT/config/reminders.json"
@@ -212,6 +216,10 @@ app_secret = demo-dingtalk-app-secret
 [feishu]
 app_id = cli_demo_app
 app_secret = demo-feishu-app-secret
+
+[verify]
+# SMS codes: complaints need a verified mobile (the shipped default).
+pepper_file = $VAR/pepper
 EOF
     )
 

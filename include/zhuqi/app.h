@@ -7,13 +7,15 @@
 
 #include "zhuqi/calendar.h"
 #include "zhuqi/config.h"
+#include "zhuqi/otp.h"
 #include "zhuqi/reminders.h"
 #include "zhuqi/schema.h"
 #include "zhuqi/template.h"
 
 /* What zq_app_load loads beyond the settings, schemas and calendar. */
 enum {
-    ZQ_APP_PUSH = 1, /* [bot] reminders and templates/case_{created,status}.md */
+    ZQ_APP_PUSH = 1,   /* [bot] reminders and templates/case_{created,status}.md */
+    ZQ_APP_VERIFY = 2, /* the [verify] pepper (zhuqi-fcgi) */
 };
 
 typedef struct zq_app {
@@ -23,14 +25,17 @@ typedef struct zq_app {
     zq_reminders *reminders;   /* owned; ZQ_APP_PUSH only, else NULL */
     zq_template *case_created; /* owned; ZQ_APP_PUSH only, else NULL */
     zq_template *case_status;  /* owned; ZQ_APP_PUSH only, else NULL */
+    /* The HMAC key of SMS codes (ZQ_APP_VERIFY only); pepper_len 0: none
+     * configured, the codes are off. Wiped by zq_app_free. */
+    unsigned char pepper[ZQ_OTP_PEPPER_MAX];
+    size_t pepper_len;
 } zq_app;
 
 /* Builds an app from an already loaded configuration (copied): loads the
  * calendar, with ZQ_APP_PUSH in flags the reminder rules and the case
- * templates, and the schemas, in that order; relative paths are taken
- * from the folder of config_path. Returns 0 and a new app (free with
- * zq_app_free), or a negative code with err naming the file and what is
- * wrong. */
+ * templates, with ZQ_APP_VERIFY the pepper, and the schemas, in that order; relative paths are
+ * taken from the folder of config_path. Returns 0 and a new app (free with zq_app_free), or a
+ * negative code with err naming the file and what is wrong. */
 int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, zq_app **out,
                 zq_err *err);
 void zq_app_free(zq_app *app);

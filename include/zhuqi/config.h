@@ -229,6 +229,23 @@ typedef struct zq_config {
         char sms_quiet_hours[12]; /* "HH:MM-HH:MM" Beijing time, or "" */
     } events;
     zq_sms_config sms;
+    /* SMS verification codes (otp.h) and where they are asked for. */
+    struct {
+        char pepper[257];      /* secret; the HMAC key of stored codes, >= 32 bytes */
+        char pepper_file[256]; /* or a file holding it (mode 0600) */
+        bool submit_complaint; /* a complaint needs its mobile verified */
+        bool submit_consult;   /* a consultation too */
+        bool resume;           /* drafts resumed on another device with a code */
+        bool lookup;           /* every case of a verified mobile */
+        bool supplement;       /* answering a request for material */
+        int code_ttl_s;        /* lifetime of a code */
+        int max_tries;         /* tries per code */
+        int verified_ttl_s;    /* how long a session stays verified */
+        int resend_s;          /* one code per number in this many seconds; 0: off */
+        int mobile_per_hour, mobile_per_day;
+        int client_per_hour, client_per_day;
+        int daily_budget; /* codes per Beijing day in all; 0: off */
+    } verify;
 } zq_config;
 
 /* Fills cfg with the default of every key. */

@@ -51,4 +51,12 @@ int zq_lookup_mobile(const zq_schema *s, const zq_schema_opts *o, json_t *raw, j
  * answer now; -ZQ_EREPLY when the script fails. */
 int zq_lookup_case(zq_store *st, const zq_lookup_in *in, json_t **pub, int *retry_s, zq_err *err);
 
+/* Every case filed with in->mobile (11 digits; the caller has proved it
+ * by SMS code), newest first, at most max, as public views (the same as
+ * zq_lookup_case's): returns 0 with a new array in *list (empty when
+ * there is none; cases filed before the index existed are not in it), or
+ * -ZQ_EUNAVAIL / -ZQ_EREPLY. Uses in->mobile, schema, cal, lim and now_ms;
+ * the lookup limits are the SMS code's. */
+int zq_lookup_by_mobile(zq_store *st, const zq_lookup_in *in, int max, json_t **list, zq_err *err);
+
 #endif

@@ -3,6 +3,11 @@
  *   csrf        the token writes must echo in X-CSRF-Token
  *   f:{form}    the draft of that flow as JSON:
  *               {"step": next step id, "answers": {...}, "done": [step ids]}
+ *   v:{purpose} "{tag}:{until ms}": the session proved the mobile with
+ *               that tag (zq_otp_mobile_tag) by SMS code for purpose
+ * and {prefix}draftmob:{form}:{tag} names the session that last saved a
+ * draft of form with that mobile answer (the draft's TTL), so that a
+ * verified session elsewhere can resume it.
  * The intake API and the chat-to-web hand-over both keep drafts here.
  * Reading a session refreshes its TTL in the same round trip. */
 #ifndef ZHUQI_SESSION_H
@@ -10,6 +15,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "zhuqi/store.h"
 
@@ -42,6 +48,29 @@ int zq_session_new_ids(zq_session *s);
  * -ZQ_EUNAVAIL when Redis is away or refuses the write (logged). */
 int zq_session_save(zq_store *st, const zq_session *s, const char *form, bool with_csrf, int ttl_s,
                     zq_err *err);
+
+/* Writes a new session with its csrf only (no draft), for pages that
+ * write without a form (the lookup page). Returns 0 or -ZQ_EUNAVAIL. */
+int zq_session_create(zq_store *st, const zq_session *s, int ttl_s, zq_err *err);
+
+/* Marks session sid verified for purpose and mobile (11 digits) until
+ * until_ms. Returns 0, -ZQ_ENOTFOUND when the session does not exist
+ * (nothing written), -ZQ_EUNAVAIL or -ZQ_EREPLY. */
+int zq_session_mark_verified(zq_store *st, const char *sid, const char *purpose, const char *mobile,
+                             int64_t until_ms, zq_err *err);
+
+/* Whether session sid proved mobile (11 digits; NULL: never) for purpose
+ * by SMS code, and that proof still holds at now_ms: sets *ok. The check
+ * every use of a code makes ("submit", "resume", "lookup", "supplement").
+ * Returns 0, -ZQ_EUNAVAIL or -ZQ_EREPLY. */
+int zq_session_verified(zq_store *st, const char *sid, const char *purpose, const char *mobile,
+                        int64_t now_ms, bool *ok, zq_err *err);
+
+/* The draft of form that some session last saved with mobile (11
+ * digits) as its mobile answer, if it still has it: returns 0 with *draft
+ * new, or NULL when there is none. -ZQ_EUNAVAIL or -ZQ_EREPLY. */
+int zq_session_find_draft(zq_store *st, const char *form, const char *mobile, json_t **draft,
+                          zq_err *err);
 
 /* Deletes the draft of form from session sid. Returns 0 or -ZQ_EUNAVAIL. */
 int zq_session_drop_draft(zq_store *st, const char *sid, const char *form, zq_err *err);

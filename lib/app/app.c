@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <openssl/crypto.h>
 #include <string.h>
 
 #include "zhuqi/log.h"
@@ -47,6 +48,17 @@ static int load_push(zq_app *app, const char *config_path, zq_err *err)
     return rc;
 }
 
+/* The [verify] pepper, inline or from its file. */
+static int load_pepper(zq_app *app, const char *config_path, zq_err *err)
+{
+    char path[512] = "";
+
+    if (app->cfg.verify.pepper_file[0] != '\0' &&
+        zq_app_path(config_path, app->cfg.verify.pepper_file, path, sizeof(path)) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "[verify] pepper_file: path too long");
+    return zq_otp_pepper_load(app->cfg.verify.pepper, path, app->pepper, &app->pepper_len, err);
+}
+
 int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, zq_app **out,
                 zq_err *err)
 {
@@ -66,6 +78,8 @@ int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, z
     rc = zq_cal_load(holidays, &app->calendar, err);
     if (rc == 0 && (flags & ZQ_APP_PUSH))
         rc = load_push(app, config_path, err);
+    if (rc == 0 && (flags & ZQ_APP_VERIFY))
+        rc = load_pepper(app, config_path, err);
     if (rc == 0)
         rc = zq_schema_load(forms, regions, &app->schema, err);
     if (rc < 0) {
@@ -96,5 +110,7 @@ void zq_app_free(zq_app *app)
     zq_reminders_free(app->reminders);
     zq_template_free(app->case_created);
     zq_template_free(app->case_status);
+    OPENSSL_cleanse(app->pepper, sizeof(app->pepper));
+    OPENSSL_cleanse(app->cfg.verify.pepper, sizeof(app->cfg.verify.pepper));
     free(app);
 }

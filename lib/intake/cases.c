@@ -24,6 +24,9 @@
  *   quota:{kind}:{who}:{day} cases stored today (Beijing) per client
  *                            (ip, by zq_client_key), mobile and uscc;
  *                            2 days
+ *   mobcases:{tag}           zset by creation time: every case filed with
+ *                            the mobile whose zq_otp_mobile_tag is tag
+ *                            (cases from before it have no entry)
  * The script touches keys of several hash slots: Redis Cluster would need
  * the case keys tagged by day; see docs/ARCHITECTURE.md. */
 #include "zhuqi/cases.h"
@@ -37,6 +40,7 @@
 
 #include "zhuqi/buf.h"
 #include "zhuqi/log.h"
+#include "zhuqi/otp.h"
 #include "zhuqi/summary.h"
 #include "zhuqi/workflow.h"
 
@@ -78,6 +82,8 @@ static zq_script create_script = {
            "redis.call('SET', KEYS[1], id, 'EX', ARGV[9])\n"
            "redis.call('XADD', KEYS[8], 'MAXLEN', '~', '100000', '*', 'type', 'case_created',\n"
            "  'id', id, 'form', ARGV[4], 'region', ARGV[7], 'source', ARGV[8], 'dup_of', dup)\n"
+           /* Every case of a number, for the lookup by mobile + SMS code. */
+           "if ARGV[6] ~= '' then redis.call('ZADD', KEYS[12], ARGV[3], id) end\n"
            "for i = 0, 2 do\n"
            "  if (tonumber(ARGV[13 + i]) or 0) > 0 and redis.call('INCR', KEYS[9 + i]) == 1 then\n"
            "    redis.call('EXPIRE', KEYS[9 + i], 172800)\n"
@@ -133,12 +139,12 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
                            str_answer(in->answers, "uscc")};
     int qlim[3] = {in->quota_ip, in->quota_mobile, in->quota_uscc};
     char k_idem[200], k_seq[64], k_dup[96], k_all[64], k_type[96], k_status[96], k_region[96],
-        k_events[64], k_quota[3][160], qarg[3][16];
+        k_events[64], k_quota[3][160], qarg[3][16], k_mob[96], tag[ZQ_OTP_TAG_HEX + 1];
     char day[24], now[24], idem_ttl[16], dup_ttl[16], fp[41];
     char *answers = NULL;
     zq_date today = zq_date_from_ms(in->now_ms);
     int bad = 0, i;
-    const char *argv[26];
+    const char *argv[27];
     zq_summary sum;
     zq_buf packed = {0};
     redisReply *r = NULL;
@@ -175,6 +181,9 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
                             quota_names[i], on ? qwho[i] : "-", today.y, today.m, today.d);
         bad |= zq_fmt(qarg[i], sizeof(qarg[i]), "%d", on ? qlim[i] : 0);
     }
+    /* Without a number the key is a placeholder the script leaves alone. */
+    zq_otp_mobile_tag(qwho[1], tag);
+    bad |= zq_store_key(st, k_mob, sizeof(k_mob), "mobcases:%s", qwho[1][0] ? tag : "none");
     if (bad != 0) {
         rc = zq_err_set(err, ZQ_ETOOBIG, "case: a key or argument is too long");
         goto out;
@@ -191,25 +200,26 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
     argv[8] = k_quota[0];
     argv[9] = k_quota[1];
     argv[10] = k_quota[2];
-    argv[11] = zq_store_prefix(st);
-    argv[12] = day;
-    argv[13] = now;
-    argv[14] = in->form->id;
-    argv[15] = answers;
-    argv[16] = str_answer(in->answers, "mobile");
-    argv[17] = region;
-    argv[18] = in->source;
-    argv[19] = idem_ttl;
-    argv[20] = dup_ttl;
+    argv[11] = k_mob;
+    argv[12] = zq_store_prefix(st);
+    argv[13] = day;
+    argv[14] = now;
+    argv[15] = in->form->id;
+    argv[16] = answers;
+    argv[17] = str_answer(in->answers, "mobile");
+    argv[18] = region;
+    argv[19] = in->source;
+    argv[20] = idem_ttl;
+    argv[21] = dup_ttl;
     /* The staff list's columns from the answers (summary.h); without
      * them the case is listed from its answers. */
     zq_summary_from_answers(in->form->id, in->answers, &sum);
-    argv[21] = zq_summary_pack(&sum, &packed) == 0 ? packed.data : "";
-    argv[22] = in->owner ? in->owner : "";
-    argv[23] = qarg[0];
-    argv[24] = qarg[1];
-    argv[25] = qarg[2];
-    r = zq_store_script(st, err, &create_script, 11, 26, argv, NULL);
+    argv[22] = zq_summary_pack(&sum, &packed) == 0 ? packed.data : "";
+    argv[23] = in->owner ? in->owner : "";
+    argv[24] = qarg[0];
+    argv[25] = qarg[1];
+    argv[26] = qarg[2];
+    r = zq_store_script(st, err, &create_script, 12, 27, argv, NULL);
     if (r == NULL) {
         rc = -ZQ_EUNAVAIL;
         goto out;

@@ -2,9 +2,11 @@
 #include "zhuqi/lookup.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "zhuqi/cases.h"
+#include "zhuqi/otp.h"
 
 /* One round trip for the whole lookup: the asker's count, the case's
  * failure lock, the mobile check and, only when it matches, the case.
@@ -127,5 +129,71 @@ int zq_lookup_case(zq_store *st, const zq_lookup_in *in, json_t **pub, int *retr
     }
 out:
     freeReplyObject(r);
+    return rc;
+}
+
+int zq_lookup_by_mobile(zq_store *st, const zq_lookup_in *in, int max, json_t **list, zq_err *err)
+{
+    char key[96], tag[ZQ_OTP_TAG_HEX + 1], stop[16];
+    redisReply *ids = NULL, **rep = NULL;
+    json_t *out = NULL;
+    size_t i, n = 0, sent = 0;
+    int rc = 0;
+
+    *list = NULL;
+    zq_otp_mobile_tag(in->mobile, tag);
+    if (zq_store_key(st, key, sizeof(key), "mobcases:%s", tag) < 0 ||
+        zq_fmt(stop, sizeof(stop), "%d", max > 0 ? max - 1 : 0) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "lookup: key too long");
+    ids = zq_store_commandv(st, err, 4, (const char *[]){"ZREVRANGE", key, "0", stop}, NULL);
+    if (ids == NULL)
+        return -ZQ_EUNAVAIL;
+    if (ids->type == REDIS_REPLY_ERROR) {
+        rc = zq_store_reply_unavailable(ids) ? zq_err_set(err, ZQ_EUNAVAIL, "lookup: %s", ids->str)
+                                             : zq_err_set(err, ZQ_EREPLY, "lookup: %s", ids->str);
+        goto out;
+    }
+    out = json_array();
+    if (out == NULL || ids->type != REDIS_REPLY_ARRAY) {
+        rc = zq_err_set(err, out == NULL ? ZQ_ENOMEM : ZQ_EREPLY, "lookup: unexpected reply");
+        goto out;
+    }
+    n = ids->elements;
+    rep = calloc(n * 2 + 1, sizeof(redisReply *));
+    if (rep == NULL) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "lookup: out of memory");
+        goto out;
+    }
+    /* Every case in one round trip; an id of the wrong shape is skipped. */
+    for (i = 0; i < n; i++)
+        if (ids->element[i]->type == REDIS_REPLY_STRING &&
+            zq_case_load_append(st, ids->element[i]->str) == 0)
+            sent++;
+    if (sent > 0 && zq_store_read_replies(st, err, (int)(sent * 2), rep) < 0) {
+        rc = -ZQ_EUNAVAIL;
+        goto out;
+    }
+    for (i = 0; i < sent; i++) {
+        zq_case c;
+        json_t *pub;
+
+        if (zq_case_from_replies_public(rep[2 * i], rep[2 * i + 1], "", &c, NULL) < 0)
+            continue; /* deleted since: not listed */
+        /* The index is the number's; the record has the last word. */
+        if (strcmp(c.mobile, in->mobile) == 0 &&
+            (pub = zq_case_public_json_at(in->schema, in->cal, in->lim, &c,
+                                          zq_date_from_ms(in->now_ms))) != NULL)
+            json_array_append_new(out, pub);
+        zq_case_clear(&c);
+    }
+    *list = out;
+    out = NULL;
+out:
+    for (i = 0; rep != NULL && i < sent * 2; i++)
+        if (rep[i] != NULL)
+            freeReplyObject(rep[i]);
+    free(rep);
+    json_decref(out);
+    freeReplyObject(ids);
     return rc;
 }

@@ -14,6 +14,9 @@ stdout:
     redis ["ZADD","k","1","m"]   one Redis command (key prefix: stack prefix)
     prefix                       the Redis key prefix of this stack
     staff_token                  the admin staff token of this stack
+    config {"sms":{...},…}       merge sections into the ini and restart
+                                 zhuqi-fcgi with it (a test that needs
+                                 another setting puts the old one back)
     ping                         {"ok": true}
 
 It tears everything down on stdin EOF, SIGTERM or SIGINT, and exits 1 when
@@ -69,6 +72,16 @@ def run_command(stack, line):
         else:
             stack.start_redis()
         return {"ok": True}
+    if cmd == "config":
+        over = json.loads(arg)
+        if not isinstance(over, dict):
+            return {"ok": False, "error": "config wants a JSON object"}
+        for sec, kv in over.items():
+            stack.ini.setdefault(sec, {}).update(kv)
+        harness.write_ini(stack.ini_path, stack.ini)
+        rc, took = stack.stop("fcgi")
+        stack.start_fcgi()
+        return {"ok": rc == 0, "rc": rc}
     if cmd == "redis":
         args = json.loads(arg)
         if not isinstance(args, list) or not args:

@@ -409,6 +409,11 @@ class Stack:
             "bot": {"poll_ms": 200,
                     "reminders": os.path.join(ROOT, "config", "reminders.json"),
                     "templates_dir": os.path.join(ROOT, "config", "templates")},
+            # SMS codes: a fresh pepper per stack (a 0600 file, as in
+            # production). Suites submit complaints without a code: the
+            # check is off here; test_sms_code.py turns it on.
+            "verify": {"pepper_file": self._write_pepper(),
+                       "submit_complaint": False},
         }
         if not tls:
             # The local switch: plain HTTP on loopback, so no Secure cookie.
@@ -482,6 +487,14 @@ class Stack:
             sys.stderr.write("harness: stack failed to start, kept in %s%s\n"
                              % (self.dir, (": " + "; ".join(problems)) if problems else ""))
             raise
+
+    def _write_pepper(self):
+        """A new random [verify] pepper in a 0600 file; returns its path."""
+        path = os.path.join(self.dir, "run", "pepper")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+        return path
 
     # --- paths and logs -----------------------------------------------
 

@@ -101,12 +101,94 @@ static void test_error_is_not_expired(void **state)
     zq_session_clear(&got);
 }
 
+/* A verified mark holds for its mobile and purpose until its time, and
+ * is never written into a session that does not exist. */
+static void test_verified_mark(void **state)
+{
+    zq_session s = {0};
+    zq_err err = {0};
+    int64_t now = 1765000000000LL;
+    bool ok = true;
+    redisReply *r;
+
+    (void)state;
+    assert_int_equal(zq_session_new_ids(&s), 0);
+    s.draft = json_pack("{s:s}", "step", "contact");
+    assert_int_equal(zq_session_save(g_st, &s, "consult", true, 600, &err), 0);
+    assert_int_equal(zq_session_verified(g_st, s.sid, "submit", "13800138000", now, &ok, &err), 0);
+    assert_false(ok);
+    assert_int_equal(
+        zq_session_mark_verified(g_st, s.sid, "submit", "13800138000", now + 1000, &err), 0);
+    assert_int_equal(zq_session_verified(g_st, s.sid, "submit", "13800138000", now, &ok, &err), 0);
+    assert_true(ok);
+    assert_int_equal(
+        zq_session_verified(g_st, s.sid, "submit", "13800138000", now + 1000, &ok, &err), 0);
+    assert_false(ok);
+    assert_int_equal(zq_session_verified(g_st, s.sid, "lookup", "13800138000", now, &ok, &err), 0);
+    assert_false(ok);
+    assert_int_equal(zq_session_verified(g_st, s.sid, "submit", "13800138001", now, &ok, &err), 0);
+    assert_false(ok);
+    assert_int_equal(zq_session_verified(g_st, s.sid, "submit", NULL, now, &ok, &err), 0);
+    assert_false(ok);
+    /* The number is not in the session in clear. */
+    r = zqt_cmd(&g_redis, "HGET t:sess:%s v:submit", s.sid);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_null(strstr(r->str, "13800138000"));
+    freeReplyObject(r);
+    zq_session_clear(&s);
+
+    assert_int_equal(zq_session_new_ids(&s), 0);
+    assert_int_equal(zq_session_mark_verified(g_st, s.sid, "submit", "13800138000", now, &err),
+                     -ZQ_ENOTFOUND);
+    r = zqt_cmd(&g_redis, "EXISTS t:sess:%s", s.sid);
+    assert_int_equal(r->integer, 0);
+    freeReplyObject(r);
+}
+
+/* A draft saved with a mobile can be found by it, from anywhere, while it
+ * still carries that number. */
+static void test_find_draft_by_mobile(void **state)
+{
+    zq_session a = {0};
+    zq_err err = {0};
+    json_t *found = NULL;
+
+    (void)state;
+    assert_int_equal(zq_session_new_ids(&a), 0);
+    a.draft = json_pack("{s:s, s:{s:s, s:s}}", "step", "question", "answers", "mobile",
+                        "13900139000", "company_name", "甲公司");
+    assert_int_equal(zq_session_save(g_st, &a, "consult", true, 600, &err), 0);
+    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139000", &found, &err), 0);
+    assert_non_null(found);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(found, "answers"), "company_name")),
+        "甲公司");
+    json_decref(found);
+    /* Another flow, another number: nothing. */
+    assert_int_equal(zq_session_find_draft(g_st, "complaint", "13900139000", &found, &err), 0);
+    assert_null(found);
+    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139001", &found, &err), 0);
+    assert_null(found);
+    /* The draft's number changed: the old index no longer hands it out. */
+    json_object_set_new(json_object_get(a.draft, "answers"), "mobile", json_string("13900139001"));
+    assert_int_equal(zq_session_save(g_st, &a, "consult", false, 600, &err), 0);
+    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139000", &found, &err), 0);
+    assert_null(found);
+    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139001", &found, &err), 0);
+    assert_non_null(found);
+    json_decref(found);
+    zq_session_clear(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_unavailable_is_not_expired),
         cmocka_unit_test(test_error_is_not_expired),
+        cmocka_unit_test(test_verified_mark),
+        cmocka_unit_test(test_find_draft_by_mobile),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -380,6 +380,221 @@
     return box;
   };
 
+  /* ---- SMS verification codes ------------------------------------------ */
+
+  /* "13812345678" -> "138****5678" */
+  ZQ.maskMobile = function (m) {
+    return /^\d{11}$/.test(m) ? m.slice(0, 3) + '****' + m.slice(7) : m;
+  };
+
+  /* The 获取验证码 button, the code input and their messages, for one
+   * purpose (submit, resume, lookup, supplement). o: {purpose, mobile():
+   * the raw number typed, csrf(): the session's token, ensure(): optional,
+   * a Promise of true once a session exists, onVerified(mobile),
+   * onMobileError(message): optional, verified: a number already proved,
+   * resendAfter: seconds (default 60)}. Returns {node, reset(),
+   * verifiedFor()}. */
+  ZQ.smsCode = function (o) {
+    var el = ZQ.el;
+    var id = ZQ.uid('sms');
+    var W = { verified: o.verified || '', sentTo: '', left: 0, timer: null, busy: false, tried: '' };
+    var send = el('button', { type: 'button', class: 'btn secondary small sms-send', id: id + '-send', text: '获取验证码' });
+    var status = el('p', { class: 'sms-status', id: id + '-status', 'aria-live': 'polite' });
+    var input = el('input', {
+      id: id + '-code',
+      type: 'text',
+      inputmode: 'numeric',
+      autocomplete: 'one-time-code',
+      pattern: '[0-9]*',
+      maxlength: '6',
+      class: 'sms-input',
+      'aria-describedby': id + '-status ' + id + '-err'
+    });
+    var check = el('button', { type: 'button', class: 'btn small sms-check', text: '验证' });
+    var err = el('p', { class: 'field-error', id: id + '-err', role: 'alert', hidden: true });
+    var codeBox = el('div', { class: 'sms-code-field', hidden: true }, [
+      el('label', { for: id + '-code', text: '短信验证码' }),
+      el('div', { class: 'sms-row' }, [input, check]),
+      err
+    ]);
+    var node = el('div', { class: 'sms-code', 'data-purpose': o.purpose }, [send, status, codeBox]);
+
+    function say(text, ok) {
+      status.textContent = text || '';
+      status.classList.toggle('ok', !!ok);
+    }
+
+    function fail(text) {
+      err.textContent = text || '';
+      err.hidden = !text;
+      if (text) input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+    }
+
+    function tick() {
+      if (W.timer) clearTimeout(W.timer);
+      W.timer = null;
+      if (W.left <= 0) {
+        send.disabled = W.busy;
+        send.textContent = W.sentTo ? '重新获取' : '获取验证码';
+        return;
+      }
+      send.disabled = true;
+      send.textContent = '重新获取(' + W.left + 's)';
+      W.left -= 1;
+      W.timer = setTimeout(tick, 1000);
+    }
+
+    function countdown(s) {
+      W.left = Math.max(0, Math.min(s || 0, 86400));
+      tick();
+    }
+
+    function mobile() {
+      var m = ZQ.mobileParse(o.mobile() || '', '手机号码');
+      if (!ZQ.trim(o.mobile() || '')) m = { error: '请先填写手机号码' };
+      return m;
+    }
+
+    function showVerified(m) {
+      W.verified = m;
+      codeBox.hidden = true;
+      send.hidden = true;
+      fail('');
+      say('✓ 手机号码 ' + ZQ.maskMobile(m) + ' 已验证', true);
+    }
+
+    function ask() {
+      if (W.busy) return;
+      var m = mobile();
+      if (m.error) {
+        if (o.onMobileError) o.onMobileError(m.error);
+        else say(m.error);
+        return;
+      }
+      W.busy = true;
+      send.disabled = true;
+      say('正在发送验证码…');
+      fail('');
+      (o.ensure ? o.ensure() : Promise.resolve(true)).then(function (ready) {
+        if (!ready) return { status: 0, ok: false, unavailable: true, error: null };
+        return ZQ.api('POST', '/api/sms/code', { mobile: m.value, purpose: o.purpose }, { 'X-CSRF-Token': o.csrf() });
+      }).then(function (r) {
+        W.busy = false;
+        if (r.ok) {
+          W.sentTo = m.value;
+          W.tried = '';
+          codeBox.hidden = false;
+          input.value = '';
+          var d = r.data || {};
+          var mins = d.expires_in ? Math.max(1, Math.round(d.expires_in / 60)) : 5;
+          say('验证码已发送至 ' + ZQ.maskMobile(m.value) + '，' + mins + ' 分钟内有效。');
+          countdown(typeof d.resend_after === 'number' ? d.resend_after : (o.resendAfter || 60));
+          input.focus();
+          return;
+        }
+        if (r.status === 429) {
+          say(ZQ.problemText(r));
+          countdown(r.retryAfter || 60);
+          return;
+        }
+        send.disabled = false;
+        if (r.status === 422 && r.error && r.error.fields && r.error.fields.mobile) {
+          if (o.onMobileError) {
+            say('');
+            o.onMobileError(r.error.fields.mobile);
+          } else {
+            say(r.error.fields.mobile);
+          }
+          return;
+        }
+        say(ZQ.problemText(r));
+      });
+    }
+
+    function verify() {
+      if (W.busy) return;
+      var code = ZQ.fold(input.value).replace(/\s+/g, '');
+      if (!/^\d{6}$/.test(code)) {
+        fail('请输入短信中的6位数字验证码');
+        input.focus();
+        return;
+      }
+      var m = mobile();
+      if (m.error || m.value !== W.sentTo) {
+        fail('手机号码已修改，请重新获取验证码');
+        return;
+      }
+      W.busy = true;
+      W.tried = code;
+      check.disabled = true;
+      fail('');
+      ZQ.api('POST', '/api/sms/verify', { mobile: m.value, purpose: o.purpose, code: code }, { 'X-CSRF-Token': o.csrf() }).then(function (r) {
+        W.busy = false;
+        check.disabled = false;
+        if (W.left <= 0) send.disabled = false;
+        if (r.ok) {
+          showVerified(m.value);
+          if (o.onVerified) o.onVerified(m.value);
+          return;
+        }
+        var e = r.error || {};
+        if (e.code === 'code_expired' || e.code === 'too_many_tries') {
+          input.value = '';
+          fail(e.message);
+          if (W.left <= 0) send.disabled = false;
+          send.focus();
+          return;
+        }
+        if (e.code === 'code_invalid' || (r.status === 422 && e.fields && e.fields.code)) {
+          fail(e.code === 'code_invalid' ? e.message : e.fields.code);
+          input.select();
+          return;
+        }
+        fail(ZQ.problemText(r));
+      });
+    }
+
+    send.addEventListener('click', ask);
+    check.addEventListener('click', verify);
+    input.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        verify();
+      }
+    });
+    input.addEventListener('input', function () {
+      var v = ZQ.fold(input.value).replace(/\D+/g, '');
+      if (v !== input.value) input.value = v.slice(0, 6);
+      if (!err.hidden) fail('');
+      /* A code filled in by the keyboard or typed whole: check it once. */
+      if (/^\d{6}$/.test(input.value) && input.value !== W.tried) verify();
+    });
+
+    if (W.verified) showVerified(W.verified);
+
+    return {
+      node: node,
+      /* The number changed: what was proved was another one. */
+      reset: function () {
+        var m = mobile();
+        if (W.verified && !m.error && m.value === W.verified) return;
+        if (W.verified || (W.sentTo && (m.error || m.value !== W.sentTo))) {
+          W.verified = '';
+          W.sentTo = '';
+          codeBox.hidden = true;
+          send.hidden = false;
+          fail('');
+          say('');
+          tick();
+        }
+      },
+      verifiedFor: function () {
+        return W.verified;
+      }
+    };
+  };
+
   /* A button that counts down Retry-After before it can be pressed. */
   ZQ.waitButton = function (seconds, label, onClick) {
     var b = ZQ.el('button', { type: 'button', class: 'btn', on: { click: onClick } });

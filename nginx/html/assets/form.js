@@ -17,6 +17,7 @@
   var TYPED_KEY = 'zq:typed:' + formId; /* sessionStorage {step: {field: raw}} */
   var IDEM_KEY = 'zq:idem:' + formId; /* localStorage: the submission attempt's key */
   var STARTED_KEY = 'zq:started:' + formId; /* localStorage: a draft exists (start page badge) */
+  var VERIFIED_KEY = 'zq:verified:' + formId; /* sessionStorage: the mobile proved by SMS code */
 
   var S = {
     schema: null,
@@ -25,6 +26,8 @@
     stepOf: {}, /* field id -> step index */
     regions: { byCode: {}, sichuan: [], outside: [] },
     csrf: '',
+    verify: {}, /* {mobile_required, resume, resend_after} from the server */
+    verified: '', /* the mobile this session proved by SMS code */
     answers: {},
     done: [],
     current: -1,
@@ -277,6 +280,8 @@
 
   function takeDraft(d) {
     if (d.csrf) S.csrf = d.csrf;
+    if (d.verify && typeof d.verify === 'object') S.verify = d.verify;
+    if (!S.verified) S.verified = ZQ.session.get(VERIFIED_KEY) || '';
     S.answers = d.answers && typeof d.answers === 'object' ? d.answers : {};
     S.done = Array.isArray(d.done) ? d.done : [];
   }
@@ -708,6 +713,7 @@
       } else {
         simpleWrap(input);
       }
+      if (f.type === 'mobile' && f.id === 'mobile' && S.verify.mobile_required) addCodeWidget(c, input);
       if (f.type === 'date') {
         c.badInput = function () {
           return !!(input.validity && input.validity.badInput);
@@ -735,6 +741,117 @@
     return c;
   }
 
+  /* ---- SMS code ---------------------------------------------------------- */
+
+  function setVerified(m) {
+    S.verified = m || '';
+    if (m) ZQ.session.set(VERIFIED_KEY, m);
+    else ZQ.session.del(VERIFIED_KEY);
+  }
+
+  /* 获取验证码 beside the complainant's mobile: the flow is submitted only
+   * with the number proved (the server checks; this is the way there). */
+  function addCodeWidget(c, input) {
+    var w = ZQ.smsCode({
+      purpose: 'submit',
+      mobile: function () {
+        return input.value;
+      },
+      csrf: function () {
+        return S.csrf;
+      },
+      verified: (function () {
+        var m = ZQ.mobileParse(input.value || toRaw(c.f, S.answers.mobile) || '', '');
+        return S.verified && m.value === S.verified ? S.verified : '';
+      })(),
+      resendAfter: S.verify.resend_after,
+      onVerified: function (m) {
+        setVerified(m);
+        clearError(c);
+      },
+      onMobileError: function (msg) {
+        setError(c, msg);
+        input.focus();
+      }
+    });
+    c.wrap.appendChild(el('p', { class: 'help', text: '提交前需要用短信验证码验证手机号码。' }));
+    c.wrap.appendChild(w.node);
+    input.addEventListener('input', function () {
+      w.reset();
+      if (!w.verifiedFor()) setVerified('');
+    });
+  }
+
+  /* 在其他设备继续填写: mobile + code (purpose resume) take over the draft
+   * last saved with that number. */
+  function showResume() {
+    S.current = -1;
+    S.inputs = {};
+    ZQ.clear(app);
+    var h2 = el('h2', { id: 'resume-title', tabindex: '-1', text: '在其他设备继续填写' });
+    var mob = el('input', {
+      id: 'resume-mobile',
+      type: 'tel',
+      inputmode: 'tel',
+      autocomplete: 'tel-national',
+      placeholder: '例：13812345678',
+      'aria-describedby': 'resume-mobile-help resume-mobile-err'
+    });
+    var merr = el('p', { class: 'field-error', id: 'resume-mobile-err', hidden: true });
+    var out = el('div', { 'aria-live': 'polite' });
+    var w = ZQ.smsCode({
+      purpose: 'resume',
+      mobile: function () {
+        return mob.value;
+      },
+      csrf: function () {
+        return S.csrf;
+      },
+      resendAfter: S.verify.resend_after,
+      onMobileError: function (msg) {
+        merr.textContent = msg;
+        merr.hidden = false;
+        mob.focus();
+      },
+      onVerified: function (m) {
+        ZQ.clear(out).appendChild(el('p', { class: 'loading', text: '正在载入填写内容…' }));
+        ZQ.api('POST', '/api/intake/' + formId + '/resume', { mobile: m }, { 'X-CSRF-Token': S.csrf }).then(function (r) {
+          if (r.ok && r.data) {
+            ZQ.session.del(TYPED_KEY);
+            takeDraft(r.data);
+            setVerified(m);
+            S.handoffNote = '已载入您在其他设备上填写的内容，请核对后继续。';
+            resume(r.data.step);
+            return;
+          }
+          ZQ.clear(out).appendChild(ZQ.notice({ kind: 'error', text: ZQ.problemText(r) }));
+        });
+      }
+    });
+    mob.addEventListener('input', function () {
+      merr.hidden = true;
+      w.reset();
+    });
+    app.appendChild(h2);
+    app.appendChild(el('p', { class: 'lead', text: '在其他手机或电脑上填写过？输入当时填写的手机号码，用短信验证码确认后即可接着填写。' }));
+    app.appendChild(el('div', { class: 'card' }, [
+      el('div', { class: 'field', 'data-field': 'resume-mobile' }, [
+        el('label', { for: 'resume-mobile', text: '手机号码' }),
+        el('p', { class: 'help', id: 'resume-mobile-help', text: '填写时留下的手机号码。' }),
+        mob,
+        merr,
+        w.node
+      ]),
+      out
+    ]));
+    app.appendChild(el('div', { class: 'actions' }, [
+      el('button', { type: 'button', class: 'btn secondary', text: '返回', on: { click: function () {
+        goTo(maxAllowed(), 'replace');
+      } } })
+    ]));
+    h2.focus();
+  }
+
   /* ---- the screens ------------------------------------------------------ */
 
   function frame(i) {
@@ -747,6 +864,11 @@
       el('progress', { max: n, value: i + 1, 'aria-labelledby': 'step-count' })
     ]));
     if (i === 0 && S.schema.description) app.appendChild(el('p', { class: 'lead', text: S.schema.description }));
+    if (i === 0 && S.verify.resume && S.done.length === 0) {
+      app.appendChild(el('p', { class: 'resume-entry' }, [
+        el('button', { type: 'button', class: 'linkbtn', id: 'resume-open', text: '在其他设备继续填写', on: { click: showResume } })
+      ]));
+    }
     app.appendChild(h2);
     if (st.description) app.appendChild(el('p', { class: 'muted', text: st.description }));
     S.banner = el('div', { id: 'banner' });
@@ -1026,6 +1148,17 @@
         el('dl', {}, rows)
       ]));
     });
+    if (S.verify.mobile_required && S.answers.mobile && S.verified !== S.answers.mobile) {
+      app.appendChild(ZQ.notice({
+        role: 'note',
+        title: '提交前请先验证手机号码',
+        text: '请回到填写手机号码的一步，点击“获取验证码”并填写短信中的验证码。',
+        actions: [el('button', { type: 'button', class: 'btn secondary', text: '去验证', on: { click: function () {
+          S.returnToReview = true;
+          goTo(S.stepOf.mobile, 'push');
+        } } })]
+      }));
+    }
     app.appendChild(el('p', { class: 'muted', text: formId === 'complaint'
       ? '提交即表示您确认以上内容真实准确。提交后会得到投诉编号。'
       : '提交后会得到咨询编号，工作人员会按您留下的手机号码联系您。' }));
@@ -1077,6 +1210,9 @@
         return;
       }
       if (r.status === 422 && r.error) {
+        /* The server no longer holds the number as proved (expired): say
+         * so beside the field, where the code is asked for. */
+        if (r.error.code === 'mobile_unverified') setVerified('');
         var j = stepIndex(r.error.step);
         if (j < 0) j = 0;
         S.returnToReview = true;

@@ -113,6 +113,15 @@
   }
 
   function showCase(c) {
+    var h = el('h2', { id: 'result-title', tabindex: '-1', text: '查询结果' });
+    var card = caseCard(c, h, 'case-result', 'case-status');
+    ZQ.clear(result).appendChild(card);
+    h.focus();
+  }
+
+  /* One case's public view as a card under heading h; ids for the card
+   * and its status (null: none). */
+  function caseCard(c, h, cardId, statusId) {
     var contact = c.contact || {};
     var dl = el('dl', { class: 'facts' }, [].concat(
       fact('编号', c.id),
@@ -122,10 +131,10 @@
       fact('联系人', contact.contact_name),
       fact('手机', contact.mobile)
     ));
-    var h = el('h2', { id: 'result-title', tabindex: '-1', text: '查询结果' });
-    var card = el('section', { class: 'card', 'aria-labelledby': 'result-title', id: 'case-result' }, [
+    if (!h.id) h.id = ZQ.uid('case');
+    var card = el('section', { class: 'card', 'aria-labelledby': h.id, id: cardId || null, 'data-case': c.id }, [
       h,
-      el('p', {}, ['当前状态：', el('span', { class: 'status', id: 'case-status', text: c.status_label || c.status })]),
+      el('p', {}, ['当前状态：', el('span', { class: 'status', id: statusId || null, text: c.status_label || c.status })]),
       dl
     ]);
     var dls = deadlines(c);
@@ -143,8 +152,7 @@
         ]);
       })));
     }
-    ZQ.clear(result).appendChild(card);
-    h.focus();
+    return card;
   }
 
   function problem(text, kind, actions) {
@@ -191,4 +199,88 @@
     e.preventDefault();
     lookup();
   });
+
+  /* ---- 按手机号查询全部: mobile + SMS code (purpose lookup) ---------------- */
+
+  var byMobile = document.getElementById('by-mobile-body');
+  var openBtn = document.getElementById('by-mobile-open');
+  var mobileResult = document.getElementById('mobile-result');
+  var session = { csrf: '' };
+
+  function showList(mobile, cases) {
+    var h = el('h2', { id: 'mobile-result-title', tabindex: '-1', text: '手机号 ' + ZQ.maskMobile(mobile) + ' 的案件' });
+    ZQ.clear(mobileResult).appendChild(h);
+    if (!cases.length) {
+      mobileResult.appendChild(ZQ.notice({ role: 'status', text: '这个手机号码下没有查到案件。较早提交的案件请用案件编号和手机号码查询。' }));
+    } else {
+      mobileResult.appendChild(el('p', { class: 'muted', text: '共 ' + cases.length + ' 件，最新提交的在前。' }));
+      cases.forEach(function (c) {
+        mobileResult.appendChild(caseCard(c, el('h3', { text: c.id + ' · ' + (c.type_label || '') })));
+      });
+    }
+    h.focus();
+  }
+
+  function listCases(mobile) {
+    ZQ.clear(mobileResult).appendChild(el('p', { class: 'loading', text: '正在查询…' }));
+    ZQ.api('POST', '/api/cases/lookup', { mobile: mobile }, { 'X-CSRF-Token': session.csrf }).then(function (r) {
+      if (r.ok && r.data && Array.isArray(r.data.cases)) showList(mobile, r.data.cases);
+      else ZQ.clear(mobileResult).appendChild(ZQ.notice({ kind: 'error', text: ZQ.problemText(r) }));
+    });
+  }
+
+  function openByMobile() {
+    openBtn.disabled = true;
+    ZQ.api('POST', '/api/session').then(function (r) {
+      openBtn.disabled = false;
+      var v = r.ok && r.data ? r.data.verify || {} : null;
+      if (!v) {
+        ZQ.clear(mobileResult).appendChild(ZQ.notice({ kind: 'error', text: ZQ.problemText(r) }));
+        return;
+      }
+      if (!v.available || !v.purposes || !v.purposes.lookup) {
+        ZQ.clear(byMobile).appendChild(ZQ.notice({ role: 'status', text: '暂未开通按手机号查询，请用案件编号和手机号码查询。' }));
+        return;
+      }
+      session.csrf = r.data.csrf;
+      var mob = el('input', {
+        id: 'all-mobile',
+        type: 'tel',
+        inputmode: 'tel',
+        autocomplete: 'tel-national',
+        placeholder: '例：13812345678',
+        'aria-describedby': 'all-mobile-err'
+      });
+      var merr = el('p', { class: 'field-error', id: 'all-mobile-err', hidden: true });
+      var w = ZQ.smsCode({
+        purpose: 'lookup',
+        mobile: function () {
+          return mob.value;
+        },
+        csrf: function () {
+          return session.csrf;
+        },
+        resendAfter: v.resend_after,
+        onMobileError: function (msg) {
+          merr.textContent = msg;
+          merr.hidden = false;
+          mob.focus();
+        },
+        onVerified: listCases
+      });
+      mob.addEventListener('input', function () {
+        merr.hidden = true;
+        w.reset();
+      });
+      ZQ.clear(byMobile).appendChild(el('div', { class: 'field', 'data-field': 'all-mobile' }, [
+        el('label', { for: 'all-mobile', text: '手机号码' }),
+        mob,
+        merr,
+        w.node
+      ]));
+      mob.focus();
+    });
+  }
+
+  openBtn.addEventListener('click', openByMobile);
 })();
