@@ -14,6 +14,7 @@
 #include "zhuqi/log.h"
 #include "zhuqi/lookup.h"
 #include "zhuqi/session.h"
+#include "zhuqi/smsq.h"
 #include "zhuqi/workflow.h"
 #include "verify.h"
 
@@ -339,6 +340,7 @@ static int respond_case(zq_req *req, const char *id, int status, const char *own
     zq_wf_limits lim;
     zq_case c;
     zq_err err = {0};
+    json_t *pub;
     int rc = zq_case_load(req->store, id, &c, &err);
 
     if (rc < 0) {
@@ -354,10 +356,14 @@ static int respond_case(zq_req *req, const char *id, int status, const char *own
         return 0;
     }
     zq_wf_limits_from_config(req->cfg, &lim);
-    zq_resp_json(req, status,
-                 json_pack("{s:o}", "case",
-                           zq_case_public_json_at(schema_of(req), calendar_of(req), &lim, &c,
-                                                  zq_date_today())));
+    pub = zq_case_public_json_at(schema_of(req), calendar_of(req), &lim, &c, zq_date_today());
+    /* Whether the complainant will get progress SMS: the success page
+     * promises them only then. */
+    if (pub != NULL)
+        json_object_set_new(pub, "sms_progress",
+                            json_boolean(req->cfg->events.sms_progress &&
+                                         zq_sms_enabled(req->cfg) && c.mobile[0] != '\0'));
+    zq_resp_json(req, status, json_pack("{s:o}", "case", pub));
     zq_case_clear(&c);
     return 0;
 }

@@ -387,6 +387,7 @@ test('consultation: start page, fill, review, submit, ZX number', async (t) => {
   const id = (await page.locator('#case-no').textContent()).trim();
   assert(/^ZX\d{8}-\d{4,}$/.test(id), 'case number ' + id);
   assert(await page.locator('#next-consult').isVisible(), 'consultation next steps shown');
+  assert(!(await page.locator('#sms-note').isVisible()), 'SMS promised while SMS is off');
   eq(await page.evaluate(() => localStorage.getItem('zq:idem:consult')), null, 'idempotency key kept after success');
   await assertLayout(page, 'success page');
   await shot(page, 'success-consult');
@@ -719,6 +720,7 @@ test('SMS code: 获取验证码 with a countdown, a wrong code, the right one, s
     await page.waitForURL(/\/success\.html\?id=/);
     const id = (await page.locator('#case-no').textContent()).trim();
     assert(/^TS\d{8}-\d{4,}$/.test(id), 'case number ' + id);
+    assert(await page.locator('#sms-note').isVisible(), 'progress SMS not mentioned while SMS is on');
 
     /* 按手机号查询全部: the same number, a code of its own (purpose lookup). */
     const lp = await newPage(t);

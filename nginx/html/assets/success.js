@@ -20,6 +20,13 @@
   noEl.textContent = id;
   document.getElementById('case-label').textContent = kind === 'complaint' ? '您的投诉编号' : '您的咨询编号';
   document.getElementById('next-' + kind).hidden = false;
+  /* The case as the form just submitted it says whether progress SMS go
+   * to the mobile given; only then does the page promise them. */
+  var filed = ZQ.session.get('zq:case');
+  if (filed && filed.id === id && filed.sms_progress === true) {
+    var note = document.getElementById('sms-note');
+    if (note) note.hidden = false;
+  }
   document.getElementById('lookup-link').href = 'lookup.html?id=' + encodeURIComponent(id);
   document.title = (kind === 'complaint' ? '投诉已提交' : '咨询已提交') + ' ' + id + ' — 助企';
 
