@@ -23,6 +23,7 @@ typedef struct zq_app {
     zq_reminders *reminders;   /* owned; ZQ_APP_PUSH only, else NULL */
     zq_template *case_created; /* owned; ZQ_APP_PUSH only, else NULL */
     zq_template *case_status;  /* owned; ZQ_APP_PUSH only, else NULL */
+    json_t *handling;          /* owned; [workflow] handling (zq_wf_handling_load), never NULL */
 } zq_app;
 
 /* Builds an app from an already loaded configuration (copied): loads the

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "zhuqi/log.h"
+#include "zhuqi/workflow.h"
 
 int zq_app_path(const char *config_path, const char *path, char *out, size_t outsz)
 {
@@ -47,6 +48,26 @@ static int load_push(zq_app *app, const char *config_path, zq_err *err)
     return rc;
 }
 
+/* The handling lists of [workflow] handling. A missing file is not fatal
+ * (setups that predate it keep running): the lists are empty, and a
+ * transfer is refused until the file is there. */
+static int load_handling(zq_app *app, const char *config_path, zq_err *err)
+{
+    char path[512];
+    FILE *f;
+
+    if (zq_app_path(config_path, app->cfg.workflow.handling, path, sizeof(path)) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "[workflow] handling: path too long");
+    f = fopen(path, "r");
+    if (f == NULL) {
+        ZQ_WARN("event=handling_missing path=%s departments=none", path);
+        app->handling = json_pack("{s:[], s:[]}", "departments", "messages");
+        return app->handling ? 0 : zq_err_set(err, ZQ_ENOMEM, "out of memory");
+    }
+    fclose(f);
+    return zq_wf_handling_load(path, &app->handling, err);
+}
+
 int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, zq_app **out,
                 zq_err *err)
 {
@@ -68,6 +89,8 @@ int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, z
         rc = load_push(app, config_path, err);
     if (rc == 0)
         rc = zq_schema_load(forms, regions, &app->schema, err);
+    if (rc == 0)
+        rc = load_handling(app, config_path, err);
     if (rc < 0) {
         zq_app_free(app);
         return rc;
@@ -96,5 +119,6 @@ void zq_app_free(zq_app *app)
     zq_reminders_free(app->reminders);
     zq_template_free(app->case_created);
     zq_template_free(app->case_status);
+    json_decref(app->handling);
     free(app);
 }
