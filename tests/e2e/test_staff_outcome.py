@@ -197,5 +197,56 @@ class TestOutcomes(OutcomeBase, unittest.TestCase):
         self.assertNotIn("'-", raw.split(cid2)[1].split("\r\n")[0])
 
 
+class TestAmountStats(OutcomeBase, unittest.TestCase):
+    def test_amounts_by_payer_department_region_month(self):
+        a, b, c = "TS20261005-0001", "TS20261006-0002", "TS20261106-0003"
+        redis_pipeline(self.stack, case_commands(
+            a, "complaint", ms_at(2026, 10, 5), complaint_answers(1, amount_fen=100000)))
+        redis_pipeline(self.stack, case_commands(
+            b, "complaint", ms_at(2026, 10, 6),
+            complaint_answers(2, amount_fen=50000, respondent_type="large"), region="510700"))
+        redis_pipeline(self.stack, case_commands(
+            c, "complaint", ms_at(2026, 11, 6), complaint_answers(3, amount_fen=7000)))
+        for cid, dep in ((a, "finance"), (b, "sasac")):
+            self.assertEqual(self.move(cid, "accepted", now=ms_at(2026, 10, 9)).status, 200)
+            self.assertEqual(self.move(cid, "transferred", note="转办", department=dep,
+                                       now=ms_at(2026, 10, 12)).status, 200)
+        r = self.move(a, "answered", note="答复", result="paid_full", recovered="1000",
+                      now=ms_at(2026, 10, 20))
+        self.assertEqual(r.status, 200, r)
+        # b answered late: 30 days from 10/12 is 11/11.
+        r = self.move(b, "answered", note="答复", result="paid_part", recovered_fen=20000,
+                      now=ms_at(2026, 11, 20))
+        self.assertEqual(r.status, 200, r)
+
+        s = self.call("GET", "/api/admin/stats?type=complaint", TOKENS.viewer,
+                      now=ms_at(2026, 11, 25)).json()["stats"]
+        self.assertEqual(s["amounts"], {"involved_fen": 157000, "recovered_fen": 120000,
+                                        "with_result": 2})
+        payer = {x["payer_type"]: x for x in s["amounts_by_payer_type"]}
+        self.assertEqual((payer["organ"]["label"], payer["organ"]["count"],
+                          payer["organ"]["involved_fen"], payer["organ"]["recovered_fen"]),
+                         ("机关", 2, 107000, 100000))
+        self.assertEqual((payer["large"]["label"], payer["large"]["recovered_fen"]),
+                         ("大型企业", 20000))
+        dep = {x["department"]: x for x in s["amounts_by_department"]}
+        self.assertEqual((dep["finance"]["label"], dep["finance"]["recovered_fen"]),
+                         ("财政部门", 100000))
+        self.assertEqual(dep["none"]["label"], "未转办")
+        region = {x["region"]: x for x in s["amounts_by_region"]}
+        self.assertEqual((region["510700"]["label"], region["510700"]["involved_fen"]),
+                         ("绵阳市", 50000))
+        month = {x["month"]: x["involved_fen"] for x in s["amounts_by_month"]}
+        self.assertEqual(month, {"2026-10": 150000, "2026-11": 7000})
+        ot = s["on_time"]
+        self.assertEqual((ot["review"]["with_limit"], ot["review"]["on_time"]), (2, 2))
+        self.assertEqual((ot["transfer"]["with_limit"], ot["transfer"]["on_time"]), (2, 2))
+        self.assertEqual((ot["answer"]["with_limit"], ot["answer"]["on_time"],
+                          ot["answer"]["on_time_share"]), (2, 1, 0.5))
+        self.assertEqual(ot["answer"]["label"], "书面答复期限")
+        self.assertIn("satisfaction", s)
+        self.assertIsNone(s["satisfaction"])
+
+
 if __name__ == "__main__":
     unittest.main()
