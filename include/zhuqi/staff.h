@@ -393,15 +393,18 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *
  *   {"date":"2026-11-26", "within_workdays":2, "total_overdue":n,
  *    "total_due_soon":n, "offices":[{"office":"510100",
  *    "office_name":"成都市经济和信息化局", "overdue":[case…],
- *    "due_soon":[case…]}…]}
+ *    "due_soon":[case…]}…], "calendar_missing":[2027]}
  * with case = {"id","type","status","status_label","what","due",
  * "days_left","handler","company_name","cross_region"}. Offices are in
  * code order, the cross-region desk last; cases by due date. At most 2000
- * cases are read. Returns 0 and a new object, or -ZQ_EUNAVAIL. */
+ * cases are read. calendar_missing lists the years ctx->cal lacks that
+ * working-day deadlines need: this year, and from November the next.
+ * Returns 0 and a new object, or -ZQ_EUNAVAIL. */
 int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx, int within, json_t **out, zq_err *err);
 
 /* The digest as a Chinese plain-text message (markdown-free, short lines)
- * for a group robot; "" cases give a one-line "no case due" message.
+ * for a group robot; "" cases give a one-line "no case due" message; a
+ * warning line per missing holiday year ends it.
  * Returns a new string (free()), NULL when out of memory. */
 char *zq_staff_digest_text(const json_t *digest);
 

@@ -123,7 +123,7 @@ typedef struct zq_deadline {
     bool workdays;     /* the limit counts working days, else calendar days */
     int limit;         /* its length in those units */
     bool extended;     /* an extension of the answer limit applies */
-    bool fallback;     /* a year between start and due has no holiday file */
+    bool fallback;     /* a working-day limit spans a year without a holiday file */
 } zq_deadline;
 
 /* Computes the deadline of a case of form in status from its history

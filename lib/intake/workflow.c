@@ -433,7 +433,9 @@ int zq_wf_deadline(const zq_calendar *cal, const zq_wf_limits *lim, const char *
         break;
     default: break;
     }
-    out->fallback = cal != NULL && !zq_cal_range_known(cal, out->start, out->due);
+    /* Only a count of working days depends on the holiday notice: a
+     * limit in calendar days warns nobody about a missing year. */
+    out->fallback = out->workdays && cal != NULL && !zq_cal_range_known(cal, out->start, out->due);
     return 0;
 }
 

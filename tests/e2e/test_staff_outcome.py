@@ -248,5 +248,23 @@ class TestAmountStats(OutcomeBase, unittest.TestCase):
         self.assertIsNone(s["satisfaction"])
 
 
+class TestCalendarWarning(OutcomeBase, unittest.TestCase):
+    """config/holidays has 2025 and 2026: from November the digest says
+    that 2027 is missing; in October it says nothing."""
+
+    def test_digest_warns_from_november(self):
+        for date, years in (("2026-10-30", []), ("2026-11-02", [2027]),
+                            ("2026-12-31", [2027]), ("2027-03-01", [2027])):
+            with self.subTest(date=date):
+                r = self.call("GET", "/api/admin/digest?date=" + date, TOKENS.viewer)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.json()["digest"]["calendar_missing"], years)
+                text = r.json()["text"]
+                if years:
+                    self.assertIn("尚未配置 %d 年节假日安排" % years[0], text)
+                else:
+                    self.assertNotIn("节假日安排", text)
+
+
 if __name__ == "__main__":
     unittest.main()

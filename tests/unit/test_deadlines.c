@@ -233,6 +233,18 @@ static void test_missing_year(void **state)
     zq_wf_deadline(g_cal, &LIM, "complaint", "accepted", h, at(2026, 12, 1), &d);
     assert_true(d.fallback);
     json_decref(h);
+    /* The answer limit counts calendar days: no warning there, even
+     * across the missing year (issue 16 item 16). */
+    h = json_array();
+    json_array_append_new(h, move(at(2026, 12, 20), "accepted", "transferred"));
+    zq_wf_deadline(g_cal, &LIM, "complaint", "transferred", h, at(2026, 12, 1), &d);
+    assert_int_equal(d.clock, ZQ_WF_CLOCK_ANSWER);
+    assert_false(d.workdays);
+    assert_false(d.fallback);
+    j = zq_wf_deadline_json(g_cal, &d, "transferred", D(2026, 12, 21));
+    assert_true(json_is_false(json_object_get(j, "fallback_calendar")));
+    json_decref(j);
+    json_decref(h);
 }
 
 /* A request for more material stops the review clock; it restarts from
