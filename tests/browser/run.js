@@ -1141,12 +1141,12 @@ test('staff console: sign in, filter, open a case, accept it, history and deadli
   shared.consoleCase = ts;
 });
 
-/* The console on a phone (390x844): a menu button, the case list as cards
+/* The console on a phone (390x844 and 360x640): a menu button, the case list as cards
  * (number, company, status, deadline), no horizontal scroll, 16 px inputs
  * and 44 px targets, on the list, a case and the statistics. */
-test('staff console on a phone: menu button, case cards, no horizontal scroll', async (t) => {
+for (const [vw, vh] of [[390, 844], [360, 640]]) test(`staff console on a phone (${vw}x${vh}): menu button, case cards, no horizontal scroll`, async (t) => {
   const token = (await stack.cmd('staff_token')).result;
-  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true,
+  const ctx = await browser.newContext({ viewport: { width: vw, height: vh }, isMobile: true, hasTouch: true,
     deviceScaleFactor: 2, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', serviceWorkers: 'block' });
   t.contexts.push(ctx);
   const page = await ctx.newPage();
@@ -1167,7 +1167,7 @@ test('staff console on a phone: menu button, case cards, no horizontal scroll', 
   await page.click('#menu-toggle');
   assert(await page.locator('#nav a[data-nav=stats]').isVisible(), 'menu open');
   eq(await page.locator('#menu-toggle').getAttribute('aria-expanded'), 'true', 'aria-expanded');
-  await shot(page, 'admin-phone-menu');
+  await shot(page, `admin-phone-menu-${vw}`);
   await page.click('#menu-toggle');
   /* Cards: the number, the company, the status and the deadline only. */
   const card = page.locator('#case-rows tr[data-id]').first();
@@ -1175,16 +1175,16 @@ test('staff console on a phone: menu button, case cards, no horizontal scroll', 
     .filter((td) => getComputedStyle(td).display !== 'none').map((td) => td.className.split(' ')[0]));
   eq(shownCells.join(','), 'c-id,c-company,c-status,c-deadline', 'card cells');
   assert(await page.locator('table.cases thead').isHidden(), 'no table head on a phone');
-  await assertLayout(page, 'console list at 390');
-  await shot(page, 'admin-phone-list');
+  await assertLayout(page, `console list at ${vw}`);
+  await shot(page, `admin-phone-list-${vw}`);
   await page.goto(base + '/admin/#/case/' + encodeURIComponent(shared.consoleCase || ''));
   await page.waitForSelector('#case-status');
-  await assertLayout(page, 'console case at 390');
-  await shot(page, 'admin-phone-case');
+  await assertLayout(page, `console case at ${vw}`);
+  await shot(page, `admin-phone-case-${vw}`);
   await page.goto(base + '/admin/#/stats');
   await page.waitForSelector('#amounts-payer');
-  await assertLayout(page, 'console stats at 390');
-  await shot(page, 'admin-phone-stats');
+  await assertLayout(page, `console stats at ${vw}`);
+  await shot(page, `admin-phone-stats-${vw}`);
 });
 
 /* ---- runner -------------------------------------------------------------- */
