@@ -354,6 +354,10 @@ class TestStats(DataBase, unittest.TestCase):
         cli = json.loads(p.stdout)
         self.assertEqual(cli["by_status"], s["by_status"])
         self.assertEqual(cli["answer"], s["answer"])
+        # The amounts reported upward (issue 16 item 12), the same in both.
+        self.assertEqual(cli["amounts"], s["amounts"])
+        self.assertEqual(s["amounts"]["recovered_fen"], 100050 + 30000)
+        self.assertEqual(cli["on_time"], s["on_time"])
 
     def test_cli_misc(self):
         p = self.admin_cli("calendar", "check")
