@@ -1129,6 +1129,13 @@ test('staff console: sign in, filter, open a case, accept it, history and deadli
   assert(await page.locator('.progress svg').count() === 1, 'delivery progress bar');
   await shot(page, 'admin-notice');
 
+  /* The digest page says from November that next year's holidays are missing. */
+  await page.goto(base + '/admin/#/digest?date=2026-11-02');
+  await page.waitForSelector('[data-calendar-missing="2027"]');
+  await page.goto(base + '/admin/#/digest?date=2026-10-30');
+  await page.waitForFunction(() => document.getElementById('app').innerText.includes('2026-10-30：逾期'));
+  eq(await page.locator('[data-calendar-missing]').count(), 0, 'no calendar warning in October');
+
   /* Statistics drawn in SVG. */
   await page.goto(base + '/admin/#/stats');
   await page.waitForSelector('#chart-region rect');

@@ -813,6 +813,10 @@
       var d = r.body.digest;
       var kids = [h("p", { className: "muted", text: d.date + "：逾期 " + d.total_overdue + " 件，" +
         d.within_workdays + " 个工作日内到期 " + d.total_due_soon + " 件。每个工作日早上由推送服务发给工作人员群。" })];
+      (d.calendar_missing || []).forEach(function (y) {
+        kids.push(h("p", { className: "flash err", "data-calendar-missing": String(y), text: "尚未配置 " + y +
+          " 年节假日安排（holidays/" + y + ".json），涉及该年的工作日期限暂按周一至周五计算。国务院办公厅通知发布后请及时添加。" }));
+      });
       if (!d.offices.length) kids.push(h("p", { className: "empty", text: "没有逾期或即将到期的案件。" }));
       d.offices.forEach(function (o) {
         var rows = o.overdue.concat(o.due_soon).map(function (c) {
