@@ -155,6 +155,7 @@ static void ctx_from(const zq_app *app, zq_staff_ctx *ctx)
     memset(ctx, 0, sizeof(*ctx));
     ctx->schema = app->schema;
     ctx->cal = app->calendar;
+    ctx->handling = app->handling;
     zq_wf_limits_from_config(&app->cfg, &ctx->lim);
     ctx->today = zq_date_today();
 }

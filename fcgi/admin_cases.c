@@ -36,6 +36,7 @@ static void staff_ctx(zq_req *req, zq_staff_ctx *ctx)
     memset(ctx, 0, sizeof(*ctx));
     ctx->schema = req->app ? req->app->schema : NULL;
     ctx->cal = req->app ? req->app->calendar : NULL;
+    ctx->handling = req->app ? req->app->handling : NULL;
     zq_wf_limits_from_config(req->cfg, &ctx->lim);
     ctx->today = zq_date_from_ms(now_ms(req));
 }
@@ -98,16 +99,53 @@ int zq_h_admin_me(zq_req *req)
 
 int zq_h_admin_workflow(zq_req *req)
 {
+    const json_t *handling;
+    json_t *deps, *msgs;
     zq_staff_ctx ctx;
 
     if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, NULL) < 0)
         return 0;
     staff_ctx(req, &ctx);
+    handling = req->app ? req->app->handling : NULL;
+    /* "O": the lists stay the app's; the answer holds its own references. */
+    deps = handling ? json_incref(json_object_get(handling, "departments")) : NULL;
+    msgs = handling ? json_incref(json_object_get(handling, "messages")) : NULL;
     zq_resp_json(req, 200,
-                 json_pack("{s:o, s:{s:i, s:i, s:i, s:i}}", "machines", zq_wf_machines_json(),
-                           "limits", "review_workdays", ctx.lim.review_workdays,
-                           "transfer_workdays", ctx.lim.transfer_workdays, "answer_days",
-                           ctx.lim.answer_days, "answer_max_days", ctx.lim.answer_max_days));
+                 json_pack("{s:o, s:{s:i, s:i, s:i, s:i}, s:o, s:o, s:o}", "machines",
+                           zq_wf_machines_json(), "limits", "review_workdays",
+                           ctx.lim.review_workdays, "transfer_workdays", ctx.lim.transfer_workdays,
+                           "answer_days", ctx.lim.answer_days, "answer_max_days",
+                           ctx.lim.answer_max_days, "results", zq_wf_results_json(), "departments",
+                           deps ? deps : json_array(), "messages", msgs ? msgs : json_array()));
+    return 0;
+}
+
+/* The staff a case can be assigned to: the configured tokens with the
+ * handler role or more, one entry per name, for the console's list. */
+int zq_h_admin_staff(zq_req *req)
+{
+    const zq_config *cfg = req->cfg;
+    json_t *list;
+    int i, j;
+
+    if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, NULL) < 0)
+        return 0;
+    list = json_array();
+    for (i = 0; i < cfg->staff.ntokens; i++) {
+        const zq_token *t = &cfg->staff.tokens[i];
+        bool seen = false;
+
+        if (t->role < ZQ_ROLE_HANDLER)
+            continue;
+        for (j = 0; j < i && !seen; j++)
+            seen = strcmp(cfg->staff.tokens[j].name, t->name) == 0 &&
+                   cfg->staff.tokens[j].role >= ZQ_ROLE_HANDLER;
+        if (!seen)
+            json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "name", t->name, "role",
+                                                  zq_role_name(t->role), "role_label",
+                                                  t->role >= ZQ_ROLE_ADMIN ? "管理员" : "承办人"));
+    }
+    zq_resp_json(req, 200, json_pack("{s:o}", "staff", list));
     return 0;
 }
 
@@ -480,11 +518,137 @@ static int change_begin(zq_req *req, const zq_token *who, const char *action, zq
     return 0;
 }
 
+/* The amount recovered of a transition body: "recovered_fen" (integer
+ * fen) or "recovered" (yuan text, the money rules of the forms: "1,234.50",
+ * full-width digits; "0" allowed). Returns 0 with *fen (-1 when absent),
+ * or -1 with a Chinese message in *msg. */
+static int parse_recovered(zq_req *req, json_t *body, long long *fen, const char **msg)
+{
+    static const zq_field money = {
+        .id = "recovered", .label = "追回金额", .type = ZQ_FIELD_MONEY, .required = true};
+    json_t *f = json_object_get(body, "recovered_fen"), *y = json_object_get(body, "recovered");
+    zq_schema_opts o = {0};
+    json_t *norm = NULL;
+    const char *t;
+
+    *fen = -1;
+    if (f != NULL && !json_is_null(f)) {
+        if (!json_is_integer(f) || json_integer_value(f) < 0 ||
+            json_integer_value(f) > req->cfg->intake.money_ceiling_yuan * 100) {
+            *msg = "追回金额应为不小于 0 的整数（单位：分）";
+            return -1;
+        }
+        *fen = (long long)json_integer_value(f);
+        return 0;
+    }
+    if (y == NULL || json_is_null(y))
+        return 0;
+    t = json_string_value(y);
+    /* Zero is a legal amount recovered, though not a legal amount owed. */
+    if (t != NULL && (strcmp(t, "0") == 0 || strcmp(t, "0.0") == 0 || strcmp(t, "0.00") == 0)) {
+        *fen = 0;
+        return 0;
+    }
+    if (t == NULL) {
+        *msg = "追回金额应填写为以元为单位的文字，如 1,234.50";
+        return -1;
+    }
+    o.money_ceiling_fen = req->cfg->intake.money_ceiling_yuan * 100;
+    if (zq_field_validate(NULL, &money, y, &o, &norm, msg) < 0 || !json_is_integer(norm)) {
+        json_decref(norm);
+        if (*msg == NULL)
+            *msg = "追回金额格式不正确";
+        return -1;
+    }
+    *fen = (long long)json_integer_value(norm);
+    json_decref(norm);
+    return 0;
+}
+
+/* Reads and checks what a move needs besides its note: the message for
+ * the enterprise, and for the moves that need them the result type, the
+ * amount recovered, the reason and the receiving department. Returns 0,
+ * or -1 after a 422 that names every bad field. */
+static int parse_outcome(zq_req *req, json_t *body, const zq_wf_move *mv, const char *note,
+                         zq_staff_outcome *o)
+{
+    const json_t *handling = req->app ? req->app->handling : NULL;
+    json_t *fields = json_object(), *pub = json_object_get(body, "public");
+    const zq_wf_result *res = NULL;
+    const char *msg = NULL;
+    int rc = 0;
+
+    memset(o, 0, sizeof(*o));
+    o->recovered_fen = -1;
+    if (body_text(req, body, "message", ZQ_STAFF_NOTE_MAX, "给企业的答复", &o->message) < 0 ||
+        body_text(req, body, "result", 32, "办理结果", &o->result) < 0 ||
+        body_text(req, body, "reason", REASON_MAX, "不予受理理由", &o->reason) < 0 ||
+        body_text(req, body, "department", 32, "接收部门", &o->department) < 0) {
+        json_decref(fields);
+        return -1;
+    }
+    if (pub != NULL && !json_is_boolean(pub) && !json_is_null(pub))
+        json_object_set_new(fields, "public", json_string("应为 true 或 false"));
+    /* Deprecated: "public": true published the note itself. A client that
+     * still sends it asks for it explicitly; nothing is public by default. */
+    if (json_is_true(pub) && (o->message == NULL || *o->message == '\0'))
+        o->message = note;
+    if (parse_recovered(req, body, &o->recovered_fen, &msg) < 0)
+        json_object_set_new(fields, "recovered", json_string(msg));
+    if (o->result != NULL && *o->result != '\0') {
+        res = zq_wf_result_find(o->result);
+        if (res == NULL)
+            json_object_set_new(fields, "result", json_string("请从列表中选择办理结果"));
+    }
+    if (mv != NULL && mv->outcome_required) {
+        if (o->result == NULL || *o->result == '\0')
+            json_object_set_new(fields, "result", json_string("请选择办理结果"));
+        if (o->recovered_fen < 0 && json_object_get(fields, "recovered") == NULL)
+            json_object_set_new(fields, "recovered", json_string("请填写追回金额（没有追回填 0）"));
+        if (res != NULL && res->amount_positive && o->recovered_fen == 0)
+            json_object_set_new(fields, "recovered",
+                                json_string("已支付（全额或部分）时，追回金额应大于 0"));
+        if (res != NULL && res->reason_required &&
+            (o->reason == NULL || zq_utf8_chars(o->reason, strlen(o->reason)) < 2))
+            json_object_set_new(fields, "reason", json_string("请填写不予受理的理由"));
+    } else if (res != NULL || o->recovered_fen >= 0) {
+        json_object_set_new(fields, "result", json_string("这一操作不需要填写办理结果"));
+    }
+    if (mv != NULL && mv->department_required) {
+        o->department_label = zq_wf_department_label(handling, o->department);
+        if (o->department == NULL || *o->department == '\0')
+            json_object_set_new(fields, "department", json_string("请选择接收部门"));
+        else if (o->department_label == NULL)
+            json_object_set_new(fields, "department", json_string("请从列表中选择接收部门"));
+    } else if (o->department != NULL && *o->department != '\0') {
+        json_object_set_new(fields, "department", json_string("只有转办需要选择接收部门"));
+    }
+    if (json_object_size(fields) > 0) {
+        const char *k;
+        json_t *v;
+        char text[300];
+
+        json_object_foreach(fields, k, v)
+        {
+            (void)k;
+            if (zq_fmt(text, sizeof(text), "%s。", json_string_value(v)) < 0)
+                memcpy(text, BAD_INPUT, sizeof(BAD_INPUT));
+            break;
+        }
+        zq_resp_error_fields(req, 422, "validation_failed", text, fields);
+        rc = -1;
+    } else {
+        json_decref(fields);
+    }
+    return rc;
+}
+
 int zq_h_admin_case_transition(zq_req *req)
 {
     const zq_token *who;
     const char *to, *note = NULL;
-    json_t *body = NULL, *pub;
+    json_t *body = NULL;
+    zq_staff_outcome o;
     zq_staff_ctx ctx;
     zq_staff_act act;
     zq_staff_case c;
@@ -505,12 +669,6 @@ int zq_h_admin_case_transition(zq_req *req)
     }
     if (body_text(req, body, "note", ZQ_STAFF_NOTE_MAX, "说明", &note) < 0)
         goto out;
-    pub = json_object_get(body, "public");
-    if (pub != NULL && !json_is_boolean(pub) && !json_is_null(pub)) {
-        zq_resp_error_fields(req, 422, "validation_failed", "public 应为 true 或 false。",
-                             json_pack("{s:s}", "public", "应为 true 或 false"));
-        goto out;
-    }
     if ((rc = load_case(req, &c, false)) < 0)
         goto out;
     switch (zq_wf_check(zq_wf_machine_for(c.row.form), c.row.status, to, who->role, note)) {
@@ -530,11 +688,13 @@ int zq_h_admin_case_transition(zq_req *req)
                              json_pack("{s:s}", "note", "请填写理由或说明"));
         goto done;
     }
-    rc = zq_staff_transition(req->store, &ctx, &c, to, note,
-                             json_is_boolean(pub) ? json_is_true(pub) : -1, &act, &err);
+    if (parse_outcome(req, body, zq_wf_move_find(zq_wf_machine_for(c.row.form), c.row.status, to),
+                      note, &o) < 0)
+        goto done;
+    rc = zq_staff_transition(req->store, &ctx, &c, to, note, &o, &act, &err);
     if (rc == 0)
-        ZQ_INFO("event=case_transition id=%s from=%s to=%s staff=%s", c.row.id, c.row.status, to,
-                who->name);
+        ZQ_INFO("event=case_transition id=%s from=%s to=%s staff=%s public=%d", c.row.id,
+                c.row.status, to, who->name, o.message != NULL && *o.message != '\0');
     rc = change_done(req, &ctx, who, &c, rc, &err);
     goto out;
 done:

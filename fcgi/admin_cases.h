@@ -8,6 +8,7 @@
 
 int zq_h_admin_me(zq_req *req);
 int zq_h_admin_workflow(zq_req *req);
+int zq_h_admin_staff(zq_req *req);
 int zq_h_admin_cases(zq_req *req);
 int zq_h_admin_cases_csv(zq_req *req);
 int zq_h_admin_cases_jsonl(zq_req *req);

@@ -44,6 +44,7 @@ static const zq_route routes[] = {
     /* Staff: cases (fcgi/admin_cases.c). */
     {"GET", "/api/admin/me", zq_h_admin_me, "admin_me"},
     {"GET", "/api/admin/workflow", zq_h_admin_workflow, "admin_workflow"},
+    {"GET", "/api/admin/staff", zq_h_admin_staff, "admin_staff"},
     {"GET", "/api/admin/cases", zq_h_admin_cases, "admin_cases"},
     {"GET", "/api/admin/cases.csv", zq_h_admin_cases_csv, "admin_cases_csv"},
     {"GET", "/api/admin/cases.jsonl", zq_h_admin_cases_jsonl, "admin_cases_jsonl"},

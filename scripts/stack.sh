@@ -185,6 +185,9 @@ forms_dir = $ROOT/config/forms
 regions = $ROOT/config/regions.json
 holidays_dir = $ROOT/config/holidays
 
+[workflow]
+handling = $ROOT/config/handling.json
+
 [bot]
 poll_ms = 1000
 # The shipped rules plus a demo rule due at start (scripts/stack_demo.py).

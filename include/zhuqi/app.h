@@ -29,6 +29,7 @@ typedef struct zq_app {
      * configured, the codes are off. Wiped by zq_app_free. */
     unsigned char pepper[ZQ_OTP_PEPPER_MAX];
     size_t pepper_len;
+    json_t *handling;          /* owned; [workflow] handling (zq_wf_handling_load), never NULL */
 } zq_app;
 
 /* Builds an app from an already loaded configuration (copied): loads the

@@ -115,6 +115,7 @@ typedef struct zq_config {
         int transfer_workdays; /* transfer after acceptance (10 by law) */
         int answer_days;       /* written result after transfer (30 by law) */
         int answer_max_days;   /* with an extension (90 by law) */
+        char handling[256];    /* departments and message templates (handling.json) */
     } workflow;
     struct {
         int poll_ms;       /* idle wait between outbox reads */

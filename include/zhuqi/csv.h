@@ -26,6 +26,13 @@ int zq_csv_field(zq_buf *b, bool first, const char *s, size_t len);
 /* The same for a C string. */
 int zq_csv_str(zq_buf *b, bool first, const char *s);
 
+/* A number as a spreadsheet reads it (no quotes, no neutralising: the
+ * text is made here of digits, '-' and '.', never taken from outside):
+ * an integer, or fen as yuan with two decimals ("-12.30"). Return 0 or
+ * -ZQ_ENOMEM. */
+int zq_csv_int(zq_buf *b, bool first, long long v);
+int zq_csv_fen(zq_buf *b, bool first, long long fen);
+
 /* Ends a row: CR LF. */
 int zq_csv_end_row(zq_buf *b);
 

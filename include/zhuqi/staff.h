@@ -82,6 +82,7 @@ typedef struct zq_staff_memo {
 typedef struct zq_staff_ctx {
     const zq_schema *schema; /* may be NULL (no labels) */
     const zq_calendar *cal;  /* may be NULL (Monday-Friday) */
+    const json_t *handling;  /* may be NULL (department ids without labels) */
     zq_wf_limits lim;
     zq_date today;       /* Beijing date used for "overdue" */
     zq_staff_memo *memo; /* may be NULL; written through a const ctx */
@@ -151,6 +152,15 @@ typedef struct zq_case_row {
     int due_limit;
     bool due_ext;
     char answered_on_time[2];
+    /* The outcome (workflow.h results), the receiving department of the
+     * transfer, and whether the review and transfer decisions were on
+     * time ("1", "0", or "" when not taken or without a limit). */
+    char result[16];
+    bool has_recovered;
+    long long recovered_fen;
+    char department[40];
+    char review_on_time[2];
+    char transfer_on_time[2];
     /* The list summary (list_sum, summary.h), when has_summary: the
      * strings point into summary_text (owned), "" for an empty field. */
     bool has_summary;
@@ -293,14 +303,28 @@ typedef struct zq_staff_act {
     int64_t now_ms;
 } zq_staff_act;
 
+/* What a move carries besides its internal note, checked by the caller
+ * (the move's outcome_required and department_required). Borrowed. */
+typedef struct zq_staff_outcome {
+    const char *message;     /* for the enterprise (public view, event); NULL or "": none */
+    const char *result;      /* a zq_wf_result id, or NULL */
+    const char *reason;      /* why not accepted, or NULL */
+    long long recovered_fen; /* the amount recovered; negative: not given */
+    const char *department;  /* a handling.json department id, or NULL */
+    const char *department_label;
+} zq_staff_outcome;
+
 /* Moves c to status to, which zq_wf_check allowed for the actor, with
- * note (may be NULL) shown to the submitter when pub is 1, not when 0,
- * as the move says when -1; writes the history entry, the deadline, the
- * answer fields (to "answered"), the event and the audit entry. Returns
- * what zq_staff_update returns (-ZQ_ECONFLICT: c changed meanwhile). */
+ * note (internal, may be NULL) and o (may be NULL: no message, no
+ * outcome); writes the history entry (note, and "message" with
+ * "public":true only when there is a message), the deadline, the answer
+ * fields (to "answered"), the outcome fields (result, recovered_fen,
+ * department), whether the review or transfer decision was on time, the
+ * event (its note is the message) and the audit entry. Returns what
+ * zq_staff_update returns (-ZQ_ECONFLICT: c changed meanwhile). */
 int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *c,
-                        const char *to, const char *note, int pub, const zq_staff_act *act,
-                        zq_err *err);
+                        const char *to, const char *note, const zq_staff_outcome *o,
+                        const zq_staff_act *act, zq_err *err);
 
 /* Assigns c to handler (NULL: unchanged) and office (NULL or "": the
  * current one, else the default for its answers), with note (the history
@@ -369,15 +393,18 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *
  *   {"date":"2026-11-26", "within_workdays":2, "total_overdue":n,
  *    "total_due_soon":n, "offices":[{"office":"510100",
  *    "office_name":"成都市经济和信息化局", "overdue":[case…],
- *    "due_soon":[case…]}…]}
+ *    "due_soon":[case…]}…], "calendar_missing":[2027]}
  * with case = {"id","type","status","status_label","what","due",
  * "days_left","handler","company_name","cross_region"}. Offices are in
  * code order, the cross-region desk last; cases by due date. At most 2000
- * cases are read. Returns 0 and a new object, or -ZQ_EUNAVAIL. */
+ * cases are read. calendar_missing lists the years ctx->cal lacks that
+ * working-day deadlines need: this year, and from November the next.
+ * Returns 0 and a new object, or -ZQ_EUNAVAIL. */
 int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx, int within, json_t **out, zq_err *err);
 
 /* The digest as a Chinese plain-text message (markdown-free, short lines)
- * for a group robot; "" cases give a one-line "no case due" message.
+ * for a group robot; "" cases give a one-line "no case due" message; a
+ * warning line per missing holiday year ends it.
  * Returns a new string (free()), NULL when out of memory. */
 char *zq_staff_digest_text(const json_t *digest);
 

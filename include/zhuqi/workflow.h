@@ -43,10 +43,12 @@ typedef struct zq_wf_status {
 typedef struct zq_wf_move {
     const char *from;
     const char *to;
-    const char *action; /* the button: "受理" */
-    zq_role role;       /* the least role allowed to make it */
-    bool note_required; /* a reason must be given */
-    bool public_note;   /* the note is meant for the complainant (default of "public") */
+    const char *action;       /* the button: "受理" */
+    zq_role role;             /* the least role allowed to make it */
+    bool note_required;       /* a reason must be given */
+    bool public_note;         /* a message to the complainant is usual here (never pre-ticked) */
+    bool outcome_required;    /* a result type and the amount recovered must be given */
+    bool department_required; /* the receiving department must be picked (handling.json) */
 } zq_wf_move;
 
 typedef struct zq_wf_machine {
@@ -79,12 +81,39 @@ int zq_wf_check(const zq_wf_machine *m, const char *from, const char *to, zq_rol
                 const char *note);
 
 /* The moves out of from that role may make, as a new array of
- * {"to","to_label","action","note_required","public_note"}. */
+ * {"to","to_label","action","note_required","public_note","outcome_required",
+ * "department_required"}. */
 json_t *zq_wf_moves_json(const zq_wf_machine *m, const char *from, zq_role role);
 
 /* Every machine as a new object {form: {"initial","statuses":[…],"moves":[…]}}
  * for the console. */
 json_t *zq_wf_machines_json(void);
+
+/* A result type of a written answer or a closing (stable codes). */
+typedef struct zq_wf_result {
+    const char *id;       /* "paid_full" */
+    const char *label;    /* "已全额支付" */
+    bool amount_positive; /* the amount recovered must be above zero */
+    bool reason_required; /* a reason must be given ("not_accepted") */
+} zq_wf_result;
+
+/* The result type id, or NULL when there is none. Static, borrowed. */
+const zq_wf_result *zq_wf_result_find(const char *id);
+/* Every result type as a new array of {"id","label","amount_positive",
+ * "reason_required"}. */
+json_t *zq_wf_results_json(void);
+
+/* The handling lists of config/handling.json: the departments a case is
+ * transferred to and the message templates for the enterprise:
+ *   {"departments":[{"id":"jxj","label":"市（州）经济和信息化局"}…],
+ *    "messages":[{"to":"accepted","title":"受理","text":"…"}…]}
+ * Loads and checks path (ids [a-z0-9_], unique; labels and texts
+ * non-empty; "to" a known status). Returns 0 and a new object in *out, or
+ * a negative code with err naming the file and the problem. */
+int zq_wf_handling_load(const char *path, json_t **out, zq_err *err);
+/* The label of department id in handling (borrowed), or NULL when it is
+ * not in the list (or handling is NULL). */
+const char *zq_wf_department_label(const json_t *handling, const char *id);
 
 /* The deadline running on a case. */
 typedef struct zq_deadline {
@@ -94,7 +123,7 @@ typedef struct zq_deadline {
     bool workdays;     /* the limit counts working days, else calendar days */
     int limit;         /* its length in those units */
     bool extended;     /* an extension of the answer limit applies */
-    bool fallback;     /* a year between start and due has no holiday file */
+    bool fallback;     /* a working-day limit spans a year without a holiday file */
 } zq_deadline;
 
 /* Computes the deadline of a case of form in status from its history

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "zhuqi/log.h"
+#include "zhuqi/workflow.h"
 
 int zq_app_path(const char *config_path, const char *path, char *out, size_t outsz)
 {
@@ -59,6 +60,26 @@ static int load_pepper(zq_app *app, const char *config_path, zq_err *err)
     return zq_otp_pepper_load(app->cfg.verify.pepper, path, app->pepper, &app->pepper_len, err);
 }
 
+/* The handling lists of [workflow] handling. A missing file is not fatal
+ * (setups that predate it keep running): the lists are empty, and a
+ * transfer is refused until the file is there. */
+static int load_handling(zq_app *app, const char *config_path, zq_err *err)
+{
+    char path[512];
+    FILE *f;
+
+    if (zq_app_path(config_path, app->cfg.workflow.handling, path, sizeof(path)) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "[workflow] handling: path too long");
+    f = fopen(path, "r");
+    if (f == NULL) {
+        ZQ_WARN("event=handling_missing path=%s departments=none", path);
+        app->handling = json_pack("{s:[], s:[]}", "departments", "messages");
+        return app->handling ? 0 : zq_err_set(err, ZQ_ENOMEM, "out of memory");
+    }
+    fclose(f);
+    return zq_wf_handling_load(path, &app->handling, err);
+}
+
 int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, zq_app **out,
                 zq_err *err)
 {
@@ -82,6 +103,8 @@ int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, z
         rc = load_pepper(app, config_path, err);
     if (rc == 0)
         rc = zq_schema_load(forms, regions, &app->schema, err);
+    if (rc == 0)
+        rc = load_handling(app, config_path, err);
     if (rc < 0) {
         zq_app_free(app);
         return rc;
@@ -112,5 +135,6 @@ void zq_app_free(zq_app *app)
     zq_template_free(app->case_status);
     OPENSSL_cleanse(app->pepper, sizeof(app->pepper));
     OPENSSL_cleanse(app->cfg.verify.pepper, sizeof(app->cfg.verify.pepper));
+    json_decref(app->handling);
     free(app);
 }

@@ -177,6 +177,9 @@ static const opt opts[] = {
         "days from transfer to the written result"),
     NUM("workflow", "answer_max_days", OPT_INT, workflow.answer_max_days, 1, 365, "90",
         "days from transfer to the written result with an extension"),
+    STR("workflow", "handling", workflow.handling, 1, false, NULL, "handling.json",
+        "the receiving departments of a transfer and the message templates for the enterprise; "
+        "relative to this file's folder"),
 
     NUM("bot", "poll_ms", OPT_INT, bot.poll_ms, 10, 60000, "1000",
         "idle wait between outbox reads"),

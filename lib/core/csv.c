@@ -54,3 +54,28 @@ int zq_csv_end_row(zq_buf *b)
     zq_buf_append(b, "\r\n", 2);
     return b->oom ? -ZQ_ENOMEM : 0;
 }
+
+int zq_csv_int(zq_buf *b, bool first, long long v)
+{
+    char t[32];
+
+    if (zq_fmt(t, sizeof(t), "%lld", v) < 0)
+        t[0] = '\0';
+    if (!first)
+        zq_buf_append(b, ",", 1);
+    zq_buf_append(b, t, strlen(t));
+    return b->oom ? -ZQ_ENOMEM : 0;
+}
+
+int zq_csv_fen(zq_buf *b, bool first, long long fen)
+{
+    unsigned long long u = fen < 0 ? 0ULL - (unsigned long long)fen : (unsigned long long)fen;
+    char t[40];
+
+    if (zq_fmt(t, sizeof(t), "%s%llu.%02llu", fen < 0 ? "-" : "", u / 100, u % 100) < 0)
+        t[0] = '\0';
+    if (!first)
+        zq_buf_append(b, ",", 1);
+    zq_buf_append(b, t, strlen(t));
+    return b->oom ? -ZQ_ENOMEM : 0;
+}

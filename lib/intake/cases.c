@@ -530,10 +530,15 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
         zq_time_iso(json_is_integer(at) ? json_integer_value(at) : 0, iso);
         item = json_pack("{s:s, s:s, s:s}", "status", to, "label", zq_case_status_label(to), "at",
                          iso);
-        /* Notes written for the complainant are public; internal ones
-         * are kept in the staff view only. */
-        if (item != NULL && note != NULL && *note != '\0' &&
-            json_is_true(json_object_get(e, "public")))
+        /* Only the message written for the enterprise is public: the
+         * note of a move is internal. Entries from before the two were
+         * separate have no "message"; their note was public when marked
+         * so. */
+        if (json_object_get(e, "message") != NULL)
+            note = json_string_value(json_object_get(e, "message"));
+        else if (!json_is_true(json_object_get(e, "public")))
+            note = NULL;
+        if (item != NULL && note != NULL && *note != '\0')
             json_object_set_new(item, "note", json_string(note));
         if (item != NULL)
             json_array_append_new(hist, item);

@@ -30,14 +30,14 @@ static const zq_wf_move complaint_moves[] = {
     {"needs_info", "submitted", "材料已补充", ZQ_ROLE_HANDLER, false, true},
     {"needs_info", "rejected", "不予受理", ZQ_ROLE_HANDLER, true, true},
     {"needs_info", "withdrawn", "撤回", ZQ_ROLE_HANDLER, true, true},
-    {"accepted", "transferred", "转办", ZQ_ROLE_HANDLER, true, true},
+    {"accepted", "transferred", "转办", ZQ_ROLE_HANDLER, true, true, false, true},
     {"accepted", "withdrawn", "撤回", ZQ_ROLE_HANDLER, true, true},
     {"transferred", "in_progress", "开始办理", ZQ_ROLE_HANDLER, false, true},
-    {"transferred", "answered", "书面答复", ZQ_ROLE_HANDLER, true, true},
+    {"transferred", "answered", "书面答复", ZQ_ROLE_HANDLER, true, true, true, false},
     {"transferred", "withdrawn", "撤回", ZQ_ROLE_HANDLER, true, true},
-    {"in_progress", "answered", "书面答复", ZQ_ROLE_HANDLER, true, true},
+    {"in_progress", "answered", "书面答复", ZQ_ROLE_HANDLER, true, true, true, false},
     {"in_progress", "withdrawn", "撤回", ZQ_ROLE_HANDLER, true, true},
-    {"answered", "closed", "办结", ZQ_ROLE_HANDLER, false, true},
+    {"answered", "closed", "办结", ZQ_ROLE_HANDLER, false, true, true, false},
     {"answered", "in_progress", "重新办理", ZQ_ROLE_ADMIN, true, true},
     {"rejected", "submitted", "撤销不予受理", ZQ_ROLE_ADMIN, true, true},
 };
@@ -177,11 +177,12 @@ json_t *zq_wf_moves_json(const zq_wf_machine *m, const char *from, zq_role role)
         const zq_wf_move *mv = &m->moves[i];
         if (strcmp(mv->from, from) != 0 || role < mv->role)
             continue;
-        json_array_append_new(out,
-                              json_pack("{s:s, s:s, s:s, s:b, s:b, s:s}", "to", mv->to, "to_label",
-                                        status_label(m, mv->to), "action", mv->action,
-                                        "note_required", mv->note_required, "public_note",
-                                        mv->public_note, "role", zq_role_name(mv->role)));
+        json_array_append_new(
+            out, json_pack("{s:s, s:s, s:s, s:b, s:b, s:s, s:b, s:b}", "to", mv->to, "to_label",
+                           status_label(m, mv->to), "action", mv->action, "note_required",
+                           mv->note_required, "public_note", mv->public_note, "role",
+                           zq_role_name(mv->role), "outcome_required", mv->outcome_required,
+                           "department_required", mv->department_required));
     }
     return out;
 }
@@ -202,15 +203,135 @@ json_t *zq_wf_machines_json(void)
                                                 m->statuses[j].final));
         for (j = 0; j < m->nmoves; j++)
             json_array_append_new(
-                mv, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "from", m->moves[j].from, "to",
-                              m->moves[j].to, "action", m->moves[j].action, "role",
+                mv, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b}", "from", m->moves[j].from,
+                              "to", m->moves[j].to, "action", m->moves[j].action, "role",
                               zq_role_name(m->moves[j].role), "note_required",
-                              m->moves[j].note_required, "public_note", m->moves[j].public_note));
+                              m->moves[j].note_required, "public_note", m->moves[j].public_note,
+                              "outcome_required", m->moves[j].outcome_required,
+                              "department_required", m->moves[j].department_required));
         json_object_set_new(
             out, m->form,
             json_pack("{s:s, s:o, s:o}", "initial", m->initial, "statuses", st, "moves", mv));
     }
     return out;
+}
+
+/* What a written answer or a closing achieved, for the statistics that
+ * are reported upward. The codes are stable (exports, scripts). */
+static const zq_wf_result results[] = {
+    {"paid_full", "已全额支付", true, false},        {"paid_part", "已部分支付", true, false},
+    {"plan_agreed", "已达成还款计划", false, false}, {"unresolved", "未解决", false, false},
+    {"not_accepted", "不予受理", false, true},
+};
+
+const zq_wf_result *zq_wf_result_find(const char *id)
+{
+    size_t i;
+
+    for (i = 0; id != NULL && i < ZQ_ARRAY_LEN(results); i++)
+        if (strcmp(results[i].id, id) == 0)
+            return &results[i];
+    return NULL;
+}
+
+json_t *zq_wf_results_json(void)
+{
+    json_t *out = json_array();
+    size_t i;
+
+    for (i = 0; i < ZQ_ARRAY_LEN(results); i++)
+        json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:b}", "id", results[i].id, "label",
+                                             results[i].label, "amount_positive",
+                                             results[i].amount_positive, "reason_required",
+                                             results[i].reason_required));
+    return out;
+}
+
+/* True when s is a short id: 1 to 32 of [a-z0-9_]. */
+static bool id_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    return n > 0 && n <= 32 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/* True when v is a string with text, at most max bytes. */
+static bool text_ok(json_t *v, size_t max)
+{
+    const char *s = json_string_value(v);
+
+    return s != NULL && has_text(s) && json_string_length(v) <= max;
+}
+
+int zq_wf_handling_load(const char *path, json_t **out, zq_err *err)
+{
+    json_error_t je;
+    json_t *root, *deps, *msgs, *e, *o;
+    size_t i, j;
+    int rc = 0;
+
+    *out = NULL;
+    root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (root == NULL)
+        return zq_err_set(err, ZQ_EINVAL, "%s: line %d: %s", path, je.line, je.text);
+    deps = json_object_get(root, "departments");
+    msgs = json_object_get(root, "messages");
+    if (!json_is_object(root) || !json_is_array(deps) || json_array_size(deps) == 0 ||
+        (msgs != NULL && !json_is_array(msgs))) {
+        rc = zq_err_set(err, ZQ_EINVAL, "%s: needs a non-empty \"departments\" array", path);
+        goto out;
+    }
+    json_array_foreach(deps, i, e)
+    {
+        const char *id = json_string_value(json_object_get(e, "id"));
+        if (!id_ok(id) || !text_ok(json_object_get(e, "label"), 200)) {
+            rc = zq_err_set(err, ZQ_EINVAL,
+                            "%s: departments[%zu]: needs an id ([a-z0-9_]) and a label", path, i);
+            goto out;
+        }
+        for (j = 0; j < i; j++) {
+            o = json_array_get(deps, j);
+            if (strcmp(json_string_value(json_object_get(o, "id")), id) == 0) {
+                rc = zq_err_set(err, ZQ_EINVAL, "%s: departments[%zu]: duplicate id '%s'", path, i,
+                                id);
+                goto out;
+            }
+        }
+    }
+    json_array_foreach(msgs, i, e)
+    {
+        if (!zq_wf_status_known(json_string_value(json_object_get(e, "to"))) ||
+            !text_ok(json_object_get(e, "title"), 100) ||
+            !text_ok(json_object_get(e, "text"), 6000)) {
+            rc = zq_err_set(err, ZQ_EINVAL,
+                            "%s: messages[%zu]: needs a known status in \"to\", a title and a "
+                            "text",
+                            path, i);
+            goto out;
+        }
+    }
+    if (msgs == NULL)
+        json_object_set_new(root, "messages", json_array());
+    *out = root;
+    root = NULL;
+out:
+    json_decref(root);
+    return rc;
+}
+
+const char *zq_wf_department_label(const json_t *handling, const char *id)
+{
+    json_t *e;
+    size_t i;
+
+    if (handling == NULL || id == NULL)
+        return NULL;
+    json_array_foreach(json_object_get(handling, "departments"), i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "id")), id) == 0)
+            return json_string_value(json_object_get(e, "label"));
+    }
+    return NULL;
 }
 
 static int64_t entry_ms(json_t *e)
@@ -312,7 +433,9 @@ int zq_wf_deadline(const zq_calendar *cal, const zq_wf_limits *lim, const char *
         break;
     default: break;
     }
-    out->fallback = cal != NULL && !zq_cal_range_known(cal, out->start, out->due);
+    /* Only a count of working days depends on the holiday notice: a
+     * limit in calendar days warns nobody about a missing year. */
+    out->fallback = out->workdays && cal != NULL && !zq_cal_range_known(cal, out->start, out->due);
     return 0;
 }
 

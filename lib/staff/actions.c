@@ -56,29 +56,66 @@ static void deadline_after(const zq_staff_ctx *ctx, const zq_staff_case *c, cons
     json_decref(hist);
 }
 
-int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *c,
-                        const char *to, const char *note, int pub, const zq_staff_act *act,
-                        zq_err *err)
+/* "1" when the decision at now_ms met the deadline d running before it,
+ * "0" when late, "" when d is not of clock k. */
+static const char *on_time(const zq_deadline *d, zq_wf_clock k, int64_t now_ms)
 {
-    const zq_wf_move *mv = zq_wf_move_find(zq_wf_machine_for(c->row.form), c->row.status, to);
-    bool public_note = pub >= 0 ? pub != 0 : mv != NULL && mv->public_note;
-    char detail[256], answered_ms[24];
-    const char *fields[8];
+    if (d->clock != k || k == ZQ_WF_CLOCK_NONE)
+        return "";
+    return zq_date_cmp(zq_date_from_ms(now_ms), d->due) <= 0 ? "1" : "0";
+}
+
+/* The outcome members of a history entry. Returns 0 or -ZQ_ENOMEM. */
+static int entry_outcome(json_t *entry, const zq_staff_outcome *o)
+{
+    const zq_wf_result *res = o ? zq_wf_result_find(o->result) : NULL;
+    int rc = 0;
+
+    if (o == NULL)
+        return 0;
+    if (o->message != NULL && *o->message != '\0')
+        rc |= json_object_set_new(entry, "message", json_string(o->message));
+    if (res != NULL) {
+        rc |= json_object_set_new(entry, "result", json_string(res->id));
+        rc |= json_object_set_new(entry, "result_label", json_string(res->label));
+        if (o->reason != NULL && *o->reason != '\0')
+            rc |= json_object_set_new(entry, "result_reason", json_string(o->reason));
+    }
+    if (o->recovered_fen >= 0)
+        rc |= json_object_set_new(entry, "recovered_fen", json_integer(o->recovered_fen));
+    if (o->department != NULL && *o->department != '\0') {
+        rc |= json_object_set_new(entry, "department", json_string(o->department));
+        rc |= json_object_set_new(entry, "department_label",
+                                  json_string(o->department_label ? o->department_label : ""));
+    }
+    return rc == 0 ? 0 : -ZQ_ENOMEM;
+}
+
+int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *c,
+                        const char *to, const char *note, const zq_staff_outcome *o,
+                        const zq_staff_act *act, zq_err *err)
+{
+    const char *message = o && o->message && *o->message ? o->message : NULL;
+    char detail[256], answered_ms[24], recovered[24];
+    const char *fields[24];
     zq_deadline before, after;
     zq_case_update u;
     zq_audit a = act->audit;
     json_t *entry;
     int rc, nf = 0;
 
+    /* The note is internal; only the message, given on purpose, is for
+     * the enterprise. */
     entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "at_ms", (json_int_t)act->now_ms, "from",
                       c->row.status, "to", to, "by", a.who, "note", note ? note : "", "public",
-                      public_note);
-    if (entry == NULL)
-        return zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
+                      message != NULL);
+    if (entry == NULL || entry_outcome(entry, o) < 0) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
+        goto out;
+    }
     zq_staff_case_deadline(ctx, c, &before);
     deadline_after(ctx, c, to, entry, &after);
     if (strcmp(to, "answered") == 0) {
-        zq_date answered = zq_date_from_ms(act->now_ms);
         if (zq_fmt(answered_ms, sizeof(answered_ms), "%lld", (long long)act->now_ms) < 0) {
             rc = zq_err_set(err, ZQ_EINVAL, "staff: bad time");
             goto out;
@@ -86,20 +123,44 @@ int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_ca
         fields[nf++] = "answered_ms";
         fields[nf++] = answered_ms;
         fields[nf++] = "answered_on_time";
-        fields[nf++] = before.clock == ZQ_WF_CLOCK_ANSWER
-                           ? (zq_date_cmp(answered, before.due) <= 0 ? "1" : "0")
-                           : "";
+        fields[nf++] = on_time(&before, ZQ_WF_CLOCK_ANSWER, act->now_ms);
+    }
+    /* The decision on acceptance (or the request for material) ends the
+     * review period; the transfer ends the transfer period. */
+    if (before.clock == ZQ_WF_CLOCK_REVIEW && strcmp(to, "withdrawn") != 0) {
+        fields[nf++] = "review_on_time";
+        fields[nf++] = on_time(&before, ZQ_WF_CLOCK_REVIEW, act->now_ms);
+    }
+    if (before.clock == ZQ_WF_CLOCK_TRANSFER && strcmp(to, "transferred") == 0) {
+        fields[nf++] = "transfer_on_time";
+        fields[nf++] = on_time(&before, ZQ_WF_CLOCK_TRANSFER, act->now_ms);
+    }
+    if (o != NULL && zq_wf_result_find(o->result) != NULL) {
+        fields[nf++] = "result";
+        fields[nf++] = o->result;
+    }
+    if (o != NULL && o->recovered_fen >= 0) {
+        if (zq_fmt(recovered, sizeof(recovered), "%lld", o->recovered_fen) < 0) {
+            rc = zq_err_set(err, ZQ_EINVAL, "staff: bad amount");
+            goto out;
+        }
+        fields[nf++] = "recovered_fen";
+        fields[nf++] = recovered;
+    }
+    if (o != NULL && o->department != NULL && *o->department != '\0') {
+        fields[nf++] = "department";
+        fields[nf++] = o->department;
     }
     fields[nf] = NULL;
-    rc = set_detail(&a, detail, sizeof(detail), err, "from=%s to=%s public=%d", c->row.status, to,
-                    public_note);
+    rc = set_detail(&a, detail, sizeof(detail), err, "from=%s to=%s public=%d result=%s",
+                    c->row.status, to, message != NULL, o && o->result ? o->result : "");
     if (rc < 0)
         goto out;
     update_init(&u, c, &a, act, entry, &after);
     u.new_status = to;
     u.fields = fields;
     u.event = true;
-    u.public_note = public_note && note ? note : "";
+    u.public_note = message ? message : "";
     rc = zq_staff_update(st, &u, NULL, err);
 out:
     json_decref(entry);

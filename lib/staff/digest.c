@@ -66,6 +66,24 @@ static void add_ids(const redisReply *r, char (*ids)[ZQ_CASE_ID_MAX], int *n, in
     }
 }
 
+/* The years whose holiday notice the working-day deadlines need and the
+ * calendar lacks: this year, and from November the next (the State
+ * Council publishes it in the autumn; deadlines of December cases already
+ * reach into it). A new array of integers. */
+static json_t *calendar_missing(const zq_staff_ctx *ctx)
+{
+    json_t *years = json_array();
+    int y = ctx->today.y;
+
+    if (ctx->cal == NULL || !zq_date_valid(ctx->today))
+        return years;
+    if (!zq_cal_year_known(ctx->cal, y))
+        json_array_append_new(years, json_integer(y));
+    if (ctx->today.m >= 11 && !zq_cal_year_known(ctx->cal, y + 1))
+        json_array_append_new(years, json_integer(y + 1));
+    return years;
+}
+
 int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t **out, zq_err *err)
 {
     zq_staff_memo memo_own = {{{0}}};
@@ -158,10 +176,10 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
         else
             nsoon++;
     }
-    *out = json_pack("{s:s, s:i, s:I, s:I, s:o}", "date",
+    *out = json_pack("{s:s, s:i, s:I, s:I, s:o, s:o}", "date",
                      zq_date_format(ctx->today, date, sizeof(date)), "within_workdays", within,
                      "total_overdue", (json_int_t)nover, "total_due_soon", (json_int_t)nsoon,
-                     "offices", offices);
+                     "offices", offices, "calendar_missing", calendar_missing(ctx));
     offices = NULL;
 out:
     for (i = 0; i < 2; i++)
@@ -178,6 +196,22 @@ out:
     free(items);
     free(rowv);
     return rc;
+}
+
+/* The warning line about missing holiday files, if any. */
+static void calendar_lines(zq_buf *b, const json_t *digest)
+{
+    json_t *years = json_object_get(digest, "calendar_missing"), *y;
+    size_t i;
+
+    json_array_foreach(years, i, y)
+    {
+        long long yr = (long long)json_integer_value(y);
+        zq_buf_printf(b,
+                      "\n注意：尚未配置 %lld 年节假日安排（holidays/%lld.json），涉及该年的工作日"
+                      "期限暂按周一至周五计算。国务院办公厅通知发布后请及时添加。\n",
+                      yr, yr);
+    }
 }
 
 static void digest_lines(zq_buf *b, json_t *list, const char *title)
@@ -221,6 +255,11 @@ char *zq_staff_digest_text(const json_t *digest)
     zq_buf_printf(&b, "【办件期限提醒】%s\n", date ? date : "");
     if (json_array_size(offices) == 0) {
         zq_buf_puts(&b, "今天没有逾期或即将到期的案件。\n");
+        calendar_lines(&b, digest);
+        if (b.oom) {
+            zq_buf_free(&b);
+            return NULL;
+        }
         return zq_buf_steal(&b);
     }
     zq_buf_printf(&b, "逾期 %lld 件，%lld 个工作日内到期 %lld 件。\n",
@@ -233,6 +272,7 @@ char *zq_staff_digest_text(const json_t *digest)
         digest_lines(&b, json_object_get(o, "overdue"), "已逾期");
         digest_lines(&b, json_object_get(o, "due_soon"), "即将到期");
     }
+    calendar_lines(&b, digest);
     if (b.oom) {
         zq_buf_free(&b);
         return NULL;

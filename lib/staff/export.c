@@ -157,9 +157,26 @@ static void csv_answer(zq_buf *b, const zq_schema *s, const zq_field *fd, const 
 }
 
 static const char *const csv_head[] = {
-    "案件编号", "类型",       "状态",     "提交时间",   "最近更新", "来源",     "承办人",
-    "承办单位", "跨区域协作", "当前期限", "期限截止日", "剩余天数", "是否逾期", "疑似重复",
+    "案件编号", "类型",     "状态",       "提交时间", "最近更新",   "来源",
+    "承办人",   "承办单位", "跨区域协作", "当前期限", "期限截止日", "剩余天数",
+    "计日方式", "是否逾期", "疑似重复",   "接收部门", "办理结果",   "追回金额（元）",
 };
+
+/* A time as spreadsheets take it: "yyyy-mm-dd hh:mm", Beijing time. */
+static void csv_time(zq_buf *b, int64_t ms)
+{
+    char iso[32], t[17];
+
+    zq_time_iso(ms, iso); /* "2026-11-26T09:30:00+08:00" */
+    if (strlen(iso) < 16) {
+        zq_csv_field(b, false, NULL, 0);
+        return;
+    }
+    memcpy(t, iso, 16);
+    t[10] = ' ';
+    t[16] = '\0';
+    zq_csv_str(b, false, t);
+}
 
 static void csv_header(zq_buf *b, const column *cols, size_t ncols)
 {
@@ -189,19 +206,18 @@ static void csv_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, co
 {
     const zq_schema *s = ctx->schema;
     int fi = form_index(s, r->form);
-    char created[32], updated[32], office[8], partner[8], obuf[160], due[ZQ_DATE_STRLEN], left[48];
+    char office[8], partner[8], obuf[160], due[ZQ_DATE_STRLEN];
+    const char *dl;
     zq_deadline d;
     size_t i;
 
-    zq_time_iso(r->created_ms, created);
-    zq_time_iso(r->updated_ms ? r->updated_ms : r->created_ms, updated);
     zq_staff_row_office(r, office, partner);
     zq_staff_row_deadline(ctx, r, &d);
     zq_csv_str(b, true, r->id);
     zq_csv_str(b, false, zq_staff_form_title(s, r->form));
     zq_csv_str(b, false, zq_staff_status_label(r->form, r->status));
-    zq_csv_str(b, false, created);
-    zq_csv_str(b, false, updated);
+    csv_time(b, r->created_ms);
+    csv_time(b, r->updated_ms ? r->updated_ms : r->created_ms);
     zq_csv_str(b, false, strncmp(r->source, "chat:", 5) == 0 ? "聊天机器人" : "网页");
     zq_csv_str(b, false, r->handler);
     zq_csv_str(b, false, zq_staff_office_name(s, office, obuf, sizeof(obuf)));
@@ -210,18 +226,24 @@ static void csv_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, co
         int l = zq_staff_days_left(ctx, &d);
         zq_csv_str(b, false, zq_wf_clock_label(d.clock));
         zq_csv_str(b, false, zq_date_format(d.due, due, sizeof(due)));
-        /* Words, not a signed number: a leading '-' would be neutralised. */
-        /* At most 28 bytes: it always fits. */
-        if (zq_fmt(left, sizeof(left), "%s %d %s", l >= 0 ? "剩余" : "逾期", l >= 0 ? l : -l,
-                   d.workdays ? "个工作日" : "天") < 0)
-            left[0] = '\0';
-        zq_csv_str(b, false, left);
+        /* A number Excel can sort and sum: negative when overdue. */
+        zq_csv_int(b, false, l);
+        zq_csv_str(b, false, d.workdays ? "工作日" : "自然日");
         zq_csv_str(b, false, l < 0 ? "是" : "否");
     } else {
-        for (i = 0; i < 4; i++)
+        for (i = 0; i < 5; i++)
             zq_csv_field(b, false, NULL, 0);
     }
     zq_csv_str(b, false, r->dup_of);
+    dl = r->department[0] ? zq_wf_department_label(ctx->handling, r->department) : NULL;
+    zq_csv_str(b, false, dl ? dl : r->department);
+    zq_csv_str(b, false,
+               r->result[0] && zq_wf_result_find(r->result) ? zq_wf_result_find(r->result)->label
+                                                            : r->result);
+    if (r->has_recovered)
+        zq_csv_fen(b, false, r->recovered_fen);
+    else
+        zq_csv_field(b, false, NULL, 0);
     index_members(r->answers_text, r->answers_len, m);
     for (i = 0; i < ncols; i++) {
         const zq_field *fd = fi >= 0 ? cols[i].field[fi] : NULL;

@@ -331,6 +331,25 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
             put_jstr(b, v);
         }
     }
+    /* The outcome, only when recorded: most rows have none. */
+    if (r->result[0] != '\0') {
+        const zq_wf_result *res = zq_wf_result_find(r->result);
+        PUTL(b, ",\"result\":");
+        put_jstr(b, r->result);
+        PUTL(b, ",\"result_label\":");
+        put_jstr(b, res ? res->label : r->result);
+    }
+    if (r->has_recovered) {
+        PUTL(b, ",\"recovered_fen\":");
+        put_int(b, r->recovered_fen);
+    }
+    if (r->department[0] != '\0') {
+        const char *dl = zq_wf_department_label(ctx->handling, r->department);
+        PUTL(b, ",\"department\":");
+        put_jstr(b, r->department);
+        PUTL(b, ",\"department_label\":");
+        put_jstr(b, dl ? dl : r->department);
+    }
     if (with_answers) {
         size_t i = zq_json_ws(r->answers_text, r->answers_len, 0), e = r->answers_len;
         /* The stored answers as they are: an object, or {} for anything

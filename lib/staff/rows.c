@@ -84,6 +84,12 @@ static void fill_fields(zq_case_row *row, const fval *v)
     row->due_ext = v[16].len == 1 && v[16].s[0] == '1';
     row->answered_ms = val_ll(&v[17]);
     copy_val(row->answered_on_time, sizeof(row->answered_on_time), &v[18]);
+    copy_val(row->result, sizeof(row->result), &v[19]);
+    row->has_recovered = v[20].set && v[20].len > 0;
+    row->recovered_fen = val_ll(&v[20]);
+    copy_val(row->department, sizeof(row->department), &v[21]);
+    copy_val(row->review_on_time, sizeof(row->review_on_time), &v[22]);
+    copy_val(row->transfer_on_time, sizeof(row->transfer_on_time), &v[23]);
 }
 
 /* Splits a list_row pack into the row fields; false unless it is of the
@@ -112,7 +118,10 @@ static bool unpack_row(const char *s, size_t len, fval *v)
             break;
         p = e;
     }
-    return k == NROW_FIELDS;
+    /* An older pack lacks the fields added since: they are missing. */
+    for (int i = k; k == ZQ_SUMMARY_NROW_V1 && i < NROW_FIELDS; i++)
+        v[i] = (fval){"", 0, false};
+    return k == NROW_FIELDS || k == ZQ_SUMMARY_NROW_V1;
 }
 
 /* A list_sum pack into row (an owned copy that the row's strings point

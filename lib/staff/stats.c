@@ -97,6 +97,100 @@ static json_t *count_list(json_t *obj, const char *kname, const zq_staff_ctx *ct
     return out;
 }
 
+/* Amounts per key: {"key": {"count","involved_fen","recovered_fen",
+ * "with_result"}}. involved is the amount owed as filed; recovered what
+ * the outcome recorded. */
+static void amounts_add(json_t *obj, const char *key, long long involved, const zq_case_row *r)
+{
+    json_t *e = json_object_get(obj, key);
+
+    if (e == NULL) {
+        e = json_pack("{s:I, s:I, s:I, s:I}", "count", (json_int_t)0, "involved_fen", (json_int_t)0,
+                      "recovered_fen", (json_int_t)0, "with_result", (json_int_t)0);
+        if (e == NULL || json_object_set_new(obj, key, e) < 0)
+            return;
+    }
+#define ADD(name, v)                                                                               \
+    json_integer_set(json_object_get(e, name), json_integer_value(json_object_get(e, name)) + (v))
+    ADD("count", 1);
+    ADD("involved_fen", involved);
+    ADD("recovered_fen", r->has_recovered ? r->recovered_fen : 0);
+    ADD("with_result", r->result[0] != '\0');
+#undef ADD
+}
+
+/* The label of an option of the complaint's respondent_type field. */
+static const char *payer_label(const zq_schema *s, const char *v)
+{
+    const zq_form *f = s ? zq_schema_form(s, "complaint") : NULL;
+    const zq_field *fd = f ? zq_form_field(f, "respondent_type", NULL) : NULL;
+    size_t i;
+
+    for (i = 0; fd != NULL && i < fd->noptions; i++)
+        if (strcmp(fd->options[i].value, v) == 0)
+            return fd->options[i].label;
+    return strcmp(v, "none") == 0 ? "未填写" : v;
+}
+
+/* {key: amounts} -> [{"<kname>": key, "label", "count", ...}] in key
+ * order; kind as count_list, 4 payer types, 5 departments. */
+static json_t *amount_list(json_t *obj, const char *kname, const zq_staff_ctx *ctx, int kind)
+{
+    json_t *keys = json_object(), *out, *e;
+    const char *k;
+    json_t *v;
+    size_t i;
+
+    /* Ordered as count_list orders: through a counter map. */
+    json_object_foreach(obj, k, v)
+    {
+        json_object_set_new(keys, k, json_integer(1));
+    }
+    out = count_list(keys, kname, ctx, kind < 4 ? kind : 0);
+    json_decref(keys);
+    json_array_foreach(out, i, e)
+    {
+        const char *key = json_string_value(json_object_get(e, kname));
+        json_object_update(e, json_object_get(obj, key));
+        if (kind == 4) {
+            json_object_set_new(e, "label", json_string(payer_label(ctx->schema, key)));
+        } else if (kind == 5) {
+            const char *l = zq_wf_department_label(ctx->handling, key);
+            json_object_set_new(e, "label",
+                                json_string(l                          ? l
+                                            : strcmp(key, "none") == 0 ? "未转办"
+                                                                       : key));
+        }
+    }
+    return out;
+}
+
+/* On-time counts of one deadline kind. */
+typedef struct ontime {
+    long long with_limit, on_time;
+} ontime;
+
+static void ontime_add(ontime *o, const char *flag)
+{
+    if (flag[0] == '\0')
+        return;
+    o->with_limit++;
+    o->on_time += flag[0] == '1';
+}
+
+static json_t *ontime_json(const ontime *o, zq_wf_clock c)
+{
+    json_t *share = json_null();
+
+    if (o->with_limit > 0)
+        share = json_real(
+            (double)(long long)((double)o->on_time / (double)o->with_limit * 1000.0 + 0.5) /
+            1000.0);
+    return json_pack("{s:s, s:I, s:I, s:o}", "label", zq_wf_clock_label(c), "with_limit",
+                     (json_int_t)o->with_limit, "on_time", (json_int_t)o->on_time, "on_time_share",
+                     share);
+}
+
 int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filter *f, json_t **out,
                    zq_err *err)
 {
@@ -106,7 +200,10 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filte
     char(*ids)[ZQ_CASE_ID_MAX] = malloc(SCAN_BATCH * sizeof(*ids));
     zq_case_row *rowv = calloc(SCAN_BATCH, sizeof(*rowv));
     json_t *types = json_object(), *statuses = json_object(), *regions = json_object(),
-           *months = json_object(), *by_type_answer = json_object();
+           *months = json_object(), *by_type_answer = json_object(), *am_payer = json_object(),
+           *am_dep = json_object(), *am_region = json_object(), *am_month = json_object();
+    ontime ot_review = {0}, ot_transfer = {0}, ot_answer = {0};
+    long long involved_all = 0, recovered_all = 0, with_result = 0;
     answer_acc all = {0}, per[8];
     const char *per_name[8];
     size_t nper = 0, k;
@@ -122,8 +219,10 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filte
         goto out;
     }
     while (!done && rc == 0) {
-        rc = zq_staff_scan(st, ctx, f, &cur, SCAN_BATCH, SCAN_BUDGET * 5, ZQ_SCAN_ROWS, ids, rowv,
-                           &n, &done, err);
+        /* The answers for the payer type and the amount (read as text,
+         * not parsed). */
+        rc = zq_staff_scan(st, ctx, f, &cur, SCAN_BATCH, SCAN_BUDGET * 5, ZQ_SCAN_ANSWERS, ids,
+                           rowv, &n, &done, err);
         if (rc < 0)
             break;
         for (i = 0; i < n; i++) {
@@ -144,6 +243,32 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filte
             zq_staff_row_deadline(ctx, r, &d);
             if (d.clock != ZQ_WF_CLOCK_NONE && zq_date_cmp(ctx->today, d.due) > 0)
                 overdue++;
+            if (strcmp(r->form, "complaint") == 0) {
+                char payer[40] = "none", amount[24] = "";
+                long long involved = 0;
+                size_t vl = 0;
+                const char *v =
+                    zq_json_member(r->answers_text, r->answers_len, "respondent_type", &vl);
+                if (v != NULL && vl > 2)
+                    zq_json_decode(v, vl, payer, sizeof(payer));
+                v = zq_json_member(r->answers_text, r->answers_len, "amount_fen", &vl);
+                if (v != NULL && vl > 0 && vl < sizeof(amount) && strspn(v, "0123456789") == vl) {
+                    memcpy(amount, v, vl);
+                    amount[vl] = '\0';
+                    if (zq_parse_ll(amount, vl, 0, INT64_MAX, &involved) < 0)
+                        involved = 0;
+                }
+                amounts_add(am_payer, payer[0] ? payer : "none", involved, r);
+                amounts_add(am_dep, r->department[0] ? r->department : "none", involved, r);
+                amounts_add(am_region, r->region[0] ? r->region : "none", involved, r);
+                amounts_add(am_month, month, involved, r);
+                involved_all += involved;
+                recovered_all += r->has_recovered ? r->recovered_fen : 0;
+                with_result += r->result[0] != '\0';
+                ontime_add(&ot_review, r->review_on_time);
+                ontime_add(&ot_transfer, r->transfer_on_time);
+                ontime_add(&ot_answer, r->answered_on_time);
+            }
             if (r->answered_ms > 0) {
                 answer_acc *a = NULL;
                 for (k = 0; k < nper && a == NULL; k++)
@@ -168,6 +293,8 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filte
                 }
             }
         }
+        for (i = 0; i < n; i++)
+            zq_case_row_clear(&rowv[i]);
     }
     if (rc < 0)
         goto out;
@@ -180,6 +307,25 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filte
         "by_month", count_list(months, "month", ctx, 0), "answer", acc_json(&all), "answer_by_type",
         by_type_answer);
     by_type_answer = NULL;
+    /* What the offices report upward (complaints): amounts involved and
+     * recovered, and the share of each legal deadline met. Satisfaction
+     * comes from the enterprises' evaluations (the enterprise loop):
+     * null until they are recorded. */
+    if (*out != NULL &&
+        json_object_update_new(
+            *out, json_pack("{s:{s:I, s:I, s:I}, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}, s:n}",
+                            "amounts", "involved_fen", (json_int_t)involved_all, "recovered_fen",
+                            (json_int_t)recovered_all, "with_result", (json_int_t)with_result,
+                            "amounts_by_payer_type", amount_list(am_payer, "payer_type", ctx, 4),
+                            "amounts_by_department", amount_list(am_dep, "department", ctx, 5),
+                            "amounts_by_region", amount_list(am_region, "region", ctx, 3),
+                            "amounts_by_month", amount_list(am_month, "month", ctx, 0), "on_time",
+                            "review", ontime_json(&ot_review, ZQ_WF_CLOCK_REVIEW), "transfer",
+                            ontime_json(&ot_transfer, ZQ_WF_CLOCK_TRANSFER), "answer",
+                            ontime_json(&ot_answer, ZQ_WF_CLOCK_ANSWER), "satisfaction")) < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
     if (*out == NULL)
         rc = zq_err_set(err, ZQ_ENOMEM, "stats: out of memory");
 out:
@@ -188,6 +334,10 @@ out:
     json_decref(regions);
     json_decref(months);
     json_decref(by_type_answer);
+    json_decref(am_payer);
+    json_decref(am_dep);
+    json_decref(am_region);
+    json_decref(am_month);
     free(all.ms);
     for (k = 0; k < ZQ_ARRAY_LEN(per); k++)
         free(per[k].ms);

@@ -1151,8 +1151,29 @@ test('staff console: sign in, filter, open a case, accept it, history and deadli
     await route.fetch();
     await route.abort('connectionreset');
   });
-  await page.fill('#move-note', '材料齐全，予以受理');
+  /* A move opens its form: the note is internal, "tell the enterprise"
+   * is not ticked, and the preview shows what the lookup will show. */
   await page.click('#moves [data-move=accepted]');
+  await page.waitForSelector('#move-form:not([hidden])');
+  eq(await page.locator('#move-public').isChecked(), false, 'public box not pre-ticked');
+  assert(await page.locator('#move-message-box').isHidden(), 'no message box until ticked');
+  assert((await page.locator('#move-preview').innerText()).includes('内部说明不会公开'), 'preview without a message');
+  await page.fill('#move-note', '材料齐全，予以受理');
+  assert(!(await page.locator('#move-preview').innerText()).includes('材料齐全'), 'the note is not in the preview');
+  await page.check('#move-public');
+  await page.selectOption('#move-template', { label: '已受理' });
+  const msg = await page.locator('#move-message').inputValue();
+  assert(msg.includes('您的投诉已受理'), 'template filled the message: ' + msg);
+  assert((await page.locator('#move-preview').innerText()).includes('您的投诉已受理'), 'preview shows the message');
+  /* Primary actions are not in the destructive colour. */
+  const colours = await page.evaluate(() => {
+    const bg = (sel) => getComputedStyle(document.querySelector(sel)).backgroundColor;
+    const fg = (sel) => getComputedStyle(document.querySelector(sel)).color;
+    return { primary: bg('#move-submit'), danger: fg('#moves [data-move=rejected]') };
+  });
+  assert(colours.primary !== colours.danger, `primary ${colours.primary} vs danger ${colours.danger}`);
+  await shot(page, 'admin-move');
+  await page.click('#move-submit');
   await page.waitForFunction(() => document.getElementById('case-status') &&
     document.getElementById('case-status').textContent.trim() === '已受理');
   await page.unroute('**/api/admin/cases/*/transitions');
@@ -1162,13 +1183,46 @@ test('staff console: sign in, filter, open a case, accept it, history and deadli
   eq(await page.locator('#flash.err').count(), 0, 'no error shown after the retried move');
   eq(await page.locator('#history li').count(), 2, 'history after');
   const hist = await page.locator('#history').innerText();
-  assert(hist.includes('已提交 → 已受理') && hist.includes('材料齐全，予以受理') && hist.includes('tester'), 'history entry');
+  assert(hist.includes('已提交 → 已受理') && hist.includes('内部说明：材料齐全，予以受理') && hist.includes('tester'), 'history entry');
+  assert(hist.includes('对企业说明：您的投诉已受理'), 'the message in the history');
   const dl = await page.locator('#case-deadline').innerText();
   assert(dl.includes('转办期限'), 'transfer deadline: ' + dl);
   const stored = (await stack.cmd('redis ' + JSON.stringify(['HGET', prefix + 'case:' + ts, 'status']))).result;
   eq(stored, 'accepted', 'stored status');
   assert(await page.evaluate(() => window.__zqXss === undefined), 'no script ran');
   await shot(page, 'admin-case');
+
+  /* 转办 needs a department from the list; the outcome of the answer is
+   * asked for with a result type and an amount. */
+  await page.click('#moves [data-move=transferred]');
+  assert(await page.locator('#move-department').isVisible(), 'department list for 转办');
+  assert(await page.locator('#move-outcome').isHidden(), 'no outcome for 转办');
+  await page.fill('#move-note', '转住建部门');
+  await page.click('#move-submit');
+  await page.waitForSelector('#flash.err:not([hidden])');
+  await page.selectOption('#move-department', { label: '住房和城乡建设部门' });
+  await page.click('#move-submit');
+  await page.waitForFunction(() => document.getElementById('case-status').textContent.trim() === '已转办');
+  eq((await page.locator('#case-department').textContent()).trim(), '住房和城乡建设部门', 'department shown');
+  /* The extension has no number filled in. */
+  eq(await page.locator('form input[name=days]').inputValue(), '', 'no pre-filled extension');
+  await page.click('#moves [data-move=answered]');
+  assert(await page.locator('#move-outcome').isVisible(), 'outcome asked for 书面答复');
+  await page.fill('#move-note', '已督促付款');
+  await page.selectOption('#move-result', 'paid_part');
+  await page.fill('#move-recovered', '1,000.50');
+  await page.click('#move-submit');
+  await page.waitForFunction(() => document.getElementById('case-status').textContent.trim() === '已答复');
+  eq((await page.locator('#case-result').textContent()).trim(), '已部分支付，追回 1,000.50 元', 'result shown');
+  /* 承办人 from the staff list. */
+  const handlers = await page.locator('form select[name=handler] option').allTextContents();
+  assert(handlers.some((x) => x.startsWith('tester')), 'staff list: ' + handlers.join('/'));
+  await page.selectOption('form select[name=handler]', 'tester');
+  await page.click('form:has(select[name=handler]) button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('history').innerText.includes('分派：承办人 tester'));
+  assert((await page.locator('#history').innerText()).includes('成都市经济和信息化局') ||
+    (await page.locator('#history').innerText()).includes('经济和信息化厅'), 'office by name in the history');
+  assert(!/分派：.*5[0-9]{5}/.test(await page.locator('#history').innerText()), 'no office code in the history');
 
   /* Export what the filter shows. */
   await page.goto(base + '/admin/#/cases?type=complaint');
@@ -1181,7 +1235,7 @@ test('staff console: sign in, filter, open a case, accept it, history and deadli
   const lines = text.split('\r\n').filter(Boolean);
   assert(lines[0].startsWith('案件编号,'), 'CSV header');
   assert(lines.length >= 3 && lines.every((l, i) => i === 0 || l.startsWith('TS')), 'complaints only');
-  assert(text.includes(ts) && text.includes('已受理'), 'the accepted case in the export');
+  assert(text.includes(ts) && text.includes('已答复') && text.includes('已部分支付'), 'the answered case in the export');
   assert(/^cases-\d{4}-\d{2}-\d{2}\.csv$/.test(dlEvent.suggestedFilename()), 'file name');
 
   /* The pages over issue 5's endpoints: a class, a push target, a notice
@@ -1216,12 +1270,69 @@ test('staff console: sign in, filter, open a case, accept it, history and deadli
   assert(await page.locator('.progress svg').count() === 1, 'delivery progress bar');
   await shot(page, 'admin-notice');
 
+  /* The digest page says from November that next year's holidays are missing. */
+  await page.goto(base + '/admin/#/digest?date=2026-11-02');
+  await page.waitForSelector('[data-calendar-missing="2027"]');
+  await page.goto(base + '/admin/#/digest?date=2026-10-30');
+  await page.waitForFunction(() => document.getElementById('app').innerText.includes('2026-10-30：逾期'));
+  eq(await page.locator('[data-calendar-missing]').count(), 0, 'no calendar warning in October');
+
   /* Statistics drawn in SVG. */
   await page.goto(base + '/admin/#/stats');
   await page.waitForSelector('#chart-region rect');
   assert(await page.locator('#chart-region rect').count() >= 3, 'bars by region');
   assert(await page.locator('#chart-month rect').count() >= 1, 'bars by month');
+  assert((await page.locator('#amounts-payer').innerText()).includes('机关'), 'amounts by payer type');
+  assert((await page.locator('#amounts-department').innerText()).includes('住房和城乡建设部门'), 'amounts by department');
+  assert((await page.locator('#on-time').innerText()).includes('转办期限'), 'on-time share per deadline');
   await shot(page, 'admin-stats');
+  shared.consoleCase = ts;
+});
+
+/* The console on a phone (390x844 and 360x640): a menu button, the case list as cards
+ * (number, company, status, deadline), no horizontal scroll, 16 px inputs
+ * and 44 px targets, on the list, a case and the statistics. */
+for (const [vw, vh] of [[390, 844], [360, 640]]) test(`staff console on a phone (${vw}x${vh}): menu button, case cards, no horizontal scroll`, async (t) => {
+  const token = (await stack.cmd('staff_token')).result;
+  const ctx = await browser.newContext({ viewport: { width: vw, height: vh }, isMobile: true, hasTouch: true,
+    deviceScaleFactor: 2, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', serviceWorkers: 'block' });
+  t.contexts.push(ctx);
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(10000);
+  page.on('pageerror', (e) => t.pageErrors.push(String(e && e.message ? e.message : e)));
+  await ctx.route(/^(?!http:\/\/127\.0\.0\.1:)/, (route) => {
+    t.pageErrors.push('request off the stack: ' + route.request().url());
+    route.abort();
+  });
+  await page.goto(base + '/admin/');
+  await page.waitForSelector('input[name=token]');
+  await page.fill('input[name=token]', token);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#case-rows tr[data-id]');
+  /* The menu folds behind a button. */
+  assert(await page.locator('#menu-toggle').isVisible(), 'menu button');
+  assert(await page.locator('#nav').isHidden(), 'menu closed');
+  await page.click('#menu-toggle');
+  assert(await page.locator('#nav a[data-nav=stats]').isVisible(), 'menu open');
+  eq(await page.locator('#menu-toggle').getAttribute('aria-expanded'), 'true', 'aria-expanded');
+  await shot(page, `admin-phone-menu-${vw}`);
+  await page.click('#menu-toggle');
+  /* Cards: the number, the company, the status and the deadline only. */
+  const card = page.locator('#case-rows tr[data-id]').first();
+  const shownCells = await card.evaluate((tr) => Array.from(tr.children)
+    .filter((td) => getComputedStyle(td).display !== 'none').map((td) => td.className.split(' ')[0]));
+  eq(shownCells.join(','), 'c-id,c-company,c-status,c-deadline', 'card cells');
+  assert(await page.locator('table.cases thead').isHidden(), 'no table head on a phone');
+  await assertLayout(page, `console list at ${vw}`);
+  await shot(page, `admin-phone-list-${vw}`);
+  await page.goto(base + '/admin/#/case/' + encodeURIComponent(shared.consoleCase || ''));
+  await page.waitForSelector('#case-status');
+  await assertLayout(page, `console case at ${vw}`);
+  await shot(page, `admin-phone-case-${vw}`);
+  await page.goto(base + '/admin/#/stats');
+  await page.waitForSelector('#amounts-payer');
+  await assertLayout(page, `console stats at ${vw}`);
+  await shot(page, `admin-phone-stats-${vw}`);
 });
 
 /* ---- runner -------------------------------------------------------------- */

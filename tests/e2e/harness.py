@@ -406,6 +406,7 @@ class Stack:
                 "quota_uscc_per_day": 0,
                 "lookup_fail_max": 0,
             },
+            "workflow": {"handling": os.path.join(ROOT, "config", "handling.json")},
             "bot": {"poll_ms": 200,
                     "reminders": os.path.join(ROOT, "config", "reminders.json"),
                     "templates_dir": os.path.join(ROOT, "config", "templates")},

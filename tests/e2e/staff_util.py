@@ -81,7 +81,8 @@ SUMMARY_VERSION = "1"  # include/zhuqi/summary.h
 SEP = "\x1f"
 ROW_FIELDS = ("id form status created_ms updated_ms mobile region source dup_of handler office "
               "cross_region due_kind due_start due_date due_limit due_ext answered_ms "
-              "answered_on_time").split()
+              "answered_on_time result recovered_fen department review_on_time "
+              "transfer_on_time").split()
 
 
 def summary_values(form, answers):

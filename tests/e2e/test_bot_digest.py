@@ -54,6 +54,9 @@ class TestStaffDigest(Checks, unittest.TestCase):
         self.assertIn(cid, body["markdown"])
         self.assertIn("已逾期", body["markdown"])
         self.assertNotIn("13812345678", body["markdown"])
+        # December without a 2027 holiday file: the staff are told (issue
+        # 16 item 16).
+        self.assertIn("尚未配置 2027 年节假日安排", body["markdown"])
         self.assertEqual(st.fake.messages(platform="generic", target="not-staff"), [])
         self.assertTrue(st.redis_command("GET", p + "sched:digest:2026-12-03"))
 

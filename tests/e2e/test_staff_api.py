@@ -58,12 +58,13 @@ class StaffBase(StackCase):
             h["Content-Type"] = "application/json"
         return self.stack.request(method, path, body=data, headers=h)
 
-    def move(self, cid, to, note=None, now=None, token=None, public=None):
+    def move(self, cid, to, note=None, now=None, token=None, public=None, **extra):
         body = {"to": to}
         if note is not None:
             body["note"] = note
         if public is not None:
             body["public"] = public
+        body.update(extra)
         return self.call("POST", "/api/admin/cases/%s/transitions" % cid,
                          token or TOKENS.handler, body, now)
 
@@ -193,7 +194,7 @@ class TestComplaintFlow(StaffBase, unittest.TestCase):
                          ["needs_info", "accepted", "rejected", "withdrawn"])
 
         # More material needed: the clock stops (no deadline).
-        r = self.move(cid, "needs_info", "请补充合同和验收单", now)
+        r = self.move(cid, "needs_info", "请补充合同和验收单", now, message="请补充合同和验收单")
         self.assertEqual(r.status, 200, r)
         self.assertIsNone(r.json()["case"]["deadline"])
 
@@ -215,7 +216,7 @@ class TestComplaintFlow(StaffBase, unittest.TestCase):
         # Transferred 10/9: a written result within 30 days (11/8 is a
         # Sunday: the next working day).
         now = ms_at(2026, 10, 9)
-        r = self.move(cid, "transferred", "转成都市经信局办理", now)
+        r = self.move(cid, "transferred", "转成都市经信局办理", now, department="city_jxj")
         self.assertEqual(r.status, 200, r)
         due = CAL.next_workday(D(2026, 10, 9) + dt.timedelta(days=30))
         self.assertEqual(due, D(2026, 11, 9))
@@ -238,14 +239,15 @@ class TestComplaintFlow(StaffBase, unittest.TestCase):
         self.assertEqual(self.detail(cid, now)["deadline"]["due"], "2026-12-08")
 
         now = ms_at(2026, 11, 20)
-        r = self.move(cid, "answered", "已督促对方于 11 月 30 日前付款", now)
+        r = self.move(cid, "answered", "已督促对方于 11 月 30 日前付款", now, result="plan_agreed",
+                      recovered="0")
         self.assertEqual(r.status, 200, r)
         self.assertIsNone(r.json()["case"]["deadline"])
         self.assertEqual(self.stack.redis_command("HGET", PREFIX + "case:" + cid,
                                                   "answered_on_time"), "1")
 
         now = ms_at(2026, 11, 25)
-        r = self.move(cid, "closed", None, now)
+        r = self.move(cid, "closed", None, now, result="paid_full", recovered_fen=123456)
         self.assertEqual(r.status, 200, r)
         c = r.json()["case"]
         self.assertEqual(c["status"], "closed")
@@ -397,7 +399,7 @@ class TestComplaintFlow(StaffBase, unittest.TestCase):
         r = self.call("POST", url, TOKENS.handler, {"days": 60, "reason": "复杂"})
         self.assertErrorShape(r, 409, "illegal_transition")  # not transferred yet
         self.move(cid, "accepted")
-        self.move(cid, "transferred", "转办")
+        self.move(cid, "transferred", "转办", department="city_jxj")
         for body in ({"days": 30, "reason": "复杂"}, {"days": 91, "reason": "复杂"},
                      {"days": "60", "reason": "复杂"}, {"days": 60}, {"days": 60, "reason": "x"}):
             r = self.call("POST", url, TOKENS.handler, body)
@@ -556,8 +558,8 @@ class TestIdempotencyKey(StaffBase, unittest.TestCase):
         r = self.keyed(a, "transitions", {"to": "accepted"}, key, TOKENS.handler2)
         self.assertErrorShape(r, 409, "illegal_transition")
         self.assertIsNone(r.header("Idempotent-Replayed"))
-        r = self.keyed(a, "transitions", {"to": "transferred", "note": "转办"}, key,
-                       TOKENS.handler2)
+        r = self.keyed(a, "transitions", {"to": "transferred", "note": "转办",
+                                          "department": "city_jxj"}, key, TOKENS.handler2)
         self.assertEqual(r.status, 200, r)
         self.assertIsNone(r.header("Idempotent-Replayed"))
         self.assertEqual(self.statuses(a), ["submitted", "accepted", "transferred"])
@@ -597,7 +599,7 @@ class TestIdempotencyKey(StaffBase, unittest.TestCase):
     def test_assign_and_extension_replayed(self):
         cid = self.new_case(6)
         self.assertEqual(self.move(cid, "accepted").status, 200)
-        self.assertEqual(self.move(cid, "transferred", "转办").status, 200)
+        self.assertEqual(self.move(cid, "transferred", "转办", department="city_jxj").status, 200)
         for what, body in (("assign", {"handler": "hd2"}),
                            ("extension", {"days": 60, "reason": "情况复杂"})):
             key = uuid.uuid4().hex
@@ -654,7 +656,7 @@ class TestIntakeCaseInConsole(StaffBase, unittest.TestCase):
         self.assertEqual(case["deadline"]["due"], CAL.add_workdays(today, 10).isoformat())
         r = self.call("GET", "/api/admin/cases?type=complaint&status=submitted", TOKENS.viewer)
         self.assertIn(cid, [x["id"] for x in r.json()["cases"]])
-        r = self.move(cid, "accepted", "予以受理")
+        r = self.move(cid, "accepted", "内部：已电话核实合同", message="予以受理")
         self.assertEqual(r.status, 200, r)
         r = self.stack.request("POST", "/api/cases/%s/lookup" % cid,
                                body=json.dumps({"mobile": "13812345678"}),
@@ -664,6 +666,7 @@ class TestIntakeCaseInConsole(StaffBase, unittest.TestCase):
         self.assertEqual(pub["deadline"]["clock"], "transfer")
         self.assertEqual(pub["deadline"]["due"], CAL.add_workdays(today, 10).isoformat())
         self.assertEqual(pub["history"][-1]["note"], "予以受理")
+        self.assertNotIn("内部", r.body.decode())
 
 
 if __name__ == "__main__":

@@ -112,6 +112,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r.amount_fen[0] = '\0';
     field(&in, r.default_office, sizeof(r.default_office));
     field(&in, r.default_partner, sizeof(r.default_partner));
+    /* The outcome fields, as stored by a move (any bytes in the hash). */
+    field(&in, r.result, sizeof(r.result));
+    field(&in, r.department, sizeof(r.department));
+    r.has_recovered = (mode & 2) != 0;
+    r.recovered_fen = (long long)fuzz_u8(&in) * 100003LL - 1;
     rest = fuzz_rest(&in, &len);
     a = json_loadb(rest, len, 0, NULL);
     if (json_is_object(a) && (mode & 32)) {

@@ -94,12 +94,28 @@ static void test_length(void **state)
     zq_buf_free(&b);
 }
 
+/* Numbers we make are written plain: Excel sums them, and a negative
+ * number is not a formula. */
+static void test_numbers(void **state)
+{
+    zq_buf b = {0};
+
+    (void)state;
+    zq_csv_int(&b, true, -14);
+    zq_csv_int(&b, false, 0);
+    zq_csv_fen(&b, false, 123456);
+    zq_csv_fen(&b, false, 5);
+    zq_csv_fen(&b, false, -1230);
+    assert_string_equal(b.data, "-14,0,1234.56,0.05,-12.30");
+    zq_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain),    cmocka_unit_test(test_quoting),
         cmocka_unit_test(test_formulas), cmocka_unit_test(test_rows),
-        cmocka_unit_test(test_length),
+        cmocka_unit_test(test_length),   cmocka_unit_test(test_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -233,6 +233,18 @@ static void test_missing_year(void **state)
     zq_wf_deadline(g_cal, &LIM, "complaint", "accepted", h, at(2026, 12, 1), &d);
     assert_true(d.fallback);
     json_decref(h);
+    /* The answer limit counts calendar days: no warning there, even
+     * across the missing year (issue 16 item 16). */
+    h = json_array();
+    json_array_append_new(h, move(at(2026, 12, 20), "accepted", "transferred"));
+    zq_wf_deadline(g_cal, &LIM, "complaint", "transferred", h, at(2026, 12, 1), &d);
+    assert_int_equal(d.clock, ZQ_WF_CLOCK_ANSWER);
+    assert_false(d.workdays);
+    assert_false(d.fallback);
+    j = zq_wf_deadline_json(g_cal, &d, "transferred", D(2026, 12, 21));
+    assert_true(json_is_false(json_object_get(j, "fallback_calendar")));
+    json_decref(j);
+    json_decref(h);
 }
 
 /* A request for more material stops the review clock; it restarts from
@@ -363,6 +375,55 @@ static void test_public_view(void **state)
     zq_case_clear(&c);
 }
 
+/* Only the message for the enterprise is public: a move's note never is,
+ * even on a move marked public; entries from before the message existed
+ * keep their public note (issue 16 item 10). */
+static void test_public_message_only(void **state)
+{
+    zq_case c;
+    json_t *j, *h;
+
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.id, sizeof(c.id), "TS20260924-0002");
+    snprintf(c.form, sizeof(c.form), "complaint");
+    snprintf(c.status, sizeof(c.status), "accepted");
+    c.created_ms = at(2026, 9, 24);
+    c.answers = json_object();
+    c.history = json_array();
+    json_array_append_new(c.history, move(at(2026, 9, 24), "", "submitted"));
+    /* Internal: no message. */
+    json_array_append_new(c.history,
+                          json_pack("{s:I, s:s, s:s, s:s, s:b}", "at_ms",
+                                    (json_int_t)at(2026, 9, 25), "from", "submitted", "to",
+                                    "needs_info", "note", "内部意见", "public", 0));
+    /* A message, and an internal note beside it. */
+    json_array_append_new(c.history, json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "at_ms",
+                                               (json_int_t)at(2026, 9, 26), "from", "needs_info",
+                                               "to", "submitted", "note", "电话催过", "message",
+                                               "已收到材料", "public", 1));
+    /* Written before the message existed: its note was public. */
+    json_array_append_new(c.history, json_pack("{s:I, s:s, s:s, s:s, s:b}", "at_ms",
+                                               (json_int_t)at(2026, 9, 27), "from", "submitted",
+                                               "to", "accepted", "note", "予以受理", "public", 1));
+    j = zq_case_public_json(NULL, &c);
+    h = json_object_get(j, "history");
+    assert_int_equal(json_array_size(h), 4);
+    assert_null(json_object_get(json_array_get(h, 1), "note"));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 2), "note")),
+                        "已收到材料");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 3), "note")),
+                        "予以受理");
+    {
+        char *dump = json_dumps(j, 0);
+        assert_null(strstr(dump, "内部意见"));
+        assert_null(strstr(dump, "电话催过"));
+        free(dump);
+    }
+    json_decref(j);
+    zq_case_clear(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,7 +432,7 @@ int main(void)
         cmocka_unit_test(test_year_boundary),       cmocka_unit_test(test_missing_year),
         cmocka_unit_test(test_needs_info_pause),    cmocka_unit_test(test_no_clock),
         cmocka_unit_test(test_days_left),           cmocka_unit_test(test_cutoff),
-        cmocka_unit_test(test_public_view),
+        cmocka_unit_test(test_public_message_only), cmocka_unit_test(test_public_view),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

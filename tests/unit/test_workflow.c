@@ -8,7 +8,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "zhuqi/common.h"
 #include "zhuqi/workflow.h"
@@ -260,12 +263,64 @@ static void test_moves_json(void **state)
     json_decref(j);
 }
 
+/* The result types keep their codes; the shipped handling.json loads,
+ * and broken ones are refused with the file and the place named. */
+static void test_results_and_handling(void **state)
+{
+    char path[] = "/tmp/zq-handling-XXXXXX";
+    static const char *const bad[] = {
+        "[]",
+        "{\"departments\": []}",
+        "{\"departments\": [{\"id\": \"A b\", \"label\": \"x\"}]}",
+        "{\"departments\": [{\"id\": \"a\", \"label\": \" \"}]}",
+        "{\"departments\": [{\"id\": \"a\", \"label\": \"x\"}, {\"id\": \"a\", "
+        "\"label\": \"y\"}]}",
+        "{\"departments\": [{\"id\": \"a\", \"label\": \"x\"}], \"messages\": [{\"to\": "
+        "\"nowhere\", \"title\": \"t\", \"text\": \"x\"}]}",
+    };
+    zq_err err = {0};
+    json_t *h = NULL;
+    size_t i;
+    int fd;
+
+    (void)state;
+    assert_string_equal(zq_wf_result_find("paid_full")->label, "已全额支付");
+    assert_true(zq_wf_result_find("paid_part")->amount_positive);
+    assert_true(zq_wf_result_find("not_accepted")->reason_required);
+    assert_false(zq_wf_result_find("unresolved")->amount_positive);
+    assert_null(zq_wf_result_find("paid"));
+    assert_null(zq_wf_result_find(NULL));
+    assert_int_equal(zq_wf_handling_load("config/handling.json", &h, &err), 0);
+    assert_string_equal(zq_wf_department_label(h, "finance"), "财政部门");
+    assert_null(zq_wf_department_label(h, "nope"));
+    assert_null(zq_wf_department_label(NULL, "finance"));
+    json_decref(h);
+    for (i = 0; i < ZQ_ARRAY_LEN(bad); i++) {
+        FILE *f;
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        f = fdopen(fd, "w");
+        fputs(bad[i], f);
+        fclose(f);
+        h = NULL;
+        assert_int_equal(zq_wf_handling_load(path, &h, &err), -ZQ_EINVAL);
+        assert_null(h);
+        assert_non_null(strstr(err.msg, path));
+        unlink(path);
+        memcpy(path + strlen(path) - 6, "XXXXXX", 6);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_complaint_moves), cmocka_unit_test(test_consult_moves),
-        cmocka_unit_test(test_unknown),         cmocka_unit_test(test_shape),
-        cmocka_unit_test(test_clocks),          cmocka_unit_test(test_moves_json),
+        cmocka_unit_test(test_complaint_moves),
+        cmocka_unit_test(test_consult_moves),
+        cmocka_unit_test(test_unknown),
+        cmocka_unit_test(test_shape),
+        cmocka_unit_test(test_clocks),
+        cmocka_unit_test(test_moves_json),
+        cmocka_unit_test(test_results_and_handling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,8 @@
   var signingIn = false; /* a 401 then means a wrong token, not an expired one */
   var workflow = null;
   var regions = null;
+  var staffList = null; /* who can be 承办人: [{name, role, role_label}] */
+  var topics = null;    /* consultation topic code -> label */
 
   /* ---- small helpers -------------------------------------------------- */
 
@@ -197,6 +199,43 @@
     }, function () { regions = []; return regions; });
   }
 
+  /* The handlers a case can be assigned to (GET /api/admin/staff). */
+  function loadStaff() {
+    if (staffList) return Promise.resolve(staffList);
+    return api("GET", "/api/admin/staff").then(function (r) { staffList = r.body.staff || []; return staffList; },
+      function () { staffList = []; return staffList; });
+  }
+
+  /* Topic labels from the consultation's schema: 财税, not `tax`. */
+  function loadTopics() {
+    if (topics) return Promise.resolve(topics);
+    return fetch("/api/forms/consult").then(function (r) { return r.json(); }).then(function (f) {
+      topics = {};
+      (f.steps || []).forEach(function (st) {
+        (st.fields || []).forEach(function (fd) {
+          if (fd.id === "topic") (fd.options || []).forEach(function (o) { topics[o.value] = o.label; });
+        });
+      });
+      return topics;
+    }, function () { topics = {}; return topics; });
+  }
+
+  /* An office code as a name, the way the list names it. */
+  function officeName(code) {
+    if (!code) return "";
+    if (code === "510000") return "四川省经济和信息化厅（跨区域协作）";
+    var r = (regions || []).filter(function (x) { return x.code === code; })[0];
+    return r ? r.name + "经济和信息化局" : code;
+  }
+
+  var ROLE_NAMES = { viewer: "查看", handler: "办理", admin: "管理员" };
+
+  function staffOptions(first) {
+    return [h("option", { value: "", text: first })].concat((staffList || []).map(function (p) {
+      return h("option", { value: p.name, text: p.name + "（" + p.role_label + "）" });
+    }));
+  }
+
   function loadWorkflow() {
     if (workflow) return Promise.resolve(workflow);
     return api("GET", "/api/admin/workflow").then(function (r) { workflow = r.body; return workflow; });
@@ -235,8 +274,9 @@
     var signedIn = !!me;
     document.getElementById("nav").hidden = !signedIn;
     document.getElementById("who").hidden = !signedIn;
+    document.getElementById("menu-toggle").hidden = !signedIn;
     if (signedIn) {
-      var roleName = { viewer: "查看", handler: "办理", admin: "管理员" }[me.role] || me.role;
+      var roleName = ROLE_NAMES[me.role] || me.role;
       document.getElementById("who-name").textContent = me.name + "（" + roleName + "）";
       Array.prototype.forEach.call(document.querySelectorAll("[data-role]"), function (a) {
         a.hidden = !roleAtLeast(a.getAttribute("data-role"));
@@ -281,7 +321,7 @@
 
   function viewCases(params) {
     loading();
-    Promise.all([loadWorkflow(), loadRegions()]).then(function () {
+    Promise.all([loadWorkflow(), loadRegions(), loadStaff(), loadTopics()]).then(function () {
       var f = {};
       FILTERS.forEach(function (k) { f[k] = params[k] || ""; });
       var form = h("form", { className: "card filters", id: "filters", onsubmit: function (ev) {
@@ -295,12 +335,12 @@
       } }, [
         h("label", {}, ["类型", select("type", [h("option", { value: "", text: "全部类型" }),
           h("option", { value: "complaint", text: "拖欠款项投诉" }),
-          h("option", { value: "consult", text: "在线问诊" })], f.type)]),
+          h("option", { value: "consult", text: "在线咨询" })], f.type)]),
         h("label", {}, ["状态", select("status", statusOptions(), f.status)]),
         h("label", {}, ["地区", select("region", regionOptions("全部地区"), f.region)]),
         h("label", {}, ["提交日期从", h("input", { type: "date", name: "from", value: f.from })]),
         h("label", {}, ["至", h("input", { type: "date", name: "to", value: f.to })]),
-        h("label", {}, ["承办人", h("input", { type: "text", name: "handler", value: f.handler, size: 8 })]),
+        h("label", {}, ["承办人", select("handler", staffOptions("全部承办人"), f.handler)]),
         h("label", {}, ["搜索", h("input", { type: "search", name: "q", value: f.q,
           placeholder: "编号、企业名称、手机号" })]),
         h("label", { className: "check" }, [h("input", { type: "checkbox", name: "overdue",
@@ -315,7 +355,7 @@
           text: "导出 JSON Lines" }),
       ]);
       var tbody = h("tbody", { id: "case-rows" });
-      var table = h("div", { className: "tablewrap" }, [h("table", {}, [
+      var table = h("div", { className: "tablewrap" }, [h("table", { className: "cases" }, [
         h("thead", {}, [h("tr", {}, [h("th", { text: "编号" }), h("th", { text: "类型" }),
           h("th", { text: "企业" }), h("th", { className: "hide-narrow", text: "被投诉单位 / 类别" }),
           h("th", { text: "状态" }), h("th", { text: "期限" }),
@@ -337,7 +377,7 @@
           more.hidden = !cursor;
           more.disabled = false;
           count.textContent = shown ? "已显示 " + shown + " 件" + (cursor ? "" : "（全部）") : "";
-          if (!shown) tbody.appendChild(h("tr", {}, [h("td", { colspan: 8, className: "empty",
+          if (!shown) tbody.appendChild(h("tr", { className: "none" }, [h("td", { colspan: 8, className: "empty",
             text: "没有符合条件的案件。" })]));
         }, function (e) { more.disabled = false; flash(e.message, true); });
       }
@@ -350,14 +390,14 @@
     var tr = h("tr", { className: "rowlink", "data-id": c.id, onclick: function () {
       location.hash = "#/case/" + encodeURIComponent(c.id);
     } }, [
-      h("td", {}, [h("a", { href: "#/case/" + encodeURIComponent(c.id), text: c.id })]),
-      h("td", { text: c.type === "complaint" ? "投诉" : "咨询" }),
-      h("td", { text: c.company_name }),
-      h("td", { className: "hide-narrow", text: c.respondent_name || c.topic || "" }),
-      h("td", {}, [h("span", { className: "badge info", text: c.status_label })]),
-      h("td", {}, [deadlineBadge(c.deadline)]),
-      h("td", { className: "hide-narrow", text: (c.handler ? c.handler + " · " : "") + (c.office_name || "") }),
-      h("td", { text: fmtTime(c.created_at) }),
+      h("td", { className: "c-id" }, [h("a", { href: "#/case/" + encodeURIComponent(c.id), text: c.id })]),
+      h("td", { className: "c-type", text: c.type === "complaint" ? "投诉" : "咨询" }),
+      h("td", { className: "c-company", text: c.company_name }),
+      h("td", { className: "c-other hide-narrow", text: c.respondent_name || (c.topic && topics && topics[c.topic]) || c.topic || "" }),
+      h("td", { className: "c-status" }, [h("span", { className: "badge info", text: c.status_label })]),
+      h("td", { className: "c-deadline" }, [deadlineBadge(c.deadline)]),
+      h("td", { className: "c-handler hide-narrow", text: (c.handler ? c.handler + " · " : "") + (c.office_name || "") }),
+      h("td", { className: "c-time", text: fmtTime(c.created_at) }),
     ]);
     return tr;
   }
@@ -396,7 +436,8 @@
 
   function viewCase(id) {
     loading();
-    Promise.all([loadRegions(), api("GET", "/api/admin/cases/" + encodeURIComponent(id))]).then(function (res) {
+    Promise.all([loadRegions(), api("GET", "/api/admin/cases/" + encodeURIComponent(id)), loadWorkflow(),
+      loadStaff()]).then(function (res) {
       renderCase(res[1].body.case);
     }, failed);
   }
@@ -424,6 +465,11 @@
         c.cross_region ? h("dt", { text: "跨区域" }) : null,
         c.cross_region ? h("dd", {}, [h("span", { className: "badge soon",
           text: c.cross_region.channel + " · " + c.cross_region.partner_name })]) : null,
+        c.department ? h("dt", { text: "接收部门" }) : null,
+        c.department ? h("dd", { id: "case-department", text: c.department_label }) : null,
+        c.result ? h("dt", { text: "办理结果" }) : null,
+        c.result ? h("dd", { id: "case-result", text: c.result_label +
+          (c.recovered_fen !== undefined ? "，追回 " + yuan(c.recovered_fen) : "") }) : null,
         c.possible_duplicate ? h("dt", { text: "疑似重复" }) : null,
         c.possible_duplicate ? h("dd", {}, [h("a", { href: "#/case/" + c.dup_of, text: c.dup_of })]) : null,
       ]),
@@ -436,15 +482,22 @@
     }));
     var history = h("ol", { className: "timeline", id: "history" }, c.history.map(function (e) {
       var what;
-      if (e.kind === "assign") what = "分派：承办人 " + (e.handler || "—") + "，承办单位 " + e.office;
+      if (e.kind === "assign") what = "分派：承办人 " + (e.handler || "—") + "，承办单位 " + officeName(e.office);
       else if (e.kind === "extension") what = "延长答复期限至 " + e.days + " 天";
       else if (e.kind === "sms") what = e.note || "短信通知";
       else what = (e.from_label ? e.from_label + " → " : "") + e.to_label;
+      /* Entries from before the message was separate: a public note. */
+      var message = e.message || (e.public && e.kind === "status" ? e.note : "");
+      var internal = e.message || !e.public ? e.note : "";
       return h("li", { className: e.kind === "status" ? "" : "internal" }, [
         h("strong", { text: what }), " ",
-        h("span", { className: "muted", text: fmtTime(e.at) + " · " + e.by +
-          (e.kind === "status" && e.note ? (e.public ? " · 对企业公开" : " · 内部") : "") }),
-        e.note && e.kind !== "sms" ? h("div", { className: "note", text: e.note }) : null,
+        h("span", { className: "muted", text: fmtTime(e.at) + " · " + e.by }),
+        e.department_label ? h("div", { className: "note", text: "接收部门：" + e.department_label }) : null,
+        e.result_label ? h("div", { className: "note", text: "办理结果：" + e.result_label +
+          (e.recovered_fen !== undefined ? "，追回 " + yuan(e.recovered_fen) : "") +
+          (e.result_reason ? "（" + e.result_reason + "）" : "") }) : null,
+        message ? h("div", { className: "note public", text: "对企业说明：" + message }) : null,
+        internal && e.kind !== "sms" ? h("div", { className: "note", text: (e.kind === "status" ? "内部说明：" : "") + internal }) : null,
       ]);
     }));
     var notes = h("div", {}, c.notes.length ? c.notes.map(function (n) {
@@ -477,75 +530,190 @@
     });
   }
 
+  function labelled(text, control, extra) {
+    return h("label", extra || {}, [text, control]);
+  }
+
+  /* The moves: a button picks one, then a form asks for what it needs:
+   * the internal note, the outcome or the department, and, only when
+   * ticked (never by default), a message for the enterprise with a
+   * preview of what its lookup will show. */
   function actionsCard(c) {
-    var note = h("textarea", { name: "note", id: "move-note", placeholder: "说明或理由（部分操作必填）" });
-    var pub = h("input", { type: "checkbox", name: "public", id: "move-public", checked: true });
-    var buttons = c.allowed_moves.map(function (m) {
-      return h("button", { type: "button", className: m.to === "rejected" || m.to === "withdrawn" ? "danger" : "primary",
-        "data-move": m.to, title: m.note_required ? "需要填写说明" : "", onclick: function () {
-          if (m.note_required && !note.value.trim()) { flash("“" + m.action + "”需要填写说明或理由。", true); note.focus(); return; }
-          after(change("/api/admin/cases/" + encodeURIComponent(c.id) + "/transitions",
-            { to: m.to, note: note.value, public: pub.checked }), "已" + m.action + "。");
-        } }, [m.action + (m.note_required ? " *" : "")]);
+    var moves = c.allowed_moves, chosen = null;
+    if (!moves.length) return h("div", { className: "card" }, [h("p", { className: "muted", text: "案件已办结，没有可执行的操作。" })]);
+    var note = h("textarea", { name: "note", id: "move-note", placeholder: "仅工作人员可见，不会告知企业" });
+    var noteLabel = labelled("内部说明", note);
+    var result = select("result", [h("option", { value: "", text: "请选择办理结果" })].concat(
+      (workflow.results || []).map(function (r) { return h("option", { value: r.id, text: r.label }); })), c.result || "");
+    result.id = "move-result";
+    var recovered = h("input", { type: "text", inputmode: "decimal", name: "recovered", id: "move-recovered",
+      placeholder: "如 12,000.50；没有追回填 0",
+      value: typeof c.recovered_fen === "number" ? (c.recovered_fen / 100).toFixed(2) : "" });
+    var reason = h("textarea", { name: "reason", id: "move-reason", placeholder: "如：已进入诉讼程序、不属于受理范围" });
+    var reasonLabel = labelled("不予受理理由 *", reason, { hidden: true });
+    var outcome = h("div", { className: "form", id: "move-outcome", hidden: true }, [
+      labelled("办理结果 *", result), labelled("追回金额（元）*", recovered), reasonLabel]);
+    var dept = select("department", [h("option", { value: "", text: "请选择接收部门" })].concat(
+      (workflow.departments || []).map(function (d) { return h("option", { value: d.id, text: d.label }); })), c.department || "");
+    dept.id = "move-department";
+    var deptLabel = labelled("接收部门 *", dept, { hidden: true });
+    var pub = h("input", { type: "checkbox", name: "public", id: "move-public" });
+    var template = select("template", [], "");
+    template.id = "move-template";
+    var message = h("textarea", { name: "message", id: "move-message", placeholder: "企业查询进度时会看到这段文字" });
+    var preview = h("div", { className: "preview", id: "move-preview", "aria-live": "polite" });
+    var msgBox = h("div", { className: "form", id: "move-message-box", hidden: true }, [
+      labelled("常用模板", template), labelled("给企业的说明", message)]);
+    var title = h("strong", { id: "move-title" });
+    var submit = h("button", { type: "submit", id: "move-submit", className: "primary" });
+    var buttons = moves.map(function (m) {
+      return h("button", { type: "button", className: m.to === "rejected" || m.to === "withdrawn" ? "danger" : "",
+        "data-move": m.to, "aria-pressed": "false", onclick: function () { choose(m); } }, [m.action]);
     });
-    return h("div", { className: "card form" }, buttons.length ? [
-      h("div", { className: "actions", id: "moves" }, buttons), note,
-      h("label", { className: "check" }, [pub, " 说明对企业公开（企业查询进度时可见）"]),
-    ] : [h("p", { className: "muted", text: "案件已办结，没有可执行的操作。" })]);
+
+    function resultOf(id) {
+      return (workflow.results || []).filter(function (r) { return r.id === id; })[0];
+    }
+
+    function updatePreview() {
+      clear(preview);
+      var text = pub.checked ? message.value.trim() : "";
+      preview.appendChild(h("p", { className: "muted", text: "企业查询进度时将看到：" }));
+      preview.appendChild(h("ol", { className: "timeline" }, [h("li", {}, [
+        h("strong", { text: chosen ? chosen.to_label : "" }), " ",
+        h("span", { className: "muted", text: "刚刚" }),
+        text ? h("div", { className: "note", text: text }) : null])]));
+      if (!text) preview.appendChild(h("p", { className: "muted", text: "企业只看到状态的变化；内部说明不会公开。" }));
+    }
+
+    function choose(m) {
+      chosen = m;
+      buttons.forEach(function (b) { b.setAttribute("aria-pressed", b.getAttribute("data-move") === m.to ? "true" : "false"); });
+      form.hidden = false;
+      title.textContent = m.action + "：" + c.status_label + " → " + m.to_label;
+      noteLabel.firstChild.textContent = m.note_required ? "内部说明 *" : "内部说明（可不填）";
+      outcome.hidden = !m.outcome_required;
+      deptLabel.hidden = !m.department_required;
+      reasonLabel.hidden = !(m.outcome_required && resultOf(result.value) && resultOf(result.value).reason_required);
+      pub.checked = false;
+      msgBox.hidden = true;
+      message.value = "";
+      clear(template);
+      template.appendChild(h("option", { value: "", text: "不使用模板" }));
+      (workflow.messages || []).forEach(function (t, i) {
+        if (t.to === m.to) template.appendChild(h("option", { value: String(i), text: t.title }));
+      });
+      submit.textContent = "确认" + m.action;
+      submit.className = m.to === "rejected" || m.to === "withdrawn" ? "danger" : "primary";
+      updatePreview();
+      note.focus();
+    }
+
+    pub.addEventListener("change", function () { msgBox.hidden = !pub.checked; updatePreview(); });
+    template.addEventListener("change", function () {
+      var t = (workflow.messages || [])[parseInt(template.value, 10)];
+      if (t) message.value = t.text;
+      updatePreview();
+    });
+    message.addEventListener("input", updatePreview);
+    result.addEventListener("change", function () {
+      var r = resultOf(result.value);
+      reasonLabel.hidden = !(r && r.reason_required);
+    });
+
+    var form = h("form", { className: "form", id: "move-form", hidden: true, onsubmit: function (ev) {
+      ev.preventDefault();
+      var m = chosen;
+      if (!m) return;
+      if (m.note_required && !note.value.trim()) { flash("“" + m.action + "”需要填写内部说明。", true); note.focus(); return; }
+      var body = { to: m.to, note: note.value };
+      if (m.outcome_required) {
+        if (!result.value) { flash("请选择办理结果。", true); result.focus(); return; }
+        if (!recovered.value.trim()) { flash("请填写追回金额，没有追回填 0。", true); recovered.focus(); return; }
+        body.result = result.value;
+        body.recovered = recovered.value.trim();
+        if (!reasonLabel.hidden) body.reason = reason.value;
+      }
+      if (m.department_required) {
+        if (!dept.value) { flash("请选择接收部门。", true); dept.focus(); return; }
+        body.department = dept.value;
+      }
+      if (pub.checked) {
+        if (!message.value.trim()) { flash("已勾选告知企业，请填写给企业的说明。", true); message.focus(); return; }
+        body.message = message.value.trim();
+      }
+      after(change("/api/admin/cases/" + encodeURIComponent(c.id) + "/transitions", body), "已" + m.action + "。");
+    } }, [title, noteLabel, deptLabel, outcome,
+      h("label", { className: "check" }, [pub, " 同时告知企业（企业查询进度时可见）"]), msgBox, preview,
+      h("div", { className: "actions" }, [submit])]);
+    return h("div", { className: "card form" }, [h("div", { className: "actions", id: "moves" }, buttons), form]);
   }
 
   function assignCard(c) {
-    var handler = h("input", { type: "text", name: "handler", value: c.handler, placeholder: "工作人员令牌名称" });
+    var handler = select("handler", staffOptions("未指定"), c.handler);
     var office = select("office", [h("option", { value: "", text: "按地区默认（" + c.office_name + "）" }),
       h("option", { value: "510000", text: "省厅（跨区域协作）" })].concat(regionOptions("", true).slice(1)),
       c.office_assigned ? c.office : "");
+    /* A name no longer configured stays visible rather than silently cleared. */
+    if (c.handler && handler.value !== c.handler) {
+      handler.appendChild(h("option", { value: c.handler, text: c.handler + "（已不在名单）" }));
+      handler.value = c.handler;
+    }
     return h("form", { className: "card form", onsubmit: function (ev) {
       ev.preventDefault();
       after(change("/api/admin/cases/" + encodeURIComponent(c.id) + "/assign",
-        { handler: handler.value.trim(), office: office.value }), "已分派。");
+        { handler: handler.value, office: office.value }), "已分派。");
     } }, [h("div", { className: "row" }, [h("label", {}, ["承办人", handler]), h("label", {}, ["承办单位", office])]),
       h("button", { type: "submit", text: "保存分派" })]);
   }
 
   function extensionCard(c) {
-    var days = h("input", { type: "number", name: "days", min: c.extension.min_days, max: c.extension.max_days,
-      value: c.extension.max_days });
-    var reason = h("textarea", { name: "reason", placeholder: "延期理由（必填）" });
+    /* No number filled in: the handler decides how long, within the law. */
+    var days = h("input", { type: "number", name: "days", inputmode: "numeric", required: true,
+      min: c.extension.min_days, max: c.extension.max_days,
+      placeholder: c.extension.min_days + "–" + c.extension.max_days });
+    var reason = h("textarea", { name: "reason", placeholder: "如：涉及多个部门，需要现场核实" });
     return h("form", { className: "card form", onsubmit: function (ev) {
       ev.preventDefault();
       after(change("/api/admin/cases/" + encodeURIComponent(c.id) + "/extension",
         { days: parseInt(days.value, 10), reason: reason.value }), "已延长答复期限。");
     } }, [h("strong", { text: "延长答复期限（当前 " + c.extension.current_days + " 天，最长 " + c.extension.max_days + " 天）" }),
-      h("label", {}, ["自转办之日起天数", days]), reason, h("button", { type: "submit", text: "延长期限" })]);
+      h("label", {}, ["自转办之日起天数", days]), h("label", {}, ["延期理由 *", reason]),
+      h("button", { type: "submit", text: "延长期限" })]);
   }
 
   function noteCard(c) {
-    var text = h("textarea", { name: "text", placeholder: "内部备注，仅工作人员可见" });
+    var text = h("textarea", { name: "text", placeholder: "仅工作人员可见" });
     return h("form", { className: "card form", onsubmit: function (ev) {
       ev.preventDefault();
       change("/api/admin/cases/" + encodeURIComponent(c.id) + "/notes", { text: text.value }).then(function () {
         flash("备注已保存。");
         viewCase(c.id);
       }, function (e) { flash(e.message, true); });
-    } }, [text, h("button", { type: "submit", text: "添加备注" })]);
+    } }, [h("label", {}, ["内部备注", text]), h("button", { type: "submit", text: "添加备注" })]);
   }
 
   /* ---- statistics --------------------------------------------------------- */
 
-  /* Horizontal bars: one row per item, scaled to the largest count. */
+  /* Horizontal bars: one row per item, scaled to the largest count
+   * (x.text, when given, is written beside the bar instead of the count). */
   function barChart(items, label, id) {
-    var rowH = 26, labelW = 150, width = 640, max = 1;
-    items.forEach(function (x) { if (x.count > max) max = x.count; });
+    var rowH = 26, labelW = 150, width = 640, max = 1, room = 60;
+    items.forEach(function (x) {
+      if (x.count > max) max = x.count;
+      if (x.text !== undefined) room = Math.max(room, 8 * x.text.length + 12);
+    });
     var height = Math.max(rowH * items.length + 10, 40);
     var root = svg("svg", { viewBox: "0 0 " + width + " " + height, role: "img",
       "aria-label": label, id: id, "class": "bar-chart" });
     items.forEach(function (x, i) {
-      var w = Math.max(2, Math.round((width - labelW - 60) * x.count / max));
+      var w = Math.max(2, Math.round((width - labelW - room) * x.count / max));
       var y = 5 + i * rowH;
       root.appendChild(svg("text", { x: labelW - 8, y: y + 16, "text-anchor": "end", text: x.label }));
+      var shown = x.text !== undefined ? x.text : String(x.count);
       root.appendChild(svg("rect", { x: labelW, y: y + 3, width: w, height: rowH - 8, "class": "bar" },
-        [svg("title", { text: x.label + "：" + x.count })]));
-      root.appendChild(svg("text", { x: labelW + w + 6, y: y + 16, text: String(x.count) }));
+        [svg("title", { text: x.label + "：" + shown })]));
+      root.appendChild(svg("text", { x: labelW + w + 6, y: y + 16, text: shown }));
     });
     if (!items.length) root.appendChild(svg("text", { x: 10, y: 24, text: "暂无数据" }));
     return root;
@@ -560,7 +728,7 @@
         location.hash = "#/stats?" + qs({ type: form.elements.type.value, from: form.elements.from.value, to: form.elements.to.value });
       } }, [
         h("label", {}, ["类型", select("type", [h("option", { value: "", text: "全部类型" }),
-          h("option", { value: "complaint", text: "拖欠款项投诉" }), h("option", { value: "consult", text: "在线问诊" })], params.type)]),
+          h("option", { value: "complaint", text: "拖欠款项投诉" }), h("option", { value: "consult", text: "在线咨询" })], params.type)]),
         h("label", {}, ["提交日期从", h("input", { type: "date", name: "from", value: params.from || "" })]),
         h("label", {}, ["至", h("input", { type: "date", name: "to", value: params.to || "" })]),
         h("button", { type: "submit", className: "primary", text: "统计" }),
@@ -585,8 +753,56 @@
         h("h2", { text: "按月份" }), h("div", { className: "card" }, [barChart(s.by_month.map(function (x) {
           return { label: x.month, count: x.count };
         }), "按月份", "chart-month")]),
-        h("h2", { text: "按状态" }), status]);
+        h("h2", { text: "按状态" }), status].concat(amountSections(s)));
     }, failed);
+  }
+
+  function pct(share) { return share === null || share === undefined ? "—" : Math.round(share * 1000) / 10 + "%"; }
+
+  /* The figures reported upward: amounts involved and recovered (tables
+   * that read out well, plus a bar chart of the amounts involved), the
+   * share of each legal deadline met, and a place for satisfaction. */
+  function amountTable(list, key, id, head) {
+    var rows = (list || []).map(function (x) {
+      return h("tr", {}, [h("th", { scope: "row", text: x.label || x[key] }), h("td", { className: "num", text: String(x.count) }),
+        h("td", { className: "num", text: yuan(x.involved_fen) }), h("td", { className: "num", text: yuan(x.recovered_fen) }),
+        h("td", { className: "num", text: x.involved_fen ? pct(x.recovered_fen / x.involved_fen) : "—" })]);
+    });
+    return h("div", { className: "tablewrap" }, [h("table", { id: id }, [h("thead", {}, [h("tr", {},
+      [head, "投诉件数", "涉及金额", "追回金额", "追回比例"].map(function (t) { return h("th", { scope: "col", text: t }); }))]),
+      h("tbody", {}, rows.length ? rows : [h("tr", {}, [h("td", { colspan: 5, className: "empty", text: "暂无数据。" })])])])]);
+  }
+
+  function amountSections(s) {
+    if (!s.amounts) return [];
+    var ot = s.on_time || {};
+    var otRows = ["review", "transfer", "answer"].map(function (k) {
+      var o = ot[k] || {};
+      return h("tr", {}, [h("th", { scope: "row", text: o.label || k }), h("td", { className: "num", text: String(o.with_limit || 0) }),
+        h("td", { className: "num", text: String(o.on_time || 0) }), h("td", { className: "num", text: pct(o.on_time_share) })]);
+    });
+    function chart(list, label, id) {
+      return barChart((list || []).map(function (x) {
+        return { label: x.label || x.month, count: x.involved_fen, text: yuan(x.involved_fen) };
+      }), label, id);
+    }
+    return [
+      h("h2", { text: "涉及与追回金额（投诉）" }),
+      h("div", { className: "card" }, [h("dl", { className: "kv", id: "stat-amounts" }, [
+        h("dt", { text: "涉及金额" }), h("dd", { text: yuan(s.amounts.involved_fen) }),
+        h("dt", { text: "追回金额" }), h("dd", { text: yuan(s.amounts.recovered_fen) }),
+        h("dt", { text: "已记录办理结果" }), h("dd", { text: s.amounts.with_result + " 件" }),
+        h("dt", { text: "企业满意度" }), h("dd", { text: s.satisfaction ? JSON.stringify(s.satisfaction) : "暂无（企业评价上线后统计）" })])]),
+      h("h3", { text: "按被投诉单位类型" }), amountTable(s.amounts_by_payer_type, "payer_type", "amounts-payer", "被投诉单位类型"),
+      h("div", { className: "card" }, [chart(s.amounts_by_payer_type, "涉及金额（按被投诉单位类型）", "chart-payer")]),
+      h("h3", { text: "按接收部门" }), amountTable(s.amounts_by_department, "department", "amounts-department", "接收部门"),
+      h("div", { className: "card" }, [chart(s.amounts_by_department, "涉及金额（按接收部门）", "chart-department")]),
+      h("h3", { text: "按地区" }), amountTable(s.amounts_by_region, "region", "amounts-region", "地区"),
+      h("h3", { text: "按月份" }), amountTable(s.amounts_by_month, "month", "amounts-month", "月份"),
+      h("h2", { text: "按期办结率（按期限）" }),
+      h("div", { className: "tablewrap" }, [h("table", { id: "on-time" }, [h("thead", {}, [h("tr", {},
+        ["期限", "有时限的件数", "按期件数", "按期率"].map(function (t) { return h("th", { scope: "col", text: t }); }))]),
+        h("tbody", {}, otRows)])])];
   }
 
   /* ---- digest ------------------------------------------------------------ */
@@ -597,6 +813,10 @@
       var d = r.body.digest;
       var kids = [h("p", { className: "muted", text: d.date + "：逾期 " + d.total_overdue + " 件，" +
         d.within_workdays + " 个工作日内到期 " + d.total_due_soon + " 件。每个工作日早上由推送服务发给工作人员群。" })];
+      (d.calendar_missing || []).forEach(function (y) {
+        kids.push(h("p", { className: "flash err", "data-calendar-missing": String(y), text: "尚未配置 " + y +
+          " 年节假日安排（holidays/" + y + ".json），涉及该年的工作日期限暂按周一至周五计算。国务院办公厅通知发布后请及时添加。" }));
+      });
       if (!d.offices.length) kids.push(h("p", { className: "empty", text: "没有逾期或即将到期的案件。" }));
       d.offices.forEach(function (o) {
         var rows = o.overdue.concat(o.due_soon).map(function (c) {
@@ -675,12 +895,16 @@
       text: "已停用：" + disabledWhy(t.disabled_reason) + (at ? "（" + at + "）" : "") });
   }
 
+  var CHANNELS = { "wecom-robot": "企业微信群机器人", "dingtalk-robot": "钉钉群机器人", "feishu-bot": "飞书机器人",
+    telegram: "Telegram", generic: "通用 Webhook", "wecom-app": "企业微信应用", "dingtalk-app": "钉钉应用机器人",
+    "feishu-chat": "飞书应用会话", sms: "短信" };
+
   function viewTargets() {
     loading();
     api("GET", "/api/admin/targets").then(function (r) {
       var list = listOf(r.body, "targets");
       var rows = list.map(function (t) {
-        return h("tr", {}, [h("td", { text: t.name || t.id }), h("td", { text: t.channel }),
+        return h("tr", {}, [h("td", { text: t.name || t.id }), h("td", { text: CHANNELS[t.channel] || t.channel }),
           h("td", { text: t.address || t.chat_id || "" }), h("td", { text: (t.tags || []).join("，") }),
           targetState(t),
           h("td", {}, [roleAtLeast("admin") && t.disabled ? h("button", { type: "button", text: "重新启用", onclick: function () {
@@ -809,7 +1033,7 @@
         case_assign: "分派", case_extension: "延长期限", export: "导出" };
       var rows = r.body.entries.map(function (e) {
         var d = new Date(parseInt(e.at_ms, 10) + 8 * 3600 * 1000).toISOString().replace("T", " ").slice(0, 19);
-        return h("tr", {}, [h("td", { text: d }), h("td", { text: e.who + "（" + e.role + "）" }),
+        return h("tr", {}, [h("td", { text: d }), h("td", { text: e.who + "（" + (ROLE_NAMES[e.role] || e.role) + "）" }),
           h("td", { text: NAMES[e.action] || e.action }), h("td", { text: e.target }), h("td", { text: e.addr }),
           h("td", { className: "muted", text: e.detail })]);
       });
@@ -851,6 +1075,18 @@
     showNav();
     location.hash = "#/login";
   });
-  window.addEventListener("hashchange", function () { flash(""); route(); });
+  /* Below 600 px the menu folds behind a button (admin.css). */
+  document.getElementById("menu-toggle").addEventListener("click", function () {
+    var nav = document.getElementById("nav");
+    var open = !nav.classList.contains("open");
+    nav.classList.toggle("open", open);
+    this.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+  window.addEventListener("hashchange", function () {
+    document.getElementById("nav").classList.remove("open");
+    document.getElementById("menu-toggle").setAttribute("aria-expanded", "false");
+    flash("");
+    route();
+  });
   route();
 })();
