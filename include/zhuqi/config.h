@@ -223,6 +223,20 @@ typedef struct zq_config {
         bool sms_progress;
         char sms_quiet_hours[12]; /* "HH:MM-HH:MM" Beijing time, or "" */
     } events;
+    /* Evidence files (include/zhuqi/filestore.h, include/zhuqi/files.h). */
+    struct {
+        /* The store's folder and the folder nginx writes upload bodies to
+         * (client_body_temp_path): both on one filesystem, so that an
+         * upload moves into the store by rename. Relative paths are
+         * relative to the configuration file's folder. */
+        char dir[256];
+        char upload_temp_dir[256];
+        size_t max_file_size; /* bytes of one file */
+        int max_files;        /* files of one draft or case */
+        size_t max_case_size; /* bytes of all the files of one draft or case */
+        bool require_kinds;   /* a kind marked required must be uploaded (web) */
+        int sweep_grace_s;    /* a gone draft's uploads live this long past its TTL */
+    } files;
 } zq_config;
 
 /* Fills cfg with the default of every key. */

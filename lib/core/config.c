@@ -329,6 +329,22 @@ static const opt opts[] = {
         "21:00-08:00",
         "Beijing clock times between which progress SMS wait for the morning, HH:MM-HH:MM; "
         "empty: none (verification codes are never held)"),
+
+    STR("files", "dir", files.dir, 1, false, NULL, "files",
+        "folder of the evidence file store (one filesystem with upload_temp_dir)"),
+    STR("files", "upload_temp_dir", files.upload_temp_dir, 1, false, NULL, "files/incoming",
+        "folder nginx writes upload bodies to (its client_body_temp_path); zhuqi-fcgi takes "
+        "only files from there"),
+    NUM("files", "max_file_size", OPT_SIZE, files.max_file_size, 1024, 1073741824, "10m",
+        "largest evidence file in bytes (k, m suffixes); larger gets 413"),
+    NUM("files", "max_files", OPT_INT, files.max_files, 1, 1000, "20",
+        "most files one draft or case may hold; more gets 409"),
+    NUM("files", "max_case_size", OPT_SIZE, files.max_case_size, 1024, 17179869184LL, "60m",
+        "most bytes all the files of one draft or case may hold; more gets 413"),
+    NUM("files", "require_kinds", OPT_BOOL, files.require_kinds, 0, 1, "true",
+        "refuse a web submission without a file of each kind the form marks required (合同)"),
+    NUM("files", "sweep_grace", OPT_INT, files.sweep_grace_s, 0, 604800, "600",
+        "seconds past its session's end before zhuqi-bot removes a never-submitted upload"),
 };
 
 #define NOPTS ZQ_ARRAY_LEN(opts)
