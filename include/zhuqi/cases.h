@@ -32,6 +32,9 @@ typedef struct zq_case_new {
      * code of the answers (a missing answer: not counted). */
     const char *client;
     int quota_ip, quota_mobile, quota_uscc;
+    /* The uploads that become the case's: their files:pending members
+     * (zq_files_pending_members), space-separated; NULL or "": none. */
+    const char *files_pending;
 } zq_case_new;
 
 /* A loaded case. Clear with zq_case_clear(). */

@@ -24,7 +24,8 @@
 typedef struct zq_filestore zq_filestore;
 
 /* Opens the directory store at dir, taking uploads only from incoming
- * (nginx's client_body_temp_path). Creates dir when missing; refuses
+ * (nginx's client_body_temp_path). Both must exist (the service's units
+ * create them; checking a configuration creates nothing); refuses
  * (-ZQ_EINVAL, err says why) when the two are not on one filesystem,
  * since rename could not move a file then. Returns 0 and a new store in
  * *out (free with zq_filestore_free). */

@@ -47,6 +47,23 @@ static int load_push(zq_app *app, const char *config_path, zq_err *err)
     return rc;
 }
 
+/* The evidence file store. A store that cannot be opened (a folder not
+ * writable) stops uploads and downloads only, which then answer 503:
+ * the rest of the service goes on. */
+static void open_files(zq_app *app, const char *config_path)
+{
+    char dir[512], incoming[512];
+    zq_err err = {0};
+
+    if (zq_app_path(config_path, app->cfg.files.dir, dir, sizeof(dir)) < 0 ||
+        zq_app_path(config_path, app->cfg.files.upload_temp_dir, incoming, sizeof(incoming)) < 0) {
+        ZQ_ERROR("event=filestore_unavailable err=\"[files] path too long\"");
+        return;
+    }
+    if (zq_filestore_open_dir(dir, incoming, &app->files, &err) < 0)
+        ZQ_ERROR("event=filestore_unavailable err=\"%s\"", err.msg);
+}
+
 int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, zq_app **out,
                 zq_err *err)
 {
@@ -83,6 +100,7 @@ int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, z
             ZQ_WARN("event=calendar_year_missing year=%d fallback=mon-fri dir=%s", today.y + 1,
                     holidays);
     }
+    open_files(app, config_path);
     *out = app;
     return 0;
 }
@@ -96,5 +114,6 @@ void zq_app_free(zq_app *app)
     zq_reminders_free(app->reminders);
     zq_template_free(app->case_created);
     zq_template_free(app->case_status);
+    zq_filestore_free(app->files);
     free(app);
 }

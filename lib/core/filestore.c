@@ -52,9 +52,6 @@ int zq_filestore_open_dir(const char *dir, const char *incoming, zq_filestore **
     int rc = 0;
 
     *out = NULL;
-    if (ensure_dir(dir) < 0 || ensure_dir(incoming) < 0)
-        return zq_err_set(err, ZQ_EIO, "files: cannot create %s or %s: %s", dir, incoming,
-                          strerror(errno));
     fs = calloc(1, sizeof(*fs));
     if (fs == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "files: out of memory");

@@ -24,6 +24,8 @@
  *   quota:{kind}:{who}:{day} cases stored today (Beijing) per client
  *                            (ip, by zq_client_key), mobile and uscc;
  *                            2 days
+ *   files:pending            uploads not yet in a case (files.h): the
+ *                            case's own leave it in the same script
  * The script touches keys of several hash slots: Redis Cluster would need
  * the case keys tagged by day; see docs/ARCHITECTURE.md. */
 #include "zhuqi/cases.h"
@@ -78,6 +80,11 @@ static zq_script create_script = {
            "redis.call('SET', KEYS[1], id, 'EX', ARGV[9])\n"
            "redis.call('XADD', KEYS[8], 'MAXLEN', '~', '100000', '*', 'type', 'case_created',\n"
            "  'id', id, 'form', ARGV[4], 'region', ARGV[7], 'source', ARGV[8], 'dup_of', dup)\n"
+           /* The uploads are the case's now: the sweep of abandoned
+            * drafts must not take them. */
+           "for m in string.gmatch(ARGV[16], '%S+') do\n"
+           "  redis.call('ZREM', ARGV[1] .. 'files:pending', m)\n"
+           "end\n"
            "for i = 0, 2 do\n"
            "  if (tonumber(ARGV[13 + i]) or 0) > 0 and redis.call('INCR', KEYS[9 + i]) == 1 then\n"
            "    redis.call('EXPIRE', KEYS[9 + i], 172800)\n"
@@ -138,7 +145,7 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
     char *answers = NULL;
     zq_date today = zq_date_from_ms(in->now_ms);
     int bad = 0, i;
-    const char *argv[26];
+    const char *argv[27];
     zq_summary sum;
     zq_buf packed = {0};
     redisReply *r = NULL;
@@ -209,7 +216,8 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
     argv[23] = qarg[0];
     argv[24] = qarg[1];
     argv[25] = qarg[2];
-    r = zq_store_script(st, err, &create_script, 11, 26, argv, NULL);
+    argv[26] = in->files_pending ? in->files_pending : "";
+    r = zq_store_script(st, err, &create_script, 11, 27, argv, NULL);
     if (r == NULL) {
         rc = -ZQ_EUNAVAIL;
         goto out;

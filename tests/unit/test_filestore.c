@@ -166,6 +166,11 @@ static void test_dir_backend(void **state)
     snprintf(dir, sizeof(dir), "%s/store", g_tmp);
     snprintf(in, sizeof(in), "%s/store/incoming", g_tmp);
     snprintf(other, sizeof(other), "%s/elsewhere", g_tmp);
+    /* Nothing is created: the folders must be there. */
+    assert_int_equal(zq_filestore_open_dir(dir, in, &fs, &err), -ZQ_EIO);
+    assert_null(fs);
+    assert_int_equal(mkdir(dir, 0750), 0);
+    assert_int_equal(mkdir(in, 0750), 0);
     assert_int_equal(zq_filestore_open_dir(dir, in, &fs, &err), 0);
     assert_int_equal(mkdir(other, 0700), 0);
     /* Only a plain file right inside the upload folder is taken. */
