@@ -379,7 +379,8 @@ int zq_h_intake_submit(zq_req *req)
     const char *key = zq_req_header(req, "Idempotency-Key");
     const char *bad_step = NULL;
     zq_schema_opts o = schema_opts(req);
-    json_t *errors = NULL, *answers, *visible = NULL, *merged = NULL;
+    json_t *errors = NULL, *answers, *visible = NULL, *merged = NULL, *pub = NULL;
+    char *pub_s = NULL;
     zq_buf pending = {0};
     zq_case_new in;
     zq_err err = {0};
@@ -464,6 +465,12 @@ int zq_h_intake_submit(zq_req *req)
         goto out;
     }
     in.files_pending = pending.data;
+    pub = zq_files_public(f, answers);
+    if (json_array_size(pub) > 0 && (pub_s = json_dumps(pub, JSON_COMPACT)) == NULL) {
+        rc = -ZQ_ENOMEM;
+        goto out;
+    }
+    in.files_pub = pub_s;
     rc = zq_case_create(req->store, &in, id, &created, dup, &err);
     if (rc == -ZQ_EBUSY) {
         char ra[16];
@@ -498,6 +505,8 @@ out:
     json_decref(errors);
     json_decref(visible);
     json_decref(merged);
+    json_decref(pub);
+    free(pub_s);
     zq_buf_free(&pending);
     zq_session_clear(&s);
     return rc;

@@ -892,7 +892,8 @@ int zq_field_validate(const zq_schema *s, const zq_field *f, json_t *in, const z
     return -ZQ_EINVAL;
 }
 
-/* "合同：合同.pdf；发票：发票1.jpg、发票2.jpg" (names in upload order). */
+/* "合同：合同.pdf（1 KB）；发票：1.jpg（80 KB）、2.jpg（1.2 MB）", by kind,
+ * names in upload order. */
 static char *files_display(const zq_field *f, json_t *value)
 {
     zq_buf b = {0};
@@ -906,12 +907,18 @@ static char *files_display(const zq_field *f, json_t *value)
         {
             const char *kind = json_string_value(json_object_get(rec, "kind"));
             const char *name = json_string_value(json_object_get(rec, "name"));
+            long long size = json_integer_value(json_object_get(rec, "size"));
 
             if (kind == NULL || strcmp(kind, f->kinds[k].value) != 0)
                 continue;
             if (first)
                 zq_buf_printf(&b, "%s%s：", b.len ? "；" : "", f->kinds[k].label);
             zq_buf_printf(&b, "%s%s", first ? "" : "、", name ? name : "文件");
+            if (size >= 1048576)
+                zq_buf_printf(&b, "（%lld.%lld MB）", size / 1048576,
+                              size % 1048576 * 10 / 1048576);
+            else
+                zq_buf_printf(&b, "（%lld KB）", size > 0 ? (size + 1023) / 1024 : 0);
             first = false;
         }
     }

@@ -136,6 +136,27 @@ class TestFiles(FilesCase, unittest.TestCase):
         pending = [m.decode() if isinstance(m, bytes) else m
                    for m in self.stack.redis_command("ZRANGE", "zqe2e:files:pending", 0, -1)]
         self.assertFalse([m for m in pending if m[:32] in (f["id"], photo_id)], pending)
+        # The console's list, with the download paths.
+        listed = r.json()["case"]["files"]
+        self.assertEqual([(x["kind_label"], x["name"], x["size"]) for x in listed],
+                         [("合同", "采购合同 (盖章).pdf", 5000), ("发票", "IMG_0001.jpg", len(photo))])
+        self.assertEqual(listed[0]["url"], "/api/admin/cases/%s/files/%s" % (case_id, f["id"]))
+        # The enterprise's lookup shows names and sizes, nothing more.
+        r = c.call("POST", "/api/cases/%s/lookup" % case_id, {"mobile": sample_for({"id": "mobile"})})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["case"]["files"],
+                         [{"kind": "合同", "name": "采购合同 (盖章).pdf", "size": 5000},
+                          {"kind": "发票", "name": "IMG_0001.jpg", "size": len(photo)}])
+        # The exports list the files (kind, name, size), never the bytes.
+        r = self.staff("GET", "/api/admin/cases.csv?q=" + case_id)
+        self.assertEqual(r.status, 200, r)
+        csv = r.body.decode("utf-8-sig")
+        self.assertIn("合同：采购合同 (盖章).pdf（5 KB）；发票：IMG_0001.jpg（3 KB）", csv)
+        self.assertNotIn("%PDF", csv)
+        r = self.staff("GET", "/api/admin/cases.jsonl?q=" + case_id)
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("采购合同 (盖章).pdf", r.body.decode())
+        self.assertNotIn("%PDF", r.body.decode())
         # Staff download: nginx sends the bytes, zhuqi-fcgi the headers.
         r = self.staff("GET", "/api/admin/cases/%s/files/%s" % (case_id, f["id"]))
         self.assertEqual(r.status, 200, r)

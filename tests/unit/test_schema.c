@@ -969,7 +969,7 @@ static void test_display_complaint(void **state)
         {"payment_term", "交付（验收）后 30 日内"},
         {"amount_fen", "125,000.00 元"},
         {"consent", "是"},
-        {"evidence_files", "合同：合同.pdf"},
+        {"evidence_files", "合同：合同.pdf（1 KB）"},
     };
     size_t i;
 

@@ -143,6 +143,8 @@
         ]);
       })));
     }
+    var files = ZQ.caseFiles ? ZQ.caseFiles(c) : null;
+    if (files) card.appendChild(files);
     ZQ.clear(result).appendChild(card);
     h.focus();
   }
