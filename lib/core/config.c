@@ -330,9 +330,10 @@ static const opt opts[] = {
         "Beijing clock times between which progress SMS wait for the morning, HH:MM-HH:MM; "
         "empty: none (verification codes are never held)"),
 
-    STR("files", "dir", files.dir, 1, false, NULL, "files",
+    STR("files", "dir", files.dir, 1, false, NULL, "/var/lib/zhuqi/files",
         "folder of the evidence file store (one filesystem with upload_temp_dir)"),
-    STR("files", "upload_temp_dir", files.upload_temp_dir, 1, false, NULL, "files/incoming",
+    STR("files", "upload_temp_dir", files.upload_temp_dir, 1, false, NULL,
+        "/var/lib/zhuqi/files/incoming",
         "folder nginx writes upload bodies to (its client_body_temp_path); zhuqi-fcgi takes "
         "only files from there"),
     NUM("files", "max_file_size", OPT_SIZE, files.max_file_size, 1024, 1073741824, "10m",
