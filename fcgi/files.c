@@ -232,19 +232,30 @@ out:
     return rc;
 }
 
-/* Content-Disposition for name: PDFs are downloaded, images shown inline
- * (the console previews them); the name in RFC 5987 form, with a plain
- * ASCII fallback. In the pool. */
-static const char *disposition(zq_req *req, const char *type, const char *name)
+/* The types a stored file can have, with the extension of the plain
+ * fallback name and whether it is shown inline (images, previewed in the
+ * console) or downloaded (PDF). */
+static const struct {
+    const char *type, *ext;
+    bool inline_;
+} stored_types[] = {
+    {"image/jpeg", "jpg", true},
+    {"image/png", "png", true},
+    {"application/pdf", "pdf", false},
+};
+
+/* Content-Disposition for name of stored type t (an index into
+ * stored_types; anything else is downloaded): the name in RFC 5987 form,
+ * with a plain ASCII fallback. In the pool. */
+static const char *disposition(zq_req *req, size_t t, const char *name)
 {
     zq_buf b = {0};
-    const char *ext = strcmp(type, "application/pdf") == 0 ? "pdf"
-                      : strcmp(type, "image/png") == 0     ? "png"
-                                                           : "jpg";
+    bool known = t < ZQ_ARRAY_LEN(stored_types);
     char *out;
 
     zq_buf_printf(&b, "%s; filename=\"evidence.%s\"; filename*=UTF-8''",
-                  strcmp(type, "application/pdf") == 0 ? "attachment" : "inline", ext);
+                  known && stored_types[t].inline_ ? "inline" : "attachment",
+                  known ? stored_types[t].ext : "bin");
     zq_url_encode(&b, name);
     out = b.oom ? NULL : zq_pool_strndup(&req->pool, b.data, b.len);
     zq_buf_free(&b);
@@ -263,6 +274,7 @@ int zq_h_admin_case_file(zq_req *req)
     zq_case c;
     zq_err err = {0};
     char url[128], detail[200];
+    size_t t;
     int rc;
 
     if (zq_req_require_staff(req, ZQ_ROLE_VIEWER, &who) < 0)
@@ -284,16 +296,13 @@ int zq_h_admin_case_file(zq_req *req)
     }
     type = json_string_value(json_object_get(rec, "type"));
     name = json_string_value(json_object_get(rec, "name"));
+    for (t = 0; t < ZQ_ARRAY_LEN(stored_types); t++)
+        if (type != NULL && strcmp(type, stored_types[t].type) == 0)
+            break;
+    disp = disposition(req, t, name ? name : "file");
     /* A static string: the record goes with the case before the answer
      * is written. */
-    type = type == NULL                           ? "application/octet-stream"
-           : strcmp(type, "image/jpeg") == 0      ? "image/jpeg"
-           : strcmp(type, "image/png") == 0       ? "image/png"
-           : strcmp(type, "application/pdf") == 0 ? "application/pdf"
-                                                  : "application/octet-stream";
-    disp =
-        disposition(req, strcmp(type, "application/octet-stream") == 0 ? "application/pdf" : type,
-                    name ? name : "file");
+    type = t < ZQ_ARRAY_LEN(stored_types) ? stored_types[t].type : "application/octet-stream";
     if (disp == NULL) {
         rc = -ZQ_ENOMEM;
         goto out;
