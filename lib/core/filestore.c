@@ -16,9 +16,11 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/log.h"
 
-#define BLOCK 65536 /* bytes read at a time while hashing */
-#define TAIL 1024   /* bytes at the end where the end markers are looked for */
-#define HEAD 16     /* bytes at the start that name the type */
+/* Bytes read at a time while hashing, on the stack: an upload costs no
+ * heap, so the memory of a process taking many stays flat. */
+#define BLOCK 32768
+#define TAIL 1024 /* bytes at the end where the end markers are looked for */
+#define HEAD 16   /* bytes at the start that name the type */
 
 struct zq_filestore {
     char dir[PATH_MAX];      /* realpath of [files] dir */
@@ -209,7 +211,7 @@ const char *zq_file_sniff(const unsigned char *head, size_t headlen, const unsig
 
 int zq_file_inspect(const char *path, uint64_t max, zq_file_info *out, zq_err *err)
 {
-    unsigned char *buf = NULL, head[HEAD], tail[TAIL];
+    unsigned char buf[BLOCK], head[HEAD], tail[TAIL];
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     EVP_MD_CTX *ctx = NULL;
@@ -234,9 +236,8 @@ int zq_file_inspect(const char *path, uint64_t max, zq_file_info *out, zq_err *e
                         (unsigned long long)out->size, (unsigned long long)max);
         goto out;
     }
-    buf = malloc(BLOCK);
     ctx = EVP_MD_CTX_new();
-    if (buf == NULL || ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
         rc = zq_err_set(err, ZQ_ENOMEM, "files: out of memory");
         goto out;
     }
@@ -285,7 +286,6 @@ int zq_file_inspect(const char *path, uint64_t max, zq_file_info *out, zq_err *e
     rc = out->type ? 0 : zq_err_set(err, ZQ_EINVAL, "files: not a complete JPEG, PNG or PDF");
 out:
     EVP_MD_CTX_free(ctx);
-    free(buf);
     close(fd);
     return rc;
 }
