@@ -273,7 +273,7 @@ int zq_h_admin_case_file(zq_req *req)
     zq_audit a;
     zq_case c;
     zq_err err = {0};
-    char url[128], detail[200];
+    char url[1024], detail[200];
     size_t t;
     int rc;
 

@@ -236,6 +236,13 @@ typedef struct zq_config {
         size_t max_case_size; /* bytes of all the files of one draft or case */
         bool require_kinds;   /* a kind marked required must be uploaded (web) */
         int sweep_grace_s;    /* a gone draft's uploads live this long past its TTL */
+        char backend[8];      /* "dir" or "s3" */
+        char s3_endpoint[256];
+        char s3_bucket[64];
+        char s3_region[32];
+        char s3_access_key[128];
+        char s3_secret[256];      /* secret */
+        char s3_secret_file[256]; /* or the secret read from this file */
     } files;
 } zq_config;
 

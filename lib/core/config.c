@@ -60,6 +60,7 @@ static int check_opt_url(const char *v, char *why, size_t whysz);
 static int check_push_url(const char *v, char *why, size_t whysz);
 static int check_generic_allow(const char *v, char *why, size_t whysz);
 static int check_quiet_hours(const char *v, char *why, size_t whysz);
+static int check_files_backend(const char *v, char *why, size_t whysz);
 
 #define FIELD(f) offsetof(zq_config, f), sizeof(((zq_config *)0)->f)
 #define STR(sec, key, f, min, secret, check, def, help)                                            \
@@ -346,6 +347,19 @@ static const opt opts[] = {
         "refuse a web submission without a file of each kind the form marks required (合同)"),
     NUM("files", "sweep_grace", OPT_INT, files.sweep_grace_s, 0, 604800, "600",
         "seconds past its session's end before zhuqi-bot removes a never-submitted upload"),
+    STR("files", "backend", files.backend, 1, false, check_files_backend, "dir",
+        "where the files are kept: dir (the folder dir) or s3 (an S3-compatible object store)"),
+    STR("files", "s3_endpoint", files.s3_endpoint, 0, false, NULL, "",
+        "s3: the store's address, scheme, host and port, no path (http://127.0.0.1:9000)"),
+    STR("files", "s3_bucket", files.s3_bucket, 0, false, NULL, "",
+        "s3: the bucket (objects are addressed path-style, {endpoint}/{bucket}/{id})"),
+    STR("files", "s3_region", files.s3_region, 0, false, NULL, "us-east-1",
+        "s3: the region the requests are signed for (AWS SigV4)"),
+    STR("files", "s3_access_key", files.s3_access_key, 0, false, NULL, "", "s3: the access key id"),
+    STR("files", "s3_secret", files.s3_secret, 0, true, NULL, "",
+        "s3: the secret access key (better: ZHUQI_FILES_S3_SECRET or s3_secret_file)"),
+    STR("files", "s3_secret_file", files.s3_secret_file, 0, false, NULL, "",
+        "s3: a file holding the secret access key (first line), read at start and on SIGHUP"),
 };
 
 #define NOPTS ZQ_ARRAY_LEN(opts)
@@ -521,6 +535,14 @@ static int check_tg_username(const char *v, char *why, size_t whysz)
          strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == n))
         return 0;
     zq_fmt_msg(why, whysz, "must be 5 to 32 of A-Z a-z 0-9 _, without the @");
+    return -1;
+}
+
+static int check_files_backend(const char *v, char *why, size_t whysz)
+{
+    if (strcmp(v, "dir") == 0 || strcmp(v, "s3") == 0)
+        return 0;
+    zq_fmt_msg(why, whysz, "must be dir or s3");
     return -1;
 }
 

@@ -7,12 +7,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "filestore_int.h"
 #include "zhuqi/buf.h"
 #include "zhuqi/log.h"
 
@@ -22,9 +25,13 @@
 #define TAIL 1024 /* bytes at the end where the end markers are looked for */
 #define HEAD 16   /* bytes at the start that name the type */
 
+/* How long a presigned download URL is good for: nginx uses it at once. */
+#define PRESIGN_TTL_S 300
+
 struct zq_filestore {
-    char dir[PATH_MAX];      /* realpath of [files] dir */
+    char dir[PATH_MAX];      /* realpath of [files] dir ("" with s3) */
     char incoming[PATH_MAX]; /* realpath of [files] upload_temp_dir */
+    zq_s3 *s3;               /* the S3 backend, or NULL: the directory */
 };
 
 int zq_file_id_valid(const char *key)
@@ -76,8 +83,39 @@ out:
     return rc;
 }
 
+int zq_filestore_open_s3(const zq_filestore_s3_config *c, const char *incoming, zq_filestore **out,
+                         zq_err *err)
+{
+    zq_filestore *fs;
+    int rc;
+
+    *out = NULL;
+    fs = calloc(1, sizeof(*fs));
+    if (fs == NULL || (fs->s3 = calloc(1, sizeof(*fs->s3))) == NULL) {
+        free(fs);
+        return zq_err_set(err, ZQ_ENOMEM, "files: out of memory");
+    }
+    if (realpath(incoming, fs->incoming) == NULL) {
+        rc = zq_err_set(err, ZQ_EIO, "files: %s: %s", incoming, strerror(errno));
+        goto fail;
+    }
+    if ((rc = zq_s3_init(fs->s3, c->endpoint, c->bucket, c->region, c->access_key, c->secret,
+                         err)) < 0)
+        goto fail;
+    *out = fs;
+    return 0;
+fail:
+    zq_filestore_free(fs);
+    return rc;
+}
+
 void zq_filestore_free(zq_filestore *fs)
 {
+    if (fs == NULL)
+        return;
+    if (fs->s3 != NULL)
+        OPENSSL_cleanse(fs->s3, sizeof(*fs->s3));
+    free(fs->s3);
     free(fs);
 }
 
@@ -115,6 +153,14 @@ int zq_filestore_put_path(zq_filestore *fs, const char *src, const char *key, zq
         return zq_err_set(err, -rc, "files: bad key");
     if (!zq_filestore_incoming_ok(fs, src))
         return zq_err_set(err, ZQ_EINVAL, "files: %s is not an upload", src);
+    /* S3: the object is whole once the store answered 2xx; the local
+     * body then goes. */
+    if (fs->s3 != NULL) {
+        if ((rc = zq_s3_put(fs->s3, src, key, err)) < 0)
+            return rc;
+        unlink(src);
+        return 0;
+    }
     /* Durable before it is named: the metadata that follows promises the
      * bytes are there, also after a power cut. nginx reads it (0640). */
     fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -150,6 +196,8 @@ int zq_filestore_open(zq_filestore *fs, const char *key, zq_err *err)
 
     if ((rc = key_paths(fs, key, sub, full)) < 0)
         return zq_err_set(err, -rc, "files: bad key");
+    if (fs->s3 != NULL)
+        return zq_s3_get_fd(fs->s3, key, fs->incoming, err);
     fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? zq_err_set(err, ZQ_ENOTFOUND, "files: %s: no such file", key)
@@ -164,6 +212,8 @@ int zq_filestore_remove(zq_filestore *fs, const char *key, zq_err *err)
 
     if ((rc = key_paths(fs, key, sub, full)) < 0)
         return zq_err_set(err, -rc, "files: bad key");
+    if (fs->s3 != NULL)
+        return zq_s3_delete(fs->s3, key, err);
     if (unlink(full) < 0 && errno != ENOENT)
         return zq_err_set(err, ZQ_EIO, "files: unlink %s: %s", full, strerror(errno));
     return 0;
@@ -171,9 +221,11 @@ int zq_filestore_remove(zq_filestore *fs, const char *key, zq_err *err)
 
 int zq_filestore_url(const zq_filestore *fs, const char *key, char *out, size_t outsz)
 {
-    (void)fs;
     if (!zq_file_id_valid(key))
         return -ZQ_EINVAL;
+    if (fs->s3 != NULL)
+        return zq_s3_presign(fs->s3, ZQ_FILESTORE_S3_PREFIX, key, (int64_t)time(NULL),
+                             PRESIGN_TTL_S, out, outsz);
     return zq_fmt(out, outsz, "%s%.2s/%s", ZQ_FILESTORE_ACCEL_PREFIX, key, key) < 0 ? -ZQ_ETOOBIG
                                                                                     : 0;
 }

@@ -6,12 +6,20 @@ file ids refused, and the sweep of a draft that was never submitted."""
 
 import hashlib
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
 import unittest
 import urllib.parse
 import uuid
 
-from harness import StackCase
+from harness import FCGI_BIN, ROOT, Stack, StackCase, free_port, run_program, write_ini
 from test_intake import Client, sample_for
+
+S3RVER = os.path.join(ROOT, "tests", "s3", "node_modules", "s3rver", "bin", "s3rver.js")
+S3_BUCKET = "zhuqi-files"
 
 PNG_HEAD = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
@@ -325,6 +333,133 @@ class TestFilesSweep(FilesCase, unittest.TestCase):
         score = float(self.stack.redis_command("ZSCORE", "zqe2e:files:pending", members[0]))
         self.assertGreater(score, 1)
         self.stack.wait_for_log("bot", r"event=files_swept count=2", timeout=5)
+
+
+class S3rver:
+    """s3rver (npm, installed by scripts/s3-test-deps.sh) on 127.0.0.1: a
+    real S3 server implementation, with one bucket. Its access key is
+    S3RVER (secret S3RVER); it checks the SigV4 request's shape and key
+    id, not the signature itself."""
+
+    def __init__(self):
+        if not os.path.exists(S3RVER) or shutil.which("node") is None:
+            raise RuntimeError("s3rver not installed: run scripts/s3-test-deps.sh "
+                               "(scripts/test.sh does)")
+        self.dir = tempfile.mkdtemp(prefix="zq-s3rver-")
+        self.port = free_port()
+        self.log = open(os.path.join(self.dir, "s3rver.log"), "wb")
+        self.proc = subprocess.Popen(
+            ["node", S3RVER, "-d", os.path.join(self.dir, "data"), "-a", "127.0.0.1",
+             "-p", str(self.port), "--no-vhost-buckets", "--configure-bucket", S3_BUCKET],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.close()
+                    raise RuntimeError("s3rver did not start")
+                time.sleep(0.1)
+        self.endpoint = "http://127.0.0.1:%d" % self.port
+
+    def object_path(self, key):
+        """Where s3rver keeps an object's bytes (its file store layout)."""
+        return os.path.join(self.dir, "data", S3_BUCKET, key + "._S3rver_object")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class TestFilesS3(FilesCase, unittest.TestCase):
+    """The same path with [files] backend = s3: uploads PUT to the object
+    store, downloads fetched by nginx from a presigned URL, removal and the
+    sweep through DELETE."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s3 = S3rver()
+        try:
+            secret = os.path.join(cls.s3.dir, "s3-secret")
+            with open(secret, "w") as fh:
+                fh.write("S3RVER\n")
+            ini = {"files": {"require_kinds": True, "backend": "s3", "sweep_grace": 0,
+                             "s3_endpoint": cls.s3.endpoint, "s3_bucket": S3_BUCKET,
+                             "s3_access_key": "S3RVER", "s3_secret_file": secret},
+                   "bot": {"lease_ms": 1000}}
+            cls.stack = Stack(name=cls.__name__, ini=ini, bot=True,
+                              nginx={"ZQ_S3_ENDPOINT": cls.s3.endpoint})
+            cls.schema = cls.stack.get("/api/forms/complaint").json()
+        except BaseException:
+            cls.s3.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.s3.close()
+
+    def test_secret_masked_in_dump(self):
+        ini = os.path.join(self.s3.dir, "dump.ini")
+        write_ini(ini, {"files": {"backend": "s3", "s3_secret": "not-to-be-shown-42"}})
+        r = run_program([FCGI_BIN, "--check-config", ini])
+        out = r.stdout if isinstance(r.stdout, str) else r.stdout.decode()
+        self.assertIn("s3_secret = ", out)
+        self.assertNotIn("not-to-be-shown-42", out)
+
+    def test_upload_download_remove_sweep(self):
+        c = self.start()
+        body = pdf(7000)
+        f = self.upload(c, body, name="合同.pdf").json()["file"]
+        with open(self.s3.object_path(f["id"]), "rb") as fh:
+            self.assertEqual(fh.read(), body)
+        # Nothing in the local store, nothing left in the upload folder.
+        self.assertFalse(os.path.exists(self.store_path(f["id"])))
+        self.assertEqual(self.incoming(), [])
+        photo = jpeg()
+        p = self.upload(c, photo, kind="invoice", name="发票.jpg", ctype="image/jpeg").json()["file"]
+        gone = self.upload(c, png(), kind="other", name="x.png").json()["file"]
+        r = c.call("DELETE", "/api/intake/complaint/files/" + gone["id"])
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(os.path.exists(self.s3.object_path(gone["id"])))
+        self.assertEqual(self.fill(c).status, 200)
+        r = self.submit(c)
+        self.assertEqual(r.status, 201, r)
+        case_id = r.json()["case"]["id"]
+        r = self.staff("GET", "/api/admin/cases/%s/files/%s" % (case_id, f["id"]))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.body, body)
+        self.assertEqual(r.header("Content-Type"), "application/pdf")
+        self.assertTrue(r.header("Content-Disposition").startswith("attachment;"))
+        self.assertIsNone(r.header("X-Accel-Redirect"))
+        r = self.staff("GET", "/api/admin/cases/%s/files/%s" % (case_id, p["id"]))
+        self.assertEqual(r.body, photo)
+        self.assertEqual(r.header("Content-Type"), "image/jpeg")
+        self.assertTrue(r.header("Content-Disposition").startswith("inline;"))
+        # Not from outside.
+        r = self.stack.get("/_zq_s3/%s/%s" % (S3_BUCKET, f["id"]))
+        self.assertEqual(r.status, 404, r)
+        self.assertNotEqual(r.body, body)
+        # An abandoned draft's upload goes from the object store too.
+        lost = self.start()
+        fl = self.upload(lost, pdf()).json()["file"]
+        self.assertTrue(os.path.exists(self.s3.object_path(fl["id"])))
+        sid = lost.cookie.split("=", 1)[1]
+        self.stack.redis_command("DEL", "zqe2e:sess:" + sid)
+        self.stack.redis_command("ZADD", "zqe2e:files:pending", 1, "%s:%s" % (fl["id"], sid))
+        self.stack.wait_for(lambda: not os.path.exists(self.s3.object_path(fl["id"])), 20,
+                            "the expired draft's object to go")
+        self.assertTrue(os.path.exists(self.s3.object_path(f["id"])))
 
 
 if __name__ == "__main__":
