@@ -140,7 +140,7 @@ int zq_h_intake_file_upload(zq_req *req)
     if ((rc = zq_random_hex(fid, ZQ_FILE_ID_LEN / 2)) < 0)
         goto out;
     /* The bytes first; the record only once they are in place. */
-    if ((rc = zq_filestore_put_path(fs, path, fid, &err)) < 0) {
+    if (zq_filestore_put_path(fs, path, fid, &err) < 0) {
         ZQ_ERROR("event=upload_failed id=%s err=\"%s\"", fid, err.msg);
         rc = -ZQ_EIO;
         goto out;
@@ -284,7 +284,7 @@ int zq_h_admin_case_file(zq_req *req)
     if ((rc = zq_case_load(req->store, id, &c, &err)) < 0)
         return rc == -ZQ_EUNAVAIL || rc == -ZQ_ENOTFOUND ? rc : -ZQ_EREPLY;
     f = req->app ? zq_schema_form(req->app->schema, c.form) : NULL;
-    rec = f ? zq_files_find(f, c.answers, fid) : NULL;
+    rec = f ? zq_files_find_case(f, c.answers, c.files_more, fid) : NULL;
     if (rec == NULL) {
         zq_resp_error(req, 404, "file_not_found", "该案件没有这个文件。");
         rc = 0;

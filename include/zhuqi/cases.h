@@ -56,6 +56,7 @@ typedef struct zq_case {
     json_t *answers;                   /* owned */
     json_t *history;                   /* owned: [{"at_ms","from","to","by","note"}] */
     json_t *files;                     /* owned: the public file list (files_pub), or NULL */
+    json_t *files_more;                /* owned: records attached later (files.h), or NULL */
 } zq_case;
 
 /* Creates a case, or finds the one this idempotency key already created.

@@ -11,7 +11,9 @@
  *   sess:{sid} u:{form}   JSON array of the draft's records (session.h)
  *   files:pending         zset "{fid}:{sid}" -> when last seen in a live
  *                         session (ms); the case creation script removes a
- *                         case's uploads from it */
+ *                         case's uploads from it
+ *   case:{id} files_pub   the public list (kind label, name, size)
+ *   case:{id} files_more  records attached after creation */
 #ifndef ZHUQI_FILES_H
 #define ZHUQI_FILES_H
 
@@ -64,6 +66,23 @@ void zq_files_pending_members(const zq_form *f, json_t *answers, const char *sid
 /* The public list of a case's files, for the enterprise: a new array of
  * {"kind": label, "name", "size"}, in upload order; NULL out of memory. */
 json_t *zq_files_public(const zq_form *f, json_t *answers);
+
+/* Attaches a file already in the store to case case_id after its
+ * creation (an answer to a request for more material, a file sent in a
+ * chat): rec (borrowed; "id", "kind", "name", "size", "type", "sha256",
+ * "by", "at_ms") is appended to the case's files_more list, and
+ * {kind_label, name, size} to its public list (files_pub), in one
+ * script. The staff download finds it there (zq_files_find_case). Returns
+ * 0, -ZQ_ENOTFOUND when there is no such case, -ZQ_EUNAVAIL or
+ * -ZQ_EREPLY. The caller stores the bytes first and removes them when
+ * this fails. */
+int zq_files_attach_case(zq_store *st, const char *case_id, json_t *rec, const char *kind_label,
+                         zq_err *err);
+
+/* The record with id fid among a case's files: those of its answers'
+ * files fields (f's), then those attached later (files_more, may be
+ * NULL). Borrowed; NULL when none. */
+json_t *zq_files_find_case(const zq_form *f, json_t *answers, json_t *files_more, const char *fid);
 
 /* Removes the uploads of drafts that were never submitted: pending
  * entries not seen in a live session since stale_ms (at most max per

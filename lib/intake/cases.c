@@ -454,6 +454,8 @@ static int from_replies(const redisReply *h, const redisReply *l, const char *id
             sum = v;
         else if (strcmp(k, "files_pub") == 0 && v->type == REDIS_REPLY_STRING)
             out->files = json_loadb(v->str, v->len, 0, NULL);
+        else if (strcmp(k, "files_more") == 0 && v->type == REDIS_REPLY_STRING && !public_only)
+            out->files_more = json_loadb(v->str, v->len, 0, NULL);
     }
     if (public_only)
         out->answers = public_answers(sum);
@@ -490,6 +492,8 @@ void zq_case_clear(zq_case *c)
     json_decref(c->answers);
     json_decref(c->history);
     json_decref(c->files);
+    json_decref(c->files_more);
+    c->files_more = NULL;
     c->answers = NULL;
     c->history = NULL;
     c->files = NULL;

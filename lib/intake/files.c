@@ -57,6 +57,16 @@ static zq_script sweep_script = {
            "end\n"
            "return gone\n"};
 
+/* KEYS: case. ARGV: record, public entry. */
+static zq_script attach_script = {.src = "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+                                         "for i, f in ipairs({'files_more', 'files_pub'}) do\n"
+                                         "  local cur = redis.call('HGET', KEYS[1], f)\n"
+                                         "  local list = cur and cjson.decode(cur) or {}\n"
+                                         "  list[#list + 1] = cjson.decode(ARGV[i])\n"
+                                         "  redis.call('HSET', KEYS[1], f, cjson.encode(list))\n"
+                                         "end\n"
+                                         "return 1\n"};
+
 const zq_field *zq_files_field_for_kind(const zq_form *f, const char *kind)
 {
     size_t i, j, k;
@@ -257,6 +267,62 @@ void zq_files_pending_members(const zq_form *f, json_t *answers, const char *sid
         if (zq_file_id_valid(id))
             zq_buf_printf(out, "%s%s:%s", out->len ? " " : "", id, sid);
     });
+}
+
+int zq_files_attach_case(zq_store *st, const char *case_id, json_t *rec, const char *kind_label,
+                         zq_err *err)
+{
+    char key[160], *enc = NULL, *pub_s = NULL;
+    json_t *pub;
+    redisReply *r = NULL;
+    int rc;
+
+    if (zq_store_key(st, key, sizeof(key), "case:%s", case_id) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "files: case id too long");
+    pub = json_pack("{s:s, s:s, s:I}", "kind", kind_label ? kind_label : "", "name",
+                    json_string_value(json_object_get(rec, "name"))
+                        ? json_string_value(json_object_get(rec, "name"))
+                        : "",
+                    "size", (json_int_t)json_integer_value(json_object_get(rec, "size")));
+    enc = json_dumps(rec, JSON_COMPACT);
+    pub_s = pub ? json_dumps(pub, JSON_COMPACT) : NULL;
+    json_decref(pub);
+    if (enc == NULL || pub_s == NULL) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "files: cannot encode the record");
+        goto out;
+    }
+    r = zq_store_script(st, err, &attach_script, 1, 3, (const char *[]){key, enc, pub_s}, NULL);
+    if (r == NULL)
+        rc = -ZQ_EUNAVAIL;
+    else if (zq_store_reply_unavailable(r))
+        rc = zq_err_set(err, ZQ_EUNAVAIL, "files: %s", r->str);
+    else if (r->type != REDIS_REPLY_INTEGER)
+        rc = zq_err_set(err, ZQ_EREPLY, "files: attach failed: %s",
+                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    else
+        rc = r->integer == 1 ? 0 : zq_err_set(err, ZQ_ENOTFOUND, "case %s not found", case_id);
+out:
+    if (r != NULL)
+        freeReplyObject(r);
+    free(enc);
+    free(pub_s);
+    return rc;
+}
+
+json_t *zq_files_find_case(const zq_form *f, json_t *answers, json_t *files_more, const char *fid)
+{
+    json_t *rec = zq_files_find(f, answers, fid);
+    size_t i;
+
+    if (rec != NULL || fid == NULL)
+        return rec;
+    json_array_foreach(files_more, i, rec)
+    {
+        const char *id = json_string_value(json_object_get(rec, "id"));
+        if (id != NULL && strcmp(id, fid) == 0)
+            return rec;
+    }
+    return NULL;
 }
 
 /* The label of kind in the field fld, or the kind itself. */
