@@ -24,7 +24,8 @@ with a keep-alive cache as large as the connections, and with the other
 number of nginx workers. After the table: the CSV export of the 100,000
 cases stored for the staff-list row (rows/s, zhuqi-fcgi RSS before/peak/
 after; bench/staff_bench.py) and the bot fan-out to 10,000 generic targets
-(seconds, bot peak RSS; bench/bot_fanout.py, on its own stack). The same goes to bench/out/bench-YYYYmmdd-HHMMSS.json
+(seconds, bot peak RSS; bench/bot_fanout.py, on its own stack), and 1 MB
+evidence uploads (MB/s, p99, zhuqi-fcgi RSS during them; bench/upload_bench.py). The same goes to bench/out/bench-YYYYmmdd-HHMMSS.json
 and bench/out/latest.json.
 
 A row whose sample request does not answer as expected, or during whose run
@@ -112,6 +113,8 @@ GOALS = [
      "figure": "export", "field": "rows_per_s", "min": 50000},
     {"id": "export_flat", "text": "zhuqi-fcgi RSS flat during export (peak <= before + 16 MiB)",
      "figure": "export", "field": "rss_kb_growth", "max": 16 * 1024},
+    {"id": "upload_flat", "text": "zhuqi-fcgi RSS flat during 1 MB uploads (peak <= before + 16 MiB)",
+     "figure": "upload", "field": "rss_kb_growth", "max": 16 * 1024},
     {"id": "fanout_time", "text": "bot fan-out to 10,000 generic targets < 3 s",
      "figure": "fanout", "field": "seconds", "max": 3.0, "strict": True},
     {"id": "fanout_rss", "text": "zhuqi-bot peak RSS during fan-out < 32 MB",
@@ -862,6 +865,16 @@ def print_report(rep):
                       ex["rows"], ex["bytes"] / 1e6, ex["seconds"], ex["rows_per_s"],
                       ex["fcgi_cpu_s"], ex["rss_kb_before"] / 1024, ex["rss_kb_peak"] / 1024,
                       ex["rss_kb_after"] / 1024))
+    up = rep.get("upload")
+    if up:
+        if up.get("error"):
+            print("uploads: not measured: %s" % up["error"])
+        else:
+            print("uploads of 1 MB files (%d clients): %d files in %.2f s = %.1f MB/s, p50 %.1f ms,"
+                  " p99 %.1f ms; zhuqi-fcgi RSS %.1f MiB before, %.1f MiB peak, %.1f MiB after" % (
+                      up["connections"], up["files"], up["seconds"], up["mb_per_s"],
+                      up["p50_ms"] or 0, up["p99_ms"] or 0, up["rss_kb_before"] / 1024,
+                      up["rss_kb_peak"] / 1024, up["rss_kb_after"] / 1024))
     fo = rep.get("fanout")
     if fo:
         if fo.get("error"):
@@ -907,7 +920,7 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=int(os.environ.get("BENCH_WARMUP", "1")))
     ap.add_argument("--nginx-workers", type=int,
                     default=env_int("BENCH_NGINX_WORKERS", DEFAULT_NGINX_WORKERS))
-    ap.add_argument("--only", help="comma-separated row ids (%s), plus export and fanout"
+    ap.add_argument("--only", help="comma-separated row ids (%s), plus export, upload and fanout"
                     % ",".join(s["id"] for s in endpoint_specs()))
     ap.add_argument("--no-fanout", action="store_true", help="skip the bot fan-out")
     ap.add_argument("--no-compare", action="store_true", help="skip the keep-alive comparison")
@@ -994,6 +1007,19 @@ def main(argv=None):
                 except Exception as e:
                     rep["export"] = {"error": str(e)}
                     log("  export failed: %s" % e)
+            if only is None or "upload" in only:
+                import upload_bench  # noqa: E402  (bench/)
+                log("bench: 1 MB evidence uploads")
+                try:
+                    if a.wait_quiet > 0:
+                        wait_quiet(a.wait_quiet, log)
+                    rep["upload"] = upload_bench.run_upload(stack, stack.fcgi_pid())
+                    up = rep["upload"]
+                    log("  %d files in %.2f s = %.1f MB/s, p99 %.1f ms" % (
+                        up["files"], up["seconds"], up["mb_per_s"], up["p99_ms"] or 0))
+                except Exception as e:
+                    rep["upload"] = {"error": str(e)}
+                    log("  upload failed: %s" % e)
             for name in ("fcgi", "bot"):
                 p = stack.procs.get(name)
                 if p is not None and p.alive():

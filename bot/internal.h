@@ -93,4 +93,8 @@ bool zq_sched_busy(const zq_bot *b, int64_t now_mono);
 /* events.c */
 void zq_events_step(zq_bot *b, int64_t now_mono);
 
+/* files_sweep.c: removes the uploads of drafts never submitted, once
+ * their session is gone (run by the scheduler's lease holder). */
+void zq_files_sweep_step(zq_bot *b);
+
 #endif

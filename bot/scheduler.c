@@ -291,6 +291,7 @@ void zq_sched_step(zq_bot *b, int64_t now)
         b->next_sched_mono = now + SCHED_EVERY_MS;
         run_reminders(b);
         run_digest(b);
+        zq_files_sweep_step(b);
     }
     if (now >= b->next_fanout_mono) {
         bool more = run_fanout(b);

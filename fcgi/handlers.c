@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "admin_push.h"
+#include "files.h"
 #include "hooks.h"
 #include "zhuqi/app.h"
 #include "intake.h"
@@ -41,6 +42,10 @@ static const zq_route routes[] = {
     {"POST", "/hook/telegram", zq_h_hook_telegram, "hook_telegram"},
     {"POST", "/hook/generic", zq_h_hook_generic, "hook_generic"},
     {"POST", "/api/intake/{form}/handoff", zq_h_intake_handoff, "intake_handoff"},
+    /* Evidence files (fcgi/files.c). */
+    {"POST", "/api/intake/{form}/files", zq_h_intake_file_upload, "intake_file_upload"},
+    {"DELETE", "/api/intake/{form}/files/{fid}", zq_h_intake_file_delete, "intake_file_delete"},
+    {"GET", "/api/admin/cases/{id}/files/{fid}", zq_h_admin_case_file, "admin_case_file"},
     /* Staff: cases (fcgi/admin_cases.c). */
     {"GET", "/api/admin/me", zq_h_admin_me, "admin_me"},
     {"GET", "/api/admin/workflow", zq_h_admin_workflow, "admin_workflow"},

@@ -10,6 +10,7 @@
 #include "zhuqi/app.h"
 #include "zhuqi/cases.h"
 #include "zhuqi/classes.h"
+#include "zhuqi/files.h"
 #include "zhuqi/client.h"
 #include "zhuqi/log.h"
 #include "zhuqi/lookup.h"
@@ -29,6 +30,7 @@ static zq_schema_opts schema_opts(zq_req *req)
 
     o.uscc_checksum_warn_only = req->cfg->intake.uscc_warn_only;
     o.money_ceiling_fen = req->cfg->intake.money_ceiling_yuan * 100;
+    o.files_kinds_optional = !req->cfg->files.require_kinds;
     return o;
 }
 
@@ -101,10 +103,9 @@ static const char *next_step(const zq_form *f, json_t *draft)
 /* {"csrf", "form", "step", "answers", "done"} for the pages. */
 static json_t *draft_view(const zq_form *f, const zq_session *s)
 {
-    json_t *answers = json_object_get(s->draft, "answers");
+    json_t *answers = zq_files_merge(f, json_object_get(s->draft, "answers"), s->files);
     json_t *done = json_object_get(s->draft, "done");
 
-    answers = json_is_object(answers) ? json_incref(answers) : json_object();
     done = json_is_array(done) ? json_incref(done) : json_array();
     return json_pack("{s:s, s:s, s:s, s:o, s:o}", "csrf", s->csrf, "form", f->id, "step",
                      next_step(f, s->draft), "answers", answers, "done", done);
@@ -138,7 +139,7 @@ static const char *step_of_field(const zq_form *f, const char *id)
 
 /* 410 when the cookie names a session that has gone, 404 when there was
  * never one. */
-static void no_session(zq_req *req)
+void zq_intake_no_session(zq_req *req)
 {
     if (zq_req_cookie(req, "zq_sid") != NULL)
         zq_resp_error(req, 410, "session_expired", "填写已超时，请重新开始。");
@@ -146,8 +147,7 @@ static void no_session(zq_req *req)
         zq_resp_error(req, 404, "no_draft", "没有正在填写的内容，请先开始填写。");
 }
 
-/* Checks X-CSRF-Token against the session. Returns 0, or -1 after a 403. */
-static int check_csrf(zq_req *req, const zq_session *s)
+int zq_intake_check_csrf(zq_req *req, const zq_session *s)
 {
     const char *t = zq_req_header(req, "X-CSRF-Token");
 
@@ -230,7 +230,7 @@ int zq_h_intake_get(zq_req *req)
     if ((rc = session_load(req, f, &s)) < 0)
         return rc;
     if (!s.exists || s.draft == NULL)
-        no_session(req);
+        zq_intake_no_session(req);
     else
         zq_resp_json(req, 200, with_verify(req, f, draft_view(f, &s)));
     zq_session_clear(&s);
@@ -246,6 +246,34 @@ static json_t *other_answers(const zq_step *st, json_t *answers)
 
     for (i = 0; copy != NULL && i < st->nfields; i++)
         json_object_del(copy, st->fields[i].id);
+    return copy;
+}
+
+/* The step's input with each files field of st set to the session's
+ * uploads (or left out when none). Returns a new object, NULL when out of
+ * memory. */
+static json_t *step_input_with_files(const zq_form *f, const zq_step *st, json_t *input,
+                                     json_t *files)
+{
+    json_t *copy = json_copy(input), *merged = zq_files_merge(f, NULL, files);
+    size_t i;
+
+    if (copy == NULL || merged == NULL) {
+        json_decref(copy);
+        json_decref(merged);
+        return NULL;
+    }
+    for (i = 0; i < st->nfields; i++) {
+        const zq_field *fld = &st->fields[i];
+        json_t *list = json_object_get(merged, fld->id);
+
+        if (fld->type != ZQ_FIELD_FILES)
+            continue;
+        json_object_del(copy, fld->id);
+        if (list != NULL)
+            json_object_set(copy, fld->id, list);
+    }
+    json_decref(merged);
     return copy;
 }
 
@@ -269,10 +297,10 @@ int zq_h_intake_step(zq_req *req)
     if ((rc = session_load(req, f, &s)) < 0)
         return rc;
     if (!s.exists || s.draft == NULL) {
-        no_session(req);
+        zq_intake_no_session(req);
         goto out;
     }
-    if (check_csrf(req, &s) < 0 || zq_req_json(req, &body) < 0)
+    if (zq_intake_check_csrf(req, &s) < 0 || zq_req_json(req, &body) < 0)
         goto out;
     if (st->review) {
         zq_resp_error(req, 409, "review_step", "确认步骤无需保存，请直接提交。");
@@ -298,12 +326,24 @@ int zq_h_intake_step(zq_req *req)
         json_object_set_new(s.draft, "answers", answers);
     }
     others = other_answers(st, answers);
-    if (zq_step_validate(schema_of(req), f, st, input, others, &o, &norm, &errors) < 0) {
+    /* A files field's value is the uploads, whatever the page sent. */
+    if ((input = step_input_with_files(f, st, input, s.files)) == NULL) {
+        rc = -ZQ_ENOMEM;
+        goto out;
+    }
+    rc = zq_step_validate(schema_of(req), f, st, input, others, &o, &norm, &errors);
+    json_decref(input);
+    if (rc < 0) {
+        rc = 0;
         zq_resp_error_fields(req, 422, "validation_failed", "请检查标出的内容。", errors);
         errors = NULL;
         goto out;
     }
-    /* Replace this step's answers (hidden fields dropped) and mark it. */
+    /* Replace this step's answers (hidden fields dropped) and mark it.
+     * The uploads stay in their own list (u:{form}), not in the draft. */
+    for (i = 0; i < st->nfields; i++)
+        if (st->fields[i].type == ZQ_FIELD_FILES)
+            json_object_del(norm, st->fields[i].id);
     json_object_update(others, norm);
     json_object_set(s.draft, "answers", others);
     if (!step_done(s.draft, st->id)) {
@@ -374,7 +414,9 @@ int zq_h_intake_submit(zq_req *req)
     const char *key = zq_req_header(req, "Idempotency-Key");
     const char *bad_step = NULL;
     zq_schema_opts o = schema_opts(req);
-    json_t *errors = NULL, *answers, *visible = NULL;
+    json_t *errors = NULL, *answers, *visible = NULL, *merged = NULL, *pub = NULL;
+    char *pub_s = NULL;
+    zq_buf pending = {0};
     zq_case_new in;
     zq_err err = {0};
     char id[ZQ_CASE_ID_MAX], dup[ZQ_CASE_ID_MAX], owner[ZQ_CASE_OWNER_LEN + 1], client[80];
@@ -392,10 +434,10 @@ int zq_h_intake_submit(zq_req *req)
     if ((rc = session_load(req, f, &s)) < 0)
         return rc;
     if (!s.exists) {
-        no_session(req);
+        zq_intake_no_session(req);
         goto out;
     }
-    if (check_csrf(req, &s) < 0)
+    if (zq_intake_check_csrf(req, &s) < 0)
         goto out;
     zq_case_owner(s.sid, owner);
     /* A retry of a submission that already made a case gets that case,
@@ -421,7 +463,8 @@ int zq_h_intake_submit(zq_req *req)
     }
     /* Only what the complainant can see goes into the case: a value left
      * behind by a field that a later answer hid is dropped. */
-    visible = zq_form_visible_answers(f, json_object_get(s.draft, "answers"));
+    merged = zq_files_merge(f, json_object_get(s.draft, "answers"), s.files);
+    visible = merged ? zq_form_visible_answers(f, merged) : NULL;
     answers = visible;
     if (answers == NULL) {
         rc = -ZQ_ENOMEM;
@@ -471,6 +514,19 @@ int zq_h_intake_submit(zq_req *req)
     in.quota_ip = req->cfg->intake.quota_ip;
     in.quota_mobile = req->cfg->intake.quota_mobile;
     in.quota_uscc = req->cfg->intake.quota_uscc;
+    /* The uploads become the case's: off the list of abandoned ones. */
+    zq_files_pending_members(f, answers, s.sid, &pending);
+    if (pending.oom) {
+        rc = -ZQ_ENOMEM;
+        goto out;
+    }
+    in.files_pending = pending.data;
+    pub = zq_files_public(f, answers);
+    if (json_array_size(pub) > 0 && (pub_s = json_dumps(pub, JSON_COMPACT)) == NULL) {
+        rc = -ZQ_ENOMEM;
+        goto out;
+    }
+    in.files_pub = pub_s;
     rc = zq_case_create(req->store, &in, id, &created, dup, &err);
     if (rc == -ZQ_EBUSY) {
         char ra[16];
@@ -504,6 +560,10 @@ int zq_h_intake_submit(zq_req *req)
 out:
     json_decref(errors);
     json_decref(visible);
+    json_decref(merged);
+    json_decref(pub);
+    free(pub_s);
+    zq_buf_free(&pending);
     zq_session_clear(&s);
     return rc;
 }
@@ -546,7 +606,7 @@ int zq_h_intake_resume(zq_req *req)
     if ((rc = session_load(req, f, &s)) < 0)
         return rc;
     if (!s.exists) {
-        no_session(req);
+        zq_intake_no_session(req);
         goto out;
     }
     if (check_csrf(req, &s) < 0 || zq_req_json(req, &body) < 0 ||

@@ -9,6 +9,15 @@
  * unknown_form (borrowed from the app's schema). */
 const zq_form *zq_intake_form_param(zq_req *req);
 
+struct zq_session;
+
+/* Answers 410 when the cookie names a session that has gone, 404 when
+ * there was never one. */
+void zq_intake_no_session(zq_req *req);
+
+/* Checks X-CSRF-Token against the session. Returns 0, or -1 after a 403. */
+int zq_intake_check_csrf(zq_req *req, const struct zq_session *s);
+
 /* Sets the session cookie zq_sid=sid on the response. */
 void zq_intake_set_cookie(zq_req *req, const char *sid);
 

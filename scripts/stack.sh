@@ -188,6 +188,10 @@ holidays_dir = $ROOT/config/holidays
 [workflow]
 handling = $ROOT/config/handling.json
 
+[files]
+dir = $VAR/files
+upload_temp_dir = $VAR/files/incoming
+
 [bot]
 poll_ms = 1000
 # The shipped rules plus a demo rule due at start (scripts/stack_demo.py).
@@ -238,6 +242,8 @@ EOF
         ZQ_HTML_ROOT="$ROOT/nginx/html" \
         ZQ_FCGI_ADDR="unix:$RUN/zhuqi-fcgi.sock" \
         ZQ_CLIENT_MAX_BODY="1m" \
+        ZQ_FILES_DIR="$VAR/files" \
+        ZQ_UPLOAD_TEMP_DIR="$VAR/files/incoming" \
         ZQ_ACCESS_LOG="$LOG/nginx-access.log" \
         "$PYTHON" - "$ROOT/scripts" "$VAR/nginx" "$RUN/nginx.pid" "$LOG/nginx-error.log" <<'EOF'
 import sys
@@ -275,7 +281,7 @@ do_start() {
     port_busy "$TLS_PORT" && die "port $TLS_PORT on 127.0.0.1 is in use (set TLS_PORT=...)"
     port_busy "$FAKE_PORT" && die "port $FAKE_PORT on 127.0.0.1 is in use (set FAKE_PORT=...)"
 
-    mkdir -p "$RUN" "$LOG" "$VAR/redis" "$VAR/nginx"
+    mkdir -p "$RUN" "$LOG" "$VAR/redis" "$VAR/nginx" "$VAR/files/incoming"
     for n in $NAMES; do rm -f "$RUN/$n.pid"; done
     write_configs
     local out

@@ -65,7 +65,11 @@ run_suite() {
     [ "$f" -ne 0 ] && failures+=("$label")
 }
 
-run_e2e() { run_suite e2e env ZQ_BIN_DIR="$B" python3 tests/e2e/run.py; }
+# The S3 file store tests need s3rver (npm): installed first when missing.
+run_e2e() {
+    scripts/s3-test-deps.sh
+    run_suite e2e env ZQ_BIN_DIR="$B" python3 tests/e2e/run.py
+}
 run_browser() { run_suite browser scripts/browser-test.sh "$B"; }
 # The fault suite (tests/faults): Sentinel fail-over, rolling restarts,
 # nginx reloads, platform faults and a full disk, under traffic.

@@ -8,6 +8,7 @@
 #include "zhuqi/calendar.h"
 #include "zhuqi/config.h"
 #include "zhuqi/otp.h"
+#include "zhuqi/filestore.h"
 #include "zhuqi/reminders.h"
 #include "zhuqi/schema.h"
 #include "zhuqi/template.h"
@@ -29,14 +30,17 @@ typedef struct zq_app {
      * configured, the codes are off. Wiped by zq_app_free. */
     unsigned char pepper[ZQ_OTP_PEPPER_MAX];
     size_t pepper_len;
-    json_t *handling;          /* owned; [workflow] handling (zq_wf_handling_load), never NULL */
+    json_t *handling;    /* owned; [workflow] handling (zq_wf_handling_load), never NULL */
+    zq_filestore *files; /* owned; NULL when [files] dir cannot be used (logged) */
 } zq_app;
 
-/* Builds an app from an already loaded configuration (copied): loads the
- * calendar, with ZQ_APP_PUSH in flags the reminder rules and the case
- * templates, with ZQ_APP_VERIFY the pepper, and the schemas, in that order; relative paths are
- * taken from the folder of config_path. Returns 0 and a new app (free with zq_app_free), or a
- * negative code with err naming the file and what is wrong. */
+/* Builds an app from an already loaded configuration (copied): opens the
+ * evidence file store ([files]), loads the calendar, with ZQ_APP_PUSH in
+ * flags the reminder rules and the case templates, with ZQ_APP_VERIFY the
+ * pepper, and the schemas, in that order; relative paths are taken from
+ * the folder of config_path. Returns 0 and a new app (free with
+ * zq_app_free), or a negative code with err naming the file and what is
+ * wrong. */
 int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, zq_app **out,
                 zq_err *err);
 void zq_app_free(zq_app *app);

@@ -32,6 +32,13 @@ typedef struct zq_case_new {
      * code of the answers (a missing answer: not counted). */
     const char *client;
     int quota_ip, quota_mobile, quota_uscc;
+    /* The uploads that become the case's: their files:pending members
+     * (zq_files_pending_members), space-separated; NULL or "": none. */
+    const char *files_pending;
+    /* The public list of the case's files (zq_files_public, JSON), kept
+     * beside the answers so the public view need not parse them; NULL
+     * or "": none. */
+    const char *files_pub;
 } zq_case_new;
 
 /* A loaded case. Clear with zq_case_clear(). */
@@ -48,6 +55,8 @@ typedef struct zq_case {
     char owner[ZQ_CASE_OWNER_LEN + 1]; /* who submitted it (zq_case_owner); "" for older cases */
     json_t *answers;                   /* owned */
     json_t *history;                   /* owned: [{"at_ms","from","to","by","note"}] */
+    json_t *files;                     /* owned: the public file list (files_pub), or NULL */
+    json_t *files_more;                /* owned: records attached later (files.h), or NULL */
 } zq_case;
 
 /* Creates a case, or finds the one this idempotency key already created.
@@ -111,7 +120,8 @@ bool zq_case_id_valid(const char *id);
 /* The Chinese label of a status ("已提交"), or the status itself. */
 const char *zq_case_status_label(const char *status);
 
-/* The public view: status, history, deadlines, with personal data masked.
+/* The public view: status, history, deadlines, with personal data masked,
+ * and "files" (kind, name, size of each) when the case has any.
  * Returns a new object. Only status changes appear in the history
  * (assignments and extensions are internal); the duplicate mark
  * (dup_of) is internal too and never appears. */

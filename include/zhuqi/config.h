@@ -247,6 +247,27 @@ typedef struct zq_config {
         int client_per_hour, client_per_day;
         int daily_budget; /* codes per Beijing day in all; 0: off */
     } verify;
+    /* Evidence files (include/zhuqi/filestore.h, include/zhuqi/files.h). */
+    struct {
+        /* The store's folder and the folder nginx writes upload bodies to
+         * (client_body_temp_path): both on one filesystem, so that an
+         * upload moves into the store by rename. Relative paths are
+         * relative to the configuration file's folder. */
+        char dir[256];
+        char upload_temp_dir[256];
+        size_t max_file_size; /* bytes of one file */
+        int max_files;        /* files of one draft or case */
+        size_t max_case_size; /* bytes of all the files of one draft or case */
+        bool require_kinds;   /* a kind marked required must be uploaded (web) */
+        int sweep_grace_s;    /* a gone draft's uploads live this long past its TTL */
+        char backend[8];      /* "dir" or "s3" */
+        char s3_endpoint[256];
+        char s3_bucket[64];
+        char s3_region[32];
+        char s3_access_key[128];
+        char s3_secret[256];      /* secret */
+        char s3_secret_file[256]; /* or the secret read from this file */
+    } files;
 } zq_config;
 
 /* Fills cfg with the default of every key. */

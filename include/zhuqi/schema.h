@@ -21,12 +21,21 @@ typedef enum zq_field_type {
     ZQ_FIELD_DATE,
     ZQ_FIELD_REGION,
     ZQ_FIELD_BOOL,
+    ZQ_FIELD_FILES, /* uploaded evidence files, by kind (include/zhuqi/files.h) */
 } zq_field_type;
 
 typedef struct zq_option {
     const char *value; /* stored */
     const char *label; /* shown, Chinese */
 } zq_option;
+
+/* A kind of file a files field takes ("contract": 合同). */
+typedef struct zq_file_kind {
+    const char *value; /* stored */
+    const char *label; /* shown, Chinese */
+    const char *hint;  /* what to upload, Chinese; may be NULL */
+    bool required;     /* at least one file of this kind */
+} zq_file_kind;
 
 /* A field shown only when another field's answer is one of some values. */
 typedef struct zq_condition {
@@ -49,6 +58,8 @@ typedef struct zq_field {
     bool must_be_true;  /* bool: a declaration that must be ticked */
     zq_option *options; /* enum */
     size_t noptions;
+    zq_file_kind *kinds; /* files */
+    size_t nkinds;
     zq_condition when; /* when.field == NULL: always shown */
 } zq_field;
 
@@ -95,6 +106,9 @@ typedef struct zq_schema_opts {
     bool uscc_checksum_warn_only; /* legal pilot codes fail the check */
     long long money_ceiling_fen;  /* default 10^12 fen when 0 */
     const char *today;            /* "YYYY-MM-DD" for not_future; NULL = now (+08:00) */
+    /* Files fields take no required kind: the chat (which cannot take
+     * uploads) and [files] require_kinds = false. */
+    bool files_kinds_optional;
 } zq_schema_opts;
 
 /* Borrowed lookups; NULL when unknown. */
@@ -112,7 +126,11 @@ const zq_region *zq_schema_region_find(const zq_schema *s, const char *text);
  * value in *out: text trimmed; enum the option's value (input may be the
  * value, the label or, for chat, the 1-based number); uscc upper-case
  * without spaces; mobile 11 digits; money integer fen; date "YYYY-MM-DD";
- * region the six-digit code; bool true/false. On failure returns
+ * region the six-digit code; bool true/false; files the list of file
+ * records as the upload API stores them (include/zhuqi/files.h: objects
+ * with "id" and a "kind" of the field), a copy, or null when empty and
+ * optional (a required kind missing is an error unless
+ * o->files_kinds_optional). On failure returns
  * -ZQ_EINVAL and *msg points to a Chinese message for users that names the
  * field's label. *msg is borrowed: valid until the next validation call on
  * the same thread (it may live in a thread-local buffer). On success *msg

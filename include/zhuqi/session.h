@@ -3,6 +3,9 @@
  *   csrf        the token writes must echo in X-CSRF-Token
  *   f:{form}    the draft of that flow as JSON:
  *               {"step": next step id, "answers": {...}, "done": [step ids]}
+ *   u:{form}    the uploads of that draft: a JSON array of file records
+ *               (include/zhuqi/files.h), kept apart from the draft so
+ *               that a step save never races an upload
  *   v:{purpose} "{tag}:{until ms}": the session proved the mobile with
  *               that tag (zq_otp_mobile_tag) by SMS code for purpose
  * and {prefix}draftmob:{form}:{tag} names the session that last saved a
@@ -25,6 +28,7 @@ typedef struct zq_session {
     char sid[ZQ_SESSION_HEX + 1];
     char csrf[ZQ_SESSION_HEX + 1];
     json_t *draft; /* the draft of the form asked for: new reference or NULL */
+    json_t *files; /* its uploads (u:{form}): new reference to an array, or NULL */
     bool exists;   /* the session was found (it has a csrf) */
 } zq_session;
 
@@ -72,7 +76,7 @@ int zq_session_verified(zq_store *st, const char *sid, const char *purpose, cons
 int zq_session_find_draft(zq_store *st, const char *form, const char *mobile, json_t **draft,
                           zq_err *err);
 
-/* Deletes the draft of form from session sid. Returns 0 or -ZQ_EUNAVAIL. */
+/* Deletes the draft of form and its uploads' list from session sid. Returns 0 or -ZQ_EUNAVAIL. */
 int zq_session_drop_draft(zq_store *st, const char *sid, const char *form, zq_err *err);
 
 /* Drops s->draft. */

@@ -10,6 +10,8 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "zhuqi/log.h"
 #include "zhuqi/workflow.h"
 
@@ -80,6 +82,62 @@ static int load_handling(zq_app *app, const char *config_path, zq_err *err)
     return zq_wf_handling_load(path, &app->handling, err);
 }
 
+/* The S3 secret: [files] s3_secret, or the first line of s3_secret_file
+ * (relative to the configuration's folder). Returns 0 or -ZQ_EIO. */
+static int read_secret(const char *config_path, const zq_config *cfg, char *out, size_t outsz)
+{
+    char path[512];
+    FILE *f;
+    size_t n;
+
+    if (cfg->files.s3_secret_file[0] == '\0')
+        return zq_fmt(out, outsz, "%s", cfg->files.s3_secret) < 0 ? -ZQ_EIO : 0;
+    if (zq_app_path(config_path, cfg->files.s3_secret_file, path, sizeof(path)) < 0 ||
+        (f = fopen(path, "r")) == NULL)
+        return -ZQ_EIO;
+    if (fgets(out, (int)outsz, f) == NULL)
+        out[0] = '\0';
+    fclose(f);
+    n = strcspn(out, "\r\n");
+    out[n] = '\0';
+    return n > 0 ? 0 : -ZQ_EIO;
+}
+
+/* The evidence file store. A store that cannot be opened (a folder not
+ * writable) stops uploads and downloads only, which then answer 503:
+ * the rest of the service goes on. */
+static void open_files(zq_app *app, const char *config_path)
+{
+    char dir[512], incoming[512];
+    zq_err err = {0};
+
+    if (zq_app_path(config_path, app->cfg.files.dir, dir, sizeof(dir)) < 0 ||
+        zq_app_path(config_path, app->cfg.files.upload_temp_dir, incoming, sizeof(incoming)) < 0) {
+        ZQ_ERROR("event=filestore_unavailable err=\"[files] path too long\"");
+        return;
+    }
+    if (strcmp(app->cfg.files.backend, "s3") == 0) {
+        zq_filestore_s3_config c = {0};
+        char secret[256];
+
+        if (read_secret(config_path, &app->cfg, secret, sizeof(secret)) < 0) {
+            ZQ_ERROR("event=filestore_unavailable err=\"[files] s3_secret_file unreadable\"");
+            return;
+        }
+        c.endpoint = app->cfg.files.s3_endpoint;
+        c.bucket = app->cfg.files.s3_bucket;
+        c.region = app->cfg.files.s3_region;
+        c.access_key = app->cfg.files.s3_access_key;
+        c.secret = secret;
+        if (zq_filestore_open_s3(&c, incoming, &app->files, &err) < 0)
+            ZQ_ERROR("event=filestore_unavailable err=\"%s\"", err.msg);
+        OPENSSL_cleanse(secret, sizeof(secret));
+        return;
+    }
+    if (zq_filestore_open_dir(dir, incoming, &app->files, &err) < 0)
+        ZQ_ERROR("event=filestore_unavailable err=\"%s\"", err.msg);
+}
+
 int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, zq_app **out,
                 zq_err *err)
 {
@@ -120,6 +178,7 @@ int zq_app_load(const char *config_path, const zq_config *cfg, unsigned flags, z
             ZQ_WARN("event=calendar_year_missing year=%d fallback=mon-fri dir=%s", today.y + 1,
                     holidays);
     }
+    open_files(app, config_path);
     *out = app;
     return 0;
 }
@@ -136,5 +195,6 @@ void zq_app_free(zq_app *app)
     OPENSSL_cleanse(app->pepper, sizeof(app->pepper));
     OPENSSL_cleanse(app->cfg.verify.pepper, sizeof(app->cfg.verify.pepper));
     json_decref(app->handling);
+    zq_filestore_free(app->files);
     free(app);
 }

@@ -622,6 +622,8 @@ int zq_dialogue_handle(const zq_dialogue_env *env, const zq_dialogue_in *in,
         t.opts.uscc_checksum_warn_only = env->cfg->intake.uscc_warn_only;
         t.opts.money_ceiling_fen = env->cfg->intake.money_ceiling_yuan * 100;
         t.opts.today = env->today;
+        /* No uploads in a chat: no kind of file can be required here. */
+        t.opts.files_kinds_optional = true;
         zq_dialogue_user_key(in->user, t.user);
         if (zq_store_key(env->store, key, sizeof(key), "chat:%s:%s", in->channel, t.user) < 0)
             return zq_err_set(err, ZQ_ETOOBIG, "dialogue: chat key too long");

@@ -62,7 +62,9 @@ static const zq_field *first_open(const zq_form *f, json_t *answers)
         for (j = 0; found == NULL && j < f->steps[i].nfields; j++) {
             const zq_field *fld = &f->steps[i].fields[j];
 
-            if (zq_field_visible(fld, vis) && json_object_get(answers, fld->id) == NULL)
+            /* Files cannot be sent here: never asked (see dlg_ask). */
+            if (fld->type != ZQ_FIELD_FILES && zq_field_visible(fld, vis) &&
+                json_object_get(answers, fld->id) == NULL)
                 found = fld;
         }
     json_decref(vis);
@@ -76,7 +78,7 @@ static const zq_field *next_in_step(const zq_form *f, const zq_step *st, json_t 
     size_t j = fld ? (size_t)(fld - st->fields) + 1 : 0;
 
     for (; j < st->nfields; j++)
-        if (visible(f, answers, &st->fields[j]))
+        if (st->fields[j].type != ZQ_FIELD_FILES && visible(f, answers, &st->fields[j]))
             return &st->fields[j];
     return NULL;
 }
@@ -181,6 +183,25 @@ static void say_hint(turn *t, const zq_field *f)
     }
 }
 
+/* Files cannot be sent in a chat: the question before a files field says
+ * where they go instead (the 网页填写 link carries the draft to the web
+ * form, where they are uploaded before submitting). A required kind is
+ * not asked of a chat submission (files_kinds_optional): staff can ask
+ * for material later. */
+static void say_files_note(turn *t, const zq_form *f, size_t si, const zq_field *fld)
+{
+    const zq_step *st = &f->steps[si];
+    size_t j = (size_t)(fld - st->fields) + 1;
+
+    if (j >= st->nfields || st->fields[j].type != ZQ_FIELD_FILES)
+        return;
+    dlg_say(
+        t,
+        "对话中无法上传%s。需要上传时请回复“网页填写”获取链接，在网页中拍照或选择文件上传后提交；"
+        "也可先在此提交，之后按工作人员要求补充。\n",
+        st->fields[j].label);
+}
+
 /* Asks fld: the group's title when it opens one (or always when header),
  * the label, help, options, example, and how to skip or keep. */
 void dlg_ask(turn *t, const zq_field *fld, bool header)
@@ -212,6 +233,7 @@ void dlg_ask(turn *t, const zq_field *fld, bool header)
     for (k = 0; k < fld->noptions; k++)
         dlg_say(t, "%zu. %s\n", k + 1, fld->options[k].label);
     say_hint(t, fld);
+    say_files_note(t, f, si, fld);
     if (!fld->required)
         dlg_say(t, "不填请回复“跳过”。\n");
     cur = strcmp(t->st.keep_field, fld->id) == 0 ? t->st.keep_value : NULL;
@@ -531,7 +553,7 @@ static void say_review_body(turn *t)
         for (j = 0; j < f->steps[i].nfields; j++) {
             const zq_field *fld = &f->steps[i].fields[j];
 
-            if (!zq_field_visible(fld, vis))
+            if (!zq_field_visible(fld, vis) || fld->type == ZQ_FIELD_FILES)
                 continue;
             dlg_say(t, "%s：", fld->label);
             say_value(t, fld, json_object_get(vis, fld->id), REVIEW_VALUE_CHARS);

@@ -61,6 +61,7 @@ static int check_push_url(const char *v, char *why, size_t whysz);
 static int check_generic_allow(const char *v, char *why, size_t whysz);
 static int check_quiet_hours(const char *v, char *why, size_t whysz);
 static int check_sms_provider(const char *v, char *why, size_t whysz);
+static int check_files_backend(const char *v, char *why, size_t whysz);
 
 #define FIELD(f) offsetof(zq_config, f), sizeof(((zq_config *)0)->f)
 #define STR(sec, key, f, min, secret, check, def, help)                                            \
@@ -370,6 +371,36 @@ static const opt opts[] = {
         "codes per client address (IPv6: /64) in a rolling day; 0: off"),
     NUM("verify", "daily_budget", OPT_INT, verify.daily_budget, 0, 10000000, "2000",
         "codes sent per Beijing day in all, against SMS pumping; 0: off"),
+
+    STR("files", "dir", files.dir, 1, false, NULL, "/var/lib/zhuqi/files",
+        "folder of the evidence file store (one filesystem with upload_temp_dir)"),
+    STR("files", "upload_temp_dir", files.upload_temp_dir, 1, false, NULL,
+        "/var/lib/zhuqi/files/incoming",
+        "folder nginx writes upload bodies to (its client_body_temp_path); zhuqi-fcgi takes "
+        "only files from there"),
+    NUM("files", "max_file_size", OPT_SIZE, files.max_file_size, 1024, 1073741824, "10m",
+        "largest evidence file in bytes (k, m suffixes); larger gets 413"),
+    NUM("files", "max_files", OPT_INT, files.max_files, 1, 1000, "20",
+        "most files one draft or case may hold; more gets 409"),
+    NUM("files", "max_case_size", OPT_SIZE, files.max_case_size, 1024, 17179869184LL, "60m",
+        "most bytes all the files of one draft or case may hold; more gets 413"),
+    NUM("files", "require_kinds", OPT_BOOL, files.require_kinds, 0, 1, "true",
+        "refuse a web submission without a file of each kind the form marks required (合同)"),
+    NUM("files", "sweep_grace", OPT_INT, files.sweep_grace_s, 0, 604800, "600",
+        "seconds past its session's end before zhuqi-bot removes a never-submitted upload"),
+    STR("files", "backend", files.backend, 1, false, check_files_backend, "dir",
+        "where the files are kept: dir (the folder dir) or s3 (an S3-compatible object store)"),
+    STR("files", "s3_endpoint", files.s3_endpoint, 0, false, NULL, "",
+        "s3: the store's address, scheme, host and port, no path (http://127.0.0.1:9000)"),
+    STR("files", "s3_bucket", files.s3_bucket, 0, false, NULL, "",
+        "s3: the bucket (objects are addressed path-style, {endpoint}/{bucket}/{id})"),
+    STR("files", "s3_region", files.s3_region, 0, false, NULL, "us-east-1",
+        "s3: the region the requests are signed for (AWS SigV4)"),
+    STR("files", "s3_access_key", files.s3_access_key, 0, false, NULL, "", "s3: the access key id"),
+    STR("files", "s3_secret", files.s3_secret, 0, true, NULL, "",
+        "s3: the secret access key (better: ZHUQI_FILES_S3_SECRET or s3_secret_file)"),
+    STR("files", "s3_secret_file", files.s3_secret_file, 0, false, NULL, "",
+        "s3: a file holding the secret access key (first line), read at start and on SIGHUP"),
 };
 
 #define NOPTS ZQ_ARRAY_LEN(opts)
@@ -554,6 +585,14 @@ static int check_tg_username(const char *v, char *why, size_t whysz)
          strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == n))
         return 0;
     zq_fmt_msg(why, whysz, "must be 5 to 32 of A-Z a-z 0-9 _, without the @");
+    return -1;
+}
+
+static int check_files_backend(const char *v, char *why, size_t whysz)
+{
+    if (strcmp(v, "dir") == 0 || strcmp(v, "s3") == 0)
+        return 0;
+    zq_fmt_msg(why, whysz, "must be dir or s3");
     return -1;
 }
 

@@ -27,6 +27,9 @@
  *   mobcases:{tag}           zset by creation time: every case filed with
  *                            the mobile whose zq_otp_mobile_tag is tag
  *                            (cases from before it have no entry)
+ *   files:pending            uploads not yet in a case (files.h): the
+ *                            case's own leave it in the same script,
+ *                            and its public list goes into files_pub
  * The script touches keys of several hash slots: Redis Cluster would need
  * the case keys tagged by day; see docs/ARCHITECTURE.md. */
 #include "zhuqi/cases.h"
@@ -72,6 +75,7 @@ static zq_script create_script = {
            "  'mobile', ARGV[6], 'region', ARGV[7], 'source', ARGV[8], 'dup_of', dup,\n"
            "  'idem_owner', ARGV[12])\n"
            "if ARGV[11] ~= '' then redis.call('HSET', ck, 'list_sum', ARGV[11]) end\n"
+           "if ARGV[17] ~= '' then redis.call('HSET', ck, 'files_pub', ARGV[17]) end\n"
            "zq_pack_row(ck)\n"
            "redis.call('RPUSH', ck .. ':log', cjson.encode({at_ms = tonumber(ARGV[3]),\n"
            "  from = '', to = 'submitted', by = ARGV[8], note = ''}))\n"
@@ -84,6 +88,11 @@ static zq_script create_script = {
            "  'id', id, 'form', ARGV[4], 'region', ARGV[7], 'source', ARGV[8], 'dup_of', dup)\n"
            /* Every case of a number, for the lookup by mobile + SMS code. */
            "if ARGV[6] ~= '' then redis.call('ZADD', KEYS[12], ARGV[3], id) end\n"
+           /* The uploads are the case's now: the sweep of abandoned
+            * drafts must not take them. */
+           "for m in string.gmatch(ARGV[16], '%S+') do\n"
+           "  redis.call('ZREM', ARGV[1] .. 'files:pending', m)\n"
+           "end\n"
            "for i = 0, 2 do\n"
            "  if (tonumber(ARGV[13 + i]) or 0) > 0 and redis.call('INCR', KEYS[9 + i]) == 1 then\n"
            "    redis.call('EXPIRE', KEYS[9 + i], 172800)\n"
@@ -144,7 +153,7 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
     char *answers = NULL;
     zq_date today = zq_date_from_ms(in->now_ms);
     int bad = 0, i;
-    const char *argv[27];
+    const char *argv[29];
     zq_summary sum;
     zq_buf packed = {0};
     redisReply *r = NULL;
@@ -219,7 +228,9 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
     argv[24] = qarg[0];
     argv[25] = qarg[1];
     argv[26] = qarg[2];
-    r = zq_store_script(st, err, &create_script, 12, 27, argv, NULL);
+    argv[27] = in->files_pending ? in->files_pending : "";
+    argv[28] = in->files_pub ? in->files_pub : "";
+    r = zq_store_script(st, err, &create_script, 12, 29, argv, NULL);
     if (r == NULL) {
         rc = -ZQ_EUNAVAIL;
         goto out;
@@ -451,6 +462,10 @@ static int from_replies(const redisReply *h, const redisReply *l, const char *id
             answers = v;
         else if (strcmp(k, "list_sum") == 0)
             sum = v;
+        else if (strcmp(k, "files_pub") == 0 && v->type == REDIS_REPLY_STRING)
+            out->files = json_loadb(v->str, v->len, 0, NULL);
+        else if (strcmp(k, "files_more") == 0 && v->type == REDIS_REPLY_STRING && !public_only)
+            out->files_more = json_loadb(v->str, v->len, 0, NULL);
     }
     if (public_only)
         out->answers = public_answers(sum);
@@ -486,8 +501,12 @@ void zq_case_clear(zq_case *c)
 {
     json_decref(c->answers);
     json_decref(c->history);
+    json_decref(c->files);
+    json_decref(c->files_more);
+    c->files_more = NULL;
     c->answers = NULL;
     c->history = NULL;
+    c->files = NULL;
 }
 
 static const struct {
@@ -551,6 +570,9 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
                     "status_label", zq_case_status_label(c->status), "created_at", iso, "history",
                     hist, "contact", "company_name", str_answer(c->answers, "company_name"),
                     "contact_name", name, "mobile", mobile);
+    /* The enterprise sees its files' names and sizes, never the bytes. */
+    if (out != NULL && json_array_size(c->files) > 0)
+        json_object_set(out, "files", c->files);
     /* No possible_duplicate here: the mark is a staff hint, and telling
      * a stranger that a number's case resembles an earlier one leaks
      * that the earlier one exists (staff views carry it, rowjson.c). */

@@ -94,18 +94,19 @@ typedef struct loader {
 static const char *const type_names[] = {
     [ZQ_FIELD_TEXT] = "text",     [ZQ_FIELD_ENUM] = "enum",   [ZQ_FIELD_USCC] = "uscc",
     [ZQ_FIELD_MOBILE] = "mobile", [ZQ_FIELD_MONEY] = "money", [ZQ_FIELD_DATE] = "date",
-    [ZQ_FIELD_REGION] = "region", [ZQ_FIELD_BOOL] = "bool",
+    [ZQ_FIELD_REGION] = "region", [ZQ_FIELD_BOOL] = "bool",   [ZQ_FIELD_FILES] = "files",
 };
 
 static const char *const form_keys[] = {"id",    "title", "case_prefix", "description",
                                         "steps", "rules", "comment",     NULL};
 static const char *const step_keys[] = {"id",     "title",   "description", "review",
                                         "fields", "comment", NULL};
-static const char *const field_keys[] = {"id",        "label",      "type",          "required",
-                                         "help",      "example",    "min",           "max",
-                                         "multiline", "not_future", "allow_outside", "must_be_true",
-                                         "options",   "when",       "comment",       NULL};
+static const char *const field_keys[] = {
+    "id",      "label",     "type",       "required",      "help",         "example", "min",
+    "max",     "multiline", "not_future", "allow_outside", "must_be_true", "options", "when",
+    "comment", "kinds",     NULL};
 static const char *const option_keys[] = {"value", "label", "comment", NULL};
+static const char *const kind_keys[] = {"value", "label", "hint", "required", "comment", NULL};
 static const char *const when_keys[] = {"field", "in", NULL};
 static const char *const rule_keys[] = {"type", "field", "other", "message", "comment", NULL};
 static const char *const regions_keys[] = {"sichuan", "outside", "comment", NULL};
@@ -123,6 +124,7 @@ static const struct {
     {"allow_outside", 1u << ZQ_FIELD_REGION},
     {"must_be_true", 1u << ZQ_FIELD_BOOL},
     {"options", 1u << ZQ_FIELD_ENUM},
+    {"kinds", 1u << ZQ_FIELD_FILES},
 };
 
 static int fail(const loader *l, const char *path, const char *key, const char *fmt, ...)
@@ -329,6 +331,48 @@ static int parse_options(const loader *l, zq_field *fld, json_t *obj, const char
     return 0;
 }
 
+/* A files field's kinds: like an enum's options, with a hint and a
+ * required mark each. */
+static int parse_kinds(const loader *l, zq_field *fld, json_t *obj, const char *path)
+{
+    json_t *kinds = json_object_get(obj, "kinds");
+    char p[160];
+    size_t i, j;
+
+    if (kinds == NULL)
+        return fail(l, path, "kinds", "missing: a files field needs kinds");
+    if (!json_is_array(kinds) || json_array_size(kinds) == 0)
+        return fail(l, path, "kinds", "must be a non-empty array");
+    if (json_array_size(kinds) > MAX_OPTIONS)
+        return fail(l, path, "kinds", "at most %d kinds", MAX_OPTIONS);
+    fld->kinds = pool_calloc(l->pool, json_array_size(kinds), sizeof(zq_file_kind));
+    if (fld->kinds == NULL)
+        return nomem(l->err);
+    for (i = 0; i < json_array_size(kinds); i++) {
+        json_t *o = json_array_get(kinds, i);
+        zq_file_kind *k = &fld->kinds[i];
+        int rc;
+
+        zq_fmt_msg(p, sizeof(p), "%s.kinds[%zu]", path, i);
+        if (!json_is_object(o))
+            return fail(l, p, NULL, "must be an object");
+        if ((rc = check_keys(l, o, p, kind_keys)) < 0 ||
+            (rc = get_id(l, o, p, "value", &k->value)) < 0 ||
+            (rc = get_str(l, o, p, "label", true, LABEL_CHARS, false, &k->label)) < 0 ||
+            (rc = get_str(l, o, p, "hint", false, HELP_CHARS, true, &k->hint)) < 0 ||
+            (rc = get_bool(l, o, p, "required", false, &k->required)) < 0)
+            return rc;
+        for (j = 0; j < i; j++) {
+            if (strcmp(fld->kinds[j].value, k->value) == 0)
+                return fail(l, p, "value", "duplicate value '%s'", k->value);
+            if (strcmp(fld->kinds[j].label, k->label) == 0)
+                return fail(l, p, "label", "duplicate label '%s'", k->label);
+        }
+        fld->nkinds = i + 1;
+    }
+    return 0;
+}
+
 /* The first pass over a field: everything but its condition, which may
  * only be checked once every field is known. */
 static int parse_field(const loader *l, zq_form *f, size_t si, size_t fi, json_t *obj)
@@ -396,6 +440,10 @@ static int parse_field(const loader *l, zq_form *f, size_t si, size_t fi, json_t
         break;
     case ZQ_FIELD_ENUM:
         if ((rc = parse_options(l, fld, obj, path)) < 0)
+            return rc;
+        break;
+    case ZQ_FIELD_FILES:
+        if ((rc = parse_kinds(l, fld, obj, path)) < 0)
             return rc;
         break;
     case ZQ_FIELD_BOOL:
@@ -678,6 +726,21 @@ static json_t *public_field(const zq_field *fld, bool *bad)
             append(a, op, bad);
         }
         put(o, "options", a, bad);
+        break;
+    case ZQ_FIELD_FILES:
+        a = json_array();
+        for (i = 0; a != NULL && i < fld->nkinds; i++) {
+            json_t *k = json_object();
+
+            if (k != NULL) {
+                put_str(k, "value", fld->kinds[i].value, bad);
+                put_str(k, "label", fld->kinds[i].label, bad);
+                put_str(k, "hint", fld->kinds[i].hint, bad);
+                put(k, "required", json_boolean(fld->kinds[i].required), bad);
+            }
+            append(a, k, bad);
+        }
+        put(o, "kinds", a, bad);
         break;
     default: break;
     }

@@ -34,18 +34,20 @@ int zq_session_load(zq_store *st, const char *sid, const char *form, int ttl_s, 
                     zq_err *err)
 {
     redisReply *rep[2] = {NULL, NULL};
-    char key[160], field[64], ttl[16];
+    char key[160], field[64], ttl[16], ufield[64];
     int rc = 0;
 
     memset(s, 0, sizeof(*s));
     if (!zq_session_sid_valid(sid))
         return 0;
     memcpy(s->sid, sid, ZQ_SESSION_HEX + 1);
-    if (names(st, sid, form, ttl_s, key, field, ttl) < 0)
+    if (names(st, sid, form, ttl_s, key, field, ttl) < 0 ||
+        zq_fmt(ufield, sizeof(ufield), "u:%s", form ? form : "") < 0)
         return zq_err_set(err, ZQ_EINVAL, "session: form id too long");
-    /* Only the two fields this request needs, not every form's draft.
+    /* Only the fields this request needs, not every form's draft (the
+     * uploads ride along: same command, no round trip of their own).
      * Append failures show up in read_replies, which must always follow. */
-    zq_store_appendv(st, 4, (const char *[]){"HMGET", key, "csrf", field}, NULL);
+    zq_store_appendv(st, 5, (const char *[]){"HMGET", key, "csrf", field, ufield}, NULL);
     zq_store_appendv(st, 3, (const char *[]){"EXPIRE", key, ttl}, NULL);
     if (zq_store_read_replies(st, err, 2, rep) < 0)
         return -ZQ_EUNAVAIL;
@@ -56,8 +58,9 @@ int zq_session_load(zq_store *st, const char *sid, const char *form, int ttl_s, 
         rc = zq_store_reply_unavailable(rep[0])
                  ? zq_err_set(err, ZQ_EUNAVAIL, "session: %s", rep[0]->str)
                  : zq_err_set(err, ZQ_EREPLY, "session: %s", rep[0]->str);
-    } else if (rep[0]->type == REDIS_REPLY_ARRAY && rep[0]->elements == 2) {
+    } else if (rep[0]->type == REDIS_REPLY_ARRAY && rep[0]->elements == 3) {
         const redisReply *csrf = rep[0]->element[0], *draft = rep[0]->element[1];
+        const redisReply *files = rep[0]->element[2];
 
         if (csrf->type == REDIS_REPLY_STRING && csrf->len == ZQ_SESSION_HEX) {
             memcpy(s->csrf, csrf->str, ZQ_SESSION_HEX + 1);
@@ -65,6 +68,12 @@ int zq_session_load(zq_store *st, const char *sid, const char *form, int ttl_s, 
         }
         if (form != NULL && draft->type == REDIS_REPLY_STRING)
             s->draft = json_loadb(draft->str, draft->len, 0, NULL);
+        if (form != NULL && files->type == REDIS_REPLY_STRING)
+            s->files = json_loadb(files->str, files->len, 0, NULL);
+        if (s->files != NULL && !json_is_array(s->files)) {
+            json_decref(s->files);
+            s->files = NULL;
+        }
     }
     freeReplyObject(rep[0]);
     freeReplyObject(rep[1]);
@@ -136,12 +145,14 @@ out:
 
 int zq_session_drop_draft(zq_store *st, const char *sid, const char *form, zq_err *err)
 {
-    char key[160], field[64], ttl[16];
+    char key[160], field[64], ttl[16], ufield[64];
     redisReply *r;
 
-    if (names(st, sid, form, 0, key, field, ttl) < 0)
+    if (names(st, sid, form, 0, key, field, ttl) < 0 ||
+        zq_fmt(ufield, sizeof(ufield), "u:%s", form) < 0)
         return zq_err_set(err, ZQ_EINVAL, "session: form id too long");
-    r = zq_store_commandv(st, err, 3, (const char *[]){"HDEL", key, field}, NULL);
+    /* The uploads' list goes with the draft: they are the case's now. */
+    r = zq_store_commandv(st, err, 4, (const char *[]){"HDEL", key, field, ufield}, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     freeReplyObject(r);
@@ -277,4 +288,6 @@ void zq_session_clear(zq_session *s)
 {
     json_decref(s->draft);
     s->draft = NULL;
+    json_decref(s->files);
+    s->files = NULL;
 }

@@ -790,6 +790,76 @@ done:
     return 0;
 }
 
+/* True when s is a file id: 32 lowercase hex digits (filestore.h). */
+static bool file_id_ok(const char *s)
+{
+    size_t i;
+
+    if (s == NULL || strlen(s) != 32)
+        return false;
+    for (i = 0; i < 32; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* A files field's value is the list the upload API keeps (never typed by
+ * anyone): each record's kind must be one of the field's, and each kind
+ * marked required must be there. A typed answer (the chat) is told where
+ * files go. */
+static int v_files(const zq_field *f, json_t *in, const zq_schema_opts *o, json_t **out,
+                   const char **msg)
+{
+    json_t *rec;
+    size_t i, k;
+
+    if (json_is_string(in) || json_is_integer(in) || json_is_boolean(in) || json_is_real(in) ||
+        json_is_object(in)) {
+        *msg = say("%s请通过“网页填写”链接在网页上传", f->label);
+        return -ZQ_EINVAL;
+    }
+    json_array_foreach(in, i, rec)
+    {
+        const char *kind = json_string_value(json_object_get(rec, "kind"));
+
+        for (k = 0; kind != NULL && k < f->nkinds; k++)
+            if (strcmp(f->kinds[k].value, kind) == 0)
+                break;
+        if (!json_is_object(rec) || !file_id_ok(json_string_value(json_object_get(rec, "id"))) ||
+            kind == NULL || k == f->nkinds) {
+            *msg = say("%s中有无法识别的文件，请删除后重新上传", f->label);
+            return -ZQ_EINVAL;
+        }
+    }
+    if (!o->files_kinds_optional) {
+        for (k = 0; k < f->nkinds; k++) {
+            bool found = false;
+
+            if (!f->kinds[k].required)
+                continue;
+            json_array_foreach(in, i, rec)
+            {
+                if (strcmp(json_string_value(json_object_get(rec, "kind")), f->kinds[k].value) == 0)
+                    found = true;
+            }
+            if (!found) {
+                *msg = say("请上传%s", f->kinds[k].label);
+                return -ZQ_EINVAL;
+            }
+        }
+    }
+    if (!json_is_array(in) || json_array_size(in) == 0) {
+        if (f->required && !o->files_kinds_optional) {
+            *msg = say("请上传%s", f->label);
+            return -ZQ_EINVAL;
+        }
+        *out = json_null();
+        return 0;
+    }
+    *out = json_deep_copy(in);
+    return *out ? 0 : -ZQ_ENOMEM;
+}
+
 int zq_field_validate(const zq_schema *s, const zq_field *f, json_t *in, const zq_schema_opts *o,
                       json_t **out, const char **msg)
 {
@@ -816,9 +886,47 @@ int zq_field_validate(const zq_schema *s, const zq_field *f, json_t *in, const z
     case ZQ_FIELD_DATE: return v_date(f, in, o, out, msg);
     case ZQ_FIELD_REGION: return v_region(s, f, in, out, msg);
     case ZQ_FIELD_BOOL: return v_bool(f, in, out, msg);
+    case ZQ_FIELD_FILES: return v_files(f, in, o, out, msg);
     }
     *msg = "表单中没有这一项";
     return -ZQ_EINVAL;
+}
+
+/* "合同：合同.pdf（1 KB）；发票：1.jpg（80 KB）、2.jpg（1.2 MB）", by kind,
+ * names in upload order. */
+static char *files_display(const zq_field *f, json_t *value)
+{
+    zq_buf b = {0};
+    json_t *rec;
+    size_t i, k;
+
+    for (k = 0; k < f->nkinds; k++) {
+        bool first = true;
+
+        json_array_foreach(value, i, rec)
+        {
+            const char *kind = json_string_value(json_object_get(rec, "kind"));
+            const char *name = json_string_value(json_object_get(rec, "name"));
+            long long size = json_integer_value(json_object_get(rec, "size"));
+
+            if (kind == NULL || strcmp(kind, f->kinds[k].value) != 0)
+                continue;
+            if (first)
+                zq_buf_printf(&b, "%s%s：", b.len ? "；" : "", f->kinds[k].label);
+            zq_buf_printf(&b, "%s%s", first ? "" : "、", name ? name : "文件");
+            if (size >= 1048576)
+                zq_buf_printf(&b, "（%lld.%lld MB）", size / 1048576,
+                              size % 1048576 * 10 / 1048576);
+            else
+                zq_buf_printf(&b, "（%lld KB）", size > 0 ? (size + 1023) / 1024 : 0);
+            first = false;
+        }
+    }
+    if (b.oom || b.len == 0) {
+        zq_buf_free(&b);
+        return strdup(json_array_size(value) ? "" : "未上传");
+    }
+    return b.data;
 }
 
 char *zq_field_display(const zq_schema *s, const zq_field *f, json_t *value, bool mask)
@@ -830,6 +938,8 @@ char *zq_field_display(const zq_schema *s, const zq_field *f, json_t *value, boo
 
     if (f == NULL || value == NULL || json_is_null(value))
         return strdup("未填写");
+    if (f->type == ZQ_FIELD_FILES)
+        return files_display(f, value);
     if (json_is_boolean(value))
         return strdup(json_is_true(value) ? "是" : "否");
     if (json_is_integer(value)) {

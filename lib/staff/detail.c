@@ -108,6 +108,46 @@ static json_t *fields_json(const zq_schema *s, const zq_case_row *r)
     return out;
 }
 
+/* The case's evidence files for the console: each record with its kind's
+ * label and the download path (fcgi/files.c), in form order. */
+static json_t *files_json(const zq_schema *s, const zq_case_row *r)
+{
+    const zq_form *f = s ? zq_schema_form(s, r->form) : NULL;
+    json_t *out = json_array(), *rec;
+    size_t i, j, k, n;
+
+    for (i = 0; f != NULL && out != NULL && i < f->nsteps; i++)
+        for (j = 0; j < f->steps[i].nfields; j++) {
+            const zq_field *fld = &f->steps[i].fields[j];
+            json_t *list = json_object_get(r->answers, fld->id);
+
+            if (fld->type != ZQ_FIELD_FILES || !json_is_array(list))
+                continue;
+            json_array_foreach(list, n, rec)
+            {
+                const char *kind = json_string_value(json_object_get(rec, "kind"));
+                const char *id = json_string_value(json_object_get(rec, "id"));
+                const char *label = kind ? kind : "";
+                char url[160];
+                json_t *o;
+
+                for (k = 0; kind != NULL && k < fld->nkinds; k++)
+                    if (strcmp(fld->kinds[k].value, kind) == 0)
+                        label = fld->kinds[k].label;
+                if (id == NULL ||
+                    zq_fmt(url, sizeof(url), "/api/admin/cases/%s/files/%s", r->id, id) < 0)
+                    continue;
+                o = json_deep_copy(rec);
+                if (o == NULL)
+                    continue;
+                json_object_set_new(o, "kind_label", json_string(label));
+                json_object_set_new(o, "url", json_string(url));
+                json_array_append_new(out, o);
+            }
+        }
+    return out;
+}
+
 json_t *zq_staff_case_json(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_role role)
 {
     const zq_wf_machine *m = zq_wf_machine_for(c->row.form);
@@ -122,6 +162,7 @@ json_t *zq_staff_case_json(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_r
                         zq_wf_deadline_json(ctx->cal, &d, c->row.status, ctx->today));
     json_object_set(o, "answers", c->row.answers);
     json_object_set_new(o, "fields", fields_json(ctx->schema, &c->row));
+    json_object_set_new(o, "files", files_json(ctx->schema, &c->row));
     json_object_set_new(o, "history", entries_json(c, c->log, true));
     json_object_set_new(o, "notes", entries_json(c, c->notes, false));
     json_object_set_new(o, "allowed_moves", zq_wf_moves_json(m, c->row.status, role));

@@ -118,6 +118,16 @@ static void csv_answer(zq_buf *b, const zq_schema *s, const zq_field *fd, const 
         zq_csv_field(b, false, NULL, 0);
         return;
     }
+    /* Evidence files: the list (kind, name, size), never more. */
+    if (fd != NULL && fd->type == ZQ_FIELD_FILES && v[0] == '[') {
+        json_t *list = json_loadb(v, vlen, 0, NULL);
+        char *d = list ? zq_field_display(s, fd, list, false) : NULL;
+
+        zq_csv_str(b, false, d ? d : "");
+        free(d);
+        json_decref(list);
+        return;
+    }
     if (v[0] == '"') {
         zq_json_decode(v, vlen, scratch, scratchsz);
         if (fd != NULL && fd->type == ZQ_FIELD_ENUM)

@@ -815,6 +815,126 @@ test('chat hand-over: a 网页填写 link opens the chat draft once', async (t) 
   await again.locator('text=聊天中的填写链接已失效或已使用').first().waitFor({ timeout: 10000 });
 });
 
+/* The width and height in a JPEG's SOF marker. */
+function jpegSize(b) {
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return { w: 0, h: 0 };
+    const m = b[i + 1];
+    const len = b.readUInt16BE(i + 2);
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      return { h: b.readUInt16BE(i + 5), w: b.readUInt16BE(i + 7) };
+    }
+    i += 2 + len;
+  }
+  return { w: 0, h: 0 };
+}
+
+test('evidence files: photo scaled and uploaded with progress, upload cut and retried, reload, remove, submit', async (t) => {
+  const s = await schema('complaint');
+  const steps = fieldSteps(s);
+  const page = await newPage(t);
+  await page.goto(base + '/form.html?form=complaint');
+  const values = Object.assign({}, COMPLAINT, { company_name: '成都证据上传测试有限公司' });
+  let i = 0;
+  for (; steps[i].id !== 'claim'; i++) {
+    await waitStep(page, steps[i].title);
+    await fillStep(page, steps[i], values);
+    await next(page);
+  }
+  await waitStep(page, steps[i].title);
+  const kind = page.locator('fieldset.file-kind[data-kind="contract"]');
+  assert((await kind.innerText()).includes('合同'), 'contract kind shown');
+  assert((await kind.innerText()).includes('签字盖章'), 'contract hint shown');
+  await assertLayout(page, 'files step');
+  /* A camera photo, 3000 x 2000: made here as a real JPEG. */
+  const photo = Buffer.from(await page.evaluate(async () => {
+    const c = document.createElement('canvas');
+    c.width = 3000;
+    c.height = 2000;
+    const g = c.getContext('2d');
+    for (let y = 0; y < 2000; y += 50) {
+      g.fillStyle = `hsl(${y % 360},60%,50%)`;
+      g.fillRect(0, y, 3000, 50);
+    }
+    const b = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.9));
+    const a = new Uint8Array(await b.arrayBuffer());
+    let bin = '';
+    for (let k = 0; k < a.length; k++) bin += String.fromCharCode(a[k]);
+    return btoa(bin);
+  }), 'base64');
+  /* The first upload's connection is cut; progress was on screen. */
+  let cut = 0;
+  let sawProgress = 0;
+  let sentType = '';
+  let sentBytes = 0;
+  let sentBody = Buffer.alloc(0);
+  await page.route('**/api/intake/complaint/files?kind=contract', async (route) => {
+    sentType = route.request().headers()['content-type'];
+    sentBody = route.request().postDataBuffer() || Buffer.alloc(0);
+    sentBytes = sentBody.length;
+    if (cut === 0) {
+      cut++;
+      sawProgress = await page.locator('fieldset[data-kind="contract"] .file-item.uploading progress').count();
+      await route.abort('connectionreset');
+      return;
+    }
+    await route.continue();
+  });
+  await kind.locator('input[type=file][capture]').setInputFiles({ name: 'IMG_0001.jpg', mimeType: 'image/jpeg', buffer: photo });
+  const msg = kind.locator('.file-msg.error');
+  await msg.waitFor();
+  assert((await msg.innerText()).includes('上传中断'), 'interrupted message: ' + (await msg.innerText()));
+  eq(sawProgress, 1, 'progress bar while uploading');
+  eq(sentType, 'image/jpeg', 'photo sent as JPEG');
+  await shot(page, 'files-interrupted');
+  await msg.locator('button', { hasText: '重试' }).click();
+  await kind.locator('.file-item[data-file]').waitFor();
+  eq(cut, 1, 'one cut upload');
+  assert((await kind.innerText()).includes('IMG_0001.jpg'), 'uploaded photo listed');
+  /* Scaled in the browser: what went out is the 2560 px JPEG. */
+  const dims = await page.evaluate(async () => {
+    const r = await fetch('/api/intake/complaint', { credentials: 'same-origin' });
+    return (await r.json()).answers.evidence_files;
+  });
+  eq(dims.length, 1, 'one upload in the draft');
+  eq(dims[0].type, 'image/jpeg', 'stored type');
+  eq(dims[0].size, sentBytes, 'stored size is what was sent');
+  const size = jpegSize(sentBody);
+  eq(Math.max(size.w, size.h), 2560, 'photo scaled to 2560 px: ' + JSON.stringify(size));
+  eq(size.h, Math.round(2000 * 2560 / 3000), 'aspect kept');
+  /* A PDF picked as an invoice, then removed. */
+  const inv = page.locator('fieldset.file-kind[data-kind="invoice"]');
+  await inv.locator('input[type=file]:not([capture])').setInputFiles({
+    name: '发票.pdf', mimeType: 'application/pdf',
+    buffer: Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n')
+  });
+  await inv.locator('.file-item[data-file]').waitFor();
+  await shot(page, 'files-uploaded');
+  /* A reload keeps both (from the draft). */
+  await page.reload();
+  await waitStep(page, steps[i].title);
+  await page.locator('fieldset[data-kind="contract"] .file-item[data-file]').waitFor();
+  eq(await page.locator('.file-item[data-file]').count(), 2, 'uploads after reload');
+  await page.locator('fieldset[data-kind="invoice"] button', { hasText: '删除' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('.file-item[data-file]').length === 1);
+  await fillStep(page, steps[i], values);
+  await next(page);
+  for (i++; i < steps.length; i++) {
+    await waitStep(page, steps[i].title);
+    await fillStep(page, steps[i], values);
+    await next(page);
+  }
+  await waitStep(page, '核对并提交');
+  const review = await page.locator('#app').innerText();
+  assert(review.includes('合同：IMG_0001.jpg'), 'review lists the file: ' + review.slice(0, 2000));
+  assert(!review.includes('发票.pdf'), 'removed file not on the review');
+  await page.click('#submit-case');
+  await page.waitForURL(/\/success\.html\?id=/);
+  const id = (await page.locator('#case-no').textContent()).trim();
+  assert(/^TS\d{8}-\d{4,}$/.test(id), 'case number ' + id);
+});
+
 test('server down: plain message, typed values kept, retry succeeds', async (t) => {
   const s = await schema('consult');
   const steps = fieldSteps(s);

@@ -353,7 +353,7 @@ class Stack:
         self.procs = {}  # name -> live or last Proc
         self.retired = []  # Procs replaced by a restart
         self._counts = {}
-        for d in ("run", "log", "redis", "nginx"):
+        for d in ("run", "log", "redis", "nginx", os.path.join("files", "incoming")):
             os.makedirs(os.path.join(self.dir, d))
         with _live_lock:
             _live_stacks.add(self)
@@ -407,6 +407,11 @@ class Stack:
                 "lookup_fail_max": 0,
             },
             "workflow": {"handling": os.path.join(ROOT, "config", "handling.json")},
+            # Evidence files in the temp dir; most suites file complaints
+            # without uploading a contract (test_files.py turns it on).
+            "files": {"dir": os.path.join(self.dir, "files"),
+                      "upload_temp_dir": os.path.join(self.dir, "files", "incoming"),
+                      "require_kinds": False},
             "bot": {"poll_ms": 200,
                     "reminders": os.path.join(ROOT, "config", "reminders.json"),
                     "templates_dir": os.path.join(ROOT, "config", "templates")},
@@ -466,6 +471,8 @@ class Stack:
             "ZQ_CLIENT_MAX_BODY": nginx_max_body,
             "ZQ_RETRY_AFTER": str(self.NGINX_RETRY_AFTER),
             "ZQ_ACCESS_LOG": os.path.join(self.dir, "log", "nginx-access.log"),
+            "ZQ_FILES_DIR": self.ini["files"]["dir"],
+            "ZQ_UPLOAD_TEMP_DIR": self.ini["files"]["upload_temp_dir"],
         })
         for zone in ("api", "intake", "cases", "hook"):
             rate, burst = rates.get(zone, self.DEFAULT_RATE)

@@ -181,7 +181,20 @@ VALUES = {
              "2099-01-01", "0000-00-00", "2026-03-15", "20260105"],
     "region": ["510100", "成都", "成都市", "500000", "重庆", "510000", "999999", "天府新区"],
     "bool": ["是", "否", "true", "false", "1", "0", "yes", "同意"],
+    # A files field takes the upload API's list (JSON, below); typed text is refused.
+    "files": ["合同照片", ""],
 }
+
+# JSON values of a files field (mode 1): the upload records as stored.
+FILES_JSON = [
+    '[{"id":"0123456789abcdef0123456789abcdef","kind":"contract","name":"合同.pdf","size":1000,'
+    '"type":"application/pdf"}]',
+    '[{"id":"0123456789abcdef0123456789abcdef","kind":"other"}]',
+    '[{"id":"../x","kind":"contract"}]',
+    '[{"kind":"contract"},1,null,"x"]',
+    '[]',
+    '{"id":"0123456789abcdef0123456789abcdef"}',
+]
 
 
 def fields():
@@ -201,6 +214,9 @@ def validate():
             seed("validate", "%s_%s_%d" % (form, f["id"], k), bytes([i, 0 | (k % 2) << 3 | (k % 3 == 0) << 4]) + b(v))
         if f["id"] in ("company_name", "question", "facts"):
             seed("validate", "%s_%s_long" % (form, f["id"]), bytes([i, 0]) + b("测" * 2001))
+        if f["type"] == "files":
+            for k, v in enumerate(FILES_JSON):
+                seed("validate", "%s_%s_json%d" % (form, f["id"], k), bytes([i, 1]) + b(v))
         if f["type"] in ("money", "bool"):
             seed("validate", "%s_%s_int" % (form, f["id"]), bytes([i, 2]) + (12345600).to_bytes(8, "big"))
             seed("validate", "%s_%s_json" % (form, f["id"]), bytes([i, 1]) + b"true")

@@ -558,6 +558,7 @@ static void check_errors_of(const zq_field *x, const chat *c)
         if (x->must_be_true)
             bad[n++] = "否";
         break;
+    case ZQ_FIELD_FILES: fail_msg("a files field is never asked in a chat"); break;
     }
     for (i = 0; i < n; i++) {
         json_t *in = json_string(bad[i]), *out = NULL;

@@ -588,7 +588,8 @@ static void test_step_normalises(void **state)
         s, "consult", "question",
         "{\"question\":\"想了解专精特新的申报条件\\r\\n和时间\",\"preferred_time\":\"工作日上午\"}",
         NULL,
-        "{\"question\":\"想了解专精特新的申报条件\\n和时间\",\"preferred_time\":\"morning\"}");
+        "{\"question\":\"想了解专精特新的申报条件\\n和时间\",\"preferred_time\":\"morning\","
+        "\"attachments\":null}");
     zq_schema_free(s);
 }
 
@@ -770,7 +771,9 @@ static const char *const complaint_raw[][2] = {
     {"claim",
      "{\"facts\":\"2025 年 3 月签订办公设备采购合同，6 月底全部交付，7 月验收合格，至今未付款。\","
      "\"demand\":\"请求对方支付货款 125000 元及逾期利息\","
-     "\"evidence\":\"采购合同\\n验收单\\n催款函\"}"},
+     "\"evidence\":\"采购合同\\n验收单\\n催款函\","
+     "\"evidence_files\":[{\"id\":\"0123456789abcdef0123456789abcdef\",\"kind\":\"contract\","
+     "\"name\":\"合同.pdf\",\"size\":1000,\"type\":\"application/pdf\"}]}"},
     {"declarations", "{\"no_other_proceedings\":true,\"facts_true\":\"是\",\"consent\":\"同意\"}"},
     {"review", "{}"},
 };
@@ -966,6 +969,7 @@ static void test_display_complaint(void **state)
         {"payment_term", "交付（验收）后 30 日内"},
         {"amount_fen", "125,000.00 元"},
         {"consent", "是"},
+        {"evidence_files", "合同：合同.pdf（1 KB）"},
     };
     size_t i;
 
@@ -978,6 +982,54 @@ static void test_display_complaint(void **state)
         free(d);
     }
     json_decref(answers);
+    zq_schema_free(s);
+}
+
+/* A files field: its value is the upload API's list; kinds of the field
+ * only, required kinds there (unless optional), typed text refused. */
+static void test_files_field(void **state)
+{
+    zq_schema *s = load("config/forms");
+    const zq_form *c = zq_schema_form(s, "complaint");
+    const zq_field *f = zq_form_field(c, "evidence_files", NULL);
+    zq_schema_opts chat = {.files_kinds_optional = true};
+    const char *msg = NULL;
+    json_t *out = NULL, *in;
+
+    (void)state;
+    assert_non_null(f);
+    assert_int_equal(f->type, ZQ_FIELD_FILES);
+    assert_int_equal(f->nkinds, 6);
+    assert_string_equal(f->kinds[0].label, "合同");
+    assert_true(f->kinds[0].required);
+    assert_false(f->kinds[1].required);
+    assert_non_null(f->kinds[0].hint);
+    /* Nothing uploaded: the contract is asked for. */
+    assert_int_equal(zq_field_validate(s, f, NULL, &opts, &out, &msg), -ZQ_EINVAL);
+    assert_string_equal(msg, "请上传合同");
+    /* Only an invoice: still no contract. */
+    in = J("[{\"id\":\"0123456789abcdef0123456789abcdef\",\"kind\":\"invoice\"}]");
+    assert_int_equal(zq_field_validate(s, f, in, &opts, &out, &msg), -ZQ_EINVAL);
+    assert_string_equal(msg, "请上传合同");
+    /* ...which the chat (and require_kinds = false) does not ask for. */
+    assert_int_equal(zq_field_validate(s, f, in, &chat, &out, &msg), 0);
+    assert_true(json_equal(out, in));
+    json_decref(out);
+    json_decref(in);
+    assert_int_equal(zq_field_validate(s, f, NULL, &chat, &out, &msg), 0);
+    assert_true(json_is_null(out));
+    /* A kind of another field, a bad id, typed text. */
+    in = J("[{\"id\":\"0123456789abcdef0123456789abcdef\",\"kind\":\"selfie\"}]");
+    assert_int_equal(zq_field_validate(s, f, in, &chat, &out, &msg), -ZQ_EINVAL);
+    assert_string_equal(msg, "证据文件中有无法识别的文件，请删除后重新上传");
+    json_decref(in);
+    in = J("[{\"id\":\"../../etc/passwd\",\"kind\":\"contract\"}]");
+    assert_int_equal(zq_field_validate(s, f, in, &chat, &out, &msg), -ZQ_EINVAL);
+    json_decref(in);
+    in = json_string("合同照片");
+    assert_int_equal(zq_field_validate(s, f, in, &chat, &out, &msg), -ZQ_EINVAL);
+    assert_string_equal(msg, "证据文件请通过“网页填写”链接在网页上传");
+    json_decref(in);
     zq_schema_free(s);
 }
 
@@ -1003,6 +1055,7 @@ int main(void)
         cmocka_unit_test(test_visible_answers),
         cmocka_unit_test(test_field_visible),
         cmocka_unit_test(test_display_complaint),
+        cmocka_unit_test(test_files_field),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

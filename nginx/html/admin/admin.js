@@ -432,6 +432,59 @@
       .then(function () { btn.disabled = false; });
   }
 
+  /* ---- evidence files ---------------------------------------------------- */
+
+  function sizeText(n) {
+    return n >= 1048576 ? (n / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(n / 1024)) + " KB";
+  }
+
+  /* Fetches a file with the token (every download is audited), then shows
+   * an image inline (a data: URL, which the console's CSP allows) or saves
+   * a PDF. */
+  function openFile(f, btn, slot) {
+    btn.disabled = true;
+    fetch(f.url, { headers: { "Authorization": "Bearer " + token() } })
+      .then(function (r) {
+        if (!r.ok) return r.json().then(function (j) { throw new Error(errText(j, r.status)); });
+        return r.blob();
+      })
+      .then(function (b) {
+        if (/^image\//.test(f.type)) {
+          return new Promise(function (res) {
+            var fr = new FileReader();
+            fr.onload = function () {
+              clear(slot);
+              slot.appendChild(h("img", { src: fr.result, alt: f.kind_label + "：" + f.name, className: "file-preview" }));
+              res();
+            };
+            fr.readAsDataURL(b);
+          });
+        }
+        var url = URL.createObjectURL(b);
+        var a = h("a", { href: url, download: f.name });
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      })
+      .catch(function (e) { flash(e.message || "下载失败", true); })
+      .then(function () { btn.disabled = false; });
+  }
+
+  function filesCard(c) {
+    var list = c.files || [];
+    if (!list.length) return null;
+    return h("div", { className: "card", id: "case-files" }, [h("ul", { className: "files" }, list.map(function (f) {
+      var slot = h("div", { className: "file-slot" });
+      var btn = h("button", { type: "button", className: "small", "data-file": f.id,
+        text: /^image\//.test(f.type) ? "查看" : "下载" });
+      btn.onclick = function () { openFile(f, btn, slot); };
+      return h("li", {}, [h("strong", { text: f.kind_label + "：" }), h("span", { text: f.name + " " }),
+        h("span", { className: "muted", text: sizeText(f.size) + " · SHA-256 " + String(f.sha256).slice(0, 12) + "… " }),
+        btn, slot]);
+    }))]);
+  }
+
   /* ---- one case -------------------------------------------------------- */
 
   function viewCase(id) {
@@ -480,6 +533,7 @@
           return [h("dt", { text: f.label }), h("dd", { text: f.value })];
         })))]);
     }));
+    var files = filesCard(c);
     var history = h("ol", { className: "timeline", id: "history" }, c.history.map(function (e) {
       var what;
       if (e.kind === "assign") what = "分派：承办人 " + (e.handler || "—") + "，承办单位 " + officeName(e.office);
@@ -515,7 +569,8 @@
     }
     page("案件 " + c.id, [h("div", { className: "grid2" }, [
       h("div", {}, [summary, h("h2", { text: "办理记录" }), h("div", { className: "card" }, [history]),
-        h("h2", { text: "填报内容" }), fields, h("h2", { text: "内部备注" }), notes]),
+        h("h2", { text: "填报内容" }), fields, files ? h("h2", { text: "证据文件" }) : null, files,
+        h("h2", { text: "内部备注" }), notes]),
       h("div", {}, side),
     ])]);
   }

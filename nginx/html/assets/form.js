@@ -162,7 +162,8 @@
     var typed = ZQ.session.get(TYPED_KEY) || {};
     S.steps.forEach(function (st) {
       (st.fields || []).forEach(function (f) {
-        if (!has(S.answers, f.id) || S.answers[f.id] === null) return;
+        /* Uploads belonged to the old session: they are not carried. */
+        if (!has(S.answers, f.id) || S.answers[f.id] === null || f.type === 'files') return;
         typed[st.id] = typed[st.id] || {};
         if (!has(typed[st.id], f.id)) typed[st.id][f.id] = toRaw(f, S.answers[f.id]);
       });
@@ -320,6 +321,7 @@
 
   /* A stored answer as the control holds it. */
   function toRaw(f, v) {
+    if (f.type === 'files') return Array.isArray(v) ? v : [];
     if (f.type === 'bool') {
       if (f.must_be_true) return v === true;
       return v === true ? 'true' : v === false ? 'false' : '';
@@ -372,10 +374,26 @@
     });
   }
 
+  /* The files control's link to the page (assets/files.js). */
+  var filesCtx = {
+    form: formId,
+    csrf: function () {
+      return S.csrf;
+    },
+    changed: function (fid, list) {
+      S.answers[fid] = list.length ? list : null;
+    },
+    expired: function (text) {
+      showExpired(text);
+    }
+  };
+
   /* ---- checks before the server ---------------------------------------- */
 
   function checkField(f, raw, c) {
     var L = f.label;
+    /* Uploads are checked by the server (required kinds: 422 on save). */
+    if (f.type === 'files') return '';
     if (isEmpty(f, raw)) {
       if (f.type === 'bool' && f.must_be_true) return '请阅读并勾选此项声明';
       if (c && c.badInput && c.badInput()) return L + '请按“2026-11-26”或“2026年11月26日”的格式填写';
@@ -510,6 +528,7 @@
 
   /* Builds one field: {f, wrap, get, set, focus, err, inputs, badInput}. */
   function buildControl(f) {
+    if (f.type === 'files') return ZQ.files.control(f, filesCtx);
     var id = 'f-' + f.id;
     var helpId = id + '-help';
     var errId = id + '-err';
@@ -917,7 +936,7 @@
     var t = ZQ.session.get(TYPED_KEY) || {};
     var mine = {};
     S.order.forEach(function (fid) {
-      mine[fid] = S.inputs[fid].get();
+      if (S.inputs[fid].f.type !== 'files') mine[fid] = S.inputs[fid].get();
     });
     t[st.id] = mine;
     ZQ.session.set(TYPED_KEY, t);
@@ -958,7 +977,7 @@
       var c = buildControl(f);
       S.inputs[f.id] = c;
       S.order.push(f.id);
-      c.set(has(typed, f.id) ? typed[f.id] : toRaw(f, S.answers[f.id]));
+      c.set(has(typed, f.id) && f.type !== 'files' ? typed[f.id] : toRaw(f, S.answers[f.id]));
       if (c.count) c.count();
       form.appendChild(c.wrap);
     });
@@ -1025,7 +1044,8 @@
     var answers = {};
     S.order.forEach(function (fid) {
       var c = S.inputs[fid];
-      if (!visible(c.f)) return;
+      /* The server keeps the uploads; a step save never sends them. */
+      if (!visible(c.f) || c.f.type === 'files') return;
       answers[fid] = toAnswer(c.f, c.get());
     });
     return answers;
@@ -1106,6 +1126,8 @@
         })[0];
         return o ? o.label : String(v);
       }
+      case 'files':
+        return ZQ.files.display(f, v);
       case 'region': {
         var r = S.regions.byCode[v];
         return r ? (r.sichuan ? r.name : '四川省外 · ' + r.name) : String(v);

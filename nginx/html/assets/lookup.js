@@ -152,6 +152,8 @@
         ]);
       })));
     }
+    var files = ZQ.caseFiles ? ZQ.caseFiles(c) : null;
+    if (files) card.appendChild(files);
     return card;
   }
 

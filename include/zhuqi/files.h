@@ -1,0 +1,96 @@
+/* Evidence files' records in Redis: the uploads of a web draft, kept in
+ * its session, then in the case's answers (the files field's value), and
+ * the list of uploads not yet in a case, which the sweep of abandoned
+ * drafts walks. The bytes are in the file store (filestore.h).
+ *
+ * A record: {"id": 32 hex, "field": files field id, "kind", "name",
+ * "size": bytes, "type": "image/jpeg"|"image/png"|"application/pdf",
+ * "sha256": hex, "by": "web", "at_ms": upload time}.
+ *
+ * Keys (prefix omitted):
+ *   sess:{sid} u:{form}   JSON array of the draft's records (session.h)
+ *   files:pending         zset "{fid}:{sid}" -> when last seen in a live
+ *                         session (ms); the case creation script removes a
+ *                         case's uploads from it
+ *   case:{id} files_pub   the public list (kind label, name, size)
+ *   case:{id} files_more  records attached after creation */
+#ifndef ZHUQI_FILES_H
+#define ZHUQI_FILES_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "zhuqi/filestore.h"
+#include "zhuqi/schema.h"
+#include "zhuqi/store.h"
+
+/* A draft's (or case's) limits: [files] max_files and max_case_size. */
+typedef struct zq_files_limits {
+    int max_files;
+    uint64_t max_bytes;
+} zq_files_limits;
+
+/* The files field of f that takes kind, or NULL. Borrowed. */
+const zq_field *zq_files_field_for_kind(const zq_form *f, const char *kind);
+
+/* Adds rec (borrowed; its "id" and "size" set) to the uploads of form in
+ * session sid, checking the limits against what is there, refreshing the
+ * session's TTL (ttl_s) and marking the upload pending, all in one
+ * script. Returns 0; -ZQ_ENOTFOUND when the session has gone;
+ * -ZQ_ECONFLICT when it holds max_files already; -ZQ_ETOOBIG when the
+ * bytes would pass max_bytes (*count and *bytes, may be NULL, get what
+ * the draft holds); -ZQ_EUNAVAIL; -ZQ_EREPLY. */
+int zq_files_add(zq_store *st, const char *sid, const char *form, json_t *rec,
+                 const zq_files_limits *lim, int ttl_s, int64_t now_ms, int *count, uint64_t *bytes,
+                 zq_err *err);
+
+/* Removes upload fid from the uploads of form in session sid (and from
+ * the pending list). Returns 0, -ZQ_ENOTFOUND when that draft has no such
+ * upload (another draft's id included), -ZQ_EUNAVAIL or -ZQ_EREPLY. The
+ * caller removes the bytes afterwards. */
+int zq_files_remove(zq_store *st, const char *sid, const char *form, const char *fid, zq_err *err);
+
+/* The answers with each files field set to its uploads from files (the
+ * session's list; may be NULL), or left out when it has none. Returns a
+ * new object (values shared), NULL when out of memory. */
+json_t *zq_files_merge(const zq_form *f, json_t *answers, json_t *files);
+
+/* The record with id fid in the files fields of answers, or NULL.
+ * Borrowed from answers. */
+json_t *zq_files_find(const zq_form *f, json_t *answers, const char *fid);
+
+/* The files:pending members of the records in the files fields of
+ * answers, uploaded in session sid, space-separated, appended to out. */
+void zq_files_pending_members(const zq_form *f, json_t *answers, const char *sid, zq_buf *out);
+
+/* The public list of a case's files, for the enterprise: a new array of
+ * {"kind": label, "name", "size"}, in upload order; NULL out of memory. */
+json_t *zq_files_public(const zq_form *f, json_t *answers);
+
+/* Attaches a file already in the store to case case_id after its
+ * creation (an answer to a request for more material, a file sent in a
+ * chat): rec (borrowed; "id", "kind", "name", "size", "type", "sha256",
+ * "by", "at_ms") is appended to the case's files_more list, and
+ * {kind_label, name, size} to its public list (files_pub), in one
+ * script. The staff download finds it there (zq_files_find_case). Returns
+ * 0, -ZQ_ENOTFOUND when there is no such case, -ZQ_EUNAVAIL or
+ * -ZQ_EREPLY. The caller stores the bytes first and removes them when
+ * this fails. */
+int zq_files_attach_case(zq_store *st, const char *case_id, json_t *rec, const char *kind_label,
+                         zq_err *err);
+
+/* The record with id fid among a case's files: those of its answers'
+ * files fields (f's), then those attached later (files_more, may be
+ * NULL). Borrowed; NULL when none. */
+json_t *zq_files_find_case(const zq_form *f, json_t *answers, json_t *files_more, const char *fid);
+
+/* Removes the uploads of drafts that were never submitted: pending
+ * entries not seen in a live session since stale_ms (at most max per
+ * call) whose session has gone are taken off the list, then their bytes
+ * removed from fs; entries whose session lives are marked seen now_ms.
+ * *removed gets the number taken. Returns 0, -ZQ_EUNAVAIL or
+ * -ZQ_EREPLY. */
+int zq_files_sweep(zq_store *st, zq_filestore *fs, int64_t stale_ms, int64_t now_ms, int max,
+                   int *removed, zq_err *err);
+
+#endif
