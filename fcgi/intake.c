@@ -609,7 +609,7 @@ int zq_h_intake_resume(zq_req *req)
         zq_intake_no_session(req);
         goto out;
     }
-    if (check_csrf(req, &s) < 0 || zq_req_json(req, &body) < 0 ||
+    if (zq_intake_check_csrf(req, &s) < 0 || zq_req_json(req, &body) < 0 ||
         (mobile = zq_verify_mobile_param(req, body)) == NULL ||
         !zq_verify_require_on(req, "resume", f))
         goto out;
