@@ -11,6 +11,7 @@
 #include "zhuqi/app.h"
 #include "intake.h"
 #include "zhuqi/log.h"
+#include "zhuqi/retention.h"
 #include "metrics.h"
 #include "admin_cases.h"
 
@@ -26,6 +27,7 @@ static const zq_route routes[] = {
     {"POST", "/api/intake/{form}/submit", zq_h_intake_submit, "intake_submit"},
     {"POST", "/api/cases/{id}/lookup", zq_h_case_lookup, "case_lookup"},
     {"GET", "/api/classes", zq_h_classes, "classes"},
+    {"GET", "/api/privacy", zq_h_privacy, "privacy"},
     /* Chat webhooks and the chat-to-web hand-over (fcgi/hooks.c, fcgi/handoff.c). */
     {"GET", "/hook/wecom", zq_h_hook_wecom, "hook_wecom_verify"},
     {"POST", "/hook/wecom", zq_h_hook_wecom, "hook_wecom"},
@@ -84,6 +86,18 @@ const char *const *zq_handlers_route_names(size_t *n)
 int zq_h_ping(zq_req *req)
 {
     zq_resp_raw(req, 200, "application/json; charset=utf-8", "{\"ok\":true}", 11);
+    return 0;
+}
+
+/* The retention periods the pages' privacy notice states ([retention],
+ * [intake] and [chat] session_ttl): no Redis, no personal data. */
+int zq_h_privacy(zq_req *req)
+{
+    json_t *p = zq_retention_public(req->cfg);
+
+    if (p == NULL)
+        return -ZQ_ENOMEM;
+    zq_resp_json(req, 200, json_pack("{s:o}", "retention", p));
     return 0;
 }
 
