@@ -65,6 +65,17 @@ void zq_retention_opts_from(zq_retention_opts *o, const zq_config *cfg);
 int zq_retention_run(zq_store *st, const zq_schema *schema, const zq_retention_opts *o,
                      zq_retention_result *res, zq_err *err);
 
+/* zhuqi-bot's daily run: from [retention] daily_time (Beijing) until
+ * midnight, the first caller of the day claims the day's mark
+ * (retention:day:{date}, SET NX, 3 days) and applies a run as who; later
+ * callers, or any before daily_time or with daily_time empty, do nothing.
+ * Call it only while holding the scheduler's lease. *ran tells whether
+ * this call ran. Returns 0 or a negative code (then the mark is given
+ * back, so the next call tries again). */
+int zq_retention_daily(zq_store *st, const zq_schema *schema, const zq_config *cfg,
+                       const char *who, int64_t now_ms, bool *ran, zq_retention_result *res,
+                       zq_err *err);
+
 /* The public summary of the periods, for the privacy notice on the pages
  * (GET /api/privacy): a new JSON object, or NULL when out of memory. */
 json_t *zq_retention_public(const zq_config *cfg);

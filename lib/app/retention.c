@@ -11,6 +11,7 @@
 
 #include "zhuqi/audit.h"
 #include "zhuqi/buf.h"
+#include "zhuqi/calendar.h"
 #include "zhuqi/log.h"
 #include "zhuqi/summary.h"
 #include "zhuqi/workflow.h"
@@ -381,5 +382,49 @@ int zq_retention_run(zq_store *st, const zq_schema *schema, const zq_retention_o
         rc = trim_audit(st, o, now, res, err);
     if (rc == 0)
         rc = drop_reports(st, o, now, res, err);
+    return rc;
+}
+
+int zq_retention_daily(zq_store *st, const zq_schema *schema, const zq_config *cfg,
+                       const char *who, int64_t now_ms, bool *ran, zq_retention_result *res,
+                       zq_err *err)
+{
+    const char *t = cfg->retention.daily_time;
+    int64_t local_s = now_ms / 1000 + ZQ_BEIJING_OFFSET_S;
+    int minute = (int)((local_s % 86400) / 60);
+    char day[ZQ_DATE_STRLEN], mark[96];
+    zq_retention_opts o;
+    redisReply *r;
+    bool claimed;
+    int rc;
+
+    *ran = false;
+    memset(res, 0, sizeof(*res));
+    if (t[0] == '\0' || minute < ((t[0] - '0') * 10 + (t[1] - '0')) * 60 + (t[3] - '0') * 10 +
+                                     (t[4] - '0'))
+        return 0;
+    zq_date_format(zq_date_from_unix((time_t)(now_ms / 1000)), day, sizeof(day));
+    if (zq_store_key(st, mark, sizeof(mark), "retention:day:%s", day) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "retention mark too long");
+    r = zq_store_command(st, err, "SET %s %s NX EX 259200", mark, who);
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    claimed = r->type == REDIS_REPLY_STATUS;
+    freeReplyObject(r);
+    if (!claimed)
+        return 0;
+    zq_retention_opts_from(&o, cfg);
+    o.apply = true;
+    o.now_ms = now_ms;
+    o.who = who;
+    rc = zq_retention_run(st, schema, &o, res, err);
+    *ran = true;
+    if (rc < 0) {
+        zq_err e2 = {0};
+
+        r = zq_store_command(st, &e2, "DEL %s", mark);
+        if (r != NULL)
+            freeReplyObject(r);
+    }
     return rc;
 }

@@ -145,3 +145,35 @@ class TestRetention(StackCase, unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestRetentionDaily(StackCase, unittest.TestCase):
+    """zhuqi-bot's daily run: at daily_time (here 00:00, so due at once),
+    once a day across two bots, by the lease holder."""
+
+    STACK_ARGS = {"ini": {"retention": {"daily_time": "00:00"},
+                          "bot": {"poll_ms": 100, "lease_ms": 2000}}}
+
+    def test_two_bots_one_run(self):
+        st = self.stack
+        now = int(time.time() * 1000)
+        cid, form, status, closed, ans = case_set(now)[0]
+        log = [{"at_ms": closed, "from": "answered", "to": "closed", "by": "hd1", "note": "好"}]
+        redis_pipeline(st, case_commands(cid, form, now - 5 * 365 * DAY, ans, status=status,
+                                         log=log, mobile=ans["mobile"]))
+        st.start_bot("bot")
+        st.start_bot("bot2")
+        st.wait_for(lambda: st.redis_command("HGET", P + "case:" + cid, "purged_ms"), 30,
+                    "the daily run to purge %s" % cid)
+        day_marks = st.redis_command("KEYS", P + "retention:day:*")
+        self.assertEqual(len(day_marks), 1)
+        time.sleep(1.0)
+        runs = st.log("bot").count("event=retention_run") + st.log("bot2").count(
+            "event=retention_run")
+        self.assertEqual(runs, 1, "one run a day across both bots")
+        audit = st.redis_command("XRANGE", P + "audit", "-", "+")
+        purges = [dict(zip(e[1][::2], e[1][1::2])) for e in audit]
+        purges = [a for a in purges if a["action"] == "retention_purge"]
+        self.assertEqual(len(purges), 1)
+        self.assertEqual(purges[0]["target"], cid)
+        self.assertEqual(purges[0]["who"], st.redis_command("GET", day_marks[0]))
