@@ -441,8 +441,7 @@ static int cmd_restore(const zq_config *cfg, int argc, char **argv, int i)
             fprintf(stderr, PROG ": refused: %s\n", err.msg);
             return ZQ_EXIT_FAIL;
         }
-        printf("backup %s is intact (taken %s, Redis %s)\n", dir, info.created,
-               info.redis_version);
+        printf("backup %s is intact (taken %s, Redis %s)\n", dir, info.created, info.redis_version);
         return ZQ_EXIT_OK;
     }
     if (zq_backup_restore(&o, dir, &info, &err) < 0) {

@@ -43,9 +43,9 @@ typedef struct zq_backup_opts {
 
 typedef struct zq_backup_info {
     int64_t rdb_bytes;
-    long long keys;        /* restore: keys copied into Redis */
+    long long keys; /* restore: keys copied into Redis */
     char redis_version[32];
-    char created[32];      /* UTC, ISO 8601 */
+    char created[32]; /* UTC, ISO 8601 */
 } zq_backup_info;
 
 /* Writes a backup into dir, which must not exist or be empty (made mode
@@ -58,14 +58,12 @@ int zq_backup_write(const zq_backup_opts *o, const char *dir, zq_backup_info *in
  * size and SHA-256, no file missing or added) and against the
  * configuration (same key prefix and db). Returns 0 or -ZQ_EINVAL with an
  * English reason in err (-ZQ_EIO when dir cannot be read). */
-int zq_backup_verify(const zq_backup_opts *o, const char *dir, zq_backup_info *info,
-                     zq_err *err);
+int zq_backup_verify(const zq_backup_opts *o, const char *dir, zq_backup_info *info, zq_err *err);
 
 /* Verifies, then restores the backup in dir into the configured Redis,
  * which must hold no key under the prefix unless o->force (then keys in
  * the backup replace theirs), then runs the parts' restore. Returns 0 or a
  * negative ZQ_E* code (-ZQ_ECONFLICT: Redis is not empty). */
-int zq_backup_restore(const zq_backup_opts *o, const char *dir, zq_backup_info *info,
-                      zq_err *err);
+int zq_backup_restore(const zq_backup_opts *o, const char *dir, zq_backup_info *info, zq_err *err);
 
 #endif

@@ -72,9 +72,8 @@ int zq_retention_run(zq_store *st, const zq_schema *schema, const zq_retention_o
  * Call it only while holding the scheduler's lease. *ran tells whether
  * this call ran. Returns 0 or a negative code (then the mark is given
  * back, so the next call tries again). */
-int zq_retention_daily(zq_store *st, const zq_schema *schema, const zq_config *cfg,
-                       const char *who, int64_t now_ms, bool *ran, zq_retention_result *res,
-                       zq_err *err);
+int zq_retention_daily(zq_store *st, const zq_schema *schema, const zq_config *cfg, const char *who,
+                       int64_t now_ms, bool *ran, zq_retention_result *res, zq_err *err);
 
 /* The public summary of the periods, for the privacy notice on the pages
  * (GET /api/privacy): a new JSON object, or NULL when out of memory. */

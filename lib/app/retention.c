@@ -23,9 +23,9 @@
  * mobile, the answers (filtered), the packs, the mark. Any other field
  * (mobile, idempotency owner, what later features add) goes. */
 #define KEEP_FIELDS_LUA                                                                            \
-    "'id', 'form', 'status', 'created_ms', 'updated_ms', 'region', 'source', 'dup_of', "          \
-    "'handler', 'office', 'cross_region', 'due_kind', 'due_start', 'due_date', 'due_limit', "    \
-    "'due_ext', 'answered_ms', 'answered_on_time', 'answers', 'list_sum', 'list_row', "          \
+    "'id', 'form', 'status', 'created_ms', 'updated_ms', 'region', 'source', 'dup_of', "           \
+    "'handler', 'office', 'cross_region', 'due_kind', 'due_start', 'due_date', 'due_limit', "      \
+    "'due_ext', 'answered_ms', 'answered_on_time', 'answers', 'list_sum', 'list_row', "            \
     "'purged_ms'"
 
 /* KEYS[1] case:{id}, KEYS[2] case:{id}:log. ARGV: 1 status and 2
@@ -87,7 +87,8 @@ static json_t *filter_answers(const zq_schema *schema, const char *form, json_t 
 
     if (out == NULL || f == NULL || !json_is_object(answers))
         return out;
-    json_object_foreach (answers, k, v) {
+    json_object_foreach(answers, k, v)
+    {
         const zq_field *fd = zq_form_field(f, k, NULL);
 
         if (fd != NULL && type_kept(fd->type))
@@ -113,8 +114,8 @@ static int64_t scrub_log(const redisReply *log, const char *status, json_t *list
         to = json_string_value(json_object_get(e, "to"));
         if (to != NULL && strcmp(to, status) == 0)
             closed = json_integer_value(json_object_get(e, "at_ms"));
-        o = json_pack("{s:O*, s:O*, s:O*, s:O*, s:s}", "at_ms", json_object_get(e, "at_ms"),
-                      "from", json_object_get(e, "from"), "to", json_object_get(e, "to"), "by",
+        o = json_pack("{s:O*, s:O*, s:O*, s:O*, s:s}", "at_ms", json_object_get(e, "at_ms"), "from",
+                      json_object_get(e, "from"), "to", json_object_get(e, "to"), "by",
                       json_object_get(e, "by"), "note", "");
         s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
         if (s != NULL)
@@ -130,9 +131,14 @@ static int audit_purge(zq_store *st, const zq_retention_opts *o, const char *id,
                        int64_t now, zq_err *err)
 {
     char detail[128];
-    zq_audit a = {.who = o->who ? o->who : "retention", .role = "system",
-                  .action = "retention_purge", .target = id, .addr = "", .rid = "",
-                  .detail = detail, .at_ms = now};
+    zq_audit a = {.who = o->who ? o->who : "retention",
+                  .role = "system",
+                  .action = "retention_purge",
+                  .target = id,
+                  .addr = "",
+                  .rid = "",
+                  .detail = detail,
+                  .at_ms = now};
 
     if (zq_fmt(detail, sizeof(detail), "{\"closed_ms\":%lld,\"closed_case_days\":%d}",
                (long long)closed, o->closed_case_days) < 0)
@@ -197,8 +203,8 @@ static int one_case(zq_store *st, const zq_schema *schema, const zq_retention_op
         rc = 0;
         goto out;
     }
-    answers = h->element[4]->type == REDIS_REPLY_STRING ? json_loads(h->element[4]->str, 0, NULL)
-                                                         : NULL;
+    answers =
+        h->element[4]->type == REDIS_REPLY_STRING ? json_loads(h->element[4]->str, 0, NULL) : NULL;
     kept = filter_answers(schema, h->element[3]->str, answers);
     kept_s = kept ? json_dumps(kept, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     zq_summary_from_answers(h->element[3]->str, kept, &s);
@@ -271,8 +277,8 @@ static int cases_of(zq_store *st, const zq_schema *schema, const zq_retention_op
     if (zq_store_key(st, key, sizeof(key), "cases:status:%s", status) < 0)
         return 0;
     for (;;) {
-        redisReply *r = zq_store_command(st, err, "ZRANGE %s %lld %lld", key, start,
-                                         start + BATCH - 1);
+        redisReply *r =
+            zq_store_command(st, err, "ZRANGE %s %lld %lld", key, start, start + BATCH - 1);
 
         if (r == NULL)
             return -ZQ_EUNAVAIL;
@@ -385,9 +391,8 @@ int zq_retention_run(zq_store *st, const zq_schema *schema, const zq_retention_o
     return rc;
 }
 
-int zq_retention_daily(zq_store *st, const zq_schema *schema, const zq_config *cfg,
-                       const char *who, int64_t now_ms, bool *ran, zq_retention_result *res,
-                       zq_err *err)
+int zq_retention_daily(zq_store *st, const zq_schema *schema, const zq_config *cfg, const char *who,
+                       int64_t now_ms, bool *ran, zq_retention_result *res, zq_err *err)
 {
     const char *t = cfg->retention.daily_time;
     int64_t local_s = now_ms / 1000 + ZQ_BEIJING_OFFSET_S;
@@ -400,8 +405,8 @@ int zq_retention_daily(zq_store *st, const zq_schema *schema, const zq_config *c
 
     *ran = false;
     memset(res, 0, sizeof(*res));
-    if (t[0] == '\0' || minute < ((t[0] - '0') * 10 + (t[1] - '0')) * 60 + (t[3] - '0') * 10 +
-                                     (t[4] - '0'))
+    if (t[0] == '\0' ||
+        minute < ((t[0] - '0') * 10 + (t[1] - '0')) * 60 + (t[3] - '0') * 10 + (t[4] - '0'))
         return 0;
     zq_date_format(zq_date_from_unix((time_t)(now_ms / 1000)), day, sizeof(day));
     if (zq_store_key(st, mark, sizeof(mark), "retention:day:%s", day) < 0)

@@ -223,9 +223,8 @@ static int write_manifest(const zq_backup_opts *o, const char *dir, const zq_bac
             rc = zq_err_set(err, ZQ_EIO, "%s/%s: cannot read it back", dir, rel);
             goto out;
         }
-        json_array_append_new(files,
-                              json_pack("{s:s,s:I,s:s}", "path", rel, "bytes", (json_int_t)bytes,
-                                        "sha256", hex));
+        json_array_append_new(files, json_pack("{s:s,s:I,s:s}", "path", rel, "bytes",
+                                               (json_int_t)bytes, "sha256", hex));
     }
     json_array_append_new(parts, json_string("redis"));
     json_array_append_new(parts, json_string("config"));
@@ -233,9 +232,9 @@ static int write_manifest(const zq_backup_opts *o, const char *dir, const zq_bac
         json_array_append_new(parts, json_string(o->parts[k].name));
     m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:I,s:O,s:O}", "format", ZQ_BACKUP_FORMAT,
                   "created", info->created, "zhuqi_version", ZQ_VERSION, "zhuqi_git_rev",
-                  ZQ_GIT_REV, "redis_version", info->redis_version, "prefix",
-                  o->cfg->redis.prefix, "db", o->cfg->redis.db, "rdb_bytes",
-                  (json_int_t)info->rdb_bytes, "parts", parts, "files", files);
+                  ZQ_GIT_REV, "redis_version", info->redis_version, "prefix", o->cfg->redis.prefix,
+                  "db", o->cfg->redis.db, "rdb_bytes", (json_int_t)info->rdb_bytes, "parts", parts,
+                  "files", files);
     if (m == NULL) {
         rc = zq_err_set(err, ZQ_ENOMEM, "out of memory");
         goto out;
@@ -337,8 +336,7 @@ out:
 
 /* --- verify ------------------------------------------------------------ */
 
-int zq_backup_verify(const zq_backup_opts *o, const char *dir, zq_backup_info *info,
-                     zq_err *err)
+int zq_backup_verify(const zq_backup_opts *o, const char *dir, zq_backup_info *info, zq_err *err)
 {
     char path[4096];
     json_t *m = NULL, *files, *have = NULL, *f;
@@ -351,18 +349,17 @@ int zq_backup_verify(const zq_backup_opts *o, const char *dir, zq_backup_info *i
     if (zq_fmt(path, sizeof(path), "%s/" MANIFEST, dir) < 0)
         return zq_err_set(err, ZQ_EINVAL, "path too long: %s", dir);
     if (access(path, F_OK) < 0)
-        return zq_err_set(err, ZQ_EINVAL,
-                          "%s has no " MANIFEST ": not a backup, or one cut short", dir);
+        return zq_err_set(err, ZQ_EINVAL, "%s has no " MANIFEST ": not a backup, or one cut short",
+                          dir);
     m = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (m == NULL) {
-        rc = zq_err_set(err, ZQ_EINVAL, "%s is damaged (line %d: %s)", path, jerr.line,
-                        jerr.text);
+        rc = zq_err_set(err, ZQ_EINVAL, "%s is damaged (line %d: %s)", path, jerr.line, jerr.text);
         goto out;
     }
     fmt = json_string_value(json_object_get(m, "format"));
     if (fmt == NULL || strcmp(fmt, ZQ_BACKUP_FORMAT) != 0) {
-        rc = zq_err_set(err, ZQ_EINVAL, "%s: format '%s', this zhuqi reads " ZQ_BACKUP_FORMAT,
-                        path, fmt ? fmt : "(none)");
+        rc = zq_err_set(err, ZQ_EINVAL, "%s: format '%s', this zhuqi reads " ZQ_BACKUP_FORMAT, path,
+                        fmt ? fmt : "(none)");
         goto out;
     }
     prefix = json_string_value(json_object_get(m, "prefix"));
@@ -391,7 +388,8 @@ int zq_backup_verify(const zq_backup_opts *o, const char *dir, zq_backup_info *i
                         dir, json_array_size(have), json_array_size(files));
         goto out;
     }
-    json_array_foreach (files, i, f) {
+    json_array_foreach(files, i, f)
+    {
         const char *rel = json_string_value(json_object_get(f, "path"));
         const char *want = json_string_value(json_object_get(f, "sha256"));
         json_int_t size = json_integer_value(json_object_get(f, "bytes"));
@@ -440,8 +438,8 @@ static int has_keys(zq_store *st, const char *prefix, zq_err *err)
     if (zq_fmt(match, sizeof(match), "%s*", prefix) < 0)
         return zq_err_set(err, ZQ_EINVAL, "prefix too long");
     do {
-        redisReply *r = zq_store_command(st, err, "SCAN %s MATCH %s COUNT " SCAN_COUNT, cursor,
-                                         match);
+        redisReply *r =
+            zq_store_command(st, err, "SCAN %s MATCH %s COUNT " SCAN_COUNT, cursor, match);
 
         if (r == NULL)
             return -ZQ_EUNAVAIL;
@@ -464,7 +462,8 @@ static int copy_batch(zq_store *src, zq_store *dst, const redisReply *keys, bool
                       long long *copied, zq_err *err)
 {
     size_t n = keys->elements, i;
-    redisReply **got = calloc(n * 2 + 1, sizeof(*got)), **put = calloc(n + 1, sizeof(*put));
+    redisReply **got = calloc(n * 2 + 1, sizeof(redisReply *)),
+               **put = calloc(n + 1, sizeof(redisReply *));
     int nput = 0, rc;
 
     if (got == NULL || put == NULL) {
@@ -482,7 +481,7 @@ static int copy_batch(zq_store *src, zq_store *dst, const redisReply *keys, bool
         zq_store_appendv(src, 2, pv, pl);
     }
     if ((rc = zq_store_read_replies(src, err, (int)(n * 2), got)) < 0) {
-        memset(got, 0, n * 2 * sizeof(*got));
+        memset(got, 0, n * 2 * sizeof(redisReply *));
         goto out;
     }
     for (i = 0; i < n; i++) {
@@ -517,7 +516,7 @@ static int copy_batch(zq_store *src, zq_store *dst, const redisReply *keys, bool
         nput++;
     }
     if ((rc = zq_store_read_replies(dst, err, nput, put)) < 0) {
-        memset(put, 0, (n + 1) * sizeof(*put));
+        memset(put, 0, (n + 1) * sizeof(redisReply *));
         goto out;
     }
     for (i = 0; i < (size_t)nput; i++)
@@ -549,8 +548,8 @@ static int copy_keys(zq_store *src, zq_store *dst, const char *prefix, bool forc
     if (zq_fmt(match, sizeof(match), "%s*", prefix) < 0)
         return zq_err_set(err, ZQ_EINVAL, "prefix too long");
     do {
-        redisReply *r = zq_store_command(src, err, "SCAN %s MATCH %s COUNT " SCAN_COUNT, cursor,
-                                         match);
+        redisReply *r =
+            zq_store_command(src, err, "SCAN %s MATCH %s COUNT " SCAN_COUNT, cursor, match);
 
         if (r == NULL)
             return -ZQ_EUNAVAIL;
@@ -572,10 +571,11 @@ static int start_server(const zq_backup_opts *o, const char *tmp, pid_t *pid, zq
 {
     char sock[512], logf[512];
     const char *prog = o->redis_server ? o->redis_server : "redis-server";
-    char *argv[] = {(char *)prog, "--port",        "0",       "--unixsocket", sock,
-                    "--unixsocketperm", "700",     "--dir",   (char *)tmp,    "--dbfilename",
-                    "dump.rdb",     "--appendonly", "no",     "--save",       "",
-                    "--logfile",    logf,          "--daemonize", "no",       NULL};
+    char *argv[] = {(char *)prog, "--port",           "0",        "--unixsocket",
+                    sock,         "--unixsocketperm", "700",      "--dir",
+                    (char *)tmp,  "--dbfilename",     "dump.rdb", "--appendonly",
+                    "no",         "--save",           "",         "--logfile",
+                    logf,         "--daemonize",      "no",       NULL};
     int rc;
 
     *pid = -1;
@@ -626,8 +626,7 @@ static int wait_server(zq_store *st, const char *sock, pid_t pid, zq_err *err)
     return zq_err_set(err, ZQ_EUNAVAIL, "the temporary redis-server did not come up");
 }
 
-int zq_backup_restore(const zq_backup_opts *o, const char *dir, zq_backup_info *info,
-                      zq_err *err)
+int zq_backup_restore(const zq_backup_opts *o, const char *dir, zq_backup_info *info, zq_err *err)
 {
     char tmp[] = "/tmp/zhuqi-restore-XXXXXX", src_path[4096], dst_path[600];
     zq_redis_config scfg;

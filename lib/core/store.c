@@ -1004,13 +1004,19 @@ int zq_store_sync_rdb(zq_store *st, int timeout_ms, zq_store_rdb_sink sink, void
                       int64_t *bytes, zq_err *err)
 {
     char line[64], *buf = NULL;
+    redisReply *r;
     size_t n = 0;
     long long len, left;
     int fd, rc;
 
     *bytes = 0;
-    if ((rc = zq_store_connect(st, err)) < 0)
-        return rc;
+    /* A command connects (or reconnects) like any other would. */
+    r = zq_store_command(st, err, "PING");
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    freeReplyObject(r);
+    if (st->ctx == NULL)
+        return zq_err_set(err, ZQ_EUNAVAIL, "%s: not connected", st->peer);
     /* The master forks, writes the RDB and then streams it: that can take
      * far longer than a command; it sends "\n" every second meanwhile. */
     if (redisSetTimeout(st->ctx, ms_to_tv(timeout_ms)) != REDIS_OK) {
