@@ -216,8 +216,7 @@ install: all
 	# The config holds tokens' hashes and maybe the Redis password: root
 	# writes it, the group reads it, nobody else. An existing zhuqi.ini is
 	# the operator's: never overwritten; the shipped one lands beside it
-	# as zhuqi.ini.dist to compare. With DESTDIR (packaging) owners are the
-	# package's business (debian/postinst).
+	# as zhuqi.ini.dist to compare.
 	@cfg=$(DESTDIR)$(SYSCONFDIR)/zhuqi/zhuqi.ini; \
 	if [ -e "$$cfg" ]; then \
 		install -m 640 config/zhuqi.ini "$$cfg.dist"; \
@@ -225,8 +224,7 @@ install: all
 	else \
 		install -m 640 config/zhuqi.ini "$$cfg"; \
 	fi; \
-	if [ -n "$(DESTDIR)" ]; then :; \
-	elif [ "$$(id -u)" != 0 ]; then \
+	if [ "$$(id -u)" != 0 ]; then \
 		echo "  note: not root: $$cfg left to $$(id -un)"; \
 	elif getent group $(CONFIG_GROUP) >/dev/null; then \
 		chown root:$(CONFIG_GROUP) "$$cfg"*; \
