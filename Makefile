@@ -6,6 +6,7 @@
 #   make bench   every endpoint against /api/ping (figures, never fails)
 #   make soak    10 minutes of mixed traffic: zero errors, flat memory (pass/fail)
 #   make profile instructions per request under callgrind
+#   make deb     the Debian package (build/deb/zhuqi_<version>_amd64.deb)
 #
 # BUILD=release (default) or BUILD=asan selects the flavour; objects live
 # under build/$(BUILD)/ so both can coexist.
@@ -16,6 +17,8 @@ B := build/$(BUILD)
 PREFIX ?= /usr/local
 DESTDIR ?=
 SYSCONFDIR ?= /etc
+# Where the systemd units go (the package sets /lib/systemd/system).
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 # Group that may read the installed zhuqi.ini (root:CONFIG_GROUP 0640); the
 # units run with it. A plain `make install` creates the zhuqi system user
 # and group when missing; with DESTDIR (packaging) the host's users are
@@ -203,7 +206,7 @@ lint:
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/zhuqi \
-		$(DESTDIR)$(PREFIX)/share/zhuqi/html $(DESTDIR)$(PREFIX)/lib/systemd/system
+		$(DESTDIR)$(PREFIX)/share/zhuqi/html $(DESTDIR)$(UNITDIR)
 	install -m 755 $(FCGI_BIN) $(BOT_BIN) $(ADMIN_BIN) $(DESTDIR)$(PREFIX)/bin/
 	@if [ -z "$(DESTDIR)" ] && [ "$(CONFIG_GROUP)" = zhuqi ] && ! getent group zhuqi >/dev/null; then \
 		echo "  creating system user and group zhuqi"; \
@@ -211,14 +214,22 @@ install: all
 			--shell /usr/sbin/nologin zhuqi; \
 	fi
 	# The config holds tokens' hashes and maybe the Redis password: root
-	# writes it, the group reads it, nobody else.
-	install -m 640 config/zhuqi.ini $(DESTDIR)$(SYSCONFDIR)/zhuqi/zhuqi.ini
-	@if [ "$$(id -u)" != 0 ]; then \
-		echo "  note: not root: $(SYSCONFDIR)/zhuqi/zhuqi.ini left to $$(id -un)"; \
-	elif getent group $(CONFIG_GROUP) >/dev/null; then \
-		chown root:$(CONFIG_GROUP) $(DESTDIR)$(SYSCONFDIR)/zhuqi/zhuqi.ini; \
+	# writes it, the group reads it, nobody else. An existing zhuqi.ini is
+	# the operator's: never overwritten; the shipped one lands beside it
+	# as zhuqi.ini.dist to compare.
+	@cfg=$(DESTDIR)$(SYSCONFDIR)/zhuqi/zhuqi.ini; \
+	if [ -e "$$cfg" ]; then \
+		install -m 640 config/zhuqi.ini "$$cfg.dist"; \
+		echo "  kept $$cfg (yours); the shipped one is $$cfg.dist"; \
 	else \
-		chown root:root $(DESTDIR)$(SYSCONFDIR)/zhuqi/zhuqi.ini; \
+		install -m 640 config/zhuqi.ini "$$cfg"; \
+	fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "  note: not root: $$cfg left to $$(id -un)"; \
+	elif getent group $(CONFIG_GROUP) >/dev/null; then \
+		chown root:$(CONFIG_GROUP) "$$cfg"*; \
+	else \
+		chown root:root "$$cfg"*; \
 		echo "  note: no group $(CONFIG_GROUP): zhuqi.ini is root:root 0640;" \
 			"chgrp $(CONFIG_GROUP) it once the group exists"; \
 	fi
@@ -234,9 +245,18 @@ install: all
 	install -m 644 nginx/zhuqi.conf $(DESTDIR)$(SYSCONFDIR)/zhuqi/nginx-zhuqi.conf.template
 	cp -R nginx/html/. $(DESTDIR)$(PREFIX)/share/zhuqi/html/
 	sed 's|@PREFIX@|$(PREFIX)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' config/systemd/zhuqi-fcgi.service \
-		> $(DESTDIR)$(PREFIX)/lib/systemd/system/zhuqi-fcgi.service
+		> $(DESTDIR)$(UNITDIR)/zhuqi-fcgi.service
 	sed 's|@PREFIX@|$(PREFIX)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' config/systemd/zhuqi-bot.service \
-		> $(DESTDIR)$(PREFIX)/lib/systemd/system/zhuqi-bot.service
+		> $(DESTDIR)$(UNITDIR)/zhuqi-bot.service
+
+# The Debian package build/deb/zhuqi_<version>_amd64.deb, built by
+# dpkg-buildpackage (debhelper, debian/) on a clean copy of the tree;
+# DEB_VERSION=V builds another version (a new debian/changelog entry in the
+# copy only), DEB_REUSE=1 keeps the copy's objects from the last build.
+.PHONY: deb
+deb:
+	@scripts/deps.sh deb
+	@DEB_VERSION=$(DEB_VERSION) DEB_REUSE=$(DEB_REUSE) scripts/deb.sh
 
 clean:
 	rm -rf build

@@ -12,6 +12,7 @@
 #include "zhuqi/cases.h"
 #include "zhuqi/log.h"
 #include "zhuqi/notices.h"
+#include "zhuqi/retention.h"
 #include "zhuqi/schedule.h"
 #include "zhuqi/staff.h"
 #include "zhuqi/workflow.h"
@@ -282,6 +283,24 @@ static bool run_fanout(zq_bot *b)
     return more || n == 8;
 }
 
+/* Personal data retention once a day (retention.h), by the lease holder. */
+static void run_retention(zq_bot *b)
+{
+    zq_retention_result res;
+    zq_err err = {0};
+    bool ran;
+    int rc = zq_retention_daily(b->st, b->app->schema, b->cfg, b->consumer, sched_now(b), &ran,
+                                &res, &err);
+
+    zq_bot_redis(b, rc == -ZQ_EUNAVAIL ? rc : 0, "retention", &err);
+    if (rc < 0 && rc != -ZQ_EUNAVAIL)
+        ZQ_ERROR("event=retention_failed err=\"%s\"", err.msg);
+    else if (ran)
+        ZQ_INFO("event=retention_run cases_due=%lld cases_purged=%lld failed=%lld audit_due=%lld "
+                "reports_due=%lld",
+                res.cases_due, res.cases_purged, res.failed, res.audit_due, res.reports_due);
+}
+
 void zq_sched_step(zq_bot *b, int64_t now)
 {
     if (b->stopping)
@@ -292,6 +311,7 @@ void zq_sched_step(zq_bot *b, int64_t now)
         run_reminders(b);
         run_digest(b);
         zq_files_sweep_step(b);
+        run_retention(b);
     }
     if (now >= b->next_fanout_mono) {
         bool more = run_fanout(b);

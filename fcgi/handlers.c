@@ -12,6 +12,7 @@
 #include "zhuqi/app.h"
 #include "intake.h"
 #include "zhuqi/log.h"
+#include "zhuqi/retention.h"
 #include "metrics.h"
 #include "admin_cases.h"
 #include "verify.h"
@@ -34,6 +35,7 @@ static const zq_route routes[] = {
     {"POST", "/api/sms/verify", zq_h_sms_verify, "sms_verify"},
     {"POST", "/api/cases/lookup", zq_h_cases_lookup_mobile, "cases_lookup_mobile"},
     {"POST", "/api/intake/{form}/resume", zq_h_intake_resume, "intake_resume"},
+    {"GET", "/api/privacy", zq_h_privacy, "privacy"},
     /* Chat webhooks and the chat-to-web hand-over (fcgi/hooks.c, fcgi/handoff.c). */
     {"GET", "/hook/wecom", zq_h_hook_wecom, "hook_wecom_verify"},
     {"POST", "/hook/wecom", zq_h_hook_wecom, "hook_wecom"},
@@ -97,6 +99,18 @@ const char *const *zq_handlers_route_names(size_t *n)
 int zq_h_ping(zq_req *req)
 {
     zq_resp_raw(req, 200, "application/json; charset=utf-8", "{\"ok\":true}", 11);
+    return 0;
+}
+
+/* The retention periods the pages' privacy notice states ([retention],
+ * [intake] and [chat] session_ttl): no Redis, no personal data. */
+int zq_h_privacy(zq_req *req)
+{
+    json_t *p = zq_retention_public(req->cfg);
+
+    if (p == NULL)
+        return -ZQ_ENOMEM;
+    zq_resp_json(req, 200, json_pack("{s:o}", "retention", p));
     return 0;
 }
 

@@ -12,6 +12,8 @@ const char *const *zq_handlers_route_names(size_t *n);
 
 int zq_h_ping(zq_req *req);
 int zq_h_health(zq_req *req);
+/* GET /api/privacy: the retention periods for the privacy notice. */
+int zq_h_privacy(zq_req *req);
 int zq_h_metrics(zq_req *req);
 int zq_h_debug_echo(zq_req *req);
 int zq_h_debug_sleep(zq_req *req);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one list of Debian packages zhuqi needs, and an idempotent installer.
-# Usage: scripts/deps.sh [build|test|run|bench|lint|browser|fuzz|all]
+# Usage: scripts/deps.sh [build|test|run|bench|lint|browser|fuzz|deb|all]
 set -euo pipefail
 
 BUILD_PKGS="make gcc pkg-config libfcgi-dev libhiredis-dev libjansson-dev libcurl4-openssl-dev libssl-dev libinih-dev"
@@ -12,6 +12,8 @@ LINT_PKGS="clang-format clang-tidy cppcheck"
 # in libclang-rt-14-dev), and recommends are not installed here.
 FUZZ_PKGS="clang libclang-rt-14-dev"
 BROWSER_PKGS="chromium fonts-wqy-microhei"
+# `make deb` (dpkg-buildpackage with debhelper) and its test.
+DEB_PKGS="debhelper dpkg-dev adduser"
 # Node.js: the machine's own (NodeSource 20, npm included) when present. Never
 # list Debian's npm otherwise: it pulls Debian's nodejs 18 over NodeSource's.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -22,13 +24,14 @@ want=""
 case "${1:-all}" in
     build) want="$BUILD_PKGS" ;;
     run) want="$BUILD_PKGS $RUN_PKGS" ;;
-    test) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $BROWSER_PKGS" ;;
+    test) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $BROWSER_PKGS $DEB_PKGS" ;;
+    deb) want="$BUILD_PKGS $DEB_PKGS python3" ;;
     browser) want="$BROWSER_PKGS" ;;
     bench) want="$BUILD_PKGS $RUN_PKGS $BENCH_PKGS" ;;
     lint) want="$BUILD_PKGS $LINT_PKGS" ;;
     fuzz) want="$BUILD_PKGS $FUZZ_PKGS" ;;
-    all) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $BENCH_PKGS $LINT_PKGS $FUZZ_PKGS $BROWSER_PKGS" ;;
-    *) echo "usage: $0 [build|test|run|bench|lint|browser|fuzz|all]" >&2; exit 2 ;;
+    all) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $BENCH_PKGS $LINT_PKGS $FUZZ_PKGS $BROWSER_PKGS $DEB_PKGS" ;;
+    *) echo "usage: $0 [build|test|run|bench|lint|browser|fuzz|deb|all]" >&2; exit 2 ;;
 esac
 
 missing=""

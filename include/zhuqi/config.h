@@ -268,6 +268,14 @@ typedef struct zq_config {
         char s3_secret[256];      /* secret */
         char s3_secret_file[256]; /* or the secret read from this file */
     } files;
+    /* Personal data retention (retention.h). Drafts and chat sessions
+     * expire by [intake] and [chat] session_ttl. */
+    struct {
+        int closed_case_days; /* closed cases keep personal data this long */
+        int audit_days;       /* audit entries older than this are trimmed */
+        int report_days;      /* delivery reports older than this are deleted */
+        char daily_time[8];   /* "HH:MM" Beijing: zhuqi-bot's daily run; "" = off */
+    } retention;
 } zq_config;
 
 /* Fills cfg with the default of every key. */

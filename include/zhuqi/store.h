@@ -121,4 +121,17 @@ const char *zq_store_peer(const zq_store *st);
  * every store in the process, for /api/metrics. */
 uint64_t zq_store_error_count(void);
 
+/* Receives the bytes of an RDB; returns 0 or a negative ZQ_E* code. */
+typedef int (*zq_store_rdb_sink)(void *ctx, const char *data, size_t len);
+
+/* A consistent snapshot of the whole Redis instance, taken through the
+ * server as a replica would (SYNC: the server forks and writes a
+ * point-in-time RDB, then streams it): its bytes go to sink, *bytes gets
+ * their count. timeout_ms bounds each wait for data (the fork and the
+ * write of a large dataset). The connection is dropped afterwards (the
+ * next command reconnects). The Redis user needs the SYNC command (ACL
+ * +sync). Returns 0 or a negative ZQ_E* code with err set. */
+int zq_store_sync_rdb(zq_store *st, int timeout_ms, zq_store_rdb_sink sink, void *ctx,
+                      int64_t *bytes, zq_err *err);
+
 #endif

@@ -401,6 +401,16 @@ static const opt opts[] = {
         "s3: the secret access key (better: ZHUQI_FILES_S3_SECRET or s3_secret_file)"),
     STR("files", "s3_secret_file", files.s3_secret_file, 0, false, NULL, "",
         "s3: a file holding the secret access key (first line), read at start and on SIGHUP"),
+
+    NUM("retention", "closed_case_days", OPT_INT, retention.closed_case_days, 1, 36500, "1095",
+        "days after closing (办结, 撤回) a case keeps names, mobiles, USCCs and free text; "
+        "then zhuqi-admin retention or the bot's daily run erases them, keeping statistics"),
+    NUM("retention", "audit_days", OPT_INT, retention.audit_days, 1, 36500, "1095",
+        "days an audit log entry is kept"),
+    NUM("retention", "report_days", OPT_INT, retention.report_days, 1, 36500, "180",
+        "days a notice's delivery report (per-target results) is kept"),
+    STR("retention", "daily_time", retention.daily_time, 0, false, check_hhmm, "03:30",
+        "Beijing time HH:MM of zhuqi-bot's daily retention run (one bot, leased); empty: off"),
 };
 
 #define NOPTS ZQ_ARRAY_LEN(opts)

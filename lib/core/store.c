@@ -982,3 +982,105 @@ redisReply *zq_store_script(zq_store *st, zq_err *err, zq_script *sc, int nkeys,
     }
     return r;
 }
+
+/* Reads exactly n bytes from fd (the socket's receive timeout applies).
+ * Returns 0, or -ZQ_EUNAVAIL when the server closed or timed out. */
+static int read_full(int fd, char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = read(fd, buf, n);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -ZQ_EUNAVAIL;
+        buf += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int zq_store_sync_rdb(zq_store *st, int timeout_ms, zq_store_rdb_sink sink, void *ctx,
+                      int64_t *bytes, zq_err *err)
+{
+    char line[64], *buf = NULL;
+    redisReply *r;
+    size_t n = 0;
+    long long len, left;
+    int fd, rc;
+
+    *bytes = 0;
+    /* A command connects (or reconnects) like any other would. */
+    r = zq_store_command(st, err, "PING");
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    freeReplyObject(r);
+    if (st->ctx == NULL)
+        return zq_err_set(err, ZQ_EUNAVAIL, "%s: not connected", st->peer);
+    /* The master forks, writes the RDB and then streams it: that can take
+     * far longer than a command; it sends "\n" every second meanwhile. */
+    if (redisSetTimeout(st->ctx, ms_to_tv(timeout_ms)) != REDIS_OK) {
+        rc = zq_err_set(err, ZQ_EUNAVAIL, "%s: %s", st->peer, st->ctx->errstr);
+        goto out;
+    }
+    fd = st->ctx->fd;
+    /* Plain SYNC (no REPLCONF capa eof): the master sends "$LEN\r\n" and
+     * the RDB from its disk-based snapshot, never the EOF-marked
+     * diskless form. */
+    if (write(fd, "SYNC\r\n", 6) != 6) {
+        rc = zq_err_set(err, ZQ_EUNAVAIL, "%s: SYNC: %s", st->peer, strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        if (read_full(fd, line + n, 1) < 0) {
+            rc = zq_err_set(err, ZQ_EUNAVAIL, "%s: no answer to SYNC", st->peer);
+            goto out;
+        }
+        if (n == 0 && line[0] == '\n')
+            continue; /* keep-alive while the snapshot is written */
+        if (line[n] == '\n')
+            break;
+        if (++n >= sizeof(line) - 1) {
+            rc = zq_err_set(err, ZQ_EREPLY, "%s: bad SYNC answer", st->peer);
+            goto out;
+        }
+    }
+    line[n] = '\0';
+    if (n > 0 && line[n - 1] == '\r')
+        line[n - 1] = '\0';
+    if (line[0] == '-') {
+        rc = zq_err_set(err, ZQ_EREPLY, "%s: SYNC refused: %s", st->peer, line + 1);
+        goto out;
+    }
+    if (line[0] != '$' || zq_parse_ll(line + 1, strlen(line + 1), 9, INT64_MAX, &len) < 0) {
+        rc = zq_err_set(err, ZQ_EREPLY, "%s: bad SYNC answer '%.40s'", st->peer, line);
+        goto out;
+    }
+    buf = malloc(65536);
+    if (buf == NULL) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (left = len; left > 0;) {
+        size_t chunk = left > 65536 ? 65536 : (size_t)left;
+
+        if (read_full(fd, buf, chunk) < 0) {
+            rc = zq_err_set(err, ZQ_EUNAVAIL, "%s: the RDB stream broke after %lld of %lld bytes",
+                            st->peer, len - left, len);
+            goto out;
+        }
+        if ((rc = sink(ctx, buf, chunk)) < 0) {
+            zq_err_set(err, -rc, "writing the RDB failed");
+            goto out;
+        }
+        left -= (long long)chunk;
+    }
+    *bytes = len;
+    rc = 0;
+out:
+    free(buf);
+    /* The connection is a replication stream now (or broken): never
+     * reuse it for commands. */
+    drop(st);
+    return rc;
+}
