@@ -18,8 +18,6 @@
 #define STATUS_TTL_S (30 * 86400)
 #define PARAM_NAME_MAX 32
 
-static const char *const uses[ZQ_SMS_NUSES] = {ZQ_SMS_USES};
-
 bool zq_sms_enabled(const zq_config *cfg)
 {
     return cfg != NULL && cfg->sms.provider[0] != '\0' && strcmp(cfg->sms.provider, "none") != 0;
@@ -27,10 +25,16 @@ bool zq_sms_enabled(const zq_config *cfg)
 
 bool zq_sms_use_valid(const char *use)
 {
-    for (size_t i = 0; use != NULL && i < ZQ_ARRAY_LEN(uses); i++)
-        if (strcmp(use, uses[i]) == 0)
-            return true;
-    return false;
+    return zq_sms_use_index(use) >= 0;
+}
+
+int zq_sms_body_use(const char *body)
+{
+    json_t *root = body != NULL ? json_loads(body, 0, NULL) : NULL;
+    int use = zq_sms_use_index(json_string_value(json_object_get(root, "use")));
+
+    json_decref(root);
+    return use;
 }
 
 int zq_sms_target_id(const char *mobile, char out[ZQ_TARGET_ID_MAX])
@@ -89,6 +93,8 @@ static int check_msg(const zq_sms_msg *m, zq_err *err)
         if (!name_ok(m->names[i]))
             return zq_err_set(err, ZQ_EINVAL, "sms: param %zu: name must be 1 to %d of a-z 0-9 _",
                               i + 1, PARAM_NAME_MAX);
+        if (!zq_sms_param_known(zq_sms_use_index(m->use), m->names[i]))
+            return zq_err_set(err, ZQ_EINVAL, "sms: %s is not a param of %s", m->names[i], m->use);
         if (!value_ok(m->values[i]))
             return zq_err_set(err, ZQ_EINVAL,
                               "sms: param %s: value must be UTF-8 text of at most %d bytes",
@@ -157,6 +163,9 @@ int zq_sms_queue(zq_store *st, const zq_config *cfg, const zq_sms_msg *m, char i
         return rc;
     if (!zq_sms_enabled(cfg))
         return zq_err_set(err, ZQ_ENOTSUP, "sms: not configured ([sms] provider = none)");
+    if (!zq_sms_use_configured(&cfg->sms, zq_sms_use_index(m->use)))
+        return zq_err_set(err, ZQ_ENOTSUP, "sms: no template for %s ([sms] tpl_%s)", m->use,
+                          m->use);
     memset(&t, 0, sizeof(t));
     t.kind = ZQ_CH_SMS;
     /* check_msg took the number: these fit. */

@@ -65,6 +65,8 @@ static int setup_flush(void **state)
         freeReplyObject(r);
     zq_config_defaults(&g_cfg);
     snprintf(g_cfg.sms.provider, sizeof(g_cfg.sms.provider), "tencent");
+    snprintf(g_cfg.sms.tpl[0], sizeof(g_cfg.sms.tpl[0]), "1110: code, minutes");
+    snprintf(g_cfg.sms.tpl[1], sizeof(g_cfg.sms.tpl[1]), "2001: case, status");
     return 0;
 }
 
@@ -213,12 +215,25 @@ static void test_queue_refused(void **state)
     m.values = ctl;
     assert_int_equal(zq_sms_queue(g_st, &g_cfg, &m, id, &created, &err), -ZQ_EINVAL);
     m.values = values;
+    /* A param the use does not have. */
+    {
+        static const char *const other[] = {"case"};
+        m.names = other;
+        assert_int_equal(zq_sms_queue(g_st, &g_cfg, &m, id, &created, &err), -ZQ_EINVAL);
+        m.names = names;
+    }
+    /* A use without a template: not configured for it. */
+    m.use = "closed";
+    m.nparams = 0;
+    assert_int_equal(zq_sms_queue(g_st, &g_cfg, &m, id, &created, &err), -ZQ_ENOTSUP);
+    m.use = "code";
+    m.nparams = 1;
     /* Not configured. */
     snprintf(g_cfg.sms.provider, sizeof(g_cfg.sms.provider), "none");
     assert_false(zq_sms_enabled(&g_cfg));
     assert_int_equal(zq_sms_queue(g_st, &g_cfg, &m, id, &created, &err), -ZQ_ENOTSUP);
     assert_int_equal(int_cmd("EXISTS zqt:outbox:prio"), 0);
-    snprintf(g_cfg.sms.provider, sizeof(g_cfg.sms.provider), "gateway");
+    snprintf(g_cfg.sms.provider, sizeof(g_cfg.sms.provider), "alibaba");
     assert_true(zq_sms_enabled(&g_cfg));
     assert_int_equal(zq_sms_queue(g_st, &g_cfg, &m, id, &created, &err), 0);
     assert_true(created);
