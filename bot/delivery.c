@@ -50,6 +50,7 @@ typedef struct job {
     bool token_refresh; /* fetch a new token before the next send */
     bool token_retried; /* the platform refused the token once already */
     bool sms_resigned;  /* an SMS vendor refused the clock or nonce once already */
+    bool skip_rate;     /* the next send reuses the slot of a request refused unsent */
     /* The rate-limit slots the part in flight holds (ratelimit.h): its
      * logs and its member, released when the transfer ends. */
     char rl_keys[2][ZQ_RATE_KEY_MAX];
@@ -766,7 +767,10 @@ static int start_job(zq_bot *b, job *j)
             return rc;
         url = j->send_url;
     }
-    rc = take_rate(b, j);
+    /* A request signed again after the vendor refused it unsent keeps
+     * the slot the refused one took: the vendor did not count it. */
+    rc = j->skip_rate ? 0 : take_rate(b, j);
+    j->skip_rate = false;
     if (rc != 0)
         return rc;
     if (j->auth_hdr[0] != '\0' && nh < ZQ_OUTREQ_MAX_HEADERS + 1)
@@ -842,6 +846,7 @@ static void sms_done(zq_bot *b, job *j, const zq_sent *r)
     if (res.verdict == ZQ_SMS_SENT) {
         ZQ_INFO("event=sms_sent notice=%s target=%s provider=%s msg_id=\"%s\"", j->e.notice,
                 j->e.target, b->cc.sms.provider, res.msg_id);
+        j->part = j->nreqs;
         settle(b, j, ZQ_SETTLE_DONE, attempts, 0, "");
         return;
     }
@@ -860,6 +865,7 @@ static void sms_done(zq_bot *b, job *j, const zq_sent *r)
         ZQ_WARN("event=sms_resign notice=%s target=%s reason=\"%s\"", j->e.notice, j->e.target,
                 res.reason);
         j->sms_resigned = true;
+        j->skip_rate = true;
         zq_outreq_free_all(j->reqs, j->nreqs);
         j->reqs = NULL;
         j->nreqs = 0;
