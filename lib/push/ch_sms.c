@@ -638,8 +638,9 @@ static zq_sms_result gw_answer(const zq_sms_config *c, long status, const char *
             r.verdict = ZQ_SMS_SENT;
     }
     if (r.verdict == ZQ_SMS_SENT) {
-        if (c->gw.msgid_pointer[0] != '\0')
-            scalar_text(pointer_get(root, c->gw.msgid_pointer), r.msg_id, sizeof(r.msg_id));
+        if (c->gw.msgid_pointer[0] != '\0' &&
+            scalar_text(pointer_get(root, c->gw.msgid_pointer), msg, sizeof(msg)))
+            zq_ch_say(r.msg_id, sizeof(r.msg_id), "%s", msg); /* printable, as logged */
         zq_ch_say(r.code, sizeof(r.code), "%s", code);
         zq_ch_say(r.reason, sizeof(r.reason), "gateway: accepted (HTTP %ld)", status);
         json_decref(root);
