@@ -405,8 +405,7 @@ static int cmd_sms_send(const zq_config *cfg, int argc, char **argv, int i)
             continue;
         eq = strchr(o.vals[k], '=');
         if (eq == NULL || m.nparams >= ZQ_SMS_MAX_PARAMS || (size_t)(eq - o.vals[k]) >= 64) {
-            fprintf(stderr, PROG ": --param must be NAME=VALUE (at most %d)\n",
-                    ZQ_SMS_MAX_PARAMS);
+            fprintf(stderr, PROG ": --param must be NAME=VALUE (at most %d)\n", ZQ_SMS_MAX_PARAMS);
             return ZQ_EXIT_CONFIG;
         }
         memcpy(buf[m.nparams], o.vals[k], (size_t)(eq - o.vals[k]));

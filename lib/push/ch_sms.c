@@ -658,11 +658,9 @@ static zq_sms_result gw_answer(const zq_sms_config *c, long status, const char *
         r.verdict = ZQ_SMS_THROTTLED;
         r.retry_after_ms = gw_wait_ms(c, retry_after);
     } else if (status >= 500 || (have_code && zq_sms_code_in(c->gw.retry_codes, code)) ||
-               zq_sms_code_in(c->gw.retry_codes, st)) {
-        r.verdict = ZQ_SMS_RETRY;
-    } else if (ok_status && !have_code) {
-        /* Accepted by HTTP, but the code cannot be read: it may or may
-         * not have gone, as with the vendors. */
+               zq_sms_code_in(c->gw.retry_codes, st) || (ok_status && !have_code)) {
+        /* 5xx and retry codes; or accepted by HTTP with a code that cannot
+         * be read: it may or may not have gone, as with the vendors. */
         r.verdict = ZQ_SMS_RETRY;
     }
     if (have_code)
