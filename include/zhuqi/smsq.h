@@ -59,7 +59,8 @@ int zq_sms_body_use(const char *body);
  * target of kind sms; the prio lane for use "code", the main lane
  * otherwise). The names must be params of the use (config.h). A code's
  * notice is not listed among the staff's notices and expires after an
- * hour; a status message's after 30 days. Returns 0 and
+ * hour (or [sms] code_max_age_s and ten minutes, when longer); a status
+ * message's after 30 days. Returns 0 and
  * the notice id (ZQ_NOTICE_ID_MAX bytes; *created false when mark
  * existed: the first message's id), -ZQ_EINVAL (bad mobile, use or
  * params: names must be 1..32 of a-z 0-9 _, distinct; values UTF-8

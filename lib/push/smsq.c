@@ -12,8 +12,9 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/channel.h"
 
-/* A code is useless after minutes; a status message is kept like the
- * other case messages (bot/events.c). */
+/* A code is useless after minutes (it is kept an hour, or its max age
+ * and ten minutes when that is longer, so that it outlives its entry); a
+ * status message is kept like the other case messages (bot/events.c). */
 #define CODE_TTL_S 3600
 #define STATUS_TTL_S (30 * 86400)
 #define PARAM_NAME_MAX 32
@@ -188,7 +189,9 @@ int zq_sms_queue(zq_store *st, const zq_config *cfg, const zq_sms_msg *m, char i
     in.target = &t;
     in.prio = code;
     in.now_ms = m->now_ms;
-    in.ttl_s = code ? CODE_TTL_S : STATUS_TTL_S;
+    in.ttl_s = !code                                        ? STATUS_TTL_S
+               : cfg->sms.code_max_age_s + 600 > CODE_TTL_S ? cfg->sms.code_max_age_s + 600
+                                                            : CODE_TTL_S;
     in.mark = m->mark;
     in.mark_ttl_s = m->mark_ttl_s;
     rc = zq_notice_send_direct(st, &in, id, created, err);

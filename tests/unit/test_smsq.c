@@ -239,6 +239,27 @@ static void test_queue_refused(void **state)
     assert_true(created);
 }
 
+/* A code outlives its entry's max age, however long that is set. */
+static void test_code_ttl(void **state)
+{
+    static const char *const names[] = {"code"};
+    static const char *const values[] = {"123456"};
+    zq_sms_msg m = {.mobile = "13800138000",
+                    .use = "code",
+                    .names = names,
+                    .values = values,
+                    .nparams = 1,
+                    .now_ms = 1764000000000LL};
+    char id[ZQ_NOTICE_ID_MAX];
+    zq_err err = {0};
+    bool created;
+
+    (void)state;
+    g_cfg.sms.code_max_age_s = 7200;
+    assert_int_equal(zq_sms_queue(g_st, &g_cfg, &m, id, &created, &err), 0);
+    assert_true(int_cmd("TTL zqt:notice:%s", id) > 7200);
+}
+
 /* Staff cannot make an sms target: the system does, per message. */
 static void test_staff_cannot_add(void **state)
 {
@@ -290,6 +311,7 @@ int main(void)
         T(test_queue_code),
         T(test_queue_status),
         T(test_queue_refused),
+        T(test_code_ttl),
         T(test_staff_cannot_add),
     };
 
