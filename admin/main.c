@@ -15,6 +15,7 @@
 #include "zhuqi/daemon.h"
 #include "zhuqi/log.h"
 #include "zhuqi/retention.h"
+#include "zhuqi/smsq.h"
 #include "zhuqi/staff.h"
 #include "zhuqi/workflow.h"
 
@@ -43,6 +44,10 @@ static void usage(FILE *out)
             "                            check the backup in DIR against its manifest, then\n"
             "                            restore it into an empty Redis (--check: only check;\n"
             "                            --force: overwrite keys already there)\n"
+            "  sms send --mobile M --use USE [--param NAME=VALUE]... [--case ID]\n"
+            "                            queue one SMS through [sms] (zhuqi-bot sends it);\n"
+            "                            prints the notice id. USE: code (params code,\n"
+            "                            minutes) or a case status (case, status, deadline)\n"
             "  retention --dry-run|--apply [--now-ms MS]\n"
             "                            personal data past [retention]: count it, or erase\n"
             "                            it (closed cases keep their statistics fields; each\n"
@@ -502,6 +507,61 @@ static int cmd_retention(const char *path, const zq_config *cfg, int argc, char 
     return rc < 0 ? ZQ_EXIT_FAIL : ZQ_EXIT_OK;
 }
 
+/* sms send: one SMS queued as the system queues them (smsq.h), to try
+ * a provider's configuration end to end. */
+static int cmd_sms_send(const zq_config *cfg, int argc, char **argv, int i)
+{
+    static const char *const allowed[] = {"mobile", "use", "param", "case", NULL};
+    const char *names[ZQ_SMS_MAX_PARAMS], *values[ZQ_SMS_MAX_PARAMS];
+    char buf[ZQ_SMS_MAX_PARAMS][64], id[ZQ_NOTICE_ID_MAX];
+    zq_sms_msg m;
+    zq_store *st;
+    zq_err err = {0};
+    bool created = false;
+    opts o;
+    int rc;
+
+    if (parse_opts(argc, argv, i, allowed, &o) < 0)
+        return ZQ_EXIT_CONFIG;
+    memset(&m, 0, sizeof(m));
+    m.mobile = opt_get(&o, "mobile");
+    m.use = opt_get(&o, "use");
+    m.case_id = opt_get(&o, "case");
+    for (int k = 0; k < o.n; k++) {
+        const char *eq;
+
+        if (strcmp(o.names[k], "param") != 0)
+            continue;
+        eq = strchr(o.vals[k], '=');
+        if (eq == NULL || m.nparams >= ZQ_SMS_MAX_PARAMS || (size_t)(eq - o.vals[k]) >= 64) {
+            fprintf(stderr, PROG ": --param must be NAME=VALUE (at most %d)\n", ZQ_SMS_MAX_PARAMS);
+            return ZQ_EXIT_CONFIG;
+        }
+        memcpy(buf[m.nparams], o.vals[k], (size_t)(eq - o.vals[k]));
+        buf[m.nparams][eq - o.vals[k]] = '\0';
+        names[m.nparams] = buf[m.nparams];
+        values[m.nparams++] = eq + 1;
+    }
+    m.names = names;
+    m.values = values;
+    m.now_ms = zq_now_ms();
+    if (m.mobile == NULL || m.use == NULL) {
+        fprintf(stderr, PROG ": sms send needs --mobile and --use\n");
+        return ZQ_EXIT_CONFIG;
+    }
+    st = zq_store_new(&cfg->redis);
+    if (st == NULL)
+        return ZQ_EXIT_FAIL;
+    rc = zq_sms_queue(st, cfg, &m, id, &created, &err);
+    zq_store_free(st);
+    if (rc < 0) {
+        fprintf(stderr, PROG ": sms send: %s\n", err.msg[0] ? err.msg : zq_strerror(-rc));
+        return rc == -ZQ_EINVAL || rc == -ZQ_ENOTSUP ? ZQ_EXIT_CONFIG : ZQ_EXIT_FAIL;
+    }
+    printf("%s\n", id);
+    return ZQ_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     static zq_config cfg; /* large: keep it off the stack */
@@ -556,6 +616,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[i], "calendar") == 0 && i + 1 < argc && strcmp(argv[i + 1], "check") == 0 &&
         i + 2 == argc)
         return cmd_calendar_check(path, &cfg);
+    if (strcmp(argv[i], "sms") == 0 && i + 1 < argc && strcmp(argv[i + 1], "send") == 0)
+        return cmd_sms_send(&cfg, argc, argv, i + 2);
     fprintf(stderr, PROG ": unknown command '%s'\n", argv[i]);
     usage(stderr);
     return ZQ_EXIT_CONFIG;

@@ -18,8 +18,23 @@
 
 #include "internal.h"
 #include "zhuqi/log.h"
+#include "zhuqi/sms.h"
 
 #define STOP_GRACE_MS 3500
+
+/* The SMS vendors refuse more than their per-number limits: a looser
+ * [sms] value is clamped (sms.h), and said so. */
+static void warn_sms_limits(const zq_config *cfg)
+{
+    int iv, hour, day;
+    bool clamped;
+
+    zq_sms_limits(&cfg->sms, &iv, &hour, &day, &clamped);
+    if (clamped)
+        ZQ_WARN("event=limit_clamped key=sms.per_number provider=%s interval_s=%d per_hour=%d "
+                "per_day=%d msg=\"the vendor refuses SMS beyond its per-number limits\"",
+                cfg->sms.provider, iv, hour, day);
+}
 
 static void reload(zq_bot *b)
 {
@@ -45,6 +60,7 @@ static void reload(zq_bot *b)
     zq_sender_set_timeouts(b->snd, b->cfg->bot.connect_timeout_ms, b->cfg->bot.timeout_ms);
     zq_channel_config_from(b->cfg, &b->cc);
     zq_channel_warn_limits(b->cfg);
+    warn_sms_limits(b->cfg);
     if (zq_log_level_parse(b->cfg->log.level, &level) == 0)
         zq_log_set_level(level);
     ZQ_INFO("event=reload ok=1 path=%s rules=%zu", b->config_path,
@@ -157,6 +173,7 @@ int zq_bot_run(const char *config_path, const zq_config *initial)
         goto out;
     zq_channel_config_from(b->cfg, &b->cc);
     zq_channel_warn_limits(b->cfg);
+    warn_sms_limits(b->cfg);
     b->st = zq_store_new(&b->cfg->redis);
     b->snd = zq_sender_new(b->cfg->bot.max_transfers, b->cfg->bot.connect_timeout_ms,
                            b->cfg->bot.timeout_ms);

@@ -34,7 +34,9 @@ int zq_bot_dry_run(const char *config_path, const zq_config *cfg, const char *at
 /* The rate-limit windows of a channel (at most 3): the per-minute limit
  * over rate_window_ms + rate_slack_ms, the per-second limit over a 60th
  * of the window plus a tenth of the slack and the per-hour limit over 60
- * windows plus the slack. Returns how many. */
+ * windows plus the slack. sms: per number, one per zq_sms_limits'
+ * interval (seconds as 60ths of the window), per hour (60 windows) and
+ * per day (1440 windows), each plus the slack. Returns how many. */
 int zq_bot_rate_windows(const zq_config *cfg, zq_channel_kind k, zq_rate_window *w);
 
 /* Telegram's limit per bot, over all its chats ([channels]
@@ -80,7 +82,8 @@ int zq_sender_busy(const zq_sender *s);
 int zq_sender_free_slots(const zq_sender *s);
 
 /* Starts POSTing body (borrowed: must live until the transfer ends) to
- * url with content_type and extra "Name: value" headers. With a guard
+ * url with content_type ("" for none) and extra "Name: value" headers;
+ * body NULL makes it a GET. With a guard
  * (borrowed, must live until the transfer ends; NULL: none) every peer
  * address is checked by zq_netguard_check() when the socket is opened,
  * on a fresh connection, without a proxy. Returns 0, or

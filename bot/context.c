@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "zhuqi/app.h"
 #include "zhuqi/log.h"
+#include "zhuqi/sms.h"
 
 int zq_bot_rate_windows(const zq_config *cfg, zq_channel_kind k, zq_rate_window *w)
 {
@@ -22,6 +23,21 @@ int zq_bot_rate_windows(const zq_config *cfg, zq_channel_kind k, zq_rate_window 
     int64_t minute = cfg->channels.rate_window_ms;
     int64_t slack = cfg->channels.rate_slack_ms;
     int n = 0;
+
+    if (k == ZQ_CH_SMS) {
+        /* Per number (the target id is the number's): the vendors'
+         * windows (sms.h), in "minutes" of rate_window_ms like the rest. */
+        int iv, hour, day;
+
+        zq_sms_limits(&cfg->sms, &iv, &hour, &day, NULL);
+        if (iv > 0)
+            w[n++] = (zq_rate_window){1, (int64_t)iv * minute / 60 + slack};
+        if (hour > 0)
+            w[n++] = (zq_rate_window){hour, 60 * minute + slack};
+        if (day > 0)
+            w[n++] = (zq_rate_window){day, 1440 * minute + slack};
+        return n;
+    }
 
     if (lim.per_minute > 0)
         w[n++] = (zq_rate_window){lim.per_minute, minute + slack};

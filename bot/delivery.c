@@ -16,6 +16,8 @@
 #include "zhuqi/chat_outbox.h"
 #include "zhuqi/log.h"
 #include "zhuqi/ratelimit.h"
+#include "zhuqi/sms.h"
+#include "zhuqi/smsq.h"
 #include "zhuqi/smsreport.h"
 #include "zhuqi/targets.h"
 
@@ -49,6 +51,8 @@ typedef struct job {
     char auth_hdr[ZQ_APPTOKEN_MAX + 48];
     bool token_refresh; /* fetch a new token before the next send */
     bool token_retried; /* the platform refused the token once already */
+    bool sms_resigned;  /* an SMS vendor refused the clock or nonce once already */
+    bool skip_rate;     /* the next send reuses the slot of a request refused unsent */
     /* The rate-limit slots the part in flight holds (ratelimit.h): its
      * logs and its member, released when the transfer ends. */
     char rl_keys[2][ZQ_RATE_KEY_MAX];
@@ -389,6 +393,33 @@ static int prepare_reply(zq_bot *b, job *j, int64_t now_ms)
     return 0;
 }
 
+/* The age after which an SMS entry is dead-lettered instead of sent: a
+ * verification code's [sms] code_max_age_s, else [bot] max_age_s. */
+static int64_t sms_max_age_ms(const zq_bot *b, const job *j)
+{
+    int64_t age = (int64_t)b->cfg->bot.max_age_s * 1000;
+    int64_t code = (int64_t)b->cfg->sms.code_max_age_s * 1000;
+
+    if (j->content != NULL && zq_sms_body_use(j->content->c.body) == 0 && code < age)
+        age = code;
+    return age;
+}
+
+/* True after settling j as dead when the SMS would leave at at_ms past
+ * its max age (a code that would arrive expired). */
+static bool sms_too_old(zq_bot *b, job *j, int64_t at_ms)
+{
+    int64_t max = sms_max_age_ms(b, j);
+
+    if (j->e.first_ms <= 0 || at_ms - j->e.first_ms <= max)
+        return false;
+    settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0,
+           max < (int64_t)b->cfg->bot.max_age_s * 1000
+               ? "gave up: a verification code older than [sms] code_max_age_s"
+               : "gave up: older than [bot] max_age_s");
+    return true;
+}
+
 /* Renders a notice entry for its target. Returns 0, or -1 after settling. */
 static int prepare_notice(zq_bot *b, job *j)
 {
@@ -406,6 +437,8 @@ static int prepare_notice(zq_bot *b, job *j)
     m.mention_mobiles = (const char *const *)j->content->c.mobiles;
     m.nmentions = j->content->c.nmobiles;
     m.mention_all = j->content->c.mention_all;
+    if (j->kind == ZQ_CH_SMS && sms_too_old(b, j, zq_now_ms()))
+        return -1;
     if (zq_channel_render(&b->cc, &j->target, &m, zq_now_ms(), &j->reqs, &j->nreqs, &err) < 0) {
         char why[300];
 
@@ -697,6 +730,10 @@ static int take_rate(zq_bot *b, job *j)
     if (rc < 0)
         return -1;
     if (wait > 0) {
+        /* An SMS waits for its number's limit, unless it would leave too
+         * late to matter. */
+        if (j->kind == ZQ_CH_SMS && !j->e.reply && sms_too_old(b, j, zq_now_ms() + wait))
+            return 1;
         settle(b, j, ZQ_SETTLE_DEFER, j->e.attempts, zq_now_ms() + wait, "");
         return 1;
     }
@@ -727,7 +764,7 @@ static void release_rate(zq_bot *b, job *j)
  * sender could not take it now. */
 static int start_job(zq_bot *b, job *j)
 {
-    const char *hdrs[8], *url, *ctype, *body;
+    const char *hdrs[ZQ_OUTREQ_MAX_HEADERS + 1], *url, *ctype, *body;
     zq_outreq_auth auth = job_auth(j);
     size_t blen;
     int nh = 0, rc;
@@ -737,16 +774,17 @@ static int start_job(zq_bot *b, job *j)
         ctype = "application/json; charset=utf-8";
         body = j->reply_bodies != NULL ? j->reply_bodies[j->part] : j->e.reply_body;
         blen = strlen(body);
-        for (int i = 0; i < j->nreply_hdrs && nh < 8; i++)
+        for (int i = 0; i < j->nreply_hdrs && nh < ZQ_OUTREQ_MAX_HEADERS; i++)
             hdrs[nh++] = j->reply_hdrs[i];
     } else {
         const zq_outreq *r = &j->reqs[j->part];
 
         url = r->url;
         ctype = r->content_type;
-        body = r->body.data ? r->body.data : "";
+        /* NULL: a GET (an SMS gateway's query). */
+        body = r->get ? NULL : r->body.data ? r->body.data : "";
         blen = r->body.len;
-        for (int i = 0; i < r->nheaders && nh < 8; i++)
+        for (int i = 0; i < r->nheaders && nh < ZQ_OUTREQ_MAX_HEADERS; i++)
             hdrs[nh++] = r->headers[i];
     }
     j->auth_hdr[0] = '\0';
@@ -757,10 +795,13 @@ static int start_job(zq_bot *b, job *j)
             return rc;
         url = j->send_url;
     }
-    rc = take_rate(b, j);
+    /* A request signed again after the vendor refused it unsent keeps
+     * the slot the refused one took: the vendor did not count it. */
+    rc = j->skip_rate ? 0 : take_rate(b, j);
+    j->skip_rate = false;
     if (rc != 0)
         return rc;
-    if (j->auth_hdr[0] != '\0' && nh < 8)
+    if (j->auth_hdr[0] != '\0' && nh < ZQ_OUTREQ_MAX_HEADERS + 1)
         hdrs[nh++] = j->auth_hdr;
     /* Generic targets are URLs staff typed in: guarded. Every other URL
      * is the operators' ([channels] base URLs, [generic] push_url) or a
@@ -811,6 +852,73 @@ static void disable_if_gone(zq_bot *b, job *j, const zq_sent *r)
         ZQ_ERROR("event=target_disable_failed target=%s err=\"%s\"", j->target.id, err.msg);
 }
 
+/* The outcome of an SMS (sms.h: zq_sms_answer): sent; throttled, retried
+ * when the vendor's window ends (measured in "minutes" of [channels]
+ * rate_window_ms, as the per-number limits are); a clock or nonce error
+ * signed again and sent again at once, once; retried with back-off; or
+ * dead with the vendor's code and reason. */
+static void sms_done(zq_bot *b, job *j, const zq_sent *r)
+{
+    int64_t now_ms = zq_now_ms(), delay;
+    int attempts = j->e.attempts + 1;
+    zq_sms_result res;
+    char why[300];
+
+    if (r->error[0] != '\0') {
+        memset(&res, 0, sizeof(res));
+        res.verdict = ZQ_SMS_RETRY;
+        why_fmt(res.reason, sizeof(res.reason), "no answer: %s", r->error);
+    } else {
+        res = zq_sms_answer(&b->cc.sms, r->status, r->body, r->len, r->retry_after, now_ms / 1000);
+    }
+    if (res.verdict == ZQ_SMS_SENT) {
+        ZQ_INFO("event=sms_sent notice=%s target=%s provider=%s msg_id=\"%s\"", j->e.notice,
+                j->e.target, b->cc.sms.provider, res.msg_id);
+        j->part = j->nreqs;
+        settle(b, j, ZQ_SETTLE_DONE, attempts, 0, "");
+        return;
+    }
+    if (res.verdict == ZQ_SMS_PERMANENT) {
+        settle(b, j, ZQ_SETTLE_DEAD, attempts, 0, res.reason);
+        return;
+    }
+    if (res.verdict == ZQ_SMS_RETRY && zq_sms_resign_code(res.code)) {
+        if (j->sms_resigned) {
+            why_fmt(why, sizeof(why), "refused again after signing afresh: %s", res.reason);
+            settle(b, j, ZQ_SETTLE_DEAD, attempts, 0, why);
+            return;
+        }
+        /* A stale timestamp or a nonce seen before: sign again (a new
+         * render) and send at once, once. */
+        ZQ_WARN("event=sms_resign notice=%s target=%s reason=\"%s\"", j->e.notice, j->e.target,
+                res.reason);
+        j->sms_resigned = true;
+        j->skip_rate = true;
+        zq_outreq_free_all(j->reqs, j->nreqs);
+        j->reqs = NULL;
+        j->nreqs = 0;
+        if (prepare_notice(b, j) == 0)
+            j->state = J_READY;
+        return;
+    }
+    if (attempts >= b->cfg->bot.max_attempts) {
+        why_fmt(why, sizeof(why), "gave up after %d attempts: %s", attempts, res.reason);
+        settle(b, j, ZQ_SETTLE_DEAD, attempts, 0, why);
+        return;
+    }
+    delay = res.verdict == ZQ_SMS_THROTTLED
+                ? res.retry_after_ms * b->cfg->channels.rate_window_ms / 60000
+                : 0;
+    delay = zq_outbox_backoff_ms(attempts, b->cfg->bot.retry_base_ms, b->cfg->bot.retry_max_ms,
+                                 delay, zq_bot_random(b));
+    if (j->e.first_ms > 0 && now_ms + delay - j->e.first_ms > sms_max_age_ms(b, j)) {
+        why_fmt(why, sizeof(why), "gave up: next attempt would pass its max age: %s", res.reason);
+        settle(b, j, ZQ_SETTLE_DEAD, attempts, 0, why);
+        return;
+    }
+    settle(b, j, ZQ_SETTLE_RETRY, attempts, now_ms + delay, res.reason);
+}
+
 void zq_delivery_done(zq_bot *b, const zq_sent *r)
 {
     job *j = r->ctx;
@@ -827,6 +935,10 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
          * claims it after claim_idle_ms. */
         ZQ_INFO("event=transfer_abandoned notice=%s target=%s", j->e.notice, j->e.target);
         job_release(j);
+        return;
+    }
+    if (j->kind == ZQ_CH_SMS && !j->e.reply) {
+        sms_done(b, j, r);
         return;
     }
     d = zq_channel_classify(j->kind, r->status, r->body, r->len, r->retry_after, &ra, reason,

@@ -189,7 +189,10 @@ int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
         }
     if (x == NULL)
         return -ZQ_EBUSY;
-    if (zq_fmt(ct, sizeof(ct), "Content-Type: %s",
+    /* "Content-Type:" with nothing after it keeps curl from adding its
+     * own to a POST without a body. */
+    if (zq_fmt(ct, sizeof(ct), "Content-Type:%s%s",
+               content_type && content_type[0] == '\0' ? "" : " ",
                content_type ? content_type : "application/json") < 0)
         return -ZQ_ETOOBIG;
     h = curl_slist_append(NULL, ct);
@@ -226,9 +229,13 @@ int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
 
     curl_easy_reset(x->easy);
     curl_easy_setopt(x->easy, CURLOPT_URL, url);
-    curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
-    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    if (body != NULL) {
+        curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    } else {
+        curl_easy_setopt(x->easy, CURLOPT_HTTPGET, 1L);
+    }
     curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)s->connect_ms);
     curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms);

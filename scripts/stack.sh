@@ -229,6 +229,12 @@ app_secret = demo-feishu-app-secret
 pepper_file = $VAR/pepper
 EOF
     )
+    # SMS: Tencent Cloud's SendSms on the fake (tests/fake/fake_sms.py: its
+    # account, templates, and the secret in a 0600 file); the fake's page
+    # shows each SMS as the phone would.
+    (umask 077 && "$PYTHON" "$ROOT/tests/fake/fake_sms.py" ini tencent \
+        "http://127.0.0.1:$FAKE_PORT" "$VAR/sms.key" >>"$VAR/zhuqi.ini") ||
+        die "cannot write the [sms] settings"
 
     make_cert
     # TLS as shipped on TLS_PORT, plus the local switch on PORT instead of

@@ -116,8 +116,8 @@ void zq_channel_config_from(const zq_config *cfg, zq_channel_config *cc);
 zq_channel_limits zq_channel_limits_from(const zq_config *cfg, zq_channel_kind k);
 
 /* Logs a warning for each limit in cfg that asks for more than its
- * platform allows and is clamped (the WeCom app's per member). Returns
- * how many. */
+ * platform allows and is clamped (the WeCom app's per member; the SMS
+ * vendors' per number are zq_sms_limits', sms.h). Returns how many. */
 int zq_channel_warn_limits(const zq_config *cfg);
 
 /* True when k is an app kind whose app has its credentials in cfg:
@@ -168,15 +168,19 @@ typedef enum zq_outreq_auth {
     ZQ_AUTH_FEISHU,   /* header "Authorization: Bearer T" (tenant token) */
 } zq_outreq_auth;
 
-/* One HTTP request to send (always a POST). Free arrays of them with
- * zq_outreq_free_all(). */
+/* One HTTP request to send: a POST, or a GET (get: an SMS gateway's
+ * query). Free arrays of them with zq_outreq_free_all(). The sizes hold
+ * a signed SMS request (sms.h: an Alibaba query in the URL, the vendors'
+ * signature headers). */
+#define ZQ_OUTREQ_MAX_HEADERS 10
 typedef struct zq_outreq {
-    char url[1024];
+    char url[4096];
     zq_buf body;
-    const char *content_type; /* static */
-    char headers[4][320];     /* "Name: value" lines beyond Content-Type */
+    const char *content_type;                 /* static; "" for none (an empty body) */
+    char headers[ZQ_OUTREQ_MAX_HEADERS][720]; /* "Name: value" lines beyond Content-Type */
     int nheaders;
     zq_outreq_auth auth; /* the token to add before sending */
+    bool get;            /* a GET without a body */
 } zq_outreq;
 
 /* Renders m for target t: native format (WeCom markdown, DingTalk markdown
@@ -223,6 +227,12 @@ typedef struct zq_outreq {
  *                   "interactive","content":"<the card of feishu-bot as a
  *                   JSON string>"[,"uuid": 32 hex digits from m->idem and
  *                   the part]}; no signature (the token is the proof).
+ *   sms             the [sms] provider's SendSms (sms.h, ch_sms.c): Tencent
+ *                   TC3, Alibaba ACS3 or the gateway's request, signed at
+ *                   now_ms with a fresh nonce, from the body smsq.h writes
+ *                   ({"use","params"}) and the use's template; -ZQ_ENOTSUP
+ *                   without a provider or a template for the use. Its
+ *                   answers are read by zq_sms_answer (sms.h), not here.
  * Split parts start with a line "（i/n）" (Feishu: in the card header;
  * DingTalk: in markdown.title too); lines are kept whole when possible,
  * never a UTF-8 character, an HTML entity or a tag is cut, and Telegram
@@ -275,7 +285,9 @@ zq_delivery zq_channel_classify(zq_channel_kind k, long http_status, const char 
  * a supergroup; feishu-chat code 230002 (bot not in the chat); wecom-app
  * errcode 81013 (user, department and tag all invalid) or an errcode 0
  * naming the member in invaliduser/unlicenseduser. False for every other
- * answer and kind. When true, writes a short English reason. */
+ * answer and kind (sms included: its targets are not stored, and a
+ * refused number fails that one message). When true, writes a short
+ * English reason. */
 bool zq_channel_target_gone(zq_channel_kind k, long http_status, const char *body, size_t len,
                             char *reason, size_t reasonsz);
 

@@ -60,10 +60,118 @@ typedef struct zq_redis_config {
     int wait_timeout_ms; /* how long WAIT may block; 0 or less: 500 */
 } zq_redis_config;
 
-/* [sms] (smsq.h, specs/sms.md): who sends SMS and how. */
+/* What an SMS is about (smsq.h): a verification code, or a status of a
+ * case the complainant may see. Each has a template in [sms] (tpl_<use>,
+ * text_<use>) and its own param names:
+ *   code                                      code, minutes
+ *   accepted rejected transferred needs_info
+ *   answered closed                           case, status, deadline */
+#define ZQ_SMS_USES                                                                                \
+    "code", "accepted", "rejected", "transferred", "needs_info", "answered", "closed"
+#define ZQ_SMS_NUSES 7
+#define ZQ_SMS_TPL_PARAMS 8      /* variables of one template */
+#define ZQ_SMS_GW_FIELDS 8       /* [sms_gateway] field_1 .. field_8 */
+#define ZQ_SMS_PARAM_NAME_MAX 33 /* bytes of a param or vendor variable name, NUL included */
+
+/* [sms] and [sms_gateway] (smsq.h, specs/sms.md): who sends SMS and how.
+ * Checked at load (zq_sms_config_check): a provider that cannot work is a
+ * startup error. */
 typedef struct zq_sms_config {
     char provider[16]; /* "none", "tencent", "alibaba" or "gateway" */
+    char tencent_base_url[256];
+    char alibaba_base_url[256];
+    char key_id[128];      /* Tencent SecretId / Alibaba AccessKeyId / gateway basic user */
+    char secret[256];      /* secret: ZHUQI_SMS_SECRET or secret_file, never in the file */
+    char secret_file[256]; /* a file of mode 0600 (or stricter) holding the secret */
+    char app_id[64];       /* Tencent SmsSdkAppId; the gateway's {app_id} */
+    char region[32];       /* Tencent X-TC-Region */
+    char sign_name[64];    /* the approved signature text, without 【】 */
+    /* Per use (ZQ_SMS_USES order): "<template id>: [vendor=]name, ..."
+     * (zq_sms_tpl_parse), and the wording with {name} placeholders (the
+     * gateway's {rendered_text}). */
+    char tpl[ZQ_SMS_NUSES][256];
+    char text[ZQ_SMS_NUSES][512];
+    /* Per-number limits (0: the provider's default; looser values are
+     * clamped to it, see zq_sms_limits). */
+    int interval_s;
+    int per_hour;
+    int per_day;
+    int code_max_age_s; /* a code not sent by then is dropped (dead letter) */
+    struct {
+        char url[512];
+        char method[8];                    /* POST | GET */
+        char body_format[8];               /* json | form | query */
+        char content_mode[16];             /* text | template */
+        char auth[8];                      /* none | basic | bearer | header */
+        char auth_header[64];              /* the header of auth = header */
+        char field[ZQ_SMS_GW_FIELDS][256]; /* "name = value with {placeholders}" */
+        char success_pointer[128];         /* RFC 6901; "": the HTTP status decides */
+        char success_values[256];
+        char msgid_pointer[128];
+        char error_pointer[128];
+        char error_message_pointer[128];
+        char retry_codes[256];
+        char throttle_codes[256];
+        char http_success[32]; /* "200-299", "202" */
+        int throttle_s;        /* wait after a throttle code without Retry-After */
+    } gw;
 } zq_sms_config;
+
+/* The index of use in ZQ_SMS_USES, or -1. */
+int zq_sms_use_index(const char *use);
+/* The name of use i ("code"), or NULL. */
+const char *zq_sms_use_name(int i);
+/* True when name is a param of use i. */
+bool zq_sms_param_known(int use, const char *name);
+
+/* A template: the vendor's id and its variables in order, each with the
+ * vendor's name (Alibaba's ${var}; Tencent's are positional) and ours. */
+typedef struct zq_sms_tpl {
+    char id[65];
+    int n;
+    char vendor[ZQ_SMS_TPL_PARAMS][ZQ_SMS_PARAM_NAME_MAX];
+    char name[ZQ_SMS_TPL_PARAMS][ZQ_SMS_PARAM_NAME_MAX];
+} zq_sms_tpl;
+
+/* Parses tpl_<use> "<id>[: [vendor=]name[, ...]]" ("1110: code, minutes";
+ * "SMS_154950909: caseno=case, status") for use i: the id 1..64 of
+ * A-Z a-z 0-9 _ - ., names of the use's params, vendor names 1..32 of
+ * A-Z a-z 0-9 _. Returns 0, or -ZQ_EINVAL with an English reason. */
+int zq_sms_tpl_parse(int use, const char *s, zq_sms_tpl *out, char *why, size_t whysz);
+
+/* The HTTP statuses of [sms_gateway] http_success, "A-B" or "A" (100 to
+ * 599), into lo and hi. Returns 0 or -ZQ_EINVAL. */
+int zq_sms_http_range(const char *s, int *lo, int *hi);
+
+/* True when v is in list, a comma-separated list of codes, each bare
+ * (0, FREQ_LIMIT) or in double quotes ("0000"). */
+bool zq_sms_code_in(const char *list, const char *v);
+
+/* True when use i can be sent with sms: the provider is set and the use
+ * has its template (tpl_<use>; the gateway in text mode: text_<use>). */
+bool zq_sms_use_configured(const zq_sms_config *sms, int use);
+
+/* True when name (len bytes) is a placeholder of [sms_gateway] fields:
+ * phone_bare phone_e164 rendered_text template_id params_json sign_name
+ * app_id key_id uuid unix_ms unix_s use. */
+bool zq_sms_placeholder_known(const char *name, size_t len);
+
+/* Splits a field "name = value" into name (out, 65 bytes; 1..64 of
+ * A-Z a-z 0-9 _ - .) and *value (borrowed, spaces around trimmed off the
+ * front). Returns 0 or -ZQ_EINVAL. */
+int zq_sms_field_split(const char *s, char name[65], const char **value);
+
+/* Reads a secret from path into out (outsz bytes): a regular file that
+ * neither group nor others may read or write (mode 0600 or stricter),
+ * its content without the line break at its end, 1 to outsz - 1 bytes of
+ * printable text. Returns 0, or -ZQ_EINVAL / -ZQ_EIO with an English
+ * reason (never the content). */
+int zq_secret_file_read(const char *path, char *out, size_t outsz, char *why, size_t whysz);
+
+/* Checks sms as a whole (the provider's required keys, templates, the
+ * gateway's fields and placeholders). Returns 0 or -ZQ_EINVAL with an
+ * English reason naming the key. */
+int zq_sms_config_check(const zq_sms_config *sms, char *why, size_t whysz);
 
 typedef struct zq_config {
     char path[512]; /* the file it was read from ("" for defaults) */

@@ -11,6 +11,7 @@
 
 #include "zhuqi/buf.h"
 #include "zhuqi/common.h"
+#include "zhuqi/config.h"
 
 typedef enum zq_sms_provider {
     ZQ_SMS_TENCENT = 0,
@@ -197,5 +198,34 @@ zq_sms_result zq_sms_classify(zq_sms_provider p, long http_status, const char *b
 
 /* "sent", "throttled", "retry", "permanent". */
 const char *zq_sms_verdict_name(zq_sms_verdict v);
+
+/* True for the vendors' clock and nonce codes (Tencent
+ * AuthFailure.SignatureExpire and InternalError.RequestTimeException,
+ * Alibaba SignatureNonceUsed and InvalidTimeStamp.Expired): a request
+ * signed again at once, with a fresh timestamp and nonce, may pass; a
+ * second one failing the same way will not (sms.md §1.5, §2.5). */
+bool zq_sms_resign_code(const char *code);
+
+/* ---- the [sms] provider (ch_sms.c) ---- */
+
+/* The answer to a request rendered for kind sms (channel.h) under c:
+ * zq_sms_classify for tencent and alibaba, the [sms_gateway] rules for
+ * the gateway (no answer, 5xx and retry_codes retry; 429 and
+ * throttle_codes are throttled for Retry-After or throttle_s; a status
+ * in http_success whose code at success_pointer is in success_values is
+ * sent, with msgid_pointer's id; a 2xx without a readable code retries;
+ * anything else is permanent, with the code at error_pointer and the
+ * message at error_message_pointer). retry_after: the Retry-After header
+ * or NULL. A mobile number in the reason is masked (138****8000). */
+zq_sms_result zq_sms_answer(const zq_sms_config *c, long http_status, const char *body, size_t len,
+                            const char *retry_after, int64_t now_s);
+
+/* The per-number limits under c (sms.md §3.1): the least seconds between
+ * two SMS to one number, the most in any hour and in any 24 hours (0:
+ * none). The provider's defaults (Tencent 30 s and 10 a day, Alibaba
+ * 60 s, 5 an hour and 10 a day; the gateway none) stand for 0 in c; a
+ * looser value is clamped to them, and *clamped (may be NULL) says so. */
+void zq_sms_limits(const zq_sms_config *c, int *interval_s, int *per_hour, int *per_day,
+                   bool *clamped);
 
 #endif

@@ -23,15 +23,7 @@
 #include "zhuqi/store.h"
 #include "zhuqi/targets.h"
 
-/* The uses (template keys) a message may have: a verification code, or
- * the status of a case the complainant may see. Param names per use:
- *   "code"                                      code, minutes
- *   "accepted", "rejected", "transferred",
- *   "needs_info", "answered", "closed"          case, status (the Chinese
- *                                               label), deadline ("" when none) */
-#define ZQ_SMS_USES                                                                                \
-    "code", "accepted", "rejected", "transferred", "needs_info", "answered", "closed"
-#define ZQ_SMS_NUSES 7
+/* The uses and their param names: ZQ_SMS_USES in config.h. */
 #define ZQ_SMS_USE_MAX 16 /* bytes of a use, NUL included */
 
 typedef struct zq_sms_msg {
@@ -59,15 +51,22 @@ bool zq_sms_use_valid(const char *use);
  * mobile. */
 int zq_sms_target_id(const char *mobile, char out[ZQ_TARGET_ID_MAX]);
 
+/* The use of a notice body zq_sms_queue wrote ({"use":...}): its index
+ * in ZQ_SMS_USES, or -1 when body is not such a body. */
+int zq_sms_body_use(const char *body);
+
 /* Queues one SMS (a direct notice, zq_notice_send_direct, to an inline
  * target of kind sms; the prio lane for use "code", the main lane
- * otherwise). A code's notice is not listed among the staff's notices and
- * expires after an hour; a status message's after 30 days. Returns 0 and
+ * otherwise). The names must be params of the use (config.h). A code's
+ * notice is not listed among the staff's notices and expires after an
+ * hour (or [sms] code_max_age_s and ten minutes, when longer); a status
+ * message's after 30 days. Returns 0 and
  * the notice id (ZQ_NOTICE_ID_MAX bytes; *created false when mark
  * existed: the first message's id), -ZQ_EINVAL (bad mobile, use or
  * params: names must be 1..32 of a-z 0-9 _, distinct; values UTF-8
  * without control characters, at most ZQ_SMS_MAX_FIELD bytes),
- * -ZQ_ENOTSUP when SMS is not configured, -ZQ_EUNAVAIL, -ZQ_EREPLY;
+ * -ZQ_ENOTSUP when SMS is not configured or the use has no template
+ * (zq_sms_use_configured), -ZQ_EUNAVAIL, -ZQ_EREPLY;
  * err says which. */
 int zq_sms_queue(zq_store *st, const zq_config *cfg, const zq_sms_msg *m, char id[ZQ_NOTICE_ID_MAX],
                  bool *created, zq_err *err);

@@ -338,6 +338,118 @@ static const opt opts[] = {
     STR("sms", "provider", sms.provider, 1, false, check_sms_provider, "none",
         "who sends SMS (verification codes, progress messages): none, tencent, alibaba or "
         "gateway (a 政务 SMS platform's HTTP interface)"),
+    STR("sms", "tencent_base_url", sms.tencent_base_url, 1, false, check_base_url,
+        "https://sms.tencentcloudapi.com", "Tencent Cloud SMS API base URL"),
+    STR("sms", "alibaba_base_url", sms.alibaba_base_url, 1, false, check_base_url,
+        "https://dysmsapi.aliyuncs.com", "Alibaba Cloud SMS API base URL"),
+    STR("sms", "key_id", sms.key_id, 0, false, NULL, "",
+        "Tencent SecretId, Alibaba AccessKeyId, or the gateway's basic-auth user"),
+    STR("sms", "secret", sms.secret, 0, true, NULL, "",
+        "Tencent SecretKey, Alibaba AccessKeySecret or the gateway's secret: only from the "
+        "environment (ZHUQI_SMS_SECRET), never in this file; or use secret_file"),
+    STR("sms", "secret_file", sms.secret_file, 0, false, NULL, "",
+        "a file of mode 0600 (or stricter) holding the secret; relative to this file's folder"),
+    STR("sms", "app_id", sms.app_id, 0, false, NULL, "",
+        "Tencent SmsSdkAppId (digits); the gateway's {app_id}"),
+    STR("sms", "region", sms.region, 1, false, NULL, "ap-guangzhou", "Tencent X-TC-Region"),
+    STR("sms", "sign_name", sms.sign_name, 0, false, NULL, "",
+        "the approved signature text (签名), without 【】"),
+    STR("sms", "tpl_code", sms.tpl[0], 0, false, NULL, "",
+        "the approved template of verification codes: \"<template id>: [vendor=]name, ...\" with "
+        "names of code, minutes, in the template's order; empty: not sent"),
+    STR("sms", "tpl_accepted", sms.tpl[1], 0, false, NULL, "",
+        "the approved template of the case status accepted: \"<template id>: [vendor=]name, ...\" "
+        "with names of case, status, deadline, in the template's order; empty: not sent"),
+    STR("sms", "tpl_rejected", sms.tpl[2], 0, false, NULL, "",
+        "the approved template of the case status rejected: \"<template id>: [vendor=]name, ...\" "
+        "with names of case, status, deadline, in the template's order; empty: not sent"),
+    STR("sms", "tpl_transferred", sms.tpl[3], 0, false, NULL, "",
+        "the approved template of the case status transferred: \"<template id>: [vendor=]name, "
+        "...\" with names of case, status, deadline, in the template's order; empty: not sent"),
+    STR("sms", "tpl_needs_info", sms.tpl[4], 0, false, NULL, "",
+        "the approved template of the case status needs_info: \"<template id>: [vendor=]name, "
+        "...\" with names of case, status, deadline, in the template's order; empty: not sent"),
+    STR("sms", "tpl_answered", sms.tpl[5], 0, false, NULL, "",
+        "the approved template of the case status answered: \"<template id>: [vendor=]name, ...\" "
+        "with names of case, status, deadline, in the template's order; empty: not sent"),
+    STR("sms", "tpl_closed", sms.tpl[6], 0, false, NULL, "",
+        "the approved template of the case status closed: \"<template id>: [vendor=]name, ...\" "
+        "with names of case, status, deadline, in the template's order; empty: not sent"),
+    STR("sms", "text_code", sms.text[0], 0, false, NULL, "",
+        "the wording of tpl_code with {code}, {minutes}, as registered (the gateway's "
+        "{rendered_text})"),
+    STR("sms", "text_accepted", sms.text[1], 0, false, NULL, "",
+        "the wording of tpl_accepted with {case}, {status}, {deadline}, as registered (the "
+        "gateway's {rendered_text})"),
+    STR("sms", "text_rejected", sms.text[2], 0, false, NULL, "",
+        "the wording of tpl_rejected with {case}, {status}, {deadline}, as registered (the "
+        "gateway's {rendered_text})"),
+    STR("sms", "text_transferred", sms.text[3], 0, false, NULL, "",
+        "the wording of tpl_transferred with {case}, {status}, {deadline}, as registered (the "
+        "gateway's {rendered_text})"),
+    STR("sms", "text_needs_info", sms.text[4], 0, false, NULL, "",
+        "the wording of tpl_needs_info with {case}, {status}, {deadline}, as registered (the "
+        "gateway's {rendered_text})"),
+    STR("sms", "text_answered", sms.text[5], 0, false, NULL, "",
+        "the wording of tpl_answered with {case}, {status}, {deadline}, as registered (the "
+        "gateway's {rendered_text})"),
+    STR("sms", "text_closed", sms.text[6], 0, false, NULL, "",
+        "the wording of tpl_closed with {case}, {status}, {deadline}, as registered (the gateway's "
+        "{rendered_text})"),
+    NUM("sms", "per_number_interval_s", OPT_INT, sms.interval_s, 0, 86400, "0",
+        "seconds between two SMS to one number; 0: the provider's (Tencent 30, Alibaba 60); "
+        "less than that is raised to it"),
+    NUM("sms", "per_number_per_hour", OPT_INT, sms.per_hour, 0, 1000, "0",
+        "SMS per number in any hour; 0: the provider's (Alibaba 5, else none); more than the "
+        "provider's is lowered to it"),
+    NUM("sms", "per_number_per_day", OPT_INT, sms.per_day, 0, 1000, "0",
+        "SMS per number in any 24 hours; 0: the provider's (10); more is lowered to it"),
+    NUM("sms", "code_max_age_s", OPT_INT, sms.code_max_age_s, 30, 86400, "600",
+        "a verification code not sent this long after it was queued is dropped (dead letter)"),
+
+    STR("sms_gateway", "url", sms.gw.url, 0, false, NULL, "",
+        "the 政务 SMS gateway's http(s) URL (provider gateway)"),
+    STR("sms_gateway", "method", sms.gw.method, 1, false, NULL, "POST", "POST or GET"),
+    STR("sms_gateway", "body_format", sms.gw.body_format, 1, false, NULL, "json",
+        "json, form (x-www-form-urlencoded) or query (fields in the URL; GET needs it)"),
+    STR("sms_gateway", "content_mode", sms.gw.content_mode, 1, false, NULL, "text",
+        "text: we render 【sign_name】 + text_<use> into {rendered_text}; template: the gateway "
+        "gets {template_id} and {params_json}"),
+    STR("sms_gateway", "auth", sms.gw.auth, 1, false, NULL, "none",
+        "none, basic (key_id and the secret), bearer (Authorization: Bearer <secret>) or header "
+        "(auth_header: <secret>)"),
+    STR("sms_gateway", "auth_header", sms.gw.auth_header, 0, false, NULL, "X-Api-Key",
+        "the header carrying the secret with auth header"),
+    STR("sms_gateway", "field_1", sms.gw.field[0], 0, false, NULL, "",
+        "\"name = value\": a request field; placeholders {phone_bare} {phone_e164} "
+        "{rendered_text} {template_id} {params_json} {sign_name} {app_id} {key_id} {uuid} "
+        "{unix_ms} {unix_s} {use}"),
+    STR("sms_gateway", "field_2", sms.gw.field[1], 0, false, NULL, "", "as field_1"),
+    STR("sms_gateway", "field_3", sms.gw.field[2], 0, false, NULL, "", "as field_1"),
+    STR("sms_gateway", "field_4", sms.gw.field[3], 0, false, NULL, "", "as field_1"),
+    STR("sms_gateway", "field_5", sms.gw.field[4], 0, false, NULL, "", "as field_1"),
+    STR("sms_gateway", "field_6", sms.gw.field[5], 0, false, NULL, "", "as field_1"),
+    STR("sms_gateway", "field_7", sms.gw.field[6], 0, false, NULL, "", "as field_1"),
+    STR("sms_gateway", "field_8", sms.gw.field[7], 0, false, NULL, "", "as field_1"),
+    STR("sms_gateway", "success_pointer", sms.gw.success_pointer, 0, false, NULL, "",
+        "JSON pointer (RFC 6901) of the answer's code, e.g. /code; empty: a status in "
+        "http_success is success"),
+    STR("sms_gateway", "success_values", sms.gw.success_values, 0, false, NULL, "",
+        "codes meaning success, comma-separated: 0,200,\"0000\""),
+    STR("sms_gateway", "msgid_pointer", sms.gw.msgid_pointer, 0, false, NULL, "",
+        "JSON pointer of the message id in a success answer (logged)"),
+    STR("sms_gateway", "error_pointer", sms.gw.error_pointer, 0, false, NULL, "",
+        "JSON pointer of the error code (default: success_pointer)"),
+    STR("sms_gateway", "error_message_pointer", sms.gw.error_message_pointer, 0, false, NULL, "",
+        "JSON pointer of the error message"),
+    STR("sms_gateway", "retry_codes", sms.gw.retry_codes, 0, false, NULL, "",
+        "error codes to retry later (5xx and no answer always are), comma-separated"),
+    STR("sms_gateway", "throttle_codes", sms.gw.throttle_codes, 0, false, NULL, "",
+        "error codes meaning a frequency limit: wait throttle_s (or Retry-After), then again"),
+    STR("sms_gateway", "http_success", sms.gw.http_success, 1, false, NULL, "200-299",
+        "HTTP statuses of an accepted request: A-B or A (Kannel: 202)"),
+    NUM("sms_gateway", "throttle_s", OPT_INT, sms.gw.throttle_s, 1, 86400, "60",
+        "seconds to wait after a throttle code (or HTTP 429) without Retry-After"),
 
     STR("verify", "pepper", verify.pepper, 0, true, NULL, "",
         "HMAC key of stored SMS codes (>= 32 bytes); set ZHUQI_VERIFY_PEPPER or pepper_file"),
@@ -1108,6 +1220,41 @@ static int longest_sign_window(const zq_config *c, const char **who)
     return w;
 }
 
+/* [sms]: the secret only from the environment or a file of mode 0600
+ * (read here, relative to the configuration's folder), then the SMS
+ * settings as a whole. */
+static int sms_rules(const load_state *st, zq_err *err)
+{
+    zq_sms_config *c = &st->cfg->sms;
+    char where[400], why[300], path[512];
+    size_t i = opt_index("sms", "secret");
+    int rc;
+
+    /* "secret =" (empty, as the dump writes it) says nothing. */
+    if (st->line_of[i] != 0 && !st->from_env[i] && c->secret[0] != '\0') {
+        origin(st, i, where, sizeof(where));
+        return zq_err_set(err, ZQ_EINVAL,
+                          "%s: the SMS secret may not be written in the file: set "
+                          "ZHUQI_SMS_SECRET or secret_file",
+                          where);
+    }
+    if (c->secret_file[0] != '\0') {
+        origin(st, opt_index("sms", "secret_file"), where, sizeof(where));
+        if (c->secret[0] != '\0')
+            return zq_err_set(err, ZQ_EINVAL, "%s: set either ZHUQI_SMS_SECRET or secret_file",
+                              where);
+        rc = c->secret_file[0] == '/' || strrchr(st->path, '/') == NULL
+                 ? zq_fmt(path, sizeof(path), "%s", c->secret_file)
+                 : zq_fmt(path, sizeof(path), "%.*s/%s", (int)(strrchr(st->path, '/') - st->path),
+                          st->path, c->secret_file);
+        if (rc < 0 || zq_secret_file_read(path, c->secret, sizeof(c->secret), why, sizeof(why)) < 0)
+            return zq_err_set(err, ZQ_EINVAL, "%s: %s", where, rc < 0 ? "path too long" : why);
+    }
+    if (zq_sms_config_check(c, why, sizeof(why)) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "%s: %s", st->path, why);
+    return 0;
+}
+
 /* Rules that involve more than one key. */
 static int check_rules(const load_state *st, zq_err *err)
 {
@@ -1149,6 +1296,8 @@ static int check_rules(const load_state *st, zq_err *err)
                           "replayed after its message id is forgotten would be taken again)",
                           where, win, who);
     }
+    if (sms_rules(st, err) < 0)
+        return -ZQ_EINVAL;
     if (r->backoff_min_ms > r->backoff_max_ms) {
         size_t imin = opt_index("redis", "backoff_min_ms");
         size_t imax = opt_index("redis", "backoff_max_ms");

@@ -321,6 +321,18 @@ static const code_class ALIBABA_CODES[] = {
     {"InvalidTimeStamp.Expired", ZQ_SMS_RETRY, W_NONE},
 };
 
+bool zq_sms_resign_code(const char *code)
+{
+    static const char *const clock_codes[] = {"AuthFailure.SignatureExpire",
+                                              "InternalError.RequestTimeException",
+                                              "SignatureNonceUsed", "InvalidTimeStamp.Expired"};
+
+    for (size_t i = 0; code != NULL && i < ZQ_ARRAY_LEN(clock_codes); i++)
+        if (strcmp(code, clock_codes[i]) == 0)
+            return true;
+    return false;
+}
+
 /* Milliseconds from now_s to the next Beijing midnight, or to the first
  * of the next month there. */
 static int64_t until_beijing(int64_t now_s, bool month)

@@ -12,13 +12,12 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/channel.h"
 
-/* A code is useless after minutes; a status message is kept like the
- * other case messages (bot/events.c). */
+/* A code is useless after minutes (it is kept an hour, or its max age
+ * and ten minutes when that is longer, so that it outlives its entry); a
+ * status message is kept like the other case messages (bot/events.c). */
 #define CODE_TTL_S 3600
 #define STATUS_TTL_S (30 * 86400)
 #define PARAM_NAME_MAX 32
-
-static const char *const uses[ZQ_SMS_NUSES] = {ZQ_SMS_USES};
 
 bool zq_sms_enabled(const zq_config *cfg)
 {
@@ -27,10 +26,16 @@ bool zq_sms_enabled(const zq_config *cfg)
 
 bool zq_sms_use_valid(const char *use)
 {
-    for (size_t i = 0; use != NULL && i < ZQ_ARRAY_LEN(uses); i++)
-        if (strcmp(use, uses[i]) == 0)
-            return true;
-    return false;
+    return zq_sms_use_index(use) >= 0;
+}
+
+int zq_sms_body_use(const char *body)
+{
+    json_t *root = body != NULL ? json_loads(body, 0, NULL) : NULL;
+    int use = zq_sms_use_index(json_string_value(json_object_get(root, "use")));
+
+    json_decref(root);
+    return use;
 }
 
 int zq_sms_target_id(const char *mobile, char out[ZQ_TARGET_ID_MAX])
@@ -89,6 +94,8 @@ static int check_msg(const zq_sms_msg *m, zq_err *err)
         if (!name_ok(m->names[i]))
             return zq_err_set(err, ZQ_EINVAL, "sms: param %zu: name must be 1 to %d of a-z 0-9 _",
                               i + 1, PARAM_NAME_MAX);
+        if (!zq_sms_param_known(zq_sms_use_index(m->use), m->names[i]))
+            return zq_err_set(err, ZQ_EINVAL, "sms: %s is not a param of %s", m->names[i], m->use);
         if (!value_ok(m->values[i]))
             return zq_err_set(err, ZQ_EINVAL,
                               "sms: param %s: value must be UTF-8 text of at most %d bytes",
@@ -157,6 +164,9 @@ int zq_sms_queue(zq_store *st, const zq_config *cfg, const zq_sms_msg *m, char i
         return rc;
     if (!zq_sms_enabled(cfg))
         return zq_err_set(err, ZQ_ENOTSUP, "sms: not configured ([sms] provider = none)");
+    if (!zq_sms_use_configured(&cfg->sms, zq_sms_use_index(m->use)))
+        return zq_err_set(err, ZQ_ENOTSUP, "sms: no template for %s ([sms] tpl_%s)", m->use,
+                          m->use);
     memset(&t, 0, sizeof(t));
     t.kind = ZQ_CH_SMS;
     /* check_msg took the number: these fit. */
@@ -179,7 +189,9 @@ int zq_sms_queue(zq_store *st, const zq_config *cfg, const zq_sms_msg *m, char i
     in.target = &t;
     in.prio = code;
     in.now_ms = m->now_ms;
-    in.ttl_s = code ? CODE_TTL_S : STATUS_TTL_S;
+    in.ttl_s = !code                                        ? STATUS_TTL_S
+               : cfg->sms.code_max_age_s + 600 > CODE_TTL_S ? cfg->sms.code_max_age_s + 600
+                                                            : CODE_TTL_S;
     in.mark = m->mark;
     in.mark_ttl_s = m->mark_ttl_s;
     rc = zq_notice_send_direct(st, &in, id, created, err);

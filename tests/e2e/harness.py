@@ -449,6 +449,8 @@ class Stack:
             self.ini["channels"]["generic_allow"] = "127.0.0.1:9"
         for sec, kv in (ini or {}).items():
             self.ini.setdefault(sec, {}).update(kv)
+        if self.fake is not None:
+            self._sms_through_fake(ini or {})
         write_ini(self.ini_path, self.ini)
 
         rates = dict(rates or {})
@@ -503,6 +505,23 @@ class Stack:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32) + "\n")
         return path
+
+    def _sms_through_fake(self, ini):
+        """[sms] sends through the fake (tests/fake/fake_sms.py): provider
+        tencent, or the one ini's [sms] names (tencent, alibaba, gateway),
+        with the fake's account, templates and the secret in a 0600 file;
+        what ini sets in [sms] and [sms_gateway] wins."""
+        import fake_sms  # noqa: E402  (tests/fake, on the path with fakeclient)
+
+        provider = ini.get("sms", {}).get("provider", "tencent")
+        if provider not in fake_sms.ACCOUNTS:
+            return
+        self.sms_secret_file = os.path.join(self.dir, "sms.key")
+        fake_sms.write_secret(provider, self.sms_secret_file)
+        for sec, kv in fake_sms.ini_sections(provider, self.fake.url,
+                                             self.sms_secret_file).items():
+            kv.update(ini.get(sec, {}))
+            self.ini[sec] = kv
 
     # --- paths and logs -----------------------------------------------
 

@@ -1005,5 +1005,247 @@ class TestTokenFaultsAndDuplicates(FakeCase):
         self.assertTrue(m["accepted"], m)  # delivered, though nobody heard it
 
 
+# ---- the SMS vendors (tests/fake/fake_sms.py) ----
+
+import secrets  # noqa: E402
+
+import fake_sms  # noqa: E402  (tests/fake)
+import smssign  # noqa: E402  (tests/fake: signatures independent of zhuqi's)
+
+TC = fake_sms.ACCOUNTS["tencent"]
+ALI = fake_sms.ACCOUNTS["alibaba"]
+EMPTY_SHA = hashlib.sha256(b"").hexdigest()
+
+
+class SmsFakeCase(FakeCase):
+    def host(self):
+        return "127.0.0.1:%d" % self.fake.port
+
+    def tencent(self, body, ts=None, secret_id=None, secret_key=None, action="SendSms"):
+        """A SendSms request signed with smssign.tc3_sign; the answer's
+        Response object."""
+        raw = body if isinstance(body, bytes) else json.dumps(
+            body, ensure_ascii=False, separators=(",", ":")).encode()
+        ts = int(time.time()) if ts is None else ts
+        sig = smssign.tc3_sign(secret_id or TC["key_id"], secret_key or TC["secret"], "sms",
+                               self.host(), ts, raw)
+        r = self.fake.request("POST", "/tencent/", raw, {
+            "Host": self.host(), "Content-Type": "application/json; charset=utf-8",
+            "X-TC-Action": action, "X-TC-Version": "2021-01-11", "X-TC-Timestamp": str(ts),
+            "X-TC-Region": "ap-guangzhou", "Authorization": sig["authorization"]})
+        self.assertEqual(r.status, 200, r)
+        return r.json()["Response"]
+
+    def tc_body(self, number="13800138000", template="2100001", params=("123456", "5"),
+                sign=fake_sms.SIGN, app=None):
+        return {"PhoneNumberSet": ["+86" + number], "SmsSdkAppId": app or TC["app_id"],
+                "SignName": sign, "TemplateId": template, "TemplateParamSet": list(params)}
+
+    def tc_code(self, resp):
+        if "Error" in resp:
+            return resp["Error"]["Code"]
+        return resp["SendStatusSet"][0]["Code"]
+
+    def alibaba(self, params, nonce=None, date=None, secret=None, key_id=None):
+        """A SendSms request signed with smssign.acs3_sign: (status, JSON)."""
+        pairs = list(params.items())
+        date = date or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        hdrs = [("host", self.host()), ("x-acs-action", "SendSms"),
+                ("x-acs-version", "2017-05-25"), ("x-acs-date", date),
+                ("x-acs-signature-nonce", nonce or secrets.token_hex(16)),
+                ("x-acs-content-sha256", EMPTY_SHA)]
+        sig = smssign.acs3_sign(key_id or ALI["key_id"], secret or ALI["secret"], "POST", "/",
+                                pairs, hdrs, EMPTY_SHA)
+        headers = dict(hdrs)
+        headers["Authorization"] = sig["authorization"]
+        r = self.fake.request("POST", "/alibaba/?" + smssign.acs_query(pairs), b"", headers)
+        return r.status, r.json()
+
+    def ali_params(self, number="13900139000", template="SMS_480000001",
+                   tparam='{"code":"123456"}', sign=fake_sms.SIGN):
+        return {"PhoneNumbers": number, "SignName": sign, "TemplateCode": template,
+                "TemplateParam": tparam}
+
+
+class TestSmsTencentFake(SmsFakeCase):
+    # "A minute" of 2 s: Tencent's 30 s per number is 1 s, its day 48 min.
+    FAKE_ARGS = ("--rate-window", "2")
+
+    def test_accepted_with_the_real_answer(self):
+        resp = self.tencent(self.tc_body())
+        (st,) = resp["SendStatusSet"]
+        self.assertEqual(st["Code"], "Ok", resp)
+        self.assertEqual(st["PhoneNumber"], "+8613800138000")
+        self.assertEqual(st["Fee"], 1)
+        self.assertEqual(st["IsoCode"], "CN")
+        self.assertTrue(st["SerialNo"])
+        self.assertTrue(resp["RequestId"])
+        m = self.only_message(platform="tencent-sms", target="13800138000")
+        self.assertEqual(m["content"], "【助企平台】您的验证码为123456，5分钟内有效，请勿泄露给他人。")
+        page = self.fake.request("GET", "/").body.decode("utf-8")
+        self.assertIn("【助企平台】您的验证码为123456", page)
+        self.assertIn("13800138000", page)
+        self.assertIn("腾讯云短信", page)
+
+    def test_signature_clock_and_account(self):
+        self.assertEqual(self.tc_code(self.tencent(self.tc_body(), secret_key="wrong")),
+                         "AuthFailure.SignatureFailure")
+        self.assertEqual(self.tc_code(self.tencent(self.tc_body(), ts=int(time.time()) - 301)),
+                         "AuthFailure.SignatureExpire")
+        self.assertEqual(self.tc_code(self.tencent(self.tc_body(), ts=int(time.time()) + 400)),
+                         "AuthFailure.SignatureExpire")
+        self.assertEqual(self.tc_code(self.tencent(self.tc_body(), secret_id="AKIDnobody")),
+                         "AuthFailure.SecretIdNotFound")
+        # The signed bytes are the sent bytes: a body changed after signing fails.
+        raw = json.dumps(self.tc_body(), separators=(",", ":")).encode()
+        ts = int(time.time())
+        sig = smssign.tc3_sign(TC["key_id"], TC["secret"], "sms", self.host(), ts, raw)
+        r = self.fake.request("POST", "/tencent/", raw.replace(b"123456", b"654321"), {
+            "Host": self.host(), "Content-Type": "application/json; charset=utf-8",
+            "X-TC-Action": "SendSms", "X-TC-Version": "2021-01-11", "X-TC-Timestamp": str(ts),
+            "X-TC-Region": "ap-guangzhou", "Authorization": sig["authorization"]})
+        self.assertEqual(r.json()["Response"]["Error"]["Code"], "AuthFailure.SignatureFailure")
+        self.assertEqual(self.tc_code(self.tencent(self.tc_body(), action="SendStatus")),
+                         "InvalidAction")
+        self.assertEqual(self.fake.messages(accepted=True), [])
+
+    def test_app_template_sign_and_params(self):
+        cases = [
+            (dict(app="1400000000"), "InvalidParameterValue.SdkAppIdNotExist"),
+            (dict(template="9999999"), "FailedOperation.TemplateIncorrectOrUnapproved"),
+            (dict(sign="别的签名"), "FailedOperation.SignatureIncorrectOrUnapproved"),
+            (dict(params=("123456",)), "FailedOperation.TemplateParamSetNotMatchApprovedTemplate"),
+            (dict(params=("12a456", "5")), "InvalidParameterValue.TemplateParameterFormatError"),
+            (dict(template="2100003", params=("TS1", "http://x.cn")),
+             "InvalidParameterValue.ProhibitedUseUrlInTemplateParameter"),
+            (dict(number="12800138000"), "InvalidParameterValue.IncorrectPhoneNumber"),
+        ]
+        for kw, code in cases:
+            self.assertEqual(self.tc_code(self.tencent(self.tc_body(**kw))), code, kw)
+        self.assertEqual(self.tc_code(self.tencent(b"{not json")), "FailedOperation.JsonParseFail")
+
+    def test_per_number_frequency(self):
+        ok = self.tencent(self.tc_body(number="13800138011"))
+        self.assertEqual(self.tc_code(ok), "Ok")
+        again = self.tencent(self.tc_body(number="13800138011"))
+        self.assertEqual(self.tc_code(again), "LimitExceeded.PhoneNumberThirtySecondLimit")
+        self.assertEqual(again["SendStatusSet"][0]["Fee"], 0)
+        # Another number is not held back.
+        self.assertEqual(self.tc_code(self.tencent(self.tc_body(number="13800138012"))), "Ok")
+        # Ten a day: after nine more, a half-"minute" apart, the next is refused.
+        for _ in range(9):
+            time.sleep(1.05)
+            self.assertEqual(self.tc_code(self.tencent(self.tc_body(number="13800138011"))), "Ok")
+        time.sleep(1.05)
+        self.assertEqual(self.tc_code(self.tencent(self.tc_body(number="13800138011"))),
+                         "LimitExceeded.PhoneNumberDailyLimit")
+
+    def test_faults(self):
+        self.fake.add_fault("13800138021", "throttle", platform="tencent-sms", count=1)
+        self.assertEqual(self.tc_code(self.tencent(self.tc_body(number="13800138021"))),
+                         "LimitExceeded.PhoneNumberThirtySecondLimit")
+        self.fake.add_fault("13800138022", "fail", platform="tencent-sms", count=1,
+                            style="AuthFailure.SignatureExpire")
+        resp = self.tencent(self.tc_body(number="13800138022"))
+        self.assertEqual(resp["Error"]["Code"], "AuthFailure.SignatureExpire")
+        self.assertEqual(self.tc_code(self.tencent(self.tc_body(number="13800138022"))), "Ok")
+        self.fake.add_fault("13800138023", "fail", platform="tencent-sms", count=1)
+        self.assertEqual(self.tc_code(self.tencent(self.tc_body(number="13800138023"))),
+                         "FailedOperation.PhoneNumberInBlacklist")
+
+
+class TestSmsAlibabaFake(SmsFakeCase):
+    # "A minute" of 2 s: Alibaba's hour is 2 min, its day 48 min.
+    FAKE_ARGS = ("--rate-window", "2")
+
+    def test_accepted_with_the_real_answer(self):
+        status, j = self.alibaba(self.ali_params())
+        self.assertEqual(status, 200, j)
+        self.assertEqual(j["Code"], "OK", j)
+        self.assertEqual(j["Message"], "OK")
+        self.assertTrue(j["BizId"].endswith("^0"), j)
+        self.assertTrue(j["RequestId"])
+        m = self.only_message(platform="alibaba-sms", target="13900139000")
+        self.assertEqual(m["content"], "【助企平台】您的验证码为123456，5分钟内有效，请勿泄露给他人。")
+
+    def test_signature_nonce_and_clock(self):
+        status, j = self.alibaba(self.ali_params(), secret="wrong")
+        self.assertEqual((status, j["Code"]), (400, "SignatureDoesNotMatch"))
+        status, j = self.alibaba(self.ali_params(), key_id="LTAInobody")
+        self.assertEqual((status, j["Code"]), (404, "InvalidAccessKeyId.NotFound"))
+        old = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1000))
+        status, j = self.alibaba(self.ali_params(), date=old)
+        self.assertEqual((status, j["Code"]), (400, "InvalidTimeStamp.Expired"))
+        nonce = secrets.token_hex(16)
+        self.assertEqual(self.alibaba(self.ali_params(number="13900139001"), nonce=nonce)[1]["Code"],
+                         "OK")
+        status, j = self.alibaba(self.ali_params(number="13900139002"), nonce=nonce)
+        self.assertEqual((status, j["Code"]), (400, "SignatureNonceUsed"))
+
+    def test_template_sign_and_params(self):
+        cases = [
+            (dict(template="SMS_999"), "isv.SMS_TEMPLATE_ILLEGAL"),
+            (dict(sign="别的签名"), "isv.SMS_SIGNATURE_ILLEGAL"),
+            (dict(tparam='{"other":"123456"}'), "isv.TEMPLATE_MISSING_PARAMETERS"),
+            (dict(tparam='{"code":123456}'), "isv.INVALID_JSON_PARAM"),
+            (dict(tparam='not json'), "isv.INVALID_JSON_PARAM"),
+            (dict(number="1390013900"), "isv.MOBILE_NUMBER_ILLEGAL"),
+        ]
+        for i, (kw, code) in enumerate(cases):
+            kw.setdefault("number", "1390013902%d" % i)
+            status, j = self.alibaba(self.ali_params(**kw))
+            self.assertEqual((status, j["Code"]), (200, code), kw)
+
+    def test_business_limit_control(self):
+        self.assertEqual(self.alibaba(self.ali_params(number="13900139031"))[1]["Code"], "OK")
+        status, j = self.alibaba(self.ali_params(number="13900139031"))
+        self.assertEqual((status, j["Code"]), (200, "isv.BUSINESS_LIMIT_CONTROL"))
+        self.assertIn("分钟级", j["Message"])
+        for _ in range(4):
+            time.sleep(2.05)
+            self.assertEqual(self.alibaba(self.ali_params(number="13900139031"))[1]["Code"], "OK")
+        time.sleep(2.05)
+        status, j = self.alibaba(self.ali_params(number="13900139031"))
+        self.assertEqual(j["Code"], "isv.BUSINESS_LIMIT_CONTROL")
+        self.assertIn("小时级", j["Message"])
+
+
+class TestSmsGatewayFake(SmsFakeCase):
+    def send(self, body, key=fake_sms.ACCOUNTS["gateway"]["secret"]):
+        return self.fake.request("POST", "/smsgw/send", body, {"X-Api-Key": key})
+
+    def test_gateway(self):
+        good = {"mobile": "13700137000", "content": "【助企平台】您的验证码为123456。",
+                "requestId": "r-1"}
+        r = self.send(good)
+        self.assertJson(r, 200, code="0000")
+        self.assertTrue(r.json()["data"]["msgId"])
+        self.assertJson(self.send(good, key="wrong"), 401, code="E_AUTH")
+        self.assertJson(self.send(dict(good, content="【别的】您好")), 200, code="E_SIGN")
+        self.assertJson(self.send(dict(good, mobile="1370013700")), 200, code="E_MOBILE")
+        self.fake.add_fault("13700137000", "throttle", platform="sms-gateway", count=1)
+        self.assertJson(self.send(good), 200, code="FREQ_LIMIT")
+        form = urllib.parse.urlencode(good).encode()
+        r = self.fake.request("POST", "/smsgw/send", form, {
+            "X-Api-Key": fake_sms.ACCOUNTS["gateway"]["secret"],
+            "Content-Type": "application/x-www-form-urlencoded"})
+        self.assertJson(r, 200, code="0000")
+        ms = self.fake.messages(platform="sms-gateway", target="13700137000", accepted=True)
+        self.assertEqual([m["content"] for m in ms], [good["content"]] * 2)
+
+    def test_ini_for_zhuqi(self):
+        d = tempfile.mkdtemp(prefix="zq-fake-sms-")
+        try:
+            key = os.path.join(d, "sms.key")
+            text = fake_sms.ini_text("alibaba", "http://127.0.0.1:1", key)
+            fake_sms.write_secret("alibaba", key)
+            self.assertIn("provider = alibaba\n", text)
+            self.assertIn("tpl_code = SMS_480000001: code\n", text)
+            self.assertNotIn(ALI["secret"], text)
+            self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -34,6 +34,9 @@ Platform endpoints (all POST, JSON):
                                                      (header x-acs-dingtalk-
                                                      access-token)
 
+ The SMS vendors (tests/fake/fake_sms.py): /tencent/ (SendSms, TC3),
+ /alibaba/?... (SendSms, ACS3), /smsgw/send (a 政务 SMS gateway).
+
 Control API (JSON):
   POST   /_targets   register targets: an object, a list, or {"targets":[...]}
                      {"platform": wecom|dingtalk|feishu|telegram|generic|
@@ -1536,6 +1539,11 @@ IMPLICIT = ("generic", "dingtalk-session", "feishu-reply", "wecom-appmsg", "ding
 
 APP_MESSAGES = ("wecom-appmsg", "dingtalk-appmsg", "feishu-chat")
 
+# The SMS vendors (Tencent, Alibaba, a 政务 gateway): tests/fake/fake_sms.py.
+import fake_sms  # noqa: E402  (beside this file)
+
+fake_sms.install(globals())
+
 _IMPLICIT_TEMPLATES = {}
 
 
@@ -1817,6 +1825,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None:
             mode = fault["mode"]
             req.extra["fault"] = mode
+            req.fault = fault  # its options, for the platform's answer
             if mode == "slow":
                 time.sleep(fault["ms"] / 1000.0)
             elif mode == "down":

@@ -365,6 +365,27 @@ def sms():
         seed("sms", "a%02d" % i, bytes([mode, st, ck]) + b(body))
 
 
+def sms_gateway():
+    """A 政务 gateway's answers and [sms] templates: a status byte (0x80:
+    http_success 202; 0x40: Retry-After 7), then the success, error and
+    message-id pointers, a tpl_<use> value, and the body."""
+    seeds = [
+        (1, "/code", "", "/data/msgId", "1110: code, minutes",
+         '{"code":"0000","msg":"ok","data":{"msgId":"gw-1"}}'),
+        (1, "/code", "", "", "SMS_1: caseno=case, status", '{"code":"FREQ_LIMIT","msg":"slow"}'),
+        (0x41, "/code", "/err/0/c", "", "x: code,,", '{"code":9,"err":[{"c":"SYSTEM_BUSY"}]}'),
+        (0x88, "", "", "", "", "0: Accepted for delivery"),
+        (1, "/r~1s/0/c~0d", "", "/r~1s/1", "2100004: case, status, deadline",
+         '{"r/s":[{"c~d":true},"id-9"]}'),
+        (10, "/code", "", "", "a b: code", "<html>502</html>"),
+        (5, "/code", "/msg", "", "1: Code", '{"code":"E_MOBILE","msg":"13800138000 \xff\x01"}'),
+        (1, "/a/01", "/~2", "/" * 50, "1:" + "code," * 9, '{"a":[1,2]}'),
+    ]
+    for i, (st, ok, err, mid, tpl, body) in enumerate(seeds):
+        seed("sms_gateway", "g%02d" % i,
+             bytes([st]) + b("\n".join([ok, err, mid, tpl, body])))
+
+
 # ---- chat platforms ----
 
 def xml():
@@ -579,6 +600,7 @@ def generate():
     channel()
     classify()
     sms()
+    sms_gateway()
     xml()
     wecom()
     chatcrypt()

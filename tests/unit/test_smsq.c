@@ -65,6 +65,8 @@ static int setup_flush(void **state)
         freeReplyObject(r);
     zq_config_defaults(&g_cfg);
     snprintf(g_cfg.sms.provider, sizeof(g_cfg.sms.provider), "tencent");
+    snprintf(g_cfg.sms.tpl[0], sizeof(g_cfg.sms.tpl[0]), "1110: code, minutes");
+    snprintf(g_cfg.sms.tpl[1], sizeof(g_cfg.sms.tpl[1]), "2001: case, status");
     return 0;
 }
 
@@ -213,15 +215,49 @@ static void test_queue_refused(void **state)
     m.values = ctl;
     assert_int_equal(zq_sms_queue(g_st, &g_cfg, &m, id, &created, &err), -ZQ_EINVAL);
     m.values = values;
+    /* A param the use does not have. */
+    {
+        static const char *const other[] = {"case"};
+        m.names = other;
+        assert_int_equal(zq_sms_queue(g_st, &g_cfg, &m, id, &created, &err), -ZQ_EINVAL);
+        m.names = names;
+    }
+    /* A use without a template: not configured for it. */
+    m.use = "closed";
+    m.nparams = 0;
+    assert_int_equal(zq_sms_queue(g_st, &g_cfg, &m, id, &created, &err), -ZQ_ENOTSUP);
+    m.use = "code";
+    m.nparams = 1;
     /* Not configured. */
     snprintf(g_cfg.sms.provider, sizeof(g_cfg.sms.provider), "none");
     assert_false(zq_sms_enabled(&g_cfg));
     assert_int_equal(zq_sms_queue(g_st, &g_cfg, &m, id, &created, &err), -ZQ_ENOTSUP);
     assert_int_equal(int_cmd("EXISTS zqt:outbox:prio"), 0);
-    snprintf(g_cfg.sms.provider, sizeof(g_cfg.sms.provider), "gateway");
+    snprintf(g_cfg.sms.provider, sizeof(g_cfg.sms.provider), "alibaba");
     assert_true(zq_sms_enabled(&g_cfg));
     assert_int_equal(zq_sms_queue(g_st, &g_cfg, &m, id, &created, &err), 0);
     assert_true(created);
+}
+
+/* A code outlives its entry's max age, however long that is set. */
+static void test_code_ttl(void **state)
+{
+    static const char *const names[] = {"code"};
+    static const char *const values[] = {"123456"};
+    zq_sms_msg m = {.mobile = "13800138000",
+                    .use = "code",
+                    .names = names,
+                    .values = values,
+                    .nparams = 1,
+                    .now_ms = 1764000000000LL};
+    char id[ZQ_NOTICE_ID_MAX];
+    zq_err err = {0};
+    bool created;
+
+    (void)state;
+    g_cfg.sms.code_max_age_s = 7200;
+    assert_int_equal(zq_sms_queue(g_st, &g_cfg, &m, id, &created, &err), 0);
+    assert_true(int_cmd("TTL zqt:notice:%s", id) > 7200);
 }
 
 /* Staff cannot make an sms target: the system does, per message. */
@@ -275,6 +311,7 @@ int main(void)
         T(test_queue_code),
         T(test_queue_status),
         T(test_queue_refused),
+        T(test_code_ttl),
         T(test_staff_cannot_add),
     };
 
