@@ -44,10 +44,11 @@ static void usage(FILE *out)
             "                            check the backup in DIR against its manifest, then\n"
             "                            restore it into an empty Redis (--check: only check;\n"
             "                            --force: overwrite keys already there)\n"
-            "  sms send --mobile M --use USE [--param NAME=VALUE]... [--case ID]\n"
+            "  sms send --mobile M --use USE [--param NAME=VALUE]... [--case ID] [--count N]\n"
             "                            queue one SMS through [sms] (zhuqi-bot sends it);\n"
             "                            prints the notice id. USE: code (params code,\n"
-            "                            minutes) or a case status (case, status, deadline)\n"
+            "                            minutes) or a case status (case, status, deadline);\n"
+            "                            --count: N of them, to M, M+1, ... (benchmarks)\n"
             "  retention --dry-run|--apply [--now-ms MS]\n"
             "                            personal data past [retention]: count it, or erase\n"
             "                            it (closed cases keep their statistics fields; each\n"
@@ -508,18 +509,20 @@ static int cmd_retention(const char *path, const zq_config *cfg, int argc, char 
 }
 
 /* sms send: one SMS queued as the system queues them (smsq.h), to try
- * a provider's configuration end to end. */
+ * a provider's configuration end to end; --count N queues N, to the
+ * numbers from --mobile on (bench/sms_bench.py). */
 static int cmd_sms_send(const zq_config *cfg, int argc, char **argv, int i)
 {
-    static const char *const allowed[] = {"mobile", "use", "param", "case", NULL};
-    const char *names[ZQ_SMS_MAX_PARAMS], *values[ZQ_SMS_MAX_PARAMS];
-    char buf[ZQ_SMS_MAX_PARAMS][64], id[ZQ_NOTICE_ID_MAX];
+    static const char *const allowed[] = {"mobile", "use", "param", "case", "count", NULL};
+    const char *names[ZQ_SMS_MAX_PARAMS], *values[ZQ_SMS_MAX_PARAMS], *count_s;
+    char buf[ZQ_SMS_MAX_PARAMS][64], id[ZQ_NOTICE_ID_MAX], bare[12], mobile[12];
+    long long count = 1, first = 0;
     zq_sms_msg m;
     zq_store *st;
     zq_err err = {0};
     bool created = false;
     opts o;
-    int rc;
+    int rc = 0;
 
     if (parse_opts(argc, argv, i, allowed, &o) < 0)
         return ZQ_EXIT_CONFIG;
@@ -549,10 +552,28 @@ static int cmd_sms_send(const zq_config *cfg, int argc, char **argv, int i)
         fprintf(stderr, PROG ": sms send needs --mobile and --use\n");
         return ZQ_EXIT_CONFIG;
     }
+    count_s = opt_get(&o, "count");
+    if (count_s != NULL && zq_parse_ll(count_s, strlen(count_s), 1, 1000000, &count) < 0) {
+        fprintf(stderr, PROG ": --count must be 1 to 1000000\n");
+        return ZQ_EXIT_CONFIG;
+    }
+    if (count > 1 && (zq_sms_phone_bare(m.mobile, bare) < 0 ||
+                      zq_parse_ll(bare, 11, 0, 99999999999LL, &first) < 0 ||
+                      first + count - 1 > 19999999999LL)) {
+        fprintf(stderr, PROG ": --count needs a mainland --mobile with room for the numbers\n");
+        return ZQ_EXIT_CONFIG;
+    }
     st = zq_store_new(&cfg->redis);
     if (st == NULL)
         return ZQ_EXIT_FAIL;
-    rc = zq_sms_queue(st, cfg, &m, id, &created, &err);
+    for (long long k = 0; k < count && rc == 0; k++) {
+        if (count > 1) {
+            zq_fmt(mobile, sizeof(mobile), "%lld", first + k);
+            m.mobile = mobile;
+        }
+        m.now_ms = zq_now_ms();
+        rc = zq_sms_queue(st, cfg, &m, id, &created, &err);
+    }
     zq_store_free(st);
     if (rc < 0) {
         fprintf(stderr, PROG ": sms send: %s\n", err.msg[0] ? err.msg : zq_strerror(-rc));

@@ -119,6 +119,10 @@ GOALS = [
      "figure": "fanout", "field": "seconds", "max": 3.0, "strict": True},
     {"id": "fanout_rss", "text": "zhuqi-bot peak RSS during fan-out < 32 MB",
      "figure": "fanout", "field": "rss_kb", "max": 32 * 1024, "strict": True},
+    {"id": "sms_time", "text": "10,000 progress SMS accepted by the fake Tencent endpoint < 3 s",
+     "figure": "sms", "field": "seconds", "max": 3.0, "strict": True},
+    {"id": "sms_rss", "text": "zhuqi-bot peak RSS while sending them < 32 MB",
+     "figure": "sms", "field": "rss_kb", "max": 32 * 1024, "strict": True},
 ]
 
 
@@ -884,6 +888,16 @@ def print_report(rep):
                   " %d sent, %d accepted in %.2f s (%.0f msg/s); zhuqi-bot peak RSS %.1f MiB" % (
                       fo["targets"], fo["sent"], fo["accepted"], fo["seconds"],
                       fo["msg_per_s"] or 0, fo["rss_kb"] / 1024))
+    sm = rep.get("sms")
+    if sm:
+        if sm.get("error"):
+            print("SMS: not measured: %s" % sm["error"])
+        else:
+            print("SMS, %d progress messages to as many numbers (fake Tencent endpoint, TC3 "
+                  "checked): queued in %.2f s; %d accepted, %d refused in %.2f s (%.0f SMS/s); "
+                  "zhuqi-bot peak RSS %.1f MiB" % (
+                      sm["count"], sm["queue_seconds"], sm["accepted"], sm["rejected"],
+                      sm["seconds"], sm["sms_per_s"] or 0, sm["rss_kb"] / 1024))
     if rep.get("ping_variants"):
         print()
         print("/api/ping with other nginx settings (zhuqi-fcgi threads by the rule; each "
@@ -920,7 +934,7 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=int(os.environ.get("BENCH_WARMUP", "1")))
     ap.add_argument("--nginx-workers", type=int,
                     default=env_int("BENCH_NGINX_WORKERS", DEFAULT_NGINX_WORKERS))
-    ap.add_argument("--only", help="comma-separated row ids (%s), plus export, upload and fanout"
+    ap.add_argument("--only", help="comma-separated row ids (%s), plus export, upload, fanout and sms"
                     % ",".join(s["id"] for s in endpoint_specs()))
     ap.add_argument("--no-fanout", action="store_true", help="skip the bot fan-out")
     ap.add_argument("--no-compare", action="store_true", help="skip the keep-alive comparison")
@@ -1068,6 +1082,22 @@ def main(argv=None):
             except Exception as e:
                 rep["fanout"] = {"error": str(e)}
                 log("  fan-out failed: %s" % e)
+        if not a.no_fanout and (only is None or "sms" in only):
+            import sms_bench  # noqa: E402  (bench/)
+            log("bench: %d progress SMS through the fake Tencent endpoint" % FANOUT_TARGETS)
+            try:
+                if a.wait_quiet > 0:
+                    wait_quiet(a.wait_quiet, log)
+                rep["sms"] = sms_bench.run_sms(harness, FANOUT_TARGETS)
+                sm = rep["sms"]
+                sm["problems"] = []
+                if sm["accepted"] != FANOUT_TARGETS:
+                    sm["problems"].append("%d accepted of %d" % (sm["accepted"], FANOUT_TARGETS))
+                log("  %d accepted in %.2f s, bot peak RSS %.1f MiB" % (
+                    sm["accepted"], sm["seconds"], sm["rss_kb"] / 1024))
+            except Exception as e:
+                rep["sms"] = {"error": str(e)}
+                log("  SMS failed: %s" % e)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 

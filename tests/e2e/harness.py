@@ -415,6 +415,10 @@ class Stack:
             "bot": {"poll_ms": 200,
                     "reminders": os.path.join(ROOT, "config", "reminders.json"),
                     "templates_dir": os.path.join(ROOT, "config", "templates")},
+            # Progress SMS wait out quiet hours (21:00-08:00 Beijing by
+            # default): tests must not depend on the time of day they run
+            # at, so no quiet hours here; test_sms_progress sets a window.
+            "events": {"sms_quiet_hours": ""},
             # SMS codes: a fresh pepper per stack (a 0600 file, as in
             # production). Suites submit complaints without a code: the
             # check is off here; test_sms_code.py turns it on.

@@ -88,7 +88,7 @@ ROOMY = {"resend_interval": 0, "mobile_per_hour": 0, "mobile_per_day": 0,
 
 
 class TestCodes(IntakeCase):
-    STACK_ARGS = {"ini": dict(SMS_ON, verify=dict(ROOMY, submit_complaint=True))}
+    STACK_ARGS = {"fake": True, "ini": dict(SMS_ON, verify=dict(ROOMY, submit_complaint=True))}
 
     def client(self):
         c = CodeClient(self.stack)
@@ -281,7 +281,7 @@ class TestCodes(IntakeCase):
 
 
 class TestExpiry(StackCase, unittest.TestCase):
-    STACK_ARGS = {"ini": dict(SMS_ON, verify=dict(ROOMY, code_ttl=1))}
+    STACK_ARGS = {"fake": True, "ini": dict(SMS_ON, verify=dict(ROOMY, code_ttl=1))}
 
     def test_expired_code(self):
         c = CodeClient(self.stack)
@@ -300,7 +300,7 @@ class LimitCase(StackCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.STACK_ARGS = {"ini": dict(SMS_ON, verify=dict(ROOMY, **cls.LIMIT))}
+        cls.STACK_ARGS = {"fake": True, "ini": dict(SMS_ON, verify=dict(ROOMY, **cls.LIMIT))}
         super().setUpClass()
 
     def client(self):
@@ -412,7 +412,7 @@ class TestWithoutSms(IntakeCase):
 
 
 class TestPurposeOff(StackCase, unittest.TestCase):
-    STACK_ARGS = {"ini": dict(SMS_ON, verify=dict(ROOMY, lookup=False, resume=False))}
+    STACK_ARGS = {"fake": True, "ini": dict(SMS_ON, verify=dict(ROOMY, lookup=False, resume=False))}
 
     def test_switched_off(self):
         c = CodeClient(self.stack)
@@ -424,7 +424,7 @@ class TestPurposeOff(StackCase, unittest.TestCase):
 
 
 class TestRedisAway(StackCase, unittest.TestCase):
-    STACK_ARGS = {"redis": False, "ini": SMS_ON}
+    STACK_ARGS = {"redis": False, "fake": True, "ini": SMS_ON}
 
     def test_503(self):
         headers = {"Content-Type": "application/json", "Cookie": "zq_sid=" + "a" * 64,
