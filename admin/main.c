@@ -453,15 +453,12 @@ static int cmd_restore(const zq_config *cfg, int argc, char **argv, int i)
     return ZQ_EXIT_OK;
 }
 
-/* The evidence file store's "remove a case's files" (retention.h): NULL
- * until it exists; it is set here, next to backup_parts. */
-static const zq_retention_files_fn retention_remove_files = NULL;
-
 static int cmd_retention(const char *path, const zq_config *cfg, int argc, char **argv, int i)
 {
     static const char *const allowed[] = {"dry-run!", "apply!", "now-ms", NULL};
     zq_retention_opts ro;
     zq_retention_result res = {0};
+    zq_retention_files files;
     zq_app *app = NULL;
     zq_store *st = NULL;
     zq_err err = {0};
@@ -487,8 +484,11 @@ static int cmd_retention(const char *path, const zq_config *cfg, int argc, char 
     ro.apply = opt_get(&o, "apply") != NULL;
     ro.now_ms = now_ms;
     ro.who = PROG;
-    ro.remove_files = retention_remove_files;
     st = zq_store_new(&cfg->redis);
+    /* A purged case's files go from the store (retention.h). */
+    files = (zq_retention_files){.st = st, .schema = app->schema, .fs = app->files};
+    ro.remove_files = zq_retention_remove_files;
+    ro.files_ctx = &files;
     rc = st ? zq_retention_run(st, app->schema, &ro, &res, &err) : -ZQ_ENOMEM;
     printf("{\"apply\":%s,\"closed_case_days\":%d,\"cases_due\":%lld,\"cases_purged\":%lld,"
            "\"failed\":%lld,\"audit_days\":%d,\"audit_due\":%lld,\"report_days\":%d,"
