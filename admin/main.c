@@ -404,7 +404,7 @@ static int backup_parts(const zq_app *app, zq_backup_part parts[1])
     }
     if (app->files == NULL) {
         fprintf(stderr, PROG ": [files] dir cannot be used (see above): the evidence files "
-                         "cannot be backed up or restored\n");
+                             "cannot be backed up or restored\n");
         return -1;
     }
     parts[0] = (zq_backup_part){.name = "files",

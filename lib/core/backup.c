@@ -233,8 +233,7 @@ static int write_manifest(const zq_backup_opts *o, const char *dir, const zq_bac
         if (o->parts[k].not_included == NULL)
             json_array_append_new(parts, json_string(o->parts[k].name));
         else
-            json_object_set_new(left_out, o->parts[k].name,
-                                json_string(o->parts[k].not_included));
+            json_object_set_new(left_out, o->parts[k].name, json_string(o->parts[k].not_included));
     m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:I,s:O,s:O,s:O}", "format", ZQ_BACKUP_FORMAT,
                   "created", info->created, "zhuqi_version", ZQ_VERSION, "zhuqi_git_rev",
                   ZQ_GIT_REV, "redis_version", info->redis_version, "prefix", o->cfg->redis.prefix,

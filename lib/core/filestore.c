@@ -401,8 +401,8 @@ out:
 /* Calls fn(ctx, shard, id) for every file {root}/{shard}/{id} of the
  * store's layout, nothing else (the incoming folder, temporary files).
  * Returns 0, fn's first negative code, or -ZQ_EIO. */
-static int walk_layout(const char *root, int (*fn)(void *, const char *, const char *),
-                       void *ctx, zq_err *err)
+static int walk_layout(const char *root, int (*fn)(void *, const char *, const char *), void *ctx,
+                       zq_err *err)
 {
     char sub[PATH_MAX];
     DIR *d = opendir(root), *s = NULL;
@@ -414,8 +414,7 @@ static int walk_layout(const char *root, int (*fn)(void *, const char *, const c
     while (rc == 0 && (e = readdir(d)) != NULL) {
         if (!is_shard(e->d_name))
             continue;
-        if (zq_fmt(sub, sizeof(sub), "%s/%s", root, e->d_name) < 0 ||
-            (s = opendir(sub)) == NULL) {
+        if (zq_fmt(sub, sizeof(sub), "%s/%s", root, e->d_name) < 0 || (s = opendir(sub)) == NULL) {
             rc = zq_err_set(err, ZQ_EIO, "files: %s/%s: cannot read it", root, e->d_name);
             break;
         }

@@ -444,7 +444,7 @@ int zq_files_remove_case(zq_store *st, const zq_schema *schema, zq_filestore *fs
         goto out;
     }
     f = r->element[0]->type == REDIS_REPLY_STRING ? zq_schema_form(schema, r->element[0]->str)
-                                                   : NULL;
+                                                  : NULL;
     if (r->element[1]->type == REDIS_REPLY_STRING)
         answers = json_loads(r->element[1]->str, 0, NULL);
     if (r->element[2]->type == REDIS_REPLY_STRING)
