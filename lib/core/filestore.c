@@ -357,9 +357,11 @@ static int is_shard(const char *name)
     return strlen(name) == 2 && strspn(name, "0123456789abcdef") == 2;
 }
 
-/* Copies src into dst through dst.tmp (mode mode), fsynced, then renamed:
- * dst is either whole or absent. Returns 0 or -ZQ_EIO (err set). */
-static int copy_whole(const char *src, const char *dst, mode_t mode, zq_err *err)
+/* Copies src into dst through dst.tmp (mode mode, and owner *own when
+ * given), fsynced, then renamed: dst is either whole or absent. Returns 0
+ * or -ZQ_EIO (err set). */
+static int copy_whole(const char *src, const char *dst, mode_t mode, const struct stat *own,
+                      zq_err *err)
 {
     char tmp[PATH_MAX], buf[BLOCK];
     int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = -ZQ_EIO;
@@ -377,6 +379,10 @@ static int copy_whole(const char *src, const char *dst, mode_t mode, zq_err *err
             break;
         }
     if (n < 0 || fchmod(out, mode) < 0 || fsync(out) < 0)
+        goto out;
+    /* A restore run as root must leave files the service (nginx) can
+     * read: the store folder's owner. Not root: they are ours already. */
+    if (own != NULL && fchown(out, own->st_uid, own->st_gid) < 0 && errno != EPERM)
         goto out;
     if (close(out) < 0) {
         out = -1;
@@ -433,6 +439,7 @@ typedef struct copy_walk {
     const char *from, *to;
     mode_t mode;
     bool replace;
+    const struct stat *own; /* restore: the owner to give, else NULL */
     zq_err *err;
 } copy_walk;
 
@@ -445,14 +452,17 @@ static int copy_one(void *ctx, const char *shard, const char *id)
         zq_fmt(dir, sizeof(dir), "%s/%s", w->to, shard) < 0 ||
         zq_fmt(dst, sizeof(dst), "%s/%s", dir, id) < 0)
         return zq_err_set(w->err, ZQ_EIO, "files: path too long under %s", w->to);
-    if (mkdir(dir, w->mode == 0640 ? 0750 : 0700) < 0 && errno != EEXIST)
+    if (mkdir(dir, w->own != NULL ? 0750 : 0700) == 0 && w->own != NULL &&
+        chown(dir, w->own->st_uid, w->own->st_gid) < 0 && errno != EPERM)
+        return zq_err_set(w->err, ZQ_EIO, "files: chown %s: %s", dir, strerror(errno));
+    if (access(dir, F_OK) < 0)
         return zq_err_set(w->err, ZQ_EIO, "files: %s: %s", dir, strerror(errno));
     if (!w->replace && access(dst, F_OK) == 0)
         return zq_err_set(w->err, ZQ_ECONFLICT,
                           "files: %s is already in the store: restore wants an empty store "
                           "(empty [files] dir first, or --force to overwrite)",
                           id);
-    return copy_whole(src, dst, w->mode, w->err);
+    return copy_whole(src, dst, w->mode, w->own, w->err);
 }
 
 int zq_filestore_backup_save(void *ctx, const char *folder, zq_err *err)
@@ -468,10 +478,14 @@ int zq_filestore_backup_save(void *ctx, const char *folder, zq_err *err)
 int zq_filestore_backup_restore(void *ctx, const char *folder, bool force, zq_err *err)
 {
     zq_filestore *fs = ctx;
-    copy_walk w = {.from = folder, .to = fs->dir, .mode = 0640, .replace = force, .err = err};
+    struct stat own;
+    copy_walk w = {
+        .from = folder, .to = fs->dir, .mode = 0640, .replace = force, .own = &own, .err = err};
 
     if (!zq_filestore_is_dir(fs))
         return zq_err_set(err, ZQ_EINVAL, "files: only the directory store is restored");
+    if (stat(fs->dir, &own) < 0)
+        return zq_err_set(err, ZQ_EIO, "files: %s: %s", fs->dir, strerror(errno));
     /* A backup taken when the store was empty may have lost its empty
      * folder on the way (copies skip empty folders): nothing to restore. */
     if (access(folder, F_OK) < 0 && errno == ENOENT)
