@@ -39,7 +39,8 @@ static void usage(FILE *out)
             "  calendar check            check the holiday files of [intake] holidays_dir\n"
             "  backup DIR                write a backup into DIR (new or empty): a Redis\n"
             "                            snapshot taken through the server, the config\n"
-            "                            (secrets masked), a manifest with SHA-256 sums\n"
+            "                            (secrets masked), the evidence files ([files]\n"
+            "                            backend dir), a manifest with SHA-256 sums\n"
             "  restore [--check] [--force] [--redis-server PATH] DIR\n"
             "                            check the backup in DIR against its manifest, then\n"
             "                            restore it into an empty Redis (--check: only check;\n"
@@ -393,37 +394,71 @@ static int cmd_calendar_check(const char *path, const zq_config *cfg)
     return rc;
 }
 
-/* The parts of a backup beyond Redis and the config (backup.h). The
- * evidence file store adds its {"files", save, restore, ctx} here. */
-static const zq_backup_part backup_parts[] = {{NULL, NULL, NULL, NULL}};
-static const int nbackup_parts = 0;
-
-static int cmd_backup(const zq_config *cfg, int argc, char **argv, int i)
+/* The parts of a backup beyond Redis and the config (backup.h): the
+ * evidence file store, copied when it is a directory; an object store
+ * (s3) backs its files up itself (versioning, replication), which the
+ * manifest records. Returns the number of parts put into parts, or -1
+ * after a message (the store cannot be used: a backup would miss it). */
+static int backup_parts(const zq_app *app, zq_backup_part parts[1])
 {
-    zq_backup_opts o = {.cfg = cfg, .parts = backup_parts, .nparts = nbackup_parts};
+    if (strcmp(app->cfg.files.backend, "s3") == 0) {
+        parts[0] = (zq_backup_part){
+            .name = "files",
+            .not_included = "[files] backend = s3: the object store's own versioning or "
+                            "replication backs up the evidence files"};
+        return 1;
+    }
+    if (app->files == NULL) {
+        fprintf(stderr, PROG ": [files] dir cannot be used (see above): the evidence files "
+                             "cannot be backed up or restored\n");
+        return -1;
+    }
+    parts[0] = (zq_backup_part){.name = "files",
+                                .save = zq_filestore_backup_save,
+                                .restore = zq_filestore_backup_restore,
+                                .ctx = app->files};
+    return 1;
+}
+
+static int cmd_backup(const char *path, const zq_config *cfg, int argc, char **argv, int i)
+{
+    zq_backup_part parts[1];
+    zq_backup_opts o = {.cfg = cfg, .parts = parts};
     zq_backup_info info;
+    zq_app *app = NULL;
     zq_err err = {0};
+    int rc;
 
     if (argc - i != 1 || argv[i][0] == '-') {
         usage(stderr);
         return ZQ_EXIT_CONFIG;
     }
-    if (zq_backup_write(&o, argv[i], &info, &err) < 0) {
+    if ((rc = load_app(path, cfg, &app)) != 0)
+        return rc;
+    if ((o.nparts = backup_parts(app, parts)) < 0) {
+        rc = ZQ_EXIT_FAIL;
+    } else if (zq_backup_write(&o, argv[i], &info, &err) < 0) {
         fprintf(stderr, PROG ": backup failed: %s\n", err.msg);
-        return ZQ_EXIT_FAIL;
+        rc = ZQ_EXIT_FAIL;
+    } else {
+        printf("backup written to %s: Redis %s snapshot of %lld bytes, manifest.json\n", argv[i],
+               info.redis_version, (long long)info.rdb_bytes);
+        rc = ZQ_EXIT_OK;
     }
-    printf("backup written to %s: Redis %s snapshot of %lld bytes, manifest.json\n", argv[i],
-           info.redis_version, (long long)info.rdb_bytes);
-    return ZQ_EXIT_OK;
+    zq_app_free(app);
+    return rc;
 }
 
-static int cmd_restore(const zq_config *cfg, int argc, char **argv, int i)
+static int cmd_restore(const char *path, const zq_config *cfg, int argc, char **argv, int i)
 {
-    zq_backup_opts o = {.cfg = cfg, .parts = backup_parts, .nparts = nbackup_parts};
+    zq_backup_part parts[1];
+    zq_backup_opts o = {.cfg = cfg, .parts = parts};
     zq_backup_info info;
+    zq_app *app = NULL;
     zq_err err = {0};
     const char *dir = NULL;
     bool check = false;
+    int rc;
 
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--check") == 0) {
@@ -451,23 +486,27 @@ static int cmd_restore(const zq_config *cfg, int argc, char **argv, int i)
         printf("backup %s is intact (taken %s, Redis %s)\n", dir, info.created, info.redis_version);
         return ZQ_EXIT_OK;
     }
-    if (zq_backup_restore(&o, dir, &info, &err) < 0) {
+    if ((rc = load_app(path, cfg, &app)) != 0)
+        return rc;
+    if ((o.nparts = backup_parts(app, parts)) < 0) {
+        rc = ZQ_EXIT_FAIL;
+    } else if (zq_backup_restore(&o, dir, &info, &err) < 0) {
         fprintf(stderr, PROG ": restore refused or failed: %s\n", err.msg);
-        return ZQ_EXIT_FAIL;
+        rc = ZQ_EXIT_FAIL;
+    } else {
+        printf("restored %s (taken %s): %lld keys\n", dir, info.created, info.keys);
+        rc = ZQ_EXIT_OK;
     }
-    printf("restored %s (taken %s): %lld keys\n", dir, info.created, info.keys);
-    return ZQ_EXIT_OK;
+    zq_app_free(app);
+    return rc;
 }
-
-/* The evidence file store's "remove a case's files" (retention.h): NULL
- * until it exists; it is set here, next to backup_parts. */
-static const zq_retention_files_fn retention_remove_files = NULL;
 
 static int cmd_retention(const char *path, const zq_config *cfg, int argc, char **argv, int i)
 {
     static const char *const allowed[] = {"dry-run!", "apply!", "now-ms", NULL};
     zq_retention_opts ro;
     zq_retention_result res = {0};
+    zq_retention_files files;
     zq_app *app = NULL;
     zq_store *st = NULL;
     zq_err err = {0};
@@ -493,8 +532,11 @@ static int cmd_retention(const char *path, const zq_config *cfg, int argc, char 
     ro.apply = opt_get(&o, "apply") != NULL;
     ro.now_ms = now_ms;
     ro.who = PROG;
-    ro.remove_files = retention_remove_files;
     st = zq_store_new(&cfg->redis);
+    /* A purged case's files go from the store (retention.h). */
+    files = (zq_retention_files){.st = st, .schema = app->schema, .fs = app->files};
+    ro.remove_files = zq_retention_remove_files;
+    ro.files_ctx = &files;
     rc = st ? zq_retention_run(st, app->schema, &ro, &res, &err) : -ZQ_ENOMEM;
     printf("{\"apply\":%s,\"closed_case_days\":%d,\"cases_due\":%lld,\"cases_purged\":%lld,"
            "\"failed\":%lld,\"audit_days\":%d,\"audit_due\":%lld,\"report_days\":%d,"
@@ -629,9 +671,9 @@ int main(int argc, char **argv)
     if (strcmp(argv[i], "digest") == 0)
         return cmd_digest(path, &cfg, argc, argv, i + 1);
     if (strcmp(argv[i], "backup") == 0)
-        return cmd_backup(&cfg, argc, argv, i + 1);
+        return cmd_backup(path, &cfg, argc, argv, i + 1);
     if (strcmp(argv[i], "restore") == 0)
-        return cmd_restore(&cfg, argc, argv, i + 1);
+        return cmd_restore(path, &cfg, argc, argv, i + 1);
     if (strcmp(argv[i], "retention") == 0)
         return cmd_retention(path, &cfg, argc, argv, i + 1);
     if (strcmp(argv[i], "calendar") == 0 && i + 1 < argc && strcmp(argv[i + 1], "check") == 0 &&

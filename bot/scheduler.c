@@ -289,8 +289,8 @@ static void run_retention(zq_bot *b)
     zq_retention_result res;
     zq_err err = {0};
     bool ran;
-    int rc = zq_retention_daily(b->st, b->app->schema, b->cfg, b->consumer, sched_now(b), &ran,
-                                &res, &err);
+    int rc = zq_retention_daily(b->st, b->app->schema, b->app->files, b->cfg, b->consumer,
+                                sched_now(b), &ran, &res, &err);
 
     zq_bot_redis(b, rc == -ZQ_EUNAVAIL ? rc : 0, "retention", &err);
     if (rc < 0 && rc != -ZQ_EUNAVAIL)

@@ -24,12 +24,15 @@
  * point for stores outside Redis: the evidence file store registers
  * {"files", save, restore, ctx} in zhuqi-admin's part list. save and
  * restore return 0 or a negative ZQ_E* code with err set. restore runs
- * after Redis is restored; force is the restore's --force. */
+ * after Redis is restored; force is the restore's --force. A part with
+ * not_included set is left out (no folder, save and restore not called)
+ * and the manifest's "not_included" records it with that reason. */
 typedef struct zq_backup_part {
     const char *name;
     int (*save)(void *ctx, const char *folder, zq_err *err);
     int (*restore)(void *ctx, const char *folder, bool force, zq_err *err);
     void *ctx;
+    const char *not_included; /* NULL, or why the part is not in the backup */
 } zq_backup_part;
 
 typedef struct zq_backup_opts {

@@ -93,4 +93,14 @@ json_t *zq_files_find_case(const zq_form *f, json_t *answers, json_t *files_more
 int zq_files_sweep(zq_store *st, zq_filestore *fs, int64_t stale_ms, int64_t now_ms, int max,
                    int *removed, zq_err *err);
 
+/* Removes from fs (NULL: no store) the bytes of every file of case
+ * case_id: the records in its answers' files fields (its form's, from
+ * schema) and those attached later (files_more); a file already gone is
+ * no error. The records stay: the caller drops them (retention's purge).
+ * *removed gets the number of files removed. Returns 0 (also for a case
+ * with no file, or no such case), -ZQ_EUNAVAIL (Redis, or fs NULL while
+ * the case has files), -ZQ_EIO or -ZQ_EREPLY, with err set. */
+int zq_files_remove_case(zq_store *st, const zq_schema *schema, zq_filestore *fs,
+                         const char *case_id, int *removed, zq_err *err);
+
 #endif

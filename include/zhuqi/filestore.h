@@ -9,6 +9,7 @@
 #ifndef ZHUQI_FILESTORE_H
 #define ZHUQI_FILESTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,5 +100,19 @@ int zq_file_inspect(const char *path, uint64_t max, zq_file_info *out, zq_err *e
  * the type of data, or NULL when it is not an accepted, complete file. */
 const char *zq_file_sniff(const unsigned char *head, size_t headlen, const unsigned char *tail,
                           size_t taillen, uint64_t size);
+
+/* True when fs is the directory backend (what a backup copies). */
+int zq_filestore_is_dir(const zq_filestore *fs);
+
+/* The directory store's backup part (backup.h's zq_backup_part, ctx: the
+ * zq_filestore). save copies every file of the store's layout
+ * ({dir}/{2 hex}/{id}; never the incoming folder) into folder, same
+ * layout, mode 0600; restore copies them back (each through a temporary
+ * name, fsynced, so a file is whole or absent), refusing with
+ * -ZQ_ECONFLICT a file already in the store unless force. Damaged files
+ * are refused before, by the manifest check. Both return 0 or a negative
+ * ZQ_E* code with err set (-ZQ_EINVAL for the S3 backend). */
+int zq_filestore_backup_save(void *ctx, const char *folder, zq_err *err);
+int zq_filestore_backup_restore(void *ctx, const char *folder, bool force, zq_err *err);
 
 #endif

@@ -28,14 +28,29 @@
 
 #include "zhuqi/common.h"
 #include "zhuqi/config.h"
+#include "zhuqi/filestore.h"
 #include "zhuqi/schema.h"
 #include "zhuqi/store.h"
 
 /* Removes every file of a case from the evidence file store; returns 0
  * (also when it had none) or a negative ZQ_E* code with err set (the case
  * is then left unpurged and counted in failed). The extension point for
- * the file store: NULL while zhuqi has none. */
+ * the file store: zq_retention_remove_files below. */
 typedef int (*zq_retention_files_fn)(void *ctx, const char *case_id, zq_err *err);
+
+/* The context of zq_retention_remove_files; all borrowed. */
+typedef struct zq_retention_files {
+    zq_store *st;
+    const zq_schema *schema;
+    zq_filestore *fs; /* NULL: the store could not be opened */
+} zq_retention_files;
+
+/* The evidence file store's zq_retention_files_fn (ctx: a
+ * zq_retention_files): removes the bytes of every file the case's records
+ * name (zq_files_remove_case); the purge then drops the records. Returns
+ * 0, or a negative code with err set (also when the case has files but
+ * the store is NULL). */
+int zq_retention_remove_files(void *ctx, const char *case_id, zq_err *err);
 
 typedef struct zq_retention_opts {
     int closed_case_days;
@@ -69,11 +84,14 @@ int zq_retention_run(zq_store *st, const zq_schema *schema, const zq_retention_o
  * midnight, the first caller of the day claims the day's mark
  * (retention:day:{date}, SET NX, 3 days) and applies a run as who; later
  * callers, or any before daily_time or with daily_time empty, do nothing.
+ * A purged case's files go from fs (borrowed; NULL: no store, then cases
+ * with files stay unpurged, counted in failed).
  * Call it only while holding the scheduler's lease. *ran tells whether
  * this call ran. Returns 0 or a negative code (then the mark is given
  * back, so the next call tries again). */
-int zq_retention_daily(zq_store *st, const zq_schema *schema, const zq_config *cfg, const char *who,
-                       int64_t now_ms, bool *ran, zq_retention_result *res, zq_err *err);
+int zq_retention_daily(zq_store *st, const zq_schema *schema, zq_filestore *fs,
+                       const zq_config *cfg, const char *who, int64_t now_ms, bool *ran,
+                       zq_retention_result *res, zq_err *err);
 
 /* The public summary of the periods, for the privacy notice on the pages
  * (GET /api/privacy): a new JSON object, or NULL when out of memory. */

@@ -12,6 +12,7 @@
 #include "zhuqi/audit.h"
 #include "zhuqi/buf.h"
 #include "zhuqi/calendar.h"
+#include "zhuqi/files.h"
 #include "zhuqi/log.h"
 #include "zhuqi/summary.h"
 #include "zhuqi/workflow.h"
@@ -391,9 +392,22 @@ int zq_retention_run(zq_store *st, const zq_schema *schema, const zq_retention_o
     return rc;
 }
 
-int zq_retention_daily(zq_store *st, const zq_schema *schema, const zq_config *cfg, const char *who,
-                       int64_t now_ms, bool *ran, zq_retention_result *res, zq_err *err)
+int zq_retention_remove_files(void *ctx, const char *case_id, zq_err *err)
 {
+    const zq_retention_files *c = ctx;
+    int removed = 0;
+    int rc = zq_files_remove_case(c->st, c->schema, c->fs, case_id, &removed, err);
+
+    if (removed > 0)
+        ZQ_INFO("event=retention_files_removed case=%s files=%d", case_id, removed);
+    return rc;
+}
+
+int zq_retention_daily(zq_store *st, const zq_schema *schema, zq_filestore *fs,
+                       const zq_config *cfg, const char *who, int64_t now_ms, bool *ran,
+                       zq_retention_result *res, zq_err *err)
+{
+    zq_retention_files files = {.st = st, .schema = schema, .fs = fs};
     const char *t = cfg->retention.daily_time;
     int64_t local_s = now_ms / 1000 + ZQ_BEIJING_OFFSET_S;
     int minute = (int)((local_s % 86400) / 60);
@@ -422,6 +436,8 @@ int zq_retention_daily(zq_store *st, const zq_schema *schema, const zq_config *c
     o.apply = true;
     o.now_ms = now_ms;
     o.who = who;
+    o.remove_files = zq_retention_remove_files;
+    o.files_ctx = &files;
     rc = zq_retention_run(st, schema, &o, res, err);
     *ran = true;
     if (rc < 0) {

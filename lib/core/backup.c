@@ -203,11 +203,12 @@ static int write_manifest(const zq_backup_opts *o, const char *dir, const zq_bac
                           zq_err *err)
 {
     json_t *names = json_array(), *files = json_array(), *parts = json_array(), *m = NULL;
+    json_t *left_out = json_object();
     char path[4096], tmp[4096];
     size_t i;
     int k, rc;
 
-    if (names == NULL || files == NULL || parts == NULL) {
+    if (names == NULL || files == NULL || parts == NULL || left_out == NULL) {
         rc = zq_err_set(err, ZQ_ENOMEM, "out of memory");
         goto out;
     }
@@ -229,12 +230,15 @@ static int write_manifest(const zq_backup_opts *o, const char *dir, const zq_bac
     json_array_append_new(parts, json_string("redis"));
     json_array_append_new(parts, json_string("config"));
     for (k = 0; k < o->nparts; k++)
-        json_array_append_new(parts, json_string(o->parts[k].name));
-    m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:I,s:O,s:O}", "format", ZQ_BACKUP_FORMAT,
+        if (o->parts[k].not_included == NULL)
+            json_array_append_new(parts, json_string(o->parts[k].name));
+        else
+            json_object_set_new(left_out, o->parts[k].name, json_string(o->parts[k].not_included));
+    m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:I,s:O,s:O,s:O}", "format", ZQ_BACKUP_FORMAT,
                   "created", info->created, "zhuqi_version", ZQ_VERSION, "zhuqi_git_rev",
                   ZQ_GIT_REV, "redis_version", info->redis_version, "prefix", o->cfg->redis.prefix,
                   "db", o->cfg->redis.db, "rdb_bytes", (json_int_t)info->rdb_bytes, "parts", parts,
-                  "files", files);
+                  "not_included", left_out, "files", files);
     if (m == NULL) {
         rc = zq_err_set(err, ZQ_ENOMEM, "out of memory");
         goto out;
@@ -256,6 +260,7 @@ out:
     json_decref(names);
     json_decref(files);
     json_decref(parts);
+    json_decref(left_out);
     return rc;
 }
 
@@ -317,6 +322,8 @@ int zq_backup_write(const zq_backup_opts *o, const char *dir, zq_backup_info *in
         goto out;
 
     for (k = 0; k < o->nparts; k++) {
+        if (o->parts[k].not_included != NULL)
+            continue;
         if (zq_fmt(path, sizeof(path), "%s/%s", dir, o->parts[k].name) < 0 ||
             mkdir(path, 0700) < 0) {
             rc = zq_err_set(err, ZQ_EIO, "%s: cannot make the folder of part %s", dir,
@@ -685,6 +692,8 @@ int zq_backup_restore(const zq_backup_opts *o, const char *dir, zq_backup_info *
         goto out;
     ZQ_INFO("event=restore_redis keys=%lld", info->keys);
     for (k = 0; k < o->nparts; k++) {
+        if (o->parts[k].not_included != NULL)
+            continue;
         if (zq_fmt(src_path, sizeof(src_path), "%s/%s", dir, o->parts[k].name) < 0) {
             rc = zq_err_set(err, ZQ_EINVAL, "path too long: %s", dir);
             goto out;

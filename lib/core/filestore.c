@@ -4,9 +4,11 @@
  * few thousand entries. */
 #include "zhuqi/filestore.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <time.h>
@@ -340,4 +342,153 @@ out:
     EVP_MD_CTX_free(ctx);
     close(fd);
     return rc;
+}
+
+/* --- backup part (backup.h) -------------------------------------------- */
+
+int zq_filestore_is_dir(const zq_filestore *fs)
+{
+    return fs != NULL && fs->s3 == NULL;
+}
+
+/* True for a name of two lowercase hex digits: a folder of the layout. */
+static int is_shard(const char *name)
+{
+    return strlen(name) == 2 && strspn(name, "0123456789abcdef") == 2;
+}
+
+/* Copies src into dst through dst.tmp (mode mode, and owner *own when
+ * given), fsynced, then renamed: dst is either whole or absent. Returns 0
+ * or -ZQ_EIO (err set). */
+static int copy_whole(const char *src, const char *dst, mode_t mode, const struct stat *own,
+                      zq_err *err)
+{
+    char tmp[PATH_MAX], buf[BLOCK];
+    int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = -ZQ_EIO;
+    ssize_t n = 0;
+
+    if (zq_fmt(tmp, sizeof(tmp), "%s.tmp", dst) < 0)
+        goto out;
+    if (in >= 0)
+        out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (in < 0 || out < 0)
+        goto out;
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        if (write(out, buf, (size_t)n) != n) {
+            n = -1;
+            break;
+        }
+    if (n < 0 || fchmod(out, mode) < 0 || fsync(out) < 0)
+        goto out;
+    /* A restore run as root must leave files the service (nginx) can
+     * read: the store folder's owner. Not root: they are ours already. */
+    if (own != NULL && fchown(out, own->st_uid, own->st_gid) < 0 && errno != EPERM)
+        goto out;
+    if (close(out) < 0) {
+        out = -1;
+        goto out;
+    }
+    out = -1;
+    if (rename(tmp, dst) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc < 0) {
+        zq_err_set(err, ZQ_EIO, "files: copy %s to %s: %s", src, dst, strerror(errno));
+        if (out >= 0)
+            close(out);
+        unlink(tmp);
+    }
+    if (in >= 0)
+        close(in);
+    return rc;
+}
+
+/* Calls fn(ctx, shard, id) for every file {root}/{shard}/{id} of the
+ * store's layout, nothing else (the incoming folder, temporary files).
+ * Returns 0, fn's first negative code, or -ZQ_EIO. */
+static int walk_layout(const char *root, int (*fn)(void *, const char *, const char *), void *ctx,
+                       zq_err *err)
+{
+    char sub[PATH_MAX];
+    DIR *d = opendir(root), *s = NULL;
+    struct dirent *e, *f;
+    int rc = 0;
+
+    if (d == NULL)
+        return zq_err_set(err, ZQ_EIO, "files: %s: %s", root, strerror(errno));
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (!is_shard(e->d_name))
+            continue;
+        if (zq_fmt(sub, sizeof(sub), "%s/%s", root, e->d_name) < 0 || (s = opendir(sub)) == NULL) {
+            rc = zq_err_set(err, ZQ_EIO, "files: %s/%s: cannot read it", root, e->d_name);
+            break;
+        }
+        while (rc == 0 && (f = readdir(s)) != NULL)
+            if (zq_file_id_valid(f->d_name) && strncmp(f->d_name, e->d_name, 2) == 0)
+                rc = fn(ctx, e->d_name, f->d_name);
+        closedir(s);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* One walk's state: the folders copied from and to, the mode of the
+ * copies, and (restore) whether a file already there may be replaced. */
+typedef struct copy_walk {
+    const char *from, *to;
+    mode_t mode;
+    bool replace;
+    const struct stat *own; /* restore: the owner to give, else NULL */
+    zq_err *err;
+} copy_walk;
+
+static int copy_one(void *ctx, const char *shard, const char *id)
+{
+    copy_walk *w = ctx;
+    char src[PATH_MAX], dir[PATH_MAX], dst[PATH_MAX];
+
+    if (zq_fmt(src, sizeof(src), "%s/%s/%s", w->from, shard, id) < 0 ||
+        zq_fmt(dir, sizeof(dir), "%s/%s", w->to, shard) < 0 ||
+        zq_fmt(dst, sizeof(dst), "%s/%s", dir, id) < 0)
+        return zq_err_set(w->err, ZQ_EIO, "files: path too long under %s", w->to);
+    if (mkdir(dir, w->own != NULL ? 0750 : 0700) == 0 && w->own != NULL &&
+        chown(dir, w->own->st_uid, w->own->st_gid) < 0 && errno != EPERM)
+        return zq_err_set(w->err, ZQ_EIO, "files: chown %s: %s", dir, strerror(errno));
+    if (access(dir, F_OK) < 0)
+        return zq_err_set(w->err, ZQ_EIO, "files: %s: %s", dir, strerror(errno));
+    if (!w->replace && access(dst, F_OK) == 0)
+        return zq_err_set(w->err, ZQ_ECONFLICT,
+                          "files: %s is already in the store: restore wants an empty store "
+                          "(empty [files] dir first, or --force to overwrite)",
+                          id);
+    return copy_whole(src, dst, w->mode, w->own, w->err);
+}
+
+int zq_filestore_backup_save(void *ctx, const char *folder, zq_err *err)
+{
+    zq_filestore *fs = ctx;
+    copy_walk w = {.from = fs->dir, .to = folder, .mode = 0600, .replace = false, .err = err};
+
+    if (!zq_filestore_is_dir(fs))
+        return zq_err_set(err, ZQ_EINVAL, "files: only the directory store is backed up");
+    return walk_layout(fs->dir, copy_one, &w, err);
+}
+
+int zq_filestore_backup_restore(void *ctx, const char *folder, bool force, zq_err *err)
+{
+    zq_filestore *fs = ctx;
+    struct stat own;
+    copy_walk w = {
+        .from = folder, .to = fs->dir, .mode = 0640, .replace = force, .own = &own, .err = err};
+
+    if (!zq_filestore_is_dir(fs))
+        return zq_err_set(err, ZQ_EINVAL, "files: only the directory store is restored");
+    if (stat(fs->dir, &own) < 0)
+        return zq_err_set(err, ZQ_EIO, "files: %s: %s", fs->dir, strerror(errno));
+    /* A backup taken when the store was empty may have lost its empty
+     * folder on the way (copies skip empty folders): nothing to restore. */
+    if (access(folder, F_OK) < 0 && errno == ENOENT)
+        return 0;
+    return walk_layout(folder, copy_one, &w, err);
 }

@@ -403,3 +403,65 @@ out:
     freeReplyObject(r);
     return rc;
 }
+
+/* Removes one record's bytes; records without a valid id name nothing in
+ * the store. Without a store (fs NULL) a record cannot go: -ZQ_EUNAVAIL,
+ * so the case keeps its records until the store is back. 0, or a
+ * negative code with err set. */
+static int remove_record(zq_filestore *fs, json_t *rec, int *removed, zq_err *err)
+{
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    int rc;
+
+    if (!zq_file_id_valid(id))
+        return 0;
+    if (fs == NULL)
+        return zq_err_set(err, ZQ_EUNAVAIL, "files: the file store is not available");
+    if ((rc = zq_filestore_remove(fs, id, err)) < 0)
+        return rc;
+    (*removed)++;
+    return 0;
+}
+
+int zq_files_remove_case(zq_store *st, const zq_schema *schema, zq_filestore *fs,
+                         const char *case_id, int *removed, zq_err *err)
+{
+    char key[160];
+    redisReply *r;
+    json_t *answers = NULL, *more = NULL, *rec;
+    const zq_form *f;
+    size_t i;
+    int rc = 0;
+
+    *removed = 0;
+    if (zq_store_key(st, key, sizeof(key), "case:%s", case_id) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "files: case id too long");
+    r = zq_store_command(st, err, "HMGET %s form answers files_more", key);
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+        rc = zq_err_set(err, ZQ_EREPLY, "files: HMGET %s: unexpected reply", key);
+        goto out;
+    }
+    f = r->element[0]->type == REDIS_REPLY_STRING ? zq_schema_form(schema, r->element[0]->str)
+                                                  : NULL;
+    if (r->element[1]->type == REDIS_REPLY_STRING)
+        answers = json_loads(r->element[1]->str, 0, NULL);
+    if (r->element[2]->type == REDIS_REPLY_STRING)
+        more = json_loads(r->element[2]->str, 0, NULL);
+    if (f != NULL)
+        FOR_EACH_RECORD(f, answers, rec, {
+            if (rc == 0)
+                rc = remove_record(fs, rec, removed, err);
+        });
+    json_array_foreach(more, i, rec)
+    {
+        if (rc == 0)
+            rc = remove_record(fs, rec, removed, err);
+    }
+out:
+    json_decref(answers);
+    json_decref(more);
+    freeReplyObject(r);
+    return rc;
+}

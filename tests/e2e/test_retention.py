@@ -13,6 +13,8 @@ import unittest
 from bot_util import get
 from harness import BIN_DIR, StackCase, child_env
 from staff_util import case_commands, complaint_answers, consult_answers, redis_pipeline
+from test_files import jpeg, pdf
+from test_intake import Client
 
 ADMIN_BIN = os.path.join(BIN_DIR, "zhuqi-admin")
 P = "zqe2e:"
@@ -143,6 +145,75 @@ class TestRetention(StackCase, unittest.TestCase):
                           "audit_days": 365, "report_days": 180})
 
 
+class TestRetentionFiles(StackCase, unittest.TestCase):
+    """A purged case's evidence files: the bytes of its answers' files and
+    of the files attached later (files_more) go from the store, the
+    records from the case, the statistics stay; a dry run removes
+    nothing; a case closed recently keeps its file."""
+
+    STACK_ARGS = {"ini": {"retention": {"closed_case_days": 1095}}}
+
+    def upload(self, data, kind, name, ctype):
+        c = Client(self.stack)
+        r = c.start("complaint")
+        self.assertIn(r.status, (200, 201), r)
+        r = c.call("POST", "/api/intake/complaint/files?kind=" + kind, raw=data,
+                   headers={"Content-Type": ctype, "X-File-Name": name})
+        self.assertEqual(r.status, 201, r)
+        return r.json()["file"]
+
+    def store_path(self, fid):
+        return os.path.join(self.stack.ini["files"]["dir"], fid[:2], fid)
+
+    def test_files_removed_with_purge(self):
+        st = self.stack
+        now = int(time.time() * 1000)
+        contract = self.upload(pdf(3000), "contract", "contract.pdf", "application/pdf")
+        later = self.upload(jpeg(2000), "invoice", "invoice.jpg", "image/jpeg")
+        kept = self.upload(pdf(2500), "contract", "kept.pdf", "application/pdf")
+        old, recent = now - 4 * 365 * DAY, now - 10 * DAY
+        cmds = []
+        for cid, closed, recs, more in (("TS20220101-0011", old, [contract], [later]),
+                                        ("TS20260101-0012", recent, [kept], [])):
+            ans = complaint_answers(1, evidence_files=recs)
+            created = now - 5 * 365 * DAY
+            log = [{"at_ms": created, "from": "", "to": "submitted", "by": "web", "note": ""},
+                   {"at_ms": closed, "from": "submitted", "to": "closed", "by": "hd1",
+                    "note": ""}]
+            extra = {"files_more": json.dumps(more)} if more else None
+            cmds += case_commands(cid, "complaint", created, ans, status="closed", log=log,
+                                  extra=extra)
+        redis_pipeline(st, cmds)
+        paths = [self.store_path(f["id"]) for f in (contract, later, kept)]
+        self.assertTrue(all(os.path.exists(p) for p in paths))
+        r = get(st, "/api/admin/cases/TS20220101-0011/files/" + later["id"])
+        self.assertEqual(r.status, 200, r)
+        stats = get(st, "/api/admin/stats").json()
+
+        p = admin(st, "retention", "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["cases_due"], 1)
+        self.assertTrue(all(os.path.exists(p) for p in paths), "a dry run removes nothing")
+
+        p = admin(st, "retention", "--apply")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = json.loads(p.stdout)
+        self.assertEqual((out["cases_purged"], out["failed"]), (1, 0))
+        self.assertFalse(os.path.exists(paths[0]), "the answers' file is gone")
+        self.assertFalse(os.path.exists(paths[1]), "the file attached later is gone")
+        self.assertTrue(os.path.exists(paths[2]), "the recent case keeps its file")
+        flat = st.redis_command("HGETALL", P + "case:TS20220101-0011")
+        h = dict(zip(flat[::2], flat[1::2]))
+        self.assertIn("purged_ms", h)
+        self.assertNotIn("evidence_files", json.loads(h["answers"]))
+        self.assertNotIn("files_more", h)
+        self.assertNotIn(contract["id"], json.dumps(h))
+        self.assertNotIn(later["id"], json.dumps(h))
+        r = get(st, "/api/admin/cases/TS20220101-0011/files/" + later["id"])
+        self.assertEqual(r.status, 404, r)
+        self.assertEqual(get(st, "/api/admin/stats").json(), stats, "statistics unchanged")
+
+
 if __name__ == "__main__":
     unittest.main()
 
@@ -158,6 +229,16 @@ class TestRetentionDaily(StackCase, unittest.TestCase):
         st = self.stack
         now = int(time.time() * 1000)
         cid, form, status, closed, ans = case_set(now)[0]
+        # With an evidence file, which the daily run removes too.
+        c = Client(st)
+        self.assertIn(c.start("complaint").status, (200, 201))
+        r = c.call("POST", "/api/intake/complaint/files?kind=contract", raw=pdf(2000),
+                   headers={"Content-Type": "application/pdf", "X-File-Name": "c.pdf"})
+        self.assertEqual(r.status, 201, r)
+        fid = r.json()["file"]["id"]
+        fpath = os.path.join(st.ini["files"]["dir"], fid[:2], fid)
+        self.assertTrue(os.path.exists(fpath))
+        ans = dict(ans, evidence_files=[r.json()["file"]])
         log = [{"at_ms": closed, "from": "answered", "to": "closed", "by": "hd1", "note": "好"}]
         redis_pipeline(st, case_commands(cid, form, now - 5 * 365 * DAY, ans, status=status,
                                          log=log, mobile=ans["mobile"]))
@@ -165,6 +246,7 @@ class TestRetentionDaily(StackCase, unittest.TestCase):
         st.start_bot("bot2")
         st.wait_for(lambda: st.redis_command("HGET", P + "case:" + cid, "purged_ms"), 30,
                     "the daily run to purge %s" % cid)
+        self.assertFalse(os.path.exists(fpath), "the purged case's file is gone")
         day_marks = st.redis_command("KEYS", P + "retention:day:*")
         self.assertEqual(len(day_marks), 1)
         time.sleep(1.0)
