@@ -443,7 +443,8 @@ class Stack:
                                     for p, u in self.fake.base_urls().items()}
             # Generic targets point at the fake: loopback over plain http,
             # which the address guard refuses unless it is listed.
-            self.ini["channels"]["generic_allow"] = "%s:%d" % (HOST, self.fake.port)
+            # (And the closed port the browser tests save a target at.)
+            self.ini["channels"]["generic_allow"] = "%s:%d, 127.0.0.1:9" % (HOST, self.fake.port)
         else:
             # Never the real platforms from a test: a closed local port.
             self.ini["channels"] = {"%s_base_url" % p: "http://127.0.0.1:9/%s" % p
