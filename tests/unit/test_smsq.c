@@ -308,11 +308,8 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_queue_code),
-        T(test_queue_status),
-        T(test_queue_refused),
-        T(test_code_ttl),
-        T(test_staff_cannot_add),
+        T(test_queue_code), T(test_queue_status),     T(test_queue_refused),
+        T(test_code_ttl),   T(test_staff_cannot_add),
     };
 
     signal(SIGPIPE, SIG_IGN);
