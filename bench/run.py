@@ -898,6 +898,15 @@ def print_report(rep):
                   "zhuqi-bot peak RSS %.1f MiB" % (
                       sm["count"], sm["queue_seconds"], sm["accepted"], sm["rejected"],
                       sm["seconds"], sm["sms_per_s"] or 0, sm["rss_kb"] / 1024))
+    sc = rep.get("sms_code")
+    if sc:
+        if sc.get("error"):
+            print("SMS codes: not measured: %s" % sc["error"])
+        else:
+            print("POST /api/sms/code (a new number each, limits off, no bot): %.0f req/s, "
+                  "p50 %.2f ms, p99 %.2f ms; %d requests, %d not 2xx; %d codes queued" % (
+                      sc["rps"] or 0, sc["p50_ms"], sc["p99_ms"], sc["requests"],
+                      sc["non_2xx"], sc["queued"]))
     if rep.get("ping_variants"):
         print()
         print("/api/ping with other nginx settings (zhuqi-fcgi threads by the rule; each "
@@ -1098,6 +1107,12 @@ def main(argv=None):
             except Exception as e:
                 rep["sms"] = {"error": str(e)}
                 log("  SMS failed: %s" % e)
+            try:
+                rep["sms_code"] = sms_bench.run_code_rate(harness, a.seconds)
+                log("  POST /api/sms/code: %.0f req/s" % (rep["sms_code"]["rps"] or 0))
+            except Exception as e:
+                rep["sms_code"] = {"error": str(e)}
+                log("  code endpoint failed: %s" % e)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 

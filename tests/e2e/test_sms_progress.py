@@ -9,12 +9,14 @@ middle of a burst loses nothing and repeats at most the transfers in
 flight."""
 
 import datetime as dt
+import hashlib
 import json
 import os
 import sys
 import time
 import unittest
 
+from bot_util import add_target
 from harness import BIN_DIR, StackCase, run_program
 from staff_util import BJ, Tokens, case_commands, complaint_answers, redis_pipeline
 
@@ -38,10 +40,15 @@ def stack_args(**kw):
 
 
 class ProgressBase(StackCase):
-    def add(self, cid, mobile, n=0):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.stack.staff_token = TOKENS.admin
+
+    def add(self, cid, mobile, n=0, source="web"):
         now = int(time.time() * 1000)
         redis_pipeline(self.stack, case_commands(cid, "complaint", now, complaint_answers(n),
-                                                 mobile=mobile))
+                                                 mobile=mobile, source=source))
 
     def move(self, cid, to, **body):
         body["to"] = to
@@ -113,6 +120,23 @@ class TestProgress(ProgressBase, unittest.TestCase):
                                headers={"Authorization": "Bearer " + TOKENS.handler})
         self.assertEqual(r.status, 200, r)
         return r.json()["departments"][0]["id"]
+
+    def test_chat_case_gets_both(self):
+        """A case filed in a chat whose user subscribed: the status change
+        goes to the chat and by SMS."""
+        st, fake = self.stack, self.stack.fake
+        cid, mobile, user = "TS20261206-0105", "13800139105", "smsuser5"
+        tid = "chat-dingtalk-" + hashlib.sha1(("dingtalk:" + user).encode()).hexdigest()[:16]
+        add_target(st, id=tid, channel="generic", address=fake.generic_url("chat-" + user))
+        self.add(cid, mobile, 5, source="chat:dingtalk:" + user)
+        self.move(cid, "accepted")
+        st.wait_for(lambda: fake.messages(platform="generic", target="chat-" + user), 20,
+                    "the status message to the chat")
+        (line,) = self.wait_lines(cid, 1)
+        self.assertEqual(line["note"], "短信已发送（已受理）")
+        (m,) = fake.messages(platform="generic", target="chat-" + user)
+        self.assertIn(cid, m["json"]["title"] + m["json"]["markdown"])
+        self.assertEqual(len(self.sms(mobile)), 1)
 
     def test_permanent_error_in_history(self):
         cid, mobile = "TS20261206-0102", "13800139102"
