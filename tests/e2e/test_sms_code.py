@@ -120,6 +120,23 @@ class TestCodes(IntakeCase):
         self.assertNotIn("13800000001", log)
         self.assertIn("138****0001", log)
 
+    def test_staff_never_see_the_code(self):
+        """The code's SMS is a notice like any other: its report shows
+        staff who it went to, never the code."""
+        c = self.client()
+        self.assertEqual(c.ask("13800000011").status, 202)
+        code = sms_code_sent(self.stack, "13800000011")
+        prefix = self.stack.ini["redis"]["prefix"]
+        ids = [dict(zip(f[::2], f[1::2]))["n"] for _e, f in
+               self.stack.redis_command("XRANGE", prefix + "outbox:prio", "-", "+") or []]
+        self.assertTrue(ids)
+        for nid in ids:
+            r = self.stack.request("GET", "/api/admin/notices/" + nid,
+                                   headers={"Authorization": "Bearer " + self.stack.staff_token})
+            self.assertEqual(r.status, 200, r)
+            self.assertNotIn(code, r.body.decode())
+            self.assertEqual(r.json()["notice"]["body"], "（验证码短信，内容不显示）")
+
     def test_wrong_codes_count_and_the_fifth_burns_it(self):
         c = self.client()
         self.assertEqual(c.ask("13800000002").status, 202)
