@@ -87,6 +87,12 @@ class FilesCase(StackCase):
     def incoming(self):
         return [n for n in os.listdir(self.stack.ini["files"]["upload_temp_dir"])]
 
+    def assertIncomingEmpty(self):
+        """No upload body left in nginx's temp folder. nginx unlinks a
+        refused body when it finalizes the request, which may come just
+        after the client has the answer: wait a little for it."""
+        self.stack.wait_for(lambda: self.incoming() == [], 5, "the upload temp folder empty")
+
 
 class TestFiles(FilesCase, unittest.TestCase):
     def test_schema_has_kinds(self):
@@ -114,7 +120,7 @@ class TestFiles(FilesCase, unittest.TestCase):
         # In the store, byte for byte; nothing left in the upload folder.
         with open(self.store_path(f["id"]), "rb") as fh:
             self.assertEqual(fh.read(), body)
-        self.assertEqual(self.incoming(), [])
+        self.assertIncomingEmpty()
         photo = jpeg()
         r = self.upload(c, photo, kind="invoice", name="IMG_0001.jpg", ctype="image/jpeg")
         self.assertEqual(r.status, 201, r)
@@ -231,7 +237,7 @@ class TestFiles(FilesCase, unittest.TestCase):
             r = self.upload(c, data, name="x.pdf")
             self.assertErrorShape(r, 415, "unsupported_type")
             self.assertIn("JPG", r.json()["error"]["message"])
-        self.assertEqual(self.incoming(), [])
+        self.assertIncomingEmpty()
         r = c.call("GET", "/api/intake/complaint")
         self.assertEqual(len(r.json()["answers"]["evidence_files"]), 2)
 
@@ -249,7 +255,7 @@ class TestFiles(FilesCase, unittest.TestCase):
         # A path in the name is cut to its last part.
         r = self.upload(c, pdf(), name="../../etc/合同.pdf")
         self.assertEqual(r.json()["file"]["name"], "合同.pdf")
-        self.assertEqual(self.incoming(), [])
+        self.assertIncomingEmpty()
 
     def test_size_limits(self):
         c = self.start()
@@ -266,7 +272,7 @@ class TestFiles(FilesCase, unittest.TestCase):
         r = self.upload(c, pdf(2000))
         self.assertErrorShape(r, 413, "files_too_large")
         self.assertIn("60 MB", r.json()["error"]["message"])
-        self.assertEqual(self.incoming(), [])
+        self.assertIncomingEmpty()
         r = c.call("GET", "/api/intake/complaint")
         self.assertEqual(len(r.json()["answers"]["evidence_files"]), 6)
 
@@ -278,7 +284,7 @@ class TestFiles(FilesCase, unittest.TestCase):
         r = self.upload(c, jpeg(), kind="other")
         self.assertErrorShape(r, 409, "too_many_files")
         self.assertIn("20", r.json()["error"]["message"])
-        self.assertEqual(self.incoming(), [])
+        self.assertIncomingEmpty()
         stored = sum(len(fs) for _, _, fs in os.walk(self.stack.ini["files"]["dir"]))
         self.assertGreaterEqual(stored, 20)
 
@@ -425,7 +431,7 @@ class TestFilesS3(FilesCase, unittest.TestCase):
             self.assertEqual(fh.read(), body)
         # Nothing in the local store, nothing left in the upload folder.
         self.assertFalse(os.path.exists(self.store_path(f["id"])))
-        self.assertEqual(self.incoming(), [])
+        self.assertIncomingEmpty()
         photo = jpeg()
         p = self.upload(c, photo, kind="invoice", name="发票.jpg", ctype="image/jpeg").json()["file"]
         gone = self.upload(c, png(), kind="other", name="x.png").json()["file"]
