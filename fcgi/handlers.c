@@ -38,6 +38,7 @@ static const zq_route routes[] = {
     {"POST", "/api/intake/{form}/resume", zq_h_intake_resume, "intake_resume"},
     {"GET", "/api/privacy", zq_h_privacy, "privacy"},
     {"GET", "/api/cases/{id}/receipt", zq_h_case_receipt, "case_receipt"},
+    {"GET", "/api/verify", zq_h_verify, "verify"},
     /* Chat webhooks and the chat-to-web hand-over (fcgi/hooks.c, fcgi/handoff.c). */
     {"GET", "/hook/wecom", zq_h_hook_wecom, "hook_wecom_verify"},
     {"POST", "/hook/wecom", zq_h_hook_wecom, "hook_wecom"},

@@ -746,6 +746,34 @@ test('SMS code: 获取验证码 with a countdown, a wrong code, the right one, s
   }
 });
 
+test('lookup page: 按手机号查询全部 only when SMS codes are on (GET /api/verify, no session)', async (t) => {
+  /* SMS off, as the stack starts: the section stays hidden. */
+  const page = await newPage(t);
+  const calls = [];
+  page.on('request', (r) => calls.push(r.method() + ' ' + new URL(r.url()).pathname));
+  await page.goto(base + '/lookup.html');
+  await page.locator('#by-mobile[data-verify="off"]').waitFor({ state: 'attached' });
+  assert(!(await page.locator('#by-mobile').isVisible()), '按手机号查询全部 shown while SMS is off');
+  assert(calls.includes('GET /api/verify'), 'no GET /api/verify: ' + calls.join(', '));
+  assert(!calls.some((c) => c.endsWith('/api/session')), 'a session was made: ' + calls.join(', '));
+  eq((await page.context().cookies()).filter((c) => c.name === 'zq_sid').length, 0, 'session cookie');
+  await assertLayout(page, 'lookup without SMS');
+  await shot(page, 'lookup-sms-off');
+  /* SMS on: shown, and it works as before. */
+  await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'tencent' } }));
+  try {
+    const on = await newPage(t);
+    await on.goto(base + '/lookup.html');
+    await on.locator('#by-mobile[data-verify="on"]').waitFor();
+    assert(await on.locator('#by-mobile').isVisible(), '按手机号查询全部 hidden while SMS is on');
+    await on.click('#by-mobile-open');
+    await on.locator('#all-mobile').waitFor();
+    await assertLayout(on, 'lookup with SMS');
+  } finally {
+    await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'none' } }));
+  }
+});
+
 test('在其他设备继续填写: mobile + code on a second phone picks up the draft', async (t) => {
   await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'tencent' }, verify: { submit_complaint: true } }));
   try {

@@ -3,7 +3,8 @@ nginx: shown to the session that filed the case and to a session that
 proved the case's mobile by SMS code (lookup, supplement); one 403 page
 for everyone else, unknown numbers included; every value escaped; the
 page self-contained under a CSP that allows its own style and script
-only."""
+only. And GET /api/verify: whether SMS verification is on, without a
+session."""
 
 import base64
 import hashlib
@@ -51,7 +52,24 @@ class ReceiptCase(IntakeCase):
         return page
 
 
-class TestReceipt(ReceiptCase):
+class VerifyViewChecks:
+    """GET /api/verify: the configuration's answer, no session made."""
+
+    def sessions(self):
+        prefix = self.stack.ini["redis"]["prefix"]
+        return self.stack.redis_command("KEYS", prefix + "sess:*") or []
+
+    def verify_view(self):
+        before = self.sessions()
+        r = self.stack.get("/api/verify")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header("Cache-Control"), "public, max-age=60")
+        self.assertIsNone(r.header("Set-Cookie"))
+        self.assertEqual(self.sessions(), before)
+        return r.json()["verify"]
+
+
+class TestReceipt(VerifyViewChecks, ReceiptCase):
     STACK_ARGS = {"fake": True,
                   "ini": dict(SMS_ON, intake=INTAKE, verify=dict(ROOMY, submit_complaint=False,
                                                                    submit_consultation=True,
@@ -177,8 +195,20 @@ class TestReceipt(ReceiptCase):
         self.assertIn("服务暂时不可用", r.body.decode())
         self.assertRetryAfter(r)
 
+    def test_verify_view(self):
+        v = self.verify_view()
+        self.assertTrue(v["available"])
+        self.assertTrue(v["purposes"]["lookup"])
+        self.assertTrue(v["purposes"]["supplement"])
+        self.assertEqual(v["resend_after"], 0)
+        # The same view the session hands out.
+        c = CodeClient(self.stack)
+        self.assertEqual(c.open().json()["verify"], v)
+        r = self.stack.request("POST", "/api/verify")
+        self.assertEqual(r.status, 405, r)
 
-class TestReceiptSmsOff(ReceiptCase):
+
+class TestReceiptSmsOff(VerifyViewChecks, ReceiptCase):
     """SMS off (a fresh installation): only the filing session, and the
     403 page does not send anyone to a code that cannot come."""
     STACK_ARGS = {"ini": {"sms": {"provider": "none"}, "intake": INTAKE}}
@@ -190,6 +220,11 @@ class TestReceiptSmsOff(ReceiptCase):
         stranger.open()
         page = self.assertRefused(self.receipt(stranger, case["id"]))
         self.assertNotIn("短信", page)
+
+    def test_verify_view(self):
+        v = self.verify_view()
+        self.assertFalse(v["available"])
+        self.assertFalse(any(v["purposes"].values()), v)
 
 
 if __name__ == "__main__":

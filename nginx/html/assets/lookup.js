@@ -285,4 +285,17 @@
   }
 
   openBtn.addEventListener('click', openByMobile);
+
+  /* 按手机号查询全部 needs SMS codes: offered only once the server says
+   * they are on for lookups (GET /api/verify: no session is made). */
+  function offerByMobile() {
+    ZQ.api('GET', '/api/verify').then(function (r) {
+      var v = r.ok && r.data ? r.data.verify : null;
+      var on = !!(v && v.available && v.purposes && v.purposes.lookup);
+      var box = document.getElementById('by-mobile');
+      box.hidden = !on;
+      box.setAttribute('data-verify', on ? 'on' : 'off');
+    });
+  }
+  offerByMobile();
 })();
