@@ -125,8 +125,13 @@ static void answers_html(zq_buf *b, const zq_receipt_in *in, const zq_form *f)
         esc(b, json_string_value(json_object_get(st, "title")));
         zq_buf_puts(b, "</h2>\n<dl>\n");
         json_array_foreach(json_object_get(st, "fields"), j, it)
+        {
+            const char *v = json_string_value(json_object_get(it, "value"));
+
+            /* An optional answer left empty says so on paper. */
             fact(b, json_string_value(json_object_get(it, "label")),
-                 json_string_value(json_object_get(it, "value")), NULL);
+                 v != NULL && v[0] != '\0' ? v : "未填写", NULL);
+        }
         zq_buf_puts(b, "</dl>\n");
     }
     json_decref(steps);

@@ -58,9 +58,9 @@ static int teardown(void **state)
 static json_t *answers(void)
 {
     return json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:[{s:s, s:s, s:s, s:i}]}", "company_name",
+        "{s:s, s:s, s:s, s:s, s:s, s:n, s:s, s:I, s:b, s:[{s:s, s:s, s:s, s:i}]}", "company_name",
         "<script>alert(1)</script>公司", "contact_name", "张三", "mobile", "13812345678",
-        "region", "510100", "respondent_name", "某某建设集团", "facts", "第一行\n第二行",
+        "region", "510100", "respondent_name", "某某建设集团", "respondent_uscc", "facts", "第一行\n第二行",
         "amount_fen", (json_int_t)12345678, "consent", 1, "evidence_files", "id",
         "0123456789abcdef0123456789abcdef", "kind", "contract", "name", "合同.pdf", "size", 5000);
 }
@@ -197,6 +197,8 @@ static void test_receipt_page(void **state)
     assert_null(strstr(p, "13812345678"));
     assert_non_null(strstr(p, "第一行\n第二行"));
     assert_non_null(strstr(p, "123,456.78 元"));
+    /* An optional answer left empty (respondent_uscc here) says so. */
+    assert_non_null(strstr(p, "<dt>被投诉单位统一社会信用代码</dt><dd>未填写</dd>"));
     /* The file list: kind, name, size; the files field not again as an answer. */
     assert_non_null(strstr(p, "<td>发票</td><td>发票.jpg</td><td>1.5 MB</td>"));
     assert_non_null(strstr(p, "<td>5 KB</td>"));
