@@ -721,6 +721,7 @@ test('SMS code: 获取验证码 with a countdown, a wrong code, the right one, s
     const id = (await page.locator('#case-no').textContent()).trim();
     assert(/^TS\d{8}-\d{4,}$/.test(id), 'case number ' + id);
     assert(await page.locator('#sms-note').isVisible(), 'progress SMS not mentioned while SMS is on');
+    assert(await page.locator('#info-sms').isVisible(), 'the request for material by SMS not mentioned while SMS is on');
 
     /* 按手机号查询全部: the same number, a code of its own (purpose lookup). */
     const lp = await newPage(t);
@@ -998,6 +999,9 @@ test('receipt: a complaint with an evidence file, 打印回执 on the success pa
   await page.waitForURL(/\/success\.html\?id=/);
   const id = (await page.locator('#case-no').textContent()).trim();
   assert(/^TS\d{8}-\d{4,}$/.test(id), 'case number ' + id);
+  /* 材料不全的，会请您补充: through the lookup page; no SMS while SMS is off. */
+  assert((await page.locator('#next-complaint').innerText()).includes('“待补充材料”'), 'how a request for material shows');
+  assert(!(await page.locator('#info-sms').isVisible()), 'SMS promised while SMS is off');
   const link = page.locator('#receipt-link');
   await link.waitFor();
   eq((await link.textContent()).trim(), '打印回执', 'link text');

@@ -26,6 +26,8 @@
   if (filed && filed.id === id && filed.sms_progress === true) {
     var note = document.getElementById('sms-note');
     if (note) note.hidden = false;
+    var info = document.getElementById('info-sms');
+    if (info) info.hidden = false;
   }
   document.getElementById('lookup-link').href = 'lookup.html?id=' + encodeURIComponent(id);
   offerReceipt();
