@@ -61,8 +61,7 @@ static int unavailable(zq_req *req)
 
     if (rc == 0)
         rc = send_page(req, 503, &page);
-    if (rc == 0 &&
-        zq_fmt(ra, sizeof(ra), "%d", req->cfg ? req->cfg->server.retry_after_s : 5) == 0)
+    if (rc == 0 && zq_fmt(ra, sizeof(ra), "%d", req->cfg ? req->cfg->server.retry_after_s : 5) == 0)
         zq_resp_header(req, "Retry-After", ra);
     zq_buf_free(&page);
     return rc;

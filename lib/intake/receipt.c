@@ -110,8 +110,8 @@ static void fact(zq_buf *b, const char *label, const char *value, const char *cl
 
 static void answers_html(zq_buf *b, const zq_receipt_in *in, const zq_form *f)
 {
-    json_t *steps = zq_summary_fields(in->schema, f, in->c->answers,
-                                      ZQ_SUMMARY_MASK | ZQ_SUMMARY_NO_FILES);
+    json_t *steps =
+        zq_summary_fields(in->schema, f, in->c->answers, ZQ_SUMMARY_MASK | ZQ_SUMMARY_NO_FILES);
     json_t *st, *it;
     size_t i, j;
 
@@ -189,7 +189,8 @@ int zq_receipt_html(const zq_receipt_in *in, zq_buf *out)
     zq_buf_puts(&b, "</dl>\n");
     answers_html(&b, in, f);
     files_html(&b, c->files);
-    zq_buf_puts(&b, "<p class=\"track\">查询进度：请凭案件编号和提交时填写的手机号码，在“进度查询”");
+    zq_buf_puts(&b,
+                "<p class=\"track\">查询进度：请凭案件编号和提交时填写的手机号码，在“进度查询”");
     if (in->lookup_url != NULL && in->lookup_url[0] != '\0') {
         zq_buf_puts(&b, "（");
         esc(&b, in->lookup_url);

@@ -228,8 +228,7 @@ static bool mark_holds(const redisReply *r, const char *tag, int64_t now_ms)
 }
 
 int zq_session_verified_any(zq_store *st, const char *sid, const char *const *purposes, size_t n,
-                            const char *mobile, int64_t now_ms, bool *exists, bool *ok,
-                            zq_err *err)
+                            const char *mobile, int64_t now_ms, bool *exists, bool *ok, zq_err *err)
 {
     char key[160], fields[ZQ_SESSION_PURPOSES_MAX][64], tag[ZQ_OTP_TAG_HEX + 1];
     const char *argv[2 + 1 + ZQ_SESSION_PURPOSES_MAX];

@@ -66,7 +66,8 @@ static void test_html_escape(void **state)
     /* An embedded NUL is not the end: the length is. */
     zq_buf_reset(&b);
     zq_buf_html_escape(&b, "a\0b", 3);
-    assert_string_equal(b.data, "a\xef\xbf\xbd" "b");
+    assert_string_equal(b.data, "a\xef\xbf\xbd"
+                                "b");
     zq_buf_free(&b);
 }
 

@@ -59,8 +59,8 @@ static json_t *answers(void)
 {
     return json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:n, s:s, s:I, s:b, s:[{s:s, s:s, s:s, s:i}]}", "company_name",
-        "<script>alert(1)</script>公司", "contact_name", "张三", "mobile", "13812345678",
-        "region", "510100", "respondent_name", "某某建设集团", "respondent_uscc", "facts", "第一行\n第二行",
+        "<script>alert(1)</script>公司", "contact_name", "张三", "mobile", "13812345678", "region",
+        "510100", "respondent_name", "某某建设集团", "respondent_uscc", "facts", "第一行\n第二行",
         "amount_fen", (json_int_t)12345678, "consent", 1, "evidence_files", "id",
         "0123456789abcdef0123456789abcdef", "kind", "contract", "name", "合同.pdf", "size", 5000);
 }
@@ -125,8 +125,7 @@ static void test_summary_fields(void **state)
             const char *id = json_string_value(json_object_get(it, "id"));
             assert_string_not_equal(id, "evidence_files");
             if (strcmp(id, "mobile") == 0)
-                assert_string_equal(json_string_value(json_object_get(it, "value")),
-                                    "138****5678");
+                assert_string_equal(json_string_value(json_object_get(it, "value")), "138****5678");
         }
     }
     /* No form: nothing, not a crash. */
@@ -236,9 +235,9 @@ static void test_refusal_page(void **state)
     zq_buf b = {0};
 
     (void)state;
-    assert_int_equal(zq_receipt_refusal_html("无法查看回执", "说明<b>", "/lookup.html?id=A&b",
-                                             "进度查询", &b),
-                     0);
+    assert_int_equal(
+        zq_receipt_refusal_html("无法查看回执", "说明<b>", "/lookup.html?id=A&b", "进度查询", &b),
+        0);
     assert_non_null(strstr(b.data, "<h1>无法查看回执</h1>"));
     assert_non_null(strstr(b.data, "说明&lt;b&gt;"));
     assert_non_null(strstr(b.data, "href=\"/lookup.html?id=A&amp;b\""));

@@ -159,34 +159,29 @@ static void test_verified_any(void **state)
     (void)state;
     assert_int_equal(zq_session_new_ids(&s), 0);
     /* No session: neither. */
-    assert_int_equal(zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now, &exists,
-                                             &ok, &err),
-                     0);
+    assert_int_equal(
+        zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now, &exists, &ok, &err), 0);
     assert_false(exists);
     assert_false(ok);
     assert_int_equal(zq_session_create(g_st, &s, 600, &err), 0);
-    assert_int_equal(zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now, &exists,
-                                             &ok, &err),
-                     0);
+    assert_int_equal(
+        zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now, &exists, &ok, &err), 0);
     assert_true(exists);
     assert_false(ok);
     /* A proof for another use does not count; one for the second does. */
     assert_int_equal(
         zq_session_mark_verified(g_st, s.sid, "submit", "13800138000", now + 1000, &err), 0);
-    assert_int_equal(zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now, &exists,
-                                             &ok, &err),
-                     0);
+    assert_int_equal(
+        zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now, &exists, &ok, &err), 0);
     assert_false(ok);
     assert_int_equal(
         zq_session_mark_verified(g_st, s.sid, "supplement", "13800138000", now + 1000, &err), 0);
-    assert_int_equal(zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now, &exists,
-                                             &ok, &err),
-                     0);
+    assert_int_equal(
+        zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now, &exists, &ok, &err), 0);
     assert_true(exists && ok);
     /* Not for another number, not once expired, not with no purpose or no number. */
-    assert_int_equal(zq_session_verified_any(g_st, s.sid, both, 2, "13800138001", now, &exists,
-                                             &ok, &err),
-                     0);
+    assert_int_equal(
+        zq_session_verified_any(g_st, s.sid, both, 2, "13800138001", now, &exists, &ok, &err), 0);
     assert_false(ok);
     assert_int_equal(zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now + 1000,
                                              &exists, &ok, &err),
