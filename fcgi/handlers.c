@@ -15,6 +15,7 @@
 #include "zhuqi/retention.h"
 #include "metrics.h"
 #include "admin_cases.h"
+#include "receipt.h"
 #include "verify.h"
 
 static const zq_route routes[] = {
@@ -36,6 +37,8 @@ static const zq_route routes[] = {
     {"POST", "/api/cases/lookup", zq_h_cases_lookup_mobile, "cases_lookup_mobile"},
     {"POST", "/api/intake/{form}/resume", zq_h_intake_resume, "intake_resume"},
     {"GET", "/api/privacy", zq_h_privacy, "privacy"},
+    {"GET", "/api/cases/{id}/receipt", zq_h_case_receipt, "case_receipt"},
+    {"GET", "/api/verify", zq_h_verify, "verify"},
     /* Chat webhooks and the chat-to-web hand-over (fcgi/hooks.c, fcgi/handoff.c). */
     {"GET", "/hook/wecom", zq_h_hook_wecom, "hook_wecom_verify"},
     {"POST", "/hook/wecom", zq_h_hook_wecom, "hook_wecom"},

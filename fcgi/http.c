@@ -551,8 +551,11 @@ static void serialize_head(zq_req *req, zq_buf *out)
     zq_buf_printf(out, "X-Request-Id: %s\r\n", req->request_id);
     zq_buf_puts(out, "X-Content-Type-Options: nosniff\r\n"
                      "X-Frame-Options: DENY\r\n"
-                     "Referrer-Policy: no-referrer\r\n"
-                     "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n");
+                     "Referrer-Policy: no-referrer\r\n");
+    /* A page built here (the receipt) allows its own inline style and
+     * script; everything else is data and allows nothing. */
+    zq_buf_printf(out, "Content-Security-Policy: %s\r\n",
+                  req->csp ? req->csp : "default-src 'none'; frame-ancestors 'none'");
     zq_buf_printf(out, "Cache-Control: %s\r\n",
                   req->cache_control ? req->cache_control : "no-store");
 }

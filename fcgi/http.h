@@ -50,6 +50,7 @@ typedef struct zq_req {
     int status;
     const char *content_type;  /* static or in the pool */
     const char *cache_control; /* NULL: "no-store" */
+    const char *csp;           /* NULL: "default-src 'none'; frame-ancestors 'none'" */
     zq_buf headers;            /* "Name: value\r\n" lines */
     zq_buf body_out;
     bool responded;

@@ -179,6 +179,17 @@ json_t *zq_verify_view(const zq_req *req)
                      zq_verify_purpose_on(req, "supplement", NULL));
 }
 
+int zq_h_verify(zq_req *req)
+{
+    json_t *v = zq_verify_view(req);
+
+    if (v == NULL)
+        return -ZQ_ENOMEM;
+    req->cache_control = "public, max-age=60";
+    zq_resp_json(req, 200, json_pack("{s:o}", "verify", v));
+    return 0;
+}
+
 int zq_h_sms_code(zq_req *req)
 {
     zq_otp_limits lim;

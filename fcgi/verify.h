@@ -47,5 +47,9 @@ bool zq_verify_require_on(zq_req *req, const char *purpose, const zq_form *form)
 int zq_h_sms_code(zq_req *req);            /* POST /api/sms/code */
 int zq_h_sms_verify(zq_req *req);          /* POST /api/sms/verify */
 int zq_h_cases_lookup_mobile(zq_req *req); /* POST /api/cases/lookup */
+/* GET /api/verify: {"verify": zq_verify_view}, from the configuration
+ * alone (no session, no Redis), so a page learns whether to offer what
+ * needs a code before it makes a session; cacheable for a minute. */
+int zq_h_verify(zq_req *req);
 
 #endif

@@ -24,6 +24,10 @@ int zq_buf_puts(zq_buf *b, const char *s);
 int zq_buf_printf(zq_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s with JSON string escaping (no surrounding quotes). */
 int zq_buf_json_escape(zq_buf *b, const char *s, size_t len);
+/* Append s escaped for HTML text and quoted attribute values: & < > " '
+ * as entities, control characters other than line feed and tab as
+ * U+FFFD. Returns 0 or -ZQ_ENOMEM. */
+int zq_buf_html_escape(zq_buf *b, const char *s, size_t len);
 /* Makes room for extra more bytes (plus the NUL) without changing len, for
  * writers that fill b->data + b->len themselves. Returns 0 or -ZQ_ENOMEM. */
 int zq_buf_reserve(zq_buf *b, size_t extra);

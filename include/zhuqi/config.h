@@ -217,6 +217,7 @@ typedef struct zq_config {
         int quota_ip;          /* stored submissions per client (IPv6: /64) and day; 0: off */
         int quota_mobile;      /* per mobile and day; 0: off */
         int quota_uscc;        /* per credit code and day; 0: off */
+        char office_name[128]; /* printed on the receipt; "": none */
     } intake;
     struct {
         int review_workdays;   /* decide on acceptance, from submission */

@@ -70,6 +70,18 @@ int zq_session_mark_verified(zq_store *st, const char *sid, const char *purpose,
 int zq_session_verified(zq_store *st, const char *sid, const char *purpose, const char *mobile,
                         int64_t now_ms, bool *ok, zq_err *err);
 
+/* The most purposes zq_session_verified_any checks at once. */
+#define ZQ_SESSION_PURPOSES_MAX 4
+
+/* Whether session sid exists (*exists) and proved mobile (11 digits;
+ * NULL: never) by SMS code for any of the n purposes (at most
+ * ZQ_SESSION_PURPOSES_MAX), that proof still holding at now_ms (*ok): one
+ * round trip, which does not refresh the session's TTL. Returns 0,
+ * -ZQ_EUNAVAIL or -ZQ_EREPLY. */
+int zq_session_verified_any(zq_store *st, const char *sid, const char *const *purposes, size_t n,
+                            const char *mobile, int64_t now_ms, bool *exists, bool *ok,
+                            zq_err *err);
+
 /* The draft of form that some session last saved with mobile (11
  * digits) as its mobile answer, if it still has it: returns 0 with *draft
  * new, or NULL when there is none. -ZQ_EUNAVAIL or -ZQ_EREPLY. */

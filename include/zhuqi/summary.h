@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "zhuqi/buf.h"
+#include "zhuqi/schema.h"
 
 /* Bump when a pack's content changes: packs of another version are
  * ignored (the row is read the slow way) until rewritten. */
@@ -104,5 +105,17 @@ int zq_summary_pack(const zq_summary *s, zq_buf *b);
  * part[] points into (free with free()), or NULL when the pack is of
  * another version, incomplete, or memory ran out. */
 char *zq_summary_split(const char *s, size_t len, const char *part[ZQ_SUMMARY_NSUM]);
+
+/* Flags of zq_summary_fields. */
+#define ZQ_SUMMARY_MASK 1u     /* mobile numbers masked (138****8000) */
+#define ZQ_SUMMARY_NO_FILES 2u /* files fields left out (listed apart) */
+
+/* The answers of a case of form f as people read them, one place for
+ * the staff detail and the enterprise's receipt: a new array with an
+ * entry per step that has answers, in the schema's order,
+ * {"step", "title", "fields": [{"id", "label", "value"}]}, each value as
+ * zq_field_display shows it ("" for null). f NULL: an empty array. NULL
+ * when out of memory. */
+json_t *zq_summary_fields(const zq_schema *s, const zq_form *f, json_t *answers, unsigned flags);
 
 #endif

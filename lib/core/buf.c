@@ -127,6 +127,36 @@ int zq_buf_json_escape(zq_buf *b, const char *s, size_t len)
     return zq_buf_append(b, s + len - run, run);
 }
 
+int zq_buf_html_escape(zq_buf *b, const char *s, size_t len)
+{
+    size_t i, run = 0;
+
+    for (i = 0; i < len; i++) {
+        const char *esc = NULL;
+
+        switch (s[i]) {
+        case '&': esc = "&amp;"; break;
+        case '<': esc = "&lt;"; break;
+        case '>': esc = "&gt;"; break;
+        case '"': esc = "&quot;"; break;
+        case '\'': esc = "&#39;"; break;
+        /* A NUL or another control character has no business in a page
+         * (validated text holds none but line breaks and tabs). */
+        default:
+            if ((unsigned char)s[i] < 0x20 && s[i] != '\n' && s[i] != '\t')
+                esc = "\xef\xbf\xbd"; /* U+FFFD */
+        }
+        if (esc != NULL) {
+            if (zq_buf_append(b, s + i - run, run) < 0 || zq_buf_puts(b, esc) < 0)
+                return -ZQ_ENOMEM;
+            run = 0;
+        } else {
+            run++;
+        }
+    }
+    return zq_buf_append(b, s + len - run, run);
+}
+
 void zq_buf_reset(zq_buf *b)
 {
     b->len = 0;

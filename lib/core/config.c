@@ -169,6 +169,8 @@ static const opt opts[] = {
         "cases stored per mobile number and Beijing day (web and chat); 0: off"),
     NUM("intake", "quota_uscc_per_day", OPT_INT, intake.quota_uscc, 0, 1000000, "5",
         "cases stored per unified social credit code and Beijing day (web and chat); 0: off"),
+    STR("intake", "office_name", intake.office_name, 0, false, NULL, "",
+        "the office's name printed at the top of the enterprise's receipt; \"\": none"),
 
     NUM("workflow", "review_workdays", OPT_INT, workflow.review_workdays, 1, 60, "10",
         "working days from submission to the decision on acceptance (unconfirmed locally)"),

@@ -214,12 +214,62 @@ int zq_session_mark_verified(zq_store *st, const char *sid, const char *purpose,
     return rc;
 }
 
+/* Whether r, a v:{purpose} mark, is for the mobile with tag and still
+ * holds at now_ms. */
+static bool mark_holds(const redisReply *r, const char *tag, int64_t now_ms)
+{
+    size_t tlen = ZQ_OTP_TAG_HEX;
+    long long until;
+
+    return r->type == REDIS_REPLY_STRING && r->len > tlen + 1 && r->str[tlen] == ':' &&
+           memcmp(r->str, tag, tlen) == 0 &&
+           zq_parse_ll(r->str + tlen + 1, r->len - tlen - 1, 0, INT64_MAX, &until) == 0 &&
+           now_ms < until;
+}
+
+int zq_session_verified_any(zq_store *st, const char *sid, const char *const *purposes, size_t n,
+                            const char *mobile, int64_t now_ms, bool *exists, bool *ok, zq_err *err)
+{
+    char key[160], fields[ZQ_SESSION_PURPOSES_MAX][64], tag[ZQ_OTP_TAG_HEX + 1];
+    const char *argv[2 + 1 + ZQ_SESSION_PURPOSES_MAX];
+    redisReply *r;
+    size_t i;
+    int rc = 0;
+
+    *exists = *ok = false;
+    if (!zq_session_sid_valid(sid) || n > ZQ_SESSION_PURPOSES_MAX)
+        return 0;
+    zq_otp_mobile_tag(mobile ? mobile : "", tag);
+    if (zq_store_key(st, key, sizeof(key), "sess:%s", sid) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "session: key too long");
+    argv[0] = "HMGET";
+    argv[1] = key;
+    argv[2] = "csrf";
+    for (i = 0; i < n; i++) {
+        if (zq_fmt(fields[i], sizeof(fields[i]), "v:%s", purposes[i]) < 0)
+            return zq_err_set(err, ZQ_EINVAL, "session: mark too long");
+        argv[3 + i] = fields[i];
+    }
+    r = zq_store_commandv(st, err, (int)(3 + n), argv, NULL);
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    if (r->type == REDIS_REPLY_ERROR) {
+        rc = zq_store_reply_unavailable(r) ? zq_err_set(err, ZQ_EUNAVAIL, "session: %s", r->str)
+                                           : zq_err_set(err, ZQ_EREPLY, "session: %s", r->str);
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 + n) {
+        *exists = r->element[0]->type == REDIS_REPLY_STRING;
+        for (i = 0; *exists && mobile != NULL && i < n; i++)
+            if (mark_holds(r->element[1 + i], tag, now_ms))
+                *ok = true;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 int zq_session_verified(zq_store *st, const char *sid, const char *purpose, const char *mobile,
                         int64_t now_ms, bool *ok, zq_err *err)
 {
     char key[160], field[64], tag[ZQ_OTP_TAG_HEX + 1];
-    size_t tlen = ZQ_OTP_TAG_HEX;
-    long long until;
     redisReply *r;
     int rc = 0;
 
@@ -236,10 +286,8 @@ int zq_session_verified(zq_store *st, const char *sid, const char *purpose, cons
     if (r->type == REDIS_REPLY_ERROR) {
         rc = zq_store_reply_unavailable(r) ? zq_err_set(err, ZQ_EUNAVAIL, "session: %s", r->str)
                                            : zq_err_set(err, ZQ_EREPLY, "session: %s", r->str);
-    } else if (r->type == REDIS_REPLY_STRING && r->len > tlen + 1 && r->str[tlen] == ':' &&
-               memcmp(r->str, tag, tlen) == 0 &&
-               zq_parse_ll(r->str + tlen + 1, r->len - tlen - 1, 0, INT64_MAX, &until) == 0) {
-        *ok = now_ms < until;
+    } else {
+        *ok = mark_holds(r, tag, now_ms);
     }
     freeReplyObject(r);
     return rc;

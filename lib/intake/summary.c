@@ -84,3 +84,34 @@ char *zq_summary_split(const char *s, size_t len, const char *part[ZQ_SUMMARY_NS
     }
     return t;
 }
+
+json_t *zq_summary_fields(const zq_schema *s, const zq_form *f, json_t *answers, unsigned flags)
+{
+    json_t *out = json_array();
+    size_t i, j;
+
+    for (i = 0; f != NULL && out != NULL && i < f->nsteps; i++) {
+        const zq_step *st = &f->steps[i];
+        json_t *items = json_array();
+
+        for (j = 0; items != NULL && j < st->nfields; j++) {
+            const zq_field *fld = &st->fields[j];
+            json_t *v = json_object_get(answers, fld->id);
+            char *disp;
+
+            if (v == NULL || (fld->type == ZQ_FIELD_FILES && (flags & ZQ_SUMMARY_NO_FILES)))
+                continue;
+            disp = json_is_null(v) ? NULL
+                                   : zq_field_display(s, fld, v, (flags & ZQ_SUMMARY_MASK) != 0);
+            json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "id", fld->id, "label",
+                                                   fld->label, "value", disp ? disp : ""));
+            free(disp);
+        }
+        if (json_array_size(items) > 0)
+            json_array_append_new(out, json_pack("{s:s, s:s, s:o}", "step", st->id, "title",
+                                                 st->title, "fields", items));
+        else
+            json_decref(items);
+    }
+    return out;
+}

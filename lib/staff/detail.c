@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "staff_int.h"
+#include "zhuqi/summary.h"
 
 int zq_staff_case_load(zq_store *st, const char *id, bool notes, zq_staff_case *c, zq_err *err)
 {
@@ -78,34 +79,7 @@ static json_t *entries_json(const zq_staff_case *c, json_t *list, bool labels)
 /* The answers grouped by step with labels and display values. */
 static json_t *fields_json(const zq_schema *s, const zq_case_row *r)
 {
-    const zq_form *f = s ? zq_schema_form(s, r->form) : NULL;
-    json_t *out = json_array();
-    size_t i, j;
-
-    if (f == NULL)
-        return out;
-    for (i = 0; i < f->nsteps; i++) {
-        const zq_step *st = &f->steps[i];
-        json_t *items = json_array();
-
-        for (j = 0; j < st->nfields; j++) {
-            json_t *v = json_object_get(r->answers, st->fields[j].id);
-            char *disp;
-            if (v == NULL)
-                continue;
-            disp = json_is_null(v) ? NULL : zq_field_display(s, &st->fields[j], v, false);
-            json_array_append_new(items,
-                                  json_pack("{s:s, s:s, s:s}", "id", st->fields[j].id, "label",
-                                            st->fields[j].label, "value", disp ? disp : ""));
-            free(disp);
-        }
-        if (json_array_size(items) > 0)
-            json_array_append_new(out, json_pack("{s:s, s:s, s:o}", "step", st->id, "title",
-                                                 st->title, "fields", items));
-        else
-            json_decref(items);
-    }
-    return out;
+    return zq_summary_fields(s, s ? zq_schema_form(s, r->form) : NULL, r->answers, 0);
 }
 
 /* The case's evidence files for the console: each record with its kind's

@@ -721,6 +721,7 @@ test('SMS code: 获取验证码 with a countdown, a wrong code, the right one, s
     const id = (await page.locator('#case-no').textContent()).trim();
     assert(/^TS\d{8}-\d{4,}$/.test(id), 'case number ' + id);
     assert(await page.locator('#sms-note').isVisible(), 'progress SMS not mentioned while SMS is on');
+    assert(await page.locator('#info-sms').isVisible(), 'the request for material by SMS not mentioned while SMS is on');
 
     /* 按手机号查询全部: the same number, a code of its own (purpose lookup). */
     const lp = await newPage(t);
@@ -743,6 +744,34 @@ test('SMS code: 获取验证码 with a countdown, a wrong code, the right one, s
     await shot(lp, 'lookup-by-mobile');
   } finally {
     await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'none' }, verify: { submit_complaint: false } }));
+  }
+});
+
+test('lookup page: 按手机号查询全部 only when SMS codes are on (GET /api/verify, no session)', async (t) => {
+  /* SMS off, as the stack starts: the section stays hidden. */
+  const page = await newPage(t);
+  const calls = [];
+  page.on('request', (r) => calls.push(r.method() + ' ' + new URL(r.url()).pathname));
+  await page.goto(base + '/lookup.html');
+  await page.locator('#by-mobile[data-verify="off"]').waitFor({ state: 'attached' });
+  assert(!(await page.locator('#by-mobile').isVisible()), '按手机号查询全部 shown while SMS is off');
+  assert(calls.includes('GET /api/verify'), 'no GET /api/verify: ' + calls.join(', '));
+  assert(!calls.some((c) => c.endsWith('/api/session')), 'a session was made: ' + calls.join(', '));
+  eq((await page.context().cookies()).filter((c) => c.name === 'zq_sid').length, 0, 'session cookie');
+  await assertLayout(page, 'lookup without SMS');
+  await shot(page, 'lookup-sms-off');
+  /* SMS on: shown, and it works as before. */
+  await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'tencent' } }));
+  try {
+    const on = await newPage(t);
+    await on.goto(base + '/lookup.html');
+    await on.locator('#by-mobile[data-verify="on"]').waitFor();
+    assert(await on.locator('#by-mobile').isVisible(), '按手机号查询全部 hidden while SMS is on');
+    await on.click('#by-mobile-open');
+    await on.locator('#all-mobile').waitFor();
+    await assertLayout(on, 'lookup with SMS');
+  } finally {
+    await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'none' } }));
   }
 });
 
@@ -933,6 +962,102 @@ test('evidence files: photo scaled and uploaded with progress, upload cut and re
   await page.waitForURL(/\/success\.html\?id=/);
   const id = (await page.locator('#case-no').textContent()).trim();
   assert(/^TS\d{8}-\d{4,}$/.test(id), 'case number ' + id);
+});
+
+/* Page errors and CSP refusals of a page the test did not open itself
+ * (a popup), as newPage records them. */
+function watchPage(t, page) {
+  page.on('pageerror', (e) => t.pageErrors.push(String(e && e.message ? e.message : e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) t.pageErrors.push(m.text());
+  });
+  return page;
+}
+
+test('receipt: a complaint with an evidence file, 打印回执 on the success page, A4 PDF; 查看回执 on the lookup page', async (t) => {
+  const s = await schema('complaint');
+  const steps = fieldSteps(s);
+  const page = await newPage(t);
+  await page.goto(base + '/form.html?form=complaint');
+  const values = Object.assign({}, COMPLAINT, { company_name: '成都回执打印测试有限公司', mobile: '13612345601' });
+  const fileName = '2026年度办公设备采购合同扫描件_双方盖章_final_version_2.pdf';
+  for (let i = 0; i < steps.length; i++) {
+    await waitStep(page, steps[i].title);
+    if (steps[i].id === 'claim') {
+      const kind = page.locator('fieldset.file-kind[data-kind="contract"]');
+      await kind.locator('input[type=file]:not([capture])').setInputFiles({
+        name: fileName, mimeType: 'application/pdf',
+        buffer: Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n')
+      });
+      await kind.locator('.file-item[data-file]').waitFor();
+    }
+    await fillStep(page, steps[i], values);
+    await next(page);
+  }
+  await waitStep(page, '核对并提交');
+  await page.click('#submit-case');
+  await page.waitForURL(/\/success\.html\?id=/);
+  const id = (await page.locator('#case-no').textContent()).trim();
+  assert(/^TS\d{8}-\d{4,}$/.test(id), 'case number ' + id);
+  /* 材料不全的，会请您补充: through the lookup page; no SMS while SMS is off. */
+  assert((await page.locator('#next-complaint').innerText()).includes('“待补充材料”'), 'how a request for material shows');
+  assert(!(await page.locator('#info-sms').isVisible()), 'SMS promised while SMS is off');
+  const link = page.locator('#receipt-link');
+  await link.waitFor();
+  eq((await link.textContent()).trim(), '打印回执', 'link text');
+  await assertLayout(page, 'success page with the receipt link');
+  await shot(page, 'success-receipt-link');
+
+  const [rp] = await Promise.all([page.waitForEvent('popup'), link.click()]);
+  watchPage(t, rp);
+  await rp.waitForLoadState();
+  const text = await rp.locator('main').innerText();
+  assert(text.includes(id), 'case number on the receipt');
+  assert(text.includes('企业名称') && text.includes('成都回执打印测试有限公司'), 'a label and its answer');
+  assert(text.includes(fileName) && text.includes('合同'), 'the file on the receipt');
+  assert(text.includes('136****5601') && !text.includes('13612345601'), 'mobile masked');
+  await assertLayout(rp, 'receipt at 360 px');
+  await shot(rp, 'receipt');
+  /* 打印 calls window.print, and is not printed itself. */
+  await rp.evaluate(() => {
+    window.zqPrinted = 0;
+    window.print = () => {
+      window.zqPrinted++;
+    };
+  });
+  await rp.click('#print');
+  eq(await rp.evaluate(() => window.zqPrinted), 1, 'window.print called');
+  await rp.emulateMedia({ media: 'print' });
+  assert(!(await rp.locator('#print').isVisible()), 'the print button shows in print');
+  const pdf = await rp.pdf({ format: 'A4' });
+  eq(pdf.slice(0, 5).toString('latin1'), '%PDF-', 'a PDF');
+  assert(pdf.length > 1000, 'PDF size ' + pdf.length);
+  const box = /MediaBox \[0 0 ([\d.]+) ([\d.]+)\]/.exec(pdf.toString('latin1'));
+  assert(box && Math.abs(+box[1] - 595.3) < 2 && Math.abs(+box[2] - 841.9) < 2, 'A4 pages: ' + (box && box[0]));
+  fs.writeFileSync(path.join(OUT, 'receipt.pdf'), pdf);
+
+  /* The lookup page in the same browser: 查看回执 after the case is shown. */
+  const lp = watchPage(t, await page.context().newPage());
+  await lp.goto(base + '/lookup.html?id=' + encodeURIComponent(id));
+  await lp.fill('#case-mobile', values.mobile);
+  await lp.click('#lookup-btn');
+  const view = lp.locator('#case-result .receipt-link a');
+  await view.waitFor();
+  eq((await view.textContent()).trim(), '查看回执', 'lookup link text');
+  await assertLayout(lp, 'lookup result with the receipt link');
+  const [rp2] = await Promise.all([lp.waitForEvent('popup'), view.click()]);
+  watchPage(t, rp2);
+  await rp2.waitForLoadState();
+  assert((await rp2.locator('main').innerText()).includes(id), 'receipt from the lookup page');
+
+  /* Another phone: the plain 403 page. */
+  const other = await newPage(t);
+  const resp = await other.goto(base + '/api/cases/' + encodeURIComponent(id) + '/receipt');
+  eq(resp.status(), 403, 'a stranger\'s receipt');
+  assert((await other.locator('h1').innerText()).includes('无法查看回执'), '403 page title');
+  assert(!(await other.locator('main').innerText()).includes('成都回执打印测试有限公司'), 'answers on the 403 page');
+  await assertLayout(other, 'receipt refused');
+  await shot(other, 'receipt-refused');
 });
 
 test('server down: plain message, typed values kept, retry succeeds', async (t) => {

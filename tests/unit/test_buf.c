@@ -54,6 +54,23 @@ static void test_json_escape(void **state)
     zq_buf_free(&b);
 }
 
+static void test_html_escape(void **state)
+{
+    zq_buf b = {0};
+    const char in[] = "<script>alert('x\"&')</script>\n\t\r\x01中";
+
+    zq_buf_puts(&b, "[");
+    zq_buf_html_escape(&b, in, sizeof(in) - 1);
+    assert_string_equal(b.data, "[&lt;script&gt;alert(&#39;x&quot;&amp;&#39;)&lt;/script&gt;\n\t"
+                                "\xef\xbf\xbd\xef\xbf\xbd中");
+    /* An embedded NUL is not the end: the length is. */
+    zq_buf_reset(&b);
+    zq_buf_html_escape(&b, "a\0b", 3);
+    assert_string_equal(b.data, "a\xef\xbf\xbd"
+                                "b");
+    zq_buf_free(&b);
+}
+
 static void test_pool(void **state)
 {
     zq_pool p = {0};
@@ -212,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_buf_append_printf),
         cmocka_unit_test(test_buf_steal),
         cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_html_escape),
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_parse_ll),

@@ -146,6 +146,60 @@ static void test_verified_mark(void **state)
     freeReplyObject(r);
 }
 
+/* Any of several purposes, and whether the session exists, in one read:
+ * the receipt's check. */
+static void test_verified_any(void **state)
+{
+    static const char *const both[] = {"lookup", "supplement"};
+    zq_session s = {0};
+    zq_err err = {0};
+    int64_t now = 1765000000000LL;
+    bool exists = false, ok = true;
+
+    (void)state;
+    assert_int_equal(zq_session_new_ids(&s), 0);
+    /* No session: neither. */
+    assert_int_equal(
+        zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now, &exists, &ok, &err), 0);
+    assert_false(exists);
+    assert_false(ok);
+    assert_int_equal(zq_session_create(g_st, &s, 600, &err), 0);
+    assert_int_equal(
+        zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now, &exists, &ok, &err), 0);
+    assert_true(exists);
+    assert_false(ok);
+    /* A proof for another use does not count; one for the second does. */
+    assert_int_equal(
+        zq_session_mark_verified(g_st, s.sid, "submit", "13800138000", now + 1000, &err), 0);
+    assert_int_equal(
+        zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now, &exists, &ok, &err), 0);
+    assert_false(ok);
+    assert_int_equal(
+        zq_session_mark_verified(g_st, s.sid, "supplement", "13800138000", now + 1000, &err), 0);
+    assert_int_equal(
+        zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now, &exists, &ok, &err), 0);
+    assert_true(exists && ok);
+    /* Not for another number, not once expired, not with no purpose or no number. */
+    assert_int_equal(
+        zq_session_verified_any(g_st, s.sid, both, 2, "13800138001", now, &exists, &ok, &err), 0);
+    assert_false(ok);
+    assert_int_equal(zq_session_verified_any(g_st, s.sid, both, 2, "13800138000", now + 1000,
+                                             &exists, &ok, &err),
+                     0);
+    assert_false(ok);
+    assert_int_equal(
+        zq_session_verified_any(g_st, s.sid, both, 0, "13800138000", now, &exists, &ok, &err), 0);
+    assert_true(exists);
+    assert_false(ok);
+    assert_int_equal(zq_session_verified_any(g_st, s.sid, both, 2, NULL, now, &exists, &ok, &err),
+                     0);
+    assert_false(ok);
+    /* Not a session id: nothing asked. */
+    assert_int_equal(
+        zq_session_verified_any(g_st, "zz", both, 2, "13800138000", now, &exists, &ok, &err), 0);
+    assert_false(exists || ok);
+}
+
 /* A draft saved with a mobile can be found by it, from anywhere, while it
  * still carries that number. */
 static void test_find_draft_by_mobile(void **state)
@@ -188,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_unavailable_is_not_expired),
         cmocka_unit_test(test_error_is_not_expired),
         cmocka_unit_test(test_verified_mark),
+        cmocka_unit_test(test_verified_any),
         cmocka_unit_test(test_find_draft_by_mobile),
     };
 

@@ -154,7 +154,25 @@
     }
     var files = ZQ.caseFiles ? ZQ.caseFiles(c) : null;
     if (files) card.appendChild(files);
+    card.appendChild(receiptLink(c));
     return card;
+  }
+
+  /* 查看回执: the printable receipt, which opens for the session that
+   * filed the case or one that proved its mobile by SMS code. */
+  function receiptLink(c) {
+    return el('div', { class: 'receipt-link' }, [
+      el('div', { class: 'actions' }, [
+        el('a', {
+          class: 'btn secondary',
+          href: '/api/cases/' + encodeURIComponent(c.id) + '/receipt',
+          target: '_blank',
+          rel: 'noopener',
+          text: '查看回执'
+        })
+      ]),
+      el('p', { class: 'muted', text: '回执可以在提交案件时使用的浏览器上打开和打印。' })
+    ]);
   }
 
   function problem(text, kind, actions) {
@@ -285,4 +303,17 @@
   }
 
   openBtn.addEventListener('click', openByMobile);
+
+  /* 按手机号查询全部 needs SMS codes: offered only once the server says
+   * they are on for lookups (GET /api/verify: no session is made). */
+  function offerByMobile() {
+    ZQ.api('GET', '/api/verify').then(function (r) {
+      var v = r.ok && r.data ? r.data.verify : null;
+      var on = !!(v && v.available && v.purposes && v.purposes.lookup);
+      var box = document.getElementById('by-mobile');
+      box.hidden = !on;
+      box.setAttribute('data-verify', on ? 'on' : 'off');
+    });
+  }
+  offerByMobile();
 })();

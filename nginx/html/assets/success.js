@@ -26,9 +26,21 @@
   if (filed && filed.id === id && filed.sms_progress === true) {
     var note = document.getElementById('sms-note');
     if (note) note.hidden = false;
+    var info = document.getElementById('info-sms');
+    if (info) info.hidden = false;
   }
   document.getElementById('lookup-link').href = 'lookup.html?id=' + encodeURIComponent(id);
+  offerReceipt();
   document.title = (kind === 'complaint' ? '投诉已提交' : '咨询已提交') + ' ' + id + ' — 助企';
+
+  /* The receipt opens for the session that filed the case: offered when
+   * this tab has just filed it. */
+  function offerReceipt() {
+    var a = document.getElementById('receipt-link');
+    if (!a || !filed || filed.id !== id) return;
+    a.href = '/api/cases/' + encodeURIComponent(id) + '/receipt';
+    a.hidden = false;
+  }
 
   function said(text) {
     out.textContent = text;
