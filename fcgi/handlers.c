@@ -29,6 +29,7 @@ static const zq_route routes[] = {
     {"POST", "/api/intake/{form}/submit", zq_h_intake_submit, "intake_submit"},
     {"POST", "/api/cases/{id}/lookup", zq_h_case_lookup, "case_lookup"},
     {"GET", "/api/classes", zq_h_classes, "classes"},
+    {"GET", "/api/intake/{form}/state", zq_h_intake_state, "intake_state"},
     /* SMS verification codes (fcgi/verify.c). */
     {"POST", "/api/session", zq_h_session, "session"},
     {"POST", "/api/sms/code", zq_h_sms_code, "sms_code"},

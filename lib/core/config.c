@@ -147,8 +147,8 @@ static const opt opts[] = {
         "the region list; relative to this file's folder"),
     STR("intake", "holidays_dir", intake.holidays_dir, 1, false, NULL, "holidays",
         "folder of the yearly holiday calendars (YYYY.json); relative to this file's folder"),
-    NUM("intake", "session_ttl", OPT_INT, intake.session_ttl_s, 60, 2592000, "7200",
-        "seconds a draft lives after its last change (sliding)"),
+    NUM("intake", "session_ttl", OPT_INT, intake.session_ttl_s, 60, 2592000, "1209600",
+        "seconds a draft lives after its last change (sliding; default 14 days)"),
     NUM("intake", "idempotency_ttl", OPT_INT, intake.idempotency_ttl_s, 60, 31536000, "604800",
         "seconds an Idempotency-Key keeps returning the case it created"),
     NUM("intake", "duplicate_window_days", OPT_INT, intake.duplicate_window_days, 0, 3650, "30",
@@ -523,6 +523,7 @@ static const opt opts[] = {
         "days a notice's delivery report (per-target results) is kept"),
     STR("retention", "daily_time", retention.daily_time, 0, false, check_hhmm, "03:30",
         "Beijing time HH:MM of zhuqi-bot's daily retention run (one bot, leased); empty: off"),
+
 };
 
 #define NOPTS ZQ_ARRAY_LEN(opts)
