@@ -766,7 +766,7 @@ int zq_h_classes(zq_req *req)
 {
     zq_err err = {0};
     json_t *list;
-    int rc = zq_classes_upcoming(req->store, zq_now_ms(), 24, &list, &err);
+    int rc = zq_classes_public(req->store, zq_now_ms(), 24, &list, &err);
 
     if (rc < 0)
         return rc;

@@ -1,17 +1,28 @@
 """What the public pages ask the server for (issue 16, items 4, 5 and 8):
 the draft state behind the start page's 继续填写 badge (draft, none,
-expired; no personal data) and the 14-day draft lifetime."""
+expired; no personal data), the 14-day draft lifetime and the public class
+list with 进入直播 / 观看回放 links by the server's clock."""
 
+import datetime as dt
 import json
 import os
 import unittest
 
-from harness import ROOT, StackCase
+from harness import ROOT, StackCase, sha256_hex
 from test_intake import Client, sample_for
+
+BJ = dt.timezone(dt.timedelta(hours=8))
+STAFF = "0123456789abcdef0123456789abcdef"
+
+
+def bj_wall(ms_from_now):
+    """(date, HH:MM) in Beijing time, ms_from_now from now."""
+    t = dt.datetime.now(BJ) + dt.timedelta(milliseconds=ms_from_now)
+    return t.strftime("%Y-%m-%d"), t.strftime("%H:%M")
 
 
 class FormPagesCase(StackCase, unittest.TestCase):
-    STACK_ARGS = {}
+    STACK_ARGS = {"ini": {"staff": {"token": "boss:admin:%s" % sha256_hex(STAFF)}}}
 
     def schema(self, form):
         r = self.stack.get("/api/forms/" + form)
@@ -79,6 +90,59 @@ class TestDraftState(FormPagesCase):
         bad = Client(self.stack)
         bad.cookie = "zq_sid=not-a-session"
         self.assertEqual(self.state(bad)["state"], "expired")
+
+
+class TestClasses(FormPagesCase):
+    def save(self, **c):
+        r = self.stack.request("POST", "/api/admin/classes",
+                               body=json.dumps(c, ensure_ascii=False).encode(),
+                               headers={"Authorization": "Bearer " + STAFF,
+                                        "Content-Type": "application/json"})
+        self.assertIn(r.status, (200, 201), r)
+        return r.json()["class"]
+
+    def test_live_and_replay_links_by_the_servers_clock(self):
+        hour = 3600 * 1000
+        d, t = bj_wall(24 * hour)
+        self.save(id="e2e-soon", date=d, time=t, title="即将开始的课",
+                  live_url="https://live.example.cn/soon", replay_url="https://r.example.cn/x")
+        d, t = bj_wall(-hour // 2)
+        self.save(id="e2e-now", date=d, time=t, title="正在直播的课",
+                  live_url="https://live.example.cn/now")
+        d, t = bj_wall(-3 * hour)
+        self.save(id="e2e-done", date=d, time=t, title="已结束有回放的课",
+                  live_url="https://live.example.cn/old", replay_url="https://replay.example.cn/1")
+        d, t = bj_wall(-4 * hour)
+        self.save(id="e2e-gone", date=d, time=t, title="已结束没有回放的课")
+        r = self.stack.get("/api/classes")
+        self.assertEqual(r.status, 200, r)
+        by_id = {c["id"]: c for c in r.json()["classes"]}
+        self.assertNotIn("e2e-gone", by_id)
+        soon, now, done = by_id["e2e-soon"], by_id["e2e-now"], by_id["e2e-done"]
+        self.assertEqual(soon["state"], "upcoming")
+        self.assertEqual(soon["live_url"], "https://live.example.cn/soon")
+        self.assertNotIn("replay_url", soon)
+        self.assertEqual(now["state"], "live")
+        self.assertEqual(now["live_url"], "https://live.example.cn/now")
+        self.assertEqual(done["state"], "ended")
+        self.assertEqual(done["replay_url"], "https://replay.example.cn/1")
+        self.assertNotIn("live_url", done)
+        for c in (soon, now, done):
+            self.assertRegex(c["starts_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:00\+08:00$")
+            self.assertGreater(c["ends_at"], c["starts_at"])
+            for k in ("title", "date", "time", "speaker"):
+                self.assertIn(k, c)
+        order = [c["id"] for c in r.json()["classes"]]
+        self.assertLess(order.index("e2e-done"), order.index("e2e-now"))
+        self.assertLess(order.index("e2e-now"), order.index("e2e-soon"))
+        # The staff console can add the replay link to a class afterwards.
+        d, t = bj_wall(-hour // 2)
+        self.save(id="e2e-now", date=d, time=t, title="正在直播的课",
+                  live_url="https://live.example.cn/now", replay_url="https://replay.example.cn/2")
+        staff = self.stack.request("GET", "/api/admin/classes",
+                                   headers={"Authorization": "Bearer " + STAFF}).json()
+        self.assertIn("https://replay.example.cn/2",
+                      [c.get("replay_url") for c in staff["classes"]])
 
 
 class TestDefaults(unittest.TestCase):
