@@ -524,6 +524,19 @@ static const opt opts[] = {
     STR("retention", "daily_time", retention.daily_time, 0, false, check_hhmm, "03:30",
         "Beijing time HH:MM of zhuqi-bot's daily retention run (one bot, leased); empty: off"),
 
+    STR("site", "organizer", site.organizer, 0, false, NULL, "",
+        "the organisers' name in every page's footer (主办单位); empty: left out"),
+    STR("site", "hotline", site.hotline, 0, false, NULL, "",
+        "the telephone number pages offer, also when they cannot reach the server"),
+    STR("site", "hotline_hours", site.hotline_hours, 0, false, NULL, "",
+        "when the hotline answers, shown beside it (工作日 9:00-17:00)"),
+    STR("site", "icp", site.icp, 0, false, NULL, "",
+        "the site's ICP filing number (蜀ICP备...号), linked to beian.miit.gov.cn"),
+    STR("site", "police", site.police, 0, false, NULL, "",
+        "the site's public security filing number (川公网安备...号)"),
+    STR("site", "subscribe", site.subscribe, 0, false, NULL,
+        "在企业微信或钉钉中向“助企”机器人回复“订阅”，每月 27 日前会收到课程提醒。",
+        "how to get the tax-day reminders in WeCom/DingTalk, under the class list; empty: none"),
 };
 
 #define NOPTS ZQ_ARRAY_LEN(opts)

@@ -1,7 +1,8 @@
 """What the public pages ask the server for (issue 16, items 4, 5 and 8):
 the draft state behind the start page's 继续填写 badge (draft, none,
-expired; no personal data), the 14-day draft lifetime and the public class
-list with 进入直播 / 观看回放 links by the server's clock."""
+expired; no personal data), the 14-day draft lifetime, the public class
+list with 进入直播 / 观看回放 links by the server's clock, and the site
+information ([site]) every footer and "cannot connect" state shows."""
 
 import datetime as dt
 import json
@@ -13,6 +14,14 @@ from test_intake import Client, sample_for
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 STAFF = "0123456789abcdef0123456789abcdef"
+SITE = {
+    "organizer": "四川省经济和信息化厅（测试）",
+    "hotline": "028-12345678",
+    "hotline_hours": "工作日 9:00-17:00",
+    "icp": "蜀ICP备00000000号-1",
+    "police": "川公网安备51010000000000号",
+    "subscribe": "在企业微信中向“助企”回复“订阅”即可收到提醒。",
+}
 
 
 def bj_wall(ms_from_now):
@@ -22,7 +31,8 @@ def bj_wall(ms_from_now):
 
 
 class FormPagesCase(StackCase, unittest.TestCase):
-    STACK_ARGS = {"ini": {"staff": {"token": "boss:admin:%s" % sha256_hex(STAFF)}}}
+    STACK_ARGS = {"ini": {"site": SITE,
+                          "staff": {"token": "boss:admin:%s" % sha256_hex(STAFF)}}}
 
     def schema(self, form):
         r = self.stack.get("/api/forms/" + form)
@@ -143,6 +153,34 @@ class TestClasses(FormPagesCase):
                                    headers={"Authorization": "Bearer " + STAFF}).json()
         self.assertIn("https://replay.example.cn/2",
                       [c.get("replay_url") for c in staff["classes"]])
+
+
+class TestSite(FormPagesCase):
+    def test_site_info_from_config(self):
+        r = self.stack.get("/api/site")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"site": SITE})
+        self.assertEqual(r.header("Cache-Control"), "public, max-age=300")
+
+    def test_site_info_without_redis(self):
+        # What the "cannot connect" states show must not need storage.
+        with _Stopped(self.stack):
+            r = self.stack.get("/api/site")
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["site"]["hotline"], SITE["hotline"])
+
+
+class _Stopped:
+    """Redis stopped for the block, started again after."""
+
+    def __init__(self, stack):
+        self.stack = stack
+
+    def __enter__(self):
+        self.stack.stop_redis()
+
+    def __exit__(self, *exc):
+        self.stack.start_redis()
 
 
 class TestDefaults(unittest.TestCase):
