@@ -1142,7 +1142,7 @@ test('every page: no horizontal scroll at 360px, labelled inputs, tap targets, u
   const empty = await newPage(t);
   await empty.goto(base + '/');
   await empty.waitForSelector('#classes-body p:not(.loading)');
-  assert((await empty.locator('#classes-body').innerText()).includes('近期没有安排税务课堂'), 'no-class message');
+  assert((await empty.locator('#classes-body').innerText()).includes('近期没有安排财税云课堂'), 'no-class message');
   const prefix = (await stack.cmd('prefix')).result;
   const soon = Date.now() + 86400000;
   const cls = { date: new Date(soon + 8 * 3600e3).toISOString().slice(0, 10), time: '14:30', title: '小规模纳税人增值税优惠政策解读<b>直播</b>', live_url: 'https://example.invalid/live' };

@@ -183,6 +183,30 @@ class _Stopped:
         self.stack.start_redis()
 
 
+class TestNames(FormPagesCase):
+    """One name per thing in what the pages and the chat are served."""
+
+    def test_schemas_say_zai_xian_zi_xun_and_nin(self):
+        self.assertEqual(self.schema("consult")["title"], "在线咨询")
+        for form in ("consult", "complaint"):
+            text = json.dumps(self.schema(form), ensure_ascii=False)
+            self.assertNotIn("在线问诊", text)
+            self.assertNotIn("你", text)
+
+    def test_pages_and_templates(self):
+        names = [os.path.join("nginx", "html", n) for n in os.listdir(os.path.join(ROOT, "nginx", "html"))
+                 if n.endswith(".html")]
+        names += [os.path.join("nginx", "html", "assets", n)
+                  for n in os.listdir(os.path.join(ROOT, "nginx", "html", "assets")) if n.endswith(".js")]
+        names += [os.path.join("config", "templates", n)
+                  for n in os.listdir(os.path.join(ROOT, "config", "templates"))]
+        for n in names:
+            text = open(os.path.join(ROOT, n), encoding="utf-8").read()
+            self.assertNotIn("在线问诊", text, n)
+            self.assertNotIn("你", text, n)
+            self.assertNotIn("税务课堂", text, n)
+
+
 class TestDefaults(unittest.TestCase):
     def test_ini_says_14_days(self):
         ini = open(os.path.join(ROOT, "config", "zhuqi.ini"), encoding="utf-8").read()

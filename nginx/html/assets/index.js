@@ -36,14 +36,14 @@
   function show(list) {
     ZQ.clear(body);
     if (!list.length) {
-      body.appendChild(el('p', { text: '近期没有安排税务课堂。课程安排公布后会显示在这里。' }));
+      body.appendChild(el('p', { text: '近期没有安排财税云课堂。课程安排公布后会显示在这里。' }));
       return;
     }
     body.appendChild(el('ul', { class: 'classes-list' }, list.map(function (c) {
       var link = safeLink(c.live_url);
       return el('li', {}, [
         el('span', { class: 'class-when', text: whenOf(c) }),
-        el('span', { class: 'class-title', text: c.title || '税务课堂' }),
+        el('span', { class: 'class-title', text: c.title || '财税云课堂' }),
         c.speaker ? el('span', { class: 'muted', text: '主讲：' + c.speaker }) : null,
         link ? el('a', { class: 'linkbtn class-link', href: link, rel: 'noopener noreferrer', target: '_blank', text: '进入课堂' }) : null
       ]);
