@@ -122,10 +122,10 @@ int zq_h_privacy(zq_req *req)
 int zq_h_site(zq_req *req)
 {
     const zq_config *c = req->cfg;
-    json_t *v = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "site", "organizer",
-                          c->site.organizer, "hotline", c->site.hotline, "hotline_hours",
-                          c->site.hotline_hours, "icp", c->site.icp, "police", c->site.police,
-                          "subscribe", c->site.subscribe);
+    json_t *v =
+        json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "site", "organizer", c->site.organizer,
+                  "hotline", c->site.hotline, "hotline_hours", c->site.hotline_hours, "icp",
+                  c->site.icp, "police", c->site.police, "subscribe", c->site.subscribe);
 
     if (v == NULL)
         return -ZQ_ENOMEM;

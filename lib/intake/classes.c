@@ -82,19 +82,37 @@ static const char *str_of(json_t *c, const char *k)
     return v != NULL ? v : "";
 }
 
+/* When stored class c starts: its start_ms, or (a member written by hand
+ * without it) its date and time, Beijing. Returns 0 or -ZQ_EINVAL. */
+static int start_of(json_t *c, int64_t *ms)
+{
+    json_t *start = json_object_get(c, "start_ms");
+    const char *d = str_of(c, "date"), *t = str_of(c, "time");
+    long long h, m;
+    zq_date day;
+
+    if (json_is_integer(start)) {
+        *ms = json_integer_value(start);
+        return 0;
+    }
+    if (zq_date_parse(d, strlen(d), &day) < 0 || strlen(t) != 5 || t[2] != ':' ||
+        zq_parse_ll(t, 2, 0, 23, &h) < 0 || zq_parse_ll(t + 3, 2, 0, 59, &m) < 0)
+        return -ZQ_EINVAL;
+    *ms = zq_date_to_ms(day, (int)h, (int)m);
+    return 0;
+}
+
 /* The public view of stored class c at now_ms (new), or NULL when it has
  * no start time or is out of memory. */
 static json_t *public_class(json_t *c, int64_t now_ms)
 {
-    json_t *start = json_object_get(c, "start_ms");
     const char *state, *live = str_of(c, "live_url"), *replay = str_of(c, "replay_url");
     char from[32], to[32];
     int64_t s;
     json_t *o;
 
-    if (!json_is_integer(start))
+    if (start_of(c, &s) < 0)
         return NULL;
-    s = json_integer_value(start);
     state = now_ms < s ? "upcoming" : now_ms < s + ZQ_CLASSES_LIVE_MS ? "live" : "ended";
     zq_time_iso(s, from);
     zq_time_iso(s + ZQ_CLASSES_LIVE_MS, to);

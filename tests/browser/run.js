@@ -1369,6 +1369,16 @@ test('staff console: sign in, filter, open a case, accept it, history and deadli
   await page.click('form button[type=submit]');
   await page.waitForFunction(() => document.querySelector('table') &&
     document.querySelector('table').innerText.includes('控制台测试课程'));
+  /* after the class, staff add its replay link to the same class */
+  await page.locator('tr', { hasText: '控制台测试课程' }).locator('button[data-edit-class]').click();
+  eq(await page.inputValue('form input[name=title]'), '控制台测试课程', 'editor filled with the class');
+  await page.fill('form input[name=live_url]', 'https://example.invalid/console-live');
+  await page.fill('form input[name=replay_url]', 'https://example.invalid/console-replay');
+  await page.click('form button[type=submit]');
+  await page.waitForFunction(() => {
+    const rows = Array.from(document.querySelectorAll('tr')).filter((r) => r.innerText.includes('控制台测试课程'));
+    return rows.length === 1 && rows[0].querySelector('a[href="https://example.invalid/console-replay"]');
+  });
   await page.goto(base + '/admin/#/targets');
   await page.waitForSelector('form select[name=channel]');
   await page.selectOption('form select[name=channel]', 'generic');
