@@ -1071,6 +1071,41 @@ test('expired draft says 填写已超时 and starts again with the answers; 429 
   await waitStep(page, steps[2].title, `第 3 步，共 ${s.steps.length} 步`);
 });
 
+/* ---- issue 16: the enterprise's side (start screen, stepper, drafts,
+ * back from success, footer, offline, classes) ----------------------------- */
+
+test('footer and cannot-connect state: organisers, hotline, filing numbers', async (t) => {
+  const page = await newPage(t);
+  for (const p of ['/', '/lookup.html', '/form.html?form=consult']) {
+    await page.goto(base + p);
+    await page.locator('footer .site-info').waitFor();
+    const foot = await page.locator('footer').innerText();
+    for (const want of ['主办单位：四川省经济和信息化厅（测试）', '028-12345678', '工作日 9:00-17:00', '蜀ICP备00000000号-1', '川公网安备51010000000000号']) {
+      assert(foot.includes(want), `${p} footer lacks ${want}`);
+    }
+  }
+  eq(await page.locator('footer a.tel').getAttribute('href'), 'tel:028-12345678'.replace('-', ''), 'hotline link');
+  await assertLayout(page, 'footer');
+  await stack.cmd('stop fcgi');
+  try {
+    /* nothing typed: no promise that something was kept */
+    await page.goto(base + '/form.html?form=complaint');
+    await page.locator('#app .notice').waitFor();
+    await page.locator('#app .notice .contact-line:not([hidden])').waitFor();
+    const text = await page.locator('#app').innerText();
+    assert(text.includes('暂时无法连接'), 'cannot connect');
+    assert(!text.includes('内容已保留'), '内容已保留 with nothing typed');
+    assert(text.includes('028-12345678'), 'hotline in the cannot-connect state');
+    await assertLayout(page, 'cannot connect');
+    await shot(page, 'offline-hotline');
+    await page.goto(base + '/');
+    await page.locator('#classes-body .contact-line:not([hidden])').waitFor();
+    assert((await page.locator('footer').innerText()).includes('028-12345678'), 'footer from the kept copy');
+  } finally {
+    await stack.cmd('start fcgi');
+  }
+});
+
 async function pageWeight(p) {
   const gz = { 'Accept-Encoding': 'gzip' };
   const html = await httpReq(base, 'GET', p, { headers: gz });

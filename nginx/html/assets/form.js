@@ -42,6 +42,24 @@
     return o && Object.prototype.hasOwnProperty.call(o, k);
   }
 
+  /* 内容已保留 only when there is something to keep: saved steps, values
+   * typed on the screen, or typed ones kept from before a reload. */
+  ZQ.kept = function () {
+    if (S.done.length) return true;
+    var typed = ZQ.session.get(TYPED_KEY) || {};
+    var any = Object.keys(typed).some(function (st) {
+      return Object.keys(typed[st] || {}).some(function (f) {
+        var v = typed[st][f];
+        return v !== '' && v !== false && v !== null && !(Array.isArray(v) && !v.length);
+      });
+    });
+    return any || S.order.some(function (fid) {
+      var c = S.inputs[fid];
+      var v = c && c.f.type !== 'files' ? c.get() : '';
+      return v !== '' && v !== false && v !== null;
+    });
+  };
+
   function stepIndex(id) {
     for (var i = 0; i < S.steps.length; i++) if (S.steps[i].id === id) return i;
     return -1;
@@ -108,6 +126,7 @@
       kind: 'error',
       title: r.unavailable ? '暂时无法连接' : '无法打开',
       text: ZQ.problemText(r),
+      offline: r.unavailable,
       actions: [el('button', { type: 'button', class: 'btn', text: '重试', on: { click: retry } })]
     }));
   }
@@ -138,6 +157,7 @@
       banner(ZQ.notice({
         kind: 'error',
         text: ZQ.problemText(r),
+        offline: r.unavailable,
         actions: [el('button', { type: 'button', class: 'btn', text: '重试', on: { click: retry } })]
       }));
     }

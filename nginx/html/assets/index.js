@@ -61,6 +61,7 @@
       }
       ZQ.clear(body).appendChild(ZQ.notice({
         text: '课程安排暂时无法加载，请稍后再试。',
+        offline: r.unavailable,
         actions: [el('button', { type: 'button', class: 'btn secondary small', text: '重新加载', on: { click: load } })]
       }));
     });
