@@ -1074,6 +1074,45 @@ test('expired draft says 填写已超时 and starts again with the answers; 429 
 /* ---- issue 16: the enterprise's side (start screen, stepper, drafts,
  * back from success, footer, offline, classes) ----------------------------- */
 
+test('start page badge only when the server has the draft; an expired draft says so', async (t) => {
+  const s = await schema('complaint');
+  const steps = fieldSteps(s);
+  const page = await newPage(t);
+  /* a mark in this browser alone is no draft: no badge */
+  await page.goto(base + '/');
+  await page.evaluate(() => localStorage.setItem('zq:started:consult', '1'));
+  await page.goto(base + '/form.html?form=complaint');
+  await waitStep(page, steps[0].title);
+  await fillStep(page, steps[0], COMPLAINT);
+  await next(page);
+  await waitStep(page, steps[1].title);
+  await page.goto(base + '/');
+  await page.locator('[data-badge="complaint"]').waitFor();
+  assert((await page.locator('[data-badge="complaint"]').textContent()).includes('已完成 1 步'), 'badge says how far');
+  await page.locator('[data-gone="consult"]').waitFor();
+  eq(await page.locator('[data-badge="consult"]').count(), 0, 'badge for a draft the server does not have');
+  await assertLayout(page, 'start page with a badge');
+  await shot(page, 'index-badge');
+  /* the draft expires on the server */
+  const sid = (await page.context().cookies()).find((c) => c.name === 'zq_sid');
+  const prefix = (await stack.cmd('prefix')).result;
+  await stack.cmd('redis ' + JSON.stringify(['DEL', prefix + 'sess:' + sid.value]));
+  /* the form says so plainly instead of an empty step 1 */
+  await page.goto(base + '/form.html?form=complaint');
+  await page.locator('#app .notice', { hasText: '填写已超时' }).waitFor();
+  assert((await page.locator('#app').innerText()).includes('草稿已删除'), 'the draft is gone');
+  eq(await page.locator('#step-title').count(), 0, 'an empty step 1 was opened');
+  await shot(page, 'form-draft-gone');
+  /* and so does the start page, once, without a badge */
+  await page.goto(base + '/');
+  await page.locator('[data-gone="complaint"]').waitFor();
+  assert((await page.locator('[data-gone="complaint"]').textContent()).includes('填写已超时'), 'expired message on the start page');
+  eq(await page.locator('[data-badge="complaint"]').count(), 0, 'badge for an expired draft');
+  /* starting again works */
+  await page.goto(base + '/form.html?form=complaint');
+  await waitStep(page, steps[0].title, `第 1 步，共 ${s.steps.length} 步`);
+});
+
 test('footer and cannot-connect state: organisers, hotline, filing numbers', async (t) => {
   const page = await newPage(t);
   for (const p of ['/', '/lookup.html', '/form.html?form=consult']) {

@@ -189,6 +189,7 @@
       });
     });
     ZQ.session.set(TYPED_KEY, typed);
+    ZQ.local.del(STARTED_KEY);
     S.answers = {};
     S.done = [];
     S.returnToReview = false;
@@ -263,15 +264,53 @@
       indexFields();
       titleEl.textContent = S.schema.title;
       document.title = S.schema.title + ' — 助企';
-      return startOrHandoff().then(function (d) {
-        if (!d.ok || !d.data) {
-          showPageProblem(d, load);
+      return draftGone().then(function (gone) {
+        if (gone) {
+          showGone();
           return;
         }
-        takeDraft(d.data);
-        resume(d.data.step);
+        return startOrHandoff().then(function (d) {
+          if (!d.ok || !d.data) {
+            showPageProblem(d, load);
+            return;
+          }
+          takeDraft(d.data);
+          resume(d.data.step);
+        });
       });
     });
+  }
+
+  /* ---- a draft gone ------------------------------------------------------ */
+
+  /* A draft this browser started (a step saved) that the server no longer
+   * has: expired. Resolves to true then; a link from the chat is not
+   * this browser's draft, and no answer is no news. */
+  function draftGone() {
+    /* A submission whose answer never came is checked first (resume):
+     * its draft is gone because it became a case. */
+    if (!ZQ.local.get(STARTED_KEY) || ZQ.local.get(IDEM_KEY) || /handoff=/.test(location.hash || '')) {
+      return Promise.resolve(false);
+    }
+    return ZQ.api('GET', '/api/intake/' + encodeURIComponent(formId) + '/state', null, null, 8000).then(function (r) {
+      return !!(r.ok && r.data && r.data.state !== 'draft');
+    });
+  }
+
+  function showGone() {
+    S.current = -1;
+    S.inputs = {};
+    ZQ.clear(app).appendChild(ZQ.notice({
+      kind: 'error',
+      title: '填写已超时',
+      text: '您上次填写的内容长时间没有保存，草稿已删除，无法继续。请重新填写。',
+      actions: [el('button', { type: 'button', class: 'btn', id: 'gone-restart', text: '重新填写', on: { click: function () {
+        ZQ.local.del(STARTED_KEY);
+        load();
+      } } })]
+    }));
+    var b = app.querySelector('button');
+    if (b) b.focus();
   }
 
   /* A link sent by the chat-bot (网页填写) carries a one-time token in the

@@ -1,4 +1,5 @@
-/* The start page: draft badges and the tax-class calendar. */
+/* The start page: draft badges (asked of the server) and the tax-day
+ * class calendar. */
 (function () {
   'use strict';
   var ZQ = window.ZQ;
@@ -6,13 +7,38 @@
 
   ZQ.ready();
 
-  /* A flow started in this browser and not submitted yet. */
-  ['consult', 'complaint'].forEach(function (form) {
+  var NAMES = { consult: '在线咨询', complaint: '欠款投诉' };
+
+  /* A draft the server still has (and that got past its first step)
+   * gets a badge; one this browser started that the server no longer
+   * has is said to be gone, instead of opening an empty form. */
+  function badge(form) {
     var a = document.getElementById('go-' + form);
-    if (a && ZQ.local.get('zq:started:' + form)) {
-      a.querySelector('b').appendChild(el('span', { class: 'badge', text: '有未提交的内容，点此继续' }));
-    }
-  });
+    if (!a) return;
+    var started = ZQ.local.get('zq:started:' + form);
+    ZQ.api('GET', '/api/intake/' + form + '/state', null, null, 8000).then(function (r) {
+      var d = r.ok && r.data ? r.data : null;
+      if (!d) return;
+      if (d.state === 'draft' && d.done > 0) {
+        a.querySelector('b').appendChild(el('span', {
+          class: 'badge',
+          'data-badge': form,
+          text: '有未提交的内容（已完成 ' + d.done + ' 步），点此继续'
+        }));
+        return;
+      }
+      if (started && d.state !== 'draft') {
+        a.parentNode.appendChild(el('p', {
+          class: 'notice draft-gone',
+          role: 'status',
+          'data-gone': form,
+          text: '填写已超时：您上次未提交的“' + NAMES[form] + '”长时间没有保存，草稿已删除，需要重新填写。'
+        }));
+        ZQ.local.del('zq:started:' + form);
+      }
+    });
+  }
+  ['consult', 'complaint'].forEach(badge);
 
   var body = document.getElementById('classes-body');
 
