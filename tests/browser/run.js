@@ -1145,6 +1145,42 @@ test('footer and cannot-connect state: organisers, hotline, filing numbers', asy
   }
 });
 
+test('class card: 进入直播 before and during a class, 观看回放 after it; how to subscribe', async (t) => {
+  const prefix = (await stack.cmd('prefix')).result;
+  const bj = (ms) => new Date(ms + 8 * 3600e3).toISOString();
+  const mk = (id, startMs, extra) => Object.assign({
+    id, date: bj(startMs).slice(0, 10), time: bj(startMs).slice(11, 16), title: '课程 ' + id, speaker: '', start_ms: startMs
+  }, extra);
+  const now = Date.now();
+  const classes = [
+    mk('b-soon', now + 86400e3, { live_url: 'https://example.invalid/soon', replay_url: 'https://example.invalid/r0' }),
+    mk('b-live', now - 1800e3, { live_url: 'https://example.invalid/live' }),
+    mk('b-done', now - 3 * 3600e3, { live_url: 'https://example.invalid/old', replay_url: 'https://example.invalid/replay' })
+  ];
+  for (const c of classes) {
+    await stack.cmd('redis ' + JSON.stringify(['ZADD', prefix + 'classes', String(c.start_ms), JSON.stringify(c)]));
+  }
+  try {
+    const page = await newPage(t);
+    await page.goto(base + '/');
+    await page.waitForSelector('#classes-body li[data-class="b-done"]');
+    const link = (id) => page.locator(`li[data-class="${id}"] a.class-link`);
+    eq(await link('b-soon').textContent(), '进入直播', 'before the class');
+    eq(await link('b-soon').getAttribute('href'), 'https://example.invalid/soon', 'live link before');
+    eq(await link('b-live').textContent(), '进入直播', 'during the class');
+    assert((await page.locator('li[data-class="b-live"]').innerText()).includes('直播中'), 'live mark');
+    eq(await link('b-done').textContent(), '观看回放', 'after the class');
+    eq(await link('b-done').getAttribute('href'), 'https://example.invalid/replay', 'replay link');
+    const sub = page.locator('#classes-subscribe');
+    await sub.waitFor();
+    assert((await sub.textContent()).includes('订阅'), 'how to subscribe');
+    await assertLayout(page, 'class card');
+    await shot(page, 'index-classes');
+  } finally {
+    await stack.cmd('redis ' + JSON.stringify(['DEL', prefix + 'classes']));
+  }
+});
+
 async function pageWeight(p) {
   const gz = { 'Accept-Encoding': 'gzip' };
   const html = await httpReq(base, 'GET', p, { headers: gz });

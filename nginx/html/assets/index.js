@@ -1,5 +1,5 @@
-/* The start page: draft badges (asked of the server) and the tax-day
- * class calendar. */
+/* The start page: draft badges (asked of the server), the tax-day class
+ * calendar with its live and replay links, and how to get the reminders. */
 (function () {
   'use strict';
   var ZQ = window.ZQ;
@@ -59,6 +59,23 @@
     return parts.join(' ');
   }
 
+  /* 进入直播 before and during a class, 观看回放 after it: the server
+   * says which (state, and only the link that applies). */
+  function linkOf(c) {
+    var live = safeLink(c.live_url);
+    var replay = safeLink(c.replay_url);
+    if (c.state === 'ended') {
+      return replay ? el('a', { class: 'linkbtn class-link replay', href: replay, rel: 'noopener noreferrer', target: '_blank', text: '观看回放' }) : null;
+    }
+    return live ? el('a', { class: 'linkbtn class-link live', href: live, rel: 'noopener noreferrer', target: '_blank', text: '进入直播' }) : null;
+  }
+
+  function stateOf(c) {
+    if (c.state === 'live') return el('span', { class: 'badge live', text: '直播中' });
+    if (c.state === 'ended') return el('span', { class: 'badge', text: '已结束' });
+    return null;
+  }
+
   function show(list) {
     ZQ.clear(body);
     if (!list.length) {
@@ -66,12 +83,11 @@
       return;
     }
     body.appendChild(el('ul', { class: 'classes-list' }, list.map(function (c) {
-      var link = safeLink(c.live_url);
-      return el('li', {}, [
-        el('span', { class: 'class-when', text: whenOf(c) }),
+      return el('li', { 'data-class': c.id || '', 'data-state': c.state || '' }, [
+        el('span', { class: 'class-when' }, [whenOf(c), stateOf(c)]),
         el('span', { class: 'class-title', text: c.title || '财税云课堂' }),
         c.speaker ? el('span', { class: 'muted', text: '主讲：' + c.speaker }) : null,
-        link ? el('a', { class: 'linkbtn class-link', href: link, rel: 'noopener noreferrer', target: '_blank', text: '进入课堂' }) : null
+        linkOf(c)
       ]);
     })));
   }
@@ -92,6 +108,16 @@
       }));
     });
   }
+
+  /* How to get the reminders depends on the deployment's chat apps. */
+  ZQ.site().then(function (site) {
+    var p = document.getElementById('classes-subscribe');
+    var t = site && typeof site.subscribe === 'string' ? ZQ.trim(site.subscribe) : '';
+    if (p && t) {
+      p.textContent = t;
+      p.hidden = false;
+    }
+  });
 
   load();
 })();
