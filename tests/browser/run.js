@@ -248,6 +248,9 @@ async function stepTitle(page) {
 }
 
 async function waitStep(page, title, count) {
+  /* A fresh draft opens on the start screen: go past it. */
+  await page.waitForSelector('#step-title, #start-go', { timeout: 10000 }).catch(() => {});
+  if (await page.locator('#start-go').isVisible().catch(() => false)) await page.click('#start-go');
   await page.waitForFunction(
     ([t, c]) => {
       const h = document.getElementById('step-title');
@@ -1073,6 +1076,38 @@ test('expired draft says 填写已超时 and starts again with the answers; 429 
 
 /* ---- issue 16: the enterprise's side (start screen, stepper, drafts,
  * back from success, footer, offline, classes) ----------------------------- */
+
+test('start screen and named stepper: what to prepare, how long, aria-current', async (t) => {
+  const s = await schema('complaint');
+  const steps = fieldSteps(s);
+  const page = await newPage(t);
+  await page.goto(base + '/form.html?form=complaint');
+  await page.locator('#start-go').waitFor();
+  const start = await page.locator('#app').innerText();
+  assert(Array.isArray(s.prepare) && s.prepare.length > 0, 'schema has no prepare list');
+  for (const line of s.prepare) assert(start.includes(line), `start screen lacks ${line}`);
+  assert(start.includes(`大约需要 ${s.minutes} 分钟`), 'start screen says how long');
+  assert(start.includes(steps[0].title), 'start screen names the steps');
+  eq(await page.locator('.stepper').count(), 0, 'no stepper before the first step');
+  await assertLayout(page, 'start screen');
+  await shot(page, 'form-start');
+  await page.click('#start-go');
+  await waitStep(page, steps[0].title, `第 1 步，共 ${s.steps.length} 步`);
+  const names = await page.locator('.stepper li .stepper-name').allTextContents();
+  eq(JSON.stringify(names), JSON.stringify(s.steps.map((x) => x.title)), 'stepper names from the schema');
+  eq(await page.locator('.stepper li[aria-current="step"] .stepper-name').textContent(), steps[0].title, 'current step marked');
+  eq(await page.locator('.stepper li[aria-current]').count(), 1, 'one current step');
+  await assertLayout(page, 'stepper on step 1');
+  await fillStep(page, steps[0], COMPLAINT);
+  await next(page);
+  await waitStep(page, steps[1].title, `第 2 步，共 ${s.steps.length} 步`);
+  eq(await page.locator('.stepper li[aria-current="step"] .stepper-name').textContent(), steps[1].title, 'current step moved');
+  assert((await page.locator(`.stepper li[data-step="${steps[0].id}"]`).getAttribute('class')).includes('done'), 'step 1 marked done');
+  await shot(page, 'form-stepper', { fullPage: false });
+  /* the browser's back button goes back a step */
+  await page.goBack();
+  await waitStep(page, steps[0].title);
+});
 
 test('start page badge only when the server has the draft; an expired draft says so', async (t) => {
   const s = await schema('complaint');

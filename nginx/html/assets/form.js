@@ -18,6 +18,7 @@
   var IDEM_KEY = 'zq:idem:' + formId; /* localStorage: the submission attempt's key */
   var STARTED_KEY = 'zq:started:' + formId; /* localStorage: a draft exists (start page badge) */
   var VERIFIED_KEY = 'zq:verified:' + formId; /* sessionStorage: the mobile proved by SMS code */
+  var BEGUN_KEY = 'zq:begun:' + formId; /* sessionStorage: the start screen was passed */
 
   var S = {
     schema: null,
@@ -369,7 +370,56 @@
       return;
     }
     var i = stepIndex(stepId);
+    if (i <= 0 && S.done.length === 0 && !S.handoffNote && !ZQ.kept() && !ZQ.session.get(BEGUN_KEY)) {
+      showStart();
+      return;
+    }
     goTo(i < 0 ? 0 : i, 'replace');
+  }
+
+  /* ---- the start screen ------------------------------------------------ */
+
+  /* Before whatever the first step is: what to have ready and how long it
+   * takes, from the schema. */
+  function showStart() {
+    S.onStart = true;
+    S.current = -1;
+    S.inputs = {};
+    S.order = [];
+    ZQ.clear(app);
+    var h2 = el('h2', { id: 'start-title', tabindex: '-1', text: '开始之前' });
+    var names = S.steps.map(function (st) {
+      return st.title;
+    });
+    app.appendChild(el('section', { class: 'card start', 'aria-labelledby': 'start-title' }, [
+      h2,
+      S.schema.description ? el('p', { class: 'lead', text: S.schema.description }) : null,
+      Array.isArray(S.schema.prepare) && S.schema.prepare.length ? el('p', { text: '请先准备好：' }) : null,
+      Array.isArray(S.schema.prepare) && S.schema.prepare.length
+        ? el('ul', { class: 'prepare' }, S.schema.prepare.map(function (t) {
+          return el('li', { text: String(t) });
+        }))
+        : null,
+      el('p', { class: 'muted', id: 'start-time', text: '共 ' + names.length + ' 步（' + names.join('、') + '）' +
+        (S.schema.minutes ? '，大约需要 ' + S.schema.minutes + ' 分钟' : '') +
+        '。每一步保存后，中途离开也可以回来接着填。' }),
+      el('div', { class: 'actions' }, [
+        el('button', { type: 'button', class: 'btn primary-wide', id: 'start-go', text: '开始填写', on: { click: function () {
+          ZQ.session.set(BEGUN_KEY, 1);
+          goTo(0, 'push');
+        } } })
+      ]),
+      S.verify.resume ? el('p', { class: 'resume-entry' }, [
+        el('button', { type: 'button', class: 'linkbtn', id: 'resume-open', text: '在其他设备继续填写', on: { click: showResume } })
+      ]) : null
+    ]));
+    document.title = S.schema.title + ' — 助企';
+    try {
+      history.replaceState({ zqStart: true }, '', location.pathname + location.search);
+    } catch (e) {
+      /* no history: no matter */
+    }
+    window.scrollTo(0, 0);
   }
 
   /* ---- values ----------------------------------------------------------- */
@@ -939,7 +989,8 @@
     ZQ.clear(app);
     app.appendChild(el('div', { class: 'progress' }, [
       el('div', { class: 'progress-text' }, [el('span', { id: 'step-count', text: '第 ' + (i + 1) + ' 步，共 ' + n + ' 步' })]),
-      el('progress', { max: n, value: i + 1, 'aria-labelledby': 'step-count' })
+      el('progress', { max: n, value: i + 1, 'aria-labelledby': 'step-count' }),
+      stepper(i)
     ]));
     if (i === 0 && S.schema.description) app.appendChild(el('p', { class: 'lead', text: S.schema.description }));
     if (i === 0 && S.verify.resume && S.done.length === 0) {
@@ -955,7 +1006,25 @@
     return h2;
   }
 
+  /* The steps by name, the current one marked (aria-current), whatever
+   * steps the schema gives. */
+  function stepper(i) {
+    return el('ol', { class: 'stepper', 'aria-label': '填写步骤' }, S.steps.map(function (st, k) {
+      var done = k !== i && (S.done.indexOf(st.id) >= 0);
+      return el('li', {
+        class: k === i ? 'current' : done ? 'done' : '',
+        'aria-current': k === i ? 'step' : null,
+        'data-step': st.id
+      }, [
+        el('span', { class: 'stepper-no', 'aria-hidden': 'true', text: done ? '✓' : String(k + 1) }),
+        el('span', { class: 'stepper-name', text: st.title }),
+        done ? el('span', { class: 'visually-hidden', text: '（已完成）' }) : null
+      ]);
+    }));
+  }
+
   function goTo(i, how) {
+    S.onStart = false;
     if (i < 0) i = 0;
     if (i > maxAllowed()) i = maxAllowed();
     S.current = i;
@@ -978,7 +1047,11 @@
 
   window.addEventListener('popstate', function (e) {
     var st = e.state;
-    if (!st || typeof st.zqStep !== 'number' || !S.schema || S.current < 0) return;
+    if (st && st.zqStart && S.schema && !S.busy && S.done.length === 0) {
+      showStart();
+      return;
+    }
+    if (!st || typeof st.zqStep !== 'number' || !S.schema || (S.current < 0 && !S.onStart)) return;
     if (S.busy) return;
     S.returnToReview = false;
     goTo(st.zqStep, 'none');
@@ -1326,6 +1399,7 @@
     ZQ.local.del(STARTED_KEY);
     ZQ.session.del(TYPED_KEY);
     ZQ.session.set('zq:case', c);
+    ZQ.session.del(BEGUN_KEY);
     window.location.replace('success.html?id=' + encodeURIComponent(c.id));
   }
 
