@@ -1148,6 +1148,36 @@ test('start page badge only when the server has the draft; an expired draft says
   await waitStep(page, steps[0].title, `第 1 步，共 ${s.steps.length} 步`);
 });
 
+test('back from the success page: what was just filed, and a new one', async (t) => {
+  const s = await schema('consult');
+  const steps = fieldSteps(s);
+  const page = await newPage(t);
+  const values = Object.assign({}, CONSULT, { company_name: '成都返回测试有限公司' });
+  await page.goto(base + '/');
+  await page.click('#go-consult');
+  for (let i = 0; i < steps.length; i++) {
+    await waitStep(page, steps[i].title);
+    await fillStep(page, steps[i], values);
+    await next(page);
+  }
+  await waitStep(page, '核对并提交');
+  await page.click('#submit-case');
+  await page.waitForURL(/\/success\.html\?id=/);
+  const id = (await page.locator('#case-no').textContent()).trim();
+  await page.goBack();
+  await page.locator('#filed-title').waitFor();
+  const said = await page.locator('#app').innerText();
+  assert(said.includes(id), 'the case number after going back');
+  eq(await page.locator('#app a', { hasText: '查看提交结果' }).getAttribute('href'), 'success.html?id=' + encodeURIComponent(id), 'link to the success page');
+  eq(await page.locator('#app a', { hasText: '查询办理进度' }).getAttribute('href'), 'lookup.html?id=' + encodeURIComponent(id), 'link to the lookup');
+  eq(await page.locator('#step-title').count(), 0, 'a blank form after going back');
+  await assertLayout(page, 'back from success');
+  await shot(page, 'back-from-success');
+  await page.click('#filed-new');
+  await waitStep(page, steps[0].title, `第 1 步，共 ${s.steps.length} 步`);
+  eq(await page.inputValue('#f-company_name'), '', 'the new form is empty');
+});
+
 test('footer and cannot-connect state: organisers, hotline, filing numbers', async (t) => {
   const page = await newPage(t);
   for (const p of ['/', '/lookup.html', '/form.html?form=consult']) {

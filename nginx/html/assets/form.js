@@ -19,6 +19,7 @@
   var STARTED_KEY = 'zq:started:' + formId; /* localStorage: a draft exists (start page badge) */
   var VERIFIED_KEY = 'zq:verified:' + formId; /* sessionStorage: the mobile proved by SMS code */
   var BEGUN_KEY = 'zq:begun:' + formId; /* sessionStorage: the start screen was passed */
+  var FILED_KEY = 'zq:filed:' + formId; /* sessionStorage: the case this tab just filed */
 
   var S = {
     schema: null,
@@ -265,6 +266,7 @@
       indexFields();
       titleEl.textContent = S.schema.title;
       document.title = S.schema.title + ' — 助企';
+      if (backFromFiled()) return;
       return draftGone().then(function (gone) {
         if (gone) {
           showGone();
@@ -282,7 +284,7 @@
     });
   }
 
-  /* ---- a draft gone ------------------------------------------------------ */
+  /* ---- a draft gone, a case just filed ----------------------------------- */
 
   /* A draft this browser started (a step saved) that the server no longer
    * has: expired. Resolves to true then; a link from the chat is not
@@ -313,6 +315,51 @@
     var b = app.querySelector('button');
     if (b) b.focus();
   }
+
+  function cameBack() {
+    try {
+      var nav = performance.getEntriesByType('navigation')[0];
+      return !!(nav && nav.type === 'back_forward');
+    } catch (e) {
+      return false;
+    }
+  }
+
+  /* Back from the success page: say what was just filed, not a blank
+   * form as if nothing happened. */
+  function backFromFiled(persisted) {
+    var filed = ZQ.session.get(FILED_KEY);
+    if (!filed || typeof filed.id !== 'string' || !ZQ.CASE_RX.test(filed.id) || !(persisted || cameBack())) return false;
+    S.current = -1;
+    S.inputs = {};
+    S.order = [];
+    var id = filed.id;
+    var h2 = el('h2', { id: 'filed-title', tabindex: '-1', text: '您刚刚已经提交' });
+    ZQ.clear(app);
+    app.appendChild(el('div', { class: 'card filed', 'data-filed': id }, [
+      h2,
+      el('p', {}, ['“' + S.schema.title + '”已提交，编号 ', el('strong', { class: 'case-no-inline', text: id }), '。']),
+      el('p', { class: 'muted', text: '凭编号和提交时填写的手机号码可以随时查询办理进度。' }),
+      el('div', { class: 'actions' }, [
+        el('a', { class: 'btn', href: 'success.html?id=' + encodeURIComponent(id), text: '查看提交结果' }),
+        el('a', { class: 'btn secondary', href: 'lookup.html?id=' + encodeURIComponent(id), text: '查询办理进度' }),
+        el('button', { type: 'button', class: 'btn secondary', id: 'filed-new', text: '再填写一份新的', on: { click: function () {
+          ZQ.session.del(FILED_KEY);
+          ZQ.session.del(BEGUN_KEY);
+          load();
+        } } })
+      ])
+    ]));
+    document.title = '已提交 ' + id + ' — 助企';
+    h2.focus({ preventScroll: true });
+    return true;
+  }
+
+  /* A page kept whole in the back-forward cache shows what it showed when
+   * it was left (the review step): the same answer as a fresh load. */
+  window.addEventListener('pageshow', function (e) {
+    if (e.persisted && S.schema) backFromFiled(true);
+  });
 
   /* A link sent by the chat-bot (网页填写) carries a one-time token in the
    * fragment: take over the chat's draft with it. The fragment is dropped
@@ -1399,6 +1446,7 @@
     ZQ.local.del(STARTED_KEY);
     ZQ.session.del(TYPED_KEY);
     ZQ.session.set('zq:case', c);
+    ZQ.session.set(FILED_KEY, { id: c.id });
     ZQ.session.del(BEGUN_KEY);
     window.location.replace('success.html?id=' + encodeURIComponent(c.id));
   }
