@@ -30,6 +30,8 @@ static const zq_route routes[] = {
     {"POST", "/api/intake/{form}/submit", zq_h_intake_submit, "intake_submit"},
     {"POST", "/api/cases/{id}/lookup", zq_h_case_lookup, "case_lookup"},
     {"GET", "/api/classes", zq_h_classes, "classes"},
+    {"GET", "/api/intake/{form}/state", zq_h_intake_state, "intake_state"},
+    {"GET", "/api/site", zq_h_site, "site"},
     /* SMS verification codes (fcgi/verify.c). */
     {"POST", "/api/session", zq_h_session, "session"},
     {"POST", "/api/sms/code", zq_h_sms_code, "sms_code"},
@@ -114,6 +116,24 @@ int zq_h_privacy(zq_req *req)
     if (p == NULL)
         return -ZQ_ENOMEM;
     zq_resp_json(req, 200, json_pack("{s:o}", "retention", p));
+    return 0;
+}
+
+/* What every page's footer and "cannot connect" state say ([site]): no
+ * Redis, so it answers while storage is down; cacheable, since it
+ * changes only with the configuration. */
+int zq_h_site(zq_req *req)
+{
+    const zq_config *c = req->cfg;
+    json_t *v =
+        json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "site", "organizer", c->site.organizer,
+                  "hotline", c->site.hotline, "hotline_hours", c->site.hotline_hours, "icp",
+                  c->site.icp, "police", c->site.police, "subscribe", c->site.subscribe);
+
+    if (v == NULL)
+        return -ZQ_ENOMEM;
+    req->cache_control = "public, max-age=300";
+    zq_resp_json(req, 200, v);
     return 0;
 }
 

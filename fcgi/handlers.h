@@ -14,6 +14,8 @@ int zq_h_ping(zq_req *req);
 int zq_h_health(zq_req *req);
 /* GET /api/privacy: the retention periods for the privacy notice. */
 int zq_h_privacy(zq_req *req);
+/* GET /api/site: [site], the organisers, hotline and filing numbers. */
+int zq_h_site(zq_req *req);
 int zq_h_metrics(zq_req *req);
 int zq_h_debug_echo(zq_req *req);
 int zq_h_debug_sleep(zq_req *req);

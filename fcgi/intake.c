@@ -44,12 +44,17 @@ const zq_form *zq_intake_form_param(zq_req *req)
     return f;
 }
 
+/* The cookie outlives the session it names by this much, so that a
+ * page opened after the draft expired learns so (410, or "expired" from
+ * GET .../state) instead of finding nothing and starting an empty form. */
+#define COOKIE_GRACE_S (7 * 86400)
+
 void zq_intake_set_cookie(zq_req *req, const char *sid)
 {
     char v[256];
 
     if (zq_fmt(v, sizeof(v), "zq_sid=%s; Path=/api/; Max-Age=%d; HttpOnly; SameSite=Lax%s", sid,
-               req->cfg->intake.session_ttl_s,
+               req->cfg->intake.session_ttl_s + COOKIE_GRACE_S,
                req->cfg->server.cookie_secure ? "; Secure" : "") == 0)
         zq_resp_header(req, "Set-Cookie", v);
 }
@@ -237,6 +242,43 @@ int zq_h_intake_get(zq_req *req)
     return 0;
 }
 
+/* How many steps of the draft are saved. */
+static json_int_t done_count(json_t *draft)
+{
+    json_t *done = json_object_get(draft, "done");
+
+    return json_is_array(done) ? (json_int_t)json_array_size(done) : 0;
+}
+
+int zq_h_intake_state(zq_req *req)
+{
+    const zq_form *f = zq_intake_form_param(req);
+    const char *cookie;
+    zq_session s;
+    json_t *v;
+    int rc;
+
+    if (f == NULL)
+        return 0;
+    if ((rc = session_load(req, f, &s)) < 0)
+        return rc;
+    cookie = zq_req_cookie(req, "zq_sid");
+    /* No personal data: whether there is a draft, where it goes on, how
+     * far it got. A cookie whose session is gone means it expired (the
+     * cookie outlives the session by COOKIE_GRACE_S). */
+    if (!s.exists)
+        v = json_pack("{s:s, s:b}", "state", cookie != NULL ? "expired" : "none", "exists", 0);
+    else if (s.draft == NULL || !json_is_object(s.draft))
+        v = json_pack("{s:s, s:b}", "state", "none", "exists", 0);
+    else
+        v = json_pack("{s:s, s:b, s:s, s:I, s:I}", "state", "draft", "exists", 1, "step",
+                      next_step(f, s.draft), "done", done_count(s.draft), "steps",
+                      (json_int_t)f->nsteps);
+    zq_resp_json(req, 200, v);
+    zq_session_clear(&s);
+    return 0;
+}
+
 /* The answers of every step but st, for conditions and cross-field rules.
  * A shallow copy: the values are shared, and never changed in place. */
 static json_t *other_answers(const zq_step *st, json_t *answers)
@@ -357,6 +399,10 @@ int zq_h_intake_step(zq_req *req)
     json_object_set_new(s.draft, "step", json_string(next_step(f, s.draft)));
     if ((rc = session_save(req, f, &s, false)) < 0)
         goto out;
+    /* The session's TTL slides with every save: the cookie's too (a
+     * header, no round trip), or a draft kept alive for weeks would lose
+     * the cookie that names it. */
+    zq_intake_set_cookie(req, s.sid);
     zq_resp_json(req, 200, draft_view(f, &s));
 out:
     json_decref(others);
@@ -720,7 +766,7 @@ int zq_h_classes(zq_req *req)
 {
     zq_err err = {0};
     json_t *list;
-    int rc = zq_classes_upcoming(req->store, zq_now_ms(), 24, &list, &err);
+    int rc = zq_classes_public(req->store, zq_now_ms(), 24, &list, &err);
 
     if (rc < 0)
         return rc;

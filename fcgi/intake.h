@@ -25,6 +25,7 @@ int zq_h_forms(zq_req *req);         /* GET /api/forms */
 int zq_h_form(zq_req *req);          /* GET /api/forms/{form} */
 int zq_h_intake_start(zq_req *req);  /* POST /api/intake/{form} */
 int zq_h_intake_get(zq_req *req);    /* GET /api/intake/{form} */
+int zq_h_intake_state(zq_req *req);  /* GET /api/intake/{form}/state: draft, none or expired */
 int zq_h_intake_step(zq_req *req);   /* PUT /api/intake/{form}/steps/{step} */
 int zq_h_intake_submit(zq_req *req); /* POST /api/intake/{form}/submit */
 int zq_h_intake_resume(zq_req *req); /* POST /api/intake/{form}/resume */

@@ -24,6 +24,23 @@
  * -ZQ_EUNAVAIL, or -ZQ_EREPLY (*list NULL). */
 int zq_classes_upcoming(zq_store *st, int64_t now_ms, size_t max, json_t **list, zq_err *err);
 
+/* A class counts as live from its start for this long (a class has no
+ * end time of its own): the public view says "live" then, "ended" after. */
+#define ZQ_CLASSES_LIVE_MS ZQ_CLASSES_PAST_MS
+
+/* An ended class stays on the public list this long, for its replay. */
+#define ZQ_CLASSES_REPLAY_MS (30LL * 86400000LL)
+
+/* What GET /api/classes serves: the classes not ended at now_ms (at most
+ * max, earliest first) after the last ZQ_CLASSES_REPLAY_MS's ended ones
+ * that have a replay link (at most 3, the latest). Each is
+ *   {"id", "title", "speaker", "date", "time", "starts_at", "ends_at",
+ *    "state": "upcoming" | "live" | "ended", "live_url"?, "replay_url"?}
+ * with live_url only while not ended and replay_url only once ended, so
+ * that the page shows 进入直播 or 观看回放 by the server's clock. Returns
+ * 0 with a new array in *list, -ZQ_EUNAVAIL or -ZQ_EREPLY (*list NULL). */
+int zq_classes_public(zq_store *st, int64_t now_ms, size_t max, json_t **list, zq_err *err);
+
 /* Every stored class, earliest first; as zq_classes_upcoming. */
 int zq_classes_all(zq_store *st, json_t **list, zq_err *err);
 

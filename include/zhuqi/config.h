@@ -385,6 +385,16 @@ typedef struct zq_config {
         int report_days;      /* delivery reports older than this are deleted */
         char daily_time[8];   /* "HH:MM" Beijing: zhuqi-bot's daily run; "" = off */
     } retention;
+    /* What every page's footer and "cannot connect" state say (GET
+     * /api/site); "" leaves a line out. */
+    struct {
+        char organizer[256];     /* 主办单位 */
+        char hotline[64];        /* a telephone number */
+        char hotline_hours[128]; /* when it answers */
+        char icp[128];           /* ICP 备案号, "蜀ICP备…号" */
+        char police[128];        /* 公安备案号, "川公网安备…号" */
+        char subscribe[512];     /* how to get the tax-day reminders in a chat app */
+    } site;
 } zq_config;
 
 /* Fills cfg with the default of every key. */

@@ -84,7 +84,8 @@ static const char *const W_CONSULT[] = {"1", "咨询", "在线咨询", "在线�
 static const char *const W_COMPLAINT[] = {"2",        "投诉",         "欠款投诉",
                                           "拖欠投诉", "拖欠款项投诉", NULL};
 static const char *const W_LOOKUP[] = {"3", "查询", "查询进度", "进度", NULL};
-static const char *const W_SUB[] = {"4", "订阅", "订阅税务助企提醒", "订阅提醒", "提醒", NULL};
+static const char *const W_SUB[] = {
+    "4", "订阅", "订阅税务助企宣讲日提醒", "订阅税务助企提醒", "订阅提醒", "提醒", NULL};
 static const char *const W_CLASSES[] = {"5", "课程", "近期课程", "课堂", "财税云课堂", NULL};
 
 /* ---- dialogue_reply.c ------------------------------------------------ */

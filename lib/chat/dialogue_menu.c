@@ -43,7 +43,7 @@ void dlg_say_help(turn *t)
                "  网页填写 — 获取链接，在网页上接着填写\n"
                "· 核对时回复“确认”提交，或回复“修改”加部分名称或序号修改某一部分；\n"
                "· 查询 编号 — 查询办理进度，例如“查询 TS20261126-0001”；\n"
-               "· 订阅 / 退订 — 税务助企提醒（每月 27 日税务助企宣讲日）。");
+               "· 订阅 / 退订 — 税务助企宣讲日 · 财税云课堂的课前提醒（每月 27 日）。");
     /* A Telegram group shows the bot only commands and replies to it. */
     if (strcmp(t->in->channel, "telegram") == 0)
         dlg_say(t,
@@ -317,9 +317,9 @@ int dlg_unsubscribe(turn *t)
     if (t->st.mode != M_FORM && t->st.mode != M_REVIEW)
         t->st.mode = M_MENU;
     if (rc == 0)
-        dlg_say(t, "已退订税务助企提醒，之后不会再在这里推送。回复“订阅”可以重新订阅。");
+        dlg_say(t, "已退订税务助企宣讲日提醒，之后不会再在这里推送。回复“订阅”可以重新订阅。");
     else
-        dlg_say(t, "这里还没有订阅税务助企提醒。回复“订阅”即可订阅。");
+        dlg_say(t, "这里还没有订阅税务助企宣讲日提醒。回复“订阅”即可订阅。");
     return 0;
 }
 

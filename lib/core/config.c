@@ -147,8 +147,8 @@ static const opt opts[] = {
         "the region list; relative to this file's folder"),
     STR("intake", "holidays_dir", intake.holidays_dir, 1, false, NULL, "holidays",
         "folder of the yearly holiday calendars (YYYY.json); relative to this file's folder"),
-    NUM("intake", "session_ttl", OPT_INT, intake.session_ttl_s, 60, 2592000, "7200",
-        "seconds a draft lives after its last change (sliding)"),
+    NUM("intake", "session_ttl", OPT_INT, intake.session_ttl_s, 60, 2592000, "1209600",
+        "seconds a draft lives after its last change (sliding; default 14 days)"),
     NUM("intake", "idempotency_ttl", OPT_INT, intake.idempotency_ttl_s, 60, 31536000, "604800",
         "seconds an Idempotency-Key keeps returning the case it created"),
     NUM("intake", "duplicate_window_days", OPT_INT, intake.duplicate_window_days, 0, 3650, "30",
@@ -525,6 +525,20 @@ static const opt opts[] = {
         "days a notice's delivery report (per-target results) is kept"),
     STR("retention", "daily_time", retention.daily_time, 0, false, check_hhmm, "03:30",
         "Beijing time HH:MM of zhuqi-bot's daily retention run (one bot, leased); empty: off"),
+
+    STR("site", "organizer", site.organizer, 0, false, NULL, "",
+        "the organisers' name in every page's footer (主办单位); empty: left out"),
+    STR("site", "hotline", site.hotline, 0, false, NULL, "",
+        "the telephone number pages offer, also when they cannot reach the server"),
+    STR("site", "hotline_hours", site.hotline_hours, 0, false, NULL, "",
+        "when the hotline answers, shown beside it (工作日 9:00-17:00)"),
+    STR("site", "icp", site.icp, 0, false, NULL, "",
+        "the site's ICP filing number (蜀ICP备...号), linked to beian.miit.gov.cn"),
+    STR("site", "police", site.police, 0, false, NULL, "",
+        "the site's public security filing number (川公网安备...号)"),
+    STR("site", "subscribe", site.subscribe, 0, false, NULL,
+        "在企业微信或钉钉中向“助企”机器人回复“订阅”，每月 27 日前会收到课程提醒。",
+        "how to get the tax-day reminders in WeCom/DingTalk, under the class list; empty: none"),
 };
 
 #define NOPTS ZQ_ARRAY_LEN(opts)

@@ -3,6 +3,9 @@
 #include "zhuqi/classes.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "zhuqi/calendar.h"
 
 static zq_script save_script = {
     .src = "local all = redis.call('ZRANGE', KEYS[1], 0, -1)\n"
@@ -69,6 +72,108 @@ int zq_classes_upcoming(zq_store *st, int64_t now_ms, size_t max, json_t **list,
     if (zq_fmt(min, sizeof(min), "%lld", (long long)(now_ms - ZQ_CLASSES_PAST_MS)) < 0)
         return zq_err_set(err, ZQ_EINVAL, "classes: bad time");
     return range(st, min, "+inf", max, list, err);
+}
+
+/* A stored string member of c, or "" (borrowed). */
+static const char *str_of(json_t *c, const char *k)
+{
+    const char *v = json_string_value(json_object_get(c, k));
+
+    return v != NULL ? v : "";
+}
+
+/* When stored class c starts: its start_ms, or (a member written by hand
+ * without it) its date and time, Beijing. Returns 0 or -ZQ_EINVAL. */
+static int start_of(json_t *c, int64_t *ms)
+{
+    json_t *start = json_object_get(c, "start_ms");
+    const char *d = str_of(c, "date"), *t = str_of(c, "time");
+    long long h, m;
+    zq_date day;
+
+    if (json_is_integer(start)) {
+        *ms = json_integer_value(start);
+        return 0;
+    }
+    if (zq_date_parse(d, strlen(d), &day) < 0 || strlen(t) != 5 || t[2] != ':' ||
+        zq_parse_ll(t, 2, 0, 23, &h) < 0 || zq_parse_ll(t + 3, 2, 0, 59, &m) < 0)
+        return -ZQ_EINVAL;
+    *ms = zq_date_to_ms(day, (int)h, (int)m);
+    return 0;
+}
+
+/* The public view of stored class c at now_ms (new), or NULL when it has
+ * no start time or is out of memory. */
+static json_t *public_class(json_t *c, int64_t now_ms)
+{
+    const char *state, *live = str_of(c, "live_url"), *replay = str_of(c, "replay_url");
+    char from[32], to[32];
+    int64_t s;
+    json_t *o;
+
+    if (start_of(c, &s) < 0)
+        return NULL;
+    state = now_ms < s ? "upcoming" : now_ms < s + ZQ_CLASSES_LIVE_MS ? "live" : "ended";
+    zq_time_iso(s, from);
+    zq_time_iso(s + ZQ_CLASSES_LIVE_MS, to);
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", str_of(c, "id"), "title",
+                  str_of(c, "title"), "speaker", str_of(c, "speaker"), "date", str_of(c, "date"),
+                  "time", str_of(c, "time"), "starts_at", from, "ends_at", to, "state", state);
+    if (o == NULL)
+        return NULL;
+    if (strcmp(state, "ended") != 0 && live[0] != '\0')
+        json_object_set_new(o, "live_url", json_string(live));
+    if (strcmp(state, "ended") == 0 && replay[0] != '\0')
+        json_object_set_new(o, "replay_url", json_string(replay));
+    return o;
+}
+
+int zq_classes_public(zq_store *st, int64_t now_ms, size_t max, json_t **list, zq_err *err)
+{
+    json_t *all = NULL, *ended, *out, *c, *v;
+    char min[24];
+    size_t i, nended = 0, nup = 0;
+    int rc;
+
+    *list = NULL;
+    if (zq_fmt(min, sizeof(min), "%lld", (long long)(now_ms - ZQ_CLASSES_REPLAY_MS)) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "classes: bad time");
+    /* The ended ones come first in the range: room for them and max more. */
+    if ((rc = range(st, min, "+inf", max + 50, &all, err)) < 0)
+        return rc;
+    ended = json_array();
+    out = json_array();
+    if (ended == NULL || out == NULL) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "classes: out of memory");
+        goto out;
+    }
+    json_array_foreach(all, i, c)
+    {
+        v = public_class(c, now_ms);
+        if (v == NULL)
+            continue;
+        if (strcmp(str_of(v, "state"), "ended") != 0) {
+            if (nup++ < max)
+                json_array_append_new(out, v);
+            else
+                json_decref(v);
+        } else if (json_object_get(v, "replay_url") != NULL) {
+            json_array_append_new(ended, v);
+            nended++;
+        } else {
+            json_decref(v);
+        }
+    }
+    /* The latest three ended ones, then the rest, in time order. */
+    for (i = nended > 3 ? nended - 3 : 0; i < nended; i++)
+        json_array_insert(out, i - (nended > 3 ? nended - 3 : 0), json_array_get(ended, i));
+    *list = out;
+    out = NULL;
+out:
+    json_decref(all);
+    json_decref(ended);
+    json_decref(out);
+    return rc;
 }
 
 int zq_classes_all(zq_store *st, json_t **list, zq_err *err)

@@ -11,6 +11,8 @@
  *     "title": "拖欠中小企业款项投诉",
  *     "case_prefix": "TS",               two capital letters, unique
  *     "description": "…",
+ *     "prepare": ["合同", …]?,          what to have ready, for the start
+ *                                        screen (1 to 20 lines of text)
  *     "steps": [                         1 to 20, in order
  *       { "id": "debt", "title": "…", "description": "…"?,
  *         "review": false?,              the review-and-confirm step: at
@@ -97,8 +99,8 @@ static const char *const type_names[] = {
     [ZQ_FIELD_REGION] = "region", [ZQ_FIELD_BOOL] = "bool",   [ZQ_FIELD_FILES] = "files",
 };
 
-static const char *const form_keys[] = {"id",    "title", "case_prefix", "description",
-                                        "steps", "rules", "comment",     NULL};
+static const char *const form_keys[] = {"id",    "title",   "case_prefix", "description", "steps",
+                                        "rules", "comment", "prepare",     NULL};
 static const char *const step_keys[] = {"id",     "title",   "description", "review",
                                         "fields", "comment", NULL};
 static const char *const field_keys[] = {
@@ -766,6 +768,32 @@ static json_t *public_field(const zq_field *fld, bool *bad)
     return o;
 }
 
+/* Seconds one field takes an enterprise to answer, roughly: what the
+ * start screen's "about N minutes" adds up (a guess, kept in one place). */
+static int field_seconds(const zq_field *fld)
+{
+    switch (fld->type) {
+    case ZQ_FIELD_TEXT: return fld->multiline ? 120 : 20;
+    case ZQ_FIELD_USCC: return 30;
+    case ZQ_FIELD_FILES: return 90;
+    case ZQ_FIELD_MONEY:
+    case ZQ_FIELD_DATE:
+    case ZQ_FIELD_MOBILE: return 15;
+    default: return 8;
+    }
+}
+
+/* The form's minutes, rounded up: every field plus a minute to review. */
+static int form_minutes(const zq_form *f)
+{
+    int s = 60;
+
+    for (size_t i = 0; i < f->nsteps; i++)
+        for (size_t j = 0; j < f->steps[i].nfields; j++)
+            s += field_seconds(&f->steps[i].fields[j]);
+    return (s + 59) / 60;
+}
+
 /* What GET /api/forms/{form} serves, and its ETag. */
 static int build_public(const zq_schema *s, form_entry *e, zq_err *err)
 {
@@ -816,6 +844,9 @@ static int build_public(const zq_schema *s, form_entry *e, zq_err *err)
         put_str(o, "title", f->title, &bad);
         put_str(o, "case_prefix", f->case_prefix, &bad);
         put_str(o, "description", json_string_value(json_object_get(e->doc, "description")), &bad);
+        if (json_object_get(e->doc, "prepare") != NULL)
+            put(o, "prepare", json_deep_copy(json_object_get(e->doc, "prepare")), &bad);
+        put(o, "minutes", json_integer(form_minutes(f)), &bad);
         put(o, "steps", steps, &bad);
         put(o, "rules", rules, &bad);
         if (regions)
@@ -860,6 +891,32 @@ static int read_json(const char *path, json_t **out, zq_err *err)
     return 0;
 }
 
+/* "prepare": 1 to 20 lines of plain text (NULL: none). */
+static int check_prepare(const loader *l, json_t *a)
+{
+    char key[32];
+    const char *line;
+    size_t i;
+    int rc;
+
+    if (a == NULL)
+        return 0;
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > 20)
+        return fail(l, "", "prepare", "must be an array of 1 to 20 strings");
+    for (i = 0; i < json_array_size(a); i++) {
+        json_t *wrap = json_pack("{s:O}", "v", json_array_get(a, i));
+
+        if (wrap == NULL)
+            return nomem(l->err);
+        zq_fmt_msg(key, sizeof(key), "prepare[%zu]", i);
+        rc = get_str(l, wrap, key, "v", true, LABEL_CHARS, false, &line);
+        json_decref(wrap);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int load_form(zq_schema *s, form_entry *e, const char *path, const char *stem, zq_err *err)
 {
     loader l = {path, err, &s->pool};
@@ -889,7 +946,8 @@ static int load_form(zq_schema *s, form_entry *e, const char *path, const char *
     if (strlen(f->case_prefix) != 2 || f->case_prefix[0] < 'A' || f->case_prefix[0] > 'Z' ||
         f->case_prefix[1] < 'A' || f->case_prefix[1] > 'Z')
         return fail(&l, "", "case_prefix", "'%s' must be two capital letters", f->case_prefix);
-    if ((rc = get_str(&l, e->doc, "", "description", true, HELP_CHARS, true, &desc)) < 0)
+    if ((rc = get_str(&l, e->doc, "", "description", true, HELP_CHARS, true, &desc)) < 0 ||
+        (rc = check_prepare(&l, json_object_get(e->doc, "prepare"))) < 0)
         return rc;
     steps = json_object_get(e->doc, "steps");
     if (steps == NULL)

@@ -248,6 +248,9 @@ async function stepTitle(page) {
 }
 
 async function waitStep(page, title, count) {
+  /* A fresh draft opens on the start screen: go past it. */
+  await page.waitForSelector('#step-title, #start-go', { timeout: 10000 }).catch(() => {});
+  if (await page.locator('#start-go').isVisible().catch(() => false)) await page.click('#start-go');
   await page.waitForFunction(
     ([t, c]) => {
       const h = document.getElementById('step-title');
@@ -1196,6 +1199,178 @@ test('expired draft says 填写已超时 and starts again with the answers; 429 
   await waitStep(page, steps[2].title, `第 3 步，共 ${s.steps.length} 步`);
 });
 
+/* ---- issue 16: the enterprise's side (start screen, stepper, drafts,
+ * back from success, footer, offline, classes) ----------------------------- */
+
+test('start screen and named stepper: what to prepare, how long, aria-current', async (t) => {
+  const s = await schema('complaint');
+  const steps = fieldSteps(s);
+  const page = await newPage(t);
+  await page.goto(base + '/form.html?form=complaint');
+  await page.locator('#start-go').waitFor();
+  const start = await page.locator('#app').innerText();
+  assert(Array.isArray(s.prepare) && s.prepare.length > 0, 'schema has no prepare list');
+  for (const line of s.prepare) assert(start.includes(line), `start screen lacks ${line}`);
+  assert(start.includes(`大约需要 ${s.minutes} 分钟`), 'start screen says how long');
+  assert(start.includes(steps[0].title), 'start screen names the steps');
+  eq(await page.locator('.stepper').count(), 0, 'no stepper before the first step');
+  await assertLayout(page, 'start screen');
+  await shot(page, 'form-start');
+  await page.click('#start-go');
+  await waitStep(page, steps[0].title, `第 1 步，共 ${s.steps.length} 步`);
+  const names = await page.locator('.stepper li .stepper-name').allTextContents();
+  eq(JSON.stringify(names), JSON.stringify(s.steps.map((x) => x.title)), 'stepper names from the schema');
+  eq(await page.locator('.stepper li[aria-current="step"] .stepper-name').textContent(), steps[0].title, 'current step marked');
+  eq(await page.locator('.stepper li[aria-current]').count(), 1, 'one current step');
+  await assertLayout(page, 'stepper on step 1');
+  await fillStep(page, steps[0], COMPLAINT);
+  await next(page);
+  await waitStep(page, steps[1].title, `第 2 步，共 ${s.steps.length} 步`);
+  eq(await page.locator('.stepper li[aria-current="step"] .stepper-name').textContent(), steps[1].title, 'current step moved');
+  assert((await page.locator(`.stepper li[data-step="${steps[0].id}"]`).getAttribute('class')).includes('done'), 'step 1 marked done');
+  await shot(page, 'form-stepper', { fullPage: false });
+  /* the browser's back button goes back a step */
+  await page.goBack();
+  await waitStep(page, steps[0].title);
+});
+
+test('start page badge only when the server has the draft; an expired draft says so', async (t) => {
+  const s = await schema('complaint');
+  const steps = fieldSteps(s);
+  const page = await newPage(t);
+  /* a mark in this browser alone is no draft: no badge */
+  await page.goto(base + '/');
+  await page.evaluate(() => localStorage.setItem('zq:started:consult', '1'));
+  await page.goto(base + '/form.html?form=complaint');
+  await waitStep(page, steps[0].title);
+  await fillStep(page, steps[0], COMPLAINT);
+  await next(page);
+  await waitStep(page, steps[1].title);
+  await page.goto(base + '/');
+  await page.locator('[data-badge="complaint"]').waitFor();
+  assert((await page.locator('[data-badge="complaint"]').textContent()).includes('已完成 1 步'), 'badge says how far');
+  await page.locator('[data-gone="consult"]').waitFor();
+  eq(await page.locator('[data-badge="consult"]').count(), 0, 'badge for a draft the server does not have');
+  await assertLayout(page, 'start page with a badge');
+  await shot(page, 'index-badge');
+  /* the draft expires on the server */
+  const sid = (await page.context().cookies()).find((c) => c.name === 'zq_sid');
+  const prefix = (await stack.cmd('prefix')).result;
+  await stack.cmd('redis ' + JSON.stringify(['DEL', prefix + 'sess:' + sid.value]));
+  /* the form says so plainly instead of an empty step 1 */
+  await page.goto(base + '/form.html?form=complaint');
+  await page.locator('#app .notice', { hasText: '填写已超时' }).waitFor();
+  assert((await page.locator('#app').innerText()).includes('草稿已删除'), 'the draft is gone');
+  eq(await page.locator('#step-title').count(), 0, 'an empty step 1 was opened');
+  await shot(page, 'form-draft-gone');
+  /* and so does the start page, once, without a badge */
+  await page.goto(base + '/');
+  await page.locator('[data-gone="complaint"]').waitFor();
+  assert((await page.locator('[data-gone="complaint"]').textContent()).includes('填写已超时'), 'expired message on the start page');
+  eq(await page.locator('[data-badge="complaint"]').count(), 0, 'badge for an expired draft');
+  /* starting again works */
+  await page.goto(base + '/form.html?form=complaint');
+  await waitStep(page, steps[0].title, `第 1 步，共 ${s.steps.length} 步`);
+});
+
+test('back from the success page: what was just filed, and a new one', async (t) => {
+  const s = await schema('consult');
+  const steps = fieldSteps(s);
+  const page = await newPage(t);
+  const values = Object.assign({}, CONSULT, { company_name: '成都返回测试有限公司' });
+  await page.goto(base + '/');
+  await page.click('#go-consult');
+  for (let i = 0; i < steps.length; i++) {
+    await waitStep(page, steps[i].title);
+    await fillStep(page, steps[i], values);
+    await next(page);
+  }
+  await waitStep(page, '核对并提交');
+  await page.click('#submit-case');
+  await page.waitForURL(/\/success\.html\?id=/);
+  const id = (await page.locator('#case-no').textContent()).trim();
+  await page.goBack();
+  await page.locator('#filed-title').waitFor();
+  const said = await page.locator('#app').innerText();
+  assert(said.includes(id), 'the case number after going back');
+  eq(await page.locator('#app a', { hasText: '查看提交结果' }).getAttribute('href'), 'success.html?id=' + encodeURIComponent(id), 'link to the success page');
+  eq(await page.locator('#app a', { hasText: '查询办理进度' }).getAttribute('href'), 'lookup.html?id=' + encodeURIComponent(id), 'link to the lookup');
+  eq(await page.locator('#step-title').count(), 0, 'a blank form after going back');
+  await assertLayout(page, 'back from success');
+  await shot(page, 'back-from-success');
+  await page.click('#filed-new');
+  await waitStep(page, steps[0].title, `第 1 步，共 ${s.steps.length} 步`);
+  eq(await page.inputValue('#f-company_name'), '', 'the new form is empty');
+});
+
+test('footer and cannot-connect state: organisers, hotline, filing numbers', async (t) => {
+  const page = await newPage(t);
+  for (const p of ['/', '/lookup.html', '/form.html?form=consult']) {
+    await page.goto(base + p);
+    await page.locator('footer .site-info').waitFor();
+    const foot = await page.locator('footer').innerText();
+    for (const want of ['主办单位：四川省经济和信息化厅（测试）', '028-12345678', '工作日 9:00-17:00', '蜀ICP备00000000号-1', '川公网安备51010000000000号']) {
+      assert(foot.includes(want), `${p} footer lacks ${want}`);
+    }
+  }
+  eq(await page.locator('footer a.tel').getAttribute('href'), 'tel:028-12345678'.replace('-', ''), 'hotline link');
+  await assertLayout(page, 'footer');
+  await stack.cmd('stop fcgi');
+  try {
+    /* nothing typed: no promise that something was kept */
+    await page.goto(base + '/form.html?form=complaint');
+    await page.locator('#app .notice').waitFor();
+    await page.locator('#app .notice .contact-line:not([hidden])').waitFor();
+    const text = await page.locator('#app').innerText();
+    assert(text.includes('暂时无法连接'), 'cannot connect');
+    assert(!text.includes('内容已保留'), '内容已保留 with nothing typed');
+    assert(text.includes('028-12345678'), 'hotline in the cannot-connect state');
+    await assertLayout(page, 'cannot connect');
+    await shot(page, 'offline-hotline');
+    await page.goto(base + '/');
+    await page.locator('#classes-body .contact-line:not([hidden])').waitFor();
+    assert((await page.locator('footer').innerText()).includes('028-12345678'), 'footer from the kept copy');
+  } finally {
+    await stack.cmd('start fcgi');
+  }
+});
+
+test('class card: 进入直播 before and during a class, 观看回放 after it; how to subscribe', async (t) => {
+  const prefix = (await stack.cmd('prefix')).result;
+  const bj = (ms) => new Date(ms + 8 * 3600e3).toISOString();
+  const mk = (id, startMs, extra) => Object.assign({
+    id, date: bj(startMs).slice(0, 10), time: bj(startMs).slice(11, 16), title: '课程 ' + id, speaker: '', start_ms: startMs
+  }, extra);
+  const now = Date.now();
+  const classes = [
+    mk('b-soon', now + 86400e3, { live_url: 'https://example.invalid/soon', replay_url: 'https://example.invalid/r0' }),
+    mk('b-live', now - 1800e3, { live_url: 'https://example.invalid/live' }),
+    mk('b-done', now - 3 * 3600e3, { live_url: 'https://example.invalid/old', replay_url: 'https://example.invalid/replay' })
+  ];
+  for (const c of classes) {
+    await stack.cmd('redis ' + JSON.stringify(['ZADD', prefix + 'classes', String(c.start_ms), JSON.stringify(c)]));
+  }
+  try {
+    const page = await newPage(t);
+    await page.goto(base + '/');
+    await page.waitForSelector('#classes-body li[data-class="b-done"]');
+    const link = (id) => page.locator(`li[data-class="${id}"] a.class-link`);
+    eq(await link('b-soon').textContent(), '进入直播', 'before the class');
+    eq(await link('b-soon').getAttribute('href'), 'https://example.invalid/soon', 'live link before');
+    eq(await link('b-live').textContent(), '进入直播', 'during the class');
+    assert((await page.locator('li[data-class="b-live"]').innerText()).includes('直播中'), 'live mark');
+    eq(await link('b-done').textContent(), '观看回放', 'after the class');
+    eq(await link('b-done').getAttribute('href'), 'https://example.invalid/replay', 'replay link');
+    const sub = page.locator('#classes-subscribe');
+    await sub.waitFor();
+    assert((await sub.textContent()).includes('订阅'), 'how to subscribe');
+    await assertLayout(page, 'class card');
+    await shot(page, 'index-classes');
+  } finally {
+    await stack.cmd('redis ' + JSON.stringify(['DEL', prefix + 'classes']));
+  }
+});
+
 async function pageWeight(p) {
   const gz = { 'Accept-Encoding': 'gzip' };
   const html = await httpReq(base, 'GET', p, { headers: gz });
@@ -1267,7 +1442,7 @@ test('every page: no horizontal scroll at 360px, labelled inputs, tap targets, u
   const empty = await newPage(t);
   await empty.goto(base + '/');
   await empty.waitForSelector('#classes-body p:not(.loading)');
-  assert((await empty.locator('#classes-body').innerText()).includes('近期没有安排税务课堂'), 'no-class message');
+  assert((await empty.locator('#classes-body').innerText()).includes('近期没有安排财税云课堂'), 'no-class message');
   const prefix = (await stack.cmd('prefix')).result;
   const soon = Date.now() + 86400000;
   const cls = { date: new Date(soon + 8 * 3600e3).toISOString().slice(0, 10), time: '14:30', title: '小规模纳税人增值税优惠政策解读<b>直播</b>', live_url: 'https://example.invalid/live' };
@@ -1494,6 +1669,16 @@ test('staff console: sign in, filter, open a case, accept it, history and deadli
   await page.click('form button[type=submit]');
   await page.waitForFunction(() => document.querySelector('table') &&
     document.querySelector('table').innerText.includes('控制台测试课程'));
+  /* after the class, staff add its replay link to the same class */
+  await page.locator('tr', { hasText: '控制台测试课程' }).locator('button[data-edit-class]').click();
+  eq(await page.inputValue('form input[name=title]'), '控制台测试课程', 'editor filled with the class');
+  await page.fill('form input[name=live_url]', 'https://example.invalid/console-live');
+  await page.fill('form input[name=replay_url]', 'https://example.invalid/console-replay');
+  await page.click('form button[type=submit]');
+  await page.waitForFunction(() => {
+    const rows = Array.from(document.querySelectorAll('tr')).filter((r) => r.innerText.includes('控制台测试课程'));
+    return rows.length === 1 && rows[0].querySelector('a[href="https://example.invalid/console-replay"]');
+  });
   await page.goto(base + '/admin/#/targets');
   await page.waitForSelector('form select[name=channel]');
   await page.selectOption('form select[name=channel]', 'generic');

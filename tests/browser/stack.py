@@ -102,7 +102,12 @@ def main():
     try:
         # The fake platform takes the SMS of the tests that turn SMS on
         # ("config"); off by default, as in a fresh installation.
-        stack = harness.Stack(name="browser", fake=True, ini={"sms": {"provider": "none"}})
+        # [site]: what the footers and "cannot connect" states show.
+        stack = harness.Stack(name="browser", fake=True, ini={
+            "sms": {"provider": "none"},
+            "site": {"organizer": "四川省经济和信息化厅（测试）", "hotline": "028-12345678",
+                     "hotline_hours": "工作日 9:00-17:00", "icp": "蜀ICP备00000000号-1",
+                     "police": "川公网安备51010000000000号"}})
         answer_line = "http://%s:%d" % (harness.HOST, stack.port)
         sys.stdout.write(answer_line + "\n")
         sys.stdout.flush()

@@ -141,7 +141,7 @@ class TestRetention(StackCase, unittest.TestCase):
         r = self.stack.request("GET", "/api/privacy")
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["retention"],
-                         {"closed_case_days": 1095, "draft_seconds": 7200, "chat_seconds": 7200,
+                         {"closed_case_days": 1095, "draft_seconds": 1209600, "chat_seconds": 7200,
                           "audit_days": 365, "report_days": 180})
 
 

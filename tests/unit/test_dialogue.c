@@ -367,7 +367,7 @@ static void test_first_message_shows_menu(void **state)
     (void)state;
     r = say(&c, "你好");
     assert_has(r, "您好");
-    assert_has(r, "1 咨询");
+    assert_has(r, "1 在线咨询");
     assert_has(r, "5 近期课程");
     r = say(&c, "随便说点什么");
     assert_has(r, "没有理解");
@@ -383,7 +383,7 @@ static void test_consult_happy_path(void **state)
 
     (void)state;
     r = say(&c, "1");
-    assert_has(r, "【在线问诊】");
+    assert_has(r, "【在线咨询】");
     assert_has(r, "请选择：咨询类别");
     assert_has(r, "1. 财税");
     assert_has(r, "8. 其他");
@@ -404,7 +404,7 @@ static void test_consult_happy_path(void **state)
     r = say(&c, "我们是一家 30 人的软件企业，想了解申报专精特新的条件。");
     assert_has(r, "请选择：方便联系的时间");
     r = say(&c, "工作日上午");
-    assert_has(r, "请核对您填写的“在线问诊”");
+    assert_has(r, "请核对您填写的“在线咨询”");
     assert_has(r, "咨询类别：财税");
     assert_has(r, "统一社会信用代码：未填写");
     assert_has(r, "所在地区：成都市");
@@ -710,7 +710,7 @@ static void test_commands(void **state)
     /* 菜单 keeps the draft; choosing the flow again resumes it. */
     r = say(&c, "菜单");
     assert_has(r, "您有未完成的“拖欠中小企业款项投诉”");
-    assert_has(r, "1 咨询");
+    assert_has(r, "1 在线咨询");
     r = say(&c, "2");
     assert_has(r, "继续填写");
     assert_has(r, "请选择：企业规模");
@@ -722,8 +722,8 @@ static void test_commands(void **state)
     /* 取消 deletes the draft. */
     say(&c, "2");
     r = say(&c, "/cancel");
-    assert_has(r, "已取消“在线问诊”的填写");
-    assert_has(r, "1 咨询");
+    assert_has(r, "已取消“在线咨询”的填写");
+    assert_has(r, "1 在线咨询");
     st = state_of(&c);
     assert_int_equal(json_object_size(json_object_get(st, "answers")), 0);
     assert_string_equal(json_string_value(json_object_get(st, "form")), "");
@@ -825,7 +825,7 @@ static void test_lookup(void **state)
     r = say(&other, "12345");
     assert_has(r, "案件编号格式不正确");
     r = say(&other, "返回");
-    assert_has(r, "1 咨询");
+    assert_has(r, "1 在线咨询");
 }
 
 /* The daily quota per mobile holds in the chat as on the web (issue 12,
@@ -1075,7 +1075,7 @@ static void test_expiry_and_resume(void **state)
     assert_int_equal(cmd_int("DEL zqt:chat:generic:expiry"), 1);
     r = say(&c, "成都示例科技有限公司");
     assert_has(r, "填写已超时");
-    assert_has(r, "1 咨询");
+    assert_has(r, "1 在线咨询");
     r = say(&c, "1");
     assert_lacks(r, "继续填写");
     assert_has(r, "请选择：咨询类别");

@@ -359,7 +359,7 @@ static void test_consult_topic(void **state)
                      "office_assigned", 1);
     json_object_set_new(want, "topic", json_string("话题" AWK));
     json_object_set_new(want, "status_label", json_string("已分派"));
-    json_object_set_new(want, "type_label", json_string("在线问诊"));
+    json_object_set_new(want, "type_label", json_string("在线咨询"));
     json_object_set_new(want, "cross_region", json_null());
     json_object_set_new(want, "deadline", json_null());
     {

@@ -465,6 +465,11 @@ static void test_public_json_real(void **state)
     free(dump);
     assert_int_equal(json_array_size(json_object_get(z->public_json, "regions")), 54);
     assert_string_equal(json_string_value(json_object_get(z->public_json, "case_prefix")), "ZX");
+    /* The start screen's list and estimate. */
+    assert_int_equal(json_array_size(json_object_get(c->public_json, "prepare")), 4);
+    assert_true(json_integer_value(json_object_get(c->public_json, "minutes")) >
+                json_integer_value(json_object_get(z->public_json, "minutes")));
+    assert_true(json_integer_value(json_object_get(z->public_json, "minutes")) >= 2);
     zq_schema_free(s);
 }
 

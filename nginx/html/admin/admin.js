@@ -905,17 +905,32 @@
         return h("tr", {}, [h("td", { text: c.date }), h("td", { text: c.time }), h("td", { text: c.title }),
           h("td", { text: c.speaker || "" }),
           h("td", {}, [c.live_url ? h("a", { href: c.live_url, target: "_blank", rel: "noopener noreferrer", text: "直播" }) : null, " ",
-            c.replay_url ? h("a", { href: c.replay_url, target: "_blank", rel: "noopener noreferrer", text: "回放" }) : null])]);
+            c.replay_url ? h("a", { href: c.replay_url, target: "_blank", rel: "noopener noreferrer", text: "回放" }) : null,
+            roleAtLeast("admin") ? h("button", { type: "button", className: "small", "data-edit-class": c.id, text: "编辑",
+              onclick: function () { editClass(c); } }) : null])]);
       });
+      /* Editing a class (e.g. adding the replay link after it): the same
+       * form, with the class's id, replaces it. */
+      function editClass(c) {
+        ["date", "time", "title", "speaker", "live_url", "replay_url"].forEach(function (k) {
+          form.elements[k].value = c[k] || "";
+        });
+        form.elements.id.value = c.id || "";
+        form.querySelector("strong").textContent = "编辑课程";
+        form.scrollIntoView({ block: "nearest" });
+        form.elements.title.focus();
+      }
       var form = h("form", { className: "card form", onsubmit: function (ev) {
         ev.preventDefault();
         var b = {};
-        ["date", "time", "title", "speaker", "live_url", "replay_url"].forEach(function (k) {
-          if (form.elements[k].value.trim()) b[k] = form.elements[k].value.trim();
+        ["id", "date", "time", "title", "speaker", "live_url", "replay_url"].forEach(function (k) {
+          var v = form.elements[k].value.trim();
+          /* Editing: an emptied link is sent empty, to remove it. */
+          if (v || (form.elements.id.value && /_url$/.test(k))) b[k] = v;
         });
         api("POST", "/api/admin/classes", b).then(function () { flash("课程已保存。"); viewClasses(); },
           function (e) { flash(e.message, true); });
-      } }, [h("strong", { text: "添加课程" }), h("div", { className: "row" }, [
+      } }, [h("strong", { text: "添加课程" }), h("input", { type: "hidden", name: "id" }), h("div", { className: "row" }, [
         h("label", {}, ["日期", h("input", { type: "date", name: "date", required: true })]),
         h("label", {}, ["时间", h("input", { type: "time", name: "time", required: true, value: "14:30" })]),
         h("label", {}, ["讲师", h("input", { type: "text", name: "speaker" })])]),

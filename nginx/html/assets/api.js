@@ -8,6 +8,13 @@
   var ZQ = (window.ZQ = {});
 
   ZQ.NET_MSG = '网络不通或服务暂时不可用，您填写的内容已保留，请稍后重试。';
+  ZQ.NET_MSG_PLAIN = '网络不通或服务暂时不可用，请稍后重试。';
+
+  /* Whether the page holds something the enterprise typed: only then does
+   * a "cannot connect" message promise 内容已保留. Pages with a form set it. */
+  ZQ.kept = function () {
+    return false;
+  };
 
   /* ---- DOM ------------------------------------------------------------ */
 
@@ -59,13 +66,14 @@
     return (p || 'zq') + '-' + uid;
   };
 
-  /* The page script ran: drop the "did not load" fallback. */
+  /* The page script ran: drop the "did not load" fallback; the footer. */
   ZQ.ready = function () {
     document.documentElement.classList.add('js');
     var f = document.querySelectorAll('.loadfail');
     Array.prototype.forEach.call(f, function (n) {
       n.parentNode.removeChild(n);
     });
+    footer();
   };
 
   ZQ.param = function (name) {
@@ -356,7 +364,7 @@
 
   /* The problem text of an API answer, for a banner. */
   ZQ.problemText = function (r, fallback) {
-    if (r.unavailable) return ZQ.NET_MSG;
+    if (r.unavailable) return ZQ.kept() ? ZQ.NET_MSG : ZQ.NET_MSG_PLAIN;
     /* The server's own 429s (quota_exceeded, lookup_locked) say why and
      * when; a plain rate limit gets the countdown text. */
     if (r.status === 429 && !(r.error && r.error.message && r.error.code !== 'rate_limited')) {
@@ -366,11 +374,13 @@
     return fallback || '出了点问题，请稍后重试。';
   };
 
-  /* A notice box: {kind: 'error'|'ok'|'', title, text, items, actions}. */
+  /* A notice box: {kind: 'error'|'ok'|'', title, text, items, actions,
+   * offline: the server could not be reached (adds the other way in)}. */
   ZQ.notice = function (o) {
     var box = ZQ.el('div', { class: 'notice' + (o.kind ? ' ' + o.kind : ''), role: o.role || 'alert' });
     if (o.title) box.appendChild(ZQ.el('p', {}, ZQ.el('strong', { text: o.title })));
     if (o.text) box.appendChild(ZQ.el('p', { text: o.text }));
+    if (o.offline) box.appendChild(ZQ.contactLine());
     if (o.items && o.items.length) {
       box.appendChild(ZQ.el('ul', {}, o.items.map(function (t) {
         return ZQ.el('li', { text: t });
@@ -379,6 +389,86 @@
     if (o.actions && o.actions.length) box.appendChild(ZQ.el('div', { class: 'actions' }, o.actions));
     return box;
   };
+
+  /* ---- the site: organisers, hotline, filing numbers ([site]) ---------- */
+
+  var SITE_KEY = 'zq:site';
+  var siteP = null;
+
+  /* GET /api/site (no Redis behind it), kept in localStorage so that a
+   * page that cannot reach the server at all still names the hotline.
+   * Resolves to the site object, or null when it was never known. */
+  ZQ.site = function () {
+    if (siteP) return siteP;
+    siteP = ZQ.api('GET', '/api/site', null, null, 8000).then(function (r) {
+      if (r.ok && r.data && r.data.site && typeof r.data.site === 'object') {
+        ZQ.local.set(SITE_KEY, r.data.site);
+        return r.data.site;
+      }
+      var kept = ZQ.local.get(SITE_KEY);
+      return kept && typeof kept === 'object' ? kept : null;
+    });
+    return siteP;
+  };
+
+  function str(v) {
+    return typeof v === 'string' ? ZQ.trim(v) : '';
+  }
+
+  function hotlineNodes(site) {
+    var tel = str(site.hotline);
+    var hours = str(site.hotline_hours);
+    if (!tel) return null;
+    return [
+      ZQ.el('a', { class: 'tel', href: 'tel:' + tel.replace(/[^\d+]/g, ''), text: tel }),
+      hours ? '（' + hours + '）' : ''
+    ];
+  }
+
+  /* "也可以拨打服务热线 …": filled in when the site is known; empty (and
+   * hidden) when no hotline is configured. */
+  ZQ.contactLine = function () {
+    var p = ZQ.el('p', { class: 'contact-line', hidden: true });
+    ZQ.site().then(function (site) {
+      var h = site ? hotlineNodes(site) : null;
+      if (!h) return;
+      ZQ.append(p, ['也可以拨打服务热线 '].concat(h).concat([' 咨询或办理' +
+        (str(site.organizer) ? '（' + str(site.organizer) + '）' : '') + '。']));
+      p.hidden = false;
+    });
+    return p;
+  };
+
+  /* Every page's footer: who runs the site, the hotline, the filing numbers. */
+  function footer() {
+    var foot = document.querySelector('footer.foot');
+    if (!foot) return;
+    ZQ.site().then(function (site) {
+      if (!site || foot.querySelector('.site-info')) return;
+      var box = ZQ.el('div', { class: 'site-info' });
+      if (str(site.organizer)) box.appendChild(ZQ.el('p', { text: '主办单位：' + str(site.organizer) }));
+      var h = hotlineNodes(site);
+      if (h) box.appendChild(ZQ.el('p', {}, ['服务热线：'].concat(h)));
+      var filing = [];
+      if (str(site.icp)) {
+        filing.push(ZQ.el('a', { href: 'https://beian.miit.gov.cn/', rel: 'noopener noreferrer', target: '_blank', text: str(site.icp) }));
+      }
+      if (str(site.police)) {
+        var code = str(site.police).replace(/\D+/g, '');
+        filing.push(code
+          ? ZQ.el('a', { href: 'https://beian.mps.gov.cn/#/query/webSearch?code=' + code, rel: 'noopener noreferrer', target: '_blank', text: str(site.police) })
+          : ZQ.el('span', { text: str(site.police) }));
+      }
+      if (filing.length) {
+        box.appendChild(ZQ.el('p', { class: 'filing' }, filing.reduce(function (acc, n) {
+          if (acc.length) acc.push(' ');
+          acc.push(n);
+          return acc;
+        }, [])));
+      }
+      if (box.firstChild) foot.appendChild(box);
+    });
+  }
 
   /* ---- SMS verification codes ------------------------------------------ */
 

@@ -18,6 +18,8 @@
   var IDEM_KEY = 'zq:idem:' + formId; /* localStorage: the submission attempt's key */
   var STARTED_KEY = 'zq:started:' + formId; /* localStorage: a draft exists (start page badge) */
   var VERIFIED_KEY = 'zq:verified:' + formId; /* sessionStorage: the mobile proved by SMS code */
+  var BEGUN_KEY = 'zq:begun:' + formId; /* sessionStorage: the start screen was passed */
+  var FILED_KEY = 'zq:filed:' + formId; /* sessionStorage: the case this tab just filed */
 
   var S = {
     schema: null,
@@ -41,6 +43,24 @@
   function has(o, k) {
     return o && Object.prototype.hasOwnProperty.call(o, k);
   }
+
+  /* 内容已保留 only when there is something to keep: saved steps, values
+   * typed on the screen, or typed ones kept from before a reload. */
+  ZQ.kept = function () {
+    if (S.done.length) return true;
+    var typed = ZQ.session.get(TYPED_KEY) || {};
+    var any = Object.keys(typed).some(function (st) {
+      return Object.keys(typed[st] || {}).some(function (f) {
+        var v = typed[st][f];
+        return v !== '' && v !== false && v !== null && !(Array.isArray(v) && !v.length);
+      });
+    });
+    return any || S.order.some(function (fid) {
+      var c = S.inputs[fid];
+      var v = c && c.f.type !== 'files' ? c.get() : '';
+      return v !== '' && v !== false && v !== null;
+    });
+  };
 
   function stepIndex(id) {
     for (var i = 0; i < S.steps.length; i++) if (S.steps[i].id === id) return i;
@@ -108,6 +128,7 @@
       kind: 'error',
       title: r.unavailable ? '暂时无法连接' : '无法打开',
       text: ZQ.problemText(r),
+      offline: r.unavailable,
       actions: [el('button', { type: 'button', class: 'btn', text: '重试', on: { click: retry } })]
     }));
   }
@@ -138,6 +159,7 @@
       banner(ZQ.notice({
         kind: 'error',
         text: ZQ.problemText(r),
+        offline: r.unavailable,
         actions: [el('button', { type: 'button', class: 'btn', text: '重试', on: { click: retry } })]
       }));
     }
@@ -169,6 +191,7 @@
       });
     });
     ZQ.session.set(TYPED_KEY, typed);
+    ZQ.local.del(STARTED_KEY);
     S.answers = {};
     S.done = [];
     S.returnToReview = false;
@@ -243,16 +266,100 @@
       indexFields();
       titleEl.textContent = S.schema.title;
       document.title = S.schema.title + ' — 助企';
-      return startOrHandoff().then(function (d) {
-        if (!d.ok || !d.data) {
-          showPageProblem(d, load);
+      if (backFromFiled()) return;
+      return draftGone().then(function (gone) {
+        if (gone) {
+          showGone();
           return;
         }
-        takeDraft(d.data);
-        resume(d.data.step);
+        return startOrHandoff().then(function (d) {
+          if (!d.ok || !d.data) {
+            showPageProblem(d, load);
+            return;
+          }
+          takeDraft(d.data);
+          resume(d.data.step);
+        });
       });
     });
   }
+
+  /* ---- a draft gone, a case just filed ----------------------------------- */
+
+  /* A draft this browser started (a step saved) that the server no longer
+   * has: expired. Resolves to true then; a link from the chat is not
+   * this browser's draft, and no answer is no news. */
+  function draftGone() {
+    /* A submission whose answer never came is checked first (resume):
+     * its draft is gone because it became a case. */
+    if (!ZQ.local.get(STARTED_KEY) || ZQ.local.get(IDEM_KEY) || /handoff=/.test(location.hash || '')) {
+      return Promise.resolve(false);
+    }
+    return ZQ.api('GET', '/api/intake/' + encodeURIComponent(formId) + '/state', null, null, 8000).then(function (r) {
+      return !!(r.ok && r.data && r.data.state !== 'draft');
+    });
+  }
+
+  function showGone() {
+    S.current = -1;
+    S.inputs = {};
+    ZQ.clear(app).appendChild(ZQ.notice({
+      kind: 'error',
+      title: '填写已超时',
+      text: '您上次填写的内容长时间没有保存，草稿已删除，无法继续。请重新填写。',
+      actions: [el('button', { type: 'button', class: 'btn', id: 'gone-restart', text: '重新填写', on: { click: function () {
+        ZQ.local.del(STARTED_KEY);
+        load();
+      } } })]
+    }));
+    var b = app.querySelector('button');
+    if (b) b.focus();
+  }
+
+  function cameBack() {
+    try {
+      var nav = performance.getEntriesByType('navigation')[0];
+      return !!(nav && nav.type === 'back_forward');
+    } catch (e) {
+      return false;
+    }
+  }
+
+  /* Back from the success page: say what was just filed, not a blank
+   * form as if nothing happened. */
+  function backFromFiled(persisted) {
+    var filed = ZQ.session.get(FILED_KEY);
+    if (!filed || typeof filed.id !== 'string' || !ZQ.CASE_RX.test(filed.id) || !(persisted || cameBack())) return false;
+    S.current = -1;
+    S.inputs = {};
+    S.order = [];
+    var id = filed.id;
+    var h2 = el('h2', { id: 'filed-title', tabindex: '-1', text: '您刚刚已经提交' });
+    ZQ.clear(app);
+    app.appendChild(el('div', { class: 'card filed', 'data-filed': id }, [
+      h2,
+      el('p', {}, ['“' + S.schema.title + '”已提交，编号 ', el('strong', { class: 'case-no-inline', text: id }), '。']),
+      el('p', { class: 'muted', text: '凭编号和提交时填写的手机号码可以随时查询办理进度。' }),
+      el('div', { class: 'actions' }, [
+        el('a', { class: 'btn', href: 'success.html?id=' + encodeURIComponent(id), text: '查看提交结果' }),
+        el('a', { class: 'btn secondary', href: 'lookup.html?id=' + encodeURIComponent(id), text: '查询办理进度' }),
+        el('button', { type: 'button', class: 'btn secondary', id: 'filed-new', text: '再填写一份新的', on: { click: function () {
+          ZQ.session.del(FILED_KEY);
+          ZQ.session.del(BEGUN_KEY);
+          load();
+        } } })
+      ])
+    ]));
+    document.title = '已提交 ' + id + ' — 助企';
+    h2.focus({ preventScroll: true });
+    return true;
+  }
+
+  /* A page kept whole in the back-forward cache shows what it showed when
+   * it was left (the review step): the same answer as a fresh load. */
+  window.addEventListener('pageshow', function (e) {
+    if (e.persisted && S.schema) backFromFiled(true);
+  });
 
   /* A link sent by the chat-bot (网页填写) carries a one-time token in the
    * fragment: take over the chat's draft with it. The fragment is dropped
@@ -310,7 +417,56 @@
       return;
     }
     var i = stepIndex(stepId);
+    if (i <= 0 && S.done.length === 0 && !S.handoffNote && !ZQ.kept() && !ZQ.session.get(BEGUN_KEY)) {
+      showStart();
+      return;
+    }
     goTo(i < 0 ? 0 : i, 'replace');
+  }
+
+  /* ---- the start screen ------------------------------------------------ */
+
+  /* Before whatever the first step is: what to have ready and how long it
+   * takes, from the schema. */
+  function showStart() {
+    S.onStart = true;
+    S.current = -1;
+    S.inputs = {};
+    S.order = [];
+    ZQ.clear(app);
+    var h2 = el('h2', { id: 'start-title', tabindex: '-1', text: '开始之前' });
+    var names = S.steps.map(function (st) {
+      return st.title;
+    });
+    app.appendChild(el('section', { class: 'card start', 'aria-labelledby': 'start-title' }, [
+      h2,
+      S.schema.description ? el('p', { class: 'lead', text: S.schema.description }) : null,
+      Array.isArray(S.schema.prepare) && S.schema.prepare.length ? el('p', { text: '请先准备好：' }) : null,
+      Array.isArray(S.schema.prepare) && S.schema.prepare.length
+        ? el('ul', { class: 'prepare' }, S.schema.prepare.map(function (t) {
+          return el('li', { text: String(t) });
+        }))
+        : null,
+      el('p', { class: 'muted', id: 'start-time', text: '共 ' + names.length + ' 步（' + names.join('、') + '）' +
+        (S.schema.minutes ? '，大约需要 ' + S.schema.minutes + ' 分钟' : '') +
+        '。每一步保存后，中途离开也可以回来接着填。' }),
+      el('div', { class: 'actions' }, [
+        el('button', { type: 'button', class: 'btn primary-wide', id: 'start-go', text: '开始填写', on: { click: function () {
+          ZQ.session.set(BEGUN_KEY, 1);
+          goTo(0, 'push');
+        } } })
+      ]),
+      S.verify.resume ? el('p', { class: 'resume-entry' }, [
+        el('button', { type: 'button', class: 'linkbtn', id: 'resume-open', text: '在其他设备继续填写', on: { click: showResume } })
+      ]) : null
+    ]));
+    document.title = S.schema.title + ' — 助企';
+    try {
+      history.replaceState({ zqStart: true }, '', location.pathname + location.search);
+    } catch (e) {
+      /* no history: no matter */
+    }
+    window.scrollTo(0, 0);
   }
 
   /* ---- values ----------------------------------------------------------- */
@@ -880,7 +1036,8 @@
     ZQ.clear(app);
     app.appendChild(el('div', { class: 'progress' }, [
       el('div', { class: 'progress-text' }, [el('span', { id: 'step-count', text: '第 ' + (i + 1) + ' 步，共 ' + n + ' 步' })]),
-      el('progress', { max: n, value: i + 1, 'aria-labelledby': 'step-count' })
+      el('progress', { max: n, value: i + 1, 'aria-labelledby': 'step-count' }),
+      stepper(i)
     ]));
     if (i === 0 && S.schema.description) app.appendChild(el('p', { class: 'lead', text: S.schema.description }));
     if (i === 0 && S.verify.resume && S.done.length === 0) {
@@ -896,7 +1053,25 @@
     return h2;
   }
 
+  /* The steps by name, the current one marked (aria-current), whatever
+   * steps the schema gives. */
+  function stepper(i) {
+    return el('ol', { class: 'stepper', 'aria-label': '填写步骤' }, S.steps.map(function (st, k) {
+      var done = k !== i && (S.done.indexOf(st.id) >= 0);
+      return el('li', {
+        class: k === i ? 'current' : done ? 'done' : '',
+        'aria-current': k === i ? 'step' : null,
+        'data-step': st.id
+      }, [
+        el('span', { class: 'stepper-no', 'aria-hidden': 'true', text: done ? '✓' : String(k + 1) }),
+        el('span', { class: 'stepper-name', text: st.title }),
+        done ? el('span', { class: 'visually-hidden', text: '（已完成）' }) : null
+      ]);
+    }));
+  }
+
   function goTo(i, how) {
+    S.onStart = false;
     if (i < 0) i = 0;
     if (i > maxAllowed()) i = maxAllowed();
     S.current = i;
@@ -919,7 +1094,11 @@
 
   window.addEventListener('popstate', function (e) {
     var st = e.state;
-    if (!st || typeof st.zqStep !== 'number' || !S.schema || S.current < 0) return;
+    if (st && st.zqStart && S.schema && !S.busy && S.done.length === 0) {
+      showStart();
+      return;
+    }
+    if (!st || typeof st.zqStep !== 'number' || !S.schema || (S.current < 0 && !S.onStart)) return;
     if (S.busy) return;
     S.returnToReview = false;
     goTo(st.zqStep, 'none');
@@ -1267,6 +1446,8 @@
     ZQ.local.del(STARTED_KEY);
     ZQ.session.del(TYPED_KEY);
     ZQ.session.set('zq:case', c);
+    ZQ.session.set(FILED_KEY, { id: c.id });
+    ZQ.session.del(BEGUN_KEY);
     window.location.replace('success.html?id=' + encodeURIComponent(c.id));
   }
 

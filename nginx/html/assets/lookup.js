@@ -175,8 +175,8 @@
     ]);
   }
 
-  function problem(text, kind, actions) {
-    ZQ.clear(result).appendChild(ZQ.notice({ kind: kind || 'error', text: text, actions: actions }));
+  function problem(text, kind, actions, offline) {
+    ZQ.clear(result).appendChild(ZQ.notice({ kind: kind || 'error', text: text, actions: actions, offline: offline }));
   }
 
   function lookup() {
@@ -208,7 +208,7 @@
       } else if (r.unavailable) {
         problem('网络不通或服务暂时不可用，请稍后重试。', 'error', [
           el('button', { type: 'button', class: 'btn', text: '重试', on: { click: lookup } })
-        ]);
+        ], true);
       } else {
         problem(ZQ.problemText(r));
       }
