@@ -495,13 +495,23 @@
     }, failed);
   }
 
+  /* Who made a history entry: the enterprise's own actions (withdrawal,
+   * evaluation, after an SMS code) are named as such. */
+  function byName(by) {
+    return by === "enterprise" ? "企业（短信验证）" : by;
+  }
+
   function renderCase(c) {
     var dl = c.deadline;
+    var byEnterprise = c.status === "withdrawn" && c.history.some(function (e) {
+      return e.to === "withdrawn" && e.by === "enterprise";
+    });
     var summary = h("div", { className: "card" }, [
       h("dl", { className: "kv" }, [
         h("dt", { text: "类型" }), h("dd", { text: c.type_label }),
         h("dt", { text: "状态" }), h("dd", {}, [h("span", { className: "badge info", id: "case-status",
-          text: c.status_label })]),
+          text: c.status_label }), byEnterprise ? h("span", { className: "badge soon", id: "case-withdrawn-by",
+          text: "企业撤回" }) : null]),
         h("dt", { text: "当前期限" }), h("dd", { id: "case-deadline", className: "deadline" }, dl ? [
           dl.what + "：" + dl.due + " ", deadlineBadge(dl),
           dl.extended ? h("span", { className: "muted", text: "（已延长至 " + dl.limit + " 天）" }) : null,
@@ -523,6 +533,9 @@
         c.result ? h("dt", { text: "办理结果" }) : null,
         c.result ? h("dd", { id: "case-result", text: c.result_label +
           (c.recovered_fen !== undefined ? "，追回 " + yuan(c.recovered_fen) : "") }) : null,
+        c.rating ? h("dt", { text: "企业评价" }) : null,
+        c.rating ? h("dd", { id: "case-rating", text: c.rating_label +
+          (c.rating_comment ? "：" + c.rating_comment : "") }) : null,
         c.possible_duplicate ? h("dt", { text: "疑似重复" }) : null,
         c.possible_duplicate ? h("dd", {}, [h("a", { href: "#/case/" + c.dup_of, text: c.dup_of })]) : null,
       ]),
@@ -539,13 +552,16 @@
       if (e.kind === "assign") what = "分派：承办人 " + (e.handler || "—") + "，承办单位 " + officeName(e.office);
       else if (e.kind === "extension") what = "延长答复期限至 " + e.days + " 天";
       else if (e.kind === "sms") what = e.note || "短信通知";
+      else if (e.kind === "evaluation") what = "企业评价：" + (e.rating_label || e.rating);
       else what = (e.from_label ? e.from_label + " → " : "") + e.to_label;
       /* Entries from before the message was separate: a public note. */
       var message = e.message || (e.public && e.kind === "status" ? e.note : "");
       var internal = e.message || !e.public ? e.note : "";
+      if (internal === message) internal = ""; /* the enterprise's own words, said once */
+      if (e.kind === "evaluation") { message = ""; internal = e.note ? "评价意见：" + e.note : ""; }
       return h("li", { className: e.kind === "status" ? "" : "internal" }, [
         h("strong", { text: what }), " ",
-        h("span", { className: "muted", text: fmtTime(e.at) + " · " + e.by }),
+        h("span", { className: "muted", text: fmtTime(e.at) + " · " + byName(e.by) }),
         e.department_label ? h("div", { className: "note", text: "接收部门：" + e.department_label }) : null,
         e.result_label ? h("div", { className: "note", text: "办理结果：" + e.result_label +
           (e.recovered_fen !== undefined ? "，追回 " + yuan(e.recovered_fen) : "") +
@@ -885,6 +901,15 @@
           h("thead", {}, [h("tr", {}, ["编号", "企业", "状态", "期限", "剩余", "承办人"].map(function (t) { return h("th", { text: t }); }))]),
           h("tbody", {}, rows)])]));
       });
+      if ((d.withdrawn || []).length) {
+        kids.push(h("h2", { text: "企业撤回（上一个工作日以来）" }), h("div", { className: "tablewrap" }, [h("table", { id: "digest-withdrawn" }, [
+          h("thead", {}, [h("tr", {}, ["编号", "企业", "类型", "撤回时间"].map(function (t) { return h("th", { text: t }); }))]),
+          h("tbody", {}, d.withdrawn.map(function (c) {
+            return h("tr", { className: "rowlink", onclick: function () { location.hash = "#/case/" + c.id; } }, [
+              h("td", {}, [h("a", { href: "#/case/" + c.id, text: c.id })]), h("td", { text: c.company_name }),
+              h("td", { text: c.type_label }), h("td", { text: fmtTime(c.withdrawn_at) })]);
+          }))])]));
+      }
       kids.push(h("h2", { text: "消息预览" }), h("div", { className: "card" }, [h("pre", { className: "pre", text: r.body.text })]));
       page("期限提醒", kids);
     }, failed);
