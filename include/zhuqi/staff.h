@@ -420,7 +420,12 @@ int zq_staff_export(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter 
 
 /* Counts by type, status, region and month (of submission), the median
  * days from submission to the written answer, and the share of answers
- * given within their time limit, over the cases matching f. Returns 0
+ * given within their time limit, over the cases matching f; the
+ * enterprises' evaluations as "satisfaction": {"rated", "satisfied",
+ * "basically_satisfied", "dissatisfied", "satisfied_share" (满意 or
+ * 基本满意 among the rated; null when none), "closed", "response_share"
+ * (rated among the closed), "by_type", "by_region", "by_month" (arrays of
+ * {"type"|"region"|"month", "label"?, the same counts and share})}. Returns 0
  * and a new object in *out, or -ZQ_EUNAVAIL. */
 int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f, json_t **out,
                    zq_err *err);

@@ -19,7 +19,7 @@ import unittest
 
 from harness import BIN_DIR, StackCase, child_env
 from staff_util import (PREFIX, Tokens, auth, case_commands, complaint_answers, consult_answers,
-                        redis_pipeline)
+                        ms_at, redis_pipeline)
 from test_sms_code import CodeClient
 
 TOKENS = Tokens()
@@ -356,6 +356,66 @@ class TestEvaluation(LoopCase, unittest.TestCase):
         d = self.detail(cid)
         self.assertEqual(d["rating"], "dissatisfied")
         self.assertNotIn("rating_comment", d)
+
+
+class TestSatisfactionStats(LoopCase, unittest.TestCase):
+    STACK_ARGS = {"ini": dict(TOKENS.ini())}
+
+    def test_by_region_type_month_and_cli(self):
+        cases = [  # id, form, region, created, status, rating
+            ("TS20261005-0401", "complaint", "510100", ms_at(2026, 10, 5), "closed", "satisfied"),
+            ("TS20261103-0402", "complaint", "510100", ms_at(2026, 11, 3), "closed", "dissatisfied"),
+            ("TS20261110-0403", "complaint", "510700", ms_at(2026, 11, 10), "closed",
+             "basically_satisfied"),
+            ("ZX20261112-0404", "consult", "510700", ms_at(2026, 11, 12), "closed", "satisfied"),
+            ("TS20261115-0405", "complaint", "510100", ms_at(2026, 11, 15), "closed", None),
+            ("TS20261116-0406", "complaint", "510100", ms_at(2026, 11, 16), "submitted", None),
+        ]
+        cmds = []
+        for cid, form, region, created, status, rating in cases:
+            ans = complaint_answers(int(cid[-1])) if form == "complaint" else consult_answers(1)
+            extra = {"rating": rating, "rated_ms": str(created + DAY)} if rating else None
+            cmds += case_commands(cid, form, created, ans, status=status, region=region,
+                                  extra=extra)
+        redis_pipeline(self.stack, cmds)
+        r = self.staff("GET", "/api/admin/stats", token=TOKENS.viewer)
+        self.assertEqual(r.status, 200, r)
+        sat = r.json()["stats"]["satisfaction"]
+        self.assertEqual((sat["rated"], sat["closed"], sat["response_share"]), (4, 5, 0.8))
+        self.assertEqual((sat["satisfied"], sat["basically_satisfied"], sat["dissatisfied"]),
+                         (2, 1, 1))
+        self.assertEqual(sat["satisfied_share"], 0.75)
+        by = {x["type"]: x for x in sat["by_type"]}
+        self.assertEqual((by["complaint"]["rated"], by["complaint"]["satisfied_share"]), (3, 0.667))
+        self.assertEqual((by["consult"]["rated"], by["consult"]["satisfied_share"]), (1, 1.0))
+        by = {x["region"]: x for x in sat["by_region"]}
+        self.assertEqual((by["510100"]["rated"], by["510100"]["dissatisfied"],
+                          by["510100"]["satisfied_share"]), (2, 1, 0.5))
+        self.assertEqual(by["510100"]["label"], "成都市")
+        self.assertEqual((by["510700"]["rated"], by["510700"]["satisfied_share"]), (2, 1.0))
+        self.assertEqual([(x["month"], x["rated"]) for x in sat["by_month"]],
+                         [("2026-10", 1), ("2026-11", 3)])
+        # Filters apply to it as to every count.
+        r = self.staff("GET", "/api/admin/stats?type=consult", token=TOKENS.viewer)
+        self.assertEqual(r.json()["stats"]["satisfaction"]["rated"], 1)
+        # zhuqi-admin stats: tables by default, the API's object with --json.
+        cli = [os.path.join(BIN_DIR, "zhuqi-admin"), "-c", self.stack.ini_path, "stats"]
+        p = subprocess.run(cli + ["--json"], capture_output=True, text=True, env=child_env(),
+                           timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["satisfaction"], sat)
+        p = subprocess.run(cli, capture_output=True, text=True, env=child_env(), timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = p.stdout
+        self.assertNotIn("{", out)
+        self.assertIn("Cases: 6 total", out)
+        self.assertIn("Satisfaction: 4 rated of 5 closed (80.0%)", out)
+        self.assertRegex(out, r"Satisfaction by region\n +region +rated +satisfied +basically "
+                              r"+dissatisfied +satisfied_share +label\n +510100 +2 +1 +0 +1 "
+                              r"+50\.0% +成都市\n")
+        self.assertRegex(out, r"By status\n +status +cases +label\n +closed +5 +已办结\n"
+                              r" +submitted +1 +已提交\n")
+        self.assertRegex(out, r"\n +2026-11 +3 +1 +1 +1 +66\.7%\n")
 
 
 class TestWithoutCodes(LoopCase, unittest.TestCase):

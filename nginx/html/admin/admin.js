@@ -824,7 +824,7 @@
         h("h2", { text: "按月份" }), h("div", { className: "card" }, [barChart(s.by_month.map(function (x) {
           return { label: x.month, count: x.count };
         }), "按月份", "chart-month")]),
-        h("h2", { text: "按状态" }), status].concat(amountSections(s)));
+        h("h2", { text: "按状态" }), status].concat(amountSections(s), satisfactionSections(s.satisfaction)));
     }, failed);
   }
 
@@ -863,7 +863,7 @@
         h("dt", { text: "涉及金额" }), h("dd", { text: yuan(s.amounts.involved_fen) }),
         h("dt", { text: "追回金额" }), h("dd", { text: yuan(s.amounts.recovered_fen) }),
         h("dt", { text: "已记录办理结果" }), h("dd", { text: s.amounts.with_result + " 件" }),
-        h("dt", { text: "企业满意度" }), h("dd", { text: s.satisfaction ? JSON.stringify(s.satisfaction) : "暂无（企业评价上线后统计）" })])]),
+        h("dt", { text: "企业满意度" }), h("dd", { text: satisfactionText(s.satisfaction) })])]),
       h("h3", { text: "按被投诉单位类型" }), amountTable(s.amounts_by_payer_type, "payer_type", "amounts-payer", "被投诉单位类型"),
       h("div", { className: "card" }, [chart(s.amounts_by_payer_type, "涉及金额（按被投诉单位类型）", "chart-payer")]),
       h("h3", { text: "按接收部门" }), amountTable(s.amounts_by_department, "department", "amounts-department", "接收部门"),
@@ -874,6 +874,47 @@
       h("div", { className: "tablewrap" }, [h("table", { id: "on-time" }, [h("thead", {}, [h("tr", {},
         ["期限", "有时限的件数", "按期件数", "按期率"].map(function (t) { return h("th", { scope: "col", text: t }); }))]),
         h("tbody", {}, otRows)])])];
+  }
+
+  /* The enterprises' evaluations: the share 满意 or 基本满意 among the
+   * rated, overall and by type, region and month (of submission). */
+  function satisfactionText(sf) {
+    if (!sf || !sf.rated) return "暂无企业评价";
+    return "满意及基本满意 " + pct(sf.satisfied_share) + "（已评价 " + sf.rated + " 件，占已办结 " + pct(sf.response_share) + "）";
+  }
+
+  function satisfactionSections(sf) {
+    if (!sf) return [];
+    function rows(list, key) {
+      var r = (list || []).map(function (x) {
+        return h("tr", {}, [h("th", { scope: "row", text: x.label || x[key] }), h("td", { className: "num", text: String(x.rated) }),
+          h("td", { className: "num", text: String(x.satisfied) }), h("td", { className: "num", text: String(x.basically_satisfied) }),
+          h("td", { className: "num", text: String(x.dissatisfied) }), h("td", { className: "num", text: pct(x.satisfied_share) })]);
+      });
+      return r.length ? r : [h("tr", {}, [h("td", { colspan: 6, className: "empty", text: "暂无评价。" })])];
+    }
+    function table(list, key, id, head) {
+      return h("div", { className: "tablewrap" }, [h("table", { id: id }, [h("thead", {}, [h("tr", {},
+        [head, "评价件数", "满意", "基本满意", "不满意", "满意率"].map(function (t) { return h("th", { scope: "col", text: t }); }))]),
+        h("tbody", {}, rows(list, key))])]);
+    }
+    function chart(list, label, id) {
+      return barChart((list || []).map(function (x) {
+        return { label: x.label || x.month, count: Math.round((x.satisfied_share || 0) * 1000), text: pct(x.satisfied_share) };
+      }), label, id);
+    }
+    return [
+      h("h2", { text: "企业满意度" }),
+      h("div", { className: "card" }, [h("dl", { className: "kv", id: "stat-satisfaction" }, [
+        h("dt", { text: "满意率" }), h("dd", { text: satisfactionText(sf) }),
+        h("dt", { text: "满意 / 基本满意 / 不满意" }), h("dd", { text: sf.satisfied + " / " + sf.basically_satisfied + " / " + sf.dissatisfied }),
+      ])]),
+      h("h3", { text: "按类型" }), table(sf.by_type, "type", "satisfaction-type", "类型"),
+      h("h3", { text: "按地区" }), table(sf.by_region, "region", "satisfaction-region", "地区"),
+      h("div", { className: "card" }, [chart(sf.by_region, "满意率（按地区）", "chart-satisfaction-region")]),
+      h("h3", { text: "按月份" }), table(sf.by_month, "month", "satisfaction-month", "月份"),
+      h("div", { className: "card" }, [chart(sf.by_month, "满意率（按月份）", "chart-satisfaction-month")]),
+    ];
   }
 
   /* ---- digest ------------------------------------------------------------ */
