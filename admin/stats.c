@@ -39,7 +39,7 @@ static const char *share_text(const json_t *v, char *buf, size_t bufsz)
 static const char *yuan_text(long long fen, char *buf, size_t bufsz)
 {
     (void)zq_fmt(buf, bufsz, "%s%lld.%02lld", fen < 0 ? "-" : "", (fen < 0 ? -fen : fen) / 100,
-             (fen < 0 ? -fen : fen) % 100);
+                 (fen < 0 ? -fen : fen) % 100);
     return buf;
 }
 
@@ -134,15 +134,16 @@ void zq_admin_stats_print(FILE *out, const json_t *s)
     table(out, "By region", json_object_get(s, "by_region"), "region", "region", count, 1);
     table(out, "By month (submitted)", json_object_get(s, "by_month"), "month", "month", count, 1);
     if (am != NULL) {
-        fprintf(out, "\nAmounts (complaints): involved %s yuan, recovered %s yuan, %lld with a result\n",
+        fprintf(out,
+                "\nAmounts (complaints): involved %s yuan, recovered %s yuan, %lld with a result\n",
                 yuan_text(int_of(am, "involved_fen"), b1, sizeof(b1)),
                 yuan_text(int_of(am, "recovered_fen"), b2, sizeof(b2)), int_of(am, "with_result"));
         table(out, "Amounts by payer type", json_object_get(s, "amounts_by_payer_type"),
               "payer_type", "payer_type", amount, 4);
         table(out, "Amounts by department", json_object_get(s, "amounts_by_department"),
               "department", "department", amount, 4);
-        table(out, "Amounts by region", json_object_get(s, "amounts_by_region"), "region",
-              "region", amount, 4);
+        table(out, "Amounts by region", json_object_get(s, "amounts_by_region"), "region", "region",
+              amount, 4);
         table(out, "Amounts by month", json_object_get(s, "amounts_by_month"), "month", "month",
               amount, 4);
     }

@@ -159,14 +159,13 @@ static void not_withdrawable(zq_req *req, const zq_case_row *r)
         zq_resp_error(req, 409, "already_withdrawn", "该案件已撤回，无需重复操作。");
         return;
     }
-    zq_resp_json(
-        req, 409,
-        json_pack("{s:{s:s, s:s, s:s}}", "error", "code", "decision_taken", "message",
-                  zq_resp_msgf(msg, sizeof(msg), "该案件已进入办理程序，不能撤回。",
-                               "该案件当前状态为“%s”，已进入办理程序，不能撤回。如有疑问，"
-                               "请联系承办部门。",
-                               zq_staff_status_label(r->form, r->status)),
-                  "status", r->status));
+    zq_resp_json(req, 409,
+                 json_pack("{s:{s:s, s:s, s:s}}", "error", "code", "decision_taken", "message",
+                           zq_resp_msgf(msg, sizeof(msg), "该案件已进入办理程序，不能撤回。",
+                                        "该案件当前状态为“%s”，已进入办理程序，不能撤回。如有疑问，"
+                                        "请联系承办部门。",
+                                        zq_staff_status_label(r->form, r->status)),
+                           "status", r->status));
 }
 
 int zq_h_case_withdraw(zq_req *req)
@@ -257,13 +256,12 @@ int zq_h_case_evaluation(zq_req *req)
         rc = 0;
         break;
     case -ZQ_ECONFLICT:
-        zq_resp_json(
-            req, 409,
-            json_pack("{s:{s:s, s:s, s:s}}", "error", "code", "not_closed", "message",
-                      zq_resp_msgf(msg, sizeof(msg), "案件办结后才能评价。",
-                                   "该案件当前状态为“%s”，办结后才能评价。",
-                                   zq_staff_status_label(c.row.form, cur)),
-                      "status", cur));
+        zq_resp_json(req, 409,
+                     json_pack("{s:{s:s, s:s, s:s}}", "error", "code", "not_closed", "message",
+                               zq_resp_msgf(msg, sizeof(msg), "案件办结后才能评价。",
+                                            "该案件当前状态为“%s”，办结后才能评价。",
+                                            zq_staff_status_label(c.row.form, cur)),
+                               "status", cur));
         rc = 0;
         break;
     default:

@@ -101,8 +101,8 @@ static json_t *filter_answers(const zq_schema *schema, const char *form, json_t 
 }
 
 /* The history without its free text: each entry keeps when, from, to,
- * by, and what kind of entry it is with its rating (an evaluation). Appends each new entry's JSON text to list (strings). Returns when
- * the case closed (the last entry into status), or 0. */
+ * by, and what kind of entry it is with its rating (an evaluation). Appends each new entry's JSON
+ * text to list (strings). Returns when the case closed (the last entry into status), or 0. */
 static int64_t scrub_log(const redisReply *log, const char *status, json_t *list)
 {
     int64_t closed = 0;

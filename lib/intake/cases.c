@@ -583,9 +583,10 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
         json_object_set(out, "files", c->files);
     /* What the lookup page offers (fcgi/enterprise.c checks again). */
     if (out != NULL) {
-        json_object_set_new(out, "can_withdraw", json_boolean(zq_wf_withdrawable(c->form, c->status)));
-        json_object_set_new(out, "can_evaluate", json_boolean(strcmp(c->status, "closed") == 0 &&
-                                                              c->rating[0] == '\0'));
+        json_object_set_new(out, "can_withdraw",
+                            json_boolean(zq_wf_withdrawable(c->form, c->status)));
+        json_object_set_new(out, "can_evaluate",
+                            json_boolean(strcmp(c->status, "closed") == 0 && c->rating[0] == '\0'));
     }
     if (out != NULL && zq_wf_rating_label(c->rating) != NULL) {
         json_t *ev;

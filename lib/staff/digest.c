@@ -125,10 +125,10 @@ static json_t *withdrawn_list(zq_store *st, const zq_staff_ctx *ctx, const redis
             continue; /* gone, or reopened since */
         zq_time_iso(at[i], iso);
         json_array_append_new(
-            out, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", rows[i].id, "type", rows[i].form,
-                           "type_label", zq_staff_form_title(ctx->schema, rows[i].form),
-                           "company_name", answer_str(rows[i].answers, "company_name"),
-                           "withdrawn_at", iso));
+            out,
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", rows[i].id, "type", rows[i].form,
+                      "type_label", zq_staff_form_title(ctx->schema, rows[i].form), "company_name",
+                      answer_str(rows[i].answers, "company_name"), "withdrawn_at", iso));
     }
 out:
     for (i = 0; rows != NULL && i < n; i++)
@@ -152,7 +152,7 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
     redisReply *rep[3] = {NULL, NULL, NULL};
     json_t *offices = json_array(), *cur_office = NULL, *withdrawn = NULL;
     char date[ZQ_DATE_STRLEN], prev[8] = "", due_key[ZQ_STORE_KEY_MAX], sub_key[ZQ_STORE_KEY_MAX],
-        wd_key[ZQ_STORE_KEY_MAX];
+                               wd_key[ZQ_STORE_KEY_MAX];
     zq_date since = zq_cal_add_workdays(ctx->cal, ctx->today, -1);
     int n = 0, ni = 0, i, rc = 0;
     long long nover = 0, nsoon = 0;
@@ -241,12 +241,12 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
         else
             nsoon++;
     }
-    *out = json_pack("{s:s, s:i, s:I, s:I, s:o, s:o, s:I, s:o}", "date",
-                     zq_date_format(ctx->today, date, sizeof(date)), "within_workdays", within,
-                     "total_overdue", (json_int_t)nover, "total_due_soon", (json_int_t)nsoon,
-                     "offices", offices, "calendar_missing", calendar_missing(ctx),
-                     "total_withdrawn", (json_int_t)json_array_size(withdrawn), "withdrawn",
-                     withdrawn);
+    *out =
+        json_pack("{s:s, s:i, s:I, s:I, s:o, s:o, s:I, s:o}", "date",
+                  zq_date_format(ctx->today, date, sizeof(date)), "within_workdays", within,
+                  "total_overdue", (json_int_t)nover, "total_due_soon", (json_int_t)nsoon,
+                  "offices", offices, "calendar_missing", calendar_missing(ctx), "total_withdrawn",
+                  (json_int_t)json_array_size(withdrawn), "withdrawn", withdrawn);
     offices = NULL;
     withdrawn = NULL;
 out:

@@ -365,8 +365,8 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
             PUTL(b, ",\"rating_comment\":");
             if (mask && m == NULL)
                 b->oom = true;
-            put_jstr(b, m ? zq_mask_text(r->rating_comment, m, n < 32 ? 32 : n)
-                          : r->rating_comment);
+            put_jstr(b,
+                     m ? zq_mask_text(r->rating_comment, m, n < 32 ? 32 : n) : r->rating_comment);
             free(m);
         }
     }

@@ -387,8 +387,8 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filte
      * submitted, as every other count here). */
     if (*out != NULL &&
         json_object_update_new(
-            *out, json_pack("{s:{s:I, s:I, s:I}, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}}",
-                            "amounts", "involved_fen", (json_int_t)involved_all, "recovered_fen",
+            *out, json_pack("{s:{s:I, s:I, s:I}, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}}", "amounts",
+                            "involved_fen", (json_int_t)involved_all, "recovered_fen",
                             (json_int_t)recovered_all, "with_result", (json_int_t)with_result,
                             "amounts_by_payer_type", amount_list(am_payer, "payer_type", ctx, 4),
                             "amounts_by_department", amount_list(am_dep, "department", ctx, 5),

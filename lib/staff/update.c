@@ -96,8 +96,8 @@ static const char *nz(const char *s)
 int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *err)
 {
     const char *argv[64];
-    char loglen[24] = "", now[24], iscore[24] = "", start[ZQ_DATE_STRLEN] = "", due[ZQ_DATE_STRLEN] = "",
-         limit[16] = "", score[16] = "", nx[16], rkey[IDEM_RKEY_MAX];
+    char loglen[24] = "", now[24], iscore[24] = "", start[ZQ_DATE_STRLEN] = "",
+         due[ZQ_DATE_STRLEN] = "", limit[16] = "", score[16] = "", nx[16], rkey[IDEM_RKEY_MAX];
     char *entry = NULL;
     redisReply *r = NULL;
     zq_buf sum = {0};

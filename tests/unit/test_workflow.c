@@ -126,11 +126,11 @@ static void test_withdrawable(void **state)
     static const char *const yes[][2] = {
         {"complaint", "submitted"}, {"complaint", "needs_info"}, {"consult", "submitted"}};
     static const char *const no[][2] = {
-        {"complaint", "accepted"},  {"complaint", "rejected"},  {"complaint", "transferred"},
+        {"complaint", "accepted"},    {"complaint", "rejected"}, {"complaint", "transferred"},
         {"complaint", "in_progress"}, {"complaint", "answered"}, {"complaint", "closed"},
-        {"complaint", "withdrawn"}, {"consult", "assigned"},    {"consult", "answered"},
-        {"consult", "closed"},      {"consult", "withdrawn"},   {"consult", "needs_info"},
-        {"nonsense", "submitted"},  {"complaint", "nonsense"}};
+        {"complaint", "withdrawn"},   {"consult", "assigned"},   {"consult", "answered"},
+        {"consult", "closed"},        {"consult", "withdrawn"},  {"consult", "needs_info"},
+        {"nonsense", "submitted"},    {"complaint", "nonsense"}};
 
     (void)state;
     for (size_t i = 0; i < ZQ_ARRAY_LEN(yes); i++)
@@ -343,14 +343,10 @@ static void test_results_and_handling(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_complaint_moves),
-        cmocka_unit_test(test_consult_moves),
-        cmocka_unit_test(test_withdrawable),
-        cmocka_unit_test(test_unknown),
-        cmocka_unit_test(test_shape),
-        cmocka_unit_test(test_clocks),
-        cmocka_unit_test(test_moves_json),
-        cmocka_unit_test(test_results_and_handling),
+        cmocka_unit_test(test_complaint_moves), cmocka_unit_test(test_consult_moves),
+        cmocka_unit_test(test_withdrawable),    cmocka_unit_test(test_unknown),
+        cmocka_unit_test(test_shape),           cmocka_unit_test(test_clocks),
+        cmocka_unit_test(test_moves_json),      cmocka_unit_test(test_results_and_handling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
