@@ -292,6 +292,22 @@ class TestEvaluation(LoopCase, unittest.TestCase):
         self.assertEqual([h["status"] for h in lk.json()["case"]["history"]],
                          ["submitted", "closed"])
 
+    def test_pack_from_before_ratings_still_read(self):
+        """A list_row packed before the rating fields (24 of them) is still
+        read from the pack: the list shows what the pack says."""
+        cid, mobile = "TS20261206-0306", "13800140306"
+        self.add(cid, mobile)
+        ck = PREFIX + "case:" + cid
+        parts = self.stack.redis_command("HGET", ck, "list_row").split("\x1f")
+        self.assertEqual(len(parts), 1 + 26)
+        old = parts[:1 + 24]
+        old[3] = "=accepted"  # status: only the pack says so
+        self.stack.redis_command("HSET", ck, "list_row", "\x1f".join(old))
+        r = self.staff("GET", "/api/admin/cases?q=" + cid, token=TOKENS.viewer)
+        row = [x for x in r.json()["cases"] if x["id"] == cid][0]
+        self.assertEqual(row["status"], "accepted")
+        self.assertNotIn("rating", row)
+
     def test_bad_ratings(self):
         cid, mobile = "TS20261206-0302", "13800140302"
         self.add(cid, mobile, status="closed")
