@@ -104,7 +104,7 @@ $(BOT_BIN): $(B)/bot/main.o $(LIBZQBOT) $(LIBZQ)
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The operators' tool (staff tokens, exports, statistics, calendar check).
-$(ADMIN_BIN): $(B)/admin/main.o $(LIBZQ)
+$(ADMIN_BIN): $(B)/admin/main.o $(B)/admin/stats.o $(LIBZQ)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 

@@ -18,6 +18,7 @@
 #include "zhuqi/smsq.h"
 #include "zhuqi/staff.h"
 #include "zhuqi/workflow.h"
+#include "stats.h"
 
 #define PROG "zhuqi-admin"
 
@@ -31,8 +32,10 @@ static void usage(FILE *out)
             "  export --format csv|jsonl [-o FILE] [--type T] [--status S] [--region R]\n"
             "         [--handler H] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--overdue] [--q TEXT]\n"
             "                            write cases (newest first) to FILE or stdout\n"
-            "  stats [--type T] [--from D] [--to D] [--region R]\n"
-            "                            counts, median days to answer, on-time share (JSON)\n"
+            "  stats [--type T] [--from D] [--to D] [--region R] [--json]\n"
+            "                            counts, median days to answer, on-time shares,\n"
+            "                            amounts, satisfaction, as tables (--json: the\n"
+            "                            object of GET /api/admin/stats)\n"
             "  digest [--date YYYY-MM-DD] [--within N] [--json]\n"
             "                            the staff digest: cases overdue or due within N\n"
             "                            working days (default 2), per office\n"
@@ -265,7 +268,7 @@ out:
 
 static int cmd_stats(const char *path, const zq_config *cfg, int argc, char **argv, int i)
 {
-    static const char *const allowed[] = {"type", "from", "to", "region", "status", NULL};
+    static const char *const allowed[] = {"type", "from", "to", "region", "status", "json!", NULL};
     zq_app *app = NULL;
     zq_store *st = NULL;
     zq_case_filter f;
@@ -289,8 +292,12 @@ static int cmd_stats(const char *path, const zq_config *cfg, int argc, char **ar
         rc = ZQ_EXIT_FAIL;
         goto out;
     }
-    json_dumpf(stats, stdout, JSON_INDENT(2));
-    fputc('\n', stdout);
+    if (opt_get(&o, "json") != NULL) {
+        json_dumpf(stats, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+    } else {
+        zq_admin_stats_print(stdout, stats);
+    }
     rc = ZQ_EXIT_OK;
 out:
     json_decref(stats);

@@ -17,6 +17,7 @@
 #include "admin_cases.h"
 #include "receipt.h"
 #include "verify.h"
+#include "enterprise.h"
 
 static const zq_route routes[] = {
     {"GET", "/api/ping", zq_h_ping, "ping"},
@@ -53,6 +54,9 @@ static const zq_route routes[] = {
     {"POST", "/api/intake/{form}/files", zq_h_intake_file_upload, "intake_file_upload"},
     {"DELETE", "/api/intake/{form}/files/{fid}", zq_h_intake_file_delete, "intake_file_delete"},
     {"GET", "/api/admin/cases/{id}/files/{fid}", zq_h_admin_case_file, "admin_case_file"},
+    /* The enterprise's withdrawal and evaluation (fcgi/enterprise.c). */
+    {"POST", "/api/cases/{id}/withdraw", zq_h_case_withdraw, "case_withdraw"},
+    {"POST", "/api/cases/{id}/evaluation", zq_h_case_evaluation, "case_evaluation"},
     /* Staff: cases (fcgi/admin_cases.c). */
     {"GET", "/api/admin/me", zq_h_admin_me, "admin_me"},
     {"GET", "/api/admin/workflow", zq_h_admin_workflow, "admin_workflow"},

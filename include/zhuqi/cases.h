@@ -57,6 +57,11 @@ typedef struct zq_case {
     json_t *history;                   /* owned: [{"at_ms","from","to","by","note"}] */
     json_t *files;                     /* owned: the public file list (files_pub), or NULL */
     json_t *files_more;                /* owned: records attached later (files.h), or NULL */
+    /* The enterprise's evaluation (workflow.h ratings): "" when not
+     * rated; the comment owned, NULL when none. */
+    char rating[24];
+    int64_t rated_ms;
+    char *rating_comment;
 } zq_case;
 
 /* Creates a case, or finds the one this idempotency key already created.
@@ -121,7 +126,10 @@ bool zq_case_id_valid(const char *id);
 const char *zq_case_status_label(const char *status);
 
 /* The public view: status, history, deadlines, with personal data masked,
- * and "files" (kind, name, size of each) when the case has any.
+ * and "files" (kind, name, size of each) when the case has any; what the
+ * enterprise may do now ("can_withdraw": no decision yet;
+ * "can_evaluate": closed and not rated) and its "evaluation" ({"rating",
+ * "label", "comment"?, "at"}) once given.
  * Returns a new object. Only status changes appear in the history
  * (assignments and extensions are internal); the duplicate mark
  * (dup_of) is internal too and never appears. */

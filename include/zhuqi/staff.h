@@ -161,6 +161,10 @@ typedef struct zq_case_row {
     char department[40];
     char review_on_time[2];
     char transfer_on_time[2];
+    /* The enterprise's evaluation of a closed case (staff.h ratings):
+     * "" when not rated; the comment owned, NULL when none. */
+    char rating[24];
+    char *rating_comment;
     /* The list summary (list_sum, summary.h), when has_summary: the
      * strings point into summary_text (owned), "" for an empty field. */
     bool has_summary;
@@ -240,6 +244,10 @@ typedef struct zq_case_update {
     /* The client's Idempotency-Key (zq_idem_key_valid), or NULL: recorded
      * by the same script, for audit->who, audit->action and id. */
     const char *idem_key;
+    /* A sorted set (key without the prefix, e.g. "cases:withdrawn") the
+     * case is added to with index_score, or NULL. */
+    const char *index;
+    int64_t index_score;
 } zq_case_update;
 
 /* Returns 0; -ZQ_ENOTFOUND; -ZQ_ECONFLICT with the current status in
@@ -350,6 +358,36 @@ int zq_staff_extend(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *
 int zq_staff_note(zq_store *st, const char *id, const char *text, const zq_staff_act *act,
                   json_t **out, zq_err *err);
 
+/* ---- the enterprise's own actions (enterprise.c) ---- */
+
+#define ZQ_STAFF_REASON_MAX 500 /* characters of a withdrawal reason or an evaluation comment */
+
+/* Withdraws c for the enterprise, which proved the case's mobile (the
+ * caller checked that), with reason (NULL or "": none; at most
+ * ZQ_STAFF_REASON_MAX characters, checked by the caller): moves it to
+ * "withdrawn" with a history entry by "enterprise" (note and public
+ * message "企业撤回：reason"), clears its deadline, records withdrawn_by
+ * and withdrawn_ms, adds it to cases:withdrawn (scored by the time, for
+ * the digest), writes the case_status event and the audit entry
+ * (act->audit's addr and rid; who and role "enterprise"). Returns 0;
+ * -ZQ_ECONFLICT when c is not withdrawable (zq_wf_withdrawable) or
+ * changed since it was loaded; else what zq_staff_update returns. */
+int zq_staff_withdraw(zq_store *st, const zq_staff_case *c, const char *reason,
+                      const zq_staff_act *act, zq_err *err);
+
+/* Records the enterprise's evaluation of closed case id: rating (an id
+ * of zq_wf_rating_label) and comment (NULL or "": none; at most
+ * ZQ_STAFF_REASON_MAX characters, no control characters: checked by the
+ * caller) in the hash (rating, rating_comment, rated_ms), a history
+ * entry {"kind":"evaluation"} and the audit log, all in one script that
+ * first checks the case is closed and not yet rated. Returns 0;
+ * -ZQ_ENOTFOUND; -ZQ_ECONFLICT when the case is not closed (its status
+ * in cur, 24 bytes, may be NULL); -ZQ_EBUSY when it was rated already
+ * (the rating in cur); -ZQ_EINVAL for an unknown rating; -ZQ_EUNAVAIL
+ * (as zq_staff_update); -ZQ_EREPLY. */
+int zq_staff_evaluate(zq_store *st, const char *id, const char *rating, const char *comment,
+                      const zq_staff_act *act, char cur[24], zq_err *err);
+
 /* Export. */
 typedef enum zq_export_format {
     ZQ_EXPORT_CSV = 0,
@@ -382,7 +420,12 @@ int zq_staff_export(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter 
 
 /* Counts by type, status, region and month (of submission), the median
  * days from submission to the written answer, and the share of answers
- * given within their time limit, over the cases matching f. Returns 0
+ * given within their time limit, over the cases matching f; the
+ * enterprises' evaluations as "satisfaction": {"rated", "satisfied",
+ * "basically_satisfied", "dissatisfied", "satisfied_share" (满意 or
+ * 基本满意 among the rated; null when none), "closed", "response_share"
+ * (rated among the closed), "by_type", "by_region", "by_month" (arrays of
+ * {"type"|"region"|"month", "label"?, the same counts and share})}. Returns 0
  * and a new object in *out, or -ZQ_EUNAVAIL. */
 int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f, json_t **out,
                    zq_err *err);
@@ -395,7 +438,11 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *
  *    "office_name":"成都市经济和信息化局", "overdue":[case…],
  *    "due_soon":[case…]}…], "calendar_missing":[2027]}
  * with case = {"id","type","status","status_label","what","due",
- * "days_left","handler","company_name","cross_region"}. Offices are in
+ * "days_left","handler","company_name","cross_region"}; and
+ * "total_withdrawn", "withdrawn": the cases the enterprises withdrew
+ * (zq_staff_withdraw) since the start of the previous working day, still
+ * withdrawn, at most 200, [{"id","type","type_label","company_name",
+ * "withdrawn_at"}]. Offices are in
  * code order, the cross-region desk last; cases by due date. At most 2000
  * cases are read. calendar_missing lists the years ctx->cal lacks that
  * working-day deadlines need: this year, and from November the next.
@@ -403,8 +450,9 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *
 int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx, int within, json_t **out, zq_err *err);
 
 /* The digest as a Chinese plain-text message (markdown-free, short lines)
- * for a group robot; "" cases give a one-line "no case due" message; a
- * warning line per missing holiday year ends it.
+ * for a group robot; "" cases give a one-line "no case due" message; the
+ * enterprises' withdrawals follow; a warning line per missing holiday
+ * year ends it.
  * Returns a new string (free()), NULL when out of memory. */
 char *zq_staff_digest_text(const json_t *digest);
 

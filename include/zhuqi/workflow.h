@@ -38,6 +38,7 @@ typedef struct zq_wf_status {
     const char *label; /* "已提交" */
     zq_wf_clock clock; /* the limit that runs while a case is here */
     bool final;        /* no move leaves it */
+    bool withdrawable; /* no decision yet: the enterprise may withdraw the case */
 } zq_wf_status;
 
 typedef struct zq_wf_move {
@@ -70,6 +71,10 @@ size_t zq_wf_nmachines(void);
 const zq_wf_status *zq_wf_status_find(const zq_wf_machine *m, const char *status);
 /* The move from -> to of m, or NULL when the table has none. */
 const zq_wf_move *zq_wf_move_find(const zq_wf_machine *m, const char *from, const char *to);
+/* True when the enterprise may withdraw a case of form in status (no
+ * decision taken yet: the status is marked withdrawable and the machine
+ * has "withdrawn"). */
+bool zq_wf_withdrawable(const char *form, const char *status);
 /* True when some machine knows status. */
 bool zq_wf_status_known(const char *status);
 
@@ -102,6 +107,13 @@ const zq_wf_result *zq_wf_result_find(const char *id);
 /* Every result type as a new array of {"id","label","amount_positive",
  * "reason_required"}. */
 json_t *zq_wf_results_json(void);
+
+/* The Chinese label of an evaluation rating ("satisfied" -> "满意",
+ * "basically_satisfied" -> "基本满意", "dissatisfied" -> "不满意"), or
+ * NULL for anything else. Static. */
+const char *zq_wf_rating_label(const char *rating);
+/* The i-th rating id (in the order above), or NULL past the last. */
+const char *zq_wf_rating_at(size_t i);
 
 /* The handling lists of config/handling.json: the departments a case is
  * transferred to and the message templates for the enterprise:

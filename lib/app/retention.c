@@ -21,13 +21,15 @@
 #define DAY_MS 86400000LL
 
 /* The hash fields a purged case keeps: the list row's fields without the
- * mobile, the answers (filtered), the packs, the mark. Any other field
- * (mobile, idempotency owner, what later features add) goes. */
+ * mobile, the answers (filtered), the packs, the mark, and the
+ * enterprise's rating (statistics; its comment is free text and goes).
+ * Any other field (mobile, idempotency owner, what later features add)
+ * goes. */
 #define KEEP_FIELDS_LUA                                                                            \
     "'id', 'form', 'status', 'created_ms', 'updated_ms', 'region', 'source', 'dup_of', "           \
     "'handler', 'office', 'cross_region', 'due_kind', 'due_start', 'due_date', 'due_limit', "      \
     "'due_ext', 'answered_ms', 'answered_on_time', 'answers', 'list_sum', 'list_row', "            \
-    "'purged_ms'"
+    "'purged_ms', 'rating', 'rated_ms'"
 
 /* KEYS[1] case:{id}, KEYS[2] case:{id}:log. ARGV: 1 status and 2
  * updated_ms as read (the case must not have changed since), 3 the log's
@@ -98,9 +100,9 @@ static json_t *filter_answers(const zq_schema *schema, const char *form, json_t 
     return out;
 }
 
-/* The history without its free text: each entry keeps when, from, to and
- * by. Appends each new entry's JSON text to list (strings). Returns when
- * the case closed (the last entry into status), or 0. */
+/* The history without its free text: each entry keeps when, from, to,
+ * by, and what kind of entry it is with its rating (an evaluation). Appends each new entry's JSON
+ * text to list (strings). Returns when the case closed (the last entry into status), or 0. */
 static int64_t scrub_log(const redisReply *log, const char *status, json_t *list)
 {
     int64_t closed = 0;
@@ -115,9 +117,10 @@ static int64_t scrub_log(const redisReply *log, const char *status, json_t *list
         to = json_string_value(json_object_get(e, "to"));
         if (to != NULL && strcmp(to, status) == 0)
             closed = json_integer_value(json_object_get(e, "at_ms"));
-        o = json_pack("{s:O*, s:O*, s:O*, s:O*, s:s}", "at_ms", json_object_get(e, "at_ms"), "from",
-                      json_object_get(e, "from"), "to", json_object_get(e, "to"), "by",
-                      json_object_get(e, "by"), "note", "");
+        o = json_pack("{s:O*, s:O*, s:O*, s:O*, s:s, s:O*, s:O*}", "at_ms",
+                      json_object_get(e, "at_ms"), "from", json_object_get(e, "from"), "to",
+                      json_object_get(e, "to"), "by", json_object_get(e, "by"), "note", "", "kind",
+                      json_object_get(e, "kind"), "rating", json_object_get(e, "rating"));
         s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
         if (s != NULL)
             json_array_append_new(list, json_string(s));

@@ -464,6 +464,12 @@ static int from_replies(const redisReply *h, const redisReply *l, const char *id
             sum = v;
         else if (strcmp(k, "files_pub") == 0 && v->type == REDIS_REPLY_STRING)
             out->files = json_loadb(v->str, v->len, 0, NULL);
+        else if (strcmp(k, "rating") == 0)
+            copy_field(out->rating, sizeof(out->rating), v);
+        else if (strcmp(k, "rated_ms") == 0 && zq_parse_ll(v->str, v->len, 0, INT64_MAX, &n) == 0)
+            out->rated_ms = n;
+        else if (strcmp(k, "rating_comment") == 0 && v->type == REDIS_REPLY_STRING && v->len > 0)
+            out->rating_comment = strndup(v->str, v->len);
         else if (strcmp(k, "files_more") == 0 && v->type == REDIS_REPLY_STRING && !public_only)
             out->files_more = json_loadb(v->str, v->len, 0, NULL);
     }
@@ -504,6 +510,8 @@ void zq_case_clear(zq_case *c)
     json_decref(c->files);
     json_decref(c->files_more);
     c->files_more = NULL;
+    free(c->rating_comment);
+    c->rating_comment = NULL;
     c->answers = NULL;
     c->history = NULL;
     c->files = NULL;
@@ -573,6 +581,22 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
     /* The enterprise sees its files' names and sizes, never the bytes. */
     if (out != NULL && json_array_size(c->files) > 0)
         json_object_set(out, "files", c->files);
+    /* What the lookup page offers (fcgi/enterprise.c checks again). */
+    if (out != NULL) {
+        json_object_set_new(out, "can_withdraw",
+                            json_boolean(zq_wf_withdrawable(c->form, c->status)));
+        json_object_set_new(out, "can_evaluate",
+                            json_boolean(strcmp(c->status, "closed") == 0 && c->rating[0] == '\0'));
+    }
+    if (out != NULL && zq_wf_rating_label(c->rating) != NULL) {
+        json_t *ev;
+        zq_time_iso(c->rated_ms, iso);
+        ev = json_pack("{s:s, s:s, s:s}", "rating", c->rating, "label",
+                       zq_wf_rating_label(c->rating), "at", iso);
+        if (ev != NULL && c->rating_comment != NULL)
+            json_object_set_new(ev, "comment", json_string(c->rating_comment));
+        json_object_set_new(out, "evaluation", ev);
+    }
     /* No possible_duplicate here: the mark is a staff hint, and telling
      * a stranger that a number's case resembles an earlier one leaks
      * that the earlier one exists (staff views carry it, rowjson.c). */

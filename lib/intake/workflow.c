@@ -11,8 +11,8 @@
  * the handling department, written result; a request for more material
  * stops the review clock, which restarts when the material arrives. */
 static const zq_wf_status complaint_statuses[] = {
-    {"submitted", "已提交", ZQ_WF_CLOCK_REVIEW, false},
-    {"needs_info", "待补充材料", ZQ_WF_CLOCK_NONE, false},
+    {"submitted", "已提交", ZQ_WF_CLOCK_REVIEW, false, true},
+    {"needs_info", "待补充材料", ZQ_WF_CLOCK_NONE, false, true},
     {"accepted", "已受理", ZQ_WF_CLOCK_TRANSFER, false},
     {"rejected", "不予受理", ZQ_WF_CLOCK_NONE, false},
     {"transferred", "已转办", ZQ_WF_CLOCK_ANSWER, false},
@@ -42,12 +42,16 @@ static const zq_wf_move complaint_moves[] = {
     {"rejected", "submitted", "撤销不予受理", ZQ_ROLE_ADMIN, true, true},
 };
 
-/* The consultation: no legal time limit. */
+/* The consultation: no legal time limit. The enterprise may withdraw a
+ * question nobody has taken up yet (submitted); once assigned, a handler
+ * is working on the answer, and a consultation that is no longer wanted
+ * is closed by staff. No staff move leads to withdrawn: staff close. */
 static const zq_wf_status consult_statuses[] = {
-    {"submitted", "已提交", ZQ_WF_CLOCK_NONE, false},
+    {"submitted", "已提交", ZQ_WF_CLOCK_NONE, false, true},
     {"assigned", "已分派", ZQ_WF_CLOCK_NONE, false},
     {"answered", "已答复", ZQ_WF_CLOCK_NONE, false},
     {"closed", "已办结", ZQ_WF_CLOCK_NONE, true},
+    {"withdrawn", "已撤回", ZQ_WF_CLOCK_NONE, true},
 };
 
 static const zq_wf_move consult_moves[] = {
@@ -106,6 +110,14 @@ const zq_wf_status *zq_wf_status_find(const zq_wf_machine *m, const char *status
         if (strcmp(m->statuses[i].id, status) == 0)
             return &m->statuses[i];
     return NULL;
+}
+
+bool zq_wf_withdrawable(const char *form, const char *status)
+{
+    const zq_wf_machine *m = zq_wf_machine_for(form);
+    const zq_wf_status *s = zq_wf_status_find(m, status);
+
+    return s != NULL && s->withdrawable && zq_wf_status_find(m, "withdrawn") != NULL;
 }
 
 bool zq_wf_status_known(const char *status)
@@ -245,6 +257,30 @@ json_t *zq_wf_results_json(void)
                                              results[i].amount_positive, "reason_required",
                                              results[i].reason_required));
     return out;
+}
+
+/* The enterprise's evaluation of a closed case (stable codes: exports,
+ * statistics, scripts). */
+static const struct {
+    const char *id;
+    const char *label;
+} ratings[] = {
+    {"satisfied", "满意"},
+    {"basically_satisfied", "基本满意"},
+    {"dissatisfied", "不满意"},
+};
+
+const char *zq_wf_rating_label(const char *rating)
+{
+    for (size_t i = 0; rating != NULL && i < ZQ_ARRAY_LEN(ratings); i++)
+        if (strcmp(ratings[i].id, rating) == 0)
+            return ratings[i].label;
+    return NULL;
+}
+
+const char *zq_wf_rating_at(size_t i)
+{
+    return i < ZQ_ARRAY_LEN(ratings) ? ratings[i].id : NULL;
 }
 
 /* True when s is a short id: 1 to 32 of [a-z0-9_]. */

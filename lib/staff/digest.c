@@ -7,6 +7,7 @@
 #include "staff_int.h"
 
 #define DIGEST_MAX 2000
+#define WITHDRAWN_MAX 200 /* enterprise withdrawals listed */
 
 static const char *answer_str(json_t *answers, const char *key)
 {
@@ -84,6 +85,60 @@ static json_t *calendar_missing(const zq_staff_ctx *ctx)
     return years;
 }
 
+/* The cases the enterprises withdrew since the start of the previous
+ * working day (so that Monday's digest has Friday's and the weekend's),
+ * from cases:withdrawn (reply r: ids WITHSCORES), oldest first, as a new
+ * array of {"id","type","type_label","company_name","withdrawn_at"}. */
+static json_t *withdrawn_list(zq_store *st, const zq_staff_ctx *ctx, const redisReply *r,
+                              zq_err *err, int *rc)
+{
+    char(*ids)[ZQ_CASE_ID_MAX] = NULL;
+    zq_case_row *rows = NULL;
+    int64_t *at = NULL;
+    json_t *out = json_array();
+    int n = 0, i;
+
+    *rc = 0;
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+        return out;
+    ids = calloc(r->elements / 2 + 1, sizeof(*ids));
+    rows = calloc(r->elements / 2 + 1, sizeof(*rows));
+    at = calloc(r->elements / 2 + 1, sizeof(*at));
+    if (ids == NULL || rows == NULL || at == NULL) {
+        *rc = zq_err_set(err, ZQ_ENOMEM, "digest: out of memory");
+        goto out;
+    }
+    for (size_t k = 0; k + 1 < r->elements; k += 2) {
+        long long ms;
+        const redisReply *e = r->element[k], *sc = r->element[k + 1];
+        if (e->type != REDIS_REPLY_STRING || e->len >= ZQ_CASE_ID_MAX ||
+            sc->type != REDIS_REPLY_STRING || zq_parse_ll(sc->str, sc->len, 0, INT64_MAX, &ms) < 0)
+            continue;
+        zq_staff_copy_str(ids[n], ZQ_CASE_ID_MAX, e);
+        at[n++] = ms;
+    }
+    if ((*rc = zq_staff_fetch_rows(st, ids, n, true, rows, err)) < 0)
+        goto out;
+    for (i = 0; i < n; i++) {
+        char iso[32];
+        if (!rows[i].found || strcmp(rows[i].status, "withdrawn") != 0)
+            continue; /* gone, or reopened since */
+        zq_time_iso(at[i], iso);
+        json_array_append_new(
+            out,
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", rows[i].id, "type", rows[i].form,
+                      "type_label", zq_staff_form_title(ctx->schema, rows[i].form), "company_name",
+                      answer_str(rows[i].answers, "company_name"), "withdrawn_at", iso));
+    }
+out:
+    for (i = 0; rows != NULL && i < n; i++)
+        zq_case_row_clear(&rows[i]);
+    free(ids);
+    free(rows);
+    free(at);
+    return out;
+}
+
 int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t **out, zq_err *err)
 {
     zq_staff_memo memo_own = {{{0}}};
@@ -94,9 +149,11 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
     char(*ids)[ZQ_CASE_ID_MAX] = malloc(DIGEST_MAX * sizeof(*ids));
     digest_item *items = calloc(DIGEST_MAX, sizeof(*items));
     zq_case_row *rowv = calloc(DIGEST_MAX, sizeof(*rowv));
-    redisReply *rep[2] = {NULL, NULL};
-    json_t *offices = json_array(), *cur_office = NULL;
-    char date[ZQ_DATE_STRLEN], prev[8] = "", due_key[ZQ_STORE_KEY_MAX], sub_key[ZQ_STORE_KEY_MAX];
+    redisReply *rep[3] = {NULL, NULL, NULL};
+    json_t *offices = json_array(), *cur_office = NULL, *withdrawn = NULL;
+    char date[ZQ_DATE_STRLEN], prev[8] = "", due_key[ZQ_STORE_KEY_MAX], sub_key[ZQ_STORE_KEY_MAX],
+                               wd_key[ZQ_STORE_KEY_MAX];
+    zq_date since = zq_cal_add_workdays(ctx->cal, ctx->today, -1);
     int n = 0, ni = 0, i, rc = 0;
     long long nover = 0, nsoon = 0;
 
@@ -106,7 +163,8 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
         goto out;
     }
     if (zq_store_key(st, due_key, sizeof(due_key), "cases:due") < 0 ||
-        zq_store_key(st, sub_key, sizeof(sub_key), "cases:status:submitted") < 0) {
+        zq_store_key(st, sub_key, sizeof(sub_key), "cases:status:submitted") < 0 ||
+        zq_store_key(st, wd_key, sizeof(wd_key), "cases:withdrawn") < 0) {
         rc = zq_err_set(err, ZQ_ETOOBIG, "digest: key prefix too long");
         goto out;
     }
@@ -116,7 +174,10 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
                     zq_date_valid(cut) ? (long long)zq_date_to_ms(zq_date_add_days(cut, 1), 0, 0)
                                        : 0LL,
                     DIGEST_MAX);
-    if (zq_store_read_replies(st, err, 2, rep) < 0) {
+    zq_store_append(st, "ZRANGEBYSCORE %s %lld +inf WITHSCORES LIMIT 0 %d", wd_key,
+                    zq_date_valid(since) ? (long long)zq_date_to_ms(since, 0, 0) : 0LL,
+                    WITHDRAWN_MAX);
+    if (zq_store_read_replies(st, err, 3, rep) < 0) {
         rc = -ZQ_EUNAVAIL;
         goto out;
     }
@@ -137,6 +198,7 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
         rowv[i].answers = NULL; /* moved into the item */
         rowv[i].answers_text = NULL;
         rowv[i].summary_text = NULL;
+        rowv[i].rating_comment = NULL;
         it->left = zq_staff_days_left(ctx, &it->d);
         if (it->row.office[0] != '\0') {
             /* The same sizes: char[8] each. */
@@ -147,6 +209,9 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
         }
         ni++;
     }
+    withdrawn = withdrawn_list(st, ctx, rep[2], err, &rc);
+    if (rc < 0)
+        goto out;
     qsort(items, (size_t)ni, sizeof(*items), cmp_item);
     for (i = 0; i < ni; i++) {
         digest_item *it = &items[i];
@@ -176,13 +241,17 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
         else
             nsoon++;
     }
-    *out = json_pack("{s:s, s:i, s:I, s:I, s:o, s:o}", "date",
-                     zq_date_format(ctx->today, date, sizeof(date)), "within_workdays", within,
-                     "total_overdue", (json_int_t)nover, "total_due_soon", (json_int_t)nsoon,
-                     "offices", offices, "calendar_missing", calendar_missing(ctx));
+    *out =
+        json_pack("{s:s, s:i, s:I, s:I, s:o, s:o, s:I, s:o}", "date",
+                  zq_date_format(ctx->today, date, sizeof(date)), "within_workdays", within,
+                  "total_overdue", (json_int_t)nover, "total_due_soon", (json_int_t)nsoon,
+                  "offices", offices, "calendar_missing", calendar_missing(ctx), "total_withdrawn",
+                  (json_int_t)json_array_size(withdrawn), "withdrawn", withdrawn);
     offices = NULL;
+    withdrawn = NULL;
 out:
-    for (i = 0; i < 2; i++)
+    json_decref(withdrawn);
+    for (i = 0; i < 3; i++)
         if (rep[i] != NULL)
             freeReplyObject(rep[i]);
     if (items != NULL)
@@ -245,6 +314,26 @@ static void digest_lines(zq_buf *b, json_t *list, const char *title)
     }
 }
 
+/* The enterprises' withdrawals, if any. */
+static void withdrawn_lines(zq_buf *b, const json_t *digest)
+{
+    json_t *list = json_object_get(digest, "withdrawn"), *c;
+    size_t i;
+
+    if (json_array_size(list) == 0)
+        return;
+    zq_buf_printf(b, "\n企业撤回 %zu 件（上一个工作日以来）：\n", json_array_size(list));
+    json_array_foreach(list, i, c)
+    {
+        const char *at = json_string_value(json_object_get(c, "withdrawn_at"));
+        zq_buf_printf(b, "  - %s %s（%s）撤回于 %.10s %.5s\n",
+                      json_string_value(json_object_get(c, "id")),
+                      json_string_value(json_object_get(c, "company_name")),
+                      json_string_value(json_object_get(c, "type_label")), at ? at : "",
+                      at && strlen(at) >= 16 ? at + 11 : "");
+    }
+}
+
 char *zq_staff_digest_text(const json_t *digest)
 {
     json_t *offices = json_object_get(digest, "offices"), *o;
@@ -255,6 +344,7 @@ char *zq_staff_digest_text(const json_t *digest)
     zq_buf_printf(&b, "【办件期限提醒】%s\n", date ? date : "");
     if (json_array_size(offices) == 0) {
         zq_buf_puts(&b, "今天没有逾期或即将到期的案件。\n");
+        withdrawn_lines(&b, digest);
         calendar_lines(&b, digest);
         if (b.oom) {
             zq_buf_free(&b);
@@ -272,6 +362,7 @@ char *zq_staff_digest_text(const json_t *digest)
         digest_lines(&b, json_object_get(o, "overdue"), "已逾期");
         digest_lines(&b, json_object_get(o, "due_soon"), "即将到期");
     }
+    withdrawn_lines(&b, digest);
     calendar_lines(&b, digest);
     if (b.oom) {
         zq_buf_free(&b);

@@ -167,9 +167,9 @@ static void csv_answer(zq_buf *b, const zq_schema *s, const zq_field *fd, const 
 }
 
 static const char *const csv_head[] = {
-    "案件编号", "类型",     "状态",       "提交时间", "最近更新",   "来源",
-    "承办人",   "承办单位", "跨区域协作", "当前期限", "期限截止日", "剩余天数",
-    "计日方式", "是否逾期", "疑似重复",   "接收部门", "办理结果",   "追回金额（元）",
+    "案件编号", "类型",       "状态",     "提交时间",       "最近更新", "来源",     "承办人",
+    "承办单位", "跨区域协作", "当前期限", "期限截止日",     "剩余天数", "计日方式", "是否逾期",
+    "疑似重复", "接收部门",   "办理结果", "追回金额（元）", "企业评价", "评价意见",
 };
 
 /* A time as spreadsheets take it: "yyyy-mm-dd hh:mm", Beijing time. */
@@ -254,6 +254,8 @@ static void csv_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, co
         zq_csv_fen(b, false, r->recovered_fen);
     else
         zq_csv_field(b, false, NULL, 0);
+    zq_csv_str(b, false, zq_wf_rating_label(r->rating) ? zq_wf_rating_label(r->rating) : r->rating);
+    zq_csv_str(b, false, r->rating_comment ? r->rating_comment : "");
     index_members(r->answers_text, r->answers_len, m);
     for (i = 0; i < ncols; i++) {
         const zq_field *fd = fi >= 0 ? cols[i].field[fi] : NULL;
@@ -334,7 +336,7 @@ static int export_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, 
                       char *scratch)
 {
     zq_case_row copy;
-    char *text = NULL;
+    char *text = NULL, *comment = NULL;
     int rc = 0;
 
     if (masked) {
@@ -344,6 +346,16 @@ static int export_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, 
         copy.answers_text = text;
         copy.answers_len = strlen(text);
         copy.answers = NULL;
+        /* The comment is free text: mobile numbers in it masked, as in
+         * the answers (the CSV writes it from the row). */
+        if (r->rating_comment != NULL) {
+            size_t n = strlen(r->rating_comment) + 32;
+            if ((comment = malloc(n)) == NULL) {
+                free(text);
+                return -ZQ_ENOMEM;
+            }
+            copy.rating_comment = zq_mask_text(r->rating_comment, comment, n);
+        }
         r = &copy;
     }
     if (fmt == ZQ_EXPORT_CSV)
@@ -351,6 +363,7 @@ static int export_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, 
     else
         rc = jsonl_row(b, ctx, r, masked);
     free(text);
+    free(comment);
     return rc;
 }
 

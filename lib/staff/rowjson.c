@@ -2,6 +2,7 @@
  * the JSON Lines export are hot paths, and a jansson object per row would
  * cost an allocation per member. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "staff_int.h"
@@ -349,6 +350,25 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
         put_jstr(b, r->department);
         PUTL(b, ",\"department_label\":");
         put_jstr(b, dl ? dl : r->department);
+    }
+    /* The enterprise's evaluation, once given (free text masked as the
+     * answers are). */
+    if (r->rating[0] != '\0') {
+        const char *rl = zq_wf_rating_label(r->rating);
+        PUTL(b, ",\"rating\":");
+        put_jstr(b, r->rating);
+        PUTL(b, ",\"rating_label\":");
+        put_jstr(b, rl ? rl : r->rating);
+        if (r->rating_comment != NULL) {
+            size_t n = strlen(r->rating_comment) + 1;
+            char *m = mask ? malloc(n < 32 ? 32 : n) : NULL;
+            PUTL(b, ",\"rating_comment\":");
+            if (mask && m == NULL)
+                b->oom = true;
+            put_jstr(b,
+                     m ? zq_mask_text(r->rating_comment, m, n < 32 ? 32 : n) : r->rating_comment);
+            free(m);
+        }
     }
     if (with_answers) {
         size_t i = zq_json_ws(r->answers_text, r->answers_len, 0), e = r->answers_len;

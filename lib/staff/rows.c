@@ -90,6 +90,10 @@ static void fill_fields(zq_case_row *row, const fval *v)
     copy_val(row->department, sizeof(row->department), &v[21]);
     copy_val(row->review_on_time, sizeof(row->review_on_time), &v[22]);
     copy_val(row->transfer_on_time, sizeof(row->transfer_on_time), &v[23]);
+    copy_val(row->rating, sizeof(row->rating), &v[24]);
+    /* Most rows have no comment: nothing is allocated for them. */
+    if (v[25].set && v[25].len > 0)
+        row->rating_comment = strndup(v[25].s, v[25].len);
 }
 
 /* Splits a list_row pack into the row fields; false unless it is of the
@@ -119,9 +123,9 @@ static bool unpack_row(const char *s, size_t len, fval *v)
         p = e;
     }
     /* An older pack lacks the fields added since: they are missing. */
-    for (int i = k; k == ZQ_SUMMARY_NROW_V1 && i < NROW_FIELDS; i++)
+    for (int i = k; (k == ZQ_SUMMARY_NROW_V1 || k == ZQ_SUMMARY_NROW_V2) && i < NROW_FIELDS; i++)
         v[i] = (fval){"", 0, false};
-    return k == NROW_FIELDS || k == ZQ_SUMMARY_NROW_V1;
+    return k == NROW_FIELDS || k == ZQ_SUMMARY_NROW_V1 || k == ZQ_SUMMARY_NROW_V2;
 }
 
 /* A list_sum pack into row (an owned copy that the row's strings point
@@ -361,6 +365,8 @@ void zq_case_row_clear(zq_case_row *r)
     r->answers_len = 0;
     free(r->summary_text);
     r->summary_text = NULL;
+    free(r->rating_comment);
+    r->rating_comment = NULL;
     r->has_summary = false;
     r->company_name = r->contact_name = r->respondent_name = r->topic = "";
 }

@@ -165,6 +165,67 @@ static json_t *amount_list(json_t *obj, const char *kname, const zq_staff_ctx *c
     return out;
 }
 
+/* The enterprises' evaluations per key: {"key": {"rated": n, "<rating>":
+ * n...}}, and the counter map of the ratings alone (count_list's input). */
+static void sat_add(json_t *obj, json_t *rated, const char *key, const char *rating)
+{
+    json_t *e = json_object_get(obj, key);
+
+    if (e == NULL) {
+        e = json_object();
+        for (size_t i = 0; zq_wf_rating_at(i) != NULL; i++)
+            json_object_set_new(e, zq_wf_rating_at(i), json_integer(0));
+        if (e == NULL || json_object_set_new(obj, key, e) < 0)
+            return;
+    }
+    bump(e, rating);
+    bump(rated, key);
+}
+
+/* A share rounded to 0.001, or null without a base. */
+static json_t *share_of(long long n, long long base)
+{
+    if (base <= 0)
+        return json_null();
+    return json_real((double)(long long)((double)n / (double)base * 1000.0 + 0.5) / 1000.0);
+}
+
+/* One group's satisfaction members into e: the count per rating (from
+ * per, may be NULL), "rated", and "satisfied_share": the share rated
+ * 满意 or 基本满意, the figure the offices report. */
+static void sat_members(json_t *e, json_t *per, long long rated)
+{
+    long long good = 0;
+
+    for (size_t i = 0; zq_wf_rating_at(i) != NULL; i++) {
+        const char *r = zq_wf_rating_at(i);
+        long long n = json_integer_value(json_object_get(per, r));
+        json_object_set_new(e, r, json_integer(n));
+        if (strcmp(r, "dissatisfied") != 0)
+            good += n;
+    }
+    json_object_set_new(e, "rated", json_integer(rated));
+    json_object_set_new(e, "satisfied_share", share_of(good, rated));
+}
+
+/* {key: per rating} -> [{"<kname>": key, "label"?, "rated", "<rating>"...,
+ * "satisfied_share"}] in key order; kind as count_list. */
+static json_t *sat_list(json_t *obj, json_t *rated, const char *kname, const zq_staff_ctx *ctx,
+                        int kind)
+{
+    json_t *out = count_list(rated, kname, ctx, kind), *e;
+    size_t i;
+
+    json_array_foreach(out, i, e)
+    {
+        const char *key = json_string_value(json_object_get(e, kname));
+        long long n = json_integer_value(json_object_get(e, "count"));
+        json_object_del(e, "count");
+        sat_members(e, json_object_get(obj, key), n);
+    }
+    return out;
+}
+
 /* On-time counts of one deadline kind. */
 typedef struct ontime {
     long long with_limit, on_time;
@@ -202,6 +263,10 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filte
     json_t *types = json_object(), *statuses = json_object(), *regions = json_object(),
            *months = json_object(), *by_type_answer = json_object(), *am_payer = json_object(),
            *am_dep = json_object(), *am_region = json_object(), *am_month = json_object();
+    json_t *sat_all = json_object(), *sat_type = json_object(), *sat_region = json_object(),
+           *sat_month = json_object(), *rated_type = json_object(), *rated_region = json_object(),
+           *rated_month = json_object();
+    long long rated = 0, closed = 0;
     ontime ot_review = {0}, ot_transfer = {0}, ot_answer = {0};
     long long involved_all = 0, recovered_all = 0, with_result = 0;
     answer_acc all = {0}, per[8];
@@ -243,6 +308,15 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filte
             zq_staff_row_deadline(ctx, r, &d);
             if (d.clock != ZQ_WF_CLOCK_NONE && zq_date_cmp(ctx->today, d.due) > 0)
                 overdue++;
+            /* Satisfaction: the closed cases could be rated. */
+            closed += strcmp(r->status, "closed") == 0;
+            if (zq_wf_rating_label(r->rating) != NULL) {
+                rated++;
+                bump(sat_all, r->rating);
+                sat_add(sat_type, rated_type, r->form, r->rating);
+                sat_add(sat_region, rated_region, r->region[0] ? r->region : "none", r->rating);
+                sat_add(sat_month, rated_month, month, r->rating);
+            }
             if (strcmp(r->form, "complaint") == 0) {
                 char payer[40] = "none", amount[24] = "";
                 long long involved = 0;
@@ -309,12 +383,12 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filte
     by_type_answer = NULL;
     /* What the offices report upward (complaints): amounts involved and
      * recovered, and the share of each legal deadline met. Satisfaction
-     * comes from the enterprises' evaluations (the enterprise loop):
-     * null until they are recorded. */
+     * comes from the enterprises' evaluations (by the month the case was
+     * submitted, as every other count here). */
     if (*out != NULL &&
         json_object_update_new(
-            *out, json_pack("{s:{s:I, s:I, s:I}, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}, s:n}",
-                            "amounts", "involved_fen", (json_int_t)involved_all, "recovered_fen",
+            *out, json_pack("{s:{s:I, s:I, s:I}, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}}", "amounts",
+                            "involved_fen", (json_int_t)involved_all, "recovered_fen",
                             (json_int_t)recovered_all, "with_result", (json_int_t)with_result,
                             "amounts_by_payer_type", amount_list(am_payer, "payer_type", ctx, 4),
                             "amounts_by_department", amount_list(am_dep, "department", ctx, 5),
@@ -322,9 +396,22 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filte
                             "amounts_by_month", amount_list(am_month, "month", ctx, 0), "on_time",
                             "review", ontime_json(&ot_review, ZQ_WF_CLOCK_REVIEW), "transfer",
                             ontime_json(&ot_transfer, ZQ_WF_CLOCK_TRANSFER), "answer",
-                            ontime_json(&ot_answer, ZQ_WF_CLOCK_ANSWER), "satisfaction")) < 0) {
+                            ontime_json(&ot_answer, ZQ_WF_CLOCK_ANSWER))) < 0) {
         json_decref(*out);
         *out = NULL;
+    }
+    if (*out != NULL) {
+        json_t *sat = json_pack("{s:I, s:o, s:o, s:o, s:o}", "closed", (json_int_t)closed,
+                                "response_share", share_of(rated, closed), "by_type",
+                                sat_list(sat_type, rated_type, "type", ctx, 1), "by_region",
+                                sat_list(sat_region, rated_region, "region", ctx, 3), "by_month",
+                                sat_list(sat_month, rated_month, "month", ctx, 0));
+        if (sat != NULL)
+            sat_members(sat, sat_all, rated);
+        if (sat == NULL || json_object_set_new(*out, "satisfaction", sat) < 0) {
+            json_decref(*out);
+            *out = NULL;
+        }
     }
     if (*out == NULL)
         rc = zq_err_set(err, ZQ_ENOMEM, "stats: out of memory");
@@ -338,6 +425,13 @@ out:
     json_decref(am_dep);
     json_decref(am_region);
     json_decref(am_month);
+    json_decref(sat_all);
+    json_decref(sat_type);
+    json_decref(sat_region);
+    json_decref(sat_month);
+    json_decref(rated_type);
+    json_decref(rated_region);
+    json_decref(rated_month);
     free(all.ms);
     for (k = 0; k < ZQ_ARRAY_LEN(per); k++)
         free(per[k].ms);

@@ -54,6 +54,9 @@ static zq_script update_script = {
         "if ARGV[a + 8] ~= '' then\n"
         "  redis.call('SET', ARGV[a + 8], '1', 'EX', tonumber(ARGV[a + 9]))\n"
         "end\n"
+        "if ARGV[a + 10] ~= '' then\n"
+        "  redis.call('ZADD', p .. ARGV[a + 10], ARGV[a + 11], id)\n"
+        "end\n"
         "return {'ok', cur}\n"};
 
 static zq_script note_script = {
@@ -93,8 +96,8 @@ static const char *nz(const char *s)
 int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *err)
 {
     const char *argv[64];
-    char loglen[24] = "", now[24], start[ZQ_DATE_STRLEN] = "", due[ZQ_DATE_STRLEN] = "",
-         limit[16] = "", score[16] = "", nx[16], rkey[IDEM_RKEY_MAX];
+    char loglen[24] = "", now[24], iscore[24] = "", start[ZQ_DATE_STRLEN] = "",
+         due[ZQ_DATE_STRLEN] = "", limit[16] = "", score[16] = "", nx[16], rkey[IDEM_RKEY_MAX];
     char *entry = NULL;
     redisReply *r = NULL;
     zq_buf sum = {0};
@@ -169,6 +172,12 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
     }
     argv[argc++] = rkey;
     argv[argc++] = ZQ_STAFF_STR(ZQ_STAFF_IDEM_TTL_S);
+    argv[argc++] = nz(u->index);
+    if (u->index != NULL && zq_fmt(iscore, sizeof(iscore), "%lld", (long long)u->index_score) < 0) {
+        rc = zq_err_set(err, ZQ_EINVAL, "staff: bad index score");
+        goto out;
+    }
+    argv[argc++] = iscore;
     r = zq_store_script(st, err, &update_script, 0, argc, argv, NULL);
     if (r == NULL) {
         rc = -ZQ_EUNAVAIL;

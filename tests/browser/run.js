@@ -1767,6 +1767,108 @@ for (const [vw, vh] of [[390, 844], [360, 640]]) test(`staff console on a phone 
 
 /* ---- runner -------------------------------------------------------------- */
 
+/* The enterprise's own actions on the lookup page (issue 15): 撤回投诉 with
+ * a confirm step, a reason and the mobile's code; then a closed case rated
+ * with the three choices and a comment; a refusal said in Chinese; the
+ * console shows both. */
+test('withdraw and evaluate on the lookup page: confirm, code, reason; rating once; console', async (t) => {
+  await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'tencent' } }));
+  try {
+    const prefix = (await stack.cmd('prefix')).result;
+    const mobile = '13712345690';
+    const created = Date.now() - 86400e3;
+    const day = new Date(created + 8 * 3600e3).toISOString().slice(0, 10).replace(/-/g, '');
+    const [open, closed, rated] = [`TS${day}-8901`, `TS${day}-8902`, `TS${day}-8903`];
+    const answers = Object.assign({}, COMPLAINT, { mobile, company_name: '撤回测试有限公司' });
+    for (const id of [open, closed, rated]) await seedCase(prefix, id, 'complaint', created, answers, '510100');
+    for (const id of [closed, rated]) {
+      await stack.cmd('redis ' + JSON.stringify(['HSET', prefix + 'case:' + id, 'status', 'closed']));
+      await stack.cmd('redis ' + JSON.stringify(['RPUSH', prefix + 'case:' + id + ':log',
+        JSON.stringify({ at_ms: created + 1000, from: 'answered', to: 'closed', by: 'hd1', note: '' })]));
+    }
+
+    const page = await newPage(t);
+    await page.goto(base + '/lookup.html?id=' + encodeURIComponent(open));
+    await page.fill('#case-mobile', mobile);
+    await page.click('#lookup-btn');
+    const box = page.locator('#case-result [data-own="withdraw"]');
+    await box.locator('button', { hasText: '撤回投诉' }).click();
+    /* The confirm step: what it means, an optional reason, the code. */
+    await box.locator('.withdraw-form').waitFor();
+    assert((await box.innerText()).includes('撤回后本投诉将终止办理'), 'no warning');
+    await box.locator('button', { hasText: '确认撤回' }).click();
+    const msg = box.locator('.own-tail > .field-error');
+    await msg.waitFor();
+    eq((await msg.textContent()).trim(), '请先获取短信验证码，验证本案件登记的手机号码。', 'unverified message');
+    await box.locator('.sms-send').click();
+    await box.locator('.sms-input').waitFor();
+    await box.locator('.sms-input').fill(await smsCodeSent(mobile));
+    await page.waitForFunction(() => /已验证/.test(document.querySelector('#case-result .sms-status').textContent));
+    await box.locator('textarea').fill('已与对方协商解决');
+    await assertLayout(page, 'withdraw confirm');
+    await shot(page, 'lookup-withdraw-confirm');
+    await box.locator('button', { hasText: '确认撤回' }).click();
+    await page.waitForFunction(() => document.querySelector('#case-status').textContent.trim() === '已撤回');
+    assert((await page.locator('#case-result ol.history').innerText()).includes('企业撤回：已与对方协商解决'), 'history');
+    eq(await page.locator('#case-result [data-own]').count(), 0, 'no action left on a withdrawn case');
+    await shot(page, 'lookup-withdrawn');
+
+    /* The closed case in the same session: the number is proved already. */
+    await page.fill('#case-id', closed);
+    await page.click('#lookup-btn');
+    const ev = page.locator('#case-result [data-own="evaluate"]');
+    await ev.locator('button', { hasText: '评价办理结果' }).click();
+    await ev.locator('.evaluate-form').waitFor();
+    eq(await ev.locator('.sms-code').count(), 0, 'code asked again');
+    eq(await ev.locator('.choice').count(), 3, 'three choices');
+    await ev.locator('button', { hasText: '提交评价' }).click();
+    await ev.locator('.own-tail > .field-error').waitFor();
+    eq((await ev.locator('.own-tail > .field-error').textContent()).trim(), '请选择满意、基本满意或不满意', 'no choice');
+    await ev.locator('.choice', { hasText: '基本满意' }).click();
+    await ev.locator('textarea').fill('办理及时，回款还差一部分');
+    await assertLayout(page, 'evaluation form');
+    await shot(page, 'lookup-evaluate');
+    await ev.locator('button', { hasText: '提交评价' }).click();
+    const done = page.locator('#case-result [data-own="rated"]');
+    await done.waitFor();
+    const doneText = await done.innerText();
+    assert(doneText.includes('基本满意') && doneText.includes('办理及时，回款还差一部分'), 'rating shown: ' + doneText);
+    await shot(page, 'lookup-rated');
+
+    /* Rated meanwhile (another phone): the refusal in Chinese. */
+    await page.fill('#case-id', rated);
+    await page.click('#lookup-btn');
+    const ev2 = page.locator('#case-result [data-own="evaluate"]');
+    await ev2.locator('button', { hasText: '评价办理结果' }).click();
+    await ev2.locator('.choice', { hasText: '满意' }).first().click();
+    await stack.cmd('redis ' + JSON.stringify(['HSET', prefix + 'case:' + rated, 'rating', 'dissatisfied']));
+    await ev2.locator('button', { hasText: '提交评价' }).click();
+    await page.waitForFunction(() => /只能评价一次/.test(document.querySelector('#case-result').innerText));
+    await assertLayout(page, 'evaluation refused');
+
+    /* The console: withdrawn by the enterprise, and the rating. */
+    const token = (await stack.cmd('staff_token')).result;
+    const desk = await newDesktopPage(t);
+    await desk.goto(base + '/admin/');
+    await desk.fill('input[name=token]', token);
+    await desk.click('button[type=submit]');
+    await desk.waitForSelector('#case-rows');
+    await desk.goto(base + '/admin/#/case/' + open);
+    await desk.waitForSelector('#case-withdrawn-by');
+    assert((await desk.locator('#history').innerText()).includes('企业（短信验证）'), 'history names the enterprise');
+    await desk.goto(base + '/admin/#/case/' + closed);
+    await desk.waitForSelector('#case-rating');
+    eq((await desk.locator('#case-rating').textContent()).trim(), '基本满意：办理及时，回款还差一部分', 'rating in the console');
+    await desk.goto(base + '/admin/#/stats');
+    await desk.waitForSelector('#satisfaction-region');
+    assert((await desk.locator('#stat-satisfaction').innerText()).includes('满意及基本满意'), 'satisfaction summary');
+    assert(await desk.locator('#chart-satisfaction-month rect').count() >= 1, 'satisfaction by month chart');
+    await shot(desk, 'admin-satisfaction');
+  } finally {
+    await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'none' } }));
+  }
+});
+
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   for (const f of fs.readdirSync(OUT)) if (f.endsWith('.png')) fs.unlinkSync(path.join(OUT, f));

@@ -350,7 +350,7 @@ class TestStats(DataBase, unittest.TestCase):
         s2 = self.get("/api/admin/stats?type=consult&from=2026-10-02").json()["stats"]
         self.assertEqual(s2["total"], 2)
         # zhuqi-admin stats agrees with the API.
-        p = self.admin_cli("stats")
+        p = self.admin_cli("stats", "--json")
         cli = json.loads(p.stdout)
         self.assertEqual(cli["by_status"], s["by_status"])
         self.assertEqual(cli["answer"], s["answer"])

@@ -245,7 +245,9 @@ class TestAmountStats(OutcomeBase, unittest.TestCase):
                           ot["answer"]["on_time_share"]), (2, 1, 0.5))
         self.assertEqual(ot["answer"]["label"], "书面答复期限")
         self.assertIn("satisfaction", s)
-        self.assertIsNone(s["satisfaction"])
+        # No evaluation yet (test_withdraw_eval.py has them): zero rated, no share.
+        self.assertEqual((s["satisfaction"]["rated"], s["satisfaction"]["satisfied_share"]),
+                         (0, None))
 
 
 class TestCalendarWarning(OutcomeBase, unittest.TestCase):

@@ -10,7 +10,9 @@
  * creation time, a byte of due limit, then lines: id, form, status,
  * mobile, region, source, dup_of, handler, office, cross_region,
  * due_kind, due_start, due_date, company, contact, respondent, topic,
- * amount_fen, default office, default partner; the rest is the answers. */
+ * amount_fen, default office, default partner, result, department, a
+ * byte of amount recovered, rating, rating comment; the rest is the
+ * answers. */
 #include "fuzz_common.h"
 #include "zhuqi/schema.h"
 #include "zhuqi/staff.h"
@@ -117,6 +119,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     field(&in, r.department, sizeof(r.department));
     r.has_recovered = (mode & 2) != 0;
     r.recovered_fen = (long long)fuzz_u8(&in) * 100003LL - 1;
+    /* The enterprise's evaluation: any rating text, and a comment (free
+     * text, masked with mask); "" is none. Freed by zq_case_row_clear. */
+    field(&in, r.rating, sizeof(r.rating));
+    r.rating_comment = text_line(&in, 2000);
+    if (r.rating_comment[0] == '\0') {
+        free(r.rating_comment);
+        r.rating_comment = NULL;
+    }
     rest = fuzz_rest(&in, &len);
     a = json_loadb(rest, len, 0, NULL);
     if (json_is_object(a) && (mode & 32)) {

@@ -47,7 +47,8 @@ static const expect_move complaint_ok[] = {
     {"rejected", "submitted", ZQ_ROLE_ADMIN, true},
 };
 
-static const char *const consult_st[] = {"submitted", "assigned", "answered", "closed"};
+static const char *const consult_st[] = {"submitted", "assigned", "answered", "closed",
+                                         "withdrawn"};
 static const expect_move consult_ok[] = {
     {"submitted", "assigned", ZQ_ROLE_HANDLER, false},
     {"submitted", "closed", ZQ_ROLE_HANDLER, true},
@@ -118,6 +119,28 @@ static void test_complaint_moves(void **state)
         -ZQ_ECONFLICT);
 }
 
+/* The enterprise withdraws only before a decision: a complaint while it
+ * is submitted or waits for material, a consultation until assigned. */
+static void test_withdrawable(void **state)
+{
+    static const char *const yes[][2] = {
+        {"complaint", "submitted"}, {"complaint", "needs_info"}, {"consult", "submitted"}};
+    static const char *const no[][2] = {
+        {"complaint", "accepted"},    {"complaint", "rejected"}, {"complaint", "transferred"},
+        {"complaint", "in_progress"}, {"complaint", "answered"}, {"complaint", "closed"},
+        {"complaint", "withdrawn"},   {"consult", "assigned"},   {"consult", "answered"},
+        {"consult", "closed"},        {"consult", "withdrawn"},  {"consult", "needs_info"},
+        {"nonsense", "submitted"},    {"complaint", "nonsense"}};
+
+    (void)state;
+    for (size_t i = 0; i < ZQ_ARRAY_LEN(yes); i++)
+        assert_true(zq_wf_withdrawable(yes[i][0], yes[i][1]));
+    for (size_t i = 0; i < ZQ_ARRAY_LEN(no); i++)
+        assert_false(zq_wf_withdrawable(no[i][0], no[i][1]));
+    assert_false(zq_wf_withdrawable(NULL, "submitted"));
+    assert_false(zq_wf_withdrawable("complaint", NULL));
+}
+
 static void test_consult_moves(void **state)
 {
     (void)state;
@@ -171,6 +194,12 @@ static void test_shape(void **state)
                 if (reach[a] && !reach[b])
                     reach[b] = grew = true;
             }
+            /* The enterprise's own move: withdrawn, from a withdrawable status. */
+            for (size_t i = 0; i < m->nstatuses; i++)
+                for (size_t j = 0; j < m->nstatuses; j++)
+                    if (reach[i] && m->statuses[i].withdrawable && !reach[j] &&
+                        strcmp(m->statuses[j].id, "withdrawn") == 0)
+                        reach[j] = grew = true;
         }
         for (size_t i = 0; i < m->nstatuses; i++)
             assert_true(reach[i]);
@@ -254,7 +283,7 @@ static void test_moves_json(void **state)
     assert_int_equal(json_array_size(json_object_get(json_object_get(j, "complaint"), "moves")),
                      ZQ_ARRAY_LEN(complaint_ok));
     assert_int_equal(json_array_size(json_object_get(json_object_get(j, "consult"), "statuses")),
-                     4);
+                     5);
     assert_string_equal(
         json_string_value(json_object_get(
             json_array_get(json_object_get(json_object_get(j, "complaint"), "statuses"), 0),
@@ -314,13 +343,10 @@ static void test_results_and_handling(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_complaint_moves),
-        cmocka_unit_test(test_consult_moves),
-        cmocka_unit_test(test_unknown),
-        cmocka_unit_test(test_shape),
-        cmocka_unit_test(test_clocks),
-        cmocka_unit_test(test_moves_json),
-        cmocka_unit_test(test_results_and_handling),
+        cmocka_unit_test(test_complaint_moves), cmocka_unit_test(test_consult_moves),
+        cmocka_unit_test(test_withdrawable),    cmocka_unit_test(test_unknown),
+        cmocka_unit_test(test_shape),           cmocka_unit_test(test_clocks),
+        cmocka_unit_test(test_moves_json),      cmocka_unit_test(test_results_and_handling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

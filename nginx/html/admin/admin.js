@@ -495,13 +495,23 @@
     }, failed);
   }
 
+  /* Who made a history entry: the enterprise's own actions (withdrawal,
+   * evaluation, after an SMS code) are named as such. */
+  function byName(by) {
+    return by === "enterprise" ? "企业（短信验证）" : by;
+  }
+
   function renderCase(c) {
     var dl = c.deadline;
+    var byEnterprise = c.status === "withdrawn" && c.history.some(function (e) {
+      return e.to === "withdrawn" && e.by === "enterprise";
+    });
     var summary = h("div", { className: "card" }, [
       h("dl", { className: "kv" }, [
         h("dt", { text: "类型" }), h("dd", { text: c.type_label }),
         h("dt", { text: "状态" }), h("dd", {}, [h("span", { className: "badge info", id: "case-status",
-          text: c.status_label })]),
+          text: c.status_label }), byEnterprise ? h("span", { className: "badge soon", id: "case-withdrawn-by",
+          text: "企业撤回" }) : null]),
         h("dt", { text: "当前期限" }), h("dd", { id: "case-deadline", className: "deadline" }, dl ? [
           dl.what + "：" + dl.due + " ", deadlineBadge(dl),
           dl.extended ? h("span", { className: "muted", text: "（已延长至 " + dl.limit + " 天）" }) : null,
@@ -523,6 +533,9 @@
         c.result ? h("dt", { text: "办理结果" }) : null,
         c.result ? h("dd", { id: "case-result", text: c.result_label +
           (c.recovered_fen !== undefined ? "，追回 " + yuan(c.recovered_fen) : "") }) : null,
+        c.rating ? h("dt", { text: "企业评价" }) : null,
+        c.rating ? h("dd", { id: "case-rating", text: c.rating_label +
+          (c.rating_comment ? "：" + c.rating_comment : "") }) : null,
         c.possible_duplicate ? h("dt", { text: "疑似重复" }) : null,
         c.possible_duplicate ? h("dd", {}, [h("a", { href: "#/case/" + c.dup_of, text: c.dup_of })]) : null,
       ]),
@@ -539,13 +552,16 @@
       if (e.kind === "assign") what = "分派：承办人 " + (e.handler || "—") + "，承办单位 " + officeName(e.office);
       else if (e.kind === "extension") what = "延长答复期限至 " + e.days + " 天";
       else if (e.kind === "sms") what = e.note || "短信通知";
+      else if (e.kind === "evaluation") what = "企业评价：" + (e.rating_label || e.rating);
       else what = (e.from_label ? e.from_label + " → " : "") + e.to_label;
       /* Entries from before the message was separate: a public note. */
       var message = e.message || (e.public && e.kind === "status" ? e.note : "");
       var internal = e.message || !e.public ? e.note : "";
+      if (internal === message) internal = ""; /* the enterprise's own words, said once */
+      if (e.kind === "evaluation") { message = ""; internal = e.note ? "评价意见：" + e.note : ""; }
       return h("li", { className: e.kind === "status" ? "" : "internal" }, [
         h("strong", { text: what }), " ",
-        h("span", { className: "muted", text: fmtTime(e.at) + " · " + e.by }),
+        h("span", { className: "muted", text: fmtTime(e.at) + " · " + byName(e.by) }),
         e.department_label ? h("div", { className: "note", text: "接收部门：" + e.department_label }) : null,
         e.result_label ? h("div", { className: "note", text: "办理结果：" + e.result_label +
           (e.recovered_fen !== undefined ? "，追回 " + yuan(e.recovered_fen) : "") +
@@ -808,7 +824,7 @@
         h("h2", { text: "按月份" }), h("div", { className: "card" }, [barChart(s.by_month.map(function (x) {
           return { label: x.month, count: x.count };
         }), "按月份", "chart-month")]),
-        h("h2", { text: "按状态" }), status].concat(amountSections(s)));
+        h("h2", { text: "按状态" }), status].concat(amountSections(s), satisfactionSections(s.satisfaction)));
     }, failed);
   }
 
@@ -847,7 +863,7 @@
         h("dt", { text: "涉及金额" }), h("dd", { text: yuan(s.amounts.involved_fen) }),
         h("dt", { text: "追回金额" }), h("dd", { text: yuan(s.amounts.recovered_fen) }),
         h("dt", { text: "已记录办理结果" }), h("dd", { text: s.amounts.with_result + " 件" }),
-        h("dt", { text: "企业满意度" }), h("dd", { text: s.satisfaction ? JSON.stringify(s.satisfaction) : "暂无（企业评价上线后统计）" })])]),
+        h("dt", { text: "企业满意度" }), h("dd", { text: satisfactionText(s.satisfaction) })])]),
       h("h3", { text: "按被投诉单位类型" }), amountTable(s.amounts_by_payer_type, "payer_type", "amounts-payer", "被投诉单位类型"),
       h("div", { className: "card" }, [chart(s.amounts_by_payer_type, "涉及金额（按被投诉单位类型）", "chart-payer")]),
       h("h3", { text: "按接收部门" }), amountTable(s.amounts_by_department, "department", "amounts-department", "接收部门"),
@@ -858,6 +874,47 @@
       h("div", { className: "tablewrap" }, [h("table", { id: "on-time" }, [h("thead", {}, [h("tr", {},
         ["期限", "有时限的件数", "按期件数", "按期率"].map(function (t) { return h("th", { scope: "col", text: t }); }))]),
         h("tbody", {}, otRows)])])];
+  }
+
+  /* The enterprises' evaluations: the share 满意 or 基本满意 among the
+   * rated, overall and by type, region and month (of submission). */
+  function satisfactionText(sf) {
+    if (!sf || !sf.rated) return "暂无企业评价";
+    return "满意及基本满意 " + pct(sf.satisfied_share) + "（已评价 " + sf.rated + " 件，占已办结 " + pct(sf.response_share) + "）";
+  }
+
+  function satisfactionSections(sf) {
+    if (!sf) return [];
+    function rows(list, key) {
+      var r = (list || []).map(function (x) {
+        return h("tr", {}, [h("th", { scope: "row", text: x.label || x[key] }), h("td", { className: "num", text: String(x.rated) }),
+          h("td", { className: "num", text: String(x.satisfied) }), h("td", { className: "num", text: String(x.basically_satisfied) }),
+          h("td", { className: "num", text: String(x.dissatisfied) }), h("td", { className: "num", text: pct(x.satisfied_share) })]);
+      });
+      return r.length ? r : [h("tr", {}, [h("td", { colspan: 6, className: "empty", text: "暂无评价。" })])];
+    }
+    function table(list, key, id, head) {
+      return h("div", { className: "tablewrap" }, [h("table", { id: id }, [h("thead", {}, [h("tr", {},
+        [head, "评价件数", "满意", "基本满意", "不满意", "满意率"].map(function (t) { return h("th", { scope: "col", text: t }); }))]),
+        h("tbody", {}, rows(list, key))])]);
+    }
+    function chart(list, label, id) {
+      return barChart((list || []).map(function (x) {
+        return { label: x.label || x.month, count: Math.round((x.satisfied_share || 0) * 1000), text: pct(x.satisfied_share) };
+      }), label, id);
+    }
+    return [
+      h("h2", { text: "企业满意度" }),
+      h("div", { className: "card" }, [h("dl", { className: "kv", id: "stat-satisfaction" }, [
+        h("dt", { text: "满意率" }), h("dd", { text: satisfactionText(sf) }),
+        h("dt", { text: "满意 / 基本满意 / 不满意" }), h("dd", { text: sf.satisfied + " / " + sf.basically_satisfied + " / " + sf.dissatisfied }),
+      ])]),
+      h("h3", { text: "按类型" }), table(sf.by_type, "type", "satisfaction-type", "类型"),
+      h("h3", { text: "按地区" }), table(sf.by_region, "region", "satisfaction-region", "地区"),
+      h("div", { className: "card" }, [chart(sf.by_region, "满意率（按地区）", "chart-satisfaction-region")]),
+      h("h3", { text: "按月份" }), table(sf.by_month, "month", "satisfaction-month", "月份"),
+      h("div", { className: "card" }, [chart(sf.by_month, "满意率（按月份）", "chart-satisfaction-month")]),
+    ];
   }
 
   /* ---- digest ------------------------------------------------------------ */
@@ -885,6 +942,15 @@
           h("thead", {}, [h("tr", {}, ["编号", "企业", "状态", "期限", "剩余", "承办人"].map(function (t) { return h("th", { text: t }); }))]),
           h("tbody", {}, rows)])]));
       });
+      if ((d.withdrawn || []).length) {
+        kids.push(h("h2", { text: "企业撤回（上一个工作日以来）" }), h("div", { className: "tablewrap" }, [h("table", { id: "digest-withdrawn" }, [
+          h("thead", {}, [h("tr", {}, ["编号", "企业", "类型", "撤回时间"].map(function (t) { return h("th", { text: t }); }))]),
+          h("tbody", {}, d.withdrawn.map(function (c) {
+            return h("tr", { className: "rowlink", onclick: function () { location.hash = "#/case/" + c.id; } }, [
+              h("td", {}, [h("a", { href: "#/case/" + c.id, text: c.id })]), h("td", { text: c.company_name }),
+              h("td", { text: c.type_label }), h("td", { text: fmtTime(c.withdrawn_at) })]);
+          }))])]));
+      }
       kids.push(h("h2", { text: "消息预览" }), h("div", { className: "card" }, [h("pre", { className: "pre", text: r.body.text })]));
       page("期限提醒", kids);
     }, failed);

@@ -113,6 +113,8 @@
   }
 
   function showCase(c) {
+    var m = ZQ.mobileParse(mobIn.value, '手机号码');
+    if (!m.error) caseMobile[c.id] = m.value;
     var h = el('h2', { id: 'result-title', tabindex: '-1', text: '查询结果' });
     var card = caseCard(c, h, 'case-result', 'case-status');
     ZQ.clear(result).appendChild(card);
@@ -155,6 +157,8 @@
     var files = ZQ.caseFiles ? ZQ.caseFiles(c) : null;
     if (files) card.appendChild(files);
     card.appendChild(receiptLink(c));
+    var own = ownActions(c);
+    if (own) card.appendChild(own);
     return card;
   }
 
@@ -235,6 +239,7 @@
     } else {
       mobileResult.appendChild(el('p', { class: 'muted', text: '共 ' + cases.length + ' 件，最新提交的在前。' }));
       cases.forEach(function (c) {
+        caseMobile[c.id] = mobile;
         mobileResult.appendChild(caseCard(c, el('h3', { text: c.id + ' · ' + (c.type_label || '') })));
       });
     }
@@ -242,6 +247,7 @@
   }
 
   function listCases(mobile) {
+    proved[mobile] = true; /* a lookup code proves the number for withdrawal and evaluation too */
     ZQ.clear(mobileResult).appendChild(el('p', { class: 'loading', text: '正在查询…' }));
     ZQ.api('POST', '/api/cases/lookup', { mobile: mobile }, { 'X-CSRF-Token': session.csrf }).then(function (r) {
       if (r.ok && r.data && Array.isArray(r.data.cases)) showList(mobile, r.data.cases);
@@ -316,4 +322,210 @@
     });
   }
   offerByMobile();
+  /* ---- the enterprise's own actions: 撤回 before a decision, 评价 once
+   * closed. Both need the case's mobile proved by SMS code in this page's
+   * session (purpose supplement; a lookup code proves it as well). ------ */
+
+  var caseMobile = {}; /* case id -> the 11-digit mobile it was looked up with */
+  var proved = {}; /* mobile -> true once this session verified it */
+  var RATINGS = [['satisfied', '满意'], ['basically_satisfied', '基本满意'], ['dissatisfied', '不满意']];
+
+  /* A session with its token (the lookup by number needs none): a
+   * Promise of the verify view, or null when it could not be made. */
+  function ensureSession() {
+    if (session.csrf && session.verify) return Promise.resolve(session.verify);
+    return ZQ.api('POST', '/api/session').then(function (r) {
+      if (!r.ok || !r.data || !r.data.csrf) return null;
+      session.csrf = r.data.csrf;
+      session.verify = r.data.verify || {};
+      return session.verify;
+    });
+  }
+
+  function codesOn(v) {
+    return !!(v && v.available && v.purposes && (v.purposes.supplement || v.purposes.lookup));
+  }
+
+  /* What the enterprise may do with case c, as a section of its card, or
+   * null: a withdrawal before a decision, an evaluation once closed, its
+   * evaluation once given. */
+  function ownActions(c) {
+    if (c.evaluation) return ratedNote(c.evaluation);
+    if (c.can_withdraw) return actionBox(c, 'withdraw');
+    if (c.can_evaluate) return actionBox(c, 'evaluate');
+    return null;
+  }
+
+  function ratedNote(ev) {
+    var label = ev.label || ev.rating;
+    return el('section', { class: 'own-action', 'data-own': 'rated' }, [
+      el('h3', { class: 'section-h', text: '您的评价' }),
+      el('p', {}, [el('strong', { class: 'rating', text: label }), ev.at ? '（' + ZQ.timeDisplay(ev.at) + '）' : '']),
+      ev.comment ? el('p', { class: 'note', text: ev.comment }) : null
+    ]);
+  }
+
+  /* The closed box with one button; opening it shows the form. */
+  function actionBox(c, kind) {
+    var what = c.type === 'consult' ? '咨询' : '投诉';
+    var box = el('section', { class: 'own-action', 'data-own': kind });
+    var open = el('button', {
+      type: 'button',
+      class: 'btn secondary',
+      text: kind === 'withdraw' ? '撤回' + what : '评价办理结果'
+    });
+    if (kind === 'evaluate') {
+      box.appendChild(el('h3', { class: 'section-h', text: '办理满意度评价' }));
+      box.appendChild(el('p', { class: 'help', text: '案件已办结，欢迎对办理结果作出评价（只能评价一次）。' }));
+    }
+    box.appendChild(open);
+    open.addEventListener('click', function () {
+      open.disabled = true;
+      ensureSession().then(function (v) {
+        open.disabled = false;
+        if (v === null) {
+          box.appendChild(ZQ.notice({ kind: 'error', text: '网络不通或服务暂时不可用，请稍后重试。' }));
+          return;
+        }
+        if (!codesOn(v)) {
+          ZQ.clear(box).appendChild(ZQ.notice({ role: 'status', text: kind === 'withdraw'
+            ? '暂未开通短信验证，无法在线撤回。如需撤回，请联系承办部门。'
+            : '暂未开通短信验证，无法在线评价。' }));
+          return;
+        }
+        ZQ.clear(box).appendChild(kind === 'withdraw' ? withdrawForm(c, box, what, v) : evaluateForm(c, box, v));
+      });
+    });
+    return box;
+  }
+
+  /* The SMS code widget for the case's mobile, or null when this session
+   * proved it already. */
+  function codeWidget(c, v, msg) {
+    var m = caseMobile[c.id];
+    if (!m || proved[m]) return null;
+    return ZQ.smsCode({
+      purpose: v.purposes.supplement ? 'supplement' : 'lookup',
+      mobile: function () {
+        return m;
+      },
+      csrf: function () {
+        return session.csrf;
+      },
+      resendAfter: v.resend_after,
+      onVerified: function (mobile) {
+        proved[mobile] = true;
+        msg.hidden = true;
+      }
+    });
+  }
+
+  function reasonField(id, label, help) {
+    var area = el('textarea', { id: id, rows: '3', maxlength: '500', 'aria-describedby': id + '-help ' + id + '-err' });
+    var err = el('p', { class: 'field-error', id: id + '-err', hidden: true });
+    return {
+      area: area,
+      err: err,
+      node: el('div', { class: 'field' }, [
+        el('label', { for: id, text: label }),
+        el('p', { class: 'help', id: id + '-help', text: help }),
+        area,
+        err
+      ])
+    };
+  }
+
+  /* The common ending of both forms: the code (when needed), the message
+   * line (first: shown at once) and the buttons; post() sends the form and
+   * gives a Promise of the answer. */
+  function formTail(c, box, v, okText, post, first) {
+    var msg = el('p', { class: 'field-error', role: 'alert', hidden: true });
+    var w = codeWidget(c, v, msg);
+    var go = el('button', { type: 'button', class: 'btn', text: okText });
+    var cancel = el('button', { type: 'button', class: 'btn secondary', text: '取消' });
+    function say(text) {
+      msg.textContent = text || '';
+      msg.hidden = !text;
+    }
+    cancel.addEventListener('click', function () {
+      var fresh = ownActions(c);
+      if (fresh) box.replaceWith(fresh);
+    });
+    go.addEventListener('click', function () {
+      var m = caseMobile[c.id];
+      if (!m || !proved[m]) {
+        say('请先获取短信验证码，验证本案件登记的手机号码。');
+        return;
+      }
+      say('');
+      go.disabled = true;
+      post().then(function (r) {
+        go.disabled = false;
+        if (r.ok && r.data && r.data.case) {
+          var card = box.closest('[data-case]');
+          var h = card ? card.querySelector('h2, h3') : null;
+          var next = caseCard(r.data.case, h ? h.cloneNode(true) : el('h3', { text: c.id }), card ? card.id || null : null,
+            card && card.querySelector('.status') ? card.querySelector('.status').id || null : null);
+          if (card) card.replaceWith(next);
+          var done = next.querySelector('.own-action') || next;
+          done.setAttribute('tabindex', '-1');
+          done.focus();
+          return;
+        }
+        if (r.status === 403 && r.error && r.error.code === 'mobile_unverified') {
+          /* The proof expired (or the page's session did): a new code. */
+          proved[m] = false;
+          tail.replaceWith(formTail(c, box, v, okText, post, r.error.message));
+          return;
+        }
+        if (r.status === 422 && r.error && r.error.fields) {
+          var f = r.error.fields;
+          say(f.reason || f.comment || f.rating || ZQ.problemText(r));
+          return;
+        }
+        say(ZQ.problemText(r));
+      });
+    });
+    var tail = el('div', { class: 'own-tail' }, [w ? w.node : null, msg, el('div', { class: 'actions' }, [go, cancel])]);
+    if (first) say(first);
+    return tail;
+  }
+
+  function withdrawForm(c, box, what, v) {
+    var reason = reasonField(ZQ.uid('withdraw-reason'), '撤回理由（选填）', '最多 500 字，例如：已与对方协商解决。');
+    return el('div', { class: 'withdraw-form' }, [
+      el('h3', { class: 'section-h', text: '撤回' + what }),
+      ZQ.notice({ role: 'note', text: '撤回后本' + what + '将终止办理，且不能恢复。如需再次反映，请重新提交。' }),
+      reason.node,
+      formTail(c, box, v, '确认撤回', function () {
+        var body = {};
+        if (ZQ.trim(reason.area.value)) body.reason = reason.area.value;
+        return ZQ.api('POST', '/api/cases/' + encodeURIComponent(c.id) + '/withdraw', body, { 'X-CSRF-Token': session.csrf });
+      })
+    ]);
+  }
+
+  function evaluateForm(c, box, v) {
+    var name = ZQ.uid('rating');
+    var radios = RATINGS.map(function (x) {
+      var id = name + '-' + x[0];
+      return el('label', { class: 'choice', for: id }, [
+        el('input', { type: 'radio', name: name, id: id, value: x[0] }),
+        el('span', { text: x[1] })
+      ]);
+    });
+    var comment = reasonField(ZQ.uid('rating-comment'), '评价意见（选填）', '最多 500 字。');
+    return el('div', { class: 'evaluate-form' }, [
+      el('h3', { class: 'section-h', text: '办理满意度评价' }),
+      el('fieldset', { class: 'field' }, [el('legend', { text: '您对办理结果是否满意？' }), el('div', { class: 'choices' }, radios)]),
+      comment.node,
+      formTail(c, box, v, '提交评价', function () {
+        var picked = box.querySelector('input[name="' + name + '"]:checked');
+        if (!picked) return Promise.resolve({ ok: false, status: 422, error: { fields: { rating: '请选择满意、基本满意或不满意' } } });
+        var body = { rating: picked.value };
+        if (ZQ.trim(comment.area.value)) body.comment = comment.area.value;
+        return ZQ.api('POST', '/api/cases/' + encodeURIComponent(c.id) + '/evaluation', body, { 'X-CSRF-Token': session.csrf });
+      })
+    ]);
+  }
 })();
