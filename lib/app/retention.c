@@ -21,15 +21,17 @@
 #define DAY_MS 86400000LL
 
 /* The hash fields a purged case keeps: the list row's fields without the
- * mobile, the answers (filtered), the packs, the mark, and the
+ * mobile, the outcome (result, amount recovered, department, the clocks'
+ * on-time marks), the answers (filtered), the packs, the mark, and the
  * enterprise's rating (statistics; its comment is free text and goes).
  * Any other field (mobile, idempotency owner, what later features add)
  * goes. */
 #define KEEP_FIELDS_LUA                                                                            \
     "'id', 'form', 'status', 'created_ms', 'updated_ms', 'region', 'source', 'dup_of', "           \
     "'handler', 'office', 'cross_region', 'due_kind', 'due_start', 'due_date', 'due_limit', "      \
-    "'due_ext', 'answered_ms', 'answered_on_time', 'answers', 'list_sum', 'list_row', "            \
-    "'purged_ms', 'rating', 'rated_ms'"
+    "'due_ext', 'answered_ms', 'answered_on_time', 'result', 'recovered_fen', 'department', "      \
+    "'review_on_time', 'transfer_on_time', 'answers', 'list_sum', 'list_row', 'purged_ms', "       \
+    "'rating', 'rated_ms'"
 
 /* KEYS[1] case:{id}, KEYS[2] case:{id}:log. ARGV: 1 status and 2
  * updated_ms as read (the case must not have changed since), 3 the log's

@@ -53,6 +53,11 @@ class TestRetention(StackCase, unittest.TestCase):
                    {"at_ms": closed or created + DAY, "from": "submitted", "to": status,
                     "by": "hd1", "note": "已电话联系张三 13800000001"}]
             extra = {"answered_ms": str(created + 20 * DAY), "answered_on_time": "1"}
+            if form == "complaint":
+                # The outcome is statistics: it must survive the purge.
+                extra.update({"result": "paid_part", "recovered_fen": "1234500",
+                              "department": "city_jxj", "review_on_time": "1",
+                              "transfer_on_time": "0"})
             cmds += case_commands(cid, form, created, ans, status=status, log=log,
                                   mobile=ans["mobile"], extra=extra)
         # An audit entry from two years ago, and one from today.
@@ -100,7 +105,8 @@ class TestRetention(StackCase, unittest.TestCase):
                 if k in ans:
                     self.assertEqual(kept[k], ans[k], k)
             for k in ("form", "status", "created_ms", "updated_ms", "region", "answered_ms",
-                      "answered_on_time"):
+                      "answered_on_time", "result", "recovered_fen", "department",
+                      "review_on_time", "transfer_on_time"):
                 self.assertEqual(h.get(k), before[cid].get(k), k)
             sum_ = h["list_sum"].split("\x1f")
             self.assertEqual(sum_[1:4], ["", "", ""], "company, contact, respondent")
