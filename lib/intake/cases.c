@@ -579,6 +579,21 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
     return out;
 }
 
+/* What the office asked for of a case in needs_info, for the enterprise:
+ * the message, when, and the date to supply it by. */
+static json_t *supplement_json(const zq_case *c, const zq_deadline *d, zq_date today)
+{
+    json_t *e = NULL;
+    int64_t at = zq_wf_last_request(c->history, &e);
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    char iso[32], due[ZQ_DATE_STRLEN];
+
+    zq_time_iso(at > 0 ? at : c->created_ms, iso);
+    zq_date_format(d->due, due, sizeof(due));
+    return json_pack("{s:s, s:s, s:s, s:b}", "message", msg ? msg : "", "requested_at", iso,
+                     "supply_by", due, "overdue", zq_date_cmp(today, d->due) > 0);
+}
+
 json_t *zq_case_public_json_at(const zq_schema *s, const zq_calendar *cal,
                                const struct zq_wf_limits *lim, const zq_case *c, zq_date today)
 {
@@ -589,5 +604,7 @@ json_t *zq_case_public_json_at(const zq_schema *s, const zq_calendar *cal,
         return out;
     zq_wf_deadline(cal, lim, c->form, c->status, c->history, c->created_ms, &d);
     json_object_set_new(out, "deadline", zq_wf_deadline_json(cal, &d, c->status, today));
+    if (d.clock == ZQ_WF_CLOCK_SUPPLY)
+        json_object_set_new(out, "supplement", supplement_json(c, &d, today));
     return out;
 }

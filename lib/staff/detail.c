@@ -148,6 +148,28 @@ static json_t *files_json(const zq_schema *s, const zq_case_row *r)
     return out;
 }
 
+/* The open request for more material of a case in needs_info: what was
+ * asked, when, by which date, whether that date has passed and the
+ * working days waited so far; json null otherwise. */
+static json_t *supplement_json(const zq_staff_ctx *ctx, const zq_staff_case *c,
+                               const zq_deadline *d)
+{
+    json_t *e = NULL;
+    int64_t at = zq_wf_last_request(c->log, &e);
+    char iso[32], due[ZQ_DATE_STRLEN];
+    const char *msg;
+
+    if (strcmp(c->row.status, "needs_info") != 0 || at < 0 || d->clock != ZQ_WF_CLOCK_SUPPLY)
+        return json_null();
+    msg = json_string_value(json_object_get(e, "message"));
+    zq_time_iso(at, iso);
+    zq_date_format(d->due, due, sizeof(due));
+    return json_pack("{s:s, s:s, s:s, s:b, s:i}", "requested_at", iso, "message", msg ? msg : "",
+                     "supply_by", due, "overdue", zq_date_cmp(ctx->today, d->due) > 0,
+                     "waiting_workdays",
+                     zq_wf_waited(ctx->cal, at, zq_date_to_ms(ctx->today, 12, 0)));
+}
+
 json_t *zq_staff_case_json(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_role role)
 {
     const zq_wf_machine *m = zq_wf_machine_for(c->row.form);
@@ -164,6 +186,7 @@ json_t *zq_staff_case_json(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_r
     json_object_set_new(o, "fields", fields_json(ctx->schema, &c->row));
     json_object_set_new(o, "files", files_json(ctx->schema, &c->row));
     json_object_set_new(o, "history", entries_json(c, c->log, true));
+    json_object_set_new(o, "supplement", supplement_json(ctx, c, &d));
     json_object_set_new(o, "notes", entries_json(c, c->notes, false));
     json_object_set_new(o, "allowed_moves", zq_wf_moves_json(m, c->row.status, role));
     json_object_set_new(

@@ -241,7 +241,10 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filte
             month[7] = '\0';
             bump(months, month);
             zq_staff_row_deadline(ctx, r, &d);
-            if (d.clock != ZQ_WF_CLOCK_NONE && zq_date_cmp(ctx->today, d.due) > 0)
+            /* The date for more material is the enterprise's, not the
+             * office's: missing it is no delay of the office. */
+            if (d.clock != ZQ_WF_CLOCK_NONE && d.clock != ZQ_WF_CLOCK_SUPPLY &&
+                zq_date_cmp(ctx->today, d.due) > 0)
                 overdue++;
             if (strcmp(r->form, "complaint") == 0) {
                 char payer[40] = "none", amount[24] = "";
