@@ -48,6 +48,10 @@ static const zq_route routes[] = {
     {"POST", "/api/intake/{form}/files", zq_h_intake_file_upload, "intake_file_upload"},
     {"DELETE", "/api/intake/{form}/files/{fid}", zq_h_intake_file_delete, "intake_file_delete"},
     {"GET", "/api/admin/cases/{id}/files/{fid}", zq_h_admin_case_file, "admin_case_file"},
+    /* The answer to a request for more material (fcgi/files.c). */
+    {"POST", "/api/cases/{id}/files", zq_h_case_file_upload, "case_file_upload"},
+    {"DELETE", "/api/cases/{id}/files/{fid}", zq_h_case_file_delete, "case_file_delete"},
+    {"POST", "/api/cases/{id}/supplements", zq_h_case_supplement, "case_supplement"},
     /* Staff: cases (fcgi/admin_cases.c). */
     {"GET", "/api/admin/me", zq_h_admin_me, "admin_me"},
     {"GET", "/api/admin/workflow", zq_h_admin_workflow, "admin_workflow"},

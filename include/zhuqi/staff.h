@@ -271,9 +271,10 @@ int zq_staff_load_list(zq_store *st, const char *id, const char *which, long max
 /* A case loaded for the detail view and the staff actions. Clear with
  * zq_staff_case_clear(). */
 typedef struct zq_staff_case {
-    zq_case_row row; /* with its answers, parsed */
-    json_t *log;     /* the history: owned array */
-    json_t *notes;   /* owned array; empty unless loaded with the notes */
+    zq_case_row row;    /* with its answers, parsed */
+    json_t *log;        /* the history: owned array */
+    json_t *notes;      /* owned array; empty unless loaded with the notes */
+    json_t *files_more; /* owned array: files attached after submission (files.h); may be empty */
 } zq_staff_case;
 
 /* Loads case id with its history (and its notes when notes). Returns 0;

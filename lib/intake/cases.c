@@ -44,6 +44,7 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/log.h"
 #include "zhuqi/otp.h"
+#include "zhuqi/supplement.h"
 #include "zhuqi/summary.h"
 #include "zhuqi/workflow.h"
 
@@ -559,6 +560,9 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
             note = NULL;
         if (item != NULL && note != NULL && *note != '\0')
             json_object_set_new(item, "note", json_string(note));
+        /* The enterprise's own answer to a request for more material. */
+        if (item != NULL && json_object_get(e, "supplement") != NULL)
+            json_object_set_new(item, "supplement", zq_supplement_public(e));
         if (item != NULL)
             json_array_append_new(hist, item);
     }

@@ -6,6 +6,29 @@
 #include <string.h>
 
 #include "staff_int.h"
+#include "zhuqi/files.h"
+
+/* The records attached after submission (files_more) into c->files_more:
+ * the detail is no hot path, one more short read is fine. */
+static int load_files_more(zq_store *st, const char *id, zq_staff_case *c, zq_err *err)
+{
+    char key[ZQ_STORE_KEY_MAX];
+    redisReply *r;
+
+    if (zq_store_key(st, key, sizeof(key), "case:%s", id) < 0)
+        return zq_err_set(err, ZQ_EINVAL, "staff: case id too long for a key");
+    r = zq_store_command(st, err, "HGET %s files_more", key);
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    if (r->type == REDIS_REPLY_STRING)
+        c->files_more = json_loadb(r->str, r->len, 0, NULL);
+    freeReplyObject(r);
+    if (!json_is_array(c->files_more)) {
+        json_decref(c->files_more);
+        c->files_more = json_array();
+    }
+    return c->files_more ? 0 : zq_err_set(err, ZQ_ENOMEM, "case: out of memory");
+}
 
 int zq_staff_case_load(zq_store *st, const char *id, bool notes, zq_staff_case *c, zq_err *err)
 {
@@ -26,6 +49,8 @@ int zq_staff_case_load(zq_store *st, const char *id, bool notes, zq_staff_case *
         rc = zq_err_set(err, ZQ_ENOTFOUND, "case %s not found", id);
     if (rc == 0 && c->notes == NULL && (c->notes = json_array()) == NULL)
         rc = zq_err_set(err, ZQ_ENOMEM, "case: out of memory");
+    if (rc == 0)
+        rc = load_files_more(st, id, c, err);
     if (rc < 0)
         zq_staff_case_clear(c);
     return rc;
@@ -36,7 +61,8 @@ void zq_staff_case_clear(zq_staff_case *c)
     zq_case_row_clear(&c->row);
     json_decref(c->log);
     json_decref(c->notes);
-    c->log = c->notes = NULL;
+    json_decref(c->files_more);
+    c->log = c->notes = c->files_more = NULL;
 }
 
 void zq_staff_case_deadline(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_deadline *d)
@@ -108,9 +134,30 @@ static json_t *fields_json(const zq_schema *s, const zq_case_row *r)
     return out;
 }
 
+/* A copy of rec with its kind's label, the download path (fcgi/files.c)
+ * and whether it came after submission; NULL when it has no id. */
+static json_t *file_json(const zq_case_row *r, json_t *rec, const char *label, bool later)
+{
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    char url[160];
+    json_t *o;
+
+    if (id == NULL || zq_fmt(url, sizeof(url), "/api/admin/cases/%s/files/%s", r->id, id) < 0)
+        return NULL;
+    o = json_deep_copy(rec);
+    if (o == NULL)
+        return NULL;
+    json_object_set_new(o, "kind_label", json_string(label));
+    json_object_set_new(o, "url", json_string(url));
+    json_object_set_new(o, "later", json_boolean(later));
+    return o;
+}
+
 /* The case's evidence files for the console: each record with its kind's
- * label and the download path (fcgi/files.c), in form order. */
-static json_t *files_json(const zq_schema *s, const zq_case_row *r)
+ * label and the download path, in form order, then those attached after
+ * submission (files_more: an answer to a request for more material, a
+ * chat), in the order they came, marked "later". */
+static json_t *files_json(const zq_schema *s, const zq_case_row *r, json_t *more)
 {
     const zq_form *f = s ? zq_schema_form(s, r->form) : NULL;
     json_t *out = json_array(), *rec;
@@ -126,25 +173,29 @@ static json_t *files_json(const zq_schema *s, const zq_case_row *r)
             json_array_foreach(list, n, rec)
             {
                 const char *kind = json_string_value(json_object_get(rec, "kind"));
-                const char *id = json_string_value(json_object_get(rec, "id"));
                 const char *label = kind ? kind : "";
-                char url[160];
                 json_t *o;
 
                 for (k = 0; kind != NULL && k < fld->nkinds; k++)
                     if (strcmp(fld->kinds[k].value, kind) == 0)
                         label = fld->kinds[k].label;
-                if (id == NULL ||
-                    zq_fmt(url, sizeof(url), "/api/admin/cases/%s/files/%s", r->id, id) < 0)
-                    continue;
-                o = json_deep_copy(rec);
-                if (o == NULL)
-                    continue;
-                json_object_set_new(o, "kind_label", json_string(label));
-                json_object_set_new(o, "url", json_string(url));
-                json_array_append_new(out, o);
+                if ((o = file_json(r, rec, label, false)) != NULL)
+                    json_array_append_new(out, o);
             }
         }
+    json_array_foreach(more, n, rec)
+    {
+        const char *kind = json_string_value(json_object_get(rec, "kind"));
+        const zq_field *fld = zq_files_field_for_kind(f, kind);
+        const char *label = kind ? kind : "";
+        json_t *o;
+
+        for (k = 0; fld != NULL && k < fld->nkinds; k++)
+            if (strcmp(fld->kinds[k].value, kind) == 0)
+                label = fld->kinds[k].label;
+        if ((o = file_json(r, rec, label, true)) != NULL)
+            json_array_append_new(out, o);
+    }
     return out;
 }
 
@@ -184,7 +235,7 @@ json_t *zq_staff_case_json(const zq_staff_ctx *ctx, const zq_staff_case *c, zq_r
                         zq_wf_deadline_json(ctx->cal, &d, c->row.status, ctx->today));
     json_object_set(o, "answers", c->row.answers);
     json_object_set_new(o, "fields", fields_json(ctx->schema, &c->row));
-    json_object_set_new(o, "files", files_json(ctx->schema, &c->row));
+    json_object_set_new(o, "files", files_json(ctx->schema, &c->row, c->files_more));
     json_object_set_new(o, "history", entries_json(c, c->log, true));
     json_object_set_new(o, "supplement", supplement_json(ctx, c, &d));
     json_object_set_new(o, "notes", entries_json(c, c->notes, false));
