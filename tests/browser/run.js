@@ -746,6 +746,79 @@ test('SMS code: 获取验证码 with a countdown, a wrong code, the right one, s
   }
 });
 
+test('补充材料: a case in needs_info shows the request; mobile code, text and a file, sent; 已提交 again', async (t) => {
+  await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'tencent' }, verify: { supplement: true } }));
+  try {
+    const prefix = (await stack.cmd('prefix')).result;
+    const token = (await stack.cmd('staff_token')).result;
+    const mobile = '13712345672';
+    const created = Date.now() - 86400e3;
+    const day = new Date(created + 8 * 3600e3).toISOString().slice(0, 10).replace(/-/g, '');
+    const id = `TS${day}-8901`;
+    await seedCase(prefix, id, 'complaint', created, Object.assign({}, COMPLAINT, { mobile }), '510100');
+    const mv = await httpReq(base, 'POST', `/api/admin/cases/${id}/transitions`, {
+      body: { to: 'needs_info', message: '请补充加盖公章的采购合同。' },
+      headers: { Authorization: 'Bearer ' + token }
+    });
+    eq(mv.status, 200, 'needs_info move: ' + mv.body);
+    const due = JSON.parse(mv.body.toString()).case.supplement.supply_by;
+
+    const page = await newPage(t);
+    await page.goto(base + '/lookup.html?id=' + encodeURIComponent(id));
+    await page.fill('#case-mobile', mobile);
+    await page.click('#lookup-btn');
+    await page.locator('#case-status').waitFor();
+    eq((await page.locator('#case-status').textContent()).trim(), '待补充材料', 'status');
+    const box = page.locator('#case-result .supplement');
+    const asked = await box.innerText();
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(due);
+    assert(asked.includes('请补充加盖公章的采购合同。'), 'request message not shown: ' + asked);
+    assert(asked.includes(`${m[1]}年${+m[2]}月${+m[3]}日`), 'supply date not shown: ' + asked);
+    await assertLayout(page, 'supplement request');
+    await shot(page, 'supplement-request');
+
+    await box.locator('button', { hasText: '补充材料' }).click();
+    await box.locator('.sms-send').click();
+    await box.locator('.sms-input').waitFor();
+    await box.locator('.sms-input').fill(await smsCodeSent(mobile));
+    await box.locator('.supplement-form textarea').waitFor();
+    /* Nothing typed, nothing added: a Chinese refusal, no request. */
+    await box.locator('button', { hasText: '提交补充材料' }).click();
+    eq((await box.locator('.supplement-form > .field-error').textContent()).trim(), '请填写补充说明或上传补充材料。', 'empty answer message');
+    await box.locator('.supplement-form textarea').fill('已补充盖章合同扫描件。');
+    /* A PDF through the same upload control as the form's, with progress. */
+    let sawProgress = false;
+    page.on('request', (req) => {
+      if (req.url().includes(`/api/cases/${id}/files`)) sawProgress = true;
+    });
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(30000, 120), Buffer.from('\ntrailer\n%%EOF\n')]);
+    await box.locator('fieldset.file-kind[data-kind="contract"] input[type=file]:not([capture])').setInputFiles({
+      name: '盖章合同.pdf', mimeType: 'application/pdf', buffer: pdf
+    });
+    await box.locator('fieldset.file-kind[data-kind="contract"] li.file-item[data-file]').waitFor();
+    assert(sawProgress, 'the upload did not go to the case');
+    await assertLayout(page, 'supplement answer');
+    await shot(page, 'supplement-answer');
+    await box.locator('button', { hasText: '提交补充材料' }).click();
+    await page.waitForFunction(() => {
+      const s = document.querySelector('#case-status');
+      return s && s.textContent.trim() === '已提交';
+    });
+    const done = await page.locator('#case-result').innerText();
+    assert(done.includes('补充材料已提交'), 'no confirmation: ' + done);
+    assert(done.includes('已补充盖章合同扫描件。') && done.includes('盖章合同.pdf'), 'answer not in the history: ' + done);
+    eq(await page.locator('#case-result .supplement').count(), 0, 'the request still offered');
+    await assertLayout(page, 'supplement sent');
+    await shot(page, 'supplement-sent');
+    const d = await httpReq(base, 'GET', `/api/admin/cases/${id}`, { headers: { Authorization: 'Bearer ' + token } });
+    const c = JSON.parse(d.body.toString()).case;
+    eq(c.status, 'submitted', 'staff status');
+    assert(c.files.some((f) => f.later && f.name === '盖章合同.pdf'), 'file not among the case files');
+  } finally {
+    await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'none' } }));
+  }
+});
+
 test('在其他设备继续填写: mobile + code on a second phone picks up the draft', async (t) => {
   await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'tencent' }, verify: { submit_complaint: true } }));
   try {

@@ -114,14 +114,33 @@
 
   function showCase(c) {
     var h = el('h2', { id: 'result-title', tabindex: '-1', text: '查询结果' });
-    var card = caseCard(c, h, 'case-result', 'case-status');
+    var card = caseCard(c, h, 'case-result', 'case-status', function () {
+      return mobIn.value;
+    });
     ZQ.clear(result).appendChild(card);
     h.focus();
   }
 
+  /* The answer to a request for more material (supplement.js) at the end
+   * of card: once sent, the card shows the case as it is now. */
+  function supplementHook(card, c, h, cardId, statusId, mobile) {
+    var box = ZQ.supplementBox ? ZQ.supplementBox(c, {
+      mobile: mobile,
+      done: function (now) {
+        var nh = el(h.tagName.toLowerCase(), { tabindex: '-1', text: h.textContent });
+        var fresh = caseCard(now, nh, cardId, statusId, mobile);
+        fresh.insertBefore(ZQ.notice({ kind: 'ok', role: 'status', text: '补充材料已提交，办理部门将继续审查。' }), fresh.children[1]);
+        card.parentNode.replaceChild(fresh, card);
+        nh.focus();
+      }
+    }) : null;
+    if (box) card.appendChild(box);
+  }
+
   /* One case's public view as a card under heading h; ids for the card
-   * and its status (null: none). */
-  function caseCard(c, h, cardId, statusId) {
+   * and its status (null: none); mobile() the number the enterprise
+   * typed. */
+  function caseCard(c, h, cardId, statusId, mobile) {
     var contact = c.contact || {};
     var dl = el('dl', { class: 'facts' }, [].concat(
       fact('编号', c.id),
@@ -148,12 +167,14 @@
         return el('li', {}, [
           el('time', { datetime: e.at || null, text: ZQ.timeDisplay(e.at) }),
           el('strong', { text: e.label || e.status }),
-          e.note ? el('span', { class: 'note', text: e.note }) : null
+          e.note ? el('span', { class: 'note', text: e.note }) : null,
+          e.supplement && ZQ.supplementLine ? ZQ.supplementLine(e.supplement) : null
         ]);
       })));
     }
     var files = ZQ.caseFiles ? ZQ.caseFiles(c) : null;
     if (files) card.appendChild(files);
+    if (mobile) supplementHook(card, c, h, cardId, statusId, mobile);
     return card;
   }
 
@@ -217,7 +238,9 @@
     } else {
       mobileResult.appendChild(el('p', { class: 'muted', text: '共 ' + cases.length + ' 件，最新提交的在前。' }));
       cases.forEach(function (c) {
-        mobileResult.appendChild(caseCard(c, el('h3', { text: c.id + ' · ' + (c.type_label || '') })));
+        mobileResult.appendChild(caseCard(c, el('h3', { text: c.id + ' · ' + (c.type_label || '') }), null, null, function () {
+          return mobile;
+        }));
       });
     }
     h.focus();
