@@ -8,7 +8,9 @@ enterprise answers on the lookup page after proving the case's mobile by
 SMS code: files uploaded for the case (POST /api/cases/{id}/files) and a
 text (POST /api/cases/{id}/supplements) join the case and its history, and
 the case goes back to the handler's queue in one step; staff download the
-new files; uploads never sent are swept with their session."""
+new files; uploads never sent are swept with their session. The request
+reaches the enterprise: the progress SMS carries the date, and a chat-filed
+case's chat message carries the message and the date."""
 
 import datetime as dt
 import hashlib
@@ -20,8 +22,10 @@ import urllib.parse
 from harness import StackCase
 from staff_util import (PREFIX, Tokens, WorkCal, case_commands, complaint_answers, ms_at,
                         redis_pipeline)
+from bot_util import add_target
 from test_files import jpeg, pdf
 from test_sms_code import ROOMY, SMS_ON, CodeClient
+from test_sms_progress import ProgressBase, stack_args
 
 TOKENS = Tokens()
 MOBILE = "13812345678"
@@ -346,6 +350,31 @@ class TestAnswerSweep(AnswerBase, unittest.TestCase):
         self.stack.wait_for(lambda: not os.path.exists(self.store_path(f["id"])), 20,
                             "the unsent supplement file to go")
         self.assertEqual(self.pending(), [])
+
+
+class TestRequestNotified(ProgressBase, unittest.TestCase):
+    STACK_ARGS = stack_args()
+
+    def test_sms_and_chat_say_what_and_when(self):
+        st, fake = self.stack, self.stack.fake
+        cid, mobile, user = "TS20261206-0108", "13800139108", "suppuser8"
+        tid = "chat-dingtalk-" + hashlib.sha1(("dingtalk:" + user).encode()).hexdigest()[:16]
+        add_target(st, id=tid, channel="generic", address=fake.generic_url("chat-" + user))
+        self.add(cid, mobile, 8, source="chat:dingtalk:" + user)
+        c = self.move(cid, "needs_info", message="请补充：加盖公章的采购合同。")
+        due = c["supplement"]["supply_by"]
+        st.wait_for(lambda: fake.messages(platform="generic", target="chat-" + user), 20,
+                    "the request in the chat")
+        (m,) = fake.messages(platform="generic", target="chat-" + user)
+        text = m["json"]["title"] + m["json"]["markdown"]
+        self.assertIn("待补充材料", text)
+        self.assertIn("请补充：加盖公章的采购合同。", text)
+        self.assertIn(due, text)
+        self.assertNotIn("内部记录", text)  # the move's internal note
+        (line,) = self.wait_lines(cid, 1)
+        self.assertEqual(line["note"], "短信已发送（待补充材料）")
+        (sms,) = self.sms(mobile)
+        self.assertEqual(sms["json"]["TemplateParamSet"], [cid, "待补充材料", due])
 
 
 if __name__ == "__main__":
