@@ -45,9 +45,4 @@ typedef struct zq_supplement_in {
 int zq_supplement_submit(zq_store *st, const zq_case *c, const zq_supplement_in *in, char *cur,
                          zq_err *err);
 
-/* The entry's "supplement" for the public view: the text and the files'
- * {kind (label), name, size}. Returns a new object, or NULL when e has
- * none. */
-json_t *zq_supplement_public(json_t *e);
-
 #endif

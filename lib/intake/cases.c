@@ -44,7 +44,6 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/log.h"
 #include "zhuqi/otp.h"
-#include "zhuqi/supplement.h"
 #include "zhuqi/summary.h"
 #include "zhuqi/workflow.h"
 
@@ -530,6 +529,25 @@ const char *zq_case_status_label(const char *status)
     return status;
 }
 
+/* The enterprise's answer in a history entry (supplement.h) for the
+ * public view: its text and the files' {kind (label), name, size}. */
+static json_t *supplement_public(json_t *e)
+{
+    json_t *s = json_object_get(e, "supplement"), *files = json_array(), *f;
+    const char *t = json_string_value(json_object_get(s, "text"));
+    size_t i;
+
+    json_array_foreach(json_object_get(s, "files"), i, f)
+    {
+        const char *kind = json_string_value(json_object_get(f, "kind_label"));
+        const char *name = json_string_value(json_object_get(f, "name"));
+        json_array_append_new(files, json_pack("{s:s, s:s, s:I}", "kind", kind ? kind : "", "name",
+                                               name ? name : "", "size",
+                                               json_integer_value(json_object_get(f, "size"))));
+    }
+    return json_pack("{s:s, s:o}", "text", t ? t : "", "files", files);
+}
+
 json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
 {
     const zq_form *f = s ? zq_schema_form(s, c->form) : NULL;
@@ -562,7 +580,7 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
             json_object_set_new(item, "note", json_string(note));
         /* The enterprise's own answer to a request for more material. */
         if (item != NULL && json_object_get(e, "supplement") != NULL)
-            json_object_set_new(item, "supplement", zq_supplement_public(e));
+            json_object_set_new(item, "supplement", supplement_public(e));
         if (item != NULL)
             json_array_append_new(hist, item);
     }

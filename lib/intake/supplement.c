@@ -219,21 +219,3 @@ out:
     json_decref(hist);
     return rc;
 }
-
-json_t *zq_supplement_public(json_t *e)
-{
-    json_t *s = json_object_get(e, "supplement"), *files, *f, *out;
-    size_t i;
-
-    if (!json_is_object(s))
-        return NULL;
-    files = json_array();
-    json_array_foreach(json_object_get(s, "files"), i, f)
-    {
-        json_array_append_new(files, json_pack("{s:s, s:s, s:I}", "kind", str_of(f, "kind_label"),
-                                               "name", str_of(f, "name"), "size",
-                                               json_integer_value(json_object_get(f, "size"))));
-    }
-    out = json_pack("{s:s, s:o}", "text", str_of(s, "text"), "files", files);
-    return out;
-}
