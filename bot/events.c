@@ -24,12 +24,12 @@
 
 typedef zq_event event;
 
-static int render_case(zq_bot *b, const zq_template *t, const event *ev, zq_buf *title,
-                       zq_buf *body)
+static int render_case(zq_bot *b, const zq_template *t, const event *ev, const char *deadline,
+                       zq_buf *title, zq_buf *body)
 {
     const zq_form *f = b->app->schema ? zq_schema_form(b->app->schema, ev->form) : NULL;
     const zq_region *r = b->app->schema ? zq_schema_region(b->app->schema, ev->region) : NULL;
-    zq_tvar vars[6];
+    zq_tvar vars[8];
 
     vars[0] = (zq_tvar){"case.id", ev->id};
     vars[1] = (zq_tvar){"case.type", f ? f->title : ev->form};
@@ -37,20 +37,22 @@ static int render_case(zq_bot *b, const zq_template *t, const event *ev, zq_buf 
     vars[3] = (zq_tvar){"case.status", ev->to};
     vars[4] = (zq_tvar){"case.status_label", zq_case_status_label(ev->to)};
     vars[5] = (zq_tvar){"case.duplicate", ev->dup_of};
-    return zq_template_render(t, vars, 6, title, body);
+    vars[6] = (zq_tvar){"case.message", ev->note};
+    vars[7] = (zq_tvar){"case.deadline", deadline};
+    return zq_template_render(t, vars, 8, title, body);
 }
 
 /* The meta ({"case","event","type"}, a new string into *meta) and the
  * text of ev's notice from template t. Returns 0, or -1 (out of memory,
  * or the template failed: the caller drops the notice). */
 static int event_text(zq_bot *b, const zq_template *t, const event *ev, const char *type,
-                      char **meta, zq_buf *title, zq_buf *body)
+                      const char *deadline, char **meta, zq_buf *title, zq_buf *body)
 {
     json_t *m = json_pack("{s:s, s:s, s:s}", "case", ev->id, "event", ev->sid, "type", type);
 
     *meta = m ? json_dumps(m, JSON_COMPACT) : NULL;
     json_decref(m);
-    return *meta != NULL && render_case(b, t, ev, title, body) == 0 ? 0 : -1;
+    return *meta != NULL && render_case(b, t, ev, deadline, title, body) == 0 ? 0 : -1;
 }
 
 /* The targets of ev's announcement: everyone tagged "staff" and the
@@ -125,7 +127,7 @@ static int case_created(zq_bot *b, const event *ev)
     rc = case_audience(b, ev, region_tag, &aud_s, &skip);
     if (rc < 0 || skip)
         goto out;
-    if (event_text(b, b->app->case_created, ev, "case_created", &meta_s, &title, &body) < 0)
+    if (event_text(b, b->app->case_created, ev, "case_created", "", &meta_s, &title, &body) < 0)
         goto out;
     zq_events_mark_key(b->st, ev->sid, mark);
     memset(&in, 0, sizeof(in));
@@ -218,9 +220,35 @@ static int send_summaries(zq_bot *b)
     return 0;
 }
 
+/* The date of the time limit ev's new status runs on the case, from its
+ * history ("" when none, or the case is gone), into due[16]: a request
+ * for more material tells its date. Returns 0 or -ZQ_EUNAVAIL. */
+static int status_deadline(zq_bot *b, const event *ev, char due[16])
+{
+    zq_wf_limits lim;
+    zq_deadline d;
+    zq_case c;
+    zq_err err = {0};
+    int rc;
+
+    due[0] = '\0';
+    memset(&c, 0, sizeof(c));
+    rc = zq_case_load(b->st, ev->id, &c, &err);
+    if (rc == -ZQ_EUNAVAIL)
+        return rc;
+    if (rc == 0) {
+        zq_wf_limits_from_config(b->cfg, &lim);
+        zq_wf_deadline(b->app->calendar, &lim, c.form, ev->to, c.history, c.created_ms, &d);
+        if (d.clock != ZQ_WF_CLOCK_NONE)
+            zq_date_format(d.due, due, 16);
+    }
+    zq_case_clear(&c);
+    return 0;
+}
+
 static int case_status(zq_bot *b, const event *ev)
 {
-    char tid[ZQ_TARGET_ID_MAX], mark[ZQ_EVENTS_KEY_MAX], id[ZQ_NOTICE_ID_MAX];
+    char tid[ZQ_TARGET_ID_MAX], mark[ZQ_EVENTS_KEY_MAX], id[ZQ_NOTICE_ID_MAX], due[16];
     zq_buf title = {0}, body = {0};
     zq_direct_new in;
     zq_err err = {0};
@@ -237,7 +265,9 @@ static int case_status(zq_bot *b, const event *ev)
         ZQ_INFO("event=case_status_no_chat_target case=%s to=%s target=%s", ev->id, ev->to, tid);
         return 0;
     }
-    if (event_text(b, b->app->case_status, ev, "case_status", &meta_s, &title, &body) < 0)
+    if ((rc = status_deadline(b, ev, due)) < 0)
+        goto out;
+    if (event_text(b, b->app->case_status, ev, "case_status", due, &meta_s, &title, &body) < 0)
         goto out;
     zq_events_mark_key(b->st, ev->sid, mark);
     memset(&in, 0, sizeof(in));

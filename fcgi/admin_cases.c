@@ -565,6 +565,25 @@ static int parse_recovered(zq_req *req, json_t *body, long long *fen, const char
     return 0;
 }
 
+/* True when s has a character other than spaces. */
+static bool has_text(const char *s)
+{
+    return s != NULL && s[strspn(s, " \t\r\n")] != '\0';
+}
+
+/* The latest date a request for material may give (days from today). */
+#define SUPPLY_MAX_DAYS 90 /* the message below says it too */
+
+/* True when s is a date (YYYY-MM-DD) after today and at most
+ * SUPPLY_MAX_DAYS days ahead. */
+static bool supply_by_ok(zq_req *req, const char *s)
+{
+    zq_date today = zq_date_from_ms(now_ms(req)), d;
+
+    return strlen(s) == 10 && zq_date_parse(s, 10, &d) == 0 && zq_date_cmp(d, today) > 0 &&
+           zq_date_days_between(today, d) <= SUPPLY_MAX_DAYS;
+}
+
 /* Reads and checks what a move needs besides its note: the message for
  * the enterprise, and for the moves that need them the result type, the
  * amount recovered, the reason and the receiving department. Returns 0,
@@ -583,7 +602,8 @@ static int parse_outcome(zq_req *req, json_t *body, const zq_wf_move *mv, const 
     if (body_text(req, body, "message", ZQ_STAFF_NOTE_MAX, "给企业的答复", &o->message) < 0 ||
         body_text(req, body, "result", 32, "办理结果", &o->result) < 0 ||
         body_text(req, body, "reason", REASON_MAX, "不予受理理由", &o->reason) < 0 ||
-        body_text(req, body, "department", 32, "接收部门", &o->department) < 0) {
+        body_text(req, body, "department", 32, "接收部门", &o->department) < 0 ||
+        body_text(req, body, "supply_by", 10, "补充期限", &o->supply_by) < 0) {
         json_decref(fields);
         return -1;
     }
@@ -623,6 +643,14 @@ static int parse_outcome(zq_req *req, json_t *body, const zq_wf_move *mv, const 
     } else if (o->department != NULL && *o->department != '\0') {
         json_object_set_new(fields, "department", json_string("只有转办需要选择接收部门"));
     }
+    if (mv != NULL && mv->message_required && !has_text(o->message))
+        json_object_set_new(fields, "message",
+                            json_string("请填写给企业的说明，列明需要补充的全部材料"));
+    if (o->supply_by != NULL && (mv == NULL || strcmp(mv->to, "needs_info") != 0))
+        json_object_set_new(fields, "supply_by", json_string("只有要求补充材料需要填写补充期限"));
+    else if (o->supply_by != NULL && !supply_by_ok(req, o->supply_by))
+        json_object_set_new(fields, "supply_by",
+                            json_string("补充期限应为今天以后 90 天内的日期，格式如 2026-12-31"));
     if (json_object_size(fields) > 0) {
         const char *k;
         json_t *v;

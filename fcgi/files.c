@@ -16,6 +16,8 @@
 #include "zhuqi/filestore.h"
 #include "zhuqi/log.h"
 #include "zhuqi/session.h"
+#include "zhuqi/supplement.h"
+#include "verify.h"
 
 #define NAME_CHARS 120 /* characters of a file name kept */
 
@@ -327,5 +329,364 @@ int zq_h_admin_case_file(zq_req *req)
     rc = 0;
 out:
     zq_case_clear(&c);
+    return rc;
+}
+
+/* ---- The enterprise's answer to a request for more material ---- */
+
+/* What every supplement request checks after the session: SMS codes on
+ * for "supplement", the case (loaded into c: clear it), its mobile proved
+ * in this session, and the case waiting for material. Returns 0 to go on,
+ * 1 after having answered, or a negative code. */
+static int supp_case(zq_req *req, const zq_session *s, zq_case *c)
+{
+    const char *id = req->params[0];
+    zq_err err = {0};
+    bool ok = false;
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    if (!zq_verify_require_on(req, "supplement", NULL))
+        return 1;
+    if (id == NULL || !zq_case_id_valid(id)) {
+        zq_resp_error(req, 404, "not_found", "未找到该案件，请核对案件编号。");
+        return 1;
+    }
+    rc = zq_case_load(req->store, id, c, &err);
+    if (rc == -ZQ_ENOTFOUND) {
+        zq_resp_error(req, 404, "not_found", "未找到该案件，请核对案件编号。");
+        return 1;
+    }
+    if (rc < 0)
+        return rc == -ZQ_EUNAVAIL ? rc : -ZQ_EREPLY;
+    /* The proof is for the case's own mobile: another number's proof, or
+     * none, is the same refusal (whether they differ is nobody's
+     * business). */
+    rc = zq_session_verified(req->store, s->sid, "supplement", c->mobile, zq_now_ms(), &ok, &err);
+    if (rc < 0)
+        return rc == -ZQ_EUNAVAIL ? rc : -ZQ_EREPLY;
+    if (!ok || c->mobile[0] == '\0') {
+        zq_resp_error(req, 403, "mobile_unverified",
+                      "请先用案件登记的手机号码获取短信验证码，验证后再补充材料。");
+        return 1;
+    }
+    if (strcmp(c->status, "needs_info") != 0) {
+        zq_resp_error(req, 409, "not_waiting_for_material",
+                      "该案件当前不需要补充材料，请刷新页面查看最新进度。");
+        return 1;
+    }
+    return 0;
+}
+
+/* The number and bytes of the files a case holds already (its public
+ * list: those submitted and those attached since). */
+static void case_files_used(const zq_case *c, int *count, uint64_t *bytes)
+{
+    json_t *e;
+    size_t i;
+
+    *count = (int)json_array_size(c->files);
+    *bytes = 0;
+    json_array_foreach(c->files, i, e)
+    {
+        json_int_t n = json_integer_value(json_object_get(e, "size"));
+        *bytes += n > 0 ? (uint64_t)n : 0;
+    }
+}
+
+/* The count limit's 409. */
+static void too_many(zq_req *req)
+{
+    char m[200];
+
+    zq_resp_error(req, 409, "too_many_files",
+                  zq_resp_msgf(m, sizeof(m), "该案件的文件已达上限，请先删除不需要的文件。",
+                               "每个案件最多 %d 个文件，请先删除不需要的文件。",
+                               req->cfg->files.max_files));
+}
+
+int zq_h_case_file_upload(zq_req *req)
+{
+    const char *kind = zq_req_query(req, "kind"), *path = zq_req_param(req, "ZQ_BODY_FILE");
+    const zq_config *cfg = req->cfg;
+    zq_filestore *fs = store_of(req);
+    const zq_form *f;
+    zq_files_limits lim;
+    zq_file_info info;
+    zq_session s = {0};
+    zq_case c = {0};
+    zq_err err = {0};
+    json_t *rec = NULL, *pending = NULL;
+    char fid[ZQ_FILE_ID_LEN + 1], lb[32], m[200];
+    uint64_t used_bytes = 0;
+    bool stored = false;
+    int rc, used = 0, count = 0;
+
+    if ((rc = zq_verify_session(req, &s)) != 0)
+        return rc < 0 ? rc : 0;
+    if ((rc = supp_case(req, &s, &c)) != 0) {
+        rc = rc < 0 ? rc : 0;
+        goto out;
+    }
+    f = req->app ? zq_schema_form(req->app->schema, c.form) : NULL;
+    if (zq_files_field_for_kind(f, kind) == NULL) {
+        zq_resp_error(req, 400, "bad_kind", "请选择正确的文件类别。");
+        goto out;
+    }
+    if (fs == NULL) {
+        ZQ_WARN("event=upload_refused reason=no_store");
+        rc = -ZQ_EUNAVAIL;
+        goto out;
+    }
+    if (path == NULL || !zq_filestore_incoming_ok(fs, path)) {
+        zq_resp_error(req, 400, "no_file", "没有收到文件内容，请重新选择文件上传。");
+        goto out;
+    }
+    if ((rc = zq_files_supp_list(req->store, s.sid, c.id, &pending, &err)) < 0)
+        goto out;
+    /* The case's limits hold for all its files: those it has and those
+     * waiting to be sent. */
+    case_files_used(&c, &used, &used_bytes);
+    if (used + (int)json_array_size(pending) >= cfg->files.max_files) {
+        too_many(req);
+        goto out;
+    }
+    rc = zq_file_inspect(path, cfg->files.max_file_size, &info, &err);
+    if (rc == -ZQ_ETOOBIG || rc == -ZQ_EINVAL) {
+        if (rc == -ZQ_ETOOBIG)
+            zq_resp_error(req, 413, "file_too_large",
+                          zq_resp_msgf(m, sizeof(m), "文件过大，请压缩后重新上传。",
+                                       "文件过大：单个文件不能超过 %s。",
+                                       mb(cfg->files.max_file_size, lb, sizeof(lb))));
+        else
+            zq_resp_error(req, 415, "unsupported_type",
+                          "只能上传 JPG、PNG 图片或 PDF 文件，且文件须完整。请换一个文件重试。");
+        rc = 0;
+        goto out;
+    }
+    if (rc < 0) {
+        ZQ_ERROR("event=upload_failed err=\"%s\"", err.msg);
+        goto out;
+    }
+    if ((rc = zq_random_hex(fid, ZQ_FILE_ID_LEN / 2)) < 0)
+        goto out;
+    if (zq_filestore_put_path(fs, path, fid, &err) < 0) {
+        ZQ_ERROR("event=upload_failed id=%s err=\"%s\"", fid, err.msg);
+        rc = -ZQ_EIO;
+        goto out;
+    }
+    stored = true;
+    rec = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I}", "id", fid, "kind", kind, "name",
+                    file_name(req), "size", (json_int_t)info.size, "type", info.type, "sha256",
+                    info.sha256, "by", "web", "at_ms", (json_int_t)zq_now_ms());
+    if (rec == NULL) {
+        rc = -ZQ_ENOMEM;
+        goto out;
+    }
+    lim.max_files = cfg->files.max_files - used;
+    lim.max_bytes =
+        cfg->files.max_case_size > used_bytes ? cfg->files.max_case_size - used_bytes : 0;
+    rc = zq_files_supp_add(req->store, s.sid, c.id, rec, &lim, cfg->intake.session_ttl_s,
+                           zq_now_ms(), &count, NULL, &err);
+    if (rc == -ZQ_ENOTFOUND) {
+        zq_resp_error(req, 410, "session_expired", "页面已超时，请刷新页面后重新验证。");
+    } else if (rc == -ZQ_ECONFLICT) {
+        too_many(req);
+    } else if (rc == -ZQ_ETOOBIG) {
+        zq_resp_error(req, 413, "files_too_large",
+                      zq_resp_msgf(m, sizeof(m), "文件总大小已达上限，请先删除不需要的文件。",
+                                   "每个案件的文件合计不能超过 %s，请先删除不需要的文件。",
+                                   mb(cfg->files.max_case_size, lb, sizeof(lb))));
+    } else if (rc < 0) {
+        if (rc != -ZQ_EUNAVAIL)
+            ZQ_ERROR("event=upload_failed id=%s err=\"%s\"", fid, err.msg);
+        goto out;
+    } else {
+        stored = false; /* the record names it now */
+        ZQ_INFO("event=supplement_file_uploaded id=%s case=%s kind=%s size=%llu type=%s count=%d",
+                fid, c.id, kind, (unsigned long long)info.size, info.type, count);
+        json_object_del(rec, "by");
+        json_object_del(rec, "at_ms");
+        zq_resp_json(req, 201, json_pack("{s:O}", "file", rec));
+    }
+    rc = rc == -ZQ_EUNAVAIL ? rc : 0;
+out:
+    if (stored && zq_filestore_remove(fs, fid, &err) < 0)
+        ZQ_ERROR("event=upload_cleanup_failed id=%s err=\"%s\"", fid, err.msg);
+    json_decref(rec);
+    json_decref(pending);
+    zq_case_clear(&c);
+    zq_session_clear(&s);
+    return rc;
+}
+
+int zq_h_case_file_delete(zq_req *req)
+{
+    const char *fid = req->nparams > 1 ? req->params[1] : NULL;
+    zq_session s = {0};
+    zq_case c = {0};
+    zq_err err = {0};
+    int rc;
+
+    if ((rc = zq_verify_session(req, &s)) != 0)
+        return rc < 0 ? rc : 0;
+    if ((rc = supp_case(req, &s, &c)) != 0) {
+        rc = rc < 0 ? rc : 0;
+        goto out;
+    }
+    rc = zq_file_id_valid(fid) ? zq_files_supp_remove(req->store, s.sid, c.id, fid, &err)
+                               : -ZQ_ENOTFOUND;
+    if (rc == -ZQ_ENOTFOUND) {
+        zq_resp_error(req, 404, "file_not_found", "没有找到这个文件，可能已被删除。");
+        rc = 0;
+        goto out;
+    }
+    if (rc < 0)
+        goto out;
+    if (store_of(req) != NULL && zq_filestore_remove(store_of(req), fid, &err) < 0)
+        ZQ_ERROR("event=file_remove_failed id=%s err=\"%s\"", fid, err.msg);
+    zq_resp_json(req, 200, json_pack("{s:s}", "removed", fid));
+out:
+    zq_case_clear(&c);
+    zq_session_clear(&s);
+    return rc;
+}
+
+/* The answer's file ids (an array of upload ids, each once) picked from
+ * the session's uploads into a new array in *out; -1 after a 422. */
+static int supp_files(zq_req *req, json_t *ids, json_t *pending, json_t **out)
+{
+    json_t *v, *rec;
+    size_t i, j, k;
+    const char *msg = NULL;
+
+    *out = json_array();
+    if (ids != NULL && !json_is_array(ids) && !json_is_null(ids))
+        msg = "文件列表格式不正确。";
+    json_array_foreach(ids, i, v)
+    {
+        const char *id = json_string_value(v);
+        json_t *found = NULL;
+
+        if (msg != NULL)
+            break;
+        if (!zq_file_id_valid(id)) {
+            msg = "文件列表格式不正确。";
+            break;
+        }
+        for (k = 0; k < i; k++)
+            if (json_equal(json_array_get(ids, k), v))
+                msg = "同一个文件只能提交一次。";
+        json_array_foreach(pending, j, rec)
+        {
+            const char *rid = json_string_value(json_object_get(rec, "id"));
+            if (rid != NULL && strcmp(rid, id) == 0)
+                found = rec;
+        }
+        if (found == NULL)
+            msg = "有文件不存在或已过期，请重新上传。";
+        else if (msg == NULL)
+            json_array_append(*out, found);
+    }
+    if (msg == NULL)
+        return 0;
+    json_decref(*out);
+    *out = NULL;
+    zq_resp_error_fields(req, 422, "validation_failed", msg, json_pack("{s:s}", "files", msg));
+    return -1;
+}
+
+int zq_h_case_supplement(zq_req *req)
+{
+    zq_supplement_in in;
+    zq_wf_limits lim;
+    zq_session s = {0};
+    zq_case c = {0};
+    zq_err err = {0};
+    json_t *body, *tv, *pending = NULL, *files = NULL;
+    const char *text = "";
+    char m[200];
+    int rc;
+
+    if ((rc = zq_verify_session(req, &s)) != 0)
+        return rc < 0 ? rc : 0;
+    if (zq_req_json(req, &body) < 0)
+        goto out;
+    if (!json_is_object(body)) {
+        zq_resp_error(req, 400, "malformed_json", "请求内容应为 JSON 对象。");
+        goto out;
+    }
+    if ((rc = supp_case(req, &s, &c)) != 0) {
+        rc = rc < 0 ? rc : 0;
+        goto out;
+    }
+    tv = json_object_get(body, "text");
+    if (tv != NULL && !json_is_null(tv) && !json_is_string(tv)) {
+        zq_resp_error_fields(req, 422, "validation_failed", "补充说明应为文字。",
+                             json_pack("{s:s}", "text", "补充说明应为文字"));
+        goto out;
+    }
+    if (json_is_string(tv))
+        text = json_string_value(tv);
+    if (zq_utf8_chars(text, strlen(text)) > ZQ_SUPPLEMENT_TEXT_MAX) {
+        zq_resp_msgf(m, sizeof(m), "补充说明过长。", "补充说明最多 %d 个字。",
+                     ZQ_SUPPLEMENT_TEXT_MAX);
+        zq_resp_error_fields(req, 422, "validation_failed", m, json_pack("{s:s}", "text", m));
+        goto out;
+    }
+    /* Blank text counts as none. */
+    if (text[strspn(text, " \t\r\n")] == '\0')
+        text = "";
+    if ((rc = zq_files_supp_list(req->store, s.sid, c.id, &pending, &err)) < 0)
+        goto out;
+    if (supp_files(req, json_object_get(body, "files"), pending, &files) < 0)
+        goto out;
+    if (*text == '\0' && json_array_size(files) == 0) {
+        zq_resp_error_fields(req, 422, "validation_failed", "请填写补充说明或上传补充材料。",
+                             json_pack("{s:s}", "text", "请填写补充说明或上传补充材料"));
+        goto out;
+    }
+    zq_wf_limits_from_config(req->cfg, &lim);
+    memset(&in, 0, sizeof(in));
+    in.sid = s.sid;
+    in.text = text;
+    in.files = files;
+    in.form = req->app ? zq_schema_form(req->app->schema, c.form) : NULL;
+    in.cal = req->app ? req->app->calendar : NULL;
+    in.lim = &lim;
+    in.now_ms = zq_now_ms();
+    rc = zq_supplement_submit(req->store, &c, &in, NULL, &err);
+    if (rc == -ZQ_ECONFLICT) {
+        zq_resp_error(req, 409, "not_waiting_for_material",
+                      "该案件当前不需要补充材料，请刷新页面查看最新进度。");
+        rc = 0;
+        goto out;
+    }
+    if (rc == -ZQ_EINVAL) {
+        zq_resp_error_fields(req, 422, "validation_failed", "有文件不存在或已过期，请重新上传。",
+                             json_pack("{s:s}", "files", "有文件不存在或已过期，请重新上传"));
+        rc = 0;
+        goto out;
+    }
+    if (rc < 0) {
+        if (rc != -ZQ_EUNAVAIL)
+            ZQ_ERROR("event=supplement_failed case=%s err=\"%s\"", c.id, err.msg);
+        rc = rc == -ZQ_EUNAVAIL || rc == -ZQ_ENOTFOUND ? rc : -ZQ_EREPLY;
+        goto out;
+    }
+    ZQ_INFO("event=supplement_received case=%s files=%zu text_chars=%zu", c.id,
+            json_array_size(files), zq_utf8_chars(text, strlen(text)));
+    zq_case_clear(&c);
+    if ((rc = zq_case_load(req->store, req->params[0], &c, &err)) < 0)
+        goto out;
+    zq_resp_json(req, 200,
+                 json_pack("{s:o}", "case",
+                           zq_case_public_json_at(req->app ? req->app->schema : NULL, in.cal, &lim,
+                                                  &c, zq_date_from_ms(in.now_ms))));
+out:
+    json_decref(pending);
+    json_decref(files);
+    zq_case_clear(&c);
+    zq_session_clear(&s);
     return rc;
 }

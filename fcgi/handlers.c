@@ -57,6 +57,10 @@ static const zq_route routes[] = {
     /* The enterprise's withdrawal and evaluation (fcgi/enterprise.c). */
     {"POST", "/api/cases/{id}/withdraw", zq_h_case_withdraw, "case_withdraw"},
     {"POST", "/api/cases/{id}/evaluation", zq_h_case_evaluation, "case_evaluation"},
+    /* The answer to a request for more material (fcgi/files.c). */
+    {"POST", "/api/cases/{id}/files", zq_h_case_file_upload, "case_file_upload"},
+    {"DELETE", "/api/cases/{id}/files/{fid}", zq_h_case_file_delete, "case_file_delete"},
+    {"POST", "/api/cases/{id}/supplements", zq_h_case_supplement, "case_supplement"},
     /* Staff: cases (fcgi/admin_cases.c). */
     {"GET", "/api/admin/me", zq_h_admin_me, "admin_me"},
     {"GET", "/api/admin/workflow", zq_h_admin_workflow, "admin_workflow"},

@@ -137,7 +137,9 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c);
 
 /* The public view with "deadline": the time limit running now (see
  * zq_wf_deadline_json in workflow.h: status, what, due date, days left,
- * overdue), or null when none runs; computed from the history with the
+ * overdue), or null when none runs, and for a case waiting for more
+ * material "supplement": {"message" (what the office asked for),
+ * "requested_at", "supply_by", "overdue"}; computed from the history with the
  * calendar cal (may be NULL: Monday-Friday) and the limits lim, as of
  * today (Beijing). Returns a new object. */
 json_t *zq_case_public_json_at(const zq_schema *s, const zq_calendar *cal,

@@ -220,11 +220,13 @@ typedef struct zq_config {
         char office_name[128]; /* printed on the receipt; "": none */
     } intake;
     struct {
-        int review_workdays;   /* decide on acceptance, from submission */
-        int transfer_workdays; /* transfer after acceptance (10 by law) */
-        int answer_days;       /* written result after transfer (30 by law) */
-        int answer_max_days;   /* with an extension (90 by law) */
-        char handling[256];    /* departments and message templates (handling.json) */
+        int review_workdays;       /* decide on acceptance, from submission */
+        int transfer_workdays;     /* transfer after acceptance (10 by law) */
+        int answer_days;           /* written result after transfer (30 by law) */
+        int answer_max_days;       /* with an extension (90 by law) */
+        char handling[256];        /* departments and message templates (handling.json) */
+        int supplement_days;       /* working days to supply more material (default date) */
+        char supplement_clock[16]; /* "pause" or "restart": the review clock meanwhile */
     } workflow;
     struct {
         int poll_ms;       /* idle wait between outbox reads */

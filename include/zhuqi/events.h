@@ -28,6 +28,7 @@ typedef struct zq_event {
     const char *sid; /* the stream id, "<ms>-<n>" */
     bool fields;     /* false: the entry had no field list (acknowledge it) */
     const char *type, *id, *form, *region, *source, *dup_of, *to;
+    const char *note; /* case_status: the message for the enterprise ("" for none) */
 } zq_event;
 
 /* What one read or claim returned. Clear with zq_events_clear(). */

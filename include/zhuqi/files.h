@@ -13,7 +13,10 @@
  *                         session (ms); the case creation script removes a
  *                         case's uploads from it
  *   case:{id} files_pub   the public list (kind label, name, size)
- *   case:{id} files_more  records attached after creation */
+ *   case:{id} files_more  records attached after creation
+ *   sess:{sid} s:{case}   JSON array of the uploads of an answer to a
+ *                         request for more material, not yet sent (pending
+ *                         like a draft's: swept when the session ends) */
 #ifndef ZHUQI_FILES_H
 #define ZHUQI_FILES_H
 
@@ -43,6 +46,20 @@ const zq_field *zq_files_field_for_kind(const zq_form *f, const char *kind);
 int zq_files_add(zq_store *st, const char *sid, const char *form, json_t *rec,
                  const zq_files_limits *lim, int ttl_s, int64_t now_ms, int *count, uint64_t *bytes,
                  zq_err *err);
+
+/* The same for the uploads of an answer to case_id's request for more
+ * material, kept in session sid ("s:{case}"): zq_files_add's checks and
+ * returns, with lim being what the case may still take. */
+int zq_files_supp_add(zq_store *st, const char *sid, const char *case_id, json_t *rec,
+                      const zq_files_limits *lim, int ttl_s, int64_t now_ms, int *count,
+                      uint64_t *bytes, zq_err *err);
+/* Removes one of them: as zq_files_remove. */
+int zq_files_supp_remove(zq_store *st, const char *sid, const char *case_id, const char *fid,
+                         zq_err *err);
+/* Those uploads as a new array (empty when none). Returns 0, -ZQ_EUNAVAIL
+ * or -ZQ_ENOMEM. */
+int zq_files_supp_list(zq_store *st, const char *sid, const char *case_id, json_t **out,
+                       zq_err *err);
 
 /* Removes upload fid from the uploads of form in session sid (and from
  * the pending list). Returns 0, -ZQ_ENOTFOUND when that draft has no such

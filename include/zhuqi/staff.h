@@ -279,9 +279,10 @@ int zq_staff_load_list(zq_store *st, const char *id, const char *which, long max
 /* A case loaded for the detail view and the staff actions. Clear with
  * zq_staff_case_clear(). */
 typedef struct zq_staff_case {
-    zq_case_row row; /* with its answers, parsed */
-    json_t *log;     /* the history: owned array */
-    json_t *notes;   /* owned array; empty unless loaded with the notes */
+    zq_case_row row;    /* with its answers, parsed */
+    json_t *log;        /* the history: owned array */
+    json_t *notes;      /* owned array; empty unless loaded with the notes */
+    json_t *files_more; /* owned array: files attached after submission (files.h); may be empty */
 } zq_staff_case;
 
 /* Loads case id with its history (and its notes when notes). Returns 0;
@@ -320,6 +321,10 @@ typedef struct zq_staff_outcome {
     long long recovered_fen; /* the amount recovered; negative: not given */
     const char *department;  /* a handling.json department id, or NULL */
     const char *department_label;
+    /* A request for more material: the date to supply it by (YYYY-MM-DD,
+     * checked by the caller), or NULL for [workflow] supplement_days
+     * working days from now. */
+    const char *supply_by;
 } zq_staff_outcome;
 
 /* Moves c to status to, which zq_wf_check allowed for the actor, with
@@ -328,7 +333,9 @@ typedef struct zq_staff_outcome {
  * "public":true only when there is a message), the deadline, the answer
  * fields (to "answered"), the outcome fields (result, recovered_fen,
  * department), whether the review or transfer decision was on time, the
- * event (its note is the message) and the audit entry. Returns what
+ * event (its note is the message) and the audit entry. A move to
+ * "needs_info" records "supply_by" (o->supply_by or the default date); a
+ * move out of it records "waited_workdays" (zq_wf_waited). Returns what
  * zq_staff_update returns (-ZQ_ECONFLICT: c changed meanwhile). */
 int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *c,
                         const char *to, const char *note, const zq_staff_outcome *o,

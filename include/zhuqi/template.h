@@ -50,7 +50,10 @@ int zq_template_render(const zq_template *t, const zq_tvar *vars, size_t nvars, 
 
 /* The variables the case announcement templates (templates/case_*.md)
  * may use: case.id, case.type, case.region, case.status,
- * case.status_label, case.duplicate. */
+ * case.status_label, case.duplicate, case.message (the message to the
+ * enterprise of a status change), case.deadline (the date of the time
+ * limit the new status runs: for needs_info, the date to supply the
+ * material by). */
 extern const char *const zq_template_case_vars[];
 extern const size_t zq_template_case_nvars;
 

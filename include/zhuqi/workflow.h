@@ -16,10 +16,13 @@
 
 /* The time limits of [workflow] in zhuqi.ini. */
 typedef struct zq_wf_limits {
-    int review_workdays;   /* submission -> decision on acceptance (working days) */
-    int transfer_workdays; /* acceptance -> transfer (working days; 10 by law) */
-    int answer_days;       /* transfer -> written result (days; 30 by law) */
-    int answer_max_days;   /* with an extension (days; 90 by law) */
+    int review_workdays;     /* submission -> decision on acceptance (working days) */
+    int transfer_workdays;   /* acceptance -> transfer (working days; 10 by law) */
+    int answer_days;         /* transfer -> written result (days; 30 by law) */
+    int answer_max_days;     /* with an extension (days; 90 by law) */
+    int supplement_workdays; /* default time to supply more material (working days) */
+    bool review_restart;     /* the review period starts again after more material,
+                                instead of pausing while it is awaited */
 } zq_wf_limits;
 
 /* Copies the limits out of a configuration. */
@@ -31,6 +34,7 @@ typedef enum zq_wf_clock {
     ZQ_WF_CLOCK_REVIEW = 1,   /* decide on acceptance, from (re)submission */
     ZQ_WF_CLOCK_TRANSFER = 2, /* transfer, from acceptance */
     ZQ_WF_CLOCK_ANSWER = 3,   /* written result, from transfer */
+    ZQ_WF_CLOCK_SUPPLY = 4,   /* the enterprise supplies more material (its own date) */
 } zq_wf_clock;
 
 typedef struct zq_wf_status {
@@ -50,6 +54,7 @@ typedef struct zq_wf_move {
     bool public_note;         /* a message to the complainant is usual here (never pre-ticked) */
     bool outcome_required;    /* a result type and the amount recovered must be given */
     bool department_required; /* the receiving department must be picked (handling.json) */
+    bool message_required;    /* a message to the complainant must be given (what is missing) */
 } zq_wf_move;
 
 typedef struct zq_wf_machine {
@@ -87,7 +92,7 @@ int zq_wf_check(const zq_wf_machine *m, const char *from, const char *to, zq_rol
 
 /* The moves out of from that role may make, as a new array of
  * {"to","to_label","action","note_required","public_note","outcome_required",
- * "department_required"}. */
+ * "department_required","message_required"}. */
 json_t *zq_wf_moves_json(const zq_wf_machine *m, const char *from, zq_role role);
 
 /* Every machine as a new object {form: {"initial","statuses":[…],"moves":[…]}}
@@ -136,13 +141,19 @@ typedef struct zq_deadline {
     int limit;         /* its length in those units */
     bool extended;     /* an extension of the answer limit applies */
     bool fallback;     /* a working-day limit spans a year without a holiday file */
+    int paused;        /* review: working days waited for more material, not counted */
 } zq_deadline;
 
 /* Computes the deadline of a case of form in status from its history
  * (the case:{id}:log entries {at_ms, from, to, kind?, days?}, oldest
  * first; borrowed, may be NULL) and its creation time:
  *   review    review_workdays working days from the last entry into
- *             "submitted" (the submission, or the return from needs_info)
+ *             "submitted" (the submission; the return from needs_info only
+ *             when lim->review_restart), plus, when the clock pauses, the
+ *             working days spent in needs_info since then (out->paused;
+ *             see zq_wf_waited)
+ *   supply    the "supply_by" date (YYYY-MM-DD) of the entry into
+ *             needs_info, or supplement_workdays working days after it
  *   transfer  transfer_workdays working days from the entry into "accepted"
  *   answer    answer_days days from the entry into "transferred", or the
  *             days of the latest extension entry ({"kind":"extension",
@@ -153,6 +164,16 @@ typedef struct zq_deadline {
  * (Monday-Friday). Always returns 0. */
 int zq_wf_deadline(const zq_calendar *cal, const zq_wf_limits *lim, const char *form,
                    const char *status, json_t *history, int64_t created_ms, zq_deadline *out);
+
+/* The working days a case waited for more material: from the day it
+ * entered needs_info (at from_ms, not counted) to the day it left it
+ * (at to_ms, counted), 0 when the same day or earlier. cal may be NULL. */
+int zq_wf_waited(const zq_calendar *cal, int64_t from_ms, int64_t to_ms);
+
+/* The time of the last entry into needs_info in history (as in
+ * zq_wf_deadline), or -1 when there is none. The entry itself goes to
+ * *entry when not NULL (borrowed). */
+int64_t zq_wf_last_request(json_t *history, json_t **entry);
 
 /* The review deadline of a case created on day created and never moved. */
 zq_date zq_wf_review_due(const zq_calendar *cal, const zq_wf_limits *lim, zq_date created);
@@ -176,7 +197,8 @@ zq_wf_clock zq_wf_clock_parse(const char *s);
 /* The deadline as a new JSON object for the APIs:
  *   {"status", "status_label", "clock", "what", "start", "due",
  *    "unit": "workdays"|"days", "limit", "days_left", "overdue",
- *    "extended", "fallback_calendar"}
+ *    "extended", "fallback_calendar"}, with "paused_workdays" when the
+ * review clock paused
  * or json_null() when no clock runs. */
 json_t *zq_wf_deadline_json(const zq_calendar *cal, const zq_deadline *d, const char *status,
                             zq_date today);

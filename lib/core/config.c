@@ -62,6 +62,7 @@ static int check_generic_allow(const char *v, char *why, size_t whysz);
 static int check_quiet_hours(const char *v, char *why, size_t whysz);
 static int check_sms_provider(const char *v, char *why, size_t whysz);
 static int check_files_backend(const char *v, char *why, size_t whysz);
+static int check_supplement_clock(const char *v, char *why, size_t whysz);
 
 #define FIELD(f) offsetof(zq_config, f), sizeof(((zq_config *)0)->f)
 #define STR(sec, key, f, min, secret, check, def, help)                                            \
@@ -183,6 +184,12 @@ static const opt opts[] = {
     STR("workflow", "handling", workflow.handling, 1, false, NULL, "handling.json",
         "the receiving departments of a transfer and the message templates for the enterprise; "
         "relative to this file's folder"),
+    NUM("workflow", "supplement_days", OPT_INT, workflow.supplement_days, 1, 60, "7",
+        "working days the enterprise is given to supply more material (the default date)"),
+    STR("workflow", "supplement_clock", workflow.supplement_clock, 1, false, check_supplement_clock,
+        "pause",
+        "the review clock while more material is awaited: pause (the days waited do not count) "
+        "or restart (the review period starts again when the material arrives)"),
 
     NUM("bot", "poll_ms", OPT_INT, bot.poll_ms, 10, 60000, "1000",
         "idle wait between outbox reads"),
@@ -639,6 +646,14 @@ static int check_level(const char *v, char *why, size_t whysz)
     if (zq_log_level_parse(v, &l) == 0)
         return 0;
     zq_fmt_msg(why, whysz, "must be debug, info, warn or error");
+    return -1;
+}
+
+static int check_supplement_clock(const char *v, char *why, size_t whysz)
+{
+    if (strcmp(v, "pause") == 0 || strcmp(v, "restart") == 0)
+        return 0;
+    zq_fmt_msg(why, whysz, "must be pause or restart");
     return -1;
 }
 

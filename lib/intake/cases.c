@@ -537,6 +537,25 @@ const char *zq_case_status_label(const char *status)
     return status;
 }
 
+/* The enterprise's answer in a history entry (supplement.h) for the
+ * public view: its text and the files' {kind (label), name, size}. */
+static json_t *supplement_public(json_t *e)
+{
+    json_t *s = json_object_get(e, "supplement"), *files = json_array(), *f;
+    const char *t = json_string_value(json_object_get(s, "text"));
+    size_t i;
+
+    json_array_foreach(json_object_get(s, "files"), i, f)
+    {
+        const char *kind = json_string_value(json_object_get(f, "kind_label"));
+        const char *name = json_string_value(json_object_get(f, "name"));
+        json_array_append_new(files, json_pack("{s:s, s:s, s:I}", "kind", kind ? kind : "", "name",
+                                               name ? name : "", "size",
+                                               json_integer_value(json_object_get(f, "size"))));
+    }
+    return json_pack("{s:s, s:o}", "text", t ? t : "", "files", files);
+}
+
 json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
 {
     const zq_form *f = s ? zq_schema_form(s, c->form) : NULL;
@@ -567,6 +586,9 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
             note = NULL;
         if (item != NULL && note != NULL && *note != '\0')
             json_object_set_new(item, "note", json_string(note));
+        /* The enterprise's own answer to a request for more material. */
+        if (item != NULL && json_object_get(e, "supplement") != NULL)
+            json_object_set_new(item, "supplement", supplement_public(e));
         if (item != NULL)
             json_array_append_new(hist, item);
     }
@@ -603,6 +625,21 @@ json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
     return out;
 }
 
+/* What the office asked for of a case in needs_info, for the enterprise:
+ * the message, when, and the date to supply it by. */
+static json_t *supplement_json(const zq_case *c, const zq_deadline *d, zq_date today)
+{
+    json_t *e = NULL;
+    int64_t at = zq_wf_last_request(c->history, &e);
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    char iso[32], due[ZQ_DATE_STRLEN];
+
+    zq_time_iso(at > 0 ? at : c->created_ms, iso);
+    zq_date_format(d->due, due, sizeof(due));
+    return json_pack("{s:s, s:s, s:s, s:b}", "message", msg ? msg : "", "requested_at", iso,
+                     "supply_by", due, "overdue", zq_date_cmp(today, d->due) > 0);
+}
+
 json_t *zq_case_public_json_at(const zq_schema *s, const zq_calendar *cal,
                                const struct zq_wf_limits *lim, const zq_case *c, zq_date today)
 {
@@ -613,5 +650,7 @@ json_t *zq_case_public_json_at(const zq_schema *s, const zq_calendar *cal,
         return out;
     zq_wf_deadline(cal, lim, c->form, c->status, c->history, c->created_ms, &d);
     json_object_set_new(out, "deadline", zq_wf_deadline_json(cal, &d, c->status, today));
+    if (d.clock == ZQ_WF_CLOCK_SUPPLY)
+        json_object_set_new(out, "supplement", supplement_json(c, &d, today));
     return out;
 }

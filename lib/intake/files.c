@@ -86,11 +86,14 @@ const zq_field *zq_files_field_for_kind(const zq_form *f, const char *kind)
     return NULL;
 }
 
-/* The session key, the list's field and the pending member. */
+/* The session key, the list's field and the pending member. form "s:"
+ * followed by a case number names a case's supplement list. */
 static int names(zq_store *st, const char *sid, const char *form, const char *fid, char key[160],
                  char field[64], char member[128], char pending[64])
 {
-    if (zq_store_key(st, key, 160, "sess:%s", sid) < 0 || zq_fmt(field, 64, "u:%s", form) < 0 ||
+    if (zq_store_key(st, key, 160, "sess:%s", sid) < 0 ||
+        (strncmp(form, "s:", 2) == 0 ? zq_fmt(field, 64, "%s", form)
+                                     : zq_fmt(field, 64, "u:%s", form)) < 0 ||
         zq_fmt(member, 128, "%s:%s", fid, sid) < 0 ||
         zq_store_key(st, pending, 64, "files:pending") < 0)
         return -ZQ_ETOOBIG;
@@ -183,6 +186,60 @@ int zq_files_remove(zq_store *st, const char *sid, const char *form, const char 
     else
         rc = r->integer == 1 ? 0 : -ZQ_ENOTFOUND;
     freeReplyObject(r);
+    return rc;
+}
+
+/* The supplement list's name in the session, "s:{case id}". */
+static int supp_field(const char *case_id, char out[64])
+{
+    return zq_fmt(out, 64, "s:%s", case_id) < 0 ? -ZQ_ETOOBIG : 0;
+}
+
+int zq_files_supp_add(zq_store *st, const char *sid, const char *case_id, json_t *rec,
+                      const zq_files_limits *lim, int ttl_s, int64_t now_ms, int *count,
+                      uint64_t *bytes, zq_err *err)
+{
+    char field[64];
+
+    if (supp_field(case_id, field) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "files: case id too long");
+    return zq_files_add(st, sid, field, rec, lim, ttl_s, now_ms, count, bytes, err);
+}
+
+int zq_files_supp_remove(zq_store *st, const char *sid, const char *case_id, const char *fid,
+                         zq_err *err)
+{
+    char field[64];
+
+    if (supp_field(case_id, field) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "files: case id too long");
+    return zq_files_remove(st, sid, field, fid, err);
+}
+
+int zq_files_supp_list(zq_store *st, const char *sid, const char *case_id, json_t **out,
+                       zq_err *err)
+{
+    char key[160], field[64];
+    redisReply *r;
+    int rc = 0;
+
+    *out = NULL;
+    if (zq_store_key(st, key, sizeof(key), "sess:%s", sid) < 0 || supp_field(case_id, field) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "files: a key is too long");
+    r = zq_store_command(st, err, "HGET %s %s", key, field);
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    if (zq_store_reply_unavailable(r) || r->type == REDIS_REPLY_ERROR)
+        rc = zq_err_set(err, ZQ_EUNAVAIL, "files: %s", r->str);
+    else if (r->type == REDIS_REPLY_STRING)
+        *out = json_loadb(r->str, r->len, 0, NULL);
+    freeReplyObject(r);
+    if (rc == 0 && !json_is_array(*out)) {
+        json_decref(*out);
+        *out = json_array();
+        if (*out == NULL)
+            rc = zq_err_set(err, ZQ_ENOMEM, "files: out of memory");
+    }
     return rc;
 }
 

@@ -9,10 +9,12 @@
 
 /* The complaint (保障中小企业款项支付条例): review, acceptance, transfer to
  * the handling department, written result; a request for more material
- * stops the review clock, which restarts when the material arrives. */
+ * (which must tell the enterprise what is missing) runs the enterprise's
+ * own date instead of the review clock, which pauses meanwhile or restarts
+ * when the material arrives ([workflow] supplement_clock). */
 static const zq_wf_status complaint_statuses[] = {
     {"submitted", "已提交", ZQ_WF_CLOCK_REVIEW, false, true},
-    {"needs_info", "待补充材料", ZQ_WF_CLOCK_NONE, false, true},
+    {"needs_info", "待补充材料", ZQ_WF_CLOCK_SUPPLY, false, true},
     {"accepted", "已受理", ZQ_WF_CLOCK_TRANSFER, false},
     {"rejected", "不予受理", ZQ_WF_CLOCK_NONE, false},
     {"transferred", "已转办", ZQ_WF_CLOCK_ANSWER, false},
@@ -23,7 +25,7 @@ static const zq_wf_status complaint_statuses[] = {
 };
 
 static const zq_wf_move complaint_moves[] = {
-    {"submitted", "needs_info", "要求补充材料", ZQ_ROLE_HANDLER, true, true},
+    {"submitted", "needs_info", "要求补充材料", ZQ_ROLE_HANDLER, false, true, false, false, true},
     {"submitted", "accepted", "受理", ZQ_ROLE_HANDLER, false, true},
     {"submitted", "rejected", "不予受理", ZQ_ROLE_HANDLER, true, true},
     {"submitted", "withdrawn", "撤回", ZQ_ROLE_HANDLER, true, true},
@@ -76,6 +78,8 @@ void zq_wf_limits_from_config(const zq_config *cfg, zq_wf_limits *out)
     out->transfer_workdays = cfg->workflow.transfer_workdays;
     out->answer_days = cfg->workflow.answer_days;
     out->answer_max_days = cfg->workflow.answer_max_days;
+    out->supplement_workdays = cfg->workflow.supplement_days;
+    out->review_restart = strcmp(cfg->workflow.supplement_clock, "restart") == 0;
 }
 
 const zq_wf_machine *zq_wf_machine_for(const char *form)
@@ -190,11 +194,12 @@ json_t *zq_wf_moves_json(const zq_wf_machine *m, const char *from, zq_role role)
         if (strcmp(mv->from, from) != 0 || role < mv->role)
             continue;
         json_array_append_new(
-            out, json_pack("{s:s, s:s, s:s, s:b, s:b, s:s, s:b, s:b}", "to", mv->to, "to_label",
-                           status_label(m, mv->to), "action", mv->action, "note_required",
-                           mv->note_required, "public_note", mv->public_note, "role",
-                           zq_role_name(mv->role), "outcome_required", mv->outcome_required,
-                           "department_required", mv->department_required));
+            out, json_pack("{s:s, s:s, s:s, s:b, s:b, s:s, s:b, s:b, s:b}", "to", mv->to,
+                           "to_label", status_label(m, mv->to), "action", mv->action,
+                           "note_required", mv->note_required, "public_note", mv->public_note,
+                           "role", zq_role_name(mv->role), "outcome_required", mv->outcome_required,
+                           "department_required", mv->department_required, "message_required",
+                           mv->message_required));
     }
     return out;
 }
@@ -215,12 +220,13 @@ json_t *zq_wf_machines_json(void)
                                                 m->statuses[j].final));
         for (j = 0; j < m->nmoves; j++)
             json_array_append_new(
-                mv, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b}", "from", m->moves[j].from,
-                              "to", m->moves[j].to, "action", m->moves[j].action, "role",
-                              zq_role_name(m->moves[j].role), "note_required",
+                mv, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b}", "from",
+                              m->moves[j].from, "to", m->moves[j].to, "action", m->moves[j].action,
+                              "role", zq_role_name(m->moves[j].role), "note_required",
                               m->moves[j].note_required, "public_note", m->moves[j].public_note,
                               "outcome_required", m->moves[j].outcome_required,
-                              "department_required", m->moves[j].department_required));
+                              "department_required", m->moves[j].department_required,
+                              "message_required", m->moves[j].message_required));
         json_object_set_new(
             out, m->form,
             json_pack("{s:s, s:o, s:o}", "initial", m->initial, "statuses", st, "moves", mv));
@@ -381,6 +387,45 @@ static int64_t entry_ms(json_t *e)
     return -1;
 }
 
+int zq_wf_waited(const zq_calendar *cal, int64_t from_ms, int64_t to_ms)
+{
+    zq_date a = zq_date_from_ms(from_ms), b = zq_date_from_ms(to_ms);
+
+    if (from_ms < 0 || to_ms < 0 || zq_date_cmp(a, b) >= 0)
+        return 0;
+    return zq_cal_workdays_between(cal, a, b);
+}
+
+/* True when entry e is a status entry (no kind, or "status"). */
+static bool status_entry(json_t *e)
+{
+    const char *kind = json_string_value(json_object_get(e, "kind"));
+
+    return kind == NULL || strcmp(kind, "status") == 0;
+}
+
+int64_t zq_wf_last_request(json_t *history, json_t **entry)
+{
+    int64_t last = -1;
+    json_t *e;
+    size_t i;
+
+    if (entry != NULL)
+        *entry = NULL;
+    json_array_foreach(history, i, e)
+    {
+        const char *to = json_string_value(json_object_get(e, "to"));
+        int64_t at = entry_ms(e);
+
+        if (at < 0 || !status_entry(e) || to == NULL || strcmp(to, "needs_info") != 0)
+            continue;
+        last = at;
+        if (entry != NULL)
+            *entry = e;
+    }
+    return last;
+}
+
 zq_date zq_wf_review_due(const zq_calendar *cal, const zq_wf_limits *lim, zq_date created)
 {
     return zq_cal_add_workdays(cal, created, lim->review_workdays);
@@ -409,8 +454,9 @@ int zq_wf_deadline(const zq_calendar *cal, const zq_wf_limits *lim, const char *
 {
     const zq_wf_machine *m = zq_wf_machine_for(form);
     const zq_wf_status *st = zq_wf_status_find(m, status);
-    int64_t submitted_ms = created_ms, accepted_ms = -1, transferred_ms = -1;
-    int ext_days = 0;
+    int64_t submitted_ms = created_ms, accepted_ms = -1, transferred_ms = -1, request_ms = -1;
+    const char *supply_by = NULL;
+    int ext_days = 0, paused = 0;
     json_t *e;
     size_t i;
 
@@ -434,7 +480,20 @@ int zq_wf_deadline(const zq_calendar *cal, const zq_wf_limits *lim, const char *
         if ((kind != NULL && strcmp(kind, "status") != 0) || to == NULL)
             continue;
         if (strcmp(to, "submitted") == 0) {
-            submitted_ms = at;
+            const char *from = json_string_value(json_object_get(e, "from"));
+            /* Back from waiting for material: the review clock goes on
+             * where it stopped, unless the rules restart it. */
+            if (from != NULL && strcmp(from, "needs_info") == 0 && request_ms >= 0 &&
+                !lim->review_restart) {
+                paused += zq_wf_waited(cal, request_ms, at);
+            } else {
+                submitted_ms = at;
+                paused = 0;
+            }
+            request_ms = -1;
+        } else if (strcmp(to, "needs_info") == 0) {
+            request_ms = at;
+            supply_by = json_string_value(json_object_get(e, "supply_by"));
         } else if (strcmp(to, "accepted") == 0) {
             accepted_ms = at;
         } else if (strcmp(to, "transferred") == 0) {
@@ -449,7 +508,16 @@ int zq_wf_deadline(const zq_calendar *cal, const zq_wf_limits *lim, const char *
         out->start = zq_date_from_ms(submitted_ms);
         out->workdays = true;
         out->limit = lim->review_workdays;
-        out->due = zq_cal_add_workdays(cal, out->start, out->limit);
+        out->paused = paused;
+        out->due = zq_cal_add_workdays(cal, out->start, out->limit + paused);
+        break;
+    case ZQ_WF_CLOCK_SUPPLY:
+        out->start = zq_date_from_ms(request_ms >= 0 ? request_ms : created_ms);
+        out->workdays = true;
+        if (supply_by == NULL || zq_date_parse(supply_by, strlen(supply_by), &out->due) < 0 ||
+            zq_date_cmp(out->due, out->start) < 0)
+            out->due = zq_cal_add_workdays(cal, out->start, lim->supplement_workdays);
+        out->limit = zq_cal_workdays_between(cal, out->start, out->due);
         break;
     case ZQ_WF_CLOCK_TRANSFER:
         out->start = zq_date_from_ms(accepted_ms >= 0 ? accepted_ms : created_ms);
@@ -484,8 +552,9 @@ int zq_wf_days_left(const zq_calendar *cal, const zq_deadline *d, zq_date today)
     return zq_date_days_between(today, d->due);
 }
 
-static const char *const clock_names[] = {"", "review", "transfer", "answer"};
-static const char *const clock_labels[] = {"", "受理审查期限", "转办期限", "书面答复期限"};
+static const char *const clock_names[] = {"", "review", "transfer", "answer", "supply"};
+static const char *const clock_labels[] = {"", "受理审查期限", "转办期限", "书面答复期限",
+                                           "补充材料期限"};
 
 const char *zq_wf_clock_name(zq_wf_clock c)
 {
@@ -526,6 +595,7 @@ json_t *zq_wf_deadline_json_left(const zq_deadline *d, const char *status, zq_da
 {
     char start[ZQ_DATE_STRLEN], due[ZQ_DATE_STRLEN];
     const zq_wf_machine *m = NULL;
+    json_t *o;
     size_t i;
 
     if (d->clock == ZQ_WF_CLOCK_NONE || !zq_date_valid(d->due))
@@ -536,12 +606,17 @@ json_t *zq_wf_deadline_json_left(const zq_deadline *d, const char *status, zq_da
             m = &machines[i];
     zq_date_format(d->start, start, sizeof(start));
     zq_date_format(d->due, due, sizeof(due));
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:b}", "status",
-                     status, "status_label", m ? status_label(m, status) : status, "clock",
-                     zq_wf_clock_name(d->clock), "what", zq_wf_clock_label(d->clock), "start",
-                     start, "due", due, "unit", d->workdays ? "workdays" : "days", "limit",
-                     d->limit, "days_left", left, "overdue", zq_date_cmp(today, d->due) > 0,
-                     "extended", d->extended, "fallback_calendar", d->fallback);
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:b}", "status", status,
+                  "status_label", m ? status_label(m, status) : status, "clock",
+                  zq_wf_clock_name(d->clock), "what", zq_wf_clock_label(d->clock), "start", start,
+                  "due", due, "unit", d->workdays ? "workdays" : "days", "limit", d->limit,
+                  "days_left", left, "overdue", zq_date_cmp(today, d->due) > 0, "extended",
+                  d->extended, "fallback_calendar", d->fallback);
+    /* Only the history knows the days waited: the list (from the row's
+     * index fields) leaves them out. */
+    if (o != NULL && d->paused > 0)
+        json_object_set_new(o, "paused_workdays", json_integer(d->paused));
+    return o;
 }
 
 void zq_wf_default_office(const char *form, json_t *answers, char office[8], char partner[8])

@@ -52,8 +52,10 @@ static void take_entries(zq_events *out, redisReply *reply, const redisReply *ar
             ev->source = field(fv, "source");
             ev->dup_of = field(fv, "dup_of");
             ev->to = field(fv, "to");
+            ev->note = field(fv, "note");
         } else {
             ev->type = ev->id = ev->form = ev->region = ev->source = ev->dup_of = ev->to = "";
+            ev->note = "";
         }
         out->n++;
     }

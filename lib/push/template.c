@@ -404,6 +404,7 @@ int zq_template_render(const zq_template *t, const zq_tvar *vars, size_t nvars, 
     return title->oom || body->oom ? -ZQ_ENOMEM : 0;
 }
 
-const char *const zq_template_case_vars[] = {"case.id",     "case.type",         "case.region",
-                                             "case.status", "case.status_label", "case.duplicate"};
+const char *const zq_template_case_vars[] = {"case.id",      "case.type",         "case.region",
+                                             "case.status",  "case.status_label", "case.duplicate",
+                                             "case.message", "case.deadline"};
 const size_t zq_template_case_nvars = ZQ_ARRAY_LEN(zq_template_case_vars);

@@ -91,6 +91,32 @@ static int entry_outcome(json_t *entry, const zq_staff_outcome *o)
     return rc == 0 ? 0 : -ZQ_ENOMEM;
 }
 
+/* The request-for-material members of a history entry: the date to
+ * supply by (a move to needs_info) or the working days waited (a move out
+ * of it). Returns 0 or -ZQ_ENOMEM. */
+static int entry_supply(const zq_staff_ctx *ctx, const zq_staff_case *c, const char *to,
+                        const zq_staff_outcome *o, const zq_staff_act *act, json_t *entry)
+{
+    char by[ZQ_DATE_STRLEN];
+    int rc = 0;
+
+    if (strcmp(to, "needs_info") == 0) {
+        if (o != NULL && o->supply_by != NULL && *o->supply_by != '\0') {
+            rc = json_object_set_new(entry, "supply_by", json_string(o->supply_by));
+        } else {
+            zq_date d = zq_cal_add_workdays(ctx->cal, zq_date_from_ms(act->now_ms),
+                                            ctx->lim.supplement_workdays);
+            zq_date_format(d, by, sizeof(by));
+            rc = json_object_set_new(entry, "supply_by", json_string(by));
+        }
+    }
+    if (strcmp(c->row.status, "needs_info") == 0 && strcmp(to, "needs_info") != 0)
+        rc |= json_object_set_new(
+            entry, "waited_workdays",
+            json_integer(zq_wf_waited(ctx->cal, zq_wf_last_request(c->log, NULL), act->now_ms)));
+    return rc == 0 ? 0 : -ZQ_ENOMEM;
+}
+
 int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_case *c,
                         const char *to, const char *note, const zq_staff_outcome *o,
                         const zq_staff_act *act, zq_err *err)
@@ -109,7 +135,8 @@ int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_ca
     entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "at_ms", (json_int_t)act->now_ms, "from",
                       c->row.status, "to", to, "by", a.who, "note", note ? note : "", "public",
                       message != NULL);
-    if (entry == NULL || entry_outcome(entry, o) < 0) {
+    if (entry == NULL || entry_outcome(entry, o) < 0 ||
+        entry_supply(ctx, c, to, o, act, entry) < 0) {
         rc = zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
         goto out;
     }

@@ -306,7 +306,10 @@ int zq_staff_stats(zq_store *st, const zq_staff_ctx *ctx_in, const zq_case_filte
             month[7] = '\0';
             bump(months, month);
             zq_staff_row_deadline(ctx, r, &d);
-            if (d.clock != ZQ_WF_CLOCK_NONE && zq_date_cmp(ctx->today, d.due) > 0)
+            /* The date for more material is the enterprise's, not the
+             * office's: missing it is no delay of the office. */
+            if (d.clock != ZQ_WF_CLOCK_NONE && d.clock != ZQ_WF_CLOCK_SUPPLY &&
+                zq_date_cmp(ctx->today, d.due) > 0)
                 overdue++;
             /* Satisfaction: the closed cases could be rated. */
             closed += strcmp(r->status, "closed") == 0;

@@ -778,6 +778,79 @@ test('lookup page: 按手机号查询全部 only when SMS codes are on (GET /api
   }
 });
 
+test('补充材料: a case in needs_info shows the request; mobile code, text and a file, sent; 已提交 again', async (t) => {
+  await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'tencent' }, verify: { supplement: true } }));
+  try {
+    const prefix = (await stack.cmd('prefix')).result;
+    const token = (await stack.cmd('staff_token')).result;
+    const mobile = '13712345672';
+    const created = Date.now() - 86400e3;
+    const day = new Date(created + 8 * 3600e3).toISOString().slice(0, 10).replace(/-/g, '');
+    const id = `TS${day}-8901`;
+    await seedCase(prefix, id, 'complaint', created, Object.assign({}, COMPLAINT, { mobile }), '510100');
+    const mv = await httpReq(base, 'POST', `/api/admin/cases/${id}/transitions`, {
+      body: { to: 'needs_info', message: '请补充加盖公章的采购合同。' },
+      headers: { Authorization: 'Bearer ' + token }
+    });
+    eq(mv.status, 200, 'needs_info move: ' + mv.body);
+    const due = JSON.parse(mv.body.toString()).case.supplement.supply_by;
+
+    const page = await newPage(t);
+    await page.goto(base + '/lookup.html?id=' + encodeURIComponent(id));
+    await page.fill('#case-mobile', mobile);
+    await page.click('#lookup-btn');
+    await page.locator('#case-status').waitFor();
+    eq((await page.locator('#case-status').textContent()).trim(), '待补充材料', 'status');
+    const box = page.locator('#case-result .supplement');
+    const asked = await box.innerText();
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(due);
+    assert(asked.includes('请补充加盖公章的采购合同。'), 'request message not shown: ' + asked);
+    assert(asked.includes(`${m[1]}年${+m[2]}月${+m[3]}日`), 'supply date not shown: ' + asked);
+    await assertLayout(page, 'supplement request');
+    await shot(page, 'supplement-request');
+
+    await box.locator('button', { hasText: '补充材料' }).click();
+    await box.locator('.sms-send').click();
+    await box.locator('.sms-input').waitFor();
+    await box.locator('.sms-input').fill(await smsCodeSent(mobile));
+    await box.locator('.supplement-form textarea').waitFor();
+    /* Nothing typed, nothing added: a Chinese refusal, no request. */
+    await box.locator('button', { hasText: '提交补充材料' }).click();
+    eq((await box.locator('.supplement-form > .field-error').textContent()).trim(), '请填写补充说明或上传补充材料。', 'empty answer message');
+    await box.locator('.supplement-form textarea').fill('已补充盖章合同扫描件。');
+    /* A PDF through the same upload control as the form's, with progress. */
+    let sawProgress = false;
+    page.on('request', (req) => {
+      if (req.url().includes(`/api/cases/${id}/files`)) sawProgress = true;
+    });
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(30000, 120), Buffer.from('\ntrailer\n%%EOF\n')]);
+    await box.locator('fieldset.file-kind[data-kind="contract"] input[type=file]:not([capture])').setInputFiles({
+      name: '盖章合同.pdf', mimeType: 'application/pdf', buffer: pdf
+    });
+    await box.locator('fieldset.file-kind[data-kind="contract"] li.file-item[data-file]').waitFor();
+    assert(sawProgress, 'the upload did not go to the case');
+    await assertLayout(page, 'supplement answer');
+    await shot(page, 'supplement-answer');
+    await box.locator('button', { hasText: '提交补充材料' }).click();
+    await page.waitForFunction(() => {
+      const s = document.querySelector('#case-status');
+      return s && s.textContent.trim() === '已提交';
+    });
+    const done = await page.locator('#case-result').innerText();
+    assert(done.includes('补充材料已提交'), 'no confirmation: ' + done);
+    assert(done.includes('已补充盖章合同扫描件。') && done.includes('盖章合同.pdf'), 'answer not in the history: ' + done);
+    eq(await page.locator('#case-result .supplement').count(), 0, 'the request still offered');
+    await assertLayout(page, 'supplement sent');
+    await shot(page, 'supplement-sent');
+    const d = await httpReq(base, 'GET', `/api/admin/cases/${id}`, { headers: { Authorization: 'Bearer ' + token } });
+    const c = JSON.parse(d.body.toString()).case;
+    eq(c.status, 'submitted', 'staff status');
+    assert(c.files.some((f) => f.later && f.name === '盖章合同.pdf'), 'file not among the case files');
+  } finally {
+    await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'none' } }));
+  }
+});
+
 test('在其他设备继续填写: mobile + code on a second phone picks up the draft', async (t) => {
   await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'tencent' }, verify: { submit_complaint: true } }));
   try {
@@ -1717,6 +1790,111 @@ test('staff console: sign in, filter, open a case, accept it, history and deadli
   assert((await page.locator('#on-time').innerText()).includes('转办期限'), 'on-time share per deadline');
   await shot(page, 'admin-stats');
   shared.consoleCase = ts;
+});
+
+/* The enterprise's side of a request for more material, done over HTTP as
+ * the lookup page does it: a session, the code, an upload, the answer. */
+async function answerSupplement(id, mobile, text, file) {
+  const start = await httpReq(base, 'POST', '/api/session');
+  const cookie = (start.headers['set-cookie'] || [''])[0].split(';')[0];
+  const headers = { Cookie: cookie, 'X-CSRF-Token': JSON.parse(start.body.toString()).csrf };
+  let r = await httpReq(base, 'POST', '/api/sms/code', { body: { mobile, purpose: 'supplement' }, headers });
+  eq(r.status, 202, 'supplement code: ' + r.body);
+  r = await httpReq(base, 'POST', '/api/sms/verify', { body: { mobile, purpose: 'supplement', code: await smsCodeSent(mobile) }, headers });
+  eq(r.status, 200, 'supplement verify: ' + r.body);
+  r = await httpReq(base, 'POST', `/api/cases/${id}/files?kind=invoice`, {
+    body: file.data, headers: Object.assign({ 'X-File-Name': encodeURIComponent(file.name), 'Content-Type': 'application/pdf' }, headers)
+  });
+  eq(r.status, 201, 'supplement upload: ' + r.body);
+  const fid = JSON.parse(r.body.toString()).file.id;
+  r = await httpReq(base, 'POST', `/api/cases/${id}/supplements`, { body: { text, files: [fid] }, headers });
+  eq(r.status, 200, 'supplement: ' + r.body);
+  return fid;
+}
+
+test('staff console: the request for more material, its date and overdue mark, the enterprise answer with its file', async (t) => {
+  await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'tencent' }, verify: { supplement: true } }));
+  try {
+    const prefix = (await stack.cmd('prefix')).result;
+    const token = (await stack.cmd('staff_token')).result;
+    const auth = { Authorization: 'Bearer ' + token };
+    const created = Date.now() - 20 * 86400e3;
+    const day = new Date(created + 8 * 3600e3).toISOString().slice(0, 10).replace(/-/g, '');
+    /* One waiting since long ago: its date has passed. */
+    const late = `TS${day}-8911`;
+    await seedCase(prefix, late, 'complaint', created, Object.assign({}, COMPLAINT, { mobile: '13712345673' }), '510100');
+    const askedAt = created + 86400e3;
+    const supplyBy = new Date(askedAt + 8 * 3600e3 + 3 * 86400e3).toISOString().slice(0, 10);
+    for (const c of [
+      ['RPUSH', prefix + 'case:' + late + ':log', JSON.stringify({ at_ms: askedAt, from: 'submitted', to: 'needs_info', by: 'hd1', note: '', public: true, message: '请补充对账单。', supply_by: supplyBy })],
+      ['HSET', prefix + 'case:' + late, 'status', 'needs_info'],
+      ['ZREM', prefix + 'cases:status:submitted', late],
+      ['ZADD', prefix + 'cases:status:needs_info', String(created), late]
+    ]) await stack.cmd('redis ' + JSON.stringify(c));
+    /* One answered: the text and a PNG from the enterprise. */
+    const done = `TS${day}-8912`;
+    const mobile = '13712345674';
+    await seedCase(prefix, done, 'complaint', created, Object.assign({}, COMPLAINT, { mobile }), '510100');
+    const mv = await httpReq(base, 'POST', `/api/admin/cases/${done}/transitions`, { body: { to: 'needs_info', message: '请补充发票。' }, headers: auth });
+    eq(mv.status, 200, 'needs_info: ' + mv.body);
+    /* ASCII only: httpReq sends a string body as it is. */
+    const pdf = '%PDF-1.7\n' + 'x'.repeat(2000) + '\ntrailer\n%%EOF\n';
+    const fid = await answerSupplement(done, mobile, '发票已补充，请查收。', { name: '发票.pdf', data: pdf });
+
+    const page = await newDesktopPage(t);
+    await page.goto(base + '/admin/');
+    await page.waitForSelector('input[name=token]');
+    await page.fill('input[name=token]', token);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#case-rows tr[data-id]');
+    await page.goto(base + '/admin/#/case/' + encodeURIComponent(late));
+    await page.waitForSelector('#case-supply-by');
+    eq((await page.locator('#case-status').textContent()).trim(), '待补充材料', 'status');
+    assert((await page.locator('#case-supply-by').innerText()).includes(supplyBy), 'supply date');
+    eq(await page.locator('[data-supply-overdue]').count(), 1, 'overdue mark');
+    eq((await page.locator('#case-deadline [data-deadline]').textContent()).trim(), '补充期限已过', 'deadline badge');
+    assert((await page.locator('#app').innerText()).includes('请补充对账单。'), 'request shown');
+    await shot(page, 'admin-supplement-overdue');
+
+    await page.goto(base + '/admin/#/case/' + encodeURIComponent(done));
+    await page.waitForFunction((id) => document.querySelector('h1') && document.querySelector('h1').textContent.includes(id), done);
+    await page.waitForSelector('#history');
+    eq((await page.locator('#case-status').textContent()).trim(), '已提交', 'answered status');
+    const hist = await page.locator('#history').innerText();
+    assert(hist.includes('企业补充说明：发票已补充，请查收。'), 'answer text in the history: ' + hist);
+    assert(/等待补充材料 \d+ 个工作日/.test(hist), 'days waited in the history: ' + hist);
+    assert(hist.includes('补充期限：'), 'request date in the history');
+    eq(await page.locator(`#history button[data-file="${fid}"]`).count(), 1, 'file in the history');
+    const later = page.locator(`#case-files li:has(button[data-file="${fid}"])`);
+    assert((await later.innerText()).includes('企业补充'), 'file listed as added later');
+    const [dl] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes(`/files/${fid}`)),
+      page.locator(`#history button[data-file="${fid}"]`).click()
+    ]);
+    eq(dl.status(), 200, 'download from the history');
+    await shot(page, 'admin-supplement-answer');
+    /* The download was audited. */
+    const audit = await httpReq(base, 'GET', '/api/admin/audit', { headers: auth });
+    assert(audit.body.toString().includes(fid) && audit.body.toString().includes('file_download'), 'download not audited');
+
+    /* The move form: a request needs its message; the date is offered. */
+    const ask = `TS${day}-8913`;
+    await seedCase(prefix, ask, 'complaint', created, Object.assign({}, COMPLAINT, { mobile: '13712345675' }), '510100');
+    await page.goto(base + '/admin/#/case/' + encodeURIComponent(ask));
+    await page.waitForSelector('#moves button[data-move="needs_info"]');
+    await page.click('#moves button[data-move="needs_info"]');
+    assert(await page.locator('#move-public').isChecked(), 'message ticked for a request');
+    assert(await page.locator('#move-supply-by').isVisible(), 'date offered');
+    await page.click('#move-submit');
+    await page.waitForSelector('#flash.err:not([hidden])');
+    assert((await page.locator('#flash').textContent()).includes('补充的全部材料'), 'message asked for');
+    await page.fill('#move-message', '请补充：合同原件扫描件。');
+    await page.click('#move-submit');
+    await page.waitForSelector('#case-supply-by');
+    eq((await page.locator('#case-status').textContent()).trim(), '待补充材料', 'requested');
+  } finally {
+    await stack.cmd('config ' + JSON.stringify({ sms: { provider: 'none' } }));
+  }
 });
 
 /* The console on a phone (390x844 and 360x640): a menu button, the case list as cards

@@ -342,7 +342,7 @@ class TestBotDelivery(StackCase, unittest.TestCase):
 
         st.redis_command("XADD", "zqe2e:events", "*", "type", "case_status",
                          "id", "TS20261126-0042", "form", "complaint", "from", "submitted",
-                         "to", "accepted", "by", "alice", "note", "内部备注不外发",
+                         "to", "accepted", "by", "alice", "note", "已受理，请等待转办。",
                          "source", "chat:dingtalk:user9", "at_ms", str(int(time.time() * 1000)))
         st.wait_for(lambda: fake.messages(platform="generic", target="chat-user9"), 15,
                     "the status message to the chat")
@@ -350,7 +350,9 @@ class TestBotDelivery(StackCase, unittest.TestCase):
         text = m["json"]["title"] + m["json"]["markdown"]
         self.assertIn("TS20261126-0042", text)
         self.assertIn("已受理", text)
-        self.assertNotIn("内部备注", text)
+        # The event's note is the move's message for the enterprise (the
+        # internal note never enters the event): the chat says it.
+        self.assertIn("已受理，请等待转办。", text)
 
     def test_chat_replies_on_the_priority_lane(self):
         """Replies the inbound adapters queue (chat_outbox.h layout) go out,

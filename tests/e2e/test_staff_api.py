@@ -193,17 +193,23 @@ class TestComplaintFlow(StaffBase, unittest.TestCase):
         self.assertEqual([m["to"] for m in c["allowed_moves"]],
                          ["needs_info", "accepted", "rejected", "withdrawn"])
 
-        # More material needed: the clock stops (no deadline).
+        # More material needed: the review clock pauses; the enterprise's
+        # date runs instead (7 working days by default).
         r = self.move(cid, "needs_info", "请补充合同和验收单", now, message="请补充合同和验收单")
         self.assertEqual(r.status, 200, r)
-        self.assertIsNone(r.json()["case"]["deadline"])
+        self.assertEqual(r.json()["case"]["deadline"]["clock"], "supply")
+        self.assertEqual(r.json()["case"]["deadline"]["due"],
+                         CAL.add_workdays(D(2026, 9, 22), 7).isoformat())
 
-        # Material back on 9/28: the review restarts from that day.
+        # Material back on 9/28: the review deadline moves by the working
+        # days waited.
         now = ms_at(2026, 9, 28)
+        waited = CAL.workdays_between(D(2026, 9, 22), D(2026, 9, 28))
         r = self.move(cid, "submitted", "已补充", now)
         self.assertEqual(r.status, 200, r)
-        self.expect_deadline(r.json()["case"]["deadline"], "review", D(2026, 9, 28),
-                             CAL.add_workdays(D(2026, 9, 28), 10), D(2026, 9, 28))
+        self.expect_deadline(r.json()["case"]["deadline"], "review", D(2026, 9, 21),
+                             CAL.add_workdays(D(2026, 9, 21), 10 + waited), D(2026, 9, 28))
+        self.assertEqual(r.json()["case"]["history"][-1]["waited_workdays"], waited)
 
         # Accepted 9/30: transfer within 10 working days.
         now = ms_at(2026, 9, 30)

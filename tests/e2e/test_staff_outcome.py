@@ -53,15 +53,18 @@ class TestInternalByDefault(OutcomeBase, unittest.TestCase):
         cid = "TS20261102-0001"
         self.add(cid, ms_at(2026, 11, 2))
         # A note alone: internal, whatever the move (needs_info used to
-        # publish its note by default).
+        # publish its note by default; it now wants its message too).
         r = self.move(cid, "needs_info", note="内部意见：材料可疑，先核实", now=ms_at(2026, 11, 3))
+        self.assertErrorShape(r, 422, "validation_failed")
+        r = self.move(cid, "needs_info", note="内部意见：材料可疑，先核实",
+                      message="请补充合同", now=ms_at(2026, 11, 3))
         self.assertEqual(r.status, 200, r)
         h = r.json()["case"]["history"][-1]
         self.assertEqual(h["note"], "内部意见：材料可疑，先核实")
-        self.assertFalse(h["public"])
+        self.assertTrue(h["public"])
         body = self.lookup(cid).body.decode()
         self.assertNotIn("内部意见", body)
-        self.assertNotIn("note", json.loads(body)["case"]["history"][-1])
+        self.assertEqual(json.loads(body)["case"]["history"][-1]["note"], "请补充合同")
         # The message, given on purpose, is what the enterprise sees; the
         # note of the same move is not.
         r = self.move(cid, "submitted", note="内部：电话催过", message="已收到您补充的材料",
@@ -76,7 +79,7 @@ class TestInternalByDefault(OutcomeBase, unittest.TestCase):
         ev = self.stack.redis_command("XRANGE", "zqe2e:events", "-", "+")
         mine = [dict(zip(e[1][::2], e[1][1::2])) for e in ev]
         mine = [e for e in mine if e.get("id") == cid]
-        self.assertEqual([e["note"] for e in mine], ["", "已收到您补充的材料"])
+        self.assertEqual([e["note"] for e in mine], ["请补充合同", "已收到您补充的材料"])
         # The legacy explicit opt-in still publishes the note.
         r = self.move(cid, "accepted", note="予以受理", public=True, now=ms_at(2026, 11, 5))
         self.assertEqual(r.status, 200, r)

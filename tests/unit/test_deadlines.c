@@ -247,23 +247,81 @@ static void test_missing_year(void **state)
     json_decref(h);
 }
 
-/* A request for more material stops the review clock; it restarts from
+/* With supplement_clock = restart the review period starts again from
  * the day the material came back (9/10 + 10 working days, with the
  * make-up Sunday 9/20, is 9/23). */
-static void test_needs_info_pause(void **state)
+static void test_needs_info_restart(void **state)
 {
+    zq_wf_limits lim = LIM;
     json_t *h = json_array();
     zq_deadline d;
 
     (void)state;
+    lim.supplement_workdays = 7;
+    lim.review_restart = true;
     json_array_append_new(h, move(at(2026, 9, 1), "", "submitted"));
     json_array_append_new(h, move(at(2026, 9, 3), "submitted", "needs_info"));
-    zq_wf_deadline(g_cal, &LIM, "complaint", "needs_info", h, at(2026, 9, 1), &d);
-    assert_int_equal(d.clock, ZQ_WF_CLOCK_NONE);
     json_array_append_new(h, move(at(2026, 9, 10), "needs_info", "submitted"));
-    zq_wf_deadline(g_cal, &LIM, "complaint", "submitted", h, at(2026, 9, 1), &d);
+    zq_wf_deadline(g_cal, &lim, "complaint", "submitted", h, at(2026, 9, 1), &d);
     assert_date(d.start, 2026, 9, 10);
     assert_date(d.due, 2026, 9, 23);
+    assert_int_equal(d.paused, 0);
+    json_decref(h);
+}
+
+/* By default (pause) the working days waited do not count: submitted
+ * 9/1, material asked 9/3 (two days used), back 9/10 after five working
+ * days (9/4, 9/7-9/10): the review deadline 9/15 moves by five working
+ * days, over the make-up Sunday 9/20, to 9/21. While it waits the
+ * enterprise's own date runs: supplement_workdays (7) after the request,
+ * 9/14, or the date staff gave. */
+static void test_needs_info_pause(void **state)
+{
+    zq_wf_limits lim = LIM;
+    json_t *h = json_array(), *j;
+    zq_deadline d;
+
+    (void)state;
+    lim.supplement_workdays = 7;
+    json_array_append_new(h, move(at(2026, 9, 1), "", "submitted"));
+    json_array_append_new(h, move(at(2026, 9, 3), "submitted", "needs_info"));
+    zq_wf_deadline(g_cal, &lim, "complaint", "needs_info", h, at(2026, 9, 1), &d);
+    assert_int_equal(d.clock, ZQ_WF_CLOCK_SUPPLY);
+    assert_true(d.workdays);
+    assert_date(d.start, 2026, 9, 3);
+    assert_date(d.due, 2026, 9, 14);
+    assert_int_equal(d.limit, 7);
+    j = zq_wf_deadline_json(g_cal, &d, "needs_info", D(2026, 9, 15));
+    assert_string_equal(json_string_value(json_object_get(j, "what")), "补充材料期限");
+    assert_true(json_is_true(json_object_get(j, "overdue")));
+    json_decref(j);
+    json_object_set_new(json_array_get(h, 1), "supply_by", json_string("2026-09-30"));
+    zq_wf_deadline(g_cal, &lim, "complaint", "needs_info", h, at(2026, 9, 1), &d);
+    assert_date(d.due, 2026, 9, 30);
+    assert_int_equal(zq_wf_waited(g_cal, at(2026, 9, 3), at(2026, 9, 10)), 5);
+    assert_int_equal(zq_wf_waited(g_cal, at(2026, 9, 3), at(2026, 9, 3)), 0);
+    assert_true(zq_wf_last_request(h, NULL) == at(2026, 9, 3));
+    json_array_append_new(h, move(at(2026, 9, 10), "needs_info", "submitted"));
+    zq_wf_deadline(g_cal, &lim, "complaint", "submitted", h, at(2026, 9, 1), &d);
+    assert_int_equal(d.clock, ZQ_WF_CLOCK_REVIEW);
+    assert_date(d.start, 2026, 9, 1);
+    assert_int_equal(d.paused, 5);
+    assert_date(d.due, 2026, 9, 21);
+    j = zq_wf_deadline_json(g_cal, &d, "submitted", D(2026, 9, 10));
+    assert_int_equal(json_integer_value(json_object_get(j, "paused_workdays")), 5);
+    json_decref(j);
+    /* A second round adds its days (9/14 -> 9/16: two); an undone
+     * rejection starts the period again, as before. */
+    json_array_append_new(h, move(at(2026, 9, 14), "submitted", "needs_info"));
+    json_array_append_new(h, move(at(2026, 9, 16), "needs_info", "submitted"));
+    zq_wf_deadline(g_cal, &lim, "complaint", "submitted", h, at(2026, 9, 1), &d);
+    assert_int_equal(d.paused, 7);
+    assert_date(d.due, 2026, 9, 23);
+    json_array_append_new(h, move(at(2026, 9, 17), "submitted", "rejected"));
+    json_array_append_new(h, move(at(2026, 9, 18), "rejected", "submitted"));
+    zq_wf_deadline(g_cal, &lim, "complaint", "submitted", h, at(2026, 9, 1), &d);
+    assert_int_equal(d.paused, 0);
+    assert_date(d.start, 2026, 9, 18);
     json_decref(h);
 }
 
@@ -427,12 +485,19 @@ static void test_public_message_only(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_review_national_day), cmocka_unit_test(test_transfer_spring_festival),
-        cmocka_unit_test(test_answer_days),         cmocka_unit_test(test_extension),
-        cmocka_unit_test(test_year_boundary),       cmocka_unit_test(test_missing_year),
-        cmocka_unit_test(test_needs_info_pause),    cmocka_unit_test(test_no_clock),
-        cmocka_unit_test(test_days_left),           cmocka_unit_test(test_cutoff),
-        cmocka_unit_test(test_public_message_only), cmocka_unit_test(test_public_view),
+        cmocka_unit_test(test_review_national_day),
+        cmocka_unit_test(test_transfer_spring_festival),
+        cmocka_unit_test(test_answer_days),
+        cmocka_unit_test(test_extension),
+        cmocka_unit_test(test_year_boundary),
+        cmocka_unit_test(test_missing_year),
+        cmocka_unit_test(test_needs_info_pause),
+        cmocka_unit_test(test_no_clock),
+        cmocka_unit_test(test_needs_info_restart),
+        cmocka_unit_test(test_days_left),
+        cmocka_unit_test(test_cutoff),
+        cmocka_unit_test(test_public_message_only),
+        cmocka_unit_test(test_public_view),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

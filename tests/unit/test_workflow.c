@@ -28,7 +28,8 @@ static const char *const complaint_st[] = {"submitted", "needs_info",  "accepted
                                            "rejected",  "transferred", "in_progress",
                                            "answered",  "closed",      "withdrawn"};
 static const expect_move complaint_ok[] = {
-    {"submitted", "needs_info", ZQ_ROLE_HANDLER, true},
+    /* The message (what is missing) is required instead of a note. */
+    {"submitted", "needs_info", ZQ_ROLE_HANDLER, false},
     {"submitted", "accepted", ZQ_ROLE_HANDLER, false},
     {"submitted", "rejected", ZQ_ROLE_HANDLER, true},
     {"submitted", "withdrawn", ZQ_ROLE_HANDLER, true},
@@ -218,7 +219,9 @@ static void test_clocks(void **state)
 
     (void)state;
     assert_int_equal(zq_wf_status_find(m, "submitted")->clock, ZQ_WF_CLOCK_REVIEW);
-    assert_int_equal(zq_wf_status_find(m, "needs_info")->clock, ZQ_WF_CLOCK_NONE);
+    assert_int_equal(zq_wf_status_find(m, "needs_info")->clock, ZQ_WF_CLOCK_SUPPLY);
+    assert_true(zq_wf_move_find(m, "submitted", "needs_info")->message_required);
+    assert_false(zq_wf_move_find(m, "submitted", "accepted")->message_required);
     assert_int_equal(zq_wf_status_find(m, "accepted")->clock, ZQ_WF_CLOCK_TRANSFER);
     assert_int_equal(zq_wf_status_find(m, "transferred")->clock, ZQ_WF_CLOCK_ANSWER);
     assert_int_equal(zq_wf_status_find(m, "in_progress")->clock, ZQ_WF_CLOCK_ANSWER);

@@ -166,7 +166,9 @@
     if (!dl) return h("span", { className: "muted", text: "—" });
     var unit = dl.unit === "workdays" ? "个工作日" : "天";
     var text, cls;
-    if (dl.overdue) { text = "逾期 " + (-dl.days_left) + " " + unit; cls = "late"; }
+    /* The enterprise's date for more material: its miss, not the office's. */
+    if (dl.overdue && dl.clock === "supply") { text = "补充期限已过"; cls = "late"; }
+    else if (dl.overdue) { text = "逾期 " + (-dl.days_left) + " " + unit; cls = "late"; }
     else if (dl.days_left === 0) { text = "今天到期"; cls = "soon"; }
     else if (dl.days_left <= 2) { text = "剩 " + dl.days_left + " " + unit; cls = "soon"; }
     else { text = "剩 " + dl.days_left + " " + unit; cls = "ok"; }
@@ -471,18 +473,62 @@
       .then(function () { btn.disabled = false; });
   }
 
+  /* One file with its view/download button (audited on the server). */
+  function fileItem(f) {
+    var slot = h("div", { className: "file-slot" });
+    var btn = h("button", { type: "button", className: "small", "data-file": f.id,
+      text: /^image\//.test(f.type) ? "查看" : "下载" });
+    btn.onclick = function () { openFile(f, btn, slot); };
+    return h("li", {}, [h("strong", { text: f.kind_label + "：" }), h("span", { text: f.name + " " }),
+      f.later ? h("span", { className: "badge info", "data-later": "1", text: supplementFrom(f) }) : null,
+      h("span", { className: "muted", text: " " + sizeText(f.size) + " · SHA-256 " + String(f.sha256).slice(0, 12) + "… " }),
+      btn, slot]);
+  }
+
+  /* Where a file added after submission came from. */
+  function supplementFrom(f) {
+    return f.by === "supplement" ? "企业补充" : "立案后添加";
+  }
+
   function filesCard(c) {
     var list = c.files || [];
     if (!list.length) return null;
-    return h("div", { className: "card", id: "case-files" }, [h("ul", { className: "files" }, list.map(function (f) {
-      var slot = h("div", { className: "file-slot" });
-      var btn = h("button", { type: "button", className: "small", "data-file": f.id,
-        text: /^image\//.test(f.type) ? "查看" : "下载" });
-      btn.onclick = function () { openFile(f, btn, slot); };
-      return h("li", {}, [h("strong", { text: f.kind_label + "：" }), h("span", { text: f.name + " " }),
-        h("span", { className: "muted", text: sizeText(f.size) + " · SHA-256 " + String(f.sha256).slice(0, 12) + "… " }),
-        btn, slot]);
-    }))]);
+    return h("div", { className: "card", id: "case-files" }, [h("ul", { className: "files" }, list.map(fileItem))]);
+  }
+
+  /* ---- requests for more material --------------------------------------- */
+
+  /* The open request of a case in needs_info for the summary: what was
+   * asked, the date, and the overdue mark. */
+  function supplementFacts(c) {
+    var s = c.supplement;
+    if (!s) return [];
+    return [
+      h("dt", { text: "补充期限" }), h("dd", { id: "case-supply-by" }, [s.supply_by + " ",
+        s.overdue ? h("span", { className: "badge late", "data-supply-overdue": "1", text: "补充期限已过" }) :
+          h("span", { className: "muted", text: "（已等待 " + s.waiting_workdays + " 个工作日）" })]),
+      h("dt", { text: "要求补充" }), h("dd", { className: "note public", text: s.message })
+    ];
+  }
+
+  /* What a history entry adds about more material: the date asked, the
+   * days waited, and the enterprise's answer with its files. */
+  function supplementNotes(e, c) {
+    var out = [];
+    if (e.supply_by) out.push(h("div", { className: "note", text: "补充期限：" + e.supply_by }));
+    if (typeof e.waited_workdays === "number") {
+      out.push(h("div", { className: "note", "data-waited": String(e.waited_workdays),
+        text: "等待补充材料 " + e.waited_workdays + " 个工作日" }));
+    }
+    var s = e.supplement;
+    if (s) {
+      if (s.text) out.push(h("div", { className: "note public", text: "企业补充说明：" + s.text }));
+      var byId = {};
+      (c.files || []).forEach(function (f) { byId[f.id] = f; });
+      var files = (s.files || []).map(function (f) { return byId[f.id]; }).filter(Boolean);
+      if (files.length) out.push(h("ul", { className: "files supplement-files" }, files.map(fileItem)));
+    }
+    return out;
   }
 
   /* ---- one case -------------------------------------------------------- */
@@ -536,9 +582,10 @@
         c.rating ? h("dt", { text: "企业评价" }) : null,
         c.rating ? h("dd", { id: "case-rating", text: c.rating_label +
           (c.rating_comment ? "：" + c.rating_comment : "") }) : null,
+      ].concat(supplementFacts(c), [
         c.possible_duplicate ? h("dt", { text: "疑似重复" }) : null,
         c.possible_duplicate ? h("dd", {}, [h("a", { href: "#/case/" + c.dup_of, text: c.dup_of })]) : null,
-      ]),
+      ])),
     ]);
     var fields = h("div", { className: "card" }, c.fields.map(function (st) {
       return h("section", {}, [h("h2", { text: st.title }), h("dl", { className: "kv" },
@@ -568,7 +615,7 @@
           (e.result_reason ? "（" + e.result_reason + "）" : "") }) : null,
         message ? h("div", { className: "note public", text: "对企业说明：" + message }) : null,
         internal && e.kind !== "sms" ? h("div", { className: "note", text: (e.kind === "status" ? "内部说明：" : "") + internal }) : null,
-      ]);
+      ].concat(supplementNotes(e, c)));
     }));
     var notes = h("div", {}, c.notes.length ? c.notes.map(function (n) {
       return h("div", { className: "card" }, [h("div", { className: "muted", text: fmtTime(n.at) + " · " + n.by }),
@@ -633,8 +680,10 @@
     template.id = "move-template";
     var message = h("textarea", { name: "message", id: "move-message", placeholder: "企业查询进度时会看到这段文字" });
     var preview = h("div", { className: "preview", id: "move-preview", "aria-live": "polite" });
+    var supplyBy = h("input", { type: "date", name: "supply_by", id: "move-supply-by" });
+    var supplyLabel = labelled("补充期限（不填则为默认的工作日数）", supplyBy, { hidden: true });
     var msgBox = h("div", { className: "form", id: "move-message-box", hidden: true }, [
-      labelled("常用模板", template), labelled("给企业的说明", message)]);
+      labelled("常用模板", template), labelled("给企业的说明", message), supplyLabel]);
     var title = h("strong", { id: "move-title" });
     var submit = h("button", { type: "submit", id: "move-submit", className: "primary" });
     var buttons = moves.map(function (m) {
@@ -666,8 +715,12 @@
       outcome.hidden = !m.outcome_required;
       deptLabel.hidden = !m.department_required;
       reasonLabel.hidden = !(m.outcome_required && resultOf(result.value) && resultOf(result.value).reason_required);
-      pub.checked = false;
-      msgBox.hidden = true;
+      /* A request for more material must tell the enterprise what is missing. */
+      pub.checked = !!m.message_required;
+      pub.disabled = !!m.message_required;
+      msgBox.hidden = !m.message_required;
+      supplyLabel.hidden = m.to !== "needs_info";
+      supplyBy.value = "";
       message.value = "";
       clear(template);
       template.appendChild(h("option", { value: "", text: "不使用模板" }));
@@ -710,9 +763,14 @@
         body.department = dept.value;
       }
       if (pub.checked) {
-        if (!message.value.trim()) { flash("已勾选告知企业，请填写给企业的说明。", true); message.focus(); return; }
+        if (!message.value.trim()) {
+          flash(m.message_required ? "请在给企业的说明中列明需要补充的全部材料。" : "已勾选告知企业，请填写给企业的说明。", true);
+          message.focus();
+          return;
+        }
         body.message = message.value.trim();
       }
+      if (m.to === "needs_info" && supplyBy.value) body.supply_by = supplyBy.value;
       after(change("/api/admin/cases/" + encodeURIComponent(c.id) + "/transitions", body), "已" + m.action + "。");
     } }, [title, noteLabel, deptLabel, outcome,
       h("label", { className: "check" }, [pub, " 同时告知企业（企业查询进度时可见）"]), msgBox, preview,

@@ -58,12 +58,18 @@
     });
   }
 
+  /* Where ctx's uploads go: the draft's (ctx.form), or ctx.base (a case's
+   * answer to a request for more material: /api/cases/{id}). */
+  function baseOf(ctx) {
+    return ctx.base || '/api/intake/' + encodeURIComponent(ctx.form);
+  }
+
   /* One upload with progress. Resolves to {status, data} (status 0: the
    * connection dropped or timed out). */
   function send(ctx, kind, item, onProgress) {
     return new Promise(function (resolve) {
       var xhr = new XMLHttpRequest();
-      xhr.open('POST', '/api/intake/' + encodeURIComponent(ctx.form) + '/files?kind=' + encodeURIComponent(kind));
+      xhr.open('POST', baseOf(ctx) + '/files?kind=' + encodeURIComponent(kind));
       xhr.setRequestHeader('X-CSRF-Token', ctx.csrf());
       xhr.setRequestHeader('X-File-Name', encodeURIComponent(item.name));
       xhr.setRequestHeader('Content-Type', item.blob.type || 'application/octet-stream');
@@ -110,7 +116,7 @@
 
     function remove(rec, row, btn) {
       btn.disabled = true;
-      ZQ.api('DELETE', '/api/intake/' + encodeURIComponent(ctx.form) + '/files/' + encodeURIComponent(rec.id),
+      ZQ.api('DELETE', baseOf(ctx) + '/files/' + encodeURIComponent(rec.id),
         null, { 'X-CSRF-Token': ctx.csrf() }).then(function (r) {
         if (r.ok || r.status === 404) {
           list = list.filter(function (x) {

@@ -116,14 +116,33 @@
     var m = ZQ.mobileParse(mobIn.value, '手机号码');
     if (!m.error) caseMobile[c.id] = m.value;
     var h = el('h2', { id: 'result-title', tabindex: '-1', text: '查询结果' });
-    var card = caseCard(c, h, 'case-result', 'case-status');
+    var card = caseCard(c, h, 'case-result', 'case-status', function () {
+      return mobIn.value;
+    });
     ZQ.clear(result).appendChild(card);
     h.focus();
   }
 
+  /* The answer to a request for more material (supplement.js) at the end
+   * of card: once sent, the card shows the case as it is now. */
+  function supplementHook(card, c, h, cardId, statusId, mobile) {
+    var box = ZQ.supplementBox ? ZQ.supplementBox(c, {
+      mobile: mobile,
+      done: function (now) {
+        var nh = el(h.tagName.toLowerCase(), { tabindex: '-1', text: h.textContent });
+        var fresh = caseCard(now, nh, cardId, statusId, mobile);
+        fresh.insertBefore(ZQ.notice({ kind: 'ok', role: 'status', text: '补充材料已提交，办理部门将继续审查。' }), fresh.children[1]);
+        card.parentNode.replaceChild(fresh, card);
+        nh.focus();
+      }
+    }) : null;
+    if (box) card.appendChild(box);
+  }
+
   /* One case's public view as a card under heading h; ids for the card
-   * and its status (null: none). */
-  function caseCard(c, h, cardId, statusId) {
+   * and its status (null: none); mobile() the number the enterprise
+   * typed. */
+  function caseCard(c, h, cardId, statusId, mobile) {
     var contact = c.contact || {};
     var dl = el('dl', { class: 'facts' }, [].concat(
       fact('编号', c.id),
@@ -150,7 +169,8 @@
         return el('li', {}, [
           el('time', { datetime: e.at || null, text: ZQ.timeDisplay(e.at) }),
           el('strong', { text: e.label || e.status }),
-          e.note ? el('span', { class: 'note', text: e.note }) : null
+          e.note ? el('span', { class: 'note', text: e.note }) : null,
+          e.supplement && ZQ.supplementLine ? ZQ.supplementLine(e.supplement) : null
         ]);
       })));
     }
@@ -159,6 +179,7 @@
     card.appendChild(receiptLink(c));
     var own = ownActions(c);
     if (own) card.appendChild(own);
+    if (mobile) supplementHook(card, c, h, cardId, statusId, mobile);
     return card;
   }
 
@@ -240,7 +261,9 @@
       mobileResult.appendChild(el('p', { class: 'muted', text: '共 ' + cases.length + ' 件，最新提交的在前。' }));
       cases.forEach(function (c) {
         caseMobile[c.id] = mobile;
-        mobileResult.appendChild(caseCard(c, el('h3', { text: c.id + ' · ' + (c.type_label || '') })));
+        mobileResult.appendChild(caseCard(c, el('h3', { text: c.id + ' · ' + (c.type_label || '') }), null, null, function () {
+          return mobile;
+        }));
       });
     }
     h.focus();
