@@ -245,12 +245,16 @@ static int prefill_due(const zq_form *f, json_t *p, json_t *answers, json_t **va
 int zq_field_prefill(const zq_form *f, const zq_field *fld, json_t *answers, json_t **value,
                      char **note)
 {
-    json_t *p = fld != NULL ? fld->prefill : NULL;
-    const char *type = json_string_value(json_object_get(p, "type"));
+    json_t *p;
+    const char *type;
     size_t i;
 
     *value = NULL;
     *note = NULL;
+    if (f == NULL || fld == NULL || fld->prefill == NULL)
+        return -ZQ_ENOTFOUND;
+    p = fld->prefill;
+    type = json_string_value(json_object_get(p, "type"));
     if (type == NULL)
         return -ZQ_ENOTFOUND;
     if (strcmp(type, "copy") == 0) {
