@@ -11,10 +11,11 @@
 -- SECRET is [generic] secret, APP_SECRET [dingtalk] app_secret,
 -- DINGTALK_BASE_URL [channels] dingtalk_base_url of the stack under test.
 -- USERS (default 256) chat users are spread over the requests. Each user's
--- first message is "2" (start the complaint); every later one is "2" too,
--- which is a wrong answer to the first question (企业名称 needs two
--- characters), so every user stays mid-flow and every request does the full
--- work of an answer that fails validation.
+-- first message is "2" (start the complaint); every later one is "2" too:
+-- the answer 2 to the eligibility check's questions (事业单位, 小型企业,
+-- then 还没有到期, which stops the flow), so a user cycles through starting
+-- the complaint, two answers and the stop, and every request does the full
+-- work of a dialogue turn (load the state, validate, save).
 --
 -- Generic: X-Zhuqi-Signature = sha256=hex(HMAC-SHA256(secret, ts + "." +
 -- body)) is computed per request (the body carries the message id), with

@@ -7,8 +7,8 @@
 --   local ts, s = sign.dingtalk_sign(app_secret)       -- valid for an hour
 --   local body, headers = sign.dingtalk(base, user, id, ts, s)
 --
--- Both messages are the text "2" (start a complaint, or, mid-flow, a
--- wrong answer to the first question: 企业名称 needs two characters).
+-- Both messages are the text "2" (start a complaint, or, mid-flow, answer 2
+-- to a question of its eligibility check).
 
 local bit = require("bit")
 local band, bor, bxor, bnot = bit.band, bit.bor, bit.bxor, bit.bnot

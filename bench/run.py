@@ -426,7 +426,8 @@ class Scenario:
         return self.schemas[form]
 
     def steps(self, form):
-        return [s for s in self.schema(form)["steps"] if not s.get("review")]
+        """The steps after start() (whose Client passes the gate step)."""
+        return [s for s in self.schema(form)["steps"] if not s.get("review") and not s.get("gate")]
 
     def answers(self, step):
         return {f["id"]: self.intake.sample_for(f) for f in step.get("fields", [])}

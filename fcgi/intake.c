@@ -105,15 +105,24 @@ static const char *next_step(const zq_form *f, json_t *draft)
     return f->nsteps > 0 ? f->steps[f->nsteps - 1].id : "";
 }
 
-/* {"csrf", "form", "step", "answers", "done"} for the pages. */
+/* {"csrf", "form", "step", "answers", "done"} for the pages, and "stop"
+ * ({"field", "reason", "where"}) while an answer to the eligibility
+ * check rules the complaint out. */
 static json_t *draft_view(const zq_form *f, const zq_session *s)
 {
     json_t *answers = zq_files_merge(f, json_object_get(s->draft, "answers"), s->files);
-    json_t *done = json_object_get(s->draft, "done");
+    json_t *done = json_object_get(s->draft, "done"), *v;
+    const zq_field *gate = NULL;
+    const zq_option *stop = zq_form_stop(f, answers, &gate);
 
     done = json_is_array(done) ? json_incref(done) : json_array();
-    return json_pack("{s:s, s:s, s:s, s:o, s:o}", "csrf", s->csrf, "form", f->id, "step",
-                     next_step(f, s->draft), "answers", answers, "done", done);
+    v = json_pack("{s:s, s:s, s:s, s:o, s:o}", "csrf", s->csrf, "form", f->id, "step",
+                  next_step(f, s->draft), "answers", answers, "done", done);
+    if (v != NULL && stop != NULL)
+        json_object_set_new(v, "stop",
+                            json_pack("{s:s, s:s, s:s}", "field", gate->id, "reason", stop->stop,
+                                      "where", stop->stop_where));
+    return v;
 }
 
 /* Adds "verify" to a draft view: whether the flow asks for the mobile to

@@ -27,6 +27,10 @@ typedef enum zq_field_type {
 typedef struct zq_option {
     const char *value; /* stored */
     const char *label; /* shown, Chinese */
+    /* Gate steps only: this answer ends the flow. stop says why, where
+     * says where to go instead (Chinese); both NULL when it does not. */
+    const char *stop;
+    const char *stop_where;
 } zq_option;
 
 /* A kind of file a files field takes ("contract": 合同). */
@@ -56,6 +60,9 @@ typedef struct zq_field {
     bool not_future;    /* date */
     bool allow_outside; /* region: provinces other than Sichuan allowed */
     bool must_be_true;  /* bool: a declaration that must be ticked */
+    bool multiple;      /* enum: a list of option values (multi-choice) */
+    bool allow_zero;    /* money: 0 is a valid amount (nothing paid yet) */
+    json_t *prefill;    /* a suggested value's rule as loaded, or NULL (borrowed) */
     zq_option *options; /* enum */
     size_t noptions;
     zq_file_kind *kinds; /* files */
@@ -68,6 +75,7 @@ typedef struct zq_step {
     const char *title;
     const char *description; /* may be NULL */
     bool review;             /* the review-and-confirm step: no fields */
+    bool gate;               /* the eligibility check: first, options may stop */
     zq_field *fields;
     size_t nfields;
 } zq_step;
@@ -171,6 +179,26 @@ int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, js
  * of the first step with an error (borrowed). */
 int zq_form_validate_all(const zq_schema *s, const zq_form *f, json_t *answers,
                          const zq_schema_opts *o, json_t **errors, const char **step);
+
+/* The stop rule that holds for these normalised answers: the first gate
+ * field whose answer is an option with a stop. Returns that option
+ * (borrowed) and sets *fld (may be NULL) to its field, or NULL when the
+ * answers may go on. */
+const zq_option *zq_form_stop(const zq_form *f, json_t *answers, const zq_field **fld);
+
+/* The stop's full Chinese text (why, then where to go instead) into buf.
+ * Returns 0, or -ZQ_ETOOBIG when it was cut. */
+int zq_stop_message(const zq_option *stop, char *buf, size_t size);
+
+/* A suggested value for fld from the answers so far, by the field's
+ * prefill rule ("copy" an earlier enum's answer, the "difference" of two
+ * amounts, a "due_date" from a date plus the chosen term). Returns 0 with
+ * a new normalised value in *value and, in *note, a new Chinese sentence
+ * saying how it was computed or NULL (free with free()); -ZQ_ENOTFOUND
+ * when the rule has nothing to suggest yet (or fld has no rule);
+ * -ZQ_ENOMEM. */
+int zq_field_prefill(const zq_form *f, const zq_field *fld, json_t *answers, json_t **value,
+                     char **note);
 
 /* A display string for a normalised value: money "12,345.60 元", region
  * its name, enum its label, bool "是"/"否", mobile masked when mask.

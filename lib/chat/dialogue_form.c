@@ -153,7 +153,12 @@ static void say_value(turn *t, const zq_field *fld, json_t *v, size_t max)
 static void say_hint(turn *t, const zq_field *f)
 {
     switch (f->type) {
-    case ZQ_FIELD_ENUM: dlg_say(t, "请回复序号或选项名称。\n"); break;
+    case ZQ_FIELD_ENUM:
+        if (f->multiple)
+            dlg_say(t, "可以多选，请回复序号或选项名称，用顿号或逗号隔开，例如：1、3\n");
+        else
+            dlg_say(t, "请回复序号或选项名称。\n");
+        break;
     case ZQ_FIELD_BOOL:
         if (f->must_be_true)
             dlg_say(t, "请回复“同意”确认此项声明。\n");
@@ -202,6 +207,24 @@ static void say_files_note(turn *t, const zq_form *f, size_t si, const zq_field 
         st->fields[j].label);
 }
 
+/* Offers the suggested value of a field with a prefill rule, with how it
+ * was computed: the web form pre-fills the same value. */
+static void say_suggestion(turn *t, const zq_field *fld)
+{
+    json_t *v = NULL;
+    char *why = NULL;
+
+    if (zq_field_prefill(dlg_form_of(t), fld, t->st.answers, &v, &why) < 0)
+        return;
+    dlg_say(t, "建议：");
+    say_value(t, fld, v, 0);
+    if (why != NULL)
+        dlg_say(t, "（%s）", why);
+    dlg_say(t, "。采用请回复“采用”，也可以直接回复其他答案。\n");
+    json_decref(v);
+    free(why);
+}
+
 /* Asks fld: the group's title when it opens one (or always when header),
  * the label, help, options, example, and how to skip or keep. */
 void dlg_ask(turn *t, const zq_field *fld, bool header)
@@ -237,6 +260,8 @@ void dlg_ask(turn *t, const zq_field *fld, bool header)
     if (!fld->required)
         dlg_say(t, "不填请回复“跳过”。\n");
     cur = strcmp(t->st.keep_field, fld->id) == 0 ? t->st.keep_value : NULL;
+    if (cur == NULL)
+        say_suggestion(t, fld);
     if (cur != NULL) {
         dlg_say(t, "当前：");
         say_value(t, fld, cur, REVIEW_VALUE_CHARS);
@@ -721,13 +746,51 @@ static void edit_group(turn *t, const char *which)
     dlg_ask(t, first, true);
 }
 
+/* The value fld's prefill rule suggests, as the text a person would type
+ * (what 采用 answers). Returns 0, or -ZQ_ENOTFOUND. */
+static int suggestion(turn *t, const zq_field *fld, char *text, size_t size)
+{
+    json_t *v = NULL;
+    char *why = NULL;
+    int rc = zq_field_prefill(dlg_form_of(t), fld, t->st.answers, &v, &why);
+
+    if (rc < 0)
+        return rc;
+    if (json_is_integer(v))
+        rc = zq_fmt(text, size, "%lld.%02lld", (long long)json_integer_value(v) / 100,
+                    (long long)json_integer_value(v) % 100);
+    else
+        rc = zq_fmt(text, size, "%s", json_string_value(v) ? json_string_value(v) : "");
+    json_decref(v);
+    free(why);
+    return rc < 0 ? -ZQ_ENOTFOUND : 0;
+}
+
+/* After an answer to the eligibility check that rules the complaint out:
+ * says why and where to go instead (the text the web form shows), drops
+ * the draft and goes back to the menu. True when it stopped. */
+static bool gate_stops(turn *t)
+{
+    const zq_option *stop = zq_form_stop(dlg_form_of(t), t->st.answers, NULL);
+    char msg[1024];
+
+    if (stop == NULL)
+        return false;
+    if (zq_stop_message(stop, msg, sizeof(msg)) < 0)
+        msg[0] = '\0';
+    dlg_say(t, "很抱歉，这里不能受理您的投诉。%s\n\n回复“菜单”返回主菜单。", msg);
+    dlg_clear_draft(t);
+    t->st.mode = M_MENU;
+    return true;
+}
+
 /* One answer (or 跳过 / 保留) to the current question. */
 int dlg_form_input(turn *t, const char *cmd, const char *text, size_t len)
 {
     const zq_form *f = dlg_form_of(t);
     const zq_field *fld = dlg_current(t);
     json_t *val = NULL;
-    char warn[512];
+    char warn[512], taken[64];
     int rc;
 
     if (fld == NULL) {
@@ -789,6 +852,11 @@ int dlg_form_input(turn *t, const char *cmd, const char *text, size_t len)
         dlg_ask(t, fld, false);
         return 0;
     }
+    /* 采用: the suggested value, checked as if typed. */
+    if (dlg_is_any(cmd, W_TAKE) && suggestion(t, fld, taken, sizeof(taken)) == 0) {
+        text = taken;
+        len = strlen(taken);
+    }
     rc = check_answer(t, fld, text, len, &val, warn, sizeof(warn));
     if (rc == -ZQ_ENOMEM)
         return zq_err_set(t->err, ZQ_ENOMEM, "dialogue: out of memory");
@@ -800,6 +868,8 @@ int dlg_form_input(turn *t, const char *cmd, const char *text, size_t len)
     t->st.draft_v++;
     if (warn[0] != '\0')
         dlg_say(t, "提示：%s。\n\n", warn);
+    if (gate_stops(t))
+        return 0;
     advance(t, fld);
     return 0;
 }

@@ -77,6 +77,7 @@ static const char *const W_CANCEL[] = {"取消", "cancel", "放弃", NULL};
 static const char *const W_BACK[] = {"返回", "上一题", "上一步", NULL};
 static const char *const W_SKIP[] = {"跳过", "不填", NULL};
 static const char *const W_KEEP[] = {"保留", "不修改", "不变", NULL};
+static const char *const W_TAKE[] = {"采用", "采用建议", NULL};
 static const char *const W_CONFIRM[] = {"确认", "确认提交", "提交", NULL};
 static const char *const W_WEB[] = {"网页填写", "网页", NULL};
 static const char *const W_UNSUB[] = {"退订", "取消订阅", NULL};

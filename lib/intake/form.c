@@ -2,9 +2,11 @@
  * set of answers makes visible, and the validation of one step and of a
  * whole form (the field validators are in validate.c). Apart from the
  * loader (schema.c), which builds what these read. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "schema_int.h"
+#include "zhuqi/buf.h"
 #include "zhuqi/schema.h"
 
 /* The field with this id among those parsed so far, with its place. */
@@ -116,6 +118,171 @@ json_t *zq_form_visible_answers(const zq_form *f, json_t *answers)
     return out;
 }
 
+const zq_option *zq_form_stop(const zq_form *f, json_t *answers, const zq_field **fld)
+{
+    size_t j, k;
+
+    if (fld != NULL)
+        *fld = NULL;
+    if (f == NULL || f->nsteps == 0 || !f->steps[0].gate)
+        return NULL;
+    for (j = 0; j < f->steps[0].nfields; j++) {
+        const zq_field *g = &f->steps[0].fields[j];
+        const char *v = json_string_value(json_object_get(answers, g->id));
+
+        for (k = 0; v != NULL && k < g->noptions; k++)
+            if (g->options[k].stop != NULL && strcmp(g->options[k].value, v) == 0) {
+                if (fld != NULL)
+                    *fld = g;
+                return &g->options[k];
+            }
+    }
+    return NULL;
+}
+
+int zq_stop_message(const zq_option *stop, char *buf, size_t size)
+{
+    if (stop == NULL || stop->stop == NULL)
+        return zq_fmt(buf, size, "%s", "");
+    return zq_fmt(buf, size, "%s%s", stop->stop, stop->stop_where);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil), and back. */
+static long long days_of(int y, int m, int d)
+{
+    long long era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_of(long long z, int *y, int *m, int *d)
+{
+    long long era, doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* "YYYY-MM-DD" (as normalised) plus n days into out[11]. */
+static int date_plus(const char *iso, long long n, char *out, size_t size)
+{
+    long long y, m, d;
+    int yy, mm, dd;
+
+    if (iso == NULL || strlen(iso) != 10 || iso[4] != '-' || iso[7] != '-' ||
+        zq_parse_ll(iso, 4, 1, 9999, &y) < 0 || zq_parse_ll(iso + 5, 2, 1, 12, &m) < 0 ||
+        zq_parse_ll(iso + 8, 2, 1, 31, &d) < 0)
+        return -ZQ_EINVAL;
+    civil_of(days_of((int)y, (int)m, (int)d) + n, &yy, &mm, &dd);
+    if (yy < 1 || yy > 9999)
+        return -ZQ_EINVAL;
+    return zq_fmt(out, size, "%04d-%02d-%02d", yy, mm, dd);
+}
+
+/* The due date rule: the first answered date plus the term's days. */
+static int prefill_due(const zq_form *f, json_t *p, json_t *answers, json_t **value, char **note)
+{
+    json_t *dates = json_object_get(p, "dates"), *days, *def = json_object_get(p, "default"), *d;
+    const char *term =
+        json_string_value(json_object_get(answers, json_string_value(json_object_get(p, "term"))));
+    const zq_field *src = NULL;
+    const char *from = NULL;
+    char due[16], buf[300];
+    size_t i;
+    long long n;
+
+    for (i = 0; i < json_array_size(dates) && from == NULL; i++) {
+        const char *id = json_string_value(json_array_get(dates, i));
+
+        from = json_string_value(json_object_get(answers, id));
+        src = zq_form_field(f, id, NULL);
+    }
+    if (from == NULL || term == NULL || src == NULL)
+        return -ZQ_ENOTFOUND;
+    days = json_object_get(json_object_get(p, "days"), term);
+    if (days == NULL && def != NULL) {
+        json_array_foreach(json_object_get(def, "when"), i, d)
+        {
+            if (json_is_string(d) && strcmp(json_string_value(d), term) == 0) {
+                const char *by = json_string_value(
+                    json_object_get(answers, json_string_value(json_object_get(def, "field"))));
+
+                days = by ? json_object_get(json_object_get(def, "days"), by) : NULL;
+            }
+        }
+    }
+    if (!json_is_integer(days))
+        return -ZQ_ENOTFOUND;
+    n = json_integer_value(days);
+    if (date_plus(from, n, due, sizeof(due)) < 0 ||
+        zq_fmt(buf, sizeof(buf), "按%s %s 加 %lld 天计算", src->label, from, n) < 0)
+        return -ZQ_ENOTFOUND;
+    *value = json_string(due);
+    *note = strdup(buf);
+    if (*value == NULL || *note == NULL) {
+        json_decref(*value);
+        free(*note);
+        *value = NULL;
+        *note = NULL;
+        return -ZQ_ENOMEM;
+    }
+    return 0;
+}
+
+int zq_field_prefill(const zq_form *f, const zq_field *fld, json_t *answers, json_t **value,
+                     char **note)
+{
+    json_t *p;
+    const char *type;
+    size_t i;
+
+    *value = NULL;
+    *note = NULL;
+    if (f == NULL || fld == NULL || fld->prefill == NULL)
+        return -ZQ_ENOTFOUND;
+    p = fld->prefill;
+    type = json_string_value(json_object_get(p, "type"));
+    if (type == NULL)
+        return -ZQ_ENOTFOUND;
+    if (strcmp(type, "copy") == 0) {
+        const char *v = json_string_value(
+            json_object_get(answers, json_string_value(json_object_get(p, "from"))));
+
+        for (i = 0; v != NULL && i < fld->noptions; i++)
+            if (strcmp(fld->options[i].value, v) == 0) {
+                *value = json_string(v);
+                return *value != NULL ? 0 : -ZQ_ENOMEM;
+            }
+        return -ZQ_ENOTFOUND;
+    }
+    if (strcmp(type, "difference") == 0) {
+        json_t *from = json_object_get(p, "from");
+        json_t *a = json_object_get(answers, json_string_value(json_array_get(from, 0)));
+        json_t *b = json_object_get(answers, json_string_value(json_array_get(from, 1)));
+        long long bv = json_is_integer(b) ? json_integer_value(b) : 0;
+
+        /* Nothing paid yet when the second amount is left empty. */
+        if (!json_is_integer(a) || json_integer_value(a) - bv <= 0)
+            return -ZQ_ENOTFOUND;
+        *value = json_integer(json_integer_value(a) - bv);
+        return *value != NULL ? 0 : -ZQ_ENOMEM;
+    }
+    return prefill_due(f, p, answers, value, note);
+}
+
 static const form_entry *entry_of(const zq_schema *s, const zq_form *f)
 {
     size_t i;
@@ -158,6 +325,8 @@ int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, js
 {
     const form_entry *e = entry_of(s, f);
     json_t *res = NULL, *errs = NULL, *base = NULL, *ctx = NULL, *all = NULL;
+    const zq_option *stop;
+    char stopmsg[1024];
     const char *k;
     json_t *v;
     size_t i;
@@ -200,6 +369,14 @@ int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, js
     ctx = zq_form_visible_answers(f, base);
     if (ctx == NULL)
         goto out;
+    /* Nothing after the eligibility check is taken while one of its
+     * answers rules the complaint out. */
+    if (!st->gate && (stop = zq_form_stop(f, ctx, NULL)) != NULL) {
+        zq_stop_message(stop, stopmsg, sizeof(stopmsg));
+        if ((rc = set_msg(errs, "_", stopmsg)) < 0)
+            goto out;
+        goto invalid;
+    }
     for (i = 0; i < st->nfields; i++) {
         const zq_field *fld = &st->fields[i];
         json_t *val = NULL;
@@ -258,6 +435,9 @@ int zq_form_validate_all(const zq_schema *s, const zq_form *f, json_t *answers,
 {
     const form_entry *e = entry_of(s, f);
     json_t *errs = NULL, *ctx = NULL;
+    const zq_option *stop;
+    const zq_field *gate = NULL;
+    char stopmsg[1024];
     size_t i, j, first = SIZE_MAX;
     int rc = -ZQ_ENOMEM;
 
@@ -292,6 +472,13 @@ int zq_form_validate_all(const zq_schema *s, const zq_form *f, json_t *answers,
             if (json_object_set_new(ctx, fld->id, val) < 0)
                 goto out;
         }
+    stop = zq_form_stop(f, ctx, &gate);
+    if (stop != NULL) {
+        zq_stop_message(stop, stopmsg, sizeof(stopmsg));
+        if ((rc = set_msg(errs, gate->id, stopmsg)) < 0)
+            goto out;
+        first = 0;
+    }
     for (i = 0; i < e->nrules; i++) {
         const rule *r = &e->rules[i];
 

@@ -17,6 +17,14 @@
  *       { "id": "debt", "title": "…", "description": "…"?,
  *         "review": false?,              the review-and-confirm step: at
  *                                        most one, last, without fields
+ *         "gate": false?,                the eligibility check ("能否投诉"):
+ *                                        only the first step; its fields
+ *                                        are required single-choice enums
+ *                                        whose options may carry
+ *                                        "stop": {"reason": "…", "where":
+ *                                        "…"} (why the flow ends, where to
+ *                                        go instead); not every option of a
+ *                                        field may stop
  *         "fields": [                    1 to 60 (none on the review step)
  *           { "id": "amount_fen",        unique in the form; money ids and
  *                                        only they end in "_fen"
@@ -39,6 +47,16 @@
  *                                        shown only when an earlier enum
  *                                        (option values) or bool (true /
  *                                        false) field has one of the values
+ *             "multiple": false?,        enum: a list of option values
+ *             "allow_zero": false?,      money: 0 is valid
+ *             "prefill": {…}?            a suggested value from earlier
+ *                                        answers, editable (form.c):
+ *               {"type": "copy", "from": ENUM} the same option;
+ *               {"type": "difference", "from": [MONEY, MONEY]} a − b > 0;
+ *               {"type": "due_date", "dates": [DATE…] (first answered),
+ *                "term": ENUM, "days": {option: days},
+ *                "default"?: {"when": [term options], "field": ENUM,
+ *                             "days": {option: days}}}  date + days
  *           } ] } ],
  *     "rules": [                         optional, cross-field checks that
  *                                        apply when both fields have values
@@ -102,12 +120,16 @@ static const char *const type_names[] = {
 static const char *const form_keys[] = {"id",    "title",   "case_prefix", "description", "steps",
                                         "rules", "comment", "prepare",     NULL};
 static const char *const step_keys[] = {"id",     "title",   "description", "review",
-                                        "fields", "comment", NULL};
+                                        "fields", "comment", "gate",        NULL};
 static const char *const field_keys[] = {
     "id",      "label",     "type",       "required",      "help",         "example", "min",
     "max",     "multiline", "not_future", "allow_outside", "must_be_true", "options", "when",
-    "comment", "kinds",     NULL};
-static const char *const option_keys[] = {"value", "label", "comment", NULL};
+    "comment", "kinds",     "multiple",   "allow_zero",    "prefill",      NULL};
+static const char *const option_keys[] = {"value", "label", "comment", "stop", NULL};
+static const char *const stop_keys[] = {"reason", "where", "comment", NULL};
+static const char *const prefill_keys[] = {"type", "from",    "dates", "term",
+                                           "days", "default", NULL};
+static const char *const default_keys[] = {"when", "field", "days", NULL};
 static const char *const kind_keys[] = {"value", "label", "hint", "required", "comment", NULL};
 static const char *const when_keys[] = {"field", "in", NULL};
 static const char *const rule_keys[] = {"type", "field", "other", "message", "comment", NULL};
@@ -127,6 +149,8 @@ static const struct {
     {"must_be_true", 1u << ZQ_FIELD_BOOL},
     {"options", 1u << ZQ_FIELD_ENUM},
     {"kinds", 1u << ZQ_FIELD_FILES},
+    {"multiple", 1u << ZQ_FIELD_ENUM},
+    {"allow_zero", 1u << ZQ_FIELD_MONEY},
 };
 
 static int fail(const loader *l, const char *path, const char *key, const char *fmt, ...)
@@ -295,7 +319,29 @@ static bool ends_with(const char *s, const char *suf)
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-static int parse_options(const loader *l, zq_field *fld, json_t *obj, const char *path)
+/* An option's stop rule: only in a gate step, an object with why the
+ * flow ends and where to go instead. */
+static int parse_stop(const loader *l, json_t *o, const char *path, bool gate, zq_option *op)
+{
+    json_t *stop = json_object_get(o, "stop");
+    char p[200];
+    int rc;
+
+    if (stop == NULL)
+        return 0;
+    if (!gate)
+        return fail(l, path, "stop", "only options of a gate step may stop the flow");
+    zq_fmt_msg(p, sizeof(p), "%s.stop", path);
+    if (!json_is_object(stop))
+        return fail(l, p, NULL, "must be an object with reason and where");
+    if ((rc = check_keys(l, stop, p, stop_keys)) < 0 ||
+        (rc = get_str(l, stop, p, "reason", true, HELP_CHARS, false, &op->stop)) < 0 ||
+        (rc = get_str(l, stop, p, "where", true, HELP_CHARS, false, &op->stop_where)) < 0)
+        return rc;
+    return 0;
+}
+
+static int parse_options(const loader *l, zq_field *fld, json_t *obj, const char *path, bool gate)
 {
     json_t *opts = json_object_get(obj, "options");
     char p[160];
@@ -320,7 +366,8 @@ static int parse_options(const loader *l, zq_field *fld, json_t *obj, const char
             return fail(l, p, NULL, "must be an object");
         if ((rc = check_keys(l, o, p, option_keys)) < 0 ||
             (rc = get_id(l, o, p, "value", &op->value)) < 0 ||
-            (rc = get_str(l, o, p, "label", true, LABEL_CHARS, false, &op->label)) < 0)
+            (rc = get_str(l, o, p, "label", true, LABEL_CHARS, false, &op->label)) < 0 ||
+            (rc = parse_stop(l, o, p, gate, op)) < 0)
             return rc;
         for (j = 0; j < i; j++) {
             if (strcmp(fld->options[j].value, op->value) == 0)
@@ -330,6 +377,27 @@ static int parse_options(const loader *l, zq_field *fld, json_t *obj, const char
         }
         fld->noptions = i + 1;
     }
+    return 0;
+}
+
+/* A gate step's field: a required single choice that somebody can pass. */
+static int check_gate_field(const loader *l, const zq_field *fld, json_t *obj, const char *path)
+{
+    size_t i, stops = 0;
+
+    if (fld->type != ZQ_FIELD_ENUM || fld->multiple)
+        return fail(l, path, "type", "a gate step's fields must be single-choice enums");
+    if (!fld->required)
+        return fail(l, path, "required", "must be true in a gate step");
+    if (json_object_get(obj, "when") != NULL)
+        return fail(l, path, "when", "not allowed in a gate step");
+    if (json_object_get(obj, "prefill") != NULL)
+        return fail(l, path, "prefill", "not allowed in a gate step");
+    for (i = 0; i < fld->noptions; i++)
+        if (fld->options[i].stop != NULL)
+            stops++;
+    if (stops == fld->noptions)
+        return fail(l, path, "options", "every option stops the flow; one must let it go on");
     return 0;
 }
 
@@ -416,6 +484,8 @@ static int parse_field(const loader *l, zq_form *f, size_t si, size_t fi, json_t
     if (fld->type != ZQ_FIELD_MONEY && ends_with(fld->id, "_fen"))
         return fail(l, path, "id", "'%s': only money field ids end in '_fen'", fld->id);
     if ((rc = get_bool(l, obj, path, "required", true, &fld->required)) < 0 ||
+        (rc = get_bool(l, obj, path, "multiple", false, &fld->multiple)) < 0 ||
+        (rc = get_bool(l, obj, path, "allow_zero", false, &fld->allow_zero)) < 0 ||
         (rc = get_str(l, obj, path, "help", false, HELP_CHARS, true, &fld->help)) < 0 ||
         (rc = get_str(l, obj, path, "example", false, 200, true, &fld->example)) < 0 ||
         (rc = get_bool(l, obj, path, "multiline", false, &fld->multiline)) < 0 ||
@@ -441,7 +511,7 @@ static int parse_field(const loader *l, zq_form *f, size_t si, size_t fi, json_t
         fld->max = has_max ? v * 100 : 0;
         break;
     case ZQ_FIELD_ENUM:
-        if ((rc = parse_options(l, fld, obj, path)) < 0)
+        if ((rc = parse_options(l, fld, obj, path, f->steps[si].gate)) < 0)
             return rc;
         break;
     case ZQ_FIELD_FILES:
@@ -454,6 +524,8 @@ static int parse_field(const loader *l, zq_form *f, size_t si, size_t fi, json_t
         break;
     default: break;
     }
+    if (f->steps[si].gate)
+        return check_gate_field(l, fld, obj, path);
     return 0;
 }
 
@@ -484,6 +556,9 @@ static int parse_when(const loader *l, zq_form *f, size_t si, size_t fi, json_t 
     if (ctl->type != ZQ_FIELD_ENUM && ctl->type != ZQ_FIELD_BOOL)
         return fail(l, path, "field", "'%s' is a %s field; a condition needs an enum or bool field",
                     ctl->id, type_names[ctl->type]);
+    if (ctl->multiple)
+        return fail(l, path, "field", "'%s' is a multi-choice field; a condition needs one answer",
+                    ctl->id);
     in = json_object_get(w, "in");
     if (in == NULL)
         return fail(l, path, "in", "missing");
@@ -516,6 +591,148 @@ static int parse_when(const loader *l, zq_form *f, size_t si, size_t fi, json_t 
     return 0;
 }
 
+/* The field id v (at path.key), which must be an earlier single-answer
+ * field of type want. */
+static const zq_field *earlier_field(const loader *l, const zq_form *f, size_t si, size_t fi,
+                                     json_t *v, const char *path, const char *key,
+                                     zq_field_type want, int *rc)
+{
+    const zq_field *x;
+    size_t xsi, xfi;
+
+    if (!json_is_string(v)) {
+        *rc = fail(l, path, key, "must be a field id");
+        return NULL;
+    }
+    x = zq_form_find_field(f, json_string_value(v), &xsi, &xfi);
+    if (x == NULL) {
+        *rc = fail(l, path, key, "unknown field '%s'", json_string_value(v));
+        return NULL;
+    }
+    if (xsi > si || (xsi == si && xfi >= fi)) {
+        *rc = fail(l, path, key, "'%s' is not an earlier field", x->id);
+        return NULL;
+    }
+    if (x->type != want || x->multiple) {
+        *rc = fail(l, path, key, "'%s' is a %s%s field; this needs a %s field", x->id,
+                   x->multiple ? "multi-choice " : "", type_names[x->type], type_names[want]);
+        return NULL;
+    }
+    return x;
+}
+
+/* days: {option value of term: whole days 1..3650}. */
+static int check_days(const loader *l, json_t *days, const zq_field *term, const char *path)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+
+    if (!json_is_object(days) || json_object_size(days) == 0)
+        return fail(l, path, "days", "must be a non-empty object of option values to days");
+    json_object_foreach(days, k, v)
+    {
+        for (i = 0; i < term->noptions; i++)
+            if (strcmp(term->options[i].value, k) == 0)
+                break;
+        if (i == term->noptions)
+            return fail(l, path, "days", "'%s' is not an option of '%s'", k, term->id);
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3650)
+            return fail(l, path, "days", "'%s' must be whole days from 1 to 3650", k);
+    }
+    return 0;
+}
+
+/* A suggested value's rule; see the comment at the top of the file. */
+static int parse_prefill(const loader *l, zq_form *f, size_t si, size_t fi, json_t *obj)
+{
+    zq_field *fld = &f->steps[si].fields[fi];
+    json_t *p = json_object_get(obj, "prefill"), *a, *d;
+    const zq_field *x, *term;
+    const char *type;
+    char path[128], dp[160];
+    size_t i, j;
+    int rc = 0;
+
+    if (p == NULL)
+        return 0;
+    zq_fmt_msg(path, sizeof(path), "steps[%zu].fields[%zu].prefill", si, fi);
+    if (!json_is_object(p))
+        return fail(l, path, NULL, "must be an object");
+    if ((rc = check_keys(l, p, path, prefill_keys)) < 0 ||
+        (rc = get_str(l, p, path, "type", true, 40, false, &type)) < 0)
+        return rc;
+    fld->prefill = p;
+    // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
+    if (strcmp(type, "copy") == 0) {
+        if (fld->type != ZQ_FIELD_ENUM || fld->multiple)
+            return fail(l, path, "type", "copy needs a single-choice enum field");
+        x = earlier_field(l, f, si, fi, json_object_get(p, "from"), path, "from", ZQ_FIELD_ENUM,
+                          &rc);
+        if (x == NULL)
+            return rc;
+        for (i = 0; i < x->noptions; i++)
+            for (j = 0; j < fld->noptions; j++)
+                if (strcmp(x->options[i].value, fld->options[j].value) == 0)
+                    return 0;
+        return fail(l, path, "from", "'%s' shares no option value with '%s'", x->id, fld->id);
+    }
+    if (strcmp(type, "difference") == 0) {
+        a = json_object_get(p, "from");
+        if (fld->type != ZQ_FIELD_MONEY)
+            return fail(l, path, "type", "difference needs a money field");
+        if (!json_is_array(a) || json_array_size(a) != 2)
+            return fail(l, path, "from", "must name two money fields");
+        for (i = 0; i < 2; i++)
+            if (earlier_field(l, f, si, fi, json_array_get(a, i), path, "from", ZQ_FIELD_MONEY,
+                              &rc) == NULL)
+                return rc;
+        return 0;
+    }
+    if (strcmp(type, "due_date") != 0)
+        return fail(l, path, "type", "unknown prefill type '%s'", type);
+    if (fld->type != ZQ_FIELD_DATE)
+        return fail(l, path, "type", "due_date needs a date field");
+    a = json_object_get(p, "dates");
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > 4)
+        return fail(l, path, "dates", "must name one to four date fields");
+    for (i = 0; i < json_array_size(a); i++)
+        if (earlier_field(l, f, si, fi, json_array_get(a, i), path, "dates", ZQ_FIELD_DATE, &rc) ==
+            NULL)
+            return rc;
+    term =
+        earlier_field(l, f, si, fi, json_object_get(p, "term"), path, "term", ZQ_FIELD_ENUM, &rc);
+    if (term == NULL || (rc = check_days(l, json_object_get(p, "days"), term, path)) < 0)
+        return rc;
+    d = json_object_get(p, "default");
+    if (d == NULL)
+        return 0;
+    /* The term "not agreed": the regulation's days, by the payer's type. */
+    zq_fmt_msg(dp, sizeof(dp), "%s.default", path);
+    if (!json_is_object(d))
+        return fail(l, dp, NULL, "must be an object");
+    if ((rc = check_keys(l, d, dp, default_keys)) < 0)
+        return rc;
+    a = json_object_get(d, "when");
+    if (!json_is_array(a) || json_array_size(a) == 0)
+        return fail(l, dp, "when", "must list options of '%s'", term->id);
+    for (i = 0; i < json_array_size(a); i++) {
+        const char *v = json_string_value(json_array_get(a, i));
+
+        for (j = 0; v != NULL && j < term->noptions; j++)
+            if (strcmp(term->options[j].value, v) == 0)
+                break;
+        if (v == NULL || j == term->noptions)
+            return fail(l, dp, "when", "must list options of '%s'", term->id);
+        if (json_object_get(json_object_get(p, "days"), v) != NULL)
+            return fail(l, dp, "when", "'%s' already has days", v);
+    }
+    x = earlier_field(l, f, si, fi, json_object_get(d, "field"), dp, "field", ZQ_FIELD_ENUM, &rc);
+    if (x == NULL)
+        return rc;
+    return check_days(l, json_object_get(d, "days"), x, dp);
+}
+
 static int parse_step(const loader *l, zq_form *f, size_t si, json_t *obj, bool *seen_review)
 {
     zq_step *st = &f->steps[si];
@@ -536,8 +753,14 @@ static int parse_step(const loader *l, zq_form *f, size_t si, json_t *obj, bool 
     if ((rc = get_str(l, obj, path, "title", true, LABEL_CHARS, false, &st->title)) < 0 ||
         (rc = get_str(l, obj, path, "description", false, HELP_CHARS, true, &st->description)) <
             0 ||
-        (rc = get_bool(l, obj, path, "review", false, &st->review)) < 0)
+        (rc = get_bool(l, obj, path, "review", false, &st->review)) < 0 ||
+        (rc = get_bool(l, obj, path, "gate", false, &st->gate)) < 0)
         return rc;
+    /* The eligibility check comes before anything is asked. */
+    if (st->gate && si != 0)
+        return fail(l, path, "gate", "only the first step may be a gate step");
+    if (st->gate && st->review)
+        return fail(l, path, "gate", "a review step cannot be a gate step");
     fields = json_object_get(obj, "fields");
     if (st->review) {
         if (*seen_review)
@@ -702,6 +925,8 @@ static json_t *public_field(const zq_field *fld, bool *bad)
     put_str(o, "type", type_names[fld->type], bad);
     put(o, "required", json_boolean(fld->required), bad);
     put_str(o, "help", fld->help, bad);
+    if (fld->prefill != NULL)
+        put(o, "prefill", json_deep_copy(fld->prefill), bad);
     put_str(o, "example", fld->example, bad);
     switch (fld->type) {
     case ZQ_FIELD_TEXT:
@@ -712,6 +937,8 @@ static json_t *public_field(const zq_field *fld, bool *bad)
     case ZQ_FIELD_MONEY:
         if (fld->max > 0)
             put(o, "max_fen", json_integer(fld->max), bad);
+        if (fld->allow_zero)
+            put(o, "allow_zero", json_true(), bad);
         break;
     case ZQ_FIELD_DATE: put(o, "not_future", json_boolean(fld->not_future), bad); break;
     case ZQ_FIELD_REGION: put(o, "allow_outside", json_boolean(fld->allow_outside), bad); break;
@@ -724,10 +951,17 @@ static json_t *public_field(const zq_field *fld, bool *bad)
             if (op != NULL) {
                 put_str(op, "value", fld->options[i].value, bad);
                 put_str(op, "label", fld->options[i].label, bad);
+                if (fld->options[i].stop != NULL)
+                    put(op, "stop",
+                        json_pack("{s:s, s:s}", "reason", fld->options[i].stop, "where",
+                                  fld->options[i].stop_where),
+                        bad);
             }
             append(a, op, bad);
         }
         put(o, "options", a, bad);
+        if (fld->multiple)
+            put(o, "multiple", json_true(), bad);
         break;
     case ZQ_FIELD_FILES:
         a = json_array();
@@ -819,6 +1053,8 @@ static int build_public(const zq_schema *s, form_entry *e, zq_err *err)
             put_str(so, "title", st->title, &bad);
             put_str(so, "description", st->description, &bad);
             put(so, "review", json_boolean(st->review), &bad);
+            if (st->gate)
+                put(so, "gate", json_true(), &bad);
             put(so, "fields", fa, &bad);
         } else {
             json_decref(fa);
@@ -975,10 +1211,12 @@ static int load_form(zq_schema *s, form_entry *e, const char *path, const char *
         }
     for (i = 0; i < n; i++) {
         st = json_array_get(steps, i);
-        for (j = 0; j < f->steps[i].nfields; j++)
-            if ((rc = parse_when(&l, f, i, j, json_array_get(json_object_get(st, "fields"), j))) <
-                0)
+        for (j = 0; j < f->steps[i].nfields; j++) {
+            json_t *fo = json_array_get(json_object_get(st, "fields"), j);
+
+            if ((rc = parse_when(&l, f, i, j, fo)) < 0 || (rc = parse_prefill(&l, f, i, j, fo)) < 0)
                 return rc;
+        }
     }
     if ((rc = parse_rules(&l, e)) < 0)
         return rc;

@@ -16,6 +16,7 @@
 #include "zhuqi/log.h"
 
 #define DEFAULT_CEILING_FEN 1000000000000LL /* 100 亿元 */
+#define MAX_CHOICES 100                     /* options of a field, as the loader allows */
 #define SHORT_MAX 256                       /* longest input of a structured type we look at */
 
 static const char USCC_ALPHABET[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
@@ -231,7 +232,7 @@ static int v_text(const zq_field *f, json_t *in, json_t **out, const char **msg)
     b.data[b.len] = '\0';
     chars = zq_utf8_chars(b.data, b.len);
     if (f->min > 0 && (long long)chars < f->min) {
-        *msg = say("%s至少 %lld 个字", f->label, f->min);
+        *msg = say("%s至少 %lld 个字（现在 %zu 个字）", f->label, f->min, chars);
         goto out;
     }
     if (f->max > 0 && (long long)chars > f->max) {
@@ -245,43 +246,153 @@ out:
     return rc;
 }
 
+/* The option s names (its value, its label, the value in any case, or
+ * for the chat its 1-based number), or -1. */
+static long option_of(const zq_field *f, const char *s, size_t len)
+{
+    char t[SHORT_MAX + 1];
+    long long k = 0;
+    size_t i;
+    int n;
+
+    for (i = 0; i < f->noptions; i++)
+        if (strlen(f->options[i].value) == len && memcmp(f->options[i].value, s, len) == 0)
+            return (long)i;
+    for (i = 0; i < f->noptions; i++)
+        if (strlen(f->options[i].label) == len && memcmp(f->options[i].label, s, len) == 0)
+            return (long)i;
+    for (i = 0; i < f->noptions; i++)
+        if (strlen(f->options[i].value) == len && strncasecmp(f->options[i].value, s, len) == 0)
+            return (long)i;
+    /* The chat offers numbered choices: "2" is the second option. */
+    n = fold(s, len, t);
+    if (n <= 0 || n > 4 || zq_parse_ll(t, (size_t)n, 1, 9999, &k) < 0 || !is_digit(t[0]) ||
+        (unsigned long long)k > f->noptions)
+        return -1;
+    return (long)(k - 1);
+}
+
+/* Separators between the choices of a multi-choice answer typed as text:
+ * ASCII , ; and space, and 、，； (the chat's "1、3"). */
+static size_t sep_len(const char *s, size_t len)
+{
+    static const char *const seps[] = {"\xE3\x80\x81", "\xEF\xBC\x8C", "\xEF\xBC\x9B"};
+    size_t i;
+
+    if (len > 0 && (s[0] == ',' || s[0] == ';' || s[0] == ' ' || s[0] == '\n'))
+        return 1;
+    for (i = 0; i < ZQ_ARRAY_LEN(seps); i++)
+        if (has_prefix(s, len, seps[i]))
+            return strlen(seps[i]);
+    return 0;
+}
+
+/* Marks the option one item of a multi-choice answer names; false when
+ * it names none. */
+static bool pick(const zq_field *f, const char *s, size_t len, bool *chosen)
+{
+    long k;
+
+    trim(&s, &len);
+    if (len == 0)
+        return true;
+    k = option_of(f, s, len);
+    if (k < 0)
+        return false;
+    chosen[k] = true;
+    return true;
+}
+
+/* A multi-choice enum: a JSON array of choices, or one string of them
+ * separated as sep_len says. Stored as the chosen values in option
+ * order, each once. */
+static int v_enum_multi(const zq_field *f, json_t *in, json_t **out, const char **msg)
+{
+    bool chosen[MAX_CHOICES] = {false};
+    const char *s = NULL;
+    size_t len = 0, i, start, n = 0;
+    json_t *v;
+
+    if (json_is_array(in)) {
+        if (json_array_size(in) > MAX_CHOICES)
+            goto bad;
+        json_array_foreach(in, i, v)
+        {
+            if (json_is_integer(v) && json_integer_value(v) >= 1 &&
+                json_integer_value(v) <= (json_int_t)f->noptions)
+                chosen[json_integer_value(v) - 1] = true;
+            else if (!json_is_string(v) ||
+                     !pick(f, json_string_value(v), json_string_length(v), chosen))
+                goto bad;
+        }
+    } else {
+        switch (classify(in, &s, &len)) {
+        case IN_EMPTY: return empty(f, true, out, msg);
+        case IN_STRING: break;
+        case IN_INT:
+            if (json_integer_value(in) < 1 || json_integer_value(in) > (json_int_t)f->noptions)
+                goto bad;
+            chosen[json_integer_value(in) - 1] = true;
+            goto done;
+        default: goto bad;
+        }
+        for (i = start = 0; i <= len; i++) {
+            size_t sl = i < len ? sep_len(s + i, len - i) : 1;
+
+            if (sl == 0)
+                continue;
+            if (!pick(f, s + start, i - start, chosen))
+                goto bad;
+            i += sl - 1;
+            start = i + 1;
+        }
+    }
+done:
+    *out = json_array();
+    for (i = 0; *out != NULL && i < f->noptions && i < MAX_CHOICES; i++)
+        if (chosen[i]) {
+            if (json_array_append_new(*out, json_string(f->options[i].value)) < 0) {
+                json_decref(*out);
+                *out = NULL;
+            }
+            n++;
+        }
+    if (*out == NULL)
+        return -ZQ_ENOMEM;
+    if (n == 0) {
+        json_decref(*out);
+        *out = NULL;
+        return empty(f, true, out, msg);
+    }
+    return 0;
+bad:
+    *msg = say("请从选项中选择%s（可以多选）", f->label);
+    return -ZQ_EINVAL;
+}
+
 static int v_enum(const zq_field *f, json_t *in, json_t **out, const char **msg)
 {
     const char *s = NULL;
-    size_t len = 0, i;
-    long long k = 0;
-    char t[SHORT_MAX + 1];
-    int n;
+    size_t len = 0;
+    long k = -1;
 
+    if (f->multiple)
+        return v_enum_multi(f, in, out, msg);
     switch (classify(in, &s, &len)) {
     case IN_EMPTY: return empty(f, true, out, msg);
-    case IN_INT: k = json_integer_value(in); goto number;
-    case IN_STRING: break;
-    default: goto bad;
+    case IN_INT:
+        if (json_integer_value(in) >= 1 && json_integer_value(in) <= (json_int_t)f->noptions)
+            k = (long)json_integer_value(in) - 1;
+        break;
+    case IN_STRING: k = option_of(f, s, len); break;
+    default: break;
     }
-    for (i = 0; i < f->noptions; i++)
-        if (strlen(f->options[i].value) == len && memcmp(f->options[i].value, s, len) == 0)
-            goto found;
-    for (i = 0; i < f->noptions; i++)
-        if (strlen(f->options[i].label) == len && memcmp(f->options[i].label, s, len) == 0)
-            goto found;
-    for (i = 0; i < f->noptions; i++)
-        if (strlen(f->options[i].value) == len && strncasecmp(f->options[i].value, s, len) == 0)
-            goto found;
-    /* The chat offers numbered choices: "2" is the second option. */
-    n = fold(s, len, t);
-    if (n <= 0 || n > 4 || zq_parse_ll(t, (size_t)n, 1, 9999, &k) < 0 || !is_digit(t[0]))
-        goto bad;
-number:
-    if (k < 1 || (unsigned long long)k > f->noptions)
-        goto bad;
-    i = (size_t)(k - 1);
-found:
-    *out = json_string(f->options[i].value);
+    if (k < 0) {
+        *msg = say("请从选项中选择%s", f->label);
+        return -ZQ_EINVAL;
+    }
+    *out = json_string(f->options[k].value);
     return *out != NULL ? 0 : -ZQ_ENOMEM;
-bad:
-    *msg = say("请从选项中选择%s", f->label);
-    return -ZQ_EINVAL;
 }
 
 static int uscc_value(char c)
@@ -399,8 +510,10 @@ static int v_mobile(const zq_field *f, json_t *in, json_t **out, const char **ms
             plus = true;
             continue;
         }
-        if (!is_digit(c))
-            goto bad_len;
+        if (!is_digit(c)) {
+            *msg = say("%s只能填写数字（可以带空格、短横线或 +86）", f->label);
+            return -ZQ_EINVAL;
+        }
         d[n++] = c;
     }
     d[n] = '\0';
@@ -425,7 +538,10 @@ static int v_mobile(const zq_field *f, json_t *in, json_t **out, const char **ms
     *out = json_stringn(num, 11);
     return *out != NULL ? 0 : -ZQ_ENOMEM;
 bad_len:
-    *msg = say("%s应为 11 位手机号码", f->label);
+    if (tl < 0)
+        *msg = say("%s应为 11 位数字", f->label);
+    else
+        *msg = say("%s应为 11 位数字（现在 %zu 位）", f->label, n);
     return -ZQ_EINVAL;
 }
 
@@ -542,10 +658,8 @@ static int v_money(const zq_field *f, json_t *in, const zq_schema_opts *o, json_
     if (has_suffix(p, n, "元"))
         n -= strlen("元");
     trim(&p, &n);
-    if (n > 0 && p[0] == '-') {
-        *msg = say("%s必须大于 0", f->label);
-        return -ZQ_EINVAL;
-    }
+    if (n > 0 && p[0] == '-')
+        goto negative;
     rc = parse_yuan(p, n, &fen);
     if (rc == -2) {
         *msg = say("%s最多精确到分（两位小数）", f->label);
@@ -556,10 +670,8 @@ static int v_money(const zq_field *f, json_t *in, const zq_schema_opts *o, json_
     else if (rc < 0)
         goto bad;
 check:
-    if (fen <= 0) {
-        *msg = say("%s必须大于 0", f->label);
-        return -ZQ_EINVAL;
-    }
+    if (fen < 0 || (fen == 0 && !f->allow_zero))
+        goto negative;
     if (fen > ceil) {
         fen_str(ceil, c, sizeof(c));
         *msg = say("%s不能超过 %s 元，请核对", f->label, c);
@@ -568,7 +680,10 @@ check:
     *out = json_integer(fen);
     return *out != NULL ? 0 : -ZQ_ENOMEM;
 bad:
-    *msg = say("%s请填写金额（元），如 12345.60", f->label);
+    *msg = say("%s只能填写数字和小数点（以元为单位，如 12345.60）", f->label);
+    return -ZQ_EINVAL;
+negative:
+    *msg = say(f->allow_zero ? "%s不能小于 0" : "%s必须大于 0", f->label);
     return -ZQ_EINVAL;
 }
 
@@ -929,6 +1044,35 @@ static char *files_display(const zq_field *f, json_t *value)
     return b.data;
 }
 
+/* A multi-choice answer: its labels joined by 、. */
+static char *choices_display(const zq_field *f, json_t *value)
+{
+    zq_buf b = {0};
+    json_t *v;
+    size_t i, k;
+
+    json_array_foreach(value, i, v)
+    {
+        const char *label = json_string_value(v);
+
+        for (k = 0; label != NULL && k < f->noptions; k++)
+            if (strcmp(f->options[k].value, label) == 0) {
+                label = f->options[k].label;
+                break;
+            }
+        if (label == NULL)
+            continue;
+        if (b.len > 0)
+            zq_buf_puts(&b, "、");
+        zq_buf_puts(&b, label);
+    }
+    if (b.oom || b.len == 0) {
+        zq_buf_free(&b);
+        return strdup("");
+    }
+    return b.data;
+}
+
 char *zq_field_display(const zq_schema *s, const zq_field *f, json_t *value, bool mask)
 {
     char buf[64];
@@ -940,6 +1084,8 @@ char *zq_field_display(const zq_schema *s, const zq_field *f, json_t *value, boo
         return strdup("未填写");
     if (f->type == ZQ_FIELD_FILES)
         return files_display(f, value);
+    if (json_is_array(value) && f->type == ZQ_FIELD_ENUM)
+        return choices_display(f, value);
     if (json_is_boolean(value))
         return strdup(json_is_true(value) ? "是" : "否");
     if (json_is_integer(value)) {

@@ -118,8 +118,9 @@ static void csv_answer(zq_buf *b, const zq_schema *s, const zq_field *fd, const 
         zq_csv_field(b, false, NULL, 0);
         return;
     }
-    /* Evidence files: the list (kind, name, size), never more. */
-    if (fd != NULL && fd->type == ZQ_FIELD_FILES && v[0] == '[') {
+    /* Evidence files: the list (kind, name, size), never more; a
+     * multi-choice answer: its labels. */
+    if (fd != NULL && (fd->type == ZQ_FIELD_FILES || fd->multiple) && v[0] == '[') {
         json_t *list = json_loadb(v, vlen, 0, NULL);
         char *d = list ? zq_field_display(s, fd, list, false) : NULL;
 

@@ -61,6 +61,13 @@ const CONSULT = {
 };
 
 const COMPLAINT = {
+  payer_type: 'organ',
+  size_at_signing: 'small',
+  overdue: 'yes',
+  proceedings: 'none',
+  contract_amount_fen: '150,000',
+  paid_fen: '0',
+  issue_types: ['overdue', 'non_cash'],
   company_name: '成都示例科技有限公司',
   uscc: GOOD_USCC,
   size: 'small',
@@ -274,7 +281,13 @@ async function fillStep(page, step, values) {
     if (!(await wrap.isVisible())) continue;
     const v = values[f.id];
     const sel = `#f-${f.id}`;
-    if (f.type === 'enum' && f.options.length <= 4) {
+    if (f.type === 'enum' && f.multiple) {
+      for (const o of f.options) {
+        const box = page.locator(`input[name="${f.id}"][value="${o.value}"]`);
+        if (v.includes(o.value)) await box.check();
+        else await box.uncheck();
+      }
+    } else if (f.type === 'enum' && f.options.length <= 4) {
       await page.locator(`input[name="${f.id}"][value="${v}"]`).check();
     } else if (f.type === 'bool' && !f.must_be_true) {
       await page.locator(`input[name="${f.id}"][value="${v ? 'true' : 'false'}"]`).check();
@@ -350,6 +363,20 @@ async function schema(form) {
 
 function fieldSteps(s) {
   return s.steps.filter((st) => !st.review);
+}
+
+/* The complaint's eligibility check (the gate step, first) answered with
+ * COMPLAINT's eligible answers; the steps after it. */
+async function passGate(page, s) {
+  const gate = s.steps[0];
+  if (!gate.gate) return;
+  await waitStep(page, gate.title);
+  await fillStep(page, gate, COMPLAINT);
+  await next(page);
+}
+
+function afterGate(s) {
+  return fieldSteps(s).filter((st) => !st.gate);
 }
 
 /* ---- the tests ----------------------------------------------------------- */
@@ -450,7 +477,7 @@ test('complaint: every step, review, edit a group, submit, TS number', async (t)
   await shot(page, 'complaint-review');
   /* edit one group from the review and come back to it */
   await page.locator('section[data-group="respondent"] button', { hasText: '修改' }).click();
-  await waitStep(page, '被投诉方', `第 2 步，共 ${total} 步`);
+  await waitStep(page, '被投诉方', `第 ${steps.findIndex((x) => x.id === 'respondent') + 1} 步，共 ${total} 步`);
   eq(await page.inputValue('#f-respondent_name'), COMPLAINT.respondent_name, 'respondent name kept');
   eq(await page.inputValue('#f-respondent_region'), 'OUT', 'outside Sichuan kept');
   eq(await page.inputValue('#f-respondent_region-prov'), '500000', 'province kept');
@@ -479,21 +506,114 @@ test('complaint: every step, review, edit a group, submit, TS number', async (t)
   shared.complaint = { id, mobile: MOBILE };
 });
 
+test('能否投诉: an ineligible enterprise stops at the first screen and learns where to go (360×640)', async (t) => {
+  const s = await schema('complaint');
+  const gate = s.steps[0];
+  const page = await newPage(t);
+  await page.goto(base + '/form.html?form=complaint');
+  await waitStep(page, '能否投诉', `第 1 步，共 ${s.steps.length} 步`);
+  /* Every question of the check is on this one screen. */
+  for (const f of gate.fields) assert(await page.locator(`[data-field="${f.id}"]`).isVisible(), 'gate question hidden: ' + f.id);
+  await fillStep(page, gate, COMPLAINT);
+  eq(await page.locator('.stop-notice').count(), 0, 'a stop notice for eligible answers');
+  /* A private payer: said at once, before saving, with where to go. */
+  await page.selectOption('#f-payer_type', 'person');
+  const notice = page.locator('.stop-notice');
+  await notice.waitFor();
+  const person = gate.fields[0].options.find((o) => o.value === 'person').stop;
+  const text = await notice.innerText();
+  assert(text.includes(person.reason) && text.includes(person.where), 'stop notice: ' + text);
+  assert(text.includes('12345') && text.includes('12315'), 'where to go: ' + text);
+  await assertLayout(page, 'gate stop notice');
+  await shot(page, 'complaint-gate-stop');
+  /* Saving the answer shows the page that says so, and the way back. */
+  await next(page);
+  await page.waitForSelector('.stop-page h2');
+  const stopPage = await page.locator('.stop-page').innerText();
+  assert(stopPage.includes('暂时不能在这里投诉') && stopPage.includes(person.where), 'stop page: ' + stopPage);
+  await assertLayout(page, 'gate stop page');
+  /* A reload keeps the answer and says it again on the check's screen. */
+  await page.reload();
+  await waitStep(page, '能否投诉');
+  await page.locator('.stop-notice').waitFor();
+  /* Already before a court: the other process is named. */
+  await page.selectOption('#f-payer_type', 'organ');
+  eq(await page.locator('.stop-notice').count(), 0, 'stop notice left after an eligible answer');
+  await page.check('input[name="proceedings"][value="accepted"]');
+  assert((await page.locator('.stop-notice').innerText()).includes('诉讼、仲裁或调解程序'), 'proceedings stop');
+  await page.check('input[name="proceedings"][value="none"]');
+  await next(page);
+  await waitStep(page, '投诉企业', `第 2 步，共 ${s.steps.length} 步`);
+  /* The size answered in the check is already chosen. */
+  eq(await page.locator('input[name="size"]:checked').getAttribute('value'), 'small', 'size pre-filled from the check');
+});
+
+test('the amount owed and the due date are computed, with how, and can be changed', async (t) => {
+  const s = await schema('complaint');
+  const steps = fieldSteps(s);
+  const page = await newPage(t);
+  await page.goto(base + '/form.html?form=complaint');
+  let i = 0;
+  for (; steps[i].id !== 'debt'; i++) {
+    await waitStep(page, steps[i].title);
+    if (steps[i].id === 'respondent') {
+      eq(await page.locator('input[name="respondent_type"]:checked').getAttribute('value'), 'organ',
+        'payer type pre-filled from the check');
+    }
+    await fillStep(page, steps[i], COMPLAINT);
+    await next(page);
+  }
+  await waitStep(page, steps[i].title);
+  await page.fill('#f-contract_amount_fen', '150,000');
+  await page.fill('#f-paid_fen', '25000.50');
+  eq(await page.inputValue('#f-amount_fen'), '124999.50', 'owed = contract − paid');
+  await page.fill('#f-paid_fen', '0');
+  eq(await page.inputValue('#f-amount_fen'), '150000', 'owed follows the paid amount');
+  await page.fill('#f-signing_date', '2026-01-05');
+  await page.check('input[name="supply_type"][value="goods"]');
+  await page.fill('#f-delivery_date', '2026-02-20');
+  await page.check('input[name="acceptance_based"][value="true"]');
+  await page.fill('#f-acceptance_date', '2026-03-01');
+  await page.check('input[name="payment_term"][value="within_60"]');
+  eq(await page.inputValue('#f-due_date'), '2026-04-30', 'due date = acceptance + 60 days');
+  eq((await page.locator('#f-due_date-note').textContent()).trim(), '按验收合格日期 2026-03-01 加 60 天计算，可以修改。', 'how it was computed');
+  /* Not agreed: the regulation's 30 days for a 机关. */
+  await page.check('input[name="payment_term"][value="none"]');
+  eq(await page.inputValue('#f-due_date'), '2026-03-31', 'due date by the payer type');
+  await assertLayout(page, 'debt step with computed values');
+  await shot(page, 'complaint-computed');
+  /* The enterprise's own date stays, and the sentence goes. */
+  await page.fill('#f-due_date', '2026-04-15');
+  await page.check('input[name="payment_term"][value="within_30"]');
+  eq(await page.inputValue('#f-due_date'), '2026-04-15', 'own due date kept');
+  eq((await page.locator('#f-due_date-note').textContent()).trim(), '', 'sentence left on an own date');
+  /* A wrong relation is refused with its text, beside the field. */
+  await page.fill('#f-amount_fen', '150000.01');
+  await next(page);
+  await page.locator('#f-amount_fen-err').waitFor();
+  eq((await page.locator('#f-amount_fen-err').textContent()).trim(), '拖欠金额应大于 0，且不能超过合同金额', 'amount relation');
+  await page.fill('#f-amount_fen', '150000');
+  await page.fill('#f-contract_name', COMPLAINT.contract_name);
+  await next(page);
+  await waitStep(page, steps[i + 1].title);
+});
+
 test('bad USCC and mobile: client-side messages, then the server 422 beside the fields', async (t) => {
   const s = await schema('complaint');
-  const first = fieldSteps(s)[0];
+  const first = afterGate(s)[0];
   const page = await newPage(t);
   let puts = 0;
+  await page.goto(base + '/form.html?form=complaint');
+  await passGate(page, s);
   page.on('request', (r) => {
     if (r.method() === 'PUT') puts += 1;
   });
-  await page.goto(base + '/form.html?form=complaint');
   await waitStep(page, first.title);
   await fillStep(page, first, Object.assign({}, COMPLAINT, { uscc: badCheck(GOOD_USCC), mobile: '12345' }));
   await next(page);
   await page.locator('#f-uscc-err').waitFor({ state: 'visible' });
   eq((await page.locator('#f-uscc-err').textContent()).trim(), '统一社会信用代码校验位不正确，请核对', 'client uscc message');
-  eq((await page.locator('#f-mobile-err').textContent()).trim(), '手机号码应为 11 位手机号码', 'client mobile message');
+  eq((await page.locator('#f-mobile-err').textContent()).trim(), '手机号码应为 11 位数字（现在 5 位）', 'client mobile message');
   eq(await page.getAttribute('#f-uscc', 'aria-invalid'), 'true', 'uscc aria-invalid');
   eq(await page.getAttribute('#f-mobile', 'aria-invalid'), 'true', 'mobile aria-invalid');
   assert((await page.getAttribute('#f-uscc', 'aria-describedby')).split(' ').includes('f-uscc-err'), 'uscc error not in aria-describedby');
@@ -532,36 +652,37 @@ test('bad USCC and mobile: client-side messages, then the server 422 beside the 
   /* Without the rewrite the same values go through. */
   await page.unroute('**/api/intake/complaint/steps/complainant');
   await next(page);
-  await waitStep(page, fieldSteps(s)[1].title, `第 2 步，共 ${s.steps.length} 步`);
+  await waitStep(page, afterGate(s)[1].title, `第 3 步，共 ${s.steps.length} 步`);
 });
 
 test('reload after step 2 resumes at step 3 with the answers kept', async (t) => {
   const s = await schema('complaint');
-  const steps = fieldSteps(s);
+  const steps = afterGate(s);
   const total = s.steps.length;
   const page = await newPage(t);
   await page.goto(base + '/form.html?form=complaint');
+  await passGate(page, s);
   for (let i = 0; i < 2; i++) {
     await waitStep(page, steps[i].title);
     await fillStep(page, steps[i], COMPLAINT);
     await next(page);
   }
-  await waitStep(page, steps[2].title, `第 3 步，共 ${total} 步`);
+  await waitStep(page, steps[2].title, `第 4 步，共 ${total} 步`);
   /* typed on step 3, not saved yet */
   await page.fill('#f-contract_name', '尚未保存的合同名称');
   await page.fill('#f-amount_fen', '8,800.50');
   await page.reload();
-  await waitStep(page, steps[2].title, `第 3 步，共 ${total} 步`);
+  await waitStep(page, steps[2].title, `第 4 步，共 ${total} 步`);
   eq(await page.inputValue('#f-contract_name'), '尚未保存的合同名称', 'unsaved text after reload');
   eq(await page.inputValue('#f-amount_fen'), '8,800.50', 'unsaved money after reload');
   await shot(page, 'resume-step3');
   await page.click('text=上一步');
-  await waitStep(page, steps[1].title, `第 2 步，共 ${total} 步`);
+  await waitStep(page, steps[1].title, `第 3 步，共 ${total} 步`);
   eq(await page.inputValue('#f-respondent_name'), COMPLAINT.respondent_name, 'step 2 answer');
   eq(await page.inputValue('#f-respondent_region-prov'), '500000', 'step 2 province');
   assert(await page.locator('input[name="respondent_type"][value="organ"]').isChecked(), 'step 2 enum');
   await page.click('text=上一步');
-  await waitStep(page, steps[0].title, `第 1 步，共 ${total} 步`);
+  await waitStep(page, steps[0].title, `第 2 步，共 ${total} 步`);
   eq(await page.inputValue('#f-uscc'), GOOD_USCC, 'step 1 uscc');
   eq(await page.inputValue('#f-mobile'), MOBILE, 'step 1 mobile (normalised by the server)');
   /* the browser's back button goes forward again through history */
@@ -856,18 +977,19 @@ test('在其他设备继续填写: mobile + code on a second phone picks up the 
   try {
     const mobile = '13712345671';
     const s = await schema('complaint');
-    const first = fieldSteps(s)[0];
+    const first = afterGate(s)[0];
     /* The first phone saves step 1 with the number. */
     const a = await newPage(t);
     await a.goto(base + '/form.html?form=complaint');
+    await passGate(a, s);
     await waitStep(a, first.title);
     await fillStep(a, first, Object.assign({}, COMPLAINT, { mobile }));
     await next(a);
-    await waitStep(a, fieldSteps(s)[1].title);
+    await waitStep(a, afterGate(s)[1].title);
     /* The second phone: another browser, another session. */
     const b = await newPage(t);
     await b.goto(base + '/form.html?form=complaint');
-    await waitStep(b, first.title);
+    await waitStep(b, s.steps[0].title);
     await b.click('#resume-open');
     await b.locator('#resume-mobile').waitFor();
     await assertLayout(b, 'resume');
@@ -879,7 +1001,7 @@ test('在其他设备继续填写: mobile + code on a second phone picks up the 
     await b.click('#app .sms-send');
     await b.locator('#app .sms-input').waitFor();
     await b.fill('#app .sms-input', await smsCodeSent(mobile));
-    await waitStep(b, fieldSteps(s)[1].title);
+    await waitStep(b, afterGate(s)[1].title);
     assert((await b.locator('#banner').innerText()).includes('已载入您在其他设备上填写的内容'), 'resume note');
     await b.click('text=上一步');
     await waitStep(b, first.title);
@@ -1263,11 +1385,11 @@ test('expired draft says 填写已超时 and starts again with the answers; 429 
   await shot(page, 'expired');
   await page.locator('#app button', { hasText: '重新开始' }).click();
   await waitStep(page, steps[0].title, `第 1 步，共 ${s.steps.length} 步`);
-  eq(await page.inputValue('#f-company_name'), COMPLAINT.company_name, 'saved answer offered again');
-  eq(await page.inputValue('#f-uscc'), GOOD_USCC, 'saved code offered again');
+  eq(await page.inputValue('#f-payer_type'), COMPLAINT.payer_type, 'saved answer offered again');
   await next(page);
   await waitStep(page, steps[1].title, `第 2 步，共 ${s.steps.length} 步`);
-  eq(await page.inputValue('#f-respondent_name'), COMPLAINT.respondent_name, 'typed value kept across the restart');
+  eq(await page.inputValue('#f-company_name'), COMPLAINT.company_name, 'typed value kept across the restart');
+  eq(await page.inputValue('#f-uscc'), GOOD_USCC, 'typed code kept across the restart');
   await next(page);
   await waitStep(page, steps[2].title, `第 3 步，共 ${s.steps.length} 步`);
 });

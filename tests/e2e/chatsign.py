@@ -155,6 +155,17 @@ def last_outbox_id(stack):
 # --- answering the dialogue --------------------------------------------------
 
 SAMPLES = {
+    "payer_type": "1",
+    "size_at_signing": "小型企业",
+    "overdue": "1",
+    "proceedings": "没有",
+    "legal_rep": "跳过",
+    "respondent_contact": "跳过",
+    "respondent_phone": "跳过",
+    "respondent_address": "跳过",
+    "contract_amount_fen": "150000",
+    "paid_fen": "0",
+    "issue_types": "1",
     "company_name": "成都示例科技有限公司",
     "size": "小型",
     "region": "成都",

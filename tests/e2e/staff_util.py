@@ -151,6 +151,10 @@ def case_commands(case_id, form, created_ms, answers, status="submitted", mobile
 
 def complaint_answers(n=0, **over):
     a = {
+        "payer_type": "organ",
+        "size_at_signing": "small",
+        "overdue": "yes",
+        "proceedings": "none",
         "company_name": "成都示例科技有限公司%d" % n,
         "uscc": "91510100MA61R7XQ3X",
         "size": "small",
@@ -169,6 +173,8 @@ def complaint_answers(n=0, **over):
         "delivery_date": "2026-02-01",
         "acceptance_based": False,
         "payment_term": "days_30",
+        "contract_amount_fen": 20000000,
+        "paid_fen": 0,
         "amount_fen": 12345678 + n,
         "undisputed_fen": 100000,
         "due_date": "2026-03-03",

@@ -110,7 +110,7 @@ class GenericHook(StackCase, unittest.TestCase):
         ts = str(int(time.time()))
         first = self.post(payload, ts=ts)
         self.assertEqual(first.status, 200, first)
-        self.assertIn("企业名称", first.json()["replies"][0])
+        self.assertIn("能否投诉", first.json()["replies"][0])
         v = self.stack.redis_command("HGET", PREFIX + "chat:generic:" + user, "v")
         # The same message again (a retry), and the very same request.
         again = self.post(payload)
@@ -120,9 +120,9 @@ class GenericHook(StackCase, unittest.TestCase):
         self.assertEqual(same.json(), {"replies": []})
         self.assertEqual(self.stack.redis_command("HGET", PREFIX + "chat:generic:" + user, "v"), v)
         # Without an id, the signature identifies a replayed request.
-        p2 = {"user": user, "text": "成都示例科技有限公司"}
+        p2 = {"user": user, "text": "1"}
         r1 = self.post(p2, ts=ts)
-        self.assertIn("统一社会信用代码", r1.json()["replies"][0])
+        self.assertIn("企业规模", r1.json()["replies"][0])
         self.assertEqual(self.post(p2, ts=ts).json(), {"replies": []})
         self.assertEqual(dedup_keys(self.stack, "generic") != [], True)
         ttl = self.stack.redis_command("TTL", PREFIX + "dedup:generic:msg-replay-1")
@@ -143,8 +143,8 @@ class GenericHook(StackCase, unittest.TestCase):
     def test_handoff_to_the_web_form(self):
         user = "g-web-" + uuid.uuid4().hex[:8]
         send = self.sender(user)
-        send("投诉")
-        send("成都示例科技有限公司")
+        for text in ("投诉", "1", "小型企业", "1", "没有", "成都示例科技有限公司"):
+            send(text)
         out = send("网页填写")
         self.assertIn("https://zhuqi.example.gov.cn/form.html?form=complaint#handoff=", out)
         token = out.split("#handoff=")[1].split()[0].strip()
@@ -156,7 +156,7 @@ class GenericHook(StackCase, unittest.TestCase):
         draft = r.json()
         self.assertEqual(draft["answers"]["company_name"], "成都示例科技有限公司")
         self.assertEqual(draft["step"], "complainant")
-        self.assertEqual(draft["done"], [])
+        self.assertEqual(draft["done"], ["eligibility"])
         cookie = r.header("Set-Cookie").split(";", 1)[0]
         self.assertTrue(cookie.startswith("zq_sid="))
         # The web session now holds the draft.

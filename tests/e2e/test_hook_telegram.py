@@ -116,7 +116,7 @@ class TelegramHook(StackCase, unittest.TestCase):
         chat = self.new_chat()
         body = self.update(chat, "投诉", update_id=999999001)
         r = self.post(body)
-        self.assertIn("企业名称", r.json()["text"])
+        self.assertIn("能否投诉", r.json()["text"])
         v = self.stack.redis_command("HGET", PREFIX + "chat:telegram:%d" % chat, "v")
         r = self.post(body)
         self.assertEqual(r.status, 200, r)

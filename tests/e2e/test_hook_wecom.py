@@ -107,7 +107,7 @@ class WeComHook(StackCase, unittest.TestCase):
         user = "wx-replay-" + uuid.uuid4().hex[:8]
         enc, body = self.w.message(user, "投诉", msgid="88880000111")
         r = self.post(body, self.w.query(enc))
-        self.assertIn("企业名称", self.w.reply_text(r.body.decode()))
+        self.assertIn("能否投诉", self.w.reply_text(r.body.decode()))
         v = self.stack.redis_command("HGET", PREFIX + "chat:wecom:" + user, "v")
         # WeCom retries the same MsgId: an empty 200, nothing advanced.
         enc, body = self.w.message(user, "投诉", msgid="88880000111")

@@ -54,6 +54,8 @@ SAMPLE = {
     "delivery_date": "2026-02-01",
     "acceptance_date": "2026-02-05",
     "payment_term_days": "30",
+    "contract_amount_fen": "150,000",
+    "paid_fen": "0",
     "amount_fen": "123,456.78",
     "undisputed_fen": "100000",
     "due_date": "2026-03-03",
@@ -112,10 +114,19 @@ class Client:
             self.cookie = sc.split(";", 1)[0]
         return r
 
-    def start(self, form):
+    def start(self, form, gate=True):
+        """Starts a draft; with gate, answers the form's eligibility check
+        (a gate step, first) so that the draft goes on to the next step."""
         r = self.call("POST", "/api/intake/" + form, csrf=False)
         if r.status in (200, 201):
             self.csrf = r.json()["csrf"]
+            first = self.stack.get("/api/forms/" + form).json()["steps"][0]
+            if gate and first.get("gate") and first["id"] not in r.json()["done"]:
+                ans = {f["id"]: next(o["value"] for o in f["options"] if "stop" not in o)
+                       for f in first["fields"]}
+                g = self.call("PUT", "/api/intake/%s/steps/%s" % (form, first["id"]),
+                              {"answers": ans})
+                assert g.status == 200, g
         return r
 
 
@@ -132,7 +143,8 @@ class IntakeCase(StackCase, unittest.TestCase):
             cls.schemas[form] = r.json()
 
     def steps(self, form):
-        return [s for s in self.schemas[form]["steps"] if not s.get("review")]
+        """The steps to fill after start() (which passes the gate)."""
+        return [s for s in self.schemas[form]["steps"] if not s.get("review") and not s.get("gate")]
 
     def answers_for(self, step, **over):
         out = {}
@@ -334,9 +346,14 @@ class TestBadInput(IntakeCase):
 
     def test_validation_errors_save_nothing(self):
         c = Client(self.stack)
-        c.start("complaint")
+        c.start("complaint", gate=False)
+        gate_fields = self.schemas["complaint"]["steps"][0]["fields"]
         st = self.steps("complaint")[0]
         ans = self.answers_for(st, uscc=bad_check(GOOD_USCC), mobile="12345678901")
+        # Nothing saved: the step after the gate is refused until it is done.
+        r = c.call("PUT", "/api/intake/complaint/steps/" + st["id"], {"answers": ans})
+        self.assertErrorShape(r, 409, "step_out_of_order")
+        c.start("complaint")
         r = c.call("PUT", "/api/intake/complaint/steps/" + st["id"], {"answers": ans})
         body = self.assertErrorShape(r, 422, "validation_failed")
         fields = body["error"]["fields"]
@@ -345,8 +362,8 @@ class TestBadInput(IntakeCase):
         self.assertNotIn("company_name", fields)
         self.assertRegex(fields["uscc"], "[\u4e00-\u9fff]")
         draft = c.call("GET", "/api/intake/complaint").json()
-        self.assertEqual(draft["answers"], {})
-        self.assertEqual(draft["done"], [])
+        self.assertEqual(sorted(draft["answers"]), sorted(f["id"] for f in gate_fields))
+        self.assertEqual(draft["done"], ["eligibility"])
 
     def test_wrong_types_and_unknown_fields(self):
         c = Client(self.stack)

@@ -162,12 +162,12 @@ class PlatformInbound(StackCase, unittest.TestCase):
         enc, body = self.w.message(a, "投诉", msgid=msgid)
         r = self.wecom(body, self.w.query(enc))
         self.assertEqual(r.status, 200, r)
-        self.assertIn("企业名称", self.w.reply_text(r.body.decode()))
+        self.assertIn("能否投诉", self.w.reply_text(r.body.decode()))
         va = self.wecom_version(a)
         enc, body = self.w.message(b, "投诉", msgid=msgid)
         r = self.wecom(body, self.w.query(enc))
         self.assertEqual(r.status, 200, r)
-        self.assertIn("企业名称", self.w.reply_text(r.body.decode()))
+        self.assertIn("能否投诉", self.w.reply_text(r.body.decode()))
         self.assertIsNotNone(self.wecom_version(b))
         # a's retry of the same MsgId: an empty 200, nothing advanced.
         enc, body = self.w.message(a, "投诉", msgid=msgid)
@@ -240,7 +240,7 @@ class PlatformInbound(StackCase, unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         got = outbox_entries(self.stack, mark)
         self.assertEqual(len(got), 1, got)
-        self.assertIn("企业名称", json.loads(json.loads(got[0][1]["body"])["content"])["text"])
+        self.assertIn("能否投诉", json.loads(json.loads(got[0][1]["body"])["content"])["text"])
         # The next retry (or a replay) of the same event_id: a duplicate.
         mark = last_outbox_id(self.stack)
         r = self.feishu(body, made)
@@ -288,7 +288,7 @@ class PlatformInbound(StackCase, unittest.TestCase):
         self.assertIn("/subscribe", help_text)  # the group's way in, told in the help
         self.assertIn("请选择：咨询类别", send("/consult@zhuqi_bot"))
         self.assertIn("已取消", send("/cancel"))
-        self.assertIn("企业名称", send("/complaint"))
+        self.assertIn("能否投诉", send("/complaint"))
         self.assertIn("请回复序号或文字选择", send("/Menu@Zhuqi_Bot."))
         self.assertIn("案件编号", send("/status@zhuqi_bot"))
         self.assertIn("请回复序号或文字选择", send("/back"))

@@ -76,7 +76,7 @@ static void test_real_forms_load(void **state)
     const zq_form *c, *z;
     const zq_field *fld;
     const zq_step *st;
-    static const char *const csteps[] = {"complainant", "respondent",   "debt",
+    static const char *const csteps[] = {"eligibility", "complainant",  "respondent", "debt",
                                          "claim",       "declarations", "review"};
     size_t i;
 
@@ -94,10 +94,11 @@ static void test_real_forms_load(void **state)
     assert_int_equal(c->nsteps, ZQ_ARRAY_LEN(csteps));
     for (i = 0; i < c->nsteps; i++)
         assert_string_equal(c->steps[i].id, csteps[i]);
-    assert_true(c->steps[5].review);
-    assert_int_equal(c->steps[5].nfields, 0);
+    assert_true(c->steps[6].review);
+    assert_int_equal(c->steps[6].nfields, 0);
+    assert_true(c->steps[0].gate);
     assert_true(json_is_array(c->rules));
-    assert_int_equal(json_array_size(c->rules), 4);
+    assert_int_equal(json_array_size(c->rules), 6);
 
     fld = zq_form_field(c, "uscc", &st);
     assert_non_null(fld);
@@ -140,9 +141,9 @@ static void test_real_forms_load(void **state)
     assert_int_equal(fld->min, 5);
     assert_int_equal(fld->max, 2000);
     assert_false(zq_form_field(c, "evidence", NULL)->required);
-    for (i = 0; i < c->steps[4].nfields; i++) {
-        assert_int_equal(c->steps[4].fields[i].type, ZQ_FIELD_BOOL);
-        assert_true(c->steps[4].fields[i].must_be_true);
+    for (i = 0; i < c->steps[5].nfields; i++) {
+        assert_int_equal(c->steps[5].fields[i].type, ZQ_FIELD_BOOL);
+        assert_true(c->steps[5].fields[i].must_be_true);
     }
     assert_non_null(zq_form_field(c, "no_other_proceedings", NULL));
     assert_non_null(zq_form_field(c, "facts_true", NULL));
@@ -442,22 +443,22 @@ static void test_public_json_real(void **state)
     char *dump;
 
     (void)state;
-    assert_string_equal(json_string_value(json_object_get(pub_field(c, 0, 0), "label")),
+    assert_string_equal(json_string_value(json_object_get(pub_field(c, 1, 0), "label")),
                         "企业名称");
-    size = pub_field(c, 0, 2);
+    size = pub_field(c, 1, 3);
     assert_string_equal(json_string_value(json_object_get(size, "id")), "size");
     assert_json(
         json_object_get(size, "options"),
         "[{\"value\":\"medium\",\"label\":\"中型\"},{\"value\":\"small\",\"label\":\"小型\"},"
         "{\"value\":\"micro\",\"label\":\"微型\"}]");
-    assert_true(json_is_true(json_object_get(pub_field(c, 1, 3), "allow_outside")));
-    assert_json(json_object_get(pub_field(c, 2, 6), "when"),
+    assert_true(json_is_true(json_object_get(pub_field(c, 2, 3), "allow_outside")));
+    assert_json(json_object_get(pub_field(c, 3, 6), "when"),
                 "{\"field\":\"acceptance_based\",\"in\":[true]}");
-    assert_json(json_object_get(pub_field(c, 2, 8), "when"),
+    assert_json(json_object_get(pub_field(c, 3, 8), "when"),
                 "{\"field\":\"payment_term\",\"in\":[\"other\"]}");
     assert_non_null(
-        strstr(json_string_value(json_object_get(pub_field(c, 1, 1), "help")), "30 日内"));
-    assert_int_equal(json_array_size(json_object_get(c->public_json, "rules")), 4);
+        strstr(json_string_value(json_object_get(pub_field(c, 2, 1), "help")), "30 日内"));
+    assert_int_equal(json_array_size(json_object_get(c->public_json, "rules")), 6);
     assert_false(has_key(c->public_json, "comment"));
     assert_false(has_key(z->public_json, "comment"));
     dump = json_dumps(c->public_json, JSON_COMPACT);
@@ -581,14 +582,16 @@ static void test_step_normalises(void **state)
             "{\"company_name\":\"成都某某科技有限公司\",\"uscc\":\"91510100MA61R7XX00\","
             "\"size\":\"small\",\"region\":\"510100\","
             "\"address\":\"成都市高新区天府大道中段 1 号\",\"contact_name\":\"张伟\","
-            "\"mobile\":\"13812345678\"}");
+            "\"mobile\":\"13812345678\",\"legal_rep\":null}");
     /* An optional field left empty is kept as null. */
     step_ok(s, "complaint", "respondent",
             "{\"respondent_name\":\"某某市某某局\",\"respondent_type\":\"机关\","
             "\"respondent_uscc\":\"\",\"respondent_region\":\"重庆\"}",
             NULL,
             "{\"respondent_name\":\"某某市某某局\",\"respondent_type\":\"organ\","
-            "\"respondent_uscc\":null,\"respondent_region\":\"500000\"}");
+            "\"respondent_uscc\":null,\"respondent_region\":\"500000\","
+            "\"respondent_contact\":null,\"respondent_phone\":null,"
+            "\"respondent_address\":null}");
     step_ok(
         s, "consult", "question",
         "{\"question\":\"想了解专精特新的申报条件\\r\\n和时间\",\"preferred_time\":\"工作日上午\"}",
@@ -607,7 +610,7 @@ static void test_step_errors(void **state)
              "{\"company_name\":\"成\",\"uscc\":\"914403001922038217\",\"size\":\"大型\","
              "\"region\":\"重庆\",\"contact_name\":\"张伟\",\"mobile\":\"12812345678\"}",
              NULL,
-             "{\"company_name\":\"企业名称至少 2 个字\","
+             "{\"company_name\":\"企业名称至少 2 个字（现在 1 个字）\","
              "\"uscc\":\"统一社会信用代码校验位不正确，请核对\","
              "\"size\":\"请从选项中选择企业规模\",\"region\":\"所在地区须为四川省内的市（州）\","
              "\"address\":\"请填写通讯地址\","
@@ -618,7 +621,7 @@ static void test_step_errors(void **state)
     step_bad(s, "consult", "question", NULL, NULL,
              "{\"question\":\"请填写咨询的问题\",\"preferred_time\":\"请选择方便联系的时间\"}");
     step_bad(s, "consult", "question", "{\"question\":\"太短了\",\"preferred_time\":\"4\"}", NULL,
-             "{\"question\":\"咨询的问题至少 10 个字\","
+             "{\"question\":\"咨询的问题至少 10 个字（现在 3 个字）\","
              "\"preferred_time\":\"请从选项中选择方便联系的时间\"}");
     step_bad(s, "complaint", "declarations",
              "{\"no_other_proceedings\":true,\"facts_true\":\"否\",\"consent\":false}", NULL,
@@ -750,6 +753,7 @@ static void test_step_rules(void **state)
              "\"supply_type\":\"货物\",\"delivery_date\":\"2025-03-17\","
              "\"acceptance_based\":\"是\",\"acceptance_date\":\"2025-03-16\","
              "\"payment_term\":\"other\",\"payment_term_note\":\"验收后 90 日\","
+             "\"contract_amount_fen\":\"150000\",\"paid_fen\":\"0\","
              "\"amount_fen\":\"125,000\",\"undisputed_fen\":\"125000.01\","
              "\"due_date\":\"2025-03-01\"}",
              NULL,
@@ -762,6 +766,8 @@ static void test_step_rules(void **state)
 
 /* Raw answers for every step of the complaint, as a person would type them. */
 static const char *const complaint_raw[][2] = {
+    {"eligibility", "{\"payer_type\":\"机关\",\"size_at_signing\":\"2\",\"overdue\":\"yes\","
+                    "\"proceedings\":\"none\"}"},
     {"complainant",
      "{\"company_name\":\"成都某某科技有限公司\",\"uscc\":\"91510100ma61r7xx00\","
      "\"size\":\"小型\",\"region\":\"成都市\",\"address\":\"成都市高新区天府大道中段 1 号\","
@@ -772,9 +778,11 @@ static const char *const complaint_raw[][2] = {
      "{\"contract_name\":\"办公设备采购合同\",\"contract_no\":\"CG-2025-0156\","
      "\"signing_date\":\"2025年3月18日\",\"supply_type\":\"货物\",\"delivery_date\":\"2025/6/30\","
      "\"acceptance_based\":\"是\",\"acceptance_date\":\"2025-07-15\",\"payment_term\":\"1\","
+     "\"contract_amount_fen\":\"150,000\",\"paid_fen\":\"25000\","
      "\"amount_fen\":\"125,000.00\",\"undisputed_fen\":\"100000\",\"due_date\":\"2025-08-14\"}"},
     {"claim",
-     "{\"facts\":\"2025 年 3 月签订办公设备采购合同，6 月底全部交付，7 月验收合格，至今未付款。\","
+     "{\"issue_types\":\"1、3\",\"facts\":\"2025 年 3 月签订办公设备采购合同，6 月底全部交付，7 "
+     "月验收合格，至今未付款。\","
      "\"demand\":\"请求对方支付货款 125000 元及逾期利息\","
      "\"evidence\":\"采购合同\\n验收单\\n催款函\","
      "\"evidence_files\":[{\"id\":\"0123456789abcdef0123456789abcdef\",\"kind\":\"contract\","
@@ -828,6 +836,101 @@ static int all(zq_schema *s, json_t *answers, const char *edit, const zq_schema_
     json_decref(a);
     json_decref(e);
     return rc;
+}
+
+/* A gate step: an answer with a stop is kept, but no later step is taken
+ * and validate_all names the gate; prefill rules suggest values. */
+static void test_gate_and_prefill(void **state)
+{
+    zq_schema *s = load("tests/data/forms/gate/forms");
+    const zq_form *f = zq_schema_form(s, "t");
+    const zq_field *fld = NULL;
+    const zq_option *stop;
+    json_t *answers, *v = NULL, *errors = NULL;
+    const char *st = NULL;
+    char *note = NULL, msg[300];
+
+    (void)state;
+    assert_true(f->steps[0].gate);
+    assert_false(f->steps[1].gate);
+    /* Served to the pages: the stop rule, the prefill rule, multiple. */
+    assert_json(
+        json_object_get(json_array_get(json_object_get(pub_field(f, 0, 0), "options"), 1), "stop"),
+        "{\"reason\":\"不适用条例。\",\"where\":\"请拨打 12345。\"}");
+    assert_true(json_is_true(
+        json_object_get(json_array_get(json_object_get(f->public_json, "steps"), 0), "gate")));
+    assert_json(json_object_get(pub_field(f, 1, 7), "prefill"),
+                "{\"type\":\"difference\",\"from\":[\"total_fen\",\"paid_fen\"]}");
+    assert_true(json_is_true(json_object_get(pub_field(f, 1, 8), "multiple")));
+
+    step_ok(s, "t", "gate", "{\"who\":\"个人\"}", NULL, "{\"who\":\"person\"}");
+    answers = J("{\"who\":\"person\"}");
+    stop = zq_form_stop(f, answers, &fld);
+    assert_non_null(stop);
+    assert_string_equal(fld->id, "who");
+    assert_int_equal(zq_stop_message(stop, msg, sizeof(msg)), 0);
+    assert_string_equal(msg, "不适用条例。请拨打 12345。");
+    step_bad(s, "t", "one", "{\"name\":\"某某\"}", "{\"who\":\"person\"}",
+             "{\"_\":\"不适用条例。请拨打 12345。\"}");
+    assert_int_equal(zq_form_validate_all(s, f, answers, &opts, &errors, &st), -ZQ_EINVAL);
+    assert_string_equal(st, "gate");
+    assert_string_equal(json_string_value(json_object_get(errors, "who")),
+                        "不适用条例。请拨打 12345。");
+    json_decref(errors);
+    json_decref(answers);
+
+    answers = J("{\"who\":\"organ\",\"term\":\"none\",\"start\":\"2026-03-01\","
+                "\"total_fen\":15000000,\"paid_fen\":2500000}");
+    assert_null(zq_form_stop(f, answers, NULL));
+    /* copy: the gate's answer where the field has the same option */
+    assert_int_equal(zq_field_prefill(f, zq_form_field(f, "kind", NULL), answers, &v, &note), 0);
+    assert_json(v, "\"organ\"");
+    assert_null(note);
+    json_decref(v);
+    assert_int_equal(zq_field_prefill(f, zq_form_field(f, "owed_fen", NULL), answers, &v, &note),
+                     0);
+    assert_json(v, "12500000");
+    json_decref(v);
+    /* due_date: no term days for "none" until the payer's type is known */
+    assert_int_equal(zq_field_prefill(f, zq_form_field(f, "due", NULL), answers, &v, &note),
+                     -ZQ_ENOTFOUND);
+    json_object_set_new(answers, "kind", json_string("large"));
+    assert_int_equal(zq_field_prefill(f, zq_form_field(f, "due", NULL), answers, &v, &note), 0);
+    assert_json(v, "\"2026-04-30\"");
+    assert_string_equal(note, "按交付日期 2026-03-01 加 60 天计算");
+    json_decref(v);
+    free(note);
+    json_object_set_new(answers, "term", json_string("d30"));
+    json_object_set_new(answers, "start", json_string("2026-12-15"));
+    assert_int_equal(zq_field_prefill(f, zq_form_field(f, "due", NULL), answers, &v, &note), 0);
+    assert_json(v, "\"2027-01-14\"");
+    json_decref(v);
+    free(note);
+    /* nothing to suggest: a field without a rule, or paid >= total */
+    assert_int_equal(zq_field_prefill(f, zq_form_field(f, "name", NULL), answers, &v, &note),
+                     -ZQ_ENOTFOUND);
+    json_object_set_new(answers, "paid_fen", json_integer(15000000));
+    assert_int_equal(zq_field_prefill(f, zq_form_field(f, "owed_fen", NULL), answers, &v, &note),
+                     -ZQ_ENOTFOUND);
+    json_decref(answers);
+
+    /* Multi-choice: a list, or text with separators, kept in option order. */
+    step_ok(s, "t", "one",
+            "{\"name\":\"某某\",\"kind\":\"organ\",\"term\":\"d30\",\"start\":\"2026-03-01\","
+            "\"due\":\"2026-03-31\",\"total_fen\":\"100\",\"paid_fen\":\"0\",\"owed_fen\":\"100\","
+            "\"issues\":\"乙、1\"}",
+            "{\"who\":\"organ\"}",
+            "{\"name\":\"某某\",\"kind\":\"organ\",\"term\":\"d30\",\"start\":\"2026-03-01\","
+            "\"due\":\"2026-03-31\",\"total_fen\":10000,\"paid_fen\":0,\"owed_fen\":10000,"
+            "\"issues\":[\"x\",\"y\"]}");
+    step_bad(s, "t", "one",
+             "{\"name\":\"某某\",\"kind\":\"organ\",\"term\":\"d30\",\"start\":\"2026-03-01\","
+             "\"due\":\"2026-03-31\",\"total_fen\":\"0\",\"paid_fen\":\"-1\",\"owed_fen\":\"1\","
+             "\"issues\":[\"x\",\"z\"]}",
+             "{\"who\":\"organ\"}",
+             "{\"total_fen\":\"合同金额必须大于 0\",\"paid_fen\":\"已付不能小于 0\","
+             "\"issues\":\"请从选项中选择问题类型（可以多选）\"}");
+    zq_schema_free(s);
 }
 
 static void test_validate_all(void **state)
@@ -1056,6 +1159,7 @@ int main(void)
         cmocka_unit_test(test_review_step),
         cmocka_unit_test(test_step_conditions),
         cmocka_unit_test(test_step_rules),
+        cmocka_unit_test(test_gate_and_prefill),
         cmocka_unit_test(test_validate_all),
         cmocka_unit_test(test_visible_answers),
         cmocka_unit_test(test_field_visible),

@@ -304,32 +304,34 @@
       plus = true;
       s = s.slice(1);
     }
-    if (!/^\d+$/.test(s)) return { error: label + '应为 11 位手机号码' };
+    if (!/^\d+$/.test(s)) return { error: label + '只能填写数字（可以带空格、短横线或 +86）' };
     if (plus) {
       if (s.slice(0, 2) !== '86') return { error: label + '请填写中国大陆的 11 位手机号码' };
       s = s.slice(2);
     } else if (s.length === 13 && s.slice(0, 2) === '86') {
       s = s.slice(2);
     }
-    if (s.length !== 11) return { error: label + '应为 11 位手机号码' };
+    if (s.length !== 11) return { error: label + '应为 11 位数字（现在 ' + s.length + ' 位）' };
     if (!/^1[3-9]/.test(s)) return { error: label + '不是有效的手机号码，请核对' };
     return { value: s };
   };
 
-  /* {fen: 12345} or {error: '…'}; maxFen: the form's ceiling or 0. */
-  ZQ.moneyParse = function (raw, label, maxFen) {
+  /* {fen: 12345} or {error: '…'}; maxFen: the form's ceiling or 0;
+   * allowZero: 0 is an amount (the schema's allow_zero). */
+  ZQ.moneyParse = function (raw, label, maxFen, allowZero) {
+    var neg = label + (allowZero ? '不能小于 0' : '必须大于 0');
     var s = ZQ.trim(ZQ.fold(raw));
     s = s.replace(/^[\u00A5\uFFE5]/, '').replace(/元$/, '');
     s = ZQ.trim(s);
-    if (s.charAt(0) === '-') return { error: label + '必须大于 0' };
+    if (s.charAt(0) === '-') return { error: neg };
     var m = /^(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$/.exec(s);
-    if (!m) return { error: label + '请填写金额（元），如 12345.60' };
+    if (!m) return { error: label + '只能填写数字和小数点（以元为单位，如 12345.60）' };
     if (m[2] !== undefined && m[2].length > 2) return { error: label + '最多精确到分（两位小数）' };
     var yuan = m[1].replace(/,/g, '').replace(/^0+(?=\d)/, '');
     var cents = m[2] === undefined ? '00' : (m[2] + '0').slice(0, 2);
     if (yuan.length > 15) return { error: label + '数额过大，请核对' };
     var fen = Number(yuan) * 100 + Number(cents);
-    if (fen <= 0) return { error: label + '必须大于 0' };
+    if (fen < 0 || (fen === 0 && !allowZero)) return { error: neg };
     var ceil = maxFen > 0 ? Math.min(maxFen, 1000000000000) : 1000000000000;
     if (fen > ceil) return { error: label + '不能超过 ' + ZQ.fenDisplay(ceil).replace(/ 元$/, '') + ' 元，请核对' };
     return { fen: fen };

@@ -278,7 +278,8 @@
             return;
           }
           takeDraft(d.data);
-          resume(d.data.step);
+          /* An answer that rules the complaint out is shown where it was given. */
+          resume(d.data.stop ? S.steps[0].id : d.data.step);
         });
       });
     });
@@ -477,7 +478,7 @@
 
   /* A stored answer as the control holds it. */
   function toRaw(f, v) {
-    if (f.type === 'files') return Array.isArray(v) ? v : [];
+    if (f.type === 'files' || f.multiple) return Array.isArray(v) ? v : [];
     if (f.type === 'bool') {
       if (f.must_be_true) return v === true;
       return v === true ? 'true' : v === false ? 'false' : '';
@@ -489,6 +490,7 @@
 
   function isEmpty(f, raw) {
     if (f.type === 'bool' && f.must_be_true) return raw !== true;
+    if (Array.isArray(raw)) return raw.length === 0;
     if (f.type === 'region' && raw === 'OUT') return true;
     return raw === '' || raw === null || raw === undefined || ZQ.trim(String(raw)) === '';
   }
@@ -499,7 +501,8 @@
       if (f.must_be_true) return raw === true;
       return raw === 'true' ? true : raw === 'false' ? false : '';
     }
-    if (isEmpty(f, raw)) return '';
+    if (isEmpty(f, raw)) return f.multiple ? [] : '';
+    if (f.multiple) return raw;
     if (f.type === 'date') {
       var d = ZQ.dateParse(raw, '');
       return d.value || raw;
@@ -565,7 +568,7 @@
         var t = ZQ.trim(s);
         var n = ZQ.chars(t);
         if (!f.multiline && /[\r\n]/.test(t)) return L + '只能填写一行';
-        if (f.min && n < f.min) return L + '至少 ' + f.min + ' 个字';
+        if (f.min && n < f.min) return L + '至少 ' + f.min + ' 个字（现在 ' + n + ' 个字）';
         if (f.max && n > f.max) return L + '最多 ' + f.max + ' 个字（现在 ' + n + ' 个字）';
         return '';
       }
@@ -574,7 +577,7 @@
       case 'mobile':
         return ZQ.mobileParse(s, L).error || '';
       case 'money':
-        return ZQ.moneyParse(s, L, f.max_fen || 0).error || '';
+        return ZQ.moneyParse(s, L, f.max_fen || 0, !!f.allow_zero).error || '';
       case 'date': {
         var d = ZQ.dateParse(s, L);
         if (d.error) return d.error;
@@ -693,6 +696,9 @@
     var described = (help ? helpId + ' ' : '') + errId;
     var c = { f: f, err: err, inputs: [] };
     var input;
+    if (f.type === 'enum' && f.multiple) {
+      return ZQ.formRules.checkboxes(f, c, { id: id, help: help, err: err, described: described, label: labelParts(f) });
+    }
 
     function simpleWrap(control, extra) {
       c.wrap = el('div', { class: 'field', 'data-field': f.id }, [
@@ -1201,7 +1207,59 @@
     form.addEventListener('change', onEdit);
     app.appendChild(form);
     updateVisibility();
+    applyPrefill();
+    gateNotice();
     return h2;
+  }
+
+  /* ---- schema rules on the page (assets/formrules.js) -------------------- */
+
+  /* Fills each field on the screen that has a prefill rule with what the
+   * rule suggests, unless the enterprise typed something else, and says
+   * how a computed value was computed. */
+  function applyPrefill() {
+    S.order.forEach(function (fid) {
+      var c = S.inputs[fid];
+      if (!c.f.prefill || !visible(c.f)) return;
+      var p = ZQ.formRules.prefill(c.f, valueOf, S.fields);
+      var cur = c.get();
+      if (!c.note) {
+        c.note = el('p', { class: 'help prefill-note', id: 'f-' + fid + '-note', 'aria-live': 'polite' });
+        c.wrap.insertBefore(c.note, c.err);
+      }
+      c.note.textContent = '';
+      if (!(p && cur === p.raw)) {
+        /* The enterprise's own value stays. */
+        if (!isEmpty(c.f, cur) && cur !== c.prefilled) return;
+        c.set(p ? p.raw : '');
+      }
+      c.prefilled = p ? p.raw : undefined;
+      if (p && p.note) c.note.textContent = p.note + '，可以修改。';
+    });
+  }
+
+  /* An answer to the eligibility check that rules the complaint out is
+   * explained at once, on the step itself. */
+  function gateNotice() {
+    var st = S.steps[S.current];
+    if (!st || !st.gate) return;
+    var old = document.querySelector('.stop-notice');
+    if (old) old.parentNode.removeChild(old);
+    var stop = ZQ.formRules.stopOf(S.steps, valueOf);
+    if (!stop) return;
+    var actions = document.querySelector('#step-form .actions');
+    if (actions) actions.parentNode.insertBefore(ZQ.formRules.stopNotice(stop), actions);
+  }
+
+  /* The saved answers rule the complaint out: say why and where to go
+   * instead, in place of the next step. */
+  function showStop(stop) {
+    app.textContent = '';
+    var page = ZQ.formRules.stopPage(stop, function () {
+      goTo(0, 'push');
+    });
+    app.appendChild(page);
+    page.querySelector('h2').focus();
   }
 
   function controlOf(target) {
@@ -1212,6 +1270,8 @@
   function onEdit(e) {
     keepTyped();
     updateVisibility();
+    applyPrefill();
+    gateNotice();
     var c = controlOf(e.target);
     if (!c) return;
     if (c.count) c.count();
@@ -1262,6 +1322,10 @@
         takeDraft(r.data);
         dropTyped(st.id);
         ZQ.local.set(STARTED_KEY, 1);
+        if (r.data.stop) {
+          showStop(r.data.stop);
+          return;
+        }
         var next = stepIndex(r.data.step);
         if (S.returnToReview) {
           S.returnToReview = false;
@@ -1292,6 +1356,7 @@
 
   function display(f, v) {
     if (v === null || v === undefined || v === '') return null;
+    if (f.multiple && Array.isArray(v)) return v.length ? ZQ.formRules.choicesDisplay(f, v) : null;
     switch (f.type) {
       case 'money':
         return typeof v === 'number' ? ZQ.fenDisplay(v) : String(v) + ' 元';
