@@ -30,6 +30,7 @@
 #include "zhuqi/apptoken.h"
 #include "zhuqi/chatmedia.h"
 #include "zhuqi/files.h"
+#include "zhuqi/inbound.h"
 #include "zhuqi/log.h"
 
 #define LEASE_MS 120000
@@ -439,11 +440,47 @@ static outcome keep(fetch *x, uint64_t max, char *reply, size_t replysz)
     return o;
 }
 
+/* Queues text for job's chat on the priority lane: Telegram sendMessage
+ * to its chat, WeCom an app message to its member. Returns 0 or a
+ * negative code. */
+static int queue_reply(const zq_bot *b, json_t *job, const char *text, zq_err *err)
+{
+    static const char *const headers[] = {"Content-Type: application/json; charset=utf-8"};
+    const zq_config *cfg = b->cfg;
+    const char *channel = jstr(job, "channel"), *to = jstr(job, "reply_to");
+    zq_chat_outbox ob = {0};
+    char url[1024], *body = NULL;
+    long long chat;
+    json_t *j;
+    int rc;
+
+    if (strcmp(channel, "wecom") == 0) {
+        rc = zq_inbound_wecom_app_parts(cfg, jstr(job, "user"), text, strlen(text), &ob, err);
+    } else if (strcmp(channel, "telegram") == 0 && cfg->telegram.bot_token[0] != '\0' &&
+               zq_parse_ll(to, strlen(to), -9223372036854775807LL, 9223372036854775807LL, &chat) ==
+                   0 &&
+               zq_fmt(url, sizeof(url), "%s/bot%s/sendMessage", cfg->channels.telegram_base_url,
+                      cfg->telegram.bot_token) == 0) {
+        j = json_pack("{s:I, s:s}", "chat_id", (json_int_t)chat, "text", text);
+        body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        rc = body == NULL ? zq_err_set(err, ZQ_ENOMEM, "chat media: out of memory")
+                          : zq_chat_outbox_push(&ob, "telegram", url, body, headers, 1, NULL, 0);
+    } else {
+        rc = zq_err_set(err, ZQ_EINVAL, "chat media: cannot answer %s chat %s", channel, to);
+    }
+    if (rc == 0)
+        rc = zq_chat_outbox_send(b->st, &ob, zq_now_ms(), err);
+    free(body);
+    zq_chat_outbox_clear(&ob);
+    return rc;
+}
+
 static void reply(zq_bot *b, json_t *job, const char *text)
 {
     zq_err err = {0};
 
-    if (zq_chatmedia_reply(b->st, b->cfg, job, text, zq_now_ms(), &err) < 0)
+    if (queue_reply(b, job, text, &err) < 0)
         ZQ_ERROR("event=chat_media_reply_failed channel=%s err=\"%s\"", jstr(job, "channel"),
                  err.msg);
 }

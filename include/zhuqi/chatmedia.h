@@ -24,9 +24,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "zhuqi/chat_outbox.h"
 #include "zhuqi/common.h"
-#include "zhuqi/config.h"
 #include "zhuqi/files.h"
 #include "zhuqi/store.h"
 
@@ -58,13 +56,5 @@ int zq_chatmedia_retry(zq_store *st, json_t *job, int64_t due_ms, zq_err *err);
  * max_files, -ZQ_ETOOBIG past max_bytes, or -ZQ_EUNAVAIL / -ZQ_EREPLY. */
 int zq_chatmedia_attach(zq_store *st, json_t *job, json_t *rec, const zq_files_limits *lim,
                         int64_t now_ms, int *count, uint64_t *bytes, zq_err *err);
-
-/* Queues text as a message to job's chat on the bot's priority lane
- * (Telegram sendMessage to its chat, WeCom an app message to its
- * member). Returns 0, -ZQ_EINVAL when the channel cannot be answered
- * outside a webhook (the platform's keys missing), or another negative
- * code. */
-int zq_chatmedia_reply(zq_store *st, const zq_config *cfg, json_t *job, const char *text,
-                       int64_t now_ms, zq_err *err);
 
 #endif

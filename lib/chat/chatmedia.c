@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zhuqi/dialogue.h"
-#include "zhuqi/inbound.h"
 #include "zhuqi/log.h"
 
 /* KEYS: jobs, due. ARGV: now, lease until. */
@@ -200,42 +198,5 @@ out:
     if (r != NULL)
         freeReplyObject(r);
     free(enc);
-    return rc;
-}
-
-int zq_chatmedia_reply(zq_store *st, const zq_config *cfg, json_t *job, const char *text,
-                       int64_t now_ms, zq_err *err)
-{
-    static const char *const headers[] = {"Content-Type: application/json; charset=utf-8"};
-    const char *channel = str_of(job, "channel"), *to = str_of(job, "reply_to");
-    zq_chat_outbox ob = {0};
-    char url[1024], *body = NULL;
-    long long chat;
-    json_t *b;
-    int rc;
-
-    if (strcmp(channel, "wecom") == 0) {
-        rc = zq_inbound_wecom_app_parts(cfg, str_of(job, "user"), text, strlen(text), &ob, err);
-    } else if (strcmp(channel, "telegram") == 0) {
-        if (cfg->telegram.bot_token[0] == '\0' ||
-            zq_parse_ll(to, strlen(to), -9223372036854775807LL, 9223372036854775807LL, &chat) < 0 ||
-            zq_fmt(url, sizeof(url), "%s/bot%s/sendMessage", cfg->channels.telegram_base_url,
-                   cfg->telegram.bot_token) < 0) {
-            rc = zq_err_set(err, ZQ_EINVAL, "chatmedia: cannot answer telegram chat %s", to);
-            goto out;
-        }
-        b = json_pack("{s:I, s:s}", "chat_id", (json_int_t)chat, "text", text);
-        body = b ? json_dumps(b, JSON_COMPACT) : NULL;
-        json_decref(b);
-        rc = body == NULL ? zq_err_set(err, ZQ_ENOMEM, "chatmedia: out of memory")
-                          : zq_chat_outbox_push(&ob, "telegram", url, body, headers, 1, NULL, 0);
-    } else {
-        rc = zq_err_set(err, ZQ_EINVAL, "chatmedia: no media on channel %s", channel);
-    }
-    if (rc == 0)
-        rc = zq_chat_outbox_send(st, &ob, now_ms, err);
-out:
-    free(body);
-    zq_chat_outbox_clear(&ob);
     return rc;
 }
