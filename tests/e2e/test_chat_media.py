@@ -253,12 +253,19 @@ class ChatMedia(StackCase, unittest.TestCase):
         reply = self.photo(chat, jpeg(2000))
         self.assertIn("当前没有需要上传文件的问题", reply)
         # Early in a complaint: the files question is still ahead.
-        self.update(chat, "2")
+        m = self.mark()
+        reply = self.update(chat, "2")
         reply = self.photo(chat, jpeg(2000))
         self.assertIn("现在还不能接收文件", reply)
         self.assertIn("企业名称", reply)
-        time.sleep(0.5)
-        self.assertEqual(self.stack.redis_command("ZCARD", PREFIX + "chatmedia:due"), 0)
+        # Neither was queued: once there, a photo is fetched, and it is the
+        # only file the bot asked Telegram for (jobs run in order).
+        self.to_files(lambda t: self.update(chat, t), start=SAMPLES["company_name"])
+        self.photo(chat, jpeg(2500))
+        self.bot_says(chat, m, "已收到")
+        asked = [x for x in self.stack.fake.messages(platform="telegram", since=m)
+                 if x.get("method") == "getFile"]
+        self.assertEqual(len(asked), 1, asked)
 
     def test_download_failure_retried_then_reported(self):
         chat = self.new_chat()
