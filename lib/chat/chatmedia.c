@@ -61,12 +61,13 @@ static int keys(zq_store *st, char jobs[ZQ_STORE_KEY_MAX], char due[ZQ_STORE_KEY
 int zq_chatmedia_take(zq_store *st, int64_t now_ms, int64_t lease_ms, json_t **job, zq_err *err)
 {
     char jobs[ZQ_STORE_KEY_MAX], due[ZQ_STORE_KEY_MAX], now[24], until[24];
+    long long until_ms = (long long)now_ms + (long long)lease_ms;
     redisReply *r;
     int rc = 0;
 
     *job = NULL;
     if (keys(st, jobs, due) < 0 || zq_fmt(now, sizeof(now), "%lld", (long long)now_ms) < 0 ||
-        zq_fmt(until, sizeof(until), "%lld", (long long)(now_ms + lease_ms)) < 0)
+        zq_fmt(until, sizeof(until), "%lld", until_ms) < 0)
         return zq_err_set(err, ZQ_ETOOBIG, "chatmedia: a key is too long");
     r = zq_store_script(st, err, &take_script, 2, 4, (const char *[]){jobs, due, now, until}, NULL);
     if (r == NULL)
