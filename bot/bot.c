@@ -94,6 +94,7 @@ static void run(zq_bot *b, int sfd)
 
         zq_sched_step(b, now);
         zq_events_step(b, now);
+        zq_media_step(b, now);
         zq_delivery_step(b, now);
         zq_delivery_flush(b);
         if (b->stopping) {

@@ -57,6 +57,9 @@ typedef struct zq_bot {
     bool ev_group_ok;
     bool outbox_group_ok;
 
+    /* media.c */
+    int64_t next_media_mono;
+
     /* counters, logged at exit */
     uint64_t n_sent, n_retry, n_dead, n_deferred, n_dup, n_skipped;
 } zq_bot;
@@ -96,5 +99,9 @@ void zq_events_step(zq_bot *b, int64_t now_mono);
 /* files_sweep.c: removes the uploads of drafts never submitted, once
  * their session is gone (run by the scheduler's lease holder). */
 void zq_files_sweep_step(zq_bot *b);
+
+/* media.c: fetches one image or file sent in a chat, when a job is due
+ * (include/zhuqi/chatmedia.h). */
+void zq_media_step(zq_bot *b, int64_t now_mono);
 
 #endif

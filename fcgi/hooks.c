@@ -69,6 +69,23 @@ static void send_empty(zq_req *req, const zq_inbound_adapter *a, const zq_inboun
     send_resp(req, resp);
 }
 
+/* True when zhuqi-bot can fetch what is sent in a chat of channel name
+ * (chatmedia.h): a file store, and the platform's media API keys
+ * (Telegram's bot token; the WeCom app's corp id, secret and agent). */
+static bool media_ok(const zq_req *req, const char *name)
+{
+    const zq_config *cfg = req->cfg;
+
+    if (req->app == NULL || req->app->files == NULL)
+        return false;
+    if (strcmp(name, "telegram") == 0)
+        return cfg->telegram.bot_token[0] != '\0';
+    if (strcmp(name, "wecom") == 0)
+        return cfg->wecom.corp_secret[0] != '\0' && cfg->wecom.corp_id[0] != '\0' &&
+               cfg->wecom.agent_id > 0;
+    return false;
+}
+
 /* Returns 0 once answered, or a negative code for the router to answer. */
 static int hook(zq_req *req, const char *name)
 {
@@ -80,6 +97,7 @@ static int hook(zq_req *req, const char *name)
     zq_dialogue_replies replies = {0};
     zq_dialogue_env env;
     zq_dialogue_in in;
+    zq_dialogue_media media;
     render_ctx rc_ctx;
     zq_err err = {0};
     char dedup_id[128];
@@ -135,6 +153,15 @@ static int hook(zq_req *req, const char *name)
     in.target_address = msg.target_address;
     in.target_chat_id = msg.target_chat_id;
     in.target_secret = msg.target_secret;
+    if (msg.kind == ZQ_INBOUND_OTHER && msg.media_id[0] != '\0') {
+        media.id = msg.media_id;
+        media.name = msg.media_name;
+        media.size = msg.media_size;
+        media.caption = msg.media_caption;
+        media.reply_to = msg.reply_to;
+        in.media = &media;
+    }
+    in.media_ok = media_ok(req, name);
     rc_ctx.a = a;
     rc_ctx.cfg = cfg;
     rc_ctx.msg = &msg;

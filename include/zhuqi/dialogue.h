@@ -46,6 +46,16 @@ typedef struct zq_dialogue_replies {
 
 void zq_dialogue_replies_clear(zq_dialogue_replies *r);
 
+/* An image or file sent in a chat, which zhuqi-bot fetches through the
+ * platform's media API (chatmedia.h). Strings borrowed. */
+typedef struct zq_dialogue_media {
+    const char *id;       /* Telegram file_id, WeCom MediaId */
+    const char *name;     /* "" when the platform gives none */
+    long long size;       /* 0 when the platform gives none */
+    const char *caption;  /* "" none: may name the file's kind (合同, 发票...) */
+    const char *reply_to; /* where the bot answers: Telegram's chat id, "" for WeCom */
+} zq_dialogue_media;
+
 /* One inbound message. Strings are borrowed. */
 typedef struct zq_dialogue_in {
     const char *channel; /* "wecom", "dingtalk", "feishu", "telegram", "generic" */
@@ -80,6 +90,15 @@ typedef struct zq_dialogue_in {
     const char *target_address;
     const char *target_chat_id;
     const char *target_secret; /* signs the pushes (generic); NULL: none; never logged */
+    /* The platform's media API can fetch what is sent in this chat
+     * (Telegram with [telegram] bot_token, WeCom with the app's
+     * credentials): the evidence question says files may be sent here. */
+    bool media_ok;
+    /* An image or file sent (text is then NULL), or NULL. With media_ok,
+     * during a draft whose files question has been reached, a fetch job
+     * is queued with the saved state (chatmedia.h); otherwise the reply
+     * says why it cannot be taken. */
+    const zq_dialogue_media *media;
 } zq_dialogue_in;
 
 /* Called once the replies are known and before the state is saved, to

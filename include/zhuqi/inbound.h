@@ -83,6 +83,13 @@ typedef struct zq_inbound_msg {
     /* The target's signing secret (generic: [generic] secret); "" none.
      * A secret: never logged. */
     char target_secret[256];
+    /* An image or file sent in the chat (kind OTHER) that the platform's
+     * media API can fetch: Telegram's file_id (the largest photo size, or
+     * the document), WeCom's MediaId; "" when none. */
+    char media_id[256];
+    char media_name[128]; /* the file's name when the platform says it, else "" */
+    long long media_size; /* bytes when the platform says it, else 0 */
+    char media_caption[256];
 } zq_inbound_msg;
 
 void zq_inbound_msg_clear(zq_inbound_msg *m);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "zhuqi/chatmedia.h"
 #include "zhuqi/log.h"
 
 #define MAX_ATTEMPTS 64
@@ -242,6 +243,8 @@ static int process(turn *t, bool expired)
         say_expired(t);
         return 0;
     }
+    if (text == NULL && in->media != NULL && in->media_ok)
+        return dlg_media(t);
     if (text == NULL) {
         const zq_field *cur = t->st.mode == M_FORM ? dlg_current(t) : NULL;
 
@@ -400,6 +403,23 @@ static json_t *state_to_json(const dstate *s)
     return j;
 }
 
+/* Keeps the chat's files (chatmedia.h's field f) when they are its
+ * draft's: a list left by an earlier draft counts as none. */
+static void load_files(turn *t, const redisReply *f)
+{
+    json_t *o, *list;
+    const char *d;
+
+    if (f->type != REDIS_REPLY_STRING || t->st.draft[0] == '\0')
+        return;
+    o = json_loadb(f->str, f->len, 0, NULL);
+    d = json_string_value(json_object_get(o, "draft"));
+    list = json_object_get(o, "list");
+    if (d != NULL && strcmp(d, t->st.draft) == 0 && json_is_array(list))
+        t->files = json_incref(list);
+    json_decref(o);
+}
+
 /* Loads the state and its version ("0" when there is none). *expired is
  * set when the session is gone but the marker says a flow was open; *dup
  * when the message id was applied; *replayed when the message's signature
@@ -423,7 +443,7 @@ static int load(turn *t, const char *key, const char *dkey, const char *skey, ch
     if (zq_fmt(seen, sizeof(seen), "%s:seen", key) < 0 ||
         zq_fmt(sttl, sizeof(sttl), "%d", t->in->sig_ttl_s > 0 ? t->in->sig_ttl_s : 1) < 0)
         return zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: chat key too long");
-    zq_store_appendv(t->env->store, 4, (const char *[]){"HMGET", key, "v", "s"}, NULL);
+    zq_store_appendv(t->env->store, 5, (const char *[]){"HMGET", key, "v", "s", "f"}, NULL);
     zq_store_appendv(t->env->store, 2, (const char *[]){"GET", seen}, NULL);
     zq_store_appendv(t->env->store, 2, (const char *[]){"EXISTS", dkey}, NULL);
     if (skey[0] != '\0') {
@@ -440,7 +460,7 @@ static int load(turn *t, const char *key, const char *dkey, const char *skey, ch
                 (rep[4]->len != strlen(t->in->dedup_id) ||
                  memcmp(rep[4]->str, t->in->dedup_id, rep[4]->len) != 0);
     h = rep[0];
-    if (h->type != REDIS_REPLY_ARRAY || h->elements != 2) {
+    if (h->type != REDIS_REPLY_ARRAY || h->elements != 3) {
         rc = zq_err_set(t->err, ZQ_EREPLY, "dialogue: unexpected reply to HMGET");
         goto out;
     }
@@ -460,6 +480,7 @@ static int load(turn *t, const char *key, const char *dkey, const char *skey, ch
     }
     t->seen = rep[1]->type == REDIS_REPLY_STRING && rep[1]->len == 1 ? rep[1]->str[0] : 0;
     state_from_json(&t->st, j);
+    load_files(t, h->element[2]);
 out:
     json_decref(j);
     for (n = 0; n < 5; n++)
@@ -485,6 +506,10 @@ static zq_script save_script = {
            "  redis.call('XADD', unpack(args))\n"
            "  i = i + 2 + c\n"
            "end\n"
+           "if ARGV[i] then\n"
+           "  redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1])\n"
+           "  redis.call('ZADD', KEYS[6], ARGV[i + 2], ARGV[i])\n"
+           "end\n"
            "return nv\n"};
 
 /* Saves t->st if the version is still ver, with the outbox entries and
@@ -493,8 +518,9 @@ static zq_script save_script = {
 static int save(turn *t, const char *key, const char *dkey, const char *ver,
                 const zq_chat_outbox *ob)
 {
-    enum { FIXED = 11, PER = 2 + ZQ_CHAT_OUTBOX_FIELDS };
-    const char *argv[FIXED + ZQ_CHAT_OUTBOX_MAX * PER];
+    enum { FIXED = 13, PER = 2 + ZQ_CHAT_OUTBOX_FIELDS, JOB = 3 };
+    const char *argv[FIXED + ZQ_CHAT_OUTBOX_MAX * PER + JOB];
+    char jobs[ZQ_STORE_KEY_MAX], due[ZQ_STORE_KEY_MAX], now[24], *jobjs = NULL;
     char seen[ZQ_STORE_KEY_MAX + 8], outkey[ZQ_STORE_KEY_MAX], ttl[16], dttl[16], nent[8],
         seen_ttl[16], counts[ZQ_CHAT_OUTBOX_MAX][8], created[ZQ_CHAT_OUTBOX_MAX][24],
         expires[ZQ_CHAT_OUTBOX_MAX][24];
@@ -514,7 +540,10 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
         zq_fmt(ttl, sizeof(ttl), "%d", t->cfg->chat.session_ttl_s) < 0 ||
         zq_fmt(nent, sizeof(nent), "%zu", ob->n) < 0 ||
         zq_fmt(dttl, sizeof(dttl), "%d", t->in->dedup_id ? t->cfg->chat.dedup_ttl_s : 0) < 0 ||
-        zq_fmt(seen_ttl, sizeof(seen_ttl), "%d", SEEN_TTL_S) < 0) {
+        zq_fmt(seen_ttl, sizeof(seen_ttl), "%d", SEEN_TTL_S) < 0 ||
+        zq_store_key(t->env->store, jobs, sizeof(jobs), "%s", ZQ_CHATMEDIA_JOBS) < 0 ||
+        zq_store_key(t->env->store, due, sizeof(due), "%s", ZQ_CHATMEDIA_DUE) < 0 ||
+        zq_fmt(now, sizeof(now), "%lld", (long long)t->now_ms) < 0) {
         rc = zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: cannot format the save's arguments");
         goto out;
     }
@@ -522,18 +551,20 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     argv[1] = seen;
     argv[2] = outkey;
     argv[3] = dkey;
-    argv[4] = ver;
-    argv[5] = js;
-    argv[6] = ttl;
+    argv[4] = jobs;
+    argv[5] = due;
+    argv[6] = ver;
+    argv[7] = js;
+    argv[8] = ttl;
     /* The marker changes only when a flow opens or closes; it is written
      * then and when a session starts (its 30 days outlast any session). */
     seenval = t->st.mode == M_MENU ? "0" : "1";
     if (t->seen == seenval[0] && strcmp(ver, "0") != 0)
         seenval = "";
-    argv[7] = seenval;
-    argv[8] = seen_ttl;
-    argv[9] = dttl;
-    argv[10] = nent;
+    argv[9] = seenval;
+    argv[10] = seen_ttl;
+    argv[11] = dttl;
+    argv[12] = nent;
     for (i = 0; i < ob->n; i++) {
         size_t n =
             zq_chat_outbox_fields(&ob->e[i], t->now_ms, created[i], expires[i], argv + argc + 2);
@@ -546,7 +577,17 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
         argv[argc + 1] = ZQ_CHAT_OUTBOX_MAXLEN;
         argc += 2 + n;
     }
-    r = zq_store_script(t->env->store, t->err, &save_script, 4, (int)argc, argv, NULL);
+    if (t->job != NULL) {
+        jobjs = json_dumps(t->job, JSON_COMPACT);
+        if (jobjs == NULL) {
+            rc = zq_err_set(t->err, ZQ_ENOMEM, "dialogue: cannot encode the media job");
+            goto out;
+        }
+        argv[argc++] = json_string_value(json_object_get(t->job, "id"));
+        argv[argc++] = jobjs;
+        argv[argc++] = now;
+    }
+    r = zq_store_script(t->env->store, t->err, &save_script, 6, (int)argc, argv, NULL);
     if (r == NULL) {
         rc = -ZQ_EUNAVAIL;
         goto out;
@@ -559,6 +600,7 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     freeReplyObject(r);
 out:
     free(js);
+    free(jobjs);
     return rc;
 }
 
@@ -631,6 +673,7 @@ int zq_dialogue_handle(const zq_dialogue_env *env, const zq_dialogue_in *in,
         t.fresh = strcmp(ver, "0") == 0 && !expired;
         if (rc == 0 && (dup || replayed)) {
             state_free(&t.st);
+            json_decref(t.files);
             out->replayed = replayed;
             out->duplicate = !replayed;
             return 0;
@@ -648,6 +691,8 @@ int zq_dialogue_handle(const zq_dialogue_env *env, const zq_dialogue_in *in,
         zq_chat_outbox_clear(&ob);
         zq_buf_free(&t.out);
         state_free(&t.st);
+        json_decref(t.files);
+        json_decref(t.job);
         if (rc == 1)
             return 0;
         zq_dialogue_replies_clear(out);

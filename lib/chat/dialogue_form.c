@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zhuqi/files.h"
 #include "zhuqi/log.h"
 
 #define REVIEW_VALUE_CHARS 40
@@ -200,6 +201,14 @@ static void say_files_note(turn *t, const zq_form *f, size_t si, const zq_field 
 
     if (j >= st->nfields || st->fields[j].type != ZQ_FIELD_FILES)
         return;
+    if (t->in->media_ok) {
+        dlg_say(
+            t,
+            "%s可以直接在对话中发送（照片或 JPG、PNG、PDF 文件，单个不超过 %llu MB），"
+            "也可以回复“网页填写”获取链接在网页上传；不上传也可先提交，之后按工作人员要求补充。\n",
+            st->fields[j].label, (unsigned long long)(t->cfg->files.max_file_size / 1048576));
+        return;
+    }
     dlg_say(
         t,
         "对话中无法上传%s。需要上传时请回复“网页填写”获取链接，在网页中拍照或选择文件上传后提交；"
@@ -223,6 +232,140 @@ static void say_suggestion(turn *t, const zq_field *fld)
     dlg_say(t, "。采用请回复“采用”，也可以直接回复其他答案。\n");
     json_decref(v);
     free(why);
+}
+
+/* The flat position of fld in f (form order), or (size_t)-1. */
+static size_t flat_pos(const zq_form *f, const zq_field *fld)
+{
+    size_t i, j, n = 0;
+
+    for (i = 0; i < f->nsteps; i++)
+        for (j = 0; j < f->steps[i].nfields; j++, n++)
+            if (&f->steps[i].fields[j] == fld)
+                return n;
+    return (size_t)-1;
+}
+
+/* The first visible files field of the draft whose question has been
+ * reached: it is next after the current question (which is where the
+ * chat says how to add files), or before it, or the draft is in review.
+ * NULL when none; *any tells whether the form has one at all. */
+static const zq_field *files_reached(turn *t, const zq_form *f, bool *any)
+{
+    const zq_field *cur = t->st.mode == M_FORM ? dlg_current(t) : NULL;
+    size_t at = cur != NULL ? flat_pos(f, cur) : (size_t)-1, i, j;
+
+    *any = false;
+    for (i = 0; i < f->nsteps; i++)
+        for (j = 0; j < f->steps[i].nfields; j++) {
+            const zq_field *fld = &f->steps[i].fields[j];
+
+            if (fld->type != ZQ_FIELD_FILES || !visible(f, t->st.answers, fld))
+                continue;
+            *any = true;
+            if (t->st.mode == M_REVIEW || (cur != NULL && flat_pos(f, fld) <= at + 1))
+                return fld;
+        }
+    return NULL;
+}
+
+/* The kind a file sent in the chat gets: the one its caption names (a
+ * kind's label or value, e.g. "合同"), else 其他 ("other") when the field
+ * has it, else the field's first. The chat does not ask for each file:
+ * that would add a question per file, and staff see the file anyway. */
+static const char *media_kind(const zq_field *fld, const char *caption)
+{
+    size_t k;
+
+    for (k = 0; caption != NULL && caption[0] != '\0' && k < fld->nkinds; k++)
+        if (strstr(caption, fld->kinds[k].label) != NULL ||
+            strcmp(caption, fld->kinds[k].value) == 0)
+            return fld->kinds[k].value;
+    for (k = 0; k < fld->nkinds; k++)
+        if (strcmp(fld->kinds[k].value, "other") == 0)
+            return "other";
+    return fld->nkinds > 0 ? fld->kinds[0].value : "other";
+}
+
+/* Says a size for people: "12.5 MB", "300 KB". */
+static void say_size(turn *t, unsigned long long n)
+{
+    if (n >= 1048576 && n % 1048576 == 0)
+        dlg_say(t, "%llu MB", n / 1048576);
+    else if (n >= 1048576)
+        dlg_say(t, "%llu.%llu MB", n / 1048576, n % 1048576 * 10 / 1048576);
+    else
+        dlg_say(t, "%llu KB", (n + 1023) / 1024);
+}
+
+/* After a reply about a file: the question being asked again, or how to
+ * go on. */
+static void media_then(turn *t)
+{
+    const zq_field *cur = t->st.mode == M_FORM ? dlg_current(t) : NULL;
+
+    if (cur != NULL) {
+        dlg_say(t, "\n\n");
+        dlg_reask(t, cur);
+    } else if (t->st.mode == M_REVIEW) {
+        dlg_say(t, "\n\n核对完毕请回复“确认”提交。");
+    }
+}
+
+int dlg_media(turn *t)
+{
+    const zq_form *f = dlg_form_of(t);
+    const zq_dialogue_media *md = t->in->media;
+    const zq_field *fld = NULL;
+    bool any = false;
+    char id[33];
+
+    if (f != NULL && (t->st.mode == M_FORM || t->st.mode == M_REVIEW))
+        fld = files_reached(t, f, &any);
+    if (fld == NULL) {
+        if (any)
+            dlg_say(t, "现在还不能接收文件：请先回答当前的问题，到需要上传证据材料时再发送。");
+        else
+            dlg_say(t, "当前没有需要上传文件的问题，这个文件没有保存。");
+        media_then(t);
+        if (f == NULL)
+            dlg_say(t, "需要办理业务请回复“菜单”。");
+        return 0;
+    }
+    if (md->size > 0 && (unsigned long long)md->size > t->cfg->files.max_file_size) {
+        dlg_say(t, "文件过大，没有保存：单个文件不能超过 ");
+        say_size(t, t->cfg->files.max_file_size);
+        dlg_say(t, "（这个文件 ");
+        say_size(t, (unsigned long long)md->size);
+        dlg_say(t, "）。请压缩或分成几个文件后再发送。");
+        media_then(t);
+        return 0;
+    }
+    if ((int)json_array_size(t->files) >= t->cfg->files.max_files) {
+        dlg_say(t, "文件数量已达上限（%d 个），这个文件没有保存。", t->cfg->files.max_files);
+        media_then(t);
+        return 0;
+    }
+    if (zq_random_hex(id, 16) < 0)
+        return zq_err_set(t->err, ZQ_EIO, "dialogue: no random bytes for a job id");
+    t->job =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:i}", "id", id,
+                  "channel", t->in->channel, "user", t->in->user, "ukey", t->user, "draft",
+                  t->st.draft, "field", fld->id, "kind", media_kind(fld, md->caption), "media_id",
+                  md->id, "name", md->name ? md->name : "", "size", (json_int_t)md->size,
+                  "reply_to", md->reply_to ? md->reply_to : "", "attempts", 0);
+    if (t->job == NULL)
+        return zq_err_set(t->err, ZQ_ENOMEM, "dialogue: out of memory");
+    return 0;
+}
+
+/* The answers with the chat's files in their files fields (a new object,
+ * values shared), for the review and the case; NULL out of memory. */
+static json_t *with_files(turn *t, json_t *answers)
+{
+    const zq_form *f = dlg_form_of(t);
+
+    return zq_files_merge(f, answers, t->files);
 }
 
 /* Asks fld: the group's title when it opens one (or always when header),
@@ -578,8 +721,20 @@ static void say_review_body(turn *t)
         for (j = 0; j < f->steps[i].nfields; j++) {
             const zq_field *fld = &f->steps[i].fields[j];
 
-            if (!zq_field_visible(fld, vis) || fld->type == ZQ_FIELD_FILES)
+            if (!zq_field_visible(fld, vis))
                 continue;
+            if (fld->type == ZQ_FIELD_FILES) {
+                json_t *all = with_files(t, vis);
+                json_t *v = json_object_get(all, fld->id);
+
+                if (v != NULL) {
+                    dlg_say(t, "%s：", fld->label);
+                    say_value(t, fld, v, 0);
+                    dlg_say(t, "\n");
+                }
+                json_decref(all);
+                continue;
+            }
             dlg_say(t, "%s：", fld->label);
             say_value(t, fld, json_object_get(vis, fld->id), REVIEW_VALUE_CHARS);
             dlg_say(t, "\n");
@@ -647,11 +802,21 @@ static int confirm(turn *t)
     char seed[256], hex[33], key[48], source[128], id[ZQ_CASE_ID_MAX], dup[ZQ_CASE_ID_MAX],
         owner[ZQ_CASE_OWNER_LEN + 1];
     bool created = false;
+    zq_buf pending = {0};
+    json_t *pub = NULL;
+    char *pub_s = NULL, sid[160];
     int rc;
 
     if (!draft_ready(t))
         return 0;
     vis = zq_form_visible_answers(f, t->st.answers);
+    if (vis != NULL && t->files != NULL) {
+        /* The files sent in the chat become the case's. */
+        json_t *all = with_files(t, vis);
+
+        json_decref(vis);
+        vis = all;
+    }
     if (vis == NULL)
         return zq_err_set(t->err, ZQ_ENOMEM, "dialogue: out of memory");
     /* The same draft at the same version always gives the same key, so a
@@ -683,8 +848,25 @@ static int confirm(turn *t)
     /* A chat has no client address: the mobile and code quotas hold. */
     in.quota_mobile = t->cfg->intake.quota_mobile;
     in.quota_uscc = t->cfg->intake.quota_uscc;
+    if (t->files != NULL) {
+        /* Off the list of abandoned uploads (chatmedia.h's members). */
+        if (zq_fmt(sid, sizeof(sid), "chat:%s:%s", t->in->channel, t->user) == 0)
+            zq_files_pending_members(f, vis, sid, &pending);
+        pub = zq_files_public(f, vis);
+        if (pending.oom || pub == NULL ||
+            (json_array_size(pub) > 0 && (pub_s = json_dumps(pub, JSON_COMPACT)) == NULL)) {
+            rc = zq_err_set(t->err, ZQ_ENOMEM, "dialogue: out of memory");
+            goto out;
+        }
+        in.files_pending = pending.data;
+        in.files_pub = pub_s;
+    }
     rc = zq_case_create(t->env->store, &in, id, &created, dup, t->err);
+out:
     json_decref(vis);
+    json_decref(pub);
+    free(pub_s);
+    zq_buf_free(&pending);
     if (rc == -ZQ_EBUSY) {
         /* The draft is kept: 确认 tomorrow submits it. */
         ZQ_INFO("event=case_quota_full form=%s quota=%s source=chat:%s", f->id, id, t->in->channel);

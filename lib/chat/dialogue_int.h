@@ -66,7 +66,13 @@ typedef struct turn {
     zq_dialogue_replies *replies;
     zq_err *err;
     bool fresh; /* no session before this message */
-    char seen;  /* the marker as loaded: '0', '1', or 0 when missing */
+    /* The files sent in this chat for its draft (chatmedia.h's field f,
+     * when it is this draft's): an array of files.h records, owned. */
+    json_t *files;
+    /* A media fetch job to queue with the save (chatmedia.h), or NULL;
+     * owned. */
+    json_t *job;
+    char seen; /* the marker as loaded: '0', '1', or 0 when missing */
 } turn;
 
 /* The words commands are matched with (after norm_cmd's folding, which
@@ -144,6 +150,11 @@ int dlg_review_input(turn *t, const char *cmd);
 /* 网页填写: stores the draft for the web form and says the link. Returns
  * 0 or a negative code. */
 int dlg_handoff(turn *t);
+
+/* An image or file sent in the chat (t->in->media): sets t->job to fetch
+ * it when the draft's files question has been reached, else says why it
+ * is not taken. Returns 0 or a negative code. */
+int dlg_media(turn *t);
 
 /* ---- dialogue_menu.c ------------------------------------------------- */
 

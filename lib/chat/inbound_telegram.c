@@ -20,6 +20,41 @@ static const char *const non_text[] = {"photo", "sticker",  "voice",     "video"
                                        "audio", "document", "animation", "location", "contact",
                                        "venue", "poll",     "dice",      NULL};
 
+/* The photo or document of message m, for the media fetch: a photo's
+ * largest size (Telegram lists the sizes smallest first, but the area is
+ * what counts), a document's file_id, name and size. Leaves msg alone
+ * when m has neither, or an id that does not fit. */
+static void take_media(json_t *m, zq_inbound_msg *msg)
+{
+    json_t *photo = json_object_get(m, "photo"), *doc = json_object_get(m, "document"),
+           *best = NULL;
+    json_t *p, *cap = json_object_get(m, "caption");
+    long long area = -1;
+    size_t i;
+
+    json_array_foreach(photo, i, p)
+    {
+        long long a = (long long)json_integer_value(json_object_get(p, "width")) *
+                      (long long)json_integer_value(json_object_get(p, "height"));
+
+        if (json_is_string(json_object_get(p, "file_id")) && a >= area) {
+            best = p;
+            area = a;
+        }
+    }
+    if (best == NULL && json_is_object(doc) && json_is_string(json_object_get(doc, "file_id")))
+        best = doc;
+    if (best == NULL || !zq_inbound_copy(msg->media_id, sizeof(msg->media_id),
+                                         json_string_value(json_object_get(best, "file_id"))))
+        return;
+    if (best == doc)
+        zq_inbound_copy(msg->media_name, sizeof(msg->media_name),
+                        json_string_value(json_object_get(doc, "file_name")));
+    if (json_is_integer(json_object_get(best, "file_size")))
+        msg->media_size = (long long)json_integer_value(json_object_get(best, "file_size"));
+    zq_inbound_copy(msg->media_caption, sizeof(msg->media_caption), json_string_value(cap));
+}
+
 /* True when a message's date (seconds) is missing or older than the
  * de-duplication memory. */
 static bool stale(const zq_config *cfg, json_t *date, int64_t now_ms)
@@ -129,6 +164,8 @@ static int telegram_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inb
     for (i = 0; non_text[i] != NULL; i++)
         if (json_object_get(m, non_text[i]) != NULL)
             msg->kind = ZQ_INBOUND_OTHER;
+    if (msg->kind == ZQ_INBOUND_OTHER)
+        take_media(m, msg);
 out:
     json_decref(j);
     return rc;

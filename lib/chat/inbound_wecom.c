@@ -221,6 +221,12 @@ static int wecom_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inboun
         }
     } else {
         msg->kind = ZQ_INBOUND_OTHER;
+        /* An image or a file: its MediaId fetches it (media/get) for three
+         * days; a file's Title is its name. */
+        if (strcmp(type, "image") == 0 || strcmp(type, "file") == 0) {
+            field(&inner, "MediaId", msg->media_id, sizeof(msg->media_id));
+            field(&inner, "Title", msg->media_name, sizeof(msg->media_name));
+        }
     }
 out:
     zq_buf_free(&plain);

@@ -49,11 +49,32 @@ int zq_s3_init(zq_s3 *s, const char *endpoint, const char *bucket, const char *r
     return 0;
 }
 
-static size_t to_fd(char *p, size_t size, size_t n, void *ctx)
-{
-    int fd = *(int *)ctx;
-    size_t len = size * n, off = 0;
+/* Where a response body goes: a 2xx body to fd (-1: dropped); an error's
+ * first bytes kept, for the S3 error <Code> in the log. */
+typedef struct sink {
+    CURL *c;
+    int fd;
+    char err[512];
+    size_t errlen;
+} sink;
 
+static size_t to_sink(char *p, size_t size, size_t n, void *ctx)
+{
+    sink *k = ctx;
+    int fd = k->fd;
+    size_t len = size * n, off = 0, room;
+    long status = 0;
+
+    curl_easy_getinfo(k->c, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299) {
+        room = sizeof(k->err) - 1 - k->errlen;
+        memcpy(k->err + k->errlen, p, len < room ? len : room);
+        k->errlen += len < room ? len : room;
+        k->err[k->errlen] = '\0';
+        return len;
+    }
+    if (fd < 0)
+        return len;
     while (off < len) {
         ssize_t w = write(fd, p + off, len - off);
         if (w < 0 && errno == EINTR)
@@ -65,25 +86,40 @@ static size_t to_fd(char *p, size_t size, size_t n, void *ctx)
     return len;
 }
 
-static size_t discard(char *p, size_t size, size_t n, void *ctx)
+/* The <Code> of an S3 error body (SignatureDoesNotMatch, AccessDenied,
+ * NoSuchBucket...) into code (codesz bytes), "" when there is none. */
+static void error_code(const char *body, char *code, size_t codesz)
 {
-    (void)p;
-    (void)ctx;
-    return size * n;
+    const char *a = strstr(body, "<Code>"), *b = a ? strstr(a, "</Code>") : NULL;
+    size_t i, n;
+
+    code[0] = '\0';
+    if (a == NULL || b == NULL)
+        return;
+    a += 6;
+    n = (size_t)(b - a);
+    for (i = 0; i < n; i++)
+        if (!((a[i] >= 'A' && a[i] <= 'Z') || (a[i] >= 'a' && a[i] <= 'z') ||
+              (a[i] >= '0' && a[i] <= '9') || a[i] == '.' || a[i] == '_' || a[i] == '-'))
+            return;
+    zq_fmt(code, codesz, "%.*s", (int)n, a);
 }
 
 /* One signed request on object key. body: a file to PUT (NULL: none);
  * out_fd: where a GET's body goes (-1: dropped). Returns the HTTP status,
- * or -ZQ_EIO when there was no answer. */
+ * or -ZQ_EIO when there was no answer; code gets the S3 error code of an
+ * answer that is not 2xx ("" none). */
 static int request(const zq_s3 *s, const char *method, const char *key, FILE *body,
-                   curl_off_t body_len, int out_fd, zq_err *err)
+                   curl_off_t body_len, int out_fd, char code[64], zq_err *err)
 {
     char url[512], sig[64];
     struct curl_slist *hdrs = NULL;
     CURL *c = curl_easy_init();
+    sink k = {.c = c, .fd = out_fd};
     long status = 0;
     CURLcode cc;
 
+    code[0] = '\0';
     if (c == NULL)
         return zq_err_set(err, ZQ_EIO, "files: curl_easy_init failed");
     if (zq_fmt(url, sizeof(url), "%s/%s/%s", s->endpoint, s->bucket, key) < 0 ||
@@ -113,15 +149,13 @@ static int request(const zq_s3 *s, const char *method, const char *key, FILE *bo
     } else if (strcmp(method, "GET") != 0) {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     }
-    if (out_fd >= 0) {
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_fd);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &out_fd);
-    } else {
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    }
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
     cc = curl_easy_perform(c);
     if (cc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (cc == CURLE_OK && (status < 200 || status > 299))
+        error_code(k.err, code, 64);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
     if (cc != CURLE_OK)
@@ -129,10 +163,20 @@ static int request(const zq_s3 *s, const char *method, const char *key, FILE *bo
     return (int)status;
 }
 
+/* What to check for an answer that says the credentials are wrong. */
+static const char *hint(int status, const char *code)
+{
+    if (strcmp(code, "SignatureDoesNotMatch") == 0 || strcmp(code, "InvalidAccessKeyId") == 0 ||
+        strcmp(code, "AuthorizationHeaderMalformed") == 0 || status == 403)
+        return " (check [files] s3_access_key, s3_secret and s3_region)";
+    return "";
+}
+
 int zq_s3_put(const zq_s3 *s, const char *path, const char *key, zq_err *err)
 {
     FILE *f = fopen(path, "rb");
     struct stat sb;
+    char code[64];
     int st;
 
     if (f == NULL || fstat(fileno(f), &sb) < 0) {
@@ -140,39 +184,45 @@ int zq_s3_put(const zq_s3 *s, const char *path, const char *key, zq_err *err)
             fclose(f);
         return zq_err_set(err, ZQ_EIO, "files: %s: %s", path, strerror(errno));
     }
-    st = request(s, "PUT", key, f, (curl_off_t)sb.st_size, -1, err);
+    st = request(s, "PUT", key, f, (curl_off_t)sb.st_size, -1, code, err);
     fclose(f);
     if (st < 0)
         return st;
     if (st < 200 || st > 299)
-        return zq_err_set(err, ZQ_EIO, "files: s3 PUT %s: HTTP %d", key, st);
+        return zq_err_set(err, ZQ_EIO, "files: s3 PUT %s: HTTP %d %s%s", key, st, code,
+                          hint(st, code));
     return 0;
 }
 
 int zq_s3_delete(const zq_s3 *s, const char *key, zq_err *err)
 {
-    int st = request(s, "DELETE", key, NULL, 0, -1, err);
+    char code[64];
+    int st = request(s, "DELETE", key, NULL, 0, -1, code, err);
 
     if (st < 0)
         return st;
     if ((st < 200 || st > 299) && st != 404)
-        return zq_err_set(err, ZQ_EIO, "files: s3 DELETE %s: HTTP %d", key, st);
+        return zq_err_set(err, ZQ_EIO, "files: s3 DELETE %s: HTTP %d %s%s", key, st, code,
+                          hint(st, code));
     return 0;
 }
 
 int zq_s3_get_fd(const zq_s3 *s, const char *key, const char *tmpdir, zq_err *err)
 {
     int fd = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600), st;
+    char code[64];
 
     if (fd < 0)
         return zq_err_set(err, ZQ_EIO, "files: temp file in %s: %s", tmpdir, strerror(errno));
-    st = request(s, "GET", key, NULL, 0, fd, err);
+    st = request(s, "GET", key, NULL, 0, fd, code, err);
     if (st >= 200 && st <= 299 && lseek(fd, 0, SEEK_SET) == 0)
         return fd;
     close(fd);
     if (st == 404)
         return zq_err_set(err, ZQ_ENOTFOUND, "files: %s: no such object", key);
-    return st < 0 ? st : zq_err_set(err, ZQ_EIO, "files: s3 GET %s: HTTP %d", key, st);
+    return st < 0 ? st
+                  : zq_err_set(err, ZQ_EIO, "files: s3 GET %s: HTTP %d %s%s", key, st, code,
+                               hint(st, code));
 }
 
 /* Appends s percent-encoded (RFC 3986 unreserved kept), as SigV4 wants. */

@@ -42,13 +42,17 @@ static zq_script remove_script = {
            "return 1\n"};
 
 /* KEYS: pending. ARGV: stale before, now, max, key prefix. Members are
- * "{32 hex}:{sid}". Returns the file ids taken off the list. */
+ * "{32 hex}:{sid}", or "{32 hex}:chat:{channel}:{user}" for a file sent in
+ * a chat (chatmedia.h), which lives while that chat's state does. Returns
+ * the file ids taken off the list. */
 static zq_script sweep_script = {
     .src = "local gone = {}\n"
            "local ms = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0,\n"
            "  tonumber(ARGV[3]))\n"
            "for _, m in ipairs(ms) do\n"
-           "  if redis.call('EXISTS', ARGV[4] .. 'sess:' .. string.sub(m, 34)) == 1 then\n"
+           "  local owner = string.sub(m, 34)\n"
+           "  if string.sub(owner, 1, 5) ~= 'chat:' then owner = 'sess:' .. owner end\n"
+           "  if redis.call('EXISTS', ARGV[4] .. owner) == 1 then\n"
            "    redis.call('ZADD', KEYS[1], ARGV[2], m)\n"
            "  else\n"
            "    redis.call('ZREM', KEYS[1], m)\n"

@@ -1017,6 +1017,59 @@ ALI = fake_sms.ACCOUNTS["alibaba"]
 EMPTY_SHA = hashlib.sha256(b"").hexdigest()
 
 
+class TestChatMedia(FakeCase):
+    """The media APIs behind files sent in a chat: Telegram getFile and
+    the file download, WeCom media/get, each as strict as the platform."""
+
+    TOKEN, CORP, AGENT = "777:media-bot", "wwmedia01", 1000002
+
+    def setUp(self):
+        super().setUp()
+        self.fake.add_target("telegram", self.TOKEN)
+        self.fake.add_target("wecom-app", self.CORP, app_secret="ws", agent_id=self.AGENT)
+
+    def put(self, platform, ident, data=b"", name="", **kw):
+        obj = dict(kw, platform=platform, id=ident, name=name,
+                   data_b64=base64.b64encode(data).decode())
+        return self.assertJson(self.post("/_media", obj), 200, ok=True)["path"]
+
+    def test_telegram_get_file_and_download(self):
+        path = self.put("telegram", "F1", b"\xff\xd8abc\xff\xd9")
+        r = self.fake.request("GET", "/telegram/bot%s/getFile?file_id=F1" % self.TOKEN)
+        j = self.assertJson(r, 200, ok=True)
+        self.assertEqual((j["result"]["file_path"], j["result"]["file_size"]), (path, 7))
+        r = self.fake.request("GET", "/telegram/file/bot%s/%s" % (self.TOKEN, path))
+        self.assertEqual((r.status, r.body), (200, b"\xff\xd8abc\xff\xd9"))
+        # The Bot API's refusals.
+        r = self.fake.request("GET", "/telegram/bot%s/getFile?file_id=nope" % self.TOKEN)
+        self.assertJson(r, 400, ok=False, description="Bad Request: invalid file_id")
+        self.put("telegram", "BIG", size=20 * 1024 * 1024 + 1)
+        r = self.post("/telegram/bot%s/getFile" % self.TOKEN, {"file_id": "BIG"})
+        self.assertJson(r, 400, ok=False, description="Bad Request: file is too big")
+        r = self.fake.request("GET", "/telegram/bot9:wrong/getFile?file_id=F1")
+        self.assertJson(r, 401, ok=False)
+        r = self.fake.request("GET", "/telegram/file/bot%s/photos/none.jpg" % self.TOKEN)
+        self.assertEqual(r.status, 404)
+
+    def test_wecom_media_get(self):
+        self.put("wecom", "M1", b"%PDF-1.4 x %%EOF", "合同.pdf", ctype="application/pdf")
+        r = self.fake.request("GET", "/wecom/cgi-bin/gettoken?corpid=%s&corpsecret=ws" % self.CORP)
+        tok = self.assertJson(r, 200, errcode=0)["access_token"]
+        r = self.fake.request("GET", "/wecom/cgi-bin/media/get?access_token=%s&media_id=M1" % tok)
+        self.assertEqual((r.status, r.body), (200, b"%PDF-1.4 x %%EOF"))
+        disp = r.headers.get("Content-Disposition", "").encode("latin-1").decode("utf-8")
+        self.assertIn('filename="合同.pdf"', disp)
+        r = self.fake.request("GET", "/wecom/cgi-bin/media/get?access_token=%s&media_id=M2" % tok)
+        self.assertJson(r, 200, errcode=40007)
+        r = self.fake.request("GET", "/wecom/cgi-bin/media/get?access_token=bad&media_id=M1")
+        self.assertJson(r, 200, errcode=40014)
+        r = self.fake.request("GET", "/wecom/cgi-bin/media/get?media_id=M1")
+        self.assertJson(r, 200, errcode=41001)
+        self.assertJson(self.post("/_tokens/expire", {}), 200, ok=True)
+        r = self.fake.request("GET", "/wecom/cgi-bin/media/get?access_token=%s&media_id=M1" % tok)
+        self.assertJson(r, 200, errcode=42001)
+
+
 class SmsFakeCase(FakeCase):
     def host(self):
         return "127.0.0.1:%d" % self.fake.port

@@ -16,6 +16,7 @@ import urllib.parse
 import uuid
 
 from harness import FCGI_BIN, ROOT, Stack, StackCase, free_port, run_program, write_ini
+from s3sig import Refused, SigProxy, verify
 from test_intake import Client, sample_for
 
 S3RVER = os.path.join(ROOT, "tests", "s3", "node_modules", "s3rver", "bin", "s3rver.js")
@@ -385,26 +386,86 @@ class S3rver:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class TestSigV4Checker(unittest.TestCase):
+    """The proxy's own SigV4 check (tests/e2e/s3sig.py) against the
+    worked examples of the AWS documentation, so that a signature it
+    accepts from zhuqi is one S3 would accept."""
+
+    KEYS = {"AKIAIOSFODNN7EXAMPLE": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+    HOST = {"host": "examplebucket.s3.amazonaws.com"}
+
+    def at(self, h=0, m=0):
+        import datetime
+        return datetime.datetime(2013, 5, 24, h, m, tzinfo=datetime.timezone.utc)
+
+    def test_header_signed_get(self):
+        h = dict(self.HOST, range="bytes=0-9", **{
+            "x-amz-date": "20130524T000000Z",
+            "x-amz-content-sha256": hashlib.sha256(b"").hexdigest(),
+            "authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/"
+                             "us-east-1/s3/aws4_request,SignedHeaders=host;range;"
+                             "x-amz-content-sha256;x-amz-date,Signature=f0e8bdb87c964420e857bd35"
+                             "b5d6ed310bd44f0170aba48dd91039c6036bdb41"})
+        self.assertEqual(verify("GET", "/test.txt", h, b"", self.KEYS, self.at()),
+                         "AKIAIOSFODNN7EXAMPLE")
+        for change, code in (({"range": "bytes=0-8"}, "SignatureDoesNotMatch"),
+                             ({"x-amz-content-sha256": None}, "InvalidRequest"),
+                             ({"x-amz-meta-x": "1"}, "InvalidRequest")):
+            bad = dict(h, **change)
+            bad = {k: v for k, v in bad.items() if v is not None}
+            with self.assertRaises(Refused) as e:
+                verify("GET", "/test.txt", bad, b"", self.KEYS, self.at())
+            self.assertEqual(e.exception.code, code)
+        with self.assertRaises(Refused) as e:
+            verify("GET", "/test.txt", h, b"", {"AKIAIOSFODNN7EXAMPLE": "wrong"}, self.at())
+        self.assertEqual((e.exception.status, e.exception.code), (403, "SignatureDoesNotMatch"))
+        with self.assertRaises(Refused) as e:
+            verify("GET", "/test.txt", h, b"", self.KEYS, self.at(1))
+        self.assertEqual(e.exception.code, "RequestTimeTooSkewed")
+
+    def test_presigned_get(self):
+        url = ("/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE"
+               "%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z"
+               "&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5"
+               "c0109b86d86835f995330da4c265957d157751f604d404")
+        self.assertEqual(verify("GET", url, self.HOST, b"", self.KEYS, self.at(1)),
+                         "AKIAIOSFODNN7EXAMPLE")
+        with self.assertRaises(Refused) as e:
+            verify("GET", url.replace("test.txt", "test.TXT"), self.HOST, b"", self.KEYS, self.at())
+        self.assertEqual(e.exception.code, "SignatureDoesNotMatch")
+        import datetime
+        late = self.at() + datetime.timedelta(seconds=86401)
+        with self.assertRaises(Refused) as e:
+            verify("GET", url, self.HOST, b"", self.KEYS, late)
+        self.assertEqual(e.exception.code, "AccessDenied")
+
+
 class TestFilesS3(FilesCase, unittest.TestCase):
     """The same path with [files] backend = s3: uploads PUT to the object
     store, downloads fetched by nginx from a presigned URL, removal and the
-    sweep through DELETE."""
+    sweep through DELETE. Every request goes through a proxy that checks
+    its SigV4 signature with the configured secret (s3sig.py: s3rver
+    itself does not)."""
 
     @classmethod
     def setUpClass(cls):
         cls.s3 = S3rver()
+        cls.sig = None
         try:
+            cls.sig = SigProxy(cls.s3.port, {"S3RVER": "S3RVER"})
             secret = os.path.join(cls.s3.dir, "s3-secret")
             with open(secret, "w") as fh:
                 fh.write("S3RVER\n")
             ini = {"files": {"require_kinds": True, "backend": "s3", "sweep_grace": 0,
-                             "s3_endpoint": cls.s3.endpoint, "s3_bucket": S3_BUCKET,
+                             "s3_endpoint": cls.sig.endpoint, "s3_bucket": S3_BUCKET,
                              "s3_access_key": "S3RVER", "s3_secret_file": secret},
                    "bot": {"lease_ms": 1000}}
             cls.stack = Stack(name=cls.__name__, ini=ini, bot=True,
-                              nginx={"ZQ_S3_ENDPOINT": cls.s3.endpoint})
+                              nginx={"ZQ_S3_ENDPOINT": cls.sig.endpoint})
             cls.schema = cls.stack.get("/api/forms/complaint").json()
         except BaseException:
+            if cls.sig is not None:
+                cls.sig.close()
             cls.s3.close()
             raise
 
@@ -413,7 +474,30 @@ class TestFilesS3(FilesCase, unittest.TestCase):
         try:
             super().tearDownClass()
         finally:
+            cls.sig.close()
             cls.s3.close()
+
+    def test_wrong_secret_refused(self):
+        """The store refuses zhuqi's signature (its secret is not the
+        configured one): the upload fails with a Chinese 500, nothing is
+        kept, and the log says in English what S3 said."""
+        c = self.start()
+        since = len(self.stack.fcgi_log())
+        self.sig.set_secret("S3RVER", "not-the-configured-secret")
+        try:
+            r = self.upload(c, pdf(3000))
+        finally:
+            self.sig.set_secret("S3RVER", "S3RVER")
+        self.assertErrorShape(r, 500, "internal_error")
+        self.assertIn("服务器", r.json()["error"]["message"])
+        self.assertIn(("PUT", "SignatureDoesNotMatch"), self.sig.counts()[1])
+        log = self.stack.fcgi_log()[since:]
+        self.assertRegex(log, r"event=upload_failed .*HTTP 403 SignatureDoesNotMatch")
+        self.assertIncomingEmpty()
+        draft = c.call("GET", "/api/intake/complaint").json()
+        self.assertNotIn("evidence_files", draft["answers"])
+        # With the right secret again, the same upload goes through.
+        self.assertEqual(self.upload(c, pdf(3000)).status, 201)
 
     def test_secret_masked_in_dump(self):
         ini = os.path.join(self.s3.dir, "dump.ini")
@@ -466,6 +550,12 @@ class TestFilesS3(FilesCase, unittest.TestCase):
         self.stack.wait_for(lambda: not os.path.exists(self.s3.object_path(fl["id"])), 20,
                             "the expired draft's object to go")
         self.assertTrue(os.path.exists(self.s3.object_path(f["id"])))
+        # Every request was signed right: PUT (zhuqi-fcgi), GET (nginx,
+        # presigned), DELETE (zhuqi-fcgi and the bot's sweep).
+        checked, refused = self.sig.counts()
+        self.assertEqual([x for x in refused if x[1] != "SignatureDoesNotMatch"], [])
+        for m in ("PUT", "GET", "DELETE"):
+            self.assertGreater(checked.get(m, 0), 0, checked)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,16 @@ Platform endpoints (all POST, JSON):
  The app message APIs (not in specs/channels.md; modelled on the vendors'
  public documentation):
   GET /wecom/cgi-bin/gettoken?corpid=&corpsecret=    WeCom app access token
+  GET /wecom/cgi-bin/media/get?access_token=T&media_id=M   WeCom temporary media
+                     (the bytes with Content-Disposition, or errcode 41001
+                     no token, 40014 bad, 42001 expired, 40007 bad media_id)
+  /telegram/bot<TOKEN>/getFile?file_id=F             Telegram file info (400
+                     "Bad Request: invalid file_id" / "file is too big"
+                     over 20 MB)
+  GET /telegram/file/bot<TOKEN>/<file_path>          Telegram file download
+ Files for those two: POST /_media {"platform": telegram|wecom, "id",
+ "data_b64", "name"?, "size"? (the size Telegram states; default the
+ bytes'), "ctype"?}; DELETE /_media forgets them.
   /wecom/cgi-bin/message/send?access_token=T         WeCom app message
   /dingtalk/v1.0/oauth2/accessToken                  DingTalk app access token
   /dingtalk/v1.0/robot/groupMessages/send            DingTalk app robot, group
@@ -154,6 +164,7 @@ DEFAULT_RATE = {
     "wecom-appmsg": (30, 0),
     "dingtalk-appmsg": (20, 0),
     "feishu-chat": (0, 5),
+    "wecom-media": (0, 0),
 }
 
 # Size limits in UTF-8 bytes (Telegram: UTF-16 units of visible text).
@@ -169,6 +180,7 @@ DEFAULT_MAX = {
     "wecom-app": 2048,
     "dingtalk-app": 20000,
     "wecom-appmsg": 2048,  # markdown.content (text.content too)
+    "wecom-media": 20 * 1024 * 1024,
     # groupMessages/send: msgParam, the JSON string as sent, at most 15,000
     # bytes (https://open.dingtalk.com/document/orgapp/the-robot-sends-a-group-message)
     "dingtalk-appmsg": 15000,
@@ -186,6 +198,7 @@ KINDS = {
     "wecom-app": "wecom-app", "dingtalk-app": "dingtalk-app",
     "wecom-appmsg": "wecom-appmsg", "dingtalk-appmsg": "dingtalk-appmsg",
     "feishu-chat": "feishu-chat",
+    "wecom-media": "wecom-media",
 }
 
 CHINESE = {
@@ -673,12 +686,57 @@ def chat_allowed(app, ident):
     return not app["chats"] or ident in app["chats"]
 
 
+# Files the chat platforms hold for their media APIs (POST /_media):
+# (platform, id) -> {"data": bytes, "name", "size", "ctype", "path"}.
+MEDIA = {}
+MEDIA_LOCK = threading.Lock()
+TG_FILE_MAX = 20 * 1024 * 1024  # getFile refuses larger files (Bot API docs)
+
+
+def media_add(j):
+    if not isinstance(j, dict) or j.get("platform") not in ("telegram", "wecom"):
+        raise ValueError("platform must be telegram or wecom")
+    ident = j.get("id")
+    if not isinstance(ident, str) or not ident:
+        raise ValueError("id must be a non-empty string")
+    try:
+        data = base64.b64decode(j.get("data_b64", ""), validate=True)
+    except (ValueError, TypeError):
+        raise ValueError("data_b64 must be base64")
+    name = j.get("name") or ""
+    size = j.get("size", len(data))
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise ValueError("size must be a number")
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else "jpg"
+    with MEDIA_LOCK:
+        path = "%s/file_%d.%s" % ("documents" if name else "photos", len(MEDIA), ext)
+        MEDIA[(j["platform"], ident)] = {
+            "data": data, "name": name, "size": size, "path": path,
+            "ctype": j.get("ctype") or "application/octet-stream"}
+    return path
+
+
+def media_get(platform, ident):
+    with MEDIA_LOCK:
+        return MEDIA.get((platform, ident))
+
+
+def media_by_path(path):
+    with MEDIA_LOCK:
+        for (p, _), m in MEDIA.items():
+            if p == "telegram" and m["path"] == path:
+                return m
+    return None
+
+
 class WeCom(Platform):
     name = "wecom"
 
     def route(self, rest, req):
         if rest == "cgi-bin/gettoken" and req.method == "GET":
             return "wecom-app", "token", req.q("corpid") or ""
+        if rest == "cgi-bin/media/get" and req.method == "GET":
+            return "wecom-media", "media", req.q("media_id") or ""
         if req.method != "POST":
             return None
         if rest == "cgi-bin/message/send":
@@ -787,11 +845,33 @@ class WeCom(Platform):
             state.remember(dup_key, body)
         return Reply(200, body)
 
+    def media(self, state, target, req):
+        """GET cgi-bin/media/get?access_token=T&media_id=M (获取临时素材):
+        the bytes, or a JSON errcode in an HTTP 200 as WeCom answers."""
+        tok = req.q("access_token")
+        if not tok:
+            return errcode(41001, "access_token missing")
+        st, corp = state.token_state(tok, "wecom-app")
+        if st == "unknown" or app_of(state, "wecom-app", corp) is None:
+            return errcode(40014, "invalid access_token")
+        if st == "expired":
+            return errcode(42001, "access_token expired")
+        m = media_get("wecom", req.q("media_id") or "")
+        if m is None:
+            return errcode(40007, "invalid media_id")
+        req.content = "media %s (%d bytes)" % (req.q("media_id"), len(m["data"]))
+        name = m["name"] or "image.jpg"
+        # The name's UTF-8 bytes as they are (as WeCom sends them).
+        disp = ('attachment; filename="%s"' % name).encode("utf-8").decode("latin-1")
+        return Reply(200, raw=m["data"], ctype=m["ctype"], headers={"Content-Disposition": disp})
+
     def handle(self, state, target, endpoint, req):
         if endpoint == "token":
             return self.token(state, target, req)
         if endpoint == "appmsg":
             return self.appmsg(state, target, req)
+        if endpoint == "media":
+            return self.media(state, target, req)
         j = req.json
         if not isinstance(j, dict):
             return errcode(40035, "invalid json request: %s" % (req.json_error or "not an object"))
@@ -1403,6 +1483,10 @@ class Telegram(Platform):
     name = "telegram"
 
     def route(self, rest, req):
+        m = re.fullmatch(r"file/bot([^/]+)/(.+)", rest)
+        if m and req.method == "GET":
+            req.extra["file_path"] = m.group(2)
+            return "telegram", "file", urllib.parse.unquote(m.group(1))
         m = re.fullmatch(r"bot([^/]+)/([A-Za-z]+)", rest)
         if not m:
             return None
@@ -1422,7 +1506,35 @@ class Telegram(Platform):
             return tg_error(400, "Bad Request: chat not found")
         return tg_error(403, "Forbidden: bot was blocked by the user")
 
+    def get_file(self, req):
+        """getFile (file_id in the query or the JSON body): the file's
+        path for the download, or the Bot API's refusals."""
+        j = req.json if isinstance(req.json, dict) else {}
+        fid = req.q("file_id") or j.get("file_id")
+        if not isinstance(fid, str) or not fid:
+            return tg_error(400, "Bad Request: file_id not specified")
+        m = media_get("telegram", fid)
+        if m is None:
+            return tg_error(400, "Bad Request: invalid file_id")
+        if m["size"] > TG_FILE_MAX:
+            return tg_error(400, "Bad Request: file is too big")
+        req.content = "getFile %s" % fid
+        return Reply(200, {"ok": True, "result": {
+            "file_id": fid, "file_unique_id": hashlib.sha1(fid.encode()).hexdigest()[:16],
+            "file_size": m["size"], "file_path": m["path"]}})
+
+    def file(self, req):
+        m = media_by_path(req.extra.get("file_path", ""))
+        if m is None:
+            return tg_error(404, "Not Found")
+        req.content = "file %s (%d bytes)" % (m["path"], len(m["data"]))
+        return Reply(200, raw=m["data"], ctype="application/octet-stream")
+
     def handle(self, state, target, endpoint, req):
+        if endpoint == "getFile":
+            return self.get_file(req)
+        if endpoint == "file":
+            return self.file(req)
         if endpoint != "sendMessage":
             return tg_error(404, "Not Found")
         j = req.json if isinstance(req.json, dict) else {}
@@ -1534,7 +1646,7 @@ PLATFORMS = {p.name: p for p in (WeCom(), DingTalk(), Feishu(), Telegram(), Gene
 # session webhooks, Feishu replies and the app messages (authorised by
 # their access token).
 IMPLICIT = ("generic", "dingtalk-session", "feishu-reply", "wecom-appmsg", "dingtalk-appmsg",
-            "feishu-chat")
+            "feishu-chat", "wecom-media")
 
 
 APP_MESSAGES = ("wecom-appmsg", "dingtalk-appmsg", "feishu-chat")
@@ -1756,6 +1868,10 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/_faults":
             self.server.state.clear_faults()
             return self._json(200, {"ok": True})
+        if url.path == "/_media":
+            with MEDIA_LOCK:
+                MEDIA.clear()
+            return self._json(200, {"ok": True})
         if url.path == "/_targets":
             self.server.state.clear_targets()
             return self._json(200, {"ok": True})
@@ -1773,6 +1889,8 @@ class Handler(BaseHTTPRequestHandler):
             if url.path == "/_reset":
                 q = urllib.parse.parse_qs(url.query)
                 st.reset(q.get("all", ["0"])[0] in ("1", "true", "yes"))
+                with MEDIA_LOCK:
+                    MEDIA.clear()
                 return self._json(200, {"ok": True})
             if url.path == "/_targets":
                 j = self._control_body(body)
@@ -1783,6 +1901,9 @@ class Handler(BaseHTTPRequestHandler):
             if url.path == "/_faults":
                 f = st.add_fault(parse_fault(self._control_body(body)))
                 return self._json(200, {"ok": True, "fault": f})
+            if url.path == "/_media":
+                return self._json(200, {"ok": True,
+                                        "path": media_add(self._control_body(body))})
             if url.path == "/_tokens/expire":
                 return self._json(200, {"ok": True, "expired": st.expire_tokens()})
         except (BadRequest, ValueError) as e:

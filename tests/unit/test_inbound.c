@@ -1162,6 +1162,38 @@ static void test_telegram(void **state)
     assert_int_equal(parse(&zq_inbound_telegram, &h, &m, &r), 0);
     assert_int_equal(m.kind, ZQ_INBOUND_IGNORE);
     zq_inbound_msg_clear(&m);
+    /* A photo: its largest size (by area, wherever it is in the list) is
+     * what the media fetch takes; a document keeps its name and size. */
+    h = http_of(&f, "POST",
+                "{\"update_id\":900006,\"message\":{\"message_id\":10,\"from\":{\"id\":5},"
+                "\"chat\":{\"id\":5,\"type\":\"private\"},\"date\":1764115200,"
+                "\"caption\":\"合同\",\"photo\":[{\"file_id\":\"S\",\"width\":90,"
+                "\"height\":60},{\"file_id\":\"L\",\"width\":1280,\"height\":960,"
+                "\"file_size\":81234},{\"file_id\":\"M\",\"width\":320,\"height\":240}]}}",
+                0);
+    assert_int_equal(parse(&zq_inbound_telegram, &h, &m, &r), 0);
+    assert_int_equal(m.kind, ZQ_INBOUND_OTHER);
+    assert_string_equal(m.media_id, "L");
+    assert_int_equal(m.media_size, 81234);
+    assert_string_equal(m.media_name, "");
+    assert_string_equal(m.media_caption, "合同");
+    zq_inbound_msg_clear(&m);
+    h = http_of(&f, "POST",
+                "{\"update_id\":900007,\"message\":{\"message_id\":11,\"from\":{\"id\":5},"
+                "\"chat\":{\"id\":5,\"type\":\"private\"},\"date\":1764115200,"
+                "\"document\":{\"file_id\":\"D\",\"file_name\":\"发票.pdf\","
+                "\"file_size\":5000}}}",
+                0);
+    assert_int_equal(parse(&zq_inbound_telegram, &h, &m, &r), 0);
+    assert_string_equal(m.media_id, "D");
+    assert_string_equal(m.media_name, "发票.pdf");
+    assert_int_equal(m.media_size, 5000);
+    zq_inbound_msg_clear(&m);
+    /* A sticker is no file to fetch. */
+    h = http_of(&f, "POST", sticker, 0);
+    assert_int_equal(parse(&zq_inbound_telegram, &h, &m, &r), 0);
+    assert_string_equal(m.media_id, "");
+    zq_inbound_msg_clear(&m);
     /* The secret token: wrong, or missing. */
     f.values[0] = "wrong-secret";
     h = http_of(&f, "POST", update, 0);
