@@ -85,8 +85,8 @@ struct zq_sender {
     int busy;
     int connect_ms, timeout_ms;
     int64_t pin_ttl_ms;
-    pin pins[NPINS]; /* direct-mapped by host:port */
-    struct curl_slist *resolve; /* zq_sender_resolve()'s entries */
+    pin pins[NPINS];             /* direct-mapped by host:port */
+    struct curl_slist *resolve;  /* zq_sender_resolve()'s entries */
     char body_out[RESP_MAX + 1]; /* the last result's body, for zq_sent */
 };
 
