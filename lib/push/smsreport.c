@@ -106,9 +106,9 @@ int zq_smsreport_write_all(zq_store *st, const zq_smsreport_op *ops, int n, int6
         results[i] = 0;
     if (n <= 0)
         return 0;
-    metas = calloc((size_t)n, sizeof(*metas));
+    metas = calloc((size_t)n, sizeof(redisReply *));
     reps = calloc((size_t)n, sizeof(*reps));
-    argv = calloc((size_t)(4 * n + 1), sizeof(*argv));
+    argv = calloc(4 * (size_t)n + 1, sizeof(*argv));
     which = calloc((size_t)n, sizeof(*which));
     if (metas == NULL || reps == NULL || argv == NULL || which == NULL) {
         rc = zq_err_set(err, ZQ_ENOMEM, "smsreport: out of memory");
