@@ -9,7 +9,8 @@ BIN_DIR defaults to build/release. Starts a private stack (Redis,
 zhuqi-fcgi, nginx, the fake platform) on loopback without zhuqi-bot,
 queues N SMS of use "accepted" to N numbers with `zhuqi-admin sms send
 --count N` (zq_sms_queue, as the bot's case events do), then starts the
-bot and times until the fake has accepted N (polled every 20 ms), and
+bot and times until the fake has accepted N (its totals, /_stats?totals=1,
+polled every 20 ms: the full stats list every number), and
 reads the bot's peak RSS (VmHWM). Quiet hours are off. Then the code
 endpoint's rate: POST /api/sms/code under wrk on a stack of its own.
 Prints lines for people and, with --json, "BENCH_JSON {...}".
