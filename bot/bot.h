@@ -86,12 +86,28 @@ int zq_sender_free_slots(const zq_sender *s);
  * body NULL makes it a GET. With a guard
  * (borrowed, must live until the transfer ends; NULL: none) every peer
  * address is checked by zq_netguard_check() when the socket is opened,
- * on a fresh connection, without a proxy. Returns 0, or
+ * without a proxy, and a pooled connection is reused only when it goes
+ * to the address a guarded transfer to the same host:port reached and
+ * the guard still passes (pinned for ZQ_SENDER_PIN_TTL_MS; never a
+ * connection an unguarded transfer opened). Returns 0, or
  * -ZQ_EBUSY when no slot is free, -ZQ_ENOMEM, or -ZQ_ETOOBIG when the
  * Content-Type header would not fit (a constant of ours: it does). */
 int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
                     const char *const *headers, int nheaders, const char *body, size_t len,
                     const zq_netguard *guard, void *ctx);
+
+/* How long a guarded host:port stays pinned to the address a guarded
+ * transfer reached it at before its name is resolved and checked again. */
+#define ZQ_SENDER_PIN_TTL_MS 60000
+
+/* Sets that time (tests: 0 makes every guarded transfer resolve afresh). */
+void zq_sender_set_pin_ttl(zq_sender *s, int64_t ttl_ms);
+
+/* Adds a curl CURLOPT_RESOLVE entry ("host:port:addr", "-host:port" to
+ * drop one; copied) applied, in order, to every transfer started from now
+ * on: lets tests point a name at an address and move it. Returns 0 or
+ * -ZQ_ENOMEM. */
+int zq_sender_resolve(zq_sender *s, const char *entry);
 
 /* Waits up to timeout_ms for network activity or extra_fd (-1: none) to be
  * readable, then drives the transfers. Sets *fd_ready. Returns 0 or -1. */

@@ -65,6 +65,13 @@ typedef struct job {
 #define SETTLE_BATCH 256
 #define MOVE_BATCH 1000
 
+/* A finished transfer's hold on its rate-limit slots, to release. */
+struct rate_release {
+    char keys[2][ZQ_RATE_KEY_MAX];
+    int nkeys;
+    char member[128];
+};
+
 int zq_delivery_init(zq_bot *b)
 {
     b->njobs = 2 * b->cfg->bot.max_transfers;
@@ -73,9 +80,12 @@ int zq_delivery_init(zq_bot *b)
     b->cache = calloc((size_t)b->ncache, sizeof(*b->cache));
     b->lookups = calloc((size_t)b->njobs, sizeof(*b->lookups));
     b->resolving = calloc((size_t)b->njobs, sizeof(struct job *));
+    b->releases = calloc((size_t)b->njobs, sizeof(*b->releases));
+    b->nreleases = 0;
     memcpy(b->claim_cursor[0], "0-0", sizeof("0-0"));
     memcpy(b->claim_cursor[1], "0-0", sizeof("0-0"));
-    return b->jobs != NULL && b->cache != NULL && b->lookups != NULL && b->resolving != NULL
+    return b->jobs != NULL && b->cache != NULL && b->lookups != NULL && b->resolving != NULL &&
+                   b->releases != NULL
                ? 0
                : -ZQ_ENOMEM;
 }
@@ -111,6 +121,9 @@ void zq_delivery_free(zq_bot *b)
     free(b->cache);
     free(b->lookups);
     free(b->resolving);
+    free(b->releases);
+    b->releases = NULL;
+    b->nreleases = 0;
     b->jobs = NULL;
     b->cache = NULL;
     b->lookups = NULL;
@@ -676,20 +689,19 @@ static void telegram_token(const job *j, char *out, size_t outsz)
     }
 }
 
-/* Takes j's rate-limit slots, all or none (ratelimit.h): its target's (a
- * notice's target; a reply only when it names its chat's log, "rl") and,
- * for Telegram, its bot's over all chats. Returns 0 (go), 1 after
- * deferring j, or -1 when Redis is away. */
-static int take_rate(zq_bot *b, job *j)
+/* j's rate-limit logs (ratelimit.h): its target's (a notice's target; a
+ * reply only when it names its chat's log, "rl") and, for Telegram, its
+ * bot's over all chats. Writes their keys into j->rl_keys, their windows
+ * into w and wb (which must live until the reservation), keys[] and a new
+ * j->rl_member. Returns how many logs (0: no limit), or -1 (cannot
+ * happen: the member always fits). */
+static int rate_keys(zq_bot *b, job *j, zq_rate_window w[3], zq_rate_window *wb,
+                     zq_rate_key keys[2])
 {
-    zq_rate_window w[3], wb;
-    zq_rate_key keys[2];
-    char key[2][ZQ_RATE_KEY_MAX], tok[sizeof(j->target.address)], bot_id[ZQ_BOT_TGBOT_ID_MAX];
+    char tok[sizeof(j->target.address)], bot_id[ZQ_BOT_TGBOT_ID_MAX];
     char hook_id[ZQ_BOT_TGBOT_ID_MAX];
     const char *tid = j->e.reply ? j->e.reply_rl : j->e.target;
-    int nk = 0, rc;
-    int64_t wait = 0;
-    zq_err err = {0};
+    int nk = 0;
 
     /* A robot's limit is the webhook's, whichever targets share it: two
      * targets saved with one Feishu or WeCom hook fill one log. */
@@ -702,33 +714,38 @@ static int take_rate(zq_bot *b, job *j)
         int nw = zq_bot_rate_windows(b->cfg, j->kind, w);
 
         if (nw > 0) {
-            zq_rate_log_key(b->st, tid, key[nk]);
-            keys[nk] = (zq_rate_key){key[nk], w, nw};
+            zq_rate_log_key(b->st, tid, j->rl_keys[nk]);
+            keys[nk] = (zq_rate_key){j->rl_keys[nk], w, nw};
             nk++;
         }
     }
-    if (j->kind == ZQ_CH_TELEGRAM && zq_bot_telegram_bot_window(b->cfg, &wb) > 0) {
+    if (j->kind == ZQ_CH_TELEGRAM && zq_bot_telegram_bot_window(b->cfg, wb) > 0) {
         telegram_token(j, tok, sizeof(tok));
         if (tok[0] != '\0') {
             zq_bot_telegram_bot_id(tok, bot_id);
-            zq_rate_log_key(b->st, bot_id, key[nk]);
-            keys[nk] = (zq_rate_key){key[nk], &wb, 1};
+            zq_rate_log_key(b->st, bot_id, j->rl_keys[nk]);
+            keys[nk] = (zq_rate_key){j->rl_keys[nk], wb, 1};
             nk++;
         }
     }
-    if (nk == 0)
-        return 0;
-    /* The slot is held while the request is in flight: up to the
-     * transfer's whole timeout, and a second more for our own delays. */
-    if (zq_fmt(j->rl_member, sizeof(j->rl_member), "%s:%016llx", b->consumer,
-               (unsigned long long)zq_bot_random(b)) < 0)
-        return -1; /* cannot happen: the consumer name has 95 bytes at most */
-    rc = zq_rate_reserve_all(
-        b->st, keys, nk, j->rl_member,
-        (int64_t)b->cfg->bot.timeout_ms + b->cfg->bot.connect_timeout_ms + 1000, &wait, &err);
-    zq_bot_redis(b, rc, "ratelimit", &err);
-    if (rc < 0)
+    if (nk > 0 && zq_fmt(j->rl_member, sizeof(j->rl_member), "%s:%016llx", b->consumer,
+                         (unsigned long long)zq_bot_random(b)) < 0)
         return -1;
+    return nk;
+}
+
+/* The hold of a reservation: the slot is held while the request is in
+ * flight, up to the transfer's whole timeout, and a second more for our
+ * own delays. */
+static int64_t rate_hold_ms(const zq_bot *b)
+{
+    return (int64_t)b->cfg->bot.timeout_ms + b->cfg->bot.connect_timeout_ms + 1000;
+}
+
+/* After j's reservation of nk logs answered wait: returns 0 (go: j holds
+ * its slots) or 1 after deferring j. */
+static int rate_after(zq_bot *b, job *j, int nk, int64_t wait)
+{
     if (wait > 0) {
         /* An SMS waits for its number's limit, unless it would leave too
          * late to matter. */
@@ -737,76 +754,116 @@ static int take_rate(zq_bot *b, job *j)
         settle(b, j, ZQ_SETTLE_DEFER, j->e.attempts, zq_now_ms() + wait, "");
         return 1;
     }
-    for (int k = 0; k < nk; k++)
-        memcpy(j->rl_keys[k], key[k], sizeof(j->rl_keys[k]));
     j->nrl_keys = nk;
     return 0;
 }
 
-/* Ends j's hold on its rate-limit slots: its request is over. */
+/* Writes the releases of finished transfers (release_rate) in one call. */
+static void flush_releases(zq_bot *b)
+{
+    zq_rate_release_op ops[128];
+    const char *keys[128][2];
+    zq_err err = {0};
+    int done = 0;
+
+    while (done < b->nreleases) {
+        int n = 0, rc;
+
+        for (; done < b->nreleases && n < (int)ZQ_ARRAY_LEN(ops); done++, n++) {
+            struct rate_release *r = &b->releases[done];
+
+            keys[n][0] = r->keys[0];
+            keys[n][1] = r->keys[1];
+            ops[n] = (zq_rate_release_op){keys[n], r->nkeys, r->member};
+        }
+        rc = zq_rate_release_all(b->st, ops, n, &err);
+        zq_bot_redis(b, rc, "ratelimit", &err);
+    }
+    b->nreleases = 0;
+}
+
+/* Ends j's hold on its rate-limit slots: its request is over. The
+ * release is written with the others at the next flush (a later release
+ * only holds the slot a moment longer), or at once when there is no room
+ * to keep it. */
 static void release_rate(zq_bot *b, job *j)
 {
-    const char *keys[2];
-    zq_err err = {0};
-    int rc;
+    struct rate_release *r;
 
     if (j->nrl_keys == 0)
         return;
+    if (b->nreleases == b->njobs)
+        flush_releases(b);
+    r = &b->releases[b->nreleases++];
     for (int k = 0; k < j->nrl_keys; k++)
-        keys[k] = j->rl_keys[k];
-    rc = zq_rate_release(b->st, keys, j->nrl_keys, j->rl_member, &err);
-    zq_bot_redis(b, rc, "ratelimit", &err);
+        memcpy(r->keys[k], j->rl_keys[k], sizeof(r->keys[k]));
+    r->nkeys = j->nrl_keys;
+    memcpy(r->member, j->rl_member, sizeof(r->member));
     j->nrl_keys = 0;
 }
 
-/* Starts the next part of j. Returns 0, 1 when j had to wait or was
- * settled (DEFER, or a token it could not get), or -1 when Redis or the
- * sender could not take it now. */
-static int start_job(zq_bot *b, job *j)
-{
-    const char *hdrs[ZQ_OUTREQ_MAX_HEADERS + 1], *url, *ctype, *body;
-    zq_outreq_auth auth = job_auth(j);
+/* What j's next part sends (the auth header aside). */
+typedef struct job_req {
+    const char *hdrs[ZQ_OUTREQ_MAX_HEADERS + 1];
+    int nh;
+    const char *url, *ctype, *body;
     size_t blen;
-    int nh = 0, rc;
+} job_req;
 
+static void job_request(const job *j, job_req *q)
+{
+    q->nh = 0;
     if (j->e.reply) {
-        url = j->e.reply_url;
-        ctype = "application/json; charset=utf-8";
-        body = j->reply_bodies != NULL ? j->reply_bodies[j->part] : j->e.reply_body;
-        blen = strlen(body);
-        for (int i = 0; i < j->nreply_hdrs && nh < ZQ_OUTREQ_MAX_HEADERS; i++)
-            hdrs[nh++] = j->reply_hdrs[i];
+        q->url = j->e.reply_url;
+        q->ctype = "application/json; charset=utf-8";
+        q->body = j->reply_bodies != NULL ? j->reply_bodies[j->part] : j->e.reply_body;
+        q->blen = strlen(q->body);
+        for (int i = 0; i < j->nreply_hdrs && q->nh < ZQ_OUTREQ_MAX_HEADERS; i++)
+            q->hdrs[q->nh++] = j->reply_hdrs[i];
     } else {
         const zq_outreq *r = &j->reqs[j->part];
 
-        url = r->url;
-        ctype = r->content_type;
+        q->url = r->url;
+        q->ctype = r->content_type;
         /* NULL: a GET (an SMS gateway's query). */
-        body = r->get ? NULL : r->body.data ? r->body.data : "";
-        blen = r->body.len;
-        for (int i = 0; i < r->nheaders && nh < ZQ_OUTREQ_MAX_HEADERS; i++)
-            hdrs[nh++] = r->headers[i];
+        q->body = r->get ? NULL : r->body.data ? r->body.data : "";
+        q->blen = r->body.len;
+        for (int i = 0; i < r->nheaders && q->nh < ZQ_OUTREQ_MAX_HEADERS; i++)
+            q->hdrs[q->nh++] = r->headers[i];
     }
+}
+
+/* The first step of starting j: its access token, when its platform
+ * wants one (before the rate slot: a send that cannot go out takes
+ * none). Returns 0, 1 when j was settled, or -1 when Redis is away. */
+static int job_token(zq_bot *b, job *j)
+{
+    zq_outreq_auth auth = job_auth(j);
+    job_req q;
+
     j->auth_hdr[0] = '\0';
-    /* The token first: a send that cannot go out takes no rate slot. */
-    if (auth != ZQ_AUTH_NONE) {
-        rc = add_app_token(b, j, auth, url);
-        if (rc != 0)
-            return rc;
-        url = j->send_url;
-    }
-    /* A request signed again after the vendor refused it unsent keeps
-     * the slot the refused one took: the vendor did not count it. */
-    rc = j->skip_rate ? 0 : take_rate(b, j);
-    j->skip_rate = false;
-    if (rc != 0)
-        return rc;
-    if (j->auth_hdr[0] != '\0' && nh < ZQ_OUTREQ_MAX_HEADERS + 1)
-        hdrs[nh++] = j->auth_hdr;
+    if (auth == ZQ_AUTH_NONE)
+        return 0;
+    job_request(j, &q);
+    return add_app_token(b, j, auth, q.url);
+}
+
+/* The last step: hands j's request to the sender. Returns 0, 1 when j
+ * was settled, or -1 when the sender could not take it now. */
+static int job_send(zq_bot *b, job *j)
+{
+    job_req q;
+    int rc;
+
+    job_request(j, &q);
+    if (job_auth(j) != ZQ_AUTH_NONE)
+        q.url = j->send_url;
+    if (j->auth_hdr[0] != '\0' && q.nh < ZQ_OUTREQ_MAX_HEADERS + 1)
+        q.hdrs[q.nh++] = j->auth_hdr;
     /* Generic targets are URLs staff typed in: guarded. Every other URL
      * is the operators' ([channels] base URLs, [generic] push_url) or a
      * platform's (a DingTalk session webhook from a signed callback). */
-    rc = zq_sender_start(b->snd, url, ctype, hdrs, nh, body, blen,
+    rc = zq_sender_start(b->snd, q.url, q.ctype, q.hdrs, q.nh, q.body, q.blen,
                          j->kind == ZQ_CH_GENERIC && !j->e.reply ? &b->cc.generic_guard : NULL, j);
     if (rc == -ZQ_ETOOBIG) {
         settle(b, j, ZQ_SETTLE_DEAD, j->e.attempts, 0, "content type too long");
@@ -818,15 +875,65 @@ static int start_job(zq_bot *b, job *j)
     return 0;
 }
 
+/* Jobs started together: their rate slots are reserved in one call. */
+#define START_BATCH 64
+
+/* Starts the ready jobs (the priority lane first) while the sender has
+ * room: tokens, then one reservation of rate slots for the batch
+ * (ratelimit.h: one round trip, not one per message), then the
+ * transfers. Stops when Redis or the sender cannot take more now. */
 static void start_ready(zq_bot *b)
 {
-    for (int pass = 0; pass < 2; pass++) {
-        for (int k = 0; k < b->njobs && zq_sender_free_slots(b->snd) > 0; k++) {
-            job *j = &b->jobs[k];
+    job *batch[START_BATCH];
+    zq_rate_window w[START_BATCH][3], wb[START_BATCH];
+    zq_rate_key keys[START_BATCH][2];
+    zq_rate_reserve_op ops[START_BATCH];
+    int64_t waits[START_BATCH];
+    int nk[START_BATCH];
 
-            if (j->state != J_READY || j->e.prio != (pass == 0))
-                continue;
-            if (start_job(b, j) < 0)
+    for (int pass = 0; pass < 2; pass++) {
+        int k = 0;
+
+        while (k < b->njobs) {
+            int n = 0, room = zq_sender_free_slots(b->snd), rc;
+            bool stop = false;
+            zq_err err = {0};
+
+            for (; k < b->njobs && n < room && n < START_BATCH && !stop; k++) {
+                job *j = &b->jobs[k];
+
+                if (j->state != J_READY || j->e.prio != (pass == 0))
+                    continue;
+                rc = job_token(b, j);
+                if (rc != 0) {
+                    stop = rc < 0;
+                    continue;
+                }
+                /* A request signed again after the vendor refused it
+                 * unsent keeps the slot the refused one took: the vendor
+                 * did not count it. */
+                nk[n] = j->skip_rate ? 0 : rate_keys(b, j, w[n], &wb[n], keys[n]);
+                j->skip_rate = false;
+                if (nk[n] < 0) {
+                    stop = true;
+                    continue;
+                }
+                ops[n] = (zq_rate_reserve_op){keys[n], nk[n], j->rl_member, rate_hold_ms(b)};
+                batch[n++] = j;
+            }
+            if (n == 0)
+                break; /* none left in this lane, or no room */
+            rc = zq_rate_reserve_many(b->st, ops, n, waits, &err);
+            zq_bot_redis(b, rc, "ratelimit", &err);
+            if (rc < 0)
+                return;
+            for (int i = 0; i < n; i++) {
+                if (nk[i] > 0 && rate_after(b, batch[i], nk[i], waits[i]) != 0)
+                    continue;
+                if (job_send(b, batch[i]) < 0)
+                    return;
+            }
+            if (stop)
                 return;
         }
     }
@@ -1026,12 +1133,15 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
 /* The case history line of an SMS that was sent or given up
  * (smsreport.h); lost when Redis is away at this moment (the SMS itself
  * is not). */
-static void sms_report(zq_bot *b, const job *j, bool ok)
+/* The case history lines of the SMS among the settled jobs, in one go
+ * (smsreport.h). */
+static void sms_reports(zq_bot *b, const zq_smsreport_op *ops, int n)
 {
+    int results[SETTLE_BATCH];
     zq_err err = {0};
 
-    if (zq_smsreport_write(b->st, j->e.notice, ok, ok ? "" : j->reason, zq_now_ms(), &err) < 0)
-        ZQ_WARN("event=sms_report_failed notice=%s err=\"%s\"", j->e.notice, err.msg);
+    if (n > 0 && zq_smsreport_write_all(b->st, ops, n, zq_now_ms(), results, &err) < 0)
+        ZQ_WARN("event=sms_report_failed count=%d err=\"%s\"", n, err.msg);
 }
 
 void zq_delivery_flush(zq_bot *b)
@@ -1039,9 +1149,12 @@ void zq_delivery_flush(zq_bot *b)
     zq_settle ops[SETTLE_BATCH];
     job *owners[SETTLE_BATCH];
     int results[SETTLE_BATCH];
-    int n = 0, rc;
+    zq_smsreport_op reports[SETTLE_BATCH];
+    int n = 0, nrep = 0, rc;
     zq_err err = {0};
 
+    if (b->nreleases > 0)
+        flush_releases(b);
     for (int k = 0; k < b->njobs && n < SETTLE_BATCH; k++) {
         if (b->jobs[k].state == J_SETTLE) {
             owners[n] = &b->jobs[k];
@@ -1075,9 +1188,12 @@ void zq_delivery_flush(zq_bot *b)
         }
         if (rc == 0 && j->kind == ZQ_CH_SMS &&
             ((ops[i].kind == ZQ_SETTLE_DONE && results[i] == 1) || ops[i].kind == ZQ_SETTLE_DEAD))
-            sms_report(b, j, ops[i].kind == ZQ_SETTLE_DONE);
-        job_release(j);
+            reports[nrep++] =
+                (zq_smsreport_op){j->e.notice, ops[i].kind == ZQ_SETTLE_DONE, j->reason};
     }
+    sms_reports(b, reports, nrep);
+    for (int i = 0; i < n; i++)
+        job_release(owners[i]);
 }
 
 /* Puts entries into free job slots. */

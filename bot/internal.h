@@ -34,6 +34,10 @@ typedef struct zq_bot {
     struct zq_outbox_lookup *lookups;
     struct job **resolving;
     uint64_t tick; /* LRU clock of the cache */
+    /* Rate-limit slots of finished transfers, released together at the
+     * next zq_delivery_flush (one round trip for all); njobs of room. */
+    struct rate_release *releases;
+    int nreleases;
     int64_t next_read_mono, next_claim_mono, next_touch_mono, next_move_mono;
     char claim_cursor[2][48];
     /* After a failed access-token fetch (apptoken.h), per platform: until

@@ -2,14 +2,18 @@
  * of easy handles reused for every transfer (so connections to a platform
  * are kept alive and reused), strict options (no redirects, http/https
  * only, no signals, connect and total timeouts) and responses capped at
- * 64 KiB. */
+ * 64 KiB. Guarded transfers reuse only connections to an address the
+ * guard passed (pins, below). */
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 
 #include "bot.h"
+#include "zhuqi/buf.h"
 #include "zhuqi/log.h"
 
 #define RESP_MAX 65536
@@ -34,14 +38,55 @@ typedef struct xfer {
     bool plain;
     bool refused;
     char refused_why[160];
+    /* A guarded transfer either goes to its host's pinned address
+     * (connect_to set) or learns the pin: then it connects afresh and
+     * pin >= 0 is the slot its address goes to when it succeeds. */
+    struct curl_slist *connect_to;
+    int pin;
+    char host[256];
+    int port;
 } xfer;
+
+/* A guarded host:port and the address a guarded transfer reached it at.
+ *
+ * Why: curl reuses a pooled connection for any transfer to the same host
+ * name and port, whoever opened it and to whichever address the name
+ * pointed then, so a guarded transfer used to open a fresh connection
+ * each time (CURLOPT_FRESH_CONNECT), and a fan-out to one host paid a TCP
+ * (and TLS) handshake per message. Now the first guarded transfer to a
+ * host:port connects afresh (every socket address is checked when it is
+ * opened) and the address it reached becomes the pin; later guarded
+ * transfers to it go to that address through CURLOPT_CONNECT_TO. curl
+ * reuses a connection only for a transfer with the same connect-to host
+ * and port, and only guarded transfers set one, so a pinned transfer
+ * reuses only connections that pinned transfers opened to that checked
+ * address; unguarded connections (no connect-to) are never reused by a
+ * guarded transfer. The pin is checked again against the current guard
+ * on every use (a reload may have changed the allow-list) and expires
+ * after ZQ_SENDER_PIN_TTL_MS: the next transfer resolves the name afresh,
+ * so a name rebound to a refused address (DNS rebinding) meets the check
+ * at connect time and never reaches it. */
+typedef struct pin {
+    bool used;
+    int port;
+    int64_t since_ms; /* monotonic */
+    struct sockaddr_storage sa;
+    char addr[INET6_ADDRSTRLEN + 2]; /* "192.0.2.1" or "[2001:db8::1]" */
+    char host[256];                  /* as curl parses the URL, lower case */
+} pin;
+
+#define NPINS 64
 
 struct zq_sender {
     CURLM *multi;
+    CURLU *url; /* parser of guarded URLs, reused */
     xfer *x;
     int n;
     int busy;
     int connect_ms, timeout_ms;
+    int64_t pin_ttl_ms;
+    pin pins[NPINS];             /* direct-mapped by host:port */
+    struct curl_slist *resolve;  /* zq_sender_resolve()'s entries */
     char body_out[RESP_MAX + 1]; /* the last result's body, for zq_sent */
 };
 
@@ -108,9 +153,11 @@ zq_sender *zq_sender_new(int max, int connect_timeout_ms, int timeout_ms)
     s->n = max > 0 ? max : 1;
     s->connect_ms = connect_timeout_ms;
     s->timeout_ms = timeout_ms;
+    s->pin_ttl_ms = ZQ_SENDER_PIN_TTL_MS;
     s->multi = curl_multi_init();
+    s->url = curl_url();
     s->x = calloc((size_t)s->n, sizeof(*s->x));
-    if (s->multi == NULL || s->x == NULL)
+    if (s->multi == NULL || s->url == NULL || s->x == NULL)
         goto fail;
     curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)s->n);
     for (int i = 0; i < s->n; i++) {
@@ -136,11 +183,14 @@ void zq_sender_free(zq_sender *s)
             curl_easy_cleanup(s->x[i].easy);
         }
         curl_slist_free_all(s->x[i].headers);
+        curl_slist_free_all(s->x[i].connect_to);
         free(s->x[i].resp);
     }
     free(s->x);
     if (s->multi != NULL)
         curl_multi_cleanup(s->multi);
+    curl_url_cleanup(s->url);
+    curl_slist_free_all(s->resolve);
     free(s);
 }
 
@@ -158,6 +208,128 @@ int zq_sender_busy(const zq_sender *s)
 int zq_sender_free_slots(const zq_sender *s)
 {
     return s->n - s->busy;
+}
+
+void zq_sender_set_pin_ttl(zq_sender *s, int64_t ttl_ms)
+{
+    s->pin_ttl_ms = ttl_ms;
+}
+
+int zq_sender_resolve(zq_sender *s, const char *entry)
+{
+    struct curl_slist *t = curl_slist_append(s->resolve, entry);
+
+    if (t == NULL)
+        return -ZQ_ENOMEM;
+    s->resolve = t;
+    return 0;
+}
+
+/* The pin slot of host:port (FNV-1a; host is lower case). */
+static int pin_slot(const char *host, int port)
+{
+    uint32_t h = 2166136261u;
+
+    for (const unsigned char *p = (const unsigned char *)host; *p != '\0'; p++)
+        h = (h ^ *p) * 16777619u;
+    h = (h ^ (uint32_t)port) * 16777619u;
+    return (int)(h % NPINS);
+}
+
+/* Reads the host (lower case) and port of a guarded transfer's URL into
+ * x. Returns false when curl cannot parse it (it then fails the transfer
+ * itself) or the host is too long for a pin. */
+static bool url_host_port(zq_sender *s, xfer *x, const char *url)
+{
+    char *host = NULL, *port = NULL;
+    long long v = 0;
+    size_t n;
+    bool ok = false;
+
+    if (curl_url_set(s->url, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(s->url, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(s->url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+        goto out;
+    n = strlen(host);
+    if (n == 0 || n >= sizeof(x->host) || zq_parse_ll(port, strlen(port), 1, 65535, &v) < 0)
+        goto out;
+    for (size_t i = 0; i <= n; i++)
+        x->host[i] = (char)(host[i] >= 'A' && host[i] <= 'Z' ? host[i] - 'A' + 'a' : host[i]);
+    x->port = (int)v;
+    ok = true;
+out:
+    curl_free(host);
+    curl_free(port);
+    return ok;
+}
+
+/* Routes a guarded transfer: to its host's pin when there is a live one
+ * that the guard still passes (connections pinned to it are reused),
+ * else on a fresh connection that learns the pin (see struct pin). */
+static void guard_route(zq_sender *s, xfer *x, const char *url)
+{
+    char entry[INET6_ADDRSTRLEN + 16], why[160];
+    pin *p;
+    int slot;
+
+    x->pin = -1;
+    if (!url_host_port(s, x, url))
+        goto fresh;
+    slot = pin_slot(x->host, x->port);
+    p = &s->pins[slot];
+    if (p->used && p->port == x->port && strcmp(p->host, x->host) == 0) {
+        if (zq_mono_ms() - p->since_ms < s->pin_ttl_ms &&
+            zq_netguard_check(x->guard, (const struct sockaddr *)&p->sa, x->plain, why,
+                              sizeof(why)) == 0 &&
+            zq_fmt(entry, sizeof(entry), "::%s:%d", p->addr, p->port) == 0 &&
+            (x->connect_to = curl_slist_append(NULL, entry)) != NULL) {
+            curl_easy_setopt(x->easy, CURLOPT_CONNECT_TO, x->connect_to);
+            return;
+        }
+        p->used = false; /* expired, or refused now: resolve and check again */
+    }
+    x->pin = slot;
+fresh:
+    curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
+}
+
+/* After a learning transfer worked: pins the address its connection
+ * reached (its socket was checked when opened; checked again here). */
+static void learn_pin(zq_sender *s, xfer *x)
+{
+    struct sockaddr_storage ss;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)&ss;
+    char *ip = NULL, why[160];
+    long port = 0;
+    pin *p = &s->pins[x->pin];
+
+    if (curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_IP, &ip) != CURLE_OK || ip == NULL ||
+        curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_PORT, &port) != CURLE_OK || port <= 0 ||
+        port > 65535)
+        return;
+    memset(&ss, 0, sizeof(ss));
+    if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        if (zq_fmt(p->addr, sizeof(p->addr), "%s", ip) < 0)
+            return;
+    } else if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        if (zq_fmt(p->addr, sizeof(p->addr), "[%s]", ip) < 0)
+            return;
+    } else {
+        return;
+    }
+    p->used = false;
+    if (zq_netguard_check(x->guard, (const struct sockaddr *)&ss, x->plain, why, sizeof(why)) < 0)
+        return;
+    memcpy(&p->sa, &ss, sizeof(ss));
+    memcpy(p->host, x->host, strlen(x->host) + 1);
+    p->port = (int)port;
+    p->since_ms = zq_mono_ms();
+    p->used = true;
 }
 
 /* curl's message for a report, at most 150 bytes of it (and outsz - 1):
@@ -228,6 +400,9 @@ int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
     x->refused_why[0] = '\0';
 
     curl_easy_reset(x->easy);
+    curl_slist_free_all(x->connect_to);
+    x->connect_to = NULL;
+    x->pin = -1;
     curl_easy_setopt(x->easy, CURLOPT_URL, url);
     if (body != NULL) {
         curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
@@ -254,12 +429,14 @@ int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
     curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETDATA, x);
+    if (s->resolve != NULL)
+        curl_easy_setopt(x->easy, CURLOPT_RESOLVE, s->resolve);
     if (guard != NULL) {
-        /* A pooled connection was checked (or not) for whoever opened it:
-         * a guarded transfer opens its own, and no proxy from the
-         * environment stands between the check and the peer. */
-        curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
+        /* No proxy from the environment stands between the check and the
+         * peer; a pooled connection is reused only when it was opened to
+         * the checked address of the pin. */
         curl_easy_setopt(x->easy, CURLOPT_PROXY, "");
+        guard_route(s, x, url);
     }
     if (curl_multi_add_handle(s->multi, x->easy) != CURLM_OK)
         return -ZQ_ENOMEM;
@@ -285,6 +462,8 @@ static void reap(zq_sender *s)
         x->code = m->data.result;
         x->status = 0;
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+        if (x->guard != NULL && x->pin >= 0 && x->code == CURLE_OK)
+            learn_pin(s, x);
         curl_multi_remove_handle(s->multi, x->easy);
         x->done = true;
     }

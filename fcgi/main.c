@@ -15,20 +15,34 @@
 #include "server.h"
 #include "verify.h"
 
+/* Under valgrind /proc/self/exe is valgrind's tool, which refuses to be
+ * run directly ("You cannot run ... directly"): zhuqi-fcgi must not
+ * execute itself again there (make profile runs it under callgrind).
+ * Valgrind preloads its core into every program it runs. (Not
+ * RUNNING_ON_VALGRIND: its header is not always installed, and cppcheck
+ * cannot read a __has_include.) */
+static int under_valgrind(void)
+{
+    const char *pre = getenv("LD_PRELOAD");
+
+    return pre != NULL && strstr(pre, "/vgpreload_") != NULL;
+}
+
 /* glibc's per-thread malloc caches (tcache) can only be turned off before
  * malloc starts, through GLIBC_TUNABLES. With 64 worker threads they kept
  * filling for many minutes under a steady load (make soak: memory in use
  * 5.2 -> 5.8 MiB and rising after five minutes; with them off 1.2 MiB,
  * flat, and no loss of throughput). So zhuqi-fcgi executes itself again,
- * once, with the tunable added, unless the environment already sets it or
- * ZQ_MALLOC_AS_IS is set. If the exec fails it runs as it is. */
+ * once, with the tunable added, unless the environment already sets it,
+ * ZQ_MALLOC_AS_IS is set or it runs under valgrind. If the exec fails it
+ * runs as it is. */
 static void tune_malloc(char **argv)
 {
     const char *cur = getenv("GLIBC_TUNABLES");
     char buf[1024];
     int n;
 
-    if (getenv("ZQ_MALLOC_AS_IS") != NULL ||
+    if (getenv("ZQ_MALLOC_AS_IS") != NULL || under_valgrind() ||
         (cur != NULL && strstr(cur, "glibc.malloc.tcache_count") != NULL))
         return;
     n = snprintf(buf, sizeof(buf), "%s%sglibc.malloc.tcache_count=0", cur ? cur : "",

@@ -70,11 +70,38 @@ int zq_rate_take_all(zq_store *st, const zq_rate_key *keys, int nkeys, int64_t n
 int zq_rate_reserve_all(zq_store *st, const zq_rate_key *keys, int nkeys, const char *member,
                         int64_t hold_ms, int64_t *wait_ms, zq_err *err);
 
+/* One send to reserve for zq_rate_reserve_many (everything borrowed). */
+typedef struct zq_rate_reserve_op {
+    const zq_rate_key *keys;
+    int nkeys;
+    const char *member;
+    int64_t hold_ms;
+} zq_rate_reserve_op;
+
+/* zq_rate_reserve_all for n sends in one round trip, each as if reserved
+ * after the ones before it: waits[i] is 0 when ops[i] got its slots in
+ * all its logs, else its wait (and it took none). Returns 0 or
+ * -ZQ_EUNAVAIL / -ZQ_EREPLY (then no send took a slot). */
+int zq_rate_reserve_many(zq_store *st, const zq_rate_reserve_op *ops, int n, int64_t *waits,
+                         zq_err *err);
+
 /* Marks member's send (zq_rate_reserve_all) as ended, at the Redis
  * server's time, in the logs keys (full keys, as reserved). Returns 0,
  * or -ZQ_EUNAVAIL / -ZQ_EREPLY on storage trouble (the slot then frees up
  * at the end of its hold). */
 int zq_rate_release(zq_store *st, const char *const *keys, int nkeys, const char *member,
                     zq_err *err);
+
+/* One send to mark as ended: its logs (borrowed, at most
+ * ZQ_RATE_MAX_KEYS) and its member (borrowed). */
+typedef struct zq_rate_release_op {
+    const char *const *keys;
+    int nkeys;
+    const char *member;
+} zq_rate_release_op;
+
+/* zq_rate_release for n sends in one round trip (sends without keys or
+ * member are skipped). Returns as zq_rate_release. */
+int zq_rate_release_all(zq_store *st, const zq_rate_release_op *ops, int n, zq_err *err);
 
 #endif

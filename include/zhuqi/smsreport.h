@@ -33,4 +33,18 @@ char *zq_smsreport_note(bool ok, const char *status, const char *reason, char *o
 int zq_smsreport_write(zq_store *st, const char *notice, bool ok, const char *reason,
                        int64_t now_ms, zq_err *err);
 
+/* One report for zq_smsreport_write_all (strings borrowed). */
+typedef struct zq_smsreport_op {
+    const char *notice;
+    bool ok;
+    const char *reason;
+} zq_smsreport_op;
+
+/* zq_smsreport_write for n SMS in two round trips (the notices' metas,
+ * then one script for every line due): results[i] is 1 when ops[i] added
+ * a line, else 0. Returns 0, or the first error (-ZQ_EUNAVAIL,
+ * -ZQ_EREPLY, ...; the reports that could be written are). */
+int zq_smsreport_write_all(zq_store *st, const zq_smsreport_op *ops, int n, int64_t now_ms,
+                           int *results, zq_err *err);
+
 #endif

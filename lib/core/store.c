@@ -945,21 +945,31 @@ static void script_prepare(zq_script *sc)
 redisReply *zq_store_script(zq_store *st, zq_err *err, zq_script *sc, int nkeys, int argc,
                             const char **argv, const size_t *argvlen)
 {
-    enum { MAX_ARGS = 64 };
-    const char *av[MAX_ARGS + 3];
-    size_t lens[MAX_ARGS + 3];
+    /* Up to MAX_ARGS on the stack; a batch script (one call for many
+     * items, e.g. ratelimit.c's) gets its arrays from the heap. */
+    enum { MAX_ARGS = 64, MAX_BATCH_ARGS = 1 << 16 };
+    const char *av_stack[MAX_ARGS + 3], **av = av_stack;
+    size_t lens_stack[MAX_ARGS + 3], *lens = lens_stack;
     char nk[16];
-    redisReply *r;
+    redisReply *r = NULL;
     int i;
 
-    if (argc < 0 || argc > MAX_ARGS || nkeys > argc) {
+    if (argc < 0 || argc > MAX_BATCH_ARGS || nkeys > argc) {
         zq_err_set(err, ZQ_EINVAL, "script: bad argument count");
         return NULL;
+    }
+    if (argc > MAX_ARGS) {
+        av = malloc(sizeof(*av) * (size_t)(argc + 3));
+        lens = malloc(sizeof(*lens) * (size_t)(argc + 3));
+        if (av == NULL || lens == NULL) {
+            zq_err_set(err, ZQ_ENOMEM, "script: out of memory");
+            goto out;
+        }
     }
     script_prepare(sc);
     if (zq_fmt(nk, sizeof(nk), "%d", nkeys) < 0) {
         zq_err_set(err, ZQ_EINVAL, "script: bad key count");
-        return NULL;
+        goto out;
     }
     av[0] = "EVALSHA";
     lens[0] = 7;
@@ -980,6 +990,11 @@ redisReply *zq_store_script(zq_store *st, zq_err *err, zq_script *sc, int nkeys,
         lens[1] = strlen(sc->src);
         r = zq_store_commandv(st, err, argc + 3, av, lens);
     }
+out:
+    if (av != av_stack)
+        free((void *)av);
+    if (lens != lens_stack)
+        free(lens);
     return r;
 }
 

@@ -135,8 +135,10 @@ class FakePlatform:
             q["accepted"] = "1" if accepted else "0"
         return self._ok("GET", "/_messages?" + urllib.parse.urlencode(q))["messages"]
 
-    def stats(self):
-        return self._ok("GET", "/_stats")
+    def stats(self, totals=False):
+        """{total, accepted, rejected, by_target}; totals=True leaves
+        by_target out (a poll that costs the fake nothing per target)."""
+        return self._ok("GET", "/_stats?totals=1" if totals else "/_stats")
 
     def reset(self, everything=False):
         return self._ok("POST", "/_reset" + ("?all=1" if everything else ""))

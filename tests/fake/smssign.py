@@ -4,6 +4,7 @@ only: the tests check zhuqi's C code (lib/push/sms_sign.c) and the fake
 platform's checks against it."""
 
 import base64
+import functools
 import hashlib
 import hmac
 import time
@@ -20,6 +21,10 @@ def _b(s):
 
 # ---- Tencent Cloud TC3-HMAC-SHA256 ----
 
+# The derived keys depend only on the secret, the UTC date and the
+# service (§1.3), so a verifier may keep them for the day: the fake
+# platform checks thousands of signatures a second with one secret.
+@functools.lru_cache(maxsize=64)
 def tc3_keys(secret_key, date, service):
     """(SecretDate, SecretService, SecretSigning), raw bytes."""
     k_date = hmac.new(_b("TC3" + secret_key), _b(date), hashlib.sha256).digest()

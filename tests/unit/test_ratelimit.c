@@ -341,6 +341,48 @@ static void test_in_flight_holds_slot(void **state)
     }
 }
 
+/* A batch of reservations (zhuqi-bot reserves for every transfer it
+ * starts together in one call): each as if reserved after the ones
+ * before it, a refused send takes no slot in any of its logs, sends
+ * without a limit are left alone; a batch of releases ends each send. */
+static void test_batch(void **state)
+{
+    const char *k1 = new_key(), *k2 = new_key();
+    zq_rate_window w1 = {1, 1000}, w2 = {5, 1000}, off = {0, 1000};
+    zq_rate_key a[2] = {{k1, &w1, 1}, {k2, &w2, 1}}, b[1] = {{k2, &w2, 1}},
+                none[1] = {{k1, &off, 1}};
+    zq_rate_reserve_op ops[4] = {
+        {a, 2, "i1:a", 60000},    /* takes k1 and k2 */
+        {a, 2, "i1:b", 60000},    /* k1 full: waits, takes nothing */
+        {none, 1, "i1:c", 60000}, /* no limit in force */
+        {b, 1, "i1:d", 60000},    /* k2 has room */
+    };
+    const char *ka[2] = {k1, k2}, *kb[1] = {k2};
+    zq_rate_release_op rel[2] = {{ka, 2, "i1:a"}, {kb, 1, "i1:d"}};
+    int64_t waits[4];
+    double held;
+    zq_err err = {0};
+
+    (void)state;
+    assert_int_equal(zq_rate_reserve_many(g_st, ops, 4, waits, &err), 0);
+    assert_int_equal(waits[0], 0);
+    assert_int_equal(waits[1], 1000);
+    assert_int_equal(waits[2], 0);
+    assert_int_equal(waits[3], 0);
+    assert_true(zscore(k1, "i1:a") > 0);
+    assert_true(zscore(k2, "i1:a") > 0);
+    assert_true(zscore(k2, "i1:b") < 0);
+    assert_true(zscore(k1, "i1:c") < 0);
+    held = zscore(k2, "i1:d");
+    assert_true(held > 0);
+    assert_int_equal(zq_rate_release_all(g_st, rel, 2, &err), 0);
+    assert_true(zscore(k1, "i1:a") < held - 50000);
+    assert_true(zscore(k2, "i1:a") < held - 50000);
+    assert_true(zscore(k2, "i1:d") < held - 50000);
+    assert_int_equal(zq_rate_reserve_many(g_st, ops, 0, waits, &err), 0);
+    assert_int_equal(zq_rate_release_all(g_st, rel, 0, &err), 0);
+}
+
 /* WeCom app messages to a member: never more than WeCom's 30 a minute and
  * 1000 an hour, whatever the configuration asks; less is kept. */
 static void test_wecom_app_limits_clamped(void **state)
@@ -382,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_several_keys),
         cmocka_unit_test(test_telegram_bot_log),
         cmocka_unit_test(test_in_flight_holds_slot),
+        cmocka_unit_test(test_batch),
         cmocka_unit_test(test_wecom_app_limits_clamped),
     };
 

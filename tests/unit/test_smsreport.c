@@ -113,6 +113,41 @@ static void test_no_line_due(void **state)
     json_decref(h);
 }
 
+/* A batch (what zhuqi-bot writes after each round of settled SMS): the
+ * same lines as one call each, in two round trips, with a result each. */
+static void test_batch(void **state)
+{
+    zq_smsreport_op ops[5] = {
+        {"NB1", true, ""},      /* a line */
+        {"NB2", true, ""},      /* a code: none */
+        {"NB9", true, ""},      /* unknown notice: none */
+        {"NB3", false, "late"}, /* a line */
+        {"NB1", false, "dup"},  /* reported again in the same batch: none */
+    };
+    int results[5], want[5] = {1, 0, 0, 1, 0};
+    zq_err err = {0};
+    json_t *h;
+
+    (void)state;
+    cmd("HSET zqt:case:TS20261206-0003 status accepted");
+    cmd("HSET zqt:notice:NB1 meta %s",
+        "{\"type\":\"sms\",\"use\":\"accepted\",\"case\":\"TS20261206-0003\"}");
+    cmd("HSET zqt:notice:NB2 meta %s", "{\"type\":\"sms\",\"use\":\"code\"}");
+    cmd("HSET zqt:notice:NB3 meta %s",
+        "{\"type\":\"sms\",\"use\":\"closed\",\"case\":\"TS20261206-0003\"}");
+    assert_int_equal(zq_smsreport_write_all(g_st, ops, 5, 1000, results, &err), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(results[i], want[i]);
+    h = history("TS20261206-0003");
+    assert_int_equal(json_array_size(h), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "note")),
+                        "短信已发送（已受理）");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 1), "note")),
+                        "短信发送失败：late");
+    json_decref(h);
+    assert_int_equal(zq_smsreport_write_all(g_st, ops, 0, 1000, results, &err), 0);
+}
+
 static void test_note_cut(void **state)
 {
     char out[40], reason[200];
@@ -146,6 +181,7 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_batch),
         T(test_line_once),
         T(test_no_line_due),
         T(test_note_cut),
