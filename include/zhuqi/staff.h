@@ -165,6 +165,9 @@ typedef struct zq_case_row {
      * "" when not rated; the comment owned, NULL when none. */
     char rating[24];
     char *rating_comment;
+    /* The reason given with the result (not_accepted needs one): owned,
+     * NULL when none. */
+    char *result_reason;
     /* The list summary (list_sum, summary.h), when has_summary: the
      * strings point into summary_text (owned), "" for an empty field. */
     bool has_summary;

@@ -43,19 +43,24 @@
 #define ZQ_SUMMARY_ROW_FIELDS                                                                      \
     "id form status created_ms updated_ms mobile region source dup_of handler office "             \
     "cross_region due_kind due_start due_date due_limit due_ext answered_ms answered_on_time "     \
-    "result recovered_fen department review_on_time transfer_on_time rating rating_comment"
+    "result recovered_fen department review_on_time transfer_on_time rating rating_comment "       \
+    "result_reason"
 #define ZQ_SUMMARY_ROW_FIELDS_LUA                                                                  \
     "'id', 'form', 'status', 'created_ms', 'updated_ms', 'mobile', 'region', 'source', "           \
     "'dup_of', 'handler', 'office', 'cross_region', 'due_kind', 'due_start', 'due_date', "         \
     "'due_limit', 'due_ext', 'answered_ms', 'answered_on_time', 'result', 'recovered_fen', "       \
-    "'department', 'review_on_time', 'transfer_on_time', 'rating', 'rating_comment'"
-#define ZQ_SUMMARY_NROW 26
+    "'department', 'review_on_time', 'transfer_on_time', 'rating', 'rating_comment', "             \
+    "'result_reason'"
+#define ZQ_SUMMARY_NROW 27
 /* Packs written before the outcome fields (result...transfer_on_time)
  * have the first 19 fields: still read, the others missing. */
 #define ZQ_SUMMARY_NROW_V1 19
 /* Packs written before the enterprise's evaluation (rating,
  * rating_comment) have the first 24. */
 #define ZQ_SUMMARY_NROW_V2 24
+/* Packs written before the result's reason (result_reason) have the
+ * first 26. */
+#define ZQ_SUMMARY_NROW_V3 26
 #define ZQ_SUMMARY_NSUM 7 /* values of list_sum after the version */
 
 /* Lua: a function zq_pack_row(ck) that rebuilds list_row of the case

@@ -165,6 +165,9 @@ int zq_staff_transition(zq_store *st, const zq_staff_ctx *ctx, const zq_staff_ca
     if (o != NULL && zq_wf_result_find(o->result) != NULL) {
         fields[nf++] = "result";
         fields[nf++] = o->result;
+        /* Set every time: a later result without a reason drops the old. */
+        fields[nf++] = "result_reason";
+        fields[nf++] = o->reason != NULL ? o->reason : "";
     }
     if (o != NULL && o->recovered_fen >= 0) {
         if (zq_fmt(recovered, sizeof(recovered), "%lld", o->recovered_fen) < 0) {

@@ -199,6 +199,7 @@ int zq_staff_digest(zq_store *st, const zq_staff_ctx *ctx_in, int within, json_t
         rowv[i].answers_text = NULL;
         rowv[i].summary_text = NULL;
         rowv[i].rating_comment = NULL;
+        rowv[i].result_reason = NULL;
         it->left = zq_staff_days_left(ctx, &it->d);
         if (it->row.office[0] != '\0') {
             /* The same sizes: char[8] each. */

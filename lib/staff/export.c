@@ -168,9 +168,9 @@ static void csv_answer(zq_buf *b, const zq_schema *s, const zq_field *fd, const 
 }
 
 static const char *const csv_head[] = {
-    "案件编号", "类型",       "状态",     "提交时间",       "最近更新", "来源",     "承办人",
-    "承办单位", "跨区域协作", "当前期限", "期限截止日",     "剩余天数", "计日方式", "是否逾期",
-    "疑似重复", "接收部门",   "办理结果", "追回金额（元）", "企业评价", "评价意见",
+    "案件编号", "类型",       "状态",     "提交时间",   "最近更新",       "来源",     "承办人",
+    "承办单位", "跨区域协作", "当前期限", "期限截止日", "剩余天数",       "计日方式", "是否逾期",
+    "疑似重复", "接收部门",   "办理结果", "结果说明",   "追回金额（元）", "企业评价", "评价意见",
 };
 
 /* A time as spreadsheets take it: "yyyy-mm-dd hh:mm", Beijing time. */
@@ -251,6 +251,7 @@ static void csv_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, co
     zq_csv_str(b, false,
                r->result[0] && zq_wf_result_find(r->result) ? zq_wf_result_find(r->result)->label
                                                             : r->result);
+    zq_csv_str(b, false, r->result_reason ? r->result_reason : "");
     if (r->has_recovered)
         zq_csv_fen(b, false, r->recovered_fen);
     else
@@ -337,7 +338,7 @@ static int export_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, 
                       char *scratch)
 {
     zq_case_row copy;
-    char *text = NULL, *comment = NULL;
+    char *text = NULL, *comment = NULL, *reason = NULL;
     int rc = 0;
 
     if (masked) {
@@ -357,6 +358,15 @@ static int export_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, 
             }
             copy.rating_comment = zq_mask_text(r->rating_comment, comment, n);
         }
+        if (r->result_reason != NULL) {
+            size_t n = strlen(r->result_reason) + 32;
+            if ((reason = malloc(n)) == NULL) {
+                free(text);
+                free(comment);
+                return -ZQ_ENOMEM;
+            }
+            copy.result_reason = zq_mask_text(r->result_reason, reason, n);
+        }
         r = &copy;
     }
     if (fmt == ZQ_EXPORT_CSV)
@@ -365,6 +375,7 @@ static int export_row(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, 
         rc = jsonl_row(b, ctx, r, masked);
     free(text);
     free(comment);
+    free(reason);
     return rc;
 }
 

@@ -97,6 +97,19 @@ static void put_jstr(zq_buf *b, const char *s)
     PUTL(b, "\"");
 }
 
+/* Staff's or the enterprise's free text as a JSON string, its mobile
+ * numbers masked when mask (as the answers are in masked exports). */
+static void put_free_text(zq_buf *b, const char *s, bool mask)
+{
+    size_t n = strlen(s) + 1;
+    char *m = mask ? malloc(n < 32 ? 32 : n) : NULL;
+
+    if (mask && m == NULL)
+        b->oom = true;
+    put_jstr(b, m ? zq_mask_text(s, m, n < 32 ? 32 : n) : s);
+    free(m);
+}
+
 static void put_int(zq_buf *b, long long v)
 {
     char t[24];
@@ -339,6 +352,10 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
         put_jstr(b, r->result);
         PUTL(b, ",\"result_label\":");
         put_jstr(b, res ? res->label : r->result);
+        if (r->result_reason != NULL) {
+            PUTL(b, ",\"result_reason\":");
+            put_free_text(b, r->result_reason, mask);
+        }
     }
     if (r->has_recovered) {
         PUTL(b, ",\"recovered_fen\":");
@@ -360,14 +377,8 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
         PUTL(b, ",\"rating_label\":");
         put_jstr(b, rl ? rl : r->rating);
         if (r->rating_comment != NULL) {
-            size_t n = strlen(r->rating_comment) + 1;
-            char *m = mask ? malloc(n < 32 ? 32 : n) : NULL;
             PUTL(b, ",\"rating_comment\":");
-            if (mask && m == NULL)
-                b->oom = true;
-            put_jstr(b,
-                     m ? zq_mask_text(r->rating_comment, m, n < 32 ? 32 : n) : r->rating_comment);
-            free(m);
+            put_free_text(b, r->rating_comment, mask);
         }
     }
     if (with_answers) {

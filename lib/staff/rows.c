@@ -94,6 +94,8 @@ static void fill_fields(zq_case_row *row, const fval *v)
     /* Most rows have no comment: nothing is allocated for them. */
     if (v[25].set && v[25].len > 0)
         row->rating_comment = strndup(v[25].s, v[25].len);
+    if (v[26].set && v[26].len > 0)
+        row->result_reason = strndup(v[26].s, v[26].len);
 }
 
 /* Splits a list_row pack into the row fields; false unless it is of the
@@ -123,9 +125,10 @@ static bool unpack_row(const char *s, size_t len, fval *v)
         p = e;
     }
     /* An older pack lacks the fields added since: they are missing. */
-    for (int i = k; (k == ZQ_SUMMARY_NROW_V1 || k == ZQ_SUMMARY_NROW_V2) && i < NROW_FIELDS; i++)
+    bool older = k == ZQ_SUMMARY_NROW_V1 || k == ZQ_SUMMARY_NROW_V2 || k == ZQ_SUMMARY_NROW_V3;
+    for (int i = k; older && i < NROW_FIELDS; i++)
         v[i] = (fval){"", 0, false};
-    return k == NROW_FIELDS || k == ZQ_SUMMARY_NROW_V1 || k == ZQ_SUMMARY_NROW_V2;
+    return k == NROW_FIELDS || older;
 }
 
 /* A list_sum pack into row (an owned copy that the row's strings point
@@ -367,6 +370,8 @@ void zq_case_row_clear(zq_case_row *r)
     r->summary_text = NULL;
     free(r->rating_comment);
     r->rating_comment = NULL;
+    free(r->result_reason);
+    r->result_reason = NULL;
     r->has_summary = false;
     r->company_name = r->contact_name = r->respondent_name = r->topic = "";
 }

@@ -82,7 +82,7 @@ SEP = "\x1f"
 ROW_FIELDS = ("id form status created_ms updated_ms mobile region source dup_of handler office "
               "cross_region due_kind due_start due_date due_limit due_ext answered_ms "
               "answered_on_time result recovered_fen department review_on_time "
-              "transfer_on_time rating rating_comment").split()
+              "transfer_on_time rating rating_comment result_reason").split()
 
 
 def summary_values(form, answers):

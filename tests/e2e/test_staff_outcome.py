@@ -199,6 +199,32 @@ class TestOutcomes(OutcomeBase, unittest.TestCase):
         raw = r.body.decode("utf-8-sig")
         self.assertNotIn("'-", raw.split(cid2)[1].split("\r\n")[0])
 
+    def test_not_accepted_reason_in_exports(self):
+        """The reason of a 不予受理 result is data too: the detail, JSON
+        Lines and CSV carry it (masked exports mask a mobile in it)."""
+        cid = "TS20261102-0005"
+        self.add(cid, ms_at(2026, 11, 2))
+        self.walk_to(cid, "transferred")
+        why = "不属于条例调整范围，已电话告知 13812345678"
+        r = self.move(cid, "answered", note="答复", result="not_accepted", recovered="0",
+                      reason=why, now=ms_at(2026, 11, 20))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["case"]["result_reason"], why)
+        r = self.call("GET", "/api/admin/cases.jsonl?q=" + cid)
+        row = json.loads(r.body.decode().splitlines()[0])
+        self.assertEqual((row["result"], row["result_reason"]), ("not_accepted", why))
+        r = self.call("GET", "/api/admin/cases.csv?q=" + cid)
+        rows = list(csv.DictReader(io.StringIO(r.body.decode("utf-8-sig"))))
+        self.assertEqual((rows[0]["办理结果"], rows[0]["结果说明"]), ("不予受理", why))
+        r = self.call("GET", "/api/admin/cases.csv?masked=1&q=" + cid, TOKENS.viewer)
+        rows = list(csv.DictReader(io.StringIO(r.body.decode("utf-8-sig"))))
+        self.assertNotIn("13812345678", rows[0]["结果说明"])
+        self.assertIn("不属于条例调整范围", rows[0]["结果说明"])
+        # A later result without a reason does not keep the old one.
+        r = self.move(cid, "closed", result="paid_full", recovered="1", now=ms_at(2026, 11, 21))
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("result_reason", r.json()["case"])
+
 
 class TestAmountStats(OutcomeBase, unittest.TestCase):
     def test_amounts_by_payer_department_region_month(self):

@@ -127,6 +127,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(r.rating_comment);
         r.rating_comment = NULL;
     }
+    /* The result's reason: staff's free text, masked likewise. */
+    r.result_reason = text_line(&in, 2000);
+    if (r.result_reason[0] == '\0') {
+        free(r.result_reason);
+        r.result_reason = NULL;
+    }
     rest = fuzz_rest(&in, &len);
     a = json_loadb(rest, len, 0, NULL);
     if (json_is_object(a) && (mode & 32)) {
