@@ -578,7 +578,8 @@
         c.department ? h("dd", { id: "case-department", text: c.department_label }) : null,
         c.result ? h("dt", { text: "办理结果" }) : null,
         c.result ? h("dd", { id: "case-result", text: c.result_label +
-          (c.recovered_fen !== undefined ? "，追回 " + yuan(c.recovered_fen) : "") }) : null,
+          (c.recovered_fen !== undefined ? "，追回 " + yuan(c.recovered_fen) : "") +
+          (c.result_reason ? "（" + c.result_reason + "）" : "") }) : null,
         c.rating ? h("dt", { text: "企业评价" }) : null,
         c.rating ? h("dd", { id: "case-rating", text: c.rating_label +
           (c.rating_comment ? "：" + c.rating_comment : "") }) : null,
