@@ -1884,6 +1884,9 @@ test('staff console: sign in, filter, open a case, accept it, history and deadli
   await page.click('form button[type=submit]');
   await page.waitForFunction(() => document.querySelector('table') &&
     document.querySelector('table').innerText.includes('控制台测试群'));
+  /* Tags as names, the code beside them (labels, not codes). */
+  const tagCell = await page.locator('tr', { hasText: '控制台测试群' }).locator('td.tags').innerText();
+  eq(tagCell, '工作人员（staff），成都市（510100）', 'target tags');
   await page.goto(base + '/admin/#/notices');
   await page.waitForSelector('form input[name=title]');
   await page.fill('form input[name=title]', '控制台测试通知');

@@ -232,6 +232,16 @@
 
   var ROLE_NAMES = { viewer: "查看", handler: "办理", admin: "管理员" };
 
+  /* A push target's tag as staff read it: 成都市（510100）, 财税（tax）,
+   * 工作人员（staff）; the code stays beside the name, it is what the
+   * audience of a notice is typed with. Needs loadRegions and loadTopics. */
+  var TAG_NAMES = { staff: "工作人员", all: "全部" };
+  function tagLabel(tag) {
+    var r = (regions || []).filter(function (x) { return x.code === tag; })[0];
+    var name = r ? r.name : (topics && topics[tag]) || TAG_NAMES[tag];
+    return name ? name + "（" + tag + "）" : tag;
+  }
+
   function staffOptions(first) {
     return [h("option", { value: "", text: first })].concat((staffList || []).map(function (p) {
       return h("option", { value: p.name, text: p.name + "（" + p.role_label + "）" });
@@ -1096,11 +1106,12 @@
 
   function viewTargets() {
     loading();
-    api("GET", "/api/admin/targets").then(function (r) {
+    Promise.all([api("GET", "/api/admin/targets"), loadRegions(), loadTopics()]).then(function (all) {
+      var r = all[0];
       var list = listOf(r.body, "targets");
       var rows = list.map(function (t) {
         return h("tr", {}, [h("td", { text: t.name || t.id }), h("td", { text: CHANNELS[t.channel] || t.channel }),
-          h("td", { text: t.address || t.chat_id || "" }), h("td", { text: (t.tags || []).join("，") }),
+          h("td", { text: t.address || t.chat_id || "" }), h("td", { className: "tags", text: (t.tags || []).map(tagLabel).join("，") }),
           targetState(t),
           h("td", {}, [roleAtLeast("admin") && t.disabled ? h("button", { type: "button", text: "重新启用", onclick: function () {
             api("POST", "/api/admin/targets/" + encodeURIComponent(t.id) + "/enable").then(function () {
@@ -1225,7 +1236,10 @@
     loading();
     api("GET", "/api/admin/audit?" + qs({ limit: 100, before: params.before })).then(function (r) {
       var NAMES = { sign_in: "登录", case_view: "查看案件", case_transition: "变更状态", case_note: "添加备注",
-        case_assign: "分派", case_extension: "延长期限", export: "导出" };
+        case_assign: "分派", case_extension: "延长期限", export: "导出", file_download: "查看附件",
+        case_withdraw: "企业撤回", case_evaluate: "企业评价", retention_purge: "到期删除个人信息",
+        target_save: "保存推送对象", target_delete: "删除推送对象", target_enable: "重新启用推送对象",
+        class_save: "保存课程", notice_create: "发送服务通知" };
       var rows = r.body.entries.map(function (e) {
         var d = new Date(parseInt(e.at_ms, 10) + 8 * 3600 * 1000).toISOString().replace("T", " ").slice(0, 19);
         return h("tr", {}, [h("td", { text: d }), h("td", { text: e.who + "（" + (ROLE_NAMES[e.role] || e.role) + "）" }),
