@@ -7,12 +7,15 @@ clone unless ZQ_MALLOC_AS_IS=1 was set. Here zhuqi-fcgi is started under
 (no GLIBC_TUNABLES, no ZQ_MALLOC_AS_IS) and must answer through nginx.
 
 Needs valgrind and a build without sanitizers (valgrind cannot run ASan
-binaries): ZQ_BIN_DIR's when it is one, else build/release; skipped when
-neither is at hand."""
+binaries): ZQ_BIN_DIR's when it is one, else build/release, brought up to
+date with make first (a stale release binary from before the fix would
+fail, and none at all would skip the test in CI); skipped only without
+valgrind."""
 
 import os
 import shutil
 import stat
+import subprocess
 import tempfile
 import unittest
 
@@ -21,22 +24,32 @@ import harness
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def without_asan(exe):
+    if not os.path.isfile(exe):
+        return False
+    with open(exe, "rb") as f:
+        return b"__asan_init" not in f.read()
+
+
 def plain_fcgi():
     """A zhuqi-fcgi built without ASan, or None."""
-    for d in (harness.BIN_DIR, os.path.join(ROOT, "build", "release")):
-        exe = os.path.join(d, "zhuqi-fcgi")
-        if not os.path.isfile(exe):
-            continue
-        with open(exe, "rb") as f:
-            if b"__asan_init" not in f.read():
-                return exe
-    return None
+    exe = os.path.join(harness.BIN_DIR, "zhuqi-fcgi")
+    if without_asan(exe):
+        return exe
+    exe = os.path.join(ROOT, "build", "release", "zhuqi-fcgi")
+    p = subprocess.run(["make", "-s", "-C", ROOT, "-j2", "BUILD=release", "build/release/zhuqi-fcgi"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
+    if p.returncode != 0:
+        raise AssertionError("make BUILD=release failed:\n" + p.stdout.decode("utf-8", "replace"))
+    return exe if without_asan(exe) else None
 
 
 class TestProfileUnderValgrind(unittest.TestCase):
     def setUp(self):
+        if shutil.which("valgrind") is None:
+            self.skipTest("needs valgrind")
         self.exe = plain_fcgi()
-        if shutil.which("valgrind") is None or self.exe is None:
+        if self.exe is None:
             self.skipTest("needs valgrind and a zhuqi-fcgi without ASan (make BUILD=release)")
         self.tmp = tempfile.mkdtemp(prefix="zq-vg-")
         self.wrapper = os.path.join(self.tmp, "zhuqi-fcgi")
