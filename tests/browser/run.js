@@ -1905,6 +1905,12 @@ test('staff console: sign in, filter, open a case, accept it, history and deadli
   await page.waitForFunction(() => document.getElementById('app').innerText.includes('2026-10-30：逾期'));
   eq(await page.locator('[data-calendar-missing]').count(), 0, 'no calendar warning in October');
 
+  /* The audit log in words: the acceptance above as 已提交 → 已受理. */
+  await page.goto(base + '/admin/#/audit');
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('td')).some((td) =>
+    td.textContent.startsWith('已提交 → 已受理') && /from=submitted to=accepted/.test(td.title)));
+  assert(!(await page.locator('td', { hasText: /from=|to=/ }).count()), 'a raw audit detail shown');
+
   /* Statistics drawn in SVG. */
   await page.goto(base + '/admin/#/stats');
   await page.waitForSelector('#chart-region rect');

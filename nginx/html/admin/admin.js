@@ -1232,9 +1232,57 @@
     }, failed);
   }
 
+  /* An audit entry's detail ("from=submitted to=accepted public=0 …", or
+   * a small JSON object) in words; the raw text stays in the title. */
+  var RATING_NAMES = { satisfied: "满意", basically_satisfied: "基本满意", dissatisfied: "不满意" };
+  function statusName(id) {
+    var found = "";
+    ["complaint", "consult"].forEach(function (form) {
+      ((workflow && workflow.machines[form] || {}).statuses || []).forEach(function (s) {
+        if (!found && s.id === id) found = s.label;
+      });
+    });
+    return found || id;
+  }
+  function auditDetail(d) {
+    if (!d) return "";
+    if (d.charAt(0) === "{") {
+      try {
+        var o = JSON.parse(d);
+        if (o.file) return "附件 " + o.file;
+        if (o.channel) return (CHANNELS[o.channel] || o.channel) + (o.created ? "，新建" : "，修改");
+      } catch (e) { /* shown as it is */ }
+      return d;
+    }
+    var kv = {};
+    d.split(" ").forEach(function (p) {
+      var i = p.indexOf("=");
+      if (i > 0) kv[p.slice(0, i)] = p.slice(i + 1);
+    });
+    var out = [];
+    if (kv.from && kv.to) out.push(statusName(kv.from) + " → " + statusName(kv.to));
+    else if (kv.from) out.push("原状态：" + statusName(kv.from));
+    if (kv.public === "1") out.push("已告知企业");
+    if (kv.public === "0") out.push("仅内部备注");
+    if (kv.result) {
+      var res = ((workflow && workflow.results) || []).filter(function (x) { return x.id === kv.result; })[0];
+      out.push("结果：" + (res ? res.label : kv.result));
+    }
+    if (kv.handler) out.push("承办人：" + kv.handler);
+    if (kv.office) out.push("承办单位：" + officeName(kv.office));
+    if (kv.days) out.push("延长 " + kv.days + " 天");
+    if (kv.format) out.push((kv.format === "csv" ? "CSV" : "JSON Lines") + (kv.masked === "1" ? "（脱敏）" : ""));
+    if (kv.rows) out.push(kv.rows + " 条");
+    if (kv.ok === "0") out.push("未完成");
+    if (kv.rating) out.push(RATING_NAMES[kv.rating] || kv.rating);
+    return out.length ? out.join("，") : d;
+  }
+
   function viewAudit(params) {
     loading();
-    api("GET", "/api/admin/audit?" + qs({ limit: 100, before: params.before })).then(function (r) {
+    Promise.all([api("GET", "/api/admin/audit?" + qs({ limit: 100, before: params.before })),
+      loadWorkflow().catch(function () { return null; }), loadRegions()]).then(function (all) {
+      var r = all[0];
       var NAMES = { sign_in: "登录", case_view: "查看案件", case_transition: "变更状态", case_note: "添加备注",
         case_assign: "分派", case_extension: "延长期限", export: "导出", file_download: "查看附件",
         case_withdraw: "企业撤回", case_evaluate: "企业评价", retention_purge: "到期删除个人信息",
@@ -1244,7 +1292,7 @@
         var d = new Date(parseInt(e.at_ms, 10) + 8 * 3600 * 1000).toISOString().replace("T", " ").slice(0, 19);
         return h("tr", {}, [h("td", { text: d }), h("td", { text: e.who + "（" + (ROLE_NAMES[e.role] || e.role) + "）" }),
           h("td", { text: NAMES[e.action] || e.action }), h("td", { text: e.target }), h("td", { text: e.addr }),
-          h("td", { className: "muted", text: e.detail })]);
+          h("td", { className: "muted", title: e.detail || "", text: auditDetail(e.detail) })]);
       });
       page("操作日志", [h("div", { className: "tablewrap" }, [h("table", {}, [h("thead", {}, [h("tr", {},
         ["时间", "工作人员", "操作", "对象", "地址", "详情"].map(function (t) { return h("th", { text: t }); }))]),
