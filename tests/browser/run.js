@@ -2056,6 +2056,12 @@ for (const [vw, vh] of [[390, 844], [360, 640]]) test(`staff console on a phone 
   eq(await page.locator('#menu-toggle').getAttribute('aria-expanded'), 'true', 'aria-expanded');
   await shot(page, `admin-phone-menu-${vw}`);
   await page.click('#menu-toggle');
+  /* The filters fold behind one line until opened. */
+  assert(await page.locator('#filter-box > summary').isVisible(), 'filter summary');
+  assert(await page.locator('#filters').isHidden(), 'filters folded on a phone');
+  await page.click('#filter-box > summary');
+  assert(await page.locator('#filters input[name=q]').isVisible(), 'filters open');
+  await page.click('#filter-box > summary');
   /* Cards: the number, the company, the status and the deadline only. */
   const card = page.locator('#case-rows tr[data-id]').first();
   const shownCells = await card.evaluate((tr) => Array.from(tr.children)

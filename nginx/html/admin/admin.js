@@ -336,7 +336,7 @@
     Promise.all([loadWorkflow(), loadRegions(), loadStaff(), loadTopics()]).then(function () {
       var f = {};
       FILTERS.forEach(function (k) { f[k] = params[k] || ""; });
-      var form = h("form", { className: "card filters", id: "filters", onsubmit: function (ev) {
+      var form = h("form", { className: "filters", id: "filters", onsubmit: function (ev) {
         ev.preventDefault();
         var p = {};
         FILTERS.forEach(function (k) {
@@ -375,7 +375,13 @@
         tbody])]);
       var more = h("button", { type: "button", id: "more", hidden: true, text: "加载更多" });
       var count = h("p", { className: "muted", id: "count" });
-      page("案件", [form, exports, h("div", { className: "card" }, [table, count, more])]);
+      /* On a phone the eight filters fold behind one line (open when any
+       * is set); on a wider screen they are open. */
+      var active = FILTERS.filter(function (k) { return f[k]; }).length;
+      var box = h("details", { className: "card filter-box", id: "filter-box" }, [
+        h("summary", { text: "筛选与搜索" + (active ? "（已选 " + active + " 项）" : "") }), form]);
+      box.open = active > 0 || !window.matchMedia("(max-width: 599px)").matches;
+      page("案件", [box, exports, h("div", { className: "card" }, [table, count, more])]);
       var cursor = null, shown = 0;
       function load() {
         more.disabled = true;
