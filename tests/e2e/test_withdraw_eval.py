@@ -299,14 +299,17 @@ class TestEvaluation(LoopCase, unittest.TestCase):
         self.add(cid, mobile)
         ck = PREFIX + "case:" + cid
         parts = self.stack.redis_command("HGET", ck, "list_row").split("\x1f")
-        self.assertEqual(len(parts), 1 + 26)
-        old = parts[:1 + 24]
-        old[3] = "=accepted"  # status: only the pack says so
-        self.stack.redis_command("HSET", ck, "list_row", "\x1f".join(old))
-        r = self.staff("GET", "/api/admin/cases?q=" + cid, token=TOKENS.viewer)
-        row = [x for x in r.json()["cases"] if x["id"] == cid][0]
-        self.assertEqual(row["status"], "accepted")
-        self.assertNotIn("rating", row)
+        self.assertEqual(len(parts), 1 + 27)
+        # Packs of 24 fields (before the rating) and of 26 (before the
+        # result's reason) are read too.
+        for n, status in ((24, "accepted"), (26, "transferred")):
+            old = parts[:1 + n]
+            old[3] = "=" + status  # status: only the pack says so
+            self.stack.redis_command("HSET", ck, "list_row", "\x1f".join(old))
+            r = self.staff("GET", "/api/admin/cases?q=" + cid, token=TOKENS.viewer)
+            row = [x for x in r.json()["cases"] if x["id"] == cid][0]
+            self.assertEqual(row["status"], status, n)
+            self.assertNotIn("rating", row)
 
     def test_bad_ratings(self):
         cid, mobile = "TS20261206-0302", "13800140302"

@@ -1099,7 +1099,7 @@ static void test_handoff(void **state)
 
     (void)state;
     r = say(&c, "网页填写");
-    assert_has(r, "请先回复 1 咨询 或 2 投诉");
+    assert_has(r, "请先回复 1 在线咨询 或 2 欠款投诉");
     r = say(&c, "2");
     for (i = 0; i < 12; i++)
         r = say(&c, sample(asked(zq_schema_form(g_schema, "complaint"), r)));
