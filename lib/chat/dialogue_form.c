@@ -639,9 +639,8 @@ int dlg_handoff(turn *t)
         goto reask;
     }
     if (f == NULL) {
-        dlg_say(
-            t,
-            "请先回复 1 在线咨询 或 2 欠款投诉 开始填写，之后可以随时回复“网页填写”转到网页上接着填。\n");
+        dlg_say(t, "请先回复 1 在线咨询 或 2 欠款投诉 "
+                   "开始填写，之后可以随时回复“网页填写”转到网页上接着填。\n");
         return 0;
     }
     if (zq_random_hex(token, 32) < 0)
