@@ -257,10 +257,10 @@ class ChatMedia(StackCase, unittest.TestCase):
         reply = self.update(chat, "2")
         reply = self.photo(chat, jpeg(2000))
         self.assertIn("现在还不能接收文件", reply)
-        self.assertIn("企业名称", reply)
+        self.assertIn("欠款方", reply)
         # Neither was queued: once there, a photo is fetched, and it is the
         # only file the bot asked Telegram for (jobs run in order).
-        self.to_files(lambda t: self.update(chat, t), start=SAMPLES["company_name"])
+        self.to_files(lambda t: self.update(chat, t), start=SAMPLES["payer_type"])
         self.photo(chat, jpeg(2500))
         self.bot_says(chat, m, "已收到")
         asked = [x for x in self.stack.fake.messages(platform="telegram", since=m)
