@@ -60,7 +60,6 @@ typedef struct media_job {
     char why[160];    /* for the log */
     const char *user; /* the Chinese refusal (static), or NULL */
     bool wecom;
-    zq_apptoken_app app; /* WeCom: the app whose token the URL has */
 } fetch;
 
 /* Opens a new file in the upload folder for the download. */
@@ -230,15 +229,16 @@ static long wecom_errcode(const char *path, char *msg, size_t msgsz)
 static outcome wecom_begin(fetch *x, uint64_t max)
 {
     const zq_config *cfg = x->b->cfg;
+    zq_apptoken_app app;
     zq_err err = {0};
     char tok[ZQ_APPTOKEN_MAX], url[1400], *esc = NULL;
     outcome o = REFUSE;
     int rc;
 
     x->wecom = true;
-    if (zq_apptoken_for(cfg, ZQ_AUTH_WECOM, &x->app) < 0)
+    if (zq_apptoken_for(cfg, ZQ_AUTH_WECOM, &app) < 0)
         return REFUSE;
-    rc = zq_apptoken_get(x->b->st, &x->app, false, cfg->bot.timeout_ms, tok, &err);
+    rc = zq_apptoken_get(x->b->st, &app, false, cfg->bot.timeout_ms, tok, &err);
     if (rc < 0) {
         zq_fmt(x->why, sizeof(x->why), "wecom token: %s", err.msg);
         return rc == -ZQ_EAUTH ? REFUSE : RETRY;
@@ -258,6 +258,7 @@ static outcome downloaded(fetch *x, const zq_sent *r)
 {
     const char *what = x->wecom ? "wecom media/get" : "telegram file download";
     char emsg[120];
+    zq_apptoken_app app;
     zq_err err = {0};
     outcome o;
     long code;
@@ -273,9 +274,11 @@ static outcome downloaded(fetch *x, const zq_sent *r)
         strncasecmp(r->content_type, "text/plain", 10) == 0) {
         code = wecom_errcode(x->path, emsg, sizeof(emsg));
         zq_fmt(x->why, sizeof(x->why), "wecom media/get: errcode %ld %s", code, emsg);
-        /* A token WeCom no longer takes: fetched again on the retry. */
+        /* A token WeCom no longer takes: fetched again on the retry (the
+         * app from the current configuration: a SIGHUP may have come). */
         if (code == 40014 || code == 42001 || code == 40001) {
-            zq_apptoken_forget(x->b->st, &x->app, &err);
+            if (zq_apptoken_for(x->b->cfg, ZQ_AUTH_WECOM, &app) == 0)
+                zq_apptoken_forget(x->b->st, &app, &err);
             return RETRY;
         }
         return code == -1 || code == 45009 ? RETRY : REFUSE;
