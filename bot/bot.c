@@ -82,6 +82,13 @@ static int take_signals(zq_bot *b, int sfd)
     return stop;
 }
 
+/* A finished transfer goes to the part that started it. */
+static void finished(zq_bot *b, const zq_sent *r)
+{
+    if (!zq_media_done(b, r))
+        zq_delivery_done(b, r);
+}
+
 static void run(zq_bot *b, int sfd)
 {
     int64_t deadline = 0;
@@ -104,7 +111,7 @@ static void run(zq_bot *b, int sfd)
                 ZQ_WARN("event=stop_abandon transfers=%d", zq_sender_busy(b->snd));
                 zq_sender_abort_all(b->snd);
                 while (zq_sender_next(b->snd, &r))
-                    zq_delivery_done(b, &r);
+                    finished(b, &r);
                 zq_delivery_flush(b);
                 break;
             }
@@ -121,7 +128,7 @@ static void run(zq_bot *b, int sfd)
             nanosleep(&ts, NULL);
         }
         while (zq_sender_next(b->snd, &r))
-            zq_delivery_done(b, &r);
+            finished(b, &r);
         zq_delivery_flush(b);
         if (sig && take_signals(b, sfd) && !b->stopping) {
             b->stopping = true;
@@ -202,6 +209,7 @@ int zq_bot_run(const char *config_path, const zq_config *initial)
             b->consumer, b->cfg->bot.max_transfers,
             b->app->reminders ? b->app->reminders->n : (size_t)0);
     run(b, sfd);
+    zq_media_free(b);
     zq_sched_release(b);
     ZQ_INFO("event=stopped code=0 sent=%llu retried=%llu dead=%llu deferred=%llu "
             "duplicates=%llu skipped=%llu",

@@ -69,6 +69,9 @@ typedef struct zq_sent {
     const char *retry_after; /* the Retry-After header or NULL */
     char error[160];         /* transport error ("" when there was an answer) */
     bool refused;            /* the address guard refused the peer: error says why */
+    bool too_big;            /* the body passed its limit (error says so) */
+    char content_type[128];  /* the answer's Content-Type ("" none) */
+    char filename[128];      /* a Content-Disposition filename="..." ("" none) */
 } zq_sent;
 
 /* A sender with room for max transfers at once. NULL when out of memory. */
@@ -95,6 +98,17 @@ int zq_sender_free_slots(const zq_sender *s);
 int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
                     const char *const *headers, int nheaders, const char *body, size_t len,
                     const zq_netguard *guard, void *ctx);
+
+/* Starts GETting url into f (borrowed, open until the transfer ends),
+ * at most max bytes (the write callback refuses more: zq_sent.too_big),
+ * within timeout_ms; unguarded (operators' URLs only). Returns 0,
+ * -ZQ_EBUSY when no slot is free, or -ZQ_ENOMEM. */
+int zq_sender_get_file(zq_sender *s, const char *url, FILE *f, uint64_t max, int timeout_ms,
+                       void *ctx);
+
+/* Aborts the transfer in flight started with ctx (none: nothing),
+ * handing it back through zq_sender_next with error "aborted". */
+void zq_sender_abort(zq_sender *s, const void *ctx);
 
 /* How long a guarded host:port stays pinned to the address a guarded
  * transfer reached it at before its name is resolved and checked again. */

@@ -61,8 +61,9 @@ typedef struct zq_bot {
     bool ev_group_ok;
     bool outbox_group_ok;
 
-    /* media.c */
+    /* media.c: the fetch jobs in progress (allocated on first use) */
     int64_t next_media_mono;
+    struct media_job *media;
 
     /* counters, logged at exit */
     uint64_t n_sent, n_retry, n_dead, n_deferred, n_dup, n_skipped;
@@ -104,8 +105,14 @@ void zq_events_step(zq_bot *b, int64_t now_mono);
  * their session is gone (run by the scheduler's lease holder). */
 void zq_files_sweep_step(zq_bot *b);
 
-/* media.c: fetches one image or file sent in a chat, when a job is due
- * (include/zhuqi/chatmedia.h). */
+/* media.c: images and files sent in a chat (include/zhuqi/chatmedia.h).
+ * zq_media_step takes due fetch jobs and starts their transfers (while
+ * stopping: aborts them); zq_media_done handles a finished transfer:
+ * true when it was a fetch's (else it is delivery's); zq_media_free (at
+ * exit, no transfer in flight) hands unfinished jobs back and removes
+ * their temporary files. */
 void zq_media_step(zq_bot *b, int64_t now_mono);
+bool zq_media_done(zq_bot *b, const zq_sent *r);
+void zq_media_free(zq_bot *b);
 
 #endif

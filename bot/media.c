@@ -1,9 +1,9 @@
 /* Images and files sent in a chat (include/zhuqi/chatmedia.h): zhuqi-bot
- * takes one fetch job at a time, downloads the file through the
- * platform's media API into the upload folder ([files] upload_temp_dir),
- * checks it like a web upload (type from its bytes, size, SHA-256), moves
- * it into the file store, attaches it to the chat's draft and answers in
- * the chat (已收到, or why not). A transfer that fails is tried again
+ * takes fetch jobs, downloads each file through the platform's media API
+ * into the upload folder ([files] upload_temp_dir), checks it like a web
+ * upload (type from its bytes, size, SHA-256), moves it into the file
+ * store, attaches it to the chat's draft and answers in the chat (已收到,
+ * or why not). A transfer that fails is tried again
  * (ZQ_CHATMEDIA_ATTEMPTS in all) before the user is told.
  *
  *   Telegram  GET {telegram}/bot<token>/getFile?file_id=ID ->
@@ -14,10 +14,15 @@
  *             the bytes (Content-Disposition names the file), or JSON
  *             {"errcode": 40007 invalid media_id, 42001 expired token...}
  *
- * The transfers are synchronous (libcurl easy, bounded by [bot]
- * timeout_ms and the size limit), one job per loop turn: chat files are
- * rare next to messages, and a job never holds the loop longer than one
- * download's timeout. */
+ * The transfers run in the loop's multi handle (sender.c) like every
+ * delivery, so a slow platform holds only its own job: each job is a
+ * small state machine (getFile -> download -> keep -> reply), at most
+ * MEDIA_JOBS at once. The WeCom token comes from the shared cache
+ * (apptoken.h) as for app messages; storing and attaching are local (a
+ * rename and one script). On SIGTERM the downloads are aborted at once:
+ * the temporary file goes, and the job is handed back without counting
+ * a try, so the next bot takes it (a bot that dies leaves it to the
+ * lease). */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -35,119 +40,38 @@
 
 #define LEASE_MS 120000
 #define IDLE_MS 250
-#define SMALL_MAX 65536
+/* Jobs fetched at once: chat files are rare next to messages, and each
+ * holds a sender slot while it downloads. */
+#define MEDIA_JOBS 3
 
-typedef enum outcome { DONE, RETRY, REFUSE } outcome;
+typedef enum outcome { DONE, RETRY, REFUSE, PENDING } outcome;
 
-/* One job's work: the temporary file and what the user is told. */
-typedef struct fetch {
+typedef enum mstate { M_FREE = 0, M_INFO, M_FILE } mstate;
+
+/* One job's work: the transfer in flight, the temporary file and what
+ * the user is told. */
+typedef struct media_job {
+    mstate state;
     zq_bot *b;
-    json_t *job;
+    json_t *job;      /* owned; NULL when free */
+    FILE *f;          /* the download being written, or NULL */
     char path[512];   /* the download in the upload folder, "" none */
     char name[128];   /* the file's name from the platform */
     char why[160];    /* for the log */
     const char *user; /* the Chinese refusal (static), or NULL */
+    bool wecom;
 } fetch;
 
-/* A transfer's sink: memory (small answers) or the file, with a limit. */
-typedef struct sink {
-    FILE *f;
-    zq_buf mem;
-    uint64_t n, max;
-    bool over;
-    char ctype[128];
-    char disp_name[128];
-} sink;
-
-static size_t on_data(char *p, size_t sz, size_t nm, void *ud)
-{
-    sink *s = ud;
-    size_t n = sz * nm;
-
-    if (s->n + n > s->max) {
-        s->over = true;
-        return 0;
-    }
-    s->n += n;
-    if (s->f != NULL)
-        return fwrite(p, 1, n, s->f);
-    zq_buf_append(&s->mem, p, n);
-    return s->mem.oom ? 0 : n;
-}
-
-/* Keeps Content-Type and a Content-Disposition filename="..." (WeCom's
- * name of the file). */
-static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
-{
-    sink *s = ud;
-    size_t n = sz * nm, k;
-    char line[512];
-
-    if (n >= sizeof(line))
-        return n;
-    memcpy(line, p, n);
-    line[n] = '\0';
-    while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == '\n'))
-        line[--n] = '\0';
-    if (strncasecmp(line, "Content-Type:", 13) == 0) {
-        const char *v = line + 13 + strspn(line + 13, " ");
-        zq_fmt(s->ctype, sizeof(s->ctype), "%s", v);
-    } else if (strncasecmp(line, "Content-Disposition:", 20) == 0) {
-        const char *f = strstr(line, "filename=\"");
-
-        if (f != NULL) {
-            f += 10;
-            k = strcspn(f, "\"");
-            if (k > 0 && k < sizeof(s->disp_name)) {
-                memcpy(s->disp_name, f, k);
-                s->disp_name[k] = '\0';
-            }
-        }
-    }
-    return sz * nm;
-}
-
-/* GETs url into s. Returns the HTTP status, or 0 (transport error: why
- * says which). */
-static long get(const zq_bot *b, const char *url, sink *s, char *why, size_t whysz)
-{
-    CURL *c = curl_easy_init();
-    long status = 0;
-    CURLcode cc;
-
-    if (c == NULL) {
-        zq_fmt(why, whysz, "curl_easy_init failed");
-        return 0;
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)b->cfg->bot.timeout_ms * 4);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)b->cfg->bot.connect_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "zhuqi-bot/" ZQ_VERSION);
-    cc = curl_easy_perform(c);
-    if (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && s->over))
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    else
-        zq_fmt(why, whysz, "%s", curl_easy_strerror(cc));
-    curl_easy_cleanup(c);
-    return status;
-}
-
 /* Opens a new file in the upload folder for the download. */
-static int open_temp(fetch *x, sink *s)
+static int open_temp(fetch *x)
 {
     int fd;
 
     if (zq_fmt(x->path, sizeof(x->path), "%s/chatmedia.XXXXXX", x->b->cfg->files.upload_temp_dir) <
-        0)
+        0) {
+        x->path[0] = '\0';
         return -ZQ_ETOOBIG;
+    }
     fd = mkstemp(x->path);
     if (fd < 0) {
         zq_fmt(x->why, sizeof(x->why), "mkstemp in %s: %s", x->b->cfg->files.upload_temp_dir,
@@ -155,12 +79,30 @@ static int open_temp(fetch *x, sink *s)
         x->path[0] = '\0';
         return -ZQ_EIO;
     }
-    s->f = fdopen(fd, "wb");
-    if (s->f == NULL) {
+    x->f = fdopen(fd, "wb");
+    if (x->f == NULL) {
         close(fd);
         return -ZQ_EIO;
     }
     return 0;
+}
+
+/* Starts the download of url into a new temporary file (at most max
+ * bytes; 4 x [bot] timeout_ms: a file takes longer than a message).
+ * Returns PENDING, or RETRY (why set). */
+static outcome start_download(fetch *x, const char *url, uint64_t max)
+{
+    if (open_temp(x) < 0) {
+        if (x->why[0] == '\0')
+            zq_fmt(x->why, sizeof(x->why), "cannot open a temporary file");
+        return RETRY;
+    }
+    if (zq_sender_get_file(x->b->snd, url, x->f, max, x->b->cfg->bot.timeout_ms * 4, x) < 0) {
+        zq_fmt(x->why, sizeof(x->why), "cannot start the download");
+        return RETRY;
+    }
+    x->state = M_FILE;
+    return PENDING;
 }
 
 static const char *jstr(json_t *o, const char *k)
@@ -170,27 +112,26 @@ static const char *jstr(json_t *o, const char *k)
     return s ? s : "";
 }
 
-/* The outcome of a download's HTTP status. */
-static outcome status_outcome(fetch *x, long status, const char *what)
+/* The outcome of a transfer's HTTP status (0: r->error says why). */
+static outcome status_outcome(fetch *x, const zq_sent *r, const char *what)
 {
-    if (status == 200)
+    if (r->status == 200)
         return DONE;
-    if (x->why[0] == '\0')
-        zq_fmt(x->why, sizeof(x->why), "%s: HTTP %ld", what, status);
-    return status == 0 || status == 429 || status >= 500 ? RETRY : REFUSE;
+    if (r->status == 0)
+        zq_fmt(x->why, sizeof(x->why), "%s: %s", what, r->error);
+    else if (x->why[0] == '\0')
+        zq_fmt(x->why, sizeof(x->why), "%s: HTTP %ld", what, r->status);
+    return r->status == 0 || r->status == 429 || r->status >= 500 ? RETRY : REFUSE;
 }
 
 static const char *const TOO_BIG = "文件过大，没有保存。";
 static const char *const FAILED = "文件接收失败，没有保存。";
 
-static outcome telegram_fetch(fetch *x, uint64_t max)
+/* Starts Telegram's getFile. Returns PENDING or the outcome. */
+static outcome telegram_begin(fetch *x)
 {
     const zq_config *cfg = x->b->cfg;
-    sink s = {.max = SMALL_MAX};
-    char url[1400], *esc = NULL;
-    const char *fp;
-    json_t *j = NULL, *res;
-    long status;
+    char url[1400], *esc;
     outcome o = REFUSE;
 
     if (cfg->telegram.bot_token[0] == '\0') {
@@ -201,22 +142,45 @@ static outcome telegram_fetch(fetch *x, uint64_t max)
     if (esc == NULL || zq_fmt(url, sizeof(url), "%s/bot%s/getFile?file_id=%s",
                               cfg->channels.telegram_base_url, cfg->telegram.bot_token, esc) < 0) {
         zq_fmt(x->why, sizeof(x->why), "telegram: getFile URL too long");
-        goto out;
+    } else if (zq_sender_start(x->b->snd, url, "", NULL, 0, NULL, 0, NULL, x) < 0) {
+        zq_fmt(x->why, sizeof(x->why), "telegram: cannot start getFile");
+        o = RETRY;
+    } else {
+        x->state = M_INFO;
+        o = PENDING;
     }
-    status = get(x->b, url, &s, x->why, sizeof(x->why));
-    j = s.mem.data ? json_loadb(s.mem.data, s.mem.len, 0, NULL) : NULL;
+    curl_free(esc);
+    return o;
+}
+
+/* getFile's answer: starts the download. Returns PENDING or the
+ * outcome. */
+static outcome telegram_info(fetch *x, const zq_sent *r, uint64_t max)
+{
+    const zq_config *cfg = x->b->cfg;
+    json_t *j = r->status != 0 ? json_loadb(r->body, r->len, 0, NULL) : NULL, *res;
+    char url[1400];
+    const char *fp;
+    outcome o = REFUSE;
+
     res = json_object_get(j, "result");
-    if (status != 200 || !json_is_true(json_object_get(j, "ok"))) {
+    if (r->status != 200 || !json_is_true(json_object_get(j, "ok"))) {
         const char *d = jstr(j, "description");
 
-        if (status == 400 && strstr(d, "file is too big") != NULL) {
+        if (r->status == 400 && strstr(d, "file is too big") != NULL) {
             x->user = "文件过大，没有保存：Telegram 机器人只能接收不超过 20 MB 的文件。";
             zq_fmt(x->why, sizeof(x->why), "telegram getFile: %s", d);
             goto out;
         }
         if (d[0] != '\0')
-            zq_fmt(x->why, sizeof(x->why), "telegram getFile: HTTP %ld %s", status, d);
-        o = status_outcome(x, status == 200 ? 502 : status, "telegram getFile");
+            zq_fmt(x->why, sizeof(x->why), "telegram getFile: HTTP %ld %s", r->status, d);
+        if (r->status == 200) {
+            if (x->why[0] == '\0')
+                zq_fmt(x->why, sizeof(x->why), "telegram getFile: not ok");
+            o = RETRY;
+        } else {
+            o = status_outcome(x, r, "telegram getFile");
+        }
         goto out;
     }
     fp = jstr(res, "file_path");
@@ -229,38 +193,15 @@ static outcome telegram_fetch(fetch *x, uint64_t max)
         zq_fmt(x->why, sizeof(x->why), "telegram: file_size over the limit");
         goto out;
     }
-    if (strrchr(fp, '/') != NULL)
-        zq_fmt(x->name, sizeof(x->name), "%s", strrchr(fp, '/') + 1);
-    else
-        zq_fmt(x->name, sizeof(x->name), "%s", fp);
+    zq_fmt(x->name, sizeof(x->name), "%s", strrchr(fp, '/') ? strrchr(fp, '/') + 1 : fp);
     if (zq_fmt(url, sizeof(url), "%s/file/bot%s/%s", cfg->channels.telegram_base_url,
                cfg->telegram.bot_token, fp) < 0) {
         zq_fmt(x->why, sizeof(x->why), "telegram: file URL too long");
         goto out;
     }
-    zq_buf_free(&s.mem);
-    memset(&s, 0, sizeof(s));
-    s.max = max + 1;
-    if (open_temp(x, &s) < 0) {
-        o = RETRY;
-        goto out;
-    }
-    status = get(x->b, url, &s, x->why, sizeof(x->why));
-    if (fclose(s.f) != 0 && status == 200)
-        status = 0;
-    s.f = NULL;
-    if (s.over) {
-        x->user = TOO_BIG;
-        zq_fmt(x->why, sizeof(x->why), "telegram: the file is over the limit");
-        goto out;
-    }
-    o = status_outcome(x, status, "telegram file download");
+    o = start_download(x, url, max);
 out:
-    if (s.f != NULL)
-        fclose(s.f);
     json_decref(j);
-    zq_buf_free(&s.mem);
-    curl_free(esc);
     return o;
 }
 
@@ -283,17 +224,18 @@ static long wecom_errcode(const char *path, char *msg, size_t msgsz)
     return code;
 }
 
-static outcome wecom_fetch(fetch *x, uint64_t max)
+/* Takes the app's token (cached; fetched when there is none, as for app
+ * messages) and starts media/get. Returns PENDING or the outcome. */
+static outcome wecom_begin(fetch *x, uint64_t max)
 {
     const zq_config *cfg = x->b->cfg;
     zq_apptoken_app app;
     zq_err err = {0};
-    char tok[ZQ_APPTOKEN_MAX], url[1400], emsg[120], *esc = NULL;
-    sink s = {.max = max + 1};
-    long status, code;
+    char tok[ZQ_APPTOKEN_MAX], url[1400], *esc = NULL;
     outcome o = REFUSE;
     int rc;
 
+    x->wecom = true;
     if (zq_apptoken_for(cfg, ZQ_AUTH_WECOM, &app) < 0)
         return REFUSE;
     rc = zq_apptoken_get(x->b->st, &app, false, cfg->bot.timeout_ms, tok, &err);
@@ -303,44 +245,46 @@ static outcome wecom_fetch(fetch *x, uint64_t max)
     }
     esc = curl_easy_escape(NULL, jstr(x->job, "media_id"), 0);
     if (esc == NULL || zq_fmt(url, sizeof(url), "%s/cgi-bin/media/get?access_token=%s&media_id=%s",
-                              cfg->channels.wecom_base_url, tok, esc) < 0) {
+                              cfg->channels.wecom_base_url, tok, esc) < 0)
         zq_fmt(x->why, sizeof(x->why), "wecom: media/get URL too long");
-        goto out;
-    }
-    if (open_temp(x, &s) < 0) {
-        o = RETRY;
-        goto out;
-    }
-    status = get(x->b, url, &s, x->why, sizeof(x->why));
-    if (fclose(s.f) != 0 && status == 200)
-        status = 0;
-    s.f = NULL;
-    if (s.over) {
-        x->user = TOO_BIG;
-        zq_fmt(x->why, sizeof(x->why), "wecom: the file is over the limit");
-        goto out;
-    }
-    if ((o = status_outcome(x, status, "wecom media/get")) != DONE)
-        goto out;
-    if (strncasecmp(s.ctype, "application/json", 16) == 0 ||
-        strncasecmp(s.ctype, "text/plain", 10) == 0) {
-        code = wecom_errcode(x->path, emsg, sizeof(emsg));
-        zq_fmt(x->why, sizeof(x->why), "wecom media/get: errcode %ld %s", code, emsg);
-        /* A token WeCom no longer takes: fetched again on the retry. */
-        if (code == 40014 || code == 42001 || code == 40001) {
-            zq_apptoken_forget(x->b->st, &app, &err);
-            o = RETRY;
-        } else {
-            o = code == -1 || code == 45009 ? RETRY : REFUSE;
-        }
-        goto out;
-    }
-    zq_fmt(x->name, sizeof(x->name), "%s", s.disp_name);
-out:
-    if (s.f != NULL)
-        fclose(s.f);
+    else
+        o = start_download(x, url, max);
     curl_free(esc);
     return o;
+}
+
+/* A finished download (x->f closed): DONE when the bytes are there. */
+static outcome downloaded(fetch *x, const zq_sent *r)
+{
+    const char *what = x->wecom ? "wecom media/get" : "telegram file download";
+    char emsg[120];
+    zq_apptoken_app app;
+    zq_err err = {0};
+    outcome o;
+    long code;
+
+    if (r->too_big) {
+        x->user = TOO_BIG;
+        zq_fmt(x->why, sizeof(x->why), "%s: the file is over the limit", what);
+        return REFUSE;
+    }
+    if ((o = status_outcome(x, r, what)) != DONE || !x->wecom)
+        return o;
+    if (strncasecmp(r->content_type, "application/json", 16) == 0 ||
+        strncasecmp(r->content_type, "text/plain", 10) == 0) {
+        code = wecom_errcode(x->path, emsg, sizeof(emsg));
+        zq_fmt(x->why, sizeof(x->why), "wecom media/get: errcode %ld %s", code, emsg);
+        /* A token WeCom no longer takes: fetched again on the retry (the
+         * app from the current configuration: a SIGHUP may have come). */
+        if (code == 40014 || code == 42001 || code == 40001) {
+            if (zq_apptoken_for(x->b->cfg, ZQ_AUTH_WECOM, &app) == 0)
+                zq_apptoken_forget(x->b->st, &app, &err);
+            return RETRY;
+        }
+        return code == -1 || code == 45009 ? RETRY : REFUSE;
+    }
+    zq_fmt(x->name, sizeof(x->name), "%s", r->filename);
+    return DONE;
 }
 
 /* "12.5 MB", "300 KB". */
@@ -485,66 +429,161 @@ static void reply(zq_bot *b, json_t *job, const char *text)
                  err.msg);
 }
 
-/* Runs one job; true when there was one. */
-static bool run_one(zq_bot *b)
+/* Closes and removes the temporary file, if any. */
+static void drop_temp(fetch *x)
 {
-    const zq_config *cfg = b->cfg;
-    uint64_t max = cfg->files.max_file_size;
-    fetch x = {.b = b};
+    if (x->f != NULL)
+        fclose(x->f);
+    x->f = NULL;
+    if (x->path[0] != '\0')
+        unlink(x->path);
+    x->path[0] = '\0';
+}
+
+static void release(fetch *x)
+{
+    drop_temp(x);
+    json_decref(x->job);
+    memset(x, 0, sizeof(*x));
+}
+
+/* Ends a job with outcome o: stores it (DONE), schedules another try or
+ * tells the user, and frees the slot. */
+static void finish(fetch *x, outcome o)
+{
+    zq_bot *b = x->b;
+    uint64_t max = b->cfg->files.max_file_size;
     zq_err err = {0};
     char text[400];
-    const char *ch;
-    outcome o;
-    int rc, attempts;
+    const char *ch = jstr(x->job, "channel");
+    int attempts;
 
-    rc = zq_chatmedia_take(b->st, zq_now_ms(), LEASE_MS, &x.job, &err);
-    zq_bot_redis(b, rc == -ZQ_EUNAVAIL ? rc : 0, "chat_media", &err);
-    if (rc <= 0)
-        return false;
-    ch = jstr(x.job, "channel");
     text[0] = '\0';
-    o = strcmp(ch, "telegram") == 0 ? telegram_fetch(&x, max)
-        : strcmp(ch, "wecom") == 0  ? wecom_fetch(&x, max)
-                                    : REFUSE;
     if (o == DONE)
-        o = keep(&x, max, text, sizeof(text));
-    if (x.path[0] != '\0')
-        unlink(x.path);
-    attempts = (int)json_integer_value(json_object_get(x.job, "attempts")) + 1;
+        o = keep(x, max, text, sizeof(text));
+    drop_temp(x);
+    attempts = (int)json_integer_value(json_object_get(x->job, "attempts")) + 1;
     if (o == RETRY && attempts < ZQ_CHATMEDIA_ATTEMPTS) {
-        ZQ_WARN("event=chat_media_retry channel=%s attempt=%d err=\"%s\"", ch, attempts, x.why);
-        json_object_set_new(x.job, "attempts", json_integer(attempts));
+        ZQ_WARN("event=chat_media_retry channel=%s attempt=%d err=\"%s\"", ch, attempts, x->why);
+        json_object_set_new(x->job, "attempts", json_integer(attempts));
         /* 2 s, then 4 s: a platform's short outage passes. */
-        if (zq_chatmedia_retry(b->st, x.job, zq_now_ms() + (2000LL << (attempts - 1)), &err) < 0)
+        if (zq_chatmedia_retry(b->st, x->job, zq_now_ms() + (2000LL << (attempts - 1)), &err) < 0)
             ZQ_ERROR("event=chat_media_retry_failed err=\"%s\"", err.msg);
-        json_decref(x.job);
-        return true;
+        release(x);
+        return;
     }
-    if (o == DONE) {
-        reply(b, x.job, text);
-    } else {
-        ZQ_WARN("event=chat_media_refused channel=%s attempts=%d err=\"%s\"", ch, attempts, x.why);
+    if (o != DONE) {
+        ZQ_WARN("event=chat_media_refused channel=%s attempts=%d err=\"%s\"", ch, attempts, x->why);
         if (o == RETRY)
             zq_fmt(
                 text, sizeof(text), "%s",
                 "文件接收失败（平台暂时无法下载），没有保存。请稍后重新发送，或回复“网页填写”在网"
                 "页上传。");
-        else if (x.user == TOO_BIG)
+        else if (x->user == TOO_BIG)
             zq_fmt(text, sizeof(text), "%s单个文件不能超过 %llu MB，请压缩或分成几个文件后再发送。",
                    TOO_BIG, (unsigned long long)(max / 1048576));
         else
-            zq_fmt(text, sizeof(text), "%s", x.user ? x.user : FAILED);
-        reply(b, x.job, text);
+            zq_fmt(text, sizeof(text), "%s", x->user ? x->user : FAILED);
     }
-    if (zq_chatmedia_done(b->st, x.job, &err) < 0)
+    reply(b, x->job, text);
+    if (zq_chatmedia_done(b->st, x->job, &err) < 0)
         ZQ_ERROR("event=chat_media_done_failed err=\"%s\"", err.msg);
-    json_decref(x.job);
+    release(x);
+}
+
+/* Stopping: the job goes back to the queue at once, without counting a
+ * try (should that fail, the lease returns it). */
+static void abandon(fetch *x)
+{
+    zq_err err = {0};
+
+    ZQ_INFO("event=chat_media_abandoned channel=%s msg=\"stopping\"", jstr(x->job, "channel"));
+    drop_temp(x);
+    if (zq_chatmedia_retry(x->b->st, x->job, zq_now_ms(), &err) < 0)
+        ZQ_WARN("event=chat_media_release_failed err=\"%s\"", err.msg);
+    release(x);
+}
+
+bool zq_media_done(zq_bot *b, const zq_sent *r)
+{
+    uint64_t max = b->cfg->files.max_file_size;
+    fetch *x = NULL;
+    outcome o;
+
+    for (int i = 0; b->media != NULL && i < MEDIA_JOBS; i++)
+        if (r->ctx == (void *)&b->media[i] && b->media[i].state != M_FREE)
+            x = &b->media[i];
+    if (x == NULL)
+        return false;
+    if (x->state == M_FILE && x->f != NULL) {
+        bool bad = fclose(x->f) != 0;
+
+        x->f = NULL;
+        if (bad && r->status == 200) {
+            zq_fmt(x->why, sizeof(x->why), "writing %s failed", x->path);
+            finish(x, RETRY);
+            return true;
+        }
+    }
+    /* Stopping: nothing new starts (a getFile answered goes back too). */
+    if (b->stopping && (x->state == M_INFO || strcmp(r->error, "aborted") == 0)) {
+        abandon(x);
+        return true;
+    }
+    o = x->state == M_INFO ? telegram_info(x, r, max) : downloaded(x, r);
+    if (o != PENDING)
+        finish(x, o);
     return true;
 }
 
 void zq_media_step(zq_bot *b, int64_t now_mono)
 {
-    if (b->app->files == NULL || b->stopping || now_mono < b->next_media_mono)
+    uint64_t max;
+    zq_err err = {0};
+    int rc;
+
+    if (b->app->files == NULL)
         return;
-    b->next_media_mono = run_one(b) ? now_mono : now_mono + IDLE_MS;
+    if (b->stopping) {
+        /* A download may take minutes: not worth the stop's grace. */
+        for (int i = 0; b->media != NULL && i < MEDIA_JOBS; i++)
+            if (b->media[i].state != M_FREE)
+                zq_sender_abort(b->snd, &b->media[i]);
+        return;
+    }
+    if (now_mono < b->next_media_mono)
+        return;
+    if (b->media == NULL && (b->media = calloc(MEDIA_JOBS, sizeof(*b->media))) == NULL)
+        return;
+    max = b->cfg->files.max_file_size;
+    for (int i = 0; i < MEDIA_JOBS && zq_sender_free_slots(b->snd) > 0; i++) {
+        fetch *x = &b->media[i];
+        const char *ch;
+        outcome o;
+
+        if (x->state != M_FREE || x->job != NULL)
+            continue;
+        rc = zq_chatmedia_take(b->st, zq_now_ms(), LEASE_MS, &x->job, &err);
+        zq_bot_redis(b, rc == -ZQ_EUNAVAIL ? rc : 0, "chat_media", &err);
+        if (rc <= 0) {
+            b->next_media_mono = now_mono + IDLE_MS;
+            return;
+        }
+        x->b = b;
+        ch = jstr(x->job, "channel");
+        o = strcmp(ch, "telegram") == 0 ? telegram_begin(x)
+            : strcmp(ch, "wecom") == 0  ? wecom_begin(x, max)
+                                        : REFUSE;
+        if (o != PENDING)
+            finish(x, o);
+    }
+}
+
+void zq_media_free(zq_bot *b)
+{
+    for (int i = 0; b->media != NULL && i < MEDIA_JOBS; i++)
+        if (b->media[i].job != NULL)
+            abandon(&b->media[i]);
+    free(b->media);
+    b->media = NULL;
 }

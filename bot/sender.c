@@ -25,6 +25,11 @@ typedef struct xfer {
     char *resp; /* RESP_MAX + 1 bytes */
     size_t len;
     bool too_big;
+    /* A download (zq_sender_get_file): the body goes to f, at most fmax
+     * bytes; f NULL: into resp. */
+    FILE *f;
+    uint64_t fmax, flen;
+    char disp_name[128]; /* Content-Disposition filename="..." */
     char retry_after[64];
     bool have_retry_after;
     void *ctx;
@@ -95,6 +100,16 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     xfer *x = userdata;
     size_t n = size * nmemb;
 
+    if (x->f != NULL) {
+        /* Checked while writing: a file over the limit never fills the
+         * disk; returning short aborts the transfer. */
+        if (x->flen + n > x->fmax) {
+            x->too_big = true;
+            return 0;
+        }
+        x->flen += n;
+        return fwrite(data, 1, n, x->f);
+    }
     if (x->len + n > RESP_MAX) {
         x->too_big = true;
         return 0; /* aborts the transfer */
@@ -121,6 +136,22 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
             memcpy(x->retry_after, data + a, b - a);
             x->retry_after[b - a] = '\0';
             x->have_retry_after = true;
+        }
+    } else if (n > 20 && strncasecmp(data, "Content-Disposition:", 20) == 0) {
+        /* WeCom's media/get names the file here: filename="...". */
+        const char *end = data + n, *f = data + 20;
+        size_t k;
+
+        while (f + 10 <= end && strncmp(f, "filename=\"", 10) != 0)
+            f++;
+        if (f + 10 <= end) {
+            f += 10;
+            for (k = 0; f + k < end && f[k] != '"'; k++)
+                ;
+            if (f + k < end && k > 0 && k < sizeof(x->disp_name)) {
+                memcpy(x->disp_name, f, k);
+                x->disp_name[k] = '\0';
+            }
         }
     }
     return n;
@@ -346,9 +377,11 @@ static void transport_error(char *out, size_t outsz, const char *msg)
     out[n] = '\0';
 }
 
-int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
-                    const char *const *headers, int nheaders, const char *body, size_t len,
-                    const zq_netguard *guard, void *ctx)
+/* zq_sender_start, and a download into f (NULL: none) of at most fmax
+ * bytes within timeout_ms (0: the sender's). */
+static int start(zq_sender *s, const char *url, const char *content_type,
+                 const char *const *headers, int nheaders, const char *body, size_t len,
+                 const zq_netguard *guard, FILE *f, uint64_t fmax, int timeout_ms, void *ctx)
 {
     xfer *x = NULL;
     struct curl_slist *h = NULL, *t;
@@ -387,6 +420,10 @@ int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
     x->len = 0;
     x->resp[0] = '\0';
     x->too_big = false;
+    x->f = f;
+    x->fmax = fmax;
+    x->flen = 0;
+    x->disp_name[0] = '\0';
     x->have_retry_after = false;
     x->retry_after[0] = '\0';
     x->errbuf[0] = '\0';
@@ -413,7 +450,8 @@ int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
     }
     curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)s->connect_ms);
-    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms);
+    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS,
+                     (long)(timeout_ms > 0 ? timeout_ms : s->timeout_ms));
     curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(x->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -425,7 +463,7 @@ int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
     curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
-    curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)RESP_MAX);
+    curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(f != NULL ? fmax : RESP_MAX));
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
     curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETDATA, x);
@@ -443,6 +481,19 @@ int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
     x->busy = true;
     s->busy++;
     return 0;
+}
+
+int zq_sender_start(zq_sender *s, const char *url, const char *content_type,
+                    const char *const *headers, int nheaders, const char *body, size_t len,
+                    const zq_netguard *guard, void *ctx)
+{
+    return start(s, url, content_type, headers, nheaders, body, len, guard, NULL, 0, 0, ctx);
+}
+
+int zq_sender_get_file(zq_sender *s, const char *url, FILE *f, uint64_t max, int timeout_ms,
+                       void *ctx)
+{
+    return start(s, url, "", NULL, 0, NULL, 0, NULL, f, max, timeout_ms, ctx);
 }
 
 /* Collects what finished into the xfers. */
@@ -496,6 +547,7 @@ bool zq_sender_next(zq_sender *s, zq_sent *out)
 {
     for (int i = 0; i < s->n; i++) {
         xfer *x = &s->x[i];
+        char *ct = NULL;
 
         if (!x->busy || !x->done)
             continue;
@@ -505,13 +557,20 @@ bool zq_sender_next(zq_sender *s, zq_sent *out)
         out->body = s->body_out;
         out->len = x->len;
         out->retry_after = x->have_retry_after ? x->retry_after : NULL;
+        /* A download's stated Content-Length over the limit: curl stops
+         * before writing (CURLOPT_MAXFILESIZE_LARGE). */
+        out->too_big = x->too_big || (x->f != NULL && x->code == CURLE_FILESIZE_EXCEEDED);
+        if (curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != NULL &&
+            zq_fmt(out->content_type, sizeof(out->content_type), "%s", ct) < 0)
+            out->content_type[0] = '\0';
+        memcpy(out->filename, x->disp_name, strlen(x->disp_name) + 1);
         if (x->refused && x->code != CURLE_OK) {
             /* Refused every address (one allowed would have answered). */
             out->refused = true;
             transport_error(out->error, sizeof(out->error), x->refused_why);
-        } else if (x->too_big) {
-            int rc =
-                zq_fmt(out->error, sizeof(out->error), "response larger than %d bytes", RESP_MAX);
+        } else if (out->too_big) {
+            int rc = zq_fmt(out->error, sizeof(out->error), "response larger than %llu bytes",
+                            (unsigned long long)(x->f != NULL ? x->fmax : RESP_MAX));
 
             if (rc < 0)
                 memcpy(out->error, "response too large", sizeof("response too large"));
@@ -526,23 +585,33 @@ bool zq_sender_next(zq_sender *s, zq_sent *out)
         x->busy = false;
         x->done = false;
         x->ctx = NULL;
+        x->f = NULL;
         s->busy--;
         return true;
     }
     return false;
 }
 
+/* Aborts the transfer at slot x (in flight) as zq_sender_abort_all does. */
+static void abort_one(zq_sender *s, xfer *x)
+{
+    curl_multi_remove_handle(s->multi, x->easy);
+    x->code = CURLE_ABORTED_BY_CALLBACK;
+    memcpy(x->errbuf, "aborted", sizeof("aborted"));
+    x->done = true;
+}
+
+void zq_sender_abort(zq_sender *s, const void *ctx)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->x[i].busy && !s->x[i].done && s->x[i].ctx == ctx)
+            abort_one(s, &s->x[i]);
+}
+
 void zq_sender_abort_all(zq_sender *s)
 {
     for (int i = 0; i < s->n; i++) {
-        xfer *x = &s->x[i];
-
-        if (!x->busy || x->done)
-            continue;
-        curl_multi_remove_handle(s->multi, x->easy);
-        x->code = CURLE_ABORTED_BY_CALLBACK;
-        memcpy(x->errbuf, "aborted", sizeof("aborted"));
-
-        x->done = true;
+        if (s->x[i].busy && !s->x[i].done)
+            abort_one(s, &s->x[i]);
     }
 }

@@ -13,6 +13,7 @@ import unittest
 import uuid
 
 from chatsign import PREFIX, SAMPLES, WeCom, question_of
+from bot_util import add_target, all_final, notice, wait_report
 from harness import StackCase
 from test_files import jpeg, pdf
 
@@ -28,8 +29,13 @@ INI = {
     "telegram": {"secret_token": TG_SECRET, "bot_token": TG_BOT},
     "wecom": {"token": WC_TOKEN, "encoding_aes_key": WC_AES, "corp_id": WC_CORP,
               "corp_secret": WC_SECRET, "agent_id": WC_AGENT},
-    "bot": {"timeout_ms": 2000},
+    # Downloads may take 4 x timeout_ms (16 s): room for SLOW_MS.
+    "bot": {"timeout_ms": 4000},
 }
+# A slow platform's download (the fake's delay_ms): far longer than a
+# notice takes, far shorter than the download's timeout.
+SLOW_MS = 10000
+NOTICE_BOT = "525252:e2e-media-notice-bot"
 NOTE = "可以直接在对话中发送"
 
 
@@ -60,19 +66,20 @@ class ChatMedia(StackCase, unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         return r.json().get("text", "")
 
-    def media(self, platform, data=b"", name="", size=None):
-        """Puts a file on the fake platform; returns its id."""
-        mid = "m" + uuid.uuid4().hex
+    def media(self, platform, data=b"", name="", size=None, delay_ms=0, mid=None):
+        """Puts a file on the fake platform (again, with mid); returns its
+        id."""
+        mid = mid or "m" + uuid.uuid4().hex
         obj = {"platform": platform, "id": mid, "data_b64": base64.b64encode(data).decode(),
-               "name": name}
+               "name": name, "delay_ms": delay_ms}
         if size is not None:
             obj["size"] = size
         r = self.stack.fake.request("POST", "/_media", obj)
         self.assertEqual(r.status, 200, r)
         return mid
 
-    def photo(self, chat, data, caption=None):
-        mid = self.media("telegram", data)
+    def photo(self, chat, data, caption=None, delay_ms=0, mid=None):
+        mid = self.media("telegram", data, delay_ms=delay_ms, mid=mid)
         extra = {"photo": [{"file_id": "small" + mid, "file_unique_id": "s", "width": 90,
                             "height": 60, "file_size": 100},
                            {"file_id": mid, "file_unique_id": "b", "width": 1280,
@@ -314,3 +321,66 @@ class ChatMedia(StackCase, unittest.TestCase):
         self.stack.wait_for(check2, 30, "the refusal on WeCom")
         media = [x for x in self.stack.fake.messages(platform="wecom-media", since=m)]
         self.assertEqual([x["reply"]["errcode"] for x in media], [40007])
+
+
+    # -- a slow platform holds its own job only, and no SIGTERM -------------
+
+    def temp_files(self):
+        return [n for n in os.listdir(self.stack.ini["files"]["upload_temp_dir"])
+                if n.startswith("chatmedia.")]
+
+    def downloading(self):
+        """Waits until the bot writes the download's temporary file."""
+        try:
+            self.stack.wait_for(lambda: self.temp_files(), 30, "the download's temporary file")
+        except AssertionError as e:
+            raise AssertionError("%s\nbot log:\n%s" % (e, self.stack._tail("bot", 30)))
+
+    def test_slow_download_does_not_hold_deliveries(self):
+        st = self.stack
+        st.fake.add_target("telegram", NOTICE_BOT, rate_per_min=1000)
+        add_target(st, id="media-notice", channel="telegram", address=NOTICE_BOT,
+                   chat_id="4242", tags=["media-notice"])
+        chat = self.new_chat()
+        self.to_files(lambda t: self.update(chat, t))
+        m = self.mark()
+        mid = "m" + uuid.uuid4().hex
+        self.photo(chat, jpeg(3000), delay_ms=SLOW_MS, mid=mid)
+        self.downloading()
+        nid = notice(st, "下载期间的通知", "正文", {"tags": ["media-notice"]})
+        wait_report(st, nid, all_final(1))
+        self.bot_says(chat, m, "已收到")
+        # The fake records the download when it answers: the notice went
+        # out while the bot waited for the file.
+        msgs = st.fake.messages(platform="telegram", since=m)
+        path = [x["reply"]["result"]["file_path"] for x in msgs
+                if x.get("method") == "getFile" and x["content"] == "getFile " + mid]
+        sent = [x["id"] for x in msgs if x["target"] == NOTICE_BOT and x["accepted"]]
+        got = [x["id"] for x in msgs if path and x.get("file_path") == path[0] and x["accepted"]]
+        self.assertEqual((len(path), len(sent), len(got)), (1, 1, 1),
+                         [(x["id"], x["path"]) for x in msgs])
+        self.assertLess(sent[0], got[0])
+        self.assertEqual(self.temp_files(), [])
+
+    def test_sigterm_during_download(self):
+        st = self.stack
+        chat = self.new_chat()
+        self.to_files(lambda t: self.update(chat, t))
+        m = self.mark()
+        mid = "m" + uuid.uuid4().hex
+        self.photo(chat, jpeg(3000), delay_ms=SLOW_MS, mid=mid)
+        self.downloading()
+        try:
+            # Stops within the contract, not after the download.
+            self.assertStopsCleanly(st, "bot")
+            self.assertEqual(self.temp_files(), [])
+            self.assertFalse([x for x in st.fake.messages(platform="telegram", since=m)
+                              if x.get("file_path")])
+            self.assertIn("event=chat_media_abandoned channel=telegram", st.bot_log())
+        finally:
+            # The platform is quick again; the next bot takes the job.
+            self.media("telegram", jpeg(3000), mid=mid)
+            st.start_bot()
+        said = self.bot_says(chat, m, "已收到")
+        self.assertEqual(len([t for t in said if "已收到" in t]), 1, said)
+        self.assertEqual(self.temp_files(), [])

@@ -1051,6 +1051,27 @@ class TestChatMedia(FakeCase):
         r = self.fake.request("GET", "/telegram/file/bot%s/photos/none.jpg" % self.TOKEN)
         self.assertEqual(r.status, 404)
 
+    def test_media_delay(self):
+        """delay_ms: the download answers late, and is recorded after a
+        request that came in meanwhile."""
+        for bad in (-1, 60001, "5", True):
+            r = self.post("/_media", {"platform": "telegram", "id": "D0", "data_b64": "",
+                                      "delay_ms": bad})
+            self.assertEqual(r.status, 400, (bad, r))
+        path = self.put("telegram", "D1", b"\xff\xd8slow\xff\xd9", delay_ms=3000)
+        done = {}
+
+        def slow():
+            done["r"] = self.fake.request("GET", "/telegram/file/bot%s/%s" % (self.TOKEN, path))
+        t = threading.Thread(target=slow)
+        t.start()
+        r = self.fake.request("GET", "/telegram/bot%s/getFile?file_id=D1" % self.TOKEN)
+        self.assertJson(r, 200, ok=True)
+        t.join(30)
+        self.assertEqual((done["r"].status, done["r"].body), (200, b"\xff\xd8slow\xff\xd9"))
+        ids = {m.get("file_path") or m.get("method"): m["id"] for m in self.fake.messages()}
+        self.assertLess(ids["getFile"], ids[path])
+
     def test_wecom_media_get(self):
         self.put("wecom", "M1", b"%PDF-1.4 x %%EOF", "合同.pdf", ctype="application/pdf")
         r = self.fake.request("GET", "/wecom/cgi-bin/gettoken?corpid=%s&corpsecret=ws" % self.CORP)

@@ -36,7 +36,8 @@ Platform endpoints (all POST, JSON):
   GET /telegram/file/bot<TOKEN>/<file_path>          Telegram file download
  Files for those two: POST /_media {"platform": telegram|wecom, "id",
  "data_b64", "name"?, "size"? (the size Telegram states; default the
- bytes'), "ctype"?}; DELETE /_media forgets them.
+ bytes'), "ctype"?, "delay_ms"? (the download's answer waits that long,
+ 0-60000: a slow platform)}; DELETE /_media forgets them.
   /wecom/cgi-bin/message/send?access_token=T         WeCom app message
   /dingtalk/v1.0/oauth2/accessToken                  DingTalk app access token
   /dingtalk/v1.0/robot/groupMessages/send            DingTalk app robot, group
@@ -704,6 +705,7 @@ def chat_allowed(app, ident):
 # (platform, id) -> {"data": bytes, "name", "size", "ctype", "path"}.
 MEDIA = {}
 MEDIA_LOCK = threading.Lock()
+MEDIA_SEQ = [0]  # file paths stay unique when a file is put again
 TG_FILE_MAX = 20 * 1024 * 1024  # getFile refuses larger files (Bot API docs)
 
 
@@ -721,18 +723,29 @@ def media_add(j):
     size = j.get("size", len(data))
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise ValueError("size must be a number")
+    delay = j.get("delay_ms", 0)
+    if not isinstance(delay, int) or isinstance(delay, bool) or not 0 <= delay <= 60000:
+        raise ValueError("delay_ms must be a number from 0 to 60000")
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else "jpg"
     with MEDIA_LOCK:
-        path = "%s/file_%d.%s" % ("documents" if name else "photos", len(MEDIA), ext)
+        path = "%s/file_%d.%s" % ("documents" if name else "photos", MEDIA_SEQ[0], ext)
+        MEDIA_SEQ[0] += 1
         MEDIA[(j["platform"], ident)] = {
             "data": data, "name": name, "size": size, "path": path,
-            "ctype": j.get("ctype") or "application/octet-stream"}
+            "ctype": j.get("ctype") or "application/octet-stream", "delay_ms": delay}
     return path
 
 
 def media_get(platform, ident):
     with MEDIA_LOCK:
         return MEDIA.get((platform, ident))
+
+
+def media_delay(m):
+    """A slow platform: the download's answer waits (this request's
+    thread only; the server answers others meanwhile)."""
+    if m.get("delay_ms"):
+        time.sleep(m["delay_ms"] / 1000.0)
 
 
 def media_by_path(path):
@@ -873,6 +886,7 @@ class WeCom(Platform):
         m = media_get("wecom", req.q("media_id") or "")
         if m is None:
             return errcode(40007, "invalid media_id")
+        media_delay(m)
         req.content = "media %s (%d bytes)" % (req.q("media_id"), len(m["data"]))
         name = m["name"] or "image.jpg"
         # The name's UTF-8 bytes as they are (as WeCom sends them).
@@ -1541,6 +1555,7 @@ class Telegram(Platform):
         m = media_by_path(req.extra.get("file_path", ""))
         if m is None:
             return tg_error(404, "Not Found")
+        media_delay(m)
         req.content = "file %s (%d bytes)" % (m["path"], len(m["data"]))
         return Reply(200, raw=m["data"], ctype="application/octet-stream")
 

@@ -324,13 +324,76 @@ static void test_guard_change(void **state)
     zq_sender_free(s);
 }
 
+/* Waits for the next result of s. */
+static zq_sent next(zq_sender *s)
+{
+    zq_sent out;
+    bool ready = false;
+    int64_t until = zq_mono_ms() + 10000;
+
+    while (!zq_sender_next(s, &out)) {
+        assert_true(zq_mono_ms() < until);
+        assert_int_equal(zq_sender_poll(s, 100, -1, &ready), 0);
+    }
+    return out;
+}
+
+/* Downloads into a file (chat media): the limit is checked while
+ * writing, an abort hands the transfer back, and the next transfer in
+ * the slot answers into memory again. */
+static void test_get_file(void **state)
+{
+    zq_sender *s = zq_sender_new(1, 2000, 5000);
+    char url[128], got[8];
+    FILE *f = tmpfile();
+    zq_sent r;
+    int ctx = 0;
+
+    (void)state;
+    assert_non_null(s);
+    assert_non_null(f);
+    url_of(url, sizeof(url), "127.0.0.1");
+    assert_int_equal(zq_sender_get_file(s, url, f, 2, 5000, &ctx), 0);
+    r = next(s);
+    assert_ptr_equal(r.ctx, &ctx);
+    assert_int_equal(r.status, 200);
+    assert_false(r.too_big);
+    assert_int_equal(r.len, 0);
+    rewind(f);
+    assert_int_equal(fread(got, 1, sizeof(got), f), 2);
+    assert_memory_equal(got, "ok", 2);
+
+    /* One byte allowed: refused while writing, nothing past the limit. */
+    assert_int_equal(ftruncate(fileno(f), 0), 0);
+    rewind(f);
+    assert_int_equal(zq_sender_get_file(s, url, f, 1, 5000, &ctx), 0);
+    r = next(s);
+    assert_true(r.too_big);
+    assert_int_equal(r.status, 0);
+    fflush(f);
+    assert_true(ftell(f) <= 1);
+
+    /* Aborted by its ctx (another ctx: untouched). */
+    assert_int_equal(zq_sender_get_file(s, url, f, 100, 5000, &ctx), 0);
+    zq_sender_abort(s, NULL);
+    assert_int_equal(zq_sender_busy(s), 1);
+    zq_sender_abort(s, &ctx);
+    r = next(s);
+    assert_string_equal(r.error, "aborted");
+
+    r = get(s, url, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.len, 2);
+    fclose(f);
+    zq_sender_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_guarded_reuse),
-        cmocka_unit_test(test_unguarded_not_reused),
-        cmocka_unit_test(test_rebinding),
-        cmocka_unit_test(test_guard_change),
+        cmocka_unit_test(test_guarded_reuse), cmocka_unit_test(test_unguarded_not_reused),
+        cmocka_unit_test(test_rebinding),     cmocka_unit_test(test_guard_change),
+        cmocka_unit_test(test_get_file),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
