@@ -69,6 +69,63 @@ static const char *file_name(zq_req *req)
     return w == name ? "文件" : name;
 }
 
+/* Checks the body nginx wrote at path (type from its bytes, the size
+ * limit) and moves it into the store under a new id (fid): *rec is then
+ * its record {id, [field], kind, name, size, type, sha256, by, at_ms},
+ * owned by the caller, who removes the bytes again if no record comes to
+ * name them. Returns 0; 1 when the file was refused and the answer set
+ * (413, 415); or a negative ZQ_E* with nothing stored. */
+static int store_body(zq_req *req, zq_filestore *fs, const char *path, const char *field,
+                      const char *kind, char fid[ZQ_FILE_ID_LEN + 1], json_t **rec)
+{
+    const zq_config *cfg = req->cfg;
+    zq_file_info info;
+    zq_err err = {0};
+    char lb[32], m[200];
+    int rc;
+
+    *rec = NULL;
+    rc = zq_file_inspect(path, cfg->files.max_file_size, &info, &err);
+    if (rc == -ZQ_ETOOBIG) {
+        zq_resp_error(req, 413, "file_too_large",
+                      zq_resp_msgf(m, sizeof(m), "文件过大，请压缩后重新上传。",
+                                   "文件过大：单个文件不能超过 %s。",
+                                   mb(cfg->files.max_file_size, lb, sizeof(lb))));
+        return 1;
+    }
+    if (rc == -ZQ_EINVAL) {
+        ZQ_INFO("event=upload_refused reason=type size=%llu", (unsigned long long)info.size);
+        zq_resp_error(req, 415, "unsupported_type",
+                      "只能上传 JPG、PNG 图片或 PDF 文件，且文件须完整。请换一个文件重试。");
+        return 1;
+    }
+    if (rc < 0) {
+        ZQ_ERROR("event=upload_failed err=\"%s\"", err.msg);
+        return rc;
+    }
+    if ((rc = zq_random_hex(fid, ZQ_FILE_ID_LEN / 2)) < 0)
+        return rc;
+    /* The bytes first; the record only once they are in place. */
+    if (zq_filestore_put_path(fs, path, fid, &err) < 0) {
+        ZQ_ERROR("event=upload_failed id=%s err=\"%s\"", fid, err.msg);
+        return -ZQ_EIO;
+    }
+    *rec = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I}", "id", fid, "kind", kind, "name",
+                     file_name(req), "size", (json_int_t)info.size, "type", info.type, "sha256",
+                     info.sha256, "by", "web", "at_ms", (json_int_t)zq_now_ms());
+    if (*rec != NULL && field != NULL &&
+        json_object_set_new(*rec, "field", json_string(field)) < 0) {
+        json_decref(*rec);
+        *rec = NULL;
+    }
+    if (*rec == NULL) {
+        if (zq_filestore_remove(fs, fid, &err) < 0)
+            ZQ_ERROR("event=upload_cleanup_failed id=%s err=\"%s\"", fid, err.msg);
+        return -ZQ_ENOMEM;
+    }
+    return 0;
+}
+
 int zq_h_intake_file_upload(zq_req *req)
 {
     const zq_form *f = zq_intake_form_param(req);
@@ -77,7 +134,6 @@ int zq_h_intake_file_upload(zq_req *req)
     zq_filestore *fs = store_of(req);
     const zq_field *fld;
     zq_files_limits lim;
-    zq_file_info info;
     zq_session s = {0};
     zq_err err = {0};
     json_t *rec = NULL;
@@ -119,43 +175,11 @@ int zq_h_intake_file_upload(zq_req *req)
                                    cfg->files.max_files));
         goto out;
     }
-    rc = zq_file_inspect(path, cfg->files.max_file_size, &info, &err);
-    if (rc == -ZQ_ETOOBIG) {
-        zq_resp_error(req, 413, "file_too_large",
-                      zq_resp_msgf(m, sizeof(m), "文件过大，请压缩后重新上传。",
-                                   "文件过大：单个文件不能超过 %s。",
-                                   mb(cfg->files.max_file_size, lb, sizeof(lb))));
-        rc = 0;
-        goto out;
-    }
-    if (rc == -ZQ_EINVAL) {
-        ZQ_INFO("event=upload_refused reason=type size=%llu", (unsigned long long)info.size);
-        zq_resp_error(req, 415, "unsupported_type",
-                      "只能上传 JPG、PNG 图片或 PDF 文件，且文件须完整。请换一个文件重试。");
-        rc = 0;
-        goto out;
-    }
-    if (rc < 0) {
-        ZQ_ERROR("event=upload_failed err=\"%s\"", err.msg);
-        goto out;
-    }
-    if ((rc = zq_random_hex(fid, ZQ_FILE_ID_LEN / 2)) < 0)
-        goto out;
-    /* The bytes first; the record only once they are in place. */
-    if (zq_filestore_put_path(fs, path, fid, &err) < 0) {
-        ZQ_ERROR("event=upload_failed id=%s err=\"%s\"", fid, err.msg);
-        rc = -ZQ_EIO;
+    if ((rc = store_body(req, fs, path, fld->id, kind, fid, &rec)) != 0) {
+        rc = rc < 0 ? rc : 0;
         goto out;
     }
     stored = true;
-    rec =
-        json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I}", "id", fid, "field", fld->id,
-                  "kind", kind, "name", file_name(req), "size", (json_int_t)info.size, "type",
-                  info.type, "sha256", info.sha256, "by", "web", "at_ms", (json_int_t)zq_now_ms());
-    if (rec == NULL) {
-        rc = -ZQ_ENOMEM;
-        goto out;
-    }
     lim.max_files = cfg->files.max_files;
     lim.max_bytes = cfg->files.max_case_size;
     rc = zq_files_add(req->store, s.sid, f->id, rec, &lim, cfg->intake.session_ttl_s, zq_now_ms(),
@@ -178,8 +202,9 @@ int zq_h_intake_file_upload(zq_req *req)
         goto out;
     } else {
         stored = false; /* the record names it now */
-        ZQ_INFO("event=file_uploaded id=%s form=%s kind=%s size=%llu type=%s count=%d", fid, f->id,
-                kind, (unsigned long long)info.size, info.type, count);
+        ZQ_INFO("event=file_uploaded id=%s form=%s kind=%s size=%lld type=%s count=%d", fid, f->id,
+                kind, (long long)json_integer_value(json_object_get(rec, "size")),
+                json_string_value(json_object_get(rec, "type")), count);
         json_object_del(rec, "field");
         json_object_del(rec, "by");
         json_object_del(rec, "at_ms");
@@ -412,7 +437,6 @@ int zq_h_case_file_upload(zq_req *req)
     zq_filestore *fs = store_of(req);
     const zq_form *f;
     zq_files_limits lim;
-    zq_file_info info;
     zq_session s = {0};
     zq_case c = {0};
     zq_err err = {0};
@@ -451,38 +475,11 @@ int zq_h_case_file_upload(zq_req *req)
         too_many(req);
         goto out;
     }
-    rc = zq_file_inspect(path, cfg->files.max_file_size, &info, &err);
-    if (rc == -ZQ_ETOOBIG || rc == -ZQ_EINVAL) {
-        if (rc == -ZQ_ETOOBIG)
-            zq_resp_error(req, 413, "file_too_large",
-                          zq_resp_msgf(m, sizeof(m), "文件过大，请压缩后重新上传。",
-                                       "文件过大：单个文件不能超过 %s。",
-                                       mb(cfg->files.max_file_size, lb, sizeof(lb))));
-        else
-            zq_resp_error(req, 415, "unsupported_type",
-                          "只能上传 JPG、PNG 图片或 PDF 文件，且文件须完整。请换一个文件重试。");
-        rc = 0;
-        goto out;
-    }
-    if (rc < 0) {
-        ZQ_ERROR("event=upload_failed err=\"%s\"", err.msg);
-        goto out;
-    }
-    if ((rc = zq_random_hex(fid, ZQ_FILE_ID_LEN / 2)) < 0)
-        goto out;
-    if (zq_filestore_put_path(fs, path, fid, &err) < 0) {
-        ZQ_ERROR("event=upload_failed id=%s err=\"%s\"", fid, err.msg);
-        rc = -ZQ_EIO;
+    if ((rc = store_body(req, fs, path, NULL, kind, fid, &rec)) != 0) {
+        rc = rc < 0 ? rc : 0;
         goto out;
     }
     stored = true;
-    rec = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I}", "id", fid, "kind", kind, "name",
-                    file_name(req), "size", (json_int_t)info.size, "type", info.type, "sha256",
-                    info.sha256, "by", "web", "at_ms", (json_int_t)zq_now_ms());
-    if (rec == NULL) {
-        rc = -ZQ_ENOMEM;
-        goto out;
-    }
     lim.max_files = cfg->files.max_files - used;
     lim.max_bytes =
         cfg->files.max_case_size > used_bytes ? cfg->files.max_case_size - used_bytes : 0;
@@ -503,8 +500,9 @@ int zq_h_case_file_upload(zq_req *req)
         goto out;
     } else {
         stored = false; /* the record names it now */
-        ZQ_INFO("event=supplement_file_uploaded id=%s case=%s kind=%s size=%llu type=%s count=%d",
-                fid, c.id, kind, (unsigned long long)info.size, info.type, count);
+        ZQ_INFO("event=supplement_file_uploaded id=%s case=%s kind=%s size=%lld type=%s count=%d",
+                fid, c.id, kind, (long long)json_integer_value(json_object_get(rec, "size")),
+                json_string_value(json_object_get(rec, "type")), count);
         json_object_del(rec, "by");
         json_object_del(rec, "at_ms");
         zq_resp_json(req, 201, json_pack("{s:O}", "file", rec));
