@@ -614,6 +614,26 @@ static void wait_replica_synced(const zqt_redis *r)
     fail_msg("replica on port %d did not sync", r->port);
 }
 
+/* Polls the master until it counts a replica as online: the replica says
+ * its link is up a moment before the master does, and WAIT asks only
+ * the replicas the master counts (a busy machine widens that moment). */
+static void wait_master_sees_replica(const zqt_redis *m)
+{
+    int64_t t0 = zqt_now_ms();
+
+    while (zqt_now_ms() - t0 < 10000) {
+        redisReply *rep = zqt_cmd(m, "INFO replication");
+        bool up = rep != NULL && rep->type == REDIS_REPLY_STRING &&
+                  strstr(rep->str, "state=online") != NULL;
+
+        freeReplyObject(rep);
+        if (up)
+            return;
+        zqt_sleep_ms(50);
+    }
+    fail_msg("master on port %d lists no online replica", m->port);
+}
+
 /* Polls the sentinel until it lists a healthy replica on replica_port. */
 static void wait_sentinel_sees_replica(const zqt_redis *s, int replica_port)
 {
@@ -880,6 +900,7 @@ static void test_wait_with_replica(void **state)
     rextra[2] = mport;
     rep = fx_redis(0, false, rextra);
     wait_replica_synced(rep);
+    wait_master_sees_replica(m);
 
     cfg = cfg_tcp(m);
     cfg.wait_replicas = -1;
