@@ -1734,8 +1734,10 @@ class Headers:
     def items(self):
         return list(self._items)
 
-    def lower_dict(self):
-        return dict(self._map)
+    def lower_map(self):
+        """The headers by lower-case name (the last of each), not a copy:
+        Headers are made for one request and not changed after."""
+        return self._map
 
 
 MAX_HEADERS = 100
@@ -2024,8 +2026,8 @@ class Handler(BaseHTTPRequestHandler):
         if platform is None:
             return self._json(404, {"ok": False, "error": "no such platform"})
         req = Request(self.command, self.path,
-                      urllib.parse.parse_qs(url.query, keep_blank_values=True),
-                      self.headers.lower_dict(), body)
+                      urllib.parse.parse_qs(url.query, keep_blank_values=True) if url.query else {},
+                      self.headers.lower_map(), body)
         routed = platform.route(parts[1] if len(parts) > 1 else "", req)
         if routed is None:
             return self._json(404, {"ok": False, "error": "no such endpoint"})
