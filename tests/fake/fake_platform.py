@@ -228,21 +228,29 @@ IDENT_KEYS = ("key", "token", "access_token", "target", "session", "app_id", "id
 
 
 # One encoder for the answers and the log (json.dumps with options builds
-# a new one on each call).
-to_json = json.JSONEncoder(ensure_ascii=False).encode
+# a new one on each call); what it encodes is built here, never circular.
+to_json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
-_local_tz = (0, None)  # (the second it was looked up at, the local time zone)
+# Stands for the answer in a record while the record is encoded for the
+# log; the answer's own encoding (made for the client) then replaces it.
+# Random, so that nothing a client sends can look like it.
+REPLY_MARK = "\x00reply-%s\x00" % secrets.token_hex(16)
+REPLY_MARK_JSON = to_json(REPLY_MARK)
+
+_now_second = (None, "", "")  # (second, its local date and time, UTC offset)
 
 
 def now_iso():
-    """Local time with milliseconds and the UTC offset. (astimezone()
-    asks the C library for the zone on every call: once a second here.)"""
-    global _local_tz
-    t = time.time()
-    if int(t) != _local_tz[0]:
-        _local_tz = (int(t), datetime.datetime.fromtimestamp(t).astimezone().tzinfo)
-    return datetime.datetime.fromtimestamp(t, _local_tz[1]).isoformat(timespec="milliseconds")
+    """Local time with milliseconds and the UTC offset, as
+    datetime.now().astimezone().isoformat(timespec="milliseconds") gives
+    it; that asks the C library for the zone each time: once a second here."""
+    global _now_second
+    sec, us = divmod(round(time.time() * 1000000), 1000000)
+    if sec != _now_second[0]:
+        iso = datetime.datetime.fromtimestamp(sec).astimezone().isoformat()
+        _now_second = (sec, iso[:19], iso[19:])
+    return "%s.%03d%s" % (_now_second[1], us // 1000, _now_second[2])
 
 
 def utf8_len(s):
@@ -467,18 +475,28 @@ class State:
 
     # -- messages --
 
-    def record(self, rec):
-        # Encoded before and written after the state's lock: every request
-        # handler waits on that lock, and encoding is the slowest step
-        # here. Only this thread holds rec until it is appended.
-        body = to_json(rec) if self.log_file is not None else None
+    def record(self, rec, reply_json=None):
+        """Keeps rec and logs it; reply_json: rec["reply"] already
+        encoded (for the answer), spliced into the log line as it is."""
+        # Encoded before and written after the state's lock. Only this
+        # thread holds rec until it is appended.
+        body = None
+        if self.log_file is not None:
+            if reply_json is not None:
+                reply, rec["reply"] = rec["reply"], REPLY_MARK
+                body = to_json(rec).replace(REPLY_MARK_JSON, reply_json, 1)
+                rec["reply"] = reply
+            else:
+                body = to_json(rec)
         with self.lock:
             rec["id"] = self.next_id
             self.next_id += 1
             self.messages.append(rec)
             self.total += 1
-            s = self.stats.setdefault(rec["platform"] + "/" + rec["target"],
-                                      {"accepted": 0, "rejected": 0})
+            key = rec["platform"] + "/" + rec["target"]
+            s = self.stats.get(key)
+            if s is None:
+                s = self.stats[key] = {"accepted": 0, "rejected": 0}
             if rec["accepted"]:
                 self.accepted += 1
                 s["accepted"] += 1
@@ -2033,7 +2051,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(404, {"ok": False, "error": "no such endpoint"})
         req.kind, endpoint, req.ident = routed
         reply = self._platform(st, platform, endpoint, req)
-        st.record(make_record(req, reply))
+        reply_json = to_json(reply.body) if reply.raw is None and not reply.down else None
+        st.record(make_record(req, reply), reply_json)
         if reply.down:
             self.close_connection = True
             try:
@@ -2043,7 +2062,8 @@ class Handler(BaseHTTPRequestHandler):
             return None
         if reply.raw is not None:
             return self._send(reply.status, reply.raw, reply.ctype, reply.headers)
-        return self._json(reply.status, reply.body, reply.headers)
+        return self._send(reply.status, reply_json, "application/json; charset=utf-8",
+                          reply.headers)
 
     def _platform(self, st, platform, endpoint, req):
         target = st.target(req.kind, req.ident)
