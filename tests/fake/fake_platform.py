@@ -298,7 +298,8 @@ def html_error(status):
 
 class State:
     """Targets, rate windows, faults, tokens and the messages received.
-    One lock protects all of it: handlers run on many threads."""
+    One lock protects all of it (handlers run on the event loop's one
+    thread; the lock keeps it safe for any caller off that thread)."""
 
     def __init__(self, keep=DEFAULT_KEEP, window_s=60.0, open_mode=False, log_file=None):
         self.lock = threading.Lock()
@@ -479,7 +480,7 @@ class State:
         """Keeps rec and logs it; reply_json: rec["reply"] already
         encoded (for the answer), spliced into the log line as it is."""
         # Encoded before and written after the state's lock. Only this
-        # thread holds rec until it is appended.
+        # caller holds rec until it is appended.
         body = None
         if self.log_file is not None:
             if reply_json is not None:
