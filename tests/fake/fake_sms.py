@@ -37,12 +37,14 @@ stack's configuration comes from them:
       writes the account's secret into SECRET_FILE (mode 0600).
 """
 
+import bisect
 import collections
 import datetime
 import hashlib
 import hmac
 import json
 import os
+import random
 import re
 import secrets
 import sys
@@ -183,6 +185,15 @@ def write_secret(provider, path):
     os.chmod(path, 0o600)
 
 
+MOBILE = re.compile(r"1[3-9]\d{9}")
+TC_AUTH = re.compile(r"TC3-HMAC-SHA256 Credential=([^/]+)/(\d{4}-\d{2}-\d{2})/sms/"
+                     r"tc3_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})")
+TC_VAR = re.compile(r"\{(\d+)\}")
+OTP_PARAM = re.compile(r"\d{0,6}")
+URL_PARAM = re.compile(r"https?://|www\.", re.I)
+TC_NVARS = {}  # a template's text -> how many variables it has
+
+
 def bare_number(s):
     """The 11 digits of a mainland mobile in any form the vendors take,
     or None."""
@@ -192,7 +203,7 @@ def bare_number(s):
         if s.startswith(p) and len(s) == len(p) + 11:
             s = s[len(p):]
             break
-    return s if re.fullmatch(r"1[3-9]\d{9}", s) else None
+    return s if MOBILE.fullmatch(s) else None
 
 
 def sms_chars(text):
@@ -210,7 +221,8 @@ def install(ns):
     Platform = ns["Platform"]
 
     def request_id():
-        h = secrets.token_hex(16)  # one read of the system's random source, not five
+        # Unique, not secret: no read of the system's random source.
+        h = "%032x" % random.getrandbits(128)
         return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
 
     def take(state, key, spans):
@@ -218,12 +230,16 @@ def install(ns):
         taken, else the index of the span that is full (nothing taken)."""
         now = time.monotonic()
         with state.lock:
-            q = state.windows.setdefault(key, collections.deque())
+            q = state.windows.get(key)
+            if q is None:
+                q = state.windows[key] = collections.deque()
             horizon = max(w for _, w in spans)
             while q and q[0] <= now - horizon:
                 q.popleft()
+            # q holds monotonic times in order: the sends within span are
+            # those after the bisection point.
             for i, (limit, span) in enumerate(spans):
-                if limit > 0 and sum(1 for t in q if t > now - span) >= limit:
+                if limit > 0 and len(q) - bisect.bisect_right(q, now - span) >= limit:
                     return i
             q.append(now)
             return None
@@ -309,9 +325,7 @@ def install(ns):
                 return tc_error("NoSuchVersion", "接口版本不存在。")
             if not h.get("x-tc-region"):
                 return tc_error("MissingParameter", "缺少参数 Region。")
-            m = re.fullmatch(r"TC3-HMAC-SHA256 Credential=([^/]+)/(\d{4}-\d{2}-\d{2})/sms/"
-                             r"tc3_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})",
-                             h.get("authorization", ""))
+            m = TC_AUTH.fullmatch(h.get("authorization", ""))
             if not m:
                 return tc_error("AuthFailure.InvalidAuthorization", "请求头部的 Authorization "
                                 "不符合腾讯云标准。")
@@ -359,23 +373,25 @@ def install(ns):
             params = j.get("TemplateParamSet", [])
             if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
                 return tc_error("InvalidParameterFormat", "TemplateParamSet 格式错误。")
-            nvars = len(set(re.findall(r"\{(\d+)\}", text)))
+            nvars = TC_NVARS.get(text)
+            if nvars is None:
+                nvars = TC_NVARS[text] = len(set(TC_VAR.findall(text)))
             if len(params) != nvars:
                 return tc_error("FailedOperation.TemplateParamSetNotMatchApprovedTemplate",
                                 "请求内容与审核通过的模板内容不匹配。")
-            if otp and not all(re.fullmatch(r"\d{0,6}", p) for p in params):
+            if otp and not all(OTP_PARAM.fullmatch(p) for p in params):
                 return tc_error("InvalidParameterValue.TemplateParameterFormatError",
                                 "验证码模板参数格式错误，验证码类模板，模板变量只能传入0 - 6位（包括6位）纯数字。")
-            if any(re.search(r"https?://|www\.", p, re.I) for p in params):
+            if any(URL_PARAM.search(p) for p in params):
                 return tc_error("InvalidParameterValue.ProhibitedUseUrlInTemplateParameter",
                                 "禁止在模板变量中使用 URL。")
             sess = j.get("SessionContext", "")
             if not isinstance(sess, str) or len(sess.encode()) >= 512:
                 return tc_error("InvalidParameterValue", "SessionContext 过长。")
-            rendered = "【%s】%s" % (sign, re.sub(r"\{(\d+)\}",
-                                                 lambda mm: params[int(mm.group(1)) - 1]
-                                                 if 0 < int(mm.group(1)) <= len(params) else "",
-                                                 text))
+            rendered = "【%s】%s" % (sign, TC_VAR.sub(lambda mm: params[int(mm.group(1)) - 1]
+                                                if 0 < int(mm.group(1)) <= len(params) else "",
+                                                text))
+            fee = fee_of(rendered)
             minute = state.window_s
             out, ok = [], 0
             for n in nums:
@@ -393,11 +409,11 @@ def install(ns):
                     out.append(tc_status(num, code, msg, sess))
                     continue
                 ok += 1
-                out.append(tc_status(num, "Ok", "send success", sess, fee_of(rendered),
-                                     "2640:%d%s" % (int(time.time()), secrets.token_hex(6))))
+                out.append(tc_status(num, "Ok", "send success", sess, fee,
+                                     "2640:%d%012x" % (int(time.time()), random.getrandbits(48))))
             req.content = rendered
             req.extra["sms"] = {"template": j.get("TemplateId"), "params": params,
-                                "fee": fee_of(rendered), "chars": sms_chars(rendered)}
+                                "fee": fee, "chars": sms_chars(rendered)}
             first_bad = next((s for s in out if s["Code"] != "Ok"), None)
             verdict = "accepted" if ok else "%s: %s" % (first_bad["Code"], first_bad["Message"])
             return Reply(200, {"Response": {"SendStatusSet": out, "RequestId": request_id()}},
