@@ -779,11 +779,13 @@ def media_get(platform, ident):
         return MEDIA.get((platform, ident))
 
 
-def media_delay(m):
-    """A slow platform: the download's answer waits (this request's
-    thread only; the server answers others meanwhile)."""
+def media_delay(m, req):
+    """A slow platform: the download's answer waits while the server
+    answers others. The event loop must not sleep: the request is paused
+    (Handler.pause) and handled again after the delay, with m as what it
+    resumes from, so that it is not paused twice."""
     if m.get("delay_ms"):
-        time.sleep(m["delay_ms"] / 1000.0)
+        req.handler.pause(m, m["delay_ms"] / 1000.0)
 
 
 def media_by_path(path):
@@ -924,7 +926,7 @@ class WeCom(Platform):
         m = media_get("wecom", req.q("media_id") or "")
         if m is None:
             return errcode(40007, "invalid media_id")
-        media_delay(m)
+        media_delay(m, req)
         req.content = "media %s (%d bytes)" % (req.q("media_id"), len(m["data"]))
         name = m["name"] or "image.jpg"
         # The name's UTF-8 bytes as they are (as WeCom sends them).
@@ -1593,7 +1595,7 @@ class Telegram(Platform):
         m = media_by_path(req.extra.get("file_path", ""))
         if m is None:
             return tg_error(404, "Not Found")
-        media_delay(m)
+        media_delay(m, req)
         req.content = "file %s (%d bytes)" % (m["path"], len(m["data"]))
         return Reply(200, raw=m["data"], ctype="application/octet-stream")
 
@@ -1811,10 +1813,11 @@ class Handler(BaseHTTPRequestHandler):
         return Handler._date[1]
 
     def pause(self, fault, seconds):
-        """A "slow" fault: the platform answers after seconds. The event
-        loop must not sleep, so the request is parsed again and handled
-        then (Conn.resume), with this fault instead of a new one; nothing
-        before this point changed the state."""
+        """A "slow" fault (or a slow media download, media_delay): the
+        platform answers after seconds. The event loop must not sleep, so
+        the request is parsed again and handled then (Conn.resume), with
+        this fault instead of a new one; nothing before this point changed
+        the state."""
         if self.resumed_fault is not fault:
             raise Paused(fault, seconds)
 
@@ -2062,6 +2065,7 @@ class Handler(BaseHTTPRequestHandler):
         req = Request(self.command, self.path,
                       urllib.parse.parse_qs(url.query, keep_blank_values=True) if url.query else {},
                       self.headers.lower_map(), body)
+        req.handler = self  # a slow answer pauses through it (media_delay)
         routed = platform.route(parts[1] if len(parts) > 1 else "", req)
         if routed is None:
             return self._json(404, {"ok": False, "error": "no such endpoint"})
@@ -2087,7 +2091,11 @@ class Handler(BaseHTTPRequestHandler):
         # "missing field" error, checked behind the token.
         if target is None and req.kind in IMPLICIT and (req.ident or req.kind in APP_MESSAGES):
             target = open_generic(req.kind, req.ident)
-        fault = self.resumed_fault or st.take_fault(req.kind, req.ident)
+        # A request resumed after a slow fault keeps that fault; one
+        # resumed after a slow media download (media_delay) takes none.
+        resumed = self.resumed_fault
+        fault = resumed if resumed is not None and "mode" in resumed else st.take_fault(
+            req.kind, req.ident)
         if fault is not None:
             mode = fault["mode"]
             req.extra["fault"] = mode
