@@ -1130,18 +1130,22 @@ void zq_delivery_done(zq_bot *b, const zq_sent *r)
     }
 }
 
-/* The case history line of an SMS that was sent or given up
- * (smsreport.h); lost when Redis is away at this moment (the SMS itself
- * is not). */
 /* The case history lines of the SMS among the settled jobs, in one go
- * (smsreport.h). */
-static void sms_reports(zq_bot *b, const zq_smsreport_op *ops, int n)
+ * (smsreport.h), written before the jobs are settled: a crash between
+ * the two then repeats the SMS (the entry is claimed again) and its line
+ * is not written twice (the report is once per notice), where the other
+ * order lost the line. Returns 0, or -ZQ_EUNAVAIL (nothing settled yet:
+ * both are tried again at the next flush). */
+static int sms_reports(zq_bot *b, const zq_smsreport_op *ops, int n, zq_err *err)
 {
     int results[SETTLE_BATCH];
-    zq_err err = {0};
+    int rc = n > 0 ? zq_smsreport_write_all(b->st, ops, n, zq_now_ms(), results, err) : 0;
 
-    if (n > 0 && zq_smsreport_write_all(b->st, ops, n, zq_now_ms(), results, &err) < 0)
-        ZQ_WARN("event=sms_report_failed count=%d err=\"%s\"", n, err.msg);
+    if (rc == -ZQ_EUNAVAIL)
+        return rc;
+    if (rc < 0)
+        ZQ_WARN("event=sms_report_failed count=%d err=\"%s\"", n, err->msg);
+    return 0;
 }
 
 void zq_delivery_flush(zq_bot *b)
@@ -1157,13 +1161,21 @@ void zq_delivery_flush(zq_bot *b)
         flush_releases(b);
     for (int k = 0; k < b->njobs && n < SETTLE_BATCH; k++) {
         if (b->jobs[k].state == J_SETTLE) {
-            owners[n] = &b->jobs[k];
-            ops[n++] = b->jobs[k].op;
+            job *j = &b->jobs[k];
+
+            owners[n] = j;
+            ops[n++] = j->op;
+            if (j->kind == ZQ_CH_SMS &&
+                (j->op.kind == ZQ_SETTLE_DONE || j->op.kind == ZQ_SETTLE_DEAD))
+                reports[nrep++] = (zq_smsreport_op){j->e.notice, j->op.kind == ZQ_SETTLE_DONE,
+                                                    j->reason, j->e.target};
         }
     }
     if (n == 0)
         return;
-    rc = zq_outbox_settle(b->st, ops, n, results, &err);
+    rc = sms_reports(b, reports, nrep, &err);
+    if (rc == 0)
+        rc = zq_outbox_settle(b->st, ops, n, results, &err);
     if (rc == -ZQ_EUNAVAIL) {
         zq_bot_redis(b, rc, "settle", &err);
         return; /* kept: written when Redis is back */
@@ -1186,12 +1198,7 @@ void zq_delivery_flush(zq_bot *b)
                 ZQ_WARN("event=duplicate_delivery notice=%s target=%s", j->e.notice, j->e.target);
             }
         }
-        if (rc == 0 && j->kind == ZQ_CH_SMS &&
-            ((ops[i].kind == ZQ_SETTLE_DONE && results[i] == 1) || ops[i].kind == ZQ_SETTLE_DEAD))
-            reports[nrep++] =
-                (zq_smsreport_op){j->e.notice, ops[i].kind == ZQ_SETTLE_DONE, j->reason};
     }
-    sms_reports(b, reports, nrep);
     for (int i = 0; i < n; i++)
         job_release(owners[i]);
 }

@@ -33,11 +33,16 @@ char *zq_smsreport_note(bool ok, const char *status, const char *reason, char *o
 int zq_smsreport_write(zq_store *st, const char *notice, bool ok, const char *reason,
                        int64_t now_ms, zq_err *err);
 
-/* One report for zq_smsreport_write_all (strings borrowed). */
+/* One report for zq_smsreport_write_all (strings borrowed). target (may
+ * be NULL) is the outbox entry's target: a failure line is then not
+ * written when done:{notice}:{target} (outbox.h) exists, so a report
+ * written before its entry is settled cannot contradict a delivery that
+ * got through meanwhile. */
 typedef struct zq_smsreport_op {
     const char *notice;
     bool ok;
     const char *reason;
+    const char *target;
 } zq_smsreport_op;
 
 /* zq_smsreport_write for n SMS in two round trips (the notices' metas,

@@ -8,17 +8,21 @@
 #include "zhuqi/buf.h"
 #include "zhuqi/cases.h"
 
-/* KEYS: per report 1 mark, 2 case, 3 case log. ARGV: 1 mark ttl, then
- * each report's line (JSON). Returns per report 1 when its line was
- * pushed. One call for a batch: one round trip, not one each. */
+/* KEYS: per report 1 mark, 2 case, 3 case log, 4 the entry's done mark.
+ * ARGV: 1 mark ttl, then per report its line (JSON) and "1" when the line
+ * says the SMS failed. Returns per report 1 when its line was pushed. A
+ * failure line is not pushed when the entry is marked done: another
+ * delivery of the same SMS got through (the failure is then not true).
+ * One call for a batch: one round trip, not one each. */
 static zq_script report_script = {
     .src = "local out = {}\n"
-           "for i = 1, #KEYS / 3 do\n"
-           "  local b = (i - 1) * 3\n"
+           "for i = 1, #KEYS / 4 do\n"
+           "  local b = (i - 1) * 4\n"
            "  out[i] = 0\n"
            "  if redis.call('EXISTS', KEYS[b + 2]) == 1 and\n"
+           "     (ARGV[2 * i + 1] ~= '1' or redis.call('EXISTS', KEYS[b + 4]) == 0) and\n"
            "     redis.call('SET', KEYS[b + 1], '1', 'NX', 'EX', ARGV[1]) then\n"
-           "    redis.call('RPUSH', KEYS[b + 3], ARGV[i + 1])\n"
+           "    redis.call('RPUSH', KEYS[b + 3], ARGV[2 * i])\n"
            "    out[i] = 1\n"
            "  end\n"
            "end\n"
@@ -64,7 +68,7 @@ int zq_smsreport_write(zq_store *st, const char *notice, bool ok, const char *re
 
 /* One report's keys and line, between the two round trips. */
 typedef struct report {
-    char keys[3][ZQ_STORE_KEY_MAX];
+    char keys[4][ZQ_STORE_KEY_MAX];
     char *line; /* NULL: no line due */
 } report;
 
@@ -83,7 +87,9 @@ static int report_prepare(zq_store *st, const zq_smsreport_op *op, const redisRe
         return 0;
     if (zq_store_key(st, r->keys[0], ZQ_STORE_KEY_MAX, "smsrep:%s", op->notice) < 0 ||
         zq_store_key(st, r->keys[1], ZQ_STORE_KEY_MAX, "case:%s", id) < 0 ||
-        zq_store_key(st, r->keys[2], ZQ_STORE_KEY_MAX, "case:%s:log", id) < 0)
+        zq_store_key(st, r->keys[2], ZQ_STORE_KEY_MAX, "case:%s:log", id) < 0 ||
+        zq_store_key(st, r->keys[3], ZQ_STORE_KEY_MAX, "done:%s:%s", op->notice,
+                     op->target ? op->target : "") < 0)
         return zq_err_set(err, ZQ_EINVAL, "smsreport: key too long");
     zq_smsreport_note(op->ok, use, op->reason, note, sizeof(note));
     line = json_pack("{s:s, s:I, s:s, s:s, s:b, s:s}", "kind", "sms", "at_ms", (json_int_t)now_ms,
@@ -108,7 +114,7 @@ int zq_smsreport_write_all(zq_store *st, const zq_smsreport_op *ops, int n, int6
         return 0;
     metas = calloc((size_t)n, sizeof(redisReply *));
     reps = calloc((size_t)n, sizeof(*reps));
-    argv = calloc(4 * (size_t)n + 1, sizeof(*argv));
+    argv = calloc(6 * (size_t)n + 1, sizeof(*argv));
     which = calloc((size_t)n, sizeof(*which));
     if (metas == NULL || reps == NULL || argv == NULL || which == NULL) {
         rc = zq_err_set(err, ZQ_ENOMEM, "smsreport: out of memory");
@@ -134,16 +140,20 @@ int zq_smsreport_write_all(zq_store *st, const zq_smsreport_op *ops, int n, int6
             rc = prc;
         if (reps[i].line == NULL)
             continue;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             argv[nkeys++] = reps[i].keys[k];
         which[nlines++] = i;
     }
     if (nlines == 0 || zq_fmt(ttl, sizeof(ttl), "%d", ZQ_SMSREPORT_MARK_TTL_S) < 0)
         goto out;
     argv[nkeys] = ttl;
-    for (int l = 0; l < nlines; l++)
-        argv[nkeys + 1 + l] = reps[which[l]].line;
-    r = zq_store_script(st, err, &report_script, nkeys, nkeys + 1 + nlines, argv, NULL);
+    for (int l = 0; l < nlines; l++) {
+        const zq_smsreport_op *op = &ops[which[l]];
+
+        argv[nkeys + 1 + 2 * l] = reps[which[l]].line;
+        argv[nkeys + 2 + 2 * l] = !op->ok && op->target != NULL ? "1" : "0";
+    }
+    r = zq_store_script(st, err, &report_script, nkeys, nkeys + 1 + 2 * nlines, argv, NULL);
     if (r == NULL) {
         rc = -ZQ_EUNAVAIL;
         goto out;

@@ -148,6 +148,42 @@ static void test_batch(void **state)
     assert_int_equal(zq_smsreport_write_all(g_st, ops, 0, 1000, results, &err), 0);
 }
 
+/* zhuqi-bot writes the line before it settles the entry (a crash between
+ * the two must not lose the line). A failure line is then only true when
+ * no other delivery of the same SMS got through: with the entry's done
+ * mark present it is not written, and the success line still is. */
+static void test_failure_after_done(void **state)
+{
+    zq_smsreport_op fail = {"ND1", false, "timeout", "13800138000"};
+    zq_smsreport_op sent = {"ND1", true, "", "13800138000"};
+    zq_smsreport_op other = {"ND2", false, "timeout", "13800138000"};
+    int result = -1;
+    zq_err err = {0};
+    json_t *h;
+
+    (void)state;
+    cmd("HSET zqt:case:TS20261206-0004 status accepted");
+    cmd("HSET zqt:notice:ND1 meta %s",
+        "{\"type\":\"sms\",\"use\":\"accepted\",\"case\":\"TS20261206-0004\"}");
+    cmd("HSET zqt:notice:ND2 meta %s",
+        "{\"type\":\"sms\",\"use\":\"closed\",\"case\":\"TS20261206-0004\"}");
+    cmd("SET zqt:done:ND1:13800138000 1");
+    assert_int_equal(zq_smsreport_write_all(g_st, &fail, 1, 1000, &result, &err), 0);
+    assert_int_equal(result, 0);
+    assert_int_equal(zq_smsreport_write_all(g_st, &sent, 1, 2000, &result, &err), 0);
+    assert_int_equal(result, 1);
+    /* Another notice, not done: its failure is written. */
+    assert_int_equal(zq_smsreport_write_all(g_st, &other, 1, 3000, &result, &err), 0);
+    assert_int_equal(result, 1);
+    h = history("TS20261206-0004");
+    assert_int_equal(json_array_size(h), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "note")),
+                        "短信已发送（已受理）");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 1), "note")),
+                        "短信发送失败：timeout");
+    json_decref(h);
+}
+
 static void test_note_cut(void **state)
 {
     char out[40], reason[200];
@@ -181,10 +217,8 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_batch),
-        T(test_line_once),
-        T(test_no_line_due),
-        T(test_note_cut),
+        T(test_batch),       T(test_failure_after_done), T(test_line_once),
+        T(test_no_line_due), T(test_note_cut),
     };
 
     signal(SIGPIPE, SIG_IGN);
