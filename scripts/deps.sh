@@ -5,8 +5,11 @@ set -euo pipefail
 
 BUILD_PKGS="make gcc pkg-config libfcgi-dev libhiredis-dev libjansson-dev libcurl4-openssl-dev libssl-dev libinih-dev"
 RUN_PKGS="redis-server nginx-light python3 openssl"
-TEST_PKGS="libcmocka-dev python3 openssl"
-BENCH_PKGS="wrk valgrind"
+# php-fpm + php-redis: the PHP peer of the complaint step (bench/peer/),
+# measured by `make bench` and checked by tests/e2e/test_bench_peer.py.
+PEER_PKGS="php-fpm php-redis"
+TEST_PKGS="libcmocka-dev python3 openssl $PEER_PKGS"
+BENCH_PKGS="wrk valgrind $PEER_PKGS"
 LINT_PKGS="clang-format clang-tidy cppcheck"
 # libFuzzer: Debian 12's clang only recommends its runtime (libclang_rt.fuzzer,
 # in libclang-rt-14-dev), and recommends are not installed here.
@@ -57,4 +60,13 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 [ "$made_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d
+# The bench starts its own php-fpm with its own config (bench/peer/); a
+# system php*-fpm service (enabled by the package's postinst on a machine
+# with systemd) would only take a core and a socket, so stop and disable it.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    for unit in $(systemctl list-unit-files 'php*-fpm.service' --no-legend 2>/dev/null \
+                  | awk '{print $1}'); do
+        $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    done
+fi
 exit 0
