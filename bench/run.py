@@ -276,6 +276,9 @@ class CpuMeter:
         ng = self.stack.procs.get("nginx")
         if ng is not None and ng.alive():
             pids["nginx"] = [ng.pid] + children_of(ng.pid)
+        peer = getattr(self.stack, "peer", None)
+        if peer is not None and peer.pids():
+            pids["php"] = peer.pids()  # the PHP peer's php-fpm master and workers
         return pids
 
     def _sample(self):
@@ -326,12 +329,26 @@ def make_bench_stack_class(harness):
         keep-alive (the template's, another cache size, or none)."""
 
         def __init__(self, nginx_workers=DEFAULT_NGINX_WORKERS, keepalive=TEMPLATE_KEEPALIVE,
-                     **kw):
+                     peer=None, **kw):
             self.nginx_workers = nginx_workers
             self.keepalive = keepalive  # 0: no upstream keepalive, keep_conn off
+            # bench/peer/peer.py's Peer: its server block goes into the same
+            # nginx (its own port); its php-fpm starts once Redis is up.
+            self.peer = peer
             super().__init__(**kw)
 
         def _template(self):
+            path = self._template_keepalive()
+            if self.peer is None:
+                return path
+            text = harness.render_nginx.read_template(path)
+            text += self.peer.nginx_server(os.path.join(self.dir, "log", "peer-access.log"))
+            path = os.path.join(self.dir, "zhuqi-with-peer.conf")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            return path
+
+        def _template_keepalive(self):
             if self.keepalive == TEMPLATE_KEEPALIVE:
                 return None  # the template as shipped
             self.nginx_values["ZQ_FCGI_KEEPALIVE"] = str(max(self.keepalive, 1))
@@ -390,9 +407,11 @@ def comparison_variants(workers):
 CHAT_SECRETS = {"generic": uuid.uuid4().hex, "dingtalk": uuid.uuid4().hex}
 
 
-def start_stack(harness, cfg, keepalive, bot, name, chat=False):
+def start_stack(harness, cfg, keepalive, bot, name, chat=False, peer=None):
     """chat=True: [generic] secret and [dingtalk] app_secret set, and the
-    fake platform started so the bot delivers DingTalk replies to it."""
+    fake platform started so the bot delivers DingTalk replies to it.
+    peer: a bench/peer Peer whose server block the nginx gets too (its
+    php-fpm is started by the caller once the stack is up)."""
     cls = make_bench_stack_class(harness)
     ini = {"server": {"threads": cfg["threads"]},
            "log": {"level": cfg["log_level"]},
@@ -401,7 +420,7 @@ def start_stack(harness, cfg, keepalive, bot, name, chat=False):
         ini["generic"] = {"secret": CHAT_SECRETS["generic"]}
         ini["dingtalk"] = {"app_secret": CHAT_SECRETS["dingtalk"]}
     return cls(nginx_workers=cfg["nginx_workers"], keepalive=keepalive, bot=bot,
-               debug_routes=False, name=name, fake=chat,
+               debug_routes=False, name=name, fake=chat, peer=peer,
                rates={z: NO_LIMIT for z in ("api", "intake", "cases", "hook")},
                ini=ini)
 
@@ -478,6 +497,38 @@ def setup_step_floor(sc):
     row["path"] = "/api/health"
     row["note"] = "the step's %d-byte body and headers, to /api/health" % len(row["body"])
     return row
+
+
+def peer_request(port, method, path, body=None, headers=None):
+    import harness  # noqa: E402  (tests/e2e, on sys.path)
+    return harness.http_request(port, method, path, body, headers)
+
+
+def setup_peer_step(sc):
+    """The PHP peer (bench/peer/step.php on its own port of the same
+    nginx): a draft started there and its eligibility check passed, as
+    setup_step does on zhuqi; then the same body and headers as the step row."""
+    peer = getattr(sc.stack, "peer", None)
+    if peer is None or getattr(sc, "peer_error", None):
+        raise RuntimeError(getattr(sc, "peer_error", None) or "no PHP peer on this stack")
+    r = peer_request(peer.port, "POST", "/api/intake/complaint")
+    if r.status != 201:
+        raise RuntimeError("peer start answered %d: %r\n%s" % (r.status, r, peer.tail()))
+    cookie = r.header("Set-Cookie").split(";", 1)[0]
+    csrf = r.json()["csrf"]
+    headers = {"Content-Type": "application/json", "Cookie": cookie, "X-CSRF-Token": csrf}
+    gate = sc.schema("complaint")["steps"][0]
+    ans = {f["id"]: next(o["value"] for o in f["options"] if "stop" not in o)
+           for f in gate["fields"]}
+    r = peer_request(peer.port, "PUT", "/api/intake/complaint/steps/" + gate["id"],
+                     json_body({"answers": ans}), headers)
+    if r.status != 200:
+        raise RuntimeError("peer eligibility step answered %d: %r" % (r.status, r))
+    first = sc.steps("complaint")[0]
+    return {"path": "/api/intake/complaint/steps/" + first["id"], "port": peer.port,
+            "body": json_body({"answers": sc.answers(first)}), "headers": headers,
+            "note": "bench/peer/step.php under php-fpm (%d static workers, phpredis), step %r"
+                    % (peer.children, first["id"])}
 
 
 def setup_lookup(sc):
@@ -596,6 +647,8 @@ def endpoint_specs():
          "expect": 200, "route": "health"},
         {"id": "step", "label": "PUT complaint step", "method": "PUT", "expect": 200,
          "route": "intake_step", "setup": setup_step},
+        {"id": "peer_step", "label": "PUT step, PHP-FPM peer", "method": "PUT", "expect": 200,
+         "route": None, "setup": setup_peer_step},
         {"id": "step_floor", "label": "GET health + step body (floor)", "method": "GET",
          "expect": 200, "route": "health", "setup": setup_step_floor},
         {"id": "lookup", "label": "POST case lookup", "method": "POST", "expect": 200,
@@ -613,7 +666,7 @@ def endpoint_specs():
 # --- wrk ----------------------------------------------------------------
 
 def wrk_argv(port, spec, seconds, tmpdir):
-    url = "http://127.0.0.1:%d%s" % (port, spec["path"])
+    url = "http://127.0.0.1:%d%s" % (spec.get("port") or port, spec["path"])
     argv = ["wrk", "-t%d" % WRK_THREADS, "-c%d" % CONNECTIONS, "-d%ds" % seconds, "--latency",
             "--timeout", "5s"]
     if spec.get("script"):
@@ -688,6 +741,9 @@ def measure_once(stack, spec, seconds, warmup, tmpdir, log, quiet_s=0):
         row["note"] = spec["note"]
     if spec.get("sample"):
         r = spec["sample"](stack)
+    elif spec.get("port"):  # another server of the same nginx (the PHP peer)
+        r = peer_request(spec["port"], spec["method"], spec["path"], spec.get("body"),
+                         spec.get("headers"))
     else:
         r = stack.request(spec["method"], spec["path"], body=spec.get("body"),
                           headers=spec.get("headers"))
@@ -751,6 +807,44 @@ def add_ratios(rows, base_id="ping"):
             r["ratio_to_ping"] = round(r["rps"] / base["rps"], 3)
         else:
             r["ratio_to_ping"] = None
+
+
+# Issue 17's ratios, all from the rows of one run: (id, text, numerator
+# row, denominator row, "rps" or "p99", ">=" or "<=", goal).
+RATIOS = [
+    ("step_floor_rps", "complaint step / floor req/s", "step", "step_floor", "rps", ">=", 0.8),
+    ("chat_floor_rps", "generic chat / floor req/s", "chat_generic", "step_floor", "rps", ">=",
+     0.7),
+    ("step_floor_p99", "complaint step / floor p99", "step", "step_floor", "p99", "<=", 1.5),
+    ("chat_floor_p99", "generic chat / floor p99", "chat_generic", "step_floor", "p99", "<=",
+     1.5),
+    ("step_peer_rps", "zhuqi step / PHP peer req/s", "step", "peer_step", "rps", ">=", 3.0),
+]
+
+
+def issue_ratios(rows):
+    """The RATIOS of one run: a list of {id, text, value, goal, op, met};
+    value None ("not measured") when a row is missing or invalid. Never a
+    failure: timing is reported, not enforced."""
+    by_id = {r["id"]: r for r in rows}
+    out = []
+    for rid, text, num, den, what, op, goal in RATIOS:
+        a, b = by_id.get(num), by_id.get(den)
+        key = "rps" if what == "rps" else "p99_ms"
+        value = None
+        why = None
+        if a is None or b is None:
+            why = "row %s not run" % (num if a is None else den)
+        elif not a.get("valid") or not b.get("valid"):
+            why = "row %s invalid" % (num if not a.get("valid") else den)
+        elif not b.get(key):
+            why = "row %s has no %s" % (den, key)
+        else:
+            value = round(a[key] / b[key], 3)
+        met = None if value is None else (value >= goal if op == ">=" else value <= goal)
+        out.append({"id": rid, "text": text, "value": value, "op": op, "goal": goal, "met": met,
+                    "why": why})
+    return out
 
 
 def judge_figure(g, rep):
@@ -846,7 +940,7 @@ def print_report(rep):
             fmt(r.get("p99_ms"), "%.2f"), fmt(r.get("non2xx"), "%d"),
             fmt(r.get("ratio_to_ping"), "%.2f"), row_flags(r)))
     print()
-    procs = ["nginx", "fcgi", "redis", "bot", "fake", "wrk", "other", "idle"]
+    procs = ["nginx", "fcgi", "redis", "bot", "fake", "php", "wrk", "other", "idle"]
     hdr = "%-30s" % "CPU (cores) during each run" + "".join("%8s" % p for p in procs)
     print(hdr)
     for r in rep["rows"]:
@@ -916,6 +1010,16 @@ def print_report(rep):
             print("  %-44s %dw %3d thr %8s req/s  p50 %s ms  p99 %s ms  p99.9 %s ms%s" % (
                 r["variant"], r["nginx_workers"], r["threads"], fmt(r.get("rps"), "%.0f"), fmt(r.get("p50_ms"), "%.2f"),
                 fmt(r.get("p99_ms"), "%.2f"), fmt(r.get("p999_ms"), "%.2f"), row_flags(r)))
+    if rep.get("ratios"):
+        print()
+        hdr = "%-34s %8s %8s  %s" % ("issue 17 ratio (this run)", "value", "goal", "met")
+        print(hdr)
+        print("-" * len(hdr))
+        for q in rep["ratios"]:
+            print("%-34s %8s %8s  %s" % (
+                q["text"], fmt(q["value"], "%.2f"), "%s %.1f" % (q["op"], q["goal"]),
+                "not measured (%s)" % q["why"] if q["met"] is None
+                else "met" if q["met"] else "not met"))
     print()
     for g in rep["goals"]:
         print("goal %-60s %s%s" % (g["goal"], g["result"],
@@ -999,9 +1103,24 @@ def main(argv=None):
     tmpdir = tempfile.mkdtemp(prefix="zq-bench-")
     try:
         log("bench: main stack (%s)" % cfg["threads_rule"])
-        stack = start_stack(harness, cfg, TEMPLATE_KEEPALIVE, not a.no_bot, "bench", chat=True)
+        peer = peer_error = None
+        if any(s["id"] == "peer_step" for s in specs):
+            sys.path.insert(0, os.path.join(BENCH_DIR, "peer"))
+            import peer as peer_mod  # noqa: E402  (bench/peer)
+            peer = peer_mod.Peer(tmpdir, harness.free_port())
+        stack = start_stack(harness, cfg, TEMPLATE_KEEPALIVE, not a.no_bot, "bench", chat=True,
+                            peer=peer)
         try:
+            if peer is not None:
+                try:
+                    peer.start(stack.redis_port, stack.ini["redis"]["prefix"])
+                    log("bench: PHP peer: php-fpm %s, %d workers on 127.0.0.1:%d" % (
+                        peer.exe, peer.children, peer.port))
+                except peer_mod.PeerError as e:
+                    peer_error = "PHP peer not started: %s" % e
+                    log("bench: " + peer_error)
             sc = Scenario(stack, test_intake)
+            sc.peer_error = peer_error
             for spec in specs:
                 spec = dict(spec)
                 if spec.get("setup"):
@@ -1049,6 +1168,8 @@ def main(argv=None):
                 if p is not None and p.alive():
                     rep["memory_kib"][name] = vm_status(p.pid)
         finally:
+            if peer is not None and peer.stop() not in (0, None):
+                log("bench: php-fpm exited with %s:\n%s" % (peer.proc.returncode, peer.tail()))
             problems = stack.close(raise_on_problems=False)
             if problems:
                 log("bench: stack teardown: " + "; ".join(problems))
@@ -1118,6 +1239,7 @@ def main(argv=None):
         shutil.rmtree(tmpdir, ignore_errors=True)
 
     add_ratios(rep["rows"])
+    rep["ratios"] = issue_ratios(rep["rows"])
     rep["goals"] = judge_goals(rep["rows"], rep)
     for r in rep["rows"] + rep["ping_variants"]:
         r.pop("text", None)
