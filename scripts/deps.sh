@@ -8,7 +8,8 @@ RUN_PKGS="redis-server nginx-light python3 openssl"
 # php-fpm + php-redis: the PHP peer of the complaint step (bench/peer/),
 # measured by `make bench` and checked by tests/e2e/test_bench_peer.py.
 PEER_PKGS="php-fpm php-redis"
-TEST_PKGS="libcmocka-dev python3 openssl $PEER_PKGS"
+# wrk: tests/e2e/test_bench_peer.py runs bench/staff_bench.py's list with it.
+TEST_PKGS="libcmocka-dev python3 openssl wrk $PEER_PKGS"
 BENCH_PKGS="wrk valgrind $PEER_PKGS"
 LINT_PKGS="clang-format clang-tidy cppcheck"
 # libFuzzer: Debian 12's clang only recommends its runtime (libclang_rt.fuzzer,

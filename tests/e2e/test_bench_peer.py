@@ -1,15 +1,24 @@
-"""The PHP-FPM peer of the complaint step (bench/peer/, the "PHP-FPM peer"
-row of make bench) keeps zhuqi's contract: every request here goes to both,
-zhuqi and the peer behind the same nginx, and must get the same status and
-the same error code and field messages. A peer that answered 200 to what
-zhuqi refuses would make the bench's ratio meaningless.
+"""The bench's instruments measure what they say they measure.
 
-Skipped only when php-fpm is not installed (scripts/deps.sh test and bench
-install php-fpm and php-redis)."""
+BenchPeerTest: the PHP-FPM peer of the complaint step (bench/peer/, the
+"PHP-FPM peer" row of make bench) keeps zhuqi's contract: every request here
+goes to both, zhuqi and the peer behind the same nginx, and must get the
+same status and the same error code and field messages. A peer that
+answered 200 to what zhuqi refuses would make the bench's ratio
+meaningless. Skipped only when php-fpm is not installed (scripts/deps.sh
+test and bench install php-fpm and php-redis).
+
+StaffBenchTest: bench/staff_bench.py's list run gets only 2xx answers and
+its export is allowed (a handler's token), on a small set of cases.
+
+The other instruments' tests follow the same idea: a benchmark of errors
+or of a different request than it claims is worthless. None of them
+depends on timing."""
 
 import importlib.util
 import json
 import os
+import shutil
 import sys
 import tempfile
 import unittest
@@ -19,7 +28,10 @@ from harness import ROOT, Checks
 from test_intake import GOOD_USCC, OTHER_USCC, SAMPLE, bad_check
 
 sys.path.insert(0, os.path.join(ROOT, "bench", "peer"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
 import peer as peer_mod  # noqa: E402  (bench/peer)
+import staff_bench  # noqa: E402  (bench/)
+import staff_util  # noqa: E402
 
 PHP_FPM = peer_mod.find_php_fpm()
 
@@ -206,6 +218,39 @@ class BenchPeerTest(Checks, unittest.TestCase):
         pair = self.started()
         self.same(pair, "PUT", self.step_path(), {"no_answers": {}}, status=400)
         self.same(pair, "PUT", self.step_path(), {"answers": []}, status=400)
+
+
+@unittest.skipIf(shutil.which("wrk") is None, "wrk not installed (scripts/deps.sh test installs it)")
+class StaffBenchTest(unittest.TestCase):
+    CASES = 300
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tokens = staff_util.Tokens()
+        cls.stack = staff_bench.make_stack(harness, cls.tokens, name="staffbenchtest")
+        staff_bench.store_cases(cls.stack, staff_util, cls.CASES)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.stack.close()
+        finally:
+            super().tearDownClass()
+
+    def test_list_run_is_all_2xx(self):
+        li = staff_bench.run_list(self.stack, self.tokens.viewer, 1, 32)
+        self.assertGreater(li["requests"], 0)
+        self.assertEqual(li["non_2xx"], 0, li["wrk"])
+        self.assertTrue(li["valid"], li["problems"])
+
+    def test_export_with_a_role_that_may_export(self):
+        r = self.stack.get("/api/admin/cases.csv",
+                           headers=staff_util.auth(self.tokens.viewer))
+        self.assertEqual(r.status, 403)  # why the benchmark uses a handler's token
+        ex = staff_bench.run_export(self.stack, self.tokens.handler, self.stack.fcgi_pid(),
+                                    self.CASES)
+        self.assertEqual(ex["rows"], self.CASES)
 
 
 if __name__ == "__main__":
