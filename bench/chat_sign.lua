@@ -104,10 +104,11 @@ local function base64(s)
    return table.concat(out)
 end
 
--- A generic webhook message from user with message id: the body and the
+-- A generic webhook message from user with message id and text (default
+-- "2"; inserted as is: no quote or backslash in it): the body and the
 -- X-Zhuqi-Timestamp / X-Zhuqi-Signature headers ([generic] secret).
-local function generic(secret, user, id)
-   local body = fmt('{"user":"%s","text":"2","id":"%s"}', user, id)
+local function generic(secret, user, id, text)
+   local body = fmt('{"user":"%s","text":"%s","id":"%s"}', user, text or "2", id)
    local ts = tostring(os.time())
    return body, {
       ["Content-Type"] = "application/json",
@@ -116,24 +117,32 @@ local function generic(secret, user, id)
    }
 end
 
+-- DingTalk's sign of timestamp ts (ms, a string): base64(HMAC-SHA256(
+-- app_secret, ts + "\n" + app_secret)).
+local function dingtalk_sign_at(app_secret, ts)
+   return base64(hmac_sha256(app_secret, ts .. "\n" .. app_secret))
+end
+
 -- DingTalk's sign covers only the timestamp (ms): ts, sign for now.
 local function dingtalk_sign(app_secret)
    local ts = tostring(os.time() * 1000)
-   return ts, base64(hmac_sha256(app_secret, ts .. "\n" .. app_secret))
+   return ts, dingtalk_sign_at(app_secret, ts)
 end
 
--- A DingTalk robot text message from user with message id; replies go to
--- base .. "/session/" .. user (point base at the fake platform).
-local function dingtalk(base, user, id, ts, sign)
-   local body = fmt('{"msgtype":"text","text":{"content":"2"},"msgId":"%s",' ..
+-- A DingTalk robot text message from user with message id and text (as
+-- generic's); replies go to base .. "/session/" .. user (point base at the
+-- fake platform).
+local function dingtalk(base, user, id, ts, sign, text)
+   local body = fmt('{"msgtype":"text","text":{"content":"%s"},"msgId":"%s",' ..
                     '"conversationType":"1","conversationId":"cid-%s",' ..
                     '"senderStaffId":"%s","sessionWebhook":"%s/session/%s",' ..
                     '"sessionWebhookExpiredTime":%d}',
-                    id, user, user, base, user, (os.time() + 3600) * 1000)
+                    text or "2", id, user, user, base, user, (os.time() + 3600) * 1000)
    return body, {["Content-Type"] = "application/json", ["timestamp"] = ts, ["sign"] = sign}
 end
 
 return {
    sha256 = sha256, hmac_sha256 = hmac_sha256, hex = hex, base64 = base64,
-   generic = generic, dingtalk_sign = dingtalk_sign, dingtalk = dingtalk,
+   generic = generic, dingtalk_sign = dingtalk_sign, dingtalk_sign_at = dingtalk_sign_at,
+   dingtalk = dingtalk,
 }

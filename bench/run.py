@@ -478,9 +478,14 @@ def json_body(obj):
 
 def setup_step(sc):
     """A complaint draft with its cookie and CSRF token; the first step's
-    answers as the browser sends them."""
+    answers as the browser sends them. start() passes the eligibility check
+    (the gate step), so this is the complainant step, the first after it;
+    zhuqi checks the gate's stop rules on it too (none stops here)."""
     c = sc.start("complaint")
     first = sc.steps("complaint")[0]
+    if first.get("gate") or not sc.schema("complaint")["steps"][0].get("gate"):
+        raise RuntimeError("the complaint no longer starts with its eligibility check: "
+                           "bench/run.py's step rows and bench/peer/ need a look")
     return {"path": "/api/intake/complaint/steps/" + first["id"],
             "body": json_body({"answers": sc.answers(first)}),
             "headers": {"Content-Type": "application/json", "Cookie": c.cookie,
@@ -552,9 +557,51 @@ def seed_lookup_counters(stack, minutes=20):
 
 
 CHAT_LUA = os.path.join(BENCH_DIR, "chat_bench.lua")
+# Chat users per wrk thread (bench/chat_bench.lua): each one's next message
+# goes out 256 requests after its last, long after that one was answered.
+CHAT_USERS = 256
 
 
-def chat_sample(stack, mode):
+# In a wrk argv: replaced, for each run of wrk, by a fresh base of the
+# DingTalk timestamps (TsAlloc.take).
+TS_BASE = "{ts_base}"
+
+
+class TsAlloc:
+    """DingTalk timestamps (ms) never used before on this stack. The sign
+    covers only the timestamp, and zhuqi takes a timestamp/sign pair with
+    one msgId only (a captured pair must not carry another body), so every
+    message needs a timestamp of its own: chat_bench.lua sends thread t's
+    n-th message (t from 1) with base + n * stride + t - 1. Each run of
+    wrk gets a base past every timestamp used before (and not before now),
+    and after it the next base moves past what it can have used (its
+    answered requests plus the ones in flight). They run ahead of the
+    clock, within [dingtalk] sign_window (3600 s) of it."""
+
+    def __init__(self, stride):
+        self.stride = stride
+        self.next = 0
+        self.cur = None
+
+    def _now(self):
+        return int(time.time() * 1000) + 1000
+
+    def take(self):
+        self.cur = max(self.next, self._now())
+        self.next = self.cur + 600000  # until used() knows better (a failed run)
+        return self.cur
+
+    def used(self, requests):
+        self.next = self.cur + (requests + CONNECTIONS + 1) * self.stride
+
+    def one(self):
+        """A timestamp for one message sent from here (the sample)."""
+        ts = max(self.next, self._now())
+        self.next = ts + 1
+        return ts
+
+
+def chat_sample(stack, mode, alloc=None):
     """One message signed here as chat_bench.lua signs it (HMAC-SHA256 in
     Python): checks the secrets and the stack before wrk runs."""
     import base64
@@ -575,7 +622,7 @@ def chat_sample(stack, mode):
                            "senderStaffId": "bench-sample",
                            "sessionWebhook": base + "/session/bench-sample",
                            "sessionWebhookExpiredTime": (int(time.time()) + 3600) * 1000}).encode()
-        ts = str(int(time.time() * 1000))
+        ts = str(alloc.one() if alloc is not None else int(time.time() * 1000))
         sign = base64.b64encode(hmac.new(secret, ("%s\n" % ts).encode() + secret,
                                          hashlib.sha256).digest()).decode()
         headers = {"Content-Type": "application/json", "timestamp": ts, "sign": sign}
@@ -604,13 +651,64 @@ def setup_chat(mode):
     def setup(sc):
         chat_selftest(sc.stack.port)
         args = [mode, CHAT_SECRETS[mode]]
+        alloc = None
         if mode == "dingtalk":
+            alloc = TsAlloc(WRK_THREADS)
             args.append(sc.stack.ini["channels"]["dingtalk_base_url"])
+        args.append(str(CHAT_USERS))
+        if mode == "dingtalk":
+            args += ["-", TS_BASE, str(WRK_THREADS)]
         return {"path": "/hook/" + mode, "script": CHAT_LUA, "script_args": args,
-                "sample": lambda stack: chat_sample(stack, mode),
-                "note": "signed text \"2\" mid-flow (a wrong answer), new message id per "
-                        "request, 256 users (bench/chat_bench.lua)"}
+                "ts_alloc": alloc, "sample": lambda stack: chat_sample(stack, mode, alloc),
+                "note": "signed text \"1\" at the complaint's company name once past the "
+                        "eligibility check (a wrong answer, the question asked again), new "
+                        "message id per request, %d users per wrk thread (bench/chat_bench.lua)"
+                        % CHAT_USERS}
     return setup
+
+
+def outbox_queued(stack):
+    """Entries on outbox:prio plus those waiting to be retried."""
+    prefix = stack.ini["redis"]["prefix"]
+    return stack.redis_command(
+        "EVAL", "return redis.call('XLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2])", 2,
+        prefix + "outbox:prio", prefix + "outbox:delayed")
+
+
+def measure_delivery(stack, log, timeout=900.0):
+    """Starts zhuqi-bot on the replies the DingTalk row queued (the bot was
+    stopped during it) and times it until the outbox is empty: replies
+    delivered per second to the fake platform (its session webhooks),
+    zhuqi-bot's and the fake's CPU meanwhile."""
+    queued = outbox_queued(stack)
+    fake = stack.fake
+    s0 = fake.stats(totals=True)
+    fake_pid = fake.proc.pid
+    f0 = proc_cpu_s(fake_pid) or 0.0
+    t0 = time.monotonic()
+    bot = stack.start_bot()
+    b0 = 0.0  # a new process: all its CPU is this delivery's
+    left = queued
+    while left > 0 and time.monotonic() - t0 < timeout:
+        time.sleep(0.05)
+        left = outbox_queued(stack)
+    secs = time.monotonic() - t0
+    b1 = proc_cpu_s(bot.pid) or 0.0
+    f1 = proc_cpu_s(fake_pid) or 0.0
+    s1 = fake.stats(totals=True)
+    out = {"queued": queued, "seconds": round(secs, 2), "left": left,
+           "per_s": round(queued / secs, 1) if secs > 0 else None,
+           "accepted": s1.get("accepted", 0) - s0.get("accepted", 0),
+           "rejected": s1.get("rejected", 0) - s0.get("rejected", 0),
+           "bot_cpu_s": round(b1 - b0, 2), "fake_cpu_s": round(f1 - f0, 2), "problems": []}
+    if left:
+        out["problems"].append("%d replies still queued after %.0f s" % (left, timeout))
+    if out["rejected"]:
+        out["problems"].append("the fake refused %d" % out["rejected"])
+    log("  DingTalk replies: %d delivered in %.2f s = %.0f/s%s" % (
+        queued - left, secs, out["per_s"] or 0,
+        "" if not out["problems"] else " (" + "; ".join(out["problems"]) + ")"))
+    return out
 
 
 def setup_staff_list(sc):
@@ -655,8 +753,13 @@ def endpoint_specs():
          "route": "case_lookup", "setup": setup_lookup},
         {"id": "chat_generic", "label": "POST generic chat message", "method": "POST",
          "expect": 200, "route": "hook_generic", "setup": setup_chat("generic")},
+        # zhuqi-bot stopped during the row: it measures the webhook's own
+        # work (the reply queued on outbox:prio), not the bot and the fake
+        # platform delivering replies on the same two cores; the delivery
+        # is measured after it (measure_delivery).
         {"id": "chat_dingtalk", "label": "POST DingTalk text message", "method": "POST",
-         "expect": 200, "route": "hook_dingtalk", "setup": setup_chat("dingtalk")},
+         "expect": 200, "route": "hook_dingtalk", "setup": setup_chat("dingtalk"),
+         "bot_off": True},
         # Last: its setup stores 100,000 cases, and the CSV export runs after it.
         {"id": "staff_list", "label": "GET staff list p1 (100k)", "method": "GET",
          "expect": 200, "route": "admin_cases", "setup": setup_staff_list},
@@ -682,7 +785,12 @@ def wrk_argv(port, spec, seconds, tmpdir):
     return argv + ["-s", REQUEST_LUA, url, "--", spec["method"], body] + hdrs
 
 
-def run_wrk(argv):
+def run_wrk(argv, ts_alloc=None):
+    """Runs wrk; returns report.lua's figures. ts_alloc (a TsAlloc): a
+    fresh DingTalk timestamp base in place of TS_BASE, and its next base
+    moved past this run's."""
+    if ts_alloc is not None:
+        argv = [str(ts_alloc.take()) if a == TS_BASE else a for a in argv]
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        errors="replace", timeout=600)
     m = re.search(r"^BENCH_JSON (\{.*\})$", p.stdout, re.M)
@@ -690,6 +798,8 @@ def run_wrk(argv):
         raise RuntimeError("wrk failed (exit %d):\n%s" % (p.returncode, p.stdout[-2000:]))
     res = json.loads(m.group(1))
     res["text"] = p.stdout[: m.start()].rstrip()
+    if ts_alloc is not None:
+        ts_alloc.used(res["requests"])
     return res
 
 
@@ -757,11 +867,11 @@ def measure_once(stack, spec, seconds, warmup, tmpdir, log, quiet_s=0):
     if quiet_s > 0:
         row["busy_before"] = wait_quiet(quiet_s, log)
     if warmup > 0:
-        run_wrk(argv[:3] + ["-d%ds" % warmup] + argv[4:])
+        run_wrk(argv[:3] + ["-d%ds" % warmup] + argv[4:], spec.get("ts_alloc"))
     before = app_counts(stack, spec.get("route"))
     meter = CpuMeter(stack)
     meter.start()
-    res = run_wrk(argv)
+    res = run_wrk(argv, spec.get("ts_alloc"))
     row["cpu_cores"] = meter.stop()
     after = app_counts(stack, spec.get("route"))
     statuses = {k: after.get(k, 0) - before.get(k, 0) for k in after}
@@ -983,6 +1093,17 @@ def print_report(rep):
                   " %d sent, %d accepted in %.2f s (%.0f msg/s); zhuqi-bot peak RSS %.1f MiB" % (
                       fo["targets"], fo["sent"], fo["accepted"], fo["seconds"],
                       fo["msg_per_s"] or 0, fo["rss_kb"] / 1024))
+    dd = rep.get("dingtalk_delivery")
+    if dd:
+        if dd.get("error"):
+            print("DingTalk reply delivery: not measured: %s" % dd["error"])
+        else:
+            print("DingTalk reply delivery (zhuqi-bot stopped during the row, started after it): "
+                  "%d replies queued, delivered to the fake's session webhooks in %.2f s = %.0f "
+                  "replies/s (%d accepted, %d refused); zhuqi-bot %.2f CPU s, fake %.2f CPU s%s"
+                  % (dd["queued"], dd["seconds"], dd["per_s"] or 0, dd["accepted"],
+                     dd["rejected"], dd["bot_cpu_s"], dd["fake_cpu_s"],
+                     "" if not dd["problems"] else "  PROBLEM: " + "; ".join(dd["problems"])))
     sm = rep.get("sms")
     if sm:
         if sm.get("error"):
@@ -1132,8 +1253,21 @@ def main(argv=None):
                                             "valid": False,
                                             "problems": ["setup failed: %s" % e]})
                         continue
+                bot_stopped = False
+                if spec.get("bot_off"):
+                    p = stack.procs.get("bot")
+                    if p is not None and p.alive():
+                        stack.stop("bot")
+                        bot_stopped = True
                 rep["rows"].append(measure(stack, spec, a.seconds, a.warmup, tmpdir, log,
                                            a.wait_quiet, a.retries))
+                if bot_stopped:
+                    log("bench: delivering the DingTalk row's replies (zhuqi-bot started)")
+                    try:
+                        rep["dingtalk_delivery"] = measure_delivery(stack, log)
+                    except Exception as e:
+                        rep["dingtalk_delivery"] = {"error": str(e)}
+                        log("  delivery failed: %s" % e)
             if getattr(sc, "staff_cases_stored", 0) and (only is None or "export" in only
                                                          or "staff_list" in only):
                 import staff_bench  # noqa: E402  (bench/)

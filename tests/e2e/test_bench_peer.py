@@ -11,15 +11,29 @@ test and bench install php-fpm and php-redis).
 StaffBenchTest: bench/staff_bench.py's list run gets only 2xx answers and
 its export is allowed (a handler's token), on a small set of cases.
 
+ChatBenchTest: bench/chat_bench.lua's messages are turns inside the
+complaint form (past the eligibility check, never back at the menu), all
+answered 2xx. DingTalkBenchTest: its DingTalk messages, over several runs
+against one stack as make bench sends them, are all taken (a timestamp and
+sign of their own each), each queues its reply while zhuqi-bot is stopped
+(the row measures the webhook, not the delivery), and bench/run.py's
+delivery figure then sees every reply accepted by the fake platform.
+
 The other instruments' tests follow the same idea: a benchmark of errors
 or of a different request than it claims is worthless. None of them
 depends on timing."""
 
+import hashlib
+import hmac
 import importlib.util
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
+import time
+import uuid
 import tempfile
 import unittest
 
@@ -251,6 +265,112 @@ class StaffBenchTest(unittest.TestCase):
         ex = staff_bench.run_export(self.stack, self.tokens.handler, self.stack.fcgi_pid(),
                                     self.CASES)
         self.assertEqual(ex["rows"], self.CASES)
+
+
+@unittest.skipIf(shutil.which("wrk") is None, "wrk not installed (scripts/deps.sh test installs it)")
+class ChatBenchTest(unittest.TestCase):
+    USERS = 8
+    SECRET = uuid.uuid4().hex
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.stack = harness.Stack(name="chatbench", ini={"generic": {"secret": cls.SECRET}},
+                                  rates={z: staff_bench.NO_LIMIT
+                                         for z in ("api", "intake", "cases", "hook")})
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.stack.close()
+        finally:
+            super().tearDownClass()
+
+    def say(self, user, text):
+        """One signed generic message; returns the replies' text."""
+        body = json.dumps({"user": user, "text": text, "id": uuid.uuid4().hex},
+                          ensure_ascii=False).encode()
+        ts = str(int(time.time()))
+        sig = hmac.new(self.SECRET.encode(), ts.encode() + b"." + body,
+                       hashlib.sha256).hexdigest()
+        r = self.stack.request("POST", "/hook/generic", body=body, headers={
+            "Content-Type": "application/json", "X-Zhuqi-Timestamp": ts,
+            "X-Zhuqi-Signature": "sha256=" + sig})
+        self.assertEqual(r.status, 200, r)
+        return json.dumps(r.json()["replies"], ensure_ascii=False)
+
+    def test_every_message_is_a_turn_inside_the_form(self):
+        schema = self.stack.get("/api/forms/complaint").json()
+        first = [st for st in schema["steps"] if not st.get("gate")][0]
+        run_id = uuid.uuid4().hex[:8]
+        # One connection: each user's messages in order (no timing here).
+        p = subprocess.run(
+            ["wrk", "-t1", "-c1", "-d2s", "-s", os.path.join(ROOT, "bench", "chat_bench.lua"),
+             "http://127.0.0.1:%d/hook/generic" % self.stack.port, "--", "generic", self.SECRET,
+             str(self.USERS), run_id],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        res = json.loads(re.search(r"^BENCH_JSON (\{.*\})$", p.stdout, re.M).group(1))
+        self.assertEqual(res["errors"]["status"], 0, p.stdout)
+        # Enough for every user to be past the eligibility check (5 turns).
+        self.assertGreaterEqual(res["requests"], self.USERS * 7, p.stdout)
+        label = first["fields"][0]["label"]
+        for n in range(self.USERS):
+            # Help names the question a user is at, and only inside a form.
+            text = self.say("bench-%s-1-%d" % (run_id, n), "帮助")
+            self.assertIn("当前的问题", text, "user %d is not inside the form: %s" % (n, text))
+            self.assertIn("请填写：" + label, text, "user %d: %s" % (n, text))
+
+@unittest.skipIf(shutil.which("wrk") is None, "wrk not installed (scripts/deps.sh test installs it)")
+class DingTalkBenchTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.bench = load_bench_run()
+        # The secret bench/run.py's sample signs with.
+        cls.SECRET = cls.bench.CHAT_SECRETS["dingtalk"]
+        cls.stack = harness.Stack(name="dingtalkbench", fake=True,
+                                  ini={"dingtalk": {"app_secret": cls.SECRET}},
+                                  rates={z: staff_bench.NO_LIMIT
+                                         for z in ("api", "intake", "cases", "hook")})
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.stack.close()
+        finally:
+            super().tearDownClass()
+
+    def test_runs_all_taken_replies_queued_then_delivered(self):
+        alloc = self.bench.TsAlloc(2)
+        base = self.stack.ini["channels"]["dingtalk_base_url"]
+        url = "http://127.0.0.1:%d/hook/dingtalk" % self.stack.port
+        argv = ["wrk", "-t2", "-c4", "-d1s", "-s", os.path.join(ROOT, "bench", "chat_bench.lua"),
+                url, "--", "dingtalk", self.SECRET, base, "8", "-", self.bench.TS_BASE, "2"]
+        total = 0
+        # A sample, then two runs (make bench's warm-up and measured run).
+        sample = self.bench.chat_sample(self.stack, "dingtalk", alloc)
+        self.assertEqual(sample.status, 200, sample)
+        total += 1
+        for _ in range(2):
+            res = self.bench.run_wrk(argv, alloc)
+            errs = res["errors"]
+            self.assertEqual(errs["status"], 0, res["text"])
+            self.assertEqual(errs["connect"] + errs["read"] + errs["write"] + errs["timeout"], 0,
+                             res["text"])
+            self.assertGreater(res["requests"], 0)
+            total += res["requests"]
+        # No bot on this stack: every reply waits on the outbox. wrk's count
+        # leaves out the requests still in flight when it stopped (at most
+        # its 4 connections per run), which zhuqi may have answered.
+        queued = self.bench.outbox_queued(self.stack)
+        self.assertGreaterEqual(queued, total)
+        self.assertLessEqual(queued, total + 2 * 4)
+        logs = []
+        d = self.bench.measure_delivery(self.stack, logs.append, timeout=120)
+        self.assertEqual(d["problems"], [], logs)
+        self.assertEqual(d["left"], 0)
+        self.assertEqual(d["accepted"], queued)
 
 
 if __name__ == "__main__":
