@@ -302,6 +302,7 @@ class ChatBenchTest(unittest.TestCase):
     def test_every_message_is_a_turn_inside_the_form(self):
         schema = self.stack.get("/api/forms/complaint").json()
         first = [st for st in schema["steps"] if not st.get("gate")][0]
+        self.assertTrue(schema["steps"][0].get("gate"))
         run_id = uuid.uuid4().hex[:8]
         # One connection: each user's messages in order (no timing here).
         p = subprocess.run(
@@ -315,11 +316,17 @@ class ChatBenchTest(unittest.TestCase):
         # Enough for every user to be past the eligibility check (5 turns).
         self.assertGreaterEqual(res["requests"], self.USERS * 7, p.stdout)
         label = first["fields"][0]["label"]
+        last_gate = schema["steps"][0]["fields"][-1]["label"]
         for n in range(self.USERS):
+            user = "bench-%s-1-%d" % (run_id, n)
             # Help names the question a user is at, and only inside a form.
-            text = self.say("bench-%s-1-%d" % (run_id, n), "帮助")
+            text = self.say(user, "帮助")
             self.assertIn("当前的问题", text, "user %d is not inside the form: %s" % (n, text))
             self.assertIn("请填写：" + label, text, "user %d: %s" % (n, text))
+            # The complaint's, not the consultation's (which asks for a
+            # company name too): back from it is the eligibility check.
+            text = self.say(user, "返回")
+            self.assertIn(last_gate, text, "user %d is not in the complaint: %s" % (n, text))
 
 @unittest.skipIf(shutil.which("wrk") is None, "wrk not installed (scripts/deps.sh test installs it)")
 class DingTalkBenchTest(unittest.TestCase):
