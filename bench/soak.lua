@@ -77,7 +77,7 @@ local mix, cycle, pos, tid
 local interval_us, next_us = 0, nil
 local current_start = 0
 local counter = 0
-local dt_ts, dt_sign, dt_signed_at = nil, nil, 0
+local dt_n = 0 -- DingTalk messages built on this thread
 -- wrk calls request() once on the first thread to check the request
 -- before the run; delay() runs before every real request.
 local running = false
@@ -150,12 +150,14 @@ local function build(k)
       body, headers = sign.generic(mix.generic_secret, user, id)
       return wrk.format("POST", "/hook/generic", headers, body)
    end
-   -- DingTalk: the sign covers the timestamp only; renew it every minute.
-   if dt_ts == nil or os.time() - dt_signed_at >= 60 then
-      dt_ts, dt_sign = sign.dingtalk_sign(mix.dingtalk_secret)
-      dt_signed_at = os.time()
-   end
-   body, headers = sign.dingtalk(mix.dingtalk_base, user, id, dt_ts, dt_sign)
+   -- DingTalk: the sign covers the timestamp only, and zhuqi takes a
+   -- timestamp/sign pair with one message only: a timestamp of its own
+   -- per message, thread t's n-th at base + n * stride + t - 1, the base
+   -- (past every earlier run's) from bench/soak.py's MIXFILE.
+   local ts = fmt("%.0f", mix.dingtalk_ts_base + dt_n * mix.dingtalk_ts_stride + tid - 1)
+   dt_n = dt_n + 1
+   body, headers = sign.dingtalk(mix.dingtalk_base, user, id, ts,
+                                 sign.dingtalk_sign_at(mix.dingtalk_secret, ts))
    return wrk.format("POST", "/hook/dingtalk", headers, body)
 end
 

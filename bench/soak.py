@@ -132,12 +132,15 @@ def lua_value(v):
     return lua_str(v)
 
 
-def write_mix(path, kinds, rate, stack):
-    """The MIXFILE of bench/soak.lua."""
+def write_mix(path, kinds, rate, stack, dt_alloc):
+    """The MIXFILE of bench/soak.lua, for one run of wrk: dt_alloc (a
+    bench/run.py TsAlloc) gives the run's DingTalk timestamps a base of
+    their own (zhuqi takes a timestamp/sign pair with one message only)."""
     mix = {"rate": float(rate), "kinds": kinds, "users": CHAT_USERS,
            "generic_secret": bench.CHAT_SECRETS["generic"],
            "dingtalk_secret": bench.CHAT_SECRETS["dingtalk"],
-           "dingtalk_base": stack.ini["channels"]["dingtalk_base_url"]}
+           "dingtalk_base": stack.ini["channels"]["dingtalk_base_url"],
+           "dingtalk_ts_base": dt_alloc.take(), "dingtalk_ts_stride": dt_alloc.stride}
     with open(path, "w", encoding="ascii") as f:
         f.write("-- written by bench/soak.py\nreturn " + lua_value(mix) + "\n")
 
@@ -283,6 +286,12 @@ def merge_threads(threads):
         out["late"] += t.get("late", 0)
         out["max_lag_us"] = max(out["max_lag_us"], t.get("max_lag_us", 0))
     return out
+
+
+def dingtalk_sent(res):
+    """DingTalk messages one run of soak.lua sent (all threads): a bound of
+    the timestamps any one thread used."""
+    return int(res["soak"]["sent"].get("chat_dingtalk", 0)) + 1
 
 
 def summarize_run(res, target_rate=None):
@@ -787,10 +796,13 @@ def soak(a, harness, test_intake, rep, tmpdir, log):
         # A short run at full speed first, capacity measured or not: every
         # thread and connection the load will use is used once.
         capfile = os.path.join(tmpdir, "mix-capacity.lua")
-        write_mix(capfile, kinds, 0, stack)
+        # soak.lua's threads are its connections: one timestamp lane each.
+        dt_alloc = bench.TsAlloc(a.connections)
+        write_mix(capfile, kinds, 0, stack, dt_alloc)
         log("soak: %d s warm-up at full speed" % WARMUP_S)
-        warm = summarize_run(Wrk(stack.port, capfile, a.connections, WARMUP_S, tmpdir,
-                                 "warmup").finish())
+        warm_res = Wrk(stack.port, capfile, a.connections, WARMUP_S, tmpdir, "warmup").finish()
+        dt_alloc.used(dingtalk_sent(warm_res))
+        warm = summarize_run(warm_res)
         for what, n in run_errors(warm).items():
             errors["counts"]["warm-up: " + what] = n
         failed = warm_submissions(sc, a.connections, log)
@@ -802,8 +814,11 @@ def soak(a, harness, test_intake, rep, tmpdir, log):
             cfg["rate_source"] = "SOAK_RATE"
         else:
             log("soak: measuring the capacity (%d s at full speed)" % a.capacity_seconds)
-            cap = summarize_run(Wrk(stack.port, capfile, a.connections, a.capacity_seconds,
-                                    tmpdir, "capacity").finish())
+            write_mix(capfile, kinds, 0, stack, dt_alloc)
+            cap_res = Wrk(stack.port, capfile, a.connections, a.capacity_seconds, tmpdir,
+                          "capacity").finish()
+            dt_alloc.used(dingtalk_sent(cap_res))
+            cap = summarize_run(cap_res)
             rep["capacity"] = cap
             for what, n in run_errors(cap).items():
                 errors["counts"]["capacity run: " + what] = n
@@ -815,7 +830,7 @@ def soak(a, harness, test_intake, rep, tmpdir, log):
             raise HarnessError("no rate to hold (capacity %r)" % rep.get("capacity"))
         cfg["rate"] = round(rate, 1)
         mixfile = os.path.join(tmpdir, "mix-soak.lua")
-        write_mix(mixfile, kinds, rate, stack)
+        write_mix(mixfile, kinds, rate, stack, dt_alloc)
         log("soak: %d s at %.0f req/s, %d connections; VmRSS every %d s" % (
             a.seconds, rate, a.connections, a.sample_seconds))
         res, sampler, side, cpu, app_bad = soak_phase(stack, sc, mixfile, a.seconds,
