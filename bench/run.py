@@ -647,17 +647,24 @@ def chat_selftest(port):
                            % (missing, p.stdout[-1000:]))
 
 
+def chat_script_args(stack, mode, users, run_id="-"):
+    """chat_bench.lua's arguments: users per wrk thread; run_id "-" for a
+    random one per run of wrk (the same one for two runs continues the
+    same users' dialogues: see bench/callgrind.py)."""
+    args = [mode, CHAT_SECRETS[mode]]
+    if mode == "dingtalk":
+        args.append(stack.ini["channels"]["dingtalk_base_url"])
+    args += [str(users), run_id]
+    if mode == "dingtalk":
+        args += [TS_BASE, str(WRK_THREADS)]
+    return args
+
+
 def setup_chat(mode):
     def setup(sc):
         chat_selftest(sc.stack.port)
-        args = [mode, CHAT_SECRETS[mode]]
-        alloc = None
-        if mode == "dingtalk":
-            alloc = TsAlloc(WRK_THREADS)
-            args.append(sc.stack.ini["channels"]["dingtalk_base_url"])
-        args.append(str(CHAT_USERS))
-        if mode == "dingtalk":
-            args += ["-", TS_BASE, str(WRK_THREADS)]
+        alloc = TsAlloc(WRK_THREADS) if mode == "dingtalk" else None
+        args = chat_script_args(sc.stack, mode, CHAT_USERS)
         return {"path": "/hook/" + mode, "script": CHAT_LUA, "script_args": args,
                 "ts_alloc": alloc, "sample": lambda stack: chat_sample(stack, mode, alloc),
                 "note": "signed text \"1\" at the complaint's company name once past the "
