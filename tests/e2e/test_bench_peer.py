@@ -377,7 +377,10 @@ class DingTalkBenchTest(unittest.TestCase):
         d = self.bench.measure_delivery(self.stack, logs.append, timeout=120)
         self.assertEqual(d["problems"], [], logs)
         self.assertEqual(d["left"], 0)
-        self.assertEqual(d["accepted"], queued)
+        # Every reply queued is delivered (one of a request wrk gave up on
+        # at its stop may join the outbox after the count above).
+        self.assertGreaterEqual(d["accepted"], queued)
+        self.assertLessEqual(d["accepted"], total + 2 * 4)
 
 
 if __name__ == "__main__":
