@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "zhuqi/jsontext.h"
 #include "zhuqi/staff.h"
 
 #define SCAN_BATCH 1000   /* ids per export/stats step */
@@ -52,21 +53,6 @@ const char *zq_staff_form_title(const zq_schema *s, const char *form);
 
 /* ctx with a memo: the caller's, or own (zeroed) when it has none. */
 zq_staff_ctx zq_staff_with_memo(const zq_staff_ctx *in, zq_staff_memo *own);
-
-/* ---- jsontext.c: stored JSON text, read without a parse ---- */
-
-/* The index just after the JSON value starting at s[i] (objects, arrays,
- * strings, literals), or n + 1 when it is malformed. */
-size_t zq_json_skip(const char *s, size_t n, size_t i);
-/* The index of the first non-space byte at or after i. */
-size_t zq_json_ws(const char *s, size_t n, size_t i);
-/* The text of the top-level member key of the JSON object s (a string
- * token with its quotes, a number, a literal...), or NULL. Borrowed from
- * s. Keys are compared as written (ours never need escapes). */
-const char *zq_json_member(const char *s, size_t n, const char *key, size_t *vlen);
-/* Decodes a JSON string token (with quotes) into out as UTF-8; "" when it
- * is not a string. Cuts at outsz on a character boundary. */
-void zq_json_decode(const char *v, size_t vlen, char *out, size_t outsz);
 
 /* ---- rowjson.c ---- */
 
