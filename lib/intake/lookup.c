@@ -230,28 +230,66 @@ int zq_lookup_mobile(const zq_schema *s, const zq_schema_opts *o, json_t *raw, j
     return 0;
 }
 
+/* The decimal text of v into out. */
+static void num(char out[24], long long v)
+{
+    char t[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        t[sizeof(t) - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        t[sizeof(t) - 1 - n++] = '-';
+    memcpy(out, t + sizeof(t) - n, n);
+    out[n] = '\0';
+}
+
+/* a b c d e into dst, whole, or -ZQ_ETOOBIG: the lookup's keys (what
+ * zq_store_key would make of the prefix and the rest) without a printf
+ * for each. */
+static int cat(char *dst, size_t dstsz, const char *a, const char *b, const char *c, const char *d,
+               const char *e)
+{
+    const char *part[5] = {a, b, c, d, e};
+    size_t o = 0, i;
+
+    for (i = 0; i < 5; i++) {
+        size_t n = strlen(part[i]);
+        if (n >= dstsz - o)
+            return -ZQ_ETOOBIG;
+        memcpy(dst + o, part[i], n);
+        o += n;
+    }
+    dst[o] = '\0';
+    return 0;
+}
+
 int zq_lookup_case_write(zq_store *st, const zq_lookup_in *in, zq_buf *out, int *retry_s,
                          zq_err *err)
 {
     bool valid = zq_case_id_valid(in->id);
-    char k_rate[200], k_case[128], k_log[132], k_fail[160], per[16], max[16], lockout[16];
-    const char *argv[9];
+    char k_rate[200], k_case[128], k_log[132], k_fail[160], per[24], max[24], lockout[24],
+        minute[24];
+    const char *argv[9], *pfx = zq_store_prefix(st);
     redisReply *r = NULL;
     long long kind;
     int rc = -ZQ_ENOTFOUND, bad = 0;
 
     *retry_s = 0;
-    if (zq_store_key(st, k_rate, sizeof(k_rate), "rl:lookup:%s:%lld", in->who,
-                     (long long)(in->now_ms / 60000)) < 0)
+    num(per, in->per_minute);
+    num(max, in->fail_max > 0 ? in->fail_max : 0);
+    num(lockout, in->lockout_s > 0 ? in->lockout_s : 900);
+    num(minute, in->now_ms / 60000);
+    if (cat(k_rate, sizeof(k_rate), pfx, "rl:lookup:", in->who, ":", minute) < 0)
         return zq_err_set(err, ZQ_EINVAL, "lookup: asker too long");
     /* A number of the wrong shape names no key of ours: the script
      * counts the asker and answers "not found". */
-    bad |= zq_store_key(st, k_case, sizeof(k_case), "case:%s", valid ? in->id : "-");
-    bad |= zq_fmt(k_log, sizeof(k_log), "%s:log", k_case);
-    bad |= zq_store_key(st, k_fail, sizeof(k_fail), "lookupfail:%s", valid ? in->id : "-");
-    bad |= zq_fmt(per, sizeof(per), "%d", in->per_minute);
-    bad |= zq_fmt(max, sizeof(max), "%d", in->fail_max > 0 ? in->fail_max : 0);
-    bad |= zq_fmt(lockout, sizeof(lockout), "%d", in->lockout_s > 0 ? in->lockout_s : 900);
+    bad |= cat(k_case, sizeof(k_case), pfx, "case:", valid ? in->id : "-", "", "");
+    bad |= cat(k_log, sizeof(k_log), k_case, ":log", "", "", "");
+    bad |= cat(k_fail, sizeof(k_fail), pfx, "lookupfail:", valid ? in->id : "-", "", "");
     if (bad != 0)
         return zq_err_set(err, ZQ_EINVAL, "lookup: a key or argument is too long");
     argv[0] = k_rate;

@@ -541,17 +541,16 @@ static void test_public_write(void **state)
         "needs_info", "status_label", "待补充材料", "created_at", "2026-09-01T10:00:00+08:00",
         "history", "status", "submitted", "label", "已提交", "at", "2026-09-01T10:00:00+08:00",
         "supplement", "text", "已补 \"x\"", "files", "kind", "合同", "name", "a.pdf", "size", 12,
-        "kind", "", "name", "b.pdf", "size", 0, "status", "needs_info", "label", "待补充材料",
-        "at", "2026-09-03T10:00:00+08:00", "note", "请补充 <合同>", "contact", "company_name",
-        "某某公司", "contact_name", "张*", "mobile", "138****5678", "files", "kind", "contract",
-        "name", "x.pdf", "size", 3, "can_withdraw",
-        zq_wf_withdrawable("complaint", "needs_info"), "can_evaluate", 0, "deadline", "status",
-        "needs_info", "status_label", "待补充材料", "clock", "supply", "what", "补充材料期限",
-        "start", "2026-09-03", "due", "2026-09-20", "unit", "workdays", "limit",
-        zq_cal_workdays_between(g_cal, D(2026, 9, 3), D(2026, 9, 20)), "days_left", left,
-        "overdue", 0, "extended", 0, "fallback_calendar", 0, "supplement", "message",
-        "请补充 <合同>", "requested_at", "2026-09-03T10:00:00+08:00", "supply_by", "2026-09-20",
-        "overdue", 0);
+        "kind", "", "name", "b.pdf", "size", 0, "status", "needs_info", "label", "待补充材料", "at",
+        "2026-09-03T10:00:00+08:00", "note", "请补充 <合同>", "contact", "company_name", "某某公司",
+        "contact_name", "张*", "mobile", "138****5678", "files", "kind", "contract", "name",
+        "x.pdf", "size", 3, "can_withdraw", zq_wf_withdrawable("complaint", "needs_info"),
+        "can_evaluate", 0, "deadline", "status", "needs_info", "status_label", "待补充材料",
+        "clock", "supply", "what", "补充材料期限", "start", "2026-09-03", "due", "2026-09-20",
+        "unit", "workdays", "limit", zq_cal_workdays_between(g_cal, D(2026, 9, 3), D(2026, 9, 20)),
+        "days_left", left, "overdue", 0, "extended", 0, "fallback_calendar", 0, "supplement",
+        "message", "请补充 <合同>", "requested_at", "2026-09-03T10:00:00+08:00", "supply_by",
+        "2026-09-20", "overdue", 0);
     assert_non_null(want);
     if (!json_equal(j, want)) {
         char *got = json_dumps(j, JSON_INDENT(1)), *exp = json_dumps(want, JSON_INDENT(1));
