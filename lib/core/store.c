@@ -1150,3 +1150,23 @@ out:
     drop(st);
     return rc;
 }
+
+int zq_store_unpack(const char *p, size_t n, size_t *i, const char **v, size_t *vlen)
+{
+    size_t len = 0, k = *i;
+
+    *v = NULL;
+    *vlen = 0;
+    if (k < n && p[k] == '~') {
+        *i = k + 1;
+        return 0;
+    }
+    while (k < n && p[k] >= '0' && p[k] <= '9' && len < ((size_t)1 << 40))
+        len = len * 10 + (size_t)(p[k++] - '0');
+    if (k == *i || k >= n || p[k] != ':' || len > n - k - 1)
+        return -ZQ_EREPLY;
+    *v = p + k + 1;
+    *vlen = len;
+    *i = k + 1 + len;
+    return 1;
+}

@@ -12,6 +12,7 @@
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
+#define NSUM_LUA STR(ZQ_SUMMARY_NSUM)
 
 /* One round trip for the whole lookup: the asker's count, the case's
  * failure lock, the mobile check and, only when it matches, the case.
@@ -22,49 +23,43 @@
  * fail_max (0: off), lockout seconds, id valid ('1' / '0').
  * Reply: {0, pack} found; {1} over the rate; {2, pttl} locked;
  * {3} not found or wrong mobile.
- * The pack is one string, so that the reply costs three objects rather
- * than one per field and entry: the PUB_NFIELDS fields of pub_fields
- * (the answers only when the case has no usable list_sum: the view
- * shows two answers, which the summary holds), then the history
- * entries, each as "LEN:BYTES", a missing field as "~". */
+ * The pack (zq_store_unpack) is one string, so that the reply costs
+ * three objects rather than one per field and entry: the PUB_NFIELDS
+ * fields (the answers only when the case has no usable list_sum: the
+ * view shows two answers, which the summary holds), then the history
+ * entries. */
 static zq_script lookup_script = {
-    .src = "local n = redis.call('INCR', KEYS[1])\n"
-           "if n == 1 then redis.call('EXPIRE', KEYS[1], 120) end\n"
-           "if n > tonumber(ARGV[1]) then return {1} end\n"
-           "if ARGV[5] ~= '1' then return {3} end\n"
-           "local max = tonumber(ARGV[3])\n"
-           "if max > 0 then\n"
-           "  local f = tonumber(redis.call('GET', KEYS[4]) or '0') or 0\n"
-           "  if f >= max then return {2, redis.call('PTTL', KEYS[4])} end\n"
-           "end\n"
-           "local m = redis.call('HGET', KEYS[2], 'mobile')\n"
-           "if not m then return {3} end\n"
-           "if m ~= ARGV[2] then\n"
-           "  if max > 0 then\n"
-           "    local f = redis.call('INCR', KEYS[4])\n"
-           "    if f == 1 or f >= max then redis.call('EXPIRE', KEYS[4], ARGV[4]) end\n"
-           "  end\n"
-           "  return {3}\n"
-           "end\n"
-           "local h = redis.call('HMGET', KEYS[2], 'id', 'form', 'status', 'created_ms',\n"
-           "  'list_sum', 'files_pub', 'rating', 'rated_ms', 'rating_comment')\n"
-           "local s, sep = h[5], '" ZQ_SUMMARY_SEP_LUA "'\n"
-           "local v = '" ZQ_SUMMARY_VERSION "' .. sep\n"
-           "if not (s and string.sub(s, 1, #v) == v and\n"
-           "        select(2, string.gsub(s, sep, '')) == " STR(
-               ZQ_SUMMARY_NSUM) ") then\n"
-                                "  h[10] = redis.call('HGET', KEYS[2], 'answers')\n"
-                                "end\n"
-                                "local out = {}\n"
-                                "for i = 1, 10 do\n"
-                                "  local v = h[i]\n"
-                                "  if v then out[#out + 1] = #v .. ':' .. v else out[#out + 1] = "
-                                "'~' end\n"
-                                "end\n"
-                                "for _, e in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do\n"
-                                "  out[#out + 1] = #e .. ':' .. e\n"
-                                "end\n"
-                                "return {0, table.concat(out)}\n"};
+    .src = ZQ_STORE_LUA_PACK
+    "local n = redis.call('INCR', KEYS[1])\n"
+    "if n == 1 then redis.call('EXPIRE', KEYS[1], 120) end\n"
+    "if n > tonumber(ARGV[1]) then return {1} end\n"
+    "if ARGV[5] ~= '1' then return {3} end\n"
+    "local max = tonumber(ARGV[3])\n"
+    "if max > 0 then\n"
+    "  local f = tonumber(redis.call('GET', KEYS[4]) or '0') or 0\n"
+    "  if f >= max then return {2, redis.call('PTTL', KEYS[4])} end\n"
+    "end\n"
+    "local m = redis.call('HGET', KEYS[2], 'mobile')\n"
+    "if not m then return {3} end\n"
+    "if m ~= ARGV[2] then\n"
+    "  if max > 0 then\n"
+    "    local f = redis.call('INCR', KEYS[4])\n"
+    "    if f == 1 or f >= max then redis.call('EXPIRE', KEYS[4], ARGV[4]) end\n"
+    "  end\n"
+    "  return {3}\n"
+    "end\n"
+    "local h = redis.call('HMGET', KEYS[2], 'id', 'form', 'status', 'created_ms',\n"
+    "  'list_sum', 'files_pub', 'rating', 'rated_ms', 'rating_comment')\n"
+    "local s, sep = h[5], '" ZQ_SUMMARY_SEP_LUA "'\n"
+    "local v = '" ZQ_SUMMARY_VERSION "' .. sep\n"
+    "if not (s and string.sub(s, 1, #v) == v and\n"
+    "        select(2, string.gsub(s, sep, '')) == " NSUM_LUA ") then\n"
+    "  h[10] = redis.call('HGET', KEYS[2], 'answers')\n"
+    "end\n"
+    "local out = {}\n"
+    "for i = 1, 10 do zq_pack(out, h[i]) end\n"
+    "for _, e in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do zq_pack(out, e) end\n"
+    "return {0, table.concat(out)}\n"};
 
 /* The fields of the pack, in the script's order. */
 enum {
@@ -81,24 +76,12 @@ enum {
     PUB_NFIELDS
 };
 
-/* The next "LEN:BYTES" or "~" of the pack at *i: 0 with t set ({NULL, 0}
- * for "~"), or -ZQ_EREPLY when the pack is not ours. */
+/* The value at *i of the pack p (zq_store_unpack) as a token. */
 static int pack_next(const char *p, size_t n, size_t *i, zq_json_tok *t)
 {
-    size_t len = 0, k = *i;
+    int rc = zq_store_unpack(p, n, i, &t->s, &t->n);
 
-    if (k < n && p[k] == '~') {
-        *t = (zq_json_tok){NULL, 0};
-        *i = k + 1;
-        return 0;
-    }
-    while (k < n && p[k] >= '0' && p[k] <= '9' && len < ((size_t)1 << 40))
-        len = len * 10 + (size_t)(p[k++] - '0');
-    if (k == *i || k >= n || p[k] != ':' || len > n - k - 1)
-        return -ZQ_EREPLY;
-    *t = (zq_json_tok){p + k + 1, len};
-    *i = k + 1 + len;
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 /* A field of the pack into dst, whole or "" (fields are bounded when

@@ -37,12 +37,14 @@ void zq_staff_copy_str(char *dst, size_t dstsz, const redisReply *v);
  * list_sum and the answers as layout (LAYOUT_*) says. */
 void zq_staff_fill_row(zq_case_row *row, const redisReply *r, int layout);
 
-/* Loads the rows of a list page, ids[0..n), from their packs in one
- * pipeline, and the rows without usable packs the slow way (slow holds n
- * indexes). On failure every row is cleared. Returns 0 or a negative
- * code. */
-int zq_staff_fetch_list(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, int n,
-                        int *slow, zq_err *err);
+/* The rows of a list page from a scan's pack (id, list_row, list_sum,
+ * updated_ms per case; see scan.c), at most limit: ids[] and rows[] get
+ * them and *n their count; the rows without usable packs are read the
+ * slow way (slow holds limit indexes). On failure every row is cleared.
+ * Returns 0 or a negative code. */
+int zq_staff_list_from_pack(zq_store *st, const char *pack, size_t len, int limit,
+                            char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, int *n, int *slow,
+                            zq_err *err);
 
 /* ---- staff.c ---- */
 
