@@ -39,11 +39,27 @@ static void copy_val(char *dst, size_t dstsz, const fval *v)
 
 static int64_t val_ll(const fval *v)
 {
-    long long n;
+    uint64_t u = 0;
+    size_t i = 0;
+    bool neg;
 
-    if (v->set && zq_parse_ll(v->s, v->len, -INT64_MAX, INT64_MAX, &n) == 0)
-        return n;
-    return 0;
+    /* zq_parse_ll's answer (digits with an optional minus, the whole of
+     * the value, within +-INT64_MAX; 0 otherwise) without strtol and a
+     * copy: a row holds several numbers. */
+    if (!v->set || v->len == 0)
+        return 0;
+    neg = v->s[0] == '-';
+    i = neg ? 1 : 0;
+    if (i == v->len || v->len - i > 19)
+        return 0;
+    for (; i < v->len; i++) {
+        if (v->s[i] < '0' || v->s[i] > '9')
+            return 0;
+        u = u * 10 + (uint64_t)(v->s[i] - '0');
+    }
+    if (u > (uint64_t)INT64_MAX)
+        return 0;
+    return neg ? -(int64_t)u : (int64_t)u;
 }
 
 static fval reply_val(const redisReply *r)
