@@ -465,7 +465,10 @@ void zq_wf_entry_from_toks(const zq_json_tok *t, zq_wf_entry *out)
         char tmp[64];
         memcpy(tmp, t[0].s, t[0].n);
         tmp[t[0].n] = '\0';
-        out->at_ms = (int64_t)strtod(tmp, NULL);
+        double d = strtod(tmp, NULL);
+        /* Only a time a cast can hold: anything else is no time. */
+        if (d > -9.2e18 && d < 9.2e18)
+            out->at_ms = (int64_t)d;
     }
     out->has_kind = zq_json_tok_is_string(t[1]);
     zq_json_decode(t[1].s, t[1].n, out->kind, sizeof(out->kind));
