@@ -187,8 +187,11 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
         bad |= zq_fmt(to, sizeof(to), "(%lld", (long long)f->to_ms);
     bad |= zq_fmt(today, sizeof(today), "%lld", (long long)zq_wf_date_score(ctx->today));
     /* Untouched cases are overdue when created on or before the last day
-     * whose review deadline was yesterday or earlier. */
-    cut = zq_wf_review_cutoff(ctx->cal, &ctx->lim, zq_date_add_days(ctx->today, -1));
+     * whose review deadline was yesterday or earlier. Only the overdue
+     * filter reads it: a walk back over the calendar that other pages
+     * need not pay for. */
+    cut = f->overdue ? zq_wf_review_cutoff(ctx->cal, &ctx->lim, zq_date_add_days(ctx->today, -1))
+                     : (zq_date){0, 0, 0};
     bad |=
         zq_fmt(cutoff, sizeof(cutoff), "%lld",
                zq_date_valid(cut) ? (long long)zq_date_to_ms(zq_date_add_days(cut, 1), 0, 0) : 0LL);
