@@ -160,7 +160,7 @@ int zq_h_admin_cases(zq_req *req)
     zq_cursor cur = {0};
     zq_err err = {0};
     long long limit = 50;
-    zq_buf body = {0};
+    zq_buf *body = &req->body_out;
     bool done = false, first;
     int n = 0, got, i, calls, rc = 0;
     char next[64];
@@ -182,7 +182,9 @@ int zq_h_admin_cases(zq_req *req)
         return 0;
     }
     ids = malloc((size_t)limit * sizeof(*ids));
-    rows = calloc((size_t)limit, sizeof(*rows));
+    /* Not zeroed: a page of rows is some 36 KB, and the scan writes every
+     * row it returns (only those are read or cleared). */
+    rows = malloc((size_t)limit * sizeof(*rows));
     if (ids == NULL || rows == NULL) {
         rc = -ZQ_ENOMEM;
         goto out;
@@ -200,33 +202,36 @@ int zq_h_admin_cases(zq_req *req)
             ZQ_ERROR("event=admin_list_failed err=\"%s\"", err.msg);
         goto out;
     }
-    /* Written directly, into room for the whole page (a row is some 800
-     * bytes): the list is the console's hottest path. */
-    zq_buf_reserve(&body, (size_t)n * 1024 + 128);
-    zq_buf_puts(&body, "{\"cases\":[");
+    /* Written directly into the response, in room for the whole page (a
+     * row is some 800 bytes): the list is the console's hottest path. */
+    zq_buf_reset(body);
+    zq_buf_reserve(body, (size_t)n * 1024 + 128);
+    zq_buf_puts(body, "{\"cases\":[");
     for (i = 0, first = true; i < n; i++) {
         if (!rows[i].found)
             continue;
         if (!first)
-            zq_buf_append(&body, ",", 1);
+            zq_buf_append(body, ",", 1);
         first = false;
-        zq_staff_row_write(&body, &ctx, &rows[i], true, false);
+        zq_staff_row_write(body, &ctx, &rows[i], true, false);
     }
     if (!done) {
         zq_cursor_format(&cur, next);
-        zq_buf_printf(&body, "],\"next_cursor\":\"%s\",\"limit\":%lld}", next, limit);
+        zq_buf_printf(body, "],\"next_cursor\":\"%s\",\"limit\":%lld}", next, limit);
     } else {
-        zq_buf_printf(&body, "],\"next_cursor\":null,\"limit\":%lld}", limit);
+        zq_buf_printf(body, "],\"next_cursor\":null,\"limit\":%lld}", limit);
     }
-    if (body.oom)
+    if (body->oom) {
         rc = -ZQ_ENOMEM;
-    else
-        zq_resp_raw(req, 200, "application/json; charset=utf-8", body.data, body.len);
+    } else {
+        req->status = 200;
+        req->content_type = "application/json; charset=utf-8";
+        req->responded = true;
+    }
 out:
     if (rows != NULL)
         for (i = 0; i < n; i++)
             zq_case_row_clear(&rows[i]);
-    zq_buf_free(&body);
     free(rows);
     free(ids);
     return rc;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "zhuqi/buf.h"
 #include "zhuqi/calendar.h"
 #include "zhuqi/schema.h"
 #include "zhuqi/store.h"
@@ -124,6 +125,29 @@ bool zq_case_id_valid(const char *id);
 
 /* The Chinese label of a status ("已提交"), or the status itself. */
 const char *zq_case_status_label(const char *status);
+
+/* A case as its public view reads it, without a JSON tree: every
+ * pointer is borrowed (from a Redis reply, or from a zq_case). */
+typedef struct zq_case_pubsrc {
+    const char *id, *form, *status, *mobile, *rating; /* NUL-terminated; rating "" when none */
+    int64_t created_ms, rated_ms;
+    const char *company_name, *contact_name; /* text, not masked yet */
+    const char *files;                       /* files_pub (a JSON array), or NULL */
+    size_t files_len;
+    const char *rating_comment; /* NULL: none */
+    size_t rating_comment_len;
+    /* The history: the case:{id}:log entries' JSON texts, oldest first. */
+    size_t nlog;
+    const char *const *log;
+    const size_t *log_len;
+} zq_case_pubsrc;
+
+/* Writes the public view of c as JSON text into b: the object of
+ * zq_case_public_json_at, or of zq_case_public_json when lim is NULL (no
+ * "deadline" then). An entry of the history that is not one JSON object
+ * is left out, as a parse would. Sets b->oom when memory ran out. */
+void zq_case_public_write(zq_buf *b, const zq_schema *s, const zq_calendar *cal,
+                          const struct zq_wf_limits *lim, const zq_case_pubsrc *c, zq_date today);
 
 /* The public view: status, history, deadlines, with personal data masked,
  * and "files" (kind, name, size of each) when the case has any; what the

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "zhuqi/buf.h"
 #include "zhuqi/calendar.h"
 #include "zhuqi/schema.h"
 #include "zhuqi/store.h"
@@ -50,6 +51,12 @@ int zq_lookup_mobile(const zq_schema *s, const zq_schema_opts *o, json_t *raw, j
  * counted against the case); -ZQ_EUNAVAIL when Redis is away or cannot
  * answer now; -ZQ_EREPLY when the script fails. */
 int zq_lookup_case(zq_store *st, const zq_lookup_in *in, json_t **pub, int *retry_s, zq_err *err);
+
+/* As zq_lookup_case, with the public view written as JSON text at the
+ * end of out (the web lookup writes it into its answer) instead of a new
+ * object; out is left as it was unless 0 is returned (or b->oom set). */
+int zq_lookup_case_write(zq_store *st, const zq_lookup_in *in, zq_buf *out, int *retry_s,
+                         zq_err *err);
 
 /* Every case filed with in->mobile (11 digits; the caller has proved it
  * by SMS code), newest first, at most max, as public views (the same as

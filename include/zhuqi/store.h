@@ -134,4 +134,19 @@ typedef int (*zq_store_rdb_sink)(void *ctx, const char *data, size_t len);
 int zq_store_sync_rdb(zq_store *st, int timeout_ms, zq_store_rdb_sink sink, void *ctx,
                       int64_t *bytes, zq_err *err);
 
+/* Packed script replies: a script that returns many strings packs them
+ * into one, so that hiredis makes one reply object rather than one per
+ * string (the case lookup, the staff list page). Each value is
+ * "LEN:BYTES", a missing one (nil or false) "~". ZQ_STORE_LUA_PACK
+ * defines the Lua function zq_pack(t, v) that appends v's form to the
+ * table t; the script returns table.concat(t). */
+#define ZQ_STORE_LUA_PACK                                                                          \
+    "local function zq_pack(t, v)\n"                                                               \
+    "  if v then t[#t + 1] = #v .. ':' .. v else t[#t + 1] = '~' end\n"                            \
+    "end\n"
+/* Reads the value at *i of the pack [p, p+n) and moves *i past it.
+ * Returns 1 with the value in *v, *vlen (borrowed from p), 0 for a
+ * missing value (*v NULL), or -ZQ_EREPLY when the pack is not one. */
+int zq_store_unpack(const char *p, size_t n, size_t *i, const char **v, size_t *vlen);
+
 #endif

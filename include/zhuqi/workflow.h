@@ -13,6 +13,7 @@
 
 #include "zhuqi/calendar.h"
 #include "zhuqi/config.h"
+#include "zhuqi/jsontext.h"
 
 /* The time limits of [workflow] in zhuqi.ini. */
 typedef struct zq_wf_limits {
@@ -144,6 +145,36 @@ typedef struct zq_deadline {
     int paused;        /* review: working days waited for more material, not counted */
 } zq_deadline;
 
+/* One history entry (a case:{id}:log JSON object) as the deadlines read
+ * it: a has_ flag is false where the member is absent or not of its type
+ * (as json_string_value / json_is_integer would say); strings decoded,
+ * cut when longer than ours ever are. */
+typedef struct zq_wf_entry {
+    int64_t at_ms;   /* -1: no number */
+    bool at_integer; /* at_ms was written as an integer */
+    bool has_kind, has_to, has_from, has_supply_by, has_days;
+    char kind[24];
+    char to[24];
+    char from[24];
+    char supply_by[32];
+    int days;
+} zq_wf_entry;
+
+/* The members of an entry that zq_wf_entry_from_toks reads, in its order,
+ * for zq_json_members (a caller may append its own after them). */
+#define ZQ_WF_ENTRY_KEYS "at_ms", "kind", "to", "from", "supply_by", "days"
+#define ZQ_WF_ENTRY_NKEYS 6
+/* The entry from its members' tokens t[0..ZQ_WF_ENTRY_NKEYS). */
+void zq_wf_entry_from_toks(const zq_json_tok *t, zq_wf_entry *out);
+/* The entry from a jansson object (not an object: every member absent). */
+void zq_wf_entry_from_json(json_t *e, zq_wf_entry *out);
+
+/* zq_wf_deadline over entries already read (n of them, oldest first;
+ * entries may be NULL when n is 0). */
+int zq_wf_deadline_entries(const zq_calendar *cal, const zq_wf_limits *lim, const char *form,
+                           const char *status, const zq_wf_entry *entries, size_t n,
+                           int64_t created_ms, zq_deadline *out);
+
 /* Computes the deadline of a case of form in status from its history
  * (the case:{id}:log entries {at_ms, from, to, kind?, days?}, oldest
  * first; borrowed, may be NULL) and its creation time:
@@ -202,6 +233,12 @@ zq_wf_clock zq_wf_clock_parse(const char *s);
  * or json_null() when no clock runs. */
 json_t *zq_wf_deadline_json(const zq_calendar *cal, const zq_deadline *d, const char *status,
                             zq_date today);
+
+/* The same object (or null) written as JSON text into b. */
+void zq_wf_deadline_write(zq_buf *b, const zq_calendar *cal, const zq_deadline *d,
+                          const char *status, zq_date today);
+void zq_wf_deadline_write_left(zq_buf *b, const zq_deadline *d, const char *status, zq_date today,
+                               int days_left);
 
 /* The same with days_left computed already (see zq_wf_days_left). */
 json_t *zq_wf_deadline_json_left(const zq_deadline *d, const char *status, zq_date today,

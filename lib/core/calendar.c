@@ -402,54 +402,118 @@ bool zq_cal_is_workday(const zq_calendar *c, zq_date d)
     return workday_at(c, d, day_number(d));
 }
 
+/* A walk over days, one at a time, that keeps the year, the day of the
+ * year and the weekday as it goes: a deadline or a days-left count looks
+ * at a few dozen days, and converting each one back into a date (with a
+ * search for its year) cost more than the answer around it. */
+typedef struct day_walk {
+    const zq_calendar *c;
+    const cal_year *yr; /* the file of year y, or NULL */
+    int64_t z;          /* day number */
+    int y, doy, ylen, wd;
+} day_walk;
+
+static void walk_year(day_walk *w)
+{
+    w->ylen = is_leap(w->y) ? 366 : 365;
+    w->yr = find_year(w->c, w->y);
+}
+
+static void walk_start(day_walk *w, const zq_calendar *c, zq_date d)
+{
+    w->c = c;
+    w->z = day_number(d);
+    w->y = d.y;
+    w->doy = (int)(w->z - days_from_civil(d.y, 1, 1));
+    w->wd = weekday_of_day(w->z);
+    walk_year(w);
+}
+
+/* One day on (step 1) or back (step -1); false when that leaves the
+ * years 1..9999. */
+static bool walk_step(day_walk *w, int step)
+{
+    w->z += step;
+    w->doy += step;
+    w->wd += step;
+    if (w->wd > 7)
+        w->wd = 1;
+    else if (w->wd < 1)
+        w->wd = 7;
+    if (w->doy >= w->ylen) {
+        if (++w->y > ZQ_DATE_MAX_YEAR)
+            return false;
+        w->doy = 0;
+        walk_year(w);
+    } else if (w->doy < 0) {
+        if (--w->y < ZQ_DATE_MIN_YEAR)
+            return false;
+        walk_year(w);
+        w->doy = w->ylen - 1;
+    }
+    return true;
+}
+
+/* workday_at for the walk's day. */
+static bool walk_workday(const day_walk *w)
+{
+    if (w->yr != NULL) {
+        if (w->yr->kind[w->doy] == DAY_WORK)
+            return true;
+        if (w->yr->kind[w->doy] == DAY_OFF)
+            return false;
+    } else {
+        note_missing_year(w->c, w->y);
+    }
+    return w->wd <= 5;
+}
+
 zq_date zq_cal_next_workday(const zq_calendar *c, zq_date d)
 {
-    int64_t z, last = max_day();
+    day_walk w;
 
     if (!zq_date_valid(d))
         return NO_DATE;
-    for (z = day_number(d); z <= last; z++) {
-        zq_date cur = civil_from_days(z);
-
-        if (workday_at(c, cur, z))
-            return cur;
-    }
+    walk_start(&w, c, d);
+    do {
+        if (walk_workday(&w))
+            return civil_from_days(w.z);
+    } while (walk_step(&w, 1));
     return NO_DATE;
 }
 
 zq_date zq_cal_add_workdays(const zq_calendar *c, zq_date start, int n)
 {
-    int64_t z, first = min_day(), last = max_day();
     int step = n < 0 ? -1 : 1;
     /* as a long long so that -INT_MIN cannot overflow */
     long long left = n < 0 ? -(long long)n : n;
+    day_walk w;
 
     if (!zq_date_valid(start))
         return NO_DATE;
     if (n == 0)
         return start;
-    for (z = day_number(start) + step; z >= first && z <= last; z += step) {
-        zq_date cur = civil_from_days(z);
-
-        if (workday_at(c, cur, z) && --left == 0)
-            return cur;
-    }
+    walk_start(&w, c, start);
+    while (walk_step(&w, step))
+        if (walk_workday(&w) && --left == 0)
+            return civil_from_days(w.z);
     return NO_DATE;
 }
 
 int zq_cal_workdays_between(const zq_calendar *c, zq_date a, zq_date b)
 {
-    int64_t from, to, z;
+    int64_t to;
     int count = 0;
+    day_walk w;
 
     if (!zq_date_valid(a) || !zq_date_valid(b))
         return 0;
-    from = day_number(a);
     to = day_number(b);
-    if (to < from)
+    if (to < day_number(a))
         return -zq_cal_workdays_between(c, b, a);
-    for (z = from + 1; z <= to; z++)
-        if (workday_at(c, civil_from_days(z), z))
+    walk_start(&w, c, a);
+    while (w.z < to && walk_step(&w, 1))
+        if (walk_workday(&w))
             count++;
     return count;
 }

@@ -629,15 +629,22 @@ void zq_store_resp_arg(zq_buf *b, const char *s, size_t len)
     char t[24];
     size_t n = 0, v = len;
 
+    /* "$LEN\r\nBYTES\r\n" with one reservation: scripts send a dozen of
+     * these per call on the hot paths. */
+    t[sizeof(t) - 1 - n++] = '\n';
+    t[sizeof(t) - 1 - n++] = '\r';
     do {
         t[sizeof(t) - 1 - n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v > 0);
-    zq_buf_append(b, "$", 1);
-    zq_buf_append(b, t + sizeof(t) - n, n);
-    zq_buf_append(b, "\r\n", 2);
-    zq_buf_append(b, s, len);
-    zq_buf_append(b, "\r\n", 2);
+    t[sizeof(t) - 1 - n++] = '$';
+    if (zq_buf_reserve(b, n + len + 2) < 0)
+        return;
+    memcpy(b->data + b->len, t + sizeof(t) - n, n);
+    if (len > 0)
+        memcpy(b->data + b->len + n, s, len);
+    memcpy(b->data + b->len + n + len, "\r\n", 3);
+    b->len += n + len + 2;
 }
 
 int zq_store_read_replies(zq_store *st, zq_err *err, int n, redisReply **replies)
@@ -942,6 +949,50 @@ static void script_prepare(zq_script *sc)
     pthread_mutex_unlock(&script_lock);
 }
 
+/* zq_store_commandv with the command written here in RESP: hiredis
+ * formats each argument with sdscatfmt, which cost more than the rest
+ * of a script call on the hot paths (the case lookup). */
+static redisReply *commandv_resp(zq_store *st, zq_err *err, int argc, const char **argv,
+                                 const size_t *lens)
+{
+    char head[24];
+    size_t n = 0, total = 16;
+    unsigned v = (unsigned)argc;
+    void *r = NULL;
+    zq_buf b = {0};
+    int i, saved_errno;
+
+    if (prepare(st, err) < 0)
+        return NULL;
+    for (i = 0; i < argc; i++)
+        total += lens[i] + 24;
+    head[sizeof(head) - 1 - n++] = '\n';
+    head[sizeof(head) - 1 - n++] = '\r';
+    do {
+        head[sizeof(head) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    head[sizeof(head) - 1 - n++] = '*';
+    zq_buf_reserve(&b, total);
+    zq_buf_append(&b, head + sizeof(head) - n, n);
+    for (i = 0; i < argc; i++)
+        zq_store_resp_arg(&b, argv[i], lens[i]);
+    if (b.oom) {
+        zq_buf_free(&b);
+        zq_err_set(err, ZQ_ENOMEM, "redis: out of memory");
+        return NULL;
+    }
+    errno = 0;
+    if (redisAppendFormattedCommand(st->ctx, b.data, b.len) != REDIS_OK ||
+        redisGetReply(st->ctx, &r) != REDIS_OK) {
+        freeReplyObject(r);
+        r = NULL;
+    }
+    saved_errno = errno;
+    zq_buf_free(&b);
+    return finish(st, r, saved_errno, err);
+}
+
 redisReply *zq_store_script(zq_store *st, zq_err *err, zq_script *sc, int nkeys, int argc,
                             const char **argv, const size_t *argvlen)
 {
@@ -981,14 +1032,14 @@ redisReply *zq_store_script(zq_store *st, zq_err *err, zq_script *sc, int nkeys,
         av[i + 3] = argv[i];
         lens[i + 3] = argvlen != NULL ? argvlen[i] : strlen(argv[i]);
     }
-    r = zq_store_commandv(st, err, argc + 3, av, lens);
+    r = commandv_resp(st, err, argc + 3, av, lens);
     if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         freeReplyObject(r);
         av[0] = "EVAL";
         lens[0] = 4;
         av[1] = sc->src;
         lens[1] = strlen(sc->src);
-        r = zq_store_commandv(st, err, argc + 3, av, lens);
+        r = commandv_resp(st, err, argc + 3, av, lens);
     }
 out:
     if (av != av_stack)
@@ -1098,4 +1149,24 @@ out:
      * reuse it for commands. */
     drop(st);
     return rc;
+}
+
+int zq_store_unpack(const char *p, size_t n, size_t *i, const char **v, size_t *vlen)
+{
+    size_t len = 0, k = *i;
+
+    *v = NULL;
+    *vlen = 0;
+    if (k < n && p[k] == '~') {
+        *i = k + 1;
+        return 0;
+    }
+    while (k < n && p[k] >= '0' && p[k] <= '9' && len < ((size_t)1 << 40))
+        len = len * 10 + (size_t)(p[k++] - '0');
+    if (k == *i || k >= n || p[k] != ':' || len > n - k - 1)
+        return -ZQ_EREPLY;
+    *v = p + k + 1;
+    *vlen = len;
+    *i = k + 1 + len;
+    return 1;
 }

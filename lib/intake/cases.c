@@ -42,6 +42,7 @@
 #include <time.h>
 
 #include "zhuqi/buf.h"
+#include "zhuqi/jsontext.h"
 #include "zhuqi/log.h"
 #include "zhuqi/otp.h"
 #include "zhuqi/summary.h"
@@ -537,120 +538,342 @@ const char *zq_case_status_label(const char *status)
     return status;
 }
 
-/* The enterprise's answer in a history entry (supplement.h) for the
- * public view: its text and the files' {kind (label), name, size}. */
-static json_t *supplement_public(json_t *e)
-{
-    json_t *s = json_object_get(e, "supplement"), *files = json_array(), *f;
-    const char *t = json_string_value(json_object_get(s, "text"));
-    size_t i;
+/* ---- the public view, written as text ----------------------------------
+ * The lookup is a hot path: the view is written straight into the
+ * answer's buffer from the stored texts, and the json_t forms below are
+ * read back from the same text, so that there is one writer. */
 
-    json_array_foreach(json_object_get(s, "files"), i, f)
-    {
-        const char *kind = json_string_value(json_object_get(f, "kind_label"));
-        const char *name = json_string_value(json_object_get(f, "name"));
-        json_array_append_new(files, json_pack("{s:s, s:s, s:I}", "kind", kind ? kind : "", "name",
-                                               name ? name : "", "size",
-                                               json_integer_value(json_object_get(f, "size"))));
-    }
-    return json_pack("{s:s, s:o}", "text", t ? t : "", "files", files);
+/* What the view reads of one history entry: the deadline's members (see
+ * zq_wf_entry_from_toks), then these. */
+static const char *const entry_keys[] = {ZQ_WF_ENTRY_KEYS, "note", "message", "public",
+                                         "supplement"};
+enum { E_NOTE = ZQ_WF_ENTRY_NKEYS, E_MESSAGE, E_PUBLIC, E_SUPPLEMENT, E_NKEYS };
+
+typedef struct pub_entry {
+    zq_wf_entry wf;
+    zq_json_tok to, note, message, pub, supplement;
+} pub_entry;
+
+/* A string token as it is, or "" for anything else (json_string_value
+ * with a default). */
+static void put_tok_str(zq_buf *b, zq_json_tok t)
+{
+    if (zq_json_tok_is_string(t))
+        zq_jsonw_raw(b, t.s, t.n);
+    else
+        ZQ_JSONW_LIT(b, "\"\"");
 }
 
-json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
+/* Calls fn for each element of the JSON array t (nothing when t is not
+ * an array, as json_array_foreach), with its index. */
+static void each_element(zq_json_tok t, void (*fn)(zq_buf *, zq_json_tok, size_t), zq_buf *b)
 {
-    const zq_form *f = s ? zq_schema_form(s, c->form) : NULL;
-    char iso[32], mobile[32], name[64];
-    json_t *out, *hist = json_array(), *e;
+    size_t k = 0;
+
+    size_t i, n = t.n;
+
+    if (t.s == NULL || n == 0 || t.s[0] != '[')
+        return;
+    i = zq_json_ws(t.s, n, 1);
+    while (i < n && t.s[i] != ']') {
+        size_t ve = zq_json_skip(t.s, n, i);
+
+        if (ve > n)
+            return;
+        fn(b, (zq_json_tok){t.s + i, ve - i}, k++);
+        i = zq_json_ws(t.s, n, ve);
+        if (i < n && t.s[i] == ',')
+            i = zq_json_ws(t.s, n, i + 1);
+    }
+}
+
+/* One file of a supplement: {kind (its label), name, size}. */
+static void put_supplement_file(zq_buf *b, zq_json_tok f, size_t k)
+{
+    static const char *const keys[] = {"kind_label", "name", "size"};
+    zq_json_tok t[3];
+    long long size = 0;
+
+    zq_json_members(f.s, f.n, keys, 3, t);
+    if (k > 0)
+        ZQ_JSONW_LIT(b, ",");
+    ZQ_JSONW_LIT(b, "{\"kind\":");
+    put_tok_str(b, t[0]);
+    ZQ_JSONW_LIT(b, ",\"name\":");
+    put_tok_str(b, t[1]);
+    ZQ_JSONW_LIT(b, ",\"size\":");
+    if (!zq_json_tok_int(t[2], &size))
+        size = 0;
+    zq_jsonw_int(b, size);
+    ZQ_JSONW_LIT(b, "}");
+}
+
+/* The enterprise's answer in a history entry (supplement.h) for the
+ * public view: its text and the files' {kind (label), name, size}. */
+static void put_supplement_public(zq_buf *b, zq_json_tok sup)
+{
+    static const char *const keys[] = {"text", "files"};
+    zq_json_tok t[2];
+
+    zq_json_members(sup.s, sup.n, keys, 2, t);
+    ZQ_JSONW_LIT(b, "{\"text\":");
+    put_tok_str(b, t[0]);
+    ZQ_JSONW_LIT(b, ",\"files\":[");
+    each_element(t[1], put_supplement_file, b);
+    ZQ_JSONW_LIT(b, "]}");
+}
+
+/* Reads the history texts into e[]; returns how many are objects. */
+static size_t read_entries(const zq_case_pubsrc *c, pub_entry *e)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < c->nlog; i++) {
+        zq_json_tok t[E_NKEYS];
+
+        if (zq_json_members(c->log[i], c->log_len[i], entry_keys, E_NKEYS, t) < 0)
+            continue;
+        zq_wf_entry_from_toks(t, &e[n].wf);
+        e[n].to = t[2];
+        e[n].note = t[E_NOTE];
+        e[n].message = t[E_MESSAGE];
+        e[n].pub = t[E_PUBLIC];
+        e[n].supplement = t[E_SUPPLEMENT];
+        n++;
+    }
+    return n;
+}
+
+static void put_history(zq_buf *b, const pub_entry *e, size_t n)
+{
+    bool first = true;
     size_t i;
 
-    json_array_foreach(c->history, i, e)
-    {
-        const char *to = json_string_value(json_object_get(e, "to"));
-        const char *kind = json_string_value(json_object_get(e, "kind"));
-        json_t *at = json_object_get(e, "at_ms");
-        const char *note = json_string_value(json_object_get(e, "note"));
-        json_t *item;
+    ZQ_JSONW_LIT(b, "[");
+    for (i = 0; i < n; i++) {
+        const zq_wf_entry *w = &e[i].wf;
+        const char *label;
+        zq_json_tok note = {NULL, 0};
 
-        if (to == NULL || (kind != NULL && strcmp(kind, "status") != 0))
+        if (!w->has_to || (w->has_kind && strcmp(w->kind, "status") != 0))
             continue;
-        zq_time_iso(json_is_integer(at) ? json_integer_value(at) : 0, iso);
-        item = json_pack("{s:s, s:s, s:s}", "status", to, "label", zq_case_status_label(to), "at",
-                         iso);
+        if (!first)
+            ZQ_JSONW_LIT(b, ",");
+        first = false;
+        ZQ_JSONW_LIT(b, "{\"status\":");
+        zq_jsonw_raw(b, e[i].to.s, e[i].to.n);
+        ZQ_JSONW_LIT(b, ",\"label\":");
+        label = zq_case_status_label(w->to);
+        if (label == w->to)
+            zq_jsonw_raw(b, e[i].to.s, e[i].to.n); /* unknown: the status itself, whole */
+        else
+            zq_jsonw_str(b, label);
+        ZQ_JSONW_LIT(b, ",\"at\":");
+        zq_jsonw_time_iso(b, w->at_integer ? w->at_ms : 0);
         /* Only the message written for the enterprise is public: the
          * note of a move is internal. Entries from before the two were
          * separate have no "message"; their note was public when marked
          * so. */
-        if (json_object_get(e, "message") != NULL)
-            note = json_string_value(json_object_get(e, "message"));
-        else if (!json_is_true(json_object_get(e, "public")))
-            note = NULL;
-        if (item != NULL && note != NULL && *note != '\0')
-            json_object_set_new(item, "note", json_string(note));
+        if (e[i].message.s != NULL)
+            note = e[i].message;
+        else if (e[i].pub.s != NULL && e[i].pub.n == 4 && memcmp(e[i].pub.s, "true", 4) == 0)
+            note = e[i].note;
+        if (zq_json_tok_is_string(note) && note.n > 2) {
+            ZQ_JSONW_LIT(b, ",\"note\":");
+            zq_jsonw_raw(b, note.s, note.n);
+        }
         /* The enterprise's own answer to a request for more material. */
-        if (item != NULL && json_object_get(e, "supplement") != NULL)
-            json_object_set_new(item, "supplement", supplement_public(e));
-        if (item != NULL)
-            json_array_append_new(hist, item);
+        if (e[i].supplement.s != NULL) {
+            ZQ_JSONW_LIT(b, ",\"supplement\":");
+            put_supplement_public(b, e[i].supplement);
+        }
+        ZQ_JSONW_LIT(b, "}");
     }
-    zq_time_iso(c->created_ms, iso);
-    zq_mask_mobile(c->mobile, mobile, sizeof(mobile));
-    zq_mask_name(str_answer(c->answers, "contact_name"), name, sizeof(name));
-    out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s}}", "id", c->id, "type",
-                    c->form, "type_label", f ? f->title : c->form, "status", c->status,
-                    "status_label", zq_case_status_label(c->status), "created_at", iso, "history",
-                    hist, "contact", "company_name", str_answer(c->answers, "company_name"),
-                    "contact_name", name, "mobile", mobile);
-    /* The enterprise sees its files' names and sizes, never the bytes. */
-    if (out != NULL && json_array_size(c->files) > 0)
-        json_object_set(out, "files", c->files);
-    /* What the lookup page offers (fcgi/enterprise.c checks again). */
-    if (out != NULL) {
-        json_object_set_new(out, "can_withdraw",
-                            json_boolean(zq_wf_withdrawable(c->form, c->status)));
-        json_object_set_new(out, "can_evaluate",
-                            json_boolean(strcmp(c->status, "closed") == 0 && c->rating[0] == '\0'));
-    }
-    if (out != NULL && zq_wf_rating_label(c->rating) != NULL) {
-        json_t *ev;
-        zq_time_iso(c->rated_ms, iso);
-        ev = json_pack("{s:s, s:s, s:s}", "rating", c->rating, "label",
-                       zq_wf_rating_label(c->rating), "at", iso);
-        if (ev != NULL && c->rating_comment != NULL)
-            json_object_set_new(ev, "comment", json_string(c->rating_comment));
-        json_object_set_new(out, "evaluation", ev);
-    }
-    /* No possible_duplicate here: the mark is a staff hint, and telling
-     * a stranger that a number's case resembles an earlier one leaks
-     * that the earlier one exists (staff views carry it, rowjson.c). */
-    return out;
+    ZQ_JSONW_LIT(b, "]");
+}
+
+/* True when the files text is an array with something in it. */
+static bool files_listed(const zq_case_pubsrc *c)
+{
+    size_t i;
+
+    if (c->files == NULL || c->files_len < 2 || c->files[0] != '[')
+        return false;
+    i = zq_json_ws(c->files, c->files_len, 1);
+    return i < c->files_len && c->files[i] != ']';
 }
 
 /* What the office asked for of a case in needs_info, for the enterprise:
  * the message, when, and the date to supply it by. */
-static json_t *supplement_json(const zq_case *c, const zq_deadline *d, zq_date today)
+static void put_supplement_request(zq_buf *b, const zq_case_pubsrc *c, const pub_entry *e, size_t n,
+                                   const zq_deadline *d, zq_date today)
 {
-    json_t *e = NULL;
-    int64_t at = zq_wf_last_request(c->history, &e);
-    const char *msg = json_string_value(json_object_get(e, "message"));
-    char iso[32], due[ZQ_DATE_STRLEN];
+    const pub_entry *last = NULL;
+    size_t i;
 
-    zq_time_iso(at > 0 ? at : c->created_ms, iso);
-    zq_date_format(d->due, due, sizeof(due));
-    return json_pack("{s:s, s:s, s:s, s:b}", "message", msg ? msg : "", "requested_at", iso,
-                     "supply_by", due, "overdue", zq_date_cmp(today, d->due) > 0);
+    /* The last entry into needs_info, as zq_wf_last_request finds it. */
+    for (i = 0; i < n; i++) {
+        const zq_wf_entry *w = &e[i].wf;
+        if (w->at_ms >= 0 && (!w->has_kind || strcmp(w->kind, "status") == 0) && w->has_to &&
+            strcmp(w->to, "needs_info") == 0)
+            last = &e[i];
+    }
+    ZQ_JSONW_LIT(b, "{\"message\":");
+    put_tok_str(b, last ? last->message : (zq_json_tok){NULL, 0});
+    ZQ_JSONW_LIT(b, ",\"requested_at\":");
+    zq_jsonw_time_iso(b, last != NULL && last->wf.at_ms > 0 ? last->wf.at_ms : c->created_ms);
+    ZQ_JSONW_LIT(b, ",\"supply_by\":");
+    zq_jsonw_date(b, d->due);
+    ZQ_JSONW_LIT(b, ",\"overdue\":");
+    zq_jsonw_bool(b, zq_date_cmp(today, d->due) > 0);
+    ZQ_JSONW_LIT(b, "}");
 }
 
+void zq_case_public_write(zq_buf *b, const zq_schema *s, const zq_calendar *cal,
+                          const struct zq_wf_limits *lim, const zq_case_pubsrc *c, zq_date today)
+{
+    const zq_form *f = s ? zq_schema_form(s, c->form) : NULL;
+    pub_entry stack[16], *e = stack;
+    char mobile[32], name[64];
+    const char *rating_label = zq_wf_rating_label(c->rating);
+    size_t n;
+
+    if (c->nlog > ZQ_ARRAY_LEN(stack) && (e = malloc(c->nlog * sizeof(*e))) == NULL) {
+        b->oom = true;
+        return;
+    }
+    n = read_entries(c, e);
+    zq_mask_mobile(c->mobile, mobile, sizeof(mobile));
+    zq_mask_name(c->contact_name, name, sizeof(name));
+    zq_buf_reserve(b, 1024);
+    ZQ_JSONW_LIT(b, "{\"id\":");
+    zq_jsonw_str(b, c->id);
+    ZQ_JSONW_LIT(b, ",\"type\":");
+    zq_jsonw_str(b, c->form);
+    ZQ_JSONW_LIT(b, ",\"type_label\":");
+    zq_jsonw_str(b, f ? f->title : c->form);
+    ZQ_JSONW_LIT(b, ",\"status\":");
+    zq_jsonw_str(b, c->status);
+    ZQ_JSONW_LIT(b, ",\"status_label\":");
+    zq_jsonw_str(b, zq_case_status_label(c->status));
+    ZQ_JSONW_LIT(b, ",\"created_at\":");
+    zq_jsonw_time_iso(b, c->created_ms);
+    ZQ_JSONW_LIT(b, ",\"history\":");
+    put_history(b, e, n);
+    ZQ_JSONW_LIT(b, ",\"contact\":{\"company_name\":");
+    zq_jsonw_str(b, c->company_name);
+    ZQ_JSONW_LIT(b, ",\"contact_name\":");
+    zq_jsonw_str(b, name);
+    ZQ_JSONW_LIT(b, ",\"mobile\":");
+    zq_jsonw_str(b, mobile);
+    ZQ_JSONW_LIT(b, "}");
+    /* The enterprise sees its files' names and sizes, never the bytes. */
+    if (files_listed(c)) {
+        ZQ_JSONW_LIT(b, ",\"files\":");
+        zq_jsonw_raw(b, c->files, c->files_len);
+    }
+    /* What the lookup page offers (fcgi/enterprise.c checks again). */
+    ZQ_JSONW_LIT(b, ",\"can_withdraw\":");
+    zq_jsonw_bool(b, zq_wf_withdrawable(c->form, c->status));
+    ZQ_JSONW_LIT(b, ",\"can_evaluate\":");
+    zq_jsonw_bool(b, strcmp(c->status, "closed") == 0 && c->rating[0] == '\0');
+    if (rating_label != NULL) {
+        ZQ_JSONW_LIT(b, ",\"evaluation\":{\"rating\":");
+        zq_jsonw_str(b, c->rating);
+        ZQ_JSONW_LIT(b, ",\"label\":");
+        zq_jsonw_str(b, rating_label);
+        ZQ_JSONW_LIT(b, ",\"at\":");
+        zq_jsonw_time_iso(b, c->rated_ms);
+        if (c->rating_comment != NULL) {
+            ZQ_JSONW_LIT(b, ",\"comment\":");
+            zq_jsonw_strn(b, c->rating_comment, c->rating_comment_len);
+        }
+        ZQ_JSONW_LIT(b, "}");
+    }
+    /* No possible_duplicate here: the mark is a staff hint, and telling
+     * a stranger that a number's case resembles an earlier one leaks
+     * that the earlier one exists (staff views carry it, rowjson.c). */
+    if (lim != NULL) {
+        zq_deadline d;
+        zq_wf_entry wstack[16], *w = wstack;
+        size_t i;
+
+        if (n > ZQ_ARRAY_LEN(wstack) && (w = malloc(n * sizeof(*w))) == NULL) {
+            b->oom = true;
+            goto out;
+        }
+        for (i = 0; i < n; i++)
+            w[i] = e[i].wf;
+        zq_wf_deadline_entries(cal, lim, c->form, c->status, w, n, c->created_ms, &d);
+        if (w != wstack)
+            free(w);
+        ZQ_JSONW_LIT(b, ",\"deadline\":");
+        zq_wf_deadline_write(b, cal, &d, c->status, today);
+        if (d.clock == ZQ_WF_CLOCK_SUPPLY) {
+            ZQ_JSONW_LIT(b, ",\"supplement\":");
+            put_supplement_request(b, c, e, n, &d, today);
+        }
+    }
+    ZQ_JSONW_LIT(b, "}");
+out:
+    if (e != stack)
+        free(e);
+}
+
+/* The public view of a loaded case: its history and files written back
+ * as text for the one writer above, and the result read as JSON. These
+ * serve the pages after a lookup, not the lookup itself. */
 json_t *zq_case_public_json_at(const zq_schema *s, const zq_calendar *cal,
                                const struct zq_wf_limits *lim, const zq_case *c, zq_date today)
 {
-    json_t *out = zq_case_public_json(s, c);
-    zq_deadline d;
+    size_t i, n = json_array_size(c->history);
+    char **log = calloc(n + 1, sizeof(*log));
+    size_t *log_len = calloc(n + 1, sizeof(*log_len));
+    char *files = NULL;
+    zq_case_pubsrc src = {0};
+    zq_buf b = {0};
+    json_t *out = NULL;
 
-    if (out == NULL || lim == NULL)
-        return out;
-    zq_wf_deadline(cal, lim, c->form, c->status, c->history, c->created_ms, &d);
-    json_object_set_new(out, "deadline", zq_wf_deadline_json(cal, &d, c->status, today));
-    if (d.clock == ZQ_WF_CLOCK_SUPPLY)
-        json_object_set_new(out, "supplement", supplement_json(c, &d, today));
+    if (log == NULL || log_len == NULL)
+        goto out;
+    for (i = 0; i < n; i++) {
+        if ((log[i] = json_dumps(json_array_get(c->history, i), JSON_COMPACT)) == NULL)
+            goto out;
+        log_len[i] = strlen(log[i]);
+    }
+    if (json_array_size(c->files) > 0 &&
+        (files = json_dumps(c->files, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+        goto out;
+    src.id = c->id;
+    src.form = c->form;
+    src.status = c->status;
+    src.mobile = c->mobile;
+    src.rating = c->rating;
+    src.created_ms = c->created_ms;
+    src.rated_ms = c->rated_ms;
+    src.company_name = str_answer(c->answers, "company_name");
+    src.contact_name = str_answer(c->answers, "contact_name");
+    src.files = files;
+    src.files_len = files ? strlen(files) : 0;
+    src.rating_comment = c->rating_comment;
+    src.rating_comment_len = c->rating_comment ? strlen(c->rating_comment) : 0;
+    src.nlog = n;
+    src.log = (const char *const *)log;
+    src.log_len = log_len;
+    zq_case_public_write(&b, s, cal, lim, &src, today);
+    if (!b.oom)
+        out = json_loadb(b.data, b.len, 0, NULL);
+out:
+    for (i = 0; log != NULL && i < n; i++)
+        free(log[i]);
+    free(log);
+    free(log_len);
+    free(files);
+    zq_buf_free(&b);
     return out;
+}
+
+json_t *zq_case_public_json(const zq_schema *s, const zq_case *c)
+{
+    return zq_case_public_json_at(s, NULL, NULL, c, (zq_date){0, 0, 0});
 }

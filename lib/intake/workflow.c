@@ -3,6 +3,7 @@
 #include "zhuqi/workflow.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "zhuqi/common.h"
@@ -449,38 +450,117 @@ zq_date zq_wf_review_cutoff(const zq_calendar *cal, const zq_wf_limits *lim, zq_
     return (zq_date){0, 0, 0};
 }
 
+void zq_wf_entry_from_toks(const zq_json_tok *t, zq_wf_entry *out)
+{
+    long long v;
+
+    out->at_ms = -1;
+    out->at_integer = false;
+    if (zq_json_tok_int(t[0], &v)) {
+        out->at_ms = (int64_t)v;
+        out->at_integer = true;
+    } else if (t[0].s != NULL && t[0].n > 0 && t[0].n < 64 &&
+               (t[0].s[0] == '-' || (t[0].s[0] >= '0' && t[0].s[0] <= '9'))) {
+        /* A real (Lua's cjson may write one): read as jansson would. */
+        char tmp[64];
+        memcpy(tmp, t[0].s, t[0].n);
+        tmp[t[0].n] = '\0';
+        double d = strtod(tmp, NULL);
+        /* Only a time a cast can hold: anything else is no time. */
+        if (d > -9.2e18 && d < 9.2e18)
+            out->at_ms = (int64_t)d;
+    }
+    out->has_kind = zq_json_tok_is_string(t[1]);
+    zq_json_decode(t[1].s, t[1].n, out->kind, sizeof(out->kind));
+    out->has_to = zq_json_tok_is_string(t[2]);
+    zq_json_decode(t[2].s, t[2].n, out->to, sizeof(out->to));
+    out->has_from = zq_json_tok_is_string(t[3]);
+    zq_json_decode(t[3].s, t[3].n, out->from, sizeof(out->from));
+    out->has_supply_by = zq_json_tok_is_string(t[4]);
+    zq_json_decode(t[4].s, t[4].n, out->supply_by, sizeof(out->supply_by));
+    out->has_days = zq_json_tok_int(t[5], &v);
+    out->days = out->has_days ? (int)v : 0;
+}
+
+/* A string member into a zq_wf_entry field. */
+static bool json_str_into(json_t *e, const char *key, char *out, size_t outsz)
+{
+    const char *v = json_string_value(json_object_get(e, key));
+    size_t n = v ? strlen(v) : 0;
+
+    if (n >= outsz)
+        n = zq_utf8_cut(v, n, outsz - 1);
+    if (n > 0)
+        memcpy(out, v, n);
+    out[n] = '\0';
+    return v != NULL;
+}
+
+void zq_wf_entry_from_json(json_t *e, zq_wf_entry *out)
+{
+    json_t *days = json_object_get(e, "days");
+
+    out->at_ms = entry_ms(e);
+    out->at_integer = json_is_integer(json_object_get(e, "at_ms"));
+    out->has_kind = json_str_into(e, "kind", out->kind, sizeof(out->kind));
+    out->has_to = json_str_into(e, "to", out->to, sizeof(out->to));
+    out->has_from = json_str_into(e, "from", out->from, sizeof(out->from));
+    out->has_supply_by = json_str_into(e, "supply_by", out->supply_by, sizeof(out->supply_by));
+    out->has_days = json_is_integer(days);
+    out->days = out->has_days ? (int)json_integer_value(days) : 0;
+}
+
 int zq_wf_deadline(const zq_calendar *cal, const zq_wf_limits *lim, const char *form,
                    const char *status, json_t *history, int64_t created_ms, zq_deadline *out)
+{
+    zq_wf_entry stack[16], *entries = stack;
+    size_t i, n = json_array_size(history);
+    int rc;
+
+    if (n > ZQ_ARRAY_LEN(stack) && (entries = malloc(n * sizeof(*entries))) == NULL) {
+        /* Out of memory: the deadline of the entries that fit. */
+        entries = stack;
+        n = ZQ_ARRAY_LEN(stack);
+    }
+    for (i = 0; i < n; i++)
+        zq_wf_entry_from_json(json_array_get(history, i), &entries[i]);
+    rc = zq_wf_deadline_entries(cal, lim, form, status, entries, n, created_ms, out);
+    if (entries != stack)
+        free(entries);
+    return rc;
+}
+
+int zq_wf_deadline_entries(const zq_calendar *cal, const zq_wf_limits *lim, const char *form,
+                           const char *status, const zq_wf_entry *entries, size_t n,
+                           int64_t created_ms, zq_deadline *out)
 {
     const zq_wf_machine *m = zq_wf_machine_for(form);
     const zq_wf_status *st = zq_wf_status_find(m, status);
     int64_t submitted_ms = created_ms, accepted_ms = -1, transferred_ms = -1, request_ms = -1;
     const char *supply_by = NULL;
     int ext_days = 0, paused = 0;
-    json_t *e;
     size_t i;
 
     memset(out, 0, sizeof(*out));
     if (st == NULL || st->clock == ZQ_WF_CLOCK_NONE)
         return 0;
-    json_array_foreach(history, i, e)
-    {
-        const char *kind = json_string_value(json_object_get(e, "kind"));
-        const char *to = json_string_value(json_object_get(e, "to"));
-        int64_t at = entry_ms(e);
+    for (i = 0; i < n; i++) {
+        const zq_wf_entry *e = &entries[i];
+        const char *kind = e->has_kind ? e->kind : NULL;
+        const char *to = e->has_to ? e->to : NULL;
+        int64_t at = e->at_ms;
 
         if (at < 0)
             continue;
         if (kind != NULL && strcmp(kind, "extension") == 0) {
-            json_t *days = json_object_get(e, "days");
-            if (transferred_ms >= 0 && json_is_integer(days))
-                ext_days = (int)json_integer_value(days);
+            if (transferred_ms >= 0 && e->has_days)
+                ext_days = e->days;
             continue;
         }
         if ((kind != NULL && strcmp(kind, "status") != 0) || to == NULL)
             continue;
         if (strcmp(to, "submitted") == 0) {
-            const char *from = json_string_value(json_object_get(e, "from"));
+            const char *from = e->has_from ? e->from : NULL;
             /* Back from waiting for material: the review clock goes on
              * where it stopped, unless the rules restart it. */
             if (from != NULL && strcmp(from, "needs_info") == 0 && request_ms >= 0 &&
@@ -493,7 +573,7 @@ int zq_wf_deadline(const zq_calendar *cal, const zq_wf_limits *lim, const char *
             request_ms = -1;
         } else if (strcmp(to, "needs_info") == 0) {
             request_ms = at;
-            supply_by = json_string_value(json_object_get(e, "supply_by"));
+            supply_by = e->has_supply_by ? e->supply_by : NULL;
         } else if (strcmp(to, "accepted") == 0) {
             accepted_ms = at;
         } else if (strcmp(to, "transferred") == 0) {
@@ -591,31 +671,73 @@ json_t *zq_wf_deadline_json(const zq_calendar *cal, const zq_deadline *d, const 
     return zq_wf_deadline_json_left(d, status, today, zq_wf_days_left(cal, d, today));
 }
 
-json_t *zq_wf_deadline_json_left(const zq_deadline *d, const char *status, zq_date today, int left)
+void zq_wf_deadline_write(zq_buf *b, const zq_calendar *cal, const zq_deadline *d,
+                          const char *status, zq_date today)
 {
-    char start[ZQ_DATE_STRLEN], due[ZQ_DATE_STRLEN];
+    if (d->clock == ZQ_WF_CLOCK_NONE || !zq_date_valid(d->due)) {
+        ZQ_JSONW_LIT(b, "null");
+        return;
+    }
+    zq_wf_deadline_write_left(b, d, status, today, zq_wf_days_left(cal, d, today));
+}
+
+void zq_wf_deadline_write_left(zq_buf *b, const zq_deadline *d, const char *status, zq_date today,
+                               int left)
+{
     const zq_wf_machine *m = NULL;
-    json_t *o;
     size_t i;
 
-    if (d->clock == ZQ_WF_CLOCK_NONE || !zq_date_valid(d->due))
-        return json_null();
+    if (d->clock == ZQ_WF_CLOCK_NONE || !zq_date_valid(d->due)) {
+        ZQ_JSONW_LIT(b, "null");
+        return;
+    }
     /* The status label is the same in every machine that has it. */
     for (i = 0; i < ZQ_ARRAY_LEN(machines) && m == NULL; i++)
         if (zq_wf_status_find(&machines[i], status) != NULL)
             m = &machines[i];
-    zq_date_format(d->start, start, sizeof(start));
-    zq_date_format(d->due, due, sizeof(due));
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:b}", "status", status,
-                  "status_label", m ? status_label(m, status) : status, "clock",
-                  zq_wf_clock_name(d->clock), "what", zq_wf_clock_label(d->clock), "start", start,
-                  "due", due, "unit", d->workdays ? "workdays" : "days", "limit", d->limit,
-                  "days_left", left, "overdue", zq_date_cmp(today, d->due) > 0, "extended",
-                  d->extended, "fallback_calendar", d->fallback);
+    ZQ_JSONW_LIT(b, "{\"status\":");
+    zq_jsonw_str(b, status);
+    ZQ_JSONW_LIT(b, ",\"status_label\":");
+    zq_jsonw_str(b, m ? status_label(m, status) : status);
+    ZQ_JSONW_LIT(b, ",\"clock\":");
+    zq_jsonw_str(b, zq_wf_clock_name(d->clock));
+    ZQ_JSONW_LIT(b, ",\"what\":");
+    zq_jsonw_str(b, zq_wf_clock_label(d->clock));
+    ZQ_JSONW_LIT(b, ",\"start\":");
+    zq_jsonw_date(b, d->start);
+    ZQ_JSONW_LIT(b, ",\"due\":");
+    zq_jsonw_date(b, d->due);
+    if (d->workdays)
+        ZQ_JSONW_LIT(b, ",\"unit\":\"workdays\",\"limit\":");
+    else
+        ZQ_JSONW_LIT(b, ",\"unit\":\"days\",\"limit\":");
+    zq_jsonw_int(b, d->limit);
+    ZQ_JSONW_LIT(b, ",\"days_left\":");
+    zq_jsonw_int(b, left);
+    ZQ_JSONW_LIT(b, ",\"overdue\":");
+    zq_jsonw_bool(b, zq_date_cmp(today, d->due) > 0);
+    ZQ_JSONW_LIT(b, ",\"extended\":");
+    zq_jsonw_bool(b, d->extended);
+    ZQ_JSONW_LIT(b, ",\"fallback_calendar\":");
+    zq_jsonw_bool(b, d->fallback);
     /* Only the history knows the days waited: the list (from the row's
      * index fields) leaves them out. */
-    if (o != NULL && d->paused > 0)
-        json_object_set_new(o, "paused_workdays", json_integer(d->paused));
+    if (d->paused > 0) {
+        ZQ_JSONW_LIT(b, ",\"paused_workdays\":");
+        zq_jsonw_int(b, d->paused);
+    }
+    ZQ_JSONW_LIT(b, "}");
+}
+
+json_t *zq_wf_deadline_json_left(const zq_deadline *d, const char *status, zq_date today, int left)
+{
+    zq_buf b = {0};
+    json_t *o;
+
+    /* One writer for both forms: the object is read back from its text. */
+    zq_wf_deadline_write_left(&b, d, status, today, left);
+    o = b.oom ? NULL : json_loadb(b.data, b.len, JSON_DECODE_ANY, NULL);
+    zq_buf_free(&b);
     return o;
 }
 

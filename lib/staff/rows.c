@@ -39,11 +39,27 @@ static void copy_val(char *dst, size_t dstsz, const fval *v)
 
 static int64_t val_ll(const fval *v)
 {
-    long long n;
+    uint64_t u = 0;
+    size_t i = 0;
+    bool neg;
 
-    if (v->set && zq_parse_ll(v->s, v->len, -INT64_MAX, INT64_MAX, &n) == 0)
-        return n;
-    return 0;
+    /* zq_parse_ll's answer (digits with an optional minus, the whole of
+     * the value, within +-INT64_MAX; 0 otherwise) without strtol and a
+     * copy: a row holds several numbers. */
+    if (!v->set || v->len == 0)
+        return 0;
+    neg = v->s[0] == '-';
+    i = neg ? 1 : 0;
+    if (i == v->len || v->len - i > 19)
+        return 0;
+    for (; i < v->len; i++) {
+        if (v->s[i] < '0' || v->s[i] > '9')
+            return 0;
+        u = u * 10 + (uint64_t)(v->s[i] - '0');
+    }
+    if (u > (uint64_t)INT64_MAX)
+        return 0;
+    return neg ? -(int64_t)u : (int64_t)u;
 }
 
 static fval reply_val(const redisReply *r)
@@ -192,24 +208,21 @@ void zq_staff_fill_row(zq_case_row *row, const redisReply *r, int layout)
     }
 }
 
-/* A row from the reply {list_row, list_sum, updated_ms} of a list scan.
- * Returns false (row cleared) when the packs are missing, of another
- * version, malformed or behind the hash (updated_ms differs): the row is
- * then to be read the slow way. */
-static bool fill_list(zq_case_row *row, const redisReply *r)
+/* A row from the values list_row, list_sum and updated_ms of a list
+ * scan. Returns false (row cleared) when the packs are missing, of
+ * another version, malformed or behind the hash (updated_ms differs): the
+ * row is then to be read the slow way. */
+static bool fill_list(zq_case_row *row, const fval *lr, const fval *ls, const fval *up)
 {
     fval v[NROW_FIELDS];
 
     memset(row, 0, sizeof(*row));
     row->company_name = row->contact_name = row->respondent_name = row->topic = "";
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
-        r->element[2]->type != REDIS_REPLY_STRING ||
-        !unpack_row(r->element[0]->str, r->element[0]->len, v) || !v[4].set ||
-        v[4].len != r->element[2]->len || memcmp(v[4].s, r->element[2]->str, v[4].len) != 0)
+    if (!lr->set || !ls->set || !up->set || !unpack_row(lr->s, lr->len, v) || !v[4].set ||
+        v[4].len != up->len || memcmp(v[4].s, up->s, v[4].len) != 0)
         return false;
     fill_fields(row, v);
-    if (row->found && fill_summary(row, r->element[1]->str, r->element[1]->len))
+    if (row->found && fill_summary(row, ls->s, ls->len))
         return true;
     zq_case_row_clear(row);
     memset(row, 0, sizeof(*row));
@@ -268,51 +281,41 @@ static size_t case_key_set(case_key *k, const char *id)
     return k->base + il;
 }
 
-/* Loads the rows of a list page, ids[0..n), from their packs in one
- * pipeline, and the rows without usable packs the slow way (slow holds n
- * indexes). On failure every row is cleared. */
-int zq_staff_fetch_list(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, int n,
-                        int *slow, zq_err *err)
+int zq_staff_list_from_pack(zq_store *st, const char *pack, size_t len, int limit,
+                            char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, int *n, int *slow,
+                            zq_err *err)
 {
-    zq_buf cmds = {0};
-    case_key key;
-    redisReply **rep;
-    int i, nslow = 0, rc = 0;
+    size_t at = 0;
+    int i = 0, nslow = 0, rc = 0;
 
-    if (n <= 0)
-        return 0;
-    if ((rc = pipeline_begin(st, n, &key, &rep, err)) < 0)
-        return rc;
-    /* Written in the protocol directly: even argv formatting cost hiredis
-     * more than Redis spends on these commands. */
-    for (i = 0; i < n; i++) {
-        size_t kl = case_key_set(&key, ids[i]);
+    *n = 0;
+    while (at < len && i < limit) {
+        fval v[4];
+        int k;
 
-        zq_buf_puts(&cmds, "*5\r\n$5\r\nHMGET\r\n");
-        zq_store_resp_arg(&cmds, key.s, kl);
-        zq_buf_puts(&cmds, "$8\r\nlist_row\r\n$8\r\nlist_sum\r\n$10\r\nupdated_ms\r\n");
-    }
-    if (cmds.oom) {
-        zq_buf_free(&cmds);
-        free(rep);
-        return zq_err_set(err, ZQ_ENOMEM, "staff: out of memory");
-    }
-    zq_store_append_resp(st, cmds.data, cmds.len, n);
-    zq_buf_free(&cmds);
-    if (zq_store_read_replies(st, err, n, rep) < 0) {
-        free(rep);
-        return -ZQ_EUNAVAIL;
-    }
-    for (i = 0; i < n; i++) {
-        if (!fill_list(&rows[i], rep[i]))
+        for (k = 0; k < 4; k++) {
+            int got = zq_store_unpack(pack, len, &at, &v[k].s, &v[k].len);
+            if (got < 0) {
+                rc = zq_err_set(err, ZQ_EREPLY, "staff: scan failed: bad pack");
+                goto fail;
+            }
+            v[k].set = got == 1;
+            if (!v[k].set)
+                v[k].s = "";
+        }
+        copy_val(ids[i], ZQ_CASE_ID_MAX, &v[0]);
+        if (!fill_list(&rows[i], &v[1], &v[2], &v[3]))
             slow[nslow++] = i;
-        freeReplyObject(rep[i]);
+        *n = ++i;
     }
-    free(rep);
     /* Rows without usable packs (stored before them): the slow way. */
     if (nslow > 0 && (rc = fetch_rows(st, ids, rows, slow, nslow, true, false, err)) < 0)
-        for (i = 0; i < n; i++)
-            zq_case_row_clear(&rows[i]);
+        goto fail;
+    return 0;
+fail:
+    for (i = 0; i < *n; i++)
+        zq_case_row_clear(&rows[i]);
+    *n = 0;
     return rc;
 }
 

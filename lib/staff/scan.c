@@ -19,113 +19,124 @@
  * cursor. Without a check per candidate, exactly the ids still wanted are
  * read. Returns {ids, last score, last id, done, scanned, rows}; a row is
  * the HMGET of the row fields (ZQ_SCAN_ROWS) or of those and the answers
- * (_ANSWERS). */
+ * (_ANSWERS). For a list page (ZQ_SCAN_LIST) ids is empty and rows is
+ * one pack (zq_store_unpack) of id, list_row, list_sum and updated_ms per
+ * case: a page of 50 is then one reply object, not 250. */
 static zq_script scan_script = {
-    .src = "local p = ARGV[1]\n"
-           "local cs, cid = ARGV[2], ARGV[3]\n"
-           "local limit, budget = tonumber(ARGV[4]), tonumber(ARGV[5])\n"
-           "local from, to = ARGV[6], ARGV[7]\n"
-           "local overdue = ARGV[8] == '1'\n"
-           "local today, cutoff = tonumber(ARGV[9]), tonumber(ARGV[10])\n"
-           "local q, handler, implicit = ARGV[11], ARGV[12], ARGV[13]\n"
-           "local want = tonumber(ARGV[14])\n"
-           "local sets = {}\n"
-           "for i = 15, #ARGV do sets[#sets + 1] = p .. ARGV[i] end\n"
-           "local key = p .. 'cases:all'\n"
-           "if #sets > 0 then\n"
-           "  local best, bestn = 1, redis.call('ZCARD', sets[1])\n"
-           "  for i = 2, #sets do\n"
-           "    local n = redis.call('ZCARD', sets[i])\n"
-           "    if n < bestn then best, bestn = i, n end\n"
-           "  end\n"
-           "  key = table.remove(sets, best)\n"
-           "end\n"
-           "local function lt(a, b)\n"
-           "  local n = math.min(#a, #b)\n"
-           "  for k = 1, n do\n"
-           "    local x, y = a:byte(k), b:byte(k)\n"
-           "    if x ~= y then return x < y end\n"
-           "  end\n"
-           "  return #a < #b\n"
-           "end\n"
-           "local start = 0\n"
-           "if to ~= '' then start = redis.call('ZCOUNT', key, to, '+inf') end\n"
-           "if cs ~= '' then\n"
-           "  local r = redis.call('ZREVRANK', key, cid)\n"
-           "  local s = r and redis.call('ZSCORE', key, cid)\n"
-           "  local st\n"
-           "  if r and tonumber(s) == tonumber(cs) then st = r + 1\n"
-           "  else\n"
-           "    st = redis.call('ZCOUNT', key, '(' .. cs, '+inf')\n"
-           "    for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, cs, cs)) do\n"
-           "      if not lt(m, cid) then st = st + 1 end\n"
-           "    end\n"
-           "  end\n"
-           "  if st > start then start = st end\n"
-           "end\n"
-           "local stop = redis.call('ZCARD', key)\n"
-           "if from ~= '' then stop = redis.call('ZCOUNT', key, from, '+inf') end\n"
-           "local plain = #sets == 0 and not overdue and q == '' and handler == ''\n"
-           "local function match(id)\n"
-           "  if plain then return true end\n"
-           "  for _, k in ipairs(sets) do\n"
-           "    if not redis.call('ZSCORE', k, id) then return false end\n"
-           "  end\n"
-           "  if not overdue and q == '' and handler == '' then return true end\n"
-           "  local ck = p .. 'case:' .. id\n"
-           "  local h = redis.call('HMGET', ck, 'status', 'due_kind', 'due_date', 'created_ms',\n"
-           "    'form', 'handler', 'mobile')\n"
-           "  if handler ~= '' and h[6] ~= handler then return false end\n"
-           "  if overdue then\n"
-           "    local od = false\n"
-           "    if h[2] then\n"
-           "      if h[2] ~= '' and h[3] then\n"
-           "        local d = tonumber((string.gsub(h[3], '-', '')))\n"
-           "        od = d ~= nil and d < today\n"
-           "      end\n"
-           "    elseif h[1] == 'submitted' and h[5] and\n"
-           "        string.find(implicit, ',' .. h[5] .. ',', 1, true) then\n"
-           "      od = tonumber(h[4] or '0') < cutoff\n"
-           "    end\n"
-           "    if not od then return false end\n"
-           "  end\n"
-           "  if q ~= '' then\n"
-           "    if string.find(id, q, 1, true) then return true end\n"
-           "    if h[7] and string.find(h[7], q, 1, true) then return true end\n"
-           "    local a = redis.call('HGET', ck, 'answers')\n"
-           "    if not (a and string.find(a, q, 1, true)) then return false end\n"
-           "  end\n"
-           "  return true\n"
-           "end\n"
-           "local ids, rows = {}, {}\n"
-           "local fields = {" ROW_FIELDS_LUA "}\n"
-           "if want == 2 then fields[#fields + 1] = 'answers' end\n"
-           "local scanned, done, lid = 0, 0, nil\n"
-           "while done == 0 and scanned < budget and #ids < limit do\n"
-           "  local n = plain and limit - #ids or 256\n"
-           "  if n > budget - scanned then n = budget - scanned end\n"
-           "  if n > stop - start then n = stop - start end\n"
-           "  if n <= 0 then done = 1 break end\n"
-           "  local batch = redis.call('ZREVRANGE', key, start, start + n - 1)\n"
-           "  if #batch == 0 then done = 1 break end\n"
-           "  for j = 1, #batch do\n"
-           "    local id = batch[j]\n"
-           "    scanned = scanned + 1\n"
-           "    start = start + 1\n"
-           "    lid = id\n"
-           "    if match(id) then\n"
-           "      ids[#ids + 1] = id\n"
-           "      if want > 0 then\n"
-           "        rows[#rows + 1] = redis.call('HMGET', p .. 'case:' .. id, unpack(fields))\n"
-           "      end\n"
-           "      if #ids >= limit then break end\n"
-           "    end\n"
-           "  end\n"
-           "end\n"
-           "if start >= stop then done = 1 end\n"
-           "local ls = cs\n"
-           "if lid then ls = redis.call('ZSCORE', key, lid) else lid = cid end\n"
-           "return {ids, ls, lid, done, scanned, rows}\n"};
+    .src = ZQ_STORE_LUA_PACK
+    "local p = ARGV[1]\n"
+    "local cs, cid = ARGV[2], ARGV[3]\n"
+    "local limit, budget = tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+    "local from, to = ARGV[6], ARGV[7]\n"
+    "local overdue = ARGV[8] == '1'\n"
+    "local today, cutoff = tonumber(ARGV[9]), tonumber(ARGV[10])\n"
+    "local q, handler, implicit = ARGV[11], ARGV[12], ARGV[13]\n"
+    "local want = tonumber(ARGV[14])\n"
+    "local sets = {}\n"
+    "for i = 15, #ARGV do sets[#sets + 1] = p .. ARGV[i] end\n"
+    "local key = p .. 'cases:all'\n"
+    "if #sets > 0 then\n"
+    "  local best, bestn = 1, redis.call('ZCARD', sets[1])\n"
+    "  for i = 2, #sets do\n"
+    "    local n = redis.call('ZCARD', sets[i])\n"
+    "    if n < bestn then best, bestn = i, n end\n"
+    "  end\n"
+    "  key = table.remove(sets, best)\n"
+    "end\n"
+    "local function lt(a, b)\n"
+    "  local n = math.min(#a, #b)\n"
+    "  for k = 1, n do\n"
+    "    local x, y = a:byte(k), b:byte(k)\n"
+    "    if x ~= y then return x < y end\n"
+    "  end\n"
+    "  return #a < #b\n"
+    "end\n"
+    "local start = 0\n"
+    "if to ~= '' then start = redis.call('ZCOUNT', key, to, '+inf') end\n"
+    "if cs ~= '' then\n"
+    "  local r = redis.call('ZREVRANK', key, cid)\n"
+    "  local s = r and redis.call('ZSCORE', key, cid)\n"
+    "  local st\n"
+    "  if r and tonumber(s) == tonumber(cs) then st = r + 1\n"
+    "  else\n"
+    "    st = redis.call('ZCOUNT', key, '(' .. cs, '+inf')\n"
+    "    for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, cs, cs)) do\n"
+    "      if not lt(m, cid) then st = st + 1 end\n"
+    "    end\n"
+    "  end\n"
+    "  if st > start then start = st end\n"
+    "end\n"
+    "local stop = redis.call('ZCARD', key)\n"
+    "if from ~= '' then stop = redis.call('ZCOUNT', key, from, '+inf') end\n"
+    "local plain = #sets == 0 and not overdue and q == '' and handler == ''\n"
+    "local function match(id)\n"
+    "  if plain then return true end\n"
+    "  for _, k in ipairs(sets) do\n"
+    "    if not redis.call('ZSCORE', k, id) then return false end\n"
+    "  end\n"
+    "  if not overdue and q == '' and handler == '' then return true end\n"
+    "  local ck = p .. 'case:' .. id\n"
+    "  local h = redis.call('HMGET', ck, 'status', 'due_kind', 'due_date', 'created_ms',\n"
+    "    'form', 'handler', 'mobile')\n"
+    "  if handler ~= '' and h[6] ~= handler then return false end\n"
+    "  if overdue then\n"
+    "    local od = false\n"
+    "    if h[2] then\n"
+    "      if h[2] ~= '' and h[3] then\n"
+    "        local d = tonumber((string.gsub(h[3], '-', '')))\n"
+    "        od = d ~= nil and d < today\n"
+    "      end\n"
+    "    elseif h[1] == 'submitted' and h[5] and\n"
+    "        string.find(implicit, ',' .. h[5] .. ',', 1, true) then\n"
+    "      od = tonumber(h[4] or '0') < cutoff\n"
+    "    end\n"
+    "    if not od then return false end\n"
+    "  end\n"
+    "  if q ~= '' then\n"
+    "    if string.find(id, q, 1, true) then return true end\n"
+    "    if h[7] and string.find(h[7], q, 1, true) then return true end\n"
+    "    local a = redis.call('HGET', ck, 'answers')\n"
+    "    if not (a and string.find(a, q, 1, true)) then return false end\n"
+    "  end\n"
+    "  return true\n"
+    "end\n"
+    "local ids, rows, pack = {}, {}, {}\n"
+    "local fields = {" ROW_FIELDS_LUA "}\n"
+    "if want == 2 then fields[#fields + 1] = 'answers' end\n"
+    "local scanned, done, lid = 0, 0, nil\n"
+    "while done == 0 and scanned < budget and #ids < limit do\n"
+    "  local n = plain and limit - #ids or 256\n"
+    "  if n > budget - scanned then n = budget - scanned end\n"
+    "  if n > stop - start then n = stop - start end\n"
+    "  if n <= 0 then done = 1 break end\n"
+    "  local batch = redis.call('ZREVRANGE', key, start, start + n - 1)\n"
+    "  if #batch == 0 then done = 1 break end\n"
+    "  for j = 1, #batch do\n"
+    "    local id = batch[j]\n"
+    "    scanned = scanned + 1\n"
+    "    start = start + 1\n"
+    "    lid = id\n"
+    "    if match(id) then\n"
+    "      ids[#ids + 1] = id\n"
+    "      if want == 3 then\n"
+    "        local h = redis.call('HMGET', p .. 'case:' .. id, 'list_row', 'list_sum',\n"
+    "          'updated_ms')\n"
+    "        zq_pack(pack, id)\n"
+    "        zq_pack(pack, h[1])\n"
+    "        zq_pack(pack, h[2])\n"
+    "        zq_pack(pack, h[3])\n"
+    "      elseif want > 0 then\n"
+    "        rows[#rows + 1] = redis.call('HMGET', p .. 'case:' .. id, unpack(fields))\n"
+    "      end\n"
+    "      if #ids >= limit then break end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "if start >= stop then done = 1 end\n"
+    "local ls = cs\n"
+    "if lid then ls = redis.call('ZSCORE', key, lid) else lid = cid end\n"
+    "if want == 3 then return {{}, ls, lid, done, scanned, table.concat(pack)} end\n"
+    "return {ids, ls, lid, done, scanned, rows}\n"};
 
 /* Forms whose first status runs a clock without any move: ",complaint,". */
 static void implicit_forms(char *out, size_t outsz)
@@ -176,8 +187,11 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
         bad |= zq_fmt(to, sizeof(to), "(%lld", (long long)f->to_ms);
     bad |= zq_fmt(today, sizeof(today), "%lld", (long long)zq_wf_date_score(ctx->today));
     /* Untouched cases are overdue when created on or before the last day
-     * whose review deadline was yesterday or earlier. */
-    cut = zq_wf_review_cutoff(ctx->cal, &ctx->lim, zq_date_add_days(ctx->today, -1));
+     * whose review deadline was yesterday or earlier. Only the overdue
+     * filter reads it: a walk back over the calendar that other pages
+     * need not pay for. */
+    cut = f->overdue ? zq_wf_review_cutoff(ctx->cal, &ctx->lim, zq_date_add_days(ctx->today, -1))
+                     : (zq_date){0, 0, 0};
     bad |=
         zq_fmt(cutoff, sizeof(cutoff), "%lld",
                zq_date_valid(cut) ? (long long)zq_date_to_ms(zq_date_add_days(cut, 1), 0, 0) : 0LL);
@@ -196,9 +210,7 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
     argv[argc++] = f->q;
     argv[argc++] = f->handler;
     argv[argc++] = implicit;
-    /* A list reads its rows by HMGET outside the script: a Lua string is
-     * hashed byte by byte when made, and a row pack is long. */
-    bad |= zq_fmt(wants, sizeof(wants), "%d", want == ZQ_SCAN_LIST ? ZQ_SCAN_IDS : want);
+    bad |= zq_fmt(wants, sizeof(wants), "%d", want);
     argv[argc++] = wants;
     if (f->type[0] != '\0') {
         bad |= zq_fmt(k_type, sizeof(k_type), "cases:type:%s", f->type);
@@ -223,23 +235,29 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
     }
     /* {ids, last score, last id, done, scanned, rows} */
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 6 ||
-        r->element[0]->type != REDIS_REPLY_ARRAY || r->element[5]->type != REDIS_REPLY_ARRAY ||
+        r->element[0]->type != REDIS_REPLY_ARRAY ||
+        r->element[5]->type != (want == ZQ_SCAN_LIST ? REDIS_REPLY_STRING : REDIS_REPLY_ARRAY) ||
         (want != ZQ_SCAN_IDS && want != ZQ_SCAN_LIST &&
          r->element[5]->elements != r->element[0]->elements)) {
         rc = zq_err_set(err, ZQ_EREPLY, "staff: scan failed: %s",
                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         goto out;
     }
-    for (i = 0; i < r->element[0]->elements && (int)i < limit; i++) {
-        zq_staff_copy_str(ids[i], ZQ_CASE_ID_MAX, r->element[0]->element[i]);
-        if (want == ZQ_SCAN_ROWS || want == ZQ_SCAN_ANSWERS)
-            zq_staff_fill_row(&rows[i], r->element[5]->element[i],
-                              want == ZQ_SCAN_ANSWERS ? LAYOUT_ANSWERS : 0);
-    }
-    *n = (int)i;
-    if (want == ZQ_SCAN_LIST && (rc = zq_staff_fetch_list(st, ids, rows, *n, slow, err)) < 0) {
-        *n = 0;
-        goto out;
+    if (want == ZQ_SCAN_LIST) {
+        rc = zq_staff_list_from_pack(st, r->element[5]->str, r->element[5]->len, limit, ids, rows,
+                                     n, slow, err);
+        if (rc < 0) {
+            *n = 0;
+            goto out;
+        }
+    } else {
+        for (i = 0; i < r->element[0]->elements && (int)i < limit; i++) {
+            zq_staff_copy_str(ids[i], ZQ_CASE_ID_MAX, r->element[0]->element[i]);
+            if (want == ZQ_SCAN_ROWS || want == ZQ_SCAN_ANSWERS)
+                zq_staff_fill_row(&rows[i], r->element[5]->element[i],
+                                  want == ZQ_SCAN_ANSWERS ? LAYOUT_ANSWERS : 0);
+        }
+        *n = (int)i;
     }
     if (r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_STRING) {
         long long sc;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "zhuqi/jsontext.h"
 #include "zhuqi/staff.h"
 
 #define SCAN_BATCH 1000   /* ids per export/stats step */
@@ -36,12 +37,14 @@ void zq_staff_copy_str(char *dst, size_t dstsz, const redisReply *v);
  * list_sum and the answers as layout (LAYOUT_*) says. */
 void zq_staff_fill_row(zq_case_row *row, const redisReply *r, int layout);
 
-/* Loads the rows of a list page, ids[0..n), from their packs in one
- * pipeline, and the rows without usable packs the slow way (slow holds n
- * indexes). On failure every row is cleared. Returns 0 or a negative
- * code. */
-int zq_staff_fetch_list(zq_store *st, char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, int n,
-                        int *slow, zq_err *err);
+/* The rows of a list page from a scan's pack (id, list_row, list_sum,
+ * updated_ms per case; see scan.c), at most limit: ids[] and rows[] get
+ * them and *n their count; the rows without usable packs are read the
+ * slow way (slow holds limit indexes). On failure every row is cleared.
+ * Returns 0 or a negative code. */
+int zq_staff_list_from_pack(zq_store *st, const char *pack, size_t len, int limit,
+                            char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, int *n, int *slow,
+                            zq_err *err);
 
 /* ---- staff.c ---- */
 
@@ -52,21 +55,6 @@ const char *zq_staff_form_title(const zq_schema *s, const char *form);
 
 /* ctx with a memo: the caller's, or own (zeroed) when it has none. */
 zq_staff_ctx zq_staff_with_memo(const zq_staff_ctx *in, zq_staff_memo *own);
-
-/* ---- jsontext.c: stored JSON text, read without a parse ---- */
-
-/* The index just after the JSON value starting at s[i] (objects, arrays,
- * strings, literals), or n + 1 when it is malformed. */
-size_t zq_json_skip(const char *s, size_t n, size_t i);
-/* The index of the first non-space byte at or after i. */
-size_t zq_json_ws(const char *s, size_t n, size_t i);
-/* The text of the top-level member key of the JSON object s (a string
- * token with its quotes, a number, a literal...), or NULL. Borrowed from
- * s. Keys are compared as written (ours never need escapes). */
-const char *zq_json_member(const char *s, size_t n, const char *key, size_t *vlen);
-/* Decodes a JSON string token (with quotes) into out as UTF-8; "" when it
- * is not a string. Cuts at outsz on a character boundary. */
-void zq_json_decode(const char *v, size_t vlen, char *out, size_t outsz);
 
 /* ---- rowjson.c ---- */
 

@@ -433,6 +433,51 @@ class TestBadInput(IntakeCase):
         self.assertNotIn(b"<script>", r.body.split(b'"company_name"')[0])
 
 
+class TestLookupBodies(IntakeCase):
+    """The lookup's body, written every way JSON allows (with room in the
+    app's per-minute limit for all of them)."""
+
+    STACK_ARGS = {"ini": {"intake": {"lookup_per_minute": 1000}}}
+
+    def test_lookup_body_shapes(self):
+        """The lookup reads the usual body {"mobile": "..."} without a
+        parse: every other way of writing the same JSON gets the same
+        answer, and what is not JSON (or not JSON by its type) the same
+        errors as any other endpoint."""
+        c = self.fill("consult")
+        case = self.submit(c, "consult").json()["case"]
+        path = "/api/cases/%s/lookup" % case["id"]
+        json_ct = {"Content-Type": "application/json"}
+
+        def post(body, headers=json_ct):
+            return self.stack.request("POST", path, body=body, headers=headers)
+
+        want = post(b'{"mobile":"13812345678"}')
+        self.assertEqual(want.status, 200, want)
+        same = [b' { "mobile" : "13812345678" } \n',
+                b'{"mobile":"\\u0031\\u0033812345678"}',
+                b'{"mobile":"13812345678","extra":1}',
+                b'{"extra":[1,{"a":"b"}],"mobile":"13812345678"}',
+                b'{"mobile":13812345678}',
+                '{"mobile":"+86 138-1234-5678"}'.encode()]
+        for body in same:
+            r = post(body)
+            self.assertEqual((r.status, r.json()), (200, want.json()), body)
+        r = post(b'{"mobile":"13812345678"}',
+                 {"Content-Type": "application/json; charset=utf-8"})
+        self.assertEqual((r.status, r.json()), (200, want.json()))
+        self.assertErrorShape(post(b'{"mobile":"13812345678"}', {"Content-Type": "text/plain"}),
+                              415, "unsupported_media_type")
+        self.assertErrorShape(post(b'{"mobile":"13812345678"'), 400, "malformed_json")
+        self.assertErrorShape(post(b'{"mobile":"13812345678"}}'), 400, "malformed_json")
+        self.assertErrorShape(post(b'{"mobile":"1381234\x015678"}'), 400, "malformed_json")
+        self.assertErrorShape(post(b'{"mobile":"138\xff"}'), 400, "invalid_utf8")
+        self.assertErrorShape(post(b'{"mobile":"1","mobile":"13812345678"}'), 400,
+                              "malformed_json")
+        self.assertErrorShape(post(b'{"mobile":"123"}'), 422, "validation_failed")
+        self.assertErrorShape(post(b'{"Mobile":"13812345678"}'), 422, "validation_failed")
+
+
 class TestLookupRateLimit(IntakeCase):
     """The app's own limit on status lookups per client and minute, behind
     nginx's: the same answer for a known and an unknown case, then 429."""

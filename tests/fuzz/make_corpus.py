@@ -574,6 +574,34 @@ def rowjson():
         seed("rowjson", "raw%02d" % i, bytes([head[0] | 0x20]) + head[1:] + rest)
 
 
+def pubview():
+    # mode, creation day (2 bytes), today after it, lines (fuzz_pubview.c), entries
+    entries = [
+        '{"at_ms":1767231000000,"from":"","to":"submitted","by":"web","note":""}',
+        '{"kind":"assign","at_ms":1767317400000,"from":"submitted","to":"submitted"}',
+        '{ "at_ms" : 1767403800000, "from":"submitted","to":"needs_info","note":"内部",'
+        '"message":"请补充 <合同> \\"x\\"","supply_by":"2026-01-20","public":false }',
+        '{"at_ms":1.7674e12,"to":"submitted","from":"needs_info","supplement":{"text":"已补",'
+        '"files":[{"kind_label":"合同","name":"a.pdf","size":12},{"name":"b"},7]}}',
+        '{"kind":"extension","at_ms":1767490200000,"days":60}',
+        '{"at_ms":"x","to":5,"message":null,"public":true,"note":"旧"}',
+    ]
+    cases = [
+        (0x03, 0, 3, ["needs_info", "complaint", "", "", "某公司", "张三", "13812345678",
+                      '[{"kind":"contract","name":"x.pdf","size":3}]'], entries),
+        (0x01, 40, 20, ["transferred", "complaint", "", "", "", "", "", "[]"],
+         entries[:2] + ['{"at_ms":1767662000000,"from":"accepted","to":"transferred"}',
+                        entries[4]]),
+        (0x02, 300, 63, ["closed", "consult", "satisfied", "很好\"<>&", "公司\\", "李",
+                         "+8613912345678", "{}"], entries[:1]),
+        (0x01, 700, 1, ["submitted", "unknown", "x", "", "", "", "", "not json"],
+         ["not json", "[1]", "{}", entries[5]]),
+    ]
+    for i, (mode, day, after, lines, log) in enumerate(cases):
+        head = bytes([mode, day >> 8, day & 0xff, after]) + b("\n".join(lines) + "\n")
+        seed("pubview", "case%02d" % i, head + b("\n".join(log)))
+
+
 def netguard():
     lists = ["", "127.0.0.1:8090", "10.1.2.0/24, [::1]:8443", "fd00::/8, [fd00::/8]:443",
              "192.168.0.1/33", "[::1", "1.2.3.4:99999"]
@@ -609,6 +637,7 @@ def generate():
     telegram()
     generic()
     rowjson()
+    pubview()
     netguard()
 
 

@@ -536,6 +536,46 @@ static void test_add_workdays_agrees_with_between(void **state)
     }
 }
 
+/* The walks (add, between, next) agree with asking day by day, across
+ * the years with files, the years without (2024, 2027: Monday-Friday)
+ * and leap days, backwards too. */
+static void test_walks_agree_with_each_day(void **state)
+{
+    (void)state;
+    for (zq_date s = {2023, 12, 1}; s.y < 2028; s = zq_date_add_days(s, 3)) {
+        zq_date d = s, next = s;
+        int count = 0;
+
+        while (!zq_cal_is_workday(g_cal, next))
+            next = zq_date_add_days(next, 1);
+        if (zq_date_cmp(zq_cal_next_workday(g_cal, s), next) != 0)
+            fail_msg("next workday of %s", fmt(s));
+        for (int n = 1; n <= 40; n++) {
+            do
+                d = zq_date_add_days(d, 1);
+            while (!zq_cal_is_workday(g_cal, d));
+            if (zq_date_cmp(zq_cal_add_workdays(g_cal, s, n), d) != 0)
+                fail_msg("%s + %d", fmt(s), n);
+        }
+        d = s;
+        for (int n = 1; n <= 40; n++) {
+            do
+                d = zq_date_add_days(d, -1);
+            while (!zq_cal_is_workday(g_cal, d));
+            if (zq_date_cmp(zq_cal_add_workdays(g_cal, s, -n), d) != 0)
+                fail_msg("%s - %d", fmt(s), n);
+        }
+        d = s;
+        for (int k = 0; k < 70; k++) {
+            d = zq_date_add_days(d, 1);
+            count += zq_cal_is_workday(g_cal, d);
+            if (zq_cal_workdays_between(g_cal, s, d) != count ||
+                zq_cal_workdays_between(g_cal, d, s) != -count)
+                fail_msg("(%s, %s]", fmt(s), fmt(d));
+        }
+    }
+}
+
 typedef struct between_case {
     zq_date a, b;
     int want;
@@ -1088,6 +1128,7 @@ int main(void)
         cmocka_unit_test(test_shipped_sources),
         cmocka_unit_test(test_add_workdays),
         cmocka_unit_test(test_add_workdays_agrees_with_between),
+        cmocka_unit_test(test_walks_agree_with_each_day),
         cmocka_unit_test(test_workdays_between),
         cmocka_unit_test(test_next_workday),
         cmocka_unit_test(test_27th_2026),

@@ -482,6 +482,89 @@ static void test_public_message_only(void **state)
     zq_case_clear(&c);
 }
 
+/* The view written from stored texts (the lookup's path): every member,
+ * an entry that is not JSON left out, tokens (escapes and all) carried
+ * over as they are, the supplement's files, the request for material. */
+static void test_public_write(void **state)
+{
+    char e1[512], e2[256], e3[512];
+    const char *log[4];
+    size_t len[4];
+    zq_case_pubsrc c = {0};
+    zq_buf b = {0};
+    json_t *j, *h, *want;
+    int left;
+
+    (void)state;
+    snprintf(e1, sizeof(e1),
+             "{\"at_ms\":%lld,\"from\":\"\",\"to\":\"submitted\",\"by\":\"web\",\"note\":\"\","
+             "\"supplement\":{\"text\":\"\\u5df2\\u8865 \\\"x\\\"\",\"files\":[{\"kind_label\":"
+             "\"合同\",\"name\":\"a.pdf\",\"size\":12},{\"name\":\"b.pdf\"}]}}",
+             (long long)at(2026, 9, 1));
+    snprintf(e2, sizeof(e2),
+             "{\"kind\":\"assign\",\"at_ms\":%lld,\"from\":\"submitted\",\"to\":\"submitted\"}",
+             (long long)at(2026, 9, 2));
+    snprintf(e3, sizeof(e3),
+             "{ \"at_ms\" : %lld, \"from\":\"submitted\",\"to\":\"needs_info\",\"note\":\"内部\","
+             "\"message\":\"请补充 <合同>\",\"supply_by\":\"2026-09-20\",\"public\":false }",
+             (long long)at(2026, 9, 3));
+    log[0] = e1;
+    log[1] = e2;
+    log[2] = "not json";
+    log[3] = e3;
+    for (int i = 0; i < 4; i++)
+        len[i] = strlen(log[i]);
+    c.id = "TS20260901-0001";
+    c.form = "complaint";
+    c.status = "needs_info";
+    c.mobile = "13812345678";
+    c.rating = "";
+    c.created_ms = at(2026, 9, 1);
+    c.company_name = "某某公司";
+    c.contact_name = "张三";
+    c.files = "[{\"kind\":\"contract\",\"name\":\"x.pdf\",\"size\":3}]";
+    c.files_len = strlen(c.files);
+    c.nlog = 4;
+    c.log = log;
+    c.log_len = len;
+    zq_case_public_write(&b, NULL, g_cal, &LIM, &c, D(2026, 9, 10));
+    assert_false(b.oom);
+    j = json_loadb(b.data, b.len, 0, NULL);
+    assert_non_null(j);
+    h = json_object_get(j, "history");
+    left = zq_cal_workdays_between(g_cal, D(2026, 9, 10), D(2026, 9, 20));
+    want = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:{s:s, s:[{s:s, s:s, s:i}, {s:s, "
+        "s:s, s:i}]}}, {s:s, s:s, s:s, s:s}], s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:i}], s:b, s:b, "
+        "s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:b}, s:{s:s, s:s, s:s, s:b}}",
+        "id", "TS20260901-0001", "type", "complaint", "type_label", "complaint", "status",
+        "needs_info", "status_label", "待补充材料", "created_at", "2026-09-01T10:00:00+08:00",
+        "history", "status", "submitted", "label", "已提交", "at", "2026-09-01T10:00:00+08:00",
+        "supplement", "text", "已补 \"x\"", "files", "kind", "合同", "name", "a.pdf", "size", 12,
+        "kind", "", "name", "b.pdf", "size", 0, "status", "needs_info", "label", "待补充材料", "at",
+        "2026-09-03T10:00:00+08:00", "note", "请补充 <合同>", "contact", "company_name", "某某公司",
+        "contact_name", "张*", "mobile", "138****5678", "files", "kind", "contract", "name",
+        "x.pdf", "size", 3, "can_withdraw", zq_wf_withdrawable("complaint", "needs_info"),
+        "can_evaluate", 0, "deadline", "status", "needs_info", "status_label", "待补充材料",
+        "clock", "supply", "what", "补充材料期限", "start", "2026-09-03", "due", "2026-09-20",
+        "unit", "workdays", "limit", zq_cal_workdays_between(g_cal, D(2026, 9, 3), D(2026, 9, 20)),
+        "days_left", left, "overdue", 0, "extended", 0, "fallback_calendar", 0, "supplement",
+        "message", "请补充 <合同>", "requested_at", "2026-09-03T10:00:00+08:00", "supply_by",
+        "2026-09-20", "overdue", 0);
+    assert_non_null(want);
+    if (!json_equal(j, want)) {
+        char *got = json_dumps(j, JSON_INDENT(1)), *exp = json_dumps(want, JSON_INDENT(1));
+        fprintf(stderr, "got %s\nwant %s\n", got, exp);
+        free(got);
+        free(exp);
+    }
+    assert_true(json_equal(j, want));
+    assert_int_equal(json_array_size(h), 2);
+    json_decref(want);
+    json_decref(j);
+    zq_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_cutoff),
         cmocka_unit_test(test_public_message_only),
         cmocka_unit_test(test_public_view),
+        cmocka_unit_test(test_public_write),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

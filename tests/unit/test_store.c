@@ -1045,6 +1045,66 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* A packed script reply (ZQ_STORE_LUA_PACK) read back with
+ * zq_store_unpack, through a real script: values with the separators,
+ * CR LF and NUL in them, an empty one, missing ones; the script sent in
+ * RESP first as EVALSHA, then (after SCRIPT FLUSH) as EVAL. */
+static void test_script_pack(void **state)
+{
+    static zq_script sc = {.src = ZQ_STORE_LUA_PACK "local t = {}\n"
+                                                    "for i = 1, #ARGV do zq_pack(t, ARGV[i]) end\n"
+                                                    "zq_pack(t, false)\n"
+                                                    "zq_pack(t, redis.call('GET', KEYS[1]))\n"
+                                                    "return table.concat(t)\n"};
+    static const char v0[] = "12:~a b\r\n\0c";
+    const char *argv[4] = {"zq:test:nokey", v0, "", "\xe4\xb8\xad"};
+    size_t lens[4] = {13, sizeof(v0) - 1, 0, 3};
+    zq_redis_config cfg = cfg_tcp(&g_main);
+    zq_store *st = fx_store(&cfg);
+    zq_err err = {0};
+
+    (void)state;
+    for (int round = 0; round < 2; round++) {
+        redisReply *r = zq_store_script(st, &err, &sc, 1, 4, argv, lens);
+        const char *v;
+        size_t vlen, at = 0;
+
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_STRING);
+        for (int i = 1; i < 4; i++) {
+            assert_int_equal(zq_store_unpack(r->str, r->len, &at, &v, &vlen), 1);
+            assert_int_equal(vlen, lens[i]);
+            assert_memory_equal(v, argv[i], lens[i]);
+        }
+        assert_int_equal(zq_store_unpack(r->str, r->len, &at, &v, &vlen), 0);
+        assert_null(v);
+        assert_int_equal(zq_store_unpack(r->str, r->len, &at, &v, &vlen), 0);
+        assert_int_equal(at, r->len);
+        freeReplyObject(r);
+        r = zq_store_commandv(st, &err, 2, (const char *[]){"SCRIPT", "FLUSH"}, NULL);
+        assert_non_null(r);
+        freeReplyObject(r);
+    }
+}
+
+/* What is not a pack is refused, never read past its end. */
+static void test_unpack_bad(void **state)
+{
+    const char *v;
+    size_t vlen, at;
+    static const char *const bad[] = {"", "5:abc", ":abc", "x", "3abc", "99999999999999999999:a"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        at = 0;
+        assert_int_equal(zq_store_unpack(bad[i], strlen(bad[i]), &at, &v, &vlen), -ZQ_EREPLY);
+    }
+    at = 0;
+    assert_int_equal(zq_store_unpack("0:", 2, &at, &v, &vlen), 1);
+    assert_int_equal(vlen, 0);
+    assert_int_equal(at, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1064,6 +1124,8 @@ int main(void)
         cmocka_unit_test_teardown(test_wait_with_replica, fx_teardown),
         cmocka_unit_test_teardown(test_reply_unavailable, fx_teardown),
         cmocka_unit_test(test_key),
+        cmocka_unit_test_teardown(test_script_pack, fx_teardown),
+        cmocka_unit_test(test_unpack_bad),
     };
 
     /* Writing to a socket Redis closed must be an error, not a signal. */

@@ -1,9 +1,13 @@
 /* Reading stored JSON text without parsing it: skipping values, finding
- * a top-level member, decoding a string token. The list and the exports
- * read a few members of many rows, which a full parse would make slow. */
+ * top-level members, decoding a string token. The list, the exports and
+ * the case lookup read a few members of many values, which a full parse
+ * would make slow. */
+#include "zhuqi/jsontext.h"
+
+#include <limits.h>
 #include <string.h>
 
-#include "staff_int.h"
+#include "zhuqi/common.h"
 
 /* The index just after the JSON value starting at s[i] (objects, arrays,
  * strings, literals), or n + 1 when it is malformed. */
@@ -147,4 +151,83 @@ void zq_json_decode(const char *v, size_t vlen, char *out, size_t outsz)
     }
     out[o] = '\0';
     out[zq_utf8_cut(out, o, o)] = '\0';
+}
+
+int zq_json_members(const char *s, size_t n, const char *const *keys, size_t nkeys,
+                    zq_json_tok *out)
+{
+    size_t i, k;
+
+    for (k = 0; k < nkeys; k++)
+        out[k] = (zq_json_tok){NULL, 0};
+    i = zq_json_ws(s, n, 0);
+    if (s == NULL || i >= n || s[i] != '{')
+        return -ZQ_EINVAL;
+    i = zq_json_ws(s, n, i + 1);
+    if (i < n && s[i] == '}')
+        goto end;
+    for (;;) {
+        size_t ks, ke, vs, ve;
+
+        if (i >= n || s[i] != '"')
+            goto bad;
+        ks = i + 1;
+        ke = zq_json_skip(s, n, i);
+        if (ke > n)
+            goto bad;
+        i = zq_json_ws(s, n, ke);
+        if (i >= n || s[i] != ':')
+            goto bad;
+        vs = zq_json_ws(s, n, i + 1);
+        ve = zq_json_skip(s, n, vs);
+        if (ve > n || ve == vs)
+            goto bad;
+        for (k = 0; k < nkeys; k++)
+            if (strncmp(keys[k], s + ks, ke - 1 - ks) == 0 && keys[k][ke - 1 - ks] == '\0') {
+                out[k] = (zq_json_tok){s + vs, ve - vs};
+                break;
+            }
+        i = zq_json_ws(s, n, ve);
+        if (i < n && s[i] == '}')
+            break;
+        if (i >= n || s[i] != ',')
+            goto bad;
+        i = zq_json_ws(s, n, i + 1);
+    }
+end:
+    /* One object and nothing after it. */
+    if (zq_json_ws(s, n, i + 1) == n)
+        return 0;
+bad:
+    for (k = 0; k < nkeys; k++)
+        out[k] = (zq_json_tok){NULL, 0};
+    return -ZQ_EINVAL;
+}
+
+bool zq_json_tok_is_string(zq_json_tok t)
+{
+    return t.s != NULL && t.n >= 2 && t.s[0] == '"';
+}
+
+bool zq_json_tok_is(zq_json_tok t, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    return t.s != NULL && t.n == n + 2 && t.s[0] == '"' && memcmp(t.s + 1, lit, n) == 0;
+}
+
+bool zq_json_tok_int(zq_json_tok t, long long *v)
+{
+    size_t i = 0;
+
+    if (t.s == NULL || t.n == 0)
+        return false;
+    if (t.s[0] == '-')
+        i++;
+    if (i >= t.n)
+        return false;
+    for (; i < t.n; i++)
+        if (t.s[i] < '0' || t.s[i] > '9')
+            return false;
+    return zq_parse_ll(t.s, t.n, LLONG_MIN, LLONG_MAX, v) == 0;
 }
