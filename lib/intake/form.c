@@ -342,6 +342,32 @@ static bool step_has_id(const zq_step *st, const char *id)
     return false;
 }
 
+bool zq_step_standalone(const zq_schema *s, const zq_form *f, const zq_step *st)
+{
+    const form_entry *e = entry_of(s, f);
+    size_t i;
+
+    if (e == NULL || st == NULL || st->review)
+        return false;
+    for (i = 0; i < st->nfields; i++) {
+        const zq_field *fld = &st->fields[i];
+
+        if (fld->type == ZQ_FIELD_FILES ||
+            (fld->when.field != NULL && !step_has_id(st, fld->when.field)))
+            return false;
+    }
+    for (i = 0; i < e->nrules; i++)
+        if (step_has(st, e->rules[i].field) != step_has(st, e->rules[i].other))
+            return false;
+    /* The stop rule reads the gate's answers as stored: only while none
+     * of them depends on a condition. */
+    if (!st->gate && f->nsteps > 0 && f->steps[0].gate)
+        for (i = 0; i < f->steps[0].nfields; i++)
+            if (f->steps[0].fields[i].when.field != NULL)
+                return false;
+    return true;
+}
+
 /* The index of the step that holds fld. */
 static size_t step_index(const zq_form *f, const zq_field *fld)
 {
