@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "zhuqi/app.h"
 #include "zhuqi/cases.h"
 #include "zhuqi/classes.h"
 #include "zhuqi/files.h"
+#include "zhuqi/jsonq.h"
 #include "zhuqi/client.h"
 #include "zhuqi/log.h"
 #include "zhuqi/lookup.h"
@@ -429,6 +431,76 @@ typedef struct step_lists {
     zq_buf vals; /* the set_json strings, back to back */
 } step_lists;
 
+/* Appends v to b through jansson (compact, any value). Returns 0 or
+ * -ZQ_ENOMEM. */
+static int dump_jansson(zq_buf *b, json_t *v)
+{
+    size_t n, room;
+
+    /* Straight into the buffer; again when it did not fit. */
+    for (;;) {
+        if (zq_buf_reserve(b, 64) < 0)
+            return -ZQ_ENOMEM;
+        room = b->cap - b->len - 1;
+        n = json_dumpb(v, b->data + b->len, room, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (n == 0)
+            return -ZQ_ENOMEM;
+        if (n < room)
+            break;
+        if (zq_buf_reserve(b, n + 1) < 0)
+            return -ZQ_ENOMEM;
+    }
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+/* Appends v to b as compact JSON, the bytes json_dumpb writes: the
+ * values a validator gives (strings with nothing to escape, integers,
+ * booleans, null, lists of them) by hand, anything else through jansson.
+ * Returns 0 or -ZQ_ENOMEM. */
+static int append_json(zq_buf *b, json_t *v, int depth)
+{
+    const char *s;
+    char num[32];
+    size_t i, n;
+
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        s = json_string_value(v);
+        n = json_string_length(v);
+        for (i = 0; i < n; i++)
+            if ((unsigned char)s[i] < 0x20 || s[i] == '"' || s[i] == '\\')
+                return dump_jansson(b, v);
+        zq_buf_append(b, "\"", 1);
+        zq_buf_append(b, s, n);
+        zq_buf_append(b, "\"", 1);
+        break;
+    case JSON_INTEGER:
+        if (zq_fmt(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0)
+            return dump_jansson(b, v);
+        zq_buf_puts(b, num);
+        break;
+    case JSON_TRUE: zq_buf_puts(b, "true"); break;
+    case JSON_FALSE: zq_buf_puts(b, "false"); break;
+    case JSON_NULL: zq_buf_puts(b, "null"); break;
+    case JSON_ARRAY:
+        if (depth > 0)
+            return dump_jansson(b, v);
+        zq_buf_append(b, "[", 1);
+        for (i = 0; i < json_array_size(v); i++) {
+            if (i > 0)
+                zq_buf_append(b, ",", 1);
+            if (append_json(b, json_array_get(v, i), depth + 1) < 0)
+                return -ZQ_ENOMEM;
+        }
+        zq_buf_append(b, "]", 1);
+        break;
+    default: return dump_jansson(b, v);
+    }
+    return b->oom ? -ZQ_ENOMEM : 0;
+}
+
 /* Fills in from the step and its normalised answers (NULL: checks
  * only). Returns 0, -ZQ_ENOMEM, or -ZQ_ETOOBIG when a list is too long. */
 static int step_lists_fill(const zq_form *f, const zq_step *st, json_t *norm, step_lists *l,
@@ -436,6 +508,8 @@ static int step_lists_fill(const zq_form *f, const zq_step *st, json_t *norm, st
 {
     size_t i, k;
 
+    if (st->nfields > STEP_MAX)
+        return -ZQ_ETOOBIG;
     for (i = 0; i < f->nsteps && &f->steps[i] != st; i++) {
         if (in->nbefore == STEP_MAX)
             return -ZQ_ETOOBIG;
@@ -459,30 +533,14 @@ static int step_lists_fill(const zq_form *f, const zq_step *st, json_t *norm, st
     for (i = 0; norm != NULL && i < st->nfields; i++) {
         const zq_field *fld = &st->fields[i];
         json_t *v = fld->type == ZQ_FIELD_FILES ? NULL : json_object_get(norm, fld->id);
-        size_t n;
 
         if (v == NULL) {
             l->del_ids[in->ndel++] = fld->id;
             continue;
         }
-        /* Straight into the buffer; again when it did not fit. */
-        for (;;) {
-            size_t room;
-
-            if (zq_buf_reserve(&l->vals, 64) < 0)
-                return -ZQ_ENOMEM;
-            room = l->vals.cap - l->vals.len - 1;
-            n = json_dumpb(v, l->vals.data + l->vals.len, room, JSON_COMPACT | JSON_ENCODE_ANY);
-            if (n == 0)
-                return -ZQ_ENOMEM;
-            if (n < room)
-                break;
-            if (zq_buf_reserve(&l->vals, n + 1) < 0)
-                return -ZQ_ENOMEM;
-        }
         l->offs[in->nset] = l->vals.len;
-        l->vals.len += n;
-        l->vals.data[l->vals.len++] = '\0';
+        if (append_json(&l->vals, v, 0) < 0 || zq_buf_append(&l->vals, "", 1) < 0)
+            return -ZQ_ENOMEM;
         l->set_ids[in->nset++] = fld->id;
     }
     for (i = 0; i < in->nset; i++)
@@ -529,12 +587,16 @@ static int step_stopped(zq_req *req, const zq_step *st, json_t *input, const zq_
     return 0;
 }
 
-/* Whether field id of f asks for uploads (never an answer of the draft). */
-static bool files_field(const zq_form *f, const char *id)
+/* Whether id is one of the n ids in files (the form's uploads fields,
+ * never an answer of the draft). */
+static bool files_field(const char *const *files, size_t n, const char *id)
 {
-    const zq_field *fld = zq_form_field(f, id, NULL);
+    size_t i;
 
-    return fld != NULL && fld->type == ZQ_FIELD_FILES;
+    for (i = 0; i < n; i++)
+        if (strcmp(files[i], id) == 0)
+            return true;
+    return false;
 }
 
 /* The saved step's draft view (draft_view's), from what the save read
@@ -545,9 +607,10 @@ static int step_view(zq_req *req, const zq_form *f, const zq_step *st, json_t *n
     const char *next = NULL, *id, *json;
     const zq_field *gate = NULL;
     const zq_option *stop = st->gate ? zq_form_stop(f, norm, &gate) : NULL;
-    bool files = false, first = true;
+    const char *files[STEP_MAX];
+    bool first = true, slow = r->files_len > 0;
     zq_buf b = {0};
-    size_t i, k, len;
+    size_t i, k, len, nfiles = 0;
     int rc = 0;
 
     for (i = 0; i < f->nsteps && next == NULL; i++) {
@@ -560,10 +623,15 @@ static int step_view(zq_req *req, const zq_form *f, const zq_step *st, json_t *n
     }
     if (next == NULL)
         next = f->nsteps > 0 ? f->steps[f->nsteps - 1].id : "";
-    for (i = 0; i < f->nsteps && !files; i++)
-        for (k = 0; k < f->steps[i].nfields && !files; k++)
-            files = f->steps[i].fields[k].type == ZQ_FIELD_FILES;
-    if (r->files_len > 0) {
+    for (i = 0; i < f->nsteps; i++)
+        for (k = 0; k < f->steps[i].nfields; k++)
+            if (f->steps[i].fields[k].type == ZQ_FIELD_FILES) {
+                if (nfiles == STEP_MAX)
+                    slow = true;
+                else
+                    files[nfiles++] = f->steps[i].fields[k].id;
+            }
+    if (slow) {
         zq_session s = {0};
         json_t *answers = json_object();
 
@@ -593,7 +661,7 @@ static int step_view(zq_req *req, const zq_form *f, const zq_step *st, json_t *n
     zq_buf_puts(&b, "\",\"answers\":{");
     for (i = 0; i < r->nanswers; i++) {
         zq_step_result_answer(r, i, &id, &json, &len);
-        if (files && files_field(f, id))
+        if (files_field(files, nfiles, id))
             continue;
         zq_buf_puts(&b, first ? "\"" : ",\"");
         zq_buf_json_escape(&b, id, strlen(id));
@@ -636,18 +704,16 @@ static int step_one_trip(zq_req *req, const zq_form *f, const zq_step *st, json_
     json_t *norm = NULL, *errors = NULL;
     zq_step_save in = {0};
     zq_step_result r = {0};
-    step_lists *l = NULL;
+    step_lists lists, *l = &lists;
     zq_err err = {0};
     int rc, vrc;
 
     *again = false;
+    /* Only the buffer needs zeroing: the lists are filled before use. */
+    memset(&l->vals, 0, sizeof(l->vals));
     vrc = zq_step_validate(schema_of(req), f, st, input, NULL, &o, &norm, &errors);
     if (vrc < 0 && vrc != -ZQ_EINVAL) {
         rc = vrc;
-        goto out;
-    }
-    if ((l = calloc(1, sizeof(*l))) == NULL) {
-        rc = -ZQ_ENOMEM;
         goto out;
     }
     in.sid = zq_req_cookie(req, "zq_sid");
@@ -692,12 +758,36 @@ static int step_one_trip(zq_req *req, const zq_form *f, const zq_step *st, json_
     }
 out:
     zq_step_result_clear(&r);
-    if (l != NULL)
-        zq_buf_free(&l->vals);
-    free(l);
+    zq_buf_free(&l->vals);
     json_decref(norm);
     json_decref(errors);
     return rc;
+}
+
+/* The step's body, read quickly when it has the common shape (jansson
+ * otherwise): a new reference, or NULL when it is not a JSON object sent
+ * as one (the two-trip save answers then, after the session's checks). */
+static json_t *step_body(zq_req *req)
+{
+    const char *ct = zq_req_header(req, "Content-Type");
+    static const char type[] = "application/json";
+    json_t *j;
+
+    /* zq_req_json's test of the media type, so as not to answer yet. */
+    if (ct == NULL)
+        return NULL;
+    while (*ct == ' ')
+        ct++;
+    if (strncasecmp(ct, type, sizeof(type) - 1) != 0)
+        return NULL;
+    ct += sizeof(type) - 1;
+    while (*ct == ' ')
+        ct++;
+    if (*ct != '\0' && *ct != ';')
+        return NULL;
+    if ((j = zq_jsonq_parse(req->body, req->body_len)) == NULL && zq_req_json(req, &j) == 0)
+        json_incref(j);
+    return j;
 }
 
 int zq_h_intake_step(zq_req *req)
@@ -715,11 +805,10 @@ int zq_h_intake_step(zq_req *req)
         zq_resp_error(req, 404, "unknown_step", "没有这个填写步骤。");
         return 0;
     }
-    /* A body that is not JSON is answered by the two-trip save, after the
-     * session's checks that come first. */
-    if (zq_step_standalone(schema_of(req), f, st) && zq_req_json(req, &body) == 0 &&
+    if (zq_step_standalone(schema_of(req), f, st) && (body = step_body(req)) != NULL &&
         json_is_object(input = json_object_get(body, "answers")))
         rc = step_one_trip(req, f, st, input, &again);
+    json_decref(body);
     if (rc < 0 || !again)
         return rc;
     return step_two_trips(req, f, st);

@@ -142,6 +142,7 @@ typedef struct zq_step_result {
     size_t files_len;
     size_t ndone, nanswers; /* written: see zq_step_result_done/_answer */
     void *reply;            /* private */
+    const char **items;     /* private */
 } zq_step_result;
 
 /* Checks and saves one step of a draft stored per answer, in one round

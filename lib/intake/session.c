@@ -465,11 +465,14 @@ void zq_session_clear(zq_session *s)
 /* One step's save (zq_session_step): KEYS[1] the session; ARGV form,
  * ttl, token, mode ("w" write, else check), step, step as JSON, index
  * ("-": refresh the one m:{form} names, "": drop it, else the key to
- * point at sid), sid, then counted lists: the steps before, the
- * (gate field, stopping value) pairs, the fields to delete, the
- * (field, JSON) answers. Answers {"none"}, {"csrf"}, {"legacy"},
- * {"order", i}, {"stop", i}, {"checked"}, or {"ok", done, uploads or "",
- * n, n done step ids, then (field, JSON) for every stored answer}. */
+ * point at sid), sid, then four lists of items each ended by "\n" (no
+ * item holds one: ids, and JSON in its compact form): the steps before,
+ * (gate field, stopping value) pairs, the fields to delete, (field, JSON)
+ * answers. Few arguments: each costs the client more than its bytes.
+ * Answers {"none"}, {"csrf"}, {"legacy"}, {"order", i}, {"stop", i},
+ * {"checked"}, or {"ok", done, uploads or "", the done step ids, then
+ * field and JSON of every stored answer}, the last two lists of items
+ * each ended by "\n" again: five strings to read, not one per item. */
 static zq_script step_script = {
     .src = "local key, form, ttl, token, mode = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
            "local csrf = redis.call('HGET', key, 'csrf')\n"
@@ -482,33 +485,33 @@ static zq_script step_script = {
            "  return {'none'}\n"
            "end\n"
            "if csrf ~= token then return {'csrf'} end\n"
+           "local function items(s)\n"
+           "  local t = {}\n"
+           "  for x in string.gmatch(s, '([^\\n]*)\\n') do t[#t + 1] = x end\n"
+           "  return t\n"
+           "end\n"
            "local ok, list = pcall(cjson.decode, done)\n"
            "if not ok or type(list) ~= 'table' then list = {} end\n"
            "local have, names = {}, {}\n"
            "for _, s in ipairs(list) do\n"
            "  if type(s) == 'string' then have[s] = true; names[#names + 1] = s end\n"
            "end\n"
-           "local i, n = 10, tonumber(ARGV[9])\n"
-           "for k = 0, n - 1 do if not have[ARGV[i + k]] then return {'order', k} end end\n"
-           "i = i + n\n"
-           "n = tonumber(ARGV[i]); i = i + 1\n"
+           "for k, s in ipairs(items(ARGV[9])) do\n"
+           "  if not have[s] then return {'order', k - 1} end\n"
+           "end\n"
            "local pre = 'a:' .. form .. ':'\n"
-           "for k = 0, n - 1 do\n"
-           "  local v = redis.call('HGET', key, pre .. ARGV[i + 2 * k])\n"
+           "local t = items(ARGV[10])\n"
+           "for k = 1, #t - 1, 2 do\n"
+           "  local v = redis.call('HGET', key, pre .. t[k])\n"
            "  if v then\n"
            "    local okv, sv = pcall(cjson.decode, v)\n"
-           "    if okv and sv == ARGV[i + 2 * k + 1] then return {'stop', k} end\n"
+           "    if okv and sv == t[k + 1] then return {'stop', (k - 1) / 2} end\n"
            "  end\n"
            "end\n"
-           "i = i + 2 * n\n"
            "if mode ~= 'w' then return {'checked'} end\n"
-           "n = tonumber(ARGV[i]); i = i + 1\n"
-           "for k = 0, n - 1 do redis.call('HDEL', key, pre .. ARGV[i + k]) end\n"
-           "i = i + n\n"
-           "n = tonumber(ARGV[i]); i = i + 1\n"
-           "for k = 0, n - 1 do\n"
-           "  redis.call('HSET', key, pre .. ARGV[i + 2 * k], ARGV[i + 2 * k + 1])\n"
-           "end\n"
+           "for _, f in ipairs(items(ARGV[11])) do redis.call('HDEL', key, pre .. f) end\n"
+           "t = items(ARGV[12])\n"
+           "for k = 1, #t - 1, 2 do redis.call('HSET', key, pre .. t[k], t[k + 1]) end\n"
            "if not have[ARGV[5]] then\n"
            "  local body = string.match(done, '^%s*%[(.*)%]%s*$')\n"
            "  if #names == 0 or body == nil or string.match(body, '^%s*$') then\n"
@@ -529,26 +532,77 @@ static zq_script step_script = {
            "  redis.call('SET', idx, ARGV[8], 'EX', ttl)\n"
            "  redis.call('HSET', key, mk, idx)\n"
            "end\n"
-           "local out = {'ok', done, redis.call('HGET', key, 'u:' .. form) or '', #names}\n"
-           "for _, s in ipairs(names) do out[#out + 1] = s end\n"
+           "local a = {}\n"
            "local all = redis.call('HGETALL', key)\n"
            "for k = 1, #all, 2 do\n"
            "  local f = all[k]\n"
            "  if string.sub(f, 1, #pre) == pre then\n"
-           "    out[#out + 1] = string.sub(f, #pre + 1)\n"
-           "    out[#out + 1] = all[k + 1]\n"
+           "    a[#a + 1] = string.sub(f, #pre + 1)\n"
+           "    a[#a + 1] = all[k + 1]\n"
            "  end\n"
            "end\n"
-           "return out\n"};
+           "names[#names + 1] = ''\n"
+           "a[#a + 1] = ''\n"
+           "return {'ok', done, redis.call('HGET', key, 'u:' .. form) or '',\n"
+           "        table.concat(names, '\\n'), table.concat(a, '\\n')}\n"};
 
-/* Appends the decimal n to argv as a string kept in nums[*used]. */
-static const char *count_arg(char nums[][24], size_t *used, size_t n)
+/* Appends the n strings of v (with those of w after each when w is not
+ * NULL: pairs) to b, each ended by a new line, then a NUL. Returns 0,
+ * -ZQ_ENOMEM, or -ZQ_EINVAL when one holds a new line (no id does, nor
+ * compact JSON). */
+static int list_arg(zq_buf *b, const char *const *v, const char *const *w, size_t n)
 {
-    char *s = nums[(*used)++];
+    size_t i;
 
-    if (zq_fmt(s, 24, "%zu", n) < 0)
-        s[0] = '\0';
-    return s;
+    for (i = 0; i < n; i++) {
+        if (strchr(v[i], '\n') != NULL || (w != NULL && strchr(w[i], '\n') != NULL))
+            return -ZQ_EINVAL;
+        zq_buf_puts(b, v[i]);
+        zq_buf_append(b, "\n", 1);
+        if (w != NULL) {
+            zq_buf_puts(b, w[i]);
+            zq_buf_append(b, "\n", 1);
+        }
+    }
+    zq_buf_append(b, "", 1);
+    return b->oom ? -ZQ_ENOMEM : 0;
+}
+
+/* Cuts s, items each ended by a new line, into NUL-ended strings in
+ * place, stored from items[k] on (when items is not NULL). Returns the
+ * count of items. */
+static size_t cut_items(redisReply *s, const char **items, size_t k)
+{
+    char *start = s->str;
+    size_t i, n = 0;
+
+    for (i = 0; i < s->len; i++)
+        if (s->str[i] == '\n') {
+            if (items != NULL) {
+                s->str[i] = '\0';
+                items[k + n] = start;
+            }
+            start = s->str + i + 1;
+            n++;
+        }
+    return n;
+}
+
+/* Points r at the done ids (names) and the answers' fields and values
+ * (answers) of the script's reply. Returns 0, -ZQ_ENOMEM or -ZQ_EREPLY. */
+static int split_items(redisReply *names, redisReply *answers, zq_step_result *r, zq_err *err)
+{
+    size_t nd = cut_items(names, NULL, 0), na = cut_items(answers, NULL, 0);
+
+    if (na % 2 != 0)
+        return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
+    if ((r->items = malloc((nd + na + 1) * sizeof(*r->items))) == NULL)
+        return zq_err_set(err, ZQ_ENOMEM, "session: out of memory");
+    cut_items(names, r->items, 0);
+    cut_items(answers, r->items, nd);
+    r->ndone = nd;
+    r->nanswers = na / 2;
+    return 0;
 }
 
 /* Reads the script's answer into r. */
@@ -578,22 +632,16 @@ static int step_reply(redisReply *rep, zq_step_result *r, zq_err *err)
                rep->element[1]->integer >= 0) {
         r->outcome = tag->str[0] == 'o' ? ZQ_STEP_ORDER : ZQ_STEP_STOP;
         r->order = r->stop = (size_t)rep->element[1]->integer;
-    } else if (strcmp(tag->str, "ok") == 0 && rep->elements >= 4 &&
-               rep->element[1]->type == REDIS_REPLY_STRING &&
-               rep->element[2]->type == REDIS_REPLY_STRING &&
-               rep->element[3]->type == REDIS_REPLY_INTEGER && rep->element[3]->integer >= 0 &&
-               (size_t)rep->element[3]->integer <= rep->elements - 4 &&
-               (rep->elements - 4 - (size_t)rep->element[3]->integer) % 2 == 0) {
+    } else if (strcmp(tag->str, "ok") == 0 && rep->elements == 5) {
+        for (i = 1; i < 5; i++)
+            if (rep->element[i]->type != REDIS_REPLY_STRING)
+                return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
         r->outcome = ZQ_STEP_SAVED;
         r->done = rep->element[1]->str;
         r->done_len = rep->element[1]->len;
         r->files = rep->element[2]->str;
         r->files_len = rep->element[2]->len;
-        r->ndone = (size_t)rep->element[3]->integer;
-        r->nanswers = (rep->elements - 4 - r->ndone) / 2;
-        for (i = 4; i < rep->elements; i++)
-            if (rep->element[i]->type != REDIS_REPLY_STRING)
-                return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
+        return split_items(rep->element[3], rep->element[4], r, err);
     } else {
         return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
     }
@@ -602,12 +650,11 @@ static int step_reply(redisReply *rep, zq_step_result *r, zq_err *err)
 
 int zq_session_step(zq_store *st, const zq_step_save *in, zq_step_result *r, zq_err *err)
 {
-    size_t argc = 0, n = 10 + in->nbefore + 1 + 2 * in->nstop + 1 + in->ndel + 1 + 2 * in->nset;
-    char key[160], ttl[16], idx[160], stepj[80], nums[4][24];
-    const char **argv = NULL;
+    char key[160], ttl[16], idx[160], stepj[80];
+    const char *argv[13];
+    size_t offs[4], i;
     redisReply *rep = NULL;
-    size_t i, used = 0;
-    zq_buf sj = {0};
+    zq_buf sj = {0}, lists = {0};
     int rc = 0;
 
     memset(r, 0, sizeof(*r));
@@ -638,36 +685,35 @@ int zq_session_step(zq_store *st, const zq_step_save *in, zq_step_result *r, zq_
         if (zq_store_key(st, idx, sizeof(idx), "draftmob:%s:%s", in->form, tag) < 0)
             idx[0] = '\0';
     }
-    if ((argv = malloc(n * sizeof(*argv))) == NULL) {
-        rc = zq_err_set(err, ZQ_ENOMEM, "session: out of memory");
+    /* Four lists in one buffer, each ended by its NUL. */
+    zq_buf_reserve(&lists, 1024);
+    offs[0] = 0;
+    rc = list_arg(&lists, in->before, NULL, in->nbefore);
+    offs[1] = lists.len;
+    if (rc == 0)
+        rc = list_arg(&lists, in->stop_fields, in->stop_values, in->nstop);
+    offs[2] = lists.len;
+    if (rc == 0)
+        rc = list_arg(&lists, in->del_ids, NULL, in->write ? in->ndel : 0);
+    offs[3] = lists.len;
+    if (rc == 0)
+        rc = list_arg(&lists, in->set_ids, in->set_json, in->write ? in->nset : 0);
+    if (rc < 0) {
+        rc = zq_err_set(err, -rc, "session: cannot pass the step's lists");
         goto out;
     }
-    argv[argc++] = key;
-    argv[argc++] = in->form;
-    argv[argc++] = ttl;
-    argv[argc++] = in->token != NULL ? in->token : "";
-    argv[argc++] = in->write ? "w" : "c";
-    argv[argc++] = in->step;
-    argv[argc++] = stepj;
-    argv[argc++] = idx;
-    argv[argc++] = in->sid;
-    argv[argc++] = count_arg(nums, &used, in->nbefore);
-    for (i = 0; i < in->nbefore; i++)
-        argv[argc++] = in->before[i];
-    argv[argc++] = count_arg(nums, &used, in->nstop);
-    for (i = 0; i < in->nstop; i++) {
-        argv[argc++] = in->stop_fields[i];
-        argv[argc++] = in->stop_values[i];
-    }
-    argv[argc++] = count_arg(nums, &used, in->write ? in->ndel : 0);
-    for (i = 0; in->write && i < in->ndel; i++)
-        argv[argc++] = in->del_ids[i];
-    argv[argc++] = count_arg(nums, &used, in->write ? in->nset : 0);
-    for (i = 0; in->write && i < in->nset; i++) {
-        argv[argc++] = in->set_ids[i];
-        argv[argc++] = in->set_json[i];
-    }
-    rep = zq_store_script(st, err, &step_script, 1, (int)argc, argv, NULL);
+    argv[0] = key;
+    argv[1] = in->form;
+    argv[2] = ttl;
+    argv[3] = in->token != NULL ? in->token : "";
+    argv[4] = in->write ? "w" : "c";
+    argv[5] = in->step;
+    argv[6] = stepj;
+    argv[7] = idx;
+    argv[8] = in->sid;
+    for (i = 0; i < 4; i++)
+        argv[9 + i] = lists.data + offs[i];
+    rep = zq_store_script(st, err, &step_script, 1, 13, argv, NULL);
     if (rep == NULL) {
         rc = -ZQ_EUNAVAIL;
         goto out;
@@ -684,27 +730,22 @@ int zq_session_step(zq_store *st, const zq_step_save *in, zq_step_result *r, zq_
 out:
     if (rep != NULL)
         freeReplyObject(rep);
-    free(argv);
     zq_buf_free(&sj);
+    zq_buf_free(&lists);
     return rc;
 }
 
 const char *zq_step_result_done(const zq_step_result *r, size_t i)
 {
-    const redisReply *rep = r->reply;
-
-    return rep != NULL && i < r->ndone ? rep->element[4 + i]->str : NULL;
+    return i < r->ndone ? r->items[i] : NULL;
 }
 
 void zq_step_result_answer(const zq_step_result *r, size_t i, const char **id, const char **json,
                            size_t *len)
 {
-    const redisReply *rep = r->reply;
-    size_t at = 4 + r->ndone + 2 * i;
-
-    *id = rep->element[at]->str;
-    *json = rep->element[at + 1]->str;
-    *len = rep->element[at + 1]->len;
+    *id = r->items[r->ndone + 2 * i];
+    *json = r->items[r->ndone + 2 * i + 1];
+    *len = strlen(*json);
 }
 
 void zq_step_result_clear(zq_step_result *r)
@@ -712,4 +753,6 @@ void zq_step_result_clear(zq_step_result *r)
     if (r->reply != NULL)
         freeReplyObject(r->reply);
     r->reply = NULL;
+    free(r->items);
+    r->items = NULL;
 }
