@@ -131,34 +131,37 @@ static json_t *read_object(reader *r, int depth)
     }
     for (;;) {
         json_t *v;
-        char *key;
+        char *copy = NULL;
 
         if (r->p == r->end || *r->p != '"' || read_string(r, &k, &kn) < 0 ||
             memchr(k, '\0', kn) != NULL)
             goto fail;
-        /* k may point into r->tmp, which the value reuses. */
-        if ((key = malloc(kn + 1)) == NULL)
-            goto fail;
-        memcpy(key, k, kn);
-        key[kn] = '\0';
+        /* A key with escapes is in r->tmp, which the value reuses: copied.
+         * Any other is read in place (jansson copies it). */
+        if (k == r->tmp.data) {
+            if ((copy = malloc(kn + 1)) == NULL)
+                goto fail;
+            memcpy(copy, k, kn);
+            k = copy;
+        }
         skip_ws(r);
         if (r->p == r->end || *r->p != ':') {
-            free(key);
+            free(copy);
             goto fail;
         }
         r->p++;
         skip_ws(r);
         v = read_value(r, depth + 1);
-        if (v != NULL && json_object_getn(o, key, kn) != NULL) {
+        if (v != NULL && json_object_getn(o, k, kn) != NULL) {
             json_decref(v); /* a duplicate: jansson's to refuse */
             v = NULL;
         }
         /* json_object_setn_new_nocheck drops v when it fails. */
-        if (v == NULL || json_object_setn_new_nocheck(o, key, kn, v) < 0) {
-            free(key);
+        if (v == NULL || json_object_setn_new_nocheck(o, k, kn, v) < 0) {
+            free(copy);
             goto fail;
         }
-        free(key);
+        free(copy);
         skip_ws(r);
         if (r->p < r->end && *r->p == ',') {
             r->p++;
