@@ -8,8 +8,10 @@
  *               writes its own answers only)
  *   m:{form}    the draftmob key (below) of the draft's mobile answer
  *   f:{form}    a draft stored before the per-answer layout, whole, as
- *               JSON {"step", "answers", "done"}: still read, and
- *               replaced by d: and a: fields at its next save
+ *               JSON {"step", "answers", "done"}: still read (and
+ *               preferred to a: fields beside it: only an older release
+ *               writes it), and replaced by d: and a: fields at its next
+ *               save
  *   u:{form}    the uploads of that draft: a JSON array of file records
  *               (include/zhuqi/files.h), kept apart from the draft so
  *               that a step save never races an upload

@@ -34,7 +34,8 @@ static int names(zq_store *st, const char *sid, const char *form, int ttl_s, cha
 /* Fills s (csrf, exists, draft, files) from a session hash's
  * field/value pairs, pairs[0..n) (HGETALL's order). A draft is rebuilt
  * from d:{form} and the a:{form}:{field} answers, or taken whole from the
- * f:{form} of a session stored before the per-answer layout. */
+ * f:{form} of a session stored before the per-answer layout (or by such a
+ * release still running beside this one). */
 static void from_pairs(redisReply **pairs, size_t n, const char *form, zq_session *s)
 {
     char dfield[64], ffield[64], ufield[64], apre[64];
@@ -74,15 +75,17 @@ static void from_pairs(redisReply **pairs, size_t n, const char *form, zq_sessio
             json_object_set_new(answers, k->str + alen, a);
         }
     }
-    if (done != NULL) {
+    /* A whole draft beside per-answer fields was written after them, by
+     * a release before this layout (which never deletes d:): it wins. */
+    if (legacy != NULL) {
+        s->draft = json_loadb(legacy->str, legacy->len, 0, NULL);
+    } else if (done != NULL) {
         json_t *d = json_loadb(done->str, done->len, 0, NULL);
 
         s->draft = json_pack("{s:o, s:o}", "answers", answers != NULL ? answers : json_object(),
                              "done", json_is_array(d) ? json_incref(d) : json_array());
         answers = NULL;
         json_decref(d);
-    } else if (legacy != NULL) {
-        s->draft = json_loadb(legacy->str, legacy->len, 0, NULL);
     }
     json_decref(answers);
     if (files != NULL)
@@ -478,12 +481,10 @@ static zq_script step_script = {
            "local csrf = redis.call('HGET', key, 'csrf')\n"
            "if not csrf or #csrf ~= 64 then return {'none'} end\n"
            "redis.call('EXPIRE', key, ttl)\n"
+           "if redis.call('HEXISTS', key, 'f:' .. form) == 1 then return {'legacy'} end\n"
            "local dk = 'd:' .. form\n"
            "local done = redis.call('HGET', key, dk)\n"
-           "if not done then\n"
-           "  if redis.call('HEXISTS', key, 'f:' .. form) == 1 then return {'legacy'} end\n"
-           "  return {'none'}\n"
-           "end\n"
+           "if not done then return {'none'} end\n"
            "if csrf ~= token then return {'csrf'} end\n"
            "local function items(s)\n"
            "  local t = {}\n"

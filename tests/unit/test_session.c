@@ -287,6 +287,18 @@ static void test_legacy_draft(void **state)
     assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139002", &found, &err), 0);
     assert_non_null(found);
     json_decref(found);
+    /* A release before this layout, still running beside this one during
+     * an upgrade, writes the whole draft again: that newer draft wins. */
+    rep = zqt_cmd(&g_redis, "HSET t:sess:%s f:consult %s", s.sid,
+                  "{\"answers\":{\"name\":\"丙\"},\"done\":[\"a\",\"b\"]}");
+    freeReplyObject(rep);
+    assert_int_equal(zq_session_load(g_st, s.sid, "consult", 600, &got, &err), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(got.draft, "answers"), "name")), "丙");
+    zq_session_clear(&got);
+    assert_int_equal(zq_session_step(g_st, &in, &r, &err), 0);
+    assert_int_equal(r.outcome, ZQ_STEP_LEGACY);
+    zq_step_result_clear(&r);
 }
 
 /* The one-trip step save: each check in its order, nothing written by a
