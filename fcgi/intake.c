@@ -604,25 +604,27 @@ static bool files_field(const char *const *files, size_t n, const char *id)
 static int step_view(zq_req *req, const zq_form *f, const zq_step *st, json_t *norm,
                      const char *csrf, const zq_step_result *r)
 {
-    const char *next = NULL, *id, *json;
+    const char *next, *id, *json;
     const zq_field *gate = NULL;
     const zq_option *stop = st->gate ? zq_form_stop(f, norm, &gate) : NULL;
     const char *files[STEP_MAX];
-    bool first = true, slow = r->files_len > 0;
+    bool first = true, found = false, slow = r->files_len > 0;
     zq_buf b = {0};
     size_t i, k, len, nfiles = 0;
     int rc = 0;
 
-    for (i = 0; i < f->nsteps && next == NULL; i++) {
+    /* next_step's choice: the first step not done, else the last. */
+    next = f->nsteps > 0 ? f->steps[f->nsteps - 1].id : "";
+    for (i = 0; i < f->nsteps && !found; i++) {
         if (f->steps[i].review)
             continue;
         for (k = 0; k < r->ndone && strcmp(zq_step_result_done(r, k), f->steps[i].id) != 0; k++)
             ;
-        if (k == r->ndone)
+        if (k == r->ndone) {
             next = f->steps[i].id;
+            found = true;
+        }
     }
-    if (next == NULL)
-        next = f->nsteps > 0 ? f->steps[f->nsteps - 1].id : "";
     for (i = 0; i < f->nsteps; i++)
         for (k = 0; k < f->steps[i].nfields; k++)
             if (f->steps[i].fields[k].type == ZQ_FIELD_FILES) {

@@ -236,11 +236,13 @@ static json_t *read_value(reader *r, int depth)
 
 json_t *zq_jsonq_parse(const char *s, size_t len)
 {
-    reader r = {s, s + len, {0}};
+    reader r = {NULL, NULL, {0}};
     json_t *v = NULL;
 
     if (s == NULL || !zq_utf8_valid(s, len))
         return NULL;
+    r.p = s;
+    r.end = s + len;
     skip_ws(&r);
     if (r.p < r.end && *r.p == '{')
         v = read_object(&r, 1);
