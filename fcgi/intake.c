@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "zhuqi/app.h"
 #include "zhuqi/cases.h"
 #include "zhuqi/classes.h"
 #include "zhuqi/files.h"
+#include "zhuqi/jsonq.h"
 #include "zhuqi/client.h"
 #include "zhuqi/jsontext.h"
 #include "zhuqi/log.h"
@@ -329,23 +331,17 @@ static json_t *step_input_with_files(const zq_form *f, const zq_step *st, json_t
     return copy;
 }
 
-int zq_h_intake_step(zq_req *req)
+/* A step save that reads the whole draft first: for steps whose rules
+ * read other steps' answers, uploads, requests the one-trip save cannot
+ * judge (a body that is not JSON...), and drafts stored whole. */
+static int step_two_trips(zq_req *req, const zq_form *f, const zq_step *st)
 {
-    const zq_form *f = zq_intake_form_param(req);
-    const zq_step *st;
     zq_schema_opts o = schema_opts(req);
     json_t *body = NULL, *input, *others = NULL, *norm = NULL, *errors = NULL, *answers;
     zq_session s = {0};
     size_t i;
     int rc = 0;
 
-    if (f == NULL)
-        return 0;
-    st = zq_form_step(f, req->params[1]);
-    if (st == NULL) {
-        zq_resp_error(req, 404, "unknown_step", "没有这个填写步骤。");
-        return 0;
-    }
     if ((rc = session_load(req, f, &s)) < 0)
         return rc;
     if (!s.exists || s.draft == NULL) {
@@ -420,6 +416,405 @@ out:
     json_decref(errors);
     zq_session_clear(&s);
     return rc;
+}
+
+/* The most of each list the one-trip save takes; a form beyond them
+ * saves in two trips. */
+#define STEP_MAX 64
+
+/* Lists for zq_session_step, filled by step_lists. */
+typedef struct step_lists {
+    const char *before[STEP_MAX];
+    const char *stop_fields[STEP_MAX], *stop_values[STEP_MAX];
+    const zq_option *stops[STEP_MAX];
+    const char *set_ids[STEP_MAX], *set_json[STEP_MAX], *del_ids[STEP_MAX];
+    size_t offs[STEP_MAX];
+    zq_buf vals; /* the set_json strings, back to back */
+} step_lists;
+
+/* Appends v to b through jansson (compact, any value). Returns 0 or
+ * -ZQ_ENOMEM. */
+static int dump_jansson(zq_buf *b, json_t *v)
+{
+    size_t n, room;
+
+    /* Straight into the buffer; again when it did not fit. */
+    for (;;) {
+        if (zq_buf_reserve(b, 64) < 0)
+            return -ZQ_ENOMEM;
+        room = b->cap - b->len - 1;
+        n = json_dumpb(v, b->data + b->len, room, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (n == 0)
+            return -ZQ_ENOMEM;
+        if (n < room)
+            break;
+        if (zq_buf_reserve(b, n + 1) < 0)
+            return -ZQ_ENOMEM;
+    }
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+/* Appends v to b as compact JSON, the bytes json_dumpb writes: the
+ * values a validator gives (strings with nothing to escape, integers,
+ * booleans, null, lists of them) by hand, anything else through jansson.
+ * Returns 0 or -ZQ_ENOMEM. */
+static int append_json(zq_buf *b, json_t *v, int depth)
+{
+    const char *s;
+    char num[32];
+    size_t i, n;
+
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        s = json_string_value(v);
+        n = json_string_length(v);
+        for (i = 0; i < n; i++)
+            if ((unsigned char)s[i] < 0x20 || s[i] == '"' || s[i] == '\\')
+                return dump_jansson(b, v);
+        zq_buf_append(b, "\"", 1);
+        zq_buf_append(b, s, n);
+        zq_buf_append(b, "\"", 1);
+        break;
+    case JSON_INTEGER:
+        if (zq_fmt(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0)
+            return dump_jansson(b, v);
+        zq_buf_puts(b, num);
+        break;
+    case JSON_TRUE: zq_buf_puts(b, "true"); break;
+    case JSON_FALSE: zq_buf_puts(b, "false"); break;
+    case JSON_NULL: zq_buf_puts(b, "null"); break;
+    case JSON_ARRAY:
+        if (depth > 0)
+            return dump_jansson(b, v);
+        zq_buf_append(b, "[", 1);
+        for (i = 0; i < json_array_size(v); i++) {
+            if (i > 0)
+                zq_buf_append(b, ",", 1);
+            if (append_json(b, json_array_get(v, i), depth + 1) < 0)
+                return -ZQ_ENOMEM;
+        }
+        zq_buf_append(b, "]", 1);
+        break;
+    default: return dump_jansson(b, v);
+    }
+    return b->oom ? -ZQ_ENOMEM : 0;
+}
+
+/* Fills in from the step and its normalised answers (NULL: checks
+ * only). Returns 0, -ZQ_ENOMEM, or -ZQ_ETOOBIG when a list is too long. */
+static int step_lists_fill(const zq_form *f, const zq_step *st, json_t *norm, step_lists *l,
+                           zq_step_save *in)
+{
+    size_t i, k;
+
+    if (st->nfields > STEP_MAX)
+        return -ZQ_ETOOBIG;
+    for (i = 0; i < f->nsteps && &f->steps[i] != st; i++) {
+        if (in->nbefore == STEP_MAX)
+            return -ZQ_ETOOBIG;
+        l->before[in->nbefore++] = f->steps[i].id;
+    }
+    /* The stop rule's pairs in zq_form_stop's order: the first that holds
+     * is the one it reports. */
+    for (i = 0; !st->gate && f->nsteps > 0 && f->steps[0].gate && i < f->steps[0].nfields; i++) {
+        const zq_field *g = &f->steps[0].fields[i];
+
+        for (k = 0; k < g->noptions; k++) {
+            if (g->options[k].stop == NULL)
+                continue;
+            if (in->nstop == STEP_MAX)
+                return -ZQ_ETOOBIG;
+            l->stop_fields[in->nstop] = g->id;
+            l->stop_values[in->nstop] = g->options[k].value;
+            l->stops[in->nstop++] = &g->options[k];
+        }
+    }
+    for (i = 0; norm != NULL && i < st->nfields; i++) {
+        const zq_field *fld = &st->fields[i];
+        json_t *v = fld->type == ZQ_FIELD_FILES ? NULL : json_object_get(norm, fld->id);
+
+        if (v == NULL) {
+            l->del_ids[in->ndel++] = fld->id;
+            continue;
+        }
+        l->offs[in->nset] = l->vals.len;
+        if (append_json(&l->vals, v, 0) < 0 || zq_buf_append(&l->vals, "", 1) < 0)
+            return -ZQ_ENOMEM;
+        l->set_ids[in->nset++] = fld->id;
+    }
+    for (i = 0; i < in->nset; i++)
+        l->set_json[i] = l->vals.data + l->offs[i];
+    in->before = l->before;
+    in->stop_fields = l->stop_fields;
+    in->stop_values = l->stop_values;
+    in->set_ids = l->set_ids;
+    in->set_json = l->set_json;
+    in->del_ids = l->del_ids;
+    return 0;
+}
+
+/* Whether st has a field with this id. */
+static bool step_field(const zq_step *st, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < st->nfields; i++)
+        if (strcmp(st->fields[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+/* The answer to a step the stop rule refuses: the unknown fields of input
+ * and the stop's message, as zq_step_validate reports them. */
+static int step_stopped(zq_req *req, const zq_step *st, json_t *input, const zq_option *stop)
+{
+    json_t *errs = json_object(), *v;
+    char msg[1024];
+    const char *k;
+
+    if (errs == NULL)
+        return -ZQ_ENOMEM;
+    json_object_foreach(input, k, v)
+    {
+        if (!step_field(st, k) && json_object_get(errs, k) == NULL)
+            json_object_set_new(errs, k, json_string("表单中没有这一项"));
+    }
+    zq_stop_message(stop, msg, sizeof(msg));
+    if (json_object_get(errs, "_") == NULL)
+        json_object_set_new(errs, "_", json_string(msg));
+    zq_resp_error_fields(req, 422, "validation_failed", "请检查标出的内容。", errs);
+    return 0;
+}
+
+/* Whether id is one of the n ids in files (the form's uploads fields,
+ * never an answer of the draft). */
+static bool files_field(const char *const *files, size_t n, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(files[i], id) == 0)
+            return true;
+    return false;
+}
+
+/* The saved step's draft view (draft_view's), from what the save read
+ * back: through jansson when the draft has uploads to merge. */
+static int step_view(zq_req *req, const zq_form *f, const zq_step *st, json_t *norm,
+                     const char *csrf, const zq_step_result *r)
+{
+    const char *next, *id, *json;
+    const zq_field *gate = NULL;
+    const zq_option *stop = st->gate ? zq_form_stop(f, norm, &gate) : NULL;
+    const char *files[STEP_MAX];
+    bool first = true, found = false, slow = r->files_len > 0;
+    zq_buf b = {0};
+    size_t i, k, len, nfiles = 0;
+    int rc = 0;
+
+    /* next_step's choice: the first step not done, else the last. */
+    next = f->nsteps > 0 ? f->steps[f->nsteps - 1].id : "";
+    for (i = 0; i < f->nsteps && !found; i++) {
+        if (f->steps[i].review)
+            continue;
+        for (k = 0; k < r->ndone && strcmp(zq_step_result_done(r, k), f->steps[i].id) != 0; k++)
+            ;
+        if (k == r->ndone) {
+            next = f->steps[i].id;
+            found = true;
+        }
+    }
+    for (i = 0; i < f->nsteps; i++)
+        for (k = 0; k < f->steps[i].nfields; k++)
+            if (f->steps[i].fields[k].type == ZQ_FIELD_FILES) {
+                if (nfiles == STEP_MAX)
+                    slow = true;
+                else
+                    files[nfiles++] = f->steps[i].fields[k].id;
+            }
+    if (slow) {
+        zq_session s = {0};
+        json_t *answers = json_object();
+
+        for (i = 0; answers != NULL && i < r->nanswers; i++) {
+            zq_step_result_answer(r, i, &id, &json, &len);
+            json_object_set_new(answers, id, json_loadb(json, len, JSON_DECODE_ANY, NULL));
+        }
+        memcpy(s.csrf, csrf, strlen(csrf) + 1);
+        s.draft = json_pack("{s:o, s:o}", "answers", answers ? answers : json_object(), "done",
+                            json_loadb(r->done, r->done_len, 0, NULL));
+        s.files = json_loadb(r->files, r->files_len, 0, NULL);
+        if (s.draft == NULL) {
+            zq_session_clear(&s);
+            return -ZQ_ENOMEM;
+        }
+        zq_resp_json(req, 200, draft_view(f, &s));
+        zq_session_clear(&s);
+        return 0;
+    }
+    zq_buf_reserve(&b, 1024);
+    zq_buf_puts(&b, "{\"csrf\":\"");
+    zq_buf_puts(&b, csrf);
+    zq_buf_puts(&b, "\",\"form\":\"");
+    zq_buf_json_escape(&b, f->id, strlen(f->id));
+    zq_buf_puts(&b, "\",\"step\":\"");
+    zq_buf_json_escape(&b, next, strlen(next));
+    zq_buf_puts(&b, "\",\"answers\":{");
+    for (i = 0; i < r->nanswers; i++) {
+        zq_step_result_answer(r, i, &id, &json, &len);
+        if (files_field(files, nfiles, id))
+            continue;
+        zq_buf_puts(&b, first ? "\"" : ",\"");
+        zq_buf_json_escape(&b, id, strlen(id));
+        zq_buf_puts(&b, "\":");
+        zq_buf_append(&b, json, len);
+        first = false;
+    }
+    zq_buf_puts(&b, "},\"done\":");
+    zq_buf_append(&b, r->done, r->done_len);
+    if (stop != NULL) {
+        json_t *j = json_pack("{s:s, s:s, s:s}", "field", gate->id, "reason", stop->stop, "where",
+                              stop->stop_where);
+        char *t = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+        zq_buf_puts(&b, ",\"stop\":");
+        if (t == NULL)
+            b.oom = true;
+        else
+            zq_buf_puts(&b, t);
+        free(t);
+        json_decref(j);
+    }
+    zq_buf_puts(&b, "}");
+    if (b.oom)
+        rc = -ZQ_ENOMEM;
+    else
+        zq_resp_raw(req, 200, "application/json; charset=utf-8", b.data, b.len);
+    zq_buf_free(&b);
+    return rc;
+}
+
+/* A step whose rules read its own answers only, saved in one round trip
+ * (zq_session_step): validated from the request alone, then checked
+ * (session, CSRF, order, stop rule) and written by one script. Sets
+ * *again when the two-trip save must answer instead (nothing written). */
+static int step_one_trip(zq_req *req, const zq_form *f, const zq_step *st, json_t *input,
+                         bool *again)
+{
+    zq_schema_opts o = schema_opts(req);
+    json_t *norm = NULL, *errors = NULL;
+    zq_step_save in = {0};
+    zq_step_result r = {0};
+    step_lists lists, *l = &lists;
+    zq_err err = {0};
+    int rc, vrc;
+
+    *again = false;
+    /* Only the buffer needs zeroing: the lists are filled before use. */
+    memset(&l->vals, 0, sizeof(l->vals));
+    vrc = zq_step_validate(schema_of(req), f, st, input, NULL, &o, &norm, &errors);
+    if (vrc < 0 && vrc != -ZQ_EINVAL) {
+        rc = vrc;
+        goto out;
+    }
+    in.sid = zq_req_cookie(req, "zq_sid");
+    in.form = f->id;
+    in.ttl_s = req->cfg->intake.session_ttl_s;
+    in.token = zq_req_header(req, "X-CSRF-Token");
+    in.step = st->id;
+    in.write = vrc == 0;
+    in.has_mobile = step_field(st, "mobile");
+    in.mobile = json_string_value(json_object_get(norm, "mobile"));
+    if ((rc = step_lists_fill(f, st, in.write ? norm : NULL, l, &in)) < 0) {
+        if (rc == -ZQ_ETOOBIG) {
+            *again = true;
+            rc = 0;
+        }
+        goto out;
+    }
+    if ((rc = zq_session_step(req->store, &in, &r, &err)) < 0)
+        goto out;
+    switch (r.outcome) {
+    case ZQ_STEP_NO_DRAFT: zq_intake_no_session(req); break;
+    case ZQ_STEP_CSRF:
+        zq_resp_error(req, 403, "csrf_failed", "页面已过期或请求来源不可信，请刷新页面后重试。");
+        break;
+    case ZQ_STEP_LEGACY: *again = true; break;
+    case ZQ_STEP_ORDER:
+        zq_resp_json(req, 409,
+                     json_pack("{s:{s:s, s:s, s:s}}", "error", "code", "step_out_of_order",
+                               "message", "请先完成前面的步骤。", "step", l->before[r.order]));
+        break;
+    case ZQ_STEP_STOP: rc = step_stopped(req, st, input, l->stops[r.stop]); break;
+    case ZQ_STEP_SAVED:
+        if (!in.write) {
+            zq_resp_error_fields(req, 422, "validation_failed", "请检查标出的内容。", errors);
+            errors = NULL;
+            break;
+        }
+        /* The session's TTL slides with every save: the cookie's too. */
+        zq_intake_set_cookie(req, in.sid);
+        rc = step_view(req, f, st, norm, in.token, &r);
+        break;
+    }
+out:
+    zq_step_result_clear(&r);
+    zq_buf_free(&l->vals);
+    json_decref(norm);
+    json_decref(errors);
+    return rc;
+}
+
+/* The step's body, read quickly when it has the common shape (jansson
+ * otherwise): a new reference, or NULL when it is not a JSON object sent
+ * as one (the two-trip save answers then, after the session's checks). */
+static json_t *step_body(zq_req *req)
+{
+    const char *ct = zq_req_header(req, "Content-Type");
+    static const char type[] = "application/json";
+    json_t *j;
+
+    /* zq_req_json's test of the media type, so as not to answer yet. */
+    if (ct == NULL)
+        return NULL;
+    while (*ct == ' ')
+        ct++;
+    if (strncasecmp(ct, type, sizeof(type) - 1) != 0)
+        return NULL;
+    ct += sizeof(type) - 1;
+    while (*ct == ' ')
+        ct++;
+    if (*ct != '\0' && *ct != ';')
+        return NULL;
+    if ((j = zq_jsonq_parse(req->body, req->body_len)) == NULL && zq_req_json(req, &j) == 0)
+        json_incref(j);
+    return j;
+}
+
+int zq_h_intake_step(zq_req *req)
+{
+    const zq_form *f = zq_intake_form_param(req);
+    const zq_step *st;
+    json_t *body = NULL, *input;
+    bool again = true;
+    int rc = 0;
+
+    if (f == NULL)
+        return 0;
+    st = zq_form_step(f, req->params[1]);
+    if (st == NULL) {
+        zq_resp_error(req, 404, "unknown_step", "没有这个填写步骤。");
+        return 0;
+    }
+    if (zq_step_standalone(schema_of(req), f, st) && (body = step_body(req)) != NULL &&
+        json_is_object(input = json_object_get(body, "answers")))
+        rc = step_one_trip(req, f, st, input, &again);
+    json_decref(body);
+    if (rc < 0 || !again)
+        return rc;
+    return step_two_trips(req, f, st);
 }
 
 /* The limits and calendar deadlines are computed with. */

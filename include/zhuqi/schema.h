@@ -161,6 +161,12 @@ bool zq_field_visible(const zq_field *f, json_t *answers);
  * memory. */
 json_t *zq_form_visible_answers(const zq_form *f, json_t *answers);
 
+/* Whether zq_step_validate of st gives the same result whatever the
+ * other steps' answers are, but for the gate's stop rule: st asks for no
+ * uploads, and its conditions and cross-field rules read its own fields
+ * only (and the gate's fields have no condition). */
+bool zq_step_standalone(const zq_schema *s, const zq_form *f, const zq_step *st);
+
 /* Validates the answers for one step (object of field id -> raw value).
  * Returns 0 with a new object of normalised values of the visible fields
  * in *out, or -ZQ_EINVAL with a new object {field id: message} in

@@ -75,17 +75,13 @@ const zq_field *zq_form_field(const zq_form *f, const char *field_id, const zq_s
     return fld;
 }
 
-bool zq_field_visible(const zq_field *f, json_t *answers)
+/* Whether f's condition holds for v, the answer it depends on (NULL:
+ * none). */
+static bool when_holds(const zq_field *f, json_t *v)
 {
-    json_t *v;
     const char *s;
     size_t i;
 
-    if (f == NULL)
-        return false;
-    if (f->when.field == NULL)
-        return true;
-    v = json_object_get(answers, f->when.field); /* NULL-safe */
     if (json_is_boolean(v))
         s = json_is_true(v) ? "true" : "false";
     else if (json_is_string(v))
@@ -96,6 +92,15 @@ bool zq_field_visible(const zq_field *f, json_t *answers)
         if (strcmp(f->when.values[i], s) == 0)
             return true;
     return false;
+}
+
+bool zq_field_visible(const zq_field *f, json_t *answers)
+{
+    if (f == NULL)
+        return false;
+    if (f->when.field == NULL)
+        return true;
+    return when_holds(f, json_object_get(answers, f->when.field)); /* NULL-safe */
 }
 
 json_t *zq_form_visible_answers(const zq_form *f, json_t *answers)
@@ -293,11 +298,10 @@ static const form_entry *entry_of(const zq_schema *s, const zq_form *f)
     return NULL;
 }
 
-/* Whether rule r holds for the values in vals (true when one is missing). */
-static bool rule_holds(const rule *r, json_t *vals)
+/* Whether rule r holds for its field's value a and the other's b (true
+ * when one is missing). */
+static bool rule_holds_for(const rule *r, json_t *a, json_t *b)
 {
-    json_t *a = json_object_get(vals, r->field->id), *b = json_object_get(vals, r->other->id);
-
     if (r->type == RULE_DATE_NOT_BEFORE) {
         if (!json_is_string(a) || !json_is_string(b))
             return true;
@@ -306,6 +310,13 @@ static bool rule_holds(const rule *r, json_t *vals)
     if (!json_is_integer(a) || !json_is_integer(b))
         return true;
     return json_integer_value(a) <= json_integer_value(b);
+}
+
+/* Whether rule r holds for the values in vals (true when one is missing). */
+static bool rule_holds(const rule *r, json_t *vals)
+{
+    return rule_holds_for(r, json_object_get(vals, r->field->id),
+                          json_object_get(vals, r->other->id));
 }
 
 static bool step_has(const zq_step *st, const zq_field *fld)
@@ -320,12 +331,129 @@ static int set_msg(json_t *errors, const char *id, const char *msg)
     return json_object_set_new(errors, id, json_string(msg)) < 0 ? -ZQ_ENOMEM : 0;
 }
 
+/* Whether st has a field with this id. */
+static bool step_has_id(const zq_step *st, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < st->nfields; i++)
+        if (strcmp(st->fields[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+bool zq_step_standalone(const zq_schema *s, const zq_form *f, const zq_step *st)
+{
+    const form_entry *e = entry_of(s, f);
+    size_t i;
+
+    if (e == NULL || st == NULL || st->review)
+        return false;
+    for (i = 0; i < st->nfields; i++) {
+        const zq_field *fld = &st->fields[i];
+
+        if (fld->type == ZQ_FIELD_FILES ||
+            (fld->when.field != NULL && !step_has_id(st, fld->when.field)))
+            return false;
+    }
+    for (i = 0; i < e->nrules; i++)
+        if (step_has(st, e->rules[i].field) != step_has(st, e->rules[i].other))
+            return false;
+    /* The stop rule reads the gate's answers as stored: only while none
+     * of them depends on a condition. */
+    if (!st->gate && f->nsteps > 0 && f->steps[0].gate)
+        for (i = 0; i < f->steps[0].nfields; i++)
+            if (f->steps[0].fields[i].when.field != NULL)
+                return false;
+    return true;
+}
+
+/* The index of the step that holds fld. */
+static size_t step_index(const zq_form *f, const zq_field *fld)
+{
+    size_t i;
+
+    for (i = 0; i < f->nsteps; i++)
+        if (step_has(&f->steps[i], fld))
+            return i;
+    return f->nsteps;
+}
+
+/* The answers one step's validation reads: the other steps' stored ones
+ * and the step's own normalised so far (res; NULL: none yet). */
+typedef struct step_view {
+    const zq_form *f;
+    const zq_step *st;
+    json_t *answers;
+    json_t *res;
+} step_view;
+
+/* fld's value in zq_form_visible_answers(f, the view) without building
+ * it: present, and its condition (on an answer that comes before it in
+ * the form) holding for that answer's own visible value. */
+static json_t *view_get(const step_view *w, const zq_field *fld, int depth)
+{
+    json_t *v = step_has(w->st, fld) ? json_object_get(w->res, fld->id)
+                                     : json_object_get(w->answers, fld->id);
+    const zq_field *ctrl;
+    size_t cs, fs;
+
+    if (v == NULL || fld->when.field == NULL)
+        return v;
+    ctrl = zq_form_find_field(w->f, fld->when.field, NULL, NULL);
+    if (ctrl == NULL || depth > 64)
+        return NULL;
+    cs = step_index(w->f, ctrl);
+    fs = step_index(w->f, fld);
+    if (!(cs < fs || (cs == fs && ctrl < fld)))
+        return NULL;
+    return when_holds(fld, view_get(w, ctrl, depth + 1)) ? v : NULL;
+}
+
+/* zq_form_stop on the view. */
+static const zq_option *view_stop(const step_view *w)
+{
+    const zq_form *f = w->f;
+    size_t j, k;
+
+    if (f->nsteps == 0 || !f->steps[0].gate)
+        return NULL;
+    for (j = 0; j < f->steps[0].nfields; j++) {
+        const zq_field *g = &f->steps[0].fields[j];
+        const char *v = json_string_value(view_get(w, g, 0));
+
+        for (k = 0; v != NULL && k < g->noptions; k++)
+            if (g->options[k].stop != NULL && strcmp(g->options[k].value, v) == 0)
+                return &g->options[k];
+    }
+    return NULL;
+}
+
+/* Whether st's field fld is shown: its condition read in the step's own
+ * answers so far, or else in the other steps' visible ones. */
+static bool step_field_visible(const step_view *w, const zq_field *fld)
+{
+    const zq_field *ctrl;
+    step_view others = *w;
+
+    if (fld->when.field == NULL)
+        return true;
+    if (step_has_id(w->st, fld->when.field))
+        return when_holds(fld, json_object_get(w->res, fld->when.field));
+    ctrl = zq_form_find_field(w->f, fld->when.field, NULL, NULL);
+    others.res = NULL;
+    return when_holds(fld, ctrl != NULL ? view_get(&others, ctrl, 0) : NULL);
+}
+
+/* The values are read in place (view_get) rather than copied into
+ * objects of visible answers: a step is validated on every save. */
 int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, json_t *input,
                      json_t *answers, const zq_schema_opts *o, json_t **out, json_t **errors)
 {
     const form_entry *e = entry_of(s, f);
-    json_t *res = NULL, *errs = NULL, *base = NULL, *ctx = NULL, *all = NULL;
+    json_t *res = NULL, *errs = NULL;
     const zq_option *stop;
+    step_view w = {f, st, json_is_object(answers) ? answers : NULL, NULL};
     char stopmsg[1024];
     const char *k;
     json_t *v;
@@ -340,8 +468,7 @@ int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, js
         return -ZQ_EINVAL;
     res = json_object();
     errs = json_object();
-    base = json_object();
-    if (res == NULL || errs == NULL || base == NULL)
+    if (res == NULL || errs == NULL)
         goto out;
     if (e == NULL || st == NULL || st < f->steps || st >= f->steps + f->nsteps) {
         if (set_msg(errs, "_", "表单中没有这一步") < 0)
@@ -355,28 +482,18 @@ int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, js
     }
     json_object_foreach(input, k, v)
     {
-        const zq_field *fld = zq_form_field(f, k, NULL);
-
-        if (fld == NULL || !step_has(st, fld))
-            if ((rc = set_msg(errs, k, "表单中没有这一项")) < 0)
-                goto out;
+        if (!step_has_id(st, k) && (rc = set_msg(errs, k, "表单中没有这一项")) < 0)
+            goto out;
     }
-    /* The other steps' answers, as they stand, without this step's. */
-    if (json_is_object(answers) && json_object_update(base, answers) < 0)
-        goto out;
-    for (i = 0; i < st->nfields; i++)
-        json_object_del(base, st->fields[i].id);
-    ctx = zq_form_visible_answers(f, base);
-    if (ctx == NULL)
-        goto out;
     /* Nothing after the eligibility check is taken while one of its
      * answers rules the complaint out. */
-    if (!st->gate && (stop = zq_form_stop(f, ctx, NULL)) != NULL) {
+    if (!st->gate && (stop = view_stop(&w)) != NULL) {
         zq_stop_message(stop, stopmsg, sizeof(stopmsg));
         if ((rc = set_msg(errs, "_", stopmsg)) < 0)
             goto out;
         goto invalid;
     }
+    w.res = res;
     for (i = 0; i < st->nfields; i++) {
         const zq_field *fld = &st->fields[i];
         json_t *val = NULL;
@@ -384,7 +501,7 @@ int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, js
 
         /* Hidden: not required, and dropped when sent. A field whose
          * controlling answer failed is hidden until that is fixed. */
-        if (!zq_field_visible(fld, ctx))
+        if (!step_field_visible(&w, fld))
             continue;
         rc = zq_field_validate(s, fld, json_object_get(input, fld->id), o, &val, &msg);
         if (rc == -ZQ_ENOMEM)
@@ -395,19 +512,18 @@ int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, js
             continue;
         }
         /* res owns val from here on, even when the set fails */
-        if (json_object_set_new(res, fld->id, val) < 0 || json_object_set(ctx, fld->id, val) < 0)
+        if (json_object_set_new(res, fld->id, val) < 0)
             goto out;
     }
     /* Rules touching this step, on every answer as it would stand. */
-    if (json_object_update(base, res) < 0 || (all = zq_form_visible_answers(f, base)) == NULL)
-        goto out;
     for (i = 0; i < e->nrules; i++) {
         const rule *r = &e->rules[i];
         const zq_field *at = step_has(st, r->field)   ? r->field
                              : step_has(st, r->other) ? r->other
                                                       : NULL;
 
-        if (at != NULL && json_object_get(errs, at->id) == NULL && !rule_holds(r, all) &&
+        if (at != NULL && json_object_get(errs, at->id) == NULL &&
+            !rule_holds_for(r, view_get(&w, r->field, 0), view_get(&w, r->other, 0)) &&
             (rc = set_msg(errs, at->id, r->message)) < 0)
             goto out;
     }
@@ -424,9 +540,6 @@ invalid:
 out:
     json_decref(res);
     json_decref(errs);
-    json_decref(base);
-    json_decref(ctx);
-    json_decref(all);
     return rc;
 }
 

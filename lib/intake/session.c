@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zhuqi/buf.h"
 #include "zhuqi/log.h"
 #include "zhuqi/otp.h"
 
@@ -30,24 +31,92 @@ static int names(zq_store *st, const char *sid, const char *form, int ttl_s, cha
     return 0;
 }
 
+/* Fills s (csrf, exists, draft, files) from a session hash's
+ * field/value pairs, pairs[0..n) (HGETALL's order). A draft is rebuilt
+ * from d:{form} and the a:{form}:{field} answers, or taken whole from the
+ * f:{form} of a session stored before the per-answer layout (or by such a
+ * release still running beside this one). */
+static void from_pairs(redisReply **pairs, size_t n, const char *form, zq_session *s)
+{
+    char dfield[64], ffield[64], ufield[64], apre[64];
+    const redisReply *done = NULL, *legacy = NULL, *files = NULL;
+    json_t *answers = NULL;
+    size_t i, alen;
+
+    if (zq_fmt(dfield, sizeof(dfield), "d:%s", form) < 0 ||
+        zq_fmt(ffield, sizeof(ffield), "f:%s", form) < 0 ||
+        zq_fmt(ufield, sizeof(ufield), "u:%s", form) < 0 ||
+        zq_fmt(apre, sizeof(apre), "a:%s:", form) < 0)
+        return;
+    alen = strlen(apre);
+    for (i = 0; i + 1 < n; i += 2) {
+        const redisReply *k = pairs[i], *v = pairs[i + 1];
+
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        if (strcmp(k->str, "csrf") == 0 && v->len == ZQ_SESSION_HEX) {
+            memcpy(s->csrf, v->str, ZQ_SESSION_HEX + 1);
+            s->exists = true;
+        } else if (strcmp(k->str, dfield) == 0) {
+            done = v;
+        } else if (strcmp(k->str, ffield) == 0) {
+            legacy = v;
+        } else if (strcmp(k->str, ufield) == 0) {
+            files = v;
+        } else if (k->len > alen && memcmp(k->str, apre, alen) == 0) {
+            json_t *a = json_loadb(v->str, v->len, JSON_DECODE_ANY, NULL);
+
+            if (a == NULL)
+                continue;
+            if (answers == NULL && (answers = json_object()) == NULL) {
+                json_decref(a);
+                continue;
+            }
+            json_object_set_new(answers, k->str + alen, a);
+        }
+    }
+    /* A whole draft beside per-answer fields was written after them, by
+     * a release before this layout (which never deletes d:): it wins. */
+    if (legacy != NULL) {
+        s->draft = json_loadb(legacy->str, legacy->len, 0, NULL);
+    } else if (done != NULL) {
+        json_t *d = json_loadb(done->str, done->len, 0, NULL);
+
+        s->draft = json_pack("{s:o, s:o}", "answers", answers != NULL ? answers : json_object(),
+                             "done", json_is_array(d) ? json_incref(d) : json_array());
+        answers = NULL;
+        json_decref(d);
+    }
+    json_decref(answers);
+    if (files != NULL)
+        s->files = json_loadb(files->str, files->len, 0, NULL);
+    if (s->files != NULL && !json_is_array(s->files)) {
+        json_decref(s->files);
+        s->files = NULL;
+    }
+}
+
 int zq_session_load(zq_store *st, const char *sid, const char *form, int ttl_s, zq_session *s,
                     zq_err *err)
 {
     redisReply *rep[2] = {NULL, NULL};
-    char key[160], field[64], ttl[16], ufield[64];
+    char key[160], field[64], ttl[16];
     int rc = 0;
 
     memset(s, 0, sizeof(*s));
     if (!zq_session_sid_valid(sid))
         return 0;
     memcpy(s->sid, sid, ZQ_SESSION_HEX + 1);
-    if (names(st, sid, form, ttl_s, key, field, ttl) < 0 ||
-        zq_fmt(ufield, sizeof(ufield), "u:%s", form ? form : "") < 0)
+    if (names(st, sid, form, ttl_s, key, field, ttl) < 0)
         return zq_err_set(err, ZQ_EINVAL, "session: form id too long");
-    /* Only the fields this request needs, not every form's draft (the
-     * uploads ride along: same command, no round trip of their own).
-     * Append failures show up in read_replies, which must always follow. */
-    zq_store_appendv(st, 5, (const char *[]){"HMGET", key, "csrf", field, ufield}, NULL);
+    /* A draft is spread over one field per answer: the whole hash, which
+     * is small (one session's drafts, uploads and marks). Without a form,
+     * the csrf alone. Append failures show up in read_replies, which must
+     * always follow. */
+    if (form != NULL)
+        zq_store_appendv(st, 2, (const char *[]){"HGETALL", key}, NULL);
+    else
+        zq_store_appendv(st, 3, (const char *[]){"HMGET", key, "csrf"}, NULL);
     zq_store_appendv(st, 3, (const char *[]){"EXPIRE", key, ttl}, NULL);
     if (zq_store_read_replies(st, err, 2, rep) < 0)
         return -ZQ_EUNAVAIL;
@@ -58,21 +127,14 @@ int zq_session_load(zq_store *st, const char *sid, const char *form, int ttl_s, 
         rc = zq_store_reply_unavailable(rep[0])
                  ? zq_err_set(err, ZQ_EUNAVAIL, "session: %s", rep[0]->str)
                  : zq_err_set(err, ZQ_EREPLY, "session: %s", rep[0]->str);
-    } else if (rep[0]->type == REDIS_REPLY_ARRAY && rep[0]->elements == 3) {
-        const redisReply *csrf = rep[0]->element[0], *draft = rep[0]->element[1];
-        const redisReply *files = rep[0]->element[2];
+    } else if (form != NULL && rep[0]->type == REDIS_REPLY_ARRAY) {
+        from_pairs(rep[0]->element, rep[0]->elements, form, s);
+    } else if (rep[0]->type == REDIS_REPLY_ARRAY && rep[0]->elements == 1) {
+        const redisReply *csrf = rep[0]->element[0];
 
         if (csrf->type == REDIS_REPLY_STRING && csrf->len == ZQ_SESSION_HEX) {
             memcpy(s->csrf, csrf->str, ZQ_SESSION_HEX + 1);
             s->exists = true;
-        }
-        if (form != NULL && draft->type == REDIS_REPLY_STRING)
-            s->draft = json_loadb(draft->str, draft->len, 0, NULL);
-        if (form != NULL && files->type == REDIS_REPLY_STRING)
-            s->files = json_loadb(files->str, files->len, 0, NULL);
-        if (s->files != NULL && !json_is_array(s->files)) {
-            json_decref(s->files);
-            s->files = NULL;
         }
     }
     freeReplyObject(rep[0]);
@@ -101,58 +163,118 @@ static int draft_index_key(zq_store *st, const char *form, json_t *draft, char o
     return zq_store_key(st, out, 160, "draftmob:%s:%s", form, tag) < 0 ? -ZQ_ENOTFOUND : 0;
 }
 
+/* Replaces the draft of form (ARGV[1]) in session KEYS[1]: every
+ * a:{form}:* answer and a legacy f:{form} go, d:{form} and the answers
+ * (pairs from ARGV[6]) are written, the csrf too when ARGV[3] is not
+ * empty; then the TTL (ARGV[2]), and the mobile's index ARGV[4] (a full
+ * key, "" when the draft has no mobile) pointing at sid ARGV[5], its name
+ * kept in m:{form} for the step saves that do not see the mobile. */
+static zq_script save_script = {
+    .src = "local key, form, ttl = KEYS[1], ARGV[1], ARGV[2]\n"
+           "local pre = 'a:' .. form .. ':'\n"
+           "for _, f in ipairs(redis.call('HKEYS', key)) do\n"
+           "  if string.sub(f, 1, #pre) == pre then redis.call('HDEL', key, f) end\n"
+           "end\n"
+           "redis.call('HDEL', key, 'f:' .. form)\n"
+           "if ARGV[3] ~= '' then redis.call('HSET', key, 'csrf', ARGV[3]) end\n"
+           "redis.call('HSET', key, 'd:' .. form, ARGV[6])\n"
+           "for i = 7, #ARGV, 2 do redis.call('HSET', key, pre .. ARGV[i], ARGV[i + 1]) end\n"
+           "redis.call('EXPIRE', key, ttl)\n"
+           "if ARGV[4] ~= '' then\n"
+           "  redis.call('SET', ARGV[4], ARGV[5], 'EX', ttl)\n"
+           "  redis.call('HSET', key, 'm:' .. form, ARGV[4])\n"
+           "else\n"
+           "  redis.call('HDEL', key, 'm:' .. form)\n"
+           "end\n"
+           "return 1\n"};
+
 int zq_session_save(zq_store *st, const zq_session *s, const char *form, bool with_csrf, int ttl_s,
                     zq_err *err)
 {
-    redisReply *rep[3] = {NULL, NULL, NULL};
-    char *draft = json_dumps(s->draft, JSON_COMPACT);
+    json_t *answers = json_object_get(s->draft, "answers"),
+           *done = json_object_get(s->draft, "done");
+    size_t n = json_is_object(answers) ? json_object_size(answers) : 0, argc = 0, i;
+    const char **argv = calloc(7 + 2 * n, sizeof(*argv));
+    char **vals = calloc(n + 1, sizeof(*vals));
     char key[160], field[64], ttl[16], idx[160];
-    int rc = 0, nrep = 2, i;
+    redisReply *r = NULL;
+    const char *k;
+    json_t *v;
+    int rc = 0;
 
-    if (draft == NULL)
-        return zq_err_set(err, ZQ_ENOMEM, "session: cannot encode the draft");
+    if (argv == NULL || vals == NULL) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "session: out of memory");
+        goto out;
+    }
     if (names(st, s->sid, form, ttl_s, key, field, ttl) < 0) {
         rc = zq_err_set(err, ZQ_EINVAL, "session: form id too long");
         goto out;
     }
-    if (with_csrf)
-        zq_store_appendv(st, 6, (const char *[]){"HSET", key, "csrf", s->csrf, field, draft}, NULL);
-    else
-        zq_store_appendv(st, 4, (const char *[]){"HSET", key, field, draft}, NULL);
-    /* Again after the write: a session that expired between the read and
-     * the write would otherwise come back without a TTL. */
-    zq_store_appendv(st, 3, (const char *[]){"EXPIRE", key, ttl}, NULL);
     /* The draft's number points at this session for as long as the draft
      * lives, so that it can be resumed elsewhere with an SMS code: in the
      * same round trip. */
-    if (draft_index_key(st, form, s->draft, idx) == 0) {
-        zq_store_appendv(st, 5, (const char *[]){"SET", idx, s->sid, "EX", ttl}, NULL);
-        nrep = 3;
+    if (draft_index_key(st, form, s->draft, idx) < 0)
+        idx[0] = '\0';
+    vals[0] = json_is_array(done) ? json_dumps(done, JSON_COMPACT) : strdup("[]");
+    if (vals[0] == NULL) {
+        rc = zq_err_set(err, ZQ_ENOMEM, "session: cannot encode the draft");
+        goto out;
     }
-    if (zq_store_read_replies(st, err, nrep, rep) < 0) {
+    argv[argc++] = key;
+    argv[argc++] = form;
+    argv[argc++] = ttl;
+    argv[argc++] = with_csrf ? s->csrf : "";
+    argv[argc++] = idx;
+    argv[argc++] = s->sid;
+    argv[argc++] = vals[0];
+    i = 1;
+    json_object_foreach(answers, k, v)
+    {
+        if ((vals[i] = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+            rc = zq_err_set(err, ZQ_ENOMEM, "session: cannot encode the draft");
+            goto out;
+        }
+        argv[argc++] = k;
+        argv[argc++] = vals[i++];
+    }
+    r = zq_store_script(st, err, &save_script, 1, (int)argc, argv, NULL);
+    if (r == NULL) {
         rc = -ZQ_EUNAVAIL;
-    } else if (rep[0]->type == REDIS_REPLY_ERROR) {
-        ZQ_ERROR("event=session_save_failed err=\"%s\"", rep[0]->str);
-        rc = zq_err_set(err, ZQ_EUNAVAIL, "session: %s", rep[0]->str);
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        ZQ_ERROR("event=session_save_failed err=\"%s\"", r->str);
+        rc = zq_err_set(err, ZQ_EUNAVAIL, "session: %s", r->str);
     }
 out:
-    for (i = 0; i < 3; i++)
-        if (rep[i] != NULL)
-            freeReplyObject(rep[i]);
-    free(draft);
+    if (r != NULL)
+        freeReplyObject(r);
+    for (i = 0; vals != NULL && i <= n; i++)
+        free(vals[i]);
+    free(vals);
+    free(argv);
     return rc;
 }
 
+/* Deletes the draft of form ARGV[1] from session KEYS[1]: its answers,
+ * its list of done steps, the legacy whole-draft field, the index's name
+ * and the uploads' list. */
+static zq_script drop_script = {
+    .src = "local key, form = KEYS[1], ARGV[1]\n"
+           "local pre = 'a:' .. form .. ':'\n"
+           "for _, f in ipairs(redis.call('HKEYS', key)) do\n"
+           "  if string.sub(f, 1, #pre) == pre then redis.call('HDEL', key, f) end\n"
+           "end\n"
+           "return redis.call('HDEL', key, 'f:' .. form, 'd:' .. form, 'm:' .. form, "
+           "'u:' .. form)\n"};
+
 int zq_session_drop_draft(zq_store *st, const char *sid, const char *form, zq_err *err)
 {
-    char key[160], field[64], ttl[16], ufield[64];
+    char key[160], field[64], ttl[16];
     redisReply *r;
 
-    if (names(st, sid, form, 0, key, field, ttl) < 0 ||
-        zq_fmt(ufield, sizeof(ufield), "u:%s", form) < 0)
+    if (names(st, sid, form, 0, key, field, ttl) < 0)
         return zq_err_set(err, ZQ_EINVAL, "session: form id too long");
     /* The uploads' list goes with the draft: they are the case's now. */
-    r = zq_store_commandv(st, err, 4, (const char *[]){"HDEL", key, field, ufield}, NULL);
+    r = zq_store_script(st, err, &drop_script, 1, 2, (const char *[]){key, form}, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     freeReplyObject(r);
@@ -293,40 +415,43 @@ int zq_session_verified(zq_store *st, const char *sid, const char *purpose, cons
     return rc;
 }
 
-/* The draft of form in the session the index names. */
+/* The session the index names, whole (its draft is picked out in C). */
 static zq_script find_draft_script = {
     .src = "local sid = redis.call('GET', KEYS[1])\n"
            "if not sid then return false end\n"
-           "return redis.call('HGET', ARGV[1] .. 'sess:' .. sid, ARGV[2])\n"};
+           "return redis.call('HGETALL', ARGV[1] .. 'sess:' .. sid)\n"};
 
 int zq_session_find_draft(zq_store *st, const char *form, const char *mobile, json_t **draft,
                           zq_err *err)
 {
-    char idx[160], field[64], tag[ZQ_OTP_TAG_HEX + 1];
+    char idx[160], tag[ZQ_OTP_TAG_HEX + 1];
+    zq_session other = {0};
     redisReply *r;
     int rc = 0;
 
     *draft = NULL;
     zq_otp_mobile_tag(mobile, tag);
-    if (zq_store_key(st, idx, sizeof(idx), "draftmob:%s:%s", form, tag) < 0 ||
-        zq_fmt(field, sizeof(field), "f:%s", form) < 0)
+    if (zq_store_key(st, idx, sizeof(idx), "draftmob:%s:%s", form, tag) < 0 || strlen(form) > 60)
         return zq_err_set(err, ZQ_EINVAL, "session: form id too long");
-    r = zq_store_script(st, err, &find_draft_script, 1, 3,
-                        (const char *[]){idx, zq_store_prefix(st), field}, NULL);
+    r = zq_store_script(st, err, &find_draft_script, 1, 2,
+                        (const char *[]){idx, zq_store_prefix(st)}, NULL);
     if (r == NULL)
         return -ZQ_EUNAVAIL;
     if (r->type == REDIS_REPLY_ERROR) {
         rc = zq_store_reply_unavailable(r) ? zq_err_set(err, ZQ_EUNAVAIL, "session: %s", r->str)
                                            : zq_err_set(err, ZQ_EREPLY, "session: %s", r->str);
-    } else if (r->type == REDIS_REPLY_STRING) {
-        json_t *d = json_loadb(r->str, r->len, 0, NULL);
-        const char *m = json_string_value(json_object_get(json_object_get(d, "answers"), "mobile"));
+    } else if (r->type == REDIS_REPLY_ARRAY) {
+        const char *m;
+
+        from_pairs(r->element, r->elements, form, &other);
+        m = json_string_value(json_object_get(json_object_get(other.draft, "answers"), "mobile"));
         /* The index outlives a change of number in the draft: only a
          * draft that still carries this number is handed out. */
-        if (m != NULL && strcmp(m, mobile) == 0)
-            *draft = d;
-        else
-            json_decref(d);
+        if (m != NULL && strcmp(m, mobile) == 0) {
+            *draft = other.draft;
+            other.draft = NULL;
+        }
+        zq_session_clear(&other);
     }
     freeReplyObject(r);
     return rc;
@@ -338,4 +463,297 @@ void zq_session_clear(zq_session *s)
     s->draft = NULL;
     json_decref(s->files);
     s->files = NULL;
+}
+
+/* One step's save (zq_session_step): KEYS[1] the session; ARGV form,
+ * ttl, token, mode ("w" write, else check), step, step as JSON, index
+ * ("-": refresh the one m:{form} names, "": drop it, else the key to
+ * point at sid), sid, then four lists of items each ended by "\n" (no
+ * item holds one: ids, and JSON in its compact form): the steps before,
+ * (gate field, stopping value) pairs, the fields to delete, (field, JSON)
+ * answers. Few arguments: each costs the client more than its bytes.
+ * Answers {"none"}, {"csrf"}, {"legacy"}, {"order", i}, {"stop", i},
+ * {"checked"}, or {"ok", done, uploads or "", the done step ids, then
+ * field and JSON of every stored answer}, the last two lists of items
+ * each ended by "\n" again: five strings to read, not one per item. */
+static zq_script step_script = {
+    .src = "local key, form, ttl, token, mode = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+           "local csrf = redis.call('HGET', key, 'csrf')\n"
+           "if not csrf or #csrf ~= 64 then return {'none'} end\n"
+           "redis.call('EXPIRE', key, ttl)\n"
+           "if redis.call('HEXISTS', key, 'f:' .. form) == 1 then return {'legacy'} end\n"
+           "local dk = 'd:' .. form\n"
+           "local done = redis.call('HGET', key, dk)\n"
+           "if not done then return {'none'} end\n"
+           "if csrf ~= token then return {'csrf'} end\n"
+           "local function items(s)\n"
+           "  local t = {}\n"
+           "  for x in string.gmatch(s, '([^\\n]*)\\n') do t[#t + 1] = x end\n"
+           "  return t\n"
+           "end\n"
+           "local ok, list = pcall(cjson.decode, done)\n"
+           "if not ok or type(list) ~= 'table' then list = {} end\n"
+           "local have, names = {}, {}\n"
+           "for _, s in ipairs(list) do\n"
+           "  if type(s) == 'string' then have[s] = true; names[#names + 1] = s end\n"
+           "end\n"
+           "for k, s in ipairs(items(ARGV[9])) do\n"
+           "  if not have[s] then return {'order', k - 1} end\n"
+           "end\n"
+           "local pre = 'a:' .. form .. ':'\n"
+           "local t = items(ARGV[10])\n"
+           "for k = 1, #t - 1, 2 do\n"
+           "  local v = redis.call('HGET', key, pre .. t[k])\n"
+           "  if v then\n"
+           "    local okv, sv = pcall(cjson.decode, v)\n"
+           "    if okv and sv == t[k + 1] then return {'stop', (k - 1) / 2} end\n"
+           "  end\n"
+           "end\n"
+           "if mode ~= 'w' then return {'checked'} end\n"
+           "for _, f in ipairs(items(ARGV[11])) do redis.call('HDEL', key, pre .. f) end\n"
+           "t = items(ARGV[12])\n"
+           "for k = 1, #t - 1, 2 do redis.call('HSET', key, pre .. t[k], t[k + 1]) end\n"
+           "if not have[ARGV[5]] then\n"
+           "  local body = string.match(done, '^%s*%[(.*)%]%s*$')\n"
+           "  if #names == 0 or body == nil or string.match(body, '^%s*$') then\n"
+           "    done = '[' .. ARGV[6] .. ']'\n"
+           "  else\n"
+           "    done = '[' .. body .. ',' .. ARGV[6] .. ']'\n"
+           "  end\n"
+           "  names[#names + 1] = ARGV[5]\n"
+           "  redis.call('HSET', key, dk, done)\n"
+           "end\n"
+           "local idx, mk = ARGV[7], 'm:' .. form\n"
+           "if idx == '-' then\n"
+           "  idx = redis.call('HGET', key, mk)\n"
+           "  if idx then redis.call('SET', idx, ARGV[8], 'EX', ttl) end\n"
+           "elseif idx == '' then\n"
+           "  redis.call('HDEL', key, mk)\n"
+           "else\n"
+           "  redis.call('SET', idx, ARGV[8], 'EX', ttl)\n"
+           "  redis.call('HSET', key, mk, idx)\n"
+           "end\n"
+           "local a = {}\n"
+           "local all = redis.call('HGETALL', key)\n"
+           "for k = 1, #all, 2 do\n"
+           "  local f = all[k]\n"
+           "  if string.sub(f, 1, #pre) == pre then\n"
+           "    a[#a + 1] = string.sub(f, #pre + 1)\n"
+           "    a[#a + 1] = all[k + 1]\n"
+           "  end\n"
+           "end\n"
+           "names[#names + 1] = ''\n"
+           "a[#a + 1] = ''\n"
+           "return {'ok', done, redis.call('HGET', key, 'u:' .. form) or '',\n"
+           "        table.concat(names, '\\n'), table.concat(a, '\\n')}\n"};
+
+/* Appends the n strings of v (with those of w after each when w is not
+ * NULL: pairs) to b, each ended by a new line, then a NUL. Returns 0,
+ * -ZQ_ENOMEM, or -ZQ_EINVAL when one holds a new line (no id does, nor
+ * compact JSON). */
+static int list_arg(zq_buf *b, const char *const *v, const char *const *w, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strchr(v[i], '\n') != NULL || (w != NULL && strchr(w[i], '\n') != NULL))
+            return -ZQ_EINVAL;
+        zq_buf_puts(b, v[i]);
+        zq_buf_append(b, "\n", 1);
+        if (w != NULL) {
+            zq_buf_puts(b, w[i]);
+            zq_buf_append(b, "\n", 1);
+        }
+    }
+    zq_buf_append(b, "", 1);
+    return b->oom ? -ZQ_ENOMEM : 0;
+}
+
+/* Cuts s, items each ended by a new line, into NUL-ended strings in
+ * place, stored from items[k] on (when items is not NULL). Returns the
+ * count of items. */
+static size_t cut_items(redisReply *s, const char **items, size_t k)
+{
+    char *start = s->str;
+    size_t i, n = 0;
+
+    for (i = 0; i < s->len; i++)
+        if (s->str[i] == '\n') {
+            if (items != NULL) {
+                s->str[i] = '\0';
+                items[k + n] = start;
+            }
+            start = s->str + i + 1;
+            n++;
+        }
+    return n;
+}
+
+/* Points r at the done ids (names) and the answers' fields and values
+ * (answers) of the script's reply. Returns 0, -ZQ_ENOMEM or -ZQ_EREPLY. */
+static int split_items(redisReply *names, redisReply *answers, zq_step_result *r, zq_err *err)
+{
+    size_t nd = cut_items(names, NULL, 0), na = cut_items(answers, NULL, 0);
+
+    if (na % 2 != 0)
+        return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
+    if ((r->items = malloc((nd + na + 1) * sizeof(*r->items))) == NULL)
+        return zq_err_set(err, ZQ_ENOMEM, "session: out of memory");
+    cut_items(names, r->items, 0);
+    cut_items(answers, r->items, nd);
+    r->ndone = nd;
+    r->nanswers = na / 2;
+    return 0;
+}
+
+/* Reads the script's answer into r. */
+static int step_reply(redisReply *rep, zq_step_result *r, zq_err *err)
+{
+    const redisReply *tag;
+    size_t i;
+
+    if (rep->type == REDIS_REPLY_ERROR)
+        return zq_store_reply_unavailable(rep)
+                   ? zq_err_set(err, ZQ_EUNAVAIL, "session: %s", rep->str)
+                   : zq_err_set(err, ZQ_EREPLY, "session: %s", rep->str);
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+        rep->element[0]->type != REDIS_REPLY_STRING)
+        return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
+    tag = rep->element[0];
+    if (strcmp(tag->str, "none") == 0) {
+        r->outcome = ZQ_STEP_NO_DRAFT;
+    } else if (strcmp(tag->str, "csrf") == 0) {
+        r->outcome = ZQ_STEP_CSRF;
+    } else if (strcmp(tag->str, "legacy") == 0) {
+        r->outcome = ZQ_STEP_LEGACY;
+    } else if (strcmp(tag->str, "checked") == 0) {
+        r->outcome = ZQ_STEP_SAVED;
+    } else if ((strcmp(tag->str, "order") == 0 || strcmp(tag->str, "stop") == 0) &&
+               rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_INTEGER &&
+               rep->element[1]->integer >= 0) {
+        r->outcome = tag->str[0] == 'o' ? ZQ_STEP_ORDER : ZQ_STEP_STOP;
+        r->order = r->stop = (size_t)rep->element[1]->integer;
+    } else if (strcmp(tag->str, "ok") == 0 && rep->elements == 5) {
+        for (i = 1; i < 5; i++)
+            if (rep->element[i]->type != REDIS_REPLY_STRING)
+                return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
+        r->outcome = ZQ_STEP_SAVED;
+        r->done = rep->element[1]->str;
+        r->done_len = rep->element[1]->len;
+        r->files = rep->element[2]->str;
+        r->files_len = rep->element[2]->len;
+        return split_items(rep->element[3], rep->element[4], r, err);
+    } else {
+        return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
+    }
+    return 0;
+}
+
+int zq_session_step(zq_store *st, const zq_step_save *in, zq_step_result *r, zq_err *err)
+{
+    char key[160], ttl[16], idx[160], stepj[80];
+    const char *argv[13];
+    size_t offs[4], i;
+    redisReply *rep = NULL;
+    zq_buf sj = {0}, lists = {0};
+    int rc = 0;
+
+    memset(r, 0, sizeof(*r));
+    r->files = "";
+    if (!zq_session_sid_valid(in->sid)) {
+        r->outcome = ZQ_STEP_NO_DRAFT;
+        return 0;
+    }
+    if (zq_store_key(st, key, sizeof(key), "sess:%s", in->sid) < 0 ||
+        zq_fmt(ttl, sizeof(ttl), "%d", in->ttl_s) < 0 || strlen(in->form) > 60)
+        return zq_err_set(err, ZQ_EINVAL, "session: form id too long");
+    /* The step id as a JSON string, appended to the stored done list. */
+    if (zq_buf_append(&sj, "\"", 1) < 0 ||
+        zq_buf_json_escape(&sj, in->step, strlen(in->step)) < 0 ||
+        zq_buf_append(&sj, "\"", 1) < 0 || zq_fmt(stepj, sizeof(stepj), "%s", sj.data) < 0) {
+        rc = zq_err_set(err, ZQ_EINVAL, "session: step id too long");
+        goto out;
+    }
+    if (!in->has_mobile) {
+        idx[0] = '-';
+        idx[1] = '\0';
+    } else if (in->mobile == NULL || strlen(in->mobile) != 11) {
+        idx[0] = '\0';
+    } else {
+        char tag[ZQ_OTP_TAG_HEX + 1];
+
+        zq_otp_mobile_tag(in->mobile, tag);
+        if (zq_store_key(st, idx, sizeof(idx), "draftmob:%s:%s", in->form, tag) < 0)
+            idx[0] = '\0';
+    }
+    /* Four lists in one buffer, each ended by its NUL. */
+    zq_buf_reserve(&lists, 1024);
+    offs[0] = 0;
+    rc = list_arg(&lists, in->before, NULL, in->nbefore);
+    offs[1] = lists.len;
+    if (rc == 0)
+        rc = list_arg(&lists, in->stop_fields, in->stop_values, in->nstop);
+    offs[2] = lists.len;
+    if (rc == 0)
+        rc = list_arg(&lists, in->del_ids, NULL, in->write ? in->ndel : 0);
+    offs[3] = lists.len;
+    if (rc == 0)
+        rc = list_arg(&lists, in->set_ids, in->set_json, in->write ? in->nset : 0);
+    if (rc < 0) {
+        rc = zq_err_set(err, -rc, "session: cannot pass the step's lists");
+        goto out;
+    }
+    argv[0] = key;
+    argv[1] = in->form;
+    argv[2] = ttl;
+    argv[3] = in->token != NULL ? in->token : "";
+    argv[4] = in->write ? "w" : "c";
+    argv[5] = in->step;
+    argv[6] = stepj;
+    argv[7] = idx;
+    argv[8] = in->sid;
+    for (i = 0; i < 4; i++)
+        argv[9 + i] = lists.data + offs[i];
+    rep = zq_store_script(st, err, &step_script, 1, 13, argv, NULL);
+    if (rep == NULL) {
+        rc = -ZQ_EUNAVAIL;
+        goto out;
+    }
+    if ((rc = step_reply(rep, r, err)) < 0)
+        goto out;
+    if ((r->outcome == ZQ_STEP_ORDER && r->order >= in->nbefore) ||
+        (r->outcome == ZQ_STEP_STOP && r->stop >= in->nstop)) {
+        rc = zq_err_set(err, ZQ_EREPLY, "session: step reply out of range");
+        goto out;
+    }
+    r->reply = rep;
+    rep = NULL;
+out:
+    if (rep != NULL)
+        freeReplyObject(rep);
+    zq_buf_free(&sj);
+    zq_buf_free(&lists);
+    return rc;
+}
+
+const char *zq_step_result_done(const zq_step_result *r, size_t i)
+{
+    return i < r->ndone ? r->items[i] : NULL;
+}
+
+void zq_step_result_answer(const zq_step_result *r, size_t i, const char **id, const char **json,
+                           size_t *len)
+{
+    *id = r->items[r->ndone + 2 * i];
+    *json = r->items[r->ndone + 2 * i + 1];
+    *len = strlen(*json);
+}
+
+void zq_step_result_clear(zq_step_result *r)
+{
+    if (r->reply != NULL)
+        freeReplyObject(r->reply);
+    r->reply = NULL;
+    free(r->items);
+    r->items = NULL;
 }

@@ -315,6 +315,70 @@ class TestFlows(IntakeCase):
         self.assertEqual(r.json()["answers"]["uscc"], GOOD_USCC)
 
 
+class TestDraftLayout(IntakeCase):
+    """Drafts are stored one field per answer (a:{form}:{field}, d:{form});
+    a draft stored whole (f:{form}) before that change is resumed."""
+
+    def session_key(self, c):
+        return "zqe2e:sess:" + c.cookie.split("=", 1)[1]
+
+    def test_step_answer_is_the_draft_view(self):
+        c = Client(self.stack)
+        c.start("complaint")
+        st = self.steps("complaint")[0]
+        r = c.call("PUT", "/api/intake/complaint/steps/" + st["id"],
+                   {"answers": self.answers_for(st)})
+        self.assertEqual(r.status, 200, r)
+        view = c.call("GET", "/api/intake/complaint").json()
+        view.pop("verify")
+        self.assertEqual(r.json(), view)
+        self.assertEqual(list(r.json()), ["csrf", "form", "step", "answers", "done"])
+        key = self.session_key(c)
+        self.assertEqual(json.loads(self.stack.redis_command(
+            "HGET", key, "a:complaint:mobile")), "13812345678")
+        self.assertIsNone(self.stack.redis_command("HGET", key, "f:complaint"))
+
+    def test_draft_stored_whole_is_resumed(self):
+        c = Client(self.stack)
+        c.start("complaint")
+        steps = self.steps("complaint")
+        r = c.call("PUT", "/api/intake/complaint/steps/" + steps[0]["id"],
+                   {"answers": self.answers_for(steps[0])})
+        self.assertEqual(r.status, 200, r)
+        before = r.json()
+        # Rewrite the draft as a release before this layout stored it.
+        key = self.session_key(c)
+        fields = self.stack.redis_command("HKEYS", key)
+        for f in fields:
+            if f.startswith(("a:complaint:", "d:complaint", "m:complaint")):
+                self.stack.redis_command("HDEL", key, f)
+        legacy = {"step": before["step"], "answers": before["answers"], "done": before["done"]}
+        self.stack.redis_command("HSET", key, "f:complaint",
+                                 json.dumps(legacy, ensure_ascii=False))
+        view = c.call("GET", "/api/intake/complaint").json()
+        self.assertEqual(view["answers"], before["answers"])
+        self.assertEqual(view["done"], before["done"])
+        state = c.call("GET", "/api/intake/complaint/state").json()
+        self.assertEqual(state["step"], steps[1]["id"])
+        # The next step saves, and the draft is stored per answer from then on.
+        r = c.call("PUT", "/api/intake/complaint/steps/" + steps[1]["id"],
+                   {"answers": self.answers_for(steps[1])})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["answers"]["company_name"],
+                         before["answers"]["company_name"])
+        self.assertEqual(r.json()["done"], before["done"] + [steps[1]["id"]])
+        self.assertIsNone(self.stack.redis_command("HGET", key, "f:complaint"))
+        self.assertIsNotNone(self.stack.redis_command("HGET", key, "a:complaint:company_name"))
+        # A step saved in one trip on the converted draft keeps the rest.
+        r = c.call("PUT", "/api/intake/complaint/steps/" + steps[0]["id"],
+                   {"answers": self.answers_for(steps[0], company_name="乙公司")})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["answers"]["company_name"], "乙公司")
+        self.assertEqual(r.json()["done"], before["done"] + [steps[1]["id"]])
+        for f in steps[1]["fields"]:
+            self.assertIn(f["id"], r.json()["answers"])
+
+
 class TestBadInput(IntakeCase):
     def test_csrf(self):
         c = Client(self.stack)

@@ -616,6 +616,22 @@ def netguard():
              b(lists[i % len(lists)]) + b"\n" + b(u) + b"\n" + addrs[i % len(addrs)])
 
 
+def jsonq():
+    """Step bodies as the pages send them, and the shapes the quick reader
+    leaves to jansson."""
+    sys.path.insert(0, os.path.join(ROOT, "tests/e2e"))
+    from test_intake import sample_for
+    form = json.load(open(os.path.join(ROOT, "config/forms/complaint.json"), encoding="utf-8"))
+    for st in form["steps"]:
+        ans = {f["id"]: sample_for(f) for f in st.get("fields", [])}
+        seed("jsonq", "step_%s" % st["id"], json.dumps({"answers": ans}, ensure_ascii=False).encode())
+    for k, raw in enumerate([b"{}", b' {"a" : [1, -2, true, false, null, {}, []]} ',
+                             rb'{"a":"\\\"\/\b\f\n\r\t"}', b'{"a":"\u4e2d"}', b'{"a":1.5}',
+                             b'{"a":01}', b'{"a":9223372036854775808}', b'{"a":1,"a":2}',
+                             b'{"a":"\xff"}', b"[]", b'{"a":tru}', b'{"a":1} x']):
+        seed("jsonq", "edge%02d" % k, raw)
+
+
 def generate():
     http()
     admin()
@@ -639,6 +655,7 @@ def generate():
     rowjson()
     pubview()
     netguard()
+    jsonq()
 
 
 def check():
