@@ -405,8 +405,10 @@ static void state_from_json(dstate *s, json_t *j)
 
 /* ---- the state in the chat's hash ------------------------------------ */
 
-/* Appends the decimal digits of v. */
-static void put_ll(zq_buf *b, long long v)
+/* Writes v in decimal into out (24 bytes always suffice), for the
+ * arguments of the load and the save: zq_fmt's vsnprintf cost more than
+ * the rest of formatting them. */
+static void ll_str(char out[24], long long v)
 {
     char d[24];
     size_t n = 0;
@@ -418,7 +420,29 @@ static void put_ll(zq_buf *b, long long v)
     } while (u > 0);
     if (v < 0)
         d[sizeof(d) - 1 - n++] = '-';
-    zq_buf_append(b, d + sizeof(d) - n, n);
+    memcpy(out, d + sizeof(d) - n, n);
+    out[n] = '\0';
+}
+
+/* Writes key + ":seen" into out (outsz bytes). Returns 0 or -ZQ_ETOOBIG. */
+static int seen_key(const char *key, char *out, size_t outsz)
+{
+    size_t n = strlen(key);
+
+    if (n + 6 > outsz)
+        return -ZQ_ETOOBIG;
+    memcpy(out, key, n);
+    memcpy(out + n, ":seen", 6);
+    return 0;
+}
+
+/* Appends the decimal digits of v. */
+static void put_ll(zq_buf *b, long long v)
+{
+    char d[24];
+
+    ll_str(d, v);
+    zq_buf_puts(b, d);
 }
 
 /* Appends one of the scalar line's ids: "" when it holds the separator
@@ -658,7 +682,7 @@ static int load(turn *t, const char *key, const char *dkey, const char *skey, ch
     redisReply *rep[5] = {NULL, NULL, NULL, NULL, NULL};
     redisReply *h;
     const redisReply *v;
-    char seen[ZQ_STORE_KEY_MAX + 8], sttl[16];
+    char seen[ZQ_STORE_KEY_MAX + 8], sttl[24];
     zq_buf cmds = {0};
     int rc = 0, n = 3;
 
@@ -667,9 +691,10 @@ static int load(turn *t, const char *key, const char *dkey, const char *skey, ch
     *replayed = false;
     memcpy(ver, "0", 2);
     /* key already holds the prefix; seen has room for any key's ":seen". */
-    if (zq_fmt(seen, sizeof(seen), "%s:seen", key) < 0 ||
-        zq_fmt(sttl, sizeof(sttl), "%d", t->in->sig_ttl_s > 0 ? t->in->sig_ttl_s : 1) < 0)
+    if (seen_key(key, seen, sizeof(seen)) < 0)
         return zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: chat key too long");
+    ll_str(sttl, t->in->sig_ttl_s > 0 ? t->in->sig_ttl_s : 1);
+    zq_buf_reserve(&cmds, 512);
     resp_cmd(&cmds, 2, (const char *[]){"HGETALL", key});
     resp_cmd(&cmds, 2, (const char *[]){"GET", seen});
     resp_cmd(&cmds, 2, (const char *[]){"EXISTS", dkey});
@@ -902,8 +927,8 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     const char **argv = NULL;
     size_t *lens = NULL;
     char jobs[ZQ_STORE_KEY_MAX], due[ZQ_STORE_KEY_MAX], now[24], *jobjs = NULL;
-    char seen[ZQ_STORE_KEY_MAX + 8], outkey[ZQ_STORE_KEY_MAX], ttl[16], dttl[16], nent[8],
-        nset[16], ndel[16], seen_ttl[16], counts[ZQ_CHAT_OUTBOX_MAX][8],
+    char seen[ZQ_STORE_KEY_MAX + 8], outkey[ZQ_STORE_KEY_MAX], ttl[24], dttl[24], nent[24],
+        nset[24], ndel[24], seen_ttl[24], counts[ZQ_CHAT_OUTBOX_MAX][8],
         created[ZQ_CHAT_OUTBOX_MAX][24], expires[ZQ_CHAT_OUTBOX_MAX][24];
     const char *seenval;
     delta d;
@@ -912,6 +937,7 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     int rc;
 
     memset(&d, 0, sizeof(d));
+    zq_buf_reserve(&d.bytes, 512);
     if (state_delta(t, &d) < 0) {
         rc = zq_err_set(t->err, ZQ_ENOMEM, "dialogue: cannot encode state");
         goto out;
@@ -924,20 +950,20 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
         goto out;
     }
     /* key already holds the prefix; seen has room for any key's ":seen". */
-    if (zq_fmt(seen, sizeof(seen), "%s:seen", key) < 0 ||
+    if (seen_key(key, seen, sizeof(seen)) < 0 ||
         zq_store_key(t->env->store, outkey, sizeof(outkey), "%s", ZQ_CHAT_OUTBOX_STREAM) < 0 ||
-        zq_fmt(ttl, sizeof(ttl), "%d", t->cfg->chat.session_ttl_s) < 0 ||
-        zq_fmt(nent, sizeof(nent), "%zu", ob->n) < 0 ||
-        zq_fmt(nset, sizeof(nset), "%zu", d.nset) < 0 ||
-        zq_fmt(ndel, sizeof(ndel), "%zu", d.ndel) < 0 ||
-        zq_fmt(dttl, sizeof(dttl), "%d", t->in->dedup_id ? t->cfg->chat.dedup_ttl_s : 0) < 0 ||
-        zq_fmt(seen_ttl, sizeof(seen_ttl), "%d", SEEN_TTL_S) < 0 ||
         zq_store_key(t->env->store, jobs, sizeof(jobs), "%s", ZQ_CHATMEDIA_JOBS) < 0 ||
-        zq_store_key(t->env->store, due, sizeof(due), "%s", ZQ_CHATMEDIA_DUE) < 0 ||
-        zq_fmt(now, sizeof(now), "%lld", (long long)t->now_ms) < 0) {
+        zq_store_key(t->env->store, due, sizeof(due), "%s", ZQ_CHATMEDIA_DUE) < 0) {
         rc = zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: cannot format the save's arguments");
         goto out;
     }
+    ll_str(ttl, t->cfg->chat.session_ttl_s);
+    ll_str(nent, (long long)ob->n);
+    ll_str(nset, (long long)d.nset);
+    ll_str(ndel, (long long)d.ndel);
+    ll_str(dttl, t->in->dedup_id ? t->cfg->chat.dedup_ttl_s : 0);
+    ll_str(seen_ttl, SEEN_TTL_S);
+    ll_str(now, (long long)t->now_ms);
     argv[0] = key;
     argv[1] = seen;
     argv[2] = outkey;
@@ -1085,8 +1111,12 @@ int zq_dialogue_handle(const zq_dialogue_env *env, const zq_dialogue_in *in,
             out->duplicate = !replayed;
             return 0;
         }
-        if (rc == 0)
+        if (rc == 0) {
+            /* A question with its options runs to a kilobyte or two: one
+             * allocation instead of the doublings from 64 bytes. */
+            zq_buf_reserve(&t.out, 2048);
             rc = process(&t, expired);
+        }
         if (rc == 0) {
             flush(&t);
             t.st.seq++;

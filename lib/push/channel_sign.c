@@ -84,8 +84,8 @@ static mac_cache *mac_cache_get(void)
 /* HMAC-SHA256 of the n pieces msg[i] (len[i] bytes each) one after the
  * other, under key, into md (32 bytes). Returns 0 or -ZQ_EINVAL (lengths
  * beyond what OpenSSL takes, or OpenSSL failed). */
-static int hmac_sha256v(const void *key, size_t keylen, const void *const *msg,
-                        const size_t *len, size_t n, unsigned char md[32])
+static int hmac_sha256v(const void *key, size_t keylen, const void *const *msg, const size_t *len,
+                        size_t n, unsigned char md[32])
 {
     mac_cache *c = mac_cache_get();
     size_t mdlen = 0, i;

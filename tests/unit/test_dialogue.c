@@ -197,9 +197,8 @@ static json_t *stored_value(const char *p, size_t n)
  * fields t, a:<id> and k. */
 static json_t *state_of(const chat *c)
 {
-    static const char *const names[] = {"mode",   "form",      "cur",       "edit_step",
-                                        "draft",  "draft_v",   "lookup",    "last_case",
-                                        "keep_field", "seq"};
+    static const char *const names[] = {"mode",    "form",   "cur",       "edit_step",  "draft",
+                                        "draft_v", "lookup", "last_case", "keep_field", "seq"};
     redisReply *r = cmd("HGETALL zqt:chat:%s:%s", c->channel, c->user);
     json_t *j = json_object(), *answers = json_object();
     bool have_t = false;
@@ -587,12 +586,13 @@ static void test_old_state_format(void **state)
     const char *r;
 
     (void)state;
-    freeReplyObject(cmd(
-        "HSET zqt:chat:generic:old-format v 7 s %s", "{\"mode\":\"form\",\"form\":\"complaint\","
-        "\"answers\":{\"payer_type\":\"institution\"},\"cur\":\"\",\"edit_step\":\"\","
-        "\"draft\":\"00112233445566ff\",\"draft_v\":4,\"lookup\":\"\",\"last_case\":"
-        "\"TS20261126-0001\",\"keep_field\":\"size_at_signing\",\"seq\":9,\"keep_value\":"
-        "\"small\"}"));
+    freeReplyObject(
+        cmd("HSET zqt:chat:generic:old-format v 7 s %s",
+            "{\"mode\":\"form\",\"form\":\"complaint\","
+            "\"answers\":{\"payer_type\":\"institution\"},\"cur\":\"\",\"edit_step\":\"\","
+            "\"draft\":\"00112233445566ff\",\"draft_v\":4,\"lookup\":\"\",\"last_case\":"
+            "\"TS20261126-0001\",\"keep_field\":\"size_at_signing\",\"seq\":9,\"keep_value\":"
+            "\"small\"}"));
     freeReplyObject(cmd("SET zqt:chat:generic:old-format:seen 1"));
     r = say(&c, "保留");
     assert_has(r, "请选择：合同约定或法定的付款期限是否已经届满");
