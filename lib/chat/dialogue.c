@@ -431,8 +431,8 @@ static int seen_key(const char *key, char *out, size_t outsz)
 
     if (n + 6 > outsz)
         return -ZQ_ETOOBIG;
-    memcpy(out, key, n);
-    memcpy(out + n, ":seen", 6);
+    memcpy(out, key, n + 1);
+    memcpy(out + n, ":seen", sizeof(":seen"));
     return 0;
 }
 
@@ -882,10 +882,11 @@ static int state_delta(turn *t, delta *d)
         size_t kl = strlen(k);
 
         /* Schema ids are short; a longer key is not one of ours. */
-        if (rc < 0 || kl + 2 > sizeof(name))
+        if (rc < 0 || kl + 3 > sizeof(name))
             continue;
-        memcpy(name, "a:", 2);
-        memcpy(name + 2, k, kl);
+        name[0] = 'a';
+        name[1] = ':';
+        memcpy(name + 2, k, kl + 1);
         from = d->bytes.len;
         rc = enc_value(&d->bytes, v);
         if (rc == 0)
@@ -942,7 +943,7 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
         rc = zq_err_set(t->err, ZQ_ENOMEM, "dialogue: cannot encode state");
         goto out;
     }
-    max = FIXED + d.nset * 2 + d.ndel + ZQ_CHAT_OUTBOX_MAX * PER + JOB;
+    max = FIXED + d.nset * 2 + d.ndel + (size_t)ZQ_CHAT_OUTBOX_MAX * PER + JOB;
     argv = malloc(max * sizeof(*argv));
     lens = malloc(max * sizeof(*lens));
     if (argv == NULL || lens == NULL) {

@@ -306,7 +306,10 @@ static void put_json_string(zq_buf *b, const char *s, size_t len)
         case '\r': esc = "\\r"; break;
         case '\t': esc = "\\t"; break;
         default:
-            memcpy(u, "\\u00", 4);
+            u[0] = '\\';
+            u[1] = 'u';
+            u[2] = '0';
+            u[3] = '0';
             u[4] = hex[c >> 4];
             u[5] = hex[c & 15];
             esc = u;
