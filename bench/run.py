@@ -556,7 +556,10 @@ def seed_lookup_counters(stack, minutes=20):
                             "EX", (minutes + 2) * 60)
 
 
-CHAT_LUA = os.path.join(BENCH_DIR, "chat_bench.lua")
+# ZQ_CHAT_LUA: another script for the chat rows, e.g. bench/chat_midturn.lua
+# (a mid-dialogue free-text answer) for `make profile`.
+CHAT_LUA = os.path.abspath(os.environ.get("ZQ_CHAT_LUA")
+                           or os.path.join(BENCH_DIR, "chat_bench.lua"))
 # Chat users per wrk thread (bench/chat_bench.lua): each one's next message
 # goes out 256 requests after its last, long after that one was answered.
 CHAT_USERS = 256

@@ -23,9 +23,21 @@ static zq_script take_script = {
 static zq_script attach_script = {
     .src =
         "if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0, 0} end\n"
-        "local ok, st = pcall(cjson.decode, redis.call('HGET', KEYS[1], 's') or '')\n"
-        "if not ok or type(st) ~= 'table' or st.draft ~= ARGV[1] or\n"
-        "   (st.mode ~= 'form' and st.mode ~= 'review') then return {-1, 0, 0} end\n"
+        /* The dialogue's state (lib/chat/dialogue.c): field t, or the
+         * JSON of field s in a session saved before t. */
+        "local mode, draft\n"
+        "local t = redis.call('HGET', KEYS[1], 't')\n"
+        "if t then\n"
+        "  local p = {}\n"
+        "  for x in string.gmatch(t .. '|', '([^|]*)|') do p[#p + 1] = x end\n"
+        "  mode, draft = p[1], p[5]\n"
+        "else\n"
+        "  local ok, st = pcall(cjson.decode, redis.call('HGET', KEYS[1], 's') or '')\n"
+        "  if ok and type(st) == 'table' then mode, draft = st.mode, st.draft end\n"
+        "end\n"
+        "if draft ~= ARGV[1] or (mode ~= 'form' and mode ~= 'review') then\n"
+        "  return {-1, 0, 0}\n"
+        "end\n"
         "local list, total = {}, 0\n"
         "local cur = redis.call('HGET', KEYS[1], 'f')\n"
         "if cur then\n"

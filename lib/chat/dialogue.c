@@ -3,8 +3,20 @@
  * message to the menu (dialogue_menu.c) or the form (dialogue_form.c).
  *
  * Keys (prefix omitted):
- *   chat:{channel}:{user}        hash {v, s}: version and state JSON,
- *                                TTL [chat] session_ttl, sliding
+ *   chat:{channel}:{user}        hash, TTL [chat] session_ttl, sliding:
+ *                                v   version (the compare-and-set's)
+ *                                t   mode|form|cur|edit_step|draft|draft_v|
+ *                                    lookup|last_case|keep_field|seq
+ *                                a:{field id}  one answer each (enc_value:
+ *                                    s<text>, i<int>, T, F, N, j<JSON>)
+ *                                k   keep_value (enc_value), when kept
+ *                                f   the chat's files (chatmedia.h)
+ *                                s   the whole state as JSON, as saved
+ *                                    before t and a:*; read when there is
+ *                                    no t, deleted by the next save
+ *                                A turn writes t and only the answers
+ *                                that changed, so that neither side
+ *                                parses or dumps the whole state.
  *   chat:{channel}:{user}:seen   "1" when the last save was inside a flow,
  *                                "0" otherwise; 30 days; tells a returning
  *                                user that an unfinished flow expired
@@ -16,6 +28,7 @@
 #include "dialogue_int.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,17 +403,199 @@ static void state_from_json(dstate *s, json_t *j)
     s->keep_value = kv != NULL && s->keep_field[0] ? json_deep_copy(kv) : NULL;
 }
 
-static json_t *state_to_json(const dstate *s)
-{
-    json_t *j = json_pack("{s:s, s:s, s:O, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I}", "mode",
-                          mode_names[s->mode], "form", s->form, "answers", s->answers, "cur",
-                          s->cur, "edit_step", s->edit_step, "draft", s->draft, "draft_v",
-                          (json_int_t)s->draft_v, "lookup", s->lookup, "last_case", s->last_case,
-                          "keep_field", s->keep_field, "seq", (json_int_t)s->seq);
+/* ---- the state in the chat's hash ------------------------------------ */
 
-    if (j != NULL && s->keep_value != NULL && s->keep_field[0] != '\0')
-        json_object_set(j, "keep_value", s->keep_value);
-    return j;
+/* Writes v in decimal into out (24 bytes always suffice), for the
+ * arguments of the load and the save: zq_fmt's vsnprintf cost more than
+ * the rest of formatting them. */
+static void ll_str(char out[24], long long v)
+{
+    char d[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        d[sizeof(d) - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        d[sizeof(d) - 1 - n++] = '-';
+    memcpy(out, d + sizeof(d) - n, n);
+    out[n] = '\0';
+}
+
+/* Writes key + ":seen" into out (outsz bytes). Returns 0 or -ZQ_ETOOBIG. */
+static int seen_key(const char *key, char *out, size_t outsz)
+{
+    size_t n = strlen(key);
+
+    if (n + 6 > outsz)
+        return -ZQ_ETOOBIG;
+    memcpy(out, key, n + 1);
+    memcpy(out + n, ":seen", sizeof(":seen"));
+    return 0;
+}
+
+/* Appends the decimal digits of v. */
+static void put_ll(zq_buf *b, long long v)
+{
+    char d[24];
+
+    ll_str(d, v);
+    zq_buf_puts(b, d);
+}
+
+/* Appends one of the scalar line's ids: "" when it holds the separator
+ * (never for our ids, which are schema ids, hex and case numbers). */
+static void put_id(zq_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (memchr(s, '|', n) == NULL)
+        zq_buf_append(b, s, n);
+}
+
+/* The scalars as the field t: mode|form|cur|edit_step|draft|draft_v|
+ * lookup|last_case|keep_field|seq. */
+static void enc_scalars(zq_buf *b, const dstate *s)
+{
+    zq_buf_puts(b, mode_names[s->mode]);
+    zq_buf_append(b, "|", 1);
+    put_id(b, s->form);
+    zq_buf_append(b, "|", 1);
+    put_id(b, s->cur);
+    zq_buf_append(b, "|", 1);
+    put_id(b, s->edit_step);
+    zq_buf_append(b, "|", 1);
+    put_id(b, s->draft);
+    zq_buf_append(b, "|", 1);
+    put_ll(b, s->draft_v);
+    zq_buf_append(b, "|", 1);
+    put_id(b, s->lookup);
+    zq_buf_append(b, "|", 1);
+    put_id(b, s->last_case);
+    zq_buf_append(b, "|", 1);
+    put_id(b, s->keep_field);
+    zq_buf_append(b, "|", 1);
+    put_ll(b, s->seq);
+}
+
+/* Copies n bytes into an id field, or makes it "" when they do not fit
+ * (like dlg_set_id: "" is "none" to every reader). */
+static void take_id(char *dst, size_t sz, const char *p, size_t n)
+{
+    if (n >= sz)
+        n = 0;
+    memcpy(dst, p, n);
+    dst[n] = '\0';
+}
+
+static long long take_ll(const char *p, size_t n)
+{
+    long long v = 0;
+
+    if (zq_parse_ll(p, n, LLONG_MIN, LLONG_MAX, &v) < 0)
+        v = 0;
+    return v;
+}
+
+/* Reads the field t into s (answers and keep_value left alone). A part
+ * missing reads as unset. */
+static void dec_scalars(dstate *s, const char *p, size_t len)
+{
+    const char *end = p + len;
+    size_t i, k;
+
+    for (k = 0; k < 10; k++) {
+        const char *bar = memchr(p, '|', (size_t)(end - p));
+        size_t n = bar ? (size_t)(bar - p) : (size_t)(end - p);
+
+        switch (k) {
+        case 0:
+            for (i = 0; i < ZQ_ARRAY_LEN(mode_names); i++)
+                if (strlen(mode_names[i]) == n && memcmp(p, mode_names[i], n) == 0)
+                    s->mode = (mode)i;
+            break;
+        case 1: take_id(s->form, sizeof(s->form), p, n); break;
+        case 2: take_id(s->cur, sizeof(s->cur), p, n); break;
+        case 3: take_id(s->edit_step, sizeof(s->edit_step), p, n); break;
+        case 4: take_id(s->draft, sizeof(s->draft), p, n); break;
+        case 5: s->draft_v = take_ll(p, n); break;
+        case 6: take_id(s->lookup, sizeof(s->lookup), p, n); break;
+        case 7: take_id(s->last_case, sizeof(s->last_case), p, n); break;
+        case 8: take_id(s->keep_field, sizeof(s->keep_field), p, n); break;
+        default: s->seq = take_ll(p, n); break;
+        }
+        if (bar == NULL)
+            break;
+        p = bar + 1;
+    }
+}
+
+/* An answer (field a:<id>) or keep_value (field k) as stored: a type
+ * letter and the value, s<text>, i<integer>, T, F, N (null), or j<JSON>
+ * for the rest (lists), so that reading one back needs no JSON parser
+ * for the usual kinds. Returns 0 or -ZQ_ENOMEM. */
+static int enc_value(zq_buf *b, json_t *v)
+{
+    char *js;
+    int rc;
+
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        zq_buf_append(b, "s", 1);
+        return zq_buf_append(b, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        zq_buf_append(b, "i", 1);
+        put_ll(b, (long long)json_integer_value(v));
+        return b->oom ? -ZQ_ENOMEM : 0;
+    case JSON_TRUE: return zq_buf_append(b, "T", 1);
+    case JSON_FALSE: return zq_buf_append(b, "F", 1);
+    case JSON_NULL: return zq_buf_append(b, "N", 1);
+    default: break;
+    }
+    js = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (js == NULL)
+        return -ZQ_ENOMEM;
+    zq_buf_append(b, "j", 1);
+    rc = zq_buf_puts(b, js);
+    free(js);
+    return rc;
+}
+
+/* A new value from enc_value's form, or NULL when it is not one. */
+static json_t *dec_value(const char *p, size_t n)
+{
+    long long x;
+
+    if (n == 0)
+        return NULL;
+    switch (p[0]) {
+    case 's': return json_stringn(p + 1, n - 1);
+    case 'i':
+        return zq_parse_ll(p + 1, n - 1, LLONG_MIN, LLONG_MAX, &x) == 0 ? json_integer(x) : NULL;
+    case 'T': return n == 1 ? json_true() : NULL;
+    case 'F': return n == 1 ? json_false() : NULL;
+    case 'N': return n == 1 ? json_null() : NULL;
+    case 'j': return json_loadb(p + 1, n - 1, JSON_DECODE_ANY, NULL);
+    default: return NULL;
+    }
+}
+
+static bool field_is(const redisReply *f, const char *name, size_t n)
+{
+    return f->type == REDIS_REPLY_STRING && f->len == n && memcmp(f->str, name, n) == 0;
+}
+
+/* The value of field name in a HGETALL reply, or NULL. */
+static const redisReply *hash_get(const redisReply *h, const char *name, size_t n)
+{
+    size_t i;
+
+    for (i = 0; h != NULL && i + 1 < h->elements; i += 2)
+        if (field_is(h->element[i], name, n))
+            return h->element[i + 1];
+    return NULL;
 }
 
 /* Keeps the chat's files (chatmedia.h's field f) when they are its
@@ -410,7 +605,7 @@ static void load_files(turn *t, const redisReply *f)
     json_t *o, *list;
     const char *d;
 
-    if (f->type != REDIS_REPLY_STRING || t->st.draft[0] == '\0')
+    if (f == NULL || f->type != REDIS_REPLY_STRING || t->st.draft[0] == '\0')
         return;
     o = json_loadb(f->str, f->len, 0, NULL);
     d = json_string_value(json_object_get(o, "draft"));
@@ -420,19 +615,75 @@ static void load_files(turn *t, const redisReply *f)
     json_decref(o);
 }
 
+/* The state from the hash h (HGETALL, with a version): the fields t,
+ * a:<id> and k, or a state saved before them (the JSON of field s),
+ * which the next save turns into fields. Returns 0 or -ZQ_ENOMEM. */
+static int state_from_hash(turn *t, const redisReply *h)
+{
+    const redisReply *sc = hash_get(h, "t", 1), *old;
+    size_t i;
+
+    if (sc == NULL || sc->type != REDIS_REPLY_STRING) {
+        json_t *j = NULL;
+
+        old = hash_get(h, "s", 1);
+        if (old != NULL && old->type == REDIS_REPLY_STRING)
+            j = json_loadb(old->str, old->len, 0, NULL);
+        state_from_json(&t->st, j);
+        json_decref(j);
+        return t->st.answers != NULL ? 0 : -ZQ_ENOMEM;
+    }
+    memset(&t->st, 0, sizeof(t->st));
+    dec_scalars(&t->st, sc->str, sc->len);
+    t->st.answers = json_object();
+    if (t->st.answers == NULL)
+        return -ZQ_ENOMEM;
+    for (i = 0; i + 1 < h->elements; i += 2) {
+        const redisReply *f = h->element[i], *v = h->element[i + 1];
+        json_t *val;
+
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        if (f->len > 2 && f->str[0] == 'a' && f->str[1] == ':') {
+            /* Not ours when it does not decode: then unanswered. */
+            val = dec_value(v->str, v->len);
+            if (val != NULL)
+                json_object_setn_new_nocheck(t->st.answers, f->str + 2, f->len - 2, val);
+        } else if (f->len == 1 && f->str[0] == 'k' && t->st.keep_field[0] != '\0') {
+            json_decref(t->st.keep_value);
+            t->st.keep_value = dec_value(v->str, v->len);
+        }
+    }
+    return 0;
+}
+
+/* Appends one command in RESP to b. */
+static void resp_cmd(zq_buf *b, int argc, const char *const *argv)
+{
+    int i;
+
+    zq_buf_append(b, "*", 1);
+    put_ll(b, argc);
+    zq_buf_append(b, "\r\n", 2);
+    for (i = 0; i < argc; i++)
+        zq_store_resp_arg(b, argv[i], strlen(argv[i]));
+}
+
 /* Loads the state and its version ("0" when there is none). *expired is
  * set when the session is gone but the marker says a flow was open; *dup
  * when the message id was applied; *replayed when the message's signature
  * (skey, "" none) came first with another message id. The signature's mark
  * is set in the same round trip: a message that then fails keeps it, and
- * its retry (same id) still passes. */
+ * its retry (same id) still passes. The commands are written in RESP
+ * here: hiredis' argv formatting cost more than the rest of the load. */
 static int load(turn *t, const char *key, const char *dkey, const char *skey, char ver[24],
                 bool *expired, bool *dup, bool *replayed)
 {
     redisReply *rep[5] = {NULL, NULL, NULL, NULL, NULL};
     redisReply *h;
-    json_t *j = NULL;
-    char seen[ZQ_STORE_KEY_MAX + 8], sttl[16];
+    const redisReply *v;
+    char seen[ZQ_STORE_KEY_MAX + 8], sttl[24];
+    zq_buf cmds = {0};
     int rc = 0, n = 3;
 
     *expired = false;
@@ -440,18 +691,24 @@ static int load(turn *t, const char *key, const char *dkey, const char *skey, ch
     *replayed = false;
     memcpy(ver, "0", 2);
     /* key already holds the prefix; seen has room for any key's ":seen". */
-    if (zq_fmt(seen, sizeof(seen), "%s:seen", key) < 0 ||
-        zq_fmt(sttl, sizeof(sttl), "%d", t->in->sig_ttl_s > 0 ? t->in->sig_ttl_s : 1) < 0)
+    if (seen_key(key, seen, sizeof(seen)) < 0)
         return zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: chat key too long");
-    zq_store_appendv(t->env->store, 5, (const char *[]){"HMGET", key, "v", "s", "f"}, NULL);
-    zq_store_appendv(t->env->store, 2, (const char *[]){"GET", seen}, NULL);
-    zq_store_appendv(t->env->store, 2, (const char *[]){"EXISTS", dkey}, NULL);
+    ll_str(sttl, t->in->sig_ttl_s > 0 ? t->in->sig_ttl_s : 1);
+    zq_buf_reserve(&cmds, 512);
+    resp_cmd(&cmds, 2, (const char *[]){"HGETALL", key});
+    resp_cmd(&cmds, 2, (const char *[]){"GET", seen});
+    resp_cmd(&cmds, 2, (const char *[]){"EXISTS", dkey});
     if (skey[0] != '\0') {
-        zq_store_appendv(t->env->store, 6,
-                         (const char *[]){"SET", skey, t->in->dedup_id, "NX", "EX", sttl}, NULL);
-        zq_store_appendv(t->env->store, 2, (const char *[]){"GET", skey}, NULL);
+        resp_cmd(&cmds, 6, (const char *[]){"SET", skey, t->in->dedup_id, "NX", "EX", sttl});
+        resp_cmd(&cmds, 2, (const char *[]){"GET", skey});
         n = 5;
     }
+    if (cmds.oom) {
+        zq_buf_free(&cmds);
+        return zq_err_set(t->err, ZQ_ENOMEM, "dialogue: out of memory");
+    }
+    zq_store_append_resp(t->env->store, cmds.data, cmds.len, n);
+    zq_buf_free(&cmds);
     if (zq_store_read_replies(t->env->store, t->err, n, rep) < 0)
         return -ZQ_EUNAVAIL;
     *dup = t->in->dedup_id != NULL && rep[2]->type == REDIS_REPLY_INTEGER && rep[2]->integer == 1;
@@ -460,46 +717,66 @@ static int load(turn *t, const char *key, const char *dkey, const char *skey, ch
                 (rep[4]->len != strlen(t->in->dedup_id) ||
                  memcmp(rep[4]->str, t->in->dedup_id, rep[4]->len) != 0);
     h = rep[0];
-    if (h->type != REDIS_REPLY_ARRAY || h->elements != 3) {
-        rc = zq_err_set(t->err, ZQ_EREPLY, "dialogue: unexpected reply to HMGET");
+    if (h->type != REDIS_REPLY_ARRAY || h->elements % 2 != 0) {
+        rc = zq_err_set(t->err, ZQ_EREPLY, "dialogue: unexpected reply to HGETALL");
         goto out;
     }
-    if (h->element[0]->type == REDIS_REPLY_STRING) {
+    v = hash_get(h, "v", 1);
+    if (v != NULL && v->type == REDIS_REPLY_STRING) {
         /* The version goes back to the saving script, which compares it
          * whole: a cut one could never match. */
-        if (h->element[0]->len >= 24) {
+        if (v->len >= 24) {
             rc = zq_err_set(t->err, ZQ_EREPLY, "dialogue: version too long");
             goto out;
         }
-        memcpy(ver, h->element[0]->str, h->element[0]->len);
-        ver[h->element[0]->len] = '\0';
-        if (h->element[1]->type == REDIS_REPLY_STRING)
-            j = json_loadb(h->element[1]->str, h->element[1]->len, 0, NULL);
-    } else if (rep[1]->type == REDIS_REPLY_STRING && rep[1]->len == 1 && rep[1]->str[0] == '1') {
-        *expired = true;
+        memcpy(ver, v->str, v->len);
+        ver[v->len] = '\0';
+        rc = state_from_hash(t, h);
+        if (rc < 0) {
+            zq_err_set(t->err, ZQ_ENOMEM, "dialogue: out of memory");
+            goto out;
+        }
+        t->loaded = h;
+        rep[0] = NULL;
+    } else {
+        if (rep[1]->type == REDIS_REPLY_STRING && rep[1]->len == 1 && rep[1]->str[0] == '1')
+            *expired = true;
+        state_from_json(&t->st, NULL);
     }
     t->seen = rep[1]->type == REDIS_REPLY_STRING && rep[1]->len == 1 ? rep[1]->str[0] : 0;
-    state_from_json(&t->st, j);
-    load_files(t, h->element[2]);
+    load_files(t, hash_get(h, "f", 1));
 out:
-    json_decref(j);
     for (n = 0; n < 5; n++)
         freeReplyObject(rep[n]);
     return rc;
 }
 
+/* KEYS: chat, seen, outbox stream, dedup, media jobs, media due.
+ * ARGV: 1 version, 2 TTL, 3 seen marker ("" unchanged), 4 its TTL,
+ * 5 dedup TTL ("0": none), 6 outbox entries, 7 fields set, 8 fields
+ * deleted, then the field/value pairs, the deleted fields, the entries
+ * (count, MAXLEN, fields...) and the media job (id, JSON, due). */
 static zq_script save_script = {
     .src = "local v = redis.call('HGET', KEYS[1], 'v') or '0'\n"
            "if v ~= ARGV[1] then return -1 end\n"
-           "if ARGV[6] ~= '0' and not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[6]) then\n"
+           "if ARGV[5] ~= '0' and not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[5]) then\n"
            "  return -2\n"
            "end\n"
            "local nv = tonumber(v) + 1\n"
-           "redis.call('HSET', KEYS[1], 'v', nv, 's', ARGV[2])\n"
-           "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-           "if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5]) end\n"
-           "local i = 8\n"
+           "local h = {'v', nv}\n"
+           "local i = 9\n"
            "for e = 1, tonumber(ARGV[7]) do\n"
+           "  h[#h + 1] = ARGV[i]\n"
+           "  h[#h + 1] = ARGV[i + 1]\n"
+           "  i = i + 2\n"
+           "end\n"
+           "redis.call('HSET', KEYS[1], unpack(h))\n"
+           "local nd = tonumber(ARGV[8])\n"
+           "if nd > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, i, i + nd - 1)) end\n"
+           "i = i + nd\n"
+           "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+           "if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4]) end\n"
+           "for e = 1, tonumber(ARGV[6]) do\n"
            "  local c = tonumber(ARGV[i])\n"
            "  local args = {KEYS[3], 'MAXLEN', '~', ARGV[i + 1], '*'}\n"
            "  for j = 1, c do args[#args + 1] = ARGV[i + 1 + j] end\n"
@@ -512,41 +789,182 @@ static zq_script save_script = {
            "end\n"
            "return nv\n"};
 
+/* The fields a save writes and deletes, as offsets into one buffer (the
+ * buffer may move while it grows). */
+typedef struct delta {
+    zq_buf bytes;
+    size_t *off, *len; /* set: name, value, name, value...; then deleted names */
+    size_t nset, ndel, cap;
+} delta;
+
+/* Makes room for need more offsets. Returns 0 or -ZQ_ENOMEM. */
+static int delta_grow(delta *d, size_t need)
+{
+    size_t cap = d->cap ? d->cap * 2 : 32, *o, *l;
+
+    if (d->nset * 2 + d->ndel + need <= d->cap)
+        return 0;
+    o = realloc(d->off, cap * sizeof(*o));
+    if (o == NULL)
+        return -ZQ_ENOMEM;
+    d->off = o;
+    l = realloc(d->len, cap * sizeof(*l));
+    if (l == NULL)
+        return -ZQ_ENOMEM;
+    d->len = l;
+    d->cap = cap;
+    return 0;
+}
+
+/* Adds name = the value appended to d->bytes from vfrom on, unless the
+ * loaded hash has it already. Every set comes before the first delete.
+ * Returns 0 or -ZQ_ENOMEM. */
+static int delta_set(delta *d, const redisReply *loaded, const char *name, size_t nlen,
+                     size_t vfrom)
+{
+    const redisReply *was = hash_get(loaded, name, nlen);
+    size_t vlen = d->bytes.len - vfrom, nfrom = d->bytes.len;
+
+    if (d->bytes.oom)
+        return -ZQ_ENOMEM;
+    if (was != NULL && was->type == REDIS_REPLY_STRING && was->len == vlen &&
+        memcmp(was->str, d->bytes.data + vfrom, vlen) == 0) {
+        d->bytes.len = vfrom;
+        return 0;
+    }
+    if (d->ndel != 0 || delta_grow(d, 2) < 0 || zq_buf_append(&d->bytes, name, nlen) < 0)
+        return -ZQ_ENOMEM;
+    d->off[d->nset * 2] = nfrom;
+    d->len[d->nset * 2] = nlen;
+    d->off[d->nset * 2 + 1] = vfrom;
+    d->len[d->nset * 2 + 1] = vlen;
+    d->nset++;
+    return 0;
+}
+
+static int delta_del(delta *d, const char *name, size_t nlen)
+{
+    size_t from = d->bytes.len;
+
+    if (delta_grow(d, 1) < 0 || zq_buf_append(&d->bytes, name, nlen) < 0)
+        return -ZQ_ENOMEM;
+    d->off[d->nset * 2 + d->ndel] = from;
+    d->len[d->nset * 2 + d->ndel] = nlen;
+    d->ndel++;
+    return 0;
+}
+
+static void delta_free(delta *d)
+{
+    zq_buf_free(&d->bytes);
+    free(d->off);
+    free(d->len);
+}
+
+/* What the save writes: t always (seq changes on every turn), each
+ * answer and k that differ from the loaded hash, and the deletion of
+ * answers gone, of k when nothing is kept, and of s (the JSON of a state
+ * saved before the fields). Returns 0 or -ZQ_ENOMEM. */
+static int state_delta(turn *t, delta *d)
+{
+    const redisReply *h = t->loaded;
+    const char *k;
+    json_t *v;
+    size_t from, i;
+    int rc;
+
+    from = d->bytes.len;
+    enc_scalars(&d->bytes, &t->st);
+    rc = delta_set(d, h, "t", 1, from);
+    json_object_foreach(t->st.answers, k, v)
+    {
+        char name[64];
+        size_t kl = strlen(k);
+
+        /* Schema ids are short; a longer key is not one of ours. */
+        if (rc < 0 || kl + 3 > sizeof(name))
+            continue;
+        name[0] = 'a';
+        name[1] = ':';
+        memcpy(name + 2, k, kl + 1);
+        from = d->bytes.len;
+        rc = enc_value(&d->bytes, v);
+        if (rc == 0)
+            rc = delta_set(d, h, name, kl + 2, from);
+    }
+    if (rc == 0 && t->st.keep_value != NULL && t->st.keep_field[0] != '\0') {
+        from = d->bytes.len;
+        rc = enc_value(&d->bytes, t->st.keep_value);
+        if (rc == 0)
+            rc = delta_set(d, h, "k", 1, from);
+    }
+    if (rc < 0)
+        return rc;
+    for (i = 0; h != NULL && i + 1 < h->elements; i += 2) {
+        const redisReply *f = h->element[i];
+        bool gone;
+
+        if (f->type != REDIS_REPLY_STRING)
+            continue;
+        if (f->len > 2 && f->str[0] == 'a' && f->str[1] == ':')
+            gone = json_object_getn(t->st.answers, f->str + 2, f->len - 2) == NULL;
+        else if (f->len == 1 && f->str[0] == 'k')
+            gone = t->st.keep_value == NULL || t->st.keep_field[0] == '\0';
+        else
+            gone = f->len == 1 && f->str[0] == 's';
+        if (gone && (rc = delta_del(d, f->str, f->len)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* Saves t->st if the version is still ver, with the outbox entries and
  * the message id's mark. Returns 1 when saved, 0 when someone else saved
  * first, 2 when the message id was applied meanwhile, or a negative code. */
 static int save(turn *t, const char *key, const char *dkey, const char *ver,
                 const zq_chat_outbox *ob)
 {
-    enum { FIXED = 13, PER = 2 + ZQ_CHAT_OUTBOX_FIELDS, JOB = 3 };
-    const char *argv[FIXED + ZQ_CHAT_OUTBOX_MAX * PER + JOB];
+    enum { FIXED = 14, PER = 2 + ZQ_CHAT_OUTBOX_FIELDS, JOB = 3 };
+    const char **argv = NULL;
+    size_t *lens = NULL;
     char jobs[ZQ_STORE_KEY_MAX], due[ZQ_STORE_KEY_MAX], now[24], *jobjs = NULL;
-    char seen[ZQ_STORE_KEY_MAX + 8], outkey[ZQ_STORE_KEY_MAX], ttl[16], dttl[16], nent[8],
-        seen_ttl[16], counts[ZQ_CHAT_OUTBOX_MAX][8], created[ZQ_CHAT_OUTBOX_MAX][24],
-        expires[ZQ_CHAT_OUTBOX_MAX][24];
-    json_t *j = state_to_json(&t->st);
-    char *js = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char seen[ZQ_STORE_KEY_MAX + 8], outkey[ZQ_STORE_KEY_MAX], ttl[24], dttl[24], nent[24],
+        nset[24], ndel[24], seen_ttl[24], counts[ZQ_CHAT_OUTBOX_MAX][8],
+        created[ZQ_CHAT_OUTBOX_MAX][24], expires[ZQ_CHAT_OUTBOX_MAX][24];
     const char *seenval;
+    delta d;
     redisReply *r;
-    size_t i, argc = FIXED;
+    size_t i, argc = FIXED, max;
     int rc;
 
-    json_decref(j);
-    if (js == NULL)
-        return zq_err_set(t->err, ZQ_ENOMEM, "dialogue: cannot encode state");
+    memset(&d, 0, sizeof(d));
+    zq_buf_reserve(&d.bytes, 512);
+    if (state_delta(t, &d) < 0) {
+        rc = zq_err_set(t->err, ZQ_ENOMEM, "dialogue: cannot encode state");
+        goto out;
+    }
+    max = FIXED + d.nset * 2 + d.ndel + (size_t)ZQ_CHAT_OUTBOX_MAX * PER + JOB;
+    argv = malloc(max * sizeof(*argv));
+    lens = malloc(max * sizeof(*lens));
+    if (argv == NULL || lens == NULL) {
+        rc = zq_err_set(t->err, ZQ_ENOMEM, "dialogue: out of memory");
+        goto out;
+    }
     /* key already holds the prefix; seen has room for any key's ":seen". */
-    if (zq_fmt(seen, sizeof(seen), "%s:seen", key) < 0 ||
+    if (seen_key(key, seen, sizeof(seen)) < 0 ||
         zq_store_key(t->env->store, outkey, sizeof(outkey), "%s", ZQ_CHAT_OUTBOX_STREAM) < 0 ||
-        zq_fmt(ttl, sizeof(ttl), "%d", t->cfg->chat.session_ttl_s) < 0 ||
-        zq_fmt(nent, sizeof(nent), "%zu", ob->n) < 0 ||
-        zq_fmt(dttl, sizeof(dttl), "%d", t->in->dedup_id ? t->cfg->chat.dedup_ttl_s : 0) < 0 ||
-        zq_fmt(seen_ttl, sizeof(seen_ttl), "%d", SEEN_TTL_S) < 0 ||
         zq_store_key(t->env->store, jobs, sizeof(jobs), "%s", ZQ_CHATMEDIA_JOBS) < 0 ||
-        zq_store_key(t->env->store, due, sizeof(due), "%s", ZQ_CHATMEDIA_DUE) < 0 ||
-        zq_fmt(now, sizeof(now), "%lld", (long long)t->now_ms) < 0) {
+        zq_store_key(t->env->store, due, sizeof(due), "%s", ZQ_CHATMEDIA_DUE) < 0) {
         rc = zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: cannot format the save's arguments");
         goto out;
     }
+    ll_str(ttl, t->cfg->chat.session_ttl_s);
+    ll_str(nent, (long long)ob->n);
+    ll_str(nset, (long long)d.nset);
+    ll_str(ndel, (long long)d.ndel);
+    ll_str(dttl, t->in->dedup_id ? t->cfg->chat.dedup_ttl_s : 0);
+    ll_str(seen_ttl, SEEN_TTL_S);
+    ll_str(now, (long long)t->now_ms);
     argv[0] = key;
     argv[1] = seen;
     argv[2] = outkey;
@@ -554,20 +972,28 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     argv[4] = jobs;
     argv[5] = due;
     argv[6] = ver;
-    argv[7] = js;
-    argv[8] = ttl;
+    argv[7] = ttl;
     /* The marker changes only when a flow opens or closes; it is written
      * then and when a session starts (its 30 days outlast any session). */
     seenval = t->st.mode == M_MENU ? "0" : "1";
     if (t->seen == seenval[0] && strcmp(ver, "0") != 0)
         seenval = "";
-    argv[9] = seenval;
-    argv[10] = seen_ttl;
-    argv[11] = dttl;
-    argv[12] = nent;
+    argv[8] = seenval;
+    argv[9] = seen_ttl;
+    argv[10] = dttl;
+    argv[11] = nent;
+    argv[12] = nset;
+    argv[13] = ndel;
+    for (i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    for (i = 0; i < d.nset * 2 + d.ndel; i++) {
+        argv[argc] = d.bytes.data + d.off[i];
+        lens[argc++] = d.len[i];
+    }
     for (i = 0; i < ob->n; i++) {
         size_t n =
             zq_chat_outbox_fields(&ob->e[i], t->now_ms, created[i], expires[i], argv + argc + 2);
+        size_t j;
 
         if (n == 0 || zq_fmt(counts[i], sizeof(counts[i]), "%zu", n) < 0) {
             rc = zq_err_set(t->err, ZQ_EINVAL, "dialogue: cannot format an outbox entry");
@@ -575,6 +1001,8 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
         }
         argv[argc] = counts[i];
         argv[argc + 1] = ZQ_CHAT_OUTBOX_MAXLEN;
+        for (j = 0; j < 2 + n; j++)
+            lens[argc + j] = strlen(argv[argc + j]);
         argc += 2 + n;
     }
     if (t->job != NULL) {
@@ -583,11 +1011,14 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
             rc = zq_err_set(t->err, ZQ_ENOMEM, "dialogue: cannot encode the media job");
             goto out;
         }
-        argv[argc++] = json_string_value(json_object_get(t->job, "id"));
-        argv[argc++] = jobjs;
-        argv[argc++] = now;
+        argv[argc] = json_string_value(json_object_get(t->job, "id"));
+        argv[argc + 1] = jobjs;
+        argv[argc + 2] = now;
+        for (i = 0; i < 3; i++)
+            lens[argc + i] = strlen(argv[argc + i]);
+        argc += 3;
     }
-    r = zq_store_script(t->env->store, t->err, &save_script, 6, (int)argc, argv, NULL);
+    r = zq_store_script(t->env->store, t->err, &save_script, 6, (int)argc, argv, lens);
     if (r == NULL) {
         rc = -ZQ_EUNAVAIL;
         goto out;
@@ -599,7 +1030,9 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     freeReplyObject(r);
 out:
-    free(js);
+    delta_free(&d);
+    free(argv);
+    free(lens);
     free(jobjs);
     return rc;
 }
@@ -674,12 +1107,17 @@ int zq_dialogue_handle(const zq_dialogue_env *env, const zq_dialogue_in *in,
         if (rc == 0 && (dup || replayed)) {
             state_free(&t.st);
             json_decref(t.files);
+            freeReplyObject(t.loaded);
             out->replayed = replayed;
             out->duplicate = !replayed;
             return 0;
         }
-        if (rc == 0)
+        if (rc == 0) {
+            /* A question with its options runs to a kilobyte or two: one
+             * allocation instead of the doublings from 64 bytes. */
+            zq_buf_reserve(&t.out, 2048);
             rc = process(&t, expired);
+        }
         if (rc == 0) {
             flush(&t);
             t.st.seq++;
@@ -693,6 +1131,7 @@ int zq_dialogue_handle(const zq_dialogue_env *env, const zq_dialogue_in *in,
         state_free(&t.st);
         json_decref(t.files);
         json_decref(t.job);
+        freeReplyObject(t.loaded);
         if (rc == 1)
             return 0;
         zq_dialogue_replies_clear(out);

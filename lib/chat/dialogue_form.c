@@ -52,10 +52,10 @@ static bool visible(const zq_form *f, json_t *answers, const zq_field *fld)
     return v;
 }
 
-/* The first visible field without an answer, or NULL when done. */
-static const zq_field *first_open(const zq_form *f, json_t *answers)
+/* The first visible field without an answer given the visible answers
+ * vis (zq_form_visible_answers of answers; NULL: none), or NULL. */
+static const zq_field *first_open_in(const zq_form *f, json_t *answers, json_t *vis)
 {
-    json_t *vis = zq_form_visible_answers(f, answers);
     const zq_field *found = NULL;
     size_t i, j;
 
@@ -68,56 +68,94 @@ static const zq_field *first_open(const zq_form *f, json_t *answers)
                 json_object_get(answers, fld->id) == NULL)
                 found = fld;
         }
+    return found;
+}
+
+/* The first visible field without an answer, or NULL when done. */
+static const zq_field *first_open(const zq_form *f, json_t *answers)
+{
+    json_t *vis = zq_form_visible_answers(f, answers);
+    const zq_field *found = first_open_in(f, answers, vis);
+
     json_decref(vis);
     return found;
 }
 
-/* The visible field of step st after fld (NULL: from the start), or NULL. */
-static const zq_field *next_in_step(const zq_form *f, const zq_step *st, json_t *answers,
-                                    const zq_field *fld)
+/* The visible field of step st after fld (NULL: from the start) given the
+ * visible answers vis, or NULL. */
+static const zq_field *next_in_step_in(const zq_step *st, json_t *vis, const zq_field *fld)
 {
     size_t j = fld ? (size_t)(fld - st->fields) + 1 : 0;
 
-    for (; j < st->nfields; j++)
-        if (st->fields[j].type != ZQ_FIELD_FILES && visible(f, answers, &st->fields[j]))
+    for (; vis != NULL && j < st->nfields; j++)
+        if (st->fields[j].type != ZQ_FIELD_FILES && zq_field_visible(&st->fields[j], vis))
             return &st->fields[j];
     return NULL;
+}
+
+/* The visible field of step st after fld (NULL: from the start), or NULL.
+ * The visible answers are computed once, not once per field tried. */
+static const zq_field *next_in_step(const zq_form *f, const zq_step *st, json_t *answers,
+                                    const zq_field *fld)
+{
+    json_t *vis = zq_form_visible_answers(f, answers);
+    const zq_field *found = next_in_step_in(st, vis, fld);
+
+    json_decref(vis);
+    return found;
 }
 
 static const zq_field *prev_in_step(const zq_form *f, const zq_step *st, json_t *answers,
                                     const zq_field *fld)
 {
+    json_t *vis = zq_form_visible_answers(f, answers);
+    const zq_field *found = NULL;
     size_t j = (size_t)(fld - st->fields);
 
-    while (j-- > 0)
-        if (visible(f, answers, &st->fields[j]))
-            return &st->fields[j];
-    return NULL;
+    while (vis != NULL && found == NULL && j-- > 0)
+        if (zq_field_visible(&st->fields[j], vis))
+            found = &st->fields[j];
+    json_decref(vis);
+    return found;
 }
 
 /* The last visible answered field before fld in form order (NULL fld:
- * the last of the form). */
-static const zq_field *prev_answered(const zq_form *f, json_t *answers, const zq_field *fld)
+ * the last of the form), given the visible answers vis (NULL: none). */
+static const zq_field *prev_answered_in(const zq_form *f, json_t *answers, json_t *vis,
+                                        const zq_field *fld)
 {
     const zq_field *last = NULL;
     size_t i, j;
 
-    for (i = 0; i < f->nsteps; i++)
+    for (i = 0; vis != NULL && i < f->nsteps; i++)
         for (j = 0; j < f->steps[i].nfields; j++) {
             const zq_field *x = &f->steps[i].fields[j];
 
             if (x == fld)
                 return last;
-            if (json_object_get(answers, x->id) != NULL && visible(f, answers, x))
+            if (json_object_get(answers, x->id) != NULL && zq_field_visible(x, vis))
                 last = x;
         }
     return last;
 }
 
-static bool first_visible_of_step(const zq_form *f, json_t *answers, const zq_field *fld)
+static const zq_field *prev_answered(const zq_form *f, json_t *answers, const zq_field *fld)
+{
+    json_t *vis = zq_form_visible_answers(f, answers);
+    const zq_field *last = prev_answered_in(f, answers, vis, fld);
+
+    json_decref(vis);
+    return last;
+}
+
+/* vis: the visible answers of answers when the caller has them, or NULL. */
+static bool first_visible_of_step(const zq_form *f, json_t *answers, json_t *vis,
+                                  const zq_field *fld)
 {
     const zq_step *st = &f->steps[step_index(f, fld)];
 
+    if (vis != NULL)
+        return next_in_step_in(st, vis, NULL) == fld;
     return next_in_step(f, st, answers, NULL) == fld;
 }
 
@@ -368,9 +406,9 @@ static json_t *with_files(turn *t, json_t *answers)
     return zq_files_merge(f, answers, t->files);
 }
 
-/* Asks fld: the group's title when it opens one (or always when header),
- * the label, help, options, example, and how to skip or keep. */
-void dlg_ask(turn *t, const zq_field *fld, bool header)
+/* dlg_ask, with the visible answers of t->st.answers when the caller has
+ * them (NULL: computed here when needed). */
+static void ask(turn *t, const zq_field *fld, bool header, json_t *vis)
 {
     const zq_form *f = dlg_form_of(t);
     size_t si, k, i, n = 0;
@@ -382,7 +420,7 @@ void dlg_ask(turn *t, const zq_field *fld, bool header)
     for (i = 0; i < si; i++)
         if (!f->steps[i].review)
             n++;
-    if (header || first_visible_of_step(f, t->st.answers, fld)) {
+    if (header || first_visible_of_step(f, t->st.answers, vis, fld)) {
         dlg_say(t, "【第%s部分（共 %zu 部分）：%s】\n", n < 10 ? CN_NUM[n] : "", data_steps(f),
                 f->steps[si].title);
         if (f->steps[si].description != NULL)
@@ -412,6 +450,11 @@ void dlg_ask(turn *t, const zq_field *fld, bool header)
     }
 }
 
+void dlg_ask(turn *t, const zq_field *fld, bool header)
+{
+    ask(t, fld, header, NULL);
+}
+
 /* Remembers the value a field had, so that 保留 can restore it. */
 static void set_keep(turn *t, const zq_field *fld, json_t *v)
 {
@@ -439,6 +482,7 @@ static void advance(turn *t, const zq_field *done)
 {
     const zq_form *f = dlg_form_of(t);
     const zq_field *next = NULL;
+    json_t *vis;
 
     set_keep(t, NULL, NULL);
     if (t->st.edit_step[0] != '\0') {
@@ -454,12 +498,17 @@ static void advance(turn *t, const zq_field *done)
         t->st.edit_step[0] = '\0';
         t->st.cur[0] = '\0';
     }
-    next = first_open(f, t->st.answers);
+    /* One computation of the visible answers for both the next question
+     * and whether it opens a group. */
+    vis = zq_form_visible_answers(f, t->st.answers);
+    next = first_open_in(f, t->st.answers, vis);
     if (next != NULL) {
         t->st.mode = M_FORM;
-        dlg_ask(t, next, false);
+        ask(t, next, false, vis);
+        json_decref(vis);
         return;
     }
+    json_decref(vis);
     say_review(t);
 }
 
@@ -965,11 +1014,11 @@ static bool gate_stops(turn *t)
     return true;
 }
 
-/* One answer (or 跳过 / 保留) to the current question. */
-int dlg_form_input(turn *t, const char *cmd, const char *text, size_t len)
+/* dlg_form_input for the question fld, with vis the visible answers of
+ * the answers as they were on entry (NULL while a group is edited). */
+static int form_input(turn *t, const zq_form *f, const zq_field *fld, json_t *vis, const char *cmd,
+                      const char *text, size_t len)
 {
-    const zq_form *f = dlg_form_of(t);
-    const zq_field *fld = dlg_current(t);
     json_t *val = NULL;
     char warn[512], taken[64];
     int rc;
@@ -994,10 +1043,11 @@ int dlg_form_input(turn *t, const char *cmd, const char *text, size_t len)
             dlg_ask(t, prev, false);
             return 0;
         }
-        prev = prev_answered(f, t->st.answers, fld);
+        prev = vis != NULL ? prev_answered_in(f, t->st.answers, vis, fld)
+                           : prev_answered(f, t->st.answers, fld);
         if (prev == NULL) {
             dlg_say(t, "已经是第一个问题了。\n\n");
-            dlg_ask(t, fld, false);
+            ask(t, fld, false, vis);
             return 0;
         }
         set_keep(t, prev, json_object_get(t->st.answers, prev->id));
@@ -1025,12 +1075,12 @@ int dlg_form_input(turn *t, const char *cmd, const char *text, size_t len)
     }
     if (dlg_is_any(cmd, W_CONFIRM)) {
         dlg_say(t, "还没有填写完，请先回答当前的问题。\n\n");
-        dlg_ask(t, fld, false);
+        ask(t, fld, false, vis);
         return 0;
     }
     if (dlg_arg_of(cmd, "修改") != NULL) {
         dlg_say(t, "“修改”在全部填写完、核对内容时使用。请先回答当前的问题：\n\n");
-        dlg_ask(t, fld, false);
+        ask(t, fld, false, vis);
         return 0;
     }
     /* 采用: the suggested value, checked as if typed. */
@@ -1053,6 +1103,27 @@ int dlg_form_input(turn *t, const char *cmd, const char *text, size_t len)
         return 0;
     advance(t, fld);
     return 0;
+}
+
+/* One answer (or 跳过 / 保留) to the current question. The visible
+ * answers are computed once here for finding the question, going back
+ * and asking again, while the answers are unchanged. */
+int dlg_form_input(turn *t, const char *cmd, const char *text, size_t len)
+{
+    const zq_form *f = dlg_form_of(t);
+    json_t *vis = NULL;
+    const zq_field *fld;
+    int rc;
+
+    if (f != NULL && t->st.edit_step[0] == '\0') {
+        vis = zq_form_visible_answers(f, t->st.answers);
+        fld = first_open_in(f, t->st.answers, vis);
+    } else {
+        fld = dlg_current(t);
+    }
+    rc = form_input(t, f, fld, vis, cmd, text, len);
+    json_decref(vis);
+    return rc;
 }
 
 int dlg_review_input(turn *t, const char *cmd)

@@ -11,8 +11,9 @@
  *   dialogue_reply.c  writing replies and matching command words, used by
  *                     all of the above
  *
- * The state JSON: {mode, form, answers, cur, edit_step, draft, draft_v,
- * lookup, last_case, keep_field, keep_value, seq}. mode is one of menu,
+ * The state: mode, form, answers, cur, edit_step, draft, draft_v,
+ * lookup, last_case, keep_field, keep_value, seq (stored as fields of the
+ * chat's hash, see dialogue.c). mode is one of menu,
  * form, review, lookup_id, lookup_mobile, sub_region. In the form the
  * question asked is the first visible field without an answer, except
  * while a group is being changed from the review (edit_step set), when it
@@ -73,6 +74,9 @@ typedef struct turn {
      * owned. */
     json_t *job;
     char seen; /* the marker as loaded: '0', '1', or 0 when missing */
+    /* The chat's hash as loaded (HGETALL, NULL when it had no version):
+     * the save writes only the fields that differ from it. Owned. */
+    redisReply *loaded;
 } turn;
 
 /* The words commands are matched with (after norm_cmd's folding, which

@@ -12,6 +12,11 @@ void dlg_say(turn *t, const char *fmt, ...)
     char small[512];
     int n, rc;
 
+    /* Most replies are literal text: no vsnprintf for them. */
+    if (strchr(fmt, '%') == NULL) {
+        zq_buf_puts(&t->out, fmt);
+        return;
+    }
     va_start(ap, fmt);
     n = vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);

@@ -15,14 +15,191 @@ static bool generic_configured(const zq_config *cfg)
     return cfg->generic.secret[0] != '\0';
 }
 
+/* The members of the body that count, each the value of its last
+ * occurrence: a string (set, p/n a slice of the body or of a jansson
+ * value) or, for id, an integer. */
+typedef struct gstr {
+    const char *p;
+    size_t n;
+    bool set;
+} gstr;
+
+typedef struct gbody {
+    gstr user, chat, type, text, id;
+    bool id_int;
+    long long id_val;
+} gbody;
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* A string without escapes or control characters, in valid UTF-8 (what
+ * a message's members are): its slice in *v, and the position after its
+ * closing quote; NULL for anything else. */
+static const char *fast_string(const char *p, const char *end, gstr *v)
+{
+    const char *q;
+
+    if (p >= end || *p != '"')
+        return NULL;
+    for (q = ++p; q < end && *q != '"'; q++)
+        if ((unsigned char)*q < 0x20 || *q == '\\')
+            return NULL;
+    if (q >= end || !zq_utf8_valid(p, (size_t)(q - p)))
+        return NULL;
+    v->p = p;
+    v->n = (size_t)(q - p);
+    v->set = true;
+    return q + 1;
+}
+
+/* An integer of at most 18 digits without leading zeros: its value in
+ * *out, and the position after it; NULL for anything else. */
+static const char *fast_int(const char *p, const char *end, long long *out)
+{
+    const char *d;
+    long long v = 0;
+    bool neg = p < end && *p == '-';
+
+    d = p + neg;
+    for (p = d; p < end && *p >= '0' && *p <= '9'; p++)
+        if (p - d >= 18)
+            return NULL;
+    if (p == d || (*d == '0' && p - d > 1))
+        return NULL;
+    for (const char *q = d; q < p; q++)
+        v = v * 10 + (*q - '0');
+    *out = neg ? -v : v;
+    return p;
+}
+
+static bool key_is(const gstr *k, const char *name, size_t n)
+{
+    return k->n == n && memcmp(k->p, name, n) == 0;
+}
+
+/* Reads a body that is one flat object of such strings and integers,
+ * the shape every integration sends, without a JSON tree: jansson's
+ * parse cost more than the rest of the adapter. False for anything else
+ * (escapes, other kinds of value, nesting, bad syntax): the caller then
+ * parses it with jansson, which decides as it always did. */
+static bool fast_body(const char *body, size_t len, gbody *g)
+{
+    const char *p = body, *end = body + len;
+
+    memset(g, 0, sizeof(*g));
+    p = skip_ws(p, end);
+    if (p >= end || *p++ != '{')
+        return false;
+    p = skip_ws(p, end);
+    if (p < end && *p == '}') {
+        p++;
+        goto done;
+    }
+    for (;;) {
+        gstr k = {0}, v = {0};
+        gstr *slot = NULL;
+        long long n = 0;
+        bool is_int = false;
+
+        p = fast_string(p, end, &k);
+        if (p == NULL)
+            return false;
+        p = skip_ws(p, end);
+        if (p >= end || *p++ != ':')
+            return false;
+        p = skip_ws(p, end);
+        if (p < end && *p == '"') {
+            p = fast_string(p, end, &v);
+        } else {
+            p = fast_int(p, end, &n);
+            is_int = true;
+        }
+        if (p == NULL)
+            return false;
+        if (key_is(&k, "user", 4))
+            slot = &g->user;
+        else if (key_is(&k, "chat", 4))
+            slot = &g->chat;
+        else if (key_is(&k, "type", 4))
+            slot = &g->type;
+        else if (key_is(&k, "text", 4))
+            slot = &g->text;
+        else if (key_is(&k, "id", 2)) {
+            slot = &g->id;
+            g->id_int = is_int;
+            g->id_val = n;
+        }
+        if (slot != NULL)
+            *slot = v; /* an integer: not a string (v unset) */
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == '}') {
+            p++;
+            break;
+        }
+        return false;
+    }
+done:
+    return skip_ws(p, end) == end;
+}
+
+static gstr str_of(json_t *j, const char *key)
+{
+    json_t *v = json_object_get(j, key);
+    gstr s = {0};
+
+    if (json_is_string(v)) {
+        s.p = json_string_value(v);
+        s.n = json_string_length(v);
+        s.set = true;
+    }
+    return s;
+}
+
+/* The members from a body jansson parsed (values borrowed from j). */
+static void slow_body(json_t *j, gbody *g)
+{
+    json_t *id = json_object_get(j, "id");
+
+    memset(g, 0, sizeof(*g));
+    g->user = str_of(j, "user");
+    g->chat = str_of(j, "chat");
+    g->type = str_of(j, "type");
+    g->text = str_of(j, "text");
+    g->id = str_of(j, "id");
+    g->id_int = json_is_integer(id);
+    g->id_val = g->id_int ? (long long)json_integer_value(id) : 0;
+}
+
+/* Copies s into out (outsz bytes) like zq_inbound_copy: false, with out
+ * "", when s is not set or does not fit. Strings here hold no NUL (the
+ * fast path takes none; jansson refuses \u0000). */
+static bool copy_str(char *out, size_t outsz, const gstr *s)
+{
+    out[0] = '\0';
+    if (!s->set || s->n >= outsz || memchr(s->p, '\0', s->n) != NULL)
+        return false;
+    memcpy(out, s->p, s->n);
+    out[s->n] = '\0';
+    return true;
+}
+
 static int generic_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbound_msg *msg,
                          zq_inbound_resp *resp, zq_err *err)
 {
     const char *ts = h->header ? h->header(h->ctx, "X-Zhuqi-Timestamp") : NULL;
     const char *sig = h->header ? h->header(h->ctx, "X-Zhuqi-Signature") : NULL;
-    const char *type;
     char want[72];
-    json_t *j, *id, *text;
+    json_t *j = NULL;
+    gbody g;
     long long t;
     int rc = 0;
 
@@ -42,17 +219,20 @@ static int generic_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbo
         zq_err_set(err, ZQ_EAUTH, "generic: signature does not match");
         return zq_inbound_reject(resp, 401, ZQ_EAUTH, "bad_signature", "签名校验失败。");
     }
-    j = json_loadb(h->body, h->body_len, 0, NULL);
-    if (!json_is_object(j) ||
-        !zq_inbound_copy(msg->user, 129, json_string_value(json_object_get(j, "user"))) ||
-        msg->user[0] == '\0') {
+    if (!fast_body(h->body, h->body_len, &g)) {
+        j = json_loadb(h->body, h->body_len, 0, NULL);
+        if (json_is_object(j))
+            slow_body(j, &g);
+        else
+            memset(&g, 0, sizeof(g));
+    }
+    if (!copy_str(msg->user, 129, &g.user) || msg->user[0] == '\0') {
         zq_err_set(err, ZQ_EINVAL, "generic: body must be {\"user\": 1..128 bytes, ...}");
         rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_request",
                                "请求内容应为 JSON 对象，并包含 user（1 到 128 字节）。");
         goto out;
     }
-    if (!zq_inbound_copy(msg->chat, 129, json_string_value(json_object_get(j, "chat"))) ||
-        msg->chat[0] == '\0')
+    if (!copy_str(msg->chat, 129, &g.chat) || msg->chat[0] == '\0')
         memcpy(msg->chat, msg->user, sizeof(msg->chat));
     /* 订阅 pushes to [generic] push_url, signed like every generic push,
      * with the chat in the body. */
@@ -65,10 +245,9 @@ static int generic_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbo
     }
     /* Without an id, a replay of the very same signed request is caught
      * by its signature. */
-    id = json_object_get(j, "id");
-    if (json_is_integer(id))
-        rc = zq_fmt(msg->msg_id, sizeof(msg->msg_id), "%lld", (long long)json_integer_value(id));
-    else if (!zq_inbound_copy(msg->msg_id, 129, json_string_value(id)) || msg->msg_id[0] == '\0')
+    if (g.id_int)
+        rc = zq_fmt(msg->msg_id, sizeof(msg->msg_id), "%lld", g.id_val);
+    else if (!copy_str(msg->msg_id, 129, &g.id) || msg->msg_id[0] == '\0')
         rc = zq_fmt(msg->msg_id, sizeof(msg->msg_id), "sig:%s", want + 7);
     if (rc < 0) {
         /* Not expected: both fit msg_id's 256 bytes. A cut id could
@@ -77,12 +256,18 @@ static int generic_parse(const zq_config *cfg, const zq_inbound_http *h, zq_inbo
         rc = zq_inbound_reject(resp, 500, ZQ_ETOOBIG, "internal_error", "服务器内部错误。");
         goto out;
     }
-    type = json_string_value(json_object_get(j, "type"));
-    text = json_object_get(j, "text");
-    if (type != NULL && strcmp(type, "text") != 0) {
+    if (g.type.set && !(g.type.n == 4 && memcmp(g.type.p, "text", 4) == 0)) {
         msg->kind = ZQ_INBOUND_OTHER;
-    } else if (json_is_string(text)) {
-        rc = zq_inbound_take_text(msg, text, resp);
+    } else if (g.text.set) {
+        msg->kind = ZQ_INBOUND_TEXT;
+        msg->text_len = g.text.n;
+        msg->text = malloc(g.text.n + 1);
+        if (msg->text == NULL) {
+            rc = zq_inbound_reject(resp, 500, ZQ_ENOMEM, "internal_error", "服务器内部错误。");
+            goto out;
+        }
+        memcpy(msg->text, g.text.p, g.text.n);
+        msg->text[g.text.n] = '\0';
     } else {
         zq_err_set(err, ZQ_EINVAL, "generic: text missing");
         rc = zq_inbound_reject(resp, 400, ZQ_EINVAL, "bad_request", "请求内容缺少 text。");
@@ -92,38 +277,92 @@ out:
     return rc;
 }
 
+/* Appends s as a JSON string (quoted), escaped byte for byte as
+ * jansson's compact dump escapes it (", \\, the short escapes, other
+ * control characters as \\u00XX), so the answer is the one it always was,
+ * without building and dumping a tree. */
+static void put_json_string(zq_buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i, run = 0;
+
+    zq_buf_append(b, "\"", 1);
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char u[6];
+        const char *esc;
+        size_t n = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            run++;
+            continue;
+        }
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default:
+            u[0] = '\\';
+            u[1] = 'u';
+            u[2] = '0';
+            u[3] = '0';
+            u[4] = hex[c >> 4];
+            u[5] = hex[c & 15];
+            esc = u;
+            n = 6;
+        }
+        zq_buf_append(b, s + i - run, run);
+        zq_buf_append(b, esc, n);
+        run = 0;
+    }
+    zq_buf_append(b, s + len - run, run);
+    zq_buf_append(b, "\"", 1);
+}
+
 static int generic_render(const zq_config *cfg, const zq_inbound_msg *msg,
                           const zq_dialogue_replies *r, int64_t now_ms, zq_inbound_resp *resp,
                           zq_chat_outbox *out, zq_err *err)
 {
     size_t max = zq_inbound_limit(cfg->channels.generic_max_bytes, ZQ_INBOUND_GENERIC_MAX);
-    json_t *list = json_array(), *b;
-    char *s;
-    size_t i;
+    zq_buf *b = &resp->body;
+    bool first = true;
+    size_t i, total;
 
     (void)msg;
     (void)now_ms;
     (void)out;
-    for (i = 0; list != NULL && i < r->n; i++) {
+    zq_buf_reset(b);
+    for (i = 0, total = 32; i < r->n; i++)
+        total += strlen(r->text[i]) + 16;
+    /* Room for the usual answer (few escapes) in one allocation. */
+    zq_buf_reserve(b, total);
+    zq_buf_puts(b, "{\"replies\":[");
+    for (i = 0; i < r->n; i++) {
         const char *p = r->text[i];
         size_t len = strlen(p);
 
+        /* Not expected (replies are built from checked text); jansson,
+         * which built this answer before, left such a reply out too. */
+        if (!zq_utf8_valid(p, len))
+            continue;
         while (len > 0) {
             size_t n = zq_inbound_part(p, len, max);
 
-            json_array_append_new(list, json_stringn(p, n));
+            if (!first)
+                zq_buf_append(b, ",", 1);
+            first = false;
+            put_json_string(b, p, n);
             p += n;
             len -= n;
         }
     }
-    b = list ? json_pack("{s:o}", "replies", list) : NULL;
-    s = b ? json_dumps(b, JSON_COMPACT) : NULL;
-    json_decref(b);
-    if (s == NULL)
+    zq_buf_puts(b, "]}");
+    if (b->oom)
         return zq_err_set(err, ZQ_ENOMEM, "generic: out of memory");
-    zq_buf_reset(&resp->body);
-    zq_buf_puts(&resp->body, s);
-    free(s);
     resp->status = 200;
     resp->content_type = "application/json; charset=utf-8";
     return 0;

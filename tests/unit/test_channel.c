@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <pthread.h>
 
 #include "zhuqi/buf.h"
 #include "zhuqi/channel.h"
@@ -234,6 +235,74 @@ static void test_sign_vectors(void **state)
     }
     assert_true(seen[0] >= 3 && seen[1] >= 3 && seen[2] >= 3);
     assert_true(plus && slash); /* the vectors exercise the URL encoding */
+}
+
+/* The signing keeps a keyed HMAC context per thread: the same key again,
+ * another key, a key too long to cache (and one longer than SHA-256's
+ * block, which HMAC hashes first), the empty key, and several threads at
+ * once all give the HMAC of Python's hmac module. */
+static const struct {
+    const char *key, *ts, *body, *want;
+} mac_seq[] = {
+    {"k", "1", "{}", "sha256=3dd49b2593d0f9a349e9e71c4bde3e2b862c2be4003fe9b4ba81332029310158"},
+    {"k", "1", "{}", "sha256=3dd49b2593d0f9a349e9e71c4bde3e2b862c2be4003fe9b4ba81332029310158"},
+    {"other", "1", "{}", "sha256=33cceac70bf472beef819acfef3ff275ea09cef9bef3f97bfa68427d08a638af"},
+    {"k", "1", "{}", "sha256=3dd49b2593d0f9a349e9e71c4bde3e2b862c2be4003fe9b4ba81332029310158"},
+    {NULL, "1", "{}", "sha256=78e016dfce6f6a7dc76031788a0a62689a993881908b5b57c931fbd2d5ba5d6a"},
+    {NULL, "1", "{}", "sha256=78e016dfce6f6a7dc76031788a0a62689a993881908b5b57c931fbd2d5ba5d6a"},
+    {"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", "2", "body",
+     "sha256=aa7f1223766a0ca06e08b44e546b8a42a1912309e199bc8f32801fbea267c0ba"},
+    {"", "3", "b", "sha256=51167e232e3ea569762bc7eacbeabbf01e65eb4d74fc3f47d6d869e07c01253c"},
+    {"", "3", "b", "sha256=51167e232e3ea569762bc7eacbeabbf01e65eb4d74fc3f47d6d869e07c01253c"},
+    {"k", "1", "{}", "sha256=3dd49b2593d0f9a349e9e71c4bde3e2b862c2be4003fe9b4ba81332029310158"},
+};
+
+/* Runs mac_seq rounds times from offset start; returns the mismatches. */
+static int mac_run(size_t start, int rounds)
+{
+    char long_key[301], out[72];
+    size_t n = sizeof(mac_seq) / sizeof(mac_seq[0]), i;
+    int bad = 0, r;
+
+    memset(long_key, 'x', 300);
+    long_key[300] = '\0';
+    for (r = 0; r < rounds; r++)
+        for (i = 0; i < n; i++) {
+            size_t k = (i + start) % n;
+            const char *key = mac_seq[k].key ? mac_seq[k].key : long_key;
+
+            if (zq_sign_generic(key, mac_seq[k].ts, mac_seq[k].body, strlen(mac_seq[k].body), out,
+                                sizeof(out)) != 0 ||
+                strcmp(out, mac_seq[k].want) != 0)
+                bad++;
+        }
+    return bad;
+}
+
+static void *mac_thread(void *arg)
+{
+    static int bad[4];
+    size_t i = (size_t)(uintptr_t)arg;
+
+    bad[i] = mac_run(i * 3, 50);
+    return &bad[i];
+}
+
+static void test_sign_key_cache(void **state)
+{
+    pthread_t th[4];
+    size_t i;
+
+    (void)state;
+    assert_int_equal(mac_run(0, 1), 0);
+    for (i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, mac_thread, (void *)(uintptr_t)i), 0);
+    for (i = 0; i < 4; i++) {
+        void *res = NULL;
+
+        assert_int_equal(pthread_join(th[i], &res), 0);
+        assert_int_equal(*(int *)res, 0);
+    }
 }
 
 static void test_sign_sizes(void **state)
@@ -1255,29 +1324,18 @@ static void test_target_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_target_json),
-        cmocka_unit_test(test_sign_vectors),
-        cmocka_unit_test(test_sign_sizes),
-        cmocka_unit_test(test_url_encode),
-        cmocka_unit_test(test_wecom),
-        cmocka_unit_test(test_wecom_mentions),
-        cmocka_unit_test(test_dingtalk),
-        cmocka_unit_test(test_feishu),
-        cmocka_unit_test(test_telegram),
-        cmocka_unit_test(test_generic),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_split_bytes),
-        cmocka_unit_test(test_split_many_limits),
-        cmocka_unit_test(test_split_lines),
-        cmocka_unit_test(test_split_telegram),
-        cmocka_unit_test(test_split_feishu),
-        cmocka_unit_test(test_split_dingtalk_mentions),
-        cmocka_unit_test(test_split_truncated),
-        cmocka_unit_test(test_classify),
-        cmocka_unit_test(test_classify_edges),
-        cmocka_unit_test(test_classify_429_success_body),
+        cmocka_unit_test(test_names),           cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_target_json),     cmocka_unit_test(test_sign_vectors),
+        cmocka_unit_test(test_sign_sizes),      cmocka_unit_test(test_sign_key_cache),
+        cmocka_unit_test(test_url_encode),      cmocka_unit_test(test_wecom),
+        cmocka_unit_test(test_wecom_mentions),  cmocka_unit_test(test_dingtalk),
+        cmocka_unit_test(test_feishu),          cmocka_unit_test(test_telegram),
+        cmocka_unit_test(test_generic),         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_split_bytes),     cmocka_unit_test(test_split_many_limits),
+        cmocka_unit_test(test_split_lines),     cmocka_unit_test(test_split_telegram),
+        cmocka_unit_test(test_split_feishu),    cmocka_unit_test(test_split_dingtalk_mentions),
+        cmocka_unit_test(test_split_truncated), cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_classify_edges),  cmocka_unit_test(test_classify_429_success_body),
         cmocka_unit_test(test_target_gone),
     };
 

@@ -175,16 +175,65 @@ static const char *say(const chat *c, const char *text)
             fail_msg("did not expect \"%s\" in:\n%s", n_, h_);                                     \
     } while (0)
 
-/* The state JSON of a chat user (new reference). */
+/* A stored answer (lib/chat/dialogue.c's enc_value) as a new value. */
+static json_t *stored_value(const char *p, size_t n)
+{
+    assert_true(n >= 1);
+    switch (p[0]) {
+    case 's': return json_stringn(p + 1, n - 1);
+    case 'i': return json_integer(strtoll(p + 1, NULL, 10));
+    case 'T': return json_true();
+    case 'F': return json_false();
+    case 'N': return json_null();
+    case 'j': return json_loadb(p + 1, n - 1, JSON_DECODE_ANY, NULL);
+    default: fail_msg("unexpected stored value %.*s", (int)n, p);
+    }
+    return NULL;
+}
+
+/* The state of a chat user as the JSON it was once stored as (new
+ * reference): {mode, form, cur, edit_step, draft, draft_v, lookup,
+ * last_case, keep_field, seq, answers[, keep_value]}, from the hash's
+ * fields t, a:<id> and k. */
 static json_t *state_of(const chat *c)
 {
-    char *s = cmd_str("HGET zqt:chat:%s:%s s", c->channel, c->user);
-    json_t *j;
+    static const char *const names[] = {"mode",    "form",   "cur",       "edit_step",  "draft",
+                                        "draft_v", "lookup", "last_case", "keep_field", "seq"};
+    redisReply *r = cmd("HGETALL zqt:chat:%s:%s", c->channel, c->user);
+    json_t *j = json_object(), *answers = json_object();
+    bool have_t = false;
+    size_t i;
 
-    assert_non_null(s);
-    j = json_loads(s, 0, NULL);
-    free(s);
-    assert_non_null(j);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    for (i = 0; i + 1 < r->elements; i += 2) {
+        const char *f = r->element[i]->str, *v = r->element[i + 1]->str;
+        size_t vl = r->element[i + 1]->len;
+
+        if (strcmp(f, "t") == 0) {
+            const char *p = v;
+            size_t k;
+
+            have_t = true;
+            for (k = 0; k < 10; k++) {
+                const char *bar = strchr(p, '|');
+                size_t n = bar ? (size_t)(bar - p) : strlen(p);
+
+                if (k == 5 || k == 9)
+                    json_object_set_new(j, names[k], json_integer(strtoll(p, NULL, 10)));
+                else
+                    json_object_set_new(j, names[k], json_stringn(p, n));
+                assert_true(bar != NULL || k == 9);
+                p = bar ? bar + 1 : p + n;
+            }
+        } else if (strncmp(f, "a:", 2) == 0) {
+            json_object_set_new(answers, f + 2, stored_value(v, vl));
+        } else if (strcmp(f, "k") == 0) {
+            json_object_set_new(j, "keep_value", stored_value(v, vl));
+        }
+    }
+    freeReplyObject(r);
+    assert_true(have_t);
+    json_object_set_new(j, "answers", answers);
     return j;
 }
 
@@ -494,26 +543,84 @@ static void test_complaint_happy_path(void **state)
 static void test_confirm_is_idempotent(void **state)
 {
     chat c = chat_of("idem-user");
-    char id[ZQ_CASE_ID_MAX], id2[ZQ_CASE_ID_MAX], *saved, *v;
+    char id[ZQ_CASE_ID_MAX], id2[ZQ_CASE_ID_MAX];
     redisReply *rr;
 
     (void)state;
     fill(&c, "consult", "咨询");
-    saved = cmd_str("HGET zqt:chat:generic:idem-user s");
+    rr = cmd("DUMP zqt:chat:generic:idem-user");
+    assert_int_equal(rr->type, REDIS_REPLY_STRING);
     case_id_in(say(&c, "确认"), id);
     /* Put the review state back, as if the save after the case failed. */
-    v = cmd_str("HGET zqt:chat:generic:idem-user v");
-    rr = cmd("HSET zqt:chat:generic:idem-user s %s", saved);
+    freeReplyObject(cmd("RESTORE zqt:chat:generic:idem-user 0 %b REPLACE", rr->str, rr->len));
     freeReplyObject(rr);
     case_id_in(say(&c, "确认"), id2);
     assert_string_equal(id, id2);
     assert_int_equal(cmd_int("ZCARD zqt:cases:all"), 1);
-    free(saved);
-    free(v);
     /* A new draft is a new case. */
     fill(&c, "consult", "咨询");
     case_id_in(say(&c, "确认"), id2);
     assert_string_not_equal(id, id2);
+}
+
+/* A chat saved before the state was split into fields (the whole state
+ * as JSON in field s) goes on after an upgrade: its answers, its kept
+ * value and its counters are read, and the next save writes the fields
+ * and drops s. */
+/* Asserts that field of the chat's hash is want (NULL: absent). */
+static void field_is(const chat *c, const char *field, const char *want)
+{
+    char *v = cmd_str("HGET zqt:chat:%s:%s %s", c->channel, c->user, field);
+
+    if (want == NULL)
+        assert_null(v);
+    else
+        assert_string_equal(v, want);
+    free(v);
+}
+
+static void test_old_state_format(void **state)
+{
+    chat c = chat_of("old-format");
+    json_t *st, *a;
+    const char *r;
+
+    (void)state;
+    freeReplyObject(
+        cmd("HSET zqt:chat:generic:old-format v 7 s %s",
+            "{\"mode\":\"form\",\"form\":\"complaint\","
+            "\"answers\":{\"payer_type\":\"institution\"},\"cur\":\"\",\"edit_step\":\"\","
+            "\"draft\":\"00112233445566ff\",\"draft_v\":4,\"lookup\":\"\",\"last_case\":"
+            "\"TS20261126-0001\",\"keep_field\":\"size_at_signing\",\"seq\":9,\"keep_value\":"
+            "\"small\"}"));
+    freeReplyObject(cmd("SET zqt:chat:generic:old-format:seen 1"));
+    r = say(&c, "保留");
+    assert_has(r, "请选择：合同约定或法定的付款期限是否已经届满");
+    field_is(&c, "s", NULL);
+    field_is(&c, "v", "8");
+    st = state_of(&c);
+    a = json_object_get(st, "answers");
+    assert_string_equal(json_string_value(json_object_get(a, "payer_type")), "institution");
+    assert_string_equal(json_string_value(json_object_get(a, "size_at_signing")), "small");
+    assert_int_equal(json_object_size(a), 2);
+    assert_string_equal(json_string_value(json_object_get(st, "mode")), "form");
+    assert_string_equal(json_string_value(json_object_get(st, "draft")), "00112233445566ff");
+    assert_string_equal(json_string_value(json_object_get(st, "last_case")), "TS20261126-0001");
+    assert_string_equal(json_string_value(json_object_get(st, "keep_field")), "");
+    assert_int_equal(json_integer_value(json_object_get(st, "draft_v")), 5);
+    assert_int_equal(json_integer_value(json_object_get(st, "seq")), 10);
+    assert_null(json_object_get(st, "keep_value"));
+    json_decref(st);
+    /* And on in the new format: 返回 keeps the last answer in k and
+     * deletes its field; 保留 brings it back. */
+    assert_has(say(&c, "返回"), "签订合同时，您的企业规模");
+    field_is(&c, "a:size_at_signing", NULL);
+    field_is(&c, "k", "ssmall");
+    assert_has(say(&c, "保留"), "合同约定或法定的付款期限是否已经届满");
+    field_is(&c, "k", NULL);
+    field_is(&c, "a:size_at_signing", "ssmall");
+    assert_has(say(&c, "1"), "这笔欠款是否已经被人民法院、仲裁机构或调解组织受理");
+    field_is(&c, "a:overdue", "syes");
 }
 
 /* Every field's wrong answers get exactly the web's message. */
@@ -1520,6 +1627,7 @@ int main(void)
         cmocka_unit_test_setup(test_cross_field_rules, reset),
         cmocka_unit_test_setup(test_commands, reset),
         cmocka_unit_test_setup(test_gate_stop, reset),
+        cmocka_unit_test_setup(test_old_state_format, reset),
         cmocka_unit_test_setup(test_suggestions, reset),
         cmocka_unit_test_setup(test_review_edit_group, reset),
         cmocka_unit_test_setup(test_lookup, reset),

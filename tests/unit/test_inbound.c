@@ -1322,6 +1322,161 @@ static void test_generic(void **state)
     zq_buf_free(&b2);
 }
 
+/* The body is read without jansson when it is a flat object of plain
+ * strings and integers, and by jansson otherwise: for each body here the
+ * message must be what the jansson-only adapter made of it (the expected
+ * values are computed with jansson the way it did). */
+typedef struct gen_want {
+    int rc;
+    char user[129], chat[129], msg_id[256];
+    int kind;
+    char *text;
+} gen_want;
+
+static void gen_reference(const char *body, size_t len, const char *sig, gen_want *w)
+{
+    json_t *j = json_loadb(body, len, 0, NULL), *id, *text;
+    const char *u, *c, *type;
+
+    memset(w, 0, sizeof(*w));
+    u = json_string_value(json_object_get(j, "user"));
+    if (!json_is_object(j) || u == NULL || strlen(u) == 0 || strlen(u) >= 129) {
+        w->rc = -ZQ_EINVAL;
+        json_decref(j);
+        return;
+    }
+    snprintf(w->user, sizeof(w->user), "%s", u);
+    c = json_string_value(json_object_get(j, "chat"));
+    snprintf(w->chat, sizeof(w->chat), "%s", c && c[0] && strlen(c) < 129 ? c : u);
+    id = json_object_get(j, "id");
+    if (json_is_integer(id))
+        snprintf(w->msg_id, sizeof(w->msg_id), "%lld", (long long)json_integer_value(id));
+    else if (json_string_value(id) && json_string_value(id)[0] &&
+             strlen(json_string_value(id)) < 129)
+        snprintf(w->msg_id, sizeof(w->msg_id), "%s", json_string_value(id));
+    else
+        snprintf(w->msg_id, sizeof(w->msg_id), "sig:%s", sig + 7);
+    type = json_string_value(json_object_get(j, "type"));
+    text = json_object_get(j, "text");
+    if (type != NULL && strcmp(type, "text") != 0) {
+        w->kind = ZQ_INBOUND_OTHER;
+    } else if (json_is_string(text)) {
+        w->kind = ZQ_INBOUND_TEXT;
+        w->text = strdup(json_string_value(text));
+    } else {
+        w->rc = -ZQ_EINVAL;
+    }
+    json_decref(j);
+}
+
+static void test_generic_body_as_jansson(void **state)
+{
+    static const struct {
+        const char *b;
+        size_t len; /* 0: strlen */
+    } bodies[] = {
+        {"{\"user\":\"u\",\"text\":\"2\",\"id\":\"m-1\"}", 0},
+        {" \t\r\n{ \"user\" : \"用户\" ,\n\"text\":\"成都蓉城建材有限责任公司\", \"id\" : 42 } \n",
+         0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"id\":-7}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"id\":-0}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"id\":007}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"id\":123456789012345678}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"id\":1234567890123456789}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"id\":99999999999999999999}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"id\":1.5}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"id\":1e3}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"id\":\"\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"id\":null}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"id\":1,\"id\":\"two\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"id\":\"two\",\"id\":3}", 0},
+        {"{\"user\":\"a\",\"user\":\"b\",\"text\":\"x\"}", 0},
+        {"{\"user\":\"a\",\"user\":5,\"text\":\"x\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"chat\":\"g-1\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"chat\":\"\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"chat\":7}", 0},
+        {"{\"user\":\"u\",\"type\":\"text\",\"text\":\"x\"}", 0},
+        {"{\"user\":\"u\",\"type\":\"image\",\"text\":\"x\"}", 0},
+        {"{\"user\":\"u\",\"type\":\"texts\"}", 0},
+        {"{\"user\":\"u\",\"type\":1,\"text\":\"x\"}", 0},
+        {"{\"user\":\"u\"}", 0},
+        {"{\"user\":\"u\",\"text\":5}", 0},
+        {"{\"user\":\"u\",\"text\":\"\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"a\\\"b\\\\c\\n\\u4e2d\\ud83d\\ude00\"}", 0},
+        {"{\"user\":\"u\\u0000v\",\"text\":\"x\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\\u0000y\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"tab\there\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"\xff\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"\xed\xa0\x80\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"\xc0\xaf\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",\"extra\":{\"a\":[1,2,{\"b\":null}]},\"t\":true}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\",}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\"} x", 0},
+        {"{\"user\":\"u\",\"text\":\"x\"", 0},
+        {"{\"user\":\"u\" \"text\":\"x\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\"}{}", 0},
+        {"[\"user\",\"u\"]", 0},
+        {"\"u\"", 0},
+        {"{}", 0},
+        {"{ }", 0},
+        {"", 0},
+        {"{\"user\":\"u\",\"te\\u0078t\":\"escaped key\"}", 0},
+        {"{\"us\xffr\":\"u\",\"text\":\"x\"}", 0},
+        {"{\"user\":\"u\",\"text\":\"x\"}\0", 24},
+        {"{\"user\":\"0123456789012345678901234567890123456789012345678901234567890123456789012345"
+         "6789012345678901234567890123456789012345678901234567\",\"text\":\"x\"}",
+         0},
+        {"{\"user\":\"01234567890123456789012345678901234567890123456789012345678901234567890123456"
+         "78901234567890123456789012345678901234567890123456789\",\"text\":\"x\"}",
+         0},
+    };
+    fake f = {0};
+    const char *ts = vs("generic", "timestamp", NULL);
+    size_t i;
+
+    (void)state;
+    hdr(&f, "X-Zhuqi-Timestamp", ts);
+    hdr(&f, "X-Zhuqi-Signature", "");
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        size_t len = bodies[i].len ? bodies[i].len : strlen(bodies[i].b);
+        char sig[80];
+        zq_inbound_msg m;
+        zq_inbound_resp r;
+        zq_inbound_http h;
+        gen_want w;
+        int rc;
+
+        assert_int_equal(
+            zq_sign_generic(g_cfg.generic.secret, ts, bodies[i].b, len, sig, sizeof(sig)), 0);
+        f.values[1] = sig;
+        h = http_of(&f, "POST", NULL, ts_ms("generic"));
+        h.body = bodies[i].b;
+        h.body_len = len;
+        rc = parse(&zq_inbound_generic, &h, &m, &r);
+        gen_reference(bodies[i].b, len, sig, &w);
+        if (rc != w.rc)
+            fail_msg("body %zu: rc %d, jansson's %d", i, rc, w.rc);
+        if (rc == 0) {
+            assert_string_equal(m.user, w.user);
+            assert_string_equal(m.chat, w.chat);
+            assert_string_equal(m.msg_id, w.msg_id);
+            assert_int_equal(m.kind, w.kind);
+            if (w.text != NULL) {
+                assert_non_null(m.text);
+                assert_int_equal(m.text_len, strlen(w.text));
+                assert_memory_equal(m.text, w.text, m.text_len);
+            } else {
+                assert_null(m.text);
+            }
+        } else {
+            assert_rejected(&r, 400, "bad_request");
+        }
+        free(w.text);
+        zq_inbound_msg_clear(&m);
+        zq_inbound_resp_clear(&r);
+    }
+}
+
 static void test_generic_render(void **state)
 {
     zq_inbound_msg m = {0};
@@ -1337,6 +1492,46 @@ static void test_generic_render(void **state)
     zq_dialogue_replies_clear(&rep);
     assert_int_equal(zq_inbound_generic.render(&g_cfg, &m, &rep, 0, &r, &ob, &err), 0);
     assert_string_equal(r.body.data, "{\"replies\":[]}");
+    zq_inbound_resp_clear(&r);
+}
+
+/* The answer is written without a jansson tree now: it must stay the
+ * bytes json_dumps(JSON_COMPACT) gave for the same replies, escapes and
+ * the split of a long reply at [channels] generic_max_bytes included. */
+static void test_generic_render_as_jansson(void **state)
+{
+    zq_inbound_msg m = {0};
+    zq_inbound_resp r = {0};
+    zq_chat_outbox ob = {0};
+    zq_err err = {0};
+    zq_config cfg = g_cfg;
+    char longtext[400];
+    const char *a = "引号\" 反斜杠\\ 斜杠/ <b>&amp; \b\f\n\r\t \x01\x1f\x7f 结束";
+    zq_dialogue_replies rep = replies_of(a, NULL);
+    json_t *list, *want;
+    char *w;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i + 3 < sizeof(longtext); i += 3)
+        memcpy(longtext + i, "汉", 3);
+    longtext[i] = '\0';
+    rep.text[rep.n++] = strdup(longtext);
+    cfg.channels.generic_max_bytes = 100;
+    assert_int_equal(zq_inbound_generic.render(&cfg, &m, &rep, 0, &r, &ob, &err), 0);
+    list = json_array();
+    json_array_append_new(list, json_string(a));
+    for (i = 0; i < strlen(longtext); i += 99)
+        json_array_append_new(
+            list,
+            json_stringn(longtext + i, strlen(longtext) - i < 99 ? strlen(longtext) - i : 99));
+    want = json_pack("{s:o}", "replies", list);
+    w = json_dumps(want, JSON_COMPACT);
+    assert_non_null(w);
+    assert_string_equal(r.body.data, w);
+    free(w);
+    json_decref(want);
+    zq_dialogue_replies_clear(&rep);
     zq_inbound_resp_clear(&r);
 }
 
@@ -1593,7 +1788,9 @@ int main(void)
         cmocka_unit_test(test_telegram),
         cmocka_unit_test(test_telegram_render),
         cmocka_unit_test(test_generic),
+        cmocka_unit_test(test_generic_body_as_jansson),
         cmocka_unit_test(test_generic_render),
+        cmocka_unit_test(test_generic_render_as_jansson),
         cmocka_unit_test(test_generic_can_push),
         cmocka_unit_test(test_part_never_cuts_a_character),
         cmocka_unit_test(test_safe_id_and_registry),
