@@ -313,12 +313,29 @@ static int stream_out(void *ctx, const void *data, size_t len)
     return 0;
 }
 
-static void handle(server *srv, FCGX_Request *fr, zq_store **store, unsigned *gen)
+/* What a worker keeps from one request to the next, so that a request
+ * does not pay malloc and free for the same buffers again. */
+typedef struct worker_mem {
+    zq_buf out; /* the serialized response */
+} worker_mem;
+
+/* A buffer that grew past this for one large answer is given back. */
+#define WORKER_KEEP_BYTES (64 * 1024)
+
+static void keep_buf(zq_buf *b)
+{
+    if (b->cap > WORKER_KEEP_BYTES)
+        zq_buf_free(b);
+    else
+        zq_buf_reset(b);
+}
+
+static void handle(server *srv, FCGX_Request *fr, zq_store **store, unsigned *gen, worker_mem *mem)
 {
     struct timespec t0;
     cfg_ref *cr = cfg_acquire();
     zq_req req;
-    zq_buf out = {0};
+    zq_buf *out = &mem->out;
     double secs;
     int rc;
 
@@ -347,15 +364,16 @@ static void handle(server *srv, FCGX_Request *fr, zq_store **store, unsigned *ge
             zq_router_dispatch(srv->routes, srv->nroutes, &req);
         }
     }
-    if (zq_resp_serialize(&req, &out) == 0 && out.len > 0)
-        FCGX_PutStr(out.data, (int)out.len, fr->out);
+    zq_buf_reset(out);
+    if (zq_resp_serialize(&req, out) == 0 && out->len > 0)
+        FCGX_PutStr(out->data, (int)out->len, fr->out);
     secs = elapsed_s(&t0);
     zq_metrics_end(req.route_index, req.status, secs);
     ZQ_INFO("event=request method=%s path=\"%.200s\" status=%d ms=%.2f in=%zu out=%zu", req.method,
             req.path, req.status, secs * 1000.0, req.body_len,
             req.streaming ? req.stream_bytes : req.body_out.len);
     zq_log_set_request_id(NULL);
-    zq_buf_free(&out);
+    keep_buf(out);
     zq_req_free(&req);
     cfg_release(cr);
 }
@@ -370,6 +388,7 @@ static void *worker_main(void *arg)
     worker *w = arg;
     server *srv = w->srv;
     FCGX_Request fr;
+    worker_mem mem = {0};
     zq_store *store;
     unsigned gen;
     cfg_ref *cr;
@@ -409,10 +428,11 @@ static void *worker_main(void *arg)
             continue;
         }
         backoff_ms = 10;
-        handle(srv, &fr, &store, &gen);
+        handle(srv, &fr, &store, &gen, &mem);
         FCGX_Finish_r(&fr);
     }
     FCGX_Free(&fr, 1);
+    zq_buf_free(&mem.out);
     zq_store_free(store);
     atomic_store(&w->state, W_DONE);
     return NULL;

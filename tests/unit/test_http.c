@@ -218,6 +218,50 @@ static void test_response_shape(void **state)
     }
 }
 
+/* The whole answer, byte for byte: the head is written by hand (no
+ * printf), and into a buffer the worker reuses (reset, not freed). */
+static void test_response_bytes(void **state)
+{
+    char *env[] = {"REQUEST_ID=r-2", NULL};
+    zq_buf out = {0};
+    zq_req req;
+
+    req_from(&req, env, NULL);
+    zq_resp_raw(&req, 200, "application/json; charset=utf-8", "{\"ok\":true}", 11);
+    assert_int_equal(zq_resp_serialize(&req, &out), 0);
+    assert_string_equal(out.data, "Status: 200 OK\r\n"
+                                  "Content-Type: application/json; charset=utf-8\r\n"
+                                  "X-Request-Id: r-2\r\n"
+                                  "X-Content-Type-Options: nosniff\r\n"
+                                  "X-Frame-Options: DENY\r\n"
+                                  "Referrer-Policy: no-referrer\r\n"
+                                  "Content-Security-Policy: default-src 'none'; "
+                                  "frame-ancestors 'none'\r\n"
+                                  "Cache-Control: no-store\r\n"
+                                  "Content-Length: 11\r\n\r\n"
+                                  "{\"ok\":true}");
+    zq_req_free(&req);
+
+    zq_buf_reset(&out);
+    req_from(&req, env, NULL);
+    zq_resp_header(&req, "Retry-After", "30");
+    zq_resp_raw(&req, 599, NULL, "", 0);
+    req.csp = "default-src 'self'";
+    req.cache_control = "public, max-age=60";
+    assert_int_equal(zq_resp_serialize(&req, &out), 0);
+    assert_string_equal(out.data, "Status: 599 Unknown\r\n"
+                                  "Retry-After: 30\r\n"
+                                  "X-Request-Id: r-2\r\n"
+                                  "X-Content-Type-Options: nosniff\r\n"
+                                  "X-Frame-Options: DENY\r\n"
+                                  "Referrer-Policy: no-referrer\r\n"
+                                  "Content-Security-Policy: default-src 'self'\r\n"
+                                  "Cache-Control: public, max-age=60\r\n"
+                                  "Content-Length: 0\r\n\r\n");
+    zq_req_free(&req);
+    zq_buf_free(&out);
+}
+
 static void test_error_fields_and_unavailable(void **state)
 {
     zq_req req;
@@ -486,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_urlencoded),
         cmocka_unit_test(test_json_body),
         cmocka_unit_test(test_response_shape),
+        cmocka_unit_test(test_response_bytes),
         cmocka_unit_test(test_error_fields_and_unavailable),
         cmocka_unit_test(test_staff_auth),
         cmocka_unit_test(test_router),
