@@ -14,11 +14,97 @@
 #define MAX_FORM_PAIRS 256
 #define MAX_COOKIES 64
 
+/* The parameters zq_req_init indexes: those read on most requests (the
+ * request line, the body's headers, cookies, tokens). Any other name is
+ * looked up by a scan of envp. */
+enum {
+    K_REQUEST_METHOD,
+    K_DOCUMENT_URI,
+    K_REQUEST_URI,
+    K_QUERY_STRING,
+    K_CONTENT_TYPE,
+    K_CONTENT_LENGTH,
+    K_REMOTE_ADDR,
+    K_REQUEST_ID,
+    K_HTTP_X_REQUEST_ID,
+    K_HTTP_COOKIE,
+    K_HTTP_AUTHORIZATION,
+    K_HTTP_X_CSRF_TOKEN,
+    K_HTTP_IDEMPOTENCY_KEY,
+    K_ZQ_BODY_FILE,
+    K_COUNT
+};
+
+_Static_assert(K_COUNT == ZQ_REQ_NKNOWN, "ZQ_REQ_NKNOWN is the number of indexed names");
+
+/* The slot of name[0..n) (not NUL-terminated there), or -1. By length
+ * first: every parameter of every request passes here, and a loop over
+ * the names cost more than the scans it saves. */
+static int known_slot(const char *name, size_t n)
+{
+#define IS(lit) (memcmp(name, lit, sizeof(lit) - 1) == 0) /* n == sizeof(lit) - 1 */
+    switch (n) {
+    case 10: return IS("REQUEST_ID") ? K_REQUEST_ID : -1;
+    case 11:
+        if (IS("REQUEST_URI"))
+            return K_REQUEST_URI;
+        if (IS("REMOTE_ADDR"))
+            return K_REMOTE_ADDR;
+        return IS("HTTP_COOKIE") ? K_HTTP_COOKIE : -1;
+    case 12:
+        if (IS("DOCUMENT_URI"))
+            return K_DOCUMENT_URI;
+        if (IS("QUERY_STRING"))
+            return K_QUERY_STRING;
+        if (IS("CONTENT_TYPE"))
+            return K_CONTENT_TYPE;
+        return IS("ZQ_BODY_FILE") ? K_ZQ_BODY_FILE : -1;
+    case 14:
+        if (IS("REQUEST_METHOD"))
+            return K_REQUEST_METHOD;
+        return IS("CONTENT_LENGTH") ? K_CONTENT_LENGTH : -1;
+    case 17:
+        if (IS("HTTP_X_REQUEST_ID"))
+            return K_HTTP_X_REQUEST_ID;
+        return IS("HTTP_X_CSRF_TOKEN") ? K_HTTP_X_CSRF_TOKEN : -1;
+    case 18: return IS("HTTP_AUTHORIZATION") ? K_HTTP_AUTHORIZATION : -1;
+    case 20: return IS("HTTP_IDEMPOTENCY_KEY") ? K_HTTP_IDEMPOTENCY_KEY : -1;
+    default: return -1;
+    }
+#undef IS
+}
+
+/* One pass over envp: the first value of each known name. */
+static void index_params(zq_req *req)
+{
+    char **e;
+
+    req->indexed = true;
+    if (req->envp == NULL)
+        return;
+    for (e = req->envp; *e != NULL; e++) {
+        const char *eq = strchr(*e, '=');
+        int slot;
+
+        if (eq == NULL)
+            continue;
+        slot = known_slot(*e, (size_t)(eq - *e));
+        if (slot >= 0 && req->known[slot] == NULL)
+            req->known[slot] = eq + 1;
+    }
+}
+
 const char *zq_req_param(const zq_req *req, const char *name)
 {
     size_t n = strlen(name);
     char **e;
 
+    if (req->indexed) {
+        int slot = known_slot(name, n);
+
+        if (slot >= 0)
+            return req->known[slot];
+    }
     if (req->envp == NULL)
         return NULL;
     for (e = req->envp; *e != NULL; e++)
@@ -54,14 +140,16 @@ const char *zq_req_header(zq_req *req, const char *name)
 /* A request id from outside is echoed only when it is short and plain. */
 static bool request_id_ok(const char *s)
 {
-    size_t i, n = strlen(s);
+    size_t i;
 
-    if (n == 0 || n > 64)
-        return false;
-    for (i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+    for (i = 0; s[i] != '\0'; i++) {
+        char c = s[i];
+
+        if (i == 64 || !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                         (c >= 'A' && c <= 'Z') || c == '-' || c == '_' || c == '.'))
             return false;
-    return true;
+    }
+    return i > 0;
 }
 
 static const char *make_request_id(zq_pool *pool)
@@ -99,31 +187,32 @@ int zq_req_init(zq_req *req, char **envp, const zq_config *cfg, zq_store *store)
     req->store = store;
     req->route_index = -1;
     req->status = 200;
+    index_params(req);
 
-    p = zq_req_param(req, "REQUEST_ID");
+    p = req->known[K_REQUEST_ID];
     if (p == NULL || !request_id_ok(p))
-        p = zq_req_header(req, "X-Request-Id");
+        p = req->known[K_HTTP_X_REQUEST_ID];
     req->request_id = (p != NULL && request_id_ok(p)) ? p : make_request_id(&req->pool);
 
-    req->method = zq_req_param(req, "REQUEST_METHOD");
+    req->method = req->known[K_REQUEST_METHOD];
     if (req->method == NULL)
         req->method = "GET";
     req->head = strcmp(req->method, "HEAD") == 0;
-    req->remote_addr = zq_req_param(req, "REMOTE_ADDR");
+    req->remote_addr = req->known[K_REMOTE_ADDR];
     if (req->remote_addr == NULL)
         req->remote_addr = "-";
 
-    req->query = zq_req_param(req, "QUERY_STRING");
+    req->query = req->known[K_QUERY_STRING];
     if (req->query == NULL)
         req->query = "";
 
     /* nginx's $document_uri is decoded and normalised; fall back to the
      * raw request URI without its query. */
-    p = zq_req_param(req, "DOCUMENT_URI");
+    p = req->known[K_DOCUMENT_URI];
     if (p != NULL && *p != '\0') {
         req->path = p;
     } else {
-        uri = zq_req_param(req, "REQUEST_URI");
+        uri = req->known[K_REQUEST_URI];
         if (uri == NULL || *uri == '\0')
             uri = "/";
         q = strchr(uri, '?');
