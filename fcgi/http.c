@@ -190,9 +190,12 @@ int zq_req_init(zq_req *req, char **envp, const zq_config *cfg, zq_store *store)
     index_params(req);
 
     p = req->known[K_REQUEST_ID];
-    if (p == NULL || !request_id_ok(p))
+    if (p == NULL || !request_id_ok(p)) {
         p = req->known[K_HTTP_X_REQUEST_ID];
-    req->request_id = (p != NULL && request_id_ok(p)) ? p : make_request_id(&req->pool);
+        if (p != NULL && !request_id_ok(p))
+            p = NULL;
+    }
+    req->request_id = p != NULL ? p : make_request_id(&req->pool);
 
     req->method = req->known[K_REQUEST_METHOD];
     if (req->method == NULL)

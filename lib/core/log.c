@@ -83,18 +83,19 @@ int zq_log_level_parse(const char *s, zq_log_level *out)
  * the key=value format (spaces, quotes, '=', control bytes) becomes '_'. */
 void zq_log_set_request_id(const char *rid)
 {
+    char *dst = t_rid; /* the thread-local's address, once */
     size_t i;
 
     if (rid == NULL) {
-        t_rid[0] = '\0';
+        dst[0] = '\0';
         return;
     }
     for (i = 0; i < sizeof(t_rid) - 1 && rid[i] != '\0'; i++) {
         unsigned char c = (unsigned char)rid[i];
 
-        t_rid[i] = (c > 0x20 && c < 0x7f && c != '=' && c != '"' && c != '\\') ? (char)c : '_';
+        dst[i] = (c > 0x20 && c < 0x7f && c != '=' && c != '"' && c != '\\') ? (char)c : '_';
     }
-    t_rid[i] = '\0';
+    dst[i] = '\0';
 }
 
 /* How a piece of text is written into a line. Literal text of the format
@@ -543,11 +544,21 @@ static size_t put_format(char *dst, size_t pos, size_t cap, const char *fmt, va_
         const char *q = p;
         conv c;
 
+        unsigned ctl = 0;
+
+        /* One pass finds the run's end, its quotes and whether it holds
+         * a control byte; a plain run (the usual) is copied whole. */
         while (*q != '\0' && *q != '%') {
             quoted = quoted != (*q == '"');
+            ctl |= esc_table[(unsigned char)*q];
             q++;
         }
-        pos = put_escaped(dst, pos, cap, p, (size_t)(q - p), ESC_CONTROL, cut);
+        if ((ctl & (1u << ESC_CONTROL)) == 0 && (size_t)(q - p) <= cap - pos) {
+            memcpy(dst + pos, p, (size_t)(q - p));
+            pos += (size_t)(q - p);
+        } else {
+            pos = put_escaped(dst, pos, cap, p, (size_t)(q - p), ESC_CONTROL, cut);
+        }
         if (*q == '\0')
             break;
         p = q + 1;
