@@ -79,25 +79,6 @@ int zq_log_level_parse(const char *s, zq_log_level *out)
     return -ZQ_EINVAL;
 }
 
-/* The id usually comes from a request header: anything that could break
- * the key=value format (spaces, quotes, '=', control bytes) becomes '_'. */
-void zq_log_set_request_id(const char *rid)
-{
-    char *dst = t_rid; /* the thread-local's address, once */
-    size_t i;
-
-    if (rid == NULL) {
-        dst[0] = '\0';
-        return;
-    }
-    for (i = 0; i < sizeof(t_rid) - 1 && rid[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)rid[i];
-
-        dst[i] = (c > 0x20 && c < 0x7f && c != '=' && c != '"' && c != '\\') ? (char)c : '_';
-    }
-    dst[i] = '\0';
-}
-
 /* How a piece of text is written into a line. Literal text of the format
  * (written by us) has only its control bytes escaped. What an argument
  * brings may be outside text: inside a quoted value ("..." in the format)
@@ -106,8 +87,10 @@ void zq_log_set_request_id(const char *rid)
  * another (`path="/a\" admin=1"` stays one field). */
 typedef enum esc_mode { ESC_CONTROL, ESC_QUOTED, ESC_BARE } esc_mode;
 
-/* Which bytes each mode escapes, one bit per mode (1 << mode): a table
- * look-up per byte, as every byte of every line passes here. */
+/* Which bytes each mode escapes, one bit per mode (1 << mode), and
+ * RID_UNSAFE for those a request id may not hold: a table look-up per
+ * byte, as every byte of every line passes here. */
+#define RID_UNSAFE (1u << 3)
 static unsigned char esc_table[256];
 static pthread_once_t esc_once = PTHREAD_ONCE_INIT;
 
@@ -119,8 +102,29 @@ static void esc_table_init(void)
 
         esc_table[c] =
             (unsigned char)((control ? 1u << ESC_CONTROL : 0) | (quote ? 1u << ESC_QUOTED : 0) |
-                            (quote || c == ' ' ? 1u << ESC_BARE : 0));
+                            (quote || c == ' ' ? 1u << ESC_BARE : 0) |
+                            (quote || c == ' ' || c == '=' || c >= 0x7f ? RID_UNSAFE : 0));
     }
+}
+
+/* The id usually comes from a request header: anything that could break
+ * the key=value format (spaces, quotes, '=', control bytes) becomes '_'. */
+void zq_log_set_request_id(const char *rid)
+{
+    char *dst = t_rid; /* the thread-local's address, once */
+    size_t i;
+
+    if (rid == NULL) {
+        dst[0] = '\0';
+        return;
+    }
+    pthread_once(&esc_once, esc_table_init);
+    for (i = 0; i < sizeof(t_rid) - 1 && rid[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)rid[i];
+
+        dst[i] = (esc_table[c] & RID_UNSAFE) ? '_' : (char)c;
+    }
+    dst[i] = '\0';
 }
 
 static bool needs_escape(unsigned char c, esc_mode mode)
