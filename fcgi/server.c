@@ -324,7 +324,7 @@ typedef struct worker_mem {
 } worker_mem;
 
 /* A buffer that grew past this for one large answer is given back. */
-#define WORKER_KEEP_BYTES (64 * 1024)
+#define WORKER_KEEP_BYTES (16 * 1024)
 
 static void keep_buf(zq_buf *b)
 {
@@ -355,7 +355,8 @@ static void lend(zq_req *req, worker_mem *mem)
 
 /* Takes them back before zq_req_free (which then frees only what the
  * request did not borrow) and empties them for the next request. The
- * arena keeps one 4 KiB chunk; a buffer keeps at most 64 KiB. */
+ * arena keeps one 4 KiB chunk; a buffer keeps at most 16 KiB (64 threads
+ * hold at most ~3 MiB so). */
 static void take_back(zq_req *req, worker_mem *mem)
 {
     if (mem->pool.head == NULL) {
