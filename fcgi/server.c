@@ -324,7 +324,7 @@ typedef struct worker_mem {
 } worker_mem;
 
 /* A buffer that grew past this for one large answer is given back. */
-#define WORKER_KEEP_BYTES (16 * 1024)
+#define WORKER_KEEP_BYTES ((size_t)16 * 1024)
 
 static void keep_buf(zq_buf *b)
 {
