@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
@@ -14,11 +15,97 @@
 #define MAX_FORM_PAIRS 256
 #define MAX_COOKIES 64
 
+/* The parameters zq_req_init indexes: those read on most requests (the
+ * request line, the body's headers, cookies, tokens). Any other name is
+ * looked up by a scan of envp. */
+enum {
+    K_REQUEST_METHOD,
+    K_DOCUMENT_URI,
+    K_REQUEST_URI,
+    K_QUERY_STRING,
+    K_CONTENT_TYPE,
+    K_CONTENT_LENGTH,
+    K_REMOTE_ADDR,
+    K_REQUEST_ID,
+    K_HTTP_X_REQUEST_ID,
+    K_HTTP_COOKIE,
+    K_HTTP_AUTHORIZATION,
+    K_HTTP_X_CSRF_TOKEN,
+    K_HTTP_IDEMPOTENCY_KEY,
+    K_ZQ_BODY_FILE,
+    K_COUNT
+};
+
+_Static_assert(K_COUNT == ZQ_REQ_NKNOWN, "ZQ_REQ_NKNOWN is the number of indexed names");
+
+/* The slot of name[0..n) (not NUL-terminated there), or -1. By length
+ * first: every parameter of every request passes here, and a loop over
+ * the names cost more than the scans it saves. */
+static int known_slot(const char *name, size_t n)
+{
+#define IS(lit) (memcmp(name, lit, sizeof(lit) - 1) == 0) /* n == sizeof(lit) - 1 */
+    switch (n) {
+    case 10: return IS("REQUEST_ID") ? K_REQUEST_ID : -1;
+    case 11:
+        if (IS("REQUEST_URI"))
+            return K_REQUEST_URI;
+        if (IS("REMOTE_ADDR"))
+            return K_REMOTE_ADDR;
+        return IS("HTTP_COOKIE") ? K_HTTP_COOKIE : -1;
+    case 12:
+        if (IS("DOCUMENT_URI"))
+            return K_DOCUMENT_URI;
+        if (IS("QUERY_STRING"))
+            return K_QUERY_STRING;
+        if (IS("CONTENT_TYPE"))
+            return K_CONTENT_TYPE;
+        return IS("ZQ_BODY_FILE") ? K_ZQ_BODY_FILE : -1;
+    case 14:
+        if (IS("REQUEST_METHOD"))
+            return K_REQUEST_METHOD;
+        return IS("CONTENT_LENGTH") ? K_CONTENT_LENGTH : -1;
+    case 17:
+        if (IS("HTTP_X_REQUEST_ID"))
+            return K_HTTP_X_REQUEST_ID;
+        return IS("HTTP_X_CSRF_TOKEN") ? K_HTTP_X_CSRF_TOKEN : -1;
+    case 18: return IS("HTTP_AUTHORIZATION") ? K_HTTP_AUTHORIZATION : -1;
+    case 20: return IS("HTTP_IDEMPOTENCY_KEY") ? K_HTTP_IDEMPOTENCY_KEY : -1;
+    default: return -1;
+    }
+#undef IS
+}
+
+/* One pass over envp: the first value of each known name. */
+static void index_params(zq_req *req)
+{
+    char **e;
+
+    req->indexed = true;
+    if (req->envp == NULL)
+        return;
+    for (e = req->envp; *e != NULL; e++) {
+        const char *eq = strchr(*e, '=');
+        int slot;
+
+        if (eq == NULL)
+            continue;
+        slot = known_slot(*e, (size_t)(eq - *e));
+        if (slot >= 0 && req->known[slot] == NULL)
+            req->known[slot] = eq + 1;
+    }
+}
+
 const char *zq_req_param(const zq_req *req, const char *name)
 {
     size_t n = strlen(name);
     char **e;
 
+    if (req->indexed) {
+        int slot = known_slot(name, n);
+
+        if (slot >= 0)
+            return req->known[slot];
+    }
     if (req->envp == NULL)
         return NULL;
     for (e = req->envp; *e != NULL; e++)
@@ -51,17 +138,30 @@ const char *zq_req_header(zq_req *req, const char *name)
     return zq_req_param(req, key);
 }
 
-/* A request id from outside is echoed only when it is short and plain. */
+/* The characters of a plain request id: A-Z a-z 0-9 - _ . */
+static bool id_plain[256];
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+
+static void id_plain_init(void)
+{
+    static const char ok[] = "-._0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+    for (const char *c = ok; *c != '\0'; c++)
+        id_plain[(unsigned char)*c] = true;
+}
+
+/* A request id from outside is echoed only when it is short (1 to 64)
+ * and plain. A table look-up per character: nginx's ids are 32 long and
+ * every request checks one. */
 static bool request_id_ok(const char *s)
 {
-    size_t i, n = strlen(s);
+    size_t i;
 
-    if (n == 0 || n > 64)
-        return false;
-    for (i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+    pthread_once(&id_once, id_plain_init);
+    for (i = 0; s[i] != '\0'; i++)
+        if (i == 64 || !id_plain[(unsigned char)s[i]])
             return false;
-    return true;
+    return i > 0;
 }
 
 static const char *make_request_id(zq_pool *pool)
@@ -99,31 +199,35 @@ int zq_req_init(zq_req *req, char **envp, const zq_config *cfg, zq_store *store)
     req->store = store;
     req->route_index = -1;
     req->status = 200;
+    index_params(req);
 
-    p = zq_req_param(req, "REQUEST_ID");
-    if (p == NULL || !request_id_ok(p))
-        p = zq_req_header(req, "X-Request-Id");
-    req->request_id = (p != NULL && request_id_ok(p)) ? p : make_request_id(&req->pool);
+    p = req->known[K_REQUEST_ID];
+    if (p == NULL || !request_id_ok(p)) {
+        p = req->known[K_HTTP_X_REQUEST_ID];
+        if (p != NULL && !request_id_ok(p))
+            p = NULL;
+    }
+    req->request_id = p != NULL ? p : make_request_id(&req->pool);
 
-    req->method = zq_req_param(req, "REQUEST_METHOD");
+    req->method = req->known[K_REQUEST_METHOD];
     if (req->method == NULL)
         req->method = "GET";
     req->head = strcmp(req->method, "HEAD") == 0;
-    req->remote_addr = zq_req_param(req, "REMOTE_ADDR");
+    req->remote_addr = req->known[K_REMOTE_ADDR];
     if (req->remote_addr == NULL)
         req->remote_addr = "-";
 
-    req->query = zq_req_param(req, "QUERY_STRING");
+    req->query = req->known[K_QUERY_STRING];
     if (req->query == NULL)
         req->query = "";
 
     /* nginx's $document_uri is decoded and normalised; fall back to the
      * raw request URI without its query. */
-    p = zq_req_param(req, "DOCUMENT_URI");
+    p = req->known[K_DOCUMENT_URI];
     if (p != NULL && *p != '\0') {
         req->path = p;
     } else {
-        uri = zq_req_param(req, "REQUEST_URI");
+        uri = req->known[K_REQUEST_URI];
         if (uri == NULL || *uri == '\0')
             uri = "/";
         q = strchr(uri, '?');
@@ -538,26 +642,84 @@ const char *zq_http_reason(int status)
     }
 }
 
-/* The head of the response: everything before the body except the
- * Content-Length line and the blank line. */
-static void serialize_head(zq_req *req, zq_buf *out)
+/* Writes the decimal digits of v at p; returns the end. */
+static char *put_uint(char *p, size_t v)
 {
-    /* Room for the whole head at once, so it is not regrown line by line. */
-    zq_buf_reserve(out, 512 + req->headers.len);
-    zq_buf_printf(out, "Status: %d %s\r\n", req->status, zq_http_reason(req->status));
-    if (req->content_type != NULL)
-        zq_buf_printf(out, "Content-Type: %s\r\n", req->content_type);
-    zq_buf_append(out, req->headers.data ? req->headers.data : "", req->headers.len);
-    zq_buf_printf(out, "X-Request-Id: %s\r\n", req->request_id);
-    zq_buf_puts(out, "X-Content-Type-Options: nosniff\r\n"
-                     "X-Frame-Options: DENY\r\n"
-                     "Referrer-Policy: no-referrer\r\n");
+    char d[24];
+    size_t k = sizeof(d);
+
+    do {
+        d[--k] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    memcpy(p, d + k, sizeof(d) - k);
+    return p + (sizeof(d) - k);
+}
+
+static char *put_mem(char *p, const void *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+#define PUT_LIT(p, lit) put_mem(p, lit, sizeof(lit) - 1)
+
+/* The head of the response: everything before the body except, when
+ * content_length is SIZE_MAX, the Content-Length line and the blank
+ * line. Measured first and written in one reserved stretch, no printf:
+ * this runs on every request, and six zq_buf_printf calls cost more than
+ * the rest of a ping. */
+static void serialize_head(zq_req *req, zq_buf *out, size_t content_length)
+{
+    static const char tail[] = "\r\nX-Content-Type-Options: nosniff\r\n"
+                               "X-Frame-Options: DENY\r\n"
+                               "Referrer-Policy: no-referrer\r\n"
+                               "Content-Security-Policy: ";
     /* A page built here (the receipt) allows its own inline style and
      * script; everything else is data and allows nothing. */
-    zq_buf_printf(out, "Content-Security-Policy: %s\r\n",
-                  req->csp ? req->csp : "default-src 'none'; frame-ancestors 'none'");
-    zq_buf_printf(out, "Cache-Control: %s\r\n",
-                  req->cache_control ? req->cache_control : "no-store");
+    const char *csp = req->csp ? req->csp : "default-src 'none'; frame-ancestors 'none'";
+    const char *cache = req->cache_control ? req->cache_control : "no-store";
+    const char *reason = zq_http_reason(req->status);
+    size_t lreason = strlen(reason), lid = strlen(req->request_id), lcsp = strlen(csp),
+           lcache = strlen(cache), lct = req->content_type ? strlen(req->content_type) : 0;
+    char *p;
+
+    /* Fixed text (< 256 bytes), the numbers (< 24 digits each) and the
+     * variable parts. */
+    if (zq_buf_reserve(out, 320 + lreason + lct + req->headers.len + lid + lcsp + lcache) < 0)
+        return;
+    p = out->data + out->len;
+    p = PUT_LIT(p, "Status: ");
+    if (req->status < 0) { /* a bug, but written as %d would */
+        *p++ = '-';
+        p = put_uint(p, (size_t)0 - (size_t)(long)req->status);
+    } else {
+        p = put_uint(p, (size_t)req->status);
+    }
+    *p++ = ' ';
+    p = put_mem(p, reason, lreason);
+    p = PUT_LIT(p, "\r\n");
+    if (req->content_type != NULL) {
+        p = PUT_LIT(p, "Content-Type: ");
+        p = put_mem(p, req->content_type, lct);
+        p = PUT_LIT(p, "\r\n");
+    }
+    if (req->headers.len > 0)
+        p = put_mem(p, req->headers.data, req->headers.len);
+    p = PUT_LIT(p, "X-Request-Id: ");
+    p = put_mem(p, req->request_id, lid);
+    p = PUT_LIT(p, tail);
+    p = put_mem(p, csp, lcsp);
+    p = PUT_LIT(p, "\r\nCache-Control: ");
+    p = put_mem(p, cache, lcache);
+    p = PUT_LIT(p, "\r\n");
+    if (content_length != SIZE_MAX) {
+        p = PUT_LIT(p, "Content-Length: ");
+        p = put_uint(p, content_length);
+        p = PUT_LIT(p, "\r\n\r\n");
+    }
+    *p = '\0';
+    out->len = (size_t)(p - out->data);
 }
 
 int zq_resp_serialize(zq_req *req, zq_buf *out)
@@ -570,8 +732,7 @@ int zq_resp_serialize(zq_req *req, zq_buf *out)
         zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
     }
     zq_buf_reserve(out, 512 + req->headers.len + req->body_out.len);
-    serialize_head(req, out);
-    zq_buf_printf(out, "Content-Length: %zu\r\n\r\n", req->head ? (size_t)0 : req->body_out.len);
+    serialize_head(req, out, req->head ? (size_t)0 : req->body_out.len);
     if (!req->head && req->body_out.len > 0)
         zq_buf_append(out, req->body_out.data, req->body_out.len);
     return out->oom ? -ZQ_ENOMEM : 0;
@@ -588,7 +749,7 @@ int zq_resp_stream_begin(zq_req *req, int status, const char *content_type)
     zq_buf_reset(&req->body_out);
     if (req->stream_fn == NULL)
         return 0; /* collected in body_out, sent by zq_resp_serialize */
-    serialize_head(req, &head);
+    serialize_head(req, &head, SIZE_MAX);
     zq_buf_puts(&head, "\r\n");
     if (head.oom)
         rc = -ZQ_ENOMEM;

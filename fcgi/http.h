@@ -17,6 +17,8 @@
 struct zq_app;
 
 #define ZQ_ROUTE_MAX_PARAMS 4
+/* How many CGI parameters zq_req_init indexes (see zq_req.known). */
+#define ZQ_REQ_NKNOWN 14
 
 /* A decoded name/value pair; both strings live in the request's pool. */
 typedef struct zq_kv {
@@ -62,6 +64,13 @@ typedef struct zq_req {
     void *stream_ctx;
     bool streaming;      /* the head went out; the body goes through stream_fn */
     size_t stream_bytes; /* body bytes written so far */
+
+    /* The CGI parameters read on most requests (REQUEST_METHOD,
+     * HTTP_COOKIE, ...), found by zq_req_init in one pass over envp, so
+     * that zq_req_param does not scan envp for them again; NULL when
+     * absent. Valid when indexed (a request built by hand has none). */
+    const char *known[ZQ_REQ_NKNOWN];
+    bool indexed;
 } zq_req;
 
 /* Prepares req for one request: envp is borrowed, method/path/query and
@@ -74,8 +83,10 @@ void zq_req_free(zq_req *req);
 /* True when the client is this host (REMOTE_ADDR exactly 127.0.0.1 or
  * ::1): monitors on the machine, which may see internal detail. */
 bool zq_req_from_loopback(const zq_req *req);
-/* A CGI parameter ("REQUEST_METHOD", "HTTP_COOKIE"), NULL when absent.
- * Borrowed from envp. */
+/* A CGI parameter ("REQUEST_METHOD", "HTTP_COOKIE"), NULL when absent;
+ * the first one when envp has the name twice. Borrowed from envp. The
+ * common ones come from the index zq_req_init built, others from a scan
+ * of envp. */
 const char *zq_req_param(const zq_req *req, const char *name);
 /* An HTTP request header by its usual name ("Content-Type",
  * "X-CSRF-Token"), NULL when absent. Borrowed. */

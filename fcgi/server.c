@@ -313,12 +313,79 @@ static int stream_out(void *ctx, const void *data, size_t len)
     return 0;
 }
 
-static void handle(server *srv, FCGX_Request *fr, zq_store **store, unsigned *gen)
+/* What a worker keeps from one request to the next, so that a request
+ * does not pay malloc and free for the same memory again (with glibc's
+ * per-thread caches off, each pair costs a few hundred instructions). */
+typedef struct worker_mem {
+    zq_buf out;     /* the serialized response */
+    zq_pool pool;   /* lent to the request: its arena */
+    zq_buf headers; /* lent: the response's extra headers */
+    zq_buf body;    /* lent: the response body */
+} worker_mem;
+
+/* A buffer that grew past this for one large answer is given back. */
+#define WORKER_KEEP_BYTES ((size_t)16 * 1024)
+
+static void keep_buf(zq_buf *b)
+{
+    if (b->cap > WORKER_KEEP_BYTES)
+        zq_buf_free(b);
+    else
+        zq_buf_reset(b);
+}
+
+/* Lends the worker's arena and buffers to a request whose own are still
+ * empty after zq_req_init (it allocates only for a generated request id,
+ * a path decoded from REQUEST_URI or an early error answer). */
+static void lend(zq_req *req, worker_mem *mem)
+{
+    if (req->pool.head == NULL) {
+        req->pool = mem->pool;
+        mem->pool.head = NULL;
+    }
+    if (req->headers.data == NULL) {
+        req->headers = mem->headers;
+        mem->headers = (zq_buf){0};
+    }
+    if (req->body_out.data == NULL) {
+        req->body_out = mem->body;
+        mem->body = (zq_buf){0};
+    }
+}
+
+/* Takes them back before zq_req_free (which then frees only what the
+ * request did not borrow) and empties them for the next request. The
+ * arena keeps one 4 KiB chunk; a buffer keeps at most 16 KiB (64 threads
+ * hold at most ~3 MiB so). */
+static void take_back(zq_req *req, worker_mem *mem)
+{
+    if (mem->pool.head == NULL) {
+        mem->pool = req->pool;
+        req->pool.head = NULL;
+    }
+    if (mem->headers.data == NULL) {
+        mem->headers = req->headers;
+        req->headers = (zq_buf){0};
+    }
+    if (mem->body.data == NULL) {
+        mem->body = req->body_out;
+        req->body_out = (zq_buf){0};
+    }
+}
+
+static void clean_lent(worker_mem *mem)
+{
+    zq_pool_reset(&mem->pool);
+    keep_buf(&mem->headers);
+    keep_buf(&mem->body);
+}
+
+static void handle(server *srv, FCGX_Request *fr, zq_store **store, unsigned *gen, worker_mem *mem)
 {
     struct timespec t0;
     cfg_ref *cr = cfg_acquire();
     zq_req req;
-    zq_buf out = {0};
+    zq_buf *out = &mem->out;
     double secs;
     int rc;
 
@@ -329,6 +396,7 @@ static void handle(server *srv, FCGX_Request *fr, zq_store **store, unsigned *ge
         *gen = cr->gen;
     }
     rc = zq_req_init(&req, fr->envp, &cr->app->cfg, *store);
+    lend(&req, mem);
     req.app = cr->app;
     req.stream_fn = stream_out;
     req.stream_ctx = fr->out;
@@ -347,16 +415,21 @@ static void handle(server *srv, FCGX_Request *fr, zq_store **store, unsigned *ge
             zq_router_dispatch(srv->routes, srv->nroutes, &req);
         }
     }
-    if (zq_resp_serialize(&req, &out) == 0 && out.len > 0)
-        FCGX_PutStr(out.data, (int)out.len, fr->out);
+    zq_buf_reset(out);
+    if (zq_resp_serialize(&req, out) == 0 && out->len > 0)
+        FCGX_PutStr(out->data, (int)out->len, fr->out);
     secs = elapsed_s(&t0);
     zq_metrics_end(req.route_index, req.status, secs);
     ZQ_INFO("event=request method=%s path=\"%.200s\" status=%d ms=%.2f in=%zu out=%zu", req.method,
             req.path, req.status, secs * 1000.0, req.body_len,
             req.streaming ? req.stream_bytes : req.body_out.len);
     zq_log_set_request_id(NULL);
-    zq_buf_free(&out);
+    keep_buf(out);
+    /* The kept JSON values' list lives in the arena: still there while
+     * zq_req_free releases them, emptied only after. */
+    take_back(&req, mem);
     zq_req_free(&req);
+    clean_lent(mem);
     cfg_release(cr);
 }
 
@@ -370,6 +443,7 @@ static void *worker_main(void *arg)
     worker *w = arg;
     server *srv = w->srv;
     FCGX_Request fr;
+    worker_mem mem = {0};
     zq_store *store;
     unsigned gen;
     cfg_ref *cr;
@@ -409,10 +483,14 @@ static void *worker_main(void *arg)
             continue;
         }
         backoff_ms = 10;
-        handle(srv, &fr, &store, &gen);
+        handle(srv, &fr, &store, &gen, &mem);
         FCGX_Finish_r(&fr);
     }
     FCGX_Free(&fr, 1);
+    zq_buf_free(&mem.out);
+    zq_pool_free(&mem.pool);
+    zq_buf_free(&mem.headers);
+    zq_buf_free(&mem.body);
     zq_store_free(store);
     atomic_store(&w->state, W_DONE);
     return NULL;

@@ -51,6 +51,11 @@ char *zq_pool_strdup(zq_pool *p, const char *s);
 char *zq_pool_strndup(zq_pool *p, const char *s, size_t n);
 /* Frees every allocation; the pool can be used again afterwards. */
 void zq_pool_free(zq_pool *p);
+/* Frees every allocation like zq_pool_free but keeps one standard chunk
+ * (4 KiB) for the next allocations, so that a worker reusing the pool
+ * for request after request does not malloc and free it each time. Free
+ * the pool with zq_pool_free when done with it. */
+void zq_pool_reset(zq_pool *p);
 
 /* True when [s, s+len) is well-formed UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF). NUL bytes are rejected too. */

@@ -198,6 +198,17 @@ struct zq_pool_chunk {
 #define POOL_CHUNK 4096
 #define POOL_ALIGN (_Alignof(max_align_t))
 
+/* Under ASan the memory a reset pool keeps is poisoned until handed out
+ * again, so that a pointer kept past its request is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POOL_POISON(a, n) ASAN_POISON_MEMORY_REGION(a, n)
+#define POOL_UNPOISON(a, n) ASAN_UNPOISON_MEMORY_REGION(a, n)
+#else
+#define POOL_POISON(a, n) ((void)(a), (void)(n))
+#define POOL_UNPOISON(a, n) ((void)(a), (void)(n))
+#endif
+
 void *zq_pool_alloc(zq_pool *p, size_t n)
 {
     zq_pool_chunk *c = p->head;
@@ -227,6 +238,7 @@ void *zq_pool_alloc(zq_pool *p, size_t n)
     }
     mem = c->mem + c->used;
     c->used += n;
+    POOL_UNPOISON(mem, n);
     return mem;
 }
 
@@ -246,12 +258,35 @@ char *zq_pool_strdup(zq_pool *p, const char *s)
     return zq_pool_strndup(p, s, strlen(s));
 }
 
+void zq_pool_reset(zq_pool *p)
+{
+    zq_pool_chunk *c = p->head, *keep = NULL, *next;
+
+    while (c != NULL) {
+        next = c->next;
+        if (keep == NULL && c->size == POOL_CHUNK) {
+            keep = c;
+        } else {
+            POOL_UNPOISON(c->mem, c->size);
+            free(c);
+        }
+        c = next;
+    }
+    if (keep != NULL) {
+        keep->used = 0;
+        keep->next = NULL;
+        POOL_POISON(keep->mem, keep->size);
+    }
+    p->head = keep;
+}
+
 void zq_pool_free(zq_pool *p)
 {
     zq_pool_chunk *c = p->head, *next;
 
     while (c != NULL) {
         next = c->next;
+        POOL_UNPOISON(c->mem, c->size);
         free(c);
         c = next;
     }

@@ -3,6 +3,8 @@
 #include "zhuqi/log.h"
 
 #include <errno.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -77,24 +79,6 @@ int zq_log_level_parse(const char *s, zq_log_level *out)
     return -ZQ_EINVAL;
 }
 
-/* The id usually comes from a request header: anything that could break
- * the key=value format (spaces, quotes, '=', control bytes) becomes '_'. */
-void zq_log_set_request_id(const char *rid)
-{
-    size_t i;
-
-    if (rid == NULL) {
-        t_rid[0] = '\0';
-        return;
-    }
-    for (i = 0; i < sizeof(t_rid) - 1 && rid[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)rid[i];
-
-        t_rid[i] = (c > 0x20 && c < 0x7f && c != '=' && c != '"' && c != '\\') ? (char)c : '_';
-    }
-    t_rid[i] = '\0';
-}
-
 /* How a piece of text is written into a line. Literal text of the format
  * (written by us) has only its control bytes escaped. What an argument
  * brings may be outside text: inside a quoted value ("..." in the format)
@@ -103,13 +87,49 @@ void zq_log_set_request_id(const char *rid)
  * another (`path="/a\" admin=1"` stays one field). */
 typedef enum esc_mode { ESC_CONTROL, ESC_QUOTED, ESC_BARE } esc_mode;
 
+/* Which bytes each mode escapes, one bit per mode (1 << mode), and
+ * RID_UNSAFE for those a request id may not hold: a table look-up per
+ * byte, as every byte of every line passes here. */
+#define RID_UNSAFE (1u << 3)
+static unsigned char esc_table[256];
+static pthread_once_t esc_once = PTHREAD_ONCE_INIT;
+
+static void esc_table_init(void)
+{
+    for (int c = 0; c < 256; c++) {
+        bool control = c < 0x20 || c == 0x7f;
+        bool quote = control || c == '"' || c == '\\';
+
+        esc_table[c] =
+            (unsigned char)((control ? 1u << ESC_CONTROL : 0) | (quote ? 1u << ESC_QUOTED : 0) |
+                            (quote || c == ' ' ? 1u << ESC_BARE : 0) |
+                            (quote || c == ' ' || c == '=' || c >= 0x7f ? RID_UNSAFE : 0));
+    }
+}
+
+/* The id usually comes from a request header: anything that could break
+ * the key=value format (spaces, quotes, '=', control bytes) becomes '_'. */
+void zq_log_set_request_id(const char *rid)
+{
+    char *dst = t_rid; /* the thread-local's address, once */
+    size_t i;
+
+    if (rid == NULL) {
+        dst[0] = '\0';
+        return;
+    }
+    pthread_once(&esc_once, esc_table_init);
+    for (i = 0; i < sizeof(t_rid) - 1 && rid[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)rid[i];
+
+        dst[i] = (esc_table[c] & RID_UNSAFE) ? '_' : (char)c;
+    }
+    dst[i] = '\0';
+}
+
 static bool needs_escape(unsigned char c, esc_mode mode)
 {
-    if (c < 0x20 || c == 0x7f)
-        return true;
-    if (mode == ESC_CONTROL)
-        return false;
-    return c == '"' || c == '\\' || (mode == ESC_BARE && c == ' ');
+    return (esc_table[c] >> mode) & 1u;
 }
 
 /* Appends s[0..len) to dst[pos..cap), escaped for mode. Runs of plain
@@ -171,6 +191,44 @@ typedef struct conv {
     bool left;   /* the '-' flag */
 } conv;
 
+/* The character classes of a conversion, by switch rather than strchr:
+ * a request's line reads a dozen of them. (strchr would also find the
+ * terminating NUL.) */
+static bool is_flag(char c)
+{
+    return c == '-' || c == '+' || c == ' ' || c == '#' || c == '0';
+}
+
+static bool is_length(char c)
+{
+    return c == 'h' || c == 'l' || c == 'z' || c == 'j' || c == 't' || c == 'L';
+}
+
+static bool is_type(char c)
+{
+    switch (c) {
+    case 'd':
+    case 'i':
+    case 'o':
+    case 'u':
+    case 'x':
+    case 'X':
+    case 'e':
+    case 'E':
+    case 'f':
+    case 'F':
+    case 'g':
+    case 'G':
+    case 'a':
+    case 'A':
+    case 'c':
+    case 's':
+    case 'p':
+    case 'm': return true;
+    default: return false;
+    }
+}
+
 /* Reads the conversion at *p (just after its '%'), taking '*' widths and
  * precisions from ap, and advances *p past it. Returns false when the
  * conversion is not one we know (it is then written as text). */
@@ -183,7 +241,7 @@ static bool next_conv(const char **p, va_list *ap, conv *c)
     c->prec = -1;
     c->left = false;
     flags = q;
-    while (*q != '\0' && strchr("-+ #0", *q) != NULL) {
+    while (is_flag(*q)) {
         c->left = c->left || *q == '-';
         q++;
     }
@@ -212,11 +270,11 @@ static bool next_conv(const char **p, va_list *ap, conv *c)
         }
     }
     nlen = 0;
-    while (nlen < 2 && *q != '\0' && strchr("hlzjtL", *q) != NULL && (nlen == 0 || *q == c->len[0]))
+    while (nlen < 2 && is_length(*q) && (nlen == 0 || *q == c->len[0]))
         c->len[nlen++] = *q++;
     c->len[nlen] = '\0';
     c->type = *q;
-    if (c->type == '\0' || strchr("diouxXeEfFgGaAcspm", c->type) == NULL || nflags > 5)
+    if (!is_type(c->type) || nflags > 5)
         return false;
     *p = q + 1;
     return true;
@@ -256,6 +314,47 @@ static void conv_spec(const conv *c, char spec[40])
     spec[n++] = c->type;
     spec[n] = '\0';
 }
+/* Writes v with prec (0..6) decimals into out[*n..] as printf's "%.*f"
+ * does, when that can be done exactly without it: |v| * 10^prec below
+ * 1e11 (so the product is off by less than 1e-5) and not within 1e-4 of
+ * a half, where that error could round it the other way than printf,
+ * which rounds v's exact value. Returns false otherwise (NaN and
+ * infinities too): the caller then asks snprintf. */
+static bool put_fixed(char *out, size_t *n, double v, int prec)
+{
+    static const double scale[] = {1, 10, 100, 1000, 1e4, 1e5, 1e6};
+    double p = fabs(v) * scale[prec], f;
+    unsigned long long r, unit = 1, ip, fp;
+    char d[8];
+    int i;
+
+    if (!(p < 1e11))
+        return false;
+    r = (unsigned long long)p; /* p >= 0: truncation is floor */
+    f = p - (double)r;
+    if (f > 0.4999 && f < 0.5001)
+        return false;
+    if (f > 0.5)
+        r++;
+    for (i = 0; i < prec; i++)
+        unit *= 10;
+    ip = r / unit;
+    fp = r % unit;
+    if (signbit(v))
+        out[(*n)++] = '-';
+    put_digits(out, n, ip);
+    if (prec > 0) {
+        out[(*n)++] = '.';
+        for (i = prec - 1; i >= 0; i--) {
+            d[i] = (char)('0' + fp % 10);
+            fp /= 10;
+        }
+        memcpy(out + *n, d, (size_t)prec);
+        *n += (size_t)prec;
+    }
+    return true;
+}
+
 /* The "YYYY-MM-DDTHH:MM:SS" text of the second this thread logged last:
  * formatting a date costs more than the rest of a line, and a busy
  * thread logs many lines per second. */
@@ -347,9 +446,12 @@ static size_t put_number(char *dst, size_t pos, size_t cap, const conv *c, va_li
     int n;
 
     /* The common case, a plain %d, %u, %ld, %zu ...: our own digits, no
-     * snprintf (a request logs several per line). */
-    if (c->nflags == 0 && c->width <= 0 && c->prec < 0 && strchr("diu", c->type) != NULL &&
-        strchr("hjtL", l[0]) == NULL) {
+     * snprintf (a request logs several per line). A bare %d has no length
+     * modifier: l[0] is the NUL, which strchr("hjtL", ...) used to find,
+     * so %d went the slow way. */
+    if (c->nflags == 0 && c->width <= 0 && c->prec < 0 &&
+        (c->type == 'd' || c->type == 'i' || c->type == 'u') &&
+        (l[0] == '\0' || l[0] == 'l' || l[0] == 'z')) {
         unsigned long long v;
         size_t k = 0;
 
@@ -370,6 +472,17 @@ static size_t put_number(char *dst, size_t pos, size_t cap, const conv *c, va_li
         }
         put_digits(tmp, &k, v);
         return put_escaped(dst, pos, cap, tmp, k, ESC_CONTROL, cut);
+    }
+    /* A plain %.Nf (the request line's ms=%.2f): our own digits too. */
+    if (c->type == 'f' && c->nflags == 0 && c->width <= 0 && c->prec >= 0 && c->prec <= 6 &&
+        l[0] == '\0') {
+        double v = va_arg(*ap, double);
+        size_t k = 0;
+
+        if (put_fixed(tmp, &k, v, c->prec))
+            return put_escaped(dst, pos, cap, tmp, k, ESC_CONTROL, cut);
+        n = snprintf(tmp, sizeof(tmp), "%.*f", c->prec, v);
+        return n < 0 ? pos : put_escaped(dst, pos, cap, tmp, (size_t)n, ESC_CONTROL, cut);
     }
     conv_spec(c, spec);
 
@@ -435,11 +548,21 @@ static size_t put_format(char *dst, size_t pos, size_t cap, const char *fmt, va_
         const char *q = p;
         conv c;
 
+        unsigned ctl = 0;
+
+        /* One pass finds the run's end, its quotes and whether it holds
+         * a control byte; a plain run (the usual) is copied whole. */
         while (*q != '\0' && *q != '%') {
             quoted = quoted != (*q == '"');
+            ctl |= esc_table[(unsigned char)*q];
             q++;
         }
-        pos = put_escaped(dst, pos, cap, p, (size_t)(q - p), ESC_CONTROL, cut);
+        if ((ctl & (1u << ESC_CONTROL)) == 0 && (size_t)(q - p) <= cap - pos) {
+            memcpy(dst + pos, p, (size_t)(q - p));
+            pos += (size_t)(q - p);
+        } else {
+            pos = put_escaped(dst, pos, cap, p, (size_t)(q - p), ESC_CONTROL, cut);
+        }
         if (*q == '\0')
             break;
         p = q + 1;
@@ -492,6 +615,7 @@ void zq_log(zq_log_level level, const char *fn, const char *fmt, ...)
     level = clamp_level(level);
     if ((int)level < atomic_load(&g_level))
         return;
+    pthread_once(&esc_once, esc_table_init);
 
     /* The head: timestamp and fixed fields, well under room. */
     pos = put_timestamp(line);

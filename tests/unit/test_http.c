@@ -75,6 +75,41 @@ static void test_params_headers(void **state)
     zq_req_free(&req);
 }
 
+/* zq_req_init reads the common parameters in one pass over envp; a
+ * lookup of one of them does not scan envp again (changing envp after
+ * init shows it), others still do. The first of two equal names wins
+ * either way, and a name is matched whole. */
+static void test_param_index(void **state)
+{
+    char *env[] = {"REQUEST_METHODX=PUT",
+                   "REQUEST_METHOD=POST",
+                   "HTTP_COOKIE=a=1",
+                   "REQUEST_METHOD=GET",
+                   "NOEQUALS",
+                   "HTTP_X_OTHER=o1",
+                   "HTTP_X_OTHER=o2",
+                   "CONTENT_LENGTH=",
+                   "=x",
+                   NULL};
+    zq_req req;
+
+    req_from(&req, env, NULL);
+    assert_string_equal(req.method, "POST");
+    assert_string_equal(zq_req_param(&req, "REQUEST_METHOD"), "POST");
+    assert_string_equal(zq_req_param(&req, "REQUEST_METHODX"), "PUT");
+    assert_string_equal(zq_req_header(&req, "X-Other"), "o1");
+    assert_string_equal(zq_req_header(&req, "Content-Length"), "");
+    assert_null(zq_req_param(&req, "QUERY_STRING"));
+    assert_null(zq_req_param(&req, "NOEQUALS"));
+    assert_null(zq_req_param(&req, "REQUEST"));
+    assert_null(zq_req_header(&req, "Authorization"));
+    env[2] = "HTTP_COOKIE=b=2";
+    env[5] = "HTTP_X_OTHER=o3";
+    assert_string_equal(zq_req_cookie(&req, "a"), "1");
+    assert_string_equal(zq_req_header(&req, "X-Other"), "o3");
+    zq_req_free(&req);
+}
+
 static void test_path_fallback_and_bad_utf8(void **state)
 {
     char *env1[] = {"REQUEST_URI=/api/a%20b?x=1", NULL};
@@ -216,6 +251,50 @@ static void test_response_shape(void **state)
         free(out);
         zq_req_free(&req);
     }
+}
+
+/* The whole answer, byte for byte: the head is written by hand (no
+ * printf), and into a buffer the worker reuses (reset, not freed). */
+static void test_response_bytes(void **state)
+{
+    char *env[] = {"REQUEST_ID=r-2", NULL};
+    zq_buf out = {0};
+    zq_req req;
+
+    req_from(&req, env, NULL);
+    zq_resp_raw(&req, 200, "application/json; charset=utf-8", "{\"ok\":true}", 11);
+    assert_int_equal(zq_resp_serialize(&req, &out), 0);
+    assert_string_equal(out.data, "Status: 200 OK\r\n"
+                                  "Content-Type: application/json; charset=utf-8\r\n"
+                                  "X-Request-Id: r-2\r\n"
+                                  "X-Content-Type-Options: nosniff\r\n"
+                                  "X-Frame-Options: DENY\r\n"
+                                  "Referrer-Policy: no-referrer\r\n"
+                                  "Content-Security-Policy: default-src 'none'; "
+                                  "frame-ancestors 'none'\r\n"
+                                  "Cache-Control: no-store\r\n"
+                                  "Content-Length: 11\r\n\r\n"
+                                  "{\"ok\":true}");
+    zq_req_free(&req);
+
+    zq_buf_reset(&out);
+    req_from(&req, env, NULL);
+    zq_resp_header(&req, "Retry-After", "30");
+    zq_resp_raw(&req, 599, NULL, "", 0);
+    req.csp = "default-src 'self'";
+    req.cache_control = "public, max-age=60";
+    assert_int_equal(zq_resp_serialize(&req, &out), 0);
+    assert_string_equal(out.data, "Status: 599 Unknown\r\n"
+                                  "Retry-After: 30\r\n"
+                                  "X-Request-Id: r-2\r\n"
+                                  "X-Content-Type-Options: nosniff\r\n"
+                                  "X-Frame-Options: DENY\r\n"
+                                  "Referrer-Policy: no-referrer\r\n"
+                                  "Content-Security-Policy: default-src 'self'\r\n"
+                                  "Cache-Control: public, max-age=60\r\n"
+                                  "Content-Length: 0\r\n\r\n");
+    zq_req_free(&req);
+    zq_buf_free(&out);
 }
 
 static void test_error_fields_and_unavailable(void **state)
@@ -479,18 +558,13 @@ static void test_idem_key_valid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_idem_key_valid),
-        cmocka_unit_test(test_params_headers),
-        cmocka_unit_test(test_path_fallback_and_bad_utf8),
-        cmocka_unit_test(test_url_decode),
-        cmocka_unit_test(test_urlencoded),
-        cmocka_unit_test(test_json_body),
-        cmocka_unit_test(test_response_shape),
-        cmocka_unit_test(test_error_fields_and_unavailable),
-        cmocka_unit_test(test_staff_auth),
-        cmocka_unit_test(test_router),
-        cmocka_unit_test(test_router_fail),
-        cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_idem_key_valid), cmocka_unit_test(test_params_headers),
+        cmocka_unit_test(test_param_index),    cmocka_unit_test(test_path_fallback_and_bad_utf8),
+        cmocka_unit_test(test_url_decode),     cmocka_unit_test(test_urlencoded),
+        cmocka_unit_test(test_json_body),      cmocka_unit_test(test_response_shape),
+        cmocka_unit_test(test_response_bytes), cmocka_unit_test(test_error_fields_and_unavailable),
+        cmocka_unit_test(test_staff_auth),     cmocka_unit_test(test_router),
+        cmocka_unit_test(test_router_fail),    cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

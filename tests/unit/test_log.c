@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <regex.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,45 @@ static void test_numbers_as_printf(void **state)
              255u, 4, 9, (short)-3, ULLONG_MAX, (ssize_t)-12);
     assert_non_null(strstr(out, want));
     free(out);
+}
+
+/* %.Nf (the request line's ms=%.2f) takes our own digits when it can be
+ * done exactly: every value comes out as printf writes it, ties, values
+ * a hair from a half, negative zero, large values, NaN and infinities
+ * included (those take printf). */
+static void test_fixed_as_printf(void **state)
+{
+    static const double vals[] = {
+        0.0,     -0.0,  0.004,  0.005, 0.015,     0.125,      0.375,      1.005, 2.675,
+        3.14159, -1.5,  -0.001, 9.995, 99.999999, 0.49999999, 123456.789, 1e8,   1e9 + 0.5,
+        1e12,    -1e15, 1e300,  NAN,   INFINITY,  -INFINITY,  2.5e-7};
+    char want[128], *out, line[96];
+
+    (void)state;
+    for (size_t i = 0; i < ZQ_ARRAY_LEN(vals); i++) {
+        for (int prec = 0; prec <= 7; prec++) {
+            capture_begin();
+            ZQ_INFO("v=%.*f w=%.2f x=%.0f", prec, vals[i], vals[i], vals[i]);
+            out = capture_end();
+            snprintf(line, sizeof(line), "v=%.*f w=%.2f x=%.0f\n", prec, vals[i], vals[i], vals[i]);
+            snprintf(want, sizeof(want), " %s", line);
+            if (strstr(out, want) == NULL)
+                fail_msg("%.17g prec %d: got %s want %s", vals[i], prec, out, want);
+            free(out);
+        }
+    }
+    /* Many values around the 3rd decimal's halves. */
+    for (int k = 0; k < 20000; k++) {
+        double v = k / 1000.0 + 0.0005;
+
+        capture_begin();
+        ZQ_INFO("ms=%.2f", v);
+        out = capture_end();
+        snprintf(want, sizeof(want), " ms=%.2f\n", v);
+        if (strstr(out, want) == NULL)
+            fail_msg("%.17g: got %s want %s", v, out, want);
+        free(out);
+    }
 }
 
 /* Outside text cannot forge a field: inside a quoted value '"' and '\\'
@@ -514,6 +554,7 @@ int main(void)
         T(test_levels),
         T(test_escapes),
         T(test_numbers_as_printf),
+        T(test_fixed_as_printf),
         T(test_values_cannot_forge_fields),
         T(test_escaped_line_cut),
         T(test_request_id),
