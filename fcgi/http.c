@@ -722,8 +722,10 @@ static void serialize_head(zq_req *req, zq_buf *out, size_t content_length)
     out->len = (size_t)(p - out->data);
 }
 
-int zq_resp_serialize(zq_req *req, zq_buf *out)
+int zq_resp_serialize_parts(zq_req *req, zq_buf *out, const char **body, size_t *body_len)
 {
+    *body = NULL;
+    *body_len = 0;
     if (req->streaming)
         return 0; /* the head and the body went out already */
     if (!req->responded || req->body_out.oom) {
@@ -731,11 +733,33 @@ int zq_resp_serialize(zq_req *req, zq_buf *out)
         zq_buf_free(&req->body_out);
         zq_resp_error(req, 500, "internal_error", "服务器内部错误，请稍后重试。");
     }
+    /* A large body (a page of the staff list is some 45 KB) is sent from
+     * where it was written: copying it after the head costs about one
+     * instruction per byte under callgrind. A small one is copied, so
+     * that it goes out in one write with the head. */
+    if (!req->head && req->body_out.len >= ZQ_RESP_SEND_APART) {
+        zq_buf_reserve(out, 512 + req->headers.len);
+        serialize_head(req, out, req->body_out.len);
+        *body = req->body_out.data;
+        *body_len = req->body_out.len;
+        return out->oom ? -ZQ_ENOMEM : 0;
+    }
     zq_buf_reserve(out, 512 + req->headers.len + req->body_out.len);
     serialize_head(req, out, req->head ? (size_t)0 : req->body_out.len);
     if (!req->head && req->body_out.len > 0)
         zq_buf_append(out, req->body_out.data, req->body_out.len);
     return out->oom ? -ZQ_ENOMEM : 0;
+}
+
+int zq_resp_serialize(zq_req *req, zq_buf *out)
+{
+    const char *body;
+    size_t len;
+    int rc = zq_resp_serialize_parts(req, out, &body, &len);
+
+    if (rc == 0 && len > 0 && zq_buf_append(out, body, len) < 0)
+        rc = -ZQ_ENOMEM;
+    return rc;
 }
 
 int zq_resp_stream_begin(zq_req *req, int status, const char *content_type)

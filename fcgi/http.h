@@ -145,6 +145,16 @@ void zq_resp_unavailable(zq_req *req);
  * response is streaming. */
 int zq_resp_serialize(zq_req *req, zq_buf *out);
 
+/* Bodies from this size on are left where they are by
+ * zq_resp_serialize_parts. */
+#define ZQ_RESP_SEND_APART 8192
+
+/* zq_resp_serialize, except that a body of ZQ_RESP_SEND_APART bytes or
+ * more is not copied: out gets the head only, and *body / *body_len point
+ * at the body (req's, valid until zq_req_free), to be sent right after
+ * it. Otherwise *body is NULL and *body_len 0. Returns 0 or -ZQ_ENOMEM. */
+int zq_resp_serialize_parts(zq_req *req, zq_buf *out, const char **body, size_t *body_len);
+
 /* Starts a streamed response: status, content type and the headers added
  * so far (no Content-Length) go out at once through req->stream_fn; the
  * body follows with zq_resp_stream_write(). Without stream_fn the body is

@@ -386,6 +386,8 @@ static void handle(server *srv, FCGX_Request *fr, zq_store **store, unsigned *ge
     cfg_ref *cr = cfg_acquire();
     zq_req req;
     zq_buf *out = &mem->out;
+    const char *body; /* a large body, sent after out from where it is */
+    size_t body_len;
     double secs;
     int rc;
 
@@ -416,8 +418,11 @@ static void handle(server *srv, FCGX_Request *fr, zq_store **store, unsigned *ge
         }
     }
     zq_buf_reset(out);
-    if (zq_resp_serialize(&req, out) == 0 && out->len > 0)
+    if (zq_resp_serialize_parts(&req, out, &body, &body_len) == 0 && out->len > 0) {
         FCGX_PutStr(out->data, (int)out->len, fr->out);
+        if (body_len > 0)
+            FCGX_PutStr(body, (int)body_len, fr->out);
+    }
     secs = elapsed_s(&t0);
     zq_metrics_end(req.route_index, req.status, secs);
     ZQ_INFO("event=request method=%s path=\"%.200s\" status=%d ms=%.2f in=%zu out=%zu", req.method,
