@@ -76,6 +76,12 @@ typedef struct zq_staff_memo {
         zq_deadline d;
         int left;
     } review[ZQ_STAFF_MEMO], left[ZQ_STAFF_MEMO];
+    /* The last Beijing day written as an ISO time: its "YYYY-MM-DDT".
+     * Rows of a page are mostly of a few days, and the date is the dear
+     * part of a time. */
+    bool iso_set;
+    int64_t iso_day; /* days since 1970-01-01, Beijing */
+    char iso_date[11];
 } zq_staff_memo;
 
 /* Everything the deadline-dependent parts need. Borrowed pointers. */

@@ -412,6 +412,50 @@ static void test_long_contact(void **state)
     zq_case_row_clear(&r);
 }
 
+/* Times through the memo's cached day give what zq_time_iso gives: the
+ * same day at other hours, the day before and after, Beijing midnight
+ * on either side, before 1970, and a year out of range (""), one row
+ * after the other with one memo as the list writes a page. */
+static void test_times_memo(void **state)
+{
+    static const int64_t day = 86400000LL, base = 1773367200000LL; /* 10:00 Beijing */
+    static const int64_t ms[] = {base,
+                                 base + 1,
+                                 base + 13 * 3600000LL + 59 * 60000LL + 59999, /* 23:59:59 */
+                                 base + 14 * 3600000LL,                        /* 00:00 next day */
+                                 base - 10 * 3600000LL - 1, /* 23:59:59.999 the day before */
+                                 base - day * 400,
+                                 base,
+                                 -1,
+                                 -8 * 3600000LL,
+                                 -8 * 3600000LL - 1,
+                                 253402300800000LL, /* year 10000 */
+                                 base};
+    zq_staff_memo memo = {0};
+    zq_staff_ctx ctx;
+    zq_case_row r;
+    size_t i;
+
+    (void)state;
+    ctx_on(&ctx, g_schema);
+    ctx.memo = &memo;
+    row_init(&r, "TS20260313-0007", "consult", "submitted");
+    for (i = 0; i + 1 < ZQ_ARRAY_LEN(ms); i++) {
+        char a[32], b[32];
+        json_t *o;
+
+        r.created_ms = ms[i];
+        r.updated_ms = ms[i + 1];
+        zq_time_iso(ms[i], a);
+        zq_time_iso(ms[i + 1], b);
+        o = written(&ctx, &r, true, false);
+        assert_string_equal(json_string_value(json_object_get(o, "created_at")), a);
+        assert_string_equal(json_string_value(json_object_get(o, "updated_at")), b);
+        json_decref(o);
+    }
+    zq_case_row_clear(&r);
+}
+
 /* zq_staff_row_json gives the same object as the writer. */
 static void test_row_json(void **state)
 {
@@ -437,7 +481,7 @@ int main(void)
         cmocka_unit_test(test_summary_awkward), cmocka_unit_test(test_answers_text),
         cmocka_unit_test(test_empty),           cmocka_unit_test(test_consult_topic),
         cmocka_unit_test(test_long_contact),    cmocka_unit_test(test_row_json),
-        cmocka_unit_test(test_answers_control),
+        cmocka_unit_test(test_answers_control), cmocka_unit_test(test_times_memo),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
