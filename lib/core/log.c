@@ -670,6 +670,18 @@ char *zq_mask_mobile(const char *in, char *out, size_t outsz)
 
     if (in == NULL || in[0] == '\0')
         return put(out, outsz, "", 0);
+    /* The usual value, 11 digits and nothing else, as the loop below
+     * would mask it (the staff list masks one per row). */
+    for (n = 0; n < 11 && is_digit(in[n]); n++)
+        ;
+    if (n == 11 && in[11] == '\0') {
+        memcpy(m, in, 3);
+        memcpy(m + 3, "****", 4);
+        memcpy(m + 7, in + 7, 4);
+        m[11] = '\0';
+        return put(out, outsz, m, 11);
+    }
+    n = 0;
     for (p = in; *p != '\0'; p++) {
         if (*p == ' ' || *p == '-')
             continue;

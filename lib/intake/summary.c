@@ -57,8 +57,8 @@ int zq_summary_pack(const zq_summary *s, zq_buf *b)
 
 char *zq_summary_split(const char *s, size_t len, const char *part[ZQ_SUMMARY_NSUM])
 {
-    size_t vl = sizeof(ZQ_SUMMARY_VERSION) - 1, i;
-    char *t;
+    size_t vl = sizeof(ZQ_SUMMARY_VERSION) - 1;
+    char *t, *p;
     int k = 0;
 
     if (s == NULL || len <= vl || memcmp(s, ZQ_SUMMARY_VERSION, vl) != 0 || s[vl] != ZQ_SUMMARY_SEP)
@@ -68,15 +68,15 @@ char *zq_summary_split(const char *s, size_t len, const char *part[ZQ_SUMMARY_NS
         return NULL;
     memcpy(t, s, len);
     t[len] = '\0';
-    for (i = vl; i < len; i++) {
-        if (t[i] != ZQ_SUMMARY_SEP)
-            continue;
-        t[i] = '\0';
+    /* memchr from separator to separator: the list splits a pack per
+     * row, and a byte loop was most of it. */
+    for (p = t + vl; p != NULL; p = memchr(p + 1, ZQ_SUMMARY_SEP, (size_t)(t + len - p - 1))) {
+        *p = '\0';
         if (k == ZQ_SUMMARY_NSUM) {
             free(t);
             return NULL;
         }
-        part[k++] = t + i + 1;
+        part[k++] = p + 1;
     }
     if (k != ZQ_SUMMARY_NSUM) {
         free(t);
