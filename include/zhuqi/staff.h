@@ -82,6 +82,12 @@ typedef struct zq_staff_memo {
     bool iso_set;
     int64_t iso_day; /* days since 1970-01-01, Beijing */
     char iso_date[11];
+    /* Labels (schema and program text, stable through a request) found
+     * to need no escaping, by address: a row writes the same few. */
+    struct {
+        const char *s;
+        size_t len;
+    } plain[ZQ_STAFF_MEMO];
 } zq_staff_memo;
 
 /* Everything the deadline-dependent parts need. Borrowed pointers. */

@@ -78,31 +78,13 @@ static const unsigned char stop_byte[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-static bool esc_byte(unsigned char c)
-{
-    return c != '\0' && stop_byte[c];
-}
-
-static bool needs_escape(const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (esc_byte((unsigned char)s[i]))
-            return true;
-    return false;
-}
-
-/* A JSON string value (with quotes), escaped as zq_buf_json_escape does;
- * one pass finds both the length and whether anything needs escaping,
- * and a plain string goes in with one reservation. */
-static void put_jstr(zq_buf *b, const char *s)
+/* The bytes of s before its first byte that needs escaping or its NUL:
+ * four a turn, one test and branch each (a byte is read only once the one
+ * before it is known not to be the NUL). */
+static size_t plain_run(const char *s)
 {
     const char *p = s;
-    size_t n;
 
-    /* Four bytes a turn: one test and branch each, one step of p (a byte
-     * is read only once the one before it is known not to be the NUL). */
     for (;;) {
         if (stop_byte[(unsigned char)p[0]])
             break;
@@ -120,19 +102,73 @@ static void put_jstr(zq_buf *b, const char *s)
         }
         p += 4;
     }
-    n = (size_t)(p - s);
-    if (*p != '\0') {
-        PUTL(b, "\"");
-        zq_buf_json_escape(b, s, n + strlen(p));
-        PUTL(b, "\"");
-        return;
-    }
+    return (size_t)(p - s);
+}
+
+/* s[0..n), known to need no escaping, with quotes: one reservation. */
+static void put_quoted(zq_buf *b, const char *s, size_t n)
+{
     if (b->len + n + 2 >= b->cap && zq_buf_reserve(b, n + 2) < 0)
         return;
     b->data[b->len] = '"';
     memcpy(b->data + b->len + 1, s, n);
     b->data[b->len + 1 + n] = '"';
     b->len += n + 2;
+}
+
+/* A JSON string value (with quotes), escaped as zq_buf_json_escape does;
+ * one pass finds both the length and whether anything needs escaping,
+ * and a plain string goes in with one reservation. */
+static void put_jstr(zq_buf *b, const char *s)
+{
+    size_t n = plain_run(s);
+
+    if (s[n] != '\0') {
+        PUTL(b, "\"");
+        zq_buf_json_escape(b, s, n + strlen(s + n));
+        PUTL(b, "\"");
+        return;
+    }
+    put_quoted(b, s, n);
+}
+
+/* True when label s needs no escaping, its length in *len: from ctx's
+ * memo when s was seen before. Only for text that stays as it is while
+ * the memo lives (schema and program labels); a label that falls back to
+ * a field of row r (an unknown status or form) is not remembered, since
+ * an export refills the same rows batch after batch. */
+static bool label_plain(const zq_staff_ctx *ctx, const zq_case_row *r, const char *s, size_t *len)
+{
+    zq_staff_memo *m = (const char *)s >= (const char *)r && (const char *)s < (const char *)(r + 1)
+                           ? NULL
+                           : ctx->memo;
+    unsigned slot = (unsigned)(((uintptr_t)s >> 3) % ZQ_STAFF_MEMO);
+    size_t n;
+
+    if (m != NULL && m->plain[slot].s == s) {
+        *len = m->plain[slot].len;
+        return true;
+    }
+    n = plain_run(s);
+    if (s[n] != '\0')
+        return false;
+    if (m != NULL) {
+        m->plain[slot].s = s;
+        m->plain[slot].len = n;
+    }
+    *len = n;
+    return true;
+}
+
+/* put_jstr for a label (see label_plain). */
+static void put_label(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, const char *s)
+{
+    size_t n;
+
+    if (label_plain(ctx, r, s, &n))
+        put_quoted(b, s, n);
+    else
+        put_jstr(b, s);
 }
 
 /* Staff's or the enterprise's free text as a JSON string, its mobile
@@ -235,9 +271,12 @@ static void put_time(zq_buf *b, const zq_staff_ctx *ctx, int64_t ms)
 }
 
 /* The name of an office as zq_staff_office_name gives it (quoted). */
-static void put_office_name(zq_buf *b, const zq_schema *s, const char *office)
+static void put_office_name(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *row,
+                            const char *office)
 {
+    const zq_schema *s = ctx->schema;
     const zq_region *r;
+    size_t n;
 
     if (office[0] == '\0' || strcmp(office, "510000") == 0) {
         put_jstr(b, office[0] == '\0' ? "" : "四川省经济和信息化厅（跨区域协作）");
@@ -248,31 +287,31 @@ static void put_office_name(zq_buf *b, const zq_schema *s, const char *office)
         put_jstr(b, office);
         return;
     }
-    if (needs_escape(r->name, strlen(r->name))) {
+    if (!label_plain(ctx, row, r->name, &n)) {
         char buf[160];
         put_jstr(b, zq_staff_office_name(s, office, buf, sizeof(buf)));
         return;
     }
     PUTL(b, "\"");
-    put(b, r->name, strlen(r->name));
+    put(b, r->name, n);
     PUTL(b, "经济和信息化局\"");
 }
 
-static void put_deadline(zq_buf *b, const zq_deadline *d, const char *status, const char *label,
-                         zq_date today, int left)
+static void put_deadline(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
+                         const zq_deadline *d, const char *label, zq_date today, int left)
 {
     if (d->clock == ZQ_WF_CLOCK_NONE || !zq_date_valid(d->due)) {
         PUTL(b, "null");
         return;
     }
     PUTL(b, "{\"status\":");
-    put_jstr(b, status);
+    put_label(b, ctx, r, r->status);
     PUTL(b, ",\"status_label\":");
-    put_jstr(b, label);
+    put_label(b, ctx, r, label);
     PUTL(b, ",\"clock\":");
-    put_jstr(b, zq_wf_clock_name(d->clock));
+    put_label(b, ctx, r, zq_wf_clock_name(d->clock));
     PUTL(b, ",\"what\":");
-    put_jstr(b, zq_wf_clock_label(d->clock));
+    put_label(b, ctx, r, zq_wf_clock_label(d->clock));
     PUTL(b, ",\"start\":");
     put_date(b, d->start);
     PUTL(b, ",\"due\":");
@@ -329,11 +368,11 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
     PUTL(b, ",\"type\":");
     put_jstr(b, r->form);
     PUTL(b, ",\"type_label\":");
-    put_jstr(b, zq_staff_form_title(s, r->form));
+    put_label(b, ctx, r, zq_staff_form_title(s, r->form));
     PUTL(b, ",\"status\":");
-    put_jstr(b, r->status);
+    put_label(b, ctx, r, r->status);
     PUTL(b, ",\"status_label\":");
-    put_jstr(b, label);
+    put_label(b, ctx, r, label);
     PUTL(b, ",\"created_at\":");
     put_time(b, ctx, r->created_ms);
     PUTL(b, ",\"updated_at\":");
@@ -341,7 +380,7 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
     PUTL(b, ",\"region\":");
     put_jstr(b, r->region);
     PUTL(b, ",\"region_name\":");
-    put_jstr(b, zq_staff_region_name(s, r->region));
+    put_label(b, ctx, r, zq_staff_region_name(s, r->region));
     PUTL(b, ",\"company_name\":");
     put_jstr(b,
              r->has_summary ? r->company_name : row_answer(r, "company_name", text, sizeof(text)));
@@ -356,7 +395,7 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
     PUTL(b, ",\"office\":");
     put_jstr(b, office);
     PUTL(b, ",\"office_name\":");
-    put_office_name(b, s, office);
+    put_office_name(b, ctx, r, office);
     if (r->office[0] != '\0')
         PUTL(b, ",\"office_assigned\":true");
     else
@@ -373,7 +412,7 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
         PUTL(b, ",\"cross_region\":null");
     }
     PUTL(b, ",\"deadline\":");
-    put_deadline(b, &d, r->status, label, ctx->today,
+    put_deadline(b, ctx, r, &d, label, ctx->today,
                  d.clock != ZQ_WF_CLOCK_NONE ? zq_staff_days_left(ctx, &d) : 0);
     if (r->dup_of[0] != '\0') {
         PUTL(b, ",\"possible_duplicate\":true,\"dup_of\":");
@@ -409,7 +448,7 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
         PUTL(b, ",\"result\":");
         put_jstr(b, r->result);
         PUTL(b, ",\"result_label\":");
-        put_jstr(b, res ? res->label : r->result);
+        put_label(b, ctx, r, res ? res->label : r->result);
         if (r->result_reason != NULL) {
             PUTL(b, ",\"result_reason\":");
             put_free_text(b, r->result_reason, mask);
@@ -424,7 +463,7 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
         PUTL(b, ",\"department\":");
         put_jstr(b, r->department);
         PUTL(b, ",\"department_label\":");
-        put_jstr(b, dl ? dl : r->department);
+        put_label(b, ctx, r, dl ? dl : r->department);
     }
     /* The enterprise's evaluation, once given (free text masked as the
      * answers are). */
@@ -433,7 +472,7 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
         PUTL(b, ",\"rating\":");
         put_jstr(b, r->rating);
         PUTL(b, ",\"rating_label\":");
-        put_jstr(b, rl ? rl : r->rating);
+        put_label(b, ctx, r, rl ? rl : r->rating);
         if (r->rating_comment != NULL) {
             PUTL(b, ",\"rating_comment\":");
             put_free_text(b, r->rating_comment, mask);
