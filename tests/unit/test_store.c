@@ -1155,7 +1155,8 @@ int main(void)
         cmocka_unit_test_teardown(test_wait_without_replica, fx_teardown),
         cmocka_unit_test_teardown(test_wait_with_replica, fx_teardown),
         cmocka_unit_test_teardown(test_reply_unavailable, fx_teardown),
-        cmocka_unit_test(test_key), cmocka_unit_test(test_key_plain_as_printf),
+        cmocka_unit_test(test_key),
+        cmocka_unit_test(test_key_plain_as_printf),
         cmocka_unit_test_teardown(test_script_pack, fx_teardown),
         cmocka_unit_test(test_unpack_bad),
     };
