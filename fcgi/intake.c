@@ -68,7 +68,8 @@ void zq_intake_set_cookie(zq_req *req, const char *sid)
 {
     static const char path[] = "; Path=/api/; Max-Age=", flags[] = "; HttpOnly; SameSite=Lax",
                       secure[] = "; Secure";
-    long long age = (long long)req->cfg->intake.session_ttl_s + COOKIE_GRACE_S;
+    const int max_age = req->cfg->intake.session_ttl_s + COOKIE_GRACE_S;
+    long long age = max_age;
     char v[256], digits[24];
     size_t at = 0, nd = 0;
 
@@ -77,7 +78,7 @@ void zq_intake_set_cookie(zq_req *req, const char *sid)
         digits[sizeof(digits) - 1 - nd++] = (char)('0' + (age < 0 ? -(age % 10) : age % 10));
         age /= 10;
     } while (age != 0);
-    if ((long long)req->cfg->intake.session_ttl_s + COOKIE_GRACE_S < 0)
+    if (max_age < 0)
         digits[sizeof(digits) - 1 - nd++] = '-';
     if (cookie_put(v, sizeof(v), &at, "zq_sid=", 7) &&
         cookie_put(v, sizeof(v), &at, sid, strlen(sid)) &&
