@@ -52,13 +52,41 @@ const zq_form *zq_intake_form_param(zq_req *req)
  * GET .../state) instead of finding nothing and starting an empty form. */
 #define COOKIE_GRACE_S (7 * 86400)
 
+/* Appends the n bytes of s at v[*at] when they fit in cap (with a NUL);
+ * false when not. */
+static bool cookie_put(char *v, size_t cap, size_t *at, const char *s, size_t n)
+{
+    if (n >= cap - *at)
+        return false;
+    memcpy(v + *at, s, n);
+    *at += n;
+    v[*at] = '\0';
+    return true;
+}
+
 void zq_intake_set_cookie(zq_req *req, const char *sid)
 {
-    char v[256];
+    static const char path[] = "; Path=/api/; Max-Age=", flags[] = "; HttpOnly; SameSite=Lax",
+                      secure[] = "; Secure";
+    const int max_age = req->cfg->intake.session_ttl_s + COOKIE_GRACE_S;
+    long long age = max_age;
+    char v[256], digits[24];
+    size_t at = 0, nd = 0;
 
-    if (zq_fmt(v, sizeof(v), "zq_sid=%s; Path=/api/; Max-Age=%d; HttpOnly; SameSite=Lax%s", sid,
-               req->cfg->intake.session_ttl_s + COOKIE_GRACE_S,
-               req->cfg->server.cookie_secure ? "; Secure" : "") == 0)
+    /* Put together by hand, not with zq_fmt: every step save sends it. */
+    do {
+        digits[sizeof(digits) - 1 - nd++] = (char)('0' + (age < 0 ? -(age % 10) : age % 10));
+        age /= 10;
+    } while (age != 0);
+    if (max_age < 0)
+        digits[sizeof(digits) - 1 - nd++] = '-';
+    if (cookie_put(v, sizeof(v), &at, "zq_sid=", 7) &&
+        cookie_put(v, sizeof(v), &at, sid, strlen(sid)) &&
+        cookie_put(v, sizeof(v), &at, path, sizeof(path) - 1) &&
+        cookie_put(v, sizeof(v), &at, digits + sizeof(digits) - nd, nd) &&
+        cookie_put(v, sizeof(v), &at, flags, sizeof(flags) - 1) &&
+        (!req->cfg->server.cookie_secure ||
+         cookie_put(v, sizeof(v), &at, secure, sizeof(secure) - 1)))
         zq_resp_header(req, "Set-Cookie", v);
 }
 

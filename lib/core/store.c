@@ -934,11 +934,24 @@ const char *zq_store_prefix(const zq_store *st)
     return st->cfg.prefix;
 }
 
+/* Whether fmt's only conversions are plain %s (no flags, width or
+ * precision): the keys of the hot paths, copied without vsnprintf. */
+static bool key_fmt_plain(const char *fmt)
+{
+    const char *p;
+
+    for (p = strchr(fmt, '%'); p != NULL; p = strchr(p + 2, '%'))
+        if (p[1] != 's')
+            return false;
+    return true;
+}
+
 int zq_store_key(const zq_store *st, char *out, size_t outsz, const char *fmt, ...)
 {
-    size_t plen = strlen(st->cfg.prefix);
+    size_t plen = strlen(st->cfg.prefix), at, n;
+    const char *src;
     va_list ap;
-    int n;
+    int rc = 0;
 
     if (outsz == 0)
         return -ZQ_ETOOBIG;
@@ -947,13 +960,38 @@ int zq_store_key(const zq_store *st, char *out, size_t outsz, const char *fmt, .
         return -ZQ_ETOOBIG;
     memcpy(out, st->cfg.prefix, plen);
     va_start(ap, fmt);
-    n = vsnprintf(out + plen, outsz - plen, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= outsz - plen) {
-        out[0] = '\0';
-        return -ZQ_ETOOBIG;
+    if (!key_fmt_plain(fmt)) {
+        int k = vsnprintf(out + plen, outsz - plen, fmt, ap);
+
+        rc = k < 0 || (size_t)k >= outsz - plen ? -ZQ_ETOOBIG : 0;
+        goto out;
     }
-    return 0;
+    at = plen;
+    while (*fmt != '\0') {
+        if (fmt[0] == '%') {
+            src = va_arg(ap, const char *);
+            if (src == NULL)
+                src = "(null)"; /* as vsnprintf writes it */
+            n = strlen(src);
+            fmt += 2;
+        } else {
+            src = fmt;
+            n = strcspn(fmt, "%");
+            fmt += n;
+        }
+        if (n >= outsz - at) {
+            rc = -ZQ_ETOOBIG;
+            goto out;
+        }
+        memcpy(out + at, src, n);
+        at += n;
+    }
+    out[at] = '\0';
+out:
+    va_end(ap);
+    if (rc < 0)
+        out[0] = '\0';
+    return rc;
 }
 
 const char *zq_store_peer(const zq_store *st)

@@ -445,6 +445,14 @@ static bool step_field_visible(const step_view *w, const zq_field *fld)
     return when_holds(fld, ctrl != NULL ? view_get(&others, ctrl, 0) : NULL);
 }
 
+/* set_msg on *errs, made when it is still NULL. */
+static int step_msg(json_t **errs, const char *id, const char *msg)
+{
+    if (*errs == NULL && (*errs = json_object()) == NULL)
+        return -ZQ_ENOMEM;
+    return set_msg(*errs, id, msg);
+}
+
 /* The values are read in place (view_get) rather than copied into
  * objects of visible answers: a step is validated on every save. */
 int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, json_t *input,
@@ -466,30 +474,30 @@ int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, js
         *errors = NULL;
     if (out == NULL || errors == NULL)
         return -ZQ_EINVAL;
+    /* errs is made on the first message: most saves have none. */
     res = json_object();
-    errs = json_object();
-    if (res == NULL || errs == NULL)
+    if (res == NULL)
         goto out;
     if (e == NULL || st == NULL || st < f->steps || st >= f->steps + f->nsteps) {
-        if (set_msg(errs, "_", "表单中没有这一步") < 0)
+        if (step_msg(&errs, "_", "表单中没有这一步") < 0)
             goto out;
         goto invalid;
     }
     if (input != NULL && !json_is_object(input)) {
-        if (set_msg(errs, "_", "提交的内容格式不正确") < 0)
+        if (step_msg(&errs, "_", "提交的内容格式不正确") < 0)
             goto out;
         goto invalid;
     }
     json_object_foreach(input, k, v)
     {
-        if (!step_has_id(st, k) && (rc = set_msg(errs, k, "表单中没有这一项")) < 0)
+        if (!step_has_id(st, k) && (rc = step_msg(&errs, k, "表单中没有这一项")) < 0)
             goto out;
     }
     /* Nothing after the eligibility check is taken while one of its
      * answers rules the complaint out. */
     if (!st->gate && (stop = view_stop(&w)) != NULL) {
         zq_stop_message(stop, stopmsg, sizeof(stopmsg));
-        if ((rc = set_msg(errs, "_", stopmsg)) < 0)
+        if ((rc = step_msg(&errs, "_", stopmsg)) < 0)
             goto out;
         goto invalid;
     }
@@ -507,7 +515,7 @@ int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, js
         if (rc == -ZQ_ENOMEM)
             goto out;
         if (rc < 0) {
-            if ((rc = set_msg(errs, fld->id, msg)) < 0)
+            if ((rc = step_msg(&errs, fld->id, msg)) < 0)
                 goto out;
             continue;
         }
@@ -524,7 +532,7 @@ int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, js
 
         if (at != NULL && json_object_get(errs, at->id) == NULL &&
             !rule_holds_for(r, view_get(&w, r->field, 0), view_get(&w, r->other, 0)) &&
-            (rc = set_msg(errs, at->id, r->message)) < 0)
+            (rc = step_msg(&errs, at->id, r->message)) < 0)
             goto out;
     }
     if (json_object_size(errs) > 0)

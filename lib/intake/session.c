@@ -473,79 +473,85 @@ void zq_session_clear(zq_session *s)
  * (gate field, stopping value) pairs, the fields to delete, (field, JSON)
  * answers. Few arguments: each costs the client more than its bytes.
  * Answers {"none"}, {"csrf"}, {"legacy"}, {"order", i}, {"stop", i},
- * {"checked"}, or {"ok", done, uploads or "", the done step ids, then
- * field and JSON of every stored answer}, the last two lists of items
- * each ended by "\n" again: five strings to read, not one per item. */
+ * {"checked"}, or when written one string, the pack (zq_store_unpack) of
+ * done, uploads or "", the done step ids, then field and JSON of every
+ * stored answer, the last two lists of items each ended by "\n" again:
+ * one reply object to read, not one per item nor per string. */
 static zq_script step_script = {
-    .src = "local key, form, ttl, token, mode = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
-           "local csrf = redis.call('HGET', key, 'csrf')\n"
-           "if not csrf or #csrf ~= 64 then return {'none'} end\n"
-           "redis.call('EXPIRE', key, ttl)\n"
-           "if redis.call('HEXISTS', key, 'f:' .. form) == 1 then return {'legacy'} end\n"
-           "local dk = 'd:' .. form\n"
-           "local done = redis.call('HGET', key, dk)\n"
-           "if not done then return {'none'} end\n"
-           "if csrf ~= token then return {'csrf'} end\n"
-           "local function items(s)\n"
-           "  local t = {}\n"
-           "  for x in string.gmatch(s, '([^\\n]*)\\n') do t[#t + 1] = x end\n"
-           "  return t\n"
-           "end\n"
-           "local ok, list = pcall(cjson.decode, done)\n"
-           "if not ok or type(list) ~= 'table' then list = {} end\n"
-           "local have, names = {}, {}\n"
-           "for _, s in ipairs(list) do\n"
-           "  if type(s) == 'string' then have[s] = true; names[#names + 1] = s end\n"
-           "end\n"
-           "for k, s in ipairs(items(ARGV[9])) do\n"
-           "  if not have[s] then return {'order', k - 1} end\n"
-           "end\n"
-           "local pre = 'a:' .. form .. ':'\n"
-           "local t = items(ARGV[10])\n"
-           "for k = 1, #t - 1, 2 do\n"
-           "  local v = redis.call('HGET', key, pre .. t[k])\n"
-           "  if v then\n"
-           "    local okv, sv = pcall(cjson.decode, v)\n"
-           "    if okv and sv == t[k + 1] then return {'stop', (k - 1) / 2} end\n"
-           "  end\n"
-           "end\n"
-           "if mode ~= 'w' then return {'checked'} end\n"
-           "for _, f in ipairs(items(ARGV[11])) do redis.call('HDEL', key, pre .. f) end\n"
-           "t = items(ARGV[12])\n"
-           "for k = 1, #t - 1, 2 do redis.call('HSET', key, pre .. t[k], t[k + 1]) end\n"
-           "if not have[ARGV[5]] then\n"
-           "  local body = string.match(done, '^%s*%[(.*)%]%s*$')\n"
-           "  if #names == 0 or body == nil or string.match(body, '^%s*$') then\n"
-           "    done = '[' .. ARGV[6] .. ']'\n"
-           "  else\n"
-           "    done = '[' .. body .. ',' .. ARGV[6] .. ']'\n"
-           "  end\n"
-           "  names[#names + 1] = ARGV[5]\n"
-           "  redis.call('HSET', key, dk, done)\n"
-           "end\n"
-           "local idx, mk = ARGV[7], 'm:' .. form\n"
-           "if idx == '-' then\n"
-           "  idx = redis.call('HGET', key, mk)\n"
-           "  if idx then redis.call('SET', idx, ARGV[8], 'EX', ttl) end\n"
-           "elseif idx == '' then\n"
-           "  redis.call('HDEL', key, mk)\n"
-           "else\n"
-           "  redis.call('SET', idx, ARGV[8], 'EX', ttl)\n"
-           "  redis.call('HSET', key, mk, idx)\n"
-           "end\n"
-           "local a = {}\n"
-           "local all = redis.call('HGETALL', key)\n"
-           "for k = 1, #all, 2 do\n"
-           "  local f = all[k]\n"
-           "  if string.sub(f, 1, #pre) == pre then\n"
-           "    a[#a + 1] = string.sub(f, #pre + 1)\n"
-           "    a[#a + 1] = all[k + 1]\n"
-           "  end\n"
-           "end\n"
-           "names[#names + 1] = ''\n"
-           "a[#a + 1] = ''\n"
-           "return {'ok', done, redis.call('HGET', key, 'u:' .. form) or '',\n"
-           "        table.concat(names, '\\n'), table.concat(a, '\\n')}\n"};
+    .src = ZQ_STORE_LUA_PACK
+    "local key, form, ttl, token, mode = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+    "local csrf = redis.call('HGET', key, 'csrf')\n"
+    "if not csrf or #csrf ~= 64 then return {'none'} end\n"
+    "redis.call('EXPIRE', key, ttl)\n"
+    "if redis.call('HEXISTS', key, 'f:' .. form) == 1 then return {'legacy'} end\n"
+    "local dk = 'd:' .. form\n"
+    "local done = redis.call('HGET', key, dk)\n"
+    "if not done then return {'none'} end\n"
+    "if csrf ~= token then return {'csrf'} end\n"
+    "local function items(s)\n"
+    "  local t = {}\n"
+    "  for x in string.gmatch(s, '([^\\n]*)\\n') do t[#t + 1] = x end\n"
+    "  return t\n"
+    "end\n"
+    "local ok, list = pcall(cjson.decode, done)\n"
+    "if not ok or type(list) ~= 'table' then list = {} end\n"
+    "local have, names = {}, {}\n"
+    "for _, s in ipairs(list) do\n"
+    "  if type(s) == 'string' then have[s] = true; names[#names + 1] = s end\n"
+    "end\n"
+    "for k, s in ipairs(items(ARGV[9])) do\n"
+    "  if not have[s] then return {'order', k - 1} end\n"
+    "end\n"
+    "local pre = 'a:' .. form .. ':'\n"
+    "local t = items(ARGV[10])\n"
+    "for k = 1, #t - 1, 2 do\n"
+    "  local v = redis.call('HGET', key, pre .. t[k])\n"
+    "  if v then\n"
+    "    local okv, sv = pcall(cjson.decode, v)\n"
+    "    if okv and sv == t[k + 1] then return {'stop', (k - 1) / 2} end\n"
+    "  end\n"
+    "end\n"
+    "if mode ~= 'w' then return {'checked'} end\n"
+    "for _, f in ipairs(items(ARGV[11])) do redis.call('HDEL', key, pre .. f) end\n"
+    "t = items(ARGV[12])\n"
+    "for k = 1, #t - 1, 2 do redis.call('HSET', key, pre .. t[k], t[k + 1]) end\n"
+    "if not have[ARGV[5]] then\n"
+    "  local body = string.match(done, '^%s*%[(.*)%]%s*$')\n"
+    "  if #names == 0 or body == nil or string.match(body, '^%s*$') then\n"
+    "    done = '[' .. ARGV[6] .. ']'\n"
+    "  else\n"
+    "    done = '[' .. body .. ',' .. ARGV[6] .. ']'\n"
+    "  end\n"
+    "  names[#names + 1] = ARGV[5]\n"
+    "  redis.call('HSET', key, dk, done)\n"
+    "end\n"
+    "local idx, mk = ARGV[7], 'm:' .. form\n"
+    "if idx == '-' then\n"
+    "  idx = redis.call('HGET', key, mk)\n"
+    "  if idx then redis.call('SET', idx, ARGV[8], 'EX', ttl) end\n"
+    "elseif idx == '' then\n"
+    "  redis.call('HDEL', key, mk)\n"
+    "else\n"
+    "  redis.call('SET', idx, ARGV[8], 'EX', ttl)\n"
+    "  redis.call('HSET', key, mk, idx)\n"
+    "end\n"
+    "local a = {}\n"
+    "local all = redis.call('HGETALL', key)\n"
+    "for k = 1, #all, 2 do\n"
+    "  local f = all[k]\n"
+    "  if string.sub(f, 1, #pre) == pre then\n"
+    "    a[#a + 1] = string.sub(f, #pre + 1)\n"
+    "    a[#a + 1] = all[k + 1]\n"
+    "  end\n"
+    "end\n"
+    "names[#names + 1] = ''\n"
+    "a[#a + 1] = ''\n"
+    "local p = {}\n"
+    "zq_pack(p, done)\n"
+    "zq_pack(p, redis.call('HGET', key, 'u:' .. form) or '')\n"
+    "zq_pack(p, table.concat(names, '\\n'))\n"
+    "zq_pack(p, table.concat(a, '\\n'))\n"
+    "return table.concat(p)\n"};
 
 /* Appends the n strings of v (with those of w after each when w is not
  * NULL: pairs) to b, each ended by a new line, then a NUL. Returns 0,
@@ -553,16 +559,26 @@ static zq_script step_script = {
  * compact JSON). */
 static int list_arg(zq_buf *b, const char *const *v, const char *const *w, size_t n)
 {
-    size_t i;
+    size_t i, lv, lw;
+    char *p;
 
+    /* One reservation and plain copies per item: this runs for every
+     * field of every step save. */
     for (i = 0; i < n; i++) {
-        if (strchr(v[i], '\n') != NULL || (w != NULL && strchr(w[i], '\n') != NULL))
+        lv = strlen(v[i]);
+        lw = w != NULL ? strlen(w[i]) : 0;
+        if (memchr(v[i], '\n', lv) != NULL || (w != NULL && memchr(w[i], '\n', lw) != NULL))
             return -ZQ_EINVAL;
-        zq_buf_puts(b, v[i]);
-        zq_buf_append(b, "\n", 1);
+        if (zq_buf_reserve(b, lv + lw + 2) < 0)
+            return -ZQ_ENOMEM;
+        p = b->data + b->len;
+        memcpy(p, v[i], lv);
+        p[lv] = '\n';
+        b->len += lv + 1;
         if (w != NULL) {
-            zq_buf_puts(b, w[i]);
-            zq_buf_append(b, "\n", 1);
+            memcpy(p + lv + 1, w[i], lw);
+            p[lv + 1 + lw] = '\n';
+            b->len += lw + 1;
         }
     }
     zq_buf_append(b, "", 1);
@@ -572,35 +588,49 @@ static int list_arg(zq_buf *b, const char *const *v, const char *const *w, size_
 /* Cuts s, items each ended by a new line, into NUL-ended strings in
  * place, stored from items[k] on (when items is not NULL). Returns the
  * count of items. */
-static size_t cut_items(redisReply *s, const char **items, size_t k)
+static size_t cut_items(char *s, size_t len, const char **items, size_t k)
 {
-    char *start = s->str;
-    size_t i, n = 0;
+    char *start = s, *end = s + len, *nl;
+    size_t n = 0;
 
-    for (i = 0; i < s->len; i++)
-        if (s->str[i] == '\n') {
-            if (items != NULL) {
-                s->str[i] = '\0';
-                items[k + n] = start;
-            }
-            start = s->str + i + 1;
-            n++;
+    while (start < end && (nl = memchr(start, '\n', (size_t)(end - start))) != NULL) {
+        if (items != NULL) {
+            *nl = '\0';
+            items[k + n] = start;
         }
+        start = nl + 1;
+        n++;
+    }
     return n;
 }
 
-/* Points r at the done ids (names) and the answers' fields and values
- * (answers) of the script's reply. Returns 0, -ZQ_ENOMEM or -ZQ_EREPLY. */
-static int split_items(redisReply *names, redisReply *answers, zq_step_result *r, zq_err *err)
+/* Reads the written step's pack (rep, a string) into r: the done list
+ * and the uploads as they are, the done ids and the answers' fields and
+ * values cut in place. Returns 0, -ZQ_ENOMEM or -ZQ_EREPLY. */
+static int split_pack(redisReply *rep, zq_step_result *r, zq_err *err)
 {
-    size_t nd = cut_items(names, NULL, 0), na = cut_items(answers, NULL, 0);
+    const char *v[4];
+    size_t len[4], at = 0, nd, na, k;
 
+    for (k = 0; k < 4; k++)
+        if (zq_store_unpack(rep->str, rep->len, &at, &v[k], &len[k]) != 1)
+            return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
+    if (at != rep->len)
+        return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
+    /* The pack is the reply's own bytes: cut in place. */
+    nd = cut_items(rep->str + (v[2] - rep->str), len[2], NULL, 0);
+    na = cut_items(rep->str + (v[3] - rep->str), len[3], NULL, 0);
     if (na % 2 != 0)
         return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
     if ((r->items = malloc((nd + na + 1) * sizeof(*r->items))) == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "session: out of memory");
-    cut_items(names, r->items, 0);
-    cut_items(answers, r->items, nd);
+    cut_items(rep->str + (v[2] - rep->str), len[2], r->items, 0);
+    cut_items(rep->str + (v[3] - rep->str), len[3], r->items, nd);
+    r->outcome = ZQ_STEP_SAVED;
+    r->done = v[0];
+    r->done_len = len[0];
+    r->files = v[1];
+    r->files_len = len[1];
     r->ndone = nd;
     r->nanswers = na / 2;
     return 0;
@@ -610,12 +640,13 @@ static int split_items(redisReply *names, redisReply *answers, zq_step_result *r
 static int step_reply(redisReply *rep, zq_step_result *r, zq_err *err)
 {
     const redisReply *tag;
-    size_t i;
 
     if (rep->type == REDIS_REPLY_ERROR)
         return zq_store_reply_unavailable(rep)
                    ? zq_err_set(err, ZQ_EUNAVAIL, "session: %s", rep->str)
                    : zq_err_set(err, ZQ_EREPLY, "session: %s", rep->str);
+    if (rep->type == REDIS_REPLY_STRING)
+        return split_pack(rep, r, err);
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
         rep->element[0]->type != REDIS_REPLY_STRING)
         return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
@@ -633,20 +664,49 @@ static int step_reply(redisReply *rep, zq_step_result *r, zq_err *err)
                rep->element[1]->integer >= 0) {
         r->outcome = tag->str[0] == 'o' ? ZQ_STEP_ORDER : ZQ_STEP_STOP;
         r->order = r->stop = (size_t)rep->element[1]->integer;
-    } else if (strcmp(tag->str, "ok") == 0 && rep->elements == 5) {
-        for (i = 1; i < 5; i++)
-            if (rep->element[i]->type != REDIS_REPLY_STRING)
-                return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
-        r->outcome = ZQ_STEP_SAVED;
-        r->done = rep->element[1]->str;
-        r->done_len = rep->element[1]->len;
-        r->files = rep->element[2]->str;
-        r->files_len = rep->element[2]->len;
-        return split_items(rep->element[3], rep->element[4], r, err);
     } else {
         return zq_err_set(err, ZQ_EREPLY, "session: unexpected step reply");
     }
     return 0;
+}
+
+/* Writes v (0 or more) in decimal into out[16]. Returns 0, or -ZQ_EINVAL
+ * when v is negative. */
+static int uint_str(char out[16], int v)
+{
+    char t[16];
+    size_t n = 0;
+
+    if (v < 0)
+        return -ZQ_EINVAL;
+    do {
+        t[sizeof(t) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    memcpy(out, t + sizeof(t) - n, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* Writes s as a JSON string ("s") into out (size bytes) when no byte of
+ * it needs escaping (zq_buf_json_escape's, which escapes < > & too) and
+ * it fits. Returns false otherwise (out is then
+ * undefined). */
+static bool plain_json_string(const char *s, char *out, size_t size)
+{
+    size_t n = strlen(s), i;
+
+    if (n + 3 > size)
+        return false;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7F || s[i] == '"' ||
+            s[i] == '\\' || s[i] == '<' || s[i] == '>' || s[i] == '&')
+            return false;
+    out[0] = '"';
+    memcpy(out + 1, s, n);
+    out[n + 1] = '"';
+    out[n + 2] = '\0';
+    return true;
 }
 
 int zq_session_step(zq_store *st, const zq_step_save *in, zq_step_result *r, zq_err *err)
@@ -665,12 +725,15 @@ int zq_session_step(zq_store *st, const zq_step_save *in, zq_step_result *r, zq_
         return 0;
     }
     if (zq_store_key(st, key, sizeof(key), "sess:%s", in->sid) < 0 ||
-        zq_fmt(ttl, sizeof(ttl), "%d", in->ttl_s) < 0 || strlen(in->form) > 60)
+        (uint_str(ttl, in->ttl_s) < 0 && zq_fmt(ttl, sizeof(ttl), "%d", in->ttl_s) < 0) ||
+        strlen(in->form) > 60)
         return zq_err_set(err, ZQ_EINVAL, "session: form id too long");
-    /* The step id as a JSON string, appended to the stored done list. */
-    if (zq_buf_append(&sj, "\"", 1) < 0 ||
-        zq_buf_json_escape(&sj, in->step, strlen(in->step)) < 0 ||
-        zq_buf_append(&sj, "\"", 1) < 0 || zq_fmt(stepj, sizeof(stepj), "%s", sj.data) < 0) {
+    /* The step id as a JSON string, appended to the stored done list:
+     * copied as it is when nothing in it needs escaping (every id). */
+    if (!plain_json_string(in->step, stepj, sizeof(stepj)) &&
+        (zq_buf_append(&sj, "\"", 1) < 0 ||
+         zq_buf_json_escape(&sj, in->step, strlen(in->step)) < 0 ||
+         zq_buf_append(&sj, "\"", 1) < 0 || zq_fmt(stepj, sizeof(stepj), "%s", sj.data) < 0)) {
         rc = zq_err_set(err, ZQ_EINVAL, "session: step id too long");
         goto out;
     }

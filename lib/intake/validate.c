@@ -191,8 +191,8 @@ static int fail_fmt(const zq_field *f, const char **msg)
 static int v_text(const zq_field *f, json_t *in, json_t **out, const char **msg)
 {
     const char *s = NULL;
-    size_t len = 0, i, chars;
-    zq_buf b = {0};
+    size_t len = 0, i, chars, n = 0;
+    char stack[512], *d = stack;
     int rc = -ZQ_EINVAL;
 
     switch (classify(in, &s, &len)) {
@@ -204,7 +204,8 @@ static int v_text(const zq_field *f, json_t *in, json_t **out, const char **msg)
         *msg = say("%s含有无法识别的字符，请重新输入", f->label);
         return -ZQ_EINVAL;
     }
-    if (zq_buf_reserve(&b, len) < 0) {
+    /* Most answers fit on the stack: no malloc and free per field. */
+    if (len >= sizeof(stack) && (d = malloc(len + 1)) == NULL) {
         *msg = "系统繁忙，请稍后再试";
         return -ZQ_ENOMEM;
     }
@@ -218,7 +219,7 @@ static int v_text(const zq_field *f, json_t *in, json_t **out, const char **msg)
             }
             if (c == '\r' && i + 1 < len && s[i + 1] == '\n')
                 continue; /* CR LF -> LF */
-            b.data[b.len++] = '\n';
+            d[n++] = '\n';
             continue;
         }
         if (c < 0x20 || c == 0x7F ||
@@ -227,10 +228,10 @@ static int v_text(const zq_field *f, json_t *in, json_t **out, const char **msg)
             *msg = say("%s不能包含制表符等控制字符，请删除后再提交", f->label);
             goto out;
         }
-        b.data[b.len++] = (char)c;
+        d[n++] = (char)c;
     }
-    b.data[b.len] = '\0';
-    chars = zq_utf8_chars(b.data, b.len);
+    d[n] = '\0';
+    chars = zq_utf8_chars(d, n);
     if (f->min > 0 && (long long)chars < f->min) {
         *msg = say("%s至少 %lld 个字（现在 %zu 个字）", f->label, f->min, chars);
         goto out;
@@ -240,10 +241,11 @@ static int v_text(const zq_field *f, json_t *in, json_t **out, const char **msg)
         goto out;
     }
     /* Checked above: UTF-8, and only CRs were dropped. */
-    *out = json_stringn_nocheck(b.data, b.len);
+    *out = json_stringn_nocheck(d, n);
     rc = *out != NULL ? 0 : -ZQ_ENOMEM;
 out:
-    zq_buf_free(&b);
+    if (d != stack)
+        free(d);
     return rc;
 }
 
@@ -396,14 +398,16 @@ static int v_enum(const zq_field *f, json_t *in, json_t **out, const char **msg)
     return *out != NULL ? 0 : -ZQ_ENOMEM;
 }
 
+/* c's place in USCC_ALPHABET, or -1: computed, not searched, as it runs
+ * for every character of every code (the letters I, O, S, V and Z are
+ * left out of the alphabet, so each one before c moves c down by one). */
 static int uscc_value(char c)
 {
-    const char *p;
-
-    if (c == '\0')
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c < 'A' || c > 'Y' || c == 'I' || c == 'O' || c == 'S' || c == 'V')
         return -1;
-    p = strchr(USCC_ALPHABET, c);
-    return p != NULL ? (int)(p - USCC_ALPHABET) : -1;
+    return 10 + (c - 'A') - (c > 'I') - (c > 'O') - (c > 'S') - (c > 'V');
 }
 
 char zq_uscc_check_char(const char *code17)

@@ -110,6 +110,9 @@ static void test_mobile_tag(void **state)
     assert_string_equal(a, b);
     assert_string_not_equal(a, c);
     assert_null(strstr(a, "13800138000"));
+    /* The first 16 bytes of SHA-256("zq-mobile:13800138000"): the index
+     * keys of stored drafts and the code keys depend on it. */
+    assert_string_equal(a, "8845aacaa174d16a00a699aa662e6638");
 }
 
 static int issue(const char *purpose, const char *mobile, const char *client, int64_t now,

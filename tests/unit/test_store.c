@@ -970,6 +970,38 @@ static void test_key(void **state)
     zq_store_free(st);
 }
 
+/* Plain %s keys are copied without vsnprintf: the same bytes and the same
+ * refusals as the formatted ones, at every length around the limit. */
+static void test_key_plain_as_printf(void **state)
+{
+    zq_redis_config c = cfg_addr("127.0.0.1:1");
+    zq_store *st = zq_store_new(&c);
+    char k[24], want[64], arg[32];
+    size_t n;
+
+    assert_non_null(st);
+    for (n = 0; n < 20; n++) {
+        int w;
+
+        memset(arg, 'a', n);
+        arg[n] = '\0';
+        w = snprintf(want, sizeof(want), "zq:draftmob:%s:%s:x", arg, "f");
+        assert_int_equal(zq_store_key(st, k, sizeof(k), "draftmob:%s:%s:x", arg, "f"),
+                         (size_t)w < sizeof(k) ? 0 : -ZQ_ETOOBIG);
+        assert_string_equal(k, (size_t)w < sizeof(k) ? want : "");
+        w = snprintf(want, sizeof(want), "zq:%s", arg);
+        assert_int_equal(zq_store_key(st, k, sizeof(k), "%s", arg),
+                         (size_t)w < sizeof(k) ? 0 : -ZQ_ETOOBIG);
+        assert_string_equal(k, (size_t)w < sizeof(k) ? want : "");
+    }
+    /* Anything else goes through vsnprintf as before. */
+    assert_int_equal(zq_store_key(st, k, sizeof(k), "n:%d:%%", 42), 0);
+    assert_string_equal(k, "zq:n:42:%");
+    assert_int_equal(zq_store_key(st, k, sizeof(k), "plain"), 0);
+    assert_string_equal(k, "zq:plain");
+    zq_store_free(st);
+}
+
 static void test_reply_unavailable(void **state)
 {
     static const struct {
@@ -1124,6 +1156,7 @@ int main(void)
         cmocka_unit_test_teardown(test_wait_with_replica, fx_teardown),
         cmocka_unit_test_teardown(test_reply_unavailable, fx_teardown),
         cmocka_unit_test(test_key),
+        cmocka_unit_test(test_key_plain_as_printf),
         cmocka_unit_test_teardown(test_script_pack, fx_teardown),
         cmocka_unit_test(test_unpack_bad),
     };

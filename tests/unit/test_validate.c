@@ -303,6 +303,17 @@ static void test_uscc_check_char_reference(void **state)
     assert_int_equal(zq_uscc_check_char("91440300"), 0); /* short */
     /* Only the first 17 characters matter. */
     assert_int_equal(zq_uscc_check_char("914403001922038216"), '6');
+    /* Every byte in every place: refused when not in the alphabet, else
+     * as the reference says. */
+    for (n = 1; n < 256; n++)
+        for (i = 0; i < 17; i++) {
+            memcpy(body, "91440300192203821", 18);
+            body[i] = (char)n;
+            if (strchr(alpha, n) == NULL)
+                assert_int_equal(zq_uscc_check_char(body), 0);
+            else
+                assert_int_equal(zq_uscc_check_char(body), ref_check(body));
+        }
 }
 
 /* Builds "body + check" and "body + wrong check" for the table. */
