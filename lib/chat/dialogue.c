@@ -871,16 +871,14 @@ static int delta_grow(delta *d, size_t need)
 /* Adds name = the value appended to d->bytes from vfrom on, unless the
  * loaded hash has it already. Every set comes before the first delete.
  * Returns 0 or -ZQ_ENOMEM. */
-static int delta_set(delta *d, const dlg_hash *loaded, const char *name, size_t nlen,
-                     size_t vfrom)
+static int delta_set(delta *d, const dlg_hash *loaded, const char *name, size_t nlen, size_t vfrom)
 {
     const dlg_str *was = hash_get(loaded, name, nlen);
     size_t vlen = d->bytes.len - vfrom, nfrom = d->bytes.len;
 
     if (d->bytes.oom)
         return -ZQ_ENOMEM;
-    if (was != NULL && was->len == vlen &&
-        memcmp(was->str, d->bytes.data + vfrom, vlen) == 0) {
+    if (was != NULL && was->len == vlen && memcmp(was->str, d->bytes.data + vfrom, vlen) == 0) {
         d->bytes.len = vfrom;
         return 0;
     }
