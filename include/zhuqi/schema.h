@@ -161,6 +161,11 @@ bool zq_field_visible(const zq_field *f, json_t *answers);
  * memory. */
 json_t *zq_form_visible_answers(const zq_form *f, json_t *answers);
 
+/* zq_field_visible(fld, zq_form_visible_answers(f, answers)) without
+ * building the object: true when fld (a field of f) is shown given the
+ * answers. answers is borrowed (NULL: none). False when f or fld is NULL. */
+bool zq_form_field_shown(const zq_form *f, json_t *answers, const zq_field *fld);
+
 /* Whether zq_step_validate of st gives the same result whatever the
  * other steps' answers are, but for the gate's stop rule: st asks for no
  * uploads, and its conditions and cross-field rules read its own fields

@@ -582,30 +582,32 @@ static json_t *dec_value(const char *p, size_t n)
     }
 }
 
-static bool field_is(const redisReply *f, const char *name, size_t n)
-{
-    return f->type == REDIS_REPLY_STRING && f->len == n && memcmp(f->str, name, n) == 0;
-}
-
-/* The value of field name in a HGETALL reply, or NULL. */
-static const redisReply *hash_get(const redisReply *h, const char *name, size_t n)
+/* The value of field name in the loaded hash, or NULL. */
+static const dlg_str *hash_get(const dlg_hash *h, const char *name, size_t n)
 {
     size_t i;
 
-    for (i = 0; h != NULL && i + 1 < h->elements; i += 2)
-        if (field_is(h->element[i], name, n))
-            return h->element[i + 1];
+    for (i = 0; i + 1 < h->n; i += 2)
+        if (h->f[i].len == n && memcmp(h->f[i].str, name, n) == 0)
+            return &h->f[i + 1];
     return NULL;
+}
+
+static void hash_free(dlg_hash *h)
+{
+    freeReplyObject(h->rep);
+    free(h->f);
+    memset(h, 0, sizeof(*h));
 }
 
 /* Keeps the chat's files (chatmedia.h's field f) when they are its
  * draft's: a list left by an earlier draft counts as none. */
-static void load_files(turn *t, const redisReply *f)
+static void load_files(turn *t, const dlg_str *f)
 {
     json_t *o, *list;
     const char *d;
 
-    if (f == NULL || f->type != REDIS_REPLY_STRING || t->st.draft[0] == '\0')
+    if (f == NULL || t->st.draft[0] == '\0')
         return;
     o = json_loadb(f->str, f->len, 0, NULL);
     d = json_string_value(json_object_get(o, "draft"));
@@ -615,19 +617,19 @@ static void load_files(turn *t, const redisReply *f)
     json_decref(o);
 }
 
-/* The state from the hash h (HGETALL, with a version): the fields t,
+/* The state from the hash h (loaded, with a version): the fields t,
  * a:<id> and k, or a state saved before them (the JSON of field s),
  * which the next save turns into fields. Returns 0 or -ZQ_ENOMEM. */
-static int state_from_hash(turn *t, const redisReply *h)
+static int state_from_hash(turn *t, const dlg_hash *h)
 {
-    const redisReply *sc = hash_get(h, "t", 1), *old;
+    const dlg_str *sc = hash_get(h, "t", 1), *old;
     size_t i;
 
-    if (sc == NULL || sc->type != REDIS_REPLY_STRING) {
+    if (sc == NULL) {
         json_t *j = NULL;
 
         old = hash_get(h, "s", 1);
-        if (old != NULL && old->type == REDIS_REPLY_STRING)
+        if (old != NULL)
             j = json_loadb(old->str, old->len, 0, NULL);
         state_from_json(&t->st, j);
         json_decref(j);
@@ -638,12 +640,10 @@ static int state_from_hash(turn *t, const redisReply *h)
     t->st.answers = json_object();
     if (t->st.answers == NULL)
         return -ZQ_ENOMEM;
-    for (i = 0; i + 1 < h->elements; i += 2) {
-        const redisReply *f = h->element[i], *v = h->element[i + 1];
+    for (i = 0; i + 1 < h->n; i += 2) {
+        const dlg_str *f = &h->f[i], *v = &h->f[i + 1];
         json_t *val;
 
-        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-            continue;
         if (f->len > 2 && f->str[0] == 'a' && f->str[1] == ':') {
             /* Not ours when it does not decode: then unanswered. */
             val = dec_value(v->str, v->len);
@@ -657,16 +657,64 @@ static int state_from_hash(turn *t, const redisReply *h)
     return 0;
 }
 
-/* Appends one command in RESP to b. */
-static void resp_cmd(zq_buf *b, int argc, const char *const *argv)
-{
-    int i;
+/* KEYS: chat, seen, dedup, and the signature's mark when there is one.
+ * ARGV: the message id, the mark's TTL. The commands of the pipeline this
+ * replaces, in its order and with its outcomes (an error in one does not
+ * stop the others; the hash's error is the script's): the hash, the
+ * marker, whether the id was applied, the mark set and read. The reply is
+ * one pack (ZQ_STORE_LUA_PACK): marker, EXISTS's digit, the mark, then
+ * the hash's names and values. One string for hiredis to read instead of
+ * one object per hash field. */
+static zq_script load_script = {
+    .src = ZQ_STORE_LUA_PACK
+    "local h = redis.pcall('HGETALL', KEYS[1])\n"
+    "local function str(v) if type(v) == 'string' then return v end return false end\n"
+    "local t = {}\n"
+    "zq_pack(t, str(redis.pcall('GET', KEYS[2])))\n"
+    "zq_pack(t, tostring(redis.call('EXISTS', KEYS[3])))\n"
+    "if KEYS[4] then\n"
+    "  redis.pcall('SET', KEYS[4], ARGV[1], 'NX', 'EX', ARGV[2])\n"
+    "  zq_pack(t, str(redis.pcall('GET', KEYS[4])))\n"
+    "else\n"
+    "  zq_pack(t, false)\n"
+    "end\n"
+    "if h.err then return h end\n"
+    "for i = 1, #h do zq_pack(t, h[i]) end\n"
+    "return table.concat(t)\n"};
 
-    zq_buf_append(b, "*", 1);
-    put_ll(b, argc);
-    zq_buf_append(b, "\r\n", 2);
-    for (i = 0; i < argc; i++)
-        zq_store_resp_arg(b, argv[i], strlen(argv[i]));
+/* Splits the load script's pack p (n bytes) into its three values and
+ * the hash's strings (h->f, allocated). Returns 0, -ZQ_EREPLY when it is
+ * not such a pack, or -ZQ_ENOMEM. */
+static int unpack_load(const char *p, size_t n, dlg_str head[3], bool had[3], dlg_hash *h)
+{
+    size_t i = 0, k, cap = 0;
+    const char *v;
+    size_t vlen;
+    int rc;
+
+    for (k = 0; k < 3; k++) {
+        rc = zq_store_unpack(p, n, &i, &v, &vlen);
+        if (rc < 0)
+            return rc;
+        had[k] = rc == 1;
+        head[k].str = v;
+        head[k].len = vlen;
+    }
+    while (i < n) {
+        if (h->n == cap) {
+            dlg_str *f = realloc(h->f, (cap ? cap * 2 : 32) * sizeof(*f));
+
+            if (f == NULL)
+                return -ZQ_ENOMEM;
+            h->f = f;
+            cap = cap ? cap * 2 : 32;
+        }
+        if (zq_store_unpack(p, n, &i, &v, &vlen) != 1)
+            return -ZQ_EREPLY;
+        h->f[h->n].str = v;
+        h->f[h->n++].len = vlen;
+    }
+    return h->n % 2 == 0 ? 0 : -ZQ_EREPLY;
 }
 
 /* Loads the state and its version ("0" when there is none). *expired is
@@ -674,17 +722,19 @@ static void resp_cmd(zq_buf *b, int argc, const char *const *argv)
  * when the message id was applied; *replayed when the message's signature
  * (skey, "" none) came first with another message id. The signature's mark
  * is set in the same round trip: a message that then fails keeps it, and
- * its retry (same id) still passes. The commands are written in RESP
- * here: hiredis' argv formatting cost more than the rest of the load. */
+ * its retry (same id) still passes. One script (load_script) whose reply
+ * is one packed string: hiredis' reader made an object per hash field. */
 static int load(turn *t, const char *key, const char *dkey, const char *skey, char ver[24],
                 bool *expired, bool *dup, bool *replayed)
 {
-    redisReply *rep[5] = {NULL, NULL, NULL, NULL, NULL};
-    redisReply *h;
-    const redisReply *v;
+    dlg_hash h = {0};
+    dlg_str head[3];
+    bool had[3];
+    const dlg_str *v;
     char seen[ZQ_STORE_KEY_MAX + 8], sttl[24];
-    zq_buf cmds = {0};
-    int rc = 0, n = 3;
+    const char *argv[6];
+    redisReply *r;
+    int rc = 0, nkeys = 3;
 
     *expired = false;
     *dup = false;
@@ -694,35 +744,36 @@ static int load(turn *t, const char *key, const char *dkey, const char *skey, ch
     if (seen_key(key, seen, sizeof(seen)) < 0)
         return zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: chat key too long");
     ll_str(sttl, t->in->sig_ttl_s > 0 ? t->in->sig_ttl_s : 1);
-    zq_buf_reserve(&cmds, 512);
-    resp_cmd(&cmds, 2, (const char *[]){"HGETALL", key});
-    resp_cmd(&cmds, 2, (const char *[]){"GET", seen});
-    resp_cmd(&cmds, 2, (const char *[]){"EXISTS", dkey});
-    if (skey[0] != '\0') {
-        resp_cmd(&cmds, 6, (const char *[]){"SET", skey, t->in->dedup_id, "NX", "EX", sttl});
-        resp_cmd(&cmds, 2, (const char *[]){"GET", skey});
-        n = 5;
-    }
-    if (cmds.oom) {
-        zq_buf_free(&cmds);
-        return zq_err_set(t->err, ZQ_ENOMEM, "dialogue: out of memory");
-    }
-    zq_store_append_resp(t->env->store, cmds.data, cmds.len, n);
-    zq_buf_free(&cmds);
-    if (zq_store_read_replies(t->env->store, t->err, n, rep) < 0)
+    argv[0] = key;
+    argv[1] = seen;
+    argv[2] = dkey;
+    if (skey[0] != '\0')
+        argv[nkeys++] = skey;
+    argv[nkeys] = t->in->dedup_id != NULL ? t->in->dedup_id : "";
+    argv[nkeys + 1] = sttl;
+    r = zq_store_script(t->env->store, t->err, &load_script, nkeys, nkeys + 2, argv, NULL);
+    if (r == NULL)
         return -ZQ_EUNAVAIL;
-    *dup = t->in->dedup_id != NULL && rep[2]->type == REDIS_REPLY_INTEGER && rep[2]->integer == 1;
-    /* Gone between the two commands (it expired) means nobody else has it. */
-    *replayed = n == 5 && rep[4]->type == REDIS_REPLY_STRING &&
-                (rep[4]->len != strlen(t->in->dedup_id) ||
-                 memcmp(rep[4]->str, t->in->dedup_id, rep[4]->len) != 0);
-    h = rep[0];
-    if (h->type != REDIS_REPLY_ARRAY || h->elements % 2 != 0) {
-        rc = zq_err_set(t->err, ZQ_EREPLY, "dialogue: unexpected reply to HGETALL");
+    if (r->type != REDIS_REPLY_STRING) {
+        rc = zq_err_set(t->err, ZQ_EREPLY, "dialogue: unexpected reply to the load: %s",
+                        r->type == REDIS_REPLY_ERROR ? r->str : "not a string");
+        freeReplyObject(r);
+        return rc;
+    }
+    h.rep = r;
+    rc = unpack_load(r->str, r->len, head, had, &h);
+    if (rc < 0) {
+        zq_err_set(t->err, -rc, "dialogue: %s",
+                   rc == -ZQ_ENOMEM ? "out of memory" : "unexpected reply to the load");
         goto out;
     }
-    v = hash_get(h, "v", 1);
-    if (v != NULL && v->type == REDIS_REPLY_STRING) {
+    *dup = t->in->dedup_id != NULL && had[1] && head[1].len == 1 && head[1].str[0] == '1';
+    /* Gone between the two commands (it expired) means nobody else has it. */
+    *replayed = skey[0] != '\0' && had[2] &&
+                (head[2].len != strlen(t->in->dedup_id) ||
+                 memcmp(head[2].str, t->in->dedup_id, head[2].len) != 0);
+    v = hash_get(&h, "v", 1);
+    if (v != NULL) {
         /* The version goes back to the saving script, which compares it
          * whole: a cut one could never match. */
         if (v->len >= 24) {
@@ -731,23 +782,24 @@ static int load(turn *t, const char *key, const char *dkey, const char *skey, ch
         }
         memcpy(ver, v->str, v->len);
         ver[v->len] = '\0';
-        rc = state_from_hash(t, h);
+        rc = state_from_hash(t, &h);
         if (rc < 0) {
             zq_err_set(t->err, ZQ_ENOMEM, "dialogue: out of memory");
             goto out;
         }
-        t->loaded = h;
-        rep[0] = NULL;
     } else {
-        if (rep[1]->type == REDIS_REPLY_STRING && rep[1]->len == 1 && rep[1]->str[0] == '1')
+        if (had[0] && head[0].len == 1 && head[0].str[0] == '1')
             *expired = true;
         state_from_json(&t->st, NULL);
     }
-    t->seen = rep[1]->type == REDIS_REPLY_STRING && rep[1]->len == 1 ? rep[1]->str[0] : 0;
-    load_files(t, hash_get(h, "f", 1));
+    t->seen = had[0] && head[0].len == 1 ? head[0].str[0] : 0;
+    load_files(t, hash_get(&h, "f", 1));
+    if (v != NULL) {
+        t->loaded = h;
+        memset(&h, 0, sizeof(h));
+    }
 out:
-    for (n = 0; n < 5; n++)
-        freeReplyObject(rep[n]);
+    hash_free(&h);
     return rc;
 }
 
@@ -819,16 +871,14 @@ static int delta_grow(delta *d, size_t need)
 /* Adds name = the value appended to d->bytes from vfrom on, unless the
  * loaded hash has it already. Every set comes before the first delete.
  * Returns 0 or -ZQ_ENOMEM. */
-static int delta_set(delta *d, const redisReply *loaded, const char *name, size_t nlen,
-                     size_t vfrom)
+static int delta_set(delta *d, const dlg_hash *loaded, const char *name, size_t nlen, size_t vfrom)
 {
-    const redisReply *was = hash_get(loaded, name, nlen);
+    const dlg_str *was = hash_get(loaded, name, nlen);
     size_t vlen = d->bytes.len - vfrom, nfrom = d->bytes.len;
 
     if (d->bytes.oom)
         return -ZQ_ENOMEM;
-    if (was != NULL && was->type == REDIS_REPLY_STRING && was->len == vlen &&
-        memcmp(was->str, d->bytes.data + vfrom, vlen) == 0) {
+    if (was != NULL && was->len == vlen && memcmp(was->str, d->bytes.data + vfrom, vlen) == 0) {
         d->bytes.len = vfrom;
         return 0;
     }
@@ -867,7 +917,7 @@ static void delta_free(delta *d)
  * saved before the fields). Returns 0 or -ZQ_ENOMEM. */
 static int state_delta(turn *t, delta *d)
 {
-    const redisReply *h = t->loaded;
+    const dlg_hash *h = &t->loaded;
     const char *k;
     json_t *v;
     size_t from, i;
@@ -900,12 +950,10 @@ static int state_delta(turn *t, delta *d)
     }
     if (rc < 0)
         return rc;
-    for (i = 0; h != NULL && i + 1 < h->elements; i += 2) {
-        const redisReply *f = h->element[i];
+    for (i = 0; i + 1 < h->n; i += 2) {
+        const dlg_str *f = &h->f[i];
         bool gone;
 
-        if (f->type != REDIS_REPLY_STRING)
-            continue;
         if (f->len > 2 && f->str[0] == 'a' && f->str[1] == ':')
             gone = json_object_getn(t->st.answers, f->str + 2, f->len - 2) == NULL;
         else if (f->len == 1 && f->str[0] == 'k')
@@ -1107,7 +1155,7 @@ int zq_dialogue_handle(const zq_dialogue_env *env, const zq_dialogue_in *in,
         if (rc == 0 && (dup || replayed)) {
             state_free(&t.st);
             json_decref(t.files);
-            freeReplyObject(t.loaded);
+            hash_free(&t.loaded);
             out->replayed = replayed;
             out->duplicate = !replayed;
             return 0;
@@ -1131,7 +1179,7 @@ int zq_dialogue_handle(const zq_dialogue_env *env, const zq_dialogue_in *in,
         state_free(&t.st);
         json_decref(t.files);
         json_decref(t.job);
-        freeReplyObject(t.loaded);
+        hash_free(&t.loaded);
         if (rc == 1)
             return 0;
         zq_dialogue_replies_clear(out);

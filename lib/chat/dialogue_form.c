@@ -42,120 +42,77 @@ static size_t step_index(const zq_form *f, const zq_field *fld)
     return 0;
 }
 
-/* True when fld is shown given the answers (conditions point back). */
+/* True when fld is shown given the answers (conditions point back). The
+ * form flow asks this several times a turn: zq_form_field_shown reads
+ * the answers in place instead of copying the visible ones. */
 static bool visible(const zq_form *f, json_t *answers, const zq_field *fld)
 {
-    json_t *vis = zq_form_visible_answers(f, answers);
-    bool v = vis != NULL && zq_field_visible(fld, vis);
-
-    json_decref(vis);
-    return v;
-}
-
-/* The first visible field without an answer given the visible answers
- * vis (zq_form_visible_answers of answers; NULL: none), or NULL. */
-static const zq_field *first_open_in(const zq_form *f, json_t *answers, json_t *vis)
-{
-    const zq_field *found = NULL;
-    size_t i, j;
-
-    for (i = 0; vis != NULL && found == NULL && i < f->nsteps; i++)
-        for (j = 0; found == NULL && j < f->steps[i].nfields; j++) {
-            const zq_field *fld = &f->steps[i].fields[j];
-
-            /* Files cannot be sent here: never asked (see dlg_ask). */
-            if (fld->type != ZQ_FIELD_FILES && zq_field_visible(fld, vis) &&
-                json_object_get(answers, fld->id) == NULL)
-                found = fld;
-        }
-    return found;
+    return zq_form_field_shown(f, answers, fld);
 }
 
 /* The first visible field without an answer, or NULL when done. */
 static const zq_field *first_open(const zq_form *f, json_t *answers)
 {
-    json_t *vis = zq_form_visible_answers(f, answers);
-    const zq_field *found = first_open_in(f, answers, vis);
+    size_t i, j;
 
-    json_decref(vis);
-    return found;
-}
+    for (i = 0; i < f->nsteps; i++)
+        for (j = 0; j < f->steps[i].nfields; j++) {
+            const zq_field *fld = &f->steps[i].fields[j];
 
-/* The visible field of step st after fld (NULL: from the start) given the
- * visible answers vis, or NULL. */
-static const zq_field *next_in_step_in(const zq_step *st, json_t *vis, const zq_field *fld)
-{
-    size_t j = fld ? (size_t)(fld - st->fields) + 1 : 0;
-
-    for (; vis != NULL && j < st->nfields; j++)
-        if (st->fields[j].type != ZQ_FIELD_FILES && zq_field_visible(&st->fields[j], vis))
-            return &st->fields[j];
+            /* Files cannot be sent here: never asked (see dlg_ask). */
+            if (fld->type != ZQ_FIELD_FILES && json_object_get(answers, fld->id) == NULL &&
+                visible(f, answers, fld))
+                return fld;
+        }
     return NULL;
 }
 
-/* The visible field of step st after fld (NULL: from the start), or NULL.
- * The visible answers are computed once, not once per field tried. */
+/* The visible field of step st after fld (NULL: from the start), or NULL. */
 static const zq_field *next_in_step(const zq_form *f, const zq_step *st, json_t *answers,
                                     const zq_field *fld)
 {
-    json_t *vis = zq_form_visible_answers(f, answers);
-    const zq_field *found = next_in_step_in(st, vis, fld);
+    size_t j = fld ? (size_t)(fld - st->fields) + 1 : 0;
 
-    json_decref(vis);
-    return found;
+    for (; j < st->nfields; j++)
+        if (st->fields[j].type != ZQ_FIELD_FILES && visible(f, answers, &st->fields[j]))
+            return &st->fields[j];
+    return NULL;
 }
 
 static const zq_field *prev_in_step(const zq_form *f, const zq_step *st, json_t *answers,
                                     const zq_field *fld)
 {
-    json_t *vis = zq_form_visible_answers(f, answers);
-    const zq_field *found = NULL;
     size_t j = (size_t)(fld - st->fields);
 
-    while (vis != NULL && found == NULL && j-- > 0)
-        if (zq_field_visible(&st->fields[j], vis))
-            found = &st->fields[j];
-    json_decref(vis);
-    return found;
+    while (j-- > 0)
+        if (visible(f, answers, &st->fields[j]))
+            return &st->fields[j];
+    return NULL;
 }
 
 /* The last visible answered field before fld in form order (NULL fld:
- * the last of the form), given the visible answers vis (NULL: none). */
-static const zq_field *prev_answered_in(const zq_form *f, json_t *answers, json_t *vis,
-                                        const zq_field *fld)
+ * the last of the form). */
+static const zq_field *prev_answered(const zq_form *f, json_t *answers, const zq_field *fld)
 {
     const zq_field *last = NULL;
     size_t i, j;
 
-    for (i = 0; vis != NULL && i < f->nsteps; i++)
+    for (i = 0; i < f->nsteps; i++)
         for (j = 0; j < f->steps[i].nfields; j++) {
             const zq_field *x = &f->steps[i].fields[j];
 
             if (x == fld)
                 return last;
-            if (json_object_get(answers, x->id) != NULL && zq_field_visible(x, vis))
+            if (json_object_get(answers, x->id) != NULL && visible(f, answers, x))
                 last = x;
         }
     return last;
 }
 
-static const zq_field *prev_answered(const zq_form *f, json_t *answers, const zq_field *fld)
-{
-    json_t *vis = zq_form_visible_answers(f, answers);
-    const zq_field *last = prev_answered_in(f, answers, vis, fld);
-
-    json_decref(vis);
-    return last;
-}
-
-/* vis: the visible answers of answers when the caller has them, or NULL. */
-static bool first_visible_of_step(const zq_form *f, json_t *answers, json_t *vis,
-                                  const zq_field *fld)
+static bool first_visible_of_step(const zq_form *f, json_t *answers, const zq_field *fld)
 {
     const zq_step *st = &f->steps[step_index(f, fld)];
 
-    if (vis != NULL)
-        return next_in_step_in(st, vis, NULL) == fld;
     return next_in_step(f, st, answers, NULL) == fld;
 }
 
@@ -406,9 +363,7 @@ static json_t *with_files(turn *t, json_t *answers)
     return zq_files_merge(f, answers, t->files);
 }
 
-/* dlg_ask, with the visible answers of t->st.answers when the caller has
- * them (NULL: computed here when needed). */
-static void ask(turn *t, const zq_field *fld, bool header, json_t *vis)
+void dlg_ask(turn *t, const zq_field *fld, bool header)
 {
     const zq_form *f = dlg_form_of(t);
     size_t si, k, i, n = 0;
@@ -420,7 +375,7 @@ static void ask(turn *t, const zq_field *fld, bool header, json_t *vis)
     for (i = 0; i < si; i++)
         if (!f->steps[i].review)
             n++;
-    if (header || first_visible_of_step(f, t->st.answers, vis, fld)) {
+    if (header || first_visible_of_step(f, t->st.answers, fld)) {
         dlg_say(t, "【第%s部分（共 %zu 部分）：%s】\n", n < 10 ? CN_NUM[n] : "", data_steps(f),
                 f->steps[si].title);
         if (f->steps[si].description != NULL)
@@ -450,11 +405,6 @@ static void ask(turn *t, const zq_field *fld, bool header, json_t *vis)
     }
 }
 
-void dlg_ask(turn *t, const zq_field *fld, bool header)
-{
-    ask(t, fld, header, NULL);
-}
-
 /* Remembers the value a field had, so that 保留 can restore it. */
 static void set_keep(turn *t, const zq_field *fld, json_t *v)
 {
@@ -482,7 +432,6 @@ static void advance(turn *t, const zq_field *done)
 {
     const zq_form *f = dlg_form_of(t);
     const zq_field *next = NULL;
-    json_t *vis;
 
     set_keep(t, NULL, NULL);
     if (t->st.edit_step[0] != '\0') {
@@ -498,17 +447,12 @@ static void advance(turn *t, const zq_field *done)
         t->st.edit_step[0] = '\0';
         t->st.cur[0] = '\0';
     }
-    /* One computation of the visible answers for both the next question
-     * and whether it opens a group. */
-    vis = zq_form_visible_answers(f, t->st.answers);
-    next = first_open_in(f, t->st.answers, vis);
+    next = first_open(f, t->st.answers);
     if (next != NULL) {
         t->st.mode = M_FORM;
-        ask(t, next, false, vis);
-        json_decref(vis);
+        dlg_ask(t, next, false);
         return;
     }
-    json_decref(vis);
     say_review(t);
 }
 
@@ -656,7 +600,7 @@ static json_t *web_draft(const zq_form *f, json_t *answers)
         for (j = 0; j < f->steps[i].nfields; j++) {
             const zq_field *fld = &f->steps[i].fields[j];
 
-            if (zq_field_visible(fld, vis) && json_object_get(answers, fld->id) == NULL)
+            if (json_object_get(answers, fld->id) == NULL && visible(f, answers, fld))
                 all = false;
         }
         if (all && step == NULL)
@@ -1014,9 +958,8 @@ static bool gate_stops(turn *t)
     return true;
 }
 
-/* dlg_form_input for the question fld, with vis the visible answers of
- * the answers as they were on entry (NULL while a group is edited). */
-static int form_input(turn *t, const zq_form *f, const zq_field *fld, json_t *vis, const char *cmd,
+/* dlg_form_input for the question fld. */
+static int form_input(turn *t, const zq_form *f, const zq_field *fld, const char *cmd,
                       const char *text, size_t len)
 {
     json_t *val = NULL;
@@ -1043,11 +986,10 @@ static int form_input(turn *t, const zq_form *f, const zq_field *fld, json_t *vi
             dlg_ask(t, prev, false);
             return 0;
         }
-        prev = vis != NULL ? prev_answered_in(f, t->st.answers, vis, fld)
-                           : prev_answered(f, t->st.answers, fld);
+        prev = prev_answered(f, t->st.answers, fld);
         if (prev == NULL) {
             dlg_say(t, "已经是第一个问题了。\n\n");
-            ask(t, fld, false, vis);
+            dlg_ask(t, fld, false);
             return 0;
         }
         set_keep(t, prev, json_object_get(t->st.answers, prev->id));
@@ -1075,12 +1017,12 @@ static int form_input(turn *t, const zq_form *f, const zq_field *fld, json_t *vi
     }
     if (dlg_is_any(cmd, W_CONFIRM)) {
         dlg_say(t, "还没有填写完，请先回答当前的问题。\n\n");
-        ask(t, fld, false, vis);
+        dlg_ask(t, fld, false);
         return 0;
     }
     if (dlg_arg_of(cmd, "修改") != NULL) {
         dlg_say(t, "“修改”在全部填写完、核对内容时使用。请先回答当前的问题：\n\n");
-        ask(t, fld, false, vis);
+        dlg_ask(t, fld, false);
         return 0;
     }
     /* 采用: the suggested value, checked as if typed. */
@@ -1105,25 +1047,17 @@ static int form_input(turn *t, const zq_form *f, const zq_field *fld, json_t *vi
     return 0;
 }
 
-/* One answer (or 跳过 / 保留) to the current question. The visible
- * answers are computed once here for finding the question, going back
- * and asking again, while the answers are unchanged. */
+/* One answer (or 跳过 / 保留) to the current question. */
 int dlg_form_input(turn *t, const char *cmd, const char *text, size_t len)
 {
     const zq_form *f = dlg_form_of(t);
-    json_t *vis = NULL;
     const zq_field *fld;
-    int rc;
 
-    if (f != NULL && t->st.edit_step[0] == '\0') {
-        vis = zq_form_visible_answers(f, t->st.answers);
-        fld = first_open_in(f, t->st.answers, vis);
-    } else {
+    if (f != NULL && t->st.edit_step[0] == '\0')
+        fld = first_open(f, t->st.answers);
+    else
         fld = dlg_current(t);
-    }
-    rc = form_input(t, f, fld, vis, cmd, text, len);
-    json_decref(vis);
-    return rc;
+    return form_input(t, f, fld, cmd, text, len);
 }
 
 int dlg_review_input(turn *t, const char *cmd)

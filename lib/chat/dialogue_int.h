@@ -54,6 +54,20 @@ typedef struct dstate {
     long long seq;
 } dstate;
 
+/* One string of the loaded hash, borrowed from the load's reply. */
+typedef struct dlg_str {
+    const char *str;
+    size_t len;
+} dlg_str;
+
+/* The chat's hash as the load script returned it: f holds name, value,
+ * name, value... (n strings), pointing into rep, which owns the bytes. */
+typedef struct dlg_hash {
+    redisReply *rep;
+    dlg_str *f;
+    size_t n;
+} dlg_hash;
+
 typedef struct turn {
     const zq_dialogue_env *env;
     const zq_dialogue_in *in;
@@ -74,9 +88,9 @@ typedef struct turn {
      * owned. */
     json_t *job;
     char seen; /* the marker as loaded: '0', '1', or 0 when missing */
-    /* The chat's hash as loaded (HGETALL, NULL when it had no version):
-     * the save writes only the fields that differ from it. Owned. */
-    redisReply *loaded;
+    /* The chat's hash as loaded (no fields when it had no version): the
+     * save writes only the fields that differ from it. Owned. */
+    dlg_hash loaded;
 } turn;
 
 /* The words commands are matched with (after norm_cmd's folding, which

@@ -4,6 +4,7 @@
 #include "zhuqi/store.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1071,6 +1072,7 @@ redisReply *zq_store_script(zq_store *st, zq_err *err, zq_script *sc, int nkeys,
     size_t lens_stack[MAX_ARGS + 3], *lens = lens_stack;
     char nk[16];
     redisReply *r = NULL;
+    unsigned k;
     int i;
 
     if (argc < 0 || argc > MAX_BATCH_ARGS || nkeys > argc) {
@@ -1086,16 +1088,23 @@ redisReply *zq_store_script(zq_store *st, zq_err *err, zq_script *sc, int nkeys,
         }
     }
     script_prepare(sc);
-    if (zq_fmt(nk, sizeof(nk), "%d", nkeys) < 0) {
-        zq_err_set(err, ZQ_EINVAL, "script: bad key count");
-        goto out;
-    }
+    /* The key count in decimal, without zq_fmt's vsnprintf (~600
+     * instructions a call, on every script). */
+    i = (int)sizeof(nk) - 1;
+    nk[i] = '\0';
+    k = nkeys < 0 ? 0U - (unsigned)nkeys : (unsigned)nkeys;
+    do {
+        nk[--i] = (char)('0' + k % 10);
+        k /= 10;
+    } while (k > 0);
+    if (nkeys < 0)
+        nk[--i] = '-';
     av[0] = "EVALSHA";
     lens[0] = 7;
     av[1] = sc->sha;
     lens[1] = 40;
-    av[2] = nk;
-    lens[2] = strlen(nk);
+    av[2] = nk + i;
+    lens[2] = strlen(nk + i);
     for (i = 0; i < argc; i++) {
         av[i + 3] = argv[i];
         lens[i + 3] = argvlen != NULL ? argvlen[i] : strlen(argv[i]);

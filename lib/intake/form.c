@@ -123,6 +123,47 @@ json_t *zq_form_visible_answers(const zq_form *f, json_t *answers)
     return out;
 }
 
+/* fld's place in form order (steps, then fields), from its address. */
+static size_t form_pos(const zq_form *f, const zq_field *fld)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < f->nsteps; i++) {
+        if (fld >= f->steps[i].fields && fld < f->steps[i].fields + f->steps[i].nfields)
+            return n + (size_t)(fld - f->steps[i].fields);
+        n += f->steps[i].nfields;
+    }
+    return n;
+}
+
+/* fld's value in zq_form_visible_answers(f, answers), read in place: the
+ * answer, when its condition holds for the visible value of a field that
+ * comes before it (each step of the chain goes back, so it ends). */
+static json_t *visible_value(const zq_form *f, json_t *answers, const zq_field *fld)
+{
+    json_t *v = json_object_get(answers, fld->id);
+    const zq_field *ctrl;
+
+    if (v == NULL || fld->when.field == NULL)
+        return v;
+    ctrl = zq_form_find_field(f, fld->when.field, NULL, NULL);
+    if (ctrl == NULL || form_pos(f, ctrl) >= form_pos(f, fld))
+        return NULL;
+    return when_holds(fld, visible_value(f, answers, ctrl)) ? v : NULL;
+}
+
+bool zq_form_field_shown(const zq_form *f, json_t *answers, const zq_field *fld)
+{
+    const zq_field *ctrl;
+
+    if (f == NULL || fld == NULL)
+        return false;
+    if (fld->when.field == NULL)
+        return true;
+    ctrl = zq_form_find_field(f, fld->when.field, NULL, NULL);
+    return when_holds(fld, ctrl != NULL ? visible_value(f, answers, ctrl) : NULL);
+}
+
 const zq_option *zq_form_stop(const zq_form *f, json_t *answers, const zq_field **fld)
 {
     size_t j, k;

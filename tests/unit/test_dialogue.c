@@ -1480,6 +1480,56 @@ static void test_signature_used_once(void **state)
     zq_dialogue_replies_clear(&r);
 }
 
+/* The load reads the chat's hash as one packed string (lib/chat/
+ * dialogue.c's load_script): answers that look like the pack's own
+ * syntax come back whole, and a chat key of another type is an error
+ * while the signature's mark is set all the same, as with the pipeline
+ * the script replaced. */
+static void test_load_packed(void **state)
+{
+    chat c = chat_of("packed");
+    zq_dialogue_env env = {0};
+    zq_dialogue_in in = {0};
+    zq_dialogue_replies r = {0};
+    zq_err err = {0};
+    char *v;
+
+    (void)state;
+    say(&c, "2");
+    say(&c, "2");
+    say(&c, "2");
+    say(&c, "1");
+    assert_has(say(&c, "1"), "企业名称");
+    assert_has(say(&c, "~3:a~:12:某某公司"), "请");
+    field_is(&c, "a:company_name", "s~3:a~:12:某某公司");
+    assert_has(say(&c, "返回"), "企业名称");
+    field_is(&c, "k", "s~3:a~:12:某某公司");
+    say(&c, "保留");
+    field_is(&c, "a:company_name", "s~3:a~:12:某某公司");
+    field_is(&c, "k", NULL);
+
+    freeReplyObject(cmd("SET zqt:chat:generic:wrongtype x"));
+    env.store = g_store;
+    env.cfg = &g_cfg;
+    env.schema = g_schema;
+    env.today = TODAY;
+    in.channel = "generic";
+    in.user = "wrongtype";
+    in.text = "1";
+    in.text_len = 1;
+    in.dedup_id = "w-1";
+    in.sig_id = "ws-1";
+    in.sig_ttl_s = 600;
+    assert_int_equal(zq_dialogue_handle(&env, &in, &r, &err), -ZQ_EREPLY);
+    assert_int_equal(r.n, 0);
+    v = cmd_str("GET zqt:sig:generic:ws-1");
+    assert_string_equal(v, "w-1");
+    free(v);
+    v = cmd_str("GET zqt:chat:generic:wrongtype");
+    assert_string_equal(v, "x");
+    free(v);
+}
+
 /* A message id is applied once: a retry is a duplicate with no reply and
  * no change, even when both arrive at the same moment. */
 static void test_message_ids_applied_once(void **state)
@@ -1643,6 +1693,7 @@ int main(void)
         cmocka_unit_test_setup(test_concurrent_answers_serialised, reset),
         cmocka_unit_test_setup(test_message_ids_applied_once, reset),
         cmocka_unit_test_setup(test_signature_used_once, reset),
+        cmocka_unit_test_setup(test_load_packed, reset),
         cmocka_unit_test_setup(test_redis_down, reset),
         cmocka_unit_test_setup(test_bad_input_and_user_keys, reset),
     };

@@ -1060,6 +1060,55 @@ static void test_field_visible(void **state)
     zq_schema_free(s);
 }
 
+/* zq_form_field_shown answers what zq_field_visible does on the visible
+ * answers, for every field and every mix of controlling answers (chains,
+ * stale values behind hidden fields, raw values, none). */
+static void test_field_shown(void **state)
+{
+    static const char *const kinds[] = {NULL, "\"a\"", "\"b\"", "\"c\"", "1"};
+    static const char *const subs[] = {NULL, "\"x\"", "\"y\""};
+    static const char *const flags[] = {NULL, "true", "false", "\"\u662f\""};
+    zq_schema *s = load("tests/data/forms/good/forms");
+    const zq_form *f = zq_schema_form(s, "t");
+    size_t k, u, g, stale, i, j, n = 0;
+
+    (void)state;
+    for (k = 0; k < 5; k++)
+        for (u = 0; u < 3; u++)
+            for (g = 0; g < 4; g++)
+                for (stale = 0; stale < 2; stale++) {
+                    json_t *a = json_object(), *vis;
+
+                    if (kinds[k] != NULL)
+                        json_object_set_new(a, "kind", J(kinds[k]));
+                    if (subs[u] != NULL)
+                        json_object_set_new(a, "sub", J(subs[u]));
+                    if (flags[g] != NULL)
+                        json_object_set_new(a, "flag", J(flags[g]));
+                    if (stale) {
+                        json_object_set_new(a, "detail", json_string("d"));
+                        json_object_set_new(a, "sub_note", json_string("n"));
+                        json_object_set_new(a, "flag_note", json_string("f"));
+                    }
+                    vis = zq_form_visible_answers(f, a);
+                    for (i = 0; i < f->nsteps; i++)
+                        for (j = 0; j < f->steps[i].nfields; j++, n++) {
+                            const zq_field *fld = &f->steps[i].fields[j];
+
+                            assert_int_equal(zq_form_field_shown(f, a, fld),
+                                             zq_field_visible(fld, vis));
+                        }
+                    json_decref(vis);
+                    json_decref(a);
+                }
+    assert_true(n > 0);
+    assert_true(zq_form_field_shown(f, NULL, zq_form_field(f, "kind", NULL)));
+    assert_false(zq_form_field_shown(f, NULL, zq_form_field(f, "sub", NULL)));
+    assert_false(zq_form_field_shown(f, NULL, NULL));
+    assert_false(zq_form_field_shown(NULL, NULL, zq_form_field(f, "kind", NULL)));
+    zq_schema_free(s);
+}
+
 /* The chat renders the review from display strings. */
 static void test_display_complaint(void **state)
 {
@@ -1163,6 +1212,7 @@ int main(void)
         cmocka_unit_test(test_validate_all),
         cmocka_unit_test(test_visible_answers),
         cmocka_unit_test(test_field_visible),
+        cmocka_unit_test(test_field_shown),
         cmocka_unit_test(test_display_complaint),
         cmocka_unit_test(test_files_field),
     };

@@ -967,6 +967,20 @@ static void test_key(void **state)
     assert_string_equal(k, "");
     assert_int_equal(zq_store_key(st, k, 3, "x"), -ZQ_ETOOBIG);
     assert_int_equal(zq_store_key(st, k, 0, "x"), -ZQ_ETOOBIG);
+    /* Formats of %s only are written without vsnprintf, the others with
+     * it: the same keys and limits either way. */
+    assert_int_equal(zq_store_key(st, k, sizeof(k), "%s:%s:%s", "a", "", "bc"), 0);
+    assert_string_equal(k, "zq:a::bc");
+    assert_int_equal(zq_store_key(st, k, sizeof(k), "%s", "123456789012"), 0);
+    assert_string_equal(k, "zq:123456789012");
+    assert_int_equal(zq_store_key(st, k, sizeof(k), "%s%s", "1234567890", "123"), -ZQ_ETOOBIG);
+    assert_string_equal(k, "");
+    assert_int_equal(zq_store_key(st, k, sizeof(k), "n:%d:%s", 42, "x"), 0);
+    assert_string_equal(k, "zq:n:42:x");
+    assert_int_equal(zq_store_key(st, k, sizeof(k), "100%%:%s", "x"), 0);
+    assert_string_equal(k, "zq:100%:x");
+    assert_int_equal(zq_store_key(st, k, sizeof(k), "lit"), 0);
+    assert_string_equal(k, "zq:lit");
     zq_store_free(st);
 }
 
