@@ -645,15 +645,11 @@ const char *zq_http_reason(int status)
 /* Writes the decimal digits of v at p; returns the end. */
 static char *put_uint(char *p, size_t v)
 {
-    char d[24];
-    size_t k = sizeof(d);
+    char d[ZQ_DEC_MAX];
+    size_t n = zq_udec(d, v);
 
-    do {
-        d[--k] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    memcpy(p, d + k, sizeof(d) - k);
-    return p + (sizeof(d) - k);
+    memcpy(p, d, n);
+    return p + n;
 }
 
 static char *put_mem(char *p, const void *s, size_t n)

@@ -69,21 +69,14 @@ void zq_intake_set_cookie(zq_req *req, const char *sid)
     static const char path[] = "; Path=/api/; Max-Age=", flags[] = "; HttpOnly; SameSite=Lax",
                       secure[] = "; Secure";
     const int max_age = req->cfg->intake.session_ttl_s + COOKIE_GRACE_S;
-    long long age = max_age;
-    char v[256], digits[24];
-    size_t at = 0, nd = 0;
+    char v[256], digits[ZQ_DEC_MAX];
+    size_t at = 0, nd = zq_dec(digits, max_age);
 
     /* Put together by hand, not with zq_fmt: every step save sends it. */
-    do {
-        digits[sizeof(digits) - 1 - nd++] = (char)('0' + (age < 0 ? -(age % 10) : age % 10));
-        age /= 10;
-    } while (age != 0);
-    if (max_age < 0)
-        digits[sizeof(digits) - 1 - nd++] = '-';
     if (cookie_put(v, sizeof(v), &at, "zq_sid=", 7) &&
         cookie_put(v, sizeof(v), &at, sid, strlen(sid)) &&
         cookie_put(v, sizeof(v), &at, path, sizeof(path) - 1) &&
-        cookie_put(v, sizeof(v), &at, digits + sizeof(digits) - nd, nd) &&
+        cookie_put(v, sizeof(v), &at, digits, nd) &&
         cookie_put(v, sizeof(v), &at, flags, sizeof(flags) - 1) &&
         (!req->cfg->server.cookie_secure ||
          cookie_put(v, sizeof(v), &at, secure, sizeof(secure) - 1)))

@@ -32,6 +32,15 @@ int zq_buf_html_escape(zq_buf *b, const char *s, size_t len);
  * writers that fill b->data + b->len themselves. Returns 0 or -ZQ_ENOMEM. */
 int zq_buf_reserve(zq_buf *b, size_t extra);
 void zq_buf_reset(zq_buf *b);
+/* The decimal text of an integer without the printf family (the hot
+ * paths write many): the digits of v, '-' first when negative, into out
+ * (ZQ_DEC_MAX bytes hold any long long), NUL-terminated. Returns the
+ * length. zq_udec is the same for an unsigned value. */
+#define ZQ_DEC_MAX 24
+size_t zq_dec(char out[ZQ_DEC_MAX], long long v);
+size_t zq_udec(char out[ZQ_DEC_MAX], unsigned long long v);
+/* Appends zq_dec's text of v. Returns 0 or -ZQ_ENOMEM. */
+int zq_buf_dec(zq_buf *b, long long v);
 void zq_buf_free(zq_buf *b);
 /* Hand the data over: returns the malloc'ed string (caller frees) and
  * leaves the buffer empty. Never NULL unless out of memory. */

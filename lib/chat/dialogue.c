@@ -405,25 +405,6 @@ static void state_from_json(dstate *s, json_t *j)
 
 /* ---- the state in the chat's hash ------------------------------------ */
 
-/* Writes v in decimal into out (24 bytes always suffice), for the
- * arguments of the load and the save: zq_fmt's vsnprintf cost more than
- * the rest of formatting them. */
-static void ll_str(char out[24], long long v)
-{
-    char d[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-    do {
-        d[sizeof(d) - 1 - n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u > 0);
-    if (v < 0)
-        d[sizeof(d) - 1 - n++] = '-';
-    memcpy(out, d + sizeof(d) - n, n);
-    out[n] = '\0';
-}
-
 /* Writes key + ":seen" into out (outsz bytes). Returns 0 or -ZQ_ETOOBIG. */
 static int seen_key(const char *key, char *out, size_t outsz)
 {
@@ -441,7 +422,7 @@ static void put_ll(zq_buf *b, long long v)
 {
     char d[24];
 
-    ll_str(d, v);
+    zq_dec(d, v);
     zq_buf_puts(b, d);
 }
 
@@ -743,7 +724,7 @@ static int load(turn *t, const char *key, const char *dkey, const char *skey, ch
     /* key already holds the prefix; seen has room for any key's ":seen". */
     if (seen_key(key, seen, sizeof(seen)) < 0)
         return zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: chat key too long");
-    ll_str(sttl, t->in->sig_ttl_s > 0 ? t->in->sig_ttl_s : 1);
+    zq_dec(sttl, t->in->sig_ttl_s > 0 ? t->in->sig_ttl_s : 1);
     argv[0] = key;
     argv[1] = seen;
     argv[2] = dkey;
@@ -1006,13 +987,13 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
         rc = zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: cannot format the save's arguments");
         goto out;
     }
-    ll_str(ttl, t->cfg->chat.session_ttl_s);
-    ll_str(nent, (long long)ob->n);
-    ll_str(nset, (long long)d.nset);
-    ll_str(ndel, (long long)d.ndel);
-    ll_str(dttl, t->in->dedup_id ? t->cfg->chat.dedup_ttl_s : 0);
-    ll_str(seen_ttl, SEEN_TTL_S);
-    ll_str(now, (long long)t->now_ms);
+    zq_dec(ttl, t->cfg->chat.session_ttl_s);
+    zq_dec(nent, (long long)ob->n);
+    zq_dec(nset, (long long)d.nset);
+    zq_dec(ndel, (long long)d.ndel);
+    zq_dec(dttl, t->in->dedup_id ? t->cfg->chat.dedup_ttl_s : 0);
+    zq_dec(seen_ttl, SEEN_TTL_S);
+    zq_dec(now, (long long)t->now_ms);
     argv[0] = key;
     argv[1] = seen;
     argv[2] = outkey;

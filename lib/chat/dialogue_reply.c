@@ -23,21 +23,6 @@ static bool plain_fmt(const char *fmt)
     return true;
 }
 
-/* Appends the decimal digits of v (negative when neg). */
-static void put_dec(zq_buf *b, unsigned long long v, bool neg)
-{
-    char d[24];
-    size_t n = 0;
-
-    do {
-        d[sizeof(d) - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    if (neg)
-        d[sizeof(d) - 1 - n++] = '-';
-    zq_buf_append(b, d + sizeof(d) - n, n);
-}
-
 /* Appends fmt (plain_fmt) with its arguments, as vsnprintf would write
  * them: a turn says a dozen such lines, and vsnprintf cost ~900
  * instructions each. */
@@ -55,13 +40,15 @@ static void say_plain(zq_buf *b, const char *fmt, va_list ap)
         } else if (pc[1] == 'd') {
             int a = va_arg(ap, int);
 
-            put_dec(b, a < 0 ? 0ULL - (unsigned long long)a : (unsigned long long)a, a < 0);
+            zq_buf_dec(b, a);
             p = pc + 2;
         } else if (pc[1] == '%') {
             zq_buf_append(b, "%", 1);
             p = pc + 2;
         } else {
-            put_dec(b, va_arg(ap, size_t), false);
+            char d[ZQ_DEC_MAX];
+
+            zq_buf_append(b, d, zq_udec(d, va_arg(ap, size_t)));
             p = pc + 3;
         }
     }

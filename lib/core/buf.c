@@ -60,6 +60,41 @@ int zq_buf_puts(zq_buf *b, const char *s)
     return zq_buf_append(b, s, strlen(s));
 }
 
+/* The digits of u, '-' first when neg, into out. */
+static size_t dec_text(char out[ZQ_DEC_MAX], unsigned long long u, bool neg)
+{
+    char t[ZQ_DEC_MAX];
+    size_t n = 0;
+
+    do {
+        t[sizeof(t) - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (neg)
+        t[sizeof(t) - 1 - n++] = '-';
+    memcpy(out, t + sizeof(t) - n, n);
+    out[n] = '\0';
+    return n;
+}
+
+size_t zq_dec(char out[ZQ_DEC_MAX], long long v)
+{
+    return dec_text(out, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v, v < 0);
+}
+
+size_t zq_udec(char out[ZQ_DEC_MAX], unsigned long long v)
+{
+    return dec_text(out, v, false);
+}
+
+int zq_buf_dec(zq_buf *b, long long v)
+{
+    char t[ZQ_DEC_MAX];
+    size_t n = zq_dec(t, v);
+
+    return zq_buf_append(b, t, n);
+}
+
 int zq_buf_printf(zq_buf *b, const char *fmt, ...)
 {
     va_list ap;

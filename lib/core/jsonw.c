@@ -50,17 +50,9 @@ void zq_jsonw_str(zq_buf *b, const char *s)
 
 void zq_jsonw_int(zq_buf *b, long long v)
 {
-    char t[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    char t[ZQ_DEC_MAX];
 
-    do {
-        t[sizeof(t) - 1 - n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u > 0);
-    if (v < 0)
-        t[sizeof(t) - 1 - n++] = '-';
-    zq_jsonw_raw(b, t + sizeof(t) - n, n);
+    zq_jsonw_raw(b, t, zq_dec(t, v));
 }
 
 void zq_jsonw_bool(zq_buf *b, bool v)

@@ -4,7 +4,6 @@
 #include "zhuqi/store.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -652,20 +651,16 @@ int zq_store_append_resp(zq_store *st, const char *cmds, size_t len, int n)
 
 void zq_store_resp_arg(zq_buf *b, const char *s, size_t len)
 {
-    char t[24], *p;
-    size_t n = 0, v = len;
+    char t[ZQ_DEC_MAX], *p;
+    size_t n = zq_udec(t, len);
 
-    do {
-        t[sizeof(t) - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
     /* One reservation and plain stores: this runs for every argument of
      * every command written in RESP. */
     if (zq_buf_reserve(b, 1 + n + 2 + len + 2) < 0)
         return;
     p = b->data + b->len;
     *p++ = '$';
-    memcpy(p, t + sizeof(t) - n, n);
+    memcpy(p, t, n);
     p += n;
     *p++ = '\r';
     *p++ = '\n';
@@ -1024,9 +1019,8 @@ static void script_prepare(zq_script *sc)
 static redisReply *commandv_resp(zq_store *st, zq_err *err, int argc, const char **argv,
                                  const size_t *lens)
 {
-    char head[24];
-    size_t n = 0, total = 16;
-    unsigned v = (unsigned)argc;
+    char head[ZQ_DEC_MAX + 3];
+    size_t n, total = 16;
     void *r = NULL;
     zq_buf b = {0};
     int i, saved_errno;
@@ -1035,15 +1029,12 @@ static redisReply *commandv_resp(zq_store *st, zq_err *err, int argc, const char
         return NULL;
     for (i = 0; i < argc; i++)
         total += lens[i] + 24;
-    head[sizeof(head) - 1 - n++] = '\n';
-    head[sizeof(head) - 1 - n++] = '\r';
-    do {
-        head[sizeof(head) - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    head[sizeof(head) - 1 - n++] = '*';
+    head[0] = '*';
+    n = 1 + zq_udec(head + 1, (unsigned)argc);
+    head[n++] = '\r';
+    head[n++] = '\n';
     zq_buf_reserve(&b, total);
-    zq_buf_append(&b, head + sizeof(head) - n, n);
+    zq_buf_append(&b, head, n);
     for (i = 0; i < argc; i++)
         zq_store_resp_arg(&b, argv[i], lens[i]);
     if (b.oom) {
@@ -1070,9 +1061,8 @@ redisReply *zq_store_script(zq_store *st, zq_err *err, zq_script *sc, int nkeys,
     enum { MAX_ARGS = 64, MAX_BATCH_ARGS = 1 << 16 };
     const char *av_stack[MAX_ARGS + 3], **av = av_stack;
     size_t lens_stack[MAX_ARGS + 3], *lens = lens_stack;
-    char nk[16];
+    char nk[ZQ_DEC_MAX];
     redisReply *r = NULL;
-    unsigned k;
     int i;
 
     if (argc < 0 || argc > MAX_BATCH_ARGS || nkeys > argc) {
@@ -1090,21 +1080,12 @@ redisReply *zq_store_script(zq_store *st, zq_err *err, zq_script *sc, int nkeys,
     script_prepare(sc);
     /* The key count in decimal, without zq_fmt's vsnprintf (~600
      * instructions a call, on every script). */
-    i = (int)sizeof(nk) - 1;
-    nk[i] = '\0';
-    k = nkeys < 0 ? 0U - (unsigned)nkeys : (unsigned)nkeys;
-    do {
-        nk[--i] = (char)('0' + k % 10);
-        k /= 10;
-    } while (k > 0);
-    if (nkeys < 0)
-        nk[--i] = '-';
     av[0] = "EVALSHA";
     lens[0] = 7;
     av[1] = sc->sha;
     lens[1] = 40;
-    av[2] = nk + i;
-    lens[2] = strlen(nk + i);
+    av[2] = nk;
+    lens[2] = zq_dec(nk, nkeys);
     for (i = 0; i < argc; i++) {
         av[i + 3] = argv[i];
         lens[i + 3] = argvlen != NULL ? argvlen[i] : strlen(argv[i]);

@@ -213,23 +213,6 @@ int zq_lookup_mobile(const zq_schema *s, const zq_schema_opts *o, json_t *raw, j
     return 0;
 }
 
-/* The decimal text of v into out. */
-static void num(char out[24], long long v)
-{
-    char t[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-    do {
-        t[sizeof(t) - 1 - n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u > 0);
-    if (v < 0)
-        t[sizeof(t) - 1 - n++] = '-';
-    memcpy(out, t + sizeof(t) - n, n);
-    out[n] = '\0';
-}
-
 /* a b c d e into dst, whole, or -ZQ_ETOOBIG: the lookup's keys (what
  * zq_store_key would make of the prefix and the rest) without a printf
  * for each. */
@@ -262,10 +245,10 @@ int zq_lookup_case_write(zq_store *st, const zq_lookup_in *in, zq_buf *out, int 
     int rc = -ZQ_ENOTFOUND, bad = 0;
 
     *retry_s = 0;
-    num(per, in->per_minute);
-    num(max, in->fail_max > 0 ? in->fail_max : 0);
-    num(lockout, in->lockout_s > 0 ? in->lockout_s : 900);
-    num(minute, in->now_ms / 60000);
+    zq_dec(per, in->per_minute);
+    zq_dec(max, in->fail_max > 0 ? in->fail_max : 0);
+    zq_dec(lockout, in->lockout_s > 0 ? in->lockout_s : 900);
+    zq_dec(minute, in->now_ms / 60000);
     if (cat(k_rate, sizeof(k_rate), pfx, "rl:lookup:", in->who, ":", minute) < 0)
         return zq_err_set(err, ZQ_EINVAL, "lookup: asker too long");
     /* A number of the wrong shape names no key of ours: the script

@@ -670,24 +670,6 @@ static int step_reply(redisReply *rep, zq_step_result *r, zq_err *err)
     return 0;
 }
 
-/* Writes v (0 or more) in decimal into out[16]. Returns 0, or -ZQ_EINVAL
- * when v is negative. */
-static int uint_str(char out[16], int v)
-{
-    char t[16];
-    size_t n = 0;
-
-    if (v < 0)
-        return -ZQ_EINVAL;
-    do {
-        t[sizeof(t) - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    memcpy(out, t + sizeof(t) - n, n);
-    out[n] = '\0';
-    return 0;
-}
-
 /* Writes s as a JSON string ("s") into out (size bytes) when no byte of
  * it needs escaping (zq_buf_json_escape's, which escapes < > & too) and
  * it fits. Returns false otherwise (out is then
@@ -711,7 +693,7 @@ static bool plain_json_string(const char *s, char *out, size_t size)
 
 int zq_session_step(zq_store *st, const zq_step_save *in, zq_step_result *r, zq_err *err)
 {
-    char key[160], ttl[16], idx[160], stepj[80];
+    char key[160], ttl[ZQ_DEC_MAX], idx[160], stepj[80];
     const char *argv[13];
     size_t offs[4], i;
     redisReply *rep = NULL;
@@ -724,9 +706,8 @@ int zq_session_step(zq_store *st, const zq_step_save *in, zq_step_result *r, zq_
         r->outcome = ZQ_STEP_NO_DRAFT;
         return 0;
     }
-    if (zq_store_key(st, key, sizeof(key), "sess:%s", in->sid) < 0 ||
-        (uint_str(ttl, in->ttl_s) < 0 && zq_fmt(ttl, sizeof(ttl), "%d", in->ttl_s) < 0) ||
-        strlen(in->form) > 60)
+    zq_dec(ttl, in->ttl_s);
+    if (zq_store_key(st, key, sizeof(key), "sess:%s", in->sid) < 0 || strlen(in->form) > 60)
         return zq_err_set(err, ZQ_EINVAL, "session: form id too long");
     /* The step id as a JSON string, appended to the stored done list:
      * copied as it is when nothing in it needs escaping (every id). */

@@ -186,17 +186,9 @@ static void put_free_text(zq_buf *b, const char *s, bool mask)
 
 static void put_int(zq_buf *b, long long v)
 {
-    char t[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    char t[ZQ_DEC_MAX];
 
-    do {
-        t[sizeof(t) - 1 - n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u > 0);
-    if (v < 0)
-        t[sizeof(t) - 1 - n++] = '-';
-    put(b, t + sizeof(t) - n, n);
+    put(b, t, zq_dec(t, v));
 }
 
 static void put_2d(char *o, unsigned v)

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,22 +252,54 @@ static void test_fmt_msg(void **state)
     assert_string_equal(b, "ab");
 }
 
+/* zq_dec / zq_udec / zq_buf_dec write what printf's %lld / %llu do, at
+ * the extremes too (the one decimal writer of the hot paths). */
+static void test_dec(void **state)
+{
+    static const long long vals[] = {0,
+                                     1,
+                                     -1,
+                                     9,
+                                     10,
+                                     -10,
+                                     99,
+                                     100,
+                                     2147483647,
+                                     -2147483648LL,
+                                     LLONG_MAX,
+                                     LLONG_MIN,
+                                     1781234567890LL,
+                                     -1781234567890LL};
+    char got[ZQ_DEC_MAX], want[ZQ_DEC_MAX];
+    zq_buf b = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        snprintf(want, sizeof(want), "%lld", vals[i]);
+        assert_int_equal(zq_dec(got, vals[i]), strlen(want));
+        assert_string_equal(got, want);
+        zq_buf_reset(&b);
+        assert_int_equal(zq_buf_dec(&b, vals[i]), 0);
+        assert_string_equal(b.data, want);
+    }
+    snprintf(want, sizeof(want), "%llu", ULLONG_MAX);
+    assert_int_equal(zq_udec(got, ULLONG_MAX), strlen(want));
+    assert_string_equal(got, want);
+    assert_int_equal(zq_udec(got, 0), 1);
+    assert_string_equal(got, "0");
+    zq_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_append_printf),
-        cmocka_unit_test(test_buf_steal),
-        cmocka_unit_test(test_json_escape),
-        cmocka_unit_test(test_html_escape),
-        cmocka_unit_test(test_pool),
-        cmocka_unit_test(test_pool_reset),
-        cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_parse_ll),
-        cmocka_unit_test(test_parse_ll_embedded_nul),
-        cmocka_unit_test(test_ct_equal_hex),
-        cmocka_unit_test(test_err),
-        cmocka_unit_test(test_random_hex),
-        cmocka_unit_test(test_fmt),
+        cmocka_unit_test(test_buf_append_printf), cmocka_unit_test(test_dec),
+        cmocka_unit_test(test_buf_steal),         cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_html_escape),       cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_pool_reset),        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_parse_ll),          cmocka_unit_test(test_parse_ll_embedded_nul),
+        cmocka_unit_test(test_ct_equal_hex),      cmocka_unit_test(test_err),
+        cmocka_unit_test(test_random_hex),        cmocka_unit_test(test_fmt),
         cmocka_unit_test(test_fmt_msg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
