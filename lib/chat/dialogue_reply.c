@@ -47,8 +47,9 @@ static void say_plain(zq_buf *b, const char *fmt, va_list ap)
             p = pc + 2;
         } else {
             char d[ZQ_DEC_MAX];
+            size_t n = zq_udec(d, va_arg(ap, size_t));
 
-            zq_buf_append(b, d, zq_udec(d, va_arg(ap, size_t)));
+            zq_buf_append(b, d, n);
             p = pc + 3;
         }
     }

@@ -51,8 +51,9 @@ void zq_jsonw_str(zq_buf *b, const char *s)
 void zq_jsonw_int(zq_buf *b, long long v)
 {
     char t[ZQ_DEC_MAX];
+    size_t n = zq_dec(t, v);
 
-    zq_jsonw_raw(b, t, zq_dec(t, v));
+    zq_jsonw_raw(b, t, n);
 }
 
 void zq_jsonw_bool(zq_buf *b, bool v)

@@ -187,8 +187,9 @@ static void put_free_text(zq_buf *b, const char *s, bool mask)
 static void put_int(zq_buf *b, long long v)
 {
     char t[ZQ_DEC_MAX];
+    size_t n = zq_dec(t, v);
 
-    put(b, t, zq_dec(t, v));
+    put(b, t, n);
 }
 
 static void put_2d(char *o, unsigned v)
