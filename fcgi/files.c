@@ -126,6 +126,44 @@ static int store_body(zq_req *req, zq_filestore *fs, const char *path, const cha
     return 0;
 }
 
+/* The refusals of an upload, worded for where it goes: a web draft
+ * (on_case false) or a case's supplement. */
+static void too_many(zq_req *req, bool on_case)
+{
+    char m[200];
+
+    zq_resp_error(req, 409, "too_many_files",
+                  zq_resp_msgf(m, sizeof(m),
+                               on_case ? "该案件的文件已达上限，请先删除不需要的文件。"
+                                       : "上传的文件已达上限，请先删除不需要的文件。",
+                               on_case ? "每个案件最多 %d 个文件，请先删除不需要的文件。"
+                                       : "最多上传 %d 个文件，请先删除不需要的文件。",
+                               req->cfg->files.max_files));
+}
+
+/* Answers what adding an upload's record refused (rc of zq_files_add or
+ * zq_files_supp_add). Returns 1 when it answered, else rc. */
+static int refuse_added(zq_req *req, int rc, bool on_case)
+{
+    char m[200], lb[24];
+
+    switch (rc) {
+    case -ZQ_ENOTFOUND:
+        zq_resp_error(req, 410, "session_expired",
+                      on_case ? "页面已超时，请刷新页面后重新验证。" : "填写已超时，请重新开始。");
+        return 1;
+    case -ZQ_ECONFLICT: too_many(req, on_case); return 1;
+    case -ZQ_ETOOBIG:
+        zq_resp_error(req, 413, "files_too_large",
+                      zq_resp_msgf(m, sizeof(m), "文件总大小已达上限，请先删除不需要的文件。",
+                                   on_case ? "每个案件的文件合计不能超过 %s，请先删除不需要的文件。"
+                                           : "所有文件合计不能超过 %s，请先删除不需要的文件。",
+                                   mb(req->cfg->files.max_case_size, lb, sizeof(lb))));
+        return 1;
+    default: return rc;
+    }
+}
+
 int zq_h_intake_file_upload(zq_req *req)
 {
     const zq_form *f = zq_intake_form_param(req);
@@ -137,7 +175,7 @@ int zq_h_intake_file_upload(zq_req *req)
     zq_session s = {0};
     zq_err err = {0};
     json_t *rec = NULL;
-    char fid[ZQ_FILE_ID_LEN + 1], lb[32], m[200];
+    char fid[ZQ_FILE_ID_LEN + 1];
     bool stored = false;
     int rc, count = 0;
 
@@ -169,10 +207,7 @@ int zq_h_intake_file_upload(zq_req *req)
         goto out;
     /* Cheap refusals first (the script checks again, atomically). */
     if (json_array_size(s.files) >= (size_t)cfg->files.max_files) {
-        zq_resp_error(req, 409, "too_many_files",
-                      zq_resp_msgf(m, sizeof(m), "上传的文件已达上限，请先删除不需要的文件。",
-                                   "最多上传 %d 个文件，请先删除不需要的文件。",
-                                   cfg->files.max_files));
+        too_many(req, false);
         goto out;
     }
     if ((rc = store_body(req, fs, path, fld->id, kind, fid, &rec)) != 0) {
@@ -184,18 +219,8 @@ int zq_h_intake_file_upload(zq_req *req)
     lim.max_bytes = cfg->files.max_case_size;
     rc = zq_files_add(req->store, s.sid, f->id, rec, &lim, cfg->intake.session_ttl_s, zq_now_ms(),
                       &count, NULL, &err);
-    if (rc == -ZQ_ENOTFOUND) {
-        zq_resp_error(req, 410, "session_expired", "填写已超时，请重新开始。");
-    } else if (rc == -ZQ_ECONFLICT) {
-        zq_resp_error(req, 409, "too_many_files",
-                      zq_resp_msgf(m, sizeof(m), "上传的文件已达上限，请先删除不需要的文件。",
-                                   "最多上传 %d 个文件，请先删除不需要的文件。",
-                                   cfg->files.max_files));
-    } else if (rc == -ZQ_ETOOBIG) {
-        zq_resp_error(req, 413, "files_too_large",
-                      zq_resp_msgf(m, sizeof(m), "文件总大小已达上限，请先删除不需要的文件。",
-                                   "所有文件合计不能超过 %s，请先删除不需要的文件。",
-                                   mb(cfg->files.max_case_size, lb, sizeof(lb))));
+    if ((rc = refuse_added(req, rc, false)) > 0) {
+        rc = 0;
     } else if (rc < 0) {
         if (rc != -ZQ_EUNAVAIL)
             ZQ_ERROR("event=upload_failed id=%s err=\"%s\"", fid, err.msg);
@@ -420,16 +445,6 @@ static void case_files_used(const zq_case *c, int *count, uint64_t *bytes)
 }
 
 /* The count limit's 409. */
-static void too_many(zq_req *req)
-{
-    char m[200];
-
-    zq_resp_error(req, 409, "too_many_files",
-                  zq_resp_msgf(m, sizeof(m), "该案件的文件已达上限，请先删除不需要的文件。",
-                               "每个案件最多 %d 个文件，请先删除不需要的文件。",
-                               req->cfg->files.max_files));
-}
-
 int zq_h_case_file_upload(zq_req *req)
 {
     const char *kind = zq_req_query(req, "kind"), *path = zq_req_param(req, "ZQ_BODY_FILE");
@@ -441,7 +456,7 @@ int zq_h_case_file_upload(zq_req *req)
     zq_case c = {0};
     zq_err err = {0};
     json_t *rec = NULL, *pending = NULL;
-    char fid[ZQ_FILE_ID_LEN + 1], lb[32], m[200];
+    char fid[ZQ_FILE_ID_LEN + 1];
     uint64_t used_bytes = 0;
     bool stored = false;
     int rc, used = 0, count = 0;
@@ -472,7 +487,7 @@ int zq_h_case_file_upload(zq_req *req)
      * waiting to be sent. */
     case_files_used(&c, &used, &used_bytes);
     if (used + (int)json_array_size(pending) >= cfg->files.max_files) {
-        too_many(req);
+        too_many(req, true);
         goto out;
     }
     if ((rc = store_body(req, fs, path, NULL, kind, fid, &rec)) != 0) {
@@ -485,15 +500,8 @@ int zq_h_case_file_upload(zq_req *req)
         cfg->files.max_case_size > used_bytes ? cfg->files.max_case_size - used_bytes : 0;
     rc = zq_files_supp_add(req->store, s.sid, c.id, rec, &lim, cfg->intake.session_ttl_s,
                            zq_now_ms(), &count, NULL, &err);
-    if (rc == -ZQ_ENOTFOUND) {
-        zq_resp_error(req, 410, "session_expired", "页面已超时，请刷新页面后重新验证。");
-    } else if (rc == -ZQ_ECONFLICT) {
-        too_many(req);
-    } else if (rc == -ZQ_ETOOBIG) {
-        zq_resp_error(req, 413, "files_too_large",
-                      zq_resp_msgf(m, sizeof(m), "文件总大小已达上限，请先删除不需要的文件。",
-                                   "每个案件的文件合计不能超过 %s，请先删除不需要的文件。",
-                                   mb(cfg->files.max_case_size, lb, sizeof(lb))));
+    if ((rc = refuse_added(req, rc, true)) > 0) {
+        rc = 0;
     } else if (rc < 0) {
         if (rc != -ZQ_EUNAVAIL)
             ZQ_ERROR("event=upload_failed id=%s err=\"%s\"", fid, err.msg);
