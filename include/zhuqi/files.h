@@ -36,6 +36,28 @@ typedef struct zq_files_limits {
 /* The files field of f that takes kind, or NULL. Borrowed. */
 const zq_field *zq_files_field_for_kind(const zq_form *f, const char *kind);
 
+/* The limit check and append that every script adding an upload shares,
+ * for a Lua table `list` of records: with ARGV[2] the record, ARGV[3] its
+ * size, ARGV[4] the most files and ARGV[5] the most bytes, it returns
+ * {-2, n, total} or {-3, n, total} when the upload does not fit, else
+ * appends the record and sets `total` to the bytes before it. */
+#define ZQ_FILES_LUA_APPEND                                                                        \
+    "local total = 0\n"                                                                            \
+    "for _, r in ipairs(list) do total = total + (tonumber(r.size) or 0) end\n"                    \
+    "if #list >= tonumber(ARGV[4]) then return {-2, #list, total} end\n"                           \
+    "if total + tonumber(ARGV[3]) > tonumber(ARGV[5]) then return {-3, #list, total} end\n"        \
+    "list[#list + 1] = cjson.decode(ARGV[2])\n"
+
+/* Runs a script that adds one upload (argc strings in argv: nkeys keys,
+ * then the arguments, whose 2nd to 5th, passed as NULL, are filled here
+ * from rec and lim) and that answers {status, files, bytes} as
+ * ZQ_FILES_LUA_APPEND does, status -1 for "gone". Returns 0, -ZQ_ENOTFOUND,
+ * -ZQ_ECONFLICT, -ZQ_ETOOBIG (with *count and *bytes, may be NULL, set),
+ * -ZQ_EUNAVAIL or -ZQ_EREPLY. argv is changed. */
+int zq_files_add_run(zq_store *st, zq_script *script, int nkeys, int argc, const char **argv,
+                     json_t *rec, const zq_files_limits *lim, int *count, uint64_t *bytes,
+                     zq_err *err);
+
 /* Adds rec (borrowed; its "id" and "size" set) to the uploads of form in
  * session sid, checking the limits against what is there, refreshing the
  * session's TTL (ttl_s) and marking the upload pending, all in one

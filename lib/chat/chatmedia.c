@@ -38,18 +38,14 @@ static zq_script attach_script = {
         "if draft ~= ARGV[1] or (mode ~= 'form' and mode ~= 'review') then\n"
         "  return {-1, 0, 0}\n"
         "end\n"
-        "local list, total = {}, 0\n"
+        "local list = {}\n"
         "local cur = redis.call('HGET', KEYS[1], 'f')\n"
         "if cur then\n"
         "  local ok2, o = pcall(cjson.decode, cur)\n"
         "  if ok2 and type(o) == 'table' and o.draft == ARGV[1] and type(o.list) == 'table' then\n"
         "    list = o.list\n"
         "  end\n"
-        "end\n"
-        "for _, r in ipairs(list) do total = total + (tonumber(r.size) or 0) end\n"
-        "if #list >= tonumber(ARGV[4]) then return {-2, #list, total} end\n"
-        "if total + tonumber(ARGV[3]) > tonumber(ARGV[5]) then return {-3, #list, total} end\n"
-        "list[#list + 1] = cjson.decode(ARGV[2])\n"
+        "end\n" ZQ_FILES_LUA_APPEND
         "redis.call('HSET', KEYS[1], 'f', cjson.encode({draft = ARGV[1], list = list}))\n"
         "redis.call('HINCRBY', KEYS[1], 'v', 1)\n"
         "redis.call('ZADD', KEYS[2], ARGV[6], ARGV[7])\n"
@@ -148,23 +144,10 @@ int zq_chatmedia_retry(zq_store *st, json_t *job, int64_t due_ms, zq_err *err)
     return rc;
 }
 
-/* 0 for an integer reply element i, else -1. */
-static long long int_at(const redisReply *r, size_t i)
-{
-    if (r->type != REDIS_REPLY_ARRAY || r->elements <= i ||
-        r->element[i]->type != REDIS_REPLY_INTEGER)
-        return -1;
-    return r->element[i]->integer;
-}
-
 int zq_chatmedia_attach(zq_store *st, json_t *job, json_t *rec, const zq_files_limits *lim,
                         int64_t now_ms, int *count, uint64_t *bytes, zq_err *err)
 {
-    char key[ZQ_STORE_KEY_MAX], pending[ZQ_STORE_KEY_MAX], member[200], size[24], maxf[16],
-        maxb[24], now[24];
-    char *enc = NULL;
-    redisReply *r = NULL;
-    long long status;
+    char key[ZQ_STORE_KEY_MAX], pending[ZQ_STORE_KEY_MAX], member[200], now[24];
     int rc;
 
     if (zq_store_key(st, key, sizeof(key), "chat:%s:%s", str_of(job, "channel"),
@@ -172,44 +155,12 @@ int zq_chatmedia_attach(zq_store *st, json_t *job, json_t *rec, const zq_files_l
         zq_store_key(st, pending, sizeof(pending), "files:pending") < 0 ||
         zq_fmt(member, sizeof(member), "%s:chat:%s:%s", str_of(rec, "id"), str_of(job, "channel"),
                str_of(job, "ukey")) < 0 ||
-        zq_fmt(size, sizeof(size), "%lld",
-               (long long)json_integer_value(json_object_get(rec, "size"))) < 0 ||
-        zq_fmt(maxf, sizeof(maxf), "%d", lim->max_files) < 0 ||
-        zq_fmt(maxb, sizeof(maxb), "%llu", (unsigned long long)lim->max_bytes) < 0 ||
         zq_fmt(now, sizeof(now), "%lld", (long long)now_ms) < 0)
         return zq_err_set(err, ZQ_ETOOBIG, "chatmedia: a key or argument is too long");
-    enc = json_dumps(rec, JSON_COMPACT);
-    if (enc == NULL)
-        return zq_err_set(err, ZQ_ENOMEM, "chatmedia: cannot encode the record");
-    r = zq_store_script(
-        st, err, &attach_script, 2, 9,
-        (const char *[]){key, pending, str_of(job, "draft"), enc, size, maxf, maxb, now, member},
-        NULL);
-    if (r == NULL) {
-        rc = -ZQ_EUNAVAIL;
-        goto out;
-    }
-    if (zq_store_reply_unavailable(r)) {
-        rc = zq_err_set(err, ZQ_EUNAVAIL, "chatmedia: %s", r->str);
-        goto out;
-    }
-    status = int_at(r, 0);
-    if (int_at(r, 1) < 0 || int_at(r, 2) < 0) {
-        rc = zq_err_set(err, ZQ_EREPLY, "chatmedia: attach failed: %s",
-                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        goto out;
-    }
-    if (count != NULL)
-        *count = (int)int_at(r, 1);
-    if (bytes != NULL)
-        *bytes = (uint64_t)int_at(r, 2);
-    rc = status == 0    ? 0
-         : status == -1 ? zq_err_set(err, ZQ_ENOTFOUND, "chatmedia: the draft has ended")
-         : status == -2 ? -ZQ_ECONFLICT
-                        : -ZQ_ETOOBIG;
-out:
-    if (r != NULL)
-        freeReplyObject(r);
-    free(enc);
-    return rc;
+    rc = zq_files_add_run(
+        st, &attach_script, 2, 9,
+        (const char *[]){key, pending, str_of(job, "draft"), NULL, NULL, NULL, NULL, now, member},
+        rec, lim, count, bytes, err);
+    return rc == -ZQ_ENOTFOUND ? zq_err_set(err, ZQ_ENOTFOUND, "chatmedia: the draft has ended")
+                               : rc;
 }

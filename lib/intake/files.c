@@ -16,12 +16,7 @@
 static zq_script add_script = {
     .src = "if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0, 0} end\n"
            "local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
-           "local list = cur and cjson.decode(cur) or {}\n"
-           "local total = 0\n"
-           "for _, r in ipairs(list) do total = total + (tonumber(r.size) or 0) end\n"
-           "if #list >= tonumber(ARGV[4]) then return {-2, #list, total} end\n"
-           "if total + tonumber(ARGV[3]) > tonumber(ARGV[5]) then return {-3, #list, total} end\n"
-           "list[#list + 1] = cjson.decode(ARGV[2])\n"
+           "local list = cur and cjson.decode(cur) or {}\n" ZQ_FILES_LUA_APPEND
            "redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(list))\n"
            "redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
            "redis.call('ZADD', KEYS[2], ARGV[7], ARGV[8])\n"
@@ -113,34 +108,30 @@ static long long int_at(const redisReply *r, size_t i)
     return r->element[i]->integer;
 }
 
-int zq_files_add(zq_store *st, const char *sid, const char *form, json_t *rec,
-                 const zq_files_limits *lim, int ttl_s, int64_t now_ms, int *count, uint64_t *bytes,
-                 zq_err *err)
+int zq_files_add_run(zq_store *st, zq_script *script, int nkeys, int argc, const char **argv,
+                     json_t *rec, const zq_files_limits *lim, int *count, uint64_t *bytes,
+                     zq_err *err)
 {
-    const char *fid = json_string_value(json_object_get(rec, "id"));
-    char key[160], field[64], member[128], pending[64], size[24], maxf[16], maxb[24], ttl[16],
-        now[24];
+    char size[24], maxf[16], maxb[24];
     char *enc = NULL;
     redisReply *r = NULL;
     long long status;
-    int rc = 0;
+    int rc;
 
-    if (fid == NULL || !json_is_integer(json_object_get(rec, "size")))
-        return zq_err_set(err, ZQ_EINVAL, "files: record without id or size");
-    if (names(st, sid, form, fid, key, field, member, pending) < 0 ||
-        zq_fmt(size, sizeof(size), "%lld",
+    if (!json_is_integer(json_object_get(rec, "size")) || argc < nkeys + 5)
+        return zq_err_set(err, ZQ_EINVAL, "files: record without size");
+    if (zq_fmt(size, sizeof(size), "%lld",
                (long long)json_integer_value(json_object_get(rec, "size"))) < 0 ||
         zq_fmt(maxf, sizeof(maxf), "%d", lim->max_files) < 0 ||
-        zq_fmt(maxb, sizeof(maxb), "%llu", (unsigned long long)lim->max_bytes) < 0 ||
-        zq_fmt(ttl, sizeof(ttl), "%d", ttl_s) < 0 ||
-        zq_fmt(now, sizeof(now), "%lld", (long long)now_ms) < 0)
-        return zq_err_set(err, ZQ_ETOOBIG, "files: a key or argument is too long");
-    enc = json_dumps(rec, JSON_COMPACT);
-    if (enc == NULL)
+        zq_fmt(maxb, sizeof(maxb), "%llu", (unsigned long long)lim->max_bytes) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "files: an argument is too long");
+    if ((enc = json_dumps(rec, JSON_COMPACT)) == NULL)
         return zq_err_set(err, ZQ_ENOMEM, "files: cannot encode the record");
-    r = zq_store_script(
-        st, err, &add_script, 2, 10,
-        (const char *[]){key, pending, field, enc, size, maxf, maxb, ttl, now, member}, NULL);
+    argv[nkeys + 1] = enc;
+    argv[nkeys + 2] = size;
+    argv[nkeys + 3] = maxf;
+    argv[nkeys + 4] = maxb;
+    r = zq_store_script(st, err, script, nkeys, argc, argv, NULL);
     if (r == NULL) {
         rc = -ZQ_EUNAVAIL;
         goto out;
@@ -168,6 +159,25 @@ out:
         freeReplyObject(r);
     free(enc);
     return rc;
+}
+
+int zq_files_add(zq_store *st, const char *sid, const char *form, json_t *rec,
+                 const zq_files_limits *lim, int ttl_s, int64_t now_ms, int *count, uint64_t *bytes,
+                 zq_err *err)
+{
+    const char *fid = json_string_value(json_object_get(rec, "id"));
+    char key[160], field[64], member[128], pending[64], ttl[16], now[24];
+
+    if (fid == NULL)
+        return zq_err_set(err, ZQ_EINVAL, "files: record without id or size");
+    if (names(st, sid, form, fid, key, field, member, pending) < 0 ||
+        zq_fmt(ttl, sizeof(ttl), "%d", ttl_s) < 0 ||
+        zq_fmt(now, sizeof(now), "%lld", (long long)now_ms) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "files: a key or argument is too long");
+    return zq_files_add_run(
+        st, &add_script, 2, 10,
+        (const char *[]){key, pending, field, NULL, NULL, NULL, NULL, ttl, now, member}, rec, lim,
+        count, bytes, err);
 }
 
 int zq_files_remove(zq_store *st, const char *sid, const char *form, const char *fid, zq_err *err)
