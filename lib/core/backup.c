@@ -435,9 +435,13 @@ out:
 
 /* --- restore ----------------------------------------------------------- */
 
-/* Whether Redis (through st) holds any key under prefix. Returns 1, 0 or
- * a negative code. */
-static int has_keys(zq_store *st, const char *prefix, zq_err *err)
+/* Walks every key under prefix with SCAN, calling each(ctx, batch) for
+ * every batch that is not empty, until it returns non-zero. Returns that
+ * value, 0 at the end, or a negative code (what names the failed SCAN:
+ * "SCAN" or "SCAN of the backup"). */
+static int scan_keys(zq_store *st, const char *prefix, const char *what,
+                     int (*each)(void *ctx, const redisReply *keys, zq_err *err), void *ctx,
+                     zq_err *err)
 {
     char cursor[32] = "0", match[64];
     int rc = 0;
@@ -452,15 +456,29 @@ static int has_keys(zq_store *st, const char *prefix, zq_err *err)
             return -ZQ_EUNAVAIL;
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
             r->element[0]->type != REDIS_REPLY_STRING ||
-            zq_fmt(cursor, sizeof(cursor), "%s", r->element[0]->str) < 0) {
-            rc = zq_err_set(err, ZQ_EREPLY, "SCAN: %s",
+            zq_fmt(cursor, sizeof(cursor), "%s", r->element[0]->str) < 0)
+            rc = zq_err_set(err, ZQ_EREPLY, "%s: %s", what,
                             r->type == REDIS_REPLY_ERROR ? r->str : "unexpected answer");
-        } else if (r->element[1]->elements > 0) {
-            rc = 1;
-        }
+        else if (r->element[1]->elements > 0)
+            rc = each(ctx, r->element[1], err);
         freeReplyObject(r);
     } while (rc == 0 && strcmp(cursor, "0") != 0);
     return rc;
+}
+
+static int found_one(void *ctx, const redisReply *keys, zq_err *err)
+{
+    (void)ctx;
+    (void)keys;
+    (void)err;
+    return 1;
+}
+
+/* Whether Redis (through st) holds any key under prefix. Returns 1, 0 or
+ * a negative code. */
+static int has_keys(zq_store *st, const char *prefix, zq_err *err)
+{
+    return scan_keys(st, prefix, "SCAN", found_one, NULL, err);
 }
 
 /* Copies one SCAN batch of keys from src to dst: DUMP and PTTL from src in
@@ -545,30 +563,27 @@ out:
     return rc;
 }
 
+/* What copy_keys passes to each batch. */
+typedef struct copy_ctx {
+    zq_store *src, *dst;
+    bool force;
+    long long *copied;
+} copy_ctx;
+
+static int copy_each(void *ctx, const redisReply *keys, zq_err *err)
+{
+    copy_ctx *c = ctx;
+
+    return copy_batch(c->src, c->dst, keys, c->force, c->copied, err);
+}
+
 /* Copies every key under the prefix from src to dst. */
 static int copy_keys(zq_store *src, zq_store *dst, const char *prefix, bool force,
                      long long *copied, zq_err *err)
 {
-    char cursor[32] = "0", match[64];
-    int rc = 0;
+    copy_ctx c = {src, dst, force, copied};
 
-    if (zq_fmt(match, sizeof(match), "%s*", prefix) < 0)
-        return zq_err_set(err, ZQ_EINVAL, "prefix too long");
-    do {
-        redisReply *r =
-            zq_store_command(src, err, "SCAN %s MATCH %s COUNT " SCAN_COUNT, cursor, match);
-
-        if (r == NULL)
-            return -ZQ_EUNAVAIL;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-            r->element[0]->type != REDIS_REPLY_STRING ||
-            zq_fmt(cursor, sizeof(cursor), "%s", r->element[0]->str) < 0)
-            rc = zq_err_set(err, ZQ_EREPLY, "SCAN of the backup: unexpected answer");
-        else if (r->element[1]->elements > 0)
-            rc = copy_batch(src, dst, r->element[1], force, copied, err);
-        freeReplyObject(r);
-    } while (rc == 0 && strcmp(cursor, "0") != 0);
-    return rc;
+    return scan_keys(src, prefix, "SCAN of the backup", copy_each, &c, err);
 }
 
 /* Starts redis-server on a unix socket in tmp, loading tmp/dump.rdb, with
