@@ -105,7 +105,7 @@ static zq_script evaluate_script = {
 int zq_staff_evaluate(zq_store *st, const char *id, const char *rating, const char *comment,
                       const zq_staff_act *act, char cur[24], zq_err *err)
 {
-    const char *label = zq_wf_rating_label(rating), *argv[11];
+    const char *label = zq_wf_rating_label(rating), *argv[11], *status = "";
     char now[24], detail[64];
     json_t *entry = NULL;
     char *dump = NULL;
@@ -146,23 +146,13 @@ int zq_staff_evaluate(zq_store *st, const char *id, const char *rating, const ch
         rc = -ZQ_EUNAVAIL;
         goto out;
     }
-    if (zq_store_reply_unavailable(r)) {
-        rc = zq_err_set(err, ZQ_EUNAVAIL, "staff: redis refuses writes: %s", r->str);
+    if ((rc = zq_staff_write_reply(r, "evaluation", &status, cur, err)) < 0)
         goto out;
-    }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_STRING) {
-        rc = zq_err_set(err, ZQ_EREPLY, "staff: evaluation failed: %s",
-                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        goto out;
-    }
-    if (cur != NULL)
-        zq_staff_copy_str(cur, 24, r->element[1]);
-    if (strcmp(r->element[0]->str, "missing") == 0)
+    if (strcmp(status, "missing") == 0)
         rc = zq_err_set(err, ZQ_ENOTFOUND, "case %s not found", id);
-    else if (strcmp(r->element[0]->str, "rated") == 0)
+    else if (strcmp(status, "rated") == 0)
         rc = zq_err_set(err, ZQ_EBUSY, "case %s was evaluated already", id);
-    else if (strcmp(r->element[0]->str, "conflict") == 0)
+    else if (strcmp(status, "conflict") == 0)
         rc = zq_err_set(err, ZQ_ECONFLICT, "case %s is not closed", id);
     else
         rc = zq_store_wait(st, err);

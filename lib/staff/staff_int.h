@@ -63,4 +63,13 @@ zq_staff_ctx zq_staff_with_memo(const zq_staff_ctx *in, zq_staff_memo *own);
  * parse). */
 void zq_staff_row_office(const zq_case_row *r, char office[8], char partner[8]);
 
+/* ---- update.c ---- */
+
+/* Reads the {status, current status} answer of a staff write script:
+ * *status points at the first (in r), cur (may be NULL) gets the second.
+ * Returns 0; -ZQ_EUNAVAIL when Redis refuses writes; -ZQ_EREPLY for any
+ * other answer (what names the write in the message). */
+int zq_staff_write_reply(const redisReply *r, const char *what, const char **status, char cur[24],
+                         zq_err *err);
+
 #endif

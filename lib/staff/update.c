@@ -93,9 +93,24 @@ static const char *nz(const char *s)
     return s ? s : "";
 }
 
+int zq_staff_write_reply(const redisReply *r, const char *what, const char **status, char cur[24],
+                         zq_err *err)
+{
+    if (zq_store_reply_unavailable(r))
+        return zq_err_set(err, ZQ_EUNAVAIL, "staff: redis refuses writes: %s", r->str);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING)
+        return zq_err_set(err, ZQ_EREPLY, "staff: %s failed: %s", what,
+                          r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    if (cur != NULL)
+        zq_staff_copy_str(cur, 24, r->element[1]);
+    *status = r->element[0]->str;
+    return 0;
+}
+
 int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *err)
 {
-    const char *argv[64];
+    const char *argv[64], *status = "";
     char loglen[24] = "", now[24], iscore[24] = "", start[ZQ_DATE_STRLEN] = "",
          due[ZQ_DATE_STRLEN] = "", limit[16] = "", score[16] = "", nx[16], rkey[IDEM_RKEY_MAX];
     char *entry = NULL;
@@ -183,21 +198,11 @@ int zq_staff_update(zq_store *st, const zq_case_update *u, char *cur, zq_err *er
         rc = -ZQ_EUNAVAIL;
         goto out;
     }
-    if (zq_store_reply_unavailable(r)) {
-        rc = zq_err_set(err, ZQ_EUNAVAIL, "staff: redis refuses writes: %s", r->str);
+    if ((rc = zq_staff_write_reply(r, "update", &status, cur, err)) < 0)
         goto out;
-    }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_STRING) {
-        rc = zq_err_set(err, ZQ_EREPLY, "staff: update failed: %s",
-                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        goto out;
-    }
-    if (cur != NULL)
-        zq_staff_copy_str(cur, 24, r->element[1]);
-    if (strcmp(r->element[0]->str, "missing") == 0)
+    if (strcmp(status, "missing") == 0)
         rc = zq_err_set(err, ZQ_ENOTFOUND, "case %s not found", u->id);
-    else if (strcmp(r->element[0]->str, "conflict") == 0)
+    else if (strcmp(status, "conflict") == 0)
         rc = zq_err_set(err, ZQ_ECONFLICT, "case %s changed meanwhile", u->id);
     else
         rc = zq_store_wait(st, err); /* acknowledged once a replica has it */
