@@ -1010,6 +1010,15 @@ int zq_h_intake_submit(zq_req *req)
         rc = 0;
         goto out;
     }
+    if (rc == -ZQ_ECONFLICT) {
+        /* Resumed on another device meanwhile: the uploads went there. */
+        ZQ_INFO("event=case_refused form=%s reason=files_moved", f->id);
+        zq_resp_error(req, 409, "files_moved",
+                      "您已在其他设备上继续填写，已上传的文件也已转到那里。请在该设备上提交，"
+                      "或刷新本页面后重新上传文件。");
+        rc = 0;
+        goto out;
+    }
     if (rc < 0) {
         /* Redis away, refusing writes, or no replica in time: the case
          * may exist, and a retry with the same key returns it. Anything
@@ -1069,9 +1078,11 @@ int zq_h_intake_resume(zq_req *req)
     zq_err err = {0};
     json_t *body, *draft = NULL;
     const char *mobile;
-    char masked[32];
+    char masked[32], from[ZQ_SESSION_HEX + 1] = "";
+    zq_files_limits lim = {req->cfg->files.max_files, req->cfg->files.max_case_size};
+    json_t *files = NULL, *view;
     bool ok = false;
-    int rc;
+    int rc, moved, left = 0;
 
     if (f == NULL)
         return 0;
@@ -1092,7 +1103,7 @@ int zq_h_intake_resume(zq_req *req)
                       "请先获取短信验证码，验证该手机号码后再继续填写。");
         goto out;
     }
-    if ((rc = zq_session_find_draft(req->store, f->id, mobile, &draft, &err)) < 0)
+    if ((rc = zq_session_find_draft(req->store, f->id, mobile, &draft, from, &err)) < 0)
         goto fail;
     zq_mask_mobile(mobile, masked, sizeof(masked));
     if (draft == NULL || !json_is_object(draft)) {
@@ -1108,6 +1119,17 @@ int zq_h_intake_resume(zq_req *req)
     draft = NULL;
     if ((rc = session_save(req, f, &s, false)) < 0)
         goto fail;
+    /* The uploads come along: moved, not copied, so that each file is
+     * named by one draft and swept with that one only. */
+    if ((moved = zq_files_take(req->store, f->id, from, s.sid, &lim, req->cfg->intake.session_ttl_s,
+                               zq_now_ms(), &left, &files, &err)) < 0) {
+        rc = moved;
+        goto fail;
+    }
+    if (files != NULL) {
+        json_decref(s.files);
+        s.files = files;
+    }
     /* The code just proved the number: submitting it needs no second SMS. */
     if ((rc = zq_session_mark_verified(
              req->store, s.sid, "submit", mobile,
@@ -1115,8 +1137,12 @@ int zq_h_intake_resume(zq_req *req)
         rc != -ZQ_ENOTFOUND)
         goto fail;
     rc = 0;
-    ZQ_INFO("event=draft_resumed form=%s mobile=%s", f->id, masked);
-    zq_resp_json(req, 200, with_verify(req, f, draft_view(f, &s)));
+    ZQ_INFO("event=draft_resumed form=%s mobile=%s files_moved=%d files_left=%d", f->id, masked,
+            moved, left);
+    view = with_verify(req, f, draft_view(f, &s));
+    if (view != NULL && left > 0)
+        json_object_set_new(view, "files_left", json_integer(left));
+    zq_resp_json(req, 200, view);
     goto out;
 fail:
     rc = rc == -ZQ_EUNAVAIL ? rc : -ZQ_EREPLY;

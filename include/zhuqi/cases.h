@@ -76,7 +76,10 @@ typedef struct zq_case {
  * when Redis is away or refuses writes (MISCONF, OOM...: nothing stored),
  * or when the case was stored but fewer replicas than wanted confirmed it
  * in time (zq_store_wait; id is set): a retry with the same idem_key then
- * returns that case. -ZQ_EREPLY on a script error. */
+ * returns that case. -ZQ_ECONFLICT (nothing stored) when an upload in
+ * files_pending is no longer pending under that name: the draft was
+ * resumed elsewhere and its uploads went with it (zq_files_take).
+ * -ZQ_EREPLY on a script error. */
 int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created, char *dup_of,
                    zq_err *err);
 

@@ -69,6 +69,18 @@ int zq_files_add(zq_store *st, const char *sid, const char *form, json_t *rec,
                  const zq_files_limits *lim, int ttl_s, int64_t now_ms, int *count, uint64_t *bytes,
                  zq_err *err);
 
+/* Moves the uploads of form's draft in session from_sid to session
+ * to_sid, where that draft was resumed: as many as lim allows beside what
+ * to_sid holds already (the rest stay, *left, may be NULL, counts them),
+ * with their pending marks, refreshing to_sid's TTL (ttl_s). A case
+ * submitted from from_sid afterwards cannot name them (zq_case_create).
+ * *files (may be NULL) gets to_sid's uploads afterwards: a new array, or
+ * NULL when it has none. Returns how many moved, -ZQ_EUNAVAIL or
+ * -ZQ_EREPLY. */
+int zq_files_take(zq_store *st, const char *form, const char *from_sid, const char *to_sid,
+                  const zq_files_limits *lim, int ttl_s, int64_t now_ms, int *left, json_t **files,
+                  zq_err *err);
+
 /* The same for the uploads of an answer to case_id's request for more
  * material, kept in session sid ("s:{case}"): zq_files_add's checks and
  * returns, with lim being what the case may still take. */

@@ -95,9 +95,10 @@ int zq_session_verified_any(zq_store *st, const char *sid, const char *const *pu
 
 /* The draft of form that some session last saved with mobile (11
  * digits) as its mobile answer, if it still has it: returns 0 with *draft
- * new, or NULL when there is none. -ZQ_EUNAVAIL or -ZQ_EREPLY. */
+ * new and that session's id in sid, or *draft NULL when there is none.
+ * -ZQ_EUNAVAIL or -ZQ_EREPLY. */
 int zq_session_find_draft(zq_store *st, const char *form, const char *mobile, json_t **draft,
-                          zq_err *err);
+                          char sid[ZQ_SESSION_HEX + 1], zq_err *err);
 
 /* Deletes the draft of form and its uploads' list from session sid. Returns 0 or -ZQ_EUNAVAIL. */
 int zq_session_drop_draft(zq_store *st, const char *sid, const char *form, zq_err *err);

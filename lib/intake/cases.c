@@ -55,6 +55,14 @@ static zq_script create_script = {
            "  local d = redis.call('HGET', ARGV[1] .. 'case:' .. existing, 'dup_of') or ''\n"
            "  return {existing, 0, d}\n"
            "end\n"
+           /* The uploads must still be this draft's: a draft resumed on
+            * another device took them (zq_files_take), and a case naming
+            * them here would lose them to that session's sweep. */
+           "for m in string.gmatch(ARGV[16], '%S+') do\n"
+           "  if not redis.call('ZSCORE', ARGV[1] .. 'files:pending', m) then\n"
+           "    return {'', 3, ''}\n"
+           "  end\n"
+           "end\n"
            /* The quotas count stored cases only: checked before anything
             * is written (no number used up), counted after. */
            "for i = 0, 2 do\n"
@@ -252,6 +260,11 @@ int zq_case_create(zq_store *st, const zq_case_new *in, char *id, bool *created,
         if (dup_of != NULL)
             dup_of[0] = '\0';
         rc = -ZQ_EBUSY;
+        goto out;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+        r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer == 3) {
+        rc = zq_err_set(err, ZQ_ECONFLICT, "case: the draft's uploads have moved");
         goto out;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||

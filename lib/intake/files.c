@@ -36,6 +36,40 @@ static zq_script remove_script = {
            "redis.call('ZREM', KEYS[2], ARGV[3])\n"
            "return 1\n"};
 
+/* KEYS: from session, to session, pending. ARGV: list field, from sid,
+ * to sid, max files, max bytes, now, ttl. Moves what the to session's
+ * limits take; answers {moved, left, the to list's JSON or ""}. A session
+ * that has gone gets nothing (no hash without its TTL). */
+static zq_script take_script = {
+    .src = "if KEYS[1] == KEYS[2] or redis.call('EXISTS', KEYS[2]) == 0 then\n"
+           "  return {0, 0, ''}\n"
+           "end\n"
+           "local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
+           "local mine = redis.call('HGET', KEYS[2], ARGV[1])\n"
+           "if not cur then return {0, 0, mine or ''} end\n"
+           "local list = mine and cjson.decode(mine) or {}\n"
+           "local total, keep, moved = 0, {}, 0\n"
+           "for _, r in ipairs(list) do total = total + (tonumber(r.size) or 0) end\n"
+           "for _, r in ipairs(cjson.decode(cur)) do\n"
+           "  local size = tonumber(r.size) or 0\n"
+           "  if type(r.id) == 'string' and #list < tonumber(ARGV[4]) and\n"
+           "     total + size <= tonumber(ARGV[5]) then\n"
+           "    list[#list + 1] = r\n"
+           "    total, moved = total + size, moved + 1\n"
+           "    redis.call('ZREM', KEYS[3], r.id .. ':' .. ARGV[2])\n"
+           "    redis.call('ZADD', KEYS[3], ARGV[6], r.id .. ':' .. ARGV[3])\n"
+           "  else\n"
+           "    keep[#keep + 1] = r\n"
+           "  end\n"
+           "end\n"
+           "if moved == 0 then return {0, #keep, mine or ''} end\n"
+           "if #keep == 0 then redis.call('HDEL', KEYS[1], ARGV[1])\n"
+           "else redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(keep)) end\n"
+           "local enc = cjson.encode(list)\n"
+           "redis.call('HSET', KEYS[2], ARGV[1], enc)\n"
+           "redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
+           "return {moved, #keep, enc}\n"};
+
 /* KEYS: pending. ARGV: stale before, now, max, key prefix. Members are
  * "{32 hex}:{sid}", or "{32 hex}:chat:{channel}:{user}" for a file sent in
  * a chat (chatmedia.h), which lives while that chat's state does. Returns
@@ -199,6 +233,52 @@ int zq_files_remove(zq_store *st, const char *sid, const char *form, const char 
                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     else
         rc = r->integer == 1 ? 0 : -ZQ_ENOTFOUND;
+    freeReplyObject(r);
+    return rc;
+}
+
+int zq_files_take(zq_store *st, const char *form, const char *from_sid, const char *to_sid,
+                  const zq_files_limits *lim, int ttl_s, int64_t now_ms, int *left, json_t **files,
+                  zq_err *err)
+{
+    char from[160], to[160], field[64], member[128], pending[64], maxf[16], maxb[24], now[24],
+        ttl[16];
+    redisReply *r;
+    int rc;
+
+    if (files != NULL)
+        *files = NULL;
+    if (left != NULL)
+        *left = 0;
+    if (names(st, from_sid, form, "", from, field, member, pending) < 0 ||
+        names(st, to_sid, form, "", to, field, member, pending) < 0 ||
+        zq_fmt(maxf, sizeof(maxf), "%d", lim->max_files) < 0 ||
+        zq_fmt(maxb, sizeof(maxb), "%llu", (unsigned long long)lim->max_bytes) < 0 ||
+        zq_fmt(now, sizeof(now), "%lld", (long long)now_ms) < 0 ||
+        zq_fmt(ttl, sizeof(ttl), "%d", ttl_s) < 0)
+        return zq_err_set(err, ZQ_ETOOBIG, "files: a key or argument is too long");
+    r = zq_store_script(
+        st, err, &take_script, 3, 10,
+        (const char *[]){from, to, pending, field, from_sid, to_sid, maxf, maxb, now, ttl}, NULL);
+    if (r == NULL)
+        return -ZQ_EUNAVAIL;
+    if (zq_store_reply_unavailable(r)) {
+        rc = zq_err_set(err, ZQ_EUNAVAIL, "files: %s", r->str);
+    } else if (int_at(r, 0) < 0 || int_at(r, 1) < 0 || r->elements != 3 ||
+               r->element[2]->type != REDIS_REPLY_STRING) {
+        rc = zq_err_set(err, ZQ_EREPLY, "files: take failed: %s",
+                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    } else {
+        rc = (int)int_at(r, 0);
+        if (left != NULL)
+            *left = (int)int_at(r, 1);
+        if (files != NULL && r->element[2]->len > 0 &&
+            (*files = json_loadb(r->element[2]->str, r->element[2]->len, 0, NULL)) != NULL &&
+            !json_is_array(*files)) {
+            json_decref(*files);
+            *files = NULL;
+        }
+    }
     freeReplyObject(r);
     return rc;
 }

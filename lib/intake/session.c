@@ -415,14 +415,17 @@ int zq_session_verified(zq_store *st, const char *sid, const char *purpose, cons
     return rc;
 }
 
-/* The session the index names, whole (its draft is picked out in C). */
+/* The session the index names, whole (its draft is picked out in C),
+ * then its id. */
 static zq_script find_draft_script = {
     .src = "local sid = redis.call('GET', KEYS[1])\n"
            "if not sid then return false end\n"
-           "return redis.call('HGETALL', ARGV[1] .. 'sess:' .. sid)\n"};
+           "local all = redis.call('HGETALL', ARGV[1] .. 'sess:' .. sid)\n"
+           "all[#all + 1] = sid\n"
+           "return all\n"};
 
 int zq_session_find_draft(zq_store *st, const char *form, const char *mobile, json_t **draft,
-                          zq_err *err)
+                          char sid[ZQ_SESSION_HEX + 1], zq_err *err)
 {
     char idx[160], tag[ZQ_OTP_TAG_HEX + 1];
     zq_session other = {0};
@@ -440,16 +443,19 @@ int zq_session_find_draft(zq_store *st, const char *form, const char *mobile, js
     if (r->type == REDIS_REPLY_ERROR) {
         rc = zq_store_reply_unavailable(r) ? zq_err_set(err, ZQ_EUNAVAIL, "session: %s", r->str)
                                            : zq_err_set(err, ZQ_EREPLY, "session: %s", r->str);
-    } else if (r->type == REDIS_REPLY_ARRAY) {
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements % 2 == 1) {
+        const redisReply *id = r->element[r->elements - 1];
         const char *m;
 
-        from_pairs(r->element, r->elements, form, &other);
+        from_pairs(r->element, r->elements - 1, form, &other);
         m = json_string_value(json_object_get(json_object_get(other.draft, "answers"), "mobile"));
         /* The index outlives a change of number in the draft: only a
          * draft that still carries this number is handed out. */
-        if (m != NULL && strcmp(m, mobile) == 0) {
+        if (m != NULL && strcmp(m, mobile) == 0 && id->type == REDIS_REPLY_STRING &&
+            zq_session_sid_valid(id->str)) {
             *draft = other.draft;
             other.draft = NULL;
+            memcpy(sid, id->str, ZQ_SESSION_HEX + 1);
         }
         zq_session_clear(&other);
     }

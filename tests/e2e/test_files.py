@@ -18,6 +18,7 @@ import uuid
 from harness import FCGI_BIN, ROOT, Stack, StackCase, free_port, run_program, write_ini
 from s3sig import Refused, SigProxy, verify
 from test_intake import Client, sample_for
+from test_sms_code import CodeClient
 
 S3RVER = os.path.join(ROOT, "tests", "s3", "node_modules", "s3rver", "bin", "s3rver.js")
 S3_BUCKET = "zhuqi-files"
@@ -309,6 +310,51 @@ class TestFiles(FilesCase, unittest.TestCase):
         # A's own is intact.
         r = a.call("GET", "/api/intake/complaint")
         self.assertEqual([x["id"] for x in r.json()["answers"]["evidence_files"]], [fa["id"]])
+
+
+class TestResumeTakesFiles(FilesCase, unittest.TestCase):
+    """A draft resumed on another device (mobile + SMS code) brings its
+    uploads along. They move rather than being copied: the first device's
+    draft no longer names them, so that every file belongs to one draft
+    and is swept with that one only."""
+    STACK_ARGS = {"fake": True, "ini": {"files": {"require_kinds": True},
+                                        "sms": {"provider": "tencent"}}}
+
+    def pending(self):
+        return self.stack.redis_command("ZRANGE", "zqe2e:files:pending", "0", "-1") or []
+
+    def test_uploads_follow_the_draft(self):
+        first = self.start()
+        ids = [self.upload(first, pdf(4000)).json()["file"]["id"],
+               self.upload(first, jpeg(), kind="invoice", name="IMG_0002.jpg",
+                           ctype="image/jpeg").json()["file"]["id"]]
+        r = self.fill(first, {"mobile": "13800000071"})
+        self.assertEqual(r.status, 200, r)
+        second = self.start()
+        sid2 = second.cookie.split("=", 1)[1]
+        codes = CodeClient(self.stack)
+        codes.cookie, codes.csrf = second.cookie, second.csrf
+        codes.prove(self, "13800000071", "resume")
+        r = second.call("POST", "/api/intake/complaint/resume", {"mobile": "13800000071"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([f["id"] for f in r.json()["answers"]["evidence_files"]], ids)
+        self.assertNotIn("files_left", r.json())
+        # A reload on the second device shows them; the first has none.
+        r = second.call("GET", "/api/intake/complaint")
+        self.assertEqual([f["id"] for f in r.json()["answers"]["evidence_files"]], ids)
+        r = first.call("GET", "/api/intake/complaint")
+        self.assertNotIn("evidence_files", r.json()["answers"])
+        self.assertEqual(sorted(self.pending()), sorted("%s:%s" % (i, sid2) for i in ids))
+        # The first device cannot file them any more.
+        self.assertEqual(self.submit(first).status, 422)
+        # The second files them: the case has them, the bytes are kept.
+        r = self.submit(second)
+        self.assertEqual(r.status, 201, r)
+        case = self.staff("GET", "/api/admin/cases/" + r.json()["case"]["id"]).json()["case"]
+        self.assertEqual([f["id"] for f in case["answers"]["evidence_files"]], ids)
+        self.assertEqual(self.pending(), [])
+        for i in ids:
+            self.assertTrue(os.path.exists(self.store_path(i)), i)
 
 
 class TestFilesSweep(FilesCase, unittest.TestCase):

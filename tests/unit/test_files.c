@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "redis_helper.h"
+#include "zhuqi/cases.h"
 #include "zhuqi/files.h"
 #include "zhuqi/log.h"
 
@@ -220,12 +221,118 @@ static void test_attach_case(void **state)
     freeReplyObject(x);
 }
 
+/* A draft resumed in another session takes its uploads along, with their
+ * pending marks, as far as the new session's limits allow; a session that
+ * has gone takes nothing. */
+static void test_take(void **state)
+{
+    static const char *SID3 = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+    zq_files_limits lim = {.max_files = 3, .max_bytes = 1000};
+    zq_err err = {0};
+    json_t *r, *files = NULL;
+    int i, left = -1;
+
+    (void)state;
+    cmd_int("DEL t:files:pending%s", "");
+    cmd_int("DEL t:sess:%s", SID);
+    cmd_int("DEL t:sess:%s", SID2);
+    cmd_int("DEL t:sess:%s", SID3);
+    session(SID);
+    session(SID2);
+    for (i = 31; i <= 33; i++) {
+        r = rec(i, 300);
+        assert_int_equal(zq_files_add(g_st, SID, "complaint", r, &lim, 600, 1000, NULL, NULL, &err),
+                         0);
+        json_decref(r);
+    }
+    r = rec(34, 50);
+    assert_int_equal(zq_files_add(g_st, SID2, "complaint", r, &lim, 600, 1000, NULL, NULL, &err),
+                     0);
+    json_decref(r);
+    /* Into a session that has gone: nothing moves, nothing is written. */
+    assert_int_equal(
+        zq_files_take(g_st, "complaint", SID, SID3, &lim, 600, 2000, &left, &files, &err), 0);
+    assert_null(files);
+    assert_int_equal(cmd_int("EXISTS t:sess:%s", SID3), 0);
+    /* SID2 holds one file of 50 bytes: two of SID's fit (3 files at most). */
+    assert_int_equal(
+        zq_files_take(g_st, "complaint", SID, SID2, &lim, 600, 2000, &left, &files, &err), 2);
+    assert_int_equal(left, 1);
+    assert_int_equal(json_array_size(files), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(files, 0), "id")),
+                        "00000000000000000000000000000022");
+    json_decref(files);
+    assert_int_equal(cmd_int("ZSCORE t:files:pending 0000000000000000000000000000001f:%s", SID),
+                     -1);
+    assert_int_equal(cmd_int("ZCARD t:files:pending%s", ""), 4);
+    /* What stayed is still SID's, and removable there only. */
+    assert_int_equal(
+        zq_files_remove(g_st, SID2, "complaint", "00000000000000000000000000000021", &err),
+        -ZQ_ENOTFOUND);
+    assert_int_equal(
+        zq_files_remove(g_st, SID, "complaint", "00000000000000000000000000000021", &err), 0);
+    assert_int_equal(cmd_int("HEXISTS t:sess:%s u:complaint", SID), 0);
+    /* Nothing left to take: the target's list as it is. */
+    assert_int_equal(
+        zq_files_take(g_st, "complaint", SID, SID2, &lim, 600, 3000, &left, &files, &err), 0);
+    assert_int_equal(left, 0);
+    assert_int_equal(json_array_size(files), 3);
+    json_decref(files);
+}
+
+/* A case names its draft's uploads only while they are still that
+ * draft's: once a resumed draft took them elsewhere, the case is refused
+ * whole (nothing stored), so that no case names a file another session's
+ * sweep would remove. */
+static void test_case_needs_own_uploads(void **state)
+{
+    static const zq_form form = {.id = "complaint", .title = "投诉", .case_prefix = "TS"};
+    static const char *FID = "00000000000000000000000000000029";
+    zq_files_limits lim = {.max_files = 3, .max_bytes = 1000};
+    zq_case_new in = {0};
+    zq_err err = {0};
+    char id[ZQ_CASE_ID_MAX], dup[ZQ_CASE_ID_MAX], theirs[128], mine[128];
+    bool created = true;
+    json_t *r = rec(41, 10), *answers = json_pack("{s:s}", "company_name", "甲公司");
+
+    (void)state;
+    cmd_int("DEL t:files:pending%s", "");
+    cmd_int("DEL t:cases:all%s", "");
+    cmd_int("DEL t:sess:%s", SID);
+    session(SID);
+    assert_int_equal(zq_files_add(g_st, SID, "complaint", r, &lim, 600, 1000, NULL, NULL, &err), 0);
+    json_decref(r);
+    snprintf(theirs, sizeof(theirs), "%s:%s", FID, SID2);
+    snprintf(mine, sizeof(mine), "%s:%s", FID, SID);
+    in.form = &form;
+    in.answers = answers;
+    in.idem_key = "moved-1";
+    in.source = "web";
+    in.now_ms = 1000;
+    in.files_pending = theirs;
+    assert_int_equal(zq_case_create(g_st, &in, id, &created, dup, &err), -ZQ_ECONFLICT);
+    assert_int_equal(cmd_int("ZCARD t:cases:all%s", ""), 0);
+    assert_int_equal(cmd_int("ZCARD t:files:pending%s", ""), 1);
+    in.files_pending = mine;
+    assert_int_equal(zq_case_create(g_st, &in, id, &created, dup, &err), 0);
+    assert_true(created);
+    assert_int_equal(cmd_int("ZCARD t:cases:all%s", ""), 1);
+    assert_int_equal(cmd_int("ZCARD t:files:pending%s", ""), 0);
+    /* The same key again returns the case, whatever the uploads say. */
+    in.files_pending = theirs;
+    assert_int_equal(zq_case_create(g_st, &in, id, &created, dup, &err), 0);
+    assert_false(created);
+    json_decref(answers);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_attach_case),
+        cmocka_unit_test(test_take),
+        cmocka_unit_test(test_case_needs_own_uploads),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -212,29 +212,32 @@ static void test_find_draft_by_mobile(void **state)
     zq_session a = {0};
     zq_err err = {0};
     json_t *found = NULL;
+    char other[ZQ_SESSION_HEX + 1] = "";
 
     (void)state;
     assert_int_equal(zq_session_new_ids(&a), 0);
     a.draft = json_pack("{s:s, s:{s:s, s:s}}", "step", "question", "answers", "mobile",
                         "13900139000", "company_name", "甲公司");
     assert_int_equal(zq_session_save(g_st, &a, "consult", true, 600, &err), 0);
-    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139000", &found, &err), 0);
+    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139000", &found, other, &err), 0);
     assert_non_null(found);
+    assert_string_equal(other, a.sid);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(found, "answers"), "company_name")),
         "甲公司");
     json_decref(found);
     /* Another flow, another number: nothing. */
-    assert_int_equal(zq_session_find_draft(g_st, "complaint", "13900139000", &found, &err), 0);
+    assert_int_equal(zq_session_find_draft(g_st, "complaint", "13900139000", &found, other, &err),
+                     0);
     assert_null(found);
-    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139001", &found, &err), 0);
+    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139001", &found, other, &err), 0);
     assert_null(found);
     /* The draft's number changed: the old index no longer hands it out. */
     json_object_set_new(json_object_get(a.draft, "answers"), "mobile", json_string("13900139001"));
     assert_int_equal(zq_session_save(g_st, &a, "consult", false, 600, &err), 0);
-    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139000", &found, &err), 0);
+    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139000", &found, other, &err), 0);
     assert_null(found);
-    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139001", &found, &err), 0);
+    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139001", &found, other, &err), 0);
     assert_non_null(found);
     json_decref(found);
     zq_session_clear(&a);
@@ -250,6 +253,7 @@ static void test_legacy_draft(void **state)
     zq_step_result r;
     zq_err err = {0};
     json_t *found = NULL;
+    char other[ZQ_SESSION_HEX + 1] = "";
     redisReply *rep;
 
     (void)state;
@@ -284,7 +288,7 @@ static void test_legacy_draft(void **state)
     assert_int_equal(r.outcome, ZQ_STEP_SAVED);
     zq_step_result_clear(&r);
     /* The mobile's index was written by the conversion. */
-    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139002", &found, &err), 0);
+    assert_int_equal(zq_session_find_draft(g_st, "consult", "13900139002", &found, other, &err), 0);
     assert_non_null(found);
     json_decref(found);
     /* A release before this layout, still running beside this one during
@@ -313,6 +317,7 @@ static void test_step_save(void **state)
     zq_step_result r;
     zq_err err = {0};
     json_t *found = NULL;
+    char other[ZQ_SESSION_HEX + 1] = "";
     const char *id, *json;
     size_t len, i;
     bool name = false, old = false;
@@ -389,7 +394,8 @@ static void test_step_save(void **state)
         "13900139003");
     assert_int_equal(json_array_size(json_object_get(got.draft, "done")), 2);
     zq_session_clear(&got);
-    assert_int_equal(zq_session_find_draft(g_st, "complaint", "13900139003", &found, &err), 0);
+    assert_int_equal(zq_session_find_draft(g_st, "complaint", "13900139003", &found, other, &err),
+                     0);
     assert_non_null(found);
     json_decref(found);
     /* A gate answer that stops the flow stops the step. */

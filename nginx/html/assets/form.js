@@ -1001,7 +1001,8 @@
             ZQ.session.del(TYPED_KEY);
             takeDraft(r.data);
             setVerified(m);
-            S.handoffNote = '已载入您在其他设备上填写的内容，请核对后继续。';
+            S.handoffNote = '已载入您在其他设备上填写的内容，请核对后继续。' +
+              (r.data.files_left > 0 ? '另有 ' + r.data.files_left + ' 个文件超出数量或大小上限，仍留在原设备上，需要时请在这里重新上传。' : '');
             resume(r.data.step);
             return;
           }
