@@ -282,7 +282,9 @@ zq_delivery zq_channel_classify(zq_channel_kind k, long http_status, const char 
  * itself is gone, so every later message to it would fail the same way:
  * telegram HTTP 403 (bot blocked by the user, kicked from the group, user
  * deactivated, not a member) or 400 "chat not found" / group upgraded to
- * a supergroup; feishu-chat code 230002 (bot not in the chat); wecom-app
+ * a supergroup; a group robot's webhook that no longer exists (wecom-robot
+ * errcode 93000, dingtalk-robot errcode 300005, feishu-bot code 19001);
+ * feishu-chat code 230002 (bot not in the chat); wecom-app
  * errcode 81013 (user, department and tag all invalid) or an errcode 0
  * naming the member in invaliduser/unlicenseduser. False for every other
  * answer and kind (sms included: its targets are not stored, and a

@@ -202,6 +202,23 @@ bool zq_channel_target_gone(zq_channel_kind k, long http_status, const char *bod
         if (gone)
             zq_ch_say(reason, reasonsz, "telegram %ld: %.160s", http_status, desc);
         break;
+    case ZQ_CH_WECOM:
+    case ZQ_CH_DINGTALK:
+    case ZQ_CH_FEISHU:
+        /* A group robot that was removed from its group: its webhook key
+         * or token no longer exists. WeCom 93000 "invalid webhook url",
+         * DingTalk 300005 "token is not exist", Feishu 19001 "incoming
+         * webhook access token invalid". A wrong signature, keyword or IP
+         * (310000, 19021, 19022, 19024) is a setting to mend, not gone. */
+        if (zq_ch_get_int(o, k == ZQ_CH_FEISHU ? "code" : "errcode", &code))
+            gone = code == (k == ZQ_CH_WECOM ? 93000 : k == ZQ_CH_DINGTALK ? 300005 : 19001);
+        if (gone)
+            zq_ch_say(reason, reasonsz, "%s code %lld: %.160s",
+                      k == ZQ_CH_WECOM      ? "wecom"
+                      : k == ZQ_CH_DINGTALK ? "dingtalk"
+                                            : "feishu",
+                      code, zq_ch_get_str(o, k == ZQ_CH_FEISHU ? "msg" : "errmsg"));
+        break;
     case ZQ_CH_FEISHU_CHAT:
         /* 230002: the bot is not in the chat (removed, or the chat was
          * dissolved). */

@@ -153,6 +153,31 @@ class TestBotDelivery(StackCase, unittest.TestCase):
         self.assertEqual(mine[0]["t"], "dead-wecom")
         self.assertEqual(mine[0]["reason"], line["last_error"])
 
+    def test_removed_robots_are_disabled(self):
+        """A group robot removed from its group: its webhook no longer
+        exists (WeCom 93000, DingTalk 300005, Feishu 19001). The target is
+        disabled with the platform's words, and later notices skip it."""
+        st = self.stack
+        add_target(st, id="gone-wecom", channel="wecom-robot", address="wk-e2e-removed",
+                   tags=["gone"])
+        add_target(st, id="gone-ding", channel="dingtalk-robot", address="dt-e2e-removed",
+                   secret=DT_SECRET, tags=["gone"])
+        add_target(st, id="gone-feishu", channel="feishu-bot", address="fs-e2e-removed",
+                   secret=FS_SECRET, tags=["gone"])
+        nid = notice(st, "机器人已移除", "正文", {"tags": ["gone"]})
+        rep = wait_report(st, nid, all_final(3))
+        self.assertEqual(rep["totals"]["failed"], 3, rep)
+        r = get(st, "/api/admin/targets?tag=gone")
+        self.assertEqual(r.status, 200, r)
+        got = {t["id"]: t for t in r.json()["targets"]}
+        for tid, code in (("gone-wecom", "93000"), ("gone-ding", "300005"),
+                          ("gone-feishu", "19001")):
+            self.assertIs(got[tid]["disabled"], True, got[tid])
+            self.assertIn(code, got[tid]["disabled_reason"], got[tid])
+        nid = notice(st, "机器人已移除", "第二条", {"tags": ["gone"]})
+        rep = wait_report(st, nid, lambda r: r["state"] == "done")
+        self.assertEqual(rep["totals"]["total"], 0, rep)
+
     def test_retries_exhausted_are_dead_lettered(self):
         st, fake = self.stack, self.stack.fake
         add_target(st, id="dead-5xx", channel="generic", address=fake.generic_url("always-502"),

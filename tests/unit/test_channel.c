@@ -1275,6 +1275,14 @@ static void test_target_gone(void **state)
         {ZQ_CH_WECOM_APP, 200, "{\"errcode\":0,\"errmsg\":\"ok\",\"invaliduser\":\"\"}", false},
         {ZQ_CH_WECOM_APP, 200, "{\"errcode\":40058,\"errmsg\":\"too long\"}", false},
         {ZQ_CH_WECOM, 200, "{\"errcode\":81013,\"errmsg\":\"x\"}", false},
+        {ZQ_CH_WECOM, 200, "{\"errcode\":93000,\"errmsg\":\"invalid webhook url\"}", true},
+        {ZQ_CH_WECOM, 200, "{\"errcode\":45009,\"errmsg\":\"api freq out of limit\"}", false},
+        {ZQ_CH_DINGTALK, 200, "{\"errcode\":300005,\"errmsg\":\"token is not exist\"}", true},
+        {ZQ_CH_DINGTALK, 200, "{\"errcode\":310000,\"errmsg\":\"sign not match\"}", false},
+        {ZQ_CH_FEISHU, 200,
+         "{\"code\":19001,\"msg\":\"param invalid: incoming webhook access token invalid\"}", true},
+        {ZQ_CH_FEISHU, 200, "{\"code\":19021,\"msg\":\"sign match fail\"}", false},
+        {ZQ_CH_FEISHU, 200, "{\"StatusCode\":0,\"code\":0}", false},
         {ZQ_CH_TELEGRAM, 0, NULL, false},
     };
     char why[200];
