@@ -516,6 +516,7 @@ test('能否投诉: an ineligible enterprise stops at the first screen and learn
   for (const f of gate.fields) assert(await page.locator(`[data-field="${f.id}"]`).isVisible(), 'gate question hidden: ' + f.id);
   await fillStep(page, gate, COMPLAINT);
   eq(await page.locator('.stop-notice').count(), 0, 'a stop notice for eligible answers');
+  eq((await page.locator('[data-primary]').textContent()).trim(), '保存，下一步', 'button for eligible answers');
   /* A private payer: said at once, before saving, with where to go. */
   await page.selectOption('#f-payer_type', 'person');
   const notice = page.locator('.stop-notice');
@@ -524,6 +525,8 @@ test('能否投诉: an ineligible enterprise stops at the first screen and learn
   const text = await notice.innerText();
   assert(text.includes(person.reason) && text.includes(person.where), 'stop notice: ' + text);
   assert(text.includes('12345') && text.includes('12315'), 'where to go: ' + text);
+  /* The button no longer promises a next step. */
+  eq((await page.locator('[data-primary]').textContent()).trim(), '确认并查看办理途径', 'button under a stop');
   await assertLayout(page, 'gate stop notice');
   await shot(page, 'complaint-gate-stop');
   /* Saving the answer shows the page that says so, and the way back. */
@@ -539,6 +542,7 @@ test('能否投诉: an ineligible enterprise stops at the first screen and learn
   /* Already before a court: the other process is named. */
   await page.selectOption('#f-payer_type', 'organ');
   eq(await page.locator('.stop-notice').count(), 0, 'stop notice left after an eligible answer');
+  eq((await page.locator('[data-primary]').textContent()).trim(), '保存，下一步', 'button label back');
   await page.check('input[name="proceedings"][value="accepted"]');
   assert((await page.locator('.stop-notice').innerText()).includes('诉讼、仲裁或调解程序'), 'proceedings stop');
   await page.check('input[name="proceedings"][value="none"]');

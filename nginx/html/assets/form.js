@@ -1247,6 +1247,13 @@
     var old = document.querySelector('.stop-notice');
     if (old) old.parentNode.removeChild(old);
     var stop = ZQ.formRules.stopOf(S.steps, valueOf);
+    /* Under a stop the button does not lead on: it saves the answer and
+     * shows where to go instead, and says so. */
+    var btn = document.querySelector('#step-form [data-primary]');
+    if (btn) {
+      if (!btn.getAttribute('data-label')) btn.setAttribute('data-label', btn.textContent);
+      btn.textContent = stop ? '确认并查看办理途径' : btn.getAttribute('data-label');
+    }
     if (!stop) return;
     var actions = document.querySelector('#step-form .actions');
     if (actions) actions.parentNode.insertBefore(ZQ.formRules.stopNotice(stop), actions);
