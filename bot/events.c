@@ -4,8 +4,9 @@
  * case's region ("region:<code>"), without personal data; a status change
  * of a case that came from a chat goes to that chat when a target exists
  * for it (the id zq_target_chat_id() gives, created when the user
- * subscribes in the chat). Each event makes its notice once: a mark per
- * event id is set in the script that creates the notice. */
+ * subscribes in the chat); a case the enterprise withdrew is announced to
+ * the same staff as a new one. Each event makes its notice once: a mark
+ * per event id is set in the script that creates the notice. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +293,70 @@ out:
     return rc == -ZQ_EUNAVAIL ? rc : 0;
 }
 
+/* An enterprise that withdrew its case: the staff of its region are told
+ * at once, as of a new case (targets tagged "staff" and its region, no
+ * personal data, not batched: withdrawals are few), so that no one works
+ * on. The event carries no region: the case is read. Once per event (its
+ * own mark beside the chat notice's). Returns 0 or -ZQ_EUNAVAIL. */
+static int case_withdrawn(zq_bot *b, const event *ev)
+{
+    char mark[ZQ_EVENTS_KEY_MAX + 8], id[ZQ_NOTICE_ID_MAX], region_tag[ZQ_TAG_MAX];
+    zq_buf title = {0}, body = {0};
+    zq_notice_new in;
+    zq_err err = {0};
+    zq_case c;
+    event with = *ev;
+    json_t *aud = NULL;
+    char *aud_s = NULL, *meta_s = NULL;
+    bool created = false;
+    int rc;
+
+    if (b->app->case_withdrawn == NULL || strcmp(ev->to, "withdrawn") != 0)
+        return 0;
+    memset(&c, 0, sizeof(c));
+    if ((rc = zq_case_load(b->st, ev->id, &c, &err)) == -ZQ_EUNAVAIL)
+        return rc;
+    if (rc < 0) {
+        ZQ_INFO("event=case_withdrawn_skipped case=%s reason=case_not_found", ev->id);
+        rc = 0;
+        goto out;
+    }
+    with.region = c.region;
+    /* A cut tag would reach another region's staff: tell no one instead. */
+    if (zq_fmt(region_tag, sizeof(region_tag), "region:%s", *c.region ? c.region : "none") < 0)
+        goto out;
+    aud = json_pack("{s:[s,s], s:s, s:[]}", "tags", "staff", region_tag, "match", "all", "targets");
+    if (aud == NULL || (aud_s = json_dumps(aud, JSON_COMPACT)) == NULL ||
+        event_text(b, b->app->case_withdrawn, &with, "case_withdrawn", "", &meta_s, &title, &body) <
+            0)
+        goto out;
+    zq_events_mark_key(b->st, ev->sid, mark);
+    memcpy(mark + strlen(mark), ":staff", sizeof(":staff"));
+    memset(&in, 0, sizeof(in));
+    in.kind = ZQ_NOTICE_CASE;
+    in.title = title.data ? title.data : "";
+    in.body = body.data ? body.data : "";
+    in.audience = aud_s;
+    in.meta = meta_s;
+    in.created_by = "events";
+    in.now_ms = zq_now_ms();
+    in.mark = mark;
+    in.mark_ttl_s = EVENT_MARK_TTL_S;
+    rc = zq_notice_create(b->st, &in, id, &created, &err);
+    if (rc == 0 && created)
+        ZQ_INFO("event=case_withdrawn_announced case=%s notice=%s region=%s", ev->id, id, c.region);
+    else if (rc < 0 && rc != -ZQ_EUNAVAIL)
+        ZQ_ERROR("event=case_withdrawn_failed case=%s err=\"%s\"", ev->id, err.msg);
+out:
+    json_decref(aud);
+    free(aud_s);
+    free(meta_s);
+    zq_buf_free(&title);
+    zq_buf_free(&body);
+    zq_case_clear(&c);
+    return rc == -ZQ_EUNAVAIL ? rc : 0;
+}
+
 /* The statuses whose change the complainant is told of by SMS (issue 14:
  * 受理, 不予受理, 转办, 需补充材料, 书面答复, 办结); each is an SMS use
  * (smsq.h) with its own template. */
@@ -393,8 +458,9 @@ static void handle_entries(zq_bot *b, const zq_events *evs)
                 rc = 0;
             else if (strcmp(ev->type, "case_created") == 0)
                 rc = case_created(b, ev);
-            else if (strcmp(ev->type, "case_status") == 0 && (rc = case_status(b, ev)) == 0)
-                rc = case_sms(b, ev);
+            else if (strcmp(ev->type, "case_status") == 0 && (rc = case_status(b, ev)) == 0 &&
+                     (rc = case_sms(b, ev)) == 0)
+                rc = case_withdrawn(b, ev);
         }
         if (rc < 0) {
             zq_bot_redis(b, rc, "events", NULL);

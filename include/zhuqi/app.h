@@ -21,11 +21,12 @@ enum {
 
 typedef struct zq_app {
     zq_config cfg;
-    zq_schema *schema;         /* owned */
-    zq_calendar *calendar;     /* owned */
-    zq_reminders *reminders;   /* owned; ZQ_APP_PUSH only, else NULL */
-    zq_template *case_created; /* owned; ZQ_APP_PUSH only, else NULL */
-    zq_template *case_status;  /* owned; ZQ_APP_PUSH only, else NULL */
+    zq_schema *schema;           /* owned */
+    zq_calendar *calendar;       /* owned */
+    zq_reminders *reminders;     /* owned; ZQ_APP_PUSH only, else NULL */
+    zq_template *case_created;   /* owned; ZQ_APP_PUSH only, else NULL */
+    zq_template *case_status;    /* owned; ZQ_APP_PUSH only, else NULL */
+    zq_template *case_withdrawn; /* owned; ZQ_APP_PUSH only, and NULL when its file is missing */
     /* The HMAC key of SMS codes (ZQ_APP_VERIFY only); pepper_len 0: none
      * configured, the codes are off. Wiped by zq_app_free. */
     unsigned char pepper[ZQ_OTP_PEPPER_MAX];

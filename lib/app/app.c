@@ -27,17 +27,19 @@ int zq_app_path(const char *config_path, const char *path, char *out, size_t out
     return rc < 0 ? -ZQ_ETOOBIG : 0;
 }
 
-/* The reminder rules and the two case templates of [bot]. */
+/* The reminder rules and the case templates of [bot]. */
 static int load_push(zq_app *app, const char *config_path, zq_err *err)
 {
     const zq_config *cfg = &app->cfg;
-    char rem[512], tdir[512], t1[600], t2[600];
+    char rem[512], tdir[512], t1[600], t2[600], t3[600];
+    FILE *f;
     int rc;
 
     if (zq_app_path(config_path, cfg->bot.reminders, rem, sizeof(rem)) < 0 ||
         zq_app_path(config_path, cfg->bot.templates_dir, tdir, sizeof(tdir)) < 0 ||
         zq_fmt(t1, sizeof(t1), "%s/case_created.md", tdir) < 0 ||
-        zq_fmt(t2, sizeof(t2), "%s/case_status.md", tdir) < 0)
+        zq_fmt(t2, sizeof(t2), "%s/case_status.md", tdir) < 0 ||
+        zq_fmt(t3, sizeof(t3), "%s/case_withdrawn.md", tdir) < 0)
         return zq_err_set(err, ZQ_ETOOBIG, "[bot] path too long");
     rc = zq_reminders_load(rem, tdir, &app->reminders, err);
     if (rc == 0)
@@ -48,6 +50,16 @@ static int load_push(zq_app *app, const char *config_path, zq_err *err)
     if (rc == 0)
         rc = zq_template_load(t2, zq_template_case_vars, zq_template_case_nvars, &app->case_status,
                               err);
+    /* Added later: a template folder from before it (kept by an upgrade)
+     * runs on, without telling staff of withdrawals. */
+    if (rc == 0 && (f = fopen(t3, "r")) == NULL) {
+        ZQ_WARN("event=template_missing path=%s effect=\"withdrawals are not announced to staff\"",
+                t3);
+    } else if (rc == 0) {
+        fclose(f);
+        rc = zq_template_load(t3, zq_template_case_vars, zq_template_case_nvars,
+                              &app->case_withdrawn, err);
+    }
     return rc;
 }
 
@@ -192,6 +204,7 @@ void zq_app_free(zq_app *app)
     zq_reminders_free(app->reminders);
     zq_template_free(app->case_created);
     zq_template_free(app->case_status);
+    zq_template_free(app->case_withdrawn);
     OPENSSL_cleanse(app->pepper, sizeof(app->pepper));
     OPENSSL_cleanse(app->cfg.verify.pepper, sizeof(app->cfg.verify.pepper));
     json_decref(app->handling);

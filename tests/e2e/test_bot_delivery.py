@@ -16,6 +16,7 @@ from bot_util import (DT_SECRET, FS_SECRET, GEN_SECRET, add_target, admin, all_f
                       dingtalk_sign, feishu_sign, get, notice, post, query_of, report,
                       wait_report)
 from harness import BOT_BIN, StackCase, run_program, sha256_hex
+from staff_util import case_commands, complaint_answers, redis_pipeline
 
 ADMIN = secrets.token_hex(16)
 VIEWER = secrets.token_hex(16)
@@ -378,6 +379,35 @@ class TestBotDelivery(StackCase, unittest.TestCase):
         # The event's note is the move's message for the enterprise (the
         # internal note never enters the event): the chat says it.
         self.assertIn("已受理，请等待转办。", text)
+
+    def test_withdrawal_told_to_the_region_staff(self):
+        """An enterprise withdrew its case: the staff of its region hear of it
+        at once, without personal data, once; other regions do not."""
+        st, fake = self.stack, self.stack.fake
+        add_target(st, id="staff-zg", channel="generic", address=fake.generic_url("staff-zg"),
+                   tags=["staff", "region:510300"])
+        add_target(st, id="staff-ls", channel="generic", address=fake.generic_url("staff-ls"),
+                   tags=["staff", "region:511100"])
+        cid = "TS20261206-0301"
+        now = int(time.time() * 1000)
+        redis_pipeline(st, case_commands(cid, "complaint", now, complaint_answers(301),
+                                         status="withdrawn", mobile="13800140301",
+                                         region="510300"))
+        st.redis_command("XADD", "zqe2e:events", "*", "type", "case_status", "id", cid,
+                         "form", "complaint", "from", "submitted", "to", "withdrawn",
+                         "by", "enterprise", "note", "企业撤回：已与对方协商解决", "source", "web",
+                         "at_ms", str(now))
+        st.wait_for(lambda: fake.messages(platform="generic", target="staff-zg"), 15,
+                    "the withdrawal told to the staff")
+        (m,) = fake.messages(platform="generic", target="staff-zg")
+        text = m["json"]["title"] + m["json"]["markdown"]
+        self.assertIn("企业已撤回 " + cid, text)
+        self.assertIn("自贡市", text)
+        # No personal data: neither the company, the mobile nor its words.
+        for word in (complaint_answers(301)["company_name"], "13800140301", "协商解决"):
+            self.assertNotIn(word, text)
+        self.assertEqual(fake.messages(platform="generic", target="staff-ls"), [])
+        st.wait_for_log("bot", r"event=case_withdrawn_announced case=" + cid, 10)
 
     def test_chat_replies_on_the_priority_lane(self):
         """Replies the inbound adapters queue (chat_outbox.h layout) go out,
