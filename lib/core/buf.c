@@ -60,20 +60,27 @@ int zq_buf_puts(zq_buf *b, const char *s)
     return zq_buf_append(b, s, strlen(s));
 }
 
-/* The digits of u, '-' first when neg, into out. */
+/* The digits of u, '-' first when neg, into out. The length is counted
+ * first and the digits written in place from the end: no copy (a memcpy
+ * call was most of the cost for the short numbers the hot paths write,
+ * RESP lengths above all). */
 static size_t dec_text(char out[ZQ_DEC_MAX], unsigned long long u, bool neg)
 {
-    char t[ZQ_DEC_MAX];
-    size_t n = 0;
+    unsigned long long x = u;
+    size_t n = 1 + (size_t)neg, i;
 
+    while (x >= 10) {
+        x /= 10;
+        n++;
+    }
+    out[n] = '\0';
+    i = n;
     do {
-        t[sizeof(t) - 1 - n++] = (char)('0' + u % 10);
+        out[--i] = (char)('0' + u % 10);
         u /= 10;
     } while (u > 0);
     if (neg)
-        t[sizeof(t) - 1 - n++] = '-';
-    memcpy(out, t + sizeof(t) - n, n);
-    out[n] = '\0';
+        out[0] = '-';
     return n;
 }
 
