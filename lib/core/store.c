@@ -651,17 +651,17 @@ int zq_store_append_resp(zq_store *st, const char *cmds, size_t len, int n)
 
 void zq_store_resp_arg(zq_buf *b, const char *s, size_t len)
 {
-    char t[ZQ_DEC_MAX], *p;
-    size_t n = zq_udec(t, len);
+    size_t need = 1 + ZQ_DEC_MAX + 2 + len + 2;
+    char *p;
 
-    /* One reservation and plain stores: this runs for every argument of
-     * every command written in RESP. */
-    if (zq_buf_reserve(b, 1 + n + 2 + len + 2) < 0)
+    /* One room check and plain stores, the length's digits written in
+     * place: this runs for every argument of every command written in
+     * RESP. */
+    if (b->oom || (b->len + need >= b->cap && zq_buf_reserve(b, need) < 0))
         return;
     p = b->data + b->len;
     *p++ = '$';
-    memcpy(p, t, n);
-    p += n;
+    p += zq_udec(p, len);
     *p++ = '\r';
     *p++ = '\n';
     if (len > 0)
