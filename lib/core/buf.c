@@ -416,6 +416,13 @@ bool zq_utf8_valid(const char *s, size_t len)
             i++;
             continue;
         }
+        /* Three bytes led by E1-EC or EE-EF (most of CJK) have no
+         * overlong or surrogate form: only the continuations to check. */
+        if (p[i] >= 0xE1 && p[i] <= 0xEF && p[i] != 0xED && len - i >= 3 &&
+            (p[i + 1] & 0xC0) == 0x80 && (p[i + 2] & 0xC0) == 0x80) {
+            i += 3;
+            continue;
+        }
         n = utf8_seq(p + i, len - i);
         if (n == 0)
             return false;

@@ -48,6 +48,29 @@ static void test_buf_steal(void **state)
     free(s);
 }
 
+/* Three-byte sequences (and what follows a lead byte cut short) are
+ * judged as jansson judges them: every lead from E0 to EF, every second
+ * byte, the edges of the continuation range as the third. */
+static void test_utf8_three_bytes_as_jansson(void **state)
+{
+    static const unsigned char thirds[] = {0x00, 0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xE4};
+    unsigned lead, b1;
+    size_t k;
+
+    (void)state;
+    for (lead = 0xE0; lead <= 0xEF; lead++)
+        for (b1 = 0; b1 < 256; b1++)
+            for (k = 0; k < sizeof(thirds); k++) {
+                char s[5] = {'a', (char)lead, (char)b1, (char)thirds[k], 'z'};
+                json_t *j = json_stringn(s, sizeof(s));
+                bool want = j != NULL && memchr(s, '\0', sizeof(s)) == NULL;
+
+                json_decref(j);
+                assert_int_equal(zq_utf8_valid(s, sizeof(s)), want);
+                assert_false(zq_utf8_valid(s, 3)); /* the sequence cut short */
+            }
+}
+
 static void test_json_escape(void **state)
 {
     zq_buf b = {0};
@@ -391,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_buf_steal),         cmocka_unit_test(test_json_escape),
         cmocka_unit_test(test_json_escape_web_every_byte),
         cmocka_unit_test(test_json_escape_jansson),
+        cmocka_unit_test(test_utf8_three_bytes_as_jansson),
         cmocka_unit_test(test_html_escape),       cmocka_unit_test(test_pool),
         cmocka_unit_test(test_pool_reset),        cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_parse_ll),          cmocka_unit_test(test_parse_ll_embedded_nul),
