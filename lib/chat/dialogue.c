@@ -41,6 +41,8 @@
 
 #define MAX_ATTEMPTS 64
 #define SEEN_TTL_S 2592000
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define CMD_MAX 256
 
 static const char *const mode_names[] = {"menu",      "form",          "review",
@@ -998,6 +1000,31 @@ static int state_delta(turn *t, delta *d)
     return 0;
 }
 
+/* The save's keys that depend only on the store's prefix: the outbox
+ * stream and the media jobs' hash and queue. */
+typedef struct fixed_keys {
+    char prefix[ZQ_STORE_KEY_MAX];
+    char outbox[ZQ_STORE_KEY_MAX], jobs[ZQ_STORE_KEY_MAX], due[ZQ_STORE_KEY_MAX];
+    bool ok;
+} fixed_keys;
+
+/* This thread's fixed keys for st's prefix (borrowed: valid until the
+ * next call), made once per thread and prefix instead of three
+ * zq_store_key calls per turn; NULL when they do not fit. */
+static const fixed_keys *fixed_keys_of(zq_store *st)
+{
+    static _Thread_local fixed_keys k;
+    const char *prefix = zq_store_prefix(st);
+
+    if (k.ok && strcmp(k.prefix, prefix) == 0)
+        return &k;
+    k.ok = zq_fmt(k.prefix, sizeof(k.prefix), "%s", prefix) == 0 &&
+           zq_store_key(st, k.outbox, sizeof(k.outbox), "%s", ZQ_CHAT_OUTBOX_STREAM) == 0 &&
+           zq_store_key(st, k.jobs, sizeof(k.jobs), "%s", ZQ_CHATMEDIA_JOBS) == 0 &&
+           zq_store_key(st, k.due, sizeof(k.due), "%s", ZQ_CHATMEDIA_DUE) == 0;
+    return k.ok ? &k : NULL;
+}
+
 /* Saves t->st if the version is still ver, with the outbox entries and
  * the message id's mark. Returns 1 when saved, 0 when someone else saved
  * first, 2 when the message id was applied meanwhile, or a negative code. */
@@ -1009,11 +1036,12 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
      * deleted at once) takes the heap. */
     const char *argv_s[128], **argv = NULL;
     size_t lens_s[128], *lens = NULL;
-    char jobs[ZQ_STORE_KEY_MAX], due[ZQ_STORE_KEY_MAX], now[24], *jobjs = NULL;
-    char seen[ZQ_STORE_KEY_MAX + 8], outkey[ZQ_STORE_KEY_MAX], ttl[24], dttl[24], nent[24],
-        nset[24], ndel[24], seen_ttl[24], counts[ZQ_CHAT_OUTBOX_MAX][8],
+    char now[24], *jobjs = NULL;
+    char seen[ZQ_STORE_KEY_MAX + 8], ttl[24], dttl[24], nent[24], nset[24], ndel[24],
+        counts[ZQ_CHAT_OUTBOX_MAX][8],
         created[ZQ_CHAT_OUTBOX_MAX][24], expires[ZQ_CHAT_OUTBOX_MAX][24];
     const char *seenval;
+    const fixed_keys *fk;
     delta d;
     redisReply *r;
     size_t i, argc = FIXED, max;
@@ -1038,10 +1066,7 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
         goto out;
     }
     /* key already holds the prefix; seen has room for any key's ":seen". */
-    if (seen_key(key, seen, sizeof(seen)) < 0 ||
-        zq_store_key(t->env->store, outkey, sizeof(outkey), "%s", ZQ_CHAT_OUTBOX_STREAM) < 0 ||
-        zq_store_key(t->env->store, jobs, sizeof(jobs), "%s", ZQ_CHATMEDIA_JOBS) < 0 ||
-        zq_store_key(t->env->store, due, sizeof(due), "%s", ZQ_CHATMEDIA_DUE) < 0) {
+    if (seen_key(key, seen, sizeof(seen)) < 0 || (fk = fixed_keys_of(t->env->store)) == NULL) {
         rc = zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: cannot format the save's arguments");
         goto out;
     }
@@ -1050,14 +1075,12 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     zq_dec(nset, (long long)d.nset);
     zq_dec(ndel, (long long)d.ndel);
     zq_dec(dttl, t->in->dedup_id ? t->cfg->chat.dedup_ttl_s : 0);
-    zq_dec(seen_ttl, SEEN_TTL_S);
-    zq_dec(now, (long long)t->now_ms);
     argv[0] = key;
     argv[1] = seen;
-    argv[2] = outkey;
+    argv[2] = fk->outbox;
     argv[3] = dkey;
-    argv[4] = jobs;
-    argv[5] = due;
+    argv[4] = fk->jobs;
+    argv[5] = fk->due;
     argv[6] = ver;
     argv[7] = ttl;
     /* The marker changes only when a flow opens or closes; it is written
@@ -1066,7 +1089,7 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     if (t->seen == seenval[0] && strcmp(ver, "0") != 0)
         seenval = "";
     argv[8] = seenval;
-    argv[9] = seen_ttl;
+    argv[9] = STR(SEEN_TTL_S);
     argv[10] = dttl;
     argv[11] = nent;
     argv[12] = nset;
@@ -1100,6 +1123,7 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
         }
         argv[argc] = json_string_value(json_object_get(t->job, "id"));
         argv[argc + 1] = jobjs;
+        zq_dec(now, (long long)t->now_ms);
         argv[argc + 2] = now;
         for (i = 0; i < 3; i++)
             lens[argc + i] = strlen(argv[argc + i]);
