@@ -31,6 +31,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -560,6 +561,86 @@ static int enc_value(zq_buf *b, json_t *v)
     return rc;
 }
 
+/* The answers a turn loads are mostly the same few short strings turn
+ * after turn (options, names): each thread keeps the last ones it
+ * decoded, and a turn takes a reference to one instead of a new value
+ * and its copy (two allocations and their frees per answer). A shared
+ * value is never changed in place (answers are replaced, not edited:
+ * nothing in the chat or the form code sets a string), so it stays what
+ * it was decoded from. */
+#define VCACHE_SLOTS 64
+#define VCACHE_MAX 64 /* longest string kept, bytes */
+
+typedef struct vcache {
+    json_t *v[VCACHE_SLOTS];
+} vcache;
+
+static pthread_once_t vcache_once = PTHREAD_ONCE_INIT;
+static pthread_key_t vcache_key;
+static bool vcache_ok;
+
+static void vcache_free(void *p)
+{
+    vcache *c = p;
+    size_t i;
+
+    for (i = 0; c != NULL && i < VCACHE_SLOTS; i++)
+        json_decref(c->v[i]);
+    free(c);
+}
+
+static void vcache_init(void)
+{
+    vcache_ok = pthread_key_create(&vcache_key, vcache_free) == 0;
+}
+
+/* This thread's cache, or NULL (then every value is made anew). */
+static vcache *vcache_get(void)
+{
+    vcache *c;
+
+    if (pthread_once(&vcache_once, vcache_init) != 0 || !vcache_ok)
+        return NULL;
+    c = pthread_getspecific(vcache_key);
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c != NULL && pthread_setspecific(vcache_key, c) != 0) {
+            free(c);
+            c = NULL;
+        }
+    }
+    return c;
+}
+
+/* A string value of the n bytes at p (a new reference), or NULL when
+ * they are not a JSON string's (jansson's rule). */
+static json_t *dec_string(const char *p, size_t n)
+{
+    vcache *c = n <= VCACHE_MAX ? vcache_get() : NULL;
+    json_t **slot = NULL, *v;
+
+    if (c != NULL) {
+        unsigned h = (unsigned)n * 31u;
+
+        if (n > 0)
+            h += (unsigned char)p[0] + 7u * (unsigned char)p[n - 1] + 13u * (unsigned char)p[n / 2];
+        slot = &c->v[h % VCACHE_SLOTS];
+        if (*slot != NULL && json_string_length(*slot) == n &&
+            memcmp(json_string_value(*slot), p, n) == 0)
+            return json_incref(*slot);
+    }
+    /* Our check costs less than jansson's; what it refuses (it refuses
+     * NUL, jansson does not) goes to jansson, which decides as it did. */
+    if (!zq_utf8_valid(p, n))
+        return json_stringn(p, n);
+    v = json_stringn_nocheck(p, n);
+    if (v != NULL && slot != NULL) {
+        json_decref(*slot);
+        *slot = json_incref(v);
+    }
+    return v;
+}
+
 /* A new value from enc_value's form, or NULL when it is not one. */
 static json_t *dec_value(const char *p, size_t n)
 {
@@ -568,12 +649,7 @@ static json_t *dec_value(const char *p, size_t n)
     if (n == 0)
         return NULL;
     switch (p[0]) {
-    case 's':
-        /* Our check costs less than jansson's for short answers; what it
-         * refuses (it refuses NUL, jansson does not) goes to jansson,
-         * which decides as it did. */
-        return zq_utf8_valid(p + 1, n - 1) ? json_stringn_nocheck(p + 1, n - 1)
-                                           : json_stringn(p + 1, n - 1);
+    case 's': return dec_string(p + 1, n - 1);
     case 'i':
         return zq_parse_ll(p + 1, n - 1, LLONG_MIN, LLONG_MAX, &x) == 0 ? json_integer(x) : NULL;
     case 'T': return n == 1 ? json_true() : NULL;
