@@ -730,8 +730,13 @@ static int state_from_hash(turn *t, dlg_hash *h)
         if (f->len > 2 && f->str[0] == 'a' && f->str[1] == ':') {
             /* Not ours when it does not decode: then unanswered. */
             val = dec_value(v->str, v->len);
+            /* Remembered only when the stored form is the one enc_value
+             * writes for the value (i and j have others: "i007", spaces
+             * in JSON), so that skipping it at the save writes what
+             * encoding it again would. */
             if (val != NULL &&
-                json_object_setn_new_nocheck(t->st.answers, f->str + 2, f->len - 2, val) == 0)
+                json_object_setn_new_nocheck(t->st.answers, f->str + 2, f->len - 2, val) == 0 &&
+                v->str[0] != 'i' && v->str[0] != 'j')
                 v->val = json_incref(val);
         } else if (f->len == 1 && f->str[0] == 'k' && t->st.keep_field[0] != '\0') {
             json_decref(t->st.keep_value);
