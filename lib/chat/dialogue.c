@@ -1119,8 +1119,8 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     size_t lens_s[128], *lens = NULL;
     char now[24], *jobjs = NULL;
     char seen[ZQ_STORE_KEY_MAX + 8], ttl[24], dttl[24], nent[24], nset[24], ndel[24],
-        counts[ZQ_CHAT_OUTBOX_MAX][8],
-        created[ZQ_CHAT_OUTBOX_MAX][24], expires[ZQ_CHAT_OUTBOX_MAX][24];
+        counts[ZQ_CHAT_OUTBOX_MAX][8], created[ZQ_CHAT_OUTBOX_MAX][24],
+        expires[ZQ_CHAT_OUTBOX_MAX][24];
     const char *seenval;
     const fixed_keys *fk;
     delta d;

@@ -410,16 +410,23 @@ static void test_dec(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_append_printf), cmocka_unit_test(test_dec),
-        cmocka_unit_test(test_buf_steal),         cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_buf_append_printf),
+        cmocka_unit_test(test_dec),
+        cmocka_unit_test(test_buf_steal),
+        cmocka_unit_test(test_json_escape),
         cmocka_unit_test(test_json_escape_web_every_byte),
         cmocka_unit_test(test_json_escape_jansson),
         cmocka_unit_test(test_utf8_three_bytes_as_jansson),
-        cmocka_unit_test(test_html_escape),       cmocka_unit_test(test_pool),
-        cmocka_unit_test(test_pool_reset),        cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_parse_ll),          cmocka_unit_test(test_parse_ll_embedded_nul),
-        cmocka_unit_test(test_ct_equal_hex),      cmocka_unit_test(test_err),
-        cmocka_unit_test(test_random_hex),        cmocka_unit_test(test_fmt),
+        cmocka_unit_test(test_html_escape),
+        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_pool_reset),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_parse_ll),
+        cmocka_unit_test(test_parse_ll_embedded_nul),
+        cmocka_unit_test(test_ct_equal_hex),
+        cmocka_unit_test(test_err),
+        cmocka_unit_test(test_random_hex),
+        cmocka_unit_test(test_fmt),
         cmocka_unit_test(test_fmt_msg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

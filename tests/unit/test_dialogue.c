@@ -635,8 +635,7 @@ static void test_saved_answers_as_encoded(void **state)
 
     (void)state;
     freeReplyObject(cmd("HSET zqt:chat:generic:enc-a v 3 t %s a:payer_type %s a:size_at_signing %s",
-                        "form|complaint|||00112233445566ff|4||||9", "j \"institution\"",
-                        "ssmall"));
+                        "form|complaint|||00112233445566ff|4||||9", "j \"institution\"", "ssmall"));
     freeReplyObject(cmd("HSET zqt:chat:generic:enc-b v 5 t %s a:payer_type %s a:size_at_signing %s",
                         "form|complaint|||00112233445566aa|4||||2", "sinstitution", "ssmall"));
     assert_has(say(&a, "帮助"), "合同约定或法定的付款期限是否已经届满");
