@@ -22,7 +22,21 @@ typedef struct zq_buf {
 int zq_buf_append(zq_buf *b, const void *data, size_t len);
 int zq_buf_puts(zq_buf *b, const char *s);
 int zq_buf_printf(zq_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Append s with JSON string escaping (no surrounding quotes). */
+/* The rules a JSON string is escaped by. ZQ_JSON_WEB: " and \\ and
+ * \n \r \t as short escapes, every other control character and < > & as
+ * \u00xx (lower-case hex), so that the text is inert inside an HTML
+ * <script>. ZQ_JSON_JANSSON: byte for byte what jansson's dump writes
+ * (" and \\, \b \f \n \r \t short, other control characters as \u00XX,
+ * upper-case hex), for answers that were jansson's before. Neither
+ * checks UTF-8 nor touches bytes from 0x80 up. */
+typedef enum zq_json_rules {
+    ZQ_JSON_WEB,
+    ZQ_JSON_JANSSON,
+} zq_json_rules;
+/* Append s (len bytes, NULs included) with JSON string escaping under
+ * rules (no surrounding quotes). Returns 0 or -ZQ_ENOMEM. */
+int zq_buf_json_escape_rules(zq_buf *b, const char *s, size_t len, zq_json_rules rules);
+/* zq_buf_json_escape_rules with ZQ_JSON_WEB. */
 int zq_buf_json_escape(zq_buf *b, const char *s, size_t len);
 /* Append s escaped for HTML text and quoted attribute values: & < > " '
  * as entities, control characters other than line feed and tab as

@@ -29,7 +29,9 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <stddef.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,8 @@
 
 #define MAX_ATTEMPTS 64
 #define SEEN_TTL_S 2592000
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define CMD_MAX 256
 
 static const char *const mode_names[] = {"menu",      "form",          "review",
@@ -436,29 +440,42 @@ static void put_id(zq_buf *b, const char *s)
         zq_buf_append(b, s, n);
 }
 
+/* The scalars of the field t after the mode, in their order: an id
+ * (char array, its size) or a number (long long, size 0). */
+static const struct {
+    size_t off, size;
+} scalar_fields[] = {
+    {offsetof(dstate, form), sizeof(((dstate *)0)->form)},
+    {offsetof(dstate, cur), sizeof(((dstate *)0)->cur)},
+    {offsetof(dstate, edit_step), sizeof(((dstate *)0)->edit_step)},
+    {offsetof(dstate, draft), sizeof(((dstate *)0)->draft)},
+    {offsetof(dstate, draft_v), 0},
+    {offsetof(dstate, lookup), sizeof(((dstate *)0)->lookup)},
+    {offsetof(dstate, last_case), sizeof(((dstate *)0)->last_case)},
+    {offsetof(dstate, keep_field), sizeof(((dstate *)0)->keep_field)},
+    {offsetof(dstate, seq), 0},
+};
+
 /* The scalars as the field t: mode|form|cur|edit_step|draft|draft_v|
  * lookup|last_case|keep_field|seq. */
 static void enc_scalars(zq_buf *b, const dstate *s)
 {
+    size_t i;
+
     zq_buf_puts(b, mode_names[s->mode]);
-    zq_buf_append(b, "|", 1);
-    put_id(b, s->form);
-    zq_buf_append(b, "|", 1);
-    put_id(b, s->cur);
-    zq_buf_append(b, "|", 1);
-    put_id(b, s->edit_step);
-    zq_buf_append(b, "|", 1);
-    put_id(b, s->draft);
-    zq_buf_append(b, "|", 1);
-    put_ll(b, s->draft_v);
-    zq_buf_append(b, "|", 1);
-    put_id(b, s->lookup);
-    zq_buf_append(b, "|", 1);
-    put_id(b, s->last_case);
-    zq_buf_append(b, "|", 1);
-    put_id(b, s->keep_field);
-    zq_buf_append(b, "|", 1);
-    put_ll(b, s->seq);
+    for (i = 0; i < ZQ_ARRAY_LEN(scalar_fields); i++) {
+        const char *p = (const char *)s + scalar_fields[i].off;
+
+        zq_buf_append(b, "|", 1);
+        if (scalar_fields[i].size == 0) {
+            long long v;
+
+            memcpy(&v, p, sizeof(v));
+            put_ll(b, v);
+        } else {
+            put_id(b, p);
+        }
+    }
 }
 
 /* Copies n bytes into an id field, or makes it "" when they do not fit
@@ -487,25 +504,25 @@ static void dec_scalars(dstate *s, const char *p, size_t len)
     const char *end = p + len;
     size_t i, k;
 
-    for (k = 0; k < 10; k++) {
+    for (k = 0; k <= ZQ_ARRAY_LEN(scalar_fields); k++) {
         const char *bar = memchr(p, '|', (size_t)(end - p));
         size_t n = bar ? (size_t)(bar - p) : (size_t)(end - p);
 
-        switch (k) {
-        case 0:
+        if (k == 0) {
             for (i = 0; i < ZQ_ARRAY_LEN(mode_names); i++)
                 if (strlen(mode_names[i]) == n && memcmp(p, mode_names[i], n) == 0)
                     s->mode = (mode)i;
-            break;
-        case 1: take_id(s->form, sizeof(s->form), p, n); break;
-        case 2: take_id(s->cur, sizeof(s->cur), p, n); break;
-        case 3: take_id(s->edit_step, sizeof(s->edit_step), p, n); break;
-        case 4: take_id(s->draft, sizeof(s->draft), p, n); break;
-        case 5: s->draft_v = take_ll(p, n); break;
-        case 6: take_id(s->lookup, sizeof(s->lookup), p, n); break;
-        case 7: take_id(s->last_case, sizeof(s->last_case), p, n); break;
-        case 8: take_id(s->keep_field, sizeof(s->keep_field), p, n); break;
-        default: s->seq = take_ll(p, n); break;
+        } else {
+            char *dst = (char *)s + scalar_fields[k - 1].off;
+            size_t size = scalar_fields[k - 1].size;
+
+            if (size == 0) {
+                long long v = take_ll(p, n);
+
+                memcpy(dst, &v, sizeof(v));
+            } else {
+                take_id(dst, size, p, n);
+            }
         }
         if (bar == NULL)
             break;
@@ -544,6 +561,86 @@ static int enc_value(zq_buf *b, json_t *v)
     return rc;
 }
 
+/* The answers a turn loads are mostly the same few short strings turn
+ * after turn (options, names): each thread keeps the last ones it
+ * decoded, and a turn takes a reference to one instead of a new value
+ * and its copy (two allocations and their frees per answer). A shared
+ * value is never changed in place (answers are replaced, not edited:
+ * nothing in the chat or the form code sets a string), so it stays what
+ * it was decoded from. */
+#define VCACHE_SLOTS 64
+#define VCACHE_MAX 64 /* longest string kept, bytes */
+
+typedef struct vcache {
+    json_t *v[VCACHE_SLOTS];
+} vcache;
+
+static pthread_once_t vcache_once = PTHREAD_ONCE_INIT;
+static pthread_key_t vcache_key;
+static bool vcache_ok;
+
+static void vcache_free(void *p)
+{
+    vcache *c = p;
+    size_t i;
+
+    for (i = 0; c != NULL && i < VCACHE_SLOTS; i++)
+        json_decref(c->v[i]);
+    free(c);
+}
+
+static void vcache_init(void)
+{
+    vcache_ok = pthread_key_create(&vcache_key, vcache_free) == 0;
+}
+
+/* This thread's cache, or NULL (then every value is made anew). */
+static vcache *vcache_get(void)
+{
+    vcache *c;
+
+    if (pthread_once(&vcache_once, vcache_init) != 0 || !vcache_ok)
+        return NULL;
+    c = pthread_getspecific(vcache_key);
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c != NULL && pthread_setspecific(vcache_key, c) != 0) {
+            free(c);
+            c = NULL;
+        }
+    }
+    return c;
+}
+
+/* A string value of the n bytes at p (a new reference), or NULL when
+ * they are not a JSON string's (jansson's rule). */
+static json_t *dec_string(const char *p, size_t n)
+{
+    vcache *c = n <= VCACHE_MAX ? vcache_get() : NULL;
+    json_t **slot = NULL, *v;
+
+    if (c != NULL) {
+        unsigned h = (unsigned)n * 31u;
+
+        if (n > 0)
+            h += (unsigned char)p[0] + 7u * (unsigned char)p[n - 1] + 13u * (unsigned char)p[n / 2];
+        slot = &c->v[h % VCACHE_SLOTS];
+        if (*slot != NULL && json_string_length(*slot) == n &&
+            memcmp(json_string_value(*slot), p, n) == 0)
+            return json_incref(*slot);
+    }
+    /* Our check costs less than jansson's; what it refuses (it refuses
+     * NUL, jansson does not) goes to jansson, which decides as it did. */
+    if (!zq_utf8_valid(p, n))
+        return json_stringn(p, n);
+    v = json_stringn_nocheck(p, n);
+    if (v != NULL && slot != NULL) {
+        json_decref(*slot);
+        *slot = json_incref(v);
+    }
+    return v;
+}
+
 /* A new value from enc_value's form, or NULL when it is not one. */
 static json_t *dec_value(const char *p, size_t n)
 {
@@ -552,7 +649,7 @@ static json_t *dec_value(const char *p, size_t n)
     if (n == 0)
         return NULL;
     switch (p[0]) {
-    case 's': return json_stringn(p + 1, n - 1);
+    case 's': return dec_string(p + 1, n - 1);
     case 'i':
         return zq_parse_ll(p + 1, n - 1, LLONG_MIN, LLONG_MAX, &x) == 0 ? json_integer(x) : NULL;
     case 'T': return n == 1 ? json_true() : NULL;
@@ -576,6 +673,10 @@ static const dlg_str *hash_get(const dlg_hash *h, const char *name, size_t n)
 
 static void hash_free(dlg_hash *h)
 {
+    size_t i;
+
+    for (i = 0; i < h->n; i++)
+        json_decref(h->f[i].val);
     freeReplyObject(h->rep);
     free(h->f);
     memset(h, 0, sizeof(*h));
@@ -601,7 +702,7 @@ static void load_files(turn *t, const dlg_str *f)
 /* The state from the hash h (loaded, with a version): the fields t,
  * a:<id> and k, or a state saved before them (the JSON of field s),
  * which the next save turns into fields. Returns 0 or -ZQ_ENOMEM. */
-static int state_from_hash(turn *t, const dlg_hash *h)
+static int state_from_hash(turn *t, dlg_hash *h)
 {
     const dlg_str *sc = hash_get(h, "t", 1), *old;
     size_t i;
@@ -622,14 +723,21 @@ static int state_from_hash(turn *t, const dlg_hash *h)
     if (t->st.answers == NULL)
         return -ZQ_ENOMEM;
     for (i = 0; i + 1 < h->n; i += 2) {
-        const dlg_str *f = &h->f[i], *v = &h->f[i + 1];
+        const dlg_str *f = &h->f[i];
+        dlg_str *v = &h->f[i + 1];
         json_t *val;
 
         if (f->len > 2 && f->str[0] == 'a' && f->str[1] == ':') {
             /* Not ours when it does not decode: then unanswered. */
             val = dec_value(v->str, v->len);
-            if (val != NULL)
-                json_object_setn_new_nocheck(t->st.answers, f->str + 2, f->len - 2, val);
+            /* Remembered only when the stored form is the one enc_value
+             * writes for the value (i and j have others: "i007", spaces
+             * in JSON), so that skipping it at the save writes what
+             * encoding it again would. */
+            if (val != NULL &&
+                json_object_setn_new_nocheck(t->st.answers, f->str + 2, f->len - 2, val) == 0 &&
+                v->str[0] != 'i' && v->str[0] != 'j')
+                v->val = json_incref(val);
         } else if (f->len == 1 && f->str[0] == 'k' && t->st.keep_field[0] != '\0') {
             json_decref(t->st.keep_value);
             t->st.keep_value = dec_value(v->str, v->len);
@@ -693,6 +801,7 @@ static int unpack_load(const char *p, size_t n, dlg_str head[3], bool had[3], dl
         if (zq_store_unpack(p, n, &i, &v, &vlen) != 1)
             return -ZQ_EREPLY;
         h->f[h->n].str = v;
+        h->f[h->n].val = NULL;
         h->f[h->n++].len = vlen;
     }
     return h->n % 2 == 0 ? 0 : -ZQ_EREPLY;
@@ -828,22 +937,39 @@ typedef struct delta {
     zq_buf bytes;
     size_t *off, *len; /* set: name, value, name, value...; then deleted names */
     size_t nset, ndel, cap;
+    /* The usual turn's offsets, without two allocations. */
+    size_t off_s[32], len_s[32];
 } delta;
+
+static void delta_init(delta *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->off = d->off_s;
+    d->len = d->len_s;
+    d->cap = ZQ_ARRAY_LEN(d->off_s);
+}
 
 /* Makes room for need more offsets. Returns 0 or -ZQ_ENOMEM. */
 static int delta_grow(delta *d, size_t need)
 {
-    size_t cap = d->cap ? d->cap * 2 : 32, *o, *l;
+    size_t cap = d->cap * 2, *o, *l;
 
     if (d->nset * 2 + d->ndel + need <= d->cap)
         return 0;
-    o = realloc(d->off, cap * sizeof(*o));
-    if (o == NULL)
+    o = malloc(cap * sizeof(*o));
+    l = malloc(cap * sizeof(*l));
+    if (o == NULL || l == NULL) {
+        free(o);
+        free(l);
         return -ZQ_ENOMEM;
+    }
+    memcpy(o, d->off, d->cap * sizeof(*o));
+    memcpy(l, d->len, d->cap * sizeof(*l));
+    if (d->off != d->off_s) {
+        free(d->off);
+        free(d->len);
+    }
     d->off = o;
-    l = realloc(d->len, cap * sizeof(*l));
-    if (l == NULL)
-        return -ZQ_ENOMEM;
     d->len = l;
     d->cap = cap;
     return 0;
@@ -888,8 +1014,10 @@ static int delta_del(delta *d, const char *name, size_t nlen)
 static void delta_free(delta *d)
 {
     zq_buf_free(&d->bytes);
-    free(d->off);
-    free(d->len);
+    if (d->off != d->off_s) {
+        free(d->off);
+        free(d->len);
+    }
 }
 
 /* What the save writes: t always (seq changes on every turn), each
@@ -899,6 +1027,7 @@ static void delta_free(delta *d)
 static int state_delta(turn *t, delta *d)
 {
     const dlg_hash *h = &t->loaded;
+    const dlg_str *was;
     const char *k;
     json_t *v;
     size_t from, i;
@@ -918,6 +1047,11 @@ static int state_delta(turn *t, delta *d)
         name[0] = 'a';
         name[1] = ':';
         memcpy(name + 2, k, kl + 1);
+        was = hash_get(h, name, kl + 2);
+        /* Still the value the load decoded from this field: unchanged,
+         * nothing to encode and compare. */
+        if (was != NULL && was->val == v)
+            continue;
         from = d->bytes.len;
         rc = enc_value(&d->bytes, v);
         if (rc == 0)
@@ -947,6 +1081,31 @@ static int state_delta(turn *t, delta *d)
     return 0;
 }
 
+/* The save's keys that depend only on the store's prefix: the outbox
+ * stream and the media jobs' hash and queue. */
+typedef struct fixed_keys {
+    char prefix[ZQ_STORE_KEY_MAX];
+    char outbox[ZQ_STORE_KEY_MAX], jobs[ZQ_STORE_KEY_MAX], due[ZQ_STORE_KEY_MAX];
+    bool ok;
+} fixed_keys;
+
+/* This thread's fixed keys for st's prefix (borrowed: valid until the
+ * next call), made once per thread and prefix instead of three
+ * zq_store_key calls per turn; NULL when they do not fit. */
+static const fixed_keys *fixed_keys_of(zq_store *st)
+{
+    static _Thread_local fixed_keys k;
+    const char *prefix = zq_store_prefix(st);
+
+    if (k.ok && strcmp(k.prefix, prefix) == 0)
+        return &k;
+    k.ok = zq_fmt(k.prefix, sizeof(k.prefix), "%s", prefix) == 0 &&
+           zq_store_key(st, k.outbox, sizeof(k.outbox), "%s", ZQ_CHAT_OUTBOX_STREAM) == 0 &&
+           zq_store_key(st, k.jobs, sizeof(k.jobs), "%s", ZQ_CHATMEDIA_JOBS) == 0 &&
+           zq_store_key(st, k.due, sizeof(k.due), "%s", ZQ_CHATMEDIA_DUE) == 0;
+    return k.ok ? &k : NULL;
+}
+
 /* Saves t->st if the version is still ver, with the outbox entries and
  * the message id's mark. Returns 1 when saved, 0 when someone else saved
  * first, 2 when the message id was applied meanwhile, or a negative code. */
@@ -954,36 +1113,41 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
                 const zq_chat_outbox *ob)
 {
     enum { FIXED = 14, PER = 2 + ZQ_CHAT_OUTBOX_FIELDS, JOB = 3 };
-    const char **argv = NULL;
-    size_t *lens = NULL;
-    char jobs[ZQ_STORE_KEY_MAX], due[ZQ_STORE_KEY_MAX], now[24], *jobjs = NULL;
-    char seen[ZQ_STORE_KEY_MAX + 8], outkey[ZQ_STORE_KEY_MAX], ttl[24], dttl[24], nent[24],
-        nset[24], ndel[24], seen_ttl[24], counts[ZQ_CHAT_OUTBOX_MAX][8],
-        created[ZQ_CHAT_OUTBOX_MAX][24], expires[ZQ_CHAT_OUTBOX_MAX][24];
+    /* Room for the usual save on the stack; a longer one (many answers
+     * deleted at once) takes the heap. */
+    const char *argv_s[128], **argv = NULL;
+    size_t lens_s[128], *lens = NULL;
+    char now[24], *jobjs = NULL;
+    char seen[ZQ_STORE_KEY_MAX + 8], ttl[24], dttl[24], nent[24], nset[24], ndel[24],
+        counts[ZQ_CHAT_OUTBOX_MAX][8], created[ZQ_CHAT_OUTBOX_MAX][24],
+        expires[ZQ_CHAT_OUTBOX_MAX][24];
     const char *seenval;
+    const fixed_keys *fk;
     delta d;
     redisReply *r;
     size_t i, argc = FIXED, max;
     int rc;
 
-    memset(&d, 0, sizeof(d));
+    delta_init(&d);
     zq_buf_reserve(&d.bytes, 512);
     if (state_delta(t, &d) < 0) {
         rc = zq_err_set(t->err, ZQ_ENOMEM, "dialogue: cannot encode state");
         goto out;
     }
-    max = FIXED + d.nset * 2 + d.ndel + (size_t)ZQ_CHAT_OUTBOX_MAX * PER + JOB;
-    argv = malloc(max * sizeof(*argv));
-    lens = malloc(max * sizeof(*lens));
+    max = FIXED + d.nset * 2 + d.ndel + ob->n * PER + JOB;
+    if (max <= ZQ_ARRAY_LEN(argv_s)) {
+        argv = argv_s;
+        lens = lens_s;
+    } else {
+        argv = malloc(max * sizeof(*argv));
+        lens = malloc(max * sizeof(*lens));
+    }
     if (argv == NULL || lens == NULL) {
         rc = zq_err_set(t->err, ZQ_ENOMEM, "dialogue: out of memory");
         goto out;
     }
     /* key already holds the prefix; seen has room for any key's ":seen". */
-    if (seen_key(key, seen, sizeof(seen)) < 0 ||
-        zq_store_key(t->env->store, outkey, sizeof(outkey), "%s", ZQ_CHAT_OUTBOX_STREAM) < 0 ||
-        zq_store_key(t->env->store, jobs, sizeof(jobs), "%s", ZQ_CHATMEDIA_JOBS) < 0 ||
-        zq_store_key(t->env->store, due, sizeof(due), "%s", ZQ_CHATMEDIA_DUE) < 0) {
+    if (seen_key(key, seen, sizeof(seen)) < 0 || (fk = fixed_keys_of(t->env->store)) == NULL) {
         rc = zq_err_set(t->err, ZQ_ETOOBIG, "dialogue: cannot format the save's arguments");
         goto out;
     }
@@ -992,14 +1156,12 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     zq_dec(nset, (long long)d.nset);
     zq_dec(ndel, (long long)d.ndel);
     zq_dec(dttl, t->in->dedup_id ? t->cfg->chat.dedup_ttl_s : 0);
-    zq_dec(seen_ttl, SEEN_TTL_S);
-    zq_dec(now, (long long)t->now_ms);
     argv[0] = key;
     argv[1] = seen;
-    argv[2] = outkey;
+    argv[2] = fk->outbox;
     argv[3] = dkey;
-    argv[4] = jobs;
-    argv[5] = due;
+    argv[4] = fk->jobs;
+    argv[5] = fk->due;
     argv[6] = ver;
     argv[7] = ttl;
     /* The marker changes only when a flow opens or closes; it is written
@@ -1008,7 +1170,7 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     if (t->seen == seenval[0] && strcmp(ver, "0") != 0)
         seenval = "";
     argv[8] = seenval;
-    argv[9] = seen_ttl;
+    argv[9] = STR(SEEN_TTL_S);
     argv[10] = dttl;
     argv[11] = nent;
     argv[12] = nset;
@@ -1042,6 +1204,7 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
         }
         argv[argc] = json_string_value(json_object_get(t->job, "id"));
         argv[argc + 1] = jobjs;
+        zq_dec(now, (long long)t->now_ms);
         argv[argc + 2] = now;
         for (i = 0; i < 3; i++)
             lens[argc + i] = strlen(argv[argc + i]);
@@ -1060,8 +1223,10 @@ static int save(turn *t, const char *key, const char *dkey, const char *ver,
     freeReplyObject(r);
 out:
     delta_free(&d);
-    free(argv);
-    free(lens);
+    if (argv != argv_s) {
+        free(argv);
+        free(lens);
+    }
     free(jobjs);
     return rc;
 }

@@ -58,6 +58,10 @@ typedef struct dstate {
 typedef struct dlg_str {
     const char *str;
     size_t len;
+    /* For an answer's value: the value the load decoded from it (a
+     * reference of its own, so that its address names it until the
+     * save), or NULL. The save skips an answer that still holds it. */
+    json_t *val;
 } dlg_str;
 
 /* The chat's hash as the load script returned it: f holds name, value,

@@ -278,48 +278,12 @@ out:
 }
 
 /* Appends s as a JSON string (quoted), escaped byte for byte as
- * jansson's compact dump escapes it (", \\, the short escapes, other
- * control characters as \\u00XX), so the answer is the one it always was,
- * without building and dumping a tree. */
+ * jansson's compact dump escapes it, so the answer is the one it always
+ * was, without building and dumping a tree. */
 static void put_json_string(zq_buf *b, const char *s, size_t len)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t i, run = 0;
-
     zq_buf_append(b, "\"", 1);
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char u[6];
-        const char *esc;
-        size_t n = 2;
-
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            run++;
-            continue;
-        }
-        switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default:
-            u[0] = '\\';
-            u[1] = 'u';
-            u[2] = '0';
-            u[3] = '0';
-            u[4] = hex[c >> 4];
-            u[5] = hex[c & 15];
-            esc = u;
-            n = 6;
-        }
-        zq_buf_append(b, s + i - run, run);
-        zq_buf_append(b, esc, n);
-        run = 0;
-    }
-    zq_buf_append(b, s + len - run, run);
+    zq_buf_json_escape_rules(b, s, len, ZQ_JSON_JANSSON);
     zq_buf_append(b, "\"", 1);
 }
 

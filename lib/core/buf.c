@@ -60,20 +60,27 @@ int zq_buf_puts(zq_buf *b, const char *s)
     return zq_buf_append(b, s, strlen(s));
 }
 
-/* The digits of u, '-' first when neg, into out. */
+/* The digits of u, '-' first when neg, into out. The length is counted
+ * first and the digits written in place from the end: no copy (a memcpy
+ * call was most of the cost for the short numbers the hot paths write,
+ * RESP lengths above all). */
 static size_t dec_text(char out[ZQ_DEC_MAX], unsigned long long u, bool neg)
 {
-    char t[ZQ_DEC_MAX];
-    size_t n = 0;
+    unsigned long long x = u;
+    size_t n = 1 + (size_t)neg, i;
 
+    while (x >= 10) {
+        x /= 10;
+        n++;
+    }
+    out[n] = '\0';
+    i = n;
     do {
-        t[sizeof(t) - 1 - n++] = (char)('0' + u % 10);
+        out[--i] = (char)('0' + u % 10);
         u /= 10;
     } while (u > 0);
     if (neg)
-        t[sizeof(t) - 1 - n++] = '-';
-    memcpy(out, t + sizeof(t) - n, n);
-    out[n] = '\0';
+        out[0] = '-';
     return n;
 }
 
@@ -120,46 +127,87 @@ int zq_buf_printf(zq_buf *b, const char *fmt, ...)
     return 0;
 }
 
-int zq_buf_json_escape(zq_buf *b, const char *s, size_t len)
+/* True when byte c is rewritten under the rules (web: < > & too). */
+static bool json_esc_byte(unsigned char c, bool web)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t i, run = 0;
+    if (c > '>')
+        return c == '\\';
+    return c < 0x20 || c == '"' || (web && (c == '<' || c == '>' || c == '&'));
+}
 
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[7];
+/* The length of the run of bytes from s on that stay as they are. Eight
+ * bytes at a time: text is mostly CJK and letters, and a reply of a
+ * kilobyte was a thousand rounds of the byte loop. Each test below is
+ * exact about whether any byte of the word matches (the word-wise "has
+ * a zero byte" and "has a byte below n" tests). */
+static size_t json_esc_run(const char *s, size_t len, bool web)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    size_t i = 0;
 
+    while (len - i >= 8) {
+        uint64_t w, q, bs, hit;
+
+        memcpy(&w, s + i, 8);
+        q = w ^ (ones * '"');
+        bs = w ^ (ones * '\\');
+        hit = ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs);
+        if (web) {
+            uint64_t lt = w ^ (ones * '<'), gt = w ^ (ones * '>'), amp = w ^ (ones * '&');
+
+            hit |= ((lt - ones) & ~lt) | ((gt - ones) & ~gt) | ((amp - ones) & ~amp);
+        }
+        if ((hit & highs) != 0)
+            break;
+        i += 8;
+    }
+    while (i < len && !json_esc_byte((unsigned char)s[i], web))
+        i++;
+    return i;
+}
+
+int zq_buf_json_escape_rules(zq_buf *b, const char *s, size_t len, zq_json_rules rules)
+{
+    bool web = rules == ZQ_JSON_WEB;
+    const char *hex = web ? "0123456789abcdef" : "0123456789ABCDEF";
+    size_t i = 0, run;
+
+    for (;;) {
+        unsigned char c;
+        char e[6] = {'\\', 'u', '0', '0', 0, 0};
+        size_t n = 2;
+
+        run = json_esc_run(s + i, len - i, web);
+        if (i + run == len)
+            break;
+        c = (unsigned char)s[i + run];
         switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        case '<': esc = "\\u003c"; break; /* inert inside <script> */
-        case '>': esc = "\\u003e"; break;
-        case '&': esc = "\\u0026"; break;
+        case '"': e[1] = '"'; break;
+        case '\\': e[1] = '\\'; break;
+        case '\n': e[1] = 'n'; break;
+        case '\r': e[1] = 'r'; break;
+        case '\t': e[1] = 't'; break;
         default:
-            if (c < 0x20) {
-                u[0] = '\\';
-                u[1] = 'u';
-                u[2] = '0';
-                u[3] = '0';
-                u[4] = hex[c >> 4];
-                u[5] = hex[c & 15];
-                u[6] = '\0';
-                esc = u;
+            if (!web && c == '\b') {
+                e[1] = 'b';
+            } else if (!web && c == '\f') {
+                e[1] = 'f';
+            } else {
+                e[4] = hex[c >> 4];
+                e[5] = hex[c & 15];
+                n = 6;
             }
         }
-        if (esc != NULL) {
-            if (zq_buf_append(b, s + i - run, run) < 0 || zq_buf_puts(b, esc) < 0)
-                return -ZQ_ENOMEM;
-            run = 0;
-        } else {
-            run++;
-        }
+        if (zq_buf_append(b, s + i, run) < 0 || zq_buf_append(b, e, n) < 0)
+            return -ZQ_ENOMEM;
+        i += run + 1;
     }
-    return zq_buf_append(b, s + len - run, run);
+    return zq_buf_append(b, s + i, run);
+}
+
+int zq_buf_json_escape(zq_buf *b, const char *s, size_t len)
+{
+    return zq_buf_json_escape_rules(b, s, len, ZQ_JSON_WEB);
 }
 
 int zq_buf_html_escape(zq_buf *b, const char *s, size_t len)
@@ -366,6 +414,13 @@ bool zq_utf8_valid(const char *s, size_t len)
     while (i < len) {
         if (p[i] >= 0x01 && p[i] < 0x80) {
             i++;
+            continue;
+        }
+        /* Three bytes led by E1-EC or EE-EF (most of CJK) have no
+         * overlong or surrogate form: only the continuations to check. */
+        if (p[i] >= 0xE1 && p[i] <= 0xEF && p[i] != 0xED && len - i >= 3 &&
+            (p[i + 1] & 0xC0) == 0x80 && (p[i + 2] & 0xC0) == 0x80) {
+            i += 3;
             continue;
         }
         n = utf8_seq(p + i, len - i);

@@ -46,7 +46,14 @@ struct zq_store {
     char pipe_err[256];
     int repl_auto;        /* replicas WAIT asks for when automatic; -1: look up */
     int64_t repl_checked; /* mono ms of that look-up */
+    /* The RESP of a script call, kept between calls: a chat turn's save
+     * is a kilobyte or two, and allocating and freeing it each time cost
+     * glibc a consolidation of its fast bins. Freed when it grew past
+     * CMD_KEEP_MAX. */
+    zq_buf cmd;
 };
+
+#define CMD_KEEP_MAX 16384
 
 /* Connection-level failures of every store in the process. The only state
  * threads share; relaxed ordering is enough for a metric. */
@@ -651,17 +658,17 @@ int zq_store_append_resp(zq_store *st, const char *cmds, size_t len, int n)
 
 void zq_store_resp_arg(zq_buf *b, const char *s, size_t len)
 {
-    char t[ZQ_DEC_MAX], *p;
-    size_t n = zq_udec(t, len);
+    size_t need = 1 + ZQ_DEC_MAX + 2 + len + 2;
+    char *p;
 
-    /* One reservation and plain stores: this runs for every argument of
-     * every command written in RESP. */
-    if (zq_buf_reserve(b, 1 + n + 2 + len + 2) < 0)
+    /* One room check and plain stores, the length's digits written in
+     * place: this runs for every argument of every command written in
+     * RESP. */
+    if (b->oom || (b->len + need >= b->cap && zq_buf_reserve(b, need) < 0))
         return;
     p = b->data + b->len;
     *p++ = '$';
-    memcpy(p, t, n);
-    p += n;
+    p += zq_udec(p, len);
     *p++ = '\r';
     *p++ = '\n';
     if (len > 0)
@@ -895,6 +902,7 @@ void zq_store_free(zq_store *st)
         return;
     if (st->ctx != NULL)
         redisFree(st->ctx);
+    zq_buf_free(&st->cmd);
     /* The password lived here; do not leave it in freed memory. */
     explicit_bzero(st, sizeof(*st));
     free(st);
@@ -1022,7 +1030,7 @@ static redisReply *commandv_resp(zq_store *st, zq_err *err, int argc, const char
     char head[ZQ_DEC_MAX + 3];
     size_t n, total = 16;
     void *r = NULL;
-    zq_buf b = {0};
+    zq_buf *b = &st->cmd;
     int i, saved_errno;
 
     if (prepare(st, err) < 0)
@@ -1033,23 +1041,25 @@ static redisReply *commandv_resp(zq_store *st, zq_err *err, int argc, const char
     n = 1 + zq_udec(head + 1, (unsigned)argc);
     head[n++] = '\r';
     head[n++] = '\n';
-    zq_buf_reserve(&b, total);
-    zq_buf_append(&b, head, n);
+    zq_buf_reset(b);
+    zq_buf_reserve(b, total);
+    zq_buf_append(b, head, n);
     for (i = 0; i < argc; i++)
-        zq_store_resp_arg(&b, argv[i], lens[i]);
-    if (b.oom) {
-        zq_buf_free(&b);
+        zq_store_resp_arg(b, argv[i], lens[i]);
+    if (b->oom) {
+        zq_buf_free(b);
         zq_err_set(err, ZQ_ENOMEM, "redis: out of memory");
         return NULL;
     }
     errno = 0;
-    if (redisAppendFormattedCommand(st->ctx, b.data, b.len) != REDIS_OK ||
+    if (redisAppendFormattedCommand(st->ctx, b->data, b->len) != REDIS_OK ||
         redisGetReply(st->ctx, &r) != REDIS_OK) {
         freeReplyObject(r);
         r = NULL;
     }
     saved_errno = errno;
-    zq_buf_free(&b);
+    if (b->cap > CMD_KEEP_MAX)
+        zq_buf_free(b);
     return finish(st, r, saved_errno, err);
 }
 

@@ -7,9 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
+/* HMAC is computed here from SHA-256's own functions, which OpenSSL 3
+ * marks deprecated (they stay in the 3.x API): the EVP_MAC route costs
+ * two context duplications (an allocation each) and the provider's
+ * dispatch per message, a third of a chat message's signature on top of
+ * the hashing itself. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "zhuqi/buf.h"
 #include "zhuqi/channel.h"
@@ -17,15 +23,20 @@
 
 /* HMAC() (EVP_Q_mac) fetches the MAC and the digest by name and hashes
  * the key's pads on every call, which cost more than the hash of a chat
- * message itself. So the MAC is fetched once, and each thread keeps a
- * context keyed with the last key it used (in practice [generic] secret
- * or one target's secret): re-initialising it with a NULL key reuses the
- * key's inner and outer pads. Keys longer than KEY_CACHE_MAX are keyed on
- * every call (still without a fetch). */
+ * message itself. So each thread keeps the inner and outer pads of the
+ * last key it used (in practice [generic] secret or one target's secret)
+ * hashed, RFC 2104's HMAC with SHA-256, and a message costs only its own
+ * blocks and the outer one. Keys longer than KEY_CACHE_MAX have their
+ * pads hashed on every call. */
 #define KEY_CACHE_MAX 256
+#define SHA256_BLOCK 64
+
+typedef struct mac_pads {
+    SHA256_CTX inner, outer; /* the key's ipad and opad blocks hashed */
+} mac_pads;
 
 typedef struct mac_cache {
-    EVP_MAC_CTX *ctx;
+    mac_pads pads;
     size_t keylen;
     bool keyed;
     unsigned char key[KEY_CACHE_MAX];
@@ -34,9 +45,6 @@ typedef struct mac_cache {
 static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
 static pthread_key_t mac_tls;
 static bool mac_tls_ok;
-/* Fetched once and never changed: EVP_MAC is safe to share between
- * threads (each thread has its own EVP_MAC_CTX). */
-static EVP_MAC *mac_hmac;
 
 static void mac_cache_free(void *p)
 {
@@ -44,25 +52,21 @@ static void mac_cache_free(void *p)
 
     if (c == NULL)
         return;
-    EVP_MAC_CTX_free(c->ctx);
-    OPENSSL_cleanse(c->key, sizeof(c->key));
+    OPENSSL_cleanse(c, sizeof(*c));
     free(c);
 }
 
 static void mac_init_once(void)
 {
-    mac_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     mac_tls_ok = pthread_key_create(&mac_tls, mac_cache_free) == 0;
 }
 
-/* This thread's context with SHA-256 set, or NULL (out of memory,
- * OpenSSL failed). */
+/* This thread's cache, or NULL (out of memory). */
 static mac_cache *mac_cache_get(void)
 {
     mac_cache *c;
-    OSSL_PARAM params[2];
 
-    if (pthread_once(&mac_once, mac_init_once) != 0 || mac_hmac == NULL || !mac_tls_ok)
+    if (pthread_once(&mac_once, mac_init_once) != 0 || !mac_tls_ok)
         return NULL;
     c = pthread_getspecific(mac_tls);
     if (c != NULL)
@@ -70,15 +74,37 @@ static mac_cache *mac_cache_get(void)
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_end();
-    c->ctx = EVP_MAC_CTX_new(mac_hmac);
-    if (c->ctx == NULL || EVP_MAC_CTX_set_params(c->ctx, params) != 1 ||
-        pthread_setspecific(mac_tls, c) != 0) {
-        mac_cache_free(c);
+    if (pthread_setspecific(mac_tls, c) != 0) {
+        free(c);
         return NULL;
     }
     return c;
+}
+
+/* Hashes key's inner and outer pads into p: the key itself padded with
+ * zeros to a block, or its SHA-256 when longer than a block. Returns 0 or
+ * -ZQ_EINVAL (OpenSSL failed). */
+static int mac_pads_of(mac_pads *p, const unsigned char *key, size_t keylen)
+{
+    unsigned char k0[SHA256_BLOCK], ipad[SHA256_BLOCK], opad[SHA256_BLOCK];
+    size_t i;
+    int ok = 1;
+
+    memset(k0, 0, sizeof(k0));
+    if (keylen > SHA256_BLOCK)
+        ok = SHA256(key, keylen, k0) != NULL;
+    else if (keylen > 0)
+        memcpy(k0, key, keylen);
+    for (i = 0; i < SHA256_BLOCK; i++) {
+        ipad[i] = (unsigned char)(k0[i] ^ 0x36);
+        opad[i] = (unsigned char)(k0[i] ^ 0x5c);
+    }
+    ok = ok && SHA256_Init(&p->inner) == 1 && SHA256_Update(&p->inner, ipad, sizeof(ipad)) == 1 &&
+         SHA256_Init(&p->outer) == 1 && SHA256_Update(&p->outer, opad, sizeof(opad)) == 1;
+    OPENSSL_cleanse(k0, sizeof(k0));
+    OPENSSL_cleanse(ipad, sizeof(ipad));
+    OPENSSL_cleanse(opad, sizeof(opad));
+    return ok ? 0 : -ZQ_EINVAL;
 }
 
 /* HMAC-SHA256 of the n pieces msg[i] (len[i] bytes each) one after the
@@ -88,33 +114,45 @@ static int hmac_sha256v(const void *key, size_t keylen, const void *const *msg, 
                         size_t n, unsigned char md[32])
 {
     mac_cache *c = mac_cache_get();
-    size_t mdlen = 0, i;
+    mac_pads own;
+    const mac_pads *p = &own;
+    SHA256_CTX ctx;
+    unsigned char in[32];
+    size_t i;
     int ok;
 
     if (keylen > INT_MAX || c == NULL)
         return -ZQ_EINVAL;
     if (c->keyed && c->keylen == keylen && (keylen == 0 || memcmp(c->key, key, keylen) == 0)) {
-        ok = EVP_MAC_init(c->ctx, NULL, 0, NULL);
-    } else {
-        /* OpenSSL wants a non-NULL key even when it is empty. */
+        p = &c->pads;
+    } else if (keylen <= sizeof(c->key)) {
         c->keyed = false;
-        ok = EVP_MAC_init(c->ctx, keylen ? key : (const void *)"", keylen, NULL);
-        if (ok == 1 && keylen <= sizeof(c->key)) {
-            if (keylen > 0)
-                memcpy(c->key, key, keylen);
-            c->keylen = keylen;
-            c->keyed = true;
-        }
-    }
-    for (i = 0; ok == 1 && i < n; i++)
-        if (len[i] > 0)
-            ok = EVP_MAC_update(c->ctx, msg[i], len[i]);
-    if (ok != 1 || EVP_MAC_final(c->ctx, md, &mdlen, 32) != 1 || mdlen != 32) {
-        /* A context left half-way is keyed again next time. */
-        c->keyed = false;
+        if (mac_pads_of(&c->pads, key, keylen) < 0)
+            return -ZQ_EINVAL;
+        if (keylen > 0)
+            memcpy(c->key, key, keylen);
+        c->keylen = keylen;
+        c->keyed = true;
+        p = &c->pads;
+    } else if (mac_pads_of(&own, key, keylen) < 0) {
+        OPENSSL_cleanse(&own, sizeof(own));
         return -ZQ_EINVAL;
     }
-    return 0;
+    ctx = p->inner;
+    ok = 1;
+    for (i = 0; ok == 1 && i < n; i++)
+        if (len[i] > 0)
+            ok = SHA256_Update(&ctx, msg[i], len[i]);
+    ok = ok == 1 && SHA256_Final(in, &ctx) == 1;
+    if (ok) {
+        ctx = p->outer;
+        ok = SHA256_Update(&ctx, in, sizeof(in)) == 1 && SHA256_Final(md, &ctx) == 1;
+    }
+    OPENSSL_cleanse(&ctx, sizeof(ctx));
+    OPENSSL_cleanse(in, sizeof(in));
+    if (p == &own)
+        OPENSSL_cleanse(&own, sizeof(own));
+    return ok ? 0 : -ZQ_EINVAL;
 }
 
 /* HMAC-SHA256 of msg under key into md (32 bytes), as hmac_sha256v. */

@@ -192,6 +192,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(v != NULL && json_string_length(v) == len &&
                    memcmp(json_string_value(v), s, len) == 0);
         json_decref(v);
+        /* jansson's rules: byte for byte what json_dumps writes. */
+        v = json_stringn(s, len);
+        if (v != NULL) {
+            char *w = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+            FUZZ_CHECK(w != NULL);
+            zq_buf_reset(&j);
+            FUZZ_CHECK(zq_buf_json_escape_rules(&j, s, len, ZQ_JSON_JANSSON) == 0);
+            FUZZ_CHECK(j.len + 2 == strlen(w) && memcmp(j.data, w + 1, j.len) == 0);
+            free(w);
+            json_decref(v);
+        }
         zq_buf_free(&j);
 
         memset(out, 'x', sizeof(out));

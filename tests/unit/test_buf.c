@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "zhuqi/buf.h"
 #include "zhuqi/common.h"
 
@@ -46,6 +48,29 @@ static void test_buf_steal(void **state)
     free(s);
 }
 
+/* Three-byte sequences (and what follows a lead byte cut short) are
+ * judged as jansson judges them: every lead from E0 to EF, every second
+ * byte, the edges of the continuation range as the third. */
+static void test_utf8_three_bytes_as_jansson(void **state)
+{
+    static const unsigned char thirds[] = {0x00, 0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xE4};
+    unsigned lead, b1;
+    size_t k;
+
+    (void)state;
+    for (lead = 0xE0; lead <= 0xEF; lead++)
+        for (b1 = 0; b1 < 256; b1++)
+            for (k = 0; k < sizeof(thirds); k++) {
+                char s[5] = {'a', (char)lead, (char)b1, (char)thirds[k], 'z'};
+                json_t *j = json_stringn(s, sizeof(s));
+                bool want = j != NULL && memchr(s, '\0', sizeof(s)) == NULL;
+
+                json_decref(j);
+                assert_int_equal(zq_utf8_valid(s, sizeof(s)), want);
+                assert_false(zq_utf8_valid(s, 3)); /* the sequence cut short */
+            }
+}
+
 static void test_json_escape(void **state)
 {
     zq_buf b = {0};
@@ -53,6 +78,98 @@ static void test_json_escape(void **state)
 
     zq_buf_json_escape(&b, in, sizeof(in) - 1);
     assert_string_equal(b.data, "a\\\"b\\\\c\\n\\u003cscript\\u003e\\u0026\\u0001中");
+    zq_buf_free(&b);
+}
+
+/* The web rules at every byte below 0x80, alone and inside runs long
+ * enough for the word-wise scan: each byte as the reference rule says. */
+static void web_ref(zq_buf *b, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+
+    if (c == '"')
+        zq_buf_puts(b, "\\\"");
+    else if (c == '\\')
+        zq_buf_puts(b, "\\\\");
+    else if (c == '\n')
+        zq_buf_puts(b, "\\n");
+    else if (c == '\r')
+        zq_buf_puts(b, "\\r");
+    else if (c == '\t')
+        zq_buf_puts(b, "\\t");
+    else if (c < 0x20 || c == '<' || c == '>' || c == '&')
+        zq_buf_puts(b, u);
+    else
+        zq_buf_append(b, &c, 1);
+}
+
+static void test_json_escape_web_every_byte(void **state)
+{
+    zq_buf got = {0}, want = {0};
+    char in[40];
+    unsigned c;
+    size_t pos, i;
+
+    (void)state;
+    for (c = 0; c < 0x80; c++)
+        for (pos = 0; pos < 20; pos++) {
+            zq_buf_reset(&got);
+            zq_buf_reset(&want);
+            for (i = 0; i < sizeof(in); i++)
+                in[i] = i % 3 == 0 ? 'a' : (char)0xE4; /* bytes from 0x80 up stay */
+            in[pos] = (char)c;
+            assert_int_equal(zq_buf_json_escape(&got, in, sizeof(in)), 0);
+            for (i = 0; i < sizeof(in); i++)
+                web_ref(&want, (unsigned char)in[i]);
+            assert_int_equal(got.len, want.len);
+            assert_memory_equal(got.data, want.data, got.len);
+        }
+    zq_buf_free(&got);
+    zq_buf_free(&want);
+}
+
+/* The jansson rules: for every byte below 0x80 at every place of a short
+ * and a long string (and two escapes side by side), what json_dumps
+ * writes for the same string, less its quotes. */
+static void test_json_escape_jansson(void **state)
+{
+    zq_buf b = {0};
+    char in[37];
+    unsigned c;
+    size_t pos, len, i;
+
+    (void)state;
+    for (c = 0; c < 0x80; c++)
+        for (len = 1; len <= sizeof(in); len += 35)
+            for (pos = 0; pos < len; pos++) {
+                json_t *j;
+                char *w;
+
+                for (i = 0; i < len; i++)
+                    memcpy(in + i, i % 2 ? "x" : "\x7f", 1);
+                for (i = 0; i + 3 <= len && i < 12; i += 3)
+                    memcpy(in + i, "中", 3); /* valid UTF-8 for jansson */
+                in[pos] = (char)c;
+                if (pos + 1 < len)
+                    in[pos + 1] = '\n';
+                j = json_stringn(in, len);
+                if (j == NULL)
+                    continue; /* pos cut the 中 in two */
+                w = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+                assert_non_null(w);
+                zq_buf_reset(&b);
+                assert_int_equal(zq_buf_json_escape_rules(&b, in, len, ZQ_JSON_JANSSON), 0);
+                assert_int_equal(b.len, strlen(w) - 2);
+                assert_memory_equal(b.data, w + 1, b.len);
+                free(w);
+                json_decref(j);
+            }
+    /* The empty string leaves an empty, terminated buffer. */
+    zq_buf_free(&b);
+    assert_int_equal(zq_buf_json_escape_rules(&b, "", 0, ZQ_JSON_JANSSON), 0);
+    assert_non_null(b.data);
+    assert_string_equal(b.data, "");
     zq_buf_free(&b);
 }
 
@@ -293,13 +410,23 @@ static void test_dec(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_append_printf), cmocka_unit_test(test_dec),
-        cmocka_unit_test(test_buf_steal),         cmocka_unit_test(test_json_escape),
-        cmocka_unit_test(test_html_escape),       cmocka_unit_test(test_pool),
-        cmocka_unit_test(test_pool_reset),        cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_parse_ll),          cmocka_unit_test(test_parse_ll_embedded_nul),
-        cmocka_unit_test(test_ct_equal_hex),      cmocka_unit_test(test_err),
-        cmocka_unit_test(test_random_hex),        cmocka_unit_test(test_fmt),
+        cmocka_unit_test(test_buf_append_printf),
+        cmocka_unit_test(test_dec),
+        cmocka_unit_test(test_buf_steal),
+        cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_json_escape_web_every_byte),
+        cmocka_unit_test(test_json_escape_jansson),
+        cmocka_unit_test(test_utf8_three_bytes_as_jansson),
+        cmocka_unit_test(test_html_escape),
+        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_pool_reset),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_parse_ll),
+        cmocka_unit_test(test_parse_ll_embedded_nul),
+        cmocka_unit_test(test_ct_equal_hex),
+        cmocka_unit_test(test_err),
+        cmocka_unit_test(test_random_hex),
+        cmocka_unit_test(test_fmt),
         cmocka_unit_test(test_fmt_msg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
