@@ -143,6 +143,29 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
                   int limit, int budget, int want, char (*ids)[ZQ_CASE_ID_MAX],
                   struct zq_case_row *rows, int *n, bool *done, zq_err *err);
 
+/* What the rows of a list page point into (zq_staff_scan_page): the
+ * replies of the scan steps, held until zq_staff_page_free(), so that a
+ * row's summary is read where the reply holds it rather than copied.
+ * Zero-initialise; free after the rows are cleared. */
+#define ZQ_STAFF_PAGE_STEPS 10
+typedef struct zq_staff_page {
+    void *held[ZQ_STAFF_PAGE_STEPS]; /* the replies, opaque outside lib/staff */
+    int n;
+} zq_staff_page;
+
+/* zq_staff_scan with want ZQ_SCAN_LIST, whose rows' summary strings
+ * point into a reply that page holds (once the page holds
+ * ZQ_STAFF_PAGE_STEPS, the rows own copies as zq_staff_scan's do). Same
+ * returns as zq_staff_scan. */
+int zq_staff_scan_page(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f,
+                       zq_cursor *cur, int limit, int budget, char (*ids)[ZQ_CASE_ID_MAX],
+                       struct zq_case_row *rows, int *n, bool *done, zq_staff_page *page,
+                       zq_err *err);
+
+/* Frees what page holds; the rows that point into it must not be read
+ * after. */
+void zq_staff_page_free(zq_staff_page *page);
+
 /* A case as the staff views need it. Clear with zq_case_row_clear(). */
 typedef struct zq_case_row {
     bool found;
@@ -181,7 +204,9 @@ typedef struct zq_case_row {
      * NULL when none. */
     char *result_reason;
     /* The list summary (list_sum, summary.h), when has_summary: the
-     * strings point into summary_text (owned), "" for an empty field. */
+     * strings point into summary_text (owned), or into a list page's
+     * reply (zq_staff_page) when summary_text is NULL; "" for an empty
+     * field. */
     bool has_summary;
     char *summary_text;
     const char *company_name, *contact_name, *respondent_name, *topic;
