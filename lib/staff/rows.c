@@ -53,9 +53,10 @@ static int64_t val_ll(const fval *v)
     if (i == v->len || v->len - i > 19)
         return 0;
     for (; i < v->len; i++) {
-        if (v->s[i] < '0' || v->s[i] > '9')
+        unsigned d = (unsigned)(unsigned char)v->s[i] - '0'; /* one test for both ends */
+        if (d > 9)
             return 0;
-        u = u * 10 + (uint64_t)(v->s[i] - '0');
+        u = u * 10 + d;
     }
     if (u > (uint64_t)INT64_MAX)
         return 0;
