@@ -70,6 +70,16 @@ typedef struct zq_cursor {
  * created on the same day share a review deadline, rows due on the same
  * day share the days left. Zero-initialise; never shared by threads. */
 #define ZQ_STAFF_MEMO 16
+#define ZQ_STAFF_PIECES 4
+#define ZQ_STAFF_PIECE_KEY 128
+#define ZQ_STAFF_PIECE_TEXT 384
+#define ZQ_STAFF_PIECE_SLOTS 2
+/* A piece of row JSON remembered (see zq_staff_memo's piece). */
+typedef struct zq_staff_piece {
+    size_t klen, len;
+    unsigned char key[ZQ_STAFF_PIECE_KEY];
+    char text[ZQ_STAFF_PIECE_TEXT];
+} zq_staff_piece;
 typedef struct zq_staff_memo {
     struct {
         int64_t key; /* created day (review) or due day + unit (left); 0 empty */
@@ -88,6 +98,17 @@ typedef struct zq_staff_memo {
         const char *s;
         size_t len;
     } plain[ZQ_STAFF_MEMO];
+    /* Pieces of a row's JSON that depend only on a few of its fields and
+     * the request (the type and status with their labels, the region,
+     * the office, the deadline): the last text written for each, with
+     * the fields it was written from (klen 0: none yet), two of each (a
+     * page often alternates between two forms or regions). Rows of a
+     * page mostly share them, and writing them again was a third of a
+     * row. */
+    struct {
+        unsigned victim; /* the slot the next new text replaces */
+        zq_staff_piece slot[ZQ_STAFF_PIECE_SLOTS];
+    } piece[ZQ_STAFF_PIECES];
 } zq_staff_memo;
 
 /* Everything the deadline-dependent parts need. Borrowed pointers. */
