@@ -82,7 +82,9 @@ typedef struct zq_staff_piece {
 } zq_staff_piece;
 typedef struct zq_staff_memo {
     struct {
-        int64_t key; /* created day (review) or due day + unit (left); 0 empty */
+        /* created day number and machine (review) or due day and unit
+         * (left); 0 empty */
+        int64_t key;
         zq_deadline d;
         int left;
     } review[ZQ_STAFF_MEMO], left[ZQ_STAFF_MEMO];

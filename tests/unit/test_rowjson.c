@@ -543,6 +543,40 @@ static void test_pieces_memo(void **state)
     assert_int_equal(kept, ZQ_STAFF_PIECES);
 }
 
+/* Untouched rows created either side of a Beijing midnight, and before
+ * 1970, share a review deadline through the memo only with rows of
+ * their own day: each is the row written without a memo. */
+static void test_review_memo_days(void **state)
+{
+    static const int64_t at[] = {
+        1773331199999LL, /* 2026-03-12 23:59:59.999 in Beijing */
+        1773331200000LL, /* 2026-03-13 00:00 */
+        1773331199000LL, 1773417599999LL, 1773417600000LL, -1LL,           0LL,
+        -28800001LL,     -28800000LL,     1773331200000LL, 1773331199999LL};
+    zq_staff_memo memo = {0};
+    zq_staff_ctx ctx, bare;
+    zq_case_row r;
+    size_t i;
+
+    (void)state;
+    ctx_on(&ctx, g_schema);
+    ctx_on(&bare, g_schema);
+    ctx.memo = &memo;
+    for (i = 0; i < ZQ_ARRAY_LEN(at); i++) {
+        zq_buf a = {0}, b = {0};
+
+        row_init(&r, "TS20260313-0008", i % 3 ? "complaint" : "consult", "submitted");
+        r.created_ms = at[i];
+        assert_int_equal(zq_staff_row_write(&a, &ctx, &r, true, false), 0);
+        assert_int_equal(zq_staff_row_write(&b, &bare, &r, true, false), 0);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
+        zq_buf_free(&a);
+        zq_buf_free(&b);
+        zq_case_row_clear(&r);
+    }
+}
+
 /* zq_staff_row_json gives the same object as the writer. */
 static void test_row_json(void **state)
 {
@@ -565,11 +599,17 @@ static void test_row_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_summary_awkward), cmocka_unit_test(test_answers_text),
-        cmocka_unit_test(test_empty),           cmocka_unit_test(test_consult_topic),
-        cmocka_unit_test(test_long_contact),    cmocka_unit_test(test_row_json),
-        cmocka_unit_test(test_answers_control), cmocka_unit_test(test_times_memo),
-        cmocka_unit_test(test_labels_memo),     cmocka_unit_test(test_pieces_memo),
+        cmocka_unit_test(test_summary_awkward),
+        cmocka_unit_test(test_answers_text),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_consult_topic),
+        cmocka_unit_test(test_long_contact),
+        cmocka_unit_test(test_row_json),
+        cmocka_unit_test(test_answers_control),
+        cmocka_unit_test(test_times_memo),
+        cmocka_unit_test(test_labels_memo),
+        cmocka_unit_test(test_pieces_memo),
+        cmocka_unit_test(test_review_memo_days),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
