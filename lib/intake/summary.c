@@ -59,11 +59,12 @@ int zq_summary_split_in(char *s, size_t len, const char *part[ZQ_SUMMARY_NSUM],
                         size_t plen[ZQ_SUMMARY_NSUM])
 {
     size_t vl = sizeof(ZQ_SUMMARY_VERSION) - 1;
-    char *sep[ZQ_SUMMARY_NSUM], *p, *end = s + len;
+    char *sep[ZQ_SUMMARY_NSUM], *p, *end;
     int k = 0;
 
     if (s == NULL || len <= vl || memcmp(s, ZQ_SUMMARY_VERSION, vl) != 0 || s[vl] != ZQ_SUMMARY_SEP)
         return -ZQ_EINVAL;
+    end = s + len;
     /* memchr from separator to separator: the list splits a pack per
      * row, and a byte loop was most of it. Nothing is written before the
      * pack is known whole. */
