@@ -157,6 +157,7 @@ int zq_h_admin_cases(zq_req *req)
     zq_case_filter f;
     zq_staff_ctx ctx;
     zq_staff_memo memo = {{{0}}};
+    zq_staff_page page = {{0}};
     zq_cursor cur = {0};
     zq_err err = {0};
     long long limit = 50;
@@ -190,9 +191,9 @@ int zq_h_admin_cases(zq_req *req)
         goto out;
     }
     /* A sparse filter may need several budgeted steps to fill a page. */
-    for (calls = 0; calls < 10 && !done && n < limit; calls++) {
-        rc = zq_staff_scan(req->store, &ctx, &f, &cur, (int)limit - n, 20000, ZQ_SCAN_LIST, ids + n,
-                           rows + n, &got, &done, &err);
+    for (calls = 0; calls < ZQ_STAFF_PAGE_STEPS && !done && n < limit; calls++) {
+        rc = zq_staff_scan_page(req->store, &ctx, &f, &cur, (int)limit - n, 20000, ids + n,
+                                rows + n, &got, &done, &page, &err);
         if (rc < 0)
             break;
         n += got;
@@ -232,6 +233,7 @@ out:
     if (rows != NULL)
         for (i = 0; i < n; i++)
             zq_case_row_clear(&rows[i]);
+    zq_staff_page_free(&page);
     free(rows);
     free(ids);
     return rc;

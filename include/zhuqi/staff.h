@@ -70,9 +70,21 @@ typedef struct zq_cursor {
  * created on the same day share a review deadline, rows due on the same
  * day share the days left. Zero-initialise; never shared by threads. */
 #define ZQ_STAFF_MEMO 16
+#define ZQ_STAFF_PIECES 4
+#define ZQ_STAFF_PIECE_KEY 128
+#define ZQ_STAFF_PIECE_TEXT 384
+#define ZQ_STAFF_PIECE_SLOTS 2
+/* A piece of row JSON remembered (see zq_staff_memo's piece). */
+typedef struct zq_staff_piece {
+    size_t klen, len;
+    unsigned char key[ZQ_STAFF_PIECE_KEY];
+    char text[ZQ_STAFF_PIECE_TEXT];
+} zq_staff_piece;
 typedef struct zq_staff_memo {
     struct {
-        int64_t key; /* created day (review) or due day + unit (left); 0 empty */
+        /* created day number and machine (review) or due day and unit
+         * (left); 0 empty */
+        int64_t key;
         zq_deadline d;
         int left;
     } review[ZQ_STAFF_MEMO], left[ZQ_STAFF_MEMO];
@@ -88,6 +100,17 @@ typedef struct zq_staff_memo {
         const char *s;
         size_t len;
     } plain[ZQ_STAFF_MEMO];
+    /* Pieces of a row's JSON that depend only on a few of its fields and
+     * the request (the type and status with their labels, the region,
+     * the office, the deadline): the last text written for each, with
+     * the fields it was written from (klen 0: none yet), two of each (a
+     * page often alternates between two forms or regions). Rows of a
+     * page mostly share them, and writing them again was a third of a
+     * row. */
+    struct {
+        unsigned victim; /* the slot the next new text replaces */
+        zq_staff_piece slot[ZQ_STAFF_PIECE_SLOTS];
+    } piece[ZQ_STAFF_PIECES];
 } zq_staff_memo;
 
 /* Everything the deadline-dependent parts need. Borrowed pointers. */
@@ -143,6 +166,29 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
                   int limit, int budget, int want, char (*ids)[ZQ_CASE_ID_MAX],
                   struct zq_case_row *rows, int *n, bool *done, zq_err *err);
 
+/* What the rows of a list page point into (zq_staff_scan_page): the
+ * replies of the scan steps, held until zq_staff_page_free(), so that a
+ * row's summary is read where the reply holds it rather than copied.
+ * Zero-initialise; free after the rows are cleared. */
+#define ZQ_STAFF_PAGE_STEPS 10
+typedef struct zq_staff_page {
+    void *held[ZQ_STAFF_PAGE_STEPS]; /* the replies, opaque outside lib/staff */
+    int n;
+} zq_staff_page;
+
+/* zq_staff_scan with want ZQ_SCAN_LIST, whose rows' summary strings
+ * point into a reply that page holds (once the page holds
+ * ZQ_STAFF_PAGE_STEPS, the rows own copies as zq_staff_scan's do). Same
+ * returns as zq_staff_scan. */
+int zq_staff_scan_page(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f,
+                       zq_cursor *cur, int limit, int budget, char (*ids)[ZQ_CASE_ID_MAX],
+                       struct zq_case_row *rows, int *n, bool *done, zq_staff_page *page,
+                       zq_err *err);
+
+/* Frees what page holds; the rows that point into it must not be read
+ * after. */
+void zq_staff_page_free(zq_staff_page *page);
+
 /* A case as the staff views need it. Clear with zq_case_row_clear(). */
 typedef struct zq_case_row {
     bool found;
@@ -181,7 +227,9 @@ typedef struct zq_case_row {
      * NULL when none. */
     char *result_reason;
     /* The list summary (list_sum, summary.h), when has_summary: the
-     * strings point into summary_text (owned), "" for an empty field. */
+     * strings point into summary_text (owned), or into a list page's
+     * reply (zq_staff_page) when summary_text is NULL; "" for an empty
+     * field. */
     bool has_summary;
     char *summary_text;
     const char *company_name, *contact_name, *respondent_name, *topic;

@@ -114,6 +114,14 @@ int zq_summary_pack(const zq_summary *s, zq_buf *b);
  * another version, incomplete, or memory ran out. */
 char *zq_summary_split(const char *s, size_t len, const char *part[ZQ_SUMMARY_NSUM]);
 
+/* zq_summary_split in place: part[] points into s (its separators
+ * overwritten with NULs, nothing written when the pack is refused) and
+ * plen[] gets the lengths. Every part but the last is terminated; the
+ * last ends at s + len, which is not written. Returns 0 or -ZQ_EINVAL
+ * (another version, incomplete). */
+int zq_summary_split_in(char *s, size_t len, const char *part[ZQ_SUMMARY_NSUM],
+                        size_t plen[ZQ_SUMMARY_NSUM]);
+
 /* Flags of zq_summary_fields. */
 #define ZQ_SUMMARY_MASK 1u     /* mobile numbers masked (138****8000) */
 #define ZQ_SUMMARY_NO_FILES 2u /* files fields left out (listed apart) */

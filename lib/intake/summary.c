@@ -55,30 +55,49 @@ int zq_summary_pack(const zq_summary *s, zq_buf *b)
     return b->oom ? -ZQ_ENOMEM : 0;
 }
 
-char *zq_summary_split(const char *s, size_t len, const char *part[ZQ_SUMMARY_NSUM])
+int zq_summary_split_in(char *s, size_t len, const char *part[ZQ_SUMMARY_NSUM],
+                        size_t plen[ZQ_SUMMARY_NSUM])
 {
     size_t vl = sizeof(ZQ_SUMMARY_VERSION) - 1;
-    char *t, *p;
+    char *sep[ZQ_SUMMARY_NSUM], *p, *end;
     int k = 0;
 
     if (s == NULL || len <= vl || memcmp(s, ZQ_SUMMARY_VERSION, vl) != 0 || s[vl] != ZQ_SUMMARY_SEP)
+        return -ZQ_EINVAL;
+    end = s + len;
+    /* memchr from separator to separator: the list splits a pack per
+     * row, and a byte loop was most of it. Nothing is written before the
+     * pack is known whole. */
+    for (p = s + vl; p != NULL; p = memchr(p + 1, ZQ_SUMMARY_SEP, (size_t)(end - p - 1))) {
+        if (k == ZQ_SUMMARY_NSUM)
+            return -ZQ_EINVAL;
+        sep[k++] = p;
+    }
+    if (k != ZQ_SUMMARY_NSUM)
+        return -ZQ_EINVAL;
+    for (k = 0; k < ZQ_SUMMARY_NSUM; k++) {
+        char *e = k + 1 < ZQ_SUMMARY_NSUM ? sep[k + 1] : end;
+        part[k] = sep[k] + 1;
+        plen[k] = (size_t)(e - sep[k] - 1);
+        if (k + 1 < ZQ_SUMMARY_NSUM)
+            *e = '\0';
+    }
+    return 0;
+}
+
+char *zq_summary_split(const char *s, size_t len, const char *part[ZQ_SUMMARY_NSUM])
+{
+    size_t plen[ZQ_SUMMARY_NSUM];
+    char *t;
+
+    if (s == NULL)
         return NULL;
     t = malloc(len + 1);
     if (t == NULL)
         return NULL;
     memcpy(t, s, len);
     t[len] = '\0';
-    /* memchr from separator to separator: the list splits a pack per
-     * row, and a byte loop was most of it. */
-    for (p = t + vl; p != NULL; p = memchr(p + 1, ZQ_SUMMARY_SEP, (size_t)(t + len - p - 1))) {
-        *p = '\0';
-        if (k == ZQ_SUMMARY_NSUM) {
-            free(t);
-            return NULL;
-        }
-        part[k++] = p + 1;
-    }
-    if (k != ZQ_SUMMARY_NSUM) {
+    if (zq_summary_split_in(t, len, part, plen) < 0) {
         free(t);
         return NULL;
     }

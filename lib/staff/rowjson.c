@@ -290,6 +290,55 @@ static void put_office_name(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_ro
     PUTL(b, "经济和信息化局\"");
 }
 
+/* ---- pieces remembered in the memo ----------------------------------------
+ * A piece of a row is written from a few fields (its key, given as the
+ * bytes of a struct that was zeroed first, so that padding compares
+ * equal) and the request; the next row with the same key gets the same
+ * bytes copied. */
+
+enum { PIECE_HEAD, PIECE_REGION, PIECE_OFFICE, PIECE_DEADLINE };
+
+/* Copies the piece remembered for key, if any. Returns true when it did. */
+static bool piece_put(zq_buf *b, const zq_staff_ctx *ctx, int which, const void *key, size_t klen)
+{
+    zq_staff_memo *m = ctx->memo;
+
+    if (m == NULL)
+        return false;
+    for (unsigned i = 0; i < ZQ_STAFF_PIECE_SLOTS; i++) {
+        const zq_staff_piece *sl = &m->piece[which].slot[i];
+        if (sl->klen == klen && memcmp(sl->key, key, klen) == 0) {
+            put(b, sl->text, sl->len);
+            m->piece[which].victim = (i + 1) % ZQ_STAFF_PIECE_SLOTS;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Remembers b's text from offset from on as the piece for key, in place
+ * of the one used least lately (nothing when it does not fit, or the
+ * buffer ran out of memory). */
+static void piece_keep(const zq_buf *b, const zq_staff_ctx *ctx, int which, const void *key,
+                       size_t klen, size_t from)
+{
+    zq_staff_memo *m = ctx->memo;
+    size_t n = b->len - from;
+
+    if (m == NULL)
+        return;
+    unsigned i = m->piece[which].victim % ZQ_STAFF_PIECE_SLOTS;
+    zq_staff_piece *sl = &m->piece[which].slot[i];
+    sl->klen = 0;
+    if (b->oom || klen == 0 || klen > sizeof(sl->key) || n > sizeof(sl->text))
+        return;
+    memcpy(sl->key, key, klen);
+    memcpy(sl->text, b->data + from, n);
+    sl->len = n;
+    sl->klen = klen;
+    m->piece[which].victim = (i + 1) % ZQ_STAFF_PIECE_SLOTS;
+}
+
 static void put_deadline(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
                          const zq_deadline *d, const char *label, zq_date today, int left)
 {
@@ -330,16 +379,40 @@ static void put_deadline(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *
         PUTL(b, ",\"fallback_calendar\":false}");
 }
 
+/* The label of r's status (found once per row, only when a piece needs
+ * it). */
+static const char *row_label(const zq_case_row *r, const char **label)
+{
+    if (*label == NULL)
+        *label = zq_staff_status_label(r->form, r->status);
+    return *label;
+}
+
 int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r, bool mask,
                        bool with_answers)
 {
     const zq_schema *s = ctx->schema;
-    const char *label = zq_staff_status_label(r->form, r->status);
+    const char *label = NULL;
     char mobile[32], contact[640], office[8], partner[8], text[640];
     bool complaint = strcmp(r->form, "complaint") == 0;
     const char *v;
-    size_t vlen;
+    size_t vlen, at;
     zq_deadline d;
+    int left;
+    /* The pieces' keys: the row's arrays whole (bytes after a NUL can
+     * only cost a miss), the deadline's numbers as ints (no padding). */
+    struct {
+        char form[sizeof(r->form)];
+        char status[sizeof(r->status)];
+    } hk;
+    struct {
+        char office[8], partner[8], assigned;
+    } ok;
+    struct {
+        int n[16];
+        char form[sizeof(r->form)];
+        char status[sizeof(r->status)];
+    } dk;
 
     zq_staff_row_office(r, office, partner);
     v = r->has_summary ? r->contact_name : row_answer(r, "contact_name", text, sizeof(text));
@@ -354,26 +427,37 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
         memcpy(mobile, r->mobile, sizeof(r->mobile)); /* 16 bytes, terminated */
     }
     zq_staff_row_deadline(ctx, r, &d);
+    left = d.clock != ZQ_WF_CLOCK_NONE ? zq_staff_days_left(ctx, &d) : 0;
+    memcpy(hk.form, r->form, sizeof(hk.form));
+    memcpy(hk.status, r->status, sizeof(hk.status));
     /* About what a row takes, so that it is reserved once. */
     zq_buf_reserve(b, 1024 + (with_answers ? r->answers_len : 0));
     PUTL(b, "{\"id\":");
     put_jstr(b, r->id);
-    PUTL(b, ",\"type\":");
-    put_jstr(b, r->form);
-    PUTL(b, ",\"type_label\":");
-    put_label(b, ctx, r, zq_staff_form_title(s, r->form));
-    PUTL(b, ",\"status\":");
-    put_label(b, ctx, r, r->status);
-    PUTL(b, ",\"status_label\":");
-    put_label(b, ctx, r, label);
+    if (!piece_put(b, ctx, PIECE_HEAD, &hk, sizeof(hk))) {
+        at = b->len;
+        PUTL(b, ",\"type\":");
+        put_jstr(b, r->form);
+        PUTL(b, ",\"type_label\":");
+        put_label(b, ctx, r, zq_staff_form_title(s, r->form));
+        PUTL(b, ",\"status\":");
+        put_label(b, ctx, r, r->status);
+        PUTL(b, ",\"status_label\":");
+        put_label(b, ctx, r, row_label(r, &label));
+        piece_keep(b, ctx, PIECE_HEAD, &hk, sizeof(hk), at);
+    }
     PUTL(b, ",\"created_at\":");
     put_time(b, ctx, r->created_ms);
     PUTL(b, ",\"updated_at\":");
     put_time(b, ctx, r->updated_ms ? r->updated_ms : r->created_ms);
-    PUTL(b, ",\"region\":");
-    put_jstr(b, r->region);
-    PUTL(b, ",\"region_name\":");
-    put_label(b, ctx, r, zq_staff_region_name(s, r->region));
+    if (!piece_put(b, ctx, PIECE_REGION, r->region, sizeof(r->region))) {
+        at = b->len;
+        PUTL(b, ",\"region\":");
+        put_jstr(b, r->region);
+        PUTL(b, ",\"region_name\":");
+        put_label(b, ctx, r, zq_staff_region_name(s, r->region));
+        piece_keep(b, ctx, PIECE_REGION, r->region, sizeof(r->region), at);
+    }
     PUTL(b, ",\"company_name\":");
     put_jstr(b,
              r->has_summary ? r->company_name : row_answer(r, "company_name", text, sizeof(text)));
@@ -385,28 +469,58 @@ int zq_staff_row_write(zq_buf *b, const zq_staff_ctx *ctx, const zq_case_row *r,
     put_jstr(b, r->source);
     PUTL(b, ",\"handler\":");
     put_jstr(b, r->handler);
-    PUTL(b, ",\"office\":");
-    put_jstr(b, office);
-    PUTL(b, ",\"office_name\":");
-    put_office_name(b, ctx, r, office);
-    if (r->office[0] != '\0')
-        PUTL(b, ",\"office_assigned\":true");
-    else
-        PUTL(b, ",\"office_assigned\":false");
-    if (partner[0] != '\0') {
-        PUTL(b, ",\"cross_region\":{\"partner\":");
-        put_jstr(b, partner);
-        PUTL(b, ",\"partner_name\":");
-        put_jstr(b, zq_staff_region_name(s, partner));
-        PUTL(b, ",\"channel\":");
-        put_jstr(b, strcmp(partner, "500000") == 0 ? "川渝跨区域协作" : "跨省协作");
-        PUTL(b, "}");
-    } else {
-        PUTL(b, ",\"cross_region\":null");
+    memcpy(ok.office, office, sizeof(ok.office));
+    memcpy(ok.partner, partner, sizeof(ok.partner));
+    ok.assigned = r->office[0] != '\0';
+    if (!piece_put(b, ctx, PIECE_OFFICE, &ok, sizeof(ok))) {
+        at = b->len;
+        PUTL(b, ",\"office\":");
+        put_jstr(b, office);
+        PUTL(b, ",\"office_name\":");
+        put_office_name(b, ctx, r, office);
+        if (ok.assigned)
+            PUTL(b, ",\"office_assigned\":true");
+        else
+            PUTL(b, ",\"office_assigned\":false");
+        if (partner[0] != '\0') {
+            PUTL(b, ",\"cross_region\":{\"partner\":");
+            put_jstr(b, partner);
+            PUTL(b, ",\"partner_name\":");
+            put_jstr(b, zq_staff_region_name(s, partner));
+            PUTL(b, ",\"channel\":");
+            put_jstr(b, strcmp(partner, "500000") == 0 ? "川渝跨区域协作" : "跨省协作");
+            PUTL(b, "}");
+        } else {
+            PUTL(b, ",\"cross_region\":null");
+        }
+        piece_keep(b, ctx, PIECE_OFFICE, &ok, sizeof(ok), at);
     }
-    PUTL(b, ",\"deadline\":");
-    put_deadline(b, ctx, r, &d, label, ctx->today,
-                 d.clock != ZQ_WF_CLOCK_NONE ? zq_staff_days_left(ctx, &d) : 0);
+    /* The deadline's text depends on the deadline, the days left, today,
+     * and the status with its label (from form and status). */
+    memset(&dk, 0, sizeof(dk));
+    dk.n[0] = (int)d.clock;
+    dk.n[1] = d.start.y;
+    dk.n[2] = d.start.m;
+    dk.n[3] = d.start.d;
+    dk.n[4] = d.due.y;
+    dk.n[5] = d.due.m;
+    dk.n[6] = d.due.d;
+    dk.n[7] = d.workdays;
+    dk.n[8] = d.limit;
+    dk.n[9] = d.extended;
+    dk.n[10] = d.fallback;
+    dk.n[11] = left;
+    dk.n[12] = ctx->today.y;
+    dk.n[13] = ctx->today.m;
+    dk.n[14] = ctx->today.d;
+    memcpy(dk.form, r->form, sizeof(dk.form));
+    memcpy(dk.status, r->status, sizeof(dk.status));
+    if (!piece_put(b, ctx, PIECE_DEADLINE, &dk, sizeof(dk))) {
+        at = b->len;
+        PUTL(b, ",\"deadline\":");
+        put_deadline(b, ctx, r, &d, row_label(r, &label), ctx->today, left);
+        piece_keep(b, ctx, PIECE_DEADLINE, &dk, sizeof(dk), at);
+    }
     if (r->dup_of[0] != '\0') {
         PUTL(b, ",\"possible_duplicate\":true,\"dup_of\":");
         put_jstr(b, r->dup_of);

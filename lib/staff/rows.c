@@ -53,9 +53,10 @@ static int64_t val_ll(const fval *v)
     if (i == v->len || v->len - i > 19)
         return 0;
     for (; i < v->len; i++) {
-        if (v->s[i] < '0' || v->s[i] > '9')
+        unsigned d = (unsigned)(unsigned char)v->s[i] - '0'; /* one test for both ends */
+        if (d > 9)
             return 0;
-        u = u * 10 + (uint64_t)(v->s[i] - '0');
+        u = u * 10 + d;
     }
     if (u > (uint64_t)INT64_MAX)
         return 0;
@@ -147,32 +148,66 @@ static bool unpack_row(const char *s, size_t len, fval *v)
     return k == NROW_FIELDS || older;
 }
 
-/* A list_sum pack into row (an owned copy that the row's strings point
- * into); false unless it is of the current version and complete. */
-static bool fill_summary(zq_case_row *row, const char *s, size_t len)
+/* The bytes of s[0..n) before a NUL (a short part: no call). */
+static size_t cstr_len(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && s[i] != '\0')
+        i++;
+    return i;
+}
+
+/* A list_sum pack (s, len bytes) into row: split where it is when mut
+ * is not NULL (the same bytes, writable, which must then outlive the
+ * row), else in an owned copy that the row's strings point into. False
+ * unless it is of the current version and complete. Split where it is,
+ * the last part is not terminated (the next value of a pack follows it):
+ * it is the partner, which is copied. */
+static bool fill_summary(zq_case_row *row, const char *s, size_t len, char *mut)
 {
     const char *part[ZQ_SUMMARY_NSUM];
-    char *t = zq_summary_split(s, len, part);
-    size_t i;
+    size_t plen[ZQ_SUMMARY_NSUM];
+    bool in_place = mut != NULL;
+    char *t = in_place ? mut : malloc(len + 1);
 
     if (t == NULL)
         return false;
-    free(row->summary_text);
-    row->summary_text = t;
+    if (!in_place) {
+        memcpy(t, s, len);
+        t[len] = '\0';
+    }
+    if (zq_summary_split_in(t, len, part, plen) < 0) {
+        if (!in_place)
+            free(t);
+        return false;
+    }
+    if (!in_place) {
+        free(row->summary_text);
+        row->summary_text = t;
+    }
+    /* The parts copied are read as C strings, as they were from the
+     * copy: a stray NUL ends one. */
+    plen[3] = cstr_len(part[3], plen[3]);
+    plen[5] = cstr_len(part[5], plen[5]);
+    plen[6] = cstr_len(part[6], plen[6]);
     row->company_name = part[0];
     row->contact_name = part[1];
     row->respondent_name = part[2];
     /* Written raw into JSON: digits only, as from the answers. */
-    i = strlen(part[3]);
-    if (i < 20 && strspn(part[3], "0123456789") == i)
-        memcpy(row->amount_fen, part[3], i + 1);
+    if (plen[3] < 20 && strspn(part[3], "0123456789") == plen[3]) {
+        memcpy(row->amount_fen, part[3], plen[3]);
+        row->amount_fen[plen[3]] = '\0';
+    }
     row->topic = part[4];
-    i = strlen(part[5]);
-    if (i < sizeof(row->default_office))
-        memcpy(row->default_office, part[5], i + 1);
-    i = strlen(part[6]);
-    if (i < sizeof(row->default_partner))
-        memcpy(row->default_partner, part[6], i + 1);
+    if (plen[5] < sizeof(row->default_office)) {
+        memcpy(row->default_office, part[5], plen[5]);
+        row->default_office[plen[5]] = '\0';
+    }
+    if (plen[6] < sizeof(row->default_partner)) {
+        memcpy(row->default_partner, part[6], plen[6]);
+        row->default_partner[plen[6]] = '\0';
+    }
     row->has_summary = true;
     return true;
 }
@@ -196,7 +231,7 @@ void zq_staff_fill_row(zq_case_row *row, const redisReply *r, int layout)
     if (!row->found)
         return;
     if ((layout & LAYOUT_SUM) && r->element[NROW_FIELDS]->type == REDIS_REPLY_STRING)
-        fill_summary(row, r->element[NROW_FIELDS]->str, r->element[NROW_FIELDS]->len);
+        fill_summary(row, r->element[NROW_FIELDS]->str, r->element[NROW_FIELDS]->len, NULL);
     ans = (layout & LAYOUT_ANSWERS) ? r->element[want - 1] : NULL;
     if (ans != NULL && ans->type == REDIS_REPLY_STRING) {
         row->answers_text = malloc(ans->len + 1);
@@ -212,7 +247,7 @@ void zq_staff_fill_row(zq_case_row *row, const redisReply *r, int layout)
  * scan. Returns false (row cleared) when the packs are missing, of
  * another version, malformed or behind the hash (updated_ms differs): the
  * row is then to be read the slow way. */
-static bool fill_list(zq_case_row *row, const fval *lr, const fval *ls, const fval *up)
+static bool fill_list(zq_case_row *row, const fval *lr, const fval *ls, const fval *up, char *pack)
 {
     fval v[NROW_FIELDS];
 
@@ -222,7 +257,8 @@ static bool fill_list(zq_case_row *row, const fval *lr, const fval *ls, const fv
         v[4].len != up->len || memcmp(v[4].s, up->s, v[4].len) != 0)
         return false;
     fill_fields(row, v);
-    if (row->found && fill_summary(row, ls->s, ls->len))
+    /* With pack (mutable, where ls points), the summary is split there. */
+    if (row->found && fill_summary(row, ls->s, ls->len, pack ? pack + (ls->s - pack) : NULL))
         return true;
     zq_case_row_clear(row);
     memset(row, 0, sizeof(*row));
@@ -281,7 +317,7 @@ static size_t case_key_set(case_key *k, const char *id)
     return k->base + il;
 }
 
-int zq_staff_list_from_pack(zq_store *st, const char *pack, size_t len, int limit,
+int zq_staff_list_from_pack(zq_store *st, char *pack, size_t len, bool in_place, int limit,
                             char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, int *n, int *slow,
                             zq_err *err)
 {
@@ -304,7 +340,7 @@ int zq_staff_list_from_pack(zq_store *st, const char *pack, size_t len, int limi
                 v[k].s = "";
         }
         copy_val(ids[i], ZQ_CASE_ID_MAX, &v[0]);
-        if (!fill_list(&rows[i], &v[1], &v[2], &v[3]))
+        if (!fill_list(&rows[i], &v[1], &v[2], &v[3], in_place ? pack : NULL))
             slow[nslow++] = i;
         *n = ++i;
     }

@@ -158,9 +158,11 @@ static void implicit_forms(char *out, size_t outsz)
     }
 }
 
-int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f, zq_cursor *cur,
-                  int limit, int budget, int want, char (*ids)[ZQ_CASE_ID_MAX],
-                  struct zq_case_row *rows, int *n, bool *done, zq_err *err)
+/* zq_staff_scan; a list page's reply is kept in page when it has room
+ * (page may be NULL), and the rows' summaries then point into it. */
+static int scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f, zq_cursor *cur,
+                int limit, int budget, int want, char (*ids)[ZQ_CASE_ID_MAX],
+                struct zq_case_row *rows, int *n, bool *done, zq_staff_page *page, zq_err *err)
 {
     char cs[24] = "", lim[16], bud[16], from[24] = "", to[24] = "", today[16], cutoff[24],
          implicit[128], k_type[64], k_status[64], k_region[64], wants[4];
@@ -168,6 +170,7 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
     redisReply *r;
     zq_date cut;
     int argc = 0, rc = 0, bad = 0, *slow = NULL;
+    bool hold = false;
     size_t i;
 
     *n = 0;
@@ -244,8 +247,9 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
         goto out;
     }
     if (want == ZQ_SCAN_LIST) {
-        rc = zq_staff_list_from_pack(st, r->element[5]->str, r->element[5]->len, limit, ids, rows,
-                                     n, slow, err);
+        hold = page != NULL && page->n < ZQ_STAFF_PAGE_STEPS;
+        rc = zq_staff_list_from_pack(st, r->element[5]->str, r->element[5]->len, hold, limit, ids,
+                                     rows, n, slow, err);
         if (rc < 0) {
             *n = 0;
             goto out;
@@ -269,7 +273,32 @@ int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f
     }
     *done = r->element[3]->type == REDIS_REPLY_INTEGER && r->element[3]->integer == 1;
 out:
-    freeReplyObject(r);
+    if (rc == 0 && hold)
+        page->held[page->n++] = r;
+    else
+        freeReplyObject(r);
     free(slow);
     return rc;
+}
+
+int zq_staff_scan(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f, zq_cursor *cur,
+                  int limit, int budget, int want, char (*ids)[ZQ_CASE_ID_MAX],
+                  struct zq_case_row *rows, int *n, bool *done, zq_err *err)
+{
+    return scan(st, ctx, f, cur, limit, budget, want, ids, rows, n, done, NULL, err);
+}
+
+int zq_staff_scan_page(zq_store *st, const zq_staff_ctx *ctx, const zq_case_filter *f,
+                       zq_cursor *cur, int limit, int budget, char (*ids)[ZQ_CASE_ID_MAX],
+                       struct zq_case_row *rows, int *n, bool *done, zq_staff_page *page,
+                       zq_err *err)
+{
+    return scan(st, ctx, f, cur, limit, budget, ZQ_SCAN_LIST, ids, rows, n, done, page, err);
+}
+
+void zq_staff_page_free(zq_staff_page *page)
+{
+    for (int i = 0; i < page->n; i++)
+        freeReplyObject(page->held[i]);
+    page->n = 0;
 }

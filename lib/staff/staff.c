@@ -30,9 +30,13 @@ void zq_staff_row_deadline(const zq_staff_ctx *ctx, const zq_case_row *r, zq_dea
          * the initial status of a machine can be in this state, so the
          * creation day (and the form) decide the deadline. */
         const zq_wf_machine *m = zq_wf_machine_for(r->form);
-        int64_t key = zq_wf_date_score(zq_date_from_ms(r->created_ms)) * 64 +
-                      (m != NULL ? (int64_t)(m - zq_wf_machine_at(0)) + 1 : 0);
-        unsigned slot = (unsigned)(key % ZQ_STAFF_MEMO);
+        /* The Beijing day of creation as a day number (floor division,
+         * as zq_date_from_ms): a date's conversion cost more than the
+         * memo saves. Never 0 (empty): the machine's number is 1..63. */
+        int64_t sec = r->created_ms / 1000 - (r->created_ms % 1000 < 0) + ZQ_BEIJING_OFFSET_S;
+        int64_t day = sec / 86400 - (sec % 86400 < 0);
+        int64_t key = day * 64 + (m != NULL ? (int64_t)(m - zq_wf_machine_at(0)) + 1 : 0);
+        unsigned slot = (unsigned)((uint64_t)key % ZQ_STAFF_MEMO);
 
         if (m == NULL || strcmp(r->status, m->initial) != 0) {
             zq_wf_deadline(ctx->cal, &ctx->lim, r->form, r->status, NULL, r->created_ms, out);

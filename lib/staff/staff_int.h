@@ -40,9 +40,11 @@ void zq_staff_fill_row(zq_case_row *row, const redisReply *r, int layout);
 /* The rows of a list page from a scan's pack (id, list_row, list_sum,
  * updated_ms per case; see scan.c), at most limit: ids[] and rows[] get
  * them and *n their count; the rows without usable packs are read the
- * slow way (slow holds limit indexes). On failure every row is cleared.
- * Returns 0 or a negative code. */
-int zq_staff_list_from_pack(zq_store *st, const char *pack, size_t len, int limit,
+ * slow way (slow holds limit indexes). When in_place, the rows' summary
+ * strings point into pack (its list_sum separators overwritten), which
+ * must then outlive them; else they own copies. On failure every row is
+ * cleared. Returns 0 or a negative code. */
+int zq_staff_list_from_pack(zq_store *st, char *pack, size_t len, bool in_place, int limit,
                             char (*ids)[ZQ_CASE_ID_MAX], zq_case_row *rows, int *n, int *slow,
                             zq_err *err);
 

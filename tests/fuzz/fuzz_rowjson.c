@@ -157,6 +157,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mode & 2)
         FUZZ_CHECK(json_is_object(json_object_get(o, "answers")));
     json_decref(o);
+    /* Again through the memo, which now holds the row's pieces, and
+     * without a memo: the same bytes each time. */
+    {
+        zq_staff_ctx bare = ctx;
+        zq_buf b2 = {0}, b3 = {0};
+
+        bare.memo = NULL;
+        FUZZ_CHECK(zq_staff_row_write(&b2, &ctx, &r, mode & 1, (mode & 2) != 0) == 0);
+        FUZZ_CHECK(zq_staff_row_write(&b3, &bare, &r, mode & 1, (mode & 2) != 0) == 0);
+        FUZZ_CHECK(b2.len == b.len && memcmp(b2.data, b.data, b.len) == 0);
+        FUZZ_CHECK(b3.len == b.len && memcmp(b3.data, b.data, b.len) == 0);
+        zq_buf_free(&b2);
+        zq_buf_free(&b3);
+    }
 
     zq_buf_free(&b);
     zq_case_row_clear(&r);

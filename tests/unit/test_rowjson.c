@@ -491,6 +491,92 @@ static void test_labels_memo(void **state)
     }
 }
 
+/* Rows whose pieces (type and status, region, office, deadline) come
+ * and go in every order, written through one memo, are each the row
+ * written without one; the memo holds the pieces it copied. */
+static void test_pieces_memo(void **state)
+{
+    static const char *const form[] = {"complaint", "consult", "f&"};
+    static const char *const status[] = {"submitted", "accepted", "z<", "answered"};
+    static const char *const region[] = {"510100", "510700", "5101\""};
+    static const char *const office[] = {"", "510700", "510000"};
+    static const char *const partner[] = {"", "500000", "110000"};
+    static const char *const kind[] = {"", "review", "answer", "bogus"};
+    static const char *const due[] = {"2026-03-20", "2026-03-10", "2026-13-01"};
+    zq_staff_memo memo = {0};
+    zq_staff_ctx ctx, bare;
+    zq_case_row r;
+    unsigned i, kept = 0;
+
+    (void)state;
+    ctx_on(&ctx, g_schema);
+    ctx_on(&bare, g_schema);
+    ctx.memo = &memo;
+    for (i = 0; i < 400; i++) {
+        zq_buf a = {0}, b = {0};
+        unsigned h = i * 2654435761u >> 7;
+
+        row_init(&r, i % 2 ? "TS20260313-0008" : "ZX20260313-0009", form[h % 3],
+                 status[(h >> 2) % 4]);
+        snprintf(r.region, sizeof(r.region), "%s", region[(h >> 4) % 3]);
+        snprintf(r.office, sizeof(r.office), "%s", office[(h >> 6) % 3]);
+        snprintf(r.cross_region, sizeof(r.cross_region), "%s", partner[(h >> 8) % 3]);
+        r.created_ms += (int64_t)((h >> 10) % 3) * 86400000;
+        if ((h >> 12) % 4 != 0) {
+            r.has_due = true;
+            snprintf(r.due_kind, sizeof(r.due_kind), "%s", kind[(h >> 12) % 4]);
+            snprintf(r.due_start, sizeof(r.due_start), "%s", "2026-03-02");
+            snprintf(r.due_date, sizeof(r.due_date), "%s", due[(h >> 14) % 3]);
+            r.due_limit = (int)((h >> 16) % 2) + 10;
+            r.due_ext = (h >> 17) % 2;
+        }
+        assert_int_equal(zq_staff_row_write(&a, &ctx, &r, true, false), 0);
+        assert_int_equal(zq_staff_row_write(&b, &bare, &r, true, false), 0);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
+        zq_buf_free(&a);
+        zq_buf_free(&b);
+        zq_case_row_clear(&r);
+    }
+    for (i = 0; i < ZQ_STAFF_PIECES; i++)
+        kept += memo.piece[i].slot[0].klen > 0 && memo.piece[i].slot[1].klen > 0;
+    assert_int_equal(kept, ZQ_STAFF_PIECES);
+}
+
+/* Untouched rows created either side of a Beijing midnight, and before
+ * 1970, share a review deadline through the memo only with rows of
+ * their own day: each is the row written without a memo. */
+static void test_review_memo_days(void **state)
+{
+    static const int64_t at[] = {
+        1773331199999LL, /* 2026-03-12 23:59:59.999 in Beijing */
+        1773331200000LL, /* 2026-03-13 00:00 */
+        1773331199000LL, 1773417599999LL, 1773417600000LL, -1LL,           0LL,
+        -28800001LL,     -28800000LL,     1773331200000LL, 1773331199999LL};
+    zq_staff_memo memo = {0};
+    zq_staff_ctx ctx, bare;
+    zq_case_row r;
+    size_t i;
+
+    (void)state;
+    ctx_on(&ctx, g_schema);
+    ctx_on(&bare, g_schema);
+    ctx.memo = &memo;
+    for (i = 0; i < ZQ_ARRAY_LEN(at); i++) {
+        zq_buf a = {0}, b = {0};
+
+        row_init(&r, "TS20260313-0008", i % 3 ? "complaint" : "consult", "submitted");
+        r.created_ms = at[i];
+        assert_int_equal(zq_staff_row_write(&a, &ctx, &r, true, false), 0);
+        assert_int_equal(zq_staff_row_write(&b, &bare, &r, true, false), 0);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
+        zq_buf_free(&a);
+        zq_buf_free(&b);
+        zq_case_row_clear(&r);
+    }
+}
+
 /* zq_staff_row_json gives the same object as the writer. */
 static void test_row_json(void **state)
 {
@@ -513,11 +599,17 @@ static void test_row_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_summary_awkward), cmocka_unit_test(test_answers_text),
-        cmocka_unit_test(test_empty),           cmocka_unit_test(test_consult_topic),
-        cmocka_unit_test(test_long_contact),    cmocka_unit_test(test_row_json),
-        cmocka_unit_test(test_answers_control), cmocka_unit_test(test_times_memo),
+        cmocka_unit_test(test_summary_awkward),
+        cmocka_unit_test(test_answers_text),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_consult_topic),
+        cmocka_unit_test(test_long_contact),
+        cmocka_unit_test(test_row_json),
+        cmocka_unit_test(test_answers_control),
+        cmocka_unit_test(test_times_memo),
         cmocka_unit_test(test_labels_memo),
+        cmocka_unit_test(test_pieces_memo),
+        cmocka_unit_test(test_review_memo_days),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

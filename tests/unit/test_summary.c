@@ -114,6 +114,38 @@ static void test_split(void **state)
     assert_null(zq_summary_split(NULL, 0, part));
 }
 
+/* Split where it is: the separators become NULs, the last part ends at
+ * len (the byte after it, the next value of a pack, is not written), and
+ * a refused pack is left as it was. */
+static void test_split_in(void **state)
+{
+    static const char ok[] =
+        "1" US "成都示例" US "张三" US "" US "12345" US "" US "510100" US "500000"
+        "7:next";
+    static const char many[] = "1" US "a" US "b" US "c" US "d" US "e" US "f" US "g" US "h";
+    size_t len = sizeof(ok) - 1 - strlen("7:next"), plen[ZQ_SUMMARY_NSUM];
+    const char *part[ZQ_SUMMARY_NSUM];
+    char buf[sizeof(ok)], bad[sizeof(many)];
+
+    (void)state;
+    memcpy(buf, ok, sizeof(ok));
+    assert_int_equal(zq_summary_split_in(buf, len, part, plen), 0);
+    assert_string_equal(part[0], "成都示例");
+    assert_int_equal(plen[0], strlen("成都示例"));
+    assert_string_equal(part[1], "张三");
+    assert_string_equal(part[2], "");
+    assert_int_equal(plen[2], 0);
+    assert_string_equal(part[3], "12345");
+    assert_string_equal(part[5], "510100");
+    assert_int_equal(plen[6], 6);
+    assert_memory_equal(part[6], "500000", 6);
+    assert_string_equal(buf + len, "7:next");
+    memcpy(bad, many, sizeof(many));
+    assert_int_equal(zq_summary_split_in(bad, sizeof(many) - 1, part, plen), -ZQ_EINVAL);
+    assert_memory_equal(bad, many, sizeof(many));
+    assert_int_equal(zq_summary_split_in(bad, 1, part, plen), -ZQ_EINVAL);
+}
+
 static void test_derive(void **state)
 {
     zq_summary s;
@@ -192,35 +224,64 @@ static void create(json_t *answers, int64_t now, char id[ZQ_CASE_ID_MAX])
     assert_true(created);
 }
 
-/* A page of the list (ZQ_SCAN_LIST) written as the handler writes it;
- * *packed counts the rows read from their packs. */
-static char *list_page(const zq_staff_ctx *ctx, const zq_case_filter *f, int limit, int *packed)
+/* A page of the list (ZQ_SCAN_LIST) written as the handler writes it,
+ * with the rows' summaries in the reply held by a page when held, else
+ * in copies; *packed counts the rows read from their packs. */
+static char *list_page_as(const zq_staff_ctx *ctx, const zq_case_filter *f, int limit, int *packed,
+                          bool held)
 {
     char(*ids)[ZQ_CASE_ID_MAX] = calloc((size_t)limit, sizeof(*ids));
     zq_case_row *rows = calloc((size_t)limit, sizeof(*rows));
+    zq_staff_page page = {{0}};
     zq_cursor cur = {0};
     zq_err err = {0};
     zq_buf b = {0};
     bool done = false;
     int n = 0, i;
 
-    assert_int_equal(
-        zq_staff_scan(g_st, ctx, f, &cur, limit, 1000, ZQ_SCAN_LIST, ids, rows, &n, &done, &err),
-        0);
+    if (held)
+        assert_int_equal(
+            zq_staff_scan_page(g_st, ctx, f, &cur, limit, 1000, ids, rows, &n, &done, &page, &err),
+            0);
+    else
+        assert_int_equal(zq_staff_scan(g_st, ctx, f, &cur, limit, 1000, ZQ_SCAN_LIST, ids, rows, &n,
+                                       &done, &err),
+                         0);
+    assert_int_equal(page.n, held ? 1 : 0);
     zq_buf_puts(&b, "[");
     *packed = 0;
     for (i = 0; i < n; i++) {
         assert_true(rows[i].found);
         *packed += rows[i].has_summary && rows[i].answers_text == NULL;
+        /* Held: a packed row's summary is the reply's, not a copy. */
+        if (held && rows[i].has_summary && rows[i].answers_text == NULL)
+            assert_null(rows[i].summary_text);
         if (i > 0)
             zq_buf_puts(&b, ",");
         assert_int_equal(zq_staff_row_write(&b, ctx, &rows[i], true, false), 0);
-        zq_case_row_clear(&rows[i]);
     }
+    for (i = 0; i < n; i++)
+        zq_case_row_clear(&rows[i]);
+    zq_staff_page_free(&page);
+    assert_int_equal(page.n, 0);
     zq_buf_puts(&b, "]");
     free(ids);
     free(rows);
     return zq_buf_steal(&b);
+}
+
+/* The page as the handler writes it, checked to be the same whether the
+ * page holds the reply or the rows copy their summaries. */
+static char *list_page(const zq_staff_ctx *ctx, const zq_case_filter *f, int limit, int *packed)
+{
+    int packed_copy = 0;
+    char *copied = list_page_as(ctx, f, limit, &packed_copy, false);
+    char *held = list_page_as(ctx, f, limit, packed, true);
+
+    assert_int_equal(*packed, packed_copy);
+    assert_string_equal(held, copied);
+    free(copied);
+    return held;
 }
 
 /* The same page with every row read from its fields and answers. */
@@ -376,6 +437,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split),
+        cmocka_unit_test(test_split_in),
         cmocka_unit_test(test_derive),
         cmocka_unit_test(test_create_and_update),
     };
