@@ -621,6 +621,27 @@ static bool files_field(const char *const *files, size_t n, const char *id)
     return false;
 }
 
+/* A literal appended without strlen. */
+#define PUT_LIT(b, lit) zq_buf_append((b), (lit), sizeof(lit) - 1)
+
+/* zq_buf_json_escape of s, copied whole when no byte of it needs
+ * escaping (every id of the shipped forms): the same bytes. */
+static void put_escaped(zq_buf *b, const char *s)
+{
+    size_t n = strlen(s), i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&')
+            break;
+    }
+    if (i == n)
+        zq_buf_append(b, s, n);
+    else
+        zq_buf_json_escape(b, s, n);
+}
+
 /* The saved step's draft view (draft_view's), from what the save read
  * back: through jansson when the draft has uploads to merge. */
 static int step_view(zq_req *req, const zq_form *f, const zq_step *st, json_t *norm,
@@ -676,24 +697,27 @@ static int step_view(zq_req *req, const zq_form *f, const zq_step *st, json_t *n
         return 0;
     }
     zq_buf_reserve(&b, 1024);
-    zq_buf_puts(&b, "{\"csrf\":\"");
+    PUT_LIT(&b, "{\"csrf\":\"");
     zq_buf_puts(&b, csrf);
-    zq_buf_puts(&b, "\",\"form\":\"");
-    zq_buf_json_escape(&b, f->id, strlen(f->id));
-    zq_buf_puts(&b, "\",\"step\":\"");
-    zq_buf_json_escape(&b, next, strlen(next));
-    zq_buf_puts(&b, "\",\"answers\":{");
+    PUT_LIT(&b, "\",\"form\":\"");
+    put_escaped(&b, f->id);
+    PUT_LIT(&b, "\",\"step\":\"");
+    put_escaped(&b, next);
+    PUT_LIT(&b, "\",\"answers\":{");
     for (i = 0; i < r->nanswers; i++) {
         zq_step_result_answer(r, i, &id, &json, &len);
         if (files_field(files, nfiles, id))
             continue;
-        zq_buf_puts(&b, first ? "\"" : ",\"");
-        zq_buf_json_escape(&b, id, strlen(id));
-        zq_buf_puts(&b, "\":");
+        if (first)
+            PUT_LIT(&b, "\"");
+        else
+            PUT_LIT(&b, ",\"");
+        put_escaped(&b, id);
+        PUT_LIT(&b, "\":");
         zq_buf_append(&b, json, len);
         first = false;
     }
-    zq_buf_puts(&b, "},\"done\":");
+    PUT_LIT(&b, "},\"done\":");
     zq_buf_append(&b, r->done, r->done_len);
     if (stop != NULL) {
         json_t *j = json_pack("{s:s, s:s, s:s}", "field", gate->id, "reason", stop->stop, "where",
