@@ -748,7 +748,7 @@ static int step_view(zq_req *req, const zq_form *f, const zq_step *st, json_t *n
 /* The one-trip save's script call and answer, for step_one_trip and
  * step_raw: in and l filled, input the request's answers (NULL: none but
  * the step's own fields), norm and *errors zq_step_validate's (NULL when
- * validated from the bytes; *errors is taken). */
+ * validated from the bytes; *errors is taken when answered). */
 static int step_save(zq_req *req, const zq_form *f, const zq_step *st, zq_step_save *in,
                      const step_lists *l, json_t *input, json_t *norm, json_t **errors, bool *again)
 {
@@ -869,6 +869,7 @@ static int step_raw(zq_req *req, const zq_form *f, const zq_step *st, bool *tree
     zq_step_save in = {0};
     step_lists lists, *l = &lists;
     zq_buf tmp = {0};
+    json_t *none = NULL; /* no errors: the step is valid */
     char mobile[12];
     int n, rc = 0;
 
@@ -896,7 +897,7 @@ static int step_raw(zq_req *req, const zq_form *f, const zq_step *st, bool *tree
     }
     in.set_list = l->vals.data;
     *tree = false;
-    rc = step_save(req, f, st, &in, l, NULL, NULL, NULL, again);
+    rc = step_save(req, f, st, &in, l, NULL, NULL, &none, again);
 out:
     zq_buf_free(&tmp);
     zq_buf_free(&l->vals);

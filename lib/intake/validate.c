@@ -215,7 +215,9 @@ static int text_string(zq_buf *b, const char *s, size_t n)
         case '\r': *d++ = 'r'; break;
         case '\t': *d++ = 't'; break;
         default:
-            memcpy(d, "u00", 3);
+            d[0] = 'u';
+            d[1] = '0';
+            d[2] = '0';
             d[3] = hex[c >> 4];
             d[4] = hex[c & 15];
             d += 5;
