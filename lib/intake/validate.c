@@ -135,10 +135,14 @@ static void vin_json(vin *v, json_t *in)
     v->j = in;
     v->s = NULL;
     v->len = 0;
-    v->kind = classify(in, &v->s, &v->len);
-    v->i = v->kind == IN_INT ? (long long)json_integer_value(in) : 0;
-    v->b = v->kind == IN_BOOL && json_is_true(in);
+    v->i = 0;
+    v->b = false;
     v->utf8_ok = false;
+    v->kind = classify(in, &v->s, &v->len);
+    if (v->kind == IN_INT)
+        v->i = (long long)json_integer_value(in);
+    else if (v->kind == IN_BOOL)
+        v->b = json_is_true(in);
 }
 
 static void vin_member(vin *v, const zq_jsonq_member *m)
@@ -178,7 +182,7 @@ static void vin_member(vin *v, const zq_jsonq_member *m)
 typedef struct vout {
     json_t **j;
     zq_buf *text;
-    char str[16]; /* a string value's first bytes, and its length */
+    char str[16]; /* text only: a string value's first bytes, and its length */
     size_t str_len;
 } vout;
 
@@ -234,12 +238,12 @@ static int text_string(zq_buf *b, const char *s, size_t n)
 /* A string value (UTF-8, checked by the caller). Returns 0 or -ZQ_ENOMEM. */
 static int out_str(vout *o, const char *s, size_t n)
 {
-    o->str_len = n;
-    memcpy(o->str, s, n < sizeof(o->str) ? n : sizeof(o->str));
     if (o->j != NULL) {
         *o->j = json_stringn_nocheck(s, n);
         return *o->j != NULL ? 0 : -ZQ_ENOMEM;
     }
+    o->str_len = n;
+    memcpy(o->str, s, n < sizeof(o->str) ? n : sizeof(o->str));
     return text_string(o->text, s, n);
 }
 
