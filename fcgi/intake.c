@@ -621,6 +621,27 @@ static bool files_field(const char *const *files, size_t n, const char *id)
     return false;
 }
 
+/* A literal appended without strlen. */
+#define PUT_LIT(b, lit) zq_buf_append((b), (lit), sizeof(lit) - 1)
+
+/* zq_buf_json_escape of s, copied whole when no byte of it needs
+ * escaping (every id of the shipped forms): the same bytes. */
+static void put_escaped(zq_buf *b, const char *s)
+{
+    size_t n = strlen(s), i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&')
+            break;
+    }
+    if (i == n)
+        zq_buf_append(b, s, n);
+    else
+        zq_buf_json_escape(b, s, n);
+}
+
 /* The saved step's draft view (draft_view's), from what the save read
  * back: through jansson when the draft has uploads to merge. */
 static int step_view(zq_req *req, const zq_form *f, const zq_step *st, json_t *norm,
@@ -676,24 +697,27 @@ static int step_view(zq_req *req, const zq_form *f, const zq_step *st, json_t *n
         return 0;
     }
     zq_buf_reserve(&b, 1024);
-    zq_buf_puts(&b, "{\"csrf\":\"");
+    PUT_LIT(&b, "{\"csrf\":\"");
     zq_buf_puts(&b, csrf);
-    zq_buf_puts(&b, "\",\"form\":\"");
-    zq_buf_json_escape(&b, f->id, strlen(f->id));
-    zq_buf_puts(&b, "\",\"step\":\"");
-    zq_buf_json_escape(&b, next, strlen(next));
-    zq_buf_puts(&b, "\",\"answers\":{");
+    PUT_LIT(&b, "\",\"form\":\"");
+    put_escaped(&b, f->id);
+    PUT_LIT(&b, "\",\"step\":\"");
+    put_escaped(&b, next);
+    PUT_LIT(&b, "\",\"answers\":{");
     for (i = 0; i < r->nanswers; i++) {
         zq_step_result_answer(r, i, &id, &json, &len);
         if (files_field(files, nfiles, id))
             continue;
-        zq_buf_puts(&b, first ? "\"" : ",\"");
-        zq_buf_json_escape(&b, id, strlen(id));
-        zq_buf_puts(&b, "\":");
+        if (first)
+            PUT_LIT(&b, "\"");
+        else
+            PUT_LIT(&b, ",\"");
+        put_escaped(&b, id);
+        PUT_LIT(&b, "\":");
         zq_buf_append(&b, json, len);
         first = false;
     }
-    zq_buf_puts(&b, "},\"done\":");
+    PUT_LIT(&b, "},\"done\":");
     zq_buf_append(&b, r->done, r->done_len);
     if (stop != NULL) {
         json_t *j = json_pack("{s:s, s:s, s:s}", "field", gate->id, "reason", stop->stop, "where",
@@ -721,41 +745,18 @@ static int step_view(zq_req *req, const zq_form *f, const zq_step *st, json_t *n
  * (zq_session_step): validated from the request alone, then checked
  * (session, CSRF, order, stop rule) and written by one script. Sets
  * *again when the two-trip save must answer instead (nothing written). */
-static int step_one_trip(zq_req *req, const zq_form *f, const zq_step *st, json_t *input,
-                         bool *again)
+/* The one-trip save's script call and answer, for step_one_trip and
+ * step_raw: in and l filled, input the request's answers (NULL: none but
+ * the step's own fields), norm and *errors zq_step_validate's (NULL when
+ * validated from the bytes; *errors is taken when answered). */
+static int step_save(zq_req *req, const zq_form *f, const zq_step *st, zq_step_save *in,
+                     const step_lists *l, json_t *input, json_t *norm, json_t **errors, bool *again)
 {
-    zq_schema_opts o = schema_opts(req);
-    json_t *norm = NULL, *errors = NULL;
-    zq_step_save in = {0};
     zq_step_result r = {0};
-    step_lists lists, *l = &lists;
     zq_err err = {0};
-    int rc, vrc;
+    int rc;
 
-    *again = false;
-    /* Only the buffer needs zeroing: the lists are filled before use. */
-    memset(&l->vals, 0, sizeof(l->vals));
-    vrc = zq_step_validate(schema_of(req), f, st, input, NULL, &o, &norm, &errors);
-    if (vrc < 0 && vrc != -ZQ_EINVAL) {
-        rc = vrc;
-        goto out;
-    }
-    in.sid = zq_req_cookie(req, "zq_sid");
-    in.form = f->id;
-    in.ttl_s = req->cfg->intake.session_ttl_s;
-    in.token = zq_req_header(req, "X-CSRF-Token");
-    in.step = st->id;
-    in.write = vrc == 0;
-    in.has_mobile = step_field(st, "mobile");
-    in.mobile = json_string_value(json_object_get(norm, "mobile"));
-    if ((rc = step_lists_fill(f, st, in.write ? norm : NULL, l, &in)) < 0) {
-        if (rc == -ZQ_ETOOBIG) {
-            *again = true;
-            rc = 0;
-        }
-        goto out;
-    }
-    if ((rc = zq_session_step(req->store, &in, &r, &err)) < 0)
+    if ((rc = zq_session_step(req->store, in, &r, &err)) < 0)
         goto out;
     switch (r.outcome) {
     case ZQ_STEP_NO_DRAFT: zq_intake_no_session(req); break;
@@ -770,21 +771,136 @@ static int step_one_trip(zq_req *req, const zq_form *f, const zq_step *st, json_
         break;
     case ZQ_STEP_STOP: rc = step_stopped(req, st, input, l->stops[r.stop]); break;
     case ZQ_STEP_SAVED:
-        if (!in.write) {
-            zq_resp_error_fields(req, 422, "validation_failed", "请检查标出的内容。", errors);
-            errors = NULL;
+        if (!in->write) {
+            zq_resp_error_fields(req, 422, "validation_failed", "请检查标出的内容。", *errors);
+            *errors = NULL;
             break;
         }
         /* The session's TTL slides with every save: the cookie's too. */
-        zq_intake_set_cookie(req, in.sid);
-        rc = step_view(req, f, st, norm, in.token, &r);
+        zq_intake_set_cookie(req, in->sid);
+        rc = step_view(req, f, st, norm, in->token, &r);
         break;
     }
 out:
     zq_step_result_clear(&r);
+    return rc;
+}
+
+/* The request's part of a one-trip save. */
+static void step_save_init(zq_req *req, const zq_form *f, const zq_step *st, zq_step_save *in)
+{
+    in->sid = zq_req_cookie(req, "zq_sid");
+    in->form = f->id;
+    in->ttl_s = req->cfg->intake.session_ttl_s;
+    in->token = zq_req_header(req, "X-CSRF-Token");
+    in->step = st->id;
+    in->has_mobile = step_field(st, "mobile");
+}
+
+/* A step whose rules read its own answers only, saved in one round trip
+ * (zq_session_step): validated from the request alone, then checked
+ * (session, CSRF, order, stop rule) and written by one script. Sets
+ * *again when the two-trip save must answer instead (nothing written). */
+static int step_one_trip(zq_req *req, const zq_form *f, const zq_step *st, json_t *input,
+                         bool *again)
+{
+    zq_schema_opts o = schema_opts(req);
+    json_t *norm = NULL, *errors = NULL;
+    zq_step_save in = {0};
+    step_lists lists, *l = &lists;
+    int rc, vrc;
+
+    *again = false;
+    /* Only the buffer needs zeroing: the lists are filled before use. */
+    memset(&l->vals, 0, sizeof(l->vals));
+    vrc = zq_step_validate(schema_of(req), f, st, input, NULL, &o, &norm, &errors);
+    if (vrc < 0 && vrc != -ZQ_EINVAL) {
+        rc = vrc;
+        goto out;
+    }
+    step_save_init(req, f, st, &in);
+    in.write = vrc == 0;
+    in.mobile = json_string_value(json_object_get(norm, "mobile"));
+    if ((rc = step_lists_fill(f, st, in.write ? norm : NULL, l, &in)) < 0) {
+        if (rc == -ZQ_ETOOBIG) {
+            *again = true;
+            rc = 0;
+        }
+        goto out;
+    }
+    rc = step_save(req, f, st, &in, l, input, norm, &errors, again);
+out:
     zq_buf_free(&l->vals);
     json_decref(norm);
     json_decref(errors);
+    return rc;
+}
+
+/* Whether the request says its body is JSON: zq_req_json's test of the
+ * media type, so as not to answer yet. */
+static bool body_is_json(zq_req *req)
+{
+    const char *ct = zq_req_header(req, "Content-Type");
+    static const char type[] = "application/json";
+
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    if (strncasecmp(ct, type, sizeof(type) - 1) != 0)
+        return false;
+    ct += sizeof(type) - 1;
+    while (*ct == ' ')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+/* step_one_trip for a plain step (zq_step_plain) without a tree: the
+ * body's answers read as bytes (zq_jsonq_members), validated straight
+ * into the script's list (zq_step_validate_raw), and the answer written
+ * from what the script read back. Sets *tree (nothing sent to Redis yet)
+ * when step_one_trip must take the request (a body of another shape, an
+ * invalid step: their answers and errors are its), *again when the
+ * two-trip save must. */
+static int step_raw(zq_req *req, const zq_form *f, const zq_step *st, bool *tree, bool *again)
+{
+    zq_schema_opts o = schema_opts(req);
+    zq_jsonq_member m[STEP_MAX];
+    zq_step_save in = {0};
+    step_lists lists, *l = &lists;
+    zq_buf tmp = {0};
+    json_t *none = NULL; /* no errors: the step is valid */
+    char mobile[12];
+    int n, rc = 0;
+
+    *tree = true;
+    *again = false;
+    memset(&l->vals, 0, sizeof(l->vals));
+    if (!body_is_json(req) ||
+        (n = zq_jsonq_members(req->body, req->body_len, "answers", m, STEP_MAX, &tmp)) < 0)
+        goto out;
+    /* The list's usual size at once: ids, values and new lines. */
+    zq_buf_reserve(&l->vals, req->body_len + 64);
+    rc = zq_step_validate_raw(schema_of(req), st, m, (size_t)n, &o, &l->vals, mobile);
+    if (rc < 0) {
+        if (rc == -ZQ_EINVAL)
+            rc = 0;
+        goto out;
+    }
+    step_save_init(req, f, st, &in);
+    in.write = true;
+    in.mobile = mobile[0] != '\0' ? mobile : NULL;
+    if ((rc = step_lists_fill(f, st, NULL, l, &in)) < 0) {
+        if (rc == -ZQ_ETOOBIG)
+            rc = 0;
+        goto out;
+    }
+    in.set_list = l->vals.data;
+    *tree = false;
+    rc = step_save(req, f, st, &in, l, NULL, NULL, &none, again);
+out:
+    zq_buf_free(&tmp);
+    zq_buf_free(&l->vals);
     return rc;
 }
 
@@ -793,21 +909,9 @@ out:
  * as one (the two-trip save answers then, after the session's checks). */
 static json_t *step_body(zq_req *req)
 {
-    const char *ct = zq_req_header(req, "Content-Type");
-    static const char type[] = "application/json";
     json_t *j;
 
-    /* zq_req_json's test of the media type, so as not to answer yet. */
-    if (ct == NULL)
-        return NULL;
-    while (*ct == ' ')
-        ct++;
-    if (strncasecmp(ct, type, sizeof(type) - 1) != 0)
-        return NULL;
-    ct += sizeof(type) - 1;
-    while (*ct == ' ')
-        ct++;
-    if (*ct != '\0' && *ct != ';')
+    if (!body_is_json(req))
         return NULL;
     if ((j = zq_jsonq_parse(req->body, req->body_len)) == NULL && zq_req_json(req, &j) == 0)
         json_incref(j);
@@ -819,7 +923,7 @@ int zq_h_intake_step(zq_req *req)
     const zq_form *f = zq_intake_form_param(req);
     const zq_step *st;
     json_t *body = NULL, *input;
-    bool again = true;
+    bool again = true, tree = true;
     int rc = 0;
 
     if (f == NULL)
@@ -829,8 +933,12 @@ int zq_h_intake_step(zq_req *req)
         zq_resp_error(req, 404, "unknown_step", "没有这个填写步骤。");
         return 0;
     }
-    if (zq_step_standalone(schema_of(req), f, st) && (body = step_body(req)) != NULL &&
-        json_is_object(input = json_object_get(body, "answers")))
+    if (zq_step_plain(schema_of(req), f, st)) {
+        rc = step_raw(req, f, st, &tree, &again);
+        again = again || tree;
+    }
+    if (rc == 0 && tree && zq_step_standalone(schema_of(req), f, st) &&
+        (body = step_body(req)) != NULL && json_is_object(input = json_object_get(body, "answers")))
         rc = step_one_trip(req, f, st, input, &again);
     json_decref(body);
     if (rc < 0 || !again)

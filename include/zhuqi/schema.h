@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "zhuqi/buf.h"
 #include "zhuqi/common.h"
+#include "zhuqi/jsonq.h"
 
 typedef enum zq_field_type {
     ZQ_FIELD_TEXT,
@@ -183,6 +185,26 @@ bool zq_step_standalone(const zq_schema *s, const zq_form *f, const zq_step *st)
  * not reported here (call zq_field_validate for them). */
 int zq_step_validate(const zq_schema *s, const zq_form *f, const zq_step *st, json_t *input,
                      json_t *answers, const zq_schema_opts *o, json_t **out, json_t **errors);
+
+/* Whether zq_step_validate_raw can stand for zq_step_validate on st:
+ * st is standalone (zq_step_standalone), neither the gate nor the
+ * review, and has no field with a condition, no uploads, no
+ * multiple-choice field, and no cross-field rule names one of its
+ * fields. */
+bool zq_step_plain(const zq_schema *s, const zq_form *f, const zq_step *st);
+
+/* zq_step_validate of a plain step (zq_step_plain) on its answers read
+ * without a tree (zq_jsonq_members), with no other answers: on success
+ * returns 0 and appends to list, for each of st's fields in order, its id
+ * and its normalised value as compact JSON, each followed by "\n" (the
+ * bytes json_dumpb(JSON_COMPACT | JSON_ENCODE_ANY) writes for the value
+ * zq_step_validate gives it), and copies the "mobile" answer into mobile
+ * when it is a string of 11 bytes ("" otherwise). Returns -ZQ_EINVAL when
+ * zq_step_validate would find an error (or st has a field that is not
+ * plain): the caller then calls zq_step_validate for its errors; list is
+ * undefined then. -ZQ_ENOMEM. */
+int zq_step_validate_raw(const zq_schema *s, const zq_step *st, const zq_jsonq_member *m, size_t n,
+                         const zq_schema_opts *o, zq_buf *list, char mobile[12]);
 
 /* Checks every step's required fields and the cross-field rules on the
  * full set of normalised answers (as at submit). Returns 0, or -ZQ_EINVAL

@@ -131,6 +131,10 @@ typedef struct zq_step_save {
     size_t nset;
     const char *const *del_ids; /* the step's fields left without an answer */
     size_t ndel;
+    /* When not NULL, the answers already as the script's list (each
+     * field id and its compact JSON followed by "\n", as
+     * zq_step_validate_raw writes them), in place of set_ids/set_json. */
+    const char *set_list;
     bool has_mobile;    /* the step asks for the "mobile" answer */
     const char *mobile; /* its value, NULL when not 11 characters */
 } zq_step_save;

@@ -409,6 +409,22 @@ bool zq_step_standalone(const zq_schema *s, const zq_form *f, const zq_step *st)
     return true;
 }
 
+bool zq_step_plain(const zq_schema *s, const zq_form *f, const zq_step *st)
+{
+    const form_entry *e = entry_of(s, f);
+    size_t i;
+
+    if (e == NULL || st == NULL || st->gate || !zq_step_standalone(s, f, st))
+        return false;
+    for (i = 0; i < st->nfields; i++)
+        if (st->fields[i].when.field != NULL || st->fields[i].multiple)
+            return false;
+    for (i = 0; i < e->nrules; i++)
+        if (step_has(st, e->rules[i].field) || step_has(st, e->rules[i].other))
+            return false;
+    return true;
+}
+
 /* The index of the step that holds fld. */
 static size_t step_index(const zq_form *f, const zq_field *fld)
 {

@@ -747,7 +747,7 @@ int zq_session_step(zq_store *st, const zq_step_save *in, zq_step_result *r, zq_
     if (rc == 0)
         rc = list_arg(&lists, in->del_ids, NULL, in->write ? in->ndel : 0);
     offs[3] = lists.len;
-    if (rc == 0)
+    if (rc == 0 && in->set_list == NULL)
         rc = list_arg(&lists, in->set_ids, in->set_json, in->write ? in->nset : 0);
     if (rc < 0) {
         rc = zq_err_set(err, -rc, "session: cannot pass the step's lists");
@@ -764,6 +764,8 @@ int zq_session_step(zq_store *st, const zq_step_save *in, zq_step_result *r, zq_
     argv[8] = in->sid;
     for (i = 0; i < 4; i++)
         argv[9 + i] = lists.data + offs[i];
+    if (in->set_list != NULL)
+        argv[12] = in->write ? in->set_list : "";
     rep = zq_store_script(st, err, &step_script, 1, 13, argv, NULL);
     if (rep == NULL) {
         rc = -ZQ_EUNAVAIL;

@@ -5,6 +5,7 @@
 #include "zhuqi/schema.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "zhuqi/buf.h"
 #include "zhuqi/calendar.h"
+#include "zhuqi/jsonq.h"
 #include "zhuqi/log.h"
 
 #define DEFAULT_CEILING_FEN 1000000000000LL /* 100 亿元 */
@@ -115,6 +117,177 @@ static in_kind classify(json_t *in, const char **s, size_t *len)
     return IN_OTHER;
 }
 
+/* A raw input as the validators read it: a jansson value, or a member
+ * read from the request's bytes (zq_jsonq_members: never an array or
+ * an object), classified the same way. */
+typedef struct vin {
+    json_t *j; /* NULL when read from the bytes */
+    in_kind kind;
+    const char *s; /* IN_STRING (and IN_EMPTY from a string): trimmed */
+    size_t len;
+    long long i;  /* IN_INT */
+    bool b;       /* IN_BOOL */
+    bool utf8_ok; /* s is known to be UTF-8 (the whole body was checked) */
+} vin;
+
+static void vin_json(vin *v, json_t *in)
+{
+    v->j = in;
+    v->s = NULL;
+    v->len = 0;
+    v->i = 0;
+    v->b = false;
+    v->utf8_ok = false;
+    v->kind = classify(in, &v->s, &v->len);
+    if (v->kind == IN_INT)
+        v->i = (long long)json_integer_value(in);
+    else if (v->kind == IN_BOOL)
+        v->b = json_is_true(in);
+}
+
+static void vin_member(vin *v, const zq_jsonq_member *m)
+{
+    v->j = NULL;
+    v->s = NULL;
+    v->len = 0;
+    v->i = 0;
+    v->b = false;
+    v->utf8_ok = true;
+    v->kind = IN_EMPTY;
+    if (m == NULL)
+        return;
+    switch (m->kind) {
+    case ZQ_JSONQ_STRING:
+        v->s = m->str;
+        v->len = m->len;
+        trim(&v->s, &v->len);
+        v->kind = v->len == 0 ? IN_EMPTY : IN_STRING;
+        break;
+    case ZQ_JSONQ_INTEGER:
+        v->kind = IN_INT;
+        v->i = m->num;
+        break;
+    case ZQ_JSONQ_TRUE:
+    case ZQ_JSONQ_FALSE:
+        v->kind = IN_BOOL;
+        v->b = m->kind == ZQ_JSONQ_TRUE;
+        break;
+    case ZQ_JSONQ_NULL: break;
+    }
+}
+
+/* Where a validator puts its normalised value: a new jansson value in
+ * *j, or (j NULL) its compact JSON appended to text, the bytes
+ * json_dumpb(JSON_COMPACT | JSON_ENCODE_ANY) writes for that value. */
+typedef struct vout {
+    json_t **j;
+    zq_buf *text;
+    char str[16]; /* text only: a string value's first bytes, and its length */
+    size_t str_len;
+} vout;
+
+/* Appends s as a JSON string the way jansson's dump escapes it (and no
+ * more: not zq_buf_json_escape's < > &). s is UTF-8. */
+static int text_string(zq_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i, run = 0;
+    char *d;
+
+    /* At most six bytes per byte: one reservation. */
+    if (n > (SIZE_MAX - 2) / 6 || zq_buf_reserve(b, 6 * n + 2) < 0)
+        return -ZQ_ENOMEM;
+    d = b->data + b->len;
+    *d++ = '"';
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            run++;
+            continue;
+        }
+        memcpy(d, s + i - run, run);
+        d += run;
+        run = 0;
+        *d++ = '\\';
+        switch (c) {
+        case '"': *d++ = '"'; break;
+        case '\\': *d++ = '\\'; break;
+        case '\b': *d++ = 'b'; break;
+        case '\f': *d++ = 'f'; break;
+        case '\n': *d++ = 'n'; break;
+        case '\r': *d++ = 'r'; break;
+        case '\t': *d++ = 't'; break;
+        default:
+            d[0] = 'u';
+            d[1] = '0';
+            d[2] = '0';
+            d[3] = hex[c >> 4];
+            d[4] = hex[c & 15];
+            d += 5;
+        }
+    }
+    memcpy(d, s + n - run, run);
+    d += run;
+    *d++ = '"';
+    b->len = (size_t)(d - b->data);
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+/* A string value (UTF-8, checked by the caller). Returns 0 or -ZQ_ENOMEM. */
+static int out_str(vout *o, const char *s, size_t n)
+{
+    if (o->j != NULL) {
+        *o->j = json_stringn_nocheck(s, n);
+        return *o->j != NULL ? 0 : -ZQ_ENOMEM;
+    }
+    o->str_len = n;
+    memcpy(o->str, s, n < sizeof(o->str) ? n : sizeof(o->str));
+    return text_string(o->text, s, n);
+}
+
+static int out_int(vout *o, long long v)
+{
+    if (o->j != NULL) {
+        *o->j = json_integer(v);
+        return *o->j != NULL ? 0 : -ZQ_ENOMEM;
+    }
+    return zq_buf_dec(o->text, v);
+}
+
+static int out_lit(vout *o, json_t *lit, const char *text)
+{
+    if (o->j != NULL) {
+        *o->j = lit;
+        return 0;
+    }
+    return zq_buf_puts(o->text, text);
+}
+
+/* Takes v (a new reference). */
+static int out_json(vout *o, json_t *v)
+{
+    size_t n;
+
+    if (v == NULL)
+        return -ZQ_ENOMEM;
+    if (o->j != NULL) {
+        *o->j = v;
+        return 0;
+    }
+    n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (n == 0 || zq_buf_reserve(o->text, n) < 0) {
+        json_decref(v);
+        return -ZQ_ENOMEM;
+    }
+    json_dumpb(v, o->text->data + o->text->len, n, JSON_COMPACT | JSON_ENCODE_ANY);
+    o->text->len += n;
+    o->text->data[o->text->len] = '\0';
+    json_decref(v);
+    return 0;
+}
+
 /* Copies s into out (SHORT_MAX + 1 bytes) with full-width ASCII forms
  * (U+FF01..U+FF5E: digits, letters, "，", "．", "－", "／") folded to ASCII
  * and U+3000 to a space. Returns the length, or -1 when too long. */
@@ -168,7 +341,7 @@ static bool has_prefix(const char *s, size_t len, const char *pre)
 }
 
 /* The result for an empty input: null when optional, else the message. */
-static int empty(const zq_field *f, bool choose, json_t **out, const char **msg)
+static int empty(const zq_field *f, bool choose, vout *out, const char **msg)
 {
     if (f->type == ZQ_FIELD_BOOL && f->must_be_true) {
         *msg = "请阅读并勾选此项声明";
@@ -178,8 +351,7 @@ static int empty(const zq_field *f, bool choose, json_t **out, const char **msg)
         *msg = say(choose ? "请选择%s" : "请填写%s", f->label);
         return -ZQ_EINVAL;
     }
-    *out = json_null();
-    return 0;
+    return out_lit(out, json_null(), "null");
 }
 
 static int fail_fmt(const zq_field *f, const char **msg)
@@ -188,19 +360,21 @@ static int fail_fmt(const zq_field *f, const char **msg)
     return -ZQ_EINVAL;
 }
 
-static int v_text(const zq_field *f, json_t *in, json_t **out, const char **msg)
+static int v_text(const zq_field *f, const vin *in, vout *out, const char **msg)
 {
     const char *s = NULL;
     size_t len = 0, i, chars, n = 0;
     char stack[512], *d = stack;
     int rc = -ZQ_EINVAL;
 
-    switch (classify(in, &s, &len)) {
+    switch (in->kind) {
     case IN_EMPTY: return empty(f, false, out, msg);
     case IN_STRING: break;
     default: return fail_fmt(f, msg);
     }
-    if (!zq_utf8_valid(s, len)) {
+    s = in->s;
+    len = in->len;
+    if (!in->utf8_ok && !zq_utf8_valid(s, len)) {
         *msg = say("%s含有无法识别的字符，请重新输入", f->label);
         return -ZQ_EINVAL;
     }
@@ -241,8 +415,7 @@ static int v_text(const zq_field *f, json_t *in, json_t **out, const char **msg)
         goto out;
     }
     /* Checked above: UTF-8, and only CRs were dropped. */
-    *out = json_stringn_nocheck(d, n);
-    rc = *out != NULL ? 0 : -ZQ_ENOMEM;
+    rc = out_str(out, d, n);
 out:
     if (d != stack)
         free(d);
@@ -309,17 +482,17 @@ static bool pick(const zq_field *f, const char *s, size_t len, bool *chosen)
 /* A multi-choice enum: a JSON array of choices, or one string of them
  * separated as sep_len says. Stored as the chosen values in option
  * order, each once. */
-static int v_enum_multi(const zq_field *f, json_t *in, json_t **out, const char **msg)
+static int v_enum_multi(const zq_field *f, const vin *in, vout *out, const char **msg)
 {
     bool chosen[MAX_CHOICES] = {false};
     const char *s = NULL;
     size_t len = 0, i, start, n = 0;
-    json_t *v;
+    json_t *v, *arr;
 
-    if (json_is_array(in)) {
-        if (json_array_size(in) > MAX_CHOICES)
+    if (json_is_array(in->j)) {
+        if (json_array_size(in->j) > MAX_CHOICES)
             goto bad;
-        json_array_foreach(in, i, v)
+        json_array_foreach(in->j, i, v)
         {
             if (json_is_integer(v) && json_integer_value(v) >= 1 &&
                 json_integer_value(v) <= (json_int_t)f->noptions)
@@ -329,13 +502,15 @@ static int v_enum_multi(const zq_field *f, json_t *in, json_t **out, const char 
                 goto bad;
         }
     } else {
-        switch (classify(in, &s, &len)) {
+        s = in->s;
+        len = in->len;
+        switch (in->kind) {
         case IN_EMPTY: return empty(f, true, out, msg);
         case IN_STRING: break;
         case IN_INT:
-            if (json_integer_value(in) < 1 || json_integer_value(in) > (json_int_t)f->noptions)
+            if (in->i < 1 || in->i > (long long)f->noptions)
                 goto bad;
-            chosen[json_integer_value(in) - 1] = true;
+            chosen[in->i - 1] = true;
             goto done;
         default: goto bad;
         }
@@ -351,29 +526,28 @@ static int v_enum_multi(const zq_field *f, json_t *in, json_t **out, const char 
         }
     }
 done:
-    *out = json_array();
-    for (i = 0; *out != NULL && i < f->noptions && i < MAX_CHOICES; i++)
+    arr = json_array();
+    for (i = 0; arr != NULL && i < f->noptions && i < MAX_CHOICES; i++)
         if (chosen[i]) {
-            if (json_array_append_new(*out, json_string(f->options[i].value)) < 0) {
-                json_decref(*out);
-                *out = NULL;
+            if (json_array_append_new(arr, json_string(f->options[i].value)) < 0) {
+                json_decref(arr);
+                arr = NULL;
             }
             n++;
         }
-    if (*out == NULL)
+    if (arr == NULL)
         return -ZQ_ENOMEM;
     if (n == 0) {
-        json_decref(*out);
-        *out = NULL;
+        json_decref(arr);
         return empty(f, true, out, msg);
     }
-    return 0;
+    return out_json(out, arr);
 bad:
     *msg = say("请从选项中选择%s（可以多选）", f->label);
     return -ZQ_EINVAL;
 }
 
-static int v_enum(const zq_field *f, json_t *in, json_t **out, const char **msg)
+static int v_enum(const zq_field *f, const vin *in, vout *out, const char **msg)
 {
     const char *s = NULL;
     size_t len = 0;
@@ -381,11 +555,13 @@ static int v_enum(const zq_field *f, json_t *in, json_t **out, const char **msg)
 
     if (f->multiple)
         return v_enum_multi(f, in, out, msg);
-    switch (classify(in, &s, &len)) {
+    s = in->s;
+    len = in->len;
+    switch (in->kind) {
     case IN_EMPTY: return empty(f, true, out, msg);
     case IN_INT:
-        if (json_integer_value(in) >= 1 && json_integer_value(in) <= (json_int_t)f->noptions)
-            k = (long)json_integer_value(in) - 1;
+        if (in->i >= 1 && in->i <= (long long)f->noptions)
+            k = (long)in->i - 1;
         break;
     case IN_STRING: k = option_of(f, s, len); break;
     default: break;
@@ -394,8 +570,7 @@ static int v_enum(const zq_field *f, json_t *in, json_t **out, const char **msg)
         *msg = say("请从选项中选择%s", f->label);
         return -ZQ_EINVAL;
     }
-    *out = json_string(f->options[k].value);
-    return *out != NULL ? 0 : -ZQ_ENOMEM;
+    return out_str(out, f->options[k].value, strlen(f->options[k].value));
 }
 
 /* c's place in USCC_ALPHABET, or -1: computed, not searched, as it runs
@@ -426,7 +601,7 @@ char zq_uscc_check_char(const char *code17)
     return USCC_ALPHABET[(31 - sum % 31) % 31];
 }
 
-static int v_uscc(const zq_field *f, json_t *in, const zq_schema_opts *o, json_t **out,
+static int v_uscc(const zq_field *f, const vin *in, const zq_schema_opts *o, vout *out,
                   const char **msg)
 {
     const char *s = NULL;
@@ -434,11 +609,13 @@ static int v_uscc(const zq_field *f, json_t *in, const zq_schema_opts *o, json_t
     char t[SHORT_MAX + 1], code[SHORT_MAX + 1];
     int tl;
 
-    switch (classify(in, &s, &len)) {
+    switch (in->kind) {
     case IN_EMPTY: return empty(f, false, out, msg);
     case IN_STRING: break;
     default: return fail_fmt(f, msg);
     }
+    s = in->s;
+    len = in->len;
     tl = fold(s, len, t);
     if (tl < 0 || !zq_utf8_valid(t, (size_t)tl)) {
         *msg = say("%s应为 18 位数字或大写字母", f->label);
@@ -479,11 +656,10 @@ static int v_uscc(const zq_field *f, json_t *in, const zq_schema_opts *o, json_t
         /* Early pilot codes: accepted, and the caller learns it was doubtful. */
         *msg = say("%s校验位不正确，请核对", f->label);
     }
-    *out = json_stringn_nocheck(code, 18); /* ASCII */
-    return *out != NULL ? 0 : -ZQ_ENOMEM;
+    return out_str(out, code, 18); /* ASCII */
 }
 
-static int v_mobile(const zq_field *f, json_t *in, json_t **out, const char **msg)
+static int v_mobile(const zq_field *f, const vin *in, vout *out, const char **msg)
 {
     const char *s = NULL;
     size_t len = 0, i, n = 0;
@@ -492,11 +668,13 @@ static int v_mobile(const zq_field *f, json_t *in, json_t **out, const char **ms
     bool plus = false;
     int tl;
 
-    switch (classify(in, &s, &len)) {
+    s = in->s;
+    len = in->len;
+    switch (in->kind) {
     case IN_EMPTY: return empty(f, false, out, msg);
     case IN_STRING: break;
     case IN_INT:
-        if (zq_fmt(raw, sizeof(raw), "%lld", (long long)json_integer_value(in)) < 0)
+        if (zq_fmt(raw, sizeof(raw), "%lld", in->i) < 0)
             return fail_fmt(f, msg);
         s = raw;
         len = strlen(raw);
@@ -540,8 +718,7 @@ static int v_mobile(const zq_field *f, json_t *in, json_t **out, const char **ms
         *msg = say("%s不是有效的手机号码，请核对", f->label);
         return -ZQ_EINVAL;
     }
-    *out = json_stringn_nocheck(num, 11); /* digits */
-    return *out != NULL ? 0 : -ZQ_ENOMEM;
+    return out_str(out, num, 11); /* digits */
 bad_len:
     if (tl < 0)
         *msg = say("%s应为 11 位数字", f->label);
@@ -629,7 +806,7 @@ static int parse_yuan(const char *t, size_t n, long long *fen)
     return 0;
 }
 
-static int v_money(const zq_field *f, json_t *in, const zq_schema_opts *o, json_t **out,
+static int v_money(const zq_field *f, const vin *in, const zq_schema_opts *o, vout *out,
                    const char **msg)
 {
     const char *s = NULL;
@@ -640,12 +817,12 @@ static int v_money(const zq_field *f, json_t *in, const zq_schema_opts *o, json_
     size_t n;
     int tl, rc;
 
-    switch (classify(in, &s, &len)) {
+    s = in->s;
+    len = in->len;
+    switch (in->kind) {
     case IN_EMPTY: return empty(f, false, out, msg);
     case IN_STRING: break;
-    case IN_INT: /* a number is already fen, as the API hands it out */
-        fen = json_integer_value(in);
-        goto check;
+    case IN_INT: /* a number is already fen, as the API hands it out */ fen = in->i; goto check;
     default: goto bad;
     }
     tl = fold(s, len, t);
@@ -682,8 +859,7 @@ check:
         *msg = say("%s不能超过 %s 元，请核对", f->label, c);
         return -ZQ_EINVAL;
     }
-    *out = json_integer(fen);
-    return *out != NULL ? 0 : -ZQ_ENOMEM;
+    return out_int(out, fen);
 bad:
     *msg = say("%s只能填写数字和小数点（以元为单位，如 12345.60）", f->label);
     return -ZQ_EINVAL;
@@ -786,7 +962,7 @@ static void today_str(const zq_schema_opts *o, char out[16])
         memcpy(out, "9999-12-31", 11);
 }
 
-static int v_date(const zq_field *f, json_t *in, const zq_schema_opts *o, json_t **out,
+static int v_date(const zq_field *f, const vin *in, const zq_schema_opts *o, vout *out,
                   const char **msg)
 {
     const char *s = NULL;
@@ -794,7 +970,9 @@ static int v_date(const zq_field *f, json_t *in, const zq_schema_opts *o, json_t
     char iso[16], today[16];
     int y, m, d, rc;
 
-    switch (classify(in, &s, &len)) {
+    s = in->s;
+    len = in->len;
+    switch (in->kind) {
     case IN_EMPTY: return empty(f, false, out, msg);
     case IN_STRING: break;
     default: goto bad;
@@ -815,14 +993,13 @@ static int v_date(const zq_field *f, json_t *in, const zq_schema_opts *o, json_t
             return -ZQ_EINVAL;
         }
     }
-    *out = json_string(iso);
-    return *out != NULL ? 0 : -ZQ_ENOMEM;
+    return out_str(out, iso, strlen(iso));
 bad:
     *msg = say("%s请按“2026-11-26”或“2026年11月26日”的格式填写", f->label);
     return -ZQ_EINVAL;
 }
 
-static int v_region(const zq_schema *s, const zq_field *f, json_t *in, json_t **out,
+static int v_region(const zq_schema *s, const zq_field *f, const vin *in, vout *out,
                     const char **msg)
 {
     const char *str = NULL;
@@ -831,7 +1008,9 @@ static int v_region(const zq_schema *s, const zq_field *f, json_t *in, json_t **
     const zq_region *r;
     int tl;
 
-    switch (classify(in, &str, &len)) {
+    str = in->s;
+    len = in->len;
+    switch (in->kind) {
     case IN_EMPTY: return empty(f, true, out, msg);
     case IN_STRING:
         tl = fold(str, len, t);
@@ -839,7 +1018,7 @@ static int v_region(const zq_schema *s, const zq_field *f, json_t *in, json_t **
             goto bad;
         break;
     case IN_INT:
-        if (zq_fmt(t, sizeof(t), "%lld", (long long)json_integer_value(in)) < 0)
+        if (zq_fmt(t, sizeof(t), "%lld", in->i) < 0)
             goto bad;
         break;
     default: goto bad;
@@ -851,8 +1030,7 @@ static int v_region(const zq_schema *s, const zq_field *f, json_t *in, json_t **
         *msg = say("%s须为四川省内的市（州）", f->label);
         return -ZQ_EINVAL;
     }
-    *out = json_string(r->code);
-    return *out != NULL ? 0 : -ZQ_ENOMEM;
+    return out_str(out, r->code, strlen(r->code));
 bad:
     if (f->allow_outside)
         *msg = say("请选择%s：四川省内的市（州）或其他省份", f->label);
@@ -861,7 +1039,7 @@ bad:
     return -ZQ_EINVAL;
 }
 
-static int v_bool(const zq_field *f, json_t *in, json_t **out, const char **msg)
+static int v_bool(const zq_field *f, const vin *in, vout *out, const char **msg)
 {
     static const char *const yes[] = {"true", "yes", "y", "1", "是", "同意", "对"};
     static const char *const no[] = {"false", "no", "n", "0", "否", "不同意", "不"};
@@ -871,13 +1049,15 @@ static int v_bool(const zq_field *f, json_t *in, json_t **out, const char **msg)
     int tl;
     bool v;
 
-    switch (classify(in, &s, &len)) {
+    s = in->s;
+    len = in->len;
+    switch (in->kind) {
     case IN_EMPTY: return empty(f, true, out, msg);
-    case IN_BOOL: v = json_is_true(in); goto done;
+    case IN_BOOL: v = in->b; goto done;
     case IN_INT:
-        if (json_integer_value(in) != 0 && json_integer_value(in) != 1)
+        if (in->i != 0 && in->i != 1)
             goto bad;
-        v = json_integer_value(in) == 1;
+        v = in->i == 1;
         goto done;
     case IN_STRING: break;
     default: goto bad;
@@ -906,8 +1086,7 @@ done:
         *msg = "请阅读并勾选此项声明";
         return -ZQ_EINVAL;
     }
-    *out = json_boolean(v);
-    return 0;
+    return out_lit(out, json_boolean(v), v ? "true" : "false");
 }
 
 /* True when s is a file id: 32 lowercase hex digits (filestore.h). */
@@ -927,10 +1106,10 @@ static bool file_id_ok(const char *s)
  * anyone): each record's kind must be one of the field's, and each kind
  * marked required must be there. A typed answer (the chat) is told where
  * files go. */
-static int v_files(const zq_field *f, json_t *in, const zq_schema_opts *o, json_t **out,
+static int v_files(const zq_field *f, const vin *raw, const zq_schema_opts *o, vout *out,
                    const char **msg)
 {
-    json_t *rec;
+    json_t *in = raw->j, *rec;
     size_t i, k;
 
     if (json_is_string(in) || json_is_integer(in) || json_is_boolean(in) || json_is_real(in) ||
@@ -973,30 +1152,15 @@ static int v_files(const zq_field *f, json_t *in, const zq_schema_opts *o, json_
             *msg = say("请上传%s", f->label);
             return -ZQ_EINVAL;
         }
-        *out = json_null();
-        return 0;
+        return out_lit(out, json_null(), "null");
     }
-    *out = json_deep_copy(in);
-    return *out ? 0 : -ZQ_ENOMEM;
+    return out_json(out, json_deep_copy(in));
 }
 
-int zq_field_validate(const zq_schema *s, const zq_field *f, json_t *in, const zq_schema_opts *o,
-                      json_t **out, const char **msg)
+/* The validator of f's type on in. */
+static int validate(const zq_schema *s, const zq_field *f, const vin *in, const zq_schema_opts *o,
+                    vout *out, const char **msg)
 {
-    static const zq_schema_opts defaults = {0};
-    const char *dummy;
-
-    if (msg == NULL)
-        msg = &dummy;
-    *msg = NULL;
-    if (out != NULL)
-        *out = NULL;
-    if (f == NULL || out == NULL) {
-        *msg = "表单中没有这一项";
-        return -ZQ_EINVAL;
-    }
-    if (o == NULL)
-        o = &defaults;
     switch (f->type) {
     case ZQ_FIELD_TEXT: return v_text(f, in, out, msg);
     case ZQ_FIELD_ENUM: return v_enum(f, in, out, msg);
@@ -1010,6 +1174,73 @@ int zq_field_validate(const zq_schema *s, const zq_field *f, json_t *in, const z
     }
     *msg = "表单中没有这一项";
     return -ZQ_EINVAL;
+}
+
+int zq_field_validate(const zq_schema *s, const zq_field *f, json_t *in, const zq_schema_opts *o,
+                      json_t **out, const char **msg)
+{
+    static const zq_schema_opts defaults = {0};
+    const char *dummy;
+    vin v;
+    vout w;
+
+    if (msg == NULL)
+        msg = &dummy;
+    *msg = NULL;
+    if (out != NULL)
+        *out = NULL;
+    if (f == NULL || out == NULL) {
+        *msg = "表单中没有这一项";
+        return -ZQ_EINVAL;
+    }
+    if (o == NULL)
+        o = &defaults;
+    vin_json(&v, in);
+    w.j = out;
+    w.text = NULL;
+    return validate(s, f, &v, o, &w, msg);
+}
+
+int zq_step_validate_raw(const zq_schema *s, const zq_step *st, const zq_jsonq_member *m, size_t n,
+                         const zq_schema_opts *o, zq_buf *list, char mobile[12])
+{
+    static const zq_schema_opts defaults = {0};
+    const zq_jsonq_member *in;
+    const char *msg = NULL;
+    size_t i, k, found = 0, idl;
+    vin v;
+    vout w = {NULL, list, {0}, 0};
+    int rc;
+
+    mobile[0] = '\0';
+    if (o == NULL)
+        o = &defaults;
+    for (i = 0; i < st->nfields; i++) {
+        const zq_field *fld = &st->fields[i];
+
+        /* zq_step_validate's own work where a field is not plain. */
+        if (fld->type == ZQ_FIELD_FILES || fld->multiple || fld->when.field != NULL)
+            return -ZQ_EINVAL;
+        idl = strlen(fld->id);
+        for (k = 0, in = NULL; k < n && in == NULL; k++)
+            if (m[k].key_len == idl && memcmp(m[k].key, fld->id, idl) == 0)
+                in = &m[k];
+        found += in != NULL;
+        vin_member(&v, in);
+        w.str_len = SIZE_MAX;
+        if (zq_buf_append(list, fld->id, idl) < 0 || zq_buf_append(list, "\n", 1) < 0)
+            return -ZQ_ENOMEM;
+        if ((rc = validate(s, fld, &v, o, &w, &msg)) < 0)
+            return rc;
+        if (zq_buf_append(list, "\n", 1) < 0)
+            return -ZQ_ENOMEM;
+        if (w.str_len == 11 && strcmp(fld->id, "mobile") == 0) {
+            memcpy(mobile, w.str, 11);
+            mobile[11] = '\0';
+        }
+    }
+    /* The keys are unique (zq_jsonq_members): one not found is unknown. */
+    return found == n ? 0 : -ZQ_EINVAL;
 }
 
 /* "合同：合同.pdf（1 KB）；发票：1.jpg（80 KB）、2.jpg（1.2 MB）", by kind,

@@ -338,6 +338,45 @@ class TestDraftLayout(IntakeCase):
             "HGET", key, "a:complaint:mobile")), "13812345678")
         self.assertIsNone(self.stack.redis_command("HGET", key, "f:complaint"))
 
+    def test_body_without_tree_as_with_tree(self):
+        """A plain step's usual body is read and validated without a
+        jansson tree (zq_jsonq_members, zq_step_validate_raw); the same
+        answers in a body that reader leaves to jansson (\\u escapes)
+        take the tree path. Both store the same bytes, answer the same,
+        and refuse the same way."""
+        st = self.steps("complaint")[0]
+        ans = self.answers_for(st, company_name='　成都"甲"\\乙/公司\t ', legal_rep="  ",
+                               uscc=" 9151 0100 ma61 r7xq 34 ", size="小型", region="成都",
+                               mobile="+86 138-1234-5678")
+        ans.pop("address")
+        bad = dict(ans, uscc="91510100MA61R7XQ35", extra=1)
+        results = []
+        for ascii_only in (False, True):
+            c = Client(self.stack)
+            c.start("complaint")
+            path = "/api/intake/complaint/steps/" + st["id"]
+            body = lambda a: json.dumps({"answers": a}, ensure_ascii=ascii_only).encode()
+            hdr = {"Content-Type": "application/json"}
+            refused = c.call("PUT", path, raw=body(bad), headers=hdr)
+            self.assertEqual(refused.status, 422, refused)
+            saved = c.call("PUT", path, raw=body(dict(ans, address="成都市高新区天府大道")),
+                           headers=hdr)
+            self.assertEqual(saved.status, 200, saved)
+            key = self.session_key(c)
+            stored = {f: self.stack.redis_command("HGET", key, f)
+                      for f in self.stack.redis_command("HKEYS", key)
+                      if f.startswith(("a:complaint:", "d:complaint", "m:complaint"))}
+            view = saved.json()
+            view.pop("csrf")
+            results.append((refused.json(), view, stored, saved.header("Set-Cookie") is not None))
+        self.assertEqual(results[0], results[1])
+        self.assertEqual(json.loads(results[0][2]["a:complaint:company_name"]),
+                         '成都"甲"\\乙/公司')
+        self.assertEqual(results[0][2]["a:complaint:legal_rep"], "null")
+        self.assertEqual(results[0][2]["a:complaint:mobile"], '"13812345678"')
+        self.assertIn("uscc", results[0][0]["error"]["fields"])
+        self.assertIn("extra", results[0][0]["error"]["fields"])
+
     def test_draft_stored_whole_is_resumed(self):
         c = Client(self.stack)
         c.start("complaint")

@@ -5,13 +5,17 @@
  * byte, then the value:
  *   mode bits 0-2: 0 the value is a JSON string of the bytes, 1 the bytes
  *   are JSON, 2 a JSON integer made from them, 3 a boolean, 4 the bytes
- *   are a step's answers (JSON) for the field's step, 5 the bytes are all
+ *   are a step's answers (JSON) for the field's step (and, for a plain
+ *   step, the body {"answers": bytes} goes through zq_jsonq_members and
+ *   zq_step_validate_raw, which must give zq_step_validate's values as
+ *   the same JSON bytes, or refuse when it does), 5 the bytes are all
  *   answers (JSON) for the submit check, 6-7 as 0 with the text trimmed
  *   of nothing (kept for more string cases);
  *   bit 3: USCC check warns only; bit 4: mask mobiles in displays. */
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "zhuqi/jsonq.h"
 #include "zhuqi/schema.h"
 
 typedef struct slot {
@@ -108,6 +112,54 @@ static void one_field(const slot *sl, json_t *in, const zq_schema_opts *o, bool 
     json_decref(out);
 }
 
+/* The raw path of a plain step against zq_step_validate's result (rc,
+ * out) for the same answers (the bytes s). */
+static void raw_step(const slot *sl, const char *s, size_t len, const zq_schema_opts *o, int rc,
+                     json_t *out)
+{
+    zq_jsonq_member m[64];
+    zq_buf body = {0}, tmp = {0}, list = {0}, want = {0};
+    char mobile[12];
+    const char *mob;
+    size_t i;
+    int n, rrc;
+
+    if (!zq_step_plain(g_schema, sl->form, sl->step))
+        return;
+    zq_buf_puts(&body, "{\"answers\":");
+    zq_buf_append(&body, s, len);
+    zq_buf_puts(&body, "}");
+    FUZZ_CHECK(!body.oom);
+    n = zq_jsonq_members(body.data, body.len, "answers", m, ZQ_ARRAY_LEN(m), &tmp);
+    if (n >= 0) {
+        rrc = zq_step_validate_raw(g_schema, sl->step, m, (size_t)n, o, &list, mobile);
+        if (rc != 0) {
+            FUZZ_CHECK(rrc == -ZQ_EINVAL);
+        } else {
+            FUZZ_CHECK(rrc == 0);
+            for (i = 0; i < sl->step->nfields; i++) {
+                char *t = json_dumps(json_object_get(out, sl->step->fields[i].id),
+                                     JSON_COMPACT | JSON_ENCODE_ANY);
+
+                FUZZ_CHECK(t != NULL);
+                zq_buf_puts(&want, sl->step->fields[i].id);
+                zq_buf_puts(&want, "\n");
+                zq_buf_puts(&want, t);
+                zq_buf_puts(&want, "\n");
+                free(t);
+            }
+            FUZZ_CHECK(!want.oom && !list.oom && list.len == want.len &&
+                       memcmp(list.data, want.data, list.len) == 0);
+            mob = json_string_value(json_object_get(out, "mobile"));
+            FUZZ_CHECK(strcmp(mobile, mob != NULL && strlen(mob) == 11 ? mob : "") == 0);
+        }
+    }
+    zq_buf_free(&body);
+    zq_buf_free(&tmp);
+    zq_buf_free(&list);
+    zq_buf_free(&want);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_in in = {data, size};
@@ -140,6 +192,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 FUZZ_CHECK(json_is_object(out) && errors == NULL);
             else
                 check_errors(errors);
+            if (json_is_object(ans))
+                raw_step(sl, s, len, &o, rc, out);
         } else {
             rc = zq_form_validate_all(g_schema, sl->form, ans, &o, &errors, &step);
             if (rc == 0)

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zhuqi/buf.h"
+#include "zhuqi/jsonq.h"
 #include "zhuqi/schema.h"
 
 /* Tests run from the repository root unless ZQ_TEST_ROOT says otherwise. */
@@ -73,6 +75,69 @@ static json_t *input_of(const char *in)
     return v;
 }
 
+/* JSON text of v as the step's script takes it (json_dumpb's compact
+ * bytes): a new string. */
+static char *compact(json_t *v)
+{
+    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+    assert_non_null(t);
+    return t;
+}
+
+/* The same input read from a body's bytes (zq_jsonq_members) and validated
+ * by zq_step_validate_raw as the only field of a step: the value's compact
+ * JSON after the id when zq_field_validate took it (rc, out), an error when
+ * it did not. Returns whether the raw path read it (the reader leaves \u
+ * escapes and invalid UTF-8 to jansson; multiple choices and uploads are
+ * not plain). */
+/* How many table cases raw_case read: test_raw_cases_read wants many. */
+static size_t raw_taken;
+
+static bool raw_case(const zq_field *f, json_t *in, const zq_schema_opts *o, int rc, json_t *out)
+{
+    zq_step st = {.id = "s", .title = "S", .fields = (zq_field *)f, .nfields = 1};
+    json_t *body = json_object(), *ans = json_object();
+    zq_jsonq_member m[8];
+    zq_buf tmp = {0}, list = {0}, want = {0};
+    char mobile[12], *text, *v;
+    bool took = false;
+    int n, rrc;
+
+    if (in != NULL)
+        json_object_set(ans, f->id, in);
+    json_object_set_new(body, "answers", ans);
+    text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (text == NULL || f->multiple || f->type == ZQ_FIELD_FILES)
+        goto out;
+    n = zq_jsonq_members(text, strlen(text), "answers", m, 8, &tmp);
+    if (n < 0)
+        goto out;
+    rrc = zq_step_validate_raw(schema, &st, m, (size_t)n, o, &list, mobile);
+    if (rc != 0) {
+        if (rrc != -ZQ_EINVAL)
+            print_error("raw path took %s: %s\n", text, list.data);
+        assert_int_equal(rrc, -ZQ_EINVAL);
+    } else {
+        v = compact(out);
+        zq_buf_puts(&want, f->id);
+        zq_buf_puts(&want, "\n");
+        zq_buf_puts(&want, v);
+        zq_buf_puts(&want, "\n");
+        free(v);
+        assert_int_equal(rrc, 0);
+        assert_string_equal(list.data, want.data);
+        took = true;
+    }
+out:
+    free(text);
+    zq_buf_free(&tmp);
+    zq_buf_free(&list);
+    zq_buf_free(&want);
+    return took;
+}
+
 static void run_cases(const char *what, const zq_field *f, const vcase *cases, size_t n,
                       const zq_schema_opts *o)
 {
@@ -106,6 +171,8 @@ static void run_cases(const char *what, const zq_field *f, const vcase *cases, s
             free(got);
             bad++;
         }
+        /* The same answer, read from a body's bytes. */
+        raw_taken += raw_case(f, in, o, rc, out);
         json_decref(in);
         json_decref(out);
         json_decref(want);
@@ -778,6 +845,131 @@ static void test_normalised_round_trip(void **state)
     }
 }
 
+/* zq_step_validate's answer for a step of the complaint form, as the
+ * script's list (every field's id and compact JSON, each followed by a new
+ * line) and the 11-byte mobile, or NULL when it finds an error. */
+static char *tree_list(const zq_form *f, const zq_step *st, json_t *answers, char mobile[12])
+{
+    zq_schema_opts o = {.today = "2026-03-15"};
+    json_t *out = NULL, *errors = NULL;
+    zq_buf b = {0};
+    const char *mob;
+    size_t i;
+
+    mobile[0] = '\0';
+    if (zq_step_validate(schema, f, st, answers, NULL, &o, &out, &errors) != 0) {
+        assert_non_null(errors);
+        json_decref(errors);
+        return NULL;
+    }
+    for (i = 0; i < st->nfields; i++) {
+        char *t = compact(json_object_get(out, st->fields[i].id));
+
+        zq_buf_puts(&b, st->fields[i].id);
+        zq_buf_puts(&b, "\n");
+        zq_buf_puts(&b, t);
+        zq_buf_puts(&b, "\n");
+        free(t);
+    }
+    mob = json_string_value(json_object_get(out, "mobile"));
+    if (mob != NULL && strlen(mob) == 11)
+        memcpy(mobile, mob, 12);
+    json_decref(out);
+    return b.data;
+}
+
+/* The complaint's plain steps validated from a body's bytes
+ * (zq_jsonq_members, zq_step_validate_raw) give what zq_step_validate
+ * gives on jansson's tree of the same body: the same values as the same
+ * JSON bytes, the same mobile, or an error where it finds one. */
+static void test_step_raw_as_tree(void **state)
+{
+    static const char *const bodies[] = {
+        /* complainant: the sample, spaces, escapes, numbers, empties */
+        "{\"answers\":{\"company_name\":\"成都某某科技有限公司\",\"uscc\":\"91510100MA61R7XQ34\","
+        "\"legal_rep\":\"李明\",\"size\":\"small\",\"region\":\"510100\",\"address\":"
+        "\"成都市高新区天府大道中段 1 号\",\"contact_name\":\"张伟\",\"mobile\":\"13812345678\"}}",
+        " { \"answers\" : { \"mobile\" : \"+86 138-1234-5678\" , \"company_name\" : "
+        "\"　成都\\\"某某\\\\科技\\/公司 \", \"uscc\": \"9151 0100 ma61 r7xq 34\", \"size\": "
+        "\"小型\","
+        " \"region\": \"成都\", \"address\": \"成都市高新区天府大道\", \"contact_name\": \"张伟\","
+        " \"legal_rep\": null }, \"x\": 1, \"y\": \"\\n\" } ",
+        "{\"answers\":{\"company_name\":\"成都某某科技有限公司\",\"uscc\":\"91510100MA61R7XQ34\","
+        "\"size\":2,\"region\":510100,\"address\":\"成都市高新区天府大道\",\"contact_name\":"
+        "\"张伟\","
+        "\"mobile\":13812345678,\"legal_rep\":\"  \"}}",
+        "{\"answers\":{\"company_name\":\"成都\\t科技\",\"uscc\":\"91510100MA61R7XQ34\",\"size\":"
+        "\"small\","
+        "\"region\":\"510100\",\"address\":\"成都市高新区天府大道\",\"contact_name\":\"张伟\","
+        "\"mobile\":\"13812345678\"}}",
+        "{\"answers\":{\"company_name\":\"成都某某科技有限公司\",\"uscc\":\"91510100MA61R7XQ34\","
+        "\"size\":\"small\",\"region\":\"510100\",\"address\":\"成都市高新区天府大道\","
+        "\"contact_name\":\"张伟\",\"mobile\":\"13812345678\",\"extra\":1}}",
+        "{\"answers\":{\"company_name\":true,\"uscc\":false,\"size\":null,\"region\":-1,"
+        "\"address\":0,"
+        "\"contact_name\":\"\",\"mobile\":\"1381234567\"}}",
+        "{\"answers\":{}}",
+        /* respondent: optional fields empty and set, a region outside */
+        "{\"answers\":{\"respondent_name\":\"某某市某某局\",\"respondent_type\":\"organ\","
+        "\"respondent_region\":\"重庆\",\"respondent_phone\":\"028-12345678\","
+        "\"respondent_uscc\":\"\",\"respondent_contact\":\"王经理\",\"respondent_address\":null}}",
+        "{\"answers\":{\"respondent_name\":\"某某市某某局\",\"respondent_type\":\"organ\","
+        "\"respondent_region\":\"510100\",\"respondent_uscc\":\"11510100XXXXXXXXXX\"}}",
+        /* declarations: booleans as the pages and the chat send them */
+        "{\"answers\":{\"no_other_proceedings\":true,\"facts_true\":\"是\",\"consent\":1}}",
+        "{\"answers\":{\"no_other_proceedings\":true,\"facts_true\":false,\"consent\":true}}",
+    };
+    const char *const steps[] = {"complainant", "respondent", "declarations"};
+    const zq_form *f = zq_schema_form(schema, "complaint");
+    zq_schema_opts o = {.today = "2026-03-15"};
+    size_t i, k, took = 0;
+
+    (void)state;
+    assert_non_null(f);
+    for (k = 0; k < ZQ_ARRAY_LEN(steps); k++)
+        assert_true(zq_step_plain(schema, f, zq_form_step(f, steps[k])));
+    /* The gate, conditions, rules and uploads stay with zq_step_validate. */
+    assert_false(zq_step_plain(schema, f, zq_form_step(f, "eligibility")));
+    assert_false(zq_step_plain(schema, f, zq_form_step(f, "debt")));
+    assert_false(zq_step_plain(schema, f, zq_form_step(f, "claim")));
+    for (i = 0; i < ZQ_ARRAY_LEN(bodies); i++)
+        for (k = 0; k < ZQ_ARRAY_LEN(steps); k++) {
+            const zq_step *st = zq_form_step(f, steps[k]);
+            zq_jsonq_member m[16];
+            zq_buf tmp = {0}, list = {0};
+            json_t *j = json_loads(bodies[i], JSON_REJECT_DUPLICATES, NULL);
+            char mobile[12], tmob[12], *want;
+            int n = zq_jsonq_members(bodies[i], strlen(bodies[i]), "answers", m, 16, &tmp), rc;
+
+            assert_non_null(j);
+            assert_true(n >= 0);
+            want = tree_list(f, st, json_object_get(j, "answers"), tmob);
+            rc = zq_step_validate_raw(schema, st, m, (size_t)n, &o, &list, mobile);
+            if (want == NULL) {
+                assert_int_equal(rc, -ZQ_EINVAL);
+            } else {
+                assert_int_equal(rc, 0);
+                assert_string_equal(list.data, want);
+                assert_string_equal(mobile, tmob);
+                took++;
+            }
+            free(want);
+            json_decref(j);
+            zq_buf_free(&tmp);
+            zq_buf_free(&list);
+        }
+    /* Three complainant bodies, one respondent, one declarations. */
+    assert_int_equal(took, 5);
+}
+
+/* The tables above ran through the raw path too (run_cases): most of
+ * their valid cases were read from a body's bytes. */
+static void test_raw_cases_read(void **state)
+{
+    (void)state;
+    assert_true(raw_taken >= 50);
+}
+
 /* display */
 
 typedef struct dcase {
@@ -853,6 +1045,8 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_normalised_round_trip),
         cmocka_unit_test(test_display),
+        cmocka_unit_test(test_step_raw_as_tree),
+        cmocka_unit_test(test_raw_cases_read),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
