@@ -23,6 +23,41 @@ static void skip_ws(reader *r)
         r->p++;
 }
 
+/* Unescapes the rest of a string, from q (inside it) to its closing
+ * quote, appending the bytes to out; *end_q gets the quote's place.
+ * Returns 0, or -1 to give up (a control byte, an escape this reader
+ * leaves to jansson such as \u, or no closing quote). */
+static int unescape_rest(const char *q, const char *end, zq_buf *out, const char **end_q)
+{
+    while (q < end && *q != '"') {
+        char c = *q;
+
+        if ((unsigned char)c < 0x20)
+            return -1;
+        if (c == '\\') {
+            if (++q == end)
+                return -1;
+            switch (*q) {
+            case '"': c = '"'; break;
+            case '\\': c = '\\'; break;
+            case '/': c = '/'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            default: return -1; /* \u and anything else: jansson's */
+            }
+        }
+        zq_buf_append(out, &c, 1);
+        q++;
+    }
+    if (q == end || out->oom)
+        return -1;
+    *end_q = q;
+    return 0;
+}
+
 /* Reads a string at r->p ('"'): sets *s and *n to its bytes (in the input
  * when it has no escape, else in r->tmp). Returns 0, or -1 to give up. */
 static int read_string(reader *r, const char **s, size_t *n)
@@ -40,30 +75,7 @@ static int read_string(reader *r, const char **s, size_t *n)
     }
     zq_buf_reset(&r->tmp);
     zq_buf_append(&r->tmp, start, (size_t)(q - start));
-    while (q < r->end && *q != '"') {
-        char c = *q;
-
-        if ((unsigned char)c < 0x20)
-            return -1;
-        if (c == '\\') {
-            if (++q == r->end)
-                return -1;
-            switch (*q) {
-            case '"': c = '"'; break;
-            case '\\': c = '\\'; break;
-            case '/': c = '/'; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            default: return -1; /* \u and anything else: jansson's */
-            }
-        }
-        zq_buf_append(&r->tmp, &c, 1);
-        q++;
-    }
-    if (q == r->end || r->tmp.oom)
+    if (unescape_rest(q, r->end, &r->tmp, &q) < 0)
         return -1;
     *s = r->tmp.data != NULL ? r->tmp.data : "";
     *n = r->tmp.len;
@@ -282,30 +294,7 @@ static int member_string(reader *r, zq_buf *tmp, const char **s, size_t *n)
         return -1;
     at = tmp->len;
     zq_buf_append(tmp, start, (size_t)(q - start));
-    while (q < r->end && *q != '"') {
-        char c = *q;
-
-        if ((unsigned char)c < 0x20)
-            return -1;
-        if (c == '\\') {
-            if (++q == r->end)
-                return -1;
-            switch (*q) {
-            case '"': c = '"'; break;
-            case '\\': c = '\\'; break;
-            case '/': c = '/'; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            default: return -1; /* \u and anything else: jansson's */
-            }
-        }
-        zq_buf_append(tmp, &c, 1);
-        q++;
-    }
-    if (q == r->end || tmp->oom)
+    if (unescape_rest(q, r->end, tmp, &q) < 0)
         return -1;
     *s = tmp->data + at;
     *n = tmp->len - at;
