@@ -102,12 +102,32 @@ static int case_audience(zq_bot *b, const event *ev, const char *region_tag, cha
     return *aud_s != NULL ? 0 : -ZQ_ENOMEM;
 }
 
+/* Creates a case notice to the staff audience aud_s, once per mark (an
+ * event's): zq_notice_create's returns. */
+static int staff_notice(zq_bot *b, const char *aud_s, const char *meta_s, const zq_buf *title,
+                        const zq_buf *body, const char *mark, char id[ZQ_NOTICE_ID_MAX],
+                        bool *created, zq_err *err)
+{
+    zq_notice_new in;
+
+    memset(&in, 0, sizeof(in));
+    in.kind = ZQ_NOTICE_CASE;
+    in.title = title->data ? title->data : "";
+    in.body = body->data ? body->data : "";
+    in.audience = aud_s;
+    in.meta = meta_s;
+    in.created_by = "events";
+    in.now_ms = zq_now_ms();
+    in.mark = mark;
+    in.mark_ttl_s = EVENT_MARK_TTL_S;
+    return zq_notice_create(b->st, &in, id, created, err);
+}
+
 /* Returns 0 when the event is dealt with (acknowledge it), or a negative
  * code to leave it pending (Redis trouble). */
 static int case_created(zq_bot *b, const event *ev)
 {
     zq_buf title = {0}, body = {0};
-    zq_notice_new in;
     zq_err err = {0};
     char mark[ZQ_EVENTS_KEY_MAX], id[ZQ_NOTICE_ID_MAX], region_tag[ZQ_TAG_MAX];
     char *aud_s = NULL, *meta_s = NULL;
@@ -131,17 +151,7 @@ static int case_created(zq_bot *b, const event *ev)
     if (event_text(b, b->app->case_created, ev, "case_created", "", &meta_s, &title, &body) < 0)
         goto out;
     zq_events_mark_key(b->st, ev->sid, mark);
-    memset(&in, 0, sizeof(in));
-    in.kind = ZQ_NOTICE_CASE;
-    in.title = title.data ? title.data : "";
-    in.body = body.data ? body.data : "";
-    in.audience = aud_s;
-    in.meta = meta_s;
-    in.created_by = "events";
-    in.now_ms = zq_now_ms();
-    in.mark = mark;
-    in.mark_ttl_s = EVENT_MARK_TTL_S;
-    rc = zq_notice_create(b->st, &in, id, &created, &err);
+    rc = staff_notice(b, aud_s, meta_s, &title, &body, mark, id, &created, &err);
     if (rc == 0 && created)
         ZQ_INFO("event=case_announced case=%s notice=%s region=%s", ev->id, id, ev->region);
     else if (rc < 0 && rc != -ZQ_EUNAVAIL)
@@ -302,7 +312,6 @@ static int case_withdrawn(zq_bot *b, const event *ev)
 {
     char mark[ZQ_EVENTS_KEY_MAX + 8], id[ZQ_NOTICE_ID_MAX], region_tag[ZQ_TAG_MAX];
     zq_buf title = {0}, body = {0};
-    zq_notice_new in;
     zq_err err = {0};
     zq_case c;
     event with = *ev;
@@ -332,17 +341,7 @@ static int case_withdrawn(zq_bot *b, const event *ev)
         goto out;
     zq_events_mark_key(b->st, ev->sid, mark);
     memcpy(mark + strlen(mark), ":staff", sizeof(":staff"));
-    memset(&in, 0, sizeof(in));
-    in.kind = ZQ_NOTICE_CASE;
-    in.title = title.data ? title.data : "";
-    in.body = body.data ? body.data : "";
-    in.audience = aud_s;
-    in.meta = meta_s;
-    in.created_by = "events";
-    in.now_ms = zq_now_ms();
-    in.mark = mark;
-    in.mark_ttl_s = EVENT_MARK_TTL_S;
-    rc = zq_notice_create(b->st, &in, id, &created, &err);
+    rc = staff_notice(b, aud_s, meta_s, &title, &body, mark, id, &created, &err);
     if (rc == 0 && created)
         ZQ_INFO("event=case_withdrawn_announced case=%s notice=%s region=%s", ev->id, id, c.region);
     else if (rc < 0 && rc != -ZQ_EUNAVAIL)
