@@ -23,6 +23,24 @@ static void skip_ws(reader *r)
         r->p++;
 }
 
+/* After an item of an object or array (close is '}' or ']'): 1 at a
+ * ',' (skipped, and the space after it), 0 at close (skipped), -1 for
+ * anything else. */
+static int after_item(reader *r, char close)
+{
+    skip_ws(r);
+    if (r->p < r->end && *r->p == ',') {
+        r->p++;
+        skip_ws(r);
+        return 1;
+    }
+    if (r->p < r->end && *r->p == close) {
+        r->p++;
+        return 0;
+    }
+    return -1;
+}
+
 /* Unescapes the rest of a string, from q (inside it) to its closing
  * quote, appending the bytes to out; *end_q gets the quote's place.
  * Returns 0, or -1 to give up (a control byte, an escape this reader
@@ -174,17 +192,11 @@ static json_t *read_object(reader *r, int depth)
             goto fail;
         }
         free(copy);
-        skip_ws(r);
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
-            skip_ws(r);
-            continue;
+        switch (after_item(r, '}')) {
+        case 1: continue;
+        case 0: return o;
+        default: goto fail;
         }
-        if (r->p < r->end && *r->p == '}') {
-            r->p++;
-            return o;
-        }
-        goto fail;
     }
 fail:
     json_decref(o);
@@ -208,17 +220,11 @@ static json_t *read_array(reader *r, int depth)
 
         if (v == NULL || json_array_append_new(a, v) < 0)
             goto fail;
-        skip_ws(r);
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
-            skip_ws(r);
-            continue;
+        switch (after_item(r, ']')) {
+        case 1: continue;
+        case 0: return a;
+        default: goto fail;
         }
-        if (r->p < r->end && *r->p == ']') {
-            r->p++;
-            return a;
-        }
-        goto fail;
     }
 fail:
     json_decref(a);
@@ -402,17 +408,11 @@ static int members_of(reader *r, zq_buf *tmp, zq_jsonq_member *m, size_t max, co
             return -1;
         }
         n++;
-        skip_ws(r);
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
-            skip_ws(r);
-            continue;
+        switch (after_item(r, '}')) {
+        case 1: continue;
+        case 0: return (int)n;
+        default: return -1;
         }
-        if (r->p < r->end && *r->p == '}') {
-            r->p++;
-            return (int)n;
-        }
-        return -1;
     }
 }
 
